@@ -396,36 +396,27 @@ fn signed_in_users(emulator: &Emulator) -> Vec<String> {
 
 /// Prints a user's name and sign-in name, whichever kind of user it is.
 fn print_user(user: &AnyUser) {
-    let (name, upn) = if let Some(agent) = user.as_agent_user() {
-        (
-            agent.display_name.as_deref(),
-            agent.user_principal_name.as_deref(),
-        )
-    } else if let Some(user) = user.as_user() {
-        (
-            user.display_name.as_deref(),
-            user.user_principal_name.as_deref(),
-        )
-    } else {
-        (None, None)
-    };
-    println!("    {:<28} {}", name.unwrap_or("-"), upn.unwrap_or("-"));
+    // Agent users and users this version does not know read as `User` too.
+    let user = user.base();
+    println!(
+        "    {:<28} {}",
+        user.display_name().unwrap_or("-"),
+        user.user_principal_name().unwrap_or("-")
+    );
 }
 
 fn names(objects: &[AnyDirectoryObject]) -> String {
     let names: Vec<String> = objects
         .iter()
         .map(|object| match object {
-            AnyDirectoryObject::Group(group) => {
-                group.display_name.as_deref().unwrap_or("group").to_string()
-            }
+            AnyDirectoryObject::Group(group) => group.display_name().unwrap_or("group").to_owned(),
             AnyDirectoryObject::DirectoryRole(role) => {
-                format!("role {}", role.display_name.as_deref().unwrap_or("-"))
+                format!("role {}", role.display_name().unwrap_or("-"))
             }
             AnyDirectoryObject::AdministrativeUnit(unit) => {
-                format!("unit {}", unit.display_name.as_deref().unwrap_or("-"))
+                format!("unit {}", unit.display_name().unwrap_or("-"))
             }
-            _ => "other".to_string(),
+            _ => "other".to_owned(),
         })
         .collect();
     names.join(", ")

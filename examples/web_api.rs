@@ -49,7 +49,7 @@ pub struct Membership {
     id: String,
     display_name: Option<String>,
     /// `#microsoft.graph.group`, `#microsoft.graph.directoryRole`, ...
-    odata_type: Option<String>,
+    odata_type: String,
 }
 
 /// The answer of `GET /me/groups`.
@@ -93,13 +93,17 @@ async fn my_groups(State(state): State<AppState>, headers: HeaderMap) -> Respons
 }
 
 fn membership(object: &AnyDirectoryObject) -> Membership {
-    // Every directory object has an id; the name depends on the kind.
-    let value = serde_json::to_value(object).unwrap_or_default();
-    let text = |name: &str| value.get(name).and_then(|v| v.as_str()).map(str::to_string);
+    // Every directory object has an id and a type; the name depends on the kind.
+    let display_name = match object {
+        AnyDirectoryObject::Group(group) => group.display_name(),
+        AnyDirectoryObject::DirectoryRole(role) => role.display_name(),
+        AnyDirectoryObject::AdministrativeUnit(unit) => unit.display_name(),
+        _ => None,
+    };
     Membership {
-        id: text("id").unwrap_or_default(),
-        display_name: text("displayName"),
-        odata_type: text("@odata.type"),
+        id: object.id().unwrap_or_default().to_owned(),
+        display_name: display_name.map(str::to_owned),
+        odata_type: format!("#{}", object.odata_type()),
     }
 }
 

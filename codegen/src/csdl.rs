@@ -138,7 +138,6 @@ pub struct NavCapabilities {
     pub derived_type_constraint: Option<Vec<String>>,
 }
 
-
 impl NavCapabilities {
     /// Reads the `<Annotation>` children of `node` (a navigation property or an out-of-line
     /// `<Annotations>` block).

@@ -9,10 +9,7 @@ async fn user_names(client: &GraphClient) -> msgraph_typed::Result<Vec<String>> 
     let users: Vec<AnyUser> = client.users().list().stream().try_collect().await?;
     Ok(users
         .iter()
-        .filter_map(|u| match u {
-            AnyUser::User(user) => user.display_name.as_deref().map(str::to_owned),
-            _ => None,
-        })
+        .filter_map(|user| user.base().display_name().map(str::to_owned))
         .collect())
 }
 

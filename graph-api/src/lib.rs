@@ -40,11 +40,14 @@
 //!
 //! # Organisation
 //!
-//! - [`models`]: one struct per entity and complex type (inherited properties flattened in,
-//!   every field a tri-state [`Patch`], structured values boxed (`Patch<Box<T>>`, which
-//!   `value.into()` fills), unknown properties kept in `additional_data`), an
-//!   `AnyX` enum per polymorphic base type (chosen by `@odata.type`), one enum per enum
-//!   type (with `Unknown(String)`), and a `XField` enum per entity type for `$select`.
+//! - [`models`]: one struct per entity and complex type, read with getters
+//!   (`user.display_name() -> Option<&str>`, collections as slices, structured values as
+//!   references) and written with setters (`set_display_name("Adele")`, `None` to clear,
+//!   [`Patch::Unset`] to leave out), storing only the properties that arrived or were set
+//!   (unknown ones and annotations in `additional_data()`); a derived type reaches its
+//!   base's properties through `Deref`. Also an `AnyX` enum per polymorphic base type (chosen
+//!   by `@odata.type`, with `base()` for the common properties), one enum per enum type (with
+//!   `Unknown(String)`), and a `XField` enum per entity type for `$select`.
 //!   Types of other namespaces live in submodules (`models::security`, ...).
 //! - [`builders`]: `XBuilder` (one entity) and `XCollectionBuilder` (a collection) per entity
 //!   type; navigation methods append to the path, so one builder serves every URL that
@@ -93,7 +96,7 @@ pub mod references;
 pub use client::{GraphClient, GraphClientBuilder};
 pub use generated::builders;
 pub use msgraph_typed_models::models;
-pub use msgraph_typed_models::{AdditionalData, ODataValue, Patch, edm};
+pub use msgraph_typed_models::{AdditionalData, IntoPatch, ODataValue, Patch, PropertyState, edm};
 
 /// Credentials, token caches and clouds (the `msgraph-typed-auth` crate): everything needed
 /// to get tokens, on its own or for a [`GraphClient`].

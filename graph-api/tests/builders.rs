@@ -7,7 +7,7 @@ use msgraph_typed::models::{
     AnyDirectoryObject, DirectoryObjectCheckMemberGroupsBody,
     DirectoryObjectCollectionGetByIdsBody, DirectoryObjectGetMemberGroupsBody, User, UserField,
 };
-use msgraph_typed::{GraphClient, Method, Patch};
+use msgraph_typed::{GraphClient, Method};
 use serde_json::{Value, json};
 
 fn client(mock: &MockTransport) -> GraphClient {
@@ -155,7 +155,7 @@ async fn cast_list_is_typed() {
         .send()
         .await
         .unwrap();
-    assert_eq!(groups.items()[0].display_name.as_deref(), Some("Sales"));
+    assert_eq!(groups.items()[0].display_name(), Some("Sales"));
 }
 
 #[tokio::test]
@@ -256,19 +256,14 @@ async fn create_update_with_null_and_delete() {
     mock.on(Method::DELETE, "/v1.0/users/new")
         .respond(MockResponse::status(204));
     let c = client(&mock);
-    let body = User {
-        account_enabled: true.into(),
-        display_name: Patch::Value("Adele".into()),
-        mail_nickname: Patch::Value("adele".into()),
-        ..User::default()
-    };
+    let mut body = User::new();
+    body.set_account_enabled(true)
+        .set_display_name("Adele")
+        .set_mail_nickname("adele");
     c.users().create(&body).send().await.unwrap();
 
-    let patch = User {
-        mobile_phone: Patch::Null,
-        job_title: Patch::Value("Boss".into()),
-        ..User::default()
-    };
+    let mut patch = User::new();
+    patch.set_mobile_phone(None).set_job_title("Boss");
     c.users().by_id("new").update(&patch).send().await.unwrap();
     c.users().by_id("new").delete().send().await.unwrap();
 

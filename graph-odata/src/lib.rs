@@ -5,35 +5,28 @@
 //! - [`edm`]: OData primitive types as they travel in Graph's JSON (date-times kept as
 //!   text, `Double` with `INF`/`NaN`, base64 `Binary`, flags sets, string enums, literals
 //!   for `$filter` and function parameters).
-//! - [`Patch`]: a tri-state field (unset, `null`, value), so writes tell "leave unchanged"
-//!   from "clear it".
+//! - [`Patch`]: a tri-state value (unset, `null`, value) and [`IntoPatch`], what generated
+//!   setters take, so a write tells "leave unchanged" from "clear it"; [`PropertyState`]
+//!   tells the three apart on a model that was read.
 //! - [`Selectable`]: the link from a model to its generated `$select` field enum.
-//! - `read_fields`, `polymorphic` and `write_fields` (hidden: used by generated code only):
-//!   how generated structs and `AnyX` enums are read from JSON in one pass, keeping unknown
-//!   properties in [`AdditionalData`], and written back.
+//! - `properties`, `read_fields` and `polymorphic` (hidden: used by generated code only): the
+//!   compact storage of a generated model (only the properties present), how generated
+//!   structs and `AnyX` enums are read from JSON in one pass, keeping unknown properties in
+//!   [`AdditionalData`], and how they are written back.
 //!
 //! Applications use these through `msgraph-typed`, which re-exports `edm`, `Patch`,
-//! `AdditionalData`, `ODataValue` and `Selectable`.
+//! `IntoPatch`, `PropertyState`, `AdditionalData`, `ODataValue` and `Selectable`.
 //!
 //! ```
-//! use msgraph_typed_odata::{AdditionalData, Patch};
+//! use msgraph_typed_odata::{IntoPatch, Patch};
 //!
-//! #[derive(serde::Serialize, Default)]
-//! struct UserUpdate {
-//!     #[serde(rename = "displayName", skip_serializing_if = "Patch::is_unset")]
-//!     display_name: Patch<String>,
-//!     #[serde(rename = "mobilePhone", skip_serializing_if = "Patch::is_unset")]
-//!     mobile_phone: Patch<String>,
-//!     #[serde(flatten)]
-//!     additional_data: AdditionalData,
+//! // What a generated setter such as `User::set_mobile_phone` accepts:
+//! fn patch(value: impl IntoPatch<String>) -> Patch<String> {
+//!     value.into_patch()
 //! }
-//!
-//! let update = UserUpdate {
-//!     mobile_phone: Patch::Null, // clear it; the display name stays as it is
-//!     ..Default::default()
-//! };
-//! assert_eq!(serde_json::to_string(&update)?, r#"{"mobilePhone":null}"#);
-//! # Ok::<(), serde_json::Error>(())
+//! assert_eq!(patch("+1 425 555 0109"), Patch::Value("+1 425 555 0109".to_owned()));
+//! assert_eq!(patch(None), Patch::Null); // clear it: sent as `null`
+//! assert_eq!(patch(Patch::Unset), Patch::Unset); // leave it out of the body
 //! ```
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
@@ -46,11 +39,12 @@ mod patch;
 #[doc(hidden)]
 pub mod polymorphic;
 #[doc(hidden)]
-pub mod read_fields;
+pub mod properties;
 #[doc(hidden)]
-pub mod write_fields;
+pub mod read_fields;
 
-pub use patch::Patch;
+pub use patch::{IntoPatch, Patch};
+pub use properties::PropertyState;
 
 /// Characters left as they are in a path segment.
 const PATH_SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC

@@ -128,6 +128,52 @@ impl<T> From<Option<T>> for Patch<T> {
     }
 }
 
+/// What a generated setter accepts: a value (set it), `None` (clear it: sent as `null`), or a
+/// [`Patch`] (including [`Patch::Unset`]: leave it out of the body).
+///
+/// ```
+/// use msgraph_typed_odata::{IntoPatch, Patch};
+///
+/// fn set(value: impl IntoPatch<String>) -> Patch<String> {
+///     value.into_patch()
+/// }
+/// assert_eq!(set("Adele"), Patch::Value("Adele".to_owned()));
+/// assert_eq!(set(None), Patch::Null); // clear it
+/// assert_eq!(set(Patch::Unset), Patch::Unset); // leave it out
+/// ```
+pub trait IntoPatch<T> {
+    /// The tri-state value.
+    fn into_patch(self) -> Patch<T>;
+}
+
+impl<T> IntoPatch<T> for T {
+    fn into_patch(self) -> Patch<T> {
+        Patch::Value(self)
+    }
+}
+
+impl<T> IntoPatch<T> for Option<T> {
+    /// `None` clears the property (`null`), `Some` sets it.
+    fn into_patch(self) -> Patch<T> {
+        match self {
+            Some(v) => Patch::Value(v),
+            None => Patch::Null,
+        }
+    }
+}
+
+impl<T> IntoPatch<T> for Patch<T> {
+    fn into_patch(self) -> Patch<T> {
+        self
+    }
+}
+
+impl IntoPatch<String> for &str {
+    fn into_patch(self) -> Patch<String> {
+        Patch::Value(self.to_owned())
+    }
+}
+
 impl<T: Serialize> Serialize for Patch<T> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         match self {

@@ -1,13 +1,12 @@
-//! Reading the generated model structs: one pass over the JSON object, every known property
-//! assigned in place, everything else (properties added to Graph later, instance
-//! annotations such as `@odata.type` and `@odata.etag`) kept in `additional_data`.
+//! Reading the generated models: one pass over the JSON object, every known property stored
+//! as it is read, everything else (properties added to Graph later, instance annotations such
+//! as `@odata.type` and `@odata.etag`) kept as additional data.
 //!
-//! A generated struct implements [`ReadFields`] with one `match` arm per property, instead
-//! of deriving `Deserialize`: serde's derive keeps an `Option` per property on the stack,
-//! builds a second default value for the missing ones and buffers unknown keys for
-//! `#[serde(flatten)]`, which costs a `user` (about 150 properties) several times the parse
-//! itself, and compiles to much more code. A property that appears twice keeps its last
-//! value, as `serde_json::Value` does.
+//! A generated model implements [`ReadFields`] with one `match` arm per property, instead
+//! of deriving `Deserialize`: each value read goes straight into the model's compact
+//! [`Properties`] (collected on the stack, then stored in one exact allocation), and nothing
+//! is built for the properties that did not arrive. A property that appears twice keeps its
+//! last value, as `serde_json::Value` does.
 
 use std::borrow::Cow;
 use std::fmt;
@@ -16,26 +15,26 @@ use std::marker::PhantomData;
 use serde::Deserialize;
 use serde::de::{self, Deserializer, MapAccess, Visitor};
 
-use crate::AdditionalData;
+use crate::properties::{Properties, PropertiesReader};
 
-/// A generated model struct, read field by field (implemented by generated code only).
-pub trait ReadFields: Default {
+/// A generated model, read property by property (implemented by generated code only).
+pub trait ReadFields: Sized {
     /// The qualified type name, for error messages (`microsoft.graph.user`).
     const NAME: &'static str;
 
-    /// Reads the value of property `key` into its field. `Ok(false)`: `key` is not a
-    /// property of this type and its value is still unread.
+    /// Reads the value of property `key` into `into`. `Ok(false)`: `key` is not a property
+    /// of this type and its value is still unread.
     fn read_field<'de, A: MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut PropertiesReader,
     ) -> Result<bool, A::Error>;
 
-    /// Where properties without a field go.
-    fn additional_data_mut(&mut self) -> &mut AdditionalData;
+    /// The model holding `properties`.
+    fn from_properties(properties: Properties) -> Self;
 }
 
-/// Deserializes a generated struct (the body of its `Deserialize` impl).
+/// Deserializes a generated model (the body of its `Deserialize` impl).
 pub fn read<'de, T: ReadFields, D: Deserializer<'de>>(deserializer: D) -> Result<T, D::Error> {
     deserializer.deserialize_map(FieldsVisitor(PhantomData))
 }
@@ -50,14 +49,14 @@ impl<'de, T: ReadFields> Visitor<'de> for FieldsVisitor<T> {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<T, A::Error> {
-        let mut value = T::default();
+        let mut reader = PropertiesReader::new();
         while let Some(Key(key)) = map.next_key()? {
-            if !value.read_field(&key, &mut map)? {
+            if !T::read_field(&key, &mut map, &mut reader)? {
                 let extra: serde_json::Value = map.next_value()?;
-                value.additional_data_mut().insert(key.into_owned(), extra);
+                reader.extra(key.into_owned(), extra);
             }
         }
-        Ok(value)
+        Ok(T::from_properties(reader.finish()))
     }
 }
 

@@ -93,7 +93,17 @@ pub fn emit(ctx: &mut Ctx<'_>, files: &mut BTreeMap<String, String>) {
             );
         }
     }
+    m.push_str("\nmod names;\npub(crate) use names::PROPERTY_NAMES;\n");
     files.insert("models/mod.rs".into(), m);
+    let mut names_file = String::from(
+        "//! The wire name of every property, by the id models store it under.\n\n\
+         /// Wire names by property id.\npub(crate) static PROPERTY_NAMES: &[&str] = &[\n",
+    );
+    for name in &ctx.property_names {
+        let _ = writeln!(names_file, "{name:?},");
+    }
+    names_file.push_str("];\n");
+    files.insert("models/names.rs".into(), names_file);
 }
 
 /// The code of one model type.
@@ -139,77 +149,119 @@ fn indent(text: &str, levels: usize) -> String {
     text.lines().map(|l| format!("{pad}{l}\n")).collect()
 }
 
-/// A field of a generated struct.
+/// How a property is stored in a model's `Properties`, and what its getter returns.
+#[derive(Clone, Debug, PartialEq)]
+enum Slot {
+    /// `Option<&str>`.
+    Str,
+    /// `Option<bool>`.
+    Bool,
+    /// `Option<{int type}>`.
+    Int(&'static str),
+    /// `Option<f64>` (Edm.Double, Single, Decimal).
+    Double,
+    /// `&[String]`.
+    Strings,
+    /// `Option<&T>` (boxed).
+    One(String),
+    /// `&[T]` (a boxed `Vec<T>`).
+    Many(String),
+}
+
+/// A property of a generated model (its own or inherited).
 struct Field {
+    /// The Rust name of its getter.
     rust: String,
     wire: String,
-    ty: String,
+    /// The type that declares it.
+    owner: usize,
+    id: u16,
+    slot: Slot,
     doc: String,
     cfg: String,
 }
 
+fn slot_of(ctx: &Ctx<'_>, r: &crate::model::TypeRef) -> Option<Slot> {
+    use crate::model::Base;
+    Some(match (&r.base, r.collection) {
+        (Base::Prim(Primitive::String), false) => Slot::Str,
+        (Base::Prim(Primitive::String), true) => Slot::Strings,
+        (Base::Prim(Primitive::Boolean), false) => Slot::Bool,
+        (
+            Base::Prim(
+                p @ (Primitive::Int16
+                | Primitive::Int32
+                | Primitive::Int64
+                | Primitive::Byte
+                | Primitive::SByte),
+            ),
+            false,
+        ) => Slot::Int(Ctx::primitive(p)?),
+        (Base::Prim(Primitive::Double | Primitive::Single | Primitive::Decimal), false) => {
+            Slot::Double
+        }
+        (_, false) => Slot::One(ctx.element_type(r)?),
+        (_, true) => Slot::Many(ctx.element_type(r)?),
+    })
+}
+
+/// Method names every model has (a property with one of these names gets a suffix).
+const RESERVED_METHODS: &[&str] = &[
+    "new",
+    "additional_data",
+    "additional_data_mut",
+    "property_state",
+    "props",
+    "props_mut",
+    "base",
+    "base_mut",
+    // Trait methods a getter would shadow on the value (`user.clone()` must clone).
+    "default",
+    "clone",
+    "clone_from",
+    "eq",
+    "ne",
+    "fmt",
+    "serialize",
+    "deserialize",
+    "deref",
+    "deref_mut",
+    "into",
+    "try_into",
+    "to_owned",
+    "to_string",
+    "as_ref",
+    "as_mut",
+    "borrow",
+    "borrow_mut",
+    "type_id",
+];
+
+/// Every property of `t`, inherited ones first (the order of the wire contract).
 fn struct_fields(ctx: &mut Ctx<'_>, t: usize) -> Vec<Field> {
     let m = ctx.model;
     let own_cfg = ctx.cfg(t);
-    let mut used: HashSet<String> = HashSet::new();
-    used.insert("additional_data".into());
+    let mut used: HashSet<String> = RESERVED_METHODS.iter().map(|s| (*s).to_owned()).collect();
     let mut wire_seen: HashSet<String> = HashSet::new();
     let mut fields = Vec::new();
     let mut diags = Vec::new();
-    for (owner, p) in m.all_props(t) {
-        if !wire_seen.insert(p.name.clone()) {
-            continue;
-        }
+    let props = m.all_props(t).into_iter().filter_map(|(owner, p)| {
         if matches!(p.ty.base, crate::model::Base::Prim(Primitive::Stream)) {
             // Media streams are separate resources, never inline JSON.
-            continue;
+            return None;
         }
-        let Some(ty) = ctx.field_type(&p.ty) else {
-            continue;
-        };
-        let mut rust = names::snake(&p.name);
-        while !used.insert(rust.clone()) {
-            diags.push(Diagnostic {
-                loc: m.types[owner].loc,
-                message: format!(
-                    "{}/{}: field name {rust} taken; suffixed",
-                    m.types[owner].fqn, p.name
-                ),
-            });
-            rust.push('_');
-        }
-        let cfg = ctx.cfg_refs([&p.ty]).attr(ctx.areas, &own_cfg);
-        fields.push(Field {
-            rust,
-            wire: p.name.clone(),
-            ty,
-            doc: doc_or(p.doc.as_ref(), &format!("The `{}` property.", p.name)),
-            cfg,
-        });
-    }
-    for (owner, n) in m.all_navs(t) {
-        if !wire_seen.insert(n.name.clone()) {
-            continue;
-        }
+        Some((
+            owner,
+            p.name.clone(),
+            p.ty.clone(),
+            doc_or(p.doc.as_ref(), &format!("The `{}` property.", p.name)),
+        ))
+    });
+    let navs = m.all_navs(t).into_iter().map(|(owner, n)| {
         let r = crate::model::TypeRef {
             base: crate::model::Base::Named(n.target),
             collection: n.collection,
         };
-        let Some(ty) = ctx.field_type(&r) else {
-            continue;
-        };
-        let mut rust = names::snake(&n.name);
-        while !used.insert(rust.clone()) {
-            diags.push(Diagnostic {
-                loc: m.types[owner].loc,
-                message: format!(
-                    "{}/{}: field name {rust} taken; suffixed",
-                    m.types[owner].fqn, n.name
-                ),
-            });
-            rust.push('_');
-        }
-        let cfg = ctx.cfg(n.target).attr(ctx.areas, &own_cfg);
         let doc = doc_or(
             n.doc.as_ref(),
             &format!(
@@ -217,10 +269,34 @@ fn struct_fields(ctx: &mut Ctx<'_>, t: usize) -> Vec<Field> {
                 n.name
             ),
         );
+        (owner, n.name.clone(), r, doc)
+    });
+    let all: Vec<_> = props.chain(navs).collect();
+    for (owner, wire, ty, doc) in all {
+        if !wire_seen.insert(wire.clone()) {
+            continue;
+        }
+        let (Some(slot), Some(id)) = (slot_of(ctx, &ty), ctx.property_id(owner, &wire)) else {
+            continue;
+        };
+        let mut rust = names::snake(&wire);
+        while !used.insert(rust.trim_start_matches("r#").to_owned()) {
+            diags.push(Diagnostic {
+                loc: m.types[owner].loc,
+                message: format!(
+                    "{}/{}: method name {rust} taken; suffixed",
+                    m.types[owner].fqn, wire
+                ),
+            });
+            rust = format!("{}_property", rust.trim_start_matches("r#"));
+        }
+        let cfg = ctx.cfg_refs([&ty]).attr(ctx.areas, &own_cfg);
         fields.push(Field {
             rust,
-            wire: n.name.clone(),
-            ty,
+            wire,
+            owner,
+            id,
+            slot,
             doc,
             cfg,
         });
@@ -239,9 +315,11 @@ fn emit_struct(ctx: &mut Ctx<'_>, t: usize) -> String {
         def.doc.as_ref(),
         &format!("The `{}` {}.", def.fqn, kind_word(def.kind)),
     ));
-    let lineage = ctx.model.lineage(t);
-    if lineage.len() > 1 {
-        let chain: Vec<String> = lineage
+    let base = def.base;
+    if let Some(b) = base {
+        let chain: Vec<String> = ctx
+            .model
+            .lineage(t)
             .iter()
             .rev()
             .skip(1)
@@ -249,25 +327,108 @@ fn emit_struct(ctx: &mut Ctx<'_>, t: usize) -> String {
             .collect();
         let _ = writeln!(
             s,
-            "///\n/// Derived from {}; inherited properties are included.",
-            chain.join(" < ")
+            "///\n/// Derived from {}: the inherited properties' getters and setters are the\n\
+             /// base's, reached through `Deref` ([`{}`]).",
+            chain.join(" < "),
+            ctx.model_path(b)
         );
     }
-    s.push_str(&cfg);
-    s.push_str("#[derive(Clone, Debug, Default, PartialEq)]\n");
-    let _ = writeln!(s, "pub struct {name} {{");
-    for f in &fields {
-        s.push_str(&f.doc);
-        s.push_str(&f.cfg);
-        let _ = writeln!(s, "pub {}: crate::Patch<{}>,", f.rust, f.ty);
-    }
     s.push_str(
-        "/// Properties this version of the SDK does not know and instance annotations\n\
-         /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.\n\
-         pub additional_data: crate::AdditionalData,\n}\n\n",
+        "///\n/// Read with the getters (`None` or an empty slice when absent or `null`); build a\n\
+         /// body with `new()` and the `set_` methods: only what is set is sent, `None` sends\n\
+         /// `null` (clears the property).\n",
     );
-    s.push_str(&emit_write_fields(&name, &fields, &cfg));
-    s.push_str(&emit_read_fields(&name, &def.fqn, &fields, &cfg));
+    s.push_str(&cfg);
+    s.push_str("#[derive(Clone, Default, PartialEq)]\n");
+    match base {
+        Some(b) => {
+            let _ = writeln!(
+                s,
+                "pub struct {name} {{\nbase: {},\n}}\n",
+                ctx.model_path(b)
+            );
+            s.push_str(&cfg);
+            let _ = writeln!(
+                s,
+                "impl std::ops::Deref for {name} {{\ntype Target = {b};\n\nfn deref(&self) -> &{b} {{\n&self.base\n}}\n}}\n",
+                b = ctx.model_path(b)
+            );
+            s.push_str(&cfg);
+            let _ = writeln!(
+                s,
+                "impl std::ops::DerefMut for {name} {{\nfn deref_mut(&mut self) -> &mut {b} {{\n&mut self.base\n}}\n}}\n",
+                b = ctx.model_path(b)
+            );
+        }
+        None => {
+            let _ = writeln!(
+                s,
+                "pub struct {name} {{\nprops: crate::properties::Properties,\n}}\n"
+            );
+        }
+    }
+    // Methods: new, the root's accessors, own getters and setters.
+    s.push_str(&cfg);
+    let _ = writeln!(s, "impl {name} {{");
+    let _ = writeln!(
+        s,
+        "/// An empty `{}`: set properties with the `set_` methods.\npub fn new() -> Self {{\n<Self as Default>::default()\n}}\n",
+        def.name
+    );
+    if base.is_none() {
+        s.push_str(
+            "/// Properties this version of the SDK does not know and instance annotations\n\
+             /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.\n\
+             pub fn additional_data(&self) -> &crate::AdditionalData {\nself.props.additional_data()\n}\n\n\
+             /// As `additional_data`, to change them.\n\
+             pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {\nself.props.additional_data_mut()\n}\n\n\
+             /// Whether the property whose wire name is `name` is absent, `null` or set (the getters\n\
+             /// answer `None` for both absent and `null`).\n\
+             pub fn property_state(&self, name: &str) -> crate::PropertyState {\n\
+             self.props.state_by_name(name, crate::models::PROPERTY_NAMES)\n}\n\n\
+             pub(crate) fn props(&self) -> &crate::properties::Properties {\n&self.props\n}\n\n",
+        );
+        // Setters reach the storage through this (derived types' through `DerefMut`).
+        let declares = |d: usize| {
+            let d = &ctx.model.types[d];
+            !d.navs.is_empty()
+                || d.props
+                    .iter()
+                    .any(|p| !matches!(p.ty.base, crate::model::Base::Prim(Primitive::Stream)))
+        };
+        if !fields.is_empty() || ctx.model.all_derived(t).into_iter().any(declares) {
+            s.push_str(
+                "// Unused when every setter that needs it is behind a disabled feature.\n\
+                 #[allow(dead_code)]\n\
+                 pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {\n&mut self.props\n}\n\n",
+            );
+        }
+    }
+    for f in fields.iter().filter(|f| f.owner == t) {
+        s.push_str(&emit_accessors(f));
+    }
+    s.push_str("}\n\n");
+    // Traits: Debug, Serialize, Deserialize.
+    s.push_str(&cfg);
+    let _ = writeln!(
+        s,
+        "impl std::fmt::Debug for {name} {{\nfn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {{\n\
+         self.props().fmt_as(f, {name:?}, crate::models::PROPERTY_NAMES)\n}}\n}}\n"
+    );
+    s.push_str(&cfg);
+    let _ = writeln!(
+        s,
+        "impl serde::Serialize for {name} {{\nfn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {{\n\
+         self.props().serialize(serializer, crate::models::PROPERTY_NAMES)\n}}\n}}\n"
+    );
+    let from = match base {
+        Some(b) => format!(
+            "Self {{\nbase: <{} as crate::read_fields::ReadFields>::from_properties(properties),\n}}",
+            ctx.model_path(b)
+        ),
+        None => "Self { props: properties }".to_owned(),
+    };
+    s.push_str(&emit_read_fields(&name, &def.fqn, &fields, &cfg, &from));
     if def.kind == Kind::Entity {
         s.push_str(&emit_select(ctx, t, &fields, &cfg));
     }
@@ -277,32 +438,58 @@ fn emit_struct(ctx: &mut Ctx<'_>, t: usize) -> String {
     s
 }
 
-/// `Serialize` through `crate::write_fields`: one call per property (wire name), in order.
-fn emit_write_fields(name: &str, fields: &[Field], cfg: &str) -> String {
-    let mut s = String::new();
-    s.push_str(cfg);
-    let binding = if fields.is_empty() {
-        "let writer"
-    } else if fields.iter().all(|f| !f.cfg.is_empty()) {
-        "#[allow(unused_mut)] // every property may be compiled out\nlet mut writer"
-    } else {
-        "let mut writer"
+/// The getter and setter of one property.
+fn emit_accessors(f: &Field) -> String {
+    let (get_ty, get_body, set_ty, set_call) = match &f.slot {
+        Slot::Str => (
+            "Option<&str>".to_owned(),
+            "str",
+            "String".to_owned(),
+            "set_str",
+        ),
+        Slot::Bool => (
+            "Option<bool>".to_owned(),
+            "bool",
+            "bool".to_owned(),
+            "set_bool",
+        ),
+        Slot::Int(ty) => (format!("Option<{ty}>"), "int", (*ty).to_owned(), "set_int"),
+        Slot::Double => (
+            "Option<f64>".to_owned(),
+            "double",
+            "f64".to_owned(),
+            "set_double",
+        ),
+        Slot::Strings => (
+            "&[String]".to_owned(),
+            "strings",
+            "Vec<String>".to_owned(),
+            "set_strings",
+        ),
+        Slot::One(el) => (format!("Option<&{el}>"), "get", el.clone(), "set"),
+        Slot::Many(el) => (format!("&[{el}]"), "list", format!("Vec<{el}>"), "set"),
     };
-    let _ = writeln!(
-        s,
-        "impl serde::Serialize for {name} {{\n\
-         fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {{\n\
-         {binding} = crate::write_fields::FieldWriter::new(serializer)?;"
-    );
-    for f in fields {
-        let _ = writeln!(s, "{}writer.field({:?}, &self.{})?;", f.cfg, f.wire, f.rust);
-    }
-    s.push_str("writer.end(&self.additional_data)\n}\n}\n\n");
-    s
+    let getter = f.rust.trim_start_matches("r#");
+    let absent = match &f.slot {
+        Slot::Strings | Slot::Many(_) => "an empty slice",
+        _ => "`None`",
+    };
+    format!(
+        "{doc}///\n/// `{wire}`: {absent} when absent or `null`.\n{cfg}pub fn {rust}(&self) -> {get_ty} {{\nself.props().{get_body}({id})\n}}\n\n\
+         /// Sets `{wire}`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.\n\
+         {cfg}pub fn set_{getter}(&mut self, value: impl crate::IntoPatch<{set_ty}>) -> &mut Self {{\n\
+         self.props_mut().{set_call}({id}, value.into_patch());\nself\n}}\n\n",
+        doc = f.doc,
+        wire = f.wire,
+        cfg = f.cfg,
+        rust = f.rust,
+        id = f.id,
+    )
 }
 
-/// `Deserialize` through `crate::read_fields`: one match arm per property (wire name).
-fn emit_read_fields(name: &str, fqn: &str, fields: &[Field], cfg: &str) -> String {
+/// `Deserialize` through `crate::read_fields`: one match arm per property (wire name),
+/// inherited ones included, each storing its value in the model's properties.
+fn emit_read_fields(name: &str, fqn: &str, fields: &[Field], cfg: &str, from: &str) -> String {
     let mut s = String::new();
     s.push_str(cfg);
     let _ = writeln!(
@@ -323,27 +510,32 @@ fn emit_read_fields(name: &str, fqn: &str, fields: &[Field], cfg: &str) -> Strin
         "impl crate::read_fields::ReadFields for {name} {{\n\
          const NAME: &'static str = {fqn:?};\n\n\
          {allow}fn read_field<'de, A: serde::de::MapAccess<'de>>(\n\
-         &mut self,\n\
          key: &str,\n\
          map: &mut A,\n\
+         into: &mut crate::properties::PropertiesReader,\n\
          ) -> Result<bool, A::Error> {{"
     );
     if fields.is_empty() {
-        s.push_str("let _ = (key, map);\nOk(false)\n}\n");
+        s.push_str("let _ = (key, map, into);\nOk(false)\n}\n");
     } else {
         s.push_str("match key {\n");
         for f in fields {
-            let _ = writeln!(
-                s,
-                "{}{:?} => self.{} = map.next_value()?,",
-                f.cfg, f.wire, f.rust
-            );
+            let call = match &f.slot {
+                Slot::Str => format!("into.str({}, map)?", f.id),
+                Slot::Bool => format!("into.bool({}, map)?", f.id),
+                Slot::Int(ty) => format!("into.int::<{ty}, _>({}, map)?", f.id),
+                Slot::Double => format!("into.double({}, map)?", f.id),
+                Slot::Strings => format!("into.strings({}, map)?", f.id),
+                Slot::One(el) => format!("into.other::<{el}, _>({}, map)?", f.id),
+                Slot::Many(el) => format!("into.other::<Vec<{el}>, _>({}, map)?", f.id),
+            };
+            let _ = writeln!(s, "{}{:?} => {call},", f.cfg, f.wire);
         }
         s.push_str("_ => return Ok(false),\n}\nOk(true)\n}\n");
     }
-    s.push_str(
-        "\nfn additional_data_mut(&mut self) -> &mut crate::AdditionalData {\n\
-         &mut self.additional_data\n}\n}\n\n",
+    let _ = writeln!(
+        s,
+        "\nfn from_properties(properties: crate::properties::Properties) -> Self {{\n{from}\n}}\n}}\n"
     );
     s
 }
@@ -418,7 +610,7 @@ fn emit_any_accessors(
     }
     let _ = writeln!(
         s,
-        "Self::Unknown(value) => value\n.additional_data\n.get(\"@odata.type\")\n.and_then(|t| t.as_str())\n\
+        "Self::Unknown(value) => value\n.additional_data()\n.get(\"@odata.type\")\n.and_then(|t| t.as_str())\n\
          .map_or({:?}, |t| t.trim_start_matches('#')),\n}}\n}}\n",
         def.fqn
     );
@@ -427,17 +619,41 @@ fn emit_any_accessors(
             s,
             "/// The entity's `id`, whatever its type (`None` when it was not selected).\n\
              pub fn id(&self) -> Option<&str> {{\nmatch self {{\n\
-             Self::{base_variant}(value) | Self::Unknown(value) => value.id.as_deref(),"
+             Self::{base_variant}(value) | Self::Unknown(value) => value.id(),"
         );
         for (v, _, c) in variants {
-            let _ = writeln!(s, "{c}Self::{v}(value) => value.id.as_deref(),");
+            let _ = writeln!(s, "{c}Self::{v}(value) => value.id(),");
         }
         s.push_str("}\n}\n\n");
     }
+    // base(): every variant is a `name` (derived types reach it through `Deref`).
+    let _ = writeln!(
+        s,
+        "/// The value read as [`{name}`] whatever its variant: a derived type's base properties\n\
+         /// read the same, so reading the `{}` properties needs no `match`.\n\
+         pub fn base(&self) -> &{name} {{\nmatch self {{\n\
+         Self::{base_variant}(value) | Self::Unknown(value) => value,",
+        def.name
+    );
+    for (v, _, c) in variants {
+        let _ = writeln!(s, "{c}Self::{v}(value) => value,");
+    }
+    s.push_str("}\n}\n\n");
+    let _ = writeln!(
+        s,
+        "/// As [`Any{name}::base`], to change the `{}` properties of any variant.\n\
+         pub fn base_mut(&mut self) -> &mut {name} {{\nmatch self {{\n\
+         Self::{base_variant}(value) | Self::Unknown(value) => value,",
+        def.name
+    );
+    for (v, _, c) in variants {
+        let _ = writeln!(s, "{c}Self::{v}(value) => value,");
+    }
+    s.push_str("}\n}\n\n");
     let base_method = crate::names::snake(base_variant);
     let _ = writeln!(
         s,
-        "/// The value as a [`{name}`]: the declared type, or a derived type this version does not\n\
+        "/// The value as [`{name}`] if it is the declared type, or a derived type this version does not\n\
          /// know (read as the declared type). `None` for the known derived types.\n\
          pub fn as_{m}(&self) -> Option<&{name}> {{\nmatch self {{\n\
          Self::{base_variant}(value) | Self::Unknown(value) => Some(value),\n_ => None,\n}}\n}}\n\n\
@@ -581,7 +797,7 @@ fn emit_any(ctx: &Ctx<'_>, t: usize) -> String {
         "Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),\n}})\n}}\n\n\
          fn declared_data(&self) -> Option<&crate::AdditionalData> {{\n\
          match self {{\n\
-         Self::{base_variant}(value) => Some(&value.additional_data),\n\
+         Self::{base_variant}(value) => Some(value.additional_data()),\n\
          _ => None,\n}}\n}}\n}}\n"
     );
     let _ = doc_lines;

@@ -23,6 +23,11 @@ pub struct Ctx<'a> {
     /// Cast sets of referenced collections, by (declared target, castable types): the marker
     /// type's name and the navigations that use it.
     pub cast_sets: std::collections::BTreeMap<(usize, Vec<usize>), (String, Vec<String>)>,
+    /// The id of every property (structural and navigation) by (declaring type, wire name),
+    /// and the wire names by id: models store `(id, value)` pairs.
+    pub property_ids: std::collections::HashMap<(usize, String), u16>,
+    /// Wire names by property id.
+    pub property_names: Vec<String>,
 }
 
 impl<'a> Ctx<'a> {
@@ -35,7 +40,51 @@ impl<'a> Ctx<'a> {
             examples: example_paths(model),
             ref_targets: Default::default(),
             cast_sets: Default::default(),
+            property_ids: Default::default(),
+            property_names: Vec::new(),
         }
+        .with_property_ids()
+    }
+
+    /// Numbers every property of every structured type, in model order (stable for a given
+    /// metadata, whatever features are enabled).
+    fn with_property_ids(mut self) -> Self {
+        for (t, def) in self.model.types.iter().enumerate() {
+            if def.kind == Kind::Enum {
+                continue;
+            }
+            let names = def
+                .props
+                .iter()
+                .filter(|p| !matches!(p.ty.base, Base::Prim(Primitive::Stream)))
+                .map(|p| p.name.clone())
+                .chain(def.navs.iter().map(|n| n.name.clone()));
+            for name in names {
+                if self.property_ids.contains_key(&(t, name.clone())) {
+                    continue;
+                }
+                // Ids are 16 bits (a model stores them beside each value); Graph's v1.0 has
+                // about 12,000. Beyond that a property is not generated, and says so.
+                let Ok(id) = u16::try_from(self.property_names.len()) else {
+                    self.diagnostics.push(Diagnostic {
+                        loc: def.loc,
+                        message: format!(
+                            "{}/{name}: more than 65,536 properties in the model; not generated",
+                            def.fqn
+                        ),
+                    });
+                    continue;
+                };
+                self.property_ids.insert((t, name.clone()), id);
+                self.property_names.push(name);
+            }
+        }
+        self
+    }
+
+    /// The id of property `name` declared by type `t`.
+    pub fn property_id(&self, t: usize, name: &str) -> Option<u16> {
+        self.property_ids.get(&(t, name.to_owned())).copied()
     }
 
     /// An example path of one entity of type `t` (e.g. `/users/{id}`, `/me/messages/{id}`),
@@ -244,7 +293,6 @@ pub fn doc_lines(text: &str) -> String {
     out
 }
 
-/// Doc comment from an optional description, with a fallback.
 /// Generator-written rustdoc (already valid markdown) as `///` lines wrapped at about 96
 /// columns, after an empty `///` line that separates it from the description above.
 pub fn doc_paragraph(text: &str) -> String {
@@ -276,6 +324,7 @@ pub fn doc_text(text: &str) -> String {
     out
 }
 
+/// Doc comment from an optional description, with a fallback.
 pub fn doc_or(doc: Option<&String>, fallback: &str) -> String {
     match doc {
         Some(d) if !d.trim().is_empty() => doc_lines(d),

@@ -23,7 +23,7 @@ pub fn describe(object: &AnyDirectoryObject) -> String {
 /// The group, if the object is one.
 pub fn group_id(object: AnyDirectoryObject) -> Option<String> {
     let group = msgraph_typed::models::Group::try_from(object).ok()?;
-    group.id.into_value()
+    group.id().map(str::to_owned)
 }
 
 #[cfg(test)]

@@ -116,62 +116,103 @@ pub struct EventTentativelyAcceptBody {
 
 /// The `microsoft.graph.building` entity type.
 ///
-/// Derived from `place` < `entity`; inherited properties are included.
+/// Derived from `place` < `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Place`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "calendar")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct Building {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
-    /// The street address of the place.
-    pub address: crate::Patch<Box<crate::models::PhysicalAddress>>,
-    /// The name associated with the place.
-    pub display_name: crate::Patch<String>,
-    /// Specifies the place location in latitude, longitude and (optionally) altitude coordinates.
-    pub geo_coordinates: crate::Patch<Box<crate::models::OutlookGeoCoordinates>>,
-    /// The `isWheelChairAccessible` property.
-    pub is_wheel_chair_accessible: crate::Patch<bool>,
-    /// The `label` property.
-    pub label: crate::Patch<String>,
-    /// The `parentId` property.
-    pub parent_id: crate::Patch<String>,
-    /// The phone number of the place.
-    pub phone: crate::Patch<String>,
-    /// The `placeId` property.
-    pub place_id: crate::Patch<String>,
-    /// The `tags` property.
-    pub tags: crate::Patch<Vec<String>>,
+    base: crate::models::Place,
+}
+
+#[cfg(feature = "calendar")]
+impl std::ops::Deref for Building {
+    type Target = crate::models::Place;
+
+    fn deref(&self) -> &crate::models::Place {
+        &self.base
+    }
+}
+
+#[cfg(feature = "calendar")]
+impl std::ops::DerefMut for Building {
+    fn deref_mut(&mut self) -> &mut crate::models::Place {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "calendar")]
+impl Building {
+    /// An empty `building`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The `resourceLinks` property.
-    pub resource_links: crate::Patch<Vec<crate::models::ResourceLink>>,
+    ///
+    /// `resourceLinks`: an empty slice when absent or `null`.
+    pub fn resource_links(&self) -> &[crate::models::ResourceLink] {
+        self.props().list(900)
+    }
+
+    /// Sets `resourceLinks`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_resource_links(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::ResourceLink>>,
+    ) -> &mut Self {
+        self.props_mut().set(900, value.into_patch());
+        self
+    }
+
     /// The `wifiState` property.
-    pub wifi_state: crate::Patch<crate::models::PlaceFeatureEnablement>,
-    /// The `checkIns` navigation property (present when expanded).
-    pub check_ins: crate::Patch<Vec<crate::models::CheckInClaim>>,
+    ///
+    /// `wifiState`: `None` when absent or `null`.
+    pub fn wifi_state(&self) -> Option<&crate::models::PlaceFeatureEnablement> {
+        self.props().get(901)
+    }
+
+    /// Sets `wifiState`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_wifi_state(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::PlaceFeatureEnablement>,
+    ) -> &mut Self {
+        self.props_mut().set(901, value.into_patch());
+        self
+    }
+
     /// The `map` navigation property (present when expanded).
-    pub map: crate::Patch<Box<crate::models::BuildingMap>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `map`: `None` when absent or `null`.
+    pub fn map(&self) -> Option<&crate::models::BuildingMap> {
+        self.props().get(902)
+    }
+
+    /// Sets `map`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_map(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::BuildingMap>,
+    ) -> &mut Self {
+        self.props_mut().set(902, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "calendar")]
+impl std::fmt::Debug for Building {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "Building", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "calendar")]
 impl serde::Serialize for Building {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("address", &self.address)?;
-        writer.field("displayName", &self.display_name)?;
-        writer.field("geoCoordinates", &self.geo_coordinates)?;
-        writer.field("isWheelChairAccessible", &self.is_wheel_chair_accessible)?;
-        writer.field("label", &self.label)?;
-        writer.field("parentId", &self.parent_id)?;
-        writer.field("phone", &self.phone)?;
-        writer.field("placeId", &self.place_id)?;
-        writer.field("tags", &self.tags)?;
-        writer.field("resourceLinks", &self.resource_links)?;
-        writer.field("wifiState", &self.wifi_state)?;
-        writer.field("checkIns", &self.check_ins)?;
-        writer.field("map", &self.map)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -187,32 +228,36 @@ impl crate::read_fields::ReadFields for Building {
     const NAME: &'static str = "microsoft.graph.building";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "address" => self.address = map.next_value()?,
-            "displayName" => self.display_name = map.next_value()?,
-            "geoCoordinates" => self.geo_coordinates = map.next_value()?,
-            "isWheelChairAccessible" => self.is_wheel_chair_accessible = map.next_value()?,
-            "label" => self.label = map.next_value()?,
-            "parentId" => self.parent_id = map.next_value()?,
-            "phone" => self.phone = map.next_value()?,
-            "placeId" => self.place_id = map.next_value()?,
-            "tags" => self.tags = map.next_value()?,
-            "resourceLinks" => self.resource_links = map.next_value()?,
-            "wifiState" => self.wifi_state = map.next_value()?,
-            "checkIns" => self.check_ins = map.next_value()?,
-            "map" => self.map = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "address" => into.other::<crate::models::PhysicalAddress, _>(3882, map)?,
+            "displayName" => into.str(3883, map)?,
+            "geoCoordinates" => into.other::<crate::models::OutlookGeoCoordinates, _>(3884, map)?,
+            "isWheelChairAccessible" => into.bool(3885, map)?,
+            "label" => into.str(3886, map)?,
+            "parentId" => into.str(3887, map)?,
+            "phone" => into.str(3888, map)?,
+            "placeId" => into.str(3889, map)?,
+            "tags" => into.strings(3890, map)?,
+            "resourceLinks" => into.other::<Vec<crate::models::ResourceLink>, _>(900, map)?,
+            "wifiState" => into.other::<crate::models::PlaceFeatureEnablement, _>(901, map)?,
+            "checkIns" => into.other::<Vec<crate::models::CheckInClaim>, _>(3891, map)?,
+            "map" => into.other::<crate::models::BuildingMap, _>(902, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Place as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -239,35 +284,100 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.buildingMap` entity type.
 ///
-/// Derived from `baseMapFeature` < `entity`; inherited properties are included.
+/// Derived from `baseMapFeature` < `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::BaseMapFeature`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "calendar")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct BuildingMap {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
-    /// The `properties` property.
-    pub properties: crate::Patch<String>,
+    base: crate::models::BaseMapFeature,
+}
+
+#[cfg(feature = "calendar")]
+impl std::ops::Deref for BuildingMap {
+    type Target = crate::models::BaseMapFeature;
+
+    fn deref(&self) -> &crate::models::BaseMapFeature {
+        &self.base
+    }
+}
+
+#[cfg(feature = "calendar")]
+impl std::ops::DerefMut for BuildingMap {
+    fn deref_mut(&mut self) -> &mut crate::models::BaseMapFeature {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "calendar")]
+impl BuildingMap {
+    /// An empty `buildingMap`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The `placeId` property.
-    pub place_id: crate::Patch<String>,
+    ///
+    /// `placeId`: `None` when absent or `null`.
+    pub fn place_id(&self) -> Option<&str> {
+        self.props().str(903)
+    }
+
+    /// Sets `placeId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_place_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(903, value.into_patch());
+        self
+    }
+
     /// The `footprints` navigation property (present when expanded).
-    pub footprints: crate::Patch<Vec<crate::models::FootprintMap>>,
+    ///
+    /// `footprints`: an empty slice when absent or `null`.
+    pub fn footprints(&self) -> &[crate::models::FootprintMap] {
+        self.props().list(904)
+    }
+
+    /// Sets `footprints`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_footprints(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::FootprintMap>>,
+    ) -> &mut Self {
+        self.props_mut().set(904, value.into_patch());
+        self
+    }
+
     /// The `levels` navigation property (present when expanded).
-    pub levels: crate::Patch<Vec<crate::models::LevelMap>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `levels`: an empty slice when absent or `null`.
+    pub fn levels(&self) -> &[crate::models::LevelMap] {
+        self.props().list(905)
+    }
+
+    /// Sets `levels`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_levels(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::LevelMap>>,
+    ) -> &mut Self {
+        self.props_mut().set(905, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "calendar")]
+impl std::fmt::Debug for BuildingMap {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "BuildingMap", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "calendar")]
 impl serde::Serialize for BuildingMap {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("properties", &self.properties)?;
-        writer.field("placeId", &self.place_id)?;
-        writer.field("footprints", &self.footprints)?;
-        writer.field("levels", &self.levels)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -283,23 +393,28 @@ impl crate::read_fields::ReadFields for BuildingMap {
     const NAME: &'static str = "microsoft.graph.buildingMap";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "properties" => self.properties = map.next_value()?,
-            "placeId" => self.place_id = map.next_value()?,
-            "footprints" => self.footprints = map.next_value()?,
-            "levels" => self.levels = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "properties" => into.str(750, map)?,
+            "placeId" => into.str(903, map)?,
+            "footprints" => into.other::<Vec<crate::models::FootprintMap>, _>(904, map)?,
+            "levels" => into.other::<Vec<crate::models::LevelMap>, _>(905, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base:
+                <crate::models::BaseMapFeature as crate::read_fields::ReadFields>::from_properties(
+                    properties,
+                ),
+        }
     }
 }
 
@@ -317,110 +432,340 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.calendar` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "calendar")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct Calendar {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "calendar")]
+impl std::ops::Deref for Calendar {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "calendar")]
+impl std::ops::DerefMut for Calendar {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "calendar")]
+impl Calendar {
+    /// An empty `calendar`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Represent the online meeting service providers that can be used to create online meetings in this
     /// calendar. Possible values are: unknown, skypeForBusiness, skypeForConsumer, teamsForBusiness.
-    pub allowed_online_meeting_providers:
-        crate::Patch<Vec<crate::models::OnlineMeetingProviderType>>,
+    ///
+    /// `allowedOnlineMeetingProviders`: an empty slice when absent or `null`.
+    pub fn allowed_online_meeting_providers(&self) -> &[crate::models::OnlineMeetingProviderType] {
+        self.props().list(907)
+    }
+
+    /// Sets `allowedOnlineMeetingProviders`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_allowed_online_meeting_providers(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::OnlineMeetingProviderType>>,
+    ) -> &mut Self {
+        self.props_mut().set(907, value.into_patch());
+        self
+    }
+
     /// true if the user can write to the calendar, false otherwise. This property is true for the user
     /// who created the calendar. This property is also true for a user who has been shared a calendar
     /// and granted write access.
-    pub can_edit: crate::Patch<bool>,
+    ///
+    /// `canEdit`: `None` when absent or `null`.
+    pub fn can_edit(&self) -> Option<bool> {
+        self.props().bool(908)
+    }
+
+    /// Sets `canEdit`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_can_edit(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(908, value.into_patch());
+        self
+    }
+
     /// true if the user has the permission to share the calendar, false otherwise. Only the user who
     /// created the calendar can share it.
-    pub can_share: crate::Patch<bool>,
+    ///
+    /// `canShare`: `None` when absent or `null`.
+    pub fn can_share(&self) -> Option<bool> {
+        self.props().bool(909)
+    }
+
+    /// Sets `canShare`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_can_share(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(909, value.into_patch());
+        self
+    }
+
     /// true if the user can read calendar items that have been marked private, false otherwise.
-    pub can_view_private_items: crate::Patch<bool>,
+    ///
+    /// `canViewPrivateItems`: `None` when absent or `null`.
+    pub fn can_view_private_items(&self) -> Option<bool> {
+        self.props().bool(910)
+    }
+
+    /// Sets `canViewPrivateItems`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_can_view_private_items(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(910, value.into_patch());
+        self
+    }
+
     /// Identifies the version of the calendar object. Every time the calendar is changed, changeKey
     /// changes as well. This allows Exchange to apply changes to the correct version of the object.
     /// Read-only.
-    pub change_key: crate::Patch<String>,
+    ///
+    /// `changeKey`: `None` when absent or `null`.
+    pub fn change_key(&self) -> Option<&str> {
+        self.props().str(911)
+    }
+
+    /// Sets `changeKey`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_change_key(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(911, value.into_patch());
+        self
+    }
+
     /// Specifies the color theme to distinguish the calendar from other calendars in a UI. The property
     /// values are: auto, lightBlue, lightGreen, lightOrange, lightGray, lightYellow, lightTeal,
     /// lightPink, lightBrown, lightRed, maxColor.
-    pub color: crate::Patch<crate::models::CalendarColor>,
+    ///
+    /// `color`: `None` when absent or `null`.
+    pub fn color(&self) -> Option<&crate::models::CalendarColor> {
+        self.props().get(912)
+    }
+
+    /// Sets `color`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_color(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::CalendarColor>,
+    ) -> &mut Self {
+        self.props_mut().set(912, value.into_patch());
+        self
+    }
+
     /// The default online meeting provider for meetings sent from this calendar. Possible values are:
     /// unknown, skypeForBusiness, skypeForConsumer, teamsForBusiness.
-    pub default_online_meeting_provider: crate::Patch<crate::models::OnlineMeetingProviderType>,
+    ///
+    /// `defaultOnlineMeetingProvider`: `None` when absent or `null`.
+    pub fn default_online_meeting_provider(
+        &self,
+    ) -> Option<&crate::models::OnlineMeetingProviderType> {
+        self.props().get(913)
+    }
+
+    /// Sets `defaultOnlineMeetingProvider`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_default_online_meeting_provider(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::OnlineMeetingProviderType>,
+    ) -> &mut Self {
+        self.props_mut().set(913, value.into_patch());
+        self
+    }
+
     /// The calendar color, expressed in a hex color code of three hexadecimal values, each ranging from
     /// 00 to FF and representing the red, green, or blue components of the color in the RGB color space.
     /// If the user has never explicitly set a color for the calendar, this property is empty. Read-only.
-    pub hex_color: crate::Patch<String>,
+    ///
+    /// `hexColor`: `None` when absent or `null`.
+    pub fn hex_color(&self) -> Option<&str> {
+        self.props().str(914)
+    }
+
+    /// Sets `hexColor`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_hex_color(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(914, value.into_patch());
+        self
+    }
+
     /// true if this is the default calendar where new events are created by default, false otherwise.
-    pub is_default_calendar: crate::Patch<bool>,
+    ///
+    /// `isDefaultCalendar`: `None` when absent or `null`.
+    pub fn is_default_calendar(&self) -> Option<bool> {
+        self.props().bool(915)
+    }
+
+    /// Sets `isDefaultCalendar`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_is_default_calendar(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(915, value.into_patch());
+        self
+    }
+
     /// Indicates whether this user calendar can be deleted from the user mailbox.
-    pub is_removable: crate::Patch<bool>,
+    ///
+    /// `isRemovable`: `None` when absent or `null`.
+    pub fn is_removable(&self) -> Option<bool> {
+        self.props().bool(916)
+    }
+
+    /// Sets `isRemovable`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_is_removable(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(916, value.into_patch());
+        self
+    }
+
     /// Indicates whether this user calendar supports tracking of meeting responses. Only meeting invites
     /// sent from users' primary calendars support tracking of meeting responses.
-    pub is_tallying_responses: crate::Patch<bool>,
+    ///
+    /// `isTallyingResponses`: `None` when absent or `null`.
+    pub fn is_tallying_responses(&self) -> Option<bool> {
+        self.props().bool(917)
+    }
+
+    /// Sets `isTallyingResponses`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_is_tallying_responses(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(917, value.into_patch());
+        self
+    }
+
     /// The calendar name.
-    pub name: crate::Patch<String>,
+    ///
+    /// `name`: `None` when absent or `null`.
+    pub fn name(&self) -> Option<&str> {
+        self.props().str(918)
+    }
+
+    /// Sets `name`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_name(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(918, value.into_patch());
+        self
+    }
+
     /// If set, this represents the user who created or added the calendar. For a calendar that the user
     /// created or added, the owner property is set to the user. For a calendar shared with the user, the
     /// owner property is set to the person who shared that calendar with the user.
-    pub owner: crate::Patch<Box<crate::models::EmailAddress>>,
+    ///
+    /// `owner`: `None` when absent or `null`.
+    pub fn owner(&self) -> Option<&crate::models::EmailAddress> {
+        self.props().get(919)
+    }
+
+    /// Sets `owner`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_owner(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::EmailAddress>,
+    ) -> &mut Self {
+        self.props_mut().set(919, value.into_patch());
+        self
+    }
+
     /// The permissions of the users with whom the calendar is shared.
-    pub calendar_permissions: crate::Patch<Vec<crate::models::CalendarPermission>>,
+    ///
+    /// `calendarPermissions`: an empty slice when absent or `null`.
+    pub fn calendar_permissions(&self) -> &[crate::models::CalendarPermission] {
+        self.props().list(920)
+    }
+
+    /// Sets `calendarPermissions`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_calendar_permissions(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::CalendarPermission>>,
+    ) -> &mut Self {
+        self.props_mut().set(920, value.into_patch());
+        self
+    }
+
     /// The calendar view for the calendar. Navigation property. Read-only.
-    pub calendar_view: crate::Patch<Vec<crate::models::Event>>,
+    ///
+    /// `calendarView`: an empty slice when absent or `null`.
+    pub fn calendar_view(&self) -> &[crate::models::Event] {
+        self.props().list(921)
+    }
+
+    /// Sets `calendarView`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_calendar_view(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::Event>>,
+    ) -> &mut Self {
+        self.props_mut().set(921, value.into_patch());
+        self
+    }
+
     /// The events in the calendar. Navigation property. Read-only.
-    pub events: crate::Patch<Vec<crate::models::Event>>,
+    ///
+    /// `events`: an empty slice when absent or `null`.
+    pub fn events(&self) -> &[crate::models::Event] {
+        self.props().list(922)
+    }
+
+    /// Sets `events`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_events(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::Event>>,
+    ) -> &mut Self {
+        self.props_mut().set(922, value.into_patch());
+        self
+    }
+
     /// The collection of multi-value extended properties defined for the calendar. Read-only. Nullable.
+    ///
+    /// `multiValueExtendedProperties`: an empty slice when absent or `null`.
     #[cfg(feature = "mail")]
-    pub multi_value_extended_properties:
-        crate::Patch<Vec<crate::models::MultiValueLegacyExtendedProperty>>,
+    pub fn multi_value_extended_properties(
+        &self,
+    ) -> &[crate::models::MultiValueLegacyExtendedProperty] {
+        self.props().list(923)
+    }
+
+    /// Sets `multiValueExtendedProperties`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    #[cfg(feature = "mail")]
+    pub fn set_multi_value_extended_properties(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::MultiValueLegacyExtendedProperty>>,
+    ) -> &mut Self {
+        self.props_mut().set(923, value.into_patch());
+        self
+    }
+
     /// The collection of single-value extended properties defined for the calendar. Read-only. Nullable.
+    ///
+    /// `singleValueExtendedProperties`: an empty slice when absent or `null`.
     #[cfg(feature = "mail")]
-    pub single_value_extended_properties:
-        crate::Patch<Vec<crate::models::SingleValueLegacyExtendedProperty>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn single_value_extended_properties(
+        &self,
+    ) -> &[crate::models::SingleValueLegacyExtendedProperty] {
+        self.props().list(924)
+    }
+
+    /// Sets `singleValueExtendedProperties`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    #[cfg(feature = "mail")]
+    pub fn set_single_value_extended_properties(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::SingleValueLegacyExtendedProperty>>,
+    ) -> &mut Self {
+        self.props_mut().set(924, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "calendar")]
+impl std::fmt::Debug for Calendar {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "Calendar", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "calendar")]
 impl serde::Serialize for Calendar {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field(
-            "allowedOnlineMeetingProviders",
-            &self.allowed_online_meeting_providers,
-        )?;
-        writer.field("canEdit", &self.can_edit)?;
-        writer.field("canShare", &self.can_share)?;
-        writer.field("canViewPrivateItems", &self.can_view_private_items)?;
-        writer.field("changeKey", &self.change_key)?;
-        writer.field("color", &self.color)?;
-        writer.field(
-            "defaultOnlineMeetingProvider",
-            &self.default_online_meeting_provider,
-        )?;
-        writer.field("hexColor", &self.hex_color)?;
-        writer.field("isDefaultCalendar", &self.is_default_calendar)?;
-        writer.field("isRemovable", &self.is_removable)?;
-        writer.field("isTallyingResponses", &self.is_tallying_responses)?;
-        writer.field("name", &self.name)?;
-        writer.field("owner", &self.owner)?;
-        writer.field("calendarPermissions", &self.calendar_permissions)?;
-        writer.field("calendarView", &self.calendar_view)?;
-        writer.field("events", &self.events)?;
-        #[cfg(feature = "mail")]
-        writer.field(
-            "multiValueExtendedProperties",
-            &self.multi_value_extended_properties,
-        )?;
-        #[cfg(feature = "mail")]
-        writer.field(
-            "singleValueExtendedProperties",
-            &self.single_value_extended_properties,
-        )?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -436,47 +781,53 @@ impl crate::read_fields::ReadFields for Calendar {
     const NAME: &'static str = "microsoft.graph.calendar";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
+            "id" => into.str(2376, map)?,
             "allowedOnlineMeetingProviders" => {
-                self.allowed_online_meeting_providers = map.next_value()?
+                into.other::<Vec<crate::models::OnlineMeetingProviderType>, _>(907, map)?
             }
-            "canEdit" => self.can_edit = map.next_value()?,
-            "canShare" => self.can_share = map.next_value()?,
-            "canViewPrivateItems" => self.can_view_private_items = map.next_value()?,
-            "changeKey" => self.change_key = map.next_value()?,
-            "color" => self.color = map.next_value()?,
+            "canEdit" => into.bool(908, map)?,
+            "canShare" => into.bool(909, map)?,
+            "canViewPrivateItems" => into.bool(910, map)?,
+            "changeKey" => into.str(911, map)?,
+            "color" => into.other::<crate::models::CalendarColor, _>(912, map)?,
             "defaultOnlineMeetingProvider" => {
-                self.default_online_meeting_provider = map.next_value()?
+                into.other::<crate::models::OnlineMeetingProviderType, _>(913, map)?
             }
-            "hexColor" => self.hex_color = map.next_value()?,
-            "isDefaultCalendar" => self.is_default_calendar = map.next_value()?,
-            "isRemovable" => self.is_removable = map.next_value()?,
-            "isTallyingResponses" => self.is_tallying_responses = map.next_value()?,
-            "name" => self.name = map.next_value()?,
-            "owner" => self.owner = map.next_value()?,
-            "calendarPermissions" => self.calendar_permissions = map.next_value()?,
-            "calendarView" => self.calendar_view = map.next_value()?,
-            "events" => self.events = map.next_value()?,
+            "hexColor" => into.str(914, map)?,
+            "isDefaultCalendar" => into.bool(915, map)?,
+            "isRemovable" => into.bool(916, map)?,
+            "isTallyingResponses" => into.bool(917, map)?,
+            "name" => into.str(918, map)?,
+            "owner" => into.other::<crate::models::EmailAddress, _>(919, map)?,
+            "calendarPermissions" => {
+                into.other::<Vec<crate::models::CalendarPermission>, _>(920, map)?
+            }
+            "calendarView" => into.other::<Vec<crate::models::Event>, _>(921, map)?,
+            "events" => into.other::<Vec<crate::models::Event>, _>(922, map)?,
             #[cfg(feature = "mail")]
             "multiValueExtendedProperties" => {
-                self.multi_value_extended_properties = map.next_value()?
+                into.other::<Vec<crate::models::MultiValueLegacyExtendedProperty>, _>(923, map)?
             }
             #[cfg(feature = "mail")]
             "singleValueExtendedProperties" => {
-                self.single_value_extended_properties = map.next_value()?
+                into.other::<Vec<crate::models::SingleValueLegacyExtendedProperty>, _>(924, map)?
             }
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -506,37 +857,112 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.calendarGroup` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "calendar")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct CalendarGroup {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "calendar")]
+impl std::ops::Deref for CalendarGroup {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "calendar")]
+impl std::ops::DerefMut for CalendarGroup {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "calendar")]
+impl CalendarGroup {
+    /// An empty `calendarGroup`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Identifies the version of the calendar group. Every time the calendar group is changed, ChangeKey
     /// changes as well. This allows Exchange to apply changes to the correct version of the object.
     /// Read-only.
-    pub change_key: crate::Patch<String>,
+    ///
+    /// `changeKey`: `None` when absent or `null`.
+    pub fn change_key(&self) -> Option<&str> {
+        self.props().str(925)
+    }
+
+    /// Sets `changeKey`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_change_key(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(925, value.into_patch());
+        self
+    }
+
     /// The class identifier. Read-only.
-    pub class_id: crate::Patch<crate::edm::Guid>,
+    ///
+    /// `classId`: `None` when absent or `null`.
+    pub fn class_id(&self) -> Option<&crate::edm::Guid> {
+        self.props().get(926)
+    }
+
+    /// Sets `classId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_class_id(&mut self, value: impl crate::IntoPatch<crate::edm::Guid>) -> &mut Self {
+        self.props_mut().set(926, value.into_patch());
+        self
+    }
+
     /// The group name.
-    pub name: crate::Patch<String>,
+    ///
+    /// `name`: `None` when absent or `null`.
+    pub fn name(&self) -> Option<&str> {
+        self.props().str(927)
+    }
+
+    /// Sets `name`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_name(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(927, value.into_patch());
+        self
+    }
+
     /// The calendars in the calendar group. Navigation property. Read-only. Nullable.
-    pub calendars: crate::Patch<Vec<crate::models::Calendar>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `calendars`: an empty slice when absent or `null`.
+    pub fn calendars(&self) -> &[crate::models::Calendar] {
+        self.props().list(928)
+    }
+
+    /// Sets `calendars`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_calendars(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::Calendar>>,
+    ) -> &mut Self {
+        self.props_mut().set(928, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "calendar")]
+impl std::fmt::Debug for CalendarGroup {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "CalendarGroup", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "calendar")]
 impl serde::Serialize for CalendarGroup {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("changeKey", &self.change_key)?;
-        writer.field("classId", &self.class_id)?;
-        writer.field("name", &self.name)?;
-        writer.field("calendars", &self.calendars)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -552,23 +978,27 @@ impl crate::read_fields::ReadFields for CalendarGroup {
     const NAME: &'static str = "microsoft.graph.calendarGroup";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "changeKey" => self.change_key = map.next_value()?,
-            "classId" => self.class_id = map.next_value()?,
-            "name" => self.name = map.next_value()?,
-            "calendars" => self.calendars = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "changeKey" => into.str(925, map)?,
+            "classId" => into.other::<crate::edm::Guid, _>(926, map)?,
+            "name" => into.str(927, map)?,
+            "calendars" => into.other::<Vec<crate::models::Calendar>, _>(928, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -586,45 +1016,136 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.calendarPermission` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "calendar")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct CalendarPermission {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "calendar")]
+impl std::ops::Deref for CalendarPermission {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "calendar")]
+impl std::ops::DerefMut for CalendarPermission {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "calendar")]
+impl CalendarPermission {
+    /// An empty `calendarPermission`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// List of allowed sharing or delegating permission levels for the calendar. Possible values are:
     /// none, freeBusyRead, limitedRead, read, write, delegateWithoutPrivateEventAccess,
     /// delegateWithPrivateEventAccess, custom.
-    pub allowed_roles: crate::Patch<Vec<crate::models::CalendarRoleType>>,
+    ///
+    /// `allowedRoles`: an empty slice when absent or `null`.
+    pub fn allowed_roles(&self) -> &[crate::models::CalendarRoleType] {
+        self.props().list(929)
+    }
+
+    /// Sets `allowedRoles`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_allowed_roles(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::CalendarRoleType>>,
+    ) -> &mut Self {
+        self.props_mut().set(929, value.into_patch());
+        self
+    }
+
     /// Represents a sharee or delegate who has access to the calendar. For the 'My Organization' sharee,
     /// the address property is null. Read-only.
-    pub email_address: crate::Patch<Box<crate::models::EmailAddress>>,
+    ///
+    /// `emailAddress`: `None` when absent or `null`.
+    pub fn email_address(&self) -> Option<&crate::models::EmailAddress> {
+        self.props().get(930)
+    }
+
+    /// Sets `emailAddress`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_email_address(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::EmailAddress>,
+    ) -> &mut Self {
+        self.props_mut().set(930, value.into_patch());
+        self
+    }
+
     /// True if the user in context (sharee or delegate) is inside the same organization as the calendar
     /// owner.
-    pub is_inside_organization: crate::Patch<bool>,
+    ///
+    /// `isInsideOrganization`: `None` when absent or `null`.
+    pub fn is_inside_organization(&self) -> Option<bool> {
+        self.props().bool(931)
+    }
+
+    /// Sets `isInsideOrganization`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_is_inside_organization(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(931, value.into_patch());
+        self
+    }
+
     /// True if the user can be removed from the list of sharees or delegates for the specified calendar,
     /// false otherwise. The 'My organization' user determines the permissions other people within your
     /// organization have to the given calendar. You cannot remove 'My organization' as a sharee to a
     /// calendar.
-    pub is_removable: crate::Patch<bool>,
+    ///
+    /// `isRemovable`: `None` when absent or `null`.
+    pub fn is_removable(&self) -> Option<bool> {
+        self.props().bool(932)
+    }
+
+    /// Sets `isRemovable`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_is_removable(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(932, value.into_patch());
+        self
+    }
+
     /// Current permission level of the calendar sharee or delegate.
-    pub role: crate::Patch<crate::models::CalendarRoleType>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `role`: `None` when absent or `null`.
+    pub fn role(&self) -> Option<&crate::models::CalendarRoleType> {
+        self.props().get(933)
+    }
+
+    /// Sets `role`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_role(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::CalendarRoleType>,
+    ) -> &mut Self {
+        self.props_mut().set(933, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "calendar")]
+impl std::fmt::Debug for CalendarPermission {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "CalendarPermission", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "calendar")]
 impl serde::Serialize for CalendarPermission {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("allowedRoles", &self.allowed_roles)?;
-        writer.field("emailAddress", &self.email_address)?;
-        writer.field("isInsideOrganization", &self.is_inside_organization)?;
-        writer.field("isRemovable", &self.is_removable)?;
-        writer.field("role", &self.role)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -640,24 +1161,28 @@ impl crate::read_fields::ReadFields for CalendarPermission {
     const NAME: &'static str = "microsoft.graph.calendarPermission";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "allowedRoles" => self.allowed_roles = map.next_value()?,
-            "emailAddress" => self.email_address = map.next_value()?,
-            "isInsideOrganization" => self.is_inside_organization = map.next_value()?,
-            "isRemovable" => self.is_removable = map.next_value()?,
-            "role" => self.role = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "allowedRoles" => into.other::<Vec<crate::models::CalendarRoleType>, _>(929, map)?,
+            "emailAddress" => into.other::<crate::models::EmailAddress, _>(930, map)?,
+            "isInsideOrganization" => into.bool(931, map)?,
+            "isRemovable" => into.bool(932, map)?,
+            "role" => into.other::<crate::models::CalendarRoleType, _>(933, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -675,28 +1200,110 @@ crate::macros::select_fields! {
 }
 
 /// The `microsoft.graph.checkInClaim` entity type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "calendar")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct CheckInClaim {
-    /// The `calendarEventId` property.
-    pub calendar_event_id: crate::Patch<String>,
-    /// The `checkInMethod` property.
-    pub check_in_method: crate::Patch<crate::models::CheckInMethod>,
-    /// The `createdDateTime` property.
-    pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "calendar")]
+impl CheckInClaim {
+    /// An empty `checkInClaim`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// The `calendarEventId` property.
+    ///
+    /// `calendarEventId`: `None` when absent or `null`.
+    pub fn calendar_event_id(&self) -> Option<&str> {
+        self.props().str(1080)
+    }
+
+    /// Sets `calendarEventId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_calendar_event_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(1080, value.into_patch());
+        self
+    }
+
+    /// The `checkInMethod` property.
+    ///
+    /// `checkInMethod`: `None` when absent or `null`.
+    pub fn check_in_method(&self) -> Option<&crate::models::CheckInMethod> {
+        self.props().get(1081)
+    }
+
+    /// Sets `checkInMethod`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_check_in_method(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::CheckInMethod>,
+    ) -> &mut Self {
+        self.props_mut().set(1081, value.into_patch());
+        self
+    }
+
+    /// The `createdDateTime` property.
+    ///
+    /// `createdDateTime`: `None` when absent or `null`.
+    pub fn created_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(1082)
+    }
+
+    /// Sets `createdDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_created_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(1082, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "calendar")]
+impl std::fmt::Debug for CheckInClaim {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "CheckInClaim", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "calendar")]
 impl serde::Serialize for CheckInClaim {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("calendarEventId", &self.calendar_event_id)?;
-        writer.field("checkInMethod", &self.check_in_method)?;
-        writer.field("createdDateTime", &self.created_date_time)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -712,21 +1319,21 @@ impl crate::read_fields::ReadFields for CheckInClaim {
     const NAME: &'static str = "microsoft.graph.checkInClaim";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "calendarEventId" => self.calendar_event_id = map.next_value()?,
-            "checkInMethod" => self.check_in_method = map.next_value()?,
-            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "calendarEventId" => into.str(1080, map)?,
+            "checkInMethod" => into.other::<crate::models::CheckInMethod, _>(1081, map)?,
+            "createdDateTime" => into.other::<crate::edm::DateTimeOffset, _>(1082, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
@@ -742,68 +1349,132 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.desk` entity type.
 ///
-/// Derived from `place` < `entity`; inherited properties are included.
+/// Derived from `place` < `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Place`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "calendar")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct Desk {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
-    /// The street address of the place.
-    pub address: crate::Patch<Box<crate::models::PhysicalAddress>>,
-    /// The name associated with the place.
-    pub display_name: crate::Patch<String>,
-    /// Specifies the place location in latitude, longitude and (optionally) altitude coordinates.
-    pub geo_coordinates: crate::Patch<Box<crate::models::OutlookGeoCoordinates>>,
-    /// The `isWheelChairAccessible` property.
-    pub is_wheel_chair_accessible: crate::Patch<bool>,
-    /// The `label` property.
-    pub label: crate::Patch<String>,
-    /// The `parentId` property.
-    pub parent_id: crate::Patch<String>,
-    /// The phone number of the place.
-    pub phone: crate::Patch<String>,
-    /// The `placeId` property.
-    pub place_id: crate::Patch<String>,
-    /// The `tags` property.
-    pub tags: crate::Patch<Vec<String>>,
+    base: crate::models::Place,
+}
+
+#[cfg(feature = "calendar")]
+impl std::ops::Deref for Desk {
+    type Target = crate::models::Place;
+
+    fn deref(&self) -> &crate::models::Place {
+        &self.base
+    }
+}
+
+#[cfg(feature = "calendar")]
+impl std::ops::DerefMut for Desk {
+    fn deref_mut(&mut self) -> &mut crate::models::Place {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "calendar")]
+impl Desk {
+    /// An empty `desk`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The `displayDeviceName` property.
-    pub display_device_name: crate::Patch<String>,
+    ///
+    /// `displayDeviceName`: `None` when absent or `null`.
+    pub fn display_device_name(&self) -> Option<&str> {
+        self.props().str(1595)
+    }
+
+    /// Sets `displayDeviceName`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_display_device_name(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(1595, value.into_patch());
+        self
+    }
+
     /// The `heightAdjustableState` property.
-    pub height_adjustable_state: crate::Patch<crate::models::PlaceFeatureEnablement>,
+    ///
+    /// `heightAdjustableState`: `None` when absent or `null`.
+    pub fn height_adjustable_state(&self) -> Option<&crate::models::PlaceFeatureEnablement> {
+        self.props().get(1596)
+    }
+
+    /// Sets `heightAdjustableState`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_height_adjustable_state(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::PlaceFeatureEnablement>,
+    ) -> &mut Self {
+        self.props_mut().set(1596, value.into_patch());
+        self
+    }
+
     /// The `mailboxDetails` property.
-    pub mailbox_details: crate::Patch<Box<crate::models::MailboxDetails>>,
+    ///
+    /// `mailboxDetails`: `None` when absent or `null`.
+    pub fn mailbox_details(&self) -> Option<&crate::models::MailboxDetails> {
+        self.props().get(1597)
+    }
+
+    /// Sets `mailboxDetails`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_mailbox_details(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::MailboxDetails>,
+    ) -> &mut Self {
+        self.props_mut().set(1597, value.into_patch());
+        self
+    }
+
     /// The `mode` property.
-    pub mode: crate::Patch<Box<crate::models::AnyPlaceMode>>,
+    ///
+    /// `mode`: `None` when absent or `null`.
+    pub fn mode(&self) -> Option<&crate::models::AnyPlaceMode> {
+        self.props().get(1598)
+    }
+
+    /// Sets `mode`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_mode(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::AnyPlaceMode>,
+    ) -> &mut Self {
+        self.props_mut().set(1598, value.into_patch());
+        self
+    }
+
     /// The `servicePlans` property.
-    pub service_plans: crate::Patch<Vec<crate::models::PlaceServicePlanInfo>>,
-    /// The `checkIns` navigation property (present when expanded).
-    pub check_ins: crate::Patch<Vec<crate::models::CheckInClaim>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `servicePlans`: an empty slice when absent or `null`.
+    pub fn service_plans(&self) -> &[crate::models::PlaceServicePlanInfo] {
+        self.props().list(1599)
+    }
+
+    /// Sets `servicePlans`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_service_plans(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::PlaceServicePlanInfo>>,
+    ) -> &mut Self {
+        self.props_mut().set(1599, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "calendar")]
+impl std::fmt::Debug for Desk {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "Desk", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "calendar")]
 impl serde::Serialize for Desk {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("address", &self.address)?;
-        writer.field("displayName", &self.display_name)?;
-        writer.field("geoCoordinates", &self.geo_coordinates)?;
-        writer.field("isWheelChairAccessible", &self.is_wheel_chair_accessible)?;
-        writer.field("label", &self.label)?;
-        writer.field("parentId", &self.parent_id)?;
-        writer.field("phone", &self.phone)?;
-        writer.field("placeId", &self.place_id)?;
-        writer.field("tags", &self.tags)?;
-        writer.field("displayDeviceName", &self.display_device_name)?;
-        writer.field("heightAdjustableState", &self.height_adjustable_state)?;
-        writer.field("mailboxDetails", &self.mailbox_details)?;
-        writer.field("mode", &self.mode)?;
-        writer.field("servicePlans", &self.service_plans)?;
-        writer.field("checkIns", &self.check_ins)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -819,34 +1490,42 @@ impl crate::read_fields::ReadFields for Desk {
     const NAME: &'static str = "microsoft.graph.desk";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "address" => self.address = map.next_value()?,
-            "displayName" => self.display_name = map.next_value()?,
-            "geoCoordinates" => self.geo_coordinates = map.next_value()?,
-            "isWheelChairAccessible" => self.is_wheel_chair_accessible = map.next_value()?,
-            "label" => self.label = map.next_value()?,
-            "parentId" => self.parent_id = map.next_value()?,
-            "phone" => self.phone = map.next_value()?,
-            "placeId" => self.place_id = map.next_value()?,
-            "tags" => self.tags = map.next_value()?,
-            "displayDeviceName" => self.display_device_name = map.next_value()?,
-            "heightAdjustableState" => self.height_adjustable_state = map.next_value()?,
-            "mailboxDetails" => self.mailbox_details = map.next_value()?,
-            "mode" => self.mode = map.next_value()?,
-            "servicePlans" => self.service_plans = map.next_value()?,
-            "checkIns" => self.check_ins = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "address" => into.other::<crate::models::PhysicalAddress, _>(3882, map)?,
+            "displayName" => into.str(3883, map)?,
+            "geoCoordinates" => into.other::<crate::models::OutlookGeoCoordinates, _>(3884, map)?,
+            "isWheelChairAccessible" => into.bool(3885, map)?,
+            "label" => into.str(3886, map)?,
+            "parentId" => into.str(3887, map)?,
+            "phone" => into.str(3888, map)?,
+            "placeId" => into.str(3889, map)?,
+            "tags" => into.strings(3890, map)?,
+            "displayDeviceName" => into.str(1595, map)?,
+            "heightAdjustableState" => {
+                into.other::<crate::models::PlaceFeatureEnablement, _>(1596, map)?
+            }
+            "mailboxDetails" => into.other::<crate::models::MailboxDetails, _>(1597, map)?,
+            "mode" => into.other::<crate::models::AnyPlaceMode, _>(1598, map)?,
+            "servicePlans" => {
+                into.other::<Vec<crate::models::PlaceServicePlanInfo>, _>(1599, map)?
+            }
+            "checkIns" => into.other::<Vec<crate::models::CheckInClaim>, _>(3891, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Place as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -875,196 +1554,727 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.event` entity type.
 ///
-/// Derived from `outlookItem` < `entity`; inherited properties are included.
+/// Derived from `outlookItem` < `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::OutlookItem`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "calendar")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct Event {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
-    /// The categories associated with the item
-    pub categories: crate::Patch<Vec<String>>,
-    /// Identifies the version of the item. Every time the item is changed, changeKey changes as well.
-    /// This allows Exchange to apply changes to the correct version of the object. Read-only.
-    pub change_key: crate::Patch<String>,
-    /// The Timestamp type represents date and time information using ISO 8601 format and is always in
-    /// UTC time. For example, midnight UTC on Jan 1, 2014 is 2014-01-01T00:00:00Z
-    pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// The Timestamp type represents date and time information using ISO 8601 format and is always in
-    /// UTC time. For example, midnight UTC on Jan 1, 2014 is 2014-01-01T00:00:00Z
-    pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    base: crate::models::OutlookItem,
+}
+
+#[cfg(feature = "calendar")]
+impl std::ops::Deref for Event {
+    type Target = crate::models::OutlookItem;
+
+    fn deref(&self) -> &crate::models::OutlookItem {
+        &self.base
+    }
+}
+
+#[cfg(feature = "calendar")]
+impl std::ops::DerefMut for Event {
+    fn deref_mut(&mut self) -> &mut crate::models::OutlookItem {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "calendar")]
+impl Event {
+    /// An empty `event`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// true if the meeting organizer allows invitees to propose a new time when responding; otherwise,
     /// false. Optional. Default is true.
-    pub allow_new_time_proposals: crate::Patch<bool>,
+    ///
+    /// `allowNewTimeProposals`: `None` when absent or `null`.
+    pub fn allow_new_time_proposals(&self) -> Option<bool> {
+        self.props().bool(2377)
+    }
+
+    /// Sets `allowNewTimeProposals`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_allow_new_time_proposals(
+        &mut self,
+        value: impl crate::IntoPatch<bool>,
+    ) -> &mut Self {
+        self.props_mut().set_bool(2377, value.into_patch());
+        self
+    }
+
     /// The collection of attendees for the event.
-    pub attendees: crate::Patch<Vec<crate::models::Attendee>>,
+    ///
+    /// `attendees`: an empty slice when absent or `null`.
+    pub fn attendees(&self) -> &[crate::models::Attendee] {
+        self.props().list(2378)
+    }
+
+    /// Sets `attendees`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_attendees(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::Attendee>>,
+    ) -> &mut Self {
+        self.props_mut().set(2378, value.into_patch());
+        self
+    }
+
     /// The body of the message associated with the event. It can be in HTML or text format.
-    pub body: crate::Patch<Box<crate::models::ItemBody>>,
+    ///
+    /// `body`: `None` when absent or `null`.
+    pub fn body(&self) -> Option<&crate::models::ItemBody> {
+        self.props().get(2379)
+    }
+
+    /// Sets `body`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_body(&mut self, value: impl crate::IntoPatch<crate::models::ItemBody>) -> &mut Self {
+        self.props_mut().set(2379, value.into_patch());
+        self
+    }
+
     /// The preview of the message associated with the event. It is in text format.
-    pub body_preview: crate::Patch<String>,
+    ///
+    /// `bodyPreview`: `None` when absent or `null`.
+    pub fn body_preview(&self) -> Option<&str> {
+        self.props().str(2380)
+    }
+
+    /// Sets `bodyPreview`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_body_preview(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(2380, value.into_patch());
+        self
+    }
+
     /// The `cancelledOccurrences` property.
-    pub cancelled_occurrences: crate::Patch<Vec<String>>,
+    ///
+    /// `cancelledOccurrences`: an empty slice when absent or `null`.
+    pub fn cancelled_occurrences(&self) -> &[String] {
+        self.props().strings(2381)
+    }
+
+    /// Sets `cancelledOccurrences`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_cancelled_occurrences(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<String>>,
+    ) -> &mut Self {
+        self.props_mut().set_strings(2381, value.into_patch());
+        self
+    }
+
     /// The date, time, and time zone that the event ends. By default, the end time is in UTC.
-    pub end: crate::Patch<Box<crate::models::DateTimeTimeZone>>,
+    ///
+    /// `end`: `None` when absent or `null`.
+    pub fn end(&self) -> Option<&crate::models::DateTimeTimeZone> {
+        self.props().get(2382)
+    }
+
+    /// Sets `end`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_end(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::DateTimeTimeZone>,
+    ) -> &mut Self {
+        self.props_mut().set(2382, value.into_patch());
+        self
+    }
+
     /// Set to true if the event has attachments.
-    pub has_attachments: crate::Patch<bool>,
+    ///
+    /// `hasAttachments`: `None` when absent or `null`.
+    pub fn has_attachments(&self) -> Option<bool> {
+        self.props().bool(2383)
+    }
+
+    /// Sets `hasAttachments`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_has_attachments(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(2383, value.into_patch());
+        self
+    }
+
     /// When set to true, each attendee only sees themselves in the meeting request and meeting Tracking
     /// list. Default is false.
-    pub hide_attendees: crate::Patch<bool>,
+    ///
+    /// `hideAttendees`: `None` when absent or `null`.
+    pub fn hide_attendees(&self) -> Option<bool> {
+        self.props().bool(2384)
+    }
+
+    /// Sets `hideAttendees`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_hide_attendees(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(2384, value.into_patch());
+        self
+    }
+
     /// A unique identifier for an event across calendars. This ID is different for each occurrence in a
     /// recurring series. Read-only.
-    pub ical_uid: crate::Patch<String>,
+    ///
+    /// `iCalUId`: `None` when absent or `null`.
+    pub fn ical_uid(&self) -> Option<&str> {
+        self.props().str(2385)
+    }
+
+    /// Sets `iCalUId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_ical_uid(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(2385, value.into_patch());
+        self
+    }
+
     /// The `importance` property.
-    pub importance: crate::Patch<crate::models::Importance>,
+    ///
+    /// `importance`: `None` when absent or `null`.
+    pub fn importance(&self) -> Option<&crate::models::Importance> {
+        self.props().get(2386)
+    }
+
+    /// Sets `importance`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_importance(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::Importance>,
+    ) -> &mut Self {
+        self.props_mut().set(2386, value.into_patch());
+        self
+    }
+
     /// The `isAllDay` property.
-    pub is_all_day: crate::Patch<bool>,
+    ///
+    /// `isAllDay`: `None` when absent or `null`.
+    pub fn is_all_day(&self) -> Option<bool> {
+        self.props().bool(2387)
+    }
+
+    /// Sets `isAllDay`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_is_all_day(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(2387, value.into_patch());
+        self
+    }
+
     /// The `isCancelled` property.
-    pub is_cancelled: crate::Patch<bool>,
+    ///
+    /// `isCancelled`: `None` when absent or `null`.
+    pub fn is_cancelled(&self) -> Option<bool> {
+        self.props().bool(2388)
+    }
+
+    /// Sets `isCancelled`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_is_cancelled(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(2388, value.into_patch());
+        self
+    }
+
     /// The `isDraft` property.
-    pub is_draft: crate::Patch<bool>,
+    ///
+    /// `isDraft`: `None` when absent or `null`.
+    pub fn is_draft(&self) -> Option<bool> {
+        self.props().bool(2389)
+    }
+
+    /// Sets `isDraft`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_is_draft(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(2389, value.into_patch());
+        self
+    }
+
     /// The `isOnlineMeeting` property.
-    pub is_online_meeting: crate::Patch<bool>,
+    ///
+    /// `isOnlineMeeting`: `None` when absent or `null`.
+    pub fn is_online_meeting(&self) -> Option<bool> {
+        self.props().bool(2390)
+    }
+
+    /// Sets `isOnlineMeeting`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_is_online_meeting(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(2390, value.into_patch());
+        self
+    }
+
     /// The `isOrganizer` property.
-    pub is_organizer: crate::Patch<bool>,
+    ///
+    /// `isOrganizer`: `None` when absent or `null`.
+    pub fn is_organizer(&self) -> Option<bool> {
+        self.props().bool(2391)
+    }
+
+    /// Sets `isOrganizer`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_is_organizer(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(2391, value.into_patch());
+        self
+    }
+
     /// The `isReminderOn` property.
-    pub is_reminder_on: crate::Patch<bool>,
+    ///
+    /// `isReminderOn`: `None` when absent or `null`.
+    pub fn is_reminder_on(&self) -> Option<bool> {
+        self.props().bool(2392)
+    }
+
+    /// Sets `isReminderOn`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_is_reminder_on(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(2392, value.into_patch());
+        self
+    }
+
     /// The `location` property.
-    pub location: crate::Patch<Box<crate::models::AnyLocation>>,
+    ///
+    /// `location`: `None` when absent or `null`.
+    pub fn location(&self) -> Option<&crate::models::AnyLocation> {
+        self.props().get(2393)
+    }
+
+    /// Sets `location`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_location(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::AnyLocation>,
+    ) -> &mut Self {
+        self.props_mut().set(2393, value.into_patch());
+        self
+    }
+
     /// The `locations` property.
-    pub locations: crate::Patch<Vec<crate::models::AnyLocation>>,
+    ///
+    /// `locations`: an empty slice when absent or `null`.
+    pub fn locations(&self) -> &[crate::models::AnyLocation] {
+        self.props().list(2394)
+    }
+
+    /// Sets `locations`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_locations(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::AnyLocation>>,
+    ) -> &mut Self {
+        self.props_mut().set(2394, value.into_patch());
+        self
+    }
+
     /// The `onlineMeeting` property.
-    pub online_meeting: crate::Patch<Box<crate::models::OnlineMeetingInfo>>,
+    ///
+    /// `onlineMeeting`: `None` when absent or `null`.
+    pub fn online_meeting(&self) -> Option<&crate::models::OnlineMeetingInfo> {
+        self.props().get(2395)
+    }
+
+    /// Sets `onlineMeeting`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_online_meeting(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::OnlineMeetingInfo>,
+    ) -> &mut Self {
+        self.props_mut().set(2395, value.into_patch());
+        self
+    }
+
     /// The `onlineMeetingProvider` property.
-    pub online_meeting_provider: crate::Patch<crate::models::OnlineMeetingProviderType>,
+    ///
+    /// `onlineMeetingProvider`: `None` when absent or `null`.
+    pub fn online_meeting_provider(&self) -> Option<&crate::models::OnlineMeetingProviderType> {
+        self.props().get(2396)
+    }
+
+    /// Sets `onlineMeetingProvider`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_online_meeting_provider(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::OnlineMeetingProviderType>,
+    ) -> &mut Self {
+        self.props_mut().set(2396, value.into_patch());
+        self
+    }
+
     /// The `onlineMeetingUrl` property.
-    pub online_meeting_url: crate::Patch<String>,
+    ///
+    /// `onlineMeetingUrl`: `None` when absent or `null`.
+    pub fn online_meeting_url(&self) -> Option<&str> {
+        self.props().str(2397)
+    }
+
+    /// Sets `onlineMeetingUrl`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_online_meeting_url(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(2397, value.into_patch());
+        self
+    }
+
     /// The `organizer` property.
-    pub organizer: crate::Patch<Box<crate::models::AnyRecipient>>,
+    ///
+    /// `organizer`: `None` when absent or `null`.
+    pub fn organizer(&self) -> Option<&crate::models::AnyRecipient> {
+        self.props().get(2398)
+    }
+
+    /// Sets `organizer`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_organizer(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::AnyRecipient>,
+    ) -> &mut Self {
+        self.props_mut().set(2398, value.into_patch());
+        self
+    }
+
     /// The `originalEndTimeZone` property.
-    pub original_end_time_zone: crate::Patch<String>,
+    ///
+    /// `originalEndTimeZone`: `None` when absent or `null`.
+    pub fn original_end_time_zone(&self) -> Option<&str> {
+        self.props().str(2399)
+    }
+
+    /// Sets `originalEndTimeZone`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_original_end_time_zone(
+        &mut self,
+        value: impl crate::IntoPatch<String>,
+    ) -> &mut Self {
+        self.props_mut().set_str(2399, value.into_patch());
+        self
+    }
+
     /// The `originalStart` property.
-    pub original_start: crate::Patch<crate::edm::DateTimeOffset>,
+    ///
+    /// `originalStart`: `None` when absent or `null`.
+    pub fn original_start(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(2400)
+    }
+
+    /// Sets `originalStart`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_original_start(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(2400, value.into_patch());
+        self
+    }
+
     /// The `originalStartTimeZone` property.
-    pub original_start_time_zone: crate::Patch<String>,
+    ///
+    /// `originalStartTimeZone`: `None` when absent or `null`.
+    pub fn original_start_time_zone(&self) -> Option<&str> {
+        self.props().str(2401)
+    }
+
+    /// Sets `originalStartTimeZone`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_original_start_time_zone(
+        &mut self,
+        value: impl crate::IntoPatch<String>,
+    ) -> &mut Self {
+        self.props_mut().set_str(2401, value.into_patch());
+        self
+    }
+
     /// The `recurrence` property.
-    pub recurrence: crate::Patch<Box<crate::models::PatternedRecurrence>>,
+    ///
+    /// `recurrence`: `None` when absent or `null`.
+    pub fn recurrence(&self) -> Option<&crate::models::PatternedRecurrence> {
+        self.props().get(2402)
+    }
+
+    /// Sets `recurrence`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_recurrence(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::PatternedRecurrence>,
+    ) -> &mut Self {
+        self.props_mut().set(2402, value.into_patch());
+        self
+    }
+
     /// The `reminderMinutesBeforeStart` property.
-    pub reminder_minutes_before_start: crate::Patch<i32>,
+    ///
+    /// `reminderMinutesBeforeStart`: `None` when absent or `null`.
+    pub fn reminder_minutes_before_start(&self) -> Option<i32> {
+        self.props().int(2403)
+    }
+
+    /// Sets `reminderMinutesBeforeStart`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_reminder_minutes_before_start(
+        &mut self,
+        value: impl crate::IntoPatch<i32>,
+    ) -> &mut Self {
+        self.props_mut().set_int(2403, value.into_patch());
+        self
+    }
+
     /// The `responseRequested` property.
-    pub response_requested: crate::Patch<bool>,
+    ///
+    /// `responseRequested`: `None` when absent or `null`.
+    pub fn response_requested(&self) -> Option<bool> {
+        self.props().bool(2404)
+    }
+
+    /// Sets `responseRequested`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_response_requested(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(2404, value.into_patch());
+        self
+    }
+
     /// The `responseStatus` property.
-    pub response_status: crate::Patch<Box<crate::models::ResponseStatus>>,
+    ///
+    /// `responseStatus`: `None` when absent or `null`.
+    pub fn response_status(&self) -> Option<&crate::models::ResponseStatus> {
+        self.props().get(2405)
+    }
+
+    /// Sets `responseStatus`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_response_status(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::ResponseStatus>,
+    ) -> &mut Self {
+        self.props_mut().set(2405, value.into_patch());
+        self
+    }
+
     /// The `sensitivity` property.
-    pub sensitivity: crate::Patch<crate::models::Sensitivity>,
+    ///
+    /// `sensitivity`: `None` when absent or `null`.
+    pub fn sensitivity(&self) -> Option<&crate::models::Sensitivity> {
+        self.props().get(2406)
+    }
+
+    /// Sets `sensitivity`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_sensitivity(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::Sensitivity>,
+    ) -> &mut Self {
+        self.props_mut().set(2406, value.into_patch());
+        self
+    }
+
     /// The `seriesMasterId` property.
-    pub series_master_id: crate::Patch<String>,
+    ///
+    /// `seriesMasterId`: `None` when absent or `null`.
+    pub fn series_master_id(&self) -> Option<&str> {
+        self.props().str(2407)
+    }
+
+    /// Sets `seriesMasterId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_series_master_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(2407, value.into_patch());
+        self
+    }
+
     /// The `showAs` property.
-    pub show_as: crate::Patch<crate::models::FreeBusyStatus>,
+    ///
+    /// `showAs`: `None` when absent or `null`.
+    pub fn show_as(&self) -> Option<&crate::models::FreeBusyStatus> {
+        self.props().get(2408)
+    }
+
+    /// Sets `showAs`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_show_as(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::FreeBusyStatus>,
+    ) -> &mut Self {
+        self.props_mut().set(2408, value.into_patch());
+        self
+    }
+
     /// The `start` property.
-    pub start: crate::Patch<Box<crate::models::DateTimeTimeZone>>,
+    ///
+    /// `start`: `None` when absent or `null`.
+    pub fn start(&self) -> Option<&crate::models::DateTimeTimeZone> {
+        self.props().get(2409)
+    }
+
+    /// Sets `start`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_start(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::DateTimeTimeZone>,
+    ) -> &mut Self {
+        self.props_mut().set(2409, value.into_patch());
+        self
+    }
+
     /// The `subject` property.
-    pub subject: crate::Patch<String>,
+    ///
+    /// `subject`: `None` when absent or `null`.
+    pub fn subject(&self) -> Option<&str> {
+        self.props().str(2410)
+    }
+
+    /// Sets `subject`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_subject(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(2410, value.into_patch());
+        self
+    }
+
     /// The `transactionId` property.
-    pub transaction_id: crate::Patch<String>,
+    ///
+    /// `transactionId`: `None` when absent or `null`.
+    pub fn transaction_id(&self) -> Option<&str> {
+        self.props().str(2411)
+    }
+
+    /// Sets `transactionId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_transaction_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(2411, value.into_patch());
+        self
+    }
+
     /// The `type` property.
-    pub r#type: crate::Patch<crate::models::EventType>,
+    ///
+    /// `type`: `None` when absent or `null`.
+    pub fn r#type(&self) -> Option<&crate::models::EventType> {
+        self.props().get(2412)
+    }
+
+    /// Sets `type`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_type(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::EventType>,
+    ) -> &mut Self {
+        self.props_mut().set(2412, value.into_patch());
+        self
+    }
+
     /// The `webLink` property.
-    pub web_link: crate::Patch<String>,
+    ///
+    /// `webLink`: `None` when absent or `null`.
+    pub fn web_link(&self) -> Option<&str> {
+        self.props().str(2413)
+    }
+
+    /// Sets `webLink`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_web_link(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(2413, value.into_patch());
+        self
+    }
+
     /// The collection of FileAttachment, ItemAttachment, and referenceAttachment attachments for the
     /// event. Navigation property. Read-only. Nullable.
+    ///
+    /// `attachments`: an empty slice when absent or `null`.
     #[cfg(feature = "mail")]
-    pub attachments: crate::Patch<Vec<crate::models::AnyAttachment>>,
+    pub fn attachments(&self) -> &[crate::models::AnyAttachment] {
+        self.props().list(2414)
+    }
+
+    /// Sets `attachments`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    #[cfg(feature = "mail")]
+    pub fn set_attachments(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::AnyAttachment>>,
+    ) -> &mut Self {
+        self.props_mut().set(2414, value.into_patch());
+        self
+    }
+
     /// The calendar that contains the event. Navigation property. Read-only.
-    pub calendar: crate::Patch<Box<crate::models::Calendar>>,
+    ///
+    /// `calendar`: `None` when absent or `null`.
+    pub fn calendar(&self) -> Option<&crate::models::Calendar> {
+        self.props().get(2415)
+    }
+
+    /// Sets `calendar`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_calendar(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::Calendar>,
+    ) -> &mut Self {
+        self.props_mut().set(2415, value.into_patch());
+        self
+    }
+
     /// The `exceptionOccurrences` navigation property (present when expanded).
-    pub exception_occurrences: crate::Patch<Vec<crate::models::Event>>,
+    ///
+    /// `exceptionOccurrences`: an empty slice when absent or `null`.
+    pub fn exception_occurrences(&self) -> &[crate::models::Event] {
+        self.props().list(2416)
+    }
+
+    /// Sets `exceptionOccurrences`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_exception_occurrences(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::Event>>,
+    ) -> &mut Self {
+        self.props_mut().set(2416, value.into_patch());
+        self
+    }
+
     /// The collection of open extensions defined for the event. Nullable.
+    ///
+    /// `extensions`: an empty slice when absent or `null`.
     #[cfg(feature = "identity")]
-    pub extensions: crate::Patch<Vec<crate::models::AnyExtension>>,
+    pub fn extensions(&self) -> &[crate::models::AnyExtension] {
+        self.props().list(2417)
+    }
+
+    /// Sets `extensions`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    #[cfg(feature = "identity")]
+    pub fn set_extensions(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::AnyExtension>>,
+    ) -> &mut Self {
+        self.props_mut().set(2417, value.into_patch());
+        self
+    }
+
     /// The occurrences of a recurring series, if the event is a series master. This property includes
     /// occurrences that are part of the recurrence pattern, and exceptions that have been modified, but
     /// does not include occurrences that have been cancelled from the series. Navigation property.
     /// Read-only. Nullable.
-    pub instances: crate::Patch<Vec<crate::models::Event>>,
+    ///
+    /// `instances`: an empty slice when absent or `null`.
+    pub fn instances(&self) -> &[crate::models::Event] {
+        self.props().list(2418)
+    }
+
+    /// Sets `instances`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_instances(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::Event>>,
+    ) -> &mut Self {
+        self.props_mut().set(2418, value.into_patch());
+        self
+    }
+
     /// The collection of multi-value extended properties defined for the event. Read-only. Nullable.
+    ///
+    /// `multiValueExtendedProperties`: an empty slice when absent or `null`.
     #[cfg(feature = "mail")]
-    pub multi_value_extended_properties:
-        crate::Patch<Vec<crate::models::MultiValueLegacyExtendedProperty>>,
+    pub fn multi_value_extended_properties(
+        &self,
+    ) -> &[crate::models::MultiValueLegacyExtendedProperty] {
+        self.props().list(2419)
+    }
+
+    /// Sets `multiValueExtendedProperties`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    #[cfg(feature = "mail")]
+    pub fn set_multi_value_extended_properties(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::MultiValueLegacyExtendedProperty>>,
+    ) -> &mut Self {
+        self.props_mut().set(2419, value.into_patch());
+        self
+    }
+
     /// The collection of single-value extended properties defined for the event. Read-only. Nullable.
+    ///
+    /// `singleValueExtendedProperties`: an empty slice when absent or `null`.
     #[cfg(feature = "mail")]
-    pub single_value_extended_properties:
-        crate::Patch<Vec<crate::models::SingleValueLegacyExtendedProperty>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn single_value_extended_properties(
+        &self,
+    ) -> &[crate::models::SingleValueLegacyExtendedProperty] {
+        self.props().list(2420)
+    }
+
+    /// Sets `singleValueExtendedProperties`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    #[cfg(feature = "mail")]
+    pub fn set_single_value_extended_properties(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::SingleValueLegacyExtendedProperty>>,
+    ) -> &mut Self {
+        self.props_mut().set(2420, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "calendar")]
+impl std::fmt::Debug for Event {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "Event", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "calendar")]
 impl serde::Serialize for Event {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("categories", &self.categories)?;
-        writer.field("changeKey", &self.change_key)?;
-        writer.field("createdDateTime", &self.created_date_time)?;
-        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
-        writer.field("allowNewTimeProposals", &self.allow_new_time_proposals)?;
-        writer.field("attendees", &self.attendees)?;
-        writer.field("body", &self.body)?;
-        writer.field("bodyPreview", &self.body_preview)?;
-        writer.field("cancelledOccurrences", &self.cancelled_occurrences)?;
-        writer.field("end", &self.end)?;
-        writer.field("hasAttachments", &self.has_attachments)?;
-        writer.field("hideAttendees", &self.hide_attendees)?;
-        writer.field("iCalUId", &self.ical_uid)?;
-        writer.field("importance", &self.importance)?;
-        writer.field("isAllDay", &self.is_all_day)?;
-        writer.field("isCancelled", &self.is_cancelled)?;
-        writer.field("isDraft", &self.is_draft)?;
-        writer.field("isOnlineMeeting", &self.is_online_meeting)?;
-        writer.field("isOrganizer", &self.is_organizer)?;
-        writer.field("isReminderOn", &self.is_reminder_on)?;
-        writer.field("location", &self.location)?;
-        writer.field("locations", &self.locations)?;
-        writer.field("onlineMeeting", &self.online_meeting)?;
-        writer.field("onlineMeetingProvider", &self.online_meeting_provider)?;
-        writer.field("onlineMeetingUrl", &self.online_meeting_url)?;
-        writer.field("organizer", &self.organizer)?;
-        writer.field("originalEndTimeZone", &self.original_end_time_zone)?;
-        writer.field("originalStart", &self.original_start)?;
-        writer.field("originalStartTimeZone", &self.original_start_time_zone)?;
-        writer.field("recurrence", &self.recurrence)?;
-        writer.field(
-            "reminderMinutesBeforeStart",
-            &self.reminder_minutes_before_start,
-        )?;
-        writer.field("responseRequested", &self.response_requested)?;
-        writer.field("responseStatus", &self.response_status)?;
-        writer.field("sensitivity", &self.sensitivity)?;
-        writer.field("seriesMasterId", &self.series_master_id)?;
-        writer.field("showAs", &self.show_as)?;
-        writer.field("start", &self.start)?;
-        writer.field("subject", &self.subject)?;
-        writer.field("transactionId", &self.transaction_id)?;
-        writer.field("type", &self.r#type)?;
-        writer.field("webLink", &self.web_link)?;
-        #[cfg(feature = "mail")]
-        writer.field("attachments", &self.attachments)?;
-        writer.field("calendar", &self.calendar)?;
-        writer.field("exceptionOccurrences", &self.exception_occurrences)?;
-        #[cfg(feature = "identity")]
-        writer.field("extensions", &self.extensions)?;
-        writer.field("instances", &self.instances)?;
-        #[cfg(feature = "mail")]
-        writer.field(
-            "multiValueExtendedProperties",
-            &self.multi_value_extended_properties,
-        )?;
-        #[cfg(feature = "mail")]
-        writer.field(
-            "singleValueExtendedProperties",
-            &self.single_value_extended_properties,
-        )?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -1080,77 +2290,81 @@ impl crate::read_fields::ReadFields for Event {
     const NAME: &'static str = "microsoft.graph.event";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "categories" => self.categories = map.next_value()?,
-            "changeKey" => self.change_key = map.next_value()?,
-            "createdDateTime" => self.created_date_time = map.next_value()?,
-            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
-            "allowNewTimeProposals" => self.allow_new_time_proposals = map.next_value()?,
-            "attendees" => self.attendees = map.next_value()?,
-            "body" => self.body = map.next_value()?,
-            "bodyPreview" => self.body_preview = map.next_value()?,
-            "cancelledOccurrences" => self.cancelled_occurrences = map.next_value()?,
-            "end" => self.end = map.next_value()?,
-            "hasAttachments" => self.has_attachments = map.next_value()?,
-            "hideAttendees" => self.hide_attendees = map.next_value()?,
-            "iCalUId" => self.ical_uid = map.next_value()?,
-            "importance" => self.importance = map.next_value()?,
-            "isAllDay" => self.is_all_day = map.next_value()?,
-            "isCancelled" => self.is_cancelled = map.next_value()?,
-            "isDraft" => self.is_draft = map.next_value()?,
-            "isOnlineMeeting" => self.is_online_meeting = map.next_value()?,
-            "isOrganizer" => self.is_organizer = map.next_value()?,
-            "isReminderOn" => self.is_reminder_on = map.next_value()?,
-            "location" => self.location = map.next_value()?,
-            "locations" => self.locations = map.next_value()?,
-            "onlineMeeting" => self.online_meeting = map.next_value()?,
-            "onlineMeetingProvider" => self.online_meeting_provider = map.next_value()?,
-            "onlineMeetingUrl" => self.online_meeting_url = map.next_value()?,
-            "organizer" => self.organizer = map.next_value()?,
-            "originalEndTimeZone" => self.original_end_time_zone = map.next_value()?,
-            "originalStart" => self.original_start = map.next_value()?,
-            "originalStartTimeZone" => self.original_start_time_zone = map.next_value()?,
-            "recurrence" => self.recurrence = map.next_value()?,
-            "reminderMinutesBeforeStart" => {
-                self.reminder_minutes_before_start = map.next_value()?
+            "id" => into.str(2376, map)?,
+            "categories" => into.strings(3779, map)?,
+            "changeKey" => into.str(3780, map)?,
+            "createdDateTime" => into.other::<crate::edm::DateTimeOffset, _>(3781, map)?,
+            "lastModifiedDateTime" => into.other::<crate::edm::DateTimeOffset, _>(3782, map)?,
+            "allowNewTimeProposals" => into.bool(2377, map)?,
+            "attendees" => into.other::<Vec<crate::models::Attendee>, _>(2378, map)?,
+            "body" => into.other::<crate::models::ItemBody, _>(2379, map)?,
+            "bodyPreview" => into.str(2380, map)?,
+            "cancelledOccurrences" => into.strings(2381, map)?,
+            "end" => into.other::<crate::models::DateTimeTimeZone, _>(2382, map)?,
+            "hasAttachments" => into.bool(2383, map)?,
+            "hideAttendees" => into.bool(2384, map)?,
+            "iCalUId" => into.str(2385, map)?,
+            "importance" => into.other::<crate::models::Importance, _>(2386, map)?,
+            "isAllDay" => into.bool(2387, map)?,
+            "isCancelled" => into.bool(2388, map)?,
+            "isDraft" => into.bool(2389, map)?,
+            "isOnlineMeeting" => into.bool(2390, map)?,
+            "isOrganizer" => into.bool(2391, map)?,
+            "isReminderOn" => into.bool(2392, map)?,
+            "location" => into.other::<crate::models::AnyLocation, _>(2393, map)?,
+            "locations" => into.other::<Vec<crate::models::AnyLocation>, _>(2394, map)?,
+            "onlineMeeting" => into.other::<crate::models::OnlineMeetingInfo, _>(2395, map)?,
+            "onlineMeetingProvider" => {
+                into.other::<crate::models::OnlineMeetingProviderType, _>(2396, map)?
             }
-            "responseRequested" => self.response_requested = map.next_value()?,
-            "responseStatus" => self.response_status = map.next_value()?,
-            "sensitivity" => self.sensitivity = map.next_value()?,
-            "seriesMasterId" => self.series_master_id = map.next_value()?,
-            "showAs" => self.show_as = map.next_value()?,
-            "start" => self.start = map.next_value()?,
-            "subject" => self.subject = map.next_value()?,
-            "transactionId" => self.transaction_id = map.next_value()?,
-            "type" => self.r#type = map.next_value()?,
-            "webLink" => self.web_link = map.next_value()?,
+            "onlineMeetingUrl" => into.str(2397, map)?,
+            "organizer" => into.other::<crate::models::AnyRecipient, _>(2398, map)?,
+            "originalEndTimeZone" => into.str(2399, map)?,
+            "originalStart" => into.other::<crate::edm::DateTimeOffset, _>(2400, map)?,
+            "originalStartTimeZone" => into.str(2401, map)?,
+            "recurrence" => into.other::<crate::models::PatternedRecurrence, _>(2402, map)?,
+            "reminderMinutesBeforeStart" => into.int::<i32, _>(2403, map)?,
+            "responseRequested" => into.bool(2404, map)?,
+            "responseStatus" => into.other::<crate::models::ResponseStatus, _>(2405, map)?,
+            "sensitivity" => into.other::<crate::models::Sensitivity, _>(2406, map)?,
+            "seriesMasterId" => into.str(2407, map)?,
+            "showAs" => into.other::<crate::models::FreeBusyStatus, _>(2408, map)?,
+            "start" => into.other::<crate::models::DateTimeTimeZone, _>(2409, map)?,
+            "subject" => into.str(2410, map)?,
+            "transactionId" => into.str(2411, map)?,
+            "type" => into.other::<crate::models::EventType, _>(2412, map)?,
+            "webLink" => into.str(2413, map)?,
             #[cfg(feature = "mail")]
-            "attachments" => self.attachments = map.next_value()?,
-            "calendar" => self.calendar = map.next_value()?,
-            "exceptionOccurrences" => self.exception_occurrences = map.next_value()?,
+            "attachments" => into.other::<Vec<crate::models::AnyAttachment>, _>(2414, map)?,
+            "calendar" => into.other::<crate::models::Calendar, _>(2415, map)?,
+            "exceptionOccurrences" => into.other::<Vec<crate::models::Event>, _>(2416, map)?,
             #[cfg(feature = "identity")]
-            "extensions" => self.extensions = map.next_value()?,
-            "instances" => self.instances = map.next_value()?,
+            "extensions" => into.other::<Vec<crate::models::AnyExtension>, _>(2417, map)?,
+            "instances" => into.other::<Vec<crate::models::Event>, _>(2418, map)?,
             #[cfg(feature = "mail")]
             "multiValueExtendedProperties" => {
-                self.multi_value_extended_properties = map.next_value()?
+                into.other::<Vec<crate::models::MultiValueLegacyExtendedProperty>, _>(2419, map)?
             }
             #[cfg(feature = "mail")]
             "singleValueExtendedProperties" => {
-                self.single_value_extended_properties = map.next_value()?
+                into.other::<Vec<crate::models::SingleValueLegacyExtendedProperty>, _>(2420, map)?
             }
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::OutlookItem as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -1208,29 +2422,68 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.fixtureMap` entity type.
 ///
-/// Derived from `baseMapFeature` < `entity`; inherited properties are included.
+/// Derived from `baseMapFeature` < `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::BaseMapFeature`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "calendar")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct FixtureMap {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
-    /// The `properties` property.
-    pub properties: crate::Patch<String>,
+    base: crate::models::BaseMapFeature,
+}
+
+#[cfg(feature = "calendar")]
+impl std::ops::Deref for FixtureMap {
+    type Target = crate::models::BaseMapFeature;
+
+    fn deref(&self) -> &crate::models::BaseMapFeature {
+        &self.base
+    }
+}
+
+#[cfg(feature = "calendar")]
+impl std::ops::DerefMut for FixtureMap {
+    fn deref_mut(&mut self) -> &mut crate::models::BaseMapFeature {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "calendar")]
+impl FixtureMap {
+    /// An empty `fixtureMap`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The `placeId` property.
-    pub place_id: crate::Patch<String>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `placeId`: `None` when absent or `null`.
+    pub fn place_id(&self) -> Option<&str> {
+        self.props().str(2555)
+    }
+
+    /// Sets `placeId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_place_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(2555, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "calendar")]
+impl std::fmt::Debug for FixtureMap {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "FixtureMap", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "calendar")]
 impl serde::Serialize for FixtureMap {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("properties", &self.properties)?;
-        writer.field("placeId", &self.place_id)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -1246,21 +2499,26 @@ impl crate::read_fields::ReadFields for FixtureMap {
     const NAME: &'static str = "microsoft.graph.fixtureMap";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "properties" => self.properties = map.next_value()?,
-            "placeId" => self.place_id = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "properties" => into.str(750, map)?,
+            "placeId" => into.str(2555, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base:
+                <crate::models::BaseMapFeature as crate::read_fields::ReadFields>::from_properties(
+                    properties,
+                ),
+        }
     }
 }
 
@@ -1276,56 +2534,68 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.floor` entity type.
 ///
-/// Derived from `place` < `entity`; inherited properties are included.
+/// Derived from `place` < `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Place`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "calendar")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct Floor {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
-    /// The street address of the place.
-    pub address: crate::Patch<Box<crate::models::PhysicalAddress>>,
-    /// The name associated with the place.
-    pub display_name: crate::Patch<String>,
-    /// Specifies the place location in latitude, longitude and (optionally) altitude coordinates.
-    pub geo_coordinates: crate::Patch<Box<crate::models::OutlookGeoCoordinates>>,
-    /// The `isWheelChairAccessible` property.
-    pub is_wheel_chair_accessible: crate::Patch<bool>,
-    /// The `label` property.
-    pub label: crate::Patch<String>,
-    /// The `parentId` property.
-    pub parent_id: crate::Patch<String>,
-    /// The phone number of the place.
-    pub phone: crate::Patch<String>,
-    /// The `placeId` property.
-    pub place_id: crate::Patch<String>,
-    /// The `tags` property.
-    pub tags: crate::Patch<Vec<String>>,
+    base: crate::models::Place,
+}
+
+#[cfg(feature = "calendar")]
+impl std::ops::Deref for Floor {
+    type Target = crate::models::Place;
+
+    fn deref(&self) -> &crate::models::Place {
+        &self.base
+    }
+}
+
+#[cfg(feature = "calendar")]
+impl std::ops::DerefMut for Floor {
+    fn deref_mut(&mut self) -> &mut crate::models::Place {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "calendar")]
+impl Floor {
+    /// An empty `floor`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The `sortOrder` property.
-    pub sort_order: crate::Patch<i32>,
-    /// The `checkIns` navigation property (present when expanded).
-    pub check_ins: crate::Patch<Vec<crate::models::CheckInClaim>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `sortOrder`: `None` when absent or `null`.
+    pub fn sort_order(&self) -> Option<i32> {
+        self.props().int(2556)
+    }
+
+    /// Sets `sortOrder`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_sort_order(&mut self, value: impl crate::IntoPatch<i32>) -> &mut Self {
+        self.props_mut().set_int(2556, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "calendar")]
+impl std::fmt::Debug for Floor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "Floor", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "calendar")]
 impl serde::Serialize for Floor {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("address", &self.address)?;
-        writer.field("displayName", &self.display_name)?;
-        writer.field("geoCoordinates", &self.geo_coordinates)?;
-        writer.field("isWheelChairAccessible", &self.is_wheel_chair_accessible)?;
-        writer.field("label", &self.label)?;
-        writer.field("parentId", &self.parent_id)?;
-        writer.field("phone", &self.phone)?;
-        writer.field("placeId", &self.place_id)?;
-        writer.field("tags", &self.tags)?;
-        writer.field("sortOrder", &self.sort_order)?;
-        writer.field("checkIns", &self.check_ins)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -1341,30 +2611,34 @@ impl crate::read_fields::ReadFields for Floor {
     const NAME: &'static str = "microsoft.graph.floor";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "address" => self.address = map.next_value()?,
-            "displayName" => self.display_name = map.next_value()?,
-            "geoCoordinates" => self.geo_coordinates = map.next_value()?,
-            "isWheelChairAccessible" => self.is_wheel_chair_accessible = map.next_value()?,
-            "label" => self.label = map.next_value()?,
-            "parentId" => self.parent_id = map.next_value()?,
-            "phone" => self.phone = map.next_value()?,
-            "placeId" => self.place_id = map.next_value()?,
-            "tags" => self.tags = map.next_value()?,
-            "sortOrder" => self.sort_order = map.next_value()?,
-            "checkIns" => self.check_ins = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "address" => into.other::<crate::models::PhysicalAddress, _>(3882, map)?,
+            "displayName" => into.str(3883, map)?,
+            "geoCoordinates" => into.other::<crate::models::OutlookGeoCoordinates, _>(3884, map)?,
+            "isWheelChairAccessible" => into.bool(3885, map)?,
+            "label" => into.str(3886, map)?,
+            "parentId" => into.str(3887, map)?,
+            "phone" => into.str(3888, map)?,
+            "placeId" => into.str(3889, map)?,
+            "tags" => into.strings(3890, map)?,
+            "sortOrder" => into.int::<i32, _>(2556, map)?,
+            "checkIns" => into.other::<Vec<crate::models::CheckInClaim>, _>(3891, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Place as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -1389,26 +2663,55 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.footprintMap` entity type.
 ///
-/// Derived from `baseMapFeature` < `entity`; inherited properties are included.
+/// Derived from `baseMapFeature` < `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::BaseMapFeature`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "calendar")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct FootprintMap {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
-    /// The `properties` property.
-    pub properties: crate::Patch<String>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    base: crate::models::BaseMapFeature,
+}
+
+#[cfg(feature = "calendar")]
+impl std::ops::Deref for FootprintMap {
+    type Target = crate::models::BaseMapFeature;
+
+    fn deref(&self) -> &crate::models::BaseMapFeature {
+        &self.base
+    }
+}
+
+#[cfg(feature = "calendar")]
+impl std::ops::DerefMut for FootprintMap {
+    fn deref_mut(&mut self) -> &mut crate::models::BaseMapFeature {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "calendar")]
+impl FootprintMap {
+    /// An empty `footprintMap`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+}
+
+#[cfg(feature = "calendar")]
+impl std::fmt::Debug for FootprintMap {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "FootprintMap", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "calendar")]
 impl serde::Serialize for FootprintMap {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("properties", &self.properties)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -1424,20 +2727,25 @@ impl crate::read_fields::ReadFields for FootprintMap {
     const NAME: &'static str = "microsoft.graph.footprintMap";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "properties" => self.properties = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "properties" => into.str(750, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base:
+                <crate::models::BaseMapFeature as crate::read_fields::ReadFields>::from_properties(
+                    properties,
+                ),
+        }
     }
 }
 
@@ -1452,38 +2760,116 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.levelMap` entity type.
 ///
-/// Derived from `baseMapFeature` < `entity`; inherited properties are included.
+/// Derived from `baseMapFeature` < `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::BaseMapFeature`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "calendar")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct LevelMap {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
-    /// The `properties` property.
-    pub properties: crate::Patch<String>,
+    base: crate::models::BaseMapFeature,
+}
+
+#[cfg(feature = "calendar")]
+impl std::ops::Deref for LevelMap {
+    type Target = crate::models::BaseMapFeature;
+
+    fn deref(&self) -> &crate::models::BaseMapFeature {
+        &self.base
+    }
+}
+
+#[cfg(feature = "calendar")]
+impl std::ops::DerefMut for LevelMap {
+    fn deref_mut(&mut self) -> &mut crate::models::BaseMapFeature {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "calendar")]
+impl LevelMap {
+    /// An empty `levelMap`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The `placeId` property.
-    pub place_id: crate::Patch<String>,
+    ///
+    /// `placeId`: `None` when absent or `null`.
+    pub fn place_id(&self) -> Option<&str> {
+        self.props().str(3042)
+    }
+
+    /// Sets `placeId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_place_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(3042, value.into_patch());
+        self
+    }
+
     /// The `fixtures` navigation property (present when expanded).
-    pub fixtures: crate::Patch<Vec<crate::models::FixtureMap>>,
+    ///
+    /// `fixtures`: an empty slice when absent or `null`.
+    pub fn fixtures(&self) -> &[crate::models::FixtureMap] {
+        self.props().list(3043)
+    }
+
+    /// Sets `fixtures`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_fixtures(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::FixtureMap>>,
+    ) -> &mut Self {
+        self.props_mut().set(3043, value.into_patch());
+        self
+    }
+
     /// The `sections` navigation property (present when expanded).
-    pub sections: crate::Patch<Vec<crate::models::SectionMap>>,
+    ///
+    /// `sections`: an empty slice when absent or `null`.
+    pub fn sections(&self) -> &[crate::models::SectionMap] {
+        self.props().list(3044)
+    }
+
+    /// Sets `sections`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_sections(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::SectionMap>>,
+    ) -> &mut Self {
+        self.props_mut().set(3044, value.into_patch());
+        self
+    }
+
     /// The `units` navigation property (present when expanded).
-    pub units: crate::Patch<Vec<crate::models::UnitMap>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `units`: an empty slice when absent or `null`.
+    pub fn units(&self) -> &[crate::models::UnitMap] {
+        self.props().list(3045)
+    }
+
+    /// Sets `units`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_units(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::UnitMap>>,
+    ) -> &mut Self {
+        self.props_mut().set(3045, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "calendar")]
+impl std::fmt::Debug for LevelMap {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "LevelMap", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "calendar")]
 impl serde::Serialize for LevelMap {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("properties", &self.properties)?;
-        writer.field("placeId", &self.place_id)?;
-        writer.field("fixtures", &self.fixtures)?;
-        writer.field("sections", &self.sections)?;
-        writer.field("units", &self.units)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -1499,24 +2885,29 @@ impl crate::read_fields::ReadFields for LevelMap {
     const NAME: &'static str = "microsoft.graph.levelMap";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "properties" => self.properties = map.next_value()?,
-            "placeId" => self.place_id = map.next_value()?,
-            "fixtures" => self.fixtures = map.next_value()?,
-            "sections" => self.sections = map.next_value()?,
-            "units" => self.units = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "properties" => into.str(750, map)?,
+            "placeId" => into.str(3042, map)?,
+            "fixtures" => into.other::<Vec<crate::models::FixtureMap>, _>(3043, map)?,
+            "sections" => into.other::<Vec<crate::models::SectionMap>, _>(3044, map)?,
+            "units" => into.other::<Vec<crate::models::UnitMap>, _>(3045, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base:
+                <crate::models::BaseMapFeature as crate::read_fields::ReadFields>::from_properties(
+                    properties,
+                ),
+        }
     }
 }
 
@@ -1535,53 +2926,197 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.place` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "calendar")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct Place {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "calendar")]
+impl std::ops::Deref for Place {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "calendar")]
+impl std::ops::DerefMut for Place {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "calendar")]
+impl Place {
+    /// An empty `place`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The street address of the place.
-    pub address: crate::Patch<Box<crate::models::PhysicalAddress>>,
+    ///
+    /// `address`: `None` when absent or `null`.
+    pub fn address(&self) -> Option<&crate::models::PhysicalAddress> {
+        self.props().get(3882)
+    }
+
+    /// Sets `address`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_address(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::PhysicalAddress>,
+    ) -> &mut Self {
+        self.props_mut().set(3882, value.into_patch());
+        self
+    }
+
     /// The name associated with the place.
-    pub display_name: crate::Patch<String>,
+    ///
+    /// `displayName`: `None` when absent or `null`.
+    pub fn display_name(&self) -> Option<&str> {
+        self.props().str(3883)
+    }
+
+    /// Sets `displayName`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_display_name(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(3883, value.into_patch());
+        self
+    }
+
     /// Specifies the place location in latitude, longitude and (optionally) altitude coordinates.
-    pub geo_coordinates: crate::Patch<Box<crate::models::OutlookGeoCoordinates>>,
+    ///
+    /// `geoCoordinates`: `None` when absent or `null`.
+    pub fn geo_coordinates(&self) -> Option<&crate::models::OutlookGeoCoordinates> {
+        self.props().get(3884)
+    }
+
+    /// Sets `geoCoordinates`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_geo_coordinates(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::OutlookGeoCoordinates>,
+    ) -> &mut Self {
+        self.props_mut().set(3884, value.into_patch());
+        self
+    }
+
     /// The `isWheelChairAccessible` property.
-    pub is_wheel_chair_accessible: crate::Patch<bool>,
+    ///
+    /// `isWheelChairAccessible`: `None` when absent or `null`.
+    pub fn is_wheel_chair_accessible(&self) -> Option<bool> {
+        self.props().bool(3885)
+    }
+
+    /// Sets `isWheelChairAccessible`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_is_wheel_chair_accessible(
+        &mut self,
+        value: impl crate::IntoPatch<bool>,
+    ) -> &mut Self {
+        self.props_mut().set_bool(3885, value.into_patch());
+        self
+    }
+
     /// The `label` property.
-    pub label: crate::Patch<String>,
+    ///
+    /// `label`: `None` when absent or `null`.
+    pub fn label(&self) -> Option<&str> {
+        self.props().str(3886)
+    }
+
+    /// Sets `label`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_label(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(3886, value.into_patch());
+        self
+    }
+
     /// The `parentId` property.
-    pub parent_id: crate::Patch<String>,
+    ///
+    /// `parentId`: `None` when absent or `null`.
+    pub fn parent_id(&self) -> Option<&str> {
+        self.props().str(3887)
+    }
+
+    /// Sets `parentId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_parent_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(3887, value.into_patch());
+        self
+    }
+
     /// The phone number of the place.
-    pub phone: crate::Patch<String>,
+    ///
+    /// `phone`: `None` when absent or `null`.
+    pub fn phone(&self) -> Option<&str> {
+        self.props().str(3888)
+    }
+
+    /// Sets `phone`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_phone(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(3888, value.into_patch());
+        self
+    }
+
     /// The `placeId` property.
-    pub place_id: crate::Patch<String>,
+    ///
+    /// `placeId`: `None` when absent or `null`.
+    pub fn place_id(&self) -> Option<&str> {
+        self.props().str(3889)
+    }
+
+    /// Sets `placeId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_place_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(3889, value.into_patch());
+        self
+    }
+
     /// The `tags` property.
-    pub tags: crate::Patch<Vec<String>>,
+    ///
+    /// `tags`: an empty slice when absent or `null`.
+    pub fn tags(&self) -> &[String] {
+        self.props().strings(3890)
+    }
+
+    /// Sets `tags`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_tags(&mut self, value: impl crate::IntoPatch<Vec<String>>) -> &mut Self {
+        self.props_mut().set_strings(3890, value.into_patch());
+        self
+    }
+
     /// The `checkIns` navigation property (present when expanded).
-    pub check_ins: crate::Patch<Vec<crate::models::CheckInClaim>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `checkIns`: an empty slice when absent or `null`.
+    pub fn check_ins(&self) -> &[crate::models::CheckInClaim] {
+        self.props().list(3891)
+    }
+
+    /// Sets `checkIns`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_check_ins(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::CheckInClaim>>,
+    ) -> &mut Self {
+        self.props_mut().set(3891, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "calendar")]
+impl std::fmt::Debug for Place {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "Place", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "calendar")]
 impl serde::Serialize for Place {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("address", &self.address)?;
-        writer.field("displayName", &self.display_name)?;
-        writer.field("geoCoordinates", &self.geo_coordinates)?;
-        writer.field("isWheelChairAccessible", &self.is_wheel_chair_accessible)?;
-        writer.field("label", &self.label)?;
-        writer.field("parentId", &self.parent_id)?;
-        writer.field("phone", &self.phone)?;
-        writer.field("placeId", &self.place_id)?;
-        writer.field("tags", &self.tags)?;
-        writer.field("checkIns", &self.check_ins)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -1597,29 +3132,33 @@ impl crate::read_fields::ReadFields for Place {
     const NAME: &'static str = "microsoft.graph.place";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "address" => self.address = map.next_value()?,
-            "displayName" => self.display_name = map.next_value()?,
-            "geoCoordinates" => self.geo_coordinates = map.next_value()?,
-            "isWheelChairAccessible" => self.is_wheel_chair_accessible = map.next_value()?,
-            "label" => self.label = map.next_value()?,
-            "parentId" => self.parent_id = map.next_value()?,
-            "phone" => self.phone = map.next_value()?,
-            "placeId" => self.place_id = map.next_value()?,
-            "tags" => self.tags = map.next_value()?,
-            "checkIns" => self.check_ins = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "address" => into.other::<crate::models::PhysicalAddress, _>(3882, map)?,
+            "displayName" => into.str(3883, map)?,
+            "geoCoordinates" => into.other::<crate::models::OutlookGeoCoordinates, _>(3884, map)?,
+            "isWheelChairAccessible" => into.bool(3885, map)?,
+            "label" => into.str(3886, map)?,
+            "parentId" => into.str(3887, map)?,
+            "phone" => into.str(3888, map)?,
+            "placeId" => into.str(3889, map)?,
+            "tags" => into.strings(3890, map)?,
+            "checkIns" => into.other::<Vec<crate::models::CheckInClaim>, _>(3891, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -1690,7 +3229,7 @@ impl AnyPlace {
             Self::Section(_) => "microsoft.graph.section",
             Self::Workspace(_) => "microsoft.graph.workspace",
             Self::Unknown(value) => value
-                .additional_data
+                .additional_data()
                 .get("@odata.type")
                 .and_then(|t| t.as_str())
                 .map_or("microsoft.graph.place", |t| t.trim_start_matches('#')),
@@ -1700,18 +3239,47 @@ impl AnyPlace {
     /// The entity's `id`, whatever its type (`None` when it was not selected).
     pub fn id(&self) -> Option<&str> {
         match self {
-            Self::Place(value) | Self::Unknown(value) => value.id.as_deref(),
-            Self::Building(value) => value.id.as_deref(),
-            Self::Desk(value) => value.id.as_deref(),
-            Self::Floor(value) => value.id.as_deref(),
-            Self::Room(value) => value.id.as_deref(),
-            Self::RoomList(value) => value.id.as_deref(),
-            Self::Section(value) => value.id.as_deref(),
-            Self::Workspace(value) => value.id.as_deref(),
+            Self::Place(value) | Self::Unknown(value) => value.id(),
+            Self::Building(value) => value.id(),
+            Self::Desk(value) => value.id(),
+            Self::Floor(value) => value.id(),
+            Self::Room(value) => value.id(),
+            Self::RoomList(value) => value.id(),
+            Self::Section(value) => value.id(),
+            Self::Workspace(value) => value.id(),
         }
     }
 
-    /// The value as a [`Place`]: the declared type, or a derived type this version does not
+    /// The value read as [`Place`] whatever its variant: a derived type's base properties
+    /// read the same, so reading the `place` properties needs no `match`.
+    pub fn base(&self) -> &Place {
+        match self {
+            Self::Place(value) | Self::Unknown(value) => value,
+            Self::Building(value) => value,
+            Self::Desk(value) => value,
+            Self::Floor(value) => value,
+            Self::Room(value) => value,
+            Self::RoomList(value) => value,
+            Self::Section(value) => value,
+            Self::Workspace(value) => value,
+        }
+    }
+
+    /// As [`AnyPlace::base`], to change the `place` properties of any variant.
+    pub fn base_mut(&mut self) -> &mut Place {
+        match self {
+            Self::Place(value) | Self::Unknown(value) => value,
+            Self::Building(value) => value,
+            Self::Desk(value) => value,
+            Self::Floor(value) => value,
+            Self::Room(value) => value,
+            Self::RoomList(value) => value,
+            Self::Section(value) => value,
+            Self::Workspace(value) => value,
+        }
+    }
+
+    /// The value as [`Place`] if it is the declared type, or a derived type this version does not
     /// know (read as the declared type). `None` for the known derived types.
     pub fn as_place(&self) -> Option<&Place> {
         match self {
@@ -2030,7 +3598,7 @@ impl crate::polymorphic::Polymorphic for AnyPlace {
 
     fn declared_data(&self) -> Option<&crate::AdditionalData> {
         match self {
-            Self::Place(value) => Some(&value.additional_data),
+            Self::Place(value) => Some(value.additional_data()),
             _ => None,
         }
     }
@@ -2038,86 +3606,204 @@ impl crate::polymorphic::Polymorphic for AnyPlace {
 
 /// The `microsoft.graph.room` entity type.
 ///
-/// Derived from `place` < `entity`; inherited properties are included.
+/// Derived from `place` < `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Place`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "calendar")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct Room {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
-    /// The street address of the place.
-    pub address: crate::Patch<Box<crate::models::PhysicalAddress>>,
-    /// The name associated with the place.
-    pub display_name: crate::Patch<String>,
-    /// Specifies the place location in latitude, longitude and (optionally) altitude coordinates.
-    pub geo_coordinates: crate::Patch<Box<crate::models::OutlookGeoCoordinates>>,
-    /// The `isWheelChairAccessible` property.
-    pub is_wheel_chair_accessible: crate::Patch<bool>,
-    /// The `label` property.
-    pub label: crate::Patch<String>,
-    /// The `parentId` property.
-    pub parent_id: crate::Patch<String>,
-    /// The phone number of the place.
-    pub phone: crate::Patch<String>,
-    /// The `placeId` property.
-    pub place_id: crate::Patch<String>,
-    /// The `tags` property.
-    pub tags: crate::Patch<Vec<String>>,
+    base: crate::models::Place,
+}
+
+#[cfg(feature = "calendar")]
+impl std::ops::Deref for Room {
+    type Target = crate::models::Place;
+
+    fn deref(&self) -> &crate::models::Place {
+        &self.base
+    }
+}
+
+#[cfg(feature = "calendar")]
+impl std::ops::DerefMut for Room {
+    fn deref_mut(&mut self) -> &mut crate::models::Place {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "calendar")]
+impl Room {
+    /// An empty `room`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Specifies the name of the audio device in the room.
-    pub audio_device_name: crate::Patch<String>,
+    ///
+    /// `audioDeviceName`: `None` when absent or `null`.
+    pub fn audio_device_name(&self) -> Option<&str> {
+        self.props().str(4418)
+    }
+
+    /// Sets `audioDeviceName`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_audio_device_name(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(4418, value.into_patch());
+        self
+    }
+
     /// Type of room. Possible values are standard, and reserved.
-    pub booking_type: crate::Patch<crate::models::BookingType>,
+    ///
+    /// `bookingType`: `None` when absent or `null`.
+    pub fn booking_type(&self) -> Option<&crate::models::BookingType> {
+        self.props().get(4419)
+    }
+
+    /// Sets `bookingType`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_booking_type(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::BookingType>,
+    ) -> &mut Self {
+        self.props_mut().set(4419, value.into_patch());
+        self
+    }
+
     /// Specifies the building name or building number that the room is in.
-    pub building: crate::Patch<String>,
+    ///
+    /// `building`: `None` when absent or `null`.
+    pub fn building(&self) -> Option<&str> {
+        self.props().str(4420)
+    }
+
+    /// Sets `building`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_building(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(4420, value.into_patch());
+        self
+    }
+
     /// Specifies the capacity of the room.
-    pub capacity: crate::Patch<i32>,
+    ///
+    /// `capacity`: `None` when absent or `null`.
+    pub fn capacity(&self) -> Option<i32> {
+        self.props().int(4421)
+    }
+
+    /// Sets `capacity`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_capacity(&mut self, value: impl crate::IntoPatch<i32>) -> &mut Self {
+        self.props_mut().set_int(4421, value.into_patch());
+        self
+    }
+
     /// Specifies the name of the display device in the room.
-    pub display_device_name: crate::Patch<String>,
+    ///
+    /// `displayDeviceName`: `None` when absent or `null`.
+    pub fn display_device_name(&self) -> Option<&str> {
+        self.props().str(4422)
+    }
+
+    /// Sets `displayDeviceName`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_display_device_name(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(4422, value.into_patch());
+        self
+    }
+
     /// Email address of the room.
-    pub email_address: crate::Patch<String>,
+    ///
+    /// `emailAddress`: `None` when absent or `null`.
+    pub fn email_address(&self) -> Option<&str> {
+        self.props().str(4423)
+    }
+
+    /// Sets `emailAddress`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_email_address(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(4423, value.into_patch());
+        self
+    }
+
     /// Specifies a descriptive label for the floor, for example, P.
-    pub floor_label: crate::Patch<String>,
+    ///
+    /// `floorLabel`: `None` when absent or `null`.
+    pub fn floor_label(&self) -> Option<&str> {
+        self.props().str(4424)
+    }
+
+    /// Sets `floorLabel`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_floor_label(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(4424, value.into_patch());
+        self
+    }
+
     /// Specifies the floor number that the room is on.
-    pub floor_number: crate::Patch<i32>,
+    ///
+    /// `floorNumber`: `None` when absent or `null`.
+    pub fn floor_number(&self) -> Option<i32> {
+        self.props().int(4425)
+    }
+
+    /// Sets `floorNumber`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_floor_number(&mut self, value: impl crate::IntoPatch<i32>) -> &mut Self {
+        self.props_mut().set_int(4425, value.into_patch());
+        self
+    }
+
     /// Specifies a nickname for the room, for example, 'conf room'.
-    pub nickname: crate::Patch<String>,
+    ///
+    /// `nickname`: `None` when absent or `null`.
+    pub fn nickname(&self) -> Option<&str> {
+        self.props().str(4426)
+    }
+
+    /// Sets `nickname`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_nickname(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(4426, value.into_patch());
+        self
+    }
+
     /// The `teamsEnabledState` property.
-    pub teams_enabled_state: crate::Patch<crate::models::PlaceFeatureEnablement>,
+    ///
+    /// `teamsEnabledState`: `None` when absent or `null`.
+    pub fn teams_enabled_state(&self) -> Option<&crate::models::PlaceFeatureEnablement> {
+        self.props().get(4427)
+    }
+
+    /// Sets `teamsEnabledState`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_teams_enabled_state(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::PlaceFeatureEnablement>,
+    ) -> &mut Self {
+        self.props_mut().set(4427, value.into_patch());
+        self
+    }
+
     /// Specifies the name of the video device in the room.
-    pub video_device_name: crate::Patch<String>,
-    /// The `checkIns` navigation property (present when expanded).
-    pub check_ins: crate::Patch<Vec<crate::models::CheckInClaim>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `videoDeviceName`: `None` when absent or `null`.
+    pub fn video_device_name(&self) -> Option<&str> {
+        self.props().str(4428)
+    }
+
+    /// Sets `videoDeviceName`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_video_device_name(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(4428, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "calendar")]
+impl std::fmt::Debug for Room {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "Room", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "calendar")]
 impl serde::Serialize for Room {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("address", &self.address)?;
-        writer.field("displayName", &self.display_name)?;
-        writer.field("geoCoordinates", &self.geo_coordinates)?;
-        writer.field("isWheelChairAccessible", &self.is_wheel_chair_accessible)?;
-        writer.field("label", &self.label)?;
-        writer.field("parentId", &self.parent_id)?;
-        writer.field("phone", &self.phone)?;
-        writer.field("placeId", &self.place_id)?;
-        writer.field("tags", &self.tags)?;
-        writer.field("audioDeviceName", &self.audio_device_name)?;
-        writer.field("bookingType", &self.booking_type)?;
-        writer.field("building", &self.building)?;
-        writer.field("capacity", &self.capacity)?;
-        writer.field("displayDeviceName", &self.display_device_name)?;
-        writer.field("emailAddress", &self.email_address)?;
-        writer.field("floorLabel", &self.floor_label)?;
-        writer.field("floorNumber", &self.floor_number)?;
-        writer.field("nickname", &self.nickname)?;
-        writer.field("teamsEnabledState", &self.teams_enabled_state)?;
-        writer.field("videoDeviceName", &self.video_device_name)?;
-        writer.field("checkIns", &self.check_ins)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -2133,40 +3819,46 @@ impl crate::read_fields::ReadFields for Room {
     const NAME: &'static str = "microsoft.graph.room";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "address" => self.address = map.next_value()?,
-            "displayName" => self.display_name = map.next_value()?,
-            "geoCoordinates" => self.geo_coordinates = map.next_value()?,
-            "isWheelChairAccessible" => self.is_wheel_chair_accessible = map.next_value()?,
-            "label" => self.label = map.next_value()?,
-            "parentId" => self.parent_id = map.next_value()?,
-            "phone" => self.phone = map.next_value()?,
-            "placeId" => self.place_id = map.next_value()?,
-            "tags" => self.tags = map.next_value()?,
-            "audioDeviceName" => self.audio_device_name = map.next_value()?,
-            "bookingType" => self.booking_type = map.next_value()?,
-            "building" => self.building = map.next_value()?,
-            "capacity" => self.capacity = map.next_value()?,
-            "displayDeviceName" => self.display_device_name = map.next_value()?,
-            "emailAddress" => self.email_address = map.next_value()?,
-            "floorLabel" => self.floor_label = map.next_value()?,
-            "floorNumber" => self.floor_number = map.next_value()?,
-            "nickname" => self.nickname = map.next_value()?,
-            "teamsEnabledState" => self.teams_enabled_state = map.next_value()?,
-            "videoDeviceName" => self.video_device_name = map.next_value()?,
-            "checkIns" => self.check_ins = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "address" => into.other::<crate::models::PhysicalAddress, _>(3882, map)?,
+            "displayName" => into.str(3883, map)?,
+            "geoCoordinates" => into.other::<crate::models::OutlookGeoCoordinates, _>(3884, map)?,
+            "isWheelChairAccessible" => into.bool(3885, map)?,
+            "label" => into.str(3886, map)?,
+            "parentId" => into.str(3887, map)?,
+            "phone" => into.str(3888, map)?,
+            "placeId" => into.str(3889, map)?,
+            "tags" => into.strings(3890, map)?,
+            "audioDeviceName" => into.str(4418, map)?,
+            "bookingType" => into.other::<crate::models::BookingType, _>(4419, map)?,
+            "building" => into.str(4420, map)?,
+            "capacity" => into.int::<i32, _>(4421, map)?,
+            "displayDeviceName" => into.str(4422, map)?,
+            "emailAddress" => into.str(4423, map)?,
+            "floorLabel" => into.str(4424, map)?,
+            "floorNumber" => into.int::<i32, _>(4425, map)?,
+            "nickname" => into.str(4426, map)?,
+            "teamsEnabledState" => {
+                into.other::<crate::models::PlaceFeatureEnablement, _>(4427, map)?
+            }
+            "videoDeviceName" => into.str(4428, map)?,
+            "checkIns" => into.other::<Vec<crate::models::CheckInClaim>, _>(3891, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Place as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -2201,62 +3893,100 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.roomList` entity type.
 ///
-/// Derived from `place` < `entity`; inherited properties are included.
+/// Derived from `place` < `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Place`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "calendar")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct RoomList {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
-    /// The street address of the place.
-    pub address: crate::Patch<Box<crate::models::PhysicalAddress>>,
-    /// The name associated with the place.
-    pub display_name: crate::Patch<String>,
-    /// Specifies the place location in latitude, longitude and (optionally) altitude coordinates.
-    pub geo_coordinates: crate::Patch<Box<crate::models::OutlookGeoCoordinates>>,
-    /// The `isWheelChairAccessible` property.
-    pub is_wheel_chair_accessible: crate::Patch<bool>,
-    /// The `label` property.
-    pub label: crate::Patch<String>,
-    /// The `parentId` property.
-    pub parent_id: crate::Patch<String>,
-    /// The phone number of the place.
-    pub phone: crate::Patch<String>,
-    /// The `placeId` property.
-    pub place_id: crate::Patch<String>,
-    /// The `tags` property.
-    pub tags: crate::Patch<Vec<String>>,
+    base: crate::models::Place,
+}
+
+#[cfg(feature = "calendar")]
+impl std::ops::Deref for RoomList {
+    type Target = crate::models::Place;
+
+    fn deref(&self) -> &crate::models::Place {
+        &self.base
+    }
+}
+
+#[cfg(feature = "calendar")]
+impl std::ops::DerefMut for RoomList {
+    fn deref_mut(&mut self) -> &mut crate::models::Place {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "calendar")]
+impl RoomList {
+    /// An empty `roomList`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The email address of the room list.
-    pub email_address: crate::Patch<String>,
-    /// The `checkIns` navigation property (present when expanded).
-    pub check_ins: crate::Patch<Vec<crate::models::CheckInClaim>>,
+    ///
+    /// `emailAddress`: `None` when absent or `null`.
+    pub fn email_address(&self) -> Option<&str> {
+        self.props().str(4429)
+    }
+
+    /// Sets `emailAddress`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_email_address(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(4429, value.into_patch());
+        self
+    }
+
     /// The `rooms` navigation property (present when expanded).
-    pub rooms: crate::Patch<Vec<crate::models::Room>>,
+    ///
+    /// `rooms`: an empty slice when absent or `null`.
+    pub fn rooms(&self) -> &[crate::models::Room] {
+        self.props().list(4430)
+    }
+
+    /// Sets `rooms`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_rooms(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::Room>>,
+    ) -> &mut Self {
+        self.props_mut().set(4430, value.into_patch());
+        self
+    }
+
     /// The `workspaces` navigation property (present when expanded).
-    pub workspaces: crate::Patch<Vec<crate::models::Workspace>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `workspaces`: an empty slice when absent or `null`.
+    pub fn workspaces(&self) -> &[crate::models::Workspace] {
+        self.props().list(4431)
+    }
+
+    /// Sets `workspaces`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_workspaces(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::Workspace>>,
+    ) -> &mut Self {
+        self.props_mut().set(4431, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "calendar")]
+impl std::fmt::Debug for RoomList {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "RoomList", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "calendar")]
 impl serde::Serialize for RoomList {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("address", &self.address)?;
-        writer.field("displayName", &self.display_name)?;
-        writer.field("geoCoordinates", &self.geo_coordinates)?;
-        writer.field("isWheelChairAccessible", &self.is_wheel_chair_accessible)?;
-        writer.field("label", &self.label)?;
-        writer.field("parentId", &self.parent_id)?;
-        writer.field("phone", &self.phone)?;
-        writer.field("placeId", &self.place_id)?;
-        writer.field("tags", &self.tags)?;
-        writer.field("emailAddress", &self.email_address)?;
-        writer.field("checkIns", &self.check_ins)?;
-        writer.field("rooms", &self.rooms)?;
-        writer.field("workspaces", &self.workspaces)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -2272,32 +4002,36 @@ impl crate::read_fields::ReadFields for RoomList {
     const NAME: &'static str = "microsoft.graph.roomList";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "address" => self.address = map.next_value()?,
-            "displayName" => self.display_name = map.next_value()?,
-            "geoCoordinates" => self.geo_coordinates = map.next_value()?,
-            "isWheelChairAccessible" => self.is_wheel_chair_accessible = map.next_value()?,
-            "label" => self.label = map.next_value()?,
-            "parentId" => self.parent_id = map.next_value()?,
-            "phone" => self.phone = map.next_value()?,
-            "placeId" => self.place_id = map.next_value()?,
-            "tags" => self.tags = map.next_value()?,
-            "emailAddress" => self.email_address = map.next_value()?,
-            "checkIns" => self.check_ins = map.next_value()?,
-            "rooms" => self.rooms = map.next_value()?,
-            "workspaces" => self.workspaces = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "address" => into.other::<crate::models::PhysicalAddress, _>(3882, map)?,
+            "displayName" => into.str(3883, map)?,
+            "geoCoordinates" => into.other::<crate::models::OutlookGeoCoordinates, _>(3884, map)?,
+            "isWheelChairAccessible" => into.bool(3885, map)?,
+            "label" => into.str(3886, map)?,
+            "parentId" => into.str(3887, map)?,
+            "phone" => into.str(3888, map)?,
+            "placeId" => into.str(3889, map)?,
+            "tags" => into.strings(3890, map)?,
+            "emailAddress" => into.str(4429, map)?,
+            "checkIns" => into.other::<Vec<crate::models::CheckInClaim>, _>(3891, map)?,
+            "rooms" => into.other::<Vec<crate::models::Room>, _>(4430, map)?,
+            "workspaces" => into.other::<Vec<crate::models::Workspace>, _>(4431, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Place as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -2324,53 +4058,55 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.section` entity type.
 ///
-/// Derived from `place` < `entity`; inherited properties are included.
+/// Derived from `place` < `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Place`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "calendar")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct Section {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
-    /// The street address of the place.
-    pub address: crate::Patch<Box<crate::models::PhysicalAddress>>,
-    /// The name associated with the place.
-    pub display_name: crate::Patch<String>,
-    /// Specifies the place location in latitude, longitude and (optionally) altitude coordinates.
-    pub geo_coordinates: crate::Patch<Box<crate::models::OutlookGeoCoordinates>>,
-    /// The `isWheelChairAccessible` property.
-    pub is_wheel_chair_accessible: crate::Patch<bool>,
-    /// The `label` property.
-    pub label: crate::Patch<String>,
-    /// The `parentId` property.
-    pub parent_id: crate::Patch<String>,
-    /// The phone number of the place.
-    pub phone: crate::Patch<String>,
-    /// The `placeId` property.
-    pub place_id: crate::Patch<String>,
-    /// The `tags` property.
-    pub tags: crate::Patch<Vec<String>>,
-    /// The `checkIns` navigation property (present when expanded).
-    pub check_ins: crate::Patch<Vec<crate::models::CheckInClaim>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    base: crate::models::Place,
+}
+
+#[cfg(feature = "calendar")]
+impl std::ops::Deref for Section {
+    type Target = crate::models::Place;
+
+    fn deref(&self) -> &crate::models::Place {
+        &self.base
+    }
+}
+
+#[cfg(feature = "calendar")]
+impl std::ops::DerefMut for Section {
+    fn deref_mut(&mut self) -> &mut crate::models::Place {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "calendar")]
+impl Section {
+    /// An empty `section`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+}
+
+#[cfg(feature = "calendar")]
+impl std::fmt::Debug for Section {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "Section", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "calendar")]
 impl serde::Serialize for Section {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("address", &self.address)?;
-        writer.field("displayName", &self.display_name)?;
-        writer.field("geoCoordinates", &self.geo_coordinates)?;
-        writer.field("isWheelChairAccessible", &self.is_wheel_chair_accessible)?;
-        writer.field("label", &self.label)?;
-        writer.field("parentId", &self.parent_id)?;
-        writer.field("phone", &self.phone)?;
-        writer.field("placeId", &self.place_id)?;
-        writer.field("tags", &self.tags)?;
-        writer.field("checkIns", &self.check_ins)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -2386,29 +4122,33 @@ impl crate::read_fields::ReadFields for Section {
     const NAME: &'static str = "microsoft.graph.section";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "address" => self.address = map.next_value()?,
-            "displayName" => self.display_name = map.next_value()?,
-            "geoCoordinates" => self.geo_coordinates = map.next_value()?,
-            "isWheelChairAccessible" => self.is_wheel_chair_accessible = map.next_value()?,
-            "label" => self.label = map.next_value()?,
-            "parentId" => self.parent_id = map.next_value()?,
-            "phone" => self.phone = map.next_value()?,
-            "placeId" => self.place_id = map.next_value()?,
-            "tags" => self.tags = map.next_value()?,
-            "checkIns" => self.check_ins = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "address" => into.other::<crate::models::PhysicalAddress, _>(3882, map)?,
+            "displayName" => into.str(3883, map)?,
+            "geoCoordinates" => into.other::<crate::models::OutlookGeoCoordinates, _>(3884, map)?,
+            "isWheelChairAccessible" => into.bool(3885, map)?,
+            "label" => into.str(3886, map)?,
+            "parentId" => into.str(3887, map)?,
+            "phone" => into.str(3888, map)?,
+            "placeId" => into.str(3889, map)?,
+            "tags" => into.strings(3890, map)?,
+            "checkIns" => into.other::<Vec<crate::models::CheckInClaim>, _>(3891, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Place as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -2432,29 +4172,68 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.sectionMap` entity type.
 ///
-/// Derived from `baseMapFeature` < `entity`; inherited properties are included.
+/// Derived from `baseMapFeature` < `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::BaseMapFeature`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "calendar")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct SectionMap {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
-    /// The `properties` property.
-    pub properties: crate::Patch<String>,
+    base: crate::models::BaseMapFeature,
+}
+
+#[cfg(feature = "calendar")]
+impl std::ops::Deref for SectionMap {
+    type Target = crate::models::BaseMapFeature;
+
+    fn deref(&self) -> &crate::models::BaseMapFeature {
+        &self.base
+    }
+}
+
+#[cfg(feature = "calendar")]
+impl std::ops::DerefMut for SectionMap {
+    fn deref_mut(&mut self) -> &mut crate::models::BaseMapFeature {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "calendar")]
+impl SectionMap {
+    /// An empty `sectionMap`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The `placeId` property.
-    pub place_id: crate::Patch<String>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `placeId`: `None` when absent or `null`.
+    pub fn place_id(&self) -> Option<&str> {
+        self.props().str(4491)
+    }
+
+    /// Sets `placeId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_place_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(4491, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "calendar")]
+impl std::fmt::Debug for SectionMap {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "SectionMap", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "calendar")]
 impl serde::Serialize for SectionMap {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("properties", &self.properties)?;
-        writer.field("placeId", &self.place_id)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -2470,21 +4249,26 @@ impl crate::read_fields::ReadFields for SectionMap {
     const NAME: &'static str = "microsoft.graph.sectionMap";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "properties" => self.properties = map.next_value()?,
-            "placeId" => self.place_id = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "properties" => into.str(750, map)?,
+            "placeId" => into.str(4491, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base:
+                <crate::models::BaseMapFeature as crate::read_fields::ReadFields>::from_properties(
+                    properties,
+                ),
+        }
     }
 }
 
@@ -2500,29 +4284,68 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.unitMap` entity type.
 ///
-/// Derived from `baseMapFeature` < `entity`; inherited properties are included.
+/// Derived from `baseMapFeature` < `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::BaseMapFeature`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "calendar")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct UnitMap {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
-    /// The `properties` property.
-    pub properties: crate::Patch<String>,
+    base: crate::models::BaseMapFeature,
+}
+
+#[cfg(feature = "calendar")]
+impl std::ops::Deref for UnitMap {
+    type Target = crate::models::BaseMapFeature;
+
+    fn deref(&self) -> &crate::models::BaseMapFeature {
+        &self.base
+    }
+}
+
+#[cfg(feature = "calendar")]
+impl std::ops::DerefMut for UnitMap {
+    fn deref_mut(&mut self) -> &mut crate::models::BaseMapFeature {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "calendar")]
+impl UnitMap {
+    /// An empty `unitMap`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The `placeId` property.
-    pub place_id: crate::Patch<String>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `placeId`: `None` when absent or `null`.
+    pub fn place_id(&self) -> Option<&str> {
+        self.props().str(5374)
+    }
+
+    /// Sets `placeId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_place_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(5374, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "calendar")]
+impl std::fmt::Debug for UnitMap {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "UnitMap", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "calendar")]
 impl serde::Serialize for UnitMap {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("properties", &self.properties)?;
-        writer.field("placeId", &self.place_id)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -2538,21 +4361,26 @@ impl crate::read_fields::ReadFields for UnitMap {
     const NAME: &'static str = "microsoft.graph.unitMap";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "properties" => self.properties = map.next_value()?,
-            "placeId" => self.place_id = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "properties" => into.str(750, map)?,
+            "placeId" => into.str(5374, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base:
+                <crate::models::BaseMapFeature as crate::read_fields::ReadFields>::from_properties(
+                    properties,
+                ),
+        }
     }
 }
 
@@ -2568,68 +4396,123 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.workspace` entity type.
 ///
-/// Derived from `place` < `entity`; inherited properties are included.
+/// Derived from `place` < `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Place`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "calendar")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct Workspace {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
-    /// The street address of the place.
-    pub address: crate::Patch<Box<crate::models::PhysicalAddress>>,
-    /// The name associated with the place.
-    pub display_name: crate::Patch<String>,
-    /// Specifies the place location in latitude, longitude and (optionally) altitude coordinates.
-    pub geo_coordinates: crate::Patch<Box<crate::models::OutlookGeoCoordinates>>,
-    /// The `isWheelChairAccessible` property.
-    pub is_wheel_chair_accessible: crate::Patch<bool>,
-    /// The `label` property.
-    pub label: crate::Patch<String>,
-    /// The `parentId` property.
-    pub parent_id: crate::Patch<String>,
-    /// The phone number of the place.
-    pub phone: crate::Patch<String>,
-    /// The `placeId` property.
-    pub place_id: crate::Patch<String>,
-    /// The `tags` property.
-    pub tags: crate::Patch<Vec<String>>,
+    base: crate::models::Place,
+}
+
+#[cfg(feature = "calendar")]
+impl std::ops::Deref for Workspace {
+    type Target = crate::models::Place;
+
+    fn deref(&self) -> &crate::models::Place {
+        &self.base
+    }
+}
+
+#[cfg(feature = "calendar")]
+impl std::ops::DerefMut for Workspace {
+    fn deref_mut(&mut self) -> &mut crate::models::Place {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "calendar")]
+impl Workspace {
+    /// An empty `workspace`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The `capacity` property.
-    pub capacity: crate::Patch<i32>,
+    ///
+    /// `capacity`: `None` when absent or `null`.
+    pub fn capacity(&self) -> Option<i32> {
+        self.props().int(6671)
+    }
+
+    /// Sets `capacity`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_capacity(&mut self, value: impl crate::IntoPatch<i32>) -> &mut Self {
+        self.props_mut().set_int(6671, value.into_patch());
+        self
+    }
+
     /// The `displayDeviceName` property.
-    pub display_device_name: crate::Patch<String>,
+    ///
+    /// `displayDeviceName`: `None` when absent or `null`.
+    pub fn display_device_name(&self) -> Option<&str> {
+        self.props().str(6672)
+    }
+
+    /// Sets `displayDeviceName`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_display_device_name(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(6672, value.into_patch());
+        self
+    }
+
     /// The `emailAddress` property.
-    pub email_address: crate::Patch<String>,
+    ///
+    /// `emailAddress`: `None` when absent or `null`.
+    pub fn email_address(&self) -> Option<&str> {
+        self.props().str(6673)
+    }
+
+    /// Sets `emailAddress`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_email_address(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(6673, value.into_patch());
+        self
+    }
+
     /// The `mode` property.
-    pub mode: crate::Patch<Box<crate::models::AnyPlaceMode>>,
+    ///
+    /// `mode`: `None` when absent or `null`.
+    pub fn mode(&self) -> Option<&crate::models::AnyPlaceMode> {
+        self.props().get(6674)
+    }
+
+    /// Sets `mode`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_mode(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::AnyPlaceMode>,
+    ) -> &mut Self {
+        self.props_mut().set(6674, value.into_patch());
+        self
+    }
+
     /// The `nickname` property.
-    pub nickname: crate::Patch<String>,
-    /// The `checkIns` navigation property (present when expanded).
-    pub check_ins: crate::Patch<Vec<crate::models::CheckInClaim>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `nickname`: `None` when absent or `null`.
+    pub fn nickname(&self) -> Option<&str> {
+        self.props().str(6675)
+    }
+
+    /// Sets `nickname`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_nickname(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(6675, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "calendar")]
+impl std::fmt::Debug for Workspace {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "Workspace", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "calendar")]
 impl serde::Serialize for Workspace {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("address", &self.address)?;
-        writer.field("displayName", &self.display_name)?;
-        writer.field("geoCoordinates", &self.geo_coordinates)?;
-        writer.field("isWheelChairAccessible", &self.is_wheel_chair_accessible)?;
-        writer.field("label", &self.label)?;
-        writer.field("parentId", &self.parent_id)?;
-        writer.field("phone", &self.phone)?;
-        writer.field("placeId", &self.place_id)?;
-        writer.field("tags", &self.tags)?;
-        writer.field("capacity", &self.capacity)?;
-        writer.field("displayDeviceName", &self.display_device_name)?;
-        writer.field("emailAddress", &self.email_address)?;
-        writer.field("mode", &self.mode)?;
-        writer.field("nickname", &self.nickname)?;
-        writer.field("checkIns", &self.check_ins)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -2645,34 +4528,38 @@ impl crate::read_fields::ReadFields for Workspace {
     const NAME: &'static str = "microsoft.graph.workspace";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "address" => self.address = map.next_value()?,
-            "displayName" => self.display_name = map.next_value()?,
-            "geoCoordinates" => self.geo_coordinates = map.next_value()?,
-            "isWheelChairAccessible" => self.is_wheel_chair_accessible = map.next_value()?,
-            "label" => self.label = map.next_value()?,
-            "parentId" => self.parent_id = map.next_value()?,
-            "phone" => self.phone = map.next_value()?,
-            "placeId" => self.place_id = map.next_value()?,
-            "tags" => self.tags = map.next_value()?,
-            "capacity" => self.capacity = map.next_value()?,
-            "displayDeviceName" => self.display_device_name = map.next_value()?,
-            "emailAddress" => self.email_address = map.next_value()?,
-            "mode" => self.mode = map.next_value()?,
-            "nickname" => self.nickname = map.next_value()?,
-            "checkIns" => self.check_ins = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "address" => into.other::<crate::models::PhysicalAddress, _>(3882, map)?,
+            "displayName" => into.str(3883, map)?,
+            "geoCoordinates" => into.other::<crate::models::OutlookGeoCoordinates, _>(3884, map)?,
+            "isWheelChairAccessible" => into.bool(3885, map)?,
+            "label" => into.str(3886, map)?,
+            "parentId" => into.str(3887, map)?,
+            "phone" => into.str(3888, map)?,
+            "placeId" => into.str(3889, map)?,
+            "tags" => into.strings(3890, map)?,
+            "capacity" => into.int::<i32, _>(6671, map)?,
+            "displayDeviceName" => into.str(6672, map)?,
+            "emailAddress" => into.str(6673, map)?,
+            "mode" => into.other::<crate::models::AnyPlaceMode, _>(6674, map)?,
+            "nickname" => into.str(6675, map)?,
+            "checkIns" => into.other::<Vec<crate::models::CheckInClaim>, _>(3891, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Place as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -2701,29 +4588,84 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.assignedPlaceMode` complex type.
 ///
-/// Derived from `placeMode`; inherited properties are included.
+/// Derived from `placeMode`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::PlaceMode`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "calendar")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct AssignedPlaceMode {
+    base: crate::models::PlaceMode,
+}
+
+#[cfg(feature = "calendar")]
+impl std::ops::Deref for AssignedPlaceMode {
+    type Target = crate::models::PlaceMode;
+
+    fn deref(&self) -> &crate::models::PlaceMode {
+        &self.base
+    }
+}
+
+#[cfg(feature = "calendar")]
+impl std::ops::DerefMut for AssignedPlaceMode {
+    fn deref_mut(&mut self) -> &mut crate::models::PlaceMode {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "calendar")]
+impl AssignedPlaceMode {
+    /// An empty `assignedPlaceMode`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The `assignedUserEmailAddress` property.
-    pub assigned_user_email_address: crate::Patch<String>,
+    ///
+    /// `assignedUserEmailAddress`: `None` when absent or `null`.
+    pub fn assigned_user_email_address(&self) -> Option<&str> {
+        self.props().str(7038)
+    }
+
+    /// Sets `assignedUserEmailAddress`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_assigned_user_email_address(
+        &mut self,
+        value: impl crate::IntoPatch<String>,
+    ) -> &mut Self {
+        self.props_mut().set_str(7038, value.into_patch());
+        self
+    }
+
     /// The `assignedUserId` property.
-    pub assigned_user_id: crate::Patch<String>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `assignedUserId`: `None` when absent or `null`.
+    pub fn assigned_user_id(&self) -> Option<&str> {
+        self.props().str(7039)
+    }
+
+    /// Sets `assignedUserId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_assigned_user_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(7039, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "calendar")]
+impl std::fmt::Debug for AssignedPlaceMode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "AssignedPlaceMode", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "calendar")]
 impl serde::Serialize for AssignedPlaceMode {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field(
-            "assignedUserEmailAddress",
-            &self.assigned_user_email_address,
-        )?;
-        writer.field("assignedUserId", &self.assigned_user_id)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -2739,39 +4681,78 @@ impl crate::read_fields::ReadFields for AssignedPlaceMode {
     const NAME: &'static str = "microsoft.graph.assignedPlaceMode";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "assignedUserEmailAddress" => self.assigned_user_email_address = map.next_value()?,
-            "assignedUserId" => self.assigned_user_id = map.next_value()?,
+            "assignedUserEmailAddress" => into.str(7038, map)?,
+            "assignedUserId" => into.str(7039, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::PlaceMode as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
 /// The `microsoft.graph.dropInPlaceMode` complex type.
 ///
-/// Derived from `placeMode`; inherited properties are included.
+/// Derived from `placeMode`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::PlaceMode`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "calendar")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct DropInPlaceMode {
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    base: crate::models::PlaceMode,
+}
+
+#[cfg(feature = "calendar")]
+impl std::ops::Deref for DropInPlaceMode {
+    type Target = crate::models::PlaceMode;
+
+    fn deref(&self) -> &crate::models::PlaceMode {
+        &self.base
+    }
+}
+
+#[cfg(feature = "calendar")]
+impl std::ops::DerefMut for DropInPlaceMode {
+    fn deref_mut(&mut self) -> &mut crate::models::PlaceMode {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "calendar")]
+impl DropInPlaceMode {
+    /// An empty `dropInPlaceMode`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+}
+
+#[cfg(feature = "calendar")]
+impl std::fmt::Debug for DropInPlaceMode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "DropInPlaceMode", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "calendar")]
 impl serde::Serialize for DropInPlaceMode {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -2787,39 +4768,109 @@ impl crate::read_fields::ReadFields for DropInPlaceMode {
     const NAME: &'static str = "microsoft.graph.dropInPlaceMode";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
-        let _ = (key, map);
+        let _ = (key, map, into);
         Ok(false)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::PlaceMode as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
 /// The `microsoft.graph.freeBusyError` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "calendar")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct FreeBusyError {
-    /// Describes the error.
-    pub message: crate::Patch<String>,
-    /// The response code from querying for the availability of the user, distribution list, or resource.
-    pub response_code: crate::Patch<String>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "calendar")]
+impl FreeBusyError {
+    /// An empty `freeBusyError`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// Describes the error.
+    ///
+    /// `message`: `None` when absent or `null`.
+    pub fn message(&self) -> Option<&str> {
+        self.props().str(8136)
+    }
+
+    /// Sets `message`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_message(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(8136, value.into_patch());
+        self
+    }
+
+    /// The response code from querying for the availability of the user, distribution list, or resource.
+    ///
+    /// `responseCode`: `None` when absent or `null`.
+    pub fn response_code(&self) -> Option<&str> {
+        self.props().str(8137)
+    }
+
+    /// Sets `responseCode`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_response_code(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(8137, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "calendar")]
+impl std::fmt::Debug for FreeBusyError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "FreeBusyError", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "calendar")]
 impl serde::Serialize for FreeBusyError {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("message", &self.message)?;
-        writer.field("responseCode", &self.response_code)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -2835,40 +4886,96 @@ impl crate::read_fields::ReadFields for FreeBusyError {
     const NAME: &'static str = "microsoft.graph.freeBusyError";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "message" => self.message = map.next_value()?,
-            "responseCode" => self.response_code = map.next_value()?,
+            "message" => into.str(8136, map)?,
+            "responseCode" => into.str(8137, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.importBuildingMapSetting` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "calendar")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct ImportBuildingMapSetting {
-    /// The `isDryRun` property.
-    pub is_dry_run: crate::Patch<bool>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "calendar")]
+impl ImportBuildingMapSetting {
+    /// An empty `importBuildingMapSetting`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// The `isDryRun` property.
+    ///
+    /// `isDryRun`: `None` when absent or `null`.
+    pub fn is_dry_run(&self) -> Option<bool> {
+        self.props().bool(8186)
+    }
+
+    /// Sets `isDryRun`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_is_dry_run(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(8186, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "calendar")]
+impl std::fmt::Debug for ImportBuildingMapSetting {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "ImportBuildingMapSetting", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "calendar")]
 impl serde::Serialize for ImportBuildingMapSetting {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("isDryRun", &self.is_dry_run)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -2884,45 +4991,111 @@ impl crate::read_fields::ReadFields for ImportBuildingMapSetting {
     const NAME: &'static str = "microsoft.graph.importBuildingMapSetting";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "isDryRun" => self.is_dry_run = map.next_value()?,
+            "isDryRun" => into.bool(8186, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.mailboxDetails` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "calendar")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct MailboxDetails {
-    /// The `emailAddress` property.
-    pub email_address: crate::Patch<String>,
-    /// The `externalDirectoryObjectId` property.
-    pub external_directory_object_id: crate::Patch<String>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "calendar")]
+impl MailboxDetails {
+    /// An empty `mailboxDetails`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// The `emailAddress` property.
+    ///
+    /// `emailAddress`: `None` when absent or `null`.
+    pub fn email_address(&self) -> Option<&str> {
+        self.props().str(8399)
+    }
+
+    /// Sets `emailAddress`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_email_address(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(8399, value.into_patch());
+        self
+    }
+
+    /// The `externalDirectoryObjectId` property.
+    ///
+    /// `externalDirectoryObjectId`: `None` when absent or `null`.
+    pub fn external_directory_object_id(&self) -> Option<&str> {
+        self.props().str(8400)
+    }
+
+    /// Sets `externalDirectoryObjectId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_external_directory_object_id(
+        &mut self,
+        value: impl crate::IntoPatch<String>,
+    ) -> &mut Self {
+        self.props_mut().set_str(8400, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "calendar")]
+impl std::fmt::Debug for MailboxDetails {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "MailboxDetails", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "calendar")]
 impl serde::Serialize for MailboxDetails {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("emailAddress", &self.email_address)?;
-        writer.field(
-            "externalDirectoryObjectId",
-            &self.external_directory_object_id,
-        )?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -2938,56 +5111,168 @@ impl crate::read_fields::ReadFields for MailboxDetails {
     const NAME: &'static str = "microsoft.graph.mailboxDetails";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "emailAddress" => self.email_address = map.next_value()?,
-            "externalDirectoryObjectId" => self.external_directory_object_id = map.next_value()?,
+            "emailAddress" => into.str(8399, map)?,
+            "externalDirectoryObjectId" => into.str(8400, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.onlineMeetingInfo` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "calendar")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct OnlineMeetingInfo {
-    /// The ID of the conference.
-    pub conference_id: crate::Patch<String>,
-    /// The external link that launches the online meeting. This is a URL that clients will launch into a
-    /// browser and will redirect the user to join the meeting.
-    pub join_url: crate::Patch<String>,
-    /// All of the phone numbers associated with this conference.
-    pub phones: crate::Patch<Vec<crate::models::Phone>>,
-    /// The pre-formatted quickdial for this call.
-    pub quick_dial: crate::Patch<String>,
-    /// The toll free numbers that can be used to join the conference.
-    pub toll_free_numbers: crate::Patch<Vec<String>>,
-    /// The toll number that can be used to join the conference.
-    pub toll_number: crate::Patch<String>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "calendar")]
+impl OnlineMeetingInfo {
+    /// An empty `onlineMeetingInfo`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// The ID of the conference.
+    ///
+    /// `conferenceId`: `None` when absent or `null`.
+    pub fn conference_id(&self) -> Option<&str> {
+        self.props().str(8682)
+    }
+
+    /// Sets `conferenceId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_conference_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(8682, value.into_patch());
+        self
+    }
+
+    /// The external link that launches the online meeting. This is a URL that clients will launch into a
+    /// browser and will redirect the user to join the meeting.
+    ///
+    /// `joinUrl`: `None` when absent or `null`.
+    pub fn join_url(&self) -> Option<&str> {
+        self.props().str(8683)
+    }
+
+    /// Sets `joinUrl`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_join_url(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(8683, value.into_patch());
+        self
+    }
+
+    /// All of the phone numbers associated with this conference.
+    ///
+    /// `phones`: an empty slice when absent or `null`.
+    pub fn phones(&self) -> &[crate::models::Phone] {
+        self.props().list(8684)
+    }
+
+    /// Sets `phones`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_phones(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::Phone>>,
+    ) -> &mut Self {
+        self.props_mut().set(8684, value.into_patch());
+        self
+    }
+
+    /// The pre-formatted quickdial for this call.
+    ///
+    /// `quickDial`: `None` when absent or `null`.
+    pub fn quick_dial(&self) -> Option<&str> {
+        self.props().str(8685)
+    }
+
+    /// Sets `quickDial`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_quick_dial(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(8685, value.into_patch());
+        self
+    }
+
+    /// The toll free numbers that can be used to join the conference.
+    ///
+    /// `tollFreeNumbers`: an empty slice when absent or `null`.
+    pub fn toll_free_numbers(&self) -> &[String] {
+        self.props().strings(8686)
+    }
+
+    /// Sets `tollFreeNumbers`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_toll_free_numbers(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<String>>,
+    ) -> &mut Self {
+        self.props_mut().set_strings(8686, value.into_patch());
+        self
+    }
+
+    /// The toll number that can be used to join the conference.
+    ///
+    /// `tollNumber`: `None` when absent or `null`.
+    pub fn toll_number(&self) -> Option<&str> {
+        self.props().str(8687)
+    }
+
+    /// Sets `tollNumber`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_toll_number(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(8687, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "calendar")]
+impl std::fmt::Debug for OnlineMeetingInfo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "OnlineMeetingInfo", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "calendar")]
 impl serde::Serialize for OnlineMeetingInfo {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("conferenceId", &self.conference_id)?;
-        writer.field("joinUrl", &self.join_url)?;
-        writer.field("phones", &self.phones)?;
-        writer.field("quickDial", &self.quick_dial)?;
-        writer.field("tollFreeNumbers", &self.toll_free_numbers)?;
-        writer.field("tollNumber", &self.toll_number)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -3003,41 +5288,87 @@ impl crate::read_fields::ReadFields for OnlineMeetingInfo {
     const NAME: &'static str = "microsoft.graph.onlineMeetingInfo";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "conferenceId" => self.conference_id = map.next_value()?,
-            "joinUrl" => self.join_url = map.next_value()?,
-            "phones" => self.phones = map.next_value()?,
-            "quickDial" => self.quick_dial = map.next_value()?,
-            "tollFreeNumbers" => self.toll_free_numbers = map.next_value()?,
-            "tollNumber" => self.toll_number = map.next_value()?,
+            "conferenceId" => into.str(8682, map)?,
+            "joinUrl" => into.str(8683, map)?,
+            "phones" => into.other::<Vec<crate::models::Phone>, _>(8684, map)?,
+            "quickDial" => into.str(8685, map)?,
+            "tollFreeNumbers" => into.strings(8686, map)?,
+            "tollNumber" => into.str(8687, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.placeMode` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "calendar")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct PlaceMode {
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "calendar")]
+impl PlaceMode {
+    /// An empty `placeMode`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+}
+
+#[cfg(feature = "calendar")]
+impl std::fmt::Debug for PlaceMode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "PlaceMode", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "calendar")]
 impl serde::Serialize for PlaceMode {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -3053,16 +5384,16 @@ impl crate::read_fields::ReadFields for PlaceMode {
     const NAME: &'static str = "microsoft.graph.placeMode";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
-        let _ = (key, map);
+        let _ = (key, map, into);
         Ok(false)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
@@ -3106,14 +5437,37 @@ impl AnyPlaceMode {
             Self::ReservablePlaceMode(_) => "microsoft.graph.reservablePlaceMode",
             Self::UnavailablePlaceMode(_) => "microsoft.graph.unavailablePlaceMode",
             Self::Unknown(value) => value
-                .additional_data
+                .additional_data()
                 .get("@odata.type")
                 .and_then(|t| t.as_str())
                 .map_or("microsoft.graph.placeMode", |t| t.trim_start_matches('#')),
         }
     }
 
-    /// The value as a [`PlaceMode`]: the declared type, or a derived type this version does not
+    /// The value read as [`PlaceMode`] whatever its variant: a derived type's base properties
+    /// read the same, so reading the `placeMode` properties needs no `match`.
+    pub fn base(&self) -> &PlaceMode {
+        match self {
+            Self::PlaceMode(value) | Self::Unknown(value) => value,
+            Self::AssignedPlaceMode(value) => value,
+            Self::DropInPlaceMode(value) => value,
+            Self::ReservablePlaceMode(value) => value,
+            Self::UnavailablePlaceMode(value) => value,
+        }
+    }
+
+    /// As [`AnyPlaceMode::base`], to change the `placeMode` properties of any variant.
+    pub fn base_mut(&mut self) -> &mut PlaceMode {
+        match self {
+            Self::PlaceMode(value) | Self::Unknown(value) => value,
+            Self::AssignedPlaceMode(value) => value,
+            Self::DropInPlaceMode(value) => value,
+            Self::ReservablePlaceMode(value) => value,
+            Self::UnavailablePlaceMode(value) => value,
+        }
+    }
+
+    /// The value as [`PlaceMode`] if it is the declared type, or a derived type this version does not
     /// know (read as the declared type). `None` for the known derived types.
     pub fn as_place_mode(&self) -> Option<&PlaceMode> {
         match self {
@@ -3330,29 +5684,85 @@ impl crate::polymorphic::Polymorphic for AnyPlaceMode {
 
     fn declared_data(&self) -> Option<&crate::AdditionalData> {
         match self {
-            Self::PlaceMode(value) => Some(&value.additional_data),
+            Self::PlaceMode(value) => Some(value.additional_data()),
             _ => None,
         }
     }
 }
 
 /// The `microsoft.graph.placeServicePlanInfo` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "calendar")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct PlaceServicePlanInfo {
-    /// The `servicePlanId` property.
-    pub service_plan_id: crate::Patch<String>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "calendar")]
+impl PlaceServicePlanInfo {
+    /// An empty `placeServicePlanInfo`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// The `servicePlanId` property.
+    ///
+    /// `servicePlanId`: `None` when absent or `null`.
+    pub fn service_plan_id(&self) -> Option<&str> {
+        self.props().str(8871)
+    }
+
+    /// Sets `servicePlanId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_service_plan_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(8871, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "calendar")]
+impl std::fmt::Debug for PlaceServicePlanInfo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "PlaceServicePlanInfo", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "calendar")]
 impl serde::Serialize for PlaceServicePlanInfo {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("servicePlanId", &self.service_plan_id)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -3368,38 +5778,73 @@ impl crate::read_fields::ReadFields for PlaceServicePlanInfo {
     const NAME: &'static str = "microsoft.graph.placeServicePlanInfo";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "servicePlanId" => self.service_plan_id = map.next_value()?,
+            "servicePlanId" => into.str(8871, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.reservablePlaceMode` complex type.
 ///
-/// Derived from `placeMode`; inherited properties are included.
+/// Derived from `placeMode`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::PlaceMode`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "calendar")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct ReservablePlaceMode {
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    base: crate::models::PlaceMode,
+}
+
+#[cfg(feature = "calendar")]
+impl std::ops::Deref for ReservablePlaceMode {
+    type Target = crate::models::PlaceMode;
+
+    fn deref(&self) -> &crate::models::PlaceMode {
+        &self.base
+    }
+}
+
+#[cfg(feature = "calendar")]
+impl std::ops::DerefMut for ReservablePlaceMode {
+    fn deref_mut(&mut self) -> &mut crate::models::PlaceMode {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "calendar")]
+impl ReservablePlaceMode {
+    /// An empty `reservablePlaceMode`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+}
+
+#[cfg(feature = "calendar")]
+impl std::fmt::Debug for ReservablePlaceMode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "ReservablePlaceMode", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "calendar")]
 impl serde::Serialize for ReservablePlaceMode {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -3415,42 +5860,125 @@ impl crate::read_fields::ReadFields for ReservablePlaceMode {
     const NAME: &'static str = "microsoft.graph.reservablePlaceMode";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
-        let _ = (key, map);
+        let _ = (key, map, into);
         Ok(false)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::PlaceMode as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
 /// The `microsoft.graph.resourceLink` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "calendar")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct ResourceLink {
-    /// The `linkType` property.
-    pub link_type: crate::Patch<crate::models::ResourceLinkType>,
-    /// The `name` property.
-    pub name: crate::Patch<String>,
-    /// The `value` property.
-    pub value: crate::Patch<String>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "calendar")]
+impl ResourceLink {
+    /// An empty `resourceLink`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// The `linkType` property.
+    ///
+    /// `linkType`: `None` when absent or `null`.
+    pub fn link_type(&self) -> Option<&crate::models::ResourceLinkType> {
+        self.props().get(9239)
+    }
+
+    /// Sets `linkType`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_link_type(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::ResourceLinkType>,
+    ) -> &mut Self {
+        self.props_mut().set(9239, value.into_patch());
+        self
+    }
+
+    /// The `name` property.
+    ///
+    /// `name`: `None` when absent or `null`.
+    pub fn name(&self) -> Option<&str> {
+        self.props().str(9240)
+    }
+
+    /// Sets `name`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_name(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(9240, value.into_patch());
+        self
+    }
+
+    /// The `value` property.
+    ///
+    /// `value`: `None` when absent or `null`.
+    pub fn value(&self) -> Option<&str> {
+        self.props().str(9241)
+    }
+
+    /// Sets `value`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_value(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(9241, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "calendar")]
+impl std::fmt::Debug for ResourceLink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "ResourceLink", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "calendar")]
 impl serde::Serialize for ResourceLink {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("linkType", &self.link_type)?;
-        writer.field("name", &self.name)?;
-        writer.field("value", &self.value)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -3466,58 +5994,163 @@ impl crate::read_fields::ReadFields for ResourceLink {
     const NAME: &'static str = "microsoft.graph.resourceLink";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "linkType" => self.link_type = map.next_value()?,
-            "name" => self.name = map.next_value()?,
-            "value" => self.value = map.next_value()?,
+            "linkType" => into.other::<crate::models::ResourceLinkType, _>(9239, map)?,
+            "name" => into.str(9240, map)?,
+            "value" => into.str(9241, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.scheduleInformation` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "calendar")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct ScheduleInformation {
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "calendar")]
+impl ScheduleInformation {
+    /// An empty `scheduleInformation`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
+    /// Properties this version of the SDK does not know and instance annotations
+    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
     /// Represents a merged view of availability of all the items in scheduleItems. The view consists of
     /// time slots. Availability during each time slot is indicated with: 0= free, 1= tentative, 2= busy,
     /// 3= out of office, 4= working elsewhere.
-    pub availability_view: crate::Patch<String>,
+    ///
+    /// `availabilityView`: `None` when absent or `null`.
+    pub fn availability_view(&self) -> Option<&str> {
+        self.props().str(9321)
+    }
+
+    /// Sets `availabilityView`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_availability_view(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(9321, value.into_patch());
+        self
+    }
+
     /// Error information from attempting to get the availability of the user, distribution list, or
     /// resource.
-    pub error: crate::Patch<Box<crate::models::FreeBusyError>>,
+    ///
+    /// `error`: `None` when absent or `null`.
+    pub fn error(&self) -> Option<&crate::models::FreeBusyError> {
+        self.props().get(9322)
+    }
+
+    /// Sets `error`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_error(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::FreeBusyError>,
+    ) -> &mut Self {
+        self.props_mut().set(9322, value.into_patch());
+        self
+    }
+
     /// An SMTP address of the user, distribution list, or resource, identifying an instance of
     /// scheduleInformation.
-    pub schedule_id: crate::Patch<String>,
+    ///
+    /// `scheduleId`: `None` when absent or `null`.
+    pub fn schedule_id(&self) -> Option<&str> {
+        self.props().str(9323)
+    }
+
+    /// Sets `scheduleId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_schedule_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(9323, value.into_patch());
+        self
+    }
+
     /// Contains the items that describe the availability of the user or resource.
-    pub schedule_items: crate::Patch<Vec<crate::models::ScheduleItem>>,
+    ///
+    /// `scheduleItems`: an empty slice when absent or `null`.
+    pub fn schedule_items(&self) -> &[crate::models::ScheduleItem] {
+        self.props().list(9324)
+    }
+
+    /// Sets `scheduleItems`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_schedule_items(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::ScheduleItem>>,
+    ) -> &mut Self {
+        self.props_mut().set(9324, value.into_patch());
+        self
+    }
+
     /// The days of the week and hours in a specific time zone that the user works. These are set as part
     /// of the user's mailboxSettings.
-    pub working_hours: crate::Patch<Box<crate::models::WorkingHours>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `workingHours`: `None` when absent or `null`.
+    pub fn working_hours(&self) -> Option<&crate::models::WorkingHours> {
+        self.props().get(9325)
+    }
+
+    /// Sets `workingHours`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_working_hours(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::WorkingHours>,
+    ) -> &mut Self {
+        self.props_mut().set(9325, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "calendar")]
+impl std::fmt::Debug for ScheduleInformation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "ScheduleInformation", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "calendar")]
 impl serde::Serialize for ScheduleInformation {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("availabilityView", &self.availability_view)?;
-        writer.field("error", &self.error)?;
-        writer.field("scheduleId", &self.schedule_id)?;
-        writer.field("scheduleItems", &self.schedule_items)?;
-        writer.field("workingHours", &self.working_hours)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -3533,60 +6166,175 @@ impl crate::read_fields::ReadFields for ScheduleInformation {
     const NAME: &'static str = "microsoft.graph.scheduleInformation";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "availabilityView" => self.availability_view = map.next_value()?,
-            "error" => self.error = map.next_value()?,
-            "scheduleId" => self.schedule_id = map.next_value()?,
-            "scheduleItems" => self.schedule_items = map.next_value()?,
-            "workingHours" => self.working_hours = map.next_value()?,
+            "availabilityView" => into.str(9321, map)?,
+            "error" => into.other::<crate::models::FreeBusyError, _>(9322, map)?,
+            "scheduleId" => into.str(9323, map)?,
+            "scheduleItems" => into.other::<Vec<crate::models::ScheduleItem>, _>(9324, map)?,
+            "workingHours" => into.other::<crate::models::WorkingHours, _>(9325, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.scheduleItem` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "calendar")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct ScheduleItem {
-    /// The date, time, and time zone that the corresponding event ends.
-    pub end: crate::Patch<Box<crate::models::DateTimeTimeZone>>,
-    /// The sensitivity of the corresponding event. True if the event is marked private, false otherwise.
-    /// Optional.
-    pub is_private: crate::Patch<bool>,
-    /// The location where the corresponding event is held or attended from. Optional.
-    pub location: crate::Patch<String>,
-    /// The date, time, and time zone that the corresponding event starts.
-    pub start: crate::Patch<Box<crate::models::DateTimeTimeZone>>,
-    /// The availability status of the user or resource during the corresponding event. The possible
-    /// values are: free, tentative, busy, oof, workingElsewhere, unknown.
-    pub status: crate::Patch<crate::models::FreeBusyStatus>,
-    /// The corresponding event's subject line. Optional.
-    pub subject: crate::Patch<String>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "calendar")]
+impl ScheduleItem {
+    /// An empty `scheduleItem`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// The date, time, and time zone that the corresponding event ends.
+    ///
+    /// `end`: `None` when absent or `null`.
+    pub fn end(&self) -> Option<&crate::models::DateTimeTimeZone> {
+        self.props().get(9326)
+    }
+
+    /// Sets `end`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_end(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::DateTimeTimeZone>,
+    ) -> &mut Self {
+        self.props_mut().set(9326, value.into_patch());
+        self
+    }
+
+    /// The sensitivity of the corresponding event. True if the event is marked private, false otherwise.
+    /// Optional.
+    ///
+    /// `isPrivate`: `None` when absent or `null`.
+    pub fn is_private(&self) -> Option<bool> {
+        self.props().bool(9327)
+    }
+
+    /// Sets `isPrivate`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_is_private(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(9327, value.into_patch());
+        self
+    }
+
+    /// The location where the corresponding event is held or attended from. Optional.
+    ///
+    /// `location`: `None` when absent or `null`.
+    pub fn location(&self) -> Option<&str> {
+        self.props().str(9328)
+    }
+
+    /// Sets `location`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_location(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(9328, value.into_patch());
+        self
+    }
+
+    /// The date, time, and time zone that the corresponding event starts.
+    ///
+    /// `start`: `None` when absent or `null`.
+    pub fn start(&self) -> Option<&crate::models::DateTimeTimeZone> {
+        self.props().get(9329)
+    }
+
+    /// Sets `start`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_start(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::DateTimeTimeZone>,
+    ) -> &mut Self {
+        self.props_mut().set(9329, value.into_patch());
+        self
+    }
+
+    /// The availability status of the user or resource during the corresponding event. The possible
+    /// values are: free, tentative, busy, oof, workingElsewhere, unknown.
+    ///
+    /// `status`: `None` when absent or `null`.
+    pub fn status(&self) -> Option<&crate::models::FreeBusyStatus> {
+        self.props().get(9330)
+    }
+
+    /// Sets `status`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_status(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::FreeBusyStatus>,
+    ) -> &mut Self {
+        self.props_mut().set(9330, value.into_patch());
+        self
+    }
+
+    /// The corresponding event's subject line. Optional.
+    ///
+    /// `subject`: `None` when absent or `null`.
+    pub fn subject(&self) -> Option<&str> {
+        self.props().str(9331)
+    }
+
+    /// Sets `subject`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_subject(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(9331, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "calendar")]
+impl std::fmt::Debug for ScheduleItem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "ScheduleItem", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "calendar")]
 impl serde::Serialize for ScheduleItem {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("end", &self.end)?;
-        writer.field("isPrivate", &self.is_private)?;
-        writer.field("location", &self.location)?;
-        writer.field("start", &self.start)?;
-        writer.field("status", &self.status)?;
-        writer.field("subject", &self.subject)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -3602,46 +6350,91 @@ impl crate::read_fields::ReadFields for ScheduleItem {
     const NAME: &'static str = "microsoft.graph.scheduleItem";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "end" => self.end = map.next_value()?,
-            "isPrivate" => self.is_private = map.next_value()?,
-            "location" => self.location = map.next_value()?,
-            "start" => self.start = map.next_value()?,
-            "status" => self.status = map.next_value()?,
-            "subject" => self.subject = map.next_value()?,
+            "end" => into.other::<crate::models::DateTimeTimeZone, _>(9326, map)?,
+            "isPrivate" => into.bool(9327, map)?,
+            "location" => into.str(9328, map)?,
+            "start" => into.other::<crate::models::DateTimeTimeZone, _>(9329, map)?,
+            "status" => into.other::<crate::models::FreeBusyStatus, _>(9330, map)?,
+            "subject" => into.str(9331, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.unavailablePlaceMode` complex type.
 ///
-/// Derived from `placeMode`; inherited properties are included.
+/// Derived from `placeMode`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::PlaceMode`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "calendar")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct UnavailablePlaceMode {
+    base: crate::models::PlaceMode,
+}
+
+#[cfg(feature = "calendar")]
+impl std::ops::Deref for UnavailablePlaceMode {
+    type Target = crate::models::PlaceMode;
+
+    fn deref(&self) -> &crate::models::PlaceMode {
+        &self.base
+    }
+}
+
+#[cfg(feature = "calendar")]
+impl std::ops::DerefMut for UnavailablePlaceMode {
+    fn deref_mut(&mut self) -> &mut crate::models::PlaceMode {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "calendar")]
+impl UnavailablePlaceMode {
+    /// An empty `unavailablePlaceMode`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The `reason` property.
-    pub reason: crate::Patch<String>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `reason`: `None` when absent or `null`.
+    pub fn reason(&self) -> Option<&str> {
+        self.props().str(9841)
+    }
+
+    /// Sets `reason`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_reason(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(9841, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "calendar")]
+impl std::fmt::Debug for UnavailablePlaceMode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "UnavailablePlaceMode", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "calendar")]
 impl serde::Serialize for UnavailablePlaceMode {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("reason", &self.reason)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -3657,19 +6450,23 @@ impl crate::read_fields::ReadFields for UnavailablePlaceMode {
     const NAME: &'static str = "microsoft.graph.unavailablePlaceMode";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "reason" => self.reason = map.next_value()?,
+            "reason" => into.str(9841, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::PlaceMode as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 

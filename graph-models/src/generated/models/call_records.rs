@@ -3,69 +3,251 @@
 
 /// The `microsoft.graph.callRecords.callRecord` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct CallRecord {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "communications")]
+impl std::ops::Deref for CallRecord {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "communications")]
+impl std::ops::DerefMut for CallRecord {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "communications")]
+impl CallRecord {
+    /// An empty `callRecord`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// UTC time when the last user left the call. The DateTimeOffset type represents date and time
     /// information using ISO 8601 format and is always in UTC time. For example, midnight UTC on Jan 1,
     /// 2014 is 2014-01-01T00:00:00Z
-    pub end_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    ///
+    /// `endDateTime`: `None` when absent or `null`.
+    pub fn end_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(10274)
+    }
+
+    /// Sets `endDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_end_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(10274, value.into_patch());
+        self
+    }
+
     /// Meeting URL associated to the call. May not be available for a peerToPeer call record type.
-    pub join_web_url: crate::Patch<String>,
+    ///
+    /// `joinWebUrl`: `None` when absent or `null`.
+    pub fn join_web_url(&self) -> Option<&str> {
+        self.props().str(10275)
+    }
+
+    /// Sets `joinWebUrl`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_join_web_url(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(10275, value.into_patch());
+        self
+    }
+
     /// UTC time when the call record was created. The DatetimeOffset type represents date and time
     /// information using ISO 8601 format and is always in UTC time. For example, midnight UTC on Jan 1,
     /// 2014 is 2014-01-01T00:00:00Z
-    pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    ///
+    /// `lastModifiedDateTime`: `None` when absent or `null`.
+    pub fn last_modified_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(10276)
+    }
+
+    /// Sets `lastModifiedDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_last_modified_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(10276, value.into_patch());
+        self
+    }
+
     /// List of all the modalities used in the call. Possible values are: unknown, audio, video,
     /// videoBasedScreenSharing, data, screenSharing, unknownFutureValue.
-    pub modalities: crate::Patch<Vec<crate::models::call_records::Modality>>,
+    ///
+    /// `modalities`: an empty slice when absent or `null`.
+    pub fn modalities(&self) -> &[crate::models::call_records::Modality] {
+        self.props().list(10277)
+    }
+
+    /// Sets `modalities`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_modalities(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::call_records::Modality>>,
+    ) -> &mut Self {
+        self.props_mut().set(10277, value.into_patch());
+        self
+    }
+
     /// The organizing party's identity.
-    pub organizer: crate::Patch<Box<crate::models::AnyIdentitySet>>,
+    ///
+    /// `organizer`: `None` when absent or `null`.
+    pub fn organizer(&self) -> Option<&crate::models::AnyIdentitySet> {
+        self.props().get(10278)
+    }
+
+    /// Sets `organizer`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_organizer(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::AnyIdentitySet>,
+    ) -> &mut Self {
+        self.props_mut().set(10278, value.into_patch());
+        self
+    }
+
     /// List of distinct identities involved in the call.
-    pub participants: crate::Patch<Vec<crate::models::AnyIdentitySet>>,
+    ///
+    /// `participants`: an empty slice when absent or `null`.
+    pub fn participants(&self) -> &[crate::models::AnyIdentitySet] {
+        self.props().list(10279)
+    }
+
+    /// Sets `participants`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_participants(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::AnyIdentitySet>>,
+    ) -> &mut Self {
+        self.props_mut().set(10279, value.into_patch());
+        self
+    }
+
     /// UTC time when the first user joined the call. The DatetimeOffset type represents date and time
     /// information using ISO 8601 format and is always in UTC time. For example, midnight UTC on Jan 1,
     /// 2014 is 2014-01-01T00:00:00Z.
-    pub start_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    ///
+    /// `startDateTime`: `None` when absent or `null`.
+    pub fn start_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(10280)
+    }
+
+    /// Sets `startDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_start_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(10280, value.into_patch());
+        self
+    }
+
     /// Indicates the type of the call. Possible values are: unknown, groupCall, peerToPeer,
     /// unknownFutureValue.
-    pub r#type: crate::Patch<crate::models::call_records::CallType>,
+    ///
+    /// `type`: `None` when absent or `null`.
+    pub fn r#type(&self) -> Option<&crate::models::call_records::CallType> {
+        self.props().get(10281)
+    }
+
+    /// Sets `type`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_type(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::call_records::CallType>,
+    ) -> &mut Self {
+        self.props_mut().set(10281, value.into_patch());
+        self
+    }
+
     /// Monotonically increasing version of the call record. Higher version call records with the same id
     /// includes additional data compared to the lower version.
-    pub version: crate::Patch<i64>,
+    ///
+    /// `version`: `None` when absent or `null`.
+    pub fn version(&self) -> Option<i64> {
+        self.props().int(10282)
+    }
+
+    /// Sets `version`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_version(&mut self, value: impl crate::IntoPatch<i64>) -> &mut Self {
+        self.props_mut().set_int(10282, value.into_patch());
+        self
+    }
+
     /// The `organizer_v2` navigation property (present when expanded).
-    pub organizer_v2: crate::Patch<Box<crate::models::call_records::Organizer>>,
+    ///
+    /// `organizer_v2`: `None` when absent or `null`.
+    pub fn organizer_v2(&self) -> Option<&crate::models::call_records::Organizer> {
+        self.props().get(10283)
+    }
+
+    /// Sets `organizer_v2`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_organizer_v2(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::call_records::Organizer>,
+    ) -> &mut Self {
+        self.props_mut().set(10283, value.into_patch());
+        self
+    }
+
     /// The `participants_v2` navigation property (present when expanded).
-    pub participants_v2: crate::Patch<Vec<crate::models::call_records::Participant>>,
+    ///
+    /// `participants_v2`: an empty slice when absent or `null`.
+    pub fn participants_v2(&self) -> &[crate::models::call_records::Participant] {
+        self.props().list(10284)
+    }
+
+    /// Sets `participants_v2`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_participants_v2(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::call_records::Participant>>,
+    ) -> &mut Self {
+        self.props_mut().set(10284, value.into_patch());
+        self
+    }
+
     /// List of sessions involved in the call. Peer-to-peer calls typically only have one session,
     /// whereas group calls typically have at least one session per participant. Read-only. Nullable.
-    pub sessions: crate::Patch<Vec<crate::models::call_records::Session>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `sessions`: an empty slice when absent or `null`.
+    pub fn sessions(&self) -> &[crate::models::call_records::Session] {
+        self.props().list(10285)
+    }
+
+    /// Sets `sessions`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_sessions(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::call_records::Session>>,
+    ) -> &mut Self {
+        self.props_mut().set(10285, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "communications")]
+impl std::fmt::Debug for CallRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "CallRecord", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "communications")]
 impl serde::Serialize for CallRecord {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("endDateTime", &self.end_date_time)?;
-        writer.field("joinWebUrl", &self.join_web_url)?;
-        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
-        writer.field("modalities", &self.modalities)?;
-        writer.field("organizer", &self.organizer)?;
-        writer.field("participants", &self.participants)?;
-        writer.field("startDateTime", &self.start_date_time)?;
-        writer.field("type", &self.r#type)?;
-        writer.field("version", &self.version)?;
-        writer.field("organizer_v2", &self.organizer_v2)?;
-        writer.field("participants_v2", &self.participants_v2)?;
-        writer.field("sessions", &self.sessions)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -81,31 +263,41 @@ impl crate::read_fields::ReadFields for CallRecord {
     const NAME: &'static str = "microsoft.graph.callRecords.callRecord";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "endDateTime" => self.end_date_time = map.next_value()?,
-            "joinWebUrl" => self.join_web_url = map.next_value()?,
-            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
-            "modalities" => self.modalities = map.next_value()?,
-            "organizer" => self.organizer = map.next_value()?,
-            "participants" => self.participants = map.next_value()?,
-            "startDateTime" => self.start_date_time = map.next_value()?,
-            "type" => self.r#type = map.next_value()?,
-            "version" => self.version = map.next_value()?,
-            "organizer_v2" => self.organizer_v2 = map.next_value()?,
-            "participants_v2" => self.participants_v2 = map.next_value()?,
-            "sessions" => self.sessions = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "endDateTime" => into.other::<crate::edm::DateTimeOffset, _>(10274, map)?,
+            "joinWebUrl" => into.str(10275, map)?,
+            "lastModifiedDateTime" => into.other::<crate::edm::DateTimeOffset, _>(10276, map)?,
+            "modalities" => {
+                into.other::<Vec<crate::models::call_records::Modality>, _>(10277, map)?
+            }
+            "organizer" => into.other::<crate::models::AnyIdentitySet, _>(10278, map)?,
+            "participants" => into.other::<Vec<crate::models::AnyIdentitySet>, _>(10279, map)?,
+            "startDateTime" => into.other::<crate::edm::DateTimeOffset, _>(10280, map)?,
+            "type" => into.other::<crate::models::call_records::CallType, _>(10281, map)?,
+            "version" => into.int::<i64, _>(10282, map)?,
+            "organizer_v2" => {
+                into.other::<crate::models::call_records::Organizer, _>(10283, map)?
+            }
+            "participants_v2" => {
+                into.other::<Vec<crate::models::call_records::Participant>, _>(10284, map)?
+            }
+            "sessions" => into.other::<Vec<crate::models::call_records::Session>, _>(10285, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -131,30 +323,55 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.callRecords.organizer` entity type.
 ///
-/// Derived from `participantBase` < `entity`; inherited properties are included.
+/// Derived from `participantBase` < `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::call_records::ParticipantBase`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct Organizer {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
-    /// The `administrativeUnitInfos` property.
-    pub administrative_unit_infos:
-        crate::Patch<Vec<crate::models::call_records::AdministrativeUnitInfo>>,
-    /// The `identity` property.
-    pub identity: crate::Patch<Box<crate::models::CommunicationsIdentitySet>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    base: crate::models::call_records::ParticipantBase,
+}
+
+#[cfg(feature = "communications")]
+impl std::ops::Deref for Organizer {
+    type Target = crate::models::call_records::ParticipantBase;
+
+    fn deref(&self) -> &crate::models::call_records::ParticipantBase {
+        &self.base
+    }
+}
+
+#[cfg(feature = "communications")]
+impl std::ops::DerefMut for Organizer {
+    fn deref_mut(&mut self) -> &mut crate::models::call_records::ParticipantBase {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "communications")]
+impl Organizer {
+    /// An empty `organizer`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+}
+
+#[cfg(feature = "communications")]
+impl std::fmt::Debug for Organizer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "Organizer", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "communications")]
 impl serde::Serialize for Organizer {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("administrativeUnitInfos", &self.administrative_unit_infos)?;
-        writer.field("identity", &self.identity)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -170,21 +387,24 @@ impl crate::read_fields::ReadFields for Organizer {
     const NAME: &'static str = "microsoft.graph.callRecords.organizer";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "administrativeUnitInfos" => self.administrative_unit_infos = map.next_value()?,
-            "identity" => self.identity = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "administrativeUnitInfos" => into
+                .other::<Vec<crate::models::call_records::AdministrativeUnitInfo>, _>(10286, map)?,
+            "identity" => into.other::<crate::models::CommunicationsIdentitySet, _>(10287, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+base: <crate::models::call_records::ParticipantBase as crate::read_fields::ReadFields>::from_properties(properties),
+}
     }
 }
 
@@ -200,30 +420,55 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.callRecords.participant` entity type.
 ///
-/// Derived from `participantBase` < `entity`; inherited properties are included.
+/// Derived from `participantBase` < `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::call_records::ParticipantBase`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct Participant {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
-    /// The `administrativeUnitInfos` property.
-    pub administrative_unit_infos:
-        crate::Patch<Vec<crate::models::call_records::AdministrativeUnitInfo>>,
-    /// The `identity` property.
-    pub identity: crate::Patch<Box<crate::models::CommunicationsIdentitySet>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    base: crate::models::call_records::ParticipantBase,
+}
+
+#[cfg(feature = "communications")]
+impl std::ops::Deref for Participant {
+    type Target = crate::models::call_records::ParticipantBase;
+
+    fn deref(&self) -> &crate::models::call_records::ParticipantBase {
+        &self.base
+    }
+}
+
+#[cfg(feature = "communications")]
+impl std::ops::DerefMut for Participant {
+    fn deref_mut(&mut self) -> &mut crate::models::call_records::ParticipantBase {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "communications")]
+impl Participant {
+    /// An empty `participant`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+}
+
+#[cfg(feature = "communications")]
+impl std::fmt::Debug for Participant {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "Participant", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "communications")]
 impl serde::Serialize for Participant {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("administrativeUnitInfos", &self.administrative_unit_infos)?;
-        writer.field("identity", &self.identity)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -239,21 +484,24 @@ impl crate::read_fields::ReadFields for Participant {
     const NAME: &'static str = "microsoft.graph.callRecords.participant";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "administrativeUnitInfos" => self.administrative_unit_infos = map.next_value()?,
-            "identity" => self.identity = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "administrativeUnitInfos" => into
+                .other::<Vec<crate::models::call_records::AdministrativeUnitInfo>, _>(10286, map)?,
+            "identity" => into.other::<crate::models::CommunicationsIdentitySet, _>(10287, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+base: <crate::models::call_records::ParticipantBase as crate::read_fields::ReadFields>::from_properties(properties),
+}
     }
 }
 
@@ -269,30 +517,89 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.callRecords.participantBase` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct ParticipantBase {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "communications")]
+impl std::ops::Deref for ParticipantBase {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "communications")]
+impl std::ops::DerefMut for ParticipantBase {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "communications")]
+impl ParticipantBase {
+    /// An empty `participantBase`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The `administrativeUnitInfos` property.
-    pub administrative_unit_infos:
-        crate::Patch<Vec<crate::models::call_records::AdministrativeUnitInfo>>,
+    ///
+    /// `administrativeUnitInfos`: an empty slice when absent or `null`.
+    pub fn administrative_unit_infos(
+        &self,
+    ) -> &[crate::models::call_records::AdministrativeUnitInfo] {
+        self.props().list(10286)
+    }
+
+    /// Sets `administrativeUnitInfos`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_administrative_unit_infos(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::call_records::AdministrativeUnitInfo>>,
+    ) -> &mut Self {
+        self.props_mut().set(10286, value.into_patch());
+        self
+    }
+
     /// The `identity` property.
-    pub identity: crate::Patch<Box<crate::models::CommunicationsIdentitySet>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `identity`: `None` when absent or `null`.
+    pub fn identity(&self) -> Option<&crate::models::CommunicationsIdentitySet> {
+        self.props().get(10287)
+    }
+
+    /// Sets `identity`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_identity(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::CommunicationsIdentitySet>,
+    ) -> &mut Self {
+        self.props_mut().set(10287, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "communications")]
+impl std::fmt::Debug for ParticipantBase {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "ParticipantBase", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "communications")]
 impl serde::Serialize for ParticipantBase {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("administrativeUnitInfos", &self.administrative_unit_infos)?;
-        writer.field("identity", &self.identity)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -308,21 +615,26 @@ impl crate::read_fields::ReadFields for ParticipantBase {
     const NAME: &'static str = "microsoft.graph.callRecords.participantBase";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "administrativeUnitInfos" => self.administrative_unit_infos = map.next_value()?,
-            "identity" => self.identity = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "administrativeUnitInfos" => into
+                .other::<Vec<crate::models::call_records::AdministrativeUnitInfo>, _>(10286, map)?,
+            "identity" => into.other::<crate::models::CommunicationsIdentitySet, _>(10287, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -370,7 +682,7 @@ impl AnyParticipantBase {
             Self::CallRecordsOrganizer(_) => "microsoft.graph.callRecords.organizer",
             Self::CallRecordsParticipant(_) => "microsoft.graph.callRecords.participant",
             Self::Unknown(value) => value
-                .additional_data
+                .additional_data()
                 .get("@odata.type")
                 .and_then(|t| t.as_str())
                 .map_or("microsoft.graph.callRecords.participantBase", |t| {
@@ -382,13 +694,32 @@ impl AnyParticipantBase {
     /// The entity's `id`, whatever its type (`None` when it was not selected).
     pub fn id(&self) -> Option<&str> {
         match self {
-            Self::CallRecordsParticipantBase(value) | Self::Unknown(value) => value.id.as_deref(),
-            Self::CallRecordsOrganizer(value) => value.id.as_deref(),
-            Self::CallRecordsParticipant(value) => value.id.as_deref(),
+            Self::CallRecordsParticipantBase(value) | Self::Unknown(value) => value.id(),
+            Self::CallRecordsOrganizer(value) => value.id(),
+            Self::CallRecordsParticipant(value) => value.id(),
         }
     }
 
-    /// The value as a [`ParticipantBase`]: the declared type, or a derived type this version does not
+    /// The value read as [`ParticipantBase`] whatever its variant: a derived type's base properties
+    /// read the same, so reading the `participantBase` properties needs no `match`.
+    pub fn base(&self) -> &ParticipantBase {
+        match self {
+            Self::CallRecordsParticipantBase(value) | Self::Unknown(value) => value,
+            Self::CallRecordsOrganizer(value) => value,
+            Self::CallRecordsParticipant(value) => value,
+        }
+    }
+
+    /// As [`AnyParticipantBase::base`], to change the `participantBase` properties of any variant.
+    pub fn base_mut(&mut self) -> &mut ParticipantBase {
+        match self {
+            Self::CallRecordsParticipantBase(value) | Self::Unknown(value) => value,
+            Self::CallRecordsOrganizer(value) => value,
+            Self::CallRecordsParticipant(value) => value,
+        }
+    }
+
+    /// The value as [`ParticipantBase`] if it is the declared type, or a derived type this version does not
     /// know (read as the declared type). `None` for the known derived types.
     pub fn as_call_records_participant_base(&self) -> Option<&ParticipantBase> {
         match self {
@@ -531,7 +862,7 @@ impl crate::polymorphic::Polymorphic for AnyParticipantBase {
 
     fn declared_data(&self) -> Option<&crate::AdditionalData> {
         match self {
-            Self::CallRecordsParticipantBase(value) => Some(&value.additional_data),
+            Self::CallRecordsParticipantBase(value) => Some(value.additional_data()),
             _ => None,
         }
     }
@@ -539,45 +870,155 @@ impl crate::polymorphic::Polymorphic for AnyParticipantBase {
 
 /// The `microsoft.graph.callRecords.segment` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct Segment {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "communications")]
+impl std::ops::Deref for Segment {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "communications")]
+impl std::ops::DerefMut for Segment {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "communications")]
+impl Segment {
+    /// An empty `segment`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Endpoint that answered this segment.
-    pub callee: crate::Patch<Box<crate::models::call_records::AnyEndpoint>>,
+    ///
+    /// `callee`: `None` when absent or `null`.
+    pub fn callee(&self) -> Option<&crate::models::call_records::AnyEndpoint> {
+        self.props().get(10288)
+    }
+
+    /// Sets `callee`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_callee(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::call_records::AnyEndpoint>,
+    ) -> &mut Self {
+        self.props_mut().set(10288, value.into_patch());
+        self
+    }
+
     /// Endpoint that initiated this segment.
-    pub caller: crate::Patch<Box<crate::models::call_records::AnyEndpoint>>,
+    ///
+    /// `caller`: `None` when absent or `null`.
+    pub fn caller(&self) -> Option<&crate::models::call_records::AnyEndpoint> {
+        self.props().get(10289)
+    }
+
+    /// Sets `caller`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_caller(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::call_records::AnyEndpoint>,
+    ) -> &mut Self {
+        self.props_mut().set(10289, value.into_patch());
+        self
+    }
+
     /// UTC time when the segment ended. The DateTimeOffset type represents date and time information
     /// using ISO 8601 format and is always in UTC time. For example, midnight UTC on Jan 1, 2014 is
     /// 2014-01-01T00:00:00Z
-    pub end_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    ///
+    /// `endDateTime`: `None` when absent or `null`.
+    pub fn end_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(10290)
+    }
+
+    /// Sets `endDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_end_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(10290, value.into_patch());
+        self
+    }
+
     /// Failure information associated with the segment if it failed.
-    pub failure_info: crate::Patch<Box<crate::models::call_records::FailureInfo>>,
+    ///
+    /// `failureInfo`: `None` when absent or `null`.
+    pub fn failure_info(&self) -> Option<&crate::models::call_records::FailureInfo> {
+        self.props().get(10291)
+    }
+
+    /// Sets `failureInfo`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_failure_info(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::call_records::FailureInfo>,
+    ) -> &mut Self {
+        self.props_mut().set(10291, value.into_patch());
+        self
+    }
+
     /// Media associated with this segment.
-    pub media: crate::Patch<Vec<crate::models::call_records::Media>>,
+    ///
+    /// `media`: an empty slice when absent or `null`.
+    pub fn media(&self) -> &[crate::models::call_records::Media] {
+        self.props().list(10292)
+    }
+
+    /// Sets `media`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_media(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::call_records::Media>>,
+    ) -> &mut Self {
+        self.props_mut().set(10292, value.into_patch());
+        self
+    }
+
     /// UTC time when the segment started. The DateTimeOffset type represents date and time information
     /// using ISO 8601 format and is always in UTC time. For example, midnight UTC on Jan 1, 2014 is
     /// 2014-01-01T00:00:00Z
-    pub start_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `startDateTime`: `None` when absent or `null`.
+    pub fn start_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(10293)
+    }
+
+    /// Sets `startDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_start_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(10293, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "communications")]
+impl std::fmt::Debug for Segment {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "Segment", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "communications")]
 impl serde::Serialize for Segment {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("callee", &self.callee)?;
-        writer.field("caller", &self.caller)?;
-        writer.field("endDateTime", &self.end_date_time)?;
-        writer.field("failureInfo", &self.failure_info)?;
-        writer.field("media", &self.media)?;
-        writer.field("startDateTime", &self.start_date_time)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -593,25 +1034,31 @@ impl crate::read_fields::ReadFields for Segment {
     const NAME: &'static str = "microsoft.graph.callRecords.segment";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "callee" => self.callee = map.next_value()?,
-            "caller" => self.caller = map.next_value()?,
-            "endDateTime" => self.end_date_time = map.next_value()?,
-            "failureInfo" => self.failure_info = map.next_value()?,
-            "media" => self.media = map.next_value()?,
-            "startDateTime" => self.start_date_time = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "callee" => into.other::<crate::models::call_records::AnyEndpoint, _>(10288, map)?,
+            "caller" => into.other::<crate::models::call_records::AnyEndpoint, _>(10289, map)?,
+            "endDateTime" => into.other::<crate::edm::DateTimeOffset, _>(10290, map)?,
+            "failureInfo" => {
+                into.other::<crate::models::call_records::FailureInfo, _>(10291, map)?
+            }
+            "media" => into.other::<Vec<crate::models::call_records::Media>, _>(10292, map)?,
+            "startDateTime" => into.other::<crate::edm::DateTimeOffset, _>(10293, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -631,52 +1078,185 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.callRecords.session` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct Session {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "communications")]
+impl std::ops::Deref for Session {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "communications")]
+impl std::ops::DerefMut for Session {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "communications")]
+impl Session {
+    /// An empty `session`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Endpoint that answered the session.
-    pub callee: crate::Patch<Box<crate::models::call_records::AnyEndpoint>>,
+    ///
+    /// `callee`: `None` when absent or `null`.
+    pub fn callee(&self) -> Option<&crate::models::call_records::AnyEndpoint> {
+        self.props().get(10294)
+    }
+
+    /// Sets `callee`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_callee(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::call_records::AnyEndpoint>,
+    ) -> &mut Self {
+        self.props_mut().set(10294, value.into_patch());
+        self
+    }
+
     /// Endpoint that initiated the session.
-    pub caller: crate::Patch<Box<crate::models::call_records::AnyEndpoint>>,
+    ///
+    /// `caller`: `None` when absent or `null`.
+    pub fn caller(&self) -> Option<&crate::models::call_records::AnyEndpoint> {
+        self.props().get(10295)
+    }
+
+    /// Sets `caller`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_caller(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::call_records::AnyEndpoint>,
+    ) -> &mut Self {
+        self.props_mut().set(10295, value.into_patch());
+        self
+    }
+
     /// UTC time when the last user left the session. The DateTimeOffset type represents date and time
     /// information using ISO 8601 format and is always in UTC time. For example, midnight UTC on Jan 1,
     /// 2014 is 2014-01-01T00:00:00Z
-    pub end_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    ///
+    /// `endDateTime`: `None` when absent or `null`.
+    pub fn end_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(10296)
+    }
+
+    /// Sets `endDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_end_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(10296, value.into_patch());
+        self
+    }
+
     /// Failure information associated with the session if the session failed.
-    pub failure_info: crate::Patch<Box<crate::models::call_records::FailureInfo>>,
+    ///
+    /// `failureInfo`: `None` when absent or `null`.
+    pub fn failure_info(&self) -> Option<&crate::models::call_records::FailureInfo> {
+        self.props().get(10297)
+    }
+
+    /// Sets `failureInfo`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_failure_info(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::call_records::FailureInfo>,
+    ) -> &mut Self {
+        self.props_mut().set(10297, value.into_patch());
+        self
+    }
+
     /// The `isTest` property.
-    pub is_test: crate::Patch<bool>,
+    ///
+    /// `isTest`: `None` when absent or `null`.
+    pub fn is_test(&self) -> Option<bool> {
+        self.props().bool(10298)
+    }
+
+    /// Sets `isTest`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_is_test(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(10298, value.into_patch());
+        self
+    }
+
     /// List of modalities present in the session. Possible values are: unknown, audio, video,
     /// videoBasedScreenSharing, data, screenSharing, unknownFutureValue.
-    pub modalities: crate::Patch<Vec<crate::models::call_records::Modality>>,
+    ///
+    /// `modalities`: an empty slice when absent or `null`.
+    pub fn modalities(&self) -> &[crate::models::call_records::Modality] {
+        self.props().list(10299)
+    }
+
+    /// Sets `modalities`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_modalities(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::call_records::Modality>>,
+    ) -> &mut Self {
+        self.props_mut().set(10299, value.into_patch());
+        self
+    }
+
     /// UTC time when the first user joined the session. The DateTimeOffset type represents date and time
     /// information using ISO 8601 format and is always in UTC time. For example, midnight UTC on Jan 1,
     /// 2014 is 2014-01-01T00:00:00Z
-    pub start_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    ///
+    /// `startDateTime`: `None` when absent or `null`.
+    pub fn start_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(10300)
+    }
+
+    /// Sets `startDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_start_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(10300, value.into_patch());
+        self
+    }
+
     /// The list of segments involved in the session. Read-only. Nullable.
-    pub segments: crate::Patch<Vec<crate::models::call_records::Segment>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `segments`: an empty slice when absent or `null`.
+    pub fn segments(&self) -> &[crate::models::call_records::Segment] {
+        self.props().list(10301)
+    }
+
+    /// Sets `segments`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_segments(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::call_records::Segment>>,
+    ) -> &mut Self {
+        self.props_mut().set(10301, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "communications")]
+impl std::fmt::Debug for Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "Session", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "communications")]
 impl serde::Serialize for Session {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("callee", &self.callee)?;
-        writer.field("caller", &self.caller)?;
-        writer.field("endDateTime", &self.end_date_time)?;
-        writer.field("failureInfo", &self.failure_info)?;
-        writer.field("isTest", &self.is_test)?;
-        writer.field("modalities", &self.modalities)?;
-        writer.field("startDateTime", &self.start_date_time)?;
-        writer.field("segments", &self.segments)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -692,27 +1272,35 @@ impl crate::read_fields::ReadFields for Session {
     const NAME: &'static str = "microsoft.graph.callRecords.session";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "callee" => self.callee = map.next_value()?,
-            "caller" => self.caller = map.next_value()?,
-            "endDateTime" => self.end_date_time = map.next_value()?,
-            "failureInfo" => self.failure_info = map.next_value()?,
-            "isTest" => self.is_test = map.next_value()?,
-            "modalities" => self.modalities = map.next_value()?,
-            "startDateTime" => self.start_date_time = map.next_value()?,
-            "segments" => self.segments = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "callee" => into.other::<crate::models::call_records::AnyEndpoint, _>(10294, map)?,
+            "caller" => into.other::<crate::models::call_records::AnyEndpoint, _>(10295, map)?,
+            "endDateTime" => into.other::<crate::edm::DateTimeOffset, _>(10296, map)?,
+            "failureInfo" => {
+                into.other::<crate::models::call_records::FailureInfo, _>(10297, map)?
+            }
+            "isTest" => into.bool(10298, map)?,
+            "modalities" => {
+                into.other::<Vec<crate::models::call_records::Modality>, _>(10299, map)?
+            }
+            "startDateTime" => into.other::<crate::edm::DateTimeOffset, _>(10300, map)?,
+            "segments" => into.other::<Vec<crate::models::call_records::Segment>, _>(10301, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -733,22 +1321,78 @@ crate::macros::select_fields! {
 }
 
 /// The `microsoft.graph.callRecords.administrativeUnitInfo` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct AdministrativeUnitInfo {
-    /// The `id` property.
-    pub id: crate::Patch<String>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "communications")]
+impl AdministrativeUnitInfo {
+    /// An empty `administrativeUnitInfo`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// The `id` property.
+    ///
+    /// `id`: `None` when absent or `null`.
+    pub fn id(&self) -> Option<&str> {
+        self.props().str(10302)
+    }
+
+    /// Sets `id`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(10302, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "communications")]
+impl std::fmt::Debug for AdministrativeUnitInfo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "AdministrativeUnitInfo", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "communications")]
 impl serde::Serialize for AdministrativeUnitInfo {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -764,61 +1408,139 @@ impl crate::read_fields::ReadFields for AdministrativeUnitInfo {
     const NAME: &'static str = "microsoft.graph.callRecords.administrativeUnitInfo";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
+            "id" => into.str(10302, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.callRecords.clientUserAgent` complex type.
 ///
-/// Derived from `userAgent`; inherited properties are included.
+/// Derived from `userAgent`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::call_records::UserAgent`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct ClientUserAgent {
-    /// Identifies the version of application software used by this endpoint.
-    pub application_version: crate::Patch<String>,
-    /// User-agent header value reported by this endpoint.
-    pub header_value: crate::Patch<String>,
+    base: crate::models::call_records::UserAgent,
+}
+
+#[cfg(feature = "communications")]
+impl std::ops::Deref for ClientUserAgent {
+    type Target = crate::models::call_records::UserAgent;
+
+    fn deref(&self) -> &crate::models::call_records::UserAgent {
+        &self.base
+    }
+}
+
+#[cfg(feature = "communications")]
+impl std::ops::DerefMut for ClientUserAgent {
+    fn deref_mut(&mut self) -> &mut crate::models::call_records::UserAgent {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "communications")]
+impl ClientUserAgent {
+    /// An empty `clientUserAgent`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The unique identifier of the Azure AD application used by this endpoint.
-    pub azure_ad_app_id: crate::Patch<String>,
+    ///
+    /// `azureADAppId`: `None` when absent or `null`.
+    pub fn azure_ad_app_id(&self) -> Option<&str> {
+        self.props().str(10303)
+    }
+
+    /// Sets `azureADAppId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_azure_ad_app_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(10303, value.into_patch());
+        self
+    }
+
     /// Immutable resource identifier of the Azure Communication Service associated with this endpoint
     /// based on Communication Services APIs.
-    pub communication_service_id: crate::Patch<String>,
+    ///
+    /// `communicationServiceId`: `None` when absent or `null`.
+    pub fn communication_service_id(&self) -> Option<&str> {
+        self.props().str(10304)
+    }
+
+    /// Sets `communicationServiceId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_communication_service_id(
+        &mut self,
+        value: impl crate::IntoPatch<String>,
+    ) -> &mut Self {
+        self.props_mut().set_str(10304, value.into_patch());
+        self
+    }
+
     /// Identifies the platform used by this endpoint. Possible values are: unknown, windows, macOS, iOS,
     /// android, web, ipPhone, roomSystem, surfaceHub, holoLens, unknownFutureValue.
-    pub platform: crate::Patch<crate::models::call_records::ClientPlatform>,
+    ///
+    /// `platform`: `None` when absent or `null`.
+    pub fn platform(&self) -> Option<&crate::models::call_records::ClientPlatform> {
+        self.props().get(10305)
+    }
+
+    /// Sets `platform`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_platform(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::call_records::ClientPlatform>,
+    ) -> &mut Self {
+        self.props_mut().set(10305, value.into_patch());
+        self
+    }
+
     /// Identifies the family of application software used by this endpoint. Possible values are:
     /// unknown, teams, skypeForBusiness, lync, unknownFutureValue, azureCommunicationServices. Note that
     /// you must use the Prefer: include-unknown-enum-members request header to get the following
     /// value(s) in this evolvable enum: azureCommunicationServices.
-    pub product_family: crate::Patch<crate::models::call_records::ProductFamily>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `productFamily`: `None` when absent or `null`.
+    pub fn product_family(&self) -> Option<&crate::models::call_records::ProductFamily> {
+        self.props().get(10306)
+    }
+
+    /// Sets `productFamily`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_product_family(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::call_records::ProductFamily>,
+    ) -> &mut Self {
+        self.props_mut().set(10306, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "communications")]
+impl std::fmt::Debug for ClientUserAgent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "ClientUserAgent", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "communications")]
 impl serde::Serialize for ClientUserAgent {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("applicationVersion", &self.application_version)?;
-        writer.field("headerValue", &self.header_value)?;
-        writer.field("azureADAppId", &self.azure_ad_app_id)?;
-        writer.field("communicationServiceId", &self.communication_service_id)?;
-        writer.field("platform", &self.platform)?;
-        writer.field("productFamily", &self.product_family)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -834,138 +1556,403 @@ impl crate::read_fields::ReadFields for ClientUserAgent {
     const NAME: &'static str = "microsoft.graph.callRecords.clientUserAgent";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "applicationVersion" => self.application_version = map.next_value()?,
-            "headerValue" => self.header_value = map.next_value()?,
-            "azureADAppId" => self.azure_ad_app_id = map.next_value()?,
-            "communicationServiceId" => self.communication_service_id = map.next_value()?,
-            "platform" => self.platform = map.next_value()?,
-            "productFamily" => self.product_family = map.next_value()?,
+            "applicationVersion" => into.str(10448, map)?,
+            "headerValue" => into.str(10449, map)?,
+            "azureADAppId" => into.str(10303, map)?,
+            "communicationServiceId" => into.str(10304, map)?,
+            "platform" => {
+                into.other::<crate::models::call_records::ClientPlatform, _>(10305, map)?
+            }
+            "productFamily" => {
+                into.other::<crate::models::call_records::ProductFamily, _>(10306, map)?
+            }
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+base: <crate::models::call_records::UserAgent as crate::read_fields::ReadFields>::from_properties(properties),
+}
     }
 }
 
 /// The `microsoft.graph.callRecords.deviceInfo` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct DeviceInfo {
-    /// Name of the capture device driver used by the media endpoint.
-    pub capture_device_driver: crate::Patch<String>,
-    /// Name of the capture device used by the media endpoint.
-    pub capture_device_name: crate::Patch<String>,
-    /// Fraction of the call that the media endpoint detected the capture device was not working
-    /// properly.
-    pub capture_not_functioning_event_ratio: crate::Patch<crate::edm::Double>,
-    /// Fraction of the call that the media endpoint detected the CPU resources available were
-    /// insufficient and caused poor quality of the audio sent and received.
-    pub cpu_insufficent_event_ratio: crate::Patch<crate::edm::Double>,
-    /// Fraction of the call that the media endpoint detected clipping in the captured audio that caused
-    /// poor quality of the audio being sent.
-    pub device_clipping_event_ratio: crate::Patch<crate::edm::Double>,
-    /// Fraction of the call that the media endpoint detected glitches or gaps in the audio played or
-    /// captured that caused poor quality of the audio being sent or received.
-    pub device_glitch_event_ratio: crate::Patch<crate::edm::Double>,
-    /// Number of times during the call that the media endpoint detected howling or screeching audio.
-    pub howling_event_count: crate::Patch<i32>,
-    /// The root mean square (RMS) of the incoming signal of up to the first 30 seconds of the call.
-    pub initial_signal_level_root_mean_square: crate::Patch<crate::edm::Double>,
-    /// Fraction of the call that the media endpoint detected low speech level that caused poor quality
-    /// of the audio being sent.
-    pub low_speech_level_event_ratio: crate::Patch<crate::edm::Double>,
-    /// Fraction of the call that the media endpoint detected low speech to noise level that caused poor
-    /// quality of the audio being sent.
-    pub low_speech_to_noise_event_ratio: crate::Patch<crate::edm::Double>,
-    /// Glitches per 5 minute interval for the media endpoint's microphone.
-    pub mic_glitch_rate: crate::Patch<crate::edm::Double>,
-    /// Average energy level of received audio for audio classified as mono noise or left channel of
-    /// stereo noise by the media endpoint.
-    pub received_noise_level: crate::Patch<i32>,
-    /// Average energy level of received audio for audio classified as mono speech, or left channel of
-    /// stereo speech by the media endpoint.
-    pub received_signal_level: crate::Patch<i32>,
-    /// Name of the render device driver used by the media endpoint.
-    pub render_device_driver: crate::Patch<String>,
-    /// Name of the render device used by the media endpoint.
-    pub render_device_name: crate::Patch<String>,
-    /// Fraction of the call that media endpoint detected device render is muted.
-    pub render_mute_event_ratio: crate::Patch<crate::edm::Double>,
-    /// Fraction of the call that the media endpoint detected the render device was not working properly.
-    pub render_not_functioning_event_ratio: crate::Patch<crate::edm::Double>,
-    /// Fraction of the call that media endpoint detected device render volume is set to 0.
-    pub render_zero_volume_event_ratio: crate::Patch<crate::edm::Double>,
-    /// Average energy level of sent audio for audio classified as mono noise or left channel of stereo
-    /// noise by the media endpoint.
-    pub sent_noise_level: crate::Patch<i32>,
-    /// Average energy level of sent audio for audio classified as mono speech, or left channel of stereo
-    /// speech by the media endpoint.
-    pub sent_signal_level: crate::Patch<i32>,
-    /// Glitches per 5 minute internal for the media endpoint's loudspeaker.
-    pub speaker_glitch_rate: crate::Patch<crate::edm::Double>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "communications")]
+impl DeviceInfo {
+    /// An empty `deviceInfo`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// Name of the capture device driver used by the media endpoint.
+    ///
+    /// `captureDeviceDriver`: `None` when absent or `null`.
+    pub fn capture_device_driver(&self) -> Option<&str> {
+        self.props().str(10307)
+    }
+
+    /// Sets `captureDeviceDriver`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_capture_device_driver(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(10307, value.into_patch());
+        self
+    }
+
+    /// Name of the capture device used by the media endpoint.
+    ///
+    /// `captureDeviceName`: `None` when absent or `null`.
+    pub fn capture_device_name(&self) -> Option<&str> {
+        self.props().str(10308)
+    }
+
+    /// Sets `captureDeviceName`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_capture_device_name(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(10308, value.into_patch());
+        self
+    }
+
+    /// Fraction of the call that the media endpoint detected the capture device was not working
+    /// properly.
+    ///
+    /// `captureNotFunctioningEventRatio`: `None` when absent or `null`.
+    pub fn capture_not_functioning_event_ratio(&self) -> Option<f64> {
+        self.props().double(10309)
+    }
+
+    /// Sets `captureNotFunctioningEventRatio`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_capture_not_functioning_event_ratio(
+        &mut self,
+        value: impl crate::IntoPatch<f64>,
+    ) -> &mut Self {
+        self.props_mut().set_double(10309, value.into_patch());
+        self
+    }
+
+    /// Fraction of the call that the media endpoint detected the CPU resources available were
+    /// insufficient and caused poor quality of the audio sent and received.
+    ///
+    /// `cpuInsufficentEventRatio`: `None` when absent or `null`.
+    pub fn cpu_insufficent_event_ratio(&self) -> Option<f64> {
+        self.props().double(10310)
+    }
+
+    /// Sets `cpuInsufficentEventRatio`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_cpu_insufficent_event_ratio(
+        &mut self,
+        value: impl crate::IntoPatch<f64>,
+    ) -> &mut Self {
+        self.props_mut().set_double(10310, value.into_patch());
+        self
+    }
+
+    /// Fraction of the call that the media endpoint detected clipping in the captured audio that caused
+    /// poor quality of the audio being sent.
+    ///
+    /// `deviceClippingEventRatio`: `None` when absent or `null`.
+    pub fn device_clipping_event_ratio(&self) -> Option<f64> {
+        self.props().double(10311)
+    }
+
+    /// Sets `deviceClippingEventRatio`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_device_clipping_event_ratio(
+        &mut self,
+        value: impl crate::IntoPatch<f64>,
+    ) -> &mut Self {
+        self.props_mut().set_double(10311, value.into_patch());
+        self
+    }
+
+    /// Fraction of the call that the media endpoint detected glitches or gaps in the audio played or
+    /// captured that caused poor quality of the audio being sent or received.
+    ///
+    /// `deviceGlitchEventRatio`: `None` when absent or `null`.
+    pub fn device_glitch_event_ratio(&self) -> Option<f64> {
+        self.props().double(10312)
+    }
+
+    /// Sets `deviceGlitchEventRatio`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_device_glitch_event_ratio(
+        &mut self,
+        value: impl crate::IntoPatch<f64>,
+    ) -> &mut Self {
+        self.props_mut().set_double(10312, value.into_patch());
+        self
+    }
+
+    /// Number of times during the call that the media endpoint detected howling or screeching audio.
+    ///
+    /// `howlingEventCount`: `None` when absent or `null`.
+    pub fn howling_event_count(&self) -> Option<i32> {
+        self.props().int(10313)
+    }
+
+    /// Sets `howlingEventCount`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_howling_event_count(&mut self, value: impl crate::IntoPatch<i32>) -> &mut Self {
+        self.props_mut().set_int(10313, value.into_patch());
+        self
+    }
+
+    /// The root mean square (RMS) of the incoming signal of up to the first 30 seconds of the call.
+    ///
+    /// `initialSignalLevelRootMeanSquare`: `None` when absent or `null`.
+    pub fn initial_signal_level_root_mean_square(&self) -> Option<f64> {
+        self.props().double(10314)
+    }
+
+    /// Sets `initialSignalLevelRootMeanSquare`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_initial_signal_level_root_mean_square(
+        &mut self,
+        value: impl crate::IntoPatch<f64>,
+    ) -> &mut Self {
+        self.props_mut().set_double(10314, value.into_patch());
+        self
+    }
+
+    /// Fraction of the call that the media endpoint detected low speech level that caused poor quality
+    /// of the audio being sent.
+    ///
+    /// `lowSpeechLevelEventRatio`: `None` when absent or `null`.
+    pub fn low_speech_level_event_ratio(&self) -> Option<f64> {
+        self.props().double(10315)
+    }
+
+    /// Sets `lowSpeechLevelEventRatio`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_low_speech_level_event_ratio(
+        &mut self,
+        value: impl crate::IntoPatch<f64>,
+    ) -> &mut Self {
+        self.props_mut().set_double(10315, value.into_patch());
+        self
+    }
+
+    /// Fraction of the call that the media endpoint detected low speech to noise level that caused poor
+    /// quality of the audio being sent.
+    ///
+    /// `lowSpeechToNoiseEventRatio`: `None` when absent or `null`.
+    pub fn low_speech_to_noise_event_ratio(&self) -> Option<f64> {
+        self.props().double(10316)
+    }
+
+    /// Sets `lowSpeechToNoiseEventRatio`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_low_speech_to_noise_event_ratio(
+        &mut self,
+        value: impl crate::IntoPatch<f64>,
+    ) -> &mut Self {
+        self.props_mut().set_double(10316, value.into_patch());
+        self
+    }
+
+    /// Glitches per 5 minute interval for the media endpoint's microphone.
+    ///
+    /// `micGlitchRate`: `None` when absent or `null`.
+    pub fn mic_glitch_rate(&self) -> Option<f64> {
+        self.props().double(10317)
+    }
+
+    /// Sets `micGlitchRate`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_mic_glitch_rate(&mut self, value: impl crate::IntoPatch<f64>) -> &mut Self {
+        self.props_mut().set_double(10317, value.into_patch());
+        self
+    }
+
+    /// Average energy level of received audio for audio classified as mono noise or left channel of
+    /// stereo noise by the media endpoint.
+    ///
+    /// `receivedNoiseLevel`: `None` when absent or `null`.
+    pub fn received_noise_level(&self) -> Option<i32> {
+        self.props().int(10318)
+    }
+
+    /// Sets `receivedNoiseLevel`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_received_noise_level(&mut self, value: impl crate::IntoPatch<i32>) -> &mut Self {
+        self.props_mut().set_int(10318, value.into_patch());
+        self
+    }
+
+    /// Average energy level of received audio for audio classified as mono speech, or left channel of
+    /// stereo speech by the media endpoint.
+    ///
+    /// `receivedSignalLevel`: `None` when absent or `null`.
+    pub fn received_signal_level(&self) -> Option<i32> {
+        self.props().int(10319)
+    }
+
+    /// Sets `receivedSignalLevel`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_received_signal_level(&mut self, value: impl crate::IntoPatch<i32>) -> &mut Self {
+        self.props_mut().set_int(10319, value.into_patch());
+        self
+    }
+
+    /// Name of the render device driver used by the media endpoint.
+    ///
+    /// `renderDeviceDriver`: `None` when absent or `null`.
+    pub fn render_device_driver(&self) -> Option<&str> {
+        self.props().str(10320)
+    }
+
+    /// Sets `renderDeviceDriver`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_render_device_driver(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(10320, value.into_patch());
+        self
+    }
+
+    /// Name of the render device used by the media endpoint.
+    ///
+    /// `renderDeviceName`: `None` when absent or `null`.
+    pub fn render_device_name(&self) -> Option<&str> {
+        self.props().str(10321)
+    }
+
+    /// Sets `renderDeviceName`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_render_device_name(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(10321, value.into_patch());
+        self
+    }
+
+    /// Fraction of the call that media endpoint detected device render is muted.
+    ///
+    /// `renderMuteEventRatio`: `None` when absent or `null`.
+    pub fn render_mute_event_ratio(&self) -> Option<f64> {
+        self.props().double(10322)
+    }
+
+    /// Sets `renderMuteEventRatio`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_render_mute_event_ratio(&mut self, value: impl crate::IntoPatch<f64>) -> &mut Self {
+        self.props_mut().set_double(10322, value.into_patch());
+        self
+    }
+
+    /// Fraction of the call that the media endpoint detected the render device was not working properly.
+    ///
+    /// `renderNotFunctioningEventRatio`: `None` when absent or `null`.
+    pub fn render_not_functioning_event_ratio(&self) -> Option<f64> {
+        self.props().double(10323)
+    }
+
+    /// Sets `renderNotFunctioningEventRatio`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_render_not_functioning_event_ratio(
+        &mut self,
+        value: impl crate::IntoPatch<f64>,
+    ) -> &mut Self {
+        self.props_mut().set_double(10323, value.into_patch());
+        self
+    }
+
+    /// Fraction of the call that media endpoint detected device render volume is set to 0.
+    ///
+    /// `renderZeroVolumeEventRatio`: `None` when absent or `null`.
+    pub fn render_zero_volume_event_ratio(&self) -> Option<f64> {
+        self.props().double(10324)
+    }
+
+    /// Sets `renderZeroVolumeEventRatio`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_render_zero_volume_event_ratio(
+        &mut self,
+        value: impl crate::IntoPatch<f64>,
+    ) -> &mut Self {
+        self.props_mut().set_double(10324, value.into_patch());
+        self
+    }
+
+    /// Average energy level of sent audio for audio classified as mono noise or left channel of stereo
+    /// noise by the media endpoint.
+    ///
+    /// `sentNoiseLevel`: `None` when absent or `null`.
+    pub fn sent_noise_level(&self) -> Option<i32> {
+        self.props().int(10325)
+    }
+
+    /// Sets `sentNoiseLevel`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_sent_noise_level(&mut self, value: impl crate::IntoPatch<i32>) -> &mut Self {
+        self.props_mut().set_int(10325, value.into_patch());
+        self
+    }
+
+    /// Average energy level of sent audio for audio classified as mono speech, or left channel of stereo
+    /// speech by the media endpoint.
+    ///
+    /// `sentSignalLevel`: `None` when absent or `null`.
+    pub fn sent_signal_level(&self) -> Option<i32> {
+        self.props().int(10326)
+    }
+
+    /// Sets `sentSignalLevel`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_sent_signal_level(&mut self, value: impl crate::IntoPatch<i32>) -> &mut Self {
+        self.props_mut().set_int(10326, value.into_patch());
+        self
+    }
+
+    /// Glitches per 5 minute internal for the media endpoint's loudspeaker.
+    ///
+    /// `speakerGlitchRate`: `None` when absent or `null`.
+    pub fn speaker_glitch_rate(&self) -> Option<f64> {
+        self.props().double(10327)
+    }
+
+    /// Sets `speakerGlitchRate`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_speaker_glitch_rate(&mut self, value: impl crate::IntoPatch<f64>) -> &mut Self {
+        self.props_mut().set_double(10327, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "communications")]
+impl std::fmt::Debug for DeviceInfo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "DeviceInfo", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "communications")]
 impl serde::Serialize for DeviceInfo {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("captureDeviceDriver", &self.capture_device_driver)?;
-        writer.field("captureDeviceName", &self.capture_device_name)?;
-        writer.field(
-            "captureNotFunctioningEventRatio",
-            &self.capture_not_functioning_event_ratio,
-        )?;
-        writer.field(
-            "cpuInsufficentEventRatio",
-            &self.cpu_insufficent_event_ratio,
-        )?;
-        writer.field(
-            "deviceClippingEventRatio",
-            &self.device_clipping_event_ratio,
-        )?;
-        writer.field("deviceGlitchEventRatio", &self.device_glitch_event_ratio)?;
-        writer.field("howlingEventCount", &self.howling_event_count)?;
-        writer.field(
-            "initialSignalLevelRootMeanSquare",
-            &self.initial_signal_level_root_mean_square,
-        )?;
-        writer.field(
-            "lowSpeechLevelEventRatio",
-            &self.low_speech_level_event_ratio,
-        )?;
-        writer.field(
-            "lowSpeechToNoiseEventRatio",
-            &self.low_speech_to_noise_event_ratio,
-        )?;
-        writer.field("micGlitchRate", &self.mic_glitch_rate)?;
-        writer.field("receivedNoiseLevel", &self.received_noise_level)?;
-        writer.field("receivedSignalLevel", &self.received_signal_level)?;
-        writer.field("renderDeviceDriver", &self.render_device_driver)?;
-        writer.field("renderDeviceName", &self.render_device_name)?;
-        writer.field("renderMuteEventRatio", &self.render_mute_event_ratio)?;
-        writer.field(
-            "renderNotFunctioningEventRatio",
-            &self.render_not_functioning_event_ratio,
-        )?;
-        writer.field(
-            "renderZeroVolumeEventRatio",
-            &self.render_zero_volume_event_ratio,
-        )?;
-        writer.field("sentNoiseLevel", &self.sent_noise_level)?;
-        writer.field("sentSignalLevel", &self.sent_signal_level)?;
-        writer.field("speakerGlitchRate", &self.speaker_glitch_rate)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -981,133 +1968,391 @@ impl crate::read_fields::ReadFields for DeviceInfo {
     const NAME: &'static str = "microsoft.graph.callRecords.deviceInfo";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "captureDeviceDriver" => self.capture_device_driver = map.next_value()?,
-            "captureDeviceName" => self.capture_device_name = map.next_value()?,
-            "captureNotFunctioningEventRatio" => {
-                self.capture_not_functioning_event_ratio = map.next_value()?
-            }
-            "cpuInsufficentEventRatio" => self.cpu_insufficent_event_ratio = map.next_value()?,
-            "deviceClippingEventRatio" => self.device_clipping_event_ratio = map.next_value()?,
-            "deviceGlitchEventRatio" => self.device_glitch_event_ratio = map.next_value()?,
-            "howlingEventCount" => self.howling_event_count = map.next_value()?,
-            "initialSignalLevelRootMeanSquare" => {
-                self.initial_signal_level_root_mean_square = map.next_value()?
-            }
-            "lowSpeechLevelEventRatio" => self.low_speech_level_event_ratio = map.next_value()?,
-            "lowSpeechToNoiseEventRatio" => {
-                self.low_speech_to_noise_event_ratio = map.next_value()?
-            }
-            "micGlitchRate" => self.mic_glitch_rate = map.next_value()?,
-            "receivedNoiseLevel" => self.received_noise_level = map.next_value()?,
-            "receivedSignalLevel" => self.received_signal_level = map.next_value()?,
-            "renderDeviceDriver" => self.render_device_driver = map.next_value()?,
-            "renderDeviceName" => self.render_device_name = map.next_value()?,
-            "renderMuteEventRatio" => self.render_mute_event_ratio = map.next_value()?,
-            "renderNotFunctioningEventRatio" => {
-                self.render_not_functioning_event_ratio = map.next_value()?
-            }
-            "renderZeroVolumeEventRatio" => {
-                self.render_zero_volume_event_ratio = map.next_value()?
-            }
-            "sentNoiseLevel" => self.sent_noise_level = map.next_value()?,
-            "sentSignalLevel" => self.sent_signal_level = map.next_value()?,
-            "speakerGlitchRate" => self.speaker_glitch_rate = map.next_value()?,
+            "captureDeviceDriver" => into.str(10307, map)?,
+            "captureDeviceName" => into.str(10308, map)?,
+            "captureNotFunctioningEventRatio" => into.double(10309, map)?,
+            "cpuInsufficentEventRatio" => into.double(10310, map)?,
+            "deviceClippingEventRatio" => into.double(10311, map)?,
+            "deviceGlitchEventRatio" => into.double(10312, map)?,
+            "howlingEventCount" => into.int::<i32, _>(10313, map)?,
+            "initialSignalLevelRootMeanSquare" => into.double(10314, map)?,
+            "lowSpeechLevelEventRatio" => into.double(10315, map)?,
+            "lowSpeechToNoiseEventRatio" => into.double(10316, map)?,
+            "micGlitchRate" => into.double(10317, map)?,
+            "receivedNoiseLevel" => into.int::<i32, _>(10318, map)?,
+            "receivedSignalLevel" => into.int::<i32, _>(10319, map)?,
+            "renderDeviceDriver" => into.str(10320, map)?,
+            "renderDeviceName" => into.str(10321, map)?,
+            "renderMuteEventRatio" => into.double(10322, map)?,
+            "renderNotFunctioningEventRatio" => into.double(10323, map)?,
+            "renderZeroVolumeEventRatio" => into.double(10324, map)?,
+            "sentNoiseLevel" => into.int::<i32, _>(10325, map)?,
+            "sentSignalLevel" => into.int::<i32, _>(10326, map)?,
+            "speakerGlitchRate" => into.double(10327, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.callRecords.directRoutingLogRow` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct DirectRoutingLogRow {
-    /// Number of the user or bot who received the call. E.164 format, but may include additional data.
-    pub callee_number: crate::Patch<String>,
-    /// In addition to the SIP codes, Microsoft has own subcodes that indicate the specific issue.
-    pub call_end_sub_reason: crate::Patch<i32>,
-    /// Number of the user or bot who made the call. E.164 format, but may include additional data.
-    pub caller_number: crate::Patch<String>,
-    /// Call type and direction.
-    pub call_type: crate::Patch<String>,
-    /// Identifier for the call that you can use when calling Microsoft Support. GUID.
-    pub correlation_id: crate::Patch<String>,
-    /// Duration of the call in seconds.
-    pub duration: crate::Patch<i32>,
-    /// Only exists for successful (fully established) calls. Time when call ended.
-    pub end_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// Only exists for failed (not fully established) calls.
-    pub failure_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// The code with which the call ended, RFC 3261.
-    pub final_sip_code: crate::Patch<i32>,
-    /// Description of the SIP code and Microsoft subcode.
-    pub final_sip_code_phrase: crate::Patch<String>,
-    /// Unique call identifier. GUID.
-    pub id: crate::Patch<String>,
-    /// When the initial invite was sent.
-    pub invite_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// Indicates if the trunk was enabled for media bypass or not.
-    pub media_bypass_enabled: crate::Patch<bool>,
-    /// The datacenter used for media path in non-bypass call.
-    pub media_path_location: crate::Patch<String>,
-    /// The datacenter used for signaling for both bypass and non-bypass calls.
-    pub signaling_location: crate::Patch<String>,
-    /// Call start time.For failed and unanswered calls, this can be equal to invite or failure time.
-    pub start_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// Success or attempt.
-    pub successful_call: crate::Patch<bool>,
-    /// Fully qualified domain name of the session border controller.
-    pub trunk_fully_qualified_domain_name: crate::Patch<String>,
-    /// Display name of the user.
-    pub user_display_name: crate::Patch<String>,
-    /// Calling user's ID in Graph. This and other user info will be null/empty for bot call types. GUID.
-    pub user_id: crate::Patch<String>,
-    /// UserPrincipalName (sign-in name) in Azure Active Directory. This is usually the same as user's
-    /// SIP Address, and can be same as user's e-mail address.
-    pub user_principal_name: crate::Patch<String>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "communications")]
+impl DirectRoutingLogRow {
+    /// An empty `directRoutingLogRow`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// Number of the user or bot who received the call. E.164 format, but may include additional data.
+    ///
+    /// `calleeNumber`: `None` when absent or `null`.
+    pub fn callee_number(&self) -> Option<&str> {
+        self.props().str(10328)
+    }
+
+    /// Sets `calleeNumber`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_callee_number(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(10328, value.into_patch());
+        self
+    }
+
+    /// In addition to the SIP codes, Microsoft has own subcodes that indicate the specific issue.
+    ///
+    /// `callEndSubReason`: `None` when absent or `null`.
+    pub fn call_end_sub_reason(&self) -> Option<i32> {
+        self.props().int(10329)
+    }
+
+    /// Sets `callEndSubReason`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_call_end_sub_reason(&mut self, value: impl crate::IntoPatch<i32>) -> &mut Self {
+        self.props_mut().set_int(10329, value.into_patch());
+        self
+    }
+
+    /// Number of the user or bot who made the call. E.164 format, but may include additional data.
+    ///
+    /// `callerNumber`: `None` when absent or `null`.
+    pub fn caller_number(&self) -> Option<&str> {
+        self.props().str(10330)
+    }
+
+    /// Sets `callerNumber`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_caller_number(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(10330, value.into_patch());
+        self
+    }
+
+    /// Call type and direction.
+    ///
+    /// `callType`: `None` when absent or `null`.
+    pub fn call_type(&self) -> Option<&str> {
+        self.props().str(10331)
+    }
+
+    /// Sets `callType`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_call_type(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(10331, value.into_patch());
+        self
+    }
+
+    /// Identifier for the call that you can use when calling Microsoft Support. GUID.
+    ///
+    /// `correlationId`: `None` when absent or `null`.
+    pub fn correlation_id(&self) -> Option<&str> {
+        self.props().str(10332)
+    }
+
+    /// Sets `correlationId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_correlation_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(10332, value.into_patch());
+        self
+    }
+
+    /// Duration of the call in seconds.
+    ///
+    /// `duration`: `None` when absent or `null`.
+    pub fn duration(&self) -> Option<i32> {
+        self.props().int(10333)
+    }
+
+    /// Sets `duration`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_duration(&mut self, value: impl crate::IntoPatch<i32>) -> &mut Self {
+        self.props_mut().set_int(10333, value.into_patch());
+        self
+    }
+
+    /// Only exists for successful (fully established) calls. Time when call ended.
+    ///
+    /// `endDateTime`: `None` when absent or `null`.
+    pub fn end_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(10334)
+    }
+
+    /// Sets `endDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_end_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(10334, value.into_patch());
+        self
+    }
+
+    /// Only exists for failed (not fully established) calls.
+    ///
+    /// `failureDateTime`: `None` when absent or `null`.
+    pub fn failure_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(10335)
+    }
+
+    /// Sets `failureDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_failure_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(10335, value.into_patch());
+        self
+    }
+
+    /// The code with which the call ended, RFC 3261.
+    ///
+    /// `finalSipCode`: `None` when absent or `null`.
+    pub fn final_sip_code(&self) -> Option<i32> {
+        self.props().int(10336)
+    }
+
+    /// Sets `finalSipCode`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_final_sip_code(&mut self, value: impl crate::IntoPatch<i32>) -> &mut Self {
+        self.props_mut().set_int(10336, value.into_patch());
+        self
+    }
+
+    /// Description of the SIP code and Microsoft subcode.
+    ///
+    /// `finalSipCodePhrase`: `None` when absent or `null`.
+    pub fn final_sip_code_phrase(&self) -> Option<&str> {
+        self.props().str(10337)
+    }
+
+    /// Sets `finalSipCodePhrase`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_final_sip_code_phrase(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(10337, value.into_patch());
+        self
+    }
+
+    /// Unique call identifier. GUID.
+    ///
+    /// `id`: `None` when absent or `null`.
+    pub fn id(&self) -> Option<&str> {
+        self.props().str(10338)
+    }
+
+    /// Sets `id`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(10338, value.into_patch());
+        self
+    }
+
+    /// When the initial invite was sent.
+    ///
+    /// `inviteDateTime`: `None` when absent or `null`.
+    pub fn invite_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(10339)
+    }
+
+    /// Sets `inviteDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_invite_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(10339, value.into_patch());
+        self
+    }
+
+    /// Indicates if the trunk was enabled for media bypass or not.
+    ///
+    /// `mediaBypassEnabled`: `None` when absent or `null`.
+    pub fn media_bypass_enabled(&self) -> Option<bool> {
+        self.props().bool(10340)
+    }
+
+    /// Sets `mediaBypassEnabled`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_media_bypass_enabled(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(10340, value.into_patch());
+        self
+    }
+
+    /// The datacenter used for media path in non-bypass call.
+    ///
+    /// `mediaPathLocation`: `None` when absent or `null`.
+    pub fn media_path_location(&self) -> Option<&str> {
+        self.props().str(10341)
+    }
+
+    /// Sets `mediaPathLocation`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_media_path_location(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(10341, value.into_patch());
+        self
+    }
+
+    /// The datacenter used for signaling for both bypass and non-bypass calls.
+    ///
+    /// `signalingLocation`: `None` when absent or `null`.
+    pub fn signaling_location(&self) -> Option<&str> {
+        self.props().str(10342)
+    }
+
+    /// Sets `signalingLocation`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_signaling_location(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(10342, value.into_patch());
+        self
+    }
+
+    /// Call start time.For failed and unanswered calls, this can be equal to invite or failure time.
+    ///
+    /// `startDateTime`: `None` when absent or `null`.
+    pub fn start_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(10343)
+    }
+
+    /// Sets `startDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_start_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(10343, value.into_patch());
+        self
+    }
+
+    /// Success or attempt.
+    ///
+    /// `successfulCall`: `None` when absent or `null`.
+    pub fn successful_call(&self) -> Option<bool> {
+        self.props().bool(10344)
+    }
+
+    /// Sets `successfulCall`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_successful_call(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(10344, value.into_patch());
+        self
+    }
+
+    /// Fully qualified domain name of the session border controller.
+    ///
+    /// `trunkFullyQualifiedDomainName`: `None` when absent or `null`.
+    pub fn trunk_fully_qualified_domain_name(&self) -> Option<&str> {
+        self.props().str(10345)
+    }
+
+    /// Sets `trunkFullyQualifiedDomainName`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_trunk_fully_qualified_domain_name(
+        &mut self,
+        value: impl crate::IntoPatch<String>,
+    ) -> &mut Self {
+        self.props_mut().set_str(10345, value.into_patch());
+        self
+    }
+
+    /// Display name of the user.
+    ///
+    /// `userDisplayName`: `None` when absent or `null`.
+    pub fn user_display_name(&self) -> Option<&str> {
+        self.props().str(10346)
+    }
+
+    /// Sets `userDisplayName`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_user_display_name(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(10346, value.into_patch());
+        self
+    }
+
+    /// Calling user's ID in Graph. This and other user info will be null/empty for bot call types. GUID.
+    ///
+    /// `userId`: `None` when absent or `null`.
+    pub fn user_id(&self) -> Option<&str> {
+        self.props().str(10347)
+    }
+
+    /// Sets `userId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_user_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(10347, value.into_patch());
+        self
+    }
+
+    /// UserPrincipalName (sign-in name) in Azure Active Directory. This is usually the same as user's
+    /// SIP Address, and can be same as user's e-mail address.
+    ///
+    /// `userPrincipalName`: `None` when absent or `null`.
+    pub fn user_principal_name(&self) -> Option<&str> {
+        self.props().str(10348)
+    }
+
+    /// Sets `userPrincipalName`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_user_principal_name(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(10348, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "communications")]
+impl std::fmt::Debug for DirectRoutingLogRow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "DirectRoutingLogRow", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "communications")]
 impl serde::Serialize for DirectRoutingLogRow {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("calleeNumber", &self.callee_number)?;
-        writer.field("callEndSubReason", &self.call_end_sub_reason)?;
-        writer.field("callerNumber", &self.caller_number)?;
-        writer.field("callType", &self.call_type)?;
-        writer.field("correlationId", &self.correlation_id)?;
-        writer.field("duration", &self.duration)?;
-        writer.field("endDateTime", &self.end_date_time)?;
-        writer.field("failureDateTime", &self.failure_date_time)?;
-        writer.field("finalSipCode", &self.final_sip_code)?;
-        writer.field("finalSipCodePhrase", &self.final_sip_code_phrase)?;
-        writer.field("id", &self.id)?;
-        writer.field("inviteDateTime", &self.invite_date_time)?;
-        writer.field("mediaBypassEnabled", &self.media_bypass_enabled)?;
-        writer.field("mediaPathLocation", &self.media_path_location)?;
-        writer.field("signalingLocation", &self.signaling_location)?;
-        writer.field("startDateTime", &self.start_date_time)?;
-        writer.field("successfulCall", &self.successful_call)?;
-        writer.field(
-            "trunkFullyQualifiedDomainName",
-            &self.trunk_fully_qualified_domain_name,
-        )?;
-        writer.field("userDisplayName", &self.user_display_name)?;
-        writer.field("userId", &self.user_id)?;
-        writer.field("userPrincipalName", &self.user_principal_name)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -1123,61 +2368,118 @@ impl crate::read_fields::ReadFields for DirectRoutingLogRow {
     const NAME: &'static str = "microsoft.graph.callRecords.directRoutingLogRow";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "calleeNumber" => self.callee_number = map.next_value()?,
-            "callEndSubReason" => self.call_end_sub_reason = map.next_value()?,
-            "callerNumber" => self.caller_number = map.next_value()?,
-            "callType" => self.call_type = map.next_value()?,
-            "correlationId" => self.correlation_id = map.next_value()?,
-            "duration" => self.duration = map.next_value()?,
-            "endDateTime" => self.end_date_time = map.next_value()?,
-            "failureDateTime" => self.failure_date_time = map.next_value()?,
-            "finalSipCode" => self.final_sip_code = map.next_value()?,
-            "finalSipCodePhrase" => self.final_sip_code_phrase = map.next_value()?,
-            "id" => self.id = map.next_value()?,
-            "inviteDateTime" => self.invite_date_time = map.next_value()?,
-            "mediaBypassEnabled" => self.media_bypass_enabled = map.next_value()?,
-            "mediaPathLocation" => self.media_path_location = map.next_value()?,
-            "signalingLocation" => self.signaling_location = map.next_value()?,
-            "startDateTime" => self.start_date_time = map.next_value()?,
-            "successfulCall" => self.successful_call = map.next_value()?,
-            "trunkFullyQualifiedDomainName" => {
-                self.trunk_fully_qualified_domain_name = map.next_value()?
-            }
-            "userDisplayName" => self.user_display_name = map.next_value()?,
-            "userId" => self.user_id = map.next_value()?,
-            "userPrincipalName" => self.user_principal_name = map.next_value()?,
+            "calleeNumber" => into.str(10328, map)?,
+            "callEndSubReason" => into.int::<i32, _>(10329, map)?,
+            "callerNumber" => into.str(10330, map)?,
+            "callType" => into.str(10331, map)?,
+            "correlationId" => into.str(10332, map)?,
+            "duration" => into.int::<i32, _>(10333, map)?,
+            "endDateTime" => into.other::<crate::edm::DateTimeOffset, _>(10334, map)?,
+            "failureDateTime" => into.other::<crate::edm::DateTimeOffset, _>(10335, map)?,
+            "finalSipCode" => into.int::<i32, _>(10336, map)?,
+            "finalSipCodePhrase" => into.str(10337, map)?,
+            "id" => into.str(10338, map)?,
+            "inviteDateTime" => into.other::<crate::edm::DateTimeOffset, _>(10339, map)?,
+            "mediaBypassEnabled" => into.bool(10340, map)?,
+            "mediaPathLocation" => into.str(10341, map)?,
+            "signalingLocation" => into.str(10342, map)?,
+            "startDateTime" => into.other::<crate::edm::DateTimeOffset, _>(10343, map)?,
+            "successfulCall" => into.bool(10344, map)?,
+            "trunkFullyQualifiedDomainName" => into.str(10345, map)?,
+            "userDisplayName" => into.str(10346, map)?,
+            "userId" => into.str(10347, map)?,
+            "userPrincipalName" => into.str(10348, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.callRecords.endpoint` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct Endpoint {
-    /// User-agent reported by this endpoint.
-    pub user_agent: crate::Patch<Box<crate::models::call_records::AnyUserAgent>>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "communications")]
+impl Endpoint {
+    /// An empty `endpoint`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// User-agent reported by this endpoint.
+    ///
+    /// `userAgent`: `None` when absent or `null`.
+    pub fn user_agent(&self) -> Option<&crate::models::call_records::AnyUserAgent> {
+        self.props().get(10349)
+    }
+
+    /// Sets `userAgent`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_user_agent(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::call_records::AnyUserAgent>,
+    ) -> &mut Self {
+        self.props_mut().set(10349, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "communications")]
+impl std::fmt::Debug for Endpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "Endpoint", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "communications")]
 impl serde::Serialize for Endpoint {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("userAgent", &self.user_agent)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -1193,19 +2495,21 @@ impl crate::read_fields::ReadFields for Endpoint {
     const NAME: &'static str = "microsoft.graph.callRecords.endpoint";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "userAgent" => self.user_agent = map.next_value()?,
+            "userAgent" => {
+                into.other::<crate::models::call_records::AnyUserAgent, _>(10349, map)?
+            }
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
@@ -1245,7 +2549,7 @@ impl AnyEndpoint {
             }
             Self::CallRecordsServiceEndpoint(_) => "microsoft.graph.callRecords.serviceEndpoint",
             Self::Unknown(value) => value
-                .additional_data
+                .additional_data()
                 .get("@odata.type")
                 .and_then(|t| t.as_str())
                 .map_or("microsoft.graph.callRecords.endpoint", |t| {
@@ -1254,7 +2558,26 @@ impl AnyEndpoint {
         }
     }
 
-    /// The value as a [`Endpoint`]: the declared type, or a derived type this version does not
+    /// The value read as [`Endpoint`] whatever its variant: a derived type's base properties
+    /// read the same, so reading the `endpoint` properties needs no `match`.
+    pub fn base(&self) -> &Endpoint {
+        match self {
+            Self::CallRecordsEndpoint(value) | Self::Unknown(value) => value,
+            Self::CallRecordsParticipantEndpoint(value) => value,
+            Self::CallRecordsServiceEndpoint(value) => value,
+        }
+    }
+
+    /// As [`AnyEndpoint::base`], to change the `endpoint` properties of any variant.
+    pub fn base_mut(&mut self) -> &mut Endpoint {
+        match self {
+            Self::CallRecordsEndpoint(value) | Self::Unknown(value) => value,
+            Self::CallRecordsParticipantEndpoint(value) => value,
+            Self::CallRecordsServiceEndpoint(value) => value,
+        }
+    }
+
+    /// The value as [`Endpoint`] if it is the declared type, or a derived type this version does not
     /// know (read as the declared type). `None` for the known derived types.
     pub fn as_call_records_endpoint(&self) -> Option<&Endpoint> {
         match self {
@@ -1403,33 +2726,102 @@ impl crate::polymorphic::Polymorphic for AnyEndpoint {
 
     fn declared_data(&self) -> Option<&crate::AdditionalData> {
         match self {
-            Self::CallRecordsEndpoint(value) => Some(&value.additional_data),
+            Self::CallRecordsEndpoint(value) => Some(value.additional_data()),
             _ => None,
         }
     }
 }
 
 /// The `microsoft.graph.callRecords.failureInfo` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct FailureInfo {
-    /// Classification of why a call or portion of a call failed.
-    pub reason: crate::Patch<String>,
-    /// The stage when the failure occurred. Possible values are: unknown, callSetup, midcall,
-    /// unknownFutureValue.
-    pub stage: crate::Patch<crate::models::call_records::FailureStage>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "communications")]
+impl FailureInfo {
+    /// An empty `failureInfo`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// Classification of why a call or portion of a call failed.
+    ///
+    /// `reason`: `None` when absent or `null`.
+    pub fn reason(&self) -> Option<&str> {
+        self.props().str(10350)
+    }
+
+    /// Sets `reason`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_reason(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(10350, value.into_patch());
+        self
+    }
+
+    /// The stage when the failure occurred. Possible values are: unknown, callSetup, midcall,
+    /// unknownFutureValue.
+    ///
+    /// `stage`: `None` when absent or `null`.
+    pub fn stage(&self) -> Option<&crate::models::call_records::FailureStage> {
+        self.props().get(10351)
+    }
+
+    /// Sets `stage`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_stage(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::call_records::FailureStage>,
+    ) -> &mut Self {
+        self.props_mut().set(10351, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "communications")]
+impl std::fmt::Debug for FailureInfo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "FailureInfo", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "communications")]
 impl serde::Serialize for FailureInfo {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("reason", &self.reason)?;
-        writer.field("stage", &self.stage)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -1445,37 +2837,77 @@ impl crate::read_fields::ReadFields for FailureInfo {
     const NAME: &'static str = "microsoft.graph.callRecords.failureInfo";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "reason" => self.reason = map.next_value()?,
-            "stage" => self.stage = map.next_value()?,
+            "reason" => into.str(10350, map)?,
+            "stage" => into.other::<crate::models::call_records::FailureStage, _>(10351, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.callRecords.feedbackTokenSet` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct FeedbackTokenSet {
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "communications")]
+impl FeedbackTokenSet {
+    /// An empty `feedbackTokenSet`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+}
+
+#[cfg(feature = "communications")]
+impl std::fmt::Debug for FeedbackTokenSet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "FeedbackTokenSet", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "communications")]
 impl serde::Serialize for FeedbackTokenSet {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -1491,51 +2923,172 @@ impl crate::read_fields::ReadFields for FeedbackTokenSet {
     const NAME: &'static str = "microsoft.graph.callRecords.feedbackTokenSet";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
-        let _ = (key, map);
+        let _ = (key, map, into);
         Ok(false)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.callRecords.media` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct Media {
-    /// Device information associated with the callee endpoint of this media.
-    pub callee_device: crate::Patch<Box<crate::models::call_records::DeviceInfo>>,
-    /// Network information associated with the callee endpoint of this media.
-    pub callee_network: crate::Patch<Box<crate::models::call_records::NetworkInfo>>,
-    /// Device information associated with the caller endpoint of this media.
-    pub caller_device: crate::Patch<Box<crate::models::call_records::DeviceInfo>>,
-    /// Network information associated with the caller endpoint of this media.
-    pub caller_network: crate::Patch<Box<crate::models::call_records::NetworkInfo>>,
-    /// How the media was identified during media negotiation stage.
-    pub label: crate::Patch<String>,
-    /// Network streams associated with this media.
-    pub streams: crate::Patch<Vec<crate::models::call_records::MediaStream>>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "communications")]
+impl Media {
+    /// An empty `media`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// Device information associated with the callee endpoint of this media.
+    ///
+    /// `calleeDevice`: `None` when absent or `null`.
+    pub fn callee_device(&self) -> Option<&crate::models::call_records::DeviceInfo> {
+        self.props().get(10352)
+    }
+
+    /// Sets `calleeDevice`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_callee_device(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::call_records::DeviceInfo>,
+    ) -> &mut Self {
+        self.props_mut().set(10352, value.into_patch());
+        self
+    }
+
+    /// Network information associated with the callee endpoint of this media.
+    ///
+    /// `calleeNetwork`: `None` when absent or `null`.
+    pub fn callee_network(&self) -> Option<&crate::models::call_records::NetworkInfo> {
+        self.props().get(10353)
+    }
+
+    /// Sets `calleeNetwork`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_callee_network(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::call_records::NetworkInfo>,
+    ) -> &mut Self {
+        self.props_mut().set(10353, value.into_patch());
+        self
+    }
+
+    /// Device information associated with the caller endpoint of this media.
+    ///
+    /// `callerDevice`: `None` when absent or `null`.
+    pub fn caller_device(&self) -> Option<&crate::models::call_records::DeviceInfo> {
+        self.props().get(10354)
+    }
+
+    /// Sets `callerDevice`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_caller_device(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::call_records::DeviceInfo>,
+    ) -> &mut Self {
+        self.props_mut().set(10354, value.into_patch());
+        self
+    }
+
+    /// Network information associated with the caller endpoint of this media.
+    ///
+    /// `callerNetwork`: `None` when absent or `null`.
+    pub fn caller_network(&self) -> Option<&crate::models::call_records::NetworkInfo> {
+        self.props().get(10355)
+    }
+
+    /// Sets `callerNetwork`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_caller_network(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::call_records::NetworkInfo>,
+    ) -> &mut Self {
+        self.props_mut().set(10355, value.into_patch());
+        self
+    }
+
+    /// How the media was identified during media negotiation stage.
+    ///
+    /// `label`: `None` when absent or `null`.
+    pub fn label(&self) -> Option<&str> {
+        self.props().str(10356)
+    }
+
+    /// Sets `label`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_label(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(10356, value.into_patch());
+        self
+    }
+
+    /// Network streams associated with this media.
+    ///
+    /// `streams`: an empty slice when absent or `null`.
+    pub fn streams(&self) -> &[crate::models::call_records::MediaStream] {
+        self.props().list(10357)
+    }
+
+    /// Sets `streams`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_streams(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::call_records::MediaStream>>,
+    ) -> &mut Self {
+        self.props_mut().set(10357, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "communications")]
+impl std::fmt::Debug for Media {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "Media", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "communications")]
 impl serde::Serialize for Media {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("calleeDevice", &self.callee_device)?;
-        writer.field("calleeNetwork", &self.callee_network)?;
-        writer.field("callerDevice", &self.caller_device)?;
-        writer.field("callerNetwork", &self.caller_network)?;
-        writer.field("label", &self.label)?;
-        writer.field("streams", &self.streams)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -1551,184 +3104,582 @@ impl crate::read_fields::ReadFields for Media {
     const NAME: &'static str = "microsoft.graph.callRecords.media";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "calleeDevice" => self.callee_device = map.next_value()?,
-            "calleeNetwork" => self.callee_network = map.next_value()?,
-            "callerDevice" => self.caller_device = map.next_value()?,
-            "callerNetwork" => self.caller_network = map.next_value()?,
-            "label" => self.label = map.next_value()?,
-            "streams" => self.streams = map.next_value()?,
+            "calleeDevice" => {
+                into.other::<crate::models::call_records::DeviceInfo, _>(10352, map)?
+            }
+            "calleeNetwork" => {
+                into.other::<crate::models::call_records::NetworkInfo, _>(10353, map)?
+            }
+            "callerDevice" => {
+                into.other::<crate::models::call_records::DeviceInfo, _>(10354, map)?
+            }
+            "callerNetwork" => {
+                into.other::<crate::models::call_records::NetworkInfo, _>(10355, map)?
+            }
+            "label" => into.str(10356, map)?,
+            "streams" => {
+                into.other::<Vec<crate::models::call_records::MediaStream>, _>(10357, map)?
+            }
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.callRecords.mediaStream` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct MediaStream {
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "communications")]
+impl MediaStream {
+    /// An empty `mediaStream`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
+    /// Properties this version of the SDK does not know and instance annotations
+    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
     /// Codec name used to encode audio for transmission on the network. Possible values are: unknown,
     /// invalid, cn, pcma, pcmu, amrWide, g722, g7221, g7221c, g729, multiChannelAudio, muchv2, opus,
     /// satin, satinFullband, rtAudio8, rtAudio16, silk, silkNarrow, silkWide, siren, xmsRTA,
     /// unknownFutureValue.
-    pub audio_codec: crate::Patch<crate::models::call_records::AudioCodec>,
+    ///
+    /// `audioCodec`: `None` when absent or `null`.
+    pub fn audio_codec(&self) -> Option<&crate::models::call_records::AudioCodec> {
+        self.props().get(10358)
+    }
+
+    /// Sets `audioCodec`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_audio_codec(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::call_records::AudioCodec>,
+    ) -> &mut Self {
+        self.props_mut().set(10358, value.into_patch());
+        self
+    }
+
     /// Average Network Mean Opinion Score degradation for stream. Represents how much the network loss
     /// and jitter has impacted the quality of received audio.
-    pub average_audio_degradation: crate::Patch<crate::edm::Double>,
+    ///
+    /// `averageAudioDegradation`: `None` when absent or `null`.
+    pub fn average_audio_degradation(&self) -> Option<f64> {
+        self.props().double(10359)
+    }
+
+    /// Sets `averageAudioDegradation`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_average_audio_degradation(
+        &mut self,
+        value: impl crate::IntoPatch<f64>,
+    ) -> &mut Self {
+        self.props_mut().set_double(10359, value.into_patch());
+        self
+    }
+
     /// Average jitter for the stream computed as specified in \[RFC 3550\]\[\], denoted in \[ISO
     /// 8601\]\[\] format. For example, 1 second is denoted as 'PT1S', where 'P' is the duration
     /// designator, 'T' is the time designator, and 'S' is the second designator.
-    pub average_audio_network_jitter: crate::Patch<crate::edm::Duration>,
+    ///
+    /// `averageAudioNetworkJitter`: `None` when absent or `null`.
+    pub fn average_audio_network_jitter(&self) -> Option<&crate::edm::Duration> {
+        self.props().get(10360)
+    }
+
+    /// Sets `averageAudioNetworkJitter`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_average_audio_network_jitter(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::Duration>,
+    ) -> &mut Self {
+        self.props_mut().set(10360, value.into_patch());
+        self
+    }
+
     /// Average estimated bandwidth available between two endpoints in bits per second.
-    pub average_bandwidth_estimate: crate::Patch<i64>,
+    ///
+    /// `averageBandwidthEstimate`: `None` when absent or `null`.
+    pub fn average_bandwidth_estimate(&self) -> Option<i64> {
+        self.props().int(10361)
+    }
+
+    /// Sets `averageBandwidthEstimate`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_average_bandwidth_estimate(
+        &mut self,
+        value: impl crate::IntoPatch<i64>,
+    ) -> &mut Self {
+        self.props_mut().set_int(10361, value.into_patch());
+        self
+    }
+
     /// The `averageFreezeDuration` property.
-    pub average_freeze_duration: crate::Patch<crate::edm::Duration>,
+    ///
+    /// `averageFreezeDuration`: `None` when absent or `null`.
+    pub fn average_freeze_duration(&self) -> Option<&crate::edm::Duration> {
+        self.props().get(10362)
+    }
+
+    /// Sets `averageFreezeDuration`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_average_freeze_duration(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::Duration>,
+    ) -> &mut Self {
+        self.props_mut().set(10362, value.into_patch());
+        self
+    }
+
     /// Average jitter for the stream computed as specified in \[RFC 3550\]\[\], denoted in \[ISO
     /// 8601\]\[\] format. For example, 1 second is denoted as 'PT1S', where 'P' is the duration
     /// designator, 'T' is the time designator, and 'S' is the second designator.
-    pub average_jitter: crate::Patch<crate::edm::Duration>,
+    ///
+    /// `averageJitter`: `None` when absent or `null`.
+    pub fn average_jitter(&self) -> Option<&crate::edm::Duration> {
+        self.props().get(10363)
+    }
+
+    /// Sets `averageJitter`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_average_jitter(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::Duration>,
+    ) -> &mut Self {
+        self.props_mut().set(10363, value.into_patch());
+        self
+    }
+
     /// Average packet loss rate for stream.
-    pub average_packet_loss_rate: crate::Patch<crate::edm::Double>,
+    ///
+    /// `averagePacketLossRate`: `None` when absent or `null`.
+    pub fn average_packet_loss_rate(&self) -> Option<f64> {
+        self.props().double(10364)
+    }
+
+    /// Sets `averagePacketLossRate`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_average_packet_loss_rate(&mut self, value: impl crate::IntoPatch<f64>) -> &mut Self {
+        self.props_mut().set_double(10364, value.into_patch());
+        self
+    }
+
     /// Ratio of the number of audio frames with samples generated by packet loss concealment to the
     /// total number of audio frames.
-    pub average_ratio_of_concealed_samples: crate::Patch<crate::edm::Double>,
+    ///
+    /// `averageRatioOfConcealedSamples`: `None` when absent or `null`.
+    pub fn average_ratio_of_concealed_samples(&self) -> Option<f64> {
+        self.props().double(10365)
+    }
+
+    /// Sets `averageRatioOfConcealedSamples`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_average_ratio_of_concealed_samples(
+        &mut self,
+        value: impl crate::IntoPatch<f64>,
+    ) -> &mut Self {
+        self.props_mut().set_double(10365, value.into_patch());
+        self
+    }
+
     /// Average frames per second received for all video streams computed over the duration of the
     /// session.
-    pub average_received_frame_rate: crate::Patch<crate::edm::Double>,
+    ///
+    /// `averageReceivedFrameRate`: `None` when absent or `null`.
+    pub fn average_received_frame_rate(&self) -> Option<f64> {
+        self.props().double(10366)
+    }
+
+    /// Sets `averageReceivedFrameRate`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_average_received_frame_rate(
+        &mut self,
+        value: impl crate::IntoPatch<f64>,
+    ) -> &mut Self {
+        self.props_mut().set_double(10366, value.into_patch());
+        self
+    }
+
     /// Average network propagation round-trip time computed as specified in \[RFC 3550\]\[\], denoted in
     /// \[ISO 8601\]\[\] format. For example, 1 second is denoted as 'PT1S', where 'P' is the duration
     /// designator, 'T' is the time designator, and 'S' is the second designator.
-    pub average_round_trip_time: crate::Patch<crate::edm::Duration>,
+    ///
+    /// `averageRoundTripTime`: `None` when absent or `null`.
+    pub fn average_round_trip_time(&self) -> Option<&crate::edm::Duration> {
+        self.props().get(10367)
+    }
+
+    /// Sets `averageRoundTripTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_average_round_trip_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::Duration>,
+    ) -> &mut Self {
+        self.props_mut().set(10367, value.into_patch());
+        self
+    }
+
     /// Average percentage of video frames lost as displayed to the user.
-    pub average_video_frame_loss_percentage: crate::Patch<crate::edm::Double>,
+    ///
+    /// `averageVideoFrameLossPercentage`: `None` when absent or `null`.
+    pub fn average_video_frame_loss_percentage(&self) -> Option<f64> {
+        self.props().double(10368)
+    }
+
+    /// Sets `averageVideoFrameLossPercentage`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_average_video_frame_loss_percentage(
+        &mut self,
+        value: impl crate::IntoPatch<f64>,
+    ) -> &mut Self {
+        self.props_mut().set_double(10368, value.into_patch());
+        self
+    }
+
     /// Average frames per second received for a video stream, computed over the duration of the session.
-    pub average_video_frame_rate: crate::Patch<crate::edm::Double>,
+    ///
+    /// `averageVideoFrameRate`: `None` when absent or `null`.
+    pub fn average_video_frame_rate(&self) -> Option<f64> {
+        self.props().double(10369)
+    }
+
+    /// Sets `averageVideoFrameRate`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_average_video_frame_rate(&mut self, value: impl crate::IntoPatch<f64>) -> &mut Self {
+        self.props_mut().set_double(10369, value.into_patch());
+        self
+    }
+
     /// Average fraction of packets lost, as specified in \[RFC 3550\]\[\], computed over the duration of
     /// the session.
-    pub average_video_packet_loss_rate: crate::Patch<crate::edm::Double>,
+    ///
+    /// `averageVideoPacketLossRate`: `None` when absent or `null`.
+    pub fn average_video_packet_loss_rate(&self) -> Option<f64> {
+        self.props().double(10370)
+    }
+
+    /// Sets `averageVideoPacketLossRate`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_average_video_packet_loss_rate(
+        &mut self,
+        value: impl crate::IntoPatch<f64>,
+    ) -> &mut Self {
+        self.props_mut().set_double(10370, value.into_patch());
+        self
+    }
+
     /// UTC time when the stream ended. The DateTimeOffset type represents date and time information
     /// using ISO 8601 format and is always in UTC time. For example, midnight UTC on Jan 1, 2014 is
     /// 2014-01-01T00:00:00Z
-    pub end_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    ///
+    /// `endDateTime`: `None` when absent or `null`.
+    pub fn end_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(10371)
+    }
+
+    /// Sets `endDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_end_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(10371, value.into_patch());
+        self
+    }
+
     /// The `isAudioForwardErrorCorrectionUsed` property.
-    pub is_audio_forward_error_correction_used: crate::Patch<bool>,
+    ///
+    /// `isAudioForwardErrorCorrectionUsed`: `None` when absent or `null`.
+    pub fn is_audio_forward_error_correction_used(&self) -> Option<bool> {
+        self.props().bool(10372)
+    }
+
+    /// Sets `isAudioForwardErrorCorrectionUsed`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_is_audio_forward_error_correction_used(
+        &mut self,
+        value: impl crate::IntoPatch<bool>,
+    ) -> &mut Self {
+        self.props_mut().set_bool(10372, value.into_patch());
+        self
+    }
+
     /// Fraction of the call where frame rate is less than 7.5 frames per second.
-    pub low_frame_rate_ratio: crate::Patch<crate::edm::Double>,
+    ///
+    /// `lowFrameRateRatio`: `None` when absent or `null`.
+    pub fn low_frame_rate_ratio(&self) -> Option<f64> {
+        self.props().double(10373)
+    }
+
+    /// Sets `lowFrameRateRatio`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_low_frame_rate_ratio(&mut self, value: impl crate::IntoPatch<f64>) -> &mut Self {
+        self.props_mut().set_double(10373, value.into_patch());
+        self
+    }
+
     /// Fraction of the call that the client is running less than 70% expected video processing
     /// capability.
-    pub low_video_processing_capability_ratio: crate::Patch<crate::edm::Double>,
+    ///
+    /// `lowVideoProcessingCapabilityRatio`: `None` when absent or `null`.
+    pub fn low_video_processing_capability_ratio(&self) -> Option<f64> {
+        self.props().double(10374)
+    }
+
+    /// Sets `lowVideoProcessingCapabilityRatio`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_low_video_processing_capability_ratio(
+        &mut self,
+        value: impl crate::IntoPatch<f64>,
+    ) -> &mut Self {
+        self.props_mut().set_double(10374, value.into_patch());
+        self
+    }
+
     /// Maximum of audio network jitter computed over each of the 20 second windows during the session,
     /// denoted in \[ISO 8601\]\[\] format. For example, 1 second is denoted as 'PT1S', where 'P' is the
     /// duration designator, 'T' is the time designator, and 'S' is the second designator.
-    pub max_audio_network_jitter: crate::Patch<crate::edm::Duration>,
+    ///
+    /// `maxAudioNetworkJitter`: `None` when absent or `null`.
+    pub fn max_audio_network_jitter(&self) -> Option<&crate::edm::Duration> {
+        self.props().get(10375)
+    }
+
+    /// Sets `maxAudioNetworkJitter`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_max_audio_network_jitter(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::Duration>,
+    ) -> &mut Self {
+        self.props_mut().set(10375, value.into_patch());
+        self
+    }
+
     /// Maximum jitter for the stream computed as specified in RFC 3550, denoted in \[ISO 8601\]\[\]
     /// format. For example, 1 second is denoted as 'PT1S', where 'P' is the duration designator, 'T' is
     /// the time designator, and 'S' is the second designator.
-    pub max_jitter: crate::Patch<crate::edm::Duration>,
+    ///
+    /// `maxJitter`: `None` when absent or `null`.
+    pub fn max_jitter(&self) -> Option<&crate::edm::Duration> {
+        self.props().get(10376)
+    }
+
+    /// Sets `maxJitter`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_max_jitter(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::Duration>,
+    ) -> &mut Self {
+        self.props_mut().set(10376, value.into_patch());
+        self
+    }
+
     /// Maximum packet loss rate for the stream.
-    pub max_packet_loss_rate: crate::Patch<crate::edm::Double>,
+    ///
+    /// `maxPacketLossRate`: `None` when absent or `null`.
+    pub fn max_packet_loss_rate(&self) -> Option<f64> {
+        self.props().double(10377)
+    }
+
+    /// Sets `maxPacketLossRate`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_max_packet_loss_rate(&mut self, value: impl crate::IntoPatch<f64>) -> &mut Self {
+        self.props_mut().set_double(10377, value.into_patch());
+        self
+    }
+
     /// Maximum ratio of packets concealed by the healer.
-    pub max_ratio_of_concealed_samples: crate::Patch<crate::edm::Double>,
+    ///
+    /// `maxRatioOfConcealedSamples`: `None` when absent or `null`.
+    pub fn max_ratio_of_concealed_samples(&self) -> Option<f64> {
+        self.props().double(10378)
+    }
+
+    /// Sets `maxRatioOfConcealedSamples`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_max_ratio_of_concealed_samples(
+        &mut self,
+        value: impl crate::IntoPatch<f64>,
+    ) -> &mut Self {
+        self.props_mut().set_double(10378, value.into_patch());
+        self
+    }
+
     /// Maximum network propagation round-trip time computed as specified in \[RFC 3550\]\[\], denoted in
     /// \[ISO 8601\]\[\] format. For example, 1 second is denoted as 'PT1S', where 'P' is the duration
     /// designator, 'T' is the time designator, and 'S' is the second designator.
-    pub max_round_trip_time: crate::Patch<crate::edm::Duration>,
+    ///
+    /// `maxRoundTripTime`: `None` when absent or `null`.
+    pub fn max_round_trip_time(&self) -> Option<&crate::edm::Duration> {
+        self.props().get(10379)
+    }
+
+    /// Sets `maxRoundTripTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_max_round_trip_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::Duration>,
+    ) -> &mut Self {
+        self.props_mut().set(10379, value.into_patch());
+        self
+    }
+
     /// Packet count for the stream.
-    pub packet_utilization: crate::Patch<i64>,
+    ///
+    /// `packetUtilization`: `None` when absent or `null`.
+    pub fn packet_utilization(&self) -> Option<i64> {
+        self.props().int(10380)
+    }
+
+    /// Sets `packetUtilization`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_packet_utilization(&mut self, value: impl crate::IntoPatch<i64>) -> &mut Self {
+        self.props_mut().set_int(10380, value.into_patch());
+        self
+    }
+
     /// Packet loss rate after FEC has been applied aggregated across all video streams and codecs.
-    pub post_forward_error_correction_packet_loss_rate: crate::Patch<crate::edm::Double>,
+    ///
+    /// `postForwardErrorCorrectionPacketLossRate`: `None` when absent or `null`.
+    pub fn post_forward_error_correction_packet_loss_rate(&self) -> Option<f64> {
+        self.props().double(10381)
+    }
+
+    /// Sets `postForwardErrorCorrectionPacketLossRate`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_post_forward_error_correction_packet_loss_rate(
+        &mut self,
+        value: impl crate::IntoPatch<f64>,
+    ) -> &mut Self {
+        self.props_mut().set_double(10381, value.into_patch());
+        self
+    }
+
     /// The `rmsFreezeDuration` property.
-    pub rms_freeze_duration: crate::Patch<crate::edm::Duration>,
+    ///
+    /// `rmsFreezeDuration`: `None` when absent or `null`.
+    pub fn rms_freeze_duration(&self) -> Option<&crate::edm::Duration> {
+        self.props().get(10382)
+    }
+
+    /// Sets `rmsFreezeDuration`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_rms_freeze_duration(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::Duration>,
+    ) -> &mut Self {
+        self.props_mut().set(10382, value.into_patch());
+        self
+    }
+
     /// UTC time when the stream started. The DateTimeOffset type represents date and time information
     /// using ISO 8601 format and is always in UTC time. For example, midnight UTC on Jan 1, 2014 is
     /// 2014-01-01T00:00:00Z
-    pub start_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    ///
+    /// `startDateTime`: `None` when absent or `null`.
+    pub fn start_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(10383)
+    }
+
+    /// Sets `startDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_start_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(10383, value.into_patch());
+        self
+    }
+
     /// Indicates the direction of the media stream. Possible values are: callerToCallee, calleeToCaller.
-    pub stream_direction: crate::Patch<crate::models::call_records::MediaStreamDirection>,
+    ///
+    /// `streamDirection`: `None` when absent or `null`.
+    pub fn stream_direction(&self) -> Option<&crate::models::call_records::MediaStreamDirection> {
+        self.props().get(10384)
+    }
+
+    /// Sets `streamDirection`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_stream_direction(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::call_records::MediaStreamDirection>,
+    ) -> &mut Self {
+        self.props_mut().set(10384, value.into_patch());
+        self
+    }
+
     /// Unique identifier for the stream.
-    pub stream_id: crate::Patch<String>,
+    ///
+    /// `streamId`: `None` when absent or `null`.
+    pub fn stream_id(&self) -> Option<&str> {
+        self.props().str(10385)
+    }
+
+    /// Sets `streamId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_stream_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(10385, value.into_patch());
+        self
+    }
+
     /// Codec name used to encode video for transmission on the network. Possible values are: unknown,
     /// invalid, av1, h263, h264, h264s, h264uc, h265, rtvc1, rtVideo, xrtvc1, unknownFutureValue.
-    pub video_codec: crate::Patch<crate::models::call_records::VideoCodec>,
+    ///
+    /// `videoCodec`: `None` when absent or `null`.
+    pub fn video_codec(&self) -> Option<&crate::models::call_records::VideoCodec> {
+        self.props().get(10386)
+    }
+
+    /// Sets `videoCodec`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_video_codec(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::call_records::VideoCodec>,
+    ) -> &mut Self {
+        self.props_mut().set(10386, value.into_patch());
+        self
+    }
+
     /// True if the media stream bypassed the Mediation Server and went straight between client and PSTN
     /// Gateway/PBX, false otherwise.
-    pub was_media_bypassed: crate::Patch<bool>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `wasMediaBypassed`: `None` when absent or `null`.
+    pub fn was_media_bypassed(&self) -> Option<bool> {
+        self.props().bool(10387)
+    }
+
+    /// Sets `wasMediaBypassed`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_was_media_bypassed(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(10387, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "communications")]
+impl std::fmt::Debug for MediaStream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "MediaStream", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "communications")]
 impl serde::Serialize for MediaStream {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("audioCodec", &self.audio_codec)?;
-        writer.field("averageAudioDegradation", &self.average_audio_degradation)?;
-        writer.field(
-            "averageAudioNetworkJitter",
-            &self.average_audio_network_jitter,
-        )?;
-        writer.field("averageBandwidthEstimate", &self.average_bandwidth_estimate)?;
-        writer.field("averageFreezeDuration", &self.average_freeze_duration)?;
-        writer.field("averageJitter", &self.average_jitter)?;
-        writer.field("averagePacketLossRate", &self.average_packet_loss_rate)?;
-        writer.field(
-            "averageRatioOfConcealedSamples",
-            &self.average_ratio_of_concealed_samples,
-        )?;
-        writer.field(
-            "averageReceivedFrameRate",
-            &self.average_received_frame_rate,
-        )?;
-        writer.field("averageRoundTripTime", &self.average_round_trip_time)?;
-        writer.field(
-            "averageVideoFrameLossPercentage",
-            &self.average_video_frame_loss_percentage,
-        )?;
-        writer.field("averageVideoFrameRate", &self.average_video_frame_rate)?;
-        writer.field(
-            "averageVideoPacketLossRate",
-            &self.average_video_packet_loss_rate,
-        )?;
-        writer.field("endDateTime", &self.end_date_time)?;
-        writer.field(
-            "isAudioForwardErrorCorrectionUsed",
-            &self.is_audio_forward_error_correction_used,
-        )?;
-        writer.field("lowFrameRateRatio", &self.low_frame_rate_ratio)?;
-        writer.field(
-            "lowVideoProcessingCapabilityRatio",
-            &self.low_video_processing_capability_ratio,
-        )?;
-        writer.field("maxAudioNetworkJitter", &self.max_audio_network_jitter)?;
-        writer.field("maxJitter", &self.max_jitter)?;
-        writer.field("maxPacketLossRate", &self.max_packet_loss_rate)?;
-        writer.field(
-            "maxRatioOfConcealedSamples",
-            &self.max_ratio_of_concealed_samples,
-        )?;
-        writer.field("maxRoundTripTime", &self.max_round_trip_time)?;
-        writer.field("packetUtilization", &self.packet_utilization)?;
-        writer.field(
-            "postForwardErrorCorrectionPacketLossRate",
-            &self.post_forward_error_correction_packet_loss_rate,
-        )?;
-        writer.field("rmsFreezeDuration", &self.rms_freeze_duration)?;
-        writer.field("startDateTime", &self.start_date_time)?;
-        writer.field("streamDirection", &self.stream_direction)?;
-        writer.field("streamId", &self.stream_id)?;
-        writer.field("videoCodec", &self.video_codec)?;
-        writer.field("wasMediaBypassed", &self.was_media_bypassed)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -1744,179 +3695,495 @@ impl crate::read_fields::ReadFields for MediaStream {
     const NAME: &'static str = "microsoft.graph.callRecords.mediaStream";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "audioCodec" => self.audio_codec = map.next_value()?,
-            "averageAudioDegradation" => self.average_audio_degradation = map.next_value()?,
-            "averageAudioNetworkJitter" => self.average_audio_network_jitter = map.next_value()?,
-            "averageBandwidthEstimate" => self.average_bandwidth_estimate = map.next_value()?,
-            "averageFreezeDuration" => self.average_freeze_duration = map.next_value()?,
-            "averageJitter" => self.average_jitter = map.next_value()?,
-            "averagePacketLossRate" => self.average_packet_loss_rate = map.next_value()?,
-            "averageRatioOfConcealedSamples" => {
-                self.average_ratio_of_concealed_samples = map.next_value()?
+            "audioCodec" => into.other::<crate::models::call_records::AudioCodec, _>(10358, map)?,
+            "averageAudioDegradation" => into.double(10359, map)?,
+            "averageAudioNetworkJitter" => into.other::<crate::edm::Duration, _>(10360, map)?,
+            "averageBandwidthEstimate" => into.int::<i64, _>(10361, map)?,
+            "averageFreezeDuration" => into.other::<crate::edm::Duration, _>(10362, map)?,
+            "averageJitter" => into.other::<crate::edm::Duration, _>(10363, map)?,
+            "averagePacketLossRate" => into.double(10364, map)?,
+            "averageRatioOfConcealedSamples" => into.double(10365, map)?,
+            "averageReceivedFrameRate" => into.double(10366, map)?,
+            "averageRoundTripTime" => into.other::<crate::edm::Duration, _>(10367, map)?,
+            "averageVideoFrameLossPercentage" => into.double(10368, map)?,
+            "averageVideoFrameRate" => into.double(10369, map)?,
+            "averageVideoPacketLossRate" => into.double(10370, map)?,
+            "endDateTime" => into.other::<crate::edm::DateTimeOffset, _>(10371, map)?,
+            "isAudioForwardErrorCorrectionUsed" => into.bool(10372, map)?,
+            "lowFrameRateRatio" => into.double(10373, map)?,
+            "lowVideoProcessingCapabilityRatio" => into.double(10374, map)?,
+            "maxAudioNetworkJitter" => into.other::<crate::edm::Duration, _>(10375, map)?,
+            "maxJitter" => into.other::<crate::edm::Duration, _>(10376, map)?,
+            "maxPacketLossRate" => into.double(10377, map)?,
+            "maxRatioOfConcealedSamples" => into.double(10378, map)?,
+            "maxRoundTripTime" => into.other::<crate::edm::Duration, _>(10379, map)?,
+            "packetUtilization" => into.int::<i64, _>(10380, map)?,
+            "postForwardErrorCorrectionPacketLossRate" => into.double(10381, map)?,
+            "rmsFreezeDuration" => into.other::<crate::edm::Duration, _>(10382, map)?,
+            "startDateTime" => into.other::<crate::edm::DateTimeOffset, _>(10383, map)?,
+            "streamDirection" => {
+                into.other::<crate::models::call_records::MediaStreamDirection, _>(10384, map)?
             }
-            "averageReceivedFrameRate" => self.average_received_frame_rate = map.next_value()?,
-            "averageRoundTripTime" => self.average_round_trip_time = map.next_value()?,
-            "averageVideoFrameLossPercentage" => {
-                self.average_video_frame_loss_percentage = map.next_value()?
-            }
-            "averageVideoFrameRate" => self.average_video_frame_rate = map.next_value()?,
-            "averageVideoPacketLossRate" => {
-                self.average_video_packet_loss_rate = map.next_value()?
-            }
-            "endDateTime" => self.end_date_time = map.next_value()?,
-            "isAudioForwardErrorCorrectionUsed" => {
-                self.is_audio_forward_error_correction_used = map.next_value()?
-            }
-            "lowFrameRateRatio" => self.low_frame_rate_ratio = map.next_value()?,
-            "lowVideoProcessingCapabilityRatio" => {
-                self.low_video_processing_capability_ratio = map.next_value()?
-            }
-            "maxAudioNetworkJitter" => self.max_audio_network_jitter = map.next_value()?,
-            "maxJitter" => self.max_jitter = map.next_value()?,
-            "maxPacketLossRate" => self.max_packet_loss_rate = map.next_value()?,
-            "maxRatioOfConcealedSamples" => {
-                self.max_ratio_of_concealed_samples = map.next_value()?
-            }
-            "maxRoundTripTime" => self.max_round_trip_time = map.next_value()?,
-            "packetUtilization" => self.packet_utilization = map.next_value()?,
-            "postForwardErrorCorrectionPacketLossRate" => {
-                self.post_forward_error_correction_packet_loss_rate = map.next_value()?
-            }
-            "rmsFreezeDuration" => self.rms_freeze_duration = map.next_value()?,
-            "startDateTime" => self.start_date_time = map.next_value()?,
-            "streamDirection" => self.stream_direction = map.next_value()?,
-            "streamId" => self.stream_id = map.next_value()?,
-            "videoCodec" => self.video_codec = map.next_value()?,
-            "wasMediaBypassed" => self.was_media_bypassed = map.next_value()?,
+            "streamId" => into.str(10385, map)?,
+            "videoCodec" => into.other::<crate::models::call_records::VideoCodec, _>(10386, map)?,
+            "wasMediaBypassed" => into.bool(10387, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.callRecords.networkInfo` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct NetworkInfo {
-    /// Fraction of the call that the media endpoint detected the available bandwidth or bandwidth policy
-    /// was low enough to cause poor quality of the audio sent.
-    pub bandwidth_low_event_ratio: crate::Patch<crate::edm::Double>,
-    /// The wireless LAN basic service set identifier of the media endpoint used to connect to the
-    /// network.
-    pub basic_service_set_identifier: crate::Patch<String>,
-    /// Type of network used by the media endpoint. Possible values are: unknown, wired, wifi, mobile,
-    /// tunnel, unknownFutureValue.
-    pub connection_type: crate::Patch<crate::models::call_records::NetworkConnectionType>,
-    /// Fraction of the call that the media endpoint detected the network delay was significant enough to
-    /// impact the ability to have real-time two-way communication.
-    pub delay_event_ratio: crate::Patch<crate::edm::Double>,
-    /// DNS suffix associated with the network adapter of the media endpoint.
-    pub dns_suffix: crate::Patch<String>,
-    /// IP address of the media endpoint.
-    pub ip_address: crate::Patch<String>,
-    /// Link speed in bits per second reported by the network adapter used by the media endpoint.
-    pub link_speed: crate::Patch<i64>,
-    /// The media access control (MAC) address of the media endpoint's network device.
-    pub mac_address: crate::Patch<String>,
-    /// Network protocol used for the transmission of stream. Possible values are: unknown, udp, tcp,
-    /// unknownFutureValue.
-    pub network_transport_protocol:
-        crate::Patch<crate::models::call_records::NetworkTransportProtocol>,
-    /// Network port number used by media endpoint.
-    pub port: crate::Patch<i32>,
-    /// Fraction of the call that the media endpoint detected the network was causing poor quality of the
-    /// audio received.
-    pub received_quality_event_ratio: crate::Patch<crate::edm::Double>,
-    /// IP address of the media endpoint as seen by the media relay server. This is typically the public
-    /// internet IP address associated to the endpoint.
-    pub reflexive_ip_address: crate::Patch<String>,
-    /// IP address of the media relay server allocated by the media endpoint.
-    pub relay_ip_address: crate::Patch<String>,
-    /// Network port number allocated on the media relay server by the media endpoint.
-    pub relay_port: crate::Patch<i32>,
-    /// Fraction of the call that the media endpoint detected the network was causing poor quality of the
-    /// audio sent.
-    pub sent_quality_event_ratio: crate::Patch<crate::edm::Double>,
-    /// Subnet used for media stream by the media endpoint.
-    pub subnet: crate::Patch<String>,
-    /// List of network trace route hops collected for this media stream.*
-    pub trace_route_hops: crate::Patch<Vec<crate::models::call_records::TraceRouteHop>>,
-    /// WiFi band used by the media endpoint. Possible values are: unknown, frequency24GHz,
-    /// frequency50GHz, frequency60GHz, unknownFutureValue.
-    pub wifi_band: crate::Patch<crate::models::call_records::WifiBand>,
-    /// Estimated remaining battery charge in percentage reported by the media endpoint.
-    pub wifi_battery_charge: crate::Patch<i32>,
-    /// WiFi channel used by the media endpoint.
-    pub wifi_channel: crate::Patch<i32>,
-    /// Name of the Microsoft WiFi driver used by the media endpoint. Value may be localized based on the
-    /// language used by endpoint.
-    pub wifi_microsoft_driver: crate::Patch<String>,
-    /// Version of the Microsoft WiFi driver used by the media endpoint.
-    pub wifi_microsoft_driver_version: crate::Patch<String>,
-    /// Type of WiFi radio used by the media endpoint. Possible values are: unknown, wifi80211a,
-    /// wifi80211b, wifi80211g, wifi80211n, wifi80211ac, wifi80211ax, unknownFutureValue.
-    pub wifi_radio_type: crate::Patch<crate::models::call_records::WifiRadioType>,
-    /// WiFi signal strength in percentage reported by the media endpoint.
-    pub wifi_signal_strength: crate::Patch<i32>,
-    /// Name of the WiFi driver used by the media endpoint. Value may be localized based on the language
-    /// used by endpoint.
-    pub wifi_vendor_driver: crate::Patch<String>,
-    /// Version of the WiFi driver used by the media endpoint.
-    pub wifi_vendor_driver_version: crate::Patch<String>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "communications")]
+impl NetworkInfo {
+    /// An empty `networkInfo`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// Fraction of the call that the media endpoint detected the available bandwidth or bandwidth policy
+    /// was low enough to cause poor quality of the audio sent.
+    ///
+    /// `bandwidthLowEventRatio`: `None` when absent or `null`.
+    pub fn bandwidth_low_event_ratio(&self) -> Option<f64> {
+        self.props().double(10388)
+    }
+
+    /// Sets `bandwidthLowEventRatio`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_bandwidth_low_event_ratio(
+        &mut self,
+        value: impl crate::IntoPatch<f64>,
+    ) -> &mut Self {
+        self.props_mut().set_double(10388, value.into_patch());
+        self
+    }
+
+    /// The wireless LAN basic service set identifier of the media endpoint used to connect to the
+    /// network.
+    ///
+    /// `basicServiceSetIdentifier`: `None` when absent or `null`.
+    pub fn basic_service_set_identifier(&self) -> Option<&str> {
+        self.props().str(10389)
+    }
+
+    /// Sets `basicServiceSetIdentifier`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_basic_service_set_identifier(
+        &mut self,
+        value: impl crate::IntoPatch<String>,
+    ) -> &mut Self {
+        self.props_mut().set_str(10389, value.into_patch());
+        self
+    }
+
+    /// Type of network used by the media endpoint. Possible values are: unknown, wired, wifi, mobile,
+    /// tunnel, unknownFutureValue.
+    ///
+    /// `connectionType`: `None` when absent or `null`.
+    pub fn connection_type(&self) -> Option<&crate::models::call_records::NetworkConnectionType> {
+        self.props().get(10390)
+    }
+
+    /// Sets `connectionType`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_connection_type(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::call_records::NetworkConnectionType>,
+    ) -> &mut Self {
+        self.props_mut().set(10390, value.into_patch());
+        self
+    }
+
+    /// Fraction of the call that the media endpoint detected the network delay was significant enough to
+    /// impact the ability to have real-time two-way communication.
+    ///
+    /// `delayEventRatio`: `None` when absent or `null`.
+    pub fn delay_event_ratio(&self) -> Option<f64> {
+        self.props().double(10391)
+    }
+
+    /// Sets `delayEventRatio`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_delay_event_ratio(&mut self, value: impl crate::IntoPatch<f64>) -> &mut Self {
+        self.props_mut().set_double(10391, value.into_patch());
+        self
+    }
+
+    /// DNS suffix associated with the network adapter of the media endpoint.
+    ///
+    /// `dnsSuffix`: `None` when absent or `null`.
+    pub fn dns_suffix(&self) -> Option<&str> {
+        self.props().str(10392)
+    }
+
+    /// Sets `dnsSuffix`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_dns_suffix(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(10392, value.into_patch());
+        self
+    }
+
+    /// IP address of the media endpoint.
+    ///
+    /// `ipAddress`: `None` when absent or `null`.
+    pub fn ip_address(&self) -> Option<&str> {
+        self.props().str(10393)
+    }
+
+    /// Sets `ipAddress`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_ip_address(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(10393, value.into_patch());
+        self
+    }
+
+    /// Link speed in bits per second reported by the network adapter used by the media endpoint.
+    ///
+    /// `linkSpeed`: `None` when absent or `null`.
+    pub fn link_speed(&self) -> Option<i64> {
+        self.props().int(10394)
+    }
+
+    /// Sets `linkSpeed`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_link_speed(&mut self, value: impl crate::IntoPatch<i64>) -> &mut Self {
+        self.props_mut().set_int(10394, value.into_patch());
+        self
+    }
+
+    /// The media access control (MAC) address of the media endpoint's network device.
+    ///
+    /// `macAddress`: `None` when absent or `null`.
+    pub fn mac_address(&self) -> Option<&str> {
+        self.props().str(10395)
+    }
+
+    /// Sets `macAddress`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_mac_address(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(10395, value.into_patch());
+        self
+    }
+
+    /// Network protocol used for the transmission of stream. Possible values are: unknown, udp, tcp,
+    /// unknownFutureValue.
+    ///
+    /// `networkTransportProtocol`: `None` when absent or `null`.
+    pub fn network_transport_protocol(
+        &self,
+    ) -> Option<&crate::models::call_records::NetworkTransportProtocol> {
+        self.props().get(10396)
+    }
+
+    /// Sets `networkTransportProtocol`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_network_transport_protocol(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::call_records::NetworkTransportProtocol>,
+    ) -> &mut Self {
+        self.props_mut().set(10396, value.into_patch());
+        self
+    }
+
+    /// Network port number used by media endpoint.
+    ///
+    /// `port`: `None` when absent or `null`.
+    pub fn port(&self) -> Option<i32> {
+        self.props().int(10397)
+    }
+
+    /// Sets `port`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_port(&mut self, value: impl crate::IntoPatch<i32>) -> &mut Self {
+        self.props_mut().set_int(10397, value.into_patch());
+        self
+    }
+
+    /// Fraction of the call that the media endpoint detected the network was causing poor quality of the
+    /// audio received.
+    ///
+    /// `receivedQualityEventRatio`: `None` when absent or `null`.
+    pub fn received_quality_event_ratio(&self) -> Option<f64> {
+        self.props().double(10398)
+    }
+
+    /// Sets `receivedQualityEventRatio`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_received_quality_event_ratio(
+        &mut self,
+        value: impl crate::IntoPatch<f64>,
+    ) -> &mut Self {
+        self.props_mut().set_double(10398, value.into_patch());
+        self
+    }
+
+    /// IP address of the media endpoint as seen by the media relay server. This is typically the public
+    /// internet IP address associated to the endpoint.
+    ///
+    /// `reflexiveIPAddress`: `None` when absent or `null`.
+    pub fn reflexive_ip_address(&self) -> Option<&str> {
+        self.props().str(10399)
+    }
+
+    /// Sets `reflexiveIPAddress`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_reflexive_ip_address(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(10399, value.into_patch());
+        self
+    }
+
+    /// IP address of the media relay server allocated by the media endpoint.
+    ///
+    /// `relayIPAddress`: `None` when absent or `null`.
+    pub fn relay_ip_address(&self) -> Option<&str> {
+        self.props().str(10400)
+    }
+
+    /// Sets `relayIPAddress`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_relay_ip_address(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(10400, value.into_patch());
+        self
+    }
+
+    /// Network port number allocated on the media relay server by the media endpoint.
+    ///
+    /// `relayPort`: `None` when absent or `null`.
+    pub fn relay_port(&self) -> Option<i32> {
+        self.props().int(10401)
+    }
+
+    /// Sets `relayPort`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_relay_port(&mut self, value: impl crate::IntoPatch<i32>) -> &mut Self {
+        self.props_mut().set_int(10401, value.into_patch());
+        self
+    }
+
+    /// Fraction of the call that the media endpoint detected the network was causing poor quality of the
+    /// audio sent.
+    ///
+    /// `sentQualityEventRatio`: `None` when absent or `null`.
+    pub fn sent_quality_event_ratio(&self) -> Option<f64> {
+        self.props().double(10402)
+    }
+
+    /// Sets `sentQualityEventRatio`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_sent_quality_event_ratio(&mut self, value: impl crate::IntoPatch<f64>) -> &mut Self {
+        self.props_mut().set_double(10402, value.into_patch());
+        self
+    }
+
+    /// Subnet used for media stream by the media endpoint.
+    ///
+    /// `subnet`: `None` when absent or `null`.
+    pub fn subnet(&self) -> Option<&str> {
+        self.props().str(10403)
+    }
+
+    /// Sets `subnet`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_subnet(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(10403, value.into_patch());
+        self
+    }
+
+    /// List of network trace route hops collected for this media stream.*
+    ///
+    /// `traceRouteHops`: an empty slice when absent or `null`.
+    pub fn trace_route_hops(&self) -> &[crate::models::call_records::TraceRouteHop] {
+        self.props().list(10404)
+    }
+
+    /// Sets `traceRouteHops`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_trace_route_hops(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::call_records::TraceRouteHop>>,
+    ) -> &mut Self {
+        self.props_mut().set(10404, value.into_patch());
+        self
+    }
+
+    /// WiFi band used by the media endpoint. Possible values are: unknown, frequency24GHz,
+    /// frequency50GHz, frequency60GHz, unknownFutureValue.
+    ///
+    /// `wifiBand`: `None` when absent or `null`.
+    pub fn wifi_band(&self) -> Option<&crate::models::call_records::WifiBand> {
+        self.props().get(10405)
+    }
+
+    /// Sets `wifiBand`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_wifi_band(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::call_records::WifiBand>,
+    ) -> &mut Self {
+        self.props_mut().set(10405, value.into_patch());
+        self
+    }
+
+    /// Estimated remaining battery charge in percentage reported by the media endpoint.
+    ///
+    /// `wifiBatteryCharge`: `None` when absent or `null`.
+    pub fn wifi_battery_charge(&self) -> Option<i32> {
+        self.props().int(10406)
+    }
+
+    /// Sets `wifiBatteryCharge`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_wifi_battery_charge(&mut self, value: impl crate::IntoPatch<i32>) -> &mut Self {
+        self.props_mut().set_int(10406, value.into_patch());
+        self
+    }
+
+    /// WiFi channel used by the media endpoint.
+    ///
+    /// `wifiChannel`: `None` when absent or `null`.
+    pub fn wifi_channel(&self) -> Option<i32> {
+        self.props().int(10407)
+    }
+
+    /// Sets `wifiChannel`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_wifi_channel(&mut self, value: impl crate::IntoPatch<i32>) -> &mut Self {
+        self.props_mut().set_int(10407, value.into_patch());
+        self
+    }
+
+    /// Name of the Microsoft WiFi driver used by the media endpoint. Value may be localized based on the
+    /// language used by endpoint.
+    ///
+    /// `wifiMicrosoftDriver`: `None` when absent or `null`.
+    pub fn wifi_microsoft_driver(&self) -> Option<&str> {
+        self.props().str(10408)
+    }
+
+    /// Sets `wifiMicrosoftDriver`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_wifi_microsoft_driver(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(10408, value.into_patch());
+        self
+    }
+
+    /// Version of the Microsoft WiFi driver used by the media endpoint.
+    ///
+    /// `wifiMicrosoftDriverVersion`: `None` when absent or `null`.
+    pub fn wifi_microsoft_driver_version(&self) -> Option<&str> {
+        self.props().str(10409)
+    }
+
+    /// Sets `wifiMicrosoftDriverVersion`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_wifi_microsoft_driver_version(
+        &mut self,
+        value: impl crate::IntoPatch<String>,
+    ) -> &mut Self {
+        self.props_mut().set_str(10409, value.into_patch());
+        self
+    }
+
+    /// Type of WiFi radio used by the media endpoint. Possible values are: unknown, wifi80211a,
+    /// wifi80211b, wifi80211g, wifi80211n, wifi80211ac, wifi80211ax, unknownFutureValue.
+    ///
+    /// `wifiRadioType`: `None` when absent or `null`.
+    pub fn wifi_radio_type(&self) -> Option<&crate::models::call_records::WifiRadioType> {
+        self.props().get(10410)
+    }
+
+    /// Sets `wifiRadioType`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_wifi_radio_type(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::call_records::WifiRadioType>,
+    ) -> &mut Self {
+        self.props_mut().set(10410, value.into_patch());
+        self
+    }
+
+    /// WiFi signal strength in percentage reported by the media endpoint.
+    ///
+    /// `wifiSignalStrength`: `None` when absent or `null`.
+    pub fn wifi_signal_strength(&self) -> Option<i32> {
+        self.props().int(10411)
+    }
+
+    /// Sets `wifiSignalStrength`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_wifi_signal_strength(&mut self, value: impl crate::IntoPatch<i32>) -> &mut Self {
+        self.props_mut().set_int(10411, value.into_patch());
+        self
+    }
+
+    /// Name of the WiFi driver used by the media endpoint. Value may be localized based on the language
+    /// used by endpoint.
+    ///
+    /// `wifiVendorDriver`: `None` when absent or `null`.
+    pub fn wifi_vendor_driver(&self) -> Option<&str> {
+        self.props().str(10412)
+    }
+
+    /// Sets `wifiVendorDriver`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_wifi_vendor_driver(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(10412, value.into_patch());
+        self
+    }
+
+    /// Version of the WiFi driver used by the media endpoint.
+    ///
+    /// `wifiVendorDriverVersion`: `None` when absent or `null`.
+    pub fn wifi_vendor_driver_version(&self) -> Option<&str> {
+        self.props().str(10413)
+    }
+
+    /// Sets `wifiVendorDriverVersion`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_wifi_vendor_driver_version(
+        &mut self,
+        value: impl crate::IntoPatch<String>,
+    ) -> &mut Self {
+        self.props_mut().set_str(10413, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "communications")]
+impl std::fmt::Debug for NetworkInfo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "NetworkInfo", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "communications")]
 impl serde::Serialize for NetworkInfo {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("bandwidthLowEventRatio", &self.bandwidth_low_event_ratio)?;
-        writer.field(
-            "basicServiceSetIdentifier",
-            &self.basic_service_set_identifier,
-        )?;
-        writer.field("connectionType", &self.connection_type)?;
-        writer.field("delayEventRatio", &self.delay_event_ratio)?;
-        writer.field("dnsSuffix", &self.dns_suffix)?;
-        writer.field("ipAddress", &self.ip_address)?;
-        writer.field("linkSpeed", &self.link_speed)?;
-        writer.field("macAddress", &self.mac_address)?;
-        writer.field("networkTransportProtocol", &self.network_transport_protocol)?;
-        writer.field("port", &self.port)?;
-        writer.field(
-            "receivedQualityEventRatio",
-            &self.received_quality_event_ratio,
-        )?;
-        writer.field("reflexiveIPAddress", &self.reflexive_ip_address)?;
-        writer.field("relayIPAddress", &self.relay_ip_address)?;
-        writer.field("relayPort", &self.relay_port)?;
-        writer.field("sentQualityEventRatio", &self.sent_quality_event_ratio)?;
-        writer.field("subnet", &self.subnet)?;
-        writer.field("traceRouteHops", &self.trace_route_hops)?;
-        writer.field("wifiBand", &self.wifi_band)?;
-        writer.field("wifiBatteryCharge", &self.wifi_battery_charge)?;
-        writer.field("wifiChannel", &self.wifi_channel)?;
-        writer.field("wifiMicrosoftDriver", &self.wifi_microsoft_driver)?;
-        writer.field(
-            "wifiMicrosoftDriverVersion",
-            &self.wifi_microsoft_driver_version,
-        )?;
-        writer.field("wifiRadioType", &self.wifi_radio_type)?;
-        writer.field("wifiSignalStrength", &self.wifi_signal_strength)?;
-        writer.field("wifiVendorDriver", &self.wifi_vendor_driver)?;
-        writer.field("wifiVendorDriverVersion", &self.wifi_vendor_driver_version)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -1932,89 +4199,209 @@ impl crate::read_fields::ReadFields for NetworkInfo {
     const NAME: &'static str = "microsoft.graph.callRecords.networkInfo";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "bandwidthLowEventRatio" => self.bandwidth_low_event_ratio = map.next_value()?,
-            "basicServiceSetIdentifier" => self.basic_service_set_identifier = map.next_value()?,
-            "connectionType" => self.connection_type = map.next_value()?,
-            "delayEventRatio" => self.delay_event_ratio = map.next_value()?,
-            "dnsSuffix" => self.dns_suffix = map.next_value()?,
-            "ipAddress" => self.ip_address = map.next_value()?,
-            "linkSpeed" => self.link_speed = map.next_value()?,
-            "macAddress" => self.mac_address = map.next_value()?,
-            "networkTransportProtocol" => self.network_transport_protocol = map.next_value()?,
-            "port" => self.port = map.next_value()?,
-            "receivedQualityEventRatio" => self.received_quality_event_ratio = map.next_value()?,
-            "reflexiveIPAddress" => self.reflexive_ip_address = map.next_value()?,
-            "relayIPAddress" => self.relay_ip_address = map.next_value()?,
-            "relayPort" => self.relay_port = map.next_value()?,
-            "sentQualityEventRatio" => self.sent_quality_event_ratio = map.next_value()?,
-            "subnet" => self.subnet = map.next_value()?,
-            "traceRouteHops" => self.trace_route_hops = map.next_value()?,
-            "wifiBand" => self.wifi_band = map.next_value()?,
-            "wifiBatteryCharge" => self.wifi_battery_charge = map.next_value()?,
-            "wifiChannel" => self.wifi_channel = map.next_value()?,
-            "wifiMicrosoftDriver" => self.wifi_microsoft_driver = map.next_value()?,
-            "wifiMicrosoftDriverVersion" => {
-                self.wifi_microsoft_driver_version = map.next_value()?
+            "bandwidthLowEventRatio" => into.double(10388, map)?,
+            "basicServiceSetIdentifier" => into.str(10389, map)?,
+            "connectionType" => {
+                into.other::<crate::models::call_records::NetworkConnectionType, _>(10390, map)?
             }
-            "wifiRadioType" => self.wifi_radio_type = map.next_value()?,
-            "wifiSignalStrength" => self.wifi_signal_strength = map.next_value()?,
-            "wifiVendorDriver" => self.wifi_vendor_driver = map.next_value()?,
-            "wifiVendorDriverVersion" => self.wifi_vendor_driver_version = map.next_value()?,
+            "delayEventRatio" => into.double(10391, map)?,
+            "dnsSuffix" => into.str(10392, map)?,
+            "ipAddress" => into.str(10393, map)?,
+            "linkSpeed" => into.int::<i64, _>(10394, map)?,
+            "macAddress" => into.str(10395, map)?,
+            "networkTransportProtocol" => {
+                into.other::<crate::models::call_records::NetworkTransportProtocol, _>(10396, map)?
+            }
+            "port" => into.int::<i32, _>(10397, map)?,
+            "receivedQualityEventRatio" => into.double(10398, map)?,
+            "reflexiveIPAddress" => into.str(10399, map)?,
+            "relayIPAddress" => into.str(10400, map)?,
+            "relayPort" => into.int::<i32, _>(10401, map)?,
+            "sentQualityEventRatio" => into.double(10402, map)?,
+            "subnet" => into.str(10403, map)?,
+            "traceRouteHops" => {
+                into.other::<Vec<crate::models::call_records::TraceRouteHop>, _>(10404, map)?
+            }
+            "wifiBand" => into.other::<crate::models::call_records::WifiBand, _>(10405, map)?,
+            "wifiBatteryCharge" => into.int::<i32, _>(10406, map)?,
+            "wifiChannel" => into.int::<i32, _>(10407, map)?,
+            "wifiMicrosoftDriver" => into.str(10408, map)?,
+            "wifiMicrosoftDriverVersion" => into.str(10409, map)?,
+            "wifiRadioType" => {
+                into.other::<crate::models::call_records::WifiRadioType, _>(10410, map)?
+            }
+            "wifiSignalStrength" => into.int::<i32, _>(10411, map)?,
+            "wifiVendorDriver" => into.str(10412, map)?,
+            "wifiVendorDriverVersion" => into.str(10413, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.callRecords.participantEndpoint` complex type.
 ///
-/// Derived from `endpoint`; inherited properties are included.
+/// Derived from `endpoint`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::call_records::Endpoint`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct ParticipantEndpoint {
-    /// User-agent reported by this endpoint.
-    pub user_agent: crate::Patch<Box<crate::models::call_records::AnyUserAgent>>,
+    base: crate::models::call_records::Endpoint,
+}
+
+#[cfg(feature = "communications")]
+impl std::ops::Deref for ParticipantEndpoint {
+    type Target = crate::models::call_records::Endpoint;
+
+    fn deref(&self) -> &crate::models::call_records::Endpoint {
+        &self.base
+    }
+}
+
+#[cfg(feature = "communications")]
+impl std::ops::DerefMut for ParticipantEndpoint {
+    fn deref_mut(&mut self) -> &mut crate::models::call_records::Endpoint {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "communications")]
+impl ParticipantEndpoint {
+    /// An empty `participantEndpoint`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The `associatedIdentity` property.
-    pub associated_identity: crate::Patch<Box<crate::models::AnyIdentity>>,
+    ///
+    /// `associatedIdentity`: `None` when absent or `null`.
+    pub fn associated_identity(&self) -> Option<&crate::models::AnyIdentity> {
+        self.props().get(10414)
+    }
+
+    /// Sets `associatedIdentity`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_associated_identity(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::AnyIdentity>,
+    ) -> &mut Self {
+        self.props_mut().set(10414, value.into_patch());
+        self
+    }
+
     /// The `cpuCoresCount` property.
-    pub cpu_cores_count: crate::Patch<i32>,
+    ///
+    /// `cpuCoresCount`: `None` when absent or `null`.
+    pub fn cpu_cores_count(&self) -> Option<i32> {
+        self.props().int(10415)
+    }
+
+    /// Sets `cpuCoresCount`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_cpu_cores_count(&mut self, value: impl crate::IntoPatch<i32>) -> &mut Self {
+        self.props_mut().set_int(10415, value.into_patch());
+        self
+    }
+
     /// The `cpuName` property.
-    pub cpu_name: crate::Patch<String>,
+    ///
+    /// `cpuName`: `None` when absent or `null`.
+    pub fn cpu_name(&self) -> Option<&str> {
+        self.props().str(10416)
+    }
+
+    /// Sets `cpuName`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_cpu_name(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(10416, value.into_patch());
+        self
+    }
+
     /// The `cpuProcessorSpeedInMhz` property.
-    pub cpu_processor_speed_in_mhz: crate::Patch<i32>,
+    ///
+    /// `cpuProcessorSpeedInMhz`: `None` when absent or `null`.
+    pub fn cpu_processor_speed_in_mhz(&self) -> Option<i32> {
+        self.props().int(10417)
+    }
+
+    /// Sets `cpuProcessorSpeedInMhz`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_cpu_processor_speed_in_mhz(
+        &mut self,
+        value: impl crate::IntoPatch<i32>,
+    ) -> &mut Self {
+        self.props_mut().set_int(10417, value.into_patch());
+        self
+    }
+
     /// The feedback provided by the user of this endpoint about the quality of the session.
-    pub feedback: crate::Patch<Box<crate::models::call_records::UserFeedback>>,
+    ///
+    /// `feedback`: `None` when absent or `null`.
+    pub fn feedback(&self) -> Option<&crate::models::call_records::UserFeedback> {
+        self.props().get(10418)
+    }
+
+    /// Sets `feedback`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_feedback(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::call_records::UserFeedback>,
+    ) -> &mut Self {
+        self.props_mut().set(10418, value.into_patch());
+        self
+    }
+
     /// Identity associated with the endpoint.
-    pub identity: crate::Patch<Box<crate::models::AnyIdentitySet>>,
+    ///
+    /// `identity`: `None` when absent or `null`.
+    pub fn identity(&self) -> Option<&crate::models::AnyIdentitySet> {
+        self.props().get(10419)
+    }
+
+    /// Sets `identity`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_identity(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::AnyIdentitySet>,
+    ) -> &mut Self {
+        self.props_mut().set(10419, value.into_patch());
+        self
+    }
+
     /// The `name` property.
-    pub name: crate::Patch<String>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `name`: `None` when absent or `null`.
+    pub fn name(&self) -> Option<&str> {
+        self.props().str(10420)
+    }
+
+    /// Sets `name`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_name(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(10420, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "communications")]
+impl std::fmt::Debug for ParticipantEndpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "ParticipantEndpoint", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "communications")]
 impl serde::Serialize for ParticipantEndpoint {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("userAgent", &self.user_agent)?;
-        writer.field("associatedIdentity", &self.associated_identity)?;
-        writer.field("cpuCoresCount", &self.cpu_cores_count)?;
-        writer.field("cpuName", &self.cpu_name)?;
-        writer.field("cpuProcessorSpeedInMhz", &self.cpu_processor_speed_in_mhz)?;
-        writer.field("feedback", &self.feedback)?;
-        writer.field("identity", &self.identity)?;
-        writer.field("name", &self.name)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -2030,120 +4417,411 @@ impl crate::read_fields::ReadFields for ParticipantEndpoint {
     const NAME: &'static str = "microsoft.graph.callRecords.participantEndpoint";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "userAgent" => self.user_agent = map.next_value()?,
-            "associatedIdentity" => self.associated_identity = map.next_value()?,
-            "cpuCoresCount" => self.cpu_cores_count = map.next_value()?,
-            "cpuName" => self.cpu_name = map.next_value()?,
-            "cpuProcessorSpeedInMhz" => self.cpu_processor_speed_in_mhz = map.next_value()?,
-            "feedback" => self.feedback = map.next_value()?,
-            "identity" => self.identity = map.next_value()?,
-            "name" => self.name = map.next_value()?,
+            "userAgent" => {
+                into.other::<crate::models::call_records::AnyUserAgent, _>(10349, map)?
+            }
+            "associatedIdentity" => into.other::<crate::models::AnyIdentity, _>(10414, map)?,
+            "cpuCoresCount" => into.int::<i32, _>(10415, map)?,
+            "cpuName" => into.str(10416, map)?,
+            "cpuProcessorSpeedInMhz" => into.int::<i32, _>(10417, map)?,
+            "feedback" => into.other::<crate::models::call_records::UserFeedback, _>(10418, map)?,
+            "identity" => into.other::<crate::models::AnyIdentitySet, _>(10419, map)?,
+            "name" => into.str(10420, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+base: <crate::models::call_records::Endpoint as crate::read_fields::ReadFields>::from_properties(properties),
+}
     }
 }
 
 /// The `microsoft.graph.callRecords.pstnCallLogRow` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct PstnCallLogRow {
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "communications")]
+impl PstnCallLogRow {
+    /// An empty `pstnCallLogRow`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
+    /// Properties this version of the SDK does not know and instance annotations
+    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
     /// The source of the call duration data. If the call uses a third-party telecommunications operator
     /// via the Operator Connect Program, the operator may provide their own call duration data. In this
     /// case, the property value is operator. Otherwise, the value is microsoft.
-    pub call_duration_source: crate::Patch<crate::models::call_records::PstnCallDurationSource>,
+    ///
+    /// `callDurationSource`: `None` when absent or `null`.
+    pub fn call_duration_source(
+        &self,
+    ) -> Option<&crate::models::call_records::PstnCallDurationSource> {
+        self.props().get(10421)
+    }
+
+    /// Sets `callDurationSource`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_call_duration_source(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::call_records::PstnCallDurationSource>,
+    ) -> &mut Self {
+        self.props_mut().set(10421, value.into_patch());
+        self
+    }
+
     /// Number dialed in E.164 format.
-    pub callee_number: crate::Patch<String>,
+    ///
+    /// `calleeNumber`: `None` when absent or `null`.
+    pub fn callee_number(&self) -> Option<&str> {
+        self.props().str(10422)
+    }
+
+    /// Sets `calleeNumber`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_callee_number(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(10422, value.into_patch());
+        self
+    }
+
     /// Number that received the call for inbound calls or the number dialed for outbound calls. E.164
     /// format.
-    pub caller_number: crate::Patch<String>,
+    ///
+    /// `callerNumber`: `None` when absent or `null`.
+    pub fn caller_number(&self) -> Option<&str> {
+        self.props().str(10423)
+    }
+
+    /// Sets `callerNumber`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_caller_number(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(10423, value.into_patch());
+        self
+    }
+
     /// Call identifier. Not guaranteed to be unique.
-    pub call_id: crate::Patch<String>,
+    ///
+    /// `callId`: `None` when absent or `null`.
+    pub fn call_id(&self) -> Option<&str> {
+        self.props().str(10424)
+    }
+
+    /// Sets `callId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_call_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(10424, value.into_patch());
+        self
+    }
+
     /// Whether the call was a PSTN outbound or inbound call and the type of call such as a call placed
     /// by a user or an audio conference.
-    pub call_type: crate::Patch<String>,
+    ///
+    /// `callType`: `None` when absent or `null`.
+    pub fn call_type(&self) -> Option<&str> {
+        self.props().str(10425)
+    }
+
+    /// Sets `callType`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_call_type(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(10425, value.into_patch());
+        self
+    }
+
     /// Amount of money or cost of the call that is charged to your account.
-    pub charge: crate::Patch<crate::edm::Double>,
+    ///
+    /// `charge`: `None` when absent or `null`.
+    pub fn charge(&self) -> Option<f64> {
+        self.props().double(10426)
+    }
+
+    /// Sets `charge`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_charge(&mut self, value: impl crate::IntoPatch<f64>) -> &mut Self {
+        self.props_mut().set_double(10426, value.into_patch());
+        self
+    }
+
     /// ID of the audio conference.
-    pub conference_id: crate::Patch<String>,
+    ///
+    /// `conferenceId`: `None` when absent or `null`.
+    pub fn conference_id(&self) -> Option<&str> {
+        self.props().str(10427)
+    }
+
+    /// Sets `conferenceId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_conference_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(10427, value.into_patch());
+        self
+    }
+
     /// Connection fee price.
-    pub connection_charge: crate::Patch<crate::edm::Double>,
+    ///
+    /// `connectionCharge`: `None` when absent or `null`.
+    pub fn connection_charge(&self) -> Option<f64> {
+        self.props().double(10428)
+    }
+
+    /// Sets `connectionCharge`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_connection_charge(&mut self, value: impl crate::IntoPatch<f64>) -> &mut Self {
+        self.props_mut().set_double(10428, value.into_patch());
+        self
+    }
+
     /// Type of currency used to calculate the cost of the call. For details, see (ISO 4217.
-    pub currency: crate::Patch<String>,
+    ///
+    /// `currency`: `None` when absent or `null`.
+    pub fn currency(&self) -> Option<&str> {
+        self.props().str(10429)
+    }
+
+    /// Sets `currency`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_currency(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(10429, value.into_patch());
+        self
+    }
+
     /// Whether the call was domestic (within a country or region) or international (outside a country or
     /// region) based on the user's location.
-    pub destination_context: crate::Patch<String>,
+    ///
+    /// `destinationContext`: `None` when absent or `null`.
+    pub fn destination_context(&self) -> Option<&str> {
+        self.props().str(10430)
+    }
+
+    /// Sets `destinationContext`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_destination_context(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(10430, value.into_patch());
+        self
+    }
+
     /// Country or region dialed.
-    pub destination_name: crate::Patch<String>,
+    ///
+    /// `destinationName`: `None` when absent or `null`.
+    pub fn destination_name(&self) -> Option<&str> {
+        self.props().str(10431)
+    }
+
+    /// Sets `destinationName`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_destination_name(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(10431, value.into_patch());
+        self
+    }
+
     /// How long the call was connected, in seconds.
-    pub duration: crate::Patch<i32>,
+    ///
+    /// `duration`: `None` when absent or `null`.
+    pub fn duration(&self) -> Option<i32> {
+        self.props().int(10432)
+    }
+
+    /// Sets `duration`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_duration(&mut self, value: impl crate::IntoPatch<i32>) -> &mut Self {
+        self.props_mut().set_int(10432, value.into_patch());
+        self
+    }
+
     /// Call end time.
-    pub end_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    ///
+    /// `endDateTime`: `None` when absent or `null`.
+    pub fn end_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(10433)
+    }
+
+    /// Sets `endDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_end_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(10433, value.into_patch());
+        self
+    }
+
     /// Unique call identifier. GUID.
-    pub id: crate::Patch<String>,
+    ///
+    /// `id`: `None` when absent or `null`.
+    pub fn id(&self) -> Option<&str> {
+        self.props().str(10434)
+    }
+
+    /// Sets `id`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(10434, value.into_patch());
+        self
+    }
+
     /// User's phone number type, such as a service of toll-free number.
-    pub inventory_type: crate::Patch<String>,
+    ///
+    /// `inventoryType`: `None` when absent or `null`.
+    pub fn inventory_type(&self) -> Option<&str> {
+        self.props().str(10435)
+    }
+
+    /// Sets `inventoryType`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_inventory_type(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(10435, value.into_patch());
+        self
+    }
+
     /// The license used for the call.
-    pub license_capability: crate::Patch<String>,
+    ///
+    /// `licenseCapability`: `None` when absent or `null`.
+    pub fn license_capability(&self) -> Option<&str> {
+        self.props().str(10436)
+    }
+
+    /// Sets `licenseCapability`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_license_capability(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(10436, value.into_patch());
+        self
+    }
+
     /// The telecommunications operator which provided PSTN services for this call. This may be
     /// Microsoft, or it may be a third-party operator via the Operator Connect Program.
-    pub operator: crate::Patch<String>,
+    ///
+    /// `operator`: `None` when absent or `null`.
+    pub fn operator(&self) -> Option<&str> {
+        self.props().str(10437)
+    }
+
+    /// Sets `operator`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_operator(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(10437, value.into_patch());
+        self
+    }
+
     /// Call start time.
-    pub start_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    ///
+    /// `startDateTime`: `None` when absent or `null`.
+    pub fn start_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(10438)
+    }
+
+    /// Sets `startDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_start_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(10438, value.into_patch());
+        self
+    }
+
     /// Country code of the tenant. For details, see ISO 3166-1 alpha-2.
-    pub tenant_country_code: crate::Patch<String>,
+    ///
+    /// `tenantCountryCode`: `None` when absent or `null`.
+    pub fn tenant_country_code(&self) -> Option<&str> {
+        self.props().str(10439)
+    }
+
+    /// Sets `tenantCountryCode`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_tenant_country_code(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(10439, value.into_patch());
+        self
+    }
+
     /// Country code of the user. For details, see ISO 3166-1 alpha-2.
-    pub usage_country_code: crate::Patch<String>,
+    ///
+    /// `usageCountryCode`: `None` when absent or `null`.
+    pub fn usage_country_code(&self) -> Option<&str> {
+        self.props().str(10440)
+    }
+
+    /// Sets `usageCountryCode`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_usage_country_code(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(10440, value.into_patch());
+        self
+    }
+
     /// Display name of the user.
-    pub user_display_name: crate::Patch<String>,
+    ///
+    /// `userDisplayName`: `None` when absent or `null`.
+    pub fn user_display_name(&self) -> Option<&str> {
+        self.props().str(10441)
+    }
+
+    /// Sets `userDisplayName`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_user_display_name(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(10441, value.into_patch());
+        self
+    }
+
     /// Calling user's ID in Graph. GUID. This and other user info will be null/empty for bot call types
     /// (ucap_in, ucap_out).
-    pub user_id: crate::Patch<String>,
+    ///
+    /// `userId`: `None` when absent or `null`.
+    pub fn user_id(&self) -> Option<&str> {
+        self.props().str(10442)
+    }
+
+    /// Sets `userId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_user_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(10442, value.into_patch());
+        self
+    }
+
     /// The user principal name (sign-in name) in Azure Active Directory. This is usually the same as the
     /// user's SIP address, and can be same as the user's e-mail address.
-    pub user_principal_name: crate::Patch<String>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `userPrincipalName`: `None` when absent or `null`.
+    pub fn user_principal_name(&self) -> Option<&str> {
+        self.props().str(10443)
+    }
+
+    /// Sets `userPrincipalName`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_user_principal_name(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(10443, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "communications")]
+impl std::fmt::Debug for PstnCallLogRow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "PstnCallLogRow", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "communications")]
 impl serde::Serialize for PstnCallLogRow {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("callDurationSource", &self.call_duration_source)?;
-        writer.field("calleeNumber", &self.callee_number)?;
-        writer.field("callerNumber", &self.caller_number)?;
-        writer.field("callId", &self.call_id)?;
-        writer.field("callType", &self.call_type)?;
-        writer.field("charge", &self.charge)?;
-        writer.field("conferenceId", &self.conference_id)?;
-        writer.field("connectionCharge", &self.connection_charge)?;
-        writer.field("currency", &self.currency)?;
-        writer.field("destinationContext", &self.destination_context)?;
-        writer.field("destinationName", &self.destination_name)?;
-        writer.field("duration", &self.duration)?;
-        writer.field("endDateTime", &self.end_date_time)?;
-        writer.field("id", &self.id)?;
-        writer.field("inventoryType", &self.inventory_type)?;
-        writer.field("licenseCapability", &self.license_capability)?;
-        writer.field("operator", &self.operator)?;
-        writer.field("startDateTime", &self.start_date_time)?;
-        writer.field("tenantCountryCode", &self.tenant_country_code)?;
-        writer.field("usageCountryCode", &self.usage_country_code)?;
-        writer.field("userDisplayName", &self.user_display_name)?;
-        writer.field("userId", &self.user_id)?;
-        writer.field("userPrincipalName", &self.user_principal_name)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -2159,63 +4837,97 @@ impl crate::read_fields::ReadFields for PstnCallLogRow {
     const NAME: &'static str = "microsoft.graph.callRecords.pstnCallLogRow";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "callDurationSource" => self.call_duration_source = map.next_value()?,
-            "calleeNumber" => self.callee_number = map.next_value()?,
-            "callerNumber" => self.caller_number = map.next_value()?,
-            "callId" => self.call_id = map.next_value()?,
-            "callType" => self.call_type = map.next_value()?,
-            "charge" => self.charge = map.next_value()?,
-            "conferenceId" => self.conference_id = map.next_value()?,
-            "connectionCharge" => self.connection_charge = map.next_value()?,
-            "currency" => self.currency = map.next_value()?,
-            "destinationContext" => self.destination_context = map.next_value()?,
-            "destinationName" => self.destination_name = map.next_value()?,
-            "duration" => self.duration = map.next_value()?,
-            "endDateTime" => self.end_date_time = map.next_value()?,
-            "id" => self.id = map.next_value()?,
-            "inventoryType" => self.inventory_type = map.next_value()?,
-            "licenseCapability" => self.license_capability = map.next_value()?,
-            "operator" => self.operator = map.next_value()?,
-            "startDateTime" => self.start_date_time = map.next_value()?,
-            "tenantCountryCode" => self.tenant_country_code = map.next_value()?,
-            "usageCountryCode" => self.usage_country_code = map.next_value()?,
-            "userDisplayName" => self.user_display_name = map.next_value()?,
-            "userId" => self.user_id = map.next_value()?,
-            "userPrincipalName" => self.user_principal_name = map.next_value()?,
+            "callDurationSource" => {
+                into.other::<crate::models::call_records::PstnCallDurationSource, _>(10421, map)?
+            }
+            "calleeNumber" => into.str(10422, map)?,
+            "callerNumber" => into.str(10423, map)?,
+            "callId" => into.str(10424, map)?,
+            "callType" => into.str(10425, map)?,
+            "charge" => into.double(10426, map)?,
+            "conferenceId" => into.str(10427, map)?,
+            "connectionCharge" => into.double(10428, map)?,
+            "currency" => into.str(10429, map)?,
+            "destinationContext" => into.str(10430, map)?,
+            "destinationName" => into.str(10431, map)?,
+            "duration" => into.int::<i32, _>(10432, map)?,
+            "endDateTime" => into.other::<crate::edm::DateTimeOffset, _>(10433, map)?,
+            "id" => into.str(10434, map)?,
+            "inventoryType" => into.str(10435, map)?,
+            "licenseCapability" => into.str(10436, map)?,
+            "operator" => into.str(10437, map)?,
+            "startDateTime" => into.other::<crate::edm::DateTimeOffset, _>(10438, map)?,
+            "tenantCountryCode" => into.str(10439, map)?,
+            "usageCountryCode" => into.str(10440, map)?,
+            "userDisplayName" => into.str(10441, map)?,
+            "userId" => into.str(10442, map)?,
+            "userPrincipalName" => into.str(10443, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.callRecords.serviceEndpoint` complex type.
 ///
-/// Derived from `endpoint`; inherited properties are included.
+/// Derived from `endpoint`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::call_records::Endpoint`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct ServiceEndpoint {
-    /// User-agent reported by this endpoint.
-    pub user_agent: crate::Patch<Box<crate::models::call_records::AnyUserAgent>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    base: crate::models::call_records::Endpoint,
+}
+
+#[cfg(feature = "communications")]
+impl std::ops::Deref for ServiceEndpoint {
+    type Target = crate::models::call_records::Endpoint;
+
+    fn deref(&self) -> &crate::models::call_records::Endpoint {
+        &self.base
+    }
+}
+
+#[cfg(feature = "communications")]
+impl std::ops::DerefMut for ServiceEndpoint {
+    fn deref_mut(&mut self) -> &mut crate::models::call_records::Endpoint {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "communications")]
+impl ServiceEndpoint {
+    /// An empty `serviceEndpoint`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+}
+
+#[cfg(feature = "communications")]
+impl std::fmt::Debug for ServiceEndpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "ServiceEndpoint", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "communications")]
 impl serde::Serialize for ServiceEndpoint {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("userAgent", &self.user_agent)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -2231,32 +4943,63 @@ impl crate::read_fields::ReadFields for ServiceEndpoint {
     const NAME: &'static str = "microsoft.graph.callRecords.serviceEndpoint";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "userAgent" => self.user_agent = map.next_value()?,
+            "userAgent" => {
+                into.other::<crate::models::call_records::AnyUserAgent, _>(10349, map)?
+            }
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+base: <crate::models::call_records::Endpoint as crate::read_fields::ReadFields>::from_properties(properties),
+}
     }
 }
 
 /// The `microsoft.graph.callRecords.serviceUserAgent` complex type.
 ///
-/// Derived from `userAgent`; inherited properties are included.
+/// Derived from `userAgent`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::call_records::UserAgent`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct ServiceUserAgent {
-    /// Identifies the version of application software used by this endpoint.
-    pub application_version: crate::Patch<String>,
-    /// User-agent header value reported by this endpoint.
-    pub header_value: crate::Patch<String>,
+    base: crate::models::call_records::UserAgent,
+}
+
+#[cfg(feature = "communications")]
+impl std::ops::Deref for ServiceUserAgent {
+    type Target = crate::models::call_records::UserAgent;
+
+    fn deref(&self) -> &crate::models::call_records::UserAgent {
+        &self.base
+    }
+}
+
+#[cfg(feature = "communications")]
+impl std::ops::DerefMut for ServiceUserAgent {
+    fn deref_mut(&mut self) -> &mut crate::models::call_records::UserAgent {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "communications")]
+impl ServiceUserAgent {
+    /// An empty `serviceUserAgent`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Identifies the role of the service used by this endpoint. Possible values are: unknown,
     /// customBot, skypeForBusinessMicrosoftTeamsGateway, skypeForBusinessAudioVideoMcu,
     /// skypeForBusinessApplicationSharingMcu, skypeForBusinessCallQueues, skypeForBusinessAutoAttendant,
@@ -2265,20 +5008,35 @@ pub struct ServiceUserAgent {
     /// audioTeleconferencerController, skypeForBusinessUnifiedCommunicationApplicationPlatform,
     /// responseGroupServiceAnnouncementService, gateway, skypeTranslator, skypeForBusinessAttendant,
     /// responseGroupService, voicemail, unknownFutureValue.
-    pub role: crate::Patch<crate::models::call_records::ServiceRole>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `role`: `None` when absent or `null`.
+    pub fn role(&self) -> Option<&crate::models::call_records::ServiceRole> {
+        self.props().get(10444)
+    }
+
+    /// Sets `role`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_role(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::call_records::ServiceRole>,
+    ) -> &mut Self {
+        self.props_mut().set(10444, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "communications")]
+impl std::fmt::Debug for ServiceUserAgent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "ServiceUserAgent", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "communications")]
 impl serde::Serialize for ServiceUserAgent {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("applicationVersion", &self.application_version)?;
-        writer.field("headerValue", &self.header_value)?;
-        writer.field("role", &self.role)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -2294,49 +5052,130 @@ impl crate::read_fields::ReadFields for ServiceUserAgent {
     const NAME: &'static str = "microsoft.graph.callRecords.serviceUserAgent";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "applicationVersion" => self.application_version = map.next_value()?,
-            "headerValue" => self.header_value = map.next_value()?,
-            "role" => self.role = map.next_value()?,
+            "applicationVersion" => into.str(10448, map)?,
+            "headerValue" => into.str(10449, map)?,
+            "role" => into.other::<crate::models::call_records::ServiceRole, _>(10444, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+base: <crate::models::call_records::UserAgent as crate::read_fields::ReadFields>::from_properties(properties),
+}
     }
 }
 
 /// The `microsoft.graph.callRecords.traceRouteHop` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct TraceRouteHop {
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "communications")]
+impl TraceRouteHop {
+    /// An empty `traceRouteHop`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
+    /// Properties this version of the SDK does not know and instance annotations
+    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
     /// The network path count of this hop that was used to compute the RTT.
-    pub hop_count: crate::Patch<i32>,
+    ///
+    /// `hopCount`: `None` when absent or `null`.
+    pub fn hop_count(&self) -> Option<i32> {
+        self.props().int(10445)
+    }
+
+    /// Sets `hopCount`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_hop_count(&mut self, value: impl crate::IntoPatch<i32>) -> &mut Self {
+        self.props_mut().set_int(10445, value.into_patch());
+        self
+    }
+
     /// IP address used for this hop in the network trace.
-    pub ip_address: crate::Patch<String>,
+    ///
+    /// `ipAddress`: `None` when absent or `null`.
+    pub fn ip_address(&self) -> Option<&str> {
+        self.props().str(10446)
+    }
+
+    /// Sets `ipAddress`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_ip_address(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(10446, value.into_patch());
+        self
+    }
+
     /// The time from when the trace route packet was sent from the client to this hop and back to the
     /// client, denoted in \[ISO 8601\]\[\] format. For example, 1 second is denoted as PT1S, where P is
     /// the duration designator, T is the time designator, and S is the second designator.
-    pub round_trip_time: crate::Patch<crate::edm::Duration>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `roundTripTime`: `None` when absent or `null`.
+    pub fn round_trip_time(&self) -> Option<&crate::edm::Duration> {
+        self.props().get(10447)
+    }
+
+    /// Sets `roundTripTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_round_trip_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::Duration>,
+    ) -> &mut Self {
+        self.props_mut().set(10447, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "communications")]
+impl std::fmt::Debug for TraceRouteHop {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "TraceRouteHop", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "communications")]
 impl serde::Serialize for TraceRouteHop {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("hopCount", &self.hop_count)?;
-        writer.field("ipAddress", &self.ip_address)?;
-        writer.field("roundTripTime", &self.round_trip_time)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -2352,44 +5191,110 @@ impl crate::read_fields::ReadFields for TraceRouteHop {
     const NAME: &'static str = "microsoft.graph.callRecords.traceRouteHop";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "hopCount" => self.hop_count = map.next_value()?,
-            "ipAddress" => self.ip_address = map.next_value()?,
-            "roundTripTime" => self.round_trip_time = map.next_value()?,
+            "hopCount" => into.int::<i32, _>(10445, map)?,
+            "ipAddress" => into.str(10446, map)?,
+            "roundTripTime" => into.other::<crate::edm::Duration, _>(10447, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.callRecords.userAgent` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct UserAgent {
-    /// Identifies the version of application software used by this endpoint.
-    pub application_version: crate::Patch<String>,
-    /// User-agent header value reported by this endpoint.
-    pub header_value: crate::Patch<String>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "communications")]
+impl UserAgent {
+    /// An empty `userAgent`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// Identifies the version of application software used by this endpoint.
+    ///
+    /// `applicationVersion`: `None` when absent or `null`.
+    pub fn application_version(&self) -> Option<&str> {
+        self.props().str(10448)
+    }
+
+    /// Sets `applicationVersion`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_application_version(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(10448, value.into_patch());
+        self
+    }
+
+    /// User-agent header value reported by this endpoint.
+    ///
+    /// `headerValue`: `None` when absent or `null`.
+    pub fn header_value(&self) -> Option<&str> {
+        self.props().str(10449)
+    }
+
+    /// Sets `headerValue`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_header_value(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(10449, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "communications")]
+impl std::fmt::Debug for UserAgent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "UserAgent", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "communications")]
 impl serde::Serialize for UserAgent {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("applicationVersion", &self.application_version)?;
-        writer.field("headerValue", &self.header_value)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -2405,20 +5310,20 @@ impl crate::read_fields::ReadFields for UserAgent {
     const NAME: &'static str = "microsoft.graph.callRecords.userAgent";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "applicationVersion" => self.application_version = map.next_value()?,
-            "headerValue" => self.header_value = map.next_value()?,
+            "applicationVersion" => into.str(10448, map)?,
+            "headerValue" => into.str(10449, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
@@ -2456,7 +5361,7 @@ impl AnyUserAgent {
             Self::CallRecordsClientUserAgent(_) => "microsoft.graph.callRecords.clientUserAgent",
             Self::CallRecordsServiceUserAgent(_) => "microsoft.graph.callRecords.serviceUserAgent",
             Self::Unknown(value) => value
-                .additional_data
+                .additional_data()
                 .get("@odata.type")
                 .and_then(|t| t.as_str())
                 .map_or("microsoft.graph.callRecords.userAgent", |t| {
@@ -2465,7 +5370,26 @@ impl AnyUserAgent {
         }
     }
 
-    /// The value as a [`UserAgent`]: the declared type, or a derived type this version does not
+    /// The value read as [`UserAgent`] whatever its variant: a derived type's base properties
+    /// read the same, so reading the `userAgent` properties needs no `match`.
+    pub fn base(&self) -> &UserAgent {
+        match self {
+            Self::CallRecordsUserAgent(value) | Self::Unknown(value) => value,
+            Self::CallRecordsClientUserAgent(value) => value,
+            Self::CallRecordsServiceUserAgent(value) => value,
+        }
+    }
+
+    /// As [`AnyUserAgent::base`], to change the `userAgent` properties of any variant.
+    pub fn base_mut(&mut self) -> &mut UserAgent {
+        match self {
+            Self::CallRecordsUserAgent(value) | Self::Unknown(value) => value,
+            Self::CallRecordsClientUserAgent(value) => value,
+            Self::CallRecordsServiceUserAgent(value) => value,
+        }
+    }
+
+    /// The value as [`UserAgent`] if it is the declared type, or a derived type this version does not
     /// know (read as the declared type). `None` for the known derived types.
     pub fn as_call_records_user_agent(&self) -> Option<&UserAgent> {
         match self {
@@ -2614,38 +5538,120 @@ impl crate::polymorphic::Polymorphic for AnyUserAgent {
 
     fn declared_data(&self) -> Option<&crate::AdditionalData> {
         match self {
-            Self::CallRecordsUserAgent(value) => Some(&value.additional_data),
+            Self::CallRecordsUserAgent(value) => Some(value.additional_data()),
             _ => None,
         }
     }
 }
 
 /// The `microsoft.graph.callRecords.userFeedback` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct UserFeedback {
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "communications")]
+impl UserFeedback {
+    /// An empty `userFeedback`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
+    /// Properties this version of the SDK does not know and instance annotations
+    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
     /// The rating provided by the user of this endpoint about the quality of this Session. Possible
     /// values are: notRated, bad, poor, fair, good, excellent, unknownFutureValue.
-    pub rating: crate::Patch<crate::models::call_records::UserFeedbackRating>,
+    ///
+    /// `rating`: `None` when absent or `null`.
+    pub fn rating(&self) -> Option<&crate::models::call_records::UserFeedbackRating> {
+        self.props().get(10450)
+    }
+
+    /// Sets `rating`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_rating(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::call_records::UserFeedbackRating>,
+    ) -> &mut Self {
+        self.props_mut().set(10450, value.into_patch());
+        self
+    }
+
     /// The feedback text provided by the user of this endpoint for the session.
-    pub text: crate::Patch<String>,
+    ///
+    /// `text`: `None` when absent or `null`.
+    pub fn text(&self) -> Option<&str> {
+        self.props().str(10451)
+    }
+
+    /// Sets `text`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_text(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(10451, value.into_patch());
+        self
+    }
+
     /// The set of feedback tokens provided by the user of this endpoint for the session. This is a set
     /// of Boolean properties. The property names should not be relied upon since they may change
     /// depending on what tokens are offered to the user.
-    pub tokens: crate::Patch<Box<crate::models::call_records::FeedbackTokenSet>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `tokens`: `None` when absent or `null`.
+    pub fn tokens(&self) -> Option<&crate::models::call_records::FeedbackTokenSet> {
+        self.props().get(10452)
+    }
+
+    /// Sets `tokens`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_tokens(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::call_records::FeedbackTokenSet>,
+    ) -> &mut Self {
+        self.props_mut().set(10452, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "communications")]
+impl std::fmt::Debug for UserFeedback {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "UserFeedback", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "communications")]
 impl serde::Serialize for UserFeedback {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("rating", &self.rating)?;
-        writer.field("text", &self.text)?;
-        writer.field("tokens", &self.tokens)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -2661,27 +5667,36 @@ impl crate::read_fields::ReadFields for UserFeedback {
     const NAME: &'static str = "microsoft.graph.callRecords.userFeedback";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "rating" => self.rating = map.next_value()?,
-            "text" => self.text = map.next_value()?,
-            "tokens" => self.tokens = map.next_value()?,
+            "rating" => {
+                into.other::<crate::models::call_records::UserFeedbackRating, _>(10450, map)?
+            }
+            "text" => into.str(10451, map)?,
+            "tokens" => {
+                into.other::<crate::models::call_records::FeedbackTokenSet, _>(10452, map)?
+            }
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.callRecords.userIdentity` complex type.
 ///
-/// Derived from `identity`; inherited properties are included.
+/// Derived from `identity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Identity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(any(
     feature = "identity",
     feature = "files",
@@ -2701,20 +5716,126 @@ impl crate::read_fields::ReadFields for UserFeedback {
     feature = "storage",
     feature = "other"
 ))]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct UserIdentity {
-    /// The display name of the identity. Note that this might not always be available or up to date. For
-    /// example, if a user changes their display name, the API might show the new value in a future
-    /// response, but the items associated with the user won't show up as having changed when using
-    /// delta.
-    pub display_name: crate::Patch<String>,
-    /// Unique identifier for the identity.
-    pub id: crate::Patch<String>,
+    base: crate::models::Identity,
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "files",
+    feature = "sites",
+    feature = "onenote",
+    feature = "planner",
+    feature = "teams",
+    feature = "communications",
+    feature = "security",
+    feature = "education",
+    feature = "identity-governance",
+    feature = "identity-access",
+    feature = "directory",
+    feature = "reports",
+    feature = "copilot",
+    feature = "solutions",
+    feature = "storage",
+    feature = "other"
+))]
+impl std::ops::Deref for UserIdentity {
+    type Target = crate::models::Identity;
+
+    fn deref(&self) -> &crate::models::Identity {
+        &self.base
+    }
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "files",
+    feature = "sites",
+    feature = "onenote",
+    feature = "planner",
+    feature = "teams",
+    feature = "communications",
+    feature = "security",
+    feature = "education",
+    feature = "identity-governance",
+    feature = "identity-access",
+    feature = "directory",
+    feature = "reports",
+    feature = "copilot",
+    feature = "solutions",
+    feature = "storage",
+    feature = "other"
+))]
+impl std::ops::DerefMut for UserIdentity {
+    fn deref_mut(&mut self) -> &mut crate::models::Identity {
+        &mut self.base
+    }
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "files",
+    feature = "sites",
+    feature = "onenote",
+    feature = "planner",
+    feature = "teams",
+    feature = "communications",
+    feature = "security",
+    feature = "education",
+    feature = "identity-governance",
+    feature = "identity-access",
+    feature = "directory",
+    feature = "reports",
+    feature = "copilot",
+    feature = "solutions",
+    feature = "storage",
+    feature = "other"
+))]
+impl UserIdentity {
+    /// An empty `userIdentity`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The `userPrincipalName` property.
-    pub user_principal_name: crate::Patch<String>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `userPrincipalName`: `None` when absent or `null`.
+    pub fn user_principal_name(&self) -> Option<&str> {
+        self.props().str(10453)
+    }
+
+    /// Sets `userPrincipalName`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_user_principal_name(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(10453, value.into_patch());
+        self
+    }
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "files",
+    feature = "sites",
+    feature = "onenote",
+    feature = "planner",
+    feature = "teams",
+    feature = "communications",
+    feature = "security",
+    feature = "education",
+    feature = "identity-governance",
+    feature = "identity-access",
+    feature = "directory",
+    feature = "reports",
+    feature = "copilot",
+    feature = "solutions",
+    feature = "storage",
+    feature = "other"
+))]
+impl std::fmt::Debug for UserIdentity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "UserIdentity", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(any(
@@ -2738,11 +5859,8 @@ pub struct UserIdentity {
 ))]
 impl serde::Serialize for UserIdentity {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("displayName", &self.display_name)?;
-        writer.field("id", &self.id)?;
-        writer.field("userPrincipalName", &self.user_principal_name)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -2794,21 +5912,25 @@ impl crate::read_fields::ReadFields for UserIdentity {
     const NAME: &'static str = "microsoft.graph.callRecords.userIdentity";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "displayName" => self.display_name = map.next_value()?,
-            "id" => self.id = map.next_value()?,
-            "userPrincipalName" => self.user_principal_name = map.next_value()?,
+            "displayName" => into.str(8170, map)?,
+            "id" => into.str(8171, map)?,
+            "userPrincipalName" => into.str(10453, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Identity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 

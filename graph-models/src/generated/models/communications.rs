@@ -398,32 +398,58 @@ pub struct CallUpdateRecordingStatusBody {
 
 /// The `microsoft.graph.addLargeGalleryViewOperation` entity type.
 ///
-/// Derived from `commsOperation` < `entity`; inherited properties are included.
+/// Derived from `commsOperation` < `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::CommsOperation`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct AddLargeGalleryViewOperation {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
-    /// Unique Client Context string. Max limit is 256 chars.
-    pub client_context: crate::Patch<String>,
-    /// The result information. Read-only.
-    pub result_info: crate::Patch<Box<crate::models::ResultInfo>>,
-    /// Possible values are: notStarted, running, completed, failed. Read-only.
-    pub status: crate::Patch<crate::models::OperationStatus>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    base: crate::models::CommsOperation,
+}
+
+#[cfg(feature = "communications")]
+impl std::ops::Deref for AddLargeGalleryViewOperation {
+    type Target = crate::models::CommsOperation;
+
+    fn deref(&self) -> &crate::models::CommsOperation {
+        &self.base
+    }
+}
+
+#[cfg(feature = "communications")]
+impl std::ops::DerefMut for AddLargeGalleryViewOperation {
+    fn deref_mut(&mut self) -> &mut crate::models::CommsOperation {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "communications")]
+impl AddLargeGalleryViewOperation {
+    /// An empty `addLargeGalleryViewOperation`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+}
+
+#[cfg(feature = "communications")]
+impl std::fmt::Debug for AddLargeGalleryViewOperation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props().fmt_as(
+            f,
+            "AddLargeGalleryViewOperation",
+            crate::models::PROPERTY_NAMES,
+        )
+    }
 }
 
 #[cfg(feature = "communications")]
 impl serde::Serialize for AddLargeGalleryViewOperation {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("clientContext", &self.client_context)?;
-        writer.field("resultInfo", &self.result_info)?;
-        writer.field("status", &self.status)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -439,22 +465,27 @@ impl crate::read_fields::ReadFields for AddLargeGalleryViewOperation {
     const NAME: &'static str = "microsoft.graph.addLargeGalleryViewOperation";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "clientContext" => self.client_context = map.next_value()?,
-            "resultInfo" => self.result_info = map.next_value()?,
-            "status" => self.status = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "clientContext" => into.str(1231, map)?,
+            "resultInfo" => into.other::<crate::models::ResultInfo, _>(1232, map)?,
+            "status" => into.other::<crate::models::OperationStatus, _>(1233, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base:
+                <crate::models::CommsOperation as crate::read_fields::ReadFields>::from_properties(
+                    properties,
+                ),
+        }
     }
 }
 
@@ -471,32 +502,97 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.audioRoutingGroup` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct AudioRoutingGroup {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "communications")]
+impl std::ops::Deref for AudioRoutingGroup {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "communications")]
+impl std::ops::DerefMut for AudioRoutingGroup {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "communications")]
+impl AudioRoutingGroup {
+    /// An empty `audioRoutingGroup`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The `receivers` property.
-    pub receivers: crate::Patch<Vec<String>>,
+    ///
+    /// `receivers`: an empty slice when absent or `null`.
+    pub fn receivers(&self) -> &[String] {
+        self.props().strings(621)
+    }
+
+    /// Sets `receivers`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_receivers(&mut self, value: impl crate::IntoPatch<Vec<String>>) -> &mut Self {
+        self.props_mut().set_strings(621, value.into_patch());
+        self
+    }
+
     /// The `routingMode` property.
-    pub routing_mode: crate::Patch<crate::models::RoutingMode>,
+    ///
+    /// `routingMode`: `None` when absent or `null`.
+    pub fn routing_mode(&self) -> Option<&crate::models::RoutingMode> {
+        self.props().get(622)
+    }
+
+    /// Sets `routingMode`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_routing_mode(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::RoutingMode>,
+    ) -> &mut Self {
+        self.props_mut().set(622, value.into_patch());
+        self
+    }
+
     /// The `sources` property.
-    pub sources: crate::Patch<Vec<String>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `sources`: an empty slice when absent or `null`.
+    pub fn sources(&self) -> &[String] {
+        self.props().strings(623)
+    }
+
+    /// Sets `sources`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_sources(&mut self, value: impl crate::IntoPatch<Vec<String>>) -> &mut Self {
+        self.props_mut().set_strings(623, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "communications")]
+impl std::fmt::Debug for AudioRoutingGroup {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "AudioRoutingGroup", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "communications")]
 impl serde::Serialize for AudioRoutingGroup {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("receivers", &self.receivers)?;
-        writer.field("routingMode", &self.routing_mode)?;
-        writer.field("sources", &self.sources)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -512,22 +608,26 @@ impl crate::read_fields::ReadFields for AudioRoutingGroup {
     const NAME: &'static str = "microsoft.graph.audioRoutingGroup";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "receivers" => self.receivers = map.next_value()?,
-            "routingMode" => self.routing_mode = map.next_value()?,
-            "sources" => self.sources = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "receivers" => into.strings(621, map)?,
+            "routingMode" => into.other::<crate::models::RoutingMode, _>(622, map)?,
+            "sources" => into.strings(623, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -544,99 +644,428 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.call` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct Call {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "communications")]
+impl std::ops::Deref for Call {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "communications")]
+impl std::ops::DerefMut for Call {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "communications")]
+impl Call {
+    /// An empty `call`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The callback URL on which callbacks will be delivered. Must be https.
-    pub callback_uri: crate::Patch<String>,
+    ///
+    /// `callbackUri`: `None` when absent or `null`.
+    pub fn callback_uri(&self) -> Option<&str> {
+        self.props().str(938)
+    }
+
+    /// Sets `callbackUri`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_callback_uri(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(938, value.into_patch());
+        self
+    }
+
     /// A unique identifier for all the participant calls in a conference or a unique identifier for two
     /// participant calls in a P2P call. This needs to be copied over from
     /// Microsoft.Graph.Call.CallChainId.
-    pub call_chain_id: crate::Patch<String>,
+    ///
+    /// `callChainId`: `None` when absent or `null`.
+    pub fn call_chain_id(&self) -> Option<&str> {
+        self.props().str(939)
+    }
+
+    /// Sets `callChainId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_call_chain_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(939, value.into_patch());
+        self
+    }
+
     /// Contains the optional features for the call.
-    pub call_options: crate::Patch<Box<crate::models::AnyCallOptions>>,
+    ///
+    /// `callOptions`: `None` when absent or `null`.
+    pub fn call_options(&self) -> Option<&crate::models::AnyCallOptions> {
+        self.props().get(940)
+    }
+
+    /// Sets `callOptions`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_call_options(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::AnyCallOptions>,
+    ) -> &mut Self {
+        self.props_mut().set(940, value.into_patch());
+        self
+    }
+
     /// The routing information on how the call was retargeted. Read-only.
-    pub call_routes: crate::Patch<Vec<crate::models::CallRoute>>,
+    ///
+    /// `callRoutes`: an empty slice when absent or `null`.
+    pub fn call_routes(&self) -> &[crate::models::CallRoute] {
+        self.props().list(941)
+    }
+
+    /// Sets `callRoutes`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_call_routes(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::CallRoute>>,
+    ) -> &mut Self {
+        self.props_mut().set(941, value.into_patch());
+        self
+    }
+
     /// The chat information. Required information for joining a meeting.
-    pub chat_info: crate::Patch<Box<crate::models::ChatInfo>>,
+    ///
+    /// `chatInfo`: `None` when absent or `null`.
+    pub fn chat_info(&self) -> Option<&crate::models::ChatInfo> {
+        self.props().get(942)
+    }
+
+    /// Sets `chatInfo`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_chat_info(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::ChatInfo>,
+    ) -> &mut Self {
+        self.props_mut().set(942, value.into_patch());
+        self
+    }
+
     /// The direction of the call. The possible value are incoming or outgoing. Read-only.
-    pub direction: crate::Patch<crate::models::CallDirection>,
+    ///
+    /// `direction`: `None` when absent or `null`.
+    pub fn direction(&self) -> Option<&crate::models::CallDirection> {
+        self.props().get(943)
+    }
+
+    /// Sets `direction`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_direction(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::CallDirection>,
+    ) -> &mut Self {
+        self.props_mut().set(943, value.into_patch());
+        self
+    }
+
     /// Call context associated with an incoming call.
-    pub incoming_context: crate::Patch<Box<crate::models::IncomingContext>>,
+    ///
+    /// `incomingContext`: `None` when absent or `null`.
+    pub fn incoming_context(&self) -> Option<&crate::models::IncomingContext> {
+        self.props().get(944)
+    }
+
+    /// Sets `incomingContext`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_incoming_context(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::IncomingContext>,
+    ) -> &mut Self {
+        self.props_mut().set(944, value.into_patch());
+        self
+    }
+
     /// The media configuration. Required.
-    pub media_config: crate::Patch<Box<crate::models::AnyMediaConfig>>,
+    ///
+    /// `mediaConfig`: `None` when absent or `null`.
+    pub fn media_config(&self) -> Option<&crate::models::AnyMediaConfig> {
+        self.props().get(945)
+    }
+
+    /// Sets `mediaConfig`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_media_config(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::AnyMediaConfig>,
+    ) -> &mut Self {
+        self.props_mut().set(945, value.into_patch());
+        self
+    }
+
     /// Read-only. The call media state.
-    pub media_state: crate::Patch<Box<crate::models::CallMediaState>>,
+    ///
+    /// `mediaState`: `None` when absent or `null`.
+    pub fn media_state(&self) -> Option<&crate::models::CallMediaState> {
+        self.props().get(946)
+    }
+
+    /// Sets `mediaState`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_media_state(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::CallMediaState>,
+    ) -> &mut Self {
+        self.props_mut().set(946, value.into_patch());
+        self
+    }
+
     /// The meeting information. Required information for meeting scenarios.
-    pub meeting_info: crate::Patch<Box<crate::models::AnyMeetingInfo>>,
+    ///
+    /// `meetingInfo`: `None` when absent or `null`.
+    pub fn meeting_info(&self) -> Option<&crate::models::AnyMeetingInfo> {
+        self.props().get(947)
+    }
+
+    /// Sets `meetingInfo`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_meeting_info(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::AnyMeetingInfo>,
+    ) -> &mut Self {
+        self.props_mut().set(947, value.into_patch());
+        self
+    }
+
     /// The `myParticipantId` property.
-    pub my_participant_id: crate::Patch<String>,
+    ///
+    /// `myParticipantId`: `None` when absent or `null`.
+    pub fn my_participant_id(&self) -> Option<&str> {
+        self.props().str(948)
+    }
+
+    /// Sets `myParticipantId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_my_participant_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(948, value.into_patch());
+        self
+    }
+
     /// The list of requested modalities. Possible values are: unknown, audio, video,
     /// videoBasedScreenSharing, data.
-    pub requested_modalities: crate::Patch<Vec<crate::models::Modality>>,
+    ///
+    /// `requestedModalities`: an empty slice when absent or `null`.
+    pub fn requested_modalities(&self) -> &[crate::models::Modality] {
+        self.props().list(949)
+    }
+
+    /// Sets `requestedModalities`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_requested_modalities(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::Modality>>,
+    ) -> &mut Self {
+        self.props_mut().set(949, value.into_patch());
+        self
+    }
+
     /// The result information. For example can hold termination reason. Read-only.
-    pub result_info: crate::Patch<Box<crate::models::ResultInfo>>,
+    ///
+    /// `resultInfo`: `None` when absent or `null`.
+    pub fn result_info(&self) -> Option<&crate::models::ResultInfo> {
+        self.props().get(950)
+    }
+
+    /// Sets `resultInfo`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_result_info(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::ResultInfo>,
+    ) -> &mut Self {
+        self.props_mut().set(950, value.into_patch());
+        self
+    }
+
     /// The originator of the call.
-    pub source: crate::Patch<Box<crate::models::ParticipantInfo>>,
+    ///
+    /// `source`: `None` when absent or `null`.
+    pub fn source(&self) -> Option<&crate::models::ParticipantInfo> {
+        self.props().get(951)
+    }
+
+    /// Sets `source`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_source(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::ParticipantInfo>,
+    ) -> &mut Self {
+        self.props_mut().set(951, value.into_patch());
+        self
+    }
+
     /// The call state. Possible values are: incoming, establishing, ringing, established, hold,
     /// transferring, transferAccepted, redirecting, terminating, terminated. Read-only.
-    pub state: crate::Patch<crate::models::CallState>,
+    ///
+    /// `state`: `None` when absent or `null`.
+    pub fn state(&self) -> Option<&crate::models::CallState> {
+        self.props().get(952)
+    }
+
+    /// Sets `state`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_state(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::CallState>,
+    ) -> &mut Self {
+        self.props_mut().set(952, value.into_patch());
+        self
+    }
+
     /// The subject of the conversation.
-    pub subject: crate::Patch<String>,
+    ///
+    /// `subject`: `None` when absent or `null`.
+    pub fn subject(&self) -> Option<&str> {
+        self.props().str(953)
+    }
+
+    /// Sets `subject`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_subject(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(953, value.into_patch());
+        self
+    }
+
     /// The targets of the call. Required information for creating peer to peer call.
-    pub targets: crate::Patch<Vec<crate::models::InvitationParticipantInfo>>,
+    ///
+    /// `targets`: an empty slice when absent or `null`.
+    pub fn targets(&self) -> &[crate::models::InvitationParticipantInfo] {
+        self.props().list(954)
+    }
+
+    /// Sets `targets`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_targets(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::InvitationParticipantInfo>>,
+    ) -> &mut Self {
+        self.props_mut().set(954, value.into_patch());
+        self
+    }
+
     /// The `tenantId` property.
-    pub tenant_id: crate::Patch<String>,
+    ///
+    /// `tenantId`: `None` when absent or `null`.
+    pub fn tenant_id(&self) -> Option<&str> {
+        self.props().str(955)
+    }
+
+    /// Sets `tenantId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_tenant_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(955, value.into_patch());
+        self
+    }
+
     /// The `toneInfo` property.
-    pub tone_info: crate::Patch<Box<crate::models::ToneInfo>>,
+    ///
+    /// `toneInfo`: `None` when absent or `null`.
+    pub fn tone_info(&self) -> Option<&crate::models::ToneInfo> {
+        self.props().get(956)
+    }
+
+    /// Sets `toneInfo`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_tone_info(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::ToneInfo>,
+    ) -> &mut Self {
+        self.props_mut().set(956, value.into_patch());
+        self
+    }
+
     /// The transcription information for the call. Read-only.
-    pub transcription: crate::Patch<Box<crate::models::CallTranscriptionInfo>>,
+    ///
+    /// `transcription`: `None` when absent or `null`.
+    pub fn transcription(&self) -> Option<&crate::models::CallTranscriptionInfo> {
+        self.props().get(957)
+    }
+
+    /// Sets `transcription`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_transcription(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::CallTranscriptionInfo>,
+    ) -> &mut Self {
+        self.props_mut().set(957, value.into_patch());
+        self
+    }
+
     /// The `audioRoutingGroups` navigation property (present when expanded).
-    pub audio_routing_groups: crate::Patch<Vec<crate::models::AudioRoutingGroup>>,
+    ///
+    /// `audioRoutingGroups`: an empty slice when absent or `null`.
+    pub fn audio_routing_groups(&self) -> &[crate::models::AudioRoutingGroup] {
+        self.props().list(958)
+    }
+
+    /// Sets `audioRoutingGroups`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_audio_routing_groups(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::AudioRoutingGroup>>,
+    ) -> &mut Self {
+        self.props_mut().set(958, value.into_patch());
+        self
+    }
+
     /// The `contentSharingSessions` navigation property (present when expanded).
-    pub content_sharing_sessions: crate::Patch<Vec<crate::models::ContentSharingSession>>,
+    ///
+    /// `contentSharingSessions`: an empty slice when absent or `null`.
+    pub fn content_sharing_sessions(&self) -> &[crate::models::ContentSharingSession] {
+        self.props().list(959)
+    }
+
+    /// Sets `contentSharingSessions`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_content_sharing_sessions(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::ContentSharingSession>>,
+    ) -> &mut Self {
+        self.props_mut().set(959, value.into_patch());
+        self
+    }
+
     /// The `operations` navigation property (present when expanded).
-    pub operations: crate::Patch<Vec<crate::models::AnyCommsOperation>>,
+    ///
+    /// `operations`: an empty slice when absent or `null`.
+    pub fn operations(&self) -> &[crate::models::AnyCommsOperation] {
+        self.props().list(960)
+    }
+
+    /// Sets `operations`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_operations(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::AnyCommsOperation>>,
+    ) -> &mut Self {
+        self.props_mut().set(960, value.into_patch());
+        self
+    }
+
     /// The `participants` navigation property (present when expanded).
-    pub participants: crate::Patch<Vec<crate::models::Participant>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `participants`: an empty slice when absent or `null`.
+    pub fn participants(&self) -> &[crate::models::Participant] {
+        self.props().list(961)
+    }
+
+    /// Sets `participants`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_participants(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::Participant>>,
+    ) -> &mut Self {
+        self.props_mut().set(961, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "communications")]
+impl std::fmt::Debug for Call {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "Call", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "communications")]
 impl serde::Serialize for Call {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("callbackUri", &self.callback_uri)?;
-        writer.field("callChainId", &self.call_chain_id)?;
-        writer.field("callOptions", &self.call_options)?;
-        writer.field("callRoutes", &self.call_routes)?;
-        writer.field("chatInfo", &self.chat_info)?;
-        writer.field("direction", &self.direction)?;
-        writer.field("incomingContext", &self.incoming_context)?;
-        writer.field("mediaConfig", &self.media_config)?;
-        writer.field("mediaState", &self.media_state)?;
-        writer.field("meetingInfo", &self.meeting_info)?;
-        writer.field("myParticipantId", &self.my_participant_id)?;
-        writer.field("requestedModalities", &self.requested_modalities)?;
-        writer.field("resultInfo", &self.result_info)?;
-        writer.field("source", &self.source)?;
-        writer.field("state", &self.state)?;
-        writer.field("subject", &self.subject)?;
-        writer.field("targets", &self.targets)?;
-        writer.field("tenantId", &self.tenant_id)?;
-        writer.field("toneInfo", &self.tone_info)?;
-        writer.field("transcription", &self.transcription)?;
-        writer.field("audioRoutingGroups", &self.audio_routing_groups)?;
-        writer.field("contentSharingSessions", &self.content_sharing_sessions)?;
-        writer.field("operations", &self.operations)?;
-        writer.field("participants", &self.participants)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -652,43 +1081,53 @@ impl crate::read_fields::ReadFields for Call {
     const NAME: &'static str = "microsoft.graph.call";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "callbackUri" => self.callback_uri = map.next_value()?,
-            "callChainId" => self.call_chain_id = map.next_value()?,
-            "callOptions" => self.call_options = map.next_value()?,
-            "callRoutes" => self.call_routes = map.next_value()?,
-            "chatInfo" => self.chat_info = map.next_value()?,
-            "direction" => self.direction = map.next_value()?,
-            "incomingContext" => self.incoming_context = map.next_value()?,
-            "mediaConfig" => self.media_config = map.next_value()?,
-            "mediaState" => self.media_state = map.next_value()?,
-            "meetingInfo" => self.meeting_info = map.next_value()?,
-            "myParticipantId" => self.my_participant_id = map.next_value()?,
-            "requestedModalities" => self.requested_modalities = map.next_value()?,
-            "resultInfo" => self.result_info = map.next_value()?,
-            "source" => self.source = map.next_value()?,
-            "state" => self.state = map.next_value()?,
-            "subject" => self.subject = map.next_value()?,
-            "targets" => self.targets = map.next_value()?,
-            "tenantId" => self.tenant_id = map.next_value()?,
-            "toneInfo" => self.tone_info = map.next_value()?,
-            "transcription" => self.transcription = map.next_value()?,
-            "audioRoutingGroups" => self.audio_routing_groups = map.next_value()?,
-            "contentSharingSessions" => self.content_sharing_sessions = map.next_value()?,
-            "operations" => self.operations = map.next_value()?,
-            "participants" => self.participants = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "callbackUri" => into.str(938, map)?,
+            "callChainId" => into.str(939, map)?,
+            "callOptions" => into.other::<crate::models::AnyCallOptions, _>(940, map)?,
+            "callRoutes" => into.other::<Vec<crate::models::CallRoute>, _>(941, map)?,
+            "chatInfo" => into.other::<crate::models::ChatInfo, _>(942, map)?,
+            "direction" => into.other::<crate::models::CallDirection, _>(943, map)?,
+            "incomingContext" => into.other::<crate::models::IncomingContext, _>(944, map)?,
+            "mediaConfig" => into.other::<crate::models::AnyMediaConfig, _>(945, map)?,
+            "mediaState" => into.other::<crate::models::CallMediaState, _>(946, map)?,
+            "meetingInfo" => into.other::<crate::models::AnyMeetingInfo, _>(947, map)?,
+            "myParticipantId" => into.str(948, map)?,
+            "requestedModalities" => into.other::<Vec<crate::models::Modality>, _>(949, map)?,
+            "resultInfo" => into.other::<crate::models::ResultInfo, _>(950, map)?,
+            "source" => into.other::<crate::models::ParticipantInfo, _>(951, map)?,
+            "state" => into.other::<crate::models::CallState, _>(952, map)?,
+            "subject" => into.str(953, map)?,
+            "targets" => {
+                into.other::<Vec<crate::models::InvitationParticipantInfo>, _>(954, map)?
+            }
+            "tenantId" => into.str(955, map)?,
+            "toneInfo" => into.other::<crate::models::ToneInfo, _>(956, map)?,
+            "transcription" => into.other::<crate::models::CallTranscriptionInfo, _>(957, map)?,
+            "audioRoutingGroups" => {
+                into.other::<Vec<crate::models::AudioRoutingGroup>, _>(958, map)?
+            }
+            "contentSharingSessions" => {
+                into.other::<Vec<crate::models::ContentSharingSession>, _>(959, map)?
+            }
+            "operations" => into.other::<Vec<crate::models::AnyCommsOperation>, _>(960, map)?,
+            "participants" => into.other::<Vec<crate::models::Participant>, _>(961, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -726,44 +1165,158 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.callRecording` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct CallRecording {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "communications")]
+impl std::ops::Deref for CallRecording {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "communications")]
+impl std::ops::DerefMut for CallRecording {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "communications")]
+impl CallRecording {
+    /// An empty `callRecording`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The `callId` property.
-    pub call_id: crate::Patch<String>,
+    ///
+    /// `callId`: `None` when absent or `null`.
+    pub fn call_id(&self) -> Option<&str> {
+        self.props().str(972)
+    }
+
+    /// Sets `callId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_call_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(972, value.into_patch());
+        self
+    }
+
     /// The `contentCorrelationId` property.
-    pub content_correlation_id: crate::Patch<String>,
+    ///
+    /// `contentCorrelationId`: `None` when absent or `null`.
+    pub fn content_correlation_id(&self) -> Option<&str> {
+        self.props().str(973)
+    }
+
+    /// Sets `contentCorrelationId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_content_correlation_id(
+        &mut self,
+        value: impl crate::IntoPatch<String>,
+    ) -> &mut Self {
+        self.props_mut().set_str(973, value.into_patch());
+        self
+    }
+
     /// The `createdDateTime` property.
-    pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    ///
+    /// `createdDateTime`: `None` when absent or `null`.
+    pub fn created_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(974)
+    }
+
+    /// Sets `createdDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_created_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(974, value.into_patch());
+        self
+    }
+
     /// The `endDateTime` property.
-    pub end_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    ///
+    /// `endDateTime`: `None` when absent or `null`.
+    pub fn end_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(975)
+    }
+
+    /// Sets `endDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_end_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(975, value.into_patch());
+        self
+    }
+
     /// The `meetingId` property.
-    pub meeting_id: crate::Patch<String>,
+    ///
+    /// `meetingId`: `None` when absent or `null`.
+    pub fn meeting_id(&self) -> Option<&str> {
+        self.props().str(976)
+    }
+
+    /// Sets `meetingId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_meeting_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(976, value.into_patch());
+        self
+    }
+
     /// The `meetingOrganizer` property.
-    pub meeting_organizer: crate::Patch<Box<crate::models::AnyIdentitySet>>,
+    ///
+    /// `meetingOrganizer`: `None` when absent or `null`.
+    pub fn meeting_organizer(&self) -> Option<&crate::models::AnyIdentitySet> {
+        self.props().get(977)
+    }
+
+    /// Sets `meetingOrganizer`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_meeting_organizer(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::AnyIdentitySet>,
+    ) -> &mut Self {
+        self.props_mut().set(977, value.into_patch());
+        self
+    }
+
     /// The `recordingContentUrl` property.
-    pub recording_content_url: crate::Patch<String>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `recordingContentUrl`: `None` when absent or `null`.
+    pub fn recording_content_url(&self) -> Option<&str> {
+        self.props().str(978)
+    }
+
+    /// Sets `recordingContentUrl`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_recording_content_url(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(978, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "communications")]
+impl std::fmt::Debug for CallRecording {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "CallRecording", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "communications")]
 impl serde::Serialize for CallRecording {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("callId", &self.call_id)?;
-        writer.field("contentCorrelationId", &self.content_correlation_id)?;
-        writer.field("createdDateTime", &self.created_date_time)?;
-        writer.field("endDateTime", &self.end_date_time)?;
-        writer.field("meetingId", &self.meeting_id)?;
-        writer.field("meetingOrganizer", &self.meeting_organizer)?;
-        writer.field("recordingContentUrl", &self.recording_content_url)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -779,26 +1332,30 @@ impl crate::read_fields::ReadFields for CallRecording {
     const NAME: &'static str = "microsoft.graph.callRecording";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "callId" => self.call_id = map.next_value()?,
-            "contentCorrelationId" => self.content_correlation_id = map.next_value()?,
-            "createdDateTime" => self.created_date_time = map.next_value()?,
-            "endDateTime" => self.end_date_time = map.next_value()?,
-            "meetingId" => self.meeting_id = map.next_value()?,
-            "meetingOrganizer" => self.meeting_organizer = map.next_value()?,
-            "recordingContentUrl" => self.recording_content_url = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "callId" => into.str(972, map)?,
+            "contentCorrelationId" => into.str(973, map)?,
+            "createdDateTime" => into.other::<crate::edm::DateTimeOffset, _>(974, map)?,
+            "endDateTime" => into.other::<crate::edm::DateTimeOffset, _>(975, map)?,
+            "meetingId" => into.str(976, map)?,
+            "meetingOrganizer" => into.other::<crate::models::AnyIdentitySet, _>(977, map)?,
+            "recordingContentUrl" => into.str(978, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -819,44 +1376,161 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.callTranscript` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct CallTranscript {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "communications")]
+impl std::ops::Deref for CallTranscript {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "communications")]
+impl std::ops::DerefMut for CallTranscript {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "communications")]
+impl CallTranscript {
+    /// An empty `callTranscript`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The `callId` property.
-    pub call_id: crate::Patch<String>,
+    ///
+    /// `callId`: `None` when absent or `null`.
+    pub fn call_id(&self) -> Option<&str> {
+        self.props().str(979)
+    }
+
+    /// Sets `callId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_call_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(979, value.into_patch());
+        self
+    }
+
     /// The `contentCorrelationId` property.
-    pub content_correlation_id: crate::Patch<String>,
+    ///
+    /// `contentCorrelationId`: `None` when absent or `null`.
+    pub fn content_correlation_id(&self) -> Option<&str> {
+        self.props().str(980)
+    }
+
+    /// Sets `contentCorrelationId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_content_correlation_id(
+        &mut self,
+        value: impl crate::IntoPatch<String>,
+    ) -> &mut Self {
+        self.props_mut().set_str(980, value.into_patch());
+        self
+    }
+
     /// The `createdDateTime` property.
-    pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    ///
+    /// `createdDateTime`: `None` when absent or `null`.
+    pub fn created_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(981)
+    }
+
+    /// Sets `createdDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_created_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(981, value.into_patch());
+        self
+    }
+
     /// The `endDateTime` property.
-    pub end_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    ///
+    /// `endDateTime`: `None` when absent or `null`.
+    pub fn end_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(982)
+    }
+
+    /// Sets `endDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_end_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(982, value.into_patch());
+        self
+    }
+
     /// The `meetingId` property.
-    pub meeting_id: crate::Patch<String>,
+    ///
+    /// `meetingId`: `None` when absent or `null`.
+    pub fn meeting_id(&self) -> Option<&str> {
+        self.props().str(983)
+    }
+
+    /// Sets `meetingId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_meeting_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(983, value.into_patch());
+        self
+    }
+
     /// The `meetingOrganizer` property.
-    pub meeting_organizer: crate::Patch<Box<crate::models::AnyIdentitySet>>,
+    ///
+    /// `meetingOrganizer`: `None` when absent or `null`.
+    pub fn meeting_organizer(&self) -> Option<&crate::models::AnyIdentitySet> {
+        self.props().get(984)
+    }
+
+    /// Sets `meetingOrganizer`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_meeting_organizer(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::AnyIdentitySet>,
+    ) -> &mut Self {
+        self.props_mut().set(984, value.into_patch());
+        self
+    }
+
     /// The `transcriptContentUrl` property.
-    pub transcript_content_url: crate::Patch<String>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `transcriptContentUrl`: `None` when absent or `null`.
+    pub fn transcript_content_url(&self) -> Option<&str> {
+        self.props().str(985)
+    }
+
+    /// Sets `transcriptContentUrl`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_transcript_content_url(
+        &mut self,
+        value: impl crate::IntoPatch<String>,
+    ) -> &mut Self {
+        self.props_mut().set_str(985, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "communications")]
+impl std::fmt::Debug for CallTranscript {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "CallTranscript", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "communications")]
 impl serde::Serialize for CallTranscript {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("callId", &self.call_id)?;
-        writer.field("contentCorrelationId", &self.content_correlation_id)?;
-        writer.field("createdDateTime", &self.created_date_time)?;
-        writer.field("endDateTime", &self.end_date_time)?;
-        writer.field("meetingId", &self.meeting_id)?;
-        writer.field("meetingOrganizer", &self.meeting_organizer)?;
-        writer.field("transcriptContentUrl", &self.transcript_content_url)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -872,26 +1546,30 @@ impl crate::read_fields::ReadFields for CallTranscript {
     const NAME: &'static str = "microsoft.graph.callTranscript";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "callId" => self.call_id = map.next_value()?,
-            "contentCorrelationId" => self.content_correlation_id = map.next_value()?,
-            "createdDateTime" => self.created_date_time = map.next_value()?,
-            "endDateTime" => self.end_date_time = map.next_value()?,
-            "meetingId" => self.meeting_id = map.next_value()?,
-            "meetingOrganizer" => self.meeting_organizer = map.next_value()?,
-            "transcriptContentUrl" => self.transcript_content_url = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "callId" => into.str(979, map)?,
+            "contentCorrelationId" => into.str(980, map)?,
+            "createdDateTime" => into.other::<crate::edm::DateTimeOffset, _>(981, map)?,
+            "endDateTime" => into.other::<crate::edm::DateTimeOffset, _>(982, map)?,
+            "meetingId" => into.str(983, map)?,
+            "meetingOrganizer" => into.other::<crate::models::AnyIdentitySet, _>(984, map)?,
+            "transcriptContentUrl" => into.str(985, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -912,32 +1590,58 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.cancelMediaProcessingOperation` entity type.
 ///
-/// Derived from `commsOperation` < `entity`; inherited properties are included.
+/// Derived from `commsOperation` < `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::CommsOperation`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct CancelMediaProcessingOperation {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
-    /// Unique Client Context string. Max limit is 256 chars.
-    pub client_context: crate::Patch<String>,
-    /// The result information. Read-only.
-    pub result_info: crate::Patch<Box<crate::models::ResultInfo>>,
-    /// Possible values are: notStarted, running, completed, failed. Read-only.
-    pub status: crate::Patch<crate::models::OperationStatus>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    base: crate::models::CommsOperation,
+}
+
+#[cfg(feature = "communications")]
+impl std::ops::Deref for CancelMediaProcessingOperation {
+    type Target = crate::models::CommsOperation;
+
+    fn deref(&self) -> &crate::models::CommsOperation {
+        &self.base
+    }
+}
+
+#[cfg(feature = "communications")]
+impl std::ops::DerefMut for CancelMediaProcessingOperation {
+    fn deref_mut(&mut self) -> &mut crate::models::CommsOperation {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "communications")]
+impl CancelMediaProcessingOperation {
+    /// An empty `cancelMediaProcessingOperation`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+}
+
+#[cfg(feature = "communications")]
+impl std::fmt::Debug for CancelMediaProcessingOperation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props().fmt_as(
+            f,
+            "CancelMediaProcessingOperation",
+            crate::models::PROPERTY_NAMES,
+        )
+    }
 }
 
 #[cfg(feature = "communications")]
 impl serde::Serialize for CancelMediaProcessingOperation {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("clientContext", &self.client_context)?;
-        writer.field("resultInfo", &self.result_info)?;
-        writer.field("status", &self.status)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -953,22 +1657,27 @@ impl crate::read_fields::ReadFields for CancelMediaProcessingOperation {
     const NAME: &'static str = "microsoft.graph.cancelMediaProcessingOperation";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "clientContext" => self.client_context = map.next_value()?,
-            "resultInfo" => self.result_info = map.next_value()?,
-            "status" => self.status = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "clientContext" => into.str(1231, map)?,
+            "resultInfo" => into.other::<crate::models::ResultInfo, _>(1232, map)?,
+            "status" => into.other::<crate::models::OperationStatus, _>(1233, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base:
+                <crate::models::CommsOperation as crate::read_fields::ReadFields>::from_properties(
+                    properties,
+                ),
+        }
     }
 }
 
@@ -984,43 +1693,165 @@ crate::macros::select_fields! {
 }
 
 /// The `microsoft.graph.cloudCommunications` entity type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct CloudCommunications {
-    /// The `adhocCalls` navigation property (present when expanded).
-    #[cfg(feature = "identity")]
-    pub adhoc_calls: crate::Patch<Vec<crate::models::AdhocCall>>,
-    /// The `callRecords` navigation property (present when expanded).
-    pub call_records: crate::Patch<Vec<crate::models::call_records::CallRecord>>,
-    /// The `calls` navigation property (present when expanded).
-    pub calls: crate::Patch<Vec<crate::models::Call>>,
-    /// The `onlineMeetingConversations` navigation property (present when expanded).
-    pub online_meeting_conversations:
-        crate::Patch<Vec<crate::models::OnlineMeetingEngagementConversation>>,
-    /// The `onlineMeetings` navigation property (present when expanded).
-    pub online_meetings: crate::Patch<Vec<crate::models::OnlineMeeting>>,
-    /// The `presences` navigation property (present when expanded).
-    pub presences: crate::Patch<Vec<crate::models::Presence>>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "communications")]
+impl CloudCommunications {
+    /// An empty `cloudCommunications`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// The `adhocCalls` navigation property (present when expanded).
+    ///
+    /// `adhocCalls`: an empty slice when absent or `null`.
+    #[cfg(feature = "identity")]
+    pub fn adhoc_calls(&self) -> &[crate::models::AdhocCall] {
+        self.props().list(1092)
+    }
+
+    /// Sets `adhocCalls`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    #[cfg(feature = "identity")]
+    pub fn set_adhoc_calls(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::AdhocCall>>,
+    ) -> &mut Self {
+        self.props_mut().set(1092, value.into_patch());
+        self
+    }
+
+    /// The `callRecords` navigation property (present when expanded).
+    ///
+    /// `callRecords`: an empty slice when absent or `null`.
+    pub fn call_records(&self) -> &[crate::models::call_records::CallRecord] {
+        self.props().list(1093)
+    }
+
+    /// Sets `callRecords`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_call_records(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::call_records::CallRecord>>,
+    ) -> &mut Self {
+        self.props_mut().set(1093, value.into_patch());
+        self
+    }
+
+    /// The `calls` navigation property (present when expanded).
+    ///
+    /// `calls`: an empty slice when absent or `null`.
+    pub fn calls(&self) -> &[crate::models::Call] {
+        self.props().list(1094)
+    }
+
+    /// Sets `calls`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_calls(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::Call>>,
+    ) -> &mut Self {
+        self.props_mut().set(1094, value.into_patch());
+        self
+    }
+
+    /// The `onlineMeetingConversations` navigation property (present when expanded).
+    ///
+    /// `onlineMeetingConversations`: an empty slice when absent or `null`.
+    pub fn online_meeting_conversations(
+        &self,
+    ) -> &[crate::models::OnlineMeetingEngagementConversation] {
+        self.props().list(1095)
+    }
+
+    /// Sets `onlineMeetingConversations`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_online_meeting_conversations(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::OnlineMeetingEngagementConversation>>,
+    ) -> &mut Self {
+        self.props_mut().set(1095, value.into_patch());
+        self
+    }
+
+    /// The `onlineMeetings` navigation property (present when expanded).
+    ///
+    /// `onlineMeetings`: an empty slice when absent or `null`.
+    pub fn online_meetings(&self) -> &[crate::models::OnlineMeeting] {
+        self.props().list(1096)
+    }
+
+    /// Sets `onlineMeetings`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_online_meetings(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::OnlineMeeting>>,
+    ) -> &mut Self {
+        self.props_mut().set(1096, value.into_patch());
+        self
+    }
+
+    /// The `presences` navigation property (present when expanded).
+    ///
+    /// `presences`: an empty slice when absent or `null`.
+    pub fn presences(&self) -> &[crate::models::Presence] {
+        self.props().list(1097)
+    }
+
+    /// Sets `presences`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_presences(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::Presence>>,
+    ) -> &mut Self {
+        self.props_mut().set(1097, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "communications")]
+impl std::fmt::Debug for CloudCommunications {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "CloudCommunications", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "communications")]
 impl serde::Serialize for CloudCommunications {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        #[cfg(feature = "identity")]
-        writer.field("adhocCalls", &self.adhoc_calls)?;
-        writer.field("callRecords", &self.call_records)?;
-        writer.field("calls", &self.calls)?;
-        writer.field(
-            "onlineMeetingConversations",
-            &self.online_meeting_conversations,
-        )?;
-        writer.field("onlineMeetings", &self.online_meetings)?;
-        writer.field("presences", &self.presences)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -1036,25 +1867,29 @@ impl crate::read_fields::ReadFields for CloudCommunications {
     const NAME: &'static str = "microsoft.graph.cloudCommunications";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
             #[cfg(feature = "identity")]
-            "adhocCalls" => self.adhoc_calls = map.next_value()?,
-            "callRecords" => self.call_records = map.next_value()?,
-            "calls" => self.calls = map.next_value()?,
-            "onlineMeetingConversations" => self.online_meeting_conversations = map.next_value()?,
-            "onlineMeetings" => self.online_meetings = map.next_value()?,
-            "presences" => self.presences = map.next_value()?,
+            "adhocCalls" => into.other::<Vec<crate::models::AdhocCall>, _>(1092, map)?,
+            "callRecords" => {
+                into.other::<Vec<crate::models::call_records::CallRecord>, _>(1093, map)?
+            }
+            "calls" => into.other::<Vec<crate::models::Call>, _>(1094, map)?,
+            "onlineMeetingConversations" => {
+                into.other::<Vec<crate::models::OnlineMeetingEngagementConversation>, _>(1095, map)?
+            }
+            "onlineMeetings" => into.other::<Vec<crate::models::OnlineMeeting>, _>(1096, map)?,
+            "presences" => into.other::<Vec<crate::models::Presence>, _>(1097, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
@@ -1072,32 +1907,100 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.commsOperation` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct CommsOperation {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "communications")]
+impl std::ops::Deref for CommsOperation {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "communications")]
+impl std::ops::DerefMut for CommsOperation {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "communications")]
+impl CommsOperation {
+    /// An empty `commsOperation`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Unique Client Context string. Max limit is 256 chars.
-    pub client_context: crate::Patch<String>,
+    ///
+    /// `clientContext`: `None` when absent or `null`.
+    pub fn client_context(&self) -> Option<&str> {
+        self.props().str(1231)
+    }
+
+    /// Sets `clientContext`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_client_context(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(1231, value.into_patch());
+        self
+    }
+
     /// The result information. Read-only.
-    pub result_info: crate::Patch<Box<crate::models::ResultInfo>>,
+    ///
+    /// `resultInfo`: `None` when absent or `null`.
+    pub fn result_info(&self) -> Option<&crate::models::ResultInfo> {
+        self.props().get(1232)
+    }
+
+    /// Sets `resultInfo`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_result_info(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::ResultInfo>,
+    ) -> &mut Self {
+        self.props_mut().set(1232, value.into_patch());
+        self
+    }
+
     /// Possible values are: notStarted, running, completed, failed. Read-only.
-    pub status: crate::Patch<crate::models::OperationStatus>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `status`: `None` when absent or `null`.
+    pub fn status(&self) -> Option<&crate::models::OperationStatus> {
+        self.props().get(1233)
+    }
+
+    /// Sets `status`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_status(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::OperationStatus>,
+    ) -> &mut Self {
+        self.props_mut().set(1233, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "communications")]
+impl std::fmt::Debug for CommsOperation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "CommsOperation", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "communications")]
 impl serde::Serialize for CommsOperation {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("clientContext", &self.client_context)?;
-        writer.field("resultInfo", &self.result_info)?;
-        writer.field("status", &self.status)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -1113,22 +2016,26 @@ impl crate::read_fields::ReadFields for CommsOperation {
     const NAME: &'static str = "microsoft.graph.commsOperation";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "clientContext" => self.client_context = map.next_value()?,
-            "resultInfo" => self.result_info = map.next_value()?,
-            "status" => self.status = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "clientContext" => into.str(1231, map)?,
+            "resultInfo" => into.other::<crate::models::ResultInfo, _>(1232, map)?,
+            "status" => into.other::<crate::models::OperationStatus, _>(1233, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -1211,7 +2118,7 @@ impl AnyCommsOperation {
                 "microsoft.graph.updateRecordingStatusOperation"
             }
             Self::Unknown(value) => value
-                .additional_data
+                .additional_data()
                 .get("@odata.type")
                 .and_then(|t| t.as_str())
                 .map_or("microsoft.graph.commsOperation", |t| {
@@ -1223,23 +2130,62 @@ impl AnyCommsOperation {
     /// The entity's `id`, whatever its type (`None` when it was not selected).
     pub fn id(&self) -> Option<&str> {
         match self {
-            Self::CommsOperation(value) | Self::Unknown(value) => value.id.as_deref(),
-            Self::AddLargeGalleryViewOperation(value) => value.id.as_deref(),
-            Self::CancelMediaProcessingOperation(value) => value.id.as_deref(),
-            Self::InviteParticipantsOperation(value) => value.id.as_deref(),
-            Self::MuteParticipantOperation(value) => value.id.as_deref(),
-            Self::PlayPromptOperation(value) => value.id.as_deref(),
-            Self::RecordOperation(value) => value.id.as_deref(),
-            Self::SendDtmfTonesOperation(value) => value.id.as_deref(),
-            Self::StartHoldMusicOperation(value) => value.id.as_deref(),
-            Self::StopHoldMusicOperation(value) => value.id.as_deref(),
-            Self::SubscribeToToneOperation(value) => value.id.as_deref(),
-            Self::UnmuteParticipantOperation(value) => value.id.as_deref(),
-            Self::UpdateRecordingStatusOperation(value) => value.id.as_deref(),
+            Self::CommsOperation(value) | Self::Unknown(value) => value.id(),
+            Self::AddLargeGalleryViewOperation(value) => value.id(),
+            Self::CancelMediaProcessingOperation(value) => value.id(),
+            Self::InviteParticipantsOperation(value) => value.id(),
+            Self::MuteParticipantOperation(value) => value.id(),
+            Self::PlayPromptOperation(value) => value.id(),
+            Self::RecordOperation(value) => value.id(),
+            Self::SendDtmfTonesOperation(value) => value.id(),
+            Self::StartHoldMusicOperation(value) => value.id(),
+            Self::StopHoldMusicOperation(value) => value.id(),
+            Self::SubscribeToToneOperation(value) => value.id(),
+            Self::UnmuteParticipantOperation(value) => value.id(),
+            Self::UpdateRecordingStatusOperation(value) => value.id(),
         }
     }
 
-    /// The value as a [`CommsOperation`]: the declared type, or a derived type this version does not
+    /// The value read as [`CommsOperation`] whatever its variant: a derived type's base properties
+    /// read the same, so reading the `commsOperation` properties needs no `match`.
+    pub fn base(&self) -> &CommsOperation {
+        match self {
+            Self::CommsOperation(value) | Self::Unknown(value) => value,
+            Self::AddLargeGalleryViewOperation(value) => value,
+            Self::CancelMediaProcessingOperation(value) => value,
+            Self::InviteParticipantsOperation(value) => value,
+            Self::MuteParticipantOperation(value) => value,
+            Self::PlayPromptOperation(value) => value,
+            Self::RecordOperation(value) => value,
+            Self::SendDtmfTonesOperation(value) => value,
+            Self::StartHoldMusicOperation(value) => value,
+            Self::StopHoldMusicOperation(value) => value,
+            Self::SubscribeToToneOperation(value) => value,
+            Self::UnmuteParticipantOperation(value) => value,
+            Self::UpdateRecordingStatusOperation(value) => value,
+        }
+    }
+
+    /// As [`AnyCommsOperation::base`], to change the `commsOperation` properties of any variant.
+    pub fn base_mut(&mut self) -> &mut CommsOperation {
+        match self {
+            Self::CommsOperation(value) | Self::Unknown(value) => value,
+            Self::AddLargeGalleryViewOperation(value) => value,
+            Self::CancelMediaProcessingOperation(value) => value,
+            Self::InviteParticipantsOperation(value) => value,
+            Self::MuteParticipantOperation(value) => value,
+            Self::PlayPromptOperation(value) => value,
+            Self::RecordOperation(value) => value,
+            Self::SendDtmfTonesOperation(value) => value,
+            Self::StartHoldMusicOperation(value) => value,
+            Self::StopHoldMusicOperation(value) => value,
+            Self::SubscribeToToneOperation(value) => value,
+            Self::UnmuteParticipantOperation(value) => value,
+            Self::UpdateRecordingStatusOperation(value) => value,
+        }
+    }
+
+    /// The value as [`CommsOperation`] if it is the declared type, or a derived type this version does not
     /// know (read as the declared type). `None` for the known derived types.
     pub fn as_comms_operation(&self) -> Option<&CommsOperation> {
         match self {
@@ -1788,7 +2734,7 @@ impl crate::polymorphic::Polymorphic for AnyCommsOperation {
 
     fn declared_data(&self) -> Option<&crate::AdditionalData> {
         match self {
-            Self::CommsOperation(value) => Some(&value.additional_data),
+            Self::CommsOperation(value) => Some(value.additional_data()),
             _ => None,
         }
     }
@@ -1796,23 +2742,55 @@ impl crate::polymorphic::Polymorphic for AnyCommsOperation {
 
 /// The `microsoft.graph.contentSharingSession` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct ContentSharingSession {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "communications")]
+impl std::ops::Deref for ContentSharingSession {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "communications")]
+impl std::ops::DerefMut for ContentSharingSession {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "communications")]
+impl ContentSharingSession {
+    /// An empty `contentSharingSession`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+}
+
+#[cfg(feature = "communications")]
+impl std::fmt::Debug for ContentSharingSession {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "ContentSharingSession", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "communications")]
 impl serde::Serialize for ContentSharingSession {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -1828,19 +2806,23 @@ impl crate::read_fields::ReadFields for ContentSharingSession {
     const NAME: &'static str = "microsoft.graph.contentSharingSession";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
+            "id" => into.str(2376, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -1854,35 +2836,74 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.inviteParticipantsOperation` entity type.
 ///
-/// Derived from `commsOperation` < `entity`; inherited properties are included.
+/// Derived from `commsOperation` < `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::CommsOperation`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct InviteParticipantsOperation {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
-    /// Unique Client Context string. Max limit is 256 chars.
-    pub client_context: crate::Patch<String>,
-    /// The result information. Read-only.
-    pub result_info: crate::Patch<Box<crate::models::ResultInfo>>,
-    /// Possible values are: notStarted, running, completed, failed. Read-only.
-    pub status: crate::Patch<crate::models::OperationStatus>,
+    base: crate::models::CommsOperation,
+}
+
+#[cfg(feature = "communications")]
+impl std::ops::Deref for InviteParticipantsOperation {
+    type Target = crate::models::CommsOperation;
+
+    fn deref(&self) -> &crate::models::CommsOperation {
+        &self.base
+    }
+}
+
+#[cfg(feature = "communications")]
+impl std::ops::DerefMut for InviteParticipantsOperation {
+    fn deref_mut(&mut self) -> &mut crate::models::CommsOperation {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "communications")]
+impl InviteParticipantsOperation {
+    /// An empty `inviteParticipantsOperation`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The participants to invite.
-    pub participants: crate::Patch<Vec<crate::models::InvitationParticipantInfo>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `participants`: an empty slice when absent or `null`.
+    pub fn participants(&self) -> &[crate::models::InvitationParticipantInfo] {
+        self.props().list(2749)
+    }
+
+    /// Sets `participants`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_participants(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::InvitationParticipantInfo>>,
+    ) -> &mut Self {
+        self.props_mut().set(2749, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "communications")]
+impl std::fmt::Debug for InviteParticipantsOperation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props().fmt_as(
+            f,
+            "InviteParticipantsOperation",
+            crate::models::PROPERTY_NAMES,
+        )
+    }
 }
 
 #[cfg(feature = "communications")]
 impl serde::Serialize for InviteParticipantsOperation {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("clientContext", &self.client_context)?;
-        writer.field("resultInfo", &self.result_info)?;
-        writer.field("status", &self.status)?;
-        writer.field("participants", &self.participants)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -1898,23 +2919,30 @@ impl crate::read_fields::ReadFields for InviteParticipantsOperation {
     const NAME: &'static str = "microsoft.graph.inviteParticipantsOperation";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "clientContext" => self.client_context = map.next_value()?,
-            "resultInfo" => self.result_info = map.next_value()?,
-            "status" => self.status = map.next_value()?,
-            "participants" => self.participants = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "clientContext" => into.str(1231, map)?,
+            "resultInfo" => into.other::<crate::models::ResultInfo, _>(1232, map)?,
+            "status" => into.other::<crate::models::OperationStatus, _>(1233, map)?,
+            "participants" => {
+                into.other::<Vec<crate::models::InvitationParticipantInfo>, _>(2749, map)?
+            }
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base:
+                <crate::models::CommsOperation as crate::read_fields::ReadFields>::from_properties(
+                    properties,
+                ),
+        }
     }
 }
 
@@ -1932,32 +2960,55 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.muteParticipantOperation` entity type.
 ///
-/// Derived from `commsOperation` < `entity`; inherited properties are included.
+/// Derived from `commsOperation` < `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::CommsOperation`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct MuteParticipantOperation {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
-    /// Unique Client Context string. Max limit is 256 chars.
-    pub client_context: crate::Patch<String>,
-    /// The result information. Read-only.
-    pub result_info: crate::Patch<Box<crate::models::ResultInfo>>,
-    /// Possible values are: notStarted, running, completed, failed. Read-only.
-    pub status: crate::Patch<crate::models::OperationStatus>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    base: crate::models::CommsOperation,
+}
+
+#[cfg(feature = "communications")]
+impl std::ops::Deref for MuteParticipantOperation {
+    type Target = crate::models::CommsOperation;
+
+    fn deref(&self) -> &crate::models::CommsOperation {
+        &self.base
+    }
+}
+
+#[cfg(feature = "communications")]
+impl std::ops::DerefMut for MuteParticipantOperation {
+    fn deref_mut(&mut self) -> &mut crate::models::CommsOperation {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "communications")]
+impl MuteParticipantOperation {
+    /// An empty `muteParticipantOperation`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+}
+
+#[cfg(feature = "communications")]
+impl std::fmt::Debug for MuteParticipantOperation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "MuteParticipantOperation", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "communications")]
 impl serde::Serialize for MuteParticipantOperation {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("clientContext", &self.client_context)?;
-        writer.field("resultInfo", &self.result_info)?;
-        writer.field("status", &self.status)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -1973,22 +3024,27 @@ impl crate::read_fields::ReadFields for MuteParticipantOperation {
     const NAME: &'static str = "microsoft.graph.muteParticipantOperation";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "clientContext" => self.client_context = map.next_value()?,
-            "resultInfo" => self.result_info = map.next_value()?,
-            "status" => self.status = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "clientContext" => into.str(1231, map)?,
+            "resultInfo" => into.other::<crate::models::ResultInfo, _>(1232, map)?,
+            "status" => into.other::<crate::models::OperationStatus, _>(1233, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base:
+                <crate::models::CommsOperation as crate::read_fields::ReadFields>::from_properties(
+                    properties,
+                ),
+        }
     }
 }
 
@@ -2005,187 +3061,207 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.onlineMeeting` entity type.
 ///
-/// Derived from `onlineMeetingBase` < `entity`; inherited properties are included.
+/// Derived from `onlineMeetingBase` < `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::OnlineMeetingBase`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct OnlineMeeting {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
-    /// The `allowAttendeeToEnableCamera` property.
-    pub allow_attendee_to_enable_camera: crate::Patch<bool>,
-    /// The `allowAttendeeToEnableMic` property.
-    pub allow_attendee_to_enable_mic: crate::Patch<bool>,
-    /// The `allowBreakoutRooms` property.
-    pub allow_breakout_rooms: crate::Patch<bool>,
-    /// The `allowCopyingAndSharingMeetingContent` property.
-    pub allow_copying_and_sharing_meeting_content: crate::Patch<bool>,
-    /// The `allowedLobbyAdmitters` property.
-    pub allowed_lobby_admitters: crate::Patch<crate::models::AllowedLobbyAdmitterRoles>,
-    /// The `allowedPresenters` property.
-    pub allowed_presenters: crate::Patch<crate::models::OnlineMeetingPresenters>,
-    /// The `allowLiveShare` property.
-    pub allow_live_share: crate::Patch<crate::models::MeetingLiveShareOptions>,
-    /// The `allowMeetingChat` property.
-    pub allow_meeting_chat: crate::Patch<crate::models::MeetingChatMode>,
-    /// The `allowParticipantsToChangeName` property.
-    pub allow_participants_to_change_name: crate::Patch<bool>,
-    /// The `allowPowerPointSharing` property.
-    pub allow_power_point_sharing: crate::Patch<bool>,
-    /// The `allowRecording` property.
-    pub allow_recording: crate::Patch<bool>,
-    /// The `allowTeamworkReactions` property.
-    pub allow_teamwork_reactions: crate::Patch<bool>,
-    /// The `allowTranscription` property.
-    pub allow_transcription: crate::Patch<bool>,
-    /// The `allowWhiteboard` property.
-    pub allow_whiteboard: crate::Patch<bool>,
-    /// The `audioConferencing` property.
-    pub audio_conferencing: crate::Patch<Box<crate::models::AudioConferencing>>,
-    /// The `chatInfo` property.
-    pub chat_info: crate::Patch<Box<crate::models::ChatInfo>>,
-    /// The `chatRestrictions` property.
-    pub chat_restrictions: crate::Patch<Box<crate::models::ChatRestrictions>>,
-    /// The `cloudVideoInteropInfo` property.
-    pub cloud_video_interop_info: crate::Patch<Box<crate::models::CloudVideoInteropInfo>>,
-    /// The `expiryDateTime` property.
-    pub expiry_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// The `isEndToEndEncryptionEnabled` property.
-    pub is_end_to_end_encryption_enabled: crate::Patch<bool>,
-    /// The `isEntryExitAnnounced` property.
-    pub is_entry_exit_announced: crate::Patch<bool>,
-    /// The `joinInformation` property.
-    pub join_information: crate::Patch<Box<crate::models::ItemBody>>,
-    /// The `joinMeetingIdSettings` property.
-    pub join_meeting_id_settings: crate::Patch<Box<crate::models::JoinMeetingIdSettings>>,
-    /// The `joinWebUrl` property.
-    pub join_web_url: crate::Patch<String>,
-    /// The `lobbyBypassSettings` property.
-    pub lobby_bypass_settings: crate::Patch<Box<crate::models::LobbyBypassSettings>>,
-    /// The `meetingOptionsWebUrl` property.
-    pub meeting_options_web_url: crate::Patch<String>,
-    /// The `meetingSpokenLanguageTag` property.
-    pub meeting_spoken_language_tag: crate::Patch<String>,
-    /// The `meetingType` property.
-    pub meeting_type: crate::Patch<crate::models::OnlineMeetingType>,
-    /// The `recordAutomatically` property.
-    pub record_automatically: crate::Patch<bool>,
-    /// The `sensitivityLabelAssignment` property.
-    pub sensitivity_label_assignment:
-        crate::Patch<Box<crate::models::OnlineMeetingSensitivityLabelAssignment>>,
-    /// The `shareMeetingChatHistoryDefault` property.
-    pub share_meeting_chat_history_default:
-        crate::Patch<crate::models::MeetingChatHistoryDefaultMode>,
-    /// The `subject` property.
-    pub subject: crate::Patch<String>,
-    /// The `videoTeleconferenceId` property.
-    pub video_teleconference_id: crate::Patch<String>,
-    /// The `watermarkProtection` property.
-    pub watermark_protection: crate::Patch<Box<crate::models::WatermarkProtectionValues>>,
+    base: crate::models::OnlineMeetingBase,
+}
+
+#[cfg(feature = "communications")]
+impl std::ops::Deref for OnlineMeeting {
+    type Target = crate::models::OnlineMeetingBase;
+
+    fn deref(&self) -> &crate::models::OnlineMeetingBase {
+        &self.base
+    }
+}
+
+#[cfg(feature = "communications")]
+impl std::ops::DerefMut for OnlineMeeting {
+    fn deref_mut(&mut self) -> &mut crate::models::OnlineMeetingBase {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "communications")]
+impl OnlineMeeting {
+    /// An empty `onlineMeeting`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Settings related to a live event.
-    pub broadcast_settings: crate::Patch<Box<crate::models::BroadcastMeetingSettings>>,
+    ///
+    /// `broadcastSettings`: `None` when absent or `null`.
+    pub fn broadcast_settings(&self) -> Option<&crate::models::BroadcastMeetingSettings> {
+        self.props().get(3634)
+    }
+
+    /// Sets `broadcastSettings`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_broadcast_settings(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::BroadcastMeetingSettings>,
+    ) -> &mut Self {
+        self.props_mut().set(3634, value.into_patch());
+        self
+    }
+
     /// The meeting creation time in UTC. Read-only.
-    pub creation_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    ///
+    /// `creationDateTime`: `None` when absent or `null`.
+    pub fn creation_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(3635)
+    }
+
+    /// Sets `creationDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_creation_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(3635, value.into_patch());
+        self
+    }
+
     /// The meeting end time in UTC.
-    pub end_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    ///
+    /// `endDateTime`: `None` when absent or `null`.
+    pub fn end_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(3636)
+    }
+
+    /// Sets `endDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_end_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(3636, value.into_patch());
+        self
+    }
+
     /// The `externalId` property.
-    pub external_id: crate::Patch<String>,
+    ///
+    /// `externalId`: `None` when absent or `null`.
+    pub fn external_id(&self) -> Option<&str> {
+        self.props().str(3637)
+    }
+
+    /// Sets `externalId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_external_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(3637, value.into_patch());
+        self
+    }
+
     /// Indicates if this is a Teams live event.
-    pub is_broadcast: crate::Patch<bool>,
+    ///
+    /// `isBroadcast`: `None` when absent or `null`.
+    pub fn is_broadcast(&self) -> Option<bool> {
+        self.props().bool(3638)
+    }
+
+    /// Sets `isBroadcast`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_is_broadcast(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(3638, value.into_patch());
+        self
+    }
+
     /// The `meetingTemplateId` property.
-    pub meeting_template_id: crate::Patch<String>,
+    ///
+    /// `meetingTemplateId`: `None` when absent or `null`.
+    pub fn meeting_template_id(&self) -> Option<&str> {
+        self.props().str(3639)
+    }
+
+    /// Sets `meetingTemplateId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_meeting_template_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(3639, value.into_patch());
+        self
+    }
+
     /// The participants associated with the online meeting. This includes the organizer and the
     /// attendees.
-    pub participants: crate::Patch<Box<crate::models::MeetingParticipants>>,
+    ///
+    /// `participants`: `None` when absent or `null`.
+    pub fn participants(&self) -> Option<&crate::models::MeetingParticipants> {
+        self.props().get(3640)
+    }
+
+    /// Sets `participants`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_participants(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::MeetingParticipants>,
+    ) -> &mut Self {
+        self.props_mut().set(3640, value.into_patch());
+        self
+    }
+
     /// The meeting start time in UTC.
-    pub start_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// The `attendanceReports` navigation property (present when expanded).
-    #[cfg(feature = "other")]
-    pub attendance_reports: crate::Patch<Vec<crate::models::MeetingAttendanceReport>>,
+    ///
+    /// `startDateTime`: `None` when absent or `null`.
+    pub fn start_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(3641)
+    }
+
+    /// Sets `startDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_start_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(3641, value.into_patch());
+        self
+    }
+
     /// The `recordings` navigation property (present when expanded).
-    pub recordings: crate::Patch<Vec<crate::models::CallRecording>>,
+    ///
+    /// `recordings`: an empty slice when absent or `null`.
+    pub fn recordings(&self) -> &[crate::models::CallRecording] {
+        self.props().list(3642)
+    }
+
+    /// Sets `recordings`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_recordings(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::CallRecording>>,
+    ) -> &mut Self {
+        self.props_mut().set(3642, value.into_patch());
+        self
+    }
+
     /// The `transcripts` navigation property (present when expanded).
-    pub transcripts: crate::Patch<Vec<crate::models::CallTranscript>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `transcripts`: an empty slice when absent or `null`.
+    pub fn transcripts(&self) -> &[crate::models::CallTranscript] {
+        self.props().list(3643)
+    }
+
+    /// Sets `transcripts`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_transcripts(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::CallTranscript>>,
+    ) -> &mut Self {
+        self.props_mut().set(3643, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "communications")]
+impl std::fmt::Debug for OnlineMeeting {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "OnlineMeeting", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "communications")]
 impl serde::Serialize for OnlineMeeting {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field(
-            "allowAttendeeToEnableCamera",
-            &self.allow_attendee_to_enable_camera,
-        )?;
-        writer.field(
-            "allowAttendeeToEnableMic",
-            &self.allow_attendee_to_enable_mic,
-        )?;
-        writer.field("allowBreakoutRooms", &self.allow_breakout_rooms)?;
-        writer.field(
-            "allowCopyingAndSharingMeetingContent",
-            &self.allow_copying_and_sharing_meeting_content,
-        )?;
-        writer.field("allowedLobbyAdmitters", &self.allowed_lobby_admitters)?;
-        writer.field("allowedPresenters", &self.allowed_presenters)?;
-        writer.field("allowLiveShare", &self.allow_live_share)?;
-        writer.field("allowMeetingChat", &self.allow_meeting_chat)?;
-        writer.field(
-            "allowParticipantsToChangeName",
-            &self.allow_participants_to_change_name,
-        )?;
-        writer.field("allowPowerPointSharing", &self.allow_power_point_sharing)?;
-        writer.field("allowRecording", &self.allow_recording)?;
-        writer.field("allowTeamworkReactions", &self.allow_teamwork_reactions)?;
-        writer.field("allowTranscription", &self.allow_transcription)?;
-        writer.field("allowWhiteboard", &self.allow_whiteboard)?;
-        writer.field("audioConferencing", &self.audio_conferencing)?;
-        writer.field("chatInfo", &self.chat_info)?;
-        writer.field("chatRestrictions", &self.chat_restrictions)?;
-        writer.field("cloudVideoInteropInfo", &self.cloud_video_interop_info)?;
-        writer.field("expiryDateTime", &self.expiry_date_time)?;
-        writer.field(
-            "isEndToEndEncryptionEnabled",
-            &self.is_end_to_end_encryption_enabled,
-        )?;
-        writer.field("isEntryExitAnnounced", &self.is_entry_exit_announced)?;
-        writer.field("joinInformation", &self.join_information)?;
-        writer.field("joinMeetingIdSettings", &self.join_meeting_id_settings)?;
-        writer.field("joinWebUrl", &self.join_web_url)?;
-        writer.field("lobbyBypassSettings", &self.lobby_bypass_settings)?;
-        writer.field("meetingOptionsWebUrl", &self.meeting_options_web_url)?;
-        writer.field(
-            "meetingSpokenLanguageTag",
-            &self.meeting_spoken_language_tag,
-        )?;
-        writer.field("meetingType", &self.meeting_type)?;
-        writer.field("recordAutomatically", &self.record_automatically)?;
-        writer.field(
-            "sensitivityLabelAssignment",
-            &self.sensitivity_label_assignment,
-        )?;
-        writer.field(
-            "shareMeetingChatHistoryDefault",
-            &self.share_meeting_chat_history_default,
-        )?;
-        writer.field("subject", &self.subject)?;
-        writer.field("videoTeleconferenceId", &self.video_teleconference_id)?;
-        writer.field("watermarkProtection", &self.watermark_protection)?;
-        writer.field("broadcastSettings", &self.broadcast_settings)?;
-        writer.field("creationDateTime", &self.creation_date_time)?;
-        writer.field("endDateTime", &self.end_date_time)?;
-        writer.field("externalId", &self.external_id)?;
-        writer.field("isBroadcast", &self.is_broadcast)?;
-        writer.field("meetingTemplateId", &self.meeting_template_id)?;
-        writer.field("participants", &self.participants)?;
-        writer.field("startDateTime", &self.start_date_time)?;
-        #[cfg(feature = "other")]
-        writer.field("attendanceReports", &self.attendance_reports)?;
-        writer.field("recordings", &self.recordings)?;
-        writer.field("transcripts", &self.transcripts)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -2201,75 +3277,89 @@ impl crate::read_fields::ReadFields for OnlineMeeting {
     const NAME: &'static str = "microsoft.graph.onlineMeeting";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "allowAttendeeToEnableCamera" => {
-                self.allow_attendee_to_enable_camera = map.next_value()?
+            "id" => into.str(2376, map)?,
+            "allowAttendeeToEnableCamera" => into.bool(3644, map)?,
+            "allowAttendeeToEnableMic" => into.bool(3645, map)?,
+            "allowBreakoutRooms" => into.bool(3646, map)?,
+            "allowCopyingAndSharingMeetingContent" => into.bool(3647, map)?,
+            "allowedLobbyAdmitters" => {
+                into.other::<crate::models::AllowedLobbyAdmitterRoles, _>(3648, map)?
             }
-            "allowAttendeeToEnableMic" => self.allow_attendee_to_enable_mic = map.next_value()?,
-            "allowBreakoutRooms" => self.allow_breakout_rooms = map.next_value()?,
-            "allowCopyingAndSharingMeetingContent" => {
-                self.allow_copying_and_sharing_meeting_content = map.next_value()?
+            "allowedPresenters" => {
+                into.other::<crate::models::OnlineMeetingPresenters, _>(3649, map)?
             }
-            "allowedLobbyAdmitters" => self.allowed_lobby_admitters = map.next_value()?,
-            "allowedPresenters" => self.allowed_presenters = map.next_value()?,
-            "allowLiveShare" => self.allow_live_share = map.next_value()?,
-            "allowMeetingChat" => self.allow_meeting_chat = map.next_value()?,
-            "allowParticipantsToChangeName" => {
-                self.allow_participants_to_change_name = map.next_value()?
+            "allowLiveShare" => {
+                into.other::<crate::models::MeetingLiveShareOptions, _>(3650, map)?
             }
-            "allowPowerPointSharing" => self.allow_power_point_sharing = map.next_value()?,
-            "allowRecording" => self.allow_recording = map.next_value()?,
-            "allowTeamworkReactions" => self.allow_teamwork_reactions = map.next_value()?,
-            "allowTranscription" => self.allow_transcription = map.next_value()?,
-            "allowWhiteboard" => self.allow_whiteboard = map.next_value()?,
-            "audioConferencing" => self.audio_conferencing = map.next_value()?,
-            "chatInfo" => self.chat_info = map.next_value()?,
-            "chatRestrictions" => self.chat_restrictions = map.next_value()?,
-            "cloudVideoInteropInfo" => self.cloud_video_interop_info = map.next_value()?,
-            "expiryDateTime" => self.expiry_date_time = map.next_value()?,
-            "isEndToEndEncryptionEnabled" => {
-                self.is_end_to_end_encryption_enabled = map.next_value()?
+            "allowMeetingChat" => into.other::<crate::models::MeetingChatMode, _>(3651, map)?,
+            "allowParticipantsToChangeName" => into.bool(3652, map)?,
+            "allowPowerPointSharing" => into.bool(3653, map)?,
+            "allowRecording" => into.bool(3654, map)?,
+            "allowTeamworkReactions" => into.bool(3655, map)?,
+            "allowTranscription" => into.bool(3656, map)?,
+            "allowWhiteboard" => into.bool(3657, map)?,
+            "audioConferencing" => into.other::<crate::models::AudioConferencing, _>(3658, map)?,
+            "chatInfo" => into.other::<crate::models::ChatInfo, _>(3659, map)?,
+            "chatRestrictions" => into.other::<crate::models::ChatRestrictions, _>(3660, map)?,
+            "cloudVideoInteropInfo" => {
+                into.other::<crate::models::CloudVideoInteropInfo, _>(3661, map)?
             }
-            "isEntryExitAnnounced" => self.is_entry_exit_announced = map.next_value()?,
-            "joinInformation" => self.join_information = map.next_value()?,
-            "joinMeetingIdSettings" => self.join_meeting_id_settings = map.next_value()?,
-            "joinWebUrl" => self.join_web_url = map.next_value()?,
-            "lobbyBypassSettings" => self.lobby_bypass_settings = map.next_value()?,
-            "meetingOptionsWebUrl" => self.meeting_options_web_url = map.next_value()?,
-            "meetingSpokenLanguageTag" => self.meeting_spoken_language_tag = map.next_value()?,
-            "meetingType" => self.meeting_type = map.next_value()?,
-            "recordAutomatically" => self.record_automatically = map.next_value()?,
-            "sensitivityLabelAssignment" => self.sensitivity_label_assignment = map.next_value()?,
+            "expiryDateTime" => into.other::<crate::edm::DateTimeOffset, _>(3662, map)?,
+            "isEndToEndEncryptionEnabled" => into.bool(3663, map)?,
+            "isEntryExitAnnounced" => into.bool(3664, map)?,
+            "joinInformation" => into.other::<crate::models::ItemBody, _>(3665, map)?,
+            "joinMeetingIdSettings" => {
+                into.other::<crate::models::JoinMeetingIdSettings, _>(3666, map)?
+            }
+            "joinWebUrl" => into.str(3667, map)?,
+            "lobbyBypassSettings" => {
+                into.other::<crate::models::LobbyBypassSettings, _>(3668, map)?
+            }
+            "meetingOptionsWebUrl" => into.str(3669, map)?,
+            "meetingSpokenLanguageTag" => into.str(3670, map)?,
+            "meetingType" => into.other::<crate::models::OnlineMeetingType, _>(3671, map)?,
+            "recordAutomatically" => into.bool(3672, map)?,
+            "sensitivityLabelAssignment" => {
+                into.other::<crate::models::OnlineMeetingSensitivityLabelAssignment, _>(3673, map)?
+            }
             "shareMeetingChatHistoryDefault" => {
-                self.share_meeting_chat_history_default = map.next_value()?
+                into.other::<crate::models::MeetingChatHistoryDefaultMode, _>(3674, map)?
             }
-            "subject" => self.subject = map.next_value()?,
-            "videoTeleconferenceId" => self.video_teleconference_id = map.next_value()?,
-            "watermarkProtection" => self.watermark_protection = map.next_value()?,
-            "broadcastSettings" => self.broadcast_settings = map.next_value()?,
-            "creationDateTime" => self.creation_date_time = map.next_value()?,
-            "endDateTime" => self.end_date_time = map.next_value()?,
-            "externalId" => self.external_id = map.next_value()?,
-            "isBroadcast" => self.is_broadcast = map.next_value()?,
-            "meetingTemplateId" => self.meeting_template_id = map.next_value()?,
-            "participants" => self.participants = map.next_value()?,
-            "startDateTime" => self.start_date_time = map.next_value()?,
+            "subject" => into.str(3675, map)?,
+            "videoTeleconferenceId" => into.str(3676, map)?,
+            "watermarkProtection" => {
+                into.other::<crate::models::WatermarkProtectionValues, _>(3677, map)?
+            }
+            "broadcastSettings" => {
+                into.other::<crate::models::BroadcastMeetingSettings, _>(3634, map)?
+            }
+            "creationDateTime" => into.other::<crate::edm::DateTimeOffset, _>(3635, map)?,
+            "endDateTime" => into.other::<crate::edm::DateTimeOffset, _>(3636, map)?,
+            "externalId" => into.str(3637, map)?,
+            "isBroadcast" => into.bool(3638, map)?,
+            "meetingTemplateId" => into.str(3639, map)?,
+            "participants" => into.other::<crate::models::MeetingParticipants, _>(3640, map)?,
+            "startDateTime" => into.other::<crate::edm::DateTimeOffset, _>(3641, map)?,
             #[cfg(feature = "other")]
-            "attendanceReports" => self.attendance_reports = map.next_value()?,
-            "recordings" => self.recordings = map.next_value()?,
-            "transcripts" => self.transcripts = map.next_value()?,
+            "attendanceReports" => {
+                into.other::<Vec<crate::models::MeetingAttendanceReport>, _>(3678, map)?
+            }
+            "recordings" => into.other::<Vec<crate::models::CallRecording>, _>(3642, map)?,
+            "transcripts" => into.other::<Vec<crate::models::CallTranscript>, _>(3643, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+base: <crate::models::OnlineMeetingBase as crate::read_fields::ReadFields>::from_properties(properties),
+}
     }
 }
 
@@ -2327,54 +3417,134 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.onlineMeetingEngagementConversation` entity type.
 ///
-/// Derived from `engagementConversation` < `entity`; inherited properties are included.
+/// Derived from `engagementConversation` < `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::EngagementConversation`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct OnlineMeetingEngagementConversation {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
-    /// The `creationMode` property.
-    pub creation_mode: crate::Patch<crate::models::EngagementCreationMode>,
-    /// The `starterId` property.
-    pub starter_id: crate::Patch<String>,
+    base: crate::models::EngagementConversation,
+}
+
+#[cfg(feature = "communications")]
+impl std::ops::Deref for OnlineMeetingEngagementConversation {
+    type Target = crate::models::EngagementConversation;
+
+    fn deref(&self) -> &crate::models::EngagementConversation {
+        &self.base
+    }
+}
+
+#[cfg(feature = "communications")]
+impl std::ops::DerefMut for OnlineMeetingEngagementConversation {
+    fn deref_mut(&mut self) -> &mut crate::models::EngagementConversation {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "communications")]
+impl OnlineMeetingEngagementConversation {
+    /// An empty `onlineMeetingEngagementConversation`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The `moderationState` property.
-    pub moderation_state: crate::Patch<crate::models::EngagementConversationModerationState>,
+    ///
+    /// `moderationState`: `None` when absent or `null`.
+    pub fn moderation_state(
+        &self,
+    ) -> Option<&crate::models::EngagementConversationModerationState> {
+        self.props().get(3679)
+    }
+
+    /// Sets `moderationState`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_moderation_state(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::EngagementConversationModerationState>,
+    ) -> &mut Self {
+        self.props_mut().set(3679, value.into_patch());
+        self
+    }
+
     /// The `onlineMeetingId` property.
-    pub online_meeting_id: crate::Patch<String>,
+    ///
+    /// `onlineMeetingId`: `None` when absent or `null`.
+    pub fn online_meeting_id(&self) -> Option<&str> {
+        self.props().str(3680)
+    }
+
+    /// Sets `onlineMeetingId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_online_meeting_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(3680, value.into_patch());
+        self
+    }
+
     /// The `organizer` property.
-    pub organizer: crate::Patch<Box<crate::models::EngagementIdentitySet>>,
+    ///
+    /// `organizer`: `None` when absent or `null`.
+    pub fn organizer(&self) -> Option<&crate::models::EngagementIdentitySet> {
+        self.props().get(3681)
+    }
+
+    /// Sets `organizer`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_organizer(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::EngagementIdentitySet>,
+    ) -> &mut Self {
+        self.props_mut().set(3681, value.into_patch());
+        self
+    }
+
     /// The `upvoteCount` property.
-    pub upvote_count: crate::Patch<i32>,
-    /// The `messages` navigation property (present when expanded).
-    #[cfg(feature = "other")]
-    pub messages: crate::Patch<Vec<crate::models::AnyEngagementConversationMessage>>,
-    /// The `starter` navigation property (present when expanded).
-    #[cfg(feature = "other")]
-    pub starter: crate::Patch<Box<crate::models::AnyEngagementConversationMessage>>,
+    ///
+    /// `upvoteCount`: `None` when absent or `null`.
+    pub fn upvote_count(&self) -> Option<i32> {
+        self.props().int(3682)
+    }
+
+    /// Sets `upvoteCount`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_upvote_count(&mut self, value: impl crate::IntoPatch<i32>) -> &mut Self {
+        self.props_mut().set_int(3682, value.into_patch());
+        self
+    }
+
     /// The `onlineMeeting` navigation property (present when expanded).
-    pub online_meeting: crate::Patch<Box<crate::models::OnlineMeeting>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `onlineMeeting`: `None` when absent or `null`.
+    pub fn online_meeting(&self) -> Option<&crate::models::OnlineMeeting> {
+        self.props().get(3683)
+    }
+
+    /// Sets `onlineMeeting`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_online_meeting(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::OnlineMeeting>,
+    ) -> &mut Self {
+        self.props_mut().set(3683, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "communications")]
+impl std::fmt::Debug for OnlineMeetingEngagementConversation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props().fmt_as(
+            f,
+            "OnlineMeetingEngagementConversation",
+            crate::models::PROPERTY_NAMES,
+        )
+    }
 }
 
 #[cfg(feature = "communications")]
 impl serde::Serialize for OnlineMeetingEngagementConversation {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("creationMode", &self.creation_mode)?;
-        writer.field("starterId", &self.starter_id)?;
-        writer.field("moderationState", &self.moderation_state)?;
-        writer.field("onlineMeetingId", &self.online_meeting_id)?;
-        writer.field("organizer", &self.organizer)?;
-        writer.field("upvoteCount", &self.upvote_count)?;
-        #[cfg(feature = "other")]
-        writer.field("messages", &self.messages)?;
-        #[cfg(feature = "other")]
-        writer.field("starter", &self.starter)?;
-        writer.field("onlineMeeting", &self.online_meeting)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -2390,30 +3560,38 @@ impl crate::read_fields::ReadFields for OnlineMeetingEngagementConversation {
     const NAME: &'static str = "microsoft.graph.onlineMeetingEngagementConversation";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "creationMode" => self.creation_mode = map.next_value()?,
-            "starterId" => self.starter_id = map.next_value()?,
-            "moderationState" => self.moderation_state = map.next_value()?,
-            "onlineMeetingId" => self.online_meeting_id = map.next_value()?,
-            "organizer" => self.organizer = map.next_value()?,
-            "upvoteCount" => self.upvote_count = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "creationMode" => into.other::<crate::models::EngagementCreationMode, _>(2318, map)?,
+            "starterId" => into.str(2319, map)?,
+            "moderationState" => {
+                into.other::<crate::models::EngagementConversationModerationState, _>(3679, map)?
+            }
+            "onlineMeetingId" => into.str(3680, map)?,
+            "organizer" => into.other::<crate::models::EngagementIdentitySet, _>(3681, map)?,
+            "upvoteCount" => into.int::<i32, _>(3682, map)?,
             #[cfg(feature = "other")]
-            "messages" => self.messages = map.next_value()?,
+            "messages" => {
+                into.other::<Vec<crate::models::AnyEngagementConversationMessage>, _>(2320, map)?
+            }
             #[cfg(feature = "other")]
-            "starter" => self.starter = map.next_value()?,
-            "onlineMeeting" => self.online_meeting = map.next_value()?,
+            "starter" => {
+                into.other::<crate::models::AnyEngagementConversationMessage, _>(2321, map)?
+            }
+            "onlineMeeting" => into.other::<crate::models::OnlineMeeting, _>(3683, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+base: <crate::models::EngagementConversation as crate::read_fields::ReadFields>::from_properties(properties),
+}
     }
 }
 
@@ -2434,50 +3612,187 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.participant` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct Participant {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "communications")]
+impl std::ops::Deref for Participant {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "communications")]
+impl std::ops::DerefMut for Participant {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "communications")]
+impl Participant {
+    /// An empty `participant`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Information about the participant.
-    pub info: crate::Patch<Box<crate::models::ParticipantInfo>>,
+    ///
+    /// `info`: `None` when absent or `null`.
+    pub fn info(&self) -> Option<&crate::models::ParticipantInfo> {
+        self.props().get(3791)
+    }
+
+    /// Sets `info`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_info(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::ParticipantInfo>,
+    ) -> &mut Self {
+        self.props_mut().set(3791, value.into_patch());
+        self
+    }
+
     /// true if the participant is in lobby.
-    pub is_in_lobby: crate::Patch<bool>,
+    ///
+    /// `isInLobby`: `None` when absent or `null`.
+    pub fn is_in_lobby(&self) -> Option<bool> {
+        self.props().bool(3792)
+    }
+
+    /// Sets `isInLobby`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_is_in_lobby(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(3792, value.into_patch());
+        self
+    }
+
     /// true if the participant is muted (client or server muted).
-    pub is_muted: crate::Patch<bool>,
+    ///
+    /// `isMuted`: `None` when absent or `null`.
+    pub fn is_muted(&self) -> Option<bool> {
+        self.props().bool(3793)
+    }
+
+    /// Sets `isMuted`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_is_muted(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(3793, value.into_patch());
+        self
+    }
+
     /// The list of media streams.
-    pub media_streams: crate::Patch<Vec<crate::models::MediaStream>>,
+    ///
+    /// `mediaStreams`: an empty slice when absent or `null`.
+    pub fn media_streams(&self) -> &[crate::models::MediaStream] {
+        self.props().list(3794)
+    }
+
+    /// Sets `mediaStreams`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_media_streams(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::MediaStream>>,
+    ) -> &mut Self {
+        self.props_mut().set(3794, value.into_patch());
+        self
+    }
+
     /// A blob of data provided by the participant in the roster.
-    pub metadata: crate::Patch<String>,
+    ///
+    /// `metadata`: `None` when absent or `null`.
+    pub fn metadata(&self) -> Option<&str> {
+        self.props().str(3795)
+    }
+
+    /// Sets `metadata`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_metadata(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(3795, value.into_patch());
+        self
+    }
+
     /// Information about whether the participant has recording capability.
-    pub recording_info: crate::Patch<Box<crate::models::RecordingInfo>>,
+    ///
+    /// `recordingInfo`: `None` when absent or `null`.
+    pub fn recording_info(&self) -> Option<&crate::models::RecordingInfo> {
+        self.props().get(3796)
+    }
+
+    /// Sets `recordingInfo`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_recording_info(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::RecordingInfo>,
+    ) -> &mut Self {
+        self.props_mut().set(3796, value.into_patch());
+        self
+    }
+
     /// The `removedState` property.
-    pub removed_state: crate::Patch<Box<crate::models::RemovedState>>,
+    ///
+    /// `removedState`: `None` when absent or `null`.
+    pub fn removed_state(&self) -> Option<&crate::models::RemovedState> {
+        self.props().get(3797)
+    }
+
+    /// Sets `removedState`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_removed_state(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::RemovedState>,
+    ) -> &mut Self {
+        self.props_mut().set(3797, value.into_patch());
+        self
+    }
+
     /// The `restrictedExperience` property.
-    pub restricted_experience: crate::Patch<Box<crate::models::OnlineMeetingRestricted>>,
+    ///
+    /// `restrictedExperience`: `None` when absent or `null`.
+    pub fn restricted_experience(&self) -> Option<&crate::models::OnlineMeetingRestricted> {
+        self.props().get(3798)
+    }
+
+    /// Sets `restrictedExperience`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_restricted_experience(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::OnlineMeetingRestricted>,
+    ) -> &mut Self {
+        self.props_mut().set(3798, value.into_patch());
+        self
+    }
+
     /// The `rosterSequenceNumber` property.
-    pub roster_sequence_number: crate::Patch<i64>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `rosterSequenceNumber`: `None` when absent or `null`.
+    pub fn roster_sequence_number(&self) -> Option<i64> {
+        self.props().int(3799)
+    }
+
+    /// Sets `rosterSequenceNumber`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_roster_sequence_number(&mut self, value: impl crate::IntoPatch<i64>) -> &mut Self {
+        self.props_mut().set_int(3799, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "communications")]
+impl std::fmt::Debug for Participant {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "Participant", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "communications")]
 impl serde::Serialize for Participant {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("info", &self.info)?;
-        writer.field("isInLobby", &self.is_in_lobby)?;
-        writer.field("isMuted", &self.is_muted)?;
-        writer.field("mediaStreams", &self.media_streams)?;
-        writer.field("metadata", &self.metadata)?;
-        writer.field("recordingInfo", &self.recording_info)?;
-        writer.field("removedState", &self.removed_state)?;
-        writer.field("restrictedExperience", &self.restricted_experience)?;
-        writer.field("rosterSequenceNumber", &self.roster_sequence_number)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -2493,28 +3808,34 @@ impl crate::read_fields::ReadFields for Participant {
     const NAME: &'static str = "microsoft.graph.participant";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "info" => self.info = map.next_value()?,
-            "isInLobby" => self.is_in_lobby = map.next_value()?,
-            "isMuted" => self.is_muted = map.next_value()?,
-            "mediaStreams" => self.media_streams = map.next_value()?,
-            "metadata" => self.metadata = map.next_value()?,
-            "recordingInfo" => self.recording_info = map.next_value()?,
-            "removedState" => self.removed_state = map.next_value()?,
-            "restrictedExperience" => self.restricted_experience = map.next_value()?,
-            "rosterSequenceNumber" => self.roster_sequence_number = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "info" => into.other::<crate::models::ParticipantInfo, _>(3791, map)?,
+            "isInLobby" => into.bool(3792, map)?,
+            "isMuted" => into.bool(3793, map)?,
+            "mediaStreams" => into.other::<Vec<crate::models::MediaStream>, _>(3794, map)?,
+            "metadata" => into.str(3795, map)?,
+            "recordingInfo" => into.other::<crate::models::RecordingInfo, _>(3796, map)?,
+            "removedState" => into.other::<crate::models::RemovedState, _>(3797, map)?,
+            "restrictedExperience" => {
+                into.other::<crate::models::OnlineMeetingRestricted, _>(3798, map)?
+            }
+            "rosterSequenceNumber" => into.int::<i64, _>(3799, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -2537,32 +3858,55 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.playPromptOperation` entity type.
 ///
-/// Derived from `commsOperation` < `entity`; inherited properties are included.
+/// Derived from `commsOperation` < `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::CommsOperation`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct PlayPromptOperation {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
-    /// Unique Client Context string. Max limit is 256 chars.
-    pub client_context: crate::Patch<String>,
-    /// The result information. Read-only.
-    pub result_info: crate::Patch<Box<crate::models::ResultInfo>>,
-    /// Possible values are: notStarted, running, completed, failed. Read-only.
-    pub status: crate::Patch<crate::models::OperationStatus>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    base: crate::models::CommsOperation,
+}
+
+#[cfg(feature = "communications")]
+impl std::ops::Deref for PlayPromptOperation {
+    type Target = crate::models::CommsOperation;
+
+    fn deref(&self) -> &crate::models::CommsOperation {
+        &self.base
+    }
+}
+
+#[cfg(feature = "communications")]
+impl std::ops::DerefMut for PlayPromptOperation {
+    fn deref_mut(&mut self) -> &mut crate::models::CommsOperation {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "communications")]
+impl PlayPromptOperation {
+    /// An empty `playPromptOperation`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+}
+
+#[cfg(feature = "communications")]
+impl std::fmt::Debug for PlayPromptOperation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "PlayPromptOperation", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "communications")]
 impl serde::Serialize for PlayPromptOperation {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("clientContext", &self.client_context)?;
-        writer.field("resultInfo", &self.result_info)?;
-        writer.field("status", &self.status)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -2578,22 +3922,27 @@ impl crate::read_fields::ReadFields for PlayPromptOperation {
     const NAME: &'static str = "microsoft.graph.playPromptOperation";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "clientContext" => self.client_context = map.next_value()?,
-            "resultInfo" => self.result_info = map.next_value()?,
-            "status" => self.status = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "clientContext" => into.str(1231, map)?,
+            "resultInfo" => into.other::<crate::models::ResultInfo, _>(1232, map)?,
+            "status" => into.other::<crate::models::OperationStatus, _>(1233, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base:
+                <crate::models::CommsOperation as crate::read_fields::ReadFields>::from_properties(
+                    properties,
+                ),
+        }
     }
 }
 
@@ -2610,44 +3959,145 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.presence` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct Presence {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "communications")]
+impl std::ops::Deref for Presence {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "communications")]
+impl std::ops::DerefMut for Presence {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "communications")]
+impl Presence {
+    /// An empty `presence`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The supplemental information to a user's availability. Possible values are Available, Away,
     /// BeRightBack, Busy, DoNotDisturb, InACall, InAConferenceCall, Inactive, InAMeeting, Offline,
     /// OffWork, OutOfOffice, PresenceUnknown, Presenting, UrgentInterruptionsOnly.
-    pub activity: crate::Patch<String>,
+    ///
+    /// `activity`: `None` when absent or `null`.
+    pub fn activity(&self) -> Option<&str> {
+        self.props().str(3989)
+    }
+
+    /// Sets `activity`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_activity(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(3989, value.into_patch());
+        self
+    }
+
     /// The base presence information for a user. Possible values are Available, AvailableIdle, Away,
     /// BeRightBack, Busy, BusyIdle, DoNotDisturb, Offline, PresenceUnknown
-    pub availability: crate::Patch<String>,
+    ///
+    /// `availability`: `None` when absent or `null`.
+    pub fn availability(&self) -> Option<&str> {
+        self.props().str(3990)
+    }
+
+    /// Sets `availability`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_availability(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(3990, value.into_patch());
+        self
+    }
+
     /// The `outOfOfficeSettings` property.
-    pub out_of_office_settings: crate::Patch<Box<crate::models::OutOfOfficeSettings>>,
+    ///
+    /// `outOfOfficeSettings`: `None` when absent or `null`.
+    pub fn out_of_office_settings(&self) -> Option<&crate::models::OutOfOfficeSettings> {
+        self.props().get(3991)
+    }
+
+    /// Sets `outOfOfficeSettings`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_out_of_office_settings(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::OutOfOfficeSettings>,
+    ) -> &mut Self {
+        self.props_mut().set(3991, value.into_patch());
+        self
+    }
+
     /// The `sequenceNumber` property.
-    pub sequence_number: crate::Patch<String>,
+    ///
+    /// `sequenceNumber`: `None` when absent or `null`.
+    pub fn sequence_number(&self) -> Option<&str> {
+        self.props().str(3992)
+    }
+
+    /// Sets `sequenceNumber`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_sequence_number(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(3992, value.into_patch());
+        self
+    }
+
     /// The `statusMessage` property.
-    pub status_message: crate::Patch<Box<crate::models::PresenceStatusMessage>>,
+    ///
+    /// `statusMessage`: `None` when absent or `null`.
+    pub fn status_message(&self) -> Option<&crate::models::PresenceStatusMessage> {
+        self.props().get(3993)
+    }
+
+    /// Sets `statusMessage`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_status_message(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::PresenceStatusMessage>,
+    ) -> &mut Self {
+        self.props_mut().set(3993, value.into_patch());
+        self
+    }
+
     /// The `workLocation` property.
-    pub work_location: crate::Patch<Box<crate::models::UserWorkLocation>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `workLocation`: `None` when absent or `null`.
+    pub fn work_location(&self) -> Option<&crate::models::UserWorkLocation> {
+        self.props().get(3994)
+    }
+
+    /// Sets `workLocation`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_work_location(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::UserWorkLocation>,
+    ) -> &mut Self {
+        self.props_mut().set(3994, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "communications")]
+impl std::fmt::Debug for Presence {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "Presence", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "communications")]
 impl serde::Serialize for Presence {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("activity", &self.activity)?;
-        writer.field("availability", &self.availability)?;
-        writer.field("outOfOfficeSettings", &self.out_of_office_settings)?;
-        writer.field("sequenceNumber", &self.sequence_number)?;
-        writer.field("statusMessage", &self.status_message)?;
-        writer.field("workLocation", &self.work_location)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -2663,25 +4113,31 @@ impl crate::read_fields::ReadFields for Presence {
     const NAME: &'static str = "microsoft.graph.presence";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "activity" => self.activity = map.next_value()?,
-            "availability" => self.availability = map.next_value()?,
-            "outOfOfficeSettings" => self.out_of_office_settings = map.next_value()?,
-            "sequenceNumber" => self.sequence_number = map.next_value()?,
-            "statusMessage" => self.status_message = map.next_value()?,
-            "workLocation" => self.work_location = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "activity" => into.str(3989, map)?,
+            "availability" => into.str(3990, map)?,
+            "outOfOfficeSettings" => {
+                into.other::<crate::models::OutOfOfficeSettings, _>(3991, map)?
+            }
+            "sequenceNumber" => into.str(3992, map)?,
+            "statusMessage" => into.other::<crate::models::PresenceStatusMessage, _>(3993, map)?,
+            "workLocation" => into.other::<crate::models::UserWorkLocation, _>(3994, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -2701,38 +4157,84 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.recordOperation` entity type.
 ///
-/// Derived from `commsOperation` < `entity`; inherited properties are included.
+/// Derived from `commsOperation` < `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::CommsOperation`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct RecordOperation {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
-    /// Unique Client Context string. Max limit is 256 chars.
-    pub client_context: crate::Patch<String>,
-    /// The result information. Read-only.
-    pub result_info: crate::Patch<Box<crate::models::ResultInfo>>,
-    /// Possible values are: notStarted, running, completed, failed. Read-only.
-    pub status: crate::Patch<crate::models::OperationStatus>,
+    base: crate::models::CommsOperation,
+}
+
+#[cfg(feature = "communications")]
+impl std::ops::Deref for RecordOperation {
+    type Target = crate::models::CommsOperation;
+
+    fn deref(&self) -> &crate::models::CommsOperation {
+        &self.base
+    }
+}
+
+#[cfg(feature = "communications")]
+impl std::ops::DerefMut for RecordOperation {
+    fn deref_mut(&mut self) -> &mut crate::models::CommsOperation {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "communications")]
+impl RecordOperation {
+    /// An empty `recordOperation`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The access token required to retrieve the recording.
-    pub recording_access_token: crate::Patch<String>,
+    ///
+    /// `recordingAccessToken`: `None` when absent or `null`.
+    pub fn recording_access_token(&self) -> Option<&str> {
+        self.props().str(4259)
+    }
+
+    /// Sets `recordingAccessToken`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_recording_access_token(
+        &mut self,
+        value: impl crate::IntoPatch<String>,
+    ) -> &mut Self {
+        self.props_mut().set_str(4259, value.into_patch());
+        self
+    }
+
     /// The location where the recording is located.
-    pub recording_location: crate::Patch<String>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `recordingLocation`: `None` when absent or `null`.
+    pub fn recording_location(&self) -> Option<&str> {
+        self.props().str(4260)
+    }
+
+    /// Sets `recordingLocation`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_recording_location(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(4260, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "communications")]
+impl std::fmt::Debug for RecordOperation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "RecordOperation", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "communications")]
 impl serde::Serialize for RecordOperation {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("clientContext", &self.client_context)?;
-        writer.field("resultInfo", &self.result_info)?;
-        writer.field("status", &self.status)?;
-        writer.field("recordingAccessToken", &self.recording_access_token)?;
-        writer.field("recordingLocation", &self.recording_location)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -2748,24 +4250,29 @@ impl crate::read_fields::ReadFields for RecordOperation {
     const NAME: &'static str = "microsoft.graph.recordOperation";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "clientContext" => self.client_context = map.next_value()?,
-            "resultInfo" => self.result_info = map.next_value()?,
-            "status" => self.status = map.next_value()?,
-            "recordingAccessToken" => self.recording_access_token = map.next_value()?,
-            "recordingLocation" => self.recording_location = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "clientContext" => into.str(1231, map)?,
+            "resultInfo" => into.other::<crate::models::ResultInfo, _>(1232, map)?,
+            "status" => into.other::<crate::models::OperationStatus, _>(1233, map)?,
+            "recordingAccessToken" => into.str(4259, map)?,
+            "recordingLocation" => into.str(4260, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base:
+                <crate::models::CommsOperation as crate::read_fields::ReadFields>::from_properties(
+                    properties,
+                ),
+        }
     }
 }
 
@@ -2784,35 +4291,71 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.sendDtmfTonesOperation` entity type.
 ///
-/// Derived from `commsOperation` < `entity`; inherited properties are included.
+/// Derived from `commsOperation` < `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::CommsOperation`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct SendDtmfTonesOperation {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
-    /// Unique Client Context string. Max limit is 256 chars.
-    pub client_context: crate::Patch<String>,
-    /// The result information. Read-only.
-    pub result_info: crate::Patch<Box<crate::models::ResultInfo>>,
-    /// Possible values are: notStarted, running, completed, failed. Read-only.
-    pub status: crate::Patch<crate::models::OperationStatus>,
+    base: crate::models::CommsOperation,
+}
+
+#[cfg(feature = "communications")]
+impl std::ops::Deref for SendDtmfTonesOperation {
+    type Target = crate::models::CommsOperation;
+
+    fn deref(&self) -> &crate::models::CommsOperation {
+        &self.base
+    }
+}
+
+#[cfg(feature = "communications")]
+impl std::ops::DerefMut for SendDtmfTonesOperation {
+    fn deref_mut(&mut self) -> &mut crate::models::CommsOperation {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "communications")]
+impl SendDtmfTonesOperation {
+    /// An empty `sendDtmfTonesOperation`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The `completionReason` property.
-    pub completion_reason: crate::Patch<crate::models::SendDtmfCompletionReason>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `completionReason`: `None` when absent or `null`.
+    pub fn completion_reason(&self) -> Option<&crate::models::SendDtmfCompletionReason> {
+        self.props().get(4537)
+    }
+
+    /// Sets `completionReason`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_completion_reason(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::SendDtmfCompletionReason>,
+    ) -> &mut Self {
+        self.props_mut().set(4537, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "communications")]
+impl std::fmt::Debug for SendDtmfTonesOperation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "SendDtmfTonesOperation", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "communications")]
 impl serde::Serialize for SendDtmfTonesOperation {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("clientContext", &self.client_context)?;
-        writer.field("resultInfo", &self.result_info)?;
-        writer.field("status", &self.status)?;
-        writer.field("completionReason", &self.completion_reason)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -2828,23 +4371,30 @@ impl crate::read_fields::ReadFields for SendDtmfTonesOperation {
     const NAME: &'static str = "microsoft.graph.sendDtmfTonesOperation";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "clientContext" => self.client_context = map.next_value()?,
-            "resultInfo" => self.result_info = map.next_value()?,
-            "status" => self.status = map.next_value()?,
-            "completionReason" => self.completion_reason = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "clientContext" => into.str(1231, map)?,
+            "resultInfo" => into.other::<crate::models::ResultInfo, _>(1232, map)?,
+            "status" => into.other::<crate::models::OperationStatus, _>(1233, map)?,
+            "completionReason" => {
+                into.other::<crate::models::SendDtmfCompletionReason, _>(4537, map)?
+            }
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base:
+                <crate::models::CommsOperation as crate::read_fields::ReadFields>::from_properties(
+                    properties,
+                ),
+        }
     }
 }
 
@@ -2862,32 +4412,55 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.startHoldMusicOperation` entity type.
 ///
-/// Derived from `commsOperation` < `entity`; inherited properties are included.
+/// Derived from `commsOperation` < `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::CommsOperation`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct StartHoldMusicOperation {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
-    /// Unique Client Context string. Max limit is 256 chars.
-    pub client_context: crate::Patch<String>,
-    /// The result information. Read-only.
-    pub result_info: crate::Patch<Box<crate::models::ResultInfo>>,
-    /// Possible values are: notStarted, running, completed, failed. Read-only.
-    pub status: crate::Patch<crate::models::OperationStatus>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    base: crate::models::CommsOperation,
+}
+
+#[cfg(feature = "communications")]
+impl std::ops::Deref for StartHoldMusicOperation {
+    type Target = crate::models::CommsOperation;
+
+    fn deref(&self) -> &crate::models::CommsOperation {
+        &self.base
+    }
+}
+
+#[cfg(feature = "communications")]
+impl std::ops::DerefMut for StartHoldMusicOperation {
+    fn deref_mut(&mut self) -> &mut crate::models::CommsOperation {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "communications")]
+impl StartHoldMusicOperation {
+    /// An empty `startHoldMusicOperation`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+}
+
+#[cfg(feature = "communications")]
+impl std::fmt::Debug for StartHoldMusicOperation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "StartHoldMusicOperation", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "communications")]
 impl serde::Serialize for StartHoldMusicOperation {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("clientContext", &self.client_context)?;
-        writer.field("resultInfo", &self.result_info)?;
-        writer.field("status", &self.status)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -2903,22 +4476,27 @@ impl crate::read_fields::ReadFields for StartHoldMusicOperation {
     const NAME: &'static str = "microsoft.graph.startHoldMusicOperation";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "clientContext" => self.client_context = map.next_value()?,
-            "resultInfo" => self.result_info = map.next_value()?,
-            "status" => self.status = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "clientContext" => into.str(1231, map)?,
+            "resultInfo" => into.other::<crate::models::ResultInfo, _>(1232, map)?,
+            "status" => into.other::<crate::models::OperationStatus, _>(1233, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base:
+                <crate::models::CommsOperation as crate::read_fields::ReadFields>::from_properties(
+                    properties,
+                ),
+        }
     }
 }
 
@@ -2935,32 +4513,55 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.stopHoldMusicOperation` entity type.
 ///
-/// Derived from `commsOperation` < `entity`; inherited properties are included.
+/// Derived from `commsOperation` < `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::CommsOperation`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct StopHoldMusicOperation {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
-    /// Unique Client Context string. Max limit is 256 chars.
-    pub client_context: crate::Patch<String>,
-    /// The result information. Read-only.
-    pub result_info: crate::Patch<Box<crate::models::ResultInfo>>,
-    /// Possible values are: notStarted, running, completed, failed. Read-only.
-    pub status: crate::Patch<crate::models::OperationStatus>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    base: crate::models::CommsOperation,
+}
+
+#[cfg(feature = "communications")]
+impl std::ops::Deref for StopHoldMusicOperation {
+    type Target = crate::models::CommsOperation;
+
+    fn deref(&self) -> &crate::models::CommsOperation {
+        &self.base
+    }
+}
+
+#[cfg(feature = "communications")]
+impl std::ops::DerefMut for StopHoldMusicOperation {
+    fn deref_mut(&mut self) -> &mut crate::models::CommsOperation {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "communications")]
+impl StopHoldMusicOperation {
+    /// An empty `stopHoldMusicOperation`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+}
+
+#[cfg(feature = "communications")]
+impl std::fmt::Debug for StopHoldMusicOperation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "StopHoldMusicOperation", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "communications")]
 impl serde::Serialize for StopHoldMusicOperation {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("clientContext", &self.client_context)?;
-        writer.field("resultInfo", &self.result_info)?;
-        writer.field("status", &self.status)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -2976,22 +4577,27 @@ impl crate::read_fields::ReadFields for StopHoldMusicOperation {
     const NAME: &'static str = "microsoft.graph.stopHoldMusicOperation";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "clientContext" => self.client_context = map.next_value()?,
-            "resultInfo" => self.result_info = map.next_value()?,
-            "status" => self.status = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "clientContext" => into.str(1231, map)?,
+            "resultInfo" => into.other::<crate::models::ResultInfo, _>(1232, map)?,
+            "status" => into.other::<crate::models::OperationStatus, _>(1233, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base:
+                <crate::models::CommsOperation as crate::read_fields::ReadFields>::from_properties(
+                    properties,
+                ),
+        }
     }
 }
 
@@ -3008,32 +4614,55 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.subscribeToToneOperation` entity type.
 ///
-/// Derived from `commsOperation` < `entity`; inherited properties are included.
+/// Derived from `commsOperation` < `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::CommsOperation`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct SubscribeToToneOperation {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
-    /// Unique Client Context string. Max limit is 256 chars.
-    pub client_context: crate::Patch<String>,
-    /// The result information. Read-only.
-    pub result_info: crate::Patch<Box<crate::models::ResultInfo>>,
-    /// Possible values are: notStarted, running, completed, failed. Read-only.
-    pub status: crate::Patch<crate::models::OperationStatus>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    base: crate::models::CommsOperation,
+}
+
+#[cfg(feature = "communications")]
+impl std::ops::Deref for SubscribeToToneOperation {
+    type Target = crate::models::CommsOperation;
+
+    fn deref(&self) -> &crate::models::CommsOperation {
+        &self.base
+    }
+}
+
+#[cfg(feature = "communications")]
+impl std::ops::DerefMut for SubscribeToToneOperation {
+    fn deref_mut(&mut self) -> &mut crate::models::CommsOperation {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "communications")]
+impl SubscribeToToneOperation {
+    /// An empty `subscribeToToneOperation`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+}
+
+#[cfg(feature = "communications")]
+impl std::fmt::Debug for SubscribeToToneOperation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "SubscribeToToneOperation", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "communications")]
 impl serde::Serialize for SubscribeToToneOperation {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("clientContext", &self.client_context)?;
-        writer.field("resultInfo", &self.result_info)?;
-        writer.field("status", &self.status)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -3049,22 +4678,27 @@ impl crate::read_fields::ReadFields for SubscribeToToneOperation {
     const NAME: &'static str = "microsoft.graph.subscribeToToneOperation";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "clientContext" => self.client_context = map.next_value()?,
-            "resultInfo" => self.result_info = map.next_value()?,
-            "status" => self.status = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "clientContext" => into.str(1231, map)?,
+            "resultInfo" => into.other::<crate::models::ResultInfo, _>(1232, map)?,
+            "status" => into.other::<crate::models::OperationStatus, _>(1233, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base:
+                <crate::models::CommsOperation as crate::read_fields::ReadFields>::from_properties(
+                    properties,
+                ),
+        }
     }
 }
 
@@ -3081,32 +4715,58 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.unmuteParticipantOperation` entity type.
 ///
-/// Derived from `commsOperation` < `entity`; inherited properties are included.
+/// Derived from `commsOperation` < `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::CommsOperation`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct UnmuteParticipantOperation {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
-    /// Unique Client Context string. Max limit is 256 chars.
-    pub client_context: crate::Patch<String>,
-    /// The result information. Read-only.
-    pub result_info: crate::Patch<Box<crate::models::ResultInfo>>,
-    /// Possible values are: notStarted, running, completed, failed. Read-only.
-    pub status: crate::Patch<crate::models::OperationStatus>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    base: crate::models::CommsOperation,
+}
+
+#[cfg(feature = "communications")]
+impl std::ops::Deref for UnmuteParticipantOperation {
+    type Target = crate::models::CommsOperation;
+
+    fn deref(&self) -> &crate::models::CommsOperation {
+        &self.base
+    }
+}
+
+#[cfg(feature = "communications")]
+impl std::ops::DerefMut for UnmuteParticipantOperation {
+    fn deref_mut(&mut self) -> &mut crate::models::CommsOperation {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "communications")]
+impl UnmuteParticipantOperation {
+    /// An empty `unmuteParticipantOperation`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+}
+
+#[cfg(feature = "communications")]
+impl std::fmt::Debug for UnmuteParticipantOperation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props().fmt_as(
+            f,
+            "UnmuteParticipantOperation",
+            crate::models::PROPERTY_NAMES,
+        )
+    }
 }
 
 #[cfg(feature = "communications")]
 impl serde::Serialize for UnmuteParticipantOperation {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("clientContext", &self.client_context)?;
-        writer.field("resultInfo", &self.result_info)?;
-        writer.field("status", &self.status)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -3122,22 +4782,27 @@ impl crate::read_fields::ReadFields for UnmuteParticipantOperation {
     const NAME: &'static str = "microsoft.graph.unmuteParticipantOperation";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "clientContext" => self.client_context = map.next_value()?,
-            "resultInfo" => self.result_info = map.next_value()?,
-            "status" => self.status = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "clientContext" => into.str(1231, map)?,
+            "resultInfo" => into.other::<crate::models::ResultInfo, _>(1232, map)?,
+            "status" => into.other::<crate::models::OperationStatus, _>(1233, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base:
+                <crate::models::CommsOperation as crate::read_fields::ReadFields>::from_properties(
+                    properties,
+                ),
+        }
     }
 }
 
@@ -3154,32 +4819,58 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.updateRecordingStatusOperation` entity type.
 ///
-/// Derived from `commsOperation` < `entity`; inherited properties are included.
+/// Derived from `commsOperation` < `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::CommsOperation`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct UpdateRecordingStatusOperation {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
-    /// Unique Client Context string. Max limit is 256 chars.
-    pub client_context: crate::Patch<String>,
-    /// The result information. Read-only.
-    pub result_info: crate::Patch<Box<crate::models::ResultInfo>>,
-    /// Possible values are: notStarted, running, completed, failed. Read-only.
-    pub status: crate::Patch<crate::models::OperationStatus>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    base: crate::models::CommsOperation,
+}
+
+#[cfg(feature = "communications")]
+impl std::ops::Deref for UpdateRecordingStatusOperation {
+    type Target = crate::models::CommsOperation;
+
+    fn deref(&self) -> &crate::models::CommsOperation {
+        &self.base
+    }
+}
+
+#[cfg(feature = "communications")]
+impl std::ops::DerefMut for UpdateRecordingStatusOperation {
+    fn deref_mut(&mut self) -> &mut crate::models::CommsOperation {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "communications")]
+impl UpdateRecordingStatusOperation {
+    /// An empty `updateRecordingStatusOperation`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+}
+
+#[cfg(feature = "communications")]
+impl std::fmt::Debug for UpdateRecordingStatusOperation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props().fmt_as(
+            f,
+            "UpdateRecordingStatusOperation",
+            crate::models::PROPERTY_NAMES,
+        )
+    }
 }
 
 #[cfg(feature = "communications")]
 impl serde::Serialize for UpdateRecordingStatusOperation {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("clientContext", &self.client_context)?;
-        writer.field("resultInfo", &self.result_info)?;
-        writer.field("status", &self.status)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -3195,22 +4886,27 @@ impl crate::read_fields::ReadFields for UpdateRecordingStatusOperation {
     const NAME: &'static str = "microsoft.graph.updateRecordingStatusOperation";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "clientContext" => self.client_context = map.next_value()?,
-            "resultInfo" => self.result_info = map.next_value()?,
-            "status" => self.status = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "clientContext" => into.str(1231, map)?,
+            "resultInfo" => into.other::<crate::models::ResultInfo, _>(1232, map)?,
+            "status" => into.other::<crate::models::OperationStatus, _>(1233, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base:
+                <crate::models::CommsOperation as crate::read_fields::ReadFields>::from_properties(
+                    properties,
+                ),
+        }
     }
 }
 
@@ -3227,23 +4923,68 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.appHostedMediaConfig` complex type.
 ///
-/// Derived from `mediaConfig`; inherited properties are included.
+/// Derived from `mediaConfig`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::MediaConfig`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct AppHostedMediaConfig {
+    base: crate::models::MediaConfig,
+}
+
+#[cfg(feature = "communications")]
+impl std::ops::Deref for AppHostedMediaConfig {
+    type Target = crate::models::MediaConfig;
+
+    fn deref(&self) -> &crate::models::MediaConfig {
+        &self.base
+    }
+}
+
+#[cfg(feature = "communications")]
+impl std::ops::DerefMut for AppHostedMediaConfig {
+    fn deref_mut(&mut self) -> &mut crate::models::MediaConfig {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "communications")]
+impl AppHostedMediaConfig {
+    /// An empty `appHostedMediaConfig`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The media configuration blob generated by smart media agent.
-    pub blob: crate::Patch<String>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `blob`: `None` when absent or `null`.
+    pub fn blob(&self) -> Option<&str> {
+        self.props().str(6886)
+    }
+
+    /// Sets `blob`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_blob(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(6886, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "communications")]
+impl std::fmt::Debug for AppHostedMediaConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "AppHostedMediaConfig", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "communications")]
 impl serde::Serialize for AppHostedMediaConfig {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("blob", &self.blob)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -3259,42 +5000,112 @@ impl crate::read_fields::ReadFields for AppHostedMediaConfig {
     const NAME: &'static str = "microsoft.graph.appHostedMediaConfig";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "blob" => self.blob = map.next_value()?,
+            "blob" => into.str(6886, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::MediaConfig as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
 /// The `microsoft.graph.attendeeNotificationInfo` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct AttendeeNotificationInfo {
-    /// The `phoneNumber` property.
-    pub phone_number: crate::Patch<String>,
-    /// The `timeZone` property.
-    pub time_zone: crate::Patch<String>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "communications")]
+impl AttendeeNotificationInfo {
+    /// An empty `attendeeNotificationInfo`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// The `phoneNumber` property.
+    ///
+    /// `phoneNumber`: `None` when absent or `null`.
+    pub fn phone_number(&self) -> Option<&str> {
+        self.props().str(7079)
+    }
+
+    /// Sets `phoneNumber`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_phone_number(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(7079, value.into_patch());
+        self
+    }
+
+    /// The `timeZone` property.
+    ///
+    /// `timeZone`: `None` when absent or `null`.
+    pub fn time_zone(&self) -> Option<&str> {
+        self.props().str(7080)
+    }
+
+    /// Sets `timeZone`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_time_zone(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(7080, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "communications")]
+impl std::fmt::Debug for AttendeeNotificationInfo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "AttendeeNotificationInfo", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "communications")]
 impl serde::Serialize for AttendeeNotificationInfo {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("phoneNumber", &self.phone_number)?;
-        writer.field("timeZone", &self.time_zone)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -3310,55 +5121,164 @@ impl crate::read_fields::ReadFields for AttendeeNotificationInfo {
     const NAME: &'static str = "microsoft.graph.attendeeNotificationInfo";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "phoneNumber" => self.phone_number = map.next_value()?,
-            "timeZone" => self.time_zone = map.next_value()?,
+            "phoneNumber" => into.str(7079, map)?,
+            "timeZone" => into.str(7080, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.audioConferencing` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(any(feature = "communications", feature = "solutions", feature = "other"))]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct AudioConferencing {
-    /// The conference id of the online meeting.
-    pub conference_id: crate::Patch<String>,
-    /// A URL to the externally-accessible web page that contains dial-in information.
-    pub dialin_url: crate::Patch<String>,
-    /// The `tollFreeNumber` property.
-    pub toll_free_number: crate::Patch<String>,
-    /// List of toll-free numbers that are displayed in the meeting invite.
-    pub toll_free_numbers: crate::Patch<Vec<String>>,
-    /// The `tollNumber` property.
-    pub toll_number: crate::Patch<String>,
-    /// List of toll numbers that are displayed in the meeting invite.
-    pub toll_numbers: crate::Patch<Vec<String>>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(any(feature = "communications", feature = "solutions", feature = "other"))]
+impl AudioConferencing {
+    /// An empty `audioConferencing`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// The conference id of the online meeting.
+    ///
+    /// `conferenceId`: `None` when absent or `null`.
+    pub fn conference_id(&self) -> Option<&str> {
+        self.props().str(7128)
+    }
+
+    /// Sets `conferenceId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_conference_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(7128, value.into_patch());
+        self
+    }
+
+    /// A URL to the externally-accessible web page that contains dial-in information.
+    ///
+    /// `dialinUrl`: `None` when absent or `null`.
+    pub fn dialin_url(&self) -> Option<&str> {
+        self.props().str(7129)
+    }
+
+    /// Sets `dialinUrl`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_dialin_url(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(7129, value.into_patch());
+        self
+    }
+
+    /// The `tollFreeNumber` property.
+    ///
+    /// `tollFreeNumber`: `None` when absent or `null`.
+    pub fn toll_free_number(&self) -> Option<&str> {
+        self.props().str(7130)
+    }
+
+    /// Sets `tollFreeNumber`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_toll_free_number(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(7130, value.into_patch());
+        self
+    }
+
+    /// List of toll-free numbers that are displayed in the meeting invite.
+    ///
+    /// `tollFreeNumbers`: an empty slice when absent or `null`.
+    pub fn toll_free_numbers(&self) -> &[String] {
+        self.props().strings(7131)
+    }
+
+    /// Sets `tollFreeNumbers`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_toll_free_numbers(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<String>>,
+    ) -> &mut Self {
+        self.props_mut().set_strings(7131, value.into_patch());
+        self
+    }
+
+    /// The `tollNumber` property.
+    ///
+    /// `tollNumber`: `None` when absent or `null`.
+    pub fn toll_number(&self) -> Option<&str> {
+        self.props().str(7132)
+    }
+
+    /// Sets `tollNumber`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_toll_number(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(7132, value.into_patch());
+        self
+    }
+
+    /// List of toll numbers that are displayed in the meeting invite.
+    ///
+    /// `tollNumbers`: an empty slice when absent or `null`.
+    pub fn toll_numbers(&self) -> &[String] {
+        self.props().strings(7133)
+    }
+
+    /// Sets `tollNumbers`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_toll_numbers(&mut self, value: impl crate::IntoPatch<Vec<String>>) -> &mut Self {
+        self.props_mut().set_strings(7133, value.into_patch());
+        self
+    }
+}
+
+#[cfg(any(feature = "communications", feature = "solutions", feature = "other"))]
+impl std::fmt::Debug for AudioConferencing {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "AudioConferencing", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(any(feature = "communications", feature = "solutions", feature = "other"))]
 impl serde::Serialize for AudioConferencing {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("conferenceId", &self.conference_id)?;
-        writer.field("dialinUrl", &self.dialin_url)?;
-        writer.field("tollFreeNumber", &self.toll_free_number)?;
-        writer.field("tollFreeNumbers", &self.toll_free_numbers)?;
-        writer.field("tollNumber", &self.toll_number)?;
-        writer.field("tollNumbers", &self.toll_numbers)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -3374,50 +5294,132 @@ impl crate::read_fields::ReadFields for AudioConferencing {
     const NAME: &'static str = "microsoft.graph.audioConferencing";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "conferenceId" => self.conference_id = map.next_value()?,
-            "dialinUrl" => self.dialin_url = map.next_value()?,
-            "tollFreeNumber" => self.toll_free_number = map.next_value()?,
-            "tollFreeNumbers" => self.toll_free_numbers = map.next_value()?,
-            "tollNumber" => self.toll_number = map.next_value()?,
-            "tollNumbers" => self.toll_numbers = map.next_value()?,
+            "conferenceId" => into.str(7128, map)?,
+            "dialinUrl" => into.str(7129, map)?,
+            "tollFreeNumber" => into.str(7130, map)?,
+            "tollFreeNumbers" => into.strings(7131, map)?,
+            "tollNumber" => into.str(7132, map)?,
+            "tollNumbers" => into.strings(7133, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.broadcastMeetingCaptionSettings` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct BroadcastMeetingCaptionSettings {
-    /// Indicates whether captions are enabled for this Teams live event.
-    pub is_caption_enabled: crate::Patch<bool>,
-    /// The spoken language.
-    pub spoken_language: crate::Patch<String>,
-    /// The translation languages (choose up to 6).
-    pub translation_languages: crate::Patch<Vec<String>>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "communications")]
+impl BroadcastMeetingCaptionSettings {
+    /// An empty `broadcastMeetingCaptionSettings`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// Indicates whether captions are enabled for this Teams live event.
+    ///
+    /// `isCaptionEnabled`: `None` when absent or `null`.
+    pub fn is_caption_enabled(&self) -> Option<bool> {
+        self.props().bool(7279)
+    }
+
+    /// Sets `isCaptionEnabled`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_is_caption_enabled(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(7279, value.into_patch());
+        self
+    }
+
+    /// The spoken language.
+    ///
+    /// `spokenLanguage`: `None` when absent or `null`.
+    pub fn spoken_language(&self) -> Option<&str> {
+        self.props().str(7280)
+    }
+
+    /// Sets `spokenLanguage`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_spoken_language(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(7280, value.into_patch());
+        self
+    }
+
+    /// The translation languages (choose up to 6).
+    ///
+    /// `translationLanguages`: an empty slice when absent or `null`.
+    pub fn translation_languages(&self) -> &[String] {
+        self.props().strings(7281)
+    }
+
+    /// Sets `translationLanguages`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_translation_languages(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<String>>,
+    ) -> &mut Self {
+        self.props_mut().set_strings(7281, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "communications")]
+impl std::fmt::Debug for BroadcastMeetingCaptionSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props().fmt_as(
+            f,
+            "BroadcastMeetingCaptionSettings",
+            crate::models::PROPERTY_NAMES,
+        )
+    }
 }
 
 #[cfg(feature = "communications")]
 impl serde::Serialize for BroadcastMeetingCaptionSettings {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("isCaptionEnabled", &self.is_caption_enabled)?;
-        writer.field("spokenLanguage", &self.spoken_language)?;
-        writer.field("translationLanguages", &self.translation_languages)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -3433,59 +5435,177 @@ impl crate::read_fields::ReadFields for BroadcastMeetingCaptionSettings {
     const NAME: &'static str = "microsoft.graph.broadcastMeetingCaptionSettings";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "isCaptionEnabled" => self.is_caption_enabled = map.next_value()?,
-            "spokenLanguage" => self.spoken_language = map.next_value()?,
-            "translationLanguages" => self.translation_languages = map.next_value()?,
+            "isCaptionEnabled" => into.bool(7279, map)?,
+            "spokenLanguage" => into.str(7280, map)?,
+            "translationLanguages" => into.strings(7281, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.broadcastMeetingSettings` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct BroadcastMeetingSettings {
-    /// Defines who can join the Teams live event. Possible values are listed in the following table.
-    pub allowed_audience: crate::Patch<crate::models::BroadcastMeetingAudience>,
-    /// Caption settings of a Teams live event.
-    pub captions: crate::Patch<Box<crate::models::BroadcastMeetingCaptionSettings>>,
-    /// Indicates whether attendee report is enabled for this Teams live event. Default value is false.
-    pub is_attendee_report_enabled: crate::Patch<bool>,
-    /// Indicates whether Q&A is enabled for this Teams live event. Default value is false.
-    pub is_question_and_answer_enabled: crate::Patch<bool>,
-    /// Indicates whether recording is enabled for this Teams live event. Default value is false.
-    pub is_recording_enabled: crate::Patch<bool>,
-    /// Indicates whether video on demand is enabled for this Teams live event. Default value is false.
-    pub is_video_on_demand_enabled: crate::Patch<bool>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "communications")]
+impl BroadcastMeetingSettings {
+    /// An empty `broadcastMeetingSettings`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// Defines who can join the Teams live event. Possible values are listed in the following table.
+    ///
+    /// `allowedAudience`: `None` when absent or `null`.
+    pub fn allowed_audience(&self) -> Option<&crate::models::BroadcastMeetingAudience> {
+        self.props().get(7282)
+    }
+
+    /// Sets `allowedAudience`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_allowed_audience(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::BroadcastMeetingAudience>,
+    ) -> &mut Self {
+        self.props_mut().set(7282, value.into_patch());
+        self
+    }
+
+    /// Caption settings of a Teams live event.
+    ///
+    /// `captions`: `None` when absent or `null`.
+    pub fn captions(&self) -> Option<&crate::models::BroadcastMeetingCaptionSettings> {
+        self.props().get(7283)
+    }
+
+    /// Sets `captions`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_captions(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::BroadcastMeetingCaptionSettings>,
+    ) -> &mut Self {
+        self.props_mut().set(7283, value.into_patch());
+        self
+    }
+
+    /// Indicates whether attendee report is enabled for this Teams live event. Default value is false.
+    ///
+    /// `isAttendeeReportEnabled`: `None` when absent or `null`.
+    pub fn is_attendee_report_enabled(&self) -> Option<bool> {
+        self.props().bool(7284)
+    }
+
+    /// Sets `isAttendeeReportEnabled`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_is_attendee_report_enabled(
+        &mut self,
+        value: impl crate::IntoPatch<bool>,
+    ) -> &mut Self {
+        self.props_mut().set_bool(7284, value.into_patch());
+        self
+    }
+
+    /// Indicates whether Q&A is enabled for this Teams live event. Default value is false.
+    ///
+    /// `isQuestionAndAnswerEnabled`: `None` when absent or `null`.
+    pub fn is_question_and_answer_enabled(&self) -> Option<bool> {
+        self.props().bool(7285)
+    }
+
+    /// Sets `isQuestionAndAnswerEnabled`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_is_question_and_answer_enabled(
+        &mut self,
+        value: impl crate::IntoPatch<bool>,
+    ) -> &mut Self {
+        self.props_mut().set_bool(7285, value.into_patch());
+        self
+    }
+
+    /// Indicates whether recording is enabled for this Teams live event. Default value is false.
+    ///
+    /// `isRecordingEnabled`: `None` when absent or `null`.
+    pub fn is_recording_enabled(&self) -> Option<bool> {
+        self.props().bool(7286)
+    }
+
+    /// Sets `isRecordingEnabled`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_is_recording_enabled(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(7286, value.into_patch());
+        self
+    }
+
+    /// Indicates whether video on demand is enabled for this Teams live event. Default value is false.
+    ///
+    /// `isVideoOnDemandEnabled`: `None` when absent or `null`.
+    pub fn is_video_on_demand_enabled(&self) -> Option<bool> {
+        self.props().bool(7287)
+    }
+
+    /// Sets `isVideoOnDemandEnabled`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_is_video_on_demand_enabled(
+        &mut self,
+        value: impl crate::IntoPatch<bool>,
+    ) -> &mut Self {
+        self.props_mut().set_bool(7287, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "communications")]
+impl std::fmt::Debug for BroadcastMeetingSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "BroadcastMeetingSettings", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "communications")]
 impl serde::Serialize for BroadcastMeetingSettings {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("allowedAudience", &self.allowed_audience)?;
-        writer.field("captions", &self.captions)?;
-        writer.field("isAttendeeReportEnabled", &self.is_attendee_report_enabled)?;
-        writer.field(
-            "isQuestionAndAnswerEnabled",
-            &self.is_question_and_answer_enabled,
-        )?;
-        writer.field("isRecordingEnabled", &self.is_recording_enabled)?;
-        writer.field("isVideoOnDemandEnabled", &self.is_video_on_demand_enabled)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -3501,46 +5621,107 @@ impl crate::read_fields::ReadFields for BroadcastMeetingSettings {
     const NAME: &'static str = "microsoft.graph.broadcastMeetingSettings";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "allowedAudience" => self.allowed_audience = map.next_value()?,
-            "captions" => self.captions = map.next_value()?,
-            "isAttendeeReportEnabled" => self.is_attendee_report_enabled = map.next_value()?,
-            "isQuestionAndAnswerEnabled" => {
-                self.is_question_and_answer_enabled = map.next_value()?
+            "allowedAudience" => {
+                into.other::<crate::models::BroadcastMeetingAudience, _>(7282, map)?
             }
-            "isRecordingEnabled" => self.is_recording_enabled = map.next_value()?,
-            "isVideoOnDemandEnabled" => self.is_video_on_demand_enabled = map.next_value()?,
+            "captions" => {
+                into.other::<crate::models::BroadcastMeetingCaptionSettings, _>(7283, map)?
+            }
+            "isAttendeeReportEnabled" => into.bool(7284, map)?,
+            "isQuestionAndAnswerEnabled" => into.bool(7285, map)?,
+            "isRecordingEnabled" => into.bool(7286, map)?,
+            "isVideoOnDemandEnabled" => into.bool(7287, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.callMediaState` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct CallMediaState {
-    /// The audio media state. Possible values are: active, inactive, unknownFutureValue.
-    pub audio: crate::Patch<crate::models::MediaState>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "communications")]
+impl CallMediaState {
+    /// An empty `callMediaState`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// The audio media state. Possible values are: active, inactive, unknownFutureValue.
+    ///
+    /// `audio`: `None` when absent or `null`.
+    pub fn audio(&self) -> Option<&crate::models::MediaState> {
+        self.props().get(7330)
+    }
+
+    /// Sets `audio`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_audio(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::MediaState>,
+    ) -> &mut Self {
+        self.props_mut().set(7330, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "communications")]
+impl std::fmt::Debug for CallMediaState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "CallMediaState", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "communications")]
 impl serde::Serialize for CallMediaState {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("audio", &self.audio)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -3556,54 +5737,143 @@ impl crate::read_fields::ReadFields for CallMediaState {
     const NAME: &'static str = "microsoft.graph.callMediaState";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "audio" => self.audio = map.next_value()?,
+            "audio" => into.other::<crate::models::MediaState, _>(7330, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.callOptions` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct CallOptions {
-    /// Indicates whether to hide the app after the call is escalated.
-    pub hide_bot_after_escalation: crate::Patch<bool>,
-    /// Indicates whether content sharing notifications should be enabled for the call.
-    pub is_content_sharing_notification_enabled: crate::Patch<bool>,
-    /// The `isDeltaRosterEnabled` property.
-    pub is_delta_roster_enabled: crate::Patch<bool>,
-    /// The `isInteractiveRosterEnabled` property.
-    pub is_interactive_roster_enabled: crate::Patch<bool>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "communications")]
+impl CallOptions {
+    /// An empty `callOptions`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// Indicates whether to hide the app after the call is escalated.
+    ///
+    /// `hideBotAfterEscalation`: `None` when absent or `null`.
+    pub fn hide_bot_after_escalation(&self) -> Option<bool> {
+        self.props().bool(7331)
+    }
+
+    /// Sets `hideBotAfterEscalation`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_hide_bot_after_escalation(
+        &mut self,
+        value: impl crate::IntoPatch<bool>,
+    ) -> &mut Self {
+        self.props_mut().set_bool(7331, value.into_patch());
+        self
+    }
+
+    /// Indicates whether content sharing notifications should be enabled for the call.
+    ///
+    /// `isContentSharingNotificationEnabled`: `None` when absent or `null`.
+    pub fn is_content_sharing_notification_enabled(&self) -> Option<bool> {
+        self.props().bool(7332)
+    }
+
+    /// Sets `isContentSharingNotificationEnabled`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_is_content_sharing_notification_enabled(
+        &mut self,
+        value: impl crate::IntoPatch<bool>,
+    ) -> &mut Self {
+        self.props_mut().set_bool(7332, value.into_patch());
+        self
+    }
+
+    /// The `isDeltaRosterEnabled` property.
+    ///
+    /// `isDeltaRosterEnabled`: `None` when absent or `null`.
+    pub fn is_delta_roster_enabled(&self) -> Option<bool> {
+        self.props().bool(7333)
+    }
+
+    /// Sets `isDeltaRosterEnabled`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_is_delta_roster_enabled(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(7333, value.into_patch());
+        self
+    }
+
+    /// The `isInteractiveRosterEnabled` property.
+    ///
+    /// `isInteractiveRosterEnabled`: `None` when absent or `null`.
+    pub fn is_interactive_roster_enabled(&self) -> Option<bool> {
+        self.props().bool(7334)
+    }
+
+    /// Sets `isInteractiveRosterEnabled`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_is_interactive_roster_enabled(
+        &mut self,
+        value: impl crate::IntoPatch<bool>,
+    ) -> &mut Self {
+        self.props_mut().set_bool(7334, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "communications")]
+impl std::fmt::Debug for CallOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "CallOptions", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "communications")]
 impl serde::Serialize for CallOptions {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("hideBotAfterEscalation", &self.hide_bot_after_escalation)?;
-        writer.field(
-            "isContentSharingNotificationEnabled",
-            &self.is_content_sharing_notification_enabled,
-        )?;
-        writer.field("isDeltaRosterEnabled", &self.is_delta_roster_enabled)?;
-        writer.field(
-            "isInteractiveRosterEnabled",
-            &self.is_interactive_roster_enabled,
-        )?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -3619,26 +5889,22 @@ impl crate::read_fields::ReadFields for CallOptions {
     const NAME: &'static str = "microsoft.graph.callOptions";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "hideBotAfterEscalation" => self.hide_bot_after_escalation = map.next_value()?,
-            "isContentSharingNotificationEnabled" => {
-                self.is_content_sharing_notification_enabled = map.next_value()?
-            }
-            "isDeltaRosterEnabled" => self.is_delta_roster_enabled = map.next_value()?,
-            "isInteractiveRosterEnabled" => {
-                self.is_interactive_roster_enabled = map.next_value()?
-            }
+            "hideBotAfterEscalation" => into.bool(7331, map)?,
+            "isContentSharingNotificationEnabled" => into.bool(7332, map)?,
+            "isDeltaRosterEnabled" => into.bool(7333, map)?,
+            "isInteractiveRosterEnabled" => into.bool(7334, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
@@ -3676,14 +5942,33 @@ impl AnyCallOptions {
             Self::IncomingCallOptions(_) => "microsoft.graph.incomingCallOptions",
             Self::OutgoingCallOptions(_) => "microsoft.graph.outgoingCallOptions",
             Self::Unknown(value) => value
-                .additional_data
+                .additional_data()
                 .get("@odata.type")
                 .and_then(|t| t.as_str())
                 .map_or("microsoft.graph.callOptions", |t| t.trim_start_matches('#')),
         }
     }
 
-    /// The value as a [`CallOptions`]: the declared type, or a derived type this version does not
+    /// The value read as [`CallOptions`] whatever its variant: a derived type's base properties
+    /// read the same, so reading the `callOptions` properties needs no `match`.
+    pub fn base(&self) -> &CallOptions {
+        match self {
+            Self::CallOptions(value) | Self::Unknown(value) => value,
+            Self::IncomingCallOptions(value) => value,
+            Self::OutgoingCallOptions(value) => value,
+        }
+    }
+
+    /// As [`AnyCallOptions::base`], to change the `callOptions` properties of any variant.
+    pub fn base_mut(&mut self) -> &mut CallOptions {
+        match self {
+            Self::CallOptions(value) | Self::Unknown(value) => value,
+            Self::IncomingCallOptions(value) => value,
+            Self::OutgoingCallOptions(value) => value,
+        }
+    }
+
+    /// The value as [`CallOptions`] if it is the declared type, or a derived type this version does not
     /// know (read as the declared type). `None` for the known derived types.
     pub fn as_call_options(&self) -> Option<&CallOptions> {
         match self {
@@ -3824,35 +6109,120 @@ impl crate::polymorphic::Polymorphic for AnyCallOptions {
 
     fn declared_data(&self) -> Option<&crate::AdditionalData> {
         match self {
-            Self::CallOptions(value) => Some(&value.additional_data),
+            Self::CallOptions(value) => Some(value.additional_data()),
             _ => None,
         }
     }
 }
 
 /// The `microsoft.graph.callRoute` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct CallRoute {
-    /// The identity that was resolved to in the call.
-    pub r#final: crate::Patch<Box<crate::models::AnyIdentitySet>>,
-    /// The identity that was originally used in the call.
-    pub original: crate::Patch<Box<crate::models::AnyIdentitySet>>,
-    /// Possible values are: forwarded, lookup, selfFork.
-    pub routing_type: crate::Patch<crate::models::RoutingType>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "communications")]
+impl CallRoute {
+    /// An empty `callRoute`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// The identity that was resolved to in the call.
+    ///
+    /// `final`: `None` when absent or `null`.
+    pub fn r#final(&self) -> Option<&crate::models::AnyIdentitySet> {
+        self.props().get(7343)
+    }
+
+    /// Sets `final`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_final(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::AnyIdentitySet>,
+    ) -> &mut Self {
+        self.props_mut().set(7343, value.into_patch());
+        self
+    }
+
+    /// The identity that was originally used in the call.
+    ///
+    /// `original`: `None` when absent or `null`.
+    pub fn original(&self) -> Option<&crate::models::AnyIdentitySet> {
+        self.props().get(7344)
+    }
+
+    /// Sets `original`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_original(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::AnyIdentitySet>,
+    ) -> &mut Self {
+        self.props_mut().set(7344, value.into_patch());
+        self
+    }
+
+    /// Possible values are: forwarded, lookup, selfFork.
+    ///
+    /// `routingType`: `None` when absent or `null`.
+    pub fn routing_type(&self) -> Option<&crate::models::RoutingType> {
+        self.props().get(7345)
+    }
+
+    /// Sets `routingType`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_routing_type(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::RoutingType>,
+    ) -> &mut Self {
+        self.props_mut().set(7345, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "communications")]
+impl std::fmt::Debug for CallRoute {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "CallRoute", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "communications")]
 impl serde::Serialize for CallRoute {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("final", &self.r#final)?;
-        writer.field("original", &self.original)?;
-        writer.field("routingType", &self.routing_type)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -3868,44 +6238,116 @@ impl crate::read_fields::ReadFields for CallRoute {
     const NAME: &'static str = "microsoft.graph.callRoute";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "final" => self.r#final = map.next_value()?,
-            "original" => self.original = map.next_value()?,
-            "routingType" => self.routing_type = map.next_value()?,
+            "final" => into.other::<crate::models::AnyIdentitySet, _>(7343, map)?,
+            "original" => into.other::<crate::models::AnyIdentitySet, _>(7344, map)?,
+            "routingType" => into.other::<crate::models::RoutingType, _>(7345, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.callTranscriptionInfo` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct CallTranscriptionInfo {
-    /// The state modified time in UTC.
-    pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// Possible values are: notStarted, active, inactive.
-    pub state: crate::Patch<crate::models::CallTranscriptionState>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "communications")]
+impl CallTranscriptionInfo {
+    /// An empty `callTranscriptionInfo`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// The state modified time in UTC.
+    ///
+    /// `lastModifiedDateTime`: `None` when absent or `null`.
+    pub fn last_modified_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(7352)
+    }
+
+    /// Sets `lastModifiedDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_last_modified_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(7352, value.into_patch());
+        self
+    }
+
+    /// Possible values are: notStarted, active, inactive.
+    ///
+    /// `state`: `None` when absent or `null`.
+    pub fn state(&self) -> Option<&crate::models::CallTranscriptionState> {
+        self.props().get(7353)
+    }
+
+    /// Sets `state`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_state(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::CallTranscriptionState>,
+    ) -> &mut Self {
+        self.props_mut().set(7353, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "communications")]
+impl std::fmt::Debug for CallTranscriptionInfo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "CallTranscriptionInfo", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "communications")]
 impl serde::Serialize for CallTranscriptionInfo {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
-        writer.field("state", &self.state)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -3921,46 +6363,125 @@ impl crate::read_fields::ReadFields for CallTranscriptionInfo {
     const NAME: &'static str = "microsoft.graph.callTranscriptionInfo";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
-            "state" => self.state = map.next_value()?,
+            "lastModifiedDateTime" => into.other::<crate::edm::DateTimeOffset, _>(7352, map)?,
+            "state" => into.other::<crate::models::CallTranscriptionState, _>(7353, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.chatInfo` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(any(feature = "communications", feature = "solutions", feature = "other"))]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct ChatInfo {
-    /// The unique identifier of a message in a Microsoft Teams channel.
-    pub message_id: crate::Patch<String>,
-    /// The ID of the reply message.
-    pub reply_chain_message_id: crate::Patch<String>,
-    /// The unique identifier for a thread in Microsoft Teams.
-    pub thread_id: crate::Patch<String>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(any(feature = "communications", feature = "solutions", feature = "other"))]
+impl ChatInfo {
+    /// An empty `chatInfo`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// The unique identifier of a message in a Microsoft Teams channel.
+    ///
+    /// `messageId`: `None` when absent or `null`.
+    pub fn message_id(&self) -> Option<&str> {
+        self.props().str(7410)
+    }
+
+    /// Sets `messageId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_message_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(7410, value.into_patch());
+        self
+    }
+
+    /// The ID of the reply message.
+    ///
+    /// `replyChainMessageId`: `None` when absent or `null`.
+    pub fn reply_chain_message_id(&self) -> Option<&str> {
+        self.props().str(7411)
+    }
+
+    /// Sets `replyChainMessageId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_reply_chain_message_id(
+        &mut self,
+        value: impl crate::IntoPatch<String>,
+    ) -> &mut Self {
+        self.props_mut().set_str(7411, value.into_patch());
+        self
+    }
+
+    /// The unique identifier for a thread in Microsoft Teams.
+    ///
+    /// `threadId`: `None` when absent or `null`.
+    pub fn thread_id(&self) -> Option<&str> {
+        self.props().str(7412)
+    }
+
+    /// Sets `threadId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_thread_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(7412, value.into_patch());
+        self
+    }
+}
+
+#[cfg(any(feature = "communications", feature = "solutions", feature = "other"))]
+impl std::fmt::Debug for ChatInfo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "ChatInfo", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(any(feature = "communications", feature = "solutions", feature = "other"))]
 impl serde::Serialize for ChatInfo {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("messageId", &self.message_id)?;
-        writer.field("replyChainMessageId", &self.reply_chain_message_id)?;
-        writer.field("threadId", &self.thread_id)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -3976,41 +6497,97 @@ impl crate::read_fields::ReadFields for ChatInfo {
     const NAME: &'static str = "microsoft.graph.chatInfo";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "messageId" => self.message_id = map.next_value()?,
-            "replyChainMessageId" => self.reply_chain_message_id = map.next_value()?,
-            "threadId" => self.thread_id = map.next_value()?,
+            "messageId" => into.str(7410, map)?,
+            "replyChainMessageId" => into.str(7411, map)?,
+            "threadId" => into.str(7412, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.chatRestrictions` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(any(feature = "communications", feature = "solutions", feature = "other"))]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct ChatRestrictions {
-    /// The `allowTextOnly` property.
-    pub allow_text_only: crate::Patch<bool>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(any(feature = "communications", feature = "solutions", feature = "other"))]
+impl ChatRestrictions {
+    /// An empty `chatRestrictions`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// The `allowTextOnly` property.
+    ///
+    /// `allowTextOnly`: `None` when absent or `null`.
+    pub fn allow_text_only(&self) -> Option<bool> {
+        self.props().bool(7444)
+    }
+
+    /// Sets `allowTextOnly`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_allow_text_only(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(7444, value.into_patch());
+        self
+    }
+}
+
+#[cfg(any(feature = "communications", feature = "solutions", feature = "other"))]
+impl std::fmt::Debug for ChatRestrictions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "ChatRestrictions", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(any(feature = "communications", feature = "solutions", feature = "other"))]
 impl serde::Serialize for ChatRestrictions {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("allowTextOnly", &self.allow_text_only)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -4026,45 +6603,124 @@ impl crate::read_fields::ReadFields for ChatRestrictions {
     const NAME: &'static str = "microsoft.graph.chatRestrictions";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "allowTextOnly" => self.allow_text_only = map.next_value()?,
+            "allowTextOnly" => into.bool(7444, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.cloudVideoInteropInfo` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(any(feature = "communications", feature = "solutions", feature = "other"))]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct CloudVideoInteropInfo {
-    /// The `moreInfoWebUrl` property.
-    pub more_info_web_url: crate::Patch<String>,
-    /// The `tenantKey` property.
-    pub tenant_key: crate::Patch<String>,
-    /// The `videoTeleconferenceId` property.
-    pub video_teleconference_id: crate::Patch<String>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(any(feature = "communications", feature = "solutions", feature = "other"))]
+impl CloudVideoInteropInfo {
+    /// An empty `cloudVideoInteropInfo`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// The `moreInfoWebUrl` property.
+    ///
+    /// `moreInfoWebUrl`: `None` when absent or `null`.
+    pub fn more_info_web_url(&self) -> Option<&str> {
+        self.props().str(7527)
+    }
+
+    /// Sets `moreInfoWebUrl`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_more_info_web_url(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(7527, value.into_patch());
+        self
+    }
+
+    /// The `tenantKey` property.
+    ///
+    /// `tenantKey`: `None` when absent or `null`.
+    pub fn tenant_key(&self) -> Option<&str> {
+        self.props().str(7528)
+    }
+
+    /// Sets `tenantKey`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_tenant_key(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(7528, value.into_patch());
+        self
+    }
+
+    /// The `videoTeleconferenceId` property.
+    ///
+    /// `videoTeleconferenceId`: `None` when absent or `null`.
+    pub fn video_teleconference_id(&self) -> Option<&str> {
+        self.props().str(7529)
+    }
+
+    /// Sets `videoTeleconferenceId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_video_teleconference_id(
+        &mut self,
+        value: impl crate::IntoPatch<String>,
+    ) -> &mut Self {
+        self.props_mut().set_str(7529, value.into_patch());
+        self
+    }
+}
+
+#[cfg(any(feature = "communications", feature = "solutions", feature = "other"))]
+impl std::fmt::Debug for CloudVideoInteropInfo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "CloudVideoInteropInfo", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(any(feature = "communications", feature = "solutions", feature = "other"))]
 impl serde::Serialize for CloudVideoInteropInfo {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("moreInfoWebUrl", &self.more_info_web_url)?;
-        writer.field("tenantKey", &self.tenant_key)?;
-        writer.field("videoTeleconferenceId", &self.video_teleconference_id)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -4080,58 +6736,75 @@ impl crate::read_fields::ReadFields for CloudVideoInteropInfo {
     const NAME: &'static str = "microsoft.graph.cloudVideoInteropInfo";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "moreInfoWebUrl" => self.more_info_web_url = map.next_value()?,
-            "tenantKey" => self.tenant_key = map.next_value()?,
-            "videoTeleconferenceId" => self.video_teleconference_id = map.next_value()?,
+            "moreInfoWebUrl" => into.str(7527, map)?,
+            "tenantKey" => into.str(7528, map)?,
+            "videoTeleconferenceId" => into.str(7529, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.incomingCallOptions` complex type.
 ///
-/// Derived from `callOptions`; inherited properties are included.
+/// Derived from `callOptions`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::CallOptions`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct IncomingCallOptions {
-    /// Indicates whether to hide the app after the call is escalated.
-    pub hide_bot_after_escalation: crate::Patch<bool>,
-    /// Indicates whether content sharing notifications should be enabled for the call.
-    pub is_content_sharing_notification_enabled: crate::Patch<bool>,
-    /// The `isDeltaRosterEnabled` property.
-    pub is_delta_roster_enabled: crate::Patch<bool>,
-    /// The `isInteractiveRosterEnabled` property.
-    pub is_interactive_roster_enabled: crate::Patch<bool>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    base: crate::models::CallOptions,
+}
+
+#[cfg(feature = "communications")]
+impl std::ops::Deref for IncomingCallOptions {
+    type Target = crate::models::CallOptions;
+
+    fn deref(&self) -> &crate::models::CallOptions {
+        &self.base
+    }
+}
+
+#[cfg(feature = "communications")]
+impl std::ops::DerefMut for IncomingCallOptions {
+    fn deref_mut(&mut self) -> &mut crate::models::CallOptions {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "communications")]
+impl IncomingCallOptions {
+    /// An empty `incomingCallOptions`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+}
+
+#[cfg(feature = "communications")]
+impl std::fmt::Debug for IncomingCallOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "IncomingCallOptions", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "communications")]
 impl serde::Serialize for IncomingCallOptions {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("hideBotAfterEscalation", &self.hide_bot_after_escalation)?;
-        writer.field(
-            "isContentSharingNotificationEnabled",
-            &self.is_content_sharing_notification_enabled,
-        )?;
-        writer.field("isDeltaRosterEnabled", &self.is_delta_roster_enabled)?;
-        writer.field(
-            "isInteractiveRosterEnabled",
-            &self.is_interactive_roster_enabled,
-        )?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -4147,55 +6820,150 @@ impl crate::read_fields::ReadFields for IncomingCallOptions {
     const NAME: &'static str = "microsoft.graph.incomingCallOptions";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "hideBotAfterEscalation" => self.hide_bot_after_escalation = map.next_value()?,
-            "isContentSharingNotificationEnabled" => {
-                self.is_content_sharing_notification_enabled = map.next_value()?
-            }
-            "isDeltaRosterEnabled" => self.is_delta_roster_enabled = map.next_value()?,
-            "isInteractiveRosterEnabled" => {
-                self.is_interactive_roster_enabled = map.next_value()?
-            }
+            "hideBotAfterEscalation" => into.bool(7331, map)?,
+            "isContentSharingNotificationEnabled" => into.bool(7332, map)?,
+            "isDeltaRosterEnabled" => into.bool(7333, map)?,
+            "isInteractiveRosterEnabled" => into.bool(7334, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::CallOptions as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
 /// The `microsoft.graph.incomingContext` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct IncomingContext {
-    /// The ID of the participant that is under observation. Read-only.
-    pub observed_participant_id: crate::Patch<String>,
-    /// The identity that the call is happening on behalf of.
-    pub on_behalf_of: crate::Patch<Box<crate::models::AnyIdentitySet>>,
-    /// The ID of the participant that triggered the incoming call. Read-only.
-    pub source_participant_id: crate::Patch<String>,
-    /// The identity that transferred the call.
-    pub transferor: crate::Patch<Box<crate::models::AnyIdentitySet>>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "communications")]
+impl IncomingContext {
+    /// An empty `incomingContext`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// The ID of the participant that is under observation. Read-only.
+    ///
+    /// `observedParticipantId`: `None` when absent or `null`.
+    pub fn observed_participant_id(&self) -> Option<&str> {
+        self.props().str(8195)
+    }
+
+    /// Sets `observedParticipantId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_observed_participant_id(
+        &mut self,
+        value: impl crate::IntoPatch<String>,
+    ) -> &mut Self {
+        self.props_mut().set_str(8195, value.into_patch());
+        self
+    }
+
+    /// The identity that the call is happening on behalf of.
+    ///
+    /// `onBehalfOf`: `None` when absent or `null`.
+    pub fn on_behalf_of(&self) -> Option<&crate::models::AnyIdentitySet> {
+        self.props().get(8196)
+    }
+
+    /// Sets `onBehalfOf`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_on_behalf_of(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::AnyIdentitySet>,
+    ) -> &mut Self {
+        self.props_mut().set(8196, value.into_patch());
+        self
+    }
+
+    /// The ID of the participant that triggered the incoming call. Read-only.
+    ///
+    /// `sourceParticipantId`: `None` when absent or `null`.
+    pub fn source_participant_id(&self) -> Option<&str> {
+        self.props().str(8197)
+    }
+
+    /// Sets `sourceParticipantId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_source_participant_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(8197, value.into_patch());
+        self
+    }
+
+    /// The identity that transferred the call.
+    ///
+    /// `transferor`: `None` when absent or `null`.
+    pub fn transferor(&self) -> Option<&crate::models::AnyIdentitySet> {
+        self.props().get(8198)
+    }
+
+    /// Sets `transferor`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_transferor(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::AnyIdentitySet>,
+    ) -> &mut Self {
+        self.props_mut().set(8198, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "communications")]
+impl std::fmt::Debug for IncomingContext {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "IncomingContext", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "communications")]
 impl serde::Serialize for IncomingContext {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("observedParticipantId", &self.observed_participant_id)?;
-        writer.field("onBehalfOf", &self.on_behalf_of)?;
-        writer.field("sourceParticipantId", &self.source_participant_id)?;
-        writer.field("transferor", &self.transferor)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -4211,58 +6979,160 @@ impl crate::read_fields::ReadFields for IncomingContext {
     const NAME: &'static str = "microsoft.graph.incomingContext";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "observedParticipantId" => self.observed_participant_id = map.next_value()?,
-            "onBehalfOf" => self.on_behalf_of = map.next_value()?,
-            "sourceParticipantId" => self.source_participant_id = map.next_value()?,
-            "transferor" => self.transferor = map.next_value()?,
+            "observedParticipantId" => into.str(8195, map)?,
+            "onBehalfOf" => into.other::<crate::models::AnyIdentitySet, _>(8196, map)?,
+            "sourceParticipantId" => into.str(8197, map)?,
+            "transferor" => into.other::<crate::models::AnyIdentitySet, _>(8198, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.invitationParticipantInfo` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct InvitationParticipantInfo {
-    /// Optional. Whether to hide the participant from the roster.
-    pub hidden: crate::Patch<bool>,
-    /// The identitySet associated with this invitation.
-    pub identity: crate::Patch<Box<crate::models::AnyIdentitySet>>,
-    /// Optional. The ID of the target participant.
-    pub participant_id: crate::Patch<String>,
-    /// Optional. Whether to remove them from the main mixer.
-    pub remove_from_default_audio_routing_group: crate::Patch<bool>,
-    /// Optional. The call which the target identity is currently a part of. For peer-to-peer case, the
-    /// call will be dropped once the participant is added successfully.
-    pub replaces_call_id: crate::Patch<String>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "communications")]
+impl InvitationParticipantInfo {
+    /// An empty `invitationParticipantInfo`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// Optional. Whether to hide the participant from the roster.
+    ///
+    /// `hidden`: `None` when absent or `null`.
+    pub fn hidden(&self) -> Option<bool> {
+        self.props().bool(8237)
+    }
+
+    /// Sets `hidden`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_hidden(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(8237, value.into_patch());
+        self
+    }
+
+    /// The identitySet associated with this invitation.
+    ///
+    /// `identity`: `None` when absent or `null`.
+    pub fn identity(&self) -> Option<&crate::models::AnyIdentitySet> {
+        self.props().get(8238)
+    }
+
+    /// Sets `identity`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_identity(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::AnyIdentitySet>,
+    ) -> &mut Self {
+        self.props_mut().set(8238, value.into_patch());
+        self
+    }
+
+    /// Optional. The ID of the target participant.
+    ///
+    /// `participantId`: `None` when absent or `null`.
+    pub fn participant_id(&self) -> Option<&str> {
+        self.props().str(8239)
+    }
+
+    /// Sets `participantId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_participant_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(8239, value.into_patch());
+        self
+    }
+
+    /// Optional. Whether to remove them from the main mixer.
+    ///
+    /// `removeFromDefaultAudioRoutingGroup`: `None` when absent or `null`.
+    pub fn remove_from_default_audio_routing_group(&self) -> Option<bool> {
+        self.props().bool(8240)
+    }
+
+    /// Sets `removeFromDefaultAudioRoutingGroup`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_remove_from_default_audio_routing_group(
+        &mut self,
+        value: impl crate::IntoPatch<bool>,
+    ) -> &mut Self {
+        self.props_mut().set_bool(8240, value.into_patch());
+        self
+    }
+
+    /// Optional. The call which the target identity is currently a part of. For peer-to-peer case, the
+    /// call will be dropped once the participant is added successfully.
+    ///
+    /// `replacesCallId`: `None` when absent or `null`.
+    pub fn replaces_call_id(&self) -> Option<&str> {
+        self.props().str(8241)
+    }
+
+    /// Sets `replacesCallId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_replaces_call_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(8241, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "communications")]
+impl std::fmt::Debug for InvitationParticipantInfo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props().fmt_as(
+            f,
+            "InvitationParticipantInfo",
+            crate::models::PROPERTY_NAMES,
+        )
+    }
 }
 
 #[cfg(feature = "communications")]
 impl serde::Serialize for InvitationParticipantInfo {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("hidden", &self.hidden)?;
-        writer.field("identity", &self.identity)?;
-        writer.field("participantId", &self.participant_id)?;
-        writer.field(
-            "removeFromDefaultAudioRoutingGroup",
-            &self.remove_from_default_audio_routing_group,
-        )?;
-        writer.field("replacesCallId", &self.replaces_call_id)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -4278,50 +7148,103 @@ impl crate::read_fields::ReadFields for InvitationParticipantInfo {
     const NAME: &'static str = "microsoft.graph.invitationParticipantInfo";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "hidden" => self.hidden = map.next_value()?,
-            "identity" => self.identity = map.next_value()?,
-            "participantId" => self.participant_id = map.next_value()?,
-            "removeFromDefaultAudioRoutingGroup" => {
-                self.remove_from_default_audio_routing_group = map.next_value()?
-            }
-            "replacesCallId" => self.replaces_call_id = map.next_value()?,
+            "hidden" => into.bool(8237, map)?,
+            "identity" => into.other::<crate::models::AnyIdentitySet, _>(8238, map)?,
+            "participantId" => into.str(8239, map)?,
+            "removeFromDefaultAudioRoutingGroup" => into.bool(8240, map)?,
+            "replacesCallId" => into.str(8241, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.joinMeetingIdMeetingInfo` complex type.
 ///
-/// Derived from `meetingInfo`; inherited properties are included.
+/// Derived from `meetingInfo`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::MeetingInfo`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct JoinMeetingIdMeetingInfo {
+    base: crate::models::MeetingInfo,
+}
+
+#[cfg(feature = "communications")]
+impl std::ops::Deref for JoinMeetingIdMeetingInfo {
+    type Target = crate::models::MeetingInfo;
+
+    fn deref(&self) -> &crate::models::MeetingInfo {
+        &self.base
+    }
+}
+
+#[cfg(feature = "communications")]
+impl std::ops::DerefMut for JoinMeetingIdMeetingInfo {
+    fn deref_mut(&mut self) -> &mut crate::models::MeetingInfo {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "communications")]
+impl JoinMeetingIdMeetingInfo {
+    /// An empty `joinMeetingIdMeetingInfo`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The ID used to join the meeting.
-    pub join_meeting_id: crate::Patch<String>,
+    ///
+    /// `joinMeetingId`: `None` when absent or `null`.
+    pub fn join_meeting_id(&self) -> Option<&str> {
+        self.props().str(8307)
+    }
+
+    /// Sets `joinMeetingId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_join_meeting_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(8307, value.into_patch());
+        self
+    }
+
     /// The passcode used to join the meeting. Optional.
-    pub passcode: crate::Patch<String>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `passcode`: `None` when absent or `null`.
+    pub fn passcode(&self) -> Option<&str> {
+        self.props().str(8308)
+    }
+
+    /// Sets `passcode`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_passcode(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(8308, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "communications")]
+impl std::fmt::Debug for JoinMeetingIdMeetingInfo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "JoinMeetingIdMeetingInfo", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "communications")]
 impl serde::Serialize for JoinMeetingIdMeetingInfo {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("joinMeetingId", &self.join_meeting_id)?;
-        writer.field("passcode", &self.passcode)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -4337,46 +7260,126 @@ impl crate::read_fields::ReadFields for JoinMeetingIdMeetingInfo {
     const NAME: &'static str = "microsoft.graph.joinMeetingIdMeetingInfo";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "joinMeetingId" => self.join_meeting_id = map.next_value()?,
-            "passcode" => self.passcode = map.next_value()?,
+            "joinMeetingId" => into.str(8307, map)?,
+            "passcode" => into.str(8308, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::MeetingInfo as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
 /// The `microsoft.graph.joinMeetingIdSettings` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(any(feature = "communications", feature = "solutions", feature = "other"))]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct JoinMeetingIdSettings {
-    /// Indicates whether a passcode is required to join a meeting when using joinMeetingId. Optional.
-    pub is_passcode_required: crate::Patch<bool>,
-    /// The meeting ID to be used to join a meeting. Optional. Read-only.
-    pub join_meeting_id: crate::Patch<String>,
-    /// The passcode to join a meeting. Optional. Read-only.
-    pub passcode: crate::Patch<String>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(any(feature = "communications", feature = "solutions", feature = "other"))]
+impl JoinMeetingIdSettings {
+    /// An empty `joinMeetingIdSettings`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// Indicates whether a passcode is required to join a meeting when using joinMeetingId. Optional.
+    ///
+    /// `isPasscodeRequired`: `None` when absent or `null`.
+    pub fn is_passcode_required(&self) -> Option<bool> {
+        self.props().bool(8309)
+    }
+
+    /// Sets `isPasscodeRequired`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_is_passcode_required(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(8309, value.into_patch());
+        self
+    }
+
+    /// The meeting ID to be used to join a meeting. Optional. Read-only.
+    ///
+    /// `joinMeetingId`: `None` when absent or `null`.
+    pub fn join_meeting_id(&self) -> Option<&str> {
+        self.props().str(8310)
+    }
+
+    /// Sets `joinMeetingId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_join_meeting_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(8310, value.into_patch());
+        self
+    }
+
+    /// The passcode to join a meeting. Optional. Read-only.
+    ///
+    /// `passcode`: `None` when absent or `null`.
+    pub fn passcode(&self) -> Option<&str> {
+        self.props().str(8311)
+    }
+
+    /// Sets `passcode`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_passcode(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(8311, value.into_patch());
+        self
+    }
+}
+
+#[cfg(any(feature = "communications", feature = "solutions", feature = "other"))]
+impl std::fmt::Debug for JoinMeetingIdSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "JoinMeetingIdSettings", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(any(feature = "communications", feature = "solutions", feature = "other"))]
 impl serde::Serialize for JoinMeetingIdSettings {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("isPasscodeRequired", &self.is_passcode_required)?;
-        writer.field("joinMeetingId", &self.join_meeting_id)?;
-        writer.field("passcode", &self.passcode)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -4392,45 +7395,117 @@ impl crate::read_fields::ReadFields for JoinMeetingIdSettings {
     const NAME: &'static str = "microsoft.graph.joinMeetingIdSettings";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "isPasscodeRequired" => self.is_passcode_required = map.next_value()?,
-            "joinMeetingId" => self.join_meeting_id = map.next_value()?,
-            "passcode" => self.passcode = map.next_value()?,
+            "isPasscodeRequired" => into.bool(8309, map)?,
+            "joinMeetingId" => into.str(8310, map)?,
+            "passcode" => into.str(8311, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.lobbyBypassSettings` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(any(feature = "communications", feature = "solutions", feature = "other"))]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct LobbyBypassSettings {
-    /// Specifies whether or not to always let dial-in callers bypass the lobby. Optional.
-    pub is_dial_in_bypass_enabled: crate::Patch<bool>,
-    /// Specifies the type of participants that are automatically admitted into a meeting, bypassing the
-    /// lobby. Optional.
-    pub scope: crate::Patch<crate::models::LobbyBypassScope>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(any(feature = "communications", feature = "solutions", feature = "other"))]
+impl LobbyBypassSettings {
+    /// An empty `lobbyBypassSettings`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// Specifies whether or not to always let dial-in callers bypass the lobby. Optional.
+    ///
+    /// `isDialInBypassEnabled`: `None` when absent or `null`.
+    pub fn is_dial_in_bypass_enabled(&self) -> Option<bool> {
+        self.props().bool(8343)
+    }
+
+    /// Sets `isDialInBypassEnabled`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_is_dial_in_bypass_enabled(
+        &mut self,
+        value: impl crate::IntoPatch<bool>,
+    ) -> &mut Self {
+        self.props_mut().set_bool(8343, value.into_patch());
+        self
+    }
+
+    /// Specifies the type of participants that are automatically admitted into a meeting, bypassing the
+    /// lobby. Optional.
+    ///
+    /// `scope`: `None` when absent or `null`.
+    pub fn scope(&self) -> Option<&crate::models::LobbyBypassScope> {
+        self.props().get(8344)
+    }
+
+    /// Sets `scope`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_scope(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::LobbyBypassScope>,
+    ) -> &mut Self {
+        self.props_mut().set(8344, value.into_patch());
+        self
+    }
+}
+
+#[cfg(any(feature = "communications", feature = "solutions", feature = "other"))]
+impl std::fmt::Debug for LobbyBypassSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "LobbyBypassSettings", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(any(feature = "communications", feature = "solutions", feature = "other"))]
 impl serde::Serialize for LobbyBypassSettings {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("isDialInBypassEnabled", &self.is_dial_in_bypass_enabled)?;
-        writer.field("scope", &self.scope)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -4446,37 +7521,83 @@ impl crate::read_fields::ReadFields for LobbyBypassSettings {
     const NAME: &'static str = "microsoft.graph.lobbyBypassSettings";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "isDialInBypassEnabled" => self.is_dial_in_bypass_enabled = map.next_value()?,
-            "scope" => self.scope = map.next_value()?,
+            "isDialInBypassEnabled" => into.bool(8343, map)?,
+            "scope" => into.other::<crate::models::LobbyBypassScope, _>(8344, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.mediaConfig` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct MediaConfig {
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "communications")]
+impl MediaConfig {
+    /// An empty `mediaConfig`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+}
+
+#[cfg(feature = "communications")]
+impl std::fmt::Debug for MediaConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "MediaConfig", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "communications")]
 impl serde::Serialize for MediaConfig {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -4492,16 +7613,16 @@ impl crate::read_fields::ReadFields for MediaConfig {
     const NAME: &'static str = "microsoft.graph.mediaConfig";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
-        let _ = (key, map);
+        let _ = (key, map, into);
         Ok(false)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
@@ -4539,14 +7660,33 @@ impl AnyMediaConfig {
             Self::AppHostedMediaConfig(_) => "microsoft.graph.appHostedMediaConfig",
             Self::ServiceHostedMediaConfig(_) => "microsoft.graph.serviceHostedMediaConfig",
             Self::Unknown(value) => value
-                .additional_data
+                .additional_data()
                 .get("@odata.type")
                 .and_then(|t| t.as_str())
                 .map_or("microsoft.graph.mediaConfig", |t| t.trim_start_matches('#')),
         }
     }
 
-    /// The value as a [`MediaConfig`]: the declared type, or a derived type this version does not
+    /// The value read as [`MediaConfig`] whatever its variant: a derived type's base properties
+    /// read the same, so reading the `mediaConfig` properties needs no `match`.
+    pub fn base(&self) -> &MediaConfig {
+        match self {
+            Self::MediaConfig(value) | Self::Unknown(value) => value,
+            Self::AppHostedMediaConfig(value) => value,
+            Self::ServiceHostedMediaConfig(value) => value,
+        }
+    }
+
+    /// As [`AnyMediaConfig::base`], to change the `mediaConfig` properties of any variant.
+    pub fn base_mut(&mut self) -> &mut MediaConfig {
+        match self {
+            Self::MediaConfig(value) | Self::Unknown(value) => value,
+            Self::AppHostedMediaConfig(value) => value,
+            Self::ServiceHostedMediaConfig(value) => value,
+        }
+    }
+
+    /// The value as [`MediaConfig`] if it is the declared type, or a derived type this version does not
     /// know (read as the declared type). `None` for the known derived types.
     pub fn as_media_config(&self) -> Option<&MediaConfig> {
         match self {
@@ -4691,34 +7831,100 @@ impl crate::polymorphic::Polymorphic for AnyMediaConfig {
 
     fn declared_data(&self) -> Option<&crate::AdditionalData> {
         match self {
-            Self::MediaConfig(value) => Some(&value.additional_data),
+            Self::MediaConfig(value) => Some(value.additional_data()),
             _ => None,
         }
     }
 }
 
 /// The `microsoft.graph.mediaInfo` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct MediaInfo {
-    /// Optional. Used to uniquely identity the resource. If passed in, the prompt uri will be cached
-    /// against this resourceId as a key.
-    pub resource_id: crate::Patch<String>,
-    /// Path to the prompt that will be played. Currently supports only Wave file (.wav) format,
-    /// single-channel, 16-bit samples with a 16,000 (16KHz) sampling rate.
-    pub uri: crate::Patch<String>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "communications")]
+impl MediaInfo {
+    /// An empty `mediaInfo`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// Optional. Used to uniquely identity the resource. If passed in, the prompt uri will be cached
+    /// against this resourceId as a key.
+    ///
+    /// `resourceId`: `None` when absent or `null`.
+    pub fn resource_id(&self) -> Option<&str> {
+        self.props().str(8455)
+    }
+
+    /// Sets `resourceId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_resource_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(8455, value.into_patch());
+        self
+    }
+
+    /// Path to the prompt that will be played. Currently supports only Wave file (.wav) format,
+    /// single-channel, 16-bit samples with a 16,000 (16KHz) sampling rate.
+    ///
+    /// `uri`: `None` when absent or `null`.
+    pub fn uri(&self) -> Option<&str> {
+        self.props().str(8456)
+    }
+
+    /// Sets `uri`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_uri(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(8456, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "communications")]
+impl std::fmt::Debug for MediaInfo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "MediaInfo", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "communications")]
 impl serde::Serialize for MediaInfo {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("resourceId", &self.resource_id)?;
-        writer.field("uri", &self.uri)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -4734,42 +7940,90 @@ impl crate::read_fields::ReadFields for MediaInfo {
     const NAME: &'static str = "microsoft.graph.mediaInfo";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "resourceId" => self.resource_id = map.next_value()?,
-            "uri" => self.uri = map.next_value()?,
+            "resourceId" => into.str(8455, map)?,
+            "uri" => into.str(8456, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.mediaPrompt` complex type.
 ///
-/// Derived from `prompt`; inherited properties are included.
+/// Derived from `prompt`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Prompt`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct MediaPrompt {
+    base: crate::models::Prompt,
+}
+
+#[cfg(feature = "communications")]
+impl std::ops::Deref for MediaPrompt {
+    type Target = crate::models::Prompt;
+
+    fn deref(&self) -> &crate::models::Prompt {
+        &self.base
+    }
+}
+
+#[cfg(feature = "communications")]
+impl std::ops::DerefMut for MediaPrompt {
+    fn deref_mut(&mut self) -> &mut crate::models::Prompt {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "communications")]
+impl MediaPrompt {
+    /// An empty `mediaPrompt`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The media information
-    pub media_info: crate::Patch<Box<crate::models::MediaInfo>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `mediaInfo`: `None` when absent or `null`.
+    pub fn media_info(&self) -> Option<&crate::models::MediaInfo> {
+        self.props().get(8457)
+    }
+
+    /// Sets `mediaInfo`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_media_info(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::MediaInfo>,
+    ) -> &mut Self {
+        self.props_mut().set(8457, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "communications")]
+impl std::fmt::Debug for MediaPrompt {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "MediaPrompt", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "communications")]
 impl serde::Serialize for MediaPrompt {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("mediaInfo", &self.media_info)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -4785,51 +8039,157 @@ impl crate::read_fields::ReadFields for MediaPrompt {
     const NAME: &'static str = "microsoft.graph.mediaPrompt";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "mediaInfo" => self.media_info = map.next_value()?,
+            "mediaInfo" => into.other::<crate::models::MediaInfo, _>(8457, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Prompt as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
 /// The `microsoft.graph.mediaStream` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct MediaStream {
-    /// The direction. The possible values are inactive, sendOnly, receiveOnly, sendReceive.
-    pub direction: crate::Patch<crate::models::MediaDirection>,
-    /// The media stream label.
-    pub label: crate::Patch<String>,
-    /// The media type. The possible value are unknown, audio, video, videoBasedScreenSharing, data.
-    pub media_type: crate::Patch<crate::models::Modality>,
-    /// If the media is muted by the server.
-    pub server_muted: crate::Patch<bool>,
-    /// The source ID.
-    pub source_id: crate::Patch<String>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "communications")]
+impl MediaStream {
+    /// An empty `mediaStream`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// The direction. The possible values are inactive, sendOnly, receiveOnly, sendReceive.
+    ///
+    /// `direction`: `None` when absent or `null`.
+    pub fn direction(&self) -> Option<&crate::models::MediaDirection> {
+        self.props().get(8459)
+    }
+
+    /// Sets `direction`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_direction(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::MediaDirection>,
+    ) -> &mut Self {
+        self.props_mut().set(8459, value.into_patch());
+        self
+    }
+
+    /// The media stream label.
+    ///
+    /// `label`: `None` when absent or `null`.
+    pub fn label(&self) -> Option<&str> {
+        self.props().str(8460)
+    }
+
+    /// Sets `label`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_label(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(8460, value.into_patch());
+        self
+    }
+
+    /// The media type. The possible value are unknown, audio, video, videoBasedScreenSharing, data.
+    ///
+    /// `mediaType`: `None` when absent or `null`.
+    pub fn media_type(&self) -> Option<&crate::models::Modality> {
+        self.props().get(8461)
+    }
+
+    /// Sets `mediaType`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_media_type(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::Modality>,
+    ) -> &mut Self {
+        self.props_mut().set(8461, value.into_patch());
+        self
+    }
+
+    /// If the media is muted by the server.
+    ///
+    /// `serverMuted`: `None` when absent or `null`.
+    pub fn server_muted(&self) -> Option<bool> {
+        self.props().bool(8462)
+    }
+
+    /// Sets `serverMuted`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_server_muted(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(8462, value.into_patch());
+        self
+    }
+
+    /// The source ID.
+    ///
+    /// `sourceId`: `None` when absent or `null`.
+    pub fn source_id(&self) -> Option<&str> {
+        self.props().str(8463)
+    }
+
+    /// Sets `sourceId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_source_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(8463, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "communications")]
+impl std::fmt::Debug for MediaStream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "MediaStream", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "communications")]
 impl serde::Serialize for MediaStream {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("direction", &self.direction)?;
-        writer.field("label", &self.label)?;
-        writer.field("mediaType", &self.media_type)?;
-        writer.field("serverMuted", &self.server_muted)?;
-        writer.field("sourceId", &self.source_id)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -4845,40 +8205,86 @@ impl crate::read_fields::ReadFields for MediaStream {
     const NAME: &'static str = "microsoft.graph.mediaStream";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "direction" => self.direction = map.next_value()?,
-            "label" => self.label = map.next_value()?,
-            "mediaType" => self.media_type = map.next_value()?,
-            "serverMuted" => self.server_muted = map.next_value()?,
-            "sourceId" => self.source_id = map.next_value()?,
+            "direction" => into.other::<crate::models::MediaDirection, _>(8459, map)?,
+            "label" => into.str(8460, map)?,
+            "mediaType" => into.other::<crate::models::Modality, _>(8461, map)?,
+            "serverMuted" => into.bool(8462, map)?,
+            "sourceId" => into.str(8463, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.meetingInfo` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct MeetingInfo {
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "communications")]
+impl MeetingInfo {
+    /// An empty `meetingInfo`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+}
+
+#[cfg(feature = "communications")]
+impl std::fmt::Debug for MeetingInfo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "MeetingInfo", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "communications")]
 impl serde::Serialize for MeetingInfo {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -4894,16 +8300,16 @@ impl crate::read_fields::ReadFields for MeetingInfo {
     const NAME: &'static str = "microsoft.graph.meetingInfo";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
-        let _ = (key, map);
+        let _ = (key, map, into);
         Ok(false)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
@@ -4944,14 +8350,35 @@ impl AnyMeetingInfo {
             Self::OrganizerMeetingInfo(_) => "microsoft.graph.organizerMeetingInfo",
             Self::TokenMeetingInfo(_) => "microsoft.graph.tokenMeetingInfo",
             Self::Unknown(value) => value
-                .additional_data
+                .additional_data()
                 .get("@odata.type")
                 .and_then(|t| t.as_str())
                 .map_or("microsoft.graph.meetingInfo", |t| t.trim_start_matches('#')),
         }
     }
 
-    /// The value as a [`MeetingInfo`]: the declared type, or a derived type this version does not
+    /// The value read as [`MeetingInfo`] whatever its variant: a derived type's base properties
+    /// read the same, so reading the `meetingInfo` properties needs no `match`.
+    pub fn base(&self) -> &MeetingInfo {
+        match self {
+            Self::MeetingInfo(value) | Self::Unknown(value) => value,
+            Self::JoinMeetingIdMeetingInfo(value) => value,
+            Self::OrganizerMeetingInfo(value) => value,
+            Self::TokenMeetingInfo(value) => value,
+        }
+    }
+
+    /// As [`AnyMeetingInfo::base`], to change the `meetingInfo` properties of any variant.
+    pub fn base_mut(&mut self) -> &mut MeetingInfo {
+        match self {
+            Self::MeetingInfo(value) | Self::Unknown(value) => value,
+            Self::JoinMeetingIdMeetingInfo(value) => value,
+            Self::OrganizerMeetingInfo(value) => value,
+            Self::TokenMeetingInfo(value) => value,
+        }
+    }
+
+    /// The value as [`MeetingInfo`] if it is the declared type, or a derived type this version does not
     /// know (read as the declared type). `None` for the known derived types.
     pub fn as_meeting_info(&self) -> Option<&MeetingInfo> {
         match self {
@@ -5134,35 +8561,117 @@ impl crate::polymorphic::Polymorphic for AnyMeetingInfo {
 
     fn declared_data(&self) -> Option<&crate::AdditionalData> {
         match self {
-            Self::MeetingInfo(value) => Some(&value.additional_data),
+            Self::MeetingInfo(value) => Some(value.additional_data()),
             _ => None,
         }
     }
 }
 
 /// The `microsoft.graph.meetingParticipantInfo` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct MeetingParticipantInfo {
-    /// Identity information of the participant.
-    pub identity: crate::Patch<Box<crate::models::AnyIdentitySet>>,
-    /// Specifies the participant's role in the meeting.
-    pub role: crate::Patch<crate::models::OnlineMeetingRole>,
-    /// User principal name of the participant.
-    pub upn: crate::Patch<String>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "communications")]
+impl MeetingParticipantInfo {
+    /// An empty `meetingParticipantInfo`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// Identity information of the participant.
+    ///
+    /// `identity`: `None` when absent or `null`.
+    pub fn identity(&self) -> Option<&crate::models::AnyIdentitySet> {
+        self.props().get(8469)
+    }
+
+    /// Sets `identity`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_identity(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::AnyIdentitySet>,
+    ) -> &mut Self {
+        self.props_mut().set(8469, value.into_patch());
+        self
+    }
+
+    /// Specifies the participant's role in the meeting.
+    ///
+    /// `role`: `None` when absent or `null`.
+    pub fn role(&self) -> Option<&crate::models::OnlineMeetingRole> {
+        self.props().get(8470)
+    }
+
+    /// Sets `role`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_role(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::OnlineMeetingRole>,
+    ) -> &mut Self {
+        self.props_mut().set(8470, value.into_patch());
+        self
+    }
+
+    /// User principal name of the participant.
+    ///
+    /// `upn`: `None` when absent or `null`.
+    pub fn upn(&self) -> Option<&str> {
+        self.props().str(8471)
+    }
+
+    /// Sets `upn`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_upn(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(8471, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "communications")]
+impl std::fmt::Debug for MeetingParticipantInfo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "MeetingParticipantInfo", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "communications")]
 impl serde::Serialize for MeetingParticipantInfo {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("identity", &self.identity)?;
-        writer.field("role", &self.role)?;
-        writer.field("upn", &self.upn)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -5178,21 +8687,21 @@ impl crate::read_fields::ReadFields for MeetingParticipantInfo {
     const NAME: &'static str = "microsoft.graph.meetingParticipantInfo";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "identity" => self.identity = map.next_value()?,
-            "role" => self.role = map.next_value()?,
-            "upn" => self.upn = map.next_value()?,
+            "identity" => into.other::<crate::models::AnyIdentitySet, _>(8469, map)?,
+            "role" => into.other::<crate::models::OnlineMeetingRole, _>(8470, map)?,
+            "upn" => into.str(8471, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
@@ -5227,7 +8736,7 @@ impl AnyMeetingParticipantInfo {
             Self::MeetingParticipantInfo(_) => "microsoft.graph.meetingParticipantInfo",
             Self::VirtualEventPresenterInfo(_) => "microsoft.graph.virtualEventPresenterInfo",
             Self::Unknown(value) => value
-                .additional_data
+                .additional_data()
                 .get("@odata.type")
                 .and_then(|t| t.as_str())
                 .map_or("microsoft.graph.meetingParticipantInfo", |t| {
@@ -5236,7 +8745,24 @@ impl AnyMeetingParticipantInfo {
         }
     }
 
-    /// The value as a [`MeetingParticipantInfo`]: the declared type, or a derived type this version does not
+    /// The value read as [`MeetingParticipantInfo`] whatever its variant: a derived type's base properties
+    /// read the same, so reading the `meetingParticipantInfo` properties needs no `match`.
+    pub fn base(&self) -> &MeetingParticipantInfo {
+        match self {
+            Self::MeetingParticipantInfo(value) | Self::Unknown(value) => value,
+            Self::VirtualEventPresenterInfo(value) => value,
+        }
+    }
+
+    /// As [`AnyMeetingParticipantInfo::base`], to change the `meetingParticipantInfo` properties of any variant.
+    pub fn base_mut(&mut self) -> &mut MeetingParticipantInfo {
+        match self {
+            Self::MeetingParticipantInfo(value) | Self::Unknown(value) => value,
+            Self::VirtualEventPresenterInfo(value) => value,
+        }
+    }
+
+    /// The value as [`MeetingParticipantInfo`] if it is the declared type, or a derived type this version does not
     /// know (read as the declared type). `None` for the known derived types.
     pub fn as_meeting_participant_info(&self) -> Option<&MeetingParticipantInfo> {
         match self {
@@ -5344,32 +8870,104 @@ impl crate::polymorphic::Polymorphic for AnyMeetingParticipantInfo {
 
     fn declared_data(&self) -> Option<&crate::AdditionalData> {
         match self {
-            Self::MeetingParticipantInfo(value) => Some(&value.additional_data),
+            Self::MeetingParticipantInfo(value) => Some(value.additional_data()),
             _ => None,
         }
     }
 }
 
 /// The `microsoft.graph.meetingParticipants` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct MeetingParticipants {
-    /// The `attendees` property.
-    pub attendees: crate::Patch<Vec<crate::models::AnyMeetingParticipantInfo>>,
-    /// The `organizer` property.
-    pub organizer: crate::Patch<Box<crate::models::AnyMeetingParticipantInfo>>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "communications")]
+impl MeetingParticipants {
+    /// An empty `meetingParticipants`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// The `attendees` property.
+    ///
+    /// `attendees`: an empty slice when absent or `null`.
+    pub fn attendees(&self) -> &[crate::models::AnyMeetingParticipantInfo] {
+        self.props().list(8472)
+    }
+
+    /// Sets `attendees`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_attendees(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::AnyMeetingParticipantInfo>>,
+    ) -> &mut Self {
+        self.props_mut().set(8472, value.into_patch());
+        self
+    }
+
+    /// The `organizer` property.
+    ///
+    /// `organizer`: `None` when absent or `null`.
+    pub fn organizer(&self) -> Option<&crate::models::AnyMeetingParticipantInfo> {
+        self.props().get(8473)
+    }
+
+    /// Sets `organizer`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_organizer(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::AnyMeetingParticipantInfo>,
+    ) -> &mut Self {
+        self.props_mut().set(8473, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "communications")]
+impl std::fmt::Debug for MeetingParticipants {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "MeetingParticipants", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "communications")]
 impl serde::Serialize for MeetingParticipants {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("attendees", &self.attendees)?;
-        writer.field("organizer", &self.organizer)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -5385,45 +8983,123 @@ impl crate::read_fields::ReadFields for MeetingParticipants {
     const NAME: &'static str = "microsoft.graph.meetingParticipants";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "attendees" => self.attendees = map.next_value()?,
-            "organizer" => self.organizer = map.next_value()?,
+            "attendees" => {
+                into.other::<Vec<crate::models::AnyMeetingParticipantInfo>, _>(8472, map)?
+            }
+            "organizer" => into.other::<crate::models::AnyMeetingParticipantInfo, _>(8473, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.onlineMeetingRestricted` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct OnlineMeetingRestricted {
-    /// The `contentSharingDisabled` property.
-    pub content_sharing_disabled:
-        crate::Patch<crate::edm::Flags<crate::models::OnlineMeetingContentSharingDisabledReason>>,
-    /// The `videoDisabled` property.
-    pub video_disabled:
-        crate::Patch<crate::edm::Flags<crate::models::OnlineMeetingVideoDisabledReason>>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "communications")]
+impl OnlineMeetingRestricted {
+    /// An empty `onlineMeetingRestricted`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// The `contentSharingDisabled` property.
+    ///
+    /// `contentSharingDisabled`: `None` when absent or `null`.
+    pub fn content_sharing_disabled(
+        &self,
+    ) -> Option<&crate::edm::Flags<crate::models::OnlineMeetingContentSharingDisabledReason>> {
+        self.props().get(8688)
+    }
+
+    /// Sets `contentSharingDisabled`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_content_sharing_disabled(
+        &mut self,
+        value: impl crate::IntoPatch<
+            crate::edm::Flags<crate::models::OnlineMeetingContentSharingDisabledReason>,
+        >,
+    ) -> &mut Self {
+        self.props_mut().set(8688, value.into_patch());
+        self
+    }
+
+    /// The `videoDisabled` property.
+    ///
+    /// `videoDisabled`: `None` when absent or `null`.
+    pub fn video_disabled(
+        &self,
+    ) -> Option<&crate::edm::Flags<crate::models::OnlineMeetingVideoDisabledReason>> {
+        self.props().get(8689)
+    }
+
+    /// Sets `videoDisabled`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_video_disabled(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::Flags<crate::models::OnlineMeetingVideoDisabledReason>>,
+    ) -> &mut Self {
+        self.props_mut().set(8689, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "communications")]
+impl std::fmt::Debug for OnlineMeetingRestricted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "OnlineMeetingRestricted", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "communications")]
 impl serde::Serialize for OnlineMeetingRestricted {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("contentSharingDisabled", &self.content_sharing_disabled)?;
-        writer.field("videoDisabled", &self.video_disabled)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -5439,40 +9115,103 @@ impl crate::read_fields::ReadFields for OnlineMeetingRestricted {
     const NAME: &'static str = "microsoft.graph.onlineMeetingRestricted";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "contentSharingDisabled" => self.content_sharing_disabled = map.next_value()?,
-            "videoDisabled" => self.video_disabled = map.next_value()?,
+            "contentSharingDisabled" => into.other::<crate::edm::Flags<
+                crate::models::OnlineMeetingContentSharingDisabledReason,
+            >, _>(8688, map)?,
+            "videoDisabled" => into.other::<crate::edm::Flags<
+                crate::models::OnlineMeetingVideoDisabledReason,
+            >, _>(8689, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.onlineMeetingSensitivityLabelAssignment` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(any(feature = "communications", feature = "solutions", feature = "other"))]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct OnlineMeetingSensitivityLabelAssignment {
-    /// The `sensitivityLabelId` property.
-    pub sensitivity_label_id: crate::Patch<String>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(any(feature = "communications", feature = "solutions", feature = "other"))]
+impl OnlineMeetingSensitivityLabelAssignment {
+    /// An empty `onlineMeetingSensitivityLabelAssignment`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// The `sensitivityLabelId` property.
+    ///
+    /// `sensitivityLabelId`: `None` when absent or `null`.
+    pub fn sensitivity_label_id(&self) -> Option<&str> {
+        self.props().str(8690)
+    }
+
+    /// Sets `sensitivityLabelId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_sensitivity_label_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(8690, value.into_patch());
+        self
+    }
+}
+
+#[cfg(any(feature = "communications", feature = "solutions", feature = "other"))]
+impl std::fmt::Debug for OnlineMeetingSensitivityLabelAssignment {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props().fmt_as(
+            f,
+            "OnlineMeetingSensitivityLabelAssignment",
+            crate::models::PROPERTY_NAMES,
+        )
+    }
 }
 
 #[cfg(any(feature = "communications", feature = "solutions", feature = "other"))]
 impl serde::Serialize for OnlineMeetingSensitivityLabelAssignment {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("sensitivityLabelId", &self.sensitivity_label_id)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -5488,41 +9227,89 @@ impl crate::read_fields::ReadFields for OnlineMeetingSensitivityLabelAssignment 
     const NAME: &'static str = "microsoft.graph.onlineMeetingSensitivityLabelAssignment";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "sensitivityLabelId" => self.sensitivity_label_id = map.next_value()?,
+            "sensitivityLabelId" => into.str(8690, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.organizerMeetingInfo` complex type.
 ///
-/// Derived from `meetingInfo`; inherited properties are included.
+/// Derived from `meetingInfo`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::MeetingInfo`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct OrganizerMeetingInfo {
+    base: crate::models::MeetingInfo,
+}
+
+#[cfg(feature = "communications")]
+impl std::ops::Deref for OrganizerMeetingInfo {
+    type Target = crate::models::MeetingInfo;
+
+    fn deref(&self) -> &crate::models::MeetingInfo {
+        &self.base
+    }
+}
+
+#[cfg(feature = "communications")]
+impl std::ops::DerefMut for OrganizerMeetingInfo {
+    fn deref_mut(&mut self) -> &mut crate::models::MeetingInfo {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "communications")]
+impl OrganizerMeetingInfo {
+    /// An empty `organizerMeetingInfo`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The organizer Azure Active Directory identity.
-    pub organizer: crate::Patch<Box<crate::models::AnyIdentitySet>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `organizer`: `None` when absent or `null`.
+    pub fn organizer(&self) -> Option<&crate::models::AnyIdentitySet> {
+        self.props().get(8758)
+    }
+
+    /// Sets `organizer`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_organizer(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::AnyIdentitySet>,
+    ) -> &mut Self {
+        self.props_mut().set(8758, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "communications")]
+impl std::fmt::Debug for OrganizerMeetingInfo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "OrganizerMeetingInfo", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "communications")]
 impl serde::Serialize for OrganizerMeetingInfo {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("organizer", &self.organizer)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -5538,56 +9325,77 @@ impl crate::read_fields::ReadFields for OrganizerMeetingInfo {
     const NAME: &'static str = "microsoft.graph.organizerMeetingInfo";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "organizer" => self.organizer = map.next_value()?,
+            "organizer" => into.other::<crate::models::AnyIdentitySet, _>(8758, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::MeetingInfo as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
 /// The `microsoft.graph.outgoingCallOptions` complex type.
 ///
-/// Derived from `callOptions`; inherited properties are included.
+/// Derived from `callOptions`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::CallOptions`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct OutgoingCallOptions {
-    /// Indicates whether to hide the app after the call is escalated.
-    pub hide_bot_after_escalation: crate::Patch<bool>,
-    /// Indicates whether content sharing notifications should be enabled for the call.
-    pub is_content_sharing_notification_enabled: crate::Patch<bool>,
-    /// The `isDeltaRosterEnabled` property.
-    pub is_delta_roster_enabled: crate::Patch<bool>,
-    /// The `isInteractiveRosterEnabled` property.
-    pub is_interactive_roster_enabled: crate::Patch<bool>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    base: crate::models::CallOptions,
+}
+
+#[cfg(feature = "communications")]
+impl std::ops::Deref for OutgoingCallOptions {
+    type Target = crate::models::CallOptions;
+
+    fn deref(&self) -> &crate::models::CallOptions {
+        &self.base
+    }
+}
+
+#[cfg(feature = "communications")]
+impl std::ops::DerefMut for OutgoingCallOptions {
+    fn deref_mut(&mut self) -> &mut crate::models::CallOptions {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "communications")]
+impl OutgoingCallOptions {
+    /// An empty `outgoingCallOptions`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+}
+
+#[cfg(feature = "communications")]
+impl std::fmt::Debug for OutgoingCallOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "OutgoingCallOptions", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "communications")]
 impl serde::Serialize for OutgoingCallOptions {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("hideBotAfterEscalation", &self.hide_bot_after_escalation)?;
-        writer.field(
-            "isContentSharingNotificationEnabled",
-            &self.is_content_sharing_notification_enabled,
-        )?;
-        writer.field("isDeltaRosterEnabled", &self.is_delta_roster_enabled)?;
-        writer.field(
-            "isInteractiveRosterEnabled",
-            &self.is_interactive_roster_enabled,
-        )?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -5603,49 +9411,115 @@ impl crate::read_fields::ReadFields for OutgoingCallOptions {
     const NAME: &'static str = "microsoft.graph.outgoingCallOptions";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "hideBotAfterEscalation" => self.hide_bot_after_escalation = map.next_value()?,
-            "isContentSharingNotificationEnabled" => {
-                self.is_content_sharing_notification_enabled = map.next_value()?
-            }
-            "isDeltaRosterEnabled" => self.is_delta_roster_enabled = map.next_value()?,
-            "isInteractiveRosterEnabled" => {
-                self.is_interactive_roster_enabled = map.next_value()?
-            }
+            "hideBotAfterEscalation" => into.bool(7331, map)?,
+            "isContentSharingNotificationEnabled" => into.bool(7332, map)?,
+            "isDeltaRosterEnabled" => into.bool(7333, map)?,
+            "isInteractiveRosterEnabled" => into.bool(7334, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::CallOptions as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
 /// The `microsoft.graph.outOfOfficeSettings` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct OutOfOfficeSettings {
-    /// The `isOutOfOffice` property.
-    pub is_out_of_office: crate::Patch<bool>,
-    /// The `message` property.
-    pub message: crate::Patch<String>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "communications")]
+impl OutOfOfficeSettings {
+    /// An empty `outOfOfficeSettings`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// The `isOutOfOffice` property.
+    ///
+    /// `isOutOfOffice`: `None` when absent or `null`.
+    pub fn is_out_of_office(&self) -> Option<bool> {
+        self.props().bool(8773)
+    }
+
+    /// Sets `isOutOfOffice`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_is_out_of_office(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(8773, value.into_patch());
+        self
+    }
+
+    /// The `message` property.
+    ///
+    /// `message`: `None` when absent or `null`.
+    pub fn message(&self) -> Option<&str> {
+        self.props().str(8774)
+    }
+
+    /// Sets `message`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_message(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(8774, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "communications")]
+impl std::fmt::Debug for OutOfOfficeSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "OutOfOfficeSettings", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "communications")]
 impl serde::Serialize for OutOfOfficeSettings {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("isOutOfOffice", &self.is_out_of_office)?;
-        writer.field("message", &self.message)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -5661,58 +9535,170 @@ impl crate::read_fields::ReadFields for OutOfOfficeSettings {
     const NAME: &'static str = "microsoft.graph.outOfOfficeSettings";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "isOutOfOffice" => self.is_out_of_office = map.next_value()?,
-            "message" => self.message = map.next_value()?,
+            "isOutOfOffice" => into.bool(8773, map)?,
+            "message" => into.str(8774, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.participantInfo` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct ParticipantInfo {
-    /// The ISO 3166-1 Alpha-2 country code of the participant's best estimated physical location at the
-    /// start of the call. Read-only.
-    pub country_code: crate::Patch<String>,
-    /// The type of endpoint the participant is using. Possible values are: default, skypeForBusiness, or
-    /// skypeForBusinessVoipPhone. Read-only.
-    pub endpoint_type: crate::Patch<crate::models::EndpointType>,
-    /// The identitySet associated with this participant. Read-only.
-    pub identity: crate::Patch<Box<crate::models::AnyIdentitySet>>,
-    /// The language culture string. Read-only.
-    pub language_id: crate::Patch<String>,
-    /// The participant ID of the participant. Read-only.
-    pub participant_id: crate::Patch<String>,
-    /// The home region of the participant. This can be a country, a continent, or a larger geographic
-    /// region. This does not change based on the participant's current physical location. Read-only.
-    pub region: crate::Patch<String>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "communications")]
+impl ParticipantInfo {
+    /// An empty `participantInfo`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// The ISO 3166-1 Alpha-2 country code of the participant's best estimated physical location at the
+    /// start of the call. Read-only.
+    ///
+    /// `countryCode`: `None` when absent or `null`.
+    pub fn country_code(&self) -> Option<&str> {
+        self.props().str(8791)
+    }
+
+    /// Sets `countryCode`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_country_code(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(8791, value.into_patch());
+        self
+    }
+
+    /// The type of endpoint the participant is using. Possible values are: default, skypeForBusiness, or
+    /// skypeForBusinessVoipPhone. Read-only.
+    ///
+    /// `endpointType`: `None` when absent or `null`.
+    pub fn endpoint_type(&self) -> Option<&crate::models::EndpointType> {
+        self.props().get(8792)
+    }
+
+    /// Sets `endpointType`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_endpoint_type(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::EndpointType>,
+    ) -> &mut Self {
+        self.props_mut().set(8792, value.into_patch());
+        self
+    }
+
+    /// The identitySet associated with this participant. Read-only.
+    ///
+    /// `identity`: `None` when absent or `null`.
+    pub fn identity(&self) -> Option<&crate::models::AnyIdentitySet> {
+        self.props().get(8793)
+    }
+
+    /// Sets `identity`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_identity(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::AnyIdentitySet>,
+    ) -> &mut Self {
+        self.props_mut().set(8793, value.into_patch());
+        self
+    }
+
+    /// The language culture string. Read-only.
+    ///
+    /// `languageId`: `None` when absent or `null`.
+    pub fn language_id(&self) -> Option<&str> {
+        self.props().str(8794)
+    }
+
+    /// Sets `languageId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_language_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(8794, value.into_patch());
+        self
+    }
+
+    /// The participant ID of the participant. Read-only.
+    ///
+    /// `participantId`: `None` when absent or `null`.
+    pub fn participant_id(&self) -> Option<&str> {
+        self.props().str(8795)
+    }
+
+    /// Sets `participantId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_participant_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(8795, value.into_patch());
+        self
+    }
+
+    /// The home region of the participant. This can be a country, a continent, or a larger geographic
+    /// region. This does not change based on the participant's current physical location. Read-only.
+    ///
+    /// `region`: `None` when absent or `null`.
+    pub fn region(&self) -> Option<&str> {
+        self.props().str(8796)
+    }
+
+    /// Sets `region`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_region(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(8796, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "communications")]
+impl std::fmt::Debug for ParticipantInfo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "ParticipantInfo", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "communications")]
 impl serde::Serialize for ParticipantInfo {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("countryCode", &self.country_code)?;
-        writer.field("endpointType", &self.endpoint_type)?;
-        writer.field("identity", &self.identity)?;
-        writer.field("languageId", &self.language_id)?;
-        writer.field("participantId", &self.participant_id)?;
-        writer.field("region", &self.region)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -5728,50 +9714,135 @@ impl crate::read_fields::ReadFields for ParticipantInfo {
     const NAME: &'static str = "microsoft.graph.participantInfo";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "countryCode" => self.country_code = map.next_value()?,
-            "endpointType" => self.endpoint_type = map.next_value()?,
-            "identity" => self.identity = map.next_value()?,
-            "languageId" => self.language_id = map.next_value()?,
-            "participantId" => self.participant_id = map.next_value()?,
-            "region" => self.region = map.next_value()?,
+            "countryCode" => into.str(8791, map)?,
+            "endpointType" => into.other::<crate::models::EndpointType, _>(8792, map)?,
+            "identity" => into.other::<crate::models::AnyIdentitySet, _>(8793, map)?,
+            "languageId" => into.str(8794, map)?,
+            "participantId" => into.str(8795, map)?,
+            "region" => into.str(8796, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.presenceStatusMessage` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct PresenceStatusMessage {
-    /// The `expiryDateTime` property.
-    pub expiry_date_time: crate::Patch<Box<crate::models::DateTimeTimeZone>>,
-    /// The `message` property.
-    pub message: crate::Patch<Box<crate::models::ItemBody>>,
-    /// The `publishedDateTime` property.
-    pub published_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "communications")]
+impl PresenceStatusMessage {
+    /// An empty `presenceStatusMessage`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// The `expiryDateTime` property.
+    ///
+    /// `expiryDateTime`: `None` when absent or `null`.
+    pub fn expiry_date_time(&self) -> Option<&crate::models::DateTimeTimeZone> {
+        self.props().get(8924)
+    }
+
+    /// Sets `expiryDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_expiry_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::DateTimeTimeZone>,
+    ) -> &mut Self {
+        self.props_mut().set(8924, value.into_patch());
+        self
+    }
+
+    /// The `message` property.
+    ///
+    /// `message`: `None` when absent or `null`.
+    pub fn message(&self) -> Option<&crate::models::ItemBody> {
+        self.props().get(8925)
+    }
+
+    /// Sets `message`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_message(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::ItemBody>,
+    ) -> &mut Self {
+        self.props_mut().set(8925, value.into_patch());
+        self
+    }
+
+    /// The `publishedDateTime` property.
+    ///
+    /// `publishedDateTime`: `None` when absent or `null`.
+    pub fn published_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(8926)
+    }
+
+    /// Sets `publishedDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_published_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(8926, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "communications")]
+impl std::fmt::Debug for PresenceStatusMessage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "PresenceStatusMessage", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "communications")]
 impl serde::Serialize for PresenceStatusMessage {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("expiryDateTime", &self.expiry_date_time)?;
-        writer.field("message", &self.message)?;
-        writer.field("publishedDateTime", &self.published_date_time)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -5787,38 +9858,84 @@ impl crate::read_fields::ReadFields for PresenceStatusMessage {
     const NAME: &'static str = "microsoft.graph.presenceStatusMessage";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "expiryDateTime" => self.expiry_date_time = map.next_value()?,
-            "message" => self.message = map.next_value()?,
-            "publishedDateTime" => self.published_date_time = map.next_value()?,
+            "expiryDateTime" => into.other::<crate::models::DateTimeTimeZone, _>(8924, map)?,
+            "message" => into.other::<crate::models::ItemBody, _>(8925, map)?,
+            "publishedDateTime" => into.other::<crate::edm::DateTimeOffset, _>(8926, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.prompt` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct Prompt {
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "communications")]
+impl Prompt {
+    /// An empty `prompt`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+}
+
+#[cfg(feature = "communications")]
+impl std::fmt::Debug for Prompt {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "Prompt", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "communications")]
 impl serde::Serialize for Prompt {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -5834,16 +9951,16 @@ impl crate::read_fields::ReadFields for Prompt {
     const NAME: &'static str = "microsoft.graph.prompt";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
-        let _ = (key, map);
+        let _ = (key, map, into);
         Ok(false)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
@@ -5878,14 +9995,31 @@ impl AnyPrompt {
             Self::Prompt(_) => "microsoft.graph.prompt",
             Self::MediaPrompt(_) => "microsoft.graph.mediaPrompt",
             Self::Unknown(value) => value
-                .additional_data
+                .additional_data()
                 .get("@odata.type")
                 .and_then(|t| t.as_str())
                 .map_or("microsoft.graph.prompt", |t| t.trim_start_matches('#')),
         }
     }
 
-    /// The value as a [`Prompt`]: the declared type, or a derived type this version does not
+    /// The value read as [`Prompt`] whatever its variant: a derived type's base properties
+    /// read the same, so reading the `prompt` properties needs no `match`.
+    pub fn base(&self) -> &Prompt {
+        match self {
+            Self::Prompt(value) | Self::Unknown(value) => value,
+            Self::MediaPrompt(value) => value,
+        }
+    }
+
+    /// As [`AnyPrompt::base`], to change the `prompt` properties of any variant.
+    pub fn base_mut(&mut self) -> &mut Prompt {
+        match self {
+            Self::Prompt(value) | Self::Unknown(value) => value,
+            Self::MediaPrompt(value) => value,
+        }
+    }
+
+    /// The value as [`Prompt`] if it is the declared type, or a derived type this version does not
     /// know (read as the declared type). `None` for the known derived types.
     pub fn as_prompt(&self) -> Option<&Prompt> {
         match self {
@@ -5988,32 +10122,104 @@ impl crate::polymorphic::Polymorphic for AnyPrompt {
 
     fn declared_data(&self) -> Option<&crate::AdditionalData> {
         match self {
-            Self::Prompt(value) => Some(&value.additional_data),
+            Self::Prompt(value) => Some(value.additional_data()),
             _ => None,
         }
     }
 }
 
 /// The `microsoft.graph.recordingInfo` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct RecordingInfo {
-    /// The identities of the recording initiator.
-    pub initiator: crate::Patch<Box<crate::models::AnyIdentitySet>>,
-    /// Possible values are: unknown, notRecording, recording, or failed.
-    pub recording_status: crate::Patch<crate::models::RecordingStatus>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "communications")]
+impl RecordingInfo {
+    /// An empty `recordingInfo`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// The identities of the recording initiator.
+    ///
+    /// `initiator`: `None` when absent or `null`.
+    pub fn initiator(&self) -> Option<&crate::models::AnyIdentitySet> {
+        self.props().get(9150)
+    }
+
+    /// Sets `initiator`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_initiator(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::AnyIdentitySet>,
+    ) -> &mut Self {
+        self.props_mut().set(9150, value.into_patch());
+        self
+    }
+
+    /// Possible values are: unknown, notRecording, recording, or failed.
+    ///
+    /// `recordingStatus`: `None` when absent or `null`.
+    pub fn recording_status(&self) -> Option<&crate::models::RecordingStatus> {
+        self.props().get(9151)
+    }
+
+    /// Sets `recordingStatus`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_recording_status(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::RecordingStatus>,
+    ) -> &mut Self {
+        self.props_mut().set(9151, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "communications")]
+impl std::fmt::Debug for RecordingInfo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "RecordingInfo", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "communications")]
 impl serde::Serialize for RecordingInfo {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("initiator", &self.initiator)?;
-        writer.field("recordingStatus", &self.recording_status)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -6029,40 +10235,96 @@ impl crate::read_fields::ReadFields for RecordingInfo {
     const NAME: &'static str = "microsoft.graph.recordingInfo";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "initiator" => self.initiator = map.next_value()?,
-            "recordingStatus" => self.recording_status = map.next_value()?,
+            "initiator" => into.other::<crate::models::AnyIdentitySet, _>(9150, map)?,
+            "recordingStatus" => into.other::<crate::models::RecordingStatus, _>(9151, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.removedState` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct RemovedState {
-    /// The `reason` property.
-    pub reason: crate::Patch<String>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "communications")]
+impl RemovedState {
+    /// An empty `removedState`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// The `reason` property.
+    ///
+    /// `reason`: `None` when absent or `null`.
+    pub fn reason(&self) -> Option<&str> {
+        self.props().str(9214)
+    }
+
+    /// Sets `reason`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_reason(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(9214, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "communications")]
+impl std::fmt::Debug for RemovedState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "RemovedState", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "communications")]
 impl serde::Serialize for RemovedState {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("reason", &self.reason)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -6078,45 +10340,121 @@ impl crate::read_fields::ReadFields for RemovedState {
     const NAME: &'static str = "microsoft.graph.removedState";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "reason" => self.reason = map.next_value()?,
+            "reason" => into.str(9214, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.resultInfo` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(any(feature = "communications", feature = "security"))]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct ResultInfo {
-    /// The result code.
-    pub code: crate::Patch<i32>,
-    /// The message.
-    pub message: crate::Patch<String>,
-    /// The result sub-code.
-    pub subcode: crate::Patch<i32>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(any(feature = "communications", feature = "security"))]
+impl ResultInfo {
+    /// An empty `resultInfo`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// The result code.
+    ///
+    /// `code`: `None` when absent or `null`.
+    pub fn code(&self) -> Option<i32> {
+        self.props().int(9272)
+    }
+
+    /// Sets `code`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_code(&mut self, value: impl crate::IntoPatch<i32>) -> &mut Self {
+        self.props_mut().set_int(9272, value.into_patch());
+        self
+    }
+
+    /// The message.
+    ///
+    /// `message`: `None` when absent or `null`.
+    pub fn message(&self) -> Option<&str> {
+        self.props().str(9273)
+    }
+
+    /// Sets `message`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_message(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(9273, value.into_patch());
+        self
+    }
+
+    /// The result sub-code.
+    ///
+    /// `subcode`: `None` when absent or `null`.
+    pub fn subcode(&self) -> Option<i32> {
+        self.props().int(9274)
+    }
+
+    /// Sets `subcode`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_subcode(&mut self, value: impl crate::IntoPatch<i32>) -> &mut Self {
+        self.props_mut().set_int(9274, value.into_patch());
+        self
+    }
+}
+
+#[cfg(any(feature = "communications", feature = "security"))]
+impl std::fmt::Debug for ResultInfo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "ResultInfo", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(any(feature = "communications", feature = "security"))]
 impl serde::Serialize for ResultInfo {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("code", &self.code)?;
-        writer.field("message", &self.message)?;
-        writer.field("subcode", &self.subcode)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -6132,43 +10470,91 @@ impl crate::read_fields::ReadFields for ResultInfo {
     const NAME: &'static str = "microsoft.graph.resultInfo";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "code" => self.code = map.next_value()?,
-            "message" => self.message = map.next_value()?,
-            "subcode" => self.subcode = map.next_value()?,
+            "code" => into.int::<i32, _>(9272, map)?,
+            "message" => into.str(9273, map)?,
+            "subcode" => into.int::<i32, _>(9274, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.serviceHostedMediaConfig` complex type.
 ///
-/// Derived from `mediaConfig`; inherited properties are included.
+/// Derived from `mediaConfig`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::MediaConfig`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct ServiceHostedMediaConfig {
+    base: crate::models::MediaConfig,
+}
+
+#[cfg(feature = "communications")]
+impl std::ops::Deref for ServiceHostedMediaConfig {
+    type Target = crate::models::MediaConfig;
+
+    fn deref(&self) -> &crate::models::MediaConfig {
+        &self.base
+    }
+}
+
+#[cfg(feature = "communications")]
+impl std::ops::DerefMut for ServiceHostedMediaConfig {
+    fn deref_mut(&mut self) -> &mut crate::models::MediaConfig {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "communications")]
+impl ServiceHostedMediaConfig {
+    /// An empty `serviceHostedMediaConfig`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The list of media to pre-fetch.
-    pub pre_fetch_media: crate::Patch<Vec<crate::models::MediaInfo>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `preFetchMedia`: an empty slice when absent or `null`.
+    pub fn pre_fetch_media(&self) -> &[crate::models::MediaInfo] {
+        self.props().list(9418)
+    }
+
+    /// Sets `preFetchMedia`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_pre_fetch_media(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::MediaInfo>>,
+    ) -> &mut Self {
+        self.props_mut().set(9418, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "communications")]
+impl std::fmt::Debug for ServiceHostedMediaConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "ServiceHostedMediaConfig", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "communications")]
 impl serde::Serialize for ServiceHostedMediaConfig {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("preFetchMedia", &self.pre_fetch_media)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -6184,129 +10570,80 @@ impl crate::read_fields::ReadFields for ServiceHostedMediaConfig {
     const NAME: &'static str = "microsoft.graph.serviceHostedMediaConfig";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "preFetchMedia" => self.pre_fetch_media = map.next_value()?,
+            "preFetchMedia" => into.other::<Vec<crate::models::MediaInfo>, _>(9418, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::MediaConfig as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
 /// The `microsoft.graph.teleconferenceDeviceAudioQuality` complex type.
 ///
-/// Derived from `teleconferenceDeviceMediaQuality`; inherited properties are included.
+/// Derived from `teleconferenceDeviceMediaQuality`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::TeleconferenceDeviceMediaQuality`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct TeleconferenceDeviceAudioQuality {
-    /// The average inbound stream network jitter.
-    pub average_inbound_jitter: crate::Patch<crate::edm::Duration>,
-    /// The average inbound stream packet loss rate in percentage (0-100). For example, 0.01 means 0.01%.
-    pub average_inbound_packet_loss_rate_in_percentage: crate::Patch<crate::edm::Double>,
-    /// The average inbound stream network round trip delay.
-    pub average_inbound_round_trip_delay: crate::Patch<crate::edm::Duration>,
-    /// The average outbound stream network jitter.
-    pub average_outbound_jitter: crate::Patch<crate::edm::Duration>,
-    /// The average outbound stream packet loss rate in percentage (0-100). For example, 0.01 means
-    /// 0.01%.
-    pub average_outbound_packet_loss_rate_in_percentage: crate::Patch<crate::edm::Double>,
-    /// The average outbound stream network round trip delay.
-    pub average_outbound_round_trip_delay: crate::Patch<crate::edm::Duration>,
-    /// The channel index of media. Indexing begins with 1. If a media session contains 3 video
-    /// modalities, channel indexes will be 1, 2, and 3.
-    pub channel_index: crate::Patch<i32>,
-    /// The total number of the inbound packets.
-    pub inbound_packets: crate::Patch<i64>,
-    /// the local IP address for the media session.
-    pub local_ip_address: crate::Patch<String>,
-    /// The local media port.
-    pub local_port: crate::Patch<i32>,
-    /// The maximum inbound stream network jitter.
-    pub maximum_inbound_jitter: crate::Patch<crate::edm::Duration>,
-    /// The maximum inbound stream packet loss rate in percentage (0-100). For example, 0.01 means 0.01%.
-    pub maximum_inbound_packet_loss_rate_in_percentage: crate::Patch<crate::edm::Double>,
-    /// The maximum inbound stream network round trip delay.
-    pub maximum_inbound_round_trip_delay: crate::Patch<crate::edm::Duration>,
-    /// The maximum outbound stream network jitter.
-    pub maximum_outbound_jitter: crate::Patch<crate::edm::Duration>,
-    /// The maximum outbound stream packet loss rate in percentage (0-100). For example, 0.01 means
-    /// 0.01%.
-    pub maximum_outbound_packet_loss_rate_in_percentage: crate::Patch<crate::edm::Double>,
-    /// The maximum outbound stream network round trip delay.
-    pub maximum_outbound_round_trip_delay: crate::Patch<crate::edm::Duration>,
-    /// The total modality duration. If the media enabled and disabled multiple times, MediaDuration will
-    /// the summation of all of the durations.
-    pub media_duration: crate::Patch<crate::edm::Duration>,
-    /// The network link speed in bytes
-    pub network_link_speed_in_bytes: crate::Patch<i64>,
-    /// The total number of the outbound packets.
-    pub outbound_packets: crate::Patch<i64>,
-    /// The remote IP address for the media session.
-    pub remote_ip_address: crate::Patch<String>,
-    /// The remote media port.
-    pub remote_port: crate::Patch<i32>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    base: crate::models::TeleconferenceDeviceMediaQuality,
+}
+
+#[cfg(feature = "communications")]
+impl std::ops::Deref for TeleconferenceDeviceAudioQuality {
+    type Target = crate::models::TeleconferenceDeviceMediaQuality;
+
+    fn deref(&self) -> &crate::models::TeleconferenceDeviceMediaQuality {
+        &self.base
+    }
+}
+
+#[cfg(feature = "communications")]
+impl std::ops::DerefMut for TeleconferenceDeviceAudioQuality {
+    fn deref_mut(&mut self) -> &mut crate::models::TeleconferenceDeviceMediaQuality {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "communications")]
+impl TeleconferenceDeviceAudioQuality {
+    /// An empty `teleconferenceDeviceAudioQuality`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+}
+
+#[cfg(feature = "communications")]
+impl std::fmt::Debug for TeleconferenceDeviceAudioQuality {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props().fmt_as(
+            f,
+            "TeleconferenceDeviceAudioQuality",
+            crate::models::PROPERTY_NAMES,
+        )
+    }
 }
 
 #[cfg(feature = "communications")]
 impl serde::Serialize for TeleconferenceDeviceAudioQuality {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("averageInboundJitter", &self.average_inbound_jitter)?;
-        writer.field(
-            "averageInboundPacketLossRateInPercentage",
-            &self.average_inbound_packet_loss_rate_in_percentage,
-        )?;
-        writer.field(
-            "averageInboundRoundTripDelay",
-            &self.average_inbound_round_trip_delay,
-        )?;
-        writer.field("averageOutboundJitter", &self.average_outbound_jitter)?;
-        writer.field(
-            "averageOutboundPacketLossRateInPercentage",
-            &self.average_outbound_packet_loss_rate_in_percentage,
-        )?;
-        writer.field(
-            "averageOutboundRoundTripDelay",
-            &self.average_outbound_round_trip_delay,
-        )?;
-        writer.field("channelIndex", &self.channel_index)?;
-        writer.field("inboundPackets", &self.inbound_packets)?;
-        writer.field("localIPAddress", &self.local_ip_address)?;
-        writer.field("localPort", &self.local_port)?;
-        writer.field("maximumInboundJitter", &self.maximum_inbound_jitter)?;
-        writer.field(
-            "maximumInboundPacketLossRateInPercentage",
-            &self.maximum_inbound_packet_loss_rate_in_percentage,
-        )?;
-        writer.field(
-            "maximumInboundRoundTripDelay",
-            &self.maximum_inbound_round_trip_delay,
-        )?;
-        writer.field("maximumOutboundJitter", &self.maximum_outbound_jitter)?;
-        writer.field(
-            "maximumOutboundPacketLossRateInPercentage",
-            &self.maximum_outbound_packet_loss_rate_in_percentage,
-        )?;
-        writer.field(
-            "maximumOutboundRoundTripDelay",
-            &self.maximum_outbound_round_trip_delay,
-        )?;
-        writer.field("mediaDuration", &self.media_duration)?;
-        writer.field("networkLinkSpeedInBytes", &self.network_link_speed_in_bytes)?;
-        writer.field("outboundPackets", &self.outbound_packets)?;
-        writer.field("remoteIPAddress", &self.remote_ip_address)?;
-        writer.field("remotePort", &self.remote_port)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -6322,163 +10659,426 @@ impl crate::read_fields::ReadFields for TeleconferenceDeviceAudioQuality {
     const NAME: &'static str = "microsoft.graph.teleconferenceDeviceAudioQuality";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "averageInboundJitter" => self.average_inbound_jitter = map.next_value()?,
-            "averageInboundPacketLossRateInPercentage" => {
-                self.average_inbound_packet_loss_rate_in_percentage = map.next_value()?
-            }
-            "averageInboundRoundTripDelay" => {
-                self.average_inbound_round_trip_delay = map.next_value()?
-            }
-            "averageOutboundJitter" => self.average_outbound_jitter = map.next_value()?,
-            "averageOutboundPacketLossRateInPercentage" => {
-                self.average_outbound_packet_loss_rate_in_percentage = map.next_value()?
-            }
-            "averageOutboundRoundTripDelay" => {
-                self.average_outbound_round_trip_delay = map.next_value()?
-            }
-            "channelIndex" => self.channel_index = map.next_value()?,
-            "inboundPackets" => self.inbound_packets = map.next_value()?,
-            "localIPAddress" => self.local_ip_address = map.next_value()?,
-            "localPort" => self.local_port = map.next_value()?,
-            "maximumInboundJitter" => self.maximum_inbound_jitter = map.next_value()?,
-            "maximumInboundPacketLossRateInPercentage" => {
-                self.maximum_inbound_packet_loss_rate_in_percentage = map.next_value()?
-            }
-            "maximumInboundRoundTripDelay" => {
-                self.maximum_inbound_round_trip_delay = map.next_value()?
-            }
-            "maximumOutboundJitter" => self.maximum_outbound_jitter = map.next_value()?,
-            "maximumOutboundPacketLossRateInPercentage" => {
-                self.maximum_outbound_packet_loss_rate_in_percentage = map.next_value()?
-            }
-            "maximumOutboundRoundTripDelay" => {
-                self.maximum_outbound_round_trip_delay = map.next_value()?
-            }
-            "mediaDuration" => self.media_duration = map.next_value()?,
-            "networkLinkSpeedInBytes" => self.network_link_speed_in_bytes = map.next_value()?,
-            "outboundPackets" => self.outbound_packets = map.next_value()?,
-            "remoteIPAddress" => self.remote_ip_address = map.next_value()?,
-            "remotePort" => self.remote_port = map.next_value()?,
+            "averageInboundJitter" => into.other::<crate::edm::Duration, _>(9740, map)?,
+            "averageInboundPacketLossRateInPercentage" => into.double(9741, map)?,
+            "averageInboundRoundTripDelay" => into.other::<crate::edm::Duration, _>(9742, map)?,
+            "averageOutboundJitter" => into.other::<crate::edm::Duration, _>(9743, map)?,
+            "averageOutboundPacketLossRateInPercentage" => into.double(9744, map)?,
+            "averageOutboundRoundTripDelay" => into.other::<crate::edm::Duration, _>(9745, map)?,
+            "channelIndex" => into.int::<i32, _>(9746, map)?,
+            "inboundPackets" => into.int::<i64, _>(9747, map)?,
+            "localIPAddress" => into.str(9748, map)?,
+            "localPort" => into.int::<i32, _>(9749, map)?,
+            "maximumInboundJitter" => into.other::<crate::edm::Duration, _>(9750, map)?,
+            "maximumInboundPacketLossRateInPercentage" => into.double(9751, map)?,
+            "maximumInboundRoundTripDelay" => into.other::<crate::edm::Duration, _>(9752, map)?,
+            "maximumOutboundJitter" => into.other::<crate::edm::Duration, _>(9753, map)?,
+            "maximumOutboundPacketLossRateInPercentage" => into.double(9754, map)?,
+            "maximumOutboundRoundTripDelay" => into.other::<crate::edm::Duration, _>(9755, map)?,
+            "mediaDuration" => into.other::<crate::edm::Duration, _>(9756, map)?,
+            "networkLinkSpeedInBytes" => into.int::<i64, _>(9757, map)?,
+            "outboundPackets" => into.int::<i64, _>(9758, map)?,
+            "remoteIPAddress" => into.str(9759, map)?,
+            "remotePort" => into.int::<i32, _>(9760, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+base: <crate::models::TeleconferenceDeviceMediaQuality as crate::read_fields::ReadFields>::from_properties(properties),
+}
     }
 }
 
 /// The `microsoft.graph.teleconferenceDeviceMediaQuality` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct TeleconferenceDeviceMediaQuality {
-    /// The average inbound stream network jitter.
-    pub average_inbound_jitter: crate::Patch<crate::edm::Duration>,
-    /// The average inbound stream packet loss rate in percentage (0-100). For example, 0.01 means 0.01%.
-    pub average_inbound_packet_loss_rate_in_percentage: crate::Patch<crate::edm::Double>,
-    /// The average inbound stream network round trip delay.
-    pub average_inbound_round_trip_delay: crate::Patch<crate::edm::Duration>,
-    /// The average outbound stream network jitter.
-    pub average_outbound_jitter: crate::Patch<crate::edm::Duration>,
-    /// The average outbound stream packet loss rate in percentage (0-100). For example, 0.01 means
-    /// 0.01%.
-    pub average_outbound_packet_loss_rate_in_percentage: crate::Patch<crate::edm::Double>,
-    /// The average outbound stream network round trip delay.
-    pub average_outbound_round_trip_delay: crate::Patch<crate::edm::Duration>,
-    /// The channel index of media. Indexing begins with 1. If a media session contains 3 video
-    /// modalities, channel indexes will be 1, 2, and 3.
-    pub channel_index: crate::Patch<i32>,
-    /// The total number of the inbound packets.
-    pub inbound_packets: crate::Patch<i64>,
-    /// the local IP address for the media session.
-    pub local_ip_address: crate::Patch<String>,
-    /// The local media port.
-    pub local_port: crate::Patch<i32>,
-    /// The maximum inbound stream network jitter.
-    pub maximum_inbound_jitter: crate::Patch<crate::edm::Duration>,
-    /// The maximum inbound stream packet loss rate in percentage (0-100). For example, 0.01 means 0.01%.
-    pub maximum_inbound_packet_loss_rate_in_percentage: crate::Patch<crate::edm::Double>,
-    /// The maximum inbound stream network round trip delay.
-    pub maximum_inbound_round_trip_delay: crate::Patch<crate::edm::Duration>,
-    /// The maximum outbound stream network jitter.
-    pub maximum_outbound_jitter: crate::Patch<crate::edm::Duration>,
-    /// The maximum outbound stream packet loss rate in percentage (0-100). For example, 0.01 means
-    /// 0.01%.
-    pub maximum_outbound_packet_loss_rate_in_percentage: crate::Patch<crate::edm::Double>,
-    /// The maximum outbound stream network round trip delay.
-    pub maximum_outbound_round_trip_delay: crate::Patch<crate::edm::Duration>,
-    /// The total modality duration. If the media enabled and disabled multiple times, MediaDuration will
-    /// the summation of all of the durations.
-    pub media_duration: crate::Patch<crate::edm::Duration>,
-    /// The network link speed in bytes
-    pub network_link_speed_in_bytes: crate::Patch<i64>,
-    /// The total number of the outbound packets.
-    pub outbound_packets: crate::Patch<i64>,
-    /// The remote IP address for the media session.
-    pub remote_ip_address: crate::Patch<String>,
-    /// The remote media port.
-    pub remote_port: crate::Patch<i32>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "communications")]
+impl TeleconferenceDeviceMediaQuality {
+    /// An empty `teleconferenceDeviceMediaQuality`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// The average inbound stream network jitter.
+    ///
+    /// `averageInboundJitter`: `None` when absent or `null`.
+    pub fn average_inbound_jitter(&self) -> Option<&crate::edm::Duration> {
+        self.props().get(9740)
+    }
+
+    /// Sets `averageInboundJitter`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_average_inbound_jitter(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::Duration>,
+    ) -> &mut Self {
+        self.props_mut().set(9740, value.into_patch());
+        self
+    }
+
+    /// The average inbound stream packet loss rate in percentage (0-100). For example, 0.01 means 0.01%.
+    ///
+    /// `averageInboundPacketLossRateInPercentage`: `None` when absent or `null`.
+    pub fn average_inbound_packet_loss_rate_in_percentage(&self) -> Option<f64> {
+        self.props().double(9741)
+    }
+
+    /// Sets `averageInboundPacketLossRateInPercentage`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_average_inbound_packet_loss_rate_in_percentage(
+        &mut self,
+        value: impl crate::IntoPatch<f64>,
+    ) -> &mut Self {
+        self.props_mut().set_double(9741, value.into_patch());
+        self
+    }
+
+    /// The average inbound stream network round trip delay.
+    ///
+    /// `averageInboundRoundTripDelay`: `None` when absent or `null`.
+    pub fn average_inbound_round_trip_delay(&self) -> Option<&crate::edm::Duration> {
+        self.props().get(9742)
+    }
+
+    /// Sets `averageInboundRoundTripDelay`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_average_inbound_round_trip_delay(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::Duration>,
+    ) -> &mut Self {
+        self.props_mut().set(9742, value.into_patch());
+        self
+    }
+
+    /// The average outbound stream network jitter.
+    ///
+    /// `averageOutboundJitter`: `None` when absent or `null`.
+    pub fn average_outbound_jitter(&self) -> Option<&crate::edm::Duration> {
+        self.props().get(9743)
+    }
+
+    /// Sets `averageOutboundJitter`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_average_outbound_jitter(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::Duration>,
+    ) -> &mut Self {
+        self.props_mut().set(9743, value.into_patch());
+        self
+    }
+
+    /// The average outbound stream packet loss rate in percentage (0-100). For example, 0.01 means
+    /// 0.01%.
+    ///
+    /// `averageOutboundPacketLossRateInPercentage`: `None` when absent or `null`.
+    pub fn average_outbound_packet_loss_rate_in_percentage(&self) -> Option<f64> {
+        self.props().double(9744)
+    }
+
+    /// Sets `averageOutboundPacketLossRateInPercentage`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_average_outbound_packet_loss_rate_in_percentage(
+        &mut self,
+        value: impl crate::IntoPatch<f64>,
+    ) -> &mut Self {
+        self.props_mut().set_double(9744, value.into_patch());
+        self
+    }
+
+    /// The average outbound stream network round trip delay.
+    ///
+    /// `averageOutboundRoundTripDelay`: `None` when absent or `null`.
+    pub fn average_outbound_round_trip_delay(&self) -> Option<&crate::edm::Duration> {
+        self.props().get(9745)
+    }
+
+    /// Sets `averageOutboundRoundTripDelay`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_average_outbound_round_trip_delay(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::Duration>,
+    ) -> &mut Self {
+        self.props_mut().set(9745, value.into_patch());
+        self
+    }
+
+    /// The channel index of media. Indexing begins with 1. If a media session contains 3 video
+    /// modalities, channel indexes will be 1, 2, and 3.
+    ///
+    /// `channelIndex`: `None` when absent or `null`.
+    pub fn channel_index(&self) -> Option<i32> {
+        self.props().int(9746)
+    }
+
+    /// Sets `channelIndex`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_channel_index(&mut self, value: impl crate::IntoPatch<i32>) -> &mut Self {
+        self.props_mut().set_int(9746, value.into_patch());
+        self
+    }
+
+    /// The total number of the inbound packets.
+    ///
+    /// `inboundPackets`: `None` when absent or `null`.
+    pub fn inbound_packets(&self) -> Option<i64> {
+        self.props().int(9747)
+    }
+
+    /// Sets `inboundPackets`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_inbound_packets(&mut self, value: impl crate::IntoPatch<i64>) -> &mut Self {
+        self.props_mut().set_int(9747, value.into_patch());
+        self
+    }
+
+    /// the local IP address for the media session.
+    ///
+    /// `localIPAddress`: `None` when absent or `null`.
+    pub fn local_ip_address(&self) -> Option<&str> {
+        self.props().str(9748)
+    }
+
+    /// Sets `localIPAddress`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_local_ip_address(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(9748, value.into_patch());
+        self
+    }
+
+    /// The local media port.
+    ///
+    /// `localPort`: `None` when absent or `null`.
+    pub fn local_port(&self) -> Option<i32> {
+        self.props().int(9749)
+    }
+
+    /// Sets `localPort`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_local_port(&mut self, value: impl crate::IntoPatch<i32>) -> &mut Self {
+        self.props_mut().set_int(9749, value.into_patch());
+        self
+    }
+
+    /// The maximum inbound stream network jitter.
+    ///
+    /// `maximumInboundJitter`: `None` when absent or `null`.
+    pub fn maximum_inbound_jitter(&self) -> Option<&crate::edm::Duration> {
+        self.props().get(9750)
+    }
+
+    /// Sets `maximumInboundJitter`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_maximum_inbound_jitter(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::Duration>,
+    ) -> &mut Self {
+        self.props_mut().set(9750, value.into_patch());
+        self
+    }
+
+    /// The maximum inbound stream packet loss rate in percentage (0-100). For example, 0.01 means 0.01%.
+    ///
+    /// `maximumInboundPacketLossRateInPercentage`: `None` when absent or `null`.
+    pub fn maximum_inbound_packet_loss_rate_in_percentage(&self) -> Option<f64> {
+        self.props().double(9751)
+    }
+
+    /// Sets `maximumInboundPacketLossRateInPercentage`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_maximum_inbound_packet_loss_rate_in_percentage(
+        &mut self,
+        value: impl crate::IntoPatch<f64>,
+    ) -> &mut Self {
+        self.props_mut().set_double(9751, value.into_patch());
+        self
+    }
+
+    /// The maximum inbound stream network round trip delay.
+    ///
+    /// `maximumInboundRoundTripDelay`: `None` when absent or `null`.
+    pub fn maximum_inbound_round_trip_delay(&self) -> Option<&crate::edm::Duration> {
+        self.props().get(9752)
+    }
+
+    /// Sets `maximumInboundRoundTripDelay`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_maximum_inbound_round_trip_delay(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::Duration>,
+    ) -> &mut Self {
+        self.props_mut().set(9752, value.into_patch());
+        self
+    }
+
+    /// The maximum outbound stream network jitter.
+    ///
+    /// `maximumOutboundJitter`: `None` when absent or `null`.
+    pub fn maximum_outbound_jitter(&self) -> Option<&crate::edm::Duration> {
+        self.props().get(9753)
+    }
+
+    /// Sets `maximumOutboundJitter`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_maximum_outbound_jitter(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::Duration>,
+    ) -> &mut Self {
+        self.props_mut().set(9753, value.into_patch());
+        self
+    }
+
+    /// The maximum outbound stream packet loss rate in percentage (0-100). For example, 0.01 means
+    /// 0.01%.
+    ///
+    /// `maximumOutboundPacketLossRateInPercentage`: `None` when absent or `null`.
+    pub fn maximum_outbound_packet_loss_rate_in_percentage(&self) -> Option<f64> {
+        self.props().double(9754)
+    }
+
+    /// Sets `maximumOutboundPacketLossRateInPercentage`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_maximum_outbound_packet_loss_rate_in_percentage(
+        &mut self,
+        value: impl crate::IntoPatch<f64>,
+    ) -> &mut Self {
+        self.props_mut().set_double(9754, value.into_patch());
+        self
+    }
+
+    /// The maximum outbound stream network round trip delay.
+    ///
+    /// `maximumOutboundRoundTripDelay`: `None` when absent or `null`.
+    pub fn maximum_outbound_round_trip_delay(&self) -> Option<&crate::edm::Duration> {
+        self.props().get(9755)
+    }
+
+    /// Sets `maximumOutboundRoundTripDelay`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_maximum_outbound_round_trip_delay(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::Duration>,
+    ) -> &mut Self {
+        self.props_mut().set(9755, value.into_patch());
+        self
+    }
+
+    /// The total modality duration. If the media enabled and disabled multiple times, MediaDuration will
+    /// the summation of all of the durations.
+    ///
+    /// `mediaDuration`: `None` when absent or `null`.
+    pub fn media_duration(&self) -> Option<&crate::edm::Duration> {
+        self.props().get(9756)
+    }
+
+    /// Sets `mediaDuration`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_media_duration(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::Duration>,
+    ) -> &mut Self {
+        self.props_mut().set(9756, value.into_patch());
+        self
+    }
+
+    /// The network link speed in bytes
+    ///
+    /// `networkLinkSpeedInBytes`: `None` when absent or `null`.
+    pub fn network_link_speed_in_bytes(&self) -> Option<i64> {
+        self.props().int(9757)
+    }
+
+    /// Sets `networkLinkSpeedInBytes`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_network_link_speed_in_bytes(
+        &mut self,
+        value: impl crate::IntoPatch<i64>,
+    ) -> &mut Self {
+        self.props_mut().set_int(9757, value.into_patch());
+        self
+    }
+
+    /// The total number of the outbound packets.
+    ///
+    /// `outboundPackets`: `None` when absent or `null`.
+    pub fn outbound_packets(&self) -> Option<i64> {
+        self.props().int(9758)
+    }
+
+    /// Sets `outboundPackets`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_outbound_packets(&mut self, value: impl crate::IntoPatch<i64>) -> &mut Self {
+        self.props_mut().set_int(9758, value.into_patch());
+        self
+    }
+
+    /// The remote IP address for the media session.
+    ///
+    /// `remoteIPAddress`: `None` when absent or `null`.
+    pub fn remote_ip_address(&self) -> Option<&str> {
+        self.props().str(9759)
+    }
+
+    /// Sets `remoteIPAddress`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_remote_ip_address(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(9759, value.into_patch());
+        self
+    }
+
+    /// The remote media port.
+    ///
+    /// `remotePort`: `None` when absent or `null`.
+    pub fn remote_port(&self) -> Option<i32> {
+        self.props().int(9760)
+    }
+
+    /// Sets `remotePort`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_remote_port(&mut self, value: impl crate::IntoPatch<i32>) -> &mut Self {
+        self.props_mut().set_int(9760, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "communications")]
+impl std::fmt::Debug for TeleconferenceDeviceMediaQuality {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props().fmt_as(
+            f,
+            "TeleconferenceDeviceMediaQuality",
+            crate::models::PROPERTY_NAMES,
+        )
+    }
 }
 
 #[cfg(feature = "communications")]
 impl serde::Serialize for TeleconferenceDeviceMediaQuality {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("averageInboundJitter", &self.average_inbound_jitter)?;
-        writer.field(
-            "averageInboundPacketLossRateInPercentage",
-            &self.average_inbound_packet_loss_rate_in_percentage,
-        )?;
-        writer.field(
-            "averageInboundRoundTripDelay",
-            &self.average_inbound_round_trip_delay,
-        )?;
-        writer.field("averageOutboundJitter", &self.average_outbound_jitter)?;
-        writer.field(
-            "averageOutboundPacketLossRateInPercentage",
-            &self.average_outbound_packet_loss_rate_in_percentage,
-        )?;
-        writer.field(
-            "averageOutboundRoundTripDelay",
-            &self.average_outbound_round_trip_delay,
-        )?;
-        writer.field("channelIndex", &self.channel_index)?;
-        writer.field("inboundPackets", &self.inbound_packets)?;
-        writer.field("localIPAddress", &self.local_ip_address)?;
-        writer.field("localPort", &self.local_port)?;
-        writer.field("maximumInboundJitter", &self.maximum_inbound_jitter)?;
-        writer.field(
-            "maximumInboundPacketLossRateInPercentage",
-            &self.maximum_inbound_packet_loss_rate_in_percentage,
-        )?;
-        writer.field(
-            "maximumInboundRoundTripDelay",
-            &self.maximum_inbound_round_trip_delay,
-        )?;
-        writer.field("maximumOutboundJitter", &self.maximum_outbound_jitter)?;
-        writer.field(
-            "maximumOutboundPacketLossRateInPercentage",
-            &self.maximum_outbound_packet_loss_rate_in_percentage,
-        )?;
-        writer.field(
-            "maximumOutboundRoundTripDelay",
-            &self.maximum_outbound_round_trip_delay,
-        )?;
-        writer.field("mediaDuration", &self.media_duration)?;
-        writer.field("networkLinkSpeedInBytes", &self.network_link_speed_in_bytes)?;
-        writer.field("outboundPackets", &self.outbound_packets)?;
-        writer.field("remoteIPAddress", &self.remote_ip_address)?;
-        writer.field("remotePort", &self.remote_port)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -6494,55 +11094,39 @@ impl crate::read_fields::ReadFields for TeleconferenceDeviceMediaQuality {
     const NAME: &'static str = "microsoft.graph.teleconferenceDeviceMediaQuality";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "averageInboundJitter" => self.average_inbound_jitter = map.next_value()?,
-            "averageInboundPacketLossRateInPercentage" => {
-                self.average_inbound_packet_loss_rate_in_percentage = map.next_value()?
-            }
-            "averageInboundRoundTripDelay" => {
-                self.average_inbound_round_trip_delay = map.next_value()?
-            }
-            "averageOutboundJitter" => self.average_outbound_jitter = map.next_value()?,
-            "averageOutboundPacketLossRateInPercentage" => {
-                self.average_outbound_packet_loss_rate_in_percentage = map.next_value()?
-            }
-            "averageOutboundRoundTripDelay" => {
-                self.average_outbound_round_trip_delay = map.next_value()?
-            }
-            "channelIndex" => self.channel_index = map.next_value()?,
-            "inboundPackets" => self.inbound_packets = map.next_value()?,
-            "localIPAddress" => self.local_ip_address = map.next_value()?,
-            "localPort" => self.local_port = map.next_value()?,
-            "maximumInboundJitter" => self.maximum_inbound_jitter = map.next_value()?,
-            "maximumInboundPacketLossRateInPercentage" => {
-                self.maximum_inbound_packet_loss_rate_in_percentage = map.next_value()?
-            }
-            "maximumInboundRoundTripDelay" => {
-                self.maximum_inbound_round_trip_delay = map.next_value()?
-            }
-            "maximumOutboundJitter" => self.maximum_outbound_jitter = map.next_value()?,
-            "maximumOutboundPacketLossRateInPercentage" => {
-                self.maximum_outbound_packet_loss_rate_in_percentage = map.next_value()?
-            }
-            "maximumOutboundRoundTripDelay" => {
-                self.maximum_outbound_round_trip_delay = map.next_value()?
-            }
-            "mediaDuration" => self.media_duration = map.next_value()?,
-            "networkLinkSpeedInBytes" => self.network_link_speed_in_bytes = map.next_value()?,
-            "outboundPackets" => self.outbound_packets = map.next_value()?,
-            "remoteIPAddress" => self.remote_ip_address = map.next_value()?,
-            "remotePort" => self.remote_port = map.next_value()?,
+            "averageInboundJitter" => into.other::<crate::edm::Duration, _>(9740, map)?,
+            "averageInboundPacketLossRateInPercentage" => into.double(9741, map)?,
+            "averageInboundRoundTripDelay" => into.other::<crate::edm::Duration, _>(9742, map)?,
+            "averageOutboundJitter" => into.other::<crate::edm::Duration, _>(9743, map)?,
+            "averageOutboundPacketLossRateInPercentage" => into.double(9744, map)?,
+            "averageOutboundRoundTripDelay" => into.other::<crate::edm::Duration, _>(9745, map)?,
+            "channelIndex" => into.int::<i32, _>(9746, map)?,
+            "inboundPackets" => into.int::<i64, _>(9747, map)?,
+            "localIPAddress" => into.str(9748, map)?,
+            "localPort" => into.int::<i32, _>(9749, map)?,
+            "maximumInboundJitter" => into.other::<crate::edm::Duration, _>(9750, map)?,
+            "maximumInboundPacketLossRateInPercentage" => into.double(9751, map)?,
+            "maximumInboundRoundTripDelay" => into.other::<crate::edm::Duration, _>(9752, map)?,
+            "maximumOutboundJitter" => into.other::<crate::edm::Duration, _>(9753, map)?,
+            "maximumOutboundPacketLossRateInPercentage" => into.double(9754, map)?,
+            "maximumOutboundRoundTripDelay" => into.other::<crate::edm::Duration, _>(9755, map)?,
+            "mediaDuration" => into.other::<crate::edm::Duration, _>(9756, map)?,
+            "networkLinkSpeedInBytes" => into.int::<i64, _>(9757, map)?,
+            "outboundPackets" => into.int::<i64, _>(9758, map)?,
+            "remoteIPAddress" => into.str(9759, map)?,
+            "remotePort" => into.int::<i32, _>(9760, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
@@ -6593,7 +11177,7 @@ impl AnyTeleconferenceDeviceMediaQuality {
                 "microsoft.graph.teleconferenceDeviceScreenSharingQuality"
             }
             Self::Unknown(value) => value
-                .additional_data
+                .additional_data()
                 .get("@odata.type")
                 .and_then(|t| t.as_str())
                 .map_or("microsoft.graph.teleconferenceDeviceMediaQuality", |t| {
@@ -6602,7 +11186,28 @@ impl AnyTeleconferenceDeviceMediaQuality {
         }
     }
 
-    /// The value as a [`TeleconferenceDeviceMediaQuality`]: the declared type, or a derived type this version does not
+    /// The value read as [`TeleconferenceDeviceMediaQuality`] whatever its variant: a derived type's base properties
+    /// read the same, so reading the `teleconferenceDeviceMediaQuality` properties needs no `match`.
+    pub fn base(&self) -> &TeleconferenceDeviceMediaQuality {
+        match self {
+            Self::TeleconferenceDeviceMediaQuality(value) | Self::Unknown(value) => value,
+            Self::TeleconferenceDeviceAudioQuality(value) => value,
+            Self::TeleconferenceDeviceVideoQuality(value) => value,
+            Self::TeleconferenceDeviceScreenSharingQuality(value) => value,
+        }
+    }
+
+    /// As [`AnyTeleconferenceDeviceMediaQuality::base`], to change the `teleconferenceDeviceMediaQuality` properties of any variant.
+    pub fn base_mut(&mut self) -> &mut TeleconferenceDeviceMediaQuality {
+        match self {
+            Self::TeleconferenceDeviceMediaQuality(value) | Self::Unknown(value) => value,
+            Self::TeleconferenceDeviceAudioQuality(value) => value,
+            Self::TeleconferenceDeviceVideoQuality(value) => value,
+            Self::TeleconferenceDeviceScreenSharingQuality(value) => value,
+        }
+    }
+
+    /// The value as [`TeleconferenceDeviceMediaQuality`] if it is the declared type, or a derived type this version does not
     /// know (read as the declared type). `None` for the known derived types.
     pub fn as_teleconference_device_media_quality(
         &self,
@@ -6816,70 +11421,231 @@ impl crate::polymorphic::Polymorphic for AnyTeleconferenceDeviceMediaQuality {
 
     fn declared_data(&self) -> Option<&crate::AdditionalData> {
         match self {
-            Self::TeleconferenceDeviceMediaQuality(value) => Some(&value.additional_data),
+            Self::TeleconferenceDeviceMediaQuality(value) => Some(value.additional_data()),
             _ => None,
         }
     }
 }
 
 /// The `microsoft.graph.teleconferenceDeviceQuality` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct TeleconferenceDeviceQuality {
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "communications")]
+impl TeleconferenceDeviceQuality {
+    /// An empty `teleconferenceDeviceQuality`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
+    /// Properties this version of the SDK does not know and instance annotations
+    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
     /// A unique identifier for all the participant calls in a conference or a unique identifier for two
     /// participant calls in P2P call. This needs to be copied over from
     /// Microsoft.Graph.Call.CallChainId.
-    pub call_chain_id: crate::Patch<crate::edm::Guid>,
+    ///
+    /// `callChainId`: `None` when absent or `null`.
+    pub fn call_chain_id(&self) -> Option<&crate::edm::Guid> {
+        self.props().get(9761)
+    }
+
+    /// Sets `callChainId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_call_chain_id(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::Guid>,
+    ) -> &mut Self {
+        self.props_mut().set(9761, value.into_patch());
+        self
+    }
+
     /// A geo-region where the service is deployed, such as ProdNoam.
-    pub cloud_service_deployment_environment: crate::Patch<String>,
+    ///
+    /// `cloudServiceDeploymentEnvironment`: `None` when absent or `null`.
+    pub fn cloud_service_deployment_environment(&self) -> Option<&str> {
+        self.props().str(9762)
+    }
+
+    /// Sets `cloudServiceDeploymentEnvironment`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_cloud_service_deployment_environment(
+        &mut self,
+        value: impl crate::IntoPatch<String>,
+    ) -> &mut Self {
+        self.props_mut().set_str(9762, value.into_patch());
+        self
+    }
+
     /// A unique deployment identifier assigned by Azure.
-    pub cloud_service_deployment_id: crate::Patch<String>,
+    ///
+    /// `cloudServiceDeploymentId`: `None` when absent or `null`.
+    pub fn cloud_service_deployment_id(&self) -> Option<&str> {
+        self.props().str(9763)
+    }
+
+    /// Sets `cloudServiceDeploymentId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_cloud_service_deployment_id(
+        &mut self,
+        value: impl crate::IntoPatch<String>,
+    ) -> &mut Self {
+        self.props_mut().set_str(9763, value.into_patch());
+        self
+    }
+
     /// The Azure deployed cloud service instance name, such as FrontEnd_IN_3.
-    pub cloud_service_instance_name: crate::Patch<String>,
+    ///
+    /// `cloudServiceInstanceName`: `None` when absent or `null`.
+    pub fn cloud_service_instance_name(&self) -> Option<&str> {
+        self.props().str(9764)
+    }
+
+    /// Sets `cloudServiceInstanceName`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_cloud_service_instance_name(
+        &mut self,
+        value: impl crate::IntoPatch<String>,
+    ) -> &mut Self {
+        self.props_mut().set_str(9764, value.into_patch());
+        self
+    }
+
     /// The Azure deployed cloud service name, such as contoso.cloudapp.net.
-    pub cloud_service_name: crate::Patch<String>,
+    ///
+    /// `cloudServiceName`: `None` when absent or `null`.
+    pub fn cloud_service_name(&self) -> Option<&str> {
+        self.props().str(9765)
+    }
+
+    /// Sets `cloudServiceName`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_cloud_service_name(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(9765, value.into_patch());
+        self
+    }
+
     /// Any additional description, such as VTC Bldg 30/21.
-    pub device_description: crate::Patch<String>,
+    ///
+    /// `deviceDescription`: `None` when absent or `null`.
+    pub fn device_description(&self) -> Option<&str> {
+        self.props().str(9766)
+    }
+
+    /// Sets `deviceDescription`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_device_description(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(9766, value.into_patch());
+        self
+    }
+
     /// The user media agent name, such as Cisco SX80.
-    pub device_name: crate::Patch<String>,
+    ///
+    /// `deviceName`: `None` when absent or `null`.
+    pub fn device_name(&self) -> Option<&str> {
+        self.props().str(9767)
+    }
+
+    /// Sets `deviceName`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_device_name(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(9767, value.into_patch());
+        self
+    }
+
     /// A unique identifier for a specific media leg of a participant in a conference. One participant
     /// can have multiple media leg identifiers if retargeting happens. CVI partner assigns this value.
-    pub media_leg_id: crate::Patch<crate::edm::Guid>,
+    ///
+    /// `mediaLegId`: `None` when absent or `null`.
+    pub fn media_leg_id(&self) -> Option<&crate::edm::Guid> {
+        self.props().get(9768)
+    }
+
+    /// Sets `mediaLegId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_media_leg_id(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::Guid>,
+    ) -> &mut Self {
+        self.props_mut().set(9768, value.into_patch());
+        self
+    }
+
     /// The list of media qualities in a media session (call), such as audio quality, video quality,
     /// and/or screen sharing quality.
-    pub media_quality_list: crate::Patch<Vec<crate::models::AnyTeleconferenceDeviceMediaQuality>>,
+    ///
+    /// `mediaQualityList`: an empty slice when absent or `null`.
+    pub fn media_quality_list(&self) -> &[crate::models::AnyTeleconferenceDeviceMediaQuality] {
+        self.props().list(9769)
+    }
+
+    /// Sets `mediaQualityList`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_media_quality_list(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::AnyTeleconferenceDeviceMediaQuality>>,
+    ) -> &mut Self {
+        self.props_mut().set(9769, value.into_patch());
+        self
+    }
+
     /// A unique identifier for a specific participant in a conference. The CVI partner needs to copy
     /// over Call.MyParticipantId to this property.
-    pub participant_id: crate::Patch<crate::edm::Guid>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `participantId`: `None` when absent or `null`.
+    pub fn participant_id(&self) -> Option<&crate::edm::Guid> {
+        self.props().get(9770)
+    }
+
+    /// Sets `participantId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_participant_id(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::Guid>,
+    ) -> &mut Self {
+        self.props_mut().set(9770, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "communications")]
+impl std::fmt::Debug for TeleconferenceDeviceQuality {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props().fmt_as(
+            f,
+            "TeleconferenceDeviceQuality",
+            crate::models::PROPERTY_NAMES,
+        )
+    }
 }
 
 #[cfg(feature = "communications")]
 impl serde::Serialize for TeleconferenceDeviceQuality {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("callChainId", &self.call_chain_id)?;
-        writer.field(
-            "cloudServiceDeploymentEnvironment",
-            &self.cloud_service_deployment_environment,
-        )?;
-        writer.field(
-            "cloudServiceDeploymentId",
-            &self.cloud_service_deployment_id,
-        )?;
-        writer.field(
-            "cloudServiceInstanceName",
-            &self.cloud_service_instance_name,
-        )?;
-        writer.field("cloudServiceName", &self.cloud_service_name)?;
-        writer.field("deviceDescription", &self.device_description)?;
-        writer.field("deviceName", &self.device_name)?;
-        writer.field("mediaLegId", &self.media_leg_id)?;
-        writer.field("mediaQualityList", &self.media_quality_list)?;
-        writer.field("participantId", &self.participant_id)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -6895,155 +11661,87 @@ impl crate::read_fields::ReadFields for TeleconferenceDeviceQuality {
     const NAME: &'static str = "microsoft.graph.teleconferenceDeviceQuality";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "callChainId" => self.call_chain_id = map.next_value()?,
-            "cloudServiceDeploymentEnvironment" => {
-                self.cloud_service_deployment_environment = map.next_value()?
+            "callChainId" => into.other::<crate::edm::Guid, _>(9761, map)?,
+            "cloudServiceDeploymentEnvironment" => into.str(9762, map)?,
+            "cloudServiceDeploymentId" => into.str(9763, map)?,
+            "cloudServiceInstanceName" => into.str(9764, map)?,
+            "cloudServiceName" => into.str(9765, map)?,
+            "deviceDescription" => into.str(9766, map)?,
+            "deviceName" => into.str(9767, map)?,
+            "mediaLegId" => into.other::<crate::edm::Guid, _>(9768, map)?,
+            "mediaQualityList" => {
+                into.other::<Vec<crate::models::AnyTeleconferenceDeviceMediaQuality>, _>(9769, map)?
             }
-            "cloudServiceDeploymentId" => self.cloud_service_deployment_id = map.next_value()?,
-            "cloudServiceInstanceName" => self.cloud_service_instance_name = map.next_value()?,
-            "cloudServiceName" => self.cloud_service_name = map.next_value()?,
-            "deviceDescription" => self.device_description = map.next_value()?,
-            "deviceName" => self.device_name = map.next_value()?,
-            "mediaLegId" => self.media_leg_id = map.next_value()?,
-            "mediaQualityList" => self.media_quality_list = map.next_value()?,
-            "participantId" => self.participant_id = map.next_value()?,
+            "participantId" => into.other::<crate::edm::Guid, _>(9770, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.teleconferenceDeviceScreenSharingQuality` complex type.
 ///
-/// Derived from `teleconferenceDeviceVideoQuality` < `teleconferenceDeviceMediaQuality`; inherited properties are included.
+/// Derived from `teleconferenceDeviceVideoQuality` < `teleconferenceDeviceMediaQuality`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::TeleconferenceDeviceVideoQuality`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct TeleconferenceDeviceScreenSharingQuality {
-    /// The average inbound stream network jitter.
-    pub average_inbound_jitter: crate::Patch<crate::edm::Duration>,
-    /// The average inbound stream packet loss rate in percentage (0-100). For example, 0.01 means 0.01%.
-    pub average_inbound_packet_loss_rate_in_percentage: crate::Patch<crate::edm::Double>,
-    /// The average inbound stream network round trip delay.
-    pub average_inbound_round_trip_delay: crate::Patch<crate::edm::Duration>,
-    /// The average outbound stream network jitter.
-    pub average_outbound_jitter: crate::Patch<crate::edm::Duration>,
-    /// The average outbound stream packet loss rate in percentage (0-100). For example, 0.01 means
-    /// 0.01%.
-    pub average_outbound_packet_loss_rate_in_percentage: crate::Patch<crate::edm::Double>,
-    /// The average outbound stream network round trip delay.
-    pub average_outbound_round_trip_delay: crate::Patch<crate::edm::Duration>,
-    /// The channel index of media. Indexing begins with 1. If a media session contains 3 video
-    /// modalities, channel indexes will be 1, 2, and 3.
-    pub channel_index: crate::Patch<i32>,
-    /// The total number of the inbound packets.
-    pub inbound_packets: crate::Patch<i64>,
-    /// the local IP address for the media session.
-    pub local_ip_address: crate::Patch<String>,
-    /// The local media port.
-    pub local_port: crate::Patch<i32>,
-    /// The maximum inbound stream network jitter.
-    pub maximum_inbound_jitter: crate::Patch<crate::edm::Duration>,
-    /// The maximum inbound stream packet loss rate in percentage (0-100). For example, 0.01 means 0.01%.
-    pub maximum_inbound_packet_loss_rate_in_percentage: crate::Patch<crate::edm::Double>,
-    /// The maximum inbound stream network round trip delay.
-    pub maximum_inbound_round_trip_delay: crate::Patch<crate::edm::Duration>,
-    /// The maximum outbound stream network jitter.
-    pub maximum_outbound_jitter: crate::Patch<crate::edm::Duration>,
-    /// The maximum outbound stream packet loss rate in percentage (0-100). For example, 0.01 means
-    /// 0.01%.
-    pub maximum_outbound_packet_loss_rate_in_percentage: crate::Patch<crate::edm::Double>,
-    /// The maximum outbound stream network round trip delay.
-    pub maximum_outbound_round_trip_delay: crate::Patch<crate::edm::Duration>,
-    /// The total modality duration. If the media enabled and disabled multiple times, MediaDuration will
-    /// the summation of all of the durations.
-    pub media_duration: crate::Patch<crate::edm::Duration>,
-    /// The network link speed in bytes
-    pub network_link_speed_in_bytes: crate::Patch<i64>,
-    /// The total number of the outbound packets.
-    pub outbound_packets: crate::Patch<i64>,
-    /// The remote IP address for the media session.
-    pub remote_ip_address: crate::Patch<String>,
-    /// The remote media port.
-    pub remote_port: crate::Patch<i32>,
-    /// The average inbound stream video bit rate per second.
-    pub average_inbound_bit_rate: crate::Patch<crate::edm::Double>,
-    /// The average inbound stream video frame rate per second.
-    pub average_inbound_frame_rate: crate::Patch<crate::edm::Double>,
-    /// The average outbound stream video bit rate per second.
-    pub average_outbound_bit_rate: crate::Patch<crate::edm::Double>,
-    /// The average outbound stream video frame rate per second.
-    pub average_outbound_frame_rate: crate::Patch<crate::edm::Double>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    base: crate::models::TeleconferenceDeviceVideoQuality,
+}
+
+#[cfg(feature = "communications")]
+impl std::ops::Deref for TeleconferenceDeviceScreenSharingQuality {
+    type Target = crate::models::TeleconferenceDeviceVideoQuality;
+
+    fn deref(&self) -> &crate::models::TeleconferenceDeviceVideoQuality {
+        &self.base
+    }
+}
+
+#[cfg(feature = "communications")]
+impl std::ops::DerefMut for TeleconferenceDeviceScreenSharingQuality {
+    fn deref_mut(&mut self) -> &mut crate::models::TeleconferenceDeviceVideoQuality {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "communications")]
+impl TeleconferenceDeviceScreenSharingQuality {
+    /// An empty `teleconferenceDeviceScreenSharingQuality`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+}
+
+#[cfg(feature = "communications")]
+impl std::fmt::Debug for TeleconferenceDeviceScreenSharingQuality {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props().fmt_as(
+            f,
+            "TeleconferenceDeviceScreenSharingQuality",
+            crate::models::PROPERTY_NAMES,
+        )
+    }
 }
 
 #[cfg(feature = "communications")]
 impl serde::Serialize for TeleconferenceDeviceScreenSharingQuality {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("averageInboundJitter", &self.average_inbound_jitter)?;
-        writer.field(
-            "averageInboundPacketLossRateInPercentage",
-            &self.average_inbound_packet_loss_rate_in_percentage,
-        )?;
-        writer.field(
-            "averageInboundRoundTripDelay",
-            &self.average_inbound_round_trip_delay,
-        )?;
-        writer.field("averageOutboundJitter", &self.average_outbound_jitter)?;
-        writer.field(
-            "averageOutboundPacketLossRateInPercentage",
-            &self.average_outbound_packet_loss_rate_in_percentage,
-        )?;
-        writer.field(
-            "averageOutboundRoundTripDelay",
-            &self.average_outbound_round_trip_delay,
-        )?;
-        writer.field("channelIndex", &self.channel_index)?;
-        writer.field("inboundPackets", &self.inbound_packets)?;
-        writer.field("localIPAddress", &self.local_ip_address)?;
-        writer.field("localPort", &self.local_port)?;
-        writer.field("maximumInboundJitter", &self.maximum_inbound_jitter)?;
-        writer.field(
-            "maximumInboundPacketLossRateInPercentage",
-            &self.maximum_inbound_packet_loss_rate_in_percentage,
-        )?;
-        writer.field(
-            "maximumInboundRoundTripDelay",
-            &self.maximum_inbound_round_trip_delay,
-        )?;
-        writer.field("maximumOutboundJitter", &self.maximum_outbound_jitter)?;
-        writer.field(
-            "maximumOutboundPacketLossRateInPercentage",
-            &self.maximum_outbound_packet_loss_rate_in_percentage,
-        )?;
-        writer.field(
-            "maximumOutboundRoundTripDelay",
-            &self.maximum_outbound_round_trip_delay,
-        )?;
-        writer.field("mediaDuration", &self.media_duration)?;
-        writer.field("networkLinkSpeedInBytes", &self.network_link_speed_in_bytes)?;
-        writer.field("outboundPackets", &self.outbound_packets)?;
-        writer.field("remoteIPAddress", &self.remote_ip_address)?;
-        writer.field("remotePort", &self.remote_port)?;
-        writer.field("averageInboundBitRate", &self.average_inbound_bit_rate)?;
-        writer.field("averageInboundFrameRate", &self.average_inbound_frame_rate)?;
-        writer.field("averageOutboundBitRate", &self.average_outbound_bit_rate)?;
-        writer.field(
-            "averageOutboundFrameRate",
-            &self.average_outbound_frame_rate,
-        )?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -7059,184 +11757,163 @@ impl crate::read_fields::ReadFields for TeleconferenceDeviceScreenSharingQuality
     const NAME: &'static str = "microsoft.graph.teleconferenceDeviceScreenSharingQuality";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "averageInboundJitter" => self.average_inbound_jitter = map.next_value()?,
-            "averageInboundPacketLossRateInPercentage" => {
-                self.average_inbound_packet_loss_rate_in_percentage = map.next_value()?
-            }
-            "averageInboundRoundTripDelay" => {
-                self.average_inbound_round_trip_delay = map.next_value()?
-            }
-            "averageOutboundJitter" => self.average_outbound_jitter = map.next_value()?,
-            "averageOutboundPacketLossRateInPercentage" => {
-                self.average_outbound_packet_loss_rate_in_percentage = map.next_value()?
-            }
-            "averageOutboundRoundTripDelay" => {
-                self.average_outbound_round_trip_delay = map.next_value()?
-            }
-            "channelIndex" => self.channel_index = map.next_value()?,
-            "inboundPackets" => self.inbound_packets = map.next_value()?,
-            "localIPAddress" => self.local_ip_address = map.next_value()?,
-            "localPort" => self.local_port = map.next_value()?,
-            "maximumInboundJitter" => self.maximum_inbound_jitter = map.next_value()?,
-            "maximumInboundPacketLossRateInPercentage" => {
-                self.maximum_inbound_packet_loss_rate_in_percentage = map.next_value()?
-            }
-            "maximumInboundRoundTripDelay" => {
-                self.maximum_inbound_round_trip_delay = map.next_value()?
-            }
-            "maximumOutboundJitter" => self.maximum_outbound_jitter = map.next_value()?,
-            "maximumOutboundPacketLossRateInPercentage" => {
-                self.maximum_outbound_packet_loss_rate_in_percentage = map.next_value()?
-            }
-            "maximumOutboundRoundTripDelay" => {
-                self.maximum_outbound_round_trip_delay = map.next_value()?
-            }
-            "mediaDuration" => self.media_duration = map.next_value()?,
-            "networkLinkSpeedInBytes" => self.network_link_speed_in_bytes = map.next_value()?,
-            "outboundPackets" => self.outbound_packets = map.next_value()?,
-            "remoteIPAddress" => self.remote_ip_address = map.next_value()?,
-            "remotePort" => self.remote_port = map.next_value()?,
-            "averageInboundBitRate" => self.average_inbound_bit_rate = map.next_value()?,
-            "averageInboundFrameRate" => self.average_inbound_frame_rate = map.next_value()?,
-            "averageOutboundBitRate" => self.average_outbound_bit_rate = map.next_value()?,
-            "averageOutboundFrameRate" => self.average_outbound_frame_rate = map.next_value()?,
+            "averageInboundJitter" => into.other::<crate::edm::Duration, _>(9740, map)?,
+            "averageInboundPacketLossRateInPercentage" => into.double(9741, map)?,
+            "averageInboundRoundTripDelay" => into.other::<crate::edm::Duration, _>(9742, map)?,
+            "averageOutboundJitter" => into.other::<crate::edm::Duration, _>(9743, map)?,
+            "averageOutboundPacketLossRateInPercentage" => into.double(9744, map)?,
+            "averageOutboundRoundTripDelay" => into.other::<crate::edm::Duration, _>(9745, map)?,
+            "channelIndex" => into.int::<i32, _>(9746, map)?,
+            "inboundPackets" => into.int::<i64, _>(9747, map)?,
+            "localIPAddress" => into.str(9748, map)?,
+            "localPort" => into.int::<i32, _>(9749, map)?,
+            "maximumInboundJitter" => into.other::<crate::edm::Duration, _>(9750, map)?,
+            "maximumInboundPacketLossRateInPercentage" => into.double(9751, map)?,
+            "maximumInboundRoundTripDelay" => into.other::<crate::edm::Duration, _>(9752, map)?,
+            "maximumOutboundJitter" => into.other::<crate::edm::Duration, _>(9753, map)?,
+            "maximumOutboundPacketLossRateInPercentage" => into.double(9754, map)?,
+            "maximumOutboundRoundTripDelay" => into.other::<crate::edm::Duration, _>(9755, map)?,
+            "mediaDuration" => into.other::<crate::edm::Duration, _>(9756, map)?,
+            "networkLinkSpeedInBytes" => into.int::<i64, _>(9757, map)?,
+            "outboundPackets" => into.int::<i64, _>(9758, map)?,
+            "remoteIPAddress" => into.str(9759, map)?,
+            "remotePort" => into.int::<i32, _>(9760, map)?,
+            "averageInboundBitRate" => into.double(9771, map)?,
+            "averageInboundFrameRate" => into.double(9772, map)?,
+            "averageOutboundBitRate" => into.double(9773, map)?,
+            "averageOutboundFrameRate" => into.double(9774, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+base: <crate::models::TeleconferenceDeviceVideoQuality as crate::read_fields::ReadFields>::from_properties(properties),
+}
     }
 }
 
 /// The `microsoft.graph.teleconferenceDeviceVideoQuality` complex type.
 ///
-/// Derived from `teleconferenceDeviceMediaQuality`; inherited properties are included.
+/// Derived from `teleconferenceDeviceMediaQuality`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::TeleconferenceDeviceMediaQuality`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct TeleconferenceDeviceVideoQuality {
-    /// The average inbound stream network jitter.
-    pub average_inbound_jitter: crate::Patch<crate::edm::Duration>,
-    /// The average inbound stream packet loss rate in percentage (0-100). For example, 0.01 means 0.01%.
-    pub average_inbound_packet_loss_rate_in_percentage: crate::Patch<crate::edm::Double>,
-    /// The average inbound stream network round trip delay.
-    pub average_inbound_round_trip_delay: crate::Patch<crate::edm::Duration>,
-    /// The average outbound stream network jitter.
-    pub average_outbound_jitter: crate::Patch<crate::edm::Duration>,
-    /// The average outbound stream packet loss rate in percentage (0-100). For example, 0.01 means
-    /// 0.01%.
-    pub average_outbound_packet_loss_rate_in_percentage: crate::Patch<crate::edm::Double>,
-    /// The average outbound stream network round trip delay.
-    pub average_outbound_round_trip_delay: crate::Patch<crate::edm::Duration>,
-    /// The channel index of media. Indexing begins with 1. If a media session contains 3 video
-    /// modalities, channel indexes will be 1, 2, and 3.
-    pub channel_index: crate::Patch<i32>,
-    /// The total number of the inbound packets.
-    pub inbound_packets: crate::Patch<i64>,
-    /// the local IP address for the media session.
-    pub local_ip_address: crate::Patch<String>,
-    /// The local media port.
-    pub local_port: crate::Patch<i32>,
-    /// The maximum inbound stream network jitter.
-    pub maximum_inbound_jitter: crate::Patch<crate::edm::Duration>,
-    /// The maximum inbound stream packet loss rate in percentage (0-100). For example, 0.01 means 0.01%.
-    pub maximum_inbound_packet_loss_rate_in_percentage: crate::Patch<crate::edm::Double>,
-    /// The maximum inbound stream network round trip delay.
-    pub maximum_inbound_round_trip_delay: crate::Patch<crate::edm::Duration>,
-    /// The maximum outbound stream network jitter.
-    pub maximum_outbound_jitter: crate::Patch<crate::edm::Duration>,
-    /// The maximum outbound stream packet loss rate in percentage (0-100). For example, 0.01 means
-    /// 0.01%.
-    pub maximum_outbound_packet_loss_rate_in_percentage: crate::Patch<crate::edm::Double>,
-    /// The maximum outbound stream network round trip delay.
-    pub maximum_outbound_round_trip_delay: crate::Patch<crate::edm::Duration>,
-    /// The total modality duration. If the media enabled and disabled multiple times, MediaDuration will
-    /// the summation of all of the durations.
-    pub media_duration: crate::Patch<crate::edm::Duration>,
-    /// The network link speed in bytes
-    pub network_link_speed_in_bytes: crate::Patch<i64>,
-    /// The total number of the outbound packets.
-    pub outbound_packets: crate::Patch<i64>,
-    /// The remote IP address for the media session.
-    pub remote_ip_address: crate::Patch<String>,
-    /// The remote media port.
-    pub remote_port: crate::Patch<i32>,
+    base: crate::models::TeleconferenceDeviceMediaQuality,
+}
+
+#[cfg(feature = "communications")]
+impl std::ops::Deref for TeleconferenceDeviceVideoQuality {
+    type Target = crate::models::TeleconferenceDeviceMediaQuality;
+
+    fn deref(&self) -> &crate::models::TeleconferenceDeviceMediaQuality {
+        &self.base
+    }
+}
+
+#[cfg(feature = "communications")]
+impl std::ops::DerefMut for TeleconferenceDeviceVideoQuality {
+    fn deref_mut(&mut self) -> &mut crate::models::TeleconferenceDeviceMediaQuality {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "communications")]
+impl TeleconferenceDeviceVideoQuality {
+    /// An empty `teleconferenceDeviceVideoQuality`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The average inbound stream video bit rate per second.
-    pub average_inbound_bit_rate: crate::Patch<crate::edm::Double>,
+    ///
+    /// `averageInboundBitRate`: `None` when absent or `null`.
+    pub fn average_inbound_bit_rate(&self) -> Option<f64> {
+        self.props().double(9771)
+    }
+
+    /// Sets `averageInboundBitRate`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_average_inbound_bit_rate(&mut self, value: impl crate::IntoPatch<f64>) -> &mut Self {
+        self.props_mut().set_double(9771, value.into_patch());
+        self
+    }
+
     /// The average inbound stream video frame rate per second.
-    pub average_inbound_frame_rate: crate::Patch<crate::edm::Double>,
+    ///
+    /// `averageInboundFrameRate`: `None` when absent or `null`.
+    pub fn average_inbound_frame_rate(&self) -> Option<f64> {
+        self.props().double(9772)
+    }
+
+    /// Sets `averageInboundFrameRate`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_average_inbound_frame_rate(
+        &mut self,
+        value: impl crate::IntoPatch<f64>,
+    ) -> &mut Self {
+        self.props_mut().set_double(9772, value.into_patch());
+        self
+    }
+
     /// The average outbound stream video bit rate per second.
-    pub average_outbound_bit_rate: crate::Patch<crate::edm::Double>,
+    ///
+    /// `averageOutboundBitRate`: `None` when absent or `null`.
+    pub fn average_outbound_bit_rate(&self) -> Option<f64> {
+        self.props().double(9773)
+    }
+
+    /// Sets `averageOutboundBitRate`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_average_outbound_bit_rate(
+        &mut self,
+        value: impl crate::IntoPatch<f64>,
+    ) -> &mut Self {
+        self.props_mut().set_double(9773, value.into_patch());
+        self
+    }
+
     /// The average outbound stream video frame rate per second.
-    pub average_outbound_frame_rate: crate::Patch<crate::edm::Double>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `averageOutboundFrameRate`: `None` when absent or `null`.
+    pub fn average_outbound_frame_rate(&self) -> Option<f64> {
+        self.props().double(9774)
+    }
+
+    /// Sets `averageOutboundFrameRate`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_average_outbound_frame_rate(
+        &mut self,
+        value: impl crate::IntoPatch<f64>,
+    ) -> &mut Self {
+        self.props_mut().set_double(9774, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "communications")]
+impl std::fmt::Debug for TeleconferenceDeviceVideoQuality {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props().fmt_as(
+            f,
+            "TeleconferenceDeviceVideoQuality",
+            crate::models::PROPERTY_NAMES,
+        )
+    }
 }
 
 #[cfg(feature = "communications")]
 impl serde::Serialize for TeleconferenceDeviceVideoQuality {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("averageInboundJitter", &self.average_inbound_jitter)?;
-        writer.field(
-            "averageInboundPacketLossRateInPercentage",
-            &self.average_inbound_packet_loss_rate_in_percentage,
-        )?;
-        writer.field(
-            "averageInboundRoundTripDelay",
-            &self.average_inbound_round_trip_delay,
-        )?;
-        writer.field("averageOutboundJitter", &self.average_outbound_jitter)?;
-        writer.field(
-            "averageOutboundPacketLossRateInPercentage",
-            &self.average_outbound_packet_loss_rate_in_percentage,
-        )?;
-        writer.field(
-            "averageOutboundRoundTripDelay",
-            &self.average_outbound_round_trip_delay,
-        )?;
-        writer.field("channelIndex", &self.channel_index)?;
-        writer.field("inboundPackets", &self.inbound_packets)?;
-        writer.field("localIPAddress", &self.local_ip_address)?;
-        writer.field("localPort", &self.local_port)?;
-        writer.field("maximumInboundJitter", &self.maximum_inbound_jitter)?;
-        writer.field(
-            "maximumInboundPacketLossRateInPercentage",
-            &self.maximum_inbound_packet_loss_rate_in_percentage,
-        )?;
-        writer.field(
-            "maximumInboundRoundTripDelay",
-            &self.maximum_inbound_round_trip_delay,
-        )?;
-        writer.field("maximumOutboundJitter", &self.maximum_outbound_jitter)?;
-        writer.field(
-            "maximumOutboundPacketLossRateInPercentage",
-            &self.maximum_outbound_packet_loss_rate_in_percentage,
-        )?;
-        writer.field(
-            "maximumOutboundRoundTripDelay",
-            &self.maximum_outbound_round_trip_delay,
-        )?;
-        writer.field("mediaDuration", &self.media_duration)?;
-        writer.field("networkLinkSpeedInBytes", &self.network_link_speed_in_bytes)?;
-        writer.field("outboundPackets", &self.outbound_packets)?;
-        writer.field("remoteIPAddress", &self.remote_ip_address)?;
-        writer.field("remotePort", &self.remote_port)?;
-        writer.field("averageInboundBitRate", &self.average_inbound_bit_rate)?;
-        writer.field("averageInboundFrameRate", &self.average_inbound_frame_rate)?;
-        writer.field("averageOutboundBitRate", &self.average_outbound_bit_rate)?;
-        writer.field(
-            "averageOutboundFrameRate",
-            &self.average_outbound_frame_rate,
-        )?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -7252,59 +11929,45 @@ impl crate::read_fields::ReadFields for TeleconferenceDeviceVideoQuality {
     const NAME: &'static str = "microsoft.graph.teleconferenceDeviceVideoQuality";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "averageInboundJitter" => self.average_inbound_jitter = map.next_value()?,
-            "averageInboundPacketLossRateInPercentage" => {
-                self.average_inbound_packet_loss_rate_in_percentage = map.next_value()?
-            }
-            "averageInboundRoundTripDelay" => {
-                self.average_inbound_round_trip_delay = map.next_value()?
-            }
-            "averageOutboundJitter" => self.average_outbound_jitter = map.next_value()?,
-            "averageOutboundPacketLossRateInPercentage" => {
-                self.average_outbound_packet_loss_rate_in_percentage = map.next_value()?
-            }
-            "averageOutboundRoundTripDelay" => {
-                self.average_outbound_round_trip_delay = map.next_value()?
-            }
-            "channelIndex" => self.channel_index = map.next_value()?,
-            "inboundPackets" => self.inbound_packets = map.next_value()?,
-            "localIPAddress" => self.local_ip_address = map.next_value()?,
-            "localPort" => self.local_port = map.next_value()?,
-            "maximumInboundJitter" => self.maximum_inbound_jitter = map.next_value()?,
-            "maximumInboundPacketLossRateInPercentage" => {
-                self.maximum_inbound_packet_loss_rate_in_percentage = map.next_value()?
-            }
-            "maximumInboundRoundTripDelay" => {
-                self.maximum_inbound_round_trip_delay = map.next_value()?
-            }
-            "maximumOutboundJitter" => self.maximum_outbound_jitter = map.next_value()?,
-            "maximumOutboundPacketLossRateInPercentage" => {
-                self.maximum_outbound_packet_loss_rate_in_percentage = map.next_value()?
-            }
-            "maximumOutboundRoundTripDelay" => {
-                self.maximum_outbound_round_trip_delay = map.next_value()?
-            }
-            "mediaDuration" => self.media_duration = map.next_value()?,
-            "networkLinkSpeedInBytes" => self.network_link_speed_in_bytes = map.next_value()?,
-            "outboundPackets" => self.outbound_packets = map.next_value()?,
-            "remoteIPAddress" => self.remote_ip_address = map.next_value()?,
-            "remotePort" => self.remote_port = map.next_value()?,
-            "averageInboundBitRate" => self.average_inbound_bit_rate = map.next_value()?,
-            "averageInboundFrameRate" => self.average_inbound_frame_rate = map.next_value()?,
-            "averageOutboundBitRate" => self.average_outbound_bit_rate = map.next_value()?,
-            "averageOutboundFrameRate" => self.average_outbound_frame_rate = map.next_value()?,
+            "averageInboundJitter" => into.other::<crate::edm::Duration, _>(9740, map)?,
+            "averageInboundPacketLossRateInPercentage" => into.double(9741, map)?,
+            "averageInboundRoundTripDelay" => into.other::<crate::edm::Duration, _>(9742, map)?,
+            "averageOutboundJitter" => into.other::<crate::edm::Duration, _>(9743, map)?,
+            "averageOutboundPacketLossRateInPercentage" => into.double(9744, map)?,
+            "averageOutboundRoundTripDelay" => into.other::<crate::edm::Duration, _>(9745, map)?,
+            "channelIndex" => into.int::<i32, _>(9746, map)?,
+            "inboundPackets" => into.int::<i64, _>(9747, map)?,
+            "localIPAddress" => into.str(9748, map)?,
+            "localPort" => into.int::<i32, _>(9749, map)?,
+            "maximumInboundJitter" => into.other::<crate::edm::Duration, _>(9750, map)?,
+            "maximumInboundPacketLossRateInPercentage" => into.double(9751, map)?,
+            "maximumInboundRoundTripDelay" => into.other::<crate::edm::Duration, _>(9752, map)?,
+            "maximumOutboundJitter" => into.other::<crate::edm::Duration, _>(9753, map)?,
+            "maximumOutboundPacketLossRateInPercentage" => into.double(9754, map)?,
+            "maximumOutboundRoundTripDelay" => into.other::<crate::edm::Duration, _>(9755, map)?,
+            "mediaDuration" => into.other::<crate::edm::Duration, _>(9756, map)?,
+            "networkLinkSpeedInBytes" => into.int::<i64, _>(9757, map)?,
+            "outboundPackets" => into.int::<i64, _>(9758, map)?,
+            "remoteIPAddress" => into.str(9759, map)?,
+            "remotePort" => into.int::<i32, _>(9760, map)?,
+            "averageInboundBitRate" => into.double(9771, map)?,
+            "averageInboundFrameRate" => into.double(9772, map)?,
+            "averageOutboundBitRate" => into.double(9773, map)?,
+            "averageOutboundFrameRate" => into.double(9774, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+base: <crate::models::TeleconferenceDeviceMediaQuality as crate::read_fields::ReadFields>::from_properties(properties),
+}
     }
 }
 
@@ -7345,7 +12008,7 @@ impl AnyTeleconferenceDeviceVideoQuality {
                 "microsoft.graph.teleconferenceDeviceScreenSharingQuality"
             }
             Self::Unknown(value) => value
-                .additional_data
+                .additional_data()
                 .get("@odata.type")
                 .and_then(|t| t.as_str())
                 .map_or("microsoft.graph.teleconferenceDeviceVideoQuality", |t| {
@@ -7354,7 +12017,24 @@ impl AnyTeleconferenceDeviceVideoQuality {
         }
     }
 
-    /// The value as a [`TeleconferenceDeviceVideoQuality`]: the declared type, or a derived type this version does not
+    /// The value read as [`TeleconferenceDeviceVideoQuality`] whatever its variant: a derived type's base properties
+    /// read the same, so reading the `teleconferenceDeviceVideoQuality` properties needs no `match`.
+    pub fn base(&self) -> &TeleconferenceDeviceVideoQuality {
+        match self {
+            Self::TeleconferenceDeviceVideoQuality(value) | Self::Unknown(value) => value,
+            Self::TeleconferenceDeviceScreenSharingQuality(value) => value,
+        }
+    }
+
+    /// As [`AnyTeleconferenceDeviceVideoQuality::base`], to change the `teleconferenceDeviceVideoQuality` properties of any variant.
+    pub fn base_mut(&mut self) -> &mut TeleconferenceDeviceVideoQuality {
+        match self {
+            Self::TeleconferenceDeviceVideoQuality(value) | Self::Unknown(value) => value,
+            Self::TeleconferenceDeviceScreenSharingQuality(value) => value,
+        }
+    }
+
+    /// The value as [`TeleconferenceDeviceVideoQuality`] if it is the declared type, or a derived type this version does not
     /// know (read as the declared type). `None` for the known derived types.
     pub fn as_teleconference_device_video_quality(
         &self,
@@ -7476,7 +12156,7 @@ impl crate::polymorphic::Polymorphic for AnyTeleconferenceDeviceVideoQuality {
 
     fn declared_data(&self) -> Option<&crate::AdditionalData> {
         match self {
-            Self::TeleconferenceDeviceVideoQuality(value) => Some(&value.additional_data),
+            Self::TeleconferenceDeviceVideoQuality(value) => Some(value.additional_data()),
             _ => None,
         }
     }
@@ -7484,23 +12164,68 @@ impl crate::polymorphic::Polymorphic for AnyTeleconferenceDeviceVideoQuality {
 
 /// The `microsoft.graph.tokenMeetingInfo` complex type.
 ///
-/// Derived from `meetingInfo`; inherited properties are included.
+/// Derived from `meetingInfo`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::MeetingInfo`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct TokenMeetingInfo {
+    base: crate::models::MeetingInfo,
+}
+
+#[cfg(feature = "communications")]
+impl std::ops::Deref for TokenMeetingInfo {
+    type Target = crate::models::MeetingInfo;
+
+    fn deref(&self) -> &crate::models::MeetingInfo {
+        &self.base
+    }
+}
+
+#[cfg(feature = "communications")]
+impl std::ops::DerefMut for TokenMeetingInfo {
+    fn deref_mut(&mut self) -> &mut crate::models::MeetingInfo {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "communications")]
+impl TokenMeetingInfo {
+    /// An empty `tokenMeetingInfo`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The token used to join the call.
-    pub token: crate::Patch<String>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `token`: `None` when absent or `null`.
+    pub fn token(&self) -> Option<&str> {
+        self.props().str(9832)
+    }
+
+    /// Sets `token`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_token(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(9832, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "communications")]
+impl std::fmt::Debug for TokenMeetingInfo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "TokenMeetingInfo", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "communications")]
 impl serde::Serialize for TokenMeetingInfo {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("token", &self.token)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -7516,43 +12241,113 @@ impl crate::read_fields::ReadFields for TokenMeetingInfo {
     const NAME: &'static str = "microsoft.graph.tokenMeetingInfo";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "token" => self.token = map.next_value()?,
+            "token" => into.str(9832, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::MeetingInfo as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
 /// The `microsoft.graph.toneInfo` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct ToneInfo {
-    /// An incremental identifier used for ordering DTMF events.
-    pub sequence_id: crate::Patch<i64>,
-    /// Possible values are: tone0, tone1, tone2, tone3, tone4, tone5, tone6, tone7, tone8, tone9, star,
-    /// pound, a, b, c, d, flash.
-    pub tone: crate::Patch<crate::models::Tone>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "communications")]
+impl ToneInfo {
+    /// An empty `toneInfo`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// An incremental identifier used for ordering DTMF events.
+    ///
+    /// `sequenceId`: `None` when absent or `null`.
+    pub fn sequence_id(&self) -> Option<i64> {
+        self.props().int(9833)
+    }
+
+    /// Sets `sequenceId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_sequence_id(&mut self, value: impl crate::IntoPatch<i64>) -> &mut Self {
+        self.props_mut().set_int(9833, value.into_patch());
+        self
+    }
+
+    /// Possible values are: tone0, tone1, tone2, tone3, tone4, tone5, tone6, tone7, tone8, tone9, star,
+    /// pound, a, b, c, d, flash.
+    ///
+    /// `tone`: `None` when absent or `null`.
+    pub fn tone(&self) -> Option<&crate::models::Tone> {
+        self.props().get(9834)
+    }
+
+    /// Sets `tone`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_tone(&mut self, value: impl crate::IntoPatch<crate::models::Tone>) -> &mut Self {
+        self.props_mut().set(9834, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "communications")]
+impl std::fmt::Debug for ToneInfo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "ToneInfo", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "communications")]
 impl serde::Serialize for ToneInfo {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("sequenceId", &self.sequence_id)?;
-        writer.field("tone", &self.tone)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -7568,46 +12363,128 @@ impl crate::read_fields::ReadFields for ToneInfo {
     const NAME: &'static str = "microsoft.graph.toneInfo";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "sequenceId" => self.sequence_id = map.next_value()?,
-            "tone" => self.tone = map.next_value()?,
+            "sequenceId" => into.int::<i64, _>(9833, map)?,
+            "tone" => into.other::<crate::models::Tone, _>(9834, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.userWorkLocation` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct UserWorkLocation {
-    /// The `placeId` property.
-    pub place_id: crate::Patch<String>,
-    /// The `source` property.
-    pub source: crate::Patch<crate::models::WorkLocationSource>,
-    /// The `workLocationType` property.
-    pub work_location_type: crate::Patch<crate::models::WorkLocationType>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "communications")]
+impl UserWorkLocation {
+    /// An empty `userWorkLocation`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// The `placeId` property.
+    ///
+    /// `placeId`: `None` when absent or `null`.
+    pub fn place_id(&self) -> Option<&str> {
+        self.props().str(9975)
+    }
+
+    /// Sets `placeId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_place_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(9975, value.into_patch());
+        self
+    }
+
+    /// The `source` property.
+    ///
+    /// `source`: `None` when absent or `null`.
+    pub fn source(&self) -> Option<&crate::models::WorkLocationSource> {
+        self.props().get(9976)
+    }
+
+    /// Sets `source`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_source(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::WorkLocationSource>,
+    ) -> &mut Self {
+        self.props_mut().set(9976, value.into_patch());
+        self
+    }
+
+    /// The `workLocationType` property.
+    ///
+    /// `workLocationType`: `None` when absent or `null`.
+    pub fn work_location_type(&self) -> Option<&crate::models::WorkLocationType> {
+        self.props().get(9977)
+    }
+
+    /// Sets `workLocationType`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_work_location_type(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::WorkLocationType>,
+    ) -> &mut Self {
+        self.props_mut().set(9977, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "communications")]
+impl std::fmt::Debug for UserWorkLocation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "UserWorkLocation", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "communications")]
 impl serde::Serialize for UserWorkLocation {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("placeId", &self.place_id)?;
-        writer.field("source", &self.source)?;
-        writer.field("workLocationType", &self.work_location_type)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -7623,56 +12500,171 @@ impl crate::read_fields::ReadFields for UserWorkLocation {
     const NAME: &'static str = "microsoft.graph.userWorkLocation";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "placeId" => self.place_id = map.next_value()?,
-            "source" => self.source = map.next_value()?,
-            "workLocationType" => self.work_location_type = map.next_value()?,
+            "placeId" => into.str(9975, map)?,
+            "source" => into.other::<crate::models::WorkLocationSource, _>(9976, map)?,
+            "workLocationType" => into.other::<crate::models::WorkLocationType, _>(9977, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.virtualEventPresenterDetails` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(any(feature = "communications", feature = "solutions"))]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct VirtualEventPresenterDetails {
-    /// The `bio` property.
-    pub bio: crate::Patch<Box<crate::models::ItemBody>>,
-    /// The `company` property.
-    pub company: crate::Patch<String>,
-    /// The `jobTitle` property.
-    pub job_title: crate::Patch<String>,
-    /// The `linkedInProfileWebUrl` property.
-    pub linked_in_profile_web_url: crate::Patch<String>,
-    /// The `personalSiteWebUrl` property.
-    pub personal_site_web_url: crate::Patch<String>,
-    /// The `twitterProfileWebUrl` property.
-    pub twitter_profile_web_url: crate::Patch<String>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(any(feature = "communications", feature = "solutions"))]
+impl VirtualEventPresenterDetails {
+    /// An empty `virtualEventPresenterDetails`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// The `bio` property.
+    ///
+    /// `bio`: `None` when absent or `null`.
+    pub fn bio(&self) -> Option<&crate::models::ItemBody> {
+        self.props().get(10009)
+    }
+
+    /// Sets `bio`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_bio(&mut self, value: impl crate::IntoPatch<crate::models::ItemBody>) -> &mut Self {
+        self.props_mut().set(10009, value.into_patch());
+        self
+    }
+
+    /// The `company` property.
+    ///
+    /// `company`: `None` when absent or `null`.
+    pub fn company(&self) -> Option<&str> {
+        self.props().str(10010)
+    }
+
+    /// Sets `company`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_company(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(10010, value.into_patch());
+        self
+    }
+
+    /// The `jobTitle` property.
+    ///
+    /// `jobTitle`: `None` when absent or `null`.
+    pub fn job_title(&self) -> Option<&str> {
+        self.props().str(10011)
+    }
+
+    /// Sets `jobTitle`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_job_title(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(10011, value.into_patch());
+        self
+    }
+
+    /// The `linkedInProfileWebUrl` property.
+    ///
+    /// `linkedInProfileWebUrl`: `None` when absent or `null`.
+    pub fn linked_in_profile_web_url(&self) -> Option<&str> {
+        self.props().str(10012)
+    }
+
+    /// Sets `linkedInProfileWebUrl`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_linked_in_profile_web_url(
+        &mut self,
+        value: impl crate::IntoPatch<String>,
+    ) -> &mut Self {
+        self.props_mut().set_str(10012, value.into_patch());
+        self
+    }
+
+    /// The `personalSiteWebUrl` property.
+    ///
+    /// `personalSiteWebUrl`: `None` when absent or `null`.
+    pub fn personal_site_web_url(&self) -> Option<&str> {
+        self.props().str(10013)
+    }
+
+    /// Sets `personalSiteWebUrl`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_personal_site_web_url(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(10013, value.into_patch());
+        self
+    }
+
+    /// The `twitterProfileWebUrl` property.
+    ///
+    /// `twitterProfileWebUrl`: `None` when absent or `null`.
+    pub fn twitter_profile_web_url(&self) -> Option<&str> {
+        self.props().str(10014)
+    }
+
+    /// Sets `twitterProfileWebUrl`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_twitter_profile_web_url(
+        &mut self,
+        value: impl crate::IntoPatch<String>,
+    ) -> &mut Self {
+        self.props_mut().set_str(10014, value.into_patch());
+        self
+    }
+}
+
+#[cfg(any(feature = "communications", feature = "solutions"))]
+impl std::fmt::Debug for VirtualEventPresenterDetails {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props().fmt_as(
+            f,
+            "VirtualEventPresenterDetails",
+            crate::models::PROPERTY_NAMES,
+        )
+    }
 }
 
 #[cfg(any(feature = "communications", feature = "solutions"))]
 impl serde::Serialize for VirtualEventPresenterDetails {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("bio", &self.bio)?;
-        writer.field("company", &self.company)?;
-        writer.field("jobTitle", &self.job_title)?;
-        writer.field("linkedInProfileWebUrl", &self.linked_in_profile_web_url)?;
-        writer.field("personalSiteWebUrl", &self.personal_site_web_url)?;
-        writer.field("twitterProfileWebUrl", &self.twitter_profile_web_url)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -7688,55 +12680,97 @@ impl crate::read_fields::ReadFields for VirtualEventPresenterDetails {
     const NAME: &'static str = "microsoft.graph.virtualEventPresenterDetails";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "bio" => self.bio = map.next_value()?,
-            "company" => self.company = map.next_value()?,
-            "jobTitle" => self.job_title = map.next_value()?,
-            "linkedInProfileWebUrl" => self.linked_in_profile_web_url = map.next_value()?,
-            "personalSiteWebUrl" => self.personal_site_web_url = map.next_value()?,
-            "twitterProfileWebUrl" => self.twitter_profile_web_url = map.next_value()?,
+            "bio" => into.other::<crate::models::ItemBody, _>(10009, map)?,
+            "company" => into.str(10010, map)?,
+            "jobTitle" => into.str(10011, map)?,
+            "linkedInProfileWebUrl" => into.str(10012, map)?,
+            "personalSiteWebUrl" => into.str(10013, map)?,
+            "twitterProfileWebUrl" => into.str(10014, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.virtualEventPresenterInfo` complex type.
 ///
-/// Derived from `meetingParticipantInfo`; inherited properties are included.
+/// Derived from `meetingParticipantInfo`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::MeetingParticipantInfo`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct VirtualEventPresenterInfo {
-    /// Identity information of the participant.
-    pub identity: crate::Patch<Box<crate::models::AnyIdentitySet>>,
-    /// Specifies the participant's role in the meeting.
-    pub role: crate::Patch<crate::models::OnlineMeetingRole>,
-    /// User principal name of the participant.
-    pub upn: crate::Patch<String>,
+    base: crate::models::MeetingParticipantInfo,
+}
+
+#[cfg(feature = "communications")]
+impl std::ops::Deref for VirtualEventPresenterInfo {
+    type Target = crate::models::MeetingParticipantInfo;
+
+    fn deref(&self) -> &crate::models::MeetingParticipantInfo {
+        &self.base
+    }
+}
+
+#[cfg(feature = "communications")]
+impl std::ops::DerefMut for VirtualEventPresenterInfo {
+    fn deref_mut(&mut self) -> &mut crate::models::MeetingParticipantInfo {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "communications")]
+impl VirtualEventPresenterInfo {
+    /// An empty `virtualEventPresenterInfo`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The `presenterDetails` property.
-    pub presenter_details: crate::Patch<Box<crate::models::VirtualEventPresenterDetails>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `presenterDetails`: `None` when absent or `null`.
+    pub fn presenter_details(&self) -> Option<&crate::models::VirtualEventPresenterDetails> {
+        self.props().get(10015)
+    }
+
+    /// Sets `presenterDetails`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_presenter_details(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::VirtualEventPresenterDetails>,
+    ) -> &mut Self {
+        self.props_mut().set(10015, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "communications")]
+impl std::fmt::Debug for VirtualEventPresenterInfo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props().fmt_as(
+            f,
+            "VirtualEventPresenterInfo",
+            crate::models::PROPERTY_NAMES,
+        )
+    }
 }
 
 #[cfg(feature = "communications")]
 impl serde::Serialize for VirtualEventPresenterInfo {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("identity", &self.identity)?;
-        writer.field("role", &self.role)?;
-        writer.field("upn", &self.upn)?;
-        writer.field("presenterDetails", &self.presenter_details)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -7752,48 +12786,121 @@ impl crate::read_fields::ReadFields for VirtualEventPresenterInfo {
     const NAME: &'static str = "microsoft.graph.virtualEventPresenterInfo";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "identity" => self.identity = map.next_value()?,
-            "role" => self.role = map.next_value()?,
-            "upn" => self.upn = map.next_value()?,
-            "presenterDetails" => self.presenter_details = map.next_value()?,
+            "identity" => into.other::<crate::models::AnyIdentitySet, _>(8469, map)?,
+            "role" => into.other::<crate::models::OnlineMeetingRole, _>(8470, map)?,
+            "upn" => into.str(8471, map)?,
+            "presenterDetails" => {
+                into.other::<crate::models::VirtualEventPresenterDetails, _>(10015, map)?
+            }
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+base: <crate::models::MeetingParticipantInfo as crate::read_fields::ReadFields>::from_properties(properties),
+}
     }
 }
 
 /// The `microsoft.graph.watermarkProtectionValues` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(any(feature = "communications", feature = "solutions", feature = "other"))]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct WatermarkProtectionValues {
-    /// Indicates whether to apply a watermark to any shared content.
-    pub is_enabled_for_content_sharing: crate::Patch<bool>,
-    /// Indicates whether to apply a watermark to everyone's video feed.
-    pub is_enabled_for_video: crate::Patch<bool>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(any(feature = "communications", feature = "solutions", feature = "other"))]
+impl WatermarkProtectionValues {
+    /// An empty `watermarkProtectionValues`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// Indicates whether to apply a watermark to any shared content.
+    ///
+    /// `isEnabledForContentSharing`: `None` when absent or `null`.
+    pub fn is_enabled_for_content_sharing(&self) -> Option<bool> {
+        self.props().bool(10032)
+    }
+
+    /// Sets `isEnabledForContentSharing`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_is_enabled_for_content_sharing(
+        &mut self,
+        value: impl crate::IntoPatch<bool>,
+    ) -> &mut Self {
+        self.props_mut().set_bool(10032, value.into_patch());
+        self
+    }
+
+    /// Indicates whether to apply a watermark to everyone's video feed.
+    ///
+    /// `isEnabledForVideo`: `None` when absent or `null`.
+    pub fn is_enabled_for_video(&self) -> Option<bool> {
+        self.props().bool(10033)
+    }
+
+    /// Sets `isEnabledForVideo`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_is_enabled_for_video(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(10033, value.into_patch());
+        self
+    }
+}
+
+#[cfg(any(feature = "communications", feature = "solutions", feature = "other"))]
+impl std::fmt::Debug for WatermarkProtectionValues {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props().fmt_as(
+            f,
+            "WatermarkProtectionValues",
+            crate::models::PROPERTY_NAMES,
+        )
+    }
 }
 
 #[cfg(any(feature = "communications", feature = "solutions", feature = "other"))]
 impl serde::Serialize for WatermarkProtectionValues {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field(
-            "isEnabledForContentSharing",
-            &self.is_enabled_for_content_sharing,
-        )?;
-        writer.field("isEnabledForVideo", &self.is_enabled_for_video)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -7809,22 +12916,20 @@ impl crate::read_fields::ReadFields for WatermarkProtectionValues {
     const NAME: &'static str = "microsoft.graph.watermarkProtectionValues";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "isEnabledForContentSharing" => {
-                self.is_enabled_for_content_sharing = map.next_value()?
-            }
-            "isEnabledForVideo" => self.is_enabled_for_video = map.next_value()?,
+            "isEnabledForContentSharing" => into.bool(10032, map)?,
+            "isEnabledForVideo" => into.bool(10033, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 

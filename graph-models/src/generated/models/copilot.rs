@@ -28,23 +28,55 @@ pub struct CopilotRootRetrievalBody {
 
 /// The `microsoft.graph.aiInteractionHistory` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "copilot")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct AiInteractionHistory {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "copilot")]
+impl std::ops::Deref for AiInteractionHistory {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "copilot")]
+impl std::ops::DerefMut for AiInteractionHistory {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "copilot")]
+impl AiInteractionHistory {
+    /// An empty `aiInteractionHistory`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+}
+
+#[cfg(feature = "copilot")]
+impl std::fmt::Debug for AiInteractionHistory {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "AiInteractionHistory", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "copilot")]
 impl serde::Serialize for AiInteractionHistory {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -60,19 +92,23 @@ impl crate::read_fields::ReadFields for AiInteractionHistory {
     const NAME: &'static str = "microsoft.graph.aiInteractionHistory";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
+            "id" => into.str(2376, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -86,26 +122,71 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.aiOnlineMeeting` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "copilot")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct AiOnlineMeeting {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "copilot")]
+impl std::ops::Deref for AiOnlineMeeting {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "copilot")]
+impl std::ops::DerefMut for AiOnlineMeeting {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "copilot")]
+impl AiOnlineMeeting {
+    /// An empty `aiOnlineMeeting`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The `aiInsights` navigation property (present when expanded).
-    pub ai_insights: crate::Patch<Vec<crate::models::CallAiInsight>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `aiInsights`: an empty slice when absent or `null`.
+    pub fn ai_insights(&self) -> &[crate::models::CallAiInsight] {
+        self.props().list(287)
+    }
+
+    /// Sets `aiInsights`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_ai_insights(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::CallAiInsight>>,
+    ) -> &mut Self {
+        self.props_mut().set(287, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "copilot")]
+impl std::fmt::Debug for AiOnlineMeeting {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "AiOnlineMeeting", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "copilot")]
 impl serde::Serialize for AiOnlineMeeting {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("aiInsights", &self.ai_insights)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -121,20 +202,24 @@ impl crate::read_fields::ReadFields for AiOnlineMeeting {
     const NAME: &'static str = "microsoft.graph.aiOnlineMeeting";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "aiInsights" => self.ai_insights = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "aiInsights" => into.other::<Vec<crate::models::CallAiInsight>, _>(287, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -149,29 +234,87 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.aiUser` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "copilot")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct AiUser {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "copilot")]
+impl std::ops::Deref for AiUser {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "copilot")]
+impl std::ops::DerefMut for AiUser {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "copilot")]
+impl AiUser {
+    /// An empty `aiUser`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The `interactionHistory` navigation property (present when expanded).
-    pub interaction_history: crate::Patch<Box<crate::models::AiInteractionHistory>>,
+    ///
+    /// `interactionHistory`: `None` when absent or `null`.
+    pub fn interaction_history(&self) -> Option<&crate::models::AiInteractionHistory> {
+        self.props().get(288)
+    }
+
+    /// Sets `interactionHistory`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_interaction_history(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::AiInteractionHistory>,
+    ) -> &mut Self {
+        self.props_mut().set(288, value.into_patch());
+        self
+    }
+
     /// The `onlineMeetings` navigation property (present when expanded).
-    pub online_meetings: crate::Patch<Vec<crate::models::AiOnlineMeeting>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `onlineMeetings`: an empty slice when absent or `null`.
+    pub fn online_meetings(&self) -> &[crate::models::AiOnlineMeeting] {
+        self.props().list(289)
+    }
+
+    /// Sets `onlineMeetings`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_online_meetings(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::AiOnlineMeeting>>,
+    ) -> &mut Self {
+        self.props_mut().set(289, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "copilot")]
+impl std::fmt::Debug for AiUser {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "AiUser", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "copilot")]
 impl serde::Serialize for AiUser {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("interactionHistory", &self.interaction_history)?;
-        writer.field("onlineMeetings", &self.online_meetings)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -187,21 +330,27 @@ impl crate::read_fields::ReadFields for AiUser {
     const NAME: &'static str = "microsoft.graph.aiUser";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "interactionHistory" => self.interaction_history = map.next_value()?,
-            "onlineMeetings" => self.online_meetings = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "interactionHistory" => {
+                into.other::<crate::models::AiInteractionHistory, _>(288, map)?
+            }
+            "onlineMeetings" => into.other::<Vec<crate::models::AiOnlineMeeting>, _>(289, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -217,44 +366,164 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.callAiInsight` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "copilot")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct CallAiInsight {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "copilot")]
+impl std::ops::Deref for CallAiInsight {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "copilot")]
+impl std::ops::DerefMut for CallAiInsight {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "copilot")]
+impl CallAiInsight {
+    /// An empty `callAiInsight`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The `actionItems` property.
-    pub action_items: crate::Patch<Vec<crate::models::ActionItem>>,
+    ///
+    /// `actionItems`: an empty slice when absent or `null`.
+    pub fn action_items(&self) -> &[crate::models::ActionItem] {
+        self.props().list(962)
+    }
+
+    /// Sets `actionItems`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_action_items(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::ActionItem>>,
+    ) -> &mut Self {
+        self.props_mut().set(962, value.into_patch());
+        self
+    }
+
     /// The `callId` property.
-    pub call_id: crate::Patch<String>,
+    ///
+    /// `callId`: `None` when absent or `null`.
+    pub fn call_id(&self) -> Option<&str> {
+        self.props().str(963)
+    }
+
+    /// Sets `callId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_call_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(963, value.into_patch());
+        self
+    }
+
     /// The `contentCorrelationId` property.
-    pub content_correlation_id: crate::Patch<String>,
+    ///
+    /// `contentCorrelationId`: `None` when absent or `null`.
+    pub fn content_correlation_id(&self) -> Option<&str> {
+        self.props().str(964)
+    }
+
+    /// Sets `contentCorrelationId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_content_correlation_id(
+        &mut self,
+        value: impl crate::IntoPatch<String>,
+    ) -> &mut Self {
+        self.props_mut().set_str(964, value.into_patch());
+        self
+    }
+
     /// The `createdDateTime` property.
-    pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    ///
+    /// `createdDateTime`: `None` when absent or `null`.
+    pub fn created_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(965)
+    }
+
+    /// Sets `createdDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_created_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(965, value.into_patch());
+        self
+    }
+
     /// The `endDateTime` property.
-    pub end_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    ///
+    /// `endDateTime`: `None` when absent or `null`.
+    pub fn end_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(966)
+    }
+
+    /// Sets `endDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_end_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(966, value.into_patch());
+        self
+    }
+
     /// The `meetingNotes` property.
-    pub meeting_notes: crate::Patch<Vec<crate::models::MeetingNote>>,
+    ///
+    /// `meetingNotes`: an empty slice when absent or `null`.
+    pub fn meeting_notes(&self) -> &[crate::models::MeetingNote] {
+        self.props().list(967)
+    }
+
+    /// Sets `meetingNotes`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_meeting_notes(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::MeetingNote>>,
+    ) -> &mut Self {
+        self.props_mut().set(967, value.into_patch());
+        self
+    }
+
     /// The `viewpoint` property.
-    pub viewpoint: crate::Patch<Box<crate::models::CallAiInsightViewPoint>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `viewpoint`: `None` when absent or `null`.
+    pub fn viewpoint(&self) -> Option<&crate::models::CallAiInsightViewPoint> {
+        self.props().get(968)
+    }
+
+    /// Sets `viewpoint`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_viewpoint(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::CallAiInsightViewPoint>,
+    ) -> &mut Self {
+        self.props_mut().set(968, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "copilot")]
+impl std::fmt::Debug for CallAiInsight {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "CallAiInsight", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "copilot")]
 impl serde::Serialize for CallAiInsight {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("actionItems", &self.action_items)?;
-        writer.field("callId", &self.call_id)?;
-        writer.field("contentCorrelationId", &self.content_correlation_id)?;
-        writer.field("createdDateTime", &self.created_date_time)?;
-        writer.field("endDateTime", &self.end_date_time)?;
-        writer.field("meetingNotes", &self.meeting_notes)?;
-        writer.field("viewpoint", &self.viewpoint)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -270,26 +539,30 @@ impl crate::read_fields::ReadFields for CallAiInsight {
     const NAME: &'static str = "microsoft.graph.callAiInsight";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "actionItems" => self.action_items = map.next_value()?,
-            "callId" => self.call_id = map.next_value()?,
-            "contentCorrelationId" => self.content_correlation_id = map.next_value()?,
-            "createdDateTime" => self.created_date_time = map.next_value()?,
-            "endDateTime" => self.end_date_time = map.next_value()?,
-            "meetingNotes" => self.meeting_notes = map.next_value()?,
-            "viewpoint" => self.viewpoint = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "actionItems" => into.other::<Vec<crate::models::ActionItem>, _>(962, map)?,
+            "callId" => into.str(963, map)?,
+            "contentCorrelationId" => into.str(964, map)?,
+            "createdDateTime" => into.other::<crate::edm::DateTimeOffset, _>(965, map)?,
+            "endDateTime" => into.other::<crate::edm::DateTimeOffset, _>(966, map)?,
+            "meetingNotes" => into.other::<Vec<crate::models::MeetingNote>, _>(967, map)?,
+            "viewpoint" => into.other::<crate::models::CallAiInsightViewPoint, _>(968, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -310,29 +583,87 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.copilotAdmin` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "copilot")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct CopilotAdmin {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "copilot")]
+impl std::ops::Deref for CopilotAdmin {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "copilot")]
+impl std::ops::DerefMut for CopilotAdmin {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "copilot")]
+impl CopilotAdmin {
+    /// An empty `copilotAdmin`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The `catalog` navigation property (present when expanded).
-    pub catalog: crate::Patch<Box<crate::models::CopilotAdminCatalog>>,
+    ///
+    /// `catalog`: `None` when absent or `null`.
+    pub fn catalog(&self) -> Option<&crate::models::CopilotAdminCatalog> {
+        self.props().get(1431)
+    }
+
+    /// Sets `catalog`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_catalog(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::CopilotAdminCatalog>,
+    ) -> &mut Self {
+        self.props_mut().set(1431, value.into_patch());
+        self
+    }
+
     /// The `settings` navigation property (present when expanded).
-    pub settings: crate::Patch<Box<crate::models::CopilotAdminSetting>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `settings`: `None` when absent or `null`.
+    pub fn settings(&self) -> Option<&crate::models::CopilotAdminSetting> {
+        self.props().get(1432)
+    }
+
+    /// Sets `settings`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_settings(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::CopilotAdminSetting>,
+    ) -> &mut Self {
+        self.props_mut().set(1432, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "copilot")]
+impl std::fmt::Debug for CopilotAdmin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "CopilotAdmin", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "copilot")]
 impl serde::Serialize for CopilotAdmin {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("catalog", &self.catalog)?;
-        writer.field("settings", &self.settings)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -348,21 +679,25 @@ impl crate::read_fields::ReadFields for CopilotAdmin {
     const NAME: &'static str = "microsoft.graph.copilotAdmin";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "catalog" => self.catalog = map.next_value()?,
-            "settings" => self.settings = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "catalog" => into.other::<crate::models::CopilotAdminCatalog, _>(1431, map)?,
+            "settings" => into.other::<crate::models::CopilotAdminSetting, _>(1432, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -378,26 +713,71 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.copilotAdminCatalog` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "copilot")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct CopilotAdminCatalog {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "copilot")]
+impl std::ops::Deref for CopilotAdminCatalog {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "copilot")]
+impl std::ops::DerefMut for CopilotAdminCatalog {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "copilot")]
+impl CopilotAdminCatalog {
+    /// An empty `copilotAdminCatalog`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The `packages` navigation property (present when expanded).
-    pub packages: crate::Patch<Vec<crate::models::CopilotPackageDetail>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `packages`: an empty slice when absent or `null`.
+    pub fn packages(&self) -> &[crate::models::CopilotPackageDetail] {
+        self.props().list(1433)
+    }
+
+    /// Sets `packages`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_packages(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::CopilotPackageDetail>>,
+    ) -> &mut Self {
+        self.props_mut().set(1433, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "copilot")]
+impl std::fmt::Debug for CopilotAdminCatalog {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "CopilotAdminCatalog", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "copilot")]
 impl serde::Serialize for CopilotAdminCatalog {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("packages", &self.packages)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -413,20 +793,24 @@ impl crate::read_fields::ReadFields for CopilotAdminCatalog {
     const NAME: &'static str = "microsoft.graph.copilotAdminCatalog";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "packages" => self.packages = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "packages" => into.other::<Vec<crate::models::CopilotPackageDetail>, _>(1433, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -441,29 +825,81 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.copilotAdminLimitedMode` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "copilot")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct CopilotAdminLimitedMode {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "copilot")]
+impl std::ops::Deref for CopilotAdminLimitedMode {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "copilot")]
+impl std::ops::DerefMut for CopilotAdminLimitedMode {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "copilot")]
+impl CopilotAdminLimitedMode {
+    /// An empty `copilotAdminLimitedMode`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The `groupId` property.
-    pub group_id: crate::Patch<String>,
+    ///
+    /// `groupId`: `None` when absent or `null`.
+    pub fn group_id(&self) -> Option<&str> {
+        self.props().str(1434)
+    }
+
+    /// Sets `groupId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_group_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(1434, value.into_patch());
+        self
+    }
+
     /// The `isEnabledForGroup` property.
-    pub is_enabled_for_group: crate::Patch<bool>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `isEnabledForGroup`: `None` when absent or `null`.
+    pub fn is_enabled_for_group(&self) -> Option<bool> {
+        self.props().bool(1435)
+    }
+
+    /// Sets `isEnabledForGroup`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_is_enabled_for_group(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(1435, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "copilot")]
+impl std::fmt::Debug for CopilotAdminLimitedMode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "CopilotAdminLimitedMode", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "copilot")]
 impl serde::Serialize for CopilotAdminLimitedMode {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("groupId", &self.group_id)?;
-        writer.field("isEnabledForGroup", &self.is_enabled_for_group)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -479,21 +915,25 @@ impl crate::read_fields::ReadFields for CopilotAdminLimitedMode {
     const NAME: &'static str = "microsoft.graph.copilotAdminLimitedMode";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "groupId" => self.group_id = map.next_value()?,
-            "isEnabledForGroup" => self.is_enabled_for_group = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "groupId" => into.str(1434, map)?,
+            "isEnabledForGroup" => into.bool(1435, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -509,26 +949,71 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.copilotAdminSetting` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "copilot")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct CopilotAdminSetting {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "copilot")]
+impl std::ops::Deref for CopilotAdminSetting {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "copilot")]
+impl std::ops::DerefMut for CopilotAdminSetting {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "copilot")]
+impl CopilotAdminSetting {
+    /// An empty `copilotAdminSetting`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The `limitedMode` navigation property (present when expanded).
-    pub limited_mode: crate::Patch<Box<crate::models::CopilotAdminLimitedMode>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `limitedMode`: `None` when absent or `null`.
+    pub fn limited_mode(&self) -> Option<&crate::models::CopilotAdminLimitedMode> {
+        self.props().get(1436)
+    }
+
+    /// Sets `limitedMode`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_limited_mode(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::CopilotAdminLimitedMode>,
+    ) -> &mut Self {
+        self.props_mut().set(1436, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "copilot")]
+impl std::fmt::Debug for CopilotAdminSetting {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "CopilotAdminSetting", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "copilot")]
 impl serde::Serialize for CopilotAdminSetting {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("limitedMode", &self.limited_mode)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -544,20 +1029,24 @@ impl crate::read_fields::ReadFields for CopilotAdminSetting {
     const NAME: &'static str = "microsoft.graph.copilotAdminSetting";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "limitedMode" => self.limited_mode = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "limitedMode" => into.other::<crate::models::CopilotAdminLimitedMode, _>(1436, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -572,101 +1061,158 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.copilotPackageDetail` entity type.
 ///
-/// Derived from `copilotPackage` < `entity`; inherited properties are included.
+/// Derived from `copilotPackage` < `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::CopilotPackage`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "copilot")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct CopilotPackageDetail {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
-    /// The `appId` property.
-    pub app_id: crate::Patch<String>,
-    /// The `assetId` property.
-    pub asset_id: crate::Patch<String>,
-    /// The `availableTo` property.
-    pub available_to: crate::Patch<crate::models::PackageStatus>,
-    /// The `createdDateTime` property.
-    pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// The `deployedTo` property.
-    pub deployed_to: crate::Patch<crate::models::PackageStatus>,
-    /// The `displayName` property.
-    pub display_name: crate::Patch<String>,
-    /// The `elementTypes` property.
-    pub element_types: crate::Patch<Vec<String>>,
-    /// The `isBlocked` property.
-    pub is_blocked: crate::Patch<bool>,
-    /// The `lastModifiedDateTime` property.
-    pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// The `manifestId` property.
-    pub manifest_id: crate::Patch<String>,
-    /// The `manifestVersion` property.
-    pub manifest_version: crate::Patch<String>,
-    /// The `ownerId` property.
-    pub owner_id: crate::Patch<String>,
-    /// The `platform` property.
-    pub platform: crate::Patch<String>,
-    /// The `publisher` property.
-    pub publisher: crate::Patch<String>,
-    /// The `shortDescription` property.
-    pub short_description: crate::Patch<String>,
-    /// The `supportedHosts` property.
-    pub supported_hosts: crate::Patch<Vec<String>>,
-    /// The `type` property.
-    pub r#type: crate::Patch<crate::models::PackageType>,
-    /// The `version` property.
-    pub version: crate::Patch<String>,
+    base: crate::models::CopilotPackage,
+}
+
+#[cfg(feature = "copilot")]
+impl std::ops::Deref for CopilotPackageDetail {
+    type Target = crate::models::CopilotPackage;
+
+    fn deref(&self) -> &crate::models::CopilotPackage {
+        &self.base
+    }
+}
+
+#[cfg(feature = "copilot")]
+impl std::ops::DerefMut for CopilotPackageDetail {
+    fn deref_mut(&mut self) -> &mut crate::models::CopilotPackage {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "copilot")]
+impl CopilotPackageDetail {
+    /// An empty `copilotPackageDetail`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The `acquireUsersAndGroups` property.
-    pub acquire_users_and_groups: crate::Patch<Vec<crate::models::PackageAccessEntity>>,
+    ///
+    /// `acquireUsersAndGroups`: an empty slice when absent or `null`.
+    pub fn acquire_users_and_groups(&self) -> &[crate::models::PackageAccessEntity] {
+        self.props().list(1455)
+    }
+
+    /// Sets `acquireUsersAndGroups`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_acquire_users_and_groups(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::PackageAccessEntity>>,
+    ) -> &mut Self {
+        self.props_mut().set(1455, value.into_patch());
+        self
+    }
+
     /// The `allowedUsersAndGroups` property.
-    pub allowed_users_and_groups: crate::Patch<Vec<crate::models::PackageAccessEntity>>,
+    ///
+    /// `allowedUsersAndGroups`: an empty slice when absent or `null`.
+    pub fn allowed_users_and_groups(&self) -> &[crate::models::PackageAccessEntity] {
+        self.props().list(1456)
+    }
+
+    /// Sets `allowedUsersAndGroups`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_allowed_users_and_groups(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::PackageAccessEntity>>,
+    ) -> &mut Self {
+        self.props_mut().set(1456, value.into_patch());
+        self
+    }
+
     /// The `categories` property.
-    pub categories: crate::Patch<Vec<String>>,
+    ///
+    /// `categories`: an empty slice when absent or `null`.
+    pub fn categories(&self) -> &[String] {
+        self.props().strings(1457)
+    }
+
+    /// Sets `categories`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_categories(&mut self, value: impl crate::IntoPatch<Vec<String>>) -> &mut Self {
+        self.props_mut().set_strings(1457, value.into_patch());
+        self
+    }
+
     /// The `elementDetails` property.
-    pub element_details: crate::Patch<Vec<crate::models::PackageElementDetail>>,
+    ///
+    /// `elementDetails`: an empty slice when absent or `null`.
+    pub fn element_details(&self) -> &[crate::models::PackageElementDetail] {
+        self.props().list(1458)
+    }
+
+    /// Sets `elementDetails`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_element_details(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::PackageElementDetail>>,
+    ) -> &mut Self {
+        self.props_mut().set(1458, value.into_patch());
+        self
+    }
+
     /// The `longDescription` property.
-    pub long_description: crate::Patch<String>,
+    ///
+    /// `longDescription`: `None` when absent or `null`.
+    pub fn long_description(&self) -> Option<&str> {
+        self.props().str(1459)
+    }
+
+    /// Sets `longDescription`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_long_description(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(1459, value.into_patch());
+        self
+    }
+
     /// The `sensitivity` property.
-    pub sensitivity: crate::Patch<String>,
+    ///
+    /// `sensitivity`: `None` when absent or `null`.
+    pub fn sensitivity(&self) -> Option<&str> {
+        self.props().str(1460)
+    }
+
+    /// Sets `sensitivity`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_sensitivity(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(1460, value.into_patch());
+        self
+    }
+
     /// The `sharedWithUsersAndGroups` property.
-    pub shared_with_users_and_groups: crate::Patch<Vec<crate::models::PackageAccessEntity>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `sharedWithUsersAndGroups`: an empty slice when absent or `null`.
+    pub fn shared_with_users_and_groups(&self) -> &[crate::models::PackageAccessEntity] {
+        self.props().list(1461)
+    }
+
+    /// Sets `sharedWithUsersAndGroups`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_shared_with_users_and_groups(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::PackageAccessEntity>>,
+    ) -> &mut Self {
+        self.props_mut().set(1461, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "copilot")]
+impl std::fmt::Debug for CopilotPackageDetail {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "CopilotPackageDetail", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "copilot")]
 impl serde::Serialize for CopilotPackageDetail {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("appId", &self.app_id)?;
-        writer.field("assetId", &self.asset_id)?;
-        writer.field("availableTo", &self.available_to)?;
-        writer.field("createdDateTime", &self.created_date_time)?;
-        writer.field("deployedTo", &self.deployed_to)?;
-        writer.field("displayName", &self.display_name)?;
-        writer.field("elementTypes", &self.element_types)?;
-        writer.field("isBlocked", &self.is_blocked)?;
-        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
-        writer.field("manifestId", &self.manifest_id)?;
-        writer.field("manifestVersion", &self.manifest_version)?;
-        writer.field("ownerId", &self.owner_id)?;
-        writer.field("platform", &self.platform)?;
-        writer.field("publisher", &self.publisher)?;
-        writer.field("shortDescription", &self.short_description)?;
-        writer.field("supportedHosts", &self.supported_hosts)?;
-        writer.field("type", &self.r#type)?;
-        writer.field("version", &self.version)?;
-        writer.field("acquireUsersAndGroups", &self.acquire_users_and_groups)?;
-        writer.field("allowedUsersAndGroups", &self.allowed_users_and_groups)?;
-        writer.field("categories", &self.categories)?;
-        writer.field("elementDetails", &self.element_details)?;
-        writer.field("longDescription", &self.long_description)?;
-        writer.field("sensitivity", &self.sensitivity)?;
-        writer.field(
-            "sharedWithUsersAndGroups",
-            &self.shared_with_users_and_groups,
-        )?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -682,44 +1228,57 @@ impl crate::read_fields::ReadFields for CopilotPackageDetail {
     const NAME: &'static str = "microsoft.graph.copilotPackageDetail";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "appId" => self.app_id = map.next_value()?,
-            "assetId" => self.asset_id = map.next_value()?,
-            "availableTo" => self.available_to = map.next_value()?,
-            "createdDateTime" => self.created_date_time = map.next_value()?,
-            "deployedTo" => self.deployed_to = map.next_value()?,
-            "displayName" => self.display_name = map.next_value()?,
-            "elementTypes" => self.element_types = map.next_value()?,
-            "isBlocked" => self.is_blocked = map.next_value()?,
-            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
-            "manifestId" => self.manifest_id = map.next_value()?,
-            "manifestVersion" => self.manifest_version = map.next_value()?,
-            "ownerId" => self.owner_id = map.next_value()?,
-            "platform" => self.platform = map.next_value()?,
-            "publisher" => self.publisher = map.next_value()?,
-            "shortDescription" => self.short_description = map.next_value()?,
-            "supportedHosts" => self.supported_hosts = map.next_value()?,
-            "type" => self.r#type = map.next_value()?,
-            "version" => self.version = map.next_value()?,
-            "acquireUsersAndGroups" => self.acquire_users_and_groups = map.next_value()?,
-            "allowedUsersAndGroups" => self.allowed_users_and_groups = map.next_value()?,
-            "categories" => self.categories = map.next_value()?,
-            "elementDetails" => self.element_details = map.next_value()?,
-            "longDescription" => self.long_description = map.next_value()?,
-            "sensitivity" => self.sensitivity = map.next_value()?,
-            "sharedWithUsersAndGroups" => self.shared_with_users_and_groups = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "appId" => into.str(1437, map)?,
+            "assetId" => into.str(1438, map)?,
+            "availableTo" => into.other::<crate::models::PackageStatus, _>(1439, map)?,
+            "createdDateTime" => into.other::<crate::edm::DateTimeOffset, _>(1440, map)?,
+            "deployedTo" => into.other::<crate::models::PackageStatus, _>(1441, map)?,
+            "displayName" => into.str(1442, map)?,
+            "elementTypes" => into.strings(1443, map)?,
+            "isBlocked" => into.bool(1444, map)?,
+            "lastModifiedDateTime" => into.other::<crate::edm::DateTimeOffset, _>(1445, map)?,
+            "manifestId" => into.str(1446, map)?,
+            "manifestVersion" => into.str(1447, map)?,
+            "ownerId" => into.str(1448, map)?,
+            "platform" => into.str(1449, map)?,
+            "publisher" => into.str(1450, map)?,
+            "shortDescription" => into.str(1451, map)?,
+            "supportedHosts" => into.strings(1452, map)?,
+            "type" => into.other::<crate::models::PackageType, _>(1453, map)?,
+            "version" => into.str(1454, map)?,
+            "acquireUsersAndGroups" => {
+                into.other::<Vec<crate::models::PackageAccessEntity>, _>(1455, map)?
+            }
+            "allowedUsersAndGroups" => {
+                into.other::<Vec<crate::models::PackageAccessEntity>, _>(1456, map)?
+            }
+            "categories" => into.strings(1457, map)?,
+            "elementDetails" => {
+                into.other::<Vec<crate::models::PackageElementDetail>, _>(1458, map)?
+            }
+            "longDescription" => into.str(1459, map)?,
+            "sensitivity" => into.str(1460, map)?,
+            "sharedWithUsersAndGroups" => {
+                into.other::<Vec<crate::models::PackageAccessEntity>, _>(1461, map)?
+            }
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base:
+                <crate::models::CopilotPackage as crate::read_fields::ReadFields>::from_properties(
+                    properties,
+                ),
+        }
     }
 }
 
@@ -758,23 +1317,55 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.copilotReportRoot` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "copilot")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct CopilotReportRoot {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "copilot")]
+impl std::ops::Deref for CopilotReportRoot {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "copilot")]
+impl std::ops::DerefMut for CopilotReportRoot {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "copilot")]
+impl CopilotReportRoot {
+    /// An empty `copilotReportRoot`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+}
+
+#[cfg(feature = "copilot")]
+impl std::fmt::Debug for CopilotReportRoot {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "CopilotReportRoot", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "copilot")]
 impl serde::Serialize for CopilotReportRoot {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -790,19 +1381,23 @@ impl crate::read_fields::ReadFields for CopilotReportRoot {
     const NAME: &'static str = "microsoft.graph.copilotReportRoot";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
+            "id" => into.str(2376, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -815,31 +1410,129 @@ crate::macros::select_fields! {
 }
 
 /// The `microsoft.graph.copilotRoot` entity type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "copilot")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct CopilotRoot {
-    /// The `admin` navigation property (present when expanded).
-    pub admin: crate::Patch<Box<crate::models::CopilotAdmin>>,
-    /// The `interactionHistory` navigation property (present when expanded).
-    pub interaction_history: crate::Patch<Box<crate::models::AiInteractionHistory>>,
-    /// The `reports` navigation property (present when expanded).
-    pub reports: crate::Patch<Box<crate::models::CopilotReportRoot>>,
-    /// The `users` navigation property (present when expanded).
-    pub users: crate::Patch<Vec<crate::models::AiUser>>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "copilot")]
+impl CopilotRoot {
+    /// An empty `copilotRoot`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// The `admin` navigation property (present when expanded).
+    ///
+    /// `admin`: `None` when absent or `null`.
+    pub fn admin(&self) -> Option<&crate::models::CopilotAdmin> {
+        self.props().get(1462)
+    }
+
+    /// Sets `admin`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_admin(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::CopilotAdmin>,
+    ) -> &mut Self {
+        self.props_mut().set(1462, value.into_patch());
+        self
+    }
+
+    /// The `interactionHistory` navigation property (present when expanded).
+    ///
+    /// `interactionHistory`: `None` when absent or `null`.
+    pub fn interaction_history(&self) -> Option<&crate::models::AiInteractionHistory> {
+        self.props().get(1463)
+    }
+
+    /// Sets `interactionHistory`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_interaction_history(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::AiInteractionHistory>,
+    ) -> &mut Self {
+        self.props_mut().set(1463, value.into_patch());
+        self
+    }
+
+    /// The `reports` navigation property (present when expanded).
+    ///
+    /// `reports`: `None` when absent or `null`.
+    pub fn reports(&self) -> Option<&crate::models::CopilotReportRoot> {
+        self.props().get(1464)
+    }
+
+    /// Sets `reports`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_reports(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::CopilotReportRoot>,
+    ) -> &mut Self {
+        self.props_mut().set(1464, value.into_patch());
+        self
+    }
+
+    /// The `users` navigation property (present when expanded).
+    ///
+    /// `users`: an empty slice when absent or `null`.
+    pub fn users(&self) -> &[crate::models::AiUser] {
+        self.props().list(1465)
+    }
+
+    /// Sets `users`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_users(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::AiUser>>,
+    ) -> &mut Self {
+        self.props_mut().set(1465, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "copilot")]
+impl std::fmt::Debug for CopilotRoot {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "CopilotRoot", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "copilot")]
 impl serde::Serialize for CopilotRoot {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("admin", &self.admin)?;
-        writer.field("interactionHistory", &self.interaction_history)?;
-        writer.field("reports", &self.reports)?;
-        writer.field("users", &self.users)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -855,22 +1548,24 @@ impl crate::read_fields::ReadFields for CopilotRoot {
     const NAME: &'static str = "microsoft.graph.copilotRoot";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "admin" => self.admin = map.next_value()?,
-            "interactionHistory" => self.interaction_history = map.next_value()?,
-            "reports" => self.reports = map.next_value()?,
-            "users" => self.users = map.next_value()?,
+            "admin" => into.other::<crate::models::CopilotAdmin, _>(1462, map)?,
+            "interactionHistory" => {
+                into.other::<crate::models::AiInteractionHistory, _>(1463, map)?
+            }
+            "reports" => into.other::<crate::models::CopilotReportRoot, _>(1464, map)?,
+            "users" => into.other::<Vec<crate::models::AiUser>, _>(1465, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
@@ -886,28 +1581,104 @@ crate::macros::select_fields! {
 }
 
 /// The `microsoft.graph.actionItem` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "copilot")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct ActionItem {
-    /// The `ownerDisplayName` property.
-    pub owner_display_name: crate::Patch<String>,
-    /// The `text` property.
-    pub text: crate::Patch<String>,
-    /// The `title` property.
-    pub title: crate::Patch<String>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "copilot")]
+impl ActionItem {
+    /// An empty `actionItem`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// The `ownerDisplayName` property.
+    ///
+    /// `ownerDisplayName`: `None` when absent or `null`.
+    pub fn owner_display_name(&self) -> Option<&str> {
+        self.props().str(6793)
+    }
+
+    /// Sets `ownerDisplayName`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_owner_display_name(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(6793, value.into_patch());
+        self
+    }
+
+    /// The `text` property.
+    ///
+    /// `text`: `None` when absent or `null`.
+    pub fn text(&self) -> Option<&str> {
+        self.props().str(6794)
+    }
+
+    /// Sets `text`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_text(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(6794, value.into_patch());
+        self
+    }
+
+    /// The `title` property.
+    ///
+    /// `title`: `None` when absent or `null`.
+    pub fn title(&self) -> Option<&str> {
+        self.props().str(6795)
+    }
+
+    /// Sets `title`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_title(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(6795, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "copilot")]
+impl std::fmt::Debug for ActionItem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "ActionItem", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "copilot")]
 impl serde::Serialize for ActionItem {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("ownerDisplayName", &self.owner_display_name)?;
-        writer.field("text", &self.text)?;
-        writer.field("title", &self.title)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -923,41 +1694,100 @@ impl crate::read_fields::ReadFields for ActionItem {
     const NAME: &'static str = "microsoft.graph.actionItem";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "ownerDisplayName" => self.owner_display_name = map.next_value()?,
-            "text" => self.text = map.next_value()?,
-            "title" => self.title = map.next_value()?,
+            "ownerDisplayName" => into.str(6793, map)?,
+            "text" => into.str(6794, map)?,
+            "title" => into.str(6795, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.callAiInsightViewPoint` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "copilot")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct CallAiInsightViewPoint {
-    /// The `mentionEvents` property.
-    pub mention_events: crate::Patch<Vec<crate::models::MentionEvent>>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "copilot")]
+impl CallAiInsightViewPoint {
+    /// An empty `callAiInsightViewPoint`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// The `mentionEvents` property.
+    ///
+    /// `mentionEvents`: an empty slice when absent or `null`.
+    pub fn mention_events(&self) -> &[crate::models::MentionEvent] {
+        self.props().list(7324)
+    }
+
+    /// Sets `mentionEvents`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_mention_events(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::MentionEvent>>,
+    ) -> &mut Self {
+        self.props_mut().set(7324, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "copilot")]
+impl std::fmt::Debug for CallAiInsightViewPoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "CallAiInsightViewPoint", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "copilot")]
 impl serde::Serialize for CallAiInsightViewPoint {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("mentionEvents", &self.mention_events)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -973,39 +1803,95 @@ impl crate::read_fields::ReadFields for CallAiInsightViewPoint {
     const NAME: &'static str = "microsoft.graph.callAiInsightViewPoint";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "mentionEvents" => self.mention_events = map.next_value()?,
+            "mentionEvents" => into.other::<Vec<crate::models::MentionEvent>, _>(7324, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.connectionItem` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "copilot")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct ConnectionItem {
-    /// The `connectionId` property.
-    pub connection_id: crate::Patch<String>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "copilot")]
+impl ConnectionItem {
+    /// An empty `connectionItem`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// The `connectionId` property.
+    ///
+    /// `connectionId`: `None` when absent or `null`.
+    pub fn connection_id(&self) -> Option<&str> {
+        self.props().str(7629)
+    }
+
+    /// Sets `connectionId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_connection_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(7629, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "copilot")]
+impl std::fmt::Debug for ConnectionItem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "ConnectionItem", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "copilot")]
 impl serde::Serialize for ConnectionItem {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("connectionId", &self.connection_id)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -1021,39 +1907,98 @@ impl crate::read_fields::ReadFields for ConnectionItem {
     const NAME: &'static str = "microsoft.graph.connectionItem";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "connectionId" => self.connection_id = map.next_value()?,
+            "connectionId" => into.str(7629, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.dataSourceConfiguration` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "copilot")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct DataSourceConfiguration {
-    /// The `externalItem` property.
-    pub external_item: crate::Patch<Box<crate::models::ExternalItemConfiguration>>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "copilot")]
+impl DataSourceConfiguration {
+    /// An empty `dataSourceConfiguration`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// The `externalItem` property.
+    ///
+    /// `externalItem`: `None` when absent or `null`.
+    pub fn external_item(&self) -> Option<&crate::models::ExternalItemConfiguration> {
+        self.props().get(7714)
+    }
+
+    /// Sets `externalItem`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_external_item(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::ExternalItemConfiguration>,
+    ) -> &mut Self {
+        self.props_mut().set(7714, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "copilot")]
+impl std::fmt::Debug for DataSourceConfiguration {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "DataSourceConfiguration", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "copilot")]
 impl serde::Serialize for DataSourceConfiguration {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("externalItem", &self.external_item)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -1069,36 +2014,78 @@ impl crate::read_fields::ReadFields for DataSourceConfiguration {
     const NAME: &'static str = "microsoft.graph.dataSourceConfiguration";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "externalItem" => self.external_item = map.next_value()?,
+            "externalItem" => {
+                into.other::<crate::models::ExternalItemConfiguration, _>(7714, map)?
+            }
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.dictionaries` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "copilot")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct Dictionaries {
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "copilot")]
+impl Dictionaries {
+    /// An empty `dictionaries`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+}
+
+#[cfg(feature = "copilot")]
+impl std::fmt::Debug for Dictionaries {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "Dictionaries", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "copilot")]
 impl serde::Serialize for Dictionaries {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -1114,16 +2101,16 @@ impl crate::read_fields::ReadFields for Dictionaries {
     const NAME: &'static str = "microsoft.graph.dictionaries";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
-        let _ = (key, map);
+        let _ = (key, map, into);
         Ok(false)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
@@ -1160,7 +2147,7 @@ impl AnyDictionaries {
                 "microsoft.graph.searchResourceMetadataDictionary"
             }
             Self::Unknown(value) => value
-                .additional_data
+                .additional_data()
                 .get("@odata.type")
                 .and_then(|t| t.as_str())
                 .map_or("microsoft.graph.dictionaries", |t| {
@@ -1169,7 +2156,24 @@ impl AnyDictionaries {
         }
     }
 
-    /// The value as a [`Dictionaries`]: the declared type, or a derived type this version does not
+    /// The value read as [`Dictionaries`] whatever its variant: a derived type's base properties
+    /// read the same, so reading the `dictionaries` properties needs no `match`.
+    pub fn base(&self) -> &Dictionaries {
+        match self {
+            Self::Dictionaries(value) | Self::Unknown(value) => value,
+            Self::SearchResourceMetadataDictionary(value) => value,
+        }
+    }
+
+    /// As [`AnyDictionaries::base`], to change the `dictionaries` properties of any variant.
+    pub fn base_mut(&mut self) -> &mut Dictionaries {
+        match self {
+            Self::Dictionaries(value) | Self::Unknown(value) => value,
+            Self::SearchResourceMetadataDictionary(value) => value,
+        }
+    }
+
+    /// The value as [`Dictionaries`] if it is the declared type, or a derived type this version does not
     /// know (read as the declared type). `None` for the known derived types.
     pub fn as_dictionaries(&self) -> Option<&Dictionaries> {
         match self {
@@ -1276,29 +2280,91 @@ impl crate::polymorphic::Polymorphic for AnyDictionaries {
 
     fn declared_data(&self) -> Option<&crate::AdditionalData> {
         match self {
-            Self::Dictionaries(value) => Some(&value.additional_data),
+            Self::Dictionaries(value) => Some(value.additional_data()),
             _ => None,
         }
     }
 }
 
 /// The `microsoft.graph.externalItemConfiguration` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "copilot")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct ExternalItemConfiguration {
-    /// The `connections` property.
-    pub connections: crate::Patch<Vec<crate::models::ConnectionItem>>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "copilot")]
+impl ExternalItemConfiguration {
+    /// An empty `externalItemConfiguration`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// The `connections` property.
+    ///
+    /// `connections`: an empty slice when absent or `null`.
+    pub fn connections(&self) -> &[crate::models::ConnectionItem] {
+        self.props().list(8065)
+    }
+
+    /// Sets `connections`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_connections(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::ConnectionItem>>,
+    ) -> &mut Self {
+        self.props_mut().set(8065, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "copilot")]
+impl std::fmt::Debug for ExternalItemConfiguration {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props().fmt_as(
+            f,
+            "ExternalItemConfiguration",
+            crate::models::PROPERTY_NAMES,
+        )
+    }
 }
 
 #[cfg(feature = "copilot")]
 impl serde::Serialize for ExternalItemConfiguration {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("connections", &self.connections)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -1314,45 +2380,124 @@ impl crate::read_fields::ReadFields for ExternalItemConfiguration {
     const NAME: &'static str = "microsoft.graph.externalItemConfiguration";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "connections" => self.connections = map.next_value()?,
+            "connections" => into.other::<Vec<crate::models::ConnectionItem>, _>(8065, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.meetingNote` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "copilot")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct MeetingNote {
-    /// The `subpoints` property.
-    pub subpoints: crate::Patch<Vec<crate::models::MeetingNoteSubpoint>>,
-    /// The `text` property.
-    pub text: crate::Patch<String>,
-    /// The `title` property.
-    pub title: crate::Patch<String>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "copilot")]
+impl MeetingNote {
+    /// An empty `meetingNote`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// The `subpoints` property.
+    ///
+    /// `subpoints`: an empty slice when absent or `null`.
+    pub fn subpoints(&self) -> &[crate::models::MeetingNoteSubpoint] {
+        self.props().list(8464)
+    }
+
+    /// Sets `subpoints`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_subpoints(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::MeetingNoteSubpoint>>,
+    ) -> &mut Self {
+        self.props_mut().set(8464, value.into_patch());
+        self
+    }
+
+    /// The `text` property.
+    ///
+    /// `text`: `None` when absent or `null`.
+    pub fn text(&self) -> Option<&str> {
+        self.props().str(8465)
+    }
+
+    /// Sets `text`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_text(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(8465, value.into_patch());
+        self
+    }
+
+    /// The `title` property.
+    ///
+    /// `title`: `None` when absent or `null`.
+    pub fn title(&self) -> Option<&str> {
+        self.props().str(8466)
+    }
+
+    /// Sets `title`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_title(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(8466, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "copilot")]
+impl std::fmt::Debug for MeetingNote {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "MeetingNote", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "copilot")]
 impl serde::Serialize for MeetingNote {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("subpoints", &self.subpoints)?;
-        writer.field("text", &self.text)?;
-        writer.field("title", &self.title)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -1368,44 +2513,110 @@ impl crate::read_fields::ReadFields for MeetingNote {
     const NAME: &'static str = "microsoft.graph.meetingNote";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "subpoints" => self.subpoints = map.next_value()?,
-            "text" => self.text = map.next_value()?,
-            "title" => self.title = map.next_value()?,
+            "subpoints" => into.other::<Vec<crate::models::MeetingNoteSubpoint>, _>(8464, map)?,
+            "text" => into.str(8465, map)?,
+            "title" => into.str(8466, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.meetingNoteSubpoint` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "copilot")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct MeetingNoteSubpoint {
-    /// The `text` property.
-    pub text: crate::Patch<String>,
-    /// The `title` property.
-    pub title: crate::Patch<String>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "copilot")]
+impl MeetingNoteSubpoint {
+    /// An empty `meetingNoteSubpoint`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// The `text` property.
+    ///
+    /// `text`: `None` when absent or `null`.
+    pub fn text(&self) -> Option<&str> {
+        self.props().str(8467)
+    }
+
+    /// Sets `text`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_text(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(8467, value.into_patch());
+        self
+    }
+
+    /// The `title` property.
+    ///
+    /// `title`: `None` when absent or `null`.
+    pub fn title(&self) -> Option<&str> {
+        self.props().str(8468)
+    }
+
+    /// Sets `title`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_title(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(8468, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "copilot")]
+impl std::fmt::Debug for MeetingNoteSubpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "MeetingNoteSubpoint", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "copilot")]
 impl serde::Serialize for MeetingNoteSubpoint {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("text", &self.text)?;
-        writer.field("title", &self.title)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -1421,46 +2632,128 @@ impl crate::read_fields::ReadFields for MeetingNoteSubpoint {
     const NAME: &'static str = "microsoft.graph.meetingNoteSubpoint";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "text" => self.text = map.next_value()?,
-            "title" => self.title = map.next_value()?,
+            "text" => into.str(8467, map)?,
+            "title" => into.str(8468, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.mentionEvent` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "copilot")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct MentionEvent {
-    /// The `eventDateTime` property.
-    pub event_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// The `speaker` property.
-    pub speaker: crate::Patch<Box<crate::models::AnyIdentitySet>>,
-    /// The `transcriptUtterance` property.
-    pub transcript_utterance: crate::Patch<String>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "copilot")]
+impl MentionEvent {
+    /// An empty `mentionEvent`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// The `eventDateTime` property.
+    ///
+    /// `eventDateTime`: `None` when absent or `null`.
+    pub fn event_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(8496)
+    }
+
+    /// Sets `eventDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_event_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(8496, value.into_patch());
+        self
+    }
+
+    /// The `speaker` property.
+    ///
+    /// `speaker`: `None` when absent or `null`.
+    pub fn speaker(&self) -> Option<&crate::models::AnyIdentitySet> {
+        self.props().get(8497)
+    }
+
+    /// Sets `speaker`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_speaker(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::AnyIdentitySet>,
+    ) -> &mut Self {
+        self.props_mut().set(8497, value.into_patch());
+        self
+    }
+
+    /// The `transcriptUtterance` property.
+    ///
+    /// `transcriptUtterance`: `None` when absent or `null`.
+    pub fn transcript_utterance(&self) -> Option<&str> {
+        self.props().str(8498)
+    }
+
+    /// Sets `transcriptUtterance`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_transcript_utterance(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(8498, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "copilot")]
+impl std::fmt::Debug for MentionEvent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "MentionEvent", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "copilot")]
 impl serde::Serialize for MentionEvent {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("eventDateTime", &self.event_date_time)?;
-        writer.field("speaker", &self.speaker)?;
-        writer.field("transcriptUtterance", &self.transcript_utterance)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -1476,44 +2769,113 @@ impl crate::read_fields::ReadFields for MentionEvent {
     const NAME: &'static str = "microsoft.graph.mentionEvent";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "eventDateTime" => self.event_date_time = map.next_value()?,
-            "speaker" => self.speaker = map.next_value()?,
-            "transcriptUtterance" => self.transcript_utterance = map.next_value()?,
+            "eventDateTime" => into.other::<crate::edm::DateTimeOffset, _>(8496, map)?,
+            "speaker" => into.other::<crate::models::AnyIdentitySet, _>(8497, map)?,
+            "transcriptUtterance" => into.str(8498, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.packageAccessEntity` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "copilot")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct PackageAccessEntity {
-    /// The `resourceId` property.
-    pub resource_id: crate::Patch<String>,
-    /// The `resourceType` property.
-    pub resource_type: crate::Patch<crate::models::AccessEntityType>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "copilot")]
+impl PackageAccessEntity {
+    /// An empty `packageAccessEntity`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// The `resourceId` property.
+    ///
+    /// `resourceId`: `None` when absent or `null`.
+    pub fn resource_id(&self) -> Option<&str> {
+        self.props().str(8776)
+    }
+
+    /// Sets `resourceId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_resource_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(8776, value.into_patch());
+        self
+    }
+
+    /// The `resourceType` property.
+    ///
+    /// `resourceType`: `None` when absent or `null`.
+    pub fn resource_type(&self) -> Option<&crate::models::AccessEntityType> {
+        self.props().get(8777)
+    }
+
+    /// Sets `resourceType`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_resource_type(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::AccessEntityType>,
+    ) -> &mut Self {
+        self.props_mut().set(8777, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "copilot")]
+impl std::fmt::Debug for PackageAccessEntity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "PackageAccessEntity", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "copilot")]
 impl serde::Serialize for PackageAccessEntity {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("resourceId", &self.resource_id)?;
-        writer.field("resourceType", &self.resource_type)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -1529,43 +2891,109 @@ impl crate::read_fields::ReadFields for PackageAccessEntity {
     const NAME: &'static str = "microsoft.graph.packageAccessEntity";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "resourceId" => self.resource_id = map.next_value()?,
-            "resourceType" => self.resource_type = map.next_value()?,
+            "resourceId" => into.str(8776, map)?,
+            "resourceType" => into.other::<crate::models::AccessEntityType, _>(8777, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.packageElement` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "copilot")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct PackageElement {
-    /// The `definition` property.
-    pub definition: crate::Patch<serde_json::Value>,
-    /// The `id` property.
-    pub id: crate::Patch<String>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "copilot")]
+impl PackageElement {
+    /// An empty `packageElement`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// The `definition` property.
+    ///
+    /// `definition`: `None` when absent or `null`.
+    pub fn definition(&self) -> Option<&serde_json::Value> {
+        self.props().get(8778)
+    }
+
+    /// Sets `definition`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_definition(&mut self, value: impl crate::IntoPatch<serde_json::Value>) -> &mut Self {
+        self.props_mut().set(8778, value.into_patch());
+        self
+    }
+
+    /// The `id` property.
+    ///
+    /// `id`: `None` when absent or `null`.
+    pub fn id(&self) -> Option<&str> {
+        self.props().str(8779)
+    }
+
+    /// Sets `id`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(8779, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "copilot")]
+impl std::fmt::Debug for PackageElement {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "PackageElement", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "copilot")]
 impl serde::Serialize for PackageElement {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("definition", &self.definition)?;
-        writer.field("id", &self.id)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -1581,43 +3009,112 @@ impl crate::read_fields::ReadFields for PackageElement {
     const NAME: &'static str = "microsoft.graph.packageElement";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "definition" => self.definition = map.next_value()?,
-            "id" => self.id = map.next_value()?,
+            "definition" => into.other::<serde_json::Value, _>(8778, map)?,
+            "id" => into.str(8779, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.packageElementDetail` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "copilot")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct PackageElementDetail {
-    /// The `elements` property.
-    pub elements: crate::Patch<Vec<crate::models::PackageElement>>,
-    /// The `elementType` property.
-    pub element_type: crate::Patch<String>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "copilot")]
+impl PackageElementDetail {
+    /// An empty `packageElementDetail`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// The `elements` property.
+    ///
+    /// `elements`: an empty slice when absent or `null`.
+    pub fn elements(&self) -> &[crate::models::PackageElement] {
+        self.props().list(8780)
+    }
+
+    /// Sets `elements`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_elements(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::PackageElement>>,
+    ) -> &mut Self {
+        self.props_mut().set(8780, value.into_patch());
+        self
+    }
+
+    /// The `elementType` property.
+    ///
+    /// `elementType`: `None` when absent or `null`.
+    pub fn element_type(&self) -> Option<&str> {
+        self.props().str(8781)
+    }
+
+    /// Sets `elementType`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_element_type(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(8781, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "copilot")]
+impl std::fmt::Debug for PackageElementDetail {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "PackageElementDetail", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "copilot")]
 impl serde::Serialize for PackageElementDetail {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("elements", &self.elements)?;
-        writer.field("elementType", &self.element_type)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -1633,43 +3130,109 @@ impl crate::read_fields::ReadFields for PackageElementDetail {
     const NAME: &'static str = "microsoft.graph.packageElementDetail";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "elements" => self.elements = map.next_value()?,
-            "elementType" => self.element_type = map.next_value()?,
+            "elements" => into.other::<Vec<crate::models::PackageElement>, _>(8780, map)?,
+            "elementType" => into.str(8781, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.retrievalExtract` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "copilot")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct RetrievalExtract {
-    /// The `relevanceScore` property.
-    pub relevance_score: crate::Patch<crate::edm::Double>,
-    /// The `text` property.
-    pub text: crate::Patch<String>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "copilot")]
+impl RetrievalExtract {
+    /// An empty `retrievalExtract`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// The `relevanceScore` property.
+    ///
+    /// `relevanceScore`: `None` when absent or `null`.
+    pub fn relevance_score(&self) -> Option<f64> {
+        self.props().double(9286)
+    }
+
+    /// Sets `relevanceScore`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_relevance_score(&mut self, value: impl crate::IntoPatch<f64>) -> &mut Self {
+        self.props_mut().set_double(9286, value.into_patch());
+        self
+    }
+
+    /// The `text` property.
+    ///
+    /// `text`: `None` when absent or `null`.
+    pub fn text(&self) -> Option<&str> {
+        self.props().str(9287)
+    }
+
+    /// Sets `text`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_text(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(9287, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "copilot")]
+impl std::fmt::Debug for RetrievalExtract {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "RetrievalExtract", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "copilot")]
 impl serde::Serialize for RetrievalExtract {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("relevanceScore", &self.relevance_score)?;
-        writer.field("text", &self.text)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -1685,52 +3248,160 @@ impl crate::read_fields::ReadFields for RetrievalExtract {
     const NAME: &'static str = "microsoft.graph.retrievalExtract";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "relevanceScore" => self.relevance_score = map.next_value()?,
-            "text" => self.text = map.next_value()?,
+            "relevanceScore" => into.double(9286, map)?,
+            "text" => into.str(9287, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.retrievalHit` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "copilot")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct RetrievalHit {
-    /// The `extracts` property.
-    pub extracts: crate::Patch<Vec<crate::models::RetrievalExtract>>,
-    /// The `resourceMetadata` property.
-    pub resource_metadata: crate::Patch<Box<crate::models::SearchResourceMetadataDictionary>>,
-    /// The `resourceType` property.
-    pub resource_type: crate::Patch<crate::models::RetrievalEntityType>,
-    /// The `sensitivityLabel` property.
-    pub sensitivity_label: crate::Patch<Box<crate::models::SensitivityLabelInfo>>,
-    /// The `webUrl` property.
-    pub web_url: crate::Patch<String>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "copilot")]
+impl RetrievalHit {
+    /// An empty `retrievalHit`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// The `extracts` property.
+    ///
+    /// `extracts`: an empty slice when absent or `null`.
+    pub fn extracts(&self) -> &[crate::models::RetrievalExtract] {
+        self.props().list(9288)
+    }
+
+    /// Sets `extracts`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_extracts(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::RetrievalExtract>>,
+    ) -> &mut Self {
+        self.props_mut().set(9288, value.into_patch());
+        self
+    }
+
+    /// The `resourceMetadata` property.
+    ///
+    /// `resourceMetadata`: `None` when absent or `null`.
+    pub fn resource_metadata(&self) -> Option<&crate::models::SearchResourceMetadataDictionary> {
+        self.props().get(9289)
+    }
+
+    /// Sets `resourceMetadata`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_resource_metadata(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::SearchResourceMetadataDictionary>,
+    ) -> &mut Self {
+        self.props_mut().set(9289, value.into_patch());
+        self
+    }
+
+    /// The `resourceType` property.
+    ///
+    /// `resourceType`: `None` when absent or `null`.
+    pub fn resource_type(&self) -> Option<&crate::models::RetrievalEntityType> {
+        self.props().get(9290)
+    }
+
+    /// Sets `resourceType`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_resource_type(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::RetrievalEntityType>,
+    ) -> &mut Self {
+        self.props_mut().set(9290, value.into_patch());
+        self
+    }
+
+    /// The `sensitivityLabel` property.
+    ///
+    /// `sensitivityLabel`: `None` when absent or `null`.
+    pub fn sensitivity_label(&self) -> Option<&crate::models::SensitivityLabelInfo> {
+        self.props().get(9291)
+    }
+
+    /// Sets `sensitivityLabel`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_sensitivity_label(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::SensitivityLabelInfo>,
+    ) -> &mut Self {
+        self.props_mut().set(9291, value.into_patch());
+        self
+    }
+
+    /// The `webUrl` property.
+    ///
+    /// `webUrl`: `None` when absent or `null`.
+    pub fn web_url(&self) -> Option<&str> {
+        self.props().str(9292)
+    }
+
+    /// Sets `webUrl`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_web_url(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(9292, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "copilot")]
+impl std::fmt::Debug for RetrievalHit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "RetrievalHit", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "copilot")]
 impl serde::Serialize for RetrievalHit {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("extracts", &self.extracts)?;
-        writer.field("resourceMetadata", &self.resource_metadata)?;
-        writer.field("resourceType", &self.resource_type)?;
-        writer.field("sensitivityLabel", &self.sensitivity_label)?;
-        writer.field("webUrl", &self.web_url)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -1746,43 +3417,106 @@ impl crate::read_fields::ReadFields for RetrievalHit {
     const NAME: &'static str = "microsoft.graph.retrievalHit";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "extracts" => self.extracts = map.next_value()?,
-            "resourceMetadata" => self.resource_metadata = map.next_value()?,
-            "resourceType" => self.resource_type = map.next_value()?,
-            "sensitivityLabel" => self.sensitivity_label = map.next_value()?,
-            "webUrl" => self.web_url = map.next_value()?,
+            "extracts" => into.other::<Vec<crate::models::RetrievalExtract>, _>(9288, map)?,
+            "resourceMetadata" => {
+                into.other::<crate::models::SearchResourceMetadataDictionary, _>(9289, map)?
+            }
+            "resourceType" => into.other::<crate::models::RetrievalEntityType, _>(9290, map)?,
+            "sensitivityLabel" => {
+                into.other::<crate::models::SensitivityLabelInfo, _>(9291, map)?
+            }
+            "webUrl" => into.str(9292, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.retrievalResponse` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "copilot")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct RetrievalResponse {
-    /// The `retrievalHits` property.
-    pub retrieval_hits: crate::Patch<Vec<crate::models::RetrievalHit>>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "copilot")]
+impl RetrievalResponse {
+    /// An empty `retrievalResponse`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// The `retrievalHits` property.
+    ///
+    /// `retrievalHits`: an empty slice when absent or `null`.
+    pub fn retrieval_hits(&self) -> &[crate::models::RetrievalHit] {
+        self.props().list(9293)
+    }
+
+    /// Sets `retrievalHits`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_retrieval_hits(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::RetrievalHit>>,
+    ) -> &mut Self {
+        self.props_mut().set(9293, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "copilot")]
+impl std::fmt::Debug for RetrievalResponse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "RetrievalResponse", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "copilot")]
 impl serde::Serialize for RetrievalResponse {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("retrievalHits", &self.retrieval_hits)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -1798,38 +3532,76 @@ impl crate::read_fields::ReadFields for RetrievalResponse {
     const NAME: &'static str = "microsoft.graph.retrievalResponse";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "retrievalHits" => self.retrieval_hits = map.next_value()?,
+            "retrievalHits" => into.other::<Vec<crate::models::RetrievalHit>, _>(9293, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.searchResourceMetadataDictionary` complex type.
 ///
-/// Derived from `dictionaries`; inherited properties are included.
+/// Derived from `dictionaries`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Dictionaries`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "copilot")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct SearchResourceMetadataDictionary {
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    base: crate::models::Dictionaries,
+}
+
+#[cfg(feature = "copilot")]
+impl std::ops::Deref for SearchResourceMetadataDictionary {
+    type Target = crate::models::Dictionaries;
+
+    fn deref(&self) -> &crate::models::Dictionaries {
+        &self.base
+    }
+}
+
+#[cfg(feature = "copilot")]
+impl std::ops::DerefMut for SearchResourceMetadataDictionary {
+    fn deref_mut(&mut self) -> &mut crate::models::Dictionaries {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "copilot")]
+impl SearchResourceMetadataDictionary {
+    /// An empty `searchResourceMetadataDictionary`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+}
+
+#[cfg(feature = "copilot")]
+impl std::fmt::Debug for SearchResourceMetadataDictionary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props().fmt_as(
+            f,
+            "SearchResourceMetadataDictionary",
+            crate::models::PROPERTY_NAMES,
+        )
+    }
 }
 
 #[cfg(feature = "copilot")]
 impl serde::Serialize for SearchResourceMetadataDictionary {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -1845,48 +3617,148 @@ impl crate::read_fields::ReadFields for SearchResourceMetadataDictionary {
     const NAME: &'static str = "microsoft.graph.searchResourceMetadataDictionary";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
-        let _ = (key, map);
+        let _ = (key, map, into);
         Ok(false)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Dictionaries as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
 /// The `microsoft.graph.sensitivityLabelInfo` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "copilot")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct SensitivityLabelInfo {
-    /// The `color` property.
-    pub color: crate::Patch<String>,
-    /// The `displayName` property.
-    pub display_name: crate::Patch<String>,
-    /// The `priority` property.
-    pub priority: crate::Patch<i32>,
-    /// The `sensitivityLabelId` property.
-    pub sensitivity_label_id: crate::Patch<String>,
-    /// The `tooltip` property.
-    pub tooltip: crate::Patch<String>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "copilot")]
+impl SensitivityLabelInfo {
+    /// An empty `sensitivityLabelInfo`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// The `color` property.
+    ///
+    /// `color`: `None` when absent or `null`.
+    pub fn color(&self) -> Option<&str> {
+        self.props().str(9406)
+    }
+
+    /// Sets `color`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_color(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(9406, value.into_patch());
+        self
+    }
+
+    /// The `displayName` property.
+    ///
+    /// `displayName`: `None` when absent or `null`.
+    pub fn display_name(&self) -> Option<&str> {
+        self.props().str(9407)
+    }
+
+    /// Sets `displayName`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_display_name(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(9407, value.into_patch());
+        self
+    }
+
+    /// The `priority` property.
+    ///
+    /// `priority`: `None` when absent or `null`.
+    pub fn priority(&self) -> Option<i32> {
+        self.props().int(9408)
+    }
+
+    /// Sets `priority`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_priority(&mut self, value: impl crate::IntoPatch<i32>) -> &mut Self {
+        self.props_mut().set_int(9408, value.into_patch());
+        self
+    }
+
+    /// The `sensitivityLabelId` property.
+    ///
+    /// `sensitivityLabelId`: `None` when absent or `null`.
+    pub fn sensitivity_label_id(&self) -> Option<&str> {
+        self.props().str(9409)
+    }
+
+    /// Sets `sensitivityLabelId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_sensitivity_label_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(9409, value.into_patch());
+        self
+    }
+
+    /// The `tooltip` property.
+    ///
+    /// `tooltip`: `None` when absent or `null`.
+    pub fn tooltip(&self) -> Option<&str> {
+        self.props().str(9410)
+    }
+
+    /// Sets `tooltip`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_tooltip(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(9410, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "copilot")]
+impl std::fmt::Debug for SensitivityLabelInfo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "SensitivityLabelInfo", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "copilot")]
 impl serde::Serialize for SensitivityLabelInfo {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("color", &self.color)?;
-        writer.field("displayName", &self.display_name)?;
-        writer.field("priority", &self.priority)?;
-        writer.field("sensitivityLabelId", &self.sensitivity_label_id)?;
-        writer.field("tooltip", &self.tooltip)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -1902,23 +3774,23 @@ impl crate::read_fields::ReadFields for SensitivityLabelInfo {
     const NAME: &'static str = "microsoft.graph.sensitivityLabelInfo";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "color" => self.color = map.next_value()?,
-            "displayName" => self.display_name = map.next_value()?,
-            "priority" => self.priority = map.next_value()?,
-            "sensitivityLabelId" => self.sensitivity_label_id = map.next_value()?,
-            "tooltip" => self.tooltip = map.next_value()?,
+            "color" => into.str(9406, map)?,
+            "displayName" => into.str(9407, map)?,
+            "priority" => into.int::<i32, _>(9408, map)?,
+            "sensitivityLabelId" => into.str(9409, map)?,
+            "tooltip" => into.str(9410, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 

@@ -3,26 +3,61 @@
 
 /// The `microsoft.graph.customDataProvidedResourcePayloads.accessReviewContextData` complex type.
 ///
-/// Derived from `accessReviewContextDataBase` < `data`; inherited properties are included.
+/// Derived from `accessReviewContextDataBase` < `data`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::custom_data_provided_resource_payloads::AccessReviewContextDataBase`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct AccessReviewContextData {
-    /// The `reviewDefinitionId` property.
-    pub review_definition_id: crate::Patch<String>,
-    /// The `reviewInstanceId` property.
-    pub review_instance_id: crate::Patch<String>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    base: crate::models::custom_data_provided_resource_payloads::AccessReviewContextDataBase,
+}
+
+#[cfg(feature = "identity-governance")]
+impl std::ops::Deref for AccessReviewContextData {
+    type Target =
+        crate::models::custom_data_provided_resource_payloads::AccessReviewContextDataBase;
+
+    fn deref(
+        &self,
+    ) -> &crate::models::custom_data_provided_resource_payloads::AccessReviewContextDataBase {
+        &self.base
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl std::ops::DerefMut for AccessReviewContextData {
+    fn deref_mut(
+        &mut self,
+    ) -> &mut crate::models::custom_data_provided_resource_payloads::AccessReviewContextDataBase
+    {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl AccessReviewContextData {
+    /// An empty `accessReviewContextData`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl std::fmt::Debug for AccessReviewContextData {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "AccessReviewContextData", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "identity-governance")]
 impl serde::Serialize for AccessReviewContextData {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("reviewDefinitionId", &self.review_definition_id)?;
-        writer.field("reviewInstanceId", &self.review_instance_id)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -39,45 +74,105 @@ impl crate::read_fields::ReadFields for AccessReviewContextData {
         "microsoft.graph.customDataProvidedResourcePayloads.accessReviewContextData";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "reviewDefinitionId" => self.review_definition_id = map.next_value()?,
-            "reviewInstanceId" => self.review_instance_id = map.next_value()?,
+            "reviewDefinitionId" => into.str(10454, map)?,
+            "reviewInstanceId" => into.str(10455, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+base: <crate::models::custom_data_provided_resource_payloads::AccessReviewContextDataBase as crate::read_fields::ReadFields>::from_properties(properties),
+}
     }
 }
 
 /// The `microsoft.graph.customDataProvidedResourcePayloads.accessReviewContextDataBase` complex type.
 ///
-/// Derived from `data`; inherited properties are included.
+/// Derived from `data`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::custom_data_provided_resource_payloads::Data`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct AccessReviewContextDataBase {
+    base: crate::models::custom_data_provided_resource_payloads::Data,
+}
+
+#[cfg(feature = "identity-governance")]
+impl std::ops::Deref for AccessReviewContextDataBase {
+    type Target = crate::models::custom_data_provided_resource_payloads::Data;
+
+    fn deref(&self) -> &crate::models::custom_data_provided_resource_payloads::Data {
+        &self.base
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl std::ops::DerefMut for AccessReviewContextDataBase {
+    fn deref_mut(&mut self) -> &mut crate::models::custom_data_provided_resource_payloads::Data {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl AccessReviewContextDataBase {
+    /// An empty `accessReviewContextDataBase`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The `reviewDefinitionId` property.
-    pub review_definition_id: crate::Patch<String>,
+    ///
+    /// `reviewDefinitionId`: `None` when absent or `null`.
+    pub fn review_definition_id(&self) -> Option<&str> {
+        self.props().str(10454)
+    }
+
+    /// Sets `reviewDefinitionId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_review_definition_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(10454, value.into_patch());
+        self
+    }
+
     /// The `reviewInstanceId` property.
-    pub review_instance_id: crate::Patch<String>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `reviewInstanceId`: `None` when absent or `null`.
+    pub fn review_instance_id(&self) -> Option<&str> {
+        self.props().str(10455)
+    }
+
+    /// Sets `reviewInstanceId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_review_instance_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(10455, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl std::fmt::Debug for AccessReviewContextDataBase {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props().fmt_as(
+            f,
+            "AccessReviewContextDataBase",
+            crate::models::PROPERTY_NAMES,
+        )
+    }
 }
 
 #[cfg(feature = "identity-governance")]
 impl serde::Serialize for AccessReviewContextDataBase {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("reviewDefinitionId", &self.review_definition_id)?;
-        writer.field("reviewInstanceId", &self.review_instance_id)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -94,20 +189,22 @@ impl crate::read_fields::ReadFields for AccessReviewContextDataBase {
         "microsoft.graph.customDataProvidedResourcePayloads.accessReviewContextDataBase";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "reviewDefinitionId" => self.review_definition_id = map.next_value()?,
-            "reviewInstanceId" => self.review_instance_id = map.next_value()?,
+            "reviewDefinitionId" => into.str(10454, map)?,
+            "reviewInstanceId" => into.str(10455, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+base: <crate::models::custom_data_provided_resource_payloads::Data as crate::read_fields::ReadFields>::from_properties(properties),
+}
     }
 }
 
@@ -149,14 +246,35 @@ Self::CustomDataProvidedResourcePayloadsAccessReviewContextDataBase(_) => "micro
 Self::CustomDataProvidedResourcePayloadsAccessReviewContextData(_) => "microsoft.graph.customDataProvidedResourcePayloads.accessReviewContextData",
 Self::CustomDataProvidedResourcePayloadsApplyDecisionContextData(_) => "microsoft.graph.customDataProvidedResourcePayloads.applyDecisionContextData",
 Self::Unknown(value) => value
-.additional_data
+.additional_data()
 .get("@odata.type")
 .and_then(|t| t.as_str())
 .map_or("microsoft.graph.customDataProvidedResourcePayloads.accessReviewContextDataBase", |t| t.trim_start_matches('#')),
 }
     }
 
-    /// The value as a [`AccessReviewContextDataBase`]: the declared type, or a derived type this version does not
+    /// The value read as [`AccessReviewContextDataBase`] whatever its variant: a derived type's base properties
+    /// read the same, so reading the `accessReviewContextDataBase` properties needs no `match`.
+    pub fn base(&self) -> &AccessReviewContextDataBase {
+        match self {
+            Self::CustomDataProvidedResourcePayloadsAccessReviewContextDataBase(value)
+            | Self::Unknown(value) => value,
+            Self::CustomDataProvidedResourcePayloadsAccessReviewContextData(value) => value,
+            Self::CustomDataProvidedResourcePayloadsApplyDecisionContextData(value) => value,
+        }
+    }
+
+    /// As [`AnyAccessReviewContextDataBase::base`], to change the `accessReviewContextDataBase` properties of any variant.
+    pub fn base_mut(&mut self) -> &mut AccessReviewContextDataBase {
+        match self {
+            Self::CustomDataProvidedResourcePayloadsAccessReviewContextDataBase(value)
+            | Self::Unknown(value) => value,
+            Self::CustomDataProvidedResourcePayloadsAccessReviewContextData(value) => value,
+            Self::CustomDataProvidedResourcePayloadsApplyDecisionContextData(value) => value,
+        }
+    }
+
+    /// The value as [`AccessReviewContextDataBase`] if it is the declared type, or a derived type this version does not
     /// know (read as the declared type). `None` for the known derived types.
     pub fn as_custom_data_provided_resource_payloads_access_review_context_data_base(
         &self,
@@ -342,7 +460,7 @@ impl crate::polymorphic::Polymorphic for AnyAccessReviewContextDataBase {
     fn declared_data(&self) -> Option<&crate::AdditionalData> {
         match self {
             Self::CustomDataProvidedResourcePayloadsAccessReviewContextDataBase(value) => {
-                Some(&value.additional_data)
+                Some(value.additional_data())
             }
             _ => None,
         }
@@ -351,26 +469,61 @@ impl crate::polymorphic::Polymorphic for AnyAccessReviewContextDataBase {
 
 /// The `microsoft.graph.customDataProvidedResourcePayloads.applyDecisionContextData` complex type.
 ///
-/// Derived from `accessReviewContextDataBase` < `data`; inherited properties are included.
+/// Derived from `accessReviewContextDataBase` < `data`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::custom_data_provided_resource_payloads::AccessReviewContextDataBase`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct ApplyDecisionContextData {
-    /// The `reviewDefinitionId` property.
-    pub review_definition_id: crate::Patch<String>,
-    /// The `reviewInstanceId` property.
-    pub review_instance_id: crate::Patch<String>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    base: crate::models::custom_data_provided_resource_payloads::AccessReviewContextDataBase,
+}
+
+#[cfg(feature = "identity-governance")]
+impl std::ops::Deref for ApplyDecisionContextData {
+    type Target =
+        crate::models::custom_data_provided_resource_payloads::AccessReviewContextDataBase;
+
+    fn deref(
+        &self,
+    ) -> &crate::models::custom_data_provided_resource_payloads::AccessReviewContextDataBase {
+        &self.base
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl std::ops::DerefMut for ApplyDecisionContextData {
+    fn deref_mut(
+        &mut self,
+    ) -> &mut crate::models::custom_data_provided_resource_payloads::AccessReviewContextDataBase
+    {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl ApplyDecisionContextData {
+    /// An empty `applyDecisionContextData`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl std::fmt::Debug for ApplyDecisionContextData {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "ApplyDecisionContextData", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "identity-governance")]
 impl serde::Serialize for ApplyDecisionContextData {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("reviewDefinitionId", &self.review_definition_id)?;
-        writer.field("reviewInstanceId", &self.review_instance_id)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -387,37 +540,85 @@ impl crate::read_fields::ReadFields for ApplyDecisionContextData {
         "microsoft.graph.customDataProvidedResourcePayloads.applyDecisionContextData";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "reviewDefinitionId" => self.review_definition_id = map.next_value()?,
-            "reviewInstanceId" => self.review_instance_id = map.next_value()?,
+            "reviewDefinitionId" => into.str(10454, map)?,
+            "reviewInstanceId" => into.str(10455, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+base: <crate::models::custom_data_provided_resource_payloads::AccessReviewContextDataBase as crate::read_fields::ReadFields>::from_properties(properties),
+}
     }
 }
 
 /// The `microsoft.graph.customDataProvidedResourcePayloads.data` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct Data {
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "identity-governance")]
+impl Data {
+    /// An empty `data`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl std::fmt::Debug for Data {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "Data", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "identity-governance")]
 impl serde::Serialize for Data {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -433,16 +634,16 @@ impl crate::read_fields::ReadFields for Data {
     const NAME: &'static str = "microsoft.graph.customDataProvidedResourcePayloads.data";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
-        let _ = (key, map);
+        let _ = (key, map, into);
         Ok(false)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
@@ -497,7 +698,7 @@ impl AnyData {
                 "microsoft.graph.customDataProvidedResourcePayloads.applyDecisionContextData"
             }
             Self::Unknown(value) => value
-                .additional_data
+                .additional_data()
                 .get("@odata.type")
                 .and_then(|t| t.as_str())
                 .map_or(
@@ -507,7 +708,28 @@ impl AnyData {
         }
     }
 
-    /// The value as a [`Data`]: the declared type, or a derived type this version does not
+    /// The value read as [`Data`] whatever its variant: a derived type's base properties
+    /// read the same, so reading the `data` properties needs no `match`.
+    pub fn base(&self) -> &Data {
+        match self {
+            Self::CustomDataProvidedResourcePayloadsData(value) | Self::Unknown(value) => value,
+            Self::CustomDataProvidedResourcePayloadsAccessReviewContextDataBase(value) => value,
+            Self::CustomDataProvidedResourcePayloadsAccessReviewContextData(value) => value,
+            Self::CustomDataProvidedResourcePayloadsApplyDecisionContextData(value) => value,
+        }
+    }
+
+    /// As [`AnyData::base`], to change the `data` properties of any variant.
+    pub fn base_mut(&mut self) -> &mut Data {
+        match self {
+            Self::CustomDataProvidedResourcePayloadsData(value) | Self::Unknown(value) => value,
+            Self::CustomDataProvidedResourcePayloadsAccessReviewContextDataBase(value) => value,
+            Self::CustomDataProvidedResourcePayloadsAccessReviewContextData(value) => value,
+            Self::CustomDataProvidedResourcePayloadsApplyDecisionContextData(value) => value,
+        }
+    }
+
+    /// The value as [`Data`] if it is the declared type, or a derived type this version does not
     /// know (read as the declared type). `None` for the known derived types.
     pub fn as_custom_data_provided_resource_payloads_data(&self) -> Option<&Data> {
         match self {
@@ -736,7 +958,7 @@ impl crate::polymorphic::Polymorphic for AnyData {
 
     fn declared_data(&self) -> Option<&crate::AdditionalData> {
         match self {
-            Self::CustomDataProvidedResourcePayloadsData(value) => Some(&value.additional_data),
+            Self::CustomDataProvidedResourcePayloadsData(value) => Some(value.additional_data()),
             _ => None,
         }
     }

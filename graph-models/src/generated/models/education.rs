@@ -3,150 +3,545 @@
 
 /// The `microsoft.graph.educationAssignment` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "education")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct EducationAssignment {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "education")]
+impl std::ops::Deref for EducationAssignment {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "education")]
+impl std::ops::DerefMut for EducationAssignment {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "education")]
+impl EducationAssignment {
+    /// An empty `educationAssignment`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Optional field to control the assignment behavior for students who are added after the assignment
     /// is published. If not specified, defaults to none. Supported values are: none, assignIfOpen. For
     /// example, a teacher can use assignIfOpen to indicate that an assignment should be assigned to any
     /// new student who joins the class while the assignment is still open, and none to indicate that an
     /// assignment should not be assigned to new students.
-    pub added_student_action: crate::Patch<crate::models::EducationAddedStudentAction>,
+    ///
+    /// `addedStudentAction`: `None` when absent or `null`.
+    pub fn added_student_action(&self) -> Option<&crate::models::EducationAddedStudentAction> {
+        self.props().get(2089)
+    }
+
+    /// Sets `addedStudentAction`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_added_student_action(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::EducationAddedStudentAction>,
+    ) -> &mut Self {
+        self.props_mut().set(2089, value.into_patch());
+        self
+    }
+
     /// Optional field to control the assignment behavior for adding assignments to students' and
     /// teachers' calendars when the assignment is published. The possible values are: none,
     /// studentsAndPublisher, studentsAndTeamOwners, unknownFutureValue, and studentsOnly. Note that you
     /// must use the Prefer: include-unknown-enum-members request header to get the following value(s) in
     /// this evolvable enum: studentsOnly. The default value is none.
-    pub add_to_calendar_action: crate::Patch<crate::models::EducationAddToCalendarOptions>,
+    ///
+    /// `addToCalendarAction`: `None` when absent or `null`.
+    pub fn add_to_calendar_action(&self) -> Option<&crate::models::EducationAddToCalendarOptions> {
+        self.props().get(2090)
+    }
+
+    /// Sets `addToCalendarAction`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_add_to_calendar_action(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::EducationAddToCalendarOptions>,
+    ) -> &mut Self {
+        self.props_mut().set(2090, value.into_patch());
+        self
+    }
+
     /// Identifies whether students can submit after the due date. If this property isn't specified
     /// during create, it defaults to true.
-    pub allow_late_submissions: crate::Patch<bool>,
+    ///
+    /// `allowLateSubmissions`: `None` when absent or `null`.
+    pub fn allow_late_submissions(&self) -> Option<bool> {
+        self.props().bool(2091)
+    }
+
+    /// Sets `allowLateSubmissions`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_allow_late_submissions(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(2091, value.into_patch());
+        self
+    }
+
     /// Identifies whether students can add their own resources to a submission or if they can only
     /// modify resources added by the teacher.
-    pub allow_students_to_add_resources_to_submission: crate::Patch<bool>,
+    ///
+    /// `allowStudentsToAddResourcesToSubmission`: `None` when absent or `null`.
+    pub fn allow_students_to_add_resources_to_submission(&self) -> Option<bool> {
+        self.props().bool(2092)
+    }
+
+    /// Sets `allowStudentsToAddResourcesToSubmission`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_allow_students_to_add_resources_to_submission(
+        &mut self,
+        value: impl crate::IntoPatch<bool>,
+    ) -> &mut Self {
+        self.props_mut().set_bool(2092, value.into_patch());
+        self
+    }
+
     /// The date when the assignment should become active. If in the future, the assignment isn't shown
     /// to the student until this date. The Timestamp type represents date and time information using ISO
     /// 8601 format and is always in UTC time. For example, midnight UTC on Jan 1, 2014 is
     /// 2014-01-01T00:00:00Z
-    pub assign_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    ///
+    /// `assignDateTime`: `None` when absent or `null`.
+    pub fn assign_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(2093)
+    }
+
+    /// Sets `assignDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_assign_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(2093, value.into_patch());
+        self
+    }
+
     /// The moment that the assignment was published to students and the assignment shows up on the
     /// students timeline. The Timestamp type represents date and time information using ISO 8601 format
     /// and is always in UTC time. For example, midnight UTC on Jan 1, 2014 is 2014-01-01T00:00:00Z
-    pub assigned_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    ///
+    /// `assignedDateTime`: `None` when absent or `null`.
+    pub fn assigned_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(2094)
+    }
+
+    /// Sets `assignedDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_assigned_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(2094, value.into_patch());
+        self
+    }
+
     /// Which users, or whole class should receive a submission object once the assignment is published.
-    pub assign_to: crate::Patch<Box<crate::models::AnyEducationAssignmentRecipient>>,
+    ///
+    /// `assignTo`: `None` when absent or `null`.
+    pub fn assign_to(&self) -> Option<&crate::models::AnyEducationAssignmentRecipient> {
+        self.props().get(2095)
+    }
+
+    /// Sets `assignTo`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_assign_to(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::AnyEducationAssignmentRecipient>,
+    ) -> &mut Self {
+        self.props_mut().set(2095, value.into_patch());
+        self
+    }
+
     /// Class which this assignment belongs.
-    pub class_id: crate::Patch<String>,
+    ///
+    /// `classId`: `None` when absent or `null`.
+    pub fn class_id(&self) -> Option<&str> {
+        self.props().str(2096)
+    }
+
+    /// Sets `classId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_class_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(2096, value.into_patch());
+        self
+    }
+
     /// Date when the assignment will be closed for submissions. This is an optional field that can be
     /// null if the assignment does not allowLateSubmissions or when the closeDateTime is the same as the
     /// dueDateTime. But if specified, then the closeDateTime must be greater than or equal to the
     /// dueDateTime. The Timestamp type represents date and time information using ISO 8601 format and is
     /// always in UTC time. For example, midnight UTC on Jan 1, 2014 is 2014-01-01T00:00:00Z
-    pub close_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    ///
+    /// `closeDateTime`: `None` when absent or `null`.
+    pub fn close_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(2097)
+    }
+
+    /// Sets `closeDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_close_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(2097, value.into_patch());
+        self
+    }
+
     /// Who created the assignment.
-    pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
+    ///
+    /// `createdBy`: `None` when absent or `null`.
+    pub fn created_by(&self) -> Option<&crate::models::AnyIdentitySet> {
+        self.props().get(2098)
+    }
+
+    /// Sets `createdBy`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_created_by(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::AnyIdentitySet>,
+    ) -> &mut Self {
+        self.props_mut().set(2098, value.into_patch());
+        self
+    }
+
     /// Moment when the assignment was created. The Timestamp type represents date and time information
     /// using ISO 8601 format and is always in UTC time. For example, midnight UTC on Jan 1, 2014 is
     /// 2014-01-01T00:00:00Z
-    pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    ///
+    /// `createdDateTime`: `None` when absent or `null`.
+    pub fn created_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(2099)
+    }
+
+    /// Sets `createdDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_created_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(2099, value.into_patch());
+        self
+    }
+
     /// Name of the assignment.
-    pub display_name: crate::Patch<String>,
+    ///
+    /// `displayName`: `None` when absent or `null`.
+    pub fn display_name(&self) -> Option<&str> {
+        self.props().str(2100)
+    }
+
+    /// Sets `displayName`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_display_name(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(2100, value.into_patch());
+        self
+    }
+
     /// Date when the students assignment is due. The Timestamp type represents date and time information
     /// using ISO 8601 format and is always in UTC time. For example, midnight UTC on Jan 1, 2014 is
     /// 2014-01-01T00:00:00Z
-    pub due_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    ///
+    /// `dueDateTime`: `None` when absent or `null`.
+    pub fn due_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(2101)
+    }
+
+    /// Sets `dueDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_due_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(2101, value.into_patch());
+        self
+    }
+
     /// Folder URL where all the feedback file resources for this assignment are stored.
-    pub feedback_resources_folder_url: crate::Patch<String>,
+    ///
+    /// `feedbackResourcesFolderUrl`: `None` when absent or `null`.
+    pub fn feedback_resources_folder_url(&self) -> Option<&str> {
+        self.props().str(2102)
+    }
+
+    /// Sets `feedbackResourcesFolderUrl`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_feedback_resources_folder_url(
+        &mut self,
+        value: impl crate::IntoPatch<String>,
+    ) -> &mut Self {
+        self.props_mut().set_str(2102, value.into_patch());
+        self
+    }
+
     /// How the assignment will be graded.
-    pub grading: crate::Patch<Box<crate::models::AnyEducationAssignmentGradeType>>,
+    ///
+    /// `grading`: `None` when absent or `null`.
+    pub fn grading(&self) -> Option<&crate::models::AnyEducationAssignmentGradeType> {
+        self.props().get(2103)
+    }
+
+    /// Sets `grading`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_grading(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::AnyEducationAssignmentGradeType>,
+    ) -> &mut Self {
+        self.props_mut().set(2103, value.into_patch());
+        self
+    }
+
     /// Instructions for the assignment. This along with the display name tell the student what to do.
-    pub instructions: crate::Patch<Box<crate::models::EducationItemBody>>,
+    ///
+    /// `instructions`: `None` when absent or `null`.
+    pub fn instructions(&self) -> Option<&crate::models::EducationItemBody> {
+        self.props().get(2104)
+    }
+
+    /// Sets `instructions`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_instructions(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::EducationItemBody>,
+    ) -> &mut Self {
+        self.props_mut().set(2104, value.into_patch());
+        self
+    }
+
     /// The `languageTag` property.
-    pub language_tag: crate::Patch<String>,
+    ///
+    /// `languageTag`: `None` when absent or `null`.
+    pub fn language_tag(&self) -> Option<&str> {
+        self.props().str(2105)
+    }
+
+    /// Sets `languageTag`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_language_tag(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(2105, value.into_patch());
+        self
+    }
+
     /// Who last modified the assignment.
-    pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
+    ///
+    /// `lastModifiedBy`: `None` when absent or `null`.
+    pub fn last_modified_by(&self) -> Option<&crate::models::AnyIdentitySet> {
+        self.props().get(2106)
+    }
+
+    /// Sets `lastModifiedBy`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_last_modified_by(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::AnyIdentitySet>,
+    ) -> &mut Self {
+        self.props_mut().set(2106, value.into_patch());
+        self
+    }
+
     /// Moment when the assignment was last modified. The Timestamp type represents date and time
     /// information using ISO 8601 format and is always in UTC time. For example, midnight UTC on Jan 1,
     /// 2014 is 2014-01-01T00:00:00Z
-    pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    ///
+    /// `lastModifiedDateTime`: `None` when absent or `null`.
+    pub fn last_modified_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(2107)
+    }
+
+    /// Sets `lastModifiedDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_last_modified_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(2107, value.into_patch());
+        self
+    }
+
     /// The `moduleUrl` property.
-    pub module_url: crate::Patch<String>,
+    ///
+    /// `moduleUrl`: `None` when absent or `null`.
+    pub fn module_url(&self) -> Option<&str> {
+        self.props().str(2108)
+    }
+
+    /// Sets `moduleUrl`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_module_url(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(2108, value.into_patch());
+        self
+    }
+
     /// Optional field to specify the URL of the channel to post the assignment publish notification. If
     /// not specified or null, defaults to the General channel. This field only applies to assignments
     /// where the assignTo value is educationAssignmentClassRecipient. Updating the
     /// notificationChannelUrl isn't allowed after the assignment has been published.
-    pub notification_channel_url: crate::Patch<String>,
+    ///
+    /// `notificationChannelUrl`: `None` when absent or `null`.
+    pub fn notification_channel_url(&self) -> Option<&str> {
+        self.props().str(2109)
+    }
+
+    /// Sets `notificationChannelUrl`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_notification_channel_url(
+        &mut self,
+        value: impl crate::IntoPatch<String>,
+    ) -> &mut Self {
+        self.props_mut().set_str(2109, value.into_patch());
+        self
+    }
+
     /// Folder URL where all the file resources for this assignment are stored.
-    pub resources_folder_url: crate::Patch<String>,
+    ///
+    /// `resourcesFolderUrl`: `None` when absent or `null`.
+    pub fn resources_folder_url(&self) -> Option<&str> {
+        self.props().str(2110)
+    }
+
+    /// Sets `resourcesFolderUrl`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_resources_folder_url(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(2110, value.into_patch());
+        self
+    }
+
     /// Status of the Assignment. You can't PATCH this value. Possible values are: draft, scheduled,
     /// published, assigned.
-    pub status: crate::Patch<crate::models::EducationAssignmentStatus>,
+    ///
+    /// `status`: `None` when absent or `null`.
+    pub fn status(&self) -> Option<&crate::models::EducationAssignmentStatus> {
+        self.props().get(2111)
+    }
+
+    /// Sets `status`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_status(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::EducationAssignmentStatus>,
+    ) -> &mut Self {
+        self.props_mut().set(2111, value.into_patch());
+        self
+    }
+
     /// The deep link URL for the given assignment.
-    pub web_url: crate::Patch<String>,
+    ///
+    /// `webUrl`: `None` when absent or `null`.
+    pub fn web_url(&self) -> Option<&str> {
+        self.props().str(2112)
+    }
+
+    /// Sets `webUrl`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_web_url(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(2112, value.into_patch());
+        self
+    }
+
     /// When set, enables users to easily find assignments of a given type. Read-only. Nullable.
-    pub categories: crate::Patch<Vec<crate::models::EducationCategory>>,
+    ///
+    /// `categories`: an empty slice when absent or `null`.
+    pub fn categories(&self) -> &[crate::models::EducationCategory] {
+        self.props().list(2113)
+    }
+
+    /// Sets `categories`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_categories(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::EducationCategory>>,
+    ) -> &mut Self {
+        self.props_mut().set(2113, value.into_patch());
+        self
+    }
+
     /// The `gradingCategory` navigation property (present when expanded).
-    pub grading_category: crate::Patch<Box<crate::models::EducationGradingCategory>>,
+    ///
+    /// `gradingCategory`: `None` when absent or `null`.
+    pub fn grading_category(&self) -> Option<&crate::models::EducationGradingCategory> {
+        self.props().get(2114)
+    }
+
+    /// Sets `gradingCategory`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_grading_category(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::EducationGradingCategory>,
+    ) -> &mut Self {
+        self.props_mut().set(2114, value.into_patch());
+        self
+    }
+
     /// The `gradingScheme` navigation property (present when expanded).
-    pub grading_scheme: crate::Patch<Box<crate::models::EducationGradingScheme>>,
+    ///
+    /// `gradingScheme`: `None` when absent or `null`.
+    pub fn grading_scheme(&self) -> Option<&crate::models::EducationGradingScheme> {
+        self.props().get(2115)
+    }
+
+    /// Sets `gradingScheme`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_grading_scheme(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::EducationGradingScheme>,
+    ) -> &mut Self {
+        self.props_mut().set(2115, value.into_patch());
+        self
+    }
+
     /// Learning objects that are associated with this assignment. Only teachers can modify this list.
     /// Nullable.
-    pub resources: crate::Patch<Vec<crate::models::EducationAssignmentResource>>,
+    ///
+    /// `resources`: an empty slice when absent or `null`.
+    pub fn resources(&self) -> &[crate::models::EducationAssignmentResource] {
+        self.props().list(2116)
+    }
+
+    /// Sets `resources`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_resources(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::EducationAssignmentResource>>,
+    ) -> &mut Self {
+        self.props_mut().set(2116, value.into_patch());
+        self
+    }
+
     /// When set, the grading rubric attached to this assignment.
-    pub rubric: crate::Patch<Box<crate::models::EducationRubric>>,
+    ///
+    /// `rubric`: `None` when absent or `null`.
+    pub fn rubric(&self) -> Option<&crate::models::EducationRubric> {
+        self.props().get(2117)
+    }
+
+    /// Sets `rubric`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_rubric(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::EducationRubric>,
+    ) -> &mut Self {
+        self.props_mut().set(2117, value.into_patch());
+        self
+    }
+
     /// Once published, there is a submission object for each student representing their work and grade.
     /// Read-only. Nullable.
-    pub submissions: crate::Patch<Vec<crate::models::EducationSubmission>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `submissions`: an empty slice when absent or `null`.
+    pub fn submissions(&self) -> &[crate::models::EducationSubmission] {
+        self.props().list(2118)
+    }
+
+    /// Sets `submissions`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_submissions(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::EducationSubmission>>,
+    ) -> &mut Self {
+        self.props_mut().set(2118, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "education")]
+impl std::fmt::Debug for EducationAssignment {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "EducationAssignment", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "education")]
 impl serde::Serialize for EducationAssignment {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("addedStudentAction", &self.added_student_action)?;
-        writer.field("addToCalendarAction", &self.add_to_calendar_action)?;
-        writer.field("allowLateSubmissions", &self.allow_late_submissions)?;
-        writer.field(
-            "allowStudentsToAddResourcesToSubmission",
-            &self.allow_students_to_add_resources_to_submission,
-        )?;
-        writer.field("assignDateTime", &self.assign_date_time)?;
-        writer.field("assignedDateTime", &self.assigned_date_time)?;
-        writer.field("assignTo", &self.assign_to)?;
-        writer.field("classId", &self.class_id)?;
-        writer.field("closeDateTime", &self.close_date_time)?;
-        writer.field("createdBy", &self.created_by)?;
-        writer.field("createdDateTime", &self.created_date_time)?;
-        writer.field("displayName", &self.display_name)?;
-        writer.field("dueDateTime", &self.due_date_time)?;
-        writer.field(
-            "feedbackResourcesFolderUrl",
-            &self.feedback_resources_folder_url,
-        )?;
-        writer.field("grading", &self.grading)?;
-        writer.field("instructions", &self.instructions)?;
-        writer.field("languageTag", &self.language_tag)?;
-        writer.field("lastModifiedBy", &self.last_modified_by)?;
-        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
-        writer.field("moduleUrl", &self.module_url)?;
-        writer.field("notificationChannelUrl", &self.notification_channel_url)?;
-        writer.field("resourcesFolderUrl", &self.resources_folder_url)?;
-        writer.field("status", &self.status)?;
-        writer.field("webUrl", &self.web_url)?;
-        writer.field("categories", &self.categories)?;
-        writer.field("gradingCategory", &self.grading_category)?;
-        writer.field("gradingScheme", &self.grading_scheme)?;
-        writer.field("resources", &self.resources)?;
-        writer.field("rubric", &self.rubric)?;
-        writer.field("submissions", &self.submissions)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -162,53 +557,65 @@ impl crate::read_fields::ReadFields for EducationAssignment {
     const NAME: &'static str = "microsoft.graph.educationAssignment";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "addedStudentAction" => self.added_student_action = map.next_value()?,
-            "addToCalendarAction" => self.add_to_calendar_action = map.next_value()?,
-            "allowLateSubmissions" => self.allow_late_submissions = map.next_value()?,
-            "allowStudentsToAddResourcesToSubmission" => {
-                self.allow_students_to_add_resources_to_submission = map.next_value()?
+            "id" => into.str(2376, map)?,
+            "addedStudentAction" => {
+                into.other::<crate::models::EducationAddedStudentAction, _>(2089, map)?
             }
-            "assignDateTime" => self.assign_date_time = map.next_value()?,
-            "assignedDateTime" => self.assigned_date_time = map.next_value()?,
-            "assignTo" => self.assign_to = map.next_value()?,
-            "classId" => self.class_id = map.next_value()?,
-            "closeDateTime" => self.close_date_time = map.next_value()?,
-            "createdBy" => self.created_by = map.next_value()?,
-            "createdDateTime" => self.created_date_time = map.next_value()?,
-            "displayName" => self.display_name = map.next_value()?,
-            "dueDateTime" => self.due_date_time = map.next_value()?,
-            "feedbackResourcesFolderUrl" => {
-                self.feedback_resources_folder_url = map.next_value()?
+            "addToCalendarAction" => {
+                into.other::<crate::models::EducationAddToCalendarOptions, _>(2090, map)?
             }
-            "grading" => self.grading = map.next_value()?,
-            "instructions" => self.instructions = map.next_value()?,
-            "languageTag" => self.language_tag = map.next_value()?,
-            "lastModifiedBy" => self.last_modified_by = map.next_value()?,
-            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
-            "moduleUrl" => self.module_url = map.next_value()?,
-            "notificationChannelUrl" => self.notification_channel_url = map.next_value()?,
-            "resourcesFolderUrl" => self.resources_folder_url = map.next_value()?,
-            "status" => self.status = map.next_value()?,
-            "webUrl" => self.web_url = map.next_value()?,
-            "categories" => self.categories = map.next_value()?,
-            "gradingCategory" => self.grading_category = map.next_value()?,
-            "gradingScheme" => self.grading_scheme = map.next_value()?,
-            "resources" => self.resources = map.next_value()?,
-            "rubric" => self.rubric = map.next_value()?,
-            "submissions" => self.submissions = map.next_value()?,
+            "allowLateSubmissions" => into.bool(2091, map)?,
+            "allowStudentsToAddResourcesToSubmission" => into.bool(2092, map)?,
+            "assignDateTime" => into.other::<crate::edm::DateTimeOffset, _>(2093, map)?,
+            "assignedDateTime" => into.other::<crate::edm::DateTimeOffset, _>(2094, map)?,
+            "assignTo" => {
+                into.other::<crate::models::AnyEducationAssignmentRecipient, _>(2095, map)?
+            }
+            "classId" => into.str(2096, map)?,
+            "closeDateTime" => into.other::<crate::edm::DateTimeOffset, _>(2097, map)?,
+            "createdBy" => into.other::<crate::models::AnyIdentitySet, _>(2098, map)?,
+            "createdDateTime" => into.other::<crate::edm::DateTimeOffset, _>(2099, map)?,
+            "displayName" => into.str(2100, map)?,
+            "dueDateTime" => into.other::<crate::edm::DateTimeOffset, _>(2101, map)?,
+            "feedbackResourcesFolderUrl" => into.str(2102, map)?,
+            "grading" => {
+                into.other::<crate::models::AnyEducationAssignmentGradeType, _>(2103, map)?
+            }
+            "instructions" => into.other::<crate::models::EducationItemBody, _>(2104, map)?,
+            "languageTag" => into.str(2105, map)?,
+            "lastModifiedBy" => into.other::<crate::models::AnyIdentitySet, _>(2106, map)?,
+            "lastModifiedDateTime" => into.other::<crate::edm::DateTimeOffset, _>(2107, map)?,
+            "moduleUrl" => into.str(2108, map)?,
+            "notificationChannelUrl" => into.str(2109, map)?,
+            "resourcesFolderUrl" => into.str(2110, map)?,
+            "status" => into.other::<crate::models::EducationAssignmentStatus, _>(2111, map)?,
+            "webUrl" => into.str(2112, map)?,
+            "categories" => into.other::<Vec<crate::models::EducationCategory>, _>(2113, map)?,
+            "gradingCategory" => {
+                into.other::<crate::models::EducationGradingCategory, _>(2114, map)?
+            }
+            "gradingScheme" => into.other::<crate::models::EducationGradingScheme, _>(2115, map)?,
+            "resources" => {
+                into.other::<Vec<crate::models::EducationAssignmentResource>, _>(2116, map)?
+            }
+            "rubric" => into.other::<crate::models::EducationRubric, _>(2117, map)?,
+            "submissions" => into.other::<Vec<crate::models::EducationSubmission>, _>(2118, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -252,40 +659,127 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.educationAssignmentDefaults` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "education")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct EducationAssignmentDefaults {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "education")]
+impl std::ops::Deref for EducationAssignmentDefaults {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "education")]
+impl std::ops::DerefMut for EducationAssignmentDefaults {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "education")]
+impl EducationAssignmentDefaults {
+    /// An empty `educationAssignmentDefaults`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Class-level default behavior for handling students who are added after the assignment is
     /// published. Possible values are: none, assignIfOpen.
-    pub added_student_action: crate::Patch<crate::models::EducationAddedStudentAction>,
+    ///
+    /// `addedStudentAction`: `None` when absent or `null`.
+    pub fn added_student_action(&self) -> Option<&crate::models::EducationAddedStudentAction> {
+        self.props().get(2119)
+    }
+
+    /// Sets `addedStudentAction`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_added_student_action(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::EducationAddedStudentAction>,
+    ) -> &mut Self {
+        self.props_mut().set(2119, value.into_patch());
+        self
+    }
+
     /// Optional field to control adding assignments to students' and teachers' calendars when the
     /// assignment is published. The possible values are: none, studentsAndPublisher,
     /// studentsAndTeamOwners, unknownFutureValue, and studentsOnly. Note that you must use the Prefer:
     /// include-unknown-enum-members request header to get the following value(s) in this evolvable enum:
     /// studentsOnly. The default value is none.
-    pub add_to_calendar_action: crate::Patch<crate::models::EducationAddToCalendarOptions>,
+    ///
+    /// `addToCalendarAction`: `None` when absent or `null`.
+    pub fn add_to_calendar_action(&self) -> Option<&crate::models::EducationAddToCalendarOptions> {
+        self.props().get(2120)
+    }
+
+    /// Sets `addToCalendarAction`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_add_to_calendar_action(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::EducationAddToCalendarOptions>,
+    ) -> &mut Self {
+        self.props_mut().set(2120, value.into_patch());
+        self
+    }
+
     /// Class-level default value for due time field. Default value is 23:59:00.
-    pub due_time: crate::Patch<crate::edm::TimeOfDay>,
+    ///
+    /// `dueTime`: `None` when absent or `null`.
+    pub fn due_time(&self) -> Option<&crate::edm::TimeOfDay> {
+        self.props().get(2121)
+    }
+
+    /// Sets `dueTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_due_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::TimeOfDay>,
+    ) -> &mut Self {
+        self.props_mut().set(2121, value.into_patch());
+        self
+    }
+
     /// Default Teams channel to which notifications will be sent. Default value is null.
-    pub notification_channel_url: crate::Patch<String>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `notificationChannelUrl`: `None` when absent or `null`.
+    pub fn notification_channel_url(&self) -> Option<&str> {
+        self.props().str(2122)
+    }
+
+    /// Sets `notificationChannelUrl`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_notification_channel_url(
+        &mut self,
+        value: impl crate::IntoPatch<String>,
+    ) -> &mut Self {
+        self.props_mut().set_str(2122, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "education")]
+impl std::fmt::Debug for EducationAssignmentDefaults {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props().fmt_as(
+            f,
+            "EducationAssignmentDefaults",
+            crate::models::PROPERTY_NAMES,
+        )
+    }
 }
 
 #[cfg(feature = "education")]
 impl serde::Serialize for EducationAssignmentDefaults {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("addedStudentAction", &self.added_student_action)?;
-        writer.field("addToCalendarAction", &self.add_to_calendar_action)?;
-        writer.field("dueTime", &self.due_time)?;
-        writer.field("notificationChannelUrl", &self.notification_channel_url)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -301,23 +795,31 @@ impl crate::read_fields::ReadFields for EducationAssignmentDefaults {
     const NAME: &'static str = "microsoft.graph.educationAssignmentDefaults";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "addedStudentAction" => self.added_student_action = map.next_value()?,
-            "addToCalendarAction" => self.add_to_calendar_action = map.next_value()?,
-            "dueTime" => self.due_time = map.next_value()?,
-            "notificationChannelUrl" => self.notification_channel_url = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "addedStudentAction" => {
+                into.other::<crate::models::EducationAddedStudentAction, _>(2119, map)?
+            }
+            "addToCalendarAction" => {
+                into.other::<crate::models::EducationAddToCalendarOptions, _>(2120, map)?
+            }
+            "dueTime" => into.other::<crate::edm::TimeOfDay, _>(2121, map)?,
+            "notificationChannelUrl" => into.str(2122, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -335,36 +837,107 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.educationAssignmentResource` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "education")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct EducationAssignmentResource {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "education")]
+impl std::ops::Deref for EducationAssignmentResource {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "education")]
+impl std::ops::DerefMut for EducationAssignmentResource {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "education")]
+impl EducationAssignmentResource {
+    /// An empty `educationAssignmentResource`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Indicates whether this resource should be copied to each student submission for modification and
     /// submission. Required
-    pub distribute_for_student_work: crate::Patch<bool>,
+    ///
+    /// `distributeForStudentWork`: `None` when absent or `null`.
+    pub fn distribute_for_student_work(&self) -> Option<bool> {
+        self.props().bool(2123)
+    }
+
+    /// Sets `distributeForStudentWork`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_distribute_for_student_work(
+        &mut self,
+        value: impl crate::IntoPatch<bool>,
+    ) -> &mut Self {
+        self.props_mut().set_bool(2123, value.into_patch());
+        self
+    }
+
     /// Resource object that has been associated with this assignment.
-    pub resource: crate::Patch<Box<crate::models::AnyEducationResource>>,
+    ///
+    /// `resource`: `None` when absent or `null`.
+    pub fn resource(&self) -> Option<&crate::models::AnyEducationResource> {
+        self.props().get(2124)
+    }
+
+    /// Sets `resource`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_resource(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::AnyEducationResource>,
+    ) -> &mut Self {
+        self.props_mut().set(2124, value.into_patch());
+        self
+    }
+
     /// The `dependentResources` navigation property (present when expanded).
-    pub dependent_resources: crate::Patch<Vec<crate::models::EducationAssignmentResource>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `dependentResources`: an empty slice when absent or `null`.
+    pub fn dependent_resources(&self) -> &[crate::models::EducationAssignmentResource] {
+        self.props().list(2125)
+    }
+
+    /// Sets `dependentResources`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_dependent_resources(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::EducationAssignmentResource>>,
+    ) -> &mut Self {
+        self.props_mut().set(2125, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "education")]
+impl std::fmt::Debug for EducationAssignmentResource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props().fmt_as(
+            f,
+            "EducationAssignmentResource",
+            crate::models::PROPERTY_NAMES,
+        )
+    }
 }
 
 #[cfg(feature = "education")]
 impl serde::Serialize for EducationAssignmentResource {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field(
-            "distributeForStudentWork",
-            &self.distribute_for_student_work,
-        )?;
-        writer.field("resource", &self.resource)?;
-        writer.field("dependentResources", &self.dependent_resources)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -380,22 +953,28 @@ impl crate::read_fields::ReadFields for EducationAssignmentResource {
     const NAME: &'static str = "microsoft.graph.educationAssignmentResource";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "distributeForStudentWork" => self.distribute_for_student_work = map.next_value()?,
-            "resource" => self.resource = map.next_value()?,
-            "dependentResources" => self.dependent_resources = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "distributeForStudentWork" => into.bool(2123, map)?,
+            "resource" => into.other::<crate::models::AnyEducationResource, _>(2124, map)?,
+            "dependentResources" => {
+                into.other::<Vec<crate::models::EducationAssignmentResource>, _>(2125, map)?
+            }
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -412,39 +991,123 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.educationAssignmentSettings` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "education")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct EducationAssignmentSettings {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "education")]
+impl std::ops::Deref for EducationAssignmentSettings {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "education")]
+impl std::ops::DerefMut for EducationAssignmentSettings {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "education")]
+impl EducationAssignmentSettings {
+    /// An empty `educationAssignmentSettings`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Indicates whether turn-in celebration animation will be shown. A value of true indicates that the
     /// animation will not be shown. Default value is false.
-    pub submission_animation_disabled: crate::Patch<bool>,
+    ///
+    /// `submissionAnimationDisabled`: `None` when absent or `null`.
+    pub fn submission_animation_disabled(&self) -> Option<bool> {
+        self.props().bool(2126)
+    }
+
+    /// Sets `submissionAnimationDisabled`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_submission_animation_disabled(
+        &mut self,
+        value: impl crate::IntoPatch<bool>,
+    ) -> &mut Self {
+        self.props_mut().set_bool(2126, value.into_patch());
+        self
+    }
+
     /// The `defaultGradingScheme` navigation property (present when expanded).
-    pub default_grading_scheme: crate::Patch<Box<crate::models::EducationGradingScheme>>,
+    ///
+    /// `defaultGradingScheme`: `None` when absent or `null`.
+    pub fn default_grading_scheme(&self) -> Option<&crate::models::EducationGradingScheme> {
+        self.props().get(2127)
+    }
+
+    /// Sets `defaultGradingScheme`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_default_grading_scheme(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::EducationGradingScheme>,
+    ) -> &mut Self {
+        self.props_mut().set(2127, value.into_patch());
+        self
+    }
+
     /// The `gradingCategories` navigation property (present when expanded).
-    pub grading_categories: crate::Patch<Vec<crate::models::EducationGradingCategory>>,
+    ///
+    /// `gradingCategories`: an empty slice when absent or `null`.
+    pub fn grading_categories(&self) -> &[crate::models::EducationGradingCategory] {
+        self.props().list(2128)
+    }
+
+    /// Sets `gradingCategories`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_grading_categories(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::EducationGradingCategory>>,
+    ) -> &mut Self {
+        self.props_mut().set(2128, value.into_patch());
+        self
+    }
+
     /// The `gradingSchemes` navigation property (present when expanded).
-    pub grading_schemes: crate::Patch<Vec<crate::models::EducationGradingScheme>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `gradingSchemes`: an empty slice when absent or `null`.
+    pub fn grading_schemes(&self) -> &[crate::models::EducationGradingScheme] {
+        self.props().list(2129)
+    }
+
+    /// Sets `gradingSchemes`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_grading_schemes(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::EducationGradingScheme>>,
+    ) -> &mut Self {
+        self.props_mut().set(2129, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "education")]
+impl std::fmt::Debug for EducationAssignmentSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props().fmt_as(
+            f,
+            "EducationAssignmentSettings",
+            crate::models::PROPERTY_NAMES,
+        )
+    }
 }
 
 #[cfg(feature = "education")]
 impl serde::Serialize for EducationAssignmentSettings {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field(
-            "submissionAnimationDisabled",
-            &self.submission_animation_disabled,
-        )?;
-        writer.field("defaultGradingScheme", &self.default_grading_scheme)?;
-        writer.field("gradingCategories", &self.grading_categories)?;
-        writer.field("gradingSchemes", &self.grading_schemes)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -460,25 +1123,33 @@ impl crate::read_fields::ReadFields for EducationAssignmentSettings {
     const NAME: &'static str = "microsoft.graph.educationAssignmentSettings";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "submissionAnimationDisabled" => {
-                self.submission_animation_disabled = map.next_value()?
+            "id" => into.str(2376, map)?,
+            "submissionAnimationDisabled" => into.bool(2126, map)?,
+            "defaultGradingScheme" => {
+                into.other::<crate::models::EducationGradingScheme, _>(2127, map)?
             }
-            "defaultGradingScheme" => self.default_grading_scheme = map.next_value()?,
-            "gradingCategories" => self.grading_categories = map.next_value()?,
-            "gradingSchemes" => self.grading_schemes = map.next_value()?,
+            "gradingCategories" => {
+                into.other::<Vec<crate::models::EducationGradingCategory>, _>(2128, map)?
+            }
+            "gradingSchemes" => {
+                into.other::<Vec<crate::models::EducationGradingScheme>, _>(2129, map)?
+            }
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -496,26 +1167,68 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.educationCategory` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "education")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct EducationCategory {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "education")]
+impl std::ops::Deref for EducationCategory {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "education")]
+impl std::ops::DerefMut for EducationCategory {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "education")]
+impl EducationCategory {
+    /// An empty `educationCategory`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Unique identifier for the category.
-    pub display_name: crate::Patch<String>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `displayName`: `None` when absent or `null`.
+    pub fn display_name(&self) -> Option<&str> {
+        self.props().str(2130)
+    }
+
+    /// Sets `displayName`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_display_name(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(2130, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "education")]
+impl std::fmt::Debug for EducationCategory {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "EducationCategory", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "education")]
 impl serde::Serialize for EducationCategory {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("displayName", &self.display_name)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -531,20 +1244,24 @@ impl crate::read_fields::ReadFields for EducationCategory {
     const NAME: &'static str = "microsoft.graph.educationCategory";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "displayName" => self.display_name = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "displayName" => into.str(2130, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -559,88 +1276,369 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.educationClass` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "education")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct EducationClass {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "education")]
+impl std::ops::Deref for EducationClass {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "education")]
+impl std::ops::DerefMut for EducationClass {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "education")]
+impl EducationClass {
+    /// An empty `educationClass`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Class code used by the school to identify the class.
-    pub class_code: crate::Patch<String>,
+    ///
+    /// `classCode`: `None` when absent or `null`.
+    pub fn class_code(&self) -> Option<&str> {
+        self.props().str(2131)
+    }
+
+    /// Sets `classCode`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_class_code(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(2131, value.into_patch());
+        self
+    }
+
     /// The `course` property.
-    pub course: crate::Patch<Box<crate::models::EducationCourse>>,
+    ///
+    /// `course`: `None` when absent or `null`.
+    pub fn course(&self) -> Option<&crate::models::EducationCourse> {
+        self.props().get(2132)
+    }
+
+    /// Sets `course`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_course(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::EducationCourse>,
+    ) -> &mut Self {
+        self.props_mut().set(2132, value.into_patch());
+        self
+    }
+
     /// Entity who created the class
-    pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
+    ///
+    /// `createdBy`: `None` when absent or `null`.
+    pub fn created_by(&self) -> Option<&crate::models::AnyIdentitySet> {
+        self.props().get(2133)
+    }
+
+    /// Sets `createdBy`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_created_by(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::AnyIdentitySet>,
+    ) -> &mut Self {
+        self.props_mut().set(2133, value.into_patch());
+        self
+    }
+
     /// Description of the class.
-    pub description: crate::Patch<String>,
+    ///
+    /// `description`: `None` when absent or `null`.
+    pub fn description(&self) -> Option<&str> {
+        self.props().str(2134)
+    }
+
+    /// Sets `description`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_description(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(2134, value.into_patch());
+        self
+    }
+
     /// Name of the class.
-    pub display_name: crate::Patch<String>,
+    ///
+    /// `displayName`: `None` when absent or `null`.
+    pub fn display_name(&self) -> Option<&str> {
+        self.props().str(2135)
+    }
+
+    /// Sets `displayName`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_display_name(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(2135, value.into_patch());
+        self
+    }
+
     /// ID of the class from the syncing system.
-    pub external_id: crate::Patch<String>,
+    ///
+    /// `externalId`: `None` when absent or `null`.
+    pub fn external_id(&self) -> Option<&str> {
+        self.props().str(2136)
+    }
+
+    /// Sets `externalId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_external_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(2136, value.into_patch());
+        self
+    }
+
     /// Name of the class in the syncing system.
-    pub external_name: crate::Patch<String>,
+    ///
+    /// `externalName`: `None` when absent or `null`.
+    pub fn external_name(&self) -> Option<&str> {
+        self.props().str(2137)
+    }
+
+    /// Sets `externalName`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_external_name(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(2137, value.into_patch());
+        self
+    }
+
     /// How this class was created. Possible values are: sis, manual.
-    pub external_source: crate::Patch<crate::models::EducationExternalSource>,
+    ///
+    /// `externalSource`: `None` when absent or `null`.
+    pub fn external_source(&self) -> Option<&crate::models::EducationExternalSource> {
+        self.props().get(2138)
+    }
+
+    /// Sets `externalSource`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_external_source(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::EducationExternalSource>,
+    ) -> &mut Self {
+        self.props_mut().set(2138, value.into_patch());
+        self
+    }
+
     /// The name of the external source this resources was generated from.
-    pub external_source_detail: crate::Patch<String>,
+    ///
+    /// `externalSourceDetail`: `None` when absent or `null`.
+    pub fn external_source_detail(&self) -> Option<&str> {
+        self.props().str(2139)
+    }
+
+    /// Sets `externalSourceDetail`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_external_source_detail(
+        &mut self,
+        value: impl crate::IntoPatch<String>,
+    ) -> &mut Self {
+        self.props_mut().set_str(2139, value.into_patch());
+        self
+    }
+
     /// Grade level of the class.
-    pub grade: crate::Patch<String>,
+    ///
+    /// `grade`: `None` when absent or `null`.
+    pub fn grade(&self) -> Option<&str> {
+        self.props().str(2140)
+    }
+
+    /// Sets `grade`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_grade(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(2140, value.into_patch());
+        self
+    }
+
     /// Mail name for sending email to all members, if this is enabled.
-    pub mail_nickname: crate::Patch<String>,
+    ///
+    /// `mailNickname`: `None` when absent or `null`.
+    pub fn mail_nickname(&self) -> Option<&str> {
+        self.props().str(2141)
+    }
+
+    /// Sets `mailNickname`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_mail_nickname(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(2141, value.into_patch());
+        self
+    }
+
     /// Term for this class.
-    pub term: crate::Patch<Box<crate::models::EducationTerm>>,
+    ///
+    /// `term`: `None` when absent or `null`.
+    pub fn term(&self) -> Option<&crate::models::EducationTerm> {
+        self.props().get(2142)
+    }
+
+    /// Sets `term`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_term(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::EducationTerm>,
+    ) -> &mut Self {
+        self.props_mut().set(2142, value.into_patch());
+        self
+    }
+
     /// All categories associated with this class. Nullable.
-    pub assignment_categories: crate::Patch<Vec<crate::models::EducationCategory>>,
+    ///
+    /// `assignmentCategories`: an empty slice when absent or `null`.
+    pub fn assignment_categories(&self) -> &[crate::models::EducationCategory] {
+        self.props().list(2143)
+    }
+
+    /// Sets `assignmentCategories`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_assignment_categories(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::EducationCategory>>,
+    ) -> &mut Self {
+        self.props_mut().set(2143, value.into_patch());
+        self
+    }
+
     /// Specifies class-level defaults respected by new assignments created in the class.
-    pub assignment_defaults: crate::Patch<Box<crate::models::EducationAssignmentDefaults>>,
+    ///
+    /// `assignmentDefaults`: `None` when absent or `null`.
+    pub fn assignment_defaults(&self) -> Option<&crate::models::EducationAssignmentDefaults> {
+        self.props().get(2144)
+    }
+
+    /// Sets `assignmentDefaults`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_assignment_defaults(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::EducationAssignmentDefaults>,
+    ) -> &mut Self {
+        self.props_mut().set(2144, value.into_patch());
+        self
+    }
+
     /// All assignments associated with this class. Nullable.
-    pub assignments: crate::Patch<Vec<crate::models::EducationAssignment>>,
+    ///
+    /// `assignments`: an empty slice when absent or `null`.
+    pub fn assignments(&self) -> &[crate::models::EducationAssignment] {
+        self.props().list(2145)
+    }
+
+    /// Sets `assignments`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_assignments(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::EducationAssignment>>,
+    ) -> &mut Self {
+        self.props_mut().set(2145, value.into_patch());
+        self
+    }
+
     /// Specifies class-level assignments settings.
-    pub assignment_settings: crate::Patch<Box<crate::models::EducationAssignmentSettings>>,
+    ///
+    /// `assignmentSettings`: `None` when absent or `null`.
+    pub fn assignment_settings(&self) -> Option<&crate::models::EducationAssignmentSettings> {
+        self.props().get(2146)
+    }
+
+    /// Sets `assignmentSettings`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_assignment_settings(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::EducationAssignmentSettings>,
+    ) -> &mut Self {
+        self.props_mut().set(2146, value.into_patch());
+        self
+    }
+
     /// The underlying Microsoft 365 group object.
+    ///
+    /// `group`: `None` when absent or `null`.
     #[cfg(feature = "identity")]
-    pub group: crate::Patch<Box<crate::models::Group>>,
+    pub fn group(&self) -> Option<&crate::models::Group> {
+        self.props().get(2147)
+    }
+
+    /// Sets `group`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    #[cfg(feature = "identity")]
+    pub fn set_group(&mut self, value: impl crate::IntoPatch<crate::models::Group>) -> &mut Self {
+        self.props_mut().set(2147, value.into_patch());
+        self
+    }
+
     /// All users in the class. Nullable.
-    pub members: crate::Patch<Vec<crate::models::EducationUser>>,
+    ///
+    /// `members`: an empty slice when absent or `null`.
+    pub fn members(&self) -> &[crate::models::EducationUser] {
+        self.props().list(2148)
+    }
+
+    /// Sets `members`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_members(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::EducationUser>>,
+    ) -> &mut Self {
+        self.props_mut().set(2148, value.into_patch());
+        self
+    }
+
     /// The `modules` navigation property (present when expanded).
-    pub modules: crate::Patch<Vec<crate::models::EducationModule>>,
+    ///
+    /// `modules`: an empty slice when absent or `null`.
+    pub fn modules(&self) -> &[crate::models::EducationModule] {
+        self.props().list(2149)
+    }
+
+    /// Sets `modules`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_modules(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::EducationModule>>,
+    ) -> &mut Self {
+        self.props_mut().set(2149, value.into_patch());
+        self
+    }
+
     /// All schools that this class is associated with. Nullable.
-    pub schools: crate::Patch<Vec<crate::models::EducationSchool>>,
+    ///
+    /// `schools`: an empty slice when absent or `null`.
+    pub fn schools(&self) -> &[crate::models::EducationSchool] {
+        self.props().list(2150)
+    }
+
+    /// Sets `schools`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_schools(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::EducationSchool>>,
+    ) -> &mut Self {
+        self.props_mut().set(2150, value.into_patch());
+        self
+    }
+
     /// All teachers in the class. Nullable.
-    pub teachers: crate::Patch<Vec<crate::models::EducationUser>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `teachers`: an empty slice when absent or `null`.
+    pub fn teachers(&self) -> &[crate::models::EducationUser] {
+        self.props().list(2151)
+    }
+
+    /// Sets `teachers`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_teachers(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::EducationUser>>,
+    ) -> &mut Self {
+        self.props_mut().set(2151, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "education")]
+impl std::fmt::Debug for EducationClass {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "EducationClass", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "education")]
 impl serde::Serialize for EducationClass {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("classCode", &self.class_code)?;
-        writer.field("course", &self.course)?;
-        writer.field("createdBy", &self.created_by)?;
-        writer.field("description", &self.description)?;
-        writer.field("displayName", &self.display_name)?;
-        writer.field("externalId", &self.external_id)?;
-        writer.field("externalName", &self.external_name)?;
-        writer.field("externalSource", &self.external_source)?;
-        writer.field("externalSourceDetail", &self.external_source_detail)?;
-        writer.field("grade", &self.grade)?;
-        writer.field("mailNickname", &self.mail_nickname)?;
-        writer.field("term", &self.term)?;
-        writer.field("assignmentCategories", &self.assignment_categories)?;
-        writer.field("assignmentDefaults", &self.assignment_defaults)?;
-        writer.field("assignments", &self.assignments)?;
-        writer.field("assignmentSettings", &self.assignment_settings)?;
-        #[cfg(feature = "identity")]
-        writer.field("group", &self.group)?;
-        writer.field("members", &self.members)?;
-        writer.field("modules", &self.modules)?;
-        writer.field("schools", &self.schools)?;
-        writer.field("teachers", &self.teachers)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -656,41 +1654,53 @@ impl crate::read_fields::ReadFields for EducationClass {
     const NAME: &'static str = "microsoft.graph.educationClass";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "classCode" => self.class_code = map.next_value()?,
-            "course" => self.course = map.next_value()?,
-            "createdBy" => self.created_by = map.next_value()?,
-            "description" => self.description = map.next_value()?,
-            "displayName" => self.display_name = map.next_value()?,
-            "externalId" => self.external_id = map.next_value()?,
-            "externalName" => self.external_name = map.next_value()?,
-            "externalSource" => self.external_source = map.next_value()?,
-            "externalSourceDetail" => self.external_source_detail = map.next_value()?,
-            "grade" => self.grade = map.next_value()?,
-            "mailNickname" => self.mail_nickname = map.next_value()?,
-            "term" => self.term = map.next_value()?,
-            "assignmentCategories" => self.assignment_categories = map.next_value()?,
-            "assignmentDefaults" => self.assignment_defaults = map.next_value()?,
-            "assignments" => self.assignments = map.next_value()?,
-            "assignmentSettings" => self.assignment_settings = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "classCode" => into.str(2131, map)?,
+            "course" => into.other::<crate::models::EducationCourse, _>(2132, map)?,
+            "createdBy" => into.other::<crate::models::AnyIdentitySet, _>(2133, map)?,
+            "description" => into.str(2134, map)?,
+            "displayName" => into.str(2135, map)?,
+            "externalId" => into.str(2136, map)?,
+            "externalName" => into.str(2137, map)?,
+            "externalSource" => {
+                into.other::<crate::models::EducationExternalSource, _>(2138, map)?
+            }
+            "externalSourceDetail" => into.str(2139, map)?,
+            "grade" => into.str(2140, map)?,
+            "mailNickname" => into.str(2141, map)?,
+            "term" => into.other::<crate::models::EducationTerm, _>(2142, map)?,
+            "assignmentCategories" => {
+                into.other::<Vec<crate::models::EducationCategory>, _>(2143, map)?
+            }
+            "assignmentDefaults" => {
+                into.other::<crate::models::EducationAssignmentDefaults, _>(2144, map)?
+            }
+            "assignments" => into.other::<Vec<crate::models::EducationAssignment>, _>(2145, map)?,
+            "assignmentSettings" => {
+                into.other::<crate::models::EducationAssignmentSettings, _>(2146, map)?
+            }
             #[cfg(feature = "identity")]
-            "group" => self.group = map.next_value()?,
-            "members" => self.members = map.next_value()?,
-            "modules" => self.modules = map.next_value()?,
-            "schools" => self.schools = map.next_value()?,
-            "teachers" => self.teachers = map.next_value()?,
+            "group" => into.other::<crate::models::Group, _>(2147, map)?,
+            "members" => into.other::<Vec<crate::models::EducationUser>, _>(2148, map)?,
+            "modules" => into.other::<Vec<crate::models::EducationModule>, _>(2149, map)?,
+            "schools" => into.other::<Vec<crate::models::EducationSchool>, _>(2150, map)?,
+            "teachers" => into.other::<Vec<crate::models::EducationUser>, _>(2151, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -724,37 +1734,87 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.educationFeedbackOutcome` entity type.
 ///
-/// Derived from `educationOutcome` < `entity`; inherited properties are included.
+/// Derived from `educationOutcome` < `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::EducationOutcome`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "education")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct EducationFeedbackOutcome {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
-    /// The individual who updated the resource.
-    pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
-    /// The moment in time when the resource was last modified. The Timestamp type represents date and
-    /// time information using ISO 8601 format and is always in UTC time. For example, midnight UTC on
-    /// Jan 1, 2021 is 2021-01-01T00:00:00Z.
-    pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    base: crate::models::EducationOutcome,
+}
+
+#[cfg(feature = "education")]
+impl std::ops::Deref for EducationFeedbackOutcome {
+    type Target = crate::models::EducationOutcome;
+
+    fn deref(&self) -> &crate::models::EducationOutcome {
+        &self.base
+    }
+}
+
+#[cfg(feature = "education")]
+impl std::ops::DerefMut for EducationFeedbackOutcome {
+    fn deref_mut(&mut self) -> &mut crate::models::EducationOutcome {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "education")]
+impl EducationFeedbackOutcome {
+    /// An empty `educationFeedbackOutcome`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Teacher's written feedback to the student.
-    pub feedback: crate::Patch<Box<crate::models::EducationFeedback>>,
+    ///
+    /// `feedback`: `None` when absent or `null`.
+    pub fn feedback(&self) -> Option<&crate::models::EducationFeedback> {
+        self.props().get(2152)
+    }
+
+    /// Sets `feedback`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_feedback(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::EducationFeedback>,
+    ) -> &mut Self {
+        self.props_mut().set(2152, value.into_patch());
+        self
+    }
+
     /// A copy of the feedback property that is made when the grade is released to the student.
-    pub published_feedback: crate::Patch<Box<crate::models::EducationFeedback>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `publishedFeedback`: `None` when absent or `null`.
+    pub fn published_feedback(&self) -> Option<&crate::models::EducationFeedback> {
+        self.props().get(2153)
+    }
+
+    /// Sets `publishedFeedback`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_published_feedback(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::EducationFeedback>,
+    ) -> &mut Self {
+        self.props_mut().set(2153, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "education")]
+impl std::fmt::Debug for EducationFeedbackOutcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "EducationFeedbackOutcome", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "education")]
 impl serde::Serialize for EducationFeedbackOutcome {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("lastModifiedBy", &self.last_modified_by)?;
-        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
-        writer.field("feedback", &self.feedback)?;
-        writer.field("publishedFeedback", &self.published_feedback)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -770,23 +1830,28 @@ impl crate::read_fields::ReadFields for EducationFeedbackOutcome {
     const NAME: &'static str = "microsoft.graph.educationFeedbackOutcome";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "lastModifiedBy" => self.last_modified_by = map.next_value()?,
-            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
-            "feedback" => self.feedback = map.next_value()?,
-            "publishedFeedback" => self.published_feedback = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "lastModifiedBy" => into.other::<crate::models::AnyIdentitySet, _>(2176, map)?,
+            "lastModifiedDateTime" => into.other::<crate::edm::DateTimeOffset, _>(2177, map)?,
+            "feedback" => into.other::<crate::models::EducationFeedback, _>(2152, map)?,
+            "publishedFeedback" => into.other::<crate::models::EducationFeedback, _>(2153, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base:
+                <crate::models::EducationOutcome as crate::read_fields::ReadFields>::from_properties(
+                    properties,
+                ),
+        }
     }
 }
 
@@ -804,38 +1869,93 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.educationFeedbackResourceOutcome` entity type.
 ///
-/// Derived from `educationOutcome` < `entity`; inherited properties are included.
+/// Derived from `educationOutcome` < `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::EducationOutcome`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "education")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct EducationFeedbackResourceOutcome {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
-    /// The individual who updated the resource.
-    pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
-    /// The moment in time when the resource was last modified. The Timestamp type represents date and
-    /// time information using ISO 8601 format and is always in UTC time. For example, midnight UTC on
-    /// Jan 1, 2021 is 2021-01-01T00:00:00Z.
-    pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    base: crate::models::EducationOutcome,
+}
+
+#[cfg(feature = "education")]
+impl std::ops::Deref for EducationFeedbackResourceOutcome {
+    type Target = crate::models::EducationOutcome;
+
+    fn deref(&self) -> &crate::models::EducationOutcome {
+        &self.base
+    }
+}
+
+#[cfg(feature = "education")]
+impl std::ops::DerefMut for EducationFeedbackResourceOutcome {
+    fn deref_mut(&mut self) -> &mut crate::models::EducationOutcome {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "education")]
+impl EducationFeedbackResourceOutcome {
+    /// An empty `educationFeedbackResourceOutcome`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The actual feedback resource.
-    pub feedback_resource: crate::Patch<Box<crate::models::AnyEducationResource>>,
+    ///
+    /// `feedbackResource`: `None` when absent or `null`.
+    pub fn feedback_resource(&self) -> Option<&crate::models::AnyEducationResource> {
+        self.props().get(2154)
+    }
+
+    /// Sets `feedbackResource`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_feedback_resource(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::AnyEducationResource>,
+    ) -> &mut Self {
+        self.props_mut().set(2154, value.into_patch());
+        self
+    }
+
     /// The status of the feedback resource. The possible values are: notPublished, pendingPublish,
     /// published, failedPublish, unknownFutureValue.
-    pub resource_status: crate::Patch<crate::models::EducationFeedbackResourceOutcomeStatus>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `resourceStatus`: `None` when absent or `null`.
+    pub fn resource_status(
+        &self,
+    ) -> Option<&crate::models::EducationFeedbackResourceOutcomeStatus> {
+        self.props().get(2155)
+    }
+
+    /// Sets `resourceStatus`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_resource_status(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::EducationFeedbackResourceOutcomeStatus>,
+    ) -> &mut Self {
+        self.props_mut().set(2155, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "education")]
+impl std::fmt::Debug for EducationFeedbackResourceOutcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props().fmt_as(
+            f,
+            "EducationFeedbackResourceOutcome",
+            crate::models::PROPERTY_NAMES,
+        )
+    }
 }
 
 #[cfg(feature = "education")]
 impl serde::Serialize for EducationFeedbackResourceOutcome {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("lastModifiedBy", &self.last_modified_by)?;
-        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
-        writer.field("feedbackResource", &self.feedback_resource)?;
-        writer.field("resourceStatus", &self.resource_status)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -851,23 +1971,32 @@ impl crate::read_fields::ReadFields for EducationFeedbackResourceOutcome {
     const NAME: &'static str = "microsoft.graph.educationFeedbackResourceOutcome";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "lastModifiedBy" => self.last_modified_by = map.next_value()?,
-            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
-            "feedbackResource" => self.feedback_resource = map.next_value()?,
-            "resourceStatus" => self.resource_status = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "lastModifiedBy" => into.other::<crate::models::AnyIdentitySet, _>(2176, map)?,
+            "lastModifiedDateTime" => into.other::<crate::edm::DateTimeOffset, _>(2177, map)?,
+            "feedbackResource" => {
+                into.other::<crate::models::AnyEducationResource, _>(2154, map)?
+            }
+            "resourceStatus" => {
+                into.other::<crate::models::EducationFeedbackResourceOutcomeStatus, _>(2155, map)?
+            }
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base:
+                <crate::models::EducationOutcome as crate::read_fields::ReadFields>::from_properties(
+                    properties,
+                ),
+        }
     }
 }
 
@@ -885,29 +2014,81 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.educationGradingCategory` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "education")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct EducationGradingCategory {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "education")]
+impl std::ops::Deref for EducationGradingCategory {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "education")]
+impl std::ops::DerefMut for EducationGradingCategory {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "education")]
+impl EducationGradingCategory {
+    /// An empty `educationGradingCategory`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The `displayName` property.
-    pub display_name: crate::Patch<String>,
+    ///
+    /// `displayName`: `None` when absent or `null`.
+    pub fn display_name(&self) -> Option<&str> {
+        self.props().str(2156)
+    }
+
+    /// Sets `displayName`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_display_name(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(2156, value.into_patch());
+        self
+    }
+
     /// The `percentageWeight` property.
-    pub percentage_weight: crate::Patch<i32>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `percentageWeight`: `None` when absent or `null`.
+    pub fn percentage_weight(&self) -> Option<i32> {
+        self.props().int(2157)
+    }
+
+    /// Sets `percentageWeight`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_percentage_weight(&mut self, value: impl crate::IntoPatch<i32>) -> &mut Self {
+        self.props_mut().set_int(2157, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "education")]
+impl std::fmt::Debug for EducationGradingCategory {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "EducationGradingCategory", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "education")]
 impl serde::Serialize for EducationGradingCategory {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("displayName", &self.display_name)?;
-        writer.field("percentageWeight", &self.percentage_weight)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -923,21 +2104,25 @@ impl crate::read_fields::ReadFields for EducationGradingCategory {
     const NAME: &'static str = "microsoft.graph.educationGradingCategory";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "displayName" => self.display_name = map.next_value()?,
-            "percentageWeight" => self.percentage_weight = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "displayName" => into.str(2156, map)?,
+            "percentageWeight" => into.int::<i32, _>(2157, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -953,32 +2138,100 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.educationGradingScheme` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "education")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct EducationGradingScheme {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "education")]
+impl std::ops::Deref for EducationGradingScheme {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "education")]
+impl std::ops::DerefMut for EducationGradingScheme {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "education")]
+impl EducationGradingScheme {
+    /// An empty `educationGradingScheme`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The `displayName` property.
-    pub display_name: crate::Patch<String>,
+    ///
+    /// `displayName`: `None` when absent or `null`.
+    pub fn display_name(&self) -> Option<&str> {
+        self.props().str(2158)
+    }
+
+    /// Sets `displayName`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_display_name(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(2158, value.into_patch());
+        self
+    }
+
     /// The `grades` property.
-    pub grades: crate::Patch<Vec<crate::models::EducationGradingSchemeGrade>>,
+    ///
+    /// `grades`: an empty slice when absent or `null`.
+    pub fn grades(&self) -> &[crate::models::EducationGradingSchemeGrade] {
+        self.props().list(2159)
+    }
+
+    /// Sets `grades`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_grades(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::EducationGradingSchemeGrade>>,
+    ) -> &mut Self {
+        self.props_mut().set(2159, value.into_patch());
+        self
+    }
+
     /// The `hidePointsDuringGrading` property.
-    pub hide_points_during_grading: crate::Patch<bool>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `hidePointsDuringGrading`: `None` when absent or `null`.
+    pub fn hide_points_during_grading(&self) -> Option<bool> {
+        self.props().bool(2160)
+    }
+
+    /// Sets `hidePointsDuringGrading`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_hide_points_during_grading(
+        &mut self,
+        value: impl crate::IntoPatch<bool>,
+    ) -> &mut Self {
+        self.props_mut().set_bool(2160, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "education")]
+impl std::fmt::Debug for EducationGradingScheme {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "EducationGradingScheme", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "education")]
 impl serde::Serialize for EducationGradingScheme {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("displayName", &self.display_name)?;
-        writer.field("grades", &self.grades)?;
-        writer.field("hidePointsDuringGrading", &self.hide_points_during_grading)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -994,22 +2247,28 @@ impl crate::read_fields::ReadFields for EducationGradingScheme {
     const NAME: &'static str = "microsoft.graph.educationGradingScheme";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "displayName" => self.display_name = map.next_value()?,
-            "grades" => self.grades = map.next_value()?,
-            "hidePointsDuringGrading" => self.hide_points_during_grading = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "displayName" => into.str(2158, map)?,
+            "grades" => {
+                into.other::<Vec<crate::models::EducationGradingSchemeGrade>, _>(2159, map)?
+            }
+            "hidePointsDuringGrading" => into.bool(2160, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -1026,53 +2285,203 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.educationModule` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "education")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct EducationModule {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "education")]
+impl std::ops::Deref for EducationModule {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "education")]
+impl std::ops::DerefMut for EducationModule {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "education")]
+impl EducationModule {
+    /// An empty `educationModule`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The `createdBy` property.
-    pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
+    ///
+    /// `createdBy`: `None` when absent or `null`.
+    pub fn created_by(&self) -> Option<&crate::models::AnyIdentitySet> {
+        self.props().get(2161)
+    }
+
+    /// Sets `createdBy`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_created_by(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::AnyIdentitySet>,
+    ) -> &mut Self {
+        self.props_mut().set(2161, value.into_patch());
+        self
+    }
+
     /// The `createdDateTime` property.
-    pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    ///
+    /// `createdDateTime`: `None` when absent or `null`.
+    pub fn created_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(2162)
+    }
+
+    /// Sets `createdDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_created_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(2162, value.into_patch());
+        self
+    }
+
     /// The `description` property.
-    pub description: crate::Patch<String>,
+    ///
+    /// `description`: `None` when absent or `null`.
+    pub fn description(&self) -> Option<&str> {
+        self.props().str(2163)
+    }
+
+    /// Sets `description`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_description(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(2163, value.into_patch());
+        self
+    }
+
     /// The `displayName` property.
-    pub display_name: crate::Patch<String>,
+    ///
+    /// `displayName`: `None` when absent or `null`.
+    pub fn display_name(&self) -> Option<&str> {
+        self.props().str(2164)
+    }
+
+    /// Sets `displayName`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_display_name(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(2164, value.into_patch());
+        self
+    }
+
     /// The `isPinned` property.
-    pub is_pinned: crate::Patch<bool>,
+    ///
+    /// `isPinned`: `None` when absent or `null`.
+    pub fn is_pinned(&self) -> Option<bool> {
+        self.props().bool(2165)
+    }
+
+    /// Sets `isPinned`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_is_pinned(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(2165, value.into_patch());
+        self
+    }
+
     /// The `lastModifiedBy` property.
-    pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
+    ///
+    /// `lastModifiedBy`: `None` when absent or `null`.
+    pub fn last_modified_by(&self) -> Option<&crate::models::AnyIdentitySet> {
+        self.props().get(2166)
+    }
+
+    /// Sets `lastModifiedBy`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_last_modified_by(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::AnyIdentitySet>,
+    ) -> &mut Self {
+        self.props_mut().set(2166, value.into_patch());
+        self
+    }
+
     /// The `lastModifiedDateTime` property.
-    pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    ///
+    /// `lastModifiedDateTime`: `None` when absent or `null`.
+    pub fn last_modified_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(2167)
+    }
+
+    /// Sets `lastModifiedDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_last_modified_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(2167, value.into_patch());
+        self
+    }
+
     /// The `resourcesFolderUrl` property.
-    pub resources_folder_url: crate::Patch<String>,
+    ///
+    /// `resourcesFolderUrl`: `None` when absent or `null`.
+    pub fn resources_folder_url(&self) -> Option<&str> {
+        self.props().str(2168)
+    }
+
+    /// Sets `resourcesFolderUrl`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_resources_folder_url(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(2168, value.into_patch());
+        self
+    }
+
     /// The `status` property.
-    pub status: crate::Patch<crate::models::EducationModuleStatus>,
+    ///
+    /// `status`: `None` when absent or `null`.
+    pub fn status(&self) -> Option<&crate::models::EducationModuleStatus> {
+        self.props().get(2169)
+    }
+
+    /// Sets `status`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_status(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::EducationModuleStatus>,
+    ) -> &mut Self {
+        self.props_mut().set(2169, value.into_patch());
+        self
+    }
+
     /// The `resources` navigation property (present when expanded).
-    pub resources: crate::Patch<Vec<crate::models::EducationModuleResource>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `resources`: an empty slice when absent or `null`.
+    pub fn resources(&self) -> &[crate::models::EducationModuleResource] {
+        self.props().list(2170)
+    }
+
+    /// Sets `resources`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_resources(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::EducationModuleResource>>,
+    ) -> &mut Self {
+        self.props_mut().set(2170, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "education")]
+impl std::fmt::Debug for EducationModule {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "EducationModule", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "education")]
 impl serde::Serialize for EducationModule {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("createdBy", &self.created_by)?;
-        writer.field("createdDateTime", &self.created_date_time)?;
-        writer.field("description", &self.description)?;
-        writer.field("displayName", &self.display_name)?;
-        writer.field("isPinned", &self.is_pinned)?;
-        writer.field("lastModifiedBy", &self.last_modified_by)?;
-        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
-        writer.field("resourcesFolderUrl", &self.resources_folder_url)?;
-        writer.field("status", &self.status)?;
-        writer.field("resources", &self.resources)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -1088,29 +2497,35 @@ impl crate::read_fields::ReadFields for EducationModule {
     const NAME: &'static str = "microsoft.graph.educationModule";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "createdBy" => self.created_by = map.next_value()?,
-            "createdDateTime" => self.created_date_time = map.next_value()?,
-            "description" => self.description = map.next_value()?,
-            "displayName" => self.display_name = map.next_value()?,
-            "isPinned" => self.is_pinned = map.next_value()?,
-            "lastModifiedBy" => self.last_modified_by = map.next_value()?,
-            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
-            "resourcesFolderUrl" => self.resources_folder_url = map.next_value()?,
-            "status" => self.status = map.next_value()?,
-            "resources" => self.resources = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "createdBy" => into.other::<crate::models::AnyIdentitySet, _>(2161, map)?,
+            "createdDateTime" => into.other::<crate::edm::DateTimeOffset, _>(2162, map)?,
+            "description" => into.str(2163, map)?,
+            "displayName" => into.str(2164, map)?,
+            "isPinned" => into.bool(2165, map)?,
+            "lastModifiedBy" => into.other::<crate::models::AnyIdentitySet, _>(2166, map)?,
+            "lastModifiedDateTime" => into.other::<crate::edm::DateTimeOffset, _>(2167, map)?,
+            "resourcesFolderUrl" => into.str(2168, map)?,
+            "status" => into.other::<crate::models::EducationModuleStatus, _>(2169, map)?,
+            "resources" => {
+                into.other::<Vec<crate::models::EducationModuleResource>, _>(2170, map)?
+            }
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -1134,26 +2549,71 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.educationModuleResource` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "education")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct EducationModuleResource {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "education")]
+impl std::ops::Deref for EducationModuleResource {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "education")]
+impl std::ops::DerefMut for EducationModuleResource {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "education")]
+impl EducationModuleResource {
+    /// An empty `educationModuleResource`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The `resource` property.
-    pub resource: crate::Patch<Box<crate::models::AnyEducationResource>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `resource`: `None` when absent or `null`.
+    pub fn resource(&self) -> Option<&crate::models::AnyEducationResource> {
+        self.props().get(2171)
+    }
+
+    /// Sets `resource`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_resource(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::AnyEducationResource>,
+    ) -> &mut Self {
+        self.props_mut().set(2171, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "education")]
+impl std::fmt::Debug for EducationModuleResource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "EducationModuleResource", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "education")]
 impl serde::Serialize for EducationModuleResource {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("resource", &self.resource)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -1169,20 +2629,24 @@ impl crate::read_fields::ReadFields for EducationModuleResource {
     const NAME: &'static str = "microsoft.graph.educationModuleResource";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "resource" => self.resource = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "resource" => into.other::<crate::models::AnyEducationResource, _>(2171, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -1197,31 +2661,89 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.educationOutcome` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "education")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct EducationOutcome {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "education")]
+impl std::ops::Deref for EducationOutcome {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "education")]
+impl std::ops::DerefMut for EducationOutcome {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "education")]
+impl EducationOutcome {
+    /// An empty `educationOutcome`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The individual who updated the resource.
-    pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
+    ///
+    /// `lastModifiedBy`: `None` when absent or `null`.
+    pub fn last_modified_by(&self) -> Option<&crate::models::AnyIdentitySet> {
+        self.props().get(2176)
+    }
+
+    /// Sets `lastModifiedBy`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_last_modified_by(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::AnyIdentitySet>,
+    ) -> &mut Self {
+        self.props_mut().set(2176, value.into_patch());
+        self
+    }
+
     /// The moment in time when the resource was last modified. The Timestamp type represents date and
     /// time information using ISO 8601 format and is always in UTC time. For example, midnight UTC on
     /// Jan 1, 2021 is 2021-01-01T00:00:00Z.
-    pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `lastModifiedDateTime`: `None` when absent or `null`.
+    pub fn last_modified_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(2177)
+    }
+
+    /// Sets `lastModifiedDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_last_modified_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(2177, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "education")]
+impl std::fmt::Debug for EducationOutcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "EducationOutcome", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "education")]
 impl serde::Serialize for EducationOutcome {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("lastModifiedBy", &self.last_modified_by)?;
-        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -1237,21 +2759,25 @@ impl crate::read_fields::ReadFields for EducationOutcome {
     const NAME: &'static str = "microsoft.graph.educationOutcome";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "lastModifiedBy" => self.last_modified_by = map.next_value()?,
-            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "lastModifiedBy" => into.other::<crate::models::AnyIdentitySet, _>(2176, map)?,
+            "lastModifiedDateTime" => into.other::<crate::edm::DateTimeOffset, _>(2177, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -1307,7 +2833,7 @@ impl AnyEducationOutcome {
             Self::EducationPointsOutcome(_) => "microsoft.graph.educationPointsOutcome",
             Self::EducationRubricOutcome(_) => "microsoft.graph.educationRubricOutcome",
             Self::Unknown(value) => value
-                .additional_data
+                .additional_data()
                 .get("@odata.type")
                 .and_then(|t| t.as_str())
                 .map_or("microsoft.graph.educationOutcome", |t| {
@@ -1319,15 +2845,38 @@ impl AnyEducationOutcome {
     /// The entity's `id`, whatever its type (`None` when it was not selected).
     pub fn id(&self) -> Option<&str> {
         match self {
-            Self::EducationOutcome(value) | Self::Unknown(value) => value.id.as_deref(),
-            Self::EducationFeedbackOutcome(value) => value.id.as_deref(),
-            Self::EducationFeedbackResourceOutcome(value) => value.id.as_deref(),
-            Self::EducationPointsOutcome(value) => value.id.as_deref(),
-            Self::EducationRubricOutcome(value) => value.id.as_deref(),
+            Self::EducationOutcome(value) | Self::Unknown(value) => value.id(),
+            Self::EducationFeedbackOutcome(value) => value.id(),
+            Self::EducationFeedbackResourceOutcome(value) => value.id(),
+            Self::EducationPointsOutcome(value) => value.id(),
+            Self::EducationRubricOutcome(value) => value.id(),
         }
     }
 
-    /// The value as a [`EducationOutcome`]: the declared type, or a derived type this version does not
+    /// The value read as [`EducationOutcome`] whatever its variant: a derived type's base properties
+    /// read the same, so reading the `educationOutcome` properties needs no `match`.
+    pub fn base(&self) -> &EducationOutcome {
+        match self {
+            Self::EducationOutcome(value) | Self::Unknown(value) => value,
+            Self::EducationFeedbackOutcome(value) => value,
+            Self::EducationFeedbackResourceOutcome(value) => value,
+            Self::EducationPointsOutcome(value) => value,
+            Self::EducationRubricOutcome(value) => value,
+        }
+    }
+
+    /// As [`AnyEducationOutcome::base`], to change the `educationOutcome` properties of any variant.
+    pub fn base_mut(&mut self) -> &mut EducationOutcome {
+        match self {
+            Self::EducationOutcome(value) | Self::Unknown(value) => value,
+            Self::EducationFeedbackOutcome(value) => value,
+            Self::EducationFeedbackResourceOutcome(value) => value,
+            Self::EducationPointsOutcome(value) => value,
+            Self::EducationRubricOutcome(value) => value,
+        }
+    }
+
+    /// The value as [`EducationOutcome`] if it is the declared type, or a derived type this version does not
     /// know (read as the declared type). `None` for the known derived types.
     pub fn as_education_outcome(&self) -> Option<&EducationOutcome> {
         match self {
@@ -1552,7 +3101,7 @@ impl crate::polymorphic::Polymorphic for AnyEducationOutcome {
 
     fn declared_data(&self) -> Option<&crate::AdditionalData> {
         match self {
-            Self::EducationOutcome(value) => Some(&value.additional_data),
+            Self::EducationOutcome(value) => Some(value.additional_data()),
             _ => None,
         }
     }
@@ -1560,37 +3109,87 @@ impl crate::polymorphic::Polymorphic for AnyEducationOutcome {
 
 /// The `microsoft.graph.educationPointsOutcome` entity type.
 ///
-/// Derived from `educationOutcome` < `entity`; inherited properties are included.
+/// Derived from `educationOutcome` < `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::EducationOutcome`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "education")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct EducationPointsOutcome {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
-    /// The individual who updated the resource.
-    pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
-    /// The moment in time when the resource was last modified. The Timestamp type represents date and
-    /// time information using ISO 8601 format and is always in UTC time. For example, midnight UTC on
-    /// Jan 1, 2021 is 2021-01-01T00:00:00Z.
-    pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    base: crate::models::EducationOutcome,
+}
+
+#[cfg(feature = "education")]
+impl std::ops::Deref for EducationPointsOutcome {
+    type Target = crate::models::EducationOutcome;
+
+    fn deref(&self) -> &crate::models::EducationOutcome {
+        &self.base
+    }
+}
+
+#[cfg(feature = "education")]
+impl std::ops::DerefMut for EducationPointsOutcome {
+    fn deref_mut(&mut self) -> &mut crate::models::EducationOutcome {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "education")]
+impl EducationPointsOutcome {
+    /// An empty `educationPointsOutcome`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The numeric grade the teacher has given the student for this assignment.
-    pub points: crate::Patch<Box<crate::models::EducationAssignmentPointsGrade>>,
+    ///
+    /// `points`: `None` when absent or `null`.
+    pub fn points(&self) -> Option<&crate::models::EducationAssignmentPointsGrade> {
+        self.props().get(2178)
+    }
+
+    /// Sets `points`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_points(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::EducationAssignmentPointsGrade>,
+    ) -> &mut Self {
+        self.props_mut().set(2178, value.into_patch());
+        self
+    }
+
     /// A copy of the points property that is made when the grade is released to the student.
-    pub published_points: crate::Patch<Box<crate::models::EducationAssignmentPointsGrade>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `publishedPoints`: `None` when absent or `null`.
+    pub fn published_points(&self) -> Option<&crate::models::EducationAssignmentPointsGrade> {
+        self.props().get(2179)
+    }
+
+    /// Sets `publishedPoints`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_published_points(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::EducationAssignmentPointsGrade>,
+    ) -> &mut Self {
+        self.props_mut().set(2179, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "education")]
+impl std::fmt::Debug for EducationPointsOutcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "EducationPointsOutcome", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "education")]
 impl serde::Serialize for EducationPointsOutcome {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("lastModifiedBy", &self.last_modified_by)?;
-        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
-        writer.field("points", &self.points)?;
-        writer.field("publishedPoints", &self.published_points)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -1606,23 +3205,32 @@ impl crate::read_fields::ReadFields for EducationPointsOutcome {
     const NAME: &'static str = "microsoft.graph.educationPointsOutcome";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "lastModifiedBy" => self.last_modified_by = map.next_value()?,
-            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
-            "points" => self.points = map.next_value()?,
-            "publishedPoints" => self.published_points = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "lastModifiedBy" => into.other::<crate::models::AnyIdentitySet, _>(2176, map)?,
+            "lastModifiedDateTime" => into.other::<crate::edm::DateTimeOffset, _>(2177, map)?,
+            "points" => {
+                into.other::<crate::models::EducationAssignmentPointsGrade, _>(2178, map)?
+            }
+            "publishedPoints" => {
+                into.other::<crate::models::EducationAssignmentPointsGrade, _>(2179, map)?
+            }
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base:
+                <crate::models::EducationOutcome as crate::read_fields::ReadFields>::from_properties(
+                    properties,
+                ),
+        }
     }
 }
 
@@ -1639,34 +3247,145 @@ crate::macros::select_fields! {
 }
 
 /// The `microsoft.graph.educationRoot` entity type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "education")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct EducationRoot {
-    /// The `classes` navigation property (present when expanded).
-    pub classes: crate::Patch<Vec<crate::models::EducationClass>>,
-    /// The `me` navigation property (present when expanded).
-    pub me: crate::Patch<Box<crate::models::EducationUser>>,
-    /// The `reports` navigation property (present when expanded).
-    pub reports: crate::Patch<Box<crate::models::ReportsRoot>>,
-    /// The `schools` navigation property (present when expanded).
-    pub schools: crate::Patch<Vec<crate::models::EducationSchool>>,
-    /// The `users` navigation property (present when expanded).
-    pub users: crate::Patch<Vec<crate::models::EducationUser>>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "education")]
+impl EducationRoot {
+    /// An empty `educationRoot`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// The `classes` navigation property (present when expanded).
+    ///
+    /// `classes`: an empty slice when absent or `null`.
+    pub fn classes(&self) -> &[crate::models::EducationClass] {
+        self.props().list(2180)
+    }
+
+    /// Sets `classes`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_classes(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::EducationClass>>,
+    ) -> &mut Self {
+        self.props_mut().set(2180, value.into_patch());
+        self
+    }
+
+    /// The `me` navigation property (present when expanded).
+    ///
+    /// `me`: `None` when absent or `null`.
+    pub fn me(&self) -> Option<&crate::models::EducationUser> {
+        self.props().get(2181)
+    }
+
+    /// Sets `me`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_me(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::EducationUser>,
+    ) -> &mut Self {
+        self.props_mut().set(2181, value.into_patch());
+        self
+    }
+
+    /// The `reports` navigation property (present when expanded).
+    ///
+    /// `reports`: `None` when absent or `null`.
+    pub fn reports(&self) -> Option<&crate::models::ReportsRoot> {
+        self.props().get(2182)
+    }
+
+    /// Sets `reports`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_reports(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::ReportsRoot>,
+    ) -> &mut Self {
+        self.props_mut().set(2182, value.into_patch());
+        self
+    }
+
+    /// The `schools` navigation property (present when expanded).
+    ///
+    /// `schools`: an empty slice when absent or `null`.
+    pub fn schools(&self) -> &[crate::models::EducationSchool] {
+        self.props().list(2183)
+    }
+
+    /// Sets `schools`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_schools(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::EducationSchool>>,
+    ) -> &mut Self {
+        self.props_mut().set(2183, value.into_patch());
+        self
+    }
+
+    /// The `users` navigation property (present when expanded).
+    ///
+    /// `users`: an empty slice when absent or `null`.
+    pub fn users(&self) -> &[crate::models::EducationUser] {
+        self.props().list(2184)
+    }
+
+    /// Sets `users`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_users(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::EducationUser>>,
+    ) -> &mut Self {
+        self.props_mut().set(2184, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "education")]
+impl std::fmt::Debug for EducationRoot {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "EducationRoot", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "education")]
 impl serde::Serialize for EducationRoot {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("classes", &self.classes)?;
-        writer.field("me", &self.me)?;
-        writer.field("reports", &self.reports)?;
-        writer.field("schools", &self.schools)?;
-        writer.field("users", &self.users)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -1682,23 +3401,23 @@ impl crate::read_fields::ReadFields for EducationRoot {
     const NAME: &'static str = "microsoft.graph.educationRoot";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "classes" => self.classes = map.next_value()?,
-            "me" => self.me = map.next_value()?,
-            "reports" => self.reports = map.next_value()?,
-            "schools" => self.schools = map.next_value()?,
-            "users" => self.users = map.next_value()?,
+            "classes" => into.other::<Vec<crate::models::EducationClass>, _>(2180, map)?,
+            "me" => into.other::<crate::models::EducationUser, _>(2181, map)?,
+            "reports" => into.other::<crate::models::ReportsRoot, _>(2182, map)?,
+            "schools" => into.other::<Vec<crate::models::EducationSchool>, _>(2183, map)?,
+            "users" => into.other::<Vec<crate::models::EducationUser>, _>(2184, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
@@ -1716,54 +3435,200 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.educationRubric` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "education")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct EducationRubric {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "education")]
+impl std::ops::Deref for EducationRubric {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "education")]
+impl std::ops::DerefMut for EducationRubric {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "education")]
+impl EducationRubric {
+    /// An empty `educationRubric`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The user who created this resource.
-    pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
+    ///
+    /// `createdBy`: `None` when absent or `null`.
+    pub fn created_by(&self) -> Option<&crate::models::AnyIdentitySet> {
+        self.props().get(2185)
+    }
+
+    /// Sets `createdBy`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_created_by(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::AnyIdentitySet>,
+    ) -> &mut Self {
+        self.props_mut().set(2185, value.into_patch());
+        self
+    }
+
     /// The Timestamp type represents date and time information using ISO 8601 format and is always in
     /// UTC time. For example, midnight UTC on Jan 1, 2014 is 2014-01-01T00:00:00Z
-    pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    ///
+    /// `createdDateTime`: `None` when absent or `null`.
+    pub fn created_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(2186)
+    }
+
+    /// Sets `createdDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_created_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(2186, value.into_patch());
+        self
+    }
+
     /// The description of this rubric.
-    pub description: crate::Patch<Box<crate::models::EducationItemBody>>,
+    ///
+    /// `description`: `None` when absent or `null`.
+    pub fn description(&self) -> Option<&crate::models::EducationItemBody> {
+        self.props().get(2187)
+    }
+
+    /// Sets `description`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_description(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::EducationItemBody>,
+    ) -> &mut Self {
+        self.props_mut().set(2187, value.into_patch());
+        self
+    }
+
     /// The name of this rubric.
-    pub display_name: crate::Patch<String>,
+    ///
+    /// `displayName`: `None` when absent or `null`.
+    pub fn display_name(&self) -> Option<&str> {
+        self.props().str(2188)
+    }
+
+    /// Sets `displayName`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_display_name(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(2188, value.into_patch());
+        self
+    }
+
     /// The grading type of this rubric -- null for a no-points rubric, or
     /// educationAssignmentPointsGradeType for a points rubric.
-    pub grading: crate::Patch<Box<crate::models::AnyEducationAssignmentGradeType>>,
+    ///
+    /// `grading`: `None` when absent or `null`.
+    pub fn grading(&self) -> Option<&crate::models::AnyEducationAssignmentGradeType> {
+        self.props().get(2189)
+    }
+
+    /// Sets `grading`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_grading(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::AnyEducationAssignmentGradeType>,
+    ) -> &mut Self {
+        self.props_mut().set(2189, value.into_patch());
+        self
+    }
+
     /// The last user to modify the resource.
-    pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
+    ///
+    /// `lastModifiedBy`: `None` when absent or `null`.
+    pub fn last_modified_by(&self) -> Option<&crate::models::AnyIdentitySet> {
+        self.props().get(2190)
+    }
+
+    /// Sets `lastModifiedBy`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_last_modified_by(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::AnyIdentitySet>,
+    ) -> &mut Self {
+        self.props_mut().set(2190, value.into_patch());
+        self
+    }
+
     /// Moment in time when the resource was last modified. The Timestamp type represents date and time
     /// information using ISO 8601 format and is always in UTC time. For example, midnight UTC on Jan 1,
     /// 2014 is 2014-01-01T00:00:00Z
-    pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    ///
+    /// `lastModifiedDateTime`: `None` when absent or `null`.
+    pub fn last_modified_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(2191)
+    }
+
+    /// Sets `lastModifiedDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_last_modified_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(2191, value.into_patch());
+        self
+    }
+
     /// The collection of levels making up this rubric.
-    pub levels: crate::Patch<Vec<crate::models::RubricLevel>>,
+    ///
+    /// `levels`: an empty slice when absent or `null`.
+    pub fn levels(&self) -> &[crate::models::RubricLevel] {
+        self.props().list(2192)
+    }
+
+    /// Sets `levels`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_levels(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::RubricLevel>>,
+    ) -> &mut Self {
+        self.props_mut().set(2192, value.into_patch());
+        self
+    }
+
     /// The collection of qualities making up this rubric.
-    pub qualities: crate::Patch<Vec<crate::models::RubricQuality>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `qualities`: an empty slice when absent or `null`.
+    pub fn qualities(&self) -> &[crate::models::RubricQuality] {
+        self.props().list(2193)
+    }
+
+    /// Sets `qualities`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_qualities(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::RubricQuality>>,
+    ) -> &mut Self {
+        self.props_mut().set(2193, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "education")]
+impl std::fmt::Debug for EducationRubric {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "EducationRubric", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "education")]
 impl serde::Serialize for EducationRubric {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("createdBy", &self.created_by)?;
-        writer.field("createdDateTime", &self.created_date_time)?;
-        writer.field("description", &self.description)?;
-        writer.field("displayName", &self.display_name)?;
-        writer.field("grading", &self.grading)?;
-        writer.field("lastModifiedBy", &self.last_modified_by)?;
-        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
-        writer.field("levels", &self.levels)?;
-        writer.field("qualities", &self.qualities)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -1779,28 +3644,34 @@ impl crate::read_fields::ReadFields for EducationRubric {
     const NAME: &'static str = "microsoft.graph.educationRubric";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "createdBy" => self.created_by = map.next_value()?,
-            "createdDateTime" => self.created_date_time = map.next_value()?,
-            "description" => self.description = map.next_value()?,
-            "displayName" => self.display_name = map.next_value()?,
-            "grading" => self.grading = map.next_value()?,
-            "lastModifiedBy" => self.last_modified_by = map.next_value()?,
-            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
-            "levels" => self.levels = map.next_value()?,
-            "qualities" => self.qualities = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "createdBy" => into.other::<crate::models::AnyIdentitySet, _>(2185, map)?,
+            "createdDateTime" => into.other::<crate::edm::DateTimeOffset, _>(2186, map)?,
+            "description" => into.other::<crate::models::EducationItemBody, _>(2187, map)?,
+            "displayName" => into.str(2188, map)?,
+            "grading" => {
+                into.other::<crate::models::AnyEducationAssignmentGradeType, _>(2189, map)?
+            }
+            "lastModifiedBy" => into.other::<crate::models::AnyIdentitySet, _>(2190, map)?,
+            "lastModifiedDateTime" => into.other::<crate::edm::DateTimeOffset, _>(2191, map)?,
+            "levels" => into.other::<Vec<crate::models::RubricLevel>, _>(2192, map)?,
+            "qualities" => into.other::<Vec<crate::models::RubricQuality>, _>(2193, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -1823,57 +3694,127 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.educationRubricOutcome` entity type.
 ///
-/// Derived from `educationOutcome` < `entity`; inherited properties are included.
+/// Derived from `educationOutcome` < `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::EducationOutcome`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "education")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct EducationRubricOutcome {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
-    /// The individual who updated the resource.
-    pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
-    /// The moment in time when the resource was last modified. The Timestamp type represents date and
-    /// time information using ISO 8601 format and is always in UTC time. For example, midnight UTC on
-    /// Jan 1, 2021 is 2021-01-01T00:00:00Z.
-    pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    base: crate::models::EducationOutcome,
+}
+
+#[cfg(feature = "education")]
+impl std::ops::Deref for EducationRubricOutcome {
+    type Target = crate::models::EducationOutcome;
+
+    fn deref(&self) -> &crate::models::EducationOutcome {
+        &self.base
+    }
+}
+
+#[cfg(feature = "education")]
+impl std::ops::DerefMut for EducationRubricOutcome {
+    fn deref_mut(&mut self) -> &mut crate::models::EducationOutcome {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "education")]
+impl EducationRubricOutcome {
+    /// An empty `educationRubricOutcome`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// A copy of the rubricQualityFeedback property that is made when the grade is released to the
     /// student.
-    pub published_rubric_quality_feedback:
-        crate::Patch<Vec<crate::models::RubricQualityFeedbackModel>>,
+    ///
+    /// `publishedRubricQualityFeedback`: an empty slice when absent or `null`.
+    pub fn published_rubric_quality_feedback(
+        &self,
+    ) -> &[crate::models::RubricQualityFeedbackModel] {
+        self.props().list(2194)
+    }
+
+    /// Sets `publishedRubricQualityFeedback`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_published_rubric_quality_feedback(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::RubricQualityFeedbackModel>>,
+    ) -> &mut Self {
+        self.props_mut().set(2194, value.into_patch());
+        self
+    }
+
     /// A copy of the rubricQualitySelectedLevels property that is made when the grade is released to the
     /// student.
-    pub published_rubric_quality_selected_levels:
-        crate::Patch<Vec<crate::models::RubricQualitySelectedColumnModel>>,
+    ///
+    /// `publishedRubricQualitySelectedLevels`: an empty slice when absent or `null`.
+    pub fn published_rubric_quality_selected_levels(
+        &self,
+    ) -> &[crate::models::RubricQualitySelectedColumnModel] {
+        self.props().list(2195)
+    }
+
+    /// Sets `publishedRubricQualitySelectedLevels`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_published_rubric_quality_selected_levels(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::RubricQualitySelectedColumnModel>>,
+    ) -> &mut Self {
+        self.props_mut().set(2195, value.into_patch());
+        self
+    }
+
     /// A collection of specific feedback for each quality of this rubric.
-    pub rubric_quality_feedback: crate::Patch<Vec<crate::models::RubricQualityFeedbackModel>>,
+    ///
+    /// `rubricQualityFeedback`: an empty slice when absent or `null`.
+    pub fn rubric_quality_feedback(&self) -> &[crate::models::RubricQualityFeedbackModel] {
+        self.props().list(2196)
+    }
+
+    /// Sets `rubricQualityFeedback`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_rubric_quality_feedback(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::RubricQualityFeedbackModel>>,
+    ) -> &mut Self {
+        self.props_mut().set(2196, value.into_patch());
+        self
+    }
+
     /// The level that the teacher has selected for each quality while grading this assignment.
-    pub rubric_quality_selected_levels:
-        crate::Patch<Vec<crate::models::RubricQualitySelectedColumnModel>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `rubricQualitySelectedLevels`: an empty slice when absent or `null`.
+    pub fn rubric_quality_selected_levels(
+        &self,
+    ) -> &[crate::models::RubricQualitySelectedColumnModel] {
+        self.props().list(2197)
+    }
+
+    /// Sets `rubricQualitySelectedLevels`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_rubric_quality_selected_levels(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::RubricQualitySelectedColumnModel>>,
+    ) -> &mut Self {
+        self.props_mut().set(2197, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "education")]
+impl std::fmt::Debug for EducationRubricOutcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "EducationRubricOutcome", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "education")]
 impl serde::Serialize for EducationRubricOutcome {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("lastModifiedBy", &self.last_modified_by)?;
-        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
-        writer.field(
-            "publishedRubricQualityFeedback",
-            &self.published_rubric_quality_feedback,
-        )?;
-        writer.field(
-            "publishedRubricQualitySelectedLevels",
-            &self.published_rubric_quality_selected_levels,
-        )?;
-        writer.field("rubricQualityFeedback", &self.rubric_quality_feedback)?;
-        writer.field(
-            "rubricQualitySelectedLevels",
-            &self.rubric_quality_selected_levels,
-        )?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -1889,31 +3830,38 @@ impl crate::read_fields::ReadFields for EducationRubricOutcome {
     const NAME: &'static str = "microsoft.graph.educationRubricOutcome";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "lastModifiedBy" => self.last_modified_by = map.next_value()?,
-            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "lastModifiedBy" => into.other::<crate::models::AnyIdentitySet, _>(2176, map)?,
+            "lastModifiedDateTime" => into.other::<crate::edm::DateTimeOffset, _>(2177, map)?,
             "publishedRubricQualityFeedback" => {
-                self.published_rubric_quality_feedback = map.next_value()?
+                into.other::<Vec<crate::models::RubricQualityFeedbackModel>, _>(2194, map)?
             }
             "publishedRubricQualitySelectedLevels" => {
-                self.published_rubric_quality_selected_levels = map.next_value()?
+                into.other::<Vec<crate::models::RubricQualitySelectedColumnModel>, _>(2195, map)?
             }
-            "rubricQualityFeedback" => self.rubric_quality_feedback = map.next_value()?,
+            "rubricQualityFeedback" => {
+                into.other::<Vec<crate::models::RubricQualityFeedbackModel>, _>(2196, map)?
+            }
             "rubricQualitySelectedLevels" => {
-                self.rubric_quality_selected_levels = map.next_value()?
+                into.other::<Vec<crate::models::RubricQualitySelectedColumnModel>, _>(2197, map)?
             }
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base:
+                <crate::models::EducationOutcome as crate::read_fields::ReadFields>::from_properties(
+                    properties,
+                ),
+        }
     }
 }
 
@@ -1933,79 +3881,254 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.educationSchool` entity type.
 ///
-/// Derived from `educationOrganization` < `entity`; inherited properties are included.
+/// Derived from `educationOrganization` < `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::EducationOrganization`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "education")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct EducationSchool {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
-    /// Organization description.
-    pub description: crate::Patch<String>,
-    /// Organization display name.
-    pub display_name: crate::Patch<String>,
-    /// Source where this organization was created from. Possible values are: sis, manual.
-    pub external_source: crate::Patch<crate::models::EducationExternalSource>,
-    /// The name of the external source this resources was generated from.
-    pub external_source_detail: crate::Patch<String>,
+    base: crate::models::EducationOrganization,
+}
+
+#[cfg(feature = "education")]
+impl std::ops::Deref for EducationSchool {
+    type Target = crate::models::EducationOrganization;
+
+    fn deref(&self) -> &crate::models::EducationOrganization {
+        &self.base
+    }
+}
+
+#[cfg(feature = "education")]
+impl std::ops::DerefMut for EducationSchool {
+    fn deref_mut(&mut self) -> &mut crate::models::EducationOrganization {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "education")]
+impl EducationSchool {
+    /// An empty `educationSchool`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Address of the school.
-    pub address: crate::Patch<Box<crate::models::PhysicalAddress>>,
+    ///
+    /// `address`: `None` when absent or `null`.
+    pub fn address(&self) -> Option<&crate::models::PhysicalAddress> {
+        self.props().get(2198)
+    }
+
+    /// Sets `address`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_address(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::PhysicalAddress>,
+    ) -> &mut Self {
+        self.props_mut().set(2198, value.into_patch());
+        self
+    }
+
     /// Entity who created the school.
-    pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
+    ///
+    /// `createdBy`: `None` when absent or `null`.
+    pub fn created_by(&self) -> Option<&crate::models::AnyIdentitySet> {
+        self.props().get(2199)
+    }
+
+    /// Sets `createdBy`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_created_by(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::AnyIdentitySet>,
+    ) -> &mut Self {
+        self.props_mut().set(2199, value.into_patch());
+        self
+    }
+
     /// ID of school in syncing system.
-    pub external_id: crate::Patch<String>,
+    ///
+    /// `externalId`: `None` when absent or `null`.
+    pub fn external_id(&self) -> Option<&str> {
+        self.props().str(2200)
+    }
+
+    /// Sets `externalId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_external_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(2200, value.into_patch());
+        self
+    }
+
     /// ID of principal in syncing system.
-    pub external_principal_id: crate::Patch<String>,
+    ///
+    /// `externalPrincipalId`: `None` when absent or `null`.
+    pub fn external_principal_id(&self) -> Option<&str> {
+        self.props().str(2201)
+    }
+
+    /// Sets `externalPrincipalId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_external_principal_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(2201, value.into_patch());
+        self
+    }
+
     /// The `fax` property.
-    pub fax: crate::Patch<String>,
+    ///
+    /// `fax`: `None` when absent or `null`.
+    pub fn fax(&self) -> Option<&str> {
+        self.props().str(2202)
+    }
+
+    /// Sets `fax`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_fax(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(2202, value.into_patch());
+        self
+    }
+
     /// Highest grade taught.
-    pub highest_grade: crate::Patch<String>,
+    ///
+    /// `highestGrade`: `None` when absent or `null`.
+    pub fn highest_grade(&self) -> Option<&str> {
+        self.props().str(2203)
+    }
+
+    /// Sets `highestGrade`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_highest_grade(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(2203, value.into_patch());
+        self
+    }
+
     /// Lowest grade taught.
-    pub lowest_grade: crate::Patch<String>,
+    ///
+    /// `lowestGrade`: `None` when absent or `null`.
+    pub fn lowest_grade(&self) -> Option<&str> {
+        self.props().str(2204)
+    }
+
+    /// Sets `lowestGrade`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_lowest_grade(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(2204, value.into_patch());
+        self
+    }
+
     /// Phone number of school.
-    pub phone: crate::Patch<String>,
+    ///
+    /// `phone`: `None` when absent or `null`.
+    pub fn phone(&self) -> Option<&str> {
+        self.props().str(2205)
+    }
+
+    /// Sets `phone`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_phone(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(2205, value.into_patch());
+        self
+    }
+
     /// Email address of the principal.
-    pub principal_email: crate::Patch<String>,
+    ///
+    /// `principalEmail`: `None` when absent or `null`.
+    pub fn principal_email(&self) -> Option<&str> {
+        self.props().str(2206)
+    }
+
+    /// Sets `principalEmail`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_principal_email(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(2206, value.into_patch());
+        self
+    }
+
     /// Name of the principal.
-    pub principal_name: crate::Patch<String>,
+    ///
+    /// `principalName`: `None` when absent or `null`.
+    pub fn principal_name(&self) -> Option<&str> {
+        self.props().str(2207)
+    }
+
+    /// Sets `principalName`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_principal_name(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(2207, value.into_patch());
+        self
+    }
+
     /// School Number.
-    pub school_number: crate::Patch<String>,
+    ///
+    /// `schoolNumber`: `None` when absent or `null`.
+    pub fn school_number(&self) -> Option<&str> {
+        self.props().str(2208)
+    }
+
+    /// Sets `schoolNumber`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_school_number(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(2208, value.into_patch());
+        self
+    }
+
     /// The underlying administrativeUnit for this school.
+    ///
+    /// `administrativeUnit`: `None` when absent or `null`.
     #[cfg(feature = "identity")]
-    pub administrative_unit: crate::Patch<Box<crate::models::AdministrativeUnit>>,
+    pub fn administrative_unit(&self) -> Option<&crate::models::AdministrativeUnit> {
+        self.props().get(2209)
+    }
+
+    /// Sets `administrativeUnit`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    #[cfg(feature = "identity")]
+    pub fn set_administrative_unit(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::AdministrativeUnit>,
+    ) -> &mut Self {
+        self.props_mut().set(2209, value.into_patch());
+        self
+    }
+
     /// Classes taught at the school. Nullable.
-    pub classes: crate::Patch<Vec<crate::models::EducationClass>>,
+    ///
+    /// `classes`: an empty slice when absent or `null`.
+    pub fn classes(&self) -> &[crate::models::EducationClass] {
+        self.props().list(2210)
+    }
+
+    /// Sets `classes`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_classes(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::EducationClass>>,
+    ) -> &mut Self {
+        self.props_mut().set(2210, value.into_patch());
+        self
+    }
+
     /// Users in the school. Nullable.
-    pub users: crate::Patch<Vec<crate::models::EducationUser>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `users`: an empty slice when absent or `null`.
+    pub fn users(&self) -> &[crate::models::EducationUser] {
+        self.props().list(2211)
+    }
+
+    /// Sets `users`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_users(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::EducationUser>>,
+    ) -> &mut Self {
+        self.props_mut().set(2211, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "education")]
+impl std::fmt::Debug for EducationSchool {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "EducationSchool", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "education")]
 impl serde::Serialize for EducationSchool {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("description", &self.description)?;
-        writer.field("displayName", &self.display_name)?;
-        writer.field("externalSource", &self.external_source)?;
-        writer.field("externalSourceDetail", &self.external_source_detail)?;
-        writer.field("address", &self.address)?;
-        writer.field("createdBy", &self.created_by)?;
-        writer.field("externalId", &self.external_id)?;
-        writer.field("externalPrincipalId", &self.external_principal_id)?;
-        writer.field("fax", &self.fax)?;
-        writer.field("highestGrade", &self.highest_grade)?;
-        writer.field("lowestGrade", &self.lowest_grade)?;
-        writer.field("phone", &self.phone)?;
-        writer.field("principalEmail", &self.principal_email)?;
-        writer.field("principalName", &self.principal_name)?;
-        writer.field("schoolNumber", &self.school_number)?;
-        #[cfg(feature = "identity")]
-        writer.field("administrativeUnit", &self.administrative_unit)?;
-        writer.field("classes", &self.classes)?;
-        writer.field("users", &self.users)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -2021,38 +4144,44 @@ impl crate::read_fields::ReadFields for EducationSchool {
     const NAME: &'static str = "microsoft.graph.educationSchool";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "description" => self.description = map.next_value()?,
-            "displayName" => self.display_name = map.next_value()?,
-            "externalSource" => self.external_source = map.next_value()?,
-            "externalSourceDetail" => self.external_source_detail = map.next_value()?,
-            "address" => self.address = map.next_value()?,
-            "createdBy" => self.created_by = map.next_value()?,
-            "externalId" => self.external_id = map.next_value()?,
-            "externalPrincipalId" => self.external_principal_id = map.next_value()?,
-            "fax" => self.fax = map.next_value()?,
-            "highestGrade" => self.highest_grade = map.next_value()?,
-            "lowestGrade" => self.lowest_grade = map.next_value()?,
-            "phone" => self.phone = map.next_value()?,
-            "principalEmail" => self.principal_email = map.next_value()?,
-            "principalName" => self.principal_name = map.next_value()?,
-            "schoolNumber" => self.school_number = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "description" => into.str(2172, map)?,
+            "displayName" => into.str(2173, map)?,
+            "externalSource" => {
+                into.other::<crate::models::EducationExternalSource, _>(2174, map)?
+            }
+            "externalSourceDetail" => into.str(2175, map)?,
+            "address" => into.other::<crate::models::PhysicalAddress, _>(2198, map)?,
+            "createdBy" => into.other::<crate::models::AnyIdentitySet, _>(2199, map)?,
+            "externalId" => into.str(2200, map)?,
+            "externalPrincipalId" => into.str(2201, map)?,
+            "fax" => into.str(2202, map)?,
+            "highestGrade" => into.str(2203, map)?,
+            "lowestGrade" => into.str(2204, map)?,
+            "phone" => into.str(2205, map)?,
+            "principalEmail" => into.str(2206, map)?,
+            "principalName" => into.str(2207, map)?,
+            "schoolNumber" => into.str(2208, map)?,
             #[cfg(feature = "identity")]
-            "administrativeUnit" => self.administrative_unit = map.next_value()?,
-            "classes" => self.classes = map.next_value()?,
-            "users" => self.users = map.next_value()?,
+            "administrativeUnit" => {
+                into.other::<crate::models::AdministrativeUnit, _>(2209, map)?
+            }
+            "classes" => into.other::<Vec<crate::models::EducationClass>, _>(2210, map)?,
+            "users" => into.other::<Vec<crate::models::EducationUser>, _>(2211, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+base: <crate::models::EducationOrganization as crate::read_fields::ReadFields>::from_properties(properties),
+}
     }
 }
 
@@ -2083,93 +4212,376 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.educationSubmission` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "education")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct EducationSubmission {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "education")]
+impl std::ops::Deref for EducationSubmission {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "education")]
+impl std::ops::DerefMut for EducationSubmission {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "education")]
+impl EducationSubmission {
+    /// An empty `educationSubmission`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The `assignmentId` property.
-    pub assignment_id: crate::Patch<String>,
+    ///
+    /// `assignmentId`: `None` when absent or `null`.
+    pub fn assignment_id(&self) -> Option<&str> {
+        self.props().str(2212)
+    }
+
+    /// Sets `assignmentId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_assignment_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(2212, value.into_patch());
+        self
+    }
+
     /// The `excusedBy` property.
-    pub excused_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
+    ///
+    /// `excusedBy`: `None` when absent or `null`.
+    pub fn excused_by(&self) -> Option<&crate::models::AnyIdentitySet> {
+        self.props().get(2213)
+    }
+
+    /// Sets `excusedBy`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_excused_by(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::AnyIdentitySet>,
+    ) -> &mut Self {
+        self.props_mut().set(2213, value.into_patch());
+        self
+    }
+
     /// The `excusedDateTime` property.
-    pub excused_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    ///
+    /// `excusedDateTime`: `None` when absent or `null`.
+    pub fn excused_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(2214)
+    }
+
+    /// Sets `excusedDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_excused_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(2214, value.into_patch());
+        self
+    }
+
     /// The `lastModifiedBy` property.
-    pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
+    ///
+    /// `lastModifiedBy`: `None` when absent or `null`.
+    pub fn last_modified_by(&self) -> Option<&crate::models::AnyIdentitySet> {
+        self.props().get(2215)
+    }
+
+    /// Sets `lastModifiedBy`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_last_modified_by(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::AnyIdentitySet>,
+    ) -> &mut Self {
+        self.props_mut().set(2215, value.into_patch());
+        self
+    }
+
     /// The `lastModifiedDateTime` property.
-    pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    ///
+    /// `lastModifiedDateTime`: `None` when absent or `null`.
+    pub fn last_modified_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(2216)
+    }
+
+    /// Sets `lastModifiedDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_last_modified_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(2216, value.into_patch());
+        self
+    }
+
     /// User who moved the status of this submission to reassigned.
-    pub reassigned_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
+    ///
+    /// `reassignedBy`: `None` when absent or `null`.
+    pub fn reassigned_by(&self) -> Option<&crate::models::AnyIdentitySet> {
+        self.props().get(2217)
+    }
+
+    /// Sets `reassignedBy`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_reassigned_by(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::AnyIdentitySet>,
+    ) -> &mut Self {
+        self.props_mut().set(2217, value.into_patch());
+        self
+    }
+
     /// Moment in time when the submission was reassigned. The Timestamp type represents date and time
     /// information using ISO 8601 format and is always in UTC time. For example, midnight UTC on Jan 1,
     /// 2014 is 2014-01-01T00:00:00Z
-    pub reassigned_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    ///
+    /// `reassignedDateTime`: `None` when absent or `null`.
+    pub fn reassigned_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(2218)
+    }
+
+    /// Sets `reassignedDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_reassigned_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(2218, value.into_patch());
+        self
+    }
+
     /// Who this submission is assigned to.
-    pub recipient: crate::Patch<Box<crate::models::AnyEducationSubmissionRecipient>>,
+    ///
+    /// `recipient`: `None` when absent or `null`.
+    pub fn recipient(&self) -> Option<&crate::models::AnyEducationSubmissionRecipient> {
+        self.props().get(2219)
+    }
+
+    /// Sets `recipient`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_recipient(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::AnyEducationSubmissionRecipient>,
+    ) -> &mut Self {
+        self.props_mut().set(2219, value.into_patch());
+        self
+    }
+
     /// Folder where all file resources for this submission need to be stored.
-    pub resources_folder_url: crate::Patch<String>,
+    ///
+    /// `resourcesFolderUrl`: `None` when absent or `null`.
+    pub fn resources_folder_url(&self) -> Option<&str> {
+        self.props().str(2220)
+    }
+
+    /// Sets `resourcesFolderUrl`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_resources_folder_url(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(2220, value.into_patch());
+        self
+    }
+
     /// User who moved the status of this submission to returned.
-    pub returned_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
+    ///
+    /// `returnedBy`: `None` when absent or `null`.
+    pub fn returned_by(&self) -> Option<&crate::models::AnyIdentitySet> {
+        self.props().get(2221)
+    }
+
+    /// Sets `returnedBy`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_returned_by(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::AnyIdentitySet>,
+    ) -> &mut Self {
+        self.props_mut().set(2221, value.into_patch());
+        self
+    }
+
     /// Moment in time when the submission was returned. The Timestamp type represents date and time
     /// information using ISO 8601 format and is always in UTC time. For example, midnight UTC on Jan 1,
     /// 2014 is 2014-01-01T00:00:00Z
-    pub returned_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    ///
+    /// `returnedDateTime`: `None` when absent or `null`.
+    pub fn returned_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(2222)
+    }
+
+    /// Sets `returnedDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_returned_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(2222, value.into_patch());
+        self
+    }
+
     /// Read-only. Possible values are: working, submitted, released, returned, and reassigned. Note that
     /// you must use the Prefer: include-unknown-enum-members request header to get the following
     /// value(s) in this evolvable enum: reassigned.
-    pub status: crate::Patch<crate::models::EducationSubmissionStatus>,
+    ///
+    /// `status`: `None` when absent or `null`.
+    pub fn status(&self) -> Option<&crate::models::EducationSubmissionStatus> {
+        self.props().get(2223)
+    }
+
+    /// Sets `status`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_status(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::EducationSubmissionStatus>,
+    ) -> &mut Self {
+        self.props_mut().set(2223, value.into_patch());
+        self
+    }
+
     /// User who moved the resource into the submitted state.
-    pub submitted_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
+    ///
+    /// `submittedBy`: `None` when absent or `null`.
+    pub fn submitted_by(&self) -> Option<&crate::models::AnyIdentitySet> {
+        self.props().get(2224)
+    }
+
+    /// Sets `submittedBy`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_submitted_by(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::AnyIdentitySet>,
+    ) -> &mut Self {
+        self.props_mut().set(2224, value.into_patch());
+        self
+    }
+
     /// Moment in time when the submission was moved into the submitted state. The Timestamp type
     /// represents date and time information using ISO 8601 format and is always in UTC time. For
     /// example, midnight UTC on Jan 1, 2014 is 2014-01-01T00:00:00Z
-    pub submitted_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    ///
+    /// `submittedDateTime`: `None` when absent or `null`.
+    pub fn submitted_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(2225)
+    }
+
+    /// Sets `submittedDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_submitted_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(2225, value.into_patch());
+        self
+    }
+
     /// User who moved the resource from submitted into the working state.
-    pub unsubmitted_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
+    ///
+    /// `unsubmittedBy`: `None` when absent or `null`.
+    pub fn unsubmitted_by(&self) -> Option<&crate::models::AnyIdentitySet> {
+        self.props().get(2226)
+    }
+
+    /// Sets `unsubmittedBy`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_unsubmitted_by(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::AnyIdentitySet>,
+    ) -> &mut Self {
+        self.props_mut().set(2226, value.into_patch());
+        self
+    }
+
     /// Moment in time when the submission was moved from submitted into the working state. The Timestamp
     /// type represents date and time information using ISO 8601 format and is always in UTC time. For
     /// example, midnight UTC on Jan 1, 2014 is 2014-01-01T00:00:00Z
-    pub unsubmitted_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    ///
+    /// `unsubmittedDateTime`: `None` when absent or `null`.
+    pub fn unsubmitted_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(2227)
+    }
+
+    /// Sets `unsubmittedDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_unsubmitted_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(2227, value.into_patch());
+        self
+    }
+
     /// The `webUrl` property.
-    pub web_url: crate::Patch<String>,
+    ///
+    /// `webUrl`: `None` when absent or `null`.
+    pub fn web_url(&self) -> Option<&str> {
+        self.props().str(2228)
+    }
+
+    /// Sets `webUrl`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_web_url(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(2228, value.into_patch());
+        self
+    }
+
     /// The `outcomes` navigation property (present when expanded).
-    pub outcomes: crate::Patch<Vec<crate::models::AnyEducationOutcome>>,
+    ///
+    /// `outcomes`: an empty slice when absent or `null`.
+    pub fn outcomes(&self) -> &[crate::models::AnyEducationOutcome] {
+        self.props().list(2229)
+    }
+
+    /// Sets `outcomes`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_outcomes(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::AnyEducationOutcome>>,
+    ) -> &mut Self {
+        self.props_mut().set(2229, value.into_patch());
+        self
+    }
+
     /// The `resources` navigation property (present when expanded).
-    pub resources: crate::Patch<Vec<crate::models::EducationSubmissionResource>>,
+    ///
+    /// `resources`: an empty slice when absent or `null`.
+    pub fn resources(&self) -> &[crate::models::EducationSubmissionResource] {
+        self.props().list(2230)
+    }
+
+    /// Sets `resources`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_resources(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::EducationSubmissionResource>>,
+    ) -> &mut Self {
+        self.props_mut().set(2230, value.into_patch());
+        self
+    }
+
     /// The `submittedResources` navigation property (present when expanded).
-    pub submitted_resources: crate::Patch<Vec<crate::models::EducationSubmissionResource>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `submittedResources`: an empty slice when absent or `null`.
+    pub fn submitted_resources(&self) -> &[crate::models::EducationSubmissionResource] {
+        self.props().list(2231)
+    }
+
+    /// Sets `submittedResources`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_submitted_resources(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::EducationSubmissionResource>>,
+    ) -> &mut Self {
+        self.props_mut().set(2231, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "education")]
+impl std::fmt::Debug for EducationSubmission {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "EducationSubmission", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "education")]
 impl serde::Serialize for EducationSubmission {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("assignmentId", &self.assignment_id)?;
-        writer.field("excusedBy", &self.excused_by)?;
-        writer.field("excusedDateTime", &self.excused_date_time)?;
-        writer.field("lastModifiedBy", &self.last_modified_by)?;
-        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
-        writer.field("reassignedBy", &self.reassigned_by)?;
-        writer.field("reassignedDateTime", &self.reassigned_date_time)?;
-        writer.field("recipient", &self.recipient)?;
-        writer.field("resourcesFolderUrl", &self.resources_folder_url)?;
-        writer.field("returnedBy", &self.returned_by)?;
-        writer.field("returnedDateTime", &self.returned_date_time)?;
-        writer.field("status", &self.status)?;
-        writer.field("submittedBy", &self.submitted_by)?;
-        writer.field("submittedDateTime", &self.submitted_date_time)?;
-        writer.field("unsubmittedBy", &self.unsubmitted_by)?;
-        writer.field("unsubmittedDateTime", &self.unsubmitted_date_time)?;
-        writer.field("webUrl", &self.web_url)?;
-        writer.field("outcomes", &self.outcomes)?;
-        writer.field("resources", &self.resources)?;
-        writer.field("submittedResources", &self.submitted_resources)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -2185,39 +4597,49 @@ impl crate::read_fields::ReadFields for EducationSubmission {
     const NAME: &'static str = "microsoft.graph.educationSubmission";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "assignmentId" => self.assignment_id = map.next_value()?,
-            "excusedBy" => self.excused_by = map.next_value()?,
-            "excusedDateTime" => self.excused_date_time = map.next_value()?,
-            "lastModifiedBy" => self.last_modified_by = map.next_value()?,
-            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
-            "reassignedBy" => self.reassigned_by = map.next_value()?,
-            "reassignedDateTime" => self.reassigned_date_time = map.next_value()?,
-            "recipient" => self.recipient = map.next_value()?,
-            "resourcesFolderUrl" => self.resources_folder_url = map.next_value()?,
-            "returnedBy" => self.returned_by = map.next_value()?,
-            "returnedDateTime" => self.returned_date_time = map.next_value()?,
-            "status" => self.status = map.next_value()?,
-            "submittedBy" => self.submitted_by = map.next_value()?,
-            "submittedDateTime" => self.submitted_date_time = map.next_value()?,
-            "unsubmittedBy" => self.unsubmitted_by = map.next_value()?,
-            "unsubmittedDateTime" => self.unsubmitted_date_time = map.next_value()?,
-            "webUrl" => self.web_url = map.next_value()?,
-            "outcomes" => self.outcomes = map.next_value()?,
-            "resources" => self.resources = map.next_value()?,
-            "submittedResources" => self.submitted_resources = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "assignmentId" => into.str(2212, map)?,
+            "excusedBy" => into.other::<crate::models::AnyIdentitySet, _>(2213, map)?,
+            "excusedDateTime" => into.other::<crate::edm::DateTimeOffset, _>(2214, map)?,
+            "lastModifiedBy" => into.other::<crate::models::AnyIdentitySet, _>(2215, map)?,
+            "lastModifiedDateTime" => into.other::<crate::edm::DateTimeOffset, _>(2216, map)?,
+            "reassignedBy" => into.other::<crate::models::AnyIdentitySet, _>(2217, map)?,
+            "reassignedDateTime" => into.other::<crate::edm::DateTimeOffset, _>(2218, map)?,
+            "recipient" => {
+                into.other::<crate::models::AnyEducationSubmissionRecipient, _>(2219, map)?
+            }
+            "resourcesFolderUrl" => into.str(2220, map)?,
+            "returnedBy" => into.other::<crate::models::AnyIdentitySet, _>(2221, map)?,
+            "returnedDateTime" => into.other::<crate::edm::DateTimeOffset, _>(2222, map)?,
+            "status" => into.other::<crate::models::EducationSubmissionStatus, _>(2223, map)?,
+            "submittedBy" => into.other::<crate::models::AnyIdentitySet, _>(2224, map)?,
+            "submittedDateTime" => into.other::<crate::edm::DateTimeOffset, _>(2225, map)?,
+            "unsubmittedBy" => into.other::<crate::models::AnyIdentitySet, _>(2226, map)?,
+            "unsubmittedDateTime" => into.other::<crate::edm::DateTimeOffset, _>(2227, map)?,
+            "webUrl" => into.str(2228, map)?,
+            "outcomes" => into.other::<Vec<crate::models::AnyEducationOutcome>, _>(2229, map)?,
+            "resources" => {
+                into.other::<Vec<crate::models::EducationSubmissionResource>, _>(2230, map)?
+            }
+            "submittedResources" => {
+                into.other::<Vec<crate::models::EducationSubmissionResource>, _>(2231, map)?
+            }
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -2251,33 +4673,107 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.educationSubmissionResource` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "education")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct EducationSubmissionResource {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "education")]
+impl std::ops::Deref for EducationSubmissionResource {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "education")]
+impl std::ops::DerefMut for EducationSubmissionResource {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "education")]
+impl EducationSubmissionResource {
+    /// An empty `educationSubmissionResource`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Pointer to the assignment from which this resource was copied. If this is null, the student
     /// uploaded the resource.
-    pub assignment_resource_url: crate::Patch<String>,
+    ///
+    /// `assignmentResourceUrl`: `None` when absent or `null`.
+    pub fn assignment_resource_url(&self) -> Option<&str> {
+        self.props().str(2232)
+    }
+
+    /// Sets `assignmentResourceUrl`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_assignment_resource_url(
+        &mut self,
+        value: impl crate::IntoPatch<String>,
+    ) -> &mut Self {
+        self.props_mut().set_str(2232, value.into_patch());
+        self
+    }
+
     /// Resource object.
-    pub resource: crate::Patch<Box<crate::models::AnyEducationResource>>,
+    ///
+    /// `resource`: `None` when absent or `null`.
+    pub fn resource(&self) -> Option<&crate::models::AnyEducationResource> {
+        self.props().get(2233)
+    }
+
+    /// Sets `resource`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_resource(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::AnyEducationResource>,
+    ) -> &mut Self {
+        self.props_mut().set(2233, value.into_patch());
+        self
+    }
+
     /// The `dependentResources` navigation property (present when expanded).
-    pub dependent_resources: crate::Patch<Vec<crate::models::EducationSubmissionResource>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `dependentResources`: an empty slice when absent or `null`.
+    pub fn dependent_resources(&self) -> &[crate::models::EducationSubmissionResource] {
+        self.props().list(2234)
+    }
+
+    /// Sets `dependentResources`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_dependent_resources(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::EducationSubmissionResource>>,
+    ) -> &mut Self {
+        self.props_mut().set(2234, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "education")]
+impl std::fmt::Debug for EducationSubmissionResource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props().fmt_as(
+            f,
+            "EducationSubmissionResource",
+            crate::models::PROPERTY_NAMES,
+        )
+    }
 }
 
 #[cfg(feature = "education")]
 impl serde::Serialize for EducationSubmissionResource {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("assignmentResourceUrl", &self.assignment_resource_url)?;
-        writer.field("resource", &self.resource)?;
-        writer.field("dependentResources", &self.dependent_resources)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -2293,22 +4789,28 @@ impl crate::read_fields::ReadFields for EducationSubmissionResource {
     const NAME: &'static str = "microsoft.graph.educationSubmissionResource";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "assignmentResourceUrl" => self.assignment_resource_url = map.next_value()?,
-            "resource" => self.resource = map.next_value()?,
-            "dependentResources" => self.dependent_resources = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "assignmentResourceUrl" => into.str(2232, map)?,
+            "resource" => into.other::<crate::models::AnyEducationResource, _>(2233, map)?,
+            "dependentResources" => {
+                into.other::<Vec<crate::models::EducationSubmissionResource>, _>(2234, map)?
+            }
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -2325,166 +4827,635 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.educationUser` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "education")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct EducationUser {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "education")]
+impl std::ops::Deref for EducationUser {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "education")]
+impl std::ops::DerefMut for EducationUser {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "education")]
+impl EducationUser {
+    /// An empty `educationUser`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// True if the account is enabled; otherwise, false. This property is required when a user is
     /// created. Supports $filter.
-    pub account_enabled: crate::Patch<bool>,
+    ///
+    /// `accountEnabled`: `None` when absent or `null`.
+    pub fn account_enabled(&self) -> Option<bool> {
+        self.props().bool(2235)
+    }
+
+    /// Sets `accountEnabled`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_account_enabled(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(2235, value.into_patch());
+        self
+    }
+
     /// The licenses that are assigned to the user. Not nullable.
-    pub assigned_licenses: crate::Patch<Vec<crate::models::AssignedLicense>>,
+    ///
+    /// `assignedLicenses`: an empty slice when absent or `null`.
+    pub fn assigned_licenses(&self) -> &[crate::models::AssignedLicense] {
+        self.props().list(2236)
+    }
+
+    /// Sets `assignedLicenses`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_assigned_licenses(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::AssignedLicense>>,
+    ) -> &mut Self {
+        self.props_mut().set(2236, value.into_patch());
+        self
+    }
+
     /// The plans that are assigned to the user. Read-only. Not nullable.
-    pub assigned_plans: crate::Patch<Vec<crate::models::AssignedPlan>>,
+    ///
+    /// `assignedPlans`: an empty slice when absent or `null`.
+    pub fn assigned_plans(&self) -> &[crate::models::AssignedPlan] {
+        self.props().list(2237)
+    }
+
+    /// Sets `assignedPlans`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_assigned_plans(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::AssignedPlan>>,
+    ) -> &mut Self {
+        self.props_mut().set(2237, value.into_patch());
+        self
+    }
+
     /// The telephone numbers for the user. Note: Although this is a string collection, only one number
     /// can be set for this property.
-    pub business_phones: crate::Patch<Vec<String>>,
+    ///
+    /// `businessPhones`: an empty slice when absent or `null`.
+    pub fn business_phones(&self) -> &[String] {
+        self.props().strings(2238)
+    }
+
+    /// Sets `businessPhones`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_business_phones(&mut self, value: impl crate::IntoPatch<Vec<String>>) -> &mut Self {
+        self.props_mut().set_strings(2238, value.into_patch());
+        self
+    }
+
     /// The entity who created the user.
-    pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
+    ///
+    /// `createdBy`: `None` when absent or `null`.
+    pub fn created_by(&self) -> Option<&crate::models::AnyIdentitySet> {
+        self.props().get(2239)
+    }
+
+    /// Sets `createdBy`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_created_by(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::AnyIdentitySet>,
+    ) -> &mut Self {
+        self.props_mut().set(2239, value.into_patch());
+        self
+    }
+
     /// The name for the department in which the user works. Supports $filter.
-    pub department: crate::Patch<String>,
+    ///
+    /// `department`: `None` when absent or `null`.
+    pub fn department(&self) -> Option<&str> {
+        self.props().str(2240)
+    }
+
+    /// Sets `department`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_department(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(2240, value.into_patch());
+        self
+    }
+
     /// The name displayed in the address book for the user. This is usually the combination of the
     /// user's first name, middle initial, and last name. This property is required when a user is
     /// created and it cannot be cleared during updates. Supports $filter and $orderby.
-    pub display_name: crate::Patch<String>,
+    ///
+    /// `displayName`: `None` when absent or `null`.
+    pub fn display_name(&self) -> Option<&str> {
+        self.props().str(2241)
+    }
+
+    /// Sets `displayName`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_display_name(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(2241, value.into_patch());
+        self
+    }
+
     /// Where this user was created from. Possible values are: sis, manual.
-    pub external_source: crate::Patch<crate::models::EducationExternalSource>,
+    ///
+    /// `externalSource`: `None` when absent or `null`.
+    pub fn external_source(&self) -> Option<&crate::models::EducationExternalSource> {
+        self.props().get(2242)
+    }
+
+    /// Sets `externalSource`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_external_source(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::EducationExternalSource>,
+    ) -> &mut Self {
+        self.props_mut().set(2242, value.into_patch());
+        self
+    }
+
     /// The name of the external source this resource was generated from.
-    pub external_source_detail: crate::Patch<String>,
+    ///
+    /// `externalSourceDetail`: `None` when absent or `null`.
+    pub fn external_source_detail(&self) -> Option<&str> {
+        self.props().str(2243)
+    }
+
+    /// Sets `externalSourceDetail`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_external_source_detail(
+        &mut self,
+        value: impl crate::IntoPatch<String>,
+    ) -> &mut Self {
+        self.props_mut().set_str(2243, value.into_patch());
+        self
+    }
+
     /// The given name (first name) of the user. Supports $filter.
-    pub given_name: crate::Patch<String>,
+    ///
+    /// `givenName`: `None` when absent or `null`.
+    pub fn given_name(&self) -> Option<&str> {
+        self.props().str(2244)
+    }
+
+    /// Sets `givenName`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_given_name(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(2244, value.into_patch());
+        self
+    }
+
     /// The SMTP address for the user, for example, jeff@contoso.onmicrosoft.com. Read-Only. Supports
     /// $filter.
-    pub mail: crate::Patch<String>,
+    ///
+    /// `mail`: `None` when absent or `null`.
+    pub fn mail(&self) -> Option<&str> {
+        self.props().str(2245)
+    }
+
+    /// Sets `mail`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_mail(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(2245, value.into_patch());
+        self
+    }
+
     /// The mail address of the user.
-    pub mailing_address: crate::Patch<Box<crate::models::PhysicalAddress>>,
+    ///
+    /// `mailingAddress`: `None` when absent or `null`.
+    pub fn mailing_address(&self) -> Option<&crate::models::PhysicalAddress> {
+        self.props().get(2246)
+    }
+
+    /// Sets `mailingAddress`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_mailing_address(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::PhysicalAddress>,
+    ) -> &mut Self {
+        self.props_mut().set(2246, value.into_patch());
+        self
+    }
+
     /// The mail alias for the user. This property must be specified when a user is created. Supports
     /// $filter.
-    pub mail_nickname: crate::Patch<String>,
+    ///
+    /// `mailNickname`: `None` when absent or `null`.
+    pub fn mail_nickname(&self) -> Option<&str> {
+        self.props().str(2247)
+    }
+
+    /// Sets `mailNickname`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_mail_nickname(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(2247, value.into_patch());
+        self
+    }
+
     /// The middle name of the user.
-    pub middle_name: crate::Patch<String>,
+    ///
+    /// `middleName`: `None` when absent or `null`.
+    pub fn middle_name(&self) -> Option<&str> {
+        self.props().str(2248)
+    }
+
+    /// Sets `middleName`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_middle_name(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(2248, value.into_patch());
+        self
+    }
+
     /// The primary cellular telephone number for the user.
-    pub mobile_phone: crate::Patch<String>,
+    ///
+    /// `mobilePhone`: `None` when absent or `null`.
+    pub fn mobile_phone(&self) -> Option<&str> {
+        self.props().str(2249)
+    }
+
+    /// Sets `mobilePhone`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_mobile_phone(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(2249, value.into_patch());
+        self
+    }
+
     /// The `officeLocation` property.
-    pub office_location: crate::Patch<String>,
+    ///
+    /// `officeLocation`: `None` when absent or `null`.
+    pub fn office_location(&self) -> Option<&str> {
+        self.props().str(2250)
+    }
+
+    /// Sets `officeLocation`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_office_location(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(2250, value.into_patch());
+        self
+    }
+
     /// Additional information used to associate the Azure Active Directory user with its Active
     /// Directory counterpart.
-    pub on_premises_info: crate::Patch<Box<crate::models::EducationOnPremisesInfo>>,
+    ///
+    /// `onPremisesInfo`: `None` when absent or `null`.
+    pub fn on_premises_info(&self) -> Option<&crate::models::EducationOnPremisesInfo> {
+        self.props().get(2251)
+    }
+
+    /// Sets `onPremisesInfo`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_on_premises_info(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::EducationOnPremisesInfo>,
+    ) -> &mut Self {
+        self.props_mut().set(2251, value.into_patch());
+        self
+    }
+
     /// Specifies password policies for the user. This value is an enumeration with one possible value
     /// being DisableStrongPassword, which allows weaker passwords than the default policy to be
     /// specified. DisablePasswordExpiration can also be specified. The two can be specified together;
     /// for example: DisablePasswordExpiration, DisableStrongPassword.
-    pub password_policies: crate::Patch<String>,
+    ///
+    /// `passwordPolicies`: `None` when absent or `null`.
+    pub fn password_policies(&self) -> Option<&str> {
+        self.props().str(2252)
+    }
+
+    /// Sets `passwordPolicies`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_password_policies(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(2252, value.into_patch());
+        self
+    }
+
     /// Specifies the password profile for the user. The profile contains the user's password. This
     /// property is required when a user is created. The password in the profile must satisfy minimum
     /// requirements as specified by the passwordPolicies property. By default, a strong password is
     /// required.
-    pub password_profile: crate::Patch<Box<crate::models::PasswordProfile>>,
+    ///
+    /// `passwordProfile`: `None` when absent or `null`.
+    pub fn password_profile(&self) -> Option<&crate::models::PasswordProfile> {
+        self.props().get(2253)
+    }
+
+    /// Sets `passwordProfile`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_password_profile(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::PasswordProfile>,
+    ) -> &mut Self {
+        self.props_mut().set(2253, value.into_patch());
+        self
+    }
+
     /// The preferred language for the user that should follow the ISO 639-1 code, for example, en-US.
-    pub preferred_language: crate::Patch<String>,
+    ///
+    /// `preferredLanguage`: `None` when absent or `null`.
+    pub fn preferred_language(&self) -> Option<&str> {
+        self.props().str(2254)
+    }
+
+    /// Sets `preferredLanguage`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_preferred_language(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(2254, value.into_patch());
+        self
+    }
+
     /// Default role for a user. The user's role might be different in an individual class. Possible
     /// values are: student, teacher, none, unknownFutureValue.
-    pub primary_role: crate::Patch<crate::models::EducationUserRole>,
+    ///
+    /// `primaryRole`: `None` when absent or `null`.
+    pub fn primary_role(&self) -> Option<&crate::models::EducationUserRole> {
+        self.props().get(2255)
+    }
+
+    /// Sets `primaryRole`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_primary_role(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::EducationUserRole>,
+    ) -> &mut Self {
+        self.props_mut().set(2255, value.into_patch());
+        self
+    }
+
     /// The plans that are provisioned for the user. Read-only. Not nullable.
-    pub provisioned_plans: crate::Patch<Vec<crate::models::ProvisionedPlan>>,
+    ///
+    /// `provisionedPlans`: an empty slice when absent or `null`.
+    pub fn provisioned_plans(&self) -> &[crate::models::ProvisionedPlan] {
+        self.props().list(2256)
+    }
+
+    /// Sets `provisionedPlans`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_provisioned_plans(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::ProvisionedPlan>>,
+    ) -> &mut Self {
+        self.props_mut().set(2256, value.into_patch());
+        self
+    }
+
     /// The `refreshTokensValidFromDateTime` property.
-    pub refresh_tokens_valid_from_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    ///
+    /// `refreshTokensValidFromDateTime`: `None` when absent or `null`.
+    pub fn refresh_tokens_valid_from_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(2257)
+    }
+
+    /// Sets `refreshTokensValidFromDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_refresh_tokens_valid_from_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(2257, value.into_patch());
+        self
+    }
+
     /// Related records associated with the user. Read-only.
-    pub related_contacts: crate::Patch<Vec<crate::models::RelatedContact>>,
+    ///
+    /// `relatedContacts`: an empty slice when absent or `null`.
+    pub fn related_contacts(&self) -> &[crate::models::RelatedContact] {
+        self.props().list(2258)
+    }
+
+    /// Sets `relatedContacts`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_related_contacts(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::RelatedContact>>,
+    ) -> &mut Self {
+        self.props_mut().set(2258, value.into_patch());
+        self
+    }
+
     /// The address where the user lives.
-    pub residence_address: crate::Patch<Box<crate::models::PhysicalAddress>>,
+    ///
+    /// `residenceAddress`: `None` when absent or `null`.
+    pub fn residence_address(&self) -> Option<&crate::models::PhysicalAddress> {
+        self.props().get(2259)
+    }
+
+    /// Sets `residenceAddress`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_residence_address(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::PhysicalAddress>,
+    ) -> &mut Self {
+        self.props_mut().set(2259, value.into_patch());
+        self
+    }
+
     /// True if the Outlook Global Address List should contain this user; otherwise, false. If not set,
     /// this will be treated as true. For users invited through the invitation manager, this property
     /// will be set to false.
-    pub show_in_address_list: crate::Patch<bool>,
+    ///
+    /// `showInAddressList`: `None` when absent or `null`.
+    pub fn show_in_address_list(&self) -> Option<bool> {
+        self.props().bool(2260)
+    }
+
+    /// Sets `showInAddressList`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_show_in_address_list(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(2260, value.into_patch());
+        self
+    }
+
     /// If the primary role is student, this block will contain student specific data.
-    pub student: crate::Patch<Box<crate::models::EducationStudent>>,
+    ///
+    /// `student`: `None` when absent or `null`.
+    pub fn student(&self) -> Option<&crate::models::EducationStudent> {
+        self.props().get(2261)
+    }
+
+    /// Sets `student`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_student(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::EducationStudent>,
+    ) -> &mut Self {
+        self.props_mut().set(2261, value.into_patch());
+        self
+    }
+
     /// The user's surname (family name or last name). Supports $filter.
-    pub surname: crate::Patch<String>,
+    ///
+    /// `surname`: `None` when absent or `null`.
+    pub fn surname(&self) -> Option<&str> {
+        self.props().str(2262)
+    }
+
+    /// Sets `surname`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_surname(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(2262, value.into_patch());
+        self
+    }
+
     /// If the primary role is teacher, this block will contain teacher specific data.
-    pub teacher: crate::Patch<Box<crate::models::EducationTeacher>>,
+    ///
+    /// `teacher`: `None` when absent or `null`.
+    pub fn teacher(&self) -> Option<&crate::models::EducationTeacher> {
+        self.props().get(2263)
+    }
+
+    /// Sets `teacher`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_teacher(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::EducationTeacher>,
+    ) -> &mut Self {
+        self.props_mut().set(2263, value.into_patch());
+        self
+    }
+
     /// A two-letter country code (ISO standard 3166). Required for users who will be assigned licenses
     /// due to a legal requirement to check for availability of services in countries or regions.
     /// Examples include: US, JP, and GB. Not nullable. Supports $filter.
-    pub usage_location: crate::Patch<String>,
+    ///
+    /// `usageLocation`: `None` when absent or `null`.
+    pub fn usage_location(&self) -> Option<&str> {
+        self.props().str(2264)
+    }
+
+    /// Sets `usageLocation`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_usage_location(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(2264, value.into_patch());
+        self
+    }
+
     /// The user principal name (UPN) of the user. The UPN is an internet-style login name for the user
     /// based on the internet standard RFC 822. By convention, this should map to the user's email name.
     /// The general format is alias@domain, where domain must be present in the tenant's collection of
     /// verified domains. This property is required when a user is created. The verified domains for the
     /// tenant can be accessed from the verifiedDomains property of the organization. Supports $filter
     /// and $orderby.
-    pub user_principal_name: crate::Patch<String>,
+    ///
+    /// `userPrincipalName`: `None` when absent or `null`.
+    pub fn user_principal_name(&self) -> Option<&str> {
+        self.props().str(2265)
+    }
+
+    /// Sets `userPrincipalName`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_user_principal_name(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(2265, value.into_patch());
+        self
+    }
+
     /// A string value that can be used to classify user types in your directory, such as Member and
     /// Guest. Supports $filter.
-    pub user_type: crate::Patch<String>,
+    ///
+    /// `userType`: `None` when absent or `null`.
+    pub fn user_type(&self) -> Option<&str> {
+        self.props().str(2266)
+    }
+
+    /// Sets `userType`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_user_type(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(2266, value.into_patch());
+        self
+    }
+
     /// Assignments belonging to the user.
-    pub assignments: crate::Patch<Vec<crate::models::EducationAssignment>>,
+    ///
+    /// `assignments`: an empty slice when absent or `null`.
+    pub fn assignments(&self) -> &[crate::models::EducationAssignment] {
+        self.props().list(2267)
+    }
+
+    /// Sets `assignments`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_assignments(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::EducationAssignment>>,
+    ) -> &mut Self {
+        self.props_mut().set(2267, value.into_patch());
+        self
+    }
+
     /// Classes to which the user belongs. Nullable.
-    pub classes: crate::Patch<Vec<crate::models::EducationClass>>,
+    ///
+    /// `classes`: an empty slice when absent or `null`.
+    pub fn classes(&self) -> &[crate::models::EducationClass] {
+        self.props().list(2268)
+    }
+
+    /// Sets `classes`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_classes(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::EducationClass>>,
+    ) -> &mut Self {
+        self.props_mut().set(2268, value.into_patch());
+        self
+    }
+
     /// When set, the grading rubric attached to the assignment.
-    pub rubrics: crate::Patch<Vec<crate::models::EducationRubric>>,
+    ///
+    /// `rubrics`: an empty slice when absent or `null`.
+    pub fn rubrics(&self) -> &[crate::models::EducationRubric] {
+        self.props().list(2269)
+    }
+
+    /// Sets `rubrics`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_rubrics(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::EducationRubric>>,
+    ) -> &mut Self {
+        self.props_mut().set(2269, value.into_patch());
+        self
+    }
+
     /// Schools to which the user belongs. Nullable.
-    pub schools: crate::Patch<Vec<crate::models::EducationSchool>>,
+    ///
+    /// `schools`: an empty slice when absent or `null`.
+    pub fn schools(&self) -> &[crate::models::EducationSchool] {
+        self.props().list(2270)
+    }
+
+    /// Sets `schools`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_schools(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::EducationSchool>>,
+    ) -> &mut Self {
+        self.props_mut().set(2270, value.into_patch());
+        self
+    }
+
     /// Classes for which the user is a teacher.
-    pub taught_classes: crate::Patch<Vec<crate::models::EducationClass>>,
+    ///
+    /// `taughtClasses`: an empty slice when absent or `null`.
+    pub fn taught_classes(&self) -> &[crate::models::EducationClass] {
+        self.props().list(2271)
+    }
+
+    /// Sets `taughtClasses`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_taught_classes(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::EducationClass>>,
+    ) -> &mut Self {
+        self.props_mut().set(2271, value.into_patch());
+        self
+    }
+
     /// The directory user that corresponds to this user.
+    ///
+    /// `user`: `None` when absent or `null`.
     #[cfg(feature = "identity")]
-    pub user: crate::Patch<Box<crate::models::AnyUser>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn user(&self) -> Option<&crate::models::AnyUser> {
+        self.props().get(2272)
+    }
+
+    /// Sets `user`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    #[cfg(feature = "identity")]
+    pub fn set_user(&mut self, value: impl crate::IntoPatch<crate::models::AnyUser>) -> &mut Self {
+        self.props_mut().set(2272, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "education")]
+impl std::fmt::Debug for EducationUser {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "EducationUser", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "education")]
 impl serde::Serialize for EducationUser {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("accountEnabled", &self.account_enabled)?;
-        writer.field("assignedLicenses", &self.assigned_licenses)?;
-        writer.field("assignedPlans", &self.assigned_plans)?;
-        writer.field("businessPhones", &self.business_phones)?;
-        writer.field("createdBy", &self.created_by)?;
-        writer.field("department", &self.department)?;
-        writer.field("displayName", &self.display_name)?;
-        writer.field("externalSource", &self.external_source)?;
-        writer.field("externalSourceDetail", &self.external_source_detail)?;
-        writer.field("givenName", &self.given_name)?;
-        writer.field("mail", &self.mail)?;
-        writer.field("mailingAddress", &self.mailing_address)?;
-        writer.field("mailNickname", &self.mail_nickname)?;
-        writer.field("middleName", &self.middle_name)?;
-        writer.field("mobilePhone", &self.mobile_phone)?;
-        writer.field("officeLocation", &self.office_location)?;
-        writer.field("onPremisesInfo", &self.on_premises_info)?;
-        writer.field("passwordPolicies", &self.password_policies)?;
-        writer.field("passwordProfile", &self.password_profile)?;
-        writer.field("preferredLanguage", &self.preferred_language)?;
-        writer.field("primaryRole", &self.primary_role)?;
-        writer.field("provisionedPlans", &self.provisioned_plans)?;
-        writer.field(
-            "refreshTokensValidFromDateTime",
-            &self.refresh_tokens_valid_from_date_time,
-        )?;
-        writer.field("relatedContacts", &self.related_contacts)?;
-        writer.field("residenceAddress", &self.residence_address)?;
-        writer.field("showInAddressList", &self.show_in_address_list)?;
-        writer.field("student", &self.student)?;
-        writer.field("surname", &self.surname)?;
-        writer.field("teacher", &self.teacher)?;
-        writer.field("usageLocation", &self.usage_location)?;
-        writer.field("userPrincipalName", &self.user_principal_name)?;
-        writer.field("userType", &self.user_type)?;
-        writer.field("assignments", &self.assignments)?;
-        writer.field("classes", &self.classes)?;
-        writer.field("rubrics", &self.rubrics)?;
-        writer.field("schools", &self.schools)?;
-        writer.field("taughtClasses", &self.taught_classes)?;
-        #[cfg(feature = "identity")]
-        writer.field("user", &self.user)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -2500,60 +5471,72 @@ impl crate::read_fields::ReadFields for EducationUser {
     const NAME: &'static str = "microsoft.graph.educationUser";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "accountEnabled" => self.account_enabled = map.next_value()?,
-            "assignedLicenses" => self.assigned_licenses = map.next_value()?,
-            "assignedPlans" => self.assigned_plans = map.next_value()?,
-            "businessPhones" => self.business_phones = map.next_value()?,
-            "createdBy" => self.created_by = map.next_value()?,
-            "department" => self.department = map.next_value()?,
-            "displayName" => self.display_name = map.next_value()?,
-            "externalSource" => self.external_source = map.next_value()?,
-            "externalSourceDetail" => self.external_source_detail = map.next_value()?,
-            "givenName" => self.given_name = map.next_value()?,
-            "mail" => self.mail = map.next_value()?,
-            "mailingAddress" => self.mailing_address = map.next_value()?,
-            "mailNickname" => self.mail_nickname = map.next_value()?,
-            "middleName" => self.middle_name = map.next_value()?,
-            "mobilePhone" => self.mobile_phone = map.next_value()?,
-            "officeLocation" => self.office_location = map.next_value()?,
-            "onPremisesInfo" => self.on_premises_info = map.next_value()?,
-            "passwordPolicies" => self.password_policies = map.next_value()?,
-            "passwordProfile" => self.password_profile = map.next_value()?,
-            "preferredLanguage" => self.preferred_language = map.next_value()?,
-            "primaryRole" => self.primary_role = map.next_value()?,
-            "provisionedPlans" => self.provisioned_plans = map.next_value()?,
-            "refreshTokensValidFromDateTime" => {
-                self.refresh_tokens_valid_from_date_time = map.next_value()?
+            "id" => into.str(2376, map)?,
+            "accountEnabled" => into.bool(2235, map)?,
+            "assignedLicenses" => {
+                into.other::<Vec<crate::models::AssignedLicense>, _>(2236, map)?
             }
-            "relatedContacts" => self.related_contacts = map.next_value()?,
-            "residenceAddress" => self.residence_address = map.next_value()?,
-            "showInAddressList" => self.show_in_address_list = map.next_value()?,
-            "student" => self.student = map.next_value()?,
-            "surname" => self.surname = map.next_value()?,
-            "teacher" => self.teacher = map.next_value()?,
-            "usageLocation" => self.usage_location = map.next_value()?,
-            "userPrincipalName" => self.user_principal_name = map.next_value()?,
-            "userType" => self.user_type = map.next_value()?,
-            "assignments" => self.assignments = map.next_value()?,
-            "classes" => self.classes = map.next_value()?,
-            "rubrics" => self.rubrics = map.next_value()?,
-            "schools" => self.schools = map.next_value()?,
-            "taughtClasses" => self.taught_classes = map.next_value()?,
+            "assignedPlans" => into.other::<Vec<crate::models::AssignedPlan>, _>(2237, map)?,
+            "businessPhones" => into.strings(2238, map)?,
+            "createdBy" => into.other::<crate::models::AnyIdentitySet, _>(2239, map)?,
+            "department" => into.str(2240, map)?,
+            "displayName" => into.str(2241, map)?,
+            "externalSource" => {
+                into.other::<crate::models::EducationExternalSource, _>(2242, map)?
+            }
+            "externalSourceDetail" => into.str(2243, map)?,
+            "givenName" => into.str(2244, map)?,
+            "mail" => into.str(2245, map)?,
+            "mailingAddress" => into.other::<crate::models::PhysicalAddress, _>(2246, map)?,
+            "mailNickname" => into.str(2247, map)?,
+            "middleName" => into.str(2248, map)?,
+            "mobilePhone" => into.str(2249, map)?,
+            "officeLocation" => into.str(2250, map)?,
+            "onPremisesInfo" => {
+                into.other::<crate::models::EducationOnPremisesInfo, _>(2251, map)?
+            }
+            "passwordPolicies" => into.str(2252, map)?,
+            "passwordProfile" => into.other::<crate::models::PasswordProfile, _>(2253, map)?,
+            "preferredLanguage" => into.str(2254, map)?,
+            "primaryRole" => into.other::<crate::models::EducationUserRole, _>(2255, map)?,
+            "provisionedPlans" => {
+                into.other::<Vec<crate::models::ProvisionedPlan>, _>(2256, map)?
+            }
+            "refreshTokensValidFromDateTime" => {
+                into.other::<crate::edm::DateTimeOffset, _>(2257, map)?
+            }
+            "relatedContacts" => into.other::<Vec<crate::models::RelatedContact>, _>(2258, map)?,
+            "residenceAddress" => into.other::<crate::models::PhysicalAddress, _>(2259, map)?,
+            "showInAddressList" => into.bool(2260, map)?,
+            "student" => into.other::<crate::models::EducationStudent, _>(2261, map)?,
+            "surname" => into.str(2262, map)?,
+            "teacher" => into.other::<crate::models::EducationTeacher, _>(2263, map)?,
+            "usageLocation" => into.str(2264, map)?,
+            "userPrincipalName" => into.str(2265, map)?,
+            "userType" => into.str(2266, map)?,
+            "assignments" => into.other::<Vec<crate::models::EducationAssignment>, _>(2267, map)?,
+            "classes" => into.other::<Vec<crate::models::EducationClass>, _>(2268, map)?,
+            "rubrics" => into.other::<Vec<crate::models::EducationRubric>, _>(2269, map)?,
+            "schools" => into.other::<Vec<crate::models::EducationSchool>, _>(2270, map)?,
+            "taughtClasses" => into.other::<Vec<crate::models::EducationClass>, _>(2271, map)?,
             #[cfg(feature = "identity")]
-            "user" => self.user = map.next_value()?,
+            "user" => into.other::<crate::models::AnyUser, _>(2272, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -2604,86 +5587,337 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.readingAssignmentSubmission` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "education")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct ReadingAssignmentSubmission {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "education")]
+impl std::ops::Deref for ReadingAssignmentSubmission {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "education")]
+impl std::ops::DerefMut for ReadingAssignmentSubmission {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "education")]
+impl ReadingAssignmentSubmission {
+    /// An empty `readingAssignmentSubmission`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The `accuracyScore` property.
-    pub accuracy_score: crate::Patch<crate::edm::Double>,
+    ///
+    /// `accuracyScore`: `None` when absent or `null`.
+    pub fn accuracy_score(&self) -> Option<f64> {
+        self.props().double(4229)
+    }
+
+    /// Sets `accuracyScore`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_accuracy_score(&mut self, value: impl crate::IntoPatch<f64>) -> &mut Self {
+        self.props_mut().set_double(4229, value.into_patch());
+        self
+    }
+
     /// The `action` property.
-    pub action: crate::Patch<String>,
+    ///
+    /// `action`: `None` when absent or `null`.
+    pub fn action(&self) -> Option<&str> {
+        self.props().str(4230)
+    }
+
+    /// Sets `action`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_action(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(4230, value.into_patch());
+        self
+    }
+
     /// The `assignmentId` property.
-    pub assignment_id: crate::Patch<String>,
+    ///
+    /// `assignmentId`: `None` when absent or `null`.
+    pub fn assignment_id(&self) -> Option<&str> {
+        self.props().str(4231)
+    }
+
+    /// Sets `assignmentId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_assignment_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(4231, value.into_patch());
+        self
+    }
+
     /// The `challengingWords` property.
-    pub challenging_words: crate::Patch<Vec<crate::models::ChallengingWord>>,
+    ///
+    /// `challengingWords`: an empty slice when absent or `null`.
+    pub fn challenging_words(&self) -> &[crate::models::ChallengingWord] {
+        self.props().list(4232)
+    }
+
+    /// Sets `challengingWords`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_challenging_words(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::ChallengingWord>>,
+    ) -> &mut Self {
+        self.props_mut().set(4232, value.into_patch());
+        self
+    }
+
     /// The `classId` property.
-    pub class_id: crate::Patch<String>,
+    ///
+    /// `classId`: `None` when absent or `null`.
+    pub fn class_id(&self) -> Option<&str> {
+        self.props().str(4233)
+    }
+
+    /// Sets `classId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_class_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(4233, value.into_patch());
+        self
+    }
+
     /// The `insertions` property.
-    pub insertions: crate::Patch<i64>,
+    ///
+    /// `insertions`: `None` when absent or `null`.
+    pub fn insertions(&self) -> Option<i64> {
+        self.props().int(4234)
+    }
+
+    /// Sets `insertions`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_insertions(&mut self, value: impl crate::IntoPatch<i64>) -> &mut Self {
+        self.props_mut().set_int(4234, value.into_patch());
+        self
+    }
+
     /// The `mispronunciations` property.
-    pub mispronunciations: crate::Patch<i64>,
+    ///
+    /// `mispronunciations`: `None` when absent or `null`.
+    pub fn mispronunciations(&self) -> Option<i64> {
+        self.props().int(4235)
+    }
+
+    /// Sets `mispronunciations`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_mispronunciations(&mut self, value: impl crate::IntoPatch<i64>) -> &mut Self {
+        self.props_mut().set_int(4235, value.into_patch());
+        self
+    }
+
     /// The `missedExclamationMarks` property.
-    pub missed_exclamation_marks: crate::Patch<i64>,
+    ///
+    /// `missedExclamationMarks`: `None` when absent or `null`.
+    pub fn missed_exclamation_marks(&self) -> Option<i64> {
+        self.props().int(4236)
+    }
+
+    /// Sets `missedExclamationMarks`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_missed_exclamation_marks(&mut self, value: impl crate::IntoPatch<i64>) -> &mut Self {
+        self.props_mut().set_int(4236, value.into_patch());
+        self
+    }
+
     /// The `missedPeriods` property.
-    pub missed_periods: crate::Patch<i64>,
+    ///
+    /// `missedPeriods`: `None` when absent or `null`.
+    pub fn missed_periods(&self) -> Option<i64> {
+        self.props().int(4237)
+    }
+
+    /// Sets `missedPeriods`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_missed_periods(&mut self, value: impl crate::IntoPatch<i64>) -> &mut Self {
+        self.props_mut().set_int(4237, value.into_patch());
+        self
+    }
+
     /// The `missedQuestionMarks` property.
-    pub missed_question_marks: crate::Patch<i64>,
+    ///
+    /// `missedQuestionMarks`: `None` when absent or `null`.
+    pub fn missed_question_marks(&self) -> Option<i64> {
+        self.props().int(4238)
+    }
+
+    /// Sets `missedQuestionMarks`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_missed_question_marks(&mut self, value: impl crate::IntoPatch<i64>) -> &mut Self {
+        self.props_mut().set_int(4238, value.into_patch());
+        self
+    }
+
     /// The `missedShorts` property.
-    pub missed_shorts: crate::Patch<i64>,
+    ///
+    /// `missedShorts`: `None` when absent or `null`.
+    pub fn missed_shorts(&self) -> Option<i64> {
+        self.props().int(4239)
+    }
+
+    /// Sets `missedShorts`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_missed_shorts(&mut self, value: impl crate::IntoPatch<i64>) -> &mut Self {
+        self.props_mut().set_int(4239, value.into_patch());
+        self
+    }
+
     /// The `monotoneScore` property.
-    pub monotone_score: crate::Patch<crate::edm::Double>,
+    ///
+    /// `monotoneScore`: `None` when absent or `null`.
+    pub fn monotone_score(&self) -> Option<f64> {
+        self.props().double(4240)
+    }
+
+    /// Sets `monotoneScore`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_monotone_score(&mut self, value: impl crate::IntoPatch<f64>) -> &mut Self {
+        self.props_mut().set_double(4240, value.into_patch());
+        self
+    }
+
     /// The `omissions` property.
-    pub omissions: crate::Patch<i64>,
+    ///
+    /// `omissions`: `None` when absent or `null`.
+    pub fn omissions(&self) -> Option<i64> {
+        self.props().int(4241)
+    }
+
+    /// Sets `omissions`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_omissions(&mut self, value: impl crate::IntoPatch<i64>) -> &mut Self {
+        self.props_mut().set_int(4241, value.into_patch());
+        self
+    }
+
     /// The `repetitions` property.
-    pub repetitions: crate::Patch<i64>,
+    ///
+    /// `repetitions`: `None` when absent or `null`.
+    pub fn repetitions(&self) -> Option<i64> {
+        self.props().int(4242)
+    }
+
+    /// Sets `repetitions`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_repetitions(&mut self, value: impl crate::IntoPatch<i64>) -> &mut Self {
+        self.props_mut().set_int(4242, value.into_patch());
+        self
+    }
+
     /// The `selfCorrections` property.
-    pub self_corrections: crate::Patch<i64>,
+    ///
+    /// `selfCorrections`: `None` when absent or `null`.
+    pub fn self_corrections(&self) -> Option<i64> {
+        self.props().int(4243)
+    }
+
+    /// Sets `selfCorrections`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_self_corrections(&mut self, value: impl crate::IntoPatch<i64>) -> &mut Self {
+        self.props_mut().set_int(4243, value.into_patch());
+        self
+    }
+
     /// The `studentId` property.
-    pub student_id: crate::Patch<String>,
+    ///
+    /// `studentId`: `None` when absent or `null`.
+    pub fn student_id(&self) -> Option<&str> {
+        self.props().str(4244)
+    }
+
+    /// Sets `studentId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_student_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(4244, value.into_patch());
+        self
+    }
+
     /// The `submissionDateTime` property.
-    pub submission_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    ///
+    /// `submissionDateTime`: `None` when absent or `null`.
+    pub fn submission_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(4245)
+    }
+
+    /// Sets `submissionDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_submission_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(4245, value.into_patch());
+        self
+    }
+
     /// The `submissionId` property.
-    pub submission_id: crate::Patch<String>,
+    ///
+    /// `submissionId`: `None` when absent or `null`.
+    pub fn submission_id(&self) -> Option<&str> {
+        self.props().str(4246)
+    }
+
+    /// Sets `submissionId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_submission_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(4246, value.into_patch());
+        self
+    }
+
     /// The `unexpectedPauses` property.
-    pub unexpected_pauses: crate::Patch<i64>,
+    ///
+    /// `unexpectedPauses`: `None` when absent or `null`.
+    pub fn unexpected_pauses(&self) -> Option<i64> {
+        self.props().int(4247)
+    }
+
+    /// Sets `unexpectedPauses`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_unexpected_pauses(&mut self, value: impl crate::IntoPatch<i64>) -> &mut Self {
+        self.props_mut().set_int(4247, value.into_patch());
+        self
+    }
+
     /// The `wordCount` property.
-    pub word_count: crate::Patch<i64>,
+    ///
+    /// `wordCount`: `None` when absent or `null`.
+    pub fn word_count(&self) -> Option<i64> {
+        self.props().int(4248)
+    }
+
+    /// Sets `wordCount`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_word_count(&mut self, value: impl crate::IntoPatch<i64>) -> &mut Self {
+        self.props_mut().set_int(4248, value.into_patch());
+        self
+    }
+
     /// The `wordsPerMinute` property.
-    pub words_per_minute: crate::Patch<crate::edm::Double>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `wordsPerMinute`: `None` when absent or `null`.
+    pub fn words_per_minute(&self) -> Option<f64> {
+        self.props().double(4249)
+    }
+
+    /// Sets `wordsPerMinute`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_words_per_minute(&mut self, value: impl crate::IntoPatch<f64>) -> &mut Self {
+        self.props_mut().set_double(4249, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "education")]
+impl std::fmt::Debug for ReadingAssignmentSubmission {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props().fmt_as(
+            f,
+            "ReadingAssignmentSubmission",
+            crate::models::PROPERTY_NAMES,
+        )
+    }
 }
 
 #[cfg(feature = "education")]
 impl serde::Serialize for ReadingAssignmentSubmission {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("accuracyScore", &self.accuracy_score)?;
-        writer.field("action", &self.action)?;
-        writer.field("assignmentId", &self.assignment_id)?;
-        writer.field("challengingWords", &self.challenging_words)?;
-        writer.field("classId", &self.class_id)?;
-        writer.field("insertions", &self.insertions)?;
-        writer.field("mispronunciations", &self.mispronunciations)?;
-        writer.field("missedExclamationMarks", &self.missed_exclamation_marks)?;
-        writer.field("missedPeriods", &self.missed_periods)?;
-        writer.field("missedQuestionMarks", &self.missed_question_marks)?;
-        writer.field("missedShorts", &self.missed_shorts)?;
-        writer.field("monotoneScore", &self.monotone_score)?;
-        writer.field("omissions", &self.omissions)?;
-        writer.field("repetitions", &self.repetitions)?;
-        writer.field("selfCorrections", &self.self_corrections)?;
-        writer.field("studentId", &self.student_id)?;
-        writer.field("submissionDateTime", &self.submission_date_time)?;
-        writer.field("submissionId", &self.submission_id)?;
-        writer.field("unexpectedPauses", &self.unexpected_pauses)?;
-        writer.field("wordCount", &self.word_count)?;
-        writer.field("wordsPerMinute", &self.words_per_minute)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -2699,40 +5933,46 @@ impl crate::read_fields::ReadFields for ReadingAssignmentSubmission {
     const NAME: &'static str = "microsoft.graph.readingAssignmentSubmission";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "accuracyScore" => self.accuracy_score = map.next_value()?,
-            "action" => self.action = map.next_value()?,
-            "assignmentId" => self.assignment_id = map.next_value()?,
-            "challengingWords" => self.challenging_words = map.next_value()?,
-            "classId" => self.class_id = map.next_value()?,
-            "insertions" => self.insertions = map.next_value()?,
-            "mispronunciations" => self.mispronunciations = map.next_value()?,
-            "missedExclamationMarks" => self.missed_exclamation_marks = map.next_value()?,
-            "missedPeriods" => self.missed_periods = map.next_value()?,
-            "missedQuestionMarks" => self.missed_question_marks = map.next_value()?,
-            "missedShorts" => self.missed_shorts = map.next_value()?,
-            "monotoneScore" => self.monotone_score = map.next_value()?,
-            "omissions" => self.omissions = map.next_value()?,
-            "repetitions" => self.repetitions = map.next_value()?,
-            "selfCorrections" => self.self_corrections = map.next_value()?,
-            "studentId" => self.student_id = map.next_value()?,
-            "submissionDateTime" => self.submission_date_time = map.next_value()?,
-            "submissionId" => self.submission_id = map.next_value()?,
-            "unexpectedPauses" => self.unexpected_pauses = map.next_value()?,
-            "wordCount" => self.word_count = map.next_value()?,
-            "wordsPerMinute" => self.words_per_minute = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "accuracyScore" => into.double(4229, map)?,
+            "action" => into.str(4230, map)?,
+            "assignmentId" => into.str(4231, map)?,
+            "challengingWords" => {
+                into.other::<Vec<crate::models::ChallengingWord>, _>(4232, map)?
+            }
+            "classId" => into.str(4233, map)?,
+            "insertions" => into.int::<i64, _>(4234, map)?,
+            "mispronunciations" => into.int::<i64, _>(4235, map)?,
+            "missedExclamationMarks" => into.int::<i64, _>(4236, map)?,
+            "missedPeriods" => into.int::<i64, _>(4237, map)?,
+            "missedQuestionMarks" => into.int::<i64, _>(4238, map)?,
+            "missedShorts" => into.int::<i64, _>(4239, map)?,
+            "monotoneScore" => into.double(4240, map)?,
+            "omissions" => into.int::<i64, _>(4241, map)?,
+            "repetitions" => into.int::<i64, _>(4242, map)?,
+            "selfCorrections" => into.int::<i64, _>(4243, map)?,
+            "studentId" => into.str(4244, map)?,
+            "submissionDateTime" => into.other::<crate::edm::DateTimeOffset, _>(4245, map)?,
+            "submissionId" => into.str(4246, map)?,
+            "unexpectedPauses" => into.int::<i64, _>(4247, map)?,
+            "wordCount" => into.int::<i64, _>(4248, map)?,
+            "wordsPerMinute" => into.double(4249, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -2767,53 +6007,184 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.readingCoachPassage` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "education")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct ReadingCoachPassage {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "education")]
+impl std::ops::Deref for ReadingCoachPassage {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "education")]
+impl std::ops::DerefMut for ReadingCoachPassage {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "education")]
+impl ReadingCoachPassage {
+    /// An empty `readingCoachPassage`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The `isReadingCompleted` property.
-    pub is_reading_completed: crate::Patch<bool>,
+    ///
+    /// `isReadingCompleted`: `None` when absent or `null`.
+    pub fn is_reading_completed(&self) -> Option<bool> {
+        self.props().bool(4250)
+    }
+
+    /// Sets `isReadingCompleted`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_is_reading_completed(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(4250, value.into_patch());
+        self
+    }
+
     /// The `languageTag` property.
-    pub language_tag: crate::Patch<String>,
+    ///
+    /// `languageTag`: `None` when absent or `null`.
+    pub fn language_tag(&self) -> Option<&str> {
+        self.props().str(4251)
+    }
+
+    /// Sets `languageTag`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_language_tag(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(4251, value.into_patch());
+        self
+    }
+
     /// The `practicedAtDateTime` property.
-    pub practiced_at_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    ///
+    /// `practicedAtDateTime`: `None` when absent or `null`.
+    pub fn practiced_at_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(4252)
+    }
+
+    /// Sets `practicedAtDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_practiced_at_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(4252, value.into_patch());
+        self
+    }
+
     /// The `practiceWords` property.
-    pub practice_words: crate::Patch<Vec<String>>,
+    ///
+    /// `practiceWords`: an empty slice when absent or `null`.
+    pub fn practice_words(&self) -> &[String] {
+        self.props().strings(4253)
+    }
+
+    /// Sets `practiceWords`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_practice_words(&mut self, value: impl crate::IntoPatch<Vec<String>>) -> &mut Self {
+        self.props_mut().set_strings(4253, value.into_patch());
+        self
+    }
+
     /// The `storyType` property.
-    pub story_type: crate::Patch<crate::models::ReadingCoachStoryType>,
+    ///
+    /// `storyType`: `None` when absent or `null`.
+    pub fn story_type(&self) -> Option<&crate::models::ReadingCoachStoryType> {
+        self.props().get(4254)
+    }
+
+    /// Sets `storyType`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_story_type(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::ReadingCoachStoryType>,
+    ) -> &mut Self {
+        self.props_mut().set(4254, value.into_patch());
+        self
+    }
+
     /// The `studentId` property.
-    pub student_id: crate::Patch<String>,
+    ///
+    /// `studentId`: `None` when absent or `null`.
+    pub fn student_id(&self) -> Option<&str> {
+        self.props().str(4255)
+    }
+
+    /// Sets `studentId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_student_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(4255, value.into_patch());
+        self
+    }
+
     /// The `timeSpentReadingInSeconds` property.
-    pub time_spent_reading_in_seconds: crate::Patch<crate::edm::Double>,
+    ///
+    /// `timeSpentReadingInSeconds`: `None` when absent or `null`.
+    pub fn time_spent_reading_in_seconds(&self) -> Option<f64> {
+        self.props().double(4256)
+    }
+
+    /// Sets `timeSpentReadingInSeconds`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_time_spent_reading_in_seconds(
+        &mut self,
+        value: impl crate::IntoPatch<f64>,
+    ) -> &mut Self {
+        self.props_mut().set_double(4256, value.into_patch());
+        self
+    }
+
     /// The `wordsAccuracyPercentage` property.
-    pub words_accuracy_percentage: crate::Patch<crate::edm::Double>,
+    ///
+    /// `wordsAccuracyPercentage`: `None` when absent or `null`.
+    pub fn words_accuracy_percentage(&self) -> Option<f64> {
+        self.props().double(4257)
+    }
+
+    /// Sets `wordsAccuracyPercentage`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_words_accuracy_percentage(
+        &mut self,
+        value: impl crate::IntoPatch<f64>,
+    ) -> &mut Self {
+        self.props_mut().set_double(4257, value.into_patch());
+        self
+    }
+
     /// The `wordsPerMinute` property.
-    pub words_per_minute: crate::Patch<crate::edm::Double>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `wordsPerMinute`: `None` when absent or `null`.
+    pub fn words_per_minute(&self) -> Option<f64> {
+        self.props().double(4258)
+    }
+
+    /// Sets `wordsPerMinute`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_words_per_minute(&mut self, value: impl crate::IntoPatch<f64>) -> &mut Self {
+        self.props_mut().set_double(4258, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "education")]
+impl std::fmt::Debug for ReadingCoachPassage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "ReadingCoachPassage", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "education")]
 impl serde::Serialize for ReadingCoachPassage {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("isReadingCompleted", &self.is_reading_completed)?;
-        writer.field("languageTag", &self.language_tag)?;
-        writer.field("practicedAtDateTime", &self.practiced_at_date_time)?;
-        writer.field("practiceWords", &self.practice_words)?;
-        writer.field("storyType", &self.story_type)?;
-        writer.field("studentId", &self.student_id)?;
-        writer.field(
-            "timeSpentReadingInSeconds",
-            &self.time_spent_reading_in_seconds,
-        )?;
-        writer.field("wordsAccuracyPercentage", &self.words_accuracy_percentage)?;
-        writer.field("wordsPerMinute", &self.words_per_minute)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -2829,28 +6200,32 @@ impl crate::read_fields::ReadFields for ReadingCoachPassage {
     const NAME: &'static str = "microsoft.graph.readingCoachPassage";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "isReadingCompleted" => self.is_reading_completed = map.next_value()?,
-            "languageTag" => self.language_tag = map.next_value()?,
-            "practicedAtDateTime" => self.practiced_at_date_time = map.next_value()?,
-            "practiceWords" => self.practice_words = map.next_value()?,
-            "storyType" => self.story_type = map.next_value()?,
-            "studentId" => self.student_id = map.next_value()?,
-            "timeSpentReadingInSeconds" => self.time_spent_reading_in_seconds = map.next_value()?,
-            "wordsAccuracyPercentage" => self.words_accuracy_percentage = map.next_value()?,
-            "wordsPerMinute" => self.words_per_minute = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "isReadingCompleted" => into.bool(4250, map)?,
+            "languageTag" => into.str(4251, map)?,
+            "practicedAtDateTime" => into.other::<crate::edm::DateTimeOffset, _>(4252, map)?,
+            "practiceWords" => into.strings(4253, map)?,
+            "storyType" => into.other::<crate::models::ReadingCoachStoryType, _>(4254, map)?,
+            "studentId" => into.str(4255, map)?,
+            "timeSpentReadingInSeconds" => into.double(4256, map)?,
+            "wordsAccuracyPercentage" => into.double(4257, map)?,
+            "wordsPerMinute" => into.double(4258, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -2873,53 +6248,197 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.reflectCheckInResponse` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "education")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct ReflectCheckInResponse {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "education")]
+impl std::ops::Deref for ReflectCheckInResponse {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "education")]
+impl std::ops::DerefMut for ReflectCheckInResponse {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "education")]
+impl ReflectCheckInResponse {
+    /// An empty `reflectCheckInResponse`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The `checkInId` property.
-    pub check_in_id: crate::Patch<String>,
+    ///
+    /// `checkInId`: `None` when absent or `null`.
+    pub fn check_in_id(&self) -> Option<&str> {
+        self.props().str(4266)
+    }
+
+    /// Sets `checkInId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_check_in_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(4266, value.into_patch());
+        self
+    }
+
     /// The `checkInTitle` property.
-    pub check_in_title: crate::Patch<String>,
+    ///
+    /// `checkInTitle`: `None` when absent or `null`.
+    pub fn check_in_title(&self) -> Option<&str> {
+        self.props().str(4267)
+    }
+
+    /// Sets `checkInTitle`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_check_in_title(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(4267, value.into_patch());
+        self
+    }
+
     /// The `classId` property.
-    pub class_id: crate::Patch<String>,
+    ///
+    /// `classId`: `None` when absent or `null`.
+    pub fn class_id(&self) -> Option<&str> {
+        self.props().str(4268)
+    }
+
+    /// Sets `classId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_class_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(4268, value.into_patch());
+        self
+    }
+
     /// The `createdDateTime` property.
-    pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    ///
+    /// `createdDateTime`: `None` when absent or `null`.
+    pub fn created_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(4269)
+    }
+
+    /// Sets `createdDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_created_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(4269, value.into_patch());
+        self
+    }
+
     /// The `creatorId` property.
-    pub creator_id: crate::Patch<String>,
+    ///
+    /// `creatorId`: `None` when absent or `null`.
+    pub fn creator_id(&self) -> Option<&str> {
+        self.props().str(4270)
+    }
+
+    /// Sets `creatorId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_creator_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(4270, value.into_patch());
+        self
+    }
+
     /// The `isClosed` property.
-    pub is_closed: crate::Patch<bool>,
+    ///
+    /// `isClosed`: `None` when absent or `null`.
+    pub fn is_closed(&self) -> Option<bool> {
+        self.props().bool(4271)
+    }
+
+    /// Sets `isClosed`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_is_closed(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(4271, value.into_patch());
+        self
+    }
+
     /// The `responderId` property.
-    pub responder_id: crate::Patch<String>,
+    ///
+    /// `responderId`: `None` when absent or `null`.
+    pub fn responder_id(&self) -> Option<&str> {
+        self.props().str(4272)
+    }
+
+    /// Sets `responderId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_responder_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(4272, value.into_patch());
+        self
+    }
+
     /// The `responseEmotion` property.
-    pub response_emotion: crate::Patch<crate::models::ResponseEmotionType>,
+    ///
+    /// `responseEmotion`: `None` when absent or `null`.
+    pub fn response_emotion(&self) -> Option<&crate::models::ResponseEmotionType> {
+        self.props().get(4273)
+    }
+
+    /// Sets `responseEmotion`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_response_emotion(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::ResponseEmotionType>,
+    ) -> &mut Self {
+        self.props_mut().set(4273, value.into_patch());
+        self
+    }
+
     /// The `responseFeedback` property.
-    pub response_feedback: crate::Patch<crate::models::ResponseFeedbackType>,
+    ///
+    /// `responseFeedback`: `None` when absent or `null`.
+    pub fn response_feedback(&self) -> Option<&crate::models::ResponseFeedbackType> {
+        self.props().get(4274)
+    }
+
+    /// Sets `responseFeedback`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_response_feedback(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::ResponseFeedbackType>,
+    ) -> &mut Self {
+        self.props_mut().set(4274, value.into_patch());
+        self
+    }
+
     /// The `submitDateTime` property.
-    pub submit_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `submitDateTime`: `None` when absent or `null`.
+    pub fn submit_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(4275)
+    }
+
+    /// Sets `submitDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_submit_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(4275, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "education")]
+impl std::fmt::Debug for ReflectCheckInResponse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "ReflectCheckInResponse", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "education")]
 impl serde::Serialize for ReflectCheckInResponse {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("checkInId", &self.check_in_id)?;
-        writer.field("checkInTitle", &self.check_in_title)?;
-        writer.field("classId", &self.class_id)?;
-        writer.field("createdDateTime", &self.created_date_time)?;
-        writer.field("creatorId", &self.creator_id)?;
-        writer.field("isClosed", &self.is_closed)?;
-        writer.field("responderId", &self.responder_id)?;
-        writer.field("responseEmotion", &self.response_emotion)?;
-        writer.field("responseFeedback", &self.response_feedback)?;
-        writer.field("submitDateTime", &self.submit_date_time)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -2935,29 +6454,35 @@ impl crate::read_fields::ReadFields for ReflectCheckInResponse {
     const NAME: &'static str = "microsoft.graph.reflectCheckInResponse";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "checkInId" => self.check_in_id = map.next_value()?,
-            "checkInTitle" => self.check_in_title = map.next_value()?,
-            "classId" => self.class_id = map.next_value()?,
-            "createdDateTime" => self.created_date_time = map.next_value()?,
-            "creatorId" => self.creator_id = map.next_value()?,
-            "isClosed" => self.is_closed = map.next_value()?,
-            "responderId" => self.responder_id = map.next_value()?,
-            "responseEmotion" => self.response_emotion = map.next_value()?,
-            "responseFeedback" => self.response_feedback = map.next_value()?,
-            "submitDateTime" => self.submit_date_time = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "checkInId" => into.str(4266, map)?,
+            "checkInTitle" => into.str(4267, map)?,
+            "classId" => into.str(4268, map)?,
+            "createdDateTime" => into.other::<crate::edm::DateTimeOffset, _>(4269, map)?,
+            "creatorId" => into.str(4270, map)?,
+            "isClosed" => into.bool(4271, map)?,
+            "responderId" => into.str(4272, map)?,
+            "responseEmotion" => into.other::<crate::models::ResponseEmotionType, _>(4273, map)?,
+            "responseFeedback" => {
+                into.other::<crate::models::ResponseFeedbackType, _>(4274, map)?
+            }
+            "submitDateTime" => into.other::<crate::edm::DateTimeOffset, _>(4275, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -2981,43 +6506,119 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.reportsRoot` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "education")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct ReportsRoot {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "education")]
+impl std::ops::Deref for ReportsRoot {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "education")]
+impl std::ops::DerefMut for ReportsRoot {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "education")]
+impl ReportsRoot {
+    /// An empty `reportsRoot`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The `readingAssignmentSubmissions` navigation property (present when expanded).
-    pub reading_assignment_submissions:
-        crate::Patch<Vec<crate::models::ReadingAssignmentSubmission>>,
+    ///
+    /// `readingAssignmentSubmissions`: an empty slice when absent or `null`.
+    pub fn reading_assignment_submissions(&self) -> &[crate::models::ReadingAssignmentSubmission] {
+        self.props().list(4306)
+    }
+
+    /// Sets `readingAssignmentSubmissions`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_reading_assignment_submissions(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::ReadingAssignmentSubmission>>,
+    ) -> &mut Self {
+        self.props_mut().set(4306, value.into_patch());
+        self
+    }
+
     /// The `readingCoachPassages` navigation property (present when expanded).
-    pub reading_coach_passages: crate::Patch<Vec<crate::models::ReadingCoachPassage>>,
+    ///
+    /// `readingCoachPassages`: an empty slice when absent or `null`.
+    pub fn reading_coach_passages(&self) -> &[crate::models::ReadingCoachPassage] {
+        self.props().list(4307)
+    }
+
+    /// Sets `readingCoachPassages`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_reading_coach_passages(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::ReadingCoachPassage>>,
+    ) -> &mut Self {
+        self.props_mut().set(4307, value.into_patch());
+        self
+    }
+
     /// The `reflectCheckInResponses` navigation property (present when expanded).
-    pub reflect_check_in_responses: crate::Patch<Vec<crate::models::ReflectCheckInResponse>>,
+    ///
+    /// `reflectCheckInResponses`: an empty slice when absent or `null`.
+    pub fn reflect_check_in_responses(&self) -> &[crate::models::ReflectCheckInResponse] {
+        self.props().list(4308)
+    }
+
+    /// Sets `reflectCheckInResponses`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_reflect_check_in_responses(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::ReflectCheckInResponse>>,
+    ) -> &mut Self {
+        self.props_mut().set(4308, value.into_patch());
+        self
+    }
+
     /// The `speakerAssignmentSubmissions` navigation property (present when expanded).
-    pub speaker_assignment_submissions:
-        crate::Patch<Vec<crate::models::SpeakerAssignmentSubmission>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `speakerAssignmentSubmissions`: an empty slice when absent or `null`.
+    pub fn speaker_assignment_submissions(&self) -> &[crate::models::SpeakerAssignmentSubmission] {
+        self.props().list(4309)
+    }
+
+    /// Sets `speakerAssignmentSubmissions`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_speaker_assignment_submissions(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::SpeakerAssignmentSubmission>>,
+    ) -> &mut Self {
+        self.props_mut().set(4309, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "education")]
+impl std::fmt::Debug for ReportsRoot {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "ReportsRoot", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "education")]
 impl serde::Serialize for ReportsRoot {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field(
-            "readingAssignmentSubmissions",
-            &self.reading_assignment_submissions,
-        )?;
-        writer.field("readingCoachPassages", &self.reading_coach_passages)?;
-        writer.field("reflectCheckInResponses", &self.reflect_check_in_responses)?;
-        writer.field(
-            "speakerAssignmentSubmissions",
-            &self.speaker_assignment_submissions,
-        )?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -3033,27 +6634,35 @@ impl crate::read_fields::ReadFields for ReportsRoot {
     const NAME: &'static str = "microsoft.graph.reportsRoot";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
+            "id" => into.str(2376, map)?,
             "readingAssignmentSubmissions" => {
-                self.reading_assignment_submissions = map.next_value()?
+                into.other::<Vec<crate::models::ReadingAssignmentSubmission>, _>(4306, map)?
             }
-            "readingCoachPassages" => self.reading_coach_passages = map.next_value()?,
-            "reflectCheckInResponses" => self.reflect_check_in_responses = map.next_value()?,
+            "readingCoachPassages" => {
+                into.other::<Vec<crate::models::ReadingCoachPassage>, _>(4307, map)?
+            }
+            "reflectCheckInResponses" => {
+                into.other::<Vec<crate::models::ReflectCheckInResponse>, _>(4308, map)?
+            }
             "speakerAssignmentSubmissions" => {
-                self.speaker_assignment_submissions = map.next_value()?
+                into.other::<Vec<crate::models::SpeakerAssignmentSubmission>, _>(4309, map)?
             }
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -3071,110 +6680,344 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.speakerAssignmentSubmission` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "education")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct SpeakerAssignmentSubmission {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "education")]
+impl std::ops::Deref for SpeakerAssignmentSubmission {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "education")]
+impl std::ops::DerefMut for SpeakerAssignmentSubmission {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "education")]
+impl SpeakerAssignmentSubmission {
+    /// An empty `speakerAssignmentSubmission`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The `assignmentId` property.
-    pub assignment_id: crate::Patch<String>,
+    ///
+    /// `assignmentId`: `None` when absent or `null`.
+    pub fn assignment_id(&self) -> Option<&str> {
+        self.props().str(4925)
+    }
+
+    /// Sets `assignmentId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_assignment_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(4925, value.into_patch());
+        self
+    }
+
     /// The `averageWordsPerMinutePace` property.
-    pub average_words_per_minute_pace: crate::Patch<i64>,
+    ///
+    /// `averageWordsPerMinutePace`: `None` when absent or `null`.
+    pub fn average_words_per_minute_pace(&self) -> Option<i64> {
+        self.props().int(4926)
+    }
+
+    /// Sets `averageWordsPerMinutePace`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_average_words_per_minute_pace(
+        &mut self,
+        value: impl crate::IntoPatch<i64>,
+    ) -> &mut Self {
+        self.props_mut().set_int(4926, value.into_patch());
+        self
+    }
+
     /// The `classId` property.
-    pub class_id: crate::Patch<String>,
+    ///
+    /// `classId`: `None` when absent or `null`.
+    pub fn class_id(&self) -> Option<&str> {
+        self.props().str(4927)
+    }
+
+    /// Sets `classId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_class_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(4927, value.into_patch());
+        self
+    }
+
     /// The `fillerWordsOccurrencesCount` property.
-    pub filler_words_occurrences_count: crate::Patch<i64>,
+    ///
+    /// `fillerWordsOccurrencesCount`: `None` when absent or `null`.
+    pub fn filler_words_occurrences_count(&self) -> Option<i64> {
+        self.props().int(4928)
+    }
+
+    /// Sets `fillerWordsOccurrencesCount`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_filler_words_occurrences_count(
+        &mut self,
+        value: impl crate::IntoPatch<i64>,
+    ) -> &mut Self {
+        self.props_mut().set_int(4928, value.into_patch());
+        self
+    }
+
     /// The `incorrectCameraDistanceOccurrencesCount` property.
-    pub incorrect_camera_distance_occurrences_count: crate::Patch<i64>,
+    ///
+    /// `incorrectCameraDistanceOccurrencesCount`: `None` when absent or `null`.
+    pub fn incorrect_camera_distance_occurrences_count(&self) -> Option<i64> {
+        self.props().int(4929)
+    }
+
+    /// Sets `incorrectCameraDistanceOccurrencesCount`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_incorrect_camera_distance_occurrences_count(
+        &mut self,
+        value: impl crate::IntoPatch<i64>,
+    ) -> &mut Self {
+        self.props_mut().set_int(4929, value.into_patch());
+        self
+    }
+
     /// The `lengthOfSubmissionInSeconds` property.
-    pub length_of_submission_in_seconds: crate::Patch<crate::edm::Double>,
+    ///
+    /// `lengthOfSubmissionInSeconds`: `None` when absent or `null`.
+    pub fn length_of_submission_in_seconds(&self) -> Option<f64> {
+        self.props().double(4930)
+    }
+
+    /// Sets `lengthOfSubmissionInSeconds`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_length_of_submission_in_seconds(
+        &mut self,
+        value: impl crate::IntoPatch<f64>,
+    ) -> &mut Self {
+        self.props_mut().set_double(4930, value.into_patch());
+        self
+    }
+
     /// The `lostEyeContactOccurrencesCount` property.
-    pub lost_eye_contact_occurrences_count: crate::Patch<i64>,
+    ///
+    /// `lostEyeContactOccurrencesCount`: `None` when absent or `null`.
+    pub fn lost_eye_contact_occurrences_count(&self) -> Option<i64> {
+        self.props().int(4931)
+    }
+
+    /// Sets `lostEyeContactOccurrencesCount`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_lost_eye_contact_occurrences_count(
+        &mut self,
+        value: impl crate::IntoPatch<i64>,
+    ) -> &mut Self {
+        self.props_mut().set_int(4931, value.into_patch());
+        self
+    }
+
     /// The `monotoneOccurrencesCount` property.
-    pub monotone_occurrences_count: crate::Patch<i64>,
+    ///
+    /// `monotoneOccurrencesCount`: `None` when absent or `null`.
+    pub fn monotone_occurrences_count(&self) -> Option<i64> {
+        self.props().int(4932)
+    }
+
+    /// Sets `monotoneOccurrencesCount`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_monotone_occurrences_count(
+        &mut self,
+        value: impl crate::IntoPatch<i64>,
+    ) -> &mut Self {
+        self.props_mut().set_int(4932, value.into_patch());
+        self
+    }
+
     /// The `nonInclusiveLanguageOccurrencesCount` property.
-    pub non_inclusive_language_occurrences_count: crate::Patch<i64>,
+    ///
+    /// `nonInclusiveLanguageOccurrencesCount`: `None` when absent or `null`.
+    pub fn non_inclusive_language_occurrences_count(&self) -> Option<i64> {
+        self.props().int(4933)
+    }
+
+    /// Sets `nonInclusiveLanguageOccurrencesCount`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_non_inclusive_language_occurrences_count(
+        &mut self,
+        value: impl crate::IntoPatch<i64>,
+    ) -> &mut Self {
+        self.props_mut().set_int(4933, value.into_patch());
+        self
+    }
+
     /// The `obstructedViewOccurrencesCount` property.
-    pub obstructed_view_occurrences_count: crate::Patch<i64>,
+    ///
+    /// `obstructedViewOccurrencesCount`: `None` when absent or `null`.
+    pub fn obstructed_view_occurrences_count(&self) -> Option<i64> {
+        self.props().int(4934)
+    }
+
+    /// Sets `obstructedViewOccurrencesCount`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_obstructed_view_occurrences_count(
+        &mut self,
+        value: impl crate::IntoPatch<i64>,
+    ) -> &mut Self {
+        self.props_mut().set_int(4934, value.into_patch());
+        self
+    }
+
     /// The `repetitiveLanguageOccurrencesCount` property.
-    pub repetitive_language_occurrences_count: crate::Patch<i64>,
+    ///
+    /// `repetitiveLanguageOccurrencesCount`: `None` when absent or `null`.
+    pub fn repetitive_language_occurrences_count(&self) -> Option<i64> {
+        self.props().int(4935)
+    }
+
+    /// Sets `repetitiveLanguageOccurrencesCount`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_repetitive_language_occurrences_count(
+        &mut self,
+        value: impl crate::IntoPatch<i64>,
+    ) -> &mut Self {
+        self.props_mut().set_int(4935, value.into_patch());
+        self
+    }
+
     /// The `studentId` property.
-    pub student_id: crate::Patch<String>,
+    ///
+    /// `studentId`: `None` when absent or `null`.
+    pub fn student_id(&self) -> Option<&str> {
+        self.props().str(4936)
+    }
+
+    /// Sets `studentId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_student_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(4936, value.into_patch());
+        self
+    }
+
     /// The `submissionDateTime` property.
-    pub submission_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    ///
+    /// `submissionDateTime`: `None` when absent or `null`.
+    pub fn submission_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(4937)
+    }
+
+    /// Sets `submissionDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_submission_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(4937, value.into_patch());
+        self
+    }
+
     /// The `submissionId` property.
-    pub submission_id: crate::Patch<String>,
+    ///
+    /// `submissionId`: `None` when absent or `null`.
+    pub fn submission_id(&self) -> Option<&str> {
+        self.props().str(4938)
+    }
+
+    /// Sets `submissionId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_submission_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(4938, value.into_patch());
+        self
+    }
+
     /// The `topFillerWords` property.
-    pub top_filler_words: crate::Patch<Vec<String>>,
+    ///
+    /// `topFillerWords`: an empty slice when absent or `null`.
+    pub fn top_filler_words(&self) -> &[String] {
+        self.props().strings(4939)
+    }
+
+    /// Sets `topFillerWords`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_top_filler_words(&mut self, value: impl crate::IntoPatch<Vec<String>>) -> &mut Self {
+        self.props_mut().set_strings(4939, value.into_patch());
+        self
+    }
+
     /// The `topMispronouncedWords` property.
-    pub top_mispronounced_words: crate::Patch<Vec<String>>,
+    ///
+    /// `topMispronouncedWords`: an empty slice when absent or `null`.
+    pub fn top_mispronounced_words(&self) -> &[String] {
+        self.props().strings(4940)
+    }
+
+    /// Sets `topMispronouncedWords`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_top_mispronounced_words(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<String>>,
+    ) -> &mut Self {
+        self.props_mut().set_strings(4940, value.into_patch());
+        self
+    }
+
     /// The `topNonInclusiveWordsAndPhrases` property.
-    pub top_non_inclusive_words_and_phrases: crate::Patch<Vec<String>>,
+    ///
+    /// `topNonInclusiveWordsAndPhrases`: an empty slice when absent or `null`.
+    pub fn top_non_inclusive_words_and_phrases(&self) -> &[String] {
+        self.props().strings(4941)
+    }
+
+    /// Sets `topNonInclusiveWordsAndPhrases`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_top_non_inclusive_words_and_phrases(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<String>>,
+    ) -> &mut Self {
+        self.props_mut().set_strings(4941, value.into_patch());
+        self
+    }
+
     /// The `topRepetitiveWordsAndPhrases` property.
-    pub top_repetitive_words_and_phrases: crate::Patch<Vec<String>>,
+    ///
+    /// `topRepetitiveWordsAndPhrases`: an empty slice when absent or `null`.
+    pub fn top_repetitive_words_and_phrases(&self) -> &[String] {
+        self.props().strings(4942)
+    }
+
+    /// Sets `topRepetitiveWordsAndPhrases`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_top_repetitive_words_and_phrases(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<String>>,
+    ) -> &mut Self {
+        self.props_mut().set_strings(4942, value.into_patch());
+        self
+    }
+
     /// The `wordsSpokenCount` property.
-    pub words_spoken_count: crate::Patch<i64>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `wordsSpokenCount`: `None` when absent or `null`.
+    pub fn words_spoken_count(&self) -> Option<i64> {
+        self.props().int(4943)
+    }
+
+    /// Sets `wordsSpokenCount`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_words_spoken_count(&mut self, value: impl crate::IntoPatch<i64>) -> &mut Self {
+        self.props_mut().set_int(4943, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "education")]
+impl std::fmt::Debug for SpeakerAssignmentSubmission {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props().fmt_as(
+            f,
+            "SpeakerAssignmentSubmission",
+            crate::models::PROPERTY_NAMES,
+        )
+    }
 }
 
 #[cfg(feature = "education")]
 impl serde::Serialize for SpeakerAssignmentSubmission {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("assignmentId", &self.assignment_id)?;
-        writer.field(
-            "averageWordsPerMinutePace",
-            &self.average_words_per_minute_pace,
-        )?;
-        writer.field("classId", &self.class_id)?;
-        writer.field(
-            "fillerWordsOccurrencesCount",
-            &self.filler_words_occurrences_count,
-        )?;
-        writer.field(
-            "incorrectCameraDistanceOccurrencesCount",
-            &self.incorrect_camera_distance_occurrences_count,
-        )?;
-        writer.field(
-            "lengthOfSubmissionInSeconds",
-            &self.length_of_submission_in_seconds,
-        )?;
-        writer.field(
-            "lostEyeContactOccurrencesCount",
-            &self.lost_eye_contact_occurrences_count,
-        )?;
-        writer.field("monotoneOccurrencesCount", &self.monotone_occurrences_count)?;
-        writer.field(
-            "nonInclusiveLanguageOccurrencesCount",
-            &self.non_inclusive_language_occurrences_count,
-        )?;
-        writer.field(
-            "obstructedViewOccurrencesCount",
-            &self.obstructed_view_occurrences_count,
-        )?;
-        writer.field(
-            "repetitiveLanguageOccurrencesCount",
-            &self.repetitive_language_occurrences_count,
-        )?;
-        writer.field("studentId", &self.student_id)?;
-        writer.field("submissionDateTime", &self.submission_date_time)?;
-        writer.field("submissionId", &self.submission_id)?;
-        writer.field("topFillerWords", &self.top_filler_words)?;
-        writer.field("topMispronouncedWords", &self.top_mispronounced_words)?;
-        writer.field(
-            "topNonInclusiveWordsAndPhrases",
-            &self.top_non_inclusive_words_and_phrases,
-        )?;
-        writer.field(
-            "topRepetitiveWordsAndPhrases",
-            &self.top_repetitive_words_and_phrases,
-        )?;
-        writer.field("wordsSpokenCount", &self.words_spoken_count)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -3190,56 +7033,42 @@ impl crate::read_fields::ReadFields for SpeakerAssignmentSubmission {
     const NAME: &'static str = "microsoft.graph.speakerAssignmentSubmission";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "assignmentId" => self.assignment_id = map.next_value()?,
-            "averageWordsPerMinutePace" => self.average_words_per_minute_pace = map.next_value()?,
-            "classId" => self.class_id = map.next_value()?,
-            "fillerWordsOccurrencesCount" => {
-                self.filler_words_occurrences_count = map.next_value()?
-            }
-            "incorrectCameraDistanceOccurrencesCount" => {
-                self.incorrect_camera_distance_occurrences_count = map.next_value()?
-            }
-            "lengthOfSubmissionInSeconds" => {
-                self.length_of_submission_in_seconds = map.next_value()?
-            }
-            "lostEyeContactOccurrencesCount" => {
-                self.lost_eye_contact_occurrences_count = map.next_value()?
-            }
-            "monotoneOccurrencesCount" => self.monotone_occurrences_count = map.next_value()?,
-            "nonInclusiveLanguageOccurrencesCount" => {
-                self.non_inclusive_language_occurrences_count = map.next_value()?
-            }
-            "obstructedViewOccurrencesCount" => {
-                self.obstructed_view_occurrences_count = map.next_value()?
-            }
-            "repetitiveLanguageOccurrencesCount" => {
-                self.repetitive_language_occurrences_count = map.next_value()?
-            }
-            "studentId" => self.student_id = map.next_value()?,
-            "submissionDateTime" => self.submission_date_time = map.next_value()?,
-            "submissionId" => self.submission_id = map.next_value()?,
-            "topFillerWords" => self.top_filler_words = map.next_value()?,
-            "topMispronouncedWords" => self.top_mispronounced_words = map.next_value()?,
-            "topNonInclusiveWordsAndPhrases" => {
-                self.top_non_inclusive_words_and_phrases = map.next_value()?
-            }
-            "topRepetitiveWordsAndPhrases" => {
-                self.top_repetitive_words_and_phrases = map.next_value()?
-            }
-            "wordsSpokenCount" => self.words_spoken_count = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "assignmentId" => into.str(4925, map)?,
+            "averageWordsPerMinutePace" => into.int::<i64, _>(4926, map)?,
+            "classId" => into.str(4927, map)?,
+            "fillerWordsOccurrencesCount" => into.int::<i64, _>(4928, map)?,
+            "incorrectCameraDistanceOccurrencesCount" => into.int::<i64, _>(4929, map)?,
+            "lengthOfSubmissionInSeconds" => into.double(4930, map)?,
+            "lostEyeContactOccurrencesCount" => into.int::<i64, _>(4931, map)?,
+            "monotoneOccurrencesCount" => into.int::<i64, _>(4932, map)?,
+            "nonInclusiveLanguageOccurrencesCount" => into.int::<i64, _>(4933, map)?,
+            "obstructedViewOccurrencesCount" => into.int::<i64, _>(4934, map)?,
+            "repetitiveLanguageOccurrencesCount" => into.int::<i64, _>(4935, map)?,
+            "studentId" => into.str(4936, map)?,
+            "submissionDateTime" => into.other::<crate::edm::DateTimeOffset, _>(4937, map)?,
+            "submissionId" => into.str(4938, map)?,
+            "topFillerWords" => into.strings(4939, map)?,
+            "topMispronouncedWords" => into.strings(4940, map)?,
+            "topNonInclusiveWordsAndPhrases" => into.strings(4941, map)?,
+            "topRepetitiveWordsAndPhrases" => into.strings(4942, map)?,
+            "wordsSpokenCount" => into.int::<i64, _>(4943, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -3271,25 +7100,91 @@ crate::macros::select_fields! {
 }
 
 /// The `microsoft.graph.challengingWord` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "education")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct ChallengingWord {
-    /// The `count` property.
-    pub count: crate::Patch<i64>,
-    /// The `word` property.
-    pub word: crate::Patch<String>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "education")]
+impl ChallengingWord {
+    /// An empty `challengingWord`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// The `count` property.
+    ///
+    /// `count`: `None` when absent or `null`.
+    pub fn count(&self) -> Option<i64> {
+        self.props().int(7367)
+    }
+
+    /// Sets `count`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_count(&mut self, value: impl crate::IntoPatch<i64>) -> &mut Self {
+        self.props_mut().set_int(7367, value.into_patch());
+        self
+    }
+
+    /// The `word` property.
+    ///
+    /// `word`: `None` when absent or `null`.
+    pub fn word(&self) -> Option<&str> {
+        self.props().str(7368)
+    }
+
+    /// Sets `word`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_word(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(7368, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "education")]
+impl std::fmt::Debug for ChallengingWord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "ChallengingWord", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "education")]
 impl serde::Serialize for ChallengingWord {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("count", &self.count)?;
-        writer.field("word", &self.word)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -3305,52 +7200,134 @@ impl crate::read_fields::ReadFields for ChallengingWord {
     const NAME: &'static str = "microsoft.graph.challengingWord";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "count" => self.count = map.next_value()?,
-            "word" => self.word = map.next_value()?,
+            "count" => into.int::<i64, _>(7367, map)?,
+            "word" => into.str(7368, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.educationAiFeedbackAudienceEngagementSettings` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "education")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct EducationAiFeedbackAudienceEngagementSettings {
-    /// The `areEngagementStrategiesEnabled` property.
-    pub are_engagement_strategies_enabled: crate::Patch<bool>,
-    /// The `isCallToActionEnabled` property.
-    pub is_call_to_action_enabled: crate::Patch<bool>,
-    /// The `isEmotionalAndIntellectualAppealEnabled` property.
-    pub is_emotional_and_intellectual_appeal_enabled: crate::Patch<bool>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "education")]
+impl EducationAiFeedbackAudienceEngagementSettings {
+    /// An empty `educationAiFeedbackAudienceEngagementSettings`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// The `areEngagementStrategiesEnabled` property.
+    ///
+    /// `areEngagementStrategiesEnabled`: `None` when absent or `null`.
+    pub fn are_engagement_strategies_enabled(&self) -> Option<bool> {
+        self.props().bool(7933)
+    }
+
+    /// Sets `areEngagementStrategiesEnabled`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_are_engagement_strategies_enabled(
+        &mut self,
+        value: impl crate::IntoPatch<bool>,
+    ) -> &mut Self {
+        self.props_mut().set_bool(7933, value.into_patch());
+        self
+    }
+
+    /// The `isCallToActionEnabled` property.
+    ///
+    /// `isCallToActionEnabled`: `None` when absent or `null`.
+    pub fn is_call_to_action_enabled(&self) -> Option<bool> {
+        self.props().bool(7934)
+    }
+
+    /// Sets `isCallToActionEnabled`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_is_call_to_action_enabled(
+        &mut self,
+        value: impl crate::IntoPatch<bool>,
+    ) -> &mut Self {
+        self.props_mut().set_bool(7934, value.into_patch());
+        self
+    }
+
+    /// The `isEmotionalAndIntellectualAppealEnabled` property.
+    ///
+    /// `isEmotionalAndIntellectualAppealEnabled`: `None` when absent or `null`.
+    pub fn is_emotional_and_intellectual_appeal_enabled(&self) -> Option<bool> {
+        self.props().bool(7935)
+    }
+
+    /// Sets `isEmotionalAndIntellectualAppealEnabled`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_is_emotional_and_intellectual_appeal_enabled(
+        &mut self,
+        value: impl crate::IntoPatch<bool>,
+    ) -> &mut Self {
+        self.props_mut().set_bool(7935, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "education")]
+impl std::fmt::Debug for EducationAiFeedbackAudienceEngagementSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props().fmt_as(
+            f,
+            "EducationAiFeedbackAudienceEngagementSettings",
+            crate::models::PROPERTY_NAMES,
+        )
+    }
 }
 
 #[cfg(feature = "education")]
 impl serde::Serialize for EducationAiFeedbackAudienceEngagementSettings {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field(
-            "areEngagementStrategiesEnabled",
-            &self.are_engagement_strategies_enabled,
-        )?;
-        writer.field("isCallToActionEnabled", &self.is_call_to_action_enabled)?;
-        writer.field(
-            "isEmotionalAndIntellectualAppealEnabled",
-            &self.is_emotional_and_intellectual_appeal_enabled,
-        )?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -3366,57 +7343,135 @@ impl crate::read_fields::ReadFields for EducationAiFeedbackAudienceEngagementSet
     const NAME: &'static str = "microsoft.graph.educationAiFeedbackAudienceEngagementSettings";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "areEngagementStrategiesEnabled" => {
-                self.are_engagement_strategies_enabled = map.next_value()?
-            }
-            "isCallToActionEnabled" => self.is_call_to_action_enabled = map.next_value()?,
-            "isEmotionalAndIntellectualAppealEnabled" => {
-                self.is_emotional_and_intellectual_appeal_enabled = map.next_value()?
-            }
+            "areEngagementStrategiesEnabled" => into.bool(7933, map)?,
+            "isCallToActionEnabled" => into.bool(7934, map)?,
+            "isEmotionalAndIntellectualAppealEnabled" => into.bool(7935, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.educationAiFeedbackContentSettings` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "education")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct EducationAiFeedbackContentSettings {
-    /// The `isMessageClarityEnabled` property.
-    pub is_message_clarity_enabled: crate::Patch<bool>,
-    /// The `isQualityOfInformationEnabled` property.
-    pub is_quality_of_information_enabled: crate::Patch<bool>,
-    /// The `isSpeechOrganizationEnabled` property.
-    pub is_speech_organization_enabled: crate::Patch<bool>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "education")]
+impl EducationAiFeedbackContentSettings {
+    /// An empty `educationAiFeedbackContentSettings`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// The `isMessageClarityEnabled` property.
+    ///
+    /// `isMessageClarityEnabled`: `None` when absent or `null`.
+    pub fn is_message_clarity_enabled(&self) -> Option<bool> {
+        self.props().bool(7936)
+    }
+
+    /// Sets `isMessageClarityEnabled`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_is_message_clarity_enabled(
+        &mut self,
+        value: impl crate::IntoPatch<bool>,
+    ) -> &mut Self {
+        self.props_mut().set_bool(7936, value.into_patch());
+        self
+    }
+
+    /// The `isQualityOfInformationEnabled` property.
+    ///
+    /// `isQualityOfInformationEnabled`: `None` when absent or `null`.
+    pub fn is_quality_of_information_enabled(&self) -> Option<bool> {
+        self.props().bool(7937)
+    }
+
+    /// Sets `isQualityOfInformationEnabled`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_is_quality_of_information_enabled(
+        &mut self,
+        value: impl crate::IntoPatch<bool>,
+    ) -> &mut Self {
+        self.props_mut().set_bool(7937, value.into_patch());
+        self
+    }
+
+    /// The `isSpeechOrganizationEnabled` property.
+    ///
+    /// `isSpeechOrganizationEnabled`: `None` when absent or `null`.
+    pub fn is_speech_organization_enabled(&self) -> Option<bool> {
+        self.props().bool(7938)
+    }
+
+    /// Sets `isSpeechOrganizationEnabled`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_is_speech_organization_enabled(
+        &mut self,
+        value: impl crate::IntoPatch<bool>,
+    ) -> &mut Self {
+        self.props_mut().set_bool(7938, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "education")]
+impl std::fmt::Debug for EducationAiFeedbackContentSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props().fmt_as(
+            f,
+            "EducationAiFeedbackContentSettings",
+            crate::models::PROPERTY_NAMES,
+        )
+    }
 }
 
 #[cfg(feature = "education")]
 impl serde::Serialize for EducationAiFeedbackContentSettings {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("isMessageClarityEnabled", &self.is_message_clarity_enabled)?;
-        writer.field(
-            "isQualityOfInformationEnabled",
-            &self.is_quality_of_information_enabled,
-        )?;
-        writer.field(
-            "isSpeechOrganizationEnabled",
-            &self.is_speech_organization_enabled,
-        )?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -3432,48 +7487,119 @@ impl crate::read_fields::ReadFields for EducationAiFeedbackContentSettings {
     const NAME: &'static str = "microsoft.graph.educationAiFeedbackContentSettings";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "isMessageClarityEnabled" => self.is_message_clarity_enabled = map.next_value()?,
-            "isQualityOfInformationEnabled" => {
-                self.is_quality_of_information_enabled = map.next_value()?
-            }
-            "isSpeechOrganizationEnabled" => {
-                self.is_speech_organization_enabled = map.next_value()?
-            }
+            "isMessageClarityEnabled" => into.bool(7936, map)?,
+            "isQualityOfInformationEnabled" => into.bool(7937, map)?,
+            "isSpeechOrganizationEnabled" => into.bool(7938, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.educationAiFeedbackCriteria` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "education")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct EducationAiFeedbackCriteria {
-    /// The `aiFeedbackSettings` property.
-    pub ai_feedback_settings: crate::Patch<Box<crate::models::EducationAiFeedbackSettings>>,
-    /// The `speechType` property.
-    pub speech_type: crate::Patch<crate::models::EducationSpeechType>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "education")]
+impl EducationAiFeedbackCriteria {
+    /// An empty `educationAiFeedbackCriteria`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// The `aiFeedbackSettings` property.
+    ///
+    /// `aiFeedbackSettings`: `None` when absent or `null`.
+    pub fn ai_feedback_settings(&self) -> Option<&crate::models::EducationAiFeedbackSettings> {
+        self.props().get(7939)
+    }
+
+    /// Sets `aiFeedbackSettings`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_ai_feedback_settings(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::EducationAiFeedbackSettings>,
+    ) -> &mut Self {
+        self.props_mut().set(7939, value.into_patch());
+        self
+    }
+
+    /// The `speechType` property.
+    ///
+    /// `speechType`: `None` when absent or `null`.
+    pub fn speech_type(&self) -> Option<&crate::models::EducationSpeechType> {
+        self.props().get(7940)
+    }
+
+    /// Sets `speechType`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_speech_type(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::EducationSpeechType>,
+    ) -> &mut Self {
+        self.props_mut().set(7940, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "education")]
+impl std::fmt::Debug for EducationAiFeedbackCriteria {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props().fmt_as(
+            f,
+            "EducationAiFeedbackCriteria",
+            crate::models::PROPERTY_NAMES,
+        )
+    }
 }
 
 #[cfg(feature = "education")]
 impl serde::Serialize for EducationAiFeedbackCriteria {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("aiFeedbackSettings", &self.ai_feedback_settings)?;
-        writer.field("speechType", &self.speech_type)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -3489,49 +7615,130 @@ impl crate::read_fields::ReadFields for EducationAiFeedbackCriteria {
     const NAME: &'static str = "microsoft.graph.educationAiFeedbackCriteria";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "aiFeedbackSettings" => self.ai_feedback_settings = map.next_value()?,
-            "speechType" => self.speech_type = map.next_value()?,
+            "aiFeedbackSettings" => {
+                into.other::<crate::models::EducationAiFeedbackSettings, _>(7939, map)?
+            }
+            "speechType" => into.other::<crate::models::EducationSpeechType, _>(7940, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.educationAiFeedbackDeliverySettings` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "education")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct EducationAiFeedbackDeliverySettings {
-    /// The `areRhetoricalTechniquesEnabled` property.
-    pub are_rhetorical_techniques_enabled: crate::Patch<bool>,
-    /// The `isLanguageUseEnabled` property.
-    pub is_language_use_enabled: crate::Patch<bool>,
-    /// The `isStyleEnabled` property.
-    pub is_style_enabled: crate::Patch<bool>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "education")]
+impl EducationAiFeedbackDeliverySettings {
+    /// An empty `educationAiFeedbackDeliverySettings`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// The `areRhetoricalTechniquesEnabled` property.
+    ///
+    /// `areRhetoricalTechniquesEnabled`: `None` when absent or `null`.
+    pub fn are_rhetorical_techniques_enabled(&self) -> Option<bool> {
+        self.props().bool(7941)
+    }
+
+    /// Sets `areRhetoricalTechniquesEnabled`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_are_rhetorical_techniques_enabled(
+        &mut self,
+        value: impl crate::IntoPatch<bool>,
+    ) -> &mut Self {
+        self.props_mut().set_bool(7941, value.into_patch());
+        self
+    }
+
+    /// The `isLanguageUseEnabled` property.
+    ///
+    /// `isLanguageUseEnabled`: `None` when absent or `null`.
+    pub fn is_language_use_enabled(&self) -> Option<bool> {
+        self.props().bool(7942)
+    }
+
+    /// Sets `isLanguageUseEnabled`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_is_language_use_enabled(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(7942, value.into_patch());
+        self
+    }
+
+    /// The `isStyleEnabled` property.
+    ///
+    /// `isStyleEnabled`: `None` when absent or `null`.
+    pub fn is_style_enabled(&self) -> Option<bool> {
+        self.props().bool(7943)
+    }
+
+    /// Sets `isStyleEnabled`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_is_style_enabled(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(7943, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "education")]
+impl std::fmt::Debug for EducationAiFeedbackDeliverySettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props().fmt_as(
+            f,
+            "EducationAiFeedbackDeliverySettings",
+            crate::models::PROPERTY_NAMES,
+        )
+    }
 }
 
 #[cfg(feature = "education")]
 impl serde::Serialize for EducationAiFeedbackDeliverySettings {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field(
-            "areRhetoricalTechniquesEnabled",
-            &self.are_rhetorical_techniques_enabled,
-        )?;
-        writer.field("isLanguageUseEnabled", &self.is_language_use_enabled)?;
-        writer.field("isStyleEnabled", &self.is_style_enabled)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -3547,53 +7754,137 @@ impl crate::read_fields::ReadFields for EducationAiFeedbackDeliverySettings {
     const NAME: &'static str = "microsoft.graph.educationAiFeedbackDeliverySettings";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "areRhetoricalTechniquesEnabled" => {
-                self.are_rhetorical_techniques_enabled = map.next_value()?
-            }
-            "isLanguageUseEnabled" => self.is_language_use_enabled = map.next_value()?,
-            "isStyleEnabled" => self.is_style_enabled = map.next_value()?,
+            "areRhetoricalTechniquesEnabled" => into.bool(7941, map)?,
+            "isLanguageUseEnabled" => into.bool(7942, map)?,
+            "isStyleEnabled" => into.bool(7943, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.educationAiFeedbackSettings` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "education")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct EducationAiFeedbackSettings {
-    /// The `audienceEngagementSettings` property.
-    pub audience_engagement_settings:
-        crate::Patch<Box<crate::models::EducationAiFeedbackAudienceEngagementSettings>>,
-    /// The `contentSettings` property.
-    pub content_settings: crate::Patch<Box<crate::models::EducationAiFeedbackContentSettings>>,
-    /// The `deliverySettings` property.
-    pub delivery_settings: crate::Patch<Box<crate::models::EducationAiFeedbackDeliverySettings>>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "education")]
+impl EducationAiFeedbackSettings {
+    /// An empty `educationAiFeedbackSettings`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// The `audienceEngagementSettings` property.
+    ///
+    /// `audienceEngagementSettings`: `None` when absent or `null`.
+    pub fn audience_engagement_settings(
+        &self,
+    ) -> Option<&crate::models::EducationAiFeedbackAudienceEngagementSettings> {
+        self.props().get(7944)
+    }
+
+    /// Sets `audienceEngagementSettings`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_audience_engagement_settings(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::EducationAiFeedbackAudienceEngagementSettings>,
+    ) -> &mut Self {
+        self.props_mut().set(7944, value.into_patch());
+        self
+    }
+
+    /// The `contentSettings` property.
+    ///
+    /// `contentSettings`: `None` when absent or `null`.
+    pub fn content_settings(&self) -> Option<&crate::models::EducationAiFeedbackContentSettings> {
+        self.props().get(7945)
+    }
+
+    /// Sets `contentSettings`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_content_settings(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::EducationAiFeedbackContentSettings>,
+    ) -> &mut Self {
+        self.props_mut().set(7945, value.into_patch());
+        self
+    }
+
+    /// The `deliverySettings` property.
+    ///
+    /// `deliverySettings`: `None` when absent or `null`.
+    pub fn delivery_settings(&self) -> Option<&crate::models::EducationAiFeedbackDeliverySettings> {
+        self.props().get(7946)
+    }
+
+    /// Sets `deliverySettings`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_delivery_settings(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::EducationAiFeedbackDeliverySettings>,
+    ) -> &mut Self {
+        self.props_mut().set(7946, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "education")]
+impl std::fmt::Debug for EducationAiFeedbackSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props().fmt_as(
+            f,
+            "EducationAiFeedbackSettings",
+            crate::models::PROPERTY_NAMES,
+        )
+    }
 }
 
 #[cfg(feature = "education")]
 impl serde::Serialize for EducationAiFeedbackSettings {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field(
-            "audienceEngagementSettings",
-            &self.audience_engagement_settings,
-        )?;
-        writer.field("contentSettings", &self.content_settings)?;
-        writer.field("deliverySettings", &self.delivery_settings)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -3609,40 +7900,86 @@ impl crate::read_fields::ReadFields for EducationAiFeedbackSettings {
     const NAME: &'static str = "microsoft.graph.educationAiFeedbackSettings";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "audienceEngagementSettings" => self.audience_engagement_settings = map.next_value()?,
-            "contentSettings" => self.content_settings = map.next_value()?,
-            "deliverySettings" => self.delivery_settings = map.next_value()?,
+            "audienceEngagementSettings" => {
+                into.other::<crate::models::EducationAiFeedbackAudienceEngagementSettings, _>(
+                    7944, map,
+                )?
+            }
+            "contentSettings" => {
+                into.other::<crate::models::EducationAiFeedbackContentSettings, _>(7945, map)?
+            }
+            "deliverySettings" => {
+                into.other::<crate::models::EducationAiFeedbackDeliverySettings, _>(7946, map)?
+            }
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.educationAssignmentClassRecipient` complex type.
 ///
-/// Derived from `educationAssignmentRecipient`; inherited properties are included.
+/// Derived from `educationAssignmentRecipient`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::EducationAssignmentRecipient`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "education")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct EducationAssignmentClassRecipient {
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    base: crate::models::EducationAssignmentRecipient,
+}
+
+#[cfg(feature = "education")]
+impl std::ops::Deref for EducationAssignmentClassRecipient {
+    type Target = crate::models::EducationAssignmentRecipient;
+
+    fn deref(&self) -> &crate::models::EducationAssignmentRecipient {
+        &self.base
+    }
+}
+
+#[cfg(feature = "education")]
+impl std::ops::DerefMut for EducationAssignmentClassRecipient {
+    fn deref_mut(&mut self) -> &mut crate::models::EducationAssignmentRecipient {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "education")]
+impl EducationAssignmentClassRecipient {
+    /// An empty `educationAssignmentClassRecipient`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+}
+
+#[cfg(feature = "education")]
+impl std::fmt::Debug for EducationAssignmentClassRecipient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props().fmt_as(
+            f,
+            "EducationAssignmentClassRecipient",
+            crate::models::PROPERTY_NAMES,
+        )
+    }
 }
 
 #[cfg(feature = "education")]
 impl serde::Serialize for EducationAssignmentClassRecipient {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -3658,41 +7995,115 @@ impl crate::read_fields::ReadFields for EducationAssignmentClassRecipient {
     const NAME: &'static str = "microsoft.graph.educationAssignmentClassRecipient";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
-        let _ = (key, map);
+        let _ = (key, map, into);
         Ok(false)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+base: <crate::models::EducationAssignmentRecipient as crate::read_fields::ReadFields>::from_properties(properties),
+}
     }
 }
 
 /// The `microsoft.graph.educationAssignmentGrade` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "education")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct EducationAssignmentGrade {
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "education")]
+impl EducationAssignmentGrade {
+    /// An empty `educationAssignmentGrade`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
+    /// Properties this version of the SDK does not know and instance annotations
+    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
     /// User who did the grading.
-    pub graded_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
+    ///
+    /// `gradedBy`: `None` when absent or `null`.
+    pub fn graded_by(&self) -> Option<&crate::models::AnyIdentitySet> {
+        self.props().get(7947)
+    }
+
+    /// Sets `gradedBy`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_graded_by(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::AnyIdentitySet>,
+    ) -> &mut Self {
+        self.props_mut().set(7947, value.into_patch());
+        self
+    }
+
     /// Moment in time when the grade was applied to this submission object. The Timestamp type
     /// represents date and time information using ISO 8601 format and is always in UTC time. For
     /// example, midnight UTC on Jan 1, 2014 is 2014-01-01T00:00:00Z
-    pub graded_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `gradedDateTime`: `None` when absent or `null`.
+    pub fn graded_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(7948)
+    }
+
+    /// Sets `gradedDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_graded_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(7948, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "education")]
+impl std::fmt::Debug for EducationAssignmentGrade {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "EducationAssignmentGrade", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "education")]
 impl serde::Serialize for EducationAssignmentGrade {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("gradedBy", &self.graded_by)?;
-        writer.field("gradedDateTime", &self.graded_date_time)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -3708,20 +8119,20 @@ impl crate::read_fields::ReadFields for EducationAssignmentGrade {
     const NAME: &'static str = "microsoft.graph.educationAssignmentGrade";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "gradedBy" => self.graded_by = map.next_value()?,
-            "gradedDateTime" => self.graded_date_time = map.next_value()?,
+            "gradedBy" => into.other::<crate::models::AnyIdentitySet, _>(7947, map)?,
+            "gradedDateTime" => into.other::<crate::edm::DateTimeOffset, _>(7948, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
@@ -3758,7 +8169,7 @@ impl AnyEducationAssignmentGrade {
                 "microsoft.graph.educationAssignmentPointsGrade"
             }
             Self::Unknown(value) => value
-                .additional_data
+                .additional_data()
                 .get("@odata.type")
                 .and_then(|t| t.as_str())
                 .map_or("microsoft.graph.educationAssignmentGrade", |t| {
@@ -3767,7 +8178,24 @@ impl AnyEducationAssignmentGrade {
         }
     }
 
-    /// The value as a [`EducationAssignmentGrade`]: the declared type, or a derived type this version does not
+    /// The value read as [`EducationAssignmentGrade`] whatever its variant: a derived type's base properties
+    /// read the same, so reading the `educationAssignmentGrade` properties needs no `match`.
+    pub fn base(&self) -> &EducationAssignmentGrade {
+        match self {
+            Self::EducationAssignmentGrade(value) | Self::Unknown(value) => value,
+            Self::EducationAssignmentPointsGrade(value) => value,
+        }
+    }
+
+    /// As [`AnyEducationAssignmentGrade::base`], to change the `educationAssignmentGrade` properties of any variant.
+    pub fn base_mut(&mut self) -> &mut EducationAssignmentGrade {
+        match self {
+            Self::EducationAssignmentGrade(value) | Self::Unknown(value) => value,
+            Self::EducationAssignmentPointsGrade(value) => value,
+        }
+    }
+
+    /// The value as [`EducationAssignmentGrade`] if it is the declared type, or a derived type this version does not
     /// know (read as the declared type). `None` for the known derived types.
     pub fn as_education_assignment_grade(&self) -> Option<&EducationAssignmentGrade> {
         match self {
@@ -3875,26 +8303,75 @@ impl crate::polymorphic::Polymorphic for AnyEducationAssignmentGrade {
 
     fn declared_data(&self) -> Option<&crate::AdditionalData> {
         match self {
-            Self::EducationAssignmentGrade(value) => Some(&value.additional_data),
+            Self::EducationAssignmentGrade(value) => Some(value.additional_data()),
             _ => None,
         }
     }
 }
 
 /// The `microsoft.graph.educationAssignmentGradeType` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "education")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct EducationAssignmentGradeType {
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "education")]
+impl EducationAssignmentGradeType {
+    /// An empty `educationAssignmentGradeType`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+}
+
+#[cfg(feature = "education")]
+impl std::fmt::Debug for EducationAssignmentGradeType {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props().fmt_as(
+            f,
+            "EducationAssignmentGradeType",
+            crate::models::PROPERTY_NAMES,
+        )
+    }
 }
 
 #[cfg(feature = "education")]
 impl serde::Serialize for EducationAssignmentGradeType {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -3910,16 +8387,16 @@ impl crate::read_fields::ReadFields for EducationAssignmentGradeType {
     const NAME: &'static str = "microsoft.graph.educationAssignmentGradeType";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
-        let _ = (key, map);
+        let _ = (key, map, into);
         Ok(false)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
@@ -3956,7 +8433,7 @@ impl AnyEducationAssignmentGradeType {
                 "microsoft.graph.educationAssignmentPointsGradeType"
             }
             Self::Unknown(value) => value
-                .additional_data
+                .additional_data()
                 .get("@odata.type")
                 .and_then(|t| t.as_str())
                 .map_or("microsoft.graph.educationAssignmentGradeType", |t| {
@@ -3965,7 +8442,24 @@ impl AnyEducationAssignmentGradeType {
         }
     }
 
-    /// The value as a [`EducationAssignmentGradeType`]: the declared type, or a derived type this version does not
+    /// The value read as [`EducationAssignmentGradeType`] whatever its variant: a derived type's base properties
+    /// read the same, so reading the `educationAssignmentGradeType` properties needs no `match`.
+    pub fn base(&self) -> &EducationAssignmentGradeType {
+        match self {
+            Self::EducationAssignmentGradeType(value) | Self::Unknown(value) => value,
+            Self::EducationAssignmentPointsGradeType(value) => value,
+        }
+    }
+
+    /// As [`AnyEducationAssignmentGradeType::base`], to change the `educationAssignmentGradeType` properties of any variant.
+    pub fn base_mut(&mut self) -> &mut EducationAssignmentGradeType {
+        match self {
+            Self::EducationAssignmentGradeType(value) | Self::Unknown(value) => value,
+            Self::EducationAssignmentPointsGradeType(value) => value,
+        }
+    }
+
+    /// The value as [`EducationAssignmentGradeType`] if it is the declared type, or a derived type this version does not
     /// know (read as the declared type). `None` for the known derived types.
     pub fn as_education_assignment_grade_type(&self) -> Option<&EducationAssignmentGradeType> {
         match self {
@@ -4079,7 +8573,7 @@ impl crate::polymorphic::Polymorphic for AnyEducationAssignmentGradeType {
 
     fn declared_data(&self) -> Option<&crate::AdditionalData> {
         match self {
-            Self::EducationAssignmentGradeType(value) => Some(&value.additional_data),
+            Self::EducationAssignmentGradeType(value) => Some(value.additional_data()),
             _ => None,
         }
     }
@@ -4087,20 +8581,58 @@ impl crate::polymorphic::Polymorphic for AnyEducationAssignmentGradeType {
 
 /// The `microsoft.graph.educationAssignmentGroupRecipient` complex type.
 ///
-/// Derived from `educationAssignmentRecipient`; inherited properties are included.
+/// Derived from `educationAssignmentRecipient`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::EducationAssignmentRecipient`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "education")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct EducationAssignmentGroupRecipient {
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    base: crate::models::EducationAssignmentRecipient,
+}
+
+#[cfg(feature = "education")]
+impl std::ops::Deref for EducationAssignmentGroupRecipient {
+    type Target = crate::models::EducationAssignmentRecipient;
+
+    fn deref(&self) -> &crate::models::EducationAssignmentRecipient {
+        &self.base
+    }
+}
+
+#[cfg(feature = "education")]
+impl std::ops::DerefMut for EducationAssignmentGroupRecipient {
+    fn deref_mut(&mut self) -> &mut crate::models::EducationAssignmentRecipient {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "education")]
+impl EducationAssignmentGroupRecipient {
+    /// An empty `educationAssignmentGroupRecipient`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+}
+
+#[cfg(feature = "education")]
+impl std::fmt::Debug for EducationAssignmentGroupRecipient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props().fmt_as(
+            f,
+            "EducationAssignmentGroupRecipient",
+            crate::models::PROPERTY_NAMES,
+        )
+    }
 }
 
 #[cfg(feature = "education")]
 impl serde::Serialize for EducationAssignmentGroupRecipient {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -4116,38 +8648,88 @@ impl crate::read_fields::ReadFields for EducationAssignmentGroupRecipient {
     const NAME: &'static str = "microsoft.graph.educationAssignmentGroupRecipient";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
-        let _ = (key, map);
+        let _ = (key, map, into);
         Ok(false)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+base: <crate::models::EducationAssignmentRecipient as crate::read_fields::ReadFields>::from_properties(properties),
+}
     }
 }
 
 /// The `microsoft.graph.educationAssignmentIndividualRecipient` complex type.
 ///
-/// Derived from `educationAssignmentRecipient`; inherited properties are included.
+/// Derived from `educationAssignmentRecipient`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::EducationAssignmentRecipient`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "education")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct EducationAssignmentIndividualRecipient {
+    base: crate::models::EducationAssignmentRecipient,
+}
+
+#[cfg(feature = "education")]
+impl std::ops::Deref for EducationAssignmentIndividualRecipient {
+    type Target = crate::models::EducationAssignmentRecipient;
+
+    fn deref(&self) -> &crate::models::EducationAssignmentRecipient {
+        &self.base
+    }
+}
+
+#[cfg(feature = "education")]
+impl std::ops::DerefMut for EducationAssignmentIndividualRecipient {
+    fn deref_mut(&mut self) -> &mut crate::models::EducationAssignmentRecipient {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "education")]
+impl EducationAssignmentIndividualRecipient {
+    /// An empty `educationAssignmentIndividualRecipient`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// A collection of IDs of the recipients.
-    pub recipients: crate::Patch<Vec<String>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `recipients`: an empty slice when absent or `null`.
+    pub fn recipients(&self) -> &[String] {
+        self.props().strings(7949)
+    }
+
+    /// Sets `recipients`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_recipients(&mut self, value: impl crate::IntoPatch<Vec<String>>) -> &mut Self {
+        self.props_mut().set_strings(7949, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "education")]
+impl std::fmt::Debug for EducationAssignmentIndividualRecipient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props().fmt_as(
+            f,
+            "EducationAssignmentIndividualRecipient",
+            crate::models::PROPERTY_NAMES,
+        )
+    }
 }
 
 #[cfg(feature = "education")]
 impl serde::Serialize for EducationAssignmentIndividualRecipient {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("recipients", &self.recipients)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -4163,49 +8745,91 @@ impl crate::read_fields::ReadFields for EducationAssignmentIndividualRecipient {
     const NAME: &'static str = "microsoft.graph.educationAssignmentIndividualRecipient";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "recipients" => self.recipients = map.next_value()?,
+            "recipients" => into.strings(7949, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+base: <crate::models::EducationAssignmentRecipient as crate::read_fields::ReadFields>::from_properties(properties),
+}
     }
 }
 
 /// The `microsoft.graph.educationAssignmentPointsGrade` complex type.
 ///
-/// Derived from `educationAssignmentGrade`; inherited properties are included.
+/// Derived from `educationAssignmentGrade`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::EducationAssignmentGrade`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "education")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct EducationAssignmentPointsGrade {
-    /// User who did the grading.
-    pub graded_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
-    /// Moment in time when the grade was applied to this submission object. The Timestamp type
-    /// represents date and time information using ISO 8601 format and is always in UTC time. For
-    /// example, midnight UTC on Jan 1, 2014 is 2014-01-01T00:00:00Z
-    pub graded_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    base: crate::models::EducationAssignmentGrade,
+}
+
+#[cfg(feature = "education")]
+impl std::ops::Deref for EducationAssignmentPointsGrade {
+    type Target = crate::models::EducationAssignmentGrade;
+
+    fn deref(&self) -> &crate::models::EducationAssignmentGrade {
+        &self.base
+    }
+}
+
+#[cfg(feature = "education")]
+impl std::ops::DerefMut for EducationAssignmentPointsGrade {
+    fn deref_mut(&mut self) -> &mut crate::models::EducationAssignmentGrade {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "education")]
+impl EducationAssignmentPointsGrade {
+    /// An empty `educationAssignmentPointsGrade`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Number of points a teacher is giving this submission object.
-    pub points: crate::Patch<crate::edm::Double>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `points`: `None` when absent or `null`.
+    pub fn points(&self) -> Option<f64> {
+        self.props().double(7950)
+    }
+
+    /// Sets `points`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_points(&mut self, value: impl crate::IntoPatch<f64>) -> &mut Self {
+        self.props_mut().set_double(7950, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "education")]
+impl std::fmt::Debug for EducationAssignmentPointsGrade {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props().fmt_as(
+            f,
+            "EducationAssignmentPointsGrade",
+            crate::models::PROPERTY_NAMES,
+        )
+    }
 }
 
 #[cfg(feature = "education")]
 impl serde::Serialize for EducationAssignmentPointsGrade {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("gradedBy", &self.graded_by)?;
-        writer.field("gradedDateTime", &self.graded_date_time)?;
-        writer.field("points", &self.points)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -4221,43 +8845,93 @@ impl crate::read_fields::ReadFields for EducationAssignmentPointsGrade {
     const NAME: &'static str = "microsoft.graph.educationAssignmentPointsGrade";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "gradedBy" => self.graded_by = map.next_value()?,
-            "gradedDateTime" => self.graded_date_time = map.next_value()?,
-            "points" => self.points = map.next_value()?,
+            "gradedBy" => into.other::<crate::models::AnyIdentitySet, _>(7947, map)?,
+            "gradedDateTime" => into.other::<crate::edm::DateTimeOffset, _>(7948, map)?,
+            "points" => into.double(7950, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+base: <crate::models::EducationAssignmentGrade as crate::read_fields::ReadFields>::from_properties(properties),
+}
     }
 }
 
 /// The `microsoft.graph.educationAssignmentPointsGradeType` complex type.
 ///
-/// Derived from `educationAssignmentGradeType`; inherited properties are included.
+/// Derived from `educationAssignmentGradeType`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::EducationAssignmentGradeType`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "education")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct EducationAssignmentPointsGradeType {
+    base: crate::models::EducationAssignmentGradeType,
+}
+
+#[cfg(feature = "education")]
+impl std::ops::Deref for EducationAssignmentPointsGradeType {
+    type Target = crate::models::EducationAssignmentGradeType;
+
+    fn deref(&self) -> &crate::models::EducationAssignmentGradeType {
+        &self.base
+    }
+}
+
+#[cfg(feature = "education")]
+impl std::ops::DerefMut for EducationAssignmentPointsGradeType {
+    fn deref_mut(&mut self) -> &mut crate::models::EducationAssignmentGradeType {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "education")]
+impl EducationAssignmentPointsGradeType {
+    /// An empty `educationAssignmentPointsGradeType`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Max points possible for this assignment.
-    pub max_points: crate::Patch<crate::edm::Double>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `maxPoints`: `None` when absent or `null`.
+    pub fn max_points(&self) -> Option<f64> {
+        self.props().double(7951)
+    }
+
+    /// Sets `maxPoints`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_max_points(&mut self, value: impl crate::IntoPatch<f64>) -> &mut Self {
+        self.props_mut().set_double(7951, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "education")]
+impl std::fmt::Debug for EducationAssignmentPointsGradeType {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props().fmt_as(
+            f,
+            "EducationAssignmentPointsGradeType",
+            crate::models::PROPERTY_NAMES,
+        )
+    }
 }
 
 #[cfg(feature = "education")]
 impl serde::Serialize for EducationAssignmentPointsGradeType {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("maxPoints", &self.max_points)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -4273,36 +8947,87 @@ impl crate::read_fields::ReadFields for EducationAssignmentPointsGradeType {
     const NAME: &'static str = "microsoft.graph.educationAssignmentPointsGradeType";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "maxPoints" => self.max_points = map.next_value()?,
+            "maxPoints" => into.double(7951, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+base: <crate::models::EducationAssignmentGradeType as crate::read_fields::ReadFields>::from_properties(properties),
+}
     }
 }
 
 /// The `microsoft.graph.educationAssignmentRecipient` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "education")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct EducationAssignmentRecipient {
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "education")]
+impl EducationAssignmentRecipient {
+    /// An empty `educationAssignmentRecipient`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+}
+
+#[cfg(feature = "education")]
+impl std::fmt::Debug for EducationAssignmentRecipient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props().fmt_as(
+            f,
+            "EducationAssignmentRecipient",
+            crate::models::PROPERTY_NAMES,
+        )
+    }
 }
 
 #[cfg(feature = "education")]
 impl serde::Serialize for EducationAssignmentRecipient {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -4318,16 +9043,16 @@ impl crate::read_fields::ReadFields for EducationAssignmentRecipient {
     const NAME: &'static str = "microsoft.graph.educationAssignmentRecipient";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
-        let _ = (key, map);
+        let _ = (key, map, into);
         Ok(false)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
@@ -4374,7 +9099,7 @@ impl AnyEducationAssignmentRecipient {
                 "microsoft.graph.educationAssignmentIndividualRecipient"
             }
             Self::Unknown(value) => value
-                .additional_data
+                .additional_data()
                 .get("@odata.type")
                 .and_then(|t| t.as_str())
                 .map_or("microsoft.graph.educationAssignmentRecipient", |t| {
@@ -4383,7 +9108,28 @@ impl AnyEducationAssignmentRecipient {
         }
     }
 
-    /// The value as a [`EducationAssignmentRecipient`]: the declared type, or a derived type this version does not
+    /// The value read as [`EducationAssignmentRecipient`] whatever its variant: a derived type's base properties
+    /// read the same, so reading the `educationAssignmentRecipient` properties needs no `match`.
+    pub fn base(&self) -> &EducationAssignmentRecipient {
+        match self {
+            Self::EducationAssignmentRecipient(value) | Self::Unknown(value) => value,
+            Self::EducationAssignmentClassRecipient(value) => value,
+            Self::EducationAssignmentGroupRecipient(value) => value,
+            Self::EducationAssignmentIndividualRecipient(value) => value,
+        }
+    }
+
+    /// As [`AnyEducationAssignmentRecipient::base`], to change the `educationAssignmentRecipient` properties of any variant.
+    pub fn base_mut(&mut self) -> &mut EducationAssignmentRecipient {
+        match self {
+            Self::EducationAssignmentRecipient(value) | Self::Unknown(value) => value,
+            Self::EducationAssignmentClassRecipient(value) => value,
+            Self::EducationAssignmentGroupRecipient(value) => value,
+            Self::EducationAssignmentIndividualRecipient(value) => value,
+        }
+    }
+
+    /// The value as [`EducationAssignmentRecipient`] if it is the declared type, or a derived type this version does not
     /// know (read as the declared type). `None` for the known derived types.
     pub fn as_education_assignment_recipient(&self) -> Option<&EducationAssignmentRecipient> {
         match self {
@@ -4587,7 +9333,7 @@ impl crate::polymorphic::Polymorphic for AnyEducationAssignmentRecipient {
 
     fn declared_data(&self) -> Option<&crate::AdditionalData> {
         match self {
-            Self::EducationAssignmentRecipient(value) => Some(&value.additional_data),
+            Self::EducationAssignmentRecipient(value) => Some(value.additional_data()),
             _ => None,
         }
     }
@@ -4595,42 +9341,68 @@ impl crate::polymorphic::Polymorphic for AnyEducationAssignmentRecipient {
 
 /// The `microsoft.graph.educationChannelResource` complex type.
 ///
-/// Derived from `educationResource`; inherited properties are included.
+/// Derived from `educationResource`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::EducationResource`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "education")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct EducationChannelResource {
-    /// The individual who created the resource.
-    pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
-    /// Moment in time when the resource was created. The Timestamp type represents date and time
-    /// information using ISO 8601 format and is always in UTC time. For example, midnight UTC on Jan 1,
-    /// 2014 is 2014-01-01T00:00:00Z
-    pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// Display name of resource.
-    pub display_name: crate::Patch<String>,
-    /// The last user to modify the resource.
-    pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
-    /// Moment in time when the resource was last modified. The Timestamp type represents date and time
-    /// information using ISO 8601 format and is always in UTC time. For example, midnight UTC on Jan 1,
-    /// 2014 is 2014-01-01T00:00:00Z.
-    pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    base: crate::models::EducationResource,
+}
+
+#[cfg(feature = "education")]
+impl std::ops::Deref for EducationChannelResource {
+    type Target = crate::models::EducationResource;
+
+    fn deref(&self) -> &crate::models::EducationResource {
+        &self.base
+    }
+}
+
+#[cfg(feature = "education")]
+impl std::ops::DerefMut for EducationChannelResource {
+    fn deref_mut(&mut self) -> &mut crate::models::EducationResource {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "education")]
+impl EducationChannelResource {
+    /// An empty `educationChannelResource`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The `url` property.
-    pub url: crate::Patch<String>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `url`: `None` when absent or `null`.
+    pub fn url(&self) -> Option<&str> {
+        self.props().str(7952)
+    }
+
+    /// Sets `url`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_url(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(7952, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "education")]
+impl std::fmt::Debug for EducationChannelResource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "EducationChannelResource", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "education")]
 impl serde::Serialize for EducationChannelResource {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("createdBy", &self.created_by)?;
-        writer.field("createdDateTime", &self.created_date_time)?;
-        writer.field("displayName", &self.display_name)?;
-        writer.field("lastModifiedBy", &self.last_modified_by)?;
-        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
-        writer.field("url", &self.url)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -4646,56 +9418,154 @@ impl crate::read_fields::ReadFields for EducationChannelResource {
     const NAME: &'static str = "microsoft.graph.educationChannelResource";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "createdBy" => self.created_by = map.next_value()?,
-            "createdDateTime" => self.created_date_time = map.next_value()?,
-            "displayName" => self.display_name = map.next_value()?,
-            "lastModifiedBy" => self.last_modified_by = map.next_value()?,
-            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
-            "url" => self.url = map.next_value()?,
+            "createdBy" => into.other::<crate::models::AnyIdentitySet, _>(7974, map)?,
+            "createdDateTime" => into.other::<crate::edm::DateTimeOffset, _>(7975, map)?,
+            "displayName" => into.str(7976, map)?,
+            "lastModifiedBy" => into.other::<crate::models::AnyIdentitySet, _>(7977, map)?,
+            "lastModifiedDateTime" => into.other::<crate::edm::DateTimeOffset, _>(7978, map)?,
+            "url" => into.str(7952, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+base: <crate::models::EducationResource as crate::read_fields::ReadFields>::from_properties(properties),
+}
     }
 }
 
 /// The `microsoft.graph.educationCourse` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "education")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct EducationCourse {
-    /// Unique identifier for the course.
-    pub course_number: crate::Patch<String>,
-    /// Description of the course.
-    pub description: crate::Patch<String>,
-    /// Name of the course.
-    pub display_name: crate::Patch<String>,
-    /// ID of the course from the syncing system.
-    pub external_id: crate::Patch<String>,
-    /// Subject of the course.
-    pub subject: crate::Patch<String>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "education")]
+impl EducationCourse {
+    /// An empty `educationCourse`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// Unique identifier for the course.
+    ///
+    /// `courseNumber`: `None` when absent or `null`.
+    pub fn course_number(&self) -> Option<&str> {
+        self.props().str(7953)
+    }
+
+    /// Sets `courseNumber`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_course_number(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(7953, value.into_patch());
+        self
+    }
+
+    /// Description of the course.
+    ///
+    /// `description`: `None` when absent or `null`.
+    pub fn description(&self) -> Option<&str> {
+        self.props().str(7954)
+    }
+
+    /// Sets `description`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_description(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(7954, value.into_patch());
+        self
+    }
+
+    /// Name of the course.
+    ///
+    /// `displayName`: `None` when absent or `null`.
+    pub fn display_name(&self) -> Option<&str> {
+        self.props().str(7955)
+    }
+
+    /// Sets `displayName`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_display_name(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(7955, value.into_patch());
+        self
+    }
+
+    /// ID of the course from the syncing system.
+    ///
+    /// `externalId`: `None` when absent or `null`.
+    pub fn external_id(&self) -> Option<&str> {
+        self.props().str(7956)
+    }
+
+    /// Sets `externalId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_external_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(7956, value.into_patch());
+        self
+    }
+
+    /// Subject of the course.
+    ///
+    /// `subject`: `None` when absent or `null`.
+    pub fn subject(&self) -> Option<&str> {
+        self.props().str(7957)
+    }
+
+    /// Sets `subject`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_subject(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(7957, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "education")]
+impl std::fmt::Debug for EducationCourse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "EducationCourse", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "education")]
 impl serde::Serialize for EducationCourse {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("courseNumber", &self.course_number)?;
-        writer.field("description", &self.description)?;
-        writer.field("displayName", &self.display_name)?;
-        writer.field("externalId", &self.external_id)?;
-        writer.field("subject", &self.subject)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -4711,64 +9581,90 @@ impl crate::read_fields::ReadFields for EducationCourse {
     const NAME: &'static str = "microsoft.graph.educationCourse";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "courseNumber" => self.course_number = map.next_value()?,
-            "description" => self.description = map.next_value()?,
-            "displayName" => self.display_name = map.next_value()?,
-            "externalId" => self.external_id = map.next_value()?,
-            "subject" => self.subject = map.next_value()?,
+            "courseNumber" => into.str(7953, map)?,
+            "description" => into.str(7954, map)?,
+            "displayName" => into.str(7955, map)?,
+            "externalId" => into.str(7956, map)?,
+            "subject" => into.str(7957, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.educationExcelResource` complex type.
 ///
-/// Derived from `educationResource`; inherited properties are included.
+/// Derived from `educationResource`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::EducationResource`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "education")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct EducationExcelResource {
-    /// The individual who created the resource.
-    pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
-    /// Moment in time when the resource was created. The Timestamp type represents date and time
-    /// information using ISO 8601 format and is always in UTC time. For example, midnight UTC on Jan 1,
-    /// 2014 is 2014-01-01T00:00:00Z
-    pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// Display name of resource.
-    pub display_name: crate::Patch<String>,
-    /// The last user to modify the resource.
-    pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
-    /// Moment in time when the resource was last modified. The Timestamp type represents date and time
-    /// information using ISO 8601 format and is always in UTC time. For example, midnight UTC on Jan 1,
-    /// 2014 is 2014-01-01T00:00:00Z.
-    pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    base: crate::models::EducationResource,
+}
+
+#[cfg(feature = "education")]
+impl std::ops::Deref for EducationExcelResource {
+    type Target = crate::models::EducationResource;
+
+    fn deref(&self) -> &crate::models::EducationResource {
+        &self.base
+    }
+}
+
+#[cfg(feature = "education")]
+impl std::ops::DerefMut for EducationExcelResource {
+    fn deref_mut(&mut self) -> &mut crate::models::EducationResource {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "education")]
+impl EducationExcelResource {
+    /// An empty `educationExcelResource`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Pointer to the Excel file object.
-    pub file_url: crate::Patch<String>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `fileUrl`: `None` when absent or `null`.
+    pub fn file_url(&self) -> Option<&str> {
+        self.props().str(7958)
+    }
+
+    /// Sets `fileUrl`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_file_url(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(7958, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "education")]
+impl std::fmt::Debug for EducationExcelResource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "EducationExcelResource", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "education")]
 impl serde::Serialize for EducationExcelResource {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("createdBy", &self.created_by)?;
-        writer.field("createdDateTime", &self.created_date_time)?;
-        writer.field("displayName", &self.display_name)?;
-        writer.field("lastModifiedBy", &self.last_modified_by)?;
-        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
-        writer.field("fileUrl", &self.file_url)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -4784,65 +9680,96 @@ impl crate::read_fields::ReadFields for EducationExcelResource {
     const NAME: &'static str = "microsoft.graph.educationExcelResource";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "createdBy" => self.created_by = map.next_value()?,
-            "createdDateTime" => self.created_date_time = map.next_value()?,
-            "displayName" => self.display_name = map.next_value()?,
-            "lastModifiedBy" => self.last_modified_by = map.next_value()?,
-            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
-            "fileUrl" => self.file_url = map.next_value()?,
+            "createdBy" => into.other::<crate::models::AnyIdentitySet, _>(7974, map)?,
+            "createdDateTime" => into.other::<crate::edm::DateTimeOffset, _>(7975, map)?,
+            "displayName" => into.str(7976, map)?,
+            "lastModifiedBy" => into.other::<crate::models::AnyIdentitySet, _>(7977, map)?,
+            "lastModifiedDateTime" => into.other::<crate::edm::DateTimeOffset, _>(7978, map)?,
+            "fileUrl" => into.str(7958, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+base: <crate::models::EducationResource as crate::read_fields::ReadFields>::from_properties(properties),
+}
     }
 }
 
 /// The `microsoft.graph.educationExternalResource` complex type.
 ///
-/// Derived from `educationResource`; inherited properties are included.
+/// Derived from `educationResource`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::EducationResource`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "education")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct EducationExternalResource {
-    /// The individual who created the resource.
-    pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
-    /// Moment in time when the resource was created. The Timestamp type represents date and time
-    /// information using ISO 8601 format and is always in UTC time. For example, midnight UTC on Jan 1,
-    /// 2014 is 2014-01-01T00:00:00Z
-    pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// Display name of resource.
-    pub display_name: crate::Patch<String>,
-    /// The last user to modify the resource.
-    pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
-    /// Moment in time when the resource was last modified. The Timestamp type represents date and time
-    /// information using ISO 8601 format and is always in UTC time. For example, midnight UTC on Jan 1,
-    /// 2014 is 2014-01-01T00:00:00Z.
-    pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    base: crate::models::EducationResource,
+}
+
+#[cfg(feature = "education")]
+impl std::ops::Deref for EducationExternalResource {
+    type Target = crate::models::EducationResource;
+
+    fn deref(&self) -> &crate::models::EducationResource {
+        &self.base
+    }
+}
+
+#[cfg(feature = "education")]
+impl std::ops::DerefMut for EducationExternalResource {
+    fn deref_mut(&mut self) -> &mut crate::models::EducationResource {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "education")]
+impl EducationExternalResource {
+    /// An empty `educationExternalResource`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Location of the resource. Required
-    pub web_url: crate::Patch<String>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `webUrl`: `None` when absent or `null`.
+    pub fn web_url(&self) -> Option<&str> {
+        self.props().str(7959)
+    }
+
+    /// Sets `webUrl`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_web_url(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(7959, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "education")]
+impl std::fmt::Debug for EducationExternalResource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props().fmt_as(
+            f,
+            "EducationExternalResource",
+            crate::models::PROPERTY_NAMES,
+        )
+    }
 }
 
 #[cfg(feature = "education")]
 impl serde::Serialize for EducationExternalResource {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("createdBy", &self.created_by)?;
-        writer.field("createdDateTime", &self.created_date_time)?;
-        writer.field("displayName", &self.display_name)?;
-        writer.field("lastModifiedBy", &self.last_modified_by)?;
-        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
-        writer.field("webUrl", &self.web_url)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -4858,52 +9785,139 @@ impl crate::read_fields::ReadFields for EducationExternalResource {
     const NAME: &'static str = "microsoft.graph.educationExternalResource";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "createdBy" => self.created_by = map.next_value()?,
-            "createdDateTime" => self.created_date_time = map.next_value()?,
-            "displayName" => self.display_name = map.next_value()?,
-            "lastModifiedBy" => self.last_modified_by = map.next_value()?,
-            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
-            "webUrl" => self.web_url = map.next_value()?,
+            "createdBy" => into.other::<crate::models::AnyIdentitySet, _>(7974, map)?,
+            "createdDateTime" => into.other::<crate::edm::DateTimeOffset, _>(7975, map)?,
+            "displayName" => into.str(7976, map)?,
+            "lastModifiedBy" => into.other::<crate::models::AnyIdentitySet, _>(7977, map)?,
+            "lastModifiedDateTime" => into.other::<crate::edm::DateTimeOffset, _>(7978, map)?,
+            "webUrl" => into.str(7959, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+base: <crate::models::EducationResource as crate::read_fields::ReadFields>::from_properties(properties),
+}
     }
 }
 
 /// The `microsoft.graph.educationFeedback` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "education")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct EducationFeedback {
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "education")]
+impl EducationFeedback {
+    /// An empty `educationFeedback`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
+    /// Properties this version of the SDK does not know and instance annotations
+    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
     /// User who created the feedback.
-    pub feedback_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
+    ///
+    /// `feedbackBy`: `None` when absent or `null`.
+    pub fn feedback_by(&self) -> Option<&crate::models::AnyIdentitySet> {
+        self.props().get(7960)
+    }
+
+    /// Sets `feedbackBy`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_feedback_by(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::AnyIdentitySet>,
+    ) -> &mut Self {
+        self.props_mut().set(7960, value.into_patch());
+        self
+    }
+
     /// Moment in time when the feedback was given. The Timestamp type represents date and time
     /// information using ISO 8601 format and is always in UTC time. For example, midnight UTC on Jan 1,
     /// 2014 is 2014-01-01T00:00:00Z
-    pub feedback_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    ///
+    /// `feedbackDateTime`: `None` when absent or `null`.
+    pub fn feedback_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(7961)
+    }
+
+    /// Sets `feedbackDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_feedback_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(7961, value.into_patch());
+        self
+    }
+
     /// Feedback.
-    pub text: crate::Patch<Box<crate::models::EducationItemBody>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `text`: `None` when absent or `null`.
+    pub fn text(&self) -> Option<&crate::models::EducationItemBody> {
+        self.props().get(7962)
+    }
+
+    /// Sets `text`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_text(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::EducationItemBody>,
+    ) -> &mut Self {
+        self.props_mut().set(7962, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "education")]
+impl std::fmt::Debug for EducationFeedback {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "EducationFeedback", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "education")]
 impl serde::Serialize for EducationFeedback {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("feedbackBy", &self.feedback_by)?;
-        writer.field("feedbackDateTime", &self.feedback_date_time)?;
-        writer.field("text", &self.text)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -4919,62 +9933,88 @@ impl crate::read_fields::ReadFields for EducationFeedback {
     const NAME: &'static str = "microsoft.graph.educationFeedback";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "feedbackBy" => self.feedback_by = map.next_value()?,
-            "feedbackDateTime" => self.feedback_date_time = map.next_value()?,
-            "text" => self.text = map.next_value()?,
+            "feedbackBy" => into.other::<crate::models::AnyIdentitySet, _>(7960, map)?,
+            "feedbackDateTime" => into.other::<crate::edm::DateTimeOffset, _>(7961, map)?,
+            "text" => into.other::<crate::models::EducationItemBody, _>(7962, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.educationFileResource` complex type.
 ///
-/// Derived from `educationResource`; inherited properties are included.
+/// Derived from `educationResource`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::EducationResource`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "education")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct EducationFileResource {
-    /// The individual who created the resource.
-    pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
-    /// Moment in time when the resource was created. The Timestamp type represents date and time
-    /// information using ISO 8601 format and is always in UTC time. For example, midnight UTC on Jan 1,
-    /// 2014 is 2014-01-01T00:00:00Z
-    pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// Display name of resource.
-    pub display_name: crate::Patch<String>,
-    /// The last user to modify the resource.
-    pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
-    /// Moment in time when the resource was last modified. The Timestamp type represents date and time
-    /// information using ISO 8601 format and is always in UTC time. For example, midnight UTC on Jan 1,
-    /// 2014 is 2014-01-01T00:00:00Z.
-    pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    base: crate::models::EducationResource,
+}
+
+#[cfg(feature = "education")]
+impl std::ops::Deref for EducationFileResource {
+    type Target = crate::models::EducationResource;
+
+    fn deref(&self) -> &crate::models::EducationResource {
+        &self.base
+    }
+}
+
+#[cfg(feature = "education")]
+impl std::ops::DerefMut for EducationFileResource {
+    fn deref_mut(&mut self) -> &mut crate::models::EducationResource {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "education")]
+impl EducationFileResource {
+    /// An empty `educationFileResource`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Location on disk of the file resource.
-    pub file_url: crate::Patch<String>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `fileUrl`: `None` when absent or `null`.
+    pub fn file_url(&self) -> Option<&str> {
+        self.props().str(7963)
+    }
+
+    /// Sets `fileUrl`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_file_url(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(7963, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "education")]
+impl std::fmt::Debug for EducationFileResource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "EducationFileResource", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "education")]
 impl serde::Serialize for EducationFileResource {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("createdBy", &self.created_by)?;
-        writer.field("createdDateTime", &self.created_date_time)?;
-        writer.field("displayName", &self.display_name)?;
-        writer.field("lastModifiedBy", &self.last_modified_by)?;
-        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
-        writer.field("fileUrl", &self.file_url)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -4990,50 +10030,131 @@ impl crate::read_fields::ReadFields for EducationFileResource {
     const NAME: &'static str = "microsoft.graph.educationFileResource";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "createdBy" => self.created_by = map.next_value()?,
-            "createdDateTime" => self.created_date_time = map.next_value()?,
-            "displayName" => self.display_name = map.next_value()?,
-            "lastModifiedBy" => self.last_modified_by = map.next_value()?,
-            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
-            "fileUrl" => self.file_url = map.next_value()?,
+            "createdBy" => into.other::<crate::models::AnyIdentitySet, _>(7974, map)?,
+            "createdDateTime" => into.other::<crate::edm::DateTimeOffset, _>(7975, map)?,
+            "displayName" => into.str(7976, map)?,
+            "lastModifiedBy" => into.other::<crate::models::AnyIdentitySet, _>(7977, map)?,
+            "lastModifiedDateTime" => into.other::<crate::edm::DateTimeOffset, _>(7978, map)?,
+            "fileUrl" => into.str(7963, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+base: <crate::models::EducationResource as crate::read_fields::ReadFields>::from_properties(properties),
+}
     }
 }
 
 /// The `microsoft.graph.educationGradingSchemeGrade` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "education")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct EducationGradingSchemeGrade {
-    /// The `defaultPercentage` property.
-    pub default_percentage: crate::Patch<crate::edm::Double>,
-    /// The `displayName` property.
-    pub display_name: crate::Patch<String>,
-    /// The `minPercentage` property.
-    pub min_percentage: crate::Patch<crate::edm::Double>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "education")]
+impl EducationGradingSchemeGrade {
+    /// An empty `educationGradingSchemeGrade`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// The `defaultPercentage` property.
+    ///
+    /// `defaultPercentage`: `None` when absent or `null`.
+    pub fn default_percentage(&self) -> Option<f64> {
+        self.props().double(7964)
+    }
+
+    /// Sets `defaultPercentage`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_default_percentage(&mut self, value: impl crate::IntoPatch<f64>) -> &mut Self {
+        self.props_mut().set_double(7964, value.into_patch());
+        self
+    }
+
+    /// The `displayName` property.
+    ///
+    /// `displayName`: `None` when absent or `null`.
+    pub fn display_name(&self) -> Option<&str> {
+        self.props().str(7965)
+    }
+
+    /// Sets `displayName`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_display_name(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(7965, value.into_patch());
+        self
+    }
+
+    /// The `minPercentage` property.
+    ///
+    /// `minPercentage`: `None` when absent or `null`.
+    pub fn min_percentage(&self) -> Option<f64> {
+        self.props().double(7966)
+    }
+
+    /// Sets `minPercentage`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_min_percentage(&mut self, value: impl crate::IntoPatch<f64>) -> &mut Self {
+        self.props_mut().set_double(7966, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "education")]
+impl std::fmt::Debug for EducationGradingSchemeGrade {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props().fmt_as(
+            f,
+            "EducationGradingSchemeGrade",
+            crate::models::PROPERTY_NAMES,
+        )
+    }
 }
 
 #[cfg(feature = "education")]
 impl serde::Serialize for EducationGradingSchemeGrade {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("defaultPercentage", &self.default_percentage)?;
-        writer.field("displayName", &self.display_name)?;
-        writer.field("minPercentage", &self.min_percentage)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -5049,44 +10170,113 @@ impl crate::read_fields::ReadFields for EducationGradingSchemeGrade {
     const NAME: &'static str = "microsoft.graph.educationGradingSchemeGrade";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "defaultPercentage" => self.default_percentage = map.next_value()?,
-            "displayName" => self.display_name = map.next_value()?,
-            "minPercentage" => self.min_percentage = map.next_value()?,
+            "defaultPercentage" => into.double(7964, map)?,
+            "displayName" => into.str(7965, map)?,
+            "minPercentage" => into.double(7966, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.educationItemBody` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "education")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct EducationItemBody {
-    /// The `content` property.
-    pub content: crate::Patch<String>,
-    /// The `contentType` property.
-    pub content_type: crate::Patch<crate::models::BodyType>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "education")]
+impl EducationItemBody {
+    /// An empty `educationItemBody`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// The `content` property.
+    ///
+    /// `content`: `None` when absent or `null`.
+    pub fn content(&self) -> Option<&str> {
+        self.props().str(7967)
+    }
+
+    /// Sets `content`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_content(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(7967, value.into_patch());
+        self
+    }
+
+    /// The `contentType` property.
+    ///
+    /// `contentType`: `None` when absent or `null`.
+    pub fn content_type(&self) -> Option<&crate::models::BodyType> {
+        self.props().get(7968)
+    }
+
+    /// Sets `contentType`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_content_type(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::BodyType>,
+    ) -> &mut Self {
+        self.props_mut().set(7968, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "education")]
+impl std::fmt::Debug for EducationItemBody {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "EducationItemBody", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "education")]
 impl serde::Serialize for EducationItemBody {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("content", &self.content)?;
-        writer.field("contentType", &self.content_type)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -5102,61 +10292,90 @@ impl crate::read_fields::ReadFields for EducationItemBody {
     const NAME: &'static str = "microsoft.graph.educationItemBody";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "content" => self.content = map.next_value()?,
-            "contentType" => self.content_type = map.next_value()?,
+            "content" => into.str(7967, map)?,
+            "contentType" => into.other::<crate::models::BodyType, _>(7968, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.educationLinkedAssignmentResource` complex type.
 ///
-/// Derived from `educationResource`; inherited properties are included.
+/// Derived from `educationResource`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::EducationResource`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "education")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct EducationLinkedAssignmentResource {
-    /// The individual who created the resource.
-    pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
-    /// Moment in time when the resource was created. The Timestamp type represents date and time
-    /// information using ISO 8601 format and is always in UTC time. For example, midnight UTC on Jan 1,
-    /// 2014 is 2014-01-01T00:00:00Z
-    pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// Display name of resource.
-    pub display_name: crate::Patch<String>,
-    /// The last user to modify the resource.
-    pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
-    /// Moment in time when the resource was last modified. The Timestamp type represents date and time
-    /// information using ISO 8601 format and is always in UTC time. For example, midnight UTC on Jan 1,
-    /// 2014 is 2014-01-01T00:00:00Z.
-    pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    base: crate::models::EducationResource,
+}
+
+#[cfg(feature = "education")]
+impl std::ops::Deref for EducationLinkedAssignmentResource {
+    type Target = crate::models::EducationResource;
+
+    fn deref(&self) -> &crate::models::EducationResource {
+        &self.base
+    }
+}
+
+#[cfg(feature = "education")]
+impl std::ops::DerefMut for EducationLinkedAssignmentResource {
+    fn deref_mut(&mut self) -> &mut crate::models::EducationResource {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "education")]
+impl EducationLinkedAssignmentResource {
+    /// An empty `educationLinkedAssignmentResource`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The `url` property.
-    pub url: crate::Patch<String>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `url`: `None` when absent or `null`.
+    pub fn url(&self) -> Option<&str> {
+        self.props().str(7969)
+    }
+
+    /// Sets `url`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_url(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(7969, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "education")]
+impl std::fmt::Debug for EducationLinkedAssignmentResource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props().fmt_as(
+            f,
+            "EducationLinkedAssignmentResource",
+            crate::models::PROPERTY_NAMES,
+        )
+    }
 }
 
 #[cfg(feature = "education")]
 impl serde::Serialize for EducationLinkedAssignmentResource {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("createdBy", &self.created_by)?;
-        writer.field("createdDateTime", &self.created_date_time)?;
-        writer.field("displayName", &self.display_name)?;
-        writer.field("lastModifiedBy", &self.last_modified_by)?;
-        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
-        writer.field("url", &self.url)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -5172,65 +10391,93 @@ impl crate::read_fields::ReadFields for EducationLinkedAssignmentResource {
     const NAME: &'static str = "microsoft.graph.educationLinkedAssignmentResource";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "createdBy" => self.created_by = map.next_value()?,
-            "createdDateTime" => self.created_date_time = map.next_value()?,
-            "displayName" => self.display_name = map.next_value()?,
-            "lastModifiedBy" => self.last_modified_by = map.next_value()?,
-            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
-            "url" => self.url = map.next_value()?,
+            "createdBy" => into.other::<crate::models::AnyIdentitySet, _>(7974, map)?,
+            "createdDateTime" => into.other::<crate::edm::DateTimeOffset, _>(7975, map)?,
+            "displayName" => into.str(7976, map)?,
+            "lastModifiedBy" => into.other::<crate::models::AnyIdentitySet, _>(7977, map)?,
+            "lastModifiedDateTime" => into.other::<crate::edm::DateTimeOffset, _>(7978, map)?,
+            "url" => into.str(7969, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+base: <crate::models::EducationResource as crate::read_fields::ReadFields>::from_properties(properties),
+}
     }
 }
 
 /// The `microsoft.graph.educationLinkResource` complex type.
 ///
-/// Derived from `educationResource`; inherited properties are included.
+/// Derived from `educationResource`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::EducationResource`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "education")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct EducationLinkResource {
-    /// The individual who created the resource.
-    pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
-    /// Moment in time when the resource was created. The Timestamp type represents date and time
-    /// information using ISO 8601 format and is always in UTC time. For example, midnight UTC on Jan 1,
-    /// 2014 is 2014-01-01T00:00:00Z
-    pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// Display name of resource.
-    pub display_name: crate::Patch<String>,
-    /// The last user to modify the resource.
-    pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
-    /// Moment in time when the resource was last modified. The Timestamp type represents date and time
-    /// information using ISO 8601 format and is always in UTC time. For example, midnight UTC on Jan 1,
-    /// 2014 is 2014-01-01T00:00:00Z.
-    pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    base: crate::models::EducationResource,
+}
+
+#[cfg(feature = "education")]
+impl std::ops::Deref for EducationLinkResource {
+    type Target = crate::models::EducationResource;
+
+    fn deref(&self) -> &crate::models::EducationResource {
+        &self.base
+    }
+}
+
+#[cfg(feature = "education")]
+impl std::ops::DerefMut for EducationLinkResource {
+    fn deref_mut(&mut self) -> &mut crate::models::EducationResource {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "education")]
+impl EducationLinkResource {
+    /// An empty `educationLinkResource`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// URL to the resource.
-    pub link: crate::Patch<String>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `link`: `None` when absent or `null`.
+    pub fn link(&self) -> Option<&str> {
+        self.props().str(7970)
+    }
+
+    /// Sets `link`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_link(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(7970, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "education")]
+impl std::fmt::Debug for EducationLinkResource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "EducationLinkResource", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "education")]
 impl serde::Serialize for EducationLinkResource {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("createdBy", &self.created_by)?;
-        writer.field("createdDateTime", &self.created_date_time)?;
-        writer.field("displayName", &self.display_name)?;
-        writer.field("lastModifiedBy", &self.last_modified_by)?;
-        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
-        writer.field("link", &self.link)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -5246,65 +10493,93 @@ impl crate::read_fields::ReadFields for EducationLinkResource {
     const NAME: &'static str = "microsoft.graph.educationLinkResource";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "createdBy" => self.created_by = map.next_value()?,
-            "createdDateTime" => self.created_date_time = map.next_value()?,
-            "displayName" => self.display_name = map.next_value()?,
-            "lastModifiedBy" => self.last_modified_by = map.next_value()?,
-            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
-            "link" => self.link = map.next_value()?,
+            "createdBy" => into.other::<crate::models::AnyIdentitySet, _>(7974, map)?,
+            "createdDateTime" => into.other::<crate::edm::DateTimeOffset, _>(7975, map)?,
+            "displayName" => into.str(7976, map)?,
+            "lastModifiedBy" => into.other::<crate::models::AnyIdentitySet, _>(7977, map)?,
+            "lastModifiedDateTime" => into.other::<crate::edm::DateTimeOffset, _>(7978, map)?,
+            "link" => into.str(7970, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+base: <crate::models::EducationResource as crate::read_fields::ReadFields>::from_properties(properties),
+}
     }
 }
 
 /// The `microsoft.graph.educationMediaResource` complex type.
 ///
-/// Derived from `educationResource`; inherited properties are included.
+/// Derived from `educationResource`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::EducationResource`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "education")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct EducationMediaResource {
-    /// The individual who created the resource.
-    pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
-    /// Moment in time when the resource was created. The Timestamp type represents date and time
-    /// information using ISO 8601 format and is always in UTC time. For example, midnight UTC on Jan 1,
-    /// 2014 is 2014-01-01T00:00:00Z
-    pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// Display name of resource.
-    pub display_name: crate::Patch<String>,
-    /// The last user to modify the resource.
-    pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
-    /// Moment in time when the resource was last modified. The Timestamp type represents date and time
-    /// information using ISO 8601 format and is always in UTC time. For example, midnight UTC on Jan 1,
-    /// 2014 is 2014-01-01T00:00:00Z.
-    pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    base: crate::models::EducationResource,
+}
+
+#[cfg(feature = "education")]
+impl std::ops::Deref for EducationMediaResource {
+    type Target = crate::models::EducationResource;
+
+    fn deref(&self) -> &crate::models::EducationResource {
+        &self.base
+    }
+}
+
+#[cfg(feature = "education")]
+impl std::ops::DerefMut for EducationMediaResource {
+    fn deref_mut(&mut self) -> &mut crate::models::EducationResource {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "education")]
+impl EducationMediaResource {
+    /// An empty `educationMediaResource`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Location of the file on shared point folder. Required
-    pub file_url: crate::Patch<String>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `fileUrl`: `None` when absent or `null`.
+    pub fn file_url(&self) -> Option<&str> {
+        self.props().str(7971)
+    }
+
+    /// Sets `fileUrl`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_file_url(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(7971, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "education")]
+impl std::fmt::Debug for EducationMediaResource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "EducationMediaResource", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "education")]
 impl serde::Serialize for EducationMediaResource {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("createdBy", &self.created_by)?;
-        writer.field("createdDateTime", &self.created_date_time)?;
-        writer.field("displayName", &self.display_name)?;
-        writer.field("lastModifiedBy", &self.last_modified_by)?;
-        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
-        writer.field("fileUrl", &self.file_url)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -5320,44 +10595,102 @@ impl crate::read_fields::ReadFields for EducationMediaResource {
     const NAME: &'static str = "microsoft.graph.educationMediaResource";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "createdBy" => self.created_by = map.next_value()?,
-            "createdDateTime" => self.created_date_time = map.next_value()?,
-            "displayName" => self.display_name = map.next_value()?,
-            "lastModifiedBy" => self.last_modified_by = map.next_value()?,
-            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
-            "fileUrl" => self.file_url = map.next_value()?,
+            "createdBy" => into.other::<crate::models::AnyIdentitySet, _>(7974, map)?,
+            "createdDateTime" => into.other::<crate::edm::DateTimeOffset, _>(7975, map)?,
+            "displayName" => into.str(7976, map)?,
+            "lastModifiedBy" => into.other::<crate::models::AnyIdentitySet, _>(7977, map)?,
+            "lastModifiedDateTime" => into.other::<crate::edm::DateTimeOffset, _>(7978, map)?,
+            "fileUrl" => into.str(7971, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+base: <crate::models::EducationResource as crate::read_fields::ReadFields>::from_properties(properties),
+}
     }
 }
 
 /// The `microsoft.graph.educationOnPremisesInfo` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "education")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct EducationOnPremisesInfo {
-    /// Unique identifier for the user object in Active Directory.
-    pub immutable_id: crate::Patch<String>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "education")]
+impl EducationOnPremisesInfo {
+    /// An empty `educationOnPremisesInfo`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// Unique identifier for the user object in Active Directory.
+    ///
+    /// `immutableId`: `None` when absent or `null`.
+    pub fn immutable_id(&self) -> Option<&str> {
+        self.props().str(7972)
+    }
+
+    /// Sets `immutableId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_immutable_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(7972, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "education")]
+impl std::fmt::Debug for EducationOnPremisesInfo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "EducationOnPremisesInfo", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "education")]
 impl serde::Serialize for EducationOnPremisesInfo {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("immutableId", &self.immutable_id)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -5373,60 +10706,89 @@ impl crate::read_fields::ReadFields for EducationOnPremisesInfo {
     const NAME: &'static str = "microsoft.graph.educationOnPremisesInfo";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "immutableId" => self.immutable_id = map.next_value()?,
+            "immutableId" => into.str(7972, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.educationPowerPointResource` complex type.
 ///
-/// Derived from `educationResource`; inherited properties are included.
+/// Derived from `educationResource`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::EducationResource`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "education")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct EducationPowerPointResource {
-    /// The individual who created the resource.
-    pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
-    /// Moment in time when the resource was created. The Timestamp type represents date and time
-    /// information using ISO 8601 format and is always in UTC time. For example, midnight UTC on Jan 1,
-    /// 2014 is 2014-01-01T00:00:00Z
-    pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// Display name of resource.
-    pub display_name: crate::Patch<String>,
-    /// The last user to modify the resource.
-    pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
-    /// Moment in time when the resource was last modified. The Timestamp type represents date and time
-    /// information using ISO 8601 format and is always in UTC time. For example, midnight UTC on Jan 1,
-    /// 2014 is 2014-01-01T00:00:00Z.
-    pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    base: crate::models::EducationResource,
+}
+
+#[cfg(feature = "education")]
+impl std::ops::Deref for EducationPowerPointResource {
+    type Target = crate::models::EducationResource;
+
+    fn deref(&self) -> &crate::models::EducationResource {
+        &self.base
+    }
+}
+
+#[cfg(feature = "education")]
+impl std::ops::DerefMut for EducationPowerPointResource {
+    fn deref_mut(&mut self) -> &mut crate::models::EducationResource {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "education")]
+impl EducationPowerPointResource {
+    /// An empty `educationPowerPointResource`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Location of the file on disk.
-    pub file_url: crate::Patch<String>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `fileUrl`: `None` when absent or `null`.
+    pub fn file_url(&self) -> Option<&str> {
+        self.props().str(7973)
+    }
+
+    /// Sets `fileUrl`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_file_url(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(7973, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "education")]
+impl std::fmt::Debug for EducationPowerPointResource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props().fmt_as(
+            f,
+            "EducationPowerPointResource",
+            crate::models::PROPERTY_NAMES,
+        )
+    }
 }
 
 #[cfg(feature = "education")]
 impl serde::Serialize for EducationPowerPointResource {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("createdBy", &self.created_by)?;
-        writer.field("createdDateTime", &self.created_date_time)?;
-        writer.field("displayName", &self.display_name)?;
-        writer.field("lastModifiedBy", &self.last_modified_by)?;
-        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
-        writer.field("fileUrl", &self.file_url)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -5442,60 +10804,170 @@ impl crate::read_fields::ReadFields for EducationPowerPointResource {
     const NAME: &'static str = "microsoft.graph.educationPowerPointResource";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "createdBy" => self.created_by = map.next_value()?,
-            "createdDateTime" => self.created_date_time = map.next_value()?,
-            "displayName" => self.display_name = map.next_value()?,
-            "lastModifiedBy" => self.last_modified_by = map.next_value()?,
-            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
-            "fileUrl" => self.file_url = map.next_value()?,
+            "createdBy" => into.other::<crate::models::AnyIdentitySet, _>(7974, map)?,
+            "createdDateTime" => into.other::<crate::edm::DateTimeOffset, _>(7975, map)?,
+            "displayName" => into.str(7976, map)?,
+            "lastModifiedBy" => into.other::<crate::models::AnyIdentitySet, _>(7977, map)?,
+            "lastModifiedDateTime" => into.other::<crate::edm::DateTimeOffset, _>(7978, map)?,
+            "fileUrl" => into.str(7973, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+base: <crate::models::EducationResource as crate::read_fields::ReadFields>::from_properties(properties),
+}
     }
 }
 
 /// The `microsoft.graph.educationResource` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "education")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct EducationResource {
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "education")]
+impl EducationResource {
+    /// An empty `educationResource`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
+    /// Properties this version of the SDK does not know and instance annotations
+    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
     /// The individual who created the resource.
-    pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
+    ///
+    /// `createdBy`: `None` when absent or `null`.
+    pub fn created_by(&self) -> Option<&crate::models::AnyIdentitySet> {
+        self.props().get(7974)
+    }
+
+    /// Sets `createdBy`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_created_by(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::AnyIdentitySet>,
+    ) -> &mut Self {
+        self.props_mut().set(7974, value.into_patch());
+        self
+    }
+
     /// Moment in time when the resource was created. The Timestamp type represents date and time
     /// information using ISO 8601 format and is always in UTC time. For example, midnight UTC on Jan 1,
     /// 2014 is 2014-01-01T00:00:00Z
-    pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    ///
+    /// `createdDateTime`: `None` when absent or `null`.
+    pub fn created_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(7975)
+    }
+
+    /// Sets `createdDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_created_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(7975, value.into_patch());
+        self
+    }
+
     /// Display name of resource.
-    pub display_name: crate::Patch<String>,
+    ///
+    /// `displayName`: `None` when absent or `null`.
+    pub fn display_name(&self) -> Option<&str> {
+        self.props().str(7976)
+    }
+
+    /// Sets `displayName`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_display_name(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(7976, value.into_patch());
+        self
+    }
+
     /// The last user to modify the resource.
-    pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
+    ///
+    /// `lastModifiedBy`: `None` when absent or `null`.
+    pub fn last_modified_by(&self) -> Option<&crate::models::AnyIdentitySet> {
+        self.props().get(7977)
+    }
+
+    /// Sets `lastModifiedBy`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_last_modified_by(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::AnyIdentitySet>,
+    ) -> &mut Self {
+        self.props_mut().set(7977, value.into_patch());
+        self
+    }
+
     /// Moment in time when the resource was last modified. The Timestamp type represents date and time
     /// information using ISO 8601 format and is always in UTC time. For example, midnight UTC on Jan 1,
     /// 2014 is 2014-01-01T00:00:00Z.
-    pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `lastModifiedDateTime`: `None` when absent or `null`.
+    pub fn last_modified_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(7978)
+    }
+
+    /// Sets `lastModifiedDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_last_modified_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(7978, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "education")]
+impl std::fmt::Debug for EducationResource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "EducationResource", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "education")]
 impl serde::Serialize for EducationResource {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("createdBy", &self.created_by)?;
-        writer.field("createdDateTime", &self.created_date_time)?;
-        writer.field("displayName", &self.display_name)?;
-        writer.field("lastModifiedBy", &self.last_modified_by)?;
-        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -5511,23 +10983,23 @@ impl crate::read_fields::ReadFields for EducationResource {
     const NAME: &'static str = "microsoft.graph.educationResource";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "createdBy" => self.created_by = map.next_value()?,
-            "createdDateTime" => self.created_date_time = map.next_value()?,
-            "displayName" => self.display_name = map.next_value()?,
-            "lastModifiedBy" => self.last_modified_by = map.next_value()?,
-            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
+            "createdBy" => into.other::<crate::models::AnyIdentitySet, _>(7974, map)?,
+            "createdDateTime" => into.other::<crate::edm::DateTimeOffset, _>(7975, map)?,
+            "displayName" => into.str(7976, map)?,
+            "lastModifiedBy" => into.other::<crate::models::AnyIdentitySet, _>(7977, map)?,
+            "lastModifiedDateTime" => into.other::<crate::edm::DateTimeOffset, _>(7978, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
@@ -5596,7 +11068,7 @@ impl AnyEducationResource {
             Self::EducationTeamsAppResource(_) => "microsoft.graph.educationTeamsAppResource",
             Self::EducationWordResource(_) => "microsoft.graph.educationWordResource",
             Self::Unknown(value) => value
-                .additional_data
+                .additional_data()
                 .get("@odata.type")
                 .and_then(|t| t.as_str())
                 .map_or("microsoft.graph.educationResource", |t| {
@@ -5605,7 +11077,44 @@ impl AnyEducationResource {
         }
     }
 
-    /// The value as a [`EducationResource`]: the declared type, or a derived type this version does not
+    /// The value read as [`EducationResource`] whatever its variant: a derived type's base properties
+    /// read the same, so reading the `educationResource` properties needs no `match`.
+    pub fn base(&self) -> &EducationResource {
+        match self {
+            Self::EducationResource(value) | Self::Unknown(value) => value,
+            Self::EducationChannelResource(value) => value,
+            Self::EducationExcelResource(value) => value,
+            Self::EducationExternalResource(value) => value,
+            Self::EducationFileResource(value) => value,
+            Self::EducationLinkedAssignmentResource(value) => value,
+            Self::EducationLinkResource(value) => value,
+            Self::EducationMediaResource(value) => value,
+            Self::EducationPowerPointResource(value) => value,
+            Self::EducationSpeakerProgressResource(value) => value,
+            Self::EducationTeamsAppResource(value) => value,
+            Self::EducationWordResource(value) => value,
+        }
+    }
+
+    /// As [`AnyEducationResource::base`], to change the `educationResource` properties of any variant.
+    pub fn base_mut(&mut self) -> &mut EducationResource {
+        match self {
+            Self::EducationResource(value) | Self::Unknown(value) => value,
+            Self::EducationChannelResource(value) => value,
+            Self::EducationExcelResource(value) => value,
+            Self::EducationExternalResource(value) => value,
+            Self::EducationFileResource(value) => value,
+            Self::EducationLinkedAssignmentResource(value) => value,
+            Self::EducationLinkResource(value) => value,
+            Self::EducationMediaResource(value) => value,
+            Self::EducationPowerPointResource(value) => value,
+            Self::EducationSpeakerProgressResource(value) => value,
+            Self::EducationTeamsAppResource(value) => value,
+            Self::EducationWordResource(value) => value,
+        }
+    }
+
+    /// The value as [`EducationResource`] if it is the declared type, or a derived type this version does not
     /// know (read as the declared type). `None` for the known derived types.
     pub fn as_education_resource(&self) -> Option<&EducationResource> {
         match self {
@@ -6112,29 +11621,91 @@ impl crate::polymorphic::Polymorphic for AnyEducationResource {
 
     fn declared_data(&self) -> Option<&crate::AdditionalData> {
         match self {
-            Self::EducationResource(value) => Some(&value.additional_data),
+            Self::EducationResource(value) => Some(value.additional_data()),
             _ => None,
         }
     }
 }
 
 /// The `microsoft.graph.educationSpeakerCoachAudienceEngagementSettings` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "education")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct EducationSpeakerCoachAudienceEngagementSettings {
-    /// The `isBodyLanguageEnabled` property.
-    pub is_body_language_enabled: crate::Patch<bool>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "education")]
+impl EducationSpeakerCoachAudienceEngagementSettings {
+    /// An empty `educationSpeakerCoachAudienceEngagementSettings`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// The `isBodyLanguageEnabled` property.
+    ///
+    /// `isBodyLanguageEnabled`: `None` when absent or `null`.
+    pub fn is_body_language_enabled(&self) -> Option<bool> {
+        self.props().bool(7979)
+    }
+
+    /// Sets `isBodyLanguageEnabled`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_is_body_language_enabled(
+        &mut self,
+        value: impl crate::IntoPatch<bool>,
+    ) -> &mut Self {
+        self.props_mut().set_bool(7979, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "education")]
+impl std::fmt::Debug for EducationSpeakerCoachAudienceEngagementSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props().fmt_as(
+            f,
+            "EducationSpeakerCoachAudienceEngagementSettings",
+            crate::models::PROPERTY_NAMES,
+        )
+    }
 }
 
 #[cfg(feature = "education")]
 impl serde::Serialize for EducationSpeakerCoachAudienceEngagementSettings {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("isBodyLanguageEnabled", &self.is_body_language_enabled)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -6150,45 +11721,117 @@ impl crate::read_fields::ReadFields for EducationSpeakerCoachAudienceEngagementS
     const NAME: &'static str = "microsoft.graph.educationSpeakerCoachAudienceEngagementSettings";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "isBodyLanguageEnabled" => self.is_body_language_enabled = map.next_value()?,
+            "isBodyLanguageEnabled" => into.bool(7979, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.educationSpeakerCoachContentSettings` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "education")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct EducationSpeakerCoachContentSettings {
-    /// The `isInclusivenessEnabled` property.
-    pub is_inclusiveness_enabled: crate::Patch<bool>,
-    /// The `isRepetitiveLanguageEnabled` property.
-    pub is_repetitive_language_enabled: crate::Patch<bool>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "education")]
+impl EducationSpeakerCoachContentSettings {
+    /// An empty `educationSpeakerCoachContentSettings`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// The `isInclusivenessEnabled` property.
+    ///
+    /// `isInclusivenessEnabled`: `None` when absent or `null`.
+    pub fn is_inclusiveness_enabled(&self) -> Option<bool> {
+        self.props().bool(7980)
+    }
+
+    /// Sets `isInclusivenessEnabled`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_is_inclusiveness_enabled(
+        &mut self,
+        value: impl crate::IntoPatch<bool>,
+    ) -> &mut Self {
+        self.props_mut().set_bool(7980, value.into_patch());
+        self
+    }
+
+    /// The `isRepetitiveLanguageEnabled` property.
+    ///
+    /// `isRepetitiveLanguageEnabled`: `None` when absent or `null`.
+    pub fn is_repetitive_language_enabled(&self) -> Option<bool> {
+        self.props().bool(7981)
+    }
+
+    /// Sets `isRepetitiveLanguageEnabled`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_is_repetitive_language_enabled(
+        &mut self,
+        value: impl crate::IntoPatch<bool>,
+    ) -> &mut Self {
+        self.props_mut().set_bool(7981, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "education")]
+impl std::fmt::Debug for EducationSpeakerCoachContentSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props().fmt_as(
+            f,
+            "EducationSpeakerCoachContentSettings",
+            crate::models::PROPERTY_NAMES,
+        )
+    }
 }
 
 #[cfg(feature = "education")]
 impl serde::Serialize for EducationSpeakerCoachContentSettings {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("isInclusivenessEnabled", &self.is_inclusiveness_enabled)?;
-        writer.field(
-            "isRepetitiveLanguageEnabled",
-            &self.is_repetitive_language_enabled,
-        )?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -6204,51 +11847,144 @@ impl crate::read_fields::ReadFields for EducationSpeakerCoachContentSettings {
     const NAME: &'static str = "microsoft.graph.educationSpeakerCoachContentSettings";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "isInclusivenessEnabled" => self.is_inclusiveness_enabled = map.next_value()?,
-            "isRepetitiveLanguageEnabled" => {
-                self.is_repetitive_language_enabled = map.next_value()?
-            }
+            "isInclusivenessEnabled" => into.bool(7980, map)?,
+            "isRepetitiveLanguageEnabled" => into.bool(7981, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.educationSpeakerCoachDeliverySettings` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "education")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct EducationSpeakerCoachDeliverySettings {
-    /// The `areFillerWordsEnabled` property.
-    pub are_filler_words_enabled: crate::Patch<bool>,
-    /// The `isPaceEnabled` property.
-    pub is_pace_enabled: crate::Patch<bool>,
-    /// The `isPitchEnabled` property.
-    pub is_pitch_enabled: crate::Patch<bool>,
-    /// The `isPronunciationEnabled` property.
-    pub is_pronunciation_enabled: crate::Patch<bool>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "education")]
+impl EducationSpeakerCoachDeliverySettings {
+    /// An empty `educationSpeakerCoachDeliverySettings`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// The `areFillerWordsEnabled` property.
+    ///
+    /// `areFillerWordsEnabled`: `None` when absent or `null`.
+    pub fn are_filler_words_enabled(&self) -> Option<bool> {
+        self.props().bool(7982)
+    }
+
+    /// Sets `areFillerWordsEnabled`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_are_filler_words_enabled(
+        &mut self,
+        value: impl crate::IntoPatch<bool>,
+    ) -> &mut Self {
+        self.props_mut().set_bool(7982, value.into_patch());
+        self
+    }
+
+    /// The `isPaceEnabled` property.
+    ///
+    /// `isPaceEnabled`: `None` when absent or `null`.
+    pub fn is_pace_enabled(&self) -> Option<bool> {
+        self.props().bool(7983)
+    }
+
+    /// Sets `isPaceEnabled`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_is_pace_enabled(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(7983, value.into_patch());
+        self
+    }
+
+    /// The `isPitchEnabled` property.
+    ///
+    /// `isPitchEnabled`: `None` when absent or `null`.
+    pub fn is_pitch_enabled(&self) -> Option<bool> {
+        self.props().bool(7984)
+    }
+
+    /// Sets `isPitchEnabled`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_is_pitch_enabled(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(7984, value.into_patch());
+        self
+    }
+
+    /// The `isPronunciationEnabled` property.
+    ///
+    /// `isPronunciationEnabled`: `None` when absent or `null`.
+    pub fn is_pronunciation_enabled(&self) -> Option<bool> {
+        self.props().bool(7985)
+    }
+
+    /// Sets `isPronunciationEnabled`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_is_pronunciation_enabled(
+        &mut self,
+        value: impl crate::IntoPatch<bool>,
+    ) -> &mut Self {
+        self.props_mut().set_bool(7985, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "education")]
+impl std::fmt::Debug for EducationSpeakerCoachDeliverySettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props().fmt_as(
+            f,
+            "EducationSpeakerCoachDeliverySettings",
+            crate::models::PROPERTY_NAMES,
+        )
+    }
 }
 
 #[cfg(feature = "education")]
 impl serde::Serialize for EducationSpeakerCoachDeliverySettings {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("areFillerWordsEnabled", &self.are_filler_words_enabled)?;
-        writer.field("isPaceEnabled", &self.is_pace_enabled)?;
-        writer.field("isPitchEnabled", &self.is_pitch_enabled)?;
-        writer.field("isPronunciationEnabled", &self.is_pronunciation_enabled)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -6264,52 +12000,140 @@ impl crate::read_fields::ReadFields for EducationSpeakerCoachDeliverySettings {
     const NAME: &'static str = "microsoft.graph.educationSpeakerCoachDeliverySettings";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "areFillerWordsEnabled" => self.are_filler_words_enabled = map.next_value()?,
-            "isPaceEnabled" => self.is_pace_enabled = map.next_value()?,
-            "isPitchEnabled" => self.is_pitch_enabled = map.next_value()?,
-            "isPronunciationEnabled" => self.is_pronunciation_enabled = map.next_value()?,
+            "areFillerWordsEnabled" => into.bool(7982, map)?,
+            "isPaceEnabled" => into.bool(7983, map)?,
+            "isPitchEnabled" => into.bool(7984, map)?,
+            "isPronunciationEnabled" => into.bool(7985, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.educationSpeakerCoachSettings` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "education")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct EducationSpeakerCoachSettings {
-    /// The `audienceEngagementSettings` property.
-    pub audience_engagement_settings:
-        crate::Patch<Box<crate::models::EducationSpeakerCoachAudienceEngagementSettings>>,
-    /// The `contentSettings` property.
-    pub content_settings: crate::Patch<Box<crate::models::EducationSpeakerCoachContentSettings>>,
-    /// The `deliverySettings` property.
-    pub delivery_settings: crate::Patch<Box<crate::models::EducationSpeakerCoachDeliverySettings>>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "education")]
+impl EducationSpeakerCoachSettings {
+    /// An empty `educationSpeakerCoachSettings`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// The `audienceEngagementSettings` property.
+    ///
+    /// `audienceEngagementSettings`: `None` when absent or `null`.
+    pub fn audience_engagement_settings(
+        &self,
+    ) -> Option<&crate::models::EducationSpeakerCoachAudienceEngagementSettings> {
+        self.props().get(7986)
+    }
+
+    /// Sets `audienceEngagementSettings`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_audience_engagement_settings(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::EducationSpeakerCoachAudienceEngagementSettings>,
+    ) -> &mut Self {
+        self.props_mut().set(7986, value.into_patch());
+        self
+    }
+
+    /// The `contentSettings` property.
+    ///
+    /// `contentSettings`: `None` when absent or `null`.
+    pub fn content_settings(&self) -> Option<&crate::models::EducationSpeakerCoachContentSettings> {
+        self.props().get(7987)
+    }
+
+    /// Sets `contentSettings`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_content_settings(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::EducationSpeakerCoachContentSettings>,
+    ) -> &mut Self {
+        self.props_mut().set(7987, value.into_patch());
+        self
+    }
+
+    /// The `deliverySettings` property.
+    ///
+    /// `deliverySettings`: `None` when absent or `null`.
+    pub fn delivery_settings(
+        &self,
+    ) -> Option<&crate::models::EducationSpeakerCoachDeliverySettings> {
+        self.props().get(7988)
+    }
+
+    /// Sets `deliverySettings`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_delivery_settings(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::EducationSpeakerCoachDeliverySettings>,
+    ) -> &mut Self {
+        self.props_mut().set(7988, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "education")]
+impl std::fmt::Debug for EducationSpeakerCoachSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props().fmt_as(
+            f,
+            "EducationSpeakerCoachSettings",
+            crate::models::PROPERTY_NAMES,
+        )
+    }
 }
 
 #[cfg(feature = "education")]
 impl serde::Serialize for EducationSpeakerCoachSettings {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field(
-            "audienceEngagementSettings",
-            &self.audience_engagement_settings,
-        )?;
-        writer.field("contentSettings", &self.content_settings)?;
-        writer.field("deliverySettings", &self.delivery_settings)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -6325,92 +12149,218 @@ impl crate::read_fields::ReadFields for EducationSpeakerCoachSettings {
     const NAME: &'static str = "microsoft.graph.educationSpeakerCoachSettings";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "audienceEngagementSettings" => self.audience_engagement_settings = map.next_value()?,
-            "contentSettings" => self.content_settings = map.next_value()?,
-            "deliverySettings" => self.delivery_settings = map.next_value()?,
+            "audienceEngagementSettings" => {
+                into.other::<crate::models::EducationSpeakerCoachAudienceEngagementSettings, _>(
+                    7986, map,
+                )?
+            }
+            "contentSettings" => {
+                into.other::<crate::models::EducationSpeakerCoachContentSettings, _>(7987, map)?
+            }
+            "deliverySettings" => {
+                into.other::<crate::models::EducationSpeakerCoachDeliverySettings, _>(7988, map)?
+            }
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.educationSpeakerProgressResource` complex type.
 ///
-/// Derived from `educationResource`; inherited properties are included.
+/// Derived from `educationResource`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::EducationResource`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "education")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct EducationSpeakerProgressResource {
-    /// The individual who created the resource.
-    pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
-    /// Moment in time when the resource was created. The Timestamp type represents date and time
-    /// information using ISO 8601 format and is always in UTC time. For example, midnight UTC on Jan 1,
-    /// 2014 is 2014-01-01T00:00:00Z
-    pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// Display name of resource.
-    pub display_name: crate::Patch<String>,
-    /// The last user to modify the resource.
-    pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
-    /// Moment in time when the resource was last modified. The Timestamp type represents date and time
-    /// information using ISO 8601 format and is always in UTC time. For example, midnight UTC on Jan 1,
-    /// 2014 is 2014-01-01T00:00:00Z.
-    pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    base: crate::models::EducationResource,
+}
+
+#[cfg(feature = "education")]
+impl std::ops::Deref for EducationSpeakerProgressResource {
+    type Target = crate::models::EducationResource;
+
+    fn deref(&self) -> &crate::models::EducationResource {
+        &self.base
+    }
+}
+
+#[cfg(feature = "education")]
+impl std::ops::DerefMut for EducationSpeakerProgressResource {
+    fn deref_mut(&mut self) -> &mut crate::models::EducationResource {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "education")]
+impl EducationSpeakerProgressResource {
+    /// An empty `educationSpeakerProgressResource`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The `aiFeedbackCriteria` property.
-    pub ai_feedback_criteria: crate::Patch<Box<crate::models::EducationAiFeedbackCriteria>>,
+    ///
+    /// `aiFeedbackCriteria`: `None` when absent or `null`.
+    pub fn ai_feedback_criteria(&self) -> Option<&crate::models::EducationAiFeedbackCriteria> {
+        self.props().get(7989)
+    }
+
+    /// Sets `aiFeedbackCriteria`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_ai_feedback_criteria(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::EducationAiFeedbackCriteria>,
+    ) -> &mut Self {
+        self.props_mut().set(7989, value.into_patch());
+        self
+    }
+
     /// The `isAiFeedbackEnabled` property.
-    pub is_ai_feedback_enabled: crate::Patch<bool>,
+    ///
+    /// `isAiFeedbackEnabled`: `None` when absent or `null`.
+    pub fn is_ai_feedback_enabled(&self) -> Option<bool> {
+        self.props().bool(7990)
+    }
+
+    /// Sets `isAiFeedbackEnabled`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_is_ai_feedback_enabled(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(7990, value.into_patch());
+        self
+    }
+
     /// The `isVideoRequired` property.
-    pub is_video_required: crate::Patch<bool>,
+    ///
+    /// `isVideoRequired`: `None` when absent or `null`.
+    pub fn is_video_required(&self) -> Option<bool> {
+        self.props().bool(7991)
+    }
+
+    /// Sets `isVideoRequired`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_is_video_required(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(7991, value.into_patch());
+        self
+    }
+
     /// The `maxRecordingAttempts` property.
-    pub max_recording_attempts: crate::Patch<i32>,
+    ///
+    /// `maxRecordingAttempts`: `None` when absent or `null`.
+    pub fn max_recording_attempts(&self) -> Option<i32> {
+        self.props().int(7992)
+    }
+
+    /// Sets `maxRecordingAttempts`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_max_recording_attempts(&mut self, value: impl crate::IntoPatch<i32>) -> &mut Self {
+        self.props_mut().set_int(7992, value.into_patch());
+        self
+    }
+
     /// The `presentationTitle` property.
-    pub presentation_title: crate::Patch<String>,
+    ///
+    /// `presentationTitle`: `None` when absent or `null`.
+    pub fn presentation_title(&self) -> Option<&str> {
+        self.props().str(7993)
+    }
+
+    /// Sets `presentationTitle`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_presentation_title(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(7993, value.into_patch());
+        self
+    }
+
     /// The `recordingTimeLimitInMinutes` property.
-    pub recording_time_limit_in_minutes: crate::Patch<i32>,
+    ///
+    /// `recordingTimeLimitInMinutes`: `None` when absent or `null`.
+    pub fn recording_time_limit_in_minutes(&self) -> Option<i32> {
+        self.props().int(7994)
+    }
+
+    /// Sets `recordingTimeLimitInMinutes`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_recording_time_limit_in_minutes(
+        &mut self,
+        value: impl crate::IntoPatch<i32>,
+    ) -> &mut Self {
+        self.props_mut().set_int(7994, value.into_patch());
+        self
+    }
+
     /// The `showRehearsalReportToStudentBeforeMediaUpload` property.
-    pub show_rehearsal_report_to_student_before_media_upload: crate::Patch<bool>,
+    ///
+    /// `showRehearsalReportToStudentBeforeMediaUpload`: `None` when absent or `null`.
+    pub fn show_rehearsal_report_to_student_before_media_upload(&self) -> Option<bool> {
+        self.props().bool(7995)
+    }
+
+    /// Sets `showRehearsalReportToStudentBeforeMediaUpload`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_show_rehearsal_report_to_student_before_media_upload(
+        &mut self,
+        value: impl crate::IntoPatch<bool>,
+    ) -> &mut Self {
+        self.props_mut().set_bool(7995, value.into_patch());
+        self
+    }
+
     /// The `speakerCoachSettings` property.
-    pub speaker_coach_settings: crate::Patch<Box<crate::models::EducationSpeakerCoachSettings>>,
+    ///
+    /// `speakerCoachSettings`: `None` when absent or `null`.
+    pub fn speaker_coach_settings(&self) -> Option<&crate::models::EducationSpeakerCoachSettings> {
+        self.props().get(7996)
+    }
+
+    /// Sets `speakerCoachSettings`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_speaker_coach_settings(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::EducationSpeakerCoachSettings>,
+    ) -> &mut Self {
+        self.props_mut().set(7996, value.into_patch());
+        self
+    }
+
     /// The `spokenLanguageLocale` property.
-    pub spoken_language_locale: crate::Patch<String>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `spokenLanguageLocale`: `None` when absent or `null`.
+    pub fn spoken_language_locale(&self) -> Option<&str> {
+        self.props().str(7997)
+    }
+
+    /// Sets `spokenLanguageLocale`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_spoken_language_locale(
+        &mut self,
+        value: impl crate::IntoPatch<String>,
+    ) -> &mut Self {
+        self.props_mut().set_str(7997, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "education")]
+impl std::fmt::Debug for EducationSpeakerProgressResource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props().fmt_as(
+            f,
+            "EducationSpeakerProgressResource",
+            crate::models::PROPERTY_NAMES,
+        )
+    }
 }
 
 #[cfg(feature = "education")]
 impl serde::Serialize for EducationSpeakerProgressResource {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("createdBy", &self.created_by)?;
-        writer.field("createdDateTime", &self.created_date_time)?;
-        writer.field("displayName", &self.display_name)?;
-        writer.field("lastModifiedBy", &self.last_modified_by)?;
-        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
-        writer.field("aiFeedbackCriteria", &self.ai_feedback_criteria)?;
-        writer.field("isAiFeedbackEnabled", &self.is_ai_feedback_enabled)?;
-        writer.field("isVideoRequired", &self.is_video_required)?;
-        writer.field("maxRecordingAttempts", &self.max_recording_attempts)?;
-        writer.field("presentationTitle", &self.presentation_title)?;
-        writer.field(
-            "recordingTimeLimitInMinutes",
-            &self.recording_time_limit_in_minutes,
-        )?;
-        writer.field(
-            "showRehearsalReportToStudentBeforeMediaUpload",
-            &self.show_rehearsal_report_to_student_before_media_upload,
-        )?;
-        writer.field("speakerCoachSettings", &self.speaker_coach_settings)?;
-        writer.field("spokenLanguageLocale", &self.spoken_language_locale)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -6426,71 +12376,182 @@ impl crate::read_fields::ReadFields for EducationSpeakerProgressResource {
     const NAME: &'static str = "microsoft.graph.educationSpeakerProgressResource";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "createdBy" => self.created_by = map.next_value()?,
-            "createdDateTime" => self.created_date_time = map.next_value()?,
-            "displayName" => self.display_name = map.next_value()?,
-            "lastModifiedBy" => self.last_modified_by = map.next_value()?,
-            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
-            "aiFeedbackCriteria" => self.ai_feedback_criteria = map.next_value()?,
-            "isAiFeedbackEnabled" => self.is_ai_feedback_enabled = map.next_value()?,
-            "isVideoRequired" => self.is_video_required = map.next_value()?,
-            "maxRecordingAttempts" => self.max_recording_attempts = map.next_value()?,
-            "presentationTitle" => self.presentation_title = map.next_value()?,
-            "recordingTimeLimitInMinutes" => {
-                self.recording_time_limit_in_minutes = map.next_value()?
+            "createdBy" => into.other::<crate::models::AnyIdentitySet, _>(7974, map)?,
+            "createdDateTime" => into.other::<crate::edm::DateTimeOffset, _>(7975, map)?,
+            "displayName" => into.str(7976, map)?,
+            "lastModifiedBy" => into.other::<crate::models::AnyIdentitySet, _>(7977, map)?,
+            "lastModifiedDateTime" => into.other::<crate::edm::DateTimeOffset, _>(7978, map)?,
+            "aiFeedbackCriteria" => {
+                into.other::<crate::models::EducationAiFeedbackCriteria, _>(7989, map)?
             }
-            "showRehearsalReportToStudentBeforeMediaUpload" => {
-                self.show_rehearsal_report_to_student_before_media_upload = map.next_value()?
+            "isAiFeedbackEnabled" => into.bool(7990, map)?,
+            "isVideoRequired" => into.bool(7991, map)?,
+            "maxRecordingAttempts" => into.int::<i32, _>(7992, map)?,
+            "presentationTitle" => into.str(7993, map)?,
+            "recordingTimeLimitInMinutes" => into.int::<i32, _>(7994, map)?,
+            "showRehearsalReportToStudentBeforeMediaUpload" => into.bool(7995, map)?,
+            "speakerCoachSettings" => {
+                into.other::<crate::models::EducationSpeakerCoachSettings, _>(7996, map)?
             }
-            "speakerCoachSettings" => self.speaker_coach_settings = map.next_value()?,
-            "spokenLanguageLocale" => self.spoken_language_locale = map.next_value()?,
+            "spokenLanguageLocale" => into.str(7997, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+base: <crate::models::EducationResource as crate::read_fields::ReadFields>::from_properties(properties),
+}
     }
 }
 
 /// The `microsoft.graph.educationStudent` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "education")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct EducationStudent {
-    /// Birth date of the student.
-    pub birth_date: crate::Patch<crate::edm::Date>,
-    /// ID of the student in the source system.
-    pub external_id: crate::Patch<String>,
-    /// The possible values are: female, male, other, unknownFutureValue.
-    pub gender: crate::Patch<crate::models::EducationGender>,
-    /// Current grade level of the student.
-    pub grade: crate::Patch<String>,
-    /// Year the student is graduating from the school.
-    pub graduation_year: crate::Patch<String>,
-    /// Student Number.
-    pub student_number: crate::Patch<String>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "education")]
+impl EducationStudent {
+    /// An empty `educationStudent`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// Birth date of the student.
+    ///
+    /// `birthDate`: `None` when absent or `null`.
+    pub fn birth_date(&self) -> Option<&crate::edm::Date> {
+        self.props().get(7998)
+    }
+
+    /// Sets `birthDate`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_birth_date(&mut self, value: impl crate::IntoPatch<crate::edm::Date>) -> &mut Self {
+        self.props_mut().set(7998, value.into_patch());
+        self
+    }
+
+    /// ID of the student in the source system.
+    ///
+    /// `externalId`: `None` when absent or `null`.
+    pub fn external_id(&self) -> Option<&str> {
+        self.props().str(7999)
+    }
+
+    /// Sets `externalId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_external_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(7999, value.into_patch());
+        self
+    }
+
+    /// The possible values are: female, male, other, unknownFutureValue.
+    ///
+    /// `gender`: `None` when absent or `null`.
+    pub fn gender(&self) -> Option<&crate::models::EducationGender> {
+        self.props().get(8000)
+    }
+
+    /// Sets `gender`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_gender(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::EducationGender>,
+    ) -> &mut Self {
+        self.props_mut().set(8000, value.into_patch());
+        self
+    }
+
+    /// Current grade level of the student.
+    ///
+    /// `grade`: `None` when absent or `null`.
+    pub fn grade(&self) -> Option<&str> {
+        self.props().str(8001)
+    }
+
+    /// Sets `grade`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_grade(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(8001, value.into_patch());
+        self
+    }
+
+    /// Year the student is graduating from the school.
+    ///
+    /// `graduationYear`: `None` when absent or `null`.
+    pub fn graduation_year(&self) -> Option<&str> {
+        self.props().str(8002)
+    }
+
+    /// Sets `graduationYear`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_graduation_year(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(8002, value.into_patch());
+        self
+    }
+
+    /// Student Number.
+    ///
+    /// `studentNumber`: `None` when absent or `null`.
+    pub fn student_number(&self) -> Option<&str> {
+        self.props().str(8003)
+    }
+
+    /// Sets `studentNumber`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_student_number(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(8003, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "education")]
+impl std::fmt::Debug for EducationStudent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "EducationStudent", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "education")]
 impl serde::Serialize for EducationStudent {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("birthDate", &self.birth_date)?;
-        writer.field("externalId", &self.external_id)?;
-        writer.field("gender", &self.gender)?;
-        writer.field("grade", &self.grade)?;
-        writer.field("graduationYear", &self.graduation_year)?;
-        writer.field("studentNumber", &self.student_number)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -6506,46 +12567,94 @@ impl crate::read_fields::ReadFields for EducationStudent {
     const NAME: &'static str = "microsoft.graph.educationStudent";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "birthDate" => self.birth_date = map.next_value()?,
-            "externalId" => self.external_id = map.next_value()?,
-            "gender" => self.gender = map.next_value()?,
-            "grade" => self.grade = map.next_value()?,
-            "graduationYear" => self.graduation_year = map.next_value()?,
-            "studentNumber" => self.student_number = map.next_value()?,
+            "birthDate" => into.other::<crate::edm::Date, _>(7998, map)?,
+            "externalId" => into.str(7999, map)?,
+            "gender" => into.other::<crate::models::EducationGender, _>(8000, map)?,
+            "grade" => into.str(8001, map)?,
+            "graduationYear" => into.str(8002, map)?,
+            "studentNumber" => into.str(8003, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.educationSubmissionIndividualRecipient` complex type.
 ///
-/// Derived from `educationSubmissionRecipient`; inherited properties are included.
+/// Derived from `educationSubmissionRecipient`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::EducationSubmissionRecipient`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "education")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct EducationSubmissionIndividualRecipient {
+    base: crate::models::EducationSubmissionRecipient,
+}
+
+#[cfg(feature = "education")]
+impl std::ops::Deref for EducationSubmissionIndividualRecipient {
+    type Target = crate::models::EducationSubmissionRecipient;
+
+    fn deref(&self) -> &crate::models::EducationSubmissionRecipient {
+        &self.base
+    }
+}
+
+#[cfg(feature = "education")]
+impl std::ops::DerefMut for EducationSubmissionIndividualRecipient {
+    fn deref_mut(&mut self) -> &mut crate::models::EducationSubmissionRecipient {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "education")]
+impl EducationSubmissionIndividualRecipient {
+    /// An empty `educationSubmissionIndividualRecipient`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// User ID of the user to whom the submission is assigned.
-    pub user_id: crate::Patch<String>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `userId`: `None` when absent or `null`.
+    pub fn user_id(&self) -> Option<&str> {
+        self.props().str(8004)
+    }
+
+    /// Sets `userId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_user_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(8004, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "education")]
+impl std::fmt::Debug for EducationSubmissionIndividualRecipient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props().fmt_as(
+            f,
+            "EducationSubmissionIndividualRecipient",
+            crate::models::PROPERTY_NAMES,
+        )
+    }
 }
 
 #[cfg(feature = "education")]
 impl serde::Serialize for EducationSubmissionIndividualRecipient {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("userId", &self.user_id)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -6561,36 +12670,87 @@ impl crate::read_fields::ReadFields for EducationSubmissionIndividualRecipient {
     const NAME: &'static str = "microsoft.graph.educationSubmissionIndividualRecipient";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "userId" => self.user_id = map.next_value()?,
+            "userId" => into.str(8004, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+base: <crate::models::EducationSubmissionRecipient as crate::read_fields::ReadFields>::from_properties(properties),
+}
     }
 }
 
 /// The `microsoft.graph.educationSubmissionRecipient` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "education")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct EducationSubmissionRecipient {
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "education")]
+impl EducationSubmissionRecipient {
+    /// An empty `educationSubmissionRecipient`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+}
+
+#[cfg(feature = "education")]
+impl std::fmt::Debug for EducationSubmissionRecipient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props().fmt_as(
+            f,
+            "EducationSubmissionRecipient",
+            crate::models::PROPERTY_NAMES,
+        )
+    }
 }
 
 #[cfg(feature = "education")]
 impl serde::Serialize for EducationSubmissionRecipient {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -6606,16 +12766,16 @@ impl crate::read_fields::ReadFields for EducationSubmissionRecipient {
     const NAME: &'static str = "microsoft.graph.educationSubmissionRecipient";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
-        let _ = (key, map);
+        let _ = (key, map, into);
         Ok(false)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
@@ -6652,7 +12812,7 @@ impl AnyEducationSubmissionRecipient {
                 "microsoft.graph.educationSubmissionIndividualRecipient"
             }
             Self::Unknown(value) => value
-                .additional_data
+                .additional_data()
                 .get("@odata.type")
                 .and_then(|t| t.as_str())
                 .map_or("microsoft.graph.educationSubmissionRecipient", |t| {
@@ -6661,7 +12821,24 @@ impl AnyEducationSubmissionRecipient {
         }
     }
 
-    /// The value as a [`EducationSubmissionRecipient`]: the declared type, or a derived type this version does not
+    /// The value read as [`EducationSubmissionRecipient`] whatever its variant: a derived type's base properties
+    /// read the same, so reading the `educationSubmissionRecipient` properties needs no `match`.
+    pub fn base(&self) -> &EducationSubmissionRecipient {
+        match self {
+            Self::EducationSubmissionRecipient(value) | Self::Unknown(value) => value,
+            Self::EducationSubmissionIndividualRecipient(value) => value,
+        }
+    }
+
+    /// As [`AnyEducationSubmissionRecipient::base`], to change the `educationSubmissionRecipient` properties of any variant.
+    pub fn base_mut(&mut self) -> &mut EducationSubmissionRecipient {
+        match self {
+            Self::EducationSubmissionRecipient(value) | Self::Unknown(value) => value,
+            Self::EducationSubmissionIndividualRecipient(value) => value,
+        }
+    }
+
+    /// The value as [`EducationSubmissionRecipient`] if it is the declared type, or a derived type this version does not
     /// know (read as the declared type). `None` for the known derived types.
     pub fn as_education_submission_recipient(&self) -> Option<&EducationSubmissionRecipient> {
         match self {
@@ -6777,32 +12954,98 @@ impl crate::polymorphic::Polymorphic for AnyEducationSubmissionRecipient {
 
     fn declared_data(&self) -> Option<&crate::AdditionalData> {
         match self {
-            Self::EducationSubmissionRecipient(value) => Some(&value.additional_data),
+            Self::EducationSubmissionRecipient(value) => Some(value.additional_data()),
             _ => None,
         }
     }
 }
 
 /// The `microsoft.graph.educationTeacher` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "education")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct EducationTeacher {
-    /// ID of the teacher in the source system.
-    pub external_id: crate::Patch<String>,
-    /// Teacher number.
-    pub teacher_number: crate::Patch<String>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "education")]
+impl EducationTeacher {
+    /// An empty `educationTeacher`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// ID of the teacher in the source system.
+    ///
+    /// `externalId`: `None` when absent or `null`.
+    pub fn external_id(&self) -> Option<&str> {
+        self.props().str(8005)
+    }
+
+    /// Sets `externalId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_external_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(8005, value.into_patch());
+        self
+    }
+
+    /// Teacher number.
+    ///
+    /// `teacherNumber`: `None` when absent or `null`.
+    pub fn teacher_number(&self) -> Option<&str> {
+        self.props().str(8006)
+    }
+
+    /// Sets `teacherNumber`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_teacher_number(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(8006, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "education")]
+impl std::fmt::Debug for EducationTeacher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "EducationTeacher", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "education")]
 impl serde::Serialize for EducationTeacher {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("externalId", &self.external_id)?;
-        writer.field("teacherNumber", &self.teacher_number)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -6818,70 +13061,132 @@ impl crate::read_fields::ReadFields for EducationTeacher {
     const NAME: &'static str = "microsoft.graph.educationTeacher";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "externalId" => self.external_id = map.next_value()?,
-            "teacherNumber" => self.teacher_number = map.next_value()?,
+            "externalId" => into.str(8005, map)?,
+            "teacherNumber" => into.str(8006, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.educationTeamsAppResource` complex type.
 ///
-/// Derived from `educationResource`; inherited properties are included.
+/// Derived from `educationResource`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::EducationResource`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "education")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct EducationTeamsAppResource {
-    /// The individual who created the resource.
-    pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
-    /// Moment in time when the resource was created. The Timestamp type represents date and time
-    /// information using ISO 8601 format and is always in UTC time. For example, midnight UTC on Jan 1,
-    /// 2014 is 2014-01-01T00:00:00Z
-    pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// Display name of resource.
-    pub display_name: crate::Patch<String>,
-    /// The last user to modify the resource.
-    pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
-    /// Moment in time when the resource was last modified. The Timestamp type represents date and time
-    /// information using ISO 8601 format and is always in UTC time. For example, midnight UTC on Jan 1,
-    /// 2014 is 2014-01-01T00:00:00Z.
-    pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    base: crate::models::EducationResource,
+}
+
+#[cfg(feature = "education")]
+impl std::ops::Deref for EducationTeamsAppResource {
+    type Target = crate::models::EducationResource;
+
+    fn deref(&self) -> &crate::models::EducationResource {
+        &self.base
+    }
+}
+
+#[cfg(feature = "education")]
+impl std::ops::DerefMut for EducationTeamsAppResource {
+    fn deref_mut(&mut self) -> &mut crate::models::EducationResource {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "education")]
+impl EducationTeamsAppResource {
+    /// An empty `educationTeamsAppResource`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// URL that points to the icon of the app.
-    pub app_icon_web_url: crate::Patch<String>,
+    ///
+    /// `appIconWebUrl`: `None` when absent or `null`.
+    pub fn app_icon_web_url(&self) -> Option<&str> {
+        self.props().str(8007)
+    }
+
+    /// Sets `appIconWebUrl`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_app_icon_web_url(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(8007, value.into_patch());
+        self
+    }
+
     /// Teams app ID of the application.
-    pub app_id: crate::Patch<String>,
+    ///
+    /// `appId`: `None` when absent or `null`.
+    pub fn app_id(&self) -> Option<&str> {
+        self.props().str(8008)
+    }
+
+    /// Sets `appId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_app_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(8008, value.into_patch());
+        self
+    }
+
     /// URL for the app resource that will be opened by Teams.
-    pub teams_embedded_content_url: crate::Patch<String>,
+    ///
+    /// `teamsEmbeddedContentUrl`: `None` when absent or `null`.
+    pub fn teams_embedded_content_url(&self) -> Option<&str> {
+        self.props().str(8009)
+    }
+
+    /// Sets `teamsEmbeddedContentUrl`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_teams_embedded_content_url(
+        &mut self,
+        value: impl crate::IntoPatch<String>,
+    ) -> &mut Self {
+        self.props_mut().set_str(8009, value.into_patch());
+        self
+    }
+
     /// URL for the app resource that can be opened in the browser.
-    pub web_url: crate::Patch<String>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `webUrl`: `None` when absent or `null`.
+    pub fn web_url(&self) -> Option<&str> {
+        self.props().str(8010)
+    }
+
+    /// Sets `webUrl`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_web_url(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(8010, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "education")]
+impl std::fmt::Debug for EducationTeamsAppResource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props().fmt_as(
+            f,
+            "EducationTeamsAppResource",
+            crate::models::PROPERTY_NAMES,
+        )
+    }
 }
 
 #[cfg(feature = "education")]
 impl serde::Serialize for EducationTeamsAppResource {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("createdBy", &self.created_by)?;
-        writer.field("createdDateTime", &self.created_date_time)?;
-        writer.field("displayName", &self.display_name)?;
-        writer.field("lastModifiedBy", &self.last_modified_by)?;
-        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
-        writer.field("appIconWebUrl", &self.app_icon_web_url)?;
-        writer.field("appId", &self.app_id)?;
-        writer.field("teamsEmbeddedContentUrl", &self.teams_embedded_content_url)?;
-        writer.field("webUrl", &self.web_url)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -6897,56 +13202,144 @@ impl crate::read_fields::ReadFields for EducationTeamsAppResource {
     const NAME: &'static str = "microsoft.graph.educationTeamsAppResource";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "createdBy" => self.created_by = map.next_value()?,
-            "createdDateTime" => self.created_date_time = map.next_value()?,
-            "displayName" => self.display_name = map.next_value()?,
-            "lastModifiedBy" => self.last_modified_by = map.next_value()?,
-            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
-            "appIconWebUrl" => self.app_icon_web_url = map.next_value()?,
-            "appId" => self.app_id = map.next_value()?,
-            "teamsEmbeddedContentUrl" => self.teams_embedded_content_url = map.next_value()?,
-            "webUrl" => self.web_url = map.next_value()?,
+            "createdBy" => into.other::<crate::models::AnyIdentitySet, _>(7974, map)?,
+            "createdDateTime" => into.other::<crate::edm::DateTimeOffset, _>(7975, map)?,
+            "displayName" => into.str(7976, map)?,
+            "lastModifiedBy" => into.other::<crate::models::AnyIdentitySet, _>(7977, map)?,
+            "lastModifiedDateTime" => into.other::<crate::edm::DateTimeOffset, _>(7978, map)?,
+            "appIconWebUrl" => into.str(8007, map)?,
+            "appId" => into.str(8008, map)?,
+            "teamsEmbeddedContentUrl" => into.str(8009, map)?,
+            "webUrl" => into.str(8010, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+base: <crate::models::EducationResource as crate::read_fields::ReadFields>::from_properties(properties),
+}
     }
 }
 
 /// The `microsoft.graph.educationTerm` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "education")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct EducationTerm {
-    /// Display name of the term.
-    pub display_name: crate::Patch<String>,
-    /// End of the term.
-    pub end_date: crate::Patch<crate::edm::Date>,
-    /// ID of term in the syncing system.
-    pub external_id: crate::Patch<String>,
-    /// Start of the term.
-    pub start_date: crate::Patch<crate::edm::Date>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "education")]
+impl EducationTerm {
+    /// An empty `educationTerm`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// Display name of the term.
+    ///
+    /// `displayName`: `None` when absent or `null`.
+    pub fn display_name(&self) -> Option<&str> {
+        self.props().str(8011)
+    }
+
+    /// Sets `displayName`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_display_name(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(8011, value.into_patch());
+        self
+    }
+
+    /// End of the term.
+    ///
+    /// `endDate`: `None` when absent or `null`.
+    pub fn end_date(&self) -> Option<&crate::edm::Date> {
+        self.props().get(8012)
+    }
+
+    /// Sets `endDate`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_end_date(&mut self, value: impl crate::IntoPatch<crate::edm::Date>) -> &mut Self {
+        self.props_mut().set(8012, value.into_patch());
+        self
+    }
+
+    /// ID of term in the syncing system.
+    ///
+    /// `externalId`: `None` when absent or `null`.
+    pub fn external_id(&self) -> Option<&str> {
+        self.props().str(8013)
+    }
+
+    /// Sets `externalId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_external_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(8013, value.into_patch());
+        self
+    }
+
+    /// Start of the term.
+    ///
+    /// `startDate`: `None` when absent or `null`.
+    pub fn start_date(&self) -> Option<&crate::edm::Date> {
+        self.props().get(8014)
+    }
+
+    /// Sets `startDate`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_start_date(&mut self, value: impl crate::IntoPatch<crate::edm::Date>) -> &mut Self {
+        self.props_mut().set(8014, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "education")]
+impl std::fmt::Debug for EducationTerm {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "EducationTerm", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "education")]
 impl serde::Serialize for EducationTerm {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("displayName", &self.display_name)?;
-        writer.field("endDate", &self.end_date)?;
-        writer.field("externalId", &self.external_id)?;
-        writer.field("startDate", &self.start_date)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -6962,63 +13355,89 @@ impl crate::read_fields::ReadFields for EducationTerm {
     const NAME: &'static str = "microsoft.graph.educationTerm";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "displayName" => self.display_name = map.next_value()?,
-            "endDate" => self.end_date = map.next_value()?,
-            "externalId" => self.external_id = map.next_value()?,
-            "startDate" => self.start_date = map.next_value()?,
+            "displayName" => into.str(8011, map)?,
+            "endDate" => into.other::<crate::edm::Date, _>(8012, map)?,
+            "externalId" => into.str(8013, map)?,
+            "startDate" => into.other::<crate::edm::Date, _>(8014, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.educationWordResource` complex type.
 ///
-/// Derived from `educationResource`; inherited properties are included.
+/// Derived from `educationResource`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::EducationResource`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "education")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct EducationWordResource {
-    /// The individual who created the resource.
-    pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
-    /// Moment in time when the resource was created. The Timestamp type represents date and time
-    /// information using ISO 8601 format and is always in UTC time. For example, midnight UTC on Jan 1,
-    /// 2014 is 2014-01-01T00:00:00Z
-    pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// Display name of resource.
-    pub display_name: crate::Patch<String>,
-    /// The last user to modify the resource.
-    pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
-    /// Moment in time when the resource was last modified. The Timestamp type represents date and time
-    /// information using ISO 8601 format and is always in UTC time. For example, midnight UTC on Jan 1,
-    /// 2014 is 2014-01-01T00:00:00Z.
-    pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    base: crate::models::EducationResource,
+}
+
+#[cfg(feature = "education")]
+impl std::ops::Deref for EducationWordResource {
+    type Target = crate::models::EducationResource;
+
+    fn deref(&self) -> &crate::models::EducationResource {
+        &self.base
+    }
+}
+
+#[cfg(feature = "education")]
+impl std::ops::DerefMut for EducationWordResource {
+    fn deref_mut(&mut self) -> &mut crate::models::EducationResource {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "education")]
+impl EducationWordResource {
+    /// An empty `educationWordResource`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Location of the file on disk.
-    pub file_url: crate::Patch<String>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `fileUrl`: `None` when absent or `null`.
+    pub fn file_url(&self) -> Option<&str> {
+        self.props().str(8015)
+    }
+
+    /// Sets `fileUrl`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_file_url(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(8015, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "education")]
+impl std::fmt::Debug for EducationWordResource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "EducationWordResource", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "education")]
 impl serde::Serialize for EducationWordResource {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("createdBy", &self.created_by)?;
-        writer.field("createdDateTime", &self.created_date_time)?;
-        writer.field("displayName", &self.display_name)?;
-        writer.field("lastModifiedBy", &self.last_modified_by)?;
-        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
-        writer.field("fileUrl", &self.file_url)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -7034,57 +13453,158 @@ impl crate::read_fields::ReadFields for EducationWordResource {
     const NAME: &'static str = "microsoft.graph.educationWordResource";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "createdBy" => self.created_by = map.next_value()?,
-            "createdDateTime" => self.created_date_time = map.next_value()?,
-            "displayName" => self.display_name = map.next_value()?,
-            "lastModifiedBy" => self.last_modified_by = map.next_value()?,
-            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
-            "fileUrl" => self.file_url = map.next_value()?,
+            "createdBy" => into.other::<crate::models::AnyIdentitySet, _>(7974, map)?,
+            "createdDateTime" => into.other::<crate::edm::DateTimeOffset, _>(7975, map)?,
+            "displayName" => into.str(7976, map)?,
+            "lastModifiedBy" => into.other::<crate::models::AnyIdentitySet, _>(7977, map)?,
+            "lastModifiedDateTime" => into.other::<crate::edm::DateTimeOffset, _>(7978, map)?,
+            "fileUrl" => into.str(8015, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+base: <crate::models::EducationResource as crate::read_fields::ReadFields>::from_properties(properties),
+}
     }
 }
 
 /// The `microsoft.graph.relatedContact` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "education")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct RelatedContact {
-    /// Indicates whether the user has been consented to access student data.
-    pub access_consent: crate::Patch<bool>,
-    /// Name of the contact. Required.
-    pub display_name: crate::Patch<String>,
-    /// Primary email address of the contact. Required.
-    pub email_address: crate::Patch<String>,
-    /// Mobile phone number of the contact.
-    pub mobile_phone: crate::Patch<String>,
-    /// Relationship to the user. Possible values are: parent, relative, aide, doctor, guardian, child,
-    /// other, unknownFutureValue.
-    pub relationship: crate::Patch<crate::models::ContactRelationship>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "education")]
+impl RelatedContact {
+    /// An empty `relatedContact`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// Indicates whether the user has been consented to access student data.
+    ///
+    /// `accessConsent`: `None` when absent or `null`.
+    pub fn access_consent(&self) -> Option<bool> {
+        self.props().bool(9181)
+    }
+
+    /// Sets `accessConsent`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_access_consent(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(9181, value.into_patch());
+        self
+    }
+
+    /// Name of the contact. Required.
+    ///
+    /// `displayName`: `None` when absent or `null`.
+    pub fn display_name(&self) -> Option<&str> {
+        self.props().str(9182)
+    }
+
+    /// Sets `displayName`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_display_name(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(9182, value.into_patch());
+        self
+    }
+
+    /// Primary email address of the contact. Required.
+    ///
+    /// `emailAddress`: `None` when absent or `null`.
+    pub fn email_address(&self) -> Option<&str> {
+        self.props().str(9183)
+    }
+
+    /// Sets `emailAddress`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_email_address(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(9183, value.into_patch());
+        self
+    }
+
+    /// Mobile phone number of the contact.
+    ///
+    /// `mobilePhone`: `None` when absent or `null`.
+    pub fn mobile_phone(&self) -> Option<&str> {
+        self.props().str(9184)
+    }
+
+    /// Sets `mobilePhone`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_mobile_phone(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(9184, value.into_patch());
+        self
+    }
+
+    /// Relationship to the user. Possible values are: parent, relative, aide, doctor, guardian, child,
+    /// other, unknownFutureValue.
+    ///
+    /// `relationship`: `None` when absent or `null`.
+    pub fn relationship(&self) -> Option<&crate::models::ContactRelationship> {
+        self.props().get(9185)
+    }
+
+    /// Sets `relationship`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_relationship(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::ContactRelationship>,
+    ) -> &mut Self {
+        self.props_mut().set(9185, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "education")]
+impl std::fmt::Debug for RelatedContact {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "RelatedContact", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "education")]
 impl serde::Serialize for RelatedContact {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("accessConsent", &self.access_consent)?;
-        writer.field("displayName", &self.display_name)?;
-        writer.field("emailAddress", &self.email_address)?;
-        writer.field("mobilePhone", &self.mobile_phone)?;
-        writer.field("relationship", &self.relationship)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -7100,43 +13620,102 @@ impl crate::read_fields::ReadFields for RelatedContact {
     const NAME: &'static str = "microsoft.graph.relatedContact";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "accessConsent" => self.access_consent = map.next_value()?,
-            "displayName" => self.display_name = map.next_value()?,
-            "emailAddress" => self.email_address = map.next_value()?,
-            "mobilePhone" => self.mobile_phone = map.next_value()?,
-            "relationship" => self.relationship = map.next_value()?,
+            "accessConsent" => into.bool(9181, map)?,
+            "displayName" => into.str(9182, map)?,
+            "emailAddress" => into.str(9183, map)?,
+            "mobilePhone" => into.str(9184, map)?,
+            "relationship" => into.other::<crate::models::ContactRelationship, _>(9185, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.rubricCriterion` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "education")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct RubricCriterion {
-    /// The description of this criterion.
-    pub description: crate::Patch<Box<crate::models::EducationItemBody>>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "education")]
+impl RubricCriterion {
+    /// An empty `rubricCriterion`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// The description of this criterion.
+    ///
+    /// `description`: `None` when absent or `null`.
+    pub fn description(&self) -> Option<&crate::models::EducationItemBody> {
+        self.props().get(9303)
+    }
+
+    /// Sets `description`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_description(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::EducationItemBody>,
+    ) -> &mut Self {
+        self.props_mut().set(9303, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "education")]
+impl std::fmt::Debug for RubricCriterion {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "RubricCriterion", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "education")]
 impl serde::Serialize for RubricCriterion {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("description", &self.description)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -7152,48 +13731,140 @@ impl crate::read_fields::ReadFields for RubricCriterion {
     const NAME: &'static str = "microsoft.graph.rubricCriterion";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "description" => self.description = map.next_value()?,
+            "description" => into.other::<crate::models::EducationItemBody, _>(9303, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.rubricLevel` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "education")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct RubricLevel {
-    /// The description of this rubric level.
-    pub description: crate::Patch<Box<crate::models::EducationItemBody>>,
-    /// The name of this rubric level.
-    pub display_name: crate::Patch<String>,
-    /// Null if this is a no-points rubric; educationAssignmentPointsGradeType if it is a points rubric.
-    pub grading: crate::Patch<Box<crate::models::AnyEducationAssignmentGradeType>>,
-    /// The ID of this resource.
-    pub level_id: crate::Patch<String>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "education")]
+impl RubricLevel {
+    /// An empty `rubricLevel`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// The description of this rubric level.
+    ///
+    /// `description`: `None` when absent or `null`.
+    pub fn description(&self) -> Option<&crate::models::EducationItemBody> {
+        self.props().get(9304)
+    }
+
+    /// Sets `description`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_description(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::EducationItemBody>,
+    ) -> &mut Self {
+        self.props_mut().set(9304, value.into_patch());
+        self
+    }
+
+    /// The name of this rubric level.
+    ///
+    /// `displayName`: `None` when absent or `null`.
+    pub fn display_name(&self) -> Option<&str> {
+        self.props().str(9305)
+    }
+
+    /// Sets `displayName`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_display_name(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(9305, value.into_patch());
+        self
+    }
+
+    /// Null if this is a no-points rubric; educationAssignmentPointsGradeType if it is a points rubric.
+    ///
+    /// `grading`: `None` when absent or `null`.
+    pub fn grading(&self) -> Option<&crate::models::AnyEducationAssignmentGradeType> {
+        self.props().get(9306)
+    }
+
+    /// Sets `grading`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_grading(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::AnyEducationAssignmentGradeType>,
+    ) -> &mut Self {
+        self.props_mut().set(9306, value.into_patch());
+        self
+    }
+
+    /// The ID of this resource.
+    ///
+    /// `levelId`: `None` when absent or `null`.
+    pub fn level_id(&self) -> Option<&str> {
+        self.props().str(9307)
+    }
+
+    /// Sets `levelId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_level_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(9307, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "education")]
+impl std::fmt::Debug for RubricLevel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "RubricLevel", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "education")]
 impl serde::Serialize for RubricLevel {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("description", &self.description)?;
-        writer.field("displayName", &self.display_name)?;
-        writer.field("grading", &self.grading)?;
-        writer.field("levelId", &self.level_id)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -7209,54 +13880,158 @@ impl crate::read_fields::ReadFields for RubricLevel {
     const NAME: &'static str = "microsoft.graph.rubricLevel";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "description" => self.description = map.next_value()?,
-            "displayName" => self.display_name = map.next_value()?,
-            "grading" => self.grading = map.next_value()?,
-            "levelId" => self.level_id = map.next_value()?,
+            "description" => into.other::<crate::models::EducationItemBody, _>(9304, map)?,
+            "displayName" => into.str(9305, map)?,
+            "grading" => {
+                into.other::<crate::models::AnyEducationAssignmentGradeType, _>(9306, map)?
+            }
+            "levelId" => into.str(9307, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.rubricQuality` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "education")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct RubricQuality {
-    /// The collection of criteria for this rubric quality.
-    pub criteria: crate::Patch<Vec<crate::models::RubricCriterion>>,
-    /// The description of this rubric quality.
-    pub description: crate::Patch<Box<crate::models::EducationItemBody>>,
-    /// The name of this rubric quality.
-    pub display_name: crate::Patch<String>,
-    /// The ID of this resource.
-    pub quality_id: crate::Patch<String>,
-    /// If present, a numerical weight for this quality. Weights must add up to 100.
-    pub weight: crate::Patch<crate::edm::Double>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "education")]
+impl RubricQuality {
+    /// An empty `rubricQuality`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// The collection of criteria for this rubric quality.
+    ///
+    /// `criteria`: an empty slice when absent or `null`.
+    pub fn criteria(&self) -> &[crate::models::RubricCriterion] {
+        self.props().list(9308)
+    }
+
+    /// Sets `criteria`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_criteria(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::RubricCriterion>>,
+    ) -> &mut Self {
+        self.props_mut().set(9308, value.into_patch());
+        self
+    }
+
+    /// The description of this rubric quality.
+    ///
+    /// `description`: `None` when absent or `null`.
+    pub fn description(&self) -> Option<&crate::models::EducationItemBody> {
+        self.props().get(9309)
+    }
+
+    /// Sets `description`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_description(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::EducationItemBody>,
+    ) -> &mut Self {
+        self.props_mut().set(9309, value.into_patch());
+        self
+    }
+
+    /// The name of this rubric quality.
+    ///
+    /// `displayName`: `None` when absent or `null`.
+    pub fn display_name(&self) -> Option<&str> {
+        self.props().str(9310)
+    }
+
+    /// Sets `displayName`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_display_name(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(9310, value.into_patch());
+        self
+    }
+
+    /// The ID of this resource.
+    ///
+    /// `qualityId`: `None` when absent or `null`.
+    pub fn quality_id(&self) -> Option<&str> {
+        self.props().str(9311)
+    }
+
+    /// Sets `qualityId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_quality_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(9311, value.into_patch());
+        self
+    }
+
+    /// If present, a numerical weight for this quality. Weights must add up to 100.
+    ///
+    /// `weight`: `None` when absent or `null`.
+    pub fn weight(&self) -> Option<f64> {
+        self.props().double(9312)
+    }
+
+    /// Sets `weight`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_weight(&mut self, value: impl crate::IntoPatch<f64>) -> &mut Self {
+        self.props_mut().set_double(9312, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "education")]
+impl std::fmt::Debug for RubricQuality {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "RubricQuality", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "education")]
 impl serde::Serialize for RubricQuality {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("criteria", &self.criteria)?;
-        writer.field("description", &self.description)?;
-        writer.field("displayName", &self.display_name)?;
-        writer.field("qualityId", &self.quality_id)?;
-        writer.field("weight", &self.weight)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -7272,46 +14047,118 @@ impl crate::read_fields::ReadFields for RubricQuality {
     const NAME: &'static str = "microsoft.graph.rubricQuality";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "criteria" => self.criteria = map.next_value()?,
-            "description" => self.description = map.next_value()?,
-            "displayName" => self.display_name = map.next_value()?,
-            "qualityId" => self.quality_id = map.next_value()?,
-            "weight" => self.weight = map.next_value()?,
+            "criteria" => into.other::<Vec<crate::models::RubricCriterion>, _>(9308, map)?,
+            "description" => into.other::<crate::models::EducationItemBody, _>(9309, map)?,
+            "displayName" => into.str(9310, map)?,
+            "qualityId" => into.str(9311, map)?,
+            "weight" => into.double(9312, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.rubricQualityFeedbackModel` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "education")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct RubricQualityFeedbackModel {
-    /// Specific feedback for one quality of this rubric.
-    pub feedback: crate::Patch<Box<crate::models::EducationItemBody>>,
-    /// The ID of the rubricQuality that this feedback is related to.
-    pub quality_id: crate::Patch<String>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "education")]
+impl RubricQualityFeedbackModel {
+    /// An empty `rubricQualityFeedbackModel`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// Specific feedback for one quality of this rubric.
+    ///
+    /// `feedback`: `None` when absent or `null`.
+    pub fn feedback(&self) -> Option<&crate::models::EducationItemBody> {
+        self.props().get(9313)
+    }
+
+    /// Sets `feedback`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_feedback(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::EducationItemBody>,
+    ) -> &mut Self {
+        self.props_mut().set(9313, value.into_patch());
+        self
+    }
+
+    /// The ID of the rubricQuality that this feedback is related to.
+    ///
+    /// `qualityId`: `None` when absent or `null`.
+    pub fn quality_id(&self) -> Option<&str> {
+        self.props().str(9314)
+    }
+
+    /// Sets `qualityId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_quality_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(9314, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "education")]
+impl std::fmt::Debug for RubricQualityFeedbackModel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props().fmt_as(
+            f,
+            "RubricQualityFeedbackModel",
+            crate::models::PROPERTY_NAMES,
+        )
+    }
 }
 
 #[cfg(feature = "education")]
 impl serde::Serialize for RubricQualityFeedbackModel {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("feedback", &self.feedback)?;
-        writer.field("qualityId", &self.quality_id)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -7327,43 +14174,112 @@ impl crate::read_fields::ReadFields for RubricQualityFeedbackModel {
     const NAME: &'static str = "microsoft.graph.rubricQualityFeedbackModel";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "feedback" => self.feedback = map.next_value()?,
-            "qualityId" => self.quality_id = map.next_value()?,
+            "feedback" => into.other::<crate::models::EducationItemBody, _>(9313, map)?,
+            "qualityId" => into.str(9314, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.rubricQualitySelectedColumnModel` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "education")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct RubricQualitySelectedColumnModel {
-    /// ID of the selected level for this quality.
-    pub column_id: crate::Patch<String>,
-    /// ID of the associated quality.
-    pub quality_id: crate::Patch<String>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "education")]
+impl RubricQualitySelectedColumnModel {
+    /// An empty `rubricQualitySelectedColumnModel`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// ID of the selected level for this quality.
+    ///
+    /// `columnId`: `None` when absent or `null`.
+    pub fn column_id(&self) -> Option<&str> {
+        self.props().str(9315)
+    }
+
+    /// Sets `columnId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_column_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(9315, value.into_patch());
+        self
+    }
+
+    /// ID of the associated quality.
+    ///
+    /// `qualityId`: `None` when absent or `null`.
+    pub fn quality_id(&self) -> Option<&str> {
+        self.props().str(9316)
+    }
+
+    /// Sets `qualityId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_quality_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(9316, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "education")]
+impl std::fmt::Debug for RubricQualitySelectedColumnModel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props().fmt_as(
+            f,
+            "RubricQualitySelectedColumnModel",
+            crate::models::PROPERTY_NAMES,
+        )
+    }
 }
 
 #[cfg(feature = "education")]
 impl serde::Serialize for RubricQualitySelectedColumnModel {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("columnId", &self.column_id)?;
-        writer.field("qualityId", &self.quality_id)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -7379,20 +14295,20 @@ impl crate::read_fields::ReadFields for RubricQualitySelectedColumnModel {
     const NAME: &'static str = "microsoft.graph.rubricQualitySelectedColumnModel";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "columnId" => self.column_id = map.next_value()?,
-            "qualityId" => self.quality_id = map.next_value()?,
+            "columnId" => into.str(9315, map)?,
+            "qualityId" => into.str(9316, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 

@@ -3,45 +3,143 @@
 
 /// The `microsoft.graph.community` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "employee-experience")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct Community {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "employee-experience")]
+impl std::ops::Deref for Community {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "employee-experience")]
+impl std::ops::DerefMut for Community {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "employee-experience")]
+impl Community {
+    /// An empty `community`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The `description` property.
-    pub description: crate::Patch<String>,
+    ///
+    /// `description`: `None` when absent or `null`.
+    pub fn description(&self) -> Option<&str> {
+        self.props().str(1234)
+    }
+
+    /// Sets `description`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_description(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(1234, value.into_patch());
+        self
+    }
+
     /// The `displayName` property.
-    pub display_name: crate::Patch<String>,
+    ///
+    /// `displayName`: `None` when absent or `null`.
+    pub fn display_name(&self) -> Option<&str> {
+        self.props().str(1235)
+    }
+
+    /// Sets `displayName`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_display_name(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(1235, value.into_patch());
+        self
+    }
+
     /// The `groupId` property.
-    pub group_id: crate::Patch<String>,
+    ///
+    /// `groupId`: `None` when absent or `null`.
+    pub fn group_id(&self) -> Option<&str> {
+        self.props().str(1236)
+    }
+
+    /// Sets `groupId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_group_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(1236, value.into_patch());
+        self
+    }
+
     /// The `privacy` property.
-    pub privacy: crate::Patch<crate::models::CommunityPrivacy>,
+    ///
+    /// `privacy`: `None` when absent or `null`.
+    pub fn privacy(&self) -> Option<&crate::models::CommunityPrivacy> {
+        self.props().get(1237)
+    }
+
+    /// Sets `privacy`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_privacy(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::CommunityPrivacy>,
+    ) -> &mut Self {
+        self.props_mut().set(1237, value.into_patch());
+        self
+    }
+
     /// The `group` navigation property (present when expanded).
+    ///
+    /// `group`: `None` when absent or `null`.
     #[cfg(feature = "identity")]
-    pub group: crate::Patch<Box<crate::models::Group>>,
+    pub fn group(&self) -> Option<&crate::models::Group> {
+        self.props().get(1238)
+    }
+
+    /// Sets `group`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    #[cfg(feature = "identity")]
+    pub fn set_group(&mut self, value: impl crate::IntoPatch<crate::models::Group>) -> &mut Self {
+        self.props_mut().set(1238, value.into_patch());
+        self
+    }
+
     /// The `owners` navigation property (present when expanded).
+    ///
+    /// `owners`: an empty slice when absent or `null`.
     #[cfg(feature = "identity")]
-    pub owners: crate::Patch<Vec<crate::models::AnyUser>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn owners(&self) -> &[crate::models::AnyUser] {
+        self.props().list(1239)
+    }
+
+    /// Sets `owners`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    #[cfg(feature = "identity")]
+    pub fn set_owners(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::AnyUser>>,
+    ) -> &mut Self {
+        self.props_mut().set(1239, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "employee-experience")]
+impl std::fmt::Debug for Community {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "Community", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "employee-experience")]
 impl serde::Serialize for Community {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("description", &self.description)?;
-        writer.field("displayName", &self.display_name)?;
-        writer.field("groupId", &self.group_id)?;
-        writer.field("privacy", &self.privacy)?;
-        #[cfg(feature = "identity")]
-        writer.field("group", &self.group)?;
-        #[cfg(feature = "identity")]
-        writer.field("owners", &self.owners)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -57,27 +155,31 @@ impl crate::read_fields::ReadFields for Community {
     const NAME: &'static str = "microsoft.graph.community";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "description" => self.description = map.next_value()?,
-            "displayName" => self.display_name = map.next_value()?,
-            "groupId" => self.group_id = map.next_value()?,
-            "privacy" => self.privacy = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "description" => into.str(1234, map)?,
+            "displayName" => into.str(1235, map)?,
+            "groupId" => into.str(1236, map)?,
+            "privacy" => into.other::<crate::models::CommunityPrivacy, _>(1237, map)?,
             #[cfg(feature = "identity")]
-            "group" => self.group = map.next_value()?,
+            "group" => into.other::<crate::models::Group, _>(1238, map)?,
             #[cfg(feature = "identity")]
-            "owners" => self.owners = map.next_value()?,
+            "owners" => into.other::<Vec<crate::models::AnyUser>, _>(1239, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -94,37 +196,145 @@ crate::macros::select_fields! {
 }
 
 /// The `microsoft.graph.employeeExperience` entity type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "employee-experience")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct EmployeeExperience {
-    /// The `communities` navigation property (present when expanded).
-    pub communities: crate::Patch<Vec<crate::models::Community>>,
-    /// The `engagementAsyncOperations` navigation property (present when expanded).
-    pub engagement_async_operations: crate::Patch<Vec<crate::models::EngagementAsyncOperation>>,
-    /// The `learningCourseActivities` navigation property (present when expanded).
-    pub learning_course_activities: crate::Patch<Vec<crate::models::AnyLearningCourseActivity>>,
-    /// A collection of learning providers.
-    pub learning_providers: crate::Patch<Vec<crate::models::LearningProvider>>,
-    /// The `roles` navigation property (present when expanded).
-    pub roles: crate::Patch<Vec<crate::models::EngagementRole>>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "employee-experience")]
+impl EmployeeExperience {
+    /// An empty `employeeExperience`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// The `communities` navigation property (present when expanded).
+    ///
+    /// `communities`: an empty slice when absent or `null`.
+    pub fn communities(&self) -> &[crate::models::Community] {
+        self.props().list(2285)
+    }
+
+    /// Sets `communities`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_communities(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::Community>>,
+    ) -> &mut Self {
+        self.props_mut().set(2285, value.into_patch());
+        self
+    }
+
+    /// The `engagementAsyncOperations` navigation property (present when expanded).
+    ///
+    /// `engagementAsyncOperations`: an empty slice when absent or `null`.
+    pub fn engagement_async_operations(&self) -> &[crate::models::EngagementAsyncOperation] {
+        self.props().list(2286)
+    }
+
+    /// Sets `engagementAsyncOperations`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_engagement_async_operations(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::EngagementAsyncOperation>>,
+    ) -> &mut Self {
+        self.props_mut().set(2286, value.into_patch());
+        self
+    }
+
+    /// The `learningCourseActivities` navigation property (present when expanded).
+    ///
+    /// `learningCourseActivities`: an empty slice when absent or `null`.
+    pub fn learning_course_activities(&self) -> &[crate::models::AnyLearningCourseActivity] {
+        self.props().list(2287)
+    }
+
+    /// Sets `learningCourseActivities`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_learning_course_activities(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::AnyLearningCourseActivity>>,
+    ) -> &mut Self {
+        self.props_mut().set(2287, value.into_patch());
+        self
+    }
+
+    /// A collection of learning providers.
+    ///
+    /// `learningProviders`: an empty slice when absent or `null`.
+    pub fn learning_providers(&self) -> &[crate::models::LearningProvider] {
+        self.props().list(2288)
+    }
+
+    /// Sets `learningProviders`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_learning_providers(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::LearningProvider>>,
+    ) -> &mut Self {
+        self.props_mut().set(2288, value.into_patch());
+        self
+    }
+
+    /// The `roles` navigation property (present when expanded).
+    ///
+    /// `roles`: an empty slice when absent or `null`.
+    pub fn roles(&self) -> &[crate::models::EngagementRole] {
+        self.props().list(2289)
+    }
+
+    /// Sets `roles`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_roles(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::EngagementRole>>,
+    ) -> &mut Self {
+        self.props_mut().set(2289, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "employee-experience")]
+impl std::fmt::Debug for EmployeeExperience {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "EmployeeExperience", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "employee-experience")]
 impl serde::Serialize for EmployeeExperience {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("communities", &self.communities)?;
-        writer.field(
-            "engagementAsyncOperations",
-            &self.engagement_async_operations,
-        )?;
-        writer.field("learningCourseActivities", &self.learning_course_activities)?;
-        writer.field("learningProviders", &self.learning_providers)?;
-        writer.field("roles", &self.roles)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -140,23 +350,29 @@ impl crate::read_fields::ReadFields for EmployeeExperience {
     const NAME: &'static str = "microsoft.graph.employeeExperience";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "communities" => self.communities = map.next_value()?,
-            "engagementAsyncOperations" => self.engagement_async_operations = map.next_value()?,
-            "learningCourseActivities" => self.learning_course_activities = map.next_value()?,
-            "learningProviders" => self.learning_providers = map.next_value()?,
-            "roles" => self.roles = map.next_value()?,
+            "communities" => into.other::<Vec<crate::models::Community>, _>(2285, map)?,
+            "engagementAsyncOperations" => {
+                into.other::<Vec<crate::models::EngagementAsyncOperation>, _>(2286, map)?
+            }
+            "learningCourseActivities" => {
+                into.other::<Vec<crate::models::AnyLearningCourseActivity>, _>(2287, map)?
+            }
+            "learningProviders" => {
+                into.other::<Vec<crate::models::LearningProvider>, _>(2288, map)?
+            }
+            "roles" => into.other::<Vec<crate::models::EngagementRole>, _>(2289, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
@@ -174,49 +390,84 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.engagementAsyncOperation` entity type.
 ///
-/// Derived from `longRunningOperation` < `entity`; inherited properties are included.
+/// Derived from `longRunningOperation` < `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::LongRunningOperation`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "employee-experience")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct EngagementAsyncOperation {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
-    /// The start time of the operation. The Timestamp type represents date and time information using
-    /// ISO 8601 format and is always in UTC time. For example, midnight UTC on Jan 1, 2014 is
-    /// 2014-01-01T00:00:00Z.
-    pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// The time of the last action in the operation. The Timestamp type represents date and time
-    /// information using ISO 8601 format and is always in UTC time. For example, midnight UTC on Jan 1,
-    /// 2014 is 2014-01-01T00:00:00Z.
-    pub last_action_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// URI of the resource that the operation is performed on.
-    pub resource_location: crate::Patch<String>,
-    /// The status of the operation. The possible values are: notStarted, running, succeeded, failed,
-    /// unknownFutureValue.
-    pub status: crate::Patch<crate::models::LongRunningOperationStatus>,
-    /// Details about the status of the operation.
-    pub status_detail: crate::Patch<String>,
+    base: crate::models::LongRunningOperation,
+}
+
+#[cfg(feature = "employee-experience")]
+impl std::ops::Deref for EngagementAsyncOperation {
+    type Target = crate::models::LongRunningOperation;
+
+    fn deref(&self) -> &crate::models::LongRunningOperation {
+        &self.base
+    }
+}
+
+#[cfg(feature = "employee-experience")]
+impl std::ops::DerefMut for EngagementAsyncOperation {
+    fn deref_mut(&mut self) -> &mut crate::models::LongRunningOperation {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "employee-experience")]
+impl EngagementAsyncOperation {
+    /// An empty `engagementAsyncOperation`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The `operationType` property.
-    pub operation_type: crate::Patch<crate::models::EngagementAsyncOperationType>,
+    ///
+    /// `operationType`: `None` when absent or `null`.
+    pub fn operation_type(&self) -> Option<&crate::models::EngagementAsyncOperationType> {
+        self.props().get(2316)
+    }
+
+    /// Sets `operationType`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_operation_type(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::EngagementAsyncOperationType>,
+    ) -> &mut Self {
+        self.props_mut().set(2316, value.into_patch());
+        self
+    }
+
     /// The `resourceId` property.
-    pub resource_id: crate::Patch<String>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `resourceId`: `None` when absent or `null`.
+    pub fn resource_id(&self) -> Option<&str> {
+        self.props().str(2317)
+    }
+
+    /// Sets `resourceId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_resource_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(2317, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "employee-experience")]
+impl std::fmt::Debug for EngagementAsyncOperation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "EngagementAsyncOperation", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "employee-experience")]
 impl serde::Serialize for EngagementAsyncOperation {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("createdDateTime", &self.created_date_time)?;
-        writer.field("lastActionDateTime", &self.last_action_date_time)?;
-        writer.field("resourceLocation", &self.resource_location)?;
-        writer.field("status", &self.status)?;
-        writer.field("statusDetail", &self.status_detail)?;
-        writer.field("operationType", &self.operation_type)?;
-        writer.field("resourceId", &self.resource_id)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -232,26 +483,30 @@ impl crate::read_fields::ReadFields for EngagementAsyncOperation {
     const NAME: &'static str = "microsoft.graph.engagementAsyncOperation";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "createdDateTime" => self.created_date_time = map.next_value()?,
-            "lastActionDateTime" => self.last_action_date_time = map.next_value()?,
-            "resourceLocation" => self.resource_location = map.next_value()?,
-            "status" => self.status = map.next_value()?,
-            "statusDetail" => self.status_detail = map.next_value()?,
-            "operationType" => self.operation_type = map.next_value()?,
-            "resourceId" => self.resource_id = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "createdDateTime" => into.other::<crate::edm::DateTimeOffset, _>(3089, map)?,
+            "lastActionDateTime" => into.other::<crate::edm::DateTimeOffset, _>(3090, map)?,
+            "resourceLocation" => into.str(3091, map)?,
+            "status" => into.other::<crate::models::LongRunningOperationStatus, _>(3092, map)?,
+            "statusDetail" => into.str(3093, map)?,
+            "operationType" => {
+                into.other::<crate::models::EngagementAsyncOperationType, _>(2316, map)?
+            }
+            "resourceId" => into.str(2317, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+base: <crate::models::LongRunningOperation as crate::read_fields::ReadFields>::from_properties(properties),
+}
     }
 }
 
@@ -272,29 +527,84 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.engagementRole` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "employee-experience")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct EngagementRole {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "employee-experience")]
+impl std::ops::Deref for EngagementRole {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "employee-experience")]
+impl std::ops::DerefMut for EngagementRole {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "employee-experience")]
+impl EngagementRole {
+    /// An empty `engagementRole`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The `displayName` property.
-    pub display_name: crate::Patch<String>,
+    ///
+    /// `displayName`: `None` when absent or `null`.
+    pub fn display_name(&self) -> Option<&str> {
+        self.props().str(2336)
+    }
+
+    /// Sets `displayName`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_display_name(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(2336, value.into_patch());
+        self
+    }
+
     /// The `members` navigation property (present when expanded).
-    pub members: crate::Patch<Vec<crate::models::EngagementRoleMember>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `members`: an empty slice when absent or `null`.
+    pub fn members(&self) -> &[crate::models::EngagementRoleMember] {
+        self.props().list(2337)
+    }
+
+    /// Sets `members`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_members(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::EngagementRoleMember>>,
+    ) -> &mut Self {
+        self.props_mut().set(2337, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "employee-experience")]
+impl std::fmt::Debug for EngagementRole {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "EngagementRole", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "employee-experience")]
 impl serde::Serialize for EngagementRole {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("displayName", &self.display_name)?;
-        writer.field("members", &self.members)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -310,21 +620,25 @@ impl crate::read_fields::ReadFields for EngagementRole {
     const NAME: &'static str = "microsoft.graph.engagementRole";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "displayName" => self.display_name = map.next_value()?,
-            "members" => self.members = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "displayName" => into.str(2336, map)?,
+            "members" => into.other::<Vec<crate::models::EngagementRoleMember>, _>(2337, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -340,34 +654,99 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.engagementRoleMember` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "employee-experience")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct EngagementRoleMember {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "employee-experience")]
+impl std::ops::Deref for EngagementRoleMember {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "employee-experience")]
+impl std::ops::DerefMut for EngagementRoleMember {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "employee-experience")]
+impl EngagementRoleMember {
+    /// An empty `engagementRoleMember`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The `createdDateTime` property.
-    pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    ///
+    /// `createdDateTime`: `None` when absent or `null`.
+    pub fn created_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(2338)
+    }
+
+    /// Sets `createdDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_created_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(2338, value.into_patch());
+        self
+    }
+
     /// The `userId` property.
-    pub user_id: crate::Patch<String>,
+    ///
+    /// `userId`: `None` when absent or `null`.
+    pub fn user_id(&self) -> Option<&str> {
+        self.props().str(2339)
+    }
+
+    /// Sets `userId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_user_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(2339, value.into_patch());
+        self
+    }
+
     /// The `user` navigation property (present when expanded).
+    ///
+    /// `user`: `None` when absent or `null`.
     #[cfg(feature = "identity")]
-    pub user: crate::Patch<Box<crate::models::AnyUser>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn user(&self) -> Option<&crate::models::AnyUser> {
+        self.props().get(2340)
+    }
+
+    /// Sets `user`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    #[cfg(feature = "identity")]
+    pub fn set_user(&mut self, value: impl crate::IntoPatch<crate::models::AnyUser>) -> &mut Self {
+        self.props_mut().set(2340, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "employee-experience")]
+impl std::fmt::Debug for EngagementRoleMember {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "EngagementRoleMember", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "employee-experience")]
 impl serde::Serialize for EngagementRoleMember {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("createdDateTime", &self.created_date_time)?;
-        writer.field("userId", &self.user_id)?;
-        #[cfg(feature = "identity")]
-        writer.field("user", &self.user)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -383,23 +762,27 @@ impl crate::read_fields::ReadFields for EngagementRoleMember {
     const NAME: &'static str = "microsoft.graph.engagementRoleMember";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "createdDateTime" => self.created_date_time = map.next_value()?,
-            "userId" => self.user_id = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "createdDateTime" => into.other::<crate::edm::DateTimeOffset, _>(2338, map)?,
+            "userId" => into.str(2339, map)?,
             #[cfg(feature = "identity")]
-            "user" => self.user = map.next_value()?,
+            "user" => into.other::<crate::models::AnyUser, _>(2340, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -415,59 +798,132 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.learningAssignment` entity type.
 ///
-/// Derived from `learningCourseActivity` < `entity`; inherited properties are included.
+/// Derived from `learningCourseActivity` < `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::LearningCourseActivity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "employee-experience")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct LearningAssignment {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
-    /// The `completedDateTime` property.
-    pub completed_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// The `completionPercentage` property.
-    pub completion_percentage: crate::Patch<i32>,
-    /// The `externalcourseActivityId` property.
-    pub externalcourse_activity_id: crate::Patch<String>,
-    /// The `learnerUserId` property.
-    pub learner_user_id: crate::Patch<String>,
-    /// The `learningContentId` property.
-    pub learning_content_id: crate::Patch<String>,
-    /// The `learningProviderId` property.
-    pub learning_provider_id: crate::Patch<String>,
-    /// The `status` property.
-    pub status: crate::Patch<crate::models::CourseStatus>,
+    base: crate::models::LearningCourseActivity,
+}
+
+#[cfg(feature = "employee-experience")]
+impl std::ops::Deref for LearningAssignment {
+    type Target = crate::models::LearningCourseActivity;
+
+    fn deref(&self) -> &crate::models::LearningCourseActivity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "employee-experience")]
+impl std::ops::DerefMut for LearningAssignment {
+    fn deref_mut(&mut self) -> &mut crate::models::LearningCourseActivity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "employee-experience")]
+impl LearningAssignment {
+    /// An empty `learningAssignment`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The `assignedDateTime` property.
-    pub assigned_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    ///
+    /// `assignedDateTime`: `None` when absent or `null`.
+    pub fn assigned_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(3001)
+    }
+
+    /// Sets `assignedDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_assigned_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(3001, value.into_patch());
+        self
+    }
+
     /// The `assignerUserId` property.
-    pub assigner_user_id: crate::Patch<String>,
+    ///
+    /// `assignerUserId`: `None` when absent or `null`.
+    pub fn assigner_user_id(&self) -> Option<&str> {
+        self.props().str(3002)
+    }
+
+    /// Sets `assignerUserId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_assigner_user_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(3002, value.into_patch());
+        self
+    }
+
     /// The `assignmentType` property.
-    pub assignment_type: crate::Patch<crate::models::AssignmentType>,
+    ///
+    /// `assignmentType`: `None` when absent or `null`.
+    pub fn assignment_type(&self) -> Option<&crate::models::AssignmentType> {
+        self.props().get(3003)
+    }
+
+    /// Sets `assignmentType`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_assignment_type(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::AssignmentType>,
+    ) -> &mut Self {
+        self.props_mut().set(3003, value.into_patch());
+        self
+    }
+
     /// The `dueDateTime` property.
-    pub due_date_time: crate::Patch<Box<crate::models::DateTimeTimeZone>>,
+    ///
+    /// `dueDateTime`: `None` when absent or `null`.
+    pub fn due_date_time(&self) -> Option<&crate::models::DateTimeTimeZone> {
+        self.props().get(3004)
+    }
+
+    /// Sets `dueDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_due_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::DateTimeTimeZone>,
+    ) -> &mut Self {
+        self.props_mut().set(3004, value.into_patch());
+        self
+    }
+
     /// The `notes` property.
-    pub notes: crate::Patch<Box<crate::models::ItemBody>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `notes`: `None` when absent or `null`.
+    pub fn notes(&self) -> Option<&crate::models::ItemBody> {
+        self.props().get(3005)
+    }
+
+    /// Sets `notes`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_notes(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::ItemBody>,
+    ) -> &mut Self {
+        self.props_mut().set(3005, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "employee-experience")]
+impl std::fmt::Debug for LearningAssignment {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "LearningAssignment", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "employee-experience")]
 impl serde::Serialize for LearningAssignment {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("completedDateTime", &self.completed_date_time)?;
-        writer.field("completionPercentage", &self.completion_percentage)?;
-        writer.field("externalcourseActivityId", &self.externalcourse_activity_id)?;
-        writer.field("learnerUserId", &self.learner_user_id)?;
-        writer.field("learningContentId", &self.learning_content_id)?;
-        writer.field("learningProviderId", &self.learning_provider_id)?;
-        writer.field("status", &self.status)?;
-        writer.field("assignedDateTime", &self.assigned_date_time)?;
-        writer.field("assignerUserId", &self.assigner_user_id)?;
-        writer.field("assignmentType", &self.assignment_type)?;
-        writer.field("dueDateTime", &self.due_date_time)?;
-        writer.field("notes", &self.notes)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -483,31 +939,33 @@ impl crate::read_fields::ReadFields for LearningAssignment {
     const NAME: &'static str = "microsoft.graph.learningAssignment";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "completedDateTime" => self.completed_date_time = map.next_value()?,
-            "completionPercentage" => self.completion_percentage = map.next_value()?,
-            "externalcourseActivityId" => self.externalcourse_activity_id = map.next_value()?,
-            "learnerUserId" => self.learner_user_id = map.next_value()?,
-            "learningContentId" => self.learning_content_id = map.next_value()?,
-            "learningProviderId" => self.learning_provider_id = map.next_value()?,
-            "status" => self.status = map.next_value()?,
-            "assignedDateTime" => self.assigned_date_time = map.next_value()?,
-            "assignerUserId" => self.assigner_user_id = map.next_value()?,
-            "assignmentType" => self.assignment_type = map.next_value()?,
-            "dueDateTime" => self.due_date_time = map.next_value()?,
-            "notes" => self.notes = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "completedDateTime" => into.other::<crate::edm::DateTimeOffset, _>(3025, map)?,
+            "completionPercentage" => into.int::<i32, _>(3026, map)?,
+            "externalcourseActivityId" => into.str(3027, map)?,
+            "learnerUserId" => into.str(3028, map)?,
+            "learningContentId" => into.str(3029, map)?,
+            "learningProviderId" => into.str(3030, map)?,
+            "status" => into.other::<crate::models::CourseStatus, _>(3031, map)?,
+            "assignedDateTime" => into.other::<crate::edm::DateTimeOffset, _>(3001, map)?,
+            "assignerUserId" => into.str(3002, map)?,
+            "assignmentType" => into.other::<crate::models::AssignmentType, _>(3003, map)?,
+            "dueDateTime" => into.other::<crate::models::DateTimeTimeZone, _>(3004, map)?,
+            "notes" => into.other::<crate::models::ItemBody, _>(3005, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+base: <crate::models::LearningCourseActivity as crate::read_fields::ReadFields>::from_properties(properties),
+}
     }
 }
 
@@ -533,88 +991,319 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.learningContent` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "employee-experience")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct LearningContent {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "employee-experience")]
+impl std::ops::Deref for LearningContent {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "employee-experience")]
+impl std::ops::DerefMut for LearningContent {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "employee-experience")]
+impl LearningContent {
+    /// An empty `learningContent`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Keywords, topics, and other tags associated with the learning content. Optional.
-    pub additional_tags: crate::Patch<Vec<String>>,
+    ///
+    /// `additionalTags`: an empty slice when absent or `null`.
+    pub fn additional_tags(&self) -> &[String] {
+        self.props().strings(3006)
+    }
+
+    /// Sets `additionalTags`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_additional_tags(&mut self, value: impl crate::IntoPatch<Vec<String>>) -> &mut Self {
+        self.props_mut().set_strings(3006, value.into_patch());
+        self
+    }
+
     /// The content web URL for the learning content. Required.
-    pub content_web_url: crate::Patch<String>,
+    ///
+    /// `contentWebUrl`: `None` when absent or `null`.
+    pub fn content_web_url(&self) -> Option<&str> {
+        self.props().str(3007)
+    }
+
+    /// Sets `contentWebUrl`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_content_web_url(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(3007, value.into_patch());
+        self
+    }
+
     /// The authors, creators, or contributors of the learning content. Optional.
-    pub contributors: crate::Patch<Vec<String>>,
+    ///
+    /// `contributors`: an empty slice when absent or `null`.
+    pub fn contributors(&self) -> &[String] {
+        self.props().strings(3008)
+    }
+
+    /// Sets `contributors`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_contributors(&mut self, value: impl crate::IntoPatch<Vec<String>>) -> &mut Self {
+        self.props_mut().set_strings(3008, value.into_patch());
+        self
+    }
+
     /// The date and time when the learning content was created. The Timestamp type represents date and
     /// time information using ISO 8601 format and is always in UTC time. For example, midnight UTC on
     /// Jan 1, 2014 is 2014-01-01T00:00:00Z. Optional.
-    pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    ///
+    /// `createdDateTime`: `None` when absent or `null`.
+    pub fn created_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(3009)
+    }
+
+    /// Sets `createdDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_created_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(3009, value.into_patch());
+        self
+    }
+
     /// The description or summary for the learning content. Optional.
-    pub description: crate::Patch<String>,
+    ///
+    /// `description`: `None` when absent or `null`.
+    pub fn description(&self) -> Option<&str> {
+        self.props().str(3010)
+    }
+
+    /// Sets `description`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_description(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(3010, value.into_patch());
+        self
+    }
+
     /// The duration of the learning content in seconds. The value is represented in ISO 8601 format for
     /// durations. Optional.
-    pub duration: crate::Patch<crate::edm::Duration>,
+    ///
+    /// `duration`: `None` when absent or `null`.
+    pub fn duration(&self) -> Option<&crate::edm::Duration> {
+        self.props().get(3011)
+    }
+
+    /// Sets `duration`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_duration(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::Duration>,
+    ) -> &mut Self {
+        self.props_mut().set(3011, value.into_patch());
+        self
+    }
+
     /// Unique external content ID for the learning content. Required.
-    pub external_id: crate::Patch<String>,
+    ///
+    /// `externalId`: `None` when absent or `null`.
+    pub fn external_id(&self) -> Option<&str> {
+        self.props().str(3012)
+    }
+
+    /// Sets `externalId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_external_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(3012, value.into_patch());
+        self
+    }
+
     /// The format of the learning content. For example, Course, Video, Book, Book Summary, Audiobook
     /// Summary. Optional.
-    pub format: crate::Patch<String>,
+    ///
+    /// `format`: `None` when absent or `null`.
+    pub fn format(&self) -> Option<&str> {
+        self.props().str(3013)
+    }
+
+    /// Sets `format`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_format(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(3013, value.into_patch());
+        self
+    }
+
     /// Indicates whether the content is active or not. Inactive content doesn't show up in the UI. The
     /// default value is true. Optional.
-    pub is_active: crate::Patch<bool>,
+    ///
+    /// `isActive`: `None` when absent or `null`.
+    pub fn is_active(&self) -> Option<bool> {
+        self.props().bool(3014)
+    }
+
+    /// Sets `isActive`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_is_active(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(3014, value.into_patch());
+        self
+    }
+
     /// Indicates whether the learning content requires the user to sign-in on the learning provider
     /// platform or not. The default value is false. Optional.
-    pub is_premium: crate::Patch<bool>,
+    ///
+    /// `isPremium`: `None` when absent or `null`.
+    pub fn is_premium(&self) -> Option<bool> {
+        self.props().bool(3015)
+    }
+
+    /// Sets `isPremium`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_is_premium(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(3015, value.into_patch());
+        self
+    }
+
     /// Indicates whether the learning content is searchable or not. The default value is true. Optional.
-    pub is_searchable: crate::Patch<bool>,
+    ///
+    /// `isSearchable`: `None` when absent or `null`.
+    pub fn is_searchable(&self) -> Option<bool> {
+        self.props().bool(3016)
+    }
+
+    /// Sets `isSearchable`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_is_searchable(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(3016, value.into_patch());
+        self
+    }
+
     /// The language of the learning content, for example, en-us or fr-fr. Required.
-    pub language_tag: crate::Patch<String>,
+    ///
+    /// `languageTag`: `None` when absent or `null`.
+    pub fn language_tag(&self) -> Option<&str> {
+        self.props().str(3017)
+    }
+
+    /// Sets `languageTag`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_language_tag(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(3017, value.into_patch());
+        self
+    }
+
     /// The date and time when the learning content was last modified. The Timestamp type represents date
     /// and time information using ISO 8601 format and is always in UTC time. For example, midnight UTC
     /// on Jan 1, 2014 is 2014-01-01T00:00:00Z. Optional.
-    pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    ///
+    /// `lastModifiedDateTime`: `None` when absent or `null`.
+    pub fn last_modified_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(3018)
+    }
+
+    /// Sets `lastModifiedDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_last_modified_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(3018, value.into_patch());
+        self
+    }
+
     /// The `level` property.
-    pub level: crate::Patch<crate::models::Level>,
+    ///
+    /// `level`: `None` when absent or `null`.
+    pub fn level(&self) -> Option<&crate::models::Level> {
+        self.props().get(3019)
+    }
+
+    /// Sets `level`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_level(&mut self, value: impl crate::IntoPatch<crate::models::Level>) -> &mut Self {
+        self.props_mut().set(3019, value.into_patch());
+        self
+    }
+
     /// The number of pages of the learning content, for example, 9. Optional.
-    pub number_of_pages: crate::Patch<i32>,
+    ///
+    /// `numberOfPages`: `None` when absent or `null`.
+    pub fn number_of_pages(&self) -> Option<i32> {
+        self.props().int(3020)
+    }
+
+    /// Sets `numberOfPages`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_number_of_pages(&mut self, value: impl crate::IntoPatch<i32>) -> &mut Self {
+        self.props_mut().set_int(3020, value.into_patch());
+        self
+    }
+
     /// The skills tags associated with the learning content. Optional.
-    pub skill_tags: crate::Patch<Vec<String>>,
+    ///
+    /// `skillTags`: an empty slice when absent or `null`.
+    pub fn skill_tags(&self) -> &[String] {
+        self.props().strings(3021)
+    }
+
+    /// Sets `skillTags`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_skill_tags(&mut self, value: impl crate::IntoPatch<Vec<String>>) -> &mut Self {
+        self.props_mut().set_strings(3021, value.into_patch());
+        self
+    }
+
     /// The source name of the learning content, such as LinkedIn Learning or Coursera. Optional.
-    pub source_name: crate::Patch<String>,
+    ///
+    /// `sourceName`: `None` when absent or `null`.
+    pub fn source_name(&self) -> Option<&str> {
+        self.props().str(3022)
+    }
+
+    /// Sets `sourceName`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_source_name(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(3022, value.into_patch());
+        self
+    }
+
     /// The URL of learning content thumbnail image. Optional.
-    pub thumbnail_web_url: crate::Patch<String>,
+    ///
+    /// `thumbnailWebUrl`: `None` when absent or `null`.
+    pub fn thumbnail_web_url(&self) -> Option<&str> {
+        self.props().str(3023)
+    }
+
+    /// Sets `thumbnailWebUrl`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_thumbnail_web_url(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(3023, value.into_patch());
+        self
+    }
+
     /// The title of the learning content. Required.
-    pub title: crate::Patch<String>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `title`: `None` when absent or `null`.
+    pub fn title(&self) -> Option<&str> {
+        self.props().str(3024)
+    }
+
+    /// Sets `title`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_title(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(3024, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "employee-experience")]
+impl std::fmt::Debug for LearningContent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "LearningContent", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "employee-experience")]
 impl serde::Serialize for LearningContent {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("additionalTags", &self.additional_tags)?;
-        writer.field("contentWebUrl", &self.content_web_url)?;
-        writer.field("contributors", &self.contributors)?;
-        writer.field("createdDateTime", &self.created_date_time)?;
-        writer.field("description", &self.description)?;
-        writer.field("duration", &self.duration)?;
-        writer.field("externalId", &self.external_id)?;
-        writer.field("format", &self.format)?;
-        writer.field("isActive", &self.is_active)?;
-        writer.field("isPremium", &self.is_premium)?;
-        writer.field("isSearchable", &self.is_searchable)?;
-        writer.field("languageTag", &self.language_tag)?;
-        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
-        writer.field("level", &self.level)?;
-        writer.field("numberOfPages", &self.number_of_pages)?;
-        writer.field("skillTags", &self.skill_tags)?;
-        writer.field("sourceName", &self.source_name)?;
-        writer.field("thumbnailWebUrl", &self.thumbnail_web_url)?;
-        writer.field("title", &self.title)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -630,38 +1319,42 @@ impl crate::read_fields::ReadFields for LearningContent {
     const NAME: &'static str = "microsoft.graph.learningContent";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "additionalTags" => self.additional_tags = map.next_value()?,
-            "contentWebUrl" => self.content_web_url = map.next_value()?,
-            "contributors" => self.contributors = map.next_value()?,
-            "createdDateTime" => self.created_date_time = map.next_value()?,
-            "description" => self.description = map.next_value()?,
-            "duration" => self.duration = map.next_value()?,
-            "externalId" => self.external_id = map.next_value()?,
-            "format" => self.format = map.next_value()?,
-            "isActive" => self.is_active = map.next_value()?,
-            "isPremium" => self.is_premium = map.next_value()?,
-            "isSearchable" => self.is_searchable = map.next_value()?,
-            "languageTag" => self.language_tag = map.next_value()?,
-            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
-            "level" => self.level = map.next_value()?,
-            "numberOfPages" => self.number_of_pages = map.next_value()?,
-            "skillTags" => self.skill_tags = map.next_value()?,
-            "sourceName" => self.source_name = map.next_value()?,
-            "thumbnailWebUrl" => self.thumbnail_web_url = map.next_value()?,
-            "title" => self.title = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "additionalTags" => into.strings(3006, map)?,
+            "contentWebUrl" => into.str(3007, map)?,
+            "contributors" => into.strings(3008, map)?,
+            "createdDateTime" => into.other::<crate::edm::DateTimeOffset, _>(3009, map)?,
+            "description" => into.str(3010, map)?,
+            "duration" => into.other::<crate::edm::Duration, _>(3011, map)?,
+            "externalId" => into.str(3012, map)?,
+            "format" => into.str(3013, map)?,
+            "isActive" => into.bool(3014, map)?,
+            "isPremium" => into.bool(3015, map)?,
+            "isSearchable" => into.bool(3016, map)?,
+            "languageTag" => into.str(3017, map)?,
+            "lastModifiedDateTime" => into.other::<crate::edm::DateTimeOffset, _>(3018, map)?,
+            "level" => into.other::<crate::models::Level, _>(3019, map)?,
+            "numberOfPages" => into.int::<i32, _>(3020, map)?,
+            "skillTags" => into.strings(3021, map)?,
+            "sourceName" => into.str(3022, map)?,
+            "thumbnailWebUrl" => into.str(3023, map)?,
+            "title" => into.str(3024, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -694,44 +1387,155 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.learningCourseActivity` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "employee-experience")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct LearningCourseActivity {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "employee-experience")]
+impl std::ops::Deref for LearningCourseActivity {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "employee-experience")]
+impl std::ops::DerefMut for LearningCourseActivity {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "employee-experience")]
+impl LearningCourseActivity {
+    /// An empty `learningCourseActivity`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The `completedDateTime` property.
-    pub completed_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    ///
+    /// `completedDateTime`: `None` when absent or `null`.
+    pub fn completed_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(3025)
+    }
+
+    /// Sets `completedDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_completed_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(3025, value.into_patch());
+        self
+    }
+
     /// The `completionPercentage` property.
-    pub completion_percentage: crate::Patch<i32>,
+    ///
+    /// `completionPercentage`: `None` when absent or `null`.
+    pub fn completion_percentage(&self) -> Option<i32> {
+        self.props().int(3026)
+    }
+
+    /// Sets `completionPercentage`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_completion_percentage(&mut self, value: impl crate::IntoPatch<i32>) -> &mut Self {
+        self.props_mut().set_int(3026, value.into_patch());
+        self
+    }
+
     /// The `externalcourseActivityId` property.
-    pub externalcourse_activity_id: crate::Patch<String>,
+    ///
+    /// `externalcourseActivityId`: `None` when absent or `null`.
+    pub fn externalcourse_activity_id(&self) -> Option<&str> {
+        self.props().str(3027)
+    }
+
+    /// Sets `externalcourseActivityId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_externalcourse_activity_id(
+        &mut self,
+        value: impl crate::IntoPatch<String>,
+    ) -> &mut Self {
+        self.props_mut().set_str(3027, value.into_patch());
+        self
+    }
+
     /// The `learnerUserId` property.
-    pub learner_user_id: crate::Patch<String>,
+    ///
+    /// `learnerUserId`: `None` when absent or `null`.
+    pub fn learner_user_id(&self) -> Option<&str> {
+        self.props().str(3028)
+    }
+
+    /// Sets `learnerUserId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_learner_user_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(3028, value.into_patch());
+        self
+    }
+
     /// The `learningContentId` property.
-    pub learning_content_id: crate::Patch<String>,
+    ///
+    /// `learningContentId`: `None` when absent or `null`.
+    pub fn learning_content_id(&self) -> Option<&str> {
+        self.props().str(3029)
+    }
+
+    /// Sets `learningContentId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_learning_content_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(3029, value.into_patch());
+        self
+    }
+
     /// The `learningProviderId` property.
-    pub learning_provider_id: crate::Patch<String>,
+    ///
+    /// `learningProviderId`: `None` when absent or `null`.
+    pub fn learning_provider_id(&self) -> Option<&str> {
+        self.props().str(3030)
+    }
+
+    /// Sets `learningProviderId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_learning_provider_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(3030, value.into_patch());
+        self
+    }
+
     /// The `status` property.
-    pub status: crate::Patch<crate::models::CourseStatus>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `status`: `None` when absent or `null`.
+    pub fn status(&self) -> Option<&crate::models::CourseStatus> {
+        self.props().get(3031)
+    }
+
+    /// Sets `status`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_status(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::CourseStatus>,
+    ) -> &mut Self {
+        self.props_mut().set(3031, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "employee-experience")]
+impl std::fmt::Debug for LearningCourseActivity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "LearningCourseActivity", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "employee-experience")]
 impl serde::Serialize for LearningCourseActivity {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("completedDateTime", &self.completed_date_time)?;
-        writer.field("completionPercentage", &self.completion_percentage)?;
-        writer.field("externalcourseActivityId", &self.externalcourse_activity_id)?;
-        writer.field("learnerUserId", &self.learner_user_id)?;
-        writer.field("learningContentId", &self.learning_content_id)?;
-        writer.field("learningProviderId", &self.learning_provider_id)?;
-        writer.field("status", &self.status)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -747,26 +1551,30 @@ impl crate::read_fields::ReadFields for LearningCourseActivity {
     const NAME: &'static str = "microsoft.graph.learningCourseActivity";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "completedDateTime" => self.completed_date_time = map.next_value()?,
-            "completionPercentage" => self.completion_percentage = map.next_value()?,
-            "externalcourseActivityId" => self.externalcourse_activity_id = map.next_value()?,
-            "learnerUserId" => self.learner_user_id = map.next_value()?,
-            "learningContentId" => self.learning_content_id = map.next_value()?,
-            "learningProviderId" => self.learning_provider_id = map.next_value()?,
-            "status" => self.status = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "completedDateTime" => into.other::<crate::edm::DateTimeOffset, _>(3025, map)?,
+            "completionPercentage" => into.int::<i32, _>(3026, map)?,
+            "externalcourseActivityId" => into.str(3027, map)?,
+            "learnerUserId" => into.str(3028, map)?,
+            "learningContentId" => into.str(3029, map)?,
+            "learningProviderId" => into.str(3030, map)?,
+            "status" => into.other::<crate::models::CourseStatus, _>(3031, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -819,7 +1627,7 @@ impl AnyLearningCourseActivity {
             Self::LearningAssignment(_) => "microsoft.graph.learningAssignment",
             Self::LearningSelfInitiatedCourse(_) => "microsoft.graph.learningSelfInitiatedCourse",
             Self::Unknown(value) => value
-                .additional_data
+                .additional_data()
                 .get("@odata.type")
                 .and_then(|t| t.as_str())
                 .map_or("microsoft.graph.learningCourseActivity", |t| {
@@ -831,13 +1639,32 @@ impl AnyLearningCourseActivity {
     /// The entity's `id`, whatever its type (`None` when it was not selected).
     pub fn id(&self) -> Option<&str> {
         match self {
-            Self::LearningCourseActivity(value) | Self::Unknown(value) => value.id.as_deref(),
-            Self::LearningAssignment(value) => value.id.as_deref(),
-            Self::LearningSelfInitiatedCourse(value) => value.id.as_deref(),
+            Self::LearningCourseActivity(value) | Self::Unknown(value) => value.id(),
+            Self::LearningAssignment(value) => value.id(),
+            Self::LearningSelfInitiatedCourse(value) => value.id(),
         }
     }
 
-    /// The value as a [`LearningCourseActivity`]: the declared type, or a derived type this version does not
+    /// The value read as [`LearningCourseActivity`] whatever its variant: a derived type's base properties
+    /// read the same, so reading the `learningCourseActivity` properties needs no `match`.
+    pub fn base(&self) -> &LearningCourseActivity {
+        match self {
+            Self::LearningCourseActivity(value) | Self::Unknown(value) => value,
+            Self::LearningAssignment(value) => value,
+            Self::LearningSelfInitiatedCourse(value) => value,
+        }
+    }
+
+    /// As [`AnyLearningCourseActivity::base`], to change the `learningCourseActivity` properties of any variant.
+    pub fn base_mut(&mut self) -> &mut LearningCourseActivity {
+        match self {
+            Self::LearningCourseActivity(value) | Self::Unknown(value) => value,
+            Self::LearningAssignment(value) => value,
+            Self::LearningSelfInitiatedCourse(value) => value,
+        }
+    }
+
+    /// The value as [`LearningCourseActivity`] if it is the declared type, or a derived type this version does not
     /// know (read as the declared type). `None` for the known derived types.
     pub fn as_learning_course_activity(&self) -> Option<&LearningCourseActivity> {
         match self {
@@ -983,7 +1810,7 @@ impl crate::polymorphic::Polymorphic for AnyLearningCourseActivity {
 
     fn declared_data(&self) -> Option<&crate::AdditionalData> {
         match self {
-            Self::LearningCourseActivity(value) => Some(&value.additional_data),
+            Self::LearningCourseActivity(value) => Some(value.additional_data()),
             _ => None,
         }
     }
@@ -991,73 +1818,201 @@ impl crate::polymorphic::Polymorphic for AnyLearningCourseActivity {
 
 /// The `microsoft.graph.learningProvider` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "employee-experience")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct LearningProvider {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "employee-experience")]
+impl std::ops::Deref for LearningProvider {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "employee-experience")]
+impl std::ops::DerefMut for LearningProvider {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "employee-experience")]
+impl LearningProvider {
+    /// An empty `learningProvider`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The display name that appears in Viva Learning. Required.
-    pub display_name: crate::Patch<String>,
+    ///
+    /// `displayName`: `None` when absent or `null`.
+    pub fn display_name(&self) -> Option<&str> {
+        self.props().str(3032)
+    }
+
+    /// Sets `displayName`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_display_name(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(3032, value.into_patch());
+        self
+    }
+
     /// The `isCourseActivitySyncEnabled` property.
-    pub is_course_activity_sync_enabled: crate::Patch<bool>,
+    ///
+    /// `isCourseActivitySyncEnabled`: `None` when absent or `null`.
+    pub fn is_course_activity_sync_enabled(&self) -> Option<bool> {
+        self.props().bool(3033)
+    }
+
+    /// Sets `isCourseActivitySyncEnabled`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_is_course_activity_sync_enabled(
+        &mut self,
+        value: impl crate::IntoPatch<bool>,
+    ) -> &mut Self {
+        self.props_mut().set_bool(3033, value.into_patch());
+        self
+    }
+
     /// Authentication URL to access the courses for the provider. Optional.
-    pub login_web_url: crate::Patch<String>,
+    ///
+    /// `loginWebUrl`: `None` when absent or `null`.
+    pub fn login_web_url(&self) -> Option<&str> {
+        self.props().str(3034)
+    }
+
+    /// Sets `loginWebUrl`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_login_web_url(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(3034, value.into_patch());
+        self
+    }
+
     /// The long logo URL for the dark mode that needs to be a publicly accessible image. This image
     /// would be saved to the blob storage of Viva Learning for rendering within the Viva Learning app.
     /// Required.
-    pub long_logo_web_url_for_dark_theme: crate::Patch<String>,
+    ///
+    /// `longLogoWebUrlForDarkTheme`: `None` when absent or `null`.
+    pub fn long_logo_web_url_for_dark_theme(&self) -> Option<&str> {
+        self.props().str(3035)
+    }
+
+    /// Sets `longLogoWebUrlForDarkTheme`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_long_logo_web_url_for_dark_theme(
+        &mut self,
+        value: impl crate::IntoPatch<String>,
+    ) -> &mut Self {
+        self.props_mut().set_str(3035, value.into_patch());
+        self
+    }
+
     /// The long logo URL for the light mode that needs to be a publicly accessible image. This image
     /// would be saved to the blob storage of Viva Learning for rendering within the Viva Learning app.
     /// Required.
-    pub long_logo_web_url_for_light_theme: crate::Patch<String>,
+    ///
+    /// `longLogoWebUrlForLightTheme`: `None` when absent or `null`.
+    pub fn long_logo_web_url_for_light_theme(&self) -> Option<&str> {
+        self.props().str(3036)
+    }
+
+    /// Sets `longLogoWebUrlForLightTheme`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_long_logo_web_url_for_light_theme(
+        &mut self,
+        value: impl crate::IntoPatch<String>,
+    ) -> &mut Self {
+        self.props_mut().set_str(3036, value.into_patch());
+        self
+    }
+
     /// The square logo URL for the dark mode that needs to be a publicly accessible image. This image
     /// would be saved to the blob storage of Viva Learning for rendering within the Viva Learning app.
     /// Required.
-    pub square_logo_web_url_for_dark_theme: crate::Patch<String>,
+    ///
+    /// `squareLogoWebUrlForDarkTheme`: `None` when absent or `null`.
+    pub fn square_logo_web_url_for_dark_theme(&self) -> Option<&str> {
+        self.props().str(3037)
+    }
+
+    /// Sets `squareLogoWebUrlForDarkTheme`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_square_logo_web_url_for_dark_theme(
+        &mut self,
+        value: impl crate::IntoPatch<String>,
+    ) -> &mut Self {
+        self.props_mut().set_str(3037, value.into_patch());
+        self
+    }
+
     /// The square logo URL for the light mode that needs to be a publicly accessible image. This image
     /// would be saved to the blob storage of Viva Learning for rendering within the Viva Learning app.
     /// Required.
-    pub square_logo_web_url_for_light_theme: crate::Patch<String>,
+    ///
+    /// `squareLogoWebUrlForLightTheme`: `None` when absent or `null`.
+    pub fn square_logo_web_url_for_light_theme(&self) -> Option<&str> {
+        self.props().str(3038)
+    }
+
+    /// Sets `squareLogoWebUrlForLightTheme`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_square_logo_web_url_for_light_theme(
+        &mut self,
+        value: impl crate::IntoPatch<String>,
+    ) -> &mut Self {
+        self.props_mut().set_str(3038, value.into_patch());
+        self
+    }
+
     /// Learning catalog items for the provider.
-    pub learning_contents: crate::Patch<Vec<crate::models::LearningContent>>,
+    ///
+    /// `learningContents`: an empty slice when absent or `null`.
+    pub fn learning_contents(&self) -> &[crate::models::LearningContent] {
+        self.props().list(3039)
+    }
+
+    /// Sets `learningContents`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_learning_contents(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::LearningContent>>,
+    ) -> &mut Self {
+        self.props_mut().set(3039, value.into_patch());
+        self
+    }
+
     /// The `learningCourseActivities` navigation property (present when expanded).
-    pub learning_course_activities: crate::Patch<Vec<crate::models::AnyLearningCourseActivity>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `learningCourseActivities`: an empty slice when absent or `null`.
+    pub fn learning_course_activities(&self) -> &[crate::models::AnyLearningCourseActivity] {
+        self.props().list(3040)
+    }
+
+    /// Sets `learningCourseActivities`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_learning_course_activities(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::AnyLearningCourseActivity>>,
+    ) -> &mut Self {
+        self.props_mut().set(3040, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "employee-experience")]
+impl std::fmt::Debug for LearningProvider {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "LearningProvider", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "employee-experience")]
 impl serde::Serialize for LearningProvider {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("displayName", &self.display_name)?;
-        writer.field(
-            "isCourseActivitySyncEnabled",
-            &self.is_course_activity_sync_enabled,
-        )?;
-        writer.field("loginWebUrl", &self.login_web_url)?;
-        writer.field(
-            "longLogoWebUrlForDarkTheme",
-            &self.long_logo_web_url_for_dark_theme,
-        )?;
-        writer.field(
-            "longLogoWebUrlForLightTheme",
-            &self.long_logo_web_url_for_light_theme,
-        )?;
-        writer.field(
-            "squareLogoWebUrlForDarkTheme",
-            &self.square_logo_web_url_for_dark_theme,
-        )?;
-        writer.field(
-            "squareLogoWebUrlForLightTheme",
-            &self.square_logo_web_url_for_light_theme,
-        )?;
-        writer.field("learningContents", &self.learning_contents)?;
-        writer.field("learningCourseActivities", &self.learning_course_activities)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -1073,38 +2028,36 @@ impl crate::read_fields::ReadFields for LearningProvider {
     const NAME: &'static str = "microsoft.graph.learningProvider";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "displayName" => self.display_name = map.next_value()?,
-            "isCourseActivitySyncEnabled" => {
-                self.is_course_activity_sync_enabled = map.next_value()?
+            "id" => into.str(2376, map)?,
+            "displayName" => into.str(3032, map)?,
+            "isCourseActivitySyncEnabled" => into.bool(3033, map)?,
+            "loginWebUrl" => into.str(3034, map)?,
+            "longLogoWebUrlForDarkTheme" => into.str(3035, map)?,
+            "longLogoWebUrlForLightTheme" => into.str(3036, map)?,
+            "squareLogoWebUrlForDarkTheme" => into.str(3037, map)?,
+            "squareLogoWebUrlForLightTheme" => into.str(3038, map)?,
+            "learningContents" => {
+                into.other::<Vec<crate::models::LearningContent>, _>(3039, map)?
             }
-            "loginWebUrl" => self.login_web_url = map.next_value()?,
-            "longLogoWebUrlForDarkTheme" => {
-                self.long_logo_web_url_for_dark_theme = map.next_value()?
+            "learningCourseActivities" => {
+                into.other::<Vec<crate::models::AnyLearningCourseActivity>, _>(3040, map)?
             }
-            "longLogoWebUrlForLightTheme" => {
-                self.long_logo_web_url_for_light_theme = map.next_value()?
-            }
-            "squareLogoWebUrlForDarkTheme" => {
-                self.square_logo_web_url_for_dark_theme = map.next_value()?
-            }
-            "squareLogoWebUrlForLightTheme" => {
-                self.square_logo_web_url_for_light_theme = map.next_value()?
-            }
-            "learningContents" => self.learning_contents = map.next_value()?,
-            "learningCourseActivities" => self.learning_course_activities = map.next_value()?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -1127,47 +2080,74 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.learningSelfInitiatedCourse` entity type.
 ///
-/// Derived from `learningCourseActivity` < `entity`; inherited properties are included.
+/// Derived from `learningCourseActivity` < `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::LearningCourseActivity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "employee-experience")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct LearningSelfInitiatedCourse {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
-    /// The `completedDateTime` property.
-    pub completed_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// The `completionPercentage` property.
-    pub completion_percentage: crate::Patch<i32>,
-    /// The `externalcourseActivityId` property.
-    pub externalcourse_activity_id: crate::Patch<String>,
-    /// The `learnerUserId` property.
-    pub learner_user_id: crate::Patch<String>,
-    /// The `learningContentId` property.
-    pub learning_content_id: crate::Patch<String>,
-    /// The `learningProviderId` property.
-    pub learning_provider_id: crate::Patch<String>,
-    /// The `status` property.
-    pub status: crate::Patch<crate::models::CourseStatus>,
+    base: crate::models::LearningCourseActivity,
+}
+
+#[cfg(feature = "employee-experience")]
+impl std::ops::Deref for LearningSelfInitiatedCourse {
+    type Target = crate::models::LearningCourseActivity;
+
+    fn deref(&self) -> &crate::models::LearningCourseActivity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "employee-experience")]
+impl std::ops::DerefMut for LearningSelfInitiatedCourse {
+    fn deref_mut(&mut self) -> &mut crate::models::LearningCourseActivity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "employee-experience")]
+impl LearningSelfInitiatedCourse {
+    /// An empty `learningSelfInitiatedCourse`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The `startedDateTime` property.
-    pub started_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `startedDateTime`: `None` when absent or `null`.
+    pub fn started_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(3041)
+    }
+
+    /// Sets `startedDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_started_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(3041, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "employee-experience")]
+impl std::fmt::Debug for LearningSelfInitiatedCourse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props().fmt_as(
+            f,
+            "LearningSelfInitiatedCourse",
+            crate::models::PROPERTY_NAMES,
+        )
+    }
 }
 
 #[cfg(feature = "employee-experience")]
 impl serde::Serialize for LearningSelfInitiatedCourse {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("completedDateTime", &self.completed_date_time)?;
-        writer.field("completionPercentage", &self.completion_percentage)?;
-        writer.field("externalcourseActivityId", &self.externalcourse_activity_id)?;
-        writer.field("learnerUserId", &self.learner_user_id)?;
-        writer.field("learningContentId", &self.learning_content_id)?;
-        writer.field("learningProviderId", &self.learning_provider_id)?;
-        writer.field("status", &self.status)?;
-        writer.field("startedDateTime", &self.started_date_time)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -1183,27 +2163,29 @@ impl crate::read_fields::ReadFields for LearningSelfInitiatedCourse {
     const NAME: &'static str = "microsoft.graph.learningSelfInitiatedCourse";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "completedDateTime" => self.completed_date_time = map.next_value()?,
-            "completionPercentage" => self.completion_percentage = map.next_value()?,
-            "externalcourseActivityId" => self.externalcourse_activity_id = map.next_value()?,
-            "learnerUserId" => self.learner_user_id = map.next_value()?,
-            "learningContentId" => self.learning_content_id = map.next_value()?,
-            "learningProviderId" => self.learning_provider_id = map.next_value()?,
-            "status" => self.status = map.next_value()?,
-            "startedDateTime" => self.started_date_time = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "completedDateTime" => into.other::<crate::edm::DateTimeOffset, _>(3025, map)?,
+            "completionPercentage" => into.int::<i32, _>(3026, map)?,
+            "externalcourseActivityId" => into.str(3027, map)?,
+            "learnerUserId" => into.str(3028, map)?,
+            "learningContentId" => into.str(3029, map)?,
+            "learningProviderId" => into.str(3030, map)?,
+            "status" => into.other::<crate::models::CourseStatus, _>(3031, map)?,
+            "startedDateTime" => into.other::<crate::edm::DateTimeOffset, _>(3041, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+base: <crate::models::LearningCourseActivity as crate::read_fields::ReadFields>::from_properties(properties),
+}
     }
 }
 

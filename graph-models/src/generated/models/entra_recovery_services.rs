@@ -3,29 +3,87 @@
 
 /// The `microsoft.graph.entraRecoveryServices.recovery` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct Recovery {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "directory")]
+impl std::ops::Deref for Recovery {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "directory")]
+impl std::ops::DerefMut for Recovery {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "directory")]
+impl Recovery {
+    /// An empty `recovery`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The `jobs` navigation property (present when expanded).
-    pub jobs: crate::Patch<Vec<crate::models::entra_recovery_services::AnyRecoveryJobBase>>,
+    ///
+    /// `jobs`: an empty slice when absent or `null`.
+    pub fn jobs(&self) -> &[crate::models::entra_recovery_services::AnyRecoveryJobBase] {
+        self.props().list(10456)
+    }
+
+    /// Sets `jobs`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_jobs(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::entra_recovery_services::AnyRecoveryJobBase>>,
+    ) -> &mut Self {
+        self.props_mut().set(10456, value.into_patch());
+        self
+    }
+
     /// The `snapshots` navigation property (present when expanded).
-    pub snapshots: crate::Patch<Vec<crate::models::entra_recovery_services::Snapshot>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `snapshots`: an empty slice when absent or `null`.
+    pub fn snapshots(&self) -> &[crate::models::entra_recovery_services::Snapshot] {
+        self.props().list(10457)
+    }
+
+    /// Sets `snapshots`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_snapshots(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::entra_recovery_services::Snapshot>>,
+    ) -> &mut Self {
+        self.props_mut().set(10457, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "directory")]
+impl std::fmt::Debug for Recovery {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "Recovery", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "directory")]
 impl serde::Serialize for Recovery {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("jobs", &self.jobs)?;
-        writer.field("snapshots", &self.snapshots)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -41,21 +99,30 @@ impl crate::read_fields::ReadFields for Recovery {
     const NAME: &'static str = "microsoft.graph.entraRecoveryServices.recovery";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "jobs" => self.jobs = map.next_value()?,
-            "snapshots" => self.snapshots = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "jobs" => into
+                .other::<Vec<crate::models::entra_recovery_services::AnyRecoveryJobBase>, _>(
+                    10456, map,
+                )?,
+            "snapshots" => {
+                into.other::<Vec<crate::models::entra_recovery_services::Snapshot>, _>(10457, map)?
+            }
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -71,35 +138,117 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.entraRecoveryServices.recoveryChangeObjectBase` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct RecoveryChangeObjectBase {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "directory")]
+impl std::ops::Deref for RecoveryChangeObjectBase {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "directory")]
+impl std::ops::DerefMut for RecoveryChangeObjectBase {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "directory")]
+impl RecoveryChangeObjectBase {
+    /// An empty `recoveryChangeObjectBase`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The `displayName` property.
-    pub display_name: crate::Patch<String>,
+    ///
+    /// `displayName`: `None` when absent or `null`.
+    pub fn display_name(&self) -> Option<&str> {
+        self.props().str(10458)
+    }
+
+    /// Sets `displayName`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_display_name(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(10458, value.into_patch());
+        self
+    }
+
     /// The `entityTypeName` property.
-    pub entity_type_name: crate::Patch<crate::models::entra_recovery_services::ResourceTypeName>,
+    ///
+    /// `entityTypeName`: `None` when absent or `null`.
+    pub fn entity_type_name(
+        &self,
+    ) -> Option<&crate::models::entra_recovery_services::ResourceTypeName> {
+        self.props().get(10459)
+    }
+
+    /// Sets `entityTypeName`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_entity_type_name(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::entra_recovery_services::ResourceTypeName>,
+    ) -> &mut Self {
+        self.props_mut().set(10459, value.into_patch());
+        self
+    }
+
     /// The `failureMessage` property.
-    pub failure_message: crate::Patch<String>,
+    ///
+    /// `failureMessage`: `None` when absent or `null`.
+    pub fn failure_message(&self) -> Option<&str> {
+        self.props().str(10460)
+    }
+
+    /// Sets `failureMessage`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_failure_message(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(10460, value.into_patch());
+        self
+    }
+
     /// The `recoveryAction` property.
-    pub recovery_action: crate::Patch<crate::models::entra_recovery_services::RecoveryAction>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `recoveryAction`: `None` when absent or `null`.
+    pub fn recovery_action(
+        &self,
+    ) -> Option<&crate::models::entra_recovery_services::RecoveryAction> {
+        self.props().get(10461)
+    }
+
+    /// Sets `recoveryAction`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_recovery_action(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::entra_recovery_services::RecoveryAction>,
+    ) -> &mut Self {
+        self.props_mut().set(10461, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "directory")]
+impl std::fmt::Debug for RecoveryChangeObjectBase {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "RecoveryChangeObjectBase", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "directory")]
 impl serde::Serialize for RecoveryChangeObjectBase {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("displayName", &self.display_name)?;
-        writer.field("entityTypeName", &self.entity_type_name)?;
-        writer.field("failureMessage", &self.failure_message)?;
-        writer.field("recoveryAction", &self.recovery_action)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -115,23 +264,30 @@ impl crate::read_fields::ReadFields for RecoveryChangeObjectBase {
     const NAME: &'static str = "microsoft.graph.entraRecoveryServices.recoveryChangeObjectBase";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "displayName" => self.display_name = map.next_value()?,
-            "entityTypeName" => self.entity_type_name = map.next_value()?,
-            "failureMessage" => self.failure_message = map.next_value()?,
-            "recoveryAction" => self.recovery_action = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "displayName" => into.str(10458, map)?,
+            "entityTypeName" => into
+                .other::<crate::models::entra_recovery_services::ResourceTypeName, _>(10459, map)?,
+            "failureMessage" => into.str(10460, map)?,
+            "recoveryAction" => {
+                into.other::<crate::models::entra_recovery_services::RecoveryAction, _>(10461, map)?
+            }
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -149,61 +305,94 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.entraRecoveryServices.recoveryJob` entity type.
 ///
-/// Derived from `recoveryJobBase` < `entity`; inherited properties are included.
+/// Derived from `recoveryJobBase` < `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::entra_recovery_services::RecoveryJobBase`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct RecoveryJob {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
-    /// The `filteringCriteria` property.
-    pub filtering_criteria: crate::Patch<
-        Box<crate::models::entra_recovery_services::AnyRecoveryJobFilteringCriteriaBase>,
-    >,
-    /// The `jobCompletionDateTime` property.
-    pub job_completion_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// The `jobStartDateTime` property.
-    pub job_start_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// The `status` property.
-    pub status: crate::Patch<crate::models::entra_recovery_services::RecoveryStatus>,
-    /// The `targetStateDateTime` property.
-    pub target_state_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// The `totalChangedLinksCalculated` property.
-    pub total_changed_links_calculated: crate::Patch<i32>,
-    /// The `totalChangedObjectsCalculated` property.
-    pub total_changed_objects_calculated: crate::Patch<i32>,
+    base: crate::models::entra_recovery_services::RecoveryJobBase,
+}
+
+#[cfg(feature = "directory")]
+impl std::ops::Deref for RecoveryJob {
+    type Target = crate::models::entra_recovery_services::RecoveryJobBase;
+
+    fn deref(&self) -> &crate::models::entra_recovery_services::RecoveryJobBase {
+        &self.base
+    }
+}
+
+#[cfg(feature = "directory")]
+impl std::ops::DerefMut for RecoveryJob {
+    fn deref_mut(&mut self) -> &mut crate::models::entra_recovery_services::RecoveryJobBase {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "directory")]
+impl RecoveryJob {
+    /// An empty `recoveryJob`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The `totalFailedChanges` property.
-    pub total_failed_changes: crate::Patch<i32>,
+    ///
+    /// `totalFailedChanges`: `None` when absent or `null`.
+    pub fn total_failed_changes(&self) -> Option<i32> {
+        self.props().int(10462)
+    }
+
+    /// Sets `totalFailedChanges`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_total_failed_changes(&mut self, value: impl crate::IntoPatch<i32>) -> &mut Self {
+        self.props_mut().set_int(10462, value.into_patch());
+        self
+    }
+
     /// The `totalLinksModified` property.
-    pub total_links_modified: crate::Patch<i32>,
+    ///
+    /// `totalLinksModified`: `None` when absent or `null`.
+    pub fn total_links_modified(&self) -> Option<i32> {
+        self.props().int(10463)
+    }
+
+    /// Sets `totalLinksModified`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_total_links_modified(&mut self, value: impl crate::IntoPatch<i32>) -> &mut Self {
+        self.props_mut().set_int(10463, value.into_patch());
+        self
+    }
+
     /// The `totalObjectsModified` property.
-    pub total_objects_modified: crate::Patch<i32>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `totalObjectsModified`: `None` when absent or `null`.
+    pub fn total_objects_modified(&self) -> Option<i32> {
+        self.props().int(10464)
+    }
+
+    /// Sets `totalObjectsModified`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_total_objects_modified(&mut self, value: impl crate::IntoPatch<i32>) -> &mut Self {
+        self.props_mut().set_int(10464, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "directory")]
+impl std::fmt::Debug for RecoveryJob {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "RecoveryJob", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "directory")]
 impl serde::Serialize for RecoveryJob {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("filteringCriteria", &self.filtering_criteria)?;
-        writer.field("jobCompletionDateTime", &self.job_completion_date_time)?;
-        writer.field("jobStartDateTime", &self.job_start_date_time)?;
-        writer.field("status", &self.status)?;
-        writer.field("targetStateDateTime", &self.target_state_date_time)?;
-        writer.field(
-            "totalChangedLinksCalculated",
-            &self.total_changed_links_calculated,
-        )?;
-        writer.field(
-            "totalChangedObjectsCalculated",
-            &self.total_changed_objects_calculated,
-        )?;
-        writer.field("totalFailedChanges", &self.total_failed_changes)?;
-        writer.field("totalLinksModified", &self.total_links_modified)?;
-        writer.field("totalObjectsModified", &self.total_objects_modified)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -219,33 +408,31 @@ impl crate::read_fields::ReadFields for RecoveryJob {
     const NAME: &'static str = "microsoft.graph.entraRecoveryServices.recoveryJob";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "filteringCriteria" => self.filtering_criteria = map.next_value()?,
-            "jobCompletionDateTime" => self.job_completion_date_time = map.next_value()?,
-            "jobStartDateTime" => self.job_start_date_time = map.next_value()?,
-            "status" => self.status = map.next_value()?,
-            "targetStateDateTime" => self.target_state_date_time = map.next_value()?,
-            "totalChangedLinksCalculated" => {
-                self.total_changed_links_calculated = map.next_value()?
-            }
-            "totalChangedObjectsCalculated" => {
-                self.total_changed_objects_calculated = map.next_value()?
-            }
-            "totalFailedChanges" => self.total_failed_changes = map.next_value()?,
-            "totalLinksModified" => self.total_links_modified = map.next_value()?,
-            "totalObjectsModified" => self.total_objects_modified = map.next_value()?,
-            _ => return Ok(false),
-        }
+"id" => into.str(2376, map)?,
+"filteringCriteria" => into.other::<crate::models::entra_recovery_services::AnyRecoveryJobFilteringCriteriaBase, _>(10465, map)?,
+"jobCompletionDateTime" => into.other::<crate::edm::DateTimeOffset, _>(10466, map)?,
+"jobStartDateTime" => into.other::<crate::edm::DateTimeOffset, _>(10467, map)?,
+"status" => into.other::<crate::models::entra_recovery_services::RecoveryStatus, _>(10468, map)?,
+"targetStateDateTime" => into.other::<crate::edm::DateTimeOffset, _>(10469, map)?,
+"totalChangedLinksCalculated" => into.int::<i32, _>(10470, map)?,
+"totalChangedObjectsCalculated" => into.int::<i32, _>(10471, map)?,
+"totalFailedChanges" => into.int::<i32, _>(10462, map)?,
+"totalLinksModified" => into.int::<i32, _>(10463, map)?,
+"totalObjectsModified" => into.int::<i32, _>(10464, map)?,
+_ => return Ok(false),
+}
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+base: <crate::models::entra_recovery_services::RecoveryJobBase as crate::read_fields::ReadFields>::from_properties(properties),
+}
     }
 }
 
@@ -269,52 +456,171 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.entraRecoveryServices.recoveryJobBase` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct RecoveryJobBase {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "directory")]
+impl std::ops::Deref for RecoveryJobBase {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "directory")]
+impl std::ops::DerefMut for RecoveryJobBase {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "directory")]
+impl RecoveryJobBase {
+    /// An empty `recoveryJobBase`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The `filteringCriteria` property.
-    pub filtering_criteria: crate::Patch<
-        Box<crate::models::entra_recovery_services::AnyRecoveryJobFilteringCriteriaBase>,
-    >,
+    ///
+    /// `filteringCriteria`: `None` when absent or `null`.
+    pub fn filtering_criteria(
+        &self,
+    ) -> Option<&crate::models::entra_recovery_services::AnyRecoveryJobFilteringCriteriaBase> {
+        self.props().get(10465)
+    }
+
+    /// Sets `filteringCriteria`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_filtering_criteria(
+        &mut self,
+        value: impl crate::IntoPatch<
+            crate::models::entra_recovery_services::AnyRecoveryJobFilteringCriteriaBase,
+        >,
+    ) -> &mut Self {
+        self.props_mut().set(10465, value.into_patch());
+        self
+    }
+
     /// The `jobCompletionDateTime` property.
-    pub job_completion_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    ///
+    /// `jobCompletionDateTime`: `None` when absent or `null`.
+    pub fn job_completion_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(10466)
+    }
+
+    /// Sets `jobCompletionDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_job_completion_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(10466, value.into_patch());
+        self
+    }
+
     /// The `jobStartDateTime` property.
-    pub job_start_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    ///
+    /// `jobStartDateTime`: `None` when absent or `null`.
+    pub fn job_start_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(10467)
+    }
+
+    /// Sets `jobStartDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_job_start_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(10467, value.into_patch());
+        self
+    }
+
     /// The `status` property.
-    pub status: crate::Patch<crate::models::entra_recovery_services::RecoveryStatus>,
+    ///
+    /// `status`: `None` when absent or `null`.
+    pub fn status(&self) -> Option<&crate::models::entra_recovery_services::RecoveryStatus> {
+        self.props().get(10468)
+    }
+
+    /// Sets `status`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_status(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::entra_recovery_services::RecoveryStatus>,
+    ) -> &mut Self {
+        self.props_mut().set(10468, value.into_patch());
+        self
+    }
+
     /// The `targetStateDateTime` property.
-    pub target_state_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    ///
+    /// `targetStateDateTime`: `None` when absent or `null`.
+    pub fn target_state_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(10469)
+    }
+
+    /// Sets `targetStateDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_target_state_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(10469, value.into_patch());
+        self
+    }
+
     /// The `totalChangedLinksCalculated` property.
-    pub total_changed_links_calculated: crate::Patch<i32>,
+    ///
+    /// `totalChangedLinksCalculated`: `None` when absent or `null`.
+    pub fn total_changed_links_calculated(&self) -> Option<i32> {
+        self.props().int(10470)
+    }
+
+    /// Sets `totalChangedLinksCalculated`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_total_changed_links_calculated(
+        &mut self,
+        value: impl crate::IntoPatch<i32>,
+    ) -> &mut Self {
+        self.props_mut().set_int(10470, value.into_patch());
+        self
+    }
+
     /// The `totalChangedObjectsCalculated` property.
-    pub total_changed_objects_calculated: crate::Patch<i32>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `totalChangedObjectsCalculated`: `None` when absent or `null`.
+    pub fn total_changed_objects_calculated(&self) -> Option<i32> {
+        self.props().int(10471)
+    }
+
+    /// Sets `totalChangedObjectsCalculated`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_total_changed_objects_calculated(
+        &mut self,
+        value: impl crate::IntoPatch<i32>,
+    ) -> &mut Self {
+        self.props_mut().set_int(10471, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "directory")]
+impl std::fmt::Debug for RecoveryJobBase {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "RecoveryJobBase", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "directory")]
 impl serde::Serialize for RecoveryJobBase {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("filteringCriteria", &self.filtering_criteria)?;
-        writer.field("jobCompletionDateTime", &self.job_completion_date_time)?;
-        writer.field("jobStartDateTime", &self.job_start_date_time)?;
-        writer.field("status", &self.status)?;
-        writer.field("targetStateDateTime", &self.target_state_date_time)?;
-        writer.field(
-            "totalChangedLinksCalculated",
-            &self.total_changed_links_calculated,
-        )?;
-        writer.field(
-            "totalChangedObjectsCalculated",
-            &self.total_changed_objects_calculated,
-        )?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -330,30 +636,30 @@ impl crate::read_fields::ReadFields for RecoveryJobBase {
     const NAME: &'static str = "microsoft.graph.entraRecoveryServices.recoveryJobBase";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "filteringCriteria" => self.filtering_criteria = map.next_value()?,
-            "jobCompletionDateTime" => self.job_completion_date_time = map.next_value()?,
-            "jobStartDateTime" => self.job_start_date_time = map.next_value()?,
-            "status" => self.status = map.next_value()?,
-            "targetStateDateTime" => self.target_state_date_time = map.next_value()?,
-            "totalChangedLinksCalculated" => {
-                self.total_changed_links_calculated = map.next_value()?
-            }
-            "totalChangedObjectsCalculated" => {
-                self.total_changed_objects_calculated = map.next_value()?
-            }
-            _ => return Ok(false),
-        }
+"id" => into.str(2376, map)?,
+"filteringCriteria" => into.other::<crate::models::entra_recovery_services::AnyRecoveryJobFilteringCriteriaBase, _>(10465, map)?,
+"jobCompletionDateTime" => into.other::<crate::edm::DateTimeOffset, _>(10466, map)?,
+"jobStartDateTime" => into.other::<crate::edm::DateTimeOffset, _>(10467, map)?,
+"status" => into.other::<crate::models::entra_recovery_services::RecoveryStatus, _>(10468, map)?,
+"targetStateDateTime" => into.other::<crate::edm::DateTimeOffset, _>(10469, map)?,
+"totalChangedLinksCalculated" => into.int::<i32, _>(10470, map)?,
+"totalChangedObjectsCalculated" => into.int::<i32, _>(10471, map)?,
+_ => return Ok(false),
+}
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -414,7 +720,7 @@ impl AnyRecoveryJobBase {
                 "microsoft.graph.entraRecoveryServices.recoveryPreviewJob"
             }
             Self::Unknown(value) => value
-                .additional_data
+                .additional_data()
                 .get("@odata.type")
                 .and_then(|t| t.as_str())
                 .map_or(
@@ -427,15 +733,32 @@ impl AnyRecoveryJobBase {
     /// The entity's `id`, whatever its type (`None` when it was not selected).
     pub fn id(&self) -> Option<&str> {
         match self {
-            Self::EntraRecoveryServicesRecoveryJobBase(value) | Self::Unknown(value) => {
-                value.id.as_deref()
-            }
-            Self::EntraRecoveryServicesRecoveryJob(value) => value.id.as_deref(),
-            Self::EntraRecoveryServicesRecoveryPreviewJob(value) => value.id.as_deref(),
+            Self::EntraRecoveryServicesRecoveryJobBase(value) | Self::Unknown(value) => value.id(),
+            Self::EntraRecoveryServicesRecoveryJob(value) => value.id(),
+            Self::EntraRecoveryServicesRecoveryPreviewJob(value) => value.id(),
         }
     }
 
-    /// The value as a [`RecoveryJobBase`]: the declared type, or a derived type this version does not
+    /// The value read as [`RecoveryJobBase`] whatever its variant: a derived type's base properties
+    /// read the same, so reading the `recoveryJobBase` properties needs no `match`.
+    pub fn base(&self) -> &RecoveryJobBase {
+        match self {
+            Self::EntraRecoveryServicesRecoveryJobBase(value) | Self::Unknown(value) => value,
+            Self::EntraRecoveryServicesRecoveryJob(value) => value,
+            Self::EntraRecoveryServicesRecoveryPreviewJob(value) => value,
+        }
+    }
+
+    /// As [`AnyRecoveryJobBase::base`], to change the `recoveryJobBase` properties of any variant.
+    pub fn base_mut(&mut self) -> &mut RecoveryJobBase {
+        match self {
+            Self::EntraRecoveryServicesRecoveryJobBase(value) | Self::Unknown(value) => value,
+            Self::EntraRecoveryServicesRecoveryJob(value) => value,
+            Self::EntraRecoveryServicesRecoveryPreviewJob(value) => value,
+        }
+    }
+
+    /// The value as [`RecoveryJobBase`] if it is the declared type, or a derived type this version does not
     /// know (read as the declared type). `None` for the known derived types.
     pub fn as_entra_recovery_services_recovery_job_base(&self) -> Option<&RecoveryJobBase> {
         match self {
@@ -585,7 +908,7 @@ impl crate::polymorphic::Polymorphic for AnyRecoveryJobBase {
 
     fn declared_data(&self) -> Option<&crate::AdditionalData> {
         match self {
-            Self::EntraRecoveryServicesRecoveryJobBase(value) => Some(&value.additional_data),
+            Self::EntraRecoveryServicesRecoveryJobBase(value) => Some(value.additional_data()),
             _ => None,
         }
     }
@@ -593,52 +916,55 @@ impl crate::polymorphic::Polymorphic for AnyRecoveryJobBase {
 
 /// The `microsoft.graph.entraRecoveryServices.recoveryPreviewJob` entity type.
 ///
-/// Derived from `recoveryJobBase` < `entity`; inherited properties are included.
+/// Derived from `recoveryJobBase` < `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::entra_recovery_services::RecoveryJobBase`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct RecoveryPreviewJob {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
-    /// The `filteringCriteria` property.
-    pub filtering_criteria: crate::Patch<
-        Box<crate::models::entra_recovery_services::AnyRecoveryJobFilteringCriteriaBase>,
-    >,
-    /// The `jobCompletionDateTime` property.
-    pub job_completion_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// The `jobStartDateTime` property.
-    pub job_start_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// The `status` property.
-    pub status: crate::Patch<crate::models::entra_recovery_services::RecoveryStatus>,
-    /// The `targetStateDateTime` property.
-    pub target_state_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// The `totalChangedLinksCalculated` property.
-    pub total_changed_links_calculated: crate::Patch<i32>,
-    /// The `totalChangedObjectsCalculated` property.
-    pub total_changed_objects_calculated: crate::Patch<i32>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    base: crate::models::entra_recovery_services::RecoveryJobBase,
+}
+
+#[cfg(feature = "directory")]
+impl std::ops::Deref for RecoveryPreviewJob {
+    type Target = crate::models::entra_recovery_services::RecoveryJobBase;
+
+    fn deref(&self) -> &crate::models::entra_recovery_services::RecoveryJobBase {
+        &self.base
+    }
+}
+
+#[cfg(feature = "directory")]
+impl std::ops::DerefMut for RecoveryPreviewJob {
+    fn deref_mut(&mut self) -> &mut crate::models::entra_recovery_services::RecoveryJobBase {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "directory")]
+impl RecoveryPreviewJob {
+    /// An empty `recoveryPreviewJob`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+}
+
+#[cfg(feature = "directory")]
+impl std::fmt::Debug for RecoveryPreviewJob {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "RecoveryPreviewJob", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "directory")]
 impl serde::Serialize for RecoveryPreviewJob {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("filteringCriteria", &self.filtering_criteria)?;
-        writer.field("jobCompletionDateTime", &self.job_completion_date_time)?;
-        writer.field("jobStartDateTime", &self.job_start_date_time)?;
-        writer.field("status", &self.status)?;
-        writer.field("targetStateDateTime", &self.target_state_date_time)?;
-        writer.field(
-            "totalChangedLinksCalculated",
-            &self.total_changed_links_calculated,
-        )?;
-        writer.field(
-            "totalChangedObjectsCalculated",
-            &self.total_changed_objects_calculated,
-        )?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -654,30 +980,28 @@ impl crate::read_fields::ReadFields for RecoveryPreviewJob {
     const NAME: &'static str = "microsoft.graph.entraRecoveryServices.recoveryPreviewJob";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "filteringCriteria" => self.filtering_criteria = map.next_value()?,
-            "jobCompletionDateTime" => self.job_completion_date_time = map.next_value()?,
-            "jobStartDateTime" => self.job_start_date_time = map.next_value()?,
-            "status" => self.status = map.next_value()?,
-            "targetStateDateTime" => self.target_state_date_time = map.next_value()?,
-            "totalChangedLinksCalculated" => {
-                self.total_changed_links_calculated = map.next_value()?
-            }
-            "totalChangedObjectsCalculated" => {
-                self.total_changed_objects_calculated = map.next_value()?
-            }
-            _ => return Ok(false),
-        }
+"id" => into.str(2376, map)?,
+"filteringCriteria" => into.other::<crate::models::entra_recovery_services::AnyRecoveryJobFilteringCriteriaBase, _>(10465, map)?,
+"jobCompletionDateTime" => into.other::<crate::edm::DateTimeOffset, _>(10466, map)?,
+"jobStartDateTime" => into.other::<crate::edm::DateTimeOffset, _>(10467, map)?,
+"status" => into.other::<crate::models::entra_recovery_services::RecoveryStatus, _>(10468, map)?,
+"targetStateDateTime" => into.other::<crate::edm::DateTimeOffset, _>(10469, map)?,
+"totalChangedLinksCalculated" => into.int::<i32, _>(10470, map)?,
+"totalChangedObjectsCalculated" => into.int::<i32, _>(10471, map)?,
+_ => return Ok(false),
+}
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+base: <crate::models::entra_recovery_services::RecoveryJobBase as crate::read_fields::ReadFields>::from_properties(properties),
+}
     }
 }
 
@@ -698,36 +1022,118 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.entraRecoveryServices.snapshot` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct Snapshot {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "directory")]
+impl std::ops::Deref for Snapshot {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "directory")]
+impl std::ops::DerefMut for Snapshot {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "directory")]
+impl Snapshot {
+    /// An empty `snapshot`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The `createdDateTime` property.
-    pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    ///
+    /// `createdDateTime`: `None` when absent or `null`.
+    pub fn created_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(10472)
+    }
+
+    /// Sets `createdDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_created_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(10472, value.into_patch());
+        self
+    }
+
     /// The `totalChangedObjects` property.
-    pub total_changed_objects: crate::Patch<i32>,
+    ///
+    /// `totalChangedObjects`: `None` when absent or `null`.
+    pub fn total_changed_objects(&self) -> Option<i32> {
+        self.props().int(10473)
+    }
+
+    /// Sets `totalChangedObjects`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_total_changed_objects(&mut self, value: impl crate::IntoPatch<i32>) -> &mut Self {
+        self.props_mut().set_int(10473, value.into_patch());
+        self
+    }
+
     /// The `recoveryJobs` navigation property (present when expanded).
-    pub recovery_jobs: crate::Patch<Vec<crate::models::entra_recovery_services::RecoveryJob>>,
+    ///
+    /// `recoveryJobs`: an empty slice when absent or `null`.
+    pub fn recovery_jobs(&self) -> &[crate::models::entra_recovery_services::RecoveryJob] {
+        self.props().list(10474)
+    }
+
+    /// Sets `recoveryJobs`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_recovery_jobs(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::entra_recovery_services::RecoveryJob>>,
+    ) -> &mut Self {
+        self.props_mut().set(10474, value.into_patch());
+        self
+    }
+
     /// The `recoveryPreviewJobs` navigation property (present when expanded).
-    pub recovery_preview_jobs:
-        crate::Patch<Vec<crate::models::entra_recovery_services::RecoveryPreviewJob>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `recoveryPreviewJobs`: an empty slice when absent or `null`.
+    pub fn recovery_preview_jobs(
+        &self,
+    ) -> &[crate::models::entra_recovery_services::RecoveryPreviewJob] {
+        self.props().list(10475)
+    }
+
+    /// Sets `recoveryPreviewJobs`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_recovery_preview_jobs(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::entra_recovery_services::RecoveryPreviewJob>>,
+    ) -> &mut Self {
+        self.props_mut().set(10475, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "directory")]
+impl std::fmt::Debug for Snapshot {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "Snapshot", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "directory")]
 impl serde::Serialize for Snapshot {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("createdDateTime", &self.created_date_time)?;
-        writer.field("totalChangedObjects", &self.total_changed_objects)?;
-        writer.field("recoveryJobs", &self.recovery_jobs)?;
-        writer.field("recoveryPreviewJobs", &self.recovery_preview_jobs)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -743,23 +1149,30 @@ impl crate::read_fields::ReadFields for Snapshot {
     const NAME: &'static str = "microsoft.graph.entraRecoveryServices.snapshot";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "createdDateTime" => self.created_date_time = map.next_value()?,
-            "totalChangedObjects" => self.total_changed_objects = map.next_value()?,
-            "recoveryJobs" => self.recovery_jobs = map.next_value()?,
-            "recoveryPreviewJobs" => self.recovery_preview_jobs = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "createdDateTime" => into.other::<crate::edm::DateTimeOffset, _>(10472, map)?,
+            "totalChangedObjects" => into.int::<i32, _>(10473, map)?,
+            "recoveryJobs" => into
+                .other::<Vec<crate::models::entra_recovery_services::RecoveryJob>, _>(10474, map)?,
+            "recoveryPreviewJobs" => into.other::<Vec<
+                crate::models::entra_recovery_services::RecoveryPreviewJob,
+            >, _>(10475, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -776,25 +1189,94 @@ crate::macros::select_fields! {
 }
 
 /// The `microsoft.graph.entraRecoveryServices.entityTypeAndIds` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct EntityTypeAndIds {
-    /// The `entityIds` property.
-    pub entity_ids: crate::Patch<Vec<String>>,
-    /// The `entityType` property.
-    pub entity_type: crate::Patch<crate::models::entra_recovery_services::ResourceTypeName>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "directory")]
+impl EntityTypeAndIds {
+    /// An empty `entityTypeAndIds`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// The `entityIds` property.
+    ///
+    /// `entityIds`: an empty slice when absent or `null`.
+    pub fn entity_ids(&self) -> &[String] {
+        self.props().strings(10476)
+    }
+
+    /// Sets `entityIds`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_entity_ids(&mut self, value: impl crate::IntoPatch<Vec<String>>) -> &mut Self {
+        self.props_mut().set_strings(10476, value.into_patch());
+        self
+    }
+
+    /// The `entityType` property.
+    ///
+    /// `entityType`: `None` when absent or `null`.
+    pub fn entity_type(&self) -> Option<&crate::models::entra_recovery_services::ResourceTypeName> {
+        self.props().get(10477)
+    }
+
+    /// Sets `entityType`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_entity_type(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::entra_recovery_services::ResourceTypeName>,
+    ) -> &mut Self {
+        self.props_mut().set(10477, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "directory")]
+impl std::fmt::Debug for EntityTypeAndIds {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "EntityTypeAndIds", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "directory")]
 impl serde::Serialize for EntityTypeAndIds {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("entityIds", &self.entity_ids)?;
-        writer.field("entityType", &self.entity_type)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -810,42 +1292,96 @@ impl crate::read_fields::ReadFields for EntityTypeAndIds {
     const NAME: &'static str = "microsoft.graph.entraRecoveryServices.entityTypeAndIds";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "entityIds" => self.entity_ids = map.next_value()?,
-            "entityType" => self.entity_type = map.next_value()?,
+            "entityIds" => into.strings(10476, map)?,
+            "entityType" => into
+                .other::<crate::models::entra_recovery_services::ResourceTypeName, _>(10477, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.entraRecoveryServices.recoveryJobEntityNameAndIdsFilter` complex type.
 ///
-/// Derived from `recoveryJobFilteringCriteriaBase`; inherited properties are included.
+/// Derived from `recoveryJobFilteringCriteriaBase`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::entra_recovery_services::RecoveryJobFilteringCriteriaBase`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct RecoveryJobEntityNameAndIdsFilter {
+    base: crate::models::entra_recovery_services::RecoveryJobFilteringCriteriaBase,
+}
+
+#[cfg(feature = "directory")]
+impl std::ops::Deref for RecoveryJobEntityNameAndIdsFilter {
+    type Target = crate::models::entra_recovery_services::RecoveryJobFilteringCriteriaBase;
+
+    fn deref(&self) -> &crate::models::entra_recovery_services::RecoveryJobFilteringCriteriaBase {
+        &self.base
+    }
+}
+
+#[cfg(feature = "directory")]
+impl std::ops::DerefMut for RecoveryJobEntityNameAndIdsFilter {
+    fn deref_mut(
+        &mut self,
+    ) -> &mut crate::models::entra_recovery_services::RecoveryJobFilteringCriteriaBase {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "directory")]
+impl RecoveryJobEntityNameAndIdsFilter {
+    /// An empty `recoveryJobEntityNameAndIdsFilter`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The `filterValues` property.
-    pub filter_values: crate::Patch<Vec<crate::models::entra_recovery_services::EntityTypeAndIds>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `filterValues`: an empty slice when absent or `null`.
+    pub fn filter_values(&self) -> &[crate::models::entra_recovery_services::EntityTypeAndIds] {
+        self.props().list(10478)
+    }
+
+    /// Sets `filterValues`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_filter_values(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::entra_recovery_services::EntityTypeAndIds>>,
+    ) -> &mut Self {
+        self.props_mut().set(10478, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "directory")]
+impl std::fmt::Debug for RecoveryJobEntityNameAndIdsFilter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props().fmt_as(
+            f,
+            "RecoveryJobEntityNameAndIdsFilter",
+            crate::models::PROPERTY_NAMES,
+        )
+    }
 }
 
 #[cfg(feature = "directory")]
 impl serde::Serialize for RecoveryJobEntityNameAndIdsFilter {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("filterValues", &self.filter_values)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -862,41 +1398,99 @@ impl crate::read_fields::ReadFields for RecoveryJobEntityNameAndIdsFilter {
         "microsoft.graph.entraRecoveryServices.recoveryJobEntityNameAndIdsFilter";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "filterValues" => self.filter_values = map.next_value()?,
+            "filterValues" => into
+                .other::<Vec<crate::models::entra_recovery_services::EntityTypeAndIds>, _>(
+                    10478, map,
+                )?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+base: <crate::models::entra_recovery_services::RecoveryJobFilteringCriteriaBase as crate::read_fields::ReadFields>::from_properties(properties),
+}
     }
 }
 
 /// The `microsoft.graph.entraRecoveryServices.recoveryJobEntityNamesFilter` complex type.
 ///
-/// Derived from `recoveryJobFilteringCriteriaBase`; inherited properties are included.
+/// Derived from `recoveryJobFilteringCriteriaBase`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::entra_recovery_services::RecoveryJobFilteringCriteriaBase`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct RecoveryJobEntityNamesFilter {
+    base: crate::models::entra_recovery_services::RecoveryJobFilteringCriteriaBase,
+}
+
+#[cfg(feature = "directory")]
+impl std::ops::Deref for RecoveryJobEntityNamesFilter {
+    type Target = crate::models::entra_recovery_services::RecoveryJobFilteringCriteriaBase;
+
+    fn deref(&self) -> &crate::models::entra_recovery_services::RecoveryJobFilteringCriteriaBase {
+        &self.base
+    }
+}
+
+#[cfg(feature = "directory")]
+impl std::ops::DerefMut for RecoveryJobEntityNamesFilter {
+    fn deref_mut(
+        &mut self,
+    ) -> &mut crate::models::entra_recovery_services::RecoveryJobFilteringCriteriaBase {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "directory")]
+impl RecoveryJobEntityNamesFilter {
+    /// An empty `recoveryJobEntityNamesFilter`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The `entityTypes` property.
-    pub entity_types: crate::Patch<Vec<crate::models::entra_recovery_services::ResourceTypeName>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `entityTypes`: an empty slice when absent or `null`.
+    pub fn entity_types(&self) -> &[crate::models::entra_recovery_services::ResourceTypeName] {
+        self.props().list(10479)
+    }
+
+    /// Sets `entityTypes`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_entity_types(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::entra_recovery_services::ResourceTypeName>>,
+    ) -> &mut Self {
+        self.props_mut().set(10479, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "directory")]
+impl std::fmt::Debug for RecoveryJobEntityNamesFilter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props().fmt_as(
+            f,
+            "RecoveryJobEntityNamesFilter",
+            crate::models::PROPERTY_NAMES,
+        )
+    }
 }
 
 #[cfg(feature = "directory")]
 impl serde::Serialize for RecoveryJobEntityNamesFilter {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("entityTypes", &self.entity_types)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -912,36 +1506,90 @@ impl crate::read_fields::ReadFields for RecoveryJobEntityNamesFilter {
     const NAME: &'static str = "microsoft.graph.entraRecoveryServices.recoveryJobEntityNamesFilter";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "entityTypes" => self.entity_types = map.next_value()?,
+            "entityTypes" => into
+                .other::<Vec<crate::models::entra_recovery_services::ResourceTypeName>, _>(
+                    10479, map,
+                )?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+base: <crate::models::entra_recovery_services::RecoveryJobFilteringCriteriaBase as crate::read_fields::ReadFields>::from_properties(properties),
+}
     }
 }
 
 /// The `microsoft.graph.entraRecoveryServices.recoveryJobFilteringCriteriaBase` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct RecoveryJobFilteringCriteriaBase {
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "directory")]
+impl RecoveryJobFilteringCriteriaBase {
+    /// An empty `recoveryJobFilteringCriteriaBase`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+}
+
+#[cfg(feature = "directory")]
+impl std::fmt::Debug for RecoveryJobFilteringCriteriaBase {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props().fmt_as(
+            f,
+            "RecoveryJobFilteringCriteriaBase",
+            crate::models::PROPERTY_NAMES,
+        )
+    }
 }
 
 #[cfg(feature = "directory")]
 impl serde::Serialize for RecoveryJobFilteringCriteriaBase {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -958,16 +1606,16 @@ impl crate::read_fields::ReadFields for RecoveryJobFilteringCriteriaBase {
         "microsoft.graph.entraRecoveryServices.recoveryJobFilteringCriteriaBase";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
-        let _ = (key, map);
+        let _ = (key, map, into);
         Ok(false)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
@@ -1015,7 +1663,7 @@ impl AnyRecoveryJobFilteringCriteriaBase {
                 "microsoft.graph.entraRecoveryServices.recoveryJobEntityNamesFilter"
             }
             Self::Unknown(value) => value
-                .additional_data
+                .additional_data()
                 .get("@odata.type")
                 .and_then(|t| t.as_str())
                 .map_or(
@@ -1025,7 +1673,28 @@ impl AnyRecoveryJobFilteringCriteriaBase {
         }
     }
 
-    /// The value as a [`RecoveryJobFilteringCriteriaBase`]: the declared type, or a derived type this version does not
+    /// The value read as [`RecoveryJobFilteringCriteriaBase`] whatever its variant: a derived type's base properties
+    /// read the same, so reading the `recoveryJobFilteringCriteriaBase` properties needs no `match`.
+    pub fn base(&self) -> &RecoveryJobFilteringCriteriaBase {
+        match self {
+            Self::EntraRecoveryServicesRecoveryJobFilteringCriteriaBase(value)
+            | Self::Unknown(value) => value,
+            Self::EntraRecoveryServicesRecoveryJobEntityNameAndIdsFilter(value) => value,
+            Self::EntraRecoveryServicesRecoveryJobEntityNamesFilter(value) => value,
+        }
+    }
+
+    /// As [`AnyRecoveryJobFilteringCriteriaBase::base`], to change the `recoveryJobFilteringCriteriaBase` properties of any variant.
+    pub fn base_mut(&mut self) -> &mut RecoveryJobFilteringCriteriaBase {
+        match self {
+            Self::EntraRecoveryServicesRecoveryJobFilteringCriteriaBase(value)
+            | Self::Unknown(value) => value,
+            Self::EntraRecoveryServicesRecoveryJobEntityNameAndIdsFilter(value) => value,
+            Self::EntraRecoveryServicesRecoveryJobEntityNamesFilter(value) => value,
+        }
+    }
+
+    /// The value as [`RecoveryJobFilteringCriteriaBase`] if it is the declared type, or a derived type this version does not
     /// know (read as the declared type). `None` for the known derived types.
     pub fn as_entra_recovery_services_recovery_job_filtering_criteria_base(
         &self,
@@ -1205,7 +1874,7 @@ impl crate::polymorphic::Polymorphic for AnyRecoveryJobFilteringCriteriaBase {
     fn declared_data(&self) -> Option<&crate::AdditionalData> {
         match self {
             Self::EntraRecoveryServicesRecoveryJobFilteringCriteriaBase(value) => {
-                Some(&value.additional_data)
+                Some(value.additional_data())
             }
             _ => None,
         }

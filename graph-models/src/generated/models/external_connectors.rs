@@ -13,30 +13,88 @@ pub struct ExternalConnectorsExternalItemAddActivitiesBody {
 
 /// The `microsoft.graph.externalConnectors.connectionOperation` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "search")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct ConnectionOperation {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "search")]
+impl std::ops::Deref for ConnectionOperation {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "search")]
+impl std::ops::DerefMut for ConnectionOperation {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "search")]
+impl ConnectionOperation {
+    /// An empty `connectionOperation`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// If status is failed, provides more information about the error that caused the failure.
-    pub error: crate::Patch<Box<crate::models::PublicError>>,
+    ///
+    /// `error`: `None` when absent or `null`.
+    pub fn error(&self) -> Option<&crate::models::PublicError> {
+        self.props().get(10480)
+    }
+
+    /// Sets `error`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_error(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::PublicError>,
+    ) -> &mut Self {
+        self.props_mut().set(10480, value.into_patch());
+        self
+    }
+
     /// Indicates the status of the asynchronous operation. Possible values are: unspecified, inprogress,
     /// completed, failed, unknownFutureValue.
-    pub status: crate::Patch<crate::models::external_connectors::ConnectionOperationStatus>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `status`: `None` when absent or `null`.
+    pub fn status(&self) -> Option<&crate::models::external_connectors::ConnectionOperationStatus> {
+        self.props().get(10481)
+    }
+
+    /// Sets `status`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_status(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::external_connectors::ConnectionOperationStatus>,
+    ) -> &mut Self {
+        self.props_mut().set(10481, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "search")]
+impl std::fmt::Debug for ConnectionOperation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "ConnectionOperation", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "search")]
 impl serde::Serialize for ConnectionOperation {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("error", &self.error)?;
-        writer.field("status", &self.status)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -52,21 +110,28 @@ impl crate::read_fields::ReadFields for ConnectionOperation {
     const NAME: &'static str = "microsoft.graph.externalConnectors.connectionOperation";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "error" => self.error = map.next_value()?,
-            "status" => self.status = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "error" => into.other::<crate::models::PublicError, _>(10480, map)?,
+            "status" => into
+                .other::<crate::models::external_connectors::ConnectionOperationStatus, _>(
+                    10481, map,
+                )?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -81,22 +146,81 @@ crate::macros::select_fields! {
 }
 
 /// The `microsoft.graph.externalConnectors.external` entity type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "search")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct External {
-    /// The `connections` navigation property (present when expanded).
-    pub connections: crate::Patch<Vec<crate::models::external_connectors::ExternalConnection>>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "search")]
+impl External {
+    /// An empty `external`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// The `connections` navigation property (present when expanded).
+    ///
+    /// `connections`: an empty slice when absent or `null`.
+    pub fn connections(&self) -> &[crate::models::external_connectors::ExternalConnection] {
+        self.props().list(10482)
+    }
+
+    /// Sets `connections`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_connections(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::external_connectors::ExternalConnection>>,
+    ) -> &mut Self {
+        self.props_mut().set(10482, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "search")]
+impl std::fmt::Debug for External {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "External", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "search")]
 impl serde::Serialize for External {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("connections", &self.connections)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -112,19 +236,22 @@ impl crate::read_fields::ReadFields for External {
     const NAME: &'static str = "microsoft.graph.externalConnectors.external";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "connections" => self.connections = map.next_value()?,
+            "connections" => into
+                .other::<Vec<crate::models::external_connectors::ExternalConnection>, _>(
+                    10482, map,
+                )?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
@@ -138,32 +265,103 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.externalConnectors.externalActivity` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "search")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct ExternalActivity {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "search")]
+impl std::ops::Deref for ExternalActivity {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "search")]
+impl std::ops::DerefMut for ExternalActivity {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "search")]
+impl ExternalActivity {
+    /// An empty `externalActivity`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The `startDateTime` property.
-    pub start_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    ///
+    /// `startDateTime`: `None` when absent or `null`.
+    pub fn start_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(10483)
+    }
+
+    /// Sets `startDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_start_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(10483, value.into_patch());
+        self
+    }
+
     /// The `type` property.
-    pub r#type: crate::Patch<crate::models::external_connectors::ExternalActivityType>,
+    ///
+    /// `type`: `None` when absent or `null`.
+    pub fn r#type(&self) -> Option<&crate::models::external_connectors::ExternalActivityType> {
+        self.props().get(10484)
+    }
+
+    /// Sets `type`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_type(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::external_connectors::ExternalActivityType>,
+    ) -> &mut Self {
+        self.props_mut().set(10484, value.into_patch());
+        self
+    }
+
     /// The `performedBy` navigation property (present when expanded).
-    pub performed_by: crate::Patch<Box<crate::models::external_connectors::Identity>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `performedBy`: `None` when absent or `null`.
+    pub fn performed_by(&self) -> Option<&crate::models::external_connectors::Identity> {
+        self.props().get(10485)
+    }
+
+    /// Sets `performedBy`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_performed_by(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::external_connectors::Identity>,
+    ) -> &mut Self {
+        self.props_mut().set(10485, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "search")]
+impl std::fmt::Debug for ExternalActivity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "ExternalActivity", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "search")]
 impl serde::Serialize for ExternalActivity {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("startDateTime", &self.start_date_time)?;
-        writer.field("type", &self.r#type)?;
-        writer.field("performedBy", &self.performed_by)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -179,22 +377,29 @@ impl crate::read_fields::ReadFields for ExternalActivity {
     const NAME: &'static str = "microsoft.graph.externalConnectors.externalActivity";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "startDateTime" => self.start_date_time = map.next_value()?,
-            "type" => self.r#type = map.next_value()?,
-            "performedBy" => self.performed_by = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "startDateTime" => into.other::<crate::edm::DateTimeOffset, _>(10483, map)?,
+            "type" => into
+                .other::<crate::models::external_connectors::ExternalActivityType, _>(10484, map)?,
+            "performedBy" => {
+                into.other::<crate::models::external_connectors::Identity, _>(10485, map)?
+            }
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -246,7 +451,7 @@ impl AnyExternalActivity {
                 "microsoft.graph.externalConnectors.externalActivityResult"
             }
             Self::Unknown(value) => value
-                .additional_data
+                .additional_data()
                 .get("@odata.type")
                 .and_then(|t| t.as_str())
                 .map_or("microsoft.graph.externalConnectors.externalActivity", |t| {
@@ -258,14 +463,29 @@ impl AnyExternalActivity {
     /// The entity's `id`, whatever its type (`None` when it was not selected).
     pub fn id(&self) -> Option<&str> {
         match self {
-            Self::ExternalConnectorsExternalActivity(value) | Self::Unknown(value) => {
-                value.id.as_deref()
-            }
-            Self::ExternalConnectorsExternalActivityResult(value) => value.id.as_deref(),
+            Self::ExternalConnectorsExternalActivity(value) | Self::Unknown(value) => value.id(),
+            Self::ExternalConnectorsExternalActivityResult(value) => value.id(),
         }
     }
 
-    /// The value as a [`ExternalActivity`]: the declared type, or a derived type this version does not
+    /// The value read as [`ExternalActivity`] whatever its variant: a derived type's base properties
+    /// read the same, so reading the `externalActivity` properties needs no `match`.
+    pub fn base(&self) -> &ExternalActivity {
+        match self {
+            Self::ExternalConnectorsExternalActivity(value) | Self::Unknown(value) => value,
+            Self::ExternalConnectorsExternalActivityResult(value) => value,
+        }
+    }
+
+    /// As [`AnyExternalActivity::base`], to change the `externalActivity` properties of any variant.
+    pub fn base_mut(&mut self) -> &mut ExternalActivity {
+        match self {
+            Self::ExternalConnectorsExternalActivity(value) | Self::Unknown(value) => value,
+            Self::ExternalConnectorsExternalActivityResult(value) => value,
+        }
+    }
+
+    /// The value as [`ExternalActivity`] if it is the declared type, or a derived type this version does not
     /// know (read as the declared type). `None` for the known derived types.
     pub fn as_external_connectors_external_activity(&self) -> Option<&ExternalActivity> {
         match self {
@@ -373,7 +593,7 @@ impl crate::polymorphic::Polymorphic for AnyExternalActivity {
 
     fn declared_data(&self) -> Option<&crate::AdditionalData> {
         match self {
-            Self::ExternalConnectorsExternalActivity(value) => Some(&value.additional_data),
+            Self::ExternalConnectorsExternalActivity(value) => Some(value.additional_data()),
             _ => None,
         }
     }
@@ -381,35 +601,71 @@ impl crate::polymorphic::Polymorphic for AnyExternalActivity {
 
 /// The `microsoft.graph.externalConnectors.externalActivityResult` entity type.
 ///
-/// Derived from `externalActivity` < `entity`; inherited properties are included.
+/// Derived from `externalActivity` < `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::external_connectors::ExternalActivity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "search")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct ExternalActivityResult {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
-    /// The `startDateTime` property.
-    pub start_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// The `type` property.
-    pub r#type: crate::Patch<crate::models::external_connectors::ExternalActivityType>,
+    base: crate::models::external_connectors::ExternalActivity,
+}
+
+#[cfg(feature = "search")]
+impl std::ops::Deref for ExternalActivityResult {
+    type Target = crate::models::external_connectors::ExternalActivity;
+
+    fn deref(&self) -> &crate::models::external_connectors::ExternalActivity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "search")]
+impl std::ops::DerefMut for ExternalActivityResult {
+    fn deref_mut(&mut self) -> &mut crate::models::external_connectors::ExternalActivity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "search")]
+impl ExternalActivityResult {
+    /// An empty `externalActivityResult`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The `error` property.
-    pub error: crate::Patch<Box<crate::models::PublicError>>,
-    /// The `performedBy` navigation property (present when expanded).
-    pub performed_by: crate::Patch<Box<crate::models::external_connectors::Identity>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `error`: `None` when absent or `null`.
+    pub fn error(&self) -> Option<&crate::models::PublicError> {
+        self.props().get(10486)
+    }
+
+    /// Sets `error`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_error(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::PublicError>,
+    ) -> &mut Self {
+        self.props_mut().set(10486, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "search")]
+impl std::fmt::Debug for ExternalActivityResult {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "ExternalActivityResult", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "search")]
 impl serde::Serialize for ExternalActivityResult {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("startDateTime", &self.start_date_time)?;
-        writer.field("type", &self.r#type)?;
-        writer.field("error", &self.error)?;
-        writer.field("performedBy", &self.performed_by)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -425,23 +681,28 @@ impl crate::read_fields::ReadFields for ExternalActivityResult {
     const NAME: &'static str = "microsoft.graph.externalConnectors.externalActivityResult";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "startDateTime" => self.start_date_time = map.next_value()?,
-            "type" => self.r#type = map.next_value()?,
-            "error" => self.error = map.next_value()?,
-            "performedBy" => self.performed_by = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "startDateTime" => into.other::<crate::edm::DateTimeOffset, _>(10483, map)?,
+            "type" => into
+                .other::<crate::models::external_connectors::ExternalActivityType, _>(10484, map)?,
+            "error" => into.other::<crate::models::PublicError, _>(10486, map)?,
+            "performedBy" => {
+                into.other::<crate::models::external_connectors::Identity, _>(10485, map)?
+            }
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+base: <crate::models::external_connectors::ExternalActivity as crate::read_fields::ReadFields>::from_properties(properties),
+}
     }
 }
 
@@ -459,63 +720,244 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.externalConnectors.externalConnection` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "search")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct ExternalConnection {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "search")]
+impl std::ops::Deref for ExternalConnection {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "search")]
+impl std::ops::DerefMut for ExternalConnection {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "search")]
+impl ExternalConnection {
+    /// An empty `externalConnection`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Collects configurable settings related to activities involving connector content.
-    pub activity_settings: crate::Patch<Box<crate::models::external_connectors::ActivitySettings>>,
+    ///
+    /// `activitySettings`: `None` when absent or `null`.
+    pub fn activity_settings(
+        &self,
+    ) -> Option<&crate::models::external_connectors::ActivitySettings> {
+        self.props().get(10487)
+    }
+
+    /// Sets `activitySettings`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_activity_settings(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::external_connectors::ActivitySettings>,
+    ) -> &mut Self {
+        self.props_mut().set(10487, value.into_patch());
+        self
+    }
+
     /// Specifies additional application IDs that are allowed to manage the connection and to index
     /// content in the connection. Optional.
-    pub configuration: crate::Patch<Box<crate::models::external_connectors::Configuration>>,
+    ///
+    /// `configuration`: `None` when absent or `null`.
+    pub fn configuration(&self) -> Option<&crate::models::external_connectors::Configuration> {
+        self.props().get(10488)
+    }
+
+    /// Sets `configuration`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_configuration(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::external_connectors::Configuration>,
+    ) -> &mut Self {
+        self.props_mut().set(10488, value.into_patch());
+        self
+    }
+
     /// The `connectorId` property.
-    pub connector_id: crate::Patch<String>,
+    ///
+    /// `connectorId`: `None` when absent or `null`.
+    pub fn connector_id(&self) -> Option<&str> {
+        self.props().str(10489)
+    }
+
+    /// Sets `connectorId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_connector_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(10489, value.into_patch());
+        self
+    }
+
     /// The `contentCategory` property.
-    pub content_category: crate::Patch<crate::models::external_connectors::ContentCategory>,
+    ///
+    /// `contentCategory`: `None` when absent or `null`.
+    pub fn content_category(&self) -> Option<&crate::models::external_connectors::ContentCategory> {
+        self.props().get(10490)
+    }
+
+    /// Sets `contentCategory`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_content_category(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::external_connectors::ContentCategory>,
+    ) -> &mut Self {
+        self.props_mut().set(10490, value.into_patch());
+        self
+    }
+
     /// Description of the connection displayed in the Microsoft 365 admin center. Optional.
-    pub description: crate::Patch<String>,
+    ///
+    /// `description`: `None` when absent or `null`.
+    pub fn description(&self) -> Option<&str> {
+        self.props().str(10491)
+    }
+
+    /// Sets `description`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_description(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(10491, value.into_patch());
+        self
+    }
+
     /// The display name of the connection to be displayed in the Microsoft 365 admin center. Maximum
     /// length of 128 characters. Required.
-    pub name: crate::Patch<String>,
+    ///
+    /// `name`: `None` when absent or `null`.
+    pub fn name(&self) -> Option<&str> {
+        self.props().str(10492)
+    }
+
+    /// Sets `name`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_name(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(10492, value.into_patch());
+        self
+    }
+
     /// The settings configuring the search experience for content in this connection, such as the
     /// display templates for search results.
-    pub search_settings: crate::Patch<Box<crate::models::external_connectors::SearchSettings>>,
+    ///
+    /// `searchSettings`: `None` when absent or `null`.
+    pub fn search_settings(&self) -> Option<&crate::models::external_connectors::SearchSettings> {
+        self.props().get(10493)
+    }
+
+    /// Sets `searchSettings`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_search_settings(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::external_connectors::SearchSettings>,
+    ) -> &mut Self {
+        self.props_mut().set(10493, value.into_patch());
+        self
+    }
+
     /// Indicates the current state of the connection. Possible values are: draft, ready, obsolete,
     /// limitExceeded, unknownFutureValue.
-    pub state: crate::Patch<crate::models::external_connectors::ConnectionState>,
+    ///
+    /// `state`: `None` when absent or `null`.
+    pub fn state(&self) -> Option<&crate::models::external_connectors::ConnectionState> {
+        self.props().get(10494)
+    }
+
+    /// Sets `state`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_state(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::external_connectors::ConnectionState>,
+    ) -> &mut Self {
+        self.props_mut().set(10494, value.into_patch());
+        self
+    }
+
     /// The `groups` navigation property (present when expanded).
-    pub groups: crate::Patch<Vec<crate::models::external_connectors::ExternalGroup>>,
+    ///
+    /// `groups`: an empty slice when absent or `null`.
+    pub fn groups(&self) -> &[crate::models::external_connectors::ExternalGroup] {
+        self.props().list(10495)
+    }
+
+    /// Sets `groups`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_groups(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::external_connectors::ExternalGroup>>,
+    ) -> &mut Self {
+        self.props_mut().set(10495, value.into_patch());
+        self
+    }
+
     /// The `items` navigation property (present when expanded).
-    pub items: crate::Patch<Vec<crate::models::external_connectors::ExternalItem>>,
+    ///
+    /// `items`: an empty slice when absent or `null`.
+    pub fn items(&self) -> &[crate::models::external_connectors::ExternalItem] {
+        self.props().list(10496)
+    }
+
+    /// Sets `items`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_items(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::external_connectors::ExternalItem>>,
+    ) -> &mut Self {
+        self.props_mut().set(10496, value.into_patch());
+        self
+    }
+
     /// The `operations` navigation property (present when expanded).
-    pub operations: crate::Patch<Vec<crate::models::external_connectors::ConnectionOperation>>,
+    ///
+    /// `operations`: an empty slice when absent or `null`.
+    pub fn operations(&self) -> &[crate::models::external_connectors::ConnectionOperation] {
+        self.props().list(10497)
+    }
+
+    /// Sets `operations`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_operations(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::external_connectors::ConnectionOperation>>,
+    ) -> &mut Self {
+        self.props_mut().set(10497, value.into_patch());
+        self
+    }
+
     /// The `schema` navigation property (present when expanded).
-    pub schema: crate::Patch<Box<crate::models::external_connectors::Schema>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `schema`: `None` when absent or `null`.
+    pub fn schema(&self) -> Option<&crate::models::external_connectors::Schema> {
+        self.props().get(10498)
+    }
+
+    /// Sets `schema`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_schema(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::external_connectors::Schema>,
+    ) -> &mut Self {
+        self.props_mut().set(10498, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "search")]
+impl std::fmt::Debug for ExternalConnection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "ExternalConnection", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "search")]
 impl serde::Serialize for ExternalConnection {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("activitySettings", &self.activity_settings)?;
-        writer.field("configuration", &self.configuration)?;
-        writer.field("connectorId", &self.connector_id)?;
-        writer.field("contentCategory", &self.content_category)?;
-        writer.field("description", &self.description)?;
-        writer.field("name", &self.name)?;
-        writer.field("searchSettings", &self.search_settings)?;
-        writer.field("state", &self.state)?;
-        writer.field("groups", &self.groups)?;
-        writer.field("items", &self.items)?;
-        writer.field("operations", &self.operations)?;
-        writer.field("schema", &self.schema)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -531,31 +973,52 @@ impl crate::read_fields::ReadFields for ExternalConnection {
     const NAME: &'static str = "microsoft.graph.externalConnectors.externalConnection";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "activitySettings" => self.activity_settings = map.next_value()?,
-            "configuration" => self.configuration = map.next_value()?,
-            "connectorId" => self.connector_id = map.next_value()?,
-            "contentCategory" => self.content_category = map.next_value()?,
-            "description" => self.description = map.next_value()?,
-            "name" => self.name = map.next_value()?,
-            "searchSettings" => self.search_settings = map.next_value()?,
-            "state" => self.state = map.next_value()?,
-            "groups" => self.groups = map.next_value()?,
-            "items" => self.items = map.next_value()?,
-            "operations" => self.operations = map.next_value()?,
-            "schema" => self.schema = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "activitySettings" => {
+                into.other::<crate::models::external_connectors::ActivitySettings, _>(10487, map)?
+            }
+            "configuration" => {
+                into.other::<crate::models::external_connectors::Configuration, _>(10488, map)?
+            }
+            "connectorId" => into.str(10489, map)?,
+            "contentCategory" => {
+                into.other::<crate::models::external_connectors::ContentCategory, _>(10490, map)?
+            }
+            "description" => into.str(10491, map)?,
+            "name" => into.str(10492, map)?,
+            "searchSettings" => {
+                into.other::<crate::models::external_connectors::SearchSettings, _>(10493, map)?
+            }
+            "state" => {
+                into.other::<crate::models::external_connectors::ConnectionState, _>(10494, map)?
+            }
+            "groups" => {
+                into.other::<Vec<crate::models::external_connectors::ExternalGroup>, _>(10495, map)?
+            }
+            "items" => {
+                into.other::<Vec<crate::models::external_connectors::ExternalItem>, _>(10496, map)?
+            }
+            "operations" => into
+                .other::<Vec<crate::models::external_connectors::ConnectionOperation>, _>(
+                    10497, map,
+                )?,
+            "schema" => into.other::<crate::models::external_connectors::Schema, _>(10498, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -581,33 +1044,98 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.externalConnectors.externalGroup` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "search")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct ExternalGroup {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "search")]
+impl std::ops::Deref for ExternalGroup {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "search")]
+impl std::ops::DerefMut for ExternalGroup {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "search")]
+impl ExternalGroup {
+    /// An empty `externalGroup`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The description of the external group. Optional.
-    pub description: crate::Patch<String>,
+    ///
+    /// `description`: `None` when absent or `null`.
+    pub fn description(&self) -> Option<&str> {
+        self.props().str(10499)
+    }
+
+    /// Sets `description`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_description(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(10499, value.into_patch());
+        self
+    }
+
     /// The friendly name of the external group. Optional.
-    pub display_name: crate::Patch<String>,
+    ///
+    /// `displayName`: `None` when absent or `null`.
+    pub fn display_name(&self) -> Option<&str> {
+        self.props().str(10500)
+    }
+
+    /// Sets `displayName`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_display_name(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(10500, value.into_patch());
+        self
+    }
+
     /// A member added to an externalGroup. You can add Azure Active Directory users, Azure Active
     /// Directory groups, or an externalGroup as members.
-    pub members: crate::Patch<Vec<crate::models::external_connectors::Identity>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `members`: an empty slice when absent or `null`.
+    pub fn members(&self) -> &[crate::models::external_connectors::Identity] {
+        self.props().list(10501)
+    }
+
+    /// Sets `members`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_members(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::external_connectors::Identity>>,
+    ) -> &mut Self {
+        self.props_mut().set(10501, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "search")]
+impl std::fmt::Debug for ExternalGroup {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "ExternalGroup", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "search")]
 impl serde::Serialize for ExternalGroup {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("description", &self.description)?;
-        writer.field("displayName", &self.display_name)?;
-        writer.field("members", &self.members)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -623,22 +1151,28 @@ impl crate::read_fields::ReadFields for ExternalGroup {
     const NAME: &'static str = "microsoft.graph.externalConnectors.externalGroup";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "description" => self.description = map.next_value()?,
-            "displayName" => self.display_name = map.next_value()?,
-            "members" => self.members = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "description" => into.str(10499, map)?,
+            "displayName" => into.str(10500, map)?,
+            "members" => {
+                into.other::<Vec<crate::models::external_connectors::Identity>, _>(10501, map)?
+            }
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -655,46 +1189,142 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.externalConnectors.externalItem` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "search")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct ExternalItem {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "search")]
+impl std::ops::Deref for ExternalItem {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "search")]
+impl std::ops::DerefMut for ExternalItem {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "search")]
+impl ExternalItem {
+    /// An empty `externalItem`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// An array of access control entries. Each entry specifies the access granted to a user or group.
     /// Required.
-    pub acl: crate::Patch<Vec<crate::models::external_connectors::Acl>>,
+    ///
+    /// `acl`: an empty slice when absent or `null`.
+    pub fn acl(&self) -> &[crate::models::external_connectors::Acl] {
+        self.props().list(10502)
+    }
+
+    /// Sets `acl`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_acl(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::external_connectors::Acl>>,
+    ) -> &mut Self {
+        self.props_mut().set(10502, value.into_patch());
+        self
+    }
+
     /// A plain-text representation of the contents of the item. The text in this property is full-text
     /// indexed. Optional.
-    pub content: crate::Patch<Box<crate::models::external_connectors::ExternalItemContent>>,
+    ///
+    /// `content`: `None` when absent or `null`.
+    pub fn content(&self) -> Option<&crate::models::external_connectors::ExternalItemContent> {
+        self.props().get(10503)
+    }
+
+    /// Sets `content`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_content(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::external_connectors::ExternalItemContent>,
+    ) -> &mut Self {
+        self.props_mut().set(10503, value.into_patch());
+        self
+    }
+
     /// The `informationProtectionLabel` property.
-    pub information_protection_label: crate::Patch<
-        Box<crate::models::external_connectors::ExternalItemInformationProtectionLabel>,
-    >,
+    ///
+    /// `informationProtectionLabel`: `None` when absent or `null`.
+    pub fn information_protection_label(
+        &self,
+    ) -> Option<&crate::models::external_connectors::ExternalItemInformationProtectionLabel> {
+        self.props().get(10504)
+    }
+
+    /// Sets `informationProtectionLabel`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_information_protection_label(
+        &mut self,
+        value: impl crate::IntoPatch<
+            crate::models::external_connectors::ExternalItemInformationProtectionLabel,
+        >,
+    ) -> &mut Self {
+        self.props_mut().set(10504, value.into_patch());
+        self
+    }
+
     /// A property bag with the properties of the item. The properties MUST conform to the schema defined
     /// for the externalConnection. Required.
-    pub properties: crate::Patch<Box<crate::models::external_connectors::Properties>>,
+    ///
+    /// `properties`: `None` when absent or `null`.
+    pub fn properties(&self) -> Option<&crate::models::external_connectors::Properties> {
+        self.props().get(10505)
+    }
+
+    /// Sets `properties`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_properties(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::external_connectors::Properties>,
+    ) -> &mut Self {
+        self.props_mut().set(10505, value.into_patch());
+        self
+    }
+
     /// The `activities` navigation property (present when expanded).
-    pub activities: crate::Patch<Vec<crate::models::external_connectors::AnyExternalActivity>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `activities`: an empty slice when absent or `null`.
+    pub fn activities(&self) -> &[crate::models::external_connectors::AnyExternalActivity] {
+        self.props().list(10506)
+    }
+
+    /// Sets `activities`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_activities(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::external_connectors::AnyExternalActivity>>,
+    ) -> &mut Self {
+        self.props_mut().set(10506, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "search")]
+impl std::fmt::Debug for ExternalItem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "ExternalItem", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "search")]
 impl serde::Serialize for ExternalItem {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("acl", &self.acl)?;
-        writer.field("content", &self.content)?;
-        writer.field(
-            "informationProtectionLabel",
-            &self.information_protection_label,
-        )?;
-        writer.field("properties", &self.properties)?;
-        writer.field("activities", &self.activities)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -710,24 +1340,28 @@ impl crate::read_fields::ReadFields for ExternalItem {
     const NAME: &'static str = "microsoft.graph.externalConnectors.externalItem";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "acl" => self.acl = map.next_value()?,
-            "content" => self.content = map.next_value()?,
-            "informationProtectionLabel" => self.information_protection_label = map.next_value()?,
-            "properties" => self.properties = map.next_value()?,
-            "activities" => self.activities = map.next_value()?,
-            _ => return Ok(false),
-        }
+"id" => into.str(2376, map)?,
+"acl" => into.other::<Vec<crate::models::external_connectors::Acl>, _>(10502, map)?,
+"content" => into.other::<crate::models::external_connectors::ExternalItemContent, _>(10503, map)?,
+"informationProtectionLabel" => into.other::<crate::models::external_connectors::ExternalItemInformationProtectionLabel, _>(10504, map)?,
+"properties" => into.other::<crate::models::external_connectors::Properties, _>(10505, map)?,
+"activities" => into.other::<Vec<crate::models::external_connectors::AnyExternalActivity>, _>(10506, map)?,
+_ => return Ok(false),
+}
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -746,27 +1380,72 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.externalConnectors.identity` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "search")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct Identity {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "search")]
+impl std::ops::Deref for Identity {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "search")]
+impl std::ops::DerefMut for Identity {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "search")]
+impl Identity {
+    /// An empty `identity`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The type of identity. Possible values are: user or group for Azure AD identities and
     /// externalgroup for groups in an external system.
-    pub r#type: crate::Patch<crate::models::external_connectors::IdentityType>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `type`: `None` when absent or `null`.
+    pub fn r#type(&self) -> Option<&crate::models::external_connectors::IdentityType> {
+        self.props().get(10507)
+    }
+
+    /// Sets `type`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_type(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::external_connectors::IdentityType>,
+    ) -> &mut Self {
+        self.props_mut().set(10507, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "search")]
+impl std::fmt::Debug for Identity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "Identity", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "search")]
 impl serde::Serialize for Identity {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("type", &self.r#type)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -782,20 +1461,26 @@ impl crate::read_fields::ReadFields for Identity {
     const NAME: &'static str = "microsoft.graph.externalConnectors.identity";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "type" => self.r#type = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "type" => {
+                into.other::<crate::models::external_connectors::IdentityType, _>(10507, map)?
+            }
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -810,30 +1495,85 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.externalConnectors.schema` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "search")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct Schema {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "search")]
+impl std::ops::Deref for Schema {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "search")]
+impl std::ops::DerefMut for Schema {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "search")]
+impl Schema {
+    /// An empty `schema`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Must be set to microsoft.graph.externalConnector.externalItem. Required.
-    pub base_type: crate::Patch<String>,
+    ///
+    /// `baseType`: `None` when absent or `null`.
+    pub fn base_type(&self) -> Option<&str> {
+        self.props().str(10508)
+    }
+
+    /// Sets `baseType`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_base_type(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(10508, value.into_patch());
+        self
+    }
+
     /// The properties defined for the items in the connection. The minimum number of properties is one,
     /// the maximum is 128.
-    pub properties: crate::Patch<Vec<crate::models::external_connectors::Property>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `properties`: an empty slice when absent or `null`.
+    pub fn properties(&self) -> &[crate::models::external_connectors::Property] {
+        self.props().list(10509)
+    }
+
+    /// Sets `properties`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_properties(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::external_connectors::Property>>,
+    ) -> &mut Self {
+        self.props_mut().set(10509, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "search")]
+impl std::fmt::Debug for Schema {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "Schema", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "search")]
 impl serde::Serialize for Schema {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("baseType", &self.base_type)?;
-        writer.field("properties", &self.properties)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -849,21 +1589,27 @@ impl crate::read_fields::ReadFields for Schema {
     const NAME: &'static str = "microsoft.graph.externalConnectors.schema";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "baseType" => self.base_type = map.next_value()?,
-            "properties" => self.properties = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "baseType" => into.str(10508, map)?,
+            "properties" => {
+                into.other::<Vec<crate::models::external_connectors::Property>, _>(10509, map)?
+            }
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -878,32 +1624,113 @@ crate::macros::select_fields! {
 }
 
 /// The `microsoft.graph.externalConnectors.acl` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "search")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct Acl {
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "search")]
+impl Acl {
+    /// An empty `acl`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
+    /// Properties this version of the SDK does not know and instance annotations
+    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
     /// The access granted to the identity. Possible values are: grant, deny, unknownFutureValue.
-    pub access_type: crate::Patch<crate::models::external_connectors::AccessType>,
+    ///
+    /// `accessType`: `None` when absent or `null`.
+    pub fn access_type(&self) -> Option<&crate::models::external_connectors::AccessType> {
+        self.props().get(10510)
+    }
+
+    /// Sets `accessType`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_access_type(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::external_connectors::AccessType>,
+    ) -> &mut Self {
+        self.props_mut().set(10510, value.into_patch());
+        self
+    }
+
     /// The type of identity. Possible values are: user, group, everyone, everyoneExceptGuests,
     /// externalGroup, unknownFutureValue.
-    pub r#type: crate::Patch<crate::models::external_connectors::AclType>,
+    ///
+    /// `type`: `None` when absent or `null`.
+    pub fn r#type(&self) -> Option<&crate::models::external_connectors::AclType> {
+        self.props().get(10511)
+    }
+
+    /// Sets `type`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_type(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::external_connectors::AclType>,
+    ) -> &mut Self {
+        self.props_mut().set(10511, value.into_patch());
+        self
+    }
+
     /// The unique identifer of the identity. In case of Azure Active Directory identities, value is set
     /// to the object identifier of the user, group or tenant for types user, group and everyone (and
     /// everyoneExceptGuests) respectively. In case of external groups value is set to the ID of the
     /// externalGroup
-    pub value: crate::Patch<String>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `value`: `None` when absent or `null`.
+    pub fn value(&self) -> Option<&str> {
+        self.props().str(10512)
+    }
+
+    /// Sets `value`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_value(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(10512, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "search")]
+impl std::fmt::Debug for Acl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props().fmt_as(f, "Acl", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "search")]
 impl serde::Serialize for Acl {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("accessType", &self.access_type)?;
-        writer.field("type", &self.r#type)?;
-        writer.field("value", &self.value)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -919,42 +1746,104 @@ impl crate::read_fields::ReadFields for Acl {
     const NAME: &'static str = "microsoft.graph.externalConnectors.acl";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "accessType" => self.access_type = map.next_value()?,
-            "type" => self.r#type = map.next_value()?,
-            "value" => self.value = map.next_value()?,
+            "accessType" => {
+                into.other::<crate::models::external_connectors::AccessType, _>(10510, map)?
+            }
+            "type" => into.other::<crate::models::external_connectors::AclType, _>(10511, map)?,
+            "value" => into.str(10512, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.externalConnectors.activitySettings` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "search")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct ActivitySettings {
-    /// Specifies configurations to identify an externalItem based on a shared URL.
-    pub url_to_item_resolvers:
-        crate::Patch<Vec<crate::models::external_connectors::AnyUrlToItemResolverBase>>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "search")]
+impl ActivitySettings {
+    /// An empty `activitySettings`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// Specifies configurations to identify an externalItem based on a shared URL.
+    ///
+    /// `urlToItemResolvers`: an empty slice when absent or `null`.
+    pub fn url_to_item_resolvers(
+        &self,
+    ) -> &[crate::models::external_connectors::AnyUrlToItemResolverBase] {
+        self.props().list(10513)
+    }
+
+    /// Sets `urlToItemResolvers`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_url_to_item_resolvers(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::external_connectors::AnyUrlToItemResolverBase>>,
+    ) -> &mut Self {
+        self.props_mut().set(10513, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "search")]
+impl std::fmt::Debug for ActivitySettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "ActivitySettings", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "search")]
 impl serde::Serialize for ActivitySettings {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("urlToItemResolvers", &self.url_to_item_resolvers)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -970,40 +1859,101 @@ impl crate::read_fields::ReadFields for ActivitySettings {
     const NAME: &'static str = "microsoft.graph.externalConnectors.activitySettings";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "urlToItemResolvers" => self.url_to_item_resolvers = map.next_value()?,
+            "urlToItemResolvers" => into.other::<Vec<
+                crate::models::external_connectors::AnyUrlToItemResolverBase,
+            >, _>(10513, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.externalConnectors.configuration` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "search")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct Configuration {
-    /// A collection of application IDs for registered Azure Active Directory apps that are allowed to
-    /// manage the externalConnection and to index content in the externalConnection.
-    pub authorized_app_ids: crate::Patch<Vec<String>>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "search")]
+impl Configuration {
+    /// An empty `configuration`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// A collection of application IDs for registered Azure Active Directory apps that are allowed to
+    /// manage the externalConnection and to index content in the externalConnection.
+    ///
+    /// `authorizedAppIds`: an empty slice when absent or `null`.
+    pub fn authorized_app_ids(&self) -> &[String] {
+        self.props().strings(10514)
+    }
+
+    /// Sets `authorizedAppIds`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_authorized_app_ids(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<String>>,
+    ) -> &mut Self {
+        self.props_mut().set_strings(10514, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "search")]
+impl std::fmt::Debug for Configuration {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "Configuration", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "search")]
 impl serde::Serialize for Configuration {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("authorizedAppIds", &self.authorized_app_ids)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -1019,52 +1969,141 @@ impl crate::read_fields::ReadFields for Configuration {
     const NAME: &'static str = "microsoft.graph.externalConnectors.configuration";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "authorizedAppIds" => self.authorized_app_ids = map.next_value()?,
+            "authorizedAppIds" => into.strings(10514, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.externalConnectors.displayTemplate` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "search")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct DisplayTemplate {
-    /// The text identifier for the display template; for example, contosoTickets. Maximum 16 characters.
-    /// Only alphanumeric characters allowed.
-    pub id: crate::Patch<String>,
-    /// The definition of the content's appearance, represented by an Adaptive Card, which is a
-    /// JSON-serialized card object model.
-    pub layout: crate::Patch<serde_json::Value>,
-    /// Defines the priority of a display template. A display template with priority 1 is evaluated
-    /// before a template with priority 4. Gaps in priority values are supported. Must be positive value.
-    pub priority: crate::Patch<i32>,
-    /// Specifies additional rules for selecting this display template based on the item schema.
-    /// Optional.
-    pub rules: crate::Patch<Vec<crate::models::external_connectors::PropertyRule>>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "search")]
+impl DisplayTemplate {
+    /// An empty `displayTemplate`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// The text identifier for the display template; for example, contosoTickets. Maximum 16 characters.
+    /// Only alphanumeric characters allowed.
+    ///
+    /// `id`: `None` when absent or `null`.
+    pub fn id(&self) -> Option<&str> {
+        self.props().str(10515)
+    }
+
+    /// Sets `id`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(10515, value.into_patch());
+        self
+    }
+
+    /// The definition of the content's appearance, represented by an Adaptive Card, which is a
+    /// JSON-serialized card object model.
+    ///
+    /// `layout`: `None` when absent or `null`.
+    pub fn layout(&self) -> Option<&serde_json::Value> {
+        self.props().get(10516)
+    }
+
+    /// Sets `layout`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_layout(&mut self, value: impl crate::IntoPatch<serde_json::Value>) -> &mut Self {
+        self.props_mut().set(10516, value.into_patch());
+        self
+    }
+
+    /// Defines the priority of a display template. A display template with priority 1 is evaluated
+    /// before a template with priority 4. Gaps in priority values are supported. Must be positive value.
+    ///
+    /// `priority`: `None` when absent or `null`.
+    pub fn priority(&self) -> Option<i32> {
+        self.props().int(10517)
+    }
+
+    /// Sets `priority`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_priority(&mut self, value: impl crate::IntoPatch<i32>) -> &mut Self {
+        self.props_mut().set_int(10517, value.into_patch());
+        self
+    }
+
+    /// Specifies additional rules for selecting this display template based on the item schema.
+    /// Optional.
+    ///
+    /// `rules`: an empty slice when absent or `null`.
+    pub fn rules(&self) -> &[crate::models::external_connectors::PropertyRule] {
+        self.props().list(10518)
+    }
+
+    /// Sets `rules`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_rules(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::external_connectors::PropertyRule>>,
+    ) -> &mut Self {
+        self.props_mut().set(10518, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "search")]
+impl std::fmt::Debug for DisplayTemplate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "DisplayTemplate", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "search")]
 impl serde::Serialize for DisplayTemplate {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("layout", &self.layout)?;
-        writer.field("priority", &self.priority)?;
-        writer.field("rules", &self.rules)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -1080,46 +2119,117 @@ impl crate::read_fields::ReadFields for DisplayTemplate {
     const NAME: &'static str = "microsoft.graph.externalConnectors.displayTemplate";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "layout" => self.layout = map.next_value()?,
-            "priority" => self.priority = map.next_value()?,
-            "rules" => self.rules = map.next_value()?,
+            "id" => into.str(10515, map)?,
+            "layout" => into.other::<serde_json::Value, _>(10516, map)?,
+            "priority" => into.int::<i32, _>(10517, map)?,
+            "rules" => {
+                into.other::<Vec<crate::models::external_connectors::PropertyRule>, _>(10518, map)?
+            }
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.externalConnectors.externalItemContent` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "search")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct ExternalItemContent {
-    /// The type of content in the value property. Possible values are: text, html, unknownFutureValue.
-    /// These are the content types that the indexer supports, and not the file extension types allowed.
-    pub r#type: crate::Patch<crate::models::external_connectors::ExternalItemContentType>,
-    /// The content for the externalItem. Required.
-    pub value: crate::Patch<String>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "search")]
+impl ExternalItemContent {
+    /// An empty `externalItemContent`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// The type of content in the value property. Possible values are: text, html, unknownFutureValue.
+    /// These are the content types that the indexer supports, and not the file extension types allowed.
+    ///
+    /// `type`: `None` when absent or `null`.
+    pub fn r#type(&self) -> Option<&crate::models::external_connectors::ExternalItemContentType> {
+        self.props().get(10519)
+    }
+
+    /// Sets `type`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_type(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::external_connectors::ExternalItemContentType>,
+    ) -> &mut Self {
+        self.props_mut().set(10519, value.into_patch());
+        self
+    }
+
+    /// The content for the externalItem. Required.
+    ///
+    /// `value`: `None` when absent or `null`.
+    pub fn value(&self) -> Option<&str> {
+        self.props().str(10520)
+    }
+
+    /// Sets `value`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_value(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(10520, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "search")]
+impl std::fmt::Debug for ExternalItemContent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "ExternalItemContent", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "search")]
 impl serde::Serialize for ExternalItemContent {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("type", &self.r#type)?;
-        writer.field("value", &self.value)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -1135,40 +2245,102 @@ impl crate::read_fields::ReadFields for ExternalItemContent {
     const NAME: &'static str = "microsoft.graph.externalConnectors.externalItemContent";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "type" => self.r#type = map.next_value()?,
-            "value" => self.value = map.next_value()?,
+            "type" => into
+                .other::<crate::models::external_connectors::ExternalItemContentType, _>(
+                    10519, map,
+                )?,
+            "value" => into.str(10520, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.externalConnectors.externalItemInformationProtectionLabel` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "search")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct ExternalItemInformationProtectionLabel {
-    /// The `sensitivityLabelId` property.
-    pub sensitivity_label_id: crate::Patch<String>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "search")]
+impl ExternalItemInformationProtectionLabel {
+    /// An empty `externalItemInformationProtectionLabel`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// The `sensitivityLabelId` property.
+    ///
+    /// `sensitivityLabelId`: `None` when absent or `null`.
+    pub fn sensitivity_label_id(&self) -> Option<&str> {
+        self.props().str(10521)
+    }
+
+    /// Sets `sensitivityLabelId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_sensitivity_label_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(10521, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "search")]
+impl std::fmt::Debug for ExternalItemInformationProtectionLabel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props().fmt_as(
+            f,
+            "ExternalItemInformationProtectionLabel",
+            crate::models::PROPERTY_NAMES,
+        )
+    }
 }
 
 #[cfg(feature = "search")]
 impl serde::Serialize for ExternalItemInformationProtectionLabel {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("sensitivityLabelId", &self.sensitivity_label_id)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -1185,50 +2357,104 @@ impl crate::read_fields::ReadFields for ExternalItemInformationProtectionLabel {
         "microsoft.graph.externalConnectors.externalItemInformationProtectionLabel";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "sensitivityLabelId" => self.sensitivity_label_id = map.next_value()?,
+            "sensitivityLabelId" => into.str(10521, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.externalConnectors.itemIdResolver` complex type.
 ///
-/// Derived from `urlToItemResolverBase`; inherited properties are included.
+/// Derived from `urlToItemResolverBase`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::external_connectors::UrlToItemResolverBase`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "search")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct ItemIdResolver {
-    /// The priority which defines the sequence in which the urlToItemResolverBase instances are
-    /// evaluated.
-    pub priority: crate::Patch<i32>,
+    base: crate::models::external_connectors::UrlToItemResolverBase,
+}
+
+#[cfg(feature = "search")]
+impl std::ops::Deref for ItemIdResolver {
+    type Target = crate::models::external_connectors::UrlToItemResolverBase;
+
+    fn deref(&self) -> &crate::models::external_connectors::UrlToItemResolverBase {
+        &self.base
+    }
+}
+
+#[cfg(feature = "search")]
+impl std::ops::DerefMut for ItemIdResolver {
+    fn deref_mut(&mut self) -> &mut crate::models::external_connectors::UrlToItemResolverBase {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "search")]
+impl ItemIdResolver {
+    /// An empty `itemIdResolver`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Pattern that specifies how to form the ID of the external item that the URL represents. The named
     /// groups from the regular expression in urlPattern within the urlMatchInfo can be referenced by
     /// inserting the group name inside curly brackets.
-    pub item_id: crate::Patch<String>,
+    ///
+    /// `itemId`: `None` when absent or `null`.
+    pub fn item_id(&self) -> Option<&str> {
+        self.props().str(10522)
+    }
+
+    /// Sets `itemId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_item_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(10522, value.into_patch());
+        self
+    }
+
     /// Configurations to match and resolve URL.
-    pub url_match_info: crate::Patch<Box<crate::models::external_connectors::UrlMatchInfo>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `urlMatchInfo`: `None` when absent or `null`.
+    pub fn url_match_info(&self) -> Option<&crate::models::external_connectors::UrlMatchInfo> {
+        self.props().get(10523)
+    }
+
+    /// Sets `urlMatchInfo`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_url_match_info(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::external_connectors::UrlMatchInfo>,
+    ) -> &mut Self {
+        self.props_mut().set(10523, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "search")]
+impl std::fmt::Debug for ItemIdResolver {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "ItemIdResolver", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "search")]
 impl serde::Serialize for ItemIdResolver {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("priority", &self.priority)?;
-        writer.field("itemId", &self.item_id)?;
-        writer.field("urlMatchInfo", &self.url_match_info)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -1244,59 +2470,179 @@ impl crate::read_fields::ReadFields for ItemIdResolver {
     const NAME: &'static str = "microsoft.graph.externalConnectors.itemIdResolver";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "priority" => self.priority = map.next_value()?,
-            "itemId" => self.item_id = map.next_value()?,
-            "urlMatchInfo" => self.url_match_info = map.next_value()?,
+            "priority" => into.int::<i32, _>(10547, map)?,
+            "itemId" => into.str(10522, map)?,
+            "urlMatchInfo" => {
+                into.other::<crate::models::external_connectors::UrlMatchInfo, _>(10523, map)?
+            }
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+base: <crate::models::external_connectors::UrlToItemResolverBase as crate::read_fields::ReadFields>::from_properties(properties),
+}
     }
 }
 
 /// The `microsoft.graph.externalConnectors.principal` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "other")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct Principal {
-    /// The `email` property.
-    pub email: crate::Patch<String>,
-    /// The `entraDisplayName` property.
-    pub entra_display_name: crate::Patch<String>,
-    /// The `entraId` property.
-    pub entra_id: crate::Patch<String>,
-    /// The `externalId` property.
-    pub external_id: crate::Patch<String>,
-    /// The `externalName` property.
-    pub external_name: crate::Patch<String>,
-    /// The `tenantId` property.
-    pub tenant_id: crate::Patch<String>,
-    /// The `upn` property.
-    pub upn: crate::Patch<String>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "other")]
+impl Principal {
+    /// An empty `principal`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// The `email` property.
+    ///
+    /// `email`: `None` when absent or `null`.
+    pub fn email(&self) -> Option<&str> {
+        self.props().str(10524)
+    }
+
+    /// Sets `email`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_email(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(10524, value.into_patch());
+        self
+    }
+
+    /// The `entraDisplayName` property.
+    ///
+    /// `entraDisplayName`: `None` when absent or `null`.
+    pub fn entra_display_name(&self) -> Option<&str> {
+        self.props().str(10525)
+    }
+
+    /// Sets `entraDisplayName`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_entra_display_name(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(10525, value.into_patch());
+        self
+    }
+
+    /// The `entraId` property.
+    ///
+    /// `entraId`: `None` when absent or `null`.
+    pub fn entra_id(&self) -> Option<&str> {
+        self.props().str(10526)
+    }
+
+    /// Sets `entraId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_entra_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(10526, value.into_patch());
+        self
+    }
+
+    /// The `externalId` property.
+    ///
+    /// `externalId`: `None` when absent or `null`.
+    pub fn external_id(&self) -> Option<&str> {
+        self.props().str(10527)
+    }
+
+    /// Sets `externalId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_external_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(10527, value.into_patch());
+        self
+    }
+
+    /// The `externalName` property.
+    ///
+    /// `externalName`: `None` when absent or `null`.
+    pub fn external_name(&self) -> Option<&str> {
+        self.props().str(10528)
+    }
+
+    /// Sets `externalName`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_external_name(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(10528, value.into_patch());
+        self
+    }
+
+    /// The `tenantId` property.
+    ///
+    /// `tenantId`: `None` when absent or `null`.
+    pub fn tenant_id(&self) -> Option<&str> {
+        self.props().str(10529)
+    }
+
+    /// Sets `tenantId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_tenant_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(10529, value.into_patch());
+        self
+    }
+
+    /// The `upn` property.
+    ///
+    /// `upn`: `None` when absent or `null`.
+    pub fn upn(&self) -> Option<&str> {
+        self.props().str(10530)
+    }
+
+    /// Sets `upn`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_upn(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(10530, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "other")]
+impl std::fmt::Debug for Principal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "Principal", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "other")]
 impl serde::Serialize for Principal {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("email", &self.email)?;
-        writer.field("entraDisplayName", &self.entra_display_name)?;
-        writer.field("entraId", &self.entra_id)?;
-        writer.field("externalId", &self.external_id)?;
-        writer.field("externalName", &self.external_name)?;
-        writer.field("tenantId", &self.tenant_id)?;
-        writer.field("upn", &self.upn)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -1312,42 +2658,82 @@ impl crate::read_fields::ReadFields for Principal {
     const NAME: &'static str = "microsoft.graph.externalConnectors.principal";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "email" => self.email = map.next_value()?,
-            "entraDisplayName" => self.entra_display_name = map.next_value()?,
-            "entraId" => self.entra_id = map.next_value()?,
-            "externalId" => self.external_id = map.next_value()?,
-            "externalName" => self.external_name = map.next_value()?,
-            "tenantId" => self.tenant_id = map.next_value()?,
-            "upn" => self.upn = map.next_value()?,
+            "email" => into.str(10524, map)?,
+            "entraDisplayName" => into.str(10525, map)?,
+            "entraId" => into.str(10526, map)?,
+            "externalId" => into.str(10527, map)?,
+            "externalName" => into.str(10528, map)?,
+            "tenantId" => into.str(10529, map)?,
+            "upn" => into.str(10530, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.externalConnectors.properties` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "search")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct Properties {
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "search")]
+impl Properties {
+    /// An empty `properties`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+}
+
+#[cfg(feature = "search")]
+impl std::fmt::Debug for Properties {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "Properties", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "search")]
 impl serde::Serialize for Properties {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -1363,75 +2749,217 @@ impl crate::read_fields::ReadFields for Properties {
     const NAME: &'static str = "microsoft.graph.externalConnectors.properties";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
-        let _ = (key, map);
+        let _ = (key, map, into);
         Ok(false)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.externalConnectors.property` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "search")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct Property {
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "search")]
+impl Property {
+    /// An empty `property`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
+    /// Properties this version of the SDK does not know and instance annotations
+    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
     /// A set of aliases or a friendly names for the property. Maximum 32 characters. Only alphanumeric
     /// characters allowed. For example, each string may not contain control characters, whitespace, or
     /// any of the following: :, ;, ,, (, ), \[, \], {, }, %, $, +, !, *, =, &, ?, @, #, /, ~, ', ',
     /// &lt;, &gt;, ', ^. Optional.
-    pub aliases: crate::Patch<Vec<String>>,
+    ///
+    /// `aliases`: an empty slice when absent or `null`.
+    pub fn aliases(&self) -> &[String] {
+        self.props().strings(10531)
+    }
+
+    /// Sets `aliases`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_aliases(&mut self, value: impl crate::IntoPatch<Vec<String>>) -> &mut Self {
+        self.props_mut().set_strings(10531, value.into_patch());
+        self
+    }
+
     /// The `description` property.
-    pub description: crate::Patch<String>,
+    ///
+    /// `description`: `None` when absent or `null`.
+    pub fn description(&self) -> Option<&str> {
+        self.props().str(10532)
+    }
+
+    /// Sets `description`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_description(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(10532, value.into_patch());
+        self
+    }
+
     /// Specifies if the property is queryable. Queryable properties can be used in Keyword Query
     /// Language (KQL) queries. Optional.
-    pub is_queryable: crate::Patch<bool>,
+    ///
+    /// `isQueryable`: `None` when absent or `null`.
+    pub fn is_queryable(&self) -> Option<bool> {
+        self.props().bool(10533)
+    }
+
+    /// Sets `isQueryable`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_is_queryable(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(10533, value.into_patch());
+        self
+    }
+
     /// Specifies if the property is refinable. Refinable properties can be used to filter search results
     /// in the Search API and add a refiner control in the Microsoft Search user experience. Optional.
-    pub is_refinable: crate::Patch<bool>,
+    ///
+    /// `isRefinable`: `None` when absent or `null`.
+    pub fn is_refinable(&self) -> Option<bool> {
+        self.props().bool(10534)
+    }
+
+    /// Sets `isRefinable`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_is_refinable(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(10534, value.into_patch());
+        self
+    }
+
     /// Specifies if the property is retrievable. Retrievable properties are returned in the result set
     /// when items are returned by the search API. Retrievable properties are also available to add to
     /// the display template used to render search results. Optional.
-    pub is_retrievable: crate::Patch<bool>,
+    ///
+    /// `isRetrievable`: `None` when absent or `null`.
+    pub fn is_retrievable(&self) -> Option<bool> {
+        self.props().bool(10535)
+    }
+
+    /// Sets `isRetrievable`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_is_retrievable(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(10535, value.into_patch());
+        self
+    }
+
     /// Specifies if the property is searchable. Only properties of type String or StringCollection can
     /// be searchable. Non-searchable properties are not added to the search index. Optional.
-    pub is_searchable: crate::Patch<bool>,
+    ///
+    /// `isSearchable`: `None` when absent or `null`.
+    pub fn is_searchable(&self) -> Option<bool> {
+        self.props().bool(10536)
+    }
+
+    /// Sets `isSearchable`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_is_searchable(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(10536, value.into_patch());
+        self
+    }
+
     /// Specifies one or more well-known tags added against a property. Labels help Microsoft Search
     /// understand the semantics of the data in the connection. Adding appropriate labels would result in
     /// an enhanced search experience (e.g. better relevance). The possible values are: title, url,
     /// createdBy, lastModifiedBy, authors, createdDateTime, lastModifiedDateTime, fileName,
     /// fileExtension, unknownFutureValue. Optional.
-    pub labels: crate::Patch<Vec<crate::models::external_connectors::Label>>,
+    ///
+    /// `labels`: an empty slice when absent or `null`.
+    pub fn labels(&self) -> &[crate::models::external_connectors::Label] {
+        self.props().list(10537)
+    }
+
+    /// Sets `labels`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_labels(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::external_connectors::Label>>,
+    ) -> &mut Self {
+        self.props_mut().set(10537, value.into_patch());
+        self
+    }
+
     /// The name of the property. Maximum 32 characters. Only alphanumeric characters allowed. For
     /// example, each string may not contain control characters, whitespace, or any of the following: :,
     /// ;, ,, (, ), \[, \], {, }, %, $, +, !, *, =, &, ?, @, #, /, ~, ', ', &lt;, &gt;, ', ^. Required.
-    pub name: crate::Patch<String>,
+    ///
+    /// `name`: `None` when absent or `null`.
+    pub fn name(&self) -> Option<&str> {
+        self.props().str(10538)
+    }
+
+    /// Sets `name`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_name(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(10538, value.into_patch());
+        self
+    }
+
     /// The data type of the property. Possible values are: string, int64, double, dateTime, boolean,
     /// stringCollection, int64Collection, doubleCollection, dateTimeCollection, unknownFutureValue.
-    pub r#type: crate::Patch<crate::models::external_connectors::PropertyType>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `type`: `None` when absent or `null`.
+    pub fn r#type(&self) -> Option<&crate::models::external_connectors::PropertyType> {
+        self.props().get(10539)
+    }
+
+    /// Sets `type`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_type(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::external_connectors::PropertyType>,
+    ) -> &mut Self {
+        self.props_mut().set(10539, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "search")]
+impl std::fmt::Debug for Property {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "Property", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "search")]
 impl serde::Serialize for Property {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("aliases", &self.aliases)?;
-        writer.field("description", &self.description)?;
-        writer.field("isQueryable", &self.is_queryable)?;
-        writer.field("isRefinable", &self.is_refinable)?;
-        writer.field("isRetrievable", &self.is_retrievable)?;
-        writer.field("isSearchable", &self.is_searchable)?;
-        writer.field("labels", &self.labels)?;
-        writer.field("name", &self.name)?;
-        writer.field("type", &self.r#type)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -1447,61 +2975,157 @@ impl crate::read_fields::ReadFields for Property {
     const NAME: &'static str = "microsoft.graph.externalConnectors.property";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "aliases" => self.aliases = map.next_value()?,
-            "description" => self.description = map.next_value()?,
-            "isQueryable" => self.is_queryable = map.next_value()?,
-            "isRefinable" => self.is_refinable = map.next_value()?,
-            "isRetrievable" => self.is_retrievable = map.next_value()?,
-            "isSearchable" => self.is_searchable = map.next_value()?,
-            "labels" => self.labels = map.next_value()?,
-            "name" => self.name = map.next_value()?,
-            "type" => self.r#type = map.next_value()?,
+            "aliases" => into.strings(10531, map)?,
+            "description" => into.str(10532, map)?,
+            "isQueryable" => into.bool(10533, map)?,
+            "isRefinable" => into.bool(10534, map)?,
+            "isRetrievable" => into.bool(10535, map)?,
+            "isSearchable" => into.bool(10536, map)?,
+            "labels" => {
+                into.other::<Vec<crate::models::external_connectors::Label>, _>(10537, map)?
+            }
+            "name" => into.str(10538, map)?,
+            "type" => {
+                into.other::<crate::models::external_connectors::PropertyType, _>(10539, map)?
+            }
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.externalConnectors.propertyRule` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "search")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct PropertyRule {
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "search")]
+impl PropertyRule {
+    /// An empty `propertyRule`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
+    /// Properties this version of the SDK does not know and instance annotations
+    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
     /// Specifies the operations to be performed during evaluation of a single propertyRule, where
     /// property and a string from the values collection are the respective operands. Possible values
     /// are: null, equals, notEquals, contains, notContains, lessThan, greaterThan, startsWith. Required.
-    pub operation: crate::Patch<crate::models::external_connectors::RuleOperation>,
+    ///
+    /// `operation`: `None` when absent or `null`.
+    pub fn operation(&self) -> Option<&crate::models::external_connectors::RuleOperation> {
+        self.props().get(10540)
+    }
+
+    /// Sets `operation`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_operation(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::external_connectors::RuleOperation>,
+    ) -> &mut Self {
+        self.props_mut().set(10540, value.into_patch());
+        self
+    }
+
     /// The property from the externalItem schema. Required.
-    pub property: crate::Patch<String>,
+    ///
+    /// `property`: `None` when absent or `null`.
+    pub fn property(&self) -> Option<&str> {
+        self.props().str(10541)
+    }
+
+    /// Sets `property`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_property(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(10541, value.into_patch());
+        self
+    }
+
     /// A collection with one or many strings. The specified string(s) will be matched with the specified
     /// property using the specified operation. Required.
-    pub values: crate::Patch<Vec<String>>,
+    ///
+    /// `values`: an empty slice when absent or `null`.
+    pub fn values(&self) -> &[String] {
+        self.props().strings(10542)
+    }
+
+    /// Sets `values`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_values(&mut self, value: impl crate::IntoPatch<Vec<String>>) -> &mut Self {
+        self.props_mut().set_strings(10542, value.into_patch());
+        self
+    }
+
     /// The join operator for evaluating multiple propertyRules. For example, if and is specified, then
     /// all propertyRules must be true for the propertyRule to be true. Possible values are: or, and.
     /// Required.
-    pub values_joined_by: crate::Patch<crate::models::BinaryOperator>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `valuesJoinedBy`: `None` when absent or `null`.
+    pub fn values_joined_by(&self) -> Option<&crate::models::BinaryOperator> {
+        self.props().get(10543)
+    }
+
+    /// Sets `valuesJoinedBy`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_values_joined_by(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::BinaryOperator>,
+    ) -> &mut Self {
+        self.props_mut().set(10543, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "search")]
+impl std::fmt::Debug for PropertyRule {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "PropertyRule", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "search")]
 impl serde::Serialize for PropertyRule {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("operation", &self.operation)?;
-        writer.field("property", &self.property)?;
-        writer.field("values", &self.values)?;
-        writer.field("valuesJoinedBy", &self.values_joined_by)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -1517,45 +3141,107 @@ impl crate::read_fields::ReadFields for PropertyRule {
     const NAME: &'static str = "microsoft.graph.externalConnectors.propertyRule";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "operation" => self.operation = map.next_value()?,
-            "property" => self.property = map.next_value()?,
-            "values" => self.values = map.next_value()?,
-            "valuesJoinedBy" => self.values_joined_by = map.next_value()?,
+            "operation" => {
+                into.other::<crate::models::external_connectors::RuleOperation, _>(10540, map)?
+            }
+            "property" => into.str(10541, map)?,
+            "values" => into.strings(10542, map)?,
+            "valuesJoinedBy" => into.other::<crate::models::BinaryOperator, _>(10543, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.externalConnectors.searchSettings` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "search")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct SearchSettings {
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "search")]
+impl SearchSettings {
+    /// An empty `searchSettings`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
+    /// Properties this version of the SDK does not know and instance annotations
+    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
     /// Enables the developer to define the appearance of the content and configure conditions that
     /// dictate when the template should be displayed. Maximum of 2 search result templates per
     /// connection.
-    pub search_result_templates:
-        crate::Patch<Vec<crate::models::external_connectors::DisplayTemplate>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `searchResultTemplates`: an empty slice when absent or `null`.
+    pub fn search_result_templates(
+        &self,
+    ) -> &[crate::models::external_connectors::DisplayTemplate] {
+        self.props().list(10544)
+    }
+
+    /// Sets `searchResultTemplates`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_search_result_templates(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::external_connectors::DisplayTemplate>>,
+    ) -> &mut Self {
+        self.props_mut().set(10544, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "search")]
+impl std::fmt::Debug for SearchSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "SearchSettings", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "search")]
 impl serde::Serialize for SearchSettings {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("searchResultTemplates", &self.search_result_templates)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -1571,45 +3257,112 @@ impl crate::read_fields::ReadFields for SearchSettings {
     const NAME: &'static str = "microsoft.graph.externalConnectors.searchSettings";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "searchResultTemplates" => self.search_result_templates = map.next_value()?,
+            "searchResultTemplates" => into
+                .other::<Vec<crate::models::external_connectors::DisplayTemplate>, _>(10544, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.externalConnectors.urlMatchInfo` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "search")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct UrlMatchInfo {
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "search")]
+impl UrlMatchInfo {
+    /// An empty `urlMatchInfo`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
+    /// Properties this version of the SDK does not know and instance annotations
+    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
     /// A list of the URL prefixes that must match URLs to be processed by this URL-to-item-resolver.
-    pub base_urls: crate::Patch<Vec<String>>,
+    ///
+    /// `baseUrls`: an empty slice when absent or `null`.
+    pub fn base_urls(&self) -> &[String] {
+        self.props().strings(10545)
+    }
+
+    /// Sets `baseUrls`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_base_urls(&mut self, value: impl crate::IntoPatch<Vec<String>>) -> &mut Self {
+        self.props_mut().set_strings(10545, value.into_patch());
+        self
+    }
+
     /// A regular expression that will be matched towards the URL that is processed by this
     /// URL-to-item-resolver. The ECMAScript specification for regular expressions (ECMA-262) is used for
     /// the evaluation. The named groups defined by the regular expression will be used later to extract
     /// values from the URL.
-    pub url_pattern: crate::Patch<String>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `urlPattern`: `None` when absent or `null`.
+    pub fn url_pattern(&self) -> Option<&str> {
+        self.props().str(10546)
+    }
+
+    /// Sets `urlPattern`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_url_pattern(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(10546, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "search")]
+impl std::fmt::Debug for UrlMatchInfo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "UrlMatchInfo", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "search")]
 impl serde::Serialize for UrlMatchInfo {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("baseUrls", &self.base_urls)?;
-        writer.field("urlPattern", &self.url_pattern)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -1625,41 +3378,97 @@ impl crate::read_fields::ReadFields for UrlMatchInfo {
     const NAME: &'static str = "microsoft.graph.externalConnectors.urlMatchInfo";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "baseUrls" => self.base_urls = map.next_value()?,
-            "urlPattern" => self.url_pattern = map.next_value()?,
+            "baseUrls" => into.strings(10545, map)?,
+            "urlPattern" => into.str(10546, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.externalConnectors.urlToItemResolverBase` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "search")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct UrlToItemResolverBase {
-    /// The priority which defines the sequence in which the urlToItemResolverBase instances are
-    /// evaluated.
-    pub priority: crate::Patch<i32>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "search")]
+impl UrlToItemResolverBase {
+    /// An empty `urlToItemResolverBase`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// The priority which defines the sequence in which the urlToItemResolverBase instances are
+    /// evaluated.
+    ///
+    /// `priority`: `None` when absent or `null`.
+    pub fn priority(&self) -> Option<i32> {
+        self.props().int(10547)
+    }
+
+    /// Sets `priority`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_priority(&mut self, value: impl crate::IntoPatch<i32>) -> &mut Self {
+        self.props_mut().set_int(10547, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "search")]
+impl std::fmt::Debug for UrlToItemResolverBase {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "UrlToItemResolverBase", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "search")]
 impl serde::Serialize for UrlToItemResolverBase {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("priority", &self.priority)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -1675,19 +3484,19 @@ impl crate::read_fields::ReadFields for UrlToItemResolverBase {
     const NAME: &'static str = "microsoft.graph.externalConnectors.urlToItemResolverBase";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "priority" => self.priority = map.next_value()?,
+            "priority" => into.int::<i32, _>(10547, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
@@ -1726,7 +3535,7 @@ impl AnyUrlToItemResolverBase {
                 "microsoft.graph.externalConnectors.itemIdResolver"
             }
             Self::Unknown(value) => value
-                .additional_data
+                .additional_data()
                 .get("@odata.type")
                 .and_then(|t| t.as_str())
                 .map_or(
@@ -1736,7 +3545,24 @@ impl AnyUrlToItemResolverBase {
         }
     }
 
-    /// The value as a [`UrlToItemResolverBase`]: the declared type, or a derived type this version does not
+    /// The value read as [`UrlToItemResolverBase`] whatever its variant: a derived type's base properties
+    /// read the same, so reading the `urlToItemResolverBase` properties needs no `match`.
+    pub fn base(&self) -> &UrlToItemResolverBase {
+        match self {
+            Self::ExternalConnectorsUrlToItemResolverBase(value) | Self::Unknown(value) => value,
+            Self::ExternalConnectorsItemIdResolver(value) => value,
+        }
+    }
+
+    /// As [`AnyUrlToItemResolverBase::base`], to change the `urlToItemResolverBase` properties of any variant.
+    pub fn base_mut(&mut self) -> &mut UrlToItemResolverBase {
+        match self {
+            Self::ExternalConnectorsUrlToItemResolverBase(value) | Self::Unknown(value) => value,
+            Self::ExternalConnectorsItemIdResolver(value) => value,
+        }
+    }
+
+    /// The value as [`UrlToItemResolverBase`] if it is the declared type, or a derived type this version does not
     /// know (read as the declared type). `None` for the known derived types.
     pub fn as_external_connectors_url_to_item_resolver_base(
         &self,
@@ -1852,7 +3678,7 @@ impl crate::polymorphic::Polymorphic for AnyUrlToItemResolverBase {
 
     fn declared_data(&self) -> Option<&crate::AdditionalData> {
         match self {
-            Self::ExternalConnectorsUrlToItemResolverBase(value) => Some(&value.additional_data),
+            Self::ExternalConnectorsUrlToItemResolverBase(value) => Some(value.additional_data()),
             _ => None,
         }
     }

@@ -5431,98 +5431,227 @@ pub struct WorkbookFunctionsZTestBody {
 
 /// The `microsoft.graph.drive` entity type.
 ///
-/// Derived from `baseItem` < `entity`; inherited properties are included.
+/// Derived from `baseItem` < `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::BaseItem`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct Drive {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
-    /// Identity of the user, device, or application which created the item. Read-only.
-    pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
-    /// Date and time of item creation. Read-only.
-    pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// Provides a user-visible description of the item. Optional.
-    pub description: crate::Patch<String>,
-    /// ETag for the item. Read-only.
-    pub etag: crate::Patch<String>,
-    /// Identity of the user, device, and application which last modified the item. Read-only.
-    pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
-    /// Date and time the item was last modified. Read-only.
-    pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// The name of the item. Read-write.
-    pub name: crate::Patch<String>,
-    /// Parent information, if the item has a parent. Read-write.
-    pub parent_reference: crate::Patch<Box<crate::models::ItemReference>>,
-    /// URL that displays the resource in the browser. Read-only.
-    pub web_url: crate::Patch<String>,
+    base: crate::models::BaseItem,
+}
+
+#[cfg(feature = "files")]
+impl std::ops::Deref for Drive {
+    type Target = crate::models::BaseItem;
+
+    fn deref(&self) -> &crate::models::BaseItem {
+        &self.base
+    }
+}
+
+#[cfg(feature = "files")]
+impl std::ops::DerefMut for Drive {
+    fn deref_mut(&mut self) -> &mut crate::models::BaseItem {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "files")]
+impl Drive {
+    /// An empty `drive`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Describes the type of drive represented by this resource. OneDrive personal drives will return
     /// personal. OneDrive for Business will return business. SharePoint document libraries will return
     /// documentLibrary. Read-only.
-    pub drive_type: crate::Patch<String>,
+    ///
+    /// `driveType`: `None` when absent or `null`.
+    pub fn drive_type(&self) -> Option<&str> {
+        self.props().str(2023)
+    }
+
+    /// Sets `driveType`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_drive_type(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(2023, value.into_patch());
+        self
+    }
+
     /// Optional. The user account that owns the drive. Read-only.
-    pub owner: crate::Patch<Box<crate::models::AnyIdentitySet>>,
+    ///
+    /// `owner`: `None` when absent or `null`.
+    pub fn owner(&self) -> Option<&crate::models::AnyIdentitySet> {
+        self.props().get(2024)
+    }
+
+    /// Sets `owner`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_owner(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::AnyIdentitySet>,
+    ) -> &mut Self {
+        self.props_mut().set(2024, value.into_patch());
+        self
+    }
+
     /// Optional. Information about the drive's storage space quota. Read-only.
-    pub quota: crate::Patch<Box<crate::models::Quota>>,
+    ///
+    /// `quota`: `None` when absent or `null`.
+    pub fn quota(&self) -> Option<&crate::models::Quota> {
+        self.props().get(2025)
+    }
+
+    /// Sets `quota`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_quota(&mut self, value: impl crate::IntoPatch<crate::models::Quota>) -> &mut Self {
+        self.props_mut().set(2025, value.into_patch());
+        self
+    }
+
     /// The `sharePointIds` property.
-    pub share_point_ids: crate::Patch<Box<crate::models::SharepointIds>>,
+    ///
+    /// `sharePointIds`: `None` when absent or `null`.
+    pub fn share_point_ids(&self) -> Option<&crate::models::SharepointIds> {
+        self.props().get(2026)
+    }
+
+    /// Sets `sharePointIds`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_share_point_ids(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::SharepointIds>,
+    ) -> &mut Self {
+        self.props_mut().set(2026, value.into_patch());
+        self
+    }
+
     /// If present, indicates that this is a system-managed drive. Read-only.
-    pub system: crate::Patch<Box<crate::models::SystemFacet>>,
-    /// Identity of the user who created the item. Read-only.
-    #[cfg(feature = "identity")]
-    pub created_by_user: crate::Patch<Box<crate::models::AnyUser>>,
-    /// Identity of the user who last modified the item. Read-only.
-    #[cfg(feature = "identity")]
-    pub last_modified_by_user: crate::Patch<Box<crate::models::AnyUser>>,
+    ///
+    /// `system`: `None` when absent or `null`.
+    pub fn system(&self) -> Option<&crate::models::SystemFacet> {
+        self.props().get(2027)
+    }
+
+    /// Sets `system`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_system(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::SystemFacet>,
+    ) -> &mut Self {
+        self.props_mut().set(2027, value.into_patch());
+        self
+    }
+
     /// Collection of \[bundles\]\[bundle\] (albums and multi-select-shared sets of items). Only in
     /// personal OneDrive.
-    pub bundles: crate::Patch<Vec<crate::models::DriveItem>>,
+    ///
+    /// `bundles`: an empty slice when absent or `null`.
+    pub fn bundles(&self) -> &[crate::models::DriveItem] {
+        self.props().list(2028)
+    }
+
+    /// Sets `bundles`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_bundles(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::DriveItem>>,
+    ) -> &mut Self {
+        self.props_mut().set(2028, value.into_patch());
+        self
+    }
+
     /// The list of items the user is following. Only in OneDrive for Business.
-    pub following: crate::Patch<Vec<crate::models::DriveItem>>,
+    ///
+    /// `following`: an empty slice when absent or `null`.
+    pub fn following(&self) -> &[crate::models::DriveItem] {
+        self.props().list(2029)
+    }
+
+    /// Sets `following`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_following(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::DriveItem>>,
+    ) -> &mut Self {
+        self.props_mut().set(2029, value.into_patch());
+        self
+    }
+
     /// All items contained in the drive. Read-only. Nullable.
-    pub items: crate::Patch<Vec<crate::models::DriveItem>>,
+    ///
+    /// `items`: an empty slice when absent or `null`.
+    pub fn items(&self) -> &[crate::models::DriveItem] {
+        self.props().list(2030)
+    }
+
+    /// Sets `items`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_items(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::DriveItem>>,
+    ) -> &mut Self {
+        self.props_mut().set(2030, value.into_patch());
+        self
+    }
+
     /// For drives in SharePoint, the underlying document library list. Read-only. Nullable.
+    ///
+    /// `list`: `None` when absent or `null`.
     #[cfg(feature = "sites")]
-    pub list: crate::Patch<Box<crate::models::List>>,
+    pub fn list(&self) -> Option<&crate::models::List> {
+        self.props().get(2031)
+    }
+
+    /// Sets `list`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    #[cfg(feature = "sites")]
+    pub fn set_list(&mut self, value: impl crate::IntoPatch<crate::models::List>) -> &mut Self {
+        self.props_mut().set(2031, value.into_patch());
+        self
+    }
+
     /// The root folder of the drive. Read-only.
-    pub root: crate::Patch<Box<crate::models::DriveItem>>,
+    ///
+    /// `root`: `None` when absent or `null`.
+    pub fn root(&self) -> Option<&crate::models::DriveItem> {
+        self.props().get(2032)
+    }
+
+    /// Sets `root`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_root(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::DriveItem>,
+    ) -> &mut Self {
+        self.props_mut().set(2032, value.into_patch());
+        self
+    }
+
     /// Collection of common folders available in OneDrive. Read-only. Nullable.
-    pub special: crate::Patch<Vec<crate::models::DriveItem>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `special`: an empty slice when absent or `null`.
+    pub fn special(&self) -> &[crate::models::DriveItem] {
+        self.props().list(2033)
+    }
+
+    /// Sets `special`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_special(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::DriveItem>>,
+    ) -> &mut Self {
+        self.props_mut().set(2033, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "files")]
+impl std::fmt::Debug for Drive {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "Drive", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "files")]
 impl serde::Serialize for Drive {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("createdBy", &self.created_by)?;
-        writer.field("createdDateTime", &self.created_date_time)?;
-        writer.field("description", &self.description)?;
-        writer.field("eTag", &self.etag)?;
-        writer.field("lastModifiedBy", &self.last_modified_by)?;
-        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
-        writer.field("name", &self.name)?;
-        writer.field("parentReference", &self.parent_reference)?;
-        writer.field("webUrl", &self.web_url)?;
-        writer.field("driveType", &self.drive_type)?;
-        writer.field("owner", &self.owner)?;
-        writer.field("quota", &self.quota)?;
-        writer.field("sharePointIds", &self.share_point_ids)?;
-        writer.field("system", &self.system)?;
-        #[cfg(feature = "identity")]
-        writer.field("createdByUser", &self.created_by_user)?;
-        #[cfg(feature = "identity")]
-        writer.field("lastModifiedByUser", &self.last_modified_by_user)?;
-        writer.field("bundles", &self.bundles)?;
-        writer.field("following", &self.following)?;
-        writer.field("items", &self.items)?;
-        #[cfg(feature = "sites")]
-        writer.field("list", &self.list)?;
-        writer.field("root", &self.root)?;
-        writer.field("special", &self.special)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -5538,44 +5667,48 @@ impl crate::read_fields::ReadFields for Drive {
     const NAME: &'static str = "microsoft.graph.drive";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "createdBy" => self.created_by = map.next_value()?,
-            "createdDateTime" => self.created_date_time = map.next_value()?,
-            "description" => self.description = map.next_value()?,
-            "eTag" => self.etag = map.next_value()?,
-            "lastModifiedBy" => self.last_modified_by = map.next_value()?,
-            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
-            "name" => self.name = map.next_value()?,
-            "parentReference" => self.parent_reference = map.next_value()?,
-            "webUrl" => self.web_url = map.next_value()?,
-            "driveType" => self.drive_type = map.next_value()?,
-            "owner" => self.owner = map.next_value()?,
-            "quota" => self.quota = map.next_value()?,
-            "sharePointIds" => self.share_point_ids = map.next_value()?,
-            "system" => self.system = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "createdBy" => into.other::<crate::models::AnyIdentitySet, _>(736, map)?,
+            "createdDateTime" => into.other::<crate::edm::DateTimeOffset, _>(737, map)?,
+            "description" => into.str(738, map)?,
+            "eTag" => into.str(739, map)?,
+            "lastModifiedBy" => into.other::<crate::models::AnyIdentitySet, _>(740, map)?,
+            "lastModifiedDateTime" => into.other::<crate::edm::DateTimeOffset, _>(741, map)?,
+            "name" => into.str(742, map)?,
+            "parentReference" => into.other::<crate::models::ItemReference, _>(743, map)?,
+            "webUrl" => into.str(744, map)?,
+            "driveType" => into.str(2023, map)?,
+            "owner" => into.other::<crate::models::AnyIdentitySet, _>(2024, map)?,
+            "quota" => into.other::<crate::models::Quota, _>(2025, map)?,
+            "sharePointIds" => into.other::<crate::models::SharepointIds, _>(2026, map)?,
+            "system" => into.other::<crate::models::SystemFacet, _>(2027, map)?,
             #[cfg(feature = "identity")]
-            "createdByUser" => self.created_by_user = map.next_value()?,
+            "createdByUser" => into.other::<crate::models::AnyUser, _>(745, map)?,
             #[cfg(feature = "identity")]
-            "lastModifiedByUser" => self.last_modified_by_user = map.next_value()?,
-            "bundles" => self.bundles = map.next_value()?,
-            "following" => self.following = map.next_value()?,
-            "items" => self.items = map.next_value()?,
+            "lastModifiedByUser" => into.other::<crate::models::AnyUser, _>(746, map)?,
+            "bundles" => into.other::<Vec<crate::models::DriveItem>, _>(2028, map)?,
+            "following" => into.other::<Vec<crate::models::DriveItem>, _>(2029, map)?,
+            "items" => into.other::<Vec<crate::models::DriveItem>, _>(2030, map)?,
             #[cfg(feature = "sites")]
-            "list" => self.list = map.next_value()?,
-            "root" => self.root = map.next_value()?,
-            "special" => self.special = map.next_value()?,
+            "list" => into.other::<crate::models::List, _>(2031, map)?,
+            "root" => into.other::<crate::models::DriveItem, _>(2032, map)?,
+            "special" => into.other::<Vec<crate::models::DriveItem>, _>(2033, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::BaseItem as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -5608,171 +5741,546 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.driveItem` entity type.
 ///
-/// Derived from `baseItem` < `entity`; inherited properties are included.
+/// Derived from `baseItem` < `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::BaseItem`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct DriveItem {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
-    /// Identity of the user, device, or application which created the item. Read-only.
-    pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
-    /// Date and time of item creation. Read-only.
-    pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// Provides a user-visible description of the item. Optional.
-    pub description: crate::Patch<String>,
-    /// ETag for the item. Read-only.
-    pub etag: crate::Patch<String>,
-    /// Identity of the user, device, and application which last modified the item. Read-only.
-    pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
-    /// Date and time the item was last modified. Read-only.
-    pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// The name of the item. Read-write.
-    pub name: crate::Patch<String>,
-    /// Parent information, if the item has a parent. Read-write.
-    pub parent_reference: crate::Patch<Box<crate::models::ItemReference>>,
-    /// URL that displays the resource in the browser. Read-only.
-    pub web_url: crate::Patch<String>,
+    base: crate::models::BaseItem,
+}
+
+#[cfg(feature = "files")]
+impl std::ops::Deref for DriveItem {
+    type Target = crate::models::BaseItem;
+
+    fn deref(&self) -> &crate::models::BaseItem {
+        &self.base
+    }
+}
+
+#[cfg(feature = "files")]
+impl std::ops::DerefMut for DriveItem {
+    fn deref_mut(&mut self) -> &mut crate::models::BaseItem {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "files")]
+impl DriveItem {
+    /// An empty `driveItem`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Audio metadata, if the item is an audio file. Read-only. Read-only. Only on OneDrive Personal.
-    pub audio: crate::Patch<Box<crate::models::Audio>>,
+    ///
+    /// `audio`: `None` when absent or `null`.
+    pub fn audio(&self) -> Option<&crate::models::Audio> {
+        self.props().get(2034)
+    }
+
+    /// Sets `audio`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_audio(&mut self, value: impl crate::IntoPatch<crate::models::Audio>) -> &mut Self {
+        self.props_mut().set(2034, value.into_patch());
+        self
+    }
+
     /// Bundle metadata, if the item is a bundle. Read-only.
-    pub bundle: crate::Patch<Box<crate::models::Bundle>>,
+    ///
+    /// `bundle`: `None` when absent or `null`.
+    pub fn bundle(&self) -> Option<&crate::models::Bundle> {
+        self.props().get(2035)
+    }
+
+    /// Sets `bundle`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_bundle(&mut self, value: impl crate::IntoPatch<crate::models::Bundle>) -> &mut Self {
+        self.props_mut().set(2035, value.into_patch());
+        self
+    }
+
     /// An eTag for the content of the item. This eTag is not changed if only the metadata is changed.
     /// Note This property is not returned if the item is a folder. Read-only.
-    pub ctag: crate::Patch<String>,
+    ///
+    /// `cTag`: `None` when absent or `null`.
+    pub fn ctag(&self) -> Option<&str> {
+        self.props().str(2036)
+    }
+
+    /// Sets `cTag`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_ctag(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(2036, value.into_patch());
+        self
+    }
+
     /// Information about the deleted state of the item. Read-only.
-    pub deleted: crate::Patch<Box<crate::models::Deleted>>,
+    ///
+    /// `deleted`: `None` when absent or `null`.
+    pub fn deleted(&self) -> Option<&crate::models::Deleted> {
+        self.props().get(2037)
+    }
+
+    /// Sets `deleted`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_deleted(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::Deleted>,
+    ) -> &mut Self {
+        self.props_mut().set(2037, value.into_patch());
+        self
+    }
+
     /// File metadata, if the item is a file. Read-only.
-    pub file: crate::Patch<Box<crate::models::File>>,
+    ///
+    /// `file`: `None` when absent or `null`.
+    pub fn file(&self) -> Option<&crate::models::File> {
+        self.props().get(2038)
+    }
+
+    /// Sets `file`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_file(&mut self, value: impl crate::IntoPatch<crate::models::File>) -> &mut Self {
+        self.props_mut().set(2038, value.into_patch());
+        self
+    }
+
     /// File system information on client. Read-write.
-    pub file_system_info: crate::Patch<Box<crate::models::FileSystemInfo>>,
+    ///
+    /// `fileSystemInfo`: `None` when absent or `null`.
+    pub fn file_system_info(&self) -> Option<&crate::models::FileSystemInfo> {
+        self.props().get(2039)
+    }
+
+    /// Sets `fileSystemInfo`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_file_system_info(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::FileSystemInfo>,
+    ) -> &mut Self {
+        self.props_mut().set(2039, value.into_patch());
+        self
+    }
+
     /// Folder metadata, if the item is a folder. Read-only.
-    pub folder: crate::Patch<Box<crate::models::Folder>>,
+    ///
+    /// `folder`: `None` when absent or `null`.
+    pub fn folder(&self) -> Option<&crate::models::Folder> {
+        self.props().get(2040)
+    }
+
+    /// Sets `folder`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_folder(&mut self, value: impl crate::IntoPatch<crate::models::Folder>) -> &mut Self {
+        self.props_mut().set(2040, value.into_patch());
+        self
+    }
+
     /// Image metadata, if the item is an image. Read-only.
-    pub image: crate::Patch<Box<crate::models::Image>>,
+    ///
+    /// `image`: `None` when absent or `null`.
+    pub fn image(&self) -> Option<&crate::models::Image> {
+        self.props().get(2041)
+    }
+
+    /// Sets `image`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_image(&mut self, value: impl crate::IntoPatch<crate::models::Image>) -> &mut Self {
+        self.props_mut().set(2041, value.into_patch());
+        self
+    }
+
     /// Location metadata, if the item has location data. Read-only.
-    pub location: crate::Patch<Box<crate::models::GeoCoordinates>>,
+    ///
+    /// `location`: `None` when absent or `null`.
+    pub fn location(&self) -> Option<&crate::models::GeoCoordinates> {
+        self.props().get(2042)
+    }
+
+    /// Sets `location`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_location(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::GeoCoordinates>,
+    ) -> &mut Self {
+        self.props_mut().set(2042, value.into_patch());
+        self
+    }
+
     /// Malware metadata, if the item was detected to contain malware. Read-only.
-    pub malware: crate::Patch<Box<crate::models::Malware>>,
+    ///
+    /// `malware`: `None` when absent or `null`.
+    pub fn malware(&self) -> Option<&crate::models::Malware> {
+        self.props().get(2043)
+    }
+
+    /// Sets `malware`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_malware(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::Malware>,
+    ) -> &mut Self {
+        self.props_mut().set(2043, value.into_patch());
+        self
+    }
+
     /// If present, indicates that this item is a package instead of a folder or file. Packages are
     /// treated like files in some contexts and folders in others. Read-only.
-    pub package: crate::Patch<Box<crate::models::Package>>,
+    ///
+    /// `package`: `None` when absent or `null`.
+    pub fn package(&self) -> Option<&crate::models::Package> {
+        self.props().get(2044)
+    }
+
+    /// Sets `package`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_package(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::Package>,
+    ) -> &mut Self {
+        self.props_mut().set(2044, value.into_patch());
+        self
+    }
+
     /// If present, indicates that one or more operations that might affect the state of the driveItem
     /// are pending completion. Read-only.
-    pub pending_operations: crate::Patch<Box<crate::models::PendingOperations>>,
+    ///
+    /// `pendingOperations`: `None` when absent or `null`.
+    pub fn pending_operations(&self) -> Option<&crate::models::PendingOperations> {
+        self.props().get(2045)
+    }
+
+    /// Sets `pendingOperations`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_pending_operations(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::PendingOperations>,
+    ) -> &mut Self {
+        self.props_mut().set(2045, value.into_patch());
+        self
+    }
+
     /// Photo metadata, if the item is a photo. Read-only.
-    pub photo: crate::Patch<Box<crate::models::Photo>>,
+    ///
+    /// `photo`: `None` when absent or `null`.
+    pub fn photo(&self) -> Option<&crate::models::Photo> {
+        self.props().get(2046)
+    }
+
+    /// Sets `photo`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_photo(&mut self, value: impl crate::IntoPatch<crate::models::Photo>) -> &mut Self {
+        self.props_mut().set(2046, value.into_patch());
+        self
+    }
+
     /// Provides information about the published or checked-out state of an item, in locations that
     /// support such actions. This property is not returned by default. Read-only.
-    pub publication: crate::Patch<Box<crate::models::PublicationFacet>>,
+    ///
+    /// `publication`: `None` when absent or `null`.
+    pub fn publication(&self) -> Option<&crate::models::PublicationFacet> {
+        self.props().get(2047)
+    }
+
+    /// Sets `publication`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_publication(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::PublicationFacet>,
+    ) -> &mut Self {
+        self.props_mut().set(2047, value.into_patch());
+        self
+    }
+
     /// Remote item data, if the item is shared from a drive other than the one being accessed.
     /// Read-only.
-    pub remote_item: crate::Patch<Box<crate::models::RemoteItem>>,
+    ///
+    /// `remoteItem`: `None` when absent or `null`.
+    pub fn remote_item(&self) -> Option<&crate::models::RemoteItem> {
+        self.props().get(2048)
+    }
+
+    /// Sets `remoteItem`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_remote_item(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::RemoteItem>,
+    ) -> &mut Self {
+        self.props_mut().set(2048, value.into_patch());
+        self
+    }
+
     /// If this property is non-null, it indicates that the driveItem is the top-most driveItem in the
     /// drive.
-    pub root: crate::Patch<Box<crate::models::Root>>,
+    ///
+    /// `root`: `None` when absent or `null`.
+    pub fn root(&self) -> Option<&crate::models::Root> {
+        self.props().get(2049)
+    }
+
+    /// Sets `root`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_root(&mut self, value: impl crate::IntoPatch<crate::models::Root>) -> &mut Self {
+        self.props_mut().set(2049, value.into_patch());
+        self
+    }
+
     /// Search metadata, if the item is from a search result. Read-only.
-    pub search_result: crate::Patch<Box<crate::models::SearchResult>>,
+    ///
+    /// `searchResult`: `None` when absent or `null`.
+    pub fn search_result(&self) -> Option<&crate::models::SearchResult> {
+        self.props().get(2050)
+    }
+
+    /// Sets `searchResult`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_search_result(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::SearchResult>,
+    ) -> &mut Self {
+        self.props_mut().set(2050, value.into_patch());
+        self
+    }
+
     /// Indicates that the item has been shared with others and provides information about the shared
     /// state of the item. Read-only.
-    pub shared: crate::Patch<Box<crate::models::Shared>>,
+    ///
+    /// `shared`: `None` when absent or `null`.
+    pub fn shared(&self) -> Option<&crate::models::Shared> {
+        self.props().get(2051)
+    }
+
+    /// Sets `shared`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_shared(&mut self, value: impl crate::IntoPatch<crate::models::Shared>) -> &mut Self {
+        self.props_mut().set(2051, value.into_patch());
+        self
+    }
+
     /// Returns identifiers useful for SharePoint REST compatibility. Read-only.
-    pub sharepoint_ids: crate::Patch<Box<crate::models::SharepointIds>>,
+    ///
+    /// `sharepointIds`: `None` when absent or `null`.
+    pub fn sharepoint_ids(&self) -> Option<&crate::models::SharepointIds> {
+        self.props().get(2052)
+    }
+
+    /// Sets `sharepointIds`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_sharepoint_ids(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::SharepointIds>,
+    ) -> &mut Self {
+        self.props_mut().set(2052, value.into_patch());
+        self
+    }
+
     /// Size of the item in bytes. Read-only.
-    pub size: crate::Patch<i64>,
+    ///
+    /// `size`: `None` when absent or `null`.
+    pub fn size(&self) -> Option<i64> {
+        self.props().int(2053)
+    }
+
+    /// Sets `size`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_size(&mut self, value: impl crate::IntoPatch<i64>) -> &mut Self {
+        self.props_mut().set_int(2053, value.into_patch());
+        self
+    }
+
     /// If the current item is also available as a special folder, this facet is returned. Read-only.
-    pub special_folder: crate::Patch<Box<crate::models::SpecialFolder>>,
+    ///
+    /// `specialFolder`: `None` when absent or `null`.
+    pub fn special_folder(&self) -> Option<&crate::models::SpecialFolder> {
+        self.props().get(2054)
+    }
+
+    /// Sets `specialFolder`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_special_folder(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::SpecialFolder>,
+    ) -> &mut Self {
+        self.props_mut().set(2054, value.into_patch());
+        self
+    }
+
     /// Video metadata, if the item is a video. Read-only.
-    pub video: crate::Patch<Box<crate::models::Video>>,
+    ///
+    /// `video`: `None` when absent or `null`.
+    pub fn video(&self) -> Option<&crate::models::Video> {
+        self.props().get(2055)
+    }
+
+    /// Sets `video`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_video(&mut self, value: impl crate::IntoPatch<crate::models::Video>) -> &mut Self {
+        self.props_mut().set(2055, value.into_patch());
+        self
+    }
+
     /// WebDAV compatible URL for the item.
-    pub web_dav_url: crate::Patch<String>,
-    /// Identity of the user who created the item. Read-only.
-    #[cfg(feature = "identity")]
-    pub created_by_user: crate::Patch<Box<crate::models::AnyUser>>,
-    /// Identity of the user who last modified the item. Read-only.
-    #[cfg(feature = "identity")]
-    pub last_modified_by_user: crate::Patch<Box<crate::models::AnyUser>>,
+    ///
+    /// `webDavUrl`: `None` when absent or `null`.
+    pub fn web_dav_url(&self) -> Option<&str> {
+        self.props().str(2056)
+    }
+
+    /// Sets `webDavUrl`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_web_dav_url(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(2056, value.into_patch());
+        self
+    }
+
     /// Analytics about the view activities that took place on this item.
-    pub analytics: crate::Patch<Box<crate::models::ItemAnalytics>>,
+    ///
+    /// `analytics`: `None` when absent or `null`.
+    pub fn analytics(&self) -> Option<&crate::models::ItemAnalytics> {
+        self.props().get(2057)
+    }
+
+    /// Sets `analytics`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_analytics(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::ItemAnalytics>,
+    ) -> &mut Self {
+        self.props_mut().set(2057, value.into_patch());
+        self
+    }
+
     /// Collection containing Item objects for the immediate children of Item. Only items representing
     /// folders have children. Read-only. Nullable.
-    pub children: crate::Patch<Vec<crate::models::DriveItem>>,
+    ///
+    /// `children`: an empty slice when absent or `null`.
+    pub fn children(&self) -> &[crate::models::DriveItem] {
+        self.props().list(2058)
+    }
+
+    /// Sets `children`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_children(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::DriveItem>>,
+    ) -> &mut Self {
+        self.props_mut().set(2058, value.into_patch());
+        self
+    }
+
     /// For drives in SharePoint, the associated document library list item. Read-only. Nullable.
+    ///
+    /// `listItem`: `None` when absent or `null`.
     #[cfg(feature = "sites")]
-    pub list_item: crate::Patch<Box<crate::models::ListItem>>,
+    pub fn list_item(&self) -> Option<&crate::models::ListItem> {
+        self.props().get(2059)
+    }
+
+    /// Sets `listItem`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    #[cfg(feature = "sites")]
+    pub fn set_list_item(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::ListItem>,
+    ) -> &mut Self {
+        self.props_mut().set(2059, value.into_patch());
+        self
+    }
+
     /// The set of permissions for the item. Read-only. Nullable.
-    pub permissions: crate::Patch<Vec<crate::models::Permission>>,
+    ///
+    /// `permissions`: an empty slice when absent or `null`.
+    pub fn permissions(&self) -> &[crate::models::Permission] {
+        self.props().list(2060)
+    }
+
+    /// Sets `permissions`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_permissions(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::Permission>>,
+    ) -> &mut Self {
+        self.props_mut().set(2060, value.into_patch());
+        self
+    }
+
     /// The `retentionLabel` navigation property (present when expanded).
-    pub retention_label: crate::Patch<Box<crate::models::ItemRetentionLabel>>,
+    ///
+    /// `retentionLabel`: `None` when absent or `null`.
+    pub fn retention_label(&self) -> Option<&crate::models::ItemRetentionLabel> {
+        self.props().get(2061)
+    }
+
+    /// Sets `retentionLabel`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_retention_label(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::ItemRetentionLabel>,
+    ) -> &mut Self {
+        self.props_mut().set(2061, value.into_patch());
+        self
+    }
+
     /// The set of subscriptions on the item. Only supported on the root of a drive.
+    ///
+    /// `subscriptions`: an empty slice when absent or `null`.
     #[cfg(feature = "subscriptions")]
-    pub subscriptions: crate::Patch<Vec<crate::models::Subscription>>,
+    pub fn subscriptions(&self) -> &[crate::models::Subscription] {
+        self.props().list(2062)
+    }
+
+    /// Sets `subscriptions`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    #[cfg(feature = "subscriptions")]
+    pub fn set_subscriptions(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::Subscription>>,
+    ) -> &mut Self {
+        self.props_mut().set(2062, value.into_patch());
+        self
+    }
+
     /// Collection containing \[ThumbnailSet\]\[\] objects associated with the item. For more info, see
     /// \[getting thumbnails\]\[\]. Read-only. Nullable.
-    pub thumbnails: crate::Patch<Vec<crate::models::ThumbnailSet>>,
+    ///
+    /// `thumbnails`: an empty slice when absent or `null`.
+    pub fn thumbnails(&self) -> &[crate::models::ThumbnailSet] {
+        self.props().list(2063)
+    }
+
+    /// Sets `thumbnails`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_thumbnails(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::ThumbnailSet>>,
+    ) -> &mut Self {
+        self.props_mut().set(2063, value.into_patch());
+        self
+    }
+
     /// The list of previous versions of the item. For more info, see \[getting previous versions\]\[\].
     /// Read-only. Nullable.
-    pub versions: crate::Patch<Vec<crate::models::DriveItemVersion>>,
+    ///
+    /// `versions`: an empty slice when absent or `null`.
+    pub fn versions(&self) -> &[crate::models::DriveItemVersion] {
+        self.props().list(2064)
+    }
+
+    /// Sets `versions`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_versions(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::DriveItemVersion>>,
+    ) -> &mut Self {
+        self.props_mut().set(2064, value.into_patch());
+        self
+    }
+
     /// For files that are Excel spreadsheets, accesses the workbook API to work with the spreadsheet's
     /// contents. Nullable.
-    pub workbook: crate::Patch<Box<crate::models::Workbook>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `workbook`: `None` when absent or `null`.
+    pub fn workbook(&self) -> Option<&crate::models::Workbook> {
+        self.props().get(2065)
+    }
+
+    /// Sets `workbook`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_workbook(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::Workbook>,
+    ) -> &mut Self {
+        self.props_mut().set(2065, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "files")]
+impl std::fmt::Debug for DriveItem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "DriveItem", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "files")]
 impl serde::Serialize for DriveItem {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("createdBy", &self.created_by)?;
-        writer.field("createdDateTime", &self.created_date_time)?;
-        writer.field("description", &self.description)?;
-        writer.field("eTag", &self.etag)?;
-        writer.field("lastModifiedBy", &self.last_modified_by)?;
-        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
-        writer.field("name", &self.name)?;
-        writer.field("parentReference", &self.parent_reference)?;
-        writer.field("webUrl", &self.web_url)?;
-        writer.field("audio", &self.audio)?;
-        writer.field("bundle", &self.bundle)?;
-        writer.field("cTag", &self.ctag)?;
-        writer.field("deleted", &self.deleted)?;
-        writer.field("file", &self.file)?;
-        writer.field("fileSystemInfo", &self.file_system_info)?;
-        writer.field("folder", &self.folder)?;
-        writer.field("image", &self.image)?;
-        writer.field("location", &self.location)?;
-        writer.field("malware", &self.malware)?;
-        writer.field("package", &self.package)?;
-        writer.field("pendingOperations", &self.pending_operations)?;
-        writer.field("photo", &self.photo)?;
-        writer.field("publication", &self.publication)?;
-        writer.field("remoteItem", &self.remote_item)?;
-        writer.field("root", &self.root)?;
-        writer.field("searchResult", &self.search_result)?;
-        writer.field("shared", &self.shared)?;
-        writer.field("sharepointIds", &self.sharepoint_ids)?;
-        writer.field("size", &self.size)?;
-        writer.field("specialFolder", &self.special_folder)?;
-        writer.field("video", &self.video)?;
-        writer.field("webDavUrl", &self.web_dav_url)?;
-        #[cfg(feature = "identity")]
-        writer.field("createdByUser", &self.created_by_user)?;
-        #[cfg(feature = "identity")]
-        writer.field("lastModifiedByUser", &self.last_modified_by_user)?;
-        writer.field("analytics", &self.analytics)?;
-        writer.field("children", &self.children)?;
-        #[cfg(feature = "sites")]
-        writer.field("listItem", &self.list_item)?;
-        writer.field("permissions", &self.permissions)?;
-        writer.field("retentionLabel", &self.retention_label)?;
-        #[cfg(feature = "subscriptions")]
-        writer.field("subscriptions", &self.subscriptions)?;
-        writer.field("thumbnails", &self.thumbnails)?;
-        writer.field("versions", &self.versions)?;
-        writer.field("workbook", &self.workbook)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -5788,66 +6296,70 @@ impl crate::read_fields::ReadFields for DriveItem {
     const NAME: &'static str = "microsoft.graph.driveItem";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "createdBy" => self.created_by = map.next_value()?,
-            "createdDateTime" => self.created_date_time = map.next_value()?,
-            "description" => self.description = map.next_value()?,
-            "eTag" => self.etag = map.next_value()?,
-            "lastModifiedBy" => self.last_modified_by = map.next_value()?,
-            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
-            "name" => self.name = map.next_value()?,
-            "parentReference" => self.parent_reference = map.next_value()?,
-            "webUrl" => self.web_url = map.next_value()?,
-            "audio" => self.audio = map.next_value()?,
-            "bundle" => self.bundle = map.next_value()?,
-            "cTag" => self.ctag = map.next_value()?,
-            "deleted" => self.deleted = map.next_value()?,
-            "file" => self.file = map.next_value()?,
-            "fileSystemInfo" => self.file_system_info = map.next_value()?,
-            "folder" => self.folder = map.next_value()?,
-            "image" => self.image = map.next_value()?,
-            "location" => self.location = map.next_value()?,
-            "malware" => self.malware = map.next_value()?,
-            "package" => self.package = map.next_value()?,
-            "pendingOperations" => self.pending_operations = map.next_value()?,
-            "photo" => self.photo = map.next_value()?,
-            "publication" => self.publication = map.next_value()?,
-            "remoteItem" => self.remote_item = map.next_value()?,
-            "root" => self.root = map.next_value()?,
-            "searchResult" => self.search_result = map.next_value()?,
-            "shared" => self.shared = map.next_value()?,
-            "sharepointIds" => self.sharepoint_ids = map.next_value()?,
-            "size" => self.size = map.next_value()?,
-            "specialFolder" => self.special_folder = map.next_value()?,
-            "video" => self.video = map.next_value()?,
-            "webDavUrl" => self.web_dav_url = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "createdBy" => into.other::<crate::models::AnyIdentitySet, _>(736, map)?,
+            "createdDateTime" => into.other::<crate::edm::DateTimeOffset, _>(737, map)?,
+            "description" => into.str(738, map)?,
+            "eTag" => into.str(739, map)?,
+            "lastModifiedBy" => into.other::<crate::models::AnyIdentitySet, _>(740, map)?,
+            "lastModifiedDateTime" => into.other::<crate::edm::DateTimeOffset, _>(741, map)?,
+            "name" => into.str(742, map)?,
+            "parentReference" => into.other::<crate::models::ItemReference, _>(743, map)?,
+            "webUrl" => into.str(744, map)?,
+            "audio" => into.other::<crate::models::Audio, _>(2034, map)?,
+            "bundle" => into.other::<crate::models::Bundle, _>(2035, map)?,
+            "cTag" => into.str(2036, map)?,
+            "deleted" => into.other::<crate::models::Deleted, _>(2037, map)?,
+            "file" => into.other::<crate::models::File, _>(2038, map)?,
+            "fileSystemInfo" => into.other::<crate::models::FileSystemInfo, _>(2039, map)?,
+            "folder" => into.other::<crate::models::Folder, _>(2040, map)?,
+            "image" => into.other::<crate::models::Image, _>(2041, map)?,
+            "location" => into.other::<crate::models::GeoCoordinates, _>(2042, map)?,
+            "malware" => into.other::<crate::models::Malware, _>(2043, map)?,
+            "package" => into.other::<crate::models::Package, _>(2044, map)?,
+            "pendingOperations" => into.other::<crate::models::PendingOperations, _>(2045, map)?,
+            "photo" => into.other::<crate::models::Photo, _>(2046, map)?,
+            "publication" => into.other::<crate::models::PublicationFacet, _>(2047, map)?,
+            "remoteItem" => into.other::<crate::models::RemoteItem, _>(2048, map)?,
+            "root" => into.other::<crate::models::Root, _>(2049, map)?,
+            "searchResult" => into.other::<crate::models::SearchResult, _>(2050, map)?,
+            "shared" => into.other::<crate::models::Shared, _>(2051, map)?,
+            "sharepointIds" => into.other::<crate::models::SharepointIds, _>(2052, map)?,
+            "size" => into.int::<i64, _>(2053, map)?,
+            "specialFolder" => into.other::<crate::models::SpecialFolder, _>(2054, map)?,
+            "video" => into.other::<crate::models::Video, _>(2055, map)?,
+            "webDavUrl" => into.str(2056, map)?,
             #[cfg(feature = "identity")]
-            "createdByUser" => self.created_by_user = map.next_value()?,
+            "createdByUser" => into.other::<crate::models::AnyUser, _>(745, map)?,
             #[cfg(feature = "identity")]
-            "lastModifiedByUser" => self.last_modified_by_user = map.next_value()?,
-            "analytics" => self.analytics = map.next_value()?,
-            "children" => self.children = map.next_value()?,
+            "lastModifiedByUser" => into.other::<crate::models::AnyUser, _>(746, map)?,
+            "analytics" => into.other::<crate::models::ItemAnalytics, _>(2057, map)?,
+            "children" => into.other::<Vec<crate::models::DriveItem>, _>(2058, map)?,
             #[cfg(feature = "sites")]
-            "listItem" => self.list_item = map.next_value()?,
-            "permissions" => self.permissions = map.next_value()?,
-            "retentionLabel" => self.retention_label = map.next_value()?,
+            "listItem" => into.other::<crate::models::ListItem, _>(2059, map)?,
+            "permissions" => into.other::<Vec<crate::models::Permission>, _>(2060, map)?,
+            "retentionLabel" => into.other::<crate::models::ItemRetentionLabel, _>(2061, map)?,
             #[cfg(feature = "subscriptions")]
-            "subscriptions" => self.subscriptions = map.next_value()?,
-            "thumbnails" => self.thumbnails = map.next_value()?,
-            "versions" => self.versions = map.next_value()?,
-            "workbook" => self.workbook = map.next_value()?,
+            "subscriptions" => into.other::<Vec<crate::models::Subscription>, _>(2062, map)?,
+            "thumbnails" => into.other::<Vec<crate::models::ThumbnailSet>, _>(2063, map)?,
+            "versions" => into.other::<Vec<crate::models::DriveItemVersion>, _>(2064, map)?,
+            "workbook" => into.other::<crate::models::Workbook, _>(2065, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::BaseItem as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -5900,35 +6412,68 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.driveItemVersion` entity type.
 ///
-/// Derived from `baseItemVersion` < `entity`; inherited properties are included.
+/// Derived from `baseItemVersion` < `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::BaseItemVersion`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct DriveItemVersion {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
-    /// Identity of the user which last modified the version. Read-only.
-    pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
-    /// Date and time the version was last modified. Read-only.
-    pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// Indicates the publication status of this particular version. Read-only.
-    pub publication: crate::Patch<Box<crate::models::PublicationFacet>>,
+    base: crate::models::BaseItemVersion,
+}
+
+#[cfg(feature = "files")]
+impl std::ops::Deref for DriveItemVersion {
+    type Target = crate::models::BaseItemVersion;
+
+    fn deref(&self) -> &crate::models::BaseItemVersion {
+        &self.base
+    }
+}
+
+#[cfg(feature = "files")]
+impl std::ops::DerefMut for DriveItemVersion {
+    fn deref_mut(&mut self) -> &mut crate::models::BaseItemVersion {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "files")]
+impl DriveItemVersion {
+    /// An empty `driveItemVersion`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Indicates the size of the content stream for this version of the item.
-    pub size: crate::Patch<i64>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `size`: `None` when absent or `null`.
+    pub fn size(&self) -> Option<i64> {
+        self.props().int(2066)
+    }
+
+    /// Sets `size`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_size(&mut self, value: impl crate::IntoPatch<i64>) -> &mut Self {
+        self.props_mut().set_int(2066, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "files")]
+impl std::fmt::Debug for DriveItemVersion {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "DriveItemVersion", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "files")]
 impl serde::Serialize for DriveItemVersion {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("lastModifiedBy", &self.last_modified_by)?;
-        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
-        writer.field("publication", &self.publication)?;
-        writer.field("size", &self.size)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -5944,23 +6489,28 @@ impl crate::read_fields::ReadFields for DriveItemVersion {
     const NAME: &'static str = "microsoft.graph.driveItemVersion";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "lastModifiedBy" => self.last_modified_by = map.next_value()?,
-            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
-            "publication" => self.publication = map.next_value()?,
-            "size" => self.size = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "lastModifiedBy" => into.other::<crate::models::AnyIdentitySet, _>(747, map)?,
+            "lastModifiedDateTime" => into.other::<crate::edm::DateTimeOffset, _>(748, map)?,
+            "publication" => into.other::<crate::models::PublicationFacet, _>(749, map)?,
+            "size" => into.int::<i64, _>(2066, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base:
+                <crate::models::BaseItemVersion as crate::read_fields::ReadFields>::from_properties(
+                    properties,
+                ),
+        }
     }
 }
 
@@ -5978,35 +6528,119 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.itemActivity` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct ItemActivity {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "files")]
+impl std::ops::Deref for ItemActivity {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "files")]
+impl std::ops::DerefMut for ItemActivity {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "files")]
+impl ItemActivity {
+    /// An empty `itemActivity`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// An item was accessed.
-    pub access: crate::Patch<Box<crate::models::AccessAction>>,
+    ///
+    /// `access`: `None` when absent or `null`.
+    pub fn access(&self) -> Option<&crate::models::AccessAction> {
+        self.props().get(2960)
+    }
+
+    /// Sets `access`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_access(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::AccessAction>,
+    ) -> &mut Self {
+        self.props_mut().set(2960, value.into_patch());
+        self
+    }
+
     /// Details about when the activity took place. Read-only.
-    pub activity_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    ///
+    /// `activityDateTime`: `None` when absent or `null`.
+    pub fn activity_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(2961)
+    }
+
+    /// Sets `activityDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_activity_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(2961, value.into_patch());
+        self
+    }
+
     /// Identity of who performed the action. Read-only.
-    pub actor: crate::Patch<Box<crate::models::AnyIdentitySet>>,
+    ///
+    /// `actor`: `None` when absent or `null`.
+    pub fn actor(&self) -> Option<&crate::models::AnyIdentitySet> {
+        self.props().get(2962)
+    }
+
+    /// Sets `actor`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_actor(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::AnyIdentitySet>,
+    ) -> &mut Self {
+        self.props_mut().set(2962, value.into_patch());
+        self
+    }
+
     /// Exposes the driveItem that was the target of this activity.
-    pub drive_item: crate::Patch<Box<crate::models::DriveItem>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `driveItem`: `None` when absent or `null`.
+    pub fn drive_item(&self) -> Option<&crate::models::DriveItem> {
+        self.props().get(2963)
+    }
+
+    /// Sets `driveItem`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_drive_item(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::DriveItem>,
+    ) -> &mut Self {
+        self.props_mut().set(2963, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "files")]
+impl std::fmt::Debug for ItemActivity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "ItemActivity", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "files")]
 impl serde::Serialize for ItemActivity {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("access", &self.access)?;
-        writer.field("activityDateTime", &self.activity_date_time)?;
-        writer.field("actor", &self.actor)?;
-        writer.field("driveItem", &self.drive_item)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -6022,23 +6656,27 @@ impl crate::read_fields::ReadFields for ItemActivity {
     const NAME: &'static str = "microsoft.graph.itemActivity";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "access" => self.access = map.next_value()?,
-            "activityDateTime" => self.activity_date_time = map.next_value()?,
-            "actor" => self.actor = map.next_value()?,
-            "driveItem" => self.drive_item = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "access" => into.other::<crate::models::AccessAction, _>(2960, map)?,
+            "activityDateTime" => into.other::<crate::edm::DateTimeOffset, _>(2961, map)?,
+            "actor" => into.other::<crate::models::AnyIdentitySet, _>(2962, map)?,
+            "driveItem" => into.other::<crate::models::DriveItem, _>(2963, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -6056,53 +6694,212 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.itemActivityStat` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct ItemActivityStat {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "files")]
+impl std::ops::Deref for ItemActivityStat {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "files")]
+impl std::ops::DerefMut for ItemActivityStat {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "files")]
+impl ItemActivityStat {
+    /// An empty `itemActivityStat`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Statistics about the access actions in this interval. Read-only.
-    pub access: crate::Patch<Box<crate::models::ItemActionStat>>,
+    ///
+    /// `access`: `None` when absent or `null`.
+    pub fn access(&self) -> Option<&crate::models::ItemActionStat> {
+        self.props().get(2964)
+    }
+
+    /// Sets `access`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_access(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::ItemActionStat>,
+    ) -> &mut Self {
+        self.props_mut().set(2964, value.into_patch());
+        self
+    }
+
     /// Statistics about the create actions in this interval. Read-only.
-    pub create: crate::Patch<Box<crate::models::ItemActionStat>>,
+    ///
+    /// `create`: `None` when absent or `null`.
+    pub fn create(&self) -> Option<&crate::models::ItemActionStat> {
+        self.props().get(2965)
+    }
+
+    /// Sets `create`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_create(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::ItemActionStat>,
+    ) -> &mut Self {
+        self.props_mut().set(2965, value.into_patch());
+        self
+    }
+
     /// Statistics about the delete actions in this interval. Read-only.
-    pub delete: crate::Patch<Box<crate::models::ItemActionStat>>,
+    ///
+    /// `delete`: `None` when absent or `null`.
+    pub fn delete(&self) -> Option<&crate::models::ItemActionStat> {
+        self.props().get(2966)
+    }
+
+    /// Sets `delete`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_delete(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::ItemActionStat>,
+    ) -> &mut Self {
+        self.props_mut().set(2966, value.into_patch());
+        self
+    }
+
     /// Statistics about the edit actions in this interval. Read-only.
-    pub edit: crate::Patch<Box<crate::models::ItemActionStat>>,
+    ///
+    /// `edit`: `None` when absent or `null`.
+    pub fn edit(&self) -> Option<&crate::models::ItemActionStat> {
+        self.props().get(2967)
+    }
+
+    /// Sets `edit`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_edit(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::ItemActionStat>,
+    ) -> &mut Self {
+        self.props_mut().set(2967, value.into_patch());
+        self
+    }
+
     /// When the interval ends. Read-only.
-    pub end_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    ///
+    /// `endDateTime`: `None` when absent or `null`.
+    pub fn end_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(2968)
+    }
+
+    /// Sets `endDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_end_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(2968, value.into_patch());
+        self
+    }
+
     /// Indicates that the statistics in this interval are based on incomplete data. Read-only.
-    pub incomplete_data: crate::Patch<Box<crate::models::IncompleteData>>,
+    ///
+    /// `incompleteData`: `None` when absent or `null`.
+    pub fn incomplete_data(&self) -> Option<&crate::models::IncompleteData> {
+        self.props().get(2969)
+    }
+
+    /// Sets `incompleteData`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_incomplete_data(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::IncompleteData>,
+    ) -> &mut Self {
+        self.props_mut().set(2969, value.into_patch());
+        self
+    }
+
     /// Indicates whether the item is 'trending.' Read-only.
-    pub is_trending: crate::Patch<bool>,
+    ///
+    /// `isTrending`: `None` when absent or `null`.
+    pub fn is_trending(&self) -> Option<bool> {
+        self.props().bool(2970)
+    }
+
+    /// Sets `isTrending`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_is_trending(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(2970, value.into_patch());
+        self
+    }
+
     /// Statistics about the move actions in this interval. Read-only.
-    pub r#move: crate::Patch<Box<crate::models::ItemActionStat>>,
+    ///
+    /// `move`: `None` when absent or `null`.
+    pub fn r#move(&self) -> Option<&crate::models::ItemActionStat> {
+        self.props().get(2971)
+    }
+
+    /// Sets `move`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_move(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::ItemActionStat>,
+    ) -> &mut Self {
+        self.props_mut().set(2971, value.into_patch());
+        self
+    }
+
     /// When the interval starts. Read-only.
-    pub start_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    ///
+    /// `startDateTime`: `None` when absent or `null`.
+    pub fn start_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(2972)
+    }
+
+    /// Sets `startDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_start_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(2972, value.into_patch());
+        self
+    }
+
     /// Exposes the itemActivities represented in this itemActivityStat resource.
-    pub activities: crate::Patch<Vec<crate::models::ItemActivity>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `activities`: an empty slice when absent or `null`.
+    pub fn activities(&self) -> &[crate::models::ItemActivity] {
+        self.props().list(2973)
+    }
+
+    /// Sets `activities`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_activities(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::ItemActivity>>,
+    ) -> &mut Self {
+        self.props_mut().set(2973, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "files")]
+impl std::fmt::Debug for ItemActivityStat {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "ItemActivityStat", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "files")]
 impl serde::Serialize for ItemActivityStat {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("access", &self.access)?;
-        writer.field("create", &self.create)?;
-        writer.field("delete", &self.delete)?;
-        writer.field("edit", &self.edit)?;
-        writer.field("endDateTime", &self.end_date_time)?;
-        writer.field("incompleteData", &self.incomplete_data)?;
-        writer.field("isTrending", &self.is_trending)?;
-        writer.field("move", &self.r#move)?;
-        writer.field("startDateTime", &self.start_date_time)?;
-        writer.field("activities", &self.activities)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -6118,29 +6915,33 @@ impl crate::read_fields::ReadFields for ItemActivityStat {
     const NAME: &'static str = "microsoft.graph.itemActivityStat";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "access" => self.access = map.next_value()?,
-            "create" => self.create = map.next_value()?,
-            "delete" => self.delete = map.next_value()?,
-            "edit" => self.edit = map.next_value()?,
-            "endDateTime" => self.end_date_time = map.next_value()?,
-            "incompleteData" => self.incomplete_data = map.next_value()?,
-            "isTrending" => self.is_trending = map.next_value()?,
-            "move" => self.r#move = map.next_value()?,
-            "startDateTime" => self.start_date_time = map.next_value()?,
-            "activities" => self.activities = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "access" => into.other::<crate::models::ItemActionStat, _>(2964, map)?,
+            "create" => into.other::<crate::models::ItemActionStat, _>(2965, map)?,
+            "delete" => into.other::<crate::models::ItemActionStat, _>(2966, map)?,
+            "edit" => into.other::<crate::models::ItemActionStat, _>(2967, map)?,
+            "endDateTime" => into.other::<crate::edm::DateTimeOffset, _>(2968, map)?,
+            "incompleteData" => into.other::<crate::models::IncompleteData, _>(2969, map)?,
+            "isTrending" => into.bool(2970, map)?,
+            "move" => into.other::<crate::models::ItemActionStat, _>(2971, map)?,
+            "startDateTime" => into.other::<crate::edm::DateTimeOffset, _>(2972, map)?,
+            "activities" => into.other::<Vec<crate::models::ItemActivity>, _>(2973, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -6164,32 +6965,103 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.itemAnalytics` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct ItemAnalytics {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "files")]
+impl std::ops::Deref for ItemAnalytics {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "files")]
+impl std::ops::DerefMut for ItemAnalytics {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "files")]
+impl ItemAnalytics {
+    /// An empty `itemAnalytics`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The `allTime` navigation property (present when expanded).
-    pub all_time: crate::Patch<Box<crate::models::ItemActivityStat>>,
+    ///
+    /// `allTime`: `None` when absent or `null`.
+    pub fn all_time(&self) -> Option<&crate::models::ItemActivityStat> {
+        self.props().get(2974)
+    }
+
+    /// Sets `allTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_all_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::ItemActivityStat>,
+    ) -> &mut Self {
+        self.props_mut().set(2974, value.into_patch());
+        self
+    }
+
     /// The `itemActivityStats` navigation property (present when expanded).
-    pub item_activity_stats: crate::Patch<Vec<crate::models::ItemActivityStat>>,
+    ///
+    /// `itemActivityStats`: an empty slice when absent or `null`.
+    pub fn item_activity_stats(&self) -> &[crate::models::ItemActivityStat] {
+        self.props().list(2975)
+    }
+
+    /// Sets `itemActivityStats`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_item_activity_stats(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::ItemActivityStat>>,
+    ) -> &mut Self {
+        self.props_mut().set(2975, value.into_patch());
+        self
+    }
+
     /// The `lastSevenDays` navigation property (present when expanded).
-    pub last_seven_days: crate::Patch<Box<crate::models::ItemActivityStat>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `lastSevenDays`: `None` when absent or `null`.
+    pub fn last_seven_days(&self) -> Option<&crate::models::ItemActivityStat> {
+        self.props().get(2976)
+    }
+
+    /// Sets `lastSevenDays`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_last_seven_days(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::ItemActivityStat>,
+    ) -> &mut Self {
+        self.props_mut().set(2976, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "files")]
+impl std::fmt::Debug for ItemAnalytics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "ItemAnalytics", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "files")]
 impl serde::Serialize for ItemAnalytics {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("allTime", &self.all_time)?;
-        writer.field("itemActivityStats", &self.item_activity_stats)?;
-        writer.field("lastSevenDays", &self.last_seven_days)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -6205,22 +7077,28 @@ impl crate::read_fields::ReadFields for ItemAnalytics {
     const NAME: &'static str = "microsoft.graph.itemAnalytics";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "allTime" => self.all_time = map.next_value()?,
-            "itemActivityStats" => self.item_activity_stats = map.next_value()?,
-            "lastSevenDays" => self.last_seven_days = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "allTime" => into.other::<crate::models::ItemActivityStat, _>(2974, map)?,
+            "itemActivityStats" => {
+                into.other::<Vec<crate::models::ItemActivityStat>, _>(2975, map)?
+            }
+            "lastSevenDays" => into.other::<crate::models::ItemActivityStat, _>(2976, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -6237,41 +7115,132 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.itemRetentionLabel` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct ItemRetentionLabel {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "files")]
+impl std::ops::Deref for ItemRetentionLabel {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "files")]
+impl std::ops::DerefMut for ItemRetentionLabel {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "files")]
+impl ItemRetentionLabel {
+    /// An empty `itemRetentionLabel`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The `isLabelAppliedExplicitly` property.
-    pub is_label_applied_explicitly: crate::Patch<bool>,
+    ///
+    /// `isLabelAppliedExplicitly`: `None` when absent or `null`.
+    pub fn is_label_applied_explicitly(&self) -> Option<bool> {
+        self.props().bool(2978)
+    }
+
+    /// Sets `isLabelAppliedExplicitly`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_is_label_applied_explicitly(
+        &mut self,
+        value: impl crate::IntoPatch<bool>,
+    ) -> &mut Self {
+        self.props_mut().set_bool(2978, value.into_patch());
+        self
+    }
+
     /// The `labelAppliedBy` property.
-    pub label_applied_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
+    ///
+    /// `labelAppliedBy`: `None` when absent or `null`.
+    pub fn label_applied_by(&self) -> Option<&crate::models::AnyIdentitySet> {
+        self.props().get(2979)
+    }
+
+    /// Sets `labelAppliedBy`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_label_applied_by(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::AnyIdentitySet>,
+    ) -> &mut Self {
+        self.props_mut().set(2979, value.into_patch());
+        self
+    }
+
     /// The `labelAppliedDateTime` property.
-    pub label_applied_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    ///
+    /// `labelAppliedDateTime`: `None` when absent or `null`.
+    pub fn label_applied_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(2980)
+    }
+
+    /// Sets `labelAppliedDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_label_applied_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(2980, value.into_patch());
+        self
+    }
+
     /// The `name` property.
-    pub name: crate::Patch<String>,
+    ///
+    /// `name`: `None` when absent or `null`.
+    pub fn name(&self) -> Option<&str> {
+        self.props().str(2981)
+    }
+
+    /// Sets `name`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_name(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(2981, value.into_patch());
+        self
+    }
+
     /// The `retentionSettings` property.
-    pub retention_settings: crate::Patch<Box<crate::models::RetentionLabelSettings>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `retentionSettings`: `None` when absent or `null`.
+    pub fn retention_settings(&self) -> Option<&crate::models::RetentionLabelSettings> {
+        self.props().get(2982)
+    }
+
+    /// Sets `retentionSettings`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_retention_settings(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::RetentionLabelSettings>,
+    ) -> &mut Self {
+        self.props_mut().set(2982, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "files")]
+impl std::fmt::Debug for ItemRetentionLabel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "ItemRetentionLabel", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "files")]
 impl serde::Serialize for ItemRetentionLabel {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field(
-            "isLabelAppliedExplicitly",
-            &self.is_label_applied_explicitly,
-        )?;
-        writer.field("labelAppliedBy", &self.label_applied_by)?;
-        writer.field("labelAppliedDateTime", &self.label_applied_date_time)?;
-        writer.field("name", &self.name)?;
-        writer.field("retentionSettings", &self.retention_settings)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -6287,24 +7256,30 @@ impl crate::read_fields::ReadFields for ItemRetentionLabel {
     const NAME: &'static str = "microsoft.graph.itemRetentionLabel";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "isLabelAppliedExplicitly" => self.is_label_applied_explicitly = map.next_value()?,
-            "labelAppliedBy" => self.label_applied_by = map.next_value()?,
-            "labelAppliedDateTime" => self.label_applied_date_time = map.next_value()?,
-            "name" => self.name = map.next_value()?,
-            "retentionSettings" => self.retention_settings = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "isLabelAppliedExplicitly" => into.bool(2978, map)?,
+            "labelAppliedBy" => into.other::<crate::models::AnyIdentitySet, _>(2979, map)?,
+            "labelAppliedDateTime" => into.other::<crate::edm::DateTimeOffset, _>(2980, map)?,
+            "name" => into.str(2981, map)?,
+            "retentionSettings" => {
+                into.other::<crate::models::RetentionLabelSettings, _>(2982, map)?
+            }
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -6323,60 +7298,226 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.permission` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct Permission {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "files")]
+impl std::ops::Deref for Permission {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "files")]
+impl std::ops::DerefMut for Permission {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "files")]
+impl Permission {
+    /// An empty `permission`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// A format of yyyy-MM-ddTHH:mm:ssZ of DateTimeOffset indicates the expiration time of the
     /// permission. DateTime.MinValue indicates there is no expiration set for this permission. Optional.
-    pub expiration_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    ///
+    /// `expirationDateTime`: `None` when absent or `null`.
+    pub fn expiration_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(3837)
+    }
+
+    /// Sets `expirationDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_expiration_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(3837, value.into_patch());
+        self
+    }
+
     /// The `grantedTo` property.
-    pub granted_to: crate::Patch<Box<crate::models::AnyIdentitySet>>,
+    ///
+    /// `grantedTo`: `None` when absent or `null`.
+    pub fn granted_to(&self) -> Option<&crate::models::AnyIdentitySet> {
+        self.props().get(3838)
+    }
+
+    /// Sets `grantedTo`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_granted_to(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::AnyIdentitySet>,
+    ) -> &mut Self {
+        self.props_mut().set(3838, value.into_patch());
+        self
+    }
+
     /// The `grantedToIdentities` property.
-    pub granted_to_identities: crate::Patch<Vec<crate::models::AnyIdentitySet>>,
+    ///
+    /// `grantedToIdentities`: an empty slice when absent or `null`.
+    pub fn granted_to_identities(&self) -> &[crate::models::AnyIdentitySet] {
+        self.props().list(3839)
+    }
+
+    /// Sets `grantedToIdentities`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_granted_to_identities(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::AnyIdentitySet>>,
+    ) -> &mut Self {
+        self.props_mut().set(3839, value.into_patch());
+        self
+    }
+
     /// For link type permissions, the details of the users to whom permission was granted. Read-only.
-    pub granted_to_identities_v2: crate::Patch<Vec<crate::models::SharePointIdentitySet>>,
+    ///
+    /// `grantedToIdentitiesV2`: an empty slice when absent or `null`.
+    pub fn granted_to_identities_v2(&self) -> &[crate::models::SharePointIdentitySet] {
+        self.props().list(3840)
+    }
+
+    /// Sets `grantedToIdentitiesV2`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_granted_to_identities_v2(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::SharePointIdentitySet>>,
+    ) -> &mut Self {
+        self.props_mut().set(3840, value.into_patch());
+        self
+    }
+
     /// For user type permissions, the details of the users and applications for this permission.
     /// Read-only.
-    pub granted_to_v2: crate::Patch<Box<crate::models::SharePointIdentitySet>>,
+    ///
+    /// `grantedToV2`: `None` when absent or `null`.
+    pub fn granted_to_v2(&self) -> Option<&crate::models::SharePointIdentitySet> {
+        self.props().get(3841)
+    }
+
+    /// Sets `grantedToV2`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_granted_to_v2(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::SharePointIdentitySet>,
+    ) -> &mut Self {
+        self.props_mut().set(3841, value.into_patch());
+        self
+    }
+
     /// Indicates whether the password is set for this permission. This property only appears in the
     /// response. Optional. Read-only. For OneDrive Personal only..
-    pub has_password: crate::Patch<bool>,
+    ///
+    /// `hasPassword`: `None` when absent or `null`.
+    pub fn has_password(&self) -> Option<bool> {
+        self.props().bool(3842)
+    }
+
+    /// Sets `hasPassword`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_has_password(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(3842, value.into_patch());
+        self
+    }
+
     /// Provides a reference to the ancestor of the current permission, if it is inherited from an
     /// ancestor. Read-only.
-    pub inherited_from: crate::Patch<Box<crate::models::ItemReference>>,
+    ///
+    /// `inheritedFrom`: `None` when absent or `null`.
+    pub fn inherited_from(&self) -> Option<&crate::models::ItemReference> {
+        self.props().get(3843)
+    }
+
+    /// Sets `inheritedFrom`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_inherited_from(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::ItemReference>,
+    ) -> &mut Self {
+        self.props_mut().set(3843, value.into_patch());
+        self
+    }
+
     /// Details of any associated sharing invitation for this permission. Read-only.
-    pub invitation: crate::Patch<Box<crate::models::SharingInvitation>>,
+    ///
+    /// `invitation`: `None` when absent or `null`.
+    pub fn invitation(&self) -> Option<&crate::models::SharingInvitation> {
+        self.props().get(3844)
+    }
+
+    /// Sets `invitation`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_invitation(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::SharingInvitation>,
+    ) -> &mut Self {
+        self.props_mut().set(3844, value.into_patch());
+        self
+    }
+
     /// Provides the link details of the current permission, if it is a link type permissions. Read-only.
-    pub link: crate::Patch<Box<crate::models::SharingLink>>,
+    ///
+    /// `link`: `None` when absent or `null`.
+    pub fn link(&self) -> Option<&crate::models::SharingLink> {
+        self.props().get(3845)
+    }
+
+    /// Sets `link`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_link(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::SharingLink>,
+    ) -> &mut Self {
+        self.props_mut().set(3845, value.into_patch());
+        self
+    }
+
     /// The type of permission, for example, read. See below for the full list of roles. Read-only.
-    pub roles: crate::Patch<Vec<String>>,
+    ///
+    /// `roles`: an empty slice when absent or `null`.
+    pub fn roles(&self) -> &[String] {
+        self.props().strings(3846)
+    }
+
+    /// Sets `roles`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_roles(&mut self, value: impl crate::IntoPatch<Vec<String>>) -> &mut Self {
+        self.props_mut().set_strings(3846, value.into_patch());
+        self
+    }
+
     /// A unique token that can be used to access this shared item via the **shares** API. Read-only.
-    pub share_id: crate::Patch<String>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `shareId`: `None` when absent or `null`.
+    pub fn share_id(&self) -> Option<&str> {
+        self.props().str(3847)
+    }
+
+    /// Sets `shareId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_share_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(3847, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "files")]
+impl std::fmt::Debug for Permission {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "Permission", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "files")]
 impl serde::Serialize for Permission {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("expirationDateTime", &self.expiration_date_time)?;
-        writer.field("grantedTo", &self.granted_to)?;
-        writer.field("grantedToIdentities", &self.granted_to_identities)?;
-        writer.field("grantedToIdentitiesV2", &self.granted_to_identities_v2)?;
-        writer.field("grantedToV2", &self.granted_to_v2)?;
-        writer.field("hasPassword", &self.has_password)?;
-        writer.field("inheritedFrom", &self.inherited_from)?;
-        writer.field("invitation", &self.invitation)?;
-        writer.field("link", &self.link)?;
-        writer.field("roles", &self.roles)?;
-        writer.field("shareId", &self.share_id)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -6392,30 +7533,38 @@ impl crate::read_fields::ReadFields for Permission {
     const NAME: &'static str = "microsoft.graph.permission";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "expirationDateTime" => self.expiration_date_time = map.next_value()?,
-            "grantedTo" => self.granted_to = map.next_value()?,
-            "grantedToIdentities" => self.granted_to_identities = map.next_value()?,
-            "grantedToIdentitiesV2" => self.granted_to_identities_v2 = map.next_value()?,
-            "grantedToV2" => self.granted_to_v2 = map.next_value()?,
-            "hasPassword" => self.has_password = map.next_value()?,
-            "inheritedFrom" => self.inherited_from = map.next_value()?,
-            "invitation" => self.invitation = map.next_value()?,
-            "link" => self.link = map.next_value()?,
-            "roles" => self.roles = map.next_value()?,
-            "shareId" => self.share_id = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "expirationDateTime" => into.other::<crate::edm::DateTimeOffset, _>(3837, map)?,
+            "grantedTo" => into.other::<crate::models::AnyIdentitySet, _>(3838, map)?,
+            "grantedToIdentities" => {
+                into.other::<Vec<crate::models::AnyIdentitySet>, _>(3839, map)?
+            }
+            "grantedToIdentitiesV2" => {
+                into.other::<Vec<crate::models::SharePointIdentitySet>, _>(3840, map)?
+            }
+            "grantedToV2" => into.other::<crate::models::SharePointIdentitySet, _>(3841, map)?,
+            "hasPassword" => into.bool(3842, map)?,
+            "inheritedFrom" => into.other::<crate::models::ItemReference, _>(3843, map)?,
+            "invitation" => into.other::<crate::models::SharingInvitation, _>(3844, map)?,
+            "link" => into.other::<crate::models::SharingLink, _>(3845, map)?,
+            "roles" => into.strings(3846, map)?,
+            "shareId" => into.str(3847, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -6440,90 +7589,183 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.sharedDriveItem` entity type.
 ///
-/// Derived from `baseItem` < `entity`; inherited properties are included.
+/// Derived from `baseItem` < `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::BaseItem`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct SharedDriveItem {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
-    /// Identity of the user, device, or application which created the item. Read-only.
-    pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
-    /// Date and time of item creation. Read-only.
-    pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// Provides a user-visible description of the item. Optional.
-    pub description: crate::Patch<String>,
-    /// ETag for the item. Read-only.
-    pub etag: crate::Patch<String>,
-    /// Identity of the user, device, and application which last modified the item. Read-only.
-    pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
-    /// Date and time the item was last modified. Read-only.
-    pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// The name of the item. Read-write.
-    pub name: crate::Patch<String>,
-    /// Parent information, if the item has a parent. Read-write.
-    pub parent_reference: crate::Patch<Box<crate::models::ItemReference>>,
-    /// URL that displays the resource in the browser. Read-only.
-    pub web_url: crate::Patch<String>,
+    base: crate::models::BaseItem,
+}
+
+#[cfg(feature = "files")]
+impl std::ops::Deref for SharedDriveItem {
+    type Target = crate::models::BaseItem;
+
+    fn deref(&self) -> &crate::models::BaseItem {
+        &self.base
+    }
+}
+
+#[cfg(feature = "files")]
+impl std::ops::DerefMut for SharedDriveItem {
+    fn deref_mut(&mut self) -> &mut crate::models::BaseItem {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "files")]
+impl SharedDriveItem {
+    /// An empty `sharedDriveItem`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Information about the owner of the shared item being referenced.
-    pub owner: crate::Patch<Box<crate::models::AnyIdentitySet>>,
-    /// Identity of the user who created the item. Read-only.
-    #[cfg(feature = "identity")]
-    pub created_by_user: crate::Patch<Box<crate::models::AnyUser>>,
-    /// Identity of the user who last modified the item. Read-only.
-    #[cfg(feature = "identity")]
-    pub last_modified_by_user: crate::Patch<Box<crate::models::AnyUser>>,
+    ///
+    /// `owner`: `None` when absent or `null`.
+    pub fn owner(&self) -> Option<&crate::models::AnyIdentitySet> {
+        self.props().get(4675)
+    }
+
+    /// Sets `owner`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_owner(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::AnyIdentitySet>,
+    ) -> &mut Self {
+        self.props_mut().set(4675, value.into_patch());
+        self
+    }
+
     /// Used to access the underlying driveItem
-    pub drive_item: crate::Patch<Box<crate::models::DriveItem>>,
+    ///
+    /// `driveItem`: `None` when absent or `null`.
+    pub fn drive_item(&self) -> Option<&crate::models::DriveItem> {
+        self.props().get(4676)
+    }
+
+    /// Sets `driveItem`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_drive_item(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::DriveItem>,
+    ) -> &mut Self {
+        self.props_mut().set(4676, value.into_patch());
+        self
+    }
+
     /// All driveItems contained in the sharing root. This collection cannot be enumerated.
-    pub items: crate::Patch<Vec<crate::models::DriveItem>>,
+    ///
+    /// `items`: an empty slice when absent or `null`.
+    pub fn items(&self) -> &[crate::models::DriveItem] {
+        self.props().list(4677)
+    }
+
+    /// Sets `items`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_items(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::DriveItem>>,
+    ) -> &mut Self {
+        self.props_mut().set(4677, value.into_patch());
+        self
+    }
+
     /// Used to access the underlying list
+    ///
+    /// `list`: `None` when absent or `null`.
     #[cfg(feature = "sites")]
-    pub list: crate::Patch<Box<crate::models::List>>,
+    pub fn list(&self) -> Option<&crate::models::List> {
+        self.props().get(4678)
+    }
+
+    /// Sets `list`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    #[cfg(feature = "sites")]
+    pub fn set_list(&mut self, value: impl crate::IntoPatch<crate::models::List>) -> &mut Self {
+        self.props_mut().set(4678, value.into_patch());
+        self
+    }
+
     /// Used to access the underlying listItem
+    ///
+    /// `listItem`: `None` when absent or `null`.
     #[cfg(feature = "sites")]
-    pub list_item: crate::Patch<Box<crate::models::ListItem>>,
+    pub fn list_item(&self) -> Option<&crate::models::ListItem> {
+        self.props().get(4679)
+    }
+
+    /// Sets `listItem`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    #[cfg(feature = "sites")]
+    pub fn set_list_item(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::ListItem>,
+    ) -> &mut Self {
+        self.props_mut().set(4679, value.into_patch());
+        self
+    }
+
     /// Used to access the permission representing the underlying sharing link
-    pub permission: crate::Patch<Box<crate::models::Permission>>,
+    ///
+    /// `permission`: `None` when absent or `null`.
+    pub fn permission(&self) -> Option<&crate::models::Permission> {
+        self.props().get(4680)
+    }
+
+    /// Sets `permission`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_permission(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::Permission>,
+    ) -> &mut Self {
+        self.props_mut().set(4680, value.into_patch());
+        self
+    }
+
     /// Used to access the underlying driveItem. Deprecated -- use driveItem instead.
-    pub root: crate::Patch<Box<crate::models::DriveItem>>,
+    ///
+    /// `root`: `None` when absent or `null`.
+    pub fn root(&self) -> Option<&crate::models::DriveItem> {
+        self.props().get(4681)
+    }
+
+    /// Sets `root`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_root(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::DriveItem>,
+    ) -> &mut Self {
+        self.props_mut().set(4681, value.into_patch());
+        self
+    }
+
     /// Used to access the underlying site
+    ///
+    /// `site`: `None` when absent or `null`.
     #[cfg(feature = "sites")]
-    pub site: crate::Patch<Box<crate::models::Site>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn site(&self) -> Option<&crate::models::Site> {
+        self.props().get(4682)
+    }
+
+    /// Sets `site`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    #[cfg(feature = "sites")]
+    pub fn set_site(&mut self, value: impl crate::IntoPatch<crate::models::Site>) -> &mut Self {
+        self.props_mut().set(4682, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "files")]
+impl std::fmt::Debug for SharedDriveItem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "SharedDriveItem", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "files")]
 impl serde::Serialize for SharedDriveItem {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("createdBy", &self.created_by)?;
-        writer.field("createdDateTime", &self.created_date_time)?;
-        writer.field("description", &self.description)?;
-        writer.field("eTag", &self.etag)?;
-        writer.field("lastModifiedBy", &self.last_modified_by)?;
-        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
-        writer.field("name", &self.name)?;
-        writer.field("parentReference", &self.parent_reference)?;
-        writer.field("webUrl", &self.web_url)?;
-        writer.field("owner", &self.owner)?;
-        #[cfg(feature = "identity")]
-        writer.field("createdByUser", &self.created_by_user)?;
-        #[cfg(feature = "identity")]
-        writer.field("lastModifiedByUser", &self.last_modified_by_user)?;
-        writer.field("driveItem", &self.drive_item)?;
-        writer.field("items", &self.items)?;
-        #[cfg(feature = "sites")]
-        writer.field("list", &self.list)?;
-        #[cfg(feature = "sites")]
-        writer.field("listItem", &self.list_item)?;
-        writer.field("permission", &self.permission)?;
-        writer.field("root", &self.root)?;
-        #[cfg(feature = "sites")]
-        writer.field("site", &self.site)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -6539,43 +7781,47 @@ impl crate::read_fields::ReadFields for SharedDriveItem {
     const NAME: &'static str = "microsoft.graph.sharedDriveItem";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "createdBy" => self.created_by = map.next_value()?,
-            "createdDateTime" => self.created_date_time = map.next_value()?,
-            "description" => self.description = map.next_value()?,
-            "eTag" => self.etag = map.next_value()?,
-            "lastModifiedBy" => self.last_modified_by = map.next_value()?,
-            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
-            "name" => self.name = map.next_value()?,
-            "parentReference" => self.parent_reference = map.next_value()?,
-            "webUrl" => self.web_url = map.next_value()?,
-            "owner" => self.owner = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "createdBy" => into.other::<crate::models::AnyIdentitySet, _>(736, map)?,
+            "createdDateTime" => into.other::<crate::edm::DateTimeOffset, _>(737, map)?,
+            "description" => into.str(738, map)?,
+            "eTag" => into.str(739, map)?,
+            "lastModifiedBy" => into.other::<crate::models::AnyIdentitySet, _>(740, map)?,
+            "lastModifiedDateTime" => into.other::<crate::edm::DateTimeOffset, _>(741, map)?,
+            "name" => into.str(742, map)?,
+            "parentReference" => into.other::<crate::models::ItemReference, _>(743, map)?,
+            "webUrl" => into.str(744, map)?,
+            "owner" => into.other::<crate::models::AnyIdentitySet, _>(4675, map)?,
             #[cfg(feature = "identity")]
-            "createdByUser" => self.created_by_user = map.next_value()?,
+            "createdByUser" => into.other::<crate::models::AnyUser, _>(745, map)?,
             #[cfg(feature = "identity")]
-            "lastModifiedByUser" => self.last_modified_by_user = map.next_value()?,
-            "driveItem" => self.drive_item = map.next_value()?,
-            "items" => self.items = map.next_value()?,
+            "lastModifiedByUser" => into.other::<crate::models::AnyUser, _>(746, map)?,
+            "driveItem" => into.other::<crate::models::DriveItem, _>(4676, map)?,
+            "items" => into.other::<Vec<crate::models::DriveItem>, _>(4677, map)?,
             #[cfg(feature = "sites")]
-            "list" => self.list = map.next_value()?,
+            "list" => into.other::<crate::models::List, _>(4678, map)?,
             #[cfg(feature = "sites")]
-            "listItem" => self.list_item = map.next_value()?,
-            "permission" => self.permission = map.next_value()?,
-            "root" => self.root = map.next_value()?,
+            "listItem" => into.other::<crate::models::ListItem, _>(4679, map)?,
+            "permission" => into.other::<crate::models::Permission, _>(4680, map)?,
+            "root" => into.other::<crate::models::DriveItem, _>(4681, map)?,
             #[cfg(feature = "sites")]
-            "site" => self.site = map.next_value()?,
+            "site" => into.other::<crate::models::Site, _>(4682, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::BaseItem as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -6603,35 +7849,119 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.thumbnailSet` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct ThumbnailSet {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "files")]
+impl std::ops::Deref for ThumbnailSet {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "files")]
+impl std::ops::DerefMut for ThumbnailSet {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "files")]
+impl ThumbnailSet {
+    /// An empty `thumbnailSet`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// A 1920x1920 scaled thumbnail.
-    pub large: crate::Patch<Box<crate::models::Thumbnail>>,
+    ///
+    /// `large`: `None` when absent or `null`.
+    pub fn large(&self) -> Option<&crate::models::Thumbnail> {
+        self.props().get(5168)
+    }
+
+    /// Sets `large`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_large(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::Thumbnail>,
+    ) -> &mut Self {
+        self.props_mut().set(5168, value.into_patch());
+        self
+    }
+
     /// A 176x176 scaled thumbnail.
-    pub medium: crate::Patch<Box<crate::models::Thumbnail>>,
+    ///
+    /// `medium`: `None` when absent or `null`.
+    pub fn medium(&self) -> Option<&crate::models::Thumbnail> {
+        self.props().get(5169)
+    }
+
+    /// Sets `medium`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_medium(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::Thumbnail>,
+    ) -> &mut Self {
+        self.props_mut().set(5169, value.into_patch());
+        self
+    }
+
     /// A 48x48 cropped thumbnail.
-    pub small: crate::Patch<Box<crate::models::Thumbnail>>,
+    ///
+    /// `small`: `None` when absent or `null`.
+    pub fn small(&self) -> Option<&crate::models::Thumbnail> {
+        self.props().get(5170)
+    }
+
+    /// Sets `small`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_small(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::Thumbnail>,
+    ) -> &mut Self {
+        self.props_mut().set(5170, value.into_patch());
+        self
+    }
+
     /// A custom thumbnail image or the original image used to generate other thumbnails.
-    pub source: crate::Patch<Box<crate::models::Thumbnail>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `source`: `None` when absent or `null`.
+    pub fn source(&self) -> Option<&crate::models::Thumbnail> {
+        self.props().get(5171)
+    }
+
+    /// Sets `source`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_source(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::Thumbnail>,
+    ) -> &mut Self {
+        self.props_mut().set(5171, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "files")]
+impl std::fmt::Debug for ThumbnailSet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "ThumbnailSet", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "files")]
 impl serde::Serialize for ThumbnailSet {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("large", &self.large)?;
-        writer.field("medium", &self.medium)?;
-        writer.field("small", &self.small)?;
-        writer.field("source", &self.source)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -6647,23 +7977,27 @@ impl crate::read_fields::ReadFields for ThumbnailSet {
     const NAME: &'static str = "microsoft.graph.thumbnailSet";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "large" => self.large = map.next_value()?,
-            "medium" => self.medium = map.next_value()?,
-            "small" => self.small = map.next_value()?,
-            "source" => self.source = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "large" => into.other::<crate::models::Thumbnail, _>(5168, map)?,
+            "medium" => into.other::<crate::models::Thumbnail, _>(5169, map)?,
+            "small" => into.other::<crate::models::Thumbnail, _>(5170, map)?,
+            "source" => into.other::<crate::models::Thumbnail, _>(5171, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -6681,46 +8015,169 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.workbook` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct Workbook {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "files")]
+impl std::ops::Deref for Workbook {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "files")]
+impl std::ops::DerefMut for Workbook {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "files")]
+impl Workbook {
+    /// An empty `workbook`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The `application` navigation property (present when expanded).
-    pub application: crate::Patch<Box<crate::models::WorkbookApplication>>,
+    ///
+    /// `application`: `None` when absent or `null`.
+    pub fn application(&self) -> Option<&crate::models::WorkbookApplication> {
+        self.props().get(6463)
+    }
+
+    /// Sets `application`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_application(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::WorkbookApplication>,
+    ) -> &mut Self {
+        self.props_mut().set(6463, value.into_patch());
+        self
+    }
+
     /// The `comments` navigation property (present when expanded).
-    pub comments: crate::Patch<Vec<crate::models::WorkbookComment>>,
+    ///
+    /// `comments`: an empty slice when absent or `null`.
+    pub fn comments(&self) -> &[crate::models::WorkbookComment] {
+        self.props().list(6464)
+    }
+
+    /// Sets `comments`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_comments(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::WorkbookComment>>,
+    ) -> &mut Self {
+        self.props_mut().set(6464, value.into_patch());
+        self
+    }
+
     /// The `functions` navigation property (present when expanded).
-    pub functions: crate::Patch<Box<crate::models::WorkbookFunctions>>,
+    ///
+    /// `functions`: `None` when absent or `null`.
+    pub fn functions(&self) -> Option<&crate::models::WorkbookFunctions> {
+        self.props().get(6465)
+    }
+
+    /// Sets `functions`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_functions(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::WorkbookFunctions>,
+    ) -> &mut Self {
+        self.props_mut().set(6465, value.into_patch());
+        self
+    }
+
     /// Represents a collection of workbooks scoped named items (named ranges and constants). Read-only.
-    pub names: crate::Patch<Vec<crate::models::WorkbookNamedItem>>,
+    ///
+    /// `names`: an empty slice when absent or `null`.
+    pub fn names(&self) -> &[crate::models::WorkbookNamedItem] {
+        self.props().list(6466)
+    }
+
+    /// Sets `names`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_names(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::WorkbookNamedItem>>,
+    ) -> &mut Self {
+        self.props_mut().set(6466, value.into_patch());
+        self
+    }
+
     /// The status of workbook operations. Getting an operation collection is not supported, but you can
     /// get the status of a long-running operation if the Location header is returned in the response.
     /// Read-only.
-    pub operations: crate::Patch<Vec<crate::models::WorkbookOperation>>,
+    ///
+    /// `operations`: an empty slice when absent or `null`.
+    pub fn operations(&self) -> &[crate::models::WorkbookOperation] {
+        self.props().list(6467)
+    }
+
+    /// Sets `operations`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_operations(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::WorkbookOperation>>,
+    ) -> &mut Self {
+        self.props_mut().set(6467, value.into_patch());
+        self
+    }
+
     /// Represents a collection of tables associated with the workbook. Read-only.
-    pub tables: crate::Patch<Vec<crate::models::WorkbookTable>>,
+    ///
+    /// `tables`: an empty slice when absent or `null`.
+    pub fn tables(&self) -> &[crate::models::WorkbookTable] {
+        self.props().list(6468)
+    }
+
+    /// Sets `tables`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_tables(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::WorkbookTable>>,
+    ) -> &mut Self {
+        self.props_mut().set(6468, value.into_patch());
+        self
+    }
+
     /// Represents a collection of worksheets associated with the workbook. Read-only.
-    pub worksheets: crate::Patch<Vec<crate::models::WorkbookWorksheet>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `worksheets`: an empty slice when absent or `null`.
+    pub fn worksheets(&self) -> &[crate::models::WorkbookWorksheet] {
+        self.props().list(6469)
+    }
+
+    /// Sets `worksheets`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_worksheets(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::WorkbookWorksheet>>,
+    ) -> &mut Self {
+        self.props_mut().set(6469, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "files")]
+impl std::fmt::Debug for Workbook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "Workbook", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "files")]
 impl serde::Serialize for Workbook {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("application", &self.application)?;
-        writer.field("comments", &self.comments)?;
-        writer.field("functions", &self.functions)?;
-        writer.field("names", &self.names)?;
-        writer.field("operations", &self.operations)?;
-        writer.field("tables", &self.tables)?;
-        writer.field("worksheets", &self.worksheets)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -6736,26 +8193,30 @@ impl crate::read_fields::ReadFields for Workbook {
     const NAME: &'static str = "microsoft.graph.workbook";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "application" => self.application = map.next_value()?,
-            "comments" => self.comments = map.next_value()?,
-            "functions" => self.functions = map.next_value()?,
-            "names" => self.names = map.next_value()?,
-            "operations" => self.operations = map.next_value()?,
-            "tables" => self.tables = map.next_value()?,
-            "worksheets" => self.worksheets = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "application" => into.other::<crate::models::WorkbookApplication, _>(6463, map)?,
+            "comments" => into.other::<Vec<crate::models::WorkbookComment>, _>(6464, map)?,
+            "functions" => into.other::<crate::models::WorkbookFunctions, _>(6465, map)?,
+            "names" => into.other::<Vec<crate::models::WorkbookNamedItem>, _>(6466, map)?,
+            "operations" => into.other::<Vec<crate::models::WorkbookOperation>, _>(6467, map)?,
+            "tables" => into.other::<Vec<crate::models::WorkbookTable>, _>(6468, map)?,
+            "worksheets" => into.other::<Vec<crate::models::WorkbookWorksheet>, _>(6469, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -6776,27 +8237,69 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.workbookApplication` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct WorkbookApplication {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "files")]
+impl std::ops::Deref for WorkbookApplication {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "files")]
+impl std::ops::DerefMut for WorkbookApplication {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "files")]
+impl WorkbookApplication {
+    /// An empty `workbookApplication`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Returns the calculation mode used in the workbook. Possible values are: Automatic,
     /// AutomaticExceptTables, Manual.
-    pub calculation_mode: crate::Patch<String>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `calculationMode`: `None` when absent or `null`.
+    pub fn calculation_mode(&self) -> Option<&str> {
+        self.props().str(6470)
+    }
+
+    /// Sets `calculationMode`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_calculation_mode(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(6470, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "files")]
+impl std::fmt::Debug for WorkbookApplication {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "WorkbookApplication", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "files")]
 impl serde::Serialize for WorkbookApplication {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("calculationMode", &self.calculation_mode)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -6812,20 +8315,24 @@ impl crate::read_fields::ReadFields for WorkbookApplication {
     const NAME: &'static str = "microsoft.graph.workbookApplication";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "calculationMode" => self.calculation_mode = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "calculationMode" => into.str(6470, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -6840,61 +8347,234 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.workbookChart` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct WorkbookChart {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "files")]
+impl std::ops::Deref for WorkbookChart {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "files")]
+impl std::ops::DerefMut for WorkbookChart {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "files")]
+impl WorkbookChart {
+    /// An empty `workbookChart`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Represents the height, in points, of the chart object.
-    pub height: crate::Patch<crate::edm::Double>,
+    ///
+    /// `height`: `None` when absent or `null`.
+    pub fn height(&self) -> Option<f64> {
+        self.props().double(6471)
+    }
+
+    /// Sets `height`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_height(&mut self, value: impl crate::IntoPatch<f64>) -> &mut Self {
+        self.props_mut().set_double(6471, value.into_patch());
+        self
+    }
+
     /// The distance, in points, from the left side of the chart to the worksheet origin.
-    pub left: crate::Patch<crate::edm::Double>,
+    ///
+    /// `left`: `None` when absent or `null`.
+    pub fn left(&self) -> Option<f64> {
+        self.props().double(6472)
+    }
+
+    /// Sets `left`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_left(&mut self, value: impl crate::IntoPatch<f64>) -> &mut Self {
+        self.props_mut().set_double(6472, value.into_patch());
+        self
+    }
+
     /// Represents the name of a chart object.
-    pub name: crate::Patch<String>,
+    ///
+    /// `name`: `None` when absent or `null`.
+    pub fn name(&self) -> Option<&str> {
+        self.props().str(6473)
+    }
+
+    /// Sets `name`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_name(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(6473, value.into_patch());
+        self
+    }
+
     /// Represents the distance, in points, from the top edge of the object to the top of row 1 (on a
     /// worksheet) or the top of the chart area (on a chart).
-    pub top: crate::Patch<crate::edm::Double>,
+    ///
+    /// `top`: `None` when absent or `null`.
+    pub fn top(&self) -> Option<f64> {
+        self.props().double(6474)
+    }
+
+    /// Sets `top`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_top(&mut self, value: impl crate::IntoPatch<f64>) -> &mut Self {
+        self.props_mut().set_double(6474, value.into_patch());
+        self
+    }
+
     /// Represents the width, in points, of the chart object.
-    pub width: crate::Patch<crate::edm::Double>,
+    ///
+    /// `width`: `None` when absent or `null`.
+    pub fn width(&self) -> Option<f64> {
+        self.props().double(6475)
+    }
+
+    /// Sets `width`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_width(&mut self, value: impl crate::IntoPatch<f64>) -> &mut Self {
+        self.props_mut().set_double(6475, value.into_patch());
+        self
+    }
+
     /// Represents chart axes. Read-only.
-    pub axes: crate::Patch<Box<crate::models::WorkbookChartAxes>>,
+    ///
+    /// `axes`: `None` when absent or `null`.
+    pub fn axes(&self) -> Option<&crate::models::WorkbookChartAxes> {
+        self.props().get(6476)
+    }
+
+    /// Sets `axes`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_axes(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::WorkbookChartAxes>,
+    ) -> &mut Self {
+        self.props_mut().set(6476, value.into_patch());
+        self
+    }
+
     /// Represents the datalabels on the chart. Read-only.
-    pub data_labels: crate::Patch<Box<crate::models::WorkbookChartDataLabels>>,
+    ///
+    /// `dataLabels`: `None` when absent or `null`.
+    pub fn data_labels(&self) -> Option<&crate::models::WorkbookChartDataLabels> {
+        self.props().get(6477)
+    }
+
+    /// Sets `dataLabels`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_data_labels(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::WorkbookChartDataLabels>,
+    ) -> &mut Self {
+        self.props_mut().set(6477, value.into_patch());
+        self
+    }
+
     /// Encapsulates the format properties for the chart area. Read-only.
-    pub format: crate::Patch<Box<crate::models::WorkbookChartAreaFormat>>,
+    ///
+    /// `format`: `None` when absent or `null`.
+    pub fn format(&self) -> Option<&crate::models::WorkbookChartAreaFormat> {
+        self.props().get(6478)
+    }
+
+    /// Sets `format`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_format(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::WorkbookChartAreaFormat>,
+    ) -> &mut Self {
+        self.props_mut().set(6478, value.into_patch());
+        self
+    }
+
     /// Represents the legend for the chart. Read-only.
-    pub legend: crate::Patch<Box<crate::models::WorkbookChartLegend>>,
+    ///
+    /// `legend`: `None` when absent or `null`.
+    pub fn legend(&self) -> Option<&crate::models::WorkbookChartLegend> {
+        self.props().get(6479)
+    }
+
+    /// Sets `legend`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_legend(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::WorkbookChartLegend>,
+    ) -> &mut Self {
+        self.props_mut().set(6479, value.into_patch());
+        self
+    }
+
     /// Represents either a single series or collection of series in the chart. Read-only.
-    pub series: crate::Patch<Vec<crate::models::WorkbookChartSeries>>,
+    ///
+    /// `series`: an empty slice when absent or `null`.
+    pub fn series(&self) -> &[crate::models::WorkbookChartSeries] {
+        self.props().list(6480)
+    }
+
+    /// Sets `series`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_series(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::WorkbookChartSeries>>,
+    ) -> &mut Self {
+        self.props_mut().set(6480, value.into_patch());
+        self
+    }
+
     /// Represents the title of the specified chart, including the text, visibility, position and
     /// formating of the title. Read-only.
-    pub title: crate::Patch<Box<crate::models::WorkbookChartTitle>>,
+    ///
+    /// `title`: `None` when absent or `null`.
+    pub fn title(&self) -> Option<&crate::models::WorkbookChartTitle> {
+        self.props().get(6481)
+    }
+
+    /// Sets `title`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_title(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::WorkbookChartTitle>,
+    ) -> &mut Self {
+        self.props_mut().set(6481, value.into_patch());
+        self
+    }
+
     /// The worksheet containing the current chart. Read-only.
-    pub worksheet: crate::Patch<Box<crate::models::WorkbookWorksheet>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `worksheet`: `None` when absent or `null`.
+    pub fn worksheet(&self) -> Option<&crate::models::WorkbookWorksheet> {
+        self.props().get(6482)
+    }
+
+    /// Sets `worksheet`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_worksheet(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::WorkbookWorksheet>,
+    ) -> &mut Self {
+        self.props_mut().set(6482, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "files")]
+impl std::fmt::Debug for WorkbookChart {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "WorkbookChart", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "files")]
 impl serde::Serialize for WorkbookChart {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("height", &self.height)?;
-        writer.field("left", &self.left)?;
-        writer.field("name", &self.name)?;
-        writer.field("top", &self.top)?;
-        writer.field("width", &self.width)?;
-        writer.field("axes", &self.axes)?;
-        writer.field("dataLabels", &self.data_labels)?;
-        writer.field("format", &self.format)?;
-        writer.field("legend", &self.legend)?;
-        writer.field("series", &self.series)?;
-        writer.field("title", &self.title)?;
-        writer.field("worksheet", &self.worksheet)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -6910,31 +8590,35 @@ impl crate::read_fields::ReadFields for WorkbookChart {
     const NAME: &'static str = "microsoft.graph.workbookChart";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "height" => self.height = map.next_value()?,
-            "left" => self.left = map.next_value()?,
-            "name" => self.name = map.next_value()?,
-            "top" => self.top = map.next_value()?,
-            "width" => self.width = map.next_value()?,
-            "axes" => self.axes = map.next_value()?,
-            "dataLabels" => self.data_labels = map.next_value()?,
-            "format" => self.format = map.next_value()?,
-            "legend" => self.legend = map.next_value()?,
-            "series" => self.series = map.next_value()?,
-            "title" => self.title = map.next_value()?,
-            "worksheet" => self.worksheet = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "height" => into.double(6471, map)?,
+            "left" => into.double(6472, map)?,
+            "name" => into.str(6473, map)?,
+            "top" => into.double(6474, map)?,
+            "width" => into.double(6475, map)?,
+            "axes" => into.other::<crate::models::WorkbookChartAxes, _>(6476, map)?,
+            "dataLabels" => into.other::<crate::models::WorkbookChartDataLabels, _>(6477, map)?,
+            "format" => into.other::<crate::models::WorkbookChartAreaFormat, _>(6478, map)?,
+            "legend" => into.other::<crate::models::WorkbookChartLegend, _>(6479, map)?,
+            "series" => into.other::<Vec<crate::models::WorkbookChartSeries>, _>(6480, map)?,
+            "title" => into.other::<crate::models::WorkbookChartTitle, _>(6481, map)?,
+            "worksheet" => into.other::<crate::models::WorkbookWorksheet, _>(6482, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -6960,31 +8644,89 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.workbookChartAreaFormat` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct WorkbookChartAreaFormat {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "files")]
+impl std::ops::Deref for WorkbookChartAreaFormat {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "files")]
+impl std::ops::DerefMut for WorkbookChartAreaFormat {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "files")]
+impl WorkbookChartAreaFormat {
+    /// An empty `workbookChartAreaFormat`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Represents the fill format of an object, which includes background formatting information.
     /// Read-only.
-    pub fill: crate::Patch<Box<crate::models::WorkbookChartFill>>,
+    ///
+    /// `fill`: `None` when absent or `null`.
+    pub fn fill(&self) -> Option<&crate::models::WorkbookChartFill> {
+        self.props().get(6483)
+    }
+
+    /// Sets `fill`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_fill(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::WorkbookChartFill>,
+    ) -> &mut Self {
+        self.props_mut().set(6483, value.into_patch());
+        self
+    }
+
     /// Represents the font attributes (font name, font size, color, etc.) for the current object.
     /// Read-only.
-    pub font: crate::Patch<Box<crate::models::WorkbookChartFont>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `font`: `None` when absent or `null`.
+    pub fn font(&self) -> Option<&crate::models::WorkbookChartFont> {
+        self.props().get(6484)
+    }
+
+    /// Sets `font`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_font(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::WorkbookChartFont>,
+    ) -> &mut Self {
+        self.props_mut().set(6484, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "files")]
+impl std::fmt::Debug for WorkbookChartAreaFormat {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "WorkbookChartAreaFormat", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "files")]
 impl serde::Serialize for WorkbookChartAreaFormat {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("fill", &self.fill)?;
-        writer.field("font", &self.font)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -7000,21 +8742,25 @@ impl crate::read_fields::ReadFields for WorkbookChartAreaFormat {
     const NAME: &'static str = "microsoft.graph.workbookChartAreaFormat";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "fill" => self.fill = map.next_value()?,
-            "font" => self.font = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "fill" => into.other::<crate::models::WorkbookChartFill, _>(6483, map)?,
+            "font" => into.other::<crate::models::WorkbookChartFont, _>(6484, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -7030,32 +8776,103 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.workbookChartAxes` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct WorkbookChartAxes {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "files")]
+impl std::ops::Deref for WorkbookChartAxes {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "files")]
+impl std::ops::DerefMut for WorkbookChartAxes {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "files")]
+impl WorkbookChartAxes {
+    /// An empty `workbookChartAxes`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Represents the category axis in a chart. Read-only.
-    pub category_axis: crate::Patch<Box<crate::models::WorkbookChartAxis>>,
+    ///
+    /// `categoryAxis`: `None` when absent or `null`.
+    pub fn category_axis(&self) -> Option<&crate::models::WorkbookChartAxis> {
+        self.props().get(6485)
+    }
+
+    /// Sets `categoryAxis`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_category_axis(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::WorkbookChartAxis>,
+    ) -> &mut Self {
+        self.props_mut().set(6485, value.into_patch());
+        self
+    }
+
     /// Represents the series axis of a 3-dimensional chart. Read-only.
-    pub series_axis: crate::Patch<Box<crate::models::WorkbookChartAxis>>,
+    ///
+    /// `seriesAxis`: `None` when absent or `null`.
+    pub fn series_axis(&self) -> Option<&crate::models::WorkbookChartAxis> {
+        self.props().get(6486)
+    }
+
+    /// Sets `seriesAxis`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_series_axis(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::WorkbookChartAxis>,
+    ) -> &mut Self {
+        self.props_mut().set(6486, value.into_patch());
+        self
+    }
+
     /// Represents the value axis in an axis. Read-only.
-    pub value_axis: crate::Patch<Box<crate::models::WorkbookChartAxis>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `valueAxis`: `None` when absent or `null`.
+    pub fn value_axis(&self) -> Option<&crate::models::WorkbookChartAxis> {
+        self.props().get(6487)
+    }
+
+    /// Sets `valueAxis`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_value_axis(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::WorkbookChartAxis>,
+    ) -> &mut Self {
+        self.props_mut().set(6487, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "files")]
+impl std::fmt::Debug for WorkbookChartAxes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "WorkbookChartAxes", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "files")]
 impl serde::Serialize for WorkbookChartAxes {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("categoryAxis", &self.category_axis)?;
-        writer.field("seriesAxis", &self.series_axis)?;
-        writer.field("valueAxis", &self.value_axis)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -7071,22 +8888,26 @@ impl crate::read_fields::ReadFields for WorkbookChartAxes {
     const NAME: &'static str = "microsoft.graph.workbookChartAxes";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "categoryAxis" => self.category_axis = map.next_value()?,
-            "seriesAxis" => self.series_axis = map.next_value()?,
-            "valueAxis" => self.value_axis = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "categoryAxis" => into.other::<crate::models::WorkbookChartAxis, _>(6485, map)?,
+            "seriesAxis" => into.other::<crate::models::WorkbookChartAxis, _>(6486, map)?,
+            "valueAxis" => into.other::<crate::models::WorkbookChartAxis, _>(6487, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -7103,51 +8924,175 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.workbookChartAxis` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct WorkbookChartAxis {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "files")]
+impl std::ops::Deref for WorkbookChartAxis {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "files")]
+impl std::ops::DerefMut for WorkbookChartAxis {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "files")]
+impl WorkbookChartAxis {
+    /// An empty `workbookChartAxis`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Represents the interval between two major tick marks. Can be set to a numeric value or an empty
     /// string. The returned value is always a number.
-    pub major_unit: crate::Patch<serde_json::Value>,
+    ///
+    /// `majorUnit`: `None` when absent or `null`.
+    pub fn major_unit(&self) -> Option<&serde_json::Value> {
+        self.props().get(6488)
+    }
+
+    /// Sets `majorUnit`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_major_unit(&mut self, value: impl crate::IntoPatch<serde_json::Value>) -> &mut Self {
+        self.props_mut().set(6488, value.into_patch());
+        self
+    }
+
     /// Represents the maximum value on the value axis. Can be set to a numeric value or an empty string
     /// (for automatic axis values). The returned value is always a number.
-    pub maximum: crate::Patch<serde_json::Value>,
+    ///
+    /// `maximum`: `None` when absent or `null`.
+    pub fn maximum(&self) -> Option<&serde_json::Value> {
+        self.props().get(6489)
+    }
+
+    /// Sets `maximum`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_maximum(&mut self, value: impl crate::IntoPatch<serde_json::Value>) -> &mut Self {
+        self.props_mut().set(6489, value.into_patch());
+        self
+    }
+
     /// Represents the minimum value on the value axis. Can be set to a numeric value or an empty string
     /// (for automatic axis values). The returned value is always a number.
-    pub minimum: crate::Patch<serde_json::Value>,
+    ///
+    /// `minimum`: `None` when absent or `null`.
+    pub fn minimum(&self) -> Option<&serde_json::Value> {
+        self.props().get(6490)
+    }
+
+    /// Sets `minimum`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_minimum(&mut self, value: impl crate::IntoPatch<serde_json::Value>) -> &mut Self {
+        self.props_mut().set(6490, value.into_patch());
+        self
+    }
+
     /// Represents the interval between two minor tick marks. 'Can be set to a numeric value or an empty
     /// string (for automatic axis values). The returned value is always a number.
-    pub minor_unit: crate::Patch<serde_json::Value>,
+    ///
+    /// `minorUnit`: `None` when absent or `null`.
+    pub fn minor_unit(&self) -> Option<&serde_json::Value> {
+        self.props().get(6491)
+    }
+
+    /// Sets `minorUnit`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_minor_unit(&mut self, value: impl crate::IntoPatch<serde_json::Value>) -> &mut Self {
+        self.props_mut().set(6491, value.into_patch());
+        self
+    }
+
     /// Represents the formatting of a chart object, which includes line and font formatting. Read-only.
-    pub format: crate::Patch<Box<crate::models::WorkbookChartAxisFormat>>,
+    ///
+    /// `format`: `None` when absent or `null`.
+    pub fn format(&self) -> Option<&crate::models::WorkbookChartAxisFormat> {
+        self.props().get(6492)
+    }
+
+    /// Sets `format`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_format(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::WorkbookChartAxisFormat>,
+    ) -> &mut Self {
+        self.props_mut().set(6492, value.into_patch());
+        self
+    }
+
     /// Returns a gridlines object that represents the major gridlines for the specified axis. Read-only.
-    pub major_gridlines: crate::Patch<Box<crate::models::WorkbookChartGridlines>>,
+    ///
+    /// `majorGridlines`: `None` when absent or `null`.
+    pub fn major_gridlines(&self) -> Option<&crate::models::WorkbookChartGridlines> {
+        self.props().get(6493)
+    }
+
+    /// Sets `majorGridlines`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_major_gridlines(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::WorkbookChartGridlines>,
+    ) -> &mut Self {
+        self.props_mut().set(6493, value.into_patch());
+        self
+    }
+
     /// Returns a Gridlines object that represents the minor gridlines for the specified axis. Read-only.
-    pub minor_gridlines: crate::Patch<Box<crate::models::WorkbookChartGridlines>>,
+    ///
+    /// `minorGridlines`: `None` when absent or `null`.
+    pub fn minor_gridlines(&self) -> Option<&crate::models::WorkbookChartGridlines> {
+        self.props().get(6494)
+    }
+
+    /// Sets `minorGridlines`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_minor_gridlines(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::WorkbookChartGridlines>,
+    ) -> &mut Self {
+        self.props_mut().set(6494, value.into_patch());
+        self
+    }
+
     /// Represents the axis title. Read-only.
-    pub title: crate::Patch<Box<crate::models::WorkbookChartAxisTitle>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `title`: `None` when absent or `null`.
+    pub fn title(&self) -> Option<&crate::models::WorkbookChartAxisTitle> {
+        self.props().get(6495)
+    }
+
+    /// Sets `title`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_title(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::WorkbookChartAxisTitle>,
+    ) -> &mut Self {
+        self.props_mut().set(6495, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "files")]
+impl std::fmt::Debug for WorkbookChartAxis {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "WorkbookChartAxis", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "files")]
 impl serde::Serialize for WorkbookChartAxis {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("majorUnit", &self.major_unit)?;
-        writer.field("maximum", &self.maximum)?;
-        writer.field("minimum", &self.minimum)?;
-        writer.field("minorUnit", &self.minor_unit)?;
-        writer.field("format", &self.format)?;
-        writer.field("majorGridlines", &self.major_gridlines)?;
-        writer.field("minorGridlines", &self.minor_gridlines)?;
-        writer.field("title", &self.title)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -7163,27 +9108,35 @@ impl crate::read_fields::ReadFields for WorkbookChartAxis {
     const NAME: &'static str = "microsoft.graph.workbookChartAxis";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "majorUnit" => self.major_unit = map.next_value()?,
-            "maximum" => self.maximum = map.next_value()?,
-            "minimum" => self.minimum = map.next_value()?,
-            "minorUnit" => self.minor_unit = map.next_value()?,
-            "format" => self.format = map.next_value()?,
-            "majorGridlines" => self.major_gridlines = map.next_value()?,
-            "minorGridlines" => self.minor_gridlines = map.next_value()?,
-            "title" => self.title = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "majorUnit" => into.other::<serde_json::Value, _>(6488, map)?,
+            "maximum" => into.other::<serde_json::Value, _>(6489, map)?,
+            "minimum" => into.other::<serde_json::Value, _>(6490, map)?,
+            "minorUnit" => into.other::<serde_json::Value, _>(6491, map)?,
+            "format" => into.other::<crate::models::WorkbookChartAxisFormat, _>(6492, map)?,
+            "majorGridlines" => {
+                into.other::<crate::models::WorkbookChartGridlines, _>(6493, map)?
+            }
+            "minorGridlines" => {
+                into.other::<crate::models::WorkbookChartGridlines, _>(6494, map)?
+            }
+            "title" => into.other::<crate::models::WorkbookChartAxisTitle, _>(6495, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -7205,30 +9158,88 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.workbookChartAxisFormat` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct WorkbookChartAxisFormat {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "files")]
+impl std::ops::Deref for WorkbookChartAxisFormat {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "files")]
+impl std::ops::DerefMut for WorkbookChartAxisFormat {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "files")]
+impl WorkbookChartAxisFormat {
+    /// An empty `workbookChartAxisFormat`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Represents the font attributes (font name, font size, color, etc.) for a chart axis element.
     /// Read-only.
-    pub font: crate::Patch<Box<crate::models::WorkbookChartFont>>,
+    ///
+    /// `font`: `None` when absent or `null`.
+    pub fn font(&self) -> Option<&crate::models::WorkbookChartFont> {
+        self.props().get(6496)
+    }
+
+    /// Sets `font`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_font(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::WorkbookChartFont>,
+    ) -> &mut Self {
+        self.props_mut().set(6496, value.into_patch());
+        self
+    }
+
     /// Represents chart line formatting. Read-only.
-    pub line: crate::Patch<Box<crate::models::WorkbookChartLineFormat>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `line`: `None` when absent or `null`.
+    pub fn line(&self) -> Option<&crate::models::WorkbookChartLineFormat> {
+        self.props().get(6497)
+    }
+
+    /// Sets `line`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_line(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::WorkbookChartLineFormat>,
+    ) -> &mut Self {
+        self.props_mut().set(6497, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "files")]
+impl std::fmt::Debug for WorkbookChartAxisFormat {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "WorkbookChartAxisFormat", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "files")]
 impl serde::Serialize for WorkbookChartAxisFormat {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("font", &self.font)?;
-        writer.field("line", &self.line)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -7244,21 +9255,25 @@ impl crate::read_fields::ReadFields for WorkbookChartAxisFormat {
     const NAME: &'static str = "microsoft.graph.workbookChartAxisFormat";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "font" => self.font = map.next_value()?,
-            "line" => self.line = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "font" => into.other::<crate::models::WorkbookChartFont, _>(6496, map)?,
+            "line" => into.other::<crate::models::WorkbookChartLineFormat, _>(6497, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -7274,32 +9289,97 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.workbookChartAxisTitle` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct WorkbookChartAxisTitle {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "files")]
+impl std::ops::Deref for WorkbookChartAxisTitle {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "files")]
+impl std::ops::DerefMut for WorkbookChartAxisTitle {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "files")]
+impl WorkbookChartAxisTitle {
+    /// An empty `workbookChartAxisTitle`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Represents the axis title.
-    pub text: crate::Patch<String>,
+    ///
+    /// `text`: `None` when absent or `null`.
+    pub fn text(&self) -> Option<&str> {
+        self.props().str(6498)
+    }
+
+    /// Sets `text`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_text(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(6498, value.into_patch());
+        self
+    }
+
     /// A boolean that specifies the visibility of an axis title.
-    pub visible: crate::Patch<bool>,
+    ///
+    /// `visible`: `None` when absent or `null`.
+    pub fn visible(&self) -> Option<bool> {
+        self.props().bool(6499)
+    }
+
+    /// Sets `visible`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_visible(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(6499, value.into_patch());
+        self
+    }
+
     /// Represents the formatting of chart axis title. Read-only.
-    pub format: crate::Patch<Box<crate::models::WorkbookChartAxisTitleFormat>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `format`: `None` when absent or `null`.
+    pub fn format(&self) -> Option<&crate::models::WorkbookChartAxisTitleFormat> {
+        self.props().get(6500)
+    }
+
+    /// Sets `format`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_format(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::WorkbookChartAxisTitleFormat>,
+    ) -> &mut Self {
+        self.props_mut().set(6500, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "files")]
+impl std::fmt::Debug for WorkbookChartAxisTitle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "WorkbookChartAxisTitle", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "files")]
 impl serde::Serialize for WorkbookChartAxisTitle {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("text", &self.text)?;
-        writer.field("visible", &self.visible)?;
-        writer.field("format", &self.format)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -7315,22 +9395,26 @@ impl crate::read_fields::ReadFields for WorkbookChartAxisTitle {
     const NAME: &'static str = "microsoft.graph.workbookChartAxisTitle";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "text" => self.text = map.next_value()?,
-            "visible" => self.visible = map.next_value()?,
-            "format" => self.format = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "text" => into.str(6498, map)?,
+            "visible" => into.bool(6499, map)?,
+            "format" => into.other::<crate::models::WorkbookChartAxisTitleFormat, _>(6500, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -7347,27 +9431,75 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.workbookChartAxisTitleFormat` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct WorkbookChartAxisTitleFormat {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "files")]
+impl std::ops::Deref for WorkbookChartAxisTitleFormat {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "files")]
+impl std::ops::DerefMut for WorkbookChartAxisTitleFormat {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "files")]
+impl WorkbookChartAxisTitleFormat {
+    /// An empty `workbookChartAxisTitleFormat`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Represents the font attributes, such as font name, font size, color, etc. of chart axis title
     /// object. Read-only.
-    pub font: crate::Patch<Box<crate::models::WorkbookChartFont>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `font`: `None` when absent or `null`.
+    pub fn font(&self) -> Option<&crate::models::WorkbookChartFont> {
+        self.props().get(6501)
+    }
+
+    /// Sets `font`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_font(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::WorkbookChartFont>,
+    ) -> &mut Self {
+        self.props_mut().set(6501, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "files")]
+impl std::fmt::Debug for WorkbookChartAxisTitleFormat {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props().fmt_as(
+            f,
+            "WorkbookChartAxisTitleFormat",
+            crate::models::PROPERTY_NAMES,
+        )
+    }
 }
 
 #[cfg(feature = "files")]
 impl serde::Serialize for WorkbookChartAxisTitleFormat {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("font", &self.font)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -7383,20 +9515,24 @@ impl crate::read_fields::ReadFields for WorkbookChartAxisTitleFormat {
     const NAME: &'static str = "microsoft.graph.workbookChartAxisTitleFormat";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "font" => self.font = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "font" => into.other::<crate::models::WorkbookChartFont, _>(6501, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -7411,30 +9547,91 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.workbookChartDataLabelFormat` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct WorkbookChartDataLabelFormat {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "files")]
+impl std::ops::Deref for WorkbookChartDataLabelFormat {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "files")]
+impl std::ops::DerefMut for WorkbookChartDataLabelFormat {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "files")]
+impl WorkbookChartDataLabelFormat {
+    /// An empty `workbookChartDataLabelFormat`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Represents the fill format of the current chart data label. Read-only.
-    pub fill: crate::Patch<Box<crate::models::WorkbookChartFill>>,
+    ///
+    /// `fill`: `None` when absent or `null`.
+    pub fn fill(&self) -> Option<&crate::models::WorkbookChartFill> {
+        self.props().get(6502)
+    }
+
+    /// Sets `fill`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_fill(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::WorkbookChartFill>,
+    ) -> &mut Self {
+        self.props_mut().set(6502, value.into_patch());
+        self
+    }
+
     /// Represents the font attributes (font name, font size, color, etc.) for a chart data label.
     /// Read-only.
-    pub font: crate::Patch<Box<crate::models::WorkbookChartFont>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `font`: `None` when absent or `null`.
+    pub fn font(&self) -> Option<&crate::models::WorkbookChartFont> {
+        self.props().get(6503)
+    }
+
+    /// Sets `font`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_font(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::WorkbookChartFont>,
+    ) -> &mut Self {
+        self.props_mut().set(6503, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "files")]
+impl std::fmt::Debug for WorkbookChartDataLabelFormat {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props().fmt_as(
+            f,
+            "WorkbookChartDataLabelFormat",
+            crate::models::PROPERTY_NAMES,
+        )
+    }
 }
 
 #[cfg(feature = "files")]
 impl serde::Serialize for WorkbookChartDataLabelFormat {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("fill", &self.fill)?;
-        writer.field("font", &self.font)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -7450,21 +9647,25 @@ impl crate::read_fields::ReadFields for WorkbookChartDataLabelFormat {
     const NAME: &'static str = "microsoft.graph.workbookChartDataLabelFormat";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "fill" => self.fill = map.next_value()?,
-            "font" => self.font = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "fill" => into.other::<crate::models::WorkbookChartFill, _>(6502, map)?,
+            "font" => into.other::<crate::models::WorkbookChartFont, _>(6503, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -7480,51 +9681,176 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.workbookChartDataLabels` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct WorkbookChartDataLabels {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "files")]
+impl std::ops::Deref for WorkbookChartDataLabels {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "files")]
+impl std::ops::DerefMut for WorkbookChartDataLabels {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "files")]
+impl WorkbookChartDataLabels {
+    /// An empty `workbookChartDataLabels`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// DataLabelPosition value that represents the position of the data label. The possible values are:
     /// None, Center, InsideEnd, InsideBase, OutsideEnd, Left, Right, Top, Bottom, BestFit, Callout.
-    pub position: crate::Patch<String>,
+    ///
+    /// `position`: `None` when absent or `null`.
+    pub fn position(&self) -> Option<&str> {
+        self.props().str(6504)
+    }
+
+    /// Sets `position`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_position(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(6504, value.into_patch());
+        self
+    }
+
     /// String representing the separator used for the data labels on a chart.
-    pub separator: crate::Patch<String>,
+    ///
+    /// `separator`: `None` when absent or `null`.
+    pub fn separator(&self) -> Option<&str> {
+        self.props().str(6505)
+    }
+
+    /// Sets `separator`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_separator(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(6505, value.into_patch());
+        self
+    }
+
     /// Boolean value representing if the data label bubble size is visible or not.
-    pub show_bubble_size: crate::Patch<bool>,
+    ///
+    /// `showBubbleSize`: `None` when absent or `null`.
+    pub fn show_bubble_size(&self) -> Option<bool> {
+        self.props().bool(6506)
+    }
+
+    /// Sets `showBubbleSize`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_show_bubble_size(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(6506, value.into_patch());
+        self
+    }
+
     /// Boolean value representing if the data label category name is visible or not.
-    pub show_category_name: crate::Patch<bool>,
+    ///
+    /// `showCategoryName`: `None` when absent or `null`.
+    pub fn show_category_name(&self) -> Option<bool> {
+        self.props().bool(6507)
+    }
+
+    /// Sets `showCategoryName`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_show_category_name(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(6507, value.into_patch());
+        self
+    }
+
     /// Boolean value representing if the data label legend key is visible or not.
-    pub show_legend_key: crate::Patch<bool>,
+    ///
+    /// `showLegendKey`: `None` when absent or `null`.
+    pub fn show_legend_key(&self) -> Option<bool> {
+        self.props().bool(6508)
+    }
+
+    /// Sets `showLegendKey`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_show_legend_key(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(6508, value.into_patch());
+        self
+    }
+
     /// Boolean value representing if the data label percentage is visible or not.
-    pub show_percentage: crate::Patch<bool>,
+    ///
+    /// `showPercentage`: `None` when absent or `null`.
+    pub fn show_percentage(&self) -> Option<bool> {
+        self.props().bool(6509)
+    }
+
+    /// Sets `showPercentage`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_show_percentage(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(6509, value.into_patch());
+        self
+    }
+
     /// Boolean value representing if the data label series name is visible or not.
-    pub show_series_name: crate::Patch<bool>,
+    ///
+    /// `showSeriesName`: `None` when absent or `null`.
+    pub fn show_series_name(&self) -> Option<bool> {
+        self.props().bool(6510)
+    }
+
+    /// Sets `showSeriesName`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_show_series_name(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(6510, value.into_patch());
+        self
+    }
+
     /// Boolean value representing if the data label value is visible or not.
-    pub show_value: crate::Patch<bool>,
+    ///
+    /// `showValue`: `None` when absent or `null`.
+    pub fn show_value(&self) -> Option<bool> {
+        self.props().bool(6511)
+    }
+
+    /// Sets `showValue`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_show_value(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(6511, value.into_patch());
+        self
+    }
+
     /// Represents the format of chart data labels, which includes fill and font formatting. Read-only.
-    pub format: crate::Patch<Box<crate::models::WorkbookChartDataLabelFormat>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `format`: `None` when absent or `null`.
+    pub fn format(&self) -> Option<&crate::models::WorkbookChartDataLabelFormat> {
+        self.props().get(6512)
+    }
+
+    /// Sets `format`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_format(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::WorkbookChartDataLabelFormat>,
+    ) -> &mut Self {
+        self.props_mut().set(6512, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "files")]
+impl std::fmt::Debug for WorkbookChartDataLabels {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "WorkbookChartDataLabels", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "files")]
 impl serde::Serialize for WorkbookChartDataLabels {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("position", &self.position)?;
-        writer.field("separator", &self.separator)?;
-        writer.field("showBubbleSize", &self.show_bubble_size)?;
-        writer.field("showCategoryName", &self.show_category_name)?;
-        writer.field("showLegendKey", &self.show_legend_key)?;
-        writer.field("showPercentage", &self.show_percentage)?;
-        writer.field("showSeriesName", &self.show_series_name)?;
-        writer.field("showValue", &self.show_value)?;
-        writer.field("format", &self.format)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -7540,28 +9866,32 @@ impl crate::read_fields::ReadFields for WorkbookChartDataLabels {
     const NAME: &'static str = "microsoft.graph.workbookChartDataLabels";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "position" => self.position = map.next_value()?,
-            "separator" => self.separator = map.next_value()?,
-            "showBubbleSize" => self.show_bubble_size = map.next_value()?,
-            "showCategoryName" => self.show_category_name = map.next_value()?,
-            "showLegendKey" => self.show_legend_key = map.next_value()?,
-            "showPercentage" => self.show_percentage = map.next_value()?,
-            "showSeriesName" => self.show_series_name = map.next_value()?,
-            "showValue" => self.show_value = map.next_value()?,
-            "format" => self.format = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "position" => into.str(6504, map)?,
+            "separator" => into.str(6505, map)?,
+            "showBubbleSize" => into.bool(6506, map)?,
+            "showCategoryName" => into.bool(6507, map)?,
+            "showLegendKey" => into.bool(6508, map)?,
+            "showPercentage" => into.bool(6509, map)?,
+            "showSeriesName" => into.bool(6510, map)?,
+            "showValue" => into.bool(6511, map)?,
+            "format" => into.other::<crate::models::WorkbookChartDataLabelFormat, _>(6512, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -7584,23 +9914,55 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.workbookChartFill` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct WorkbookChartFill {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "files")]
+impl std::ops::Deref for WorkbookChartFill {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "files")]
+impl std::ops::DerefMut for WorkbookChartFill {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "files")]
+impl WorkbookChartFill {
+    /// An empty `workbookChartFill`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+}
+
+#[cfg(feature = "files")]
+impl std::fmt::Debug for WorkbookChartFill {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "WorkbookChartFill", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "files")]
 impl serde::Serialize for WorkbookChartFill {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -7616,19 +9978,23 @@ impl crate::read_fields::ReadFields for WorkbookChartFill {
     const NAME: &'static str = "microsoft.graph.workbookChartFill";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
+            "id" => into.str(2376, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -7642,41 +10008,133 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.workbookChartFont` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct WorkbookChartFont {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "files")]
+impl std::ops::Deref for WorkbookChartFont {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "files")]
+impl std::ops::DerefMut for WorkbookChartFont {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "files")]
+impl WorkbookChartFont {
+    /// An empty `workbookChartFont`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Represents the bold status of font.
-    pub bold: crate::Patch<bool>,
+    ///
+    /// `bold`: `None` when absent or `null`.
+    pub fn bold(&self) -> Option<bool> {
+        self.props().bool(6513)
+    }
+
+    /// Sets `bold`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_bold(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(6513, value.into_patch());
+        self
+    }
+
     /// HTML color code representation of the text color. E.g. #FF0000 represents Red.
-    pub color: crate::Patch<String>,
+    ///
+    /// `color`: `None` when absent or `null`.
+    pub fn color(&self) -> Option<&str> {
+        self.props().str(6514)
+    }
+
+    /// Sets `color`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_color(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(6514, value.into_patch());
+        self
+    }
+
     /// Represents the italic status of the font.
-    pub italic: crate::Patch<bool>,
+    ///
+    /// `italic`: `None` when absent or `null`.
+    pub fn italic(&self) -> Option<bool> {
+        self.props().bool(6515)
+    }
+
+    /// Sets `italic`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_italic(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(6515, value.into_patch());
+        self
+    }
+
     /// Font name (e.g. 'Calibri')
-    pub name: crate::Patch<String>,
+    ///
+    /// `name`: `None` when absent or `null`.
+    pub fn name(&self) -> Option<&str> {
+        self.props().str(6516)
+    }
+
+    /// Sets `name`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_name(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(6516, value.into_patch());
+        self
+    }
+
     /// Size of the font (e.g. 11)
-    pub size: crate::Patch<crate::edm::Double>,
+    ///
+    /// `size`: `None` when absent or `null`.
+    pub fn size(&self) -> Option<f64> {
+        self.props().double(6517)
+    }
+
+    /// Sets `size`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_size(&mut self, value: impl crate::IntoPatch<f64>) -> &mut Self {
+        self.props_mut().set_double(6517, value.into_patch());
+        self
+    }
+
     /// Type of underline applied to the font. The possible values are: None, Single.
-    pub underline: crate::Patch<String>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `underline`: `None` when absent or `null`.
+    pub fn underline(&self) -> Option<&str> {
+        self.props().str(6518)
+    }
+
+    /// Sets `underline`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_underline(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(6518, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "files")]
+impl std::fmt::Debug for WorkbookChartFont {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "WorkbookChartFont", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "files")]
 impl serde::Serialize for WorkbookChartFont {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("bold", &self.bold)?;
-        writer.field("color", &self.color)?;
-        writer.field("italic", &self.italic)?;
-        writer.field("name", &self.name)?;
-        writer.field("size", &self.size)?;
-        writer.field("underline", &self.underline)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -7692,25 +10150,29 @@ impl crate::read_fields::ReadFields for WorkbookChartFont {
     const NAME: &'static str = "microsoft.graph.workbookChartFont";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "bold" => self.bold = map.next_value()?,
-            "color" => self.color = map.next_value()?,
-            "italic" => self.italic = map.next_value()?,
-            "name" => self.name = map.next_value()?,
-            "size" => self.size = map.next_value()?,
-            "underline" => self.underline = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "bold" => into.bool(6513, map)?,
+            "color" => into.str(6514, map)?,
+            "italic" => into.bool(6515, map)?,
+            "name" => into.str(6516, map)?,
+            "size" => into.double(6517, map)?,
+            "underline" => into.str(6518, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -7730,29 +10192,84 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.workbookChartGridlines` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct WorkbookChartGridlines {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "files")]
+impl std::ops::Deref for WorkbookChartGridlines {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "files")]
+impl std::ops::DerefMut for WorkbookChartGridlines {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "files")]
+impl WorkbookChartGridlines {
+    /// An empty `workbookChartGridlines`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Boolean value representing if the axis gridlines are visible or not.
-    pub visible: crate::Patch<bool>,
+    ///
+    /// `visible`: `None` when absent or `null`.
+    pub fn visible(&self) -> Option<bool> {
+        self.props().bool(6519)
+    }
+
+    /// Sets `visible`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_visible(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(6519, value.into_patch());
+        self
+    }
+
     /// Represents the formatting of chart gridlines. Read-only.
-    pub format: crate::Patch<Box<crate::models::WorkbookChartGridlinesFormat>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `format`: `None` when absent or `null`.
+    pub fn format(&self) -> Option<&crate::models::WorkbookChartGridlinesFormat> {
+        self.props().get(6520)
+    }
+
+    /// Sets `format`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_format(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::WorkbookChartGridlinesFormat>,
+    ) -> &mut Self {
+        self.props_mut().set(6520, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "files")]
+impl std::fmt::Debug for WorkbookChartGridlines {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "WorkbookChartGridlines", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "files")]
 impl serde::Serialize for WorkbookChartGridlines {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("visible", &self.visible)?;
-        writer.field("format", &self.format)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -7768,21 +10285,25 @@ impl crate::read_fields::ReadFields for WorkbookChartGridlines {
     const NAME: &'static str = "microsoft.graph.workbookChartGridlines";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "visible" => self.visible = map.next_value()?,
-            "format" => self.format = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "visible" => into.bool(6519, map)?,
+            "format" => into.other::<crate::models::WorkbookChartGridlinesFormat, _>(6520, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -7798,26 +10319,74 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.workbookChartGridlinesFormat` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct WorkbookChartGridlinesFormat {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "files")]
+impl std::ops::Deref for WorkbookChartGridlinesFormat {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "files")]
+impl std::ops::DerefMut for WorkbookChartGridlinesFormat {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "files")]
+impl WorkbookChartGridlinesFormat {
+    /// An empty `workbookChartGridlinesFormat`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Represents chart line formatting. Read-only.
-    pub line: crate::Patch<Box<crate::models::WorkbookChartLineFormat>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `line`: `None` when absent or `null`.
+    pub fn line(&self) -> Option<&crate::models::WorkbookChartLineFormat> {
+        self.props().get(6521)
+    }
+
+    /// Sets `line`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_line(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::WorkbookChartLineFormat>,
+    ) -> &mut Self {
+        self.props_mut().set(6521, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "files")]
+impl std::fmt::Debug for WorkbookChartGridlinesFormat {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props().fmt_as(
+            f,
+            "WorkbookChartGridlinesFormat",
+            crate::models::PROPERTY_NAMES,
+        )
+    }
 }
 
 #[cfg(feature = "files")]
 impl serde::Serialize for WorkbookChartGridlinesFormat {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("line", &self.line)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -7833,20 +10402,24 @@ impl crate::read_fields::ReadFields for WorkbookChartGridlinesFormat {
     const NAME: &'static str = "microsoft.graph.workbookChartGridlinesFormat";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "line" => self.line = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "line" => into.other::<crate::models::WorkbookChartLineFormat, _>(6521, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -7861,36 +10434,111 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.workbookChartLegend` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct WorkbookChartLegend {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "files")]
+impl std::ops::Deref for WorkbookChartLegend {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "files")]
+impl std::ops::DerefMut for WorkbookChartLegend {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "files")]
+impl WorkbookChartLegend {
+    /// An empty `workbookChartLegend`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Boolean value for whether the chart legend should overlap with the main body of the chart.
-    pub overlay: crate::Patch<bool>,
+    ///
+    /// `overlay`: `None` when absent or `null`.
+    pub fn overlay(&self) -> Option<bool> {
+        self.props().bool(6522)
+    }
+
+    /// Sets `overlay`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_overlay(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(6522, value.into_patch());
+        self
+    }
+
     /// Represents the position of the legend on the chart. The possible values are: Top, Bottom, Left,
     /// Right, Corner, Custom.
-    pub position: crate::Patch<String>,
+    ///
+    /// `position`: `None` when absent or `null`.
+    pub fn position(&self) -> Option<&str> {
+        self.props().str(6523)
+    }
+
+    /// Sets `position`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_position(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(6523, value.into_patch());
+        self
+    }
+
     /// A boolean value the represents the visibility of a ChartLegend object.
-    pub visible: crate::Patch<bool>,
+    ///
+    /// `visible`: `None` when absent or `null`.
+    pub fn visible(&self) -> Option<bool> {
+        self.props().bool(6524)
+    }
+
+    /// Sets `visible`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_visible(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(6524, value.into_patch());
+        self
+    }
+
     /// Represents the formatting of a chart legend, which includes fill and font formatting. Read-only.
-    pub format: crate::Patch<Box<crate::models::WorkbookChartLegendFormat>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `format`: `None` when absent or `null`.
+    pub fn format(&self) -> Option<&crate::models::WorkbookChartLegendFormat> {
+        self.props().get(6525)
+    }
+
+    /// Sets `format`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_format(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::WorkbookChartLegendFormat>,
+    ) -> &mut Self {
+        self.props_mut().set(6525, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "files")]
+impl std::fmt::Debug for WorkbookChartLegend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "WorkbookChartLegend", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "files")]
 impl serde::Serialize for WorkbookChartLegend {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("overlay", &self.overlay)?;
-        writer.field("position", &self.position)?;
-        writer.field("visible", &self.visible)?;
-        writer.field("format", &self.format)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -7906,23 +10554,27 @@ impl crate::read_fields::ReadFields for WorkbookChartLegend {
     const NAME: &'static str = "microsoft.graph.workbookChartLegend";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "overlay" => self.overlay = map.next_value()?,
-            "position" => self.position = map.next_value()?,
-            "visible" => self.visible = map.next_value()?,
-            "format" => self.format = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "overlay" => into.bool(6522, map)?,
+            "position" => into.str(6523, map)?,
+            "visible" => into.bool(6524, map)?,
+            "format" => into.other::<crate::models::WorkbookChartLegendFormat, _>(6525, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -7940,31 +10592,92 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.workbookChartLegendFormat` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct WorkbookChartLegendFormat {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "files")]
+impl std::ops::Deref for WorkbookChartLegendFormat {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "files")]
+impl std::ops::DerefMut for WorkbookChartLegendFormat {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "files")]
+impl WorkbookChartLegendFormat {
+    /// An empty `workbookChartLegendFormat`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Represents the fill format of an object, which includes background formating information.
     /// Read-only.
-    pub fill: crate::Patch<Box<crate::models::WorkbookChartFill>>,
+    ///
+    /// `fill`: `None` when absent or `null`.
+    pub fn fill(&self) -> Option<&crate::models::WorkbookChartFill> {
+        self.props().get(6526)
+    }
+
+    /// Sets `fill`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_fill(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::WorkbookChartFill>,
+    ) -> &mut Self {
+        self.props_mut().set(6526, value.into_patch());
+        self
+    }
+
     /// Represents the font attributes such as font name, font size, color, etc. of a chart legend.
     /// Read-only.
-    pub font: crate::Patch<Box<crate::models::WorkbookChartFont>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `font`: `None` when absent or `null`.
+    pub fn font(&self) -> Option<&crate::models::WorkbookChartFont> {
+        self.props().get(6527)
+    }
+
+    /// Sets `font`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_font(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::WorkbookChartFont>,
+    ) -> &mut Self {
+        self.props_mut().set(6527, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "files")]
+impl std::fmt::Debug for WorkbookChartLegendFormat {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props().fmt_as(
+            f,
+            "WorkbookChartLegendFormat",
+            crate::models::PROPERTY_NAMES,
+        )
+    }
 }
 
 #[cfg(feature = "files")]
 impl serde::Serialize for WorkbookChartLegendFormat {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("fill", &self.fill)?;
-        writer.field("font", &self.font)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -7980,21 +10693,25 @@ impl crate::read_fields::ReadFields for WorkbookChartLegendFormat {
     const NAME: &'static str = "microsoft.graph.workbookChartLegendFormat";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "fill" => self.fill = map.next_value()?,
-            "font" => self.font = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "fill" => into.other::<crate::models::WorkbookChartFill, _>(6526, map)?,
+            "font" => into.other::<crate::models::WorkbookChartFont, _>(6527, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -8010,26 +10727,68 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.workbookChartLineFormat` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct WorkbookChartLineFormat {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "files")]
+impl std::ops::Deref for WorkbookChartLineFormat {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "files")]
+impl std::ops::DerefMut for WorkbookChartLineFormat {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "files")]
+impl WorkbookChartLineFormat {
+    /// An empty `workbookChartLineFormat`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// HTML color code representing the color of lines in the chart.
-    pub color: crate::Patch<String>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `color`: `None` when absent or `null`.
+    pub fn color(&self) -> Option<&str> {
+        self.props().str(6528)
+    }
+
+    /// Sets `color`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_color(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(6528, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "files")]
+impl std::fmt::Debug for WorkbookChartLineFormat {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "WorkbookChartLineFormat", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "files")]
 impl serde::Serialize for WorkbookChartLineFormat {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("color", &self.color)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -8045,20 +10804,24 @@ impl crate::read_fields::ReadFields for WorkbookChartLineFormat {
     const NAME: &'static str = "microsoft.graph.workbookChartLineFormat";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "color" => self.color = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "color" => into.str(6528, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -8073,29 +10836,84 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.workbookChartPoint` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct WorkbookChartPoint {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "files")]
+impl std::ops::Deref for WorkbookChartPoint {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "files")]
+impl std::ops::DerefMut for WorkbookChartPoint {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "files")]
+impl WorkbookChartPoint {
+    /// An empty `workbookChartPoint`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Returns the value of a chart point. Read-only.
-    pub value: crate::Patch<serde_json::Value>,
+    ///
+    /// `value`: `None` when absent or `null`.
+    pub fn value(&self) -> Option<&serde_json::Value> {
+        self.props().get(6529)
+    }
+
+    /// Sets `value`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_value(&mut self, value: impl crate::IntoPatch<serde_json::Value>) -> &mut Self {
+        self.props_mut().set(6529, value.into_patch());
+        self
+    }
+
     /// Encapsulates the format properties chart point. Read-only.
-    pub format: crate::Patch<Box<crate::models::WorkbookChartPointFormat>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `format`: `None` when absent or `null`.
+    pub fn format(&self) -> Option<&crate::models::WorkbookChartPointFormat> {
+        self.props().get(6530)
+    }
+
+    /// Sets `format`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_format(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::WorkbookChartPointFormat>,
+    ) -> &mut Self {
+        self.props_mut().set(6530, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "files")]
+impl std::fmt::Debug for WorkbookChartPoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "WorkbookChartPoint", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "files")]
 impl serde::Serialize for WorkbookChartPoint {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("value", &self.value)?;
-        writer.field("format", &self.format)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -8111,21 +10929,25 @@ impl crate::read_fields::ReadFields for WorkbookChartPoint {
     const NAME: &'static str = "microsoft.graph.workbookChartPoint";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "value" => self.value = map.next_value()?,
-            "format" => self.format = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "value" => into.other::<serde_json::Value, _>(6529, map)?,
+            "format" => into.other::<crate::models::WorkbookChartPointFormat, _>(6530, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -8141,27 +10963,72 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.workbookChartPointFormat` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct WorkbookChartPointFormat {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "files")]
+impl std::ops::Deref for WorkbookChartPointFormat {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "files")]
+impl std::ops::DerefMut for WorkbookChartPointFormat {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "files")]
+impl WorkbookChartPointFormat {
+    /// An empty `workbookChartPointFormat`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Represents the fill format of a chart, which includes background formating information.
     /// Read-only.
-    pub fill: crate::Patch<Box<crate::models::WorkbookChartFill>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `fill`: `None` when absent or `null`.
+    pub fn fill(&self) -> Option<&crate::models::WorkbookChartFill> {
+        self.props().get(6531)
+    }
+
+    /// Sets `fill`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_fill(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::WorkbookChartFill>,
+    ) -> &mut Self {
+        self.props_mut().set(6531, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "files")]
+impl std::fmt::Debug for WorkbookChartPointFormat {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "WorkbookChartPointFormat", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "files")]
 impl serde::Serialize for WorkbookChartPointFormat {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("fill", &self.fill)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -8177,20 +11044,24 @@ impl crate::read_fields::ReadFields for WorkbookChartPointFormat {
     const NAME: &'static str = "microsoft.graph.workbookChartPointFormat";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "fill" => self.fill = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "fill" => into.other::<crate::models::WorkbookChartFill, _>(6531, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -8205,32 +11076,100 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.workbookChartSeries` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct WorkbookChartSeries {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "files")]
+impl std::ops::Deref for WorkbookChartSeries {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "files")]
+impl std::ops::DerefMut for WorkbookChartSeries {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "files")]
+impl WorkbookChartSeries {
+    /// An empty `workbookChartSeries`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Represents the name of a series in a chart.
-    pub name: crate::Patch<String>,
+    ///
+    /// `name`: `None` when absent or `null`.
+    pub fn name(&self) -> Option<&str> {
+        self.props().str(6532)
+    }
+
+    /// Sets `name`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_name(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(6532, value.into_patch());
+        self
+    }
+
     /// Represents the formatting of a chart series, which includes fill and line formatting. Read-only.
-    pub format: crate::Patch<Box<crate::models::WorkbookChartSeriesFormat>>,
+    ///
+    /// `format`: `None` when absent or `null`.
+    pub fn format(&self) -> Option<&crate::models::WorkbookChartSeriesFormat> {
+        self.props().get(6533)
+    }
+
+    /// Sets `format`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_format(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::WorkbookChartSeriesFormat>,
+    ) -> &mut Self {
+        self.props_mut().set(6533, value.into_patch());
+        self
+    }
+
     /// Represents a collection of all points in the series. Read-only.
-    pub points: crate::Patch<Vec<crate::models::WorkbookChartPoint>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `points`: an empty slice when absent or `null`.
+    pub fn points(&self) -> &[crate::models::WorkbookChartPoint] {
+        self.props().list(6534)
+    }
+
+    /// Sets `points`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_points(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::WorkbookChartPoint>>,
+    ) -> &mut Self {
+        self.props_mut().set(6534, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "files")]
+impl std::fmt::Debug for WorkbookChartSeries {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "WorkbookChartSeries", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "files")]
 impl serde::Serialize for WorkbookChartSeries {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("name", &self.name)?;
-        writer.field("format", &self.format)?;
-        writer.field("points", &self.points)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -8246,22 +11185,26 @@ impl crate::read_fields::ReadFields for WorkbookChartSeries {
     const NAME: &'static str = "microsoft.graph.workbookChartSeries";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "name" => self.name = map.next_value()?,
-            "format" => self.format = map.next_value()?,
-            "points" => self.points = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "name" => into.str(6532, map)?,
+            "format" => into.other::<crate::models::WorkbookChartSeriesFormat, _>(6533, map)?,
+            "points" => into.other::<Vec<crate::models::WorkbookChartPoint>, _>(6534, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -8278,30 +11221,91 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.workbookChartSeriesFormat` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct WorkbookChartSeriesFormat {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "files")]
+impl std::ops::Deref for WorkbookChartSeriesFormat {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "files")]
+impl std::ops::DerefMut for WorkbookChartSeriesFormat {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "files")]
+impl WorkbookChartSeriesFormat {
+    /// An empty `workbookChartSeriesFormat`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Represents the fill format of a chart series, which includes background formating information.
     /// Read-only.
-    pub fill: crate::Patch<Box<crate::models::WorkbookChartFill>>,
+    ///
+    /// `fill`: `None` when absent or `null`.
+    pub fn fill(&self) -> Option<&crate::models::WorkbookChartFill> {
+        self.props().get(6535)
+    }
+
+    /// Sets `fill`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_fill(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::WorkbookChartFill>,
+    ) -> &mut Self {
+        self.props_mut().set(6535, value.into_patch());
+        self
+    }
+
     /// Represents line formatting. Read-only.
-    pub line: crate::Patch<Box<crate::models::WorkbookChartLineFormat>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `line`: `None` when absent or `null`.
+    pub fn line(&self) -> Option<&crate::models::WorkbookChartLineFormat> {
+        self.props().get(6536)
+    }
+
+    /// Sets `line`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_line(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::WorkbookChartLineFormat>,
+    ) -> &mut Self {
+        self.props_mut().set(6536, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "files")]
+impl std::fmt::Debug for WorkbookChartSeriesFormat {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props().fmt_as(
+            f,
+            "WorkbookChartSeriesFormat",
+            crate::models::PROPERTY_NAMES,
+        )
+    }
 }
 
 #[cfg(feature = "files")]
 impl serde::Serialize for WorkbookChartSeriesFormat {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("fill", &self.fill)?;
-        writer.field("line", &self.line)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -8317,21 +11321,25 @@ impl crate::read_fields::ReadFields for WorkbookChartSeriesFormat {
     const NAME: &'static str = "microsoft.graph.workbookChartSeriesFormat";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "fill" => self.fill = map.next_value()?,
-            "line" => self.line = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "fill" => into.other::<crate::models::WorkbookChartFill, _>(6535, map)?,
+            "line" => into.other::<crate::models::WorkbookChartLineFormat, _>(6536, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -8347,35 +11355,110 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.workbookChartTitle` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct WorkbookChartTitle {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "files")]
+impl std::ops::Deref for WorkbookChartTitle {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "files")]
+impl std::ops::DerefMut for WorkbookChartTitle {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "files")]
+impl WorkbookChartTitle {
+    /// An empty `workbookChartTitle`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Boolean value representing if the chart title will overlay the chart or not.
-    pub overlay: crate::Patch<bool>,
+    ///
+    /// `overlay`: `None` when absent or `null`.
+    pub fn overlay(&self) -> Option<bool> {
+        self.props().bool(6537)
+    }
+
+    /// Sets `overlay`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_overlay(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(6537, value.into_patch());
+        self
+    }
+
     /// Represents the title text of a chart.
-    pub text: crate::Patch<String>,
+    ///
+    /// `text`: `None` when absent or `null`.
+    pub fn text(&self) -> Option<&str> {
+        self.props().str(6538)
+    }
+
+    /// Sets `text`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_text(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(6538, value.into_patch());
+        self
+    }
+
     /// A boolean value the represents the visibility of a chart title object.
-    pub visible: crate::Patch<bool>,
+    ///
+    /// `visible`: `None` when absent or `null`.
+    pub fn visible(&self) -> Option<bool> {
+        self.props().bool(6539)
+    }
+
+    /// Sets `visible`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_visible(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(6539, value.into_patch());
+        self
+    }
+
     /// Represents the formatting of a chart title, which includes fill and font formatting. Read-only.
-    pub format: crate::Patch<Box<crate::models::WorkbookChartTitleFormat>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `format`: `None` when absent or `null`.
+    pub fn format(&self) -> Option<&crate::models::WorkbookChartTitleFormat> {
+        self.props().get(6540)
+    }
+
+    /// Sets `format`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_format(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::WorkbookChartTitleFormat>,
+    ) -> &mut Self {
+        self.props_mut().set(6540, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "files")]
+impl std::fmt::Debug for WorkbookChartTitle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "WorkbookChartTitle", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "files")]
 impl serde::Serialize for WorkbookChartTitle {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("overlay", &self.overlay)?;
-        writer.field("text", &self.text)?;
-        writer.field("visible", &self.visible)?;
-        writer.field("format", &self.format)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -8391,23 +11474,27 @@ impl crate::read_fields::ReadFields for WorkbookChartTitle {
     const NAME: &'static str = "microsoft.graph.workbookChartTitle";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "overlay" => self.overlay = map.next_value()?,
-            "text" => self.text = map.next_value()?,
-            "visible" => self.visible = map.next_value()?,
-            "format" => self.format = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "overlay" => into.bool(6537, map)?,
+            "text" => into.str(6538, map)?,
+            "visible" => into.bool(6539, map)?,
+            "format" => into.other::<crate::models::WorkbookChartTitleFormat, _>(6540, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -8425,31 +11512,89 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.workbookChartTitleFormat` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct WorkbookChartTitleFormat {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "files")]
+impl std::ops::Deref for WorkbookChartTitleFormat {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "files")]
+impl std::ops::DerefMut for WorkbookChartTitleFormat {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "files")]
+impl WorkbookChartTitleFormat {
+    /// An empty `workbookChartTitleFormat`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Represents the fill format of an object, which includes background formatting information.
     /// Read-only.
-    pub fill: crate::Patch<Box<crate::models::WorkbookChartFill>>,
+    ///
+    /// `fill`: `None` when absent or `null`.
+    pub fn fill(&self) -> Option<&crate::models::WorkbookChartFill> {
+        self.props().get(6541)
+    }
+
+    /// Sets `fill`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_fill(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::WorkbookChartFill>,
+    ) -> &mut Self {
+        self.props_mut().set(6541, value.into_patch());
+        self
+    }
+
     /// Represents the font attributes (font name, font size, color, etc.) for the current object.
     /// Read-only.
-    pub font: crate::Patch<Box<crate::models::WorkbookChartFont>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `font`: `None` when absent or `null`.
+    pub fn font(&self) -> Option<&crate::models::WorkbookChartFont> {
+        self.props().get(6542)
+    }
+
+    /// Sets `font`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_font(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::WorkbookChartFont>,
+    ) -> &mut Self {
+        self.props_mut().set(6542, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "files")]
+impl std::fmt::Debug for WorkbookChartTitleFormat {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "WorkbookChartTitleFormat", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "files")]
 impl serde::Serialize for WorkbookChartTitleFormat {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("fill", &self.fill)?;
-        writer.field("font", &self.font)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -8465,21 +11610,25 @@ impl crate::read_fields::ReadFields for WorkbookChartTitleFormat {
     const NAME: &'static str = "microsoft.graph.workbookChartTitleFormat";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "fill" => self.fill = map.next_value()?,
-            "font" => self.font = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "fill" => into.other::<crate::models::WorkbookChartFill, _>(6541, map)?,
+            "font" => into.other::<crate::models::WorkbookChartFont, _>(6542, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -8495,32 +11644,97 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.workbookComment` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct WorkbookComment {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "files")]
+impl std::ops::Deref for WorkbookComment {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "files")]
+impl std::ops::DerefMut for WorkbookComment {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "files")]
+impl WorkbookComment {
+    /// An empty `workbookComment`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The content of comment.
-    pub content: crate::Patch<String>,
+    ///
+    /// `content`: `None` when absent or `null`.
+    pub fn content(&self) -> Option<&str> {
+        self.props().str(6543)
+    }
+
+    /// Sets `content`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_content(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(6543, value.into_patch());
+        self
+    }
+
     /// Indicates the type for the comment.
-    pub content_type: crate::Patch<String>,
+    ///
+    /// `contentType`: `None` when absent or `null`.
+    pub fn content_type(&self) -> Option<&str> {
+        self.props().str(6544)
+    }
+
+    /// Sets `contentType`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_content_type(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(6544, value.into_patch());
+        self
+    }
+
     /// The `replies` navigation property (present when expanded).
-    pub replies: crate::Patch<Vec<crate::models::WorkbookCommentReply>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `replies`: an empty slice when absent or `null`.
+    pub fn replies(&self) -> &[crate::models::WorkbookCommentReply] {
+        self.props().list(6545)
+    }
+
+    /// Sets `replies`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_replies(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::WorkbookCommentReply>>,
+    ) -> &mut Self {
+        self.props_mut().set(6545, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "files")]
+impl std::fmt::Debug for WorkbookComment {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "WorkbookComment", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "files")]
 impl serde::Serialize for WorkbookComment {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("content", &self.content)?;
-        writer.field("contentType", &self.content_type)?;
-        writer.field("replies", &self.replies)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -8536,22 +11750,26 @@ impl crate::read_fields::ReadFields for WorkbookComment {
     const NAME: &'static str = "microsoft.graph.workbookComment";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "content" => self.content = map.next_value()?,
-            "contentType" => self.content_type = map.next_value()?,
-            "replies" => self.replies = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "content" => into.str(6543, map)?,
+            "contentType" => into.str(6544, map)?,
+            "replies" => into.other::<Vec<crate::models::WorkbookCommentReply>, _>(6545, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -8568,29 +11786,81 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.workbookCommentReply` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct WorkbookCommentReply {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "files")]
+impl std::ops::Deref for WorkbookCommentReply {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "files")]
+impl std::ops::DerefMut for WorkbookCommentReply {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "files")]
+impl WorkbookCommentReply {
+    /// An empty `workbookCommentReply`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The content of a comment reply.
-    pub content: crate::Patch<String>,
+    ///
+    /// `content`: `None` when absent or `null`.
+    pub fn content(&self) -> Option<&str> {
+        self.props().str(6546)
+    }
+
+    /// Sets `content`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_content(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(6546, value.into_patch());
+        self
+    }
+
     /// Indicates the type for the comment reply.
-    pub content_type: crate::Patch<String>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `contentType`: `None` when absent or `null`.
+    pub fn content_type(&self) -> Option<&str> {
+        self.props().str(6547)
+    }
+
+    /// Sets `contentType`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_content_type(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(6547, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "files")]
+impl std::fmt::Debug for WorkbookCommentReply {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "WorkbookCommentReply", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "files")]
 impl serde::Serialize for WorkbookCommentReply {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("content", &self.content)?;
-        writer.field("contentType", &self.content_type)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -8606,21 +11876,25 @@ impl crate::read_fields::ReadFields for WorkbookCommentReply {
     const NAME: &'static str = "microsoft.graph.workbookCommentReply";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "content" => self.content = map.next_value()?,
-            "contentType" => self.content_type = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "content" => into.str(6546, map)?,
+            "contentType" => into.str(6547, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -8636,26 +11910,71 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.workbookFilter` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct WorkbookFilter {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "files")]
+impl std::ops::Deref for WorkbookFilter {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "files")]
+impl std::ops::DerefMut for WorkbookFilter {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "files")]
+impl WorkbookFilter {
+    /// An empty `workbookFilter`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The currently applied filter on the given column. Read-only.
-    pub criteria: crate::Patch<Box<crate::models::WorkbookFilterCriteria>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `criteria`: `None` when absent or `null`.
+    pub fn criteria(&self) -> Option<&crate::models::WorkbookFilterCriteria> {
+        self.props().get(6548)
+    }
+
+    /// Sets `criteria`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_criteria(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::WorkbookFilterCriteria>,
+    ) -> &mut Self {
+        self.props_mut().set(6548, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "files")]
+impl std::fmt::Debug for WorkbookFilter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "WorkbookFilter", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "files")]
 impl serde::Serialize for WorkbookFilter {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("criteria", &self.criteria)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -8671,20 +11990,24 @@ impl crate::read_fields::ReadFields for WorkbookFilter {
     const NAME: &'static str = "microsoft.graph.workbookFilter";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "criteria" => self.criteria = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "criteria" => into.other::<crate::models::WorkbookFilterCriteria, _>(6548, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -8699,23 +12022,55 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.workbookFunctions` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct WorkbookFunctions {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "files")]
+impl std::ops::Deref for WorkbookFunctions {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "files")]
+impl std::ops::DerefMut for WorkbookFunctions {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "files")]
+impl WorkbookFunctions {
+    /// An empty `workbookFunctions`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+}
+
+#[cfg(feature = "files")]
+impl std::fmt::Debug for WorkbookFunctions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "WorkbookFunctions", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "files")]
 impl serde::Serialize for WorkbookFunctions {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -8731,19 +12086,23 @@ impl crate::read_fields::ReadFields for WorkbookFunctions {
     const NAME: &'static str = "microsoft.graph.workbookFunctions";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
+            "id" => into.str(2376, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -8757,47 +12116,152 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.workbookNamedItem` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct WorkbookNamedItem {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "files")]
+impl std::ops::Deref for WorkbookNamedItem {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "files")]
+impl std::ops::DerefMut for WorkbookNamedItem {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "files")]
+impl WorkbookNamedItem {
+    /// An empty `workbookNamedItem`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Represents the comment associated with this name.
-    pub comment: crate::Patch<String>,
+    ///
+    /// `comment`: `None` when absent or `null`.
+    pub fn comment(&self) -> Option<&str> {
+        self.props().str(6553)
+    }
+
+    /// Sets `comment`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_comment(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(6553, value.into_patch());
+        self
+    }
+
     /// The name of the object. Read-only.
-    pub name: crate::Patch<String>,
+    ///
+    /// `name`: `None` when absent or `null`.
+    pub fn name(&self) -> Option<&str> {
+        self.props().str(6554)
+    }
+
+    /// Sets `name`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_name(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(6554, value.into_patch());
+        self
+    }
+
     /// Indicates whether the name is scoped to the workbook or to a specific worksheet. Read-only.
-    pub scope: crate::Patch<String>,
+    ///
+    /// `scope`: `None` when absent or `null`.
+    pub fn scope(&self) -> Option<&str> {
+        self.props().str(6555)
+    }
+
+    /// Sets `scope`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_scope(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(6555, value.into_patch());
+        self
+    }
+
     /// Indicates what type of reference is associated with the name. The possible values are: String,
     /// Integer, Double, Boolean, Range. Read-only.
-    pub r#type: crate::Patch<String>,
+    ///
+    /// `type`: `None` when absent or `null`.
+    pub fn r#type(&self) -> Option<&str> {
+        self.props().str(6556)
+    }
+
+    /// Sets `type`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_type(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(6556, value.into_patch());
+        self
+    }
+
     /// Represents the formula that the name is defined to refer to. E.g. =Sheet14!$B$2:$H$12, =4.75,
     /// etc. Read-only.
-    pub value: crate::Patch<serde_json::Value>,
+    ///
+    /// `value`: `None` when absent or `null`.
+    pub fn value(&self) -> Option<&serde_json::Value> {
+        self.props().get(6557)
+    }
+
+    /// Sets `value`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_value(&mut self, value: impl crate::IntoPatch<serde_json::Value>) -> &mut Self {
+        self.props_mut().set(6557, value.into_patch());
+        self
+    }
+
     /// Specifies whether the object is visible or not.
-    pub visible: crate::Patch<bool>,
+    ///
+    /// `visible`: `None` when absent or `null`.
+    pub fn visible(&self) -> Option<bool> {
+        self.props().bool(6558)
+    }
+
+    /// Sets `visible`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_visible(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(6558, value.into_patch());
+        self
+    }
+
     /// Returns the worksheet on which the named item is scoped to. Available only if the item is scoped
     /// to the worksheet. Read-only.
-    pub worksheet: crate::Patch<Box<crate::models::WorkbookWorksheet>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `worksheet`: `None` when absent or `null`.
+    pub fn worksheet(&self) -> Option<&crate::models::WorkbookWorksheet> {
+        self.props().get(6559)
+    }
+
+    /// Sets `worksheet`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_worksheet(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::WorkbookWorksheet>,
+    ) -> &mut Self {
+        self.props_mut().set(6559, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "files")]
+impl std::fmt::Debug for WorkbookNamedItem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "WorkbookNamedItem", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "files")]
 impl serde::Serialize for WorkbookNamedItem {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("comment", &self.comment)?;
-        writer.field("name", &self.name)?;
-        writer.field("scope", &self.scope)?;
-        writer.field("type", &self.r#type)?;
-        writer.field("value", &self.value)?;
-        writer.field("visible", &self.visible)?;
-        writer.field("worksheet", &self.worksheet)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -8813,26 +12277,30 @@ impl crate::read_fields::ReadFields for WorkbookNamedItem {
     const NAME: &'static str = "microsoft.graph.workbookNamedItem";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "comment" => self.comment = map.next_value()?,
-            "name" => self.name = map.next_value()?,
-            "scope" => self.scope = map.next_value()?,
-            "type" => self.r#type = map.next_value()?,
-            "value" => self.value = map.next_value()?,
-            "visible" => self.visible = map.next_value()?,
-            "worksheet" => self.worksheet = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "comment" => into.str(6553, map)?,
+            "name" => into.str(6554, map)?,
+            "scope" => into.str(6555, map)?,
+            "type" => into.str(6556, map)?,
+            "value" => into.other::<serde_json::Value, _>(6557, map)?,
+            "visible" => into.bool(6558, map)?,
+            "worksheet" => into.other::<crate::models::WorkbookWorksheet, _>(6559, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -8853,32 +12321,100 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.workbookOperation` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct WorkbookOperation {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "files")]
+impl std::ops::Deref for WorkbookOperation {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "files")]
+impl std::ops::DerefMut for WorkbookOperation {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "files")]
+impl WorkbookOperation {
+    /// An empty `workbookOperation`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The error returned by the operation.
-    pub error: crate::Patch<Box<crate::models::WorkbookOperationError>>,
+    ///
+    /// `error`: `None` when absent or `null`.
+    pub fn error(&self) -> Option<&crate::models::WorkbookOperationError> {
+        self.props().get(6560)
+    }
+
+    /// Sets `error`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_error(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::WorkbookOperationError>,
+    ) -> &mut Self {
+        self.props_mut().set(6560, value.into_patch());
+        self
+    }
+
     /// The resource URI for the result.
-    pub resource_location: crate::Patch<String>,
+    ///
+    /// `resourceLocation`: `None` when absent or `null`.
+    pub fn resource_location(&self) -> Option<&str> {
+        self.props().str(6561)
+    }
+
+    /// Sets `resourceLocation`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_resource_location(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(6561, value.into_patch());
+        self
+    }
+
     /// The current status of the operation. Possible values are: NotStarted, Running, Completed, Failed.
-    pub status: crate::Patch<crate::models::WorkbookOperationStatus>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `status`: `None` when absent or `null`.
+    pub fn status(&self) -> Option<&crate::models::WorkbookOperationStatus> {
+        self.props().get(6562)
+    }
+
+    /// Sets `status`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_status(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::WorkbookOperationStatus>,
+    ) -> &mut Self {
+        self.props_mut().set(6562, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "files")]
+impl std::fmt::Debug for WorkbookOperation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "WorkbookOperation", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "files")]
 impl serde::Serialize for WorkbookOperation {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("error", &self.error)?;
-        writer.field("resourceLocation", &self.resource_location)?;
-        writer.field("status", &self.status)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -8894,22 +12430,26 @@ impl crate::read_fields::ReadFields for WorkbookOperation {
     const NAME: &'static str = "microsoft.graph.workbookOperation";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "error" => self.error = map.next_value()?,
-            "resourceLocation" => self.resource_location = map.next_value()?,
-            "status" => self.status = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "error" => into.other::<crate::models::WorkbookOperationError, _>(6560, map)?,
+            "resourceLocation" => into.str(6561, map)?,
+            "status" => into.other::<crate::models::WorkbookOperationStatus, _>(6562, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -8926,29 +12466,84 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.workbookPivotTable` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct WorkbookPivotTable {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "files")]
+impl std::ops::Deref for WorkbookPivotTable {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "files")]
+impl std::ops::DerefMut for WorkbookPivotTable {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "files")]
+impl WorkbookPivotTable {
+    /// An empty `workbookPivotTable`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Name of the PivotTable.
-    pub name: crate::Patch<String>,
+    ///
+    /// `name`: `None` when absent or `null`.
+    pub fn name(&self) -> Option<&str> {
+        self.props().str(6563)
+    }
+
+    /// Sets `name`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_name(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(6563, value.into_patch());
+        self
+    }
+
     /// The worksheet containing the current PivotTable. Read-only.
-    pub worksheet: crate::Patch<Box<crate::models::WorkbookWorksheet>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `worksheet`: `None` when absent or `null`.
+    pub fn worksheet(&self) -> Option<&crate::models::WorkbookWorksheet> {
+        self.props().get(6564)
+    }
+
+    /// Sets `worksheet`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_worksheet(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::WorkbookWorksheet>,
+    ) -> &mut Self {
+        self.props_mut().set(6564, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "files")]
+impl std::fmt::Debug for WorkbookPivotTable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "WorkbookPivotTable", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "files")]
 impl serde::Serialize for WorkbookPivotTable {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("name", &self.name)?;
-        writer.field("worksheet", &self.worksheet)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -8964,21 +12559,25 @@ impl crate::read_fields::ReadFields for WorkbookPivotTable {
     const NAME: &'static str = "microsoft.graph.workbookPivotTable";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "name" => self.name = map.next_value()?,
-            "worksheet" => self.worksheet = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "name" => into.str(6563, map)?,
+            "worksheet" => into.other::<crate::models::WorkbookWorksheet, _>(6564, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -8994,74 +12593,258 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.workbookTable` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct WorkbookTable {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "files")]
+impl std::ops::Deref for WorkbookTable {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "files")]
+impl std::ops::DerefMut for WorkbookTable {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "files")]
+impl WorkbookTable {
+    /// An empty `workbookTable`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Indicates whether the first column contains special formatting.
-    pub highlight_first_column: crate::Patch<bool>,
+    ///
+    /// `highlightFirstColumn`: `None` when absent or `null`.
+    pub fn highlight_first_column(&self) -> Option<bool> {
+        self.props().bool(6617)
+    }
+
+    /// Sets `highlightFirstColumn`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_highlight_first_column(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(6617, value.into_patch());
+        self
+    }
+
     /// Indicates whether the last column contains special formatting.
-    pub highlight_last_column: crate::Patch<bool>,
+    ///
+    /// `highlightLastColumn`: `None` when absent or `null`.
+    pub fn highlight_last_column(&self) -> Option<bool> {
+        self.props().bool(6618)
+    }
+
+    /// Sets `highlightLastColumn`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_highlight_last_column(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(6618, value.into_patch());
+        self
+    }
+
     /// Legacy Id used in older Excle clients. The value of the identifier remains the same even when the
     /// table is renamed. This property should be interpreted as an opaque string value and should not be
     /// parsed to any other type. Read-only.
-    pub legacy_id: crate::Patch<String>,
+    ///
+    /// `legacyId`: `None` when absent or `null`.
+    pub fn legacy_id(&self) -> Option<&str> {
+        self.props().str(6619)
+    }
+
+    /// Sets `legacyId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_legacy_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(6619, value.into_patch());
+        self
+    }
+
     /// Name of the table.
-    pub name: crate::Patch<String>,
+    ///
+    /// `name`: `None` when absent or `null`.
+    pub fn name(&self) -> Option<&str> {
+        self.props().str(6620)
+    }
+
+    /// Sets `name`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_name(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(6620, value.into_patch());
+        self
+    }
+
     /// Indicates whether the columns show banded formatting in which odd columns are highlighted
     /// differently from even ones to make reading the table easier.
-    pub show_banded_columns: crate::Patch<bool>,
+    ///
+    /// `showBandedColumns`: `None` when absent or `null`.
+    pub fn show_banded_columns(&self) -> Option<bool> {
+        self.props().bool(6621)
+    }
+
+    /// Sets `showBandedColumns`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_show_banded_columns(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(6621, value.into_patch());
+        self
+    }
+
     /// Indicates whether the rows show banded formatting in which odd rows are highlighted differently
     /// from even ones to make reading the table easier.
-    pub show_banded_rows: crate::Patch<bool>,
+    ///
+    /// `showBandedRows`: `None` when absent or `null`.
+    pub fn show_banded_rows(&self) -> Option<bool> {
+        self.props().bool(6622)
+    }
+
+    /// Sets `showBandedRows`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_show_banded_rows(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(6622, value.into_patch());
+        self
+    }
+
     /// Indicates whether the filter buttons are visible at the top of each column header. Setting this
     /// is only allowed if the table contains a header row.
-    pub show_filter_button: crate::Patch<bool>,
+    ///
+    /// `showFilterButton`: `None` when absent or `null`.
+    pub fn show_filter_button(&self) -> Option<bool> {
+        self.props().bool(6623)
+    }
+
+    /// Sets `showFilterButton`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_show_filter_button(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(6623, value.into_patch());
+        self
+    }
+
     /// Indicates whether the header row is visible or not. This value can be set to show or remove the
     /// header row.
-    pub show_headers: crate::Patch<bool>,
+    ///
+    /// `showHeaders`: `None` when absent or `null`.
+    pub fn show_headers(&self) -> Option<bool> {
+        self.props().bool(6624)
+    }
+
+    /// Sets `showHeaders`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_show_headers(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(6624, value.into_patch());
+        self
+    }
+
     /// Indicates whether the total row is visible or not. This value can be set to show or remove the
     /// total row.
-    pub show_totals: crate::Patch<bool>,
+    ///
+    /// `showTotals`: `None` when absent or `null`.
+    pub fn show_totals(&self) -> Option<bool> {
+        self.props().bool(6625)
+    }
+
+    /// Sets `showTotals`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_show_totals(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(6625, value.into_patch());
+        self
+    }
+
     /// Constant value that represents the Table style. The possible values are: TableStyleLight1 thru
     /// TableStyleLight21, TableStyleMedium1 thru TableStyleMedium28, TableStyleStyleDark1 thru
     /// TableStyleStyleDark11. A custom user-defined style present in the workbook can also be specified.
-    pub style: crate::Patch<String>,
+    ///
+    /// `style`: `None` when absent or `null`.
+    pub fn style(&self) -> Option<&str> {
+        self.props().str(6626)
+    }
+
+    /// Sets `style`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_style(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(6626, value.into_patch());
+        self
+    }
+
     /// Represents a collection of all the columns in the table. Read-only.
-    pub columns: crate::Patch<Vec<crate::models::WorkbookTableColumn>>,
+    ///
+    /// `columns`: an empty slice when absent or `null`.
+    pub fn columns(&self) -> &[crate::models::WorkbookTableColumn] {
+        self.props().list(6627)
+    }
+
+    /// Sets `columns`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_columns(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::WorkbookTableColumn>>,
+    ) -> &mut Self {
+        self.props_mut().set(6627, value.into_patch());
+        self
+    }
+
     /// Represents a collection of all the rows in the table. Read-only.
-    pub rows: crate::Patch<Vec<crate::models::WorkbookTableRow>>,
+    ///
+    /// `rows`: an empty slice when absent or `null`.
+    pub fn rows(&self) -> &[crate::models::WorkbookTableRow] {
+        self.props().list(6628)
+    }
+
+    /// Sets `rows`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_rows(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::WorkbookTableRow>>,
+    ) -> &mut Self {
+        self.props_mut().set(6628, value.into_patch());
+        self
+    }
+
     /// Represents the sorting for the table. Read-only.
-    pub sort: crate::Patch<Box<crate::models::WorkbookTableSort>>,
+    ///
+    /// `sort`: `None` when absent or `null`.
+    pub fn sort(&self) -> Option<&crate::models::WorkbookTableSort> {
+        self.props().get(6629)
+    }
+
+    /// Sets `sort`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_sort(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::WorkbookTableSort>,
+    ) -> &mut Self {
+        self.props_mut().set(6629, value.into_patch());
+        self
+    }
+
     /// The worksheet containing the current table. Read-only.
-    pub worksheet: crate::Patch<Box<crate::models::WorkbookWorksheet>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `worksheet`: `None` when absent or `null`.
+    pub fn worksheet(&self) -> Option<&crate::models::WorkbookWorksheet> {
+        self.props().get(6630)
+    }
+
+    /// Sets `worksheet`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_worksheet(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::WorkbookWorksheet>,
+    ) -> &mut Self {
+        self.props_mut().set(6630, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "files")]
+impl std::fmt::Debug for WorkbookTable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "WorkbookTable", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "files")]
 impl serde::Serialize for WorkbookTable {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("highlightFirstColumn", &self.highlight_first_column)?;
-        writer.field("highlightLastColumn", &self.highlight_last_column)?;
-        writer.field("legacyId", &self.legacy_id)?;
-        writer.field("name", &self.name)?;
-        writer.field("showBandedColumns", &self.show_banded_columns)?;
-        writer.field("showBandedRows", &self.show_banded_rows)?;
-        writer.field("showFilterButton", &self.show_filter_button)?;
-        writer.field("showHeaders", &self.show_headers)?;
-        writer.field("showTotals", &self.show_totals)?;
-        writer.field("style", &self.style)?;
-        writer.field("columns", &self.columns)?;
-        writer.field("rows", &self.rows)?;
-        writer.field("sort", &self.sort)?;
-        writer.field("worksheet", &self.worksheet)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -9077,33 +12860,37 @@ impl crate::read_fields::ReadFields for WorkbookTable {
     const NAME: &'static str = "microsoft.graph.workbookTable";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "highlightFirstColumn" => self.highlight_first_column = map.next_value()?,
-            "highlightLastColumn" => self.highlight_last_column = map.next_value()?,
-            "legacyId" => self.legacy_id = map.next_value()?,
-            "name" => self.name = map.next_value()?,
-            "showBandedColumns" => self.show_banded_columns = map.next_value()?,
-            "showBandedRows" => self.show_banded_rows = map.next_value()?,
-            "showFilterButton" => self.show_filter_button = map.next_value()?,
-            "showHeaders" => self.show_headers = map.next_value()?,
-            "showTotals" => self.show_totals = map.next_value()?,
-            "style" => self.style = map.next_value()?,
-            "columns" => self.columns = map.next_value()?,
-            "rows" => self.rows = map.next_value()?,
-            "sort" => self.sort = map.next_value()?,
-            "worksheet" => self.worksheet = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "highlightFirstColumn" => into.bool(6617, map)?,
+            "highlightLastColumn" => into.bool(6618, map)?,
+            "legacyId" => into.str(6619, map)?,
+            "name" => into.str(6620, map)?,
+            "showBandedColumns" => into.bool(6621, map)?,
+            "showBandedRows" => into.bool(6622, map)?,
+            "showFilterButton" => into.bool(6623, map)?,
+            "showHeaders" => into.bool(6624, map)?,
+            "showTotals" => into.bool(6625, map)?,
+            "style" => into.str(6626, map)?,
+            "columns" => into.other::<Vec<crate::models::WorkbookTableColumn>, _>(6627, map)?,
+            "rows" => into.other::<Vec<crate::models::WorkbookTableRow>, _>(6628, map)?,
+            "sort" => into.other::<crate::models::WorkbookTableSort, _>(6629, map)?,
+            "worksheet" => into.other::<crate::models::WorkbookWorksheet, _>(6630, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -9131,37 +12918,112 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.workbookTableColumn` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct WorkbookTableColumn {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "files")]
+impl std::ops::Deref for WorkbookTableColumn {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "files")]
+impl std::ops::DerefMut for WorkbookTableColumn {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "files")]
+impl WorkbookTableColumn {
+    /// An empty `workbookTableColumn`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Returns the index number of the column within the columns collection of the table. Zero-indexed.
     /// Read-only.
-    pub index: crate::Patch<i32>,
+    ///
+    /// `index`: `None` when absent or `null`.
+    pub fn index(&self) -> Option<i32> {
+        self.props().int(6631)
+    }
+
+    /// Sets `index`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_index(&mut self, value: impl crate::IntoPatch<i32>) -> &mut Self {
+        self.props_mut().set_int(6631, value.into_patch());
+        self
+    }
+
     /// Returns the name of the table column.
-    pub name: crate::Patch<String>,
+    ///
+    /// `name`: `None` when absent or `null`.
+    pub fn name(&self) -> Option<&str> {
+        self.props().str(6632)
+    }
+
+    /// Sets `name`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_name(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(6632, value.into_patch());
+        self
+    }
+
     /// Represents the raw values of the specified range. The data returned could be of type string,
     /// number, or a boolean. Cell that contain an error will return the error string.
-    pub values: crate::Patch<serde_json::Value>,
+    ///
+    /// `values`: `None` when absent or `null`.
+    pub fn values(&self) -> Option<&serde_json::Value> {
+        self.props().get(6633)
+    }
+
+    /// Sets `values`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_values(&mut self, value: impl crate::IntoPatch<serde_json::Value>) -> &mut Self {
+        self.props_mut().set(6633, value.into_patch());
+        self
+    }
+
     /// Retrieve the filter applied to the column. Read-only.
-    pub filter: crate::Patch<Box<crate::models::WorkbookFilter>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `filter`: `None` when absent or `null`.
+    pub fn filter(&self) -> Option<&crate::models::WorkbookFilter> {
+        self.props().get(6634)
+    }
+
+    /// Sets `filter`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_filter(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::WorkbookFilter>,
+    ) -> &mut Self {
+        self.props_mut().set(6634, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "files")]
+impl std::fmt::Debug for WorkbookTableColumn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "WorkbookTableColumn", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "files")]
 impl serde::Serialize for WorkbookTableColumn {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("index", &self.index)?;
-        writer.field("name", &self.name)?;
-        writer.field("values", &self.values)?;
-        writer.field("filter", &self.filter)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -9177,23 +13039,27 @@ impl crate::read_fields::ReadFields for WorkbookTableColumn {
     const NAME: &'static str = "microsoft.graph.workbookTableColumn";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "index" => self.index = map.next_value()?,
-            "name" => self.name = map.next_value()?,
-            "values" => self.values = map.next_value()?,
-            "filter" => self.filter = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "index" => into.int::<i32, _>(6631, map)?,
+            "name" => into.str(6632, map)?,
+            "values" => into.other::<serde_json::Value, _>(6633, map)?,
+            "filter" => into.other::<crate::models::WorkbookFilter, _>(6634, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -9211,31 +13077,83 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.workbookTableRow` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct WorkbookTableRow {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "files")]
+impl std::ops::Deref for WorkbookTableRow {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "files")]
+impl std::ops::DerefMut for WorkbookTableRow {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "files")]
+impl WorkbookTableRow {
+    /// An empty `workbookTableRow`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Returns the index number of the row within the rows collection of the table. Zero-indexed.
     /// Read-only.
-    pub index: crate::Patch<i32>,
+    ///
+    /// `index`: `None` when absent or `null`.
+    pub fn index(&self) -> Option<i32> {
+        self.props().int(6635)
+    }
+
+    /// Sets `index`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_index(&mut self, value: impl crate::IntoPatch<i32>) -> &mut Self {
+        self.props_mut().set_int(6635, value.into_patch());
+        self
+    }
+
     /// Represents the raw values of the specified range. The data returned could be of type string,
     /// number, or a boolean. Cell that contain an error will return the error string.
-    pub values: crate::Patch<serde_json::Value>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `values`: `None` when absent or `null`.
+    pub fn values(&self) -> Option<&serde_json::Value> {
+        self.props().get(6636)
+    }
+
+    /// Sets `values`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_values(&mut self, value: impl crate::IntoPatch<serde_json::Value>) -> &mut Self {
+        self.props_mut().set(6636, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "files")]
+impl std::fmt::Debug for WorkbookTableRow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "WorkbookTableRow", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "files")]
 impl serde::Serialize for WorkbookTableRow {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("index", &self.index)?;
-        writer.field("values", &self.values)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -9251,21 +13169,25 @@ impl crate::read_fields::ReadFields for WorkbookTableRow {
     const NAME: &'static str = "microsoft.graph.workbookTableRow";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "index" => self.index = map.next_value()?,
-            "values" => self.values = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "index" => into.int::<i32, _>(6635, map)?,
+            "values" => into.other::<serde_json::Value, _>(6636, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -9281,33 +13203,98 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.workbookTableSort` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct WorkbookTableSort {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "files")]
+impl std::ops::Deref for WorkbookTableSort {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "files")]
+impl std::ops::DerefMut for WorkbookTableSort {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "files")]
+impl WorkbookTableSort {
+    /// An empty `workbookTableSort`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Represents the current conditions used to last sort the table. Read-only.
-    pub fields: crate::Patch<Vec<crate::models::WorkbookSortField>>,
+    ///
+    /// `fields`: an empty slice when absent or `null`.
+    pub fn fields(&self) -> &[crate::models::WorkbookSortField] {
+        self.props().list(6637)
+    }
+
+    /// Sets `fields`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_fields(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::WorkbookSortField>>,
+    ) -> &mut Self {
+        self.props_mut().set(6637, value.into_patch());
+        self
+    }
+
     /// Represents whether the casing impacted the last sort of the table. Read-only.
-    pub match_case: crate::Patch<bool>,
+    ///
+    /// `matchCase`: `None` when absent or `null`.
+    pub fn match_case(&self) -> Option<bool> {
+        self.props().bool(6638)
+    }
+
+    /// Sets `matchCase`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_match_case(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(6638, value.into_patch());
+        self
+    }
+
     /// Represents Chinese character ordering method last used to sort the table. The possible values
     /// are: PinYin, StrokeCount. Read-only.
-    pub method: crate::Patch<String>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `method`: `None` when absent or `null`.
+    pub fn method(&self) -> Option<&str> {
+        self.props().str(6639)
+    }
+
+    /// Sets `method`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_method(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(6639, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "files")]
+impl std::fmt::Debug for WorkbookTableSort {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "WorkbookTableSort", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "files")]
 impl serde::Serialize for WorkbookTableSort {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("fields", &self.fields)?;
-        writer.field("matchCase", &self.match_case)?;
-        writer.field("method", &self.method)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -9323,22 +13310,26 @@ impl crate::read_fields::ReadFields for WorkbookTableSort {
     const NAME: &'static str = "microsoft.graph.workbookTableSort";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "fields" => self.fields = map.next_value()?,
-            "matchCase" => self.match_case = map.next_value()?,
-            "method" => self.method = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "fields" => into.other::<Vec<crate::models::WorkbookSortField>, _>(6637, map)?,
+            "matchCase" => into.bool(6638, map)?,
+            "method" => into.str(6639, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -9355,47 +13346,174 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.workbookWorksheet` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct WorkbookWorksheet {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "files")]
+impl std::ops::Deref for WorkbookWorksheet {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "files")]
+impl std::ops::DerefMut for WorkbookWorksheet {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "files")]
+impl WorkbookWorksheet {
+    /// An empty `workbookWorksheet`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The display name of the worksheet.
-    pub name: crate::Patch<String>,
+    ///
+    /// `name`: `None` when absent or `null`.
+    pub fn name(&self) -> Option<&str> {
+        self.props().str(6640)
+    }
+
+    /// Sets `name`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_name(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(6640, value.into_patch());
+        self
+    }
+
     /// The zero-based position of the worksheet within the workbook.
-    pub position: crate::Patch<i32>,
+    ///
+    /// `position`: `None` when absent or `null`.
+    pub fn position(&self) -> Option<i32> {
+        self.props().int(6641)
+    }
+
+    /// Sets `position`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_position(&mut self, value: impl crate::IntoPatch<i32>) -> &mut Self {
+        self.props_mut().set_int(6641, value.into_patch());
+        self
+    }
+
     /// The Visibility of the worksheet. The possible values are: Visible, Hidden, VeryHidden.
-    pub visibility: crate::Patch<String>,
+    ///
+    /// `visibility`: `None` when absent or `null`.
+    pub fn visibility(&self) -> Option<&str> {
+        self.props().str(6642)
+    }
+
+    /// Sets `visibility`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_visibility(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(6642, value.into_patch());
+        self
+    }
+
     /// Returns collection of charts that are part of the worksheet. Read-only.
-    pub charts: crate::Patch<Vec<crate::models::WorkbookChart>>,
+    ///
+    /// `charts`: an empty slice when absent or `null`.
+    pub fn charts(&self) -> &[crate::models::WorkbookChart] {
+        self.props().list(6643)
+    }
+
+    /// Sets `charts`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_charts(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::WorkbookChart>>,
+    ) -> &mut Self {
+        self.props_mut().set(6643, value.into_patch());
+        self
+    }
+
     /// Returns collection of names that are associated with the worksheet. Read-only.
-    pub names: crate::Patch<Vec<crate::models::WorkbookNamedItem>>,
+    ///
+    /// `names`: an empty slice when absent or `null`.
+    pub fn names(&self) -> &[crate::models::WorkbookNamedItem] {
+        self.props().list(6644)
+    }
+
+    /// Sets `names`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_names(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::WorkbookNamedItem>>,
+    ) -> &mut Self {
+        self.props_mut().set(6644, value.into_patch());
+        self
+    }
+
     /// Collection of PivotTables that are part of the worksheet.
-    pub pivot_tables: crate::Patch<Vec<crate::models::WorkbookPivotTable>>,
+    ///
+    /// `pivotTables`: an empty slice when absent or `null`.
+    pub fn pivot_tables(&self) -> &[crate::models::WorkbookPivotTable] {
+        self.props().list(6645)
+    }
+
+    /// Sets `pivotTables`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_pivot_tables(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::WorkbookPivotTable>>,
+    ) -> &mut Self {
+        self.props_mut().set(6645, value.into_patch());
+        self
+    }
+
     /// Returns sheet protection object for a worksheet. Read-only.
-    pub protection: crate::Patch<Box<crate::models::WorkbookWorksheetProtection>>,
+    ///
+    /// `protection`: `None` when absent or `null`.
+    pub fn protection(&self) -> Option<&crate::models::WorkbookWorksheetProtection> {
+        self.props().get(6646)
+    }
+
+    /// Sets `protection`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_protection(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::WorkbookWorksheetProtection>,
+    ) -> &mut Self {
+        self.props_mut().set(6646, value.into_patch());
+        self
+    }
+
     /// Collection of tables that are part of the worksheet. Read-only.
-    pub tables: crate::Patch<Vec<crate::models::WorkbookTable>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `tables`: an empty slice when absent or `null`.
+    pub fn tables(&self) -> &[crate::models::WorkbookTable] {
+        self.props().list(6647)
+    }
+
+    /// Sets `tables`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_tables(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::WorkbookTable>>,
+    ) -> &mut Self {
+        self.props_mut().set(6647, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "files")]
+impl std::fmt::Debug for WorkbookWorksheet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "WorkbookWorksheet", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "files")]
 impl serde::Serialize for WorkbookWorksheet {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("name", &self.name)?;
-        writer.field("position", &self.position)?;
-        writer.field("visibility", &self.visibility)?;
-        writer.field("charts", &self.charts)?;
-        writer.field("names", &self.names)?;
-        writer.field("pivotTables", &self.pivot_tables)?;
-        writer.field("protection", &self.protection)?;
-        writer.field("tables", &self.tables)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -9411,27 +13529,33 @@ impl crate::read_fields::ReadFields for WorkbookWorksheet {
     const NAME: &'static str = "microsoft.graph.workbookWorksheet";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "name" => self.name = map.next_value()?,
-            "position" => self.position = map.next_value()?,
-            "visibility" => self.visibility = map.next_value()?,
-            "charts" => self.charts = map.next_value()?,
-            "names" => self.names = map.next_value()?,
-            "pivotTables" => self.pivot_tables = map.next_value()?,
-            "protection" => self.protection = map.next_value()?,
-            "tables" => self.tables = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "name" => into.str(6640, map)?,
+            "position" => into.int::<i32, _>(6641, map)?,
+            "visibility" => into.str(6642, map)?,
+            "charts" => into.other::<Vec<crate::models::WorkbookChart>, _>(6643, map)?,
+            "names" => into.other::<Vec<crate::models::WorkbookNamedItem>, _>(6644, map)?,
+            "pivotTables" => into.other::<Vec<crate::models::WorkbookPivotTable>, _>(6645, map)?,
+            "protection" => {
+                into.other::<crate::models::WorkbookWorksheetProtection, _>(6646, map)?
+            }
+            "tables" => into.other::<Vec<crate::models::WorkbookTable>, _>(6647, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -9453,29 +13577,87 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.workbookWorksheetProtection` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct WorkbookWorksheetProtection {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "files")]
+impl std::ops::Deref for WorkbookWorksheetProtection {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "files")]
+impl std::ops::DerefMut for WorkbookWorksheetProtection {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "files")]
+impl WorkbookWorksheetProtection {
+    /// An empty `workbookWorksheetProtection`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Sheet protection options. Read-only.
-    pub options: crate::Patch<Box<crate::models::WorkbookWorksheetProtectionOptions>>,
+    ///
+    /// `options`: `None` when absent or `null`.
+    pub fn options(&self) -> Option<&crate::models::WorkbookWorksheetProtectionOptions> {
+        self.props().get(6648)
+    }
+
+    /// Sets `options`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_options(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::WorkbookWorksheetProtectionOptions>,
+    ) -> &mut Self {
+        self.props_mut().set(6648, value.into_patch());
+        self
+    }
+
     /// Indicates if the worksheet is protected. Read-only.
-    pub protected: crate::Patch<bool>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `protected`: `None` when absent or `null`.
+    pub fn protected(&self) -> Option<bool> {
+        self.props().bool(6649)
+    }
+
+    /// Sets `protected`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_protected(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(6649, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "files")]
+impl std::fmt::Debug for WorkbookWorksheetProtection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props().fmt_as(
+            f,
+            "WorkbookWorksheetProtection",
+            crate::models::PROPERTY_NAMES,
+        )
+    }
 }
 
 #[cfg(feature = "files")]
 impl serde::Serialize for WorkbookWorksheetProtection {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("options", &self.options)?;
-        writer.field("protected", &self.protected)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -9491,21 +13673,27 @@ impl crate::read_fields::ReadFields for WorkbookWorksheetProtection {
     const NAME: &'static str = "microsoft.graph.workbookWorksheetProtection";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "options" => self.options = map.next_value()?,
-            "protected" => self.protected = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "options" => {
+                into.other::<crate::models::WorkbookWorksheetProtectionOptions, _>(6648, map)?
+            }
+            "protected" => into.bool(6649, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -9520,19 +13708,59 @@ crate::macros::select_fields! {
 }
 
 /// The `microsoft.graph.accessAction` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct AccessAction {
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "files")]
+impl AccessAction {
+    /// An empty `accessAction`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+}
+
+#[cfg(feature = "files")]
+impl std::fmt::Debug for AccessAction {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "AccessAction", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "files")]
 impl serde::Serialize for AccessAction {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -9548,36 +13776,92 @@ impl crate::read_fields::ReadFields for AccessAction {
     const NAME: &'static str = "microsoft.graph.accessAction";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
-        let _ = (key, map);
+        let _ = (key, map, into);
         Ok(false)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.album` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct Album {
-    /// Unique identifier of the \[driveItem\]\[\] that is the cover of the album.
-    pub cover_image_item_id: crate::Patch<String>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "files")]
+impl Album {
+    /// An empty `album`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// Unique identifier of the \[driveItem\]\[\] that is the cover of the album.
+    ///
+    /// `coverImageItemId`: `None` when absent or `null`.
+    pub fn cover_image_item_id(&self) -> Option<&str> {
+        self.props().str(6837)
+    }
+
+    /// Sets `coverImageItemId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_cover_image_item_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(6837, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "files")]
+impl std::fmt::Debug for Album {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "Album", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "files")]
 impl serde::Serialize for Album {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("coverImageItemId", &self.cover_image_item_id)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -9593,84 +13877,290 @@ impl crate::read_fields::ReadFields for Album {
     const NAME: &'static str = "microsoft.graph.album";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "coverImageItemId" => self.cover_image_item_id = map.next_value()?,
+            "coverImageItemId" => into.str(6837, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.audio` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct Audio {
-    /// The title of the album for this audio file.
-    pub album: crate::Patch<String>,
-    /// The artist named on the album for the audio file.
-    pub album_artist: crate::Patch<String>,
-    /// The performing artist for the audio file.
-    pub artist: crate::Patch<String>,
-    /// Bitrate expressed in kbps.
-    pub bitrate: crate::Patch<i64>,
-    /// The name of the composer of the audio file.
-    pub composers: crate::Patch<String>,
-    /// Copyright information for the audio file.
-    pub copyright: crate::Patch<String>,
-    /// The number of the disc this audio file came from.
-    pub disc: crate::Patch<i16>,
-    /// The total number of discs in this album.
-    pub disc_count: crate::Patch<i16>,
-    /// Duration of the audio file, expressed in milliseconds
-    pub duration: crate::Patch<i64>,
-    /// The genre of this audio file.
-    pub genre: crate::Patch<String>,
-    /// Indicates if the file is protected with digital rights management.
-    pub has_drm: crate::Patch<bool>,
-    /// Indicates if the file is encoded with a variable bitrate.
-    pub is_variable_bitrate: crate::Patch<bool>,
-    /// The title of the audio file.
-    pub title: crate::Patch<String>,
-    /// The number of the track on the original disc for this audio file.
-    pub track: crate::Patch<i32>,
-    /// The total number of tracks on the original disc for this audio file.
-    pub track_count: crate::Patch<i32>,
-    /// The year the audio file was recorded.
-    pub year: crate::Patch<i32>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "files")]
+impl Audio {
+    /// An empty `audio`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// The title of the album for this audio file.
+    ///
+    /// `album`: `None` when absent or `null`.
+    pub fn album(&self) -> Option<&str> {
+        self.props().str(7112)
+    }
+
+    /// Sets `album`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_album(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(7112, value.into_patch());
+        self
+    }
+
+    /// The artist named on the album for the audio file.
+    ///
+    /// `albumArtist`: `None` when absent or `null`.
+    pub fn album_artist(&self) -> Option<&str> {
+        self.props().str(7113)
+    }
+
+    /// Sets `albumArtist`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_album_artist(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(7113, value.into_patch());
+        self
+    }
+
+    /// The performing artist for the audio file.
+    ///
+    /// `artist`: `None` when absent or `null`.
+    pub fn artist(&self) -> Option<&str> {
+        self.props().str(7114)
+    }
+
+    /// Sets `artist`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_artist(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(7114, value.into_patch());
+        self
+    }
+
+    /// Bitrate expressed in kbps.
+    ///
+    /// `bitrate`: `None` when absent or `null`.
+    pub fn bitrate(&self) -> Option<i64> {
+        self.props().int(7115)
+    }
+
+    /// Sets `bitrate`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_bitrate(&mut self, value: impl crate::IntoPatch<i64>) -> &mut Self {
+        self.props_mut().set_int(7115, value.into_patch());
+        self
+    }
+
+    /// The name of the composer of the audio file.
+    ///
+    /// `composers`: `None` when absent or `null`.
+    pub fn composers(&self) -> Option<&str> {
+        self.props().str(7116)
+    }
+
+    /// Sets `composers`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_composers(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(7116, value.into_patch());
+        self
+    }
+
+    /// Copyright information for the audio file.
+    ///
+    /// `copyright`: `None` when absent or `null`.
+    pub fn copyright(&self) -> Option<&str> {
+        self.props().str(7117)
+    }
+
+    /// Sets `copyright`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_copyright(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(7117, value.into_patch());
+        self
+    }
+
+    /// The number of the disc this audio file came from.
+    ///
+    /// `disc`: `None` when absent or `null`.
+    pub fn disc(&self) -> Option<i16> {
+        self.props().int(7118)
+    }
+
+    /// Sets `disc`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_disc(&mut self, value: impl crate::IntoPatch<i16>) -> &mut Self {
+        self.props_mut().set_int(7118, value.into_patch());
+        self
+    }
+
+    /// The total number of discs in this album.
+    ///
+    /// `discCount`: `None` when absent or `null`.
+    pub fn disc_count(&self) -> Option<i16> {
+        self.props().int(7119)
+    }
+
+    /// Sets `discCount`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_disc_count(&mut self, value: impl crate::IntoPatch<i16>) -> &mut Self {
+        self.props_mut().set_int(7119, value.into_patch());
+        self
+    }
+
+    /// Duration of the audio file, expressed in milliseconds
+    ///
+    /// `duration`: `None` when absent or `null`.
+    pub fn duration(&self) -> Option<i64> {
+        self.props().int(7120)
+    }
+
+    /// Sets `duration`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_duration(&mut self, value: impl crate::IntoPatch<i64>) -> &mut Self {
+        self.props_mut().set_int(7120, value.into_patch());
+        self
+    }
+
+    /// The genre of this audio file.
+    ///
+    /// `genre`: `None` when absent or `null`.
+    pub fn genre(&self) -> Option<&str> {
+        self.props().str(7121)
+    }
+
+    /// Sets `genre`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_genre(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(7121, value.into_patch());
+        self
+    }
+
+    /// Indicates if the file is protected with digital rights management.
+    ///
+    /// `hasDrm`: `None` when absent or `null`.
+    pub fn has_drm(&self) -> Option<bool> {
+        self.props().bool(7122)
+    }
+
+    /// Sets `hasDrm`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_has_drm(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(7122, value.into_patch());
+        self
+    }
+
+    /// Indicates if the file is encoded with a variable bitrate.
+    ///
+    /// `isVariableBitrate`: `None` when absent or `null`.
+    pub fn is_variable_bitrate(&self) -> Option<bool> {
+        self.props().bool(7123)
+    }
+
+    /// Sets `isVariableBitrate`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_is_variable_bitrate(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(7123, value.into_patch());
+        self
+    }
+
+    /// The title of the audio file.
+    ///
+    /// `title`: `None` when absent or `null`.
+    pub fn title(&self) -> Option<&str> {
+        self.props().str(7124)
+    }
+
+    /// Sets `title`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_title(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(7124, value.into_patch());
+        self
+    }
+
+    /// The number of the track on the original disc for this audio file.
+    ///
+    /// `track`: `None` when absent or `null`.
+    pub fn track(&self) -> Option<i32> {
+        self.props().int(7125)
+    }
+
+    /// Sets `track`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_track(&mut self, value: impl crate::IntoPatch<i32>) -> &mut Self {
+        self.props_mut().set_int(7125, value.into_patch());
+        self
+    }
+
+    /// The total number of tracks on the original disc for this audio file.
+    ///
+    /// `trackCount`: `None` when absent or `null`.
+    pub fn track_count(&self) -> Option<i32> {
+        self.props().int(7126)
+    }
+
+    /// Sets `trackCount`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_track_count(&mut self, value: impl crate::IntoPatch<i32>) -> &mut Self {
+        self.props_mut().set_int(7126, value.into_patch());
+        self
+    }
+
+    /// The year the audio file was recorded.
+    ///
+    /// `year`: `None` when absent or `null`.
+    pub fn year(&self) -> Option<i32> {
+        self.props().int(7127)
+    }
+
+    /// Sets `year`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_year(&mut self, value: impl crate::IntoPatch<i32>) -> &mut Self {
+        self.props_mut().set_int(7127, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "files")]
+impl std::fmt::Debug for Audio {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "Audio", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "files")]
 impl serde::Serialize for Audio {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("album", &self.album)?;
-        writer.field("albumArtist", &self.album_artist)?;
-        writer.field("artist", &self.artist)?;
-        writer.field("bitrate", &self.bitrate)?;
-        writer.field("composers", &self.composers)?;
-        writer.field("copyright", &self.copyright)?;
-        writer.field("disc", &self.disc)?;
-        writer.field("discCount", &self.disc_count)?;
-        writer.field("duration", &self.duration)?;
-        writer.field("genre", &self.genre)?;
-        writer.field("hasDrm", &self.has_drm)?;
-        writer.field("isVariableBitrate", &self.is_variable_bitrate)?;
-        writer.field("title", &self.title)?;
-        writer.field("track", &self.track)?;
-        writer.field("trackCount", &self.track_count)?;
-        writer.field("year", &self.year)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -9686,57 +14176,123 @@ impl crate::read_fields::ReadFields for Audio {
     const NAME: &'static str = "microsoft.graph.audio";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "album" => self.album = map.next_value()?,
-            "albumArtist" => self.album_artist = map.next_value()?,
-            "artist" => self.artist = map.next_value()?,
-            "bitrate" => self.bitrate = map.next_value()?,
-            "composers" => self.composers = map.next_value()?,
-            "copyright" => self.copyright = map.next_value()?,
-            "disc" => self.disc = map.next_value()?,
-            "discCount" => self.disc_count = map.next_value()?,
-            "duration" => self.duration = map.next_value()?,
-            "genre" => self.genre = map.next_value()?,
-            "hasDrm" => self.has_drm = map.next_value()?,
-            "isVariableBitrate" => self.is_variable_bitrate = map.next_value()?,
-            "title" => self.title = map.next_value()?,
-            "track" => self.track = map.next_value()?,
-            "trackCount" => self.track_count = map.next_value()?,
-            "year" => self.year = map.next_value()?,
+            "album" => into.str(7112, map)?,
+            "albumArtist" => into.str(7113, map)?,
+            "artist" => into.str(7114, map)?,
+            "bitrate" => into.int::<i64, _>(7115, map)?,
+            "composers" => into.str(7116, map)?,
+            "copyright" => into.str(7117, map)?,
+            "disc" => into.int::<i16, _>(7118, map)?,
+            "discCount" => into.int::<i16, _>(7119, map)?,
+            "duration" => into.int::<i64, _>(7120, map)?,
+            "genre" => into.str(7121, map)?,
+            "hasDrm" => into.bool(7122, map)?,
+            "isVariableBitrate" => into.bool(7123, map)?,
+            "title" => into.str(7124, map)?,
+            "track" => into.int::<i32, _>(7125, map)?,
+            "trackCount" => into.int::<i32, _>(7126, map)?,
+            "year" => into.int::<i32, _>(7127, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.bundle` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct Bundle {
-    /// If the bundle is an \[album\]\[\], then the album property is included
-    pub album: crate::Patch<Box<crate::models::Album>>,
-    /// Number of children contained immediately within this container.
-    pub child_count: crate::Patch<i32>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "files")]
+impl Bundle {
+    /// An empty `bundle`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// If the bundle is an \[album\]\[\], then the album property is included
+    ///
+    /// `album`: `None` when absent or `null`.
+    pub fn album(&self) -> Option<&crate::models::Album> {
+        self.props().get(7316)
+    }
+
+    /// Sets `album`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_album(&mut self, value: impl crate::IntoPatch<crate::models::Album>) -> &mut Self {
+        self.props_mut().set(7316, value.into_patch());
+        self
+    }
+
+    /// Number of children contained immediately within this container.
+    ///
+    /// `childCount`: `None` when absent or `null`.
+    pub fn child_count(&self) -> Option<i32> {
+        self.props().int(7317)
+    }
+
+    /// Sets `childCount`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_child_count(&mut self, value: impl crate::IntoPatch<i32>) -> &mut Self {
+        self.props_mut().set_int(7317, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "files")]
+impl std::fmt::Debug for Bundle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "Bundle", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "files")]
 impl serde::Serialize for Bundle {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("album", &self.album)?;
-        writer.field("childCount", &self.child_count)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -9752,40 +14308,96 @@ impl crate::read_fields::ReadFields for Bundle {
     const NAME: &'static str = "microsoft.graph.bundle";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "album" => self.album = map.next_value()?,
-            "childCount" => self.child_count = map.next_value()?,
+            "album" => into.other::<crate::models::Album, _>(7316, map)?,
+            "childCount" => into.int::<i32, _>(7317, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.deleted` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(any(feature = "files", feature = "sites"))]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct Deleted {
-    /// Represents the state of the deleted item.
-    pub state: crate::Patch<String>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(any(feature = "files", feature = "sites"))]
+impl Deleted {
+    /// An empty `deleted`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// Represents the state of the deleted item.
+    ///
+    /// `state`: `None` when absent or `null`.
+    pub fn state(&self) -> Option<&str> {
+        self.props().str(7743)
+    }
+
+    /// Sets `state`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_state(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(7743, value.into_patch());
+        self
+    }
+}
+
+#[cfg(any(feature = "files", feature = "sites"))]
+impl std::fmt::Debug for Deleted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "Deleted", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(any(feature = "files", feature = "sites"))]
 impl serde::Serialize for Deleted {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("state", &self.state)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -9801,42 +14413,111 @@ impl crate::read_fields::ReadFields for Deleted {
     const NAME: &'static str = "microsoft.graph.deleted";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "state" => self.state = map.next_value()?,
+            "state" => into.str(7743, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.driveItemSource` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct DriveItemSource {
-    /// The `application` property.
-    pub application: crate::Patch<crate::models::DriveItemSourceApplication>,
-    /// The `externalId` property.
-    pub external_id: crate::Patch<String>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "files")]
+impl DriveItemSource {
+    /// An empty `driveItemSource`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// The `application` property.
+    ///
+    /// `application`: `None` when absent or `null`.
+    pub fn application(&self) -> Option<&crate::models::DriveItemSourceApplication> {
+        self.props().get(7920)
+    }
+
+    /// Sets `application`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_application(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::DriveItemSourceApplication>,
+    ) -> &mut Self {
+        self.props_mut().set(7920, value.into_patch());
+        self
+    }
+
+    /// The `externalId` property.
+    ///
+    /// `externalId`: `None` when absent or `null`.
+    pub fn external_id(&self) -> Option<&str> {
+        self.props().str(7921)
+    }
+
+    /// Sets `externalId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_external_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(7921, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "files")]
+impl std::fmt::Debug for DriveItemSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "DriveItemSource", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "files")]
 impl serde::Serialize for DriveItemSource {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("application", &self.application)?;
-        writer.field("externalId", &self.external_id)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -9852,56 +14533,176 @@ impl crate::read_fields::ReadFields for DriveItemSource {
     const NAME: &'static str = "microsoft.graph.driveItemSource";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "application" => self.application = map.next_value()?,
-            "externalId" => self.external_id = map.next_value()?,
+            "application" => {
+                into.other::<crate::models::DriveItemSourceApplication, _>(7920, map)?
+            }
+            "externalId" => into.str(7921, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.driveItemUploadableProperties` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct DriveItemUploadableProperties {
-    /// Provides a user-visible description of the item. Read-write. Only on OneDrive Personal.
-    pub description: crate::Patch<String>,
-    /// The `driveItemSource` property.
-    pub drive_item_source: crate::Patch<Box<crate::models::DriveItemSource>>,
-    /// Provides an expected file size to perform a quota check prior to upload. Only on OneDrive
-    /// Personal.
-    pub file_size: crate::Patch<i64>,
-    /// File system information on client. Read-write.
-    pub file_system_info: crate::Patch<Box<crate::models::FileSystemInfo>>,
-    /// The `mediaSource` property.
-    pub media_source: crate::Patch<Box<crate::models::MediaSource>>,
-    /// The name of the item (filename and extension). Read-write.
-    pub name: crate::Patch<String>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "files")]
+impl DriveItemUploadableProperties {
+    /// An empty `driveItemUploadableProperties`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// Provides a user-visible description of the item. Read-write. Only on OneDrive Personal.
+    ///
+    /// `description`: `None` when absent or `null`.
+    pub fn description(&self) -> Option<&str> {
+        self.props().str(7922)
+    }
+
+    /// Sets `description`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_description(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(7922, value.into_patch());
+        self
+    }
+
+    /// The `driveItemSource` property.
+    ///
+    /// `driveItemSource`: `None` when absent or `null`.
+    pub fn drive_item_source(&self) -> Option<&crate::models::DriveItemSource> {
+        self.props().get(7923)
+    }
+
+    /// Sets `driveItemSource`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_drive_item_source(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::DriveItemSource>,
+    ) -> &mut Self {
+        self.props_mut().set(7923, value.into_patch());
+        self
+    }
+
+    /// Provides an expected file size to perform a quota check prior to upload. Only on OneDrive
+    /// Personal.
+    ///
+    /// `fileSize`: `None` when absent or `null`.
+    pub fn file_size(&self) -> Option<i64> {
+        self.props().int(7924)
+    }
+
+    /// Sets `fileSize`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_file_size(&mut self, value: impl crate::IntoPatch<i64>) -> &mut Self {
+        self.props_mut().set_int(7924, value.into_patch());
+        self
+    }
+
+    /// File system information on client. Read-write.
+    ///
+    /// `fileSystemInfo`: `None` when absent or `null`.
+    pub fn file_system_info(&self) -> Option<&crate::models::FileSystemInfo> {
+        self.props().get(7925)
+    }
+
+    /// Sets `fileSystemInfo`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_file_system_info(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::FileSystemInfo>,
+    ) -> &mut Self {
+        self.props_mut().set(7925, value.into_patch());
+        self
+    }
+
+    /// The `mediaSource` property.
+    ///
+    /// `mediaSource`: `None` when absent or `null`.
+    pub fn media_source(&self) -> Option<&crate::models::MediaSource> {
+        self.props().get(7926)
+    }
+
+    /// Sets `mediaSource`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_media_source(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::MediaSource>,
+    ) -> &mut Self {
+        self.props_mut().set(7926, value.into_patch());
+        self
+    }
+
+    /// The name of the item (filename and extension). Read-write.
+    ///
+    /// `name`: `None` when absent or `null`.
+    pub fn name(&self) -> Option<&str> {
+        self.props().str(7927)
+    }
+
+    /// Sets `name`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_name(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(7927, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "files")]
+impl std::fmt::Debug for DriveItemUploadableProperties {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props().fmt_as(
+            f,
+            "DriveItemUploadableProperties",
+            crate::models::PROPERTY_NAMES,
+        )
+    }
 }
 
 #[cfg(feature = "files")]
 impl serde::Serialize for DriveItemUploadableProperties {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("description", &self.description)?;
-        writer.field("driveItemSource", &self.drive_item_source)?;
-        writer.field("fileSize", &self.file_size)?;
-        writer.field("fileSystemInfo", &self.file_system_info)?;
-        writer.field("mediaSource", &self.media_source)?;
-        writer.field("name", &self.name)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -9917,51 +14718,127 @@ impl crate::read_fields::ReadFields for DriveItemUploadableProperties {
     const NAME: &'static str = "microsoft.graph.driveItemUploadableProperties";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "description" => self.description = map.next_value()?,
-            "driveItemSource" => self.drive_item_source = map.next_value()?,
-            "fileSize" => self.file_size = map.next_value()?,
-            "fileSystemInfo" => self.file_system_info = map.next_value()?,
-            "mediaSource" => self.media_source = map.next_value()?,
-            "name" => self.name = map.next_value()?,
+            "description" => into.str(7922, map)?,
+            "driveItemSource" => into.other::<crate::models::DriveItemSource, _>(7923, map)?,
+            "fileSize" => into.int::<i64, _>(7924, map)?,
+            "fileSystemInfo" => into.other::<crate::models::FileSystemInfo, _>(7925, map)?,
+            "mediaSource" => into.other::<crate::models::MediaSource, _>(7926, map)?,
+            "name" => into.str(7927, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.driveRecipient` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(any(feature = "files", feature = "sites"))]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct DriveRecipient {
-    /// The alias of the domain object, for cases where an email address is unavailable (e.g. security
-    /// groups).
-    pub alias: crate::Patch<String>,
-    /// The email address for the recipient, if the recipient has an associated email address.
-    pub email: crate::Patch<String>,
-    /// The unique identifier for the recipient in the directory.
-    pub object_id: crate::Patch<String>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(any(feature = "files", feature = "sites"))]
+impl DriveRecipient {
+    /// An empty `driveRecipient`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// The alias of the domain object, for cases where an email address is unavailable (e.g. security
+    /// groups).
+    ///
+    /// `alias`: `None` when absent or `null`.
+    pub fn alias(&self) -> Option<&str> {
+        self.props().str(7928)
+    }
+
+    /// Sets `alias`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_alias(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(7928, value.into_patch());
+        self
+    }
+
+    /// The email address for the recipient, if the recipient has an associated email address.
+    ///
+    /// `email`: `None` when absent or `null`.
+    pub fn email(&self) -> Option<&str> {
+        self.props().str(7929)
+    }
+
+    /// Sets `email`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_email(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(7929, value.into_patch());
+        self
+    }
+
+    /// The unique identifier for the recipient in the directory.
+    ///
+    /// `objectId`: `None` when absent or `null`.
+    pub fn object_id(&self) -> Option<&str> {
+        self.props().str(7930)
+    }
+
+    /// Sets `objectId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_object_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(7930, value.into_patch());
+        self
+    }
+}
+
+#[cfg(any(feature = "files", feature = "sites"))]
+impl std::fmt::Debug for DriveRecipient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "DriveRecipient", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(any(feature = "files", feature = "sites"))]
 impl serde::Serialize for DriveRecipient {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("alias", &self.alias)?;
-        writer.field("email", &self.email)?;
-        writer.field("objectId", &self.object_id)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -9977,41 +14854,103 @@ impl crate::read_fields::ReadFields for DriveRecipient {
     const NAME: &'static str = "microsoft.graph.driveRecipient";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "alias" => self.alias = map.next_value()?,
-            "email" => self.email = map.next_value()?,
-            "objectId" => self.object_id = map.next_value()?,
+            "alias" => into.str(7928, map)?,
+            "email" => into.str(7929, map)?,
+            "objectId" => into.str(7930, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.extractSensitivityLabelsResult` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct ExtractSensitivityLabelsResult {
-    /// The `labels` property.
-    pub labels: crate::Patch<Vec<crate::models::SensitivityLabelAssignment>>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "files")]
+impl ExtractSensitivityLabelsResult {
+    /// An empty `extractSensitivityLabelsResult`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// The `labels` property.
+    ///
+    /// `labels`: an empty slice when absent or `null`.
+    pub fn labels(&self) -> &[crate::models::SensitivityLabelAssignment] {
+        self.props().list(8067)
+    }
+
+    /// Sets `labels`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_labels(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::SensitivityLabelAssignment>>,
+    ) -> &mut Self {
+        self.props_mut().set(8067, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "files")]
+impl std::fmt::Debug for ExtractSensitivityLabelsResult {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props().fmt_as(
+            f,
+            "ExtractSensitivityLabelsResult",
+            crate::models::PROPERTY_NAMES,
+        )
+    }
 }
 
 #[cfg(feature = "files")]
 impl serde::Serialize for ExtractSensitivityLabelsResult {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("labels", &self.labels)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -10027,46 +14966,124 @@ impl crate::read_fields::ReadFields for ExtractSensitivityLabelsResult {
     const NAME: &'static str = "microsoft.graph.extractSensitivityLabelsResult";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "labels" => self.labels = map.next_value()?,
+            "labels" => {
+                into.other::<Vec<crate::models::SensitivityLabelAssignment>, _>(8067, map)?
+            }
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.file` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct File {
-    /// Hashes of the file's binary content, if available. Read-only.
-    pub hashes: crate::Patch<Box<crate::models::Hashes>>,
-    /// The MIME type for the file. This is determined by logic on the server and might not be the value
-    /// provided when the file was uploaded. Read-only.
-    pub mime_type: crate::Patch<String>,
-    /// The `processingMetadata` property.
-    pub processing_metadata: crate::Patch<bool>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "files")]
+impl File {
+    /// An empty `file`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// Hashes of the file's binary content, if available. Read-only.
+    ///
+    /// `hashes`: `None` when absent or `null`.
+    pub fn hashes(&self) -> Option<&crate::models::Hashes> {
+        self.props().get(8075)
+    }
+
+    /// Sets `hashes`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_hashes(&mut self, value: impl crate::IntoPatch<crate::models::Hashes>) -> &mut Self {
+        self.props_mut().set(8075, value.into_patch());
+        self
+    }
+
+    /// The MIME type for the file. This is determined by logic on the server and might not be the value
+    /// provided when the file was uploaded. Read-only.
+    ///
+    /// `mimeType`: `None` when absent or `null`.
+    pub fn mime_type(&self) -> Option<&str> {
+        self.props().str(8076)
+    }
+
+    /// Sets `mimeType`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_mime_type(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(8076, value.into_patch());
+        self
+    }
+
+    /// The `processingMetadata` property.
+    ///
+    /// `processingMetadata`: `None` when absent or `null`.
+    pub fn processing_metadata(&self) -> Option<bool> {
+        self.props().bool(8077)
+    }
+
+    /// Sets `processingMetadata`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_processing_metadata(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(8077, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "files")]
+impl std::fmt::Debug for File {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "File", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "files")]
 impl serde::Serialize for File {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("hashes", &self.hashes)?;
-        writer.field("mimeType", &self.mime_type)?;
-        writer.field("processingMetadata", &self.processing_metadata)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -10082,47 +15099,132 @@ impl crate::read_fields::ReadFields for File {
     const NAME: &'static str = "microsoft.graph.file";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "hashes" => self.hashes = map.next_value()?,
-            "mimeType" => self.mime_type = map.next_value()?,
-            "processingMetadata" => self.processing_metadata = map.next_value()?,
+            "hashes" => into.other::<crate::models::Hashes, _>(8075, map)?,
+            "mimeType" => into.str(8076, map)?,
+            "processingMetadata" => into.bool(8077, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.fileSystemInfo` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct FileSystemInfo {
-    /// The UTC date and time the file was created on a client.
-    pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// The UTC date and time the file was last accessed. Available for the recent file list only.
-    pub last_accessed_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// The UTC date and time the file was last modified on a client.
-    pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "files")]
+impl FileSystemInfo {
+    /// An empty `fileSystemInfo`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// The UTC date and time the file was created on a client.
+    ///
+    /// `createdDateTime`: `None` when absent or `null`.
+    pub fn created_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(8114)
+    }
+
+    /// Sets `createdDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_created_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(8114, value.into_patch());
+        self
+    }
+
+    /// The UTC date and time the file was last accessed. Available for the recent file list only.
+    ///
+    /// `lastAccessedDateTime`: `None` when absent or `null`.
+    pub fn last_accessed_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(8115)
+    }
+
+    /// Sets `lastAccessedDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_last_accessed_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(8115, value.into_patch());
+        self
+    }
+
+    /// The UTC date and time the file was last modified on a client.
+    ///
+    /// `lastModifiedDateTime`: `None` when absent or `null`.
+    pub fn last_modified_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(8116)
+    }
+
+    /// Sets `lastModifiedDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_last_modified_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(8116, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "files")]
+impl std::fmt::Debug for FileSystemInfo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "FileSystemInfo", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "files")]
 impl serde::Serialize for FileSystemInfo {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("createdDateTime", &self.created_date_time)?;
-        writer.field("lastAccessedDateTime", &self.last_accessed_date_time)?;
-        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -10138,44 +15240,113 @@ impl crate::read_fields::ReadFields for FileSystemInfo {
     const NAME: &'static str = "microsoft.graph.fileSystemInfo";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "createdDateTime" => self.created_date_time = map.next_value()?,
-            "lastAccessedDateTime" => self.last_accessed_date_time = map.next_value()?,
-            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
+            "createdDateTime" => into.other::<crate::edm::DateTimeOffset, _>(8114, map)?,
+            "lastAccessedDateTime" => into.other::<crate::edm::DateTimeOffset, _>(8115, map)?,
+            "lastModifiedDateTime" => into.other::<crate::edm::DateTimeOffset, _>(8116, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.folder` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct Folder {
-    /// Number of children contained immediately within this container.
-    pub child_count: crate::Patch<i32>,
-    /// A collection of properties defining the recommended view for the folder.
-    pub view: crate::Patch<Box<crate::models::FolderView>>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "files")]
+impl Folder {
+    /// An empty `folder`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// Number of children contained immediately within this container.
+    ///
+    /// `childCount`: `None` when absent or `null`.
+    pub fn child_count(&self) -> Option<i32> {
+        self.props().int(8126)
+    }
+
+    /// Sets `childCount`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_child_count(&mut self, value: impl crate::IntoPatch<i32>) -> &mut Self {
+        self.props_mut().set_int(8126, value.into_patch());
+        self
+    }
+
+    /// A collection of properties defining the recommended view for the folder.
+    ///
+    /// `view`: `None` when absent or `null`.
+    pub fn view(&self) -> Option<&crate::models::FolderView> {
+        self.props().get(8127)
+    }
+
+    /// Sets `view`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_view(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::FolderView>,
+    ) -> &mut Self {
+        self.props_mut().set(8127, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "files")]
+impl std::fmt::Debug for Folder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "Folder", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "files")]
 impl serde::Serialize for Folder {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("childCount", &self.child_count)?;
-        writer.field("view", &self.view)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -10191,47 +15362,123 @@ impl crate::read_fields::ReadFields for Folder {
     const NAME: &'static str = "microsoft.graph.folder";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "childCount" => self.child_count = map.next_value()?,
-            "view" => self.view = map.next_value()?,
+            "childCount" => into.int::<i32, _>(8126, map)?,
+            "view" => into.other::<crate::models::FolderView, _>(8127, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.folderView` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct FolderView {
-    /// The method by which the folder should be sorted.
-    pub sort_by: crate::Patch<String>,
-    /// If true, indicates that items should be sorted in descending order. Otherwise, items should be
-    /// sorted ascending.
-    pub sort_order: crate::Patch<String>,
-    /// The type of view that should be used to represent the folder.
-    pub view_type: crate::Patch<String>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "files")]
+impl FolderView {
+    /// An empty `folderView`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// The method by which the folder should be sorted.
+    ///
+    /// `sortBy`: `None` when absent or `null`.
+    pub fn sort_by(&self) -> Option<&str> {
+        self.props().str(8128)
+    }
+
+    /// Sets `sortBy`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_sort_by(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(8128, value.into_patch());
+        self
+    }
+
+    /// If true, indicates that items should be sorted in descending order. Otherwise, items should be
+    /// sorted ascending.
+    ///
+    /// `sortOrder`: `None` when absent or `null`.
+    pub fn sort_order(&self) -> Option<&str> {
+        self.props().str(8129)
+    }
+
+    /// Sets `sortOrder`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_sort_order(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(8129, value.into_patch());
+        self
+    }
+
+    /// The type of view that should be used to represent the folder.
+    ///
+    /// `viewType`: `None` when absent or `null`.
+    pub fn view_type(&self) -> Option<&str> {
+        self.props().str(8130)
+    }
+
+    /// Sets `viewType`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_view_type(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(8130, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "files")]
+impl std::fmt::Debug for FolderView {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "FolderView", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "files")]
 impl serde::Serialize for FolderView {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("sortBy", &self.sort_by)?;
-        writer.field("sortOrder", &self.sort_order)?;
-        writer.field("viewType", &self.view_type)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -10247,42 +15494,131 @@ impl crate::read_fields::ReadFields for FolderView {
     const NAME: &'static str = "microsoft.graph.folderView";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "sortBy" => self.sort_by = map.next_value()?,
-            "sortOrder" => self.sort_order = map.next_value()?,
-            "viewType" => self.view_type = map.next_value()?,
+            "sortBy" => into.str(8128, map)?,
+            "sortOrder" => into.str(8129, map)?,
+            "viewType" => into.str(8130, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.geoCoordinates` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(any(
     feature = "files",
     feature = "teams",
     feature = "security",
     feature = "reports"
 ))]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct GeoCoordinates {
-    /// Optional. The altitude (height), in feet, above sea level for the item. Read-only.
-    pub altitude: crate::Patch<crate::edm::Double>,
-    /// Optional. The latitude, in decimal, for the item. Read-only.
-    pub latitude: crate::Patch<crate::edm::Double>,
-    /// Optional. The longitude, in decimal, for the item. Read-only.
-    pub longitude: crate::Patch<crate::edm::Double>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(any(
+    feature = "files",
+    feature = "teams",
+    feature = "security",
+    feature = "reports"
+))]
+impl GeoCoordinates {
+    /// An empty `geoCoordinates`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// Optional. The altitude (height), in feet, above sea level for the item. Read-only.
+    ///
+    /// `altitude`: `None` when absent or `null`.
+    pub fn altitude(&self) -> Option<f64> {
+        self.props().double(8140)
+    }
+
+    /// Sets `altitude`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_altitude(&mut self, value: impl crate::IntoPatch<f64>) -> &mut Self {
+        self.props_mut().set_double(8140, value.into_patch());
+        self
+    }
+
+    /// Optional. The latitude, in decimal, for the item. Read-only.
+    ///
+    /// `latitude`: `None` when absent or `null`.
+    pub fn latitude(&self) -> Option<f64> {
+        self.props().double(8141)
+    }
+
+    /// Sets `latitude`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_latitude(&mut self, value: impl crate::IntoPatch<f64>) -> &mut Self {
+        self.props_mut().set_double(8141, value.into_patch());
+        self
+    }
+
+    /// Optional. The longitude, in decimal, for the item. Read-only.
+    ///
+    /// `longitude`: `None` when absent or `null`.
+    pub fn longitude(&self) -> Option<f64> {
+        self.props().double(8142)
+    }
+
+    /// Sets `longitude`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_longitude(&mut self, value: impl crate::IntoPatch<f64>) -> &mut Self {
+        self.props_mut().set_double(8142, value.into_patch());
+        self
+    }
+}
+
+#[cfg(any(
+    feature = "files",
+    feature = "teams",
+    feature = "security",
+    feature = "reports"
+))]
+impl std::fmt::Debug for GeoCoordinates {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "GeoCoordinates", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(any(
@@ -10293,11 +15629,8 @@ pub struct GeoCoordinates {
 ))]
 impl serde::Serialize for GeoCoordinates {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("altitude", &self.altitude)?;
-        writer.field("latitude", &self.latitude)?;
-        writer.field("longitude", &self.longitude)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -10323,51 +15656,137 @@ impl crate::read_fields::ReadFields for GeoCoordinates {
     const NAME: &'static str = "microsoft.graph.geoCoordinates";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "altitude" => self.altitude = map.next_value()?,
-            "latitude" => self.latitude = map.next_value()?,
-            "longitude" => self.longitude = map.next_value()?,
+            "altitude" => into.double(8140, map)?,
+            "latitude" => into.double(8141, map)?,
+            "longitude" => into.double(8142, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.hashes` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct Hashes {
-    /// The CRC32 value of the file in little endian (if available). Read-only.
-    pub crc32_hash: crate::Patch<String>,
-    /// A proprietary hash of the file that can be used to determine if the contents of the file have
-    /// changed (if available). Read-only.
-    pub quick_xor_hash: crate::Patch<String>,
-    /// SHA1 hash for the contents of the file (if available). Read-only.
-    pub sha1_hash: crate::Patch<String>,
-    /// SHA256 hash for the contents of the file (if available). Read-only.
-    pub sha256_hash: crate::Patch<String>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "files")]
+impl Hashes {
+    /// An empty `hashes`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// The CRC32 value of the file in little endian (if available). Read-only.
+    ///
+    /// `crc32Hash`: `None` when absent or `null`.
+    pub fn crc32_hash(&self) -> Option<&str> {
+        self.props().str(8147)
+    }
+
+    /// Sets `crc32Hash`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_crc32_hash(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(8147, value.into_patch());
+        self
+    }
+
+    /// A proprietary hash of the file that can be used to determine if the contents of the file have
+    /// changed (if available). Read-only.
+    ///
+    /// `quickXorHash`: `None` when absent or `null`.
+    pub fn quick_xor_hash(&self) -> Option<&str> {
+        self.props().str(8148)
+    }
+
+    /// Sets `quickXorHash`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_quick_xor_hash(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(8148, value.into_patch());
+        self
+    }
+
+    /// SHA1 hash for the contents of the file (if available). Read-only.
+    ///
+    /// `sha1Hash`: `None` when absent or `null`.
+    pub fn sha1_hash(&self) -> Option<&str> {
+        self.props().str(8149)
+    }
+
+    /// Sets `sha1Hash`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_sha1_hash(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(8149, value.into_patch());
+        self
+    }
+
+    /// SHA256 hash for the contents of the file (if available). Read-only.
+    ///
+    /// `sha256Hash`: `None` when absent or `null`.
+    pub fn sha256_hash(&self) -> Option<&str> {
+        self.props().str(8150)
+    }
+
+    /// Sets `sha256Hash`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_sha256_hash(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(8150, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "files")]
+impl std::fmt::Debug for Hashes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "Hashes", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "files")]
 impl serde::Serialize for Hashes {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("crc32Hash", &self.crc32_hash)?;
-        writer.field("quickXorHash", &self.quick_xor_hash)?;
-        writer.field("sha1Hash", &self.sha1_hash)?;
-        writer.field("sha256Hash", &self.sha256_hash)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -10383,45 +15802,111 @@ impl crate::read_fields::ReadFields for Hashes {
     const NAME: &'static str = "microsoft.graph.hashes";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "crc32Hash" => self.crc32_hash = map.next_value()?,
-            "quickXorHash" => self.quick_xor_hash = map.next_value()?,
-            "sha1Hash" => self.sha1_hash = map.next_value()?,
-            "sha256Hash" => self.sha256_hash = map.next_value()?,
+            "crc32Hash" => into.str(8147, map)?,
+            "quickXorHash" => into.str(8148, map)?,
+            "sha1Hash" => into.str(8149, map)?,
+            "sha256Hash" => into.str(8150, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.image` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct Image {
-    /// Optional. Height of the image, in pixels. Read-only.
-    pub height: crate::Patch<i32>,
-    /// Optional. Width of the image, in pixels. Read-only.
-    pub width: crate::Patch<i32>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "files")]
+impl Image {
+    /// An empty `image`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// Optional. Height of the image, in pixels. Read-only.
+    ///
+    /// `height`: `None` when absent or `null`.
+    pub fn height(&self) -> Option<i32> {
+        self.props().int(8178)
+    }
+
+    /// Sets `height`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_height(&mut self, value: impl crate::IntoPatch<i32>) -> &mut Self {
+        self.props_mut().set_int(8178, value.into_patch());
+        self
+    }
+
+    /// Optional. Width of the image, in pixels. Read-only.
+    ///
+    /// `width`: `None` when absent or `null`.
+    pub fn width(&self) -> Option<i32> {
+        self.props().int(8179)
+    }
+
+    /// Sets `width`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_width(&mut self, value: impl crate::IntoPatch<i32>) -> &mut Self {
+        self.props_mut().set_int(8179, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "files")]
+impl std::fmt::Debug for Image {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "Image", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "files")]
 impl serde::Serialize for Image {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("height", &self.height)?;
-        writer.field("width", &self.width)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -10437,46 +15922,112 @@ impl crate::read_fields::ReadFields for Image {
     const NAME: &'static str = "microsoft.graph.image";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "height" => self.height = map.next_value()?,
-            "width" => self.width = map.next_value()?,
+            "height" => into.int::<i32, _>(8178, map)?,
+            "width" => into.int::<i32, _>(8179, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.incompleteData` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct IncompleteData {
-    /// The service does not have source data before the specified time.
-    pub missing_data_before_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// Some data was not recorded due to excessive activity.
-    pub was_throttled: crate::Patch<bool>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "files")]
+impl IncompleteData {
+    /// An empty `incompleteData`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// The service does not have source data before the specified time.
+    ///
+    /// `missingDataBeforeDateTime`: `None` when absent or `null`.
+    pub fn missing_data_before_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(8199)
+    }
+
+    /// Sets `missingDataBeforeDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_missing_data_before_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(8199, value.into_patch());
+        self
+    }
+
+    /// Some data was not recorded due to excessive activity.
+    ///
+    /// `wasThrottled`: `None` when absent or `null`.
+    pub fn was_throttled(&self) -> Option<bool> {
+        self.props().bool(8200)
+    }
+
+    /// Sets `wasThrottled`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_was_throttled(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(8200, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "files")]
+impl std::fmt::Debug for IncompleteData {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "IncompleteData", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "files")]
 impl serde::Serialize for IncompleteData {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field(
-            "missingDataBeforeDateTime",
-            &self.missing_data_before_date_time,
-        )?;
-        writer.field("wasThrottled", &self.was_throttled)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -10492,43 +16043,111 @@ impl crate::read_fields::ReadFields for IncompleteData {
     const NAME: &'static str = "microsoft.graph.incompleteData";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "missingDataBeforeDateTime" => self.missing_data_before_date_time = map.next_value()?,
-            "wasThrottled" => self.was_throttled = map.next_value()?,
+            "missingDataBeforeDateTime" => {
+                into.other::<crate::edm::DateTimeOffset, _>(8199, map)?
+            }
+            "wasThrottled" => into.bool(8200, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.itemActionStat` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct ItemActionStat {
-    /// The number of times the action took place. Read-only.
-    pub action_count: crate::Patch<i32>,
-    /// The number of distinct actors that performed the action. Read-only.
-    pub actor_count: crate::Patch<i32>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "files")]
+impl ItemActionStat {
+    /// An empty `itemActionStat`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// The number of times the action took place. Read-only.
+    ///
+    /// `actionCount`: `None` when absent or `null`.
+    pub fn action_count(&self) -> Option<i32> {
+        self.props().int(8292)
+    }
+
+    /// Sets `actionCount`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_action_count(&mut self, value: impl crate::IntoPatch<i32>) -> &mut Self {
+        self.props_mut().set_int(8292, value.into_patch());
+        self
+    }
+
+    /// The number of distinct actors that performed the action. Read-only.
+    ///
+    /// `actorCount`: `None` when absent or `null`.
+    pub fn actor_count(&self) -> Option<i32> {
+        self.props().int(8293)
+    }
+
+    /// Sets `actorCount`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_actor_count(&mut self, value: impl crate::IntoPatch<i32>) -> &mut Self {
+        self.props_mut().set_int(8293, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "files")]
+impl std::fmt::Debug for ItemActionStat {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "ItemActionStat", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "files")]
 impl serde::Serialize for ItemActionStat {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("actionCount", &self.action_count)?;
-        writer.field("actorCount", &self.actor_count)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -10544,46 +16163,122 @@ impl crate::read_fields::ReadFields for ItemActionStat {
     const NAME: &'static str = "microsoft.graph.itemActionStat";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "actionCount" => self.action_count = map.next_value()?,
-            "actorCount" => self.actor_count = map.next_value()?,
+            "actionCount" => into.int::<i32, _>(8292, map)?,
+            "actorCount" => into.int::<i32, _>(8293, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.itemPreviewInfo` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct ItemPreviewInfo {
-    /// The `getUrl` property.
-    pub get_url: crate::Patch<String>,
-    /// The `postParameters` property.
-    pub post_parameters: crate::Patch<String>,
-    /// The `postUrl` property.
-    pub post_url: crate::Patch<String>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "files")]
+impl ItemPreviewInfo {
+    /// An empty `itemPreviewInfo`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// The `getUrl` property.
+    ///
+    /// `getUrl`: `None` when absent or `null`.
+    pub fn get_url(&self) -> Option<&str> {
+        self.props().str(8296)
+    }
+
+    /// Sets `getUrl`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_get_url(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(8296, value.into_patch());
+        self
+    }
+
+    /// The `postParameters` property.
+    ///
+    /// `postParameters`: `None` when absent or `null`.
+    pub fn post_parameters(&self) -> Option<&str> {
+        self.props().str(8297)
+    }
+
+    /// Sets `postParameters`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_post_parameters(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(8297, value.into_patch());
+        self
+    }
+
+    /// The `postUrl` property.
+    ///
+    /// `postUrl`: `None` when absent or `null`.
+    pub fn post_url(&self) -> Option<&str> {
+        self.props().str(8298)
+    }
+
+    /// Sets `postUrl`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_post_url(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(8298, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "files")]
+impl std::fmt::Debug for ItemPreviewInfo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "ItemPreviewInfo", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "files")]
 impl serde::Serialize for ItemPreviewInfo {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("getUrl", &self.get_url)?;
-        writer.field("postParameters", &self.post_parameters)?;
-        writer.field("postUrl", &self.post_url)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -10599,58 +16294,205 @@ impl crate::read_fields::ReadFields for ItemPreviewInfo {
     const NAME: &'static str = "microsoft.graph.itemPreviewInfo";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "getUrl" => self.get_url = map.next_value()?,
-            "postParameters" => self.post_parameters = map.next_value()?,
-            "postUrl" => self.post_url = map.next_value()?,
+            "getUrl" => into.str(8296, map)?,
+            "postParameters" => into.str(8297, map)?,
+            "postUrl" => into.str(8298, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.itemReference` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(any(
     feature = "files",
     feature = "sites",
     feature = "storage",
     feature = "other"
 ))]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct ItemReference {
+    props: crate::properties::Properties,
+}
+
+#[cfg(any(
+    feature = "files",
+    feature = "sites",
+    feature = "storage",
+    feature = "other"
+))]
+impl ItemReference {
+    /// An empty `itemReference`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
+    /// Properties this version of the SDK does not know and instance annotations
+    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
     /// Unique identifier of the drive instance that contains the driveItem. Only returned if the item is
     /// located in a \[drive\]\[\]. Read-only.
-    pub drive_id: crate::Patch<String>,
+    ///
+    /// `driveId`: `None` when absent or `null`.
+    pub fn drive_id(&self) -> Option<&str> {
+        self.props().str(8299)
+    }
+
+    /// Sets `driveId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_drive_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(8299, value.into_patch());
+        self
+    }
+
     /// Identifies the type of drive. Only returned if the item is located in a \[drive\]\[\]. See
     /// \[drive\]\[\] resource for values.
-    pub drive_type: crate::Patch<String>,
+    ///
+    /// `driveType`: `None` when absent or `null`.
+    pub fn drive_type(&self) -> Option<&str> {
+        self.props().str(8300)
+    }
+
+    /// Sets `driveType`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_drive_type(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(8300, value.into_patch());
+        self
+    }
+
     /// Unique identifier of the driveItem in the drive or a listItem in a list. Read-only.
-    pub id: crate::Patch<String>,
+    ///
+    /// `id`: `None` when absent or `null`.
+    pub fn id(&self) -> Option<&str> {
+        self.props().str(8301)
+    }
+
+    /// Sets `id`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(8301, value.into_patch());
+        self
+    }
+
     /// The name of the item being referenced. Read-only.
-    pub name: crate::Patch<String>,
+    ///
+    /// `name`: `None` when absent or `null`.
+    pub fn name(&self) -> Option<&str> {
+        self.props().str(8302)
+    }
+
+    /// Sets `name`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_name(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(8302, value.into_patch());
+        self
+    }
+
     /// Path that can be used to navigate to the item. Read-only.
-    pub path: crate::Patch<String>,
+    ///
+    /// `path`: `None` when absent or `null`.
+    pub fn path(&self) -> Option<&str> {
+        self.props().str(8303)
+    }
+
+    /// Sets `path`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_path(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(8303, value.into_patch());
+        self
+    }
+
     /// A unique identifier for a shared resource that can be accessed via the \[Shares\]\[\] API.
-    pub share_id: crate::Patch<String>,
+    ///
+    /// `shareId`: `None` when absent or `null`.
+    pub fn share_id(&self) -> Option<&str> {
+        self.props().str(8304)
+    }
+
+    /// Sets `shareId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_share_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(8304, value.into_patch());
+        self
+    }
+
     /// Returns identifiers useful for SharePoint REST compatibility. Read-only.
-    pub sharepoint_ids: crate::Patch<Box<crate::models::SharepointIds>>,
+    ///
+    /// `sharepointIds`: `None` when absent or `null`.
+    pub fn sharepoint_ids(&self) -> Option<&crate::models::SharepointIds> {
+        self.props().get(8305)
+    }
+
+    /// Sets `sharepointIds`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_sharepoint_ids(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::SharepointIds>,
+    ) -> &mut Self {
+        self.props_mut().set(8305, value.into_patch());
+        self
+    }
+
     /// For OneDrive for Business and SharePoint, this property represents the ID of the site that
     /// contains the parent document library of the driveItem resource or the parent list of the listItem
     /// resource. The value is the same as the id property of that \[site\]\[\] resource. It is an opaque
     /// string that consists of three identifiers of the site. For OneDrive, this property is not
     /// populated.
-    pub site_id: crate::Patch<String>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `siteId`: `None` when absent or `null`.
+    pub fn site_id(&self) -> Option<&str> {
+        self.props().str(8306)
+    }
+
+    /// Sets `siteId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_site_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(8306, value.into_patch());
+        self
+    }
+}
+
+#[cfg(any(
+    feature = "files",
+    feature = "sites",
+    feature = "storage",
+    feature = "other"
+))]
+impl std::fmt::Debug for ItemReference {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "ItemReference", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(any(
@@ -10661,16 +16503,8 @@ pub struct ItemReference {
 ))]
 impl serde::Serialize for ItemReference {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("driveId", &self.drive_id)?;
-        writer.field("driveType", &self.drive_type)?;
-        writer.field("id", &self.id)?;
-        writer.field("name", &self.name)?;
-        writer.field("path", &self.path)?;
-        writer.field("shareId", &self.share_id)?;
-        writer.field("sharepointIds", &self.sharepoint_ids)?;
-        writer.field("siteId", &self.site_id)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -10696,46 +16530,102 @@ impl crate::read_fields::ReadFields for ItemReference {
     const NAME: &'static str = "microsoft.graph.itemReference";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "driveId" => self.drive_id = map.next_value()?,
-            "driveType" => self.drive_type = map.next_value()?,
-            "id" => self.id = map.next_value()?,
-            "name" => self.name = map.next_value()?,
-            "path" => self.path = map.next_value()?,
-            "shareId" => self.share_id = map.next_value()?,
-            "sharepointIds" => self.sharepoint_ids = map.next_value()?,
-            "siteId" => self.site_id = map.next_value()?,
+            "driveId" => into.str(8299, map)?,
+            "driveType" => into.str(8300, map)?,
+            "id" => into.str(8301, map)?,
+            "name" => into.str(8302, map)?,
+            "path" => into.str(8303, map)?,
+            "shareId" => into.str(8304, map)?,
+            "sharepointIds" => into.other::<crate::models::SharepointIds, _>(8305, map)?,
+            "siteId" => into.str(8306, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.malware` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct Malware {
-    /// Contains the virus details for the malware facet.
-    pub description: crate::Patch<String>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "files")]
+impl Malware {
+    /// An empty `malware`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// Contains the virus details for the malware facet.
+    ///
+    /// `description`: `None` when absent or `null`.
+    pub fn description(&self) -> Option<&str> {
+        self.props().str(8426)
+    }
+
+    /// Sets `description`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_description(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(8426, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "files")]
+impl std::fmt::Debug for Malware {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "Malware", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "files")]
 impl serde::Serialize for Malware {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("description", &self.description)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -10751,39 +16641,98 @@ impl crate::read_fields::ReadFields for Malware {
     const NAME: &'static str = "microsoft.graph.malware";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "description" => self.description = map.next_value()?,
+            "description" => into.str(8426, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.mediaSource` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct MediaSource {
-    /// The `contentCategory` property.
-    pub content_category: crate::Patch<crate::models::MediaSourceContentCategory>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "files")]
+impl MediaSource {
+    /// An empty `mediaSource`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// The `contentCategory` property.
+    ///
+    /// `contentCategory`: `None` when absent or `null`.
+    pub fn content_category(&self) -> Option<&crate::models::MediaSourceContentCategory> {
+        self.props().get(8458)
+    }
+
+    /// Sets `contentCategory`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_content_category(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::MediaSourceContentCategory>,
+    ) -> &mut Self {
+        self.props_mut().set(8458, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "files")]
+impl std::fmt::Debug for MediaSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "MediaSource", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "files")]
 impl serde::Serialize for MediaSource {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("contentCategory", &self.content_category)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -10799,40 +16748,98 @@ impl crate::read_fields::ReadFields for MediaSource {
     const NAME: &'static str = "microsoft.graph.mediaSource";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "contentCategory" => self.content_category = map.next_value()?,
+            "contentCategory" => {
+                into.other::<crate::models::MediaSourceContentCategory, _>(8458, map)?
+            }
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.package` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct Package {
-    /// A string indicating the type of package. While oneNote is the only currently defined value, you
-    /// should expect other package types to be returned and handle them accordingly.
-    pub r#type: crate::Patch<String>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "files")]
+impl Package {
+    /// An empty `package`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// A string indicating the type of package. While oneNote is the only currently defined value, you
+    /// should expect other package types to be returned and handle them accordingly.
+    ///
+    /// `type`: `None` when absent or `null`.
+    pub fn r#type(&self) -> Option<&str> {
+        self.props().str(8775)
+    }
+
+    /// Sets `type`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_type(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(8775, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "files")]
+impl std::fmt::Debug for Package {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "Package", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "files")]
 impl serde::Serialize for Package {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("type", &self.r#type)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -10848,39 +16855,98 @@ impl crate::read_fields::ReadFields for Package {
     const NAME: &'static str = "microsoft.graph.package";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "type" => self.r#type = map.next_value()?,
+            "type" => into.str(8775, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.pendingContentUpdate` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct PendingContentUpdate {
-    /// Date and time the pending binary operation was queued in UTC time. Read-only.
-    pub queued_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "files")]
+impl PendingContentUpdate {
+    /// An empty `pendingContentUpdate`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// Date and time the pending binary operation was queued in UTC time. Read-only.
+    ///
+    /// `queuedDateTime`: `None` when absent or `null`.
+    pub fn queued_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(8824)
+    }
+
+    /// Sets `queuedDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_queued_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(8824, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "files")]
+impl std::fmt::Debug for PendingContentUpdate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "PendingContentUpdate", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "files")]
 impl serde::Serialize for PendingContentUpdate {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("queuedDateTime", &self.queued_date_time)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -10896,40 +16962,99 @@ impl crate::read_fields::ReadFields for PendingContentUpdate {
     const NAME: &'static str = "microsoft.graph.pendingContentUpdate";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "queuedDateTime" => self.queued_date_time = map.next_value()?,
+            "queuedDateTime" => into.other::<crate::edm::DateTimeOffset, _>(8824, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.pendingOperations` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct PendingOperations {
-    /// A property that indicates that an operation that might update the binary content of a file is
-    /// pending completion.
-    pub pending_content_update: crate::Patch<Box<crate::models::PendingContentUpdate>>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "files")]
+impl PendingOperations {
+    /// An empty `pendingOperations`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// A property that indicates that an operation that might update the binary content of a file is
+    /// pending completion.
+    ///
+    /// `pendingContentUpdate`: `None` when absent or `null`.
+    pub fn pending_content_update(&self) -> Option<&crate::models::PendingContentUpdate> {
+        self.props().get(8825)
+    }
+
+    /// Sets `pendingContentUpdate`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_pending_content_update(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::PendingContentUpdate>,
+    ) -> &mut Self {
+        self.props_mut().set(8825, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "files")]
+impl std::fmt::Debug for PendingOperations {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "PendingOperations", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "files")]
 impl serde::Serialize for PendingOperations {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("pendingContentUpdate", &self.pending_content_update)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -10945,63 +17070,204 @@ impl crate::read_fields::ReadFields for PendingOperations {
     const NAME: &'static str = "microsoft.graph.pendingOperations";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "pendingContentUpdate" => self.pending_content_update = map.next_value()?,
+            "pendingContentUpdate" => {
+                into.other::<crate::models::PendingContentUpdate, _>(8825, map)?
+            }
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.photo` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct Photo {
-    /// Camera manufacturer. Read-only.
-    pub camera_make: crate::Patch<String>,
-    /// Camera model. Read-only.
-    pub camera_model: crate::Patch<String>,
-    /// The denominator for the exposure time fraction from the camera. Read-only.
-    pub exposure_denominator: crate::Patch<crate::edm::Double>,
-    /// The numerator for the exposure time fraction from the camera. Read-only.
-    pub exposure_numerator: crate::Patch<crate::edm::Double>,
-    /// The F-stop value from the camera. Read-only.
-    pub fnumber: crate::Patch<crate::edm::Double>,
-    /// The focal length from the camera. Read-only.
-    pub focal_length: crate::Patch<crate::edm::Double>,
-    /// The ISO value from the camera. Read-only.
-    pub iso: crate::Patch<i32>,
-    /// The orientation value from the camera. Writable on OneDrive Personal.
-    pub orientation: crate::Patch<i16>,
-    /// Represents the date and time the photo was taken. Read-only.
-    pub taken_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "files")]
+impl Photo {
+    /// An empty `photo`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// Camera manufacturer. Read-only.
+    ///
+    /// `cameraMake`: `None` when absent or `null`.
+    pub fn camera_make(&self) -> Option<&str> {
+        self.props().str(8845)
+    }
+
+    /// Sets `cameraMake`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_camera_make(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(8845, value.into_patch());
+        self
+    }
+
+    /// Camera model. Read-only.
+    ///
+    /// `cameraModel`: `None` when absent or `null`.
+    pub fn camera_model(&self) -> Option<&str> {
+        self.props().str(8846)
+    }
+
+    /// Sets `cameraModel`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_camera_model(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(8846, value.into_patch());
+        self
+    }
+
+    /// The denominator for the exposure time fraction from the camera. Read-only.
+    ///
+    /// `exposureDenominator`: `None` when absent or `null`.
+    pub fn exposure_denominator(&self) -> Option<f64> {
+        self.props().double(8847)
+    }
+
+    /// Sets `exposureDenominator`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_exposure_denominator(&mut self, value: impl crate::IntoPatch<f64>) -> &mut Self {
+        self.props_mut().set_double(8847, value.into_patch());
+        self
+    }
+
+    /// The numerator for the exposure time fraction from the camera. Read-only.
+    ///
+    /// `exposureNumerator`: `None` when absent or `null`.
+    pub fn exposure_numerator(&self) -> Option<f64> {
+        self.props().double(8848)
+    }
+
+    /// Sets `exposureNumerator`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_exposure_numerator(&mut self, value: impl crate::IntoPatch<f64>) -> &mut Self {
+        self.props_mut().set_double(8848, value.into_patch());
+        self
+    }
+
+    /// The F-stop value from the camera. Read-only.
+    ///
+    /// `fNumber`: `None` when absent or `null`.
+    pub fn fnumber(&self) -> Option<f64> {
+        self.props().double(8849)
+    }
+
+    /// Sets `fNumber`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_fnumber(&mut self, value: impl crate::IntoPatch<f64>) -> &mut Self {
+        self.props_mut().set_double(8849, value.into_patch());
+        self
+    }
+
+    /// The focal length from the camera. Read-only.
+    ///
+    /// `focalLength`: `None` when absent or `null`.
+    pub fn focal_length(&self) -> Option<f64> {
+        self.props().double(8850)
+    }
+
+    /// Sets `focalLength`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_focal_length(&mut self, value: impl crate::IntoPatch<f64>) -> &mut Self {
+        self.props_mut().set_double(8850, value.into_patch());
+        self
+    }
+
+    /// The ISO value from the camera. Read-only.
+    ///
+    /// `iso`: `None` when absent or `null`.
+    pub fn iso(&self) -> Option<i32> {
+        self.props().int(8851)
+    }
+
+    /// Sets `iso`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_iso(&mut self, value: impl crate::IntoPatch<i32>) -> &mut Self {
+        self.props_mut().set_int(8851, value.into_patch());
+        self
+    }
+
+    /// The orientation value from the camera. Writable on OneDrive Personal.
+    ///
+    /// `orientation`: `None` when absent or `null`.
+    pub fn orientation(&self) -> Option<i16> {
+        self.props().int(8852)
+    }
+
+    /// Sets `orientation`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_orientation(&mut self, value: impl crate::IntoPatch<i16>) -> &mut Self {
+        self.props_mut().set_int(8852, value.into_patch());
+        self
+    }
+
+    /// Represents the date and time the photo was taken. Read-only.
+    ///
+    /// `takenDateTime`: `None` when absent or `null`.
+    pub fn taken_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(8853)
+    }
+
+    /// Sets `takenDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_taken_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(8853, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "files")]
+impl std::fmt::Debug for Photo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "Photo", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "files")]
 impl serde::Serialize for Photo {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("cameraMake", &self.camera_make)?;
-        writer.field("cameraModel", &self.camera_model)?;
-        writer.field("exposureDenominator", &self.exposure_denominator)?;
-        writer.field("exposureNumerator", &self.exposure_numerator)?;
-        writer.field("fNumber", &self.fnumber)?;
-        writer.field("focalLength", &self.focal_length)?;
-        writer.field("iso", &self.iso)?;
-        writer.field("orientation", &self.orientation)?;
-        writer.field("takenDateTime", &self.taken_date_time)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -11017,53 +17283,132 @@ impl crate::read_fields::ReadFields for Photo {
     const NAME: &'static str = "microsoft.graph.photo";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "cameraMake" => self.camera_make = map.next_value()?,
-            "cameraModel" => self.camera_model = map.next_value()?,
-            "exposureDenominator" => self.exposure_denominator = map.next_value()?,
-            "exposureNumerator" => self.exposure_numerator = map.next_value()?,
-            "fNumber" => self.fnumber = map.next_value()?,
-            "focalLength" => self.focal_length = map.next_value()?,
-            "iso" => self.iso = map.next_value()?,
-            "orientation" => self.orientation = map.next_value()?,
-            "takenDateTime" => self.taken_date_time = map.next_value()?,
+            "cameraMake" => into.str(8845, map)?,
+            "cameraModel" => into.str(8846, map)?,
+            "exposureDenominator" => into.double(8847, map)?,
+            "exposureNumerator" => into.double(8848, map)?,
+            "fNumber" => into.double(8849, map)?,
+            "focalLength" => into.double(8850, map)?,
+            "iso" => into.int::<i32, _>(8851, map)?,
+            "orientation" => into.int::<i16, _>(8852, map)?,
+            "takenDateTime" => into.other::<crate::edm::DateTimeOffset, _>(8853, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.publicationFacet` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(any(feature = "files", feature = "sites", feature = "other"))]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct PublicationFacet {
-    /// The `checkedOutBy` property.
-    pub checked_out_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
-    /// The state of publication for this document. Either published or checkout. Read-only.
-    pub level: crate::Patch<String>,
-    /// The unique identifier for the version that is visible to the current caller. Read-only.
-    pub version_id: crate::Patch<String>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(any(feature = "files", feature = "sites", feature = "other"))]
+impl PublicationFacet {
+    /// An empty `publicationFacet`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// The `checkedOutBy` property.
+    ///
+    /// `checkedOutBy`: `None` when absent or `null`.
+    pub fn checked_out_by(&self) -> Option<&crate::models::AnyIdentitySet> {
+        self.props().get(9110)
+    }
+
+    /// Sets `checkedOutBy`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_checked_out_by(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::AnyIdentitySet>,
+    ) -> &mut Self {
+        self.props_mut().set(9110, value.into_patch());
+        self
+    }
+
+    /// The state of publication for this document. Either published or checkout. Read-only.
+    ///
+    /// `level`: `None` when absent or `null`.
+    pub fn level(&self) -> Option<&str> {
+        self.props().str(9111)
+    }
+
+    /// Sets `level`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_level(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(9111, value.into_patch());
+        self
+    }
+
+    /// The unique identifier for the version that is visible to the current caller. Read-only.
+    ///
+    /// `versionId`: `None` when absent or `null`.
+    pub fn version_id(&self) -> Option<&str> {
+        self.props().str(9112)
+    }
+
+    /// Sets `versionId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_version_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(9112, value.into_patch());
+        self
+    }
+}
+
+#[cfg(any(feature = "files", feature = "sites", feature = "other"))]
+impl std::fmt::Debug for PublicationFacet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "PublicationFacet", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(any(feature = "files", feature = "sites", feature = "other"))]
 impl serde::Serialize for PublicationFacet {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("checkedOutBy", &self.checked_out_by)?;
-        writer.field("level", &self.level)?;
-        writer.field("versionId", &self.version_id)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -11079,56 +17424,165 @@ impl crate::read_fields::ReadFields for PublicationFacet {
     const NAME: &'static str = "microsoft.graph.publicationFacet";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "checkedOutBy" => self.checked_out_by = map.next_value()?,
-            "level" => self.level = map.next_value()?,
-            "versionId" => self.version_id = map.next_value()?,
+            "checkedOutBy" => into.other::<crate::models::AnyIdentitySet, _>(9110, map)?,
+            "level" => into.str(9111, map)?,
+            "versionId" => into.str(9112, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.quota` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct Quota {
-    /// Total space consumed by files in the recycle bin, in bytes. Read-only.
-    pub deleted: crate::Patch<i64>,
-    /// Total space remaining before reaching the quota limit, in bytes. Read-only.
-    pub remaining: crate::Patch<i64>,
-    /// Enumeration value that indicates the state of the storage space. Read-only.
-    pub state: crate::Patch<String>,
-    /// Information about the drive's storage quota plans. Only in Personal OneDrive.
-    pub storage_plan_information: crate::Patch<Box<crate::models::StoragePlanInformation>>,
-    /// Total allowed storage space, in bytes. Read-only.
-    pub total: crate::Patch<i64>,
-    /// Total space used, in bytes. Read-only.
-    pub used: crate::Patch<i64>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "files")]
+impl Quota {
+    /// An empty `quota`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// Total space consumed by files in the recycle bin, in bytes. Read-only.
+    ///
+    /// `deleted`: `None` when absent or `null`.
+    pub fn deleted(&self) -> Option<i64> {
+        self.props().int(9131)
+    }
+
+    /// Sets `deleted`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_deleted(&mut self, value: impl crate::IntoPatch<i64>) -> &mut Self {
+        self.props_mut().set_int(9131, value.into_patch());
+        self
+    }
+
+    /// Total space remaining before reaching the quota limit, in bytes. Read-only.
+    ///
+    /// `remaining`: `None` when absent or `null`.
+    pub fn remaining(&self) -> Option<i64> {
+        self.props().int(9132)
+    }
+
+    /// Sets `remaining`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_remaining(&mut self, value: impl crate::IntoPatch<i64>) -> &mut Self {
+        self.props_mut().set_int(9132, value.into_patch());
+        self
+    }
+
+    /// Enumeration value that indicates the state of the storage space. Read-only.
+    ///
+    /// `state`: `None` when absent or `null`.
+    pub fn state(&self) -> Option<&str> {
+        self.props().str(9133)
+    }
+
+    /// Sets `state`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_state(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(9133, value.into_patch());
+        self
+    }
+
+    /// Information about the drive's storage quota plans. Only in Personal OneDrive.
+    ///
+    /// `storagePlanInformation`: `None` when absent or `null`.
+    pub fn storage_plan_information(&self) -> Option<&crate::models::StoragePlanInformation> {
+        self.props().get(9134)
+    }
+
+    /// Sets `storagePlanInformation`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_storage_plan_information(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::StoragePlanInformation>,
+    ) -> &mut Self {
+        self.props_mut().set(9134, value.into_patch());
+        self
+    }
+
+    /// Total allowed storage space, in bytes. Read-only.
+    ///
+    /// `total`: `None` when absent or `null`.
+    pub fn total(&self) -> Option<i64> {
+        self.props().int(9135)
+    }
+
+    /// Sets `total`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_total(&mut self, value: impl crate::IntoPatch<i64>) -> &mut Self {
+        self.props_mut().set_int(9135, value.into_patch());
+        self
+    }
+
+    /// Total space used, in bytes. Read-only.
+    ///
+    /// `used`: `None` when absent or `null`.
+    pub fn used(&self) -> Option<i64> {
+        self.props().int(9136)
+    }
+
+    /// Sets `used`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_used(&mut self, value: impl crate::IntoPatch<i64>) -> &mut Self {
+        self.props_mut().set_int(9136, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "files")]
+impl std::fmt::Debug for Quota {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "Quota", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "files")]
 impl serde::Serialize for Quota {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("deleted", &self.deleted)?;
-        writer.field("remaining", &self.remaining)?;
-        writer.field("state", &self.state)?;
-        writer.field("storagePlanInformation", &self.storage_plan_information)?;
-        writer.field("total", &self.total)?;
-        writer.field("used", &self.used)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -11144,101 +17598,366 @@ impl crate::read_fields::ReadFields for Quota {
     const NAME: &'static str = "microsoft.graph.quota";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "deleted" => self.deleted = map.next_value()?,
-            "remaining" => self.remaining = map.next_value()?,
-            "state" => self.state = map.next_value()?,
-            "storagePlanInformation" => self.storage_plan_information = map.next_value()?,
-            "total" => self.total = map.next_value()?,
-            "used" => self.used = map.next_value()?,
+            "deleted" => into.int::<i64, _>(9131, map)?,
+            "remaining" => into.int::<i64, _>(9132, map)?,
+            "state" => into.str(9133, map)?,
+            "storagePlanInformation" => {
+                into.other::<crate::models::StoragePlanInformation, _>(9134, map)?
+            }
+            "total" => into.int::<i64, _>(9135, map)?,
+            "used" => into.int::<i64, _>(9136, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.remoteItem` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct RemoteItem {
-    /// Identity of the user, device, and application which created the item. Read-only.
-    pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
-    /// Date and time of item creation. Read-only.
-    pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// Indicates that the remote item is a file. Read-only.
-    pub file: crate::Patch<Box<crate::models::File>>,
-    /// Information about the remote item from the local file system. Read-only.
-    pub file_system_info: crate::Patch<Box<crate::models::FileSystemInfo>>,
-    /// Indicates that the remote item is a folder. Read-only.
-    pub folder: crate::Patch<Box<crate::models::Folder>>,
-    /// Unique identifier for the remote item in its drive. Read-only.
-    pub id: crate::Patch<String>,
-    /// Image metadata, if the item is an image. Read-only.
-    pub image: crate::Patch<Box<crate::models::Image>>,
-    /// Identity of the user, device, and application which last modified the item. Read-only.
-    pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
-    /// Date and time the item was last modified. Read-only.
-    pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// Optional. Filename of the remote item. Read-only.
-    pub name: crate::Patch<String>,
-    /// If present, indicates that this item is a package instead of a folder or file. Packages are
-    /// treated like files in some contexts and folders in others. Read-only.
-    pub package: crate::Patch<Box<crate::models::Package>>,
-    /// Properties of the parent of the remote item. Read-only.
-    pub parent_reference: crate::Patch<Box<crate::models::ItemReference>>,
-    /// Indicates that the item has been shared with others and provides information about the shared
-    /// state of the item. Read-only.
-    pub shared: crate::Patch<Box<crate::models::Shared>>,
-    /// Provides interop between items in OneDrive for Business and SharePoint with the full set of item
-    /// identifiers. Read-only.
-    pub sharepoint_ids: crate::Patch<Box<crate::models::SharepointIds>>,
-    /// Size of the remote item. Read-only.
-    pub size: crate::Patch<i64>,
-    /// If the current item is also available as a special folder, this facet is returned. Read-only.
-    pub special_folder: crate::Patch<Box<crate::models::SpecialFolder>>,
-    /// Video metadata, if the item is a video. Read-only.
-    pub video: crate::Patch<Box<crate::models::Video>>,
-    /// DAV compatible URL for the item.
-    pub web_dav_url: crate::Patch<String>,
-    /// URL that displays the resource in the browser. Read-only.
-    pub web_url: crate::Patch<String>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "files")]
+impl RemoteItem {
+    /// An empty `remoteItem`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// Identity of the user, device, and application which created the item. Read-only.
+    ///
+    /// `createdBy`: `None` when absent or `null`.
+    pub fn created_by(&self) -> Option<&crate::models::AnyIdentitySet> {
+        self.props().get(9194)
+    }
+
+    /// Sets `createdBy`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_created_by(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::AnyIdentitySet>,
+    ) -> &mut Self {
+        self.props_mut().set(9194, value.into_patch());
+        self
+    }
+
+    /// Date and time of item creation. Read-only.
+    ///
+    /// `createdDateTime`: `None` when absent or `null`.
+    pub fn created_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(9195)
+    }
+
+    /// Sets `createdDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_created_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(9195, value.into_patch());
+        self
+    }
+
+    /// Indicates that the remote item is a file. Read-only.
+    ///
+    /// `file`: `None` when absent or `null`.
+    pub fn file(&self) -> Option<&crate::models::File> {
+        self.props().get(9196)
+    }
+
+    /// Sets `file`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_file(&mut self, value: impl crate::IntoPatch<crate::models::File>) -> &mut Self {
+        self.props_mut().set(9196, value.into_patch());
+        self
+    }
+
+    /// Information about the remote item from the local file system. Read-only.
+    ///
+    /// `fileSystemInfo`: `None` when absent or `null`.
+    pub fn file_system_info(&self) -> Option<&crate::models::FileSystemInfo> {
+        self.props().get(9197)
+    }
+
+    /// Sets `fileSystemInfo`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_file_system_info(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::FileSystemInfo>,
+    ) -> &mut Self {
+        self.props_mut().set(9197, value.into_patch());
+        self
+    }
+
+    /// Indicates that the remote item is a folder. Read-only.
+    ///
+    /// `folder`: `None` when absent or `null`.
+    pub fn folder(&self) -> Option<&crate::models::Folder> {
+        self.props().get(9198)
+    }
+
+    /// Sets `folder`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_folder(&mut self, value: impl crate::IntoPatch<crate::models::Folder>) -> &mut Self {
+        self.props_mut().set(9198, value.into_patch());
+        self
+    }
+
+    /// Unique identifier for the remote item in its drive. Read-only.
+    ///
+    /// `id`: `None` when absent or `null`.
+    pub fn id(&self) -> Option<&str> {
+        self.props().str(9199)
+    }
+
+    /// Sets `id`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(9199, value.into_patch());
+        self
+    }
+
+    /// Image metadata, if the item is an image. Read-only.
+    ///
+    /// `image`: `None` when absent or `null`.
+    pub fn image(&self) -> Option<&crate::models::Image> {
+        self.props().get(9200)
+    }
+
+    /// Sets `image`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_image(&mut self, value: impl crate::IntoPatch<crate::models::Image>) -> &mut Self {
+        self.props_mut().set(9200, value.into_patch());
+        self
+    }
+
+    /// Identity of the user, device, and application which last modified the item. Read-only.
+    ///
+    /// `lastModifiedBy`: `None` when absent or `null`.
+    pub fn last_modified_by(&self) -> Option<&crate::models::AnyIdentitySet> {
+        self.props().get(9201)
+    }
+
+    /// Sets `lastModifiedBy`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_last_modified_by(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::AnyIdentitySet>,
+    ) -> &mut Self {
+        self.props_mut().set(9201, value.into_patch());
+        self
+    }
+
+    /// Date and time the item was last modified. Read-only.
+    ///
+    /// `lastModifiedDateTime`: `None` when absent or `null`.
+    pub fn last_modified_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(9202)
+    }
+
+    /// Sets `lastModifiedDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_last_modified_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(9202, value.into_patch());
+        self
+    }
+
+    /// Optional. Filename of the remote item. Read-only.
+    ///
+    /// `name`: `None` when absent or `null`.
+    pub fn name(&self) -> Option<&str> {
+        self.props().str(9203)
+    }
+
+    /// Sets `name`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_name(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(9203, value.into_patch());
+        self
+    }
+
+    /// If present, indicates that this item is a package instead of a folder or file. Packages are
+    /// treated like files in some contexts and folders in others. Read-only.
+    ///
+    /// `package`: `None` when absent or `null`.
+    pub fn package(&self) -> Option<&crate::models::Package> {
+        self.props().get(9204)
+    }
+
+    /// Sets `package`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_package(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::Package>,
+    ) -> &mut Self {
+        self.props_mut().set(9204, value.into_patch());
+        self
+    }
+
+    /// Properties of the parent of the remote item. Read-only.
+    ///
+    /// `parentReference`: `None` when absent or `null`.
+    pub fn parent_reference(&self) -> Option<&crate::models::ItemReference> {
+        self.props().get(9205)
+    }
+
+    /// Sets `parentReference`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_parent_reference(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::ItemReference>,
+    ) -> &mut Self {
+        self.props_mut().set(9205, value.into_patch());
+        self
+    }
+
+    /// Indicates that the item has been shared with others and provides information about the shared
+    /// state of the item. Read-only.
+    ///
+    /// `shared`: `None` when absent or `null`.
+    pub fn shared(&self) -> Option<&crate::models::Shared> {
+        self.props().get(9206)
+    }
+
+    /// Sets `shared`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_shared(&mut self, value: impl crate::IntoPatch<crate::models::Shared>) -> &mut Self {
+        self.props_mut().set(9206, value.into_patch());
+        self
+    }
+
+    /// Provides interop between items in OneDrive for Business and SharePoint with the full set of item
+    /// identifiers. Read-only.
+    ///
+    /// `sharepointIds`: `None` when absent or `null`.
+    pub fn sharepoint_ids(&self) -> Option<&crate::models::SharepointIds> {
+        self.props().get(9207)
+    }
+
+    /// Sets `sharepointIds`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_sharepoint_ids(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::SharepointIds>,
+    ) -> &mut Self {
+        self.props_mut().set(9207, value.into_patch());
+        self
+    }
+
+    /// Size of the remote item. Read-only.
+    ///
+    /// `size`: `None` when absent or `null`.
+    pub fn size(&self) -> Option<i64> {
+        self.props().int(9208)
+    }
+
+    /// Sets `size`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_size(&mut self, value: impl crate::IntoPatch<i64>) -> &mut Self {
+        self.props_mut().set_int(9208, value.into_patch());
+        self
+    }
+
+    /// If the current item is also available as a special folder, this facet is returned. Read-only.
+    ///
+    /// `specialFolder`: `None` when absent or `null`.
+    pub fn special_folder(&self) -> Option<&crate::models::SpecialFolder> {
+        self.props().get(9209)
+    }
+
+    /// Sets `specialFolder`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_special_folder(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::SpecialFolder>,
+    ) -> &mut Self {
+        self.props_mut().set(9209, value.into_patch());
+        self
+    }
+
+    /// Video metadata, if the item is a video. Read-only.
+    ///
+    /// `video`: `None` when absent or `null`.
+    pub fn video(&self) -> Option<&crate::models::Video> {
+        self.props().get(9210)
+    }
+
+    /// Sets `video`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_video(&mut self, value: impl crate::IntoPatch<crate::models::Video>) -> &mut Self {
+        self.props_mut().set(9210, value.into_patch());
+        self
+    }
+
+    /// DAV compatible URL for the item.
+    ///
+    /// `webDavUrl`: `None` when absent or `null`.
+    pub fn web_dav_url(&self) -> Option<&str> {
+        self.props().str(9211)
+    }
+
+    /// Sets `webDavUrl`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_web_dav_url(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(9211, value.into_patch());
+        self
+    }
+
+    /// URL that displays the resource in the browser. Read-only.
+    ///
+    /// `webUrl`: `None` when absent or `null`.
+    pub fn web_url(&self) -> Option<&str> {
+        self.props().str(9212)
+    }
+
+    /// Sets `webUrl`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_web_url(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(9212, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "files")]
+impl std::fmt::Debug for RemoteItem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "RemoteItem", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "files")]
 impl serde::Serialize for RemoteItem {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("createdBy", &self.created_by)?;
-        writer.field("createdDateTime", &self.created_date_time)?;
-        writer.field("file", &self.file)?;
-        writer.field("fileSystemInfo", &self.file_system_info)?;
-        writer.field("folder", &self.folder)?;
-        writer.field("id", &self.id)?;
-        writer.field("image", &self.image)?;
-        writer.field("lastModifiedBy", &self.last_modified_by)?;
-        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
-        writer.field("name", &self.name)?;
-        writer.field("package", &self.package)?;
-        writer.field("parentReference", &self.parent_reference)?;
-        writer.field("shared", &self.shared)?;
-        writer.field("sharepointIds", &self.sharepoint_ids)?;
-        writer.field("size", &self.size)?;
-        writer.field("specialFolder", &self.special_folder)?;
-        writer.field("video", &self.video)?;
-        writer.field("webDavUrl", &self.web_dav_url)?;
-        writer.field("webUrl", &self.web_url)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -11254,76 +17973,189 @@ impl crate::read_fields::ReadFields for RemoteItem {
     const NAME: &'static str = "microsoft.graph.remoteItem";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "createdBy" => self.created_by = map.next_value()?,
-            "createdDateTime" => self.created_date_time = map.next_value()?,
-            "file" => self.file = map.next_value()?,
-            "fileSystemInfo" => self.file_system_info = map.next_value()?,
-            "folder" => self.folder = map.next_value()?,
-            "id" => self.id = map.next_value()?,
-            "image" => self.image = map.next_value()?,
-            "lastModifiedBy" => self.last_modified_by = map.next_value()?,
-            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
-            "name" => self.name = map.next_value()?,
-            "package" => self.package = map.next_value()?,
-            "parentReference" => self.parent_reference = map.next_value()?,
-            "shared" => self.shared = map.next_value()?,
-            "sharepointIds" => self.sharepoint_ids = map.next_value()?,
-            "size" => self.size = map.next_value()?,
-            "specialFolder" => self.special_folder = map.next_value()?,
-            "video" => self.video = map.next_value()?,
-            "webDavUrl" => self.web_dav_url = map.next_value()?,
-            "webUrl" => self.web_url = map.next_value()?,
+            "createdBy" => into.other::<crate::models::AnyIdentitySet, _>(9194, map)?,
+            "createdDateTime" => into.other::<crate::edm::DateTimeOffset, _>(9195, map)?,
+            "file" => into.other::<crate::models::File, _>(9196, map)?,
+            "fileSystemInfo" => into.other::<crate::models::FileSystemInfo, _>(9197, map)?,
+            "folder" => into.other::<crate::models::Folder, _>(9198, map)?,
+            "id" => into.str(9199, map)?,
+            "image" => into.other::<crate::models::Image, _>(9200, map)?,
+            "lastModifiedBy" => into.other::<crate::models::AnyIdentitySet, _>(9201, map)?,
+            "lastModifiedDateTime" => into.other::<crate::edm::DateTimeOffset, _>(9202, map)?,
+            "name" => into.str(9203, map)?,
+            "package" => into.other::<crate::models::Package, _>(9204, map)?,
+            "parentReference" => into.other::<crate::models::ItemReference, _>(9205, map)?,
+            "shared" => into.other::<crate::models::Shared, _>(9206, map)?,
+            "sharepointIds" => into.other::<crate::models::SharepointIds, _>(9207, map)?,
+            "size" => into.int::<i64, _>(9208, map)?,
+            "specialFolder" => into.other::<crate::models::SpecialFolder, _>(9209, map)?,
+            "video" => into.other::<crate::models::Video, _>(9210, map)?,
+            "webDavUrl" => into.str(9211, map)?,
+            "webUrl" => into.str(9212, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.retentionLabelSettings` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct RetentionLabelSettings {
-    /// The `behaviorDuringRetentionPeriod` property.
-    pub behavior_during_retention_period:
-        crate::Patch<crate::models::security::BehaviorDuringRetentionPeriod>,
-    /// The `isContentUpdateAllowed` property.
-    pub is_content_update_allowed: crate::Patch<bool>,
-    /// The `isDeleteAllowed` property.
-    pub is_delete_allowed: crate::Patch<bool>,
-    /// The `isLabelUpdateAllowed` property.
-    pub is_label_update_allowed: crate::Patch<bool>,
-    /// The `isMetadataUpdateAllowed` property.
-    pub is_metadata_update_allowed: crate::Patch<bool>,
-    /// The `isRecordLocked` property.
-    pub is_record_locked: crate::Patch<bool>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "files")]
+impl RetentionLabelSettings {
+    /// An empty `retentionLabelSettings`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// The `behaviorDuringRetentionPeriod` property.
+    ///
+    /// `behaviorDuringRetentionPeriod`: `None` when absent or `null`.
+    pub fn behavior_during_retention_period(
+        &self,
+    ) -> Option<&crate::models::security::BehaviorDuringRetentionPeriod> {
+        self.props().get(9278)
+    }
+
+    /// Sets `behaviorDuringRetentionPeriod`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_behavior_during_retention_period(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::security::BehaviorDuringRetentionPeriod>,
+    ) -> &mut Self {
+        self.props_mut().set(9278, value.into_patch());
+        self
+    }
+
+    /// The `isContentUpdateAllowed` property.
+    ///
+    /// `isContentUpdateAllowed`: `None` when absent or `null`.
+    pub fn is_content_update_allowed(&self) -> Option<bool> {
+        self.props().bool(9279)
+    }
+
+    /// Sets `isContentUpdateAllowed`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_is_content_update_allowed(
+        &mut self,
+        value: impl crate::IntoPatch<bool>,
+    ) -> &mut Self {
+        self.props_mut().set_bool(9279, value.into_patch());
+        self
+    }
+
+    /// The `isDeleteAllowed` property.
+    ///
+    /// `isDeleteAllowed`: `None` when absent or `null`.
+    pub fn is_delete_allowed(&self) -> Option<bool> {
+        self.props().bool(9280)
+    }
+
+    /// Sets `isDeleteAllowed`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_is_delete_allowed(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(9280, value.into_patch());
+        self
+    }
+
+    /// The `isLabelUpdateAllowed` property.
+    ///
+    /// `isLabelUpdateAllowed`: `None` when absent or `null`.
+    pub fn is_label_update_allowed(&self) -> Option<bool> {
+        self.props().bool(9281)
+    }
+
+    /// Sets `isLabelUpdateAllowed`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_is_label_update_allowed(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(9281, value.into_patch());
+        self
+    }
+
+    /// The `isMetadataUpdateAllowed` property.
+    ///
+    /// `isMetadataUpdateAllowed`: `None` when absent or `null`.
+    pub fn is_metadata_update_allowed(&self) -> Option<bool> {
+        self.props().bool(9282)
+    }
+
+    /// Sets `isMetadataUpdateAllowed`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_is_metadata_update_allowed(
+        &mut self,
+        value: impl crate::IntoPatch<bool>,
+    ) -> &mut Self {
+        self.props_mut().set_bool(9282, value.into_patch());
+        self
+    }
+
+    /// The `isRecordLocked` property.
+    ///
+    /// `isRecordLocked`: `None` when absent or `null`.
+    pub fn is_record_locked(&self) -> Option<bool> {
+        self.props().bool(9283)
+    }
+
+    /// Sets `isRecordLocked`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_is_record_locked(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(9283, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "files")]
+impl std::fmt::Debug for RetentionLabelSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "RetentionLabelSettings", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "files")]
 impl serde::Serialize for RetentionLabelSettings {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field(
-            "behaviorDuringRetentionPeriod",
-            &self.behavior_during_retention_period,
-        )?;
-        writer.field("isContentUpdateAllowed", &self.is_content_update_allowed)?;
-        writer.field("isDeleteAllowed", &self.is_delete_allowed)?;
-        writer.field("isLabelUpdateAllowed", &self.is_label_update_allowed)?;
-        writer.field("isMetadataUpdateAllowed", &self.is_metadata_update_allowed)?;
-        writer.field("isRecordLocked", &self.is_record_locked)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -11339,43 +18171,83 @@ impl crate::read_fields::ReadFields for RetentionLabelSettings {
     const NAME: &'static str = "microsoft.graph.retentionLabelSettings";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
             "behaviorDuringRetentionPeriod" => {
-                self.behavior_during_retention_period = map.next_value()?
+                into.other::<crate::models::security::BehaviorDuringRetentionPeriod, _>(9278, map)?
             }
-            "isContentUpdateAllowed" => self.is_content_update_allowed = map.next_value()?,
-            "isDeleteAllowed" => self.is_delete_allowed = map.next_value()?,
-            "isLabelUpdateAllowed" => self.is_label_update_allowed = map.next_value()?,
-            "isMetadataUpdateAllowed" => self.is_metadata_update_allowed = map.next_value()?,
-            "isRecordLocked" => self.is_record_locked = map.next_value()?,
+            "isContentUpdateAllowed" => into.bool(9279, map)?,
+            "isDeleteAllowed" => into.bool(9280, map)?,
+            "isLabelUpdateAllowed" => into.bool(9281, map)?,
+            "isMetadataUpdateAllowed" => into.bool(9282, map)?,
+            "isRecordLocked" => into.bool(9283, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.root` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(any(feature = "files", feature = "sites"))]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct Root {
+    props: crate::properties::Properties,
+}
+
+#[cfg(any(feature = "files", feature = "sites"))]
+impl Root {
+    /// An empty `root`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+}
+
+#[cfg(any(feature = "files", feature = "sites"))]
+impl std::fmt::Debug for Root {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "Root", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(any(feature = "files", feature = "sites"))]
 impl serde::Serialize for Root {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -11391,37 +18263,96 @@ impl crate::read_fields::ReadFields for Root {
     const NAME: &'static str = "microsoft.graph.root";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
-        let _ = (key, map);
+        let _ = (key, map, into);
         Ok(false)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.searchResult` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct SearchResult {
-    /// A callback URL that can be used to record telemetry information. The application should issue a
-    /// GET on this URL if the user interacts with this item to improve the quality of results.
-    pub on_click_telemetry_url: crate::Patch<String>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "files")]
+impl SearchResult {
+    /// An empty `searchResult`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// A callback URL that can be used to record telemetry information. The application should issue a
+    /// GET on this URL if the user interacts with this item to improve the quality of results.
+    ///
+    /// `onClickTelemetryUrl`: `None` when absent or `null`.
+    pub fn on_click_telemetry_url(&self) -> Option<&str> {
+        self.props().str(9379)
+    }
+
+    /// Sets `onClickTelemetryUrl`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_on_click_telemetry_url(
+        &mut self,
+        value: impl crate::IntoPatch<String>,
+    ) -> &mut Self {
+        self.props_mut().set_str(9379, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "files")]
+impl std::fmt::Debug for SearchResult {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "SearchResult", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "files")]
 impl serde::Serialize for SearchResult {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("onClickTelemetryUrl", &self.on_click_telemetry_url)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -11437,45 +18368,127 @@ impl crate::read_fields::ReadFields for SearchResult {
     const NAME: &'static str = "microsoft.graph.searchResult";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "onClickTelemetryUrl" => self.on_click_telemetry_url = map.next_value()?,
+            "onClickTelemetryUrl" => into.str(9379, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.sensitivityLabelAssignment` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct SensitivityLabelAssignment {
-    /// The `assignmentMethod` property.
-    pub assignment_method: crate::Patch<crate::models::SensitivityLabelAssignmentMethod>,
-    /// The `sensitivityLabelId` property.
-    pub sensitivity_label_id: crate::Patch<String>,
-    /// The `tenantId` property.
-    pub tenant_id: crate::Patch<String>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "files")]
+impl SensitivityLabelAssignment {
+    /// An empty `sensitivityLabelAssignment`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// The `assignmentMethod` property.
+    ///
+    /// `assignmentMethod`: `None` when absent or `null`.
+    pub fn assignment_method(&self) -> Option<&crate::models::SensitivityLabelAssignmentMethod> {
+        self.props().get(9403)
+    }
+
+    /// Sets `assignmentMethod`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_assignment_method(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::SensitivityLabelAssignmentMethod>,
+    ) -> &mut Self {
+        self.props_mut().set(9403, value.into_patch());
+        self
+    }
+
+    /// The `sensitivityLabelId` property.
+    ///
+    /// `sensitivityLabelId`: `None` when absent or `null`.
+    pub fn sensitivity_label_id(&self) -> Option<&str> {
+        self.props().str(9404)
+    }
+
+    /// Sets `sensitivityLabelId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_sensitivity_label_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(9404, value.into_patch());
+        self
+    }
+
+    /// The `tenantId` property.
+    ///
+    /// `tenantId`: `None` when absent or `null`.
+    pub fn tenant_id(&self) -> Option<&str> {
+        self.props().str(9405)
+    }
+
+    /// Sets `tenantId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_tenant_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(9405, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "files")]
+impl std::fmt::Debug for SensitivityLabelAssignment {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props().fmt_as(
+            f,
+            "SensitivityLabelAssignment",
+            crate::models::PROPERTY_NAMES,
+        )
+    }
 }
 
 #[cfg(feature = "files")]
 impl serde::Serialize for SensitivityLabelAssignment {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("assignmentMethod", &self.assignment_method)?;
-        writer.field("sensitivityLabelId", &self.sensitivity_label_id)?;
-        writer.field("tenantId", &self.tenant_id)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -11491,50 +18504,147 @@ impl crate::read_fields::ReadFields for SensitivityLabelAssignment {
     const NAME: &'static str = "microsoft.graph.sensitivityLabelAssignment";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "assignmentMethod" => self.assignment_method = map.next_value()?,
-            "sensitivityLabelId" => self.sensitivity_label_id = map.next_value()?,
-            "tenantId" => self.tenant_id = map.next_value()?,
+            "assignmentMethod" => {
+                into.other::<crate::models::SensitivityLabelAssignmentMethod, _>(9403, map)?
+            }
+            "sensitivityLabelId" => into.str(9404, map)?,
+            "tenantId" => into.str(9405, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.shared` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct Shared {
-    /// The identity of the owner of the shared item. Read-only.
-    pub owner: crate::Patch<Box<crate::models::AnyIdentitySet>>,
-    /// Indicates the scope of how the item is shared: anonymous, organization, or users. Read-only.
-    pub scope: crate::Patch<String>,
-    /// The identity of the user who shared the item. Read-only.
-    pub shared_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
-    /// The UTC date and time when the item was shared. Read-only.
-    pub shared_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "files")]
+impl Shared {
+    /// An empty `shared`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// The identity of the owner of the shared item. Read-only.
+    ///
+    /// `owner`: `None` when absent or `null`.
+    pub fn owner(&self) -> Option<&crate::models::AnyIdentitySet> {
+        self.props().get(9454)
+    }
+
+    /// Sets `owner`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_owner(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::AnyIdentitySet>,
+    ) -> &mut Self {
+        self.props_mut().set(9454, value.into_patch());
+        self
+    }
+
+    /// Indicates the scope of how the item is shared: anonymous, organization, or users. Read-only.
+    ///
+    /// `scope`: `None` when absent or `null`.
+    pub fn scope(&self) -> Option<&str> {
+        self.props().str(9455)
+    }
+
+    /// Sets `scope`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_scope(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(9455, value.into_patch());
+        self
+    }
+
+    /// The identity of the user who shared the item. Read-only.
+    ///
+    /// `sharedBy`: `None` when absent or `null`.
+    pub fn shared_by(&self) -> Option<&crate::models::AnyIdentitySet> {
+        self.props().get(9456)
+    }
+
+    /// Sets `sharedBy`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_shared_by(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::AnyIdentitySet>,
+    ) -> &mut Self {
+        self.props_mut().set(9456, value.into_patch());
+        self
+    }
+
+    /// The UTC date and time when the item was shared. Read-only.
+    ///
+    /// `sharedDateTime`: `None` when absent or `null`.
+    pub fn shared_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(9457)
+    }
+
+    /// Sets `sharedDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_shared_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(9457, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "files")]
+impl std::fmt::Debug for Shared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "Shared", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "files")]
 impl serde::Serialize for Shared {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("owner", &self.owner)?;
-        writer.field("scope", &self.scope)?;
-        writer.field("sharedBy", &self.shared_by)?;
-        writer.field("sharedDateTime", &self.shared_date_time)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -11550,51 +18660,184 @@ impl crate::read_fields::ReadFields for Shared {
     const NAME: &'static str = "microsoft.graph.shared";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "owner" => self.owner = map.next_value()?,
-            "scope" => self.scope = map.next_value()?,
-            "sharedBy" => self.shared_by = map.next_value()?,
-            "sharedDateTime" => self.shared_date_time = map.next_value()?,
+            "owner" => into.other::<crate::models::AnyIdentitySet, _>(9454, map)?,
+            "scope" => into.str(9455, map)?,
+            "sharedBy" => into.other::<crate::models::AnyIdentitySet, _>(9456, map)?,
+            "sharedDateTime" => into.other::<crate::edm::DateTimeOffset, _>(9457, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.sharepointIds` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(any(
     feature = "files",
     feature = "sites",
     feature = "storage",
     feature = "other"
 ))]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct SharepointIds {
-    /// The unique identifier (guid) for the item's list in SharePoint.
-    pub list_id: crate::Patch<String>,
-    /// An integer identifier for the item within the containing list.
-    pub list_item_id: crate::Patch<String>,
-    /// The unique identifier (guid) for the item within OneDrive for Business or a SharePoint site.
-    pub list_item_unique_id: crate::Patch<String>,
-    /// The unique identifier (guid) for the item's site collection (SPSite).
-    pub site_id: crate::Patch<String>,
-    /// The SharePoint URL for the site that contains the item.
-    pub site_url: crate::Patch<String>,
-    /// The unique identifier (guid) for the tenancy.
-    pub tenant_id: crate::Patch<String>,
-    /// The unique identifier (guid) for the item's site (SPWeb).
-    pub web_id: crate::Patch<String>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(any(
+    feature = "files",
+    feature = "sites",
+    feature = "storage",
+    feature = "other"
+))]
+impl SharepointIds {
+    /// An empty `sharepointIds`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// The unique identifier (guid) for the item's list in SharePoint.
+    ///
+    /// `listId`: `None` when absent or `null`.
+    pub fn list_id(&self) -> Option<&str> {
+        self.props().str(9469)
+    }
+
+    /// Sets `listId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_list_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(9469, value.into_patch());
+        self
+    }
+
+    /// An integer identifier for the item within the containing list.
+    ///
+    /// `listItemId`: `None` when absent or `null`.
+    pub fn list_item_id(&self) -> Option<&str> {
+        self.props().str(9470)
+    }
+
+    /// Sets `listItemId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_list_item_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(9470, value.into_patch());
+        self
+    }
+
+    /// The unique identifier (guid) for the item within OneDrive for Business or a SharePoint site.
+    ///
+    /// `listItemUniqueId`: `None` when absent or `null`.
+    pub fn list_item_unique_id(&self) -> Option<&str> {
+        self.props().str(9471)
+    }
+
+    /// Sets `listItemUniqueId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_list_item_unique_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(9471, value.into_patch());
+        self
+    }
+
+    /// The unique identifier (guid) for the item's site collection (SPSite).
+    ///
+    /// `siteId`: `None` when absent or `null`.
+    pub fn site_id(&self) -> Option<&str> {
+        self.props().str(9472)
+    }
+
+    /// Sets `siteId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_site_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(9472, value.into_patch());
+        self
+    }
+
+    /// The SharePoint URL for the site that contains the item.
+    ///
+    /// `siteUrl`: `None` when absent or `null`.
+    pub fn site_url(&self) -> Option<&str> {
+        self.props().str(9473)
+    }
+
+    /// Sets `siteUrl`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_site_url(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(9473, value.into_patch());
+        self
+    }
+
+    /// The unique identifier (guid) for the tenancy.
+    ///
+    /// `tenantId`: `None` when absent or `null`.
+    pub fn tenant_id(&self) -> Option<&str> {
+        self.props().str(9474)
+    }
+
+    /// Sets `tenantId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_tenant_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(9474, value.into_patch());
+        self
+    }
+
+    /// The unique identifier (guid) for the item's site (SPWeb).
+    ///
+    /// `webId`: `None` when absent or `null`.
+    pub fn web_id(&self) -> Option<&str> {
+        self.props().str(9475)
+    }
+
+    /// Sets `webId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_web_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(9475, value.into_patch());
+        self
+    }
+}
+
+#[cfg(any(
+    feature = "files",
+    feature = "sites",
+    feature = "storage",
+    feature = "other"
+))]
+impl std::fmt::Debug for SharepointIds {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "SharepointIds", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(any(
@@ -11605,15 +18848,8 @@ pub struct SharepointIds {
 ))]
 impl serde::Serialize for SharepointIds {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("listId", &self.list_id)?;
-        writer.field("listItemId", &self.list_item_id)?;
-        writer.field("listItemUniqueId", &self.list_item_unique_id)?;
-        writer.field("siteId", &self.site_id)?;
-        writer.field("siteUrl", &self.site_url)?;
-        writer.field("tenantId", &self.tenant_id)?;
-        writer.field("webId", &self.web_id)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -11639,56 +18875,145 @@ impl crate::read_fields::ReadFields for SharepointIds {
     const NAME: &'static str = "microsoft.graph.sharepointIds";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "listId" => self.list_id = map.next_value()?,
-            "listItemId" => self.list_item_id = map.next_value()?,
-            "listItemUniqueId" => self.list_item_unique_id = map.next_value()?,
-            "siteId" => self.site_id = map.next_value()?,
-            "siteUrl" => self.site_url = map.next_value()?,
-            "tenantId" => self.tenant_id = map.next_value()?,
-            "webId" => self.web_id = map.next_value()?,
+            "listId" => into.str(9469, map)?,
+            "listItemId" => into.str(9470, map)?,
+            "listItemUniqueId" => into.str(9471, map)?,
+            "siteId" => into.str(9472, map)?,
+            "siteUrl" => into.str(9473, map)?,
+            "tenantId" => into.str(9474, map)?,
+            "webId" => into.str(9475, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.sharingInvitation` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct SharingInvitation {
-    /// The email address provided for the recipient of the sharing invitation. Read-only.
-    pub email: crate::Patch<String>,
-    /// Provides information about who sent the invitation that created this permission, if that
-    /// information is available. Read-only.
-    pub invited_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
-    /// The `redeemedBy` property.
-    pub redeemed_by: crate::Patch<String>,
-    /// If true the recipient of the invitation needs to sign in in order to access the shared item.
-    /// Read-only.
-    pub sign_in_required: crate::Patch<bool>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "files")]
+impl SharingInvitation {
+    /// An empty `sharingInvitation`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// The email address provided for the recipient of the sharing invitation. Read-only.
+    ///
+    /// `email`: `None` when absent or `null`.
+    pub fn email(&self) -> Option<&str> {
+        self.props().str(9485)
+    }
+
+    /// Sets `email`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_email(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(9485, value.into_patch());
+        self
+    }
+
+    /// Provides information about who sent the invitation that created this permission, if that
+    /// information is available. Read-only.
+    ///
+    /// `invitedBy`: `None` when absent or `null`.
+    pub fn invited_by(&self) -> Option<&crate::models::AnyIdentitySet> {
+        self.props().get(9486)
+    }
+
+    /// Sets `invitedBy`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_invited_by(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::AnyIdentitySet>,
+    ) -> &mut Self {
+        self.props_mut().set(9486, value.into_patch());
+        self
+    }
+
+    /// The `redeemedBy` property.
+    ///
+    /// `redeemedBy`: `None` when absent or `null`.
+    pub fn redeemed_by(&self) -> Option<&str> {
+        self.props().str(9487)
+    }
+
+    /// Sets `redeemedBy`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_redeemed_by(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(9487, value.into_patch());
+        self
+    }
+
+    /// If true the recipient of the invitation needs to sign in in order to access the shared item.
+    /// Read-only.
+    ///
+    /// `signInRequired`: `None` when absent or `null`.
+    pub fn sign_in_required(&self) -> Option<bool> {
+        self.props().bool(9488)
+    }
+
+    /// Sets `signInRequired`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_sign_in_required(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(9488, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "files")]
+impl std::fmt::Debug for SharingInvitation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "SharingInvitation", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "files")]
 impl serde::Serialize for SharingInvitation {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("email", &self.email)?;
-        writer.field("invitedBy", &self.invited_by)?;
-        writer.field("redeemedBy", &self.redeemed_by)?;
-        writer.field("signInRequired", &self.sign_in_required)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -11704,61 +19029,170 @@ impl crate::read_fields::ReadFields for SharingInvitation {
     const NAME: &'static str = "microsoft.graph.sharingInvitation";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "email" => self.email = map.next_value()?,
-            "invitedBy" => self.invited_by = map.next_value()?,
-            "redeemedBy" => self.redeemed_by = map.next_value()?,
-            "signInRequired" => self.sign_in_required = map.next_value()?,
+            "email" => into.str(9485, map)?,
+            "invitedBy" => into.other::<crate::models::AnyIdentitySet, _>(9486, map)?,
+            "redeemedBy" => into.str(9487, map)?,
+            "signInRequired" => into.bool(9488, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.sharingLink` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct SharingLink {
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "files")]
+impl SharingLink {
+    /// An empty `sharingLink`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
+    /// Properties this version of the SDK does not know and instance annotations
+    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
     /// The app the link is associated with.
-    pub application: crate::Patch<Box<crate::models::AnyIdentity>>,
+    ///
+    /// `application`: `None` when absent or `null`.
+    pub fn application(&self) -> Option<&crate::models::AnyIdentity> {
+        self.props().get(9489)
+    }
+
+    /// Sets `application`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_application(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::AnyIdentity>,
+    ) -> &mut Self {
+        self.props_mut().set(9489, value.into_patch());
+        self
+    }
+
     /// If true then the user can only use this link to view the item on the web, and cannot use it to
     /// download the contents of the item. Only for OneDrive for Business and SharePoint.
-    pub prevents_download: crate::Patch<bool>,
+    ///
+    /// `preventsDownload`: `None` when absent or `null`.
+    pub fn prevents_download(&self) -> Option<bool> {
+        self.props().bool(9490)
+    }
+
+    /// Sets `preventsDownload`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_prevents_download(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(9490, value.into_patch());
+        self
+    }
+
     /// The scope of the link represented by this permission. Value anonymous indicates the link is
     /// usable by anyone, organization indicates the link is only usable for users signed into the same
     /// tenant.
-    pub scope: crate::Patch<String>,
+    ///
+    /// `scope`: `None` when absent or `null`.
+    pub fn scope(&self) -> Option<&str> {
+        self.props().str(9491)
+    }
+
+    /// Sets `scope`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_scope(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(9491, value.into_patch());
+        self
+    }
+
     /// The type of the link created.
-    pub r#type: crate::Patch<String>,
+    ///
+    /// `type`: `None` when absent or `null`.
+    pub fn r#type(&self) -> Option<&str> {
+        self.props().str(9492)
+    }
+
+    /// Sets `type`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_type(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(9492, value.into_patch());
+        self
+    }
+
     /// For embed links, this property contains the HTML code for an &lt;iframe&gt; element that will
     /// embed the item in a webpage.
-    pub web_html: crate::Patch<String>,
+    ///
+    /// `webHtml`: `None` when absent or `null`.
+    pub fn web_html(&self) -> Option<&str> {
+        self.props().str(9493)
+    }
+
+    /// Sets `webHtml`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_web_html(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(9493, value.into_patch());
+        self
+    }
+
     /// A URL that opens the item in the browser on the OneDrive website.
-    pub web_url: crate::Patch<String>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `webUrl`: `None` when absent or `null`.
+    pub fn web_url(&self) -> Option<&str> {
+        self.props().str(9494)
+    }
+
+    /// Sets `webUrl`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_web_url(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(9494, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "files")]
+impl std::fmt::Debug for SharingLink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "SharingLink", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "files")]
 impl serde::Serialize for SharingLink {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("application", &self.application)?;
-        writer.field("preventsDownload", &self.prevents_download)?;
-        writer.field("scope", &self.scope)?;
-        writer.field("type", &self.r#type)?;
-        writer.field("webHtml", &self.web_html)?;
-        writer.field("webUrl", &self.web_url)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -11774,44 +19208,100 @@ impl crate::read_fields::ReadFields for SharingLink {
     const NAME: &'static str = "microsoft.graph.sharingLink";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "application" => self.application = map.next_value()?,
-            "preventsDownload" => self.prevents_download = map.next_value()?,
-            "scope" => self.scope = map.next_value()?,
-            "type" => self.r#type = map.next_value()?,
-            "webHtml" => self.web_html = map.next_value()?,
-            "webUrl" => self.web_url = map.next_value()?,
+            "application" => into.other::<crate::models::AnyIdentity, _>(9489, map)?,
+            "preventsDownload" => into.bool(9490, map)?,
+            "scope" => into.str(9491, map)?,
+            "type" => into.str(9492, map)?,
+            "webHtml" => into.str(9493, map)?,
+            "webUrl" => into.str(9494, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.specialFolder` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct SpecialFolder {
-    /// The unique identifier for this item in the /drive/special collection
-    pub name: crate::Patch<String>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "files")]
+impl SpecialFolder {
+    /// An empty `specialFolder`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// The unique identifier for this item in the /drive/special collection
+    ///
+    /// `name`: `None` when absent or `null`.
+    pub fn name(&self) -> Option<&str> {
+        self.props().str(9563)
+    }
+
+    /// Sets `name`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_name(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(9563, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "files")]
+impl std::fmt::Debug for SpecialFolder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "SpecialFolder", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "files")]
 impl serde::Serialize for SpecialFolder {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("name", &self.name)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -11827,39 +19317,95 @@ impl crate::read_fields::ReadFields for SpecialFolder {
     const NAME: &'static str = "microsoft.graph.specialFolder";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "name" => self.name = map.next_value()?,
+            "name" => into.str(9563, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.storagePlanInformation` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct StoragePlanInformation {
-    /// Indicates whether there are higher storage quota plans available. Read-only.
-    pub upgrade_available: crate::Patch<bool>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "files")]
+impl StoragePlanInformation {
+    /// An empty `storagePlanInformation`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// Indicates whether there are higher storage quota plans available. Read-only.
+    ///
+    /// `upgradeAvailable`: `None` when absent or `null`.
+    pub fn upgrade_available(&self) -> Option<bool> {
+        self.props().bool(9571)
+    }
+
+    /// Sets `upgradeAvailable`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_upgrade_available(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(9571, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "files")]
+impl std::fmt::Debug for StoragePlanInformation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "StoragePlanInformation", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "files")]
 impl serde::Serialize for StoragePlanInformation {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("upgradeAvailable", &self.upgrade_available)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -11875,36 +19421,76 @@ impl crate::read_fields::ReadFields for StoragePlanInformation {
     const NAME: &'static str = "microsoft.graph.storagePlanInformation";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "upgradeAvailable" => self.upgrade_available = map.next_value()?,
+            "upgradeAvailable" => into.bool(9571, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.systemFacet` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(any(feature = "files", feature = "sites"))]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct SystemFacet {
+    props: crate::properties::Properties,
+}
+
+#[cfg(any(feature = "files", feature = "sites"))]
+impl SystemFacet {
+    /// An empty `systemFacet`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+}
+
+#[cfg(any(feature = "files", feature = "sites"))]
+impl std::fmt::Debug for SystemFacet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "SystemFacet", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(any(feature = "files", feature = "sites"))]
 impl serde::Serialize for SystemFacet {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -11920,46 +19506,132 @@ impl crate::read_fields::ReadFields for SystemFacet {
     const NAME: &'static str = "microsoft.graph.systemFacet";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
-        let _ = (key, map);
+        let _ = (key, map, into);
         Ok(false)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.thumbnail` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct Thumbnail {
-    /// The height of the thumbnail, in pixels.
-    pub height: crate::Patch<i32>,
-    /// The unique identifier of the item that provided the thumbnail. This is only available when a
-    /// folder thumbnail is requested.
-    pub source_item_id: crate::Patch<String>,
-    /// The URL used to fetch the thumbnail content.
-    pub url: crate::Patch<String>,
-    /// The width of the thumbnail, in pixels.
-    pub width: crate::Patch<i32>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "files")]
+impl Thumbnail {
+    /// An empty `thumbnail`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// The height of the thumbnail, in pixels.
+    ///
+    /// `height`: `None` when absent or `null`.
+    pub fn height(&self) -> Option<i32> {
+        self.props().int(9791)
+    }
+
+    /// Sets `height`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_height(&mut self, value: impl crate::IntoPatch<i32>) -> &mut Self {
+        self.props_mut().set_int(9791, value.into_patch());
+        self
+    }
+
+    /// The unique identifier of the item that provided the thumbnail. This is only available when a
+    /// folder thumbnail is requested.
+    ///
+    /// `sourceItemId`: `None` when absent or `null`.
+    pub fn source_item_id(&self) -> Option<&str> {
+        self.props().str(9792)
+    }
+
+    /// Sets `sourceItemId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_source_item_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(9792, value.into_patch());
+        self
+    }
+
+    /// The URL used to fetch the thumbnail content.
+    ///
+    /// `url`: `None` when absent or `null`.
+    pub fn url(&self) -> Option<&str> {
+        self.props().str(9793)
+    }
+
+    /// Sets `url`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_url(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(9793, value.into_patch());
+        self
+    }
+
+    /// The width of the thumbnail, in pixels.
+    ///
+    /// `width`: `None` when absent or `null`.
+    pub fn width(&self) -> Option<i32> {
+        self.props().int(9794)
+    }
+
+    /// Sets `width`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_width(&mut self, value: impl crate::IntoPatch<i32>) -> &mut Self {
+        self.props_mut().set_int(9794, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "files")]
+impl std::fmt::Debug for Thumbnail {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "Thumbnail", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "files")]
 impl serde::Serialize for Thumbnail {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("height", &self.height)?;
-        writer.field("sourceItemId", &self.source_item_id)?;
-        writer.field("url", &self.url)?;
-        writer.field("width", &self.width)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -11975,69 +19647,215 @@ impl crate::read_fields::ReadFields for Thumbnail {
     const NAME: &'static str = "microsoft.graph.thumbnail";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "height" => self.height = map.next_value()?,
-            "sourceItemId" => self.source_item_id = map.next_value()?,
-            "url" => self.url = map.next_value()?,
-            "width" => self.width = map.next_value()?,
+            "height" => into.int::<i32, _>(9791, map)?,
+            "sourceItemId" => into.str(9792, map)?,
+            "url" => into.str(9793, map)?,
+            "width" => into.int::<i32, _>(9794, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.video` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct Video {
-    /// Number of audio bits per sample.
-    pub audio_bits_per_sample: crate::Patch<i32>,
-    /// Number of audio channels.
-    pub audio_channels: crate::Patch<i32>,
-    /// Name of the audio format (AAC, MP3, etc.).
-    pub audio_format: crate::Patch<String>,
-    /// Number of audio samples per second.
-    pub audio_samples_per_second: crate::Patch<i32>,
-    /// Bit rate of the video in bits per second.
-    pub bitrate: crate::Patch<i32>,
-    /// Duration of the file in milliseconds.
-    pub duration: crate::Patch<i64>,
-    /// 'Four character code' name of the video format.
-    pub four_cc: crate::Patch<String>,
-    /// Frame rate of the video.
-    pub frame_rate: crate::Patch<crate::edm::Double>,
-    /// Height of the video, in pixels.
-    pub height: crate::Patch<i32>,
-    /// Width of the video, in pixels.
-    pub width: crate::Patch<i32>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "files")]
+impl Video {
+    /// An empty `video`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// Number of audio bits per sample.
+    ///
+    /// `audioBitsPerSample`: `None` when absent or `null`.
+    pub fn audio_bits_per_sample(&self) -> Option<i32> {
+        self.props().int(9995)
+    }
+
+    /// Sets `audioBitsPerSample`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_audio_bits_per_sample(&mut self, value: impl crate::IntoPatch<i32>) -> &mut Self {
+        self.props_mut().set_int(9995, value.into_patch());
+        self
+    }
+
+    /// Number of audio channels.
+    ///
+    /// `audioChannels`: `None` when absent or `null`.
+    pub fn audio_channels(&self) -> Option<i32> {
+        self.props().int(9996)
+    }
+
+    /// Sets `audioChannels`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_audio_channels(&mut self, value: impl crate::IntoPatch<i32>) -> &mut Self {
+        self.props_mut().set_int(9996, value.into_patch());
+        self
+    }
+
+    /// Name of the audio format (AAC, MP3, etc.).
+    ///
+    /// `audioFormat`: `None` when absent or `null`.
+    pub fn audio_format(&self) -> Option<&str> {
+        self.props().str(9997)
+    }
+
+    /// Sets `audioFormat`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_audio_format(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(9997, value.into_patch());
+        self
+    }
+
+    /// Number of audio samples per second.
+    ///
+    /// `audioSamplesPerSecond`: `None` when absent or `null`.
+    pub fn audio_samples_per_second(&self) -> Option<i32> {
+        self.props().int(9998)
+    }
+
+    /// Sets `audioSamplesPerSecond`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_audio_samples_per_second(&mut self, value: impl crate::IntoPatch<i32>) -> &mut Self {
+        self.props_mut().set_int(9998, value.into_patch());
+        self
+    }
+
+    /// Bit rate of the video in bits per second.
+    ///
+    /// `bitrate`: `None` when absent or `null`.
+    pub fn bitrate(&self) -> Option<i32> {
+        self.props().int(9999)
+    }
+
+    /// Sets `bitrate`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_bitrate(&mut self, value: impl crate::IntoPatch<i32>) -> &mut Self {
+        self.props_mut().set_int(9999, value.into_patch());
+        self
+    }
+
+    /// Duration of the file in milliseconds.
+    ///
+    /// `duration`: `None` when absent or `null`.
+    pub fn duration(&self) -> Option<i64> {
+        self.props().int(10000)
+    }
+
+    /// Sets `duration`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_duration(&mut self, value: impl crate::IntoPatch<i64>) -> &mut Self {
+        self.props_mut().set_int(10000, value.into_patch());
+        self
+    }
+
+    /// 'Four character code' name of the video format.
+    ///
+    /// `fourCC`: `None` when absent or `null`.
+    pub fn four_cc(&self) -> Option<&str> {
+        self.props().str(10001)
+    }
+
+    /// Sets `fourCC`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_four_cc(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(10001, value.into_patch());
+        self
+    }
+
+    /// Frame rate of the video.
+    ///
+    /// `frameRate`: `None` when absent or `null`.
+    pub fn frame_rate(&self) -> Option<f64> {
+        self.props().double(10002)
+    }
+
+    /// Sets `frameRate`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_frame_rate(&mut self, value: impl crate::IntoPatch<f64>) -> &mut Self {
+        self.props_mut().set_double(10002, value.into_patch());
+        self
+    }
+
+    /// Height of the video, in pixels.
+    ///
+    /// `height`: `None` when absent or `null`.
+    pub fn height(&self) -> Option<i32> {
+        self.props().int(10003)
+    }
+
+    /// Sets `height`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_height(&mut self, value: impl crate::IntoPatch<i32>) -> &mut Self {
+        self.props_mut().set_int(10003, value.into_patch());
+        self
+    }
+
+    /// Width of the video, in pixels.
+    ///
+    /// `width`: `None` when absent or `null`.
+    pub fn width(&self) -> Option<i32> {
+        self.props().int(10004)
+    }
+
+    /// Sets `width`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_width(&mut self, value: impl crate::IntoPatch<i32>) -> &mut Self {
+        self.props_mut().set_int(10004, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "files")]
+impl std::fmt::Debug for Video {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "Video", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "files")]
 impl serde::Serialize for Video {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("audioBitsPerSample", &self.audio_bits_per_sample)?;
-        writer.field("audioChannels", &self.audio_channels)?;
-        writer.field("audioFormat", &self.audio_format)?;
-        writer.field("audioSamplesPerSecond", &self.audio_samples_per_second)?;
-        writer.field("bitrate", &self.bitrate)?;
-        writer.field("duration", &self.duration)?;
-        writer.field("fourCC", &self.four_cc)?;
-        writer.field("frameRate", &self.frame_rate)?;
-        writer.field("height", &self.height)?;
-        writer.field("width", &self.width)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -12053,69 +19871,198 @@ impl crate::read_fields::ReadFields for Video {
     const NAME: &'static str = "microsoft.graph.video";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "audioBitsPerSample" => self.audio_bits_per_sample = map.next_value()?,
-            "audioChannels" => self.audio_channels = map.next_value()?,
-            "audioFormat" => self.audio_format = map.next_value()?,
-            "audioSamplesPerSecond" => self.audio_samples_per_second = map.next_value()?,
-            "bitrate" => self.bitrate = map.next_value()?,
-            "duration" => self.duration = map.next_value()?,
-            "fourCC" => self.four_cc = map.next_value()?,
-            "frameRate" => self.frame_rate = map.next_value()?,
-            "height" => self.height = map.next_value()?,
-            "width" => self.width = map.next_value()?,
+            "audioBitsPerSample" => into.int::<i32, _>(9995, map)?,
+            "audioChannels" => into.int::<i32, _>(9996, map)?,
+            "audioFormat" => into.str(9997, map)?,
+            "audioSamplesPerSecond" => into.int::<i32, _>(9998, map)?,
+            "bitrate" => into.int::<i32, _>(9999, map)?,
+            "duration" => into.int::<i64, _>(10000, map)?,
+            "fourCC" => into.str(10001, map)?,
+            "frameRate" => into.double(10002, map)?,
+            "height" => into.int::<i32, _>(10003, map)?,
+            "width" => into.int::<i32, _>(10004, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.workbookFilterCriteria` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct WorkbookFilterCriteria {
-    /// The `color` property.
-    pub color: crate::Patch<String>,
-    /// The `criterion1` property.
-    pub criterion1: crate::Patch<String>,
-    /// The `criterion2` property.
-    pub criterion2: crate::Patch<String>,
-    /// The `dynamicCriteria` property.
-    pub dynamic_criteria: crate::Patch<String>,
-    /// The `filterOn` property.
-    pub filter_on: crate::Patch<String>,
-    /// The `icon` property.
-    pub icon: crate::Patch<Box<crate::models::WorkbookIcon>>,
-    /// The `operator` property.
-    pub operator: crate::Patch<String>,
-    /// The `values` property.
-    pub values: crate::Patch<serde_json::Value>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "files")]
+impl WorkbookFilterCriteria {
+    /// An empty `workbookFilterCriteria`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// The `color` property.
+    ///
+    /// `color`: `None` when absent or `null`.
+    pub fn color(&self) -> Option<&str> {
+        self.props().str(10211)
+    }
+
+    /// Sets `color`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_color(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(10211, value.into_patch());
+        self
+    }
+
+    /// The `criterion1` property.
+    ///
+    /// `criterion1`: `None` when absent or `null`.
+    pub fn criterion1(&self) -> Option<&str> {
+        self.props().str(10212)
+    }
+
+    /// Sets `criterion1`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_criterion1(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(10212, value.into_patch());
+        self
+    }
+
+    /// The `criterion2` property.
+    ///
+    /// `criterion2`: `None` when absent or `null`.
+    pub fn criterion2(&self) -> Option<&str> {
+        self.props().str(10213)
+    }
+
+    /// Sets `criterion2`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_criterion2(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(10213, value.into_patch());
+        self
+    }
+
+    /// The `dynamicCriteria` property.
+    ///
+    /// `dynamicCriteria`: `None` when absent or `null`.
+    pub fn dynamic_criteria(&self) -> Option<&str> {
+        self.props().str(10214)
+    }
+
+    /// Sets `dynamicCriteria`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_dynamic_criteria(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(10214, value.into_patch());
+        self
+    }
+
+    /// The `filterOn` property.
+    ///
+    /// `filterOn`: `None` when absent or `null`.
+    pub fn filter_on(&self) -> Option<&str> {
+        self.props().str(10215)
+    }
+
+    /// Sets `filterOn`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_filter_on(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(10215, value.into_patch());
+        self
+    }
+
+    /// The `icon` property.
+    ///
+    /// `icon`: `None` when absent or `null`.
+    pub fn icon(&self) -> Option<&crate::models::WorkbookIcon> {
+        self.props().get(10216)
+    }
+
+    /// Sets `icon`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_icon(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::WorkbookIcon>,
+    ) -> &mut Self {
+        self.props_mut().set(10216, value.into_patch());
+        self
+    }
+
+    /// The `operator` property.
+    ///
+    /// `operator`: `None` when absent or `null`.
+    pub fn operator(&self) -> Option<&str> {
+        self.props().str(10217)
+    }
+
+    /// Sets `operator`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_operator(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(10217, value.into_patch());
+        self
+    }
+
+    /// The `values` property.
+    ///
+    /// `values`: `None` when absent or `null`.
+    pub fn values(&self) -> Option<&serde_json::Value> {
+        self.props().get(10218)
+    }
+
+    /// Sets `values`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_values(&mut self, value: impl crate::IntoPatch<serde_json::Value>) -> &mut Self {
+        self.props_mut().set(10218, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "files")]
+impl std::fmt::Debug for WorkbookFilterCriteria {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "WorkbookFilterCriteria", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "files")]
 impl serde::Serialize for WorkbookFilterCriteria {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("color", &self.color)?;
-        writer.field("criterion1", &self.criterion1)?;
-        writer.field("criterion2", &self.criterion2)?;
-        writer.field("dynamicCriteria", &self.dynamic_criteria)?;
-        writer.field("filterOn", &self.filter_on)?;
-        writer.field("icon", &self.icon)?;
-        writer.field("operator", &self.operator)?;
-        writer.field("values", &self.values)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -12131,52 +20078,118 @@ impl crate::read_fields::ReadFields for WorkbookFilterCriteria {
     const NAME: &'static str = "microsoft.graph.workbookFilterCriteria";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "color" => self.color = map.next_value()?,
-            "criterion1" => self.criterion1 = map.next_value()?,
-            "criterion2" => self.criterion2 = map.next_value()?,
-            "dynamicCriteria" => self.dynamic_criteria = map.next_value()?,
-            "filterOn" => self.filter_on = map.next_value()?,
-            "icon" => self.icon = map.next_value()?,
-            "operator" => self.operator = map.next_value()?,
-            "values" => self.values = map.next_value()?,
+            "color" => into.str(10211, map)?,
+            "criterion1" => into.str(10212, map)?,
+            "criterion2" => into.str(10213, map)?,
+            "dynamicCriteria" => into.str(10214, map)?,
+            "filterOn" => into.str(10215, map)?,
+            "icon" => into.other::<crate::models::WorkbookIcon, _>(10216, map)?,
+            "operator" => into.str(10217, map)?,
+            "values" => into.other::<serde_json::Value, _>(10218, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.workbookIcon` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(any(feature = "files", feature = "other"))]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct WorkbookIcon {
+    props: crate::properties::Properties,
+}
+
+#[cfg(any(feature = "files", feature = "other"))]
+impl WorkbookIcon {
+    /// An empty `workbookIcon`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
+    /// Properties this version of the SDK does not know and instance annotations
+    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
     /// Represents the index of the icon in the given set.
-    pub index: crate::Patch<i32>,
+    ///
+    /// `index`: `None` when absent or `null`.
+    pub fn index(&self) -> Option<i32> {
+        self.props().int(10221)
+    }
+
+    /// Sets `index`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_index(&mut self, value: impl crate::IntoPatch<i32>) -> &mut Self {
+        self.props_mut().set_int(10221, value.into_patch());
+        self
+    }
+
     /// Represents the set that the icon is part of. The possible values are: Invalid, ThreeArrows,
     /// ThreeArrowsGray, ThreeFlags, ThreeTrafficLights1, ThreeTrafficLights2, ThreeSigns, ThreeSymbols,
     /// ThreeSymbols2, FourArrows, FourArrowsGray, FourRedToBlack, FourRating, FourTrafficLights,
     /// FiveArrows, FiveArrowsGray, FiveRating, FiveQuarters, ThreeStars, ThreeTriangles, FiveBoxes.
-    pub set: crate::Patch<String>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `set`: `None` when absent or `null`.
+    pub fn set(&self) -> Option<&str> {
+        self.props().str(10222)
+    }
+
+    /// Sets `set`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_set(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(10222, value.into_patch());
+        self
+    }
+}
+
+#[cfg(any(feature = "files", feature = "other"))]
+impl std::fmt::Debug for WorkbookIcon {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "WorkbookIcon", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(any(feature = "files", feature = "other"))]
 impl serde::Serialize for WorkbookIcon {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("index", &self.index)?;
-        writer.field("set", &self.set)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -12192,46 +20205,125 @@ impl crate::read_fields::ReadFields for WorkbookIcon {
     const NAME: &'static str = "microsoft.graph.workbookIcon";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "index" => self.index = map.next_value()?,
-            "set" => self.set = map.next_value()?,
+            "index" => into.int::<i32, _>(10221, map)?,
+            "set" => into.str(10222, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.workbookOperationError` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct WorkbookOperationError {
-    /// The error code.
-    pub code: crate::Patch<String>,
-    /// The `innerError` property.
-    pub inner_error: crate::Patch<Box<crate::models::WorkbookOperationError>>,
-    /// The error message.
-    pub message: crate::Patch<String>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "files")]
+impl WorkbookOperationError {
+    /// An empty `workbookOperationError`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// The error code.
+    ///
+    /// `code`: `None` when absent or `null`.
+    pub fn code(&self) -> Option<&str> {
+        self.props().str(10223)
+    }
+
+    /// Sets `code`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_code(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(10223, value.into_patch());
+        self
+    }
+
+    /// The `innerError` property.
+    ///
+    /// `innerError`: `None` when absent or `null`.
+    pub fn inner_error(&self) -> Option<&crate::models::WorkbookOperationError> {
+        self.props().get(10224)
+    }
+
+    /// Sets `innerError`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_inner_error(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::WorkbookOperationError>,
+    ) -> &mut Self {
+        self.props_mut().set(10224, value.into_patch());
+        self
+    }
+
+    /// The error message.
+    ///
+    /// `message`: `None` when absent or `null`.
+    pub fn message(&self) -> Option<&str> {
+        self.props().str(10225)
+    }
+
+    /// Sets `message`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_message(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(10225, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "files")]
+impl std::fmt::Debug for WorkbookOperationError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "WorkbookOperationError", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "files")]
 impl serde::Serialize for WorkbookOperationError {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("code", &self.code)?;
-        writer.field("innerError", &self.inner_error)?;
-        writer.field("message", &self.message)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -12247,44 +20339,110 @@ impl crate::read_fields::ReadFields for WorkbookOperationError {
     const NAME: &'static str = "microsoft.graph.workbookOperationError";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "code" => self.code = map.next_value()?,
-            "innerError" => self.inner_error = map.next_value()?,
-            "message" => self.message = map.next_value()?,
+            "code" => into.str(10223, map)?,
+            "innerError" => into.other::<crate::models::WorkbookOperationError, _>(10224, map)?,
+            "message" => into.str(10225, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.workbookSessionInfo` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct WorkbookSessionInfo {
-    /// Id of the workbook session.
-    pub id: crate::Patch<String>,
-    /// true for persistent session. false for non-persistent session (view mode)
-    pub persist_changes: crate::Patch<bool>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "files")]
+impl WorkbookSessionInfo {
+    /// An empty `workbookSessionInfo`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// Id of the workbook session.
+    ///
+    /// `id`: `None` when absent or `null`.
+    pub fn id(&self) -> Option<&str> {
+        self.props().str(10227)
+    }
+
+    /// Sets `id`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(10227, value.into_patch());
+        self
+    }
+
+    /// true for persistent session. false for non-persistent session (view mode)
+    ///
+    /// `persistChanges`: `None` when absent or `null`.
+    pub fn persist_changes(&self) -> Option<bool> {
+        self.props().bool(10228)
+    }
+
+    /// Sets `persistChanges`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_persist_changes(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(10228, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "files")]
+impl std::fmt::Debug for WorkbookSessionInfo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "WorkbookSessionInfo", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "files")]
 impl serde::Serialize for WorkbookSessionInfo {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("persistChanges", &self.persist_changes)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -12300,58 +20458,167 @@ impl crate::read_fields::ReadFields for WorkbookSessionInfo {
     const NAME: &'static str = "microsoft.graph.workbookSessionInfo";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "persistChanges" => self.persist_changes = map.next_value()?,
+            "id" => into.str(10227, map)?,
+            "persistChanges" => into.bool(10228, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.workbookSortField` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(any(feature = "files", feature = "other"))]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct WorkbookSortField {
-    /// Represents whether the sorting is done in an ascending fashion.
-    pub ascending: crate::Patch<bool>,
-    /// Represents the color that is the target of the condition if the sorting is on font or cell color.
-    pub color: crate::Patch<String>,
-    /// Represents additional sorting options for this field. The possible values are: Normal,
-    /// TextAsNumber.
-    pub data_option: crate::Patch<String>,
-    /// Represents the icon that is the target of the condition if the sorting is on the cell's icon.
-    pub icon: crate::Patch<Box<crate::models::WorkbookIcon>>,
-    /// Represents the column (or row, depending on the sort orientation) that the condition is on.
-    /// Represented as an offset from the first column (or row).
-    pub key: crate::Patch<i32>,
-    /// Represents the type of sorting of this condition. The possible values are: Value, CellColor,
-    /// FontColor, Icon.
-    pub sort_on: crate::Patch<String>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(any(feature = "files", feature = "other"))]
+impl WorkbookSortField {
+    /// An empty `workbookSortField`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// Represents whether the sorting is done in an ascending fashion.
+    ///
+    /// `ascending`: `None` when absent or `null`.
+    pub fn ascending(&self) -> Option<bool> {
+        self.props().bool(10229)
+    }
+
+    /// Sets `ascending`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_ascending(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(10229, value.into_patch());
+        self
+    }
+
+    /// Represents the color that is the target of the condition if the sorting is on font or cell color.
+    ///
+    /// `color`: `None` when absent or `null`.
+    pub fn color(&self) -> Option<&str> {
+        self.props().str(10230)
+    }
+
+    /// Sets `color`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_color(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(10230, value.into_patch());
+        self
+    }
+
+    /// Represents additional sorting options for this field. The possible values are: Normal,
+    /// TextAsNumber.
+    ///
+    /// `dataOption`: `None` when absent or `null`.
+    pub fn data_option(&self) -> Option<&str> {
+        self.props().str(10231)
+    }
+
+    /// Sets `dataOption`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_data_option(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(10231, value.into_patch());
+        self
+    }
+
+    /// Represents the icon that is the target of the condition if the sorting is on the cell's icon.
+    ///
+    /// `icon`: `None` when absent or `null`.
+    pub fn icon(&self) -> Option<&crate::models::WorkbookIcon> {
+        self.props().get(10232)
+    }
+
+    /// Sets `icon`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_icon(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::WorkbookIcon>,
+    ) -> &mut Self {
+        self.props_mut().set(10232, value.into_patch());
+        self
+    }
+
+    /// Represents the column (or row, depending on the sort orientation) that the condition is on.
+    /// Represented as an offset from the first column (or row).
+    ///
+    /// `key`: `None` when absent or `null`.
+    pub fn key(&self) -> Option<i32> {
+        self.props().int(10233)
+    }
+
+    /// Sets `key`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_key(&mut self, value: impl crate::IntoPatch<i32>) -> &mut Self {
+        self.props_mut().set_int(10233, value.into_patch());
+        self
+    }
+
+    /// Represents the type of sorting of this condition. The possible values are: Value, CellColor,
+    /// FontColor, Icon.
+    ///
+    /// `sortOn`: `None` when absent or `null`.
+    pub fn sort_on(&self) -> Option<&str> {
+        self.props().str(10234)
+    }
+
+    /// Sets `sortOn`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_sort_on(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(10234, value.into_patch());
+        self
+    }
+}
+
+#[cfg(any(feature = "files", feature = "other"))]
+impl std::fmt::Debug for WorkbookSortField {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "WorkbookSortField", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(any(feature = "files", feature = "other"))]
 impl serde::Serialize for WorkbookSortField {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("ascending", &self.ascending)?;
-        writer.field("color", &self.color)?;
-        writer.field("dataOption", &self.data_option)?;
-        writer.field("icon", &self.icon)?;
-        writer.field("key", &self.key)?;
-        writer.field("sortOn", &self.sort_on)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -12367,74 +20634,233 @@ impl crate::read_fields::ReadFields for WorkbookSortField {
     const NAME: &'static str = "microsoft.graph.workbookSortField";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "ascending" => self.ascending = map.next_value()?,
-            "color" => self.color = map.next_value()?,
-            "dataOption" => self.data_option = map.next_value()?,
-            "icon" => self.icon = map.next_value()?,
-            "key" => self.key = map.next_value()?,
-            "sortOn" => self.sort_on = map.next_value()?,
+            "ascending" => into.bool(10229, map)?,
+            "color" => into.str(10230, map)?,
+            "dataOption" => into.str(10231, map)?,
+            "icon" => into.other::<crate::models::WorkbookIcon, _>(10232, map)?,
+            "key" => into.int::<i32, _>(10233, map)?,
+            "sortOn" => into.str(10234, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.workbookWorksheetProtectionOptions` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct WorkbookWorksheetProtectionOptions {
-    /// Represents the worksheet protection option of allowing using auto filter feature.
-    pub allow_auto_filter: crate::Patch<bool>,
-    /// Represents the worksheet protection option of allowing deleting columns.
-    pub allow_delete_columns: crate::Patch<bool>,
-    /// Represents the worksheet protection option of allowing deleting rows.
-    pub allow_delete_rows: crate::Patch<bool>,
-    /// Represents the worksheet protection option of allowing formatting cells.
-    pub allow_format_cells: crate::Patch<bool>,
-    /// Represents the worksheet protection option of allowing formatting columns.
-    pub allow_format_columns: crate::Patch<bool>,
-    /// Represents the worksheet protection option of allowing formatting rows.
-    pub allow_format_rows: crate::Patch<bool>,
-    /// Represents the worksheet protection option of allowing inserting columns.
-    pub allow_insert_columns: crate::Patch<bool>,
-    /// Represents the worksheet protection option of allowing inserting hyperlinks.
-    pub allow_insert_hyperlinks: crate::Patch<bool>,
-    /// Represents the worksheet protection option of allowing inserting rows.
-    pub allow_insert_rows: crate::Patch<bool>,
-    /// Represents the worksheet protection option of allowing using pivot table feature.
-    pub allow_pivot_tables: crate::Patch<bool>,
-    /// Represents the worksheet protection option of allowing using sort feature.
-    pub allow_sort: crate::Patch<bool>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "files")]
+impl WorkbookWorksheetProtectionOptions {
+    /// An empty `workbookWorksheetProtectionOptions`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// Represents the worksheet protection option of allowing using auto filter feature.
+    ///
+    /// `allowAutoFilter`: `None` when absent or `null`.
+    pub fn allow_auto_filter(&self) -> Option<bool> {
+        self.props().bool(10235)
+    }
+
+    /// Sets `allowAutoFilter`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_allow_auto_filter(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(10235, value.into_patch());
+        self
+    }
+
+    /// Represents the worksheet protection option of allowing deleting columns.
+    ///
+    /// `allowDeleteColumns`: `None` when absent or `null`.
+    pub fn allow_delete_columns(&self) -> Option<bool> {
+        self.props().bool(10236)
+    }
+
+    /// Sets `allowDeleteColumns`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_allow_delete_columns(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(10236, value.into_patch());
+        self
+    }
+
+    /// Represents the worksheet protection option of allowing deleting rows.
+    ///
+    /// `allowDeleteRows`: `None` when absent or `null`.
+    pub fn allow_delete_rows(&self) -> Option<bool> {
+        self.props().bool(10237)
+    }
+
+    /// Sets `allowDeleteRows`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_allow_delete_rows(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(10237, value.into_patch());
+        self
+    }
+
+    /// Represents the worksheet protection option of allowing formatting cells.
+    ///
+    /// `allowFormatCells`: `None` when absent or `null`.
+    pub fn allow_format_cells(&self) -> Option<bool> {
+        self.props().bool(10238)
+    }
+
+    /// Sets `allowFormatCells`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_allow_format_cells(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(10238, value.into_patch());
+        self
+    }
+
+    /// Represents the worksheet protection option of allowing formatting columns.
+    ///
+    /// `allowFormatColumns`: `None` when absent or `null`.
+    pub fn allow_format_columns(&self) -> Option<bool> {
+        self.props().bool(10239)
+    }
+
+    /// Sets `allowFormatColumns`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_allow_format_columns(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(10239, value.into_patch());
+        self
+    }
+
+    /// Represents the worksheet protection option of allowing formatting rows.
+    ///
+    /// `allowFormatRows`: `None` when absent or `null`.
+    pub fn allow_format_rows(&self) -> Option<bool> {
+        self.props().bool(10240)
+    }
+
+    /// Sets `allowFormatRows`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_allow_format_rows(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(10240, value.into_patch());
+        self
+    }
+
+    /// Represents the worksheet protection option of allowing inserting columns.
+    ///
+    /// `allowInsertColumns`: `None` when absent or `null`.
+    pub fn allow_insert_columns(&self) -> Option<bool> {
+        self.props().bool(10241)
+    }
+
+    /// Sets `allowInsertColumns`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_allow_insert_columns(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(10241, value.into_patch());
+        self
+    }
+
+    /// Represents the worksheet protection option of allowing inserting hyperlinks.
+    ///
+    /// `allowInsertHyperlinks`: `None` when absent or `null`.
+    pub fn allow_insert_hyperlinks(&self) -> Option<bool> {
+        self.props().bool(10242)
+    }
+
+    /// Sets `allowInsertHyperlinks`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_allow_insert_hyperlinks(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(10242, value.into_patch());
+        self
+    }
+
+    /// Represents the worksheet protection option of allowing inserting rows.
+    ///
+    /// `allowInsertRows`: `None` when absent or `null`.
+    pub fn allow_insert_rows(&self) -> Option<bool> {
+        self.props().bool(10243)
+    }
+
+    /// Sets `allowInsertRows`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_allow_insert_rows(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(10243, value.into_patch());
+        self
+    }
+
+    /// Represents the worksheet protection option of allowing using pivot table feature.
+    ///
+    /// `allowPivotTables`: `None` when absent or `null`.
+    pub fn allow_pivot_tables(&self) -> Option<bool> {
+        self.props().bool(10244)
+    }
+
+    /// Sets `allowPivotTables`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_allow_pivot_tables(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(10244, value.into_patch());
+        self
+    }
+
+    /// Represents the worksheet protection option of allowing using sort feature.
+    ///
+    /// `allowSort`: `None` when absent or `null`.
+    pub fn allow_sort(&self) -> Option<bool> {
+        self.props().bool(10245)
+    }
+
+    /// Sets `allowSort`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_allow_sort(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(10245, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "files")]
+impl std::fmt::Debug for WorkbookWorksheetProtectionOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props().fmt_as(
+            f,
+            "WorkbookWorksheetProtectionOptions",
+            crate::models::PROPERTY_NAMES,
+        )
+    }
 }
 
 #[cfg(feature = "files")]
 impl serde::Serialize for WorkbookWorksheetProtectionOptions {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("allowAutoFilter", &self.allow_auto_filter)?;
-        writer.field("allowDeleteColumns", &self.allow_delete_columns)?;
-        writer.field("allowDeleteRows", &self.allow_delete_rows)?;
-        writer.field("allowFormatCells", &self.allow_format_cells)?;
-        writer.field("allowFormatColumns", &self.allow_format_columns)?;
-        writer.field("allowFormatRows", &self.allow_format_rows)?;
-        writer.field("allowInsertColumns", &self.allow_insert_columns)?;
-        writer.field("allowInsertHyperlinks", &self.allow_insert_hyperlinks)?;
-        writer.field("allowInsertRows", &self.allow_insert_rows)?;
-        writer.field("allowPivotTables", &self.allow_pivot_tables)?;
-        writer.field("allowSort", &self.allow_sort)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -12450,29 +20876,29 @@ impl crate::read_fields::ReadFields for WorkbookWorksheetProtectionOptions {
     const NAME: &'static str = "microsoft.graph.workbookWorksheetProtectionOptions";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "allowAutoFilter" => self.allow_auto_filter = map.next_value()?,
-            "allowDeleteColumns" => self.allow_delete_columns = map.next_value()?,
-            "allowDeleteRows" => self.allow_delete_rows = map.next_value()?,
-            "allowFormatCells" => self.allow_format_cells = map.next_value()?,
-            "allowFormatColumns" => self.allow_format_columns = map.next_value()?,
-            "allowFormatRows" => self.allow_format_rows = map.next_value()?,
-            "allowInsertColumns" => self.allow_insert_columns = map.next_value()?,
-            "allowInsertHyperlinks" => self.allow_insert_hyperlinks = map.next_value()?,
-            "allowInsertRows" => self.allow_insert_rows = map.next_value()?,
-            "allowPivotTables" => self.allow_pivot_tables = map.next_value()?,
-            "allowSort" => self.allow_sort = map.next_value()?,
+            "allowAutoFilter" => into.bool(10235, map)?,
+            "allowDeleteColumns" => into.bool(10236, map)?,
+            "allowDeleteRows" => into.bool(10237, map)?,
+            "allowFormatCells" => into.bool(10238, map)?,
+            "allowFormatColumns" => into.bool(10239, map)?,
+            "allowFormatRows" => into.bool(10240, map)?,
+            "allowInsertColumns" => into.bool(10241, map)?,
+            "allowInsertHyperlinks" => into.bool(10242, map)?,
+            "allowInsertRows" => into.bool(10243, map)?,
+            "allowPivotTables" => into.bool(10244, map)?,
+            "allowSort" => into.bool(10245, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 

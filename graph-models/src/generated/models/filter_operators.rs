@@ -3,36 +3,105 @@
 
 /// The `microsoft.graph.filterOperatorSchema` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "filter-operators")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct FilterOperatorSchema {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "filter-operators")]
+impl std::ops::Deref for FilterOperatorSchema {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "filter-operators")]
+impl std::ops::DerefMut for FilterOperatorSchema {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "filter-operators")]
+impl FilterOperatorSchema {
+    /// An empty `filterOperatorSchema`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The `arity` property.
-    pub arity: crate::Patch<crate::models::ScopeOperatorType>,
+    ///
+    /// `arity`: `None` when absent or `null`.
+    pub fn arity(&self) -> Option<&crate::models::ScopeOperatorType> {
+        self.props().get(2552)
+    }
+
+    /// Sets `arity`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_arity(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::ScopeOperatorType>,
+    ) -> &mut Self {
+        self.props_mut().set(2552, value.into_patch());
+        self
+    }
+
     /// The `multivaluedComparisonType` property.
-    pub multivalued_comparison_type:
-        crate::Patch<crate::models::ScopeOperatorMultiValuedComparisonType>,
+    ///
+    /// `multivaluedComparisonType`: `None` when absent or `null`.
+    pub fn multivalued_comparison_type(
+        &self,
+    ) -> Option<&crate::models::ScopeOperatorMultiValuedComparisonType> {
+        self.props().get(2553)
+    }
+
+    /// Sets `multivaluedComparisonType`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_multivalued_comparison_type(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::ScopeOperatorMultiValuedComparisonType>,
+    ) -> &mut Self {
+        self.props_mut().set(2553, value.into_patch());
+        self
+    }
+
     /// The `supportedAttributeTypes` property.
-    pub supported_attribute_types: crate::Patch<Vec<crate::models::AttributeType>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `supportedAttributeTypes`: an empty slice when absent or `null`.
+    pub fn supported_attribute_types(&self) -> &[crate::models::AttributeType] {
+        self.props().list(2554)
+    }
+
+    /// Sets `supportedAttributeTypes`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_supported_attribute_types(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::AttributeType>>,
+    ) -> &mut Self {
+        self.props_mut().set(2554, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "filter-operators")]
+impl std::fmt::Debug for FilterOperatorSchema {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "FilterOperatorSchema", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "filter-operators")]
 impl serde::Serialize for FilterOperatorSchema {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("arity", &self.arity)?;
-        writer.field(
-            "multivaluedComparisonType",
-            &self.multivalued_comparison_type,
-        )?;
-        writer.field("supportedAttributeTypes", &self.supported_attribute_types)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -48,22 +117,30 @@ impl crate::read_fields::ReadFields for FilterOperatorSchema {
     const NAME: &'static str = "microsoft.graph.filterOperatorSchema";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "arity" => self.arity = map.next_value()?,
-            "multivaluedComparisonType" => self.multivalued_comparison_type = map.next_value()?,
-            "supportedAttributeTypes" => self.supported_attribute_types = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "arity" => into.other::<crate::models::ScopeOperatorType, _>(2552, map)?,
+            "multivaluedComparisonType" => {
+                into.other::<crate::models::ScopeOperatorMultiValuedComparisonType, _>(2553, map)?
+            }
+            "supportedAttributeTypes" => {
+                into.other::<Vec<crate::models::AttributeType>, _>(2554, map)?
+            }
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 

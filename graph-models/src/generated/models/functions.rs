@@ -3,26 +3,74 @@
 
 /// The `microsoft.graph.attributeMappingFunctionSchema` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "functions")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct AttributeMappingFunctionSchema {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "functions")]
+impl std::ops::Deref for AttributeMappingFunctionSchema {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "functions")]
+impl std::ops::DerefMut for AttributeMappingFunctionSchema {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "functions")]
+impl AttributeMappingFunctionSchema {
+    /// An empty `attributeMappingFunctionSchema`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The `parameters` property.
-    pub parameters: crate::Patch<Vec<crate::models::AttributeMappingParameterSchema>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `parameters`: an empty slice when absent or `null`.
+    pub fn parameters(&self) -> &[crate::models::AttributeMappingParameterSchema] {
+        self.props().list(618)
+    }
+
+    /// Sets `parameters`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_parameters(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::AttributeMappingParameterSchema>>,
+    ) -> &mut Self {
+        self.props_mut().set(618, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "functions")]
+impl std::fmt::Debug for AttributeMappingFunctionSchema {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props().fmt_as(
+            f,
+            "AttributeMappingFunctionSchema",
+            crate::models::PROPERTY_NAMES,
+        )
+    }
 }
 
 #[cfg(feature = "functions")]
 impl serde::Serialize for AttributeMappingFunctionSchema {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("parameters", &self.parameters)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -38,20 +86,26 @@ impl crate::read_fields::ReadFields for AttributeMappingFunctionSchema {
     const NAME: &'static str = "microsoft.graph.attributeMappingFunctionSchema";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "parameters" => self.parameters = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "parameters" => {
+                into.other::<Vec<crate::models::AttributeMappingParameterSchema>, _>(618, map)?
+            }
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -65,31 +119,126 @@ crate::macros::select_fields! {
 }
 
 /// The `microsoft.graph.attributeMappingParameterSchema` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "functions")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct AttributeMappingParameterSchema {
-    /// The `allowMultipleOccurrences` property.
-    pub allow_multiple_occurrences: crate::Patch<bool>,
-    /// The `name` property.
-    pub name: crate::Patch<String>,
-    /// The `required` property.
-    pub required: crate::Patch<bool>,
-    /// The `type` property.
-    pub r#type: crate::Patch<crate::models::AttributeType>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "functions")]
+impl AttributeMappingParameterSchema {
+    /// An empty `attributeMappingParameterSchema`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// The `allowMultipleOccurrences` property.
+    ///
+    /// `allowMultipleOccurrences`: `None` when absent or `null`.
+    pub fn allow_multiple_occurrences(&self) -> Option<bool> {
+        self.props().bool(7102)
+    }
+
+    /// Sets `allowMultipleOccurrences`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_allow_multiple_occurrences(
+        &mut self,
+        value: impl crate::IntoPatch<bool>,
+    ) -> &mut Self {
+        self.props_mut().set_bool(7102, value.into_patch());
+        self
+    }
+
+    /// The `name` property.
+    ///
+    /// `name`: `None` when absent or `null`.
+    pub fn name(&self) -> Option<&str> {
+        self.props().str(7103)
+    }
+
+    /// Sets `name`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_name(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(7103, value.into_patch());
+        self
+    }
+
+    /// The `required` property.
+    ///
+    /// `required`: `None` when absent or `null`.
+    pub fn required(&self) -> Option<bool> {
+        self.props().bool(7104)
+    }
+
+    /// Sets `required`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_required(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(7104, value.into_patch());
+        self
+    }
+
+    /// The `type` property.
+    ///
+    /// `type`: `None` when absent or `null`.
+    pub fn r#type(&self) -> Option<&crate::models::AttributeType> {
+        self.props().get(7105)
+    }
+
+    /// Sets `type`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_type(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::AttributeType>,
+    ) -> &mut Self {
+        self.props_mut().set(7105, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "functions")]
+impl std::fmt::Debug for AttributeMappingParameterSchema {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props().fmt_as(
+            f,
+            "AttributeMappingParameterSchema",
+            crate::models::PROPERTY_NAMES,
+        )
+    }
 }
 
 #[cfg(feature = "functions")]
 impl serde::Serialize for AttributeMappingParameterSchema {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("allowMultipleOccurrences", &self.allow_multiple_occurrences)?;
-        writer.field("name", &self.name)?;
-        writer.field("required", &self.required)?;
-        writer.field("type", &self.r#type)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -105,21 +254,21 @@ impl crate::read_fields::ReadFields for AttributeMappingParameterSchema {
     const NAME: &'static str = "microsoft.graph.attributeMappingParameterSchema";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "allowMultipleOccurrences" => self.allow_multiple_occurrences = map.next_value()?,
-            "name" => self.name = map.next_value()?,
-            "required" => self.required = map.next_value()?,
-            "type" => self.r#type = map.next_value()?,
+            "allowMultipleOccurrences" => into.bool(7102, map)?,
+            "name" => into.str(7103, map)?,
+            "required" => into.bool(7104, map)?,
+            "type" => into.other::<crate::models::AttributeType, _>(7105, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }

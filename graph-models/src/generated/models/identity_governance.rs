@@ -76,63 +76,141 @@ pub struct IdentityGovernanceTaskProcessingResultResumeBody {
 
 /// The `microsoft.graph.identityGovernance.customTaskExtension` entity type.
 ///
-/// Derived from `customCalloutExtension` < `entity`; inherited properties are included.
+/// Derived from `customCalloutExtension` < `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::CustomCalloutExtension`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct CustomTaskExtension {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
-    /// The `authenticationConfiguration` property.
-    pub authentication_configuration:
-        crate::Patch<Box<crate::models::AnyCustomExtensionAuthenticationConfiguration>>,
-    /// The `clientConfiguration` property.
-    pub client_configuration: crate::Patch<Box<crate::models::CustomExtensionClientConfiguration>>,
-    /// The `description` property.
-    pub description: crate::Patch<String>,
-    /// The `displayName` property.
-    pub display_name: crate::Patch<String>,
-    /// The `endpointConfiguration` property.
-    pub endpoint_configuration:
-        crate::Patch<Box<crate::models::AnyCustomExtensionEndpointConfiguration>>,
+    base: crate::models::CustomCalloutExtension,
+}
+
+#[cfg(feature = "identity-governance")]
+impl std::ops::Deref for CustomTaskExtension {
+    type Target = crate::models::CustomCalloutExtension;
+
+    fn deref(&self) -> &crate::models::CustomCalloutExtension {
+        &self.base
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl std::ops::DerefMut for CustomTaskExtension {
+    fn deref_mut(&mut self) -> &mut crate::models::CustomCalloutExtension {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl CustomTaskExtension {
+    /// An empty `customTaskExtension`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The `callbackConfiguration` property.
-    pub callback_configuration:
-        crate::Patch<Box<crate::models::AnyCustomExtensionCallbackConfiguration>>,
+    ///
+    /// `callbackConfiguration`: `None` when absent or `null`.
+    pub fn callback_configuration(
+        &self,
+    ) -> Option<&crate::models::AnyCustomExtensionCallbackConfiguration> {
+        self.props().get(10548)
+    }
+
+    /// Sets `callbackConfiguration`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_callback_configuration(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::AnyCustomExtensionCallbackConfiguration>,
+    ) -> &mut Self {
+        self.props_mut().set(10548, value.into_patch());
+        self
+    }
+
     /// The `createdDateTime` property.
-    pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    ///
+    /// `createdDateTime`: `None` when absent or `null`.
+    pub fn created_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(10549)
+    }
+
+    /// Sets `createdDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_created_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(10549, value.into_patch());
+        self
+    }
+
     /// The `lastModifiedDateTime` property.
-    pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    ///
+    /// `lastModifiedDateTime`: `None` when absent or `null`.
+    pub fn last_modified_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(10550)
+    }
+
+    /// Sets `lastModifiedDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_last_modified_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(10550, value.into_patch());
+        self
+    }
+
     /// The `createdBy` navigation property (present when expanded).
+    ///
+    /// `createdBy`: `None` when absent or `null`.
     #[cfg(feature = "identity")]
-    pub created_by: crate::Patch<Box<crate::models::AnyUser>>,
+    pub fn created_by(&self) -> Option<&crate::models::AnyUser> {
+        self.props().get(10551)
+    }
+
+    /// Sets `createdBy`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    #[cfg(feature = "identity")]
+    pub fn set_created_by(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::AnyUser>,
+    ) -> &mut Self {
+        self.props_mut().set(10551, value.into_patch());
+        self
+    }
+
     /// The `lastModifiedBy` navigation property (present when expanded).
+    ///
+    /// `lastModifiedBy`: `None` when absent or `null`.
     #[cfg(feature = "identity")]
-    pub last_modified_by: crate::Patch<Box<crate::models::AnyUser>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn last_modified_by(&self) -> Option<&crate::models::AnyUser> {
+        self.props().get(10552)
+    }
+
+    /// Sets `lastModifiedBy`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    #[cfg(feature = "identity")]
+    pub fn set_last_modified_by(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::AnyUser>,
+    ) -> &mut Self {
+        self.props_mut().set(10552, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl std::fmt::Debug for CustomTaskExtension {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "CustomTaskExtension", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "identity-governance")]
 impl serde::Serialize for CustomTaskExtension {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field(
-            "authenticationConfiguration",
-            &self.authentication_configuration,
-        )?;
-        writer.field("clientConfiguration", &self.client_configuration)?;
-        writer.field("description", &self.description)?;
-        writer.field("displayName", &self.display_name)?;
-        writer.field("endpointConfiguration", &self.endpoint_configuration)?;
-        writer.field("callbackConfiguration", &self.callback_configuration)?;
-        writer.field("createdDateTime", &self.created_date_time)?;
-        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
-        #[cfg(feature = "identity")]
-        writer.field("createdBy", &self.created_by)?;
-        #[cfg(feature = "identity")]
-        writer.field("lastModifiedBy", &self.last_modified_by)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -148,33 +226,43 @@ impl crate::read_fields::ReadFields for CustomTaskExtension {
     const NAME: &'static str = "microsoft.graph.identityGovernance.customTaskExtension";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
+            "id" => into.str(2376, map)?,
             "authenticationConfiguration" => {
-                self.authentication_configuration = map.next_value()?
+                into.other::<crate::models::AnyCustomExtensionAuthenticationConfiguration, _>(
+                    1504, map,
+                )?
             }
-            "clientConfiguration" => self.client_configuration = map.next_value()?,
-            "description" => self.description = map.next_value()?,
-            "displayName" => self.display_name = map.next_value()?,
-            "endpointConfiguration" => self.endpoint_configuration = map.next_value()?,
-            "callbackConfiguration" => self.callback_configuration = map.next_value()?,
-            "createdDateTime" => self.created_date_time = map.next_value()?,
-            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
+            "clientConfiguration" => {
+                into.other::<crate::models::CustomExtensionClientConfiguration, _>(1505, map)?
+            }
+            "description" => into.str(1506, map)?,
+            "displayName" => into.str(1507, map)?,
+            "endpointConfiguration" => {
+                into.other::<crate::models::AnyCustomExtensionEndpointConfiguration, _>(1508, map)?
+            }
+            "callbackConfiguration" => {
+                into.other::<crate::models::AnyCustomExtensionCallbackConfiguration, _>(10548, map)?
+            }
+            "createdDateTime" => into.other::<crate::edm::DateTimeOffset, _>(10549, map)?,
+            "lastModifiedDateTime" => into.other::<crate::edm::DateTimeOffset, _>(10550, map)?,
             #[cfg(feature = "identity")]
-            "createdBy" => self.created_by = map.next_value()?,
+            "createdBy" => into.other::<crate::models::AnyUser, _>(10551, map)?,
             #[cfg(feature = "identity")]
-            "lastModifiedBy" => self.last_modified_by = map.next_value()?,
+            "lastModifiedBy" => into.other::<crate::models::AnyUser, _>(10552, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+base: <crate::models::CustomCalloutExtension as crate::read_fields::ReadFields>::from_properties(properties),
+}
     }
 }
 
@@ -196,23 +284,55 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.identityGovernance.insights` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct Insights {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "identity-governance")]
+impl std::ops::Deref for Insights {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl std::ops::DerefMut for Insights {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl Insights {
+    /// An empty `insights`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl std::fmt::Debug for Insights {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "Insights", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "identity-governance")]
 impl serde::Serialize for Insights {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -228,19 +348,23 @@ impl crate::read_fields::ReadFields for Insights {
     const NAME: &'static str = "microsoft.graph.identityGovernance.insights";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
+            "id" => into.str(2376, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -254,36 +378,108 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.identityGovernance.lifecycleManagementSettings` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct LifecycleManagementSettings {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "identity-governance")]
+impl std::ops::Deref for LifecycleManagementSettings {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl std::ops::DerefMut for LifecycleManagementSettings {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl LifecycleManagementSettings {
+    /// An empty `lifecycleManagementSettings`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The `emailSettings` property.
-    pub email_settings: crate::Patch<Box<crate::models::EmailSettings>>,
+    ///
+    /// `emailSettings`: `None` when absent or `null`.
+    pub fn email_settings(&self) -> Option<&crate::models::EmailSettings> {
+        self.props().get(10553)
+    }
+
+    /// Sets `emailSettings`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_email_settings(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::EmailSettings>,
+    ) -> &mut Self {
+        self.props_mut().set(10553, value.into_patch());
+        self
+    }
+
     /// The `quarantineConfiguration` property.
-    pub quarantine_configuration:
-        crate::Patch<Box<crate::models::identity_governance::QuarantineConfiguration>>,
+    ///
+    /// `quarantineConfiguration`: `None` when absent or `null`.
+    pub fn quarantine_configuration(
+        &self,
+    ) -> Option<&crate::models::identity_governance::QuarantineConfiguration> {
+        self.props().get(10554)
+    }
+
+    /// Sets `quarantineConfiguration`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_quarantine_configuration(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::identity_governance::QuarantineConfiguration>,
+    ) -> &mut Self {
+        self.props_mut().set(10554, value.into_patch());
+        self
+    }
+
     /// The `workflowScheduleIntervalInHours` property.
-    pub workflow_schedule_interval_in_hours: crate::Patch<i32>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `workflowScheduleIntervalInHours`: `None` when absent or `null`.
+    pub fn workflow_schedule_interval_in_hours(&self) -> Option<i32> {
+        self.props().int(10555)
+    }
+
+    /// Sets `workflowScheduleIntervalInHours`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_workflow_schedule_interval_in_hours(
+        &mut self,
+        value: impl crate::IntoPatch<i32>,
+    ) -> &mut Self {
+        self.props_mut().set_int(10555, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl std::fmt::Debug for LifecycleManagementSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props().fmt_as(
+            f,
+            "LifecycleManagementSettings",
+            crate::models::PROPERTY_NAMES,
+        )
+    }
 }
 
 #[cfg(feature = "identity-governance")]
 impl serde::Serialize for LifecycleManagementSettings {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("emailSettings", &self.email_settings)?;
-        writer.field("quarantineConfiguration", &self.quarantine_configuration)?;
-        writer.field(
-            "workflowScheduleIntervalInHours",
-            &self.workflow_schedule_interval_in_hours,
-        )?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -299,24 +495,30 @@ impl crate::read_fields::ReadFields for LifecycleManagementSettings {
     const NAME: &'static str = "microsoft.graph.identityGovernance.lifecycleManagementSettings";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "emailSettings" => self.email_settings = map.next_value()?,
-            "quarantineConfiguration" => self.quarantine_configuration = map.next_value()?,
-            "workflowScheduleIntervalInHours" => {
-                self.workflow_schedule_interval_in_hours = map.next_value()?
+            "id" => into.str(2376, map)?,
+            "emailSettings" => into.other::<crate::models::EmailSettings, _>(10553, map)?,
+            "quarantineConfiguration" => {
+                into.other::<crate::models::identity_governance::QuarantineConfiguration, _>(
+                    10554, map,
+                )?
             }
+            "workflowScheduleIntervalInHours" => into.int::<i32, _>(10555, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -333,46 +535,174 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.identityGovernance.lifecycleWorkflowsContainer` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct LifecycleWorkflowsContainer {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "identity-governance")]
+impl std::ops::Deref for LifecycleWorkflowsContainer {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl std::ops::DerefMut for LifecycleWorkflowsContainer {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl LifecycleWorkflowsContainer {
+    /// An empty `lifecycleWorkflowsContainer`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The `customTaskExtensions` navigation property (present when expanded).
-    pub custom_task_extensions:
-        crate::Patch<Vec<crate::models::identity_governance::CustomTaskExtension>>,
+    ///
+    /// `customTaskExtensions`: an empty slice when absent or `null`.
+    pub fn custom_task_extensions(
+        &self,
+    ) -> &[crate::models::identity_governance::CustomTaskExtension] {
+        self.props().list(10556)
+    }
+
+    /// Sets `customTaskExtensions`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_custom_task_extensions(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::identity_governance::CustomTaskExtension>>,
+    ) -> &mut Self {
+        self.props_mut().set(10556, value.into_patch());
+        self
+    }
+
     /// The `deletedItems` navigation property (present when expanded).
-    pub deleted_items: crate::Patch<Box<crate::models::DeletedItemContainer>>,
+    ///
+    /// `deletedItems`: `None` when absent or `null`.
+    pub fn deleted_items(&self) -> Option<&crate::models::DeletedItemContainer> {
+        self.props().get(10557)
+    }
+
+    /// Sets `deletedItems`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_deleted_items(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::DeletedItemContainer>,
+    ) -> &mut Self {
+        self.props_mut().set(10557, value.into_patch());
+        self
+    }
+
     /// The `insights` navigation property (present when expanded).
-    pub insights: crate::Patch<Box<crate::models::identity_governance::Insights>>,
+    ///
+    /// `insights`: `None` when absent or `null`.
+    pub fn insights(&self) -> Option<&crate::models::identity_governance::Insights> {
+        self.props().get(10558)
+    }
+
+    /// Sets `insights`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_insights(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::identity_governance::Insights>,
+    ) -> &mut Self {
+        self.props_mut().set(10558, value.into_patch());
+        self
+    }
+
     /// The `settings` navigation property (present when expanded).
-    pub settings:
-        crate::Patch<Box<crate::models::identity_governance::LifecycleManagementSettings>>,
+    ///
+    /// `settings`: `None` when absent or `null`.
+    pub fn settings(
+        &self,
+    ) -> Option<&crate::models::identity_governance::LifecycleManagementSettings> {
+        self.props().get(10559)
+    }
+
+    /// Sets `settings`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_settings(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::identity_governance::LifecycleManagementSettings>,
+    ) -> &mut Self {
+        self.props_mut().set(10559, value.into_patch());
+        self
+    }
+
     /// The `taskDefinitions` navigation property (present when expanded).
-    pub task_definitions: crate::Patch<Vec<crate::models::identity_governance::TaskDefinition>>,
+    ///
+    /// `taskDefinitions`: an empty slice when absent or `null`.
+    pub fn task_definitions(&self) -> &[crate::models::identity_governance::TaskDefinition] {
+        self.props().list(10560)
+    }
+
+    /// Sets `taskDefinitions`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_task_definitions(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::identity_governance::TaskDefinition>>,
+    ) -> &mut Self {
+        self.props_mut().set(10560, value.into_patch());
+        self
+    }
+
     /// The `workflows` navigation property (present when expanded).
-    pub workflows: crate::Patch<Vec<crate::models::identity_governance::Workflow>>,
+    ///
+    /// `workflows`: an empty slice when absent or `null`.
+    pub fn workflows(&self) -> &[crate::models::identity_governance::Workflow] {
+        self.props().list(10561)
+    }
+
+    /// Sets `workflows`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_workflows(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::identity_governance::Workflow>>,
+    ) -> &mut Self {
+        self.props_mut().set(10561, value.into_patch());
+        self
+    }
+
     /// The `workflowTemplates` navigation property (present when expanded).
-    pub workflow_templates: crate::Patch<Vec<crate::models::identity_governance::WorkflowTemplate>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `workflowTemplates`: an empty slice when absent or `null`.
+    pub fn workflow_templates(&self) -> &[crate::models::identity_governance::WorkflowTemplate] {
+        self.props().list(10562)
+    }
+
+    /// Sets `workflowTemplates`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_workflow_templates(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::identity_governance::WorkflowTemplate>>,
+    ) -> &mut Self {
+        self.props_mut().set(10562, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl std::fmt::Debug for LifecycleWorkflowsContainer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props().fmt_as(
+            f,
+            "LifecycleWorkflowsContainer",
+            crate::models::PROPERTY_NAMES,
+        )
+    }
 }
 
 #[cfg(feature = "identity-governance")]
 impl serde::Serialize for LifecycleWorkflowsContainer {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("customTaskExtensions", &self.custom_task_extensions)?;
-        writer.field("deletedItems", &self.deleted_items)?;
-        writer.field("insights", &self.insights)?;
-        writer.field("settings", &self.settings)?;
-        writer.field("taskDefinitions", &self.task_definitions)?;
-        writer.field("workflows", &self.workflows)?;
-        writer.field("workflowTemplates", &self.workflow_templates)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -388,26 +718,43 @@ impl crate::read_fields::ReadFields for LifecycleWorkflowsContainer {
     const NAME: &'static str = "microsoft.graph.identityGovernance.lifecycleWorkflowsContainer";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "customTaskExtensions" => self.custom_task_extensions = map.next_value()?,
-            "deletedItems" => self.deleted_items = map.next_value()?,
-            "insights" => self.insights = map.next_value()?,
-            "settings" => self.settings = map.next_value()?,
-            "taskDefinitions" => self.task_definitions = map.next_value()?,
-            "workflows" => self.workflows = map.next_value()?,
-            "workflowTemplates" => self.workflow_templates = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "customTaskExtensions" => into.other::<Vec<
+                crate::models::identity_governance::CustomTaskExtension,
+            >, _>(10556, map)?,
+            "deletedItems" => into.other::<crate::models::DeletedItemContainer, _>(10557, map)?,
+            "insights" => {
+                into.other::<crate::models::identity_governance::Insights, _>(10558, map)?
+            }
+            "settings" => into
+                .other::<crate::models::identity_governance::LifecycleManagementSettings, _>(
+                    10559, map,
+                )?,
+            "taskDefinitions" => into
+                .other::<Vec<crate::models::identity_governance::TaskDefinition>, _>(10560, map)?,
+            "workflows" => {
+                into.other::<Vec<crate::models::identity_governance::Workflow>, _>(10561, map)?
+            }
+            "workflowTemplates" => into
+                .other::<Vec<crate::models::identity_governance::WorkflowTemplate>, _>(
+                    10562, map,
+                )?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -428,79 +775,307 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.identityGovernance.run` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct Run {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "identity-governance")]
+impl std::ops::Deref for Run {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl std::ops::DerefMut for Run {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl Run {
+    /// An empty `run`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The `activatedOnScope` property.
-    pub activated_on_scope:
-        crate::Patch<Box<crate::models::identity_governance::AnyActivationScope>>,
+    ///
+    /// `activatedOnScope`: `None` when absent or `null`.
+    pub fn activated_on_scope(
+        &self,
+    ) -> Option<&crate::models::identity_governance::AnyActivationScope> {
+        self.props().get(10563)
+    }
+
+    /// Sets `activatedOnScope`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_activated_on_scope(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::identity_governance::AnyActivationScope>,
+    ) -> &mut Self {
+        self.props_mut().set(10563, value.into_patch());
+        self
+    }
+
     /// The `completedDateTime` property.
-    pub completed_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    ///
+    /// `completedDateTime`: `None` when absent or `null`.
+    pub fn completed_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(10564)
+    }
+
+    /// Sets `completedDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_completed_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(10564, value.into_patch());
+        self
+    }
+
     /// The `failedTasksCount` property.
-    pub failed_tasks_count: crate::Patch<i32>,
+    ///
+    /// `failedTasksCount`: `None` when absent or `null`.
+    pub fn failed_tasks_count(&self) -> Option<i32> {
+        self.props().int(10565)
+    }
+
+    /// Sets `failedTasksCount`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_failed_tasks_count(&mut self, value: impl crate::IntoPatch<i32>) -> &mut Self {
+        self.props_mut().set_int(10565, value.into_patch());
+        self
+    }
+
     /// The `failedUsersCount` property.
-    pub failed_users_count: crate::Patch<i32>,
+    ///
+    /// `failedUsersCount`: `None` when absent or `null`.
+    pub fn failed_users_count(&self) -> Option<i32> {
+        self.props().int(10566)
+    }
+
+    /// Sets `failedUsersCount`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_failed_users_count(&mut self, value: impl crate::IntoPatch<i32>) -> &mut Self {
+        self.props_mut().set_int(10566, value.into_patch());
+        self
+    }
+
     /// The `lastUpdatedDateTime` property.
-    pub last_updated_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    ///
+    /// `lastUpdatedDateTime`: `None` when absent or `null`.
+    pub fn last_updated_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(10567)
+    }
+
+    /// Sets `lastUpdatedDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_last_updated_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(10567, value.into_patch());
+        self
+    }
+
     /// The `processingStatus` property.
-    pub processing_status:
-        crate::Patch<crate::models::identity_governance::LifecycleWorkflowProcessingStatus>,
+    ///
+    /// `processingStatus`: `None` when absent or `null`.
+    pub fn processing_status(
+        &self,
+    ) -> Option<&crate::models::identity_governance::LifecycleWorkflowProcessingStatus> {
+        self.props().get(10568)
+    }
+
+    /// Sets `processingStatus`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_processing_status(
+        &mut self,
+        value: impl crate::IntoPatch<
+            crate::models::identity_governance::LifecycleWorkflowProcessingStatus,
+        >,
+    ) -> &mut Self {
+        self.props_mut().set(10568, value.into_patch());
+        self
+    }
+
     /// The `scheduledDateTime` property.
-    pub scheduled_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    ///
+    /// `scheduledDateTime`: `None` when absent or `null`.
+    pub fn scheduled_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(10569)
+    }
+
+    /// Sets `scheduledDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_scheduled_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(10569, value.into_patch());
+        self
+    }
+
     /// The `startedDateTime` property.
-    pub started_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    ///
+    /// `startedDateTime`: `None` when absent or `null`.
+    pub fn started_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(10570)
+    }
+
+    /// Sets `startedDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_started_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(10570, value.into_patch());
+        self
+    }
+
     /// The `successfulUsersCount` property.
-    pub successful_users_count: crate::Patch<i32>,
+    ///
+    /// `successfulUsersCount`: `None` when absent or `null`.
+    pub fn successful_users_count(&self) -> Option<i32> {
+        self.props().int(10571)
+    }
+
+    /// Sets `successfulUsersCount`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_successful_users_count(&mut self, value: impl crate::IntoPatch<i32>) -> &mut Self {
+        self.props_mut().set_int(10571, value.into_patch());
+        self
+    }
+
     /// The `totalTasksCount` property.
-    pub total_tasks_count: crate::Patch<i32>,
+    ///
+    /// `totalTasksCount`: `None` when absent or `null`.
+    pub fn total_tasks_count(&self) -> Option<i32> {
+        self.props().int(10572)
+    }
+
+    /// Sets `totalTasksCount`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_total_tasks_count(&mut self, value: impl crate::IntoPatch<i32>) -> &mut Self {
+        self.props_mut().set_int(10572, value.into_patch());
+        self
+    }
+
     /// The `totalUnprocessedTasksCount` property.
-    pub total_unprocessed_tasks_count: crate::Patch<i32>,
+    ///
+    /// `totalUnprocessedTasksCount`: `None` when absent or `null`.
+    pub fn total_unprocessed_tasks_count(&self) -> Option<i32> {
+        self.props().int(10573)
+    }
+
+    /// Sets `totalUnprocessedTasksCount`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_total_unprocessed_tasks_count(
+        &mut self,
+        value: impl crate::IntoPatch<i32>,
+    ) -> &mut Self {
+        self.props_mut().set_int(10573, value.into_patch());
+        self
+    }
+
     /// The `totalUsersCount` property.
-    pub total_users_count: crate::Patch<i32>,
+    ///
+    /// `totalUsersCount`: `None` when absent or `null`.
+    pub fn total_users_count(&self) -> Option<i32> {
+        self.props().int(10574)
+    }
+
+    /// Sets `totalUsersCount`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_total_users_count(&mut self, value: impl crate::IntoPatch<i32>) -> &mut Self {
+        self.props_mut().set_int(10574, value.into_patch());
+        self
+    }
+
     /// The `workflowExecutionType` property.
-    pub workflow_execution_type:
-        crate::Patch<crate::models::identity_governance::WorkflowExecutionType>,
+    ///
+    /// `workflowExecutionType`: `None` when absent or `null`.
+    pub fn workflow_execution_type(
+        &self,
+    ) -> Option<&crate::models::identity_governance::WorkflowExecutionType> {
+        self.props().get(10575)
+    }
+
+    /// Sets `workflowExecutionType`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_workflow_execution_type(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::identity_governance::WorkflowExecutionType>,
+    ) -> &mut Self {
+        self.props_mut().set(10575, value.into_patch());
+        self
+    }
+
     /// The `reprocessedRuns` navigation property (present when expanded).
-    pub reprocessed_runs: crate::Patch<Vec<crate::models::identity_governance::Run>>,
+    ///
+    /// `reprocessedRuns`: an empty slice when absent or `null`.
+    pub fn reprocessed_runs(&self) -> &[crate::models::identity_governance::Run] {
+        self.props().list(10576)
+    }
+
+    /// Sets `reprocessedRuns`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_reprocessed_runs(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::identity_governance::Run>>,
+    ) -> &mut Self {
+        self.props_mut().set(10576, value.into_patch());
+        self
+    }
+
     /// The `taskProcessingResults` navigation property (present when expanded).
-    pub task_processing_results:
-        crate::Patch<Vec<crate::models::identity_governance::TaskProcessingResult>>,
+    ///
+    /// `taskProcessingResults`: an empty slice when absent or `null`.
+    pub fn task_processing_results(
+        &self,
+    ) -> &[crate::models::identity_governance::TaskProcessingResult] {
+        self.props().list(10577)
+    }
+
+    /// Sets `taskProcessingResults`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_task_processing_results(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::identity_governance::TaskProcessingResult>>,
+    ) -> &mut Self {
+        self.props_mut().set(10577, value.into_patch());
+        self
+    }
+
     /// The `userProcessingResults` navigation property (present when expanded).
-    pub user_processing_results:
-        crate::Patch<Vec<crate::models::identity_governance::UserProcessingResult>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `userProcessingResults`: an empty slice when absent or `null`.
+    pub fn user_processing_results(
+        &self,
+    ) -> &[crate::models::identity_governance::UserProcessingResult] {
+        self.props().list(10578)
+    }
+
+    /// Sets `userProcessingResults`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_user_processing_results(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::identity_governance::UserProcessingResult>>,
+    ) -> &mut Self {
+        self.props_mut().set(10578, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl std::fmt::Debug for Run {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props().fmt_as(f, "Run", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "identity-governance")]
 impl serde::Serialize for Run {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("activatedOnScope", &self.activated_on_scope)?;
-        writer.field("completedDateTime", &self.completed_date_time)?;
-        writer.field("failedTasksCount", &self.failed_tasks_count)?;
-        writer.field("failedUsersCount", &self.failed_users_count)?;
-        writer.field("lastUpdatedDateTime", &self.last_updated_date_time)?;
-        writer.field("processingStatus", &self.processing_status)?;
-        writer.field("scheduledDateTime", &self.scheduled_date_time)?;
-        writer.field("startedDateTime", &self.started_date_time)?;
-        writer.field("successfulUsersCount", &self.successful_users_count)?;
-        writer.field("totalTasksCount", &self.total_tasks_count)?;
-        writer.field(
-            "totalUnprocessedTasksCount",
-            &self.total_unprocessed_tasks_count,
-        )?;
-        writer.field("totalUsersCount", &self.total_users_count)?;
-        writer.field("workflowExecutionType", &self.workflow_execution_type)?;
-        writer.field("reprocessedRuns", &self.reprocessed_runs)?;
-        writer.field("taskProcessingResults", &self.task_processing_results)?;
-        writer.field("userProcessingResults", &self.user_processing_results)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -516,37 +1091,39 @@ impl crate::read_fields::ReadFields for Run {
     const NAME: &'static str = "microsoft.graph.identityGovernance.run";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "activatedOnScope" => self.activated_on_scope = map.next_value()?,
-            "completedDateTime" => self.completed_date_time = map.next_value()?,
-            "failedTasksCount" => self.failed_tasks_count = map.next_value()?,
-            "failedUsersCount" => self.failed_users_count = map.next_value()?,
-            "lastUpdatedDateTime" => self.last_updated_date_time = map.next_value()?,
-            "processingStatus" => self.processing_status = map.next_value()?,
-            "scheduledDateTime" => self.scheduled_date_time = map.next_value()?,
-            "startedDateTime" => self.started_date_time = map.next_value()?,
-            "successfulUsersCount" => self.successful_users_count = map.next_value()?,
-            "totalTasksCount" => self.total_tasks_count = map.next_value()?,
-            "totalUnprocessedTasksCount" => {
-                self.total_unprocessed_tasks_count = map.next_value()?
-            }
-            "totalUsersCount" => self.total_users_count = map.next_value()?,
-            "workflowExecutionType" => self.workflow_execution_type = map.next_value()?,
-            "reprocessedRuns" => self.reprocessed_runs = map.next_value()?,
-            "taskProcessingResults" => self.task_processing_results = map.next_value()?,
-            "userProcessingResults" => self.user_processing_results = map.next_value()?,
-            _ => return Ok(false),
-        }
+"id" => into.str(2376, map)?,
+"activatedOnScope" => into.other::<crate::models::identity_governance::AnyActivationScope, _>(10563, map)?,
+"completedDateTime" => into.other::<crate::edm::DateTimeOffset, _>(10564, map)?,
+"failedTasksCount" => into.int::<i32, _>(10565, map)?,
+"failedUsersCount" => into.int::<i32, _>(10566, map)?,
+"lastUpdatedDateTime" => into.other::<crate::edm::DateTimeOffset, _>(10567, map)?,
+"processingStatus" => into.other::<crate::models::identity_governance::LifecycleWorkflowProcessingStatus, _>(10568, map)?,
+"scheduledDateTime" => into.other::<crate::edm::DateTimeOffset, _>(10569, map)?,
+"startedDateTime" => into.other::<crate::edm::DateTimeOffset, _>(10570, map)?,
+"successfulUsersCount" => into.int::<i32, _>(10571, map)?,
+"totalTasksCount" => into.int::<i32, _>(10572, map)?,
+"totalUnprocessedTasksCount" => into.int::<i32, _>(10573, map)?,
+"totalUsersCount" => into.int::<i32, _>(10574, map)?,
+"workflowExecutionType" => into.other::<crate::models::identity_governance::WorkflowExecutionType, _>(10575, map)?,
+"reprocessedRuns" => into.other::<Vec<crate::models::identity_governance::Run>, _>(10576, map)?,
+"taskProcessingResults" => into.other::<Vec<crate::models::identity_governance::TaskProcessingResult>, _>(10577, map)?,
+"userProcessingResults" => into.other::<Vec<crate::models::identity_governance::UserProcessingResult>, _>(10578, map)?,
+_ => return Ok(false),
+}
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -576,52 +1153,187 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.identityGovernance.task` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct Task {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "identity-governance")]
+impl std::ops::Deref for Task {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl std::ops::DerefMut for Task {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl Task {
+    /// An empty `task`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The `arguments` property.
-    pub arguments: crate::Patch<Vec<crate::models::KeyValuePair>>,
+    ///
+    /// `arguments`: an empty slice when absent or `null`.
+    pub fn arguments(&self) -> &[crate::models::KeyValuePair] {
+        self.props().list(10579)
+    }
+
+    /// Sets `arguments`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_arguments(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::KeyValuePair>>,
+    ) -> &mut Self {
+        self.props_mut().set(10579, value.into_patch());
+        self
+    }
+
     /// The `category` property.
-    pub category:
-        crate::Patch<crate::edm::Flags<crate::models::identity_governance::LifecycleTaskCategory>>,
+    ///
+    /// `category`: `None` when absent or `null`.
+    pub fn category(
+        &self,
+    ) -> Option<&crate::edm::Flags<crate::models::identity_governance::LifecycleTaskCategory>> {
+        self.props().get(10580)
+    }
+
+    /// Sets `category`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_category(
+        &mut self,
+        value: impl crate::IntoPatch<
+            crate::edm::Flags<crate::models::identity_governance::LifecycleTaskCategory>,
+        >,
+    ) -> &mut Self {
+        self.props_mut().set(10580, value.into_patch());
+        self
+    }
+
     /// The `continueOnError` property.
-    pub continue_on_error: crate::Patch<bool>,
+    ///
+    /// `continueOnError`: `None` when absent or `null`.
+    pub fn continue_on_error(&self) -> Option<bool> {
+        self.props().bool(10581)
+    }
+
+    /// Sets `continueOnError`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_continue_on_error(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(10581, value.into_patch());
+        self
+    }
+
     /// The `description` property.
-    pub description: crate::Patch<String>,
+    ///
+    /// `description`: `None` when absent or `null`.
+    pub fn description(&self) -> Option<&str> {
+        self.props().str(10582)
+    }
+
+    /// Sets `description`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_description(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(10582, value.into_patch());
+        self
+    }
+
     /// The `displayName` property.
-    pub display_name: crate::Patch<String>,
+    ///
+    /// `displayName`: `None` when absent or `null`.
+    pub fn display_name(&self) -> Option<&str> {
+        self.props().str(10583)
+    }
+
+    /// Sets `displayName`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_display_name(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(10583, value.into_patch());
+        self
+    }
+
     /// The `executionSequence` property.
-    pub execution_sequence: crate::Patch<i32>,
+    ///
+    /// `executionSequence`: `None` when absent or `null`.
+    pub fn execution_sequence(&self) -> Option<i32> {
+        self.props().int(10584)
+    }
+
+    /// Sets `executionSequence`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_execution_sequence(&mut self, value: impl crate::IntoPatch<i32>) -> &mut Self {
+        self.props_mut().set_int(10584, value.into_patch());
+        self
+    }
+
     /// The `isEnabled` property.
-    pub is_enabled: crate::Patch<bool>,
+    ///
+    /// `isEnabled`: `None` when absent or `null`.
+    pub fn is_enabled(&self) -> Option<bool> {
+        self.props().bool(10585)
+    }
+
+    /// Sets `isEnabled`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_is_enabled(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(10585, value.into_patch());
+        self
+    }
+
     /// The `taskDefinitionId` property.
-    pub task_definition_id: crate::Patch<String>,
+    ///
+    /// `taskDefinitionId`: `None` when absent or `null`.
+    pub fn task_definition_id(&self) -> Option<&str> {
+        self.props().str(10586)
+    }
+
+    /// Sets `taskDefinitionId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_task_definition_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(10586, value.into_patch());
+        self
+    }
+
     /// The `taskProcessingResults` navigation property (present when expanded).
-    pub task_processing_results:
-        crate::Patch<Vec<crate::models::identity_governance::TaskProcessingResult>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `taskProcessingResults`: an empty slice when absent or `null`.
+    pub fn task_processing_results(
+        &self,
+    ) -> &[crate::models::identity_governance::TaskProcessingResult] {
+        self.props().list(10587)
+    }
+
+    /// Sets `taskProcessingResults`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_task_processing_results(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::identity_governance::TaskProcessingResult>>,
+    ) -> &mut Self {
+        self.props_mut().set(10587, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl std::fmt::Debug for Task {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "Task", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "identity-governance")]
 impl serde::Serialize for Task {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("arguments", &self.arguments)?;
-        writer.field("category", &self.category)?;
-        writer.field("continueOnError", &self.continue_on_error)?;
-        writer.field("description", &self.description)?;
-        writer.field("displayName", &self.display_name)?;
-        writer.field("executionSequence", &self.execution_sequence)?;
-        writer.field("isEnabled", &self.is_enabled)?;
-        writer.field("taskDefinitionId", &self.task_definition_id)?;
-        writer.field("taskProcessingResults", &self.task_processing_results)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -637,28 +1349,36 @@ impl crate::read_fields::ReadFields for Task {
     const NAME: &'static str = "microsoft.graph.identityGovernance.task";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "arguments" => self.arguments = map.next_value()?,
-            "category" => self.category = map.next_value()?,
-            "continueOnError" => self.continue_on_error = map.next_value()?,
-            "description" => self.description = map.next_value()?,
-            "displayName" => self.display_name = map.next_value()?,
-            "executionSequence" => self.execution_sequence = map.next_value()?,
-            "isEnabled" => self.is_enabled = map.next_value()?,
-            "taskDefinitionId" => self.task_definition_id = map.next_value()?,
-            "taskProcessingResults" => self.task_processing_results = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "arguments" => into.other::<Vec<crate::models::KeyValuePair>, _>(10579, map)?,
+            "category" => into.other::<crate::edm::Flags<
+                crate::models::identity_governance::LifecycleTaskCategory,
+            >, _>(10580, map)?,
+            "continueOnError" => into.bool(10581, map)?,
+            "description" => into.str(10582, map)?,
+            "displayName" => into.str(10583, map)?,
+            "executionSequence" => into.int::<i32, _>(10584, map)?,
+            "isEnabled" => into.bool(10585, map)?,
+            "taskDefinitionId" => into.str(10586, map)?,
+            "taskProcessingResults" => into.other::<Vec<
+                crate::models::identity_governance::TaskProcessingResult,
+            >, _>(10587, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -681,42 +1401,143 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.identityGovernance.taskDefinition` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct TaskDefinition {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "identity-governance")]
+impl std::ops::Deref for TaskDefinition {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl std::ops::DerefMut for TaskDefinition {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl TaskDefinition {
+    /// An empty `taskDefinition`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The `category` property.
-    pub category:
-        crate::Patch<crate::edm::Flags<crate::models::identity_governance::LifecycleTaskCategory>>,
+    ///
+    /// `category`: `None` when absent or `null`.
+    pub fn category(
+        &self,
+    ) -> Option<&crate::edm::Flags<crate::models::identity_governance::LifecycleTaskCategory>> {
+        self.props().get(10588)
+    }
+
+    /// Sets `category`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_category(
+        &mut self,
+        value: impl crate::IntoPatch<
+            crate::edm::Flags<crate::models::identity_governance::LifecycleTaskCategory>,
+        >,
+    ) -> &mut Self {
+        self.props_mut().set(10588, value.into_patch());
+        self
+    }
+
     /// The `continueOnError` property.
-    pub continue_on_error: crate::Patch<bool>,
+    ///
+    /// `continueOnError`: `None` when absent or `null`.
+    pub fn continue_on_error(&self) -> Option<bool> {
+        self.props().bool(10589)
+    }
+
+    /// Sets `continueOnError`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_continue_on_error(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(10589, value.into_patch());
+        self
+    }
+
     /// The `description` property.
-    pub description: crate::Patch<String>,
+    ///
+    /// `description`: `None` when absent or `null`.
+    pub fn description(&self) -> Option<&str> {
+        self.props().str(10590)
+    }
+
+    /// Sets `description`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_description(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(10590, value.into_patch());
+        self
+    }
+
     /// The `displayName` property.
-    pub display_name: crate::Patch<String>,
+    ///
+    /// `displayName`: `None` when absent or `null`.
+    pub fn display_name(&self) -> Option<&str> {
+        self.props().str(10591)
+    }
+
+    /// Sets `displayName`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_display_name(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(10591, value.into_patch());
+        self
+    }
+
     /// The `parameters` property.
-    pub parameters: crate::Patch<Vec<crate::models::identity_governance::Parameter>>,
+    ///
+    /// `parameters`: an empty slice when absent or `null`.
+    pub fn parameters(&self) -> &[crate::models::identity_governance::Parameter] {
+        self.props().list(10592)
+    }
+
+    /// Sets `parameters`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_parameters(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::identity_governance::Parameter>>,
+    ) -> &mut Self {
+        self.props_mut().set(10592, value.into_patch());
+        self
+    }
+
     /// The `version` property.
-    pub version: crate::Patch<i32>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `version`: `None` when absent or `null`.
+    pub fn version(&self) -> Option<i32> {
+        self.props().int(10593)
+    }
+
+    /// Sets `version`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_version(&mut self, value: impl crate::IntoPatch<i32>) -> &mut Self {
+        self.props_mut().set_int(10593, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl std::fmt::Debug for TaskDefinition {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "TaskDefinition", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "identity-governance")]
 impl serde::Serialize for TaskDefinition {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("category", &self.category)?;
-        writer.field("continueOnError", &self.continue_on_error)?;
-        writer.field("description", &self.description)?;
-        writer.field("displayName", &self.display_name)?;
-        writer.field("parameters", &self.parameters)?;
-        writer.field("version", &self.version)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -732,25 +1553,33 @@ impl crate::read_fields::ReadFields for TaskDefinition {
     const NAME: &'static str = "microsoft.graph.identityGovernance.taskDefinition";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "category" => self.category = map.next_value()?,
-            "continueOnError" => self.continue_on_error = map.next_value()?,
-            "description" => self.description = map.next_value()?,
-            "displayName" => self.display_name = map.next_value()?,
-            "parameters" => self.parameters = map.next_value()?,
-            "version" => self.version = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "category" => into.other::<crate::edm::Flags<
+                crate::models::identity_governance::LifecycleTaskCategory,
+            >, _>(10588, map)?,
+            "continueOnError" => into.bool(10589, map)?,
+            "description" => into.str(10590, map)?,
+            "displayName" => into.str(10591, map)?,
+            "parameters" => {
+                into.other::<Vec<crate::models::identity_governance::Parameter>, _>(10592, map)?
+            }
+            "version" => into.int::<i32, _>(10593, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -770,50 +1599,183 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.identityGovernance.taskProcessingResult` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct TaskProcessingResult {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "identity-governance")]
+impl std::ops::Deref for TaskProcessingResult {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl std::ops::DerefMut for TaskProcessingResult {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl TaskProcessingResult {
+    /// An empty `taskProcessingResult`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The `completedDateTime` property.
-    pub completed_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    ///
+    /// `completedDateTime`: `None` when absent or `null`.
+    pub fn completed_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(10594)
+    }
+
+    /// Sets `completedDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_completed_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(10594, value.into_patch());
+        self
+    }
+
     /// The `createdDateTime` property.
-    pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    ///
+    /// `createdDateTime`: `None` when absent or `null`.
+    pub fn created_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(10595)
+    }
+
+    /// Sets `createdDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_created_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(10595, value.into_patch());
+        self
+    }
+
     /// The `failureReason` property.
-    pub failure_reason: crate::Patch<String>,
+    ///
+    /// `failureReason`: `None` when absent or `null`.
+    pub fn failure_reason(&self) -> Option<&str> {
+        self.props().str(10596)
+    }
+
+    /// Sets `failureReason`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_failure_reason(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(10596, value.into_patch());
+        self
+    }
+
     /// The `processingInfo` property.
-    pub processing_info: crate::Patch<String>,
+    ///
+    /// `processingInfo`: `None` when absent or `null`.
+    pub fn processing_info(&self) -> Option<&str> {
+        self.props().str(10597)
+    }
+
+    /// Sets `processingInfo`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_processing_info(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(10597, value.into_patch());
+        self
+    }
+
     /// The `processingStatus` property.
-    pub processing_status:
-        crate::Patch<crate::models::identity_governance::LifecycleWorkflowProcessingStatus>,
+    ///
+    /// `processingStatus`: `None` when absent or `null`.
+    pub fn processing_status(
+        &self,
+    ) -> Option<&crate::models::identity_governance::LifecycleWorkflowProcessingStatus> {
+        self.props().get(10598)
+    }
+
+    /// Sets `processingStatus`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_processing_status(
+        &mut self,
+        value: impl crate::IntoPatch<
+            crate::models::identity_governance::LifecycleWorkflowProcessingStatus,
+        >,
+    ) -> &mut Self {
+        self.props_mut().set(10598, value.into_patch());
+        self
+    }
+
     /// The `startedDateTime` property.
-    pub started_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    ///
+    /// `startedDateTime`: `None` when absent or `null`.
+    pub fn started_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(10599)
+    }
+
+    /// Sets `startedDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_started_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(10599, value.into_patch());
+        self
+    }
+
     /// The `subject` navigation property (present when expanded).
+    ///
+    /// `subject`: `None` when absent or `null`.
     #[cfg(feature = "identity")]
-    pub subject: crate::Patch<Box<crate::models::AnyUser>>,
+    pub fn subject(&self) -> Option<&crate::models::AnyUser> {
+        self.props().get(10600)
+    }
+
+    /// Sets `subject`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    #[cfg(feature = "identity")]
+    pub fn set_subject(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::AnyUser>,
+    ) -> &mut Self {
+        self.props_mut().set(10600, value.into_patch());
+        self
+    }
+
     /// The `task` navigation property (present when expanded).
-    pub task: crate::Patch<Box<crate::models::identity_governance::Task>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `task`: `None` when absent or `null`.
+    pub fn task(&self) -> Option<&crate::models::identity_governance::Task> {
+        self.props().get(10601)
+    }
+
+    /// Sets `task`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_task(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::identity_governance::Task>,
+    ) -> &mut Self {
+        self.props_mut().set(10601, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl std::fmt::Debug for TaskProcessingResult {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "TaskProcessingResult", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "identity-governance")]
 impl serde::Serialize for TaskProcessingResult {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("completedDateTime", &self.completed_date_time)?;
-        writer.field("createdDateTime", &self.created_date_time)?;
-        writer.field("failureReason", &self.failure_reason)?;
-        writer.field("processingInfo", &self.processing_info)?;
-        writer.field("processingStatus", &self.processing_status)?;
-        writer.field("startedDateTime", &self.started_date_time)?;
-        #[cfg(feature = "identity")]
-        writer.field("subject", &self.subject)?;
-        writer.field("task", &self.task)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -829,28 +1791,32 @@ impl crate::read_fields::ReadFields for TaskProcessingResult {
     const NAME: &'static str = "microsoft.graph.identityGovernance.taskProcessingResult";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "completedDateTime" => self.completed_date_time = map.next_value()?,
-            "createdDateTime" => self.created_date_time = map.next_value()?,
-            "failureReason" => self.failure_reason = map.next_value()?,
-            "processingInfo" => self.processing_info = map.next_value()?,
-            "processingStatus" => self.processing_status = map.next_value()?,
-            "startedDateTime" => self.started_date_time = map.next_value()?,
-            #[cfg(feature = "identity")]
-            "subject" => self.subject = map.next_value()?,
-            "task" => self.task = map.next_value()?,
-            _ => return Ok(false),
-        }
+"id" => into.str(2376, map)?,
+"completedDateTime" => into.other::<crate::edm::DateTimeOffset, _>(10594, map)?,
+"createdDateTime" => into.other::<crate::edm::DateTimeOffset, _>(10595, map)?,
+"failureReason" => into.str(10596, map)?,
+"processingInfo" => into.str(10597, map)?,
+"processingStatus" => into.other::<crate::models::identity_governance::LifecycleWorkflowProcessingStatus, _>(10598, map)?,
+"startedDateTime" => into.other::<crate::edm::DateTimeOffset, _>(10599, map)?,
+#[cfg(feature = "identity")]
+"subject" => into.other::<crate::models::AnyUser, _>(10600, map)?,
+"task" => into.other::<crate::models::identity_governance::Task, _>(10601, map)?,
+_ => return Ok(false),
+}
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -871,61 +1837,238 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.identityGovernance.taskReport` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct TaskReport {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "identity-governance")]
+impl std::ops::Deref for TaskReport {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl std::ops::DerefMut for TaskReport {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl TaskReport {
+    /// An empty `taskReport`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The `completedDateTime` property.
-    pub completed_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    ///
+    /// `completedDateTime`: `None` when absent or `null`.
+    pub fn completed_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(10602)
+    }
+
+    /// Sets `completedDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_completed_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(10602, value.into_patch());
+        self
+    }
+
     /// The `failedUsersCount` property.
-    pub failed_users_count: crate::Patch<i32>,
+    ///
+    /// `failedUsersCount`: `None` when absent or `null`.
+    pub fn failed_users_count(&self) -> Option<i32> {
+        self.props().int(10603)
+    }
+
+    /// Sets `failedUsersCount`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_failed_users_count(&mut self, value: impl crate::IntoPatch<i32>) -> &mut Self {
+        self.props_mut().set_int(10603, value.into_patch());
+        self
+    }
+
     /// The `lastUpdatedDateTime` property.
-    pub last_updated_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    ///
+    /// `lastUpdatedDateTime`: `None` when absent or `null`.
+    pub fn last_updated_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(10604)
+    }
+
+    /// Sets `lastUpdatedDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_last_updated_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(10604, value.into_patch());
+        self
+    }
+
     /// The `processingStatus` property.
-    pub processing_status:
-        crate::Patch<crate::models::identity_governance::LifecycleWorkflowProcessingStatus>,
+    ///
+    /// `processingStatus`: `None` when absent or `null`.
+    pub fn processing_status(
+        &self,
+    ) -> Option<&crate::models::identity_governance::LifecycleWorkflowProcessingStatus> {
+        self.props().get(10605)
+    }
+
+    /// Sets `processingStatus`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_processing_status(
+        &mut self,
+        value: impl crate::IntoPatch<
+            crate::models::identity_governance::LifecycleWorkflowProcessingStatus,
+        >,
+    ) -> &mut Self {
+        self.props_mut().set(10605, value.into_patch());
+        self
+    }
+
     /// The `runId` property.
-    pub run_id: crate::Patch<String>,
+    ///
+    /// `runId`: `None` when absent or `null`.
+    pub fn run_id(&self) -> Option<&str> {
+        self.props().str(10606)
+    }
+
+    /// Sets `runId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_run_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(10606, value.into_patch());
+        self
+    }
+
     /// The `startedDateTime` property.
-    pub started_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    ///
+    /// `startedDateTime`: `None` when absent or `null`.
+    pub fn started_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(10607)
+    }
+
+    /// Sets `startedDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_started_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(10607, value.into_patch());
+        self
+    }
+
     /// The `successfulUsersCount` property.
-    pub successful_users_count: crate::Patch<i32>,
+    ///
+    /// `successfulUsersCount`: `None` when absent or `null`.
+    pub fn successful_users_count(&self) -> Option<i32> {
+        self.props().int(10608)
+    }
+
+    /// Sets `successfulUsersCount`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_successful_users_count(&mut self, value: impl crate::IntoPatch<i32>) -> &mut Self {
+        self.props_mut().set_int(10608, value.into_patch());
+        self
+    }
+
     /// The `totalUsersCount` property.
-    pub total_users_count: crate::Patch<i32>,
+    ///
+    /// `totalUsersCount`: `None` when absent or `null`.
+    pub fn total_users_count(&self) -> Option<i32> {
+        self.props().int(10609)
+    }
+
+    /// Sets `totalUsersCount`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_total_users_count(&mut self, value: impl crate::IntoPatch<i32>) -> &mut Self {
+        self.props_mut().set_int(10609, value.into_patch());
+        self
+    }
+
     /// The `unprocessedUsersCount` property.
-    pub unprocessed_users_count: crate::Patch<i32>,
+    ///
+    /// `unprocessedUsersCount`: `None` when absent or `null`.
+    pub fn unprocessed_users_count(&self) -> Option<i32> {
+        self.props().int(10610)
+    }
+
+    /// Sets `unprocessedUsersCount`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_unprocessed_users_count(&mut self, value: impl crate::IntoPatch<i32>) -> &mut Self {
+        self.props_mut().set_int(10610, value.into_patch());
+        self
+    }
+
     /// The `task` navigation property (present when expanded).
-    pub task: crate::Patch<Box<crate::models::identity_governance::Task>>,
+    ///
+    /// `task`: `None` when absent or `null`.
+    pub fn task(&self) -> Option<&crate::models::identity_governance::Task> {
+        self.props().get(10611)
+    }
+
+    /// Sets `task`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_task(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::identity_governance::Task>,
+    ) -> &mut Self {
+        self.props_mut().set(10611, value.into_patch());
+        self
+    }
+
     /// The `taskDefinition` navigation property (present when expanded).
-    pub task_definition: crate::Patch<Box<crate::models::identity_governance::TaskDefinition>>,
+    ///
+    /// `taskDefinition`: `None` when absent or `null`.
+    pub fn task_definition(&self) -> Option<&crate::models::identity_governance::TaskDefinition> {
+        self.props().get(10612)
+    }
+
+    /// Sets `taskDefinition`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_task_definition(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::identity_governance::TaskDefinition>,
+    ) -> &mut Self {
+        self.props_mut().set(10612, value.into_patch());
+        self
+    }
+
     /// The `taskProcessingResults` navigation property (present when expanded).
-    pub task_processing_results:
-        crate::Patch<Vec<crate::models::identity_governance::TaskProcessingResult>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `taskProcessingResults`: an empty slice when absent or `null`.
+    pub fn task_processing_results(
+        &self,
+    ) -> &[crate::models::identity_governance::TaskProcessingResult] {
+        self.props().list(10613)
+    }
+
+    /// Sets `taskProcessingResults`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_task_processing_results(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::identity_governance::TaskProcessingResult>>,
+    ) -> &mut Self {
+        self.props_mut().set(10613, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl std::fmt::Debug for TaskReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "TaskReport", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "identity-governance")]
 impl serde::Serialize for TaskReport {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("completedDateTime", &self.completed_date_time)?;
-        writer.field("failedUsersCount", &self.failed_users_count)?;
-        writer.field("lastUpdatedDateTime", &self.last_updated_date_time)?;
-        writer.field("processingStatus", &self.processing_status)?;
-        writer.field("runId", &self.run_id)?;
-        writer.field("startedDateTime", &self.started_date_time)?;
-        writer.field("successfulUsersCount", &self.successful_users_count)?;
-        writer.field("totalUsersCount", &self.total_users_count)?;
-        writer.field("unprocessedUsersCount", &self.unprocessed_users_count)?;
-        writer.field("task", &self.task)?;
-        writer.field("taskDefinition", &self.task_definition)?;
-        writer.field("taskProcessingResults", &self.task_processing_results)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -941,31 +2084,35 @@ impl crate::read_fields::ReadFields for TaskReport {
     const NAME: &'static str = "microsoft.graph.identityGovernance.taskReport";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "completedDateTime" => self.completed_date_time = map.next_value()?,
-            "failedUsersCount" => self.failed_users_count = map.next_value()?,
-            "lastUpdatedDateTime" => self.last_updated_date_time = map.next_value()?,
-            "processingStatus" => self.processing_status = map.next_value()?,
-            "runId" => self.run_id = map.next_value()?,
-            "startedDateTime" => self.started_date_time = map.next_value()?,
-            "successfulUsersCount" => self.successful_users_count = map.next_value()?,
-            "totalUsersCount" => self.total_users_count = map.next_value()?,
-            "unprocessedUsersCount" => self.unprocessed_users_count = map.next_value()?,
-            "task" => self.task = map.next_value()?,
-            "taskDefinition" => self.task_definition = map.next_value()?,
-            "taskProcessingResults" => self.task_processing_results = map.next_value()?,
-            _ => return Ok(false),
-        }
+"id" => into.str(2376, map)?,
+"completedDateTime" => into.other::<crate::edm::DateTimeOffset, _>(10602, map)?,
+"failedUsersCount" => into.int::<i32, _>(10603, map)?,
+"lastUpdatedDateTime" => into.other::<crate::edm::DateTimeOffset, _>(10604, map)?,
+"processingStatus" => into.other::<crate::models::identity_governance::LifecycleWorkflowProcessingStatus, _>(10605, map)?,
+"runId" => into.str(10606, map)?,
+"startedDateTime" => into.other::<crate::edm::DateTimeOffset, _>(10607, map)?,
+"successfulUsersCount" => into.int::<i32, _>(10608, map)?,
+"totalUsersCount" => into.int::<i32, _>(10609, map)?,
+"unprocessedUsersCount" => into.int::<i32, _>(10610, map)?,
+"task" => into.other::<crate::models::identity_governance::Task, _>(10611, map)?,
+"taskDefinition" => into.other::<crate::models::identity_governance::TaskDefinition, _>(10612, map)?,
+"taskProcessingResults" => into.other::<Vec<crate::models::identity_governance::TaskProcessingResult>, _>(10613, map)?,
+_ => return Ok(false),
+}
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -991,67 +2138,248 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.identityGovernance.userProcessingResult` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct UserProcessingResult {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "identity-governance")]
+impl std::ops::Deref for UserProcessingResult {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl std::ops::DerefMut for UserProcessingResult {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl UserProcessingResult {
+    /// An empty `userProcessingResult`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The `completedDateTime` property.
-    pub completed_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    ///
+    /// `completedDateTime`: `None` when absent or `null`.
+    pub fn completed_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(10614)
+    }
+
+    /// Sets `completedDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_completed_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(10614, value.into_patch());
+        self
+    }
+
     /// The `failedTasksCount` property.
-    pub failed_tasks_count: crate::Patch<i32>,
+    ///
+    /// `failedTasksCount`: `None` when absent or `null`.
+    pub fn failed_tasks_count(&self) -> Option<i32> {
+        self.props().int(10615)
+    }
+
+    /// Sets `failedTasksCount`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_failed_tasks_count(&mut self, value: impl crate::IntoPatch<i32>) -> &mut Self {
+        self.props_mut().set_int(10615, value.into_patch());
+        self
+    }
+
     /// The `processingStatus` property.
-    pub processing_status:
-        crate::Patch<crate::models::identity_governance::LifecycleWorkflowProcessingStatus>,
+    ///
+    /// `processingStatus`: `None` when absent or `null`.
+    pub fn processing_status(
+        &self,
+    ) -> Option<&crate::models::identity_governance::LifecycleWorkflowProcessingStatus> {
+        self.props().get(10616)
+    }
+
+    /// Sets `processingStatus`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_processing_status(
+        &mut self,
+        value: impl crate::IntoPatch<
+            crate::models::identity_governance::LifecycleWorkflowProcessingStatus,
+        >,
+    ) -> &mut Self {
+        self.props_mut().set(10616, value.into_patch());
+        self
+    }
+
     /// The `scheduledDateTime` property.
-    pub scheduled_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    ///
+    /// `scheduledDateTime`: `None` when absent or `null`.
+    pub fn scheduled_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(10617)
+    }
+
+    /// Sets `scheduledDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_scheduled_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(10617, value.into_patch());
+        self
+    }
+
     /// The `startedDateTime` property.
-    pub started_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    ///
+    /// `startedDateTime`: `None` when absent or `null`.
+    pub fn started_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(10618)
+    }
+
+    /// Sets `startedDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_started_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(10618, value.into_patch());
+        self
+    }
+
     /// The `totalTasksCount` property.
-    pub total_tasks_count: crate::Patch<i32>,
+    ///
+    /// `totalTasksCount`: `None` when absent or `null`.
+    pub fn total_tasks_count(&self) -> Option<i32> {
+        self.props().int(10619)
+    }
+
+    /// Sets `totalTasksCount`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_total_tasks_count(&mut self, value: impl crate::IntoPatch<i32>) -> &mut Self {
+        self.props_mut().set_int(10619, value.into_patch());
+        self
+    }
+
     /// The `totalUnprocessedTasksCount` property.
-    pub total_unprocessed_tasks_count: crate::Patch<i32>,
+    ///
+    /// `totalUnprocessedTasksCount`: `None` when absent or `null`.
+    pub fn total_unprocessed_tasks_count(&self) -> Option<i32> {
+        self.props().int(10620)
+    }
+
+    /// Sets `totalUnprocessedTasksCount`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_total_unprocessed_tasks_count(
+        &mut self,
+        value: impl crate::IntoPatch<i32>,
+    ) -> &mut Self {
+        self.props_mut().set_int(10620, value.into_patch());
+        self
+    }
+
     /// The `workflowExecutionType` property.
-    pub workflow_execution_type:
-        crate::Patch<crate::models::identity_governance::WorkflowExecutionType>,
+    ///
+    /// `workflowExecutionType`: `None` when absent or `null`.
+    pub fn workflow_execution_type(
+        &self,
+    ) -> Option<&crate::models::identity_governance::WorkflowExecutionType> {
+        self.props().get(10621)
+    }
+
+    /// Sets `workflowExecutionType`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_workflow_execution_type(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::identity_governance::WorkflowExecutionType>,
+    ) -> &mut Self {
+        self.props_mut().set(10621, value.into_patch());
+        self
+    }
+
     /// The `workflowVersion` property.
-    pub workflow_version: crate::Patch<i32>,
+    ///
+    /// `workflowVersion`: `None` when absent or `null`.
+    pub fn workflow_version(&self) -> Option<i32> {
+        self.props().int(10622)
+    }
+
+    /// Sets `workflowVersion`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_workflow_version(&mut self, value: impl crate::IntoPatch<i32>) -> &mut Self {
+        self.props_mut().set_int(10622, value.into_patch());
+        self
+    }
+
     /// The `reprocessedRuns` navigation property (present when expanded).
-    pub reprocessed_runs: crate::Patch<Vec<crate::models::identity_governance::Run>>,
+    ///
+    /// `reprocessedRuns`: an empty slice when absent or `null`.
+    pub fn reprocessed_runs(&self) -> &[crate::models::identity_governance::Run] {
+        self.props().list(10623)
+    }
+
+    /// Sets `reprocessedRuns`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_reprocessed_runs(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::identity_governance::Run>>,
+    ) -> &mut Self {
+        self.props_mut().set(10623, value.into_patch());
+        self
+    }
+
     /// The `subject` navigation property (present when expanded).
+    ///
+    /// `subject`: `None` when absent or `null`.
     #[cfg(feature = "identity")]
-    pub subject: crate::Patch<Box<crate::models::AnyUser>>,
+    pub fn subject(&self) -> Option<&crate::models::AnyUser> {
+        self.props().get(10624)
+    }
+
+    /// Sets `subject`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    #[cfg(feature = "identity")]
+    pub fn set_subject(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::AnyUser>,
+    ) -> &mut Self {
+        self.props_mut().set(10624, value.into_patch());
+        self
+    }
+
     /// The `taskProcessingResults` navigation property (present when expanded).
-    pub task_processing_results:
-        crate::Patch<Vec<crate::models::identity_governance::TaskProcessingResult>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `taskProcessingResults`: an empty slice when absent or `null`.
+    pub fn task_processing_results(
+        &self,
+    ) -> &[crate::models::identity_governance::TaskProcessingResult] {
+        self.props().list(10625)
+    }
+
+    /// Sets `taskProcessingResults`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_task_processing_results(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::identity_governance::TaskProcessingResult>>,
+    ) -> &mut Self {
+        self.props_mut().set(10625, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl std::fmt::Debug for UserProcessingResult {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "UserProcessingResult", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "identity-governance")]
 impl serde::Serialize for UserProcessingResult {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("completedDateTime", &self.completed_date_time)?;
-        writer.field("failedTasksCount", &self.failed_tasks_count)?;
-        writer.field("processingStatus", &self.processing_status)?;
-        writer.field("scheduledDateTime", &self.scheduled_date_time)?;
-        writer.field("startedDateTime", &self.started_date_time)?;
-        writer.field("totalTasksCount", &self.total_tasks_count)?;
-        writer.field(
-            "totalUnprocessedTasksCount",
-            &self.total_unprocessed_tasks_count,
-        )?;
-        writer.field("workflowExecutionType", &self.workflow_execution_type)?;
-        writer.field("workflowVersion", &self.workflow_version)?;
-        writer.field("reprocessedRuns", &self.reprocessed_runs)?;
-        #[cfg(feature = "identity")]
-        writer.field("subject", &self.subject)?;
-        writer.field("taskProcessingResults", &self.task_processing_results)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -1067,34 +2395,36 @@ impl crate::read_fields::ReadFields for UserProcessingResult {
     const NAME: &'static str = "microsoft.graph.identityGovernance.userProcessingResult";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "completedDateTime" => self.completed_date_time = map.next_value()?,
-            "failedTasksCount" => self.failed_tasks_count = map.next_value()?,
-            "processingStatus" => self.processing_status = map.next_value()?,
-            "scheduledDateTime" => self.scheduled_date_time = map.next_value()?,
-            "startedDateTime" => self.started_date_time = map.next_value()?,
-            "totalTasksCount" => self.total_tasks_count = map.next_value()?,
-            "totalUnprocessedTasksCount" => {
-                self.total_unprocessed_tasks_count = map.next_value()?
-            }
-            "workflowExecutionType" => self.workflow_execution_type = map.next_value()?,
-            "workflowVersion" => self.workflow_version = map.next_value()?,
-            "reprocessedRuns" => self.reprocessed_runs = map.next_value()?,
-            #[cfg(feature = "identity")]
-            "subject" => self.subject = map.next_value()?,
-            "taskProcessingResults" => self.task_processing_results = map.next_value()?,
-            _ => return Ok(false),
-        }
+"id" => into.str(2376, map)?,
+"completedDateTime" => into.other::<crate::edm::DateTimeOffset, _>(10614, map)?,
+"failedTasksCount" => into.int::<i32, _>(10615, map)?,
+"processingStatus" => into.other::<crate::models::identity_governance::LifecycleWorkflowProcessingStatus, _>(10616, map)?,
+"scheduledDateTime" => into.other::<crate::edm::DateTimeOffset, _>(10617, map)?,
+"startedDateTime" => into.other::<crate::edm::DateTimeOffset, _>(10618, map)?,
+"totalTasksCount" => into.int::<i32, _>(10619, map)?,
+"totalUnprocessedTasksCount" => into.int::<i32, _>(10620, map)?,
+"workflowExecutionType" => into.other::<crate::models::identity_governance::WorkflowExecutionType, _>(10621, map)?,
+"workflowVersion" => into.int::<i32, _>(10622, map)?,
+"reprocessedRuns" => into.other::<Vec<crate::models::identity_governance::Run>, _>(10623, map)?,
+#[cfg(feature = "identity")]
+"subject" => into.other::<crate::models::AnyUser, _>(10624, map)?,
+"taskProcessingResults" => into.other::<Vec<crate::models::identity_governance::TaskProcessingResult>, _>(10625, map)?,
+_ => return Ok(false),
+}
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -1119,123 +2449,255 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.identityGovernance.workflow` entity type.
 ///
-/// Derived from `workflowBase`; inherited properties are included.
+/// Derived from `workflowBase`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::identity_governance::WorkflowBase`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct Workflow {
-    /// The `category` property.
-    pub category: crate::Patch<crate::models::identity_governance::LifecycleWorkflowCategory>,
-    /// The `createdDateTime` property.
-    pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// The `description` property.
-    pub description: crate::Patch<String>,
-    /// The `displayName` property.
-    pub display_name: crate::Patch<String>,
-    /// The `executionConditions` property.
-    pub execution_conditions:
-        crate::Patch<Box<crate::models::identity_governance::AnyWorkflowExecutionConditions>>,
-    /// The `isEnabled` property.
-    pub is_enabled: crate::Patch<bool>,
-    /// The `isSchedulingEnabled` property.
-    pub is_scheduling_enabled: crate::Patch<bool>,
-    /// The `lastModifiedDateTime` property.
-    pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    base: crate::models::identity_governance::WorkflowBase,
+}
+
+#[cfg(feature = "identity-governance")]
+impl std::ops::Deref for Workflow {
+    type Target = crate::models::identity_governance::WorkflowBase;
+
+    fn deref(&self) -> &crate::models::identity_governance::WorkflowBase {
+        &self.base
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl std::ops::DerefMut for Workflow {
+    fn deref_mut(&mut self) -> &mut crate::models::identity_governance::WorkflowBase {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl Workflow {
+    /// An empty `workflow`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The `deletedDateTime` property.
-    pub deleted_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    ///
+    /// `deletedDateTime`: `None` when absent or `null`.
+    pub fn deleted_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(10626)
+    }
+
+    /// Sets `deletedDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_deleted_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(10626, value.into_patch());
+        self
+    }
+
     /// The `id` property.
-    pub id: crate::Patch<String>,
+    ///
+    /// `id`: `None` when absent or `null`.
+    pub fn id(&self) -> Option<&str> {
+        self.props().str(10627)
+    }
+
+    /// Sets `id`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(10627, value.into_patch());
+        self
+    }
+
     /// The `nextScheduleRunDateTime` property.
-    pub next_schedule_run_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    ///
+    /// `nextScheduleRunDateTime`: `None` when absent or `null`.
+    pub fn next_schedule_run_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(10628)
+    }
+
+    /// Sets `nextScheduleRunDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_next_schedule_run_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(10628, value.into_patch());
+        self
+    }
+
     /// The `quarantineDetails` property.
-    pub quarantine_details:
-        crate::Patch<Box<crate::models::identity_governance::QuarantineDetails>>,
+    ///
+    /// `quarantineDetails`: `None` when absent or `null`.
+    pub fn quarantine_details(
+        &self,
+    ) -> Option<&crate::models::identity_governance::QuarantineDetails> {
+        self.props().get(10629)
+    }
+
+    /// Sets `quarantineDetails`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_quarantine_details(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::identity_governance::QuarantineDetails>,
+    ) -> &mut Self {
+        self.props_mut().set(10629, value.into_patch());
+        self
+    }
+
     /// The `settings` property.
-    pub settings: crate::Patch<Box<crate::models::identity_governance::WorkflowSetting>>,
+    ///
+    /// `settings`: `None` when absent or `null`.
+    pub fn settings(&self) -> Option<&crate::models::identity_governance::WorkflowSetting> {
+        self.props().get(10630)
+    }
+
+    /// Sets `settings`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_settings(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::identity_governance::WorkflowSetting>,
+    ) -> &mut Self {
+        self.props_mut().set(10630, value.into_patch());
+        self
+    }
+
     /// The `version` property.
-    pub version: crate::Patch<i32>,
-    /// The `administrationScopeTargets` navigation property (present when expanded).
-    #[cfg(any(
-        feature = "identity",
-        feature = "identity-access",
-        feature = "directory"
-    ))]
-    pub administration_scope_targets: crate::Patch<Vec<crate::models::AnyDirectoryObject>>,
-    /// The `createdBy` navigation property (present when expanded).
-    #[cfg(feature = "identity")]
-    pub created_by: crate::Patch<Box<crate::models::AnyUser>>,
-    /// The `lastModifiedBy` navigation property (present when expanded).
-    #[cfg(feature = "identity")]
-    pub last_modified_by: crate::Patch<Box<crate::models::AnyUser>>,
-    /// The `tasks` navigation property (present when expanded).
-    pub tasks: crate::Patch<Vec<crate::models::identity_governance::Task>>,
+    ///
+    /// `version`: `None` when absent or `null`.
+    pub fn version(&self) -> Option<i32> {
+        self.props().int(10631)
+    }
+
+    /// Sets `version`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_version(&mut self, value: impl crate::IntoPatch<i32>) -> &mut Self {
+        self.props_mut().set_int(10631, value.into_patch());
+        self
+    }
+
     /// The `executionScope` navigation property (present when expanded).
-    pub execution_scope:
-        crate::Patch<Vec<crate::models::identity_governance::UserProcessingResult>>,
+    ///
+    /// `executionScope`: an empty slice when absent or `null`.
+    pub fn execution_scope(&self) -> &[crate::models::identity_governance::UserProcessingResult] {
+        self.props().list(10632)
+    }
+
+    /// Sets `executionScope`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_execution_scope(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::identity_governance::UserProcessingResult>>,
+    ) -> &mut Self {
+        self.props_mut().set(10632, value.into_patch());
+        self
+    }
+
     /// The `previewScope` navigation property (present when expanded).
+    ///
+    /// `previewScope`: an empty slice when absent or `null`.
     #[cfg(any(
         feature = "identity",
         feature = "identity-access",
         feature = "directory"
     ))]
-    pub preview_scope: crate::Patch<Vec<crate::models::AnyDirectoryObject>>,
+    pub fn preview_scope(&self) -> &[crate::models::AnyDirectoryObject] {
+        self.props().list(10633)
+    }
+
+    /// Sets `previewScope`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    #[cfg(any(
+        feature = "identity",
+        feature = "identity-access",
+        feature = "directory"
+    ))]
+    pub fn set_preview_scope(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::AnyDirectoryObject>>,
+    ) -> &mut Self {
+        self.props_mut().set(10633, value.into_patch());
+        self
+    }
+
     /// The `runs` navigation property (present when expanded).
-    pub runs: crate::Patch<Vec<crate::models::identity_governance::Run>>,
+    ///
+    /// `runs`: an empty slice when absent or `null`.
+    pub fn runs(&self) -> &[crate::models::identity_governance::Run] {
+        self.props().list(10634)
+    }
+
+    /// Sets `runs`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_runs(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::identity_governance::Run>>,
+    ) -> &mut Self {
+        self.props_mut().set(10634, value.into_patch());
+        self
+    }
+
     /// The `taskReports` navigation property (present when expanded).
-    pub task_reports: crate::Patch<Vec<crate::models::identity_governance::TaskReport>>,
+    ///
+    /// `taskReports`: an empty slice when absent or `null`.
+    pub fn task_reports(&self) -> &[crate::models::identity_governance::TaskReport] {
+        self.props().list(10635)
+    }
+
+    /// Sets `taskReports`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_task_reports(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::identity_governance::TaskReport>>,
+    ) -> &mut Self {
+        self.props_mut().set(10635, value.into_patch());
+        self
+    }
+
     /// The `userProcessingResults` navigation property (present when expanded).
-    pub user_processing_results:
-        crate::Patch<Vec<crate::models::identity_governance::UserProcessingResult>>,
+    ///
+    /// `userProcessingResults`: an empty slice when absent or `null`.
+    pub fn user_processing_results(
+        &self,
+    ) -> &[crate::models::identity_governance::UserProcessingResult] {
+        self.props().list(10636)
+    }
+
+    /// Sets `userProcessingResults`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_user_processing_results(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::identity_governance::UserProcessingResult>>,
+    ) -> &mut Self {
+        self.props_mut().set(10636, value.into_patch());
+        self
+    }
+
     /// The `versions` navigation property (present when expanded).
-    pub versions: crate::Patch<Vec<crate::models::identity_governance::WorkflowVersion>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `versions`: an empty slice when absent or `null`.
+    pub fn versions(&self) -> &[crate::models::identity_governance::WorkflowVersion] {
+        self.props().list(10637)
+    }
+
+    /// Sets `versions`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_versions(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::identity_governance::WorkflowVersion>>,
+    ) -> &mut Self {
+        self.props_mut().set(10637, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl std::fmt::Debug for Workflow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "Workflow", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "identity-governance")]
 impl serde::Serialize for Workflow {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("category", &self.category)?;
-        writer.field("createdDateTime", &self.created_date_time)?;
-        writer.field("description", &self.description)?;
-        writer.field("displayName", &self.display_name)?;
-        writer.field("executionConditions", &self.execution_conditions)?;
-        writer.field("isEnabled", &self.is_enabled)?;
-        writer.field("isSchedulingEnabled", &self.is_scheduling_enabled)?;
-        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
-        writer.field("deletedDateTime", &self.deleted_date_time)?;
-        writer.field("id", &self.id)?;
-        writer.field("nextScheduleRunDateTime", &self.next_schedule_run_date_time)?;
-        writer.field("quarantineDetails", &self.quarantine_details)?;
-        writer.field("settings", &self.settings)?;
-        writer.field("version", &self.version)?;
-        #[cfg(any(
-            feature = "identity",
-            feature = "identity-access",
-            feature = "directory"
-        ))]
-        writer.field(
-            "administrationScopeTargets",
-            &self.administration_scope_targets,
-        )?;
-        #[cfg(feature = "identity")]
-        writer.field("createdBy", &self.created_by)?;
-        #[cfg(feature = "identity")]
-        writer.field("lastModifiedBy", &self.last_modified_by)?;
-        writer.field("tasks", &self.tasks)?;
-        writer.field("executionScope", &self.execution_scope)?;
-        #[cfg(any(
-            feature = "identity",
-            feature = "identity-access",
-            feature = "directory"
-        ))]
-        writer.field("previewScope", &self.preview_scope)?;
-        writer.field("runs", &self.runs)?;
-        writer.field("taskReports", &self.task_reports)?;
-        writer.field("userProcessingResults", &self.user_processing_results)?;
-        writer.field("versions", &self.versions)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -1251,54 +2713,80 @@ impl crate::read_fields::ReadFields for Workflow {
     const NAME: &'static str = "microsoft.graph.identityGovernance.workflow";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "category" => self.category = map.next_value()?,
-            "createdDateTime" => self.created_date_time = map.next_value()?,
-            "description" => self.description = map.next_value()?,
-            "displayName" => self.display_name = map.next_value()?,
-            "executionConditions" => self.execution_conditions = map.next_value()?,
-            "isEnabled" => self.is_enabled = map.next_value()?,
-            "isSchedulingEnabled" => self.is_scheduling_enabled = map.next_value()?,
-            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
-            "deletedDateTime" => self.deleted_date_time = map.next_value()?,
-            "id" => self.id = map.next_value()?,
-            "nextScheduleRunDateTime" => self.next_schedule_run_date_time = map.next_value()?,
-            "quarantineDetails" => self.quarantine_details = map.next_value()?,
-            "settings" => self.settings = map.next_value()?,
-            "version" => self.version = map.next_value()?,
+            "category" => into
+                .other::<crate::models::identity_governance::LifecycleWorkflowCategory, _>(
+                    10638, map,
+                )?,
+            "createdDateTime" => into.other::<crate::edm::DateTimeOffset, _>(10639, map)?,
+            "description" => into.str(10640, map)?,
+            "displayName" => into.str(10641, map)?,
+            "executionConditions" => {
+                into.other::<crate::models::identity_governance::AnyWorkflowExecutionConditions, _>(
+                    10642, map,
+                )?
+            }
+            "isEnabled" => into.bool(10643, map)?,
+            "isSchedulingEnabled" => into.bool(10644, map)?,
+            "lastModifiedDateTime" => into.other::<crate::edm::DateTimeOffset, _>(10645, map)?,
+            "deletedDateTime" => into.other::<crate::edm::DateTimeOffset, _>(10626, map)?,
+            "id" => into.str(10627, map)?,
+            "nextScheduleRunDateTime" => into.other::<crate::edm::DateTimeOffset, _>(10628, map)?,
+            "quarantineDetails" => {
+                into.other::<crate::models::identity_governance::QuarantineDetails, _>(10629, map)?
+            }
+            "settings" => {
+                into.other::<crate::models::identity_governance::WorkflowSetting, _>(10630, map)?
+            }
+            "version" => into.int::<i32, _>(10631, map)?,
             #[cfg(any(
                 feature = "identity",
                 feature = "identity-access",
                 feature = "directory"
             ))]
-            "administrationScopeTargets" => self.administration_scope_targets = map.next_value()?,
+            "administrationScopeTargets" => {
+                into.other::<Vec<crate::models::AnyDirectoryObject>, _>(10646, map)?
+            }
             #[cfg(feature = "identity")]
-            "createdBy" => self.created_by = map.next_value()?,
+            "createdBy" => into.other::<crate::models::AnyUser, _>(10647, map)?,
             #[cfg(feature = "identity")]
-            "lastModifiedBy" => self.last_modified_by = map.next_value()?,
-            "tasks" => self.tasks = map.next_value()?,
-            "executionScope" => self.execution_scope = map.next_value()?,
+            "lastModifiedBy" => into.other::<crate::models::AnyUser, _>(10648, map)?,
+            "tasks" => {
+                into.other::<Vec<crate::models::identity_governance::Task>, _>(10649, map)?
+            }
+            "executionScope" => into.other::<Vec<
+                crate::models::identity_governance::UserProcessingResult,
+            >, _>(10632, map)?,
             #[cfg(any(
                 feature = "identity",
                 feature = "identity-access",
                 feature = "directory"
             ))]
-            "previewScope" => self.preview_scope = map.next_value()?,
-            "runs" => self.runs = map.next_value()?,
-            "taskReports" => self.task_reports = map.next_value()?,
-            "userProcessingResults" => self.user_processing_results = map.next_value()?,
-            "versions" => self.versions = map.next_value()?,
+            "previewScope" => {
+                into.other::<Vec<crate::models::AnyDirectoryObject>, _>(10633, map)?
+            }
+            "runs" => into.other::<Vec<crate::models::identity_governance::Run>, _>(10634, map)?,
+            "taskReports" => {
+                into.other::<Vec<crate::models::identity_governance::TaskReport>, _>(10635, map)?
+            }
+            "userProcessingResults" => into.other::<Vec<
+                crate::models::identity_governance::UserProcessingResult,
+            >, _>(10636, map)?,
+            "versions" => into
+                .other::<Vec<crate::models::identity_governance::WorkflowVersion>, _>(10637, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+base: <crate::models::identity_governance::WorkflowBase as crate::read_fields::ReadFields>::from_properties(properties),
+}
     }
 }
 
@@ -1330,73 +2818,263 @@ crate::macros::select_fields! {
 }
 
 /// The `microsoft.graph.identityGovernance.workflowBase` entity type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct WorkflowBase {
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "identity-governance")]
+impl WorkflowBase {
+    /// An empty `workflowBase`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
+    /// Properties this version of the SDK does not know and instance annotations
+    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
     /// The `category` property.
-    pub category: crate::Patch<crate::models::identity_governance::LifecycleWorkflowCategory>,
+    ///
+    /// `category`: `None` when absent or `null`.
+    pub fn category(
+        &self,
+    ) -> Option<&crate::models::identity_governance::LifecycleWorkflowCategory> {
+        self.props().get(10638)
+    }
+
+    /// Sets `category`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_category(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::identity_governance::LifecycleWorkflowCategory>,
+    ) -> &mut Self {
+        self.props_mut().set(10638, value.into_patch());
+        self
+    }
+
     /// The `createdDateTime` property.
-    pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    ///
+    /// `createdDateTime`: `None` when absent or `null`.
+    pub fn created_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(10639)
+    }
+
+    /// Sets `createdDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_created_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(10639, value.into_patch());
+        self
+    }
+
     /// The `description` property.
-    pub description: crate::Patch<String>,
+    ///
+    /// `description`: `None` when absent or `null`.
+    pub fn description(&self) -> Option<&str> {
+        self.props().str(10640)
+    }
+
+    /// Sets `description`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_description(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(10640, value.into_patch());
+        self
+    }
+
     /// The `displayName` property.
-    pub display_name: crate::Patch<String>,
+    ///
+    /// `displayName`: `None` when absent or `null`.
+    pub fn display_name(&self) -> Option<&str> {
+        self.props().str(10641)
+    }
+
+    /// Sets `displayName`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_display_name(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(10641, value.into_patch());
+        self
+    }
+
     /// The `executionConditions` property.
-    pub execution_conditions:
-        crate::Patch<Box<crate::models::identity_governance::AnyWorkflowExecutionConditions>>,
+    ///
+    /// `executionConditions`: `None` when absent or `null`.
+    pub fn execution_conditions(
+        &self,
+    ) -> Option<&crate::models::identity_governance::AnyWorkflowExecutionConditions> {
+        self.props().get(10642)
+    }
+
+    /// Sets `executionConditions`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_execution_conditions(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::identity_governance::AnyWorkflowExecutionConditions>,
+    ) -> &mut Self {
+        self.props_mut().set(10642, value.into_patch());
+        self
+    }
+
     /// The `isEnabled` property.
-    pub is_enabled: crate::Patch<bool>,
+    ///
+    /// `isEnabled`: `None` when absent or `null`.
+    pub fn is_enabled(&self) -> Option<bool> {
+        self.props().bool(10643)
+    }
+
+    /// Sets `isEnabled`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_is_enabled(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(10643, value.into_patch());
+        self
+    }
+
     /// The `isSchedulingEnabled` property.
-    pub is_scheduling_enabled: crate::Patch<bool>,
+    ///
+    /// `isSchedulingEnabled`: `None` when absent or `null`.
+    pub fn is_scheduling_enabled(&self) -> Option<bool> {
+        self.props().bool(10644)
+    }
+
+    /// Sets `isSchedulingEnabled`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_is_scheduling_enabled(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(10644, value.into_patch());
+        self
+    }
+
     /// The `lastModifiedDateTime` property.
-    pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    ///
+    /// `lastModifiedDateTime`: `None` when absent or `null`.
+    pub fn last_modified_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(10645)
+    }
+
+    /// Sets `lastModifiedDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_last_modified_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(10645, value.into_patch());
+        self
+    }
+
     /// The `administrationScopeTargets` navigation property (present when expanded).
+    ///
+    /// `administrationScopeTargets`: an empty slice when absent or `null`.
     #[cfg(any(
         feature = "identity",
         feature = "identity-access",
         feature = "directory"
     ))]
-    pub administration_scope_targets: crate::Patch<Vec<crate::models::AnyDirectoryObject>>,
+    pub fn administration_scope_targets(&self) -> &[crate::models::AnyDirectoryObject] {
+        self.props().list(10646)
+    }
+
+    /// Sets `administrationScopeTargets`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    #[cfg(any(
+        feature = "identity",
+        feature = "identity-access",
+        feature = "directory"
+    ))]
+    pub fn set_administration_scope_targets(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::AnyDirectoryObject>>,
+    ) -> &mut Self {
+        self.props_mut().set(10646, value.into_patch());
+        self
+    }
+
     /// The `createdBy` navigation property (present when expanded).
+    ///
+    /// `createdBy`: `None` when absent or `null`.
     #[cfg(feature = "identity")]
-    pub created_by: crate::Patch<Box<crate::models::AnyUser>>,
+    pub fn created_by(&self) -> Option<&crate::models::AnyUser> {
+        self.props().get(10647)
+    }
+
+    /// Sets `createdBy`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    #[cfg(feature = "identity")]
+    pub fn set_created_by(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::AnyUser>,
+    ) -> &mut Self {
+        self.props_mut().set(10647, value.into_patch());
+        self
+    }
+
     /// The `lastModifiedBy` navigation property (present when expanded).
+    ///
+    /// `lastModifiedBy`: `None` when absent or `null`.
     #[cfg(feature = "identity")]
-    pub last_modified_by: crate::Patch<Box<crate::models::AnyUser>>,
+    pub fn last_modified_by(&self) -> Option<&crate::models::AnyUser> {
+        self.props().get(10648)
+    }
+
+    /// Sets `lastModifiedBy`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    #[cfg(feature = "identity")]
+    pub fn set_last_modified_by(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::AnyUser>,
+    ) -> &mut Self {
+        self.props_mut().set(10648, value.into_patch());
+        self
+    }
+
     /// The `tasks` navigation property (present when expanded).
-    pub tasks: crate::Patch<Vec<crate::models::identity_governance::Task>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `tasks`: an empty slice when absent or `null`.
+    pub fn tasks(&self) -> &[crate::models::identity_governance::Task] {
+        self.props().list(10649)
+    }
+
+    /// Sets `tasks`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_tasks(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::identity_governance::Task>>,
+    ) -> &mut Self {
+        self.props_mut().set(10649, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl std::fmt::Debug for WorkflowBase {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "WorkflowBase", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "identity-governance")]
 impl serde::Serialize for WorkflowBase {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("category", &self.category)?;
-        writer.field("createdDateTime", &self.created_date_time)?;
-        writer.field("description", &self.description)?;
-        writer.field("displayName", &self.display_name)?;
-        writer.field("executionConditions", &self.execution_conditions)?;
-        writer.field("isEnabled", &self.is_enabled)?;
-        writer.field("isSchedulingEnabled", &self.is_scheduling_enabled)?;
-        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
-        #[cfg(any(
-            feature = "identity",
-            feature = "identity-access",
-            feature = "directory"
-        ))]
-        writer.field(
-            "administrationScopeTargets",
-            &self.administration_scope_targets,
-        )?;
-        #[cfg(feature = "identity")]
-        writer.field("createdBy", &self.created_by)?;
-        #[cfg(feature = "identity")]
-        writer.field("lastModifiedBy", &self.last_modified_by)?;
-        writer.field("tasks", &self.tasks)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -1412,37 +3090,48 @@ impl crate::read_fields::ReadFields for WorkflowBase {
     const NAME: &'static str = "microsoft.graph.identityGovernance.workflowBase";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "category" => self.category = map.next_value()?,
-            "createdDateTime" => self.created_date_time = map.next_value()?,
-            "description" => self.description = map.next_value()?,
-            "displayName" => self.display_name = map.next_value()?,
-            "executionConditions" => self.execution_conditions = map.next_value()?,
-            "isEnabled" => self.is_enabled = map.next_value()?,
-            "isSchedulingEnabled" => self.is_scheduling_enabled = map.next_value()?,
-            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
+            "category" => into
+                .other::<crate::models::identity_governance::LifecycleWorkflowCategory, _>(
+                    10638, map,
+                )?,
+            "createdDateTime" => into.other::<crate::edm::DateTimeOffset, _>(10639, map)?,
+            "description" => into.str(10640, map)?,
+            "displayName" => into.str(10641, map)?,
+            "executionConditions" => {
+                into.other::<crate::models::identity_governance::AnyWorkflowExecutionConditions, _>(
+                    10642, map,
+                )?
+            }
+            "isEnabled" => into.bool(10643, map)?,
+            "isSchedulingEnabled" => into.bool(10644, map)?,
+            "lastModifiedDateTime" => into.other::<crate::edm::DateTimeOffset, _>(10645, map)?,
             #[cfg(any(
                 feature = "identity",
                 feature = "identity-access",
                 feature = "directory"
             ))]
-            "administrationScopeTargets" => self.administration_scope_targets = map.next_value()?,
+            "administrationScopeTargets" => {
+                into.other::<Vec<crate::models::AnyDirectoryObject>, _>(10646, map)?
+            }
             #[cfg(feature = "identity")]
-            "createdBy" => self.created_by = map.next_value()?,
+            "createdBy" => into.other::<crate::models::AnyUser, _>(10647, map)?,
             #[cfg(feature = "identity")]
-            "lastModifiedBy" => self.last_modified_by = map.next_value()?,
-            "tasks" => self.tasks = map.next_value()?,
+            "lastModifiedBy" => into.other::<crate::models::AnyUser, _>(10648, map)?,
+            "tasks" => {
+                into.other::<Vec<crate::models::identity_governance::Task>, _>(10649, map)?
+            }
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
@@ -1500,7 +3189,7 @@ impl AnyWorkflowBase {
                 "microsoft.graph.identityGovernance.workflowVersion"
             }
             Self::Unknown(value) => value
-                .additional_data
+                .additional_data()
                 .get("@odata.type")
                 .and_then(|t| t.as_str())
                 .map_or("microsoft.graph.identityGovernance.workflowBase", |t| {
@@ -1509,7 +3198,26 @@ impl AnyWorkflowBase {
         }
     }
 
-    /// The value as a [`WorkflowBase`]: the declared type, or a derived type this version does not
+    /// The value read as [`WorkflowBase`] whatever its variant: a derived type's base properties
+    /// read the same, so reading the `workflowBase` properties needs no `match`.
+    pub fn base(&self) -> &WorkflowBase {
+        match self {
+            Self::IdentityGovernanceWorkflowBase(value) | Self::Unknown(value) => value,
+            Self::IdentityGovernanceWorkflow(value) => value,
+            Self::IdentityGovernanceWorkflowVersion(value) => value,
+        }
+    }
+
+    /// As [`AnyWorkflowBase::base`], to change the `workflowBase` properties of any variant.
+    pub fn base_mut(&mut self) -> &mut WorkflowBase {
+        match self {
+            Self::IdentityGovernanceWorkflowBase(value) | Self::Unknown(value) => value,
+            Self::IdentityGovernanceWorkflow(value) => value,
+            Self::IdentityGovernanceWorkflowVersion(value) => value,
+        }
+    }
+
+    /// The value as [`WorkflowBase`] if it is the declared type, or a derived type this version does not
     /// know (read as the declared type). `None` for the known derived types.
     pub fn as_identity_governance_workflow_base(&self) -> Option<&WorkflowBase> {
         match self {
@@ -1660,7 +3368,7 @@ impl crate::polymorphic::Polymorphic for AnyWorkflowBase {
 
     fn declared_data(&self) -> Option<&crate::AdditionalData> {
         match self {
-            Self::IdentityGovernanceWorkflowBase(value) => Some(&value.additional_data),
+            Self::IdentityGovernanceWorkflowBase(value) => Some(value.additional_data()),
             _ => None,
         }
     }
@@ -1668,39 +3376,133 @@ impl crate::polymorphic::Polymorphic for AnyWorkflowBase {
 
 /// The `microsoft.graph.identityGovernance.workflowTemplate` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct WorkflowTemplate {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "identity-governance")]
+impl std::ops::Deref for WorkflowTemplate {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl std::ops::DerefMut for WorkflowTemplate {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl WorkflowTemplate {
+    /// An empty `workflowTemplate`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The `category` property.
-    pub category: crate::Patch<crate::models::identity_governance::LifecycleWorkflowCategory>,
+    ///
+    /// `category`: `None` when absent or `null`.
+    pub fn category(
+        &self,
+    ) -> Option<&crate::models::identity_governance::LifecycleWorkflowCategory> {
+        self.props().get(10650)
+    }
+
+    /// Sets `category`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_category(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::identity_governance::LifecycleWorkflowCategory>,
+    ) -> &mut Self {
+        self.props_mut().set(10650, value.into_patch());
+        self
+    }
+
     /// The `description` property.
-    pub description: crate::Patch<String>,
+    ///
+    /// `description`: `None` when absent or `null`.
+    pub fn description(&self) -> Option<&str> {
+        self.props().str(10651)
+    }
+
+    /// Sets `description`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_description(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(10651, value.into_patch());
+        self
+    }
+
     /// The `displayName` property.
-    pub display_name: crate::Patch<String>,
+    ///
+    /// `displayName`: `None` when absent or `null`.
+    pub fn display_name(&self) -> Option<&str> {
+        self.props().str(10652)
+    }
+
+    /// Sets `displayName`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_display_name(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(10652, value.into_patch());
+        self
+    }
+
     /// The `executionConditions` property.
-    pub execution_conditions:
-        crate::Patch<Box<crate::models::identity_governance::AnyWorkflowExecutionConditions>>,
+    ///
+    /// `executionConditions`: `None` when absent or `null`.
+    pub fn execution_conditions(
+        &self,
+    ) -> Option<&crate::models::identity_governance::AnyWorkflowExecutionConditions> {
+        self.props().get(10653)
+    }
+
+    /// Sets `executionConditions`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_execution_conditions(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::identity_governance::AnyWorkflowExecutionConditions>,
+    ) -> &mut Self {
+        self.props_mut().set(10653, value.into_patch());
+        self
+    }
+
     /// The `tasks` navigation property (present when expanded).
-    pub tasks: crate::Patch<Vec<crate::models::identity_governance::Task>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `tasks`: an empty slice when absent or `null`.
+    pub fn tasks(&self) -> &[crate::models::identity_governance::Task] {
+        self.props().list(10654)
+    }
+
+    /// Sets `tasks`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_tasks(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::identity_governance::Task>>,
+    ) -> &mut Self {
+        self.props_mut().set(10654, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl std::fmt::Debug for WorkflowTemplate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "WorkflowTemplate", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "identity-governance")]
 impl serde::Serialize for WorkflowTemplate {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("category", &self.category)?;
-        writer.field("description", &self.description)?;
-        writer.field("displayName", &self.display_name)?;
-        writer.field("executionConditions", &self.execution_conditions)?;
-        writer.field("tasks", &self.tasks)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -1716,24 +3518,37 @@ impl crate::read_fields::ReadFields for WorkflowTemplate {
     const NAME: &'static str = "microsoft.graph.identityGovernance.workflowTemplate";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "category" => self.category = map.next_value()?,
-            "description" => self.description = map.next_value()?,
-            "displayName" => self.display_name = map.next_value()?,
-            "executionConditions" => self.execution_conditions = map.next_value()?,
-            "tasks" => self.tasks = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "category" => into
+                .other::<crate::models::identity_governance::LifecycleWorkflowCategory, _>(
+                    10650, map,
+                )?,
+            "description" => into.str(10651, map)?,
+            "displayName" => into.str(10652, map)?,
+            "executionConditions" => {
+                into.other::<crate::models::identity_governance::AnyWorkflowExecutionConditions, _>(
+                    10653, map,
+                )?
+            }
+            "tasks" => {
+                into.other::<Vec<crate::models::identity_governance::Task>, _>(10654, map)?
+            }
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -1752,80 +3567,84 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.identityGovernance.workflowVersion` entity type.
 ///
-/// Derived from `workflowBase`; inherited properties are included.
+/// Derived from `workflowBase`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::identity_governance::WorkflowBase`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct WorkflowVersion {
-    /// The `category` property.
-    pub category: crate::Patch<crate::models::identity_governance::LifecycleWorkflowCategory>,
-    /// The `createdDateTime` property.
-    pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// The `description` property.
-    pub description: crate::Patch<String>,
-    /// The `displayName` property.
-    pub display_name: crate::Patch<String>,
-    /// The `executionConditions` property.
-    pub execution_conditions:
-        crate::Patch<Box<crate::models::identity_governance::AnyWorkflowExecutionConditions>>,
-    /// The `isEnabled` property.
-    pub is_enabled: crate::Patch<bool>,
-    /// The `isSchedulingEnabled` property.
-    pub is_scheduling_enabled: crate::Patch<bool>,
-    /// The `lastModifiedDateTime` property.
-    pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    base: crate::models::identity_governance::WorkflowBase,
+}
+
+#[cfg(feature = "identity-governance")]
+impl std::ops::Deref for WorkflowVersion {
+    type Target = crate::models::identity_governance::WorkflowBase;
+
+    fn deref(&self) -> &crate::models::identity_governance::WorkflowBase {
+        &self.base
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl std::ops::DerefMut for WorkflowVersion {
+    fn deref_mut(&mut self) -> &mut crate::models::identity_governance::WorkflowBase {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl WorkflowVersion {
+    /// An empty `workflowVersion`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The `settings` property.
-    pub settings: crate::Patch<Box<crate::models::identity_governance::WorkflowSetting>>,
+    ///
+    /// `settings`: `None` when absent or `null`.
+    pub fn settings(&self) -> Option<&crate::models::identity_governance::WorkflowSetting> {
+        self.props().get(10655)
+    }
+
+    /// Sets `settings`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_settings(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::identity_governance::WorkflowSetting>,
+    ) -> &mut Self {
+        self.props_mut().set(10655, value.into_patch());
+        self
+    }
+
     /// The `versionNumber` property.
-    pub version_number: crate::Patch<i32>,
-    /// The `administrationScopeTargets` navigation property (present when expanded).
-    #[cfg(any(
-        feature = "identity",
-        feature = "identity-access",
-        feature = "directory"
-    ))]
-    pub administration_scope_targets: crate::Patch<Vec<crate::models::AnyDirectoryObject>>,
-    /// The `createdBy` navigation property (present when expanded).
-    #[cfg(feature = "identity")]
-    pub created_by: crate::Patch<Box<crate::models::AnyUser>>,
-    /// The `lastModifiedBy` navigation property (present when expanded).
-    #[cfg(feature = "identity")]
-    pub last_modified_by: crate::Patch<Box<crate::models::AnyUser>>,
-    /// The `tasks` navigation property (present when expanded).
-    pub tasks: crate::Patch<Vec<crate::models::identity_governance::Task>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `versionNumber`: `None` when absent or `null`.
+    pub fn version_number(&self) -> Option<i32> {
+        self.props().int(10656)
+    }
+
+    /// Sets `versionNumber`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_version_number(&mut self, value: impl crate::IntoPatch<i32>) -> &mut Self {
+        self.props_mut().set_int(10656, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl std::fmt::Debug for WorkflowVersion {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "WorkflowVersion", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "identity-governance")]
 impl serde::Serialize for WorkflowVersion {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("category", &self.category)?;
-        writer.field("createdDateTime", &self.created_date_time)?;
-        writer.field("description", &self.description)?;
-        writer.field("displayName", &self.display_name)?;
-        writer.field("executionConditions", &self.execution_conditions)?;
-        writer.field("isEnabled", &self.is_enabled)?;
-        writer.field("isSchedulingEnabled", &self.is_scheduling_enabled)?;
-        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
-        writer.field("settings", &self.settings)?;
-        writer.field("versionNumber", &self.version_number)?;
-        #[cfg(any(
-            feature = "identity",
-            feature = "identity-access",
-            feature = "directory"
-        ))]
-        writer.field(
-            "administrationScopeTargets",
-            &self.administration_scope_targets,
-        )?;
-        #[cfg(feature = "identity")]
-        writer.field("createdBy", &self.created_by)?;
-        #[cfg(feature = "identity")]
-        writer.field("lastModifiedBy", &self.last_modified_by)?;
-        writer.field("tasks", &self.tasks)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -1841,39 +3660,54 @@ impl crate::read_fields::ReadFields for WorkflowVersion {
     const NAME: &'static str = "microsoft.graph.identityGovernance.workflowVersion";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "category" => self.category = map.next_value()?,
-            "createdDateTime" => self.created_date_time = map.next_value()?,
-            "description" => self.description = map.next_value()?,
-            "displayName" => self.display_name = map.next_value()?,
-            "executionConditions" => self.execution_conditions = map.next_value()?,
-            "isEnabled" => self.is_enabled = map.next_value()?,
-            "isSchedulingEnabled" => self.is_scheduling_enabled = map.next_value()?,
-            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
-            "settings" => self.settings = map.next_value()?,
-            "versionNumber" => self.version_number = map.next_value()?,
+            "category" => into
+                .other::<crate::models::identity_governance::LifecycleWorkflowCategory, _>(
+                    10638, map,
+                )?,
+            "createdDateTime" => into.other::<crate::edm::DateTimeOffset, _>(10639, map)?,
+            "description" => into.str(10640, map)?,
+            "displayName" => into.str(10641, map)?,
+            "executionConditions" => {
+                into.other::<crate::models::identity_governance::AnyWorkflowExecutionConditions, _>(
+                    10642, map,
+                )?
+            }
+            "isEnabled" => into.bool(10643, map)?,
+            "isSchedulingEnabled" => into.bool(10644, map)?,
+            "lastModifiedDateTime" => into.other::<crate::edm::DateTimeOffset, _>(10645, map)?,
+            "settings" => {
+                into.other::<crate::models::identity_governance::WorkflowSetting, _>(10655, map)?
+            }
+            "versionNumber" => into.int::<i32, _>(10656, map)?,
             #[cfg(any(
                 feature = "identity",
                 feature = "identity-access",
                 feature = "directory"
             ))]
-            "administrationScopeTargets" => self.administration_scope_targets = map.next_value()?,
+            "administrationScopeTargets" => {
+                into.other::<Vec<crate::models::AnyDirectoryObject>, _>(10646, map)?
+            }
             #[cfg(feature = "identity")]
-            "createdBy" => self.created_by = map.next_value()?,
+            "createdBy" => into.other::<crate::models::AnyUser, _>(10647, map)?,
             #[cfg(feature = "identity")]
-            "lastModifiedBy" => self.last_modified_by = map.next_value()?,
-            "tasks" => self.tasks = map.next_value()?,
+            "lastModifiedBy" => into.other::<crate::models::AnyUser, _>(10648, map)?,
+            "tasks" => {
+                into.other::<Vec<crate::models::identity_governance::Task>, _>(10649, map)?
+            }
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+base: <crate::models::identity_governance::WorkflowBase as crate::read_fields::ReadFields>::from_properties(properties),
+}
     }
 }
 
@@ -1897,26 +3731,70 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.identityGovernance.activateGroupScope` complex type.
 ///
-/// Derived from `activationScope`; inherited properties are included.
+/// Derived from `activationScope`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::identity_governance::ActivationScope`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct ActivateGroupScope {
+    base: crate::models::identity_governance::ActivationScope,
+}
+
+#[cfg(feature = "identity-governance")]
+impl std::ops::Deref for ActivateGroupScope {
+    type Target = crate::models::identity_governance::ActivationScope;
+
+    fn deref(&self) -> &crate::models::identity_governance::ActivationScope {
+        &self.base
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl std::ops::DerefMut for ActivateGroupScope {
+    fn deref_mut(&mut self) -> &mut crate::models::identity_governance::ActivationScope {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl ActivateGroupScope {
+    /// An empty `activateGroupScope`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The `group` navigation property (present when expanded).
+    ///
+    /// `group`: `None` when absent or `null`.
     #[cfg(feature = "identity")]
-    pub group: crate::Patch<Box<crate::models::Group>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn group(&self) -> Option<&crate::models::Group> {
+        self.props().get(10657)
+    }
+
+    /// Sets `group`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    #[cfg(feature = "identity")]
+    pub fn set_group(&mut self, value: impl crate::IntoPatch<crate::models::Group>) -> &mut Self {
+        self.props_mut().set(10657, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl std::fmt::Debug for ActivateGroupScope {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "ActivateGroupScope", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "identity-governance")]
 impl serde::Serialize for ActivateGroupScope {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        #[allow(unused_mut)] // every property may be compiled out
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        #[cfg(feature = "identity")]
-        writer.field("group", &self.group)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -1933,46 +3811,115 @@ impl crate::read_fields::ReadFields for ActivateGroupScope {
 
     #[allow(unreachable_code, unused_variables)] // every property may be compiled out
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
             #[cfg(feature = "identity")]
-            "group" => self.group = map.next_value()?,
+            "group" => into.other::<crate::models::Group, _>(10657, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+base: <crate::models::identity_governance::ActivationScope as crate::read_fields::ReadFields>::from_properties(properties),
+}
     }
 }
 
 /// The `microsoft.graph.identityGovernance.activateProcessingResultScope` complex type.
 ///
-/// Derived from `activationScope`; inherited properties are included.
+/// Derived from `activationScope`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::identity_governance::ActivationScope`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct ActivateProcessingResultScope {
+    base: crate::models::identity_governance::ActivationScope,
+}
+
+#[cfg(feature = "identity-governance")]
+impl std::ops::Deref for ActivateProcessingResultScope {
+    type Target = crate::models::identity_governance::ActivationScope;
+
+    fn deref(&self) -> &crate::models::identity_governance::ActivationScope {
+        &self.base
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl std::ops::DerefMut for ActivateProcessingResultScope {
+    fn deref_mut(&mut self) -> &mut crate::models::identity_governance::ActivationScope {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl ActivateProcessingResultScope {
+    /// An empty `activateProcessingResultScope`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The `taskScope` property.
-    pub task_scope: crate::Patch<crate::models::identity_governance::ActivationTaskScopeType>,
+    ///
+    /// `taskScope`: `None` when absent or `null`.
+    pub fn task_scope(
+        &self,
+    ) -> Option<&crate::models::identity_governance::ActivationTaskScopeType> {
+        self.props().get(10658)
+    }
+
+    /// Sets `taskScope`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_task_scope(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::identity_governance::ActivationTaskScopeType>,
+    ) -> &mut Self {
+        self.props_mut().set(10658, value.into_patch());
+        self
+    }
+
     /// The `processingResults` navigation property (present when expanded).
-    pub processing_results:
-        crate::Patch<Vec<crate::models::identity_governance::UserProcessingResult>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `processingResults`: an empty slice when absent or `null`.
+    pub fn processing_results(
+        &self,
+    ) -> &[crate::models::identity_governance::UserProcessingResult] {
+        self.props().list(10659)
+    }
+
+    /// Sets `processingResults`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_processing_results(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::identity_governance::UserProcessingResult>>,
+    ) -> &mut Self {
+        self.props_mut().set(10659, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl std::fmt::Debug for ActivateProcessingResultScope {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props().fmt_as(
+            f,
+            "ActivateProcessingResultScope",
+            crate::models::PROPERTY_NAMES,
+        )
+    }
 }
 
 #[cfg(feature = "identity-governance")]
 impl serde::Serialize for ActivateProcessingResultScope {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("taskScope", &self.task_scope)?;
-        writer.field("processingResults", &self.processing_results)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -1988,48 +3935,133 @@ impl crate::read_fields::ReadFields for ActivateProcessingResultScope {
     const NAME: &'static str = "microsoft.graph.identityGovernance.activateProcessingResultScope";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "taskScope" => self.task_scope = map.next_value()?,
-            "processingResults" => self.processing_results = map.next_value()?,
+            "taskScope" => into
+                .other::<crate::models::identity_governance::ActivationTaskScopeType, _>(
+                    10658, map,
+                )?,
+            "processingResults" => into.other::<Vec<
+                crate::models::identity_governance::UserProcessingResult,
+            >, _>(10659, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+base: <crate::models::identity_governance::ActivationScope as crate::read_fields::ReadFields>::from_properties(properties),
+}
     }
 }
 
 /// The `microsoft.graph.identityGovernance.activateRunScope` complex type.
 ///
-/// Derived from `activationScope`; inherited properties are included.
+/// Derived from `activationScope`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::identity_governance::ActivationScope`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct ActivateRunScope {
+    base: crate::models::identity_governance::ActivationScope,
+}
+
+#[cfg(feature = "identity-governance")]
+impl std::ops::Deref for ActivateRunScope {
+    type Target = crate::models::identity_governance::ActivationScope;
+
+    fn deref(&self) -> &crate::models::identity_governance::ActivationScope {
+        &self.base
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl std::ops::DerefMut for ActivateRunScope {
+    fn deref_mut(&mut self) -> &mut crate::models::identity_governance::ActivationScope {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl ActivateRunScope {
+    /// An empty `activateRunScope`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The `taskScope` property.
-    pub task_scope: crate::Patch<crate::models::identity_governance::ActivationTaskScopeType>,
+    ///
+    /// `taskScope`: `None` when absent or `null`.
+    pub fn task_scope(
+        &self,
+    ) -> Option<&crate::models::identity_governance::ActivationTaskScopeType> {
+        self.props().get(10660)
+    }
+
+    /// Sets `taskScope`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_task_scope(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::identity_governance::ActivationTaskScopeType>,
+    ) -> &mut Self {
+        self.props_mut().set(10660, value.into_patch());
+        self
+    }
+
     /// The `userScope` property.
-    pub user_scope: crate::Patch<crate::models::identity_governance::ActivationUserScopeType>,
+    ///
+    /// `userScope`: `None` when absent or `null`.
+    pub fn user_scope(
+        &self,
+    ) -> Option<&crate::models::identity_governance::ActivationUserScopeType> {
+        self.props().get(10661)
+    }
+
+    /// Sets `userScope`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_user_scope(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::identity_governance::ActivationUserScopeType>,
+    ) -> &mut Self {
+        self.props_mut().set(10661, value.into_patch());
+        self
+    }
+
     /// The `run` navigation property (present when expanded).
-    pub run: crate::Patch<Box<crate::models::identity_governance::Run>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `run`: `None` when absent or `null`.
+    pub fn run(&self) -> Option<&crate::models::identity_governance::Run> {
+        self.props().get(10662)
+    }
+
+    /// Sets `run`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_run(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::identity_governance::Run>,
+    ) -> &mut Self {
+        self.props_mut().set(10662, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl std::fmt::Debug for ActivateRunScope {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "ActivateRunScope", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "identity-governance")]
 impl serde::Serialize for ActivateRunScope {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("taskScope", &self.task_scope)?;
-        writer.field("userScope", &self.user_scope)?;
-        writer.field("run", &self.run)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -2045,46 +4077,101 @@ impl crate::read_fields::ReadFields for ActivateRunScope {
     const NAME: &'static str = "microsoft.graph.identityGovernance.activateRunScope";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "taskScope" => self.task_scope = map.next_value()?,
-            "userScope" => self.user_scope = map.next_value()?,
-            "run" => self.run = map.next_value()?,
+            "taskScope" => into
+                .other::<crate::models::identity_governance::ActivationTaskScopeType, _>(
+                    10660, map,
+                )?,
+            "userScope" => into
+                .other::<crate::models::identity_governance::ActivationUserScopeType, _>(
+                    10661, map,
+                )?,
+            "run" => into.other::<crate::models::identity_governance::Run, _>(10662, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+base: <crate::models::identity_governance::ActivationScope as crate::read_fields::ReadFields>::from_properties(properties),
+}
     }
 }
 
 /// The `microsoft.graph.identityGovernance.activateUserScope` complex type.
 ///
-/// Derived from `activationScope`; inherited properties are included.
+/// Derived from `activationScope`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::identity_governance::ActivationScope`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct ActivateUserScope {
+    base: crate::models::identity_governance::ActivationScope,
+}
+
+#[cfg(feature = "identity-governance")]
+impl std::ops::Deref for ActivateUserScope {
+    type Target = crate::models::identity_governance::ActivationScope;
+
+    fn deref(&self) -> &crate::models::identity_governance::ActivationScope {
+        &self.base
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl std::ops::DerefMut for ActivateUserScope {
+    fn deref_mut(&mut self) -> &mut crate::models::identity_governance::ActivationScope {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl ActivateUserScope {
+    /// An empty `activateUserScope`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The `users` navigation property (present when expanded).
+    ///
+    /// `users`: an empty slice when absent or `null`.
     #[cfg(feature = "identity")]
-    pub users: crate::Patch<Vec<crate::models::AnyUser>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn users(&self) -> &[crate::models::AnyUser] {
+        self.props().list(10663)
+    }
+
+    /// Sets `users`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    #[cfg(feature = "identity")]
+    pub fn set_users(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::AnyUser>>,
+    ) -> &mut Self {
+        self.props_mut().set(10663, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl std::fmt::Debug for ActivateUserScope {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "ActivateUserScope", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "identity-governance")]
 impl serde::Serialize for ActivateUserScope {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        #[allow(unused_mut)] // every property may be compiled out
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        #[cfg(feature = "identity")]
-        writer.field("users", &self.users)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -2101,37 +4188,85 @@ impl crate::read_fields::ReadFields for ActivateUserScope {
 
     #[allow(unreachable_code, unused_variables)] // every property may be compiled out
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
             #[cfg(feature = "identity")]
-            "users" => self.users = map.next_value()?,
+            "users" => into.other::<Vec<crate::models::AnyUser>, _>(10663, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+base: <crate::models::identity_governance::ActivationScope as crate::read_fields::ReadFields>::from_properties(properties),
+}
     }
 }
 
 /// The `microsoft.graph.identityGovernance.activationScope` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct ActivationScope {
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "identity-governance")]
+impl ActivationScope {
+    /// An empty `activationScope`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl std::fmt::Debug for ActivationScope {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "ActivationScope", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "identity-governance")]
 impl serde::Serialize for ActivationScope {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -2147,16 +4282,16 @@ impl crate::read_fields::ReadFields for ActivationScope {
     const NAME: &'static str = "microsoft.graph.identityGovernance.activationScope";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
-        let _ = (key, map);
+        let _ = (key, map, into);
         Ok(false)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
@@ -2212,7 +4347,7 @@ impl AnyActivationScope {
                 "microsoft.graph.identityGovernance.activateUserScope"
             }
             Self::Unknown(value) => value
-                .additional_data
+                .additional_data()
                 .get("@odata.type")
                 .and_then(|t| t.as_str())
                 .map_or("microsoft.graph.identityGovernance.activationScope", |t| {
@@ -2221,7 +4356,30 @@ impl AnyActivationScope {
         }
     }
 
-    /// The value as a [`ActivationScope`]: the declared type, or a derived type this version does not
+    /// The value read as [`ActivationScope`] whatever its variant: a derived type's base properties
+    /// read the same, so reading the `activationScope` properties needs no `match`.
+    pub fn base(&self) -> &ActivationScope {
+        match self {
+            Self::IdentityGovernanceActivationScope(value) | Self::Unknown(value) => value,
+            Self::IdentityGovernanceActivateGroupScope(value) => value,
+            Self::IdentityGovernanceActivateProcessingResultScope(value) => value,
+            Self::IdentityGovernanceActivateRunScope(value) => value,
+            Self::IdentityGovernanceActivateUserScope(value) => value,
+        }
+    }
+
+    /// As [`AnyActivationScope::base`], to change the `activationScope` properties of any variant.
+    pub fn base_mut(&mut self) -> &mut ActivationScope {
+        match self {
+            Self::IdentityGovernanceActivationScope(value) | Self::Unknown(value) => value,
+            Self::IdentityGovernanceActivateGroupScope(value) => value,
+            Self::IdentityGovernanceActivateProcessingResultScope(value) => value,
+            Self::IdentityGovernanceActivateRunScope(value) => value,
+            Self::IdentityGovernanceActivateUserScope(value) => value,
+        }
+    }
+
+    /// The value as [`ActivationScope`] if it is the declared type, or a derived type this version does not
     /// know (read as the declared type). `None` for the known derived types.
     pub fn as_identity_governance_activation_scope(&self) -> Option<&ActivationScope> {
         match self {
@@ -2461,7 +4619,7 @@ impl crate::polymorphic::Polymorphic for AnyActivationScope {
 
     fn declared_data(&self) -> Option<&crate::AdditionalData> {
         match self {
-            Self::IdentityGovernanceActivationScope(value) => Some(&value.additional_data),
+            Self::IdentityGovernanceActivationScope(value) => Some(value.additional_data()),
             _ => None,
         }
     }
@@ -2469,23 +4627,71 @@ impl crate::polymorphic::Polymorphic for AnyActivationScope {
 
 /// The `microsoft.graph.identityGovernance.attributeChangeTrigger` complex type.
 ///
-/// Derived from `workflowExecutionTrigger`; inherited properties are included.
+/// Derived from `workflowExecutionTrigger`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::identity_governance::WorkflowExecutionTrigger`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct AttributeChangeTrigger {
+    base: crate::models::identity_governance::WorkflowExecutionTrigger,
+}
+
+#[cfg(feature = "identity-governance")]
+impl std::ops::Deref for AttributeChangeTrigger {
+    type Target = crate::models::identity_governance::WorkflowExecutionTrigger;
+
+    fn deref(&self) -> &crate::models::identity_governance::WorkflowExecutionTrigger {
+        &self.base
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl std::ops::DerefMut for AttributeChangeTrigger {
+    fn deref_mut(&mut self) -> &mut crate::models::identity_governance::WorkflowExecutionTrigger {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl AttributeChangeTrigger {
+    /// An empty `attributeChangeTrigger`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The `triggerAttributes` property.
-    pub trigger_attributes: crate::Patch<Vec<crate::models::identity_governance::TriggerAttribute>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `triggerAttributes`: an empty slice when absent or `null`.
+    pub fn trigger_attributes(&self) -> &[crate::models::identity_governance::TriggerAttribute] {
+        self.props().list(10664)
+    }
+
+    /// Sets `triggerAttributes`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_trigger_attributes(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::identity_governance::TriggerAttribute>>,
+    ) -> &mut Self {
+        self.props_mut().set(10664, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl std::fmt::Debug for AttributeChangeTrigger {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "AttributeChangeTrigger", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "identity-governance")]
 impl serde::Serialize for AttributeChangeTrigger {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("triggerAttributes", &self.trigger_attributes)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -2501,41 +4707,94 @@ impl crate::read_fields::ReadFields for AttributeChangeTrigger {
     const NAME: &'static str = "microsoft.graph.identityGovernance.attributeChangeTrigger";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "triggerAttributes" => self.trigger_attributes = map.next_value()?,
+            "triggerAttributes" => into
+                .other::<Vec<crate::models::identity_governance::TriggerAttribute>, _>(
+                    10664, map,
+                )?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+base: <crate::models::identity_governance::WorkflowExecutionTrigger as crate::read_fields::ReadFields>::from_properties(properties),
+}
     }
 }
 
 /// The `microsoft.graph.identityGovernance.cancelRunsScope` complex type.
 ///
-/// Derived from `cancelScope`; inherited properties are included.
+/// Derived from `cancelScope`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::identity_governance::CancelScope`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct CancelRunsScope {
+    base: crate::models::identity_governance::CancelScope,
+}
+
+#[cfg(feature = "identity-governance")]
+impl std::ops::Deref for CancelRunsScope {
+    type Target = crate::models::identity_governance::CancelScope;
+
+    fn deref(&self) -> &crate::models::identity_governance::CancelScope {
+        &self.base
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl std::ops::DerefMut for CancelRunsScope {
+    fn deref_mut(&mut self) -> &mut crate::models::identity_governance::CancelScope {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl CancelRunsScope {
+    /// An empty `cancelRunsScope`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The `runs` navigation property (present when expanded).
-    pub runs: crate::Patch<Vec<crate::models::identity_governance::Run>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `runs`: an empty slice when absent or `null`.
+    pub fn runs(&self) -> &[crate::models::identity_governance::Run] {
+        self.props().list(10665)
+    }
+
+    /// Sets `runs`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_runs(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::identity_governance::Run>>,
+    ) -> &mut Self {
+        self.props_mut().set(10665, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl std::fmt::Debug for CancelRunsScope {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "CancelRunsScope", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "identity-governance")]
 impl serde::Serialize for CancelRunsScope {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("runs", &self.runs)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -2551,36 +4810,84 @@ impl crate::read_fields::ReadFields for CancelRunsScope {
     const NAME: &'static str = "microsoft.graph.identityGovernance.cancelRunsScope";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "runs" => self.runs = map.next_value()?,
+            "runs" => into.other::<Vec<crate::models::identity_governance::Run>, _>(10665, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+base: <crate::models::identity_governance::CancelScope as crate::read_fields::ReadFields>::from_properties(properties),
+}
     }
 }
 
 /// The `microsoft.graph.identityGovernance.cancelScope` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct CancelScope {
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "identity-governance")]
+impl CancelScope {
+    /// An empty `cancelScope`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl std::fmt::Debug for CancelScope {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "CancelScope", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "identity-governance")]
 impl serde::Serialize for CancelScope {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -2596,16 +4903,16 @@ impl crate::read_fields::ReadFields for CancelScope {
     const NAME: &'static str = "microsoft.graph.identityGovernance.cancelScope";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
-        let _ = (key, map);
+        let _ = (key, map, into);
         Ok(false)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
@@ -2644,7 +4951,7 @@ impl AnyCancelScope {
                 "microsoft.graph.identityGovernance.cancelRunsScope"
             }
             Self::Unknown(value) => value
-                .additional_data
+                .additional_data()
                 .get("@odata.type")
                 .and_then(|t| t.as_str())
                 .map_or("microsoft.graph.identityGovernance.cancelScope", |t| {
@@ -2653,7 +4960,24 @@ impl AnyCancelScope {
         }
     }
 
-    /// The value as a [`CancelScope`]: the declared type, or a derived type this version does not
+    /// The value read as [`CancelScope`] whatever its variant: a derived type's base properties
+    /// read the same, so reading the `cancelScope` properties needs no `match`.
+    pub fn base(&self) -> &CancelScope {
+        match self {
+            Self::IdentityGovernanceCancelScope(value) | Self::Unknown(value) => value,
+            Self::IdentityGovernanceCancelRunsScope(value) => value,
+        }
+    }
+
+    /// As [`AnyCancelScope::base`], to change the `cancelScope` properties of any variant.
+    pub fn base_mut(&mut self) -> &mut CancelScope {
+        match self {
+            Self::IdentityGovernanceCancelScope(value) | Self::Unknown(value) => value,
+            Self::IdentityGovernanceCancelRunsScope(value) => value,
+        }
+    }
+
+    /// The value as [`CancelScope`] if it is the declared type, or a derived type this version does not
     /// know (read as the declared type). `None` for the known derived types.
     pub fn as_identity_governance_cancel_scope(&self) -> Option<&CancelScope> {
         match self {
@@ -2760,7 +5084,7 @@ impl crate::polymorphic::Polymorphic for AnyCancelScope {
 
     fn declared_data(&self) -> Option<&crate::AdditionalData> {
         match self {
-            Self::IdentityGovernanceCancelScope(value) => Some(&value.additional_data),
+            Self::IdentityGovernanceCancelScope(value) => Some(value.additional_data()),
             _ => None,
         }
     }
@@ -2768,23 +5092,71 @@ impl crate::polymorphic::Polymorphic for AnyCancelScope {
 
 /// The `microsoft.graph.identityGovernance.countBasedQuarantineCondition` complex type.
 ///
-/// Derived from `quarantineCondition`; inherited properties are included.
+/// Derived from `quarantineCondition`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::identity_governance::QuarantineCondition`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct CountBasedQuarantineCondition {
+    base: crate::models::identity_governance::QuarantineCondition,
+}
+
+#[cfg(feature = "identity-governance")]
+impl std::ops::Deref for CountBasedQuarantineCondition {
+    type Target = crate::models::identity_governance::QuarantineCondition;
+
+    fn deref(&self) -> &crate::models::identity_governance::QuarantineCondition {
+        &self.base
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl std::ops::DerefMut for CountBasedQuarantineCondition {
+    fn deref_mut(&mut self) -> &mut crate::models::identity_governance::QuarantineCondition {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl CountBasedQuarantineCondition {
+    /// An empty `countBasedQuarantineCondition`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The `threshold` property.
-    pub threshold: crate::Patch<i64>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `threshold`: `None` when absent or `null`.
+    pub fn threshold(&self) -> Option<i64> {
+        self.props().int(10666)
+    }
+
+    /// Sets `threshold`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_threshold(&mut self, value: impl crate::IntoPatch<i64>) -> &mut Self {
+        self.props_mut().set_int(10666, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl std::fmt::Debug for CountBasedQuarantineCondition {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props().fmt_as(
+            f,
+            "CountBasedQuarantineCondition",
+            crate::models::PROPERTY_NAMES,
+        )
+    }
 }
 
 #[cfg(feature = "identity-governance")]
 impl serde::Serialize for CountBasedQuarantineCondition {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("threshold", &self.threshold)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -2800,46 +5172,96 @@ impl crate::read_fields::ReadFields for CountBasedQuarantineCondition {
     const NAME: &'static str = "microsoft.graph.identityGovernance.countBasedQuarantineCondition";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "threshold" => self.threshold = map.next_value()?,
+            "threshold" => into.int::<i64, _>(10666, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+base: <crate::models::identity_governance::QuarantineCondition as crate::read_fields::ReadFields>::from_properties(properties),
+}
     }
 }
 
 /// The `microsoft.graph.identityGovernance.customTaskExtensionCallbackConfiguration` complex type.
 ///
-/// Derived from `customExtensionCallbackConfiguration`; inherited properties are included.
+/// Derived from `customExtensionCallbackConfiguration`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::CustomExtensionCallbackConfiguration`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct CustomTaskExtensionCallbackConfiguration {
-    /// The `timeoutDuration` property.
-    pub timeout_duration: crate::Patch<crate::edm::Duration>,
+    base: crate::models::CustomExtensionCallbackConfiguration,
+}
+
+#[cfg(feature = "identity-governance")]
+impl std::ops::Deref for CustomTaskExtensionCallbackConfiguration {
+    type Target = crate::models::CustomExtensionCallbackConfiguration;
+
+    fn deref(&self) -> &crate::models::CustomExtensionCallbackConfiguration {
+        &self.base
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl std::ops::DerefMut for CustomTaskExtensionCallbackConfiguration {
+    fn deref_mut(&mut self) -> &mut crate::models::CustomExtensionCallbackConfiguration {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl CustomTaskExtensionCallbackConfiguration {
+    /// An empty `customTaskExtensionCallbackConfiguration`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The `authorizedApps` navigation property (present when expanded).
+    ///
+    /// `authorizedApps`: an empty slice when absent or `null`.
     #[cfg(feature = "identity")]
-    pub authorized_apps: crate::Patch<Vec<crate::models::AnyApplication>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn authorized_apps(&self) -> &[crate::models::AnyApplication] {
+        self.props().list(10667)
+    }
+
+    /// Sets `authorizedApps`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    #[cfg(feature = "identity")]
+    pub fn set_authorized_apps(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::AnyApplication>>,
+    ) -> &mut Self {
+        self.props_mut().set(10667, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl std::fmt::Debug for CustomTaskExtensionCallbackConfiguration {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props().fmt_as(
+            f,
+            "CustomTaskExtensionCallbackConfiguration",
+            crate::models::PROPERTY_NAMES,
+        )
+    }
 }
 
 #[cfg(feature = "identity-governance")]
 impl serde::Serialize for CustomTaskExtensionCallbackConfiguration {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("timeoutDuration", &self.timeout_duration)?;
-        #[cfg(feature = "identity")]
-        writer.field("authorizedApps", &self.authorized_apps)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -2856,44 +5278,100 @@ impl crate::read_fields::ReadFields for CustomTaskExtensionCallbackConfiguration
         "microsoft.graph.identityGovernance.customTaskExtensionCallbackConfiguration";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "timeoutDuration" => self.timeout_duration = map.next_value()?,
+            "timeoutDuration" => into.other::<crate::edm::Duration, _>(7687, map)?,
             #[cfg(feature = "identity")]
-            "authorizedApps" => self.authorized_apps = map.next_value()?,
+            "authorizedApps" => into.other::<Vec<crate::models::AnyApplication>, _>(10667, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+base: <crate::models::CustomExtensionCallbackConfiguration as crate::read_fields::ReadFields>::from_properties(properties),
+}
     }
 }
 
 /// The `microsoft.graph.identityGovernance.customTaskExtensionCallbackData` complex type.
 ///
-/// Derived from `customExtensionData`; inherited properties are included.
+/// Derived from `customExtensionData`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::CustomExtensionData`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct CustomTaskExtensionCallbackData {
+    base: crate::models::CustomExtensionData,
+}
+
+#[cfg(feature = "identity-governance")]
+impl std::ops::Deref for CustomTaskExtensionCallbackData {
+    type Target = crate::models::CustomExtensionData;
+
+    fn deref(&self) -> &crate::models::CustomExtensionData {
+        &self.base
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl std::ops::DerefMut for CustomTaskExtensionCallbackData {
+    fn deref_mut(&mut self) -> &mut crate::models::CustomExtensionData {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl CustomTaskExtensionCallbackData {
+    /// An empty `customTaskExtensionCallbackData`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The `operationStatus` property.
-    pub operation_status:
-        crate::Patch<crate::models::identity_governance::CustomTaskExtensionOperationStatus>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `operationStatus`: `None` when absent or `null`.
+    pub fn operation_status(
+        &self,
+    ) -> Option<&crate::models::identity_governance::CustomTaskExtensionOperationStatus> {
+        self.props().get(10668)
+    }
+
+    /// Sets `operationStatus`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_operation_status(
+        &mut self,
+        value: impl crate::IntoPatch<
+            crate::models::identity_governance::CustomTaskExtensionOperationStatus,
+        >,
+    ) -> &mut Self {
+        self.props_mut().set(10668, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl std::fmt::Debug for CustomTaskExtensionCallbackData {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props().fmt_as(
+            f,
+            "CustomTaskExtensionCallbackData",
+            crate::models::PROPERTY_NAMES,
+        )
+    }
 }
 
 #[cfg(feature = "identity-governance")]
 impl serde::Serialize for CustomTaskExtensionCallbackData {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("operationStatus", &self.operation_status)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -2909,53 +5387,146 @@ impl crate::read_fields::ReadFields for CustomTaskExtensionCallbackData {
     const NAME: &'static str = "microsoft.graph.identityGovernance.customTaskExtensionCallbackData";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "operationStatus" => self.operation_status = map.next_value()?,
-            _ => return Ok(false),
-        }
+"operationStatus" => into.other::<crate::models::identity_governance::CustomTaskExtensionOperationStatus, _>(10668, map)?,
+_ => return Ok(false),
+}
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+base: <crate::models::CustomExtensionData as crate::read_fields::ReadFields>::from_properties(properties),
+}
     }
 }
 
 /// The `microsoft.graph.identityGovernance.customTaskExtensionCalloutData` complex type.
 ///
-/// Derived from `customExtensionData`; inherited properties are included.
+/// Derived from `customExtensionData`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::CustomExtensionData`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct CustomTaskExtensionCalloutData {
+    base: crate::models::CustomExtensionData,
+}
+
+#[cfg(feature = "identity-governance")]
+impl std::ops::Deref for CustomTaskExtensionCalloutData {
+    type Target = crate::models::CustomExtensionData;
+
+    fn deref(&self) -> &crate::models::CustomExtensionData {
+        &self.base
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl std::ops::DerefMut for CustomTaskExtensionCalloutData {
+    fn deref_mut(&mut self) -> &mut crate::models::CustomExtensionData {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl CustomTaskExtensionCalloutData {
+    /// An empty `customTaskExtensionCalloutData`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The `subject` navigation property (present when expanded).
+    ///
+    /// `subject`: `None` when absent or `null`.
     #[cfg(feature = "identity")]
-    pub subject: crate::Patch<Box<crate::models::AnyUser>>,
+    pub fn subject(&self) -> Option<&crate::models::AnyUser> {
+        self.props().get(10669)
+    }
+
+    /// Sets `subject`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    #[cfg(feature = "identity")]
+    pub fn set_subject(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::AnyUser>,
+    ) -> &mut Self {
+        self.props_mut().set(10669, value.into_patch());
+        self
+    }
+
     /// The `task` navigation property (present when expanded).
-    pub task: crate::Patch<Box<crate::models::identity_governance::Task>>,
+    ///
+    /// `task`: `None` when absent or `null`.
+    pub fn task(&self) -> Option<&crate::models::identity_governance::Task> {
+        self.props().get(10670)
+    }
+
+    /// Sets `task`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_task(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::identity_governance::Task>,
+    ) -> &mut Self {
+        self.props_mut().set(10670, value.into_patch());
+        self
+    }
+
     /// The `taskProcessingresult` navigation property (present when expanded).
-    pub task_processingresult:
-        crate::Patch<Box<crate::models::identity_governance::TaskProcessingResult>>,
+    ///
+    /// `taskProcessingresult`: `None` when absent or `null`.
+    pub fn task_processingresult(
+        &self,
+    ) -> Option<&crate::models::identity_governance::TaskProcessingResult> {
+        self.props().get(10671)
+    }
+
+    /// Sets `taskProcessingresult`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_task_processingresult(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::identity_governance::TaskProcessingResult>,
+    ) -> &mut Self {
+        self.props_mut().set(10671, value.into_patch());
+        self
+    }
+
     /// The `workflow` navigation property (present when expanded).
-    pub workflow: crate::Patch<Box<crate::models::identity_governance::Workflow>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `workflow`: `None` when absent or `null`.
+    pub fn workflow(&self) -> Option<&crate::models::identity_governance::Workflow> {
+        self.props().get(10672)
+    }
+
+    /// Sets `workflow`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_workflow(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::identity_governance::Workflow>,
+    ) -> &mut Self {
+        self.props_mut().set(10672, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl std::fmt::Debug for CustomTaskExtensionCalloutData {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props().fmt_as(
+            f,
+            "CustomTaskExtensionCalloutData",
+            crate::models::PROPERTY_NAMES,
+        )
+    }
 }
 
 #[cfg(feature = "identity-governance")]
 impl serde::Serialize for CustomTaskExtensionCalloutData {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        #[cfg(feature = "identity")]
-        writer.field("subject", &self.subject)?;
-        writer.field("task", &self.task)?;
-        writer.field("taskProcessingresult", &self.task_processingresult)?;
-        writer.field("workflow", &self.workflow)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -2971,48 +5542,102 @@ impl crate::read_fields::ReadFields for CustomTaskExtensionCalloutData {
     const NAME: &'static str = "microsoft.graph.identityGovernance.customTaskExtensionCalloutData";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
             #[cfg(feature = "identity")]
-            "subject" => self.subject = map.next_value()?,
-            "task" => self.task = map.next_value()?,
-            "taskProcessingresult" => self.task_processingresult = map.next_value()?,
-            "workflow" => self.workflow = map.next_value()?,
+            "subject" => into.other::<crate::models::AnyUser, _>(10669, map)?,
+            "task" => into.other::<crate::models::identity_governance::Task, _>(10670, map)?,
+            "taskProcessingresult" => into
+                .other::<crate::models::identity_governance::TaskProcessingResult, _>(
+                10671, map,
+            )?,
+            "workflow" => {
+                into.other::<crate::models::identity_governance::Workflow, _>(10672, map)?
+            }
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+base: <crate::models::CustomExtensionData as crate::read_fields::ReadFields>::from_properties(properties),
+}
     }
 }
 
 /// The `microsoft.graph.identityGovernance.groupBasedSubjectSet` complex type.
 ///
-/// Derived from `subjectSet`; inherited properties are included.
+/// Derived from `subjectSet`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::SubjectSet`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(any(feature = "identity-governance", feature = "identity-access"))]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct GroupBasedSubjectSet {
+    base: crate::models::SubjectSet,
+}
+
+#[cfg(any(feature = "identity-governance", feature = "identity-access"))]
+impl std::ops::Deref for GroupBasedSubjectSet {
+    type Target = crate::models::SubjectSet;
+
+    fn deref(&self) -> &crate::models::SubjectSet {
+        &self.base
+    }
+}
+
+#[cfg(any(feature = "identity-governance", feature = "identity-access"))]
+impl std::ops::DerefMut for GroupBasedSubjectSet {
+    fn deref_mut(&mut self) -> &mut crate::models::SubjectSet {
+        &mut self.base
+    }
+}
+
+#[cfg(any(feature = "identity-governance", feature = "identity-access"))]
+impl GroupBasedSubjectSet {
+    /// An empty `groupBasedSubjectSet`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The `groups` navigation property (present when expanded).
+    ///
+    /// `groups`: an empty slice when absent or `null`.
     #[cfg(feature = "identity")]
-    pub groups: crate::Patch<Vec<crate::models::Group>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn groups(&self) -> &[crate::models::Group] {
+        self.props().list(10673)
+    }
+
+    /// Sets `groups`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    #[cfg(feature = "identity")]
+    pub fn set_groups(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::Group>>,
+    ) -> &mut Self {
+        self.props_mut().set(10673, value.into_patch());
+        self
+    }
+}
+
+#[cfg(any(feature = "identity-governance", feature = "identity-access"))]
+impl std::fmt::Debug for GroupBasedSubjectSet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "GroupBasedSubjectSet", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(any(feature = "identity-governance", feature = "identity-access"))]
 impl serde::Serialize for GroupBasedSubjectSet {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        #[allow(unused_mut)] // every property may be compiled out
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        #[cfg(feature = "identity")]
-        writer.field("groups", &self.groups)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -3029,42 +5654,94 @@ impl crate::read_fields::ReadFields for GroupBasedSubjectSet {
 
     #[allow(unreachable_code, unused_variables)] // every property may be compiled out
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
             #[cfg(feature = "identity")]
-            "groups" => self.groups = map.next_value()?,
+            "groups" => into.other::<Vec<crate::models::Group>, _>(10673, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::SubjectSet as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
 /// The `microsoft.graph.identityGovernance.membershipChangeTrigger` complex type.
 ///
-/// Derived from `workflowExecutionTrigger`; inherited properties are included.
+/// Derived from `workflowExecutionTrigger`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::identity_governance::WorkflowExecutionTrigger`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct MembershipChangeTrigger {
+    base: crate::models::identity_governance::WorkflowExecutionTrigger,
+}
+
+#[cfg(feature = "identity-governance")]
+impl std::ops::Deref for MembershipChangeTrigger {
+    type Target = crate::models::identity_governance::WorkflowExecutionTrigger;
+
+    fn deref(&self) -> &crate::models::identity_governance::WorkflowExecutionTrigger {
+        &self.base
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl std::ops::DerefMut for MembershipChangeTrigger {
+    fn deref_mut(&mut self) -> &mut crate::models::identity_governance::WorkflowExecutionTrigger {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl MembershipChangeTrigger {
+    /// An empty `membershipChangeTrigger`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The `changeType` property.
-    pub change_type: crate::Patch<crate::models::identity_governance::MembershipChangeType>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `changeType`: `None` when absent or `null`.
+    pub fn change_type(&self) -> Option<&crate::models::identity_governance::MembershipChangeType> {
+        self.props().get(10674)
+    }
+
+    /// Sets `changeType`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_change_type(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::identity_governance::MembershipChangeType>,
+    ) -> &mut Self {
+        self.props_mut().set(10674, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl std::fmt::Debug for MembershipChangeTrigger {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "MembershipChangeTrigger", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "identity-governance")]
 impl serde::Serialize for MembershipChangeTrigger {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("changeType", &self.change_type)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -3080,38 +5757,78 @@ impl crate::read_fields::ReadFields for MembershipChangeTrigger {
     const NAME: &'static str = "microsoft.graph.identityGovernance.membershipChangeTrigger";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "changeType" => self.change_type = map.next_value()?,
+            "changeType" => into
+                .other::<crate::models::identity_governance::MembershipChangeType, _>(10674, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+base: <crate::models::identity_governance::WorkflowExecutionTrigger as crate::read_fields::ReadFields>::from_properties(properties),
+}
     }
 }
 
 /// The `microsoft.graph.identityGovernance.onDemandExecutionOnly` complex type.
 ///
-/// Derived from `workflowExecutionConditions`; inherited properties are included.
+/// Derived from `workflowExecutionConditions`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::identity_governance::WorkflowExecutionConditions`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct OnDemandExecutionOnly {
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    base: crate::models::identity_governance::WorkflowExecutionConditions,
+}
+
+#[cfg(feature = "identity-governance")]
+impl std::ops::Deref for OnDemandExecutionOnly {
+    type Target = crate::models::identity_governance::WorkflowExecutionConditions;
+
+    fn deref(&self) -> &crate::models::identity_governance::WorkflowExecutionConditions {
+        &self.base
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl std::ops::DerefMut for OnDemandExecutionOnly {
+    fn deref_mut(
+        &mut self,
+    ) -> &mut crate::models::identity_governance::WorkflowExecutionConditions {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl OnDemandExecutionOnly {
+    /// An empty `onDemandExecutionOnly`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl std::fmt::Debug for OnDemandExecutionOnly {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "OnDemandExecutionOnly", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "identity-governance")]
 impl serde::Serialize for OnDemandExecutionOnly {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -3127,42 +5844,123 @@ impl crate::read_fields::ReadFields for OnDemandExecutionOnly {
     const NAME: &'static str = "microsoft.graph.identityGovernance.onDemandExecutionOnly";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
-        let _ = (key, map);
+        let _ = (key, map, into);
         Ok(false)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+base: <crate::models::identity_governance::WorkflowExecutionConditions as crate::read_fields::ReadFields>::from_properties(properties),
+}
     }
 }
 
 /// The `microsoft.graph.identityGovernance.parameter` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct Parameter {
-    /// The `name` property.
-    pub name: crate::Patch<String>,
-    /// The `values` property.
-    pub values: crate::Patch<Vec<String>>,
-    /// The `valueType` property.
-    pub value_type: crate::Patch<crate::models::identity_governance::ValueType>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "identity-governance")]
+impl Parameter {
+    /// An empty `parameter`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// The `name` property.
+    ///
+    /// `name`: `None` when absent or `null`.
+    pub fn name(&self) -> Option<&str> {
+        self.props().str(10675)
+    }
+
+    /// Sets `name`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_name(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(10675, value.into_patch());
+        self
+    }
+
+    /// The `values` property.
+    ///
+    /// `values`: an empty slice when absent or `null`.
+    pub fn values(&self) -> &[String] {
+        self.props().strings(10676)
+    }
+
+    /// Sets `values`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_values(&mut self, value: impl crate::IntoPatch<Vec<String>>) -> &mut Self {
+        self.props_mut().set_strings(10676, value.into_patch());
+        self
+    }
+
+    /// The `valueType` property.
+    ///
+    /// `valueType`: `None` when absent or `null`.
+    pub fn value_type(&self) -> Option<&crate::models::identity_governance::ValueType> {
+        self.props().get(10677)
+    }
+
+    /// Sets `valueType`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_value_type(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::identity_governance::ValueType>,
+    ) -> &mut Self {
+        self.props_mut().set(10677, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl std::fmt::Debug for Parameter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "Parameter", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "identity-governance")]
 impl serde::Serialize for Parameter {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("name", &self.name)?;
-        writer.field("values", &self.values)?;
-        writer.field("valueType", &self.value_type)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -3178,43 +5976,93 @@ impl crate::read_fields::ReadFields for Parameter {
     const NAME: &'static str = "microsoft.graph.identityGovernance.parameter";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "name" => self.name = map.next_value()?,
-            "values" => self.values = map.next_value()?,
-            "valueType" => self.value_type = map.next_value()?,
+            "name" => into.str(10675, map)?,
+            "values" => into.strings(10676, map)?,
+            "valueType" => {
+                into.other::<crate::models::identity_governance::ValueType, _>(10677, map)?
+            }
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.identityGovernance.percentageBasedQuarantineCondition` complex type.
 ///
-/// Derived from `quarantineCondition`; inherited properties are included.
+/// Derived from `quarantineCondition`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::identity_governance::QuarantineCondition`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct PercentageBasedQuarantineCondition {
+    base: crate::models::identity_governance::QuarantineCondition,
+}
+
+#[cfg(feature = "identity-governance")]
+impl std::ops::Deref for PercentageBasedQuarantineCondition {
+    type Target = crate::models::identity_governance::QuarantineCondition;
+
+    fn deref(&self) -> &crate::models::identity_governance::QuarantineCondition {
+        &self.base
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl std::ops::DerefMut for PercentageBasedQuarantineCondition {
+    fn deref_mut(&mut self) -> &mut crate::models::identity_governance::QuarantineCondition {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl PercentageBasedQuarantineCondition {
+    /// An empty `percentageBasedQuarantineCondition`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The `percentage` property.
-    pub percentage: crate::Patch<i32>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `percentage`: `None` when absent or `null`.
+    pub fn percentage(&self) -> Option<i32> {
+        self.props().int(10678)
+    }
+
+    /// Sets `percentage`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_percentage(&mut self, value: impl crate::IntoPatch<i32>) -> &mut Self {
+        self.props_mut().set_int(10678, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl std::fmt::Debug for PercentageBasedQuarantineCondition {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props().fmt_as(
+            f,
+            "PercentageBasedQuarantineCondition",
+            crate::models::PROPERTY_NAMES,
+        )
+    }
 }
 
 #[cfg(feature = "identity-governance")]
 impl serde::Serialize for PercentageBasedQuarantineCondition {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("percentage", &self.percentage)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -3231,48 +6079,136 @@ impl crate::read_fields::ReadFields for PercentageBasedQuarantineCondition {
         "microsoft.graph.identityGovernance.percentageBasedQuarantineCondition";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "percentage" => self.percentage = map.next_value()?,
+            "percentage" => into.int::<i32, _>(10678, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+base: <crate::models::identity_governance::QuarantineCondition as crate::read_fields::ReadFields>::from_properties(properties),
+}
     }
 }
 
 /// The `microsoft.graph.identityGovernance.previewFailedTask` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct PreviewFailedTask {
-    /// The `definitionId` property.
-    pub definition_id: crate::Patch<String>,
-    /// The `failureReason` property.
-    pub failure_reason: crate::Patch<String>,
-    /// The `name` property.
-    pub name: crate::Patch<String>,
-    /// The `taskId` property.
-    pub task_id: crate::Patch<String>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "identity-governance")]
+impl PreviewFailedTask {
+    /// An empty `previewFailedTask`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// The `definitionId` property.
+    ///
+    /// `definitionId`: `None` when absent or `null`.
+    pub fn definition_id(&self) -> Option<&str> {
+        self.props().str(10679)
+    }
+
+    /// Sets `definitionId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_definition_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(10679, value.into_patch());
+        self
+    }
+
+    /// The `failureReason` property.
+    ///
+    /// `failureReason`: `None` when absent or `null`.
+    pub fn failure_reason(&self) -> Option<&str> {
+        self.props().str(10680)
+    }
+
+    /// Sets `failureReason`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_failure_reason(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(10680, value.into_patch());
+        self
+    }
+
+    /// The `name` property.
+    ///
+    /// `name`: `None` when absent or `null`.
+    pub fn name(&self) -> Option<&str> {
+        self.props().str(10681)
+    }
+
+    /// Sets `name`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_name(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(10681, value.into_patch());
+        self
+    }
+
+    /// The `taskId` property.
+    ///
+    /// `taskId`: `None` when absent or `null`.
+    pub fn task_id(&self) -> Option<&str> {
+        self.props().str(10682)
+    }
+
+    /// Sets `taskId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_task_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(10682, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl std::fmt::Debug for PreviewFailedTask {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "PreviewFailedTask", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "identity-governance")]
 impl serde::Serialize for PreviewFailedTask {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("definitionId", &self.definition_id)?;
-        writer.field("failureReason", &self.failure_reason)?;
-        writer.field("name", &self.name)?;
-        writer.field("taskId", &self.task_id)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -3288,39 +6224,85 @@ impl crate::read_fields::ReadFields for PreviewFailedTask {
     const NAME: &'static str = "microsoft.graph.identityGovernance.previewFailedTask";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "definitionId" => self.definition_id = map.next_value()?,
-            "failureReason" => self.failure_reason = map.next_value()?,
-            "name" => self.name = map.next_value()?,
-            "taskId" => self.task_id = map.next_value()?,
+            "definitionId" => into.str(10679, map)?,
+            "failureReason" => into.str(10680, map)?,
+            "name" => into.str(10681, map)?,
+            "taskId" => into.str(10682, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.identityGovernance.quarantineCondition` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct QuarantineCondition {
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "identity-governance")]
+impl QuarantineCondition {
+    /// An empty `quarantineCondition`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl std::fmt::Debug for QuarantineCondition {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "QuarantineCondition", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "identity-governance")]
 impl serde::Serialize for QuarantineCondition {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -3336,16 +6318,16 @@ impl crate::read_fields::ReadFields for QuarantineCondition {
     const NAME: &'static str = "microsoft.graph.identityGovernance.quarantineCondition";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
-        let _ = (key, map);
+        let _ = (key, map, into);
         Ok(false)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
@@ -3393,7 +6375,7 @@ impl AnyQuarantineCondition {
                 "microsoft.graph.identityGovernance.percentageBasedQuarantineCondition"
             }
             Self::Unknown(value) => value
-                .additional_data
+                .additional_data()
                 .get("@odata.type")
                 .and_then(|t| t.as_str())
                 .map_or(
@@ -3403,7 +6385,26 @@ impl AnyQuarantineCondition {
         }
     }
 
-    /// The value as a [`QuarantineCondition`]: the declared type, or a derived type this version does not
+    /// The value read as [`QuarantineCondition`] whatever its variant: a derived type's base properties
+    /// read the same, so reading the `quarantineCondition` properties needs no `match`.
+    pub fn base(&self) -> &QuarantineCondition {
+        match self {
+            Self::IdentityGovernanceQuarantineCondition(value) | Self::Unknown(value) => value,
+            Self::IdentityGovernanceCountBasedQuarantineCondition(value) => value,
+            Self::IdentityGovernancePercentageBasedQuarantineCondition(value) => value,
+        }
+    }
+
+    /// As [`AnyQuarantineCondition::base`], to change the `quarantineCondition` properties of any variant.
+    pub fn base_mut(&mut self) -> &mut QuarantineCondition {
+        match self {
+            Self::IdentityGovernanceQuarantineCondition(value) | Self::Unknown(value) => value,
+            Self::IdentityGovernanceCountBasedQuarantineCondition(value) => value,
+            Self::IdentityGovernancePercentageBasedQuarantineCondition(value) => value,
+        }
+    }
+
+    /// The value as [`QuarantineCondition`] if it is the declared type, or a derived type this version does not
     /// know (read as the declared type). `None` for the known derived types.
     pub fn as_identity_governance_quarantine_condition(&self) -> Option<&QuarantineCondition> {
         match self {
@@ -3571,32 +6572,104 @@ impl crate::polymorphic::Polymorphic for AnyQuarantineCondition {
 
     fn declared_data(&self) -> Option<&crate::AdditionalData> {
         match self {
-            Self::IdentityGovernanceQuarantineCondition(value) => Some(&value.additional_data),
+            Self::IdentityGovernanceQuarantineCondition(value) => Some(value.additional_data()),
             _ => None,
         }
     }
 }
 
 /// The `microsoft.graph.identityGovernance.quarantineConfiguration` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct QuarantineConfiguration {
-    /// The `conditions` property.
-    pub conditions: crate::Patch<Vec<crate::models::identity_governance::AnyQuarantineCondition>>,
-    /// The `matchMode` property.
-    pub match_mode: crate::Patch<crate::models::identity_governance::MatchMode>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "identity-governance")]
+impl QuarantineConfiguration {
+    /// An empty `quarantineConfiguration`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// The `conditions` property.
+    ///
+    /// `conditions`: an empty slice when absent or `null`.
+    pub fn conditions(&self) -> &[crate::models::identity_governance::AnyQuarantineCondition] {
+        self.props().list(10683)
+    }
+
+    /// Sets `conditions`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_conditions(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::identity_governance::AnyQuarantineCondition>>,
+    ) -> &mut Self {
+        self.props_mut().set(10683, value.into_patch());
+        self
+    }
+
+    /// The `matchMode` property.
+    ///
+    /// `matchMode`: `None` when absent or `null`.
+    pub fn match_mode(&self) -> Option<&crate::models::identity_governance::MatchMode> {
+        self.props().get(10684)
+    }
+
+    /// Sets `matchMode`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_match_mode(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::identity_governance::MatchMode>,
+    ) -> &mut Self {
+        self.props_mut().set(10684, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl std::fmt::Debug for QuarantineConfiguration {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "QuarantineConfiguration", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "identity-governance")]
 impl serde::Serialize for QuarantineConfiguration {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("conditions", &self.conditions)?;
-        writer.field("matchMode", &self.match_mode)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -3612,46 +6685,133 @@ impl crate::read_fields::ReadFields for QuarantineConfiguration {
     const NAME: &'static str = "microsoft.graph.identityGovernance.quarantineConfiguration";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "conditions" => self.conditions = map.next_value()?,
-            "matchMode" => self.match_mode = map.next_value()?,
+            "conditions" => into
+                .other::<Vec<crate::models::identity_governance::AnyQuarantineCondition>, _>(
+                    10683, map,
+                )?,
+            "matchMode" => {
+                into.other::<crate::models::identity_governance::MatchMode, _>(10684, map)?
+            }
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.identityGovernance.quarantineDetails` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct QuarantineDetails {
-    /// The `quarantinedDateTime` property.
-    pub quarantined_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// The `quarantineReason` property.
-    pub quarantine_reason: crate::Patch<String>,
-    /// The `quarantineType` property.
-    pub quarantine_type: crate::Patch<crate::models::identity_governance::QuarantineType>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "identity-governance")]
+impl QuarantineDetails {
+    /// An empty `quarantineDetails`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// The `quarantinedDateTime` property.
+    ///
+    /// `quarantinedDateTime`: `None` when absent or `null`.
+    pub fn quarantined_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(10685)
+    }
+
+    /// Sets `quarantinedDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_quarantined_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(10685, value.into_patch());
+        self
+    }
+
+    /// The `quarantineReason` property.
+    ///
+    /// `quarantineReason`: `None` when absent or `null`.
+    pub fn quarantine_reason(&self) -> Option<&str> {
+        self.props().str(10686)
+    }
+
+    /// Sets `quarantineReason`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_quarantine_reason(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(10686, value.into_patch());
+        self
+    }
+
+    /// The `quarantineType` property.
+    ///
+    /// `quarantineType`: `None` when absent or `null`.
+    pub fn quarantine_type(&self) -> Option<&crate::models::identity_governance::QuarantineType> {
+        self.props().get(10687)
+    }
+
+    /// Sets `quarantineType`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_quarantine_type(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::identity_governance::QuarantineType>,
+    ) -> &mut Self {
+        self.props_mut().set(10687, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl std::fmt::Debug for QuarantineDetails {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "QuarantineDetails", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "identity-governance")]
 impl serde::Serialize for QuarantineDetails {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("quarantinedDateTime", &self.quarantined_date_time)?;
-        writer.field("quarantineReason", &self.quarantine_reason)?;
-        writer.field("quarantineType", &self.quarantine_type)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -3667,43 +6827,90 @@ impl crate::read_fields::ReadFields for QuarantineDetails {
     const NAME: &'static str = "microsoft.graph.identityGovernance.quarantineDetails";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "quarantinedDateTime" => self.quarantined_date_time = map.next_value()?,
-            "quarantineReason" => self.quarantine_reason = map.next_value()?,
-            "quarantineType" => self.quarantine_type = map.next_value()?,
+            "quarantinedDateTime" => into.other::<crate::edm::DateTimeOffset, _>(10685, map)?,
+            "quarantineReason" => into.str(10686, map)?,
+            "quarantineType" => {
+                into.other::<crate::models::identity_governance::QuarantineType, _>(10687, map)?
+            }
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.identityGovernance.ruleBasedSubjectSet` complex type.
 ///
-/// Derived from `subjectSet`; inherited properties are included.
+/// Derived from `subjectSet`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::SubjectSet`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(any(feature = "identity-governance", feature = "identity-access"))]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct RuleBasedSubjectSet {
+    base: crate::models::SubjectSet,
+}
+
+#[cfg(any(feature = "identity-governance", feature = "identity-access"))]
+impl std::ops::Deref for RuleBasedSubjectSet {
+    type Target = crate::models::SubjectSet;
+
+    fn deref(&self) -> &crate::models::SubjectSet {
+        &self.base
+    }
+}
+
+#[cfg(any(feature = "identity-governance", feature = "identity-access"))]
+impl std::ops::DerefMut for RuleBasedSubjectSet {
+    fn deref_mut(&mut self) -> &mut crate::models::SubjectSet {
+        &mut self.base
+    }
+}
+
+#[cfg(any(feature = "identity-governance", feature = "identity-access"))]
+impl RuleBasedSubjectSet {
+    /// An empty `ruleBasedSubjectSet`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The `rule` property.
-    pub rule: crate::Patch<String>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `rule`: `None` when absent or `null`.
+    pub fn rule(&self) -> Option<&str> {
+        self.props().str(10688)
+    }
+
+    /// Sets `rule`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_rule(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(10688, value.into_patch());
+        self
+    }
+}
+
+#[cfg(any(feature = "identity-governance", feature = "identity-access"))]
+impl std::fmt::Debug for RuleBasedSubjectSet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "RuleBasedSubjectSet", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(any(feature = "identity-governance", feature = "identity-access"))]
 impl serde::Serialize for RuleBasedSubjectSet {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("rule", &self.rule)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -3719,54 +6926,164 @@ impl crate::read_fields::ReadFields for RuleBasedSubjectSet {
     const NAME: &'static str = "microsoft.graph.identityGovernance.ruleBasedSubjectSet";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "rule" => self.rule = map.next_value()?,
+            "rule" => into.str(10688, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::SubjectSet as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
 /// The `microsoft.graph.identityGovernance.runSummary` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct RunSummary {
-    /// The `failedRuns` property.
-    pub failed_runs: crate::Patch<i32>,
-    /// The `failedTasks` property.
-    pub failed_tasks: crate::Patch<i32>,
-    /// The `successfulRuns` property.
-    pub successful_runs: crate::Patch<i32>,
-    /// The `totalRuns` property.
-    pub total_runs: crate::Patch<i32>,
-    /// The `totalTasks` property.
-    pub total_tasks: crate::Patch<i32>,
-    /// The `totalUsers` property.
-    pub total_users: crate::Patch<i32>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "identity-governance")]
+impl RunSummary {
+    /// An empty `runSummary`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// The `failedRuns` property.
+    ///
+    /// `failedRuns`: `None` when absent or `null`.
+    pub fn failed_runs(&self) -> Option<i32> {
+        self.props().int(10689)
+    }
+
+    /// Sets `failedRuns`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_failed_runs(&mut self, value: impl crate::IntoPatch<i32>) -> &mut Self {
+        self.props_mut().set_int(10689, value.into_patch());
+        self
+    }
+
+    /// The `failedTasks` property.
+    ///
+    /// `failedTasks`: `None` when absent or `null`.
+    pub fn failed_tasks(&self) -> Option<i32> {
+        self.props().int(10690)
+    }
+
+    /// Sets `failedTasks`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_failed_tasks(&mut self, value: impl crate::IntoPatch<i32>) -> &mut Self {
+        self.props_mut().set_int(10690, value.into_patch());
+        self
+    }
+
+    /// The `successfulRuns` property.
+    ///
+    /// `successfulRuns`: `None` when absent or `null`.
+    pub fn successful_runs(&self) -> Option<i32> {
+        self.props().int(10691)
+    }
+
+    /// Sets `successfulRuns`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_successful_runs(&mut self, value: impl crate::IntoPatch<i32>) -> &mut Self {
+        self.props_mut().set_int(10691, value.into_patch());
+        self
+    }
+
+    /// The `totalRuns` property.
+    ///
+    /// `totalRuns`: `None` when absent or `null`.
+    pub fn total_runs(&self) -> Option<i32> {
+        self.props().int(10692)
+    }
+
+    /// Sets `totalRuns`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_total_runs(&mut self, value: impl crate::IntoPatch<i32>) -> &mut Self {
+        self.props_mut().set_int(10692, value.into_patch());
+        self
+    }
+
+    /// The `totalTasks` property.
+    ///
+    /// `totalTasks`: `None` when absent or `null`.
+    pub fn total_tasks(&self) -> Option<i32> {
+        self.props().int(10693)
+    }
+
+    /// Sets `totalTasks`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_total_tasks(&mut self, value: impl crate::IntoPatch<i32>) -> &mut Self {
+        self.props_mut().set_int(10693, value.into_patch());
+        self
+    }
+
+    /// The `totalUsers` property.
+    ///
+    /// `totalUsers`: `None` when absent or `null`.
+    pub fn total_users(&self) -> Option<i32> {
+        self.props().int(10694)
+    }
+
+    /// Sets `totalUsers`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_total_users(&mut self, value: impl crate::IntoPatch<i32>) -> &mut Self {
+        self.props_mut().set_int(10694, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl std::fmt::Debug for RunSummary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "RunSummary", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "identity-governance")]
 impl serde::Serialize for RunSummary {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("failedRuns", &self.failed_runs)?;
-        writer.field("failedTasks", &self.failed_tasks)?;
-        writer.field("successfulRuns", &self.successful_runs)?;
-        writer.field("totalRuns", &self.total_runs)?;
-        writer.field("totalTasks", &self.total_tasks)?;
-        writer.field("totalUsers", &self.total_users)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -3782,53 +7099,139 @@ impl crate::read_fields::ReadFields for RunSummary {
     const NAME: &'static str = "microsoft.graph.identityGovernance.runSummary";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "failedRuns" => self.failed_runs = map.next_value()?,
-            "failedTasks" => self.failed_tasks = map.next_value()?,
-            "successfulRuns" => self.successful_runs = map.next_value()?,
-            "totalRuns" => self.total_runs = map.next_value()?,
-            "totalTasks" => self.total_tasks = map.next_value()?,
-            "totalUsers" => self.total_users = map.next_value()?,
+            "failedRuns" => into.int::<i32, _>(10689, map)?,
+            "failedTasks" => into.int::<i32, _>(10690, map)?,
+            "successfulRuns" => into.int::<i32, _>(10691, map)?,
+            "totalRuns" => into.int::<i32, _>(10692, map)?,
+            "totalTasks" => into.int::<i32, _>(10693, map)?,
+            "totalUsers" => into.int::<i32, _>(10694, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.identityGovernance.taskReportSummary` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct TaskReportSummary {
-    /// The `failedTasks` property.
-    pub failed_tasks: crate::Patch<i32>,
-    /// The `successfulTasks` property.
-    pub successful_tasks: crate::Patch<i32>,
-    /// The `totalTasks` property.
-    pub total_tasks: crate::Patch<i32>,
-    /// The `unprocessedTasks` property.
-    pub unprocessed_tasks: crate::Patch<i32>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "identity-governance")]
+impl TaskReportSummary {
+    /// An empty `taskReportSummary`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// The `failedTasks` property.
+    ///
+    /// `failedTasks`: `None` when absent or `null`.
+    pub fn failed_tasks(&self) -> Option<i32> {
+        self.props().int(10695)
+    }
+
+    /// Sets `failedTasks`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_failed_tasks(&mut self, value: impl crate::IntoPatch<i32>) -> &mut Self {
+        self.props_mut().set_int(10695, value.into_patch());
+        self
+    }
+
+    /// The `successfulTasks` property.
+    ///
+    /// `successfulTasks`: `None` when absent or `null`.
+    pub fn successful_tasks(&self) -> Option<i32> {
+        self.props().int(10696)
+    }
+
+    /// Sets `successfulTasks`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_successful_tasks(&mut self, value: impl crate::IntoPatch<i32>) -> &mut Self {
+        self.props_mut().set_int(10696, value.into_patch());
+        self
+    }
+
+    /// The `totalTasks` property.
+    ///
+    /// `totalTasks`: `None` when absent or `null`.
+    pub fn total_tasks(&self) -> Option<i32> {
+        self.props().int(10697)
+    }
+
+    /// Sets `totalTasks`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_total_tasks(&mut self, value: impl crate::IntoPatch<i32>) -> &mut Self {
+        self.props_mut().set_int(10697, value.into_patch());
+        self
+    }
+
+    /// The `unprocessedTasks` property.
+    ///
+    /// `unprocessedTasks`: `None` when absent or `null`.
+    pub fn unprocessed_tasks(&self) -> Option<i32> {
+        self.props().int(10698)
+    }
+
+    /// Sets `unprocessedTasks`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_unprocessed_tasks(&mut self, value: impl crate::IntoPatch<i32>) -> &mut Self {
+        self.props_mut().set_int(10698, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl std::fmt::Debug for TaskReportSummary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "TaskReportSummary", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "identity-governance")]
 impl serde::Serialize for TaskReportSummary {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("failedTasks", &self.failed_tasks)?;
-        writer.field("successfulTasks", &self.successful_tasks)?;
-        writer.field("totalTasks", &self.total_tasks)?;
-        writer.field("unprocessedTasks", &self.unprocessed_tasks)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -3844,48 +7247,112 @@ impl crate::read_fields::ReadFields for TaskReportSummary {
     const NAME: &'static str = "microsoft.graph.identityGovernance.taskReportSummary";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "failedTasks" => self.failed_tasks = map.next_value()?,
-            "successfulTasks" => self.successful_tasks = map.next_value()?,
-            "totalTasks" => self.total_tasks = map.next_value()?,
-            "unprocessedTasks" => self.unprocessed_tasks = map.next_value()?,
+            "failedTasks" => into.int::<i32, _>(10695, map)?,
+            "successfulTasks" => into.int::<i32, _>(10696, map)?,
+            "totalTasks" => into.int::<i32, _>(10697, map)?,
+            "unprocessedTasks" => into.int::<i32, _>(10698, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.identityGovernance.timeBasedAttributeTrigger` complex type.
 ///
-/// Derived from `workflowExecutionTrigger`; inherited properties are included.
+/// Derived from `workflowExecutionTrigger`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::identity_governance::WorkflowExecutionTrigger`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct TimeBasedAttributeTrigger {
+    base: crate::models::identity_governance::WorkflowExecutionTrigger,
+}
+
+#[cfg(feature = "identity-governance")]
+impl std::ops::Deref for TimeBasedAttributeTrigger {
+    type Target = crate::models::identity_governance::WorkflowExecutionTrigger;
+
+    fn deref(&self) -> &crate::models::identity_governance::WorkflowExecutionTrigger {
+        &self.base
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl std::ops::DerefMut for TimeBasedAttributeTrigger {
+    fn deref_mut(&mut self) -> &mut crate::models::identity_governance::WorkflowExecutionTrigger {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl TimeBasedAttributeTrigger {
+    /// An empty `timeBasedAttributeTrigger`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The `offsetInDays` property.
-    pub offset_in_days: crate::Patch<i32>,
+    ///
+    /// `offsetInDays`: `None` when absent or `null`.
+    pub fn offset_in_days(&self) -> Option<i32> {
+        self.props().int(10699)
+    }
+
+    /// Sets `offsetInDays`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_offset_in_days(&mut self, value: impl crate::IntoPatch<i32>) -> &mut Self {
+        self.props_mut().set_int(10699, value.into_patch());
+        self
+    }
+
     /// The `timeBasedAttribute` property.
-    pub time_based_attribute:
-        crate::Patch<crate::models::identity_governance::WorkflowTriggerTimeBasedAttribute>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `timeBasedAttribute`: `None` when absent or `null`.
+    pub fn time_based_attribute(
+        &self,
+    ) -> Option<&crate::models::identity_governance::WorkflowTriggerTimeBasedAttribute> {
+        self.props().get(10700)
+    }
+
+    /// Sets `timeBasedAttribute`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_time_based_attribute(
+        &mut self,
+        value: impl crate::IntoPatch<
+            crate::models::identity_governance::WorkflowTriggerTimeBasedAttribute,
+        >,
+    ) -> &mut Self {
+        self.props_mut().set(10700, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl std::fmt::Debug for TimeBasedAttributeTrigger {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props().fmt_as(
+            f,
+            "TimeBasedAttributeTrigger",
+            crate::models::PROPERTY_NAMES,
+        )
+    }
 }
 
 #[cfg(feature = "identity-governance")]
 impl serde::Serialize for TimeBasedAttributeTrigger {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("offsetInDays", &self.offset_in_days)?;
-        writer.field("timeBasedAttribute", &self.time_based_attribute)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -3901,64 +7368,192 @@ impl crate::read_fields::ReadFields for TimeBasedAttributeTrigger {
     const NAME: &'static str = "microsoft.graph.identityGovernance.timeBasedAttributeTrigger";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "offsetInDays" => self.offset_in_days = map.next_value()?,
-            "timeBasedAttribute" => self.time_based_attribute = map.next_value()?,
-            _ => return Ok(false),
-        }
+"offsetInDays" => into.int::<i32, _>(10699, map)?,
+"timeBasedAttribute" => into.other::<crate::models::identity_governance::WorkflowTriggerTimeBasedAttribute, _>(10700, map)?,
+_ => return Ok(false),
+}
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+base: <crate::models::identity_governance::WorkflowExecutionTrigger as crate::read_fields::ReadFields>::from_properties(properties),
+}
     }
 }
 
 /// The `microsoft.graph.identityGovernance.topTasksInsightsSummary` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct TopTasksInsightsSummary {
-    /// The `failedTasks` property.
-    pub failed_tasks: crate::Patch<i32>,
-    /// The `failedUsers` property.
-    pub failed_users: crate::Patch<i32>,
-    /// The `successfulTasks` property.
-    pub successful_tasks: crate::Patch<i32>,
-    /// The `successfulUsers` property.
-    pub successful_users: crate::Patch<i32>,
-    /// The `taskDefinitionDisplayName` property.
-    pub task_definition_display_name: crate::Patch<String>,
-    /// The `taskDefinitionId` property.
-    pub task_definition_id: crate::Patch<String>,
-    /// The `totalTasks` property.
-    pub total_tasks: crate::Patch<i32>,
-    /// The `totalUsers` property.
-    pub total_users: crate::Patch<i32>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "identity-governance")]
+impl TopTasksInsightsSummary {
+    /// An empty `topTasksInsightsSummary`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// The `failedTasks` property.
+    ///
+    /// `failedTasks`: `None` when absent or `null`.
+    pub fn failed_tasks(&self) -> Option<i32> {
+        self.props().int(10701)
+    }
+
+    /// Sets `failedTasks`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_failed_tasks(&mut self, value: impl crate::IntoPatch<i32>) -> &mut Self {
+        self.props_mut().set_int(10701, value.into_patch());
+        self
+    }
+
+    /// The `failedUsers` property.
+    ///
+    /// `failedUsers`: `None` when absent or `null`.
+    pub fn failed_users(&self) -> Option<i32> {
+        self.props().int(10702)
+    }
+
+    /// Sets `failedUsers`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_failed_users(&mut self, value: impl crate::IntoPatch<i32>) -> &mut Self {
+        self.props_mut().set_int(10702, value.into_patch());
+        self
+    }
+
+    /// The `successfulTasks` property.
+    ///
+    /// `successfulTasks`: `None` when absent or `null`.
+    pub fn successful_tasks(&self) -> Option<i32> {
+        self.props().int(10703)
+    }
+
+    /// Sets `successfulTasks`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_successful_tasks(&mut self, value: impl crate::IntoPatch<i32>) -> &mut Self {
+        self.props_mut().set_int(10703, value.into_patch());
+        self
+    }
+
+    /// The `successfulUsers` property.
+    ///
+    /// `successfulUsers`: `None` when absent or `null`.
+    pub fn successful_users(&self) -> Option<i32> {
+        self.props().int(10704)
+    }
+
+    /// Sets `successfulUsers`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_successful_users(&mut self, value: impl crate::IntoPatch<i32>) -> &mut Self {
+        self.props_mut().set_int(10704, value.into_patch());
+        self
+    }
+
+    /// The `taskDefinitionDisplayName` property.
+    ///
+    /// `taskDefinitionDisplayName`: `None` when absent or `null`.
+    pub fn task_definition_display_name(&self) -> Option<&str> {
+        self.props().str(10705)
+    }
+
+    /// Sets `taskDefinitionDisplayName`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_task_definition_display_name(
+        &mut self,
+        value: impl crate::IntoPatch<String>,
+    ) -> &mut Self {
+        self.props_mut().set_str(10705, value.into_patch());
+        self
+    }
+
+    /// The `taskDefinitionId` property.
+    ///
+    /// `taskDefinitionId`: `None` when absent or `null`.
+    pub fn task_definition_id(&self) -> Option<&str> {
+        self.props().str(10706)
+    }
+
+    /// Sets `taskDefinitionId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_task_definition_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(10706, value.into_patch());
+        self
+    }
+
+    /// The `totalTasks` property.
+    ///
+    /// `totalTasks`: `None` when absent or `null`.
+    pub fn total_tasks(&self) -> Option<i32> {
+        self.props().int(10707)
+    }
+
+    /// Sets `totalTasks`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_total_tasks(&mut self, value: impl crate::IntoPatch<i32>) -> &mut Self {
+        self.props_mut().set_int(10707, value.into_patch());
+        self
+    }
+
+    /// The `totalUsers` property.
+    ///
+    /// `totalUsers`: `None` when absent or `null`.
+    pub fn total_users(&self) -> Option<i32> {
+        self.props().int(10708)
+    }
+
+    /// Sets `totalUsers`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_total_users(&mut self, value: impl crate::IntoPatch<i32>) -> &mut Self {
+        self.props_mut().set_int(10708, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl std::fmt::Debug for TopTasksInsightsSummary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "TopTasksInsightsSummary", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "identity-governance")]
 impl serde::Serialize for TopTasksInsightsSummary {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("failedTasks", &self.failed_tasks)?;
-        writer.field("failedUsers", &self.failed_users)?;
-        writer.field("successfulTasks", &self.successful_tasks)?;
-        writer.field("successfulUsers", &self.successful_users)?;
-        writer.field(
-            "taskDefinitionDisplayName",
-            &self.task_definition_display_name,
-        )?;
-        writer.field("taskDefinitionId", &self.task_definition_id)?;
-        writer.field("totalTasks", &self.total_tasks)?;
-        writer.field("totalUsers", &self.total_users)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -3974,74 +7569,227 @@ impl crate::read_fields::ReadFields for TopTasksInsightsSummary {
     const NAME: &'static str = "microsoft.graph.identityGovernance.topTasksInsightsSummary";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "failedTasks" => self.failed_tasks = map.next_value()?,
-            "failedUsers" => self.failed_users = map.next_value()?,
-            "successfulTasks" => self.successful_tasks = map.next_value()?,
-            "successfulUsers" => self.successful_users = map.next_value()?,
-            "taskDefinitionDisplayName" => self.task_definition_display_name = map.next_value()?,
-            "taskDefinitionId" => self.task_definition_id = map.next_value()?,
-            "totalTasks" => self.total_tasks = map.next_value()?,
-            "totalUsers" => self.total_users = map.next_value()?,
+            "failedTasks" => into.int::<i32, _>(10701, map)?,
+            "failedUsers" => into.int::<i32, _>(10702, map)?,
+            "successfulTasks" => into.int::<i32, _>(10703, map)?,
+            "successfulUsers" => into.int::<i32, _>(10704, map)?,
+            "taskDefinitionDisplayName" => into.str(10705, map)?,
+            "taskDefinitionId" => into.str(10706, map)?,
+            "totalTasks" => into.int::<i32, _>(10707, map)?,
+            "totalUsers" => into.int::<i32, _>(10708, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.identityGovernance.topWorkflowsInsightsSummary` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct TopWorkflowsInsightsSummary {
-    /// The `failedRuns` property.
-    pub failed_runs: crate::Patch<i32>,
-    /// The `failedUsers` property.
-    pub failed_users: crate::Patch<i32>,
-    /// The `successfulRuns` property.
-    pub successful_runs: crate::Patch<i32>,
-    /// The `successfulUsers` property.
-    pub successful_users: crate::Patch<i32>,
-    /// The `totalRuns` property.
-    pub total_runs: crate::Patch<i32>,
-    /// The `totalUsers` property.
-    pub total_users: crate::Patch<i32>,
-    /// The `workflowCategory` property.
-    pub workflow_category:
-        crate::Patch<crate::models::identity_governance::LifecycleWorkflowCategory>,
-    /// The `workflowDisplayName` property.
-    pub workflow_display_name: crate::Patch<String>,
-    /// The `workflowId` property.
-    pub workflow_id: crate::Patch<String>,
-    /// The `workflowVersion` property.
-    pub workflow_version: crate::Patch<i32>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "identity-governance")]
+impl TopWorkflowsInsightsSummary {
+    /// An empty `topWorkflowsInsightsSummary`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// The `failedRuns` property.
+    ///
+    /// `failedRuns`: `None` when absent or `null`.
+    pub fn failed_runs(&self) -> Option<i32> {
+        self.props().int(10709)
+    }
+
+    /// Sets `failedRuns`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_failed_runs(&mut self, value: impl crate::IntoPatch<i32>) -> &mut Self {
+        self.props_mut().set_int(10709, value.into_patch());
+        self
+    }
+
+    /// The `failedUsers` property.
+    ///
+    /// `failedUsers`: `None` when absent or `null`.
+    pub fn failed_users(&self) -> Option<i32> {
+        self.props().int(10710)
+    }
+
+    /// Sets `failedUsers`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_failed_users(&mut self, value: impl crate::IntoPatch<i32>) -> &mut Self {
+        self.props_mut().set_int(10710, value.into_patch());
+        self
+    }
+
+    /// The `successfulRuns` property.
+    ///
+    /// `successfulRuns`: `None` when absent or `null`.
+    pub fn successful_runs(&self) -> Option<i32> {
+        self.props().int(10711)
+    }
+
+    /// Sets `successfulRuns`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_successful_runs(&mut self, value: impl crate::IntoPatch<i32>) -> &mut Self {
+        self.props_mut().set_int(10711, value.into_patch());
+        self
+    }
+
+    /// The `successfulUsers` property.
+    ///
+    /// `successfulUsers`: `None` when absent or `null`.
+    pub fn successful_users(&self) -> Option<i32> {
+        self.props().int(10712)
+    }
+
+    /// Sets `successfulUsers`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_successful_users(&mut self, value: impl crate::IntoPatch<i32>) -> &mut Self {
+        self.props_mut().set_int(10712, value.into_patch());
+        self
+    }
+
+    /// The `totalRuns` property.
+    ///
+    /// `totalRuns`: `None` when absent or `null`.
+    pub fn total_runs(&self) -> Option<i32> {
+        self.props().int(10713)
+    }
+
+    /// Sets `totalRuns`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_total_runs(&mut self, value: impl crate::IntoPatch<i32>) -> &mut Self {
+        self.props_mut().set_int(10713, value.into_patch());
+        self
+    }
+
+    /// The `totalUsers` property.
+    ///
+    /// `totalUsers`: `None` when absent or `null`.
+    pub fn total_users(&self) -> Option<i32> {
+        self.props().int(10714)
+    }
+
+    /// Sets `totalUsers`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_total_users(&mut self, value: impl crate::IntoPatch<i32>) -> &mut Self {
+        self.props_mut().set_int(10714, value.into_patch());
+        self
+    }
+
+    /// The `workflowCategory` property.
+    ///
+    /// `workflowCategory`: `None` when absent or `null`.
+    pub fn workflow_category(
+        &self,
+    ) -> Option<&crate::models::identity_governance::LifecycleWorkflowCategory> {
+        self.props().get(10715)
+    }
+
+    /// Sets `workflowCategory`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_workflow_category(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::identity_governance::LifecycleWorkflowCategory>,
+    ) -> &mut Self {
+        self.props_mut().set(10715, value.into_patch());
+        self
+    }
+
+    /// The `workflowDisplayName` property.
+    ///
+    /// `workflowDisplayName`: `None` when absent or `null`.
+    pub fn workflow_display_name(&self) -> Option<&str> {
+        self.props().str(10716)
+    }
+
+    /// Sets `workflowDisplayName`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_workflow_display_name(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(10716, value.into_patch());
+        self
+    }
+
+    /// The `workflowId` property.
+    ///
+    /// `workflowId`: `None` when absent or `null`.
+    pub fn workflow_id(&self) -> Option<&str> {
+        self.props().str(10717)
+    }
+
+    /// Sets `workflowId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_workflow_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(10717, value.into_patch());
+        self
+    }
+
+    /// The `workflowVersion` property.
+    ///
+    /// `workflowVersion`: `None` when absent or `null`.
+    pub fn workflow_version(&self) -> Option<i32> {
+        self.props().int(10718)
+    }
+
+    /// Sets `workflowVersion`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_workflow_version(&mut self, value: impl crate::IntoPatch<i32>) -> &mut Self {
+        self.props_mut().set_int(10718, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl std::fmt::Debug for TopWorkflowsInsightsSummary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props().fmt_as(
+            f,
+            "TopWorkflowsInsightsSummary",
+            crate::models::PROPERTY_NAMES,
+        )
+    }
 }
 
 #[cfg(feature = "identity-governance")]
 impl serde::Serialize for TopWorkflowsInsightsSummary {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("failedRuns", &self.failed_runs)?;
-        writer.field("failedUsers", &self.failed_users)?;
-        writer.field("successfulRuns", &self.successful_runs)?;
-        writer.field("successfulUsers", &self.successful_users)?;
-        writer.field("totalRuns", &self.total_runs)?;
-        writer.field("totalUsers", &self.total_users)?;
-        writer.field("workflowCategory", &self.workflow_category)?;
-        writer.field("workflowDisplayName", &self.workflow_display_name)?;
-        writer.field("workflowId", &self.workflow_id)?;
-        writer.field("workflowVersion", &self.workflow_version)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -4057,53 +7805,124 @@ impl crate::read_fields::ReadFields for TopWorkflowsInsightsSummary {
     const NAME: &'static str = "microsoft.graph.identityGovernance.topWorkflowsInsightsSummary";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "failedRuns" => self.failed_runs = map.next_value()?,
-            "failedUsers" => self.failed_users = map.next_value()?,
-            "successfulRuns" => self.successful_runs = map.next_value()?,
-            "successfulUsers" => self.successful_users = map.next_value()?,
-            "totalRuns" => self.total_runs = map.next_value()?,
-            "totalUsers" => self.total_users = map.next_value()?,
-            "workflowCategory" => self.workflow_category = map.next_value()?,
-            "workflowDisplayName" => self.workflow_display_name = map.next_value()?,
-            "workflowId" => self.workflow_id = map.next_value()?,
-            "workflowVersion" => self.workflow_version = map.next_value()?,
+            "failedRuns" => into.int::<i32, _>(10709, map)?,
+            "failedUsers" => into.int::<i32, _>(10710, map)?,
+            "successfulRuns" => into.int::<i32, _>(10711, map)?,
+            "successfulUsers" => into.int::<i32, _>(10712, map)?,
+            "totalRuns" => into.int::<i32, _>(10713, map)?,
+            "totalUsers" => into.int::<i32, _>(10714, map)?,
+            "workflowCategory" => into
+                .other::<crate::models::identity_governance::LifecycleWorkflowCategory, _>(
+                10715, map,
+            )?,
+            "workflowDisplayName" => into.str(10716, map)?,
+            "workflowId" => into.str(10717, map)?,
+            "workflowVersion" => into.int::<i32, _>(10718, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.identityGovernance.triggerAndScopeBasedConditions` complex type.
 ///
-/// Derived from `workflowExecutionConditions`; inherited properties are included.
+/// Derived from `workflowExecutionConditions`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::identity_governance::WorkflowExecutionConditions`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct TriggerAndScopeBasedConditions {
+    base: crate::models::identity_governance::WorkflowExecutionConditions,
+}
+
+#[cfg(feature = "identity-governance")]
+impl std::ops::Deref for TriggerAndScopeBasedConditions {
+    type Target = crate::models::identity_governance::WorkflowExecutionConditions;
+
+    fn deref(&self) -> &crate::models::identity_governance::WorkflowExecutionConditions {
+        &self.base
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl std::ops::DerefMut for TriggerAndScopeBasedConditions {
+    fn deref_mut(
+        &mut self,
+    ) -> &mut crate::models::identity_governance::WorkflowExecutionConditions {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl TriggerAndScopeBasedConditions {
+    /// An empty `triggerAndScopeBasedConditions`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The `scope` property.
-    pub scope: crate::Patch<Box<crate::models::AnySubjectSet>>,
+    ///
+    /// `scope`: `None` when absent or `null`.
+    pub fn scope(&self) -> Option<&crate::models::AnySubjectSet> {
+        self.props().get(10719)
+    }
+
+    /// Sets `scope`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_scope(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::AnySubjectSet>,
+    ) -> &mut Self {
+        self.props_mut().set(10719, value.into_patch());
+        self
+    }
+
     /// The `trigger` property.
-    pub trigger: crate::Patch<Box<crate::models::identity_governance::AnyWorkflowExecutionTrigger>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `trigger`: `None` when absent or `null`.
+    pub fn trigger(
+        &self,
+    ) -> Option<&crate::models::identity_governance::AnyWorkflowExecutionTrigger> {
+        self.props().get(10720)
+    }
+
+    /// Sets `trigger`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_trigger(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::identity_governance::AnyWorkflowExecutionTrigger>,
+    ) -> &mut Self {
+        self.props_mut().set(10720, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl std::fmt::Debug for TriggerAndScopeBasedConditions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props().fmt_as(
+            f,
+            "TriggerAndScopeBasedConditions",
+            crate::models::PROPERTY_NAMES,
+        )
+    }
 }
 
 #[cfg(feature = "identity-governance")]
 impl serde::Serialize for TriggerAndScopeBasedConditions {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("scope", &self.scope)?;
-        writer.field("trigger", &self.trigger)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -4119,40 +7938,101 @@ impl crate::read_fields::ReadFields for TriggerAndScopeBasedConditions {
     const NAME: &'static str = "microsoft.graph.identityGovernance.triggerAndScopeBasedConditions";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "scope" => self.scope = map.next_value()?,
-            "trigger" => self.trigger = map.next_value()?,
+            "scope" => into.other::<crate::models::AnySubjectSet, _>(10719, map)?,
+            "trigger" => into
+                .other::<crate::models::identity_governance::AnyWorkflowExecutionTrigger, _>(
+                    10720, map,
+                )?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+base: <crate::models::identity_governance::WorkflowExecutionConditions as crate::read_fields::ReadFields>::from_properties(properties),
+}
     }
 }
 
 /// The `microsoft.graph.identityGovernance.triggerAttribute` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct TriggerAttribute {
-    /// The `name` property.
-    pub name: crate::Patch<String>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "identity-governance")]
+impl TriggerAttribute {
+    /// An empty `triggerAttribute`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// The `name` property.
+    ///
+    /// `name`: `None` when absent or `null`.
+    pub fn name(&self) -> Option<&str> {
+        self.props().str(10721)
+    }
+
+    /// Sets `name`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_name(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(10721, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl std::fmt::Debug for TriggerAttribute {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "TriggerAttribute", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "identity-governance")]
 impl serde::Serialize for TriggerAttribute {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("name", &self.name)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -4168,41 +8048,89 @@ impl crate::read_fields::ReadFields for TriggerAttribute {
     const NAME: &'static str = "microsoft.graph.identityGovernance.triggerAttribute";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "name" => self.name = map.next_value()?,
+            "name" => into.str(10721, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.identityGovernance.userInactivityTrigger` complex type.
 ///
-/// Derived from `workflowExecutionTrigger`; inherited properties are included.
+/// Derived from `workflowExecutionTrigger`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::identity_governance::WorkflowExecutionTrigger`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct UserInactivityTrigger {
+    base: crate::models::identity_governance::WorkflowExecutionTrigger,
+}
+
+#[cfg(feature = "identity-governance")]
+impl std::ops::Deref for UserInactivityTrigger {
+    type Target = crate::models::identity_governance::WorkflowExecutionTrigger;
+
+    fn deref(&self) -> &crate::models::identity_governance::WorkflowExecutionTrigger {
+        &self.base
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl std::ops::DerefMut for UserInactivityTrigger {
+    fn deref_mut(&mut self) -> &mut crate::models::identity_governance::WorkflowExecutionTrigger {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl UserInactivityTrigger {
+    /// An empty `userInactivityTrigger`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The `inactivityPeriodInDays` property.
-    pub inactivity_period_in_days: crate::Patch<i32>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `inactivityPeriodInDays`: `None` when absent or `null`.
+    pub fn inactivity_period_in_days(&self) -> Option<i32> {
+        self.props().int(10722)
+    }
+
+    /// Sets `inactivityPeriodInDays`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_inactivity_period_in_days(
+        &mut self,
+        value: impl crate::IntoPatch<i32>,
+    ) -> &mut Self {
+        self.props_mut().set_int(10722, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl std::fmt::Debug for UserInactivityTrigger {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "UserInactivityTrigger", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "identity-governance")]
 impl serde::Serialize for UserInactivityTrigger {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("inactivityPeriodInDays", &self.inactivity_period_in_days)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -4218,51 +8146,149 @@ impl crate::read_fields::ReadFields for UserInactivityTrigger {
     const NAME: &'static str = "microsoft.graph.identityGovernance.userInactivityTrigger";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "inactivityPeriodInDays" => self.inactivity_period_in_days = map.next_value()?,
+            "inactivityPeriodInDays" => into.int::<i32, _>(10722, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+base: <crate::models::identity_governance::WorkflowExecutionTrigger as crate::read_fields::ReadFields>::from_properties(properties),
+}
     }
 }
 
 /// The `microsoft.graph.identityGovernance.usersProcessingSummary` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "other")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct UsersProcessingSummary {
-    /// The `failedTasks` property.
-    pub failed_tasks: crate::Patch<i32>,
-    /// The `failedUsers` property.
-    pub failed_users: crate::Patch<i32>,
-    /// The `successfulUsers` property.
-    pub successful_users: crate::Patch<i32>,
-    /// The `totalTasks` property.
-    pub total_tasks: crate::Patch<i32>,
-    /// The `totalUsers` property.
-    pub total_users: crate::Patch<i32>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "other")]
+impl UsersProcessingSummary {
+    /// An empty `usersProcessingSummary`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// The `failedTasks` property.
+    ///
+    /// `failedTasks`: `None` when absent or `null`.
+    pub fn failed_tasks(&self) -> Option<i32> {
+        self.props().int(10723)
+    }
+
+    /// Sets `failedTasks`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_failed_tasks(&mut self, value: impl crate::IntoPatch<i32>) -> &mut Self {
+        self.props_mut().set_int(10723, value.into_patch());
+        self
+    }
+
+    /// The `failedUsers` property.
+    ///
+    /// `failedUsers`: `None` when absent or `null`.
+    pub fn failed_users(&self) -> Option<i32> {
+        self.props().int(10724)
+    }
+
+    /// Sets `failedUsers`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_failed_users(&mut self, value: impl crate::IntoPatch<i32>) -> &mut Self {
+        self.props_mut().set_int(10724, value.into_patch());
+        self
+    }
+
+    /// The `successfulUsers` property.
+    ///
+    /// `successfulUsers`: `None` when absent or `null`.
+    pub fn successful_users(&self) -> Option<i32> {
+        self.props().int(10725)
+    }
+
+    /// Sets `successfulUsers`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_successful_users(&mut self, value: impl crate::IntoPatch<i32>) -> &mut Self {
+        self.props_mut().set_int(10725, value.into_patch());
+        self
+    }
+
+    /// The `totalTasks` property.
+    ///
+    /// `totalTasks`: `None` when absent or `null`.
+    pub fn total_tasks(&self) -> Option<i32> {
+        self.props().int(10726)
+    }
+
+    /// Sets `totalTasks`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_total_tasks(&mut self, value: impl crate::IntoPatch<i32>) -> &mut Self {
+        self.props_mut().set_int(10726, value.into_patch());
+        self
+    }
+
+    /// The `totalUsers` property.
+    ///
+    /// `totalUsers`: `None` when absent or `null`.
+    pub fn total_users(&self) -> Option<i32> {
+        self.props().int(10727)
+    }
+
+    /// Sets `totalUsers`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_total_users(&mut self, value: impl crate::IntoPatch<i32>) -> &mut Self {
+        self.props_mut().set_int(10727, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "other")]
+impl std::fmt::Debug for UsersProcessingSummary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "UsersProcessingSummary", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "other")]
 impl serde::Serialize for UsersProcessingSummary {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("failedTasks", &self.failed_tasks)?;
-        writer.field("failedUsers", &self.failed_users)?;
-        writer.field("successfulUsers", &self.successful_users)?;
-        writer.field("totalTasks", &self.total_tasks)?;
-        writer.field("totalUsers", &self.total_users)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -4278,55 +8304,151 @@ impl crate::read_fields::ReadFields for UsersProcessingSummary {
     const NAME: &'static str = "microsoft.graph.identityGovernance.usersProcessingSummary";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "failedTasks" => self.failed_tasks = map.next_value()?,
-            "failedUsers" => self.failed_users = map.next_value()?,
-            "successfulUsers" => self.successful_users = map.next_value()?,
-            "totalTasks" => self.total_tasks = map.next_value()?,
-            "totalUsers" => self.total_users = map.next_value()?,
+            "failedTasks" => into.int::<i32, _>(10723, map)?,
+            "failedUsers" => into.int::<i32, _>(10724, map)?,
+            "successfulUsers" => into.int::<i32, _>(10725, map)?,
+            "totalTasks" => into.int::<i32, _>(10726, map)?,
+            "totalUsers" => into.int::<i32, _>(10727, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.identityGovernance.userSummary` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct UserSummary {
-    /// The `failedTasks` property.
-    pub failed_tasks: crate::Patch<i32>,
-    /// The `failedUsers` property.
-    pub failed_users: crate::Patch<i32>,
-    /// The `successfulUsers` property.
-    pub successful_users: crate::Patch<i32>,
-    /// The `totalTasks` property.
-    pub total_tasks: crate::Patch<i32>,
-    /// The `totalUsers` property.
-    pub total_users: crate::Patch<i32>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "identity-governance")]
+impl UserSummary {
+    /// An empty `userSummary`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// The `failedTasks` property.
+    ///
+    /// `failedTasks`: `None` when absent or `null`.
+    pub fn failed_tasks(&self) -> Option<i32> {
+        self.props().int(10728)
+    }
+
+    /// Sets `failedTasks`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_failed_tasks(&mut self, value: impl crate::IntoPatch<i32>) -> &mut Self {
+        self.props_mut().set_int(10728, value.into_patch());
+        self
+    }
+
+    /// The `failedUsers` property.
+    ///
+    /// `failedUsers`: `None` when absent or `null`.
+    pub fn failed_users(&self) -> Option<i32> {
+        self.props().int(10729)
+    }
+
+    /// Sets `failedUsers`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_failed_users(&mut self, value: impl crate::IntoPatch<i32>) -> &mut Self {
+        self.props_mut().set_int(10729, value.into_patch());
+        self
+    }
+
+    /// The `successfulUsers` property.
+    ///
+    /// `successfulUsers`: `None` when absent or `null`.
+    pub fn successful_users(&self) -> Option<i32> {
+        self.props().int(10730)
+    }
+
+    /// Sets `successfulUsers`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_successful_users(&mut self, value: impl crate::IntoPatch<i32>) -> &mut Self {
+        self.props_mut().set_int(10730, value.into_patch());
+        self
+    }
+
+    /// The `totalTasks` property.
+    ///
+    /// `totalTasks`: `None` when absent or `null`.
+    pub fn total_tasks(&self) -> Option<i32> {
+        self.props().int(10731)
+    }
+
+    /// Sets `totalTasks`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_total_tasks(&mut self, value: impl crate::IntoPatch<i32>) -> &mut Self {
+        self.props_mut().set_int(10731, value.into_patch());
+        self
+    }
+
+    /// The `totalUsers` property.
+    ///
+    /// `totalUsers`: `None` when absent or `null`.
+    pub fn total_users(&self) -> Option<i32> {
+        self.props().int(10732)
+    }
+
+    /// Sets `totalUsers`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_total_users(&mut self, value: impl crate::IntoPatch<i32>) -> &mut Self {
+        self.props_mut().set_int(10732, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl std::fmt::Debug for UserSummary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "UserSummary", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "identity-governance")]
 impl serde::Serialize for UserSummary {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("failedTasks", &self.failed_tasks)?;
-        writer.field("failedUsers", &self.failed_users)?;
-        writer.field("successfulUsers", &self.successful_users)?;
-        writer.field("totalTasks", &self.total_tasks)?;
-        writer.field("totalUsers", &self.total_users)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -4342,40 +8464,89 @@ impl crate::read_fields::ReadFields for UserSummary {
     const NAME: &'static str = "microsoft.graph.identityGovernance.userSummary";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "failedTasks" => self.failed_tasks = map.next_value()?,
-            "failedUsers" => self.failed_users = map.next_value()?,
-            "successfulUsers" => self.successful_users = map.next_value()?,
-            "totalTasks" => self.total_tasks = map.next_value()?,
-            "totalUsers" => self.total_users = map.next_value()?,
+            "failedTasks" => into.int::<i32, _>(10728, map)?,
+            "failedUsers" => into.int::<i32, _>(10729, map)?,
+            "successfulUsers" => into.int::<i32, _>(10730, map)?,
+            "totalTasks" => into.int::<i32, _>(10731, map)?,
+            "totalUsers" => into.int::<i32, _>(10732, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.identityGovernance.workflowExecutionConditions` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct WorkflowExecutionConditions {
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "identity-governance")]
+impl WorkflowExecutionConditions {
+    /// An empty `workflowExecutionConditions`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl std::fmt::Debug for WorkflowExecutionConditions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props().fmt_as(
+            f,
+            "WorkflowExecutionConditions",
+            crate::models::PROPERTY_NAMES,
+        )
+    }
 }
 
 #[cfg(feature = "identity-governance")]
 impl serde::Serialize for WorkflowExecutionConditions {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -4391,16 +8562,16 @@ impl crate::read_fields::ReadFields for WorkflowExecutionConditions {
     const NAME: &'static str = "microsoft.graph.identityGovernance.workflowExecutionConditions";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
-        let _ = (key, map);
+        let _ = (key, map, into);
         Ok(false)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
@@ -4448,7 +8619,7 @@ impl AnyWorkflowExecutionConditions {
                 "microsoft.graph.identityGovernance.triggerAndScopeBasedConditions"
             }
             Self::Unknown(value) => value
-                .additional_data
+                .additional_data()
                 .get("@odata.type")
                 .and_then(|t| t.as_str())
                 .map_or(
@@ -4458,7 +8629,30 @@ impl AnyWorkflowExecutionConditions {
         }
     }
 
-    /// The value as a [`WorkflowExecutionConditions`]: the declared type, or a derived type this version does not
+    /// The value read as [`WorkflowExecutionConditions`] whatever its variant: a derived type's base properties
+    /// read the same, so reading the `workflowExecutionConditions` properties needs no `match`.
+    pub fn base(&self) -> &WorkflowExecutionConditions {
+        match self {
+            Self::IdentityGovernanceWorkflowExecutionConditions(value) | Self::Unknown(value) => {
+                value
+            }
+            Self::IdentityGovernanceOnDemandExecutionOnly(value) => value,
+            Self::IdentityGovernanceTriggerAndScopeBasedConditions(value) => value,
+        }
+    }
+
+    /// As [`AnyWorkflowExecutionConditions::base`], to change the `workflowExecutionConditions` properties of any variant.
+    pub fn base_mut(&mut self) -> &mut WorkflowExecutionConditions {
+        match self {
+            Self::IdentityGovernanceWorkflowExecutionConditions(value) | Self::Unknown(value) => {
+                value
+            }
+            Self::IdentityGovernanceOnDemandExecutionOnly(value) => value,
+            Self::IdentityGovernanceTriggerAndScopeBasedConditions(value) => value,
+        }
+    }
+
+    /// The value as [`WorkflowExecutionConditions`] if it is the declared type, or a derived type this version does not
     /// know (read as the declared type). `None` for the known derived types.
     pub fn as_identity_governance_workflow_execution_conditions(
         &self,
@@ -4637,7 +8831,7 @@ impl crate::polymorphic::Polymorphic for AnyWorkflowExecutionConditions {
     fn declared_data(&self) -> Option<&crate::AdditionalData> {
         match self {
             Self::IdentityGovernanceWorkflowExecutionConditions(value) => {
-                Some(&value.additional_data)
+                Some(value.additional_data())
             }
             _ => None,
         }
@@ -4645,19 +8839,65 @@ impl crate::polymorphic::Polymorphic for AnyWorkflowExecutionConditions {
 }
 
 /// The `microsoft.graph.identityGovernance.workflowExecutionTrigger` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct WorkflowExecutionTrigger {
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "identity-governance")]
+impl WorkflowExecutionTrigger {
+    /// An empty `workflowExecutionTrigger`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl std::fmt::Debug for WorkflowExecutionTrigger {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "WorkflowExecutionTrigger", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "identity-governance")]
 impl serde::Serialize for WorkflowExecutionTrigger {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -4673,16 +8913,16 @@ impl crate::read_fields::ReadFields for WorkflowExecutionTrigger {
     const NAME: &'static str = "microsoft.graph.identityGovernance.workflowExecutionTrigger";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
-        let _ = (key, map);
+        let _ = (key, map, into);
         Ok(false)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
@@ -4744,7 +8984,7 @@ impl AnyWorkflowExecutionTrigger {
                 "microsoft.graph.identityGovernance.userInactivityTrigger"
             }
             Self::Unknown(value) => value
-                .additional_data
+                .additional_data()
                 .get("@odata.type")
                 .and_then(|t| t.as_str())
                 .map_or(
@@ -4754,7 +8994,30 @@ impl AnyWorkflowExecutionTrigger {
         }
     }
 
-    /// The value as a [`WorkflowExecutionTrigger`]: the declared type, or a derived type this version does not
+    /// The value read as [`WorkflowExecutionTrigger`] whatever its variant: a derived type's base properties
+    /// read the same, so reading the `workflowExecutionTrigger` properties needs no `match`.
+    pub fn base(&self) -> &WorkflowExecutionTrigger {
+        match self {
+            Self::IdentityGovernanceWorkflowExecutionTrigger(value) | Self::Unknown(value) => value,
+            Self::IdentityGovernanceAttributeChangeTrigger(value) => value,
+            Self::IdentityGovernanceMembershipChangeTrigger(value) => value,
+            Self::IdentityGovernanceTimeBasedAttributeTrigger(value) => value,
+            Self::IdentityGovernanceUserInactivityTrigger(value) => value,
+        }
+    }
+
+    /// As [`AnyWorkflowExecutionTrigger::base`], to change the `workflowExecutionTrigger` properties of any variant.
+    pub fn base_mut(&mut self) -> &mut WorkflowExecutionTrigger {
+        match self {
+            Self::IdentityGovernanceWorkflowExecutionTrigger(value) | Self::Unknown(value) => value,
+            Self::IdentityGovernanceAttributeChangeTrigger(value) => value,
+            Self::IdentityGovernanceMembershipChangeTrigger(value) => value,
+            Self::IdentityGovernanceTimeBasedAttributeTrigger(value) => value,
+            Self::IdentityGovernanceUserInactivityTrigger(value) => value,
+        }
+    }
+
+    /// The value as [`WorkflowExecutionTrigger`] if it is the declared type, or a derived type this version does not
     /// know (read as the declared type). `None` for the known derived types.
     pub fn as_identity_governance_workflow_execution_trigger(
         &self,
@@ -5016,30 +9279,92 @@ impl crate::polymorphic::Polymorphic for AnyWorkflowExecutionTrigger {
 
     fn declared_data(&self) -> Option<&crate::AdditionalData> {
         match self {
-            Self::IdentityGovernanceWorkflowExecutionTrigger(value) => Some(&value.additional_data),
+            Self::IdentityGovernanceWorkflowExecutionTrigger(value) => {
+                Some(value.additional_data())
+            }
             _ => None,
         }
     }
 }
 
 /// The `microsoft.graph.identityGovernance.workflowSetting` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct WorkflowSetting {
-    /// The `quarantineConfiguration` property.
-    pub quarantine_configuration:
-        crate::Patch<Box<crate::models::identity_governance::QuarantineConfiguration>>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "identity-governance")]
+impl WorkflowSetting {
+    /// An empty `workflowSetting`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// The `quarantineConfiguration` property.
+    ///
+    /// `quarantineConfiguration`: `None` when absent or `null`.
+    pub fn quarantine_configuration(
+        &self,
+    ) -> Option<&crate::models::identity_governance::QuarantineConfiguration> {
+        self.props().get(10733)
+    }
+
+    /// Sets `quarantineConfiguration`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_quarantine_configuration(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::identity_governance::QuarantineConfiguration>,
+    ) -> &mut Self {
+        self.props_mut().set(10733, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl std::fmt::Debug for WorkflowSetting {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "WorkflowSetting", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "identity-governance")]
 impl serde::Serialize for WorkflowSetting {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("quarantineConfiguration", &self.quarantine_configuration)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -5055,63 +9380,206 @@ impl crate::read_fields::ReadFields for WorkflowSetting {
     const NAME: &'static str = "microsoft.graph.identityGovernance.workflowSetting";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "quarantineConfiguration" => self.quarantine_configuration = map.next_value()?,
+            "quarantineConfiguration" => {
+                into.other::<crate::models::identity_governance::QuarantineConfiguration, _>(
+                    10733, map,
+                )?
+            }
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.identityGovernance.workflowsInsightsByCategory` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct WorkflowsInsightsByCategory {
-    /// The `failedJoinerRuns` property.
-    pub failed_joiner_runs: crate::Patch<i32>,
-    /// The `failedLeaverRuns` property.
-    pub failed_leaver_runs: crate::Patch<i32>,
-    /// The `failedMoverRuns` property.
-    pub failed_mover_runs: crate::Patch<i32>,
-    /// The `successfulJoinerRuns` property.
-    pub successful_joiner_runs: crate::Patch<i32>,
-    /// The `successfulLeaverRuns` property.
-    pub successful_leaver_runs: crate::Patch<i32>,
-    /// The `successfulMoverRuns` property.
-    pub successful_mover_runs: crate::Patch<i32>,
-    /// The `totalJoinerRuns` property.
-    pub total_joiner_runs: crate::Patch<i32>,
-    /// The `totalLeaverRuns` property.
-    pub total_leaver_runs: crate::Patch<i32>,
-    /// The `totalMoverRuns` property.
-    pub total_mover_runs: crate::Patch<i32>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "identity-governance")]
+impl WorkflowsInsightsByCategory {
+    /// An empty `workflowsInsightsByCategory`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// The `failedJoinerRuns` property.
+    ///
+    /// `failedJoinerRuns`: `None` when absent or `null`.
+    pub fn failed_joiner_runs(&self) -> Option<i32> {
+        self.props().int(10734)
+    }
+
+    /// Sets `failedJoinerRuns`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_failed_joiner_runs(&mut self, value: impl crate::IntoPatch<i32>) -> &mut Self {
+        self.props_mut().set_int(10734, value.into_patch());
+        self
+    }
+
+    /// The `failedLeaverRuns` property.
+    ///
+    /// `failedLeaverRuns`: `None` when absent or `null`.
+    pub fn failed_leaver_runs(&self) -> Option<i32> {
+        self.props().int(10735)
+    }
+
+    /// Sets `failedLeaverRuns`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_failed_leaver_runs(&mut self, value: impl crate::IntoPatch<i32>) -> &mut Self {
+        self.props_mut().set_int(10735, value.into_patch());
+        self
+    }
+
+    /// The `failedMoverRuns` property.
+    ///
+    /// `failedMoverRuns`: `None` when absent or `null`.
+    pub fn failed_mover_runs(&self) -> Option<i32> {
+        self.props().int(10736)
+    }
+
+    /// Sets `failedMoverRuns`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_failed_mover_runs(&mut self, value: impl crate::IntoPatch<i32>) -> &mut Self {
+        self.props_mut().set_int(10736, value.into_patch());
+        self
+    }
+
+    /// The `successfulJoinerRuns` property.
+    ///
+    /// `successfulJoinerRuns`: `None` when absent or `null`.
+    pub fn successful_joiner_runs(&self) -> Option<i32> {
+        self.props().int(10737)
+    }
+
+    /// Sets `successfulJoinerRuns`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_successful_joiner_runs(&mut self, value: impl crate::IntoPatch<i32>) -> &mut Self {
+        self.props_mut().set_int(10737, value.into_patch());
+        self
+    }
+
+    /// The `successfulLeaverRuns` property.
+    ///
+    /// `successfulLeaverRuns`: `None` when absent or `null`.
+    pub fn successful_leaver_runs(&self) -> Option<i32> {
+        self.props().int(10738)
+    }
+
+    /// Sets `successfulLeaverRuns`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_successful_leaver_runs(&mut self, value: impl crate::IntoPatch<i32>) -> &mut Self {
+        self.props_mut().set_int(10738, value.into_patch());
+        self
+    }
+
+    /// The `successfulMoverRuns` property.
+    ///
+    /// `successfulMoverRuns`: `None` when absent or `null`.
+    pub fn successful_mover_runs(&self) -> Option<i32> {
+        self.props().int(10739)
+    }
+
+    /// Sets `successfulMoverRuns`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_successful_mover_runs(&mut self, value: impl crate::IntoPatch<i32>) -> &mut Self {
+        self.props_mut().set_int(10739, value.into_patch());
+        self
+    }
+
+    /// The `totalJoinerRuns` property.
+    ///
+    /// `totalJoinerRuns`: `None` when absent or `null`.
+    pub fn total_joiner_runs(&self) -> Option<i32> {
+        self.props().int(10740)
+    }
+
+    /// Sets `totalJoinerRuns`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_total_joiner_runs(&mut self, value: impl crate::IntoPatch<i32>) -> &mut Self {
+        self.props_mut().set_int(10740, value.into_patch());
+        self
+    }
+
+    /// The `totalLeaverRuns` property.
+    ///
+    /// `totalLeaverRuns`: `None` when absent or `null`.
+    pub fn total_leaver_runs(&self) -> Option<i32> {
+        self.props().int(10741)
+    }
+
+    /// Sets `totalLeaverRuns`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_total_leaver_runs(&mut self, value: impl crate::IntoPatch<i32>) -> &mut Self {
+        self.props_mut().set_int(10741, value.into_patch());
+        self
+    }
+
+    /// The `totalMoverRuns` property.
+    ///
+    /// `totalMoverRuns`: `None` when absent or `null`.
+    pub fn total_mover_runs(&self) -> Option<i32> {
+        self.props().int(10742)
+    }
+
+    /// Sets `totalMoverRuns`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_total_mover_runs(&mut self, value: impl crate::IntoPatch<i32>) -> &mut Self {
+        self.props_mut().set_int(10742, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl std::fmt::Debug for WorkflowsInsightsByCategory {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props().fmt_as(
+            f,
+            "WorkflowsInsightsByCategory",
+            crate::models::PROPERTY_NAMES,
+        )
+    }
 }
 
 #[cfg(feature = "identity-governance")]
 impl serde::Serialize for WorkflowsInsightsByCategory {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("failedJoinerRuns", &self.failed_joiner_runs)?;
-        writer.field("failedLeaverRuns", &self.failed_leaver_runs)?;
-        writer.field("failedMoverRuns", &self.failed_mover_runs)?;
-        writer.field("successfulJoinerRuns", &self.successful_joiner_runs)?;
-        writer.field("successfulLeaverRuns", &self.successful_leaver_runs)?;
-        writer.field("successfulMoverRuns", &self.successful_mover_runs)?;
-        writer.field("totalJoinerRuns", &self.total_joiner_runs)?;
-        writer.field("totalLeaverRuns", &self.total_leaver_runs)?;
-        writer.field("totalMoverRuns", &self.total_mover_runs)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -5127,71 +9595,207 @@ impl crate::read_fields::ReadFields for WorkflowsInsightsByCategory {
     const NAME: &'static str = "microsoft.graph.identityGovernance.workflowsInsightsByCategory";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "failedJoinerRuns" => self.failed_joiner_runs = map.next_value()?,
-            "failedLeaverRuns" => self.failed_leaver_runs = map.next_value()?,
-            "failedMoverRuns" => self.failed_mover_runs = map.next_value()?,
-            "successfulJoinerRuns" => self.successful_joiner_runs = map.next_value()?,
-            "successfulLeaverRuns" => self.successful_leaver_runs = map.next_value()?,
-            "successfulMoverRuns" => self.successful_mover_runs = map.next_value()?,
-            "totalJoinerRuns" => self.total_joiner_runs = map.next_value()?,
-            "totalLeaverRuns" => self.total_leaver_runs = map.next_value()?,
-            "totalMoverRuns" => self.total_mover_runs = map.next_value()?,
+            "failedJoinerRuns" => into.int::<i32, _>(10734, map)?,
+            "failedLeaverRuns" => into.int::<i32, _>(10735, map)?,
+            "failedMoverRuns" => into.int::<i32, _>(10736, map)?,
+            "successfulJoinerRuns" => into.int::<i32, _>(10737, map)?,
+            "successfulLeaverRuns" => into.int::<i32, _>(10738, map)?,
+            "successfulMoverRuns" => into.int::<i32, _>(10739, map)?,
+            "totalJoinerRuns" => into.int::<i32, _>(10740, map)?,
+            "totalLeaverRuns" => into.int::<i32, _>(10741, map)?,
+            "totalMoverRuns" => into.int::<i32, _>(10742, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.identityGovernance.workflowsInsightsSummary` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct WorkflowsInsightsSummary {
-    /// The `failedRuns` property.
-    pub failed_runs: crate::Patch<i32>,
-    /// The `failedTasks` property.
-    pub failed_tasks: crate::Patch<i32>,
-    /// The `failedUsers` property.
-    pub failed_users: crate::Patch<i32>,
-    /// The `successfulRuns` property.
-    pub successful_runs: crate::Patch<i32>,
-    /// The `successfulTasks` property.
-    pub successful_tasks: crate::Patch<i32>,
-    /// The `successfulUsers` property.
-    pub successful_users: crate::Patch<i32>,
-    /// The `totalRuns` property.
-    pub total_runs: crate::Patch<i32>,
-    /// The `totalTasks` property.
-    pub total_tasks: crate::Patch<i32>,
-    /// The `totalUsers` property.
-    pub total_users: crate::Patch<i32>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "identity-governance")]
+impl WorkflowsInsightsSummary {
+    /// An empty `workflowsInsightsSummary`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// The `failedRuns` property.
+    ///
+    /// `failedRuns`: `None` when absent or `null`.
+    pub fn failed_runs(&self) -> Option<i32> {
+        self.props().int(10743)
+    }
+
+    /// Sets `failedRuns`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_failed_runs(&mut self, value: impl crate::IntoPatch<i32>) -> &mut Self {
+        self.props_mut().set_int(10743, value.into_patch());
+        self
+    }
+
+    /// The `failedTasks` property.
+    ///
+    /// `failedTasks`: `None` when absent or `null`.
+    pub fn failed_tasks(&self) -> Option<i32> {
+        self.props().int(10744)
+    }
+
+    /// Sets `failedTasks`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_failed_tasks(&mut self, value: impl crate::IntoPatch<i32>) -> &mut Self {
+        self.props_mut().set_int(10744, value.into_patch());
+        self
+    }
+
+    /// The `failedUsers` property.
+    ///
+    /// `failedUsers`: `None` when absent or `null`.
+    pub fn failed_users(&self) -> Option<i32> {
+        self.props().int(10745)
+    }
+
+    /// Sets `failedUsers`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_failed_users(&mut self, value: impl crate::IntoPatch<i32>) -> &mut Self {
+        self.props_mut().set_int(10745, value.into_patch());
+        self
+    }
+
+    /// The `successfulRuns` property.
+    ///
+    /// `successfulRuns`: `None` when absent or `null`.
+    pub fn successful_runs(&self) -> Option<i32> {
+        self.props().int(10746)
+    }
+
+    /// Sets `successfulRuns`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_successful_runs(&mut self, value: impl crate::IntoPatch<i32>) -> &mut Self {
+        self.props_mut().set_int(10746, value.into_patch());
+        self
+    }
+
+    /// The `successfulTasks` property.
+    ///
+    /// `successfulTasks`: `None` when absent or `null`.
+    pub fn successful_tasks(&self) -> Option<i32> {
+        self.props().int(10747)
+    }
+
+    /// Sets `successfulTasks`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_successful_tasks(&mut self, value: impl crate::IntoPatch<i32>) -> &mut Self {
+        self.props_mut().set_int(10747, value.into_patch());
+        self
+    }
+
+    /// The `successfulUsers` property.
+    ///
+    /// `successfulUsers`: `None` when absent or `null`.
+    pub fn successful_users(&self) -> Option<i32> {
+        self.props().int(10748)
+    }
+
+    /// Sets `successfulUsers`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_successful_users(&mut self, value: impl crate::IntoPatch<i32>) -> &mut Self {
+        self.props_mut().set_int(10748, value.into_patch());
+        self
+    }
+
+    /// The `totalRuns` property.
+    ///
+    /// `totalRuns`: `None` when absent or `null`.
+    pub fn total_runs(&self) -> Option<i32> {
+        self.props().int(10749)
+    }
+
+    /// Sets `totalRuns`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_total_runs(&mut self, value: impl crate::IntoPatch<i32>) -> &mut Self {
+        self.props_mut().set_int(10749, value.into_patch());
+        self
+    }
+
+    /// The `totalTasks` property.
+    ///
+    /// `totalTasks`: `None` when absent or `null`.
+    pub fn total_tasks(&self) -> Option<i32> {
+        self.props().int(10750)
+    }
+
+    /// Sets `totalTasks`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_total_tasks(&mut self, value: impl crate::IntoPatch<i32>) -> &mut Self {
+        self.props_mut().set_int(10750, value.into_patch());
+        self
+    }
+
+    /// The `totalUsers` property.
+    ///
+    /// `totalUsers`: `None` when absent or `null`.
+    pub fn total_users(&self) -> Option<i32> {
+        self.props().int(10751)
+    }
+
+    /// Sets `totalUsers`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_total_users(&mut self, value: impl crate::IntoPatch<i32>) -> &mut Self {
+        self.props_mut().set_int(10751, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl std::fmt::Debug for WorkflowsInsightsSummary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "WorkflowsInsightsSummary", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "identity-governance")]
 impl serde::Serialize for WorkflowsInsightsSummary {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("failedRuns", &self.failed_runs)?;
-        writer.field("failedTasks", &self.failed_tasks)?;
-        writer.field("failedUsers", &self.failed_users)?;
-        writer.field("successfulRuns", &self.successful_runs)?;
-        writer.field("successfulTasks", &self.successful_tasks)?;
-        writer.field("successfulUsers", &self.successful_users)?;
-        writer.field("totalRuns", &self.total_runs)?;
-        writer.field("totalTasks", &self.total_tasks)?;
-        writer.field("totalUsers", &self.total_users)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -5207,27 +9811,27 @@ impl crate::read_fields::ReadFields for WorkflowsInsightsSummary {
     const NAME: &'static str = "microsoft.graph.identityGovernance.workflowsInsightsSummary";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "failedRuns" => self.failed_runs = map.next_value()?,
-            "failedTasks" => self.failed_tasks = map.next_value()?,
-            "failedUsers" => self.failed_users = map.next_value()?,
-            "successfulRuns" => self.successful_runs = map.next_value()?,
-            "successfulTasks" => self.successful_tasks = map.next_value()?,
-            "successfulUsers" => self.successful_users = map.next_value()?,
-            "totalRuns" => self.total_runs = map.next_value()?,
-            "totalTasks" => self.total_tasks = map.next_value()?,
-            "totalUsers" => self.total_users = map.next_value()?,
+            "failedRuns" => into.int::<i32, _>(10743, map)?,
+            "failedTasks" => into.int::<i32, _>(10744, map)?,
+            "failedUsers" => into.int::<i32, _>(10745, map)?,
+            "successfulRuns" => into.int::<i32, _>(10746, map)?,
+            "successfulTasks" => into.int::<i32, _>(10747, map)?,
+            "successfulUsers" => into.int::<i32, _>(10748, map)?,
+            "totalRuns" => into.int::<i32, _>(10749, map)?,
+            "totalTasks" => into.int::<i32, _>(10750, map)?,
+            "totalUsers" => into.int::<i32, _>(10751, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 

@@ -137,39 +137,124 @@ pub struct MessageReplyAllBody {
 
 /// The `microsoft.graph.attachment` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "mail")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct Attachment {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "mail")]
+impl std::ops::Deref for Attachment {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "mail")]
+impl std::ops::DerefMut for Attachment {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "mail")]
+impl Attachment {
+    /// An empty `attachment`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The MIME type.
-    pub content_type: crate::Patch<String>,
+    ///
+    /// `contentType`: `None` when absent or `null`.
+    pub fn content_type(&self) -> Option<&str> {
+        self.props().str(589)
+    }
+
+    /// Sets `contentType`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_content_type(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(589, value.into_patch());
+        self
+    }
+
     /// true if the attachment is an inline attachment; otherwise, false.
-    pub is_inline: crate::Patch<bool>,
+    ///
+    /// `isInline`: `None` when absent or `null`.
+    pub fn is_inline(&self) -> Option<bool> {
+        self.props().bool(590)
+    }
+
+    /// Sets `isInline`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_is_inline(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(590, value.into_patch());
+        self
+    }
+
     /// The Timestamp type represents date and time information using ISO 8601 format and is always in
     /// UTC time. For example, midnight UTC on Jan 1, 2014 is 2014-01-01T00:00:00Z
-    pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    ///
+    /// `lastModifiedDateTime`: `None` when absent or `null`.
+    pub fn last_modified_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(591)
+    }
+
+    /// Sets `lastModifiedDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_last_modified_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(591, value.into_patch());
+        self
+    }
+
     /// The attachment's file name.
-    pub name: crate::Patch<String>,
+    ///
+    /// `name`: `None` when absent or `null`.
+    pub fn name(&self) -> Option<&str> {
+        self.props().str(592)
+    }
+
+    /// Sets `name`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_name(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(592, value.into_patch());
+        self
+    }
+
     /// The length of the attachment in bytes.
-    pub size: crate::Patch<i32>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `size`: `None` when absent or `null`.
+    pub fn size(&self) -> Option<i32> {
+        self.props().int(593)
+    }
+
+    /// Sets `size`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_size(&mut self, value: impl crate::IntoPatch<i32>) -> &mut Self {
+        self.props_mut().set_int(593, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "mail")]
+impl std::fmt::Debug for Attachment {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "Attachment", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "mail")]
 impl serde::Serialize for Attachment {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("contentType", &self.content_type)?;
-        writer.field("isInline", &self.is_inline)?;
-        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
-        writer.field("name", &self.name)?;
-        writer.field("size", &self.size)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -185,24 +270,28 @@ impl crate::read_fields::ReadFields for Attachment {
     const NAME: &'static str = "microsoft.graph.attachment";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "contentType" => self.content_type = map.next_value()?,
-            "isInline" => self.is_inline = map.next_value()?,
-            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
-            "name" => self.name = map.next_value()?,
-            "size" => self.size = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "contentType" => into.str(589, map)?,
+            "isInline" => into.bool(590, map)?,
+            "lastModifiedDateTime" => into.other::<crate::edm::DateTimeOffset, _>(591, map)?,
+            "name" => into.str(592, map)?,
+            "size" => into.int::<i32, _>(593, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -256,7 +345,7 @@ impl AnyAttachment {
             Self::ItemAttachment(_) => "microsoft.graph.itemAttachment",
             Self::ReferenceAttachment(_) => "microsoft.graph.referenceAttachment",
             Self::Unknown(value) => value
-                .additional_data
+                .additional_data()
                 .get("@odata.type")
                 .and_then(|t| t.as_str())
                 .map_or("microsoft.graph.attachment", |t| t.trim_start_matches('#')),
@@ -266,14 +355,35 @@ impl AnyAttachment {
     /// The entity's `id`, whatever its type (`None` when it was not selected).
     pub fn id(&self) -> Option<&str> {
         match self {
-            Self::Attachment(value) | Self::Unknown(value) => value.id.as_deref(),
-            Self::FileAttachment(value) => value.id.as_deref(),
-            Self::ItemAttachment(value) => value.id.as_deref(),
-            Self::ReferenceAttachment(value) => value.id.as_deref(),
+            Self::Attachment(value) | Self::Unknown(value) => value.id(),
+            Self::FileAttachment(value) => value.id(),
+            Self::ItemAttachment(value) => value.id(),
+            Self::ReferenceAttachment(value) => value.id(),
         }
     }
 
-    /// The value as a [`Attachment`]: the declared type, or a derived type this version does not
+    /// The value read as [`Attachment`] whatever its variant: a derived type's base properties
+    /// read the same, so reading the `attachment` properties needs no `match`.
+    pub fn base(&self) -> &Attachment {
+        match self {
+            Self::Attachment(value) | Self::Unknown(value) => value,
+            Self::FileAttachment(value) => value,
+            Self::ItemAttachment(value) => value,
+            Self::ReferenceAttachment(value) => value,
+        }
+    }
+
+    /// As [`AnyAttachment::base`], to change the `attachment` properties of any variant.
+    pub fn base_mut(&mut self) -> &mut Attachment {
+        match self {
+            Self::Attachment(value) | Self::Unknown(value) => value,
+            Self::FileAttachment(value) => value,
+            Self::ItemAttachment(value) => value,
+            Self::ReferenceAttachment(value) => value,
+        }
+    }
+
+    /// The value as [`Attachment`] if it is the declared type, or a derived type this version does not
     /// know (read as the declared type). `None` for the known derived types.
     pub fn as_attachment(&self) -> Option<&Attachment> {
         match self {
@@ -452,7 +562,7 @@ impl crate::polymorphic::Polymorphic for AnyAttachment {
 
     fn declared_data(&self) -> Option<&crate::AdditionalData> {
         match self {
-            Self::Attachment(value) => Some(&value.additional_data),
+            Self::Attachment(value) => Some(value.additional_data()),
             _ => None,
         }
     }
@@ -460,160 +570,116 @@ impl crate::polymorphic::Polymorphic for AnyAttachment {
 
 /// The `microsoft.graph.calendarSharingMessage` entity type.
 ///
-/// Derived from `message` < `outlookItem` < `entity`; inherited properties are included.
+/// Derived from `message` < `outlookItem` < `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Message`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "mail")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct CalendarSharingMessage {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
-    /// The categories associated with the item
-    pub categories: crate::Patch<Vec<String>>,
-    /// Identifies the version of the item. Every time the item is changed, changeKey changes as well.
-    /// This allows Exchange to apply changes to the correct version of the object. Read-only.
-    pub change_key: crate::Patch<String>,
-    /// The Timestamp type represents date and time information using ISO 8601 format and is always in
-    /// UTC time. For example, midnight UTC on Jan 1, 2014 is 2014-01-01T00:00:00Z
-    pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// The Timestamp type represents date and time information using ISO 8601 format and is always in
-    /// UTC time. For example, midnight UTC on Jan 1, 2014 is 2014-01-01T00:00:00Z
-    pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// The Bcc: recipients for the message.
-    pub bcc_recipients: crate::Patch<Vec<crate::models::AnyRecipient>>,
-    /// The body of the message. It can be in HTML or text format. Find out about safe HTML in a message
-    /// body.
-    pub body: crate::Patch<Box<crate::models::ItemBody>>,
-    /// The first 255 characters of the message body. It is in text format.
-    pub body_preview: crate::Patch<String>,
-    /// The Cc: recipients for the message.
-    pub cc_recipients: crate::Patch<Vec<crate::models::AnyRecipient>>,
-    /// The ID of the conversation the email belongs to.
-    pub conversation_id: crate::Patch<String>,
-    /// Indicates the position of the message within the conversation.
-    pub conversation_index: crate::Patch<crate::edm::Binary>,
-    /// The flag value that indicates the status, start date, due date, or completion date for the
-    /// message.
-    pub flag: crate::Patch<Box<crate::models::FollowupFlag>>,
-    /// The owner of the mailbox from which the message is sent. In most cases, this value is the same as
-    /// the sender property, except for sharing or delegation scenarios. The value must correspond to the
-    /// actual mailbox used. Find out more about setting the from and sender properties of a message.
-    pub from: crate::Patch<Box<crate::models::AnyRecipient>>,
-    /// Indicates whether the message has attachments. This property doesn't include inline attachments,
-    /// so if a message contains only inline attachments, this property is false. To verify the existence
-    /// of inline attachments, parse the body property to look for a src attribute, such as &lt;IMG
-    /// src='cid:image001.jpg@01D26CD8.6C05F070'&gt;.
-    pub has_attachments: crate::Patch<bool>,
-    /// The `importance` property.
-    pub importance: crate::Patch<crate::models::Importance>,
-    /// The `inferenceClassification` property.
-    pub inference_classification: crate::Patch<crate::models::InferenceClassificationType>,
-    /// The `internetMessageHeaders` property.
-    pub internet_message_headers: crate::Patch<Vec<crate::models::InternetMessageHeader>>,
-    /// The `internetMessageId` property.
-    pub internet_message_id: crate::Patch<String>,
-    /// The `isDeliveryReceiptRequested` property.
-    pub is_delivery_receipt_requested: crate::Patch<bool>,
-    /// The `isDraft` property.
-    pub is_draft: crate::Patch<bool>,
-    /// The `isRead` property.
-    pub is_read: crate::Patch<bool>,
-    /// The `isReadReceiptRequested` property.
-    pub is_read_receipt_requested: crate::Patch<bool>,
-    /// The `parentFolderId` property.
-    pub parent_folder_id: crate::Patch<String>,
-    /// The `receivedDateTime` property.
-    pub received_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// The `replyTo` property.
-    pub reply_to: crate::Patch<Vec<crate::models::AnyRecipient>>,
-    /// The `sender` property.
-    pub sender: crate::Patch<Box<crate::models::AnyRecipient>>,
-    /// The `sentDateTime` property.
-    pub sent_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// The `subject` property.
-    pub subject: crate::Patch<String>,
-    /// The `toRecipients` property.
-    pub to_recipients: crate::Patch<Vec<crate::models::AnyRecipient>>,
-    /// The `uniqueBody` property.
-    pub unique_body: crate::Patch<Box<crate::models::ItemBody>>,
-    /// The `webLink` property.
-    pub web_link: crate::Patch<String>,
+    base: crate::models::Message,
+}
+
+#[cfg(feature = "mail")]
+impl std::ops::Deref for CalendarSharingMessage {
+    type Target = crate::models::Message;
+
+    fn deref(&self) -> &crate::models::Message {
+        &self.base
+    }
+}
+
+#[cfg(feature = "mail")]
+impl std::ops::DerefMut for CalendarSharingMessage {
+    fn deref_mut(&mut self) -> &mut crate::models::Message {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "mail")]
+impl CalendarSharingMessage {
+    /// An empty `calendarSharingMessage`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The `canAccept` property.
-    pub can_accept: crate::Patch<bool>,
+    ///
+    /// `canAccept`: `None` when absent or `null`.
+    pub fn can_accept(&self) -> Option<bool> {
+        self.props().bool(934)
+    }
+
+    /// Sets `canAccept`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_can_accept(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(934, value.into_patch());
+        self
+    }
+
     /// The `sharingMessageAction` property.
-    pub sharing_message_action: crate::Patch<Box<crate::models::CalendarSharingMessageAction>>,
+    ///
+    /// `sharingMessageAction`: `None` when absent or `null`.
+    pub fn sharing_message_action(&self) -> Option<&crate::models::CalendarSharingMessageAction> {
+        self.props().get(935)
+    }
+
+    /// Sets `sharingMessageAction`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_sharing_message_action(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::CalendarSharingMessageAction>,
+    ) -> &mut Self {
+        self.props_mut().set(935, value.into_patch());
+        self
+    }
+
     /// The `sharingMessageActions` property.
-    pub sharing_message_actions: crate::Patch<Vec<crate::models::CalendarSharingMessageAction>>,
+    ///
+    /// `sharingMessageActions`: an empty slice when absent or `null`.
+    pub fn sharing_message_actions(&self) -> &[crate::models::CalendarSharingMessageAction] {
+        self.props().list(936)
+    }
+
+    /// Sets `sharingMessageActions`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_sharing_message_actions(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::CalendarSharingMessageAction>>,
+    ) -> &mut Self {
+        self.props_mut().set(936, value.into_patch());
+        self
+    }
+
     /// The `suggestedCalendarName` property.
-    pub suggested_calendar_name: crate::Patch<String>,
-    /// The fileAttachment and itemAttachment attachments for the message.
-    pub attachments: crate::Patch<Vec<crate::models::AnyAttachment>>,
-    /// The collection of open extensions defined for the message. Nullable.
-    #[cfg(feature = "identity")]
-    pub extensions: crate::Patch<Vec<crate::models::AnyExtension>>,
-    /// The collection of multi-value extended properties defined for the message. Nullable.
-    pub multi_value_extended_properties:
-        crate::Patch<Vec<crate::models::MultiValueLegacyExtendedProperty>>,
-    /// The collection of single-value extended properties defined for the message. Nullable.
-    pub single_value_extended_properties:
-        crate::Patch<Vec<crate::models::SingleValueLegacyExtendedProperty>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `suggestedCalendarName`: `None` when absent or `null`.
+    pub fn suggested_calendar_name(&self) -> Option<&str> {
+        self.props().str(937)
+    }
+
+    /// Sets `suggestedCalendarName`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_suggested_calendar_name(
+        &mut self,
+        value: impl crate::IntoPatch<String>,
+    ) -> &mut Self {
+        self.props_mut().set_str(937, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "mail")]
+impl std::fmt::Debug for CalendarSharingMessage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "CalendarSharingMessage", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "mail")]
 impl serde::Serialize for CalendarSharingMessage {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("categories", &self.categories)?;
-        writer.field("changeKey", &self.change_key)?;
-        writer.field("createdDateTime", &self.created_date_time)?;
-        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
-        writer.field("bccRecipients", &self.bcc_recipients)?;
-        writer.field("body", &self.body)?;
-        writer.field("bodyPreview", &self.body_preview)?;
-        writer.field("ccRecipients", &self.cc_recipients)?;
-        writer.field("conversationId", &self.conversation_id)?;
-        writer.field("conversationIndex", &self.conversation_index)?;
-        writer.field("flag", &self.flag)?;
-        writer.field("from", &self.from)?;
-        writer.field("hasAttachments", &self.has_attachments)?;
-        writer.field("importance", &self.importance)?;
-        writer.field("inferenceClassification", &self.inference_classification)?;
-        writer.field("internetMessageHeaders", &self.internet_message_headers)?;
-        writer.field("internetMessageId", &self.internet_message_id)?;
-        writer.field(
-            "isDeliveryReceiptRequested",
-            &self.is_delivery_receipt_requested,
-        )?;
-        writer.field("isDraft", &self.is_draft)?;
-        writer.field("isRead", &self.is_read)?;
-        writer.field("isReadReceiptRequested", &self.is_read_receipt_requested)?;
-        writer.field("parentFolderId", &self.parent_folder_id)?;
-        writer.field("receivedDateTime", &self.received_date_time)?;
-        writer.field("replyTo", &self.reply_to)?;
-        writer.field("sender", &self.sender)?;
-        writer.field("sentDateTime", &self.sent_date_time)?;
-        writer.field("subject", &self.subject)?;
-        writer.field("toRecipients", &self.to_recipients)?;
-        writer.field("uniqueBody", &self.unique_body)?;
-        writer.field("webLink", &self.web_link)?;
-        writer.field("canAccept", &self.can_accept)?;
-        writer.field("sharingMessageAction", &self.sharing_message_action)?;
-        writer.field("sharingMessageActions", &self.sharing_message_actions)?;
-        writer.field("suggestedCalendarName", &self.suggested_calendar_name)?;
-        writer.field("attachments", &self.attachments)?;
-        #[cfg(feature = "identity")]
-        writer.field("extensions", &self.extensions)?;
-        writer.field(
-            "multiValueExtendedProperties",
-            &self.multi_value_extended_properties,
-        )?;
-        writer.field(
-            "singleValueExtendedProperties",
-            &self.single_value_extended_properties,
-        )?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -629,64 +695,74 @@ impl crate::read_fields::ReadFields for CalendarSharingMessage {
     const NAME: &'static str = "microsoft.graph.calendarSharingMessage";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "categories" => self.categories = map.next_value()?,
-            "changeKey" => self.change_key = map.next_value()?,
-            "createdDateTime" => self.created_date_time = map.next_value()?,
-            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
-            "bccRecipients" => self.bcc_recipients = map.next_value()?,
-            "body" => self.body = map.next_value()?,
-            "bodyPreview" => self.body_preview = map.next_value()?,
-            "ccRecipients" => self.cc_recipients = map.next_value()?,
-            "conversationId" => self.conversation_id = map.next_value()?,
-            "conversationIndex" => self.conversation_index = map.next_value()?,
-            "flag" => self.flag = map.next_value()?,
-            "from" => self.from = map.next_value()?,
-            "hasAttachments" => self.has_attachments = map.next_value()?,
-            "importance" => self.importance = map.next_value()?,
-            "inferenceClassification" => self.inference_classification = map.next_value()?,
-            "internetMessageHeaders" => self.internet_message_headers = map.next_value()?,
-            "internetMessageId" => self.internet_message_id = map.next_value()?,
-            "isDeliveryReceiptRequested" => {
-                self.is_delivery_receipt_requested = map.next_value()?
+            "id" => into.str(2376, map)?,
+            "categories" => into.strings(3779, map)?,
+            "changeKey" => into.str(3780, map)?,
+            "createdDateTime" => into.other::<crate::edm::DateTimeOffset, _>(3781, map)?,
+            "lastModifiedDateTime" => into.other::<crate::edm::DateTimeOffset, _>(3782, map)?,
+            "bccRecipients" => into.other::<Vec<crate::models::AnyRecipient>, _>(3409, map)?,
+            "body" => into.other::<crate::models::ItemBody, _>(3410, map)?,
+            "bodyPreview" => into.str(3411, map)?,
+            "ccRecipients" => into.other::<Vec<crate::models::AnyRecipient>, _>(3412, map)?,
+            "conversationId" => into.str(3413, map)?,
+            "conversationIndex" => into.other::<crate::edm::Binary, _>(3414, map)?,
+            "flag" => into.other::<crate::models::FollowupFlag, _>(3415, map)?,
+            "from" => into.other::<crate::models::AnyRecipient, _>(3416, map)?,
+            "hasAttachments" => into.bool(3417, map)?,
+            "importance" => into.other::<crate::models::Importance, _>(3418, map)?,
+            "inferenceClassification" => {
+                into.other::<crate::models::InferenceClassificationType, _>(3419, map)?
             }
-            "isDraft" => self.is_draft = map.next_value()?,
-            "isRead" => self.is_read = map.next_value()?,
-            "isReadReceiptRequested" => self.is_read_receipt_requested = map.next_value()?,
-            "parentFolderId" => self.parent_folder_id = map.next_value()?,
-            "receivedDateTime" => self.received_date_time = map.next_value()?,
-            "replyTo" => self.reply_to = map.next_value()?,
-            "sender" => self.sender = map.next_value()?,
-            "sentDateTime" => self.sent_date_time = map.next_value()?,
-            "subject" => self.subject = map.next_value()?,
-            "toRecipients" => self.to_recipients = map.next_value()?,
-            "uniqueBody" => self.unique_body = map.next_value()?,
-            "webLink" => self.web_link = map.next_value()?,
-            "canAccept" => self.can_accept = map.next_value()?,
-            "sharingMessageAction" => self.sharing_message_action = map.next_value()?,
-            "sharingMessageActions" => self.sharing_message_actions = map.next_value()?,
-            "suggestedCalendarName" => self.suggested_calendar_name = map.next_value()?,
-            "attachments" => self.attachments = map.next_value()?,
+            "internetMessageHeaders" => {
+                into.other::<Vec<crate::models::InternetMessageHeader>, _>(3420, map)?
+            }
+            "internetMessageId" => into.str(3421, map)?,
+            "isDeliveryReceiptRequested" => into.bool(3422, map)?,
+            "isDraft" => into.bool(3423, map)?,
+            "isRead" => into.bool(3424, map)?,
+            "isReadReceiptRequested" => into.bool(3425, map)?,
+            "parentFolderId" => into.str(3426, map)?,
+            "receivedDateTime" => into.other::<crate::edm::DateTimeOffset, _>(3427, map)?,
+            "replyTo" => into.other::<Vec<crate::models::AnyRecipient>, _>(3428, map)?,
+            "sender" => into.other::<crate::models::AnyRecipient, _>(3429, map)?,
+            "sentDateTime" => into.other::<crate::edm::DateTimeOffset, _>(3430, map)?,
+            "subject" => into.str(3431, map)?,
+            "toRecipients" => into.other::<Vec<crate::models::AnyRecipient>, _>(3432, map)?,
+            "uniqueBody" => into.other::<crate::models::ItemBody, _>(3433, map)?,
+            "webLink" => into.str(3434, map)?,
+            "canAccept" => into.bool(934, map)?,
+            "sharingMessageAction" => {
+                into.other::<crate::models::CalendarSharingMessageAction, _>(935, map)?
+            }
+            "sharingMessageActions" => {
+                into.other::<Vec<crate::models::CalendarSharingMessageAction>, _>(936, map)?
+            }
+            "suggestedCalendarName" => into.str(937, map)?,
+            "attachments" => into.other::<Vec<crate::models::AnyAttachment>, _>(3435, map)?,
             #[cfg(feature = "identity")]
-            "extensions" => self.extensions = map.next_value()?,
+            "extensions" => into.other::<Vec<crate::models::AnyExtension>, _>(3436, map)?,
             "multiValueExtendedProperties" => {
-                self.multi_value_extended_properties = map.next_value()?
+                into.other::<Vec<crate::models::MultiValueLegacyExtendedProperty>, _>(3437, map)?
             }
             "singleValueExtendedProperties" => {
-                self.single_value_extended_properties = map.next_value()?
+                into.other::<Vec<crate::models::SingleValueLegacyExtendedProperty>, _>(3438, map)?
             }
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Message as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -737,182 +813,207 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.eventMessage` entity type.
 ///
-/// Derived from `message` < `outlookItem` < `entity`; inherited properties are included.
+/// Derived from `message` < `outlookItem` < `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Message`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "mail")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct EventMessage {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
-    /// The categories associated with the item
-    pub categories: crate::Patch<Vec<String>>,
-    /// Identifies the version of the item. Every time the item is changed, changeKey changes as well.
-    /// This allows Exchange to apply changes to the correct version of the object. Read-only.
-    pub change_key: crate::Patch<String>,
-    /// The Timestamp type represents date and time information using ISO 8601 format and is always in
-    /// UTC time. For example, midnight UTC on Jan 1, 2014 is 2014-01-01T00:00:00Z
-    pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// The Timestamp type represents date and time information using ISO 8601 format and is always in
-    /// UTC time. For example, midnight UTC on Jan 1, 2014 is 2014-01-01T00:00:00Z
-    pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// The Bcc: recipients for the message.
-    pub bcc_recipients: crate::Patch<Vec<crate::models::AnyRecipient>>,
-    /// The body of the message. It can be in HTML or text format. Find out about safe HTML in a message
-    /// body.
-    pub body: crate::Patch<Box<crate::models::ItemBody>>,
-    /// The first 255 characters of the message body. It is in text format.
-    pub body_preview: crate::Patch<String>,
-    /// The Cc: recipients for the message.
-    pub cc_recipients: crate::Patch<Vec<crate::models::AnyRecipient>>,
-    /// The ID of the conversation the email belongs to.
-    pub conversation_id: crate::Patch<String>,
-    /// Indicates the position of the message within the conversation.
-    pub conversation_index: crate::Patch<crate::edm::Binary>,
-    /// The flag value that indicates the status, start date, due date, or completion date for the
-    /// message.
-    pub flag: crate::Patch<Box<crate::models::FollowupFlag>>,
-    /// The owner of the mailbox from which the message is sent. In most cases, this value is the same as
-    /// the sender property, except for sharing or delegation scenarios. The value must correspond to the
-    /// actual mailbox used. Find out more about setting the from and sender properties of a message.
-    pub from: crate::Patch<Box<crate::models::AnyRecipient>>,
-    /// Indicates whether the message has attachments. This property doesn't include inline attachments,
-    /// so if a message contains only inline attachments, this property is false. To verify the existence
-    /// of inline attachments, parse the body property to look for a src attribute, such as &lt;IMG
-    /// src='cid:image001.jpg@01D26CD8.6C05F070'&gt;.
-    pub has_attachments: crate::Patch<bool>,
-    /// The `importance` property.
-    pub importance: crate::Patch<crate::models::Importance>,
-    /// The `inferenceClassification` property.
-    pub inference_classification: crate::Patch<crate::models::InferenceClassificationType>,
-    /// The `internetMessageHeaders` property.
-    pub internet_message_headers: crate::Patch<Vec<crate::models::InternetMessageHeader>>,
-    /// The `internetMessageId` property.
-    pub internet_message_id: crate::Patch<String>,
-    /// The `isDeliveryReceiptRequested` property.
-    pub is_delivery_receipt_requested: crate::Patch<bool>,
-    /// The `isDraft` property.
-    pub is_draft: crate::Patch<bool>,
-    /// The `isRead` property.
-    pub is_read: crate::Patch<bool>,
-    /// The `isReadReceiptRequested` property.
-    pub is_read_receipt_requested: crate::Patch<bool>,
-    /// The `parentFolderId` property.
-    pub parent_folder_id: crate::Patch<String>,
-    /// The `receivedDateTime` property.
-    pub received_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// The `replyTo` property.
-    pub reply_to: crate::Patch<Vec<crate::models::AnyRecipient>>,
-    /// The `sender` property.
-    pub sender: crate::Patch<Box<crate::models::AnyRecipient>>,
-    /// The `sentDateTime` property.
-    pub sent_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// The `subject` property.
-    pub subject: crate::Patch<String>,
-    /// The `toRecipients` property.
-    pub to_recipients: crate::Patch<Vec<crate::models::AnyRecipient>>,
-    /// The `uniqueBody` property.
-    pub unique_body: crate::Patch<Box<crate::models::ItemBody>>,
-    /// The `webLink` property.
-    pub web_link: crate::Patch<String>,
+    base: crate::models::Message,
+}
+
+#[cfg(feature = "mail")]
+impl std::ops::Deref for EventMessage {
+    type Target = crate::models::Message;
+
+    fn deref(&self) -> &crate::models::Message {
+        &self.base
+    }
+}
+
+#[cfg(feature = "mail")]
+impl std::ops::DerefMut for EventMessage {
+    fn deref_mut(&mut self) -> &mut crate::models::Message {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "mail")]
+impl EventMessage {
+    /// An empty `eventMessage`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The `endDateTime` property.
-    pub end_date_time: crate::Patch<Box<crate::models::DateTimeTimeZone>>,
+    ///
+    /// `endDateTime`: `None` when absent or `null`.
+    pub fn end_date_time(&self) -> Option<&crate::models::DateTimeTimeZone> {
+        self.props().get(2421)
+    }
+
+    /// Sets `endDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_end_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::DateTimeTimeZone>,
+    ) -> &mut Self {
+        self.props_mut().set(2421, value.into_patch());
+        self
+    }
+
     /// The `isAllDay` property.
-    pub is_all_day: crate::Patch<bool>,
+    ///
+    /// `isAllDay`: `None` when absent or `null`.
+    pub fn is_all_day(&self) -> Option<bool> {
+        self.props().bool(2422)
+    }
+
+    /// Sets `isAllDay`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_is_all_day(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(2422, value.into_patch());
+        self
+    }
+
     /// The `isDelegated` property.
-    pub is_delegated: crate::Patch<bool>,
+    ///
+    /// `isDelegated`: `None` when absent or `null`.
+    pub fn is_delegated(&self) -> Option<bool> {
+        self.props().bool(2423)
+    }
+
+    /// Sets `isDelegated`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_is_delegated(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(2423, value.into_patch());
+        self
+    }
+
     /// The `isOutOfDate` property.
-    pub is_out_of_date: crate::Patch<bool>,
+    ///
+    /// `isOutOfDate`: `None` when absent or `null`.
+    pub fn is_out_of_date(&self) -> Option<bool> {
+        self.props().bool(2424)
+    }
+
+    /// Sets `isOutOfDate`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_is_out_of_date(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(2424, value.into_patch());
+        self
+    }
+
     /// The `location` property.
-    pub location: crate::Patch<Box<crate::models::AnyLocation>>,
+    ///
+    /// `location`: `None` when absent or `null`.
+    pub fn location(&self) -> Option<&crate::models::AnyLocation> {
+        self.props().get(2425)
+    }
+
+    /// Sets `location`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_location(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::AnyLocation>,
+    ) -> &mut Self {
+        self.props_mut().set(2425, value.into_patch());
+        self
+    }
+
     /// The `meetingMessageType` property.
-    pub meeting_message_type: crate::Patch<crate::models::MeetingMessageType>,
+    ///
+    /// `meetingMessageType`: `None` when absent or `null`.
+    pub fn meeting_message_type(&self) -> Option<&crate::models::MeetingMessageType> {
+        self.props().get(2426)
+    }
+
+    /// Sets `meetingMessageType`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_meeting_message_type(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::MeetingMessageType>,
+    ) -> &mut Self {
+        self.props_mut().set(2426, value.into_patch());
+        self
+    }
+
     /// The `recurrence` property.
-    pub recurrence: crate::Patch<Box<crate::models::PatternedRecurrence>>,
+    ///
+    /// `recurrence`: `None` when absent or `null`.
+    pub fn recurrence(&self) -> Option<&crate::models::PatternedRecurrence> {
+        self.props().get(2427)
+    }
+
+    /// Sets `recurrence`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_recurrence(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::PatternedRecurrence>,
+    ) -> &mut Self {
+        self.props_mut().set(2427, value.into_patch());
+        self
+    }
+
     /// The `startDateTime` property.
-    pub start_date_time: crate::Patch<Box<crate::models::DateTimeTimeZone>>,
+    ///
+    /// `startDateTime`: `None` when absent or `null`.
+    pub fn start_date_time(&self) -> Option<&crate::models::DateTimeTimeZone> {
+        self.props().get(2428)
+    }
+
+    /// Sets `startDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_start_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::DateTimeTimeZone>,
+    ) -> &mut Self {
+        self.props_mut().set(2428, value.into_patch());
+        self
+    }
+
     /// The `type` property.
-    pub r#type: crate::Patch<crate::models::EventType>,
-    /// The fileAttachment and itemAttachment attachments for the message.
-    pub attachments: crate::Patch<Vec<crate::models::AnyAttachment>>,
-    /// The collection of open extensions defined for the message. Nullable.
-    #[cfg(feature = "identity")]
-    pub extensions: crate::Patch<Vec<crate::models::AnyExtension>>,
-    /// The collection of multi-value extended properties defined for the message. Nullable.
-    pub multi_value_extended_properties:
-        crate::Patch<Vec<crate::models::MultiValueLegacyExtendedProperty>>,
-    /// The collection of single-value extended properties defined for the message. Nullable.
-    pub single_value_extended_properties:
-        crate::Patch<Vec<crate::models::SingleValueLegacyExtendedProperty>>,
+    ///
+    /// `type`: `None` when absent or `null`.
+    pub fn r#type(&self) -> Option<&crate::models::EventType> {
+        self.props().get(2429)
+    }
+
+    /// Sets `type`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_type(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::EventType>,
+    ) -> &mut Self {
+        self.props_mut().set(2429, value.into_patch());
+        self
+    }
+
     /// The event associated with the event message. The assumption for attendees or room resources is
     /// that the Calendar Attendant is set to automatically update the calendar with an event when
     /// meeting request event messages arrive. Navigation property. Read-only.
+    ///
+    /// `event`: `None` when absent or `null`.
     #[cfg(feature = "calendar")]
-    pub event: crate::Patch<Box<crate::models::Event>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn event(&self) -> Option<&crate::models::Event> {
+        self.props().get(2430)
+    }
+
+    /// Sets `event`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    #[cfg(feature = "calendar")]
+    pub fn set_event(&mut self, value: impl crate::IntoPatch<crate::models::Event>) -> &mut Self {
+        self.props_mut().set(2430, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "mail")]
+impl std::fmt::Debug for EventMessage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "EventMessage", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "mail")]
 impl serde::Serialize for EventMessage {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("categories", &self.categories)?;
-        writer.field("changeKey", &self.change_key)?;
-        writer.field("createdDateTime", &self.created_date_time)?;
-        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
-        writer.field("bccRecipients", &self.bcc_recipients)?;
-        writer.field("body", &self.body)?;
-        writer.field("bodyPreview", &self.body_preview)?;
-        writer.field("ccRecipients", &self.cc_recipients)?;
-        writer.field("conversationId", &self.conversation_id)?;
-        writer.field("conversationIndex", &self.conversation_index)?;
-        writer.field("flag", &self.flag)?;
-        writer.field("from", &self.from)?;
-        writer.field("hasAttachments", &self.has_attachments)?;
-        writer.field("importance", &self.importance)?;
-        writer.field("inferenceClassification", &self.inference_classification)?;
-        writer.field("internetMessageHeaders", &self.internet_message_headers)?;
-        writer.field("internetMessageId", &self.internet_message_id)?;
-        writer.field(
-            "isDeliveryReceiptRequested",
-            &self.is_delivery_receipt_requested,
-        )?;
-        writer.field("isDraft", &self.is_draft)?;
-        writer.field("isRead", &self.is_read)?;
-        writer.field("isReadReceiptRequested", &self.is_read_receipt_requested)?;
-        writer.field("parentFolderId", &self.parent_folder_id)?;
-        writer.field("receivedDateTime", &self.received_date_time)?;
-        writer.field("replyTo", &self.reply_to)?;
-        writer.field("sender", &self.sender)?;
-        writer.field("sentDateTime", &self.sent_date_time)?;
-        writer.field("subject", &self.subject)?;
-        writer.field("toRecipients", &self.to_recipients)?;
-        writer.field("uniqueBody", &self.unique_body)?;
-        writer.field("webLink", &self.web_link)?;
-        writer.field("endDateTime", &self.end_date_time)?;
-        writer.field("isAllDay", &self.is_all_day)?;
-        writer.field("isDelegated", &self.is_delegated)?;
-        writer.field("isOutOfDate", &self.is_out_of_date)?;
-        writer.field("location", &self.location)?;
-        writer.field("meetingMessageType", &self.meeting_message_type)?;
-        writer.field("recurrence", &self.recurrence)?;
-        writer.field("startDateTime", &self.start_date_time)?;
-        writer.field("type", &self.r#type)?;
-        writer.field("attachments", &self.attachments)?;
-        #[cfg(feature = "identity")]
-        writer.field("extensions", &self.extensions)?;
-        writer.field(
-            "multiValueExtendedProperties",
-            &self.multi_value_extended_properties,
-        )?;
-        writer.field(
-            "singleValueExtendedProperties",
-            &self.single_value_extended_properties,
-        )?;
-        #[cfg(feature = "calendar")]
-        writer.field("event", &self.event)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -928,71 +1029,79 @@ impl crate::read_fields::ReadFields for EventMessage {
     const NAME: &'static str = "microsoft.graph.eventMessage";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "categories" => self.categories = map.next_value()?,
-            "changeKey" => self.change_key = map.next_value()?,
-            "createdDateTime" => self.created_date_time = map.next_value()?,
-            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
-            "bccRecipients" => self.bcc_recipients = map.next_value()?,
-            "body" => self.body = map.next_value()?,
-            "bodyPreview" => self.body_preview = map.next_value()?,
-            "ccRecipients" => self.cc_recipients = map.next_value()?,
-            "conversationId" => self.conversation_id = map.next_value()?,
-            "conversationIndex" => self.conversation_index = map.next_value()?,
-            "flag" => self.flag = map.next_value()?,
-            "from" => self.from = map.next_value()?,
-            "hasAttachments" => self.has_attachments = map.next_value()?,
-            "importance" => self.importance = map.next_value()?,
-            "inferenceClassification" => self.inference_classification = map.next_value()?,
-            "internetMessageHeaders" => self.internet_message_headers = map.next_value()?,
-            "internetMessageId" => self.internet_message_id = map.next_value()?,
-            "isDeliveryReceiptRequested" => {
-                self.is_delivery_receipt_requested = map.next_value()?
+            "id" => into.str(2376, map)?,
+            "categories" => into.strings(3779, map)?,
+            "changeKey" => into.str(3780, map)?,
+            "createdDateTime" => into.other::<crate::edm::DateTimeOffset, _>(3781, map)?,
+            "lastModifiedDateTime" => into.other::<crate::edm::DateTimeOffset, _>(3782, map)?,
+            "bccRecipients" => into.other::<Vec<crate::models::AnyRecipient>, _>(3409, map)?,
+            "body" => into.other::<crate::models::ItemBody, _>(3410, map)?,
+            "bodyPreview" => into.str(3411, map)?,
+            "ccRecipients" => into.other::<Vec<crate::models::AnyRecipient>, _>(3412, map)?,
+            "conversationId" => into.str(3413, map)?,
+            "conversationIndex" => into.other::<crate::edm::Binary, _>(3414, map)?,
+            "flag" => into.other::<crate::models::FollowupFlag, _>(3415, map)?,
+            "from" => into.other::<crate::models::AnyRecipient, _>(3416, map)?,
+            "hasAttachments" => into.bool(3417, map)?,
+            "importance" => into.other::<crate::models::Importance, _>(3418, map)?,
+            "inferenceClassification" => {
+                into.other::<crate::models::InferenceClassificationType, _>(3419, map)?
             }
-            "isDraft" => self.is_draft = map.next_value()?,
-            "isRead" => self.is_read = map.next_value()?,
-            "isReadReceiptRequested" => self.is_read_receipt_requested = map.next_value()?,
-            "parentFolderId" => self.parent_folder_id = map.next_value()?,
-            "receivedDateTime" => self.received_date_time = map.next_value()?,
-            "replyTo" => self.reply_to = map.next_value()?,
-            "sender" => self.sender = map.next_value()?,
-            "sentDateTime" => self.sent_date_time = map.next_value()?,
-            "subject" => self.subject = map.next_value()?,
-            "toRecipients" => self.to_recipients = map.next_value()?,
-            "uniqueBody" => self.unique_body = map.next_value()?,
-            "webLink" => self.web_link = map.next_value()?,
-            "endDateTime" => self.end_date_time = map.next_value()?,
-            "isAllDay" => self.is_all_day = map.next_value()?,
-            "isDelegated" => self.is_delegated = map.next_value()?,
-            "isOutOfDate" => self.is_out_of_date = map.next_value()?,
-            "location" => self.location = map.next_value()?,
-            "meetingMessageType" => self.meeting_message_type = map.next_value()?,
-            "recurrence" => self.recurrence = map.next_value()?,
-            "startDateTime" => self.start_date_time = map.next_value()?,
-            "type" => self.r#type = map.next_value()?,
-            "attachments" => self.attachments = map.next_value()?,
+            "internetMessageHeaders" => {
+                into.other::<Vec<crate::models::InternetMessageHeader>, _>(3420, map)?
+            }
+            "internetMessageId" => into.str(3421, map)?,
+            "isDeliveryReceiptRequested" => into.bool(3422, map)?,
+            "isDraft" => into.bool(3423, map)?,
+            "isRead" => into.bool(3424, map)?,
+            "isReadReceiptRequested" => into.bool(3425, map)?,
+            "parentFolderId" => into.str(3426, map)?,
+            "receivedDateTime" => into.other::<crate::edm::DateTimeOffset, _>(3427, map)?,
+            "replyTo" => into.other::<Vec<crate::models::AnyRecipient>, _>(3428, map)?,
+            "sender" => into.other::<crate::models::AnyRecipient, _>(3429, map)?,
+            "sentDateTime" => into.other::<crate::edm::DateTimeOffset, _>(3430, map)?,
+            "subject" => into.str(3431, map)?,
+            "toRecipients" => into.other::<Vec<crate::models::AnyRecipient>, _>(3432, map)?,
+            "uniqueBody" => into.other::<crate::models::ItemBody, _>(3433, map)?,
+            "webLink" => into.str(3434, map)?,
+            "endDateTime" => into.other::<crate::models::DateTimeTimeZone, _>(2421, map)?,
+            "isAllDay" => into.bool(2422, map)?,
+            "isDelegated" => into.bool(2423, map)?,
+            "isOutOfDate" => into.bool(2424, map)?,
+            "location" => into.other::<crate::models::AnyLocation, _>(2425, map)?,
+            "meetingMessageType" => {
+                into.other::<crate::models::MeetingMessageType, _>(2426, map)?
+            }
+            "recurrence" => into.other::<crate::models::PatternedRecurrence, _>(2427, map)?,
+            "startDateTime" => into.other::<crate::models::DateTimeTimeZone, _>(2428, map)?,
+            "type" => into.other::<crate::models::EventType, _>(2429, map)?,
+            "attachments" => into.other::<Vec<crate::models::AnyAttachment>, _>(3435, map)?,
             #[cfg(feature = "identity")]
-            "extensions" => self.extensions = map.next_value()?,
+            "extensions" => into.other::<Vec<crate::models::AnyExtension>, _>(3436, map)?,
             "multiValueExtendedProperties" => {
-                self.multi_value_extended_properties = map.next_value()?
+                into.other::<Vec<crate::models::MultiValueLegacyExtendedProperty>, _>(3437, map)?
             }
             "singleValueExtendedProperties" => {
-                self.single_value_extended_properties = map.next_value()?
+                into.other::<Vec<crate::models::SingleValueLegacyExtendedProperty>, _>(3438, map)?
             }
             #[cfg(feature = "calendar")]
-            "event" => self.event = map.next_value()?,
+            "event" => into.other::<crate::models::Event, _>(2430, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Message as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -1080,7 +1189,7 @@ impl AnyEventMessage {
             Self::EventMessageRequest(_) => "microsoft.graph.eventMessageRequest",
             Self::EventMessageResponse(_) => "microsoft.graph.eventMessageResponse",
             Self::Unknown(value) => value
-                .additional_data
+                .additional_data()
                 .get("@odata.type")
                 .and_then(|t| t.as_str())
                 .map_or("microsoft.graph.eventMessage", |t| {
@@ -1092,13 +1201,32 @@ impl AnyEventMessage {
     /// The entity's `id`, whatever its type (`None` when it was not selected).
     pub fn id(&self) -> Option<&str> {
         match self {
-            Self::EventMessage(value) | Self::Unknown(value) => value.id.as_deref(),
-            Self::EventMessageRequest(value) => value.id.as_deref(),
-            Self::EventMessageResponse(value) => value.id.as_deref(),
+            Self::EventMessage(value) | Self::Unknown(value) => value.id(),
+            Self::EventMessageRequest(value) => value.id(),
+            Self::EventMessageResponse(value) => value.id(),
         }
     }
 
-    /// The value as a [`EventMessage`]: the declared type, or a derived type this version does not
+    /// The value read as [`EventMessage`] whatever its variant: a derived type's base properties
+    /// read the same, so reading the `eventMessage` properties needs no `match`.
+    pub fn base(&self) -> &EventMessage {
+        match self {
+            Self::EventMessage(value) | Self::Unknown(value) => value,
+            Self::EventMessageRequest(value) => value,
+            Self::EventMessageResponse(value) => value,
+        }
+    }
+
+    /// As [`AnyEventMessage::base`], to change the `eventMessage` properties of any variant.
+    pub fn base_mut(&mut self) -> &mut EventMessage {
+        match self {
+            Self::EventMessage(value) | Self::Unknown(value) => value,
+            Self::EventMessageRequest(value) => value,
+            Self::EventMessageResponse(value) => value,
+        }
+    }
+
+    /// The value as [`EventMessage`] if it is the declared type, or a derived type this version does not
     /// know (read as the declared type). `None` for the known derived types.
     pub fn as_event_message(&self) -> Option<&EventMessage> {
         match self {
@@ -1239,7 +1367,7 @@ impl crate::polymorphic::Polymorphic for AnyEventMessage {
 
     fn declared_data(&self) -> Option<&crate::AdditionalData> {
         match self {
-            Self::EventMessage(value) => Some(&value.additional_data),
+            Self::EventMessage(value) => Some(value.additional_data()),
             _ => None,
         }
     }
@@ -1247,204 +1375,152 @@ impl crate::polymorphic::Polymorphic for AnyEventMessage {
 
 /// The `microsoft.graph.eventMessageRequest` entity type.
 ///
-/// Derived from `eventMessage` < `message` < `outlookItem` < `entity`; inherited properties are included.
+/// Derived from `eventMessage` < `message` < `outlookItem` < `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::EventMessage`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "mail")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct EventMessageRequest {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
-    /// The categories associated with the item
-    pub categories: crate::Patch<Vec<String>>,
-    /// Identifies the version of the item. Every time the item is changed, changeKey changes as well.
-    /// This allows Exchange to apply changes to the correct version of the object. Read-only.
-    pub change_key: crate::Patch<String>,
-    /// The Timestamp type represents date and time information using ISO 8601 format and is always in
-    /// UTC time. For example, midnight UTC on Jan 1, 2014 is 2014-01-01T00:00:00Z
-    pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// The Timestamp type represents date and time information using ISO 8601 format and is always in
-    /// UTC time. For example, midnight UTC on Jan 1, 2014 is 2014-01-01T00:00:00Z
-    pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// The Bcc: recipients for the message.
-    pub bcc_recipients: crate::Patch<Vec<crate::models::AnyRecipient>>,
-    /// The body of the message. It can be in HTML or text format. Find out about safe HTML in a message
-    /// body.
-    pub body: crate::Patch<Box<crate::models::ItemBody>>,
-    /// The first 255 characters of the message body. It is in text format.
-    pub body_preview: crate::Patch<String>,
-    /// The Cc: recipients for the message.
-    pub cc_recipients: crate::Patch<Vec<crate::models::AnyRecipient>>,
-    /// The ID of the conversation the email belongs to.
-    pub conversation_id: crate::Patch<String>,
-    /// Indicates the position of the message within the conversation.
-    pub conversation_index: crate::Patch<crate::edm::Binary>,
-    /// The flag value that indicates the status, start date, due date, or completion date for the
-    /// message.
-    pub flag: crate::Patch<Box<crate::models::FollowupFlag>>,
-    /// The owner of the mailbox from which the message is sent. In most cases, this value is the same as
-    /// the sender property, except for sharing or delegation scenarios. The value must correspond to the
-    /// actual mailbox used. Find out more about setting the from and sender properties of a message.
-    pub from: crate::Patch<Box<crate::models::AnyRecipient>>,
-    /// Indicates whether the message has attachments. This property doesn't include inline attachments,
-    /// so if a message contains only inline attachments, this property is false. To verify the existence
-    /// of inline attachments, parse the body property to look for a src attribute, such as &lt;IMG
-    /// src='cid:image001.jpg@01D26CD8.6C05F070'&gt;.
-    pub has_attachments: crate::Patch<bool>,
-    /// The `importance` property.
-    pub importance: crate::Patch<crate::models::Importance>,
-    /// The `inferenceClassification` property.
-    pub inference_classification: crate::Patch<crate::models::InferenceClassificationType>,
-    /// The `internetMessageHeaders` property.
-    pub internet_message_headers: crate::Patch<Vec<crate::models::InternetMessageHeader>>,
-    /// The `internetMessageId` property.
-    pub internet_message_id: crate::Patch<String>,
-    /// The `isDeliveryReceiptRequested` property.
-    pub is_delivery_receipt_requested: crate::Patch<bool>,
-    /// The `isDraft` property.
-    pub is_draft: crate::Patch<bool>,
-    /// The `isRead` property.
-    pub is_read: crate::Patch<bool>,
-    /// The `isReadReceiptRequested` property.
-    pub is_read_receipt_requested: crate::Patch<bool>,
-    /// The `parentFolderId` property.
-    pub parent_folder_id: crate::Patch<String>,
-    /// The `receivedDateTime` property.
-    pub received_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// The `replyTo` property.
-    pub reply_to: crate::Patch<Vec<crate::models::AnyRecipient>>,
-    /// The `sender` property.
-    pub sender: crate::Patch<Box<crate::models::AnyRecipient>>,
-    /// The `sentDateTime` property.
-    pub sent_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// The `subject` property.
-    pub subject: crate::Patch<String>,
-    /// The `toRecipients` property.
-    pub to_recipients: crate::Patch<Vec<crate::models::AnyRecipient>>,
-    /// The `uniqueBody` property.
-    pub unique_body: crate::Patch<Box<crate::models::ItemBody>>,
-    /// The `webLink` property.
-    pub web_link: crate::Patch<String>,
-    /// The `endDateTime` property.
-    pub end_date_time: crate::Patch<Box<crate::models::DateTimeTimeZone>>,
-    /// The `isAllDay` property.
-    pub is_all_day: crate::Patch<bool>,
-    /// The `isDelegated` property.
-    pub is_delegated: crate::Patch<bool>,
-    /// The `isOutOfDate` property.
-    pub is_out_of_date: crate::Patch<bool>,
-    /// The `location` property.
-    pub location: crate::Patch<Box<crate::models::AnyLocation>>,
-    /// The `meetingMessageType` property.
-    pub meeting_message_type: crate::Patch<crate::models::MeetingMessageType>,
-    /// The `recurrence` property.
-    pub recurrence: crate::Patch<Box<crate::models::PatternedRecurrence>>,
-    /// The `startDateTime` property.
-    pub start_date_time: crate::Patch<Box<crate::models::DateTimeTimeZone>>,
-    /// The `type` property.
-    pub r#type: crate::Patch<crate::models::EventType>,
+    base: crate::models::EventMessage,
+}
+
+#[cfg(feature = "mail")]
+impl std::ops::Deref for EventMessageRequest {
+    type Target = crate::models::EventMessage;
+
+    fn deref(&self) -> &crate::models::EventMessage {
+        &self.base
+    }
+}
+
+#[cfg(feature = "mail")]
+impl std::ops::DerefMut for EventMessageRequest {
+    fn deref_mut(&mut self) -> &mut crate::models::EventMessage {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "mail")]
+impl EventMessageRequest {
+    /// An empty `eventMessageRequest`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// True if the meeting organizer allows invitees to propose a new time when responding, false
     /// otherwise. Optional. Default is true.
-    pub allow_new_time_proposals: crate::Patch<bool>,
+    ///
+    /// `allowNewTimeProposals`: `None` when absent or `null`.
+    pub fn allow_new_time_proposals(&self) -> Option<bool> {
+        self.props().bool(2431)
+    }
+
+    /// Sets `allowNewTimeProposals`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_allow_new_time_proposals(
+        &mut self,
+        value: impl crate::IntoPatch<bool>,
+    ) -> &mut Self {
+        self.props_mut().set_bool(2431, value.into_patch());
+        self
+    }
+
     /// The `meetingRequestType` property.
-    pub meeting_request_type: crate::Patch<crate::models::MeetingRequestType>,
+    ///
+    /// `meetingRequestType`: `None` when absent or `null`.
+    pub fn meeting_request_type(&self) -> Option<&crate::models::MeetingRequestType> {
+        self.props().get(2432)
+    }
+
+    /// Sets `meetingRequestType`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_meeting_request_type(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::MeetingRequestType>,
+    ) -> &mut Self {
+        self.props_mut().set(2432, value.into_patch());
+        self
+    }
+
     /// If the meeting update changes the meeting end time, this property specifies the previous meeting
     /// end time.
-    pub previous_end_date_time: crate::Patch<Box<crate::models::DateTimeTimeZone>>,
+    ///
+    /// `previousEndDateTime`: `None` when absent or `null`.
+    pub fn previous_end_date_time(&self) -> Option<&crate::models::DateTimeTimeZone> {
+        self.props().get(2433)
+    }
+
+    /// Sets `previousEndDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_previous_end_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::DateTimeTimeZone>,
+    ) -> &mut Self {
+        self.props_mut().set(2433, value.into_patch());
+        self
+    }
+
     /// If the meeting update changes the meeting location, this property specifies the previous meeting
     /// location.
-    pub previous_location: crate::Patch<Box<crate::models::AnyLocation>>,
+    ///
+    /// `previousLocation`: `None` when absent or `null`.
+    pub fn previous_location(&self) -> Option<&crate::models::AnyLocation> {
+        self.props().get(2434)
+    }
+
+    /// Sets `previousLocation`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_previous_location(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::AnyLocation>,
+    ) -> &mut Self {
+        self.props_mut().set(2434, value.into_patch());
+        self
+    }
+
     /// If the meeting update changes the meeting start time, this property specifies the previous
     /// meeting start time.
-    pub previous_start_date_time: crate::Patch<Box<crate::models::DateTimeTimeZone>>,
+    ///
+    /// `previousStartDateTime`: `None` when absent or `null`.
+    pub fn previous_start_date_time(&self) -> Option<&crate::models::DateTimeTimeZone> {
+        self.props().get(2435)
+    }
+
+    /// Sets `previousStartDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_previous_start_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::DateTimeTimeZone>,
+    ) -> &mut Self {
+        self.props_mut().set(2435, value.into_patch());
+        self
+    }
+
     /// Set to true if the sender would like the invitee to send a response to the requested meeting.
-    pub response_requested: crate::Patch<bool>,
-    /// The fileAttachment and itemAttachment attachments for the message.
-    pub attachments: crate::Patch<Vec<crate::models::AnyAttachment>>,
-    /// The collection of open extensions defined for the message. Nullable.
-    #[cfg(feature = "identity")]
-    pub extensions: crate::Patch<Vec<crate::models::AnyExtension>>,
-    /// The collection of multi-value extended properties defined for the message. Nullable.
-    pub multi_value_extended_properties:
-        crate::Patch<Vec<crate::models::MultiValueLegacyExtendedProperty>>,
-    /// The collection of single-value extended properties defined for the message. Nullable.
-    pub single_value_extended_properties:
-        crate::Patch<Vec<crate::models::SingleValueLegacyExtendedProperty>>,
-    /// The event associated with the event message. The assumption for attendees or room resources is
-    /// that the Calendar Attendant is set to automatically update the calendar with an event when
-    /// meeting request event messages arrive. Navigation property. Read-only.
-    #[cfg(feature = "calendar")]
-    pub event: crate::Patch<Box<crate::models::Event>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `responseRequested`: `None` when absent or `null`.
+    pub fn response_requested(&self) -> Option<bool> {
+        self.props().bool(2436)
+    }
+
+    /// Sets `responseRequested`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_response_requested(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(2436, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "mail")]
+impl std::fmt::Debug for EventMessageRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "EventMessageRequest", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "mail")]
 impl serde::Serialize for EventMessageRequest {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("categories", &self.categories)?;
-        writer.field("changeKey", &self.change_key)?;
-        writer.field("createdDateTime", &self.created_date_time)?;
-        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
-        writer.field("bccRecipients", &self.bcc_recipients)?;
-        writer.field("body", &self.body)?;
-        writer.field("bodyPreview", &self.body_preview)?;
-        writer.field("ccRecipients", &self.cc_recipients)?;
-        writer.field("conversationId", &self.conversation_id)?;
-        writer.field("conversationIndex", &self.conversation_index)?;
-        writer.field("flag", &self.flag)?;
-        writer.field("from", &self.from)?;
-        writer.field("hasAttachments", &self.has_attachments)?;
-        writer.field("importance", &self.importance)?;
-        writer.field("inferenceClassification", &self.inference_classification)?;
-        writer.field("internetMessageHeaders", &self.internet_message_headers)?;
-        writer.field("internetMessageId", &self.internet_message_id)?;
-        writer.field(
-            "isDeliveryReceiptRequested",
-            &self.is_delivery_receipt_requested,
-        )?;
-        writer.field("isDraft", &self.is_draft)?;
-        writer.field("isRead", &self.is_read)?;
-        writer.field("isReadReceiptRequested", &self.is_read_receipt_requested)?;
-        writer.field("parentFolderId", &self.parent_folder_id)?;
-        writer.field("receivedDateTime", &self.received_date_time)?;
-        writer.field("replyTo", &self.reply_to)?;
-        writer.field("sender", &self.sender)?;
-        writer.field("sentDateTime", &self.sent_date_time)?;
-        writer.field("subject", &self.subject)?;
-        writer.field("toRecipients", &self.to_recipients)?;
-        writer.field("uniqueBody", &self.unique_body)?;
-        writer.field("webLink", &self.web_link)?;
-        writer.field("endDateTime", &self.end_date_time)?;
-        writer.field("isAllDay", &self.is_all_day)?;
-        writer.field("isDelegated", &self.is_delegated)?;
-        writer.field("isOutOfDate", &self.is_out_of_date)?;
-        writer.field("location", &self.location)?;
-        writer.field("meetingMessageType", &self.meeting_message_type)?;
-        writer.field("recurrence", &self.recurrence)?;
-        writer.field("startDateTime", &self.start_date_time)?;
-        writer.field("type", &self.r#type)?;
-        writer.field("allowNewTimeProposals", &self.allow_new_time_proposals)?;
-        writer.field("meetingRequestType", &self.meeting_request_type)?;
-        writer.field("previousEndDateTime", &self.previous_end_date_time)?;
-        writer.field("previousLocation", &self.previous_location)?;
-        writer.field("previousStartDateTime", &self.previous_start_date_time)?;
-        writer.field("responseRequested", &self.response_requested)?;
-        writer.field("attachments", &self.attachments)?;
-        #[cfg(feature = "identity")]
-        writer.field("extensions", &self.extensions)?;
-        writer.field(
-            "multiValueExtendedProperties",
-            &self.multi_value_extended_properties,
-        )?;
-        writer.field(
-            "singleValueExtendedProperties",
-            &self.single_value_extended_properties,
-        )?;
-        #[cfg(feature = "calendar")]
-        writer.field("event", &self.event)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -1460,77 +1536,89 @@ impl crate::read_fields::ReadFields for EventMessageRequest {
     const NAME: &'static str = "microsoft.graph.eventMessageRequest";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "categories" => self.categories = map.next_value()?,
-            "changeKey" => self.change_key = map.next_value()?,
-            "createdDateTime" => self.created_date_time = map.next_value()?,
-            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
-            "bccRecipients" => self.bcc_recipients = map.next_value()?,
-            "body" => self.body = map.next_value()?,
-            "bodyPreview" => self.body_preview = map.next_value()?,
-            "ccRecipients" => self.cc_recipients = map.next_value()?,
-            "conversationId" => self.conversation_id = map.next_value()?,
-            "conversationIndex" => self.conversation_index = map.next_value()?,
-            "flag" => self.flag = map.next_value()?,
-            "from" => self.from = map.next_value()?,
-            "hasAttachments" => self.has_attachments = map.next_value()?,
-            "importance" => self.importance = map.next_value()?,
-            "inferenceClassification" => self.inference_classification = map.next_value()?,
-            "internetMessageHeaders" => self.internet_message_headers = map.next_value()?,
-            "internetMessageId" => self.internet_message_id = map.next_value()?,
-            "isDeliveryReceiptRequested" => {
-                self.is_delivery_receipt_requested = map.next_value()?
+            "id" => into.str(2376, map)?,
+            "categories" => into.strings(3779, map)?,
+            "changeKey" => into.str(3780, map)?,
+            "createdDateTime" => into.other::<crate::edm::DateTimeOffset, _>(3781, map)?,
+            "lastModifiedDateTime" => into.other::<crate::edm::DateTimeOffset, _>(3782, map)?,
+            "bccRecipients" => into.other::<Vec<crate::models::AnyRecipient>, _>(3409, map)?,
+            "body" => into.other::<crate::models::ItemBody, _>(3410, map)?,
+            "bodyPreview" => into.str(3411, map)?,
+            "ccRecipients" => into.other::<Vec<crate::models::AnyRecipient>, _>(3412, map)?,
+            "conversationId" => into.str(3413, map)?,
+            "conversationIndex" => into.other::<crate::edm::Binary, _>(3414, map)?,
+            "flag" => into.other::<crate::models::FollowupFlag, _>(3415, map)?,
+            "from" => into.other::<crate::models::AnyRecipient, _>(3416, map)?,
+            "hasAttachments" => into.bool(3417, map)?,
+            "importance" => into.other::<crate::models::Importance, _>(3418, map)?,
+            "inferenceClassification" => {
+                into.other::<crate::models::InferenceClassificationType, _>(3419, map)?
             }
-            "isDraft" => self.is_draft = map.next_value()?,
-            "isRead" => self.is_read = map.next_value()?,
-            "isReadReceiptRequested" => self.is_read_receipt_requested = map.next_value()?,
-            "parentFolderId" => self.parent_folder_id = map.next_value()?,
-            "receivedDateTime" => self.received_date_time = map.next_value()?,
-            "replyTo" => self.reply_to = map.next_value()?,
-            "sender" => self.sender = map.next_value()?,
-            "sentDateTime" => self.sent_date_time = map.next_value()?,
-            "subject" => self.subject = map.next_value()?,
-            "toRecipients" => self.to_recipients = map.next_value()?,
-            "uniqueBody" => self.unique_body = map.next_value()?,
-            "webLink" => self.web_link = map.next_value()?,
-            "endDateTime" => self.end_date_time = map.next_value()?,
-            "isAllDay" => self.is_all_day = map.next_value()?,
-            "isDelegated" => self.is_delegated = map.next_value()?,
-            "isOutOfDate" => self.is_out_of_date = map.next_value()?,
-            "location" => self.location = map.next_value()?,
-            "meetingMessageType" => self.meeting_message_type = map.next_value()?,
-            "recurrence" => self.recurrence = map.next_value()?,
-            "startDateTime" => self.start_date_time = map.next_value()?,
-            "type" => self.r#type = map.next_value()?,
-            "allowNewTimeProposals" => self.allow_new_time_proposals = map.next_value()?,
-            "meetingRequestType" => self.meeting_request_type = map.next_value()?,
-            "previousEndDateTime" => self.previous_end_date_time = map.next_value()?,
-            "previousLocation" => self.previous_location = map.next_value()?,
-            "previousStartDateTime" => self.previous_start_date_time = map.next_value()?,
-            "responseRequested" => self.response_requested = map.next_value()?,
-            "attachments" => self.attachments = map.next_value()?,
+            "internetMessageHeaders" => {
+                into.other::<Vec<crate::models::InternetMessageHeader>, _>(3420, map)?
+            }
+            "internetMessageId" => into.str(3421, map)?,
+            "isDeliveryReceiptRequested" => into.bool(3422, map)?,
+            "isDraft" => into.bool(3423, map)?,
+            "isRead" => into.bool(3424, map)?,
+            "isReadReceiptRequested" => into.bool(3425, map)?,
+            "parentFolderId" => into.str(3426, map)?,
+            "receivedDateTime" => into.other::<crate::edm::DateTimeOffset, _>(3427, map)?,
+            "replyTo" => into.other::<Vec<crate::models::AnyRecipient>, _>(3428, map)?,
+            "sender" => into.other::<crate::models::AnyRecipient, _>(3429, map)?,
+            "sentDateTime" => into.other::<crate::edm::DateTimeOffset, _>(3430, map)?,
+            "subject" => into.str(3431, map)?,
+            "toRecipients" => into.other::<Vec<crate::models::AnyRecipient>, _>(3432, map)?,
+            "uniqueBody" => into.other::<crate::models::ItemBody, _>(3433, map)?,
+            "webLink" => into.str(3434, map)?,
+            "endDateTime" => into.other::<crate::models::DateTimeTimeZone, _>(2421, map)?,
+            "isAllDay" => into.bool(2422, map)?,
+            "isDelegated" => into.bool(2423, map)?,
+            "isOutOfDate" => into.bool(2424, map)?,
+            "location" => into.other::<crate::models::AnyLocation, _>(2425, map)?,
+            "meetingMessageType" => {
+                into.other::<crate::models::MeetingMessageType, _>(2426, map)?
+            }
+            "recurrence" => into.other::<crate::models::PatternedRecurrence, _>(2427, map)?,
+            "startDateTime" => into.other::<crate::models::DateTimeTimeZone, _>(2428, map)?,
+            "type" => into.other::<crate::models::EventType, _>(2429, map)?,
+            "allowNewTimeProposals" => into.bool(2431, map)?,
+            "meetingRequestType" => {
+                into.other::<crate::models::MeetingRequestType, _>(2432, map)?
+            }
+            "previousEndDateTime" => into.other::<crate::models::DateTimeTimeZone, _>(2433, map)?,
+            "previousLocation" => into.other::<crate::models::AnyLocation, _>(2434, map)?,
+            "previousStartDateTime" => {
+                into.other::<crate::models::DateTimeTimeZone, _>(2435, map)?
+            }
+            "responseRequested" => into.bool(2436, map)?,
+            "attachments" => into.other::<Vec<crate::models::AnyAttachment>, _>(3435, map)?,
             #[cfg(feature = "identity")]
-            "extensions" => self.extensions = map.next_value()?,
+            "extensions" => into.other::<Vec<crate::models::AnyExtension>, _>(3436, map)?,
             "multiValueExtendedProperties" => {
-                self.multi_value_extended_properties = map.next_value()?
+                into.other::<Vec<crate::models::MultiValueLegacyExtendedProperty>, _>(3437, map)?
             }
             "singleValueExtendedProperties" => {
-                self.single_value_extended_properties = map.next_value()?
+                into.other::<Vec<crate::models::SingleValueLegacyExtendedProperty>, _>(3438, map)?
             }
             #[cfg(feature = "calendar")]
-            "event" => self.event = map.next_value()?,
+            "event" => into.other::<crate::models::Event, _>(2430, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::EventMessage as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -1592,188 +1680,87 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.eventMessageResponse` entity type.
 ///
-/// Derived from `eventMessage` < `message` < `outlookItem` < `entity`; inherited properties are included.
+/// Derived from `eventMessage` < `message` < `outlookItem` < `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::EventMessage`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "mail")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct EventMessageResponse {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
-    /// The categories associated with the item
-    pub categories: crate::Patch<Vec<String>>,
-    /// Identifies the version of the item. Every time the item is changed, changeKey changes as well.
-    /// This allows Exchange to apply changes to the correct version of the object. Read-only.
-    pub change_key: crate::Patch<String>,
-    /// The Timestamp type represents date and time information using ISO 8601 format and is always in
-    /// UTC time. For example, midnight UTC on Jan 1, 2014 is 2014-01-01T00:00:00Z
-    pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// The Timestamp type represents date and time information using ISO 8601 format and is always in
-    /// UTC time. For example, midnight UTC on Jan 1, 2014 is 2014-01-01T00:00:00Z
-    pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// The Bcc: recipients for the message.
-    pub bcc_recipients: crate::Patch<Vec<crate::models::AnyRecipient>>,
-    /// The body of the message. It can be in HTML or text format. Find out about safe HTML in a message
-    /// body.
-    pub body: crate::Patch<Box<crate::models::ItemBody>>,
-    /// The first 255 characters of the message body. It is in text format.
-    pub body_preview: crate::Patch<String>,
-    /// The Cc: recipients for the message.
-    pub cc_recipients: crate::Patch<Vec<crate::models::AnyRecipient>>,
-    /// The ID of the conversation the email belongs to.
-    pub conversation_id: crate::Patch<String>,
-    /// Indicates the position of the message within the conversation.
-    pub conversation_index: crate::Patch<crate::edm::Binary>,
-    /// The flag value that indicates the status, start date, due date, or completion date for the
-    /// message.
-    pub flag: crate::Patch<Box<crate::models::FollowupFlag>>,
-    /// The owner of the mailbox from which the message is sent. In most cases, this value is the same as
-    /// the sender property, except for sharing or delegation scenarios. The value must correspond to the
-    /// actual mailbox used. Find out more about setting the from and sender properties of a message.
-    pub from: crate::Patch<Box<crate::models::AnyRecipient>>,
-    /// Indicates whether the message has attachments. This property doesn't include inline attachments,
-    /// so if a message contains only inline attachments, this property is false. To verify the existence
-    /// of inline attachments, parse the body property to look for a src attribute, such as &lt;IMG
-    /// src='cid:image001.jpg@01D26CD8.6C05F070'&gt;.
-    pub has_attachments: crate::Patch<bool>,
-    /// The `importance` property.
-    pub importance: crate::Patch<crate::models::Importance>,
-    /// The `inferenceClassification` property.
-    pub inference_classification: crate::Patch<crate::models::InferenceClassificationType>,
-    /// The `internetMessageHeaders` property.
-    pub internet_message_headers: crate::Patch<Vec<crate::models::InternetMessageHeader>>,
-    /// The `internetMessageId` property.
-    pub internet_message_id: crate::Patch<String>,
-    /// The `isDeliveryReceiptRequested` property.
-    pub is_delivery_receipt_requested: crate::Patch<bool>,
-    /// The `isDraft` property.
-    pub is_draft: crate::Patch<bool>,
-    /// The `isRead` property.
-    pub is_read: crate::Patch<bool>,
-    /// The `isReadReceiptRequested` property.
-    pub is_read_receipt_requested: crate::Patch<bool>,
-    /// The `parentFolderId` property.
-    pub parent_folder_id: crate::Patch<String>,
-    /// The `receivedDateTime` property.
-    pub received_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// The `replyTo` property.
-    pub reply_to: crate::Patch<Vec<crate::models::AnyRecipient>>,
-    /// The `sender` property.
-    pub sender: crate::Patch<Box<crate::models::AnyRecipient>>,
-    /// The `sentDateTime` property.
-    pub sent_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// The `subject` property.
-    pub subject: crate::Patch<String>,
-    /// The `toRecipients` property.
-    pub to_recipients: crate::Patch<Vec<crate::models::AnyRecipient>>,
-    /// The `uniqueBody` property.
-    pub unique_body: crate::Patch<Box<crate::models::ItemBody>>,
-    /// The `webLink` property.
-    pub web_link: crate::Patch<String>,
-    /// The `endDateTime` property.
-    pub end_date_time: crate::Patch<Box<crate::models::DateTimeTimeZone>>,
-    /// The `isAllDay` property.
-    pub is_all_day: crate::Patch<bool>,
-    /// The `isDelegated` property.
-    pub is_delegated: crate::Patch<bool>,
-    /// The `isOutOfDate` property.
-    pub is_out_of_date: crate::Patch<bool>,
-    /// The `location` property.
-    pub location: crate::Patch<Box<crate::models::AnyLocation>>,
-    /// The `meetingMessageType` property.
-    pub meeting_message_type: crate::Patch<crate::models::MeetingMessageType>,
-    /// The `recurrence` property.
-    pub recurrence: crate::Patch<Box<crate::models::PatternedRecurrence>>,
-    /// The `startDateTime` property.
-    pub start_date_time: crate::Patch<Box<crate::models::DateTimeTimeZone>>,
-    /// The `type` property.
-    pub r#type: crate::Patch<crate::models::EventType>,
+    base: crate::models::EventMessage,
+}
+
+#[cfg(feature = "mail")]
+impl std::ops::Deref for EventMessageResponse {
+    type Target = crate::models::EventMessage;
+
+    fn deref(&self) -> &crate::models::EventMessage {
+        &self.base
+    }
+}
+
+#[cfg(feature = "mail")]
+impl std::ops::DerefMut for EventMessageResponse {
+    fn deref_mut(&mut self) -> &mut crate::models::EventMessage {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "mail")]
+impl EventMessageResponse {
+    /// An empty `eventMessageResponse`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The `proposedNewTime` property.
-    pub proposed_new_time: crate::Patch<Box<crate::models::TimeSlot>>,
+    ///
+    /// `proposedNewTime`: `None` when absent or `null`.
+    pub fn proposed_new_time(&self) -> Option<&crate::models::TimeSlot> {
+        self.props().get(2437)
+    }
+
+    /// Sets `proposedNewTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_proposed_new_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::TimeSlot>,
+    ) -> &mut Self {
+        self.props_mut().set(2437, value.into_patch());
+        self
+    }
+
     /// The `responseType` property.
-    pub response_type: crate::Patch<crate::models::ResponseType>,
-    /// The fileAttachment and itemAttachment attachments for the message.
-    pub attachments: crate::Patch<Vec<crate::models::AnyAttachment>>,
-    /// The collection of open extensions defined for the message. Nullable.
-    #[cfg(feature = "identity")]
-    pub extensions: crate::Patch<Vec<crate::models::AnyExtension>>,
-    /// The collection of multi-value extended properties defined for the message. Nullable.
-    pub multi_value_extended_properties:
-        crate::Patch<Vec<crate::models::MultiValueLegacyExtendedProperty>>,
-    /// The collection of single-value extended properties defined for the message. Nullable.
-    pub single_value_extended_properties:
-        crate::Patch<Vec<crate::models::SingleValueLegacyExtendedProperty>>,
-    /// The event associated with the event message. The assumption for attendees or room resources is
-    /// that the Calendar Attendant is set to automatically update the calendar with an event when
-    /// meeting request event messages arrive. Navigation property. Read-only.
-    #[cfg(feature = "calendar")]
-    pub event: crate::Patch<Box<crate::models::Event>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `responseType`: `None` when absent or `null`.
+    pub fn response_type(&self) -> Option<&crate::models::ResponseType> {
+        self.props().get(2438)
+    }
+
+    /// Sets `responseType`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_response_type(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::ResponseType>,
+    ) -> &mut Self {
+        self.props_mut().set(2438, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "mail")]
+impl std::fmt::Debug for EventMessageResponse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "EventMessageResponse", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "mail")]
 impl serde::Serialize for EventMessageResponse {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("categories", &self.categories)?;
-        writer.field("changeKey", &self.change_key)?;
-        writer.field("createdDateTime", &self.created_date_time)?;
-        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
-        writer.field("bccRecipients", &self.bcc_recipients)?;
-        writer.field("body", &self.body)?;
-        writer.field("bodyPreview", &self.body_preview)?;
-        writer.field("ccRecipients", &self.cc_recipients)?;
-        writer.field("conversationId", &self.conversation_id)?;
-        writer.field("conversationIndex", &self.conversation_index)?;
-        writer.field("flag", &self.flag)?;
-        writer.field("from", &self.from)?;
-        writer.field("hasAttachments", &self.has_attachments)?;
-        writer.field("importance", &self.importance)?;
-        writer.field("inferenceClassification", &self.inference_classification)?;
-        writer.field("internetMessageHeaders", &self.internet_message_headers)?;
-        writer.field("internetMessageId", &self.internet_message_id)?;
-        writer.field(
-            "isDeliveryReceiptRequested",
-            &self.is_delivery_receipt_requested,
-        )?;
-        writer.field("isDraft", &self.is_draft)?;
-        writer.field("isRead", &self.is_read)?;
-        writer.field("isReadReceiptRequested", &self.is_read_receipt_requested)?;
-        writer.field("parentFolderId", &self.parent_folder_id)?;
-        writer.field("receivedDateTime", &self.received_date_time)?;
-        writer.field("replyTo", &self.reply_to)?;
-        writer.field("sender", &self.sender)?;
-        writer.field("sentDateTime", &self.sent_date_time)?;
-        writer.field("subject", &self.subject)?;
-        writer.field("toRecipients", &self.to_recipients)?;
-        writer.field("uniqueBody", &self.unique_body)?;
-        writer.field("webLink", &self.web_link)?;
-        writer.field("endDateTime", &self.end_date_time)?;
-        writer.field("isAllDay", &self.is_all_day)?;
-        writer.field("isDelegated", &self.is_delegated)?;
-        writer.field("isOutOfDate", &self.is_out_of_date)?;
-        writer.field("location", &self.location)?;
-        writer.field("meetingMessageType", &self.meeting_message_type)?;
-        writer.field("recurrence", &self.recurrence)?;
-        writer.field("startDateTime", &self.start_date_time)?;
-        writer.field("type", &self.r#type)?;
-        writer.field("proposedNewTime", &self.proposed_new_time)?;
-        writer.field("responseType", &self.response_type)?;
-        writer.field("attachments", &self.attachments)?;
-        #[cfg(feature = "identity")]
-        writer.field("extensions", &self.extensions)?;
-        writer.field(
-            "multiValueExtendedProperties",
-            &self.multi_value_extended_properties,
-        )?;
-        writer.field(
-            "singleValueExtendedProperties",
-            &self.single_value_extended_properties,
-        )?;
-        #[cfg(feature = "calendar")]
-        writer.field("event", &self.event)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -1789,73 +1776,81 @@ impl crate::read_fields::ReadFields for EventMessageResponse {
     const NAME: &'static str = "microsoft.graph.eventMessageResponse";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "categories" => self.categories = map.next_value()?,
-            "changeKey" => self.change_key = map.next_value()?,
-            "createdDateTime" => self.created_date_time = map.next_value()?,
-            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
-            "bccRecipients" => self.bcc_recipients = map.next_value()?,
-            "body" => self.body = map.next_value()?,
-            "bodyPreview" => self.body_preview = map.next_value()?,
-            "ccRecipients" => self.cc_recipients = map.next_value()?,
-            "conversationId" => self.conversation_id = map.next_value()?,
-            "conversationIndex" => self.conversation_index = map.next_value()?,
-            "flag" => self.flag = map.next_value()?,
-            "from" => self.from = map.next_value()?,
-            "hasAttachments" => self.has_attachments = map.next_value()?,
-            "importance" => self.importance = map.next_value()?,
-            "inferenceClassification" => self.inference_classification = map.next_value()?,
-            "internetMessageHeaders" => self.internet_message_headers = map.next_value()?,
-            "internetMessageId" => self.internet_message_id = map.next_value()?,
-            "isDeliveryReceiptRequested" => {
-                self.is_delivery_receipt_requested = map.next_value()?
+            "id" => into.str(2376, map)?,
+            "categories" => into.strings(3779, map)?,
+            "changeKey" => into.str(3780, map)?,
+            "createdDateTime" => into.other::<crate::edm::DateTimeOffset, _>(3781, map)?,
+            "lastModifiedDateTime" => into.other::<crate::edm::DateTimeOffset, _>(3782, map)?,
+            "bccRecipients" => into.other::<Vec<crate::models::AnyRecipient>, _>(3409, map)?,
+            "body" => into.other::<crate::models::ItemBody, _>(3410, map)?,
+            "bodyPreview" => into.str(3411, map)?,
+            "ccRecipients" => into.other::<Vec<crate::models::AnyRecipient>, _>(3412, map)?,
+            "conversationId" => into.str(3413, map)?,
+            "conversationIndex" => into.other::<crate::edm::Binary, _>(3414, map)?,
+            "flag" => into.other::<crate::models::FollowupFlag, _>(3415, map)?,
+            "from" => into.other::<crate::models::AnyRecipient, _>(3416, map)?,
+            "hasAttachments" => into.bool(3417, map)?,
+            "importance" => into.other::<crate::models::Importance, _>(3418, map)?,
+            "inferenceClassification" => {
+                into.other::<crate::models::InferenceClassificationType, _>(3419, map)?
             }
-            "isDraft" => self.is_draft = map.next_value()?,
-            "isRead" => self.is_read = map.next_value()?,
-            "isReadReceiptRequested" => self.is_read_receipt_requested = map.next_value()?,
-            "parentFolderId" => self.parent_folder_id = map.next_value()?,
-            "receivedDateTime" => self.received_date_time = map.next_value()?,
-            "replyTo" => self.reply_to = map.next_value()?,
-            "sender" => self.sender = map.next_value()?,
-            "sentDateTime" => self.sent_date_time = map.next_value()?,
-            "subject" => self.subject = map.next_value()?,
-            "toRecipients" => self.to_recipients = map.next_value()?,
-            "uniqueBody" => self.unique_body = map.next_value()?,
-            "webLink" => self.web_link = map.next_value()?,
-            "endDateTime" => self.end_date_time = map.next_value()?,
-            "isAllDay" => self.is_all_day = map.next_value()?,
-            "isDelegated" => self.is_delegated = map.next_value()?,
-            "isOutOfDate" => self.is_out_of_date = map.next_value()?,
-            "location" => self.location = map.next_value()?,
-            "meetingMessageType" => self.meeting_message_type = map.next_value()?,
-            "recurrence" => self.recurrence = map.next_value()?,
-            "startDateTime" => self.start_date_time = map.next_value()?,
-            "type" => self.r#type = map.next_value()?,
-            "proposedNewTime" => self.proposed_new_time = map.next_value()?,
-            "responseType" => self.response_type = map.next_value()?,
-            "attachments" => self.attachments = map.next_value()?,
+            "internetMessageHeaders" => {
+                into.other::<Vec<crate::models::InternetMessageHeader>, _>(3420, map)?
+            }
+            "internetMessageId" => into.str(3421, map)?,
+            "isDeliveryReceiptRequested" => into.bool(3422, map)?,
+            "isDraft" => into.bool(3423, map)?,
+            "isRead" => into.bool(3424, map)?,
+            "isReadReceiptRequested" => into.bool(3425, map)?,
+            "parentFolderId" => into.str(3426, map)?,
+            "receivedDateTime" => into.other::<crate::edm::DateTimeOffset, _>(3427, map)?,
+            "replyTo" => into.other::<Vec<crate::models::AnyRecipient>, _>(3428, map)?,
+            "sender" => into.other::<crate::models::AnyRecipient, _>(3429, map)?,
+            "sentDateTime" => into.other::<crate::edm::DateTimeOffset, _>(3430, map)?,
+            "subject" => into.str(3431, map)?,
+            "toRecipients" => into.other::<Vec<crate::models::AnyRecipient>, _>(3432, map)?,
+            "uniqueBody" => into.other::<crate::models::ItemBody, _>(3433, map)?,
+            "webLink" => into.str(3434, map)?,
+            "endDateTime" => into.other::<crate::models::DateTimeTimeZone, _>(2421, map)?,
+            "isAllDay" => into.bool(2422, map)?,
+            "isDelegated" => into.bool(2423, map)?,
+            "isOutOfDate" => into.bool(2424, map)?,
+            "location" => into.other::<crate::models::AnyLocation, _>(2425, map)?,
+            "meetingMessageType" => {
+                into.other::<crate::models::MeetingMessageType, _>(2426, map)?
+            }
+            "recurrence" => into.other::<crate::models::PatternedRecurrence, _>(2427, map)?,
+            "startDateTime" => into.other::<crate::models::DateTimeTimeZone, _>(2428, map)?,
+            "type" => into.other::<crate::models::EventType, _>(2429, map)?,
+            "proposedNewTime" => into.other::<crate::models::TimeSlot, _>(2437, map)?,
+            "responseType" => into.other::<crate::models::ResponseType, _>(2438, map)?,
+            "attachments" => into.other::<Vec<crate::models::AnyAttachment>, _>(3435, map)?,
             #[cfg(feature = "identity")]
-            "extensions" => self.extensions = map.next_value()?,
+            "extensions" => into.other::<Vec<crate::models::AnyExtension>, _>(3436, map)?,
             "multiValueExtendedProperties" => {
-                self.multi_value_extended_properties = map.next_value()?
+                into.other::<Vec<crate::models::MultiValueLegacyExtendedProperty>, _>(3437, map)?
             }
             "singleValueExtendedProperties" => {
-                self.single_value_extended_properties = map.next_value()?
+                into.other::<Vec<crate::models::SingleValueLegacyExtendedProperty>, _>(3438, map)?
             }
             #[cfg(feature = "calendar")]
-            "event" => self.event = map.next_value()?,
+            "event" => into.other::<crate::models::Event, _>(2430, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::EventMessage as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -1913,48 +1908,97 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.fileAttachment` entity type.
 ///
-/// Derived from `attachment` < `entity`; inherited properties are included.
+/// Derived from `attachment` < `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Attachment`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "mail")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct FileAttachment {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
-    /// The MIME type.
-    pub content_type: crate::Patch<String>,
-    /// true if the attachment is an inline attachment; otherwise, false.
-    pub is_inline: crate::Patch<bool>,
-    /// The Timestamp type represents date and time information using ISO 8601 format and is always in
-    /// UTC time. For example, midnight UTC on Jan 1, 2014 is 2014-01-01T00:00:00Z
-    pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// The attachment's file name.
-    pub name: crate::Patch<String>,
-    /// The length of the attachment in bytes.
-    pub size: crate::Patch<i32>,
+    base: crate::models::Attachment,
+}
+
+#[cfg(feature = "mail")]
+impl std::ops::Deref for FileAttachment {
+    type Target = crate::models::Attachment;
+
+    fn deref(&self) -> &crate::models::Attachment {
+        &self.base
+    }
+}
+
+#[cfg(feature = "mail")]
+impl std::ops::DerefMut for FileAttachment {
+    fn deref_mut(&mut self) -> &mut crate::models::Attachment {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "mail")]
+impl FileAttachment {
+    /// An empty `fileAttachment`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The base64-encoded contents of the file.
-    pub content_bytes: crate::Patch<crate::edm::Binary>,
+    ///
+    /// `contentBytes`: `None` when absent or `null`.
+    pub fn content_bytes(&self) -> Option<&crate::edm::Binary> {
+        self.props().get(2509)
+    }
+
+    /// Sets `contentBytes`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_content_bytes(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::Binary>,
+    ) -> &mut Self {
+        self.props_mut().set(2509, value.into_patch());
+        self
+    }
+
     /// The ID of the attachment in the Exchange store.
-    pub content_id: crate::Patch<String>,
+    ///
+    /// `contentId`: `None` when absent or `null`.
+    pub fn content_id(&self) -> Option<&str> {
+        self.props().str(2510)
+    }
+
+    /// Sets `contentId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_content_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(2510, value.into_patch());
+        self
+    }
+
     /// Do not use this property as it is not supported.
-    pub content_location: crate::Patch<String>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `contentLocation`: `None` when absent or `null`.
+    pub fn content_location(&self) -> Option<&str> {
+        self.props().str(2511)
+    }
+
+    /// Sets `contentLocation`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_content_location(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(2511, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "mail")]
+impl std::fmt::Debug for FileAttachment {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "FileAttachment", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "mail")]
 impl serde::Serialize for FileAttachment {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("contentType", &self.content_type)?;
-        writer.field("isInline", &self.is_inline)?;
-        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
-        writer.field("name", &self.name)?;
-        writer.field("size", &self.size)?;
-        writer.field("contentBytes", &self.content_bytes)?;
-        writer.field("contentId", &self.content_id)?;
-        writer.field("contentLocation", &self.content_location)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -1970,27 +2014,31 @@ impl crate::read_fields::ReadFields for FileAttachment {
     const NAME: &'static str = "microsoft.graph.fileAttachment";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "contentType" => self.content_type = map.next_value()?,
-            "isInline" => self.is_inline = map.next_value()?,
-            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
-            "name" => self.name = map.next_value()?,
-            "size" => self.size = map.next_value()?,
-            "contentBytes" => self.content_bytes = map.next_value()?,
-            "contentId" => self.content_id = map.next_value()?,
-            "contentLocation" => self.content_location = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "contentType" => into.str(589, map)?,
+            "isInline" => into.bool(590, map)?,
+            "lastModifiedDateTime" => into.other::<crate::edm::DateTimeOffset, _>(591, map)?,
+            "name" => into.str(592, map)?,
+            "size" => into.int::<i32, _>(593, map)?,
+            "contentBytes" => into.other::<crate::edm::Binary, _>(2509, map)?,
+            "contentId" => into.str(2510, map)?,
+            "contentLocation" => into.str(2511, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Attachment as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -2012,27 +2060,72 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.inferenceClassification` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "mail")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct InferenceClassification {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "mail")]
+impl std::ops::Deref for InferenceClassification {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "mail")]
+impl std::ops::DerefMut for InferenceClassification {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "mail")]
+impl InferenceClassification {
+    /// An empty `inferenceClassification`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// A set of overrides for a user to always classify messages from specific senders in certain ways:
     /// focused, or other. Read-only. Nullable.
-    pub overrides: crate::Patch<Vec<crate::models::InferenceClassificationOverride>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `overrides`: an empty slice when absent or `null`.
+    pub fn overrides(&self) -> &[crate::models::InferenceClassificationOverride] {
+        self.props().list(2720)
+    }
+
+    /// Sets `overrides`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_overrides(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::InferenceClassificationOverride>>,
+    ) -> &mut Self {
+        self.props_mut().set(2720, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "mail")]
+impl std::fmt::Debug for InferenceClassification {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "InferenceClassification", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "mail")]
 impl serde::Serialize for InferenceClassification {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("overrides", &self.overrides)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -2048,20 +2141,26 @@ impl crate::read_fields::ReadFields for InferenceClassification {
     const NAME: &'static str = "microsoft.graph.inferenceClassification";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "overrides" => self.overrides = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "overrides" => {
+                into.other::<Vec<crate::models::InferenceClassificationOverride>, _>(2720, map)?
+            }
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -2076,30 +2175,91 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.inferenceClassificationOverride` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "mail")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct InferenceClassificationOverride {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "mail")]
+impl std::ops::Deref for InferenceClassificationOverride {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "mail")]
+impl std::ops::DerefMut for InferenceClassificationOverride {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "mail")]
+impl InferenceClassificationOverride {
+    /// An empty `inferenceClassificationOverride`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Specifies how incoming messages from a specific sender should always be classified as. The
     /// possible values are: focused, other.
-    pub classify_as: crate::Patch<crate::models::InferenceClassificationType>,
+    ///
+    /// `classifyAs`: `None` when absent or `null`.
+    pub fn classify_as(&self) -> Option<&crate::models::InferenceClassificationType> {
+        self.props().get(2721)
+    }
+
+    /// Sets `classifyAs`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_classify_as(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::InferenceClassificationType>,
+    ) -> &mut Self {
+        self.props_mut().set(2721, value.into_patch());
+        self
+    }
+
     /// The email address information of the sender for whom the override is created.
-    pub sender_email_address: crate::Patch<Box<crate::models::EmailAddress>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `senderEmailAddress`: `None` when absent or `null`.
+    pub fn sender_email_address(&self) -> Option<&crate::models::EmailAddress> {
+        self.props().get(2722)
+    }
+
+    /// Sets `senderEmailAddress`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_sender_email_address(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::EmailAddress>,
+    ) -> &mut Self {
+        self.props_mut().set(2722, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "mail")]
+impl std::fmt::Debug for InferenceClassificationOverride {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props().fmt_as(
+            f,
+            "InferenceClassificationOverride",
+            crate::models::PROPERTY_NAMES,
+        )
+    }
 }
 
 #[cfg(feature = "mail")]
 impl serde::Serialize for InferenceClassificationOverride {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("classifyAs", &self.classify_as)?;
-        writer.field("senderEmailAddress", &self.sender_email_address)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -2115,21 +2275,27 @@ impl crate::read_fields::ReadFields for InferenceClassificationOverride {
     const NAME: &'static str = "microsoft.graph.inferenceClassificationOverride";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "classifyAs" => self.classify_as = map.next_value()?,
-            "senderEmailAddress" => self.sender_email_address = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "classifyAs" => {
+                into.other::<crate::models::InferenceClassificationType, _>(2721, map)?
+            }
+            "senderEmailAddress" => into.other::<crate::models::EmailAddress, _>(2722, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -2145,42 +2311,71 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.itemAttachment` entity type.
 ///
-/// Derived from `attachment` < `entity`; inherited properties are included.
+/// Derived from `attachment` < `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Attachment`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "mail")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct ItemAttachment {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
-    /// The MIME type.
-    pub content_type: crate::Patch<String>,
-    /// true if the attachment is an inline attachment; otherwise, false.
-    pub is_inline: crate::Patch<bool>,
-    /// The Timestamp type represents date and time information using ISO 8601 format and is always in
-    /// UTC time. For example, midnight UTC on Jan 1, 2014 is 2014-01-01T00:00:00Z
-    pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// The attachment's file name.
-    pub name: crate::Patch<String>,
-    /// The length of the attachment in bytes.
-    pub size: crate::Patch<i32>,
+    base: crate::models::Attachment,
+}
+
+#[cfg(feature = "mail")]
+impl std::ops::Deref for ItemAttachment {
+    type Target = crate::models::Attachment;
+
+    fn deref(&self) -> &crate::models::Attachment {
+        &self.base
+    }
+}
+
+#[cfg(feature = "mail")]
+impl std::ops::DerefMut for ItemAttachment {
+    fn deref_mut(&mut self) -> &mut crate::models::Attachment {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "mail")]
+impl ItemAttachment {
+    /// An empty `itemAttachment`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The attached message or event. Navigation property.
-    pub item: crate::Patch<Box<crate::models::AnyOutlookItem>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `item`: `None` when absent or `null`.
+    pub fn item(&self) -> Option<&crate::models::AnyOutlookItem> {
+        self.props().get(2977)
+    }
+
+    /// Sets `item`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_item(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::AnyOutlookItem>,
+    ) -> &mut Self {
+        self.props_mut().set(2977, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "mail")]
+impl std::fmt::Debug for ItemAttachment {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "ItemAttachment", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "mail")]
 impl serde::Serialize for ItemAttachment {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("contentType", &self.content_type)?;
-        writer.field("isInline", &self.is_inline)?;
-        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
-        writer.field("name", &self.name)?;
-        writer.field("size", &self.size)?;
-        writer.field("item", &self.item)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -2196,25 +2391,29 @@ impl crate::read_fields::ReadFields for ItemAttachment {
     const NAME: &'static str = "microsoft.graph.itemAttachment";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "contentType" => self.content_type = map.next_value()?,
-            "isInline" => self.is_inline = map.next_value()?,
-            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
-            "name" => self.name = map.next_value()?,
-            "size" => self.size = map.next_value()?,
-            "item" => self.item = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "contentType" => into.str(589, map)?,
+            "isInline" => into.bool(590, map)?,
+            "lastModifiedDateTime" => into.other::<crate::edm::DateTimeOffset, _>(591, map)?,
+            "name" => into.str(592, map)?,
+            "size" => into.int::<i32, _>(593, map)?,
+            "item" => into.other::<crate::models::AnyOutlookItem, _>(2977, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Attachment as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -2234,67 +2433,220 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.mailFolder` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "mail")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct MailFolder {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "mail")]
+impl std::ops::Deref for MailFolder {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "mail")]
+impl std::ops::DerefMut for MailFolder {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "mail")]
+impl MailFolder {
+    /// An empty `mailFolder`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The number of immediate child mailFolders in the current mailFolder.
-    pub child_folder_count: crate::Patch<i32>,
+    ///
+    /// `childFolderCount`: `None` when absent or `null`.
+    pub fn child_folder_count(&self) -> Option<i32> {
+        self.props().int(3172)
+    }
+
+    /// Sets `childFolderCount`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_child_folder_count(&mut self, value: impl crate::IntoPatch<i32>) -> &mut Self {
+        self.props_mut().set_int(3172, value.into_patch());
+        self
+    }
+
     /// The mailFolder's display name.
-    pub display_name: crate::Patch<String>,
+    ///
+    /// `displayName`: `None` when absent or `null`.
+    pub fn display_name(&self) -> Option<&str> {
+        self.props().str(3173)
+    }
+
+    /// Sets `displayName`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_display_name(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(3173, value.into_patch());
+        self
+    }
+
     /// Indicates whether the mailFolder is hidden. This property can be set only when creating the
     /// folder. Find more information in Hidden mail folders.
-    pub is_hidden: crate::Patch<bool>,
+    ///
+    /// `isHidden`: `None` when absent or `null`.
+    pub fn is_hidden(&self) -> Option<bool> {
+        self.props().bool(3174)
+    }
+
+    /// Sets `isHidden`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_is_hidden(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(3174, value.into_patch());
+        self
+    }
+
     /// The unique identifier for the mailFolder's parent mailFolder.
-    pub parent_folder_id: crate::Patch<String>,
+    ///
+    /// `parentFolderId`: `None` when absent or `null`.
+    pub fn parent_folder_id(&self) -> Option<&str> {
+        self.props().str(3175)
+    }
+
+    /// Sets `parentFolderId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_parent_folder_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(3175, value.into_patch());
+        self
+    }
+
     /// The number of items in the mailFolder.
-    pub total_item_count: crate::Patch<i32>,
+    ///
+    /// `totalItemCount`: `None` when absent or `null`.
+    pub fn total_item_count(&self) -> Option<i32> {
+        self.props().int(3176)
+    }
+
+    /// Sets `totalItemCount`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_total_item_count(&mut self, value: impl crate::IntoPatch<i32>) -> &mut Self {
+        self.props_mut().set_int(3176, value.into_patch());
+        self
+    }
+
     /// The number of items in the mailFolder marked as unread.
-    pub unread_item_count: crate::Patch<i32>,
+    ///
+    /// `unreadItemCount`: `None` when absent or `null`.
+    pub fn unread_item_count(&self) -> Option<i32> {
+        self.props().int(3177)
+    }
+
+    /// Sets `unreadItemCount`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_unread_item_count(&mut self, value: impl crate::IntoPatch<i32>) -> &mut Self {
+        self.props_mut().set_int(3177, value.into_patch());
+        self
+    }
+
     /// The collection of child folders in the mailFolder.
-    pub child_folders: crate::Patch<Vec<crate::models::AnyMailFolder>>,
+    ///
+    /// `childFolders`: an empty slice when absent or `null`.
+    pub fn child_folders(&self) -> &[crate::models::AnyMailFolder] {
+        self.props().list(3178)
+    }
+
+    /// Sets `childFolders`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_child_folders(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::AnyMailFolder>>,
+    ) -> &mut Self {
+        self.props_mut().set(3178, value.into_patch());
+        self
+    }
+
     /// The collection of rules that apply to the user's Inbox folder.
-    pub message_rules: crate::Patch<Vec<crate::models::MessageRule>>,
+    ///
+    /// `messageRules`: an empty slice when absent or `null`.
+    pub fn message_rules(&self) -> &[crate::models::MessageRule] {
+        self.props().list(3179)
+    }
+
+    /// Sets `messageRules`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_message_rules(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::MessageRule>>,
+    ) -> &mut Self {
+        self.props_mut().set(3179, value.into_patch());
+        self
+    }
+
     /// The collection of messages in the mailFolder.
-    pub messages: crate::Patch<Vec<crate::models::AnyMessage>>,
+    ///
+    /// `messages`: an empty slice when absent or `null`.
+    pub fn messages(&self) -> &[crate::models::AnyMessage] {
+        self.props().list(3180)
+    }
+
+    /// Sets `messages`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_messages(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::AnyMessage>>,
+    ) -> &mut Self {
+        self.props_mut().set(3180, value.into_patch());
+        self
+    }
+
     /// The collection of multi-value extended properties defined for the mailFolder. Read-only.
     /// Nullable.
-    pub multi_value_extended_properties:
-        crate::Patch<Vec<crate::models::MultiValueLegacyExtendedProperty>>,
+    ///
+    /// `multiValueExtendedProperties`: an empty slice when absent or `null`.
+    pub fn multi_value_extended_properties(
+        &self,
+    ) -> &[crate::models::MultiValueLegacyExtendedProperty] {
+        self.props().list(3181)
+    }
+
+    /// Sets `multiValueExtendedProperties`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_multi_value_extended_properties(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::MultiValueLegacyExtendedProperty>>,
+    ) -> &mut Self {
+        self.props_mut().set(3181, value.into_patch());
+        self
+    }
+
     /// The collection of single-value extended properties defined for the mailFolder. Read-only.
     /// Nullable.
-    pub single_value_extended_properties:
-        crate::Patch<Vec<crate::models::SingleValueLegacyExtendedProperty>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `singleValueExtendedProperties`: an empty slice when absent or `null`.
+    pub fn single_value_extended_properties(
+        &self,
+    ) -> &[crate::models::SingleValueLegacyExtendedProperty] {
+        self.props().list(3182)
+    }
+
+    /// Sets `singleValueExtendedProperties`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_single_value_extended_properties(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::SingleValueLegacyExtendedProperty>>,
+    ) -> &mut Self {
+        self.props_mut().set(3182, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "mail")]
+impl std::fmt::Debug for MailFolder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "MailFolder", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "mail")]
 impl serde::Serialize for MailFolder {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("childFolderCount", &self.child_folder_count)?;
-        writer.field("displayName", &self.display_name)?;
-        writer.field("isHidden", &self.is_hidden)?;
-        writer.field("parentFolderId", &self.parent_folder_id)?;
-        writer.field("totalItemCount", &self.total_item_count)?;
-        writer.field("unreadItemCount", &self.unread_item_count)?;
-        writer.field("childFolders", &self.child_folders)?;
-        writer.field("messageRules", &self.message_rules)?;
-        writer.field("messages", &self.messages)?;
-        writer.field(
-            "multiValueExtendedProperties",
-            &self.multi_value_extended_properties,
-        )?;
-        writer.field(
-            "singleValueExtendedProperties",
-            &self.single_value_extended_properties,
-        )?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -2310,34 +2662,38 @@ impl crate::read_fields::ReadFields for MailFolder {
     const NAME: &'static str = "microsoft.graph.mailFolder";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "childFolderCount" => self.child_folder_count = map.next_value()?,
-            "displayName" => self.display_name = map.next_value()?,
-            "isHidden" => self.is_hidden = map.next_value()?,
-            "parentFolderId" => self.parent_folder_id = map.next_value()?,
-            "totalItemCount" => self.total_item_count = map.next_value()?,
-            "unreadItemCount" => self.unread_item_count = map.next_value()?,
-            "childFolders" => self.child_folders = map.next_value()?,
-            "messageRules" => self.message_rules = map.next_value()?,
-            "messages" => self.messages = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "childFolderCount" => into.int::<i32, _>(3172, map)?,
+            "displayName" => into.str(3173, map)?,
+            "isHidden" => into.bool(3174, map)?,
+            "parentFolderId" => into.str(3175, map)?,
+            "totalItemCount" => into.int::<i32, _>(3176, map)?,
+            "unreadItemCount" => into.int::<i32, _>(3177, map)?,
+            "childFolders" => into.other::<Vec<crate::models::AnyMailFolder>, _>(3178, map)?,
+            "messageRules" => into.other::<Vec<crate::models::MessageRule>, _>(3179, map)?,
+            "messages" => into.other::<Vec<crate::models::AnyMessage>, _>(3180, map)?,
             "multiValueExtendedProperties" => {
-                self.multi_value_extended_properties = map.next_value()?
+                into.other::<Vec<crate::models::MultiValueLegacyExtendedProperty>, _>(3181, map)?
             }
             "singleValueExtendedProperties" => {
-                self.single_value_extended_properties = map.next_value()?
+                into.other::<Vec<crate::models::SingleValueLegacyExtendedProperty>, _>(3182, map)?
             }
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -2391,7 +2747,7 @@ impl AnyMailFolder {
             Self::MailFolder(_) => "microsoft.graph.mailFolder",
             Self::MailSearchFolder(_) => "microsoft.graph.mailSearchFolder",
             Self::Unknown(value) => value
-                .additional_data
+                .additional_data()
                 .get("@odata.type")
                 .and_then(|t| t.as_str())
                 .map_or("microsoft.graph.mailFolder", |t| t.trim_start_matches('#')),
@@ -2401,12 +2757,29 @@ impl AnyMailFolder {
     /// The entity's `id`, whatever its type (`None` when it was not selected).
     pub fn id(&self) -> Option<&str> {
         match self {
-            Self::MailFolder(value) | Self::Unknown(value) => value.id.as_deref(),
-            Self::MailSearchFolder(value) => value.id.as_deref(),
+            Self::MailFolder(value) | Self::Unknown(value) => value.id(),
+            Self::MailSearchFolder(value) => value.id(),
         }
     }
 
-    /// The value as a [`MailFolder`]: the declared type, or a derived type this version does not
+    /// The value read as [`MailFolder`] whatever its variant: a derived type's base properties
+    /// read the same, so reading the `mailFolder` properties needs no `match`.
+    pub fn base(&self) -> &MailFolder {
+        match self {
+            Self::MailFolder(value) | Self::Unknown(value) => value,
+            Self::MailSearchFolder(value) => value,
+        }
+    }
+
+    /// As [`AnyMailFolder::base`], to change the `mailFolder` properties of any variant.
+    pub fn base_mut(&mut self) -> &mut MailFolder {
+        match self {
+            Self::MailFolder(value) | Self::Unknown(value) => value,
+            Self::MailSearchFolder(value) => value,
+        }
+    }
+
+    /// The value as [`MailFolder`] if it is the declared type, or a derived type this version does not
     /// know (read as the declared type). `None` for the known derived types.
     pub fn as_mail_folder(&self) -> Option<&MailFolder> {
         match self {
@@ -2509,7 +2882,7 @@ impl crate::polymorphic::Polymorphic for AnyMailFolder {
 
     fn declared_data(&self) -> Option<&crate::AdditionalData> {
         match self {
-            Self::MailFolder(value) => Some(&value.additional_data),
+            Self::MailFolder(value) => Some(value.additional_data()),
             _ => None,
         }
     }
@@ -2517,82 +2890,113 @@ impl crate::polymorphic::Polymorphic for AnyMailFolder {
 
 /// The `microsoft.graph.mailSearchFolder` entity type.
 ///
-/// Derived from `mailFolder` < `entity`; inherited properties are included.
+/// Derived from `mailFolder` < `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::MailFolder`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "mail")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct MailSearchFolder {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
-    /// The number of immediate child mailFolders in the current mailFolder.
-    pub child_folder_count: crate::Patch<i32>,
-    /// The mailFolder's display name.
-    pub display_name: crate::Patch<String>,
-    /// Indicates whether the mailFolder is hidden. This property can be set only when creating the
-    /// folder. Find more information in Hidden mail folders.
-    pub is_hidden: crate::Patch<bool>,
-    /// The unique identifier for the mailFolder's parent mailFolder.
-    pub parent_folder_id: crate::Patch<String>,
-    /// The number of items in the mailFolder.
-    pub total_item_count: crate::Patch<i32>,
-    /// The number of items in the mailFolder marked as unread.
-    pub unread_item_count: crate::Patch<i32>,
+    base: crate::models::MailFolder,
+}
+
+#[cfg(feature = "mail")]
+impl std::ops::Deref for MailSearchFolder {
+    type Target = crate::models::MailFolder;
+
+    fn deref(&self) -> &crate::models::MailFolder {
+        &self.base
+    }
+}
+
+#[cfg(feature = "mail")]
+impl std::ops::DerefMut for MailSearchFolder {
+    fn deref_mut(&mut self) -> &mut crate::models::MailFolder {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "mail")]
+impl MailSearchFolder {
+    /// An empty `mailSearchFolder`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The OData query to filter the messages.
-    pub filter_query: crate::Patch<String>,
+    ///
+    /// `filterQuery`: `None` when absent or `null`.
+    pub fn filter_query(&self) -> Option<&str> {
+        self.props().str(3183)
+    }
+
+    /// Sets `filterQuery`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_filter_query(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(3183, value.into_patch());
+        self
+    }
+
     /// Indicates how the mailbox folder hierarchy should be traversed in the search. true means that a
     /// deep search should be done to include child folders in the hierarchy of each folder explicitly
     /// specified in sourceFolderIds. false means a shallow search of only each of the folders explicitly
     /// specified in sourceFolderIds.
-    pub include_nested_folders: crate::Patch<bool>,
+    ///
+    /// `includeNestedFolders`: `None` when absent or `null`.
+    pub fn include_nested_folders(&self) -> Option<bool> {
+        self.props().bool(3184)
+    }
+
+    /// Sets `includeNestedFolders`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_include_nested_folders(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(3184, value.into_patch());
+        self
+    }
+
     /// Indicates whether a search folder is editable using REST APIs.
-    pub is_supported: crate::Patch<bool>,
+    ///
+    /// `isSupported`: `None` when absent or `null`.
+    pub fn is_supported(&self) -> Option<bool> {
+        self.props().bool(3185)
+    }
+
+    /// Sets `isSupported`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_is_supported(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(3185, value.into_patch());
+        self
+    }
+
     /// The mailbox folders that should be mined.
-    pub source_folder_ids: crate::Patch<Vec<String>>,
-    /// The collection of child folders in the mailFolder.
-    pub child_folders: crate::Patch<Vec<crate::models::AnyMailFolder>>,
-    /// The collection of rules that apply to the user's Inbox folder.
-    pub message_rules: crate::Patch<Vec<crate::models::MessageRule>>,
-    /// The collection of messages in the mailFolder.
-    pub messages: crate::Patch<Vec<crate::models::AnyMessage>>,
-    /// The collection of multi-value extended properties defined for the mailFolder. Read-only.
-    /// Nullable.
-    pub multi_value_extended_properties:
-        crate::Patch<Vec<crate::models::MultiValueLegacyExtendedProperty>>,
-    /// The collection of single-value extended properties defined for the mailFolder. Read-only.
-    /// Nullable.
-    pub single_value_extended_properties:
-        crate::Patch<Vec<crate::models::SingleValueLegacyExtendedProperty>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `sourceFolderIds`: an empty slice when absent or `null`.
+    pub fn source_folder_ids(&self) -> &[String] {
+        self.props().strings(3186)
+    }
+
+    /// Sets `sourceFolderIds`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_source_folder_ids(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<String>>,
+    ) -> &mut Self {
+        self.props_mut().set_strings(3186, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "mail")]
+impl std::fmt::Debug for MailSearchFolder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "MailSearchFolder", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "mail")]
 impl serde::Serialize for MailSearchFolder {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("childFolderCount", &self.child_folder_count)?;
-        writer.field("displayName", &self.display_name)?;
-        writer.field("isHidden", &self.is_hidden)?;
-        writer.field("parentFolderId", &self.parent_folder_id)?;
-        writer.field("totalItemCount", &self.total_item_count)?;
-        writer.field("unreadItemCount", &self.unread_item_count)?;
-        writer.field("filterQuery", &self.filter_query)?;
-        writer.field("includeNestedFolders", &self.include_nested_folders)?;
-        writer.field("isSupported", &self.is_supported)?;
-        writer.field("sourceFolderIds", &self.source_folder_ids)?;
-        writer.field("childFolders", &self.child_folders)?;
-        writer.field("messageRules", &self.message_rules)?;
-        writer.field("messages", &self.messages)?;
-        writer.field(
-            "multiValueExtendedProperties",
-            &self.multi_value_extended_properties,
-        )?;
-        writer.field(
-            "singleValueExtendedProperties",
-            &self.single_value_extended_properties,
-        )?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -2608,38 +3012,42 @@ impl crate::read_fields::ReadFields for MailSearchFolder {
     const NAME: &'static str = "microsoft.graph.mailSearchFolder";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "childFolderCount" => self.child_folder_count = map.next_value()?,
-            "displayName" => self.display_name = map.next_value()?,
-            "isHidden" => self.is_hidden = map.next_value()?,
-            "parentFolderId" => self.parent_folder_id = map.next_value()?,
-            "totalItemCount" => self.total_item_count = map.next_value()?,
-            "unreadItemCount" => self.unread_item_count = map.next_value()?,
-            "filterQuery" => self.filter_query = map.next_value()?,
-            "includeNestedFolders" => self.include_nested_folders = map.next_value()?,
-            "isSupported" => self.is_supported = map.next_value()?,
-            "sourceFolderIds" => self.source_folder_ids = map.next_value()?,
-            "childFolders" => self.child_folders = map.next_value()?,
-            "messageRules" => self.message_rules = map.next_value()?,
-            "messages" => self.messages = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "childFolderCount" => into.int::<i32, _>(3172, map)?,
+            "displayName" => into.str(3173, map)?,
+            "isHidden" => into.bool(3174, map)?,
+            "parentFolderId" => into.str(3175, map)?,
+            "totalItemCount" => into.int::<i32, _>(3176, map)?,
+            "unreadItemCount" => into.int::<i32, _>(3177, map)?,
+            "filterQuery" => into.str(3183, map)?,
+            "includeNestedFolders" => into.bool(3184, map)?,
+            "isSupported" => into.bool(3185, map)?,
+            "sourceFolderIds" => into.strings(3186, map)?,
+            "childFolders" => into.other::<Vec<crate::models::AnyMailFolder>, _>(3178, map)?,
+            "messageRules" => into.other::<Vec<crate::models::MessageRule>, _>(3179, map)?,
+            "messages" => into.other::<Vec<crate::models::AnyMessage>, _>(3180, map)?,
             "multiValueExtendedProperties" => {
-                self.multi_value_extended_properties = map.next_value()?
+                into.other::<Vec<crate::models::MultiValueLegacyExtendedProperty>, _>(3181, map)?
             }
             "singleValueExtendedProperties" => {
-                self.single_value_extended_properties = map.next_value()?
+                into.other::<Vec<crate::models::SingleValueLegacyExtendedProperty>, _>(3182, map)?
             }
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::MailFolder as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -2668,148 +3076,518 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.message` entity type.
 ///
-/// Derived from `outlookItem` < `entity`; inherited properties are included.
+/// Derived from `outlookItem` < `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::OutlookItem`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "mail")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct Message {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
-    /// The categories associated with the item
-    pub categories: crate::Patch<Vec<String>>,
-    /// Identifies the version of the item. Every time the item is changed, changeKey changes as well.
-    /// This allows Exchange to apply changes to the correct version of the object. Read-only.
-    pub change_key: crate::Patch<String>,
-    /// The Timestamp type represents date and time information using ISO 8601 format and is always in
-    /// UTC time. For example, midnight UTC on Jan 1, 2014 is 2014-01-01T00:00:00Z
-    pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// The Timestamp type represents date and time information using ISO 8601 format and is always in
-    /// UTC time. For example, midnight UTC on Jan 1, 2014 is 2014-01-01T00:00:00Z
-    pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    base: crate::models::OutlookItem,
+}
+
+#[cfg(feature = "mail")]
+impl std::ops::Deref for Message {
+    type Target = crate::models::OutlookItem;
+
+    fn deref(&self) -> &crate::models::OutlookItem {
+        &self.base
+    }
+}
+
+#[cfg(feature = "mail")]
+impl std::ops::DerefMut for Message {
+    fn deref_mut(&mut self) -> &mut crate::models::OutlookItem {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "mail")]
+impl Message {
+    /// An empty `message`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The Bcc: recipients for the message.
-    pub bcc_recipients: crate::Patch<Vec<crate::models::AnyRecipient>>,
+    ///
+    /// `bccRecipients`: an empty slice when absent or `null`.
+    pub fn bcc_recipients(&self) -> &[crate::models::AnyRecipient] {
+        self.props().list(3409)
+    }
+
+    /// Sets `bccRecipients`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_bcc_recipients(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::AnyRecipient>>,
+    ) -> &mut Self {
+        self.props_mut().set(3409, value.into_patch());
+        self
+    }
+
     /// The body of the message. It can be in HTML or text format. Find out about safe HTML in a message
     /// body.
-    pub body: crate::Patch<Box<crate::models::ItemBody>>,
+    ///
+    /// `body`: `None` when absent or `null`.
+    pub fn body(&self) -> Option<&crate::models::ItemBody> {
+        self.props().get(3410)
+    }
+
+    /// Sets `body`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_body(&mut self, value: impl crate::IntoPatch<crate::models::ItemBody>) -> &mut Self {
+        self.props_mut().set(3410, value.into_patch());
+        self
+    }
+
     /// The first 255 characters of the message body. It is in text format.
-    pub body_preview: crate::Patch<String>,
+    ///
+    /// `bodyPreview`: `None` when absent or `null`.
+    pub fn body_preview(&self) -> Option<&str> {
+        self.props().str(3411)
+    }
+
+    /// Sets `bodyPreview`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_body_preview(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(3411, value.into_patch());
+        self
+    }
+
     /// The Cc: recipients for the message.
-    pub cc_recipients: crate::Patch<Vec<crate::models::AnyRecipient>>,
+    ///
+    /// `ccRecipients`: an empty slice when absent or `null`.
+    pub fn cc_recipients(&self) -> &[crate::models::AnyRecipient] {
+        self.props().list(3412)
+    }
+
+    /// Sets `ccRecipients`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_cc_recipients(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::AnyRecipient>>,
+    ) -> &mut Self {
+        self.props_mut().set(3412, value.into_patch());
+        self
+    }
+
     /// The ID of the conversation the email belongs to.
-    pub conversation_id: crate::Patch<String>,
+    ///
+    /// `conversationId`: `None` when absent or `null`.
+    pub fn conversation_id(&self) -> Option<&str> {
+        self.props().str(3413)
+    }
+
+    /// Sets `conversationId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_conversation_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(3413, value.into_patch());
+        self
+    }
+
     /// Indicates the position of the message within the conversation.
-    pub conversation_index: crate::Patch<crate::edm::Binary>,
+    ///
+    /// `conversationIndex`: `None` when absent or `null`.
+    pub fn conversation_index(&self) -> Option<&crate::edm::Binary> {
+        self.props().get(3414)
+    }
+
+    /// Sets `conversationIndex`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_conversation_index(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::Binary>,
+    ) -> &mut Self {
+        self.props_mut().set(3414, value.into_patch());
+        self
+    }
+
     /// The flag value that indicates the status, start date, due date, or completion date for the
     /// message.
-    pub flag: crate::Patch<Box<crate::models::FollowupFlag>>,
+    ///
+    /// `flag`: `None` when absent or `null`.
+    pub fn flag(&self) -> Option<&crate::models::FollowupFlag> {
+        self.props().get(3415)
+    }
+
+    /// Sets `flag`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_flag(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::FollowupFlag>,
+    ) -> &mut Self {
+        self.props_mut().set(3415, value.into_patch());
+        self
+    }
+
     /// The owner of the mailbox from which the message is sent. In most cases, this value is the same as
     /// the sender property, except for sharing or delegation scenarios. The value must correspond to the
     /// actual mailbox used. Find out more about setting the from and sender properties of a message.
-    pub from: crate::Patch<Box<crate::models::AnyRecipient>>,
+    ///
+    /// `from`: `None` when absent or `null`.
+    pub fn from(&self) -> Option<&crate::models::AnyRecipient> {
+        self.props().get(3416)
+    }
+
+    /// Sets `from`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_from(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::AnyRecipient>,
+    ) -> &mut Self {
+        self.props_mut().set(3416, value.into_patch());
+        self
+    }
+
     /// Indicates whether the message has attachments. This property doesn't include inline attachments,
     /// so if a message contains only inline attachments, this property is false. To verify the existence
     /// of inline attachments, parse the body property to look for a src attribute, such as &lt;IMG
     /// src='cid:image001.jpg@01D26CD8.6C05F070'&gt;.
-    pub has_attachments: crate::Patch<bool>,
+    ///
+    /// `hasAttachments`: `None` when absent or `null`.
+    pub fn has_attachments(&self) -> Option<bool> {
+        self.props().bool(3417)
+    }
+
+    /// Sets `hasAttachments`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_has_attachments(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(3417, value.into_patch());
+        self
+    }
+
     /// The `importance` property.
-    pub importance: crate::Patch<crate::models::Importance>,
+    ///
+    /// `importance`: `None` when absent or `null`.
+    pub fn importance(&self) -> Option<&crate::models::Importance> {
+        self.props().get(3418)
+    }
+
+    /// Sets `importance`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_importance(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::Importance>,
+    ) -> &mut Self {
+        self.props_mut().set(3418, value.into_patch());
+        self
+    }
+
     /// The `inferenceClassification` property.
-    pub inference_classification: crate::Patch<crate::models::InferenceClassificationType>,
+    ///
+    /// `inferenceClassification`: `None` when absent or `null`.
+    pub fn inference_classification(&self) -> Option<&crate::models::InferenceClassificationType> {
+        self.props().get(3419)
+    }
+
+    /// Sets `inferenceClassification`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_inference_classification(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::InferenceClassificationType>,
+    ) -> &mut Self {
+        self.props_mut().set(3419, value.into_patch());
+        self
+    }
+
     /// The `internetMessageHeaders` property.
-    pub internet_message_headers: crate::Patch<Vec<crate::models::InternetMessageHeader>>,
+    ///
+    /// `internetMessageHeaders`: an empty slice when absent or `null`.
+    pub fn internet_message_headers(&self) -> &[crate::models::InternetMessageHeader] {
+        self.props().list(3420)
+    }
+
+    /// Sets `internetMessageHeaders`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_internet_message_headers(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::InternetMessageHeader>>,
+    ) -> &mut Self {
+        self.props_mut().set(3420, value.into_patch());
+        self
+    }
+
     /// The `internetMessageId` property.
-    pub internet_message_id: crate::Patch<String>,
+    ///
+    /// `internetMessageId`: `None` when absent or `null`.
+    pub fn internet_message_id(&self) -> Option<&str> {
+        self.props().str(3421)
+    }
+
+    /// Sets `internetMessageId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_internet_message_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(3421, value.into_patch());
+        self
+    }
+
     /// The `isDeliveryReceiptRequested` property.
-    pub is_delivery_receipt_requested: crate::Patch<bool>,
+    ///
+    /// `isDeliveryReceiptRequested`: `None` when absent or `null`.
+    pub fn is_delivery_receipt_requested(&self) -> Option<bool> {
+        self.props().bool(3422)
+    }
+
+    /// Sets `isDeliveryReceiptRequested`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_is_delivery_receipt_requested(
+        &mut self,
+        value: impl crate::IntoPatch<bool>,
+    ) -> &mut Self {
+        self.props_mut().set_bool(3422, value.into_patch());
+        self
+    }
+
     /// The `isDraft` property.
-    pub is_draft: crate::Patch<bool>,
+    ///
+    /// `isDraft`: `None` when absent or `null`.
+    pub fn is_draft(&self) -> Option<bool> {
+        self.props().bool(3423)
+    }
+
+    /// Sets `isDraft`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_is_draft(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(3423, value.into_patch());
+        self
+    }
+
     /// The `isRead` property.
-    pub is_read: crate::Patch<bool>,
+    ///
+    /// `isRead`: `None` when absent or `null`.
+    pub fn is_read(&self) -> Option<bool> {
+        self.props().bool(3424)
+    }
+
+    /// Sets `isRead`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_is_read(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(3424, value.into_patch());
+        self
+    }
+
     /// The `isReadReceiptRequested` property.
-    pub is_read_receipt_requested: crate::Patch<bool>,
+    ///
+    /// `isReadReceiptRequested`: `None` when absent or `null`.
+    pub fn is_read_receipt_requested(&self) -> Option<bool> {
+        self.props().bool(3425)
+    }
+
+    /// Sets `isReadReceiptRequested`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_is_read_receipt_requested(
+        &mut self,
+        value: impl crate::IntoPatch<bool>,
+    ) -> &mut Self {
+        self.props_mut().set_bool(3425, value.into_patch());
+        self
+    }
+
     /// The `parentFolderId` property.
-    pub parent_folder_id: crate::Patch<String>,
+    ///
+    /// `parentFolderId`: `None` when absent or `null`.
+    pub fn parent_folder_id(&self) -> Option<&str> {
+        self.props().str(3426)
+    }
+
+    /// Sets `parentFolderId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_parent_folder_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(3426, value.into_patch());
+        self
+    }
+
     /// The `receivedDateTime` property.
-    pub received_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    ///
+    /// `receivedDateTime`: `None` when absent or `null`.
+    pub fn received_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(3427)
+    }
+
+    /// Sets `receivedDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_received_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(3427, value.into_patch());
+        self
+    }
+
     /// The `replyTo` property.
-    pub reply_to: crate::Patch<Vec<crate::models::AnyRecipient>>,
+    ///
+    /// `replyTo`: an empty slice when absent or `null`.
+    pub fn reply_to(&self) -> &[crate::models::AnyRecipient] {
+        self.props().list(3428)
+    }
+
+    /// Sets `replyTo`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_reply_to(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::AnyRecipient>>,
+    ) -> &mut Self {
+        self.props_mut().set(3428, value.into_patch());
+        self
+    }
+
     /// The `sender` property.
-    pub sender: crate::Patch<Box<crate::models::AnyRecipient>>,
+    ///
+    /// `sender`: `None` when absent or `null`.
+    pub fn sender(&self) -> Option<&crate::models::AnyRecipient> {
+        self.props().get(3429)
+    }
+
+    /// Sets `sender`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_sender(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::AnyRecipient>,
+    ) -> &mut Self {
+        self.props_mut().set(3429, value.into_patch());
+        self
+    }
+
     /// The `sentDateTime` property.
-    pub sent_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    ///
+    /// `sentDateTime`: `None` when absent or `null`.
+    pub fn sent_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(3430)
+    }
+
+    /// Sets `sentDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_sent_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(3430, value.into_patch());
+        self
+    }
+
     /// The `subject` property.
-    pub subject: crate::Patch<String>,
+    ///
+    /// `subject`: `None` when absent or `null`.
+    pub fn subject(&self) -> Option<&str> {
+        self.props().str(3431)
+    }
+
+    /// Sets `subject`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_subject(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(3431, value.into_patch());
+        self
+    }
+
     /// The `toRecipients` property.
-    pub to_recipients: crate::Patch<Vec<crate::models::AnyRecipient>>,
+    ///
+    /// `toRecipients`: an empty slice when absent or `null`.
+    pub fn to_recipients(&self) -> &[crate::models::AnyRecipient] {
+        self.props().list(3432)
+    }
+
+    /// Sets `toRecipients`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_to_recipients(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::AnyRecipient>>,
+    ) -> &mut Self {
+        self.props_mut().set(3432, value.into_patch());
+        self
+    }
+
     /// The `uniqueBody` property.
-    pub unique_body: crate::Patch<Box<crate::models::ItemBody>>,
+    ///
+    /// `uniqueBody`: `None` when absent or `null`.
+    pub fn unique_body(&self) -> Option<&crate::models::ItemBody> {
+        self.props().get(3433)
+    }
+
+    /// Sets `uniqueBody`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_unique_body(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::ItemBody>,
+    ) -> &mut Self {
+        self.props_mut().set(3433, value.into_patch());
+        self
+    }
+
     /// The `webLink` property.
-    pub web_link: crate::Patch<String>,
+    ///
+    /// `webLink`: `None` when absent or `null`.
+    pub fn web_link(&self) -> Option<&str> {
+        self.props().str(3434)
+    }
+
+    /// Sets `webLink`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_web_link(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(3434, value.into_patch());
+        self
+    }
+
     /// The fileAttachment and itemAttachment attachments for the message.
-    pub attachments: crate::Patch<Vec<crate::models::AnyAttachment>>,
+    ///
+    /// `attachments`: an empty slice when absent or `null`.
+    pub fn attachments(&self) -> &[crate::models::AnyAttachment] {
+        self.props().list(3435)
+    }
+
+    /// Sets `attachments`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_attachments(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::AnyAttachment>>,
+    ) -> &mut Self {
+        self.props_mut().set(3435, value.into_patch());
+        self
+    }
+
     /// The collection of open extensions defined for the message. Nullable.
+    ///
+    /// `extensions`: an empty slice when absent or `null`.
     #[cfg(feature = "identity")]
-    pub extensions: crate::Patch<Vec<crate::models::AnyExtension>>,
+    pub fn extensions(&self) -> &[crate::models::AnyExtension] {
+        self.props().list(3436)
+    }
+
+    /// Sets `extensions`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    #[cfg(feature = "identity")]
+    pub fn set_extensions(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::AnyExtension>>,
+    ) -> &mut Self {
+        self.props_mut().set(3436, value.into_patch());
+        self
+    }
+
     /// The collection of multi-value extended properties defined for the message. Nullable.
-    pub multi_value_extended_properties:
-        crate::Patch<Vec<crate::models::MultiValueLegacyExtendedProperty>>,
+    ///
+    /// `multiValueExtendedProperties`: an empty slice when absent or `null`.
+    pub fn multi_value_extended_properties(
+        &self,
+    ) -> &[crate::models::MultiValueLegacyExtendedProperty] {
+        self.props().list(3437)
+    }
+
+    /// Sets `multiValueExtendedProperties`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_multi_value_extended_properties(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::MultiValueLegacyExtendedProperty>>,
+    ) -> &mut Self {
+        self.props_mut().set(3437, value.into_patch());
+        self
+    }
+
     /// The collection of single-value extended properties defined for the message. Nullable.
-    pub single_value_extended_properties:
-        crate::Patch<Vec<crate::models::SingleValueLegacyExtendedProperty>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `singleValueExtendedProperties`: an empty slice when absent or `null`.
+    pub fn single_value_extended_properties(
+        &self,
+    ) -> &[crate::models::SingleValueLegacyExtendedProperty] {
+        self.props().list(3438)
+    }
+
+    /// Sets `singleValueExtendedProperties`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_single_value_extended_properties(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::SingleValueLegacyExtendedProperty>>,
+    ) -> &mut Self {
+        self.props_mut().set(3438, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "mail")]
+impl std::fmt::Debug for Message {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "Message", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "mail")]
 impl serde::Serialize for Message {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("categories", &self.categories)?;
-        writer.field("changeKey", &self.change_key)?;
-        writer.field("createdDateTime", &self.created_date_time)?;
-        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
-        writer.field("bccRecipients", &self.bcc_recipients)?;
-        writer.field("body", &self.body)?;
-        writer.field("bodyPreview", &self.body_preview)?;
-        writer.field("ccRecipients", &self.cc_recipients)?;
-        writer.field("conversationId", &self.conversation_id)?;
-        writer.field("conversationIndex", &self.conversation_index)?;
-        writer.field("flag", &self.flag)?;
-        writer.field("from", &self.from)?;
-        writer.field("hasAttachments", &self.has_attachments)?;
-        writer.field("importance", &self.importance)?;
-        writer.field("inferenceClassification", &self.inference_classification)?;
-        writer.field("internetMessageHeaders", &self.internet_message_headers)?;
-        writer.field("internetMessageId", &self.internet_message_id)?;
-        writer.field(
-            "isDeliveryReceiptRequested",
-            &self.is_delivery_receipt_requested,
-        )?;
-        writer.field("isDraft", &self.is_draft)?;
-        writer.field("isRead", &self.is_read)?;
-        writer.field("isReadReceiptRequested", &self.is_read_receipt_requested)?;
-        writer.field("parentFolderId", &self.parent_folder_id)?;
-        writer.field("receivedDateTime", &self.received_date_time)?;
-        writer.field("replyTo", &self.reply_to)?;
-        writer.field("sender", &self.sender)?;
-        writer.field("sentDateTime", &self.sent_date_time)?;
-        writer.field("subject", &self.subject)?;
-        writer.field("toRecipients", &self.to_recipients)?;
-        writer.field("uniqueBody", &self.unique_body)?;
-        writer.field("webLink", &self.web_link)?;
-        writer.field("attachments", &self.attachments)?;
-        #[cfg(feature = "identity")]
-        writer.field("extensions", &self.extensions)?;
-        writer.field(
-            "multiValueExtendedProperties",
-            &self.multi_value_extended_properties,
-        )?;
-        writer.field(
-            "singleValueExtendedProperties",
-            &self.single_value_extended_properties,
-        )?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -2825,60 +3603,66 @@ impl crate::read_fields::ReadFields for Message {
     const NAME: &'static str = "microsoft.graph.message";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "categories" => self.categories = map.next_value()?,
-            "changeKey" => self.change_key = map.next_value()?,
-            "createdDateTime" => self.created_date_time = map.next_value()?,
-            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
-            "bccRecipients" => self.bcc_recipients = map.next_value()?,
-            "body" => self.body = map.next_value()?,
-            "bodyPreview" => self.body_preview = map.next_value()?,
-            "ccRecipients" => self.cc_recipients = map.next_value()?,
-            "conversationId" => self.conversation_id = map.next_value()?,
-            "conversationIndex" => self.conversation_index = map.next_value()?,
-            "flag" => self.flag = map.next_value()?,
-            "from" => self.from = map.next_value()?,
-            "hasAttachments" => self.has_attachments = map.next_value()?,
-            "importance" => self.importance = map.next_value()?,
-            "inferenceClassification" => self.inference_classification = map.next_value()?,
-            "internetMessageHeaders" => self.internet_message_headers = map.next_value()?,
-            "internetMessageId" => self.internet_message_id = map.next_value()?,
-            "isDeliveryReceiptRequested" => {
-                self.is_delivery_receipt_requested = map.next_value()?
+            "id" => into.str(2376, map)?,
+            "categories" => into.strings(3779, map)?,
+            "changeKey" => into.str(3780, map)?,
+            "createdDateTime" => into.other::<crate::edm::DateTimeOffset, _>(3781, map)?,
+            "lastModifiedDateTime" => into.other::<crate::edm::DateTimeOffset, _>(3782, map)?,
+            "bccRecipients" => into.other::<Vec<crate::models::AnyRecipient>, _>(3409, map)?,
+            "body" => into.other::<crate::models::ItemBody, _>(3410, map)?,
+            "bodyPreview" => into.str(3411, map)?,
+            "ccRecipients" => into.other::<Vec<crate::models::AnyRecipient>, _>(3412, map)?,
+            "conversationId" => into.str(3413, map)?,
+            "conversationIndex" => into.other::<crate::edm::Binary, _>(3414, map)?,
+            "flag" => into.other::<crate::models::FollowupFlag, _>(3415, map)?,
+            "from" => into.other::<crate::models::AnyRecipient, _>(3416, map)?,
+            "hasAttachments" => into.bool(3417, map)?,
+            "importance" => into.other::<crate::models::Importance, _>(3418, map)?,
+            "inferenceClassification" => {
+                into.other::<crate::models::InferenceClassificationType, _>(3419, map)?
             }
-            "isDraft" => self.is_draft = map.next_value()?,
-            "isRead" => self.is_read = map.next_value()?,
-            "isReadReceiptRequested" => self.is_read_receipt_requested = map.next_value()?,
-            "parentFolderId" => self.parent_folder_id = map.next_value()?,
-            "receivedDateTime" => self.received_date_time = map.next_value()?,
-            "replyTo" => self.reply_to = map.next_value()?,
-            "sender" => self.sender = map.next_value()?,
-            "sentDateTime" => self.sent_date_time = map.next_value()?,
-            "subject" => self.subject = map.next_value()?,
-            "toRecipients" => self.to_recipients = map.next_value()?,
-            "uniqueBody" => self.unique_body = map.next_value()?,
-            "webLink" => self.web_link = map.next_value()?,
-            "attachments" => self.attachments = map.next_value()?,
+            "internetMessageHeaders" => {
+                into.other::<Vec<crate::models::InternetMessageHeader>, _>(3420, map)?
+            }
+            "internetMessageId" => into.str(3421, map)?,
+            "isDeliveryReceiptRequested" => into.bool(3422, map)?,
+            "isDraft" => into.bool(3423, map)?,
+            "isRead" => into.bool(3424, map)?,
+            "isReadReceiptRequested" => into.bool(3425, map)?,
+            "parentFolderId" => into.str(3426, map)?,
+            "receivedDateTime" => into.other::<crate::edm::DateTimeOffset, _>(3427, map)?,
+            "replyTo" => into.other::<Vec<crate::models::AnyRecipient>, _>(3428, map)?,
+            "sender" => into.other::<crate::models::AnyRecipient, _>(3429, map)?,
+            "sentDateTime" => into.other::<crate::edm::DateTimeOffset, _>(3430, map)?,
+            "subject" => into.str(3431, map)?,
+            "toRecipients" => into.other::<Vec<crate::models::AnyRecipient>, _>(3432, map)?,
+            "uniqueBody" => into.other::<crate::models::ItemBody, _>(3433, map)?,
+            "webLink" => into.str(3434, map)?,
+            "attachments" => into.other::<Vec<crate::models::AnyAttachment>, _>(3435, map)?,
             #[cfg(feature = "identity")]
-            "extensions" => self.extensions = map.next_value()?,
+            "extensions" => into.other::<Vec<crate::models::AnyExtension>, _>(3436, map)?,
             "multiValueExtendedProperties" => {
-                self.multi_value_extended_properties = map.next_value()?
+                into.other::<Vec<crate::models::MultiValueLegacyExtendedProperty>, _>(3437, map)?
             }
             "singleValueExtendedProperties" => {
-                self.single_value_extended_properties = map.next_value()?
+                into.other::<Vec<crate::models::SingleValueLegacyExtendedProperty>, _>(3438, map)?
             }
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::OutlookItem as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -2963,7 +3747,7 @@ impl AnyMessage {
             Self::EventMessageRequest(_) => "microsoft.graph.eventMessageRequest",
             Self::EventMessageResponse(_) => "microsoft.graph.eventMessageResponse",
             Self::Unknown(value) => value
-                .additional_data
+                .additional_data()
                 .get("@odata.type")
                 .and_then(|t| t.as_str())
                 .map_or("microsoft.graph.message", |t| t.trim_start_matches('#')),
@@ -2973,15 +3757,38 @@ impl AnyMessage {
     /// The entity's `id`, whatever its type (`None` when it was not selected).
     pub fn id(&self) -> Option<&str> {
         match self {
-            Self::Message(value) | Self::Unknown(value) => value.id.as_deref(),
-            Self::CalendarSharingMessage(value) => value.id.as_deref(),
-            Self::EventMessage(value) => value.id.as_deref(),
-            Self::EventMessageRequest(value) => value.id.as_deref(),
-            Self::EventMessageResponse(value) => value.id.as_deref(),
+            Self::Message(value) | Self::Unknown(value) => value.id(),
+            Self::CalendarSharingMessage(value) => value.id(),
+            Self::EventMessage(value) => value.id(),
+            Self::EventMessageRequest(value) => value.id(),
+            Self::EventMessageResponse(value) => value.id(),
         }
     }
 
-    /// The value as a [`Message`]: the declared type, or a derived type this version does not
+    /// The value read as [`Message`] whatever its variant: a derived type's base properties
+    /// read the same, so reading the `message` properties needs no `match`.
+    pub fn base(&self) -> &Message {
+        match self {
+            Self::Message(value) | Self::Unknown(value) => value,
+            Self::CalendarSharingMessage(value) => value,
+            Self::EventMessage(value) => value,
+            Self::EventMessageRequest(value) => value,
+            Self::EventMessageResponse(value) => value,
+        }
+    }
+
+    /// As [`AnyMessage::base`], to change the `message` properties of any variant.
+    pub fn base_mut(&mut self) -> &mut Message {
+        match self {
+            Self::Message(value) | Self::Unknown(value) => value,
+            Self::CalendarSharingMessage(value) => value,
+            Self::EventMessage(value) => value,
+            Self::EventMessageRequest(value) => value,
+            Self::EventMessageResponse(value) => value,
+        }
+    }
+
+    /// The value as [`Message`] if it is the declared type, or a derived type this version does not
     /// know (read as the declared type). `None` for the known derived types.
     pub fn as_message(&self) -> Option<&Message> {
         match self {
@@ -3198,7 +4005,7 @@ impl crate::polymorphic::Polymorphic for AnyMessage {
 
     fn declared_data(&self) -> Option<&crate::AdditionalData> {
         match self {
-            Self::Message(value) => Some(&value.additional_data),
+            Self::Message(value) => Some(value.additional_data()),
             _ => None,
         }
     }
@@ -3206,47 +4013,168 @@ impl crate::polymorphic::Polymorphic for AnyMessage {
 
 /// The `microsoft.graph.messageRule` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "mail")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct MessageRule {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "mail")]
+impl std::ops::Deref for MessageRule {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "mail")]
+impl std::ops::DerefMut for MessageRule {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "mail")]
+impl MessageRule {
+    /// An empty `messageRule`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Actions to be taken on a message when the corresponding conditions are fulfilled.
-    pub actions: crate::Patch<Box<crate::models::MessageRuleActions>>,
+    ///
+    /// `actions`: `None` when absent or `null`.
+    pub fn actions(&self) -> Option<&crate::models::MessageRuleActions> {
+        self.props().get(3439)
+    }
+
+    /// Sets `actions`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_actions(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::MessageRuleActions>,
+    ) -> &mut Self {
+        self.props_mut().set(3439, value.into_patch());
+        self
+    }
+
     /// Conditions that when fulfilled, will trigger the corresponding actions for that rule.
-    pub conditions: crate::Patch<Box<crate::models::MessageRulePredicates>>,
+    ///
+    /// `conditions`: `None` when absent or `null`.
+    pub fn conditions(&self) -> Option<&crate::models::MessageRulePredicates> {
+        self.props().get(3440)
+    }
+
+    /// Sets `conditions`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_conditions(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::MessageRulePredicates>,
+    ) -> &mut Self {
+        self.props_mut().set(3440, value.into_patch());
+        self
+    }
+
     /// The display name of the rule.
-    pub display_name: crate::Patch<String>,
+    ///
+    /// `displayName`: `None` when absent or `null`.
+    pub fn display_name(&self) -> Option<&str> {
+        self.props().str(3441)
+    }
+
+    /// Sets `displayName`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_display_name(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(3441, value.into_patch());
+        self
+    }
+
     /// Exception conditions for the rule.
-    pub exceptions: crate::Patch<Box<crate::models::MessageRulePredicates>>,
+    ///
+    /// `exceptions`: `None` when absent or `null`.
+    pub fn exceptions(&self) -> Option<&crate::models::MessageRulePredicates> {
+        self.props().get(3442)
+    }
+
+    /// Sets `exceptions`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_exceptions(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::MessageRulePredicates>,
+    ) -> &mut Self {
+        self.props_mut().set(3442, value.into_patch());
+        self
+    }
+
     /// Indicates whether the rule is in an error condition. Read-only.
-    pub has_error: crate::Patch<bool>,
+    ///
+    /// `hasError`: `None` when absent or `null`.
+    pub fn has_error(&self) -> Option<bool> {
+        self.props().bool(3443)
+    }
+
+    /// Sets `hasError`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_has_error(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(3443, value.into_patch());
+        self
+    }
+
     /// Indicates whether the rule is enabled to be applied to messages.
-    pub is_enabled: crate::Patch<bool>,
+    ///
+    /// `isEnabled`: `None` when absent or `null`.
+    pub fn is_enabled(&self) -> Option<bool> {
+        self.props().bool(3444)
+    }
+
+    /// Sets `isEnabled`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_is_enabled(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(3444, value.into_patch());
+        self
+    }
+
     /// Indicates if the rule is read-only and cannot be modified or deleted by the rules REST API.
-    pub is_read_only: crate::Patch<bool>,
+    ///
+    /// `isReadOnly`: `None` when absent or `null`.
+    pub fn is_read_only(&self) -> Option<bool> {
+        self.props().bool(3445)
+    }
+
+    /// Sets `isReadOnly`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_is_read_only(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(3445, value.into_patch());
+        self
+    }
+
     /// Indicates the order in which the rule is executed, among other rules.
-    pub sequence: crate::Patch<i32>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `sequence`: `None` when absent or `null`.
+    pub fn sequence(&self) -> Option<i32> {
+        self.props().int(3446)
+    }
+
+    /// Sets `sequence`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_sequence(&mut self, value: impl crate::IntoPatch<i32>) -> &mut Self {
+        self.props_mut().set_int(3446, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "mail")]
+impl std::fmt::Debug for MessageRule {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "MessageRule", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "mail")]
 impl serde::Serialize for MessageRule {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("actions", &self.actions)?;
-        writer.field("conditions", &self.conditions)?;
-        writer.field("displayName", &self.display_name)?;
-        writer.field("exceptions", &self.exceptions)?;
-        writer.field("hasError", &self.has_error)?;
-        writer.field("isEnabled", &self.is_enabled)?;
-        writer.field("isReadOnly", &self.is_read_only)?;
-        writer.field("sequence", &self.sequence)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -3262,27 +4190,31 @@ impl crate::read_fields::ReadFields for MessageRule {
     const NAME: &'static str = "microsoft.graph.messageRule";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "actions" => self.actions = map.next_value()?,
-            "conditions" => self.conditions = map.next_value()?,
-            "displayName" => self.display_name = map.next_value()?,
-            "exceptions" => self.exceptions = map.next_value()?,
-            "hasError" => self.has_error = map.next_value()?,
-            "isEnabled" => self.is_enabled = map.next_value()?,
-            "isReadOnly" => self.is_read_only = map.next_value()?,
-            "sequence" => self.sequence = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "actions" => into.other::<crate::models::MessageRuleActions, _>(3439, map)?,
+            "conditions" => into.other::<crate::models::MessageRulePredicates, _>(3440, map)?,
+            "displayName" => into.str(3441, map)?,
+            "exceptions" => into.other::<crate::models::MessageRulePredicates, _>(3442, map)?,
+            "hasError" => into.bool(3443, map)?,
+            "isEnabled" => into.bool(3444, map)?,
+            "isReadOnly" => into.bool(3445, map)?,
+            "sequence" => into.int::<i32, _>(3446, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -3304,26 +4236,71 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.multiValueLegacyExtendedProperty` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "mail")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct MultiValueLegacyExtendedProperty {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "mail")]
+impl std::ops::Deref for MultiValueLegacyExtendedProperty {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "mail")]
+impl std::ops::DerefMut for MultiValueLegacyExtendedProperty {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "mail")]
+impl MultiValueLegacyExtendedProperty {
+    /// An empty `multiValueLegacyExtendedProperty`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// A collection of property values.
-    pub value: crate::Patch<Vec<String>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `value`: an empty slice when absent or `null`.
+    pub fn value(&self) -> &[String] {
+        self.props().strings(3549)
+    }
+
+    /// Sets `value`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_value(&mut self, value: impl crate::IntoPatch<Vec<String>>) -> &mut Self {
+        self.props_mut().set_strings(3549, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "mail")]
+impl std::fmt::Debug for MultiValueLegacyExtendedProperty {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props().fmt_as(
+            f,
+            "MultiValueLegacyExtendedProperty",
+            crate::models::PROPERTY_NAMES,
+        )
+    }
 }
 
 #[cfg(feature = "mail")]
 impl serde::Serialize for MultiValueLegacyExtendedProperty {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("value", &self.value)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -3339,20 +4316,24 @@ impl crate::read_fields::ReadFields for MultiValueLegacyExtendedProperty {
     const NAME: &'static str = "microsoft.graph.multiValueLegacyExtendedProperty";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "value" => self.value = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "value" => into.strings(3549, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -3367,31 +4348,86 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.outlookCategory` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "mail")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct OutlookCategory {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "mail")]
+impl std::ops::Deref for OutlookCategory {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "mail")]
+impl std::ops::DerefMut for OutlookCategory {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "mail")]
+impl OutlookCategory {
+    /// An empty `outlookCategory`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// A pre-set color constant that characterizes a category, and that is mapped to one of 25
     /// predefined colors. See the note below.
-    pub color: crate::Patch<crate::models::CategoryColor>,
+    ///
+    /// `color`: `None` when absent or `null`.
+    pub fn color(&self) -> Option<&crate::models::CategoryColor> {
+        self.props().get(3777)
+    }
+
+    /// Sets `color`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_color(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::CategoryColor>,
+    ) -> &mut Self {
+        self.props_mut().set(3777, value.into_patch());
+        self
+    }
+
     /// A unique name that identifies a category in the user's mailbox. After a category is created, the
     /// name cannot be changed. Read-only.
-    pub display_name: crate::Patch<String>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `displayName`: `None` when absent or `null`.
+    pub fn display_name(&self) -> Option<&str> {
+        self.props().str(3778)
+    }
+
+    /// Sets `displayName`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_display_name(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(3778, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "mail")]
+impl std::fmt::Debug for OutlookCategory {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "OutlookCategory", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "mail")]
 impl serde::Serialize for OutlookCategory {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("color", &self.color)?;
-        writer.field("displayName", &self.display_name)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -3407,21 +4443,25 @@ impl crate::read_fields::ReadFields for OutlookCategory {
     const NAME: &'static str = "microsoft.graph.outlookCategory";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "color" => self.color = map.next_value()?,
-            "displayName" => self.display_name = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "color" => into.other::<crate::models::CategoryColor, _>(3777, map)?,
+            "displayName" => into.str(3778, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -3437,31 +4477,134 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.outlookItem` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(any(
     feature = "identity",
     feature = "mail",
     feature = "calendar",
     feature = "personal-contacts"
 ))]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct OutlookItem {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "mail",
+    feature = "calendar",
+    feature = "personal-contacts"
+))]
+impl std::ops::Deref for OutlookItem {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "mail",
+    feature = "calendar",
+    feature = "personal-contacts"
+))]
+impl std::ops::DerefMut for OutlookItem {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "mail",
+    feature = "calendar",
+    feature = "personal-contacts"
+))]
+impl OutlookItem {
+    /// An empty `outlookItem`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The categories associated with the item
-    pub categories: crate::Patch<Vec<String>>,
+    ///
+    /// `categories`: an empty slice when absent or `null`.
+    pub fn categories(&self) -> &[String] {
+        self.props().strings(3779)
+    }
+
+    /// Sets `categories`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_categories(&mut self, value: impl crate::IntoPatch<Vec<String>>) -> &mut Self {
+        self.props_mut().set_strings(3779, value.into_patch());
+        self
+    }
+
     /// Identifies the version of the item. Every time the item is changed, changeKey changes as well.
     /// This allows Exchange to apply changes to the correct version of the object. Read-only.
-    pub change_key: crate::Patch<String>,
+    ///
+    /// `changeKey`: `None` when absent or `null`.
+    pub fn change_key(&self) -> Option<&str> {
+        self.props().str(3780)
+    }
+
+    /// Sets `changeKey`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_change_key(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(3780, value.into_patch());
+        self
+    }
+
     /// The Timestamp type represents date and time information using ISO 8601 format and is always in
     /// UTC time. For example, midnight UTC on Jan 1, 2014 is 2014-01-01T00:00:00Z
-    pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    ///
+    /// `createdDateTime`: `None` when absent or `null`.
+    pub fn created_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(3781)
+    }
+
+    /// Sets `createdDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_created_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(3781, value.into_patch());
+        self
+    }
+
     /// The Timestamp type represents date and time information using ISO 8601 format and is always in
     /// UTC time. For example, midnight UTC on Jan 1, 2014 is 2014-01-01T00:00:00Z
-    pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `lastModifiedDateTime`: `None` when absent or `null`.
+    pub fn last_modified_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(3782)
+    }
+
+    /// Sets `lastModifiedDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_last_modified_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(3782, value.into_patch());
+        self
+    }
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "mail",
+    feature = "calendar",
+    feature = "personal-contacts"
+))]
+impl std::fmt::Debug for OutlookItem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "OutlookItem", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(any(
@@ -3472,13 +4615,8 @@ pub struct OutlookItem {
 ))]
 impl serde::Serialize for OutlookItem {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("categories", &self.categories)?;
-        writer.field("changeKey", &self.change_key)?;
-        writer.field("createdDateTime", &self.created_date_time)?;
-        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -3504,23 +4642,27 @@ impl crate::read_fields::ReadFields for OutlookItem {
     const NAME: &'static str = "microsoft.graph.outlookItem";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "categories" => self.categories = map.next_value()?,
-            "changeKey" => self.change_key = map.next_value()?,
-            "createdDateTime" => self.created_date_time = map.next_value()?,
-            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "categories" => into.strings(3779, map)?,
+            "changeKey" => into.str(3780, map)?,
+            "createdDateTime" => into.other::<crate::edm::DateTimeOffset, _>(3781, map)?,
+            "lastModifiedDateTime" => into.other::<crate::edm::DateTimeOffset, _>(3782, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -3624,7 +4766,7 @@ impl AnyOutlookItem {
             #[cfg(feature = "identity")]
             Self::Post(_) => "microsoft.graph.post",
             Self::Unknown(value) => value
-                .additional_data
+                .additional_data()
                 .get("@odata.type")
                 .and_then(|t| t.as_str())
                 .map_or("microsoft.graph.outlookItem", |t| t.trim_start_matches('#')),
@@ -3634,29 +4776,80 @@ impl AnyOutlookItem {
     /// The entity's `id`, whatever its type (`None` when it was not selected).
     pub fn id(&self) -> Option<&str> {
         match self {
-            Self::OutlookItem(value) | Self::Unknown(value) => value.id.as_deref(),
+            Self::OutlookItem(value) | Self::Unknown(value) => value.id(),
             #[cfg(feature = "personal-contacts")]
-            Self::Contact(value) => value.id.as_deref(),
+            Self::Contact(value) => value.id(),
             #[cfg(feature = "calendar")]
-            Self::Event(value) => value.id.as_deref(),
+            Self::Event(value) => value.id(),
             #[cfg(feature = "identity")]
-            Self::MailboxItem(value) => value.id.as_deref(),
+            Self::MailboxItem(value) => value.id(),
             #[cfg(feature = "mail")]
-            Self::Message(value) => value.id.as_deref(),
+            Self::Message(value) => value.id(),
             #[cfg(feature = "mail")]
-            Self::CalendarSharingMessage(value) => value.id.as_deref(),
+            Self::CalendarSharingMessage(value) => value.id(),
             #[cfg(feature = "mail")]
-            Self::EventMessage(value) => value.id.as_deref(),
+            Self::EventMessage(value) => value.id(),
             #[cfg(feature = "mail")]
-            Self::EventMessageRequest(value) => value.id.as_deref(),
+            Self::EventMessageRequest(value) => value.id(),
             #[cfg(feature = "mail")]
-            Self::EventMessageResponse(value) => value.id.as_deref(),
+            Self::EventMessageResponse(value) => value.id(),
             #[cfg(feature = "identity")]
-            Self::Post(value) => value.id.as_deref(),
+            Self::Post(value) => value.id(),
         }
     }
 
-    /// The value as a [`OutlookItem`]: the declared type, or a derived type this version does not
+    /// The value read as [`OutlookItem`] whatever its variant: a derived type's base properties
+    /// read the same, so reading the `outlookItem` properties needs no `match`.
+    pub fn base(&self) -> &OutlookItem {
+        match self {
+            Self::OutlookItem(value) | Self::Unknown(value) => value,
+            #[cfg(feature = "personal-contacts")]
+            Self::Contact(value) => value,
+            #[cfg(feature = "calendar")]
+            Self::Event(value) => value,
+            #[cfg(feature = "identity")]
+            Self::MailboxItem(value) => value,
+            #[cfg(feature = "mail")]
+            Self::Message(value) => value,
+            #[cfg(feature = "mail")]
+            Self::CalendarSharingMessage(value) => value,
+            #[cfg(feature = "mail")]
+            Self::EventMessage(value) => value,
+            #[cfg(feature = "mail")]
+            Self::EventMessageRequest(value) => value,
+            #[cfg(feature = "mail")]
+            Self::EventMessageResponse(value) => value,
+            #[cfg(feature = "identity")]
+            Self::Post(value) => value,
+        }
+    }
+
+    /// As [`AnyOutlookItem::base`], to change the `outlookItem` properties of any variant.
+    pub fn base_mut(&mut self) -> &mut OutlookItem {
+        match self {
+            Self::OutlookItem(value) | Self::Unknown(value) => value,
+            #[cfg(feature = "personal-contacts")]
+            Self::Contact(value) => value,
+            #[cfg(feature = "calendar")]
+            Self::Event(value) => value,
+            #[cfg(feature = "identity")]
+            Self::MailboxItem(value) => value,
+            #[cfg(feature = "mail")]
+            Self::Message(value) => value,
+            #[cfg(feature = "mail")]
+            Self::CalendarSharingMessage(value) => value,
+            #[cfg(feature = "mail")]
+            Self::EventMessage(value) => value,
+            #[cfg(feature = "mail")]
+            Self::EventMessageRequest(value) => value,
+            #[cfg(feature = "mail")]
+            Self::EventMessageResponse(value) => value,
+            #[cfg(feature = "identity")]
+            Self::Post(value) => value,
+        }
+    }
+
+    /// The value as [`OutlookItem`] if it is the declared type, or a derived type this version does not
     /// know (read as the declared type). `None` for the known derived types.
     pub fn as_outlook_item(&self) -> Option<&OutlookItem> {
         match self {
@@ -4102,7 +5295,7 @@ impl crate::polymorphic::Polymorphic for AnyOutlookItem {
 
     fn declared_data(&self) -> Option<&crate::AdditionalData> {
         match self {
-            Self::OutlookItem(value) => Some(&value.additional_data),
+            Self::OutlookItem(value) => Some(value.additional_data()),
             _ => None,
         }
     }
@@ -4110,26 +5303,71 @@ impl crate::polymorphic::Polymorphic for AnyOutlookItem {
 
 /// The `microsoft.graph.outlookUser` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "mail")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct OutlookUser {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "mail")]
+impl std::ops::Deref for OutlookUser {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "mail")]
+impl std::ops::DerefMut for OutlookUser {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "mail")]
+impl OutlookUser {
+    /// An empty `outlookUser`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// A list of categories defined for the user.
-    pub master_categories: crate::Patch<Vec<crate::models::OutlookCategory>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `masterCategories`: an empty slice when absent or `null`.
+    pub fn master_categories(&self) -> &[crate::models::OutlookCategory] {
+        self.props().list(3783)
+    }
+
+    /// Sets `masterCategories`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_master_categories(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::OutlookCategory>>,
+    ) -> &mut Self {
+        self.props_mut().set(3783, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "mail")]
+impl std::fmt::Debug for OutlookUser {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "OutlookUser", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "mail")]
 impl serde::Serialize for OutlookUser {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("masterCategories", &self.master_categories)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -4145,20 +5383,26 @@ impl crate::read_fields::ReadFields for OutlookUser {
     const NAME: &'static str = "microsoft.graph.outlookUser";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "masterCategories" => self.master_categories = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "masterCategories" => {
+                into.other::<Vec<crate::models::OutlookCategory>, _>(3783, map)?
+            }
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -4173,39 +5417,55 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.referenceAttachment` entity type.
 ///
-/// Derived from `attachment` < `entity`; inherited properties are included.
+/// Derived from `attachment` < `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Attachment`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "mail")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct ReferenceAttachment {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
-    /// The MIME type.
-    pub content_type: crate::Patch<String>,
-    /// true if the attachment is an inline attachment; otherwise, false.
-    pub is_inline: crate::Patch<bool>,
-    /// The Timestamp type represents date and time information using ISO 8601 format and is always in
-    /// UTC time. For example, midnight UTC on Jan 1, 2014 is 2014-01-01T00:00:00Z
-    pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// The attachment's file name.
-    pub name: crate::Patch<String>,
-    /// The length of the attachment in bytes.
-    pub size: crate::Patch<i32>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    base: crate::models::Attachment,
+}
+
+#[cfg(feature = "mail")]
+impl std::ops::Deref for ReferenceAttachment {
+    type Target = crate::models::Attachment;
+
+    fn deref(&self) -> &crate::models::Attachment {
+        &self.base
+    }
+}
+
+#[cfg(feature = "mail")]
+impl std::ops::DerefMut for ReferenceAttachment {
+    fn deref_mut(&mut self) -> &mut crate::models::Attachment {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "mail")]
+impl ReferenceAttachment {
+    /// An empty `referenceAttachment`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+}
+
+#[cfg(feature = "mail")]
+impl std::fmt::Debug for ReferenceAttachment {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "ReferenceAttachment", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "mail")]
 impl serde::Serialize for ReferenceAttachment {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("contentType", &self.content_type)?;
-        writer.field("isInline", &self.is_inline)?;
-        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
-        writer.field("name", &self.name)?;
-        writer.field("size", &self.size)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -4221,24 +5481,28 @@ impl crate::read_fields::ReadFields for ReferenceAttachment {
     const NAME: &'static str = "microsoft.graph.referenceAttachment";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "contentType" => self.content_type = map.next_value()?,
-            "isInline" => self.is_inline = map.next_value()?,
-            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
-            "name" => self.name = map.next_value()?,
-            "size" => self.size = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "contentType" => into.str(589, map)?,
+            "isInline" => into.bool(590, map)?,
+            "lastModifiedDateTime" => into.other::<crate::edm::DateTimeOffset, _>(591, map)?,
+            "name" => into.str(592, map)?,
+            "size" => into.int::<i32, _>(593, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Attachment as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -4257,26 +5521,71 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.singleValueLegacyExtendedProperty` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "mail")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct SingleValueLegacyExtendedProperty {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "mail")]
+impl std::ops::Deref for SingleValueLegacyExtendedProperty {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "mail")]
+impl std::ops::DerefMut for SingleValueLegacyExtendedProperty {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "mail")]
+impl SingleValueLegacyExtendedProperty {
+    /// An empty `singleValueLegacyExtendedProperty`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// A property value.
-    pub value: crate::Patch<String>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `value`: `None` when absent or `null`.
+    pub fn value(&self) -> Option<&str> {
+        self.props().str(4855)
+    }
+
+    /// Sets `value`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_value(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(4855, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "mail")]
+impl std::fmt::Debug for SingleValueLegacyExtendedProperty {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props().fmt_as(
+            f,
+            "SingleValueLegacyExtendedProperty",
+            crate::models::PROPERTY_NAMES,
+        )
+    }
 }
 
 #[cfg(feature = "mail")]
 impl serde::Serialize for SingleValueLegacyExtendedProperty {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("value", &self.value)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -4292,20 +5601,24 @@ impl crate::read_fields::ReadFields for SingleValueLegacyExtendedProperty {
     const NAME: &'static str = "microsoft.graph.singleValueLegacyExtendedProperty";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "value" => self.value = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "value" => into.str(4855, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -4319,39 +5632,148 @@ crate::macros::select_fields! {
 }
 
 /// The `microsoft.graph.attachmentItem` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "mail")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct AttachmentItem {
-    /// The type of attachment. Possible values are: file, item, reference. Required.
-    pub attachment_type: crate::Patch<crate::models::AttachmentType>,
-    /// The CID or Content-Id of the attachment for referencing in case of in-line attachments using
-    /// &lt;img src='cid:contentId'&gt; tag in HTML messages. Optional.
-    pub content_id: crate::Patch<String>,
-    /// The nature of the data in the attachment. Optional.
-    pub content_type: crate::Patch<String>,
-    /// true if the attachment is an inline attachment; otherwise, false. Optional.
-    pub is_inline: crate::Patch<bool>,
-    /// The display name of the attachment. This can be a descriptive string and does not have to be the
-    /// actual file name. Required.
-    pub name: crate::Patch<String>,
-    /// The length of the attachment in bytes. Required.
-    pub size: crate::Patch<i64>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "mail")]
+impl AttachmentItem {
+    /// An empty `attachmentItem`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// The type of attachment. Possible values are: file, item, reference. Required.
+    ///
+    /// `attachmentType`: `None` when absent or `null`.
+    pub fn attachment_type(&self) -> Option<&crate::models::AttachmentType> {
+        self.props().get(7053)
+    }
+
+    /// Sets `attachmentType`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_attachment_type(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::AttachmentType>,
+    ) -> &mut Self {
+        self.props_mut().set(7053, value.into_patch());
+        self
+    }
+
+    /// The CID or Content-Id of the attachment for referencing in case of in-line attachments using
+    /// &lt;img src='cid:contentId'&gt; tag in HTML messages. Optional.
+    ///
+    /// `contentId`: `None` when absent or `null`.
+    pub fn content_id(&self) -> Option<&str> {
+        self.props().str(7054)
+    }
+
+    /// Sets `contentId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_content_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(7054, value.into_patch());
+        self
+    }
+
+    /// The nature of the data in the attachment. Optional.
+    ///
+    /// `contentType`: `None` when absent or `null`.
+    pub fn content_type(&self) -> Option<&str> {
+        self.props().str(7055)
+    }
+
+    /// Sets `contentType`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_content_type(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(7055, value.into_patch());
+        self
+    }
+
+    /// true if the attachment is an inline attachment; otherwise, false. Optional.
+    ///
+    /// `isInline`: `None` when absent or `null`.
+    pub fn is_inline(&self) -> Option<bool> {
+        self.props().bool(7056)
+    }
+
+    /// Sets `isInline`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_is_inline(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(7056, value.into_patch());
+        self
+    }
+
+    /// The display name of the attachment. This can be a descriptive string and does not have to be the
+    /// actual file name. Required.
+    ///
+    /// `name`: `None` when absent or `null`.
+    pub fn name(&self) -> Option<&str> {
+        self.props().str(7057)
+    }
+
+    /// Sets `name`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_name(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(7057, value.into_patch());
+        self
+    }
+
+    /// The length of the attachment in bytes. Required.
+    ///
+    /// `size`: `None` when absent or `null`.
+    pub fn size(&self) -> Option<i64> {
+        self.props().int(7058)
+    }
+
+    /// Sets `size`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_size(&mut self, value: impl crate::IntoPatch<i64>) -> &mut Self {
+        self.props_mut().set_int(7058, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "mail")]
+impl std::fmt::Debug for AttachmentItem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "AttachmentItem", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "mail")]
 impl serde::Serialize for AttachmentItem {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("attachmentType", &self.attachment_type)?;
-        writer.field("contentId", &self.content_id)?;
-        writer.field("contentType", &self.content_type)?;
-        writer.field("isInline", &self.is_inline)?;
-        writer.field("name", &self.name)?;
-        writer.field("size", &self.size)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -4367,50 +5789,138 @@ impl crate::read_fields::ReadFields for AttachmentItem {
     const NAME: &'static str = "microsoft.graph.attachmentItem";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "attachmentType" => self.attachment_type = map.next_value()?,
-            "contentId" => self.content_id = map.next_value()?,
-            "contentType" => self.content_type = map.next_value()?,
-            "isInline" => self.is_inline = map.next_value()?,
-            "name" => self.name = map.next_value()?,
-            "size" => self.size = map.next_value()?,
+            "attachmentType" => into.other::<crate::models::AttachmentType, _>(7053, map)?,
+            "contentId" => into.str(7054, map)?,
+            "contentType" => into.str(7055, map)?,
+            "isInline" => into.bool(7056, map)?,
+            "name" => into.str(7057, map)?,
+            "size" => into.int::<i64, _>(7058, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.calendarSharingMessageAction` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "mail")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct CalendarSharingMessageAction {
-    /// The `action` property.
-    pub action: crate::Patch<crate::models::CalendarSharingAction>,
-    /// The `actionType` property.
-    pub action_type: crate::Patch<crate::models::CalendarSharingActionType>,
-    /// The `importance` property.
-    pub importance: crate::Patch<crate::models::CalendarSharingActionImportance>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "mail")]
+impl CalendarSharingMessageAction {
+    /// An empty `calendarSharingMessageAction`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// The `action` property.
+    ///
+    /// `action`: `None` when absent or `null`.
+    pub fn action(&self) -> Option<&crate::models::CalendarSharingAction> {
+        self.props().get(7321)
+    }
+
+    /// Sets `action`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_action(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::CalendarSharingAction>,
+    ) -> &mut Self {
+        self.props_mut().set(7321, value.into_patch());
+        self
+    }
+
+    /// The `actionType` property.
+    ///
+    /// `actionType`: `None` when absent or `null`.
+    pub fn action_type(&self) -> Option<&crate::models::CalendarSharingActionType> {
+        self.props().get(7322)
+    }
+
+    /// Sets `actionType`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_action_type(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::CalendarSharingActionType>,
+    ) -> &mut Self {
+        self.props_mut().set(7322, value.into_patch());
+        self
+    }
+
+    /// The `importance` property.
+    ///
+    /// `importance`: `None` when absent or `null`.
+    pub fn importance(&self) -> Option<&crate::models::CalendarSharingActionImportance> {
+        self.props().get(7323)
+    }
+
+    /// Sets `importance`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_importance(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::CalendarSharingActionImportance>,
+    ) -> &mut Self {
+        self.props_mut().set(7323, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "mail")]
+impl std::fmt::Debug for CalendarSharingMessageAction {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props().fmt_as(
+            f,
+            "CalendarSharingMessageAction",
+            crate::models::PROPERTY_NAMES,
+        )
+    }
 }
 
 #[cfg(feature = "mail")]
 impl serde::Serialize for CalendarSharingMessageAction {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("action", &self.action)?;
-        writer.field("actionType", &self.action_type)?;
-        writer.field("importance", &self.importance)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -4426,51 +5936,151 @@ impl crate::read_fields::ReadFields for CalendarSharingMessageAction {
     const NAME: &'static str = "microsoft.graph.calendarSharingMessageAction";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "action" => self.action = map.next_value()?,
-            "actionType" => self.action_type = map.next_value()?,
-            "importance" => self.importance = map.next_value()?,
+            "action" => into.other::<crate::models::CalendarSharingAction, _>(7321, map)?,
+            "actionType" => into.other::<crate::models::CalendarSharingActionType, _>(7322, map)?,
+            "importance" => {
+                into.other::<crate::models::CalendarSharingActionImportance, _>(7323, map)?
+            }
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.followupFlag` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "mail")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct FollowupFlag {
-    /// The date and time that the follow-up was finished.
-    pub completed_date_time: crate::Patch<Box<crate::models::DateTimeTimeZone>>,
-    /// The date and time that the follow up is to be finished. Note: To set the due date, you must also
-    /// specify the startDateTime; otherwise, you will get a 400 Bad Request response.
-    pub due_date_time: crate::Patch<Box<crate::models::DateTimeTimeZone>>,
-    /// The status for follow-up for an item. Possible values are notFlagged, complete, and flagged.
-    pub flag_status: crate::Patch<crate::models::FollowupFlagStatus>,
-    /// The date and time that the follow-up is to begin.
-    pub start_date_time: crate::Patch<Box<crate::models::DateTimeTimeZone>>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "mail")]
+impl FollowupFlag {
+    /// An empty `followupFlag`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// The date and time that the follow-up was finished.
+    ///
+    /// `completedDateTime`: `None` when absent or `null`.
+    pub fn completed_date_time(&self) -> Option<&crate::models::DateTimeTimeZone> {
+        self.props().get(8131)
+    }
+
+    /// Sets `completedDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_completed_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::DateTimeTimeZone>,
+    ) -> &mut Self {
+        self.props_mut().set(8131, value.into_patch());
+        self
+    }
+
+    /// The date and time that the follow up is to be finished. Note: To set the due date, you must also
+    /// specify the startDateTime; otherwise, you will get a 400 Bad Request response.
+    ///
+    /// `dueDateTime`: `None` when absent or `null`.
+    pub fn due_date_time(&self) -> Option<&crate::models::DateTimeTimeZone> {
+        self.props().get(8132)
+    }
+
+    /// Sets `dueDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_due_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::DateTimeTimeZone>,
+    ) -> &mut Self {
+        self.props_mut().set(8132, value.into_patch());
+        self
+    }
+
+    /// The status for follow-up for an item. Possible values are notFlagged, complete, and flagged.
+    ///
+    /// `flagStatus`: `None` when absent or `null`.
+    pub fn flag_status(&self) -> Option<&crate::models::FollowupFlagStatus> {
+        self.props().get(8133)
+    }
+
+    /// Sets `flagStatus`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_flag_status(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::FollowupFlagStatus>,
+    ) -> &mut Self {
+        self.props_mut().set(8133, value.into_patch());
+        self
+    }
+
+    /// The date and time that the follow-up is to begin.
+    ///
+    /// `startDateTime`: `None` when absent or `null`.
+    pub fn start_date_time(&self) -> Option<&crate::models::DateTimeTimeZone> {
+        self.props().get(8134)
+    }
+
+    /// Sets `startDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_start_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::DateTimeTimeZone>,
+    ) -> &mut Self {
+        self.props_mut().set(8134, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "mail")]
+impl std::fmt::Debug for FollowupFlag {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "FollowupFlag", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "mail")]
 impl serde::Serialize for FollowupFlag {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("completedDateTime", &self.completed_date_time)?;
-        writer.field("dueDateTime", &self.due_date_time)?;
-        writer.field("flagStatus", &self.flag_status)?;
-        writer.field("startDateTime", &self.start_date_time)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -4486,45 +6096,111 @@ impl crate::read_fields::ReadFields for FollowupFlag {
     const NAME: &'static str = "microsoft.graph.followupFlag";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "completedDateTime" => self.completed_date_time = map.next_value()?,
-            "dueDateTime" => self.due_date_time = map.next_value()?,
-            "flagStatus" => self.flag_status = map.next_value()?,
-            "startDateTime" => self.start_date_time = map.next_value()?,
+            "completedDateTime" => into.other::<crate::models::DateTimeTimeZone, _>(8131, map)?,
+            "dueDateTime" => into.other::<crate::models::DateTimeTimeZone, _>(8132, map)?,
+            "flagStatus" => into.other::<crate::models::FollowupFlagStatus, _>(8133, map)?,
+            "startDateTime" => into.other::<crate::models::DateTimeTimeZone, _>(8134, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.internetMessageHeader` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "mail")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct InternetMessageHeader {
-    /// Represents the key in a key-value pair.
-    pub name: crate::Patch<String>,
-    /// The value in a key-value pair.
-    pub value: crate::Patch<String>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "mail")]
+impl InternetMessageHeader {
+    /// An empty `internetMessageHeader`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// Represents the key in a key-value pair.
+    ///
+    /// `name`: `None` when absent or `null`.
+    pub fn name(&self) -> Option<&str> {
+        self.props().str(8219)
+    }
+
+    /// Sets `name`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_name(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(8219, value.into_patch());
+        self
+    }
+
+    /// The value in a key-value pair.
+    ///
+    /// `value`: `None` when absent or `null`.
+    pub fn value(&self) -> Option<&str> {
+        self.props().str(8220)
+    }
+
+    /// Sets `value`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_value(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(8220, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "mail")]
+impl std::fmt::Debug for InternetMessageHeader {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "InternetMessageHeader", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "mail")]
 impl serde::Serialize for InternetMessageHeader {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("name", &self.name)?;
-        writer.field("value", &self.value)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -4540,71 +6216,242 @@ impl crate::read_fields::ReadFields for InternetMessageHeader {
     const NAME: &'static str = "microsoft.graph.internetMessageHeader";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "name" => self.name = map.next_value()?,
-            "value" => self.value = map.next_value()?,
+            "name" => into.str(8219, map)?,
+            "value" => into.str(8220, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.messageRuleActions` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "mail")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct MessageRuleActions {
-    /// A list of categories to be assigned to a message.
-    pub assign_categories: crate::Patch<Vec<String>>,
-    /// The ID of a folder that a message is to be copied to.
-    pub copy_to_folder: crate::Patch<String>,
-    /// Indicates whether a message should be moved to the Deleted Items folder.
-    pub delete: crate::Patch<bool>,
-    /// The email addresses of the recipients to which a message should be forwarded as an attachment.
-    pub forward_as_attachment_to: crate::Patch<Vec<crate::models::AnyRecipient>>,
-    /// The email addresses of the recipients to which a message should be forwarded.
-    pub forward_to: crate::Patch<Vec<crate::models::AnyRecipient>>,
-    /// Indicates whether a message should be marked as read.
-    pub mark_as_read: crate::Patch<bool>,
-    /// Sets the importance of the message, which can be: low, normal, high.
-    pub mark_importance: crate::Patch<crate::models::Importance>,
-    /// The ID of the folder that a message will be moved to.
-    pub move_to_folder: crate::Patch<String>,
-    /// Indicates whether a message should be permanently deleted and not saved to the Deleted Items
-    /// folder.
-    pub permanent_delete: crate::Patch<bool>,
-    /// The email addresses to which a message should be redirected.
-    pub redirect_to: crate::Patch<Vec<crate::models::AnyRecipient>>,
-    /// Indicates whether subsequent rules should be evaluated.
-    pub stop_processing_rules: crate::Patch<bool>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "mail")]
+impl MessageRuleActions {
+    /// An empty `messageRuleActions`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// A list of categories to be assigned to a message.
+    ///
+    /// `assignCategories`: an empty slice when absent or `null`.
+    pub fn assign_categories(&self) -> &[String] {
+        self.props().strings(8501)
+    }
+
+    /// Sets `assignCategories`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_assign_categories(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<String>>,
+    ) -> &mut Self {
+        self.props_mut().set_strings(8501, value.into_patch());
+        self
+    }
+
+    /// The ID of a folder that a message is to be copied to.
+    ///
+    /// `copyToFolder`: `None` when absent or `null`.
+    pub fn copy_to_folder(&self) -> Option<&str> {
+        self.props().str(8502)
+    }
+
+    /// Sets `copyToFolder`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_copy_to_folder(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(8502, value.into_patch());
+        self
+    }
+
+    /// Indicates whether a message should be moved to the Deleted Items folder.
+    ///
+    /// `delete`: `None` when absent or `null`.
+    pub fn delete(&self) -> Option<bool> {
+        self.props().bool(8503)
+    }
+
+    /// Sets `delete`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_delete(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(8503, value.into_patch());
+        self
+    }
+
+    /// The email addresses of the recipients to which a message should be forwarded as an attachment.
+    ///
+    /// `forwardAsAttachmentTo`: an empty slice when absent or `null`.
+    pub fn forward_as_attachment_to(&self) -> &[crate::models::AnyRecipient] {
+        self.props().list(8504)
+    }
+
+    /// Sets `forwardAsAttachmentTo`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_forward_as_attachment_to(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::AnyRecipient>>,
+    ) -> &mut Self {
+        self.props_mut().set(8504, value.into_patch());
+        self
+    }
+
+    /// The email addresses of the recipients to which a message should be forwarded.
+    ///
+    /// `forwardTo`: an empty slice when absent or `null`.
+    pub fn forward_to(&self) -> &[crate::models::AnyRecipient] {
+        self.props().list(8505)
+    }
+
+    /// Sets `forwardTo`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_forward_to(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::AnyRecipient>>,
+    ) -> &mut Self {
+        self.props_mut().set(8505, value.into_patch());
+        self
+    }
+
+    /// Indicates whether a message should be marked as read.
+    ///
+    /// `markAsRead`: `None` when absent or `null`.
+    pub fn mark_as_read(&self) -> Option<bool> {
+        self.props().bool(8506)
+    }
+
+    /// Sets `markAsRead`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_mark_as_read(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(8506, value.into_patch());
+        self
+    }
+
+    /// Sets the importance of the message, which can be: low, normal, high.
+    ///
+    /// `markImportance`: `None` when absent or `null`.
+    pub fn mark_importance(&self) -> Option<&crate::models::Importance> {
+        self.props().get(8507)
+    }
+
+    /// Sets `markImportance`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_mark_importance(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::Importance>,
+    ) -> &mut Self {
+        self.props_mut().set(8507, value.into_patch());
+        self
+    }
+
+    /// The ID of the folder that a message will be moved to.
+    ///
+    /// `moveToFolder`: `None` when absent or `null`.
+    pub fn move_to_folder(&self) -> Option<&str> {
+        self.props().str(8508)
+    }
+
+    /// Sets `moveToFolder`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_move_to_folder(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(8508, value.into_patch());
+        self
+    }
+
+    /// Indicates whether a message should be permanently deleted and not saved to the Deleted Items
+    /// folder.
+    ///
+    /// `permanentDelete`: `None` when absent or `null`.
+    pub fn permanent_delete(&self) -> Option<bool> {
+        self.props().bool(8509)
+    }
+
+    /// Sets `permanentDelete`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_permanent_delete(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(8509, value.into_patch());
+        self
+    }
+
+    /// The email addresses to which a message should be redirected.
+    ///
+    /// `redirectTo`: an empty slice when absent or `null`.
+    pub fn redirect_to(&self) -> &[crate::models::AnyRecipient] {
+        self.props().list(8510)
+    }
+
+    /// Sets `redirectTo`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_redirect_to(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::AnyRecipient>>,
+    ) -> &mut Self {
+        self.props_mut().set(8510, value.into_patch());
+        self
+    }
+
+    /// Indicates whether subsequent rules should be evaluated.
+    ///
+    /// `stopProcessingRules`: `None` when absent or `null`.
+    pub fn stop_processing_rules(&self) -> Option<bool> {
+        self.props().bool(8511)
+    }
+
+    /// Sets `stopProcessingRules`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_stop_processing_rules(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(8511, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "mail")]
+impl std::fmt::Debug for MessageRuleActions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "MessageRuleActions", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "mail")]
 impl serde::Serialize for MessageRuleActions {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("assignCategories", &self.assign_categories)?;
-        writer.field("copyToFolder", &self.copy_to_folder)?;
-        writer.field("delete", &self.delete)?;
-        writer.field("forwardAsAttachmentTo", &self.forward_as_attachment_to)?;
-        writer.field("forwardTo", &self.forward_to)?;
-        writer.field("markAsRead", &self.mark_as_read)?;
-        writer.field("markImportance", &self.mark_importance)?;
-        writer.field("moveToFolder", &self.move_to_folder)?;
-        writer.field("permanentDelete", &self.permanent_delete)?;
-        writer.field("redirectTo", &self.redirect_to)?;
-        writer.field("stopProcessingRules", &self.stop_processing_rules)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -4620,168 +6467,543 @@ impl crate::read_fields::ReadFields for MessageRuleActions {
     const NAME: &'static str = "microsoft.graph.messageRuleActions";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "assignCategories" => self.assign_categories = map.next_value()?,
-            "copyToFolder" => self.copy_to_folder = map.next_value()?,
-            "delete" => self.delete = map.next_value()?,
-            "forwardAsAttachmentTo" => self.forward_as_attachment_to = map.next_value()?,
-            "forwardTo" => self.forward_to = map.next_value()?,
-            "markAsRead" => self.mark_as_read = map.next_value()?,
-            "markImportance" => self.mark_importance = map.next_value()?,
-            "moveToFolder" => self.move_to_folder = map.next_value()?,
-            "permanentDelete" => self.permanent_delete = map.next_value()?,
-            "redirectTo" => self.redirect_to = map.next_value()?,
-            "stopProcessingRules" => self.stop_processing_rules = map.next_value()?,
+            "assignCategories" => into.strings(8501, map)?,
+            "copyToFolder" => into.str(8502, map)?,
+            "delete" => into.bool(8503, map)?,
+            "forwardAsAttachmentTo" => {
+                into.other::<Vec<crate::models::AnyRecipient>, _>(8504, map)?
+            }
+            "forwardTo" => into.other::<Vec<crate::models::AnyRecipient>, _>(8505, map)?,
+            "markAsRead" => into.bool(8506, map)?,
+            "markImportance" => into.other::<crate::models::Importance, _>(8507, map)?,
+            "moveToFolder" => into.str(8508, map)?,
+            "permanentDelete" => into.bool(8509, map)?,
+            "redirectTo" => into.other::<Vec<crate::models::AnyRecipient>, _>(8510, map)?,
+            "stopProcessingRules" => into.bool(8511, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.messageRulePredicates` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "mail")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct MessageRulePredicates {
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "mail")]
+impl MessageRulePredicates {
+    /// An empty `messageRulePredicates`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
+    /// Properties this version of the SDK does not know and instance annotations
+    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
     /// Represents the strings that should appear in the body of an incoming message in order for the
     /// condition or exception to apply.
-    pub body_contains: crate::Patch<Vec<String>>,
+    ///
+    /// `bodyContains`: an empty slice when absent or `null`.
+    pub fn body_contains(&self) -> &[String] {
+        self.props().strings(8512)
+    }
+
+    /// Sets `bodyContains`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_body_contains(&mut self, value: impl crate::IntoPatch<Vec<String>>) -> &mut Self {
+        self.props_mut().set_strings(8512, value.into_patch());
+        self
+    }
+
     /// Represents the strings that should appear in the body or subject of an incoming message in order
     /// for the condition or exception to apply.
-    pub body_or_subject_contains: crate::Patch<Vec<String>>,
+    ///
+    /// `bodyOrSubjectContains`: an empty slice when absent or `null`.
+    pub fn body_or_subject_contains(&self) -> &[String] {
+        self.props().strings(8513)
+    }
+
+    /// Sets `bodyOrSubjectContains`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_body_or_subject_contains(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<String>>,
+    ) -> &mut Self {
+        self.props_mut().set_strings(8513, value.into_patch());
+        self
+    }
+
     /// Represents the categories that an incoming message should be labeled with in order for the
     /// condition or exception to apply.
-    pub categories: crate::Patch<Vec<String>>,
+    ///
+    /// `categories`: an empty slice when absent or `null`.
+    pub fn categories(&self) -> &[String] {
+        self.props().strings(8514)
+    }
+
+    /// Sets `categories`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_categories(&mut self, value: impl crate::IntoPatch<Vec<String>>) -> &mut Self {
+        self.props_mut().set_strings(8514, value.into_patch());
+        self
+    }
+
     /// Represents the specific sender email addresses of an incoming message in order for the condition
     /// or exception to apply.
-    pub from_addresses: crate::Patch<Vec<crate::models::AnyRecipient>>,
+    ///
+    /// `fromAddresses`: an empty slice when absent or `null`.
+    pub fn from_addresses(&self) -> &[crate::models::AnyRecipient] {
+        self.props().list(8515)
+    }
+
+    /// Sets `fromAddresses`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_from_addresses(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::AnyRecipient>>,
+    ) -> &mut Self {
+        self.props_mut().set(8515, value.into_patch());
+        self
+    }
+
     /// Indicates whether an incoming message must have attachments in order for the condition or
     /// exception to apply.
-    pub has_attachments: crate::Patch<bool>,
+    ///
+    /// `hasAttachments`: `None` when absent or `null`.
+    pub fn has_attachments(&self) -> Option<bool> {
+        self.props().bool(8516)
+    }
+
+    /// Sets `hasAttachments`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_has_attachments(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(8516, value.into_patch());
+        self
+    }
+
     /// Represents the strings that appear in the headers of an incoming message in order for the
     /// condition or exception to apply.
-    pub header_contains: crate::Patch<Vec<String>>,
+    ///
+    /// `headerContains`: an empty slice when absent or `null`.
+    pub fn header_contains(&self) -> &[String] {
+        self.props().strings(8517)
+    }
+
+    /// Sets `headerContains`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_header_contains(&mut self, value: impl crate::IntoPatch<Vec<String>>) -> &mut Self {
+        self.props_mut().set_strings(8517, value.into_patch());
+        self
+    }
+
     /// The importance that is stamped on an incoming message in order for the condition or exception to
     /// apply: low, normal, high.
-    pub importance: crate::Patch<crate::models::Importance>,
+    ///
+    /// `importance`: `None` when absent or `null`.
+    pub fn importance(&self) -> Option<&crate::models::Importance> {
+        self.props().get(8518)
+    }
+
+    /// Sets `importance`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_importance(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::Importance>,
+    ) -> &mut Self {
+        self.props_mut().set(8518, value.into_patch());
+        self
+    }
+
     /// Indicates whether an incoming message must be an approval request in order for the condition or
     /// exception to apply.
-    pub is_approval_request: crate::Patch<bool>,
+    ///
+    /// `isApprovalRequest`: `None` when absent or `null`.
+    pub fn is_approval_request(&self) -> Option<bool> {
+        self.props().bool(8519)
+    }
+
+    /// Sets `isApprovalRequest`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_is_approval_request(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(8519, value.into_patch());
+        self
+    }
+
     /// Indicates whether an incoming message must be automatically forwarded in order for the condition
     /// or exception to apply.
-    pub is_automatic_forward: crate::Patch<bool>,
+    ///
+    /// `isAutomaticForward`: `None` when absent or `null`.
+    pub fn is_automatic_forward(&self) -> Option<bool> {
+        self.props().bool(8520)
+    }
+
+    /// Sets `isAutomaticForward`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_is_automatic_forward(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(8520, value.into_patch());
+        self
+    }
+
     /// Indicates whether an incoming message must be an auto reply in order for the condition or
     /// exception to apply.
-    pub is_automatic_reply: crate::Patch<bool>,
+    ///
+    /// `isAutomaticReply`: `None` when absent or `null`.
+    pub fn is_automatic_reply(&self) -> Option<bool> {
+        self.props().bool(8521)
+    }
+
+    /// Sets `isAutomaticReply`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_is_automatic_reply(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(8521, value.into_patch());
+        self
+    }
+
     /// Indicates whether an incoming message must be encrypted in order for the condition or exception
     /// to apply.
-    pub is_encrypted: crate::Patch<bool>,
+    ///
+    /// `isEncrypted`: `None` when absent or `null`.
+    pub fn is_encrypted(&self) -> Option<bool> {
+        self.props().bool(8522)
+    }
+
+    /// Sets `isEncrypted`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_is_encrypted(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(8522, value.into_patch());
+        self
+    }
+
     /// Indicates whether an incoming message must be a meeting request in order for the condition or
     /// exception to apply.
-    pub is_meeting_request: crate::Patch<bool>,
+    ///
+    /// `isMeetingRequest`: `None` when absent or `null`.
+    pub fn is_meeting_request(&self) -> Option<bool> {
+        self.props().bool(8523)
+    }
+
+    /// Sets `isMeetingRequest`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_is_meeting_request(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(8523, value.into_patch());
+        self
+    }
+
     /// Indicates whether an incoming message must be a meeting response in order for the condition or
     /// exception to apply.
-    pub is_meeting_response: crate::Patch<bool>,
+    ///
+    /// `isMeetingResponse`: `None` when absent or `null`.
+    pub fn is_meeting_response(&self) -> Option<bool> {
+        self.props().bool(8524)
+    }
+
+    /// Sets `isMeetingResponse`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_is_meeting_response(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(8524, value.into_patch());
+        self
+    }
+
     /// Indicates whether an incoming message must be a non-delivery report in order for the condition or
     /// exception to apply.
-    pub is_non_delivery_report: crate::Patch<bool>,
+    ///
+    /// `isNonDeliveryReport`: `None` when absent or `null`.
+    pub fn is_non_delivery_report(&self) -> Option<bool> {
+        self.props().bool(8525)
+    }
+
+    /// Sets `isNonDeliveryReport`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_is_non_delivery_report(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(8525, value.into_patch());
+        self
+    }
+
     /// Indicates whether an incoming message must be permission controlled (RMS-protected) in order for
     /// the condition or exception to apply.
-    pub is_permission_controlled: crate::Patch<bool>,
+    ///
+    /// `isPermissionControlled`: `None` when absent or `null`.
+    pub fn is_permission_controlled(&self) -> Option<bool> {
+        self.props().bool(8526)
+    }
+
+    /// Sets `isPermissionControlled`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_is_permission_controlled(
+        &mut self,
+        value: impl crate::IntoPatch<bool>,
+    ) -> &mut Self {
+        self.props_mut().set_bool(8526, value.into_patch());
+        self
+    }
+
     /// Indicates whether an incoming message must be a read receipt in order for the condition or
     /// exception to apply.
-    pub is_read_receipt: crate::Patch<bool>,
+    ///
+    /// `isReadReceipt`: `None` when absent or `null`.
+    pub fn is_read_receipt(&self) -> Option<bool> {
+        self.props().bool(8527)
+    }
+
+    /// Sets `isReadReceipt`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_is_read_receipt(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(8527, value.into_patch());
+        self
+    }
+
     /// Indicates whether an incoming message must be S/MIME-signed in order for the condition or
     /// exception to apply.
-    pub is_signed: crate::Patch<bool>,
+    ///
+    /// `isSigned`: `None` when absent or `null`.
+    pub fn is_signed(&self) -> Option<bool> {
+        self.props().bool(8528)
+    }
+
+    /// Sets `isSigned`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_is_signed(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(8528, value.into_patch());
+        self
+    }
+
     /// Indicates whether an incoming message must be a voice mail in order for the condition or
     /// exception to apply.
-    pub is_voicemail: crate::Patch<bool>,
+    ///
+    /// `isVoicemail`: `None` when absent or `null`.
+    pub fn is_voicemail(&self) -> Option<bool> {
+        self.props().bool(8529)
+    }
+
+    /// Sets `isVoicemail`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_is_voicemail(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(8529, value.into_patch());
+        self
+    }
+
     /// Represents the flag-for-action value that appears on an incoming message in order for the
     /// condition or exception to apply. The possible values are: any, call, doNotForward, followUp, fyi,
     /// forward, noResponseNecessary, read, reply, replyToAll, review.
-    pub message_action_flag: crate::Patch<crate::models::MessageActionFlag>,
+    ///
+    /// `messageActionFlag`: `None` when absent or `null`.
+    pub fn message_action_flag(&self) -> Option<&crate::models::MessageActionFlag> {
+        self.props().get(8530)
+    }
+
+    /// Sets `messageActionFlag`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_message_action_flag(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::MessageActionFlag>,
+    ) -> &mut Self {
+        self.props_mut().set(8530, value.into_patch());
+        self
+    }
+
     /// Indicates whether the owner of the mailbox must not be a recipient of an incoming message in
     /// order for the condition or exception to apply.
-    pub not_sent_to_me: crate::Patch<bool>,
+    ///
+    /// `notSentToMe`: `None` when absent or `null`.
+    pub fn not_sent_to_me(&self) -> Option<bool> {
+        self.props().bool(8531)
+    }
+
+    /// Sets `notSentToMe`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_not_sent_to_me(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(8531, value.into_patch());
+        self
+    }
+
     /// Represents the strings that appear in either the toRecipients or ccRecipients properties of an
     /// incoming message in order for the condition or exception to apply.
-    pub recipient_contains: crate::Patch<Vec<String>>,
+    ///
+    /// `recipientContains`: an empty slice when absent or `null`.
+    pub fn recipient_contains(&self) -> &[String] {
+        self.props().strings(8532)
+    }
+
+    /// Sets `recipientContains`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_recipient_contains(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<String>>,
+    ) -> &mut Self {
+        self.props_mut().set_strings(8532, value.into_patch());
+        self
+    }
+
     /// Represents the strings that appear in the from property of an incoming message in order for the
     /// condition or exception to apply.
-    pub sender_contains: crate::Patch<Vec<String>>,
+    ///
+    /// `senderContains`: an empty slice when absent or `null`.
+    pub fn sender_contains(&self) -> &[String] {
+        self.props().strings(8533)
+    }
+
+    /// Sets `senderContains`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_sender_contains(&mut self, value: impl crate::IntoPatch<Vec<String>>) -> &mut Self {
+        self.props_mut().set_strings(8533, value.into_patch());
+        self
+    }
+
     /// Represents the sensitivity level that must be stamped on an incoming message in order for the
     /// condition or exception to apply. The possible values are: normal, personal, private,
     /// confidential.
-    pub sensitivity: crate::Patch<crate::models::Sensitivity>,
+    ///
+    /// `sensitivity`: `None` when absent or `null`.
+    pub fn sensitivity(&self) -> Option<&crate::models::Sensitivity> {
+        self.props().get(8534)
+    }
+
+    /// Sets `sensitivity`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_sensitivity(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::Sensitivity>,
+    ) -> &mut Self {
+        self.props_mut().set(8534, value.into_patch());
+        self
+    }
+
     /// Indicates whether the owner of the mailbox must be in the ccRecipients property of an incoming
     /// message in order for the condition or exception to apply.
-    pub sent_cc_me: crate::Patch<bool>,
+    ///
+    /// `sentCcMe`: `None` when absent or `null`.
+    pub fn sent_cc_me(&self) -> Option<bool> {
+        self.props().bool(8535)
+    }
+
+    /// Sets `sentCcMe`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_sent_cc_me(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(8535, value.into_patch());
+        self
+    }
+
     /// Indicates whether the owner of the mailbox must be the only recipient in an incoming message in
     /// order for the condition or exception to apply.
-    pub sent_only_to_me: crate::Patch<bool>,
+    ///
+    /// `sentOnlyToMe`: `None` when absent or `null`.
+    pub fn sent_only_to_me(&self) -> Option<bool> {
+        self.props().bool(8536)
+    }
+
+    /// Sets `sentOnlyToMe`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_sent_only_to_me(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(8536, value.into_patch());
+        self
+    }
+
     /// Represents the email addresses that an incoming message must have been sent to in order for the
     /// condition or exception to apply.
-    pub sent_to_addresses: crate::Patch<Vec<crate::models::AnyRecipient>>,
+    ///
+    /// `sentToAddresses`: an empty slice when absent or `null`.
+    pub fn sent_to_addresses(&self) -> &[crate::models::AnyRecipient] {
+        self.props().list(8537)
+    }
+
+    /// Sets `sentToAddresses`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_sent_to_addresses(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::AnyRecipient>>,
+    ) -> &mut Self {
+        self.props_mut().set(8537, value.into_patch());
+        self
+    }
+
     /// Indicates whether the owner of the mailbox must be in the toRecipients property of an incoming
     /// message in order for the condition or exception to apply.
-    pub sent_to_me: crate::Patch<bool>,
+    ///
+    /// `sentToMe`: `None` when absent or `null`.
+    pub fn sent_to_me(&self) -> Option<bool> {
+        self.props().bool(8538)
+    }
+
+    /// Sets `sentToMe`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_sent_to_me(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(8538, value.into_patch());
+        self
+    }
+
     /// Indicates whether the owner of the mailbox must be in either a toRecipients or ccRecipients
     /// property of an incoming message in order for the condition or exception to apply.
-    pub sent_to_or_cc_me: crate::Patch<bool>,
+    ///
+    /// `sentToOrCcMe`: `None` when absent or `null`.
+    pub fn sent_to_or_cc_me(&self) -> Option<bool> {
+        self.props().bool(8539)
+    }
+
+    /// Sets `sentToOrCcMe`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_sent_to_or_cc_me(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(8539, value.into_patch());
+        self
+    }
+
     /// Represents the strings that appear in the subject of an incoming message in order for the
     /// condition or exception to apply.
-    pub subject_contains: crate::Patch<Vec<String>>,
+    ///
+    /// `subjectContains`: an empty slice when absent or `null`.
+    pub fn subject_contains(&self) -> &[String] {
+        self.props().strings(8540)
+    }
+
+    /// Sets `subjectContains`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_subject_contains(&mut self, value: impl crate::IntoPatch<Vec<String>>) -> &mut Self {
+        self.props_mut().set_strings(8540, value.into_patch());
+        self
+    }
+
     /// Represents the minimum and maximum sizes (in kilobytes) that an incoming message must fall in
     /// between in order for the condition or exception to apply.
-    pub within_size_range: crate::Patch<Box<crate::models::SizeRange>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `withinSizeRange`: `None` when absent or `null`.
+    pub fn within_size_range(&self) -> Option<&crate::models::SizeRange> {
+        self.props().get(8541)
+    }
+
+    /// Sets `withinSizeRange`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_within_size_range(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::SizeRange>,
+    ) -> &mut Self {
+        self.props_mut().set(8541, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "mail")]
+impl std::fmt::Debug for MessageRulePredicates {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "MessageRulePredicates", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "mail")]
 impl serde::Serialize for MessageRulePredicates {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("bodyContains", &self.body_contains)?;
-        writer.field("bodyOrSubjectContains", &self.body_or_subject_contains)?;
-        writer.field("categories", &self.categories)?;
-        writer.field("fromAddresses", &self.from_addresses)?;
-        writer.field("hasAttachments", &self.has_attachments)?;
-        writer.field("headerContains", &self.header_contains)?;
-        writer.field("importance", &self.importance)?;
-        writer.field("isApprovalRequest", &self.is_approval_request)?;
-        writer.field("isAutomaticForward", &self.is_automatic_forward)?;
-        writer.field("isAutomaticReply", &self.is_automatic_reply)?;
-        writer.field("isEncrypted", &self.is_encrypted)?;
-        writer.field("isMeetingRequest", &self.is_meeting_request)?;
-        writer.field("isMeetingResponse", &self.is_meeting_response)?;
-        writer.field("isNonDeliveryReport", &self.is_non_delivery_report)?;
-        writer.field("isPermissionControlled", &self.is_permission_controlled)?;
-        writer.field("isReadReceipt", &self.is_read_receipt)?;
-        writer.field("isSigned", &self.is_signed)?;
-        writer.field("isVoicemail", &self.is_voicemail)?;
-        writer.field("messageActionFlag", &self.message_action_flag)?;
-        writer.field("notSentToMe", &self.not_sent_to_me)?;
-        writer.field("recipientContains", &self.recipient_contains)?;
-        writer.field("senderContains", &self.sender_contains)?;
-        writer.field("sensitivity", &self.sensitivity)?;
-        writer.field("sentCcMe", &self.sent_cc_me)?;
-        writer.field("sentOnlyToMe", &self.sent_only_to_me)?;
-        writer.field("sentToAddresses", &self.sent_to_addresses)?;
-        writer.field("sentToMe", &self.sent_to_me)?;
-        writer.field("sentToOrCcMe", &self.sent_to_or_cc_me)?;
-        writer.field("subjectContains", &self.subject_contains)?;
-        writer.field("withinSizeRange", &self.within_size_range)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -4797,73 +7019,139 @@ impl crate::read_fields::ReadFields for MessageRulePredicates {
     const NAME: &'static str = "microsoft.graph.messageRulePredicates";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "bodyContains" => self.body_contains = map.next_value()?,
-            "bodyOrSubjectContains" => self.body_or_subject_contains = map.next_value()?,
-            "categories" => self.categories = map.next_value()?,
-            "fromAddresses" => self.from_addresses = map.next_value()?,
-            "hasAttachments" => self.has_attachments = map.next_value()?,
-            "headerContains" => self.header_contains = map.next_value()?,
-            "importance" => self.importance = map.next_value()?,
-            "isApprovalRequest" => self.is_approval_request = map.next_value()?,
-            "isAutomaticForward" => self.is_automatic_forward = map.next_value()?,
-            "isAutomaticReply" => self.is_automatic_reply = map.next_value()?,
-            "isEncrypted" => self.is_encrypted = map.next_value()?,
-            "isMeetingRequest" => self.is_meeting_request = map.next_value()?,
-            "isMeetingResponse" => self.is_meeting_response = map.next_value()?,
-            "isNonDeliveryReport" => self.is_non_delivery_report = map.next_value()?,
-            "isPermissionControlled" => self.is_permission_controlled = map.next_value()?,
-            "isReadReceipt" => self.is_read_receipt = map.next_value()?,
-            "isSigned" => self.is_signed = map.next_value()?,
-            "isVoicemail" => self.is_voicemail = map.next_value()?,
-            "messageActionFlag" => self.message_action_flag = map.next_value()?,
-            "notSentToMe" => self.not_sent_to_me = map.next_value()?,
-            "recipientContains" => self.recipient_contains = map.next_value()?,
-            "senderContains" => self.sender_contains = map.next_value()?,
-            "sensitivity" => self.sensitivity = map.next_value()?,
-            "sentCcMe" => self.sent_cc_me = map.next_value()?,
-            "sentOnlyToMe" => self.sent_only_to_me = map.next_value()?,
-            "sentToAddresses" => self.sent_to_addresses = map.next_value()?,
-            "sentToMe" => self.sent_to_me = map.next_value()?,
-            "sentToOrCcMe" => self.sent_to_or_cc_me = map.next_value()?,
-            "subjectContains" => self.subject_contains = map.next_value()?,
-            "withinSizeRange" => self.within_size_range = map.next_value()?,
+            "bodyContains" => into.strings(8512, map)?,
+            "bodyOrSubjectContains" => into.strings(8513, map)?,
+            "categories" => into.strings(8514, map)?,
+            "fromAddresses" => into.other::<Vec<crate::models::AnyRecipient>, _>(8515, map)?,
+            "hasAttachments" => into.bool(8516, map)?,
+            "headerContains" => into.strings(8517, map)?,
+            "importance" => into.other::<crate::models::Importance, _>(8518, map)?,
+            "isApprovalRequest" => into.bool(8519, map)?,
+            "isAutomaticForward" => into.bool(8520, map)?,
+            "isAutomaticReply" => into.bool(8521, map)?,
+            "isEncrypted" => into.bool(8522, map)?,
+            "isMeetingRequest" => into.bool(8523, map)?,
+            "isMeetingResponse" => into.bool(8524, map)?,
+            "isNonDeliveryReport" => into.bool(8525, map)?,
+            "isPermissionControlled" => into.bool(8526, map)?,
+            "isReadReceipt" => into.bool(8527, map)?,
+            "isSigned" => into.bool(8528, map)?,
+            "isVoicemail" => into.bool(8529, map)?,
+            "messageActionFlag" => into.other::<crate::models::MessageActionFlag, _>(8530, map)?,
+            "notSentToMe" => into.bool(8531, map)?,
+            "recipientContains" => into.strings(8532, map)?,
+            "senderContains" => into.strings(8533, map)?,
+            "sensitivity" => into.other::<crate::models::Sensitivity, _>(8534, map)?,
+            "sentCcMe" => into.bool(8535, map)?,
+            "sentOnlyToMe" => into.bool(8536, map)?,
+            "sentToAddresses" => into.other::<Vec<crate::models::AnyRecipient>, _>(8537, map)?,
+            "sentToMe" => into.bool(8538, map)?,
+            "sentToOrCcMe" => into.bool(8539, map)?,
+            "subjectContains" => into.strings(8540, map)?,
+            "withinSizeRange" => into.other::<crate::models::SizeRange, _>(8541, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.sizeRange` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "mail")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct SizeRange {
-    /// The maximum size (in kilobytes) that an incoming message must have in order for a condition or
-    /// exception to apply.
-    pub maximum_size: crate::Patch<i32>,
-    /// The minimum size (in kilobytes) that an incoming message must have in order for a condition or
-    /// exception to apply.
-    pub minimum_size: crate::Patch<i32>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "mail")]
+impl SizeRange {
+    /// An empty `sizeRange`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// The maximum size (in kilobytes) that an incoming message must have in order for a condition or
+    /// exception to apply.
+    ///
+    /// `maximumSize`: `None` when absent or `null`.
+    pub fn maximum_size(&self) -> Option<i32> {
+        self.props().int(9556)
+    }
+
+    /// Sets `maximumSize`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_maximum_size(&mut self, value: impl crate::IntoPatch<i32>) -> &mut Self {
+        self.props_mut().set_int(9556, value.into_patch());
+        self
+    }
+
+    /// The minimum size (in kilobytes) that an incoming message must have in order for a condition or
+    /// exception to apply.
+    ///
+    /// `minimumSize`: `None` when absent or `null`.
+    pub fn minimum_size(&self) -> Option<i32> {
+        self.props().int(9557)
+    }
+
+    /// Sets `minimumSize`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_minimum_size(&mut self, value: impl crate::IntoPatch<i32>) -> &mut Self {
+        self.props_mut().set_int(9557, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "mail")]
+impl std::fmt::Debug for SizeRange {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "SizeRange", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "mail")]
 impl serde::Serialize for SizeRange {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("maximumSize", &self.maximum_size)?;
-        writer.field("minimumSize", &self.minimum_size)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -4879,43 +7167,109 @@ impl crate::read_fields::ReadFields for SizeRange {
     const NAME: &'static str = "microsoft.graph.sizeRange";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "maximumSize" => self.maximum_size = map.next_value()?,
-            "minimumSize" => self.minimum_size = map.next_value()?,
+            "maximumSize" => into.int::<i32, _>(9556, map)?,
+            "minimumSize" => into.int::<i32, _>(9557, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.timeZoneInformation` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "mail")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct TimeZoneInformation {
-    /// An identifier for the time zone.
-    pub alias: crate::Patch<String>,
-    /// A display string that represents the time zone.
-    pub display_name: crate::Patch<String>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "mail")]
+impl TimeZoneInformation {
+    /// An empty `timeZoneInformation`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// An identifier for the time zone.
+    ///
+    /// `alias`: `None` when absent or `null`.
+    pub fn alias(&self) -> Option<&str> {
+        self.props().str(9820)
+    }
+
+    /// Sets `alias`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_alias(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(9820, value.into_patch());
+        self
+    }
+
+    /// A display string that represents the time zone.
+    ///
+    /// `displayName`: `None` when absent or `null`.
+    pub fn display_name(&self) -> Option<&str> {
+        self.props().str(9821)
+    }
+
+    /// Sets `displayName`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_display_name(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(9821, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "mail")]
+impl std::fmt::Debug for TimeZoneInformation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "TimeZoneInformation", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "mail")]
 impl serde::Serialize for TimeZoneInformation {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("alias", &self.alias)?;
-        writer.field("displayName", &self.display_name)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -4931,46 +7285,141 @@ impl crate::read_fields::ReadFields for TimeZoneInformation {
     const NAME: &'static str = "microsoft.graph.timeZoneInformation";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "alias" => self.alias = map.next_value()?,
-            "displayName" => self.display_name = map.next_value()?,
+            "alias" => into.str(9820, map)?,
+            "displayName" => into.str(9821, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.uploadSession` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(any(
     feature = "mail",
     feature = "files",
     feature = "todo",
     feature = "other"
 ))]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct UploadSession {
+    props: crate::properties::Properties,
+}
+
+#[cfg(any(
+    feature = "mail",
+    feature = "files",
+    feature = "todo",
+    feature = "other"
+))]
+impl UploadSession {
+    /// An empty `uploadSession`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
+    /// Properties this version of the SDK does not know and instance annotations
+    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
     /// The date and time in UTC that the upload session will expire. The complete file must be uploaded
     /// before this expiration time is reached.
-    pub expiration_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    ///
+    /// `expirationDateTime`: `None` when absent or `null`.
+    pub fn expiration_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(9868)
+    }
+
+    /// Sets `expirationDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_expiration_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(9868, value.into_patch());
+        self
+    }
+
     /// A collection of byte ranges that the server is missing for the file. These ranges are zero
     /// indexed and of the format 'start-end' (e.g. '0-26' to indicate the first 27 bytes of the file).
     /// When uploading files as Outlook attachments, instead of a collection of ranges, this property
     /// always indicates a single value '{start}', the location in the file where the next upload should
     /// begin.
-    pub next_expected_ranges: crate::Patch<Vec<String>>,
+    ///
+    /// `nextExpectedRanges`: an empty slice when absent or `null`.
+    pub fn next_expected_ranges(&self) -> &[String] {
+        self.props().strings(9869)
+    }
+
+    /// Sets `nextExpectedRanges`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_next_expected_ranges(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<String>>,
+    ) -> &mut Self {
+        self.props_mut().set_strings(9869, value.into_patch());
+        self
+    }
+
     /// The URL endpoint that accepts PUT requests for byte ranges of the file.
-    pub upload_url: crate::Patch<String>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `uploadUrl`: `None` when absent or `null`.
+    pub fn upload_url(&self) -> Option<&str> {
+        self.props().str(9870)
+    }
+
+    /// Sets `uploadUrl`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_upload_url(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(9870, value.into_patch());
+        self
+    }
+}
+
+#[cfg(any(
+    feature = "mail",
+    feature = "files",
+    feature = "todo",
+    feature = "other"
+))]
+impl std::fmt::Debug for UploadSession {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "UploadSession", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(any(
@@ -4981,11 +7430,8 @@ pub struct UploadSession {
 ))]
 impl serde::Serialize for UploadSession {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("expirationDateTime", &self.expiration_date_time)?;
-        writer.field("nextExpectedRanges", &self.next_expected_ranges)?;
-        writer.field("uploadUrl", &self.upload_url)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -5011,21 +7457,21 @@ impl crate::read_fields::ReadFields for UploadSession {
     const NAME: &'static str = "microsoft.graph.uploadSession";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "expirationDateTime" => self.expiration_date_time = map.next_value()?,
-            "nextExpectedRanges" => self.next_expected_ranges = map.next_value()?,
-            "uploadUrl" => self.upload_url = map.next_value()?,
+            "expirationDateTime" => into.other::<crate::edm::DateTimeOffset, _>(9868, map)?,
+            "nextExpectedRanges" => into.strings(9869, map)?,
+            "uploadUrl" => into.str(9870, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 

@@ -102,3 +102,6 @@ pub mod term_store;
 mod todo;
 #[allow(unused_imports)] // empty when its feature is off
 pub use todo::*;
+
+mod names;
+pub(crate) use names::PROPERTY_NAMES;

@@ -108,75 +108,177 @@ pub struct OnenotePageOnenotePatchContentBody {
 
 /// The `microsoft.graph.notebook` entity type.
 ///
-/// Derived from `onenoteEntityHierarchyModel` < `onenoteEntitySchemaObjectModel` < `onenoteEntityBaseModel` < `entity`; inherited properties are included.
+/// Derived from `onenoteEntityHierarchyModel` < `onenoteEntitySchemaObjectModel` < `onenoteEntityBaseModel` < `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::OnenoteEntityHierarchyModel`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "onenote")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct Notebook {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
-    /// The endpoint where you can get details about the page. Read-only.
-    pub self_: crate::Patch<String>,
-    /// The date and time when the page was created. The timestamp represents date and time information
-    /// using ISO 8601 format and is always in UTC time. For example, midnight UTC on Jan 1, 2014 is
-    /// 2014-01-01T00:00:00Z. Read-only.
-    pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// Identity of the user, device, and application which created the item. Read-only.
-    pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
-    /// The name of the notebook.
-    pub display_name: crate::Patch<String>,
-    /// Identity of the user, device, and application which created the item. Read-only.
-    pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
-    /// The date and time when the notebook was last modified. The timestamp represents date and time
-    /// information using ISO 8601 format and is always in UTC time. For example, midnight UTC on Jan 1,
-    /// 2014 is 2014-01-01T00:00:00Z. Read-only.
-    pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    base: crate::models::OnenoteEntityHierarchyModel,
+}
+
+#[cfg(feature = "onenote")]
+impl std::ops::Deref for Notebook {
+    type Target = crate::models::OnenoteEntityHierarchyModel;
+
+    fn deref(&self) -> &crate::models::OnenoteEntityHierarchyModel {
+        &self.base
+    }
+}
+
+#[cfg(feature = "onenote")]
+impl std::ops::DerefMut for Notebook {
+    fn deref_mut(&mut self) -> &mut crate::models::OnenoteEntityHierarchyModel {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "onenote")]
+impl Notebook {
+    /// An empty `notebook`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Indicates whether this is the user's default notebook. Read-only.
-    pub is_default: crate::Patch<bool>,
+    ///
+    /// `isDefault`: `None` when absent or `null`.
+    pub fn is_default(&self) -> Option<bool> {
+        self.props().bool(3554)
+    }
+
+    /// Sets `isDefault`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_is_default(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(3554, value.into_patch());
+        self
+    }
+
     /// Indicates whether the notebook is shared. If true, the contents of the notebook can be seen by
     /// people other than the owner. Read-only.
-    pub is_shared: crate::Patch<bool>,
+    ///
+    /// `isShared`: `None` when absent or `null`.
+    pub fn is_shared(&self) -> Option<bool> {
+        self.props().bool(3555)
+    }
+
+    /// Sets `isShared`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_is_shared(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(3555, value.into_patch());
+        self
+    }
+
     /// Links for opening the notebook. The oneNoteClientURL link opens the notebook in the OneNote
     /// native client if it's installed. The oneNoteWebURL link opens the notebook in OneNote on the web.
-    pub links: crate::Patch<Box<crate::models::NotebookLinks>>,
+    ///
+    /// `links`: `None` when absent or `null`.
+    pub fn links(&self) -> Option<&crate::models::NotebookLinks> {
+        self.props().get(3556)
+    }
+
+    /// Sets `links`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_links(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::NotebookLinks>,
+    ) -> &mut Self {
+        self.props_mut().set(3556, value.into_patch());
+        self
+    }
+
     /// The URL for the sectionGroups navigation property, which returns all the section groups in the
     /// notebook. Read-only.
-    pub section_groups_url: crate::Patch<String>,
+    ///
+    /// `sectionGroupsUrl`: `None` when absent or `null`.
+    pub fn section_groups_url(&self) -> Option<&str> {
+        self.props().str(3557)
+    }
+
+    /// Sets `sectionGroupsUrl`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_section_groups_url(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(3557, value.into_patch());
+        self
+    }
+
     /// The URL for the sections navigation property, which returns all the sections in the notebook.
     /// Read-only.
-    pub sections_url: crate::Patch<String>,
+    ///
+    /// `sectionsUrl`: `None` when absent or `null`.
+    pub fn sections_url(&self) -> Option<&str> {
+        self.props().str(3558)
+    }
+
+    /// Sets `sectionsUrl`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_sections_url(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(3558, value.into_patch());
+        self
+    }
+
     /// Possible values are: Owner, Contributor, Reader, None. Owner represents owner-level access to the
     /// notebook. Contributor represents read/write access to the notebook. Reader represents read-only
     /// access to the notebook. Read-only.
-    pub user_role: crate::Patch<crate::models::OnenoteUserRole>,
+    ///
+    /// `userRole`: `None` when absent or `null`.
+    pub fn user_role(&self) -> Option<&crate::models::OnenoteUserRole> {
+        self.props().get(3559)
+    }
+
+    /// Sets `userRole`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_user_role(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::OnenoteUserRole>,
+    ) -> &mut Self {
+        self.props_mut().set(3559, value.into_patch());
+        self
+    }
+
     /// The section groups in the notebook. Read-only. Nullable.
-    pub section_groups: crate::Patch<Vec<crate::models::SectionGroup>>,
+    ///
+    /// `sectionGroups`: an empty slice when absent or `null`.
+    pub fn section_groups(&self) -> &[crate::models::SectionGroup] {
+        self.props().list(3560)
+    }
+
+    /// Sets `sectionGroups`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_section_groups(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::SectionGroup>>,
+    ) -> &mut Self {
+        self.props_mut().set(3560, value.into_patch());
+        self
+    }
+
     /// The sections in the notebook. Read-only. Nullable.
-    pub sections: crate::Patch<Vec<crate::models::OnenoteSection>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `sections`: an empty slice when absent or `null`.
+    pub fn sections(&self) -> &[crate::models::OnenoteSection] {
+        self.props().list(3561)
+    }
+
+    /// Sets `sections`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_sections(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::OnenoteSection>>,
+    ) -> &mut Self {
+        self.props_mut().set(3561, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "onenote")]
+impl std::fmt::Debug for Notebook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "Notebook", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "onenote")]
 impl serde::Serialize for Notebook {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("self", &self.self_)?;
-        writer.field("createdDateTime", &self.created_date_time)?;
-        writer.field("createdBy", &self.created_by)?;
-        writer.field("displayName", &self.display_name)?;
-        writer.field("lastModifiedBy", &self.last_modified_by)?;
-        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
-        writer.field("isDefault", &self.is_default)?;
-        writer.field("isShared", &self.is_shared)?;
-        writer.field("links", &self.links)?;
-        writer.field("sectionGroupsUrl", &self.section_groups_url)?;
-        writer.field("sectionsUrl", &self.sections_url)?;
-        writer.field("userRole", &self.user_role)?;
-        writer.field("sectionGroups", &self.section_groups)?;
-        writer.field("sections", &self.sections)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -192,33 +294,35 @@ impl crate::read_fields::ReadFields for Notebook {
     const NAME: &'static str = "microsoft.graph.notebook";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "self" => self.self_ = map.next_value()?,
-            "createdDateTime" => self.created_date_time = map.next_value()?,
-            "createdBy" => self.created_by = map.next_value()?,
-            "displayName" => self.display_name = map.next_value()?,
-            "lastModifiedBy" => self.last_modified_by = map.next_value()?,
-            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
-            "isDefault" => self.is_default = map.next_value()?,
-            "isShared" => self.is_shared = map.next_value()?,
-            "links" => self.links = map.next_value()?,
-            "sectionGroupsUrl" => self.section_groups_url = map.next_value()?,
-            "sectionsUrl" => self.sections_url = map.next_value()?,
-            "userRole" => self.user_role = map.next_value()?,
-            "sectionGroups" => self.section_groups = map.next_value()?,
-            "sections" => self.sections = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "self" => into.str(3605, map)?,
+            "createdDateTime" => into.other::<crate::edm::DateTimeOffset, _>(3610, map)?,
+            "createdBy" => into.other::<crate::models::AnyIdentitySet, _>(3606, map)?,
+            "displayName" => into.str(3607, map)?,
+            "lastModifiedBy" => into.other::<crate::models::AnyIdentitySet, _>(3608, map)?,
+            "lastModifiedDateTime" => into.other::<crate::edm::DateTimeOffset, _>(3609, map)?,
+            "isDefault" => into.bool(3554, map)?,
+            "isShared" => into.bool(3555, map)?,
+            "links" => into.other::<crate::models::NotebookLinks, _>(3556, map)?,
+            "sectionGroupsUrl" => into.str(3557, map)?,
+            "sectionsUrl" => into.str(3558, map)?,
+            "userRole" => into.other::<crate::models::OnenoteUserRole, _>(3559, map)?,
+            "sectionGroups" => into.other::<Vec<crate::models::SectionGroup>, _>(3560, map)?,
+            "sections" => into.other::<Vec<crate::models::OnenoteSection>, _>(3561, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+base: <crate::models::OnenoteEntityHierarchyModel as crate::read_fields::ReadFields>::from_properties(properties),
+}
     }
 }
 
@@ -246,45 +350,155 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.onenote` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "onenote")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct Onenote {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "onenote")]
+impl std::ops::Deref for Onenote {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "onenote")]
+impl std::ops::DerefMut for Onenote {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "onenote")]
+impl Onenote {
+    /// An empty `onenote`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The collection of OneNote notebooks that are owned by the user or group. Read-only. Nullable.
-    pub notebooks: crate::Patch<Vec<crate::models::Notebook>>,
+    ///
+    /// `notebooks`: an empty slice when absent or `null`.
+    pub fn notebooks(&self) -> &[crate::models::Notebook] {
+        self.props().list(3599)
+    }
+
+    /// Sets `notebooks`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_notebooks(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::Notebook>>,
+    ) -> &mut Self {
+        self.props_mut().set(3599, value.into_patch());
+        self
+    }
+
     /// The status of OneNote operations. Getting an operations collection is not supported, but you can
     /// get the status of long-running operations if the Operation-Location header is returned in the
     /// response. Read-only. Nullable.
-    pub operations: crate::Patch<Vec<crate::models::OnenoteOperation>>,
+    ///
+    /// `operations`: an empty slice when absent or `null`.
+    pub fn operations(&self) -> &[crate::models::OnenoteOperation] {
+        self.props().list(3600)
+    }
+
+    /// Sets `operations`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_operations(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::OnenoteOperation>>,
+    ) -> &mut Self {
+        self.props_mut().set(3600, value.into_patch());
+        self
+    }
+
     /// The pages in all OneNote notebooks that are owned by the user or group. Read-only. Nullable.
-    pub pages: crate::Patch<Vec<crate::models::OnenotePage>>,
+    ///
+    /// `pages`: an empty slice when absent or `null`.
+    pub fn pages(&self) -> &[crate::models::OnenotePage] {
+        self.props().list(3601)
+    }
+
+    /// Sets `pages`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_pages(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::OnenotePage>>,
+    ) -> &mut Self {
+        self.props_mut().set(3601, value.into_patch());
+        self
+    }
+
     /// The image and other file resources in OneNote pages. Getting a resources collection is not
     /// supported, but you can get the binary content of a specific resource. Read-only. Nullable.
-    pub resources: crate::Patch<Vec<crate::models::OnenoteResource>>,
+    ///
+    /// `resources`: an empty slice when absent or `null`.
+    pub fn resources(&self) -> &[crate::models::OnenoteResource] {
+        self.props().list(3602)
+    }
+
+    /// Sets `resources`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_resources(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::OnenoteResource>>,
+    ) -> &mut Self {
+        self.props_mut().set(3602, value.into_patch());
+        self
+    }
+
     /// The section groups in all OneNote notebooks that are owned by the user or group. Read-only.
     /// Nullable.
-    pub section_groups: crate::Patch<Vec<crate::models::SectionGroup>>,
+    ///
+    /// `sectionGroups`: an empty slice when absent or `null`.
+    pub fn section_groups(&self) -> &[crate::models::SectionGroup] {
+        self.props().list(3603)
+    }
+
+    /// Sets `sectionGroups`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_section_groups(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::SectionGroup>>,
+    ) -> &mut Self {
+        self.props_mut().set(3603, value.into_patch());
+        self
+    }
+
     /// The sections in all OneNote notebooks that are owned by the user or group. Read-only. Nullable.
-    pub sections: crate::Patch<Vec<crate::models::OnenoteSection>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `sections`: an empty slice when absent or `null`.
+    pub fn sections(&self) -> &[crate::models::OnenoteSection] {
+        self.props().list(3604)
+    }
+
+    /// Sets `sections`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_sections(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::OnenoteSection>>,
+    ) -> &mut Self {
+        self.props_mut().set(3604, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "onenote")]
+impl std::fmt::Debug for Onenote {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "Onenote", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "onenote")]
 impl serde::Serialize for Onenote {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("notebooks", &self.notebooks)?;
-        writer.field("operations", &self.operations)?;
-        writer.field("pages", &self.pages)?;
-        writer.field("resources", &self.resources)?;
-        writer.field("sectionGroups", &self.section_groups)?;
-        writer.field("sections", &self.sections)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -300,25 +514,29 @@ impl crate::read_fields::ReadFields for Onenote {
     const NAME: &'static str = "microsoft.graph.onenote";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "notebooks" => self.notebooks = map.next_value()?,
-            "operations" => self.operations = map.next_value()?,
-            "pages" => self.pages = map.next_value()?,
-            "resources" => self.resources = map.next_value()?,
-            "sectionGroups" => self.section_groups = map.next_value()?,
-            "sections" => self.sections = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "notebooks" => into.other::<Vec<crate::models::Notebook>, _>(3599, map)?,
+            "operations" => into.other::<Vec<crate::models::OnenoteOperation>, _>(3600, map)?,
+            "pages" => into.other::<Vec<crate::models::OnenotePage>, _>(3601, map)?,
+            "resources" => into.other::<Vec<crate::models::OnenoteResource>, _>(3602, map)?,
+            "sectionGroups" => into.other::<Vec<crate::models::SectionGroup>, _>(3603, map)?,
+            "sections" => into.other::<Vec<crate::models::OnenoteSection>, _>(3604, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -338,44 +556,110 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.onenoteOperation` entity type.
 ///
-/// Derived from `operation` < `entity`; inherited properties are included.
+/// Derived from `operation` < `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Operation`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "onenote")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct OnenoteOperation {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
-    /// The start time of the operation.
-    pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// The time of the last action of the operation.
-    pub last_action_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// The current status of the operation: notStarted, running, completed, failed
-    pub status: crate::Patch<crate::models::OperationStatus>,
+    base: crate::models::Operation,
+}
+
+#[cfg(feature = "onenote")]
+impl std::ops::Deref for OnenoteOperation {
+    type Target = crate::models::Operation;
+
+    fn deref(&self) -> &crate::models::Operation {
+        &self.base
+    }
+}
+
+#[cfg(feature = "onenote")]
+impl std::ops::DerefMut for OnenoteOperation {
+    fn deref_mut(&mut self) -> &mut crate::models::Operation {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "onenote")]
+impl OnenoteOperation {
+    /// An empty `onenoteOperation`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The error returned by the operation.
-    pub error: crate::Patch<Box<crate::models::OnenoteOperationError>>,
+    ///
+    /// `error`: `None` when absent or `null`.
+    pub fn error(&self) -> Option<&crate::models::OnenoteOperationError> {
+        self.props().get(3611)
+    }
+
+    /// Sets `error`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_error(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::OnenoteOperationError>,
+    ) -> &mut Self {
+        self.props_mut().set(3611, value.into_patch());
+        self
+    }
+
     /// The operation percent complete if the operation is still in running status.
-    pub percent_complete: crate::Patch<String>,
+    ///
+    /// `percentComplete`: `None` when absent or `null`.
+    pub fn percent_complete(&self) -> Option<&str> {
+        self.props().str(3612)
+    }
+
+    /// Sets `percentComplete`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_percent_complete(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(3612, value.into_patch());
+        self
+    }
+
     /// The resource id.
-    pub resource_id: crate::Patch<String>,
+    ///
+    /// `resourceId`: `None` when absent or `null`.
+    pub fn resource_id(&self) -> Option<&str> {
+        self.props().str(3613)
+    }
+
+    /// Sets `resourceId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_resource_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(3613, value.into_patch());
+        self
+    }
+
     /// The resource URI for the object. For example, the resource URI for a copied page or section.
-    pub resource_location: crate::Patch<String>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `resourceLocation`: `None` when absent or `null`.
+    pub fn resource_location(&self) -> Option<&str> {
+        self.props().str(3614)
+    }
+
+    /// Sets `resourceLocation`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_resource_location(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(3614, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "onenote")]
+impl std::fmt::Debug for OnenoteOperation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "OnenoteOperation", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "onenote")]
 impl serde::Serialize for OnenoteOperation {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("createdDateTime", &self.created_date_time)?;
-        writer.field("lastActionDateTime", &self.last_action_date_time)?;
-        writer.field("status", &self.status)?;
-        writer.field("error", &self.error)?;
-        writer.field("percentComplete", &self.percent_complete)?;
-        writer.field("resourceId", &self.resource_id)?;
-        writer.field("resourceLocation", &self.resource_location)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -391,26 +675,30 @@ impl crate::read_fields::ReadFields for OnenoteOperation {
     const NAME: &'static str = "microsoft.graph.onenoteOperation";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "createdDateTime" => self.created_date_time = map.next_value()?,
-            "lastActionDateTime" => self.last_action_date_time = map.next_value()?,
-            "status" => self.status = map.next_value()?,
-            "error" => self.error = map.next_value()?,
-            "percentComplete" => self.percent_complete = map.next_value()?,
-            "resourceId" => self.resource_id = map.next_value()?,
-            "resourceLocation" => self.resource_location = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "createdDateTime" => into.other::<crate::edm::DateTimeOffset, _>(3702, map)?,
+            "lastActionDateTime" => into.other::<crate::edm::DateTimeOffset, _>(3703, map)?,
+            "status" => into.other::<crate::models::OperationStatus, _>(3704, map)?,
+            "error" => into.other::<crate::models::OnenoteOperationError, _>(3611, map)?,
+            "percentComplete" => into.str(3612, map)?,
+            "resourceId" => into.str(3613, map)?,
+            "resourceLocation" => into.str(3614, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Operation as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -431,64 +719,200 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.onenotePage` entity type.
 ///
-/// Derived from `onenoteEntitySchemaObjectModel` < `onenoteEntityBaseModel` < `entity`; inherited properties are included.
+/// Derived from `onenoteEntitySchemaObjectModel` < `onenoteEntityBaseModel` < `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::OnenoteEntitySchemaObjectModel`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "onenote")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct OnenotePage {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
-    /// The endpoint where you can get details about the page. Read-only.
-    pub self_: crate::Patch<String>,
-    /// The date and time when the page was created. The timestamp represents date and time information
-    /// using ISO 8601 format and is always in UTC time. For example, midnight UTC on Jan 1, 2014 is
-    /// 2014-01-01T00:00:00Z. Read-only.
-    pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    base: crate::models::OnenoteEntitySchemaObjectModel,
+}
+
+#[cfg(feature = "onenote")]
+impl std::ops::Deref for OnenotePage {
+    type Target = crate::models::OnenoteEntitySchemaObjectModel;
+
+    fn deref(&self) -> &crate::models::OnenoteEntitySchemaObjectModel {
+        &self.base
+    }
+}
+
+#[cfg(feature = "onenote")]
+impl std::ops::DerefMut for OnenotePage {
+    fn deref_mut(&mut self) -> &mut crate::models::OnenoteEntitySchemaObjectModel {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "onenote")]
+impl OnenotePage {
+    /// An empty `onenotePage`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The URL for the page's HTML content. Read-only.
-    pub content_url: crate::Patch<String>,
+    ///
+    /// `contentUrl`: `None` when absent or `null`.
+    pub fn content_url(&self) -> Option<&str> {
+        self.props().str(3615)
+    }
+
+    /// Sets `contentUrl`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_content_url(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(3615, value.into_patch());
+        self
+    }
+
     /// The unique identifier of the application that created the page. Read-only.
-    pub created_by_app_id: crate::Patch<String>,
+    ///
+    /// `createdByAppId`: `None` when absent or `null`.
+    pub fn created_by_app_id(&self) -> Option<&str> {
+        self.props().str(3616)
+    }
+
+    /// Sets `createdByAppId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_created_by_app_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(3616, value.into_patch());
+        self
+    }
+
     /// The date and time when the page was last modified. The timestamp represents date and time
     /// information using ISO 8601 format and is always in UTC time. For example, midnight UTC on Jan 1,
     /// 2014 is 2014-01-01T00:00:00Z. Read-only.
-    pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    ///
+    /// `lastModifiedDateTime`: `None` when absent or `null`.
+    pub fn last_modified_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(3617)
+    }
+
+    /// Sets `lastModifiedDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_last_modified_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(3617, value.into_patch());
+        self
+    }
+
     /// The indentation level of the page. Read-only.
-    pub level: crate::Patch<i32>,
+    ///
+    /// `level`: `None` when absent or `null`.
+    pub fn level(&self) -> Option<i32> {
+        self.props().int(3618)
+    }
+
+    /// Sets `level`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_level(&mut self, value: impl crate::IntoPatch<i32>) -> &mut Self {
+        self.props_mut().set_int(3618, value.into_patch());
+        self
+    }
+
     /// Links for opening the page. The oneNoteClientURL link opens the page in the OneNote native client
     /// if it 's installed. The oneNoteWebUrl link opens the page in OneNote on the web. Read-only.
-    pub links: crate::Patch<Box<crate::models::PageLinks>>,
+    ///
+    /// `links`: `None` when absent or `null`.
+    pub fn links(&self) -> Option<&crate::models::PageLinks> {
+        self.props().get(3619)
+    }
+
+    /// Sets `links`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_links(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::PageLinks>,
+    ) -> &mut Self {
+        self.props_mut().set(3619, value.into_patch());
+        self
+    }
+
     /// The order of the page within its parent section. Read-only.
-    pub order: crate::Patch<i32>,
+    ///
+    /// `order`: `None` when absent or `null`.
+    pub fn order(&self) -> Option<i32> {
+        self.props().int(3620)
+    }
+
+    /// Sets `order`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_order(&mut self, value: impl crate::IntoPatch<i32>) -> &mut Self {
+        self.props_mut().set_int(3620, value.into_patch());
+        self
+    }
+
     /// The title of the page.
-    pub title: crate::Patch<String>,
+    ///
+    /// `title`: `None` when absent or `null`.
+    pub fn title(&self) -> Option<&str> {
+        self.props().str(3621)
+    }
+
+    /// Sets `title`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_title(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(3621, value.into_patch());
+        self
+    }
+
     /// The `userTags` property.
-    pub user_tags: crate::Patch<Vec<String>>,
+    ///
+    /// `userTags`: an empty slice when absent or `null`.
+    pub fn user_tags(&self) -> &[String] {
+        self.props().strings(3622)
+    }
+
+    /// Sets `userTags`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_user_tags(&mut self, value: impl crate::IntoPatch<Vec<String>>) -> &mut Self {
+        self.props_mut().set_strings(3622, value.into_patch());
+        self
+    }
+
     /// The notebook that contains the page. Read-only.
-    pub parent_notebook: crate::Patch<Box<crate::models::Notebook>>,
+    ///
+    /// `parentNotebook`: `None` when absent or `null`.
+    pub fn parent_notebook(&self) -> Option<&crate::models::Notebook> {
+        self.props().get(3623)
+    }
+
+    /// Sets `parentNotebook`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_parent_notebook(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::Notebook>,
+    ) -> &mut Self {
+        self.props_mut().set(3623, value.into_patch());
+        self
+    }
+
     /// The section that contains the page. Read-only.
-    pub parent_section: crate::Patch<Box<crate::models::OnenoteSection>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `parentSection`: `None` when absent or `null`.
+    pub fn parent_section(&self) -> Option<&crate::models::OnenoteSection> {
+        self.props().get(3624)
+    }
+
+    /// Sets `parentSection`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_parent_section(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::OnenoteSection>,
+    ) -> &mut Self {
+        self.props_mut().set(3624, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "onenote")]
+impl std::fmt::Debug for OnenotePage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "OnenotePage", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "onenote")]
 impl serde::Serialize for OnenotePage {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("self", &self.self_)?;
-        writer.field("createdDateTime", &self.created_date_time)?;
-        writer.field("contentUrl", &self.content_url)?;
-        writer.field("createdByAppId", &self.created_by_app_id)?;
-        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
-        writer.field("level", &self.level)?;
-        writer.field("links", &self.links)?;
-        writer.field("order", &self.order)?;
-        writer.field("title", &self.title)?;
-        writer.field("userTags", &self.user_tags)?;
-        writer.field("parentNotebook", &self.parent_notebook)?;
-        writer.field("parentSection", &self.parent_section)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -504,31 +928,33 @@ impl crate::read_fields::ReadFields for OnenotePage {
     const NAME: &'static str = "microsoft.graph.onenotePage";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "self" => self.self_ = map.next_value()?,
-            "createdDateTime" => self.created_date_time = map.next_value()?,
-            "contentUrl" => self.content_url = map.next_value()?,
-            "createdByAppId" => self.created_by_app_id = map.next_value()?,
-            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
-            "level" => self.level = map.next_value()?,
-            "links" => self.links = map.next_value()?,
-            "order" => self.order = map.next_value()?,
-            "title" => self.title = map.next_value()?,
-            "userTags" => self.user_tags = map.next_value()?,
-            "parentNotebook" => self.parent_notebook = map.next_value()?,
-            "parentSection" => self.parent_section = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "self" => into.str(3605, map)?,
+            "createdDateTime" => into.other::<crate::edm::DateTimeOffset, _>(3610, map)?,
+            "contentUrl" => into.str(3615, map)?,
+            "createdByAppId" => into.str(3616, map)?,
+            "lastModifiedDateTime" => into.other::<crate::edm::DateTimeOffset, _>(3617, map)?,
+            "level" => into.int::<i32, _>(3618, map)?,
+            "links" => into.other::<crate::models::PageLinks, _>(3619, map)?,
+            "order" => into.int::<i32, _>(3620, map)?,
+            "title" => into.str(3621, map)?,
+            "userTags" => into.strings(3622, map)?,
+            "parentNotebook" => into.other::<crate::models::Notebook, _>(3623, map)?,
+            "parentSection" => into.other::<crate::models::OnenoteSection, _>(3624, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+base: <crate::models::OnenoteEntitySchemaObjectModel as crate::read_fields::ReadFields>::from_properties(properties),
+}
     }
 }
 
@@ -554,29 +980,68 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.onenoteResource` entity type.
 ///
-/// Derived from `onenoteEntityBaseModel` < `entity`; inherited properties are included.
+/// Derived from `onenoteEntityBaseModel` < `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::OnenoteEntityBaseModel`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "onenote")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct OnenoteResource {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
-    /// The endpoint where you can get details about the page. Read-only.
-    pub self_: crate::Patch<String>,
+    base: crate::models::OnenoteEntityBaseModel,
+}
+
+#[cfg(feature = "onenote")]
+impl std::ops::Deref for OnenoteResource {
+    type Target = crate::models::OnenoteEntityBaseModel;
+
+    fn deref(&self) -> &crate::models::OnenoteEntityBaseModel {
+        &self.base
+    }
+}
+
+#[cfg(feature = "onenote")]
+impl std::ops::DerefMut for OnenoteResource {
+    fn deref_mut(&mut self) -> &mut crate::models::OnenoteEntityBaseModel {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "onenote")]
+impl OnenoteResource {
+    /// An empty `onenoteResource`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The URL for downloading the content
-    pub content_url: crate::Patch<String>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `contentUrl`: `None` when absent or `null`.
+    pub fn content_url(&self) -> Option<&str> {
+        self.props().str(3625)
+    }
+
+    /// Sets `contentUrl`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_content_url(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(3625, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "onenote")]
+impl std::fmt::Debug for OnenoteResource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "OnenoteResource", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "onenote")]
 impl serde::Serialize for OnenoteResource {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("self", &self.self_)?;
-        writer.field("contentUrl", &self.content_url)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -592,21 +1057,23 @@ impl crate::read_fields::ReadFields for OnenoteResource {
     const NAME: &'static str = "microsoft.graph.onenoteResource";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "self" => self.self_ = map.next_value()?,
-            "contentUrl" => self.content_url = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "self" => into.str(3605, map)?,
+            "contentUrl" => into.str(3625, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+base: <crate::models::OnenoteEntityBaseModel as crate::read_fields::ReadFields>::from_properties(properties),
+}
     }
 }
 
@@ -622,64 +1089,146 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.onenoteSection` entity type.
 ///
-/// Derived from `onenoteEntityHierarchyModel` < `onenoteEntitySchemaObjectModel` < `onenoteEntityBaseModel` < `entity`; inherited properties are included.
+/// Derived from `onenoteEntityHierarchyModel` < `onenoteEntitySchemaObjectModel` < `onenoteEntityBaseModel` < `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::OnenoteEntityHierarchyModel`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "onenote")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct OnenoteSection {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
-    /// The endpoint where you can get details about the page. Read-only.
-    pub self_: crate::Patch<String>,
-    /// The date and time when the page was created. The timestamp represents date and time information
-    /// using ISO 8601 format and is always in UTC time. For example, midnight UTC on Jan 1, 2014 is
-    /// 2014-01-01T00:00:00Z. Read-only.
-    pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// Identity of the user, device, and application which created the item. Read-only.
-    pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
-    /// The name of the notebook.
-    pub display_name: crate::Patch<String>,
-    /// Identity of the user, device, and application which created the item. Read-only.
-    pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
-    /// The date and time when the notebook was last modified. The timestamp represents date and time
-    /// information using ISO 8601 format and is always in UTC time. For example, midnight UTC on Jan 1,
-    /// 2014 is 2014-01-01T00:00:00Z. Read-only.
-    pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    base: crate::models::OnenoteEntityHierarchyModel,
+}
+
+#[cfg(feature = "onenote")]
+impl std::ops::Deref for OnenoteSection {
+    type Target = crate::models::OnenoteEntityHierarchyModel;
+
+    fn deref(&self) -> &crate::models::OnenoteEntityHierarchyModel {
+        &self.base
+    }
+}
+
+#[cfg(feature = "onenote")]
+impl std::ops::DerefMut for OnenoteSection {
+    fn deref_mut(&mut self) -> &mut crate::models::OnenoteEntityHierarchyModel {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "onenote")]
+impl OnenoteSection {
+    /// An empty `onenoteSection`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Indicates whether this is the user's default section. Read-only.
-    pub is_default: crate::Patch<bool>,
+    ///
+    /// `isDefault`: `None` when absent or `null`.
+    pub fn is_default(&self) -> Option<bool> {
+        self.props().bool(3626)
+    }
+
+    /// Sets `isDefault`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_is_default(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(3626, value.into_patch());
+        self
+    }
+
     /// Links for opening the section. The oneNoteClientURL link opens the section in the OneNote native
     /// client if it's installed. The oneNoteWebURL link opens the section in OneNote on the web.
-    pub links: crate::Patch<Box<crate::models::SectionLinks>>,
+    ///
+    /// `links`: `None` when absent or `null`.
+    pub fn links(&self) -> Option<&crate::models::SectionLinks> {
+        self.props().get(3627)
+    }
+
+    /// Sets `links`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_links(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::SectionLinks>,
+    ) -> &mut Self {
+        self.props_mut().set(3627, value.into_patch());
+        self
+    }
+
     /// The pages endpoint where you can get details for all the pages in the section. Read-only.
-    pub pages_url: crate::Patch<String>,
+    ///
+    /// `pagesUrl`: `None` when absent or `null`.
+    pub fn pages_url(&self) -> Option<&str> {
+        self.props().str(3628)
+    }
+
+    /// Sets `pagesUrl`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_pages_url(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(3628, value.into_patch());
+        self
+    }
+
     /// The collection of pages in the section. Read-only. Nullable.
-    pub pages: crate::Patch<Vec<crate::models::OnenotePage>>,
+    ///
+    /// `pages`: an empty slice when absent or `null`.
+    pub fn pages(&self) -> &[crate::models::OnenotePage] {
+        self.props().list(3629)
+    }
+
+    /// Sets `pages`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_pages(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::OnenotePage>>,
+    ) -> &mut Self {
+        self.props_mut().set(3629, value.into_patch());
+        self
+    }
+
     /// The notebook that contains the section. Read-only.
-    pub parent_notebook: crate::Patch<Box<crate::models::Notebook>>,
+    ///
+    /// `parentNotebook`: `None` when absent or `null`.
+    pub fn parent_notebook(&self) -> Option<&crate::models::Notebook> {
+        self.props().get(3630)
+    }
+
+    /// Sets `parentNotebook`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_parent_notebook(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::Notebook>,
+    ) -> &mut Self {
+        self.props_mut().set(3630, value.into_patch());
+        self
+    }
+
     /// The section group that contains the section. Read-only.
-    pub parent_section_group: crate::Patch<Box<crate::models::SectionGroup>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `parentSectionGroup`: `None` when absent or `null`.
+    pub fn parent_section_group(&self) -> Option<&crate::models::SectionGroup> {
+        self.props().get(3631)
+    }
+
+    /// Sets `parentSectionGroup`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_parent_section_group(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::SectionGroup>,
+    ) -> &mut Self {
+        self.props_mut().set(3631, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "onenote")]
+impl std::fmt::Debug for OnenoteSection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "OnenoteSection", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "onenote")]
 impl serde::Serialize for OnenoteSection {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("self", &self.self_)?;
-        writer.field("createdDateTime", &self.created_date_time)?;
-        writer.field("createdBy", &self.created_by)?;
-        writer.field("displayName", &self.display_name)?;
-        writer.field("lastModifiedBy", &self.last_modified_by)?;
-        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
-        writer.field("isDefault", &self.is_default)?;
-        writer.field("links", &self.links)?;
-        writer.field("pagesUrl", &self.pages_url)?;
-        writer.field("pages", &self.pages)?;
-        writer.field("parentNotebook", &self.parent_notebook)?;
-        writer.field("parentSectionGroup", &self.parent_section_group)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -695,31 +1244,33 @@ impl crate::read_fields::ReadFields for OnenoteSection {
     const NAME: &'static str = "microsoft.graph.onenoteSection";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "self" => self.self_ = map.next_value()?,
-            "createdDateTime" => self.created_date_time = map.next_value()?,
-            "createdBy" => self.created_by = map.next_value()?,
-            "displayName" => self.display_name = map.next_value()?,
-            "lastModifiedBy" => self.last_modified_by = map.next_value()?,
-            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
-            "isDefault" => self.is_default = map.next_value()?,
-            "links" => self.links = map.next_value()?,
-            "pagesUrl" => self.pages_url = map.next_value()?,
-            "pages" => self.pages = map.next_value()?,
-            "parentNotebook" => self.parent_notebook = map.next_value()?,
-            "parentSectionGroup" => self.parent_section_group = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "self" => into.str(3605, map)?,
+            "createdDateTime" => into.other::<crate::edm::DateTimeOffset, _>(3610, map)?,
+            "createdBy" => into.other::<crate::models::AnyIdentitySet, _>(3606, map)?,
+            "displayName" => into.str(3607, map)?,
+            "lastModifiedBy" => into.other::<crate::models::AnyIdentitySet, _>(3608, map)?,
+            "lastModifiedDateTime" => into.other::<crate::edm::DateTimeOffset, _>(3609, map)?,
+            "isDefault" => into.bool(3626, map)?,
+            "links" => into.other::<crate::models::SectionLinks, _>(3627, map)?,
+            "pagesUrl" => into.str(3628, map)?,
+            "pages" => into.other::<Vec<crate::models::OnenotePage>, _>(3629, map)?,
+            "parentNotebook" => into.other::<crate::models::Notebook, _>(3630, map)?,
+            "parentSectionGroup" => into.other::<crate::models::SectionGroup, _>(3631, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+base: <crate::models::OnenoteEntityHierarchyModel as crate::read_fields::ReadFields>::from_properties(properties),
+}
     }
 }
 
@@ -745,65 +1296,147 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.sectionGroup` entity type.
 ///
-/// Derived from `onenoteEntityHierarchyModel` < `onenoteEntitySchemaObjectModel` < `onenoteEntityBaseModel` < `entity`; inherited properties are included.
+/// Derived from `onenoteEntityHierarchyModel` < `onenoteEntitySchemaObjectModel` < `onenoteEntityBaseModel` < `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::OnenoteEntityHierarchyModel`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "onenote")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct SectionGroup {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
-    /// The endpoint where you can get details about the page. Read-only.
-    pub self_: crate::Patch<String>,
-    /// The date and time when the page was created. The timestamp represents date and time information
-    /// using ISO 8601 format and is always in UTC time. For example, midnight UTC on Jan 1, 2014 is
-    /// 2014-01-01T00:00:00Z. Read-only.
-    pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// Identity of the user, device, and application which created the item. Read-only.
-    pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
-    /// The name of the notebook.
-    pub display_name: crate::Patch<String>,
-    /// Identity of the user, device, and application which created the item. Read-only.
-    pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
-    /// The date and time when the notebook was last modified. The timestamp represents date and time
-    /// information using ISO 8601 format and is always in UTC time. For example, midnight UTC on Jan 1,
-    /// 2014 is 2014-01-01T00:00:00Z. Read-only.
-    pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    base: crate::models::OnenoteEntityHierarchyModel,
+}
+
+#[cfg(feature = "onenote")]
+impl std::ops::Deref for SectionGroup {
+    type Target = crate::models::OnenoteEntityHierarchyModel;
+
+    fn deref(&self) -> &crate::models::OnenoteEntityHierarchyModel {
+        &self.base
+    }
+}
+
+#[cfg(feature = "onenote")]
+impl std::ops::DerefMut for SectionGroup {
+    fn deref_mut(&mut self) -> &mut crate::models::OnenoteEntityHierarchyModel {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "onenote")]
+impl SectionGroup {
+    /// An empty `sectionGroup`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The URL for the sectionGroups navigation property, which returns all the section groups in the
     /// section group. Read-only.
-    pub section_groups_url: crate::Patch<String>,
+    ///
+    /// `sectionGroupsUrl`: `None` when absent or `null`.
+    pub fn section_groups_url(&self) -> Option<&str> {
+        self.props().str(4485)
+    }
+
+    /// Sets `sectionGroupsUrl`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_section_groups_url(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(4485, value.into_patch());
+        self
+    }
+
     /// The URL for the sections navigation property, which returns all the sections in the section
     /// group. Read-only.
-    pub sections_url: crate::Patch<String>,
+    ///
+    /// `sectionsUrl`: `None` when absent or `null`.
+    pub fn sections_url(&self) -> Option<&str> {
+        self.props().str(4486)
+    }
+
+    /// Sets `sectionsUrl`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_sections_url(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(4486, value.into_patch());
+        self
+    }
+
     /// The notebook that contains the section group. Read-only.
-    pub parent_notebook: crate::Patch<Box<crate::models::Notebook>>,
+    ///
+    /// `parentNotebook`: `None` when absent or `null`.
+    pub fn parent_notebook(&self) -> Option<&crate::models::Notebook> {
+        self.props().get(4487)
+    }
+
+    /// Sets `parentNotebook`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_parent_notebook(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::Notebook>,
+    ) -> &mut Self {
+        self.props_mut().set(4487, value.into_patch());
+        self
+    }
+
     /// The section group that contains the section group. Read-only.
-    pub parent_section_group: crate::Patch<Box<crate::models::SectionGroup>>,
+    ///
+    /// `parentSectionGroup`: `None` when absent or `null`.
+    pub fn parent_section_group(&self) -> Option<&crate::models::SectionGroup> {
+        self.props().get(4488)
+    }
+
+    /// Sets `parentSectionGroup`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_parent_section_group(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::SectionGroup>,
+    ) -> &mut Self {
+        self.props_mut().set(4488, value.into_patch());
+        self
+    }
+
     /// The section groups in the section. Read-only. Nullable.
-    pub section_groups: crate::Patch<Vec<crate::models::SectionGroup>>,
+    ///
+    /// `sectionGroups`: an empty slice when absent or `null`.
+    pub fn section_groups(&self) -> &[crate::models::SectionGroup] {
+        self.props().list(4489)
+    }
+
+    /// Sets `sectionGroups`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_section_groups(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::SectionGroup>>,
+    ) -> &mut Self {
+        self.props_mut().set(4489, value.into_patch());
+        self
+    }
+
     /// The sections in the section group. Read-only. Nullable.
-    pub sections: crate::Patch<Vec<crate::models::OnenoteSection>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `sections`: an empty slice when absent or `null`.
+    pub fn sections(&self) -> &[crate::models::OnenoteSection] {
+        self.props().list(4490)
+    }
+
+    /// Sets `sections`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_sections(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::OnenoteSection>>,
+    ) -> &mut Self {
+        self.props_mut().set(4490, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "onenote")]
+impl std::fmt::Debug for SectionGroup {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "SectionGroup", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "onenote")]
 impl serde::Serialize for SectionGroup {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("self", &self.self_)?;
-        writer.field("createdDateTime", &self.created_date_time)?;
-        writer.field("createdBy", &self.created_by)?;
-        writer.field("displayName", &self.display_name)?;
-        writer.field("lastModifiedBy", &self.last_modified_by)?;
-        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
-        writer.field("sectionGroupsUrl", &self.section_groups_url)?;
-        writer.field("sectionsUrl", &self.sections_url)?;
-        writer.field("parentNotebook", &self.parent_notebook)?;
-        writer.field("parentSectionGroup", &self.parent_section_group)?;
-        writer.field("sectionGroups", &self.section_groups)?;
-        writer.field("sections", &self.sections)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -819,31 +1452,33 @@ impl crate::read_fields::ReadFields for SectionGroup {
     const NAME: &'static str = "microsoft.graph.sectionGroup";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "self" => self.self_ = map.next_value()?,
-            "createdDateTime" => self.created_date_time = map.next_value()?,
-            "createdBy" => self.created_by = map.next_value()?,
-            "displayName" => self.display_name = map.next_value()?,
-            "lastModifiedBy" => self.last_modified_by = map.next_value()?,
-            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
-            "sectionGroupsUrl" => self.section_groups_url = map.next_value()?,
-            "sectionsUrl" => self.sections_url = map.next_value()?,
-            "parentNotebook" => self.parent_notebook = map.next_value()?,
-            "parentSectionGroup" => self.parent_section_group = map.next_value()?,
-            "sectionGroups" => self.section_groups = map.next_value()?,
-            "sections" => self.sections = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "self" => into.str(3605, map)?,
+            "createdDateTime" => into.other::<crate::edm::DateTimeOffset, _>(3610, map)?,
+            "createdBy" => into.other::<crate::models::AnyIdentitySet, _>(3606, map)?,
+            "displayName" => into.str(3607, map)?,
+            "lastModifiedBy" => into.other::<crate::models::AnyIdentitySet, _>(3608, map)?,
+            "lastModifiedDateTime" => into.other::<crate::edm::DateTimeOffset, _>(3609, map)?,
+            "sectionGroupsUrl" => into.str(4485, map)?,
+            "sectionsUrl" => into.str(4486, map)?,
+            "parentNotebook" => into.other::<crate::models::Notebook, _>(4487, map)?,
+            "parentSectionGroup" => into.other::<crate::models::SectionGroup, _>(4488, map)?,
+            "sectionGroups" => into.other::<Vec<crate::models::SectionGroup>, _>(4489, map)?,
+            "sections" => into.other::<Vec<crate::models::OnenoteSection>, _>(4490, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+base: <crate::models::OnenoteEntityHierarchyModel as crate::read_fields::ReadFields>::from_properties(properties),
+}
     }
 }
 
@@ -868,64 +1503,278 @@ crate::macros::select_fields! {
 }
 
 /// The `microsoft.graph.CopyNotebookModel` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "onenote")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct CopyNotebookModel {
-    /// The `createdBy` property.
-    pub created_by: crate::Patch<String>,
-    /// The `createdByIdentity` property.
-    pub created_by_identity: crate::Patch<Box<crate::models::AnyIdentitySet>>,
-    /// The `createdTime` property.
-    pub created_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// The `id` property.
-    pub id: crate::Patch<String>,
-    /// The `isDefault` property.
-    pub is_default: crate::Patch<bool>,
-    /// The `isShared` property.
-    pub is_shared: crate::Patch<bool>,
-    /// The `lastModifiedBy` property.
-    pub last_modified_by: crate::Patch<String>,
-    /// The `lastModifiedByIdentity` property.
-    pub last_modified_by_identity: crate::Patch<Box<crate::models::AnyIdentitySet>>,
-    /// The `lastModifiedTime` property.
-    pub last_modified_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// The `links` property.
-    pub links: crate::Patch<Box<crate::models::NotebookLinks>>,
-    /// The `name` property.
-    pub name: crate::Patch<String>,
-    /// The `sectionGroupsUrl` property.
-    pub section_groups_url: crate::Patch<String>,
-    /// The `sectionsUrl` property.
-    pub sections_url: crate::Patch<String>,
-    /// The `self` property.
-    pub self_: crate::Patch<String>,
-    /// The `userRole` property.
-    pub user_role: crate::Patch<crate::models::OnenoteUserRole>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "onenote")]
+impl CopyNotebookModel {
+    /// An empty `CopyNotebookModel`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// The `createdBy` property.
+    ///
+    /// `createdBy`: `None` when absent or `null`.
+    pub fn created_by(&self) -> Option<&str> {
+        self.props().str(7649)
+    }
+
+    /// Sets `createdBy`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_created_by(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(7649, value.into_patch());
+        self
+    }
+
+    /// The `createdByIdentity` property.
+    ///
+    /// `createdByIdentity`: `None` when absent or `null`.
+    pub fn created_by_identity(&self) -> Option<&crate::models::AnyIdentitySet> {
+        self.props().get(7650)
+    }
+
+    /// Sets `createdByIdentity`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_created_by_identity(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::AnyIdentitySet>,
+    ) -> &mut Self {
+        self.props_mut().set(7650, value.into_patch());
+        self
+    }
+
+    /// The `createdTime` property.
+    ///
+    /// `createdTime`: `None` when absent or `null`.
+    pub fn created_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(7651)
+    }
+
+    /// Sets `createdTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_created_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(7651, value.into_patch());
+        self
+    }
+
+    /// The `id` property.
+    ///
+    /// `id`: `None` when absent or `null`.
+    pub fn id(&self) -> Option<&str> {
+        self.props().str(7652)
+    }
+
+    /// Sets `id`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(7652, value.into_patch());
+        self
+    }
+
+    /// The `isDefault` property.
+    ///
+    /// `isDefault`: `None` when absent or `null`.
+    pub fn is_default(&self) -> Option<bool> {
+        self.props().bool(7653)
+    }
+
+    /// Sets `isDefault`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_is_default(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(7653, value.into_patch());
+        self
+    }
+
+    /// The `isShared` property.
+    ///
+    /// `isShared`: `None` when absent or `null`.
+    pub fn is_shared(&self) -> Option<bool> {
+        self.props().bool(7654)
+    }
+
+    /// Sets `isShared`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_is_shared(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(7654, value.into_patch());
+        self
+    }
+
+    /// The `lastModifiedBy` property.
+    ///
+    /// `lastModifiedBy`: `None` when absent or `null`.
+    pub fn last_modified_by(&self) -> Option<&str> {
+        self.props().str(7655)
+    }
+
+    /// Sets `lastModifiedBy`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_last_modified_by(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(7655, value.into_patch());
+        self
+    }
+
+    /// The `lastModifiedByIdentity` property.
+    ///
+    /// `lastModifiedByIdentity`: `None` when absent or `null`.
+    pub fn last_modified_by_identity(&self) -> Option<&crate::models::AnyIdentitySet> {
+        self.props().get(7656)
+    }
+
+    /// Sets `lastModifiedByIdentity`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_last_modified_by_identity(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::AnyIdentitySet>,
+    ) -> &mut Self {
+        self.props_mut().set(7656, value.into_patch());
+        self
+    }
+
+    /// The `lastModifiedTime` property.
+    ///
+    /// `lastModifiedTime`: `None` when absent or `null`.
+    pub fn last_modified_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(7657)
+    }
+
+    /// Sets `lastModifiedTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_last_modified_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(7657, value.into_patch());
+        self
+    }
+
+    /// The `links` property.
+    ///
+    /// `links`: `None` when absent or `null`.
+    pub fn links(&self) -> Option<&crate::models::NotebookLinks> {
+        self.props().get(7658)
+    }
+
+    /// Sets `links`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_links(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::NotebookLinks>,
+    ) -> &mut Self {
+        self.props_mut().set(7658, value.into_patch());
+        self
+    }
+
+    /// The `name` property.
+    ///
+    /// `name`: `None` when absent or `null`.
+    pub fn name(&self) -> Option<&str> {
+        self.props().str(7659)
+    }
+
+    /// Sets `name`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_name(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(7659, value.into_patch());
+        self
+    }
+
+    /// The `sectionGroupsUrl` property.
+    ///
+    /// `sectionGroupsUrl`: `None` when absent or `null`.
+    pub fn section_groups_url(&self) -> Option<&str> {
+        self.props().str(7660)
+    }
+
+    /// Sets `sectionGroupsUrl`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_section_groups_url(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(7660, value.into_patch());
+        self
+    }
+
+    /// The `sectionsUrl` property.
+    ///
+    /// `sectionsUrl`: `None` when absent or `null`.
+    pub fn sections_url(&self) -> Option<&str> {
+        self.props().str(7661)
+    }
+
+    /// Sets `sectionsUrl`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_sections_url(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(7661, value.into_patch());
+        self
+    }
+
+    /// The `self` property.
+    ///
+    /// `self`: `None` when absent or `null`.
+    pub fn self_(&self) -> Option<&str> {
+        self.props().str(7662)
+    }
+
+    /// Sets `self`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_self_(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(7662, value.into_patch());
+        self
+    }
+
+    /// The `userRole` property.
+    ///
+    /// `userRole`: `None` when absent or `null`.
+    pub fn user_role(&self) -> Option<&crate::models::OnenoteUserRole> {
+        self.props().get(7663)
+    }
+
+    /// Sets `userRole`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_user_role(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::OnenoteUserRole>,
+    ) -> &mut Self {
+        self.props_mut().set(7663, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "onenote")]
+impl std::fmt::Debug for CopyNotebookModel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "CopyNotebookModel", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "onenote")]
 impl serde::Serialize for CopyNotebookModel {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("createdBy", &self.created_by)?;
-        writer.field("createdByIdentity", &self.created_by_identity)?;
-        writer.field("createdTime", &self.created_time)?;
-        writer.field("id", &self.id)?;
-        writer.field("isDefault", &self.is_default)?;
-        writer.field("isShared", &self.is_shared)?;
-        writer.field("lastModifiedBy", &self.last_modified_by)?;
-        writer.field("lastModifiedByIdentity", &self.last_modified_by_identity)?;
-        writer.field("lastModifiedTime", &self.last_modified_time)?;
-        writer.field("links", &self.links)?;
-        writer.field("name", &self.name)?;
-        writer.field("sectionGroupsUrl", &self.section_groups_url)?;
-        writer.field("sectionsUrl", &self.sections_url)?;
-        writer.field("self", &self.self_)?;
-        writer.field("userRole", &self.user_role)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -941,53 +1790,111 @@ impl crate::read_fields::ReadFields for CopyNotebookModel {
     const NAME: &'static str = "microsoft.graph.CopyNotebookModel";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "createdBy" => self.created_by = map.next_value()?,
-            "createdByIdentity" => self.created_by_identity = map.next_value()?,
-            "createdTime" => self.created_time = map.next_value()?,
-            "id" => self.id = map.next_value()?,
-            "isDefault" => self.is_default = map.next_value()?,
-            "isShared" => self.is_shared = map.next_value()?,
-            "lastModifiedBy" => self.last_modified_by = map.next_value()?,
-            "lastModifiedByIdentity" => self.last_modified_by_identity = map.next_value()?,
-            "lastModifiedTime" => self.last_modified_time = map.next_value()?,
-            "links" => self.links = map.next_value()?,
-            "name" => self.name = map.next_value()?,
-            "sectionGroupsUrl" => self.section_groups_url = map.next_value()?,
-            "sectionsUrl" => self.sections_url = map.next_value()?,
-            "self" => self.self_ = map.next_value()?,
-            "userRole" => self.user_role = map.next_value()?,
+            "createdBy" => into.str(7649, map)?,
+            "createdByIdentity" => into.other::<crate::models::AnyIdentitySet, _>(7650, map)?,
+            "createdTime" => into.other::<crate::edm::DateTimeOffset, _>(7651, map)?,
+            "id" => into.str(7652, map)?,
+            "isDefault" => into.bool(7653, map)?,
+            "isShared" => into.bool(7654, map)?,
+            "lastModifiedBy" => into.str(7655, map)?,
+            "lastModifiedByIdentity" => {
+                into.other::<crate::models::AnyIdentitySet, _>(7656, map)?
+            }
+            "lastModifiedTime" => into.other::<crate::edm::DateTimeOffset, _>(7657, map)?,
+            "links" => into.other::<crate::models::NotebookLinks, _>(7658, map)?,
+            "name" => into.str(7659, map)?,
+            "sectionGroupsUrl" => into.str(7660, map)?,
+            "sectionsUrl" => into.str(7661, map)?,
+            "self" => into.str(7662, map)?,
+            "userRole" => into.other::<crate::models::OnenoteUserRole, _>(7663, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.externalLink` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "onenote")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct ExternalLink {
-    /// The URL of the link.
-    pub href: crate::Patch<String>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "onenote")]
+impl ExternalLink {
+    /// An empty `externalLink`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// The URL of the link.
+    ///
+    /// `href`: `None` when absent or `null`.
+    pub fn href(&self) -> Option<&str> {
+        self.props().str(8066)
+    }
+
+    /// Sets `href`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_href(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(8066, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "onenote")]
+impl std::fmt::Debug for ExternalLink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "ExternalLink", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "onenote")]
 impl serde::Serialize for ExternalLink {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("href", &self.href)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -1003,42 +1910,114 @@ impl crate::read_fields::ReadFields for ExternalLink {
     const NAME: &'static str = "microsoft.graph.externalLink";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "href" => self.href = map.next_value()?,
+            "href" => into.str(8066, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.notebookLinks` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "onenote")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct NotebookLinks {
-    /// Opens the notebook in the OneNote native client if it's installed.
-    pub one_note_client_url: crate::Patch<Box<crate::models::ExternalLink>>,
-    /// Opens the notebook in OneNote on the web.
-    pub one_note_web_url: crate::Patch<Box<crate::models::ExternalLink>>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "onenote")]
+impl NotebookLinks {
+    /// An empty `notebookLinks`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// Opens the notebook in the OneNote native client if it's installed.
+    ///
+    /// `oneNoteClientUrl`: `None` when absent or `null`.
+    pub fn one_note_client_url(&self) -> Option<&crate::models::ExternalLink> {
+        self.props().get(8606)
+    }
+
+    /// Sets `oneNoteClientUrl`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_one_note_client_url(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::ExternalLink>,
+    ) -> &mut Self {
+        self.props_mut().set(8606, value.into_patch());
+        self
+    }
+
+    /// Opens the notebook in OneNote on the web.
+    ///
+    /// `oneNoteWebUrl`: `None` when absent or `null`.
+    pub fn one_note_web_url(&self) -> Option<&crate::models::ExternalLink> {
+        self.props().get(8607)
+    }
+
+    /// Sets `oneNoteWebUrl`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_one_note_web_url(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::ExternalLink>,
+    ) -> &mut Self {
+        self.props_mut().set(8607, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "onenote")]
+impl std::fmt::Debug for NotebookLinks {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "NotebookLinks", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "onenote")]
 impl serde::Serialize for NotebookLinks {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("oneNoteClientUrl", &self.one_note_client_url)?;
-        writer.field("oneNoteWebUrl", &self.one_note_web_url)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -1054,43 +2033,109 @@ impl crate::read_fields::ReadFields for NotebookLinks {
     const NAME: &'static str = "microsoft.graph.notebookLinks";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "oneNoteClientUrl" => self.one_note_client_url = map.next_value()?,
-            "oneNoteWebUrl" => self.one_note_web_url = map.next_value()?,
+            "oneNoteClientUrl" => into.other::<crate::models::ExternalLink, _>(8606, map)?,
+            "oneNoteWebUrl" => into.other::<crate::models::ExternalLink, _>(8607, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.onenoteOperationError` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "onenote")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct OnenoteOperationError {
-    /// The error code.
-    pub code: crate::Patch<String>,
-    /// The error message.
-    pub message: crate::Patch<String>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "onenote")]
+impl OnenoteOperationError {
+    /// An empty `onenoteOperationError`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// The error code.
+    ///
+    /// `code`: `None` when absent or `null`.
+    pub fn code(&self) -> Option<&str> {
+        self.props().str(8671)
+    }
+
+    /// Sets `code`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_code(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(8671, value.into_patch());
+        self
+    }
+
+    /// The error message.
+    ///
+    /// `message`: `None` when absent or `null`.
+    pub fn message(&self) -> Option<&str> {
+        self.props().str(8672)
+    }
+
+    /// Sets `message`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_message(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(8672, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "onenote")]
+impl std::fmt::Debug for OnenoteOperationError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "OnenoteOperationError", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "onenote")]
 impl serde::Serialize for OnenoteOperationError {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("code", &self.code)?;
-        writer.field("message", &self.message)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -1106,43 +2151,112 @@ impl crate::read_fields::ReadFields for OnenoteOperationError {
     const NAME: &'static str = "microsoft.graph.onenoteOperationError";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "code" => self.code = map.next_value()?,
-            "message" => self.message = map.next_value()?,
+            "code" => into.str(8671, map)?,
+            "message" => into.str(8672, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.onenotePagePreview` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "onenote")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct OnenotePagePreview {
-    /// The `links` property.
-    pub links: crate::Patch<Box<crate::models::OnenotePagePreviewLinks>>,
-    /// The `previewText` property.
-    pub preview_text: crate::Patch<String>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "onenote")]
+impl OnenotePagePreview {
+    /// An empty `onenotePagePreview`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// The `links` property.
+    ///
+    /// `links`: `None` when absent or `null`.
+    pub fn links(&self) -> Option<&crate::models::OnenotePagePreviewLinks> {
+        self.props().get(8673)
+    }
+
+    /// Sets `links`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_links(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::OnenotePagePreviewLinks>,
+    ) -> &mut Self {
+        self.props_mut().set(8673, value.into_patch());
+        self
+    }
+
+    /// The `previewText` property.
+    ///
+    /// `previewText`: `None` when absent or `null`.
+    pub fn preview_text(&self) -> Option<&str> {
+        self.props().str(8674)
+    }
+
+    /// Sets `previewText`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_preview_text(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(8674, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "onenote")]
+impl std::fmt::Debug for OnenotePagePreview {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "OnenotePagePreview", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "onenote")]
 impl serde::Serialize for OnenotePagePreview {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("links", &self.links)?;
-        writer.field("previewText", &self.preview_text)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -1158,40 +2272,99 @@ impl crate::read_fields::ReadFields for OnenotePagePreview {
     const NAME: &'static str = "microsoft.graph.onenotePagePreview";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "links" => self.links = map.next_value()?,
-            "previewText" => self.preview_text = map.next_value()?,
+            "links" => into.other::<crate::models::OnenotePagePreviewLinks, _>(8673, map)?,
+            "previewText" => into.str(8674, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.onenotePagePreviewLinks` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "onenote")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct OnenotePagePreviewLinks {
-    /// The `previewImageUrl` property.
-    pub preview_image_url: crate::Patch<Box<crate::models::ExternalLink>>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "onenote")]
+impl OnenotePagePreviewLinks {
+    /// An empty `onenotePagePreviewLinks`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// The `previewImageUrl` property.
+    ///
+    /// `previewImageUrl`: `None` when absent or `null`.
+    pub fn preview_image_url(&self) -> Option<&crate::models::ExternalLink> {
+        self.props().get(8675)
+    }
+
+    /// Sets `previewImageUrl`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_preview_image_url(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::ExternalLink>,
+    ) -> &mut Self {
+        self.props_mut().set(8675, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "onenote")]
+impl std::fmt::Debug for OnenotePagePreviewLinks {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "OnenotePagePreviewLinks", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "onenote")]
 impl serde::Serialize for OnenotePagePreviewLinks {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("previewImageUrl", &self.preview_image_url)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -1207,53 +2380,148 @@ impl crate::read_fields::ReadFields for OnenotePagePreviewLinks {
     const NAME: &'static str = "microsoft.graph.onenotePagePreviewLinks";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "previewImageUrl" => self.preview_image_url = map.next_value()?,
+            "previewImageUrl" => into.other::<crate::models::ExternalLink, _>(8675, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.onenotePatchContentCommand` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "onenote")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct OnenotePatchContentCommand {
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "onenote")]
+impl OnenotePatchContentCommand {
+    /// An empty `onenotePatchContentCommand`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
+    /// Properties this version of the SDK does not know and instance annotations
+    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
     /// The action to perform on the target element. The possible values are: replace, append, delete,
     /// insert, or prepend.
-    pub action: crate::Patch<crate::models::OnenotePatchActionType>,
+    ///
+    /// `action`: `None` when absent or `null`.
+    pub fn action(&self) -> Option<&crate::models::OnenotePatchActionType> {
+        self.props().get(8676)
+    }
+
+    /// Sets `action`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_action(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::OnenotePatchActionType>,
+    ) -> &mut Self {
+        self.props_mut().set(8676, value.into_patch());
+        self
+    }
+
     /// A string of well-formed HTML to add to the page, and any image or file binary data. If the
     /// content contains binary data, the request must be sent using the multipart/form-data content type
     /// with a 'Commands' part.
-    pub content: crate::Patch<String>,
+    ///
+    /// `content`: `None` when absent or `null`.
+    pub fn content(&self) -> Option<&str> {
+        self.props().str(8677)
+    }
+
+    /// Sets `content`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_content(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(8677, value.into_patch());
+        self
+    }
+
     /// The location to add the supplied content, relative to the target element. The possible values
     /// are: after (default) or before.
-    pub position: crate::Patch<crate::models::OnenotePatchInsertPosition>,
+    ///
+    /// `position`: `None` when absent or `null`.
+    pub fn position(&self) -> Option<&crate::models::OnenotePatchInsertPosition> {
+        self.props().get(8678)
+    }
+
+    /// Sets `position`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_position(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::OnenotePatchInsertPosition>,
+    ) -> &mut Self {
+        self.props_mut().set(8678, value.into_patch());
+        self
+    }
+
     /// The element to update. Must be the #&lt;data-id&gt; or the generated &lt;id&gt; of the element,
     /// or the body or title keyword.
-    pub target: crate::Patch<String>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `target`: `None` when absent or `null`.
+    pub fn target(&self) -> Option<&str> {
+        self.props().str(8679)
+    }
+
+    /// Sets `target`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_target(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(8679, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "onenote")]
+impl std::fmt::Debug for OnenotePatchContentCommand {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props().fmt_as(
+            f,
+            "OnenotePatchContentCommand",
+            crate::models::PROPERTY_NAMES,
+        )
+    }
 }
 
 #[cfg(feature = "onenote")]
 impl serde::Serialize for OnenotePatchContentCommand {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("action", &self.action)?;
-        writer.field("content", &self.content)?;
-        writer.field("position", &self.position)?;
-        writer.field("target", &self.target)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -1269,45 +2537,117 @@ impl crate::read_fields::ReadFields for OnenotePatchContentCommand {
     const NAME: &'static str = "microsoft.graph.onenotePatchContentCommand";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "action" => self.action = map.next_value()?,
-            "content" => self.content = map.next_value()?,
-            "position" => self.position = map.next_value()?,
-            "target" => self.target = map.next_value()?,
+            "action" => into.other::<crate::models::OnenotePatchActionType, _>(8676, map)?,
+            "content" => into.str(8677, map)?,
+            "position" => into.other::<crate::models::OnenotePatchInsertPosition, _>(8678, map)?,
+            "target" => into.str(8679, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.pageLinks` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "onenote")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct PageLinks {
-    /// Opens the page in the OneNote native client if it's installed.
-    pub one_note_client_url: crate::Patch<Box<crate::models::ExternalLink>>,
-    /// Opens the page in OneNote on the web.
-    pub one_note_web_url: crate::Patch<Box<crate::models::ExternalLink>>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "onenote")]
+impl PageLinks {
+    /// An empty `pageLinks`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// Opens the page in the OneNote native client if it's installed.
+    ///
+    /// `oneNoteClientUrl`: `None` when absent or `null`.
+    pub fn one_note_client_url(&self) -> Option<&crate::models::ExternalLink> {
+        self.props().get(8782)
+    }
+
+    /// Sets `oneNoteClientUrl`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_one_note_client_url(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::ExternalLink>,
+    ) -> &mut Self {
+        self.props_mut().set(8782, value.into_patch());
+        self
+    }
+
+    /// Opens the page in OneNote on the web.
+    ///
+    /// `oneNoteWebUrl`: `None` when absent or `null`.
+    pub fn one_note_web_url(&self) -> Option<&crate::models::ExternalLink> {
+        self.props().get(8783)
+    }
+
+    /// Sets `oneNoteWebUrl`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_one_note_web_url(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::ExternalLink>,
+    ) -> &mut Self {
+        self.props_mut().set(8783, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "onenote")]
+impl std::fmt::Debug for PageLinks {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "PageLinks", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "onenote")]
 impl serde::Serialize for PageLinks {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("oneNoteClientUrl", &self.one_note_client_url)?;
-        writer.field("oneNoteWebUrl", &self.one_note_web_url)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -1323,52 +2663,147 @@ impl crate::read_fields::ReadFields for PageLinks {
     const NAME: &'static str = "microsoft.graph.pageLinks";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "oneNoteClientUrl" => self.one_note_client_url = map.next_value()?,
-            "oneNoteWebUrl" => self.one_note_web_url = map.next_value()?,
+            "oneNoteClientUrl" => into.other::<crate::models::ExternalLink, _>(8782, map)?,
+            "oneNoteWebUrl" => into.other::<crate::models::ExternalLink, _>(8783, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.recentNotebook` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "onenote")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct RecentNotebook {
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "onenote")]
+impl RecentNotebook {
+    /// An empty `recentNotebook`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
+    /// Properties this version of the SDK does not know and instance annotations
+    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
     /// The name of the notebook.
-    pub display_name: crate::Patch<String>,
+    ///
+    /// `displayName`: `None` when absent or `null`.
+    pub fn display_name(&self) -> Option<&str> {
+        self.props().str(9140)
+    }
+
+    /// Sets `displayName`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_display_name(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(9140, value.into_patch());
+        self
+    }
+
     /// The date and time when the notebook was last modified. The timestamp represents date and time
     /// information using ISO 8601 format and is always in UTC time. For example, midnight UTC on Jan 1,
     /// 2014 is 2014-01-01T00:00:00Z. Read-only.
-    pub last_accessed_time: crate::Patch<crate::edm::DateTimeOffset>,
+    ///
+    /// `lastAccessedTime`: `None` when absent or `null`.
+    pub fn last_accessed_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(9141)
+    }
+
+    /// Sets `lastAccessedTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_last_accessed_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(9141, value.into_patch());
+        self
+    }
+
     /// Links for opening the notebook. The oneNoteClientURL link opens the notebook in the OneNote
     /// client, if it's installed. The oneNoteWebURL link opens the notebook in OneNote on the web.
-    pub links: crate::Patch<Box<crate::models::RecentNotebookLinks>>,
+    ///
+    /// `links`: `None` when absent or `null`.
+    pub fn links(&self) -> Option<&crate::models::RecentNotebookLinks> {
+        self.props().get(9142)
+    }
+
+    /// Sets `links`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_links(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::RecentNotebookLinks>,
+    ) -> &mut Self {
+        self.props_mut().set(9142, value.into_patch());
+        self
+    }
+
     /// The backend store where the Notebook resides, either OneDriveForBusiness or OneDrive.
-    pub source_service: crate::Patch<crate::models::OnenoteSourceService>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `sourceService`: `None` when absent or `null`.
+    pub fn source_service(&self) -> Option<&crate::models::OnenoteSourceService> {
+        self.props().get(9143)
+    }
+
+    /// Sets `sourceService`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_source_service(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::OnenoteSourceService>,
+    ) -> &mut Self {
+        self.props_mut().set(9143, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "onenote")]
+impl std::fmt::Debug for RecentNotebook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "RecentNotebook", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "onenote")]
 impl serde::Serialize for RecentNotebook {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("displayName", &self.display_name)?;
-        writer.field("lastAccessedTime", &self.last_accessed_time)?;
-        writer.field("links", &self.links)?;
-        writer.field("sourceService", &self.source_service)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -1384,45 +2819,117 @@ impl crate::read_fields::ReadFields for RecentNotebook {
     const NAME: &'static str = "microsoft.graph.recentNotebook";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "displayName" => self.display_name = map.next_value()?,
-            "lastAccessedTime" => self.last_accessed_time = map.next_value()?,
-            "links" => self.links = map.next_value()?,
-            "sourceService" => self.source_service = map.next_value()?,
+            "displayName" => into.str(9140, map)?,
+            "lastAccessedTime" => into.other::<crate::edm::DateTimeOffset, _>(9141, map)?,
+            "links" => into.other::<crate::models::RecentNotebookLinks, _>(9142, map)?,
+            "sourceService" => into.other::<crate::models::OnenoteSourceService, _>(9143, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.recentNotebookLinks` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "onenote")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct RecentNotebookLinks {
-    /// Opens the notebook in the OneNote native client if it's installed.
-    pub one_note_client_url: crate::Patch<Box<crate::models::ExternalLink>>,
-    /// Opens the notebook in OneNote on the web.
-    pub one_note_web_url: crate::Patch<Box<crate::models::ExternalLink>>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "onenote")]
+impl RecentNotebookLinks {
+    /// An empty `recentNotebookLinks`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// Opens the notebook in the OneNote native client if it's installed.
+    ///
+    /// `oneNoteClientUrl`: `None` when absent or `null`.
+    pub fn one_note_client_url(&self) -> Option<&crate::models::ExternalLink> {
+        self.props().get(9144)
+    }
+
+    /// Sets `oneNoteClientUrl`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_one_note_client_url(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::ExternalLink>,
+    ) -> &mut Self {
+        self.props_mut().set(9144, value.into_patch());
+        self
+    }
+
+    /// Opens the notebook in OneNote on the web.
+    ///
+    /// `oneNoteWebUrl`: `None` when absent or `null`.
+    pub fn one_note_web_url(&self) -> Option<&crate::models::ExternalLink> {
+        self.props().get(9145)
+    }
+
+    /// Sets `oneNoteWebUrl`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_one_note_web_url(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::ExternalLink>,
+    ) -> &mut Self {
+        self.props_mut().set(9145, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "onenote")]
+impl std::fmt::Debug for RecentNotebookLinks {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "RecentNotebookLinks", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "onenote")]
 impl serde::Serialize for RecentNotebookLinks {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("oneNoteClientUrl", &self.one_note_client_url)?;
-        writer.field("oneNoteWebUrl", &self.one_note_web_url)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -1438,43 +2945,115 @@ impl crate::read_fields::ReadFields for RecentNotebookLinks {
     const NAME: &'static str = "microsoft.graph.recentNotebookLinks";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "oneNoteClientUrl" => self.one_note_client_url = map.next_value()?,
-            "oneNoteWebUrl" => self.one_note_web_url = map.next_value()?,
+            "oneNoteClientUrl" => into.other::<crate::models::ExternalLink, _>(9144, map)?,
+            "oneNoteWebUrl" => into.other::<crate::models::ExternalLink, _>(9145, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.sectionLinks` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "onenote")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct SectionLinks {
-    /// Opens the section in the OneNote native client if it's installed.
-    pub one_note_client_url: crate::Patch<Box<crate::models::ExternalLink>>,
-    /// Opens the section in OneNote on the web.
-    pub one_note_web_url: crate::Patch<Box<crate::models::ExternalLink>>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "onenote")]
+impl SectionLinks {
+    /// An empty `sectionLinks`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// Opens the section in the OneNote native client if it's installed.
+    ///
+    /// `oneNoteClientUrl`: `None` when absent or `null`.
+    pub fn one_note_client_url(&self) -> Option<&crate::models::ExternalLink> {
+        self.props().get(9380)
+    }
+
+    /// Sets `oneNoteClientUrl`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_one_note_client_url(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::ExternalLink>,
+    ) -> &mut Self {
+        self.props_mut().set(9380, value.into_patch());
+        self
+    }
+
+    /// Opens the section in OneNote on the web.
+    ///
+    /// `oneNoteWebUrl`: `None` when absent or `null`.
+    pub fn one_note_web_url(&self) -> Option<&crate::models::ExternalLink> {
+        self.props().get(9381)
+    }
+
+    /// Sets `oneNoteWebUrl`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_one_note_web_url(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::ExternalLink>,
+    ) -> &mut Self {
+        self.props_mut().set(9381, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "onenote")]
+impl std::fmt::Debug for SectionLinks {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "SectionLinks", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "onenote")]
 impl serde::Serialize for SectionLinks {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("oneNoteClientUrl", &self.one_note_client_url)?;
-        writer.field("oneNoteWebUrl", &self.one_note_web_url)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -1490,20 +3069,20 @@ impl crate::read_fields::ReadFields for SectionLinks {
     const NAME: &'static str = "microsoft.graph.sectionLinks";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "oneNoteClientUrl" => self.one_note_client_url = map.next_value()?,
-            "oneNoteWebUrl" => self.one_note_web_url = map.next_value()?,
+            "oneNoteClientUrl" => into.other::<crate::models::ExternalLink, _>(9380, map)?,
+            "oneNoteWebUrl" => into.other::<crate::models::ExternalLink, _>(9381, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 

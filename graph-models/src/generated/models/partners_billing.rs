@@ -61,29 +61,87 @@ pub struct PartnersBillingUnbilledUsageExportBody {
 
 /// The `microsoft.graph.partners.billing.azureUsage` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "partners-billing")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct AzureUsage {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "partners-billing")]
+impl std::ops::Deref for AzureUsage {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "partners-billing")]
+impl std::ops::DerefMut for AzureUsage {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "partners-billing")]
+impl AzureUsage {
+    /// An empty `azureUsage`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The `billed` navigation property (present when expanded).
-    pub billed: crate::Patch<Box<crate::models::partners_billing::BilledUsage>>,
+    ///
+    /// `billed`: `None` when absent or `null`.
+    pub fn billed(&self) -> Option<&crate::models::partners_billing::BilledUsage> {
+        self.props().get(10752)
+    }
+
+    /// Sets `billed`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_billed(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::partners_billing::BilledUsage>,
+    ) -> &mut Self {
+        self.props_mut().set(10752, value.into_patch());
+        self
+    }
+
     /// The `unbilled` navigation property (present when expanded).
-    pub unbilled: crate::Patch<Box<crate::models::partners_billing::UnbilledUsage>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `unbilled`: `None` when absent or `null`.
+    pub fn unbilled(&self) -> Option<&crate::models::partners_billing::UnbilledUsage> {
+        self.props().get(10753)
+    }
+
+    /// Sets `unbilled`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_unbilled(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::partners_billing::UnbilledUsage>,
+    ) -> &mut Self {
+        self.props_mut().set(10753, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "partners-billing")]
+impl std::fmt::Debug for AzureUsage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "AzureUsage", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "partners-billing")]
 impl serde::Serialize for AzureUsage {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("billed", &self.billed)?;
-        writer.field("unbilled", &self.unbilled)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -99,21 +157,29 @@ impl crate::read_fields::ReadFields for AzureUsage {
     const NAME: &'static str = "microsoft.graph.partners.billing.azureUsage";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "billed" => self.billed = map.next_value()?,
-            "unbilled" => self.unbilled = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "billed" => {
+                into.other::<crate::models::partners_billing::BilledUsage, _>(10752, map)?
+            }
+            "unbilled" => {
+                into.other::<crate::models::partners_billing::UnbilledUsage, _>(10753, map)?
+            }
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -129,23 +195,55 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.partners.billing.billedReconciliation` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "partners-billing")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct BilledReconciliation {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "partners-billing")]
+impl std::ops::Deref for BilledReconciliation {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "partners-billing")]
+impl std::ops::DerefMut for BilledReconciliation {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "partners-billing")]
+impl BilledReconciliation {
+    /// An empty `billedReconciliation`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+}
+
+#[cfg(feature = "partners-billing")]
+impl std::fmt::Debug for BilledReconciliation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "BilledReconciliation", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "partners-billing")]
 impl serde::Serialize for BilledReconciliation {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -161,19 +259,23 @@ impl crate::read_fields::ReadFields for BilledReconciliation {
     const NAME: &'static str = "microsoft.graph.partners.billing.billedReconciliation";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
+            "id" => into.str(2376, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -187,23 +289,55 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.partners.billing.billedUsage` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "partners-billing")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct BilledUsage {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "partners-billing")]
+impl std::ops::Deref for BilledUsage {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "partners-billing")]
+impl std::ops::DerefMut for BilledUsage {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "partners-billing")]
+impl BilledUsage {
+    /// An empty `billedUsage`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+}
+
+#[cfg(feature = "partners-billing")]
+impl std::fmt::Debug for BilledUsage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "BilledUsage", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "partners-billing")]
 impl serde::Serialize for BilledUsage {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -219,19 +353,23 @@ impl crate::read_fields::ReadFields for BilledUsage {
     const NAME: &'static str = "microsoft.graph.partners.billing.billedUsage";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
+            "id" => into.str(2376, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -245,35 +383,121 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.partners.billing.billing` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "partners-billing")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct Billing {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "partners-billing")]
+impl std::ops::Deref for Billing {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "partners-billing")]
+impl std::ops::DerefMut for Billing {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "partners-billing")]
+impl Billing {
+    /// An empty `billing`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The `manifests` navigation property (present when expanded).
-    pub manifests: crate::Patch<Vec<crate::models::partners_billing::Manifest>>,
+    ///
+    /// `manifests`: an empty slice when absent or `null`.
+    pub fn manifests(&self) -> &[crate::models::partners_billing::Manifest] {
+        self.props().list(10754)
+    }
+
+    /// Sets `manifests`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_manifests(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::partners_billing::Manifest>>,
+    ) -> &mut Self {
+        self.props_mut().set(10754, value.into_patch());
+        self
+    }
+
     /// The `operations` navigation property (present when expanded).
-    pub operations: crate::Patch<Vec<crate::models::partners_billing::AnyOperation>>,
+    ///
+    /// `operations`: an empty slice when absent or `null`.
+    pub fn operations(&self) -> &[crate::models::partners_billing::AnyOperation] {
+        self.props().list(10755)
+    }
+
+    /// Sets `operations`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_operations(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::partners_billing::AnyOperation>>,
+    ) -> &mut Self {
+        self.props_mut().set(10755, value.into_patch());
+        self
+    }
+
     /// The `reconciliation` navigation property (present when expanded).
-    pub reconciliation: crate::Patch<Box<crate::models::partners_billing::BillingReconciliation>>,
+    ///
+    /// `reconciliation`: `None` when absent or `null`.
+    pub fn reconciliation(
+        &self,
+    ) -> Option<&crate::models::partners_billing::BillingReconciliation> {
+        self.props().get(10756)
+    }
+
+    /// Sets `reconciliation`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_reconciliation(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::partners_billing::BillingReconciliation>,
+    ) -> &mut Self {
+        self.props_mut().set(10756, value.into_patch());
+        self
+    }
+
     /// The `usage` navigation property (present when expanded).
-    pub usage: crate::Patch<Box<crate::models::partners_billing::AzureUsage>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `usage`: `None` when absent or `null`.
+    pub fn usage(&self) -> Option<&crate::models::partners_billing::AzureUsage> {
+        self.props().get(10757)
+    }
+
+    /// Sets `usage`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_usage(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::partners_billing::AzureUsage>,
+    ) -> &mut Self {
+        self.props_mut().set(10757, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "partners-billing")]
+impl std::fmt::Debug for Billing {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "Billing", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "partners-billing")]
 impl serde::Serialize for Billing {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("manifests", &self.manifests)?;
-        writer.field("operations", &self.operations)?;
-        writer.field("reconciliation", &self.reconciliation)?;
-        writer.field("usage", &self.usage)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -289,23 +513,33 @@ impl crate::read_fields::ReadFields for Billing {
     const NAME: &'static str = "microsoft.graph.partners.billing.billing";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "manifests" => self.manifests = map.next_value()?,
-            "operations" => self.operations = map.next_value()?,
-            "reconciliation" => self.reconciliation = map.next_value()?,
-            "usage" => self.usage = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "manifests" => {
+                into.other::<Vec<crate::models::partners_billing::Manifest>, _>(10754, map)?
+            }
+            "operations" => {
+                into.other::<Vec<crate::models::partners_billing::AnyOperation>, _>(10755, map)?
+            }
+            "reconciliation" => {
+                into.other::<crate::models::partners_billing::BillingReconciliation, _>(10756, map)?
+            }
+            "usage" => into.other::<crate::models::partners_billing::AzureUsage, _>(10757, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -323,29 +557,87 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.partners.billing.billingReconciliation` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "partners-billing")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct BillingReconciliation {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "partners-billing")]
+impl std::ops::Deref for BillingReconciliation {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "partners-billing")]
+impl std::ops::DerefMut for BillingReconciliation {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "partners-billing")]
+impl BillingReconciliation {
+    /// An empty `billingReconciliation`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The `billed` navigation property (present when expanded).
-    pub billed: crate::Patch<Box<crate::models::partners_billing::BilledReconciliation>>,
+    ///
+    /// `billed`: `None` when absent or `null`.
+    pub fn billed(&self) -> Option<&crate::models::partners_billing::BilledReconciliation> {
+        self.props().get(10758)
+    }
+
+    /// Sets `billed`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_billed(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::partners_billing::BilledReconciliation>,
+    ) -> &mut Self {
+        self.props_mut().set(10758, value.into_patch());
+        self
+    }
+
     /// The `unbilled` navigation property (present when expanded).
-    pub unbilled: crate::Patch<Box<crate::models::partners_billing::UnbilledReconciliation>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `unbilled`: `None` when absent or `null`.
+    pub fn unbilled(&self) -> Option<&crate::models::partners_billing::UnbilledReconciliation> {
+        self.props().get(10759)
+    }
+
+    /// Sets `unbilled`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_unbilled(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::partners_billing::UnbilledReconciliation>,
+    ) -> &mut Self {
+        self.props_mut().set(10759, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "partners-billing")]
+impl std::fmt::Debug for BillingReconciliation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "BillingReconciliation", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "partners-billing")]
 impl serde::Serialize for BillingReconciliation {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("billed", &self.billed)?;
-        writer.field("unbilled", &self.unbilled)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -361,21 +653,28 @@ impl crate::read_fields::ReadFields for BillingReconciliation {
     const NAME: &'static str = "microsoft.graph.partners.billing.billingReconciliation";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "billed" => self.billed = map.next_value()?,
-            "unbilled" => self.unbilled = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "billed" => {
+                into.other::<crate::models::partners_billing::BilledReconciliation, _>(10758, map)?
+            }
+            "unbilled" => into
+                .other::<crate::models::partners_billing::UnbilledReconciliation, _>(10759, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -391,35 +690,71 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.partners.billing.exportSuccessOperation` entity type.
 ///
-/// Derived from `operation` < `entity`; inherited properties are included.
+/// Derived from `operation` < `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::partners_billing::Operation`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "partners-billing")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct ExportSuccessOperation {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
-    /// The `createdDateTime` property.
-    pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// The `lastActionDateTime` property.
-    pub last_action_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// The `status` property.
-    pub status: crate::Patch<crate::models::LongRunningOperationStatus>,
+    base: crate::models::partners_billing::Operation,
+}
+
+#[cfg(feature = "partners-billing")]
+impl std::ops::Deref for ExportSuccessOperation {
+    type Target = crate::models::partners_billing::Operation;
+
+    fn deref(&self) -> &crate::models::partners_billing::Operation {
+        &self.base
+    }
+}
+
+#[cfg(feature = "partners-billing")]
+impl std::ops::DerefMut for ExportSuccessOperation {
+    fn deref_mut(&mut self) -> &mut crate::models::partners_billing::Operation {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "partners-billing")]
+impl ExportSuccessOperation {
+    /// An empty `exportSuccessOperation`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The `resourceLocation` navigation property (present when expanded).
-    pub resource_location: crate::Patch<Box<crate::models::partners_billing::Manifest>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `resourceLocation`: `None` when absent or `null`.
+    pub fn resource_location(&self) -> Option<&crate::models::partners_billing::Manifest> {
+        self.props().get(10760)
+    }
+
+    /// Sets `resourceLocation`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_resource_location(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::partners_billing::Manifest>,
+    ) -> &mut Self {
+        self.props_mut().set(10760, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "partners-billing")]
+impl std::fmt::Debug for ExportSuccessOperation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "ExportSuccessOperation", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "partners-billing")]
 impl serde::Serialize for ExportSuccessOperation {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("createdDateTime", &self.created_date_time)?;
-        writer.field("lastActionDateTime", &self.last_action_date_time)?;
-        writer.field("status", &self.status)?;
-        writer.field("resourceLocation", &self.resource_location)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -435,23 +770,27 @@ impl crate::read_fields::ReadFields for ExportSuccessOperation {
     const NAME: &'static str = "microsoft.graph.partners.billing.exportSuccessOperation";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "createdDateTime" => self.created_date_time = map.next_value()?,
-            "lastActionDateTime" => self.last_action_date_time = map.next_value()?,
-            "status" => self.status = map.next_value()?,
-            "resourceLocation" => self.resource_location = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "createdDateTime" => into.other::<crate::edm::DateTimeOffset, _>(10772, map)?,
+            "lastActionDateTime" => into.other::<crate::edm::DateTimeOffset, _>(10773, map)?,
+            "status" => into.other::<crate::models::LongRunningOperationStatus, _>(10774, map)?,
+            "resourceLocation" => {
+                into.other::<crate::models::partners_billing::Manifest, _>(10760, map)?
+            }
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+base: <crate::models::partners_billing::Operation as crate::read_fields::ReadFields>::from_properties(properties),
+}
     }
 }
 
@@ -469,35 +808,71 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.partners.billing.failedOperation` entity type.
 ///
-/// Derived from `operation` < `entity`; inherited properties are included.
+/// Derived from `operation` < `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::partners_billing::Operation`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "partners-billing")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct FailedOperation {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
-    /// The `createdDateTime` property.
-    pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// The `lastActionDateTime` property.
-    pub last_action_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// The `status` property.
-    pub status: crate::Patch<crate::models::LongRunningOperationStatus>,
+    base: crate::models::partners_billing::Operation,
+}
+
+#[cfg(feature = "partners-billing")]
+impl std::ops::Deref for FailedOperation {
+    type Target = crate::models::partners_billing::Operation;
+
+    fn deref(&self) -> &crate::models::partners_billing::Operation {
+        &self.base
+    }
+}
+
+#[cfg(feature = "partners-billing")]
+impl std::ops::DerefMut for FailedOperation {
+    fn deref_mut(&mut self) -> &mut crate::models::partners_billing::Operation {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "partners-billing")]
+impl FailedOperation {
+    /// An empty `failedOperation`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The `error` property.
-    pub error: crate::Patch<Box<crate::models::PublicError>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `error`: `None` when absent or `null`.
+    pub fn error(&self) -> Option<&crate::models::PublicError> {
+        self.props().get(10761)
+    }
+
+    /// Sets `error`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_error(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::PublicError>,
+    ) -> &mut Self {
+        self.props_mut().set(10761, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "partners-billing")]
+impl std::fmt::Debug for FailedOperation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "FailedOperation", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "partners-billing")]
 impl serde::Serialize for FailedOperation {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("createdDateTime", &self.created_date_time)?;
-        writer.field("lastActionDateTime", &self.last_action_date_time)?;
-        writer.field("status", &self.status)?;
-        writer.field("error", &self.error)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -513,23 +888,25 @@ impl crate::read_fields::ReadFields for FailedOperation {
     const NAME: &'static str = "microsoft.graph.partners.billing.failedOperation";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "createdDateTime" => self.created_date_time = map.next_value()?,
-            "lastActionDateTime" => self.last_action_date_time = map.next_value()?,
-            "status" => self.status = map.next_value()?,
-            "error" => self.error = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "createdDateTime" => into.other::<crate::edm::DateTimeOffset, _>(10772, map)?,
+            "lastActionDateTime" => into.other::<crate::edm::DateTimeOffset, _>(10773, map)?,
+            "status" => into.other::<crate::models::LongRunningOperationStatus, _>(10774, map)?,
+            "error" => into.other::<crate::models::PublicError, _>(10761, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+base: <crate::models::partners_billing::Operation as crate::read_fields::ReadFields>::from_properties(properties),
+}
     }
 }
 
@@ -547,53 +924,191 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.partners.billing.manifest` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "partners-billing")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct Manifest {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "partners-billing")]
+impl std::ops::Deref for Manifest {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "partners-billing")]
+impl std::ops::DerefMut for Manifest {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "partners-billing")]
+impl Manifest {
+    /// An empty `manifest`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The `blobCount` property.
-    pub blob_count: crate::Patch<i32>,
+    ///
+    /// `blobCount`: `None` when absent or `null`.
+    pub fn blob_count(&self) -> Option<i32> {
+        self.props().int(10762)
+    }
+
+    /// Sets `blobCount`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_blob_count(&mut self, value: impl crate::IntoPatch<i32>) -> &mut Self {
+        self.props_mut().set_int(10762, value.into_patch());
+        self
+    }
+
     /// The `blobs` property.
-    pub blobs: crate::Patch<Vec<crate::models::partners_billing::Blob>>,
+    ///
+    /// `blobs`: an empty slice when absent or `null`.
+    pub fn blobs(&self) -> &[crate::models::partners_billing::Blob] {
+        self.props().list(10763)
+    }
+
+    /// Sets `blobs`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_blobs(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::partners_billing::Blob>>,
+    ) -> &mut Self {
+        self.props_mut().set(10763, value.into_patch());
+        self
+    }
+
     /// The `createdDateTime` property.
-    pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    ///
+    /// `createdDateTime`: `None` when absent or `null`.
+    pub fn created_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(10764)
+    }
+
+    /// Sets `createdDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_created_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(10764, value.into_patch());
+        self
+    }
+
     /// The `dataFormat` property.
-    pub data_format: crate::Patch<String>,
+    ///
+    /// `dataFormat`: `None` when absent or `null`.
+    pub fn data_format(&self) -> Option<&str> {
+        self.props().str(10765)
+    }
+
+    /// Sets `dataFormat`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_data_format(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(10765, value.into_patch());
+        self
+    }
+
     /// The `eTag` property.
-    pub etag: crate::Patch<String>,
+    ///
+    /// `eTag`: `None` when absent or `null`.
+    pub fn etag(&self) -> Option<&str> {
+        self.props().str(10766)
+    }
+
+    /// Sets `eTag`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_etag(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(10766, value.into_patch());
+        self
+    }
+
     /// The `partitionType` property.
-    pub partition_type: crate::Patch<String>,
+    ///
+    /// `partitionType`: `None` when absent or `null`.
+    pub fn partition_type(&self) -> Option<&str> {
+        self.props().str(10767)
+    }
+
+    /// Sets `partitionType`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_partition_type(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(10767, value.into_patch());
+        self
+    }
+
     /// The `partnerTenantId` property.
-    pub partner_tenant_id: crate::Patch<String>,
+    ///
+    /// `partnerTenantId`: `None` when absent or `null`.
+    pub fn partner_tenant_id(&self) -> Option<&str> {
+        self.props().str(10768)
+    }
+
+    /// Sets `partnerTenantId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_partner_tenant_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(10768, value.into_patch());
+        self
+    }
+
     /// The `rootDirectory` property.
-    pub root_directory: crate::Patch<String>,
+    ///
+    /// `rootDirectory`: `None` when absent or `null`.
+    pub fn root_directory(&self) -> Option<&str> {
+        self.props().str(10769)
+    }
+
+    /// Sets `rootDirectory`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_root_directory(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(10769, value.into_patch());
+        self
+    }
+
     /// The `sasToken` property.
-    pub sas_token: crate::Patch<String>,
+    ///
+    /// `sasToken`: `None` when absent or `null`.
+    pub fn sas_token(&self) -> Option<&str> {
+        self.props().str(10770)
+    }
+
+    /// Sets `sasToken`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_sas_token(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(10770, value.into_patch());
+        self
+    }
+
     /// The `schemaVersion` property.
-    pub schema_version: crate::Patch<String>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `schemaVersion`: `None` when absent or `null`.
+    pub fn schema_version(&self) -> Option<&str> {
+        self.props().str(10771)
+    }
+
+    /// Sets `schemaVersion`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_schema_version(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(10771, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "partners-billing")]
+impl std::fmt::Debug for Manifest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "Manifest", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "partners-billing")]
 impl serde::Serialize for Manifest {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("blobCount", &self.blob_count)?;
-        writer.field("blobs", &self.blobs)?;
-        writer.field("createdDateTime", &self.created_date_time)?;
-        writer.field("dataFormat", &self.data_format)?;
-        writer.field("eTag", &self.etag)?;
-        writer.field("partitionType", &self.partition_type)?;
-        writer.field("partnerTenantId", &self.partner_tenant_id)?;
-        writer.field("rootDirectory", &self.root_directory)?;
-        writer.field("sasToken", &self.sas_token)?;
-        writer.field("schemaVersion", &self.schema_version)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -609,29 +1124,33 @@ impl crate::read_fields::ReadFields for Manifest {
     const NAME: &'static str = "microsoft.graph.partners.billing.manifest";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "blobCount" => self.blob_count = map.next_value()?,
-            "blobs" => self.blobs = map.next_value()?,
-            "createdDateTime" => self.created_date_time = map.next_value()?,
-            "dataFormat" => self.data_format = map.next_value()?,
-            "eTag" => self.etag = map.next_value()?,
-            "partitionType" => self.partition_type = map.next_value()?,
-            "partnerTenantId" => self.partner_tenant_id = map.next_value()?,
-            "rootDirectory" => self.root_directory = map.next_value()?,
-            "sasToken" => self.sas_token = map.next_value()?,
-            "schemaVersion" => self.schema_version = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "blobCount" => into.int::<i32, _>(10762, map)?,
+            "blobs" => into.other::<Vec<crate::models::partners_billing::Blob>, _>(10763, map)?,
+            "createdDateTime" => into.other::<crate::edm::DateTimeOffset, _>(10764, map)?,
+            "dataFormat" => into.str(10765, map)?,
+            "eTag" => into.str(10766, map)?,
+            "partitionType" => into.str(10767, map)?,
+            "partnerTenantId" => into.str(10768, map)?,
+            "rootDirectory" => into.str(10769, map)?,
+            "sasToken" => into.str(10770, map)?,
+            "schemaVersion" => into.str(10771, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -655,32 +1174,103 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.partners.billing.operation` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "partners-billing")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct Operation {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "partners-billing")]
+impl std::ops::Deref for Operation {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "partners-billing")]
+impl std::ops::DerefMut for Operation {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "partners-billing")]
+impl Operation {
+    /// An empty `operation`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The `createdDateTime` property.
-    pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    ///
+    /// `createdDateTime`: `None` when absent or `null`.
+    pub fn created_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(10772)
+    }
+
+    /// Sets `createdDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_created_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(10772, value.into_patch());
+        self
+    }
+
     /// The `lastActionDateTime` property.
-    pub last_action_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    ///
+    /// `lastActionDateTime`: `None` when absent or `null`.
+    pub fn last_action_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(10773)
+    }
+
+    /// Sets `lastActionDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_last_action_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(10773, value.into_patch());
+        self
+    }
+
     /// The `status` property.
-    pub status: crate::Patch<crate::models::LongRunningOperationStatus>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `status`: `None` when absent or `null`.
+    pub fn status(&self) -> Option<&crate::models::LongRunningOperationStatus> {
+        self.props().get(10774)
+    }
+
+    /// Sets `status`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_status(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::LongRunningOperationStatus>,
+    ) -> &mut Self {
+        self.props_mut().set(10774, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "partners-billing")]
+impl std::fmt::Debug for Operation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "Operation", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "partners-billing")]
 impl serde::Serialize for Operation {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("createdDateTime", &self.created_date_time)?;
-        writer.field("lastActionDateTime", &self.last_action_date_time)?;
-        writer.field("status", &self.status)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -696,22 +1286,26 @@ impl crate::read_fields::ReadFields for Operation {
     const NAME: &'static str = "microsoft.graph.partners.billing.operation";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "createdDateTime" => self.created_date_time = map.next_value()?,
-            "lastActionDateTime" => self.last_action_date_time = map.next_value()?,
-            "status" => self.status = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "createdDateTime" => into.other::<crate::edm::DateTimeOffset, _>(10772, map)?,
+            "lastActionDateTime" => into.other::<crate::edm::DateTimeOffset, _>(10773, map)?,
+            "status" => into.other::<crate::models::LongRunningOperationStatus, _>(10774, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -769,7 +1363,7 @@ impl AnyOperation {
                 "microsoft.graph.partners.billing.runningOperation"
             }
             Self::Unknown(value) => value
-                .additional_data
+                .additional_data()
                 .get("@odata.type")
                 .and_then(|t| t.as_str())
                 .map_or("microsoft.graph.partners.billing.operation", |t| {
@@ -781,14 +1375,35 @@ impl AnyOperation {
     /// The entity's `id`, whatever its type (`None` when it was not selected).
     pub fn id(&self) -> Option<&str> {
         match self {
-            Self::PartnersBillingOperation(value) | Self::Unknown(value) => value.id.as_deref(),
-            Self::PartnersBillingExportSuccessOperation(value) => value.id.as_deref(),
-            Self::PartnersBillingFailedOperation(value) => value.id.as_deref(),
-            Self::PartnersBillingRunningOperation(value) => value.id.as_deref(),
+            Self::PartnersBillingOperation(value) | Self::Unknown(value) => value.id(),
+            Self::PartnersBillingExportSuccessOperation(value) => value.id(),
+            Self::PartnersBillingFailedOperation(value) => value.id(),
+            Self::PartnersBillingRunningOperation(value) => value.id(),
         }
     }
 
-    /// The value as a [`Operation`]: the declared type, or a derived type this version does not
+    /// The value read as [`Operation`] whatever its variant: a derived type's base properties
+    /// read the same, so reading the `operation` properties needs no `match`.
+    pub fn base(&self) -> &Operation {
+        match self {
+            Self::PartnersBillingOperation(value) | Self::Unknown(value) => value,
+            Self::PartnersBillingExportSuccessOperation(value) => value,
+            Self::PartnersBillingFailedOperation(value) => value,
+            Self::PartnersBillingRunningOperation(value) => value,
+        }
+    }
+
+    /// As [`AnyOperation::base`], to change the `operation` properties of any variant.
+    pub fn base_mut(&mut self) -> &mut Operation {
+        match self {
+            Self::PartnersBillingOperation(value) | Self::Unknown(value) => value,
+            Self::PartnersBillingExportSuccessOperation(value) => value,
+            Self::PartnersBillingFailedOperation(value) => value,
+            Self::PartnersBillingRunningOperation(value) => value,
+        }
+    }
+
+    /// The value as [`Operation`] if it is the declared type, or a derived type this version does not
     /// know (read as the declared type). `None` for the known derived types.
     pub fn as_partners_billing_operation(&self) -> Option<&Operation> {
         match self {
@@ -979,7 +1594,7 @@ impl crate::polymorphic::Polymorphic for AnyOperation {
 
     fn declared_data(&self) -> Option<&crate::AdditionalData> {
         match self {
-            Self::PartnersBillingOperation(value) => Some(&value.additional_data),
+            Self::PartnersBillingOperation(value) => Some(value.additional_data()),
             _ => None,
         }
     }
@@ -987,32 +1602,55 @@ impl crate::polymorphic::Polymorphic for AnyOperation {
 
 /// The `microsoft.graph.partners.billing.runningOperation` entity type.
 ///
-/// Derived from `operation` < `entity`; inherited properties are included.
+/// Derived from `operation` < `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::partners_billing::Operation`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "partners-billing")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct RunningOperation {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
-    /// The `createdDateTime` property.
-    pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// The `lastActionDateTime` property.
-    pub last_action_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// The `status` property.
-    pub status: crate::Patch<crate::models::LongRunningOperationStatus>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    base: crate::models::partners_billing::Operation,
+}
+
+#[cfg(feature = "partners-billing")]
+impl std::ops::Deref for RunningOperation {
+    type Target = crate::models::partners_billing::Operation;
+
+    fn deref(&self) -> &crate::models::partners_billing::Operation {
+        &self.base
+    }
+}
+
+#[cfg(feature = "partners-billing")]
+impl std::ops::DerefMut for RunningOperation {
+    fn deref_mut(&mut self) -> &mut crate::models::partners_billing::Operation {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "partners-billing")]
+impl RunningOperation {
+    /// An empty `runningOperation`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+}
+
+#[cfg(feature = "partners-billing")]
+impl std::fmt::Debug for RunningOperation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "RunningOperation", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "partners-billing")]
 impl serde::Serialize for RunningOperation {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("createdDateTime", &self.created_date_time)?;
-        writer.field("lastActionDateTime", &self.last_action_date_time)?;
-        writer.field("status", &self.status)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -1028,22 +1666,24 @@ impl crate::read_fields::ReadFields for RunningOperation {
     const NAME: &'static str = "microsoft.graph.partners.billing.runningOperation";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "createdDateTime" => self.created_date_time = map.next_value()?,
-            "lastActionDateTime" => self.last_action_date_time = map.next_value()?,
-            "status" => self.status = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "createdDateTime" => into.other::<crate::edm::DateTimeOffset, _>(10772, map)?,
+            "lastActionDateTime" => into.other::<crate::edm::DateTimeOffset, _>(10773, map)?,
+            "status" => into.other::<crate::models::LongRunningOperationStatus, _>(10774, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+base: <crate::models::partners_billing::Operation as crate::read_fields::ReadFields>::from_properties(properties),
+}
     }
 }
 
@@ -1060,23 +1700,55 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.partners.billing.unbilledReconciliation` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "partners-billing")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct UnbilledReconciliation {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "partners-billing")]
+impl std::ops::Deref for UnbilledReconciliation {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "partners-billing")]
+impl std::ops::DerefMut for UnbilledReconciliation {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "partners-billing")]
+impl UnbilledReconciliation {
+    /// An empty `unbilledReconciliation`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+}
+
+#[cfg(feature = "partners-billing")]
+impl std::fmt::Debug for UnbilledReconciliation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "UnbilledReconciliation", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "partners-billing")]
 impl serde::Serialize for UnbilledReconciliation {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -1092,19 +1764,23 @@ impl crate::read_fields::ReadFields for UnbilledReconciliation {
     const NAME: &'static str = "microsoft.graph.partners.billing.unbilledReconciliation";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
+            "id" => into.str(2376, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -1118,23 +1794,55 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.partners.billing.unbilledUsage` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "partners-billing")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct UnbilledUsage {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "partners-billing")]
+impl std::ops::Deref for UnbilledUsage {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "partners-billing")]
+impl std::ops::DerefMut for UnbilledUsage {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "partners-billing")]
+impl UnbilledUsage {
+    /// An empty `unbilledUsage`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+}
+
+#[cfg(feature = "partners-billing")]
+impl std::fmt::Debug for UnbilledUsage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "UnbilledUsage", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "partners-billing")]
 impl serde::Serialize for UnbilledUsage {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -1150,19 +1858,23 @@ impl crate::read_fields::ReadFields for UnbilledUsage {
     const NAME: &'static str = "microsoft.graph.partners.billing.unbilledUsage";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
+            "id" => into.str(2376, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -1175,25 +1887,91 @@ crate::macros::select_fields! {
 }
 
 /// The `microsoft.graph.partners.billing.blob` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "partners-billing")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct Blob {
-    /// The `name` property.
-    pub name: crate::Patch<String>,
-    /// The `partitionValue` property.
-    pub partition_value: crate::Patch<String>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "partners-billing")]
+impl Blob {
+    /// An empty `blob`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// The `name` property.
+    ///
+    /// `name`: `None` when absent or `null`.
+    pub fn name(&self) -> Option<&str> {
+        self.props().str(10775)
+    }
+
+    /// Sets `name`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_name(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(10775, value.into_patch());
+        self
+    }
+
+    /// The `partitionValue` property.
+    ///
+    /// `partitionValue`: `None` when absent or `null`.
+    pub fn partition_value(&self) -> Option<&str> {
+        self.props().str(10776)
+    }
+
+    /// Sets `partitionValue`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_partition_value(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(10776, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "partners-billing")]
+impl std::fmt::Debug for Blob {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "Blob", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "partners-billing")]
 impl serde::Serialize for Blob {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("name", &self.name)?;
-        writer.field("partitionValue", &self.partition_value)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -1209,20 +1987,20 @@ impl crate::read_fields::ReadFields for Blob {
     const NAME: &'static str = "microsoft.graph.partners.billing.blob";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "name" => self.name = map.next_value()?,
-            "partitionValue" => self.partition_value = map.next_value()?,
+            "name" => into.str(10775, map)?,
+            "partitionValue" => into.str(10776, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 

@@ -3,179 +3,628 @@
 
 /// The `microsoft.graph.contact` entity type.
 ///
-/// Derived from `outlookItem` < `entity`; inherited properties are included.
+/// Derived from `outlookItem` < `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::OutlookItem`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "personal-contacts")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct Contact {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
-    /// The categories associated with the item
-    pub categories: crate::Patch<Vec<String>>,
-    /// Identifies the version of the item. Every time the item is changed, changeKey changes as well.
-    /// This allows Exchange to apply changes to the correct version of the object. Read-only.
-    pub change_key: crate::Patch<String>,
-    /// The Timestamp type represents date and time information using ISO 8601 format and is always in
-    /// UTC time. For example, midnight UTC on Jan 1, 2014 is 2014-01-01T00:00:00Z
-    pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// The Timestamp type represents date and time information using ISO 8601 format and is always in
-    /// UTC time. For example, midnight UTC on Jan 1, 2014 is 2014-01-01T00:00:00Z
-    pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    base: crate::models::OutlookItem,
+}
+
+#[cfg(feature = "personal-contacts")]
+impl std::ops::Deref for Contact {
+    type Target = crate::models::OutlookItem;
+
+    fn deref(&self) -> &crate::models::OutlookItem {
+        &self.base
+    }
+}
+
+#[cfg(feature = "personal-contacts")]
+impl std::ops::DerefMut for Contact {
+    fn deref_mut(&mut self) -> &mut crate::models::OutlookItem {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "personal-contacts")]
+impl Contact {
+    /// An empty `contact`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The name of the contact's assistant.
-    pub assistant_name: crate::Patch<String>,
+    ///
+    /// `assistantName`: `None` when absent or `null`.
+    pub fn assistant_name(&self) -> Option<&str> {
+        self.props().str(1336)
+    }
+
+    /// Sets `assistantName`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_assistant_name(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(1336, value.into_patch());
+        self
+    }
+
     /// The contact's birthday. The Timestamp type represents date and time information using ISO 8601
     /// format and is always in UTC time. For example, midnight UTC on Jan 1, 2014 is
     /// 2014-01-01T00:00:00Z
-    pub birthday: crate::Patch<crate::edm::DateTimeOffset>,
+    ///
+    /// `birthday`: `None` when absent or `null`.
+    pub fn birthday(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(1337)
+    }
+
+    /// Sets `birthday`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_birthday(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(1337, value.into_patch());
+        self
+    }
+
     /// The contact's business address.
-    pub business_address: crate::Patch<Box<crate::models::PhysicalAddress>>,
+    ///
+    /// `businessAddress`: `None` when absent or `null`.
+    pub fn business_address(&self) -> Option<&crate::models::PhysicalAddress> {
+        self.props().get(1338)
+    }
+
+    /// Sets `businessAddress`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_business_address(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::PhysicalAddress>,
+    ) -> &mut Self {
+        self.props_mut().set(1338, value.into_patch());
+        self
+    }
+
     /// The business home page of the contact.
-    pub business_home_page: crate::Patch<String>,
+    ///
+    /// `businessHomePage`: `None` when absent or `null`.
+    pub fn business_home_page(&self) -> Option<&str> {
+        self.props().str(1339)
+    }
+
+    /// Sets `businessHomePage`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_business_home_page(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(1339, value.into_patch());
+        self
+    }
+
     /// The contact's business phone numbers.
-    pub business_phones: crate::Patch<Vec<String>>,
+    ///
+    /// `businessPhones`: an empty slice when absent or `null`.
+    pub fn business_phones(&self) -> &[String] {
+        self.props().strings(1340)
+    }
+
+    /// Sets `businessPhones`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_business_phones(&mut self, value: impl crate::IntoPatch<Vec<String>>) -> &mut Self {
+        self.props_mut().set_strings(1340, value.into_patch());
+        self
+    }
+
     /// The names of the contact's children.
-    pub children: crate::Patch<Vec<String>>,
+    ///
+    /// `children`: an empty slice when absent or `null`.
+    pub fn children(&self) -> &[String] {
+        self.props().strings(1341)
+    }
+
+    /// Sets `children`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_children(&mut self, value: impl crate::IntoPatch<Vec<String>>) -> &mut Self {
+        self.props_mut().set_strings(1341, value.into_patch());
+        self
+    }
+
     /// The name of the contact's company.
-    pub company_name: crate::Patch<String>,
+    ///
+    /// `companyName`: `None` when absent or `null`.
+    pub fn company_name(&self) -> Option<&str> {
+        self.props().str(1342)
+    }
+
+    /// Sets `companyName`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_company_name(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(1342, value.into_patch());
+        self
+    }
+
     /// The contact's department.
-    pub department: crate::Patch<String>,
+    ///
+    /// `department`: `None` when absent or `null`.
+    pub fn department(&self) -> Option<&str> {
+        self.props().str(1343)
+    }
+
+    /// Sets `department`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_department(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(1343, value.into_patch());
+        self
+    }
+
     /// The contact's display name. You can specify the display name in a create or update operation.
     /// Note that later updates to other properties may cause an automatically generated value to
     /// overwrite the displayName value you have specified. To preserve a pre-existing value, always
     /// include it as displayName in an update operation.
-    pub display_name: crate::Patch<String>,
+    ///
+    /// `displayName`: `None` when absent or `null`.
+    pub fn display_name(&self) -> Option<&str> {
+        self.props().str(1344)
+    }
+
+    /// Sets `displayName`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_display_name(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(1344, value.into_patch());
+        self
+    }
+
     /// The contact's email addresses.
-    pub email_addresses: crate::Patch<Vec<crate::models::EmailAddress>>,
+    ///
+    /// `emailAddresses`: an empty slice when absent or `null`.
+    pub fn email_addresses(&self) -> &[crate::models::EmailAddress] {
+        self.props().list(1345)
+    }
+
+    /// Sets `emailAddresses`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_email_addresses(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::EmailAddress>>,
+    ) -> &mut Self {
+        self.props_mut().set(1345, value.into_patch());
+        self
+    }
+
     /// The name the contact is filed under.
-    pub file_as: crate::Patch<String>,
+    ///
+    /// `fileAs`: `None` when absent or `null`.
+    pub fn file_as(&self) -> Option<&str> {
+        self.props().str(1346)
+    }
+
+    /// Sets `fileAs`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_file_as(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(1346, value.into_patch());
+        self
+    }
+
     /// The contact's generation.
-    pub generation: crate::Patch<String>,
+    ///
+    /// `generation`: `None` when absent or `null`.
+    pub fn generation(&self) -> Option<&str> {
+        self.props().str(1347)
+    }
+
+    /// Sets `generation`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_generation(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(1347, value.into_patch());
+        self
+    }
+
     /// The contact's given name.
-    pub given_name: crate::Patch<String>,
+    ///
+    /// `givenName`: `None` when absent or `null`.
+    pub fn given_name(&self) -> Option<&str> {
+        self.props().str(1348)
+    }
+
+    /// Sets `givenName`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_given_name(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(1348, value.into_patch());
+        self
+    }
+
     /// The contact's home address.
-    pub home_address: crate::Patch<Box<crate::models::PhysicalAddress>>,
+    ///
+    /// `homeAddress`: `None` when absent or `null`.
+    pub fn home_address(&self) -> Option<&crate::models::PhysicalAddress> {
+        self.props().get(1349)
+    }
+
+    /// Sets `homeAddress`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_home_address(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::PhysicalAddress>,
+    ) -> &mut Self {
+        self.props_mut().set(1349, value.into_patch());
+        self
+    }
+
     /// The contact's home phone numbers.
-    pub home_phones: crate::Patch<Vec<String>>,
+    ///
+    /// `homePhones`: an empty slice when absent or `null`.
+    pub fn home_phones(&self) -> &[String] {
+        self.props().strings(1350)
+    }
+
+    /// Sets `homePhones`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_home_phones(&mut self, value: impl crate::IntoPatch<Vec<String>>) -> &mut Self {
+        self.props_mut().set_strings(1350, value.into_patch());
+        self
+    }
+
     /// The `imAddresses` property.
-    pub im_addresses: crate::Patch<Vec<String>>,
+    ///
+    /// `imAddresses`: an empty slice when absent or `null`.
+    pub fn im_addresses(&self) -> &[String] {
+        self.props().strings(1351)
+    }
+
+    /// Sets `imAddresses`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_im_addresses(&mut self, value: impl crate::IntoPatch<Vec<String>>) -> &mut Self {
+        self.props_mut().set_strings(1351, value.into_patch());
+        self
+    }
+
     /// The `initials` property.
-    pub initials: crate::Patch<String>,
+    ///
+    /// `initials`: `None` when absent or `null`.
+    pub fn initials(&self) -> Option<&str> {
+        self.props().str(1352)
+    }
+
+    /// Sets `initials`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_initials(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(1352, value.into_patch());
+        self
+    }
+
     /// The `jobTitle` property.
-    pub job_title: crate::Patch<String>,
+    ///
+    /// `jobTitle`: `None` when absent or `null`.
+    pub fn job_title(&self) -> Option<&str> {
+        self.props().str(1353)
+    }
+
+    /// Sets `jobTitle`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_job_title(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(1353, value.into_patch());
+        self
+    }
+
     /// The `manager` property.
-    pub manager: crate::Patch<String>,
+    ///
+    /// `manager`: `None` when absent or `null`.
+    pub fn manager(&self) -> Option<&str> {
+        self.props().str(1354)
+    }
+
+    /// Sets `manager`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_manager(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(1354, value.into_patch());
+        self
+    }
+
     /// The `middleName` property.
-    pub middle_name: crate::Patch<String>,
+    ///
+    /// `middleName`: `None` when absent or `null`.
+    pub fn middle_name(&self) -> Option<&str> {
+        self.props().str(1355)
+    }
+
+    /// Sets `middleName`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_middle_name(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(1355, value.into_patch());
+        self
+    }
+
     /// The `mobilePhone` property.
-    pub mobile_phone: crate::Patch<String>,
+    ///
+    /// `mobilePhone`: `None` when absent or `null`.
+    pub fn mobile_phone(&self) -> Option<&str> {
+        self.props().str(1356)
+    }
+
+    /// Sets `mobilePhone`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_mobile_phone(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(1356, value.into_patch());
+        self
+    }
+
     /// The `nickName` property.
-    pub nick_name: crate::Patch<String>,
+    ///
+    /// `nickName`: `None` when absent or `null`.
+    pub fn nick_name(&self) -> Option<&str> {
+        self.props().str(1357)
+    }
+
+    /// Sets `nickName`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_nick_name(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(1357, value.into_patch());
+        self
+    }
+
     /// The `officeLocation` property.
-    pub office_location: crate::Patch<String>,
+    ///
+    /// `officeLocation`: `None` when absent or `null`.
+    pub fn office_location(&self) -> Option<&str> {
+        self.props().str(1358)
+    }
+
+    /// Sets `officeLocation`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_office_location(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(1358, value.into_patch());
+        self
+    }
+
     /// The `otherAddress` property.
-    pub other_address: crate::Patch<Box<crate::models::PhysicalAddress>>,
+    ///
+    /// `otherAddress`: `None` when absent or `null`.
+    pub fn other_address(&self) -> Option<&crate::models::PhysicalAddress> {
+        self.props().get(1359)
+    }
+
+    /// Sets `otherAddress`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_other_address(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::PhysicalAddress>,
+    ) -> &mut Self {
+        self.props_mut().set(1359, value.into_patch());
+        self
+    }
+
     /// The `parentFolderId` property.
-    pub parent_folder_id: crate::Patch<String>,
+    ///
+    /// `parentFolderId`: `None` when absent or `null`.
+    pub fn parent_folder_id(&self) -> Option<&str> {
+        self.props().str(1360)
+    }
+
+    /// Sets `parentFolderId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_parent_folder_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(1360, value.into_patch());
+        self
+    }
+
     /// The `personalNotes` property.
-    pub personal_notes: crate::Patch<String>,
+    ///
+    /// `personalNotes`: `None` when absent or `null`.
+    pub fn personal_notes(&self) -> Option<&str> {
+        self.props().str(1361)
+    }
+
+    /// Sets `personalNotes`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_personal_notes(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(1361, value.into_patch());
+        self
+    }
+
     /// The `primaryEmailAddress` property.
-    pub primary_email_address: crate::Patch<Box<crate::models::EmailAddress>>,
+    ///
+    /// `primaryEmailAddress`: `None` when absent or `null`.
+    pub fn primary_email_address(&self) -> Option<&crate::models::EmailAddress> {
+        self.props().get(1362)
+    }
+
+    /// Sets `primaryEmailAddress`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_primary_email_address(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::EmailAddress>,
+    ) -> &mut Self {
+        self.props_mut().set(1362, value.into_patch());
+        self
+    }
+
     /// The `profession` property.
-    pub profession: crate::Patch<String>,
+    ///
+    /// `profession`: `None` when absent or `null`.
+    pub fn profession(&self) -> Option<&str> {
+        self.props().str(1363)
+    }
+
+    /// Sets `profession`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_profession(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(1363, value.into_patch());
+        self
+    }
+
     /// The `secondaryEmailAddress` property.
-    pub secondary_email_address: crate::Patch<Box<crate::models::EmailAddress>>,
+    ///
+    /// `secondaryEmailAddress`: `None` when absent or `null`.
+    pub fn secondary_email_address(&self) -> Option<&crate::models::EmailAddress> {
+        self.props().get(1364)
+    }
+
+    /// Sets `secondaryEmailAddress`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_secondary_email_address(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::EmailAddress>,
+    ) -> &mut Self {
+        self.props_mut().set(1364, value.into_patch());
+        self
+    }
+
     /// The `spouseName` property.
-    pub spouse_name: crate::Patch<String>,
+    ///
+    /// `spouseName`: `None` when absent or `null`.
+    pub fn spouse_name(&self) -> Option<&str> {
+        self.props().str(1365)
+    }
+
+    /// Sets `spouseName`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_spouse_name(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(1365, value.into_patch());
+        self
+    }
+
     /// The `surname` property.
-    pub surname: crate::Patch<String>,
+    ///
+    /// `surname`: `None` when absent or `null`.
+    pub fn surname(&self) -> Option<&str> {
+        self.props().str(1366)
+    }
+
+    /// Sets `surname`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_surname(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(1366, value.into_patch());
+        self
+    }
+
     /// The `tertiaryEmailAddress` property.
-    pub tertiary_email_address: crate::Patch<Box<crate::models::EmailAddress>>,
+    ///
+    /// `tertiaryEmailAddress`: `None` when absent or `null`.
+    pub fn tertiary_email_address(&self) -> Option<&crate::models::EmailAddress> {
+        self.props().get(1367)
+    }
+
+    /// Sets `tertiaryEmailAddress`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_tertiary_email_address(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::EmailAddress>,
+    ) -> &mut Self {
+        self.props_mut().set(1367, value.into_patch());
+        self
+    }
+
     /// The `title` property.
-    pub title: crate::Patch<String>,
+    ///
+    /// `title`: `None` when absent or `null`.
+    pub fn title(&self) -> Option<&str> {
+        self.props().str(1368)
+    }
+
+    /// Sets `title`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_title(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(1368, value.into_patch());
+        self
+    }
+
     /// The `yomiCompanyName` property.
-    pub yomi_company_name: crate::Patch<String>,
+    ///
+    /// `yomiCompanyName`: `None` when absent or `null`.
+    pub fn yomi_company_name(&self) -> Option<&str> {
+        self.props().str(1369)
+    }
+
+    /// Sets `yomiCompanyName`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_yomi_company_name(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(1369, value.into_patch());
+        self
+    }
+
     /// The `yomiGivenName` property.
-    pub yomi_given_name: crate::Patch<String>,
+    ///
+    /// `yomiGivenName`: `None` when absent or `null`.
+    pub fn yomi_given_name(&self) -> Option<&str> {
+        self.props().str(1370)
+    }
+
+    /// Sets `yomiGivenName`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_yomi_given_name(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(1370, value.into_patch());
+        self
+    }
+
     /// The `yomiSurname` property.
-    pub yomi_surname: crate::Patch<String>,
+    ///
+    /// `yomiSurname`: `None` when absent or `null`.
+    pub fn yomi_surname(&self) -> Option<&str> {
+        self.props().str(1371)
+    }
+
+    /// Sets `yomiSurname`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_yomi_surname(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(1371, value.into_patch());
+        self
+    }
+
     /// The collection of open extensions defined for the contact. Read-only. Nullable.
+    ///
+    /// `extensions`: an empty slice when absent or `null`.
     #[cfg(feature = "identity")]
-    pub extensions: crate::Patch<Vec<crate::models::AnyExtension>>,
+    pub fn extensions(&self) -> &[crate::models::AnyExtension] {
+        self.props().list(1372)
+    }
+
+    /// Sets `extensions`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    #[cfg(feature = "identity")]
+    pub fn set_extensions(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::AnyExtension>>,
+    ) -> &mut Self {
+        self.props_mut().set(1372, value.into_patch());
+        self
+    }
+
     /// The collection of multi-value extended properties defined for the contact. Read-only. Nullable.
+    ///
+    /// `multiValueExtendedProperties`: an empty slice when absent or `null`.
     #[cfg(feature = "mail")]
-    pub multi_value_extended_properties:
-        crate::Patch<Vec<crate::models::MultiValueLegacyExtendedProperty>>,
+    pub fn multi_value_extended_properties(
+        &self,
+    ) -> &[crate::models::MultiValueLegacyExtendedProperty] {
+        self.props().list(1373)
+    }
+
+    /// Sets `multiValueExtendedProperties`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    #[cfg(feature = "mail")]
+    pub fn set_multi_value_extended_properties(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::MultiValueLegacyExtendedProperty>>,
+    ) -> &mut Self {
+        self.props_mut().set(1373, value.into_patch());
+        self
+    }
+
     /// Optional contact picture. You can get or set a photo for a contact.
+    ///
+    /// `photo`: `None` when absent or `null`.
     #[cfg(feature = "identity")]
-    pub photo: crate::Patch<Box<crate::models::ProfilePhoto>>,
+    pub fn photo(&self) -> Option<&crate::models::ProfilePhoto> {
+        self.props().get(1374)
+    }
+
+    /// Sets `photo`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    #[cfg(feature = "identity")]
+    pub fn set_photo(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::ProfilePhoto>,
+    ) -> &mut Self {
+        self.props_mut().set(1374, value.into_patch());
+        self
+    }
+
     /// The collection of single-value extended properties defined for the contact. Read-only. Nullable.
+    ///
+    /// `singleValueExtendedProperties`: an empty slice when absent or `null`.
     #[cfg(feature = "mail")]
-    pub single_value_extended_properties:
-        crate::Patch<Vec<crate::models::SingleValueLegacyExtendedProperty>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn single_value_extended_properties(
+        &self,
+    ) -> &[crate::models::SingleValueLegacyExtendedProperty] {
+        self.props().list(1375)
+    }
+
+    /// Sets `singleValueExtendedProperties`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    #[cfg(feature = "mail")]
+    pub fn set_single_value_extended_properties(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::SingleValueLegacyExtendedProperty>>,
+    ) -> &mut Self {
+        self.props_mut().set(1375, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "personal-contacts")]
+impl std::fmt::Debug for Contact {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "Contact", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "personal-contacts")]
 impl serde::Serialize for Contact {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("categories", &self.categories)?;
-        writer.field("changeKey", &self.change_key)?;
-        writer.field("createdDateTime", &self.created_date_time)?;
-        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
-        writer.field("assistantName", &self.assistant_name)?;
-        writer.field("birthday", &self.birthday)?;
-        writer.field("businessAddress", &self.business_address)?;
-        writer.field("businessHomePage", &self.business_home_page)?;
-        writer.field("businessPhones", &self.business_phones)?;
-        writer.field("children", &self.children)?;
-        writer.field("companyName", &self.company_name)?;
-        writer.field("department", &self.department)?;
-        writer.field("displayName", &self.display_name)?;
-        writer.field("emailAddresses", &self.email_addresses)?;
-        writer.field("fileAs", &self.file_as)?;
-        writer.field("generation", &self.generation)?;
-        writer.field("givenName", &self.given_name)?;
-        writer.field("homeAddress", &self.home_address)?;
-        writer.field("homePhones", &self.home_phones)?;
-        writer.field("imAddresses", &self.im_addresses)?;
-        writer.field("initials", &self.initials)?;
-        writer.field("jobTitle", &self.job_title)?;
-        writer.field("manager", &self.manager)?;
-        writer.field("middleName", &self.middle_name)?;
-        writer.field("mobilePhone", &self.mobile_phone)?;
-        writer.field("nickName", &self.nick_name)?;
-        writer.field("officeLocation", &self.office_location)?;
-        writer.field("otherAddress", &self.other_address)?;
-        writer.field("parentFolderId", &self.parent_folder_id)?;
-        writer.field("personalNotes", &self.personal_notes)?;
-        writer.field("primaryEmailAddress", &self.primary_email_address)?;
-        writer.field("profession", &self.profession)?;
-        writer.field("secondaryEmailAddress", &self.secondary_email_address)?;
-        writer.field("spouseName", &self.spouse_name)?;
-        writer.field("surname", &self.surname)?;
-        writer.field("tertiaryEmailAddress", &self.tertiary_email_address)?;
-        writer.field("title", &self.title)?;
-        writer.field("yomiCompanyName", &self.yomi_company_name)?;
-        writer.field("yomiGivenName", &self.yomi_given_name)?;
-        writer.field("yomiSurname", &self.yomi_surname)?;
-        #[cfg(feature = "identity")]
-        writer.field("extensions", &self.extensions)?;
-        #[cfg(feature = "mail")]
-        writer.field(
-            "multiValueExtendedProperties",
-            &self.multi_value_extended_properties,
-        )?;
-        #[cfg(feature = "identity")]
-        writer.field("photo", &self.photo)?;
-        #[cfg(feature = "mail")]
-        writer.field(
-            "singleValueExtendedProperties",
-            &self.single_value_extended_properties,
-        )?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -191,71 +640,75 @@ impl crate::read_fields::ReadFields for Contact {
     const NAME: &'static str = "microsoft.graph.contact";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "categories" => self.categories = map.next_value()?,
-            "changeKey" => self.change_key = map.next_value()?,
-            "createdDateTime" => self.created_date_time = map.next_value()?,
-            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
-            "assistantName" => self.assistant_name = map.next_value()?,
-            "birthday" => self.birthday = map.next_value()?,
-            "businessAddress" => self.business_address = map.next_value()?,
-            "businessHomePage" => self.business_home_page = map.next_value()?,
-            "businessPhones" => self.business_phones = map.next_value()?,
-            "children" => self.children = map.next_value()?,
-            "companyName" => self.company_name = map.next_value()?,
-            "department" => self.department = map.next_value()?,
-            "displayName" => self.display_name = map.next_value()?,
-            "emailAddresses" => self.email_addresses = map.next_value()?,
-            "fileAs" => self.file_as = map.next_value()?,
-            "generation" => self.generation = map.next_value()?,
-            "givenName" => self.given_name = map.next_value()?,
-            "homeAddress" => self.home_address = map.next_value()?,
-            "homePhones" => self.home_phones = map.next_value()?,
-            "imAddresses" => self.im_addresses = map.next_value()?,
-            "initials" => self.initials = map.next_value()?,
-            "jobTitle" => self.job_title = map.next_value()?,
-            "manager" => self.manager = map.next_value()?,
-            "middleName" => self.middle_name = map.next_value()?,
-            "mobilePhone" => self.mobile_phone = map.next_value()?,
-            "nickName" => self.nick_name = map.next_value()?,
-            "officeLocation" => self.office_location = map.next_value()?,
-            "otherAddress" => self.other_address = map.next_value()?,
-            "parentFolderId" => self.parent_folder_id = map.next_value()?,
-            "personalNotes" => self.personal_notes = map.next_value()?,
-            "primaryEmailAddress" => self.primary_email_address = map.next_value()?,
-            "profession" => self.profession = map.next_value()?,
-            "secondaryEmailAddress" => self.secondary_email_address = map.next_value()?,
-            "spouseName" => self.spouse_name = map.next_value()?,
-            "surname" => self.surname = map.next_value()?,
-            "tertiaryEmailAddress" => self.tertiary_email_address = map.next_value()?,
-            "title" => self.title = map.next_value()?,
-            "yomiCompanyName" => self.yomi_company_name = map.next_value()?,
-            "yomiGivenName" => self.yomi_given_name = map.next_value()?,
-            "yomiSurname" => self.yomi_surname = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "categories" => into.strings(3779, map)?,
+            "changeKey" => into.str(3780, map)?,
+            "createdDateTime" => into.other::<crate::edm::DateTimeOffset, _>(3781, map)?,
+            "lastModifiedDateTime" => into.other::<crate::edm::DateTimeOffset, _>(3782, map)?,
+            "assistantName" => into.str(1336, map)?,
+            "birthday" => into.other::<crate::edm::DateTimeOffset, _>(1337, map)?,
+            "businessAddress" => into.other::<crate::models::PhysicalAddress, _>(1338, map)?,
+            "businessHomePage" => into.str(1339, map)?,
+            "businessPhones" => into.strings(1340, map)?,
+            "children" => into.strings(1341, map)?,
+            "companyName" => into.str(1342, map)?,
+            "department" => into.str(1343, map)?,
+            "displayName" => into.str(1344, map)?,
+            "emailAddresses" => into.other::<Vec<crate::models::EmailAddress>, _>(1345, map)?,
+            "fileAs" => into.str(1346, map)?,
+            "generation" => into.str(1347, map)?,
+            "givenName" => into.str(1348, map)?,
+            "homeAddress" => into.other::<crate::models::PhysicalAddress, _>(1349, map)?,
+            "homePhones" => into.strings(1350, map)?,
+            "imAddresses" => into.strings(1351, map)?,
+            "initials" => into.str(1352, map)?,
+            "jobTitle" => into.str(1353, map)?,
+            "manager" => into.str(1354, map)?,
+            "middleName" => into.str(1355, map)?,
+            "mobilePhone" => into.str(1356, map)?,
+            "nickName" => into.str(1357, map)?,
+            "officeLocation" => into.str(1358, map)?,
+            "otherAddress" => into.other::<crate::models::PhysicalAddress, _>(1359, map)?,
+            "parentFolderId" => into.str(1360, map)?,
+            "personalNotes" => into.str(1361, map)?,
+            "primaryEmailAddress" => into.other::<crate::models::EmailAddress, _>(1362, map)?,
+            "profession" => into.str(1363, map)?,
+            "secondaryEmailAddress" => into.other::<crate::models::EmailAddress, _>(1364, map)?,
+            "spouseName" => into.str(1365, map)?,
+            "surname" => into.str(1366, map)?,
+            "tertiaryEmailAddress" => into.other::<crate::models::EmailAddress, _>(1367, map)?,
+            "title" => into.str(1368, map)?,
+            "yomiCompanyName" => into.str(1369, map)?,
+            "yomiGivenName" => into.str(1370, map)?,
+            "yomiSurname" => into.str(1371, map)?,
             #[cfg(feature = "identity")]
-            "extensions" => self.extensions = map.next_value()?,
+            "extensions" => into.other::<Vec<crate::models::AnyExtension>, _>(1372, map)?,
             #[cfg(feature = "mail")]
             "multiValueExtendedProperties" => {
-                self.multi_value_extended_properties = map.next_value()?
+                into.other::<Vec<crate::models::MultiValueLegacyExtendedProperty>, _>(1373, map)?
             }
             #[cfg(feature = "identity")]
-            "photo" => self.photo = map.next_value()?,
+            "photo" => into.other::<crate::models::ProfilePhoto, _>(1374, map)?,
             #[cfg(feature = "mail")]
             "singleValueExtendedProperties" => {
-                self.single_value_extended_properties = map.next_value()?
+                into.other::<Vec<crate::models::SingleValueLegacyExtendedProperty>, _>(1375, map)?
             }
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::OutlookItem as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -309,55 +762,155 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.contactFolder` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "personal-contacts")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct ContactFolder {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "personal-contacts")]
+impl std::ops::Deref for ContactFolder {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "personal-contacts")]
+impl std::ops::DerefMut for ContactFolder {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "personal-contacts")]
+impl ContactFolder {
+    /// An empty `contactFolder`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The folder's display name.
-    pub display_name: crate::Patch<String>,
+    ///
+    /// `displayName`: `None` when absent or `null`.
+    pub fn display_name(&self) -> Option<&str> {
+        self.props().str(1376)
+    }
+
+    /// Sets `displayName`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_display_name(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(1376, value.into_patch());
+        self
+    }
+
     /// The ID of the folder's parent folder.
-    pub parent_folder_id: crate::Patch<String>,
+    ///
+    /// `parentFolderId`: `None` when absent or `null`.
+    pub fn parent_folder_id(&self) -> Option<&str> {
+        self.props().str(1377)
+    }
+
+    /// Sets `parentFolderId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_parent_folder_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(1377, value.into_patch());
+        self
+    }
+
     /// The collection of child folders in the folder. Navigation property. Read-only. Nullable.
-    pub child_folders: crate::Patch<Vec<crate::models::ContactFolder>>,
+    ///
+    /// `childFolders`: an empty slice when absent or `null`.
+    pub fn child_folders(&self) -> &[crate::models::ContactFolder] {
+        self.props().list(1378)
+    }
+
+    /// Sets `childFolders`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_child_folders(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::ContactFolder>>,
+    ) -> &mut Self {
+        self.props_mut().set(1378, value.into_patch());
+        self
+    }
+
     /// The contacts in the folder. Navigation property. Read-only. Nullable.
-    pub contacts: crate::Patch<Vec<crate::models::Contact>>,
+    ///
+    /// `contacts`: an empty slice when absent or `null`.
+    pub fn contacts(&self) -> &[crate::models::Contact] {
+        self.props().list(1379)
+    }
+
+    /// Sets `contacts`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_contacts(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::Contact>>,
+    ) -> &mut Self {
+        self.props_mut().set(1379, value.into_patch());
+        self
+    }
+
     /// The collection of multi-value extended properties defined for the contactFolder. Read-only.
     /// Nullable.
+    ///
+    /// `multiValueExtendedProperties`: an empty slice when absent or `null`.
     #[cfg(feature = "mail")]
-    pub multi_value_extended_properties:
-        crate::Patch<Vec<crate::models::MultiValueLegacyExtendedProperty>>,
+    pub fn multi_value_extended_properties(
+        &self,
+    ) -> &[crate::models::MultiValueLegacyExtendedProperty] {
+        self.props().list(1380)
+    }
+
+    /// Sets `multiValueExtendedProperties`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    #[cfg(feature = "mail")]
+    pub fn set_multi_value_extended_properties(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::MultiValueLegacyExtendedProperty>>,
+    ) -> &mut Self {
+        self.props_mut().set(1380, value.into_patch());
+        self
+    }
+
     /// The collection of single-value extended properties defined for the contactFolder. Read-only.
     /// Nullable.
+    ///
+    /// `singleValueExtendedProperties`: an empty slice when absent or `null`.
     #[cfg(feature = "mail")]
-    pub single_value_extended_properties:
-        crate::Patch<Vec<crate::models::SingleValueLegacyExtendedProperty>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn single_value_extended_properties(
+        &self,
+    ) -> &[crate::models::SingleValueLegacyExtendedProperty] {
+        self.props().list(1381)
+    }
+
+    /// Sets `singleValueExtendedProperties`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    #[cfg(feature = "mail")]
+    pub fn set_single_value_extended_properties(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::SingleValueLegacyExtendedProperty>>,
+    ) -> &mut Self {
+        self.props_mut().set(1381, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "personal-contacts")]
+impl std::fmt::Debug for ContactFolder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "ContactFolder", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "personal-contacts")]
 impl serde::Serialize for ContactFolder {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("displayName", &self.display_name)?;
-        writer.field("parentFolderId", &self.parent_folder_id)?;
-        writer.field("childFolders", &self.child_folders)?;
-        writer.field("contacts", &self.contacts)?;
-        #[cfg(feature = "mail")]
-        writer.field(
-            "multiValueExtendedProperties",
-            &self.multi_value_extended_properties,
-        )?;
-        #[cfg(feature = "mail")]
-        writer.field(
-            "singleValueExtendedProperties",
-            &self.single_value_extended_properties,
-        )?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -373,31 +926,35 @@ impl crate::read_fields::ReadFields for ContactFolder {
     const NAME: &'static str = "microsoft.graph.contactFolder";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "displayName" => self.display_name = map.next_value()?,
-            "parentFolderId" => self.parent_folder_id = map.next_value()?,
-            "childFolders" => self.child_folders = map.next_value()?,
-            "contacts" => self.contacts = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "displayName" => into.str(1376, map)?,
+            "parentFolderId" => into.str(1377, map)?,
+            "childFolders" => into.other::<Vec<crate::models::ContactFolder>, _>(1378, map)?,
+            "contacts" => into.other::<Vec<crate::models::Contact>, _>(1379, map)?,
             #[cfg(feature = "mail")]
             "multiValueExtendedProperties" => {
-                self.multi_value_extended_properties = map.next_value()?
+                into.other::<Vec<crate::models::MultiValueLegacyExtendedProperty>, _>(1380, map)?
             }
             #[cfg(feature = "mail")]
             "singleValueExtendedProperties" => {
-                self.single_value_extended_properties = map.next_value()?
+                into.other::<Vec<crate::models::SingleValueLegacyExtendedProperty>, _>(1381, map)?
             }
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 

@@ -3,32 +3,103 @@
 
 /// The `microsoft.graph.planner` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "planner")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct Planner {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "planner")]
+impl std::ops::Deref for Planner {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "planner")]
+impl std::ops::DerefMut for Planner {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "planner")]
+impl Planner {
+    /// An empty `planner`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Read-only. Nullable. Returns a collection of the specified buckets
-    pub buckets: crate::Patch<Vec<crate::models::PlannerBucket>>,
+    ///
+    /// `buckets`: an empty slice when absent or `null`.
+    pub fn buckets(&self) -> &[crate::models::PlannerBucket] {
+        self.props().list(3892)
+    }
+
+    /// Sets `buckets`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_buckets(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::PlannerBucket>>,
+    ) -> &mut Self {
+        self.props_mut().set(3892, value.into_patch());
+        self
+    }
+
     /// Read-only. Nullable. Returns a collection of the specified plans
-    pub plans: crate::Patch<Vec<crate::models::PlannerPlan>>,
+    ///
+    /// `plans`: an empty slice when absent or `null`.
+    pub fn plans(&self) -> &[crate::models::PlannerPlan] {
+        self.props().list(3893)
+    }
+
+    /// Sets `plans`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_plans(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::PlannerPlan>>,
+    ) -> &mut Self {
+        self.props_mut().set(3893, value.into_patch());
+        self
+    }
+
     /// Read-only. Nullable. Returns a collection of the specified tasks
-    pub tasks: crate::Patch<Vec<crate::models::PlannerTask>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `tasks`: an empty slice when absent or `null`.
+    pub fn tasks(&self) -> &[crate::models::PlannerTask] {
+        self.props().list(3894)
+    }
+
+    /// Sets `tasks`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_tasks(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::PlannerTask>>,
+    ) -> &mut Self {
+        self.props_mut().set(3894, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "planner")]
+impl std::fmt::Debug for Planner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "Planner", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "planner")]
 impl serde::Serialize for Planner {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("buckets", &self.buckets)?;
-        writer.field("plans", &self.plans)?;
-        writer.field("tasks", &self.tasks)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -44,22 +115,26 @@ impl crate::read_fields::ReadFields for Planner {
     const NAME: &'static str = "microsoft.graph.planner";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "buckets" => self.buckets = map.next_value()?,
-            "plans" => self.plans = map.next_value()?,
-            "tasks" => self.tasks = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "buckets" => into.other::<Vec<crate::models::PlannerBucket>, _>(3892, map)?,
+            "plans" => into.other::<Vec<crate::models::PlannerPlan>, _>(3893, map)?,
+            "tasks" => into.other::<Vec<crate::models::PlannerTask>, _>(3894, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -76,33 +151,91 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.plannerAssignedToTaskBoardTaskFormat` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "planner")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct PlannerAssignedToTaskBoardTaskFormat {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "planner")]
+impl std::ops::Deref for PlannerAssignedToTaskBoardTaskFormat {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "planner")]
+impl std::ops::DerefMut for PlannerAssignedToTaskBoardTaskFormat {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "planner")]
+impl PlannerAssignedToTaskBoardTaskFormat {
+    /// An empty `plannerAssignedToTaskBoardTaskFormat`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Dictionary of hints used to order tasks on the AssignedTo view of the Task Board. The key of each
     /// entry is one of the users the task is assigned to and the value is the order hint. The format of
     /// each value is defined as outlined here.
-    pub order_hints_by_assignee: crate::Patch<Box<crate::models::PlannerOrderHintsByAssignee>>,
+    ///
+    /// `orderHintsByAssignee`: `None` when absent or `null`.
+    pub fn order_hints_by_assignee(&self) -> Option<&crate::models::PlannerOrderHintsByAssignee> {
+        self.props().get(3895)
+    }
+
+    /// Sets `orderHintsByAssignee`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_order_hints_by_assignee(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::PlannerOrderHintsByAssignee>,
+    ) -> &mut Self {
+        self.props_mut().set(3895, value.into_patch());
+        self
+    }
+
     /// Hint value used to order the task on the AssignedTo view of the Task Board when the task is not
     /// assigned to anyone, or if the orderHintsByAssignee dictionary does not provide an order hint for
     /// the user the task is assigned to. The format is defined as outlined here.
-    pub unassigned_order_hint: crate::Patch<String>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `unassignedOrderHint`: `None` when absent or `null`.
+    pub fn unassigned_order_hint(&self) -> Option<&str> {
+        self.props().str(3896)
+    }
+
+    /// Sets `unassignedOrderHint`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_unassigned_order_hint(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(3896, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "planner")]
+impl std::fmt::Debug for PlannerAssignedToTaskBoardTaskFormat {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props().fmt_as(
+            f,
+            "PlannerAssignedToTaskBoardTaskFormat",
+            crate::models::PROPERTY_NAMES,
+        )
+    }
 }
 
 #[cfg(feature = "planner")]
 impl serde::Serialize for PlannerAssignedToTaskBoardTaskFormat {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("orderHintsByAssignee", &self.order_hints_by_assignee)?;
-        writer.field("unassignedOrderHint", &self.unassigned_order_hint)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -118,21 +251,27 @@ impl crate::read_fields::ReadFields for PlannerAssignedToTaskBoardTaskFormat {
     const NAME: &'static str = "microsoft.graph.plannerAssignedToTaskBoardTaskFormat";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "orderHintsByAssignee" => self.order_hints_by_assignee = map.next_value()?,
-            "unassignedOrderHint" => self.unassigned_order_hint = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "orderHintsByAssignee" => {
+                into.other::<crate::models::PlannerOrderHintsByAssignee, _>(3895, map)?
+            }
+            "unassignedOrderHint" => into.str(3896, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -148,36 +287,111 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.plannerBucket` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "planner")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct PlannerBucket {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "planner")]
+impl std::ops::Deref for PlannerBucket {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "planner")]
+impl std::ops::DerefMut for PlannerBucket {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "planner")]
+impl PlannerBucket {
+    /// An empty `plannerBucket`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Name of the bucket.
-    pub name: crate::Patch<String>,
+    ///
+    /// `name`: `None` when absent or `null`.
+    pub fn name(&self) -> Option<&str> {
+        self.props().str(3897)
+    }
+
+    /// Sets `name`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_name(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(3897, value.into_patch());
+        self
+    }
+
     /// Hint used to order items of this type in a list view. For details about the supported format, see
     /// Using order hints in Planner.
-    pub order_hint: crate::Patch<String>,
+    ///
+    /// `orderHint`: `None` when absent or `null`.
+    pub fn order_hint(&self) -> Option<&str> {
+        self.props().str(3898)
+    }
+
+    /// Sets `orderHint`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_order_hint(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(3898, value.into_patch());
+        self
+    }
+
     /// Plan ID to which the bucket belongs.
-    pub plan_id: crate::Patch<String>,
+    ///
+    /// `planId`: `None` when absent or `null`.
+    pub fn plan_id(&self) -> Option<&str> {
+        self.props().str(3899)
+    }
+
+    /// Sets `planId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_plan_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(3899, value.into_patch());
+        self
+    }
+
     /// Read-only. Nullable. The collection of tasks in the bucket.
-    pub tasks: crate::Patch<Vec<crate::models::PlannerTask>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `tasks`: an empty slice when absent or `null`.
+    pub fn tasks(&self) -> &[crate::models::PlannerTask] {
+        self.props().list(3900)
+    }
+
+    /// Sets `tasks`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_tasks(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::PlannerTask>>,
+    ) -> &mut Self {
+        self.props_mut().set(3900, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "planner")]
+impl std::fmt::Debug for PlannerBucket {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "PlannerBucket", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "planner")]
 impl serde::Serialize for PlannerBucket {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("name", &self.name)?;
-        writer.field("orderHint", &self.order_hint)?;
-        writer.field("planId", &self.plan_id)?;
-        writer.field("tasks", &self.tasks)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -193,23 +407,27 @@ impl crate::read_fields::ReadFields for PlannerBucket {
     const NAME: &'static str = "microsoft.graph.plannerBucket";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "name" => self.name = map.next_value()?,
-            "orderHint" => self.order_hint = map.next_value()?,
-            "planId" => self.plan_id = map.next_value()?,
-            "tasks" => self.tasks = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "name" => into.str(3897, map)?,
+            "orderHint" => into.str(3898, map)?,
+            "planId" => into.str(3899, map)?,
+            "tasks" => into.other::<Vec<crate::models::PlannerTask>, _>(3900, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -227,27 +445,72 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.plannerBucketTaskBoardTaskFormat` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "planner")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct PlannerBucketTaskBoardTaskFormat {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "planner")]
+impl std::ops::Deref for PlannerBucketTaskBoardTaskFormat {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "planner")]
+impl std::ops::DerefMut for PlannerBucketTaskBoardTaskFormat {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "planner")]
+impl PlannerBucketTaskBoardTaskFormat {
+    /// An empty `plannerBucketTaskBoardTaskFormat`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Hint used to order tasks in the bucket view of the task board. For details about the supported
     /// format, see Using order hints in Planner.
-    pub order_hint: crate::Patch<String>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `orderHint`: `None` when absent or `null`.
+    pub fn order_hint(&self) -> Option<&str> {
+        self.props().str(3901)
+    }
+
+    /// Sets `orderHint`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_order_hint(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(3901, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "planner")]
+impl std::fmt::Debug for PlannerBucketTaskBoardTaskFormat {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props().fmt_as(
+            f,
+            "PlannerBucketTaskBoardTaskFormat",
+            crate::models::PROPERTY_NAMES,
+        )
+    }
 }
 
 #[cfg(feature = "planner")]
 impl serde::Serialize for PlannerBucketTaskBoardTaskFormat {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("orderHint", &self.order_hint)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -263,20 +526,24 @@ impl crate::read_fields::ReadFields for PlannerBucketTaskBoardTaskFormat {
     const NAME: &'static str = "microsoft.graph.plannerBucketTaskBoardTaskFormat";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "orderHint" => self.order_hint = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "orderHint" => into.str(3901, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -291,26 +558,71 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.plannerGroup` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "planner")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct PlannerGroup {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "planner")]
+impl std::ops::Deref for PlannerGroup {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "planner")]
+impl std::ops::DerefMut for PlannerGroup {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "planner")]
+impl PlannerGroup {
+    /// An empty `plannerGroup`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Read-only. Nullable. Returns the plannerPlans owned by the group.
-    pub plans: crate::Patch<Vec<crate::models::PlannerPlan>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `plans`: an empty slice when absent or `null`.
+    pub fn plans(&self) -> &[crate::models::PlannerPlan] {
+        self.props().list(3902)
+    }
+
+    /// Sets `plans`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_plans(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::PlannerPlan>>,
+    ) -> &mut Self {
+        self.props_mut().set(3902, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "planner")]
+impl std::fmt::Debug for PlannerGroup {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "PlannerGroup", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "planner")]
 impl serde::Serialize for PlannerGroup {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("plans", &self.plans)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -326,20 +638,24 @@ impl crate::read_fields::ReadFields for PlannerGroup {
     const NAME: &'static str = "microsoft.graph.plannerGroup";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "plans" => self.plans = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "plans" => into.other::<Vec<crate::models::PlannerPlan>, _>(3902, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -354,50 +670,180 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.plannerPlan` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "planner")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct PlannerPlan {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "planner")]
+impl std::ops::Deref for PlannerPlan {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "planner")]
+impl std::ops::DerefMut for PlannerPlan {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "planner")]
+impl PlannerPlan {
+    /// An empty `plannerPlan`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Identifies the container of the plan. Specify only the url, the containerId and type, or all
     /// properties. After it is set, this property can’t be updated. Required.
-    pub container: crate::Patch<Box<crate::models::PlannerPlanContainer>>,
+    ///
+    /// `container`: `None` when absent or `null`.
+    pub fn container(&self) -> Option<&crate::models::PlannerPlanContainer> {
+        self.props().get(3903)
+    }
+
+    /// Sets `container`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_container(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::PlannerPlanContainer>,
+    ) -> &mut Self {
+        self.props_mut().set(3903, value.into_patch());
+        self
+    }
+
     /// Read-only. The user who created the plan.
-    pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
+    ///
+    /// `createdBy`: `None` when absent or `null`.
+    pub fn created_by(&self) -> Option<&crate::models::AnyIdentitySet> {
+        self.props().get(3904)
+    }
+
+    /// Sets `createdBy`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_created_by(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::AnyIdentitySet>,
+    ) -> &mut Self {
+        self.props_mut().set(3904, value.into_patch());
+        self
+    }
+
     /// Read-only. Date and time at which the plan is created. The Timestamp type represents date and
     /// time information using ISO 8601 format and is always in UTC time. For example, midnight UTC on
     /// Jan 1, 2014 is 2014-01-01T00:00:00Z
-    pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    ///
+    /// `createdDateTime`: `None` when absent or `null`.
+    pub fn created_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(3905)
+    }
+
+    /// Sets `createdDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_created_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(3905, value.into_patch());
+        self
+    }
+
     /// The `owner` property.
-    pub owner: crate::Patch<String>,
+    ///
+    /// `owner`: `None` when absent or `null`.
+    pub fn owner(&self) -> Option<&str> {
+        self.props().str(3906)
+    }
+
+    /// Sets `owner`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_owner(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(3906, value.into_patch());
+        self
+    }
+
     /// Required. Title of the plan.
-    pub title: crate::Patch<String>,
+    ///
+    /// `title`: `None` when absent or `null`.
+    pub fn title(&self) -> Option<&str> {
+        self.props().str(3907)
+    }
+
+    /// Sets `title`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_title(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(3907, value.into_patch());
+        self
+    }
+
     /// Read-only. Nullable. Collection of buckets in the plan.
-    pub buckets: crate::Patch<Vec<crate::models::PlannerBucket>>,
+    ///
+    /// `buckets`: an empty slice when absent or `null`.
+    pub fn buckets(&self) -> &[crate::models::PlannerBucket] {
+        self.props().list(3908)
+    }
+
+    /// Sets `buckets`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_buckets(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::PlannerBucket>>,
+    ) -> &mut Self {
+        self.props_mut().set(3908, value.into_patch());
+        self
+    }
+
     /// Read-only. Nullable. Additional details about the plan.
-    pub details: crate::Patch<Box<crate::models::PlannerPlanDetails>>,
+    ///
+    /// `details`: `None` when absent or `null`.
+    pub fn details(&self) -> Option<&crate::models::PlannerPlanDetails> {
+        self.props().get(3909)
+    }
+
+    /// Sets `details`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_details(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::PlannerPlanDetails>,
+    ) -> &mut Self {
+        self.props_mut().set(3909, value.into_patch());
+        self
+    }
+
     /// Read-only. Nullable. Collection of tasks in the plan.
-    pub tasks: crate::Patch<Vec<crate::models::PlannerTask>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `tasks`: an empty slice when absent or `null`.
+    pub fn tasks(&self) -> &[crate::models::PlannerTask] {
+        self.props().list(3910)
+    }
+
+    /// Sets `tasks`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_tasks(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::PlannerTask>>,
+    ) -> &mut Self {
+        self.props_mut().set(3910, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "planner")]
+impl std::fmt::Debug for PlannerPlan {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "PlannerPlan", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "planner")]
 impl serde::Serialize for PlannerPlan {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("container", &self.container)?;
-        writer.field("createdBy", &self.created_by)?;
-        writer.field("createdDateTime", &self.created_date_time)?;
-        writer.field("owner", &self.owner)?;
-        writer.field("title", &self.title)?;
-        writer.field("buckets", &self.buckets)?;
-        writer.field("details", &self.details)?;
-        writer.field("tasks", &self.tasks)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -413,27 +859,31 @@ impl crate::read_fields::ReadFields for PlannerPlan {
     const NAME: &'static str = "microsoft.graph.plannerPlan";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "container" => self.container = map.next_value()?,
-            "createdBy" => self.created_by = map.next_value()?,
-            "createdDateTime" => self.created_date_time = map.next_value()?,
-            "owner" => self.owner = map.next_value()?,
-            "title" => self.title = map.next_value()?,
-            "buckets" => self.buckets = map.next_value()?,
-            "details" => self.details = map.next_value()?,
-            "tasks" => self.tasks = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "container" => into.other::<crate::models::PlannerPlanContainer, _>(3903, map)?,
+            "createdBy" => into.other::<crate::models::AnyIdentitySet, _>(3904, map)?,
+            "createdDateTime" => into.other::<crate::edm::DateTimeOffset, _>(3905, map)?,
+            "owner" => into.str(3906, map)?,
+            "title" => into.str(3907, map)?,
+            "buckets" => into.other::<Vec<crate::models::PlannerBucket>, _>(3908, map)?,
+            "details" => into.other::<crate::models::PlannerPlanDetails, _>(3909, map)?,
+            "tasks" => into.other::<Vec<crate::models::PlannerTask>, _>(3910, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -455,33 +905,91 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.plannerPlanDetails` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "planner")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct PlannerPlanDetails {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "planner")]
+impl std::ops::Deref for PlannerPlanDetails {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "planner")]
+impl std::ops::DerefMut for PlannerPlanDetails {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "planner")]
+impl PlannerPlanDetails {
+    /// An empty `plannerPlanDetails`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// An object that specifies the descriptions of the 25 categories that can be associated with tasks
     /// in the plan.
-    pub category_descriptions: crate::Patch<Box<crate::models::PlannerCategoryDescriptions>>,
+    ///
+    /// `categoryDescriptions`: `None` when absent or `null`.
+    pub fn category_descriptions(&self) -> Option<&crate::models::PlannerCategoryDescriptions> {
+        self.props().get(3911)
+    }
+
+    /// Sets `categoryDescriptions`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_category_descriptions(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::PlannerCategoryDescriptions>,
+    ) -> &mut Self {
+        self.props_mut().set(3911, value.into_patch());
+        self
+    }
+
     /// Set of user IDs that this plan is shared with. If you are leveraging Microsoft 365 groups, use
     /// the Groups API to manage group membership to share the group's plan. You can also add existing
     /// members of the group to this collection, although it is not required for them to access the plan
     /// owned by the group.
-    pub shared_with: crate::Patch<Box<crate::models::PlannerUserIds>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `sharedWith`: `None` when absent or `null`.
+    pub fn shared_with(&self) -> Option<&crate::models::PlannerUserIds> {
+        self.props().get(3912)
+    }
+
+    /// Sets `sharedWith`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_shared_with(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::PlannerUserIds>,
+    ) -> &mut Self {
+        self.props_mut().set(3912, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "planner")]
+impl std::fmt::Debug for PlannerPlanDetails {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "PlannerPlanDetails", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "planner")]
 impl serde::Serialize for PlannerPlanDetails {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("categoryDescriptions", &self.category_descriptions)?;
-        writer.field("sharedWith", &self.shared_with)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -497,21 +1005,27 @@ impl crate::read_fields::ReadFields for PlannerPlanDetails {
     const NAME: &'static str = "microsoft.graph.plannerPlanDetails";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "categoryDescriptions" => self.category_descriptions = map.next_value()?,
-            "sharedWith" => self.shared_with = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "categoryDescriptions" => {
+                into.other::<crate::models::PlannerCategoryDescriptions, _>(3911, map)?
+            }
+            "sharedWith" => into.other::<crate::models::PlannerUserIds, _>(3912, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -527,27 +1041,72 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.plannerProgressTaskBoardTaskFormat` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "planner")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct PlannerProgressTaskBoardTaskFormat {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "planner")]
+impl std::ops::Deref for PlannerProgressTaskBoardTaskFormat {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "planner")]
+impl std::ops::DerefMut for PlannerProgressTaskBoardTaskFormat {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "planner")]
+impl PlannerProgressTaskBoardTaskFormat {
+    /// An empty `plannerProgressTaskBoardTaskFormat`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Hint value used to order the task on the progress view of the task board. For details about the
     /// supported format, see Using order hints in Planner.
-    pub order_hint: crate::Patch<String>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `orderHint`: `None` when absent or `null`.
+    pub fn order_hint(&self) -> Option<&str> {
+        self.props().str(3913)
+    }
+
+    /// Sets `orderHint`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_order_hint(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(3913, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "planner")]
+impl std::fmt::Debug for PlannerProgressTaskBoardTaskFormat {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props().fmt_as(
+            f,
+            "PlannerProgressTaskBoardTaskFormat",
+            crate::models::PROPERTY_NAMES,
+        )
+    }
 }
 
 #[cfg(feature = "planner")]
 impl serde::Serialize for PlannerProgressTaskBoardTaskFormat {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("orderHint", &self.order_hint)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -563,20 +1122,24 @@ impl crate::read_fields::ReadFields for PlannerProgressTaskBoardTaskFormat {
     const NAME: &'static str = "microsoft.graph.plannerProgressTaskBoardTaskFormat";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "orderHint" => self.order_hint = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "orderHint" => into.str(3913, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -591,126 +1154,450 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.plannerTask` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "planner")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct PlannerTask {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "planner")]
+impl std::ops::Deref for PlannerTask {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "planner")]
+impl std::ops::DerefMut for PlannerTask {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "planner")]
+impl PlannerTask {
+    /// An empty `plannerTask`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Number of checklist items with value set to false, representing incomplete items.
-    pub active_checklist_item_count: crate::Patch<i32>,
+    ///
+    /// `activeChecklistItemCount`: `None` when absent or `null`.
+    pub fn active_checklist_item_count(&self) -> Option<i32> {
+        self.props().int(3914)
+    }
+
+    /// Sets `activeChecklistItemCount`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_active_checklist_item_count(
+        &mut self,
+        value: impl crate::IntoPatch<i32>,
+    ) -> &mut Self {
+        self.props_mut().set_int(3914, value.into_patch());
+        self
+    }
+
     /// The categories to which the task has been applied. See applied Categories for possible values.
-    pub applied_categories: crate::Patch<Box<crate::models::PlannerAppliedCategories>>,
+    ///
+    /// `appliedCategories`: `None` when absent or `null`.
+    pub fn applied_categories(&self) -> Option<&crate::models::PlannerAppliedCategories> {
+        self.props().get(3915)
+    }
+
+    /// Sets `appliedCategories`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_applied_categories(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::PlannerAppliedCategories>,
+    ) -> &mut Self {
+        self.props_mut().set(3915, value.into_patch());
+        self
+    }
+
     /// Hint used to order items of this type in a list view. The format is defined as outlined here.
-    pub assignee_priority: crate::Patch<String>,
+    ///
+    /// `assigneePriority`: `None` when absent or `null`.
+    pub fn assignee_priority(&self) -> Option<&str> {
+        self.props().str(3916)
+    }
+
+    /// Sets `assigneePriority`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_assignee_priority(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(3916, value.into_patch());
+        self
+    }
+
     /// The set of assignees the task is assigned to.
-    pub assignments: crate::Patch<Box<crate::models::PlannerAssignments>>,
+    ///
+    /// `assignments`: `None` when absent or `null`.
+    pub fn assignments(&self) -> Option<&crate::models::PlannerAssignments> {
+        self.props().get(3917)
+    }
+
+    /// Sets `assignments`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_assignments(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::PlannerAssignments>,
+    ) -> &mut Self {
+        self.props_mut().set(3917, value.into_patch());
+        self
+    }
+
     /// Bucket ID to which the task belongs. The bucket needs to be in the plan that the task is in. It
     /// is 28 characters long and case-sensitive. Format validation is done on the service.
-    pub bucket_id: crate::Patch<String>,
+    ///
+    /// `bucketId`: `None` when absent or `null`.
+    pub fn bucket_id(&self) -> Option<&str> {
+        self.props().str(3918)
+    }
+
+    /// Sets `bucketId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_bucket_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(3918, value.into_patch());
+        self
+    }
+
     /// Number of checklist items that are present on the task.
-    pub checklist_item_count: crate::Patch<i32>,
+    ///
+    /// `checklistItemCount`: `None` when absent or `null`.
+    pub fn checklist_item_count(&self) -> Option<i32> {
+        self.props().int(3919)
+    }
+
+    /// Sets `checklistItemCount`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_checklist_item_count(&mut self, value: impl crate::IntoPatch<i32>) -> &mut Self {
+        self.props_mut().set_int(3919, value.into_patch());
+        self
+    }
+
     /// Identity of the user that completed the task.
-    pub completed_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
+    ///
+    /// `completedBy`: `None` when absent or `null`.
+    pub fn completed_by(&self) -> Option<&crate::models::AnyIdentitySet> {
+        self.props().get(3920)
+    }
+
+    /// Sets `completedBy`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_completed_by(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::AnyIdentitySet>,
+    ) -> &mut Self {
+        self.props_mut().set(3920, value.into_patch());
+        self
+    }
+
     /// Read-only. Date and time at which the 'percentComplete' of the task is set to '100'. The
     /// Timestamp type represents date and time information using ISO 8601 format and is always in UTC
     /// time. For example, midnight UTC on Jan 1, 2014 is 2014-01-01T00:00:00Z
-    pub completed_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    ///
+    /// `completedDateTime`: `None` when absent or `null`.
+    pub fn completed_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(3921)
+    }
+
+    /// Sets `completedDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_completed_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(3921, value.into_patch());
+        self
+    }
+
     /// Thread ID of the conversation on the task. This is the ID of the conversation thread object
     /// created in the group.
-    pub conversation_thread_id: crate::Patch<String>,
+    ///
+    /// `conversationThreadId`: `None` when absent or `null`.
+    pub fn conversation_thread_id(&self) -> Option<&str> {
+        self.props().str(3922)
+    }
+
+    /// Sets `conversationThreadId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_conversation_thread_id(
+        &mut self,
+        value: impl crate::IntoPatch<String>,
+    ) -> &mut Self {
+        self.props_mut().set_str(3922, value.into_patch());
+        self
+    }
+
     /// Identity of the user that created the task.
-    pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
+    ///
+    /// `createdBy`: `None` when absent or `null`.
+    pub fn created_by(&self) -> Option<&crate::models::AnyIdentitySet> {
+        self.props().get(3923)
+    }
+
+    /// Sets `createdBy`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_created_by(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::AnyIdentitySet>,
+    ) -> &mut Self {
+        self.props_mut().set(3923, value.into_patch());
+        self
+    }
+
     /// Read-only. Date and time at which the task is created. The Timestamp type represents date and
     /// time information using ISO 8601 format and is always in UTC time. For example, midnight UTC on
     /// Jan 1, 2014 is 2014-01-01T00:00:00Z
-    pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    ///
+    /// `createdDateTime`: `None` when absent or `null`.
+    pub fn created_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(3924)
+    }
+
+    /// Sets `createdDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_created_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(3924, value.into_patch());
+        self
+    }
+
     /// Date and time at which the task is due. The Timestamp type represents date and time information
     /// using ISO 8601 format and is always in UTC time. For example, midnight UTC on Jan 1, 2014 is
     /// 2014-01-01T00:00:00Z
-    pub due_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    ///
+    /// `dueDateTime`: `None` when absent or `null`.
+    pub fn due_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(3925)
+    }
+
+    /// Sets `dueDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_due_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(3925, value.into_patch());
+        self
+    }
+
     /// Read-only. Value is true if the details object of the task has a non-empty description and false
     /// otherwise.
-    pub has_description: crate::Patch<bool>,
+    ///
+    /// `hasDescription`: `None` when absent or `null`.
+    pub fn has_description(&self) -> Option<bool> {
+        self.props().bool(3926)
+    }
+
+    /// Sets `hasDescription`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_has_description(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(3926, value.into_patch());
+        self
+    }
+
     /// Hint used to order items of this type in a list view. The format is defined as outlined here.
-    pub order_hint: crate::Patch<String>,
+    ///
+    /// `orderHint`: `None` when absent or `null`.
+    pub fn order_hint(&self) -> Option<&str> {
+        self.props().str(3927)
+    }
+
+    /// Sets `orderHint`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_order_hint(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(3927, value.into_patch());
+        self
+    }
+
     /// Percentage of task completion. When set to 100, the task is considered completed.
-    pub percent_complete: crate::Patch<i32>,
+    ///
+    /// `percentComplete`: `None` when absent or `null`.
+    pub fn percent_complete(&self) -> Option<i32> {
+        self.props().int(3928)
+    }
+
+    /// Sets `percentComplete`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_percent_complete(&mut self, value: impl crate::IntoPatch<i32>) -> &mut Self {
+        self.props_mut().set_int(3928, value.into_patch());
+        self
+    }
+
     /// Plan ID to which the task belongs.
-    pub plan_id: crate::Patch<String>,
+    ///
+    /// `planId`: `None` when absent or `null`.
+    pub fn plan_id(&self) -> Option<&str> {
+        self.props().str(3929)
+    }
+
+    /// Sets `planId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_plan_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(3929, value.into_patch());
+        self
+    }
+
     /// This sets the type of preview that shows up on the task. The possible values are: automatic,
     /// noPreview, checklist, description, reference.
-    pub preview_type: crate::Patch<crate::models::PlannerPreviewType>,
+    ///
+    /// `previewType`: `None` when absent or `null`.
+    pub fn preview_type(&self) -> Option<&crate::models::PlannerPreviewType> {
+        self.props().get(3930)
+    }
+
+    /// Sets `previewType`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_preview_type(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::PlannerPreviewType>,
+    ) -> &mut Self {
+        self.props_mut().set(3930, value.into_patch());
+        self
+    }
+
     /// Priority of the task. The valid range of values is between 0 and 10, with the increasing value
     /// being lower priority (0 has the highest priority and 10 has the lowest priority). Currently,
     /// Planner interprets values 0 and 1 as 'urgent', 2, 3 and 4 as 'important', 5, 6, and 7 as
     /// 'medium', and 8, 9, and 10 as 'low'. Additionally, Planner sets the value 1 for 'urgent', 3 for
     /// 'important', 5 for 'medium', and 9 for 'low'.
-    pub priority: crate::Patch<i32>,
+    ///
+    /// `priority`: `None` when absent or `null`.
+    pub fn priority(&self) -> Option<i32> {
+        self.props().int(3931)
+    }
+
+    /// Sets `priority`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_priority(&mut self, value: impl crate::IntoPatch<i32>) -> &mut Self {
+        self.props_mut().set_int(3931, value.into_patch());
+        self
+    }
+
     /// Number of external references that exist on the task.
-    pub reference_count: crate::Patch<i32>,
+    ///
+    /// `referenceCount`: `None` when absent or `null`.
+    pub fn reference_count(&self) -> Option<i32> {
+        self.props().int(3932)
+    }
+
+    /// Sets `referenceCount`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_reference_count(&mut self, value: impl crate::IntoPatch<i32>) -> &mut Self {
+        self.props_mut().set_int(3932, value.into_patch());
+        self
+    }
+
     /// Date and time at which the task starts. The Timestamp type represents date and time information
     /// using ISO 8601 format and is always in UTC time. For example, midnight UTC on Jan 1, 2014 is
     /// 2014-01-01T00:00:00Z
-    pub start_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    ///
+    /// `startDateTime`: `None` when absent or `null`.
+    pub fn start_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(3933)
+    }
+
+    /// Sets `startDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_start_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(3933, value.into_patch());
+        self
+    }
+
     /// Title of the task.
-    pub title: crate::Patch<String>,
+    ///
+    /// `title`: `None` when absent or `null`.
+    pub fn title(&self) -> Option<&str> {
+        self.props().str(3934)
+    }
+
+    /// Sets `title`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_title(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(3934, value.into_patch());
+        self
+    }
+
     /// Read-only. Nullable. Used to render the task correctly in the task board view when grouped by
     /// assignedTo.
-    pub assigned_to_task_board_format:
-        crate::Patch<Box<crate::models::PlannerAssignedToTaskBoardTaskFormat>>,
+    ///
+    /// `assignedToTaskBoardFormat`: `None` when absent or `null`.
+    pub fn assigned_to_task_board_format(
+        &self,
+    ) -> Option<&crate::models::PlannerAssignedToTaskBoardTaskFormat> {
+        self.props().get(3935)
+    }
+
+    /// Sets `assignedToTaskBoardFormat`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_assigned_to_task_board_format(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::PlannerAssignedToTaskBoardTaskFormat>,
+    ) -> &mut Self {
+        self.props_mut().set(3935, value.into_patch());
+        self
+    }
+
     /// Read-only. Nullable. Used to render the task correctly in the task board view when grouped by
     /// bucket.
-    pub bucket_task_board_format:
-        crate::Patch<Box<crate::models::PlannerBucketTaskBoardTaskFormat>>,
+    ///
+    /// `bucketTaskBoardFormat`: `None` when absent or `null`.
+    pub fn bucket_task_board_format(
+        &self,
+    ) -> Option<&crate::models::PlannerBucketTaskBoardTaskFormat> {
+        self.props().get(3936)
+    }
+
+    /// Sets `bucketTaskBoardFormat`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_bucket_task_board_format(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::PlannerBucketTaskBoardTaskFormat>,
+    ) -> &mut Self {
+        self.props_mut().set(3936, value.into_patch());
+        self
+    }
+
     /// Read-only. Nullable. Additional details about the task.
-    pub details: crate::Patch<Box<crate::models::PlannerTaskDetails>>,
+    ///
+    /// `details`: `None` when absent or `null`.
+    pub fn details(&self) -> Option<&crate::models::PlannerTaskDetails> {
+        self.props().get(3937)
+    }
+
+    /// Sets `details`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_details(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::PlannerTaskDetails>,
+    ) -> &mut Self {
+        self.props_mut().set(3937, value.into_patch());
+        self
+    }
+
     /// Read-only. Nullable. Used to render the task correctly in the task board view when grouped by
     /// progress.
-    pub progress_task_board_format:
-        crate::Patch<Box<crate::models::PlannerProgressTaskBoardTaskFormat>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `progressTaskBoardFormat`: `None` when absent or `null`.
+    pub fn progress_task_board_format(
+        &self,
+    ) -> Option<&crate::models::PlannerProgressTaskBoardTaskFormat> {
+        self.props().get(3938)
+    }
+
+    /// Sets `progressTaskBoardFormat`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_progress_task_board_format(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::PlannerProgressTaskBoardTaskFormat>,
+    ) -> &mut Self {
+        self.props_mut().set(3938, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "planner")]
+impl std::fmt::Debug for PlannerTask {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "PlannerTask", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "planner")]
 impl serde::Serialize for PlannerTask {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field(
-            "activeChecklistItemCount",
-            &self.active_checklist_item_count,
-        )?;
-        writer.field("appliedCategories", &self.applied_categories)?;
-        writer.field("assigneePriority", &self.assignee_priority)?;
-        writer.field("assignments", &self.assignments)?;
-        writer.field("bucketId", &self.bucket_id)?;
-        writer.field("checklistItemCount", &self.checklist_item_count)?;
-        writer.field("completedBy", &self.completed_by)?;
-        writer.field("completedDateTime", &self.completed_date_time)?;
-        writer.field("conversationThreadId", &self.conversation_thread_id)?;
-        writer.field("createdBy", &self.created_by)?;
-        writer.field("createdDateTime", &self.created_date_time)?;
-        writer.field("dueDateTime", &self.due_date_time)?;
-        writer.field("hasDescription", &self.has_description)?;
-        writer.field("orderHint", &self.order_hint)?;
-        writer.field("percentComplete", &self.percent_complete)?;
-        writer.field("planId", &self.plan_id)?;
-        writer.field("previewType", &self.preview_type)?;
-        writer.field("priority", &self.priority)?;
-        writer.field("referenceCount", &self.reference_count)?;
-        writer.field("startDateTime", &self.start_date_time)?;
-        writer.field("title", &self.title)?;
-        writer.field(
-            "assignedToTaskBoardFormat",
-            &self.assigned_to_task_board_format,
-        )?;
-        writer.field("bucketTaskBoardFormat", &self.bucket_task_board_format)?;
-        writer.field("details", &self.details)?;
-        writer.field("progressTaskBoardFormat", &self.progress_task_board_format)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -726,44 +1613,56 @@ impl crate::read_fields::ReadFields for PlannerTask {
     const NAME: &'static str = "microsoft.graph.plannerTask";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "activeChecklistItemCount" => self.active_checklist_item_count = map.next_value()?,
-            "appliedCategories" => self.applied_categories = map.next_value()?,
-            "assigneePriority" => self.assignee_priority = map.next_value()?,
-            "assignments" => self.assignments = map.next_value()?,
-            "bucketId" => self.bucket_id = map.next_value()?,
-            "checklistItemCount" => self.checklist_item_count = map.next_value()?,
-            "completedBy" => self.completed_by = map.next_value()?,
-            "completedDateTime" => self.completed_date_time = map.next_value()?,
-            "conversationThreadId" => self.conversation_thread_id = map.next_value()?,
-            "createdBy" => self.created_by = map.next_value()?,
-            "createdDateTime" => self.created_date_time = map.next_value()?,
-            "dueDateTime" => self.due_date_time = map.next_value()?,
-            "hasDescription" => self.has_description = map.next_value()?,
-            "orderHint" => self.order_hint = map.next_value()?,
-            "percentComplete" => self.percent_complete = map.next_value()?,
-            "planId" => self.plan_id = map.next_value()?,
-            "previewType" => self.preview_type = map.next_value()?,
-            "priority" => self.priority = map.next_value()?,
-            "referenceCount" => self.reference_count = map.next_value()?,
-            "startDateTime" => self.start_date_time = map.next_value()?,
-            "title" => self.title = map.next_value()?,
-            "assignedToTaskBoardFormat" => self.assigned_to_task_board_format = map.next_value()?,
-            "bucketTaskBoardFormat" => self.bucket_task_board_format = map.next_value()?,
-            "details" => self.details = map.next_value()?,
-            "progressTaskBoardFormat" => self.progress_task_board_format = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "activeChecklistItemCount" => into.int::<i32, _>(3914, map)?,
+            "appliedCategories" => {
+                into.other::<crate::models::PlannerAppliedCategories, _>(3915, map)?
+            }
+            "assigneePriority" => into.str(3916, map)?,
+            "assignments" => into.other::<crate::models::PlannerAssignments, _>(3917, map)?,
+            "bucketId" => into.str(3918, map)?,
+            "checklistItemCount" => into.int::<i32, _>(3919, map)?,
+            "completedBy" => into.other::<crate::models::AnyIdentitySet, _>(3920, map)?,
+            "completedDateTime" => into.other::<crate::edm::DateTimeOffset, _>(3921, map)?,
+            "conversationThreadId" => into.str(3922, map)?,
+            "createdBy" => into.other::<crate::models::AnyIdentitySet, _>(3923, map)?,
+            "createdDateTime" => into.other::<crate::edm::DateTimeOffset, _>(3924, map)?,
+            "dueDateTime" => into.other::<crate::edm::DateTimeOffset, _>(3925, map)?,
+            "hasDescription" => into.bool(3926, map)?,
+            "orderHint" => into.str(3927, map)?,
+            "percentComplete" => into.int::<i32, _>(3928, map)?,
+            "planId" => into.str(3929, map)?,
+            "previewType" => into.other::<crate::models::PlannerPreviewType, _>(3930, map)?,
+            "priority" => into.int::<i32, _>(3931, map)?,
+            "referenceCount" => into.int::<i32, _>(3932, map)?,
+            "startDateTime" => into.other::<crate::edm::DateTimeOffset, _>(3933, map)?,
+            "title" => into.str(3934, map)?,
+            "assignedToTaskBoardFormat" => {
+                into.other::<crate::models::PlannerAssignedToTaskBoardTaskFormat, _>(3935, map)?
+            }
+            "bucketTaskBoardFormat" => {
+                into.other::<crate::models::PlannerBucketTaskBoardTaskFormat, _>(3936, map)?
+            }
+            "details" => into.other::<crate::models::PlannerTaskDetails, _>(3937, map)?,
+            "progressTaskBoardFormat" => {
+                into.other::<crate::models::PlannerProgressTaskBoardTaskFormat, _>(3938, map)?
+            }
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -802,37 +1701,118 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.plannerTaskDetails` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "planner")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct PlannerTaskDetails {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "planner")]
+impl std::ops::Deref for PlannerTaskDetails {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "planner")]
+impl std::ops::DerefMut for PlannerTaskDetails {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "planner")]
+impl PlannerTaskDetails {
+    /// An empty `plannerTaskDetails`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The collection of checklist items on the task.
-    pub checklist: crate::Patch<Box<crate::models::PlannerChecklistItems>>,
+    ///
+    /// `checklist`: `None` when absent or `null`.
+    pub fn checklist(&self) -> Option<&crate::models::PlannerChecklistItems> {
+        self.props().get(3939)
+    }
+
+    /// Sets `checklist`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_checklist(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::PlannerChecklistItems>,
+    ) -> &mut Self {
+        self.props_mut().set(3939, value.into_patch());
+        self
+    }
+
     /// Description of the task.
-    pub description: crate::Patch<String>,
+    ///
+    /// `description`: `None` when absent or `null`.
+    pub fn description(&self) -> Option<&str> {
+        self.props().str(3940)
+    }
+
+    /// Sets `description`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_description(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(3940, value.into_patch());
+        self
+    }
+
     /// This sets the type of preview that shows up on the task. The possible values are: automatic,
     /// noPreview, checklist, description, reference. When set to automatic the displayed preview is
     /// chosen by the app viewing the task.
-    pub preview_type: crate::Patch<crate::models::PlannerPreviewType>,
+    ///
+    /// `previewType`: `None` when absent or `null`.
+    pub fn preview_type(&self) -> Option<&crate::models::PlannerPreviewType> {
+        self.props().get(3941)
+    }
+
+    /// Sets `previewType`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_preview_type(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::PlannerPreviewType>,
+    ) -> &mut Self {
+        self.props_mut().set(3941, value.into_patch());
+        self
+    }
+
     /// The collection of references on the task.
-    pub references: crate::Patch<Box<crate::models::PlannerExternalReferences>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `references`: `None` when absent or `null`.
+    pub fn references(&self) -> Option<&crate::models::PlannerExternalReferences> {
+        self.props().get(3942)
+    }
+
+    /// Sets `references`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_references(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::PlannerExternalReferences>,
+    ) -> &mut Self {
+        self.props_mut().set(3942, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "planner")]
+impl std::fmt::Debug for PlannerTaskDetails {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "PlannerTaskDetails", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "planner")]
 impl serde::Serialize for PlannerTaskDetails {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("checklist", &self.checklist)?;
-        writer.field("description", &self.description)?;
-        writer.field("previewType", &self.preview_type)?;
-        writer.field("references", &self.references)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -848,23 +1828,27 @@ impl crate::read_fields::ReadFields for PlannerTaskDetails {
     const NAME: &'static str = "microsoft.graph.plannerTaskDetails";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "checklist" => self.checklist = map.next_value()?,
-            "description" => self.description = map.next_value()?,
-            "previewType" => self.preview_type = map.next_value()?,
-            "references" => self.references = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "checklist" => into.other::<crate::models::PlannerChecklistItems, _>(3939, map)?,
+            "description" => into.str(3940, map)?,
+            "previewType" => into.other::<crate::models::PlannerPreviewType, _>(3941, map)?,
+            "references" => into.other::<crate::models::PlannerExternalReferences, _>(3942, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -882,29 +1866,87 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.plannerUser` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "planner")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct PlannerUser {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "planner")]
+impl std::ops::Deref for PlannerUser {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "planner")]
+impl std::ops::DerefMut for PlannerUser {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "planner")]
+impl PlannerUser {
+    /// An empty `plannerUser`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Read-only. Nullable. Returns the plannerTasks assigned to the user.
-    pub plans: crate::Patch<Vec<crate::models::PlannerPlan>>,
+    ///
+    /// `plans`: an empty slice when absent or `null`.
+    pub fn plans(&self) -> &[crate::models::PlannerPlan] {
+        self.props().list(3943)
+    }
+
+    /// Sets `plans`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_plans(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::PlannerPlan>>,
+    ) -> &mut Self {
+        self.props_mut().set(3943, value.into_patch());
+        self
+    }
+
     /// Read-only. Nullable. Returns the plannerPlans shared with the user.
-    pub tasks: crate::Patch<Vec<crate::models::PlannerTask>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `tasks`: an empty slice when absent or `null`.
+    pub fn tasks(&self) -> &[crate::models::PlannerTask] {
+        self.props().list(3944)
+    }
+
+    /// Sets `tasks`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_tasks(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::PlannerTask>>,
+    ) -> &mut Self {
+        self.props_mut().set(3944, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "planner")]
+impl std::fmt::Debug for PlannerUser {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "PlannerUser", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "planner")]
 impl serde::Serialize for PlannerUser {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("plans", &self.plans)?;
-        writer.field("tasks", &self.tasks)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -920,21 +1962,25 @@ impl crate::read_fields::ReadFields for PlannerUser {
     const NAME: &'static str = "microsoft.graph.plannerUser";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "plans" => self.plans = map.next_value()?,
-            "tasks" => self.tasks = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "plans" => into.other::<Vec<crate::models::PlannerPlan>, _>(3943, map)?,
+            "tasks" => into.other::<Vec<crate::models::PlannerTask>, _>(3944, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -949,19 +1995,59 @@ crate::macros::select_fields! {
 }
 
 /// The `microsoft.graph.plannerAppliedCategories` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "planner")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct PlannerAppliedCategories {
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "planner")]
+impl PlannerAppliedCategories {
+    /// An empty `plannerAppliedCategories`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+}
+
+#[cfg(feature = "planner")]
+impl std::fmt::Debug for PlannerAppliedCategories {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "PlannerAppliedCategories", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "planner")]
 impl serde::Serialize for PlannerAppliedCategories {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -977,33 +2063,73 @@ impl crate::read_fields::ReadFields for PlannerAppliedCategories {
     const NAME: &'static str = "microsoft.graph.plannerAppliedCategories";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
-        let _ = (key, map);
+        let _ = (key, map, into);
         Ok(false)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.plannerAssignments` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "planner")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct PlannerAssignments {
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "planner")]
+impl PlannerAssignments {
+    /// An empty `plannerAssignments`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+}
+
+#[cfg(feature = "planner")]
+impl std::fmt::Debug for PlannerAssignments {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "PlannerAssignments", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "planner")]
 impl serde::Serialize for PlannerAssignments {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -1019,108 +2145,407 @@ impl crate::read_fields::ReadFields for PlannerAssignments {
     const NAME: &'static str = "microsoft.graph.plannerAssignments";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
-        let _ = (key, map);
+        let _ = (key, map, into);
         Ok(false)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.plannerCategoryDescriptions` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "planner")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct PlannerCategoryDescriptions {
-    /// The label associated with Category 1
-    pub category1: crate::Patch<String>,
-    /// The label associated with Category 10
-    pub category10: crate::Patch<String>,
-    /// The label associated with Category 11
-    pub category11: crate::Patch<String>,
-    /// The label associated with Category 12
-    pub category12: crate::Patch<String>,
-    /// The label associated with Category 13
-    pub category13: crate::Patch<String>,
-    /// The label associated with Category 14
-    pub category14: crate::Patch<String>,
-    /// The label associated with Category 15
-    pub category15: crate::Patch<String>,
-    /// The label associated with Category 16
-    pub category16: crate::Patch<String>,
-    /// The label associated with Category 17
-    pub category17: crate::Patch<String>,
-    /// The label associated with Category 18
-    pub category18: crate::Patch<String>,
-    /// The label associated with Category 19
-    pub category19: crate::Patch<String>,
-    /// The label associated with Category 2
-    pub category2: crate::Patch<String>,
-    /// The label associated with Category 20
-    pub category20: crate::Patch<String>,
-    /// The label associated with Category 21
-    pub category21: crate::Patch<String>,
-    /// The label associated with Category 22
-    pub category22: crate::Patch<String>,
-    /// The label associated with Category 23
-    pub category23: crate::Patch<String>,
-    /// The label associated with Category 24
-    pub category24: crate::Patch<String>,
-    /// The label associated with Category 25
-    pub category25: crate::Patch<String>,
-    /// The label associated with Category 3
-    pub category3: crate::Patch<String>,
-    /// The label associated with Category 4
-    pub category4: crate::Patch<String>,
-    /// The label associated with Category 5
-    pub category5: crate::Patch<String>,
-    /// The label associated with Category 6
-    pub category6: crate::Patch<String>,
-    /// The label associated with Category 7
-    pub category7: crate::Patch<String>,
-    /// The label associated with Category 8
-    pub category8: crate::Patch<String>,
-    /// The label associated with Category 9
-    pub category9: crate::Patch<String>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "planner")]
+impl PlannerCategoryDescriptions {
+    /// An empty `plannerCategoryDescriptions`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// The label associated with Category 1
+    ///
+    /// `category1`: `None` when absent or `null`.
+    pub fn category1(&self) -> Option<&str> {
+        self.props().str(8875)
+    }
+
+    /// Sets `category1`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_category1(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(8875, value.into_patch());
+        self
+    }
+
+    /// The label associated with Category 10
+    ///
+    /// `category10`: `None` when absent or `null`.
+    pub fn category10(&self) -> Option<&str> {
+        self.props().str(8876)
+    }
+
+    /// Sets `category10`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_category10(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(8876, value.into_patch());
+        self
+    }
+
+    /// The label associated with Category 11
+    ///
+    /// `category11`: `None` when absent or `null`.
+    pub fn category11(&self) -> Option<&str> {
+        self.props().str(8877)
+    }
+
+    /// Sets `category11`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_category11(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(8877, value.into_patch());
+        self
+    }
+
+    /// The label associated with Category 12
+    ///
+    /// `category12`: `None` when absent or `null`.
+    pub fn category12(&self) -> Option<&str> {
+        self.props().str(8878)
+    }
+
+    /// Sets `category12`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_category12(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(8878, value.into_patch());
+        self
+    }
+
+    /// The label associated with Category 13
+    ///
+    /// `category13`: `None` when absent or `null`.
+    pub fn category13(&self) -> Option<&str> {
+        self.props().str(8879)
+    }
+
+    /// Sets `category13`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_category13(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(8879, value.into_patch());
+        self
+    }
+
+    /// The label associated with Category 14
+    ///
+    /// `category14`: `None` when absent or `null`.
+    pub fn category14(&self) -> Option<&str> {
+        self.props().str(8880)
+    }
+
+    /// Sets `category14`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_category14(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(8880, value.into_patch());
+        self
+    }
+
+    /// The label associated with Category 15
+    ///
+    /// `category15`: `None` when absent or `null`.
+    pub fn category15(&self) -> Option<&str> {
+        self.props().str(8881)
+    }
+
+    /// Sets `category15`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_category15(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(8881, value.into_patch());
+        self
+    }
+
+    /// The label associated with Category 16
+    ///
+    /// `category16`: `None` when absent or `null`.
+    pub fn category16(&self) -> Option<&str> {
+        self.props().str(8882)
+    }
+
+    /// Sets `category16`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_category16(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(8882, value.into_patch());
+        self
+    }
+
+    /// The label associated with Category 17
+    ///
+    /// `category17`: `None` when absent or `null`.
+    pub fn category17(&self) -> Option<&str> {
+        self.props().str(8883)
+    }
+
+    /// Sets `category17`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_category17(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(8883, value.into_patch());
+        self
+    }
+
+    /// The label associated with Category 18
+    ///
+    /// `category18`: `None` when absent or `null`.
+    pub fn category18(&self) -> Option<&str> {
+        self.props().str(8884)
+    }
+
+    /// Sets `category18`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_category18(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(8884, value.into_patch());
+        self
+    }
+
+    /// The label associated with Category 19
+    ///
+    /// `category19`: `None` when absent or `null`.
+    pub fn category19(&self) -> Option<&str> {
+        self.props().str(8885)
+    }
+
+    /// Sets `category19`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_category19(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(8885, value.into_patch());
+        self
+    }
+
+    /// The label associated with Category 2
+    ///
+    /// `category2`: `None` when absent or `null`.
+    pub fn category2(&self) -> Option<&str> {
+        self.props().str(8886)
+    }
+
+    /// Sets `category2`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_category2(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(8886, value.into_patch());
+        self
+    }
+
+    /// The label associated with Category 20
+    ///
+    /// `category20`: `None` when absent or `null`.
+    pub fn category20(&self) -> Option<&str> {
+        self.props().str(8887)
+    }
+
+    /// Sets `category20`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_category20(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(8887, value.into_patch());
+        self
+    }
+
+    /// The label associated with Category 21
+    ///
+    /// `category21`: `None` when absent or `null`.
+    pub fn category21(&self) -> Option<&str> {
+        self.props().str(8888)
+    }
+
+    /// Sets `category21`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_category21(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(8888, value.into_patch());
+        self
+    }
+
+    /// The label associated with Category 22
+    ///
+    /// `category22`: `None` when absent or `null`.
+    pub fn category22(&self) -> Option<&str> {
+        self.props().str(8889)
+    }
+
+    /// Sets `category22`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_category22(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(8889, value.into_patch());
+        self
+    }
+
+    /// The label associated with Category 23
+    ///
+    /// `category23`: `None` when absent or `null`.
+    pub fn category23(&self) -> Option<&str> {
+        self.props().str(8890)
+    }
+
+    /// Sets `category23`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_category23(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(8890, value.into_patch());
+        self
+    }
+
+    /// The label associated with Category 24
+    ///
+    /// `category24`: `None` when absent or `null`.
+    pub fn category24(&self) -> Option<&str> {
+        self.props().str(8891)
+    }
+
+    /// Sets `category24`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_category24(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(8891, value.into_patch());
+        self
+    }
+
+    /// The label associated with Category 25
+    ///
+    /// `category25`: `None` when absent or `null`.
+    pub fn category25(&self) -> Option<&str> {
+        self.props().str(8892)
+    }
+
+    /// Sets `category25`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_category25(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(8892, value.into_patch());
+        self
+    }
+
+    /// The label associated with Category 3
+    ///
+    /// `category3`: `None` when absent or `null`.
+    pub fn category3(&self) -> Option<&str> {
+        self.props().str(8893)
+    }
+
+    /// Sets `category3`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_category3(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(8893, value.into_patch());
+        self
+    }
+
+    /// The label associated with Category 4
+    ///
+    /// `category4`: `None` when absent or `null`.
+    pub fn category4(&self) -> Option<&str> {
+        self.props().str(8894)
+    }
+
+    /// Sets `category4`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_category4(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(8894, value.into_patch());
+        self
+    }
+
+    /// The label associated with Category 5
+    ///
+    /// `category5`: `None` when absent or `null`.
+    pub fn category5(&self) -> Option<&str> {
+        self.props().str(8895)
+    }
+
+    /// Sets `category5`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_category5(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(8895, value.into_patch());
+        self
+    }
+
+    /// The label associated with Category 6
+    ///
+    /// `category6`: `None` when absent or `null`.
+    pub fn category6(&self) -> Option<&str> {
+        self.props().str(8896)
+    }
+
+    /// Sets `category6`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_category6(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(8896, value.into_patch());
+        self
+    }
+
+    /// The label associated with Category 7
+    ///
+    /// `category7`: `None` when absent or `null`.
+    pub fn category7(&self) -> Option<&str> {
+        self.props().str(8897)
+    }
+
+    /// Sets `category7`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_category7(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(8897, value.into_patch());
+        self
+    }
+
+    /// The label associated with Category 8
+    ///
+    /// `category8`: `None` when absent or `null`.
+    pub fn category8(&self) -> Option<&str> {
+        self.props().str(8898)
+    }
+
+    /// Sets `category8`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_category8(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(8898, value.into_patch());
+        self
+    }
+
+    /// The label associated with Category 9
+    ///
+    /// `category9`: `None` when absent or `null`.
+    pub fn category9(&self) -> Option<&str> {
+        self.props().str(8899)
+    }
+
+    /// Sets `category9`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_category9(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(8899, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "planner")]
+impl std::fmt::Debug for PlannerCategoryDescriptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props().fmt_as(
+            f,
+            "PlannerCategoryDescriptions",
+            crate::models::PROPERTY_NAMES,
+        )
+    }
 }
 
 #[cfg(feature = "planner")]
 impl serde::Serialize for PlannerCategoryDescriptions {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("category1", &self.category1)?;
-        writer.field("category10", &self.category10)?;
-        writer.field("category11", &self.category11)?;
-        writer.field("category12", &self.category12)?;
-        writer.field("category13", &self.category13)?;
-        writer.field("category14", &self.category14)?;
-        writer.field("category15", &self.category15)?;
-        writer.field("category16", &self.category16)?;
-        writer.field("category17", &self.category17)?;
-        writer.field("category18", &self.category18)?;
-        writer.field("category19", &self.category19)?;
-        writer.field("category2", &self.category2)?;
-        writer.field("category20", &self.category20)?;
-        writer.field("category21", &self.category21)?;
-        writer.field("category22", &self.category22)?;
-        writer.field("category23", &self.category23)?;
-        writer.field("category24", &self.category24)?;
-        writer.field("category25", &self.category25)?;
-        writer.field("category3", &self.category3)?;
-        writer.field("category4", &self.category4)?;
-        writer.field("category5", &self.category5)?;
-        writer.field("category6", &self.category6)?;
-        writer.field("category7", &self.category7)?;
-        writer.field("category8", &self.category8)?;
-        writer.field("category9", &self.category9)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -1136,60 +2561,100 @@ impl crate::read_fields::ReadFields for PlannerCategoryDescriptions {
     const NAME: &'static str = "microsoft.graph.plannerCategoryDescriptions";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "category1" => self.category1 = map.next_value()?,
-            "category10" => self.category10 = map.next_value()?,
-            "category11" => self.category11 = map.next_value()?,
-            "category12" => self.category12 = map.next_value()?,
-            "category13" => self.category13 = map.next_value()?,
-            "category14" => self.category14 = map.next_value()?,
-            "category15" => self.category15 = map.next_value()?,
-            "category16" => self.category16 = map.next_value()?,
-            "category17" => self.category17 = map.next_value()?,
-            "category18" => self.category18 = map.next_value()?,
-            "category19" => self.category19 = map.next_value()?,
-            "category2" => self.category2 = map.next_value()?,
-            "category20" => self.category20 = map.next_value()?,
-            "category21" => self.category21 = map.next_value()?,
-            "category22" => self.category22 = map.next_value()?,
-            "category23" => self.category23 = map.next_value()?,
-            "category24" => self.category24 = map.next_value()?,
-            "category25" => self.category25 = map.next_value()?,
-            "category3" => self.category3 = map.next_value()?,
-            "category4" => self.category4 = map.next_value()?,
-            "category5" => self.category5 = map.next_value()?,
-            "category6" => self.category6 = map.next_value()?,
-            "category7" => self.category7 = map.next_value()?,
-            "category8" => self.category8 = map.next_value()?,
-            "category9" => self.category9 = map.next_value()?,
+            "category1" => into.str(8875, map)?,
+            "category10" => into.str(8876, map)?,
+            "category11" => into.str(8877, map)?,
+            "category12" => into.str(8878, map)?,
+            "category13" => into.str(8879, map)?,
+            "category14" => into.str(8880, map)?,
+            "category15" => into.str(8881, map)?,
+            "category16" => into.str(8882, map)?,
+            "category17" => into.str(8883, map)?,
+            "category18" => into.str(8884, map)?,
+            "category19" => into.str(8885, map)?,
+            "category2" => into.str(8886, map)?,
+            "category20" => into.str(8887, map)?,
+            "category21" => into.str(8888, map)?,
+            "category22" => into.str(8889, map)?,
+            "category23" => into.str(8890, map)?,
+            "category24" => into.str(8891, map)?,
+            "category25" => into.str(8892, map)?,
+            "category3" => into.str(8893, map)?,
+            "category4" => into.str(8894, map)?,
+            "category5" => into.str(8895, map)?,
+            "category6" => into.str(8896, map)?,
+            "category7" => into.str(8897, map)?,
+            "category8" => into.str(8898, map)?,
+            "category9" => into.str(8899, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.plannerChecklistItems` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "planner")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct PlannerChecklistItems {
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "planner")]
+impl PlannerChecklistItems {
+    /// An empty `plannerChecklistItems`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+}
+
+#[cfg(feature = "planner")]
+impl std::fmt::Debug for PlannerChecklistItems {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "PlannerChecklistItems", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "planner")]
 impl serde::Serialize for PlannerChecklistItems {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -1205,33 +2670,76 @@ impl crate::read_fields::ReadFields for PlannerChecklistItems {
     const NAME: &'static str = "microsoft.graph.plannerChecklistItems";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
-        let _ = (key, map);
+        let _ = (key, map, into);
         Ok(false)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.plannerExternalReferences` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "planner")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct PlannerExternalReferences {
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "planner")]
+impl PlannerExternalReferences {
+    /// An empty `plannerExternalReferences`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+}
+
+#[cfg(feature = "planner")]
+impl std::fmt::Debug for PlannerExternalReferences {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props().fmt_as(
+            f,
+            "PlannerExternalReferences",
+            crate::models::PROPERTY_NAMES,
+        )
+    }
 }
 
 #[cfg(feature = "planner")]
 impl serde::Serialize for PlannerExternalReferences {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -1247,33 +2755,76 @@ impl crate::read_fields::ReadFields for PlannerExternalReferences {
     const NAME: &'static str = "microsoft.graph.plannerExternalReferences";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
-        let _ = (key, map);
+        let _ = (key, map, into);
         Ok(false)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.plannerOrderHintsByAssignee` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "planner")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct PlannerOrderHintsByAssignee {
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "planner")]
+impl PlannerOrderHintsByAssignee {
+    /// An empty `plannerOrderHintsByAssignee`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+}
+
+#[cfg(feature = "planner")]
+impl std::fmt::Debug for PlannerOrderHintsByAssignee {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props().fmt_as(
+            f,
+            "PlannerOrderHintsByAssignee",
+            crate::models::PROPERTY_NAMES,
+        )
+    }
 }
 
 #[cfg(feature = "planner")]
 impl serde::Serialize for PlannerOrderHintsByAssignee {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -1289,45 +2840,124 @@ impl crate::read_fields::ReadFields for PlannerOrderHintsByAssignee {
     const NAME: &'static str = "microsoft.graph.plannerOrderHintsByAssignee";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
-        let _ = (key, map);
+        let _ = (key, map, into);
         Ok(false)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.plannerPlanContainer` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "planner")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct PlannerPlanContainer {
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "planner")]
+impl PlannerPlanContainer {
+    /// An empty `plannerPlanContainer`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
+    /// Properties this version of the SDK does not know and instance annotations
+    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
     /// The identifier of the resource that contains the plan. Optional.
-    pub container_id: crate::Patch<String>,
+    ///
+    /// `containerId`: `None` when absent or `null`.
+    pub fn container_id(&self) -> Option<&str> {
+        self.props().str(8910)
+    }
+
+    /// Sets `containerId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_container_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(8910, value.into_patch());
+        self
+    }
+
     /// The type of the resource that contains the plan. For supported types, see the previous table.
     /// Possible values are: group, unknownFutureValue, roster. Note that you must use the Prefer:
     /// include-unknown-enum-members request header to get the following value in this evolvable enum:
     /// roster. Optional.
-    pub r#type: crate::Patch<crate::models::PlannerContainerType>,
+    ///
+    /// `type`: `None` when absent or `null`.
+    pub fn r#type(&self) -> Option<&crate::models::PlannerContainerType> {
+        self.props().get(8911)
+    }
+
+    /// Sets `type`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_type(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::PlannerContainerType>,
+    ) -> &mut Self {
+        self.props_mut().set(8911, value.into_patch());
+        self
+    }
+
     /// The full canonical URL of the container. Optional.
-    pub url: crate::Patch<String>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `url`: `None` when absent or `null`.
+    pub fn url(&self) -> Option<&str> {
+        self.props().str(8912)
+    }
+
+    /// Sets `url`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_url(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(8912, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "planner")]
+impl std::fmt::Debug for PlannerPlanContainer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "PlannerPlanContainer", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "planner")]
 impl serde::Serialize for PlannerPlanContainer {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("containerId", &self.container_id)?;
-        writer.field("type", &self.r#type)?;
-        writer.field("url", &self.url)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -1343,38 +2973,78 @@ impl crate::read_fields::ReadFields for PlannerPlanContainer {
     const NAME: &'static str = "microsoft.graph.plannerPlanContainer";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "containerId" => self.container_id = map.next_value()?,
-            "type" => self.r#type = map.next_value()?,
-            "url" => self.url = map.next_value()?,
+            "containerId" => into.str(8910, map)?,
+            "type" => into.other::<crate::models::PlannerContainerType, _>(8911, map)?,
+            "url" => into.str(8912, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.plannerUserIds` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "planner")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct PlannerUserIds {
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "planner")]
+impl PlannerUserIds {
+    /// An empty `plannerUserIds`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+}
+
+#[cfg(feature = "planner")]
+impl std::fmt::Debug for PlannerUserIds {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "PlannerUserIds", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "planner")]
 impl serde::Serialize for PlannerUserIds {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -1390,16 +3060,16 @@ impl crate::read_fields::ReadFields for PlannerUserIds {
     const NAME: &'static str = "microsoft.graph.plannerUserIds";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
-        let _ = (key, map);
+        let _ = (key, map, into);
         Ok(false)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 

@@ -30,41 +30,178 @@ pub struct PrinterCollectionCreateBody {
 }
 
 /// The `microsoft.graph.print` entity type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "print")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct Print {
-    /// Tenant-wide settings for the Universal Print service.
-    pub settings: crate::Patch<Box<crate::models::PrintSettings>>,
-    /// The list of available print connectors.
-    pub connectors: crate::Patch<Vec<crate::models::PrintConnector>>,
-    /// The list of print long running operations.
-    pub operations: crate::Patch<Vec<crate::models::AnyPrintOperation>>,
-    /// The list of printers registered in the tenant.
-    pub printers: crate::Patch<Vec<crate::models::Printer>>,
-    /// The list of available Universal Print service endpoints.
-    pub services: crate::Patch<Vec<crate::models::PrintService>>,
-    /// The list of printer shares registered in the tenant.
-    pub shares: crate::Patch<Vec<crate::models::PrinterShare>>,
-    /// List of abstract definition for a task that can be triggered when various events occur within
-    /// Universal Print.
-    pub task_definitions: crate::Patch<Vec<crate::models::PrintTaskDefinition>>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "print")]
+impl Print {
+    /// An empty `print`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// Tenant-wide settings for the Universal Print service.
+    ///
+    /// `settings`: `None` when absent or `null`.
+    pub fn settings(&self) -> Option<&crate::models::PrintSettings> {
+        self.props().get(3995)
+    }
+
+    /// Sets `settings`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_settings(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::PrintSettings>,
+    ) -> &mut Self {
+        self.props_mut().set(3995, value.into_patch());
+        self
+    }
+
+    /// The list of available print connectors.
+    ///
+    /// `connectors`: an empty slice when absent or `null`.
+    pub fn connectors(&self) -> &[crate::models::PrintConnector] {
+        self.props().list(3996)
+    }
+
+    /// Sets `connectors`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_connectors(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::PrintConnector>>,
+    ) -> &mut Self {
+        self.props_mut().set(3996, value.into_patch());
+        self
+    }
+
+    /// The list of print long running operations.
+    ///
+    /// `operations`: an empty slice when absent or `null`.
+    pub fn operations(&self) -> &[crate::models::AnyPrintOperation] {
+        self.props().list(3997)
+    }
+
+    /// Sets `operations`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_operations(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::AnyPrintOperation>>,
+    ) -> &mut Self {
+        self.props_mut().set(3997, value.into_patch());
+        self
+    }
+
+    /// The list of printers registered in the tenant.
+    ///
+    /// `printers`: an empty slice when absent or `null`.
+    pub fn printers(&self) -> &[crate::models::Printer] {
+        self.props().list(3998)
+    }
+
+    /// Sets `printers`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_printers(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::Printer>>,
+    ) -> &mut Self {
+        self.props_mut().set(3998, value.into_patch());
+        self
+    }
+
+    /// The list of available Universal Print service endpoints.
+    ///
+    /// `services`: an empty slice when absent or `null`.
+    pub fn services(&self) -> &[crate::models::PrintService] {
+        self.props().list(3999)
+    }
+
+    /// Sets `services`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_services(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::PrintService>>,
+    ) -> &mut Self {
+        self.props_mut().set(3999, value.into_patch());
+        self
+    }
+
+    /// The list of printer shares registered in the tenant.
+    ///
+    /// `shares`: an empty slice when absent or `null`.
+    pub fn shares(&self) -> &[crate::models::PrinterShare] {
+        self.props().list(4000)
+    }
+
+    /// Sets `shares`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_shares(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::PrinterShare>>,
+    ) -> &mut Self {
+        self.props_mut().set(4000, value.into_patch());
+        self
+    }
+
+    /// List of abstract definition for a task that can be triggered when various events occur within
+    /// Universal Print.
+    ///
+    /// `taskDefinitions`: an empty slice when absent or `null`.
+    pub fn task_definitions(&self) -> &[crate::models::PrintTaskDefinition] {
+        self.props().list(4001)
+    }
+
+    /// Sets `taskDefinitions`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_task_definitions(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::PrintTaskDefinition>>,
+    ) -> &mut Self {
+        self.props_mut().set(4001, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "print")]
+impl std::fmt::Debug for Print {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "Print", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "print")]
 impl serde::Serialize for Print {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("settings", &self.settings)?;
-        writer.field("connectors", &self.connectors)?;
-        writer.field("operations", &self.operations)?;
-        writer.field("printers", &self.printers)?;
-        writer.field("services", &self.services)?;
-        writer.field("shares", &self.shares)?;
-        writer.field("taskDefinitions", &self.task_definitions)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -80,25 +217,27 @@ impl crate::read_fields::ReadFields for Print {
     const NAME: &'static str = "microsoft.graph.print";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "settings" => self.settings = map.next_value()?,
-            "connectors" => self.connectors = map.next_value()?,
-            "operations" => self.operations = map.next_value()?,
-            "printers" => self.printers = map.next_value()?,
-            "services" => self.services = map.next_value()?,
-            "shares" => self.shares = map.next_value()?,
-            "taskDefinitions" => self.task_definitions = map.next_value()?,
+            "settings" => into.other::<crate::models::PrintSettings, _>(3995, map)?,
+            "connectors" => into.other::<Vec<crate::models::PrintConnector>, _>(3996, map)?,
+            "operations" => into.other::<Vec<crate::models::AnyPrintOperation>, _>(3997, map)?,
+            "printers" => into.other::<Vec<crate::models::Printer>, _>(3998, map)?,
+            "services" => into.other::<Vec<crate::models::PrintService>, _>(3999, map)?,
+            "shares" => into.other::<Vec<crate::models::PrinterShare>, _>(4000, map)?,
+            "taskDefinitions" => {
+                into.other::<Vec<crate::models::PrintTaskDefinition>, _>(4001, map)?
+            }
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
@@ -118,44 +257,142 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.printConnector` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "print")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct PrintConnector {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "print")]
+impl std::ops::Deref for PrintConnector {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "print")]
+impl std::ops::DerefMut for PrintConnector {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "print")]
+impl PrintConnector {
+    /// An empty `printConnector`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The connector's version.
-    pub app_version: crate::Patch<String>,
+    ///
+    /// `appVersion`: `None` when absent or `null`.
+    pub fn app_version(&self) -> Option<&str> {
+        self.props().str(4002)
+    }
+
+    /// Sets `appVersion`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_app_version(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(4002, value.into_patch());
+        self
+    }
+
     /// The name of the connector.
-    pub display_name: crate::Patch<String>,
+    ///
+    /// `displayName`: `None` when absent or `null`.
+    pub fn display_name(&self) -> Option<&str> {
+        self.props().str(4003)
+    }
+
+    /// Sets `displayName`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_display_name(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(4003, value.into_patch());
+        self
+    }
+
     /// The connector machine's hostname.
-    pub fully_qualified_domain_name: crate::Patch<String>,
+    ///
+    /// `fullyQualifiedDomainName`: `None` when absent or `null`.
+    pub fn fully_qualified_domain_name(&self) -> Option<&str> {
+        self.props().str(4004)
+    }
+
+    /// Sets `fullyQualifiedDomainName`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_fully_qualified_domain_name(
+        &mut self,
+        value: impl crate::IntoPatch<String>,
+    ) -> &mut Self {
+        self.props_mut().set_str(4004, value.into_patch());
+        self
+    }
+
     /// The physical and/or organizational location of the connector.
-    pub location: crate::Patch<Box<crate::models::PrinterLocation>>,
+    ///
+    /// `location`: `None` when absent or `null`.
+    pub fn location(&self) -> Option<&crate::models::PrinterLocation> {
+        self.props().get(4005)
+    }
+
+    /// Sets `location`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_location(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::PrinterLocation>,
+    ) -> &mut Self {
+        self.props_mut().set(4005, value.into_patch());
+        self
+    }
+
     /// The connector machine's operating system version.
-    pub operating_system: crate::Patch<String>,
+    ///
+    /// `operatingSystem`: `None` when absent or `null`.
+    pub fn operating_system(&self) -> Option<&str> {
+        self.props().str(4006)
+    }
+
+    /// Sets `operatingSystem`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_operating_system(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(4006, value.into_patch());
+        self
+    }
+
     /// The DateTimeOffset when the connector was registered.
-    pub registered_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `registeredDateTime`: `None` when absent or `null`.
+    pub fn registered_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(4007)
+    }
+
+    /// Sets `registeredDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_registered_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(4007, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "print")]
+impl std::fmt::Debug for PrintConnector {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "PrintConnector", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "print")]
 impl serde::Serialize for PrintConnector {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("appVersion", &self.app_version)?;
-        writer.field("displayName", &self.display_name)?;
-        writer.field(
-            "fullyQualifiedDomainName",
-            &self.fully_qualified_domain_name,
-        )?;
-        writer.field("location", &self.location)?;
-        writer.field("operatingSystem", &self.operating_system)?;
-        writer.field("registeredDateTime", &self.registered_date_time)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -171,25 +408,29 @@ impl crate::read_fields::ReadFields for PrintConnector {
     const NAME: &'static str = "microsoft.graph.printConnector";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "appVersion" => self.app_version = map.next_value()?,
-            "displayName" => self.display_name = map.next_value()?,
-            "fullyQualifiedDomainName" => self.fully_qualified_domain_name = map.next_value()?,
-            "location" => self.location = map.next_value()?,
-            "operatingSystem" => self.operating_system = map.next_value()?,
-            "registeredDateTime" => self.registered_date_time = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "appVersion" => into.str(4002, map)?,
+            "displayName" => into.str(4003, map)?,
+            "fullyQualifiedDomainName" => into.str(4004, map)?,
+            "location" => into.other::<crate::models::PrinterLocation, _>(4005, map)?,
+            "operatingSystem" => into.str(4006, map)?,
+            "registeredDateTime" => into.other::<crate::edm::DateTimeOffset, _>(4007, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -209,74 +450,162 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.printer` entity type.
 ///
-/// Derived from `printerBase` < `entity`; inherited properties are included.
+/// Derived from `printerBase` < `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::PrinterBase`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "print")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct Printer {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
-    /// The capabilities of the printer/printerShare.
-    pub capabilities: crate::Patch<Box<crate::models::PrinterCapabilities>>,
-    /// The default print settings of printer/printerShare.
-    pub defaults: crate::Patch<Box<crate::models::PrinterDefaults>>,
-    /// The name of the printer/printerShare.
-    pub display_name: crate::Patch<String>,
-    /// Whether the printer/printerShare is currently accepting new print jobs.
-    pub is_accepting_jobs: crate::Patch<bool>,
-    /// The physical and/or organizational location of the printer/printerShare.
-    pub location: crate::Patch<Box<crate::models::PrinterLocation>>,
-    /// The manufacturer of the printer/printerShare.
-    pub manufacturer: crate::Patch<String>,
-    /// The model name of the printer/printerShare.
-    pub model: crate::Patch<String>,
-    /// The processing status of the printer/printerShare, including any errors.
-    pub status: crate::Patch<Box<crate::models::PrinterStatus>>,
+    base: crate::models::PrinterBase,
+}
+
+#[cfg(feature = "print")]
+impl std::ops::Deref for Printer {
+    type Target = crate::models::PrinterBase;
+
+    fn deref(&self) -> &crate::models::PrinterBase {
+        &self.base
+    }
+}
+
+#[cfg(feature = "print")]
+impl std::ops::DerefMut for Printer {
+    fn deref_mut(&mut self) -> &mut crate::models::PrinterBase {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "print")]
+impl Printer {
+    /// An empty `printer`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// True if the printer has a physical device for printing. Read-only.
-    pub has_physical_device: crate::Patch<bool>,
+    ///
+    /// `hasPhysicalDevice`: `None` when absent or `null`.
+    pub fn has_physical_device(&self) -> Option<bool> {
+        self.props().bool(4013)
+    }
+
+    /// Sets `hasPhysicalDevice`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_has_physical_device(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(4013, value.into_patch());
+        self
+    }
+
     /// True if the printer is shared; false otherwise. Read-only.
-    pub is_shared: crate::Patch<bool>,
+    ///
+    /// `isShared`: `None` when absent or `null`.
+    pub fn is_shared(&self) -> Option<bool> {
+        self.props().bool(4014)
+    }
+
+    /// Sets `isShared`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_is_shared(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(4014, value.into_patch());
+        self
+    }
+
     /// The most recent dateTimeOffset when a printer interacted with Universal Print. Read-only.
-    pub last_seen_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    ///
+    /// `lastSeenDateTime`: `None` when absent or `null`.
+    pub fn last_seen_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(4015)
+    }
+
+    /// Sets `lastSeenDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_last_seen_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(4015, value.into_patch());
+        self
+    }
+
     /// The DateTimeOffset when the printer was registered. Read-only.
-    pub registered_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// The list of jobs that are queued for printing by the printer/printerShare.
-    #[cfg(feature = "other")]
-    pub jobs: crate::Patch<Vec<crate::models::PrintJob>>,
+    ///
+    /// `registeredDateTime`: `None` when absent or `null`.
+    pub fn registered_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(4016)
+    }
+
+    /// Sets `registeredDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_registered_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(4016, value.into_patch());
+        self
+    }
+
     /// The connectors that are associated with the printer.
-    pub connectors: crate::Patch<Vec<crate::models::PrintConnector>>,
+    ///
+    /// `connectors`: an empty slice when absent or `null`.
+    pub fn connectors(&self) -> &[crate::models::PrintConnector] {
+        self.props().list(4017)
+    }
+
+    /// Sets `connectors`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_connectors(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::PrintConnector>>,
+    ) -> &mut Self {
+        self.props_mut().set(4017, value.into_patch());
+        self
+    }
+
     /// The list of printerShares that are associated with the printer. Currently, only one printerShare
     /// can be associated with the printer. Read-only. Nullable.
-    pub shares: crate::Patch<Vec<crate::models::PrinterShare>>,
+    ///
+    /// `shares`: an empty slice when absent or `null`.
+    pub fn shares(&self) -> &[crate::models::PrinterShare] {
+        self.props().list(4018)
+    }
+
+    /// Sets `shares`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_shares(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::PrinterShare>>,
+    ) -> &mut Self {
+        self.props_mut().set(4018, value.into_patch());
+        self
+    }
+
     /// A list of task triggers that are associated with the printer.
-    pub task_triggers: crate::Patch<Vec<crate::models::PrintTaskTrigger>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `taskTriggers`: an empty slice when absent or `null`.
+    pub fn task_triggers(&self) -> &[crate::models::PrintTaskTrigger] {
+        self.props().list(4019)
+    }
+
+    /// Sets `taskTriggers`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_task_triggers(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::PrintTaskTrigger>>,
+    ) -> &mut Self {
+        self.props_mut().set(4019, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "print")]
+impl std::fmt::Debug for Printer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "Printer", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "print")]
 impl serde::Serialize for Printer {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("capabilities", &self.capabilities)?;
-        writer.field("defaults", &self.defaults)?;
-        writer.field("displayName", &self.display_name)?;
-        writer.field("isAcceptingJobs", &self.is_accepting_jobs)?;
-        writer.field("location", &self.location)?;
-        writer.field("manufacturer", &self.manufacturer)?;
-        writer.field("model", &self.model)?;
-        writer.field("status", &self.status)?;
-        writer.field("hasPhysicalDevice", &self.has_physical_device)?;
-        writer.field("isShared", &self.is_shared)?;
-        writer.field("lastSeenDateTime", &self.last_seen_date_time)?;
-        writer.field("registeredDateTime", &self.registered_date_time)?;
-        #[cfg(feature = "other")]
-        writer.field("jobs", &self.jobs)?;
-        writer.field("connectors", &self.connectors)?;
-        writer.field("shares", &self.shares)?;
-        writer.field("taskTriggers", &self.task_triggers)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -292,36 +621,40 @@ impl crate::read_fields::ReadFields for Printer {
     const NAME: &'static str = "microsoft.graph.printer";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "capabilities" => self.capabilities = map.next_value()?,
-            "defaults" => self.defaults = map.next_value()?,
-            "displayName" => self.display_name = map.next_value()?,
-            "isAcceptingJobs" => self.is_accepting_jobs = map.next_value()?,
-            "location" => self.location = map.next_value()?,
-            "manufacturer" => self.manufacturer = map.next_value()?,
-            "model" => self.model = map.next_value()?,
-            "status" => self.status = map.next_value()?,
-            "hasPhysicalDevice" => self.has_physical_device = map.next_value()?,
-            "isShared" => self.is_shared = map.next_value()?,
-            "lastSeenDateTime" => self.last_seen_date_time = map.next_value()?,
-            "registeredDateTime" => self.registered_date_time = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "capabilities" => into.other::<crate::models::PrinterCapabilities, _>(4020, map)?,
+            "defaults" => into.other::<crate::models::PrinterDefaults, _>(4021, map)?,
+            "displayName" => into.str(4022, map)?,
+            "isAcceptingJobs" => into.bool(4023, map)?,
+            "location" => into.other::<crate::models::PrinterLocation, _>(4024, map)?,
+            "manufacturer" => into.str(4025, map)?,
+            "model" => into.str(4026, map)?,
+            "status" => into.other::<crate::models::PrinterStatus, _>(4027, map)?,
+            "hasPhysicalDevice" => into.bool(4013, map)?,
+            "isShared" => into.bool(4014, map)?,
+            "lastSeenDateTime" => into.other::<crate::edm::DateTimeOffset, _>(4015, map)?,
+            "registeredDateTime" => into.other::<crate::edm::DateTimeOffset, _>(4016, map)?,
             #[cfg(feature = "other")]
-            "jobs" => self.jobs = map.next_value()?,
-            "connectors" => self.connectors = map.next_value()?,
-            "shares" => self.shares = map.next_value()?,
-            "taskTriggers" => self.task_triggers = map.next_value()?,
+            "jobs" => into.other::<Vec<crate::models::PrintJob>, _>(4028, map)?,
+            "connectors" => into.other::<Vec<crate::models::PrintConnector>, _>(4017, map)?,
+            "shares" => into.other::<Vec<crate::models::PrinterShare>, _>(4018, map)?,
+            "taskTriggers" => into.other::<Vec<crate::models::PrintTaskTrigger>, _>(4019, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::PrinterBase as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -350,35 +683,84 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.printerCreateOperation` entity type.
 ///
-/// Derived from `printOperation` < `entity`; inherited properties are included.
+/// Derived from `printOperation` < `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::PrintOperation`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "print")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct PrinterCreateOperation {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
-    /// The DateTimeOffset when the operation was created. Read-only.
-    pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// The status of the operation. Read-only.
-    pub status: crate::Patch<Box<crate::models::PrintOperationStatus>>,
+    base: crate::models::PrintOperation,
+}
+
+#[cfg(feature = "print")]
+impl std::ops::Deref for PrinterCreateOperation {
+    type Target = crate::models::PrintOperation;
+
+    fn deref(&self) -> &crate::models::PrintOperation {
+        &self.base
+    }
+}
+
+#[cfg(feature = "print")]
+impl std::ops::DerefMut for PrinterCreateOperation {
+    fn deref_mut(&mut self) -> &mut crate::models::PrintOperation {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "print")]
+impl PrinterCreateOperation {
+    /// An empty `printerCreateOperation`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The signed certificate created during the registration process. Read-only.
-    pub certificate: crate::Patch<String>,
+    ///
+    /// `certificate`: `None` when absent or `null`.
+    pub fn certificate(&self) -> Option<&str> {
+        self.props().str(4029)
+    }
+
+    /// Sets `certificate`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_certificate(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(4029, value.into_patch());
+        self
+    }
+
     /// The created printer entity. Read-only.
-    pub printer: crate::Patch<Box<crate::models::Printer>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `printer`: `None` when absent or `null`.
+    pub fn printer(&self) -> Option<&crate::models::Printer> {
+        self.props().get(4030)
+    }
+
+    /// Sets `printer`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_printer(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::Printer>,
+    ) -> &mut Self {
+        self.props_mut().set(4030, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "print")]
+impl std::fmt::Debug for PrinterCreateOperation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "PrinterCreateOperation", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "print")]
 impl serde::Serialize for PrinterCreateOperation {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("createdDateTime", &self.created_date_time)?;
-        writer.field("status", &self.status)?;
-        writer.field("certificate", &self.certificate)?;
-        writer.field("printer", &self.printer)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -394,23 +776,28 @@ impl crate::read_fields::ReadFields for PrinterCreateOperation {
     const NAME: &'static str = "microsoft.graph.printerCreateOperation";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "createdDateTime" => self.created_date_time = map.next_value()?,
-            "status" => self.status = map.next_value()?,
-            "certificate" => self.certificate = map.next_value()?,
-            "printer" => self.printer = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "createdDateTime" => into.other::<crate::edm::DateTimeOffset, _>(4048, map)?,
+            "status" => into.other::<crate::models::PrintOperationStatus, _>(4049, map)?,
+            "certificate" => into.str(4029, map)?,
+            "printer" => into.other::<crate::models::Printer, _>(4030, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base:
+                <crate::models::PrintOperation as crate::read_fields::ReadFields>::from_properties(
+                    properties,
+                ),
+        }
     }
 }
 
@@ -428,75 +815,153 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.printerShare` entity type.
 ///
-/// Derived from `printerBase` < `entity`; inherited properties are included.
+/// Derived from `printerBase` < `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::PrinterBase`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "print")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct PrinterShare {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
-    /// The capabilities of the printer/printerShare.
-    pub capabilities: crate::Patch<Box<crate::models::PrinterCapabilities>>,
-    /// The default print settings of printer/printerShare.
-    pub defaults: crate::Patch<Box<crate::models::PrinterDefaults>>,
-    /// The name of the printer/printerShare.
-    pub display_name: crate::Patch<String>,
-    /// Whether the printer/printerShare is currently accepting new print jobs.
-    pub is_accepting_jobs: crate::Patch<bool>,
-    /// The physical and/or organizational location of the printer/printerShare.
-    pub location: crate::Patch<Box<crate::models::PrinterLocation>>,
-    /// The manufacturer of the printer/printerShare.
-    pub manufacturer: crate::Patch<String>,
-    /// The model name of the printer/printerShare.
-    pub model: crate::Patch<String>,
-    /// The processing status of the printer/printerShare, including any errors.
-    pub status: crate::Patch<Box<crate::models::PrinterStatus>>,
+    base: crate::models::PrinterBase,
+}
+
+#[cfg(feature = "print")]
+impl std::ops::Deref for PrinterShare {
+    type Target = crate::models::PrinterBase;
+
+    fn deref(&self) -> &crate::models::PrinterBase {
+        &self.base
+    }
+}
+
+#[cfg(feature = "print")]
+impl std::ops::DerefMut for PrinterShare {
+    fn deref_mut(&mut self) -> &mut crate::models::PrinterBase {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "print")]
+impl PrinterShare {
+    /// An empty `printerShare`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// If true, all users and groups will be granted access to this printer share. This supersedes the
     /// allow lists defined by the allowedUsers and allowedGroups navigation properties.
-    pub allow_all_users: crate::Patch<bool>,
+    ///
+    /// `allowAllUsers`: `None` when absent or `null`.
+    pub fn allow_all_users(&self) -> Option<bool> {
+        self.props().bool(4031)
+    }
+
+    /// Sets `allowAllUsers`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_allow_all_users(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(4031, value.into_patch());
+        self
+    }
+
     /// The DateTimeOffset when the printer share was created. Read-only.
-    pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    ///
+    /// `createdDateTime`: `None` when absent or `null`.
+    pub fn created_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(4032)
+    }
+
+    /// Sets `createdDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_created_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(4032, value.into_patch());
+        self
+    }
+
     /// The `viewPoint` property.
-    pub view_point: crate::Patch<Box<crate::models::PrinterShareViewpoint>>,
-    /// The list of jobs that are queued for printing by the printer/printerShare.
-    #[cfg(feature = "other")]
-    pub jobs: crate::Patch<Vec<crate::models::PrintJob>>,
+    ///
+    /// `viewPoint`: `None` when absent or `null`.
+    pub fn view_point(&self) -> Option<&crate::models::PrinterShareViewpoint> {
+        self.props().get(4033)
+    }
+
+    /// Sets `viewPoint`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_view_point(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::PrinterShareViewpoint>,
+    ) -> &mut Self {
+        self.props_mut().set(4033, value.into_patch());
+        self
+    }
+
     /// The groups whose users have access to print using the printer.
+    ///
+    /// `allowedGroups`: an empty slice when absent or `null`.
     #[cfg(feature = "identity")]
-    pub allowed_groups: crate::Patch<Vec<crate::models::Group>>,
+    pub fn allowed_groups(&self) -> &[crate::models::Group] {
+        self.props().list(4034)
+    }
+
+    /// Sets `allowedGroups`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    #[cfg(feature = "identity")]
+    pub fn set_allowed_groups(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::Group>>,
+    ) -> &mut Self {
+        self.props_mut().set(4034, value.into_patch());
+        self
+    }
+
     /// The users who have access to print using the printer.
+    ///
+    /// `allowedUsers`: an empty slice when absent or `null`.
     #[cfg(feature = "identity")]
-    pub allowed_users: crate::Patch<Vec<crate::models::AnyUser>>,
+    pub fn allowed_users(&self) -> &[crate::models::AnyUser] {
+        self.props().list(4035)
+    }
+
+    /// Sets `allowedUsers`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    #[cfg(feature = "identity")]
+    pub fn set_allowed_users(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::AnyUser>>,
+    ) -> &mut Self {
+        self.props_mut().set(4035, value.into_patch());
+        self
+    }
+
     /// The printer that this printer share is related to.
-    pub printer: crate::Patch<Box<crate::models::Printer>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `printer`: `None` when absent or `null`.
+    pub fn printer(&self) -> Option<&crate::models::Printer> {
+        self.props().get(4036)
+    }
+
+    /// Sets `printer`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_printer(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::Printer>,
+    ) -> &mut Self {
+        self.props_mut().set(4036, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "print")]
+impl std::fmt::Debug for PrinterShare {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "PrinterShare", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "print")]
 impl serde::Serialize for PrinterShare {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("capabilities", &self.capabilities)?;
-        writer.field("defaults", &self.defaults)?;
-        writer.field("displayName", &self.display_name)?;
-        writer.field("isAcceptingJobs", &self.is_accepting_jobs)?;
-        writer.field("location", &self.location)?;
-        writer.field("manufacturer", &self.manufacturer)?;
-        writer.field("model", &self.model)?;
-        writer.field("status", &self.status)?;
-        writer.field("allowAllUsers", &self.allow_all_users)?;
-        writer.field("createdDateTime", &self.created_date_time)?;
-        writer.field("viewPoint", &self.view_point)?;
-        #[cfg(feature = "other")]
-        writer.field("jobs", &self.jobs)?;
-        #[cfg(feature = "identity")]
-        writer.field("allowedGroups", &self.allowed_groups)?;
-        #[cfg(feature = "identity")]
-        writer.field("allowedUsers", &self.allowed_users)?;
-        writer.field("printer", &self.printer)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -512,37 +977,41 @@ impl crate::read_fields::ReadFields for PrinterShare {
     const NAME: &'static str = "microsoft.graph.printerShare";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "capabilities" => self.capabilities = map.next_value()?,
-            "defaults" => self.defaults = map.next_value()?,
-            "displayName" => self.display_name = map.next_value()?,
-            "isAcceptingJobs" => self.is_accepting_jobs = map.next_value()?,
-            "location" => self.location = map.next_value()?,
-            "manufacturer" => self.manufacturer = map.next_value()?,
-            "model" => self.model = map.next_value()?,
-            "status" => self.status = map.next_value()?,
-            "allowAllUsers" => self.allow_all_users = map.next_value()?,
-            "createdDateTime" => self.created_date_time = map.next_value()?,
-            "viewPoint" => self.view_point = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "capabilities" => into.other::<crate::models::PrinterCapabilities, _>(4020, map)?,
+            "defaults" => into.other::<crate::models::PrinterDefaults, _>(4021, map)?,
+            "displayName" => into.str(4022, map)?,
+            "isAcceptingJobs" => into.bool(4023, map)?,
+            "location" => into.other::<crate::models::PrinterLocation, _>(4024, map)?,
+            "manufacturer" => into.str(4025, map)?,
+            "model" => into.str(4026, map)?,
+            "status" => into.other::<crate::models::PrinterStatus, _>(4027, map)?,
+            "allowAllUsers" => into.bool(4031, map)?,
+            "createdDateTime" => into.other::<crate::edm::DateTimeOffset, _>(4032, map)?,
+            "viewPoint" => into.other::<crate::models::PrinterShareViewpoint, _>(4033, map)?,
             #[cfg(feature = "other")]
-            "jobs" => self.jobs = map.next_value()?,
+            "jobs" => into.other::<Vec<crate::models::PrintJob>, _>(4028, map)?,
             #[cfg(feature = "identity")]
-            "allowedGroups" => self.allowed_groups = map.next_value()?,
+            "allowedGroups" => into.other::<Vec<crate::models::Group>, _>(4034, map)?,
             #[cfg(feature = "identity")]
-            "allowedUsers" => self.allowed_users = map.next_value()?,
-            "printer" => self.printer = map.next_value()?,
+            "allowedUsers" => into.other::<Vec<crate::models::AnyUser>, _>(4035, map)?,
+            "printer" => into.other::<crate::models::Printer, _>(4036, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::PrinterBase as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -568,29 +1037,87 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.printOperation` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "print")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct PrintOperation {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "print")]
+impl std::ops::Deref for PrintOperation {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "print")]
+impl std::ops::DerefMut for PrintOperation {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "print")]
+impl PrintOperation {
+    /// An empty `printOperation`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The DateTimeOffset when the operation was created. Read-only.
-    pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    ///
+    /// `createdDateTime`: `None` when absent or `null`.
+    pub fn created_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(4048)
+    }
+
+    /// Sets `createdDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_created_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(4048, value.into_patch());
+        self
+    }
+
     /// The status of the operation. Read-only.
-    pub status: crate::Patch<Box<crate::models::PrintOperationStatus>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `status`: `None` when absent or `null`.
+    pub fn status(&self) -> Option<&crate::models::PrintOperationStatus> {
+        self.props().get(4049)
+    }
+
+    /// Sets `status`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_status(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::PrintOperationStatus>,
+    ) -> &mut Self {
+        self.props_mut().set(4049, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "print")]
+impl std::fmt::Debug for PrintOperation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "PrintOperation", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "print")]
 impl serde::Serialize for PrintOperation {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("createdDateTime", &self.created_date_time)?;
-        writer.field("status", &self.status)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -606,21 +1133,25 @@ impl crate::read_fields::ReadFields for PrintOperation {
     const NAME: &'static str = "microsoft.graph.printOperation";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "createdDateTime" => self.created_date_time = map.next_value()?,
-            "status" => self.status = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "createdDateTime" => into.other::<crate::edm::DateTimeOffset, _>(4048, map)?,
+            "status" => into.other::<crate::models::PrintOperationStatus, _>(4049, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -665,7 +1196,7 @@ impl AnyPrintOperation {
             Self::PrintOperation(_) => "microsoft.graph.printOperation",
             Self::PrinterCreateOperation(_) => "microsoft.graph.printerCreateOperation",
             Self::Unknown(value) => value
-                .additional_data
+                .additional_data()
                 .get("@odata.type")
                 .and_then(|t| t.as_str())
                 .map_or("microsoft.graph.printOperation", |t| {
@@ -677,12 +1208,29 @@ impl AnyPrintOperation {
     /// The entity's `id`, whatever its type (`None` when it was not selected).
     pub fn id(&self) -> Option<&str> {
         match self {
-            Self::PrintOperation(value) | Self::Unknown(value) => value.id.as_deref(),
-            Self::PrinterCreateOperation(value) => value.id.as_deref(),
+            Self::PrintOperation(value) | Self::Unknown(value) => value.id(),
+            Self::PrinterCreateOperation(value) => value.id(),
         }
     }
 
-    /// The value as a [`PrintOperation`]: the declared type, or a derived type this version does not
+    /// The value read as [`PrintOperation`] whatever its variant: a derived type's base properties
+    /// read the same, so reading the `printOperation` properties needs no `match`.
+    pub fn base(&self) -> &PrintOperation {
+        match self {
+            Self::PrintOperation(value) | Self::Unknown(value) => value,
+            Self::PrinterCreateOperation(value) => value,
+        }
+    }
+
+    /// As [`AnyPrintOperation::base`], to change the `printOperation` properties of any variant.
+    pub fn base_mut(&mut self) -> &mut PrintOperation {
+        match self {
+            Self::PrintOperation(value) | Self::Unknown(value) => value,
+            Self::PrinterCreateOperation(value) => value,
+        }
+    }
+
+    /// The value as [`PrintOperation`] if it is the declared type, or a derived type this version does not
     /// know (read as the declared type). `None` for the known derived types.
     pub fn as_print_operation(&self) -> Option<&PrintOperation> {
         match self {
@@ -785,7 +1333,7 @@ impl crate::polymorphic::Polymorphic for AnyPrintOperation {
 
     fn declared_data(&self) -> Option<&crate::AdditionalData> {
         match self {
-            Self::PrintOperation(value) => Some(&value.additional_data),
+            Self::PrintOperation(value) => Some(value.additional_data()),
             _ => None,
         }
     }
@@ -793,26 +1341,71 @@ impl crate::polymorphic::Polymorphic for AnyPrintOperation {
 
 /// The `microsoft.graph.printService` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "print")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct PrintService {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "print")]
+impl std::ops::Deref for PrintService {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "print")]
+impl std::ops::DerefMut for PrintService {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "print")]
+impl PrintService {
+    /// An empty `printService`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Endpoints that can be used to access the service. Read-only. Nullable.
-    pub endpoints: crate::Patch<Vec<crate::models::PrintServiceEndpoint>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `endpoints`: an empty slice when absent or `null`.
+    pub fn endpoints(&self) -> &[crate::models::PrintServiceEndpoint] {
+        self.props().list(4050)
+    }
+
+    /// Sets `endpoints`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_endpoints(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::PrintServiceEndpoint>>,
+    ) -> &mut Self {
+        self.props_mut().set(4050, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "print")]
+impl std::fmt::Debug for PrintService {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "PrintService", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "print")]
 impl serde::Serialize for PrintService {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("endpoints", &self.endpoints)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -828,20 +1421,24 @@ impl crate::read_fields::ReadFields for PrintService {
     const NAME: &'static str = "microsoft.graph.printService";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "endpoints" => self.endpoints = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "endpoints" => into.other::<Vec<crate::models::PrintServiceEndpoint>, _>(4050, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -856,29 +1453,81 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.printServiceEndpoint` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "print")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct PrintServiceEndpoint {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "print")]
+impl std::ops::Deref for PrintServiceEndpoint {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "print")]
+impl std::ops::DerefMut for PrintServiceEndpoint {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "print")]
+impl PrintServiceEndpoint {
+    /// An empty `printServiceEndpoint`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// A human-readable display name for the endpoint.
-    pub display_name: crate::Patch<String>,
+    ///
+    /// `displayName`: `None` when absent or `null`.
+    pub fn display_name(&self) -> Option<&str> {
+        self.props().str(4051)
+    }
+
+    /// Sets `displayName`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_display_name(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(4051, value.into_patch());
+        self
+    }
+
     /// The URI that can be used to access the service.
-    pub uri: crate::Patch<String>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `uri`: `None` when absent or `null`.
+    pub fn uri(&self) -> Option<&str> {
+        self.props().str(4052)
+    }
+
+    /// Sets `uri`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_uri(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(4052, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "print")]
+impl std::fmt::Debug for PrintServiceEndpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "PrintServiceEndpoint", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "print")]
 impl serde::Serialize for PrintServiceEndpoint {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("displayName", &self.display_name)?;
-        writer.field("uri", &self.uri)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -894,21 +1543,25 @@ impl crate::read_fields::ReadFields for PrintServiceEndpoint {
     const NAME: &'static str = "microsoft.graph.printServiceEndpoint";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "displayName" => self.display_name = map.next_value()?,
-            "uri" => self.uri = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "displayName" => into.str(4051, map)?,
+            "uri" => into.str(4052, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -924,39 +1577,120 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.printTask` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "print")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct PrintTask {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "print")]
+impl std::ops::Deref for PrintTask {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "print")]
+impl std::ops::DerefMut for PrintTask {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "print")]
+impl PrintTask {
+    /// An empty `printTask`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The URL for the print entity that triggered this task. For example,
     /// https://graph.microsoft.com/v1.0/print/printers/{printerId}/jobs/{jobId}. Read-only.
-    pub parent_url: crate::Patch<String>,
+    ///
+    /// `parentUrl`: `None` when absent or `null`.
+    pub fn parent_url(&self) -> Option<&str> {
+        self.props().str(4053)
+    }
+
+    /// Sets `parentUrl`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_parent_url(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(4053, value.into_patch());
+        self
+    }
+
     /// The current execution status of this printTask. The calling application is responsible for
     /// updating this status when processing is finished, unless the related printJob has been redirected
     /// to another printer. Failure to report completion will result in the related print job being
     /// blocked from printing and eventually deleted.
-    pub status: crate::Patch<Box<crate::models::PrintTaskStatus>>,
+    ///
+    /// `status`: `None` when absent or `null`.
+    pub fn status(&self) -> Option<&crate::models::PrintTaskStatus> {
+        self.props().get(4054)
+    }
+
+    /// Sets `status`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_status(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::PrintTaskStatus>,
+    ) -> &mut Self {
+        self.props_mut().set(4054, value.into_patch());
+        self
+    }
+
     /// The printTaskDefinition that was used to create this task. Read-only.
-    pub definition: crate::Patch<Box<crate::models::PrintTaskDefinition>>,
+    ///
+    /// `definition`: `None` when absent or `null`.
+    pub fn definition(&self) -> Option<&crate::models::PrintTaskDefinition> {
+        self.props().get(4055)
+    }
+
+    /// Sets `definition`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_definition(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::PrintTaskDefinition>,
+    ) -> &mut Self {
+        self.props_mut().set(4055, value.into_patch());
+        self
+    }
+
     /// The printTaskTrigger that triggered this task's execution. Read-only.
-    pub trigger: crate::Patch<Box<crate::models::PrintTaskTrigger>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `trigger`: `None` when absent or `null`.
+    pub fn trigger(&self) -> Option<&crate::models::PrintTaskTrigger> {
+        self.props().get(4056)
+    }
+
+    /// Sets `trigger`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_trigger(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::PrintTaskTrigger>,
+    ) -> &mut Self {
+        self.props_mut().set(4056, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "print")]
+impl std::fmt::Debug for PrintTask {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "PrintTask", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "print")]
 impl serde::Serialize for PrintTask {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("parentUrl", &self.parent_url)?;
-        writer.field("status", &self.status)?;
-        writer.field("definition", &self.definition)?;
-        writer.field("trigger", &self.trigger)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -972,23 +1706,27 @@ impl crate::read_fields::ReadFields for PrintTask {
     const NAME: &'static str = "microsoft.graph.printTask";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "parentUrl" => self.parent_url = map.next_value()?,
-            "status" => self.status = map.next_value()?,
-            "definition" => self.definition = map.next_value()?,
-            "trigger" => self.trigger = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "parentUrl" => into.str(4053, map)?,
+            "status" => into.other::<crate::models::PrintTaskStatus, _>(4054, map)?,
+            "definition" => into.other::<crate::models::PrintTaskDefinition, _>(4055, map)?,
+            "trigger" => into.other::<crate::models::PrintTaskTrigger, _>(4056, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -1006,33 +1744,101 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.printTaskDefinition` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "print")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct PrintTaskDefinition {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "print")]
+impl std::ops::Deref for PrintTaskDefinition {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "print")]
+impl std::ops::DerefMut for PrintTaskDefinition {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "print")]
+impl PrintTaskDefinition {
+    /// An empty `printTaskDefinition`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The application that created the printTaskDefinition. Read-only.
-    pub created_by: crate::Patch<Box<crate::models::AppIdentity>>,
+    ///
+    /// `createdBy`: `None` when absent or `null`.
+    pub fn created_by(&self) -> Option<&crate::models::AppIdentity> {
+        self.props().get(4057)
+    }
+
+    /// Sets `createdBy`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_created_by(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::AppIdentity>,
+    ) -> &mut Self {
+        self.props_mut().set(4057, value.into_patch());
+        self
+    }
+
     /// The name of the printTaskDefinition.
-    pub display_name: crate::Patch<String>,
+    ///
+    /// `displayName`: `None` when absent or `null`.
+    pub fn display_name(&self) -> Option<&str> {
+        self.props().str(4058)
+    }
+
+    /// Sets `displayName`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_display_name(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(4058, value.into_patch());
+        self
+    }
+
     /// A list of tasks that have been created based on this definition. The list includes currently
     /// running tasks and recently completed tasks. Read-only.
-    pub tasks: crate::Patch<Vec<crate::models::PrintTask>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `tasks`: an empty slice when absent or `null`.
+    pub fn tasks(&self) -> &[crate::models::PrintTask] {
+        self.props().list(4059)
+    }
+
+    /// Sets `tasks`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_tasks(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::PrintTask>>,
+    ) -> &mut Self {
+        self.props_mut().set(4059, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "print")]
+impl std::fmt::Debug for PrintTaskDefinition {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "PrintTaskDefinition", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "print")]
 impl serde::Serialize for PrintTaskDefinition {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("createdBy", &self.created_by)?;
-        writer.field("displayName", &self.display_name)?;
-        writer.field("tasks", &self.tasks)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -1048,22 +1854,26 @@ impl crate::read_fields::ReadFields for PrintTaskDefinition {
     const NAME: &'static str = "microsoft.graph.printTaskDefinition";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "createdBy" => self.created_by = map.next_value()?,
-            "displayName" => self.display_name = map.next_value()?,
-            "tasks" => self.tasks = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "createdBy" => into.other::<crate::models::AppIdentity, _>(4057, map)?,
+            "displayName" => into.str(4058, map)?,
+            "tasks" => into.other::<Vec<crate::models::PrintTask>, _>(4059, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -1080,31 +1890,89 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.printTaskTrigger` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "print")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct PrintTaskTrigger {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "print")]
+impl std::ops::Deref for PrintTaskTrigger {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "print")]
+impl std::ops::DerefMut for PrintTaskTrigger {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "print")]
+impl PrintTaskTrigger {
+    /// An empty `printTaskTrigger`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The Universal Print event that will cause a new printTask to be triggered. Valid values are
     /// described in the following table.
-    pub event: crate::Patch<crate::models::PrintEvent>,
+    ///
+    /// `event`: `None` when absent or `null`.
+    pub fn event(&self) -> Option<&crate::models::PrintEvent> {
+        self.props().get(4060)
+    }
+
+    /// Sets `event`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_event(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::PrintEvent>,
+    ) -> &mut Self {
+        self.props_mut().set(4060, value.into_patch());
+        self
+    }
+
     /// An abstract definition that will be used to create a printTask when triggered by a print event.
     /// Read-only.
-    pub definition: crate::Patch<Box<crate::models::PrintTaskDefinition>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `definition`: `None` when absent or `null`.
+    pub fn definition(&self) -> Option<&crate::models::PrintTaskDefinition> {
+        self.props().get(4061)
+    }
+
+    /// Sets `definition`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_definition(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::PrintTaskDefinition>,
+    ) -> &mut Self {
+        self.props_mut().set(4061, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "print")]
+impl std::fmt::Debug for PrintTaskTrigger {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "PrintTaskTrigger", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "print")]
 impl serde::Serialize for PrintTaskTrigger {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("event", &self.event)?;
-        writer.field("definition", &self.definition)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -1120,21 +1988,25 @@ impl crate::read_fields::ReadFields for PrintTaskTrigger {
     const NAME: &'static str = "microsoft.graph.printTaskTrigger";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "event" => self.event = map.next_value()?,
-            "definition" => self.definition = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "event" => into.other::<crate::models::PrintEvent, _>(4060, map)?,
+            "definition" => into.other::<crate::models::PrintTaskDefinition, _>(4061, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -1149,22 +2021,81 @@ crate::macros::select_fields! {
 }
 
 /// The `microsoft.graph.airPrintSettings` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "print")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct AirPrintSettings {
-    /// The `incompatiblePrinters` property.
-    pub incompatible_printers: crate::Patch<crate::models::IncompatiblePrinterSettings>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "print")]
+impl AirPrintSettings {
+    /// An empty `airPrintSettings`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// The `incompatiblePrinters` property.
+    ///
+    /// `incompatiblePrinters`: `None` when absent or `null`.
+    pub fn incompatible_printers(&self) -> Option<&crate::models::IncompatiblePrinterSettings> {
+        self.props().get(6826)
+    }
+
+    /// Sets `incompatiblePrinters`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_incompatible_printers(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::IncompatiblePrinterSettings>,
+    ) -> &mut Self {
+        self.props_mut().set(6826, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "print")]
+impl std::fmt::Debug for AirPrintSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "AirPrintSettings", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "print")]
 impl serde::Serialize for AirPrintSettings {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("incompatiblePrinters", &self.incompatible_printers)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -1180,42 +2111,110 @@ impl crate::read_fields::ReadFields for AirPrintSettings {
     const NAME: &'static str = "microsoft.graph.airPrintSettings";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "incompatiblePrinters" => self.incompatible_printers = map.next_value()?,
+            "incompatiblePrinters" => {
+                into.other::<crate::models::IncompatiblePrinterSettings, _>(6826, map)?
+            }
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.integerRange` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(any(feature = "print", feature = "other"))]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct IntegerRange {
-    /// The inclusive upper bound of the integer range.
-    pub end: crate::Patch<i64>,
-    /// The inclusive lower bound of the integer range.
-    pub start: crate::Patch<i64>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(any(feature = "print", feature = "other"))]
+impl IntegerRange {
+    /// An empty `integerRange`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// The inclusive upper bound of the integer range.
+    ///
+    /// `end`: `None` when absent or `null`.
+    pub fn end(&self) -> Option<i64> {
+        self.props().int(8215)
+    }
+
+    /// Sets `end`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_end(&mut self, value: impl crate::IntoPatch<i64>) -> &mut Self {
+        self.props_mut().set_int(8215, value.into_patch());
+        self
+    }
+
+    /// The inclusive lower bound of the integer range.
+    ///
+    /// `start`: `None` when absent or `null`.
+    pub fn start(&self) -> Option<i64> {
+        self.props().int(8216)
+    }
+
+    /// Sets `start`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_start(&mut self, value: impl crate::IntoPatch<i64>) -> &mut Self {
+        self.props_mut().set_int(8216, value.into_patch());
+        self
+    }
+}
+
+#[cfg(any(feature = "print", feature = "other"))]
+impl std::fmt::Debug for IntegerRange {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "IntegerRange", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(any(feature = "print", feature = "other"))]
 impl serde::Serialize for IntegerRange {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("end", &self.end)?;
-        writer.field("start", &self.start)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -1231,44 +2230,113 @@ impl crate::read_fields::ReadFields for IntegerRange {
     const NAME: &'static str = "microsoft.graph.integerRange";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "end" => self.end = map.next_value()?,
-            "start" => self.start = map.next_value()?,
+            "end" => into.int::<i64, _>(8215, map)?,
+            "start" => into.int::<i64, _>(8216, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.printCertificateSigningRequest` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "print")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct PrintCertificateSigningRequest {
-    /// A base64-encoded pkcs10 certificate request. Read-only.
-    pub content: crate::Patch<String>,
-    /// The base64-encoded public portion of an asymmetric key that is generated by the client.
-    /// Read-only.
-    pub transport_key: crate::Patch<String>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "print")]
+impl PrintCertificateSigningRequest {
+    /// An empty `printCertificateSigningRequest`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// A base64-encoded pkcs10 certificate request. Read-only.
+    ///
+    /// `content`: `None` when absent or `null`.
+    pub fn content(&self) -> Option<&str> {
+        self.props().str(8929)
+    }
+
+    /// Sets `content`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_content(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(8929, value.into_patch());
+        self
+    }
+
+    /// The base64-encoded public portion of an asymmetric key that is generated by the client.
+    /// Read-only.
+    ///
+    /// `transportKey`: `None` when absent or `null`.
+    pub fn transport_key(&self) -> Option<&str> {
+        self.props().str(8930)
+    }
+
+    /// Sets `transportKey`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_transport_key(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(8930, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "print")]
+impl std::fmt::Debug for PrintCertificateSigningRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props().fmt_as(
+            f,
+            "PrintCertificateSigningRequest",
+            crate::models::PROPERTY_NAMES,
+        )
+    }
 }
 
 #[cfg(feature = "print")]
 impl serde::Serialize for PrintCertificateSigningRequest {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("content", &self.content)?;
-        writer.field("transportKey", &self.transport_key)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -1284,121 +2352,447 @@ impl crate::read_fields::ReadFields for PrintCertificateSigningRequest {
     const NAME: &'static str = "microsoft.graph.printCertificateSigningRequest";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "content" => self.content = map.next_value()?,
-            "transportKey" => self.transport_key = map.next_value()?,
+            "content" => into.str(8929, map)?,
+            "transportKey" => into.str(8930, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.printerCapabilities` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(any(feature = "print", feature = "other"))]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct PrinterCapabilities {
-    /// A list of supported bottom margins(in microns) for the printer.
-    pub bottom_margins: crate::Patch<Vec<i32>>,
-    /// True if the printer supports collating when printing muliple copies of a multi-page document;
-    /// false otherwise.
-    pub collation: crate::Patch<bool>,
-    /// The color modes supported by the printer. Valid values are described in the following table.
-    pub color_modes: crate::Patch<Vec<crate::models::PrintColorMode>>,
-    /// A list of supported content (MIME) types that the printer supports. It is not guaranteed that the
-    /// Universal Print service supports printing all of these MIME types.
-    pub content_types: crate::Patch<Vec<String>>,
-    /// The range of copies per job supported by the printer.
-    pub copies_per_job: crate::Patch<Box<crate::models::IntegerRange>>,
-    /// The list of print resolutions in DPI that are supported by the printer.
-    pub dpis: crate::Patch<Vec<i32>>,
-    /// The list of duplex modes that are supported by the printer. Valid values are described in the
-    /// following table.
-    pub duplex_modes: crate::Patch<Vec<crate::models::PrintDuplexMode>>,
-    /// The list of feed orientations that are supported by the printer.
-    pub feed_orientations: crate::Patch<Vec<crate::models::PrinterFeedOrientation>>,
-    /// Finishing processes the printer supports for a printed document.
-    pub finishings: crate::Patch<Vec<crate::models::PrintFinishing>>,
-    /// Supported input bins for the printer.
-    pub input_bins: crate::Patch<Vec<String>>,
-    /// True if color printing is supported by the printer; false otherwise. Read-only.
-    pub is_color_printing_supported: crate::Patch<bool>,
-    /// True if the printer supports printing by page ranges; false otherwise.
-    pub is_page_range_supported: crate::Patch<bool>,
-    /// A list of supported left margins(in microns) for the printer.
-    pub left_margins: crate::Patch<Vec<i32>>,
-    /// The media (i.e., paper) colors supported by the printer.
-    pub media_colors: crate::Patch<Vec<String>>,
-    /// The media sizes supported by the printer. Supports standard size names for ISO and ANSI media
-    /// sizes. Valid values are in the following table.
-    pub media_sizes: crate::Patch<Vec<String>>,
-    /// The media types supported by the printer.
-    pub media_types: crate::Patch<Vec<String>>,
-    /// The presentation directions supported by the printer. Supported values are described in the
-    /// following table.
-    pub multipage_layouts: crate::Patch<Vec<crate::models::PrintMultipageLayout>>,
-    /// The print orientations supported by the printer. Valid values are described in the following
-    /// table.
-    pub orientations: crate::Patch<Vec<crate::models::PrintOrientation>>,
-    /// The printer's supported output bins (trays).
-    pub output_bins: crate::Patch<Vec<String>>,
-    /// Supported number of Input Pages to impose upon a single Impression.
-    pub pages_per_sheet: crate::Patch<Vec<i32>>,
-    /// The print qualities supported by the printer.
-    pub qualities: crate::Patch<Vec<crate::models::PrintQuality>>,
-    /// A list of supported right margins(in microns) for the printer.
-    pub right_margins: crate::Patch<Vec<i32>>,
-    /// Supported print scalings.
-    pub scalings: crate::Patch<Vec<crate::models::PrintScaling>>,
-    /// True if the printer supports scaling PDF pages to match the print media size; false otherwise.
-    pub supports_fit_pdf_to_page: crate::Patch<bool>,
-    /// A list of supported top margins(in microns) for the printer.
-    pub top_margins: crate::Patch<Vec<i32>>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(any(feature = "print", feature = "other"))]
+impl PrinterCapabilities {
+    /// An empty `printerCapabilities`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// A list of supported bottom margins(in microns) for the printer.
+    ///
+    /// `bottomMargins`: an empty slice when absent or `null`.
+    pub fn bottom_margins(&self) -> &[i32] {
+        self.props().list(8934)
+    }
+
+    /// Sets `bottomMargins`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_bottom_margins(&mut self, value: impl crate::IntoPatch<Vec<i32>>) -> &mut Self {
+        self.props_mut().set(8934, value.into_patch());
+        self
+    }
+
+    /// True if the printer supports collating when printing muliple copies of a multi-page document;
+    /// false otherwise.
+    ///
+    /// `collation`: `None` when absent or `null`.
+    pub fn collation(&self) -> Option<bool> {
+        self.props().bool(8935)
+    }
+
+    /// Sets `collation`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_collation(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(8935, value.into_patch());
+        self
+    }
+
+    /// The color modes supported by the printer. Valid values are described in the following table.
+    ///
+    /// `colorModes`: an empty slice when absent or `null`.
+    pub fn color_modes(&self) -> &[crate::models::PrintColorMode] {
+        self.props().list(8936)
+    }
+
+    /// Sets `colorModes`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_color_modes(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::PrintColorMode>>,
+    ) -> &mut Self {
+        self.props_mut().set(8936, value.into_patch());
+        self
+    }
+
+    /// A list of supported content (MIME) types that the printer supports. It is not guaranteed that the
+    /// Universal Print service supports printing all of these MIME types.
+    ///
+    /// `contentTypes`: an empty slice when absent or `null`.
+    pub fn content_types(&self) -> &[String] {
+        self.props().strings(8937)
+    }
+
+    /// Sets `contentTypes`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_content_types(&mut self, value: impl crate::IntoPatch<Vec<String>>) -> &mut Self {
+        self.props_mut().set_strings(8937, value.into_patch());
+        self
+    }
+
+    /// The range of copies per job supported by the printer.
+    ///
+    /// `copiesPerJob`: `None` when absent or `null`.
+    pub fn copies_per_job(&self) -> Option<&crate::models::IntegerRange> {
+        self.props().get(8938)
+    }
+
+    /// Sets `copiesPerJob`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_copies_per_job(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::IntegerRange>,
+    ) -> &mut Self {
+        self.props_mut().set(8938, value.into_patch());
+        self
+    }
+
+    /// The list of print resolutions in DPI that are supported by the printer.
+    ///
+    /// `dpis`: an empty slice when absent or `null`.
+    pub fn dpis(&self) -> &[i32] {
+        self.props().list(8939)
+    }
+
+    /// Sets `dpis`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_dpis(&mut self, value: impl crate::IntoPatch<Vec<i32>>) -> &mut Self {
+        self.props_mut().set(8939, value.into_patch());
+        self
+    }
+
+    /// The list of duplex modes that are supported by the printer. Valid values are described in the
+    /// following table.
+    ///
+    /// `duplexModes`: an empty slice when absent or `null`.
+    pub fn duplex_modes(&self) -> &[crate::models::PrintDuplexMode] {
+        self.props().list(8940)
+    }
+
+    /// Sets `duplexModes`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_duplex_modes(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::PrintDuplexMode>>,
+    ) -> &mut Self {
+        self.props_mut().set(8940, value.into_patch());
+        self
+    }
+
+    /// The list of feed orientations that are supported by the printer.
+    ///
+    /// `feedOrientations`: an empty slice when absent or `null`.
+    pub fn feed_orientations(&self) -> &[crate::models::PrinterFeedOrientation] {
+        self.props().list(8941)
+    }
+
+    /// Sets `feedOrientations`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_feed_orientations(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::PrinterFeedOrientation>>,
+    ) -> &mut Self {
+        self.props_mut().set(8941, value.into_patch());
+        self
+    }
+
+    /// Finishing processes the printer supports for a printed document.
+    ///
+    /// `finishings`: an empty slice when absent or `null`.
+    pub fn finishings(&self) -> &[crate::models::PrintFinishing] {
+        self.props().list(8942)
+    }
+
+    /// Sets `finishings`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_finishings(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::PrintFinishing>>,
+    ) -> &mut Self {
+        self.props_mut().set(8942, value.into_patch());
+        self
+    }
+
+    /// Supported input bins for the printer.
+    ///
+    /// `inputBins`: an empty slice when absent or `null`.
+    pub fn input_bins(&self) -> &[String] {
+        self.props().strings(8943)
+    }
+
+    /// Sets `inputBins`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_input_bins(&mut self, value: impl crate::IntoPatch<Vec<String>>) -> &mut Self {
+        self.props_mut().set_strings(8943, value.into_patch());
+        self
+    }
+
+    /// True if color printing is supported by the printer; false otherwise. Read-only.
+    ///
+    /// `isColorPrintingSupported`: `None` when absent or `null`.
+    pub fn is_color_printing_supported(&self) -> Option<bool> {
+        self.props().bool(8944)
+    }
+
+    /// Sets `isColorPrintingSupported`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_is_color_printing_supported(
+        &mut self,
+        value: impl crate::IntoPatch<bool>,
+    ) -> &mut Self {
+        self.props_mut().set_bool(8944, value.into_patch());
+        self
+    }
+
+    /// True if the printer supports printing by page ranges; false otherwise.
+    ///
+    /// `isPageRangeSupported`: `None` when absent or `null`.
+    pub fn is_page_range_supported(&self) -> Option<bool> {
+        self.props().bool(8945)
+    }
+
+    /// Sets `isPageRangeSupported`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_is_page_range_supported(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(8945, value.into_patch());
+        self
+    }
+
+    /// A list of supported left margins(in microns) for the printer.
+    ///
+    /// `leftMargins`: an empty slice when absent or `null`.
+    pub fn left_margins(&self) -> &[i32] {
+        self.props().list(8946)
+    }
+
+    /// Sets `leftMargins`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_left_margins(&mut self, value: impl crate::IntoPatch<Vec<i32>>) -> &mut Self {
+        self.props_mut().set(8946, value.into_patch());
+        self
+    }
+
+    /// The media (i.e., paper) colors supported by the printer.
+    ///
+    /// `mediaColors`: an empty slice when absent or `null`.
+    pub fn media_colors(&self) -> &[String] {
+        self.props().strings(8947)
+    }
+
+    /// Sets `mediaColors`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_media_colors(&mut self, value: impl crate::IntoPatch<Vec<String>>) -> &mut Self {
+        self.props_mut().set_strings(8947, value.into_patch());
+        self
+    }
+
+    /// The media sizes supported by the printer. Supports standard size names for ISO and ANSI media
+    /// sizes. Valid values are in the following table.
+    ///
+    /// `mediaSizes`: an empty slice when absent or `null`.
+    pub fn media_sizes(&self) -> &[String] {
+        self.props().strings(8948)
+    }
+
+    /// Sets `mediaSizes`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_media_sizes(&mut self, value: impl crate::IntoPatch<Vec<String>>) -> &mut Self {
+        self.props_mut().set_strings(8948, value.into_patch());
+        self
+    }
+
+    /// The media types supported by the printer.
+    ///
+    /// `mediaTypes`: an empty slice when absent or `null`.
+    pub fn media_types(&self) -> &[String] {
+        self.props().strings(8949)
+    }
+
+    /// Sets `mediaTypes`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_media_types(&mut self, value: impl crate::IntoPatch<Vec<String>>) -> &mut Self {
+        self.props_mut().set_strings(8949, value.into_patch());
+        self
+    }
+
+    /// The presentation directions supported by the printer. Supported values are described in the
+    /// following table.
+    ///
+    /// `multipageLayouts`: an empty slice when absent or `null`.
+    pub fn multipage_layouts(&self) -> &[crate::models::PrintMultipageLayout] {
+        self.props().list(8950)
+    }
+
+    /// Sets `multipageLayouts`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_multipage_layouts(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::PrintMultipageLayout>>,
+    ) -> &mut Self {
+        self.props_mut().set(8950, value.into_patch());
+        self
+    }
+
+    /// The print orientations supported by the printer. Valid values are described in the following
+    /// table.
+    ///
+    /// `orientations`: an empty slice when absent or `null`.
+    pub fn orientations(&self) -> &[crate::models::PrintOrientation] {
+        self.props().list(8951)
+    }
+
+    /// Sets `orientations`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_orientations(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::PrintOrientation>>,
+    ) -> &mut Self {
+        self.props_mut().set(8951, value.into_patch());
+        self
+    }
+
+    /// The printer's supported output bins (trays).
+    ///
+    /// `outputBins`: an empty slice when absent or `null`.
+    pub fn output_bins(&self) -> &[String] {
+        self.props().strings(8952)
+    }
+
+    /// Sets `outputBins`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_output_bins(&mut self, value: impl crate::IntoPatch<Vec<String>>) -> &mut Self {
+        self.props_mut().set_strings(8952, value.into_patch());
+        self
+    }
+
+    /// Supported number of Input Pages to impose upon a single Impression.
+    ///
+    /// `pagesPerSheet`: an empty slice when absent or `null`.
+    pub fn pages_per_sheet(&self) -> &[i32] {
+        self.props().list(8953)
+    }
+
+    /// Sets `pagesPerSheet`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_pages_per_sheet(&mut self, value: impl crate::IntoPatch<Vec<i32>>) -> &mut Self {
+        self.props_mut().set(8953, value.into_patch());
+        self
+    }
+
+    /// The print qualities supported by the printer.
+    ///
+    /// `qualities`: an empty slice when absent or `null`.
+    pub fn qualities(&self) -> &[crate::models::PrintQuality] {
+        self.props().list(8954)
+    }
+
+    /// Sets `qualities`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_qualities(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::PrintQuality>>,
+    ) -> &mut Self {
+        self.props_mut().set(8954, value.into_patch());
+        self
+    }
+
+    /// A list of supported right margins(in microns) for the printer.
+    ///
+    /// `rightMargins`: an empty slice when absent or `null`.
+    pub fn right_margins(&self) -> &[i32] {
+        self.props().list(8955)
+    }
+
+    /// Sets `rightMargins`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_right_margins(&mut self, value: impl crate::IntoPatch<Vec<i32>>) -> &mut Self {
+        self.props_mut().set(8955, value.into_patch());
+        self
+    }
+
+    /// Supported print scalings.
+    ///
+    /// `scalings`: an empty slice when absent or `null`.
+    pub fn scalings(&self) -> &[crate::models::PrintScaling] {
+        self.props().list(8956)
+    }
+
+    /// Sets `scalings`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_scalings(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::PrintScaling>>,
+    ) -> &mut Self {
+        self.props_mut().set(8956, value.into_patch());
+        self
+    }
+
+    /// True if the printer supports scaling PDF pages to match the print media size; false otherwise.
+    ///
+    /// `supportsFitPdfToPage`: `None` when absent or `null`.
+    pub fn supports_fit_pdf_to_page(&self) -> Option<bool> {
+        self.props().bool(8957)
+    }
+
+    /// Sets `supportsFitPdfToPage`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_supports_fit_pdf_to_page(
+        &mut self,
+        value: impl crate::IntoPatch<bool>,
+    ) -> &mut Self {
+        self.props_mut().set_bool(8957, value.into_patch());
+        self
+    }
+
+    /// A list of supported top margins(in microns) for the printer.
+    ///
+    /// `topMargins`: an empty slice when absent or `null`.
+    pub fn top_margins(&self) -> &[i32] {
+        self.props().list(8958)
+    }
+
+    /// Sets `topMargins`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_top_margins(&mut self, value: impl crate::IntoPatch<Vec<i32>>) -> &mut Self {
+        self.props_mut().set(8958, value.into_patch());
+        self
+    }
+}
+
+#[cfg(any(feature = "print", feature = "other"))]
+impl std::fmt::Debug for PrinterCapabilities {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "PrinterCapabilities", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(any(feature = "print", feature = "other"))]
 impl serde::Serialize for PrinterCapabilities {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("bottomMargins", &self.bottom_margins)?;
-        writer.field("collation", &self.collation)?;
-        writer.field("colorModes", &self.color_modes)?;
-        writer.field("contentTypes", &self.content_types)?;
-        writer.field("copiesPerJob", &self.copies_per_job)?;
-        writer.field("dpis", &self.dpis)?;
-        writer.field("duplexModes", &self.duplex_modes)?;
-        writer.field("feedOrientations", &self.feed_orientations)?;
-        writer.field("finishings", &self.finishings)?;
-        writer.field("inputBins", &self.input_bins)?;
-        writer.field(
-            "isColorPrintingSupported",
-            &self.is_color_printing_supported,
-        )?;
-        writer.field("isPageRangeSupported", &self.is_page_range_supported)?;
-        writer.field("leftMargins", &self.left_margins)?;
-        writer.field("mediaColors", &self.media_colors)?;
-        writer.field("mediaSizes", &self.media_sizes)?;
-        writer.field("mediaTypes", &self.media_types)?;
-        writer.field("multipageLayouts", &self.multipage_layouts)?;
-        writer.field("orientations", &self.orientations)?;
-        writer.field("outputBins", &self.output_bins)?;
-        writer.field("pagesPerSheet", &self.pages_per_sheet)?;
-        writer.field("qualities", &self.qualities)?;
-        writer.field("rightMargins", &self.right_margins)?;
-        writer.field("scalings", &self.scalings)?;
-        writer.field("supportsFitPdfToPage", &self.supports_fit_pdf_to_page)?;
-        writer.field("topMargins", &self.top_margins)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -1414,121 +2808,362 @@ impl crate::read_fields::ReadFields for PrinterCapabilities {
     const NAME: &'static str = "microsoft.graph.printerCapabilities";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "bottomMargins" => self.bottom_margins = map.next_value()?,
-            "collation" => self.collation = map.next_value()?,
-            "colorModes" => self.color_modes = map.next_value()?,
-            "contentTypes" => self.content_types = map.next_value()?,
-            "copiesPerJob" => self.copies_per_job = map.next_value()?,
-            "dpis" => self.dpis = map.next_value()?,
-            "duplexModes" => self.duplex_modes = map.next_value()?,
-            "feedOrientations" => self.feed_orientations = map.next_value()?,
-            "finishings" => self.finishings = map.next_value()?,
-            "inputBins" => self.input_bins = map.next_value()?,
-            "isColorPrintingSupported" => self.is_color_printing_supported = map.next_value()?,
-            "isPageRangeSupported" => self.is_page_range_supported = map.next_value()?,
-            "leftMargins" => self.left_margins = map.next_value()?,
-            "mediaColors" => self.media_colors = map.next_value()?,
-            "mediaSizes" => self.media_sizes = map.next_value()?,
-            "mediaTypes" => self.media_types = map.next_value()?,
-            "multipageLayouts" => self.multipage_layouts = map.next_value()?,
-            "orientations" => self.orientations = map.next_value()?,
-            "outputBins" => self.output_bins = map.next_value()?,
-            "pagesPerSheet" => self.pages_per_sheet = map.next_value()?,
-            "qualities" => self.qualities = map.next_value()?,
-            "rightMargins" => self.right_margins = map.next_value()?,
-            "scalings" => self.scalings = map.next_value()?,
-            "supportsFitPdfToPage" => self.supports_fit_pdf_to_page = map.next_value()?,
-            "topMargins" => self.top_margins = map.next_value()?,
+            "bottomMargins" => into.other::<Vec<i32>, _>(8934, map)?,
+            "collation" => into.bool(8935, map)?,
+            "colorModes" => into.other::<Vec<crate::models::PrintColorMode>, _>(8936, map)?,
+            "contentTypes" => into.strings(8937, map)?,
+            "copiesPerJob" => into.other::<crate::models::IntegerRange, _>(8938, map)?,
+            "dpis" => into.other::<Vec<i32>, _>(8939, map)?,
+            "duplexModes" => into.other::<Vec<crate::models::PrintDuplexMode>, _>(8940, map)?,
+            "feedOrientations" => {
+                into.other::<Vec<crate::models::PrinterFeedOrientation>, _>(8941, map)?
+            }
+            "finishings" => into.other::<Vec<crate::models::PrintFinishing>, _>(8942, map)?,
+            "inputBins" => into.strings(8943, map)?,
+            "isColorPrintingSupported" => into.bool(8944, map)?,
+            "isPageRangeSupported" => into.bool(8945, map)?,
+            "leftMargins" => into.other::<Vec<i32>, _>(8946, map)?,
+            "mediaColors" => into.strings(8947, map)?,
+            "mediaSizes" => into.strings(8948, map)?,
+            "mediaTypes" => into.strings(8949, map)?,
+            "multipageLayouts" => {
+                into.other::<Vec<crate::models::PrintMultipageLayout>, _>(8950, map)?
+            }
+            "orientations" => into.other::<Vec<crate::models::PrintOrientation>, _>(8951, map)?,
+            "outputBins" => into.strings(8952, map)?,
+            "pagesPerSheet" => into.other::<Vec<i32>, _>(8953, map)?,
+            "qualities" => into.other::<Vec<crate::models::PrintQuality>, _>(8954, map)?,
+            "rightMargins" => into.other::<Vec<i32>, _>(8955, map)?,
+            "scalings" => into.other::<Vec<crate::models::PrintScaling>, _>(8956, map)?,
+            "supportsFitPdfToPage" => into.bool(8957, map)?,
+            "topMargins" => into.other::<Vec<i32>, _>(8958, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.printerDefaults` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(any(feature = "print", feature = "other"))]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct PrinterDefaults {
-    /// The default color mode to use when printing the document. Valid values are described in the
-    /// following table.
-    pub color_mode: crate::Patch<crate::models::PrintColorMode>,
-    /// The default content (MIME) type to use when processing documents.
-    pub content_type: crate::Patch<String>,
-    /// The default number of copies printed per job.
-    pub copies_per_job: crate::Patch<i32>,
-    /// The default resolution in DPI to use when printing the job.
-    pub dpi: crate::Patch<i32>,
-    /// The default duplex (double-sided) configuration to use when printing a document. Valid values are
-    /// described in the following table.
-    pub duplex_mode: crate::Patch<crate::models::PrintDuplexMode>,
-    /// The default set of finishings to apply to print jobs. Valid values are described in the following
-    /// table.
-    pub finishings: crate::Patch<Vec<crate::models::PrintFinishing>>,
-    /// The default fitPdfToPage setting. True to fit each page of a PDF document to a physical sheet of
-    /// media; false to let the printer decide how to lay out impressions.
-    pub fit_pdf_to_page: crate::Patch<bool>,
-    /// The `inputBin` property.
-    pub input_bin: crate::Patch<String>,
-    /// The default media (such as paper) color to print the document on.
-    pub media_color: crate::Patch<String>,
-    /// The default media size to use. Supports standard size names for ISO and ANSI media sizes. Valid
-    /// values are listed in the printerCapabilities topic.
-    pub media_size: crate::Patch<String>,
-    /// The default media (such as paper) type to print the document on.
-    pub media_type: crate::Patch<String>,
-    /// The default direction to lay out pages when multiple pages are being printed per sheet. Valid
-    /// values are described in the following table.
-    pub multipage_layout: crate::Patch<crate::models::PrintMultipageLayout>,
-    /// The default orientation to use when printing the document. Valid values are described in the
-    /// following table.
-    pub orientation: crate::Patch<crate::models::PrintOrientation>,
-    /// The default output bin to place completed prints into. See the printer's capabilities for a list
-    /// of supported output bins.
-    pub output_bin: crate::Patch<String>,
-    /// The default number of document pages to print on each sheet.
-    pub pages_per_sheet: crate::Patch<i32>,
-    /// The default quality to use when printing the document. Valid values are described in the
-    /// following table.
-    pub quality: crate::Patch<crate::models::PrintQuality>,
-    /// Specifies how the printer scales the document data to fit the requested media. Valid values are
-    /// described in the following table.
-    pub scaling: crate::Patch<crate::models::PrintScaling>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(any(feature = "print", feature = "other"))]
+impl PrinterDefaults {
+    /// An empty `printerDefaults`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// The default color mode to use when printing the document. Valid values are described in the
+    /// following table.
+    ///
+    /// `colorMode`: `None` when absent or `null`.
+    pub fn color_mode(&self) -> Option<&crate::models::PrintColorMode> {
+        self.props().get(8959)
+    }
+
+    /// Sets `colorMode`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_color_mode(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::PrintColorMode>,
+    ) -> &mut Self {
+        self.props_mut().set(8959, value.into_patch());
+        self
+    }
+
+    /// The default content (MIME) type to use when processing documents.
+    ///
+    /// `contentType`: `None` when absent or `null`.
+    pub fn content_type(&self) -> Option<&str> {
+        self.props().str(8960)
+    }
+
+    /// Sets `contentType`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_content_type(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(8960, value.into_patch());
+        self
+    }
+
+    /// The default number of copies printed per job.
+    ///
+    /// `copiesPerJob`: `None` when absent or `null`.
+    pub fn copies_per_job(&self) -> Option<i32> {
+        self.props().int(8961)
+    }
+
+    /// Sets `copiesPerJob`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_copies_per_job(&mut self, value: impl crate::IntoPatch<i32>) -> &mut Self {
+        self.props_mut().set_int(8961, value.into_patch());
+        self
+    }
+
+    /// The default resolution in DPI to use when printing the job.
+    ///
+    /// `dpi`: `None` when absent or `null`.
+    pub fn dpi(&self) -> Option<i32> {
+        self.props().int(8962)
+    }
+
+    /// Sets `dpi`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_dpi(&mut self, value: impl crate::IntoPatch<i32>) -> &mut Self {
+        self.props_mut().set_int(8962, value.into_patch());
+        self
+    }
+
+    /// The default duplex (double-sided) configuration to use when printing a document. Valid values are
+    /// described in the following table.
+    ///
+    /// `duplexMode`: `None` when absent or `null`.
+    pub fn duplex_mode(&self) -> Option<&crate::models::PrintDuplexMode> {
+        self.props().get(8963)
+    }
+
+    /// Sets `duplexMode`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_duplex_mode(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::PrintDuplexMode>,
+    ) -> &mut Self {
+        self.props_mut().set(8963, value.into_patch());
+        self
+    }
+
+    /// The default set of finishings to apply to print jobs. Valid values are described in the following
+    /// table.
+    ///
+    /// `finishings`: an empty slice when absent or `null`.
+    pub fn finishings(&self) -> &[crate::models::PrintFinishing] {
+        self.props().list(8964)
+    }
+
+    /// Sets `finishings`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_finishings(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::PrintFinishing>>,
+    ) -> &mut Self {
+        self.props_mut().set(8964, value.into_patch());
+        self
+    }
+
+    /// The default fitPdfToPage setting. True to fit each page of a PDF document to a physical sheet of
+    /// media; false to let the printer decide how to lay out impressions.
+    ///
+    /// `fitPdfToPage`: `None` when absent or `null`.
+    pub fn fit_pdf_to_page(&self) -> Option<bool> {
+        self.props().bool(8965)
+    }
+
+    /// Sets `fitPdfToPage`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_fit_pdf_to_page(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(8965, value.into_patch());
+        self
+    }
+
+    /// The `inputBin` property.
+    ///
+    /// `inputBin`: `None` when absent or `null`.
+    pub fn input_bin(&self) -> Option<&str> {
+        self.props().str(8966)
+    }
+
+    /// Sets `inputBin`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_input_bin(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(8966, value.into_patch());
+        self
+    }
+
+    /// The default media (such as paper) color to print the document on.
+    ///
+    /// `mediaColor`: `None` when absent or `null`.
+    pub fn media_color(&self) -> Option<&str> {
+        self.props().str(8967)
+    }
+
+    /// Sets `mediaColor`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_media_color(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(8967, value.into_patch());
+        self
+    }
+
+    /// The default media size to use. Supports standard size names for ISO and ANSI media sizes. Valid
+    /// values are listed in the printerCapabilities topic.
+    ///
+    /// `mediaSize`: `None` when absent or `null`.
+    pub fn media_size(&self) -> Option<&str> {
+        self.props().str(8968)
+    }
+
+    /// Sets `mediaSize`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_media_size(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(8968, value.into_patch());
+        self
+    }
+
+    /// The default media (such as paper) type to print the document on.
+    ///
+    /// `mediaType`: `None` when absent or `null`.
+    pub fn media_type(&self) -> Option<&str> {
+        self.props().str(8969)
+    }
+
+    /// Sets `mediaType`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_media_type(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(8969, value.into_patch());
+        self
+    }
+
+    /// The default direction to lay out pages when multiple pages are being printed per sheet. Valid
+    /// values are described in the following table.
+    ///
+    /// `multipageLayout`: `None` when absent or `null`.
+    pub fn multipage_layout(&self) -> Option<&crate::models::PrintMultipageLayout> {
+        self.props().get(8970)
+    }
+
+    /// Sets `multipageLayout`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_multipage_layout(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::PrintMultipageLayout>,
+    ) -> &mut Self {
+        self.props_mut().set(8970, value.into_patch());
+        self
+    }
+
+    /// The default orientation to use when printing the document. Valid values are described in the
+    /// following table.
+    ///
+    /// `orientation`: `None` when absent or `null`.
+    pub fn orientation(&self) -> Option<&crate::models::PrintOrientation> {
+        self.props().get(8971)
+    }
+
+    /// Sets `orientation`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_orientation(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::PrintOrientation>,
+    ) -> &mut Self {
+        self.props_mut().set(8971, value.into_patch());
+        self
+    }
+
+    /// The default output bin to place completed prints into. See the printer's capabilities for a list
+    /// of supported output bins.
+    ///
+    /// `outputBin`: `None` when absent or `null`.
+    pub fn output_bin(&self) -> Option<&str> {
+        self.props().str(8972)
+    }
+
+    /// Sets `outputBin`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_output_bin(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(8972, value.into_patch());
+        self
+    }
+
+    /// The default number of document pages to print on each sheet.
+    ///
+    /// `pagesPerSheet`: `None` when absent or `null`.
+    pub fn pages_per_sheet(&self) -> Option<i32> {
+        self.props().int(8973)
+    }
+
+    /// Sets `pagesPerSheet`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_pages_per_sheet(&mut self, value: impl crate::IntoPatch<i32>) -> &mut Self {
+        self.props_mut().set_int(8973, value.into_patch());
+        self
+    }
+
+    /// The default quality to use when printing the document. Valid values are described in the
+    /// following table.
+    ///
+    /// `quality`: `None` when absent or `null`.
+    pub fn quality(&self) -> Option<&crate::models::PrintQuality> {
+        self.props().get(8974)
+    }
+
+    /// Sets `quality`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_quality(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::PrintQuality>,
+    ) -> &mut Self {
+        self.props_mut().set(8974, value.into_patch());
+        self
+    }
+
+    /// Specifies how the printer scales the document data to fit the requested media. Valid values are
+    /// described in the following table.
+    ///
+    /// `scaling`: `None` when absent or `null`.
+    pub fn scaling(&self) -> Option<&crate::models::PrintScaling> {
+        self.props().get(8975)
+    }
+
+    /// Sets `scaling`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_scaling(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::PrintScaling>,
+    ) -> &mut Self {
+        self.props_mut().set(8975, value.into_patch());
+        self
+    }
+}
+
+#[cfg(any(feature = "print", feature = "other"))]
+impl std::fmt::Debug for PrinterDefaults {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "PrinterDefaults", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(any(feature = "print", feature = "other"))]
 impl serde::Serialize for PrinterDefaults {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("colorMode", &self.color_mode)?;
-        writer.field("contentType", &self.content_type)?;
-        writer.field("copiesPerJob", &self.copies_per_job)?;
-        writer.field("dpi", &self.dpi)?;
-        writer.field("duplexMode", &self.duplex_mode)?;
-        writer.field("finishings", &self.finishings)?;
-        writer.field("fitPdfToPage", &self.fit_pdf_to_page)?;
-        writer.field("inputBin", &self.input_bin)?;
-        writer.field("mediaColor", &self.media_color)?;
-        writer.field("mediaSize", &self.media_size)?;
-        writer.field("mediaType", &self.media_type)?;
-        writer.field("multipageLayout", &self.multipage_layout)?;
-        writer.field("orientation", &self.orientation)?;
-        writer.field("outputBin", &self.output_bin)?;
-        writer.field("pagesPerSheet", &self.pages_per_sheet)?;
-        writer.field("quality", &self.quality)?;
-        writer.field("scaling", &self.scaling)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -1544,55 +3179,114 @@ impl crate::read_fields::ReadFields for PrinterDefaults {
     const NAME: &'static str = "microsoft.graph.printerDefaults";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "colorMode" => self.color_mode = map.next_value()?,
-            "contentType" => self.content_type = map.next_value()?,
-            "copiesPerJob" => self.copies_per_job = map.next_value()?,
-            "dpi" => self.dpi = map.next_value()?,
-            "duplexMode" => self.duplex_mode = map.next_value()?,
-            "finishings" => self.finishings = map.next_value()?,
-            "fitPdfToPage" => self.fit_pdf_to_page = map.next_value()?,
-            "inputBin" => self.input_bin = map.next_value()?,
-            "mediaColor" => self.media_color = map.next_value()?,
-            "mediaSize" => self.media_size = map.next_value()?,
-            "mediaType" => self.media_type = map.next_value()?,
-            "multipageLayout" => self.multipage_layout = map.next_value()?,
-            "orientation" => self.orientation = map.next_value()?,
-            "outputBin" => self.output_bin = map.next_value()?,
-            "pagesPerSheet" => self.pages_per_sheet = map.next_value()?,
-            "quality" => self.quality = map.next_value()?,
-            "scaling" => self.scaling = map.next_value()?,
+            "colorMode" => into.other::<crate::models::PrintColorMode, _>(8959, map)?,
+            "contentType" => into.str(8960, map)?,
+            "copiesPerJob" => into.int::<i32, _>(8961, map)?,
+            "dpi" => into.int::<i32, _>(8962, map)?,
+            "duplexMode" => into.other::<crate::models::PrintDuplexMode, _>(8963, map)?,
+            "finishings" => into.other::<Vec<crate::models::PrintFinishing>, _>(8964, map)?,
+            "fitPdfToPage" => into.bool(8965, map)?,
+            "inputBin" => into.str(8966, map)?,
+            "mediaColor" => into.str(8967, map)?,
+            "mediaSize" => into.str(8968, map)?,
+            "mediaType" => into.str(8969, map)?,
+            "multipageLayout" => into.other::<crate::models::PrintMultipageLayout, _>(8970, map)?,
+            "orientation" => into.other::<crate::models::PrintOrientation, _>(8971, map)?,
+            "outputBin" => into.str(8972, map)?,
+            "pagesPerSheet" => into.int::<i32, _>(8973, map)?,
+            "quality" => into.other::<crate::models::PrintQuality, _>(8974, map)?,
+            "scaling" => into.other::<crate::models::PrintScaling, _>(8975, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.printerDiscoverySettings` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "print")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct PrinterDiscoverySettings {
-    /// The `airPrint` property.
-    pub air_print: crate::Patch<Box<crate::models::AirPrintSettings>>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "print")]
+impl PrinterDiscoverySettings {
+    /// An empty `printerDiscoverySettings`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// The `airPrint` property.
+    ///
+    /// `airPrint`: `None` when absent or `null`.
+    pub fn air_print(&self) -> Option<&crate::models::AirPrintSettings> {
+        self.props().get(8976)
+    }
+
+    /// Sets `airPrint`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_air_print(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::AirPrintSettings>,
+    ) -> &mut Self {
+        self.props_mut().set(8976, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "print")]
+impl std::fmt::Debug for PrinterDiscoverySettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "PrinterDiscoverySettings", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "print")]
 impl serde::Serialize for PrinterDiscoverySettings {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("airPrint", &self.air_print)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -1608,88 +3302,304 @@ impl crate::read_fields::ReadFields for PrinterDiscoverySettings {
     const NAME: &'static str = "microsoft.graph.printerDiscoverySettings";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "airPrint" => self.air_print = map.next_value()?,
+            "airPrint" => into.other::<crate::models::AirPrintSettings, _>(8976, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.printerLocation` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(any(feature = "print", feature = "other"))]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct PrinterLocation {
-    /// The altitude, in meters, that the printer is located at.
-    pub altitude_in_meters: crate::Patch<i32>,
-    /// The building that the printer is located in.
-    pub building: crate::Patch<String>,
-    /// The city that the printer is located in.
-    pub city: crate::Patch<String>,
-    /// The country or region that the printer is located in.
-    pub country_or_region: crate::Patch<String>,
-    /// The floor that the printer is located on. Only numerical values are supported right now.
-    pub floor: crate::Patch<String>,
-    /// The description of the floor that the printer is located on.
-    pub floor_description: crate::Patch<String>,
-    /// The latitude that the printer is located at.
-    pub latitude: crate::Patch<crate::edm::Double>,
-    /// The longitude that the printer is located at.
-    pub longitude: crate::Patch<crate::edm::Double>,
-    /// The organizational hierarchy that the printer belongs to. The elements should be in hierarchical
-    /// order.
-    pub organization: crate::Patch<Vec<String>>,
-    /// The postal code that the printer is located in.
-    pub postal_code: crate::Patch<String>,
-    /// The description of the room that the printer is located in.
-    pub room_description: crate::Patch<String>,
-    /// The room that the printer is located in. Only numerical values are supported right now.
-    pub room_name: crate::Patch<String>,
-    /// The site that the printer is located in.
-    pub site: crate::Patch<String>,
-    /// The state or province that the printer is located in.
-    pub state_or_province: crate::Patch<String>,
-    /// The street address where the printer is located.
-    pub street_address: crate::Patch<String>,
-    /// The subdivision that the printer is located in. The elements should be in hierarchical order.
-    pub subdivision: crate::Patch<Vec<String>>,
-    /// The `subunit` property.
-    pub subunit: crate::Patch<Vec<String>>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(any(feature = "print", feature = "other"))]
+impl PrinterLocation {
+    /// An empty `printerLocation`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// The altitude, in meters, that the printer is located at.
+    ///
+    /// `altitudeInMeters`: `None` when absent or `null`.
+    pub fn altitude_in_meters(&self) -> Option<i32> {
+        self.props().int(8977)
+    }
+
+    /// Sets `altitudeInMeters`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_altitude_in_meters(&mut self, value: impl crate::IntoPatch<i32>) -> &mut Self {
+        self.props_mut().set_int(8977, value.into_patch());
+        self
+    }
+
+    /// The building that the printer is located in.
+    ///
+    /// `building`: `None` when absent or `null`.
+    pub fn building(&self) -> Option<&str> {
+        self.props().str(8978)
+    }
+
+    /// Sets `building`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_building(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(8978, value.into_patch());
+        self
+    }
+
+    /// The city that the printer is located in.
+    ///
+    /// `city`: `None` when absent or `null`.
+    pub fn city(&self) -> Option<&str> {
+        self.props().str(8979)
+    }
+
+    /// Sets `city`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_city(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(8979, value.into_patch());
+        self
+    }
+
+    /// The country or region that the printer is located in.
+    ///
+    /// `countryOrRegion`: `None` when absent or `null`.
+    pub fn country_or_region(&self) -> Option<&str> {
+        self.props().str(8980)
+    }
+
+    /// Sets `countryOrRegion`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_country_or_region(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(8980, value.into_patch());
+        self
+    }
+
+    /// The floor that the printer is located on. Only numerical values are supported right now.
+    ///
+    /// `floor`: `None` when absent or `null`.
+    pub fn floor(&self) -> Option<&str> {
+        self.props().str(8981)
+    }
+
+    /// Sets `floor`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_floor(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(8981, value.into_patch());
+        self
+    }
+
+    /// The description of the floor that the printer is located on.
+    ///
+    /// `floorDescription`: `None` when absent or `null`.
+    pub fn floor_description(&self) -> Option<&str> {
+        self.props().str(8982)
+    }
+
+    /// Sets `floorDescription`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_floor_description(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(8982, value.into_patch());
+        self
+    }
+
+    /// The latitude that the printer is located at.
+    ///
+    /// `latitude`: `None` when absent or `null`.
+    pub fn latitude(&self) -> Option<f64> {
+        self.props().double(8983)
+    }
+
+    /// Sets `latitude`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_latitude(&mut self, value: impl crate::IntoPatch<f64>) -> &mut Self {
+        self.props_mut().set_double(8983, value.into_patch());
+        self
+    }
+
+    /// The longitude that the printer is located at.
+    ///
+    /// `longitude`: `None` when absent or `null`.
+    pub fn longitude(&self) -> Option<f64> {
+        self.props().double(8984)
+    }
+
+    /// Sets `longitude`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_longitude(&mut self, value: impl crate::IntoPatch<f64>) -> &mut Self {
+        self.props_mut().set_double(8984, value.into_patch());
+        self
+    }
+
+    /// The organizational hierarchy that the printer belongs to. The elements should be in hierarchical
+    /// order.
+    ///
+    /// `organization`: an empty slice when absent or `null`.
+    pub fn organization(&self) -> &[String] {
+        self.props().strings(8985)
+    }
+
+    /// Sets `organization`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_organization(&mut self, value: impl crate::IntoPatch<Vec<String>>) -> &mut Self {
+        self.props_mut().set_strings(8985, value.into_patch());
+        self
+    }
+
+    /// The postal code that the printer is located in.
+    ///
+    /// `postalCode`: `None` when absent or `null`.
+    pub fn postal_code(&self) -> Option<&str> {
+        self.props().str(8986)
+    }
+
+    /// Sets `postalCode`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_postal_code(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(8986, value.into_patch());
+        self
+    }
+
+    /// The description of the room that the printer is located in.
+    ///
+    /// `roomDescription`: `None` when absent or `null`.
+    pub fn room_description(&self) -> Option<&str> {
+        self.props().str(8987)
+    }
+
+    /// Sets `roomDescription`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_room_description(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(8987, value.into_patch());
+        self
+    }
+
+    /// The room that the printer is located in. Only numerical values are supported right now.
+    ///
+    /// `roomName`: `None` when absent or `null`.
+    pub fn room_name(&self) -> Option<&str> {
+        self.props().str(8988)
+    }
+
+    /// Sets `roomName`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_room_name(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(8988, value.into_patch());
+        self
+    }
+
+    /// The site that the printer is located in.
+    ///
+    /// `site`: `None` when absent or `null`.
+    pub fn site(&self) -> Option<&str> {
+        self.props().str(8989)
+    }
+
+    /// Sets `site`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_site(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(8989, value.into_patch());
+        self
+    }
+
+    /// The state or province that the printer is located in.
+    ///
+    /// `stateOrProvince`: `None` when absent or `null`.
+    pub fn state_or_province(&self) -> Option<&str> {
+        self.props().str(8990)
+    }
+
+    /// Sets `stateOrProvince`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_state_or_province(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(8990, value.into_patch());
+        self
+    }
+
+    /// The street address where the printer is located.
+    ///
+    /// `streetAddress`: `None` when absent or `null`.
+    pub fn street_address(&self) -> Option<&str> {
+        self.props().str(8991)
+    }
+
+    /// Sets `streetAddress`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_street_address(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(8991, value.into_patch());
+        self
+    }
+
+    /// The subdivision that the printer is located in. The elements should be in hierarchical order.
+    ///
+    /// `subdivision`: an empty slice when absent or `null`.
+    pub fn subdivision(&self) -> &[String] {
+        self.props().strings(8992)
+    }
+
+    /// Sets `subdivision`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_subdivision(&mut self, value: impl crate::IntoPatch<Vec<String>>) -> &mut Self {
+        self.props_mut().set_strings(8992, value.into_patch());
+        self
+    }
+
+    /// The `subunit` property.
+    ///
+    /// `subunit`: an empty slice when absent or `null`.
+    pub fn subunit(&self) -> &[String] {
+        self.props().strings(8993)
+    }
+
+    /// Sets `subunit`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_subunit(&mut self, value: impl crate::IntoPatch<Vec<String>>) -> &mut Self {
+        self.props_mut().set_strings(8993, value.into_patch());
+        self
+    }
+}
+
+#[cfg(any(feature = "print", feature = "other"))]
+impl std::fmt::Debug for PrinterLocation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "PrinterLocation", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(any(feature = "print", feature = "other"))]
 impl serde::Serialize for PrinterLocation {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("altitudeInMeters", &self.altitude_in_meters)?;
-        writer.field("building", &self.building)?;
-        writer.field("city", &self.city)?;
-        writer.field("countryOrRegion", &self.country_or_region)?;
-        writer.field("floor", &self.floor)?;
-        writer.field("floorDescription", &self.floor_description)?;
-        writer.field("latitude", &self.latitude)?;
-        writer.field("longitude", &self.longitude)?;
-        writer.field("organization", &self.organization)?;
-        writer.field("postalCode", &self.postal_code)?;
-        writer.field("roomDescription", &self.room_description)?;
-        writer.field("roomName", &self.room_name)?;
-        writer.field("site", &self.site)?;
-        writer.field("stateOrProvince", &self.state_or_province)?;
-        writer.field("streetAddress", &self.street_address)?;
-        writer.field("subdivision", &self.subdivision)?;
-        writer.field("subunit", &self.subunit)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -1705,55 +3615,114 @@ impl crate::read_fields::ReadFields for PrinterLocation {
     const NAME: &'static str = "microsoft.graph.printerLocation";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "altitudeInMeters" => self.altitude_in_meters = map.next_value()?,
-            "building" => self.building = map.next_value()?,
-            "city" => self.city = map.next_value()?,
-            "countryOrRegion" => self.country_or_region = map.next_value()?,
-            "floor" => self.floor = map.next_value()?,
-            "floorDescription" => self.floor_description = map.next_value()?,
-            "latitude" => self.latitude = map.next_value()?,
-            "longitude" => self.longitude = map.next_value()?,
-            "organization" => self.organization = map.next_value()?,
-            "postalCode" => self.postal_code = map.next_value()?,
-            "roomDescription" => self.room_description = map.next_value()?,
-            "roomName" => self.room_name = map.next_value()?,
-            "site" => self.site = map.next_value()?,
-            "stateOrProvince" => self.state_or_province = map.next_value()?,
-            "streetAddress" => self.street_address = map.next_value()?,
-            "subdivision" => self.subdivision = map.next_value()?,
-            "subunit" => self.subunit = map.next_value()?,
+            "altitudeInMeters" => into.int::<i32, _>(8977, map)?,
+            "building" => into.str(8978, map)?,
+            "city" => into.str(8979, map)?,
+            "countryOrRegion" => into.str(8980, map)?,
+            "floor" => into.str(8981, map)?,
+            "floorDescription" => into.str(8982, map)?,
+            "latitude" => into.double(8983, map)?,
+            "longitude" => into.double(8984, map)?,
+            "organization" => into.strings(8985, map)?,
+            "postalCode" => into.str(8986, map)?,
+            "roomDescription" => into.str(8987, map)?,
+            "roomName" => into.str(8988, map)?,
+            "site" => into.str(8989, map)?,
+            "stateOrProvince" => into.str(8990, map)?,
+            "streetAddress" => into.str(8991, map)?,
+            "subdivision" => into.strings(8992, map)?,
+            "subunit" => into.strings(8993, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.printerShareViewpoint` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "print")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct PrinterShareViewpoint {
-    /// The `lastUsedDateTime` property.
-    pub last_used_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "print")]
+impl PrinterShareViewpoint {
+    /// An empty `printerShareViewpoint`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// The `lastUsedDateTime` property.
+    ///
+    /// `lastUsedDateTime`: `None` when absent or `null`.
+    pub fn last_used_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(8994)
+    }
+
+    /// Sets `lastUsedDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_last_used_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(8994, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "print")]
+impl std::fmt::Debug for PrinterShareViewpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "PrinterShareViewpoint", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "print")]
 impl serde::Serialize for PrinterShareViewpoint {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("lastUsedDateTime", &self.last_used_date_time)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -1769,46 +3738,128 @@ impl crate::read_fields::ReadFields for PrinterShareViewpoint {
     const NAME: &'static str = "microsoft.graph.printerShareViewpoint";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "lastUsedDateTime" => self.last_used_date_time = map.next_value()?,
+            "lastUsedDateTime" => into.other::<crate::edm::DateTimeOffset, _>(8994, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.printerStatus` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(any(feature = "print", feature = "other"))]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct PrinterStatus {
-    /// A human-readable description of the printer's current processing state. Read-only.
-    pub description: crate::Patch<String>,
-    /// The list of details describing why the printer is in the current state. Valid values are
-    /// described in the following table. Read-only.
-    pub details: crate::Patch<Vec<crate::models::PrinterProcessingStateDetail>>,
-    /// The current processing state. Valid values are described in the following table. Read-only.
-    pub state: crate::Patch<crate::models::PrinterProcessingState>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(any(feature = "print", feature = "other"))]
+impl PrinterStatus {
+    /// An empty `printerStatus`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// A human-readable description of the printer's current processing state. Read-only.
+    ///
+    /// `description`: `None` when absent or `null`.
+    pub fn description(&self) -> Option<&str> {
+        self.props().str(8995)
+    }
+
+    /// Sets `description`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_description(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(8995, value.into_patch());
+        self
+    }
+
+    /// The list of details describing why the printer is in the current state. Valid values are
+    /// described in the following table. Read-only.
+    ///
+    /// `details`: an empty slice when absent or `null`.
+    pub fn details(&self) -> &[crate::models::PrinterProcessingStateDetail] {
+        self.props().list(8996)
+    }
+
+    /// Sets `details`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_details(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::PrinterProcessingStateDetail>>,
+    ) -> &mut Self {
+        self.props_mut().set(8996, value.into_patch());
+        self
+    }
+
+    /// The current processing state. Valid values are described in the following table. Read-only.
+    ///
+    /// `state`: `None` when absent or `null`.
+    pub fn state(&self) -> Option<&crate::models::PrinterProcessingState> {
+        self.props().get(8997)
+    }
+
+    /// Sets `state`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_state(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::PrinterProcessingState>,
+    ) -> &mut Self {
+        self.props_mut().set(8997, value.into_patch());
+        self
+    }
+}
+
+#[cfg(any(feature = "print", feature = "other"))]
+impl std::fmt::Debug for PrinterStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "PrinterStatus", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(any(feature = "print", feature = "other"))]
 impl serde::Serialize for PrinterStatus {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("description", &self.description)?;
-        writer.field("details", &self.details)?;
-        writer.field("state", &self.state)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -1824,45 +3875,116 @@ impl crate::read_fields::ReadFields for PrinterStatus {
     const NAME: &'static str = "microsoft.graph.printerStatus";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "description" => self.description = map.next_value()?,
-            "details" => self.details = map.next_value()?,
-            "state" => self.state = map.next_value()?,
+            "description" => into.str(8995, map)?,
+            "details" => {
+                into.other::<Vec<crate::models::PrinterProcessingStateDetail>, _>(8996, map)?
+            }
+            "state" => into.other::<crate::models::PrinterProcessingState, _>(8997, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.printOperationStatus` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "print")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct PrintOperationStatus {
-    /// A human-readable description of the printOperation's current processing state. Read-only.
-    pub description: crate::Patch<String>,
-    /// The printOperation's current processing state. Valid values are described in the following table.
-    /// Read-only.
-    pub state: crate::Patch<crate::models::PrintOperationProcessingState>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "print")]
+impl PrintOperationStatus {
+    /// An empty `printOperationStatus`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// A human-readable description of the printOperation's current processing state. Read-only.
+    ///
+    /// `description`: `None` when absent or `null`.
+    pub fn description(&self) -> Option<&str> {
+        self.props().str(9025)
+    }
+
+    /// Sets `description`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_description(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(9025, value.into_patch());
+        self
+    }
+
+    /// The printOperation's current processing state. Valid values are described in the following table.
+    /// Read-only.
+    ///
+    /// `state`: `None` when absent or `null`.
+    pub fn state(&self) -> Option<&crate::models::PrintOperationProcessingState> {
+        self.props().get(9026)
+    }
+
+    /// Sets `state`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_state(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::PrintOperationProcessingState>,
+    ) -> &mut Self {
+        self.props_mut().set(9026, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "print")]
+impl std::fmt::Debug for PrintOperationStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "PrintOperationStatus", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "print")]
 impl serde::Serialize for PrintOperationStatus {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("description", &self.description)?;
-        writer.field("state", &self.state)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -1878,48 +4000,117 @@ impl crate::read_fields::ReadFields for PrintOperationStatus {
     const NAME: &'static str = "microsoft.graph.printOperationStatus";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "description" => self.description = map.next_value()?,
-            "state" => self.state = map.next_value()?,
+            "description" => into.str(9025, map)?,
+            "state" => into.other::<crate::models::PrintOperationProcessingState, _>(9026, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.printSettings` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "print")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct PrintSettings {
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "print")]
+impl PrintSettings {
+    /// An empty `printSettings`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
+    /// Properties this version of the SDK does not know and instance annotations
+    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
     /// Specifies whether document conversion is enabled for the tenant. If document conversion is
     /// enabled, Universal Print service will automatically convert documents into a format compatible
     /// with the printer (xps to pdf) when needed.
-    pub document_conversion_enabled: crate::Patch<bool>,
+    ///
+    /// `documentConversionEnabled`: `None` when absent or `null`.
+    pub fn document_conversion_enabled(&self) -> Option<bool> {
+        self.props().bool(9027)
+    }
+
+    /// Sets `documentConversionEnabled`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_document_conversion_enabled(
+        &mut self,
+        value: impl crate::IntoPatch<bool>,
+    ) -> &mut Self {
+        self.props_mut().set_bool(9027, value.into_patch());
+        self
+    }
+
     /// The `printerDiscoverySettings` property.
-    pub printer_discovery_settings: crate::Patch<Box<crate::models::PrinterDiscoverySettings>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `printerDiscoverySettings`: `None` when absent or `null`.
+    pub fn printer_discovery_settings(&self) -> Option<&crate::models::PrinterDiscoverySettings> {
+        self.props().get(9028)
+    }
+
+    /// Sets `printerDiscoverySettings`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_printer_discovery_settings(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::PrinterDiscoverySettings>,
+    ) -> &mut Self {
+        self.props_mut().set(9028, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "print")]
+impl std::fmt::Debug for PrintSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "PrintSettings", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "print")]
 impl serde::Serialize for PrintSettings {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field(
-            "documentConversionEnabled",
-            &self.document_conversion_enabled,
-        )?;
-        writer.field("printerDiscoverySettings", &self.printer_discovery_settings)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -1935,43 +4126,114 @@ impl crate::read_fields::ReadFields for PrintSettings {
     const NAME: &'static str = "microsoft.graph.printSettings";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "documentConversionEnabled" => self.document_conversion_enabled = map.next_value()?,
-            "printerDiscoverySettings" => self.printer_discovery_settings = map.next_value()?,
+            "documentConversionEnabled" => into.bool(9027, map)?,
+            "printerDiscoverySettings" => {
+                into.other::<crate::models::PrinterDiscoverySettings, _>(9028, map)?
+            }
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.printTaskStatus` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "print")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct PrintTaskStatus {
-    /// A human-readable description of the current processing state of the printTask.
-    pub description: crate::Patch<String>,
-    /// The current processing state of the printTask. Valid values are described in the following table.
-    pub state: crate::Patch<crate::models::PrintTaskProcessingState>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "print")]
+impl PrintTaskStatus {
+    /// An empty `printTaskStatus`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// A human-readable description of the current processing state of the printTask.
+    ///
+    /// `description`: `None` when absent or `null`.
+    pub fn description(&self) -> Option<&str> {
+        self.props().str(9029)
+    }
+
+    /// Sets `description`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_description(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(9029, value.into_patch());
+        self
+    }
+
+    /// The current processing state of the printTask. Valid values are described in the following table.
+    ///
+    /// `state`: `None` when absent or `null`.
+    pub fn state(&self) -> Option<&crate::models::PrintTaskProcessingState> {
+        self.props().get(9030)
+    }
+
+    /// Sets `state`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_state(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::PrintTaskProcessingState>,
+    ) -> &mut Self {
+        self.props_mut().set(9030, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "print")]
+impl std::fmt::Debug for PrintTaskStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "PrintTaskStatus", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "print")]
 impl serde::Serialize for PrintTaskStatus {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("description", &self.description)?;
-        writer.field("state", &self.state)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -1987,20 +4249,20 @@ impl crate::read_fields::ReadFields for PrintTaskStatus {
     const NAME: &'static str = "microsoft.graph.printTaskStatus";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "description" => self.description = map.next_value()?,
-            "state" => self.state = map.next_value()?,
+            "description" => into.str(9029, map)?,
+            "state" => into.other::<crate::models::PrintTaskProcessingState, _>(9030, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 

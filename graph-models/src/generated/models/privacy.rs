@@ -2,25 +2,83 @@
 //! Models of the `privacy` area (`microsoft.graph` namespace).
 
 /// The `microsoft.graph.privacy` entity type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "privacy")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct Privacy {
-    /// The `subjectRightsRequests` navigation property (present when expanded).
-    #[cfg(feature = "security")]
-    pub subject_rights_requests: crate::Patch<Vec<crate::models::SubjectRightsRequest>>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "privacy")]
+impl Privacy {
+    /// An empty `privacy`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// The `subjectRightsRequests` navigation property (present when expanded).
+    ///
+    /// `subjectRightsRequests`: an empty slice when absent or `null`.
+    #[cfg(feature = "security")]
+    pub fn subject_rights_requests(&self) -> &[crate::models::SubjectRightsRequest] {
+        self.props().list(4076)
+    }
+
+    /// Sets `subjectRightsRequests`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    #[cfg(feature = "security")]
+    pub fn set_subject_rights_requests(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::SubjectRightsRequest>>,
+    ) -> &mut Self {
+        self.props_mut().set(4076, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "privacy")]
+impl std::fmt::Debug for Privacy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "Privacy", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "privacy")]
 impl serde::Serialize for Privacy {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        #[allow(unused_mut)] // every property may be compiled out
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        #[cfg(feature = "security")]
-        writer.field("subjectRightsRequests", &self.subject_rights_requests)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -37,20 +95,22 @@ impl crate::read_fields::ReadFields for Privacy {
 
     #[allow(unreachable_code, unused_variables)] // every property may be compiled out
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
             #[cfg(feature = "security")]
-            "subjectRightsRequests" => self.subject_rights_requests = map.next_value()?,
+            "subjectRightsRequests" => {
+                into.other::<Vec<crate::models::SubjectRightsRequest>, _>(4076, map)?
+            }
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 

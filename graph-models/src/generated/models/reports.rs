@@ -32,28 +32,113 @@ pub struct SignInCollectionDismissBody {
 }
 
 /// The `microsoft.graph.auditLogRoot` entity type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "reports")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct AuditLogRoot {
-    /// The `directoryAudits` navigation property (present when expanded).
-    pub directory_audits: crate::Patch<Vec<crate::models::DirectoryAudit>>,
-    /// The `provisioning` navigation property (present when expanded).
-    pub provisioning: crate::Patch<Vec<crate::models::ProvisioningObjectSummary>>,
-    /// The `signIns` navigation property (present when expanded).
-    pub sign_ins: crate::Patch<Vec<crate::models::SignIn>>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "reports")]
+impl AuditLogRoot {
+    /// An empty `auditLogRoot`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// The `directoryAudits` navigation property (present when expanded).
+    ///
+    /// `directoryAudits`: an empty slice when absent or `null`.
+    pub fn directory_audits(&self) -> &[crate::models::DirectoryAudit] {
+        self.props().list(635)
+    }
+
+    /// Sets `directoryAudits`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_directory_audits(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::DirectoryAudit>>,
+    ) -> &mut Self {
+        self.props_mut().set(635, value.into_patch());
+        self
+    }
+
+    /// The `provisioning` navigation property (present when expanded).
+    ///
+    /// `provisioning`: an empty slice when absent or `null`.
+    pub fn provisioning(&self) -> &[crate::models::ProvisioningObjectSummary] {
+        self.props().list(636)
+    }
+
+    /// Sets `provisioning`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_provisioning(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::ProvisioningObjectSummary>>,
+    ) -> &mut Self {
+        self.props_mut().set(636, value.into_patch());
+        self
+    }
+
+    /// The `signIns` navigation property (present when expanded).
+    ///
+    /// `signIns`: an empty slice when absent or `null`.
+    pub fn sign_ins(&self) -> &[crate::models::SignIn] {
+        self.props().list(637)
+    }
+
+    /// Sets `signIns`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_sign_ins(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::SignIn>>,
+    ) -> &mut Self {
+        self.props_mut().set(637, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "reports")]
+impl std::fmt::Debug for AuditLogRoot {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "AuditLogRoot", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "reports")]
 impl serde::Serialize for AuditLogRoot {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("directoryAudits", &self.directory_audits)?;
-        writer.field("provisioning", &self.provisioning)?;
-        writer.field("signIns", &self.sign_ins)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -69,21 +154,23 @@ impl crate::read_fields::ReadFields for AuditLogRoot {
     const NAME: &'static str = "microsoft.graph.auditLogRoot";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "directoryAudits" => self.directory_audits = map.next_value()?,
-            "provisioning" => self.provisioning = map.next_value()?,
-            "signIns" => self.sign_ins = map.next_value()?,
+            "directoryAudits" => into.other::<Vec<crate::models::DirectoryAudit>, _>(635, map)?,
+            "provisioning" => {
+                into.other::<Vec<crate::models::ProvisioningObjectSummary>, _>(636, map)?
+            }
+            "signIns" => into.other::<Vec<crate::models::SignIn>, _>(637, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
@@ -99,26 +186,74 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.authenticationMethodsRoot` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "reports")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct AuthenticationMethodsRoot {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "reports")]
+impl std::ops::Deref for AuthenticationMethodsRoot {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "reports")]
+impl std::ops::DerefMut for AuthenticationMethodsRoot {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "reports")]
+impl AuthenticationMethodsRoot {
+    /// An empty `authenticationMethodsRoot`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The `userRegistrationDetails` navigation property (present when expanded).
-    pub user_registration_details: crate::Patch<Vec<crate::models::UserRegistrationDetails>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `userRegistrationDetails`: an empty slice when absent or `null`.
+    pub fn user_registration_details(&self) -> &[crate::models::UserRegistrationDetails] {
+        self.props().list(677)
+    }
+
+    /// Sets `userRegistrationDetails`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_user_registration_details(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::UserRegistrationDetails>>,
+    ) -> &mut Self {
+        self.props_mut().set(677, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "reports")]
+impl std::fmt::Debug for AuthenticationMethodsRoot {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props().fmt_as(
+            f,
+            "AuthenticationMethodsRoot",
+            crate::models::PROPERTY_NAMES,
+        )
+    }
 }
 
 #[cfg(feature = "reports")]
 impl serde::Serialize for AuthenticationMethodsRoot {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("userRegistrationDetails", &self.user_registration_details)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -134,20 +269,26 @@ impl crate::read_fields::ReadFields for AuthenticationMethodsRoot {
     const NAME: &'static str = "microsoft.graph.authenticationMethodsRoot";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "userRegistrationDetails" => self.user_registration_details = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "userRegistrationDetails" => {
+                into.other::<Vec<crate::models::UserRegistrationDetails>, _>(677, map)?
+            }
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -162,65 +303,222 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.directoryAudit` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "reports")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct DirectoryAudit {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "reports")]
+impl std::ops::Deref for DirectoryAudit {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "reports")]
+impl std::ops::DerefMut for DirectoryAudit {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "reports")]
+impl DirectoryAudit {
+    /// An empty `directoryAudit`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Indicates the date and time the activity was performed. The Timestamp type is always in UTC time.
     /// For example, midnight UTC on Jan 1, 2014 is 2014-01-01T00:00:00Z.
-    pub activity_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    ///
+    /// `activityDateTime`: `None` when absent or `null`.
+    pub fn activity_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(1955)
+    }
+
+    /// Sets `activityDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_activity_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(1955, value.into_patch());
+        self
+    }
+
     /// Indicates the activity name or the operation name (examples: 'Create User' and 'Add member to
     /// group'). For full list, see Azure AD activity list.
-    pub activity_display_name: crate::Patch<String>,
+    ///
+    /// `activityDisplayName`: `None` when absent or `null`.
+    pub fn activity_display_name(&self) -> Option<&str> {
+        self.props().str(1956)
+    }
+
+    /// Sets `activityDisplayName`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_activity_display_name(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(1956, value.into_patch());
+        self
+    }
+
     /// Indicates additional details on the activity.
-    pub additional_details: crate::Patch<Vec<crate::models::KeyValue>>,
+    ///
+    /// `additionalDetails`: an empty slice when absent or `null`.
+    pub fn additional_details(&self) -> &[crate::models::KeyValue] {
+        self.props().list(1957)
+    }
+
+    /// Sets `additionalDetails`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_additional_details(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::KeyValue>>,
+    ) -> &mut Self {
+        self.props_mut().set(1957, value.into_patch());
+        self
+    }
+
     /// Indicates which resource category that's targeted by the activity. For example: UserManagement,
     /// GroupManagement, ApplicationManagement, RoleManagement.
-    pub category: crate::Patch<String>,
+    ///
+    /// `category`: `None` when absent or `null`.
+    pub fn category(&self) -> Option<&str> {
+        self.props().str(1958)
+    }
+
+    /// Sets `category`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_category(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(1958, value.into_patch());
+        self
+    }
+
     /// Indicates a unique ID that helps correlate activities that span across various services. Can be
     /// used to trace logs across services.
-    pub correlation_id: crate::Patch<String>,
+    ///
+    /// `correlationId`: `None` when absent or `null`.
+    pub fn correlation_id(&self) -> Option<&str> {
+        self.props().str(1959)
+    }
+
+    /// Sets `correlationId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_correlation_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(1959, value.into_patch());
+        self
+    }
+
     /// Indicates information about the user or app initiated the activity.
-    pub initiated_by: crate::Patch<Box<crate::models::AuditActivityInitiator>>,
+    ///
+    /// `initiatedBy`: `None` when absent or `null`.
+    pub fn initiated_by(&self) -> Option<&crate::models::AuditActivityInitiator> {
+        self.props().get(1960)
+    }
+
+    /// Sets `initiatedBy`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_initiated_by(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::AuditActivityInitiator>,
+    ) -> &mut Self {
+        self.props_mut().set(1960, value.into_patch());
+        self
+    }
+
     /// Indicates information on which service initiated the activity (For example: Self-service Password
     /// Management, Core Directory, B2C, Invited Users, Microsoft Identity Manager, Privileged Identity
     /// Management.
-    pub logged_by_service: crate::Patch<String>,
+    ///
+    /// `loggedByService`: `None` when absent or `null`.
+    pub fn logged_by_service(&self) -> Option<&str> {
+        self.props().str(1961)
+    }
+
+    /// Sets `loggedByService`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_logged_by_service(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(1961, value.into_patch());
+        self
+    }
+
     /// Indicates the type of operation that was performed. The possible values include but are not
     /// limited to the following: Add, Assign, Update, Unassign, and Delete.
-    pub operation_type: crate::Patch<String>,
+    ///
+    /// `operationType`: `None` when absent or `null`.
+    pub fn operation_type(&self) -> Option<&str> {
+        self.props().str(1962)
+    }
+
+    /// Sets `operationType`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_operation_type(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(1962, value.into_patch());
+        self
+    }
+
     /// Indicates the result of the activity. Possible values are: success, failure, timeout,
     /// unknownFutureValue.
-    pub result: crate::Patch<crate::models::OperationResult>,
+    ///
+    /// `result`: `None` when absent or `null`.
+    pub fn result(&self) -> Option<&crate::models::OperationResult> {
+        self.props().get(1963)
+    }
+
+    /// Sets `result`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_result(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::OperationResult>,
+    ) -> &mut Self {
+        self.props_mut().set(1963, value.into_patch());
+        self
+    }
+
     /// Indicates the reason for failure if the result is failure or timeout.
-    pub result_reason: crate::Patch<String>,
+    ///
+    /// `resultReason`: `None` when absent or `null`.
+    pub fn result_reason(&self) -> Option<&str> {
+        self.props().str(1964)
+    }
+
+    /// Sets `resultReason`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_result_reason(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(1964, value.into_patch());
+        self
+    }
+
     /// Indicates information on which resource was changed due to the activity. Target Resource Type can
     /// be User, Device, Directory, App, Role, Group, Policy or Other.
-    pub target_resources: crate::Patch<Vec<crate::models::TargetResource>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `targetResources`: an empty slice when absent or `null`.
+    pub fn target_resources(&self) -> &[crate::models::TargetResource] {
+        self.props().list(1965)
+    }
+
+    /// Sets `targetResources`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_target_resources(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::TargetResource>>,
+    ) -> &mut Self {
+        self.props_mut().set(1965, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "reports")]
+impl std::fmt::Debug for DirectoryAudit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "DirectoryAudit", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "reports")]
 impl serde::Serialize for DirectoryAudit {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("activityDateTime", &self.activity_date_time)?;
-        writer.field("activityDisplayName", &self.activity_display_name)?;
-        writer.field("additionalDetails", &self.additional_details)?;
-        writer.field("category", &self.category)?;
-        writer.field("correlationId", &self.correlation_id)?;
-        writer.field("initiatedBy", &self.initiated_by)?;
-        writer.field("loggedByService", &self.logged_by_service)?;
-        writer.field("operationType", &self.operation_type)?;
-        writer.field("result", &self.result)?;
-        writer.field("resultReason", &self.result_reason)?;
-        writer.field("targetResources", &self.target_resources)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -236,30 +534,34 @@ impl crate::read_fields::ReadFields for DirectoryAudit {
     const NAME: &'static str = "microsoft.graph.directoryAudit";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "activityDateTime" => self.activity_date_time = map.next_value()?,
-            "activityDisplayName" => self.activity_display_name = map.next_value()?,
-            "additionalDetails" => self.additional_details = map.next_value()?,
-            "category" => self.category = map.next_value()?,
-            "correlationId" => self.correlation_id = map.next_value()?,
-            "initiatedBy" => self.initiated_by = map.next_value()?,
-            "loggedByService" => self.logged_by_service = map.next_value()?,
-            "operationType" => self.operation_type = map.next_value()?,
-            "result" => self.result = map.next_value()?,
-            "resultReason" => self.result_reason = map.next_value()?,
-            "targetResources" => self.target_resources = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "activityDateTime" => into.other::<crate::edm::DateTimeOffset, _>(1955, map)?,
+            "activityDisplayName" => into.str(1956, map)?,
+            "additionalDetails" => into.other::<Vec<crate::models::KeyValue>, _>(1957, map)?,
+            "category" => into.str(1958, map)?,
+            "correlationId" => into.str(1959, map)?,
+            "initiatedBy" => into.other::<crate::models::AuditActivityInitiator, _>(1960, map)?,
+            "loggedByService" => into.str(1961, map)?,
+            "operationType" => into.str(1962, map)?,
+            "result" => into.other::<crate::models::OperationResult, _>(1963, map)?,
+            "resultReason" => into.str(1964, map)?,
+            "targetResources" => into.other::<Vec<crate::models::TargetResource>, _>(1965, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -284,28 +586,73 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.partners` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "reports")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct Partners {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "reports")]
+impl std::ops::Deref for Partners {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "reports")]
+impl std::ops::DerefMut for Partners {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "reports")]
+impl Partners {
+    /// An empty `partners`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The `billing` navigation property (present when expanded).
+    ///
+    /// `billing`: `None` when absent or `null`.
     #[cfg(feature = "partners-billing")]
-    pub billing: crate::Patch<Box<crate::models::partners_billing::Billing>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn billing(&self) -> Option<&crate::models::partners_billing::Billing> {
+        self.props().get(3803)
+    }
+
+    /// Sets `billing`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    #[cfg(feature = "partners-billing")]
+    pub fn set_billing(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::partners_billing::Billing>,
+    ) -> &mut Self {
+        self.props_mut().set(3803, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "reports")]
+impl std::fmt::Debug for Partners {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "Partners", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "reports")]
 impl serde::Serialize for Partners {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        #[cfg(feature = "partners-billing")]
-        writer.field("billing", &self.billing)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -321,21 +668,25 @@ impl crate::read_fields::ReadFields for Partners {
     const NAME: &'static str = "microsoft.graph.partners";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
+            "id" => into.str(2376, map)?,
             #[cfg(feature = "partners-billing")]
-            "billing" => self.billing = map.next_value()?,
+            "billing" => into.other::<crate::models::partners_billing::Billing, _>(3803, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -349,65 +700,81 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.printUsageByPrinter` entity type.
 ///
-/// Derived from `printUsage` < `entity`; inherited properties are included.
+/// Derived from `printUsage` < `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::PrintUsage`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "reports")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct PrintUsageByPrinter {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
-    /// The `blackAndWhitePageCount` property.
-    pub black_and_white_page_count: crate::Patch<i64>,
-    /// The `colorPageCount` property.
-    pub color_page_count: crate::Patch<i64>,
-    /// The `completedBlackAndWhiteJobCount` property.
-    pub completed_black_and_white_job_count: crate::Patch<i64>,
-    /// The `completedColorJobCount` property.
-    pub completed_color_job_count: crate::Patch<i64>,
-    /// The `completedJobCount` property.
-    pub completed_job_count: crate::Patch<i64>,
-    /// The `doubleSidedSheetCount` property.
-    pub double_sided_sheet_count: crate::Patch<i64>,
-    /// The `incompleteJobCount` property.
-    pub incomplete_job_count: crate::Patch<i64>,
-    /// The `mediaSheetCount` property.
-    pub media_sheet_count: crate::Patch<i64>,
-    /// The `pageCount` property.
-    pub page_count: crate::Patch<i64>,
-    /// The `singleSidedSheetCount` property.
-    pub single_sided_sheet_count: crate::Patch<i64>,
-    /// The `usageDate` property.
-    pub usage_date: crate::Patch<crate::edm::Date>,
+    base: crate::models::PrintUsage,
+}
+
+#[cfg(feature = "reports")]
+impl std::ops::Deref for PrintUsageByPrinter {
+    type Target = crate::models::PrintUsage;
+
+    fn deref(&self) -> &crate::models::PrintUsage {
+        &self.base
+    }
+}
+
+#[cfg(feature = "reports")]
+impl std::ops::DerefMut for PrintUsageByPrinter {
+    fn deref_mut(&mut self) -> &mut crate::models::PrintUsage {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "reports")]
+impl PrintUsageByPrinter {
+    /// An empty `printUsageByPrinter`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The `printerId` property.
-    pub printer_id: crate::Patch<String>,
+    ///
+    /// `printerId`: `None` when absent or `null`.
+    pub fn printer_id(&self) -> Option<&str> {
+        self.props().str(4073)
+    }
+
+    /// Sets `printerId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_printer_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(4073, value.into_patch());
+        self
+    }
+
     /// The `printerName` property.
-    pub printer_name: crate::Patch<String>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `printerName`: `None` when absent or `null`.
+    pub fn printer_name(&self) -> Option<&str> {
+        self.props().str(4074)
+    }
+
+    /// Sets `printerName`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_printer_name(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(4074, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "reports")]
+impl std::fmt::Debug for PrintUsageByPrinter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "PrintUsageByPrinter", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "reports")]
 impl serde::Serialize for PrintUsageByPrinter {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("blackAndWhitePageCount", &self.black_and_white_page_count)?;
-        writer.field("colorPageCount", &self.color_page_count)?;
-        writer.field(
-            "completedBlackAndWhiteJobCount",
-            &self.completed_black_and_white_job_count,
-        )?;
-        writer.field("completedColorJobCount", &self.completed_color_job_count)?;
-        writer.field("completedJobCount", &self.completed_job_count)?;
-        writer.field("doubleSidedSheetCount", &self.double_sided_sheet_count)?;
-        writer.field("incompleteJobCount", &self.incomplete_job_count)?;
-        writer.field("mediaSheetCount", &self.media_sheet_count)?;
-        writer.field("pageCount", &self.page_count)?;
-        writer.field("singleSidedSheetCount", &self.single_sided_sheet_count)?;
-        writer.field("usageDate", &self.usage_date)?;
-        writer.field("printerId", &self.printer_id)?;
-        writer.field("printerName", &self.printer_name)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -423,34 +790,36 @@ impl crate::read_fields::ReadFields for PrintUsageByPrinter {
     const NAME: &'static str = "microsoft.graph.printUsageByPrinter";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "blackAndWhitePageCount" => self.black_and_white_page_count = map.next_value()?,
-            "colorPageCount" => self.color_page_count = map.next_value()?,
-            "completedBlackAndWhiteJobCount" => {
-                self.completed_black_and_white_job_count = map.next_value()?
-            }
-            "completedColorJobCount" => self.completed_color_job_count = map.next_value()?,
-            "completedJobCount" => self.completed_job_count = map.next_value()?,
-            "doubleSidedSheetCount" => self.double_sided_sheet_count = map.next_value()?,
-            "incompleteJobCount" => self.incomplete_job_count = map.next_value()?,
-            "mediaSheetCount" => self.media_sheet_count = map.next_value()?,
-            "pageCount" => self.page_count = map.next_value()?,
-            "singleSidedSheetCount" => self.single_sided_sheet_count = map.next_value()?,
-            "usageDate" => self.usage_date = map.next_value()?,
-            "printerId" => self.printer_id = map.next_value()?,
-            "printerName" => self.printer_name = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "blackAndWhitePageCount" => into.int::<i64, _>(4062, map)?,
+            "colorPageCount" => into.int::<i64, _>(4063, map)?,
+            "completedBlackAndWhiteJobCount" => into.int::<i64, _>(4064, map)?,
+            "completedColorJobCount" => into.int::<i64, _>(4065, map)?,
+            "completedJobCount" => into.int::<i64, _>(4066, map)?,
+            "doubleSidedSheetCount" => into.int::<i64, _>(4067, map)?,
+            "incompleteJobCount" => into.int::<i64, _>(4068, map)?,
+            "mediaSheetCount" => into.int::<i64, _>(4069, map)?,
+            "pageCount" => into.int::<i64, _>(4070, map)?,
+            "singleSidedSheetCount" => into.int::<i64, _>(4071, map)?,
+            "usageDate" => into.other::<crate::edm::Date, _>(4072, map)?,
+            "printerId" => into.str(4073, map)?,
+            "printerName" => into.str(4074, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::PrintUsage as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -477,62 +846,68 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.printUsageByUser` entity type.
 ///
-/// Derived from `printUsage` < `entity`; inherited properties are included.
+/// Derived from `printUsage` < `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::PrintUsage`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "reports")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct PrintUsageByUser {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
-    /// The `blackAndWhitePageCount` property.
-    pub black_and_white_page_count: crate::Patch<i64>,
-    /// The `colorPageCount` property.
-    pub color_page_count: crate::Patch<i64>,
-    /// The `completedBlackAndWhiteJobCount` property.
-    pub completed_black_and_white_job_count: crate::Patch<i64>,
-    /// The `completedColorJobCount` property.
-    pub completed_color_job_count: crate::Patch<i64>,
-    /// The `completedJobCount` property.
-    pub completed_job_count: crate::Patch<i64>,
-    /// The `doubleSidedSheetCount` property.
-    pub double_sided_sheet_count: crate::Patch<i64>,
-    /// The `incompleteJobCount` property.
-    pub incomplete_job_count: crate::Patch<i64>,
-    /// The `mediaSheetCount` property.
-    pub media_sheet_count: crate::Patch<i64>,
-    /// The `pageCount` property.
-    pub page_count: crate::Patch<i64>,
-    /// The `singleSidedSheetCount` property.
-    pub single_sided_sheet_count: crate::Patch<i64>,
-    /// The `usageDate` property.
-    pub usage_date: crate::Patch<crate::edm::Date>,
+    base: crate::models::PrintUsage,
+}
+
+#[cfg(feature = "reports")]
+impl std::ops::Deref for PrintUsageByUser {
+    type Target = crate::models::PrintUsage;
+
+    fn deref(&self) -> &crate::models::PrintUsage {
+        &self.base
+    }
+}
+
+#[cfg(feature = "reports")]
+impl std::ops::DerefMut for PrintUsageByUser {
+    fn deref_mut(&mut self) -> &mut crate::models::PrintUsage {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "reports")]
+impl PrintUsageByUser {
+    /// An empty `printUsageByUser`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The UPN of the user represented by these statistics.
-    pub user_principal_name: crate::Patch<String>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `userPrincipalName`: `None` when absent or `null`.
+    pub fn user_principal_name(&self) -> Option<&str> {
+        self.props().str(4075)
+    }
+
+    /// Sets `userPrincipalName`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_user_principal_name(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(4075, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "reports")]
+impl std::fmt::Debug for PrintUsageByUser {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "PrintUsageByUser", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "reports")]
 impl serde::Serialize for PrintUsageByUser {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("blackAndWhitePageCount", &self.black_and_white_page_count)?;
-        writer.field("colorPageCount", &self.color_page_count)?;
-        writer.field(
-            "completedBlackAndWhiteJobCount",
-            &self.completed_black_and_white_job_count,
-        )?;
-        writer.field("completedColorJobCount", &self.completed_color_job_count)?;
-        writer.field("completedJobCount", &self.completed_job_count)?;
-        writer.field("doubleSidedSheetCount", &self.double_sided_sheet_count)?;
-        writer.field("incompleteJobCount", &self.incomplete_job_count)?;
-        writer.field("mediaSheetCount", &self.media_sheet_count)?;
-        writer.field("pageCount", &self.page_count)?;
-        writer.field("singleSidedSheetCount", &self.single_sided_sheet_count)?;
-        writer.field("usageDate", &self.usage_date)?;
-        writer.field("userPrincipalName", &self.user_principal_name)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -548,33 +923,35 @@ impl crate::read_fields::ReadFields for PrintUsageByUser {
     const NAME: &'static str = "microsoft.graph.printUsageByUser";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "blackAndWhitePageCount" => self.black_and_white_page_count = map.next_value()?,
-            "colorPageCount" => self.color_page_count = map.next_value()?,
-            "completedBlackAndWhiteJobCount" => {
-                self.completed_black_and_white_job_count = map.next_value()?
-            }
-            "completedColorJobCount" => self.completed_color_job_count = map.next_value()?,
-            "completedJobCount" => self.completed_job_count = map.next_value()?,
-            "doubleSidedSheetCount" => self.double_sided_sheet_count = map.next_value()?,
-            "incompleteJobCount" => self.incomplete_job_count = map.next_value()?,
-            "mediaSheetCount" => self.media_sheet_count = map.next_value()?,
-            "pageCount" => self.page_count = map.next_value()?,
-            "singleSidedSheetCount" => self.single_sided_sheet_count = map.next_value()?,
-            "usageDate" => self.usage_date = map.next_value()?,
-            "userPrincipalName" => self.user_principal_name = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "blackAndWhitePageCount" => into.int::<i64, _>(4062, map)?,
+            "colorPageCount" => into.int::<i64, _>(4063, map)?,
+            "completedBlackAndWhiteJobCount" => into.int::<i64, _>(4064, map)?,
+            "completedColorJobCount" => into.int::<i64, _>(4065, map)?,
+            "completedJobCount" => into.int::<i64, _>(4066, map)?,
+            "doubleSidedSheetCount" => into.int::<i64, _>(4067, map)?,
+            "incompleteJobCount" => into.int::<i64, _>(4068, map)?,
+            "mediaSheetCount" => into.int::<i64, _>(4069, map)?,
+            "pageCount" => into.int::<i64, _>(4070, map)?,
+            "singleSidedSheetCount" => into.int::<i64, _>(4071, map)?,
+            "usageDate" => into.other::<crate::edm::Date, _>(4072, map)?,
+            "userPrincipalName" => into.str(4075, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::PrintUsage as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -600,74 +977,302 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.provisioningObjectSummary` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "reports")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct ProvisioningObjectSummary {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "reports")]
+impl std::ops::Deref for ProvisioningObjectSummary {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "reports")]
+impl std::ops::DerefMut for ProvisioningObjectSummary {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "reports")]
+impl ProvisioningObjectSummary {
+    /// An empty `provisioningObjectSummary`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The Timestamp type represents date and time information using ISO 8601 format and is always in
     /// UTC time. For example, midnight UTC on Jan 1, 2014 is 2014-01-01T00:00:00Z
-    pub activity_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    ///
+    /// `activityDateTime`: `None` when absent or `null`.
+    pub fn activity_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(4188)
+    }
+
+    /// Sets `activityDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_activity_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(4188, value.into_patch());
+        self
+    }
+
     /// Unique ID of this change in this cycle.
-    pub change_id: crate::Patch<String>,
+    ///
+    /// `changeId`: `None` when absent or `null`.
+    pub fn change_id(&self) -> Option<&str> {
+        self.props().str(4189)
+    }
+
+    /// Sets `changeId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_change_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(4189, value.into_patch());
+        self
+    }
+
     /// Unique ID per job iteration.
-    pub cycle_id: crate::Patch<String>,
+    ///
+    /// `cycleId`: `None` when absent or `null`.
+    pub fn cycle_id(&self) -> Option<&str> {
+        self.props().str(4190)
+    }
+
+    /// Sets `cycleId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_cycle_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(4190, value.into_patch());
+        self
+    }
+
     /// Indicates how long this provisioning action took to finish. Measured in milliseconds.
-    pub duration_in_milliseconds: crate::Patch<i32>,
+    ///
+    /// `durationInMilliseconds`: `None` when absent or `null`.
+    pub fn duration_in_milliseconds(&self) -> Option<i32> {
+        self.props().int(4191)
+    }
+
+    /// Sets `durationInMilliseconds`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_duration_in_milliseconds(&mut self, value: impl crate::IntoPatch<i32>) -> &mut Self {
+        self.props_mut().set_int(4191, value.into_patch());
+        self
+    }
+
     /// Details of who initiated this provisioning.
-    pub initiated_by: crate::Patch<Box<crate::models::Initiator>>,
+    ///
+    /// `initiatedBy`: `None` when absent or `null`.
+    pub fn initiated_by(&self) -> Option<&crate::models::Initiator> {
+        self.props().get(4192)
+    }
+
+    /// Sets `initiatedBy`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_initiated_by(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::Initiator>,
+    ) -> &mut Self {
+        self.props_mut().set(4192, value.into_patch());
+        self
+    }
+
     /// The unique ID for the whole provisioning job.
-    pub job_id: crate::Patch<String>,
+    ///
+    /// `jobId`: `None` when absent or `null`.
+    pub fn job_id(&self) -> Option<&str> {
+        self.props().str(4193)
+    }
+
+    /// Sets `jobId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_job_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(4193, value.into_patch());
+        self
+    }
+
     /// Details of each property that was modified in this provisioning action on this object.
-    pub modified_properties: crate::Patch<Vec<crate::models::ModifiedProperty>>,
+    ///
+    /// `modifiedProperties`: an empty slice when absent or `null`.
+    pub fn modified_properties(&self) -> &[crate::models::ModifiedProperty] {
+        self.props().list(4194)
+    }
+
+    /// Sets `modifiedProperties`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_modified_properties(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::ModifiedProperty>>,
+    ) -> &mut Self {
+        self.props_mut().set(4194, value.into_patch());
+        self
+    }
+
     /// Indicates the activity name or the operation name. Possible values are: create, update, delete,
     /// stageddelete, disable, other and unknownFutureValue. For a list of activities logged, refer to
     /// Azure AD activity list.
-    pub provisioning_action: crate::Patch<crate::models::ProvisioningAction>,
+    ///
+    /// `provisioningAction`: `None` when absent or `null`.
+    pub fn provisioning_action(&self) -> Option<&crate::models::ProvisioningAction> {
+        self.props().get(4195)
+    }
+
+    /// Sets `provisioningAction`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_provisioning_action(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::ProvisioningAction>,
+    ) -> &mut Self {
+        self.props_mut().set(4195, value.into_patch());
+        self
+    }
+
     /// Details of provisioning status.
-    pub provisioning_status_info: crate::Patch<Box<crate::models::ProvisioningStatusInfo>>,
+    ///
+    /// `provisioningStatusInfo`: `None` when absent or `null`.
+    pub fn provisioning_status_info(&self) -> Option<&crate::models::ProvisioningStatusInfo> {
+        self.props().get(4196)
+    }
+
+    /// Sets `provisioningStatusInfo`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_provisioning_status_info(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::ProvisioningStatusInfo>,
+    ) -> &mut Self {
+        self.props_mut().set(4196, value.into_patch());
+        self
+    }
+
     /// Details of each step in provisioning.
-    pub provisioning_steps: crate::Patch<Vec<crate::models::ProvisioningStep>>,
+    ///
+    /// `provisioningSteps`: an empty slice when absent or `null`.
+    pub fn provisioning_steps(&self) -> &[crate::models::ProvisioningStep] {
+        self.props().list(4197)
+    }
+
+    /// Sets `provisioningSteps`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_provisioning_steps(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::ProvisioningStep>>,
+    ) -> &mut Self {
+        self.props_mut().set(4197, value.into_patch());
+        self
+    }
+
     /// Represents the service principal used for provisioning.
-    pub service_principal: crate::Patch<Box<crate::models::ProvisioningServicePrincipal>>,
+    ///
+    /// `servicePrincipal`: `None` when absent or `null`.
+    pub fn service_principal(&self) -> Option<&crate::models::ProvisioningServicePrincipal> {
+        self.props().get(4198)
+    }
+
+    /// Sets `servicePrincipal`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_service_principal(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::ProvisioningServicePrincipal>,
+    ) -> &mut Self {
+        self.props_mut().set(4198, value.into_patch());
+        self
+    }
+
     /// Details of source object being provisioned.
-    pub source_identity: crate::Patch<Box<crate::models::ProvisionedIdentity>>,
+    ///
+    /// `sourceIdentity`: `None` when absent or `null`.
+    pub fn source_identity(&self) -> Option<&crate::models::ProvisionedIdentity> {
+        self.props().get(4199)
+    }
+
+    /// Sets `sourceIdentity`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_source_identity(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::ProvisionedIdentity>,
+    ) -> &mut Self {
+        self.props_mut().set(4199, value.into_patch());
+        self
+    }
+
     /// Details of source system of the object being provisioned.
-    pub source_system: crate::Patch<Box<crate::models::ProvisioningSystem>>,
+    ///
+    /// `sourceSystem`: `None` when absent or `null`.
+    pub fn source_system(&self) -> Option<&crate::models::ProvisioningSystem> {
+        self.props().get(4200)
+    }
+
+    /// Sets `sourceSystem`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_source_system(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::ProvisioningSystem>,
+    ) -> &mut Self {
+        self.props_mut().set(4200, value.into_patch());
+        self
+    }
+
     /// Details of target object being provisioned.
-    pub target_identity: crate::Patch<Box<crate::models::ProvisionedIdentity>>,
+    ///
+    /// `targetIdentity`: `None` when absent or `null`.
+    pub fn target_identity(&self) -> Option<&crate::models::ProvisionedIdentity> {
+        self.props().get(4201)
+    }
+
+    /// Sets `targetIdentity`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_target_identity(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::ProvisionedIdentity>,
+    ) -> &mut Self {
+        self.props_mut().set(4201, value.into_patch());
+        self
+    }
+
     /// Details of target system of the object being provisioned.
-    pub target_system: crate::Patch<Box<crate::models::ProvisioningSystem>>,
+    ///
+    /// `targetSystem`: `None` when absent or `null`.
+    pub fn target_system(&self) -> Option<&crate::models::ProvisioningSystem> {
+        self.props().get(4202)
+    }
+
+    /// Sets `targetSystem`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_target_system(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::ProvisioningSystem>,
+    ) -> &mut Self {
+        self.props_mut().set(4202, value.into_patch());
+        self
+    }
+
     /// Unique Azure AD tenant ID.
-    pub tenant_id: crate::Patch<String>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `tenantId`: `None` when absent or `null`.
+    pub fn tenant_id(&self) -> Option<&str> {
+        self.props().str(4203)
+    }
+
+    /// Sets `tenantId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_tenant_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(4203, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "reports")]
+impl std::fmt::Debug for ProvisioningObjectSummary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props().fmt_as(
+            f,
+            "ProvisioningObjectSummary",
+            crate::models::PROPERTY_NAMES,
+        )
+    }
 }
 
 #[cfg(feature = "reports")]
 impl serde::Serialize for ProvisioningObjectSummary {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("activityDateTime", &self.activity_date_time)?;
-        writer.field("changeId", &self.change_id)?;
-        writer.field("cycleId", &self.cycle_id)?;
-        writer.field("durationInMilliseconds", &self.duration_in_milliseconds)?;
-        writer.field("initiatedBy", &self.initiated_by)?;
-        writer.field("jobId", &self.job_id)?;
-        writer.field("modifiedProperties", &self.modified_properties)?;
-        writer.field("provisioningAction", &self.provisioning_action)?;
-        writer.field("provisioningStatusInfo", &self.provisioning_status_info)?;
-        writer.field("provisioningSteps", &self.provisioning_steps)?;
-        writer.field("servicePrincipal", &self.service_principal)?;
-        writer.field("sourceIdentity", &self.source_identity)?;
-        writer.field("sourceSystem", &self.source_system)?;
-        writer.field("targetIdentity", &self.target_identity)?;
-        writer.field("targetSystem", &self.target_system)?;
-        writer.field("tenantId", &self.tenant_id)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -683,35 +1288,49 @@ impl crate::read_fields::ReadFields for ProvisioningObjectSummary {
     const NAME: &'static str = "microsoft.graph.provisioningObjectSummary";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "activityDateTime" => self.activity_date_time = map.next_value()?,
-            "changeId" => self.change_id = map.next_value()?,
-            "cycleId" => self.cycle_id = map.next_value()?,
-            "durationInMilliseconds" => self.duration_in_milliseconds = map.next_value()?,
-            "initiatedBy" => self.initiated_by = map.next_value()?,
-            "jobId" => self.job_id = map.next_value()?,
-            "modifiedProperties" => self.modified_properties = map.next_value()?,
-            "provisioningAction" => self.provisioning_action = map.next_value()?,
-            "provisioningStatusInfo" => self.provisioning_status_info = map.next_value()?,
-            "provisioningSteps" => self.provisioning_steps = map.next_value()?,
-            "servicePrincipal" => self.service_principal = map.next_value()?,
-            "sourceIdentity" => self.source_identity = map.next_value()?,
-            "sourceSystem" => self.source_system = map.next_value()?,
-            "targetIdentity" => self.target_identity = map.next_value()?,
-            "targetSystem" => self.target_system = map.next_value()?,
-            "tenantId" => self.tenant_id = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "activityDateTime" => into.other::<crate::edm::DateTimeOffset, _>(4188, map)?,
+            "changeId" => into.str(4189, map)?,
+            "cycleId" => into.str(4190, map)?,
+            "durationInMilliseconds" => into.int::<i32, _>(4191, map)?,
+            "initiatedBy" => into.other::<crate::models::Initiator, _>(4192, map)?,
+            "jobId" => into.str(4193, map)?,
+            "modifiedProperties" => {
+                into.other::<Vec<crate::models::ModifiedProperty>, _>(4194, map)?
+            }
+            "provisioningAction" => {
+                into.other::<crate::models::ProvisioningAction, _>(4195, map)?
+            }
+            "provisioningStatusInfo" => {
+                into.other::<crate::models::ProvisioningStatusInfo, _>(4196, map)?
+            }
+            "provisioningSteps" => {
+                into.other::<Vec<crate::models::ProvisioningStep>, _>(4197, map)?
+            }
+            "servicePrincipal" => {
+                into.other::<crate::models::ProvisioningServicePrincipal, _>(4198, map)?
+            }
+            "sourceIdentity" => into.other::<crate::models::ProvisionedIdentity, _>(4199, map)?,
+            "sourceSystem" => into.other::<crate::models::ProvisioningSystem, _>(4200, map)?,
+            "targetIdentity" => into.other::<crate::models::ProvisionedIdentity, _>(4201, map)?,
+            "targetSystem" => into.other::<crate::models::ProvisioningSystem, _>(4202, map)?,
+            "tenantId" => into.str(4203, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -740,46 +1359,177 @@ crate::macros::select_fields! {
 }
 
 /// The `microsoft.graph.reportRoot` entity type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "reports")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct ReportRoot {
-    /// The `authenticationMethods` navigation property (present when expanded).
-    pub authentication_methods: crate::Patch<Box<crate::models::AuthenticationMethodsRoot>>,
-    /// The `dailyPrintUsageByPrinter` navigation property (present when expanded).
-    pub daily_print_usage_by_printer: crate::Patch<Vec<crate::models::PrintUsageByPrinter>>,
-    /// The `dailyPrintUsageByUser` navigation property (present when expanded).
-    pub daily_print_usage_by_user: crate::Patch<Vec<crate::models::PrintUsageByUser>>,
-    /// The `monthlyPrintUsageByPrinter` navigation property (present when expanded).
-    pub monthly_print_usage_by_printer: crate::Patch<Vec<crate::models::PrintUsageByPrinter>>,
-    /// The `monthlyPrintUsageByUser` navigation property (present when expanded).
-    pub monthly_print_usage_by_user: crate::Patch<Vec<crate::models::PrintUsageByUser>>,
-    /// The `partners` navigation property (present when expanded).
-    pub partners: crate::Patch<Box<crate::models::Partners>>,
-    /// The `security` navigation property (present when expanded).
-    pub security: crate::Patch<Box<crate::models::SecurityReportsRoot>>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "reports")]
+impl ReportRoot {
+    /// An empty `reportRoot`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// The `authenticationMethods` navigation property (present when expanded).
+    ///
+    /// `authenticationMethods`: `None` when absent or `null`.
+    pub fn authentication_methods(&self) -> Option<&crate::models::AuthenticationMethodsRoot> {
+        self.props().get(4299)
+    }
+
+    /// Sets `authenticationMethods`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_authentication_methods(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::AuthenticationMethodsRoot>,
+    ) -> &mut Self {
+        self.props_mut().set(4299, value.into_patch());
+        self
+    }
+
+    /// The `dailyPrintUsageByPrinter` navigation property (present when expanded).
+    ///
+    /// `dailyPrintUsageByPrinter`: an empty slice when absent or `null`.
+    pub fn daily_print_usage_by_printer(&self) -> &[crate::models::PrintUsageByPrinter] {
+        self.props().list(4300)
+    }
+
+    /// Sets `dailyPrintUsageByPrinter`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_daily_print_usage_by_printer(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::PrintUsageByPrinter>>,
+    ) -> &mut Self {
+        self.props_mut().set(4300, value.into_patch());
+        self
+    }
+
+    /// The `dailyPrintUsageByUser` navigation property (present when expanded).
+    ///
+    /// `dailyPrintUsageByUser`: an empty slice when absent or `null`.
+    pub fn daily_print_usage_by_user(&self) -> &[crate::models::PrintUsageByUser] {
+        self.props().list(4301)
+    }
+
+    /// Sets `dailyPrintUsageByUser`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_daily_print_usage_by_user(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::PrintUsageByUser>>,
+    ) -> &mut Self {
+        self.props_mut().set(4301, value.into_patch());
+        self
+    }
+
+    /// The `monthlyPrintUsageByPrinter` navigation property (present when expanded).
+    ///
+    /// `monthlyPrintUsageByPrinter`: an empty slice when absent or `null`.
+    pub fn monthly_print_usage_by_printer(&self) -> &[crate::models::PrintUsageByPrinter] {
+        self.props().list(4302)
+    }
+
+    /// Sets `monthlyPrintUsageByPrinter`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_monthly_print_usage_by_printer(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::PrintUsageByPrinter>>,
+    ) -> &mut Self {
+        self.props_mut().set(4302, value.into_patch());
+        self
+    }
+
+    /// The `monthlyPrintUsageByUser` navigation property (present when expanded).
+    ///
+    /// `monthlyPrintUsageByUser`: an empty slice when absent or `null`.
+    pub fn monthly_print_usage_by_user(&self) -> &[crate::models::PrintUsageByUser] {
+        self.props().list(4303)
+    }
+
+    /// Sets `monthlyPrintUsageByUser`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_monthly_print_usage_by_user(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::PrintUsageByUser>>,
+    ) -> &mut Self {
+        self.props_mut().set(4303, value.into_patch());
+        self
+    }
+
+    /// The `partners` navigation property (present when expanded).
+    ///
+    /// `partners`: `None` when absent or `null`.
+    pub fn partners(&self) -> Option<&crate::models::Partners> {
+        self.props().get(4304)
+    }
+
+    /// Sets `partners`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_partners(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::Partners>,
+    ) -> &mut Self {
+        self.props_mut().set(4304, value.into_patch());
+        self
+    }
+
+    /// The `security` navigation property (present when expanded).
+    ///
+    /// `security`: `None` when absent or `null`.
+    pub fn security(&self) -> Option<&crate::models::SecurityReportsRoot> {
+        self.props().get(4305)
+    }
+
+    /// Sets `security`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_security(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::SecurityReportsRoot>,
+    ) -> &mut Self {
+        self.props_mut().set(4305, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "reports")]
+impl std::fmt::Debug for ReportRoot {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "ReportRoot", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "reports")]
 impl serde::Serialize for ReportRoot {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("authenticationMethods", &self.authentication_methods)?;
-        writer.field(
-            "dailyPrintUsageByPrinter",
-            &self.daily_print_usage_by_printer,
-        )?;
-        writer.field("dailyPrintUsageByUser", &self.daily_print_usage_by_user)?;
-        writer.field(
-            "monthlyPrintUsageByPrinter",
-            &self.monthly_print_usage_by_printer,
-        )?;
-        writer.field("monthlyPrintUsageByUser", &self.monthly_print_usage_by_user)?;
-        writer.field("partners", &self.partners)?;
-        writer.field("security", &self.security)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -795,27 +1545,35 @@ impl crate::read_fields::ReadFields for ReportRoot {
     const NAME: &'static str = "microsoft.graph.reportRoot";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "authenticationMethods" => self.authentication_methods = map.next_value()?,
-            "dailyPrintUsageByPrinter" => self.daily_print_usage_by_printer = map.next_value()?,
-            "dailyPrintUsageByUser" => self.daily_print_usage_by_user = map.next_value()?,
-            "monthlyPrintUsageByPrinter" => {
-                self.monthly_print_usage_by_printer = map.next_value()?
+            "authenticationMethods" => {
+                into.other::<crate::models::AuthenticationMethodsRoot, _>(4299, map)?
             }
-            "monthlyPrintUsageByUser" => self.monthly_print_usage_by_user = map.next_value()?,
-            "partners" => self.partners = map.next_value()?,
-            "security" => self.security = map.next_value()?,
+            "dailyPrintUsageByPrinter" => {
+                into.other::<Vec<crate::models::PrintUsageByPrinter>, _>(4300, map)?
+            }
+            "dailyPrintUsageByUser" => {
+                into.other::<Vec<crate::models::PrintUsageByUser>, _>(4301, map)?
+            }
+            "monthlyPrintUsageByPrinter" => {
+                into.other::<Vec<crate::models::PrintUsageByPrinter>, _>(4302, map)?
+            }
+            "monthlyPrintUsageByUser" => {
+                into.other::<Vec<crate::models::PrintUsageByUser>, _>(4303, map)?
+            }
+            "partners" => into.other::<crate::models::Partners, _>(4304, map)?,
+            "security" => into.other::<crate::models::SecurityReportsRoot, _>(4305, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
@@ -835,23 +1593,55 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.securityReportsRoot` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "reports")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct SecurityReportsRoot {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "reports")]
+impl std::ops::Deref for SecurityReportsRoot {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "reports")]
+impl std::ops::DerefMut for SecurityReportsRoot {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "reports")]
+impl SecurityReportsRoot {
+    /// An empty `securityReportsRoot`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+}
+
+#[cfg(feature = "reports")]
+impl std::fmt::Debug for SecurityReportsRoot {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "SecurityReportsRoot", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "reports")]
 impl serde::Serialize for SecurityReportsRoot {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -867,19 +1657,23 @@ impl crate::read_fields::ReadFields for SecurityReportsRoot {
     const NAME: &'static str = "microsoft.graph.securityReportsRoot";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
+            "id" => into.str(2376, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -893,56 +1687,281 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.signIn` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "reports")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct SignIn {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "reports")]
+impl std::ops::Deref for SignIn {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "reports")]
+impl std::ops::DerefMut for SignIn {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "reports")]
+impl SignIn {
+    /// An empty `signIn`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// App name displayed in the Azure Portal. Supports $filter (eq and startsWith operators only).
-    pub app_display_name: crate::Patch<String>,
+    ///
+    /// `appDisplayName`: `None` when absent or `null`.
+    pub fn app_display_name(&self) -> Option<&str> {
+        self.props().str(4788)
+    }
+
+    /// Sets `appDisplayName`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_app_display_name(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(4788, value.into_patch());
+        self
+    }
+
     /// Unique GUID representing the app ID in the Azure Active Directory. Supports $filter (eq operator
     /// only).
-    pub app_id: crate::Patch<String>,
+    ///
+    /// `appId`: `None` when absent or `null`.
+    pub fn app_id(&self) -> Option<&str> {
+        self.props().str(4789)
+    }
+
+    /// Sets `appId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_app_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(4789, value.into_patch());
+        self
+    }
+
     /// Provides a list of conditional access policies that are triggered by the corresponding sign-in
     /// activity.
-    pub applied_conditional_access_policies:
-        crate::Patch<Vec<crate::models::AppliedConditionalAccessPolicy>>,
+    ///
+    /// `appliedConditionalAccessPolicies`: an empty slice when absent or `null`.
+    pub fn applied_conditional_access_policies(
+        &self,
+    ) -> &[crate::models::AppliedConditionalAccessPolicy] {
+        self.props().list(4790)
+    }
+
+    /// Sets `appliedConditionalAccessPolicies`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_applied_conditional_access_policies(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::AppliedConditionalAccessPolicy>>,
+    ) -> &mut Self {
+        self.props_mut().set(4790, value.into_patch());
+        self
+    }
+
     /// The `authenticationAppDeviceDetails` property.
-    pub authentication_app_device_details:
-        crate::Patch<Box<crate::models::AuthenticationAppDeviceDetails>>,
+    ///
+    /// `authenticationAppDeviceDetails`: `None` when absent or `null`.
+    pub fn authentication_app_device_details(
+        &self,
+    ) -> Option<&crate::models::AuthenticationAppDeviceDetails> {
+        self.props().get(4791)
+    }
+
+    /// Sets `authenticationAppDeviceDetails`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_authentication_app_device_details(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::AuthenticationAppDeviceDetails>,
+    ) -> &mut Self {
+        self.props_mut().set(4791, value.into_patch());
+        self
+    }
+
     /// Identifies the client used for the sign-in activity. Modern authentication clients include
     /// Browser and modern clients. Legacy authentication clients include Exchange ActiveSync, IMAP,
     /// MAPI, SMTP, POP, and other clients. Supports $filter (eq operator only).
-    pub client_app_used: crate::Patch<String>,
+    ///
+    /// `clientAppUsed`: `None` when absent or `null`.
+    pub fn client_app_used(&self) -> Option<&str> {
+        self.props().str(4792)
+    }
+
+    /// Sets `clientAppUsed`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_client_app_used(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(4792, value.into_patch());
+        self
+    }
+
     /// Reports status of an activated conditional access policy. Possible values are: success, failure,
     /// notApplied, and unknownFutureValue. Supports $filter (eq operator only).
-    pub conditional_access_status: crate::Patch<crate::models::ConditionalAccessStatus>,
+    ///
+    /// `conditionalAccessStatus`: `None` when absent or `null`.
+    pub fn conditional_access_status(&self) -> Option<&crate::models::ConditionalAccessStatus> {
+        self.props().get(4793)
+    }
+
+    /// Sets `conditionalAccessStatus`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_conditional_access_status(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::ConditionalAccessStatus>,
+    ) -> &mut Self {
+        self.props_mut().set(4793, value.into_patch());
+        self
+    }
+
     /// The request ID sent from the client when the sign-in is initiated; used to troubleshoot sign-in
     /// activity. Supports $filter (eq operator only).
-    pub correlation_id: crate::Patch<String>,
+    ///
+    /// `correlationId`: `None` when absent or `null`.
+    pub fn correlation_id(&self) -> Option<&str> {
+        self.props().str(4794)
+    }
+
+    /// Sets `correlationId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_correlation_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(4794, value.into_patch());
+        self
+    }
+
     /// Date and time (UTC) the sign-in was initiated. Example: midnight on Jan 1, 2014 is reported as
     /// 2014-01-01T00:00:00Z. Supports $orderby and $filter (eq, le, and ge operators only).
-    pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    ///
+    /// `createdDateTime`: `None` when absent or `null`.
+    pub fn created_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(4795)
+    }
+
+    /// Sets `createdDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_created_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(4795, value.into_patch());
+        self
+    }
+
     /// Device information from where the sign-in occurred; includes device ID, operating system, and
     /// browser. Supports $filter (eq and startsWith operators only) on browser and operatingSytem
     /// properties.
-    pub device_detail: crate::Patch<Box<crate::models::DeviceDetail>>,
+    ///
+    /// `deviceDetail`: `None` when absent or `null`.
+    pub fn device_detail(&self) -> Option<&crate::models::DeviceDetail> {
+        self.props().get(4796)
+    }
+
+    /// Sets `deviceDetail`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_device_detail(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::DeviceDetail>,
+    ) -> &mut Self {
+        self.props_mut().set(4796, value.into_patch());
+        self
+    }
+
     /// The `homeTenantId` property.
-    pub home_tenant_id: crate::Patch<String>,
+    ///
+    /// `homeTenantId`: `None` when absent or `null`.
+    pub fn home_tenant_id(&self) -> Option<&str> {
+        self.props().str(4797)
+    }
+
+    /// Sets `homeTenantId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_home_tenant_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(4797, value.into_patch());
+        self
+    }
+
     /// IP address of the client used to sign in. Supports $filter (eq and startsWith operators only).
-    pub ip_address: crate::Patch<String>,
+    ///
+    /// `ipAddress`: `None` when absent or `null`.
+    pub fn ip_address(&self) -> Option<&str> {
+        self.props().str(4798)
+    }
+
+    /// Sets `ipAddress`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_ip_address(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(4798, value.into_patch());
+        self
+    }
+
     /// Indicates if a sign-in is interactive or not.
-    pub is_interactive: crate::Patch<bool>,
+    ///
+    /// `isInteractive`: `None` when absent or `null`.
+    pub fn is_interactive(&self) -> Option<bool> {
+        self.props().bool(4799)
+    }
+
+    /// Sets `isInteractive`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_is_interactive(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(4799, value.into_patch());
+        self
+    }
+
     /// Provides the city, state, and country code where the sign-in originated. Supports $filter (eq and
     /// startsWith operators only) on city, state, and countryOrRegion properties.
-    pub location: crate::Patch<Box<crate::models::SignInLocation>>,
+    ///
+    /// `location`: `None` when absent or `null`.
+    pub fn location(&self) -> Option<&crate::models::SignInLocation> {
+        self.props().get(4800)
+    }
+
+    /// Sets `location`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_location(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::SignInLocation>,
+    ) -> &mut Self {
+        self.props_mut().set(4800, value.into_patch());
+        self
+    }
+
     /// Name of the resource the user signed into. Supports $filter (eq operator only).
-    pub resource_display_name: crate::Patch<String>,
+    ///
+    /// `resourceDisplayName`: `None` when absent or `null`.
+    pub fn resource_display_name(&self) -> Option<&str> {
+        self.props().str(4801)
+    }
+
+    /// Sets `resourceDisplayName`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_resource_display_name(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(4801, value.into_patch());
+        self
+    }
+
     /// ID of the resource that the user signed into. Supports $filter (eq operator only).
-    pub resource_id: crate::Patch<String>,
+    ///
+    /// `resourceId`: `None` when absent or `null`.
+    pub fn resource_id(&self) -> Option<&str> {
+        self.props().str(4802)
+    }
+
+    /// Sets `resourceId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_resource_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(4802, value.into_patch());
+        self
+    }
+
     /// The `resourceTenantId` property.
-    pub resource_tenant_id: crate::Patch<String>,
+    ///
+    /// `resourceTenantId`: `None` when absent or `null`.
+    pub fn resource_tenant_id(&self) -> Option<&str> {
+        self.props().str(4803)
+    }
+
+    /// Sets `resourceTenantId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_resource_tenant_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(4803, value.into_patch());
+        self
+    }
+
     /// Provides the 'reason' behind a specific state of a risky user, sign-in or a risk event. The
     /// possible values are: none, adminGeneratedTemporaryPassword, userPerformedSecuredPasswordChange,
     /// userPerformedSecuredPasswordReset, adminConfirmedSigninSafe, aiConfirmedSigninSafe,
@@ -950,94 +1969,229 @@ pub struct SignIn {
     /// adminConfirmedSigninCompromised, unknownFutureValue. The value none means that no action has been
     /// performed on the user or sign-in so far. Supports $filter (eq operator only).Note: Details for
     /// this property require an Azure AD Premium P2 license. Other licenses return the value hidden.
-    pub risk_detail: crate::Patch<crate::models::RiskDetail>,
+    ///
+    /// `riskDetail`: `None` when absent or `null`.
+    pub fn risk_detail(&self) -> Option<&crate::models::RiskDetail> {
+        self.props().get(4804)
+    }
+
+    /// Sets `riskDetail`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_risk_detail(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::RiskDetail>,
+    ) -> &mut Self {
+        self.props_mut().set(4804, value.into_patch());
+        self
+    }
+
     /// Risk event types associated with the sign-in. The possible values are: unlikelyTravel,
     /// anonymizedIPAddress, maliciousIPAddress, unfamiliarFeatures, malwareInfectedIPAddress,
     /// suspiciousIPAddress, leakedCredentials, investigationsThreatIntelligence, generic, and
     /// unknownFutureValue. Supports $filter (eq operator only).
-    pub risk_event_types: crate::Patch<Vec<crate::models::RiskEventType>>,
+    ///
+    /// `riskEventTypes`: an empty slice when absent or `null`.
+    pub fn risk_event_types(&self) -> &[crate::models::RiskEventType] {
+        self.props().list(4805)
+    }
+
+    /// Sets `riskEventTypes`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_risk_event_types(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::RiskEventType>>,
+    ) -> &mut Self {
+        self.props_mut().set(4805, value.into_patch());
+        self
+    }
+
     /// The list of risk event types associated with the sign-in. Possible values: unlikelyTravel,
     /// anonymizedIPAddress, maliciousIPAddress, unfamiliarFeatures, malwareInfectedIPAddress,
     /// suspiciousIPAddress, leakedCredentials, investigationsThreatIntelligence, generic, or
     /// unknownFutureValue. Supports $filter (eq and startsWith operators only).
-    pub risk_event_types_v2: crate::Patch<Vec<String>>,
+    ///
+    /// `riskEventTypes_v2`: an empty slice when absent or `null`.
+    pub fn risk_event_types_v2(&self) -> &[String] {
+        self.props().strings(4806)
+    }
+
+    /// Sets `riskEventTypes_v2`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_risk_event_types_v2(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<String>>,
+    ) -> &mut Self {
+        self.props_mut().set_strings(4806, value.into_patch());
+        self
+    }
+
     /// Aggregated risk level. The possible values are: none, low, medium, high, hidden, and
     /// unknownFutureValue. The value hidden means the user or sign-in was not enabled for Azure AD
     /// Identity Protection. Supports $filter (eq operator only). Note: Details for this property are
     /// only available for Azure AD Premium P2 customers. All other customers will be returned hidden.
-    pub risk_level_aggregated: crate::Patch<crate::models::RiskLevel>,
+    ///
+    /// `riskLevelAggregated`: `None` when absent or `null`.
+    pub fn risk_level_aggregated(&self) -> Option<&crate::models::RiskLevel> {
+        self.props().get(4807)
+    }
+
+    /// Sets `riskLevelAggregated`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_risk_level_aggregated(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::RiskLevel>,
+    ) -> &mut Self {
+        self.props_mut().set(4807, value.into_patch());
+        self
+    }
+
     /// Risk level during sign-in. The possible values are: none, low, medium, high, hidden, and
     /// unknownFutureValue. The value hidden means the user or sign-in was not enabled for Azure AD
     /// Identity Protection. Supports $filter (eq operator only). Note: Details for this property are
     /// only available for Azure AD Premium P2 customers. All other customers will be returned hidden.
-    pub risk_level_during_sign_in: crate::Patch<crate::models::RiskLevel>,
+    ///
+    /// `riskLevelDuringSignIn`: `None` when absent or `null`.
+    pub fn risk_level_during_sign_in(&self) -> Option<&crate::models::RiskLevel> {
+        self.props().get(4808)
+    }
+
+    /// Sets `riskLevelDuringSignIn`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_risk_level_during_sign_in(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::RiskLevel>,
+    ) -> &mut Self {
+        self.props_mut().set(4808, value.into_patch());
+        self
+    }
+
     /// Reports status of the risky user, sign-in, or a risk event. The possible values are: none,
     /// confirmedSafe, remediated, dismissed, atRisk, confirmedCompromised, unknownFutureValue. Supports
     /// $filter (eq operator only).
-    pub risk_state: crate::Patch<crate::models::RiskState>,
+    ///
+    /// `riskState`: `None` when absent or `null`.
+    pub fn risk_state(&self) -> Option<&crate::models::RiskState> {
+        self.props().get(4809)
+    }
+
+    /// Sets `riskState`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_risk_state(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::RiskState>,
+    ) -> &mut Self {
+        self.props_mut().set(4809, value.into_patch());
+        self
+    }
+
     /// The `servicePrincipalId` property.
-    pub service_principal_id: crate::Patch<String>,
+    ///
+    /// `servicePrincipalId`: `None` when absent or `null`.
+    pub fn service_principal_id(&self) -> Option<&str> {
+        self.props().str(4810)
+    }
+
+    /// Sets `servicePrincipalId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_service_principal_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(4810, value.into_patch());
+        self
+    }
+
     /// The `servicePrincipalName` property.
-    pub service_principal_name: crate::Patch<String>,
+    ///
+    /// `servicePrincipalName`: `None` when absent or `null`.
+    pub fn service_principal_name(&self) -> Option<&str> {
+        self.props().str(4811)
+    }
+
+    /// Sets `servicePrincipalName`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_service_principal_name(
+        &mut self,
+        value: impl crate::IntoPatch<String>,
+    ) -> &mut Self {
+        self.props_mut().set_str(4811, value.into_patch());
+        self
+    }
+
     /// Sign-in status. Includes the error code and description of the error (in case of a sign-in
     /// failure). Supports $filter (eq operator only) on errorCode property.
-    pub status: crate::Patch<Box<crate::models::SignInStatus>>,
+    ///
+    /// `status`: `None` when absent or `null`.
+    pub fn status(&self) -> Option<&crate::models::SignInStatus> {
+        self.props().get(4812)
+    }
+
+    /// Sets `status`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_status(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::SignInStatus>,
+    ) -> &mut Self {
+        self.props_mut().set(4812, value.into_patch());
+        self
+    }
+
     /// The `userAgent` property.
-    pub user_agent: crate::Patch<String>,
+    ///
+    /// `userAgent`: `None` when absent or `null`.
+    pub fn user_agent(&self) -> Option<&str> {
+        self.props().str(4813)
+    }
+
+    /// Sets `userAgent`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_user_agent(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(4813, value.into_patch());
+        self
+    }
+
     /// Display name of the user that initiated the sign-in. Supports $filter (eq and startsWith
     /// operators only).
-    pub user_display_name: crate::Patch<String>,
+    ///
+    /// `userDisplayName`: `None` when absent or `null`.
+    pub fn user_display_name(&self) -> Option<&str> {
+        self.props().str(4814)
+    }
+
+    /// Sets `userDisplayName`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_user_display_name(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(4814, value.into_patch());
+        self
+    }
+
     /// ID of the user that initiated the sign-in. Supports $filter (eq operator only).
-    pub user_id: crate::Patch<String>,
+    ///
+    /// `userId`: `None` when absent or `null`.
+    pub fn user_id(&self) -> Option<&str> {
+        self.props().str(4815)
+    }
+
+    /// Sets `userId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_user_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(4815, value.into_patch());
+        self
+    }
+
     /// User principal name of the user that initiated the sign-in. Supports $filter (eq and startsWith
     /// operators only).
-    pub user_principal_name: crate::Patch<String>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `userPrincipalName`: `None` when absent or `null`.
+    pub fn user_principal_name(&self) -> Option<&str> {
+        self.props().str(4816)
+    }
+
+    /// Sets `userPrincipalName`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_user_principal_name(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(4816, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "reports")]
+impl std::fmt::Debug for SignIn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "SignIn", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "reports")]
 impl serde::Serialize for SignIn {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("appDisplayName", &self.app_display_name)?;
-        writer.field("appId", &self.app_id)?;
-        writer.field(
-            "appliedConditionalAccessPolicies",
-            &self.applied_conditional_access_policies,
-        )?;
-        writer.field(
-            "authenticationAppDeviceDetails",
-            &self.authentication_app_device_details,
-        )?;
-        writer.field("clientAppUsed", &self.client_app_used)?;
-        writer.field("conditionalAccessStatus", &self.conditional_access_status)?;
-        writer.field("correlationId", &self.correlation_id)?;
-        writer.field("createdDateTime", &self.created_date_time)?;
-        writer.field("deviceDetail", &self.device_detail)?;
-        writer.field("homeTenantId", &self.home_tenant_id)?;
-        writer.field("ipAddress", &self.ip_address)?;
-        writer.field("isInteractive", &self.is_interactive)?;
-        writer.field("location", &self.location)?;
-        writer.field("resourceDisplayName", &self.resource_display_name)?;
-        writer.field("resourceId", &self.resource_id)?;
-        writer.field("resourceTenantId", &self.resource_tenant_id)?;
-        writer.field("riskDetail", &self.risk_detail)?;
-        writer.field("riskEventTypes", &self.risk_event_types)?;
-        writer.field("riskEventTypes_v2", &self.risk_event_types_v2)?;
-        writer.field("riskLevelAggregated", &self.risk_level_aggregated)?;
-        writer.field("riskLevelDuringSignIn", &self.risk_level_during_sign_in)?;
-        writer.field("riskState", &self.risk_state)?;
-        writer.field("servicePrincipalId", &self.service_principal_id)?;
-        writer.field("servicePrincipalName", &self.service_principal_name)?;
-        writer.field("status", &self.status)?;
-        writer.field("userAgent", &self.user_agent)?;
-        writer.field("userDisplayName", &self.user_display_name)?;
-        writer.field("userId", &self.user_id)?;
-        writer.field("userPrincipalName", &self.user_principal_name)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -1053,52 +2207,58 @@ impl crate::read_fields::ReadFields for SignIn {
     const NAME: &'static str = "microsoft.graph.signIn";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "appDisplayName" => self.app_display_name = map.next_value()?,
-            "appId" => self.app_id = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "appDisplayName" => into.str(4788, map)?,
+            "appId" => into.str(4789, map)?,
             "appliedConditionalAccessPolicies" => {
-                self.applied_conditional_access_policies = map.next_value()?
+                into.other::<Vec<crate::models::AppliedConditionalAccessPolicy>, _>(4790, map)?
             }
             "authenticationAppDeviceDetails" => {
-                self.authentication_app_device_details = map.next_value()?
+                into.other::<crate::models::AuthenticationAppDeviceDetails, _>(4791, map)?
             }
-            "clientAppUsed" => self.client_app_used = map.next_value()?,
-            "conditionalAccessStatus" => self.conditional_access_status = map.next_value()?,
-            "correlationId" => self.correlation_id = map.next_value()?,
-            "createdDateTime" => self.created_date_time = map.next_value()?,
-            "deviceDetail" => self.device_detail = map.next_value()?,
-            "homeTenantId" => self.home_tenant_id = map.next_value()?,
-            "ipAddress" => self.ip_address = map.next_value()?,
-            "isInteractive" => self.is_interactive = map.next_value()?,
-            "location" => self.location = map.next_value()?,
-            "resourceDisplayName" => self.resource_display_name = map.next_value()?,
-            "resourceId" => self.resource_id = map.next_value()?,
-            "resourceTenantId" => self.resource_tenant_id = map.next_value()?,
-            "riskDetail" => self.risk_detail = map.next_value()?,
-            "riskEventTypes" => self.risk_event_types = map.next_value()?,
-            "riskEventTypes_v2" => self.risk_event_types_v2 = map.next_value()?,
-            "riskLevelAggregated" => self.risk_level_aggregated = map.next_value()?,
-            "riskLevelDuringSignIn" => self.risk_level_during_sign_in = map.next_value()?,
-            "riskState" => self.risk_state = map.next_value()?,
-            "servicePrincipalId" => self.service_principal_id = map.next_value()?,
-            "servicePrincipalName" => self.service_principal_name = map.next_value()?,
-            "status" => self.status = map.next_value()?,
-            "userAgent" => self.user_agent = map.next_value()?,
-            "userDisplayName" => self.user_display_name = map.next_value()?,
-            "userId" => self.user_id = map.next_value()?,
-            "userPrincipalName" => self.user_principal_name = map.next_value()?,
+            "clientAppUsed" => into.str(4792, map)?,
+            "conditionalAccessStatus" => {
+                into.other::<crate::models::ConditionalAccessStatus, _>(4793, map)?
+            }
+            "correlationId" => into.str(4794, map)?,
+            "createdDateTime" => into.other::<crate::edm::DateTimeOffset, _>(4795, map)?,
+            "deviceDetail" => into.other::<crate::models::DeviceDetail, _>(4796, map)?,
+            "homeTenantId" => into.str(4797, map)?,
+            "ipAddress" => into.str(4798, map)?,
+            "isInteractive" => into.bool(4799, map)?,
+            "location" => into.other::<crate::models::SignInLocation, _>(4800, map)?,
+            "resourceDisplayName" => into.str(4801, map)?,
+            "resourceId" => into.str(4802, map)?,
+            "resourceTenantId" => into.str(4803, map)?,
+            "riskDetail" => into.other::<crate::models::RiskDetail, _>(4804, map)?,
+            "riskEventTypes" => into.other::<Vec<crate::models::RiskEventType>, _>(4805, map)?,
+            "riskEventTypes_v2" => into.strings(4806, map)?,
+            "riskLevelAggregated" => into.other::<crate::models::RiskLevel, _>(4807, map)?,
+            "riskLevelDuringSignIn" => into.other::<crate::models::RiskLevel, _>(4808, map)?,
+            "riskState" => into.other::<crate::models::RiskState, _>(4809, map)?,
+            "servicePrincipalId" => into.str(4810, map)?,
+            "servicePrincipalName" => into.str(4811, map)?,
+            "status" => into.other::<crate::models::SignInStatus, _>(4812, map)?,
+            "userAgent" => into.str(4813, map)?,
+            "userDisplayName" => into.str(4814, map)?,
+            "userId" => into.str(4815, map)?,
+            "userPrincipalName" => into.str(4816, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -1141,78 +2301,270 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.userRegistrationDetails` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "reports")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct UserRegistrationDetails {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "reports")]
+impl std::ops::Deref for UserRegistrationDetails {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "reports")]
+impl std::ops::DerefMut for UserRegistrationDetails {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "reports")]
+impl UserRegistrationDetails {
+    /// An empty `userRegistrationDetails`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The `isAdmin` property.
-    pub is_admin: crate::Patch<bool>,
+    ///
+    /// `isAdmin`: `None` when absent or `null`.
+    pub fn is_admin(&self) -> Option<bool> {
+        self.props().bool(5748)
+    }
+
+    /// Sets `isAdmin`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_is_admin(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(5748, value.into_patch());
+        self
+    }
+
     /// The `isMfaCapable` property.
-    pub is_mfa_capable: crate::Patch<bool>,
+    ///
+    /// `isMfaCapable`: `None` when absent or `null`.
+    pub fn is_mfa_capable(&self) -> Option<bool> {
+        self.props().bool(5749)
+    }
+
+    /// Sets `isMfaCapable`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_is_mfa_capable(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(5749, value.into_patch());
+        self
+    }
+
     /// The `isMfaRegistered` property.
-    pub is_mfa_registered: crate::Patch<bool>,
+    ///
+    /// `isMfaRegistered`: `None` when absent or `null`.
+    pub fn is_mfa_registered(&self) -> Option<bool> {
+        self.props().bool(5750)
+    }
+
+    /// Sets `isMfaRegistered`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_is_mfa_registered(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(5750, value.into_patch());
+        self
+    }
+
     /// The `isPasswordlessCapable` property.
-    pub is_passwordless_capable: crate::Patch<bool>,
+    ///
+    /// `isPasswordlessCapable`: `None` when absent or `null`.
+    pub fn is_passwordless_capable(&self) -> Option<bool> {
+        self.props().bool(5751)
+    }
+
+    /// Sets `isPasswordlessCapable`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_is_passwordless_capable(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(5751, value.into_patch());
+        self
+    }
+
     /// The `isSsprCapable` property.
-    pub is_sspr_capable: crate::Patch<bool>,
+    ///
+    /// `isSsprCapable`: `None` when absent or `null`.
+    pub fn is_sspr_capable(&self) -> Option<bool> {
+        self.props().bool(5752)
+    }
+
+    /// Sets `isSsprCapable`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_is_sspr_capable(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(5752, value.into_patch());
+        self
+    }
+
     /// The `isSsprEnabled` property.
-    pub is_sspr_enabled: crate::Patch<bool>,
+    ///
+    /// `isSsprEnabled`: `None` when absent or `null`.
+    pub fn is_sspr_enabled(&self) -> Option<bool> {
+        self.props().bool(5753)
+    }
+
+    /// Sets `isSsprEnabled`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_is_sspr_enabled(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(5753, value.into_patch());
+        self
+    }
+
     /// The `isSsprRegistered` property.
-    pub is_sspr_registered: crate::Patch<bool>,
+    ///
+    /// `isSsprRegistered`: `None` when absent or `null`.
+    pub fn is_sspr_registered(&self) -> Option<bool> {
+        self.props().bool(5754)
+    }
+
+    /// Sets `isSsprRegistered`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_is_sspr_registered(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(5754, value.into_patch());
+        self
+    }
+
     /// The `isSystemPreferredAuthenticationMethodEnabled` property.
-    pub is_system_preferred_authentication_method_enabled: crate::Patch<bool>,
+    ///
+    /// `isSystemPreferredAuthenticationMethodEnabled`: `None` when absent or `null`.
+    pub fn is_system_preferred_authentication_method_enabled(&self) -> Option<bool> {
+        self.props().bool(5755)
+    }
+
+    /// Sets `isSystemPreferredAuthenticationMethodEnabled`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_is_system_preferred_authentication_method_enabled(
+        &mut self,
+        value: impl crate::IntoPatch<bool>,
+    ) -> &mut Self {
+        self.props_mut().set_bool(5755, value.into_patch());
+        self
+    }
+
     /// The `lastUpdatedDateTime` property.
-    pub last_updated_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    ///
+    /// `lastUpdatedDateTime`: `None` when absent or `null`.
+    pub fn last_updated_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(5756)
+    }
+
+    /// Sets `lastUpdatedDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_last_updated_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(5756, value.into_patch());
+        self
+    }
+
     /// The `methodsRegistered` property.
-    pub methods_registered: crate::Patch<Vec<String>>,
+    ///
+    /// `methodsRegistered`: an empty slice when absent or `null`.
+    pub fn methods_registered(&self) -> &[String] {
+        self.props().strings(5757)
+    }
+
+    /// Sets `methodsRegistered`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_methods_registered(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<String>>,
+    ) -> &mut Self {
+        self.props_mut().set_strings(5757, value.into_patch());
+        self
+    }
+
     /// The `systemPreferredAuthenticationMethods` property.
-    pub system_preferred_authentication_methods: crate::Patch<Vec<String>>,
+    ///
+    /// `systemPreferredAuthenticationMethods`: an empty slice when absent or `null`.
+    pub fn system_preferred_authentication_methods(&self) -> &[String] {
+        self.props().strings(5758)
+    }
+
+    /// Sets `systemPreferredAuthenticationMethods`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_system_preferred_authentication_methods(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<String>>,
+    ) -> &mut Self {
+        self.props_mut().set_strings(5758, value.into_patch());
+        self
+    }
+
     /// The `userDisplayName` property.
-    pub user_display_name: crate::Patch<String>,
+    ///
+    /// `userDisplayName`: `None` when absent or `null`.
+    pub fn user_display_name(&self) -> Option<&str> {
+        self.props().str(5759)
+    }
+
+    /// Sets `userDisplayName`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_user_display_name(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(5759, value.into_patch());
+        self
+    }
+
     /// The `userPreferredMethodForSecondaryAuthentication` property.
-    pub user_preferred_method_for_secondary_authentication:
-        crate::Patch<crate::models::UserDefaultAuthenticationMethod>,
+    ///
+    /// `userPreferredMethodForSecondaryAuthentication`: `None` when absent or `null`.
+    pub fn user_preferred_method_for_secondary_authentication(
+        &self,
+    ) -> Option<&crate::models::UserDefaultAuthenticationMethod> {
+        self.props().get(5760)
+    }
+
+    /// Sets `userPreferredMethodForSecondaryAuthentication`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_user_preferred_method_for_secondary_authentication(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::UserDefaultAuthenticationMethod>,
+    ) -> &mut Self {
+        self.props_mut().set(5760, value.into_patch());
+        self
+    }
+
     /// The `userPrincipalName` property.
-    pub user_principal_name: crate::Patch<String>,
+    ///
+    /// `userPrincipalName`: `None` when absent or `null`.
+    pub fn user_principal_name(&self) -> Option<&str> {
+        self.props().str(5761)
+    }
+
+    /// Sets `userPrincipalName`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_user_principal_name(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(5761, value.into_patch());
+        self
+    }
+
     /// The `userType` property.
-    pub user_type: crate::Patch<crate::models::SignInUserType>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `userType`: `None` when absent or `null`.
+    pub fn user_type(&self) -> Option<&crate::models::SignInUserType> {
+        self.props().get(5762)
+    }
+
+    /// Sets `userType`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_user_type(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::SignInUserType>,
+    ) -> &mut Self {
+        self.props_mut().set(5762, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "reports")]
+impl std::fmt::Debug for UserRegistrationDetails {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "UserRegistrationDetails", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "reports")]
 impl serde::Serialize for UserRegistrationDetails {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("isAdmin", &self.is_admin)?;
-        writer.field("isMfaCapable", &self.is_mfa_capable)?;
-        writer.field("isMfaRegistered", &self.is_mfa_registered)?;
-        writer.field("isPasswordlessCapable", &self.is_passwordless_capable)?;
-        writer.field("isSsprCapable", &self.is_sspr_capable)?;
-        writer.field("isSsprEnabled", &self.is_sspr_enabled)?;
-        writer.field("isSsprRegistered", &self.is_sspr_registered)?;
-        writer.field(
-            "isSystemPreferredAuthenticationMethodEnabled",
-            &self.is_system_preferred_authentication_method_enabled,
-        )?;
-        writer.field("lastUpdatedDateTime", &self.last_updated_date_time)?;
-        writer.field("methodsRegistered", &self.methods_registered)?;
-        writer.field(
-            "systemPreferredAuthenticationMethods",
-            &self.system_preferred_authentication_methods,
-        )?;
-        writer.field("userDisplayName", &self.user_display_name)?;
-        writer.field(
-            "userPreferredMethodForSecondaryAuthentication",
-            &self.user_preferred_method_for_secondary_authentication,
-        )?;
-        writer.field("userPrincipalName", &self.user_principal_name)?;
-        writer.field("userType", &self.user_type)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -1228,40 +2580,40 @@ impl crate::read_fields::ReadFields for UserRegistrationDetails {
     const NAME: &'static str = "microsoft.graph.userRegistrationDetails";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "isAdmin" => self.is_admin = map.next_value()?,
-            "isMfaCapable" => self.is_mfa_capable = map.next_value()?,
-            "isMfaRegistered" => self.is_mfa_registered = map.next_value()?,
-            "isPasswordlessCapable" => self.is_passwordless_capable = map.next_value()?,
-            "isSsprCapable" => self.is_sspr_capable = map.next_value()?,
-            "isSsprEnabled" => self.is_sspr_enabled = map.next_value()?,
-            "isSsprRegistered" => self.is_sspr_registered = map.next_value()?,
-            "isSystemPreferredAuthenticationMethodEnabled" => {
-                self.is_system_preferred_authentication_method_enabled = map.next_value()?
-            }
-            "lastUpdatedDateTime" => self.last_updated_date_time = map.next_value()?,
-            "methodsRegistered" => self.methods_registered = map.next_value()?,
-            "systemPreferredAuthenticationMethods" => {
-                self.system_preferred_authentication_methods = map.next_value()?
-            }
-            "userDisplayName" => self.user_display_name = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "isAdmin" => into.bool(5748, map)?,
+            "isMfaCapable" => into.bool(5749, map)?,
+            "isMfaRegistered" => into.bool(5750, map)?,
+            "isPasswordlessCapable" => into.bool(5751, map)?,
+            "isSsprCapable" => into.bool(5752, map)?,
+            "isSsprEnabled" => into.bool(5753, map)?,
+            "isSsprRegistered" => into.bool(5754, map)?,
+            "isSystemPreferredAuthenticationMethodEnabled" => into.bool(5755, map)?,
+            "lastUpdatedDateTime" => into.other::<crate::edm::DateTimeOffset, _>(5756, map)?,
+            "methodsRegistered" => into.strings(5757, map)?,
+            "systemPreferredAuthenticationMethods" => into.strings(5758, map)?,
+            "userDisplayName" => into.str(5759, map)?,
             "userPreferredMethodForSecondaryAuthentication" => {
-                self.user_preferred_method_for_secondary_authentication = map.next_value()?
+                into.other::<crate::models::UserDefaultAuthenticationMethod, _>(5760, map)?
             }
-            "userPrincipalName" => self.user_principal_name = map.next_value()?,
-            "userType" => self.user_type = map.next_value()?,
+            "userPrincipalName" => into.str(5761, map)?,
+            "userType" => into.other::<crate::models::SignInUserType, _>(5762, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -1289,32 +2641,121 @@ crate::macros::select_fields! {
 }
 
 /// The `microsoft.graph.appIdentity` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(any(feature = "reports", feature = "print"))]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct AppIdentity {
-    /// Refers to the Unique GUID representing Application Id in the Azure Active Directory.
-    pub app_id: crate::Patch<String>,
-    /// Refers to the Application Name displayed in the Azure Portal.
-    pub display_name: crate::Patch<String>,
-    /// Refers to the Unique GUID indicating Service Principal Id in Azure Active Directory for the
-    /// corresponding App.
-    pub service_principal_id: crate::Patch<String>,
-    /// Refers to the Service Principal Name is the Application name in the tenant.
-    pub service_principal_name: crate::Patch<String>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(any(feature = "reports", feature = "print"))]
+impl AppIdentity {
+    /// An empty `appIdentity`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// Refers to the Unique GUID representing Application Id in the Azure Active Directory.
+    ///
+    /// `appId`: `None` when absent or `null`.
+    pub fn app_id(&self) -> Option<&str> {
+        self.props().str(6887)
+    }
+
+    /// Sets `appId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_app_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(6887, value.into_patch());
+        self
+    }
+
+    /// Refers to the Application Name displayed in the Azure Portal.
+    ///
+    /// `displayName`: `None` when absent or `null`.
+    pub fn display_name(&self) -> Option<&str> {
+        self.props().str(6888)
+    }
+
+    /// Sets `displayName`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_display_name(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(6888, value.into_patch());
+        self
+    }
+
+    /// Refers to the Unique GUID indicating Service Principal Id in Azure Active Directory for the
+    /// corresponding App.
+    ///
+    /// `servicePrincipalId`: `None` when absent or `null`.
+    pub fn service_principal_id(&self) -> Option<&str> {
+        self.props().str(6889)
+    }
+
+    /// Sets `servicePrincipalId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_service_principal_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(6889, value.into_patch());
+        self
+    }
+
+    /// Refers to the Service Principal Name is the Application name in the tenant.
+    ///
+    /// `servicePrincipalName`: `None` when absent or `null`.
+    pub fn service_principal_name(&self) -> Option<&str> {
+        self.props().str(6890)
+    }
+
+    /// Sets `servicePrincipalName`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_service_principal_name(
+        &mut self,
+        value: impl crate::IntoPatch<String>,
+    ) -> &mut Self {
+        self.props_mut().set_str(6890, value.into_patch());
+        self
+    }
+}
+
+#[cfg(any(feature = "reports", feature = "print"))]
+impl std::fmt::Debug for AppIdentity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "AppIdentity", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(any(feature = "reports", feature = "print"))]
 impl serde::Serialize for AppIdentity {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("appId", &self.app_id)?;
-        writer.field("displayName", &self.display_name)?;
-        writer.field("servicePrincipalId", &self.service_principal_id)?;
-        writer.field("servicePrincipalName", &self.service_principal_name)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -1330,58 +2771,166 @@ impl crate::read_fields::ReadFields for AppIdentity {
     const NAME: &'static str = "microsoft.graph.appIdentity";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "appId" => self.app_id = map.next_value()?,
-            "displayName" => self.display_name = map.next_value()?,
-            "servicePrincipalId" => self.service_principal_id = map.next_value()?,
-            "servicePrincipalName" => self.service_principal_name = map.next_value()?,
+            "appId" => into.str(6887, map)?,
+            "displayName" => into.str(6888, map)?,
+            "servicePrincipalId" => into.str(6889, map)?,
+            "servicePrincipalName" => into.str(6890, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.appliedConditionalAccessPolicy` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "reports")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct AppliedConditionalAccessPolicy {
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "reports")]
+impl AppliedConditionalAccessPolicy {
+    /// An empty `appliedConditionalAccessPolicy`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
+    /// Properties this version of the SDK does not know and instance annotations
+    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
     /// Refers to the Name of the conditional access policy (example: 'Require MFA for Salesforce').
-    pub display_name: crate::Patch<String>,
+    ///
+    /// `displayName`: `None` when absent or `null`.
+    pub fn display_name(&self) -> Option<&str> {
+        self.props().str(6988)
+    }
+
+    /// Sets `displayName`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_display_name(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(6988, value.into_patch());
+        self
+    }
+
     /// Refers to the grant controls enforced by the conditional access policy (example: 'Require
     /// multi-factor authentication').
-    pub enforced_grant_controls: crate::Patch<Vec<String>>,
+    ///
+    /// `enforcedGrantControls`: an empty slice when absent or `null`.
+    pub fn enforced_grant_controls(&self) -> &[String] {
+        self.props().strings(6989)
+    }
+
+    /// Sets `enforcedGrantControls`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_enforced_grant_controls(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<String>>,
+    ) -> &mut Self {
+        self.props_mut().set_strings(6989, value.into_patch());
+        self
+    }
+
     /// Refers to the session controls enforced by the conditional access policy (example: 'Require app
     /// enforced controls').
-    pub enforced_session_controls: crate::Patch<Vec<String>>,
+    ///
+    /// `enforcedSessionControls`: an empty slice when absent or `null`.
+    pub fn enforced_session_controls(&self) -> &[String] {
+        self.props().strings(6990)
+    }
+
+    /// Sets `enforcedSessionControls`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_enforced_session_controls(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<String>>,
+    ) -> &mut Self {
+        self.props_mut().set_strings(6990, value.into_patch());
+        self
+    }
+
     /// An identifier of the conditional access policy.
-    pub id: crate::Patch<String>,
+    ///
+    /// `id`: `None` when absent or `null`.
+    pub fn id(&self) -> Option<&str> {
+        self.props().str(6991)
+    }
+
+    /// Sets `id`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(6991, value.into_patch());
+        self
+    }
+
     /// Indicates the result of the CA policy that was triggered. Possible values are: success, failure,
     /// notApplied (Policy isn't applied because policy conditions were not met),notEnabled (This is due
     /// to the policy in disabled state), unknown, unknownFutureValue.
-    pub result: crate::Patch<crate::models::AppliedConditionalAccessPolicyResult>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `result`: `None` when absent or `null`.
+    pub fn result(&self) -> Option<&crate::models::AppliedConditionalAccessPolicyResult> {
+        self.props().get(6992)
+    }
+
+    /// Sets `result`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_result(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::AppliedConditionalAccessPolicyResult>,
+    ) -> &mut Self {
+        self.props_mut().set(6992, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "reports")]
+impl std::fmt::Debug for AppliedConditionalAccessPolicy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props().fmt_as(
+            f,
+            "AppliedConditionalAccessPolicy",
+            crate::models::PROPERTY_NAMES,
+        )
+    }
 }
 
 #[cfg(feature = "reports")]
 impl serde::Serialize for AppliedConditionalAccessPolicy {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("displayName", &self.display_name)?;
-        writer.field("enforcedGrantControls", &self.enforced_grant_controls)?;
-        writer.field("enforcedSessionControls", &self.enforced_session_controls)?;
-        writer.field("id", &self.id)?;
-        writer.field("result", &self.result)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -1397,70 +2946,233 @@ impl crate::read_fields::ReadFields for AppliedConditionalAccessPolicy {
     const NAME: &'static str = "microsoft.graph.appliedConditionalAccessPolicy";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "displayName" => self.display_name = map.next_value()?,
-            "enforcedGrantControls" => self.enforced_grant_controls = map.next_value()?,
-            "enforcedSessionControls" => self.enforced_session_controls = map.next_value()?,
-            "id" => self.id = map.next_value()?,
-            "result" => self.result = map.next_value()?,
+            "displayName" => into.str(6988, map)?,
+            "enforcedGrantControls" => into.strings(6989, map)?,
+            "enforcedSessionControls" => into.strings(6990, map)?,
+            "id" => into.str(6991, map)?,
+            "result" => {
+                into.other::<crate::models::AppliedConditionalAccessPolicyResult, _>(6992, map)?
+            }
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.archivedPrintJob` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "reports")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct ArchivedPrintJob {
-    /// True if the job was acquired by a printer; false otherwise. Read-only.
-    pub acquired_by_printer: crate::Patch<bool>,
-    /// The dateTimeOffset when the job was acquired by the printer, if any. Read-only.
-    pub acquired_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// The dateTimeOffset when the job was completed, canceled or aborted. Read-only.
-    pub completion_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// The number of copies that were printed. Read-only.
-    pub copies_printed: crate::Patch<i32>,
-    /// The user who created the print job. Read-only.
-    pub created_by: crate::Patch<Box<crate::models::UserIdentity>>,
-    /// The dateTimeOffset when the job was created. Read-only.
-    pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// The archived print job's GUID. Read-only.
-    pub id: crate::Patch<String>,
-    /// The printer ID that the job was queued for. Read-only.
-    pub printer_id: crate::Patch<String>,
-    /// The `printerName` property.
-    pub printer_name: crate::Patch<String>,
-    /// The print job's final processing state. Read-only.
-    pub processing_state: crate::Patch<crate::models::PrintJobProcessingState>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "reports")]
+impl ArchivedPrintJob {
+    /// An empty `archivedPrintJob`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// True if the job was acquired by a printer; false otherwise. Read-only.
+    ///
+    /// `acquiredByPrinter`: `None` when absent or `null`.
+    pub fn acquired_by_printer(&self) -> Option<bool> {
+        self.props().bool(7022)
+    }
+
+    /// Sets `acquiredByPrinter`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_acquired_by_printer(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(7022, value.into_patch());
+        self
+    }
+
+    /// The dateTimeOffset when the job was acquired by the printer, if any. Read-only.
+    ///
+    /// `acquiredDateTime`: `None` when absent or `null`.
+    pub fn acquired_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(7023)
+    }
+
+    /// Sets `acquiredDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_acquired_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(7023, value.into_patch());
+        self
+    }
+
+    /// The dateTimeOffset when the job was completed, canceled or aborted. Read-only.
+    ///
+    /// `completionDateTime`: `None` when absent or `null`.
+    pub fn completion_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(7024)
+    }
+
+    /// Sets `completionDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_completion_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(7024, value.into_patch());
+        self
+    }
+
+    /// The number of copies that were printed. Read-only.
+    ///
+    /// `copiesPrinted`: `None` when absent or `null`.
+    pub fn copies_printed(&self) -> Option<i32> {
+        self.props().int(7025)
+    }
+
+    /// Sets `copiesPrinted`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_copies_printed(&mut self, value: impl crate::IntoPatch<i32>) -> &mut Self {
+        self.props_mut().set_int(7025, value.into_patch());
+        self
+    }
+
+    /// The user who created the print job. Read-only.
+    ///
+    /// `createdBy`: `None` when absent or `null`.
+    pub fn created_by(&self) -> Option<&crate::models::UserIdentity> {
+        self.props().get(7026)
+    }
+
+    /// Sets `createdBy`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_created_by(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::UserIdentity>,
+    ) -> &mut Self {
+        self.props_mut().set(7026, value.into_patch());
+        self
+    }
+
+    /// The dateTimeOffset when the job was created. Read-only.
+    ///
+    /// `createdDateTime`: `None` when absent or `null`.
+    pub fn created_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(7027)
+    }
+
+    /// Sets `createdDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_created_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(7027, value.into_patch());
+        self
+    }
+
+    /// The archived print job's GUID. Read-only.
+    ///
+    /// `id`: `None` when absent or `null`.
+    pub fn id(&self) -> Option<&str> {
+        self.props().str(7028)
+    }
+
+    /// Sets `id`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(7028, value.into_patch());
+        self
+    }
+
+    /// The printer ID that the job was queued for. Read-only.
+    ///
+    /// `printerId`: `None` when absent or `null`.
+    pub fn printer_id(&self) -> Option<&str> {
+        self.props().str(7029)
+    }
+
+    /// Sets `printerId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_printer_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(7029, value.into_patch());
+        self
+    }
+
+    /// The `printerName` property.
+    ///
+    /// `printerName`: `None` when absent or `null`.
+    pub fn printer_name(&self) -> Option<&str> {
+        self.props().str(7030)
+    }
+
+    /// Sets `printerName`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_printer_name(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(7030, value.into_patch());
+        self
+    }
+
+    /// The print job's final processing state. Read-only.
+    ///
+    /// `processingState`: `None` when absent or `null`.
+    pub fn processing_state(&self) -> Option<&crate::models::PrintJobProcessingState> {
+        self.props().get(7031)
+    }
+
+    /// Sets `processingState`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_processing_state(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::PrintJobProcessingState>,
+    ) -> &mut Self {
+        self.props_mut().set(7031, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "reports")]
+impl std::fmt::Debug for ArchivedPrintJob {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "ArchivedPrintJob", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "reports")]
 impl serde::Serialize for ArchivedPrintJob {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("acquiredByPrinter", &self.acquired_by_printer)?;
-        writer.field("acquiredDateTime", &self.acquired_date_time)?;
-        writer.field("completionDateTime", &self.completion_date_time)?;
-        writer.field("copiesPrinted", &self.copies_printed)?;
-        writer.field("createdBy", &self.created_by)?;
-        writer.field("createdDateTime", &self.created_date_time)?;
-        writer.field("id", &self.id)?;
-        writer.field("printerId", &self.printer_id)?;
-        writer.field("printerName", &self.printer_name)?;
-        writer.field("processingState", &self.processing_state)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -1476,51 +3188,125 @@ impl crate::read_fields::ReadFields for ArchivedPrintJob {
     const NAME: &'static str = "microsoft.graph.archivedPrintJob";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "acquiredByPrinter" => self.acquired_by_printer = map.next_value()?,
-            "acquiredDateTime" => self.acquired_date_time = map.next_value()?,
-            "completionDateTime" => self.completion_date_time = map.next_value()?,
-            "copiesPrinted" => self.copies_printed = map.next_value()?,
-            "createdBy" => self.created_by = map.next_value()?,
-            "createdDateTime" => self.created_date_time = map.next_value()?,
-            "id" => self.id = map.next_value()?,
-            "printerId" => self.printer_id = map.next_value()?,
-            "printerName" => self.printer_name = map.next_value()?,
-            "processingState" => self.processing_state = map.next_value()?,
+            "acquiredByPrinter" => into.bool(7022, map)?,
+            "acquiredDateTime" => into.other::<crate::edm::DateTimeOffset, _>(7023, map)?,
+            "completionDateTime" => into.other::<crate::edm::DateTimeOffset, _>(7024, map)?,
+            "copiesPrinted" => into.int::<i32, _>(7025, map)?,
+            "createdBy" => into.other::<crate::models::UserIdentity, _>(7026, map)?,
+            "createdDateTime" => into.other::<crate::edm::DateTimeOffset, _>(7027, map)?,
+            "id" => into.str(7028, map)?,
+            "printerId" => into.str(7029, map)?,
+            "printerName" => into.str(7030, map)?,
+            "processingState" => {
+                into.other::<crate::models::PrintJobProcessingState, _>(7031, map)?
+            }
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.attackSimulationRepeatOffender` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "reports")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct AttackSimulationRepeatOffender {
-    /// The user in an attack simulation and training campaign.
-    pub attack_simulation_user: crate::Patch<Box<crate::models::AttackSimulationUser>>,
-    /// Number of repeat offences of the user in attack simulation and training campaigns.
-    pub repeat_offence_count: crate::Patch<i32>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "reports")]
+impl AttackSimulationRepeatOffender {
+    /// An empty `attackSimulationRepeatOffender`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// The user in an attack simulation and training campaign.
+    ///
+    /// `attackSimulationUser`: `None` when absent or `null`.
+    pub fn attack_simulation_user(&self) -> Option<&crate::models::AttackSimulationUser> {
+        self.props().get(7059)
+    }
+
+    /// Sets `attackSimulationUser`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_attack_simulation_user(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::AttackSimulationUser>,
+    ) -> &mut Self {
+        self.props_mut().set(7059, value.into_patch());
+        self
+    }
+
+    /// Number of repeat offences of the user in attack simulation and training campaigns.
+    ///
+    /// `repeatOffenceCount`: `None` when absent or `null`.
+    pub fn repeat_offence_count(&self) -> Option<i32> {
+        self.props().int(7060)
+    }
+
+    /// Sets `repeatOffenceCount`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_repeat_offence_count(&mut self, value: impl crate::IntoPatch<i32>) -> &mut Self {
+        self.props_mut().set_int(7060, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "reports")]
+impl std::fmt::Debug for AttackSimulationRepeatOffender {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props().fmt_as(
+            f,
+            "AttackSimulationRepeatOffender",
+            crate::models::PROPERTY_NAMES,
+        )
+    }
 }
 
 #[cfg(feature = "reports")]
 impl serde::Serialize for AttackSimulationRepeatOffender {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("attackSimulationUser", &self.attack_simulation_user)?;
-        writer.field("repeatOffenceCount", &self.repeat_offence_count)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -1536,57 +3322,161 @@ impl crate::read_fields::ReadFields for AttackSimulationRepeatOffender {
     const NAME: &'static str = "microsoft.graph.attackSimulationRepeatOffender";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "attackSimulationUser" => self.attack_simulation_user = map.next_value()?,
-            "repeatOffenceCount" => self.repeat_offence_count = map.next_value()?,
+            "attackSimulationUser" => {
+                into.other::<crate::models::AttackSimulationUser, _>(7059, map)?
+            }
+            "repeatOffenceCount" => into.int::<i32, _>(7060, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.attackSimulationSimulationUserCoverage` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "reports")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct AttackSimulationSimulationUserCoverage {
-    /// User in an attack simulation and training campaign.
-    pub attack_simulation_user: crate::Patch<Box<crate::models::AttackSimulationUser>>,
-    /// Number of link clicks in the received payloads by the user in attack simulation and training
-    /// campaigns.
-    pub click_count: crate::Patch<i32>,
-    /// Number of compromising actions by the user in attack simulation and training campaigns.
-    pub compromised_count: crate::Patch<i32>,
-    /// Date and time of the latest attack simulation and training campaign that the user was included
-    /// in.
-    pub latest_simulation_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// Number of attack simulation and training campaigns that the user was included in.
-    pub simulation_count: crate::Patch<i32>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "reports")]
+impl AttackSimulationSimulationUserCoverage {
+    /// An empty `attackSimulationSimulationUserCoverage`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// User in an attack simulation and training campaign.
+    ///
+    /// `attackSimulationUser`: `None` when absent or `null`.
+    pub fn attack_simulation_user(&self) -> Option<&crate::models::AttackSimulationUser> {
+        self.props().get(7061)
+    }
+
+    /// Sets `attackSimulationUser`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_attack_simulation_user(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::AttackSimulationUser>,
+    ) -> &mut Self {
+        self.props_mut().set(7061, value.into_patch());
+        self
+    }
+
+    /// Number of link clicks in the received payloads by the user in attack simulation and training
+    /// campaigns.
+    ///
+    /// `clickCount`: `None` when absent or `null`.
+    pub fn click_count(&self) -> Option<i32> {
+        self.props().int(7062)
+    }
+
+    /// Sets `clickCount`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_click_count(&mut self, value: impl crate::IntoPatch<i32>) -> &mut Self {
+        self.props_mut().set_int(7062, value.into_patch());
+        self
+    }
+
+    /// Number of compromising actions by the user in attack simulation and training campaigns.
+    ///
+    /// `compromisedCount`: `None` when absent or `null`.
+    pub fn compromised_count(&self) -> Option<i32> {
+        self.props().int(7063)
+    }
+
+    /// Sets `compromisedCount`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_compromised_count(&mut self, value: impl crate::IntoPatch<i32>) -> &mut Self {
+        self.props_mut().set_int(7063, value.into_patch());
+        self
+    }
+
+    /// Date and time of the latest attack simulation and training campaign that the user was included
+    /// in.
+    ///
+    /// `latestSimulationDateTime`: `None` when absent or `null`.
+    pub fn latest_simulation_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(7064)
+    }
+
+    /// Sets `latestSimulationDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_latest_simulation_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(7064, value.into_patch());
+        self
+    }
+
+    /// Number of attack simulation and training campaigns that the user was included in.
+    ///
+    /// `simulationCount`: `None` when absent or `null`.
+    pub fn simulation_count(&self) -> Option<i32> {
+        self.props().int(7065)
+    }
+
+    /// Sets `simulationCount`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_simulation_count(&mut self, value: impl crate::IntoPatch<i32>) -> &mut Self {
+        self.props_mut().set_int(7065, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "reports")]
+impl std::fmt::Debug for AttackSimulationSimulationUserCoverage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props().fmt_as(
+            f,
+            "AttackSimulationSimulationUserCoverage",
+            crate::models::PROPERTY_NAMES,
+        )
+    }
 }
 
 #[cfg(feature = "reports")]
 impl serde::Serialize for AttackSimulationSimulationUserCoverage {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("attackSimulationUser", &self.attack_simulation_user)?;
-        writer.field("clickCount", &self.click_count)?;
-        writer.field("compromisedCount", &self.compromised_count)?;
-        writer.field(
-            "latestSimulationDateTime",
-            &self.latest_simulation_date_time,
-        )?;
-        writer.field("simulationCount", &self.simulation_count)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -1602,46 +3492,123 @@ impl crate::read_fields::ReadFields for AttackSimulationSimulationUserCoverage {
     const NAME: &'static str = "microsoft.graph.attackSimulationSimulationUserCoverage";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "attackSimulationUser" => self.attack_simulation_user = map.next_value()?,
-            "clickCount" => self.click_count = map.next_value()?,
-            "compromisedCount" => self.compromised_count = map.next_value()?,
-            "latestSimulationDateTime" => self.latest_simulation_date_time = map.next_value()?,
-            "simulationCount" => self.simulation_count = map.next_value()?,
+            "attackSimulationUser" => {
+                into.other::<crate::models::AttackSimulationUser, _>(7061, map)?
+            }
+            "clickCount" => into.int::<i32, _>(7062, map)?,
+            "compromisedCount" => into.int::<i32, _>(7063, map)?,
+            "latestSimulationDateTime" => into.other::<crate::edm::DateTimeOffset, _>(7064, map)?,
+            "simulationCount" => into.int::<i32, _>(7065, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.attackSimulationTrainingUserCoverage` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "reports")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct AttackSimulationTrainingUserCoverage {
-    /// User in an attack simulation and training campaign.
-    pub attack_simulation_user: crate::Patch<Box<crate::models::AttackSimulationUser>>,
-    /// List of assigned trainings and their statuses for the user.
-    pub user_trainings: crate::Patch<Vec<crate::models::UserTrainingStatusInfo>>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "reports")]
+impl AttackSimulationTrainingUserCoverage {
+    /// An empty `attackSimulationTrainingUserCoverage`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// User in an attack simulation and training campaign.
+    ///
+    /// `attackSimulationUser`: `None` when absent or `null`.
+    pub fn attack_simulation_user(&self) -> Option<&crate::models::AttackSimulationUser> {
+        self.props().get(7066)
+    }
+
+    /// Sets `attackSimulationUser`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_attack_simulation_user(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::AttackSimulationUser>,
+    ) -> &mut Self {
+        self.props_mut().set(7066, value.into_patch());
+        self
+    }
+
+    /// List of assigned trainings and their statuses for the user.
+    ///
+    /// `userTrainings`: an empty slice when absent or `null`.
+    pub fn user_trainings(&self) -> &[crate::models::UserTrainingStatusInfo] {
+        self.props().list(7067)
+    }
+
+    /// Sets `userTrainings`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_user_trainings(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::UserTrainingStatusInfo>>,
+    ) -> &mut Self {
+        self.props_mut().set(7067, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "reports")]
+impl std::fmt::Debug for AttackSimulationTrainingUserCoverage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props().fmt_as(
+            f,
+            "AttackSimulationTrainingUserCoverage",
+            crate::models::PROPERTY_NAMES,
+        )
+    }
 }
 
 #[cfg(feature = "reports")]
 impl serde::Serialize for AttackSimulationTrainingUserCoverage {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("attackSimulationUser", &self.attack_simulation_user)?;
-        writer.field("userTrainings", &self.user_trainings)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -1657,45 +3624,121 @@ impl crate::read_fields::ReadFields for AttackSimulationTrainingUserCoverage {
     const NAME: &'static str = "microsoft.graph.attackSimulationTrainingUserCoverage";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "attackSimulationUser" => self.attack_simulation_user = map.next_value()?,
-            "userTrainings" => self.user_trainings = map.next_value()?,
+            "attackSimulationUser" => {
+                into.other::<crate::models::AttackSimulationUser, _>(7066, map)?
+            }
+            "userTrainings" => {
+                into.other::<Vec<crate::models::UserTrainingStatusInfo>, _>(7067, map)?
+            }
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.auditActivityInitiator` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "reports")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct AuditActivityInitiator {
-    /// If the resource initiating the activity is an app, this property indicates all the app related
-    /// information like appId, Name, servicePrincipalId, Name.
-    pub app: crate::Patch<Box<crate::models::AppIdentity>>,
-    /// If the resource initiating the activity is a user, this property Indicates all the user related
-    /// information like userId, Name, UserPrinicpalName.
-    pub user: crate::Patch<Box<crate::models::UserIdentity>>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "reports")]
+impl AuditActivityInitiator {
+    /// An empty `auditActivityInitiator`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// If the resource initiating the activity is an app, this property indicates all the app related
+    /// information like appId, Name, servicePrincipalId, Name.
+    ///
+    /// `app`: `None` when absent or `null`.
+    pub fn app(&self) -> Option<&crate::models::AppIdentity> {
+        self.props().get(7134)
+    }
+
+    /// Sets `app`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_app(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::AppIdentity>,
+    ) -> &mut Self {
+        self.props_mut().set(7134, value.into_patch());
+        self
+    }
+
+    /// If the resource initiating the activity is a user, this property Indicates all the user related
+    /// information like userId, Name, UserPrinicpalName.
+    ///
+    /// `user`: `None` when absent or `null`.
+    pub fn user(&self) -> Option<&crate::models::UserIdentity> {
+        self.props().get(7135)
+    }
+
+    /// Sets `user`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_user(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::UserIdentity>,
+    ) -> &mut Self {
+        self.props_mut().set(7135, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "reports")]
+impl std::fmt::Debug for AuditActivityInitiator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "AuditActivityInitiator", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "reports")]
 impl serde::Serialize for AuditActivityInitiator {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("app", &self.app)?;
-        writer.field("user", &self.user)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -1711,49 +3754,138 @@ impl crate::read_fields::ReadFields for AuditActivityInitiator {
     const NAME: &'static str = "microsoft.graph.auditActivityInitiator";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "app" => self.app = map.next_value()?,
-            "user" => self.user = map.next_value()?,
+            "app" => into.other::<crate::models::AppIdentity, _>(7134, map)?,
+            "user" => into.other::<crate::models::UserIdentity, _>(7135, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.authenticationAppDeviceDetails` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "reports")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct AuthenticationAppDeviceDetails {
-    /// The `appVersion` property.
-    pub app_version: crate::Patch<String>,
-    /// The `clientApp` property.
-    pub client_app: crate::Patch<String>,
-    /// The `deviceId` property.
-    pub device_id: crate::Patch<String>,
-    /// The `operatingSystem` property.
-    pub operating_system: crate::Patch<String>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "reports")]
+impl AuthenticationAppDeviceDetails {
+    /// An empty `authenticationAppDeviceDetails`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// The `appVersion` property.
+    ///
+    /// `appVersion`: `None` when absent or `null`.
+    pub fn app_version(&self) -> Option<&str> {
+        self.props().str(7152)
+    }
+
+    /// Sets `appVersion`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_app_version(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(7152, value.into_patch());
+        self
+    }
+
+    /// The `clientApp` property.
+    ///
+    /// `clientApp`: `None` when absent or `null`.
+    pub fn client_app(&self) -> Option<&str> {
+        self.props().str(7153)
+    }
+
+    /// Sets `clientApp`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_client_app(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(7153, value.into_patch());
+        self
+    }
+
+    /// The `deviceId` property.
+    ///
+    /// `deviceId`: `None` when absent or `null`.
+    pub fn device_id(&self) -> Option<&str> {
+        self.props().str(7154)
+    }
+
+    /// Sets `deviceId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_device_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(7154, value.into_patch());
+        self
+    }
+
+    /// The `operatingSystem` property.
+    ///
+    /// `operatingSystem`: `None` when absent or `null`.
+    pub fn operating_system(&self) -> Option<&str> {
+        self.props().str(7155)
+    }
+
+    /// Sets `operatingSystem`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_operating_system(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(7155, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "reports")]
+impl std::fmt::Debug for AuthenticationAppDeviceDetails {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props().fmt_as(
+            f,
+            "AuthenticationAppDeviceDetails",
+            crate::models::PROPERTY_NAMES,
+        )
+    }
 }
 
 #[cfg(feature = "reports")]
 impl serde::Serialize for AuthenticationAppDeviceDetails {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("appVersion", &self.app_version)?;
-        writer.field("clientApp", &self.client_app)?;
-        writer.field("deviceId", &self.device_id)?;
-        writer.field("operatingSystem", &self.operating_system)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -1769,61 +3901,177 @@ impl crate::read_fields::ReadFields for AuthenticationAppDeviceDetails {
     const NAME: &'static str = "microsoft.graph.authenticationAppDeviceDetails";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "appVersion" => self.app_version = map.next_value()?,
-            "clientApp" => self.client_app = map.next_value()?,
-            "deviceId" => self.device_id = map.next_value()?,
-            "operatingSystem" => self.operating_system = map.next_value()?,
+            "appVersion" => into.str(7152, map)?,
+            "clientApp" => into.str(7153, map)?,
+            "deviceId" => into.str(7154, map)?,
+            "operatingSystem" => into.str(7155, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.deviceDetail` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "reports")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct DeviceDetail {
-    /// Indicates the browser information of the used for signing in.
-    pub browser: crate::Patch<String>,
-    /// Refers to the UniqueID of the device used for signing in.
-    pub device_id: crate::Patch<String>,
-    /// Refers to the name of the device used for signing in.
-    pub display_name: crate::Patch<String>,
-    /// Indicates whether the device is compliant.
-    pub is_compliant: crate::Patch<bool>,
-    /// Indicates whether the device is managed.
-    pub is_managed: crate::Patch<bool>,
-    /// Indicates the operating system name and version used for signing in.
-    pub operating_system: crate::Patch<String>,
-    /// Provides information about whether the signed-in device is Workplace Joined, AzureAD Joined,
-    /// Domain Joined.
-    pub trust_type: crate::Patch<String>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "reports")]
+impl DeviceDetail {
+    /// An empty `deviceDetail`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// Indicates the browser information of the used for signing in.
+    ///
+    /// `browser`: `None` when absent or `null`.
+    pub fn browser(&self) -> Option<&str> {
+        self.props().str(7773)
+    }
+
+    /// Sets `browser`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_browser(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(7773, value.into_patch());
+        self
+    }
+
+    /// Refers to the UniqueID of the device used for signing in.
+    ///
+    /// `deviceId`: `None` when absent or `null`.
+    pub fn device_id(&self) -> Option<&str> {
+        self.props().str(7774)
+    }
+
+    /// Sets `deviceId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_device_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(7774, value.into_patch());
+        self
+    }
+
+    /// Refers to the name of the device used for signing in.
+    ///
+    /// `displayName`: `None` when absent or `null`.
+    pub fn display_name(&self) -> Option<&str> {
+        self.props().str(7775)
+    }
+
+    /// Sets `displayName`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_display_name(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(7775, value.into_patch());
+        self
+    }
+
+    /// Indicates whether the device is compliant.
+    ///
+    /// `isCompliant`: `None` when absent or `null`.
+    pub fn is_compliant(&self) -> Option<bool> {
+        self.props().bool(7776)
+    }
+
+    /// Sets `isCompliant`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_is_compliant(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(7776, value.into_patch());
+        self
+    }
+
+    /// Indicates whether the device is managed.
+    ///
+    /// `isManaged`: `None` when absent or `null`.
+    pub fn is_managed(&self) -> Option<bool> {
+        self.props().bool(7777)
+    }
+
+    /// Sets `isManaged`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_is_managed(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(7777, value.into_patch());
+        self
+    }
+
+    /// Indicates the operating system name and version used for signing in.
+    ///
+    /// `operatingSystem`: `None` when absent or `null`.
+    pub fn operating_system(&self) -> Option<&str> {
+        self.props().str(7778)
+    }
+
+    /// Sets `operatingSystem`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_operating_system(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(7778, value.into_patch());
+        self
+    }
+
+    /// Provides information about whether the signed-in device is Workplace Joined, AzureAD Joined,
+    /// Domain Joined.
+    ///
+    /// `trustType`: `None` when absent or `null`.
+    pub fn trust_type(&self) -> Option<&str> {
+        self.props().str(7779)
+    }
+
+    /// Sets `trustType`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_trust_type(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(7779, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "reports")]
+impl std::fmt::Debug for DeviceDetail {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "DeviceDetail", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "reports")]
 impl serde::Serialize for DeviceDetail {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("browser", &self.browser)?;
-        writer.field("deviceId", &self.device_id)?;
-        writer.field("displayName", &self.display_name)?;
-        writer.field("isCompliant", &self.is_compliant)?;
-        writer.field("isManaged", &self.is_managed)?;
-        writer.field("operatingSystem", &self.operating_system)?;
-        writer.field("trustType", &self.trust_type)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -1839,51 +4087,127 @@ impl crate::read_fields::ReadFields for DeviceDetail {
     const NAME: &'static str = "microsoft.graph.deviceDetail";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "browser" => self.browser = map.next_value()?,
-            "deviceId" => self.device_id = map.next_value()?,
-            "displayName" => self.display_name = map.next_value()?,
-            "isCompliant" => self.is_compliant = map.next_value()?,
-            "isManaged" => self.is_managed = map.next_value()?,
-            "operatingSystem" => self.operating_system = map.next_value()?,
-            "trustType" => self.trust_type = map.next_value()?,
+            "browser" => into.str(7773, map)?,
+            "deviceId" => into.str(7774, map)?,
+            "displayName" => into.str(7775, map)?,
+            "isCompliant" => into.bool(7776, map)?,
+            "isManaged" => into.bool(7777, map)?,
+            "operatingSystem" => into.str(7778, map)?,
+            "trustType" => into.str(7779, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.modifiedProperty` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "reports")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct ModifiedProperty {
-    /// Indicates the property name of the target attribute that was changed.
-    pub display_name: crate::Patch<String>,
-    /// Indicates the updated value for the propery.
-    pub new_value: crate::Patch<String>,
-    /// Indicates the previous value (before the update) for the property.
-    pub old_value: crate::Patch<String>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "reports")]
+impl ModifiedProperty {
+    /// An empty `modifiedProperty`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// Indicates the property name of the target attribute that was changed.
+    ///
+    /// `displayName`: `None` when absent or `null`.
+    pub fn display_name(&self) -> Option<&str> {
+        self.props().str(8574)
+    }
+
+    /// Sets `displayName`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_display_name(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(8574, value.into_patch());
+        self
+    }
+
+    /// Indicates the updated value for the propery.
+    ///
+    /// `newValue`: `None` when absent or `null`.
+    pub fn new_value(&self) -> Option<&str> {
+        self.props().str(8575)
+    }
+
+    /// Sets `newValue`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_new_value(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(8575, value.into_patch());
+        self
+    }
+
+    /// Indicates the previous value (before the update) for the property.
+    ///
+    /// `oldValue`: `None` when absent or `null`.
+    pub fn old_value(&self) -> Option<&str> {
+        self.props().str(8576)
+    }
+
+    /// Sets `oldValue`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_old_value(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(8576, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "reports")]
+impl std::fmt::Debug for ModifiedProperty {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "ModifiedProperty", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "reports")]
 impl serde::Serialize for ModifiedProperty {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("displayName", &self.display_name)?;
-        writer.field("newValue", &self.new_value)?;
-        writer.field("oldValue", &self.old_value)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -1899,54 +4223,153 @@ impl crate::read_fields::ReadFields for ModifiedProperty {
     const NAME: &'static str = "microsoft.graph.modifiedProperty";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "displayName" => self.display_name = map.next_value()?,
-            "newValue" => self.new_value = map.next_value()?,
-            "oldValue" => self.old_value = map.next_value()?,
+            "displayName" => into.str(8574, map)?,
+            "newValue" => into.str(8575, map)?,
+            "oldValue" => into.str(8576, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.provisioningErrorInfo` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "reports")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct ProvisioningErrorInfo {
-    /// Additional details in case of error.
-    pub additional_details: crate::Patch<String>,
-    /// Categorizes the error code. Possible values are failure, nonServiceFailure, success,
-    /// unknownFutureValue
-    pub error_category: crate::Patch<crate::models::ProvisioningStatusErrorCategory>,
-    /// Unique error code if any occurred. Learn more
-    pub error_code: crate::Patch<String>,
-    /// Summarizes the status and describes why the status happened.
-    pub reason: crate::Patch<String>,
-    /// Provides the resolution for the corresponding error.
-    pub recommended_action: crate::Patch<String>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "reports")]
+impl ProvisioningErrorInfo {
+    /// An empty `provisioningErrorInfo`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// Additional details in case of error.
+    ///
+    /// `additionalDetails`: `None` when absent or `null`.
+    pub fn additional_details(&self) -> Option<&str> {
+        self.props().str(9095)
+    }
+
+    /// Sets `additionalDetails`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_additional_details(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(9095, value.into_patch());
+        self
+    }
+
+    /// Categorizes the error code. Possible values are failure, nonServiceFailure, success,
+    /// unknownFutureValue
+    ///
+    /// `errorCategory`: `None` when absent or `null`.
+    pub fn error_category(&self) -> Option<&crate::models::ProvisioningStatusErrorCategory> {
+        self.props().get(9096)
+    }
+
+    /// Sets `errorCategory`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_error_category(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::ProvisioningStatusErrorCategory>,
+    ) -> &mut Self {
+        self.props_mut().set(9096, value.into_patch());
+        self
+    }
+
+    /// Unique error code if any occurred. Learn more
+    ///
+    /// `errorCode`: `None` when absent or `null`.
+    pub fn error_code(&self) -> Option<&str> {
+        self.props().str(9097)
+    }
+
+    /// Sets `errorCode`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_error_code(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(9097, value.into_patch());
+        self
+    }
+
+    /// Summarizes the status and describes why the status happened.
+    ///
+    /// `reason`: `None` when absent or `null`.
+    pub fn reason(&self) -> Option<&str> {
+        self.props().str(9098)
+    }
+
+    /// Sets `reason`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_reason(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(9098, value.into_patch());
+        self
+    }
+
+    /// Provides the resolution for the corresponding error.
+    ///
+    /// `recommendedAction`: `None` when absent or `null`.
+    pub fn recommended_action(&self) -> Option<&str> {
+        self.props().str(9099)
+    }
+
+    /// Sets `recommendedAction`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_recommended_action(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(9099, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "reports")]
+impl std::fmt::Debug for ProvisioningErrorInfo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "ProvisioningErrorInfo", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "reports")]
 impl serde::Serialize for ProvisioningErrorInfo {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("additionalDetails", &self.additional_details)?;
-        writer.field("errorCategory", &self.error_category)?;
-        writer.field("errorCode", &self.error_code)?;
-        writer.field("reason", &self.reason)?;
-        writer.field("recommendedAction", &self.recommended_action)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -1962,46 +4385,120 @@ impl crate::read_fields::ReadFields for ProvisioningErrorInfo {
     const NAME: &'static str = "microsoft.graph.provisioningErrorInfo";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "additionalDetails" => self.additional_details = map.next_value()?,
-            "errorCategory" => self.error_category = map.next_value()?,
-            "errorCode" => self.error_code = map.next_value()?,
-            "reason" => self.reason = map.next_value()?,
-            "recommendedAction" => self.recommended_action = map.next_value()?,
+            "additionalDetails" => into.str(9095, map)?,
+            "errorCategory" => {
+                into.other::<crate::models::ProvisioningStatusErrorCategory, _>(9096, map)?
+            }
+            "errorCode" => into.str(9097, map)?,
+            "reason" => into.str(9098, map)?,
+            "recommendedAction" => into.str(9099, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.provisioningStatusInfo` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "reports")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct ProvisioningStatusInfo {
-    /// The `errorInformation` property.
-    pub error_information: crate::Patch<Box<crate::models::ProvisioningErrorInfo>>,
-    /// Possible values are: success, warning, failure, skipped, unknownFutureValue.
-    pub status: crate::Patch<crate::models::ProvisioningResult>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "reports")]
+impl ProvisioningStatusInfo {
+    /// An empty `provisioningStatusInfo`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// The `errorInformation` property.
+    ///
+    /// `errorInformation`: `None` when absent or `null`.
+    pub fn error_information(&self) -> Option<&crate::models::ProvisioningErrorInfo> {
+        self.props().get(9100)
+    }
+
+    /// Sets `errorInformation`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_error_information(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::ProvisioningErrorInfo>,
+    ) -> &mut Self {
+        self.props_mut().set(9100, value.into_patch());
+        self
+    }
+
+    /// Possible values are: success, warning, failure, skipped, unknownFutureValue.
+    ///
+    /// `status`: `None` when absent or `null`.
+    pub fn status(&self) -> Option<&crate::models::ProvisioningResult> {
+        self.props().get(9101)
+    }
+
+    /// Sets `status`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_status(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::ProvisioningResult>,
+    ) -> &mut Self {
+        self.props_mut().set(9101, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "reports")]
+impl std::fmt::Debug for ProvisioningStatusInfo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "ProvisioningStatusInfo", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "reports")]
 impl serde::Serialize for ProvisioningStatusInfo {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("errorInformation", &self.error_information)?;
-        writer.field("status", &self.status)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -2017,53 +4514,160 @@ impl crate::read_fields::ReadFields for ProvisioningStatusInfo {
     const NAME: &'static str = "microsoft.graph.provisioningStatusInfo";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "errorInformation" => self.error_information = map.next_value()?,
-            "status" => self.status = map.next_value()?,
+            "errorInformation" => {
+                into.other::<crate::models::ProvisioningErrorInfo, _>(9100, map)?
+            }
+            "status" => into.other::<crate::models::ProvisioningResult, _>(9101, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.provisioningStep` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "reports")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct ProvisioningStep {
-    /// Summary of what occurred during the step.
-    pub description: crate::Patch<String>,
-    /// Details of what occurred during the step.
-    pub details: crate::Patch<Box<crate::models::DetailsInfo>>,
-    /// Name of the step.
-    pub name: crate::Patch<String>,
-    /// Type of step. Possible values are: import, scoping, matching, processing, referenceResolution,
-    /// export, unknownFutureValue.
-    pub provisioning_step_type: crate::Patch<crate::models::ProvisioningStepType>,
-    /// Status of the step. Possible values are: success, warning, failure, skipped, unknownFutureValue.
-    pub status: crate::Patch<crate::models::ProvisioningResult>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "reports")]
+impl ProvisioningStep {
+    /// An empty `provisioningStep`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// Summary of what occurred during the step.
+    ///
+    /// `description`: `None` when absent or `null`.
+    pub fn description(&self) -> Option<&str> {
+        self.props().str(9102)
+    }
+
+    /// Sets `description`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_description(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(9102, value.into_patch());
+        self
+    }
+
+    /// Details of what occurred during the step.
+    ///
+    /// `details`: `None` when absent or `null`.
+    pub fn details(&self) -> Option<&crate::models::DetailsInfo> {
+        self.props().get(9103)
+    }
+
+    /// Sets `details`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_details(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::DetailsInfo>,
+    ) -> &mut Self {
+        self.props_mut().set(9103, value.into_patch());
+        self
+    }
+
+    /// Name of the step.
+    ///
+    /// `name`: `None` when absent or `null`.
+    pub fn name(&self) -> Option<&str> {
+        self.props().str(9104)
+    }
+
+    /// Sets `name`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_name(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(9104, value.into_patch());
+        self
+    }
+
+    /// Type of step. Possible values are: import, scoping, matching, processing, referenceResolution,
+    /// export, unknownFutureValue.
+    ///
+    /// `provisioningStepType`: `None` when absent or `null`.
+    pub fn provisioning_step_type(&self) -> Option<&crate::models::ProvisioningStepType> {
+        self.props().get(9105)
+    }
+
+    /// Sets `provisioningStepType`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_provisioning_step_type(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::ProvisioningStepType>,
+    ) -> &mut Self {
+        self.props_mut().set(9105, value.into_patch());
+        self
+    }
+
+    /// Status of the step. Possible values are: success, warning, failure, skipped, unknownFutureValue.
+    ///
+    /// `status`: `None` when absent or `null`.
+    pub fn status(&self) -> Option<&crate::models::ProvisioningResult> {
+        self.props().get(9106)
+    }
+
+    /// Sets `status`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_status(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::ProvisioningResult>,
+    ) -> &mut Self {
+        self.props_mut().set(9106, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "reports")]
+impl std::fmt::Debug for ProvisioningStep {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "ProvisioningStep", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "reports")]
 impl serde::Serialize for ProvisioningStep {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("description", &self.description)?;
-        writer.field("details", &self.details)?;
-        writer.field("name", &self.name)?;
-        writer.field("provisioningStepType", &self.provisioning_step_type)?;
-        writer.field("status", &self.status)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -2079,40 +4683,82 @@ impl crate::read_fields::ReadFields for ProvisioningStep {
     const NAME: &'static str = "microsoft.graph.provisioningStep";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "description" => self.description = map.next_value()?,
-            "details" => self.details = map.next_value()?,
-            "name" => self.name = map.next_value()?,
-            "provisioningStepType" => self.provisioning_step_type = map.next_value()?,
-            "status" => self.status = map.next_value()?,
+            "description" => into.str(9102, map)?,
+            "details" => into.other::<crate::models::DetailsInfo, _>(9103, map)?,
+            "name" => into.str(9104, map)?,
+            "provisioningStepType" => {
+                into.other::<crate::models::ProvisioningStepType, _>(9105, map)?
+            }
+            "status" => into.other::<crate::models::ProvisioningResult, _>(9106, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// Device Configuration profile History reports.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "reports")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct Report {
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "reports")]
+impl Report {
+    /// An empty `report`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+}
+
+#[cfg(feature = "reports")]
+impl std::fmt::Debug for Report {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "Report", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "reports")]
 impl serde::Serialize for Report {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -2128,44 +4774,120 @@ impl crate::read_fields::ReadFields for Report {
     const NAME: &'static str = "microsoft.graph.report";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
-        let _ = (key, map);
+        let _ = (key, map, into);
         Ok(false)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.signInStatus` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "reports")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct SignInStatus {
-    /// Provides additional details on the sign-in activity
-    pub additional_details: crate::Patch<String>,
-    /// Provides the 5-6 digit error code that's generated during a sign-in failure. Check out the list
-    /// of error codes and messages.
-    pub error_code: crate::Patch<i32>,
-    /// Provides the error message or the reason for failure for the corresponding sign-in activity.
-    /// Check out the list of error codes and messages.
-    pub failure_reason: crate::Patch<String>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "reports")]
+impl SignInStatus {
+    /// An empty `signInStatus`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// Provides additional details on the sign-in activity
+    ///
+    /// `additionalDetails`: `None` when absent or `null`.
+    pub fn additional_details(&self) -> Option<&str> {
+        self.props().str(9533)
+    }
+
+    /// Sets `additionalDetails`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_additional_details(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(9533, value.into_patch());
+        self
+    }
+
+    /// Provides the 5-6 digit error code that's generated during a sign-in failure. Check out the list
+    /// of error codes and messages.
+    ///
+    /// `errorCode`: `None` when absent or `null`.
+    pub fn error_code(&self) -> Option<i32> {
+        self.props().int(9534)
+    }
+
+    /// Sets `errorCode`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_error_code(&mut self, value: impl crate::IntoPatch<i32>) -> &mut Self {
+        self.props_mut().set_int(9534, value.into_patch());
+        self
+    }
+
+    /// Provides the error message or the reason for failure for the corresponding sign-in activity.
+    /// Check out the list of error codes and messages.
+    ///
+    /// `failureReason`: `None` when absent or `null`.
+    pub fn failure_reason(&self) -> Option<&str> {
+        self.props().str(9535)
+    }
+
+    /// Sets `failureReason`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_failure_reason(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(9535, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "reports")]
+impl std::fmt::Debug for SignInStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "SignInStatus", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "reports")]
 impl serde::Serialize for SignInStatus {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("additionalDetails", &self.additional_details)?;
-        writer.field("errorCode", &self.error_code)?;
-        writer.field("failureReason", &self.failure_reason)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -2181,61 +4903,173 @@ impl crate::read_fields::ReadFields for SignInStatus {
     const NAME: &'static str = "microsoft.graph.signInStatus";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "additionalDetails" => self.additional_details = map.next_value()?,
-            "errorCode" => self.error_code = map.next_value()?,
-            "failureReason" => self.failure_reason = map.next_value()?,
+            "additionalDetails" => into.str(9533, map)?,
+            "errorCode" => into.int::<i32, _>(9534, map)?,
+            "failureReason" => into.str(9535, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.targetResource` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "reports")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct TargetResource {
-    /// Indicates the visible name defined for the resource. Typically specified when the resource is
-    /// created.
-    pub display_name: crate::Patch<String>,
-    /// When type is set to Group, this indicates the group type. Possible values are: unifiedGroups,
-    /// azureAD, and unknownFutureValue
-    pub group_type: crate::Patch<crate::models::GroupType>,
-    /// Indicates the unique ID of the resource.
-    pub id: crate::Patch<String>,
-    /// Indicates name, old value and new value of each attribute that changed. Property values depend on
-    /// the operation type.
-    pub modified_properties: crate::Patch<Vec<crate::models::ModifiedProperty>>,
-    /// Describes the resource type. Example values include Application, Group, ServicePrincipal, and
-    /// User.
-    pub r#type: crate::Patch<String>,
-    /// When type is set to User, this includes the user name that initiated the action; null for other
-    /// types.
-    pub user_principal_name: crate::Patch<String>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "reports")]
+impl TargetResource {
+    /// An empty `targetResource`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// Indicates the visible name defined for the resource. Typically specified when the resource is
+    /// created.
+    ///
+    /// `displayName`: `None` when absent or `null`.
+    pub fn display_name(&self) -> Option<&str> {
+        self.props().str(9666)
+    }
+
+    /// Sets `displayName`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_display_name(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(9666, value.into_patch());
+        self
+    }
+
+    /// When type is set to Group, this indicates the group type. Possible values are: unifiedGroups,
+    /// azureAD, and unknownFutureValue
+    ///
+    /// `groupType`: `None` when absent or `null`.
+    pub fn group_type(&self) -> Option<&crate::models::GroupType> {
+        self.props().get(9667)
+    }
+
+    /// Sets `groupType`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_group_type(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::GroupType>,
+    ) -> &mut Self {
+        self.props_mut().set(9667, value.into_patch());
+        self
+    }
+
+    /// Indicates the unique ID of the resource.
+    ///
+    /// `id`: `None` when absent or `null`.
+    pub fn id(&self) -> Option<&str> {
+        self.props().str(9668)
+    }
+
+    /// Sets `id`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(9668, value.into_patch());
+        self
+    }
+
+    /// Indicates name, old value and new value of each attribute that changed. Property values depend on
+    /// the operation type.
+    ///
+    /// `modifiedProperties`: an empty slice when absent or `null`.
+    pub fn modified_properties(&self) -> &[crate::models::ModifiedProperty] {
+        self.props().list(9669)
+    }
+
+    /// Sets `modifiedProperties`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_modified_properties(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::ModifiedProperty>>,
+    ) -> &mut Self {
+        self.props_mut().set(9669, value.into_patch());
+        self
+    }
+
+    /// Describes the resource type. Example values include Application, Group, ServicePrincipal, and
+    /// User.
+    ///
+    /// `type`: `None` when absent or `null`.
+    pub fn r#type(&self) -> Option<&str> {
+        self.props().str(9670)
+    }
+
+    /// Sets `type`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_type(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(9670, value.into_patch());
+        self
+    }
+
+    /// When type is set to User, this includes the user name that initiated the action; null for other
+    /// types.
+    ///
+    /// `userPrincipalName`: `None` when absent or `null`.
+    pub fn user_principal_name(&self) -> Option<&str> {
+        self.props().str(9671)
+    }
+
+    /// Sets `userPrincipalName`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_user_principal_name(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(9671, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "reports")]
+impl std::fmt::Debug for TargetResource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "TargetResource", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "reports")]
 impl serde::Serialize for TargetResource {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("displayName", &self.display_name)?;
-        writer.field("groupType", &self.group_type)?;
-        writer.field("id", &self.id)?;
-        writer.field("modifiedProperties", &self.modified_properties)?;
-        writer.field("type", &self.r#type)?;
-        writer.field("userPrincipalName", &self.user_principal_name)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -2251,47 +5085,121 @@ impl crate::read_fields::ReadFields for TargetResource {
     const NAME: &'static str = "microsoft.graph.targetResource";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "displayName" => self.display_name = map.next_value()?,
-            "groupType" => self.group_type = map.next_value()?,
-            "id" => self.id = map.next_value()?,
-            "modifiedProperties" => self.modified_properties = map.next_value()?,
-            "type" => self.r#type = map.next_value()?,
-            "userPrincipalName" => self.user_principal_name = map.next_value()?,
+            "displayName" => into.str(9666, map)?,
+            "groupType" => into.other::<crate::models::GroupType, _>(9667, map)?,
+            "id" => into.str(9668, map)?,
+            "modifiedProperties" => {
+                into.other::<Vec<crate::models::ModifiedProperty>, _>(9669, map)?
+            }
+            "type" => into.str(9670, map)?,
+            "userPrincipalName" => into.str(9671, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.userRegistrationFeatureCount` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "reports")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct UserRegistrationFeatureCount {
-    /// The `feature` property.
-    pub feature: crate::Patch<crate::models::AuthenticationMethodFeature>,
-    /// The `userCount` property.
-    pub user_count: crate::Patch<i64>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "reports")]
+impl UserRegistrationFeatureCount {
+    /// An empty `userRegistrationFeatureCount`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// The `feature` property.
+    ///
+    /// `feature`: `None` when absent or `null`.
+    pub fn feature(&self) -> Option<&crate::models::AuthenticationMethodFeature> {
+        self.props().get(9917)
+    }
+
+    /// Sets `feature`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_feature(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::AuthenticationMethodFeature>,
+    ) -> &mut Self {
+        self.props_mut().set(9917, value.into_patch());
+        self
+    }
+
+    /// The `userCount` property.
+    ///
+    /// `userCount`: `None` when absent or `null`.
+    pub fn user_count(&self) -> Option<i64> {
+        self.props().int(9918)
+    }
+
+    /// Sets `userCount`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_user_count(&mut self, value: impl crate::IntoPatch<i64>) -> &mut Self {
+        self.props_mut().set_int(9918, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "reports")]
+impl std::fmt::Debug for UserRegistrationFeatureCount {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props().fmt_as(
+            f,
+            "UserRegistrationFeatureCount",
+            crate::models::PROPERTY_NAMES,
+        )
+    }
 }
 
 #[cfg(feature = "reports")]
 impl serde::Serialize for UserRegistrationFeatureCount {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("feature", &self.feature)?;
-        writer.field("userCount", &self.user_count)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -2307,53 +5215,149 @@ impl crate::read_fields::ReadFields for UserRegistrationFeatureCount {
     const NAME: &'static str = "microsoft.graph.userRegistrationFeatureCount";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "feature" => self.feature = map.next_value()?,
-            "userCount" => self.user_count = map.next_value()?,
+            "feature" => into.other::<crate::models::AuthenticationMethodFeature, _>(9917, map)?,
+            "userCount" => into.int::<i64, _>(9918, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.userRegistrationFeatureSummary` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "reports")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct UserRegistrationFeatureSummary {
-    /// The `totalUserCount` property.
-    pub total_user_count: crate::Patch<i64>,
-    /// The `userRegistrationFeatureCounts` property.
-    pub user_registration_feature_counts:
-        crate::Patch<Vec<crate::models::UserRegistrationFeatureCount>>,
-    /// The `userRoles` property.
-    pub user_roles: crate::Patch<crate::models::IncludedUserRoles>,
-    /// The `userTypes` property.
-    pub user_types: crate::Patch<crate::models::IncludedUserTypes>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "reports")]
+impl UserRegistrationFeatureSummary {
+    /// An empty `userRegistrationFeatureSummary`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// The `totalUserCount` property.
+    ///
+    /// `totalUserCount`: `None` when absent or `null`.
+    pub fn total_user_count(&self) -> Option<i64> {
+        self.props().int(9919)
+    }
+
+    /// Sets `totalUserCount`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_total_user_count(&mut self, value: impl crate::IntoPatch<i64>) -> &mut Self {
+        self.props_mut().set_int(9919, value.into_patch());
+        self
+    }
+
+    /// The `userRegistrationFeatureCounts` property.
+    ///
+    /// `userRegistrationFeatureCounts`: an empty slice when absent or `null`.
+    pub fn user_registration_feature_counts(
+        &self,
+    ) -> &[crate::models::UserRegistrationFeatureCount] {
+        self.props().list(9920)
+    }
+
+    /// Sets `userRegistrationFeatureCounts`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_user_registration_feature_counts(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::UserRegistrationFeatureCount>>,
+    ) -> &mut Self {
+        self.props_mut().set(9920, value.into_patch());
+        self
+    }
+
+    /// The `userRoles` property.
+    ///
+    /// `userRoles`: `None` when absent or `null`.
+    pub fn user_roles(&self) -> Option<&crate::models::IncludedUserRoles> {
+        self.props().get(9921)
+    }
+
+    /// Sets `userRoles`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_user_roles(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::IncludedUserRoles>,
+    ) -> &mut Self {
+        self.props_mut().set(9921, value.into_patch());
+        self
+    }
+
+    /// The `userTypes` property.
+    ///
+    /// `userTypes`: `None` when absent or `null`.
+    pub fn user_types(&self) -> Option<&crate::models::IncludedUserTypes> {
+        self.props().get(9922)
+    }
+
+    /// Sets `userTypes`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_user_types(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::IncludedUserTypes>,
+    ) -> &mut Self {
+        self.props_mut().set(9922, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "reports")]
+impl std::fmt::Debug for UserRegistrationFeatureSummary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props().fmt_as(
+            f,
+            "UserRegistrationFeatureSummary",
+            crate::models::PROPERTY_NAMES,
+        )
+    }
 }
 
 #[cfg(feature = "reports")]
 impl serde::Serialize for UserRegistrationFeatureSummary {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("totalUserCount", &self.total_user_count)?;
-        writer.field(
-            "userRegistrationFeatureCounts",
-            &self.user_registration_feature_counts,
-        )?;
-        writer.field("userRoles", &self.user_roles)?;
-        writer.field("userTypes", &self.user_types)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -2369,47 +5373,116 @@ impl crate::read_fields::ReadFields for UserRegistrationFeatureSummary {
     const NAME: &'static str = "microsoft.graph.userRegistrationFeatureSummary";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "totalUserCount" => self.total_user_count = map.next_value()?,
+            "totalUserCount" => into.int::<i64, _>(9919, map)?,
             "userRegistrationFeatureCounts" => {
-                self.user_registration_feature_counts = map.next_value()?
+                into.other::<Vec<crate::models::UserRegistrationFeatureCount>, _>(9920, map)?
             }
-            "userRoles" => self.user_roles = map.next_value()?,
-            "userTypes" => self.user_types = map.next_value()?,
+            "userRoles" => into.other::<crate::models::IncludedUserRoles, _>(9921, map)?,
+            "userTypes" => into.other::<crate::models::IncludedUserTypes, _>(9922, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.userRegistrationMethodCount` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "reports")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct UserRegistrationMethodCount {
-    /// The `authenticationMethod` property.
-    pub authentication_method: crate::Patch<String>,
-    /// The `userCount` property.
-    pub user_count: crate::Patch<i64>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "reports")]
+impl UserRegistrationMethodCount {
+    /// An empty `userRegistrationMethodCount`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// The `authenticationMethod` property.
+    ///
+    /// `authenticationMethod`: `None` when absent or `null`.
+    pub fn authentication_method(&self) -> Option<&str> {
+        self.props().str(9923)
+    }
+
+    /// Sets `authenticationMethod`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_authentication_method(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(9923, value.into_patch());
+        self
+    }
+
+    /// The `userCount` property.
+    ///
+    /// `userCount`: `None` when absent or `null`.
+    pub fn user_count(&self) -> Option<i64> {
+        self.props().int(9924)
+    }
+
+    /// Sets `userCount`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_user_count(&mut self, value: impl crate::IntoPatch<i64>) -> &mut Self {
+        self.props_mut().set_int(9924, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "reports")]
+impl std::fmt::Debug for UserRegistrationMethodCount {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props().fmt_as(
+            f,
+            "UserRegistrationMethodCount",
+            crate::models::PROPERTY_NAMES,
+        )
+    }
 }
 
 #[cfg(feature = "reports")]
 impl serde::Serialize for UserRegistrationMethodCount {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("authenticationMethod", &self.authentication_method)?;
-        writer.field("userCount", &self.user_count)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -2425,53 +5498,147 @@ impl crate::read_fields::ReadFields for UserRegistrationMethodCount {
     const NAME: &'static str = "microsoft.graph.userRegistrationMethodCount";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "authenticationMethod" => self.authentication_method = map.next_value()?,
-            "userCount" => self.user_count = map.next_value()?,
+            "authenticationMethod" => into.str(9923, map)?,
+            "userCount" => into.int::<i64, _>(9924, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.userRegistrationMethodSummary` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "reports")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct UserRegistrationMethodSummary {
-    /// The `totalUserCount` property.
-    pub total_user_count: crate::Patch<i64>,
-    /// The `userRegistrationMethodCounts` property.
-    pub user_registration_method_counts:
-        crate::Patch<Vec<crate::models::UserRegistrationMethodCount>>,
-    /// The `userRoles` property.
-    pub user_roles: crate::Patch<crate::models::IncludedUserRoles>,
-    /// The `userTypes` property.
-    pub user_types: crate::Patch<crate::models::IncludedUserTypes>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "reports")]
+impl UserRegistrationMethodSummary {
+    /// An empty `userRegistrationMethodSummary`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// The `totalUserCount` property.
+    ///
+    /// `totalUserCount`: `None` when absent or `null`.
+    pub fn total_user_count(&self) -> Option<i64> {
+        self.props().int(9925)
+    }
+
+    /// Sets `totalUserCount`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_total_user_count(&mut self, value: impl crate::IntoPatch<i64>) -> &mut Self {
+        self.props_mut().set_int(9925, value.into_patch());
+        self
+    }
+
+    /// The `userRegistrationMethodCounts` property.
+    ///
+    /// `userRegistrationMethodCounts`: an empty slice when absent or `null`.
+    pub fn user_registration_method_counts(&self) -> &[crate::models::UserRegistrationMethodCount] {
+        self.props().list(9926)
+    }
+
+    /// Sets `userRegistrationMethodCounts`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_user_registration_method_counts(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::UserRegistrationMethodCount>>,
+    ) -> &mut Self {
+        self.props_mut().set(9926, value.into_patch());
+        self
+    }
+
+    /// The `userRoles` property.
+    ///
+    /// `userRoles`: `None` when absent or `null`.
+    pub fn user_roles(&self) -> Option<&crate::models::IncludedUserRoles> {
+        self.props().get(9927)
+    }
+
+    /// Sets `userRoles`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_user_roles(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::IncludedUserRoles>,
+    ) -> &mut Self {
+        self.props_mut().set(9927, value.into_patch());
+        self
+    }
+
+    /// The `userTypes` property.
+    ///
+    /// `userTypes`: `None` when absent or `null`.
+    pub fn user_types(&self) -> Option<&crate::models::IncludedUserTypes> {
+        self.props().get(9928)
+    }
+
+    /// Sets `userTypes`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_user_types(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::IncludedUserTypes>,
+    ) -> &mut Self {
+        self.props_mut().set(9928, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "reports")]
+impl std::fmt::Debug for UserRegistrationMethodSummary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props().fmt_as(
+            f,
+            "UserRegistrationMethodSummary",
+            crate::models::PROPERTY_NAMES,
+        )
+    }
 }
 
 #[cfg(feature = "reports")]
 impl serde::Serialize for UserRegistrationMethodSummary {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("totalUserCount", &self.total_user_count)?;
-        writer.field(
-            "userRegistrationMethodCounts",
-            &self.user_registration_method_counts,
-        )?;
-        writer.field("userRoles", &self.user_roles)?;
-        writer.field("userTypes", &self.user_types)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -2487,54 +5654,149 @@ impl crate::read_fields::ReadFields for UserRegistrationMethodSummary {
     const NAME: &'static str = "microsoft.graph.userRegistrationMethodSummary";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "totalUserCount" => self.total_user_count = map.next_value()?,
+            "totalUserCount" => into.int::<i64, _>(9925, map)?,
             "userRegistrationMethodCounts" => {
-                self.user_registration_method_counts = map.next_value()?
+                into.other::<Vec<crate::models::UserRegistrationMethodCount>, _>(9926, map)?
             }
-            "userRoles" => self.user_roles = map.next_value()?,
-            "userTypes" => self.user_types = map.next_value()?,
+            "userRoles" => into.other::<crate::models::IncludedUserRoles, _>(9927, map)?,
+            "userTypes" => into.other::<crate::models::IncludedUserTypes, _>(9928, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.userTrainingStatusInfo` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "reports")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct UserTrainingStatusInfo {
-    /// Date and time of assignment of the training to the user.
-    pub assigned_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// Date and time of completion of the training by the user.
-    pub completion_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// Display name of the assigned training.
-    pub display_name: crate::Patch<String>,
-    /// The status of the training assigned to the user. Possible values are: unknown, assigned,
-    /// inProgress, completed, overdue, unknownFutureValue.
-    pub training_status: crate::Patch<crate::models::TrainingStatus>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "reports")]
+impl UserTrainingStatusInfo {
+    /// An empty `userTrainingStatusInfo`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// Date and time of assignment of the training to the user.
+    ///
+    /// `assignedDateTime`: `None` when absent or `null`.
+    pub fn assigned_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(9971)
+    }
+
+    /// Sets `assignedDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_assigned_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(9971, value.into_patch());
+        self
+    }
+
+    /// Date and time of completion of the training by the user.
+    ///
+    /// `completionDateTime`: `None` when absent or `null`.
+    pub fn completion_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(9972)
+    }
+
+    /// Sets `completionDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_completion_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(9972, value.into_patch());
+        self
+    }
+
+    /// Display name of the assigned training.
+    ///
+    /// `displayName`: `None` when absent or `null`.
+    pub fn display_name(&self) -> Option<&str> {
+        self.props().str(9973)
+    }
+
+    /// Sets `displayName`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_display_name(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(9973, value.into_patch());
+        self
+    }
+
+    /// The status of the training assigned to the user. Possible values are: unknown, assigned,
+    /// inProgress, completed, overdue, unknownFutureValue.
+    ///
+    /// `trainingStatus`: `None` when absent or `null`.
+    pub fn training_status(&self) -> Option<&crate::models::TrainingStatus> {
+        self.props().get(9974)
+    }
+
+    /// Sets `trainingStatus`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_training_status(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::TrainingStatus>,
+    ) -> &mut Self {
+        self.props_mut().set(9974, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "reports")]
+impl std::fmt::Debug for UserTrainingStatusInfo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "UserTrainingStatusInfo", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "reports")]
 impl serde::Serialize for UserTrainingStatusInfo {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("assignedDateTime", &self.assigned_date_time)?;
-        writer.field("completionDateTime", &self.completion_date_time)?;
-        writer.field("displayName", &self.display_name)?;
-        writer.field("trainingStatus", &self.training_status)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -2550,22 +5812,22 @@ impl crate::read_fields::ReadFields for UserTrainingStatusInfo {
     const NAME: &'static str = "microsoft.graph.userTrainingStatusInfo";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "assignedDateTime" => self.assigned_date_time = map.next_value()?,
-            "completionDateTime" => self.completion_date_time = map.next_value()?,
-            "displayName" => self.display_name = map.next_value()?,
-            "trainingStatus" => self.training_status = map.next_value()?,
+            "assignedDateTime" => into.other::<crate::edm::DateTimeOffset, _>(9971, map)?,
+            "completionDateTime" => into.other::<crate::edm::DateTimeOffset, _>(9972, map)?,
+            "displayName" => into.str(9973, map)?,
+            "trainingStatus" => into.other::<crate::models::TrainingStatus, _>(9974, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 

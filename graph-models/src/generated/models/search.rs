@@ -3,44 +3,84 @@
 
 /// The `microsoft.graph.search.acronym` entity type.
 ///
-/// Derived from `searchAnswer` < `entity`; inherited properties are included.
+/// Derived from `searchAnswer` < `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::search::SearchAnswer`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "search")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct Acronym {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
-    /// The `description` property.
-    pub description: crate::Patch<String>,
-    /// The `displayName` property.
-    pub display_name: crate::Patch<String>,
-    /// The `lastModifiedBy` property.
-    pub last_modified_by: crate::Patch<Box<crate::models::search::IdentitySet>>,
-    /// The `lastModifiedDateTime` property.
-    pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// The `webUrl` property.
-    pub web_url: crate::Patch<String>,
+    base: crate::models::search::SearchAnswer,
+}
+
+#[cfg(feature = "search")]
+impl std::ops::Deref for Acronym {
+    type Target = crate::models::search::SearchAnswer;
+
+    fn deref(&self) -> &crate::models::search::SearchAnswer {
+        &self.base
+    }
+}
+
+#[cfg(feature = "search")]
+impl std::ops::DerefMut for Acronym {
+    fn deref_mut(&mut self) -> &mut crate::models::search::SearchAnswer {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "search")]
+impl Acronym {
+    /// An empty `acronym`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The `standsFor` property.
-    pub stands_for: crate::Patch<String>,
+    ///
+    /// `standsFor`: `None` when absent or `null`.
+    pub fn stands_for(&self) -> Option<&str> {
+        self.props().str(10777)
+    }
+
+    /// Sets `standsFor`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_stands_for(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(10777, value.into_patch());
+        self
+    }
+
     /// The `state` property.
-    pub state: crate::Patch<crate::models::search::AnswerState>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `state`: `None` when absent or `null`.
+    pub fn state(&self) -> Option<&crate::models::search::AnswerState> {
+        self.props().get(10778)
+    }
+
+    /// Sets `state`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_state(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::search::AnswerState>,
+    ) -> &mut Self {
+        self.props_mut().set(10778, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "search")]
+impl std::fmt::Debug for Acronym {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "Acronym", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "search")]
 impl serde::Serialize for Acronym {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("description", &self.description)?;
-        writer.field("displayName", &self.display_name)?;
-        writer.field("lastModifiedBy", &self.last_modified_by)?;
-        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
-        writer.field("webUrl", &self.web_url)?;
-        writer.field("standsFor", &self.stands_for)?;
-        writer.field("state", &self.state)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -56,26 +96,28 @@ impl crate::read_fields::ReadFields for Acronym {
     const NAME: &'static str = "microsoft.graph.search.acronym";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "description" => self.description = map.next_value()?,
-            "displayName" => self.display_name = map.next_value()?,
-            "lastModifiedBy" => self.last_modified_by = map.next_value()?,
-            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
-            "webUrl" => self.web_url = map.next_value()?,
-            "standsFor" => self.stands_for = map.next_value()?,
-            "state" => self.state = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "description" => into.str(10799, map)?,
+            "displayName" => into.str(10800, map)?,
+            "lastModifiedBy" => into.other::<crate::models::search::IdentitySet, _>(10801, map)?,
+            "lastModifiedDateTime" => into.other::<crate::edm::DateTimeOffset, _>(10802, map)?,
+            "webUrl" => into.str(10803, map)?,
+            "standsFor" => into.str(10777, map)?,
+            "state" => into.other::<crate::models::search::AnswerState, _>(10778, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+base: <crate::models::search::SearchAnswer as crate::read_fields::ReadFields>::from_properties(properties),
+}
     }
 }
 
@@ -96,74 +138,216 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.search.bookmark` entity type.
 ///
-/// Derived from `searchAnswer` < `entity`; inherited properties are included.
+/// Derived from `searchAnswer` < `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::search::SearchAnswer`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "search")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct Bookmark {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
-    /// The `description` property.
-    pub description: crate::Patch<String>,
-    /// The `displayName` property.
-    pub display_name: crate::Patch<String>,
-    /// The `lastModifiedBy` property.
-    pub last_modified_by: crate::Patch<Box<crate::models::search::IdentitySet>>,
-    /// The `lastModifiedDateTime` property.
-    pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// The `webUrl` property.
-    pub web_url: crate::Patch<String>,
+    base: crate::models::search::SearchAnswer,
+}
+
+#[cfg(feature = "search")]
+impl std::ops::Deref for Bookmark {
+    type Target = crate::models::search::SearchAnswer;
+
+    fn deref(&self) -> &crate::models::search::SearchAnswer {
+        &self.base
+    }
+}
+
+#[cfg(feature = "search")]
+impl std::ops::DerefMut for Bookmark {
+    fn deref_mut(&mut self) -> &mut crate::models::search::SearchAnswer {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "search")]
+impl Bookmark {
+    /// An empty `bookmark`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The `availabilityEndDateTime` property.
-    pub availability_end_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    ///
+    /// `availabilityEndDateTime`: `None` when absent or `null`.
+    pub fn availability_end_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(10779)
+    }
+
+    /// Sets `availabilityEndDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_availability_end_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(10779, value.into_patch());
+        self
+    }
+
     /// The `availabilityStartDateTime` property.
-    pub availability_start_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    ///
+    /// `availabilityStartDateTime`: `None` when absent or `null`.
+    pub fn availability_start_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(10780)
+    }
+
+    /// Sets `availabilityStartDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_availability_start_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(10780, value.into_patch());
+        self
+    }
+
     /// The `categories` property.
-    pub categories: crate::Patch<Vec<String>>,
+    ///
+    /// `categories`: an empty slice when absent or `null`.
+    pub fn categories(&self) -> &[String] {
+        self.props().strings(10781)
+    }
+
+    /// Sets `categories`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_categories(&mut self, value: impl crate::IntoPatch<Vec<String>>) -> &mut Self {
+        self.props_mut().set_strings(10781, value.into_patch());
+        self
+    }
+
     /// The `groupIds` property.
-    pub group_ids: crate::Patch<Vec<String>>,
+    ///
+    /// `groupIds`: an empty slice when absent or `null`.
+    pub fn group_ids(&self) -> &[String] {
+        self.props().strings(10782)
+    }
+
+    /// Sets `groupIds`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_group_ids(&mut self, value: impl crate::IntoPatch<Vec<String>>) -> &mut Self {
+        self.props_mut().set_strings(10782, value.into_patch());
+        self
+    }
+
     /// The `isSuggested` property.
-    pub is_suggested: crate::Patch<bool>,
+    ///
+    /// `isSuggested`: `None` when absent or `null`.
+    pub fn is_suggested(&self) -> Option<bool> {
+        self.props().bool(10783)
+    }
+
+    /// Sets `isSuggested`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_is_suggested(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(10783, value.into_patch());
+        self
+    }
+
     /// The `keywords` property.
-    pub keywords: crate::Patch<Box<crate::models::search::AnswerKeyword>>,
+    ///
+    /// `keywords`: `None` when absent or `null`.
+    pub fn keywords(&self) -> Option<&crate::models::search::AnswerKeyword> {
+        self.props().get(10784)
+    }
+
+    /// Sets `keywords`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_keywords(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::search::AnswerKeyword>,
+    ) -> &mut Self {
+        self.props_mut().set(10784, value.into_patch());
+        self
+    }
+
     /// The `languageTags` property.
-    pub language_tags: crate::Patch<Vec<String>>,
+    ///
+    /// `languageTags`: an empty slice when absent or `null`.
+    pub fn language_tags(&self) -> &[String] {
+        self.props().strings(10785)
+    }
+
+    /// Sets `languageTags`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_language_tags(&mut self, value: impl crate::IntoPatch<Vec<String>>) -> &mut Self {
+        self.props_mut().set_strings(10785, value.into_patch());
+        self
+    }
+
     /// The `platforms` property.
-    pub platforms: crate::Patch<Vec<crate::models::DevicePlatformType>>,
+    ///
+    /// `platforms`: an empty slice when absent or `null`.
+    pub fn platforms(&self) -> &[crate::models::DevicePlatformType] {
+        self.props().list(10786)
+    }
+
+    /// Sets `platforms`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_platforms(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::DevicePlatformType>>,
+    ) -> &mut Self {
+        self.props_mut().set(10786, value.into_patch());
+        self
+    }
+
     /// The `powerAppIds` property.
-    pub power_app_ids: crate::Patch<Vec<String>>,
+    ///
+    /// `powerAppIds`: an empty slice when absent or `null`.
+    pub fn power_app_ids(&self) -> &[String] {
+        self.props().strings(10787)
+    }
+
+    /// Sets `powerAppIds`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_power_app_ids(&mut self, value: impl crate::IntoPatch<Vec<String>>) -> &mut Self {
+        self.props_mut().set_strings(10787, value.into_patch());
+        self
+    }
+
     /// The `state` property.
-    pub state: crate::Patch<crate::models::search::AnswerState>,
+    ///
+    /// `state`: `None` when absent or `null`.
+    pub fn state(&self) -> Option<&crate::models::search::AnswerState> {
+        self.props().get(10788)
+    }
+
+    /// Sets `state`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_state(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::search::AnswerState>,
+    ) -> &mut Self {
+        self.props_mut().set(10788, value.into_patch());
+        self
+    }
+
     /// The `targetedVariations` property.
-    pub targeted_variations: crate::Patch<Vec<crate::models::search::AnswerVariant>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `targetedVariations`: an empty slice when absent or `null`.
+    pub fn targeted_variations(&self) -> &[crate::models::search::AnswerVariant] {
+        self.props().list(10789)
+    }
+
+    /// Sets `targetedVariations`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_targeted_variations(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::search::AnswerVariant>>,
+    ) -> &mut Self {
+        self.props_mut().set(10789, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "search")]
+impl std::fmt::Debug for Bookmark {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "Bookmark", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "search")]
 impl serde::Serialize for Bookmark {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("description", &self.description)?;
-        writer.field("displayName", &self.display_name)?;
-        writer.field("lastModifiedBy", &self.last_modified_by)?;
-        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
-        writer.field("webUrl", &self.web_url)?;
-        writer.field("availabilityEndDateTime", &self.availability_end_date_time)?;
-        writer.field(
-            "availabilityStartDateTime",
-            &self.availability_start_date_time,
-        )?;
-        writer.field("categories", &self.categories)?;
-        writer.field("groupIds", &self.group_ids)?;
-        writer.field("isSuggested", &self.is_suggested)?;
-        writer.field("keywords", &self.keywords)?;
-        writer.field("languageTags", &self.language_tags)?;
-        writer.field("platforms", &self.platforms)?;
-        writer.field("powerAppIds", &self.power_app_ids)?;
-        writer.field("state", &self.state)?;
-        writer.field("targetedVariations", &self.targeted_variations)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -179,35 +363,41 @@ impl crate::read_fields::ReadFields for Bookmark {
     const NAME: &'static str = "microsoft.graph.search.bookmark";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "description" => self.description = map.next_value()?,
-            "displayName" => self.display_name = map.next_value()?,
-            "lastModifiedBy" => self.last_modified_by = map.next_value()?,
-            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
-            "webUrl" => self.web_url = map.next_value()?,
-            "availabilityEndDateTime" => self.availability_end_date_time = map.next_value()?,
-            "availabilityStartDateTime" => self.availability_start_date_time = map.next_value()?,
-            "categories" => self.categories = map.next_value()?,
-            "groupIds" => self.group_ids = map.next_value()?,
-            "isSuggested" => self.is_suggested = map.next_value()?,
-            "keywords" => self.keywords = map.next_value()?,
-            "languageTags" => self.language_tags = map.next_value()?,
-            "platforms" => self.platforms = map.next_value()?,
-            "powerAppIds" => self.power_app_ids = map.next_value()?,
-            "state" => self.state = map.next_value()?,
-            "targetedVariations" => self.targeted_variations = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "description" => into.str(10799, map)?,
+            "displayName" => into.str(10800, map)?,
+            "lastModifiedBy" => into.other::<crate::models::search::IdentitySet, _>(10801, map)?,
+            "lastModifiedDateTime" => into.other::<crate::edm::DateTimeOffset, _>(10802, map)?,
+            "webUrl" => into.str(10803, map)?,
+            "availabilityEndDateTime" => into.other::<crate::edm::DateTimeOffset, _>(10779, map)?,
+            "availabilityStartDateTime" => {
+                into.other::<crate::edm::DateTimeOffset, _>(10780, map)?
+            }
+            "categories" => into.strings(10781, map)?,
+            "groupIds" => into.strings(10782, map)?,
+            "isSuggested" => into.bool(10783, map)?,
+            "keywords" => into.other::<crate::models::search::AnswerKeyword, _>(10784, map)?,
+            "languageTags" => into.strings(10785, map)?,
+            "platforms" => into.other::<Vec<crate::models::DevicePlatformType>, _>(10786, map)?,
+            "powerAppIds" => into.strings(10787, map)?,
+            "state" => into.other::<crate::models::search::AnswerState, _>(10788, map)?,
+            "targetedVariations" => {
+                into.other::<Vec<crate::models::search::AnswerVariant>, _>(10789, map)?
+            }
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+base: <crate::models::search::SearchAnswer as crate::read_fields::ReadFields>::from_properties(properties),
+}
     }
 }
 
@@ -237,68 +427,189 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.search.qna` entity type.
 ///
-/// Derived from `searchAnswer` < `entity`; inherited properties are included.
+/// Derived from `searchAnswer` < `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::search::SearchAnswer`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "search")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct Qna {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
-    /// The `description` property.
-    pub description: crate::Patch<String>,
-    /// The `displayName` property.
-    pub display_name: crate::Patch<String>,
-    /// The `lastModifiedBy` property.
-    pub last_modified_by: crate::Patch<Box<crate::models::search::IdentitySet>>,
-    /// The `lastModifiedDateTime` property.
-    pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// The `webUrl` property.
-    pub web_url: crate::Patch<String>,
+    base: crate::models::search::SearchAnswer,
+}
+
+#[cfg(feature = "search")]
+impl std::ops::Deref for Qna {
+    type Target = crate::models::search::SearchAnswer;
+
+    fn deref(&self) -> &crate::models::search::SearchAnswer {
+        &self.base
+    }
+}
+
+#[cfg(feature = "search")]
+impl std::ops::DerefMut for Qna {
+    fn deref_mut(&mut self) -> &mut crate::models::search::SearchAnswer {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "search")]
+impl Qna {
+    /// An empty `qna`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The `availabilityEndDateTime` property.
-    pub availability_end_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    ///
+    /// `availabilityEndDateTime`: `None` when absent or `null`.
+    pub fn availability_end_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(10790)
+    }
+
+    /// Sets `availabilityEndDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_availability_end_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(10790, value.into_patch());
+        self
+    }
+
     /// The `availabilityStartDateTime` property.
-    pub availability_start_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    ///
+    /// `availabilityStartDateTime`: `None` when absent or `null`.
+    pub fn availability_start_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(10791)
+    }
+
+    /// Sets `availabilityStartDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_availability_start_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(10791, value.into_patch());
+        self
+    }
+
     /// The `groupIds` property.
-    pub group_ids: crate::Patch<Vec<String>>,
+    ///
+    /// `groupIds`: an empty slice when absent or `null`.
+    pub fn group_ids(&self) -> &[String] {
+        self.props().strings(10792)
+    }
+
+    /// Sets `groupIds`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_group_ids(&mut self, value: impl crate::IntoPatch<Vec<String>>) -> &mut Self {
+        self.props_mut().set_strings(10792, value.into_patch());
+        self
+    }
+
     /// The `isSuggested` property.
-    pub is_suggested: crate::Patch<bool>,
+    ///
+    /// `isSuggested`: `None` when absent or `null`.
+    pub fn is_suggested(&self) -> Option<bool> {
+        self.props().bool(10793)
+    }
+
+    /// Sets `isSuggested`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_is_suggested(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(10793, value.into_patch());
+        self
+    }
+
     /// The `keywords` property.
-    pub keywords: crate::Patch<Box<crate::models::search::AnswerKeyword>>,
+    ///
+    /// `keywords`: `None` when absent or `null`.
+    pub fn keywords(&self) -> Option<&crate::models::search::AnswerKeyword> {
+        self.props().get(10794)
+    }
+
+    /// Sets `keywords`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_keywords(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::search::AnswerKeyword>,
+    ) -> &mut Self {
+        self.props_mut().set(10794, value.into_patch());
+        self
+    }
+
     /// The `languageTags` property.
-    pub language_tags: crate::Patch<Vec<String>>,
+    ///
+    /// `languageTags`: an empty slice when absent or `null`.
+    pub fn language_tags(&self) -> &[String] {
+        self.props().strings(10795)
+    }
+
+    /// Sets `languageTags`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_language_tags(&mut self, value: impl crate::IntoPatch<Vec<String>>) -> &mut Self {
+        self.props_mut().set_strings(10795, value.into_patch());
+        self
+    }
+
     /// The `platforms` property.
-    pub platforms: crate::Patch<Vec<crate::models::DevicePlatformType>>,
+    ///
+    /// `platforms`: an empty slice when absent or `null`.
+    pub fn platforms(&self) -> &[crate::models::DevicePlatformType] {
+        self.props().list(10796)
+    }
+
+    /// Sets `platforms`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_platforms(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::DevicePlatformType>>,
+    ) -> &mut Self {
+        self.props_mut().set(10796, value.into_patch());
+        self
+    }
+
     /// The `state` property.
-    pub state: crate::Patch<crate::models::search::AnswerState>,
+    ///
+    /// `state`: `None` when absent or `null`.
+    pub fn state(&self) -> Option<&crate::models::search::AnswerState> {
+        self.props().get(10797)
+    }
+
+    /// Sets `state`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_state(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::search::AnswerState>,
+    ) -> &mut Self {
+        self.props_mut().set(10797, value.into_patch());
+        self
+    }
+
     /// The `targetedVariations` property.
-    pub targeted_variations: crate::Patch<Vec<crate::models::search::AnswerVariant>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `targetedVariations`: an empty slice when absent or `null`.
+    pub fn targeted_variations(&self) -> &[crate::models::search::AnswerVariant] {
+        self.props().list(10798)
+    }
+
+    /// Sets `targetedVariations`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_targeted_variations(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::search::AnswerVariant>>,
+    ) -> &mut Self {
+        self.props_mut().set(10798, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "search")]
+impl std::fmt::Debug for Qna {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props().fmt_as(f, "Qna", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "search")]
 impl serde::Serialize for Qna {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("description", &self.description)?;
-        writer.field("displayName", &self.display_name)?;
-        writer.field("lastModifiedBy", &self.last_modified_by)?;
-        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
-        writer.field("webUrl", &self.web_url)?;
-        writer.field("availabilityEndDateTime", &self.availability_end_date_time)?;
-        writer.field(
-            "availabilityStartDateTime",
-            &self.availability_start_date_time,
-        )?;
-        writer.field("groupIds", &self.group_ids)?;
-        writer.field("isSuggested", &self.is_suggested)?;
-        writer.field("keywords", &self.keywords)?;
-        writer.field("languageTags", &self.language_tags)?;
-        writer.field("platforms", &self.platforms)?;
-        writer.field("state", &self.state)?;
-        writer.field("targetedVariations", &self.targeted_variations)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -314,33 +625,39 @@ impl crate::read_fields::ReadFields for Qna {
     const NAME: &'static str = "microsoft.graph.search.qna";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "description" => self.description = map.next_value()?,
-            "displayName" => self.display_name = map.next_value()?,
-            "lastModifiedBy" => self.last_modified_by = map.next_value()?,
-            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
-            "webUrl" => self.web_url = map.next_value()?,
-            "availabilityEndDateTime" => self.availability_end_date_time = map.next_value()?,
-            "availabilityStartDateTime" => self.availability_start_date_time = map.next_value()?,
-            "groupIds" => self.group_ids = map.next_value()?,
-            "isSuggested" => self.is_suggested = map.next_value()?,
-            "keywords" => self.keywords = map.next_value()?,
-            "languageTags" => self.language_tags = map.next_value()?,
-            "platforms" => self.platforms = map.next_value()?,
-            "state" => self.state = map.next_value()?,
-            "targetedVariations" => self.targeted_variations = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "description" => into.str(10799, map)?,
+            "displayName" => into.str(10800, map)?,
+            "lastModifiedBy" => into.other::<crate::models::search::IdentitySet, _>(10801, map)?,
+            "lastModifiedDateTime" => into.other::<crate::edm::DateTimeOffset, _>(10802, map)?,
+            "webUrl" => into.str(10803, map)?,
+            "availabilityEndDateTime" => into.other::<crate::edm::DateTimeOffset, _>(10790, map)?,
+            "availabilityStartDateTime" => {
+                into.other::<crate::edm::DateTimeOffset, _>(10791, map)?
+            }
+            "groupIds" => into.strings(10792, map)?,
+            "isSuggested" => into.bool(10793, map)?,
+            "keywords" => into.other::<crate::models::search::AnswerKeyword, _>(10794, map)?,
+            "languageTags" => into.strings(10795, map)?,
+            "platforms" => into.other::<Vec<crate::models::DevicePlatformType>, _>(10796, map)?,
+            "state" => into.other::<crate::models::search::AnswerState, _>(10797, map)?,
+            "targetedVariations" => {
+                into.other::<Vec<crate::models::search::AnswerVariant>, _>(10798, map)?
+            }
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+base: <crate::models::search::SearchAnswer as crate::read_fields::ReadFields>::from_properties(properties),
+}
     }
 }
 
@@ -368,38 +685,126 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.search.searchAnswer` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "search")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct SearchAnswer {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "search")]
+impl std::ops::Deref for SearchAnswer {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "search")]
+impl std::ops::DerefMut for SearchAnswer {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "search")]
+impl SearchAnswer {
+    /// An empty `searchAnswer`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The `description` property.
-    pub description: crate::Patch<String>,
+    ///
+    /// `description`: `None` when absent or `null`.
+    pub fn description(&self) -> Option<&str> {
+        self.props().str(10799)
+    }
+
+    /// Sets `description`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_description(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(10799, value.into_patch());
+        self
+    }
+
     /// The `displayName` property.
-    pub display_name: crate::Patch<String>,
+    ///
+    /// `displayName`: `None` when absent or `null`.
+    pub fn display_name(&self) -> Option<&str> {
+        self.props().str(10800)
+    }
+
+    /// Sets `displayName`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_display_name(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(10800, value.into_patch());
+        self
+    }
+
     /// The `lastModifiedBy` property.
-    pub last_modified_by: crate::Patch<Box<crate::models::search::IdentitySet>>,
+    ///
+    /// `lastModifiedBy`: `None` when absent or `null`.
+    pub fn last_modified_by(&self) -> Option<&crate::models::search::IdentitySet> {
+        self.props().get(10801)
+    }
+
+    /// Sets `lastModifiedBy`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_last_modified_by(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::search::IdentitySet>,
+    ) -> &mut Self {
+        self.props_mut().set(10801, value.into_patch());
+        self
+    }
+
     /// The `lastModifiedDateTime` property.
-    pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    ///
+    /// `lastModifiedDateTime`: `None` when absent or `null`.
+    pub fn last_modified_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(10802)
+    }
+
+    /// Sets `lastModifiedDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_last_modified_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(10802, value.into_patch());
+        self
+    }
+
     /// The `webUrl` property.
-    pub web_url: crate::Patch<String>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `webUrl`: `None` when absent or `null`.
+    pub fn web_url(&self) -> Option<&str> {
+        self.props().str(10803)
+    }
+
+    /// Sets `webUrl`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_web_url(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(10803, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "search")]
+impl std::fmt::Debug for SearchAnswer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "SearchAnswer", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "search")]
 impl serde::Serialize for SearchAnswer {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("description", &self.description)?;
-        writer.field("displayName", &self.display_name)?;
-        writer.field("lastModifiedBy", &self.last_modified_by)?;
-        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
-        writer.field("webUrl", &self.web_url)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -415,24 +820,28 @@ impl crate::read_fields::ReadFields for SearchAnswer {
     const NAME: &'static str = "microsoft.graph.search.searchAnswer";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "description" => self.description = map.next_value()?,
-            "displayName" => self.display_name = map.next_value()?,
-            "lastModifiedBy" => self.last_modified_by = map.next_value()?,
-            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
-            "webUrl" => self.web_url = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "description" => into.str(10799, map)?,
+            "displayName" => into.str(10800, map)?,
+            "lastModifiedBy" => into.other::<crate::models::search::IdentitySet, _>(10801, map)?,
+            "lastModifiedDateTime" => into.other::<crate::edm::DateTimeOffset, _>(10802, map)?,
+            "webUrl" => into.str(10803, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -486,7 +895,7 @@ impl AnySearchAnswer {
             Self::SearchBookmark(_) => "microsoft.graph.search.bookmark",
             Self::SearchQna(_) => "microsoft.graph.search.qna",
             Self::Unknown(value) => value
-                .additional_data
+                .additional_data()
                 .get("@odata.type")
                 .and_then(|t| t.as_str())
                 .map_or("microsoft.graph.search.searchAnswer", |t| {
@@ -498,14 +907,35 @@ impl AnySearchAnswer {
     /// The entity's `id`, whatever its type (`None` when it was not selected).
     pub fn id(&self) -> Option<&str> {
         match self {
-            Self::SearchSearchAnswer(value) | Self::Unknown(value) => value.id.as_deref(),
-            Self::SearchAcronym(value) => value.id.as_deref(),
-            Self::SearchBookmark(value) => value.id.as_deref(),
-            Self::SearchQna(value) => value.id.as_deref(),
+            Self::SearchSearchAnswer(value) | Self::Unknown(value) => value.id(),
+            Self::SearchAcronym(value) => value.id(),
+            Self::SearchBookmark(value) => value.id(),
+            Self::SearchQna(value) => value.id(),
         }
     }
 
-    /// The value as a [`SearchAnswer`]: the declared type, or a derived type this version does not
+    /// The value read as [`SearchAnswer`] whatever its variant: a derived type's base properties
+    /// read the same, so reading the `searchAnswer` properties needs no `match`.
+    pub fn base(&self) -> &SearchAnswer {
+        match self {
+            Self::SearchSearchAnswer(value) | Self::Unknown(value) => value,
+            Self::SearchAcronym(value) => value,
+            Self::SearchBookmark(value) => value,
+            Self::SearchQna(value) => value,
+        }
+    }
+
+    /// As [`AnySearchAnswer::base`], to change the `searchAnswer` properties of any variant.
+    pub fn base_mut(&mut self) -> &mut SearchAnswer {
+        match self {
+            Self::SearchSearchAnswer(value) | Self::Unknown(value) => value,
+            Self::SearchAcronym(value) => value,
+            Self::SearchBookmark(value) => value,
+            Self::SearchQna(value) => value,
+        }
+    }
+
+    /// The value as [`SearchAnswer`] if it is the declared type, or a derived type this version does not
     /// know (read as the declared type). `None` for the known derived types.
     pub fn as_search_search_answer(&self) -> Option<&SearchAnswer> {
         match self {
@@ -684,35 +1114,114 @@ impl crate::polymorphic::Polymorphic for AnySearchAnswer {
 
     fn declared_data(&self) -> Option<&crate::AdditionalData> {
         match self {
-            Self::SearchSearchAnswer(value) => Some(&value.additional_data),
+            Self::SearchSearchAnswer(value) => Some(value.additional_data()),
             _ => None,
         }
     }
 }
 
 /// The `microsoft.graph.search.answerKeyword` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "search")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct AnswerKeyword {
-    /// The `keywords` property.
-    pub keywords: crate::Patch<Vec<String>>,
-    /// The `matchSimilarKeywords` property.
-    pub match_similar_keywords: crate::Patch<bool>,
-    /// The `reservedKeywords` property.
-    pub reserved_keywords: crate::Patch<Vec<String>>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "search")]
+impl AnswerKeyword {
+    /// An empty `answerKeyword`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// The `keywords` property.
+    ///
+    /// `keywords`: an empty slice when absent or `null`.
+    pub fn keywords(&self) -> &[String] {
+        self.props().strings(10804)
+    }
+
+    /// Sets `keywords`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_keywords(&mut self, value: impl crate::IntoPatch<Vec<String>>) -> &mut Self {
+        self.props_mut().set_strings(10804, value.into_patch());
+        self
+    }
+
+    /// The `matchSimilarKeywords` property.
+    ///
+    /// `matchSimilarKeywords`: `None` when absent or `null`.
+    pub fn match_similar_keywords(&self) -> Option<bool> {
+        self.props().bool(10805)
+    }
+
+    /// Sets `matchSimilarKeywords`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_match_similar_keywords(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(10805, value.into_patch());
+        self
+    }
+
+    /// The `reservedKeywords` property.
+    ///
+    /// `reservedKeywords`: an empty slice when absent or `null`.
+    pub fn reserved_keywords(&self) -> &[String] {
+        self.props().strings(10806)
+    }
+
+    /// Sets `reservedKeywords`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_reserved_keywords(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<String>>,
+    ) -> &mut Self {
+        self.props_mut().set_strings(10806, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "search")]
+impl std::fmt::Debug for AnswerKeyword {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "AnswerKeyword", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "search")]
 impl serde::Serialize for AnswerKeyword {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("keywords", &self.keywords)?;
-        writer.field("matchSimilarKeywords", &self.match_similar_keywords)?;
-        writer.field("reservedKeywords", &self.reserved_keywords)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -728,53 +1237,152 @@ impl crate::read_fields::ReadFields for AnswerKeyword {
     const NAME: &'static str = "microsoft.graph.search.answerKeyword";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "keywords" => self.keywords = map.next_value()?,
-            "matchSimilarKeywords" => self.match_similar_keywords = map.next_value()?,
-            "reservedKeywords" => self.reserved_keywords = map.next_value()?,
+            "keywords" => into.strings(10804, map)?,
+            "matchSimilarKeywords" => into.bool(10805, map)?,
+            "reservedKeywords" => into.strings(10806, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.search.answerVariant` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "search")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct AnswerVariant {
-    /// The `description` property.
-    pub description: crate::Patch<String>,
-    /// The `displayName` property.
-    pub display_name: crate::Patch<String>,
-    /// The `languageTag` property.
-    pub language_tag: crate::Patch<String>,
-    /// The `platform` property.
-    pub platform: crate::Patch<crate::models::DevicePlatformType>,
-    /// The `webUrl` property.
-    pub web_url: crate::Patch<String>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "search")]
+impl AnswerVariant {
+    /// An empty `answerVariant`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// The `description` property.
+    ///
+    /// `description`: `None` when absent or `null`.
+    pub fn description(&self) -> Option<&str> {
+        self.props().str(10807)
+    }
+
+    /// Sets `description`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_description(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(10807, value.into_patch());
+        self
+    }
+
+    /// The `displayName` property.
+    ///
+    /// `displayName`: `None` when absent or `null`.
+    pub fn display_name(&self) -> Option<&str> {
+        self.props().str(10808)
+    }
+
+    /// Sets `displayName`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_display_name(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(10808, value.into_patch());
+        self
+    }
+
+    /// The `languageTag` property.
+    ///
+    /// `languageTag`: `None` when absent or `null`.
+    pub fn language_tag(&self) -> Option<&str> {
+        self.props().str(10809)
+    }
+
+    /// Sets `languageTag`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_language_tag(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(10809, value.into_patch());
+        self
+    }
+
+    /// The `platform` property.
+    ///
+    /// `platform`: `None` when absent or `null`.
+    pub fn platform(&self) -> Option<&crate::models::DevicePlatformType> {
+        self.props().get(10810)
+    }
+
+    /// Sets `platform`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_platform(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::DevicePlatformType>,
+    ) -> &mut Self {
+        self.props_mut().set(10810, value.into_patch());
+        self
+    }
+
+    /// The `webUrl` property.
+    ///
+    /// `webUrl`: `None` when absent or `null`.
+    pub fn web_url(&self) -> Option<&str> {
+        self.props().str(10811)
+    }
+
+    /// Sets `webUrl`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_web_url(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(10811, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "search")]
+impl std::fmt::Debug for AnswerVariant {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "AnswerVariant", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "search")]
 impl serde::Serialize for AnswerVariant {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("description", &self.description)?;
-        writer.field("displayName", &self.display_name)?;
-        writer.field("languageTag", &self.language_tag)?;
-        writer.field("platform", &self.platform)?;
-        writer.field("webUrl", &self.web_url)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -790,46 +1398,112 @@ impl crate::read_fields::ReadFields for AnswerVariant {
     const NAME: &'static str = "microsoft.graph.search.answerVariant";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "description" => self.description = map.next_value()?,
-            "displayName" => self.display_name = map.next_value()?,
-            "languageTag" => self.language_tag = map.next_value()?,
-            "platform" => self.platform = map.next_value()?,
-            "webUrl" => self.web_url = map.next_value()?,
+            "description" => into.str(10807, map)?,
+            "displayName" => into.str(10808, map)?,
+            "languageTag" => into.str(10809, map)?,
+            "platform" => into.other::<crate::models::DevicePlatformType, _>(10810, map)?,
+            "webUrl" => into.str(10811, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.search.identity` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "search")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct Identity {
-    /// The `displayName` property.
-    pub display_name: crate::Patch<String>,
-    /// The `id` property.
-    pub id: crate::Patch<String>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "search")]
+impl Identity {
+    /// An empty `identity`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// The `displayName` property.
+    ///
+    /// `displayName`: `None` when absent or `null`.
+    pub fn display_name(&self) -> Option<&str> {
+        self.props().str(10812)
+    }
+
+    /// Sets `displayName`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_display_name(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(10812, value.into_patch());
+        self
+    }
+
+    /// The `id` property.
+    ///
+    /// `id`: `None` when absent or `null`.
+    pub fn id(&self) -> Option<&str> {
+        self.props().str(10813)
+    }
+
+    /// Sets `id`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(10813, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "search")]
+impl std::fmt::Debug for Identity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "Identity", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "search")]
 impl serde::Serialize for Identity {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("displayName", &self.display_name)?;
-        writer.field("id", &self.id)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -845,46 +1519,131 @@ impl crate::read_fields::ReadFields for Identity {
     const NAME: &'static str = "microsoft.graph.search.identity";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "displayName" => self.display_name = map.next_value()?,
-            "id" => self.id = map.next_value()?,
+            "displayName" => into.str(10812, map)?,
+            "id" => into.str(10813, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.search.identitySet` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "search")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct IdentitySet {
-    /// The `application` property.
-    pub application: crate::Patch<Box<crate::models::search::Identity>>,
-    /// The `device` property.
-    pub device: crate::Patch<Box<crate::models::search::Identity>>,
-    /// The `user` property.
-    pub user: crate::Patch<Box<crate::models::search::Identity>>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "search")]
+impl IdentitySet {
+    /// An empty `identitySet`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// The `application` property.
+    ///
+    /// `application`: `None` when absent or `null`.
+    pub fn application(&self) -> Option<&crate::models::search::Identity> {
+        self.props().get(10814)
+    }
+
+    /// Sets `application`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_application(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::search::Identity>,
+    ) -> &mut Self {
+        self.props_mut().set(10814, value.into_patch());
+        self
+    }
+
+    /// The `device` property.
+    ///
+    /// `device`: `None` when absent or `null`.
+    pub fn device(&self) -> Option<&crate::models::search::Identity> {
+        self.props().get(10815)
+    }
+
+    /// Sets `device`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_device(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::search::Identity>,
+    ) -> &mut Self {
+        self.props_mut().set(10815, value.into_patch());
+        self
+    }
+
+    /// The `user` property.
+    ///
+    /// `user`: `None` when absent or `null`.
+    pub fn user(&self) -> Option<&crate::models::search::Identity> {
+        self.props().get(10816)
+    }
+
+    /// Sets `user`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_user(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::search::Identity>,
+    ) -> &mut Self {
+        self.props_mut().set(10816, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "search")]
+impl std::fmt::Debug for IdentitySet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "IdentitySet", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "search")]
 impl serde::Serialize for IdentitySet {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("application", &self.application)?;
-        writer.field("device", &self.device)?;
-        writer.field("user", &self.user)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -900,21 +1659,21 @@ impl crate::read_fields::ReadFields for IdentitySet {
     const NAME: &'static str = "microsoft.graph.search.identitySet";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "application" => self.application = map.next_value()?,
-            "device" => self.device = map.next_value()?,
-            "user" => self.user = map.next_value()?,
+            "application" => into.other::<crate::models::search::Identity, _>(10814, map)?,
+            "device" => into.other::<crate::models::search::Identity, _>(10815, map)?,
+            "user" => into.other::<crate::models::search::Identity, _>(10816, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 

@@ -13,32 +13,103 @@ pub struct SearchEntityQueryBody {
 
 /// The `microsoft.graph.searchEntity` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "search")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct SearchEntity {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "search")]
+impl std::ops::Deref for SearchEntity {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "search")]
+impl std::ops::DerefMut for SearchEntity {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "search")]
+impl SearchEntity {
+    /// An empty `searchEntity`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The `acronyms` navigation property (present when expanded).
-    pub acronyms: crate::Patch<Vec<crate::models::search::Acronym>>,
+    ///
+    /// `acronyms`: an empty slice when absent or `null`.
+    pub fn acronyms(&self) -> &[crate::models::search::Acronym] {
+        self.props().list(4482)
+    }
+
+    /// Sets `acronyms`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_acronyms(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::search::Acronym>>,
+    ) -> &mut Self {
+        self.props_mut().set(4482, value.into_patch());
+        self
+    }
+
     /// The `bookmarks` navigation property (present when expanded).
-    pub bookmarks: crate::Patch<Vec<crate::models::search::Bookmark>>,
+    ///
+    /// `bookmarks`: an empty slice when absent or `null`.
+    pub fn bookmarks(&self) -> &[crate::models::search::Bookmark] {
+        self.props().list(4483)
+    }
+
+    /// Sets `bookmarks`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_bookmarks(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::search::Bookmark>>,
+    ) -> &mut Self {
+        self.props_mut().set(4483, value.into_patch());
+        self
+    }
+
     /// The `qnas` navigation property (present when expanded).
-    pub qnas: crate::Patch<Vec<crate::models::search::Qna>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `qnas`: an empty slice when absent or `null`.
+    pub fn qnas(&self) -> &[crate::models::search::Qna] {
+        self.props().list(4484)
+    }
+
+    /// Sets `qnas`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_qnas(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::search::Qna>>,
+    ) -> &mut Self {
+        self.props_mut().set(4484, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "search")]
+impl std::fmt::Debug for SearchEntity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "SearchEntity", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "search")]
 impl serde::Serialize for SearchEntity {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("acronyms", &self.acronyms)?;
-        writer.field("bookmarks", &self.bookmarks)?;
-        writer.field("qnas", &self.qnas)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -54,22 +125,26 @@ impl crate::read_fields::ReadFields for SearchEntity {
     const NAME: &'static str = "microsoft.graph.searchEntity";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "acronyms" => self.acronyms = map.next_value()?,
-            "bookmarks" => self.bookmarks = map.next_value()?,
-            "qnas" => self.qnas = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "acronyms" => into.other::<Vec<crate::models::search::Acronym>, _>(4482, map)?,
+            "bookmarks" => into.other::<Vec<crate::models::search::Bookmark>, _>(4483, map)?,
+            "qnas" => into.other::<Vec<crate::models::search::Qna>, _>(4484, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -85,29 +160,108 @@ crate::macros::select_fields! {
 }
 
 /// The `microsoft.graph.aggregationOption` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "search")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct AggregationOption {
-    /// Specifies the criteria to compute an aggregation. Optional.
-    pub bucket_definition: crate::Patch<Box<crate::models::BucketAggregationDefinition>>,
-    /// Computes aggregation on the field while the field exists in current entity type. Required.
-    pub field: crate::Patch<String>,
-    /// The number of searchBucket resources to be returned. This is not required when the range is
-    /// provided manually in the search request. Optional.
-    pub size: crate::Patch<i32>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "search")]
+impl AggregationOption {
+    /// An empty `aggregationOption`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// Specifies the criteria to compute an aggregation. Optional.
+    ///
+    /// `bucketDefinition`: `None` when absent or `null`.
+    pub fn bucket_definition(&self) -> Option<&crate::models::BucketAggregationDefinition> {
+        self.props().get(6802)
+    }
+
+    /// Sets `bucketDefinition`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_bucket_definition(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::BucketAggregationDefinition>,
+    ) -> &mut Self {
+        self.props_mut().set(6802, value.into_patch());
+        self
+    }
+
+    /// Computes aggregation on the field while the field exists in current entity type. Required.
+    ///
+    /// `field`: `None` when absent or `null`.
+    pub fn field(&self) -> Option<&str> {
+        self.props().str(6803)
+    }
+
+    /// Sets `field`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_field(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(6803, value.into_patch());
+        self
+    }
+
+    /// The number of searchBucket resources to be returned. This is not required when the range is
+    /// provided manually in the search request. Optional.
+    ///
+    /// `size`: `None` when absent or `null`.
+    pub fn size(&self) -> Option<i32> {
+        self.props().int(6804)
+    }
+
+    /// Sets `size`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_size(&mut self, value: impl crate::IntoPatch<i32>) -> &mut Self {
+        self.props_mut().set_int(6804, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "search")]
+impl std::fmt::Debug for AggregationOption {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "AggregationOption", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "search")]
 impl serde::Serialize for AggregationOption {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("bucketDefinition", &self.bucket_definition)?;
-        writer.field("field", &self.field)?;
-        writer.field("size", &self.size)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -123,47 +277,131 @@ impl crate::read_fields::ReadFields for AggregationOption {
     const NAME: &'static str = "microsoft.graph.aggregationOption";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "bucketDefinition" => self.bucket_definition = map.next_value()?,
-            "field" => self.field = map.next_value()?,
-            "size" => self.size = map.next_value()?,
+            "bucketDefinition" => {
+                into.other::<crate::models::BucketAggregationDefinition, _>(6802, map)?
+            }
+            "field" => into.str(6803, map)?,
+            "size" => into.int::<i32, _>(6804, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.alterationResponse` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "search")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct AlterationResponse {
-    /// Defines the original user query string.
-    pub original_query_string: crate::Patch<String>,
-    /// Defines the details of the alteration information for the spelling correction.
-    pub query_alteration: crate::Patch<Box<crate::models::SearchAlteration>>,
-    /// Defines the type of the spelling correction. Possible values are: suggestion, modification.
-    pub query_alteration_type: crate::Patch<crate::models::SearchAlterationType>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "search")]
+impl AlterationResponse {
+    /// An empty `alterationResponse`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// Defines the original user query string.
+    ///
+    /// `originalQueryString`: `None` when absent or `null`.
+    pub fn original_query_string(&self) -> Option<&str> {
+        self.props().str(6851)
+    }
+
+    /// Sets `originalQueryString`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_original_query_string(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(6851, value.into_patch());
+        self
+    }
+
+    /// Defines the details of the alteration information for the spelling correction.
+    ///
+    /// `queryAlteration`: `None` when absent or `null`.
+    pub fn query_alteration(&self) -> Option<&crate::models::SearchAlteration> {
+        self.props().get(6852)
+    }
+
+    /// Sets `queryAlteration`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_query_alteration(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::SearchAlteration>,
+    ) -> &mut Self {
+        self.props_mut().set(6852, value.into_patch());
+        self
+    }
+
+    /// Defines the type of the spelling correction. Possible values are: suggestion, modification.
+    ///
+    /// `queryAlterationType`: `None` when absent or `null`.
+    pub fn query_alteration_type(&self) -> Option<&crate::models::SearchAlterationType> {
+        self.props().get(6853)
+    }
+
+    /// Sets `queryAlterationType`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_query_alteration_type(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::SearchAlterationType>,
+    ) -> &mut Self {
+        self.props_mut().set(6853, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "search")]
+impl std::fmt::Debug for AlterationResponse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "AlterationResponse", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "search")]
 impl serde::Serialize for AlterationResponse {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("originalQueryString", &self.original_query_string)?;
-        writer.field("queryAlteration", &self.query_alteration)?;
-        writer.field("queryAlterationType", &self.query_alteration_type)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -179,47 +417,125 @@ impl crate::read_fields::ReadFields for AlterationResponse {
     const NAME: &'static str = "microsoft.graph.alterationResponse";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "originalQueryString" => self.original_query_string = map.next_value()?,
-            "queryAlteration" => self.query_alteration = map.next_value()?,
-            "queryAlterationType" => self.query_alteration_type = map.next_value()?,
+            "originalQueryString" => into.str(6851, map)?,
+            "queryAlteration" => into.other::<crate::models::SearchAlteration, _>(6852, map)?,
+            "queryAlterationType" => {
+                into.other::<crate::models::SearchAlterationType, _>(6853, map)?
+            }
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.alteredQueryToken` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "search")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct AlteredQueryToken {
-    /// Defines the length of a changed segment.
-    pub length: crate::Patch<i32>,
-    /// Defines the offset of a changed segment.
-    pub offset: crate::Patch<i32>,
-    /// Represents the corrected segment string.
-    pub suggestion: crate::Patch<String>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "search")]
+impl AlteredQueryToken {
+    /// An empty `alteredQueryToken`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// Defines the length of a changed segment.
+    ///
+    /// `length`: `None` when absent or `null`.
+    pub fn length(&self) -> Option<i32> {
+        self.props().int(6854)
+    }
+
+    /// Sets `length`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_length(&mut self, value: impl crate::IntoPatch<i32>) -> &mut Self {
+        self.props_mut().set_int(6854, value.into_patch());
+        self
+    }
+
+    /// Defines the offset of a changed segment.
+    ///
+    /// `offset`: `None` when absent or `null`.
+    pub fn offset(&self) -> Option<i32> {
+        self.props().int(6855)
+    }
+
+    /// Sets `offset`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_offset(&mut self, value: impl crate::IntoPatch<i32>) -> &mut Self {
+        self.props_mut().set_int(6855, value.into_patch());
+        self
+    }
+
+    /// Represents the corrected segment string.
+    ///
+    /// `suggestion`: `None` when absent or `null`.
+    pub fn suggestion(&self) -> Option<&str> {
+        self.props().str(6856)
+    }
+
+    /// Sets `suggestion`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_suggestion(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(6856, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "search")]
+impl std::fmt::Debug for AlteredQueryToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "AlteredQueryToken", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "search")]
 impl serde::Serialize for AlteredQueryToken {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("length", &self.length)?;
-        writer.field("offset", &self.offset)?;
-        writer.field("suggestion", &self.suggestion)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -235,59 +551,164 @@ impl crate::read_fields::ReadFields for AlteredQueryToken {
     const NAME: &'static str = "microsoft.graph.alteredQueryToken";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "length" => self.length = map.next_value()?,
-            "offset" => self.offset = map.next_value()?,
-            "suggestion" => self.suggestion = map.next_value()?,
+            "length" => into.int::<i32, _>(6854, map)?,
+            "offset" => into.int::<i32, _>(6855, map)?,
+            "suggestion" => into.str(6856, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.bucketAggregationDefinition` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "search")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct BucketAggregationDefinition {
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "search")]
+impl BucketAggregationDefinition {
+    /// An empty `bucketAggregationDefinition`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
+    /// Properties this version of the SDK does not know and instance annotations
+    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
     /// True to specify the sort order as descending. The default is false, with the sort order as
     /// ascending. Optional.
-    pub is_descending: crate::Patch<bool>,
+    ///
+    /// `isDescending`: `None` when absent or `null`.
+    pub fn is_descending(&self) -> Option<bool> {
+        self.props().bool(7309)
+    }
+
+    /// Sets `isDescending`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_is_descending(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(7309, value.into_patch());
+        self
+    }
+
     /// The minimum number of items that should be present in the aggregation to be returned in a bucket.
     /// Optional.
-    pub minimum_count: crate::Patch<i32>,
+    ///
+    /// `minimumCount`: `None` when absent or `null`.
+    pub fn minimum_count(&self) -> Option<i32> {
+        self.props().int(7310)
+    }
+
+    /// Sets `minimumCount`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_minimum_count(&mut self, value: impl crate::IntoPatch<i32>) -> &mut Self {
+        self.props_mut().set_int(7310, value.into_patch());
+        self
+    }
+
     /// A filter to define a matching criteria. The key should start with the specified prefix to be
     /// returned in the response. Optional.
-    pub prefix_filter: crate::Patch<String>,
+    ///
+    /// `prefixFilter`: `None` when absent or `null`.
+    pub fn prefix_filter(&self) -> Option<&str> {
+        self.props().str(7311)
+    }
+
+    /// Sets `prefixFilter`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_prefix_filter(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(7311, value.into_patch());
+        self
+    }
+
     /// Specifies the manual ranges to compute the aggregations. This is only valid for non-string
     /// refiners of date or numeric type. Optional.
-    pub ranges: crate::Patch<Vec<crate::models::BucketAggregationRange>>,
+    ///
+    /// `ranges`: an empty slice when absent or `null`.
+    pub fn ranges(&self) -> &[crate::models::BucketAggregationRange] {
+        self.props().list(7312)
+    }
+
+    /// Sets `ranges`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_ranges(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::BucketAggregationRange>>,
+    ) -> &mut Self {
+        self.props_mut().set(7312, value.into_patch());
+        self
+    }
+
     /// The possible values are count to sort by the number of matches in the aggregation, keyAsStringto
     /// sort alphabeticaly based on the key in the aggregation, keyAsNumber for numerical sorting based
     /// on the key in the aggregation. Required.
-    pub sort_by: crate::Patch<crate::models::BucketAggregationSortProperty>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `sortBy`: `None` when absent or `null`.
+    pub fn sort_by(&self) -> Option<&crate::models::BucketAggregationSortProperty> {
+        self.props().get(7313)
+    }
+
+    /// Sets `sortBy`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_sort_by(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::BucketAggregationSortProperty>,
+    ) -> &mut Self {
+        self.props_mut().set(7313, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "search")]
+impl std::fmt::Debug for BucketAggregationDefinition {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props().fmt_as(
+            f,
+            "BucketAggregationDefinition",
+            crate::models::PROPERTY_NAMES,
+        )
+    }
 }
 
 #[cfg(feature = "search")]
 impl serde::Serialize for BucketAggregationDefinition {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("isDescending", &self.is_descending)?;
-        writer.field("minimumCount", &self.minimum_count)?;
-        writer.field("prefixFilter", &self.prefix_filter)?;
-        writer.field("ranges", &self.ranges)?;
-        writer.field("sortBy", &self.sort_by)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -303,48 +724,114 @@ impl crate::read_fields::ReadFields for BucketAggregationDefinition {
     const NAME: &'static str = "microsoft.graph.bucketAggregationDefinition";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "isDescending" => self.is_descending = map.next_value()?,
-            "minimumCount" => self.minimum_count = map.next_value()?,
-            "prefixFilter" => self.prefix_filter = map.next_value()?,
-            "ranges" => self.ranges = map.next_value()?,
-            "sortBy" => self.sort_by = map.next_value()?,
+            "isDescending" => into.bool(7309, map)?,
+            "minimumCount" => into.int::<i32, _>(7310, map)?,
+            "prefixFilter" => into.str(7311, map)?,
+            "ranges" => into.other::<Vec<crate::models::BucketAggregationRange>, _>(7312, map)?,
+            "sortBy" => into.other::<crate::models::BucketAggregationSortProperty, _>(7313, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.bucketAggregationRange` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "search")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct BucketAggregationRange {
-    /// Defines the lower bound from which to compute the aggregation. This can be a numeric value or a
-    /// string representation of a date using the YYYY-MM-DDTHH:mm:ss.sssZ format. Required.
-    pub from: crate::Patch<String>,
-    /// Defines the upper bound up to which to compute the aggregation. This can be a numeric value or a
-    /// string representation of a date using the YYYY-MM-DDTHH:mm:ss.sssZ format. Required.
-    pub to: crate::Patch<String>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "search")]
+impl BucketAggregationRange {
+    /// An empty `bucketAggregationRange`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// Defines the lower bound from which to compute the aggregation. This can be a numeric value or a
+    /// string representation of a date using the YYYY-MM-DDTHH:mm:ss.sssZ format. Required.
+    ///
+    /// `from`: `None` when absent or `null`.
+    pub fn from(&self) -> Option<&str> {
+        self.props().str(7314)
+    }
+
+    /// Sets `from`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_from(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(7314, value.into_patch());
+        self
+    }
+
+    /// Defines the upper bound up to which to compute the aggregation. This can be a numeric value or a
+    /// string representation of a date using the YYYY-MM-DDTHH:mm:ss.sssZ format. Required.
+    ///
+    /// `to`: `None` when absent or `null`.
+    pub fn to(&self) -> Option<&str> {
+        self.props().str(7315)
+    }
+
+    /// Sets `to`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_to(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(7315, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "search")]
+impl std::fmt::Debug for BucketAggregationRange {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "BucketAggregationRange", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "search")]
 impl serde::Serialize for BucketAggregationRange {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("from", &self.from)?;
-        writer.field("to", &self.to)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -360,43 +847,109 @@ impl crate::read_fields::ReadFields for BucketAggregationRange {
     const NAME: &'static str = "microsoft.graph.bucketAggregationRange";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "from" => self.from = map.next_value()?,
-            "to" => self.to = map.next_value()?,
+            "from" => into.str(7314, map)?,
+            "to" => into.str(7315, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.collapseProperty` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "search")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct CollapseProperty {
-    /// The `fields` property.
-    pub fields: crate::Patch<Vec<String>>,
-    /// The `limit` property.
-    pub limit: crate::Patch<i16>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "search")]
+impl CollapseProperty {
+    /// An empty `collapseProperty`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// The `fields` property.
+    ///
+    /// `fields`: an empty slice when absent or `null`.
+    pub fn fields(&self) -> &[String] {
+        self.props().strings(7533)
+    }
+
+    /// Sets `fields`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_fields(&mut self, value: impl crate::IntoPatch<Vec<String>>) -> &mut Self {
+        self.props_mut().set_strings(7533, value.into_patch());
+        self
+    }
+
+    /// The `limit` property.
+    ///
+    /// `limit`: `None` when absent or `null`.
+    pub fn limit(&self) -> Option<i16> {
+        self.props().int(7534)
+    }
+
+    /// Sets `limit`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_limit(&mut self, value: impl crate::IntoPatch<i16>) -> &mut Self {
+        self.props_mut().set_int(7534, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "search")]
+impl std::fmt::Debug for CollapseProperty {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "CollapseProperty", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "search")]
 impl serde::Serialize for CollapseProperty {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("fields", &self.fields)?;
-        writer.field("limit", &self.limit)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -412,42 +965,98 @@ impl crate::read_fields::ReadFields for CollapseProperty {
     const NAME: &'static str = "microsoft.graph.collapseProperty";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "fields" => self.fields = map.next_value()?,
-            "limit" => self.limit = map.next_value()?,
+            "fields" => into.strings(7533, map)?,
+            "limit" => into.int::<i16, _>(7534, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.resultTemplateOption` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "search")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct ResultTemplateOption {
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "search")]
+impl ResultTemplateOption {
+    /// An empty `resultTemplateOption`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
+    /// Properties this version of the SDK does not know and instance annotations
+    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
     /// Indicates whether search display layouts are enabled. If enabled, the user will get the result
     /// template to render the search results content in the resultTemplates property of the response.
     /// The result template is based on Adaptive Cards. Optional.
-    pub enable_result_template: crate::Patch<bool>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `enableResultTemplate`: `None` when absent or `null`.
+    pub fn enable_result_template(&self) -> Option<bool> {
+        self.props().bool(9277)
+    }
+
+    /// Sets `enableResultTemplate`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_enable_result_template(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(9277, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "search")]
+impl std::fmt::Debug for ResultTemplateOption {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "ResultTemplateOption", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "search")]
 impl serde::Serialize for ResultTemplateOption {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("enableResultTemplate", &self.enable_result_template)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -463,42 +1072,111 @@ impl crate::read_fields::ReadFields for ResultTemplateOption {
     const NAME: &'static str = "microsoft.graph.resultTemplateOption";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "enableResultTemplate" => self.enable_result_template = map.next_value()?,
+            "enableResultTemplate" => into.bool(9277, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.searchAggregation` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "search")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct SearchAggregation {
-    /// The `buckets` property.
-    pub buckets: crate::Patch<Vec<crate::models::SearchBucket>>,
-    /// The `field` property.
-    pub field: crate::Patch<String>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "search")]
+impl SearchAggregation {
+    /// An empty `searchAggregation`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// The `buckets` property.
+    ///
+    /// `buckets`: an empty slice when absent or `null`.
+    pub fn buckets(&self) -> &[crate::models::SearchBucket] {
+        self.props().list(9337)
+    }
+
+    /// Sets `buckets`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_buckets(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::SearchBucket>>,
+    ) -> &mut Self {
+        self.props_mut().set(9337, value.into_patch());
+        self
+    }
+
+    /// The `field` property.
+    ///
+    /// `field`: `None` when absent or `null`.
+    pub fn field(&self) -> Option<&str> {
+        self.props().str(9338)
+    }
+
+    /// Sets `field`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_field(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(9338, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "search")]
+impl std::fmt::Debug for SearchAggregation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "SearchAggregation", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "search")]
 impl serde::Serialize for SearchAggregation {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("buckets", &self.buckets)?;
-        writer.field("field", &self.field)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -514,50 +1192,129 @@ impl crate::read_fields::ReadFields for SearchAggregation {
     const NAME: &'static str = "microsoft.graph.searchAggregation";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "buckets" => self.buckets = map.next_value()?,
-            "field" => self.field = map.next_value()?,
+            "buckets" => into.other::<Vec<crate::models::SearchBucket>, _>(9337, map)?,
+            "field" => into.str(9338, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.searchAlteration` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "search")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct SearchAlteration {
-    /// Defines the altered highlighted query string with spelling correction. The annotation around the
-    /// corrected segment is: /ue000, /ue001.
-    pub altered_highlighted_query_string: crate::Patch<String>,
-    /// Defines the altered query string with spelling correction.
-    pub altered_query_string: crate::Patch<String>,
-    /// Represents changed segments related to an original user query.
-    pub altered_query_tokens: crate::Patch<Vec<crate::models::AlteredQueryToken>>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "search")]
+impl SearchAlteration {
+    /// An empty `searchAlteration`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// Defines the altered highlighted query string with spelling correction. The annotation around the
+    /// corrected segment is: /ue000, /ue001.
+    ///
+    /// `alteredHighlightedQueryString`: `None` when absent or `null`.
+    pub fn altered_highlighted_query_string(&self) -> Option<&str> {
+        self.props().str(9339)
+    }
+
+    /// Sets `alteredHighlightedQueryString`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_altered_highlighted_query_string(
+        &mut self,
+        value: impl crate::IntoPatch<String>,
+    ) -> &mut Self {
+        self.props_mut().set_str(9339, value.into_patch());
+        self
+    }
+
+    /// Defines the altered query string with spelling correction.
+    ///
+    /// `alteredQueryString`: `None` when absent or `null`.
+    pub fn altered_query_string(&self) -> Option<&str> {
+        self.props().str(9340)
+    }
+
+    /// Sets `alteredQueryString`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_altered_query_string(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(9340, value.into_patch());
+        self
+    }
+
+    /// Represents changed segments related to an original user query.
+    ///
+    /// `alteredQueryTokens`: an empty slice when absent or `null`.
+    pub fn altered_query_tokens(&self) -> &[crate::models::AlteredQueryToken] {
+        self.props().list(9341)
+    }
+
+    /// Sets `alteredQueryTokens`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_altered_query_tokens(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::AlteredQueryToken>>,
+    ) -> &mut Self {
+        self.props_mut().set(9341, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "search")]
+impl std::fmt::Debug for SearchAlteration {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "SearchAlteration", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "search")]
 impl serde::Serialize for SearchAlteration {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field(
-            "alteredHighlightedQueryString",
-            &self.altered_highlighted_query_string,
-        )?;
-        writer.field("alteredQueryString", &self.altered_query_string)?;
-        writer.field("alteredQueryTokens", &self.altered_query_tokens)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -573,51 +1330,117 @@ impl crate::read_fields::ReadFields for SearchAlteration {
     const NAME: &'static str = "microsoft.graph.searchAlteration";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "alteredHighlightedQueryString" => {
-                self.altered_highlighted_query_string = map.next_value()?
+            "alteredHighlightedQueryString" => into.str(9339, map)?,
+            "alteredQueryString" => into.str(9340, map)?,
+            "alteredQueryTokens" => {
+                into.other::<Vec<crate::models::AlteredQueryToken>, _>(9341, map)?
             }
-            "alteredQueryString" => self.altered_query_string = map.next_value()?,
-            "alteredQueryTokens" => self.altered_query_tokens = map.next_value()?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.searchAlterationOptions` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "search")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct SearchAlterationOptions {
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "search")]
+impl SearchAlterationOptions {
+    /// An empty `searchAlterationOptions`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
+    /// Properties this version of the SDK does not know and instance annotations
+    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
     /// Indicates whether spelling modifications are enabled. If enabled, the user will get the search
     /// results for the corrected query in case of no results for the original query with typos. The
     /// response will also include the spelling modification information in the queryAlterationResponse
     /// property. Optional.
-    pub enable_modification: crate::Patch<bool>,
+    ///
+    /// `enableModification`: `None` when absent or `null`.
+    pub fn enable_modification(&self) -> Option<bool> {
+        self.props().bool(9342)
+    }
+
+    /// Sets `enableModification`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_enable_modification(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(9342, value.into_patch());
+        self
+    }
+
     /// Indicates whether spelling suggestions are enabled. If enabled, the user will get the search
     /// results for the original search query and suggestions for spelling correction in the
     /// queryAlterationResponse property of the response for the typos in the query. Optional.
-    pub enable_suggestion: crate::Patch<bool>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `enableSuggestion`: `None` when absent or `null`.
+    pub fn enable_suggestion(&self) -> Option<bool> {
+        self.props().bool(9343)
+    }
+
+    /// Sets `enableSuggestion`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_enable_suggestion(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(9343, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "search")]
+impl std::fmt::Debug for SearchAlterationOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "SearchAlterationOptions", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "search")]
 impl serde::Serialize for SearchAlterationOptions {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("enableModification", &self.enable_modification)?;
-        writer.field("enableSuggestion", &self.enable_suggestion)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -633,49 +1456,128 @@ impl crate::read_fields::ReadFields for SearchAlterationOptions {
     const NAME: &'static str = "microsoft.graph.searchAlterationOptions";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "enableModification" => self.enable_modification = map.next_value()?,
-            "enableSuggestion" => self.enable_suggestion = map.next_value()?,
+            "enableModification" => into.bool(9342, map)?,
+            "enableSuggestion" => into.bool(9343, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.searchBucket` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "search")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct SearchBucket {
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "search")]
+impl SearchBucket {
+    /// An empty `searchBucket`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
+    /// Properties this version of the SDK does not know and instance annotations
+    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
     /// A token containing the encoded filter to aggregate search matches by the specific key value. To
     /// use the filter, pass the token as part of the aggregationFilter property in a searchRequest
     /// object, in the format '{field}:/'{aggregationFilterToken}/''. See an example.
-    pub aggregation_filter_token: crate::Patch<String>,
+    ///
+    /// `aggregationFilterToken`: `None` when absent or `null`.
+    pub fn aggregation_filter_token(&self) -> Option<&str> {
+        self.props().str(9344)
+    }
+
+    /// Sets `aggregationFilterToken`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_aggregation_filter_token(
+        &mut self,
+        value: impl crate::IntoPatch<String>,
+    ) -> &mut Self {
+        self.props_mut().set_str(9344, value.into_patch());
+        self
+    }
+
     /// The approximate number of search matches that share the same value specified in the key property.
     /// Note that this number is not the exact number of matches.
-    pub count: crate::Patch<i32>,
+    ///
+    /// `count`: `None` when absent or `null`.
+    pub fn count(&self) -> Option<i32> {
+        self.props().int(9345)
+    }
+
+    /// Sets `count`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_count(&mut self, value: impl crate::IntoPatch<i32>) -> &mut Self {
+        self.props_mut().set_int(9345, value.into_patch());
+        self
+    }
+
     /// The discrete value of the field that an aggregation was computed on.
-    pub key: crate::Patch<String>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `key`: `None` when absent or `null`.
+    pub fn key(&self) -> Option<&str> {
+        self.props().str(9346)
+    }
+
+    /// Sets `key`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_key(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(9346, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "search")]
+impl std::fmt::Debug for SearchBucket {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "SearchBucket", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "search")]
 impl serde::Serialize for SearchBucket {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("aggregationFilterToken", &self.aggregation_filter_token)?;
-        writer.field("count", &self.count)?;
-        writer.field("key", &self.key)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -691,61 +1593,180 @@ impl crate::read_fields::ReadFields for SearchBucket {
     const NAME: &'static str = "microsoft.graph.searchBucket";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "aggregationFilterToken" => self.aggregation_filter_token = map.next_value()?,
-            "count" => self.count = map.next_value()?,
-            "key" => self.key = map.next_value()?,
+            "aggregationFilterToken" => into.str(9344, map)?,
+            "count" => into.int::<i32, _>(9345, map)?,
+            "key" => into.str(9346, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.searchHit` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "search")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct SearchHit {
-    /// The name of the content source that the externalItem is part of.
-    pub content_source: crate::Patch<String>,
-    /// The internal identifier for the item. The format of the identifier varies based on the entity
-    /// type. For details, see hitId format.
-    pub hit_id: crate::Patch<String>,
-    /// The `isCollapsed` property.
-    pub is_collapsed: crate::Patch<bool>,
-    /// The rank or the order of the result.
-    pub rank: crate::Patch<i32>,
-    /// ID of the result template used to render the search result. This ID must map to a display layout
-    /// in the resultTemplates dictionary that is also included in the searchResponse.
-    pub result_template_id: crate::Patch<String>,
-    /// A summary of the result, if a summary is available.
-    pub summary: crate::Patch<String>,
-    /// The `resource` navigation property (present when expanded).
-    pub resource: crate::Patch<Box<crate::models::AnyEntity>>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "search")]
+impl SearchHit {
+    /// An empty `searchHit`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// The name of the content source that the externalItem is part of.
+    ///
+    /// `contentSource`: `None` when absent or `null`.
+    pub fn content_source(&self) -> Option<&str> {
+        self.props().str(9347)
+    }
+
+    /// Sets `contentSource`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_content_source(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(9347, value.into_patch());
+        self
+    }
+
+    /// The internal identifier for the item. The format of the identifier varies based on the entity
+    /// type. For details, see hitId format.
+    ///
+    /// `hitId`: `None` when absent or `null`.
+    pub fn hit_id(&self) -> Option<&str> {
+        self.props().str(9348)
+    }
+
+    /// Sets `hitId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_hit_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(9348, value.into_patch());
+        self
+    }
+
+    /// The `isCollapsed` property.
+    ///
+    /// `isCollapsed`: `None` when absent or `null`.
+    pub fn is_collapsed(&self) -> Option<bool> {
+        self.props().bool(9349)
+    }
+
+    /// Sets `isCollapsed`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_is_collapsed(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(9349, value.into_patch());
+        self
+    }
+
+    /// The rank or the order of the result.
+    ///
+    /// `rank`: `None` when absent or `null`.
+    pub fn rank(&self) -> Option<i32> {
+        self.props().int(9350)
+    }
+
+    /// Sets `rank`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_rank(&mut self, value: impl crate::IntoPatch<i32>) -> &mut Self {
+        self.props_mut().set_int(9350, value.into_patch());
+        self
+    }
+
+    /// ID of the result template used to render the search result. This ID must map to a display layout
+    /// in the resultTemplates dictionary that is also included in the searchResponse.
+    ///
+    /// `resultTemplateId`: `None` when absent or `null`.
+    pub fn result_template_id(&self) -> Option<&str> {
+        self.props().str(9351)
+    }
+
+    /// Sets `resultTemplateId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_result_template_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(9351, value.into_patch());
+        self
+    }
+
+    /// A summary of the result, if a summary is available.
+    ///
+    /// `summary`: `None` when absent or `null`.
+    pub fn summary(&self) -> Option<&str> {
+        self.props().str(9352)
+    }
+
+    /// Sets `summary`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_summary(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(9352, value.into_patch());
+        self
+    }
+
+    /// The `resource` navigation property (present when expanded).
+    ///
+    /// `resource`: `None` when absent or `null`.
+    pub fn resource(&self) -> Option<&crate::models::AnyEntity> {
+        self.props().get(9353)
+    }
+
+    /// Sets `resource`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_resource(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::AnyEntity>,
+    ) -> &mut Self {
+        self.props_mut().set(9353, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "search")]
+impl std::fmt::Debug for SearchHit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "SearchHit", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "search")]
 impl serde::Serialize for SearchHit {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("contentSource", &self.content_source)?;
-        writer.field("hitId", &self.hit_id)?;
-        writer.field("isCollapsed", &self.is_collapsed)?;
-        writer.field("rank", &self.rank)?;
-        writer.field("resultTemplateId", &self.result_template_id)?;
-        writer.field("summary", &self.summary)?;
-        writer.field("resource", &self.resource)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -761,56 +1782,148 @@ impl crate::read_fields::ReadFields for SearchHit {
     const NAME: &'static str = "microsoft.graph.searchHit";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "contentSource" => self.content_source = map.next_value()?,
-            "hitId" => self.hit_id = map.next_value()?,
-            "isCollapsed" => self.is_collapsed = map.next_value()?,
-            "rank" => self.rank = map.next_value()?,
-            "resultTemplateId" => self.result_template_id = map.next_value()?,
-            "summary" => self.summary = map.next_value()?,
-            "resource" => self.resource = map.next_value()?,
+            "contentSource" => into.str(9347, map)?,
+            "hitId" => into.str(9348, map)?,
+            "isCollapsed" => into.bool(9349, map)?,
+            "rank" => into.int::<i32, _>(9350, map)?,
+            "resultTemplateId" => into.str(9351, map)?,
+            "summary" => into.str(9352, map)?,
+            "resource" => into.other::<crate::models::AnyEntity, _>(9353, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.searchHitsContainer` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "search")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct SearchHitsContainer {
-    /// The `aggregations` property.
-    pub aggregations: crate::Patch<Vec<crate::models::SearchAggregation>>,
-    /// A collection of the search results.
-    pub hits: crate::Patch<Vec<crate::models::SearchHit>>,
-    /// Provides information if more results are available. Based on this information, you can adjust the
-    /// from and size properties of the searchRequest accordingly.
-    pub more_results_available: crate::Patch<bool>,
-    /// The total number of results. Note this is not the number of results on the page, but the total
-    /// number of results satisfying the query.
-    pub total: crate::Patch<i32>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "search")]
+impl SearchHitsContainer {
+    /// An empty `searchHitsContainer`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// The `aggregations` property.
+    ///
+    /// `aggregations`: an empty slice when absent or `null`.
+    pub fn aggregations(&self) -> &[crate::models::SearchAggregation] {
+        self.props().list(9354)
+    }
+
+    /// Sets `aggregations`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_aggregations(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::SearchAggregation>>,
+    ) -> &mut Self {
+        self.props_mut().set(9354, value.into_patch());
+        self
+    }
+
+    /// A collection of the search results.
+    ///
+    /// `hits`: an empty slice when absent or `null`.
+    pub fn hits(&self) -> &[crate::models::SearchHit] {
+        self.props().list(9355)
+    }
+
+    /// Sets `hits`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_hits(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::SearchHit>>,
+    ) -> &mut Self {
+        self.props_mut().set(9355, value.into_patch());
+        self
+    }
+
+    /// Provides information if more results are available. Based on this information, you can adjust the
+    /// from and size properties of the searchRequest accordingly.
+    ///
+    /// `moreResultsAvailable`: `None` when absent or `null`.
+    pub fn more_results_available(&self) -> Option<bool> {
+        self.props().bool(9356)
+    }
+
+    /// Sets `moreResultsAvailable`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_more_results_available(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(9356, value.into_patch());
+        self
+    }
+
+    /// The total number of results. Note this is not the number of results on the page, but the total
+    /// number of results satisfying the query.
+    ///
+    /// `total`: `None` when absent or `null`.
+    pub fn total(&self) -> Option<i32> {
+        self.props().int(9357)
+    }
+
+    /// Sets `total`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_total(&mut self, value: impl crate::IntoPatch<i32>) -> &mut Self {
+        self.props_mut().set_int(9357, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "search")]
+impl std::fmt::Debug for SearchHitsContainer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "SearchHitsContainer", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "search")]
 impl serde::Serialize for SearchHitsContainer {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("aggregations", &self.aggregations)?;
-        writer.field("hits", &self.hits)?;
-        writer.field("moreResultsAvailable", &self.more_results_available)?;
-        writer.field("total", &self.total)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -826,45 +1939,111 @@ impl crate::read_fields::ReadFields for SearchHitsContainer {
     const NAME: &'static str = "microsoft.graph.searchHitsContainer";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "aggregations" => self.aggregations = map.next_value()?,
-            "hits" => self.hits = map.next_value()?,
-            "moreResultsAvailable" => self.more_results_available = map.next_value()?,
-            "total" => self.total = map.next_value()?,
+            "aggregations" => into.other::<Vec<crate::models::SearchAggregation>, _>(9354, map)?,
+            "hits" => into.other::<Vec<crate::models::SearchHit>, _>(9355, map)?,
+            "moreResultsAvailable" => into.bool(9356, map)?,
+            "total" => into.int::<i32, _>(9357, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.searchQuery` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "search")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct SearchQuery {
-    /// The search query containing the search terms. Required.
-    pub query_string: crate::Patch<String>,
-    /// Provides a way to decorate the query string. Supports both KQL and query variables. Optional.
-    pub query_template: crate::Patch<String>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "search")]
+impl SearchQuery {
+    /// An empty `searchQuery`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// The search query containing the search terms. Required.
+    ///
+    /// `queryString`: `None` when absent or `null`.
+    pub fn query_string(&self) -> Option<&str> {
+        self.props().str(9358)
+    }
+
+    /// Sets `queryString`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_query_string(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(9358, value.into_patch());
+        self
+    }
+
+    /// Provides a way to decorate the query string. Supports both KQL and query variables. Optional.
+    ///
+    /// `queryTemplate`: `None` when absent or `null`.
+    pub fn query_template(&self) -> Option<&str> {
+        self.props().str(9359)
+    }
+
+    /// Sets `queryTemplate`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_query_template(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(9359, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "search")]
+impl std::fmt::Debug for SearchQuery {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "SearchQuery", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "search")]
 impl serde::Serialize for SearchQuery {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("queryString", &self.query_string)?;
-        writer.field("queryTemplate", &self.query_template)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -880,85 +2059,307 @@ impl crate::read_fields::ReadFields for SearchQuery {
     const NAME: &'static str = "microsoft.graph.searchQuery";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "queryString" => self.query_string = map.next_value()?,
-            "queryTemplate" => self.query_template = map.next_value()?,
+            "queryString" => into.str(9358, map)?,
+            "queryTemplate" => into.str(9359, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.searchRequest` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "search")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct SearchRequest {
-    /// The `aggregationFilters` property.
-    pub aggregation_filters: crate::Patch<Vec<String>>,
-    /// The `aggregations` property.
-    pub aggregations: crate::Patch<Vec<crate::models::AggregationOption>>,
-    /// The `collapseProperties` property.
-    pub collapse_properties: crate::Patch<Vec<crate::models::CollapseProperty>>,
-    /// The `contentSources` property.
-    pub content_sources: crate::Patch<Vec<String>>,
-    /// The `enableTopResults` property.
-    pub enable_top_results: crate::Patch<bool>,
-    /// The `entityTypes` property.
-    pub entity_types: crate::Patch<Vec<crate::models::EntityType>>,
-    /// The `fields` property.
-    pub fields: crate::Patch<Vec<String>>,
-    /// The `from` property.
-    pub from: crate::Patch<i32>,
-    /// The `query` property.
-    pub query: crate::Patch<Box<crate::models::SearchQuery>>,
-    /// The `queryAlterationOptions` property.
-    pub query_alteration_options: crate::Patch<Box<crate::models::SearchAlterationOptions>>,
-    /// The `region` property.
-    pub region: crate::Patch<String>,
-    /// The `resultTemplateOptions` property.
-    pub result_template_options: crate::Patch<Box<crate::models::ResultTemplateOption>>,
-    /// The `sharePointOneDriveOptions` property.
-    pub share_point_one_drive_options: crate::Patch<Box<crate::models::SharePointOneDriveOptions>>,
-    /// The `size` property.
-    pub size: crate::Patch<i32>,
-    /// The `sortProperties` property.
-    pub sort_properties: crate::Patch<Vec<crate::models::SortProperty>>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "search")]
+impl SearchRequest {
+    /// An empty `searchRequest`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// The `aggregationFilters` property.
+    ///
+    /// `aggregationFilters`: an empty slice when absent or `null`.
+    pub fn aggregation_filters(&self) -> &[String] {
+        self.props().strings(9360)
+    }
+
+    /// Sets `aggregationFilters`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_aggregation_filters(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<String>>,
+    ) -> &mut Self {
+        self.props_mut().set_strings(9360, value.into_patch());
+        self
+    }
+
+    /// The `aggregations` property.
+    ///
+    /// `aggregations`: an empty slice when absent or `null`.
+    pub fn aggregations(&self) -> &[crate::models::AggregationOption] {
+        self.props().list(9361)
+    }
+
+    /// Sets `aggregations`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_aggregations(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::AggregationOption>>,
+    ) -> &mut Self {
+        self.props_mut().set(9361, value.into_patch());
+        self
+    }
+
+    /// The `collapseProperties` property.
+    ///
+    /// `collapseProperties`: an empty slice when absent or `null`.
+    pub fn collapse_properties(&self) -> &[crate::models::CollapseProperty] {
+        self.props().list(9362)
+    }
+
+    /// Sets `collapseProperties`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_collapse_properties(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::CollapseProperty>>,
+    ) -> &mut Self {
+        self.props_mut().set(9362, value.into_patch());
+        self
+    }
+
+    /// The `contentSources` property.
+    ///
+    /// `contentSources`: an empty slice when absent or `null`.
+    pub fn content_sources(&self) -> &[String] {
+        self.props().strings(9363)
+    }
+
+    /// Sets `contentSources`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_content_sources(&mut self, value: impl crate::IntoPatch<Vec<String>>) -> &mut Self {
+        self.props_mut().set_strings(9363, value.into_patch());
+        self
+    }
+
+    /// The `enableTopResults` property.
+    ///
+    /// `enableTopResults`: `None` when absent or `null`.
+    pub fn enable_top_results(&self) -> Option<bool> {
+        self.props().bool(9364)
+    }
+
+    /// Sets `enableTopResults`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_enable_top_results(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(9364, value.into_patch());
+        self
+    }
+
+    /// The `entityTypes` property.
+    ///
+    /// `entityTypes`: an empty slice when absent or `null`.
+    pub fn entity_types(&self) -> &[crate::models::EntityType] {
+        self.props().list(9365)
+    }
+
+    /// Sets `entityTypes`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_entity_types(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::EntityType>>,
+    ) -> &mut Self {
+        self.props_mut().set(9365, value.into_patch());
+        self
+    }
+
+    /// The `fields` property.
+    ///
+    /// `fields`: an empty slice when absent or `null`.
+    pub fn fields(&self) -> &[String] {
+        self.props().strings(9366)
+    }
+
+    /// Sets `fields`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_fields(&mut self, value: impl crate::IntoPatch<Vec<String>>) -> &mut Self {
+        self.props_mut().set_strings(9366, value.into_patch());
+        self
+    }
+
+    /// The `from` property.
+    ///
+    /// `from`: `None` when absent or `null`.
+    pub fn from(&self) -> Option<i32> {
+        self.props().int(9367)
+    }
+
+    /// Sets `from`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_from(&mut self, value: impl crate::IntoPatch<i32>) -> &mut Self {
+        self.props_mut().set_int(9367, value.into_patch());
+        self
+    }
+
+    /// The `query` property.
+    ///
+    /// `query`: `None` when absent or `null`.
+    pub fn query(&self) -> Option<&crate::models::SearchQuery> {
+        self.props().get(9368)
+    }
+
+    /// Sets `query`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_query(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::SearchQuery>,
+    ) -> &mut Self {
+        self.props_mut().set(9368, value.into_patch());
+        self
+    }
+
+    /// The `queryAlterationOptions` property.
+    ///
+    /// `queryAlterationOptions`: `None` when absent or `null`.
+    pub fn query_alteration_options(&self) -> Option<&crate::models::SearchAlterationOptions> {
+        self.props().get(9369)
+    }
+
+    /// Sets `queryAlterationOptions`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_query_alteration_options(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::SearchAlterationOptions>,
+    ) -> &mut Self {
+        self.props_mut().set(9369, value.into_patch());
+        self
+    }
+
+    /// The `region` property.
+    ///
+    /// `region`: `None` when absent or `null`.
+    pub fn region(&self) -> Option<&str> {
+        self.props().str(9370)
+    }
+
+    /// Sets `region`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_region(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(9370, value.into_patch());
+        self
+    }
+
+    /// The `resultTemplateOptions` property.
+    ///
+    /// `resultTemplateOptions`: `None` when absent or `null`.
+    pub fn result_template_options(&self) -> Option<&crate::models::ResultTemplateOption> {
+        self.props().get(9371)
+    }
+
+    /// Sets `resultTemplateOptions`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_result_template_options(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::ResultTemplateOption>,
+    ) -> &mut Self {
+        self.props_mut().set(9371, value.into_patch());
+        self
+    }
+
+    /// The `sharePointOneDriveOptions` property.
+    ///
+    /// `sharePointOneDriveOptions`: `None` when absent or `null`.
+    pub fn share_point_one_drive_options(
+        &self,
+    ) -> Option<&crate::models::SharePointOneDriveOptions> {
+        self.props().get(9372)
+    }
+
+    /// Sets `sharePointOneDriveOptions`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_share_point_one_drive_options(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::SharePointOneDriveOptions>,
+    ) -> &mut Self {
+        self.props_mut().set(9372, value.into_patch());
+        self
+    }
+
+    /// The `size` property.
+    ///
+    /// `size`: `None` when absent or `null`.
+    pub fn size(&self) -> Option<i32> {
+        self.props().int(9373)
+    }
+
+    /// Sets `size`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_size(&mut self, value: impl crate::IntoPatch<i32>) -> &mut Self {
+        self.props_mut().set_int(9373, value.into_patch());
+        self
+    }
+
+    /// The `sortProperties` property.
+    ///
+    /// `sortProperties`: an empty slice when absent or `null`.
+    pub fn sort_properties(&self) -> &[crate::models::SortProperty] {
+        self.props().list(9374)
+    }
+
+    /// Sets `sortProperties`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_sort_properties(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::SortProperty>>,
+    ) -> &mut Self {
+        self.props_mut().set(9374, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "search")]
+impl std::fmt::Debug for SearchRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "SearchRequest", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "search")]
 impl serde::Serialize for SearchRequest {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("aggregationFilters", &self.aggregation_filters)?;
-        writer.field("aggregations", &self.aggregations)?;
-        writer.field("collapseProperties", &self.collapse_properties)?;
-        writer.field("contentSources", &self.content_sources)?;
-        writer.field("enableTopResults", &self.enable_top_results)?;
-        writer.field("entityTypes", &self.entity_types)?;
-        writer.field("fields", &self.fields)?;
-        writer.field("from", &self.from)?;
-        writer.field("query", &self.query)?;
-        writer.field("queryAlterationOptions", &self.query_alteration_options)?;
-        writer.field("region", &self.region)?;
-        writer.field("resultTemplateOptions", &self.result_template_options)?;
-        writer.field(
-            "sharePointOneDriveOptions",
-            &self.share_point_one_drive_options,
-        )?;
-        writer.field("size", &self.size)?;
-        writer.field("sortProperties", &self.sort_properties)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -974,63 +2375,166 @@ impl crate::read_fields::ReadFields for SearchRequest {
     const NAME: &'static str = "microsoft.graph.searchRequest";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "aggregationFilters" => self.aggregation_filters = map.next_value()?,
-            "aggregations" => self.aggregations = map.next_value()?,
-            "collapseProperties" => self.collapse_properties = map.next_value()?,
-            "contentSources" => self.content_sources = map.next_value()?,
-            "enableTopResults" => self.enable_top_results = map.next_value()?,
-            "entityTypes" => self.entity_types = map.next_value()?,
-            "fields" => self.fields = map.next_value()?,
-            "from" => self.from = map.next_value()?,
-            "query" => self.query = map.next_value()?,
-            "queryAlterationOptions" => self.query_alteration_options = map.next_value()?,
-            "region" => self.region = map.next_value()?,
-            "resultTemplateOptions" => self.result_template_options = map.next_value()?,
-            "sharePointOneDriveOptions" => self.share_point_one_drive_options = map.next_value()?,
-            "size" => self.size = map.next_value()?,
-            "sortProperties" => self.sort_properties = map.next_value()?,
+            "aggregationFilters" => into.strings(9360, map)?,
+            "aggregations" => into.other::<Vec<crate::models::AggregationOption>, _>(9361, map)?,
+            "collapseProperties" => {
+                into.other::<Vec<crate::models::CollapseProperty>, _>(9362, map)?
+            }
+            "contentSources" => into.strings(9363, map)?,
+            "enableTopResults" => into.bool(9364, map)?,
+            "entityTypes" => into.other::<Vec<crate::models::EntityType>, _>(9365, map)?,
+            "fields" => into.strings(9366, map)?,
+            "from" => into.int::<i32, _>(9367, map)?,
+            "query" => into.other::<crate::models::SearchQuery, _>(9368, map)?,
+            "queryAlterationOptions" => {
+                into.other::<crate::models::SearchAlterationOptions, _>(9369, map)?
+            }
+            "region" => into.str(9370, map)?,
+            "resultTemplateOptions" => {
+                into.other::<crate::models::ResultTemplateOption, _>(9371, map)?
+            }
+            "sharePointOneDriveOptions" => {
+                into.other::<crate::models::SharePointOneDriveOptions, _>(9372, map)?
+            }
+            "size" => into.int::<i32, _>(9373, map)?,
+            "sortProperties" => into.other::<Vec<crate::models::SortProperty>, _>(9374, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.searchResponse` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "search")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct SearchResponse {
-    /// A collection of search results.
-    pub hits_containers: crate::Patch<Vec<crate::models::SearchHitsContainer>>,
-    /// Provides information related to spelling corrections in the alteration response.
-    pub query_alteration_response: crate::Patch<Box<crate::models::AlterationResponse>>,
-    /// A dictionary of resultTemplateIds and associated values, which include the name and JSON schema
-    /// of the result templates.
-    pub result_templates: crate::Patch<Box<crate::models::ResultTemplateDictionary>>,
-    /// Contains the search terms sent in the initial search query.
-    pub search_terms: crate::Patch<Vec<String>>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "search")]
+impl SearchResponse {
+    /// An empty `searchResponse`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// A collection of search results.
+    ///
+    /// `hitsContainers`: an empty slice when absent or `null`.
+    pub fn hits_containers(&self) -> &[crate::models::SearchHitsContainer] {
+        self.props().list(9375)
+    }
+
+    /// Sets `hitsContainers`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_hits_containers(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::SearchHitsContainer>>,
+    ) -> &mut Self {
+        self.props_mut().set(9375, value.into_patch());
+        self
+    }
+
+    /// Provides information related to spelling corrections in the alteration response.
+    ///
+    /// `queryAlterationResponse`: `None` when absent or `null`.
+    pub fn query_alteration_response(&self) -> Option<&crate::models::AlterationResponse> {
+        self.props().get(9376)
+    }
+
+    /// Sets `queryAlterationResponse`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_query_alteration_response(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::AlterationResponse>,
+    ) -> &mut Self {
+        self.props_mut().set(9376, value.into_patch());
+        self
+    }
+
+    /// A dictionary of resultTemplateIds and associated values, which include the name and JSON schema
+    /// of the result templates.
+    ///
+    /// `resultTemplates`: `None` when absent or `null`.
+    pub fn result_templates(&self) -> Option<&crate::models::ResultTemplateDictionary> {
+        self.props().get(9377)
+    }
+
+    /// Sets `resultTemplates`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_result_templates(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::ResultTemplateDictionary>,
+    ) -> &mut Self {
+        self.props_mut().set(9377, value.into_patch());
+        self
+    }
+
+    /// Contains the search terms sent in the initial search query.
+    ///
+    /// `searchTerms`: an empty slice when absent or `null`.
+    pub fn search_terms(&self) -> &[String] {
+        self.props().strings(9378)
+    }
+
+    /// Sets `searchTerms`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_search_terms(&mut self, value: impl crate::IntoPatch<Vec<String>>) -> &mut Self {
+        self.props_mut().set_strings(9378, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "search")]
+impl std::fmt::Debug for SearchResponse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "SearchResponse", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "search")]
 impl serde::Serialize for SearchResponse {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("hitsContainers", &self.hits_containers)?;
-        writer.field("queryAlterationResponse", &self.query_alteration_response)?;
-        writer.field("resultTemplates", &self.result_templates)?;
-        writer.field("searchTerms", &self.search_terms)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -1046,43 +2550,111 @@ impl crate::read_fields::ReadFields for SearchResponse {
     const NAME: &'static str = "microsoft.graph.searchResponse";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "hitsContainers" => self.hits_containers = map.next_value()?,
-            "queryAlterationResponse" => self.query_alteration_response = map.next_value()?,
-            "resultTemplates" => self.result_templates = map.next_value()?,
-            "searchTerms" => self.search_terms = map.next_value()?,
+            "hitsContainers" => {
+                into.other::<Vec<crate::models::SearchHitsContainer>, _>(9375, map)?
+            }
+            "queryAlterationResponse" => {
+                into.other::<crate::models::AlterationResponse, _>(9376, map)?
+            }
+            "resultTemplates" => {
+                into.other::<crate::models::ResultTemplateDictionary, _>(9377, map)?
+            }
+            "searchTerms" => into.strings(9378, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.sharePointOneDriveOptions` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "search")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct SharePointOneDriveOptions {
-    /// The type of search content. The possible values are: sharedContent, privateContent,
-    /// unknownFutureValue. Read-only.
-    pub include_content: crate::Patch<crate::edm::Flags<crate::models::SearchContent>>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "search")]
+impl SharePointOneDriveOptions {
+    /// An empty `sharePointOneDriveOptions`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// The type of search content. The possible values are: sharedContent, privateContent,
+    /// unknownFutureValue. Read-only.
+    ///
+    /// `includeContent`: `None` when absent or `null`.
+    pub fn include_content(&self) -> Option<&crate::edm::Flags<crate::models::SearchContent>> {
+        self.props().get(9479)
+    }
+
+    /// Sets `includeContent`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_include_content(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::Flags<crate::models::SearchContent>>,
+    ) -> &mut Self {
+        self.props_mut().set(9479, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "search")]
+impl std::fmt::Debug for SharePointOneDriveOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props().fmt_as(
+            f,
+            "SharePointOneDriveOptions",
+            crate::models::PROPERTY_NAMES,
+        )
+    }
 }
 
 #[cfg(feature = "search")]
 impl serde::Serialize for SharePointOneDriveOptions {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("includeContent", &self.include_content)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -1098,43 +2670,111 @@ impl crate::read_fields::ReadFields for SharePointOneDriveOptions {
     const NAME: &'static str = "microsoft.graph.sharePointOneDriveOptions";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "includeContent" => self.include_content = map.next_value()?,
+            "includeContent" => {
+                into.other::<crate::edm::Flags<crate::models::SearchContent>, _>(9479, map)?
+            }
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.sortProperty` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "search")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct SortProperty {
-    /// True if the sort order is descending. Default is false, with the sort order as ascending.
-    /// Optional.
-    pub is_descending: crate::Patch<bool>,
-    /// The name of the property to sort on. Required.
-    pub name: crate::Patch<String>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "search")]
+impl SortProperty {
+    /// An empty `sortProperty`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// True if the sort order is descending. Default is false, with the sort order as ascending.
+    /// Optional.
+    ///
+    /// `isDescending`: `None` when absent or `null`.
+    pub fn is_descending(&self) -> Option<bool> {
+        self.props().bool(9560)
+    }
+
+    /// Sets `isDescending`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_is_descending(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(9560, value.into_patch());
+        self
+    }
+
+    /// The name of the property to sort on. Required.
+    ///
+    /// `name`: `None` when absent or `null`.
+    pub fn name(&self) -> Option<&str> {
+        self.props().str(9561)
+    }
+
+    /// Sets `name`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_name(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(9561, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "search")]
+impl std::fmt::Debug for SortProperty {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "SortProperty", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "search")]
 impl serde::Serialize for SortProperty {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("isDescending", &self.is_descending)?;
-        writer.field("name", &self.name)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -1150,20 +2790,20 @@ impl crate::read_fields::ReadFields for SortProperty {
     const NAME: &'static str = "microsoft.graph.sortProperty";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "isDescending" => self.is_descending = map.next_value()?,
-            "name" => self.name = map.next_value()?,
+            "isDescending" => into.bool(9560, map)?,
+            "name" => into.str(9561, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 

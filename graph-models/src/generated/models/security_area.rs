@@ -98,171 +98,668 @@ pub struct SecurityRunHuntingQueryBody {
 
 /// The `microsoft.graph.alert` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "security")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct Alert {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "security")]
+impl std::ops::Deref for Alert {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "security")]
+impl std::ops::DerefMut for Alert {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "security")]
+impl Alert {
+    /// An empty `alert`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Name or alias of the activity group (attacker) this alert is attributed to.
-    pub activity_group_name: crate::Patch<String>,
+    ///
+    /// `activityGroupName`: `None` when absent or `null`.
+    pub fn activity_group_name(&self) -> Option<&str> {
+        self.props().str(294)
+    }
+
+    /// Sets `activityGroupName`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_activity_group_name(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(294, value.into_patch());
+        self
+    }
+
     /// The `alertDetections` property.
-    pub alert_detections: crate::Patch<Vec<crate::models::AlertDetection>>,
+    ///
+    /// `alertDetections`: an empty slice when absent or `null`.
+    pub fn alert_detections(&self) -> &[crate::models::AlertDetection] {
+        self.props().list(295)
+    }
+
+    /// Sets `alertDetections`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_alert_detections(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::AlertDetection>>,
+    ) -> &mut Self {
+        self.props_mut().set(295, value.into_patch());
+        self
+    }
+
     /// Name of the analyst the alert is assigned to for triage, investigation, or remediation (supports
     /// update).
-    pub assigned_to: crate::Patch<String>,
+    ///
+    /// `assignedTo`: `None` when absent or `null`.
+    pub fn assigned_to(&self) -> Option<&str> {
+        self.props().str(296)
+    }
+
+    /// Sets `assignedTo`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_assigned_to(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(296, value.into_patch());
+        self
+    }
+
     /// Azure subscription ID, present if this alert is related to an Azure resource.
-    pub azure_subscription_id: crate::Patch<String>,
+    ///
+    /// `azureSubscriptionId`: `None` when absent or `null`.
+    pub fn azure_subscription_id(&self) -> Option<&str> {
+        self.props().str(297)
+    }
+
+    /// Sets `azureSubscriptionId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_azure_subscription_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(297, value.into_patch());
+        self
+    }
+
     /// Azure Active Directory tenant ID. Required.
-    pub azure_tenant_id: crate::Patch<String>,
+    ///
+    /// `azureTenantId`: `None` when absent or `null`.
+    pub fn azure_tenant_id(&self) -> Option<&str> {
+        self.props().str(298)
+    }
+
+    /// Sets `azureTenantId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_azure_tenant_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(298, value.into_patch());
+        self
+    }
+
     /// Category of the alert (for example, credentialTheft, ransomware, etc.).
-    pub category: crate::Patch<String>,
+    ///
+    /// `category`: `None` when absent or `null`.
+    pub fn category(&self) -> Option<&str> {
+        self.props().str(299)
+    }
+
+    /// Sets `category`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_category(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(299, value.into_patch());
+        self
+    }
+
     /// Time at which the alert was closed. The Timestamp type represents date and time information using
     /// ISO 8601 format and is always in UTC time. For example, midnight UTC on Jan 1, 2014 is
     /// 2014-01-01T00:00:00Z (supports update).
-    pub closed_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    ///
+    /// `closedDateTime`: `None` when absent or `null`.
+    pub fn closed_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(300)
+    }
+
+    /// Sets `closedDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_closed_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(300, value.into_patch());
+        self
+    }
+
     /// Security-related stateful information generated by the provider about the cloud application/s
     /// related to this alert.
-    pub cloud_app_states: crate::Patch<Vec<crate::models::CloudAppSecurityState>>,
+    ///
+    /// `cloudAppStates`: an empty slice when absent or `null`.
+    pub fn cloud_app_states(&self) -> &[crate::models::CloudAppSecurityState] {
+        self.props().list(301)
+    }
+
+    /// Sets `cloudAppStates`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_cloud_app_states(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::CloudAppSecurityState>>,
+    ) -> &mut Self {
+        self.props_mut().set(301, value.into_patch());
+        self
+    }
+
     /// Customer-provided comments on alert (for customer alert management) (supports update).
-    pub comments: crate::Patch<Vec<String>>,
+    ///
+    /// `comments`: an empty slice when absent or `null`.
+    pub fn comments(&self) -> &[String] {
+        self.props().strings(302)
+    }
+
+    /// Sets `comments`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_comments(&mut self, value: impl crate::IntoPatch<Vec<String>>) -> &mut Self {
+        self.props_mut().set_strings(302, value.into_patch());
+        self
+    }
+
     /// Confidence of the detection logic (percentage between 1-100).
-    pub confidence: crate::Patch<i32>,
+    ///
+    /// `confidence`: `None` when absent or `null`.
+    pub fn confidence(&self) -> Option<i32> {
+        self.props().int(303)
+    }
+
+    /// Sets `confidence`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_confidence(&mut self, value: impl crate::IntoPatch<i32>) -> &mut Self {
+        self.props_mut().set_int(303, value.into_patch());
+        self
+    }
+
     /// Time at which the alert was created by the alert provider. The Timestamp type represents date and
     /// time information using ISO 8601 format and is always in UTC time. For example, midnight UTC on
     /// Jan 1, 2014 is 2014-01-01T00:00:00Z. Required.
-    pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    ///
+    /// `createdDateTime`: `None` when absent or `null`.
+    pub fn created_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(304)
+    }
+
+    /// Sets `createdDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_created_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(304, value.into_patch());
+        self
+    }
+
     /// Alert description.
-    pub description: crate::Patch<String>,
+    ///
+    /// `description`: `None` when absent or `null`.
+    pub fn description(&self) -> Option<&str> {
+        self.props().str(305)
+    }
+
+    /// Sets `description`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_description(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(305, value.into_patch());
+        self
+    }
+
     /// Set of alerts related to this alert entity (each alert is pushed to the SIEM as a separate
     /// record).
-    pub detection_ids: crate::Patch<Vec<String>>,
+    ///
+    /// `detectionIds`: an empty slice when absent or `null`.
+    pub fn detection_ids(&self) -> &[String] {
+        self.props().strings(306)
+    }
+
+    /// Sets `detectionIds`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_detection_ids(&mut self, value: impl crate::IntoPatch<Vec<String>>) -> &mut Self {
+        self.props_mut().set_strings(306, value.into_patch());
+        self
+    }
+
     /// Time at which the event(s) that served as the trigger(s) to generate the alert occurred. The
     /// Timestamp type represents date and time information using ISO 8601 format and is always in UTC
     /// time. For example, midnight UTC on Jan 1, 2014 is 2014-01-01T00:00:00Z. Required.
-    pub event_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    ///
+    /// `eventDateTime`: `None` when absent or `null`.
+    pub fn event_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(307)
+    }
+
+    /// Sets `eventDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_event_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(307, value.into_patch());
+        self
+    }
+
     /// Analyst feedback on the alert. Possible values are: unknown, truePositive, falsePositive,
     /// benignPositive. (supports update)
-    pub feedback: crate::Patch<crate::models::AlertFeedback>,
+    ///
+    /// `feedback`: `None` when absent or `null`.
+    pub fn feedback(&self) -> Option<&crate::models::AlertFeedback> {
+        self.props().get(308)
+    }
+
+    /// Sets `feedback`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_feedback(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::AlertFeedback>,
+    ) -> &mut Self {
+        self.props_mut().set(308, value.into_patch());
+        self
+    }
+
     /// Security-related stateful information generated by the provider about the file(s) related to this
     /// alert.
-    pub file_states: crate::Patch<Vec<crate::models::FileSecurityState>>,
+    ///
+    /// `fileStates`: an empty slice when absent or `null`.
+    pub fn file_states(&self) -> &[crate::models::FileSecurityState] {
+        self.props().list(309)
+    }
+
+    /// Sets `fileStates`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_file_states(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::FileSecurityState>>,
+    ) -> &mut Self {
+        self.props_mut().set(309, value.into_patch());
+        self
+    }
+
     /// The `historyStates` property.
-    pub history_states: crate::Patch<Vec<crate::models::AlertHistoryState>>,
+    ///
+    /// `historyStates`: an empty slice when absent or `null`.
+    pub fn history_states(&self) -> &[crate::models::AlertHistoryState] {
+        self.props().list(310)
+    }
+
+    /// Sets `historyStates`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_history_states(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::AlertHistoryState>>,
+    ) -> &mut Self {
+        self.props_mut().set(310, value.into_patch());
+        self
+    }
+
     /// Security-related stateful information generated by the provider about the host(s) related to this
     /// alert.
-    pub host_states: crate::Patch<Vec<crate::models::HostSecurityState>>,
+    ///
+    /// `hostStates`: an empty slice when absent or `null`.
+    pub fn host_states(&self) -> &[crate::models::HostSecurityState] {
+        self.props().list(311)
+    }
+
+    /// Sets `hostStates`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_host_states(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::HostSecurityState>>,
+    ) -> &mut Self {
+        self.props_mut().set(311, value.into_patch());
+        self
+    }
+
     /// IDs of incidents related to current alert.
-    pub incident_ids: crate::Patch<Vec<String>>,
+    ///
+    /// `incidentIds`: an empty slice when absent or `null`.
+    pub fn incident_ids(&self) -> &[String] {
+        self.props().strings(312)
+    }
+
+    /// Sets `incidentIds`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_incident_ids(&mut self, value: impl crate::IntoPatch<Vec<String>>) -> &mut Self {
+        self.props_mut().set_strings(312, value.into_patch());
+        self
+    }
+
     /// The `investigationSecurityStates` property.
-    pub investigation_security_states: crate::Patch<Vec<crate::models::InvestigationSecurityState>>,
+    ///
+    /// `investigationSecurityStates`: an empty slice when absent or `null`.
+    pub fn investigation_security_states(&self) -> &[crate::models::InvestigationSecurityState] {
+        self.props().list(313)
+    }
+
+    /// Sets `investigationSecurityStates`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_investigation_security_states(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::InvestigationSecurityState>>,
+    ) -> &mut Self {
+        self.props_mut().set(313, value.into_patch());
+        self
+    }
+
     /// The `lastEventDateTime` property.
-    pub last_event_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    ///
+    /// `lastEventDateTime`: `None` when absent or `null`.
+    pub fn last_event_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(314)
+    }
+
+    /// Sets `lastEventDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_last_event_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(314, value.into_patch());
+        self
+    }
+
     /// Time at which the alert entity was last modified. The Timestamp type represents date and time
     /// information using ISO 8601 format and is always in UTC time. For example, midnight UTC on Jan 1,
     /// 2014 is 2014-01-01T00:00:00Z.
-    pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    ///
+    /// `lastModifiedDateTime`: `None` when absent or `null`.
+    pub fn last_modified_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(315)
+    }
+
+    /// Sets `lastModifiedDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_last_modified_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(315, value.into_patch());
+        self
+    }
+
     /// Threat Intelligence pertaining to malware related to this alert.
-    pub malware_states: crate::Patch<Vec<crate::models::MalwareState>>,
+    ///
+    /// `malwareStates`: an empty slice when absent or `null`.
+    pub fn malware_states(&self) -> &[crate::models::MalwareState] {
+        self.props().list(316)
+    }
+
+    /// Sets `malwareStates`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_malware_states(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::MalwareState>>,
+    ) -> &mut Self {
+        self.props_mut().set(316, value.into_patch());
+        self
+    }
+
     /// The `messageSecurityStates` property.
-    pub message_security_states: crate::Patch<Vec<crate::models::MessageSecurityState>>,
+    ///
+    /// `messageSecurityStates`: an empty slice when absent or `null`.
+    pub fn message_security_states(&self) -> &[crate::models::MessageSecurityState] {
+        self.props().list(317)
+    }
+
+    /// Sets `messageSecurityStates`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_message_security_states(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::MessageSecurityState>>,
+    ) -> &mut Self {
+        self.props_mut().set(317, value.into_patch());
+        self
+    }
+
     /// Security-related stateful information generated by the provider about the network connection(s)
     /// related to this alert.
-    pub network_connections: crate::Patch<Vec<crate::models::NetworkConnection>>,
+    ///
+    /// `networkConnections`: an empty slice when absent or `null`.
+    pub fn network_connections(&self) -> &[crate::models::NetworkConnection] {
+        self.props().list(318)
+    }
+
+    /// Sets `networkConnections`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_network_connections(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::NetworkConnection>>,
+    ) -> &mut Self {
+        self.props_mut().set(318, value.into_patch());
+        self
+    }
+
     /// Security-related stateful information generated by the provider about the process or processes
     /// related to this alert.
-    pub processes: crate::Patch<Vec<crate::models::Process>>,
+    ///
+    /// `processes`: an empty slice when absent or `null`.
+    pub fn processes(&self) -> &[crate::models::Process] {
+        self.props().list(319)
+    }
+
+    /// Sets `processes`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_processes(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::Process>>,
+    ) -> &mut Self {
+        self.props_mut().set(319, value.into_patch());
+        self
+    }
+
     /// Vendor/provider recommended action(s) to take as a result of the alert (for example, isolate
     /// machine, enforce2FA, reimage host).
-    pub recommended_actions: crate::Patch<Vec<String>>,
+    ///
+    /// `recommendedActions`: an empty slice when absent or `null`.
+    pub fn recommended_actions(&self) -> &[String] {
+        self.props().strings(320)
+    }
+
+    /// Sets `recommendedActions`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_recommended_actions(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<String>>,
+    ) -> &mut Self {
+        self.props_mut().set_strings(320, value.into_patch());
+        self
+    }
+
     /// Security-related stateful information generated by the provider about the registry keys related
     /// to this alert.
-    pub registry_key_states: crate::Patch<Vec<crate::models::RegistryKeyState>>,
+    ///
+    /// `registryKeyStates`: an empty slice when absent or `null`.
+    pub fn registry_key_states(&self) -> &[crate::models::RegistryKeyState] {
+        self.props().list(321)
+    }
+
+    /// Sets `registryKeyStates`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_registry_key_states(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::RegistryKeyState>>,
+    ) -> &mut Self {
+        self.props_mut().set(321, value.into_patch());
+        self
+    }
+
     /// Resources related to current alert. For example, for some alerts this can have the Azure Resource
     /// value.
-    pub security_resources: crate::Patch<Vec<crate::models::SecurityResource>>,
+    ///
+    /// `securityResources`: an empty slice when absent or `null`.
+    pub fn security_resources(&self) -> &[crate::models::SecurityResource] {
+        self.props().list(322)
+    }
+
+    /// Sets `securityResources`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_security_resources(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::SecurityResource>>,
+    ) -> &mut Self {
+        self.props_mut().set(322, value.into_patch());
+        self
+    }
+
     /// Alert severity - set by vendor/provider. Possible values are: unknown, informational, low,
     /// medium, high. Required.
-    pub severity: crate::Patch<crate::models::AlertSeverity>,
+    ///
+    /// `severity`: `None` when absent or `null`.
+    pub fn severity(&self) -> Option<&crate::models::AlertSeverity> {
+        self.props().get(323)
+    }
+
+    /// Sets `severity`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_severity(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::AlertSeverity>,
+    ) -> &mut Self {
+        self.props_mut().set(323, value.into_patch());
+        self
+    }
+
     /// Hyperlinks (URIs) to the source material related to the alert, for example, provider's user
     /// interface for alerts or log search, etc.
-    pub source_materials: crate::Patch<Vec<String>>,
+    ///
+    /// `sourceMaterials`: an empty slice when absent or `null`.
+    pub fn source_materials(&self) -> &[String] {
+        self.props().strings(324)
+    }
+
+    /// Sets `sourceMaterials`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_source_materials(&mut self, value: impl crate::IntoPatch<Vec<String>>) -> &mut Self {
+        self.props_mut().set_strings(324, value.into_patch());
+        self
+    }
+
     /// Alert lifecycle status (stage). Possible values are: unknown, newAlert, inProgress, resolved.
     /// (supports update). Required.
-    pub status: crate::Patch<crate::models::AlertStatus>,
+    ///
+    /// `status`: `None` when absent or `null`.
+    pub fn status(&self) -> Option<&crate::models::AlertStatus> {
+        self.props().get(325)
+    }
+
+    /// Sets `status`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_status(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::AlertStatus>,
+    ) -> &mut Self {
+        self.props_mut().set(325, value.into_patch());
+        self
+    }
+
     /// User-definable labels that can be applied to an alert and can serve as filter conditions (for
     /// example 'HVA', 'SAW', etc.) (supports update).
-    pub tags: crate::Patch<Vec<String>>,
+    ///
+    /// `tags`: an empty slice when absent or `null`.
+    pub fn tags(&self) -> &[String] {
+        self.props().strings(326)
+    }
+
+    /// Sets `tags`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_tags(&mut self, value: impl crate::IntoPatch<Vec<String>>) -> &mut Self {
+        self.props_mut().set_strings(326, value.into_patch());
+        self
+    }
+
     /// Alert title. Required.
-    pub title: crate::Patch<String>,
+    ///
+    /// `title`: `None` when absent or `null`.
+    pub fn title(&self) -> Option<&str> {
+        self.props().str(327)
+    }
+
+    /// Sets `title`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_title(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(327, value.into_patch());
+        self
+    }
+
     /// Security-related information about the specific properties that triggered the alert (properties
     /// appearing in the alert). Alerts might contain information about multiple users, hosts, files, ip
     /// addresses. This field indicates which properties triggered the alert generation.
-    pub triggers: crate::Patch<Vec<crate::models::AlertTrigger>>,
+    ///
+    /// `triggers`: an empty slice when absent or `null`.
+    pub fn triggers(&self) -> &[crate::models::AlertTrigger] {
+        self.props().list(328)
+    }
+
+    /// Sets `triggers`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_triggers(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::AlertTrigger>>,
+    ) -> &mut Self {
+        self.props_mut().set(328, value.into_patch());
+        self
+    }
+
     /// The `uriClickSecurityStates` property.
-    pub uri_click_security_states: crate::Patch<Vec<crate::models::UriClickSecurityState>>,
+    ///
+    /// `uriClickSecurityStates`: an empty slice when absent or `null`.
+    pub fn uri_click_security_states(&self) -> &[crate::models::UriClickSecurityState] {
+        self.props().list(329)
+    }
+
+    /// Sets `uriClickSecurityStates`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_uri_click_security_states(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::UriClickSecurityState>>,
+    ) -> &mut Self {
+        self.props_mut().set(329, value.into_patch());
+        self
+    }
+
     /// Security-related stateful information generated by the provider about the user accounts related
     /// to this alert.
-    pub user_states: crate::Patch<Vec<crate::models::UserSecurityState>>,
+    ///
+    /// `userStates`: an empty slice when absent or `null`.
+    pub fn user_states(&self) -> &[crate::models::UserSecurityState] {
+        self.props().list(330)
+    }
+
+    /// Sets `userStates`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_user_states(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::UserSecurityState>>,
+    ) -> &mut Self {
+        self.props_mut().set(330, value.into_patch());
+        self
+    }
+
     /// Complex type containing details about the security product/service vendor, provider, and
     /// subprovider (for example, vendor=Microsoft; provider=Windows Defender ATP;
     /// subProvider=AppLocker). Required.
-    pub vendor_information: crate::Patch<Box<crate::models::SecurityVendorInformation>>,
+    ///
+    /// `vendorInformation`: `None` when absent or `null`.
+    pub fn vendor_information(&self) -> Option<&crate::models::SecurityVendorInformation> {
+        self.props().get(331)
+    }
+
+    /// Sets `vendorInformation`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_vendor_information(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::SecurityVendorInformation>,
+    ) -> &mut Self {
+        self.props_mut().set(331, value.into_patch());
+        self
+    }
+
     /// Threat intelligence pertaining to one or more vulnerabilities related to this alert.
-    pub vulnerability_states: crate::Patch<Vec<crate::models::VulnerabilityState>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `vulnerabilityStates`: an empty slice when absent or `null`.
+    pub fn vulnerability_states(&self) -> &[crate::models::VulnerabilityState] {
+        self.props().list(332)
+    }
+
+    /// Sets `vulnerabilityStates`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_vulnerability_states(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::VulnerabilityState>>,
+    ) -> &mut Self {
+        self.props_mut().set(332, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "security")]
+impl std::fmt::Debug for Alert {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "Alert", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "security")]
 impl serde::Serialize for Alert {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("activityGroupName", &self.activity_group_name)?;
-        writer.field("alertDetections", &self.alert_detections)?;
-        writer.field("assignedTo", &self.assigned_to)?;
-        writer.field("azureSubscriptionId", &self.azure_subscription_id)?;
-        writer.field("azureTenantId", &self.azure_tenant_id)?;
-        writer.field("category", &self.category)?;
-        writer.field("closedDateTime", &self.closed_date_time)?;
-        writer.field("cloudAppStates", &self.cloud_app_states)?;
-        writer.field("comments", &self.comments)?;
-        writer.field("confidence", &self.confidence)?;
-        writer.field("createdDateTime", &self.created_date_time)?;
-        writer.field("description", &self.description)?;
-        writer.field("detectionIds", &self.detection_ids)?;
-        writer.field("eventDateTime", &self.event_date_time)?;
-        writer.field("feedback", &self.feedback)?;
-        writer.field("fileStates", &self.file_states)?;
-        writer.field("historyStates", &self.history_states)?;
-        writer.field("hostStates", &self.host_states)?;
-        writer.field("incidentIds", &self.incident_ids)?;
-        writer.field(
-            "investigationSecurityStates",
-            &self.investigation_security_states,
-        )?;
-        writer.field("lastEventDateTime", &self.last_event_date_time)?;
-        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
-        writer.field("malwareStates", &self.malware_states)?;
-        writer.field("messageSecurityStates", &self.message_security_states)?;
-        writer.field("networkConnections", &self.network_connections)?;
-        writer.field("processes", &self.processes)?;
-        writer.field("recommendedActions", &self.recommended_actions)?;
-        writer.field("registryKeyStates", &self.registry_key_states)?;
-        writer.field("securityResources", &self.security_resources)?;
-        writer.field("severity", &self.severity)?;
-        writer.field("sourceMaterials", &self.source_materials)?;
-        writer.field("status", &self.status)?;
-        writer.field("tags", &self.tags)?;
-        writer.field("title", &self.title)?;
-        writer.field("triggers", &self.triggers)?;
-        writer.field("uriClickSecurityStates", &self.uri_click_security_states)?;
-        writer.field("userStates", &self.user_states)?;
-        writer.field("vendorInformation", &self.vendor_information)?;
-        writer.field("vulnerabilityStates", &self.vulnerability_states)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -278,60 +775,80 @@ impl crate::read_fields::ReadFields for Alert {
     const NAME: &'static str = "microsoft.graph.alert";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "activityGroupName" => self.activity_group_name = map.next_value()?,
-            "alertDetections" => self.alert_detections = map.next_value()?,
-            "assignedTo" => self.assigned_to = map.next_value()?,
-            "azureSubscriptionId" => self.azure_subscription_id = map.next_value()?,
-            "azureTenantId" => self.azure_tenant_id = map.next_value()?,
-            "category" => self.category = map.next_value()?,
-            "closedDateTime" => self.closed_date_time = map.next_value()?,
-            "cloudAppStates" => self.cloud_app_states = map.next_value()?,
-            "comments" => self.comments = map.next_value()?,
-            "confidence" => self.confidence = map.next_value()?,
-            "createdDateTime" => self.created_date_time = map.next_value()?,
-            "description" => self.description = map.next_value()?,
-            "detectionIds" => self.detection_ids = map.next_value()?,
-            "eventDateTime" => self.event_date_time = map.next_value()?,
-            "feedback" => self.feedback = map.next_value()?,
-            "fileStates" => self.file_states = map.next_value()?,
-            "historyStates" => self.history_states = map.next_value()?,
-            "hostStates" => self.host_states = map.next_value()?,
-            "incidentIds" => self.incident_ids = map.next_value()?,
-            "investigationSecurityStates" => {
-                self.investigation_security_states = map.next_value()?
+            "id" => into.str(2376, map)?,
+            "activityGroupName" => into.str(294, map)?,
+            "alertDetections" => into.other::<Vec<crate::models::AlertDetection>, _>(295, map)?,
+            "assignedTo" => into.str(296, map)?,
+            "azureSubscriptionId" => into.str(297, map)?,
+            "azureTenantId" => into.str(298, map)?,
+            "category" => into.str(299, map)?,
+            "closedDateTime" => into.other::<crate::edm::DateTimeOffset, _>(300, map)?,
+            "cloudAppStates" => {
+                into.other::<Vec<crate::models::CloudAppSecurityState>, _>(301, map)?
             }
-            "lastEventDateTime" => self.last_event_date_time = map.next_value()?,
-            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
-            "malwareStates" => self.malware_states = map.next_value()?,
-            "messageSecurityStates" => self.message_security_states = map.next_value()?,
-            "networkConnections" => self.network_connections = map.next_value()?,
-            "processes" => self.processes = map.next_value()?,
-            "recommendedActions" => self.recommended_actions = map.next_value()?,
-            "registryKeyStates" => self.registry_key_states = map.next_value()?,
-            "securityResources" => self.security_resources = map.next_value()?,
-            "severity" => self.severity = map.next_value()?,
-            "sourceMaterials" => self.source_materials = map.next_value()?,
-            "status" => self.status = map.next_value()?,
-            "tags" => self.tags = map.next_value()?,
-            "title" => self.title = map.next_value()?,
-            "triggers" => self.triggers = map.next_value()?,
-            "uriClickSecurityStates" => self.uri_click_security_states = map.next_value()?,
-            "userStates" => self.user_states = map.next_value()?,
-            "vendorInformation" => self.vendor_information = map.next_value()?,
-            "vulnerabilityStates" => self.vulnerability_states = map.next_value()?,
+            "comments" => into.strings(302, map)?,
+            "confidence" => into.int::<i32, _>(303, map)?,
+            "createdDateTime" => into.other::<crate::edm::DateTimeOffset, _>(304, map)?,
+            "description" => into.str(305, map)?,
+            "detectionIds" => into.strings(306, map)?,
+            "eventDateTime" => into.other::<crate::edm::DateTimeOffset, _>(307, map)?,
+            "feedback" => into.other::<crate::models::AlertFeedback, _>(308, map)?,
+            "fileStates" => into.other::<Vec<crate::models::FileSecurityState>, _>(309, map)?,
+            "historyStates" => into.other::<Vec<crate::models::AlertHistoryState>, _>(310, map)?,
+            "hostStates" => into.other::<Vec<crate::models::HostSecurityState>, _>(311, map)?,
+            "incidentIds" => into.strings(312, map)?,
+            "investigationSecurityStates" => {
+                into.other::<Vec<crate::models::InvestigationSecurityState>, _>(313, map)?
+            }
+            "lastEventDateTime" => into.other::<crate::edm::DateTimeOffset, _>(314, map)?,
+            "lastModifiedDateTime" => into.other::<crate::edm::DateTimeOffset, _>(315, map)?,
+            "malwareStates" => into.other::<Vec<crate::models::MalwareState>, _>(316, map)?,
+            "messageSecurityStates" => {
+                into.other::<Vec<crate::models::MessageSecurityState>, _>(317, map)?
+            }
+            "networkConnections" => {
+                into.other::<Vec<crate::models::NetworkConnection>, _>(318, map)?
+            }
+            "processes" => into.other::<Vec<crate::models::Process>, _>(319, map)?,
+            "recommendedActions" => into.strings(320, map)?,
+            "registryKeyStates" => {
+                into.other::<Vec<crate::models::RegistryKeyState>, _>(321, map)?
+            }
+            "securityResources" => {
+                into.other::<Vec<crate::models::SecurityResource>, _>(322, map)?
+            }
+            "severity" => into.other::<crate::models::AlertSeverity, _>(323, map)?,
+            "sourceMaterials" => into.strings(324, map)?,
+            "status" => into.other::<crate::models::AlertStatus, _>(325, map)?,
+            "tags" => into.strings(326, map)?,
+            "title" => into.str(327, map)?,
+            "triggers" => into.other::<Vec<crate::models::AlertTrigger>, _>(328, map)?,
+            "uriClickSecurityStates" => {
+                into.other::<Vec<crate::models::UriClickSecurityState>, _>(329, map)?
+            }
+            "userStates" => into.other::<Vec<crate::models::UserSecurityState>, _>(330, map)?,
+            "vendorInformation" => {
+                into.other::<crate::models::SecurityVendorInformation, _>(331, map)?
+            }
+            "vulnerabilityStates" => {
+                into.other::<Vec<crate::models::VulnerabilityState>, _>(332, map)?
+            }
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -384,52 +901,100 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.attackSimulationOperation` entity type.
 ///
-/// Derived from `longRunningOperation` < `entity`; inherited properties are included.
+/// Derived from `longRunningOperation` < `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::LongRunningOperation`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "security")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct AttackSimulationOperation {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
-    /// The start time of the operation. The Timestamp type represents date and time information using
-    /// ISO 8601 format and is always in UTC time. For example, midnight UTC on Jan 1, 2014 is
-    /// 2014-01-01T00:00:00Z.
-    pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// The time of the last action in the operation. The Timestamp type represents date and time
-    /// information using ISO 8601 format and is always in UTC time. For example, midnight UTC on Jan 1,
-    /// 2014 is 2014-01-01T00:00:00Z.
-    pub last_action_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// URI of the resource that the operation is performed on.
-    pub resource_location: crate::Patch<String>,
-    /// The status of the operation. The possible values are: notStarted, running, succeeded, failed,
-    /// unknownFutureValue.
-    pub status: crate::Patch<crate::models::LongRunningOperationStatus>,
-    /// Details about the status of the operation.
-    pub status_detail: crate::Patch<String>,
+    base: crate::models::LongRunningOperation,
+}
+
+#[cfg(feature = "security")]
+impl std::ops::Deref for AttackSimulationOperation {
+    type Target = crate::models::LongRunningOperation;
+
+    fn deref(&self) -> &crate::models::LongRunningOperation {
+        &self.base
+    }
+}
+
+#[cfg(feature = "security")]
+impl std::ops::DerefMut for AttackSimulationOperation {
+    fn deref_mut(&mut self) -> &mut crate::models::LongRunningOperation {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "security")]
+impl AttackSimulationOperation {
+    /// An empty `attackSimulationOperation`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The `percentageCompleted` property.
-    pub percentage_completed: crate::Patch<i32>,
+    ///
+    /// `percentageCompleted`: `None` when absent or `null`.
+    pub fn percentage_completed(&self) -> Option<i32> {
+        self.props().int(600)
+    }
+
+    /// Sets `percentageCompleted`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_percentage_completed(&mut self, value: impl crate::IntoPatch<i32>) -> &mut Self {
+        self.props_mut().set_int(600, value.into_patch());
+        self
+    }
+
     /// The `tenantId` property.
-    pub tenant_id: crate::Patch<String>,
+    ///
+    /// `tenantId`: `None` when absent or `null`.
+    pub fn tenant_id(&self) -> Option<&str> {
+        self.props().str(601)
+    }
+
+    /// Sets `tenantId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_tenant_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(601, value.into_patch());
+        self
+    }
+
     /// The `type` property.
-    pub r#type: crate::Patch<crate::models::AttackSimulationOperationType>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `type`: `None` when absent or `null`.
+    pub fn r#type(&self) -> Option<&crate::models::AttackSimulationOperationType> {
+        self.props().get(602)
+    }
+
+    /// Sets `type`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_type(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::AttackSimulationOperationType>,
+    ) -> &mut Self {
+        self.props_mut().set(602, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "security")]
+impl std::fmt::Debug for AttackSimulationOperation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props().fmt_as(
+            f,
+            "AttackSimulationOperation",
+            crate::models::PROPERTY_NAMES,
+        )
+    }
 }
 
 #[cfg(feature = "security")]
 impl serde::Serialize for AttackSimulationOperation {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("createdDateTime", &self.created_date_time)?;
-        writer.field("lastActionDateTime", &self.last_action_date_time)?;
-        writer.field("resourceLocation", &self.resource_location)?;
-        writer.field("status", &self.status)?;
-        writer.field("statusDetail", &self.status_detail)?;
-        writer.field("percentageCompleted", &self.percentage_completed)?;
-        writer.field("tenantId", &self.tenant_id)?;
-        writer.field("type", &self.r#type)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -445,27 +1010,29 @@ impl crate::read_fields::ReadFields for AttackSimulationOperation {
     const NAME: &'static str = "microsoft.graph.attackSimulationOperation";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "createdDateTime" => self.created_date_time = map.next_value()?,
-            "lastActionDateTime" => self.last_action_date_time = map.next_value()?,
-            "resourceLocation" => self.resource_location = map.next_value()?,
-            "status" => self.status = map.next_value()?,
-            "statusDetail" => self.status_detail = map.next_value()?,
-            "percentageCompleted" => self.percentage_completed = map.next_value()?,
-            "tenantId" => self.tenant_id = map.next_value()?,
-            "type" => self.r#type = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "createdDateTime" => into.other::<crate::edm::DateTimeOffset, _>(3089, map)?,
+            "lastActionDateTime" => into.other::<crate::edm::DateTimeOffset, _>(3090, map)?,
+            "resourceLocation" => into.str(3091, map)?,
+            "status" => into.other::<crate::models::LongRunningOperationStatus, _>(3092, map)?,
+            "statusDetail" => into.str(3093, map)?,
+            "percentageCompleted" => into.int::<i32, _>(600, map)?,
+            "tenantId" => into.str(601, map)?,
+            "type" => into.other::<crate::models::AttackSimulationOperationType, _>(602, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+base: <crate::models::LongRunningOperation as crate::read_fields::ReadFields>::from_properties(properties),
+}
     }
 }
 
@@ -487,47 +1054,183 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.attackSimulationRoot` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "security")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct AttackSimulationRoot {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "security")]
+impl std::ops::Deref for AttackSimulationRoot {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "security")]
+impl std::ops::DerefMut for AttackSimulationRoot {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "security")]
+impl AttackSimulationRoot {
+    /// An empty `attackSimulationRoot`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The `endUserNotifications` navigation property (present when expanded).
-    pub end_user_notifications: crate::Patch<Vec<crate::models::EndUserNotification>>,
+    ///
+    /// `endUserNotifications`: an empty slice when absent or `null`.
+    pub fn end_user_notifications(&self) -> &[crate::models::EndUserNotification] {
+        self.props().list(603)
+    }
+
+    /// Sets `endUserNotifications`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_end_user_notifications(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::EndUserNotification>>,
+    ) -> &mut Self {
+        self.props_mut().set(603, value.into_patch());
+        self
+    }
+
     /// The `landingPages` navigation property (present when expanded).
-    pub landing_pages: crate::Patch<Vec<crate::models::LandingPage>>,
+    ///
+    /// `landingPages`: an empty slice when absent or `null`.
+    pub fn landing_pages(&self) -> &[crate::models::LandingPage] {
+        self.props().list(604)
+    }
+
+    /// Sets `landingPages`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_landing_pages(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::LandingPage>>,
+    ) -> &mut Self {
+        self.props_mut().set(604, value.into_patch());
+        self
+    }
+
     /// The `loginPages` navigation property (present when expanded).
-    pub login_pages: crate::Patch<Vec<crate::models::LoginPage>>,
+    ///
+    /// `loginPages`: an empty slice when absent or `null`.
+    pub fn login_pages(&self) -> &[crate::models::LoginPage] {
+        self.props().list(605)
+    }
+
+    /// Sets `loginPages`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_login_pages(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::LoginPage>>,
+    ) -> &mut Self {
+        self.props_mut().set(605, value.into_patch());
+        self
+    }
+
     /// The `operations` navigation property (present when expanded).
-    pub operations: crate::Patch<Vec<crate::models::AttackSimulationOperation>>,
+    ///
+    /// `operations`: an empty slice when absent or `null`.
+    pub fn operations(&self) -> &[crate::models::AttackSimulationOperation] {
+        self.props().list(606)
+    }
+
+    /// Sets `operations`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_operations(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::AttackSimulationOperation>>,
+    ) -> &mut Self {
+        self.props_mut().set(606, value.into_patch());
+        self
+    }
+
     /// The `payloads` navigation property (present when expanded).
-    pub payloads: crate::Patch<Vec<crate::models::Payload>>,
+    ///
+    /// `payloads`: an empty slice when absent or `null`.
+    pub fn payloads(&self) -> &[crate::models::Payload] {
+        self.props().list(607)
+    }
+
+    /// Sets `payloads`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_payloads(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::Payload>>,
+    ) -> &mut Self {
+        self.props_mut().set(607, value.into_patch());
+        self
+    }
+
     /// Represents simulation automation created to run on a tenant.
-    pub simulation_automations: crate::Patch<Vec<crate::models::SimulationAutomation>>,
+    ///
+    /// `simulationAutomations`: an empty slice when absent or `null`.
+    pub fn simulation_automations(&self) -> &[crate::models::SimulationAutomation] {
+        self.props().list(608)
+    }
+
+    /// Sets `simulationAutomations`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_simulation_automations(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::SimulationAutomation>>,
+    ) -> &mut Self {
+        self.props_mut().set(608, value.into_patch());
+        self
+    }
+
     /// Represents an attack simulation training campaign in a tenant.
-    pub simulations: crate::Patch<Vec<crate::models::Simulation>>,
+    ///
+    /// `simulations`: an empty slice when absent or `null`.
+    pub fn simulations(&self) -> &[crate::models::Simulation] {
+        self.props().list(609)
+    }
+
+    /// Sets `simulations`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_simulations(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::Simulation>>,
+    ) -> &mut Self {
+        self.props_mut().set(609, value.into_patch());
+        self
+    }
+
     /// The `trainings` navigation property (present when expanded).
-    pub trainings: crate::Patch<Vec<crate::models::Training>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `trainings`: an empty slice when absent or `null`.
+    pub fn trainings(&self) -> &[crate::models::Training] {
+        self.props().list(610)
+    }
+
+    /// Sets `trainings`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_trainings(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::Training>>,
+    ) -> &mut Self {
+        self.props_mut().set(610, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "security")]
+impl std::fmt::Debug for AttackSimulationRoot {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "AttackSimulationRoot", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "security")]
 impl serde::Serialize for AttackSimulationRoot {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("endUserNotifications", &self.end_user_notifications)?;
-        writer.field("landingPages", &self.landing_pages)?;
-        writer.field("loginPages", &self.login_pages)?;
-        writer.field("operations", &self.operations)?;
-        writer.field("payloads", &self.payloads)?;
-        writer.field("simulationAutomations", &self.simulation_automations)?;
-        writer.field("simulations", &self.simulations)?;
-        writer.field("trainings", &self.trainings)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -543,27 +1246,37 @@ impl crate::read_fields::ReadFields for AttackSimulationRoot {
     const NAME: &'static str = "microsoft.graph.attackSimulationRoot";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "endUserNotifications" => self.end_user_notifications = map.next_value()?,
-            "landingPages" => self.landing_pages = map.next_value()?,
-            "loginPages" => self.login_pages = map.next_value()?,
-            "operations" => self.operations = map.next_value()?,
-            "payloads" => self.payloads = map.next_value()?,
-            "simulationAutomations" => self.simulation_automations = map.next_value()?,
-            "simulations" => self.simulations = map.next_value()?,
-            "trainings" => self.trainings = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "endUserNotifications" => {
+                into.other::<Vec<crate::models::EndUserNotification>, _>(603, map)?
+            }
+            "landingPages" => into.other::<Vec<crate::models::LandingPage>, _>(604, map)?,
+            "loginPages" => into.other::<Vec<crate::models::LoginPage>, _>(605, map)?,
+            "operations" => {
+                into.other::<Vec<crate::models::AttackSimulationOperation>, _>(606, map)?
+            }
+            "payloads" => into.other::<Vec<crate::models::Payload>, _>(607, map)?,
+            "simulationAutomations" => {
+                into.other::<Vec<crate::models::SimulationAutomation>, _>(608, map)?
+            }
+            "simulations" => into.other::<Vec<crate::models::Simulation>, _>(609, map)?,
+            "trainings" => into.other::<Vec<crate::models::Training>, _>(610, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -585,34 +1298,105 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.authoredNote` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "security")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct AuthoredNote {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "security")]
+impl std::ops::Deref for AuthoredNote {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "security")]
+impl std::ops::DerefMut for AuthoredNote {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "security")]
+impl AuthoredNote {
+    /// An empty `authoredNote`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Identity information about the note's author.
-    pub author: crate::Patch<Box<crate::models::AnyIdentity>>,
+    ///
+    /// `author`: `None` when absent or `null`.
+    pub fn author(&self) -> Option<&crate::models::AnyIdentity> {
+        self.props().get(691)
+    }
+
+    /// Sets `author`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_author(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::AnyIdentity>,
+    ) -> &mut Self {
+        self.props_mut().set(691, value.into_patch());
+        self
+    }
+
     /// The content of the note.
-    pub content: crate::Patch<Box<crate::models::ItemBody>>,
+    ///
+    /// `content`: `None` when absent or `null`.
+    pub fn content(&self) -> Option<&crate::models::ItemBody> {
+        self.props().get(692)
+    }
+
+    /// Sets `content`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_content(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::ItemBody>,
+    ) -> &mut Self {
+        self.props_mut().set(692, value.into_patch());
+        self
+    }
+
     /// The date and time when the entity was created. The Timestamp type represents date and time
     /// information using ISO 8601 format and is always in UTC time. For example, midnight UTC on Jan 1,
     /// 2014 is 2014-01-01T00:00:00Z.
-    pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `createdDateTime`: `None` when absent or `null`.
+    pub fn created_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(693)
+    }
+
+    /// Sets `createdDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_created_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(693, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "security")]
+impl std::fmt::Debug for AuthoredNote {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "AuthoredNote", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "security")]
 impl serde::Serialize for AuthoredNote {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("author", &self.author)?;
-        writer.field("content", &self.content)?;
-        writer.field("createdDateTime", &self.created_date_time)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -628,22 +1412,26 @@ impl crate::read_fields::ReadFields for AuthoredNote {
     const NAME: &'static str = "microsoft.graph.authoredNote";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "author" => self.author = map.next_value()?,
-            "content" => self.content = map.next_value()?,
-            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "author" => into.other::<crate::models::AnyIdentity, _>(691, map)?,
+            "content" => into.other::<crate::models::ItemBody, _>(692, map)?,
+            "createdDateTime" => into.other::<crate::edm::DateTimeOffset, _>(693, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -660,26 +1448,71 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.bitlocker` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "security")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct Bitlocker {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "security")]
+impl std::ops::Deref for Bitlocker {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "security")]
+impl std::ops::DerefMut for Bitlocker {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "security")]
+impl Bitlocker {
+    /// An empty `bitlocker`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The recovery keys associated with the bitlocker entity.
-    pub recovery_keys: crate::Patch<Vec<crate::models::BitlockerRecoveryKey>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `recoveryKeys`: an empty slice when absent or `null`.
+    pub fn recovery_keys(&self) -> &[crate::models::BitlockerRecoveryKey] {
+        self.props().list(754)
+    }
+
+    /// Sets `recoveryKeys`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_recovery_keys(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::BitlockerRecoveryKey>>,
+    ) -> &mut Self {
+        self.props_mut().set(754, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "security")]
+impl std::fmt::Debug for Bitlocker {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "Bitlocker", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "security")]
 impl serde::Serialize for Bitlocker {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("recoveryKeys", &self.recovery_keys)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -695,20 +1528,26 @@ impl crate::read_fields::ReadFields for Bitlocker {
     const NAME: &'static str = "microsoft.graph.bitlocker";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "recoveryKeys" => self.recovery_keys = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "recoveryKeys" => {
+                into.other::<Vec<crate::models::BitlockerRecoveryKey>, _>(754, map)?
+            }
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -723,37 +1562,115 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.bitlockerRecoveryKey` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "security")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct BitlockerRecoveryKey {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "security")]
+impl std::ops::Deref for BitlockerRecoveryKey {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "security")]
+impl std::ops::DerefMut for BitlockerRecoveryKey {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "security")]
+impl BitlockerRecoveryKey {
+    /// An empty `bitlockerRecoveryKey`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The date and time when the key was originally backed up to Azure Active Directory. Not nullable.
-    pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    ///
+    /// `createdDateTime`: `None` when absent or `null`.
+    pub fn created_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(755)
+    }
+
+    /// Sets `createdDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_created_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(755, value.into_patch());
+        self
+    }
+
     /// Identifier of the device the BitLocker key is originally backed up from. Supports $filter (eq).
-    pub device_id: crate::Patch<String>,
+    ///
+    /// `deviceId`: `None` when absent or `null`.
+    pub fn device_id(&self) -> Option<&str> {
+        self.props().str(756)
+    }
+
+    /// Sets `deviceId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_device_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(756, value.into_patch());
+        self
+    }
+
     /// The BitLocker recovery key. Returned only on $select. Not nullable.
-    pub key: crate::Patch<String>,
+    ///
+    /// `key`: `None` when absent or `null`.
+    pub fn key(&self) -> Option<&str> {
+        self.props().str(757)
+    }
+
+    /// Sets `key`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_key(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(757, value.into_patch());
+        self
+    }
+
     /// Indicates the type of volume the BitLocker key is associated with. The possible values are: 1
     /// (for operatingSystemVolume), 2 (for fixedDataVolume), 3 (for removableDataVolume), and 4 (for
     /// unknownFutureValue).
-    pub volume_type: crate::Patch<crate::models::VolumeType>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `volumeType`: `None` when absent or `null`.
+    pub fn volume_type(&self) -> Option<&crate::models::VolumeType> {
+        self.props().get(758)
+    }
+
+    /// Sets `volumeType`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_volume_type(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::VolumeType>,
+    ) -> &mut Self {
+        self.props_mut().set(758, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "security")]
+impl std::fmt::Debug for BitlockerRecoveryKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "BitlockerRecoveryKey", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "security")]
 impl serde::Serialize for BitlockerRecoveryKey {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("createdDateTime", &self.created_date_time)?;
-        writer.field("deviceId", &self.device_id)?;
-        writer.field("key", &self.key)?;
-        writer.field("volumeType", &self.volume_type)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -769,23 +1686,27 @@ impl crate::read_fields::ReadFields for BitlockerRecoveryKey {
     const NAME: &'static str = "microsoft.graph.bitlockerRecoveryKey";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "createdDateTime" => self.created_date_time = map.next_value()?,
-            "deviceId" => self.device_id = map.next_value()?,
-            "key" => self.key = map.next_value()?,
-            "volumeType" => self.volume_type = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "createdDateTime" => into.other::<crate::edm::DateTimeOffset, _>(755, map)?,
+            "deviceId" => into.str(756, map)?,
+            "key" => into.str(757, map)?,
+            "volumeType" => into.other::<crate::models::VolumeType, _>(758, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -803,44 +1724,145 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.dataPolicyOperation` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "security")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct DataPolicyOperation {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "security")]
+impl std::ops::Deref for DataPolicyOperation {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "security")]
+impl std::ops::DerefMut for DataPolicyOperation {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "security")]
+impl DataPolicyOperation {
+    /// An empty `dataPolicyOperation`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Represents when the request for this data policy operation was completed, in UTC time, using the
     /// ISO 8601 format. For example, midnight UTC on Jan 1, 2014 is 2014-01-01T00:00:00Z. Null until the
     /// operation completes.
-    pub completed_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    ///
+    /// `completedDateTime`: `None` when absent or `null`.
+    pub fn completed_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(1531)
+    }
+
+    /// Sets `completedDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_completed_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(1531, value.into_patch());
+        self
+    }
+
     /// Specifies the progress of an operation.
-    pub progress: crate::Patch<crate::edm::Double>,
+    ///
+    /// `progress`: `None` when absent or `null`.
+    pub fn progress(&self) -> Option<f64> {
+        self.props().double(1532)
+    }
+
+    /// Sets `progress`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_progress(&mut self, value: impl crate::IntoPatch<f64>) -> &mut Self {
+        self.props_mut().set_double(1532, value.into_patch());
+        self
+    }
+
     /// Possible values are: notStarted, running, complete, failed, unknownFutureValue.
-    pub status: crate::Patch<crate::models::DataPolicyOperationStatus>,
+    ///
+    /// `status`: `None` when absent or `null`.
+    pub fn status(&self) -> Option<&crate::models::DataPolicyOperationStatus> {
+        self.props().get(1533)
+    }
+
+    /// Sets `status`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_status(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::DataPolicyOperationStatus>,
+    ) -> &mut Self {
+        self.props_mut().set(1533, value.into_patch());
+        self
+    }
+
     /// The URL location to where data is being exported for export requests.
-    pub storage_location: crate::Patch<String>,
+    ///
+    /// `storageLocation`: `None` when absent or `null`.
+    pub fn storage_location(&self) -> Option<&str> {
+        self.props().str(1534)
+    }
+
+    /// Sets `storageLocation`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_storage_location(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(1534, value.into_patch());
+        self
+    }
+
     /// Represents when the request for this data operation was submitted, in UTC time, using the ISO
     /// 8601 format. For example, midnight UTC on Jan 1, 2014 is 2014-01-01T00:00:00Z
-    pub submitted_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    ///
+    /// `submittedDateTime`: `None` when absent or `null`.
+    pub fn submitted_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(1535)
+    }
+
+    /// Sets `submittedDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_submitted_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(1535, value.into_patch());
+        self
+    }
+
     /// The id for the user on whom the operation is performed.
-    pub user_id: crate::Patch<String>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `userId`: `None` when absent or `null`.
+    pub fn user_id(&self) -> Option<&str> {
+        self.props().str(1536)
+    }
+
+    /// Sets `userId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_user_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(1536, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "security")]
+impl std::fmt::Debug for DataPolicyOperation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "DataPolicyOperation", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "security")]
 impl serde::Serialize for DataPolicyOperation {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("completedDateTime", &self.completed_date_time)?;
-        writer.field("progress", &self.progress)?;
-        writer.field("status", &self.status)?;
-        writer.field("storageLocation", &self.storage_location)?;
-        writer.field("submittedDateTime", &self.submitted_date_time)?;
-        writer.field("userId", &self.user_id)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -856,25 +1878,29 @@ impl crate::read_fields::ReadFields for DataPolicyOperation {
     const NAME: &'static str = "microsoft.graph.dataPolicyOperation";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "completedDateTime" => self.completed_date_time = map.next_value()?,
-            "progress" => self.progress = map.next_value()?,
-            "status" => self.status = map.next_value()?,
-            "storageLocation" => self.storage_location = map.next_value()?,
-            "submittedDateTime" => self.submitted_date_time = map.next_value()?,
-            "userId" => self.user_id = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "completedDateTime" => into.other::<crate::edm::DateTimeOffset, _>(1531, map)?,
+            "progress" => into.double(1532, map)?,
+            "status" => into.other::<crate::models::DataPolicyOperationStatus, _>(1533, map)?,
+            "storageLocation" => into.str(1534, map)?,
+            "submittedDateTime" => into.other::<crate::edm::DateTimeOffset, _>(1535, map)?,
+            "userId" => into.str(1536, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -894,62 +1920,106 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.emailFileAssessmentRequest` entity type.
 ///
-/// Derived from `threatAssessmentRequest` < `entity`; inherited properties are included.
+/// Derived from `threatAssessmentRequest` < `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::ThreatAssessmentRequest`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "security")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct EmailFileAssessmentRequest {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
-    /// The threat category. Possible values are: spam, phishing, malware.
-    pub category: crate::Patch<crate::models::ThreatCategory>,
-    /// The content type of threat assessment. Possible values are: mail, url, file.
-    pub content_type: crate::Patch<crate::models::ThreatAssessmentContentType>,
-    /// The threat assessment request creator.
-    pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
-    /// The Timestamp type represents date and time information using ISO 8601 format and is always in
-    /// UTC time. For example, midnight UTC on Jan 1, 2014 is 2014-01-01T00:00:00Z.
-    pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// The expected assessment from submitter. Possible values are: block, unblock.
-    pub expected_assessment: crate::Patch<crate::models::ThreatExpectedAssessment>,
-    /// The source of the threat assessment request. Possible values are: administrator.
-    pub request_source: crate::Patch<crate::models::ThreatAssessmentRequestSource>,
-    /// The assessment process status. Possible values are: pending, completed.
-    pub status: crate::Patch<crate::models::ThreatAssessmentStatus>,
+    base: crate::models::ThreatAssessmentRequest,
+}
+
+#[cfg(feature = "security")]
+impl std::ops::Deref for EmailFileAssessmentRequest {
+    type Target = crate::models::ThreatAssessmentRequest;
+
+    fn deref(&self) -> &crate::models::ThreatAssessmentRequest {
+        &self.base
+    }
+}
+
+#[cfg(feature = "security")]
+impl std::ops::DerefMut for EmailFileAssessmentRequest {
+    fn deref_mut(&mut self) -> &mut crate::models::ThreatAssessmentRequest {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "security")]
+impl EmailFileAssessmentRequest {
+    /// An empty `emailFileAssessmentRequest`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Base64 encoded .eml email file content. The file content cannot fetch back because it isn't
     /// stored.
-    pub content_data: crate::Patch<String>,
+    ///
+    /// `contentData`: `None` when absent or `null`.
+    pub fn content_data(&self) -> Option<&str> {
+        self.props().str(2276)
+    }
+
+    /// Sets `contentData`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_content_data(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(2276, value.into_patch());
+        self
+    }
+
     /// The reason for mail routed to its destination. Possible values are: none, mailFlowRule,
     /// safeSender, blockedSender, advancedSpamFiltering, domainAllowList, domainBlockList,
     /// notInAddressBook, firstTimeSender, autoPurgeToInbox, autoPurgeToJunk, autoPurgeToDeleted,
     /// outbound, notJunk, junk.
-    pub destination_routing_reason: crate::Patch<crate::models::MailDestinationRoutingReason>,
+    ///
+    /// `destinationRoutingReason`: `None` when absent or `null`.
+    pub fn destination_routing_reason(
+        &self,
+    ) -> Option<&crate::models::MailDestinationRoutingReason> {
+        self.props().get(2277)
+    }
+
+    /// Sets `destinationRoutingReason`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_destination_routing_reason(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::MailDestinationRoutingReason>,
+    ) -> &mut Self {
+        self.props_mut().set(2277, value.into_patch());
+        self
+    }
+
     /// The mail recipient whose policies are used to assess the mail.
-    pub recipient_email: crate::Patch<String>,
-    /// A collection of threat assessment results. Read-only. By default, a GET
-    /// /threatAssessmentRequests/{id} does not return this property unless you apply $expand on it.
-    pub results: crate::Patch<Vec<crate::models::ThreatAssessmentResult>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `recipientEmail`: `None` when absent or `null`.
+    pub fn recipient_email(&self) -> Option<&str> {
+        self.props().str(2278)
+    }
+
+    /// Sets `recipientEmail`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_recipient_email(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(2278, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "security")]
+impl std::fmt::Debug for EmailFileAssessmentRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props().fmt_as(
+            f,
+            "EmailFileAssessmentRequest",
+            crate::models::PROPERTY_NAMES,
+        )
+    }
 }
 
 #[cfg(feature = "security")]
 impl serde::Serialize for EmailFileAssessmentRequest {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("category", &self.category)?;
-        writer.field("contentType", &self.content_type)?;
-        writer.field("createdBy", &self.created_by)?;
-        writer.field("createdDateTime", &self.created_date_time)?;
-        writer.field("expectedAssessment", &self.expected_assessment)?;
-        writer.field("requestSource", &self.request_source)?;
-        writer.field("status", &self.status)?;
-        writer.field("contentData", &self.content_data)?;
-        writer.field("destinationRoutingReason", &self.destination_routing_reason)?;
-        writer.field("recipientEmail", &self.recipient_email)?;
-        writer.field("results", &self.results)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -965,30 +2035,40 @@ impl crate::read_fields::ReadFields for EmailFileAssessmentRequest {
     const NAME: &'static str = "microsoft.graph.emailFileAssessmentRequest";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "category" => self.category = map.next_value()?,
-            "contentType" => self.content_type = map.next_value()?,
-            "createdBy" => self.created_by = map.next_value()?,
-            "createdDateTime" => self.created_date_time = map.next_value()?,
-            "expectedAssessment" => self.expected_assessment = map.next_value()?,
-            "requestSource" => self.request_source = map.next_value()?,
-            "status" => self.status = map.next_value()?,
-            "contentData" => self.content_data = map.next_value()?,
-            "destinationRoutingReason" => self.destination_routing_reason = map.next_value()?,
-            "recipientEmail" => self.recipient_email = map.next_value()?,
-            "results" => self.results = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "category" => into.other::<crate::models::ThreatCategory, _>(5157, map)?,
+            "contentType" => {
+                into.other::<crate::models::ThreatAssessmentContentType, _>(5158, map)?
+            }
+            "createdBy" => into.other::<crate::models::AnyIdentitySet, _>(5159, map)?,
+            "createdDateTime" => into.other::<crate::edm::DateTimeOffset, _>(5160, map)?,
+            "expectedAssessment" => {
+                into.other::<crate::models::ThreatExpectedAssessment, _>(5161, map)?
+            }
+            "requestSource" => {
+                into.other::<crate::models::ThreatAssessmentRequestSource, _>(5162, map)?
+            }
+            "status" => into.other::<crate::models::ThreatAssessmentStatus, _>(5163, map)?,
+            "contentData" => into.str(2276, map)?,
+            "destinationRoutingReason" => {
+                into.other::<crate::models::MailDestinationRoutingReason, _>(2277, map)?
+            }
+            "recipientEmail" => into.str(2278, map)?,
+            "results" => into.other::<Vec<crate::models::ThreatAssessmentResult>, _>(5164, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+base: <crate::models::ThreatAssessmentRequest as crate::read_fields::ReadFields>::from_properties(properties),
+}
     }
 }
 
@@ -1013,56 +2093,225 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.endUserNotification` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "security")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct EndUserNotification {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "security")]
+impl std::ops::Deref for EndUserNotification {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "security")]
+impl std::ops::DerefMut for EndUserNotification {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "security")]
+impl EndUserNotification {
+    /// An empty `endUserNotification`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The `createdBy` property.
-    pub created_by: crate::Patch<Box<crate::models::EmailIdentity>>,
+    ///
+    /// `createdBy`: `None` when absent or `null`.
+    pub fn created_by(&self) -> Option<&crate::models::EmailIdentity> {
+        self.props().get(2297)
+    }
+
+    /// Sets `createdBy`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_created_by(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::EmailIdentity>,
+    ) -> &mut Self {
+        self.props_mut().set(2297, value.into_patch());
+        self
+    }
+
     /// The `createdDateTime` property.
-    pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    ///
+    /// `createdDateTime`: `None` when absent or `null`.
+    pub fn created_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(2298)
+    }
+
+    /// Sets `createdDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_created_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(2298, value.into_patch());
+        self
+    }
+
     /// The `description` property.
-    pub description: crate::Patch<String>,
+    ///
+    /// `description`: `None` when absent or `null`.
+    pub fn description(&self) -> Option<&str> {
+        self.props().str(2299)
+    }
+
+    /// Sets `description`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_description(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(2299, value.into_patch());
+        self
+    }
+
     /// The `displayName` property.
-    pub display_name: crate::Patch<String>,
+    ///
+    /// `displayName`: `None` when absent or `null`.
+    pub fn display_name(&self) -> Option<&str> {
+        self.props().str(2300)
+    }
+
+    /// Sets `displayName`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_display_name(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(2300, value.into_patch());
+        self
+    }
+
     /// The `lastModifiedBy` property.
-    pub last_modified_by: crate::Patch<Box<crate::models::EmailIdentity>>,
+    ///
+    /// `lastModifiedBy`: `None` when absent or `null`.
+    pub fn last_modified_by(&self) -> Option<&crate::models::EmailIdentity> {
+        self.props().get(2301)
+    }
+
+    /// Sets `lastModifiedBy`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_last_modified_by(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::EmailIdentity>,
+    ) -> &mut Self {
+        self.props_mut().set(2301, value.into_patch());
+        self
+    }
+
     /// The `lastModifiedDateTime` property.
-    pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    ///
+    /// `lastModifiedDateTime`: `None` when absent or `null`.
+    pub fn last_modified_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(2302)
+    }
+
+    /// Sets `lastModifiedDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_last_modified_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(2302, value.into_patch());
+        self
+    }
+
     /// The `notificationType` property.
-    pub notification_type: crate::Patch<crate::models::EndUserNotificationType>,
+    ///
+    /// `notificationType`: `None` when absent or `null`.
+    pub fn notification_type(&self) -> Option<&crate::models::EndUserNotificationType> {
+        self.props().get(2303)
+    }
+
+    /// Sets `notificationType`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_notification_type(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::EndUserNotificationType>,
+    ) -> &mut Self {
+        self.props_mut().set(2303, value.into_patch());
+        self
+    }
+
     /// The `source` property.
-    pub source: crate::Patch<crate::models::SimulationContentSource>,
+    ///
+    /// `source`: `None` when absent or `null`.
+    pub fn source(&self) -> Option<&crate::models::SimulationContentSource> {
+        self.props().get(2304)
+    }
+
+    /// Sets `source`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_source(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::SimulationContentSource>,
+    ) -> &mut Self {
+        self.props_mut().set(2304, value.into_patch());
+        self
+    }
+
     /// The `status` property.
-    pub status: crate::Patch<crate::models::SimulationContentStatus>,
+    ///
+    /// `status`: `None` when absent or `null`.
+    pub fn status(&self) -> Option<&crate::models::SimulationContentStatus> {
+        self.props().get(2305)
+    }
+
+    /// Sets `status`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_status(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::SimulationContentStatus>,
+    ) -> &mut Self {
+        self.props_mut().set(2305, value.into_patch());
+        self
+    }
+
     /// The `supportedLocales` property.
-    pub supported_locales: crate::Patch<Vec<String>>,
+    ///
+    /// `supportedLocales`: an empty slice when absent or `null`.
+    pub fn supported_locales(&self) -> &[String] {
+        self.props().strings(2306)
+    }
+
+    /// Sets `supportedLocales`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_supported_locales(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<String>>,
+    ) -> &mut Self {
+        self.props_mut().set_strings(2306, value.into_patch());
+        self
+    }
+
     /// The `details` navigation property (present when expanded).
-    pub details: crate::Patch<Vec<crate::models::EndUserNotificationDetail>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `details`: an empty slice when absent or `null`.
+    pub fn details(&self) -> &[crate::models::EndUserNotificationDetail] {
+        self.props().list(2307)
+    }
+
+    /// Sets `details`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_details(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::EndUserNotificationDetail>>,
+    ) -> &mut Self {
+        self.props_mut().set(2307, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "security")]
+impl std::fmt::Debug for EndUserNotification {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "EndUserNotification", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "security")]
 impl serde::Serialize for EndUserNotification {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("createdBy", &self.created_by)?;
-        writer.field("createdDateTime", &self.created_date_time)?;
-        writer.field("description", &self.description)?;
-        writer.field("displayName", &self.display_name)?;
-        writer.field("lastModifiedBy", &self.last_modified_by)?;
-        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
-        writer.field("notificationType", &self.notification_type)?;
-        writer.field("source", &self.source)?;
-        writer.field("status", &self.status)?;
-        writer.field("supportedLocales", &self.supported_locales)?;
-        writer.field("details", &self.details)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -1078,30 +2327,38 @@ impl crate::read_fields::ReadFields for EndUserNotification {
     const NAME: &'static str = "microsoft.graph.endUserNotification";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "createdBy" => self.created_by = map.next_value()?,
-            "createdDateTime" => self.created_date_time = map.next_value()?,
-            "description" => self.description = map.next_value()?,
-            "displayName" => self.display_name = map.next_value()?,
-            "lastModifiedBy" => self.last_modified_by = map.next_value()?,
-            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
-            "notificationType" => self.notification_type = map.next_value()?,
-            "source" => self.source = map.next_value()?,
-            "status" => self.status = map.next_value()?,
-            "supportedLocales" => self.supported_locales = map.next_value()?,
-            "details" => self.details = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "createdBy" => into.other::<crate::models::EmailIdentity, _>(2297, map)?,
+            "createdDateTime" => into.other::<crate::edm::DateTimeOffset, _>(2298, map)?,
+            "description" => into.str(2299, map)?,
+            "displayName" => into.str(2300, map)?,
+            "lastModifiedBy" => into.other::<crate::models::EmailIdentity, _>(2301, map)?,
+            "lastModifiedDateTime" => into.other::<crate::edm::DateTimeOffset, _>(2302, map)?,
+            "notificationType" => {
+                into.other::<crate::models::EndUserNotificationType, _>(2303, map)?
+            }
+            "source" => into.other::<crate::models::SimulationContentSource, _>(2304, map)?,
+            "status" => into.other::<crate::models::SimulationContentStatus, _>(2305, map)?,
+            "supportedLocales" => into.strings(2306, map)?,
+            "details" => {
+                into.other::<Vec<crate::models::EndUserNotificationDetail>, _>(2307, map)?
+            }
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -1126,41 +2383,139 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.endUserNotificationDetail` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "security")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct EndUserNotificationDetail {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "security")]
+impl std::ops::Deref for EndUserNotificationDetail {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "security")]
+impl std::ops::DerefMut for EndUserNotificationDetail {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "security")]
+impl EndUserNotificationDetail {
+    /// An empty `endUserNotificationDetail`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The `emailContent` property.
-    pub email_content: crate::Patch<String>,
+    ///
+    /// `emailContent`: `None` when absent or `null`.
+    pub fn email_content(&self) -> Option<&str> {
+        self.props().str(2308)
+    }
+
+    /// Sets `emailContent`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_email_content(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(2308, value.into_patch());
+        self
+    }
+
     /// The `isDefaultLangauge` property.
-    pub is_default_langauge: crate::Patch<bool>,
+    ///
+    /// `isDefaultLangauge`: `None` when absent or `null`.
+    pub fn is_default_langauge(&self) -> Option<bool> {
+        self.props().bool(2309)
+    }
+
+    /// Sets `isDefaultLangauge`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_is_default_langauge(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(2309, value.into_patch());
+        self
+    }
+
     /// The `language` property.
-    pub language: crate::Patch<String>,
+    ///
+    /// `language`: `None` when absent or `null`.
+    pub fn language(&self) -> Option<&str> {
+        self.props().str(2310)
+    }
+
+    /// Sets `language`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_language(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(2310, value.into_patch());
+        self
+    }
+
     /// The `locale` property.
-    pub locale: crate::Patch<String>,
+    ///
+    /// `locale`: `None` when absent or `null`.
+    pub fn locale(&self) -> Option<&str> {
+        self.props().str(2311)
+    }
+
+    /// Sets `locale`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_locale(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(2311, value.into_patch());
+        self
+    }
+
     /// The `sentFrom` property.
-    pub sent_from: crate::Patch<Box<crate::models::EmailIdentity>>,
+    ///
+    /// `sentFrom`: `None` when absent or `null`.
+    pub fn sent_from(&self) -> Option<&crate::models::EmailIdentity> {
+        self.props().get(2312)
+    }
+
+    /// Sets `sentFrom`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_sent_from(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::EmailIdentity>,
+    ) -> &mut Self {
+        self.props_mut().set(2312, value.into_patch());
+        self
+    }
+
     /// The `subject` property.
-    pub subject: crate::Patch<String>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `subject`: `None` when absent or `null`.
+    pub fn subject(&self) -> Option<&str> {
+        self.props().str(2313)
+    }
+
+    /// Sets `subject`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_subject(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(2313, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "security")]
+impl std::fmt::Debug for EndUserNotificationDetail {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props().fmt_as(
+            f,
+            "EndUserNotificationDetail",
+            crate::models::PROPERTY_NAMES,
+        )
+    }
 }
 
 #[cfg(feature = "security")]
 impl serde::Serialize for EndUserNotificationDetail {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("emailContent", &self.email_content)?;
-        writer.field("isDefaultLangauge", &self.is_default_langauge)?;
-        writer.field("language", &self.language)?;
-        writer.field("locale", &self.locale)?;
-        writer.field("sentFrom", &self.sent_from)?;
-        writer.field("subject", &self.subject)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -1176,25 +2531,29 @@ impl crate::read_fields::ReadFields for EndUserNotificationDetail {
     const NAME: &'static str = "microsoft.graph.endUserNotificationDetail";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "emailContent" => self.email_content = map.next_value()?,
-            "isDefaultLangauge" => self.is_default_langauge = map.next_value()?,
-            "language" => self.language = map.next_value()?,
-            "locale" => self.locale = map.next_value()?,
-            "sentFrom" => self.sent_from = map.next_value()?,
-            "subject" => self.subject = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "emailContent" => into.str(2308, map)?,
+            "isDefaultLangauge" => into.bool(2309, map)?,
+            "language" => into.str(2310, map)?,
+            "locale" => into.str(2311, map)?,
+            "sentFrom" => into.other::<crate::models::EmailIdentity, _>(2312, map)?,
+            "subject" => into.str(2313, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -1214,55 +2573,81 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.fileAssessmentRequest` entity type.
 ///
-/// Derived from `threatAssessmentRequest` < `entity`; inherited properties are included.
+/// Derived from `threatAssessmentRequest` < `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::ThreatAssessmentRequest`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "security")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct FileAssessmentRequest {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
-    /// The threat category. Possible values are: spam, phishing, malware.
-    pub category: crate::Patch<crate::models::ThreatCategory>,
-    /// The content type of threat assessment. Possible values are: mail, url, file.
-    pub content_type: crate::Patch<crate::models::ThreatAssessmentContentType>,
-    /// The threat assessment request creator.
-    pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
-    /// The Timestamp type represents date and time information using ISO 8601 format and is always in
-    /// UTC time. For example, midnight UTC on Jan 1, 2014 is 2014-01-01T00:00:00Z.
-    pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// The expected assessment from submitter. Possible values are: block, unblock.
-    pub expected_assessment: crate::Patch<crate::models::ThreatExpectedAssessment>,
-    /// The source of the threat assessment request. Possible values are: administrator.
-    pub request_source: crate::Patch<crate::models::ThreatAssessmentRequestSource>,
-    /// The assessment process status. Possible values are: pending, completed.
-    pub status: crate::Patch<crate::models::ThreatAssessmentStatus>,
+    base: crate::models::ThreatAssessmentRequest,
+}
+
+#[cfg(feature = "security")]
+impl std::ops::Deref for FileAssessmentRequest {
+    type Target = crate::models::ThreatAssessmentRequest;
+
+    fn deref(&self) -> &crate::models::ThreatAssessmentRequest {
+        &self.base
+    }
+}
+
+#[cfg(feature = "security")]
+impl std::ops::DerefMut for FileAssessmentRequest {
+    fn deref_mut(&mut self) -> &mut crate::models::ThreatAssessmentRequest {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "security")]
+impl FileAssessmentRequest {
+    /// An empty `fileAssessmentRequest`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Base64 encoded file content. The file content cannot fetch back because it isn't stored.
-    pub content_data: crate::Patch<String>,
+    ///
+    /// `contentData`: `None` when absent or `null`.
+    pub fn content_data(&self) -> Option<&str> {
+        self.props().str(2507)
+    }
+
+    /// Sets `contentData`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_content_data(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(2507, value.into_patch());
+        self
+    }
+
     /// The file name.
-    pub file_name: crate::Patch<String>,
-    /// A collection of threat assessment results. Read-only. By default, a GET
-    /// /threatAssessmentRequests/{id} does not return this property unless you apply $expand on it.
-    pub results: crate::Patch<Vec<crate::models::ThreatAssessmentResult>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `fileName`: `None` when absent or `null`.
+    pub fn file_name(&self) -> Option<&str> {
+        self.props().str(2508)
+    }
+
+    /// Sets `fileName`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_file_name(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(2508, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "security")]
+impl std::fmt::Debug for FileAssessmentRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "FileAssessmentRequest", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "security")]
 impl serde::Serialize for FileAssessmentRequest {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("category", &self.category)?;
-        writer.field("contentType", &self.content_type)?;
-        writer.field("createdBy", &self.created_by)?;
-        writer.field("createdDateTime", &self.created_date_time)?;
-        writer.field("expectedAssessment", &self.expected_assessment)?;
-        writer.field("requestSource", &self.request_source)?;
-        writer.field("status", &self.status)?;
-        writer.field("contentData", &self.content_data)?;
-        writer.field("fileName", &self.file_name)?;
-        writer.field("results", &self.results)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -1278,29 +2663,37 @@ impl crate::read_fields::ReadFields for FileAssessmentRequest {
     const NAME: &'static str = "microsoft.graph.fileAssessmentRequest";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "category" => self.category = map.next_value()?,
-            "contentType" => self.content_type = map.next_value()?,
-            "createdBy" => self.created_by = map.next_value()?,
-            "createdDateTime" => self.created_date_time = map.next_value()?,
-            "expectedAssessment" => self.expected_assessment = map.next_value()?,
-            "requestSource" => self.request_source = map.next_value()?,
-            "status" => self.status = map.next_value()?,
-            "contentData" => self.content_data = map.next_value()?,
-            "fileName" => self.file_name = map.next_value()?,
-            "results" => self.results = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "category" => into.other::<crate::models::ThreatCategory, _>(5157, map)?,
+            "contentType" => {
+                into.other::<crate::models::ThreatAssessmentContentType, _>(5158, map)?
+            }
+            "createdBy" => into.other::<crate::models::AnyIdentitySet, _>(5159, map)?,
+            "createdDateTime" => into.other::<crate::edm::DateTimeOffset, _>(5160, map)?,
+            "expectedAssessment" => {
+                into.other::<crate::models::ThreatExpectedAssessment, _>(5161, map)?
+            }
+            "requestSource" => {
+                into.other::<crate::models::ThreatAssessmentRequestSource, _>(5162, map)?
+            }
+            "status" => into.other::<crate::models::ThreatAssessmentStatus, _>(5163, map)?,
+            "contentData" => into.str(2507, map)?,
+            "fileName" => into.str(2508, map)?,
+            "results" => into.other::<Vec<crate::models::ThreatAssessmentResult>, _>(5164, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+base: <crate::models::ThreatAssessmentRequest as crate::read_fields::ReadFields>::from_properties(properties),
+}
     }
 }
 
@@ -1323,36 +2716,132 @@ crate::macros::select_fields! {
 }
 
 /// The `microsoft.graph.identityProtectionRoot` entity type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "security")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct IdentityProtectionRoot {
-    /// Risk detection in Azure AD Identity Protection and the associated information about the
-    /// detection.
-    pub risk_detections: crate::Patch<Vec<crate::models::RiskDetection>>,
-    /// Azure AD service principals that are at risk.
-    pub risky_service_principals: crate::Patch<Vec<crate::models::AnyRiskyServicePrincipal>>,
-    /// Users that are flagged as at-risk by Azure AD Identity Protection.
-    pub risky_users: crate::Patch<Vec<crate::models::AnyRiskyUser>>,
-    /// Represents information about detected at-risk service principals in an Azure AD tenant.
-    pub service_principal_risk_detections:
-        crate::Patch<Vec<crate::models::ServicePrincipalRiskDetection>>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "security")]
+impl IdentityProtectionRoot {
+    /// An empty `identityProtectionRoot`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// Risk detection in Azure AD Identity Protection and the associated information about the
+    /// detection.
+    ///
+    /// `riskDetections`: an empty slice when absent or `null`.
+    pub fn risk_detections(&self) -> &[crate::models::RiskDetection] {
+        self.props().list(2687)
+    }
+
+    /// Sets `riskDetections`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_risk_detections(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::RiskDetection>>,
+    ) -> &mut Self {
+        self.props_mut().set(2687, value.into_patch());
+        self
+    }
+
+    /// Azure AD service principals that are at risk.
+    ///
+    /// `riskyServicePrincipals`: an empty slice when absent or `null`.
+    pub fn risky_service_principals(&self) -> &[crate::models::AnyRiskyServicePrincipal] {
+        self.props().list(2688)
+    }
+
+    /// Sets `riskyServicePrincipals`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_risky_service_principals(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::AnyRiskyServicePrincipal>>,
+    ) -> &mut Self {
+        self.props_mut().set(2688, value.into_patch());
+        self
+    }
+
+    /// Users that are flagged as at-risk by Azure AD Identity Protection.
+    ///
+    /// `riskyUsers`: an empty slice when absent or `null`.
+    pub fn risky_users(&self) -> &[crate::models::AnyRiskyUser] {
+        self.props().list(2689)
+    }
+
+    /// Sets `riskyUsers`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_risky_users(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::AnyRiskyUser>>,
+    ) -> &mut Self {
+        self.props_mut().set(2689, value.into_patch());
+        self
+    }
+
+    /// Represents information about detected at-risk service principals in an Azure AD tenant.
+    ///
+    /// `servicePrincipalRiskDetections`: an empty slice when absent or `null`.
+    pub fn service_principal_risk_detections(
+        &self,
+    ) -> &[crate::models::ServicePrincipalRiskDetection] {
+        self.props().list(2690)
+    }
+
+    /// Sets `servicePrincipalRiskDetections`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_service_principal_risk_detections(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::ServicePrincipalRiskDetection>>,
+    ) -> &mut Self {
+        self.props_mut().set(2690, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "security")]
+impl std::fmt::Debug for IdentityProtectionRoot {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "IdentityProtectionRoot", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "security")]
 impl serde::Serialize for IdentityProtectionRoot {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("riskDetections", &self.risk_detections)?;
-        writer.field("riskyServicePrincipals", &self.risky_service_principals)?;
-        writer.field("riskyUsers", &self.risky_users)?;
-        writer.field(
-            "servicePrincipalRiskDetections",
-            &self.service_principal_risk_detections,
-        )?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -1368,24 +2857,26 @@ impl crate::read_fields::ReadFields for IdentityProtectionRoot {
     const NAME: &'static str = "microsoft.graph.identityProtectionRoot";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "riskDetections" => self.risk_detections = map.next_value()?,
-            "riskyServicePrincipals" => self.risky_service_principals = map.next_value()?,
-            "riskyUsers" => self.risky_users = map.next_value()?,
+            "riskDetections" => into.other::<Vec<crate::models::RiskDetection>, _>(2687, map)?,
+            "riskyServicePrincipals" => {
+                into.other::<Vec<crate::models::AnyRiskyServicePrincipal>, _>(2688, map)?
+            }
+            "riskyUsers" => into.other::<Vec<crate::models::AnyRiskyUser>, _>(2689, map)?,
             "servicePrincipalRiskDetections" => {
-                self.service_principal_risk_detections = map.next_value()?
+                into.other::<Vec<crate::models::ServicePrincipalRiskDetection>, _>(2690, map)?
             }
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
@@ -1401,25 +2892,97 @@ crate::macros::select_fields! {
 }
 
 /// The `microsoft.graph.informationProtection` entity type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "security")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct InformationProtection {
-    /// The `bitlocker` navigation property (present when expanded).
-    pub bitlocker: crate::Patch<Box<crate::models::Bitlocker>>,
-    /// The `threatAssessmentRequests` navigation property (present when expanded).
-    pub threat_assessment_requests: crate::Patch<Vec<crate::models::AnyThreatAssessmentRequest>>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "security")]
+impl InformationProtection {
+    /// An empty `informationProtection`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// The `bitlocker` navigation property (present when expanded).
+    ///
+    /// `bitlocker`: `None` when absent or `null`.
+    pub fn bitlocker(&self) -> Option<&crate::models::Bitlocker> {
+        self.props().get(2723)
+    }
+
+    /// Sets `bitlocker`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_bitlocker(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::Bitlocker>,
+    ) -> &mut Self {
+        self.props_mut().set(2723, value.into_patch());
+        self
+    }
+
+    /// The `threatAssessmentRequests` navigation property (present when expanded).
+    ///
+    /// `threatAssessmentRequests`: an empty slice when absent or `null`.
+    pub fn threat_assessment_requests(&self) -> &[crate::models::AnyThreatAssessmentRequest] {
+        self.props().list(2724)
+    }
+
+    /// Sets `threatAssessmentRequests`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_threat_assessment_requests(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::AnyThreatAssessmentRequest>>,
+    ) -> &mut Self {
+        self.props_mut().set(2724, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "security")]
+impl std::fmt::Debug for InformationProtection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "InformationProtection", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "security")]
 impl serde::Serialize for InformationProtection {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("bitlocker", &self.bitlocker)?;
-        writer.field("threatAssessmentRequests", &self.threat_assessment_requests)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -1435,20 +2998,22 @@ impl crate::read_fields::ReadFields for InformationProtection {
     const NAME: &'static str = "microsoft.graph.informationProtection";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "bitlocker" => self.bitlocker = map.next_value()?,
-            "threatAssessmentRequests" => self.threat_assessment_requests = map.next_value()?,
+            "bitlocker" => into.other::<crate::models::Bitlocker, _>(2723, map)?,
+            "threatAssessmentRequests" => {
+                into.other::<Vec<crate::models::AnyThreatAssessmentRequest>, _>(2724, map)?
+            }
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
@@ -1463,56 +3028,222 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.landingPage` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "security")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct LandingPage {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "security")]
+impl std::ops::Deref for LandingPage {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "security")]
+impl std::ops::DerefMut for LandingPage {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "security")]
+impl LandingPage {
+    /// An empty `landingPage`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The `createdBy` property.
-    pub created_by: crate::Patch<Box<crate::models::EmailIdentity>>,
+    ///
+    /// `createdBy`: `None` when absent or `null`.
+    pub fn created_by(&self) -> Option<&crate::models::EmailIdentity> {
+        self.props().get(2987)
+    }
+
+    /// Sets `createdBy`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_created_by(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::EmailIdentity>,
+    ) -> &mut Self {
+        self.props_mut().set(2987, value.into_patch());
+        self
+    }
+
     /// The `createdDateTime` property.
-    pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    ///
+    /// `createdDateTime`: `None` when absent or `null`.
+    pub fn created_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(2988)
+    }
+
+    /// Sets `createdDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_created_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(2988, value.into_patch());
+        self
+    }
+
     /// The `description` property.
-    pub description: crate::Patch<String>,
+    ///
+    /// `description`: `None` when absent or `null`.
+    pub fn description(&self) -> Option<&str> {
+        self.props().str(2989)
+    }
+
+    /// Sets `description`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_description(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(2989, value.into_patch());
+        self
+    }
+
     /// The `displayName` property.
-    pub display_name: crate::Patch<String>,
+    ///
+    /// `displayName`: `None` when absent or `null`.
+    pub fn display_name(&self) -> Option<&str> {
+        self.props().str(2990)
+    }
+
+    /// Sets `displayName`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_display_name(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(2990, value.into_patch());
+        self
+    }
+
     /// The `lastModifiedBy` property.
-    pub last_modified_by: crate::Patch<Box<crate::models::EmailIdentity>>,
+    ///
+    /// `lastModifiedBy`: `None` when absent or `null`.
+    pub fn last_modified_by(&self) -> Option<&crate::models::EmailIdentity> {
+        self.props().get(2991)
+    }
+
+    /// Sets `lastModifiedBy`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_last_modified_by(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::EmailIdentity>,
+    ) -> &mut Self {
+        self.props_mut().set(2991, value.into_patch());
+        self
+    }
+
     /// The `lastModifiedDateTime` property.
-    pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    ///
+    /// `lastModifiedDateTime`: `None` when absent or `null`.
+    pub fn last_modified_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(2992)
+    }
+
+    /// Sets `lastModifiedDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_last_modified_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(2992, value.into_patch());
+        self
+    }
+
     /// The `locale` property.
-    pub locale: crate::Patch<String>,
+    ///
+    /// `locale`: `None` when absent or `null`.
+    pub fn locale(&self) -> Option<&str> {
+        self.props().str(2993)
+    }
+
+    /// Sets `locale`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_locale(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(2993, value.into_patch());
+        self
+    }
+
     /// The `source` property.
-    pub source: crate::Patch<crate::models::SimulationContentSource>,
+    ///
+    /// `source`: `None` when absent or `null`.
+    pub fn source(&self) -> Option<&crate::models::SimulationContentSource> {
+        self.props().get(2994)
+    }
+
+    /// Sets `source`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_source(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::SimulationContentSource>,
+    ) -> &mut Self {
+        self.props_mut().set(2994, value.into_patch());
+        self
+    }
+
     /// The `status` property.
-    pub status: crate::Patch<crate::models::SimulationContentStatus>,
+    ///
+    /// `status`: `None` when absent or `null`.
+    pub fn status(&self) -> Option<&crate::models::SimulationContentStatus> {
+        self.props().get(2995)
+    }
+
+    /// Sets `status`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_status(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::SimulationContentStatus>,
+    ) -> &mut Self {
+        self.props_mut().set(2995, value.into_patch());
+        self
+    }
+
     /// The `supportedLocales` property.
-    pub supported_locales: crate::Patch<Vec<String>>,
+    ///
+    /// `supportedLocales`: an empty slice when absent or `null`.
+    pub fn supported_locales(&self) -> &[String] {
+        self.props().strings(2996)
+    }
+
+    /// Sets `supportedLocales`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_supported_locales(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<String>>,
+    ) -> &mut Self {
+        self.props_mut().set_strings(2996, value.into_patch());
+        self
+    }
+
     /// The `details` navigation property (present when expanded).
-    pub details: crate::Patch<Vec<crate::models::LandingPageDetail>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `details`: an empty slice when absent or `null`.
+    pub fn details(&self) -> &[crate::models::LandingPageDetail] {
+        self.props().list(2997)
+    }
+
+    /// Sets `details`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_details(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::LandingPageDetail>>,
+    ) -> &mut Self {
+        self.props_mut().set(2997, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "security")]
+impl std::fmt::Debug for LandingPage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "LandingPage", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "security")]
 impl serde::Serialize for LandingPage {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("createdBy", &self.created_by)?;
-        writer.field("createdDateTime", &self.created_date_time)?;
-        writer.field("description", &self.description)?;
-        writer.field("displayName", &self.display_name)?;
-        writer.field("lastModifiedBy", &self.last_modified_by)?;
-        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
-        writer.field("locale", &self.locale)?;
-        writer.field("source", &self.source)?;
-        writer.field("status", &self.status)?;
-        writer.field("supportedLocales", &self.supported_locales)?;
-        writer.field("details", &self.details)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -1528,30 +3259,34 @@ impl crate::read_fields::ReadFields for LandingPage {
     const NAME: &'static str = "microsoft.graph.landingPage";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "createdBy" => self.created_by = map.next_value()?,
-            "createdDateTime" => self.created_date_time = map.next_value()?,
-            "description" => self.description = map.next_value()?,
-            "displayName" => self.display_name = map.next_value()?,
-            "lastModifiedBy" => self.last_modified_by = map.next_value()?,
-            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
-            "locale" => self.locale = map.next_value()?,
-            "source" => self.source = map.next_value()?,
-            "status" => self.status = map.next_value()?,
-            "supportedLocales" => self.supported_locales = map.next_value()?,
-            "details" => self.details = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "createdBy" => into.other::<crate::models::EmailIdentity, _>(2987, map)?,
+            "createdDateTime" => into.other::<crate::edm::DateTimeOffset, _>(2988, map)?,
+            "description" => into.str(2989, map)?,
+            "displayName" => into.str(2990, map)?,
+            "lastModifiedBy" => into.other::<crate::models::EmailIdentity, _>(2991, map)?,
+            "lastModifiedDateTime" => into.other::<crate::edm::DateTimeOffset, _>(2992, map)?,
+            "locale" => into.str(2993, map)?,
+            "source" => into.other::<crate::models::SimulationContentSource, _>(2994, map)?,
+            "status" => into.other::<crate::models::SimulationContentStatus, _>(2995, map)?,
+            "supportedLocales" => into.strings(2996, map)?,
+            "details" => into.other::<Vec<crate::models::LandingPageDetail>, _>(2997, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -1576,32 +3311,94 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.landingPageDetail` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "security")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct LandingPageDetail {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "security")]
+impl std::ops::Deref for LandingPageDetail {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "security")]
+impl std::ops::DerefMut for LandingPageDetail {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "security")]
+impl LandingPageDetail {
+    /// An empty `landingPageDetail`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The `content` property.
-    pub content: crate::Patch<String>,
+    ///
+    /// `content`: `None` when absent or `null`.
+    pub fn content(&self) -> Option<&str> {
+        self.props().str(2998)
+    }
+
+    /// Sets `content`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_content(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(2998, value.into_patch());
+        self
+    }
+
     /// The `isDefaultLangauge` property.
-    pub is_default_langauge: crate::Patch<bool>,
+    ///
+    /// `isDefaultLangauge`: `None` when absent or `null`.
+    pub fn is_default_langauge(&self) -> Option<bool> {
+        self.props().bool(2999)
+    }
+
+    /// Sets `isDefaultLangauge`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_is_default_langauge(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(2999, value.into_patch());
+        self
+    }
+
     /// The `language` property.
-    pub language: crate::Patch<String>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `language`: `None` when absent or `null`.
+    pub fn language(&self) -> Option<&str> {
+        self.props().str(3000)
+    }
+
+    /// Sets `language`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_language(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(3000, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "security")]
+impl std::fmt::Debug for LandingPageDetail {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "LandingPageDetail", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "security")]
 impl serde::Serialize for LandingPageDetail {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("content", &self.content)?;
-        writer.field("isDefaultLangauge", &self.is_default_langauge)?;
-        writer.field("language", &self.language)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -1617,22 +3414,26 @@ impl crate::read_fields::ReadFields for LandingPageDetail {
     const NAME: &'static str = "microsoft.graph.landingPageDetail";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "content" => self.content = map.next_value()?,
-            "isDefaultLangauge" => self.is_default_langauge = map.next_value()?,
-            "language" => self.language = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "content" => into.str(2998, map)?,
+            "isDefaultLangauge" => into.bool(2999, map)?,
+            "language" => into.str(3000, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -1649,53 +3450,203 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.loginPage` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "security")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct LoginPage {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "security")]
+impl std::ops::Deref for LoginPage {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "security")]
+impl std::ops::DerefMut for LoginPage {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "security")]
+impl LoginPage {
+    /// An empty `loginPage`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The `content` property.
-    pub content: crate::Patch<String>,
+    ///
+    /// `content`: `None` when absent or `null`.
+    pub fn content(&self) -> Option<&str> {
+        self.props().str(3079)
+    }
+
+    /// Sets `content`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_content(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(3079, value.into_patch());
+        self
+    }
+
     /// The `createdBy` property.
-    pub created_by: crate::Patch<Box<crate::models::EmailIdentity>>,
+    ///
+    /// `createdBy`: `None` when absent or `null`.
+    pub fn created_by(&self) -> Option<&crate::models::EmailIdentity> {
+        self.props().get(3080)
+    }
+
+    /// Sets `createdBy`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_created_by(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::EmailIdentity>,
+    ) -> &mut Self {
+        self.props_mut().set(3080, value.into_patch());
+        self
+    }
+
     /// The `createdDateTime` property.
-    pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    ///
+    /// `createdDateTime`: `None` when absent or `null`.
+    pub fn created_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(3081)
+    }
+
+    /// Sets `createdDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_created_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(3081, value.into_patch());
+        self
+    }
+
     /// The `description` property.
-    pub description: crate::Patch<String>,
+    ///
+    /// `description`: `None` when absent or `null`.
+    pub fn description(&self) -> Option<&str> {
+        self.props().str(3082)
+    }
+
+    /// Sets `description`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_description(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(3082, value.into_patch());
+        self
+    }
+
     /// The `displayName` property.
-    pub display_name: crate::Patch<String>,
+    ///
+    /// `displayName`: `None` when absent or `null`.
+    pub fn display_name(&self) -> Option<&str> {
+        self.props().str(3083)
+    }
+
+    /// Sets `displayName`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_display_name(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(3083, value.into_patch());
+        self
+    }
+
     /// The `language` property.
-    pub language: crate::Patch<String>,
+    ///
+    /// `language`: `None` when absent or `null`.
+    pub fn language(&self) -> Option<&str> {
+        self.props().str(3084)
+    }
+
+    /// Sets `language`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_language(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(3084, value.into_patch());
+        self
+    }
+
     /// The `lastModifiedBy` property.
-    pub last_modified_by: crate::Patch<Box<crate::models::EmailIdentity>>,
+    ///
+    /// `lastModifiedBy`: `None` when absent or `null`.
+    pub fn last_modified_by(&self) -> Option<&crate::models::EmailIdentity> {
+        self.props().get(3085)
+    }
+
+    /// Sets `lastModifiedBy`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_last_modified_by(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::EmailIdentity>,
+    ) -> &mut Self {
+        self.props_mut().set(3085, value.into_patch());
+        self
+    }
+
     /// The `lastModifiedDateTime` property.
-    pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    ///
+    /// `lastModifiedDateTime`: `None` when absent or `null`.
+    pub fn last_modified_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(3086)
+    }
+
+    /// Sets `lastModifiedDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_last_modified_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(3086, value.into_patch());
+        self
+    }
+
     /// The `source` property.
-    pub source: crate::Patch<crate::models::SimulationContentSource>,
+    ///
+    /// `source`: `None` when absent or `null`.
+    pub fn source(&self) -> Option<&crate::models::SimulationContentSource> {
+        self.props().get(3087)
+    }
+
+    /// Sets `source`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_source(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::SimulationContentSource>,
+    ) -> &mut Self {
+        self.props_mut().set(3087, value.into_patch());
+        self
+    }
+
     /// The `status` property.
-    pub status: crate::Patch<crate::models::SimulationContentStatus>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `status`: `None` when absent or `null`.
+    pub fn status(&self) -> Option<&crate::models::SimulationContentStatus> {
+        self.props().get(3088)
+    }
+
+    /// Sets `status`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_status(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::SimulationContentStatus>,
+    ) -> &mut Self {
+        self.props_mut().set(3088, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "security")]
+impl std::fmt::Debug for LoginPage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "LoginPage", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "security")]
 impl serde::Serialize for LoginPage {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("content", &self.content)?;
-        writer.field("createdBy", &self.created_by)?;
-        writer.field("createdDateTime", &self.created_date_time)?;
-        writer.field("description", &self.description)?;
-        writer.field("displayName", &self.display_name)?;
-        writer.field("language", &self.language)?;
-        writer.field("lastModifiedBy", &self.last_modified_by)?;
-        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
-        writer.field("source", &self.source)?;
-        writer.field("status", &self.status)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -1711,29 +3662,33 @@ impl crate::read_fields::ReadFields for LoginPage {
     const NAME: &'static str = "microsoft.graph.loginPage";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "content" => self.content = map.next_value()?,
-            "createdBy" => self.created_by = map.next_value()?,
-            "createdDateTime" => self.created_date_time = map.next_value()?,
-            "description" => self.description = map.next_value()?,
-            "displayName" => self.display_name = map.next_value()?,
-            "language" => self.language = map.next_value()?,
-            "lastModifiedBy" => self.last_modified_by = map.next_value()?,
-            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
-            "source" => self.source = map.next_value()?,
-            "status" => self.status = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "content" => into.str(3079, map)?,
+            "createdBy" => into.other::<crate::models::EmailIdentity, _>(3080, map)?,
+            "createdDateTime" => into.other::<crate::edm::DateTimeOffset, _>(3081, map)?,
+            "description" => into.str(3082, map)?,
+            "displayName" => into.str(3083, map)?,
+            "language" => into.str(3084, map)?,
+            "lastModifiedBy" => into.other::<crate::models::EmailIdentity, _>(3085, map)?,
+            "lastModifiedDateTime" => into.other::<crate::edm::DateTimeOffset, _>(3086, map)?,
+            "source" => into.other::<crate::models::SimulationContentSource, _>(3087, map)?,
+            "status" => into.other::<crate::models::SimulationContentStatus, _>(3088, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -1757,61 +3712,102 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.mailAssessmentRequest` entity type.
 ///
-/// Derived from `threatAssessmentRequest` < `entity`; inherited properties are included.
+/// Derived from `threatAssessmentRequest` < `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::ThreatAssessmentRequest`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "security")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct MailAssessmentRequest {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
-    /// The threat category. Possible values are: spam, phishing, malware.
-    pub category: crate::Patch<crate::models::ThreatCategory>,
-    /// The content type of threat assessment. Possible values are: mail, url, file.
-    pub content_type: crate::Patch<crate::models::ThreatAssessmentContentType>,
-    /// The threat assessment request creator.
-    pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
-    /// The Timestamp type represents date and time information using ISO 8601 format and is always in
-    /// UTC time. For example, midnight UTC on Jan 1, 2014 is 2014-01-01T00:00:00Z.
-    pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// The expected assessment from submitter. Possible values are: block, unblock.
-    pub expected_assessment: crate::Patch<crate::models::ThreatExpectedAssessment>,
-    /// The source of the threat assessment request. Possible values are: administrator.
-    pub request_source: crate::Patch<crate::models::ThreatAssessmentRequestSource>,
-    /// The assessment process status. Possible values are: pending, completed.
-    pub status: crate::Patch<crate::models::ThreatAssessmentStatus>,
+    base: crate::models::ThreatAssessmentRequest,
+}
+
+#[cfg(feature = "security")]
+impl std::ops::Deref for MailAssessmentRequest {
+    type Target = crate::models::ThreatAssessmentRequest;
+
+    fn deref(&self) -> &crate::models::ThreatAssessmentRequest {
+        &self.base
+    }
+}
+
+#[cfg(feature = "security")]
+impl std::ops::DerefMut for MailAssessmentRequest {
+    fn deref_mut(&mut self) -> &mut crate::models::ThreatAssessmentRequest {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "security")]
+impl MailAssessmentRequest {
+    /// An empty `mailAssessmentRequest`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The reason for mail routed to its destination. Possible values are: none, mailFlowRule,
     /// safeSender, blockedSender, advancedSpamFiltering, domainAllowList, domainBlockList,
     /// notInAddressBook, firstTimeSender, autoPurgeToInbox, autoPurgeToJunk, autoPurgeToDeleted,
     /// outbound, notJunk, junk.
-    pub destination_routing_reason: crate::Patch<crate::models::MailDestinationRoutingReason>,
+    ///
+    /// `destinationRoutingReason`: `None` when absent or `null`.
+    pub fn destination_routing_reason(
+        &self,
+    ) -> Option<&crate::models::MailDestinationRoutingReason> {
+        self.props().get(3144)
+    }
+
+    /// Sets `destinationRoutingReason`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_destination_routing_reason(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::MailDestinationRoutingReason>,
+    ) -> &mut Self {
+        self.props_mut().set(3144, value.into_patch());
+        self
+    }
+
     /// The resource URI of the mail message for assessment.
-    pub message_uri: crate::Patch<String>,
+    ///
+    /// `messageUri`: `None` when absent or `null`.
+    pub fn message_uri(&self) -> Option<&str> {
+        self.props().str(3145)
+    }
+
+    /// Sets `messageUri`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_message_uri(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(3145, value.into_patch());
+        self
+    }
+
     /// The mail recipient whose policies are used to assess the mail.
-    pub recipient_email: crate::Patch<String>,
-    /// A collection of threat assessment results. Read-only. By default, a GET
-    /// /threatAssessmentRequests/{id} does not return this property unless you apply $expand on it.
-    pub results: crate::Patch<Vec<crate::models::ThreatAssessmentResult>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `recipientEmail`: `None` when absent or `null`.
+    pub fn recipient_email(&self) -> Option<&str> {
+        self.props().str(3146)
+    }
+
+    /// Sets `recipientEmail`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_recipient_email(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(3146, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "security")]
+impl std::fmt::Debug for MailAssessmentRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "MailAssessmentRequest", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "security")]
 impl serde::Serialize for MailAssessmentRequest {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("category", &self.category)?;
-        writer.field("contentType", &self.content_type)?;
-        writer.field("createdBy", &self.created_by)?;
-        writer.field("createdDateTime", &self.created_date_time)?;
-        writer.field("expectedAssessment", &self.expected_assessment)?;
-        writer.field("requestSource", &self.request_source)?;
-        writer.field("status", &self.status)?;
-        writer.field("destinationRoutingReason", &self.destination_routing_reason)?;
-        writer.field("messageUri", &self.message_uri)?;
-        writer.field("recipientEmail", &self.recipient_email)?;
-        writer.field("results", &self.results)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -1827,30 +3823,40 @@ impl crate::read_fields::ReadFields for MailAssessmentRequest {
     const NAME: &'static str = "microsoft.graph.mailAssessmentRequest";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "category" => self.category = map.next_value()?,
-            "contentType" => self.content_type = map.next_value()?,
-            "createdBy" => self.created_by = map.next_value()?,
-            "createdDateTime" => self.created_date_time = map.next_value()?,
-            "expectedAssessment" => self.expected_assessment = map.next_value()?,
-            "requestSource" => self.request_source = map.next_value()?,
-            "status" => self.status = map.next_value()?,
-            "destinationRoutingReason" => self.destination_routing_reason = map.next_value()?,
-            "messageUri" => self.message_uri = map.next_value()?,
-            "recipientEmail" => self.recipient_email = map.next_value()?,
-            "results" => self.results = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "category" => into.other::<crate::models::ThreatCategory, _>(5157, map)?,
+            "contentType" => {
+                into.other::<crate::models::ThreatAssessmentContentType, _>(5158, map)?
+            }
+            "createdBy" => into.other::<crate::models::AnyIdentitySet, _>(5159, map)?,
+            "createdDateTime" => into.other::<crate::edm::DateTimeOffset, _>(5160, map)?,
+            "expectedAssessment" => {
+                into.other::<crate::models::ThreatExpectedAssessment, _>(5161, map)?
+            }
+            "requestSource" => {
+                into.other::<crate::models::ThreatAssessmentRequestSource, _>(5162, map)?
+            }
+            "status" => into.other::<crate::models::ThreatAssessmentStatus, _>(5163, map)?,
+            "destinationRoutingReason" => {
+                into.other::<crate::models::MailDestinationRoutingReason, _>(3144, map)?
+            }
+            "messageUri" => into.str(3145, map)?,
+            "recipientEmail" => into.str(3146, map)?,
+            "results" => into.other::<Vec<crate::models::ThreatAssessmentResult>, _>(5164, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+base: <crate::models::ThreatAssessmentRequest as crate::read_fields::ReadFields>::from_properties(properties),
+}
     }
 }
 
@@ -1875,89 +3881,386 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.payload` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "security")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct Payload {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "security")]
+impl std::ops::Deref for Payload {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "security")]
+impl std::ops::DerefMut for Payload {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "security")]
+impl Payload {
+    /// An empty `payload`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The `brand` property.
-    pub brand: crate::Patch<crate::models::PayloadBrand>,
+    ///
+    /// `brand`: `None` when absent or `null`.
+    pub fn brand(&self) -> Option<&crate::models::PayloadBrand> {
+        self.props().get(3810)
+    }
+
+    /// Sets `brand`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_brand(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::PayloadBrand>,
+    ) -> &mut Self {
+        self.props_mut().set(3810, value.into_patch());
+        self
+    }
+
     /// The `complexity` property.
-    pub complexity: crate::Patch<crate::models::PayloadComplexity>,
+    ///
+    /// `complexity`: `None` when absent or `null`.
+    pub fn complexity(&self) -> Option<&crate::models::PayloadComplexity> {
+        self.props().get(3811)
+    }
+
+    /// Sets `complexity`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_complexity(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::PayloadComplexity>,
+    ) -> &mut Self {
+        self.props_mut().set(3811, value.into_patch());
+        self
+    }
+
     /// The `createdBy` property.
-    pub created_by: crate::Patch<Box<crate::models::EmailIdentity>>,
+    ///
+    /// `createdBy`: `None` when absent or `null`.
+    pub fn created_by(&self) -> Option<&crate::models::EmailIdentity> {
+        self.props().get(3812)
+    }
+
+    /// Sets `createdBy`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_created_by(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::EmailIdentity>,
+    ) -> &mut Self {
+        self.props_mut().set(3812, value.into_patch());
+        self
+    }
+
     /// The `createdDateTime` property.
-    pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    ///
+    /// `createdDateTime`: `None` when absent or `null`.
+    pub fn created_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(3813)
+    }
+
+    /// Sets `createdDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_created_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(3813, value.into_patch());
+        self
+    }
+
     /// The `description` property.
-    pub description: crate::Patch<String>,
+    ///
+    /// `description`: `None` when absent or `null`.
+    pub fn description(&self) -> Option<&str> {
+        self.props().str(3814)
+    }
+
+    /// Sets `description`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_description(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(3814, value.into_patch());
+        self
+    }
+
     /// The `detail` property.
-    pub detail: crate::Patch<Box<crate::models::AnyPayloadDetail>>,
+    ///
+    /// `detail`: `None` when absent or `null`.
+    pub fn detail(&self) -> Option<&crate::models::AnyPayloadDetail> {
+        self.props().get(3815)
+    }
+
+    /// Sets `detail`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_detail(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::AnyPayloadDetail>,
+    ) -> &mut Self {
+        self.props_mut().set(3815, value.into_patch());
+        self
+    }
+
     /// The `displayName` property.
-    pub display_name: crate::Patch<String>,
+    ///
+    /// `displayName`: `None` when absent or `null`.
+    pub fn display_name(&self) -> Option<&str> {
+        self.props().str(3816)
+    }
+
+    /// Sets `displayName`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_display_name(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(3816, value.into_patch());
+        self
+    }
+
     /// The `industry` property.
-    pub industry: crate::Patch<crate::models::PayloadIndustry>,
+    ///
+    /// `industry`: `None` when absent or `null`.
+    pub fn industry(&self) -> Option<&crate::models::PayloadIndustry> {
+        self.props().get(3817)
+    }
+
+    /// Sets `industry`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_industry(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::PayloadIndustry>,
+    ) -> &mut Self {
+        self.props_mut().set(3817, value.into_patch());
+        self
+    }
+
     /// The `isAutomated` property.
-    pub is_automated: crate::Patch<bool>,
+    ///
+    /// `isAutomated`: `None` when absent or `null`.
+    pub fn is_automated(&self) -> Option<bool> {
+        self.props().bool(3818)
+    }
+
+    /// Sets `isAutomated`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_is_automated(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(3818, value.into_patch());
+        self
+    }
+
     /// The `isControversial` property.
-    pub is_controversial: crate::Patch<bool>,
+    ///
+    /// `isControversial`: `None` when absent or `null`.
+    pub fn is_controversial(&self) -> Option<bool> {
+        self.props().bool(3819)
+    }
+
+    /// Sets `isControversial`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_is_controversial(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(3819, value.into_patch());
+        self
+    }
+
     /// The `isCurrentEvent` property.
-    pub is_current_event: crate::Patch<bool>,
+    ///
+    /// `isCurrentEvent`: `None` when absent or `null`.
+    pub fn is_current_event(&self) -> Option<bool> {
+        self.props().bool(3820)
+    }
+
+    /// Sets `isCurrentEvent`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_is_current_event(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(3820, value.into_patch());
+        self
+    }
+
     /// The `language` property.
-    pub language: crate::Patch<String>,
+    ///
+    /// `language`: `None` when absent or `null`.
+    pub fn language(&self) -> Option<&str> {
+        self.props().str(3821)
+    }
+
+    /// Sets `language`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_language(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(3821, value.into_patch());
+        self
+    }
+
     /// The `lastModifiedBy` property.
-    pub last_modified_by: crate::Patch<Box<crate::models::EmailIdentity>>,
+    ///
+    /// `lastModifiedBy`: `None` when absent or `null`.
+    pub fn last_modified_by(&self) -> Option<&crate::models::EmailIdentity> {
+        self.props().get(3822)
+    }
+
+    /// Sets `lastModifiedBy`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_last_modified_by(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::EmailIdentity>,
+    ) -> &mut Self {
+        self.props_mut().set(3822, value.into_patch());
+        self
+    }
+
     /// The `lastModifiedDateTime` property.
-    pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    ///
+    /// `lastModifiedDateTime`: `None` when absent or `null`.
+    pub fn last_modified_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(3823)
+    }
+
+    /// Sets `lastModifiedDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_last_modified_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(3823, value.into_patch());
+        self
+    }
+
     /// The `payloadTags` property.
-    pub payload_tags: crate::Patch<Vec<String>>,
+    ///
+    /// `payloadTags`: an empty slice when absent or `null`.
+    pub fn payload_tags(&self) -> &[String] {
+        self.props().strings(3824)
+    }
+
+    /// Sets `payloadTags`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_payload_tags(&mut self, value: impl crate::IntoPatch<Vec<String>>) -> &mut Self {
+        self.props_mut().set_strings(3824, value.into_patch());
+        self
+    }
+
     /// The `platform` property.
-    pub platform: crate::Patch<crate::models::PayloadDeliveryPlatform>,
+    ///
+    /// `platform`: `None` when absent or `null`.
+    pub fn platform(&self) -> Option<&crate::models::PayloadDeliveryPlatform> {
+        self.props().get(3825)
+    }
+
+    /// Sets `platform`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_platform(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::PayloadDeliveryPlatform>,
+    ) -> &mut Self {
+        self.props_mut().set(3825, value.into_patch());
+        self
+    }
+
     /// The `predictedCompromiseRate` property.
-    pub predicted_compromise_rate: crate::Patch<crate::edm::Double>,
+    ///
+    /// `predictedCompromiseRate`: `None` when absent or `null`.
+    pub fn predicted_compromise_rate(&self) -> Option<f64> {
+        self.props().double(3826)
+    }
+
+    /// Sets `predictedCompromiseRate`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_predicted_compromise_rate(
+        &mut self,
+        value: impl crate::IntoPatch<f64>,
+    ) -> &mut Self {
+        self.props_mut().set_double(3826, value.into_patch());
+        self
+    }
+
     /// The `simulationAttackType` property.
-    pub simulation_attack_type: crate::Patch<crate::models::SimulationAttackType>,
+    ///
+    /// `simulationAttackType`: `None` when absent or `null`.
+    pub fn simulation_attack_type(&self) -> Option<&crate::models::SimulationAttackType> {
+        self.props().get(3827)
+    }
+
+    /// Sets `simulationAttackType`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_simulation_attack_type(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::SimulationAttackType>,
+    ) -> &mut Self {
+        self.props_mut().set(3827, value.into_patch());
+        self
+    }
+
     /// The `source` property.
-    pub source: crate::Patch<crate::models::SimulationContentSource>,
+    ///
+    /// `source`: `None` when absent or `null`.
+    pub fn source(&self) -> Option<&crate::models::SimulationContentSource> {
+        self.props().get(3828)
+    }
+
+    /// Sets `source`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_source(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::SimulationContentSource>,
+    ) -> &mut Self {
+        self.props_mut().set(3828, value.into_patch());
+        self
+    }
+
     /// The `status` property.
-    pub status: crate::Patch<crate::models::SimulationContentStatus>,
+    ///
+    /// `status`: `None` when absent or `null`.
+    pub fn status(&self) -> Option<&crate::models::SimulationContentStatus> {
+        self.props().get(3829)
+    }
+
+    /// Sets `status`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_status(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::SimulationContentStatus>,
+    ) -> &mut Self {
+        self.props_mut().set(3829, value.into_patch());
+        self
+    }
+
     /// The `technique` property.
-    pub technique: crate::Patch<crate::models::SimulationAttackTechnique>,
+    ///
+    /// `technique`: `None` when absent or `null`.
+    pub fn technique(&self) -> Option<&crate::models::SimulationAttackTechnique> {
+        self.props().get(3830)
+    }
+
+    /// Sets `technique`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_technique(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::SimulationAttackTechnique>,
+    ) -> &mut Self {
+        self.props_mut().set(3830, value.into_patch());
+        self
+    }
+
     /// The `theme` property.
-    pub theme: crate::Patch<crate::models::PayloadTheme>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `theme`: `None` when absent or `null`.
+    pub fn theme(&self) -> Option<&crate::models::PayloadTheme> {
+        self.props().get(3831)
+    }
+
+    /// Sets `theme`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_theme(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::PayloadTheme>,
+    ) -> &mut Self {
+        self.props_mut().set(3831, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "security")]
+impl std::fmt::Debug for Payload {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "Payload", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "security")]
 impl serde::Serialize for Payload {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("brand", &self.brand)?;
-        writer.field("complexity", &self.complexity)?;
-        writer.field("createdBy", &self.created_by)?;
-        writer.field("createdDateTime", &self.created_date_time)?;
-        writer.field("description", &self.description)?;
-        writer.field("detail", &self.detail)?;
-        writer.field("displayName", &self.display_name)?;
-        writer.field("industry", &self.industry)?;
-        writer.field("isAutomated", &self.is_automated)?;
-        writer.field("isControversial", &self.is_controversial)?;
-        writer.field("isCurrentEvent", &self.is_current_event)?;
-        writer.field("language", &self.language)?;
-        writer.field("lastModifiedBy", &self.last_modified_by)?;
-        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
-        writer.field("payloadTags", &self.payload_tags)?;
-        writer.field("platform", &self.platform)?;
-        writer.field("predictedCompromiseRate", &self.predicted_compromise_rate)?;
-        writer.field("simulationAttackType", &self.simulation_attack_type)?;
-        writer.field("source", &self.source)?;
-        writer.field("status", &self.status)?;
-        writer.field("technique", &self.technique)?;
-        writer.field("theme", &self.theme)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -1973,41 +4276,47 @@ impl crate::read_fields::ReadFields for Payload {
     const NAME: &'static str = "microsoft.graph.payload";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "brand" => self.brand = map.next_value()?,
-            "complexity" => self.complexity = map.next_value()?,
-            "createdBy" => self.created_by = map.next_value()?,
-            "createdDateTime" => self.created_date_time = map.next_value()?,
-            "description" => self.description = map.next_value()?,
-            "detail" => self.detail = map.next_value()?,
-            "displayName" => self.display_name = map.next_value()?,
-            "industry" => self.industry = map.next_value()?,
-            "isAutomated" => self.is_automated = map.next_value()?,
-            "isControversial" => self.is_controversial = map.next_value()?,
-            "isCurrentEvent" => self.is_current_event = map.next_value()?,
-            "language" => self.language = map.next_value()?,
-            "lastModifiedBy" => self.last_modified_by = map.next_value()?,
-            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
-            "payloadTags" => self.payload_tags = map.next_value()?,
-            "platform" => self.platform = map.next_value()?,
-            "predictedCompromiseRate" => self.predicted_compromise_rate = map.next_value()?,
-            "simulationAttackType" => self.simulation_attack_type = map.next_value()?,
-            "source" => self.source = map.next_value()?,
-            "status" => self.status = map.next_value()?,
-            "technique" => self.technique = map.next_value()?,
-            "theme" => self.theme = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "brand" => into.other::<crate::models::PayloadBrand, _>(3810, map)?,
+            "complexity" => into.other::<crate::models::PayloadComplexity, _>(3811, map)?,
+            "createdBy" => into.other::<crate::models::EmailIdentity, _>(3812, map)?,
+            "createdDateTime" => into.other::<crate::edm::DateTimeOffset, _>(3813, map)?,
+            "description" => into.str(3814, map)?,
+            "detail" => into.other::<crate::models::AnyPayloadDetail, _>(3815, map)?,
+            "displayName" => into.str(3816, map)?,
+            "industry" => into.other::<crate::models::PayloadIndustry, _>(3817, map)?,
+            "isAutomated" => into.bool(3818, map)?,
+            "isControversial" => into.bool(3819, map)?,
+            "isCurrentEvent" => into.bool(3820, map)?,
+            "language" => into.str(3821, map)?,
+            "lastModifiedBy" => into.other::<crate::models::EmailIdentity, _>(3822, map)?,
+            "lastModifiedDateTime" => into.other::<crate::edm::DateTimeOffset, _>(3823, map)?,
+            "payloadTags" => into.strings(3824, map)?,
+            "platform" => into.other::<crate::models::PayloadDeliveryPlatform, _>(3825, map)?,
+            "predictedCompromiseRate" => into.double(3826, map)?,
+            "simulationAttackType" => {
+                into.other::<crate::models::SimulationAttackType, _>(3827, map)?
+            }
+            "source" => into.other::<crate::models::SimulationContentSource, _>(3828, map)?,
+            "status" => into.other::<crate::models::SimulationContentStatus, _>(3829, map)?,
+            "technique" => into.other::<crate::models::SimulationAttackTechnique, _>(3830, map)?,
+            "theme" => into.other::<crate::models::PayloadTheme, _>(3831, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -2043,19 +4352,76 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.riskDetection` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "security")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct RiskDetection {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "security")]
+impl std::ops::Deref for RiskDetection {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "security")]
+impl std::ops::DerefMut for RiskDetection {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "security")]
+impl RiskDetection {
+    /// An empty `riskDetection`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Indicates the activity type the detected risk is linked to. Possible values are: signin, user,
     /// unknownFutureValue.
-    pub activity: crate::Patch<crate::models::ActivityType>,
+    ///
+    /// `activity`: `None` when absent or `null`.
+    pub fn activity(&self) -> Option<&crate::models::ActivityType> {
+        self.props().get(4361)
+    }
+
+    /// Sets `activity`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_activity(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::ActivityType>,
+    ) -> &mut Self {
+        self.props_mut().set(4361, value.into_patch());
+        self
+    }
+
     /// Date and time that the risky activity occurred. The DateTimeOffset type represents date and time
     /// information using ISO 8601 format and is always in UTC time. For example, midnight UTC on Jan 1,
     /// 2014 is look like this: 2014-01-01T00:00:00Z
-    pub activity_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    ///
+    /// `activityDateTime`: `None` when absent or `null`.
+    pub fn activity_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(4362)
+    }
+
+    /// Sets `activityDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_activity_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(4362, value.into_patch());
+        self
+    }
+
     /// Additional information associated with the risk detection in JSON format. For example,
     /// '\[{/'Key/':/'userAgent/',/'Value/':/'Mozilla/5.0 (Windows NT 10.0; Win64; x64)
     /// AppleWebKit/537.36 (KHTML, like Gecko) Chrome/68.0.3440.106 Safari/537.36/'}\]'. Possible keys in
@@ -2063,28 +4429,128 @@ pub struct RiskDetection {
     /// deviceInformation, relatedLocation, requestId, correlationId, lastActivityTimeInUtc, malwareName,
     /// clientLocation, clientIp, riskReasons. For more information about riskReasons and possible
     /// values, see riskReasons values.
-    pub additional_info: crate::Patch<String>,
+    ///
+    /// `additionalInfo`: `None` when absent or `null`.
+    pub fn additional_info(&self) -> Option<&str> {
+        self.props().str(4363)
+    }
+
+    /// Sets `additionalInfo`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_additional_info(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(4363, value.into_patch());
+        self
+    }
+
     /// Correlation ID of the sign-in associated with the risk detection. This property is null if the
     /// risk detection is not associated with a sign-in.
-    pub correlation_id: crate::Patch<String>,
+    ///
+    /// `correlationId`: `None` when absent or `null`.
+    pub fn correlation_id(&self) -> Option<&str> {
+        self.props().str(4364)
+    }
+
+    /// Sets `correlationId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_correlation_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(4364, value.into_patch());
+        self
+    }
+
     /// Date and time that the risk was detected. The DateTimeOffset type represents date and time
     /// information using ISO 8601 format and is always in UTC time. For example, midnight UTC on Jan 1,
     /// 2014 looks like this: 2014-01-01T00:00:00Z
-    pub detected_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    ///
+    /// `detectedDateTime`: `None` when absent or `null`.
+    pub fn detected_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(4365)
+    }
+
+    /// Sets `detectedDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_detected_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(4365, value.into_patch());
+        self
+    }
+
     /// Timing of the detected risk (real-time/offline). Possible values are: notDefined, realtime,
     /// nearRealtime, offline, unknownFutureValue.
-    pub detection_timing_type: crate::Patch<crate::models::RiskDetectionTimingType>,
+    ///
+    /// `detectionTimingType`: `None` when absent or `null`.
+    pub fn detection_timing_type(&self) -> Option<&crate::models::RiskDetectionTimingType> {
+        self.props().get(4366)
+    }
+
+    /// Sets `detectionTimingType`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_detection_timing_type(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::RiskDetectionTimingType>,
+    ) -> &mut Self {
+        self.props_mut().set(4366, value.into_patch());
+        self
+    }
+
     /// Provides the IP address of the client from where the risk occurred.
-    pub ip_address: crate::Patch<String>,
+    ///
+    /// `ipAddress`: `None` when absent or `null`.
+    pub fn ip_address(&self) -> Option<&str> {
+        self.props().str(4367)
+    }
+
+    /// Sets `ipAddress`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_ip_address(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(4367, value.into_patch());
+        self
+    }
+
     /// Date and time that the risk detection was last updated. The DateTimeOffset type represents date
     /// and time information using ISO 8601 format and is always in UTC time. For example, midnight UTC
     /// on Jan 1, 2014 is look like this: 2014-01-01T00:00:00Z
-    pub last_updated_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    ///
+    /// `lastUpdatedDateTime`: `None` when absent or `null`.
+    pub fn last_updated_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(4368)
+    }
+
+    /// Sets `lastUpdatedDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_last_updated_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(4368, value.into_patch());
+        self
+    }
+
     /// Location of the sign-in.
-    pub location: crate::Patch<Box<crate::models::SignInLocation>>,
+    ///
+    /// `location`: `None` when absent or `null`.
+    pub fn location(&self) -> Option<&crate::models::SignInLocation> {
+        self.props().get(4369)
+    }
+
+    /// Sets `location`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_location(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::SignInLocation>,
+    ) -> &mut Self {
+        self.props_mut().set(4369, value.into_patch());
+        self
+    }
+
     /// Request ID of the sign-in associated with the risk detection. This property is null if the risk
     /// detection is not associated with a sign-in.
-    pub request_id: crate::Patch<String>,
+    ///
+    /// `requestId`: `None` when absent or `null`.
+    pub fn request_id(&self) -> Option<&str> {
+        self.props().str(4370)
+    }
+
+    /// Sets `requestId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_request_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(4370, value.into_patch());
+        self
+    }
+
     /// Details of the detected risk. The possible values are: none, adminGeneratedTemporaryPassword,
     /// userPerformedSecuredPasswordChange, userPerformedSecuredPasswordReset, adminConfirmedSigninSafe,
     /// aiConfirmedSigninSafe, userPassedMFADrivenByRiskBasedPolicy, adminDismissedAllRiskForUser,
@@ -2092,7 +4558,21 @@ pub struct RiskDetection {
     /// m365DAdminDismissedDetection. Note that you must use the Prefer: include - unknown -enum-members
     /// request header to get the following value(s) in this evolvable enum:
     /// m365DAdminDismissedDetection.
-    pub risk_detail: crate::Patch<crate::models::RiskDetail>,
+    ///
+    /// `riskDetail`: `None` when absent or `null`.
+    pub fn risk_detail(&self) -> Option<&crate::models::RiskDetail> {
+        self.props().get(4371)
+    }
+
+    /// Sets `riskDetail`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_risk_detail(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::RiskDetail>,
+    ) -> &mut Self {
+        self.props_mut().set(4371, value.into_patch());
+        self
+    }
+
     /// The type of risk event detected. The possible values are unlikelyTravel, anonymizedIPAddress,
     /// maliciousIPAddress, unfamiliarFeatures, malwareInfectedIPAddress, suspiciousIPAddress,
     /// leakedCredentials, investigationsThreatIntelligence, generic,adminConfirmedUserCompromised,
@@ -2100,54 +4580,135 @@ pub struct RiskDetection {
     /// tokenIssuerAnomaly,suspiciousBrowser, riskyIPAddress, mcasSuspiciousInboxManipulationRules,
     /// suspiciousInboxForwarding, and anomalousUserActivity. If the risk detection is a premium
     /// detection, will show generic. For more information about each value, see riskEventType values.
-    pub risk_event_type: crate::Patch<String>,
+    ///
+    /// `riskEventType`: `None` when absent or `null`.
+    pub fn risk_event_type(&self) -> Option<&str> {
+        self.props().str(4372)
+    }
+
+    /// Sets `riskEventType`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_risk_event_type(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(4372, value.into_patch());
+        self
+    }
+
     /// Level of the detected risk. Possible values are: low, medium, high, hidden, none,
     /// unknownFutureValue.
-    pub risk_level: crate::Patch<crate::models::RiskLevel>,
+    ///
+    /// `riskLevel`: `None` when absent or `null`.
+    pub fn risk_level(&self) -> Option<&crate::models::RiskLevel> {
+        self.props().get(4373)
+    }
+
+    /// Sets `riskLevel`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_risk_level(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::RiskLevel>,
+    ) -> &mut Self {
+        self.props_mut().set(4373, value.into_patch());
+        self
+    }
+
     /// The state of a detected risky user or sign-in. Possible values are: none, confirmedSafe,
     /// remediated, dismissed, atRisk, confirmedCompromised, unknownFutureValue.
-    pub risk_state: crate::Patch<crate::models::RiskState>,
+    ///
+    /// `riskState`: `None` when absent or `null`.
+    pub fn risk_state(&self) -> Option<&crate::models::RiskState> {
+        self.props().get(4374)
+    }
+
+    /// Sets `riskState`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_risk_state(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::RiskState>,
+    ) -> &mut Self {
+        self.props_mut().set(4374, value.into_patch());
+        self
+    }
+
     /// Source of the risk detection. For example, activeDirectory.
-    pub source: crate::Patch<String>,
+    ///
+    /// `source`: `None` when absent or `null`.
+    pub fn source(&self) -> Option<&str> {
+        self.props().str(4375)
+    }
+
+    /// Sets `source`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_source(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(4375, value.into_patch());
+        self
+    }
+
     /// Indicates the type of token issuer for the detected sign-in risk. Possible values are: AzureAD,
     /// ADFederationServices, UnknownFutureValue.
-    pub token_issuer_type: crate::Patch<crate::models::TokenIssuerType>,
+    ///
+    /// `tokenIssuerType`: `None` when absent or `null`.
+    pub fn token_issuer_type(&self) -> Option<&crate::models::TokenIssuerType> {
+        self.props().get(4376)
+    }
+
+    /// Sets `tokenIssuerType`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_token_issuer_type(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::TokenIssuerType>,
+    ) -> &mut Self {
+        self.props_mut().set(4376, value.into_patch());
+        self
+    }
+
     /// The user principal name (UPN) of the user.
-    pub user_display_name: crate::Patch<String>,
+    ///
+    /// `userDisplayName`: `None` when absent or `null`.
+    pub fn user_display_name(&self) -> Option<&str> {
+        self.props().str(4377)
+    }
+
+    /// Sets `userDisplayName`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_user_display_name(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(4377, value.into_patch());
+        self
+    }
+
     /// Unique ID of the user.
-    pub user_id: crate::Patch<String>,
+    ///
+    /// `userId`: `None` when absent or `null`.
+    pub fn user_id(&self) -> Option<&str> {
+        self.props().str(4378)
+    }
+
+    /// Sets `userId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_user_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(4378, value.into_patch());
+        self
+    }
+
     /// The user principal name (UPN) of the user.
-    pub user_principal_name: crate::Patch<String>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `userPrincipalName`: `None` when absent or `null`.
+    pub fn user_principal_name(&self) -> Option<&str> {
+        self.props().str(4379)
+    }
+
+    /// Sets `userPrincipalName`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_user_principal_name(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(4379, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "security")]
+impl std::fmt::Debug for RiskDetection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "RiskDetection", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "security")]
 impl serde::Serialize for RiskDetection {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("activity", &self.activity)?;
-        writer.field("activityDateTime", &self.activity_date_time)?;
-        writer.field("additionalInfo", &self.additional_info)?;
-        writer.field("correlationId", &self.correlation_id)?;
-        writer.field("detectedDateTime", &self.detected_date_time)?;
-        writer.field("detectionTimingType", &self.detection_timing_type)?;
-        writer.field("ipAddress", &self.ip_address)?;
-        writer.field("lastUpdatedDateTime", &self.last_updated_date_time)?;
-        writer.field("location", &self.location)?;
-        writer.field("requestId", &self.request_id)?;
-        writer.field("riskDetail", &self.risk_detail)?;
-        writer.field("riskEventType", &self.risk_event_type)?;
-        writer.field("riskLevel", &self.risk_level)?;
-        writer.field("riskState", &self.risk_state)?;
-        writer.field("source", &self.source)?;
-        writer.field("tokenIssuerType", &self.token_issuer_type)?;
-        writer.field("userDisplayName", &self.user_display_name)?;
-        writer.field("userId", &self.user_id)?;
-        writer.field("userPrincipalName", &self.user_principal_name)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -2163,38 +4724,44 @@ impl crate::read_fields::ReadFields for RiskDetection {
     const NAME: &'static str = "microsoft.graph.riskDetection";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "activity" => self.activity = map.next_value()?,
-            "activityDateTime" => self.activity_date_time = map.next_value()?,
-            "additionalInfo" => self.additional_info = map.next_value()?,
-            "correlationId" => self.correlation_id = map.next_value()?,
-            "detectedDateTime" => self.detected_date_time = map.next_value()?,
-            "detectionTimingType" => self.detection_timing_type = map.next_value()?,
-            "ipAddress" => self.ip_address = map.next_value()?,
-            "lastUpdatedDateTime" => self.last_updated_date_time = map.next_value()?,
-            "location" => self.location = map.next_value()?,
-            "requestId" => self.request_id = map.next_value()?,
-            "riskDetail" => self.risk_detail = map.next_value()?,
-            "riskEventType" => self.risk_event_type = map.next_value()?,
-            "riskLevel" => self.risk_level = map.next_value()?,
-            "riskState" => self.risk_state = map.next_value()?,
-            "source" => self.source = map.next_value()?,
-            "tokenIssuerType" => self.token_issuer_type = map.next_value()?,
-            "userDisplayName" => self.user_display_name = map.next_value()?,
-            "userId" => self.user_id = map.next_value()?,
-            "userPrincipalName" => self.user_principal_name = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "activity" => into.other::<crate::models::ActivityType, _>(4361, map)?,
+            "activityDateTime" => into.other::<crate::edm::DateTimeOffset, _>(4362, map)?,
+            "additionalInfo" => into.str(4363, map)?,
+            "correlationId" => into.str(4364, map)?,
+            "detectedDateTime" => into.other::<crate::edm::DateTimeOffset, _>(4365, map)?,
+            "detectionTimingType" => {
+                into.other::<crate::models::RiskDetectionTimingType, _>(4366, map)?
+            }
+            "ipAddress" => into.str(4367, map)?,
+            "lastUpdatedDateTime" => into.other::<crate::edm::DateTimeOffset, _>(4368, map)?,
+            "location" => into.other::<crate::models::SignInLocation, _>(4369, map)?,
+            "requestId" => into.str(4370, map)?,
+            "riskDetail" => into.other::<crate::models::RiskDetail, _>(4371, map)?,
+            "riskEventType" => into.str(4372, map)?,
+            "riskLevel" => into.other::<crate::models::RiskLevel, _>(4373, map)?,
+            "riskState" => into.other::<crate::models::RiskState, _>(4374, map)?,
+            "source" => into.str(4375, map)?,
+            "tokenIssuerType" => into.other::<crate::models::TokenIssuerType, _>(4376, map)?,
+            "userDisplayName" => into.str(4377, map)?,
+            "userId" => into.str(4378, map)?,
+            "userPrincipalName" => into.str(4379, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -2227,64 +4794,214 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.riskyServicePrincipal` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "security")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct RiskyServicePrincipal {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "security")]
+impl std::ops::Deref for RiskyServicePrincipal {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "security")]
+impl std::ops::DerefMut for RiskyServicePrincipal {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "security")]
+impl RiskyServicePrincipal {
+    /// An empty `riskyServicePrincipal`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The globally unique identifier for the associated application (its appId property), if any.
-    pub app_id: crate::Patch<String>,
+    ///
+    /// `appId`: `None` when absent or `null`.
+    pub fn app_id(&self) -> Option<&str> {
+        self.props().str(4383)
+    }
+
+    /// Sets `appId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_app_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(4383, value.into_patch());
+        self
+    }
+
     /// The display name for the service principal.
-    pub display_name: crate::Patch<String>,
+    ///
+    /// `displayName`: `None` when absent or `null`.
+    pub fn display_name(&self) -> Option<&str> {
+        self.props().str(4384)
+    }
+
+    /// Sets `displayName`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_display_name(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(4384, value.into_patch());
+        self
+    }
+
     /// true if the service principal account is enabled; otherwise, false.
-    pub is_enabled: crate::Patch<bool>,
+    ///
+    /// `isEnabled`: `None` when absent or `null`.
+    pub fn is_enabled(&self) -> Option<bool> {
+        self.props().bool(4385)
+    }
+
+    /// Sets `isEnabled`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_is_enabled(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(4385, value.into_patch());
+        self
+    }
+
     /// Indicates whether Azure AD is currently processing the service principal's risky state.
-    pub is_processing: crate::Patch<bool>,
+    ///
+    /// `isProcessing`: `None` when absent or `null`.
+    pub fn is_processing(&self) -> Option<bool> {
+        self.props().bool(4386)
+    }
+
+    /// Sets `isProcessing`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_is_processing(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(4386, value.into_patch());
+        self
+    }
+
     /// Details of the detected risk. Note: Details for this property are only available for Workload
     /// Identities Premium customers. Events in tenants without this license will be returned hidden. The
     /// possible values are: none, hidden, unknownFutureValue, adminConfirmedServicePrincipalCompromised,
     /// adminDismissedAllRiskForServicePrincipal. Note that you must use the Prefer:
     /// include-unknown-enum-members request header to get the following value(s) in this evolvable enum:
     /// adminConfirmedServicePrincipalCompromised , adminDismissedAllRiskForServicePrincipal.
-    pub risk_detail: crate::Patch<crate::models::RiskDetail>,
+    ///
+    /// `riskDetail`: `None` when absent or `null`.
+    pub fn risk_detail(&self) -> Option<&crate::models::RiskDetail> {
+        self.props().get(4387)
+    }
+
+    /// Sets `riskDetail`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_risk_detail(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::RiskDetail>,
+    ) -> &mut Self {
+        self.props_mut().set(4387, value.into_patch());
+        self
+    }
+
     /// The date and time that the risk state was last updated. The DateTimeOffset type represents date
     /// and time information using ISO 8601 format and is always in UTC time. For example, midnight UTC
     /// on Jan 1, 2021 is 2021-01-01T00:00:00Z. Supports $filter (eq).
-    pub risk_last_updated_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    ///
+    /// `riskLastUpdatedDateTime`: `None` when absent or `null`.
+    pub fn risk_last_updated_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(4388)
+    }
+
+    /// Sets `riskLastUpdatedDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_risk_last_updated_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(4388, value.into_patch());
+        self
+    }
+
     /// Level of the detected risky workload identity. The possible values are: low, medium, high,
     /// hidden, none, unknownFutureValue. Supports $filter (eq).
-    pub risk_level: crate::Patch<crate::models::RiskLevel>,
+    ///
+    /// `riskLevel`: `None` when absent or `null`.
+    pub fn risk_level(&self) -> Option<&crate::models::RiskLevel> {
+        self.props().get(4389)
+    }
+
+    /// Sets `riskLevel`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_risk_level(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::RiskLevel>,
+    ) -> &mut Self {
+        self.props_mut().set(4389, value.into_patch());
+        self
+    }
+
     /// State of the service principal's risk. The possible values are: none, confirmedSafe, remediated,
     /// dismissed, atRisk, confirmedCompromised, unknownFutureValue.
-    pub risk_state: crate::Patch<crate::models::RiskState>,
+    ///
+    /// `riskState`: `None` when absent or `null`.
+    pub fn risk_state(&self) -> Option<&crate::models::RiskState> {
+        self.props().get(4390)
+    }
+
+    /// Sets `riskState`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_risk_state(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::RiskState>,
+    ) -> &mut Self {
+        self.props_mut().set(4390, value.into_patch());
+        self
+    }
+
     /// Identifies whether the service principal represents an Application, a ManagedIdentity, or a
     /// legacy application (socialIdp). This is set by Azure AD internally and is inherited from
     /// servicePrincipal.
-    pub service_principal_type: crate::Patch<String>,
+    ///
+    /// `servicePrincipalType`: `None` when absent or `null`.
+    pub fn service_principal_type(&self) -> Option<&str> {
+        self.props().str(4391)
+    }
+
+    /// Sets `servicePrincipalType`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_service_principal_type(
+        &mut self,
+        value: impl crate::IntoPatch<String>,
+    ) -> &mut Self {
+        self.props_mut().set_str(4391, value.into_patch());
+        self
+    }
+
     /// Represents the risk history of Azure AD service principals.
-    pub history: crate::Patch<Vec<crate::models::RiskyServicePrincipalHistoryItem>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `history`: an empty slice when absent or `null`.
+    pub fn history(&self) -> &[crate::models::RiskyServicePrincipalHistoryItem] {
+        self.props().list(4392)
+    }
+
+    /// Sets `history`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_history(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::RiskyServicePrincipalHistoryItem>>,
+    ) -> &mut Self {
+        self.props_mut().set(4392, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "security")]
+impl std::fmt::Debug for RiskyServicePrincipal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "RiskyServicePrincipal", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "security")]
 impl serde::Serialize for RiskyServicePrincipal {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("appId", &self.app_id)?;
-        writer.field("displayName", &self.display_name)?;
-        writer.field("isEnabled", &self.is_enabled)?;
-        writer.field("isProcessing", &self.is_processing)?;
-        writer.field("riskDetail", &self.risk_detail)?;
-        writer.field("riskLastUpdatedDateTime", &self.risk_last_updated_date_time)?;
-        writer.field("riskLevel", &self.risk_level)?;
-        writer.field("riskState", &self.risk_state)?;
-        writer.field("servicePrincipalType", &self.service_principal_type)?;
-        writer.field("history", &self.history)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -2300,29 +5017,35 @@ impl crate::read_fields::ReadFields for RiskyServicePrincipal {
     const NAME: &'static str = "microsoft.graph.riskyServicePrincipal";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "appId" => self.app_id = map.next_value()?,
-            "displayName" => self.display_name = map.next_value()?,
-            "isEnabled" => self.is_enabled = map.next_value()?,
-            "isProcessing" => self.is_processing = map.next_value()?,
-            "riskDetail" => self.risk_detail = map.next_value()?,
-            "riskLastUpdatedDateTime" => self.risk_last_updated_date_time = map.next_value()?,
-            "riskLevel" => self.risk_level = map.next_value()?,
-            "riskState" => self.risk_state = map.next_value()?,
-            "servicePrincipalType" => self.service_principal_type = map.next_value()?,
-            "history" => self.history = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "appId" => into.str(4383, map)?,
+            "displayName" => into.str(4384, map)?,
+            "isEnabled" => into.bool(4385, map)?,
+            "isProcessing" => into.bool(4386, map)?,
+            "riskDetail" => into.other::<crate::models::RiskDetail, _>(4387, map)?,
+            "riskLastUpdatedDateTime" => into.other::<crate::edm::DateTimeOffset, _>(4388, map)?,
+            "riskLevel" => into.other::<crate::models::RiskLevel, _>(4389, map)?,
+            "riskState" => into.other::<crate::models::RiskState, _>(4390, map)?,
+            "servicePrincipalType" => into.str(4391, map)?,
+            "history" => {
+                into.other::<Vec<crate::models::RiskyServicePrincipalHistoryItem>, _>(4392, map)?
+            }
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -2377,7 +5100,7 @@ impl AnyRiskyServicePrincipal {
                 "microsoft.graph.riskyServicePrincipalHistoryItem"
             }
             Self::Unknown(value) => value
-                .additional_data
+                .additional_data()
                 .get("@odata.type")
                 .and_then(|t| t.as_str())
                 .map_or("microsoft.graph.riskyServicePrincipal", |t| {
@@ -2389,12 +5112,29 @@ impl AnyRiskyServicePrincipal {
     /// The entity's `id`, whatever its type (`None` when it was not selected).
     pub fn id(&self) -> Option<&str> {
         match self {
-            Self::RiskyServicePrincipal(value) | Self::Unknown(value) => value.id.as_deref(),
-            Self::RiskyServicePrincipalHistoryItem(value) => value.id.as_deref(),
+            Self::RiskyServicePrincipal(value) | Self::Unknown(value) => value.id(),
+            Self::RiskyServicePrincipalHistoryItem(value) => value.id(),
         }
     }
 
-    /// The value as a [`RiskyServicePrincipal`]: the declared type, or a derived type this version does not
+    /// The value read as [`RiskyServicePrincipal`] whatever its variant: a derived type's base properties
+    /// read the same, so reading the `riskyServicePrincipal` properties needs no `match`.
+    pub fn base(&self) -> &RiskyServicePrincipal {
+        match self {
+            Self::RiskyServicePrincipal(value) | Self::Unknown(value) => value,
+            Self::RiskyServicePrincipalHistoryItem(value) => value,
+        }
+    }
+
+    /// As [`AnyRiskyServicePrincipal::base`], to change the `riskyServicePrincipal` properties of any variant.
+    pub fn base_mut(&mut self) -> &mut RiskyServicePrincipal {
+        match self {
+            Self::RiskyServicePrincipal(value) | Self::Unknown(value) => value,
+            Self::RiskyServicePrincipalHistoryItem(value) => value,
+        }
+    }
+
+    /// The value as [`RiskyServicePrincipal`] if it is the declared type, or a derived type this version does not
     /// know (read as the declared type). `None` for the known derived types.
     pub fn as_risky_service_principal(&self) -> Option<&RiskyServicePrincipal> {
         match self {
@@ -2502,7 +5242,7 @@ impl crate::polymorphic::Polymorphic for AnyRiskyServicePrincipal {
 
     fn declared_data(&self) -> Option<&crate::AdditionalData> {
         match self {
-            Self::RiskyServicePrincipal(value) => Some(&value.additional_data),
+            Self::RiskyServicePrincipal(value) => Some(value.additional_data()),
             _ => None,
         }
     }
@@ -2510,70 +5250,87 @@ impl crate::polymorphic::Polymorphic for AnyRiskyServicePrincipal {
 
 /// The `microsoft.graph.riskyServicePrincipalHistoryItem` entity type.
 ///
-/// Derived from `riskyServicePrincipal` < `entity`; inherited properties are included.
+/// Derived from `riskyServicePrincipal` < `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::RiskyServicePrincipal`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "security")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct RiskyServicePrincipalHistoryItem {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
-    /// The globally unique identifier for the associated application (its appId property), if any.
-    pub app_id: crate::Patch<String>,
-    /// The display name for the service principal.
-    pub display_name: crate::Patch<String>,
-    /// true if the service principal account is enabled; otherwise, false.
-    pub is_enabled: crate::Patch<bool>,
-    /// Indicates whether Azure AD is currently processing the service principal's risky state.
-    pub is_processing: crate::Patch<bool>,
-    /// Details of the detected risk. Note: Details for this property are only available for Workload
-    /// Identities Premium customers. Events in tenants without this license will be returned hidden. The
-    /// possible values are: none, hidden, unknownFutureValue, adminConfirmedServicePrincipalCompromised,
-    /// adminDismissedAllRiskForServicePrincipal. Note that you must use the Prefer:
-    /// include-unknown-enum-members request header to get the following value(s) in this evolvable enum:
-    /// adminConfirmedServicePrincipalCompromised , adminDismissedAllRiskForServicePrincipal.
-    pub risk_detail: crate::Patch<crate::models::RiskDetail>,
-    /// The date and time that the risk state was last updated. The DateTimeOffset type represents date
-    /// and time information using ISO 8601 format and is always in UTC time. For example, midnight UTC
-    /// on Jan 1, 2021 is 2021-01-01T00:00:00Z. Supports $filter (eq).
-    pub risk_last_updated_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// Level of the detected risky workload identity. The possible values are: low, medium, high,
-    /// hidden, none, unknownFutureValue. Supports $filter (eq).
-    pub risk_level: crate::Patch<crate::models::RiskLevel>,
-    /// State of the service principal's risk. The possible values are: none, confirmedSafe, remediated,
-    /// dismissed, atRisk, confirmedCompromised, unknownFutureValue.
-    pub risk_state: crate::Patch<crate::models::RiskState>,
-    /// Identifies whether the service principal represents an Application, a ManagedIdentity, or a
-    /// legacy application (socialIdp). This is set by Azure AD internally and is inherited from
-    /// servicePrincipal.
-    pub service_principal_type: crate::Patch<String>,
+    base: crate::models::RiskyServicePrincipal,
+}
+
+#[cfg(feature = "security")]
+impl std::ops::Deref for RiskyServicePrincipalHistoryItem {
+    type Target = crate::models::RiskyServicePrincipal;
+
+    fn deref(&self) -> &crate::models::RiskyServicePrincipal {
+        &self.base
+    }
+}
+
+#[cfg(feature = "security")]
+impl std::ops::DerefMut for RiskyServicePrincipalHistoryItem {
+    fn deref_mut(&mut self) -> &mut crate::models::RiskyServicePrincipal {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "security")]
+impl RiskyServicePrincipalHistoryItem {
+    /// An empty `riskyServicePrincipalHistoryItem`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The activity related to service principal risk level change.
-    pub activity: crate::Patch<Box<crate::models::RiskServicePrincipalActivity>>,
+    ///
+    /// `activity`: `None` when absent or `null`.
+    pub fn activity(&self) -> Option<&crate::models::RiskServicePrincipalActivity> {
+        self.props().get(4393)
+    }
+
+    /// Sets `activity`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_activity(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::RiskServicePrincipalActivity>,
+    ) -> &mut Self {
+        self.props_mut().set(4393, value.into_patch());
+        self
+    }
+
     /// The identifier of the actor of the operation.
-    pub initiated_by: crate::Patch<String>,
-    /// Represents the risk history of Azure AD service principals.
-    pub history: crate::Patch<Vec<crate::models::RiskyServicePrincipalHistoryItem>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `initiatedBy`: `None` when absent or `null`.
+    pub fn initiated_by(&self) -> Option<&str> {
+        self.props().str(4394)
+    }
+
+    /// Sets `initiatedBy`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_initiated_by(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(4394, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "security")]
+impl std::fmt::Debug for RiskyServicePrincipalHistoryItem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props().fmt_as(
+            f,
+            "RiskyServicePrincipalHistoryItem",
+            crate::models::PROPERTY_NAMES,
+        )
+    }
 }
 
 #[cfg(feature = "security")]
 impl serde::Serialize for RiskyServicePrincipalHistoryItem {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("appId", &self.app_id)?;
-        writer.field("displayName", &self.display_name)?;
-        writer.field("isEnabled", &self.is_enabled)?;
-        writer.field("isProcessing", &self.is_processing)?;
-        writer.field("riskDetail", &self.risk_detail)?;
-        writer.field("riskLastUpdatedDateTime", &self.risk_last_updated_date_time)?;
-        writer.field("riskLevel", &self.risk_level)?;
-        writer.field("riskState", &self.risk_state)?;
-        writer.field("servicePrincipalType", &self.service_principal_type)?;
-        writer.field("activity", &self.activity)?;
-        writer.field("initiatedBy", &self.initiated_by)?;
-        writer.field("history", &self.history)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -2589,31 +5346,37 @@ impl crate::read_fields::ReadFields for RiskyServicePrincipalHistoryItem {
     const NAME: &'static str = "microsoft.graph.riskyServicePrincipalHistoryItem";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "appId" => self.app_id = map.next_value()?,
-            "displayName" => self.display_name = map.next_value()?,
-            "isEnabled" => self.is_enabled = map.next_value()?,
-            "isProcessing" => self.is_processing = map.next_value()?,
-            "riskDetail" => self.risk_detail = map.next_value()?,
-            "riskLastUpdatedDateTime" => self.risk_last_updated_date_time = map.next_value()?,
-            "riskLevel" => self.risk_level = map.next_value()?,
-            "riskState" => self.risk_state = map.next_value()?,
-            "servicePrincipalType" => self.service_principal_type = map.next_value()?,
-            "activity" => self.activity = map.next_value()?,
-            "initiatedBy" => self.initiated_by = map.next_value()?,
-            "history" => self.history = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "appId" => into.str(4383, map)?,
+            "displayName" => into.str(4384, map)?,
+            "isEnabled" => into.bool(4385, map)?,
+            "isProcessing" => into.bool(4386, map)?,
+            "riskDetail" => into.other::<crate::models::RiskDetail, _>(4387, map)?,
+            "riskLastUpdatedDateTime" => into.other::<crate::edm::DateTimeOffset, _>(4388, map)?,
+            "riskLevel" => into.other::<crate::models::RiskLevel, _>(4389, map)?,
+            "riskState" => into.other::<crate::models::RiskState, _>(4390, map)?,
+            "servicePrincipalType" => into.str(4391, map)?,
+            "activity" => {
+                into.other::<crate::models::RiskServicePrincipalActivity, _>(4393, map)?
+            }
+            "initiatedBy" => into.str(4394, map)?,
+            "history" => {
+                into.other::<Vec<crate::models::RiskyServicePrincipalHistoryItem>, _>(4392, map)?
+            }
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+base: <crate::models::RiskyServicePrincipal as crate::read_fields::ReadFields>::from_properties(properties),
+}
     }
 }
 
@@ -2639,57 +5402,194 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.riskyUser` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "security")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct RiskyUser {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "security")]
+impl std::ops::Deref for RiskyUser {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "security")]
+impl std::ops::DerefMut for RiskyUser {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "security")]
+impl RiskyUser {
+    /// An empty `riskyUser`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Indicates whether the user is deleted. Possible values are: true, false.
-    pub is_deleted: crate::Patch<bool>,
+    ///
+    /// `isDeleted`: `None` when absent or `null`.
+    pub fn is_deleted(&self) -> Option<bool> {
+        self.props().bool(4395)
+    }
+
+    /// Sets `isDeleted`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_is_deleted(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(4395, value.into_patch());
+        self
+    }
+
     /// Indicates whether a user's risky state is being processed by the backend.
-    pub is_processing: crate::Patch<bool>,
+    ///
+    /// `isProcessing`: `None` when absent or `null`.
+    pub fn is_processing(&self) -> Option<bool> {
+        self.props().bool(4396)
+    }
+
+    /// Sets `isProcessing`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_is_processing(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(4396, value.into_patch());
+        self
+    }
+
     /// Details of the detected risk. Possible values are: none, adminGeneratedTemporaryPassword,
     /// userPerformedSecuredPasswordChange, userPerformedSecuredPasswordReset, adminConfirmedSigninSafe,
     /// aiConfirmedSigninSafe, userPassedMFADrivenByRiskBasedPolicy, adminDismissedAllRiskForUser,
     /// adminConfirmedSigninCompromised, hidden, adminConfirmedUserCompromised, unknownFutureValue.
-    pub risk_detail: crate::Patch<crate::models::RiskDetail>,
+    ///
+    /// `riskDetail`: `None` when absent or `null`.
+    pub fn risk_detail(&self) -> Option<&crate::models::RiskDetail> {
+        self.props().get(4397)
+    }
+
+    /// Sets `riskDetail`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_risk_detail(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::RiskDetail>,
+    ) -> &mut Self {
+        self.props_mut().set(4397, value.into_patch());
+        self
+    }
+
     /// The date and time that the risky user was last updated. The DateTimeOffset type represents date
     /// and time information using ISO 8601 format and is always in UTC time. For example, midnight UTC
     /// on Jan 1, 2014 is 2014-01-01T00:00:00Z.
-    pub risk_last_updated_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    ///
+    /// `riskLastUpdatedDateTime`: `None` when absent or `null`.
+    pub fn risk_last_updated_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(4398)
+    }
+
+    /// Sets `riskLastUpdatedDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_risk_last_updated_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(4398, value.into_patch());
+        self
+    }
+
     /// Level of the detected risky user. Possible values are: low, medium, high, hidden, none,
     /// unknownFutureValue.
-    pub risk_level: crate::Patch<crate::models::RiskLevel>,
+    ///
+    /// `riskLevel`: `None` when absent or `null`.
+    pub fn risk_level(&self) -> Option<&crate::models::RiskLevel> {
+        self.props().get(4399)
+    }
+
+    /// Sets `riskLevel`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_risk_level(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::RiskLevel>,
+    ) -> &mut Self {
+        self.props_mut().set(4399, value.into_patch());
+        self
+    }
+
     /// State of the user's risk. Possible values are: none, confirmedSafe, remediated, dismissed,
     /// atRisk, confirmedCompromised, unknownFutureValue.
-    pub risk_state: crate::Patch<crate::models::RiskState>,
+    ///
+    /// `riskState`: `None` when absent or `null`.
+    pub fn risk_state(&self) -> Option<&crate::models::RiskState> {
+        self.props().get(4400)
+    }
+
+    /// Sets `riskState`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_risk_state(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::RiskState>,
+    ) -> &mut Self {
+        self.props_mut().set(4400, value.into_patch());
+        self
+    }
+
     /// Risky user display name.
-    pub user_display_name: crate::Patch<String>,
+    ///
+    /// `userDisplayName`: `None` when absent or `null`.
+    pub fn user_display_name(&self) -> Option<&str> {
+        self.props().str(4401)
+    }
+
+    /// Sets `userDisplayName`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_user_display_name(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(4401, value.into_patch());
+        self
+    }
+
     /// Risky user principal name.
-    pub user_principal_name: crate::Patch<String>,
+    ///
+    /// `userPrincipalName`: `None` when absent or `null`.
+    pub fn user_principal_name(&self) -> Option<&str> {
+        self.props().str(4402)
+    }
+
+    /// Sets `userPrincipalName`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_user_principal_name(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(4402, value.into_patch());
+        self
+    }
+
     /// The activity related to user risk level change
-    pub history: crate::Patch<Vec<crate::models::RiskyUserHistoryItem>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `history`: an empty slice when absent or `null`.
+    pub fn history(&self) -> &[crate::models::RiskyUserHistoryItem] {
+        self.props().list(4403)
+    }
+
+    /// Sets `history`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_history(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::RiskyUserHistoryItem>>,
+    ) -> &mut Self {
+        self.props_mut().set(4403, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "security")]
+impl std::fmt::Debug for RiskyUser {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "RiskyUser", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "security")]
 impl serde::Serialize for RiskyUser {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("isDeleted", &self.is_deleted)?;
-        writer.field("isProcessing", &self.is_processing)?;
-        writer.field("riskDetail", &self.risk_detail)?;
-        writer.field("riskLastUpdatedDateTime", &self.risk_last_updated_date_time)?;
-        writer.field("riskLevel", &self.risk_level)?;
-        writer.field("riskState", &self.risk_state)?;
-        writer.field("userDisplayName", &self.user_display_name)?;
-        writer.field("userPrincipalName", &self.user_principal_name)?;
-        writer.field("history", &self.history)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -2705,28 +5605,32 @@ impl crate::read_fields::ReadFields for RiskyUser {
     const NAME: &'static str = "microsoft.graph.riskyUser";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "isDeleted" => self.is_deleted = map.next_value()?,
-            "isProcessing" => self.is_processing = map.next_value()?,
-            "riskDetail" => self.risk_detail = map.next_value()?,
-            "riskLastUpdatedDateTime" => self.risk_last_updated_date_time = map.next_value()?,
-            "riskLevel" => self.risk_level = map.next_value()?,
-            "riskState" => self.risk_state = map.next_value()?,
-            "userDisplayName" => self.user_display_name = map.next_value()?,
-            "userPrincipalName" => self.user_principal_name = map.next_value()?,
-            "history" => self.history = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "isDeleted" => into.bool(4395, map)?,
+            "isProcessing" => into.bool(4396, map)?,
+            "riskDetail" => into.other::<crate::models::RiskDetail, _>(4397, map)?,
+            "riskLastUpdatedDateTime" => into.other::<crate::edm::DateTimeOffset, _>(4398, map)?,
+            "riskLevel" => into.other::<crate::models::RiskLevel, _>(4399, map)?,
+            "riskState" => into.other::<crate::models::RiskState, _>(4400, map)?,
+            "userDisplayName" => into.str(4401, map)?,
+            "userPrincipalName" => into.str(4402, map)?,
+            "history" => into.other::<Vec<crate::models::RiskyUserHistoryItem>, _>(4403, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -2778,7 +5682,7 @@ impl AnyRiskyUser {
             Self::RiskyUser(_) => "microsoft.graph.riskyUser",
             Self::RiskyUserHistoryItem(_) => "microsoft.graph.riskyUserHistoryItem",
             Self::Unknown(value) => value
-                .additional_data
+                .additional_data()
                 .get("@odata.type")
                 .and_then(|t| t.as_str())
                 .map_or("microsoft.graph.riskyUser", |t| t.trim_start_matches('#')),
@@ -2788,12 +5692,29 @@ impl AnyRiskyUser {
     /// The entity's `id`, whatever its type (`None` when it was not selected).
     pub fn id(&self) -> Option<&str> {
         match self {
-            Self::RiskyUser(value) | Self::Unknown(value) => value.id.as_deref(),
-            Self::RiskyUserHistoryItem(value) => value.id.as_deref(),
+            Self::RiskyUser(value) | Self::Unknown(value) => value.id(),
+            Self::RiskyUserHistoryItem(value) => value.id(),
         }
     }
 
-    /// The value as a [`RiskyUser`]: the declared type, or a derived type this version does not
+    /// The value read as [`RiskyUser`] whatever its variant: a derived type's base properties
+    /// read the same, so reading the `riskyUser` properties needs no `match`.
+    pub fn base(&self) -> &RiskyUser {
+        match self {
+            Self::RiskyUser(value) | Self::Unknown(value) => value,
+            Self::RiskyUserHistoryItem(value) => value,
+        }
+    }
+
+    /// As [`AnyRiskyUser::base`], to change the `riskyUser` properties of any variant.
+    pub fn base_mut(&mut self) -> &mut RiskyUser {
+        match self {
+            Self::RiskyUser(value) | Self::Unknown(value) => value,
+            Self::RiskyUserHistoryItem(value) => value,
+        }
+    }
+
+    /// The value as [`RiskyUser`] if it is the declared type, or a derived type this version does not
     /// know (read as the declared type). `None` for the known derived types.
     pub fn as_risky_user(&self) -> Option<&RiskyUser> {
         match self {
@@ -2896,7 +5817,7 @@ impl crate::polymorphic::Polymorphic for AnyRiskyUser {
 
     fn declared_data(&self) -> Option<&crate::AdditionalData> {
         match self {
-            Self::RiskyUser(value) => Some(&value.additional_data),
+            Self::RiskyUser(value) => Some(value.additional_data()),
             _ => None,
         }
     }
@@ -2904,66 +5825,97 @@ impl crate::polymorphic::Polymorphic for AnyRiskyUser {
 
 /// The `microsoft.graph.riskyUserHistoryItem` entity type.
 ///
-/// Derived from `riskyUser` < `entity`; inherited properties are included.
+/// Derived from `riskyUser` < `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::RiskyUser`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "security")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct RiskyUserHistoryItem {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
-    /// Indicates whether the user is deleted. Possible values are: true, false.
-    pub is_deleted: crate::Patch<bool>,
-    /// Indicates whether a user's risky state is being processed by the backend.
-    pub is_processing: crate::Patch<bool>,
-    /// Details of the detected risk. Possible values are: none, adminGeneratedTemporaryPassword,
-    /// userPerformedSecuredPasswordChange, userPerformedSecuredPasswordReset, adminConfirmedSigninSafe,
-    /// aiConfirmedSigninSafe, userPassedMFADrivenByRiskBasedPolicy, adminDismissedAllRiskForUser,
-    /// adminConfirmedSigninCompromised, hidden, adminConfirmedUserCompromised, unknownFutureValue.
-    pub risk_detail: crate::Patch<crate::models::RiskDetail>,
-    /// The date and time that the risky user was last updated. The DateTimeOffset type represents date
-    /// and time information using ISO 8601 format and is always in UTC time. For example, midnight UTC
-    /// on Jan 1, 2014 is 2014-01-01T00:00:00Z.
-    pub risk_last_updated_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// Level of the detected risky user. Possible values are: low, medium, high, hidden, none,
-    /// unknownFutureValue.
-    pub risk_level: crate::Patch<crate::models::RiskLevel>,
-    /// State of the user's risk. Possible values are: none, confirmedSafe, remediated, dismissed,
-    /// atRisk, confirmedCompromised, unknownFutureValue.
-    pub risk_state: crate::Patch<crate::models::RiskState>,
-    /// Risky user display name.
-    pub user_display_name: crate::Patch<String>,
-    /// Risky user principal name.
-    pub user_principal_name: crate::Patch<String>,
+    base: crate::models::RiskyUser,
+}
+
+#[cfg(feature = "security")]
+impl std::ops::Deref for RiskyUserHistoryItem {
+    type Target = crate::models::RiskyUser;
+
+    fn deref(&self) -> &crate::models::RiskyUser {
+        &self.base
+    }
+}
+
+#[cfg(feature = "security")]
+impl std::ops::DerefMut for RiskyUserHistoryItem {
+    fn deref_mut(&mut self) -> &mut crate::models::RiskyUser {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "security")]
+impl RiskyUserHistoryItem {
+    /// An empty `riskyUserHistoryItem`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The activity related to user risk level change.
-    pub activity: crate::Patch<Box<crate::models::RiskUserActivity>>,
+    ///
+    /// `activity`: `None` when absent or `null`.
+    pub fn activity(&self) -> Option<&crate::models::RiskUserActivity> {
+        self.props().get(4404)
+    }
+
+    /// Sets `activity`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_activity(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::RiskUserActivity>,
+    ) -> &mut Self {
+        self.props_mut().set(4404, value.into_patch());
+        self
+    }
+
     /// The ID of actor that does the operation.
-    pub initiated_by: crate::Patch<String>,
+    ///
+    /// `initiatedBy`: `None` when absent or `null`.
+    pub fn initiated_by(&self) -> Option<&str> {
+        self.props().str(4405)
+    }
+
+    /// Sets `initiatedBy`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_initiated_by(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(4405, value.into_patch());
+        self
+    }
+
     /// The ID of the user.
-    pub user_id: crate::Patch<String>,
-    /// The activity related to user risk level change
-    pub history: crate::Patch<Vec<crate::models::RiskyUserHistoryItem>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `userId`: `None` when absent or `null`.
+    pub fn user_id(&self) -> Option<&str> {
+        self.props().str(4406)
+    }
+
+    /// Sets `userId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_user_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(4406, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "security")]
+impl std::fmt::Debug for RiskyUserHistoryItem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "RiskyUserHistoryItem", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "security")]
 impl serde::Serialize for RiskyUserHistoryItem {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("isDeleted", &self.is_deleted)?;
-        writer.field("isProcessing", &self.is_processing)?;
-        writer.field("riskDetail", &self.risk_detail)?;
-        writer.field("riskLastUpdatedDateTime", &self.risk_last_updated_date_time)?;
-        writer.field("riskLevel", &self.risk_level)?;
-        writer.field("riskState", &self.risk_state)?;
-        writer.field("userDisplayName", &self.user_display_name)?;
-        writer.field("userPrincipalName", &self.user_principal_name)?;
-        writer.field("activity", &self.activity)?;
-        writer.field("initiatedBy", &self.initiated_by)?;
-        writer.field("userId", &self.user_id)?;
-        writer.field("history", &self.history)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -2979,31 +5931,35 @@ impl crate::read_fields::ReadFields for RiskyUserHistoryItem {
     const NAME: &'static str = "microsoft.graph.riskyUserHistoryItem";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "isDeleted" => self.is_deleted = map.next_value()?,
-            "isProcessing" => self.is_processing = map.next_value()?,
-            "riskDetail" => self.risk_detail = map.next_value()?,
-            "riskLastUpdatedDateTime" => self.risk_last_updated_date_time = map.next_value()?,
-            "riskLevel" => self.risk_level = map.next_value()?,
-            "riskState" => self.risk_state = map.next_value()?,
-            "userDisplayName" => self.user_display_name = map.next_value()?,
-            "userPrincipalName" => self.user_principal_name = map.next_value()?,
-            "activity" => self.activity = map.next_value()?,
-            "initiatedBy" => self.initiated_by = map.next_value()?,
-            "userId" => self.user_id = map.next_value()?,
-            "history" => self.history = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "isDeleted" => into.bool(4395, map)?,
+            "isProcessing" => into.bool(4396, map)?,
+            "riskDetail" => into.other::<crate::models::RiskDetail, _>(4397, map)?,
+            "riskLastUpdatedDateTime" => into.other::<crate::edm::DateTimeOffset, _>(4398, map)?,
+            "riskLevel" => into.other::<crate::models::RiskLevel, _>(4399, map)?,
+            "riskState" => into.other::<crate::models::RiskState, _>(4400, map)?,
+            "userDisplayName" => into.str(4401, map)?,
+            "userPrincipalName" => into.str(4402, map)?,
+            "activity" => into.other::<crate::models::RiskUserActivity, _>(4404, map)?,
+            "initiatedBy" => into.str(4405, map)?,
+            "userId" => into.str(4406, map)?,
+            "history" => into.other::<Vec<crate::models::RiskyUserHistoryItem>, _>(4403, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::RiskyUser as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -3029,55 +5985,199 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.secureScore` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "security")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct SecureScore {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "security")]
+impl std::ops::Deref for SecureScore {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "security")]
+impl std::ops::DerefMut for SecureScore {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "security")]
+impl SecureScore {
+    /// An empty `secureScore`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Active user count of the given tenant.
-    pub active_user_count: crate::Patch<i32>,
+    ///
+    /// `activeUserCount`: `None` when absent or `null`.
+    pub fn active_user_count(&self) -> Option<i32> {
+        self.props().int(4492)
+    }
+
+    /// Sets `activeUserCount`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_active_user_count(&mut self, value: impl crate::IntoPatch<i32>) -> &mut Self {
+        self.props_mut().set_int(4492, value.into_patch());
+        self
+    }
+
     /// Average score by different scopes (for example, average by industry, average by seating) and
     /// control category (Identity, Data, Device, Apps, Infrastructure) within the scope.
-    pub average_comparative_scores: crate::Patch<Vec<crate::models::AverageComparativeScore>>,
+    ///
+    /// `averageComparativeScores`: an empty slice when absent or `null`.
+    pub fn average_comparative_scores(&self) -> &[crate::models::AverageComparativeScore] {
+        self.props().list(4493)
+    }
+
+    /// Sets `averageComparativeScores`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_average_comparative_scores(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::AverageComparativeScore>>,
+    ) -> &mut Self {
+        self.props_mut().set(4493, value.into_patch());
+        self
+    }
+
     /// GUID string for tenant ID.
-    pub azure_tenant_id: crate::Patch<String>,
+    ///
+    /// `azureTenantId`: `None` when absent or `null`.
+    pub fn azure_tenant_id(&self) -> Option<&str> {
+        self.props().str(4494)
+    }
+
+    /// Sets `azureTenantId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_azure_tenant_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(4494, value.into_patch());
+        self
+    }
+
     /// Contains tenant scores for a set of controls.
-    pub control_scores: crate::Patch<Vec<crate::models::ControlScore>>,
+    ///
+    /// `controlScores`: an empty slice when absent or `null`.
+    pub fn control_scores(&self) -> &[crate::models::ControlScore] {
+        self.props().list(4495)
+    }
+
+    /// Sets `controlScores`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_control_scores(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::ControlScore>>,
+    ) -> &mut Self {
+        self.props_mut().set(4495, value.into_patch());
+        self
+    }
+
     /// The date when the entity is created.
-    pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    ///
+    /// `createdDateTime`: `None` when absent or `null`.
+    pub fn created_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(4496)
+    }
+
+    /// Sets `createdDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_created_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(4496, value.into_patch());
+        self
+    }
+
     /// Tenant current attained score on specified date.
-    pub current_score: crate::Patch<crate::edm::Double>,
+    ///
+    /// `currentScore`: `None` when absent or `null`.
+    pub fn current_score(&self) -> Option<f64> {
+        self.props().double(4497)
+    }
+
+    /// Sets `currentScore`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_current_score(&mut self, value: impl crate::IntoPatch<f64>) -> &mut Self {
+        self.props_mut().set_double(4497, value.into_patch());
+        self
+    }
+
     /// Microsoft-provided services for the tenant (for example, Exchange online, Skype, Sharepoint).
-    pub enabled_services: crate::Patch<Vec<String>>,
+    ///
+    /// `enabledServices`: an empty slice when absent or `null`.
+    pub fn enabled_services(&self) -> &[String] {
+        self.props().strings(4498)
+    }
+
+    /// Sets `enabledServices`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_enabled_services(&mut self, value: impl crate::IntoPatch<Vec<String>>) -> &mut Self {
+        self.props_mut().set_strings(4498, value.into_patch());
+        self
+    }
+
     /// Licensed user count of the given tenant.
-    pub licensed_user_count: crate::Patch<i32>,
+    ///
+    /// `licensedUserCount`: `None` when absent or `null`.
+    pub fn licensed_user_count(&self) -> Option<i32> {
+        self.props().int(4499)
+    }
+
+    /// Sets `licensedUserCount`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_licensed_user_count(&mut self, value: impl crate::IntoPatch<i32>) -> &mut Self {
+        self.props_mut().set_int(4499, value.into_patch());
+        self
+    }
+
     /// Tenant maximum possible score on specified date.
-    pub max_score: crate::Patch<crate::edm::Double>,
+    ///
+    /// `maxScore`: `None` when absent or `null`.
+    pub fn max_score(&self) -> Option<f64> {
+        self.props().double(4500)
+    }
+
+    /// Sets `maxScore`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_max_score(&mut self, value: impl crate::IntoPatch<f64>) -> &mut Self {
+        self.props_mut().set_double(4500, value.into_patch());
+        self
+    }
+
     /// Complex type containing details about the security product/service vendor, provider, and
     /// subprovider (for example, vendor=Microsoft; provider=SecureScore). Required.
-    pub vendor_information: crate::Patch<Box<crate::models::SecurityVendorInformation>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `vendorInformation`: `None` when absent or `null`.
+    pub fn vendor_information(&self) -> Option<&crate::models::SecurityVendorInformation> {
+        self.props().get(4501)
+    }
+
+    /// Sets `vendorInformation`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_vendor_information(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::SecurityVendorInformation>,
+    ) -> &mut Self {
+        self.props_mut().set(4501, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "security")]
+impl std::fmt::Debug for SecureScore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "SecureScore", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "security")]
 impl serde::Serialize for SecureScore {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("activeUserCount", &self.active_user_count)?;
-        writer.field("averageComparativeScores", &self.average_comparative_scores)?;
-        writer.field("azureTenantId", &self.azure_tenant_id)?;
-        writer.field("controlScores", &self.control_scores)?;
-        writer.field("createdDateTime", &self.created_date_time)?;
-        writer.field("currentScore", &self.current_score)?;
-        writer.field("enabledServices", &self.enabled_services)?;
-        writer.field("licensedUserCount", &self.licensed_user_count)?;
-        writer.field("maxScore", &self.max_score)?;
-        writer.field("vendorInformation", &self.vendor_information)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -3093,29 +6193,37 @@ impl crate::read_fields::ReadFields for SecureScore {
     const NAME: &'static str = "microsoft.graph.secureScore";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "activeUserCount" => self.active_user_count = map.next_value()?,
-            "averageComparativeScores" => self.average_comparative_scores = map.next_value()?,
-            "azureTenantId" => self.azure_tenant_id = map.next_value()?,
-            "controlScores" => self.control_scores = map.next_value()?,
-            "createdDateTime" => self.created_date_time = map.next_value()?,
-            "currentScore" => self.current_score = map.next_value()?,
-            "enabledServices" => self.enabled_services = map.next_value()?,
-            "licensedUserCount" => self.licensed_user_count = map.next_value()?,
-            "maxScore" => self.max_score = map.next_value()?,
-            "vendorInformation" => self.vendor_information = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "activeUserCount" => into.int::<i32, _>(4492, map)?,
+            "averageComparativeScores" => {
+                into.other::<Vec<crate::models::AverageComparativeScore>, _>(4493, map)?
+            }
+            "azureTenantId" => into.str(4494, map)?,
+            "controlScores" => into.other::<Vec<crate::models::ControlScore>, _>(4495, map)?,
+            "createdDateTime" => into.other::<crate::edm::DateTimeOffset, _>(4496, map)?,
+            "currentScore" => into.double(4497, map)?,
+            "enabledServices" => into.strings(4498, map)?,
+            "licensedUserCount" => into.int::<i32, _>(4499, map)?,
+            "maxScore" => into.double(4500, map)?,
+            "vendorInformation" => {
+                into.other::<crate::models::SecurityVendorInformation, _>(4501, map)?
+            }
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -3139,82 +6247,319 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.secureScoreControlProfile` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "security")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct SecureScoreControlProfile {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "security")]
+impl std::ops::Deref for SecureScoreControlProfile {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "security")]
+impl std::ops::DerefMut for SecureScoreControlProfile {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "security")]
+impl SecureScoreControlProfile {
+    /// An empty `secureScoreControlProfile`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Control action type (Config, Review, Behavior).
-    pub action_type: crate::Patch<String>,
+    ///
+    /// `actionType`: `None` when absent or `null`.
+    pub fn action_type(&self) -> Option<&str> {
+        self.props().str(4502)
+    }
+
+    /// Sets `actionType`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_action_type(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(4502, value.into_patch());
+        self
+    }
+
     /// URL to where the control can be actioned.
-    pub action_url: crate::Patch<String>,
+    ///
+    /// `actionUrl`: `None` when absent or `null`.
+    pub fn action_url(&self) -> Option<&str> {
+        self.props().str(4503)
+    }
+
+    /// Sets `actionUrl`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_action_url(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(4503, value.into_patch());
+        self
+    }
+
     /// GUID string for tenant ID.
-    pub azure_tenant_id: crate::Patch<String>,
+    ///
+    /// `azureTenantId`: `None` when absent or `null`.
+    pub fn azure_tenant_id(&self) -> Option<&str> {
+        self.props().str(4504)
+    }
+
+    /// Sets `azureTenantId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_azure_tenant_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(4504, value.into_patch());
+        self
+    }
+
     /// The collection of compliance information associated with secure score control
-    pub compliance_information: crate::Patch<Vec<crate::models::ComplianceInformation>>,
+    ///
+    /// `complianceInformation`: an empty slice when absent or `null`.
+    pub fn compliance_information(&self) -> &[crate::models::ComplianceInformation] {
+        self.props().list(4505)
+    }
+
+    /// Sets `complianceInformation`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_compliance_information(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::ComplianceInformation>>,
+    ) -> &mut Self {
+        self.props_mut().set(4505, value.into_patch());
+        self
+    }
+
     /// Control action category (Identity, Data, Device, Apps, Infrastructure).
-    pub control_category: crate::Patch<String>,
+    ///
+    /// `controlCategory`: `None` when absent or `null`.
+    pub fn control_category(&self) -> Option<&str> {
+        self.props().str(4506)
+    }
+
+    /// Sets `controlCategory`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_control_category(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(4506, value.into_patch());
+        self
+    }
+
     /// Flag to indicate where the tenant has marked a control (ignored, thirdParty, reviewed) (supports
     /// update).
-    pub control_state_updates: crate::Patch<Vec<crate::models::SecureScoreControlStateUpdate>>,
+    ///
+    /// `controlStateUpdates`: an empty slice when absent or `null`.
+    pub fn control_state_updates(&self) -> &[crate::models::SecureScoreControlStateUpdate] {
+        self.props().list(4507)
+    }
+
+    /// Sets `controlStateUpdates`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_control_state_updates(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::SecureScoreControlStateUpdate>>,
+    ) -> &mut Self {
+        self.props_mut().set(4507, value.into_patch());
+        self
+    }
+
     /// Flag to indicate if a control is depreciated.
-    pub deprecated: crate::Patch<bool>,
+    ///
+    /// `deprecated`: `None` when absent or `null`.
+    pub fn deprecated(&self) -> Option<bool> {
+        self.props().bool(4508)
+    }
+
+    /// Sets `deprecated`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_deprecated(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(4508, value.into_patch());
+        self
+    }
+
     /// Resource cost of implemmentating control (low, moderate, high).
-    pub implementation_cost: crate::Patch<String>,
+    ///
+    /// `implementationCost`: `None` when absent or `null`.
+    pub fn implementation_cost(&self) -> Option<&str> {
+        self.props().str(4509)
+    }
+
+    /// Sets `implementationCost`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_implementation_cost(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(4509, value.into_patch());
+        self
+    }
+
     /// Time at which the control profile entity was last modified. The Timestamp type represents date
     /// and time
-    pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    ///
+    /// `lastModifiedDateTime`: `None` when absent or `null`.
+    pub fn last_modified_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(4510)
+    }
+
+    /// Sets `lastModifiedDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_last_modified_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(4510, value.into_patch());
+        self
+    }
+
     /// max attainable score for the control.
-    pub max_score: crate::Patch<crate::edm::Double>,
+    ///
+    /// `maxScore`: `None` when absent or `null`.
+    pub fn max_score(&self) -> Option<f64> {
+        self.props().double(4511)
+    }
+
+    /// Sets `maxScore`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_max_score(&mut self, value: impl crate::IntoPatch<f64>) -> &mut Self {
+        self.props_mut().set_double(4511, value.into_patch());
+        self
+    }
+
     /// Microsoft's stack ranking of control.
-    pub rank: crate::Patch<i32>,
+    ///
+    /// `rank`: `None` when absent or `null`.
+    pub fn rank(&self) -> Option<i32> {
+        self.props().int(4512)
+    }
+
+    /// Sets `rank`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_rank(&mut self, value: impl crate::IntoPatch<i32>) -> &mut Self {
+        self.props_mut().set_int(4512, value.into_patch());
+        self
+    }
+
     /// Description of what the control will help remediate.
-    pub remediation: crate::Patch<String>,
+    ///
+    /// `remediation`: `None` when absent or `null`.
+    pub fn remediation(&self) -> Option<&str> {
+        self.props().str(4513)
+    }
+
+    /// Sets `remediation`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_remediation(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(4513, value.into_patch());
+        self
+    }
+
     /// Description of the impact on users of the remediation.
-    pub remediation_impact: crate::Patch<String>,
+    ///
+    /// `remediationImpact`: `None` when absent or `null`.
+    pub fn remediation_impact(&self) -> Option<&str> {
+        self.props().str(4514)
+    }
+
+    /// Sets `remediationImpact`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_remediation_impact(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(4514, value.into_patch());
+        self
+    }
+
     /// Service that owns the control (Exchange, Sharepoint, Azure AD).
-    pub service: crate::Patch<String>,
+    ///
+    /// `service`: `None` when absent or `null`.
+    pub fn service(&self) -> Option<&str> {
+        self.props().str(4515)
+    }
+
+    /// Sets `service`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_service(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(4515, value.into_patch());
+        self
+    }
+
     /// List of threats the control mitigates (accountBreach,dataDeletion,dataExfiltration,dataSpillage,
-    pub threats: crate::Patch<Vec<String>>,
+    ///
+    /// `threats`: an empty slice when absent or `null`.
+    pub fn threats(&self) -> &[String] {
+        self.props().strings(4516)
+    }
+
+    /// Sets `threats`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_threats(&mut self, value: impl crate::IntoPatch<Vec<String>>) -> &mut Self {
+        self.props_mut().set_strings(4516, value.into_patch());
+        self
+    }
+
     /// The `tier` property.
-    pub tier: crate::Patch<String>,
+    ///
+    /// `tier`: `None` when absent or `null`.
+    pub fn tier(&self) -> Option<&str> {
+        self.props().str(4517)
+    }
+
+    /// Sets `tier`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_tier(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(4517, value.into_patch());
+        self
+    }
+
     /// The `title` property.
-    pub title: crate::Patch<String>,
+    ///
+    /// `title`: `None` when absent or `null`.
+    pub fn title(&self) -> Option<&str> {
+        self.props().str(4518)
+    }
+
+    /// Sets `title`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_title(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(4518, value.into_patch());
+        self
+    }
+
     /// The `userImpact` property.
-    pub user_impact: crate::Patch<String>,
+    ///
+    /// `userImpact`: `None` when absent or `null`.
+    pub fn user_impact(&self) -> Option<&str> {
+        self.props().str(4519)
+    }
+
+    /// Sets `userImpact`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_user_impact(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(4519, value.into_patch());
+        self
+    }
+
     /// The `vendorInformation` property.
-    pub vendor_information: crate::Patch<Box<crate::models::SecurityVendorInformation>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `vendorInformation`: `None` when absent or `null`.
+    pub fn vendor_information(&self) -> Option<&crate::models::SecurityVendorInformation> {
+        self.props().get(4520)
+    }
+
+    /// Sets `vendorInformation`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_vendor_information(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::SecurityVendorInformation>,
+    ) -> &mut Self {
+        self.props_mut().set(4520, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "security")]
+impl std::fmt::Debug for SecureScoreControlProfile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props().fmt_as(
+            f,
+            "SecureScoreControlProfile",
+            crate::models::PROPERTY_NAMES,
+        )
+    }
 }
 
 #[cfg(feature = "security")]
 impl serde::Serialize for SecureScoreControlProfile {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("actionType", &self.action_type)?;
-        writer.field("actionUrl", &self.action_url)?;
-        writer.field("azureTenantId", &self.azure_tenant_id)?;
-        writer.field("complianceInformation", &self.compliance_information)?;
-        writer.field("controlCategory", &self.control_category)?;
-        writer.field("controlStateUpdates", &self.control_state_updates)?;
-        writer.field("deprecated", &self.deprecated)?;
-        writer.field("implementationCost", &self.implementation_cost)?;
-        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
-        writer.field("maxScore", &self.max_score)?;
-        writer.field("rank", &self.rank)?;
-        writer.field("remediation", &self.remediation)?;
-        writer.field("remediationImpact", &self.remediation_impact)?;
-        writer.field("service", &self.service)?;
-        writer.field("threats", &self.threats)?;
-        writer.field("tier", &self.tier)?;
-        writer.field("title", &self.title)?;
-        writer.field("userImpact", &self.user_impact)?;
-        writer.field("vendorInformation", &self.vendor_information)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -3230,38 +6575,48 @@ impl crate::read_fields::ReadFields for SecureScoreControlProfile {
     const NAME: &'static str = "microsoft.graph.secureScoreControlProfile";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "actionType" => self.action_type = map.next_value()?,
-            "actionUrl" => self.action_url = map.next_value()?,
-            "azureTenantId" => self.azure_tenant_id = map.next_value()?,
-            "complianceInformation" => self.compliance_information = map.next_value()?,
-            "controlCategory" => self.control_category = map.next_value()?,
-            "controlStateUpdates" => self.control_state_updates = map.next_value()?,
-            "deprecated" => self.deprecated = map.next_value()?,
-            "implementationCost" => self.implementation_cost = map.next_value()?,
-            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
-            "maxScore" => self.max_score = map.next_value()?,
-            "rank" => self.rank = map.next_value()?,
-            "remediation" => self.remediation = map.next_value()?,
-            "remediationImpact" => self.remediation_impact = map.next_value()?,
-            "service" => self.service = map.next_value()?,
-            "threats" => self.threats = map.next_value()?,
-            "tier" => self.tier = map.next_value()?,
-            "title" => self.title = map.next_value()?,
-            "userImpact" => self.user_impact = map.next_value()?,
-            "vendorInformation" => self.vendor_information = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "actionType" => into.str(4502, map)?,
+            "actionUrl" => into.str(4503, map)?,
+            "azureTenantId" => into.str(4504, map)?,
+            "complianceInformation" => {
+                into.other::<Vec<crate::models::ComplianceInformation>, _>(4505, map)?
+            }
+            "controlCategory" => into.str(4506, map)?,
+            "controlStateUpdates" => {
+                into.other::<Vec<crate::models::SecureScoreControlStateUpdate>, _>(4507, map)?
+            }
+            "deprecated" => into.bool(4508, map)?,
+            "implementationCost" => into.str(4509, map)?,
+            "lastModifiedDateTime" => into.other::<crate::edm::DateTimeOffset, _>(4510, map)?,
+            "maxScore" => into.double(4511, map)?,
+            "rank" => into.int::<i32, _>(4512, map)?,
+            "remediation" => into.str(4513, map)?,
+            "remediationImpact" => into.str(4514, map)?,
+            "service" => into.str(4515, map)?,
+            "threats" => into.strings(4516, map)?,
+            "tier" => into.str(4517, map)?,
+            "title" => into.str(4518, map)?,
+            "userImpact" => into.str(4519, map)?,
+            "vendorInformation" => {
+                into.other::<crate::models::SecurityVendorInformation, _>(4520, map)?
+            }
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -3293,75 +6648,324 @@ crate::macros::select_fields! {
 }
 
 /// The `microsoft.graph.security` entity type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "security")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct Security {
-    /// The `alerts` navigation property (present when expanded).
-    pub alerts: crate::Patch<Vec<crate::models::Alert>>,
-    /// A collection of alerts in Microsoft 365 Defender.
-    pub alerts_v2: crate::Patch<Vec<crate::models::security::Alert>>,
-    /// The `attackSimulation` navigation property (present when expanded).
-    pub attack_simulation: crate::Patch<Box<crate::models::AttackSimulationRoot>>,
-    /// The `auditLog` navigation property (present when expanded).
-    pub audit_log: crate::Patch<Box<crate::models::security::AuditCoreRoot>>,
-    /// The `cases` navigation property (present when expanded).
-    pub cases: crate::Patch<Box<crate::models::security::CasesRoot>>,
-    /// The `collaboration` navigation property (present when expanded).
-    pub collaboration: crate::Patch<Box<crate::models::security::CollaborationRoot>>,
-    /// The `dataSecurityAndGovernance` navigation property (present when expanded).
-    pub data_security_and_governance:
-        crate::Patch<Box<crate::models::TenantDataSecurityAndGovernance>>,
-    /// The `identities` navigation property (present when expanded).
-    pub identities: crate::Patch<Box<crate::models::security::IdentityContainer>>,
-    /// A collection of incidents in Microsoft 365 Defender, each of which is a set of correlated alerts
-    /// and associated metadata that reflects the story of an attack.
-    pub incidents: crate::Patch<Vec<crate::models::security::Incident>>,
-    /// The `labels` navigation property (present when expanded).
-    pub labels: crate::Patch<Box<crate::models::security::LabelsRoot>>,
-    /// The `secureScoreControlProfiles` navigation property (present when expanded).
-    pub secure_score_control_profiles: crate::Patch<Vec<crate::models::SecureScoreControlProfile>>,
-    /// The `secureScores` navigation property (present when expanded).
-    pub secure_scores: crate::Patch<Vec<crate::models::SecureScore>>,
-    /// The `subjectRightsRequests` navigation property (present when expanded).
-    pub subject_rights_requests: crate::Patch<Vec<crate::models::SubjectRightsRequest>>,
-    /// The `threatIntelligence` navigation property (present when expanded).
-    pub threat_intelligence: crate::Patch<Box<crate::models::security::ThreatIntelligence>>,
-    /// The `triggers` navigation property (present when expanded).
-    pub triggers: crate::Patch<Box<crate::models::security::TriggersRoot>>,
-    /// The `triggerTypes` navigation property (present when expanded).
-    pub trigger_types: crate::Patch<Box<crate::models::security::TriggerTypesRoot>>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "security")]
+impl Security {
+    /// An empty `security`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// The `alerts` navigation property (present when expanded).
+    ///
+    /// `alerts`: an empty slice when absent or `null`.
+    pub fn alerts(&self) -> &[crate::models::Alert] {
+        self.props().list(4521)
+    }
+
+    /// Sets `alerts`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_alerts(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::Alert>>,
+    ) -> &mut Self {
+        self.props_mut().set(4521, value.into_patch());
+        self
+    }
+
+    /// A collection of alerts in Microsoft 365 Defender.
+    ///
+    /// `alerts_v2`: an empty slice when absent or `null`.
+    pub fn alerts_v2(&self) -> &[crate::models::security::Alert] {
+        self.props().list(4522)
+    }
+
+    /// Sets `alerts_v2`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_alerts_v2(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::security::Alert>>,
+    ) -> &mut Self {
+        self.props_mut().set(4522, value.into_patch());
+        self
+    }
+
+    /// The `attackSimulation` navigation property (present when expanded).
+    ///
+    /// `attackSimulation`: `None` when absent or `null`.
+    pub fn attack_simulation(&self) -> Option<&crate::models::AttackSimulationRoot> {
+        self.props().get(4523)
+    }
+
+    /// Sets `attackSimulation`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_attack_simulation(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::AttackSimulationRoot>,
+    ) -> &mut Self {
+        self.props_mut().set(4523, value.into_patch());
+        self
+    }
+
+    /// The `auditLog` navigation property (present when expanded).
+    ///
+    /// `auditLog`: `None` when absent or `null`.
+    pub fn audit_log(&self) -> Option<&crate::models::security::AuditCoreRoot> {
+        self.props().get(4524)
+    }
+
+    /// Sets `auditLog`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_audit_log(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::security::AuditCoreRoot>,
+    ) -> &mut Self {
+        self.props_mut().set(4524, value.into_patch());
+        self
+    }
+
+    /// The `cases` navigation property (present when expanded).
+    ///
+    /// `cases`: `None` when absent or `null`.
+    pub fn cases(&self) -> Option<&crate::models::security::CasesRoot> {
+        self.props().get(4525)
+    }
+
+    /// Sets `cases`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_cases(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::security::CasesRoot>,
+    ) -> &mut Self {
+        self.props_mut().set(4525, value.into_patch());
+        self
+    }
+
+    /// The `collaboration` navigation property (present when expanded).
+    ///
+    /// `collaboration`: `None` when absent or `null`.
+    pub fn collaboration(&self) -> Option<&crate::models::security::CollaborationRoot> {
+        self.props().get(4526)
+    }
+
+    /// Sets `collaboration`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_collaboration(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::security::CollaborationRoot>,
+    ) -> &mut Self {
+        self.props_mut().set(4526, value.into_patch());
+        self
+    }
+
+    /// The `dataSecurityAndGovernance` navigation property (present when expanded).
+    ///
+    /// `dataSecurityAndGovernance`: `None` when absent or `null`.
+    pub fn data_security_and_governance(
+        &self,
+    ) -> Option<&crate::models::TenantDataSecurityAndGovernance> {
+        self.props().get(4527)
+    }
+
+    /// Sets `dataSecurityAndGovernance`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_data_security_and_governance(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::TenantDataSecurityAndGovernance>,
+    ) -> &mut Self {
+        self.props_mut().set(4527, value.into_patch());
+        self
+    }
+
+    /// The `identities` navigation property (present when expanded).
+    ///
+    /// `identities`: `None` when absent or `null`.
+    pub fn identities(&self) -> Option<&crate::models::security::IdentityContainer> {
+        self.props().get(4528)
+    }
+
+    /// Sets `identities`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_identities(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::security::IdentityContainer>,
+    ) -> &mut Self {
+        self.props_mut().set(4528, value.into_patch());
+        self
+    }
+
+    /// A collection of incidents in Microsoft 365 Defender, each of which is a set of correlated alerts
+    /// and associated metadata that reflects the story of an attack.
+    ///
+    /// `incidents`: an empty slice when absent or `null`.
+    pub fn incidents(&self) -> &[crate::models::security::Incident] {
+        self.props().list(4529)
+    }
+
+    /// Sets `incidents`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_incidents(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::security::Incident>>,
+    ) -> &mut Self {
+        self.props_mut().set(4529, value.into_patch());
+        self
+    }
+
+    /// The `labels` navigation property (present when expanded).
+    ///
+    /// `labels`: `None` when absent or `null`.
+    pub fn labels(&self) -> Option<&crate::models::security::LabelsRoot> {
+        self.props().get(4530)
+    }
+
+    /// Sets `labels`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_labels(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::security::LabelsRoot>,
+    ) -> &mut Self {
+        self.props_mut().set(4530, value.into_patch());
+        self
+    }
+
+    /// The `secureScoreControlProfiles` navigation property (present when expanded).
+    ///
+    /// `secureScoreControlProfiles`: an empty slice when absent or `null`.
+    pub fn secure_score_control_profiles(&self) -> &[crate::models::SecureScoreControlProfile] {
+        self.props().list(4531)
+    }
+
+    /// Sets `secureScoreControlProfiles`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_secure_score_control_profiles(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::SecureScoreControlProfile>>,
+    ) -> &mut Self {
+        self.props_mut().set(4531, value.into_patch());
+        self
+    }
+
+    /// The `secureScores` navigation property (present when expanded).
+    ///
+    /// `secureScores`: an empty slice when absent or `null`.
+    pub fn secure_scores(&self) -> &[crate::models::SecureScore] {
+        self.props().list(4532)
+    }
+
+    /// Sets `secureScores`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_secure_scores(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::SecureScore>>,
+    ) -> &mut Self {
+        self.props_mut().set(4532, value.into_patch());
+        self
+    }
+
+    /// The `subjectRightsRequests` navigation property (present when expanded).
+    ///
+    /// `subjectRightsRequests`: an empty slice when absent or `null`.
+    pub fn subject_rights_requests(&self) -> &[crate::models::SubjectRightsRequest] {
+        self.props().list(4533)
+    }
+
+    /// Sets `subjectRightsRequests`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_subject_rights_requests(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::SubjectRightsRequest>>,
+    ) -> &mut Self {
+        self.props_mut().set(4533, value.into_patch());
+        self
+    }
+
+    /// The `threatIntelligence` navigation property (present when expanded).
+    ///
+    /// `threatIntelligence`: `None` when absent or `null`.
+    pub fn threat_intelligence(&self) -> Option<&crate::models::security::ThreatIntelligence> {
+        self.props().get(4534)
+    }
+
+    /// Sets `threatIntelligence`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_threat_intelligence(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::security::ThreatIntelligence>,
+    ) -> &mut Self {
+        self.props_mut().set(4534, value.into_patch());
+        self
+    }
+
+    /// The `triggers` navigation property (present when expanded).
+    ///
+    /// `triggers`: `None` when absent or `null`.
+    pub fn triggers(&self) -> Option<&crate::models::security::TriggersRoot> {
+        self.props().get(4535)
+    }
+
+    /// Sets `triggers`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_triggers(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::security::TriggersRoot>,
+    ) -> &mut Self {
+        self.props_mut().set(4535, value.into_patch());
+        self
+    }
+
+    /// The `triggerTypes` navigation property (present when expanded).
+    ///
+    /// `triggerTypes`: `None` when absent or `null`.
+    pub fn trigger_types(&self) -> Option<&crate::models::security::TriggerTypesRoot> {
+        self.props().get(4536)
+    }
+
+    /// Sets `triggerTypes`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_trigger_types(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::security::TriggerTypesRoot>,
+    ) -> &mut Self {
+        self.props_mut().set(4536, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "security")]
+impl std::fmt::Debug for Security {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "Security", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "security")]
 impl serde::Serialize for Security {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("alerts", &self.alerts)?;
-        writer.field("alerts_v2", &self.alerts_v2)?;
-        writer.field("attackSimulation", &self.attack_simulation)?;
-        writer.field("auditLog", &self.audit_log)?;
-        writer.field("cases", &self.cases)?;
-        writer.field("collaboration", &self.collaboration)?;
-        writer.field(
-            "dataSecurityAndGovernance",
-            &self.data_security_and_governance,
-        )?;
-        writer.field("identities", &self.identities)?;
-        writer.field("incidents", &self.incidents)?;
-        writer.field("labels", &self.labels)?;
-        writer.field(
-            "secureScoreControlProfiles",
-            &self.secure_score_control_profiles,
-        )?;
-        writer.field("secureScores", &self.secure_scores)?;
-        writer.field("subjectRightsRequests", &self.subject_rights_requests)?;
-        writer.field("threatIntelligence", &self.threat_intelligence)?;
-        writer.field("triggers", &self.triggers)?;
-        writer.field("triggerTypes", &self.trigger_types)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -3377,36 +6981,50 @@ impl crate::read_fields::ReadFields for Security {
     const NAME: &'static str = "microsoft.graph.security";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "alerts" => self.alerts = map.next_value()?,
-            "alerts_v2" => self.alerts_v2 = map.next_value()?,
-            "attackSimulation" => self.attack_simulation = map.next_value()?,
-            "auditLog" => self.audit_log = map.next_value()?,
-            "cases" => self.cases = map.next_value()?,
-            "collaboration" => self.collaboration = map.next_value()?,
-            "dataSecurityAndGovernance" => self.data_security_and_governance = map.next_value()?,
-            "identities" => self.identities = map.next_value()?,
-            "incidents" => self.incidents = map.next_value()?,
-            "labels" => self.labels = map.next_value()?,
-            "secureScoreControlProfiles" => {
-                self.secure_score_control_profiles = map.next_value()?
+            "alerts" => into.other::<Vec<crate::models::Alert>, _>(4521, map)?,
+            "alerts_v2" => into.other::<Vec<crate::models::security::Alert>, _>(4522, map)?,
+            "attackSimulation" => {
+                into.other::<crate::models::AttackSimulationRoot, _>(4523, map)?
             }
-            "secureScores" => self.secure_scores = map.next_value()?,
-            "subjectRightsRequests" => self.subject_rights_requests = map.next_value()?,
-            "threatIntelligence" => self.threat_intelligence = map.next_value()?,
-            "triggers" => self.triggers = map.next_value()?,
-            "triggerTypes" => self.trigger_types = map.next_value()?,
+            "auditLog" => into.other::<crate::models::security::AuditCoreRoot, _>(4524, map)?,
+            "cases" => into.other::<crate::models::security::CasesRoot, _>(4525, map)?,
+            "collaboration" => {
+                into.other::<crate::models::security::CollaborationRoot, _>(4526, map)?
+            }
+            "dataSecurityAndGovernance" => {
+                into.other::<crate::models::TenantDataSecurityAndGovernance, _>(4527, map)?
+            }
+            "identities" => {
+                into.other::<crate::models::security::IdentityContainer, _>(4528, map)?
+            }
+            "incidents" => into.other::<Vec<crate::models::security::Incident>, _>(4529, map)?,
+            "labels" => into.other::<crate::models::security::LabelsRoot, _>(4530, map)?,
+            "secureScoreControlProfiles" => {
+                into.other::<Vec<crate::models::SecureScoreControlProfile>, _>(4531, map)?
+            }
+            "secureScores" => into.other::<Vec<crate::models::SecureScore>, _>(4532, map)?,
+            "subjectRightsRequests" => {
+                into.other::<Vec<crate::models::SubjectRightsRequest>, _>(4533, map)?
+            }
+            "threatIntelligence" => {
+                into.other::<crate::models::security::ThreatIntelligence, _>(4534, map)?
+            }
+            "triggers" => into.other::<crate::models::security::TriggersRoot, _>(4535, map)?,
+            "triggerTypes" => {
+                into.other::<crate::models::security::TriggerTypesRoot, _>(4536, map)?
+            }
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
@@ -3435,107 +7053,372 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.servicePrincipalRiskDetection` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "security")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct ServicePrincipalRiskDetection {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "security")]
+impl std::ops::Deref for ServicePrincipalRiskDetection {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "security")]
+impl std::ops::DerefMut for ServicePrincipalRiskDetection {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "security")]
+impl ServicePrincipalRiskDetection {
+    /// An empty `servicePrincipalRiskDetection`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Indicates the activity type the detected risk is linked to. The possible values are: signin,
     /// servicePrincipal. Note that you must use the Prefer: include-unknown-enum-members request header
     /// to get the following value(s) in this evolvable enum: servicePrincipal.
-    pub activity: crate::Patch<crate::models::ActivityType>,
+    ///
+    /// `activity`: `None` when absent or `null`.
+    pub fn activity(&self) -> Option<&crate::models::ActivityType> {
+        self.props().get(4636)
+    }
+
+    /// Sets `activity`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_activity(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::ActivityType>,
+    ) -> &mut Self {
+        self.props_mut().set(4636, value.into_patch());
+        self
+    }
+
     /// Date and time when the risky activity occurred. The DateTimeOffset type represents date and time
     /// information using ISO 8601 format and is always in UTC time. For example, midnight UTC on Jan 1,
     /// 2014 is 2014-01-01T00:00:00Z
-    pub activity_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    ///
+    /// `activityDateTime`: `None` when absent or `null`.
+    pub fn activity_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(4637)
+    }
+
+    /// Sets `activityDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_activity_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(4637, value.into_patch());
+        self
+    }
+
     /// Additional information associated with the risk detection. This string value is represented as a
     /// JSON object with the quotations escaped.
-    pub additional_info: crate::Patch<String>,
+    ///
+    /// `additionalInfo`: `None` when absent or `null`.
+    pub fn additional_info(&self) -> Option<&str> {
+        self.props().str(4638)
+    }
+
+    /// Sets `additionalInfo`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_additional_info(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(4638, value.into_patch());
+        self
+    }
+
     /// The unique identifier for the associated application.
-    pub app_id: crate::Patch<String>,
+    ///
+    /// `appId`: `None` when absent or `null`.
+    pub fn app_id(&self) -> Option<&str> {
+        self.props().str(4639)
+    }
+
+    /// Sets `appId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_app_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(4639, value.into_patch());
+        self
+    }
+
     /// Correlation ID of the sign-in activity associated with the risk detection. This property is null
     /// if the risk detection is not associated with a sign-in activity.
-    pub correlation_id: crate::Patch<String>,
+    ///
+    /// `correlationId`: `None` when absent or `null`.
+    pub fn correlation_id(&self) -> Option<&str> {
+        self.props().str(4640)
+    }
+
+    /// Sets `correlationId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_correlation_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(4640, value.into_patch());
+        self
+    }
+
     /// Date and time when the risk was detected. The DateTimeOffset type represents date and time
     /// information using ISO 8601 format and is always in UTC time. For example, midnight UTC on Jan 1,
     /// 2014 is 2014-01-01T00:00:00Z.
-    pub detected_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    ///
+    /// `detectedDateTime`: `None` when absent or `null`.
+    pub fn detected_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(4641)
+    }
+
+    /// Sets `detectedDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_detected_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(4641, value.into_patch());
+        self
+    }
+
     /// Timing of the detected risk , whether real-time or offline. The possible values are: notDefined,
     /// realtime, nearRealtime, offline, unknownFutureValue.
-    pub detection_timing_type: crate::Patch<crate::models::RiskDetectionTimingType>,
+    ///
+    /// `detectionTimingType`: `None` when absent or `null`.
+    pub fn detection_timing_type(&self) -> Option<&crate::models::RiskDetectionTimingType> {
+        self.props().get(4642)
+    }
+
+    /// Sets `detectionTimingType`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_detection_timing_type(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::RiskDetectionTimingType>,
+    ) -> &mut Self {
+        self.props_mut().set(4642, value.into_patch());
+        self
+    }
+
     /// Provides the IP address of the client from where the risk occurred.
-    pub ip_address: crate::Patch<String>,
+    ///
+    /// `ipAddress`: `None` when absent or `null`.
+    pub fn ip_address(&self) -> Option<&str> {
+        self.props().str(4643)
+    }
+
+    /// Sets `ipAddress`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_ip_address(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(4643, value.into_patch());
+        self
+    }
+
     /// The unique identifier for the key credential associated with the risk detection.
-    pub key_ids: crate::Patch<Vec<String>>,
+    ///
+    /// `keyIds`: an empty slice when absent or `null`.
+    pub fn key_ids(&self) -> &[String] {
+        self.props().strings(4644)
+    }
+
+    /// Sets `keyIds`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_key_ids(&mut self, value: impl crate::IntoPatch<Vec<String>>) -> &mut Self {
+        self.props_mut().set_strings(4644, value.into_patch());
+        self
+    }
+
     /// Date and time when the risk detection was last updated.
-    pub last_updated_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    ///
+    /// `lastUpdatedDateTime`: `None` when absent or `null`.
+    pub fn last_updated_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(4645)
+    }
+
+    /// Sets `lastUpdatedDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_last_updated_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(4645, value.into_patch());
+        self
+    }
+
     /// Location from where the sign-in was initiated.
-    pub location: crate::Patch<Box<crate::models::SignInLocation>>,
+    ///
+    /// `location`: `None` when absent or `null`.
+    pub fn location(&self) -> Option<&crate::models::SignInLocation> {
+        self.props().get(4646)
+    }
+
+    /// Sets `location`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_location(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::SignInLocation>,
+    ) -> &mut Self {
+        self.props_mut().set(4646, value.into_patch());
+        self
+    }
+
     /// Request identifier of the sign-in activity associated with the risk detection. This property is
     /// null if the risk detection is not associated with a sign-in activity. Supports $filter (eq).
-    pub request_id: crate::Patch<String>,
+    ///
+    /// `requestId`: `None` when absent or `null`.
+    pub fn request_id(&self) -> Option<&str> {
+        self.props().str(4647)
+    }
+
+    /// Sets `requestId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_request_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(4647, value.into_patch());
+        self
+    }
+
     /// Details of the detected risk. Note: Details for this property are only available for Workload
     /// Identities Premium customers. Events in tenants without this license will be returned hidden. The
     /// possible values are: none, hidden, adminConfirmedServicePrincipalCompromised,
     /// adminDismissedAllRiskForServicePrincipal. Note that you must use the Prefer:
     /// include-unknown-enum-members request header to get the following value(s) in this evolvable enum:
     /// adminConfirmedServicePrincipalCompromised , adminDismissedAllRiskForServicePrincipal.
-    pub risk_detail: crate::Patch<crate::models::RiskDetail>,
+    ///
+    /// `riskDetail`: `None` when absent or `null`.
+    pub fn risk_detail(&self) -> Option<&crate::models::RiskDetail> {
+        self.props().get(4648)
+    }
+
+    /// Sets `riskDetail`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_risk_detail(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::RiskDetail>,
+    ) -> &mut Self {
+        self.props_mut().set(4648, value.into_patch());
+        self
+    }
+
     /// The type of risk event detected. The possible values are: investigationsThreatIntelligence,
     /// generic, adminConfirmedServicePrincipalCompromised, suspiciousSignins, leakedCredentials,
     /// anomalousServicePrincipalActivity, maliciousApplication, suspiciousApplication.
-    pub risk_event_type: crate::Patch<String>,
+    ///
+    /// `riskEventType`: `None` when absent or `null`.
+    pub fn risk_event_type(&self) -> Option<&str> {
+        self.props().str(4649)
+    }
+
+    /// Sets `riskEventType`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_risk_event_type(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(4649, value.into_patch());
+        self
+    }
+
     /// Level of the detected risk. Note: Details for this property are only available for Workload
     /// Identities Premium customers. Events in tenants without this license will be returned hidden. The
     /// possible values are: low, medium, high, hidden, none.
-    pub risk_level: crate::Patch<crate::models::RiskLevel>,
+    ///
+    /// `riskLevel`: `None` when absent or `null`.
+    pub fn risk_level(&self) -> Option<&crate::models::RiskLevel> {
+        self.props().get(4650)
+    }
+
+    /// Sets `riskLevel`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_risk_level(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::RiskLevel>,
+    ) -> &mut Self {
+        self.props_mut().set(4650, value.into_patch());
+        self
+    }
+
     /// The state of a detected risky service principal or sign-in activity. The possible values are:
     /// none, dismissed, atRisk, confirmedCompromised.
-    pub risk_state: crate::Patch<crate::models::RiskState>,
+    ///
+    /// `riskState`: `None` when absent or `null`.
+    pub fn risk_state(&self) -> Option<&crate::models::RiskState> {
+        self.props().get(4651)
+    }
+
+    /// Sets `riskState`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_risk_state(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::RiskState>,
+    ) -> &mut Self {
+        self.props_mut().set(4651, value.into_patch());
+        self
+    }
+
     /// The display name for the service principal.
-    pub service_principal_display_name: crate::Patch<String>,
+    ///
+    /// `servicePrincipalDisplayName`: `None` when absent or `null`.
+    pub fn service_principal_display_name(&self) -> Option<&str> {
+        self.props().str(4652)
+    }
+
+    /// Sets `servicePrincipalDisplayName`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_service_principal_display_name(
+        &mut self,
+        value: impl crate::IntoPatch<String>,
+    ) -> &mut Self {
+        self.props_mut().set_str(4652, value.into_patch());
+        self
+    }
+
     /// The unique identifier for the service principal. Supports $filter (eq).
-    pub service_principal_id: crate::Patch<String>,
+    ///
+    /// `servicePrincipalId`: `None` when absent or `null`.
+    pub fn service_principal_id(&self) -> Option<&str> {
+        self.props().str(4653)
+    }
+
+    /// Sets `servicePrincipalId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_service_principal_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(4653, value.into_patch());
+        self
+    }
+
     /// Source of the risk detection. For example, identityProtection.
-    pub source: crate::Patch<String>,
+    ///
+    /// `source`: `None` when absent or `null`.
+    pub fn source(&self) -> Option<&str> {
+        self.props().str(4654)
+    }
+
+    /// Sets `source`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_source(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(4654, value.into_patch());
+        self
+    }
+
     /// Indicates the type of token issuer for the detected sign-in risk. The possible values are:
     /// AzureAD.
-    pub token_issuer_type: crate::Patch<crate::models::TokenIssuerType>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `tokenIssuerType`: `None` when absent or `null`.
+    pub fn token_issuer_type(&self) -> Option<&crate::models::TokenIssuerType> {
+        self.props().get(4655)
+    }
+
+    /// Sets `tokenIssuerType`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_token_issuer_type(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::TokenIssuerType>,
+    ) -> &mut Self {
+        self.props_mut().set(4655, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "security")]
+impl std::fmt::Debug for ServicePrincipalRiskDetection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props().fmt_as(
+            f,
+            "ServicePrincipalRiskDetection",
+            crate::models::PROPERTY_NAMES,
+        )
+    }
 }
 
 #[cfg(feature = "security")]
 impl serde::Serialize for ServicePrincipalRiskDetection {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("activity", &self.activity)?;
-        writer.field("activityDateTime", &self.activity_date_time)?;
-        writer.field("additionalInfo", &self.additional_info)?;
-        writer.field("appId", &self.app_id)?;
-        writer.field("correlationId", &self.correlation_id)?;
-        writer.field("detectedDateTime", &self.detected_date_time)?;
-        writer.field("detectionTimingType", &self.detection_timing_type)?;
-        writer.field("ipAddress", &self.ip_address)?;
-        writer.field("keyIds", &self.key_ids)?;
-        writer.field("lastUpdatedDateTime", &self.last_updated_date_time)?;
-        writer.field("location", &self.location)?;
-        writer.field("requestId", &self.request_id)?;
-        writer.field("riskDetail", &self.risk_detail)?;
-        writer.field("riskEventType", &self.risk_event_type)?;
-        writer.field("riskLevel", &self.risk_level)?;
-        writer.field("riskState", &self.risk_state)?;
-        writer.field(
-            "servicePrincipalDisplayName",
-            &self.service_principal_display_name,
-        )?;
-        writer.field("servicePrincipalId", &self.service_principal_id)?;
-        writer.field("source", &self.source)?;
-        writer.field("tokenIssuerType", &self.token_issuer_type)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -3551,41 +7434,45 @@ impl crate::read_fields::ReadFields for ServicePrincipalRiskDetection {
     const NAME: &'static str = "microsoft.graph.servicePrincipalRiskDetection";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "activity" => self.activity = map.next_value()?,
-            "activityDateTime" => self.activity_date_time = map.next_value()?,
-            "additionalInfo" => self.additional_info = map.next_value()?,
-            "appId" => self.app_id = map.next_value()?,
-            "correlationId" => self.correlation_id = map.next_value()?,
-            "detectedDateTime" => self.detected_date_time = map.next_value()?,
-            "detectionTimingType" => self.detection_timing_type = map.next_value()?,
-            "ipAddress" => self.ip_address = map.next_value()?,
-            "keyIds" => self.key_ids = map.next_value()?,
-            "lastUpdatedDateTime" => self.last_updated_date_time = map.next_value()?,
-            "location" => self.location = map.next_value()?,
-            "requestId" => self.request_id = map.next_value()?,
-            "riskDetail" => self.risk_detail = map.next_value()?,
-            "riskEventType" => self.risk_event_type = map.next_value()?,
-            "riskLevel" => self.risk_level = map.next_value()?,
-            "riskState" => self.risk_state = map.next_value()?,
-            "servicePrincipalDisplayName" => {
-                self.service_principal_display_name = map.next_value()?
+            "id" => into.str(2376, map)?,
+            "activity" => into.other::<crate::models::ActivityType, _>(4636, map)?,
+            "activityDateTime" => into.other::<crate::edm::DateTimeOffset, _>(4637, map)?,
+            "additionalInfo" => into.str(4638, map)?,
+            "appId" => into.str(4639, map)?,
+            "correlationId" => into.str(4640, map)?,
+            "detectedDateTime" => into.other::<crate::edm::DateTimeOffset, _>(4641, map)?,
+            "detectionTimingType" => {
+                into.other::<crate::models::RiskDetectionTimingType, _>(4642, map)?
             }
-            "servicePrincipalId" => self.service_principal_id = map.next_value()?,
-            "source" => self.source = map.next_value()?,
-            "tokenIssuerType" => self.token_issuer_type = map.next_value()?,
+            "ipAddress" => into.str(4643, map)?,
+            "keyIds" => into.strings(4644, map)?,
+            "lastUpdatedDateTime" => into.other::<crate::edm::DateTimeOffset, _>(4645, map)?,
+            "location" => into.other::<crate::models::SignInLocation, _>(4646, map)?,
+            "requestId" => into.str(4647, map)?,
+            "riskDetail" => into.other::<crate::models::RiskDetail, _>(4648, map)?,
+            "riskEventType" => into.str(4649, map)?,
+            "riskLevel" => into.other::<crate::models::RiskLevel, _>(4650, map)?,
+            "riskState" => into.other::<crate::models::RiskState, _>(4651, map)?,
+            "servicePrincipalDisplayName" => into.str(4652, map)?,
+            "servicePrincipalId" => into.str(4653, map)?,
+            "source" => into.str(4654, map)?,
+            "tokenIssuerType" => into.other::<crate::models::TokenIssuerType, _>(4655, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -3619,109 +7506,436 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.simulation` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "security")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct Simulation {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "security")]
+impl std::ops::Deref for Simulation {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "security")]
+impl std::ops::DerefMut for Simulation {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "security")]
+impl Simulation {
+    /// An empty `simulation`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The social engineering technique used in the attack simulation and training campaign. Supports
     /// $filter and $orderby. Possible values are: unknown, credentialHarvesting, attachmentMalware,
     /// driveByUrl, linkInAttachment, linkToMalwareFile, unknownFutureValue. For more information on the
     /// types of social engineering attack techniques, see simulations.
-    pub attack_technique: crate::Patch<crate::models::SimulationAttackTechnique>,
+    ///
+    /// `attackTechnique`: `None` when absent or `null`.
+    pub fn attack_technique(&self) -> Option<&crate::models::SimulationAttackTechnique> {
+        self.props().get(4817)
+    }
+
+    /// Sets `attackTechnique`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_attack_technique(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::SimulationAttackTechnique>,
+    ) -> &mut Self {
+        self.props_mut().set(4817, value.into_patch());
+        self
+    }
+
     /// Attack type of the attack simulation and training campaign. Supports $filter and $orderby.
     /// Possible values are: unknown, social, cloud, endpoint, unknownFutureValue.
-    pub attack_type: crate::Patch<crate::models::SimulationAttackType>,
+    ///
+    /// `attackType`: `None` when absent or `null`.
+    pub fn attack_type(&self) -> Option<&crate::models::SimulationAttackType> {
+        self.props().get(4818)
+    }
+
+    /// Sets `attackType`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_attack_type(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::SimulationAttackType>,
+    ) -> &mut Self {
+        self.props_mut().set(4818, value.into_patch());
+        self
+    }
+
     /// Unique identifier for the attack simulation automation.
-    pub automation_id: crate::Patch<String>,
+    ///
+    /// `automationId`: `None` when absent or `null`.
+    pub fn automation_id(&self) -> Option<&str> {
+        self.props().str(4819)
+    }
+
+    /// Sets `automationId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_automation_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(4819, value.into_patch());
+        self
+    }
+
     /// Date and time of completion of the attack simulation and training campaign. Supports $filter and
     /// $orderby.
-    pub completion_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    ///
+    /// `completionDateTime`: `None` when absent or `null`.
+    pub fn completion_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(4820)
+    }
+
+    /// Sets `completionDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_completion_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(4820, value.into_patch());
+        self
+    }
+
     /// Identity of the user who created the attack simulation and training campaign.
-    pub created_by: crate::Patch<Box<crate::models::EmailIdentity>>,
+    ///
+    /// `createdBy`: `None` when absent or `null`.
+    pub fn created_by(&self) -> Option<&crate::models::EmailIdentity> {
+        self.props().get(4821)
+    }
+
+    /// Sets `createdBy`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_created_by(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::EmailIdentity>,
+    ) -> &mut Self {
+        self.props_mut().set(4821, value.into_patch());
+        self
+    }
+
     /// Date and time of creation of the attack simulation and training campaign.
-    pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    ///
+    /// `createdDateTime`: `None` when absent or `null`.
+    pub fn created_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(4822)
+    }
+
+    /// Sets `createdDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_created_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(4822, value.into_patch());
+        self
+    }
+
     /// Description of the attack simulation and training campaign.
-    pub description: crate::Patch<String>,
+    ///
+    /// `description`: `None` when absent or `null`.
+    pub fn description(&self) -> Option<&str> {
+        self.props().str(4823)
+    }
+
+    /// Sets `description`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_description(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(4823, value.into_patch());
+        self
+    }
+
     /// Display name of the attack simulation and training campaign. Supports $filter and $orderby.
-    pub display_name: crate::Patch<String>,
+    ///
+    /// `displayName`: `None` when absent or `null`.
+    pub fn display_name(&self) -> Option<&str> {
+        self.props().str(4824)
+    }
+
+    /// Sets `displayName`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_display_name(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(4824, value.into_patch());
+        self
+    }
+
     /// The `durationInDays` property.
-    pub duration_in_days: crate::Patch<i32>,
+    ///
+    /// `durationInDays`: `None` when absent or `null`.
+    pub fn duration_in_days(&self) -> Option<i32> {
+        self.props().int(4825)
+    }
+
+    /// Sets `durationInDays`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_duration_in_days(&mut self, value: impl crate::IntoPatch<i32>) -> &mut Self {
+        self.props_mut().set_int(4825, value.into_patch());
+        self
+    }
+
     /// The `endUserNotificationSetting` property.
-    pub end_user_notification_setting:
-        crate::Patch<Box<crate::models::AnyEndUserNotificationSetting>>,
+    ///
+    /// `endUserNotificationSetting`: `None` when absent or `null`.
+    pub fn end_user_notification_setting(
+        &self,
+    ) -> Option<&crate::models::AnyEndUserNotificationSetting> {
+        self.props().get(4826)
+    }
+
+    /// Sets `endUserNotificationSetting`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_end_user_notification_setting(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::AnyEndUserNotificationSetting>,
+    ) -> &mut Self {
+        self.props_mut().set(4826, value.into_patch());
+        self
+    }
+
     /// The `excludedAccountTarget` property.
-    pub excluded_account_target: crate::Patch<Box<crate::models::AnyAccountTargetContent>>,
+    ///
+    /// `excludedAccountTarget`: `None` when absent or `null`.
+    pub fn excluded_account_target(&self) -> Option<&crate::models::AnyAccountTargetContent> {
+        self.props().get(4827)
+    }
+
+    /// Sets `excludedAccountTarget`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_excluded_account_target(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::AnyAccountTargetContent>,
+    ) -> &mut Self {
+        self.props_mut().set(4827, value.into_patch());
+        self
+    }
+
     /// The `includedAccountTarget` property.
-    pub included_account_target: crate::Patch<Box<crate::models::AnyAccountTargetContent>>,
+    ///
+    /// `includedAccountTarget`: `None` when absent or `null`.
+    pub fn included_account_target(&self) -> Option<&crate::models::AnyAccountTargetContent> {
+        self.props().get(4828)
+    }
+
+    /// Sets `includedAccountTarget`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_included_account_target(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::AnyAccountTargetContent>,
+    ) -> &mut Self {
+        self.props_mut().set(4828, value.into_patch());
+        self
+    }
+
     /// Flag that represents if the attack simulation and training campaign was created from a simulation
     /// automation flow. Supports $filter and $orderby.
-    pub is_automated: crate::Patch<bool>,
+    ///
+    /// `isAutomated`: `None` when absent or `null`.
+    pub fn is_automated(&self) -> Option<bool> {
+        self.props().bool(4829)
+    }
+
+    /// Sets `isAutomated`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_is_automated(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(4829, value.into_patch());
+        self
+    }
+
     /// Identity of the user who most recently modified the attack simulation and training campaign.
-    pub last_modified_by: crate::Patch<Box<crate::models::EmailIdentity>>,
+    ///
+    /// `lastModifiedBy`: `None` when absent or `null`.
+    pub fn last_modified_by(&self) -> Option<&crate::models::EmailIdentity> {
+        self.props().get(4830)
+    }
+
+    /// Sets `lastModifiedBy`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_last_modified_by(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::EmailIdentity>,
+    ) -> &mut Self {
+        self.props_mut().set(4830, value.into_patch());
+        self
+    }
+
     /// Date and time of the most recent modification of the attack simulation and training campaign.
-    pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    ///
+    /// `lastModifiedDateTime`: `None` when absent or `null`.
+    pub fn last_modified_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(4831)
+    }
+
+    /// Sets `lastModifiedDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_last_modified_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(4831, value.into_patch());
+        self
+    }
+
     /// Date and time of the launch/start of the attack simulation and training campaign. Supports
     /// $filter and $orderby.
-    pub launch_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    ///
+    /// `launchDateTime`: `None` when absent or `null`.
+    pub fn launch_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(4832)
+    }
+
+    /// Sets `launchDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_launch_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(4832, value.into_patch());
+        self
+    }
+
     /// The `oAuthConsentAppDetail` property.
-    pub oauth_consent_app_detail: crate::Patch<Box<crate::models::OAuthConsentAppDetail>>,
+    ///
+    /// `oAuthConsentAppDetail`: `None` when absent or `null`.
+    pub fn oauth_consent_app_detail(&self) -> Option<&crate::models::OAuthConsentAppDetail> {
+        self.props().get(4833)
+    }
+
+    /// Sets `oAuthConsentAppDetail`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_oauth_consent_app_detail(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::OAuthConsentAppDetail>,
+    ) -> &mut Self {
+        self.props_mut().set(4833, value.into_patch());
+        self
+    }
+
     /// Method of delivery of the phishing payload used in the attack simulation and training campaign.
     /// Possible values are: unknown, sms, email, teams, unknownFutureValue.
-    pub payload_delivery_platform: crate::Patch<crate::models::PayloadDeliveryPlatform>,
+    ///
+    /// `payloadDeliveryPlatform`: `None` when absent or `null`.
+    pub fn payload_delivery_platform(&self) -> Option<&crate::models::PayloadDeliveryPlatform> {
+        self.props().get(4834)
+    }
+
+    /// Sets `payloadDeliveryPlatform`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_payload_delivery_platform(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::PayloadDeliveryPlatform>,
+    ) -> &mut Self {
+        self.props_mut().set(4834, value.into_patch());
+        self
+    }
+
     /// Report of the attack simulation and training campaign.
-    pub report: crate::Patch<Box<crate::models::SimulationReport>>,
+    ///
+    /// `report`: `None` when absent or `null`.
+    pub fn report(&self) -> Option<&crate::models::SimulationReport> {
+        self.props().get(4835)
+    }
+
+    /// Sets `report`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_report(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::SimulationReport>,
+    ) -> &mut Self {
+        self.props_mut().set(4835, value.into_patch());
+        self
+    }
+
     /// Status of the attack simulation and training campaign. Supports $filter and $orderby. Possible
     /// values are: unknown, draft, running, scheduled, succeeded, failed, cancelled, excluded,
     /// unknownFutureValue.
-    pub status: crate::Patch<crate::models::SimulationStatus>,
+    ///
+    /// `status`: `None` when absent or `null`.
+    pub fn status(&self) -> Option<&crate::models::SimulationStatus> {
+        self.props().get(4836)
+    }
+
+    /// Sets `status`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_status(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::SimulationStatus>,
+    ) -> &mut Self {
+        self.props_mut().set(4836, value.into_patch());
+        self
+    }
+
     /// The `trainingSetting` property.
-    pub training_setting: crate::Patch<Box<crate::models::AnyTrainingSetting>>,
+    ///
+    /// `trainingSetting`: `None` when absent or `null`.
+    pub fn training_setting(&self) -> Option<&crate::models::AnyTrainingSetting> {
+        self.props().get(4837)
+    }
+
+    /// Sets `trainingSetting`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_training_setting(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::AnyTrainingSetting>,
+    ) -> &mut Self {
+        self.props_mut().set(4837, value.into_patch());
+        self
+    }
+
     /// The `landingPage` navigation property (present when expanded).
-    pub landing_page: crate::Patch<Box<crate::models::LandingPage>>,
+    ///
+    /// `landingPage`: `None` when absent or `null`.
+    pub fn landing_page(&self) -> Option<&crate::models::LandingPage> {
+        self.props().get(4838)
+    }
+
+    /// Sets `landingPage`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_landing_page(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::LandingPage>,
+    ) -> &mut Self {
+        self.props_mut().set(4838, value.into_patch());
+        self
+    }
+
     /// The `loginPage` navigation property (present when expanded).
-    pub login_page: crate::Patch<Box<crate::models::LoginPage>>,
+    ///
+    /// `loginPage`: `None` when absent or `null`.
+    pub fn login_page(&self) -> Option<&crate::models::LoginPage> {
+        self.props().get(4839)
+    }
+
+    /// Sets `loginPage`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_login_page(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::LoginPage>,
+    ) -> &mut Self {
+        self.props_mut().set(4839, value.into_patch());
+        self
+    }
+
     /// The `payload` navigation property (present when expanded).
-    pub payload: crate::Patch<Box<crate::models::Payload>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `payload`: `None` when absent or `null`.
+    pub fn payload(&self) -> Option<&crate::models::Payload> {
+        self.props().get(4840)
+    }
+
+    /// Sets `payload`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_payload(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::Payload>,
+    ) -> &mut Self {
+        self.props_mut().set(4840, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "security")]
+impl std::fmt::Debug for Simulation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "Simulation", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "security")]
 impl serde::Serialize for Simulation {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("attackTechnique", &self.attack_technique)?;
-        writer.field("attackType", &self.attack_type)?;
-        writer.field("automationId", &self.automation_id)?;
-        writer.field("completionDateTime", &self.completion_date_time)?;
-        writer.field("createdBy", &self.created_by)?;
-        writer.field("createdDateTime", &self.created_date_time)?;
-        writer.field("description", &self.description)?;
-        writer.field("displayName", &self.display_name)?;
-        writer.field("durationInDays", &self.duration_in_days)?;
-        writer.field(
-            "endUserNotificationSetting",
-            &self.end_user_notification_setting,
-        )?;
-        writer.field("excludedAccountTarget", &self.excluded_account_target)?;
-        writer.field("includedAccountTarget", &self.included_account_target)?;
-        writer.field("isAutomated", &self.is_automated)?;
-        writer.field("lastModifiedBy", &self.last_modified_by)?;
-        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
-        writer.field("launchDateTime", &self.launch_date_time)?;
-        writer.field("oAuthConsentAppDetail", &self.oauth_consent_app_detail)?;
-        writer.field("payloadDeliveryPlatform", &self.payload_delivery_platform)?;
-        writer.field("report", &self.report)?;
-        writer.field("status", &self.status)?;
-        writer.field("trainingSetting", &self.training_setting)?;
-        writer.field("landingPage", &self.landing_page)?;
-        writer.field("loginPage", &self.login_page)?;
-        writer.field("payload", &self.payload)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -3737,45 +7951,59 @@ impl crate::read_fields::ReadFields for Simulation {
     const NAME: &'static str = "microsoft.graph.simulation";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "attackTechnique" => self.attack_technique = map.next_value()?,
-            "attackType" => self.attack_type = map.next_value()?,
-            "automationId" => self.automation_id = map.next_value()?,
-            "completionDateTime" => self.completion_date_time = map.next_value()?,
-            "createdBy" => self.created_by = map.next_value()?,
-            "createdDateTime" => self.created_date_time = map.next_value()?,
-            "description" => self.description = map.next_value()?,
-            "displayName" => self.display_name = map.next_value()?,
-            "durationInDays" => self.duration_in_days = map.next_value()?,
-            "endUserNotificationSetting" => {
-                self.end_user_notification_setting = map.next_value()?
+            "id" => into.str(2376, map)?,
+            "attackTechnique" => {
+                into.other::<crate::models::SimulationAttackTechnique, _>(4817, map)?
             }
-            "excludedAccountTarget" => self.excluded_account_target = map.next_value()?,
-            "includedAccountTarget" => self.included_account_target = map.next_value()?,
-            "isAutomated" => self.is_automated = map.next_value()?,
-            "lastModifiedBy" => self.last_modified_by = map.next_value()?,
-            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
-            "launchDateTime" => self.launch_date_time = map.next_value()?,
-            "oAuthConsentAppDetail" => self.oauth_consent_app_detail = map.next_value()?,
-            "payloadDeliveryPlatform" => self.payload_delivery_platform = map.next_value()?,
-            "report" => self.report = map.next_value()?,
-            "status" => self.status = map.next_value()?,
-            "trainingSetting" => self.training_setting = map.next_value()?,
-            "landingPage" => self.landing_page = map.next_value()?,
-            "loginPage" => self.login_page = map.next_value()?,
-            "payload" => self.payload = map.next_value()?,
+            "attackType" => into.other::<crate::models::SimulationAttackType, _>(4818, map)?,
+            "automationId" => into.str(4819, map)?,
+            "completionDateTime" => into.other::<crate::edm::DateTimeOffset, _>(4820, map)?,
+            "createdBy" => into.other::<crate::models::EmailIdentity, _>(4821, map)?,
+            "createdDateTime" => into.other::<crate::edm::DateTimeOffset, _>(4822, map)?,
+            "description" => into.str(4823, map)?,
+            "displayName" => into.str(4824, map)?,
+            "durationInDays" => into.int::<i32, _>(4825, map)?,
+            "endUserNotificationSetting" => {
+                into.other::<crate::models::AnyEndUserNotificationSetting, _>(4826, map)?
+            }
+            "excludedAccountTarget" => {
+                into.other::<crate::models::AnyAccountTargetContent, _>(4827, map)?
+            }
+            "includedAccountTarget" => {
+                into.other::<crate::models::AnyAccountTargetContent, _>(4828, map)?
+            }
+            "isAutomated" => into.bool(4829, map)?,
+            "lastModifiedBy" => into.other::<crate::models::EmailIdentity, _>(4830, map)?,
+            "lastModifiedDateTime" => into.other::<crate::edm::DateTimeOffset, _>(4831, map)?,
+            "launchDateTime" => into.other::<crate::edm::DateTimeOffset, _>(4832, map)?,
+            "oAuthConsentAppDetail" => {
+                into.other::<crate::models::OAuthConsentAppDetail, _>(4833, map)?
+            }
+            "payloadDeliveryPlatform" => {
+                into.other::<crate::models::PayloadDeliveryPlatform, _>(4834, map)?
+            }
+            "report" => into.other::<crate::models::SimulationReport, _>(4835, map)?,
+            "status" => into.other::<crate::models::SimulationStatus, _>(4836, map)?,
+            "trainingSetting" => into.other::<crate::models::AnyTrainingSetting, _>(4837, map)?,
+            "landingPage" => into.other::<crate::models::LandingPage, _>(4838, map)?,
+            "loginPage" => into.other::<crate::models::LoginPage, _>(4839, map)?,
+            "payload" => into.other::<crate::models::Payload, _>(4840, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -3813,54 +8041,210 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.simulationAutomation` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "security")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct SimulationAutomation {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "security")]
+impl std::ops::Deref for SimulationAutomation {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "security")]
+impl std::ops::DerefMut for SimulationAutomation {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "security")]
+impl SimulationAutomation {
+    /// An empty `simulationAutomation`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Identity of the user who created the attack simulation automation.
-    pub created_by: crate::Patch<Box<crate::models::EmailIdentity>>,
+    ///
+    /// `createdBy`: `None` when absent or `null`.
+    pub fn created_by(&self) -> Option<&crate::models::EmailIdentity> {
+        self.props().get(4841)
+    }
+
+    /// Sets `createdBy`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_created_by(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::EmailIdentity>,
+    ) -> &mut Self {
+        self.props_mut().set(4841, value.into_patch());
+        self
+    }
+
     /// Date and time when the attack simulation automation was created.
-    pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    ///
+    /// `createdDateTime`: `None` when absent or `null`.
+    pub fn created_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(4842)
+    }
+
+    /// Sets `createdDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_created_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(4842, value.into_patch());
+        self
+    }
+
     /// Description of the attack simulation automation.
-    pub description: crate::Patch<String>,
+    ///
+    /// `description`: `None` when absent or `null`.
+    pub fn description(&self) -> Option<&str> {
+        self.props().str(4843)
+    }
+
+    /// Sets `description`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_description(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(4843, value.into_patch());
+        self
+    }
+
     /// Display name of the attack simulation automation. Supports $filter and $orderby.
-    pub display_name: crate::Patch<String>,
+    ///
+    /// `displayName`: `None` when absent or `null`.
+    pub fn display_name(&self) -> Option<&str> {
+        self.props().str(4844)
+    }
+
+    /// Sets `displayName`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_display_name(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(4844, value.into_patch());
+        self
+    }
+
     /// Identity of the user who most recently modified the attack simulation automation.
-    pub last_modified_by: crate::Patch<Box<crate::models::EmailIdentity>>,
+    ///
+    /// `lastModifiedBy`: `None` when absent or `null`.
+    pub fn last_modified_by(&self) -> Option<&crate::models::EmailIdentity> {
+        self.props().get(4845)
+    }
+
+    /// Sets `lastModifiedBy`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_last_modified_by(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::EmailIdentity>,
+    ) -> &mut Self {
+        self.props_mut().set(4845, value.into_patch());
+        self
+    }
+
     /// Date and time when the attack simulation automation was most recently modified.
-    pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    ///
+    /// `lastModifiedDateTime`: `None` when absent or `null`.
+    pub fn last_modified_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(4846)
+    }
+
+    /// Sets `lastModifiedDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_last_modified_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(4846, value.into_patch());
+        self
+    }
+
     /// Date and time of the latest run of the attack simulation automation.
-    pub last_run_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    ///
+    /// `lastRunDateTime`: `None` when absent or `null`.
+    pub fn last_run_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(4847)
+    }
+
+    /// Sets `lastRunDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_last_run_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(4847, value.into_patch());
+        self
+    }
+
     /// Date and time of the upcoming run of the attack simulation automation.
-    pub next_run_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    ///
+    /// `nextRunDateTime`: `None` when absent or `null`.
+    pub fn next_run_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(4848)
+    }
+
+    /// Sets `nextRunDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_next_run_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(4848, value.into_patch());
+        self
+    }
+
     /// Status of the attack simulation automation. Supports $filter and $orderby. The possible values
     /// are: unknown, draft, notRunning, running, completed, unknownFutureValue.
-    pub status: crate::Patch<crate::models::SimulationAutomationStatus>,
+    ///
+    /// `status`: `None` when absent or `null`.
+    pub fn status(&self) -> Option<&crate::models::SimulationAutomationStatus> {
+        self.props().get(4849)
+    }
+
+    /// Sets `status`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_status(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::SimulationAutomationStatus>,
+    ) -> &mut Self {
+        self.props_mut().set(4849, value.into_patch());
+        self
+    }
+
     /// A collection of simulation automation runs.
-    pub runs: crate::Patch<Vec<crate::models::SimulationAutomationRun>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `runs`: an empty slice when absent or `null`.
+    pub fn runs(&self) -> &[crate::models::SimulationAutomationRun] {
+        self.props().list(4850)
+    }
+
+    /// Sets `runs`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_runs(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::SimulationAutomationRun>>,
+    ) -> &mut Self {
+        self.props_mut().set(4850, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "security")]
+impl std::fmt::Debug for SimulationAutomation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "SimulationAutomation", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "security")]
 impl serde::Serialize for SimulationAutomation {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("createdBy", &self.created_by)?;
-        writer.field("createdDateTime", &self.created_date_time)?;
-        writer.field("description", &self.description)?;
-        writer.field("displayName", &self.display_name)?;
-        writer.field("lastModifiedBy", &self.last_modified_by)?;
-        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
-        writer.field("lastRunDateTime", &self.last_run_date_time)?;
-        writer.field("nextRunDateTime", &self.next_run_date_time)?;
-        writer.field("status", &self.status)?;
-        writer.field("runs", &self.runs)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -3876,29 +8260,33 @@ impl crate::read_fields::ReadFields for SimulationAutomation {
     const NAME: &'static str = "microsoft.graph.simulationAutomation";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "createdBy" => self.created_by = map.next_value()?,
-            "createdDateTime" => self.created_date_time = map.next_value()?,
-            "description" => self.description = map.next_value()?,
-            "displayName" => self.display_name = map.next_value()?,
-            "lastModifiedBy" => self.last_modified_by = map.next_value()?,
-            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
-            "lastRunDateTime" => self.last_run_date_time = map.next_value()?,
-            "nextRunDateTime" => self.next_run_date_time = map.next_value()?,
-            "status" => self.status = map.next_value()?,
-            "runs" => self.runs = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "createdBy" => into.other::<crate::models::EmailIdentity, _>(4841, map)?,
+            "createdDateTime" => into.other::<crate::edm::DateTimeOffset, _>(4842, map)?,
+            "description" => into.str(4843, map)?,
+            "displayName" => into.str(4844, map)?,
+            "lastModifiedBy" => into.other::<crate::models::EmailIdentity, _>(4845, map)?,
+            "lastModifiedDateTime" => into.other::<crate::edm::DateTimeOffset, _>(4846, map)?,
+            "lastRunDateTime" => into.other::<crate::edm::DateTimeOffset, _>(4847, map)?,
+            "nextRunDateTime" => into.other::<crate::edm::DateTimeOffset, _>(4848, map)?,
+            "status" => into.other::<crate::models::SimulationAutomationStatus, _>(4849, map)?,
+            "runs" => into.other::<Vec<crate::models::SimulationAutomationRun>, _>(4850, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -3922,37 +8310,118 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.simulationAutomationRun` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "security")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct SimulationAutomationRun {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "security")]
+impl std::ops::Deref for SimulationAutomationRun {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "security")]
+impl std::ops::DerefMut for SimulationAutomationRun {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "security")]
+impl SimulationAutomationRun {
+    /// An empty `simulationAutomationRun`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Date and time when the run ends in an attack simulation automation.
-    pub end_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    ///
+    /// `endDateTime`: `None` when absent or `null`.
+    pub fn end_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(4851)
+    }
+
+    /// Sets `endDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_end_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(4851, value.into_patch());
+        self
+    }
+
     /// Unique identifier for the attack simulation campaign initiated in the attack simulation
     /// automation run.
-    pub simulation_id: crate::Patch<String>,
+    ///
+    /// `simulationId`: `None` when absent or `null`.
+    pub fn simulation_id(&self) -> Option<&str> {
+        self.props().str(4852)
+    }
+
+    /// Sets `simulationId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_simulation_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(4852, value.into_patch());
+        self
+    }
+
     /// Date and time when the run starts in an attack simulation automation.
-    pub start_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    ///
+    /// `startDateTime`: `None` when absent or `null`.
+    pub fn start_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(4853)
+    }
+
+    /// Sets `startDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_start_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(4853, value.into_patch());
+        self
+    }
+
     /// Status of the attack simulation automation run. The possible values are: unknown, running,
     /// succeeded, failed, skipped, unknownFutureValue.
-    pub status: crate::Patch<crate::models::SimulationAutomationRunStatus>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `status`: `None` when absent or `null`.
+    pub fn status(&self) -> Option<&crate::models::SimulationAutomationRunStatus> {
+        self.props().get(4854)
+    }
+
+    /// Sets `status`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_status(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::SimulationAutomationRunStatus>,
+    ) -> &mut Self {
+        self.props_mut().set(4854, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "security")]
+impl std::fmt::Debug for SimulationAutomationRun {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "SimulationAutomationRun", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "security")]
 impl serde::Serialize for SimulationAutomationRun {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("endDateTime", &self.end_date_time)?;
-        writer.field("simulationId", &self.simulation_id)?;
-        writer.field("startDateTime", &self.start_date_time)?;
-        writer.field("status", &self.status)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -3968,23 +8437,27 @@ impl crate::read_fields::ReadFields for SimulationAutomationRun {
     const NAME: &'static str = "microsoft.graph.simulationAutomationRun";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "endDateTime" => self.end_date_time = map.next_value()?,
-            "simulationId" => self.simulation_id = map.next_value()?,
-            "startDateTime" => self.start_date_time = map.next_value()?,
-            "status" => self.status = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "endDateTime" => into.other::<crate::edm::DateTimeOffset, _>(4851, map)?,
+            "simulationId" => into.str(4852, map)?,
+            "startDateTime" => into.other::<crate::edm::DateTimeOffset, _>(4853, map)?,
+            "status" => into.other::<crate::models::SimulationAutomationRunStatus, _>(4854, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -4002,123 +8475,497 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.subjectRightsRequest` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "security")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct SubjectRightsRequest {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "security")]
+impl std::ops::Deref for SubjectRightsRequest {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "security")]
+impl std::ops::DerefMut for SubjectRightsRequest {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "security")]
+impl SubjectRightsRequest {
+    /// An empty `subjectRightsRequest`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Identity that the request is assigned to.
-    pub assigned_to: crate::Patch<Box<crate::models::AnyIdentity>>,
+    ///
+    /// `assignedTo`: `None` when absent or `null`.
+    pub fn assigned_to(&self) -> Option<&crate::models::AnyIdentity> {
+        self.props().get(4956)
+    }
+
+    /// Sets `assignedTo`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_assigned_to(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::AnyIdentity>,
+    ) -> &mut Self {
+        self.props_mut().set(4956, value.into_patch());
+        self
+    }
+
     /// The date and time when the request was closed. The Timestamp type represents date and time
     /// information using ISO 8601 format and is always in UTC time. For example, midnight UTC on Jan 1,
     /// 2014 is 2014-01-01T00:00:00Z.
-    pub closed_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    ///
+    /// `closedDateTime`: `None` when absent or `null`.
+    pub fn closed_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(4957)
+    }
+
+    /// Sets `closedDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_closed_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(4957, value.into_patch());
+        self
+    }
+
     /// The `contentQuery` property.
-    pub content_query: crate::Patch<String>,
+    ///
+    /// `contentQuery`: `None` when absent or `null`.
+    pub fn content_query(&self) -> Option<&str> {
+        self.props().str(4958)
+    }
+
+    /// Sets `contentQuery`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_content_query(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(4958, value.into_patch());
+        self
+    }
+
     /// Identity information for the entity that created the request.
-    pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
+    ///
+    /// `createdBy`: `None` when absent or `null`.
+    pub fn created_by(&self) -> Option<&crate::models::AnyIdentitySet> {
+        self.props().get(4959)
+    }
+
+    /// Sets `createdBy`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_created_by(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::AnyIdentitySet>,
+    ) -> &mut Self {
+        self.props_mut().set(4959, value.into_patch());
+        self
+    }
+
     /// The date and time when the request was created. The Timestamp type represents date and time
     /// information using ISO 8601 format and is always in UTC time. For example, midnight UTC on Jan 1,
     /// 2014 is 2014-01-01T00:00:00Z.
-    pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    ///
+    /// `createdDateTime`: `None` when absent or `null`.
+    pub fn created_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(4960)
+    }
+
+    /// Sets `createdDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_created_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(4960, value.into_patch());
+        self
+    }
+
     /// Information about the data subject.
-    pub data_subject: crate::Patch<Box<crate::models::DataSubject>>,
+    ///
+    /// `dataSubject`: `None` when absent or `null`.
+    pub fn data_subject(&self) -> Option<&crate::models::DataSubject> {
+        self.props().get(4961)
+    }
+
+    /// Sets `dataSubject`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_data_subject(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::DataSubject>,
+    ) -> &mut Self {
+        self.props_mut().set(4961, value.into_patch());
+        self
+    }
+
     /// The type of the data subject. Possible values are: customer, currentEmployee, formerEmployee,
     /// prospectiveEmployee, student, teacher, faculty, other, unknownFutureValue.
-    pub data_subject_type: crate::Patch<crate::models::DataSubjectType>,
+    ///
+    /// `dataSubjectType`: `None` when absent or `null`.
+    pub fn data_subject_type(&self) -> Option<&crate::models::DataSubjectType> {
+        self.props().get(4962)
+    }
+
+    /// Sets `dataSubjectType`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_data_subject_type(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::DataSubjectType>,
+    ) -> &mut Self {
+        self.props_mut().set(4962, value.into_patch());
+        self
+    }
+
     /// Description for the request.
-    pub description: crate::Patch<String>,
+    ///
+    /// `description`: `None` when absent or `null`.
+    pub fn description(&self) -> Option<&str> {
+        self.props().str(4963)
+    }
+
+    /// Sets `description`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_description(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(4963, value.into_patch());
+        self
+    }
+
     /// The name of the request.
-    pub display_name: crate::Patch<String>,
+    ///
+    /// `displayName`: `None` when absent or `null`.
+    pub fn display_name(&self) -> Option<&str> {
+        self.props().str(4964)
+    }
+
+    /// Sets `displayName`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_display_name(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(4964, value.into_patch());
+        self
+    }
+
     /// The `externalId` property.
-    pub external_id: crate::Patch<String>,
+    ///
+    /// `externalId`: `None` when absent or `null`.
+    pub fn external_id(&self) -> Option<&str> {
+        self.props().str(4965)
+    }
+
+    /// Sets `externalId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_external_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(4965, value.into_patch());
+        self
+    }
+
     /// Collection of history change events.
-    pub history: crate::Patch<Vec<crate::models::SubjectRightsRequestHistory>>,
+    ///
+    /// `history`: an empty slice when absent or `null`.
+    pub fn history(&self) -> &[crate::models::SubjectRightsRequestHistory] {
+        self.props().list(4966)
+    }
+
+    /// Sets `history`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_history(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::SubjectRightsRequestHistory>>,
+    ) -> &mut Self {
+        self.props_mut().set(4966, value.into_patch());
+        self
+    }
+
     /// The `includeAllVersions` property.
-    pub include_all_versions: crate::Patch<bool>,
+    ///
+    /// `includeAllVersions`: `None` when absent or `null`.
+    pub fn include_all_versions(&self) -> Option<bool> {
+        self.props().bool(4967)
+    }
+
+    /// Sets `includeAllVersions`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_include_all_versions(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(4967, value.into_patch());
+        self
+    }
+
     /// The `includeAuthoredContent` property.
-    pub include_authored_content: crate::Patch<bool>,
+    ///
+    /// `includeAuthoredContent`: `None` when absent or `null`.
+    pub fn include_authored_content(&self) -> Option<bool> {
+        self.props().bool(4968)
+    }
+
+    /// Sets `includeAuthoredContent`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_include_authored_content(
+        &mut self,
+        value: impl crate::IntoPatch<bool>,
+    ) -> &mut Self {
+        self.props_mut().set_bool(4968, value.into_patch());
+        self
+    }
+
     /// Insight about the request.
-    pub insight: crate::Patch<Box<crate::models::SubjectRightsRequestDetail>>,
+    ///
+    /// `insight`: `None` when absent or `null`.
+    pub fn insight(&self) -> Option<&crate::models::SubjectRightsRequestDetail> {
+        self.props().get(4969)
+    }
+
+    /// Sets `insight`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_insight(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::SubjectRightsRequestDetail>,
+    ) -> &mut Self {
+        self.props_mut().set(4969, value.into_patch());
+        self
+    }
+
     /// The date and time when the request is internally due. The Timestamp type represents date and time
     /// information using ISO 8601 format and is always in UTC time. For example, midnight UTC on Jan 1,
     /// 2014 is 2014-01-01T00:00:00Z.
-    pub internal_due_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    ///
+    /// `internalDueDateTime`: `None` when absent or `null`.
+    pub fn internal_due_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(4970)
+    }
+
+    /// Sets `internalDueDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_internal_due_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(4970, value.into_patch());
+        self
+    }
+
     /// Identity information for the entity that last modified the request.
-    pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
+    ///
+    /// `lastModifiedBy`: `None` when absent or `null`.
+    pub fn last_modified_by(&self) -> Option<&crate::models::AnyIdentitySet> {
+        self.props().get(4971)
+    }
+
+    /// Sets `lastModifiedBy`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_last_modified_by(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::AnyIdentitySet>,
+    ) -> &mut Self {
+        self.props_mut().set(4971, value.into_patch());
+        self
+    }
+
     /// The date and time when the request was last modified. The Timestamp type represents date and time
     /// information using ISO 8601 format and is always in UTC time. For example, midnight UTC on Jan 1,
     /// 2014 is 2014-01-01T00:00:00Z.
-    pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    ///
+    /// `lastModifiedDateTime`: `None` when absent or `null`.
+    pub fn last_modified_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(4972)
+    }
+
+    /// Sets `lastModifiedDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_last_modified_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(4972, value.into_patch());
+        self
+    }
+
     /// The `mailboxLocations` property.
-    pub mailbox_locations: crate::Patch<Box<crate::models::AnySubjectRightsRequestMailboxLocation>>,
+    ///
+    /// `mailboxLocations`: `None` when absent or `null`.
+    pub fn mailbox_locations(
+        &self,
+    ) -> Option<&crate::models::AnySubjectRightsRequestMailboxLocation> {
+        self.props().get(4973)
+    }
+
+    /// Sets `mailboxLocations`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_mailbox_locations(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::AnySubjectRightsRequestMailboxLocation>,
+    ) -> &mut Self {
+        self.props_mut().set(4973, value.into_patch());
+        self
+    }
+
     /// The `pauseAfterEstimate` property.
-    pub pause_after_estimate: crate::Patch<bool>,
+    ///
+    /// `pauseAfterEstimate`: `None` when absent or `null`.
+    pub fn pause_after_estimate(&self) -> Option<bool> {
+        self.props().bool(4974)
+    }
+
+    /// Sets `pauseAfterEstimate`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_pause_after_estimate(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(4974, value.into_patch());
+        self
+    }
+
     /// List of regulations that this request will fulfill.
-    pub regulations: crate::Patch<Vec<String>>,
+    ///
+    /// `regulations`: an empty slice when absent or `null`.
+    pub fn regulations(&self) -> &[String] {
+        self.props().strings(4975)
+    }
+
+    /// Sets `regulations`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_regulations(&mut self, value: impl crate::IntoPatch<Vec<String>>) -> &mut Self {
+        self.props_mut().set_strings(4975, value.into_patch());
+        self
+    }
+
     /// The `siteLocations` property.
-    pub site_locations: crate::Patch<Box<crate::models::AnySubjectRightsRequestSiteLocation>>,
+    ///
+    /// `siteLocations`: `None` when absent or `null`.
+    pub fn site_locations(&self) -> Option<&crate::models::AnySubjectRightsRequestSiteLocation> {
+        self.props().get(4976)
+    }
+
+    /// Sets `siteLocations`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_site_locations(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::AnySubjectRightsRequestSiteLocation>,
+    ) -> &mut Self {
+        self.props_mut().set(4976, value.into_patch());
+        self
+    }
+
     /// Information about the different stages for the request.
-    pub stages: crate::Patch<Vec<crate::models::SubjectRightsRequestStageDetail>>,
+    ///
+    /// `stages`: an empty slice when absent or `null`.
+    pub fn stages(&self) -> &[crate::models::SubjectRightsRequestStageDetail] {
+        self.props().list(4977)
+    }
+
+    /// Sets `stages`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_stages(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::SubjectRightsRequestStageDetail>>,
+    ) -> &mut Self {
+        self.props_mut().set(4977, value.into_patch());
+        self
+    }
+
     /// The status of the request.. Possible values are: active, closed, unknownFutureValue.
-    pub status: crate::Patch<crate::models::SubjectRightsRequestStatus>,
+    ///
+    /// `status`: `None` when absent or `null`.
+    pub fn status(&self) -> Option<&crate::models::SubjectRightsRequestStatus> {
+        self.props().get(4978)
+    }
+
+    /// Sets `status`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_status(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::SubjectRightsRequestStatus>,
+    ) -> &mut Self {
+        self.props_mut().set(4978, value.into_patch());
+        self
+    }
+
     /// The type of the request. Possible values are: export, delete, access, tagForAction,
     /// unknownFutureValue.
-    pub r#type: crate::Patch<crate::models::SubjectRightsRequestType>,
+    ///
+    /// `type`: `None` when absent or `null`.
+    pub fn r#type(&self) -> Option<&crate::models::SubjectRightsRequestType> {
+        self.props().get(4979)
+    }
+
+    /// Sets `type`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_type(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::SubjectRightsRequestType>,
+    ) -> &mut Self {
+        self.props_mut().set(4979, value.into_patch());
+        self
+    }
+
     /// The `approvers` navigation property (present when expanded).
+    ///
+    /// `approvers`: an empty slice when absent or `null`.
     #[cfg(feature = "identity")]
-    pub approvers: crate::Patch<Vec<crate::models::AnyUser>>,
+    pub fn approvers(&self) -> &[crate::models::AnyUser] {
+        self.props().list(4980)
+    }
+
+    /// Sets `approvers`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    #[cfg(feature = "identity")]
+    pub fn set_approvers(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::AnyUser>>,
+    ) -> &mut Self {
+        self.props_mut().set(4980, value.into_patch());
+        self
+    }
+
     /// The `collaborators` navigation property (present when expanded).
+    ///
+    /// `collaborators`: an empty slice when absent or `null`.
     #[cfg(feature = "identity")]
-    pub collaborators: crate::Patch<Vec<crate::models::AnyUser>>,
+    pub fn collaborators(&self) -> &[crate::models::AnyUser] {
+        self.props().list(4981)
+    }
+
+    /// Sets `collaborators`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    #[cfg(feature = "identity")]
+    pub fn set_collaborators(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::AnyUser>>,
+    ) -> &mut Self {
+        self.props_mut().set(4981, value.into_patch());
+        self
+    }
+
     /// List of notes associcated with the request.
-    pub notes: crate::Patch<Vec<crate::models::AuthoredNote>>,
+    ///
+    /// `notes`: an empty slice when absent or `null`.
+    pub fn notes(&self) -> &[crate::models::AuthoredNote] {
+        self.props().list(4982)
+    }
+
+    /// Sets `notes`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_notes(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::AuthoredNote>>,
+    ) -> &mut Self {
+        self.props_mut().set(4982, value.into_patch());
+        self
+    }
+
     /// Information about the Microsoft Teams team that was created for the request.
+    ///
+    /// `team`: `None` when absent or `null`.
     #[cfg(feature = "teams")]
-    pub team: crate::Patch<Box<crate::models::Team>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn team(&self) -> Option<&crate::models::Team> {
+        self.props().get(4983)
+    }
+
+    /// Sets `team`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    #[cfg(feature = "teams")]
+    pub fn set_team(&mut self, value: impl crate::IntoPatch<crate::models::Team>) -> &mut Self {
+        self.props_mut().set(4983, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "security")]
+impl std::fmt::Debug for SubjectRightsRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "SubjectRightsRequest", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "security")]
 impl serde::Serialize for SubjectRightsRequest {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("assignedTo", &self.assigned_to)?;
-        writer.field("closedDateTime", &self.closed_date_time)?;
-        writer.field("contentQuery", &self.content_query)?;
-        writer.field("createdBy", &self.created_by)?;
-        writer.field("createdDateTime", &self.created_date_time)?;
-        writer.field("dataSubject", &self.data_subject)?;
-        writer.field("dataSubjectType", &self.data_subject_type)?;
-        writer.field("description", &self.description)?;
-        writer.field("displayName", &self.display_name)?;
-        writer.field("externalId", &self.external_id)?;
-        writer.field("history", &self.history)?;
-        writer.field("includeAllVersions", &self.include_all_versions)?;
-        writer.field("includeAuthoredContent", &self.include_authored_content)?;
-        writer.field("insight", &self.insight)?;
-        writer.field("internalDueDateTime", &self.internal_due_date_time)?;
-        writer.field("lastModifiedBy", &self.last_modified_by)?;
-        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
-        writer.field("mailboxLocations", &self.mailbox_locations)?;
-        writer.field("pauseAfterEstimate", &self.pause_after_estimate)?;
-        writer.field("regulations", &self.regulations)?;
-        writer.field("siteLocations", &self.site_locations)?;
-        writer.field("stages", &self.stages)?;
-        writer.field("status", &self.status)?;
-        writer.field("type", &self.r#type)?;
-        #[cfg(feature = "identity")]
-        writer.field("approvers", &self.approvers)?;
-        #[cfg(feature = "identity")]
-        writer.field("collaborators", &self.collaborators)?;
-        writer.field("notes", &self.notes)?;
-        #[cfg(feature = "teams")]
-        writer.field("team", &self.team)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -4134,50 +8981,62 @@ impl crate::read_fields::ReadFields for SubjectRightsRequest {
     const NAME: &'static str = "microsoft.graph.subjectRightsRequest";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "assignedTo" => self.assigned_to = map.next_value()?,
-            "closedDateTime" => self.closed_date_time = map.next_value()?,
-            "contentQuery" => self.content_query = map.next_value()?,
-            "createdBy" => self.created_by = map.next_value()?,
-            "createdDateTime" => self.created_date_time = map.next_value()?,
-            "dataSubject" => self.data_subject = map.next_value()?,
-            "dataSubjectType" => self.data_subject_type = map.next_value()?,
-            "description" => self.description = map.next_value()?,
-            "displayName" => self.display_name = map.next_value()?,
-            "externalId" => self.external_id = map.next_value()?,
-            "history" => self.history = map.next_value()?,
-            "includeAllVersions" => self.include_all_versions = map.next_value()?,
-            "includeAuthoredContent" => self.include_authored_content = map.next_value()?,
-            "insight" => self.insight = map.next_value()?,
-            "internalDueDateTime" => self.internal_due_date_time = map.next_value()?,
-            "lastModifiedBy" => self.last_modified_by = map.next_value()?,
-            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
-            "mailboxLocations" => self.mailbox_locations = map.next_value()?,
-            "pauseAfterEstimate" => self.pause_after_estimate = map.next_value()?,
-            "regulations" => self.regulations = map.next_value()?,
-            "siteLocations" => self.site_locations = map.next_value()?,
-            "stages" => self.stages = map.next_value()?,
-            "status" => self.status = map.next_value()?,
-            "type" => self.r#type = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "assignedTo" => into.other::<crate::models::AnyIdentity, _>(4956, map)?,
+            "closedDateTime" => into.other::<crate::edm::DateTimeOffset, _>(4957, map)?,
+            "contentQuery" => into.str(4958, map)?,
+            "createdBy" => into.other::<crate::models::AnyIdentitySet, _>(4959, map)?,
+            "createdDateTime" => into.other::<crate::edm::DateTimeOffset, _>(4960, map)?,
+            "dataSubject" => into.other::<crate::models::DataSubject, _>(4961, map)?,
+            "dataSubjectType" => into.other::<crate::models::DataSubjectType, _>(4962, map)?,
+            "description" => into.str(4963, map)?,
+            "displayName" => into.str(4964, map)?,
+            "externalId" => into.str(4965, map)?,
+            "history" => {
+                into.other::<Vec<crate::models::SubjectRightsRequestHistory>, _>(4966, map)?
+            }
+            "includeAllVersions" => into.bool(4967, map)?,
+            "includeAuthoredContent" => into.bool(4968, map)?,
+            "insight" => into.other::<crate::models::SubjectRightsRequestDetail, _>(4969, map)?,
+            "internalDueDateTime" => into.other::<crate::edm::DateTimeOffset, _>(4970, map)?,
+            "lastModifiedBy" => into.other::<crate::models::AnyIdentitySet, _>(4971, map)?,
+            "lastModifiedDateTime" => into.other::<crate::edm::DateTimeOffset, _>(4972, map)?,
+            "mailboxLocations" => {
+                into.other::<crate::models::AnySubjectRightsRequestMailboxLocation, _>(4973, map)?
+            }
+            "pauseAfterEstimate" => into.bool(4974, map)?,
+            "regulations" => into.strings(4975, map)?,
+            "siteLocations" => {
+                into.other::<crate::models::AnySubjectRightsRequestSiteLocation, _>(4976, map)?
+            }
+            "stages" => {
+                into.other::<Vec<crate::models::SubjectRightsRequestStageDetail>, _>(4977, map)?
+            }
+            "status" => into.other::<crate::models::SubjectRightsRequestStatus, _>(4978, map)?,
+            "type" => into.other::<crate::models::SubjectRightsRequestType, _>(4979, map)?,
             #[cfg(feature = "identity")]
-            "approvers" => self.approvers = map.next_value()?,
+            "approvers" => into.other::<Vec<crate::models::AnyUser>, _>(4980, map)?,
             #[cfg(feature = "identity")]
-            "collaborators" => self.collaborators = map.next_value()?,
-            "notes" => self.notes = map.next_value()?,
+            "collaborators" => into.other::<Vec<crate::models::AnyUser>, _>(4981, map)?,
+            "notes" => into.other::<Vec<crate::models::AuthoredNote>, _>(4982, map)?,
             #[cfg(feature = "teams")]
-            "team" => self.team = map.next_value()?,
+            "team" => into.other::<crate::models::Team, _>(4983, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -4216,31 +9075,74 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.tenantDataSecurityAndGovernance` entity type.
 ///
-/// Derived from `dataSecurityAndGovernance` < `entity`; inherited properties are included.
+/// Derived from `dataSecurityAndGovernance` < `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::DataSecurityAndGovernance`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "security")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct TenantDataSecurityAndGovernance {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
-    /// The `sensitivityLabels` navigation property (present when expanded).
-    #[cfg(feature = "other")]
-    pub sensitivity_labels: crate::Patch<Vec<crate::models::SensitivityLabel>>,
+    base: crate::models::DataSecurityAndGovernance,
+}
+
+#[cfg(feature = "security")]
+impl std::ops::Deref for TenantDataSecurityAndGovernance {
+    type Target = crate::models::DataSecurityAndGovernance;
+
+    fn deref(&self) -> &crate::models::DataSecurityAndGovernance {
+        &self.base
+    }
+}
+
+#[cfg(feature = "security")]
+impl std::ops::DerefMut for TenantDataSecurityAndGovernance {
+    fn deref_mut(&mut self) -> &mut crate::models::DataSecurityAndGovernance {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "security")]
+impl TenantDataSecurityAndGovernance {
+    /// An empty `tenantDataSecurityAndGovernance`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The `protectionScopes` navigation property (present when expanded).
-    pub protection_scopes: crate::Patch<Box<crate::models::TenantProtectionScopeContainer>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `protectionScopes`: `None` when absent or `null`.
+    pub fn protection_scopes(&self) -> Option<&crate::models::TenantProtectionScopeContainer> {
+        self.props().get(5134)
+    }
+
+    /// Sets `protectionScopes`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_protection_scopes(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::TenantProtectionScopeContainer>,
+    ) -> &mut Self {
+        self.props_mut().set(5134, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "security")]
+impl std::fmt::Debug for TenantDataSecurityAndGovernance {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props().fmt_as(
+            f,
+            "TenantDataSecurityAndGovernance",
+            crate::models::PROPERTY_NAMES,
+        )
+    }
 }
 
 #[cfg(feature = "security")]
 impl serde::Serialize for TenantDataSecurityAndGovernance {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        #[cfg(feature = "other")]
-        writer.field("sensitivityLabels", &self.sensitivity_labels)?;
-        writer.field("protectionScopes", &self.protection_scopes)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -4256,22 +9158,28 @@ impl crate::read_fields::ReadFields for TenantDataSecurityAndGovernance {
     const NAME: &'static str = "microsoft.graph.tenantDataSecurityAndGovernance";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
+            "id" => into.str(2376, map)?,
             #[cfg(feature = "other")]
-            "sensitivityLabels" => self.sensitivity_labels = map.next_value()?,
-            "protectionScopes" => self.protection_scopes = map.next_value()?,
+            "sensitivityLabels" => {
+                into.other::<Vec<crate::models::SensitivityLabel>, _>(1537, map)?
+            }
+            "protectionScopes" => {
+                into.other::<crate::models::TenantProtectionScopeContainer, _>(5134, map)?
+            }
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+base: <crate::models::DataSecurityAndGovernance as crate::read_fields::ReadFields>::from_properties(properties),
+}
     }
 }
 
@@ -4286,23 +9194,58 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.tenantProtectionScopeContainer` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "security")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct TenantProtectionScopeContainer {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "security")]
+impl std::ops::Deref for TenantProtectionScopeContainer {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "security")]
+impl std::ops::DerefMut for TenantProtectionScopeContainer {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "security")]
+impl TenantProtectionScopeContainer {
+    /// An empty `tenantProtectionScopeContainer`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+}
+
+#[cfg(feature = "security")]
+impl std::fmt::Debug for TenantProtectionScopeContainer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props().fmt_as(
+            f,
+            "TenantProtectionScopeContainer",
+            crate::models::PROPERTY_NAMES,
+        )
+    }
 }
 
 #[cfg(feature = "security")]
 impl serde::Serialize for TenantProtectionScopeContainer {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -4318,19 +9261,23 @@ impl crate::read_fields::ReadFields for TenantProtectionScopeContainer {
     const NAME: &'static str = "microsoft.graph.tenantProtectionScopeContainer";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
+            "id" => into.str(2376, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -4344,49 +9291,185 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.threatAssessmentRequest` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "security")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct ThreatAssessmentRequest {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "security")]
+impl std::ops::Deref for ThreatAssessmentRequest {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "security")]
+impl std::ops::DerefMut for ThreatAssessmentRequest {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "security")]
+impl ThreatAssessmentRequest {
+    /// An empty `threatAssessmentRequest`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The threat category. Possible values are: spam, phishing, malware.
-    pub category: crate::Patch<crate::models::ThreatCategory>,
+    ///
+    /// `category`: `None` when absent or `null`.
+    pub fn category(&self) -> Option<&crate::models::ThreatCategory> {
+        self.props().get(5157)
+    }
+
+    /// Sets `category`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_category(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::ThreatCategory>,
+    ) -> &mut Self {
+        self.props_mut().set(5157, value.into_patch());
+        self
+    }
+
     /// The content type of threat assessment. Possible values are: mail, url, file.
-    pub content_type: crate::Patch<crate::models::ThreatAssessmentContentType>,
+    ///
+    /// `contentType`: `None` when absent or `null`.
+    pub fn content_type(&self) -> Option<&crate::models::ThreatAssessmentContentType> {
+        self.props().get(5158)
+    }
+
+    /// Sets `contentType`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_content_type(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::ThreatAssessmentContentType>,
+    ) -> &mut Self {
+        self.props_mut().set(5158, value.into_patch());
+        self
+    }
+
     /// The threat assessment request creator.
-    pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
+    ///
+    /// `createdBy`: `None` when absent or `null`.
+    pub fn created_by(&self) -> Option<&crate::models::AnyIdentitySet> {
+        self.props().get(5159)
+    }
+
+    /// Sets `createdBy`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_created_by(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::AnyIdentitySet>,
+    ) -> &mut Self {
+        self.props_mut().set(5159, value.into_patch());
+        self
+    }
+
     /// The Timestamp type represents date and time information using ISO 8601 format and is always in
     /// UTC time. For example, midnight UTC on Jan 1, 2014 is 2014-01-01T00:00:00Z.
-    pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    ///
+    /// `createdDateTime`: `None` when absent or `null`.
+    pub fn created_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(5160)
+    }
+
+    /// Sets `createdDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_created_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(5160, value.into_patch());
+        self
+    }
+
     /// The expected assessment from submitter. Possible values are: block, unblock.
-    pub expected_assessment: crate::Patch<crate::models::ThreatExpectedAssessment>,
+    ///
+    /// `expectedAssessment`: `None` when absent or `null`.
+    pub fn expected_assessment(&self) -> Option<&crate::models::ThreatExpectedAssessment> {
+        self.props().get(5161)
+    }
+
+    /// Sets `expectedAssessment`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_expected_assessment(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::ThreatExpectedAssessment>,
+    ) -> &mut Self {
+        self.props_mut().set(5161, value.into_patch());
+        self
+    }
+
     /// The source of the threat assessment request. Possible values are: administrator.
-    pub request_source: crate::Patch<crate::models::ThreatAssessmentRequestSource>,
+    ///
+    /// `requestSource`: `None` when absent or `null`.
+    pub fn request_source(&self) -> Option<&crate::models::ThreatAssessmentRequestSource> {
+        self.props().get(5162)
+    }
+
+    /// Sets `requestSource`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_request_source(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::ThreatAssessmentRequestSource>,
+    ) -> &mut Self {
+        self.props_mut().set(5162, value.into_patch());
+        self
+    }
+
     /// The assessment process status. Possible values are: pending, completed.
-    pub status: crate::Patch<crate::models::ThreatAssessmentStatus>,
+    ///
+    /// `status`: `None` when absent or `null`.
+    pub fn status(&self) -> Option<&crate::models::ThreatAssessmentStatus> {
+        self.props().get(5163)
+    }
+
+    /// Sets `status`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_status(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::ThreatAssessmentStatus>,
+    ) -> &mut Self {
+        self.props_mut().set(5163, value.into_patch());
+        self
+    }
+
     /// A collection of threat assessment results. Read-only. By default, a GET
     /// /threatAssessmentRequests/{id} does not return this property unless you apply $expand on it.
-    pub results: crate::Patch<Vec<crate::models::ThreatAssessmentResult>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `results`: an empty slice when absent or `null`.
+    pub fn results(&self) -> &[crate::models::ThreatAssessmentResult] {
+        self.props().list(5164)
+    }
+
+    /// Sets `results`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_results(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::ThreatAssessmentResult>>,
+    ) -> &mut Self {
+        self.props_mut().set(5164, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "security")]
+impl std::fmt::Debug for ThreatAssessmentRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "ThreatAssessmentRequest", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "security")]
 impl serde::Serialize for ThreatAssessmentRequest {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("category", &self.category)?;
-        writer.field("contentType", &self.content_type)?;
-        writer.field("createdBy", &self.created_by)?;
-        writer.field("createdDateTime", &self.created_date_time)?;
-        writer.field("expectedAssessment", &self.expected_assessment)?;
-        writer.field("requestSource", &self.request_source)?;
-        writer.field("status", &self.status)?;
-        writer.field("results", &self.results)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -4402,27 +9485,37 @@ impl crate::read_fields::ReadFields for ThreatAssessmentRequest {
     const NAME: &'static str = "microsoft.graph.threatAssessmentRequest";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "category" => self.category = map.next_value()?,
-            "contentType" => self.content_type = map.next_value()?,
-            "createdBy" => self.created_by = map.next_value()?,
-            "createdDateTime" => self.created_date_time = map.next_value()?,
-            "expectedAssessment" => self.expected_assessment = map.next_value()?,
-            "requestSource" => self.request_source = map.next_value()?,
-            "status" => self.status = map.next_value()?,
-            "results" => self.results = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "category" => into.other::<crate::models::ThreatCategory, _>(5157, map)?,
+            "contentType" => {
+                into.other::<crate::models::ThreatAssessmentContentType, _>(5158, map)?
+            }
+            "createdBy" => into.other::<crate::models::AnyIdentitySet, _>(5159, map)?,
+            "createdDateTime" => into.other::<crate::edm::DateTimeOffset, _>(5160, map)?,
+            "expectedAssessment" => {
+                into.other::<crate::models::ThreatExpectedAssessment, _>(5161, map)?
+            }
+            "requestSource" => {
+                into.other::<crate::models::ThreatAssessmentRequestSource, _>(5162, map)?
+            }
+            "status" => into.other::<crate::models::ThreatAssessmentStatus, _>(5163, map)?,
+            "results" => into.other::<Vec<crate::models::ThreatAssessmentResult>, _>(5164, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -4482,7 +9575,7 @@ impl AnyThreatAssessmentRequest {
             Self::MailAssessmentRequest(_) => "microsoft.graph.mailAssessmentRequest",
             Self::UrlAssessmentRequest(_) => "microsoft.graph.urlAssessmentRequest",
             Self::Unknown(value) => value
-                .additional_data
+                .additional_data()
                 .get("@odata.type")
                 .and_then(|t| t.as_str())
                 .map_or("microsoft.graph.threatAssessmentRequest", |t| {
@@ -4494,15 +9587,38 @@ impl AnyThreatAssessmentRequest {
     /// The entity's `id`, whatever its type (`None` when it was not selected).
     pub fn id(&self) -> Option<&str> {
         match self {
-            Self::ThreatAssessmentRequest(value) | Self::Unknown(value) => value.id.as_deref(),
-            Self::EmailFileAssessmentRequest(value) => value.id.as_deref(),
-            Self::FileAssessmentRequest(value) => value.id.as_deref(),
-            Self::MailAssessmentRequest(value) => value.id.as_deref(),
-            Self::UrlAssessmentRequest(value) => value.id.as_deref(),
+            Self::ThreatAssessmentRequest(value) | Self::Unknown(value) => value.id(),
+            Self::EmailFileAssessmentRequest(value) => value.id(),
+            Self::FileAssessmentRequest(value) => value.id(),
+            Self::MailAssessmentRequest(value) => value.id(),
+            Self::UrlAssessmentRequest(value) => value.id(),
         }
     }
 
-    /// The value as a [`ThreatAssessmentRequest`]: the declared type, or a derived type this version does not
+    /// The value read as [`ThreatAssessmentRequest`] whatever its variant: a derived type's base properties
+    /// read the same, so reading the `threatAssessmentRequest` properties needs no `match`.
+    pub fn base(&self) -> &ThreatAssessmentRequest {
+        match self {
+            Self::ThreatAssessmentRequest(value) | Self::Unknown(value) => value,
+            Self::EmailFileAssessmentRequest(value) => value,
+            Self::FileAssessmentRequest(value) => value,
+            Self::MailAssessmentRequest(value) => value,
+            Self::UrlAssessmentRequest(value) => value,
+        }
+    }
+
+    /// As [`AnyThreatAssessmentRequest::base`], to change the `threatAssessmentRequest` properties of any variant.
+    pub fn base_mut(&mut self) -> &mut ThreatAssessmentRequest {
+        match self {
+            Self::ThreatAssessmentRequest(value) | Self::Unknown(value) => value,
+            Self::EmailFileAssessmentRequest(value) => value,
+            Self::FileAssessmentRequest(value) => value,
+            Self::MailAssessmentRequest(value) => value,
+            Self::UrlAssessmentRequest(value) => value,
+        }
+    }
+
+    /// The value as [`ThreatAssessmentRequest`] if it is the declared type, or a derived type this version does not
     /// know (read as the declared type). `None` for the known derived types.
     pub fn as_threat_assessment_request(&self) -> Option<&ThreatAssessmentRequest> {
         match self {
@@ -4724,7 +9840,7 @@ impl crate::polymorphic::Polymorphic for AnyThreatAssessmentRequest {
 
     fn declared_data(&self) -> Option<&crate::AdditionalData> {
         match self {
-            Self::ThreatAssessmentRequest(value) => Some(&value.additional_data),
+            Self::ThreatAssessmentRequest(value) => Some(value.additional_data()),
             _ => None,
         }
     }
@@ -4732,33 +9848,101 @@ impl crate::polymorphic::Polymorphic for AnyThreatAssessmentRequest {
 
 /// The `microsoft.graph.threatAssessmentResult` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "security")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct ThreatAssessmentResult {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "security")]
+impl std::ops::Deref for ThreatAssessmentResult {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "security")]
+impl std::ops::DerefMut for ThreatAssessmentResult {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "security")]
+impl ThreatAssessmentResult {
+    /// An empty `threatAssessmentResult`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The Timestamp type represents date and time information using ISO 8601 format and is always in
     /// UTC time. For example, midnight UTC on Jan 1, 2014 is 2014-01-01T00:00:00Z.
-    pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    ///
+    /// `createdDateTime`: `None` when absent or `null`.
+    pub fn created_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(5165)
+    }
+
+    /// Sets `createdDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_created_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(5165, value.into_patch());
+        self
+    }
+
     /// The result message for each threat assessment.
-    pub message: crate::Patch<String>,
+    ///
+    /// `message`: `None` when absent or `null`.
+    pub fn message(&self) -> Option<&str> {
+        self.props().str(5166)
+    }
+
+    /// Sets `message`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_message(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(5166, value.into_patch());
+        self
+    }
+
     /// The threat assessment result type. Possible values are: checkPolicy, rescan.
-    pub result_type: crate::Patch<crate::models::ThreatAssessmentResultType>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `resultType`: `None` when absent or `null`.
+    pub fn result_type(&self) -> Option<&crate::models::ThreatAssessmentResultType> {
+        self.props().get(5167)
+    }
+
+    /// Sets `resultType`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_result_type(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::ThreatAssessmentResultType>,
+    ) -> &mut Self {
+        self.props_mut().set(5167, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "security")]
+impl std::fmt::Debug for ThreatAssessmentResult {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "ThreatAssessmentResult", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "security")]
 impl serde::Serialize for ThreatAssessmentResult {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("createdDateTime", &self.created_date_time)?;
-        writer.field("message", &self.message)?;
-        writer.field("resultType", &self.result_type)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -4774,22 +9958,28 @@ impl crate::read_fields::ReadFields for ThreatAssessmentResult {
     const NAME: &'static str = "microsoft.graph.threatAssessmentResult";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "createdDateTime" => self.created_date_time = map.next_value()?,
-            "message" => self.message = map.next_value()?,
-            "resultType" => self.result_type = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "createdDateTime" => into.other::<crate::edm::DateTimeOffset, _>(5165, map)?,
+            "message" => into.str(5166, map)?,
+            "resultType" => {
+                into.other::<crate::models::ThreatAssessmentResultType, _>(5167, map)?
+            }
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -4806,65 +9996,264 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.training` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "security")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct Training {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "security")]
+impl std::ops::Deref for Training {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "security")]
+impl std::ops::DerefMut for Training {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "security")]
+impl Training {
+    /// An empty `training`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The `availabilityStatus` property.
-    pub availability_status: crate::Patch<crate::models::TrainingAvailabilityStatus>,
+    ///
+    /// `availabilityStatus`: `None` when absent or `null`.
+    pub fn availability_status(&self) -> Option<&crate::models::TrainingAvailabilityStatus> {
+        self.props().get(5218)
+    }
+
+    /// Sets `availabilityStatus`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_availability_status(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::TrainingAvailabilityStatus>,
+    ) -> &mut Self {
+        self.props_mut().set(5218, value.into_patch());
+        self
+    }
+
     /// The `createdBy` property.
-    pub created_by: crate::Patch<Box<crate::models::EmailIdentity>>,
+    ///
+    /// `createdBy`: `None` when absent or `null`.
+    pub fn created_by(&self) -> Option<&crate::models::EmailIdentity> {
+        self.props().get(5219)
+    }
+
+    /// Sets `createdBy`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_created_by(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::EmailIdentity>,
+    ) -> &mut Self {
+        self.props_mut().set(5219, value.into_patch());
+        self
+    }
+
     /// The `createdDateTime` property.
-    pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    ///
+    /// `createdDateTime`: `None` when absent or `null`.
+    pub fn created_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(5220)
+    }
+
+    /// Sets `createdDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_created_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(5220, value.into_patch());
+        self
+    }
+
     /// The `description` property.
-    pub description: crate::Patch<String>,
+    ///
+    /// `description`: `None` when absent or `null`.
+    pub fn description(&self) -> Option<&str> {
+        self.props().str(5221)
+    }
+
+    /// Sets `description`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_description(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(5221, value.into_patch());
+        self
+    }
+
     /// The `displayName` property.
-    pub display_name: crate::Patch<String>,
+    ///
+    /// `displayName`: `None` when absent or `null`.
+    pub fn display_name(&self) -> Option<&str> {
+        self.props().str(5222)
+    }
+
+    /// Sets `displayName`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_display_name(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(5222, value.into_patch());
+        self
+    }
+
     /// The `durationInMinutes` property.
-    pub duration_in_minutes: crate::Patch<i32>,
+    ///
+    /// `durationInMinutes`: `None` when absent or `null`.
+    pub fn duration_in_minutes(&self) -> Option<i32> {
+        self.props().int(5223)
+    }
+
+    /// Sets `durationInMinutes`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_duration_in_minutes(&mut self, value: impl crate::IntoPatch<i32>) -> &mut Self {
+        self.props_mut().set_int(5223, value.into_patch());
+        self
+    }
+
     /// The `hasEvaluation` property.
-    pub has_evaluation: crate::Patch<bool>,
+    ///
+    /// `hasEvaluation`: `None` when absent or `null`.
+    pub fn has_evaluation(&self) -> Option<bool> {
+        self.props().bool(5224)
+    }
+
+    /// Sets `hasEvaluation`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_has_evaluation(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(5224, value.into_patch());
+        self
+    }
+
     /// The `lastModifiedBy` property.
-    pub last_modified_by: crate::Patch<Box<crate::models::EmailIdentity>>,
+    ///
+    /// `lastModifiedBy`: `None` when absent or `null`.
+    pub fn last_modified_by(&self) -> Option<&crate::models::EmailIdentity> {
+        self.props().get(5225)
+    }
+
+    /// Sets `lastModifiedBy`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_last_modified_by(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::EmailIdentity>,
+    ) -> &mut Self {
+        self.props_mut().set(5225, value.into_patch());
+        self
+    }
+
     /// The `lastModifiedDateTime` property.
-    pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    ///
+    /// `lastModifiedDateTime`: `None` when absent or `null`.
+    pub fn last_modified_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(5226)
+    }
+
+    /// Sets `lastModifiedDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_last_modified_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(5226, value.into_patch());
+        self
+    }
+
     /// The `source` property.
-    pub source: crate::Patch<crate::models::SimulationContentSource>,
+    ///
+    /// `source`: `None` when absent or `null`.
+    pub fn source(&self) -> Option<&crate::models::SimulationContentSource> {
+        self.props().get(5227)
+    }
+
+    /// Sets `source`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_source(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::SimulationContentSource>,
+    ) -> &mut Self {
+        self.props_mut().set(5227, value.into_patch());
+        self
+    }
+
     /// The `supportedLocales` property.
-    pub supported_locales: crate::Patch<Vec<String>>,
+    ///
+    /// `supportedLocales`: an empty slice when absent or `null`.
+    pub fn supported_locales(&self) -> &[String] {
+        self.props().strings(5228)
+    }
+
+    /// Sets `supportedLocales`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_supported_locales(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<String>>,
+    ) -> &mut Self {
+        self.props_mut().set_strings(5228, value.into_patch());
+        self
+    }
+
     /// The `tags` property.
-    pub tags: crate::Patch<Vec<String>>,
+    ///
+    /// `tags`: an empty slice when absent or `null`.
+    pub fn tags(&self) -> &[String] {
+        self.props().strings(5229)
+    }
+
+    /// Sets `tags`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_tags(&mut self, value: impl crate::IntoPatch<Vec<String>>) -> &mut Self {
+        self.props_mut().set_strings(5229, value.into_patch());
+        self
+    }
+
     /// The `type` property.
-    pub r#type: crate::Patch<crate::models::TrainingType>,
+    ///
+    /// `type`: `None` when absent or `null`.
+    pub fn r#type(&self) -> Option<&crate::models::TrainingType> {
+        self.props().get(5230)
+    }
+
+    /// Sets `type`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_type(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::TrainingType>,
+    ) -> &mut Self {
+        self.props_mut().set(5230, value.into_patch());
+        self
+    }
+
     /// The `languageDetails` navigation property (present when expanded).
-    pub language_details: crate::Patch<Vec<crate::models::TrainingLanguageDetail>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `languageDetails`: an empty slice when absent or `null`.
+    pub fn language_details(&self) -> &[crate::models::TrainingLanguageDetail] {
+        self.props().list(5231)
+    }
+
+    /// Sets `languageDetails`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_language_details(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::TrainingLanguageDetail>>,
+    ) -> &mut Self {
+        self.props_mut().set(5231, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "security")]
+impl std::fmt::Debug for Training {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "Training", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "security")]
 impl serde::Serialize for Training {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("availabilityStatus", &self.availability_status)?;
-        writer.field("createdBy", &self.created_by)?;
-        writer.field("createdDateTime", &self.created_date_time)?;
-        writer.field("description", &self.description)?;
-        writer.field("displayName", &self.display_name)?;
-        writer.field("durationInMinutes", &self.duration_in_minutes)?;
-        writer.field("hasEvaluation", &self.has_evaluation)?;
-        writer.field("lastModifiedBy", &self.last_modified_by)?;
-        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
-        writer.field("source", &self.source)?;
-        writer.field("supportedLocales", &self.supported_locales)?;
-        writer.field("tags", &self.tags)?;
-        writer.field("type", &self.r#type)?;
-        writer.field("languageDetails", &self.language_details)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -4880,33 +10269,41 @@ impl crate::read_fields::ReadFields for Training {
     const NAME: &'static str = "microsoft.graph.training";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "availabilityStatus" => self.availability_status = map.next_value()?,
-            "createdBy" => self.created_by = map.next_value()?,
-            "createdDateTime" => self.created_date_time = map.next_value()?,
-            "description" => self.description = map.next_value()?,
-            "displayName" => self.display_name = map.next_value()?,
-            "durationInMinutes" => self.duration_in_minutes = map.next_value()?,
-            "hasEvaluation" => self.has_evaluation = map.next_value()?,
-            "lastModifiedBy" => self.last_modified_by = map.next_value()?,
-            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
-            "source" => self.source = map.next_value()?,
-            "supportedLocales" => self.supported_locales = map.next_value()?,
-            "tags" => self.tags = map.next_value()?,
-            "type" => self.r#type = map.next_value()?,
-            "languageDetails" => self.language_details = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "availabilityStatus" => {
+                into.other::<crate::models::TrainingAvailabilityStatus, _>(5218, map)?
+            }
+            "createdBy" => into.other::<crate::models::EmailIdentity, _>(5219, map)?,
+            "createdDateTime" => into.other::<crate::edm::DateTimeOffset, _>(5220, map)?,
+            "description" => into.str(5221, map)?,
+            "displayName" => into.str(5222, map)?,
+            "durationInMinutes" => into.int::<i32, _>(5223, map)?,
+            "hasEvaluation" => into.bool(5224, map)?,
+            "lastModifiedBy" => into.other::<crate::models::EmailIdentity, _>(5225, map)?,
+            "lastModifiedDateTime" => into.other::<crate::edm::DateTimeOffset, _>(5226, map)?,
+            "source" => into.other::<crate::models::SimulationContentSource, _>(5227, map)?,
+            "supportedLocales" => into.strings(5228, map)?,
+            "tags" => into.strings(5229, map)?,
+            "type" => into.other::<crate::models::TrainingType, _>(5230, map)?,
+            "languageDetails" => {
+                into.other::<Vec<crate::models::TrainingLanguageDetail>, _>(5231, map)?
+            }
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -4934,50 +10331,184 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.trainingLanguageDetail` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "security")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct TrainingLanguageDetail {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "security")]
+impl std::ops::Deref for TrainingLanguageDetail {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "security")]
+impl std::ops::DerefMut for TrainingLanguageDetail {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "security")]
+impl TrainingLanguageDetail {
+    /// An empty `trainingLanguageDetail`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The `content` property.
-    pub content: crate::Patch<String>,
+    ///
+    /// `content`: `None` when absent or `null`.
+    pub fn content(&self) -> Option<&str> {
+        self.props().str(5232)
+    }
+
+    /// Sets `content`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_content(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(5232, value.into_patch());
+        self
+    }
+
     /// The `createdBy` property.
-    pub created_by: crate::Patch<Box<crate::models::EmailIdentity>>,
+    ///
+    /// `createdBy`: `None` when absent or `null`.
+    pub fn created_by(&self) -> Option<&crate::models::EmailIdentity> {
+        self.props().get(5233)
+    }
+
+    /// Sets `createdBy`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_created_by(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::EmailIdentity>,
+    ) -> &mut Self {
+        self.props_mut().set(5233, value.into_patch());
+        self
+    }
+
     /// The `createdDateTime` property.
-    pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    ///
+    /// `createdDateTime`: `None` when absent or `null`.
+    pub fn created_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(5234)
+    }
+
+    /// Sets `createdDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_created_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(5234, value.into_patch());
+        self
+    }
+
     /// The `description` property.
-    pub description: crate::Patch<String>,
+    ///
+    /// `description`: `None` when absent or `null`.
+    pub fn description(&self) -> Option<&str> {
+        self.props().str(5235)
+    }
+
+    /// Sets `description`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_description(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(5235, value.into_patch());
+        self
+    }
+
     /// The `displayName` property.
-    pub display_name: crate::Patch<String>,
+    ///
+    /// `displayName`: `None` when absent or `null`.
+    pub fn display_name(&self) -> Option<&str> {
+        self.props().str(5236)
+    }
+
+    /// Sets `displayName`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_display_name(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(5236, value.into_patch());
+        self
+    }
+
     /// The `isDefaultLangauge` property.
-    pub is_default_langauge: crate::Patch<bool>,
+    ///
+    /// `isDefaultLangauge`: `None` when absent or `null`.
+    pub fn is_default_langauge(&self) -> Option<bool> {
+        self.props().bool(5237)
+    }
+
+    /// Sets `isDefaultLangauge`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_is_default_langauge(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(5237, value.into_patch());
+        self
+    }
+
     /// The `lastModifiedBy` property.
-    pub last_modified_by: crate::Patch<Box<crate::models::EmailIdentity>>,
+    ///
+    /// `lastModifiedBy`: `None` when absent or `null`.
+    pub fn last_modified_by(&self) -> Option<&crate::models::EmailIdentity> {
+        self.props().get(5238)
+    }
+
+    /// Sets `lastModifiedBy`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_last_modified_by(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::EmailIdentity>,
+    ) -> &mut Self {
+        self.props_mut().set(5238, value.into_patch());
+        self
+    }
+
     /// The `lastModifiedDateTime` property.
-    pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    ///
+    /// `lastModifiedDateTime`: `None` when absent or `null`.
+    pub fn last_modified_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(5239)
+    }
+
+    /// Sets `lastModifiedDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_last_modified_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(5239, value.into_patch());
+        self
+    }
+
     /// The `locale` property.
-    pub locale: crate::Patch<String>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `locale`: `None` when absent or `null`.
+    pub fn locale(&self) -> Option<&str> {
+        self.props().str(5240)
+    }
+
+    /// Sets `locale`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_locale(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(5240, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "security")]
+impl std::fmt::Debug for TrainingLanguageDetail {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "TrainingLanguageDetail", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "security")]
 impl serde::Serialize for TrainingLanguageDetail {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("content", &self.content)?;
-        writer.field("createdBy", &self.created_by)?;
-        writer.field("createdDateTime", &self.created_date_time)?;
-        writer.field("description", &self.description)?;
-        writer.field("displayName", &self.display_name)?;
-        writer.field("isDefaultLangauge", &self.is_default_langauge)?;
-        writer.field("lastModifiedBy", &self.last_modified_by)?;
-        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
-        writer.field("locale", &self.locale)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -4993,28 +10524,32 @@ impl crate::read_fields::ReadFields for TrainingLanguageDetail {
     const NAME: &'static str = "microsoft.graph.trainingLanguageDetail";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "content" => self.content = map.next_value()?,
-            "createdBy" => self.created_by = map.next_value()?,
-            "createdDateTime" => self.created_date_time = map.next_value()?,
-            "description" => self.description = map.next_value()?,
-            "displayName" => self.display_name = map.next_value()?,
-            "isDefaultLangauge" => self.is_default_langauge = map.next_value()?,
-            "lastModifiedBy" => self.last_modified_by = map.next_value()?,
-            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
-            "locale" => self.locale = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "content" => into.str(5232, map)?,
+            "createdBy" => into.other::<crate::models::EmailIdentity, _>(5233, map)?,
+            "createdDateTime" => into.other::<crate::edm::DateTimeOffset, _>(5234, map)?,
+            "description" => into.str(5235, map)?,
+            "displayName" => into.str(5236, map)?,
+            "isDefaultLangauge" => into.bool(5237, map)?,
+            "lastModifiedBy" => into.other::<crate::models::EmailIdentity, _>(5238, map)?,
+            "lastModifiedDateTime" => into.other::<crate::edm::DateTimeOffset, _>(5239, map)?,
+            "locale" => into.str(5240, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -5037,52 +10572,68 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.urlAssessmentRequest` entity type.
 ///
-/// Derived from `threatAssessmentRequest` < `entity`; inherited properties are included.
+/// Derived from `threatAssessmentRequest` < `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::ThreatAssessmentRequest`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "security")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct UrlAssessmentRequest {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
-    /// The threat category. Possible values are: spam, phishing, malware.
-    pub category: crate::Patch<crate::models::ThreatCategory>,
-    /// The content type of threat assessment. Possible values are: mail, url, file.
-    pub content_type: crate::Patch<crate::models::ThreatAssessmentContentType>,
-    /// The threat assessment request creator.
-    pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
-    /// The Timestamp type represents date and time information using ISO 8601 format and is always in
-    /// UTC time. For example, midnight UTC on Jan 1, 2014 is 2014-01-01T00:00:00Z.
-    pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// The expected assessment from submitter. Possible values are: block, unblock.
-    pub expected_assessment: crate::Patch<crate::models::ThreatExpectedAssessment>,
-    /// The source of the threat assessment request. Possible values are: administrator.
-    pub request_source: crate::Patch<crate::models::ThreatAssessmentRequestSource>,
-    /// The assessment process status. Possible values are: pending, completed.
-    pub status: crate::Patch<crate::models::ThreatAssessmentStatus>,
+    base: crate::models::ThreatAssessmentRequest,
+}
+
+#[cfg(feature = "security")]
+impl std::ops::Deref for UrlAssessmentRequest {
+    type Target = crate::models::ThreatAssessmentRequest;
+
+    fn deref(&self) -> &crate::models::ThreatAssessmentRequest {
+        &self.base
+    }
+}
+
+#[cfg(feature = "security")]
+impl std::ops::DerefMut for UrlAssessmentRequest {
+    fn deref_mut(&mut self) -> &mut crate::models::ThreatAssessmentRequest {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "security")]
+impl UrlAssessmentRequest {
+    /// An empty `urlAssessmentRequest`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The URL string.
-    pub url: crate::Patch<String>,
-    /// A collection of threat assessment results. Read-only. By default, a GET
-    /// /threatAssessmentRequests/{id} does not return this property unless you apply $expand on it.
-    pub results: crate::Patch<Vec<crate::models::ThreatAssessmentResult>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `url`: `None` when absent or `null`.
+    pub fn url(&self) -> Option<&str> {
+        self.props().str(5375)
+    }
+
+    /// Sets `url`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_url(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(5375, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "security")]
+impl std::fmt::Debug for UrlAssessmentRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "UrlAssessmentRequest", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "security")]
 impl serde::Serialize for UrlAssessmentRequest {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("category", &self.category)?;
-        writer.field("contentType", &self.content_type)?;
-        writer.field("createdBy", &self.created_by)?;
-        writer.field("createdDateTime", &self.created_date_time)?;
-        writer.field("expectedAssessment", &self.expected_assessment)?;
-        writer.field("requestSource", &self.request_source)?;
-        writer.field("status", &self.status)?;
-        writer.field("url", &self.url)?;
-        writer.field("results", &self.results)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -5098,28 +10649,36 @@ impl crate::read_fields::ReadFields for UrlAssessmentRequest {
     const NAME: &'static str = "microsoft.graph.urlAssessmentRequest";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "category" => self.category = map.next_value()?,
-            "contentType" => self.content_type = map.next_value()?,
-            "createdBy" => self.created_by = map.next_value()?,
-            "createdDateTime" => self.created_date_time = map.next_value()?,
-            "expectedAssessment" => self.expected_assessment = map.next_value()?,
-            "requestSource" => self.request_source = map.next_value()?,
-            "status" => self.status = map.next_value()?,
-            "url" => self.url = map.next_value()?,
-            "results" => self.results = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "category" => into.other::<crate::models::ThreatCategory, _>(5157, map)?,
+            "contentType" => {
+                into.other::<crate::models::ThreatAssessmentContentType, _>(5158, map)?
+            }
+            "createdBy" => into.other::<crate::models::AnyIdentitySet, _>(5159, map)?,
+            "createdDateTime" => into.other::<crate::edm::DateTimeOffset, _>(5160, map)?,
+            "expectedAssessment" => {
+                into.other::<crate::models::ThreatExpectedAssessment, _>(5161, map)?
+            }
+            "requestSource" => {
+                into.other::<crate::models::ThreatAssessmentRequestSource, _>(5162, map)?
+            }
+            "status" => into.other::<crate::models::ThreatAssessmentStatus, _>(5163, map)?,
+            "url" => into.str(5375, map)?,
+            "results" => into.other::<Vec<crate::models::ThreatAssessmentResult>, _>(5164, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+base: <crate::models::ThreatAssessmentRequest as crate::read_fields::ReadFields>::from_properties(properties),
+}
     }
 }
 
@@ -5141,22 +10700,81 @@ crate::macros::select_fields! {
 }
 
 /// The `microsoft.graph.accountTargetContent` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "security")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct AccountTargetContent {
-    /// The `type` property.
-    pub r#type: crate::Patch<crate::models::AccountTargetContentType>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "security")]
+impl AccountTargetContent {
+    /// An empty `accountTargetContent`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// The `type` property.
+    ///
+    /// `type`: `None` when absent or `null`.
+    pub fn r#type(&self) -> Option<&crate::models::AccountTargetContentType> {
+        self.props().get(6792)
+    }
+
+    /// Sets `type`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_type(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::AccountTargetContentType>,
+    ) -> &mut Self {
+        self.props_mut().set(6792, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "security")]
+impl std::fmt::Debug for AccountTargetContent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "AccountTargetContent", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "security")]
 impl serde::Serialize for AccountTargetContent {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("type", &self.r#type)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -5172,19 +10790,19 @@ impl crate::read_fields::ReadFields for AccountTargetContent {
     const NAME: &'static str = "microsoft.graph.accountTargetContent";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "type" => self.r#type = map.next_value()?,
+            "type" => into.other::<crate::models::AccountTargetContentType, _>(6792, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
@@ -5226,7 +10844,7 @@ impl AnyAccountTargetContent {
                 "microsoft.graph.includeAllAccountTargetContent"
             }
             Self::Unknown(value) => value
-                .additional_data
+                .additional_data()
                 .get("@odata.type")
                 .and_then(|t| t.as_str())
                 .map_or("microsoft.graph.accountTargetContent", |t| {
@@ -5235,7 +10853,26 @@ impl AnyAccountTargetContent {
         }
     }
 
-    /// The value as a [`AccountTargetContent`]: the declared type, or a derived type this version does not
+    /// The value read as [`AccountTargetContent`] whatever its variant: a derived type's base properties
+    /// read the same, so reading the `accountTargetContent` properties needs no `match`.
+    pub fn base(&self) -> &AccountTargetContent {
+        match self {
+            Self::AccountTargetContent(value) | Self::Unknown(value) => value,
+            Self::AddressBookAccountTargetContent(value) => value,
+            Self::IncludeAllAccountTargetContent(value) => value,
+        }
+    }
+
+    /// As [`AnyAccountTargetContent::base`], to change the `accountTargetContent` properties of any variant.
+    pub fn base_mut(&mut self) -> &mut AccountTargetContent {
+        match self {
+            Self::AccountTargetContent(value) | Self::Unknown(value) => value,
+            Self::AddressBookAccountTargetContent(value) => value,
+            Self::IncludeAllAccountTargetContent(value) => value,
+        }
+    }
+
+    /// The value as [`AccountTargetContent`] if it is the declared type, or a derived type this version does not
     /// know (read as the declared type). `None` for the known derived types.
     pub fn as_account_target_content(&self) -> Option<&AccountTargetContent> {
         match self {
@@ -5385,7 +11022,7 @@ impl crate::polymorphic::Polymorphic for AnyAccountTargetContent {
 
     fn declared_data(&self) -> Option<&crate::AdditionalData> {
         match self {
-            Self::AccountTargetContent(value) => Some(&value.additional_data),
+            Self::AccountTargetContent(value) => Some(value.additional_data()),
             _ => None,
         }
     }
@@ -5393,26 +11030,74 @@ impl crate::polymorphic::Polymorphic for AnyAccountTargetContent {
 
 /// The `microsoft.graph.addressBookAccountTargetContent` complex type.
 ///
-/// Derived from `accountTargetContent`; inherited properties are included.
+/// Derived from `accountTargetContent`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::AccountTargetContent`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "security")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct AddressBookAccountTargetContent {
-    /// The `type` property.
-    pub r#type: crate::Patch<crate::models::AccountTargetContentType>,
+    base: crate::models::AccountTargetContent,
+}
+
+#[cfg(feature = "security")]
+impl std::ops::Deref for AddressBookAccountTargetContent {
+    type Target = crate::models::AccountTargetContent;
+
+    fn deref(&self) -> &crate::models::AccountTargetContent {
+        &self.base
+    }
+}
+
+#[cfg(feature = "security")]
+impl std::ops::DerefMut for AddressBookAccountTargetContent {
+    fn deref_mut(&mut self) -> &mut crate::models::AccountTargetContent {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "security")]
+impl AddressBookAccountTargetContent {
+    /// An empty `addressBookAccountTargetContent`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The `accountTargetEmails` property.
-    pub account_target_emails: crate::Patch<Vec<String>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `accountTargetEmails`: an empty slice when absent or `null`.
+    pub fn account_target_emails(&self) -> &[String] {
+        self.props().strings(6801)
+    }
+
+    /// Sets `accountTargetEmails`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_account_target_emails(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<String>>,
+    ) -> &mut Self {
+        self.props_mut().set_strings(6801, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "security")]
+impl std::fmt::Debug for AddressBookAccountTargetContent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props().fmt_as(
+            f,
+            "AddressBookAccountTargetContent",
+            crate::models::PROPERTY_NAMES,
+        )
+    }
 }
 
 #[cfg(feature = "security")]
 impl serde::Serialize for AddressBookAccountTargetContent {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("type", &self.r#type)?;
-        writer.field("accountTargetEmails", &self.account_target_emails)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -5428,46 +11113,124 @@ impl crate::read_fields::ReadFields for AddressBookAccountTargetContent {
     const NAME: &'static str = "microsoft.graph.addressBookAccountTargetContent";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "type" => self.r#type = map.next_value()?,
-            "accountTargetEmails" => self.account_target_emails = map.next_value()?,
+            "type" => into.other::<crate::models::AccountTargetContentType, _>(6792, map)?,
+            "accountTargetEmails" => into.strings(6801, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+base: <crate::models::AccountTargetContent as crate::read_fields::ReadFields>::from_properties(properties),
+}
     }
 }
 
 /// The `microsoft.graph.alertDetection` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "security")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct AlertDetection {
-    /// The `detectionType` property.
-    pub detection_type: crate::Patch<String>,
-    /// The `method` property.
-    pub method: crate::Patch<String>,
-    /// The `name` property.
-    pub name: crate::Patch<String>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "security")]
+impl AlertDetection {
+    /// An empty `alertDetection`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// The `detectionType` property.
+    ///
+    /// `detectionType`: `None` when absent or `null`.
+    pub fn detection_type(&self) -> Option<&str> {
+        self.props().str(6838)
+    }
+
+    /// Sets `detectionType`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_detection_type(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(6838, value.into_patch());
+        self
+    }
+
+    /// The `method` property.
+    ///
+    /// `method`: `None` when absent or `null`.
+    pub fn method(&self) -> Option<&str> {
+        self.props().str(6839)
+    }
+
+    /// Sets `method`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_method(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(6839, value.into_patch());
+        self
+    }
+
+    /// The `name` property.
+    ///
+    /// `name`: `None` when absent or `null`.
+    pub fn name(&self) -> Option<&str> {
+        self.props().str(6840)
+    }
+
+    /// Sets `name`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_name(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(6840, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "security")]
+impl std::fmt::Debug for AlertDetection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "AlertDetection", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "security")]
 impl serde::Serialize for AlertDetection {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("detectionType", &self.detection_type)?;
-        writer.field("method", &self.method)?;
-        writer.field("name", &self.name)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -5483,59 +11246,184 @@ impl crate::read_fields::ReadFields for AlertDetection {
     const NAME: &'static str = "microsoft.graph.alertDetection";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "detectionType" => self.detection_type = map.next_value()?,
-            "method" => self.method = map.next_value()?,
-            "name" => self.name = map.next_value()?,
+            "detectionType" => into.str(6838, map)?,
+            "method" => into.str(6839, map)?,
+            "name" => into.str(6840, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.alertHistoryState` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "security")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct AlertHistoryState {
-    /// The `appId` property.
-    pub app_id: crate::Patch<String>,
-    /// The `assignedTo` property.
-    pub assigned_to: crate::Patch<String>,
-    /// The `comments` property.
-    pub comments: crate::Patch<Vec<String>>,
-    /// The `feedback` property.
-    pub feedback: crate::Patch<crate::models::AlertFeedback>,
-    /// The `status` property.
-    pub status: crate::Patch<crate::models::AlertStatus>,
-    /// The `updatedDateTime` property.
-    pub updated_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// The `user` property.
-    pub user: crate::Patch<String>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "security")]
+impl AlertHistoryState {
+    /// An empty `alertHistoryState`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// The `appId` property.
+    ///
+    /// `appId`: `None` when absent or `null`.
+    pub fn app_id(&self) -> Option<&str> {
+        self.props().str(6841)
+    }
+
+    /// Sets `appId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_app_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(6841, value.into_patch());
+        self
+    }
+
+    /// The `assignedTo` property.
+    ///
+    /// `assignedTo`: `None` when absent or `null`.
+    pub fn assigned_to(&self) -> Option<&str> {
+        self.props().str(6842)
+    }
+
+    /// Sets `assignedTo`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_assigned_to(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(6842, value.into_patch());
+        self
+    }
+
+    /// The `comments` property.
+    ///
+    /// `comments`: an empty slice when absent or `null`.
+    pub fn comments(&self) -> &[String] {
+        self.props().strings(6843)
+    }
+
+    /// Sets `comments`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_comments(&mut self, value: impl crate::IntoPatch<Vec<String>>) -> &mut Self {
+        self.props_mut().set_strings(6843, value.into_patch());
+        self
+    }
+
+    /// The `feedback` property.
+    ///
+    /// `feedback`: `None` when absent or `null`.
+    pub fn feedback(&self) -> Option<&crate::models::AlertFeedback> {
+        self.props().get(6844)
+    }
+
+    /// Sets `feedback`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_feedback(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::AlertFeedback>,
+    ) -> &mut Self {
+        self.props_mut().set(6844, value.into_patch());
+        self
+    }
+
+    /// The `status` property.
+    ///
+    /// `status`: `None` when absent or `null`.
+    pub fn status(&self) -> Option<&crate::models::AlertStatus> {
+        self.props().get(6845)
+    }
+
+    /// Sets `status`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_status(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::AlertStatus>,
+    ) -> &mut Self {
+        self.props_mut().set(6845, value.into_patch());
+        self
+    }
+
+    /// The `updatedDateTime` property.
+    ///
+    /// `updatedDateTime`: `None` when absent or `null`.
+    pub fn updated_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(6846)
+    }
+
+    /// Sets `updatedDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_updated_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(6846, value.into_patch());
+        self
+    }
+
+    /// The `user` property.
+    ///
+    /// `user`: `None` when absent or `null`.
+    pub fn user(&self) -> Option<&str> {
+        self.props().str(6847)
+    }
+
+    /// Sets `user`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_user(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(6847, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "security")]
+impl std::fmt::Debug for AlertHistoryState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "AlertHistoryState", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "security")]
 impl serde::Serialize for AlertHistoryState {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("appId", &self.app_id)?;
-        writer.field("assignedTo", &self.assigned_to)?;
-        writer.field("comments", &self.comments)?;
-        writer.field("feedback", &self.feedback)?;
-        writer.field("status", &self.status)?;
-        writer.field("updatedDateTime", &self.updated_date_time)?;
-        writer.field("user", &self.user)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -5551,51 +11439,127 @@ impl crate::read_fields::ReadFields for AlertHistoryState {
     const NAME: &'static str = "microsoft.graph.alertHistoryState";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "appId" => self.app_id = map.next_value()?,
-            "assignedTo" => self.assigned_to = map.next_value()?,
-            "comments" => self.comments = map.next_value()?,
-            "feedback" => self.feedback = map.next_value()?,
-            "status" => self.status = map.next_value()?,
-            "updatedDateTime" => self.updated_date_time = map.next_value()?,
-            "user" => self.user = map.next_value()?,
+            "appId" => into.str(6841, map)?,
+            "assignedTo" => into.str(6842, map)?,
+            "comments" => into.strings(6843, map)?,
+            "feedback" => into.other::<crate::models::AlertFeedback, _>(6844, map)?,
+            "status" => into.other::<crate::models::AlertStatus, _>(6845, map)?,
+            "updatedDateTime" => into.other::<crate::edm::DateTimeOffset, _>(6846, map)?,
+            "user" => into.str(6847, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.alertTrigger` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "security")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct AlertTrigger {
-    /// Name of the property serving as a detection trigger.
-    pub name: crate::Patch<String>,
-    /// Type of the property in the key:value pair for interpretation. For example, String, Boolean etc.
-    pub r#type: crate::Patch<String>,
-    /// Value of the property serving as a detection trigger.
-    pub value: crate::Patch<String>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "security")]
+impl AlertTrigger {
+    /// An empty `alertTrigger`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// Name of the property serving as a detection trigger.
+    ///
+    /// `name`: `None` when absent or `null`.
+    pub fn name(&self) -> Option<&str> {
+        self.props().str(6848)
+    }
+
+    /// Sets `name`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_name(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(6848, value.into_patch());
+        self
+    }
+
+    /// Type of the property in the key:value pair for interpretation. For example, String, Boolean etc.
+    ///
+    /// `type`: `None` when absent or `null`.
+    pub fn r#type(&self) -> Option<&str> {
+        self.props().str(6849)
+    }
+
+    /// Sets `type`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_type(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(6849, value.into_patch());
+        self
+    }
+
+    /// Value of the property serving as a detection trigger.
+    ///
+    /// `value`: `None` when absent or `null`.
+    pub fn value(&self) -> Option<&str> {
+        self.props().str(6850)
+    }
+
+    /// Sets `value`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_value(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(6850, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "security")]
+impl std::fmt::Debug for AlertTrigger {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "AlertTrigger", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "security")]
 impl serde::Serialize for AlertTrigger {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("name", &self.name)?;
-        writer.field("type", &self.r#type)?;
-        writer.field("value", &self.value)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -5611,47 +11575,123 @@ impl crate::read_fields::ReadFields for AlertTrigger {
     const NAME: &'static str = "microsoft.graph.alertTrigger";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "name" => self.name = map.next_value()?,
-            "type" => self.r#type = map.next_value()?,
-            "value" => self.value = map.next_value()?,
+            "name" => into.str(6848, map)?,
+            "type" => into.str(6849, map)?,
+            "value" => into.str(6850, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.assignedTrainingInfo` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "security")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct AssignedTrainingInfo {
-    /// Number of users who were assigned the training in an attack simulation and training campaign.
-    pub assigned_user_count: crate::Patch<i32>,
-    /// Number of users who completed the training in an attack simulation and training campaign.
-    pub completed_user_count: crate::Patch<i32>,
-    /// Display name of the training in an attack simulation and training campaign.
-    pub display_name: crate::Patch<String>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "security")]
+impl AssignedTrainingInfo {
+    /// An empty `assignedTrainingInfo`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// Number of users who were assigned the training in an attack simulation and training campaign.
+    ///
+    /// `assignedUserCount`: `None` when absent or `null`.
+    pub fn assigned_user_count(&self) -> Option<i32> {
+        self.props().int(7044)
+    }
+
+    /// Sets `assignedUserCount`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_assigned_user_count(&mut self, value: impl crate::IntoPatch<i32>) -> &mut Self {
+        self.props_mut().set_int(7044, value.into_patch());
+        self
+    }
+
+    /// Number of users who completed the training in an attack simulation and training campaign.
+    ///
+    /// `completedUserCount`: `None` when absent or `null`.
+    pub fn completed_user_count(&self) -> Option<i32> {
+        self.props().int(7045)
+    }
+
+    /// Sets `completedUserCount`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_completed_user_count(&mut self, value: impl crate::IntoPatch<i32>) -> &mut Self {
+        self.props_mut().set_int(7045, value.into_patch());
+        self
+    }
+
+    /// Display name of the training in an attack simulation and training campaign.
+    ///
+    /// `displayName`: `None` when absent or `null`.
+    pub fn display_name(&self) -> Option<&str> {
+        self.props().str(7046)
+    }
+
+    /// Sets `displayName`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_display_name(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(7046, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "security")]
+impl std::fmt::Debug for AssignedTrainingInfo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "AssignedTrainingInfo", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "security")]
 impl serde::Serialize for AssignedTrainingInfo {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("assignedUserCount", &self.assigned_user_count)?;
-        writer.field("completedUserCount", &self.completed_user_count)?;
-        writer.field("displayName", &self.display_name)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -5667,48 +11707,124 @@ impl crate::read_fields::ReadFields for AssignedTrainingInfo {
     const NAME: &'static str = "microsoft.graph.assignedTrainingInfo";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "assignedUserCount" => self.assigned_user_count = map.next_value()?,
-            "completedUserCount" => self.completed_user_count = map.next_value()?,
-            "displayName" => self.display_name = map.next_value()?,
+            "assignedUserCount" => into.int::<i32, _>(7044, map)?,
+            "completedUserCount" => into.int::<i32, _>(7045, map)?,
+            "displayName" => into.str(7046, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.attackSimulationUser` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(any(feature = "security", feature = "reports"))]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct AttackSimulationUser {
-    /// Display name of the user.
-    pub display_name: crate::Patch<String>,
-    /// Email address of the user.
-    pub email: crate::Patch<String>,
-    /// This is the id property value of the user resource that represents the user in the Azure Active
-    /// Directory tenant.
-    pub user_id: crate::Patch<String>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(any(feature = "security", feature = "reports"))]
+impl AttackSimulationUser {
+    /// An empty `attackSimulationUser`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// Display name of the user.
+    ///
+    /// `displayName`: `None` when absent or `null`.
+    pub fn display_name(&self) -> Option<&str> {
+        self.props().str(7068)
+    }
+
+    /// Sets `displayName`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_display_name(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(7068, value.into_patch());
+        self
+    }
+
+    /// Email address of the user.
+    ///
+    /// `email`: `None` when absent or `null`.
+    pub fn email(&self) -> Option<&str> {
+        self.props().str(7069)
+    }
+
+    /// Sets `email`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_email(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(7069, value.into_patch());
+        self
+    }
+
+    /// This is the id property value of the user resource that represents the user in the Azure Active
+    /// Directory tenant.
+    ///
+    /// `userId`: `None` when absent or `null`.
+    pub fn user_id(&self) -> Option<&str> {
+        self.props().str(7070)
+    }
+
+    /// Sets `userId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_user_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(7070, value.into_patch());
+        self
+    }
+}
+
+#[cfg(any(feature = "security", feature = "reports"))]
+impl std::fmt::Debug for AttackSimulationUser {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "AttackSimulationUser", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(any(feature = "security", feature = "reports"))]
 impl serde::Serialize for AttackSimulationUser {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("displayName", &self.display_name)?;
-        writer.field("email", &self.email)?;
-        writer.field("userId", &self.user_id)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -5724,44 +11840,110 @@ impl crate::read_fields::ReadFields for AttackSimulationUser {
     const NAME: &'static str = "microsoft.graph.attackSimulationUser";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "displayName" => self.display_name = map.next_value()?,
-            "email" => self.email = map.next_value()?,
-            "userId" => self.user_id = map.next_value()?,
+            "displayName" => into.str(7068, map)?,
+            "email" => into.str(7069, map)?,
+            "userId" => into.str(7070, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.averageComparativeScore` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "security")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct AverageComparativeScore {
-    /// Average score within specified basis.
-    pub average_score: crate::Patch<crate::edm::Double>,
-    /// Scope type. The possible values are: AllTenants, TotalSeats, IndustryTypes.
-    pub basis: crate::Patch<String>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "security")]
+impl AverageComparativeScore {
+    /// An empty `averageComparativeScore`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// Average score within specified basis.
+    ///
+    /// `averageScore`: `None` when absent or `null`.
+    pub fn average_score(&self) -> Option<f64> {
+        self.props().double(7207)
+    }
+
+    /// Sets `averageScore`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_average_score(&mut self, value: impl crate::IntoPatch<f64>) -> &mut Self {
+        self.props_mut().set_double(7207, value.into_patch());
+        self
+    }
+
+    /// Scope type. The possible values are: AllTenants, TotalSeats, IndustryTypes.
+    ///
+    /// `basis`: `None` when absent or `null`.
+    pub fn basis(&self) -> Option<&str> {
+        self.props().str(7208)
+    }
+
+    /// Sets `basis`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_basis(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(7208, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "security")]
+impl std::fmt::Debug for AverageComparativeScore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "AverageComparativeScore", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "security")]
 impl serde::Serialize for AverageComparativeScore {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("averageScore", &self.average_score)?;
-        writer.field("basis", &self.basis)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -5777,43 +11959,112 @@ impl crate::read_fields::ReadFields for AverageComparativeScore {
     const NAME: &'static str = "microsoft.graph.averageComparativeScore";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "averageScore" => self.average_score = map.next_value()?,
-            "basis" => self.basis = map.next_value()?,
+            "averageScore" => into.double(7207, map)?,
+            "basis" => into.str(7208, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.baseEndUserNotification` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "security")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct BaseEndUserNotification {
-    /// The `defaultLanguage` property.
-    pub default_language: crate::Patch<String>,
-    /// The `endUserNotification` navigation property (present when expanded).
-    pub end_user_notification: crate::Patch<Box<crate::models::EndUserNotification>>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "security")]
+impl BaseEndUserNotification {
+    /// An empty `baseEndUserNotification`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// The `defaultLanguage` property.
+    ///
+    /// `defaultLanguage`: `None` when absent or `null`.
+    pub fn default_language(&self) -> Option<&str> {
+        self.props().str(7218)
+    }
+
+    /// Sets `defaultLanguage`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_default_language(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(7218, value.into_patch());
+        self
+    }
+
+    /// The `endUserNotification` navigation property (present when expanded).
+    ///
+    /// `endUserNotification`: `None` when absent or `null`.
+    pub fn end_user_notification(&self) -> Option<&crate::models::EndUserNotification> {
+        self.props().get(7219)
+    }
+
+    /// Sets `endUserNotification`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_end_user_notification(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::EndUserNotification>,
+    ) -> &mut Self {
+        self.props_mut().set(7219, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "security")]
+impl std::fmt::Debug for BaseEndUserNotification {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "BaseEndUserNotification", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "security")]
 impl serde::Serialize for BaseEndUserNotification {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("defaultLanguage", &self.default_language)?;
-        writer.field("endUserNotification", &self.end_user_notification)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -5829,20 +12080,22 @@ impl crate::read_fields::ReadFields for BaseEndUserNotification {
     const NAME: &'static str = "microsoft.graph.baseEndUserNotification";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "defaultLanguage" => self.default_language = map.next_value()?,
-            "endUserNotification" => self.end_user_notification = map.next_value()?,
+            "defaultLanguage" => into.str(7218, map)?,
+            "endUserNotification" => {
+                into.other::<crate::models::EndUserNotification, _>(7219, map)?
+            }
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
@@ -5885,7 +12138,7 @@ impl AnyBaseEndUserNotification {
             Self::SimulationNotification(_) => "microsoft.graph.simulationNotification",
             Self::TrainingReminderNotification(_) => "microsoft.graph.trainingReminderNotification",
             Self::Unknown(value) => value
-                .additional_data
+                .additional_data()
                 .get("@odata.type")
                 .and_then(|t| t.as_str())
                 .map_or("microsoft.graph.baseEndUserNotification", |t| {
@@ -5894,7 +12147,28 @@ impl AnyBaseEndUserNotification {
         }
     }
 
-    /// The value as a [`BaseEndUserNotification`]: the declared type, or a derived type this version does not
+    /// The value read as [`BaseEndUserNotification`] whatever its variant: a derived type's base properties
+    /// read the same, so reading the `baseEndUserNotification` properties needs no `match`.
+    pub fn base(&self) -> &BaseEndUserNotification {
+        match self {
+            Self::BaseEndUserNotification(value) | Self::Unknown(value) => value,
+            Self::PositiveReinforcementNotification(value) => value,
+            Self::SimulationNotification(value) => value,
+            Self::TrainingReminderNotification(value) => value,
+        }
+    }
+
+    /// As [`AnyBaseEndUserNotification::base`], to change the `baseEndUserNotification` properties of any variant.
+    pub fn base_mut(&mut self) -> &mut BaseEndUserNotification {
+        match self {
+            Self::BaseEndUserNotification(value) | Self::Unknown(value) => value,
+            Self::PositiveReinforcementNotification(value) => value,
+            Self::SimulationNotification(value) => value,
+            Self::TrainingReminderNotification(value) => value,
+        }
+    }
+
+    /// The value as [`BaseEndUserNotification`] if it is the declared type, or a derived type this version does not
     /// know (read as the declared type). `None` for the known derived types.
     pub fn as_base_end_user_notification(&self) -> Option<&BaseEndUserNotification> {
         match self {
@@ -6082,32 +12356,98 @@ impl crate::polymorphic::Polymorphic for AnyBaseEndUserNotification {
 
     fn declared_data(&self) -> Option<&crate::AdditionalData> {
         match self {
-            Self::BaseEndUserNotification(value) => Some(&value.additional_data),
+            Self::BaseEndUserNotification(value) => Some(value.additional_data()),
             _ => None,
         }
     }
 }
 
 /// The `microsoft.graph.certificationControl` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "security")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct CertificationControl {
-    /// Certification control name
-    pub name: crate::Patch<String>,
-    /// URL for the Microsoft Service Trust Portal
-    pub url: crate::Patch<String>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "security")]
+impl CertificationControl {
+    /// An empty `certificationControl`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// Certification control name
+    ///
+    /// `name`: `None` when absent or `null`.
+    pub fn name(&self) -> Option<&str> {
+        self.props().str(7365)
+    }
+
+    /// Sets `name`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_name(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(7365, value.into_patch());
+        self
+    }
+
+    /// URL for the Microsoft Service Trust Portal
+    ///
+    /// `url`: `None` when absent or `null`.
+    pub fn url(&self) -> Option<&str> {
+        self.props().str(7366)
+    }
+
+    /// Sets `url`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_url(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(7366, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "security")]
+impl std::fmt::Debug for CertificationControl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "CertificationControl", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "security")]
 impl serde::Serialize for CertificationControl {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("name", &self.name)?;
-        writer.field("url", &self.url)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -6123,47 +12463,129 @@ impl crate::read_fields::ReadFields for CertificationControl {
     const NAME: &'static str = "microsoft.graph.certificationControl";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "name" => self.name = map.next_value()?,
-            "url" => self.url = map.next_value()?,
+            "name" => into.str(7365, map)?,
+            "url" => into.str(7366, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.cloudAppSecurityState` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "security")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct CloudAppSecurityState {
-    /// Destination IP Address of the connection to the cloud application/service.
-    pub destination_service_ip: crate::Patch<String>,
-    /// Cloud application/service name (for example 'Salesforce', 'DropBox', etc.).
-    pub destination_service_name: crate::Patch<String>,
-    /// Provider-generated/calculated risk score of the Cloud Application/Service. Recommended value
-    /// range of 0-1, which equates to a percentage.
-    pub risk_score: crate::Patch<String>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "security")]
+impl CloudAppSecurityState {
+    /// An empty `cloudAppSecurityState`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// Destination IP Address of the connection to the cloud application/service.
+    ///
+    /// `destinationServiceIp`: `None` when absent or `null`.
+    pub fn destination_service_ip(&self) -> Option<&str> {
+        self.props().str(7466)
+    }
+
+    /// Sets `destinationServiceIp`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_destination_service_ip(
+        &mut self,
+        value: impl crate::IntoPatch<String>,
+    ) -> &mut Self {
+        self.props_mut().set_str(7466, value.into_patch());
+        self
+    }
+
+    /// Cloud application/service name (for example 'Salesforce', 'DropBox', etc.).
+    ///
+    /// `destinationServiceName`: `None` when absent or `null`.
+    pub fn destination_service_name(&self) -> Option<&str> {
+        self.props().str(7467)
+    }
+
+    /// Sets `destinationServiceName`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_destination_service_name(
+        &mut self,
+        value: impl crate::IntoPatch<String>,
+    ) -> &mut Self {
+        self.props_mut().set_str(7467, value.into_patch());
+        self
+    }
+
+    /// Provider-generated/calculated risk score of the Cloud Application/Service. Recommended value
+    /// range of 0-1, which equates to a percentage.
+    ///
+    /// `riskScore`: `None` when absent or `null`.
+    pub fn risk_score(&self) -> Option<&str> {
+        self.props().str(7468)
+    }
+
+    /// Sets `riskScore`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_risk_score(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(7468, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "security")]
+impl std::fmt::Debug for CloudAppSecurityState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "CloudAppSecurityState", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "security")]
 impl serde::Serialize for CloudAppSecurityState {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("destinationServiceIp", &self.destination_service_ip)?;
-        writer.field("destinationServiceName", &self.destination_service_name)?;
-        writer.field("riskScore", &self.risk_score)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -6179,47 +12601,126 @@ impl crate::read_fields::ReadFields for CloudAppSecurityState {
     const NAME: &'static str = "microsoft.graph.cloudAppSecurityState";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "destinationServiceIp" => self.destination_service_ip = map.next_value()?,
-            "destinationServiceName" => self.destination_service_name = map.next_value()?,
-            "riskScore" => self.risk_score = map.next_value()?,
+            "destinationServiceIp" => into.str(7466, map)?,
+            "destinationServiceName" => into.str(7467, map)?,
+            "riskScore" => into.str(7468, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.coachmarkLocation` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "security")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct CoachmarkLocation {
-    /// The `length` property.
-    pub length: crate::Patch<i32>,
-    /// The `offset` property.
-    pub offset: crate::Patch<i32>,
-    /// The `type` property.
-    pub r#type: crate::Patch<crate::models::CoachmarkLocationType>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "security")]
+impl CoachmarkLocation {
+    /// An empty `coachmarkLocation`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// The `length` property.
+    ///
+    /// `length`: `None` when absent or `null`.
+    pub fn length(&self) -> Option<i32> {
+        self.props().int(7530)
+    }
+
+    /// Sets `length`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_length(&mut self, value: impl crate::IntoPatch<i32>) -> &mut Self {
+        self.props_mut().set_int(7530, value.into_patch());
+        self
+    }
+
+    /// The `offset` property.
+    ///
+    /// `offset`: `None` when absent or `null`.
+    pub fn offset(&self) -> Option<i32> {
+        self.props().int(7531)
+    }
+
+    /// Sets `offset`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_offset(&mut self, value: impl crate::IntoPatch<i32>) -> &mut Self {
+        self.props_mut().set_int(7531, value.into_patch());
+        self
+    }
+
+    /// The `type` property.
+    ///
+    /// `type`: `None` when absent or `null`.
+    pub fn r#type(&self) -> Option<&crate::models::CoachmarkLocationType> {
+        self.props().get(7532)
+    }
+
+    /// Sets `type`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_type(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::CoachmarkLocationType>,
+    ) -> &mut Self {
+        self.props_mut().set(7532, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "security")]
+impl std::fmt::Debug for CoachmarkLocation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "CoachmarkLocation", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "security")]
 impl serde::Serialize for CoachmarkLocation {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("length", &self.length)?;
-        writer.field("offset", &self.offset)?;
-        writer.field("type", &self.r#type)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -6235,44 +12736,113 @@ impl crate::read_fields::ReadFields for CoachmarkLocation {
     const NAME: &'static str = "microsoft.graph.coachmarkLocation";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "length" => self.length = map.next_value()?,
-            "offset" => self.offset = map.next_value()?,
-            "type" => self.r#type = map.next_value()?,
+            "length" => into.int::<i32, _>(7530, map)?,
+            "offset" => into.int::<i32, _>(7531, map)?,
+            "type" => into.other::<crate::models::CoachmarkLocationType, _>(7532, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.complianceInformation` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "security")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct ComplianceInformation {
-    /// Collection of the certification controls associated with certification
-    pub certification_controls: crate::Patch<Vec<crate::models::CertificationControl>>,
-    /// Compliance certification name (for example, ISO 27018:2014, GDPR, FedRAMP, NIST 800-171)
-    pub certification_name: crate::Patch<String>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "security")]
+impl ComplianceInformation {
+    /// An empty `complianceInformation`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// Collection of the certification controls associated with certification
+    ///
+    /// `certificationControls`: an empty slice when absent or `null`.
+    pub fn certification_controls(&self) -> &[crate::models::CertificationControl] {
+        self.props().list(7558)
+    }
+
+    /// Sets `certificationControls`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_certification_controls(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::CertificationControl>>,
+    ) -> &mut Self {
+        self.props_mut().set(7558, value.into_patch());
+        self
+    }
+
+    /// Compliance certification name (for example, ISO 27018:2014, GDPR, FedRAMP, NIST 800-171)
+    ///
+    /// `certificationName`: `None` when absent or `null`.
+    pub fn certification_name(&self) -> Option<&str> {
+        self.props().str(7559)
+    }
+
+    /// Sets `certificationName`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_certification_name(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(7559, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "security")]
+impl std::fmt::Debug for ComplianceInformation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "ComplianceInformation", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "security")]
 impl serde::Serialize for ComplianceInformation {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("certificationControls", &self.certification_controls)?;
-        writer.field("certificationName", &self.certification_name)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -6288,50 +12858,138 @@ impl crate::read_fields::ReadFields for ComplianceInformation {
     const NAME: &'static str = "microsoft.graph.complianceInformation";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "certificationControls" => self.certification_controls = map.next_value()?,
-            "certificationName" => self.certification_name = map.next_value()?,
+            "certificationControls" => {
+                into.other::<Vec<crate::models::CertificationControl>, _>(7558, map)?
+            }
+            "certificationName" => into.str(7559, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.controlScore` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "security")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct ControlScore {
-    /// Control action category (Identity, Data, Device, Apps, Infrastructure).
-    pub control_category: crate::Patch<String>,
-    /// Control unique name.
-    pub control_name: crate::Patch<String>,
-    /// Description of the control.
-    pub description: crate::Patch<String>,
-    /// Tenant achieved score for the control (it varies day by day depending on tenant operations on the
-    /// control).
-    pub score: crate::Patch<crate::edm::Double>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "security")]
+impl ControlScore {
+    /// An empty `controlScore`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// Control action category (Identity, Data, Device, Apps, Infrastructure).
+    ///
+    /// `controlCategory`: `None` when absent or `null`.
+    pub fn control_category(&self) -> Option<&str> {
+        self.props().str(7639)
+    }
+
+    /// Sets `controlCategory`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_control_category(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(7639, value.into_patch());
+        self
+    }
+
+    /// Control unique name.
+    ///
+    /// `controlName`: `None` when absent or `null`.
+    pub fn control_name(&self) -> Option<&str> {
+        self.props().str(7640)
+    }
+
+    /// Sets `controlName`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_control_name(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(7640, value.into_patch());
+        self
+    }
+
+    /// Description of the control.
+    ///
+    /// `description`: `None` when absent or `null`.
+    pub fn description(&self) -> Option<&str> {
+        self.props().str(7641)
+    }
+
+    /// Sets `description`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_description(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(7641, value.into_patch());
+        self
+    }
+
+    /// Tenant achieved score for the control (it varies day by day depending on tenant operations on the
+    /// control).
+    ///
+    /// `score`: `None` when absent or `null`.
+    pub fn score(&self) -> Option<f64> {
+        self.props().double(7642)
+    }
+
+    /// Sets `score`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_score(&mut self, value: impl crate::IntoPatch<f64>) -> &mut Self {
+        self.props_mut().set_double(7642, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "security")]
+impl std::fmt::Debug for ControlScore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "ControlScore", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "security")]
 impl serde::Serialize for ControlScore {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("controlCategory", &self.control_category)?;
-        writer.field("controlName", &self.control_name)?;
-        writer.field("description", &self.description)?;
-        writer.field("score", &self.score)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -6347,59 +13005,144 @@ impl crate::read_fields::ReadFields for ControlScore {
     const NAME: &'static str = "microsoft.graph.controlScore";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "controlCategory" => self.control_category = map.next_value()?,
-            "controlName" => self.control_name = map.next_value()?,
-            "description" => self.description = map.next_value()?,
-            "score" => self.score = map.next_value()?,
+            "controlCategory" => into.str(7639, map)?,
+            "controlName" => into.str(7640, map)?,
+            "description" => into.str(7641, map)?,
+            "score" => into.double(7642, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.customTrainingSetting` complex type.
 ///
-/// Derived from `trainingSetting`; inherited properties are included.
+/// Derived from `trainingSetting`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::TrainingSetting`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "security")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct CustomTrainingSetting {
-    /// The `settingType` property.
-    pub setting_type: crate::Patch<crate::models::TrainingSettingType>,
+    base: crate::models::TrainingSetting,
+}
+
+#[cfg(feature = "security")]
+impl std::ops::Deref for CustomTrainingSetting {
+    type Target = crate::models::TrainingSetting;
+
+    fn deref(&self) -> &crate::models::TrainingSetting {
+        &self.base
+    }
+}
+
+#[cfg(feature = "security")]
+impl std::ops::DerefMut for CustomTrainingSetting {
+    fn deref_mut(&mut self) -> &mut crate::models::TrainingSetting {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "security")]
+impl CustomTrainingSetting {
+    /// An empty `customTrainingSetting`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The `assignedTo` property.
-    pub assigned_to: crate::Patch<Vec<crate::models::TrainingAssignedTo>>,
+    ///
+    /// `assignedTo`: an empty slice when absent or `null`.
+    pub fn assigned_to(&self) -> &[crate::models::TrainingAssignedTo] {
+        self.props().list(7709)
+    }
+
+    /// Sets `assignedTo`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_assigned_to(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::TrainingAssignedTo>>,
+    ) -> &mut Self {
+        self.props_mut().set(7709, value.into_patch());
+        self
+    }
+
     /// The `description` property.
-    pub description: crate::Patch<String>,
+    ///
+    /// `description`: `None` when absent or `null`.
+    pub fn description(&self) -> Option<&str> {
+        self.props().str(7710)
+    }
+
+    /// Sets `description`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_description(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(7710, value.into_patch());
+        self
+    }
+
     /// The `displayName` property.
-    pub display_name: crate::Patch<String>,
+    ///
+    /// `displayName`: `None` when absent or `null`.
+    pub fn display_name(&self) -> Option<&str> {
+        self.props().str(7711)
+    }
+
+    /// Sets `displayName`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_display_name(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(7711, value.into_patch());
+        self
+    }
+
     /// The `durationInMinutes` property.
-    pub duration_in_minutes: crate::Patch<i32>,
+    ///
+    /// `durationInMinutes`: `None` when absent or `null`.
+    pub fn duration_in_minutes(&self) -> Option<i32> {
+        self.props().int(7712)
+    }
+
+    /// Sets `durationInMinutes`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_duration_in_minutes(&mut self, value: impl crate::IntoPatch<i32>) -> &mut Self {
+        self.props_mut().set_int(7712, value.into_patch());
+        self
+    }
+
     /// The `url` property.
-    pub url: crate::Patch<String>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `url`: `None` when absent or `null`.
+    pub fn url(&self) -> Option<&str> {
+        self.props().str(7713)
+    }
+
+    /// Sets `url`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_url(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(7713, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "security")]
+impl std::fmt::Debug for CustomTrainingSetting {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "CustomTrainingSetting", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "security")]
 impl serde::Serialize for CustomTrainingSetting {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("settingType", &self.setting_type)?;
-        writer.field("assignedTo", &self.assigned_to)?;
-        writer.field("description", &self.description)?;
-        writer.field("displayName", &self.display_name)?;
-        writer.field("durationInMinutes", &self.duration_in_minutes)?;
-        writer.field("url", &self.url)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -6415,54 +13158,145 @@ impl crate::read_fields::ReadFields for CustomTrainingSetting {
     const NAME: &'static str = "microsoft.graph.customTrainingSetting";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "settingType" => self.setting_type = map.next_value()?,
-            "assignedTo" => self.assigned_to = map.next_value()?,
-            "description" => self.description = map.next_value()?,
-            "displayName" => self.display_name = map.next_value()?,
-            "durationInMinutes" => self.duration_in_minutes = map.next_value()?,
-            "url" => self.url = map.next_value()?,
+            "settingType" => into.other::<crate::models::TrainingSettingType, _>(9840, map)?,
+            "assignedTo" => into.other::<Vec<crate::models::TrainingAssignedTo>, _>(7709, map)?,
+            "description" => into.str(7710, map)?,
+            "displayName" => into.str(7711, map)?,
+            "durationInMinutes" => into.int::<i32, _>(7712, map)?,
+            "url" => into.str(7713, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base:
+                <crate::models::TrainingSetting as crate::read_fields::ReadFields>::from_properties(
+                    properties,
+                ),
+        }
     }
 }
 
 /// The `microsoft.graph.dataSubject` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "security")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct DataSubject {
-    /// Email of the data subject.
-    pub email: crate::Patch<String>,
-    /// First name of the data subject.
-    pub first_name: crate::Patch<String>,
-    /// Last Name of the data subject.
-    pub last_name: crate::Patch<String>,
-    /// The country/region of residency. The residency information is uesed only for internal reporting
-    /// but not for the content search.
-    pub residency: crate::Patch<String>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "security")]
+impl DataSubject {
+    /// An empty `dataSubject`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// Email of the data subject.
+    ///
+    /// `email`: `None` when absent or `null`.
+    pub fn email(&self) -> Option<&str> {
+        self.props().str(7715)
+    }
+
+    /// Sets `email`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_email(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(7715, value.into_patch());
+        self
+    }
+
+    /// First name of the data subject.
+    ///
+    /// `firstName`: `None` when absent or `null`.
+    pub fn first_name(&self) -> Option<&str> {
+        self.props().str(7716)
+    }
+
+    /// Sets `firstName`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_first_name(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(7716, value.into_patch());
+        self
+    }
+
+    /// Last Name of the data subject.
+    ///
+    /// `lastName`: `None` when absent or `null`.
+    pub fn last_name(&self) -> Option<&str> {
+        self.props().str(7717)
+    }
+
+    /// Sets `lastName`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_last_name(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(7717, value.into_patch());
+        self
+    }
+
+    /// The country/region of residency. The residency information is uesed only for internal reporting
+    /// but not for the content search.
+    ///
+    /// `residency`: `None` when absent or `null`.
+    pub fn residency(&self) -> Option<&str> {
+        self.props().str(7718)
+    }
+
+    /// Sets `residency`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_residency(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(7718, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "security")]
+impl std::fmt::Debug for DataSubject {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "DataSubject", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "security")]
 impl serde::Serialize for DataSubject {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("email", &self.email)?;
-        writer.field("firstName", &self.first_name)?;
-        writer.field("lastName", &self.last_name)?;
-        writer.field("residency", &self.residency)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -6478,62 +13312,128 @@ impl crate::read_fields::ReadFields for DataSubject {
     const NAME: &'static str = "microsoft.graph.dataSubject";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "email" => self.email = map.next_value()?,
-            "firstName" => self.first_name = map.next_value()?,
-            "lastName" => self.last_name = map.next_value()?,
-            "residency" => self.residency = map.next_value()?,
+            "email" => into.str(7715, map)?,
+            "firstName" => into.str(7716, map)?,
+            "lastName" => into.str(7717, map)?,
+            "residency" => into.str(7718, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.emailPayloadDetail` complex type.
 ///
-/// Derived from `payloadDetail`; inherited properties are included.
+/// Derived from `payloadDetail`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::PayloadDetail`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "security")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct EmailPayloadDetail {
-    /// The `coachmarks` property.
-    pub coachmarks: crate::Patch<Vec<crate::models::PayloadCoachmark>>,
-    /// The `content` property.
-    pub content: crate::Patch<String>,
-    /// The `phishingUrl` property.
-    pub phishing_url: crate::Patch<String>,
+    base: crate::models::PayloadDetail,
+}
+
+#[cfg(feature = "security")]
+impl std::ops::Deref for EmailPayloadDetail {
+    type Target = crate::models::PayloadDetail;
+
+    fn deref(&self) -> &crate::models::PayloadDetail {
+        &self.base
+    }
+}
+
+#[cfg(feature = "security")]
+impl std::ops::DerefMut for EmailPayloadDetail {
+    fn deref_mut(&mut self) -> &mut crate::models::PayloadDetail {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "security")]
+impl EmailPayloadDetail {
+    /// An empty `emailPayloadDetail`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The `fromEmail` property.
-    pub from_email: crate::Patch<String>,
+    ///
+    /// `fromEmail`: `None` when absent or `null`.
+    pub fn from_email(&self) -> Option<&str> {
+        self.props().str(8022)
+    }
+
+    /// Sets `fromEmail`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_from_email(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(8022, value.into_patch());
+        self
+    }
+
     /// The `fromName` property.
-    pub from_name: crate::Patch<String>,
+    ///
+    /// `fromName`: `None` when absent or `null`.
+    pub fn from_name(&self) -> Option<&str> {
+        self.props().str(8023)
+    }
+
+    /// Sets `fromName`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_from_name(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(8023, value.into_patch());
+        self
+    }
+
     /// The `isExternalSender` property.
-    pub is_external_sender: crate::Patch<bool>,
+    ///
+    /// `isExternalSender`: `None` when absent or `null`.
+    pub fn is_external_sender(&self) -> Option<bool> {
+        self.props().bool(8024)
+    }
+
+    /// Sets `isExternalSender`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_is_external_sender(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(8024, value.into_patch());
+        self
+    }
+
     /// The `subject` property.
-    pub subject: crate::Patch<String>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `subject`: `None` when absent or `null`.
+    pub fn subject(&self) -> Option<&str> {
+        self.props().str(8025)
+    }
+
+    /// Sets `subject`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_subject(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(8025, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "security")]
+impl std::fmt::Debug for EmailPayloadDetail {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "EmailPayloadDetail", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "security")]
 impl serde::Serialize for EmailPayloadDetail {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("coachmarks", &self.coachmarks)?;
-        writer.field("content", &self.content)?;
-        writer.field("phishingUrl", &self.phishing_url)?;
-        writer.field("fromEmail", &self.from_email)?;
-        writer.field("fromName", &self.from_name)?;
-        writer.field("isExternalSender", &self.is_external_sender)?;
-        writer.field("subject", &self.subject)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -6549,51 +13449,145 @@ impl crate::read_fields::ReadFields for EmailPayloadDetail {
     const NAME: &'static str = "microsoft.graph.emailPayloadDetail";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "coachmarks" => self.coachmarks = map.next_value()?,
-            "content" => self.content = map.next_value()?,
-            "phishingUrl" => self.phishing_url = map.next_value()?,
-            "fromEmail" => self.from_email = map.next_value()?,
-            "fromName" => self.from_name = map.next_value()?,
-            "isExternalSender" => self.is_external_sender = map.next_value()?,
-            "subject" => self.subject = map.next_value()?,
+            "coachmarks" => into.other::<Vec<crate::models::PayloadCoachmark>, _>(8821, map)?,
+            "content" => into.str(8822, map)?,
+            "phishingUrl" => into.str(8823, map)?,
+            "fromEmail" => into.str(8022, map)?,
+            "fromName" => into.str(8023, map)?,
+            "isExternalSender" => into.bool(8024, map)?,
+            "subject" => into.str(8025, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::PayloadDetail as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
 /// The `microsoft.graph.endUserNotificationSetting` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "security")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct EndUserNotificationSetting {
-    /// The `notificationPreference` property.
-    pub notification_preference: crate::Patch<crate::models::EndUserNotificationPreference>,
-    /// The `positiveReinforcement` property.
-    pub positive_reinforcement: crate::Patch<Box<crate::models::PositiveReinforcementNotification>>,
-    /// The `settingType` property.
-    pub setting_type: crate::Patch<crate::models::EndUserNotificationSettingType>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "security")]
+impl EndUserNotificationSetting {
+    /// An empty `endUserNotificationSetting`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// The `notificationPreference` property.
+    ///
+    /// `notificationPreference`: `None` when absent or `null`.
+    pub fn notification_preference(&self) -> Option<&crate::models::EndUserNotificationPreference> {
+        self.props().get(8035)
+    }
+
+    /// Sets `notificationPreference`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_notification_preference(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::EndUserNotificationPreference>,
+    ) -> &mut Self {
+        self.props_mut().set(8035, value.into_patch());
+        self
+    }
+
+    /// The `positiveReinforcement` property.
+    ///
+    /// `positiveReinforcement`: `None` when absent or `null`.
+    pub fn positive_reinforcement(
+        &self,
+    ) -> Option<&crate::models::PositiveReinforcementNotification> {
+        self.props().get(8036)
+    }
+
+    /// Sets `positiveReinforcement`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_positive_reinforcement(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::PositiveReinforcementNotification>,
+    ) -> &mut Self {
+        self.props_mut().set(8036, value.into_patch());
+        self
+    }
+
+    /// The `settingType` property.
+    ///
+    /// `settingType`: `None` when absent or `null`.
+    pub fn setting_type(&self) -> Option<&crate::models::EndUserNotificationSettingType> {
+        self.props().get(8037)
+    }
+
+    /// Sets `settingType`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_setting_type(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::EndUserNotificationSettingType>,
+    ) -> &mut Self {
+        self.props_mut().set(8037, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "security")]
+impl std::fmt::Debug for EndUserNotificationSetting {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props().fmt_as(
+            f,
+            "EndUserNotificationSetting",
+            crate::models::PROPERTY_NAMES,
+        )
+    }
 }
 
 #[cfg(feature = "security")]
 impl serde::Serialize for EndUserNotificationSetting {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("notificationPreference", &self.notification_preference)?;
-        writer.field("positiveReinforcement", &self.positive_reinforcement)?;
-        writer.field("settingType", &self.setting_type)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -6609,21 +13603,27 @@ impl crate::read_fields::ReadFields for EndUserNotificationSetting {
     const NAME: &'static str = "microsoft.graph.endUserNotificationSetting";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "notificationPreference" => self.notification_preference = map.next_value()?,
-            "positiveReinforcement" => self.positive_reinforcement = map.next_value()?,
-            "settingType" => self.setting_type = map.next_value()?,
+            "notificationPreference" => {
+                into.other::<crate::models::EndUserNotificationPreference, _>(8035, map)?
+            }
+            "positiveReinforcement" => {
+                into.other::<crate::models::PositiveReinforcementNotification, _>(8036, map)?
+            }
+            "settingType" => {
+                into.other::<crate::models::EndUserNotificationSettingType, _>(8037, map)?
+            }
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
@@ -6663,7 +13663,7 @@ impl AnyEndUserNotificationSetting {
             }
             Self::TrainingNotificationSetting(_) => "microsoft.graph.trainingNotificationSetting",
             Self::Unknown(value) => value
-                .additional_data
+                .additional_data()
                 .get("@odata.type")
                 .and_then(|t| t.as_str())
                 .map_or("microsoft.graph.endUserNotificationSetting", |t| {
@@ -6672,7 +13672,26 @@ impl AnyEndUserNotificationSetting {
         }
     }
 
-    /// The value as a [`EndUserNotificationSetting`]: the declared type, or a derived type this version does not
+    /// The value read as [`EndUserNotificationSetting`] whatever its variant: a derived type's base properties
+    /// read the same, so reading the `endUserNotificationSetting` properties needs no `match`.
+    pub fn base(&self) -> &EndUserNotificationSetting {
+        match self {
+            Self::EndUserNotificationSetting(value) | Self::Unknown(value) => value,
+            Self::NoTrainingNotificationSetting(value) => value,
+            Self::TrainingNotificationSetting(value) => value,
+        }
+    }
+
+    /// As [`AnyEndUserNotificationSetting::base`], to change the `endUserNotificationSetting` properties of any variant.
+    pub fn base_mut(&mut self) -> &mut EndUserNotificationSetting {
+        match self {
+            Self::EndUserNotificationSetting(value) | Self::Unknown(value) => value,
+            Self::NoTrainingNotificationSetting(value) => value,
+            Self::TrainingNotificationSetting(value) => value,
+        }
+    }
+
+    /// The value as [`EndUserNotificationSetting`] if it is the declared type, or a derived type this version does not
     /// know (read as the declared type). `None` for the known derived types.
     pub fn as_end_user_notification_setting(&self) -> Option<&EndUserNotificationSetting> {
         match self {
@@ -6828,33 +13847,102 @@ impl crate::polymorphic::Polymorphic for AnyEndUserNotificationSetting {
 
     fn declared_data(&self) -> Option<&crate::AdditionalData> {
         match self {
-            Self::EndUserNotificationSetting(value) => Some(&value.additional_data),
+            Self::EndUserNotificationSetting(value) => Some(value.additional_data()),
             _ => None,
         }
     }
 }
 
 /// The `microsoft.graph.fileHash` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "security")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct FileHash {
-    /// File hash type. Possible values are: unknown, sha1, sha256, md5, authenticodeHash256, lsHash,
-    /// ctph, peSha1, peSha256.
-    pub hash_type: crate::Patch<crate::models::FileHashType>,
-    /// Value of the file hash.
-    pub hash_value: crate::Patch<String>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "security")]
+impl FileHash {
+    /// An empty `fileHash`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// File hash type. Possible values are: unknown, sha1, sha256, md5, authenticodeHash256, lsHash,
+    /// ctph, peSha1, peSha256.
+    ///
+    /// `hashType`: `None` when absent or `null`.
+    pub fn hash_type(&self) -> Option<&crate::models::FileHashType> {
+        self.props().get(8085)
+    }
+
+    /// Sets `hashType`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_hash_type(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::FileHashType>,
+    ) -> &mut Self {
+        self.props_mut().set(8085, value.into_patch());
+        self
+    }
+
+    /// Value of the file hash.
+    ///
+    /// `hashValue`: `None` when absent or `null`.
+    pub fn hash_value(&self) -> Option<&str> {
+        self.props().str(8086)
+    }
+
+    /// Sets `hashValue`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_hash_value(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(8086, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "security")]
+impl std::fmt::Debug for FileHash {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "FileHash", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "security")]
 impl serde::Serialize for FileHash {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("hashType", &self.hash_type)?;
-        writer.field("hashValue", &self.hash_value)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -6870,50 +13958,139 @@ impl crate::read_fields::ReadFields for FileHash {
     const NAME: &'static str = "microsoft.graph.fileHash";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "hashType" => self.hash_type = map.next_value()?,
-            "hashValue" => self.hash_value = map.next_value()?,
+            "hashType" => into.other::<crate::models::FileHashType, _>(8085, map)?,
+            "hashValue" => into.str(8086, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.fileSecurityState` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "security")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct FileSecurityState {
-    /// Complex type containing file hashes (cryptographic and location-sensitive).
-    pub file_hash: crate::Patch<Box<crate::models::FileHash>>,
-    /// File name (without path).
-    pub name: crate::Patch<String>,
-    /// Full file path of the file/imageFile.
-    pub path: crate::Patch<String>,
-    /// Provider generated/calculated risk score of the alert file. Recommended value range of 0-1, which
-    /// equates to a percentage.
-    pub risk_score: crate::Patch<String>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "security")]
+impl FileSecurityState {
+    /// An empty `fileSecurityState`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// Complex type containing file hashes (cryptographic and location-sensitive).
+    ///
+    /// `fileHash`: `None` when absent or `null`.
+    pub fn file_hash(&self) -> Option<&crate::models::FileHash> {
+        self.props().get(8087)
+    }
+
+    /// Sets `fileHash`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_file_hash(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::FileHash>,
+    ) -> &mut Self {
+        self.props_mut().set(8087, value.into_patch());
+        self
+    }
+
+    /// File name (without path).
+    ///
+    /// `name`: `None` when absent or `null`.
+    pub fn name(&self) -> Option<&str> {
+        self.props().str(8088)
+    }
+
+    /// Sets `name`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_name(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(8088, value.into_patch());
+        self
+    }
+
+    /// Full file path of the file/imageFile.
+    ///
+    /// `path`: `None` when absent or `null`.
+    pub fn path(&self) -> Option<&str> {
+        self.props().str(8089)
+    }
+
+    /// Sets `path`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_path(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(8089, value.into_patch());
+        self
+    }
+
+    /// Provider generated/calculated risk score of the alert file. Recommended value range of 0-1, which
+    /// equates to a percentage.
+    ///
+    /// `riskScore`: `None` when absent or `null`.
+    pub fn risk_score(&self) -> Option<&str> {
+        self.props().str(8090)
+    }
+
+    /// Sets `riskScore`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_risk_score(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(8090, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "security")]
+impl std::fmt::Debug for FileSecurityState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "FileSecurityState", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "security")]
 impl serde::Serialize for FileSecurityState {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("fileHash", &self.file_hash)?;
-        writer.field("name", &self.name)?;
-        writer.field("path", &self.path)?;
-        writer.field("riskScore", &self.risk_score)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -6929,70 +14106,206 @@ impl crate::read_fields::ReadFields for FileSecurityState {
     const NAME: &'static str = "microsoft.graph.fileSecurityState";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "fileHash" => self.file_hash = map.next_value()?,
-            "name" => self.name = map.next_value()?,
-            "path" => self.path = map.next_value()?,
-            "riskScore" => self.risk_score = map.next_value()?,
+            "fileHash" => into.other::<crate::models::FileHash, _>(8087, map)?,
+            "name" => into.str(8088, map)?,
+            "path" => into.str(8089, map)?,
+            "riskScore" => into.str(8090, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.hostSecurityState` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "security")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct HostSecurityState {
-    /// Host FQDN (Fully Qualified Domain Name) (for example, machine.company.com).
-    pub fqdn: crate::Patch<String>,
-    /// The `isAzureAdJoined` property.
-    pub is_azure_ad_joined: crate::Patch<bool>,
-    /// The `isAzureAdRegistered` property.
-    pub is_azure_ad_registered: crate::Patch<bool>,
-    /// True if the host is domain joined to an on-premises Active Directory domain.
-    pub is_hybrid_azure_domain_joined: crate::Patch<bool>,
-    /// The local host name, without the DNS domain name.
-    pub net_bios_name: crate::Patch<String>,
-    /// Host Operating System. (For example, Windows10, MacOS, RHEL, etc.).
-    pub os: crate::Patch<String>,
-    /// Private (not routable) IPv4 or IPv6 address (see RFC 1918) at the time of the alert.
-    pub private_ip_address: crate::Patch<String>,
-    /// Publicly routable IPv4 or IPv6 address (see RFC 1918) at time of the alert.
-    pub public_ip_address: crate::Patch<String>,
-    /// Provider-generated/calculated risk score of the host. Recommended value range of 0-1, which
-    /// equates to a percentage.
-    pub risk_score: crate::Patch<String>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "security")]
+impl HostSecurityState {
+    /// An empty `hostSecurityState`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// Host FQDN (Fully Qualified Domain Name) (for example, machine.company.com).
+    ///
+    /// `fqdn`: `None` when absent or `null`.
+    pub fn fqdn(&self) -> Option<&str> {
+        self.props().str(8151)
+    }
+
+    /// Sets `fqdn`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_fqdn(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(8151, value.into_patch());
+        self
+    }
+
+    /// The `isAzureAdJoined` property.
+    ///
+    /// `isAzureAdJoined`: `None` when absent or `null`.
+    pub fn is_azure_ad_joined(&self) -> Option<bool> {
+        self.props().bool(8152)
+    }
+
+    /// Sets `isAzureAdJoined`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_is_azure_ad_joined(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(8152, value.into_patch());
+        self
+    }
+
+    /// The `isAzureAdRegistered` property.
+    ///
+    /// `isAzureAdRegistered`: `None` when absent or `null`.
+    pub fn is_azure_ad_registered(&self) -> Option<bool> {
+        self.props().bool(8153)
+    }
+
+    /// Sets `isAzureAdRegistered`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_is_azure_ad_registered(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(8153, value.into_patch());
+        self
+    }
+
+    /// True if the host is domain joined to an on-premises Active Directory domain.
+    ///
+    /// `isHybridAzureDomainJoined`: `None` when absent or `null`.
+    pub fn is_hybrid_azure_domain_joined(&self) -> Option<bool> {
+        self.props().bool(8154)
+    }
+
+    /// Sets `isHybridAzureDomainJoined`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_is_hybrid_azure_domain_joined(
+        &mut self,
+        value: impl crate::IntoPatch<bool>,
+    ) -> &mut Self {
+        self.props_mut().set_bool(8154, value.into_patch());
+        self
+    }
+
+    /// The local host name, without the DNS domain name.
+    ///
+    /// `netBiosName`: `None` when absent or `null`.
+    pub fn net_bios_name(&self) -> Option<&str> {
+        self.props().str(8155)
+    }
+
+    /// Sets `netBiosName`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_net_bios_name(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(8155, value.into_patch());
+        self
+    }
+
+    /// Host Operating System. (For example, Windows10, MacOS, RHEL, etc.).
+    ///
+    /// `os`: `None` when absent or `null`.
+    pub fn os(&self) -> Option<&str> {
+        self.props().str(8156)
+    }
+
+    /// Sets `os`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_os(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(8156, value.into_patch());
+        self
+    }
+
+    /// Private (not routable) IPv4 or IPv6 address (see RFC 1918) at the time of the alert.
+    ///
+    /// `privateIpAddress`: `None` when absent or `null`.
+    pub fn private_ip_address(&self) -> Option<&str> {
+        self.props().str(8157)
+    }
+
+    /// Sets `privateIpAddress`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_private_ip_address(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(8157, value.into_patch());
+        self
+    }
+
+    /// Publicly routable IPv4 or IPv6 address (see RFC 1918) at time of the alert.
+    ///
+    /// `publicIpAddress`: `None` when absent or `null`.
+    pub fn public_ip_address(&self) -> Option<&str> {
+        self.props().str(8158)
+    }
+
+    /// Sets `publicIpAddress`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_public_ip_address(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(8158, value.into_patch());
+        self
+    }
+
+    /// Provider-generated/calculated risk score of the host. Recommended value range of 0-1, which
+    /// equates to a percentage.
+    ///
+    /// `riskScore`: `None` when absent or `null`.
+    pub fn risk_score(&self) -> Option<&str> {
+        self.props().str(8159)
+    }
+
+    /// Sets `riskScore`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_risk_score(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(8159, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "security")]
+impl std::fmt::Debug for HostSecurityState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "HostSecurityState", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "security")]
 impl serde::Serialize for HostSecurityState {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("fqdn", &self.fqdn)?;
-        writer.field("isAzureAdJoined", &self.is_azure_ad_joined)?;
-        writer.field("isAzureAdRegistered", &self.is_azure_ad_registered)?;
-        writer.field(
-            "isHybridAzureDomainJoined",
-            &self.is_hybrid_azure_domain_joined,
-        )?;
-        writer.field("netBiosName", &self.net_bios_name)?;
-        writer.field("os", &self.os)?;
-        writer.field("privateIpAddress", &self.private_ip_address)?;
-        writer.field("publicIpAddress", &self.public_ip_address)?;
-        writer.field("riskScore", &self.risk_score)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -7008,49 +14321,84 @@ impl crate::read_fields::ReadFields for HostSecurityState {
     const NAME: &'static str = "microsoft.graph.hostSecurityState";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "fqdn" => self.fqdn = map.next_value()?,
-            "isAzureAdJoined" => self.is_azure_ad_joined = map.next_value()?,
-            "isAzureAdRegistered" => self.is_azure_ad_registered = map.next_value()?,
-            "isHybridAzureDomainJoined" => self.is_hybrid_azure_domain_joined = map.next_value()?,
-            "netBiosName" => self.net_bios_name = map.next_value()?,
-            "os" => self.os = map.next_value()?,
-            "privateIpAddress" => self.private_ip_address = map.next_value()?,
-            "publicIpAddress" => self.public_ip_address = map.next_value()?,
-            "riskScore" => self.risk_score = map.next_value()?,
+            "fqdn" => into.str(8151, map)?,
+            "isAzureAdJoined" => into.bool(8152, map)?,
+            "isAzureAdRegistered" => into.bool(8153, map)?,
+            "isHybridAzureDomainJoined" => into.bool(8154, map)?,
+            "netBiosName" => into.str(8155, map)?,
+            "os" => into.str(8156, map)?,
+            "privateIpAddress" => into.str(8157, map)?,
+            "publicIpAddress" => into.str(8158, map)?,
+            "riskScore" => into.str(8159, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.includeAllAccountTargetContent` complex type.
 ///
-/// Derived from `accountTargetContent`; inherited properties are included.
+/// Derived from `accountTargetContent`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::AccountTargetContent`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "security")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct IncludeAllAccountTargetContent {
-    /// The `type` property.
-    pub r#type: crate::Patch<crate::models::AccountTargetContentType>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    base: crate::models::AccountTargetContent,
+}
+
+#[cfg(feature = "security")]
+impl std::ops::Deref for IncludeAllAccountTargetContent {
+    type Target = crate::models::AccountTargetContent;
+
+    fn deref(&self) -> &crate::models::AccountTargetContent {
+        &self.base
+    }
+}
+
+#[cfg(feature = "security")]
+impl std::ops::DerefMut for IncludeAllAccountTargetContent {
+    fn deref_mut(&mut self) -> &mut crate::models::AccountTargetContent {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "security")]
+impl IncludeAllAccountTargetContent {
+    /// An empty `includeAllAccountTargetContent`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+}
+
+#[cfg(feature = "security")]
+impl std::fmt::Debug for IncludeAllAccountTargetContent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props().fmt_as(
+            f,
+            "IncludeAllAccountTargetContent",
+            crate::models::PROPERTY_NAMES,
+        )
+    }
 }
 
 #[cfg(feature = "security")]
 impl serde::Serialize for IncludeAllAccountTargetContent {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("type", &self.r#type)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -7066,42 +14414,113 @@ impl crate::read_fields::ReadFields for IncludeAllAccountTargetContent {
     const NAME: &'static str = "microsoft.graph.includeAllAccountTargetContent";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "type" => self.r#type = map.next_value()?,
+            "type" => into.other::<crate::models::AccountTargetContentType, _>(6792, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+base: <crate::models::AccountTargetContent as crate::read_fields::ReadFields>::from_properties(properties),
+}
     }
 }
 
 /// The `microsoft.graph.investigationSecurityState` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "security")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct InvestigationSecurityState {
-    /// The `name` property.
-    pub name: crate::Patch<String>,
-    /// The `status` property.
-    pub status: crate::Patch<String>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "security")]
+impl InvestigationSecurityState {
+    /// An empty `investigationSecurityState`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// The `name` property.
+    ///
+    /// `name`: `None` when absent or `null`.
+    pub fn name(&self) -> Option<&str> {
+        self.props().str(8235)
+    }
+
+    /// Sets `name`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_name(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(8235, value.into_patch());
+        self
+    }
+
+    /// The `status` property.
+    ///
+    /// `status`: `None` when absent or `null`.
+    pub fn status(&self) -> Option<&str> {
+        self.props().str(8236)
+    }
+
+    /// Sets `status`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_status(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(8236, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "security")]
+impl std::fmt::Debug for InvestigationSecurityState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props().fmt_as(
+            f,
+            "InvestigationSecurityState",
+            crate::models::PROPERTY_NAMES,
+        )
+    }
 }
 
 #[cfg(feature = "security")]
 impl serde::Serialize for InvestigationSecurityState {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("name", &self.name)?;
-        writer.field("status", &self.status)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -7117,53 +14536,149 @@ impl crate::read_fields::ReadFields for InvestigationSecurityState {
     const NAME: &'static str = "microsoft.graph.investigationSecurityState";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "name" => self.name = map.next_value()?,
-            "status" => self.status = map.next_value()?,
+            "name" => into.str(8235, map)?,
+            "status" => into.str(8236, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.malwareState` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "security")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct MalwareState {
-    /// Provider-generated malware category (for example, trojan, ransomware, etc.).
-    pub category: crate::Patch<String>,
-    /// Provider-generated malware family (for example, 'wannacry', 'notpetya', etc.).
-    pub family: crate::Patch<String>,
-    /// Provider-generated malware variant name (for example, Trojan:Win32/Powessere.H).
-    pub name: crate::Patch<String>,
-    /// Provider-determined severity of this malware.
-    pub severity: crate::Patch<String>,
-    /// Indicates whether the detected file (malware/vulnerability) was running at the time of detection
-    /// or was detected at rest on the disk.
-    pub was_running: crate::Patch<bool>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "security")]
+impl MalwareState {
+    /// An empty `malwareState`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// Provider-generated malware category (for example, trojan, ransomware, etc.).
+    ///
+    /// `category`: `None` when absent or `null`.
+    pub fn category(&self) -> Option<&str> {
+        self.props().str(8427)
+    }
+
+    /// Sets `category`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_category(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(8427, value.into_patch());
+        self
+    }
+
+    /// Provider-generated malware family (for example, 'wannacry', 'notpetya', etc.).
+    ///
+    /// `family`: `None` when absent or `null`.
+    pub fn family(&self) -> Option<&str> {
+        self.props().str(8428)
+    }
+
+    /// Sets `family`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_family(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(8428, value.into_patch());
+        self
+    }
+
+    /// Provider-generated malware variant name (for example, Trojan:Win32/Powessere.H).
+    ///
+    /// `name`: `None` when absent or `null`.
+    pub fn name(&self) -> Option<&str> {
+        self.props().str(8429)
+    }
+
+    /// Sets `name`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_name(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(8429, value.into_patch());
+        self
+    }
+
+    /// Provider-determined severity of this malware.
+    ///
+    /// `severity`: `None` when absent or `null`.
+    pub fn severity(&self) -> Option<&str> {
+        self.props().str(8430)
+    }
+
+    /// Sets `severity`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_severity(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(8430, value.into_patch());
+        self
+    }
+
+    /// Indicates whether the detected file (malware/vulnerability) was running at the time of detection
+    /// or was detected at rest on the disk.
+    ///
+    /// `wasRunning`: `None` when absent or `null`.
+    pub fn was_running(&self) -> Option<bool> {
+        self.props().bool(8431)
+    }
+
+    /// Sets `wasRunning`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_was_running(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(8431, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "security")]
+impl std::fmt::Debug for MalwareState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "MalwareState", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "security")]
 impl serde::Serialize for MalwareState {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("category", &self.category)?;
-        writer.field("family", &self.family)?;
-        writer.field("name", &self.name)?;
-        writer.field("severity", &self.severity)?;
-        writer.field("wasRunning", &self.was_running)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -7179,67 +14694,206 @@ impl crate::read_fields::ReadFields for MalwareState {
     const NAME: &'static str = "microsoft.graph.malwareState";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "category" => self.category = map.next_value()?,
-            "family" => self.family = map.next_value()?,
-            "name" => self.name = map.next_value()?,
-            "severity" => self.severity = map.next_value()?,
-            "wasRunning" => self.was_running = map.next_value()?,
+            "category" => into.str(8427, map)?,
+            "family" => into.str(8428, map)?,
+            "name" => into.str(8429, map)?,
+            "severity" => into.str(8430, map)?,
+            "wasRunning" => into.bool(8431, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.messageSecurityState` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "security")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct MessageSecurityState {
-    /// The `connectingIP` property.
-    pub connecting_ip: crate::Patch<String>,
-    /// The `deliveryAction` property.
-    pub delivery_action: crate::Patch<String>,
-    /// The `deliveryLocation` property.
-    pub delivery_location: crate::Patch<String>,
-    /// The `directionality` property.
-    pub directionality: crate::Patch<String>,
-    /// The `internetMessageId` property.
-    pub internet_message_id: crate::Patch<String>,
-    /// The `messageFingerprint` property.
-    pub message_fingerprint: crate::Patch<String>,
-    /// The `messageReceivedDateTime` property.
-    pub message_received_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// The `messageSubject` property.
-    pub message_subject: crate::Patch<String>,
-    /// The `networkMessageId` property.
-    pub network_message_id: crate::Patch<String>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "security")]
+impl MessageSecurityState {
+    /// An empty `messageSecurityState`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// The `connectingIP` property.
+    ///
+    /// `connectingIP`: `None` when absent or `null`.
+    pub fn connecting_ip(&self) -> Option<&str> {
+        self.props().str(8542)
+    }
+
+    /// Sets `connectingIP`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_connecting_ip(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(8542, value.into_patch());
+        self
+    }
+
+    /// The `deliveryAction` property.
+    ///
+    /// `deliveryAction`: `None` when absent or `null`.
+    pub fn delivery_action(&self) -> Option<&str> {
+        self.props().str(8543)
+    }
+
+    /// Sets `deliveryAction`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_delivery_action(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(8543, value.into_patch());
+        self
+    }
+
+    /// The `deliveryLocation` property.
+    ///
+    /// `deliveryLocation`: `None` when absent or `null`.
+    pub fn delivery_location(&self) -> Option<&str> {
+        self.props().str(8544)
+    }
+
+    /// Sets `deliveryLocation`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_delivery_location(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(8544, value.into_patch());
+        self
+    }
+
+    /// The `directionality` property.
+    ///
+    /// `directionality`: `None` when absent or `null`.
+    pub fn directionality(&self) -> Option<&str> {
+        self.props().str(8545)
+    }
+
+    /// Sets `directionality`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_directionality(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(8545, value.into_patch());
+        self
+    }
+
+    /// The `internetMessageId` property.
+    ///
+    /// `internetMessageId`: `None` when absent or `null`.
+    pub fn internet_message_id(&self) -> Option<&str> {
+        self.props().str(8546)
+    }
+
+    /// Sets `internetMessageId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_internet_message_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(8546, value.into_patch());
+        self
+    }
+
+    /// The `messageFingerprint` property.
+    ///
+    /// `messageFingerprint`: `None` when absent or `null`.
+    pub fn message_fingerprint(&self) -> Option<&str> {
+        self.props().str(8547)
+    }
+
+    /// Sets `messageFingerprint`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_message_fingerprint(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(8547, value.into_patch());
+        self
+    }
+
+    /// The `messageReceivedDateTime` property.
+    ///
+    /// `messageReceivedDateTime`: `None` when absent or `null`.
+    pub fn message_received_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(8548)
+    }
+
+    /// Sets `messageReceivedDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_message_received_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(8548, value.into_patch());
+        self
+    }
+
+    /// The `messageSubject` property.
+    ///
+    /// `messageSubject`: `None` when absent or `null`.
+    pub fn message_subject(&self) -> Option<&str> {
+        self.props().str(8549)
+    }
+
+    /// Sets `messageSubject`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_message_subject(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(8549, value.into_patch());
+        self
+    }
+
+    /// The `networkMessageId` property.
+    ///
+    /// `networkMessageId`: `None` when absent or `null`.
+    pub fn network_message_id(&self) -> Option<&str> {
+        self.props().str(8550)
+    }
+
+    /// Sets `networkMessageId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_network_message_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(8550, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "security")]
+impl std::fmt::Debug for MessageSecurityState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "MessageSecurityState", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "security")]
 impl serde::Serialize for MessageSecurityState {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("connectingIP", &self.connecting_ip)?;
-        writer.field("deliveryAction", &self.delivery_action)?;
-        writer.field("deliveryLocation", &self.delivery_location)?;
-        writer.field("directionality", &self.directionality)?;
-        writer.field("internetMessageId", &self.internet_message_id)?;
-        writer.field("messageFingerprint", &self.message_fingerprint)?;
-        writer.field("messageReceivedDateTime", &self.message_received_date_time)?;
-        writer.field("messageSubject", &self.message_subject)?;
-        writer.field("networkMessageId", &self.network_message_id)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -7255,65 +14909,136 @@ impl crate::read_fields::ReadFields for MessageSecurityState {
     const NAME: &'static str = "microsoft.graph.messageSecurityState";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "connectingIP" => self.connecting_ip = map.next_value()?,
-            "deliveryAction" => self.delivery_action = map.next_value()?,
-            "deliveryLocation" => self.delivery_location = map.next_value()?,
-            "directionality" => self.directionality = map.next_value()?,
-            "internetMessageId" => self.internet_message_id = map.next_value()?,
-            "messageFingerprint" => self.message_fingerprint = map.next_value()?,
-            "messageReceivedDateTime" => self.message_received_date_time = map.next_value()?,
-            "messageSubject" => self.message_subject = map.next_value()?,
-            "networkMessageId" => self.network_message_id = map.next_value()?,
+            "connectingIP" => into.str(8542, map)?,
+            "deliveryAction" => into.str(8543, map)?,
+            "deliveryLocation" => into.str(8544, map)?,
+            "directionality" => into.str(8545, map)?,
+            "internetMessageId" => into.str(8546, map)?,
+            "messageFingerprint" => into.str(8547, map)?,
+            "messageReceivedDateTime" => into.other::<crate::edm::DateTimeOffset, _>(8548, map)?,
+            "messageSubject" => into.str(8549, map)?,
+            "networkMessageId" => into.str(8550, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.microsoftCustomTrainingSetting` complex type.
 ///
-/// Derived from `trainingSetting`; inherited properties are included.
+/// Derived from `trainingSetting`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::TrainingSetting`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "security")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct MicrosoftCustomTrainingSetting {
-    /// The `settingType` property.
-    pub setting_type: crate::Patch<crate::models::TrainingSettingType>,
+    base: crate::models::TrainingSetting,
+}
+
+#[cfg(feature = "security")]
+impl std::ops::Deref for MicrosoftCustomTrainingSetting {
+    type Target = crate::models::TrainingSetting;
+
+    fn deref(&self) -> &crate::models::TrainingSetting {
+        &self.base
+    }
+}
+
+#[cfg(feature = "security")]
+impl std::ops::DerefMut for MicrosoftCustomTrainingSetting {
+    fn deref_mut(&mut self) -> &mut crate::models::TrainingSetting {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "security")]
+impl MicrosoftCustomTrainingSetting {
+    /// An empty `microsoftCustomTrainingSetting`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The `completionDateTime` property.
-    pub completion_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    ///
+    /// `completionDateTime`: `None` when absent or `null`.
+    pub fn completion_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(8559)
+    }
+
+    /// Sets `completionDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_completion_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(8559, value.into_patch());
+        self
+    }
+
     /// The `trainingAssignmentMappings` property.
-    pub training_assignment_mappings:
-        crate::Patch<Vec<crate::models::MicrosoftTrainingAssignmentMapping>>,
+    ///
+    /// `trainingAssignmentMappings`: an empty slice when absent or `null`.
+    pub fn training_assignment_mappings(
+        &self,
+    ) -> &[crate::models::MicrosoftTrainingAssignmentMapping] {
+        self.props().list(8560)
+    }
+
+    /// Sets `trainingAssignmentMappings`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_training_assignment_mappings(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::MicrosoftTrainingAssignmentMapping>>,
+    ) -> &mut Self {
+        self.props_mut().set(8560, value.into_patch());
+        self
+    }
+
     /// The `trainingCompletionDuration` property.
-    pub training_completion_duration: crate::Patch<crate::models::TrainingCompletionDuration>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `trainingCompletionDuration`: `None` when absent or `null`.
+    pub fn training_completion_duration(
+        &self,
+    ) -> Option<&crate::models::TrainingCompletionDuration> {
+        self.props().get(8561)
+    }
+
+    /// Sets `trainingCompletionDuration`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_training_completion_duration(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::TrainingCompletionDuration>,
+    ) -> &mut Self {
+        self.props_mut().set(8561, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "security")]
+impl std::fmt::Debug for MicrosoftCustomTrainingSetting {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props().fmt_as(
+            f,
+            "MicrosoftCustomTrainingSetting",
+            crate::models::PROPERTY_NAMES,
+        )
+    }
 }
 
 #[cfg(feature = "security")]
 impl serde::Serialize for MicrosoftCustomTrainingSetting {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("settingType", &self.setting_type)?;
-        writer.field("completionDateTime", &self.completion_date_time)?;
-        writer.field(
-            "trainingAssignmentMappings",
-            &self.training_assignment_mappings,
-        )?;
-        writer.field(
-            "trainingCompletionDuration",
-            &self.training_completion_duration,
-        )?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -7329,53 +15054,122 @@ impl crate::read_fields::ReadFields for MicrosoftCustomTrainingSetting {
     const NAME: &'static str = "microsoft.graph.microsoftCustomTrainingSetting";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "settingType" => self.setting_type = map.next_value()?,
-            "completionDateTime" => self.completion_date_time = map.next_value()?,
-            "trainingAssignmentMappings" => self.training_assignment_mappings = map.next_value()?,
-            "trainingCompletionDuration" => self.training_completion_duration = map.next_value()?,
+            "settingType" => into.other::<crate::models::TrainingSettingType, _>(9840, map)?,
+            "completionDateTime" => into.other::<crate::edm::DateTimeOffset, _>(8559, map)?,
+            "trainingAssignmentMappings" => {
+                into.other::<Vec<crate::models::MicrosoftTrainingAssignmentMapping>, _>(8560, map)?
+            }
+            "trainingCompletionDuration" => {
+                into.other::<crate::models::TrainingCompletionDuration, _>(8561, map)?
+            }
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base:
+                <crate::models::TrainingSetting as crate::read_fields::ReadFields>::from_properties(
+                    properties,
+                ),
+        }
     }
 }
 
 /// The `microsoft.graph.microsoftManagedTrainingSetting` complex type.
 ///
-/// Derived from `trainingSetting`; inherited properties are included.
+/// Derived from `trainingSetting`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::TrainingSetting`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "security")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct MicrosoftManagedTrainingSetting {
-    /// The `settingType` property.
-    pub setting_type: crate::Patch<crate::models::TrainingSettingType>,
+    base: crate::models::TrainingSetting,
+}
+
+#[cfg(feature = "security")]
+impl std::ops::Deref for MicrosoftManagedTrainingSetting {
+    type Target = crate::models::TrainingSetting;
+
+    fn deref(&self) -> &crate::models::TrainingSetting {
+        &self.base
+    }
+}
+
+#[cfg(feature = "security")]
+impl std::ops::DerefMut for MicrosoftManagedTrainingSetting {
+    fn deref_mut(&mut self) -> &mut crate::models::TrainingSetting {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "security")]
+impl MicrosoftManagedTrainingSetting {
+    /// An empty `microsoftManagedTrainingSetting`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The `completionDateTime` property.
-    pub completion_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    ///
+    /// `completionDateTime`: `None` when absent or `null`.
+    pub fn completion_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(8564)
+    }
+
+    /// Sets `completionDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_completion_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(8564, value.into_patch());
+        self
+    }
+
     /// The `trainingCompletionDuration` property.
-    pub training_completion_duration: crate::Patch<crate::models::TrainingCompletionDuration>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `trainingCompletionDuration`: `None` when absent or `null`.
+    pub fn training_completion_duration(
+        &self,
+    ) -> Option<&crate::models::TrainingCompletionDuration> {
+        self.props().get(8565)
+    }
+
+    /// Sets `trainingCompletionDuration`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_training_completion_duration(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::TrainingCompletionDuration>,
+    ) -> &mut Self {
+        self.props_mut().set(8565, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "security")]
+impl std::fmt::Debug for MicrosoftManagedTrainingSetting {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props().fmt_as(
+            f,
+            "MicrosoftManagedTrainingSetting",
+            crate::models::PROPERTY_NAMES,
+        )
+    }
 }
 
 #[cfg(feature = "security")]
 impl serde::Serialize for MicrosoftManagedTrainingSetting {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("settingType", &self.setting_type)?;
-        writer.field("completionDateTime", &self.completion_date_time)?;
-        writer.field(
-            "trainingCompletionDuration",
-            &self.training_completion_duration,
-        )?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -7391,49 +15185,117 @@ impl crate::read_fields::ReadFields for MicrosoftManagedTrainingSetting {
     const NAME: &'static str = "microsoft.graph.microsoftManagedTrainingSetting";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "settingType" => self.setting_type = map.next_value()?,
-            "completionDateTime" => self.completion_date_time = map.next_value()?,
-            "trainingCompletionDuration" => self.training_completion_duration = map.next_value()?,
+            "settingType" => into.other::<crate::models::TrainingSettingType, _>(9840, map)?,
+            "completionDateTime" => into.other::<crate::edm::DateTimeOffset, _>(8564, map)?,
+            "trainingCompletionDuration" => {
+                into.other::<crate::models::TrainingCompletionDuration, _>(8565, map)?
+            }
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base:
+                <crate::models::TrainingSetting as crate::read_fields::ReadFields>::from_properties(
+                    properties,
+                ),
+        }
     }
 }
 
 /// The `microsoft.graph.microsoftTrainingAssignmentMapping` complex type.
 ///
-/// Derived from `trainingSetting`; inherited properties are included.
+/// Derived from `trainingSetting`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::TrainingSetting`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "security")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct MicrosoftTrainingAssignmentMapping {
-    /// The `settingType` property.
-    pub setting_type: crate::Patch<crate::models::TrainingSettingType>,
+    base: crate::models::TrainingSetting,
+}
+
+#[cfg(feature = "security")]
+impl std::ops::Deref for MicrosoftTrainingAssignmentMapping {
+    type Target = crate::models::TrainingSetting;
+
+    fn deref(&self) -> &crate::models::TrainingSetting {
+        &self.base
+    }
+}
+
+#[cfg(feature = "security")]
+impl std::ops::DerefMut for MicrosoftTrainingAssignmentMapping {
+    fn deref_mut(&mut self) -> &mut crate::models::TrainingSetting {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "security")]
+impl MicrosoftTrainingAssignmentMapping {
+    /// An empty `microsoftTrainingAssignmentMapping`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The `assignedTo` property.
-    pub assigned_to: crate::Patch<Vec<crate::models::TrainingAssignedTo>>,
+    ///
+    /// `assignedTo`: an empty slice when absent or `null`.
+    pub fn assigned_to(&self) -> &[crate::models::TrainingAssignedTo] {
+        self.props().list(8567)
+    }
+
+    /// Sets `assignedTo`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_assigned_to(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::TrainingAssignedTo>>,
+    ) -> &mut Self {
+        self.props_mut().set(8567, value.into_patch());
+        self
+    }
+
     /// The `training` navigation property (present when expanded).
-    pub training: crate::Patch<Box<crate::models::Training>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `training`: `None` when absent or `null`.
+    pub fn training(&self) -> Option<&crate::models::Training> {
+        self.props().get(8568)
+    }
+
+    /// Sets `training`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_training(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::Training>,
+    ) -> &mut Self {
+        self.props_mut().set(8568, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "security")]
+impl std::fmt::Debug for MicrosoftTrainingAssignmentMapping {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props().fmt_as(
+            f,
+            "MicrosoftTrainingAssignmentMapping",
+            crate::models::PROPERTY_NAMES,
+        )
+    }
 }
 
 #[cfg(feature = "security")]
 impl serde::Serialize for MicrosoftTrainingAssignmentMapping {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("settingType", &self.setting_type)?;
-        writer.field("assignedTo", &self.assigned_to)?;
-        writer.field("training", &self.training)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -7449,109 +15311,372 @@ impl crate::read_fields::ReadFields for MicrosoftTrainingAssignmentMapping {
     const NAME: &'static str = "microsoft.graph.microsoftTrainingAssignmentMapping";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "settingType" => self.setting_type = map.next_value()?,
-            "assignedTo" => self.assigned_to = map.next_value()?,
-            "training" => self.training = map.next_value()?,
+            "settingType" => into.other::<crate::models::TrainingSettingType, _>(9840, map)?,
+            "assignedTo" => into.other::<Vec<crate::models::TrainingAssignedTo>, _>(8567, map)?,
+            "training" => into.other::<crate::models::Training, _>(8568, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base:
+                <crate::models::TrainingSetting as crate::read_fields::ReadFields>::from_properties(
+                    properties,
+                ),
+        }
     }
 }
 
 /// The `microsoft.graph.networkConnection` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "security")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct NetworkConnection {
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "security")]
+impl NetworkConnection {
+    /// An empty `networkConnection`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
+    /// Properties this version of the SDK does not know and instance annotations
+    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
     /// Name of the application managing the network connection (for example, Facebook or SMTP).
-    pub application_name: crate::Patch<String>,
+    ///
+    /// `applicationName`: `None` when absent or `null`.
+    pub fn application_name(&self) -> Option<&str> {
+        self.props().str(8586)
+    }
+
+    /// Sets `applicationName`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_application_name(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(8586, value.into_patch());
+        self
+    }
+
     /// Destination IP address (of the network connection).
-    pub destination_address: crate::Patch<String>,
+    ///
+    /// `destinationAddress`: `None` when absent or `null`.
+    pub fn destination_address(&self) -> Option<&str> {
+        self.props().str(8587)
+    }
+
+    /// Sets `destinationAddress`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_destination_address(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(8587, value.into_patch());
+        self
+    }
+
     /// Destination domain portion of the destination URL. (for example 'www.contoso.com').
-    pub destination_domain: crate::Patch<String>,
+    ///
+    /// `destinationDomain`: `None` when absent or `null`.
+    pub fn destination_domain(&self) -> Option<&str> {
+        self.props().str(8588)
+    }
+
+    /// Sets `destinationDomain`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_destination_domain(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(8588, value.into_patch());
+        self
+    }
+
     /// Location (by IP address mapping) associated with the destination of a network connection.
-    pub destination_location: crate::Patch<String>,
+    ///
+    /// `destinationLocation`: `None` when absent or `null`.
+    pub fn destination_location(&self) -> Option<&str> {
+        self.props().str(8589)
+    }
+
+    /// Sets `destinationLocation`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_destination_location(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(8589, value.into_patch());
+        self
+    }
+
     /// Destination port (of the network connection).
-    pub destination_port: crate::Patch<String>,
+    ///
+    /// `destinationPort`: `None` when absent or `null`.
+    pub fn destination_port(&self) -> Option<&str> {
+        self.props().str(8590)
+    }
+
+    /// Sets `destinationPort`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_destination_port(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(8590, value.into_patch());
+        self
+    }
+
     /// Network connection URL/URI string - excluding parameters. (for example
     /// 'www.contoso.com/products/default.html')
-    pub destination_url: crate::Patch<String>,
+    ///
+    /// `destinationUrl`: `None` when absent or `null`.
+    pub fn destination_url(&self) -> Option<&str> {
+        self.props().str(8591)
+    }
+
+    /// Sets `destinationUrl`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_destination_url(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(8591, value.into_patch());
+        self
+    }
+
     /// Network connection direction. Possible values are: unknown, inbound, outbound.
-    pub direction: crate::Patch<crate::models::ConnectionDirection>,
+    ///
+    /// `direction`: `None` when absent or `null`.
+    pub fn direction(&self) -> Option<&crate::models::ConnectionDirection> {
+        self.props().get(8592)
+    }
+
+    /// Sets `direction`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_direction(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::ConnectionDirection>,
+    ) -> &mut Self {
+        self.props_mut().set(8592, value.into_patch());
+        self
+    }
+
     /// Date when the destination domain was registered. The Timestamp type represents date and time
     /// information using ISO 8601 format and is always in UTC time. For example, midnight UTC on Jan 1,
     /// 2014 is 2014-01-01T00:00:00Z
-    pub domain_registered_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    ///
+    /// `domainRegisteredDateTime`: `None` when absent or `null`.
+    pub fn domain_registered_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(8593)
+    }
+
+    /// Sets `domainRegisteredDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_domain_registered_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(8593, value.into_patch());
+        self
+    }
+
     /// The local DNS name resolution as it appears in the host's local DNS cache (for example, in case
     /// the 'hosts' file was tampered with).
-    pub local_dns_name: crate::Patch<String>,
+    ///
+    /// `localDnsName`: `None` when absent or `null`.
+    pub fn local_dns_name(&self) -> Option<&str> {
+        self.props().str(8594)
+    }
+
+    /// Sets `localDnsName`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_local_dns_name(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(8594, value.into_patch());
+        self
+    }
+
     /// Network Address Translation destination IP address.
-    pub nat_destination_address: crate::Patch<String>,
+    ///
+    /// `natDestinationAddress`: `None` when absent or `null`.
+    pub fn nat_destination_address(&self) -> Option<&str> {
+        self.props().str(8595)
+    }
+
+    /// Sets `natDestinationAddress`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_nat_destination_address(
+        &mut self,
+        value: impl crate::IntoPatch<String>,
+    ) -> &mut Self {
+        self.props_mut().set_str(8595, value.into_patch());
+        self
+    }
+
     /// Network Address Translation destination port.
-    pub nat_destination_port: crate::Patch<String>,
+    ///
+    /// `natDestinationPort`: `None` when absent or `null`.
+    pub fn nat_destination_port(&self) -> Option<&str> {
+        self.props().str(8596)
+    }
+
+    /// Sets `natDestinationPort`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_nat_destination_port(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(8596, value.into_patch());
+        self
+    }
+
     /// Network Address Translation source IP address.
-    pub nat_source_address: crate::Patch<String>,
+    ///
+    /// `natSourceAddress`: `None` when absent or `null`.
+    pub fn nat_source_address(&self) -> Option<&str> {
+        self.props().str(8597)
+    }
+
+    /// Sets `natSourceAddress`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_nat_source_address(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(8597, value.into_patch());
+        self
+    }
+
     /// Network Address Translation source port.
-    pub nat_source_port: crate::Patch<String>,
+    ///
+    /// `natSourcePort`: `None` when absent or `null`.
+    pub fn nat_source_port(&self) -> Option<&str> {
+        self.props().str(8598)
+    }
+
+    /// Sets `natSourcePort`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_nat_source_port(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(8598, value.into_patch());
+        self
+    }
+
     /// Network protocol. Possible values are: unknown, ip, icmp, igmp, ggp, ipv4, tcp, pup, udp, idp,
     /// ipv6, ipv6RoutingHeader, ipv6FragmentHeader, ipSecEncapsulatingSecurityPayload,
     /// ipSecAuthenticationHeader, icmpV6, ipv6NoNextHeader, ipv6DestinationOptions, nd, raw, ipx, spx,
     /// spxII.
-    pub protocol: crate::Patch<crate::models::SecurityNetworkProtocol>,
+    ///
+    /// `protocol`: `None` when absent or `null`.
+    pub fn protocol(&self) -> Option<&crate::models::SecurityNetworkProtocol> {
+        self.props().get(8599)
+    }
+
+    /// Sets `protocol`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_protocol(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::SecurityNetworkProtocol>,
+    ) -> &mut Self {
+        self.props_mut().set(8599, value.into_patch());
+        self
+    }
+
     /// Provider generated/calculated risk score of the network connection. Recommended value range of
     /// 0-1, which equates to a percentage.
-    pub risk_score: crate::Patch<String>,
+    ///
+    /// `riskScore`: `None` when absent or `null`.
+    pub fn risk_score(&self) -> Option<&str> {
+        self.props().str(8600)
+    }
+
+    /// Sets `riskScore`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_risk_score(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(8600, value.into_patch());
+        self
+    }
+
     /// Source (i.e. origin) IP address (of the network connection).
-    pub source_address: crate::Patch<String>,
+    ///
+    /// `sourceAddress`: `None` when absent or `null`.
+    pub fn source_address(&self) -> Option<&str> {
+        self.props().str(8601)
+    }
+
+    /// Sets `sourceAddress`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_source_address(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(8601, value.into_patch());
+        self
+    }
+
     /// Location (by IP address mapping) associated with the source of a network connection.
-    pub source_location: crate::Patch<String>,
+    ///
+    /// `sourceLocation`: `None` when absent or `null`.
+    pub fn source_location(&self) -> Option<&str> {
+        self.props().str(8602)
+    }
+
+    /// Sets `sourceLocation`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_source_location(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(8602, value.into_patch());
+        self
+    }
+
     /// Source (i.e. origin) IP port (of the network connection).
-    pub source_port: crate::Patch<String>,
+    ///
+    /// `sourcePort`: `None` when absent or `null`.
+    pub fn source_port(&self) -> Option<&str> {
+        self.props().str(8603)
+    }
+
+    /// Sets `sourcePort`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_source_port(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(8603, value.into_patch());
+        self
+    }
+
     /// Network connection status. Possible values are: unknown, attempted, succeeded, blocked, failed.
-    pub status: crate::Patch<crate::models::ConnectionStatus>,
+    ///
+    /// `status`: `None` when absent or `null`.
+    pub fn status(&self) -> Option<&crate::models::ConnectionStatus> {
+        self.props().get(8604)
+    }
+
+    /// Sets `status`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_status(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::ConnectionStatus>,
+    ) -> &mut Self {
+        self.props_mut().set(8604, value.into_patch());
+        self
+    }
+
     /// Parameters (suffix) of the destination URL.
-    pub url_parameters: crate::Patch<String>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `urlParameters`: `None` when absent or `null`.
+    pub fn url_parameters(&self) -> Option<&str> {
+        self.props().str(8605)
+    }
+
+    /// Sets `urlParameters`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_url_parameters(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(8605, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "security")]
+impl std::fmt::Debug for NetworkConnection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "NetworkConnection", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "security")]
 impl serde::Serialize for NetworkConnection {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("applicationName", &self.application_name)?;
-        writer.field("destinationAddress", &self.destination_address)?;
-        writer.field("destinationDomain", &self.destination_domain)?;
-        writer.field("destinationLocation", &self.destination_location)?;
-        writer.field("destinationPort", &self.destination_port)?;
-        writer.field("destinationUrl", &self.destination_url)?;
-        writer.field("direction", &self.direction)?;
-        writer.field(
-            "domainRegisteredDateTime",
-            &self.domain_registered_date_time,
-        )?;
-        writer.field("localDnsName", &self.local_dns_name)?;
-        writer.field("natDestinationAddress", &self.nat_destination_address)?;
-        writer.field("natDestinationPort", &self.nat_destination_port)?;
-        writer.field("natSourceAddress", &self.nat_source_address)?;
-        writer.field("natSourcePort", &self.nat_source_port)?;
-        writer.field("protocol", &self.protocol)?;
-        writer.field("riskScore", &self.risk_score)?;
-        writer.field("sourceAddress", &self.source_address)?;
-        writer.field("sourceLocation", &self.source_location)?;
-        writer.field("sourcePort", &self.source_port)?;
-        writer.field("status", &self.status)?;
-        writer.field("urlParameters", &self.url_parameters)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -7567,69 +15692,111 @@ impl crate::read_fields::ReadFields for NetworkConnection {
     const NAME: &'static str = "microsoft.graph.networkConnection";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "applicationName" => self.application_name = map.next_value()?,
-            "destinationAddress" => self.destination_address = map.next_value()?,
-            "destinationDomain" => self.destination_domain = map.next_value()?,
-            "destinationLocation" => self.destination_location = map.next_value()?,
-            "destinationPort" => self.destination_port = map.next_value()?,
-            "destinationUrl" => self.destination_url = map.next_value()?,
-            "direction" => self.direction = map.next_value()?,
-            "domainRegisteredDateTime" => self.domain_registered_date_time = map.next_value()?,
-            "localDnsName" => self.local_dns_name = map.next_value()?,
-            "natDestinationAddress" => self.nat_destination_address = map.next_value()?,
-            "natDestinationPort" => self.nat_destination_port = map.next_value()?,
-            "natSourceAddress" => self.nat_source_address = map.next_value()?,
-            "natSourcePort" => self.nat_source_port = map.next_value()?,
-            "protocol" => self.protocol = map.next_value()?,
-            "riskScore" => self.risk_score = map.next_value()?,
-            "sourceAddress" => self.source_address = map.next_value()?,
-            "sourceLocation" => self.source_location = map.next_value()?,
-            "sourcePort" => self.source_port = map.next_value()?,
-            "status" => self.status = map.next_value()?,
-            "urlParameters" => self.url_parameters = map.next_value()?,
+            "applicationName" => into.str(8586, map)?,
+            "destinationAddress" => into.str(8587, map)?,
+            "destinationDomain" => into.str(8588, map)?,
+            "destinationLocation" => into.str(8589, map)?,
+            "destinationPort" => into.str(8590, map)?,
+            "destinationUrl" => into.str(8591, map)?,
+            "direction" => into.other::<crate::models::ConnectionDirection, _>(8592, map)?,
+            "domainRegisteredDateTime" => into.other::<crate::edm::DateTimeOffset, _>(8593, map)?,
+            "localDnsName" => into.str(8594, map)?,
+            "natDestinationAddress" => into.str(8595, map)?,
+            "natDestinationPort" => into.str(8596, map)?,
+            "natSourceAddress" => into.str(8597, map)?,
+            "natSourcePort" => into.str(8598, map)?,
+            "protocol" => into.other::<crate::models::SecurityNetworkProtocol, _>(8599, map)?,
+            "riskScore" => into.str(8600, map)?,
+            "sourceAddress" => into.str(8601, map)?,
+            "sourceLocation" => into.str(8602, map)?,
+            "sourcePort" => into.str(8603, map)?,
+            "status" => into.other::<crate::models::ConnectionStatus, _>(8604, map)?,
+            "urlParameters" => into.str(8605, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.noTrainingNotificationSetting` complex type.
 ///
-/// Derived from `endUserNotificationSetting`; inherited properties are included.
+/// Derived from `endUserNotificationSetting`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::EndUserNotificationSetting`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "security")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct NoTrainingNotificationSetting {
-    /// The `notificationPreference` property.
-    pub notification_preference: crate::Patch<crate::models::EndUserNotificationPreference>,
-    /// The `positiveReinforcement` property.
-    pub positive_reinforcement: crate::Patch<Box<crate::models::PositiveReinforcementNotification>>,
-    /// The `settingType` property.
-    pub setting_type: crate::Patch<crate::models::EndUserNotificationSettingType>,
+    base: crate::models::EndUserNotificationSetting,
+}
+
+#[cfg(feature = "security")]
+impl std::ops::Deref for NoTrainingNotificationSetting {
+    type Target = crate::models::EndUserNotificationSetting;
+
+    fn deref(&self) -> &crate::models::EndUserNotificationSetting {
+        &self.base
+    }
+}
+
+#[cfg(feature = "security")]
+impl std::ops::DerefMut for NoTrainingNotificationSetting {
+    fn deref_mut(&mut self) -> &mut crate::models::EndUserNotificationSetting {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "security")]
+impl NoTrainingNotificationSetting {
+    /// An empty `noTrainingNotificationSetting`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The `simulationNotification` property.
-    pub simulation_notification: crate::Patch<Box<crate::models::SimulationNotification>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `simulationNotification`: `None` when absent or `null`.
+    pub fn simulation_notification(&self) -> Option<&crate::models::SimulationNotification> {
+        self.props().get(8610)
+    }
+
+    /// Sets `simulationNotification`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_simulation_notification(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::SimulationNotification>,
+    ) -> &mut Self {
+        self.props_mut().set(8610, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "security")]
+impl std::fmt::Debug for NoTrainingNotificationSetting {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props().fmt_as(
+            f,
+            "NoTrainingNotificationSetting",
+            crate::models::PROPERTY_NAMES,
+        )
+    }
 }
 
 #[cfg(feature = "security")]
 impl serde::Serialize for NoTrainingNotificationSetting {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("notificationPreference", &self.notification_preference)?;
-        writer.field("positiveReinforcement", &self.positive_reinforcement)?;
-        writer.field("settingType", &self.setting_type)?;
-        writer.field("simulationNotification", &self.simulation_notification)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -7645,44 +15812,86 @@ impl crate::read_fields::ReadFields for NoTrainingNotificationSetting {
     const NAME: &'static str = "microsoft.graph.noTrainingNotificationSetting";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "notificationPreference" => self.notification_preference = map.next_value()?,
-            "positiveReinforcement" => self.positive_reinforcement = map.next_value()?,
-            "settingType" => self.setting_type = map.next_value()?,
-            "simulationNotification" => self.simulation_notification = map.next_value()?,
+            "notificationPreference" => {
+                into.other::<crate::models::EndUserNotificationPreference, _>(8035, map)?
+            }
+            "positiveReinforcement" => {
+                into.other::<crate::models::PositiveReinforcementNotification, _>(8036, map)?
+            }
+            "settingType" => {
+                into.other::<crate::models::EndUserNotificationSettingType, _>(8037, map)?
+            }
+            "simulationNotification" => {
+                into.other::<crate::models::SimulationNotification, _>(8610, map)?
+            }
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+base: <crate::models::EndUserNotificationSetting as crate::read_fields::ReadFields>::from_properties(properties),
+}
     }
 }
 
 /// The `microsoft.graph.noTrainingSetting` complex type.
 ///
-/// Derived from `trainingSetting`; inherited properties are included.
+/// Derived from `trainingSetting`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::TrainingSetting`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "security")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct NoTrainingSetting {
-    /// The `settingType` property.
-    pub setting_type: crate::Patch<crate::models::TrainingSettingType>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    base: crate::models::TrainingSetting,
+}
+
+#[cfg(feature = "security")]
+impl std::ops::Deref for NoTrainingSetting {
+    type Target = crate::models::TrainingSetting;
+
+    fn deref(&self) -> &crate::models::TrainingSetting {
+        &self.base
+    }
+}
+
+#[cfg(feature = "security")]
+impl std::ops::DerefMut for NoTrainingSetting {
+    fn deref_mut(&mut self) -> &mut crate::models::TrainingSetting {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "security")]
+impl NoTrainingSetting {
+    /// An empty `noTrainingSetting`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+}
+
+#[cfg(feature = "security")]
+impl std::fmt::Debug for NoTrainingSetting {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "NoTrainingSetting", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "security")]
 impl serde::Serialize for NoTrainingSetting {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("settingType", &self.setting_type)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -7698,45 +15907,129 @@ impl crate::read_fields::ReadFields for NoTrainingSetting {
     const NAME: &'static str = "microsoft.graph.noTrainingSetting";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "settingType" => self.setting_type = map.next_value()?,
+            "settingType" => into.other::<crate::models::TrainingSettingType, _>(9840, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base:
+                <crate::models::TrainingSetting as crate::read_fields::ReadFields>::from_properties(
+                    properties,
+                ),
+        }
     }
 }
 
 /// The `microsoft.graph.oAuthConsentAppDetail` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "security")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct OAuthConsentAppDetail {
-    /// The `appScope` property.
-    pub app_scope: crate::Patch<crate::models::OAuthAppScope>,
-    /// The `displayLogo` property.
-    pub display_logo: crate::Patch<String>,
-    /// The `displayName` property.
-    pub display_name: crate::Patch<String>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "security")]
+impl OAuthConsentAppDetail {
+    /// An empty `oAuthConsentAppDetail`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// The `appScope` property.
+    ///
+    /// `appScope`: `None` when absent or `null`.
+    pub fn app_scope(&self) -> Option<&crate::models::OAuthAppScope> {
+        self.props().get(8615)
+    }
+
+    /// Sets `appScope`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_app_scope(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::OAuthAppScope>,
+    ) -> &mut Self {
+        self.props_mut().set(8615, value.into_patch());
+        self
+    }
+
+    /// The `displayLogo` property.
+    ///
+    /// `displayLogo`: `None` when absent or `null`.
+    pub fn display_logo(&self) -> Option<&str> {
+        self.props().str(8616)
+    }
+
+    /// Sets `displayLogo`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_display_logo(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(8616, value.into_patch());
+        self
+    }
+
+    /// The `displayName` property.
+    ///
+    /// `displayName`: `None` when absent or `null`.
+    pub fn display_name(&self) -> Option<&str> {
+        self.props().str(8617)
+    }
+
+    /// Sets `displayName`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_display_name(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(8617, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "security")]
+impl std::fmt::Debug for OAuthConsentAppDetail {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "OAuthConsentAppDetail", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "security")]
 impl serde::Serialize for OAuthConsentAppDetail {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("appScope", &self.app_scope)?;
-        writer.field("displayLogo", &self.display_logo)?;
-        writer.field("displayName", &self.display_name)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -7752,56 +16045,165 @@ impl crate::read_fields::ReadFields for OAuthConsentAppDetail {
     const NAME: &'static str = "microsoft.graph.oAuthConsentAppDetail";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "appScope" => self.app_scope = map.next_value()?,
-            "displayLogo" => self.display_logo = map.next_value()?,
-            "displayName" => self.display_name = map.next_value()?,
+            "appScope" => into.other::<crate::models::OAuthAppScope, _>(8615, map)?,
+            "displayLogo" => into.str(8616, map)?,
+            "displayName" => into.str(8617, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.payloadCoachmark` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "security")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct PayloadCoachmark {
-    /// The `coachmarkLocation` property.
-    pub coachmark_location: crate::Patch<Box<crate::models::CoachmarkLocation>>,
-    /// The `description` property.
-    pub description: crate::Patch<String>,
-    /// The `indicator` property.
-    pub indicator: crate::Patch<String>,
-    /// The `isValid` property.
-    pub is_valid: crate::Patch<bool>,
-    /// The `language` property.
-    pub language: crate::Patch<String>,
-    /// The `order` property.
-    pub order: crate::Patch<String>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "security")]
+impl PayloadCoachmark {
+    /// An empty `payloadCoachmark`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// The `coachmarkLocation` property.
+    ///
+    /// `coachmarkLocation`: `None` when absent or `null`.
+    pub fn coachmark_location(&self) -> Option<&crate::models::CoachmarkLocation> {
+        self.props().get(8815)
+    }
+
+    /// Sets `coachmarkLocation`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_coachmark_location(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::CoachmarkLocation>,
+    ) -> &mut Self {
+        self.props_mut().set(8815, value.into_patch());
+        self
+    }
+
+    /// The `description` property.
+    ///
+    /// `description`: `None` when absent or `null`.
+    pub fn description(&self) -> Option<&str> {
+        self.props().str(8816)
+    }
+
+    /// Sets `description`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_description(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(8816, value.into_patch());
+        self
+    }
+
+    /// The `indicator` property.
+    ///
+    /// `indicator`: `None` when absent or `null`.
+    pub fn indicator(&self) -> Option<&str> {
+        self.props().str(8817)
+    }
+
+    /// Sets `indicator`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_indicator(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(8817, value.into_patch());
+        self
+    }
+
+    /// The `isValid` property.
+    ///
+    /// `isValid`: `None` when absent or `null`.
+    pub fn is_valid(&self) -> Option<bool> {
+        self.props().bool(8818)
+    }
+
+    /// Sets `isValid`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_is_valid(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(8818, value.into_patch());
+        self
+    }
+
+    /// The `language` property.
+    ///
+    /// `language`: `None` when absent or `null`.
+    pub fn language(&self) -> Option<&str> {
+        self.props().str(8819)
+    }
+
+    /// Sets `language`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_language(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(8819, value.into_patch());
+        self
+    }
+
+    /// The `order` property.
+    ///
+    /// `order`: `None` when absent or `null`.
+    pub fn order(&self) -> Option<&str> {
+        self.props().str(8820)
+    }
+
+    /// Sets `order`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_order(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(8820, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "security")]
+impl std::fmt::Debug for PayloadCoachmark {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "PayloadCoachmark", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "security")]
 impl serde::Serialize for PayloadCoachmark {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("coachmarkLocation", &self.coachmark_location)?;
-        writer.field("description", &self.description)?;
-        writer.field("indicator", &self.indicator)?;
-        writer.field("isValid", &self.is_valid)?;
-        writer.field("language", &self.language)?;
-        writer.field("order", &self.order)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -7817,50 +16219,129 @@ impl crate::read_fields::ReadFields for PayloadCoachmark {
     const NAME: &'static str = "microsoft.graph.payloadCoachmark";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "coachmarkLocation" => self.coachmark_location = map.next_value()?,
-            "description" => self.description = map.next_value()?,
-            "indicator" => self.indicator = map.next_value()?,
-            "isValid" => self.is_valid = map.next_value()?,
-            "language" => self.language = map.next_value()?,
-            "order" => self.order = map.next_value()?,
+            "coachmarkLocation" => into.other::<crate::models::CoachmarkLocation, _>(8815, map)?,
+            "description" => into.str(8816, map)?,
+            "indicator" => into.str(8817, map)?,
+            "isValid" => into.bool(8818, map)?,
+            "language" => into.str(8819, map)?,
+            "order" => into.str(8820, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.payloadDetail` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "security")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct PayloadDetail {
-    /// The `coachmarks` property.
-    pub coachmarks: crate::Patch<Vec<crate::models::PayloadCoachmark>>,
-    /// The `content` property.
-    pub content: crate::Patch<String>,
-    /// The `phishingUrl` property.
-    pub phishing_url: crate::Patch<String>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "security")]
+impl PayloadDetail {
+    /// An empty `payloadDetail`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// The `coachmarks` property.
+    ///
+    /// `coachmarks`: an empty slice when absent or `null`.
+    pub fn coachmarks(&self) -> &[crate::models::PayloadCoachmark] {
+        self.props().list(8821)
+    }
+
+    /// Sets `coachmarks`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_coachmarks(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::PayloadCoachmark>>,
+    ) -> &mut Self {
+        self.props_mut().set(8821, value.into_patch());
+        self
+    }
+
+    /// The `content` property.
+    ///
+    /// `content`: `None` when absent or `null`.
+    pub fn content(&self) -> Option<&str> {
+        self.props().str(8822)
+    }
+
+    /// Sets `content`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_content(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(8822, value.into_patch());
+        self
+    }
+
+    /// The `phishingUrl` property.
+    ///
+    /// `phishingUrl`: `None` when absent or `null`.
+    pub fn phishing_url(&self) -> Option<&str> {
+        self.props().str(8823)
+    }
+
+    /// Sets `phishingUrl`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_phishing_url(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(8823, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "security")]
+impl std::fmt::Debug for PayloadDetail {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "PayloadDetail", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "security")]
 impl serde::Serialize for PayloadDetail {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("coachmarks", &self.coachmarks)?;
-        writer.field("content", &self.content)?;
-        writer.field("phishingUrl", &self.phishing_url)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -7876,21 +16357,21 @@ impl crate::read_fields::ReadFields for PayloadDetail {
     const NAME: &'static str = "microsoft.graph.payloadDetail";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "coachmarks" => self.coachmarks = map.next_value()?,
-            "content" => self.content = map.next_value()?,
-            "phishingUrl" => self.phishing_url = map.next_value()?,
+            "coachmarks" => into.other::<Vec<crate::models::PayloadCoachmark>, _>(8821, map)?,
+            "content" => into.str(8822, map)?,
+            "phishingUrl" => into.str(8823, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
@@ -7925,7 +16406,7 @@ impl AnyPayloadDetail {
             Self::PayloadDetail(_) => "microsoft.graph.payloadDetail",
             Self::EmailPayloadDetail(_) => "microsoft.graph.emailPayloadDetail",
             Self::Unknown(value) => value
-                .additional_data
+                .additional_data()
                 .get("@odata.type")
                 .and_then(|t| t.as_str())
                 .map_or("microsoft.graph.payloadDetail", |t| {
@@ -7934,7 +16415,24 @@ impl AnyPayloadDetail {
         }
     }
 
-    /// The value as a [`PayloadDetail`]: the declared type, or a derived type this version does not
+    /// The value read as [`PayloadDetail`] whatever its variant: a derived type's base properties
+    /// read the same, so reading the `payloadDetail` properties needs no `match`.
+    pub fn base(&self) -> &PayloadDetail {
+        match self {
+            Self::PayloadDetail(value) | Self::Unknown(value) => value,
+            Self::EmailPayloadDetail(value) => value,
+        }
+    }
+
+    /// As [`AnyPayloadDetail::base`], to change the `payloadDetail` properties of any variant.
+    pub fn base_mut(&mut self) -> &mut PayloadDetail {
+        match self {
+            Self::PayloadDetail(value) | Self::Unknown(value) => value,
+            Self::EmailPayloadDetail(value) => value,
+        }
+    }
+
+    /// The value as [`PayloadDetail`] if it is the declared type, or a derived type this version does not
     /// know (read as the declared type). `None` for the known derived types.
     pub fn as_payload_detail(&self) -> Option<&PayloadDetail> {
         match self {
@@ -8037,7 +16535,7 @@ impl crate::polymorphic::Polymorphic for AnyPayloadDetail {
 
     fn declared_data(&self) -> Option<&crate::AdditionalData> {
         match self {
-            Self::PayloadDetail(value) => Some(&value.additional_data),
+            Self::PayloadDetail(value) => Some(value.additional_data()),
             _ => None,
         }
     }
@@ -8045,29 +16543,74 @@ impl crate::polymorphic::Polymorphic for AnyPayloadDetail {
 
 /// The `microsoft.graph.positiveReinforcementNotification` complex type.
 ///
-/// Derived from `baseEndUserNotification`; inherited properties are included.
+/// Derived from `baseEndUserNotification`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::BaseEndUserNotification`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "security")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct PositiveReinforcementNotification {
-    /// The `defaultLanguage` property.
-    pub default_language: crate::Patch<String>,
+    base: crate::models::BaseEndUserNotification,
+}
+
+#[cfg(feature = "security")]
+impl std::ops::Deref for PositiveReinforcementNotification {
+    type Target = crate::models::BaseEndUserNotification;
+
+    fn deref(&self) -> &crate::models::BaseEndUserNotification {
+        &self.base
+    }
+}
+
+#[cfg(feature = "security")]
+impl std::ops::DerefMut for PositiveReinforcementNotification {
+    fn deref_mut(&mut self) -> &mut crate::models::BaseEndUserNotification {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "security")]
+impl PositiveReinforcementNotification {
+    /// An empty `positiveReinforcementNotification`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The `deliveryPreference` property.
-    pub delivery_preference: crate::Patch<crate::models::NotificationDeliveryPreference>,
-    /// The `endUserNotification` navigation property (present when expanded).
-    pub end_user_notification: crate::Patch<Box<crate::models::EndUserNotification>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `deliveryPreference`: `None` when absent or `null`.
+    pub fn delivery_preference(&self) -> Option<&crate::models::NotificationDeliveryPreference> {
+        self.props().get(8921)
+    }
+
+    /// Sets `deliveryPreference`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_delivery_preference(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::NotificationDeliveryPreference>,
+    ) -> &mut Self {
+        self.props_mut().set(8921, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "security")]
+impl std::fmt::Debug for PositiveReinforcementNotification {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props().fmt_as(
+            f,
+            "PositiveReinforcementNotification",
+            crate::models::PROPERTY_NAMES,
+        )
+    }
 }
 
 #[cfg(feature = "security")]
 impl serde::Serialize for PositiveReinforcementNotification {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("defaultLanguage", &self.default_language)?;
-        writer.field("deliveryPreference", &self.delivery_preference)?;
-        writer.field("endUserNotification", &self.end_user_notification)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -8083,83 +16626,264 @@ impl crate::read_fields::ReadFields for PositiveReinforcementNotification {
     const NAME: &'static str = "microsoft.graph.positiveReinforcementNotification";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "defaultLanguage" => self.default_language = map.next_value()?,
-            "deliveryPreference" => self.delivery_preference = map.next_value()?,
-            "endUserNotification" => self.end_user_notification = map.next_value()?,
+            "defaultLanguage" => into.str(7218, map)?,
+            "deliveryPreference" => {
+                into.other::<crate::models::NotificationDeliveryPreference, _>(8921, map)?
+            }
+            "endUserNotification" => {
+                into.other::<crate::models::EndUserNotification, _>(7219, map)?
+            }
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+base: <crate::models::BaseEndUserNotification as crate::read_fields::ReadFields>::from_properties(properties),
+}
     }
 }
 
 /// The `microsoft.graph.process` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "security")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct Process {
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "security")]
+impl Process {
+    /// An empty `process`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
+    /// Properties this version of the SDK does not know and instance annotations
+    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
     /// User account identifier (user account context the process ran under) for example, AccountName,
     /// SID, and so on.
-    pub account_name: crate::Patch<String>,
+    ///
+    /// `accountName`: `None` when absent or `null`.
+    pub fn account_name(&self) -> Option<&str> {
+        self.props().str(9033)
+    }
+
+    /// Sets `accountName`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_account_name(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(9033, value.into_patch());
+        self
+    }
+
     /// The full process invocation commandline including all parameters.
-    pub command_line: crate::Patch<String>,
+    ///
+    /// `commandLine`: `None` when absent or `null`.
+    pub fn command_line(&self) -> Option<&str> {
+        self.props().str(9034)
+    }
+
+    /// Sets `commandLine`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_command_line(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(9034, value.into_patch());
+        self
+    }
+
     /// Time at which the process was started. The Timestamp type represents date and time information
     /// using ISO 8601 format and is always in UTC time. For example, midnight UTC on Jan 1, 2014 is
     /// 2014-01-01T00:00:00Z.
-    pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    ///
+    /// `createdDateTime`: `None` when absent or `null`.
+    pub fn created_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(9035)
+    }
+
+    /// Sets `createdDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_created_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(9035, value.into_patch());
+        self
+    }
+
     /// Complex type containing file hashes (cryptographic and location-sensitive).
-    pub file_hash: crate::Patch<Box<crate::models::FileHash>>,
+    ///
+    /// `fileHash`: `None` when absent or `null`.
+    pub fn file_hash(&self) -> Option<&crate::models::FileHash> {
+        self.props().get(9036)
+    }
+
+    /// Sets `fileHash`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_file_hash(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::FileHash>,
+    ) -> &mut Self {
+        self.props_mut().set(9036, value.into_patch());
+        self
+    }
+
     /// The integrity level of the process. Possible values are: unknown, untrusted, low, medium, high,
     /// system.
-    pub integrity_level: crate::Patch<crate::models::ProcessIntegrityLevel>,
+    ///
+    /// `integrityLevel`: `None` when absent or `null`.
+    pub fn integrity_level(&self) -> Option<&crate::models::ProcessIntegrityLevel> {
+        self.props().get(9037)
+    }
+
+    /// Sets `integrityLevel`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_integrity_level(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::ProcessIntegrityLevel>,
+    ) -> &mut Self {
+        self.props_mut().set(9037, value.into_patch());
+        self
+    }
+
     /// True if the process is elevated.
-    pub is_elevated: crate::Patch<bool>,
+    ///
+    /// `isElevated`: `None` when absent or `null`.
+    pub fn is_elevated(&self) -> Option<bool> {
+        self.props().bool(9038)
+    }
+
+    /// Sets `isElevated`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_is_elevated(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(9038, value.into_patch());
+        self
+    }
+
     /// The name of the process' Image file.
-    pub name: crate::Patch<String>,
+    ///
+    /// `name`: `None` when absent or `null`.
+    pub fn name(&self) -> Option<&str> {
+        self.props().str(9039)
+    }
+
+    /// Sets `name`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_name(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(9039, value.into_patch());
+        self
+    }
+
     /// DateTime at which the parent process was started. The Timestamp type represents date and time
     /// information using ISO 8601 format and is always in UTC time. For example, midnight UTC on Jan 1,
     /// 2014 is 2014-01-01T00:00:00Z.
-    pub parent_process_created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    ///
+    /// `parentProcessCreatedDateTime`: `None` when absent or `null`.
+    pub fn parent_process_created_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(9040)
+    }
+
+    /// Sets `parentProcessCreatedDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_parent_process_created_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(9040, value.into_patch());
+        self
+    }
+
     /// The Process ID (PID) of the parent process.
-    pub parent_process_id: crate::Patch<i32>,
+    ///
+    /// `parentProcessId`: `None` when absent or `null`.
+    pub fn parent_process_id(&self) -> Option<i32> {
+        self.props().int(9041)
+    }
+
+    /// Sets `parentProcessId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_parent_process_id(&mut self, value: impl crate::IntoPatch<i32>) -> &mut Self {
+        self.props_mut().set_int(9041, value.into_patch());
+        self
+    }
+
     /// The name of the image file of the parent process.
-    pub parent_process_name: crate::Patch<String>,
+    ///
+    /// `parentProcessName`: `None` when absent or `null`.
+    pub fn parent_process_name(&self) -> Option<&str> {
+        self.props().str(9042)
+    }
+
+    /// Sets `parentProcessName`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_parent_process_name(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(9042, value.into_patch());
+        self
+    }
+
     /// Full path, including filename.
-    pub path: crate::Patch<String>,
+    ///
+    /// `path`: `None` when absent or `null`.
+    pub fn path(&self) -> Option<&str> {
+        self.props().str(9043)
+    }
+
+    /// Sets `path`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_path(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(9043, value.into_patch());
+        self
+    }
+
     /// The Process ID (PID) of the process.
-    pub process_id: crate::Patch<i32>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `processId`: `None` when absent or `null`.
+    pub fn process_id(&self) -> Option<i32> {
+        self.props().int(9044)
+    }
+
+    /// Sets `processId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_process_id(&mut self, value: impl crate::IntoPatch<i32>) -> &mut Self {
+        self.props_mut().set_int(9044, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "security")]
+impl std::fmt::Debug for Process {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "Process", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "security")]
 impl serde::Serialize for Process {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("accountName", &self.account_name)?;
-        writer.field("commandLine", &self.command_line)?;
-        writer.field("createdDateTime", &self.created_date_time)?;
-        writer.field("fileHash", &self.file_hash)?;
-        writer.field("integrityLevel", &self.integrity_level)?;
-        writer.field("isElevated", &self.is_elevated)?;
-        writer.field("name", &self.name)?;
-        writer.field(
-            "parentProcessCreatedDateTime",
-            &self.parent_process_created_date_time,
-        )?;
-        writer.field("parentProcessId", &self.parent_process_id)?;
-        writer.field("parentProcessName", &self.parent_process_name)?;
-        writer.field("path", &self.path)?;
-        writer.field("processId", &self.process_id)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -8175,58 +16899,140 @@ impl crate::read_fields::ReadFields for Process {
     const NAME: &'static str = "microsoft.graph.process";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "accountName" => self.account_name = map.next_value()?,
-            "commandLine" => self.command_line = map.next_value()?,
-            "createdDateTime" => self.created_date_time = map.next_value()?,
-            "fileHash" => self.file_hash = map.next_value()?,
-            "integrityLevel" => self.integrity_level = map.next_value()?,
-            "isElevated" => self.is_elevated = map.next_value()?,
-            "name" => self.name = map.next_value()?,
+            "accountName" => into.str(9033, map)?,
+            "commandLine" => into.str(9034, map)?,
+            "createdDateTime" => into.other::<crate::edm::DateTimeOffset, _>(9035, map)?,
+            "fileHash" => into.other::<crate::models::FileHash, _>(9036, map)?,
+            "integrityLevel" => into.other::<crate::models::ProcessIntegrityLevel, _>(9037, map)?,
+            "isElevated" => into.bool(9038, map)?,
+            "name" => into.str(9039, map)?,
             "parentProcessCreatedDateTime" => {
-                self.parent_process_created_date_time = map.next_value()?
+                into.other::<crate::edm::DateTimeOffset, _>(9040, map)?
             }
-            "parentProcessId" => self.parent_process_id = map.next_value()?,
-            "parentProcessName" => self.parent_process_name = map.next_value()?,
-            "path" => self.path = map.next_value()?,
-            "processId" => self.process_id = map.next_value()?,
+            "parentProcessId" => into.int::<i32, _>(9041, map)?,
+            "parentProcessName" => into.str(9042, map)?,
+            "path" => into.str(9043, map)?,
+            "processId" => into.int::<i32, _>(9044, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.processContentBatchRequest` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "security")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct ProcessContentBatchRequest {
-    /// The `contentToProcess` property.
-    pub content_to_process: crate::Patch<Box<crate::models::ProcessContentRequest>>,
-    /// The `requestId` property.
-    pub request_id: crate::Patch<String>,
-    /// The `userId` property.
-    pub user_id: crate::Patch<String>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "security")]
+impl ProcessContentBatchRequest {
+    /// An empty `processContentBatchRequest`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// The `contentToProcess` property.
+    ///
+    /// `contentToProcess`: `None` when absent or `null`.
+    pub fn content_to_process(&self) -> Option<&crate::models::ProcessContentRequest> {
+        self.props().get(9045)
+    }
+
+    /// Sets `contentToProcess`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_content_to_process(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::ProcessContentRequest>,
+    ) -> &mut Self {
+        self.props_mut().set(9045, value.into_patch());
+        self
+    }
+
+    /// The `requestId` property.
+    ///
+    /// `requestId`: `None` when absent or `null`.
+    pub fn request_id(&self) -> Option<&str> {
+        self.props().str(9046)
+    }
+
+    /// Sets `requestId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_request_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(9046, value.into_patch());
+        self
+    }
+
+    /// The `userId` property.
+    ///
+    /// `userId`: `None` when absent or `null`.
+    pub fn user_id(&self) -> Option<&str> {
+        self.props().str(9047)
+    }
+
+    /// Sets `userId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_user_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(9047, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "security")]
+impl std::fmt::Debug for ProcessContentBatchRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props().fmt_as(
+            f,
+            "ProcessContentBatchRequest",
+            crate::models::PROPERTY_NAMES,
+        )
+    }
 }
 
 #[cfg(feature = "security")]
 impl serde::Serialize for ProcessContentBatchRequest {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("contentToProcess", &self.content_to_process)?;
-        writer.field("requestId", &self.request_id)?;
-        writer.field("userId", &self.user_id)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -8242,44 +17048,115 @@ impl crate::read_fields::ReadFields for ProcessContentBatchRequest {
     const NAME: &'static str = "microsoft.graph.processContentBatchRequest";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "contentToProcess" => self.content_to_process = map.next_value()?,
-            "requestId" => self.request_id = map.next_value()?,
-            "userId" => self.user_id = map.next_value()?,
+            "contentToProcess" => {
+                into.other::<crate::models::ProcessContentRequest, _>(9045, map)?
+            }
+            "requestId" => into.str(9046, map)?,
+            "userId" => into.str(9047, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.processContentResponses` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "security")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct ProcessContentResponses {
-    /// The `requestId` property.
-    pub request_id: crate::Patch<String>,
-    /// The `results` property.
-    pub results: crate::Patch<Box<crate::models::ProcessContentResponse>>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "security")]
+impl ProcessContentResponses {
+    /// An empty `processContentResponses`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// The `requestId` property.
+    ///
+    /// `requestId`: `None` when absent or `null`.
+    pub fn request_id(&self) -> Option<&str> {
+        self.props().str(9066)
+    }
+
+    /// Sets `requestId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_request_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(9066, value.into_patch());
+        self
+    }
+
+    /// The `results` property.
+    ///
+    /// `results`: `None` when absent or `null`.
+    pub fn results(&self) -> Option<&crate::models::ProcessContentResponse> {
+        self.props().get(9067)
+    }
+
+    /// Sets `results`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_results(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::ProcessContentResponse>,
+    ) -> &mut Self {
+        self.props_mut().set(9067, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "security")]
+impl std::fmt::Debug for ProcessContentResponses {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "ProcessContentResponses", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "security")]
 impl serde::Serialize for ProcessContentResponses {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("requestId", &self.request_id)?;
-        writer.field("results", &self.results)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -8295,46 +17172,122 @@ impl crate::read_fields::ReadFields for ProcessContentResponses {
     const NAME: &'static str = "microsoft.graph.processContentResponses";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "requestId" => self.request_id = map.next_value()?,
-            "results" => self.results = map.next_value()?,
+            "requestId" => into.str(9066, map)?,
+            "results" => into.other::<crate::models::ProcessContentResponse, _>(9067, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.recommendedAction` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "security")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct RecommendedAction {
-    /// Web URL to the recommended action.
-    pub action_web_url: crate::Patch<String>,
-    /// Potential improvement in the tenant security score from the recommended action.
-    pub potential_score_impact: crate::Patch<crate::edm::Double>,
-    /// Title of the recommended action.
-    pub title: crate::Patch<String>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "security")]
+impl RecommendedAction {
+    /// An empty `recommendedAction`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// Web URL to the recommended action.
+    ///
+    /// `actionWebUrl`: `None` when absent or `null`.
+    pub fn action_web_url(&self) -> Option<&str> {
+        self.props().str(9147)
+    }
+
+    /// Sets `actionWebUrl`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_action_web_url(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(9147, value.into_patch());
+        self
+    }
+
+    /// Potential improvement in the tenant security score from the recommended action.
+    ///
+    /// `potentialScoreImpact`: `None` when absent or `null`.
+    pub fn potential_score_impact(&self) -> Option<f64> {
+        self.props().double(9148)
+    }
+
+    /// Sets `potentialScoreImpact`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_potential_score_impact(&mut self, value: impl crate::IntoPatch<f64>) -> &mut Self {
+        self.props_mut().set_double(9148, value.into_patch());
+        self
+    }
+
+    /// Title of the recommended action.
+    ///
+    /// `title`: `None` when absent or `null`.
+    pub fn title(&self) -> Option<&str> {
+        self.props().str(9149)
+    }
+
+    /// Sets `title`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_title(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(9149, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "security")]
+impl std::fmt::Debug for RecommendedAction {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "RecommendedAction", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "security")]
 impl serde::Serialize for RecommendedAction {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("actionWebUrl", &self.action_web_url)?;
-        writer.field("potentialScoreImpact", &self.potential_score_impact)?;
-        writer.field("title", &self.title)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -8350,76 +17303,231 @@ impl crate::read_fields::ReadFields for RecommendedAction {
     const NAME: &'static str = "microsoft.graph.recommendedAction";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "actionWebUrl" => self.action_web_url = map.next_value()?,
-            "potentialScoreImpact" => self.potential_score_impact = map.next_value()?,
-            "title" => self.title = map.next_value()?,
+            "actionWebUrl" => into.str(9147, map)?,
+            "potentialScoreImpact" => into.double(9148, map)?,
+            "title" => into.str(9149, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.registryKeyState` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "security")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct RegistryKeyState {
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "security")]
+impl RegistryKeyState {
+    /// An empty `registryKeyState`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
+    /// Properties this version of the SDK does not know and instance annotations
+    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
     /// A Windows registry hive : HKEY_CURRENT_CONFIG HKEY_CURRENT_USER HKEY_LOCAL_MACHINE/SAM
     /// HKEY_LOCAL_MACHINE/Security HKEY_LOCAL_MACHINE/Software HKEY_LOCAL_MACHINE/System
     /// HKEY_USERS/.Default. Possible values are: unknown, currentConfig, currentUser, localMachineSam,
     /// localMachineSecurity, localMachineSoftware, localMachineSystem, usersDefault.
-    pub hive: crate::Patch<crate::models::RegistryHive>,
+    ///
+    /// `hive`: `None` when absent or `null`.
+    pub fn hive(&self) -> Option<&crate::models::RegistryHive> {
+        self.props().get(9170)
+    }
+
+    /// Sets `hive`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_hive(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::RegistryHive>,
+    ) -> &mut Self {
+        self.props_mut().set(9170, value.into_patch());
+        self
+    }
+
     /// Current (i.e. changed) registry key (excludes HIVE).
-    pub key: crate::Patch<String>,
+    ///
+    /// `key`: `None` when absent or `null`.
+    pub fn key(&self) -> Option<&str> {
+        self.props().str(9171)
+    }
+
+    /// Sets `key`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_key(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(9171, value.into_patch());
+        self
+    }
+
     /// Previous (i.e. before changed) registry key (excludes HIVE).
-    pub old_key: crate::Patch<String>,
+    ///
+    /// `oldKey`: `None` when absent or `null`.
+    pub fn old_key(&self) -> Option<&str> {
+        self.props().str(9172)
+    }
+
+    /// Sets `oldKey`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_old_key(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(9172, value.into_patch());
+        self
+    }
+
     /// Previous (i.e. before changed) registry key value data (contents).
-    pub old_value_data: crate::Patch<String>,
+    ///
+    /// `oldValueData`: `None` when absent or `null`.
+    pub fn old_value_data(&self) -> Option<&str> {
+        self.props().str(9173)
+    }
+
+    /// Sets `oldValueData`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_old_value_data(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(9173, value.into_patch());
+        self
+    }
+
     /// Previous (i.e. before changed) registry key value name.
-    pub old_value_name: crate::Patch<String>,
+    ///
+    /// `oldValueName`: `None` when absent or `null`.
+    pub fn old_value_name(&self) -> Option<&str> {
+        self.props().str(9174)
+    }
+
+    /// Sets `oldValueName`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_old_value_name(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(9174, value.into_patch());
+        self
+    }
+
     /// Operation that changed the registry key name and/or value. Possible values are: unknown, create,
     /// modify, delete.
-    pub operation: crate::Patch<crate::models::RegistryOperation>,
+    ///
+    /// `operation`: `None` when absent or `null`.
+    pub fn operation(&self) -> Option<&crate::models::RegistryOperation> {
+        self.props().get(9175)
+    }
+
+    /// Sets `operation`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_operation(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::RegistryOperation>,
+    ) -> &mut Self {
+        self.props_mut().set(9175, value.into_patch());
+        self
+    }
+
     /// Process ID (PID) of the process that modified the registry key (process details will appear in
     /// the alert 'processes' collection).
-    pub process_id: crate::Patch<i32>,
+    ///
+    /// `processId`: `None` when absent or `null`.
+    pub fn process_id(&self) -> Option<i32> {
+        self.props().int(9176)
+    }
+
+    /// Sets `processId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_process_id(&mut self, value: impl crate::IntoPatch<i32>) -> &mut Self {
+        self.props_mut().set_int(9176, value.into_patch());
+        self
+    }
+
     /// Current (i.e. changed) registry key value data (contents).
-    pub value_data: crate::Patch<String>,
+    ///
+    /// `valueData`: `None` when absent or `null`.
+    pub fn value_data(&self) -> Option<&str> {
+        self.props().str(9177)
+    }
+
+    /// Sets `valueData`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_value_data(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(9177, value.into_patch());
+        self
+    }
+
     /// Current (i.e. changed) registry key value name
-    pub value_name: crate::Patch<String>,
+    ///
+    /// `valueName`: `None` when absent or `null`.
+    pub fn value_name(&self) -> Option<&str> {
+        self.props().str(9178)
+    }
+
+    /// Sets `valueName`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_value_name(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(9178, value.into_patch());
+        self
+    }
+
     /// Registry key value type REG_BINARY REG_DWORD REG_DWORD_LITTLE_ENDIAN
     /// REG_DWORD_BIG_ENDIANREG_EXPAND_SZ REG_LINK REG_MULTI_SZ REG_NONE REG_QWORD
     /// REG_QWORD_LITTLE_ENDIAN REG_SZ Possible values are: unknown, binary, dword, dwordLittleEndian,
     /// dwordBigEndian, expandSz, link, multiSz, none, qword, qwordlittleEndian, sz.
-    pub value_type: crate::Patch<crate::models::RegistryValueType>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `valueType`: `None` when absent or `null`.
+    pub fn value_type(&self) -> Option<&crate::models::RegistryValueType> {
+        self.props().get(9179)
+    }
+
+    /// Sets `valueType`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_value_type(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::RegistryValueType>,
+    ) -> &mut Self {
+        self.props_mut().set(9179, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "security")]
+impl std::fmt::Debug for RegistryKeyState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "RegistryKeyState", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "security")]
 impl serde::Serialize for RegistryKeyState {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("hive", &self.hive)?;
-        writer.field("key", &self.key)?;
-        writer.field("oldKey", &self.old_key)?;
-        writer.field("oldValueData", &self.old_value_data)?;
-        writer.field("oldValueName", &self.old_value_name)?;
-        writer.field("operation", &self.operation)?;
-        writer.field("processId", &self.process_id)?;
-        writer.field("valueData", &self.value_data)?;
-        writer.field("valueName", &self.value_name)?;
-        writer.field("valueType", &self.value_type)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -8435,56 +17543,128 @@ impl crate::read_fields::ReadFields for RegistryKeyState {
     const NAME: &'static str = "microsoft.graph.registryKeyState";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "hive" => self.hive = map.next_value()?,
-            "key" => self.key = map.next_value()?,
-            "oldKey" => self.old_key = map.next_value()?,
-            "oldValueData" => self.old_value_data = map.next_value()?,
-            "oldValueName" => self.old_value_name = map.next_value()?,
-            "operation" => self.operation = map.next_value()?,
-            "processId" => self.process_id = map.next_value()?,
-            "valueData" => self.value_data = map.next_value()?,
-            "valueName" => self.value_name = map.next_value()?,
-            "valueType" => self.value_type = map.next_value()?,
+            "hive" => into.other::<crate::models::RegistryHive, _>(9170, map)?,
+            "key" => into.str(9171, map)?,
+            "oldKey" => into.str(9172, map)?,
+            "oldValueData" => into.str(9173, map)?,
+            "oldValueName" => into.str(9174, map)?,
+            "operation" => into.other::<crate::models::RegistryOperation, _>(9175, map)?,
+            "processId" => into.int::<i32, _>(9176, map)?,
+            "valueData" => into.str(9177, map)?,
+            "valueName" => into.str(9178, map)?,
+            "valueType" => into.other::<crate::models::RegistryValueType, _>(9179, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.riskServicePrincipalActivity` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "security")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct RiskServicePrincipalActivity {
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "security")]
+impl RiskServicePrincipalActivity {
+    /// An empty `riskServicePrincipalActivity`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
+    /// Properties this version of the SDK does not know and instance annotations
+    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
     /// Details of the detected risk. Note: Details for this property are only available for Workload
     /// Identities Premium customers. Events in tenants without this license will be returned hidden. The
     /// possible values are: none, hidden, adminConfirmedServicePrincipalCompromised,
     /// adminDismissedAllRiskForServicePrincipal. Note that you must use the Prefer:
     /// include-unknown-enum-members request header to get the following value(s) in this evolvable enum:
     /// adminConfirmedServicePrincipalCompromised , adminDismissedAllRiskForServicePrincipal.
-    pub detail: crate::Patch<crate::models::RiskDetail>,
+    ///
+    /// `detail`: `None` when absent or `null`.
+    pub fn detail(&self) -> Option<&crate::models::RiskDetail> {
+        self.props().get(9297)
+    }
+
+    /// Sets `detail`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_detail(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::RiskDetail>,
+    ) -> &mut Self {
+        self.props_mut().set(9297, value.into_patch());
+        self
+    }
+
     /// The `riskEventTypes` property.
-    pub risk_event_types: crate::Patch<Vec<String>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `riskEventTypes`: an empty slice when absent or `null`.
+    pub fn risk_event_types(&self) -> &[String] {
+        self.props().strings(9298)
+    }
+
+    /// Sets `riskEventTypes`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_risk_event_types(&mut self, value: impl crate::IntoPatch<Vec<String>>) -> &mut Self {
+        self.props_mut().set_strings(9298, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "security")]
+impl std::fmt::Debug for RiskServicePrincipalActivity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props().fmt_as(
+            f,
+            "RiskServicePrincipalActivity",
+            crate::models::PROPERTY_NAMES,
+        )
+    }
 }
 
 #[cfg(feature = "security")]
 impl serde::Serialize for RiskServicePrincipalActivity {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("detail", &self.detail)?;
-        writer.field("riskEventTypes", &self.risk_event_types)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -8500,46 +17680,115 @@ impl crate::read_fields::ReadFields for RiskServicePrincipalActivity {
     const NAME: &'static str = "microsoft.graph.riskServicePrincipalActivity";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "detail" => self.detail = map.next_value()?,
-            "riskEventTypes" => self.risk_event_types = map.next_value()?,
+            "detail" => into.other::<crate::models::RiskDetail, _>(9297, map)?,
+            "riskEventTypes" => into.strings(9298, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.riskUserActivity` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "security")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct RiskUserActivity {
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "security")]
+impl RiskUserActivity {
+    /// An empty `riskUserActivity`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
+    /// Properties this version of the SDK does not know and instance annotations
+    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
     /// Details of the detected risk. Possible values are: none, adminGeneratedTemporaryPassword,
     /// userPerformedSecuredPasswordChange, userPerformedSecuredPasswordReset, adminConfirmedSigninSafe,
     /// aiConfirmedSigninSafe, userPassedMFADrivenByRiskBasedPolicy, adminDismissedAllRiskForUser,
     /// adminConfirmedSigninCompromised, hidden, adminConfirmedUserCompromised, unknownFutureValue.
-    pub detail: crate::Patch<crate::models::RiskDetail>,
+    ///
+    /// `detail`: `None` when absent or `null`.
+    pub fn detail(&self) -> Option<&crate::models::RiskDetail> {
+        self.props().get(9299)
+    }
+
+    /// Sets `detail`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_detail(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::RiskDetail>,
+    ) -> &mut Self {
+        self.props_mut().set(9299, value.into_patch());
+        self
+    }
+
     /// The type of risk event detected.
-    pub risk_event_types: crate::Patch<Vec<String>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `riskEventTypes`: an empty slice when absent or `null`.
+    pub fn risk_event_types(&self) -> &[String] {
+        self.props().strings(9300)
+    }
+
+    /// Sets `riskEventTypes`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_risk_event_types(&mut self, value: impl crate::IntoPatch<Vec<String>>) -> &mut Self {
+        self.props_mut().set_strings(9300, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "security")]
+impl std::fmt::Debug for RiskUserActivity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "RiskUserActivity", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "security")]
 impl serde::Serialize for RiskUserActivity {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("detail", &self.detail)?;
-        writer.field("riskEventTypes", &self.risk_event_types)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -8555,53 +17804,155 @@ impl crate::read_fields::ReadFields for RiskUserActivity {
     const NAME: &'static str = "microsoft.graph.riskUserActivity";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "detail" => self.detail = map.next_value()?,
-            "riskEventTypes" => self.risk_event_types = map.next_value()?,
+            "detail" => into.other::<crate::models::RiskDetail, _>(9299, map)?,
+            "riskEventTypes" => into.strings(9300, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.secureScoreControlStateUpdate` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "security")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct SecureScoreControlStateUpdate {
-    /// Assigns the control to the user who will take the action.
-    pub assigned_to: crate::Patch<String>,
-    /// Provides optional comment about the control.
-    pub comment: crate::Patch<String>,
-    /// State of the control, which can be modified via a PATCH command (for example, ignored,
-    /// thirdParty).
-    pub state: crate::Patch<String>,
-    /// ID of the user who updated tenant state.
-    pub updated_by: crate::Patch<String>,
-    /// Time at which the control state was updated.
-    pub updated_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "security")]
+impl SecureScoreControlStateUpdate {
+    /// An empty `secureScoreControlStateUpdate`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// Assigns the control to the user who will take the action.
+    ///
+    /// `assignedTo`: `None` when absent or `null`.
+    pub fn assigned_to(&self) -> Option<&str> {
+        self.props().str(9382)
+    }
+
+    /// Sets `assignedTo`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_assigned_to(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(9382, value.into_patch());
+        self
+    }
+
+    /// Provides optional comment about the control.
+    ///
+    /// `comment`: `None` when absent or `null`.
+    pub fn comment(&self) -> Option<&str> {
+        self.props().str(9383)
+    }
+
+    /// Sets `comment`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_comment(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(9383, value.into_patch());
+        self
+    }
+
+    /// State of the control, which can be modified via a PATCH command (for example, ignored,
+    /// thirdParty).
+    ///
+    /// `state`: `None` when absent or `null`.
+    pub fn state(&self) -> Option<&str> {
+        self.props().str(9384)
+    }
+
+    /// Sets `state`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_state(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(9384, value.into_patch());
+        self
+    }
+
+    /// ID of the user who updated tenant state.
+    ///
+    /// `updatedBy`: `None` when absent or `null`.
+    pub fn updated_by(&self) -> Option<&str> {
+        self.props().str(9385)
+    }
+
+    /// Sets `updatedBy`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_updated_by(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(9385, value.into_patch());
+        self
+    }
+
+    /// Time at which the control state was updated.
+    ///
+    /// `updatedDateTime`: `None` when absent or `null`.
+    pub fn updated_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(9386)
+    }
+
+    /// Sets `updatedDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_updated_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(9386, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "security")]
+impl std::fmt::Debug for SecureScoreControlStateUpdate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props().fmt_as(
+            f,
+            "SecureScoreControlStateUpdate",
+            crate::models::PROPERTY_NAMES,
+        )
+    }
 }
 
 #[cfg(feature = "security")]
 impl serde::Serialize for SecureScoreControlStateUpdate {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("assignedTo", &self.assigned_to)?;
-        writer.field("comment", &self.comment)?;
-        writer.field("state", &self.state)?;
-        writer.field("updatedBy", &self.updated_by)?;
-        writer.field("updatedDateTime", &self.updated_date_time)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -8617,47 +17968,116 @@ impl crate::read_fields::ReadFields for SecureScoreControlStateUpdate {
     const NAME: &'static str = "microsoft.graph.secureScoreControlStateUpdate";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "assignedTo" => self.assigned_to = map.next_value()?,
-            "comment" => self.comment = map.next_value()?,
-            "state" => self.state = map.next_value()?,
-            "updatedBy" => self.updated_by = map.next_value()?,
-            "updatedDateTime" => self.updated_date_time = map.next_value()?,
+            "assignedTo" => into.str(9382, map)?,
+            "comment" => into.str(9383, map)?,
+            "state" => into.str(9384, map)?,
+            "updatedBy" => into.str(9385, map)?,
+            "updatedDateTime" => into.other::<crate::edm::DateTimeOffset, _>(9386, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.securityResource` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "security")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct SecurityResource {
-    /// Name of the resource that is related to current alert. Required.
-    pub resource: crate::Patch<String>,
-    /// Represents type of security resources related to an alert. Possible values are: attacked,
-    /// related.
-    pub resource_type: crate::Patch<crate::models::SecurityResourceType>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "security")]
+impl SecurityResource {
+    /// An empty `securityResource`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// Name of the resource that is related to current alert. Required.
+    ///
+    /// `resource`: `None` when absent or `null`.
+    pub fn resource(&self) -> Option<&str> {
+        self.props().str(9387)
+    }
+
+    /// Sets `resource`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_resource(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(9387, value.into_patch());
+        self
+    }
+
+    /// Represents type of security resources related to an alert. Possible values are: attacked,
+    /// related.
+    ///
+    /// `resourceType`: `None` when absent or `null`.
+    pub fn resource_type(&self) -> Option<&crate::models::SecurityResourceType> {
+        self.props().get(9388)
+    }
+
+    /// Sets `resourceType`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_resource_type(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::SecurityResourceType>,
+    ) -> &mut Self {
+        self.props_mut().set(9388, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "security")]
+impl std::fmt::Debug for SecurityResource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "SecurityResource", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "security")]
 impl serde::Serialize for SecurityResource {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("resource", &self.resource)?;
-        writer.field("resourceType", &self.resource_type)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -8673,49 +18093,138 @@ impl crate::read_fields::ReadFields for SecurityResource {
     const NAME: &'static str = "microsoft.graph.securityResource";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "resource" => self.resource = map.next_value()?,
-            "resourceType" => self.resource_type = map.next_value()?,
+            "resource" => into.str(9387, map)?,
+            "resourceType" => into.other::<crate::models::SecurityResourceType, _>(9388, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.securityVendorInformation` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "security")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct SecurityVendorInformation {
-    /// Specific provider (product/service - not vendor company); for example, WindowsDefenderATP.
-    pub provider: crate::Patch<String>,
-    /// Version of the provider or subprovider, if it exists, that generated the alert. Required
-    pub provider_version: crate::Patch<String>,
-    /// Specific subprovider (under aggregating provider); for example, WindowsDefenderATP.SmartScreen.
-    pub sub_provider: crate::Patch<String>,
-    /// Name of the alert vendor (for example, Microsoft, Dell, FireEye). Required
-    pub vendor: crate::Patch<String>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "security")]
+impl SecurityVendorInformation {
+    /// An empty `securityVendorInformation`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// Specific provider (product/service - not vendor company); for example, WindowsDefenderATP.
+    ///
+    /// `provider`: `None` when absent or `null`.
+    pub fn provider(&self) -> Option<&str> {
+        self.props().str(9389)
+    }
+
+    /// Sets `provider`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_provider(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(9389, value.into_patch());
+        self
+    }
+
+    /// Version of the provider or subprovider, if it exists, that generated the alert. Required
+    ///
+    /// `providerVersion`: `None` when absent or `null`.
+    pub fn provider_version(&self) -> Option<&str> {
+        self.props().str(9390)
+    }
+
+    /// Sets `providerVersion`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_provider_version(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(9390, value.into_patch());
+        self
+    }
+
+    /// Specific subprovider (under aggregating provider); for example, WindowsDefenderATP.SmartScreen.
+    ///
+    /// `subProvider`: `None` when absent or `null`.
+    pub fn sub_provider(&self) -> Option<&str> {
+        self.props().str(9391)
+    }
+
+    /// Sets `subProvider`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_sub_provider(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(9391, value.into_patch());
+        self
+    }
+
+    /// Name of the alert vendor (for example, Microsoft, Dell, FireEye). Required
+    ///
+    /// `vendor`: `None` when absent or `null`.
+    pub fn vendor(&self) -> Option<&str> {
+        self.props().str(9392)
+    }
+
+    /// Sets `vendor`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_vendor(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(9392, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "security")]
+impl std::fmt::Debug for SecurityVendorInformation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props().fmt_as(
+            f,
+            "SecurityVendorInformation",
+            crate::models::PROPERTY_NAMES,
+        )
+    }
 }
 
 #[cfg(feature = "security")]
 impl serde::Serialize for SecurityVendorInformation {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("provider", &self.provider)?;
-        writer.field("providerVersion", &self.provider_version)?;
-        writer.field("subProvider", &self.sub_provider)?;
-        writer.field("vendor", &self.vendor)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -8731,54 +18240,143 @@ impl crate::read_fields::ReadFields for SecurityVendorInformation {
     const NAME: &'static str = "microsoft.graph.securityVendorInformation";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "provider" => self.provider = map.next_value()?,
-            "providerVersion" => self.provider_version = map.next_value()?,
-            "subProvider" => self.sub_provider = map.next_value()?,
-            "vendor" => self.vendor = map.next_value()?,
+            "provider" => into.str(9389, map)?,
+            "providerVersion" => into.str(9390, map)?,
+            "subProvider" => into.str(9391, map)?,
+            "vendor" => into.str(9392, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.signInLocation` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(any(feature = "security", feature = "reports"))]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct SignInLocation {
-    /// Provides the city where the sign-in originated. This is calculated using latitude/longitude
-    /// information from the sign-in activity.
-    pub city: crate::Patch<String>,
-    /// Provides the country code info (2 letter code) where the sign-in originated. This is calculated
-    /// using latitude/longitude information from the sign-in activity.
-    pub country_or_region: crate::Patch<String>,
-    /// Provides the latitude, longitude and altitude where the sign-in originated.
-    pub geo_coordinates: crate::Patch<Box<crate::models::GeoCoordinates>>,
-    /// Provides the State where the sign-in originated. This is calculated using latitude/longitude
-    /// information from the sign-in activity.
-    pub state: crate::Patch<String>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(any(feature = "security", feature = "reports"))]
+impl SignInLocation {
+    /// An empty `signInLocation`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// Provides the city where the sign-in originated. This is calculated using latitude/longitude
+    /// information from the sign-in activity.
+    ///
+    /// `city`: `None` when absent or `null`.
+    pub fn city(&self) -> Option<&str> {
+        self.props().str(9529)
+    }
+
+    /// Sets `city`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_city(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(9529, value.into_patch());
+        self
+    }
+
+    /// Provides the country code info (2 letter code) where the sign-in originated. This is calculated
+    /// using latitude/longitude information from the sign-in activity.
+    ///
+    /// `countryOrRegion`: `None` when absent or `null`.
+    pub fn country_or_region(&self) -> Option<&str> {
+        self.props().str(9530)
+    }
+
+    /// Sets `countryOrRegion`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_country_or_region(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(9530, value.into_patch());
+        self
+    }
+
+    /// Provides the latitude, longitude and altitude where the sign-in originated.
+    ///
+    /// `geoCoordinates`: `None` when absent or `null`.
+    pub fn geo_coordinates(&self) -> Option<&crate::models::GeoCoordinates> {
+        self.props().get(9531)
+    }
+
+    /// Sets `geoCoordinates`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_geo_coordinates(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::GeoCoordinates>,
+    ) -> &mut Self {
+        self.props_mut().set(9531, value.into_patch());
+        self
+    }
+
+    /// Provides the State where the sign-in originated. This is calculated using latitude/longitude
+    /// information from the sign-in activity.
+    ///
+    /// `state`: `None` when absent or `null`.
+    pub fn state(&self) -> Option<&str> {
+        self.props().str(9532)
+    }
+
+    /// Sets `state`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_state(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(9532, value.into_patch());
+        self
+    }
+}
+
+#[cfg(any(feature = "security", feature = "reports"))]
+impl std::fmt::Debug for SignInLocation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "SignInLocation", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(any(feature = "security", feature = "reports"))]
 impl serde::Serialize for SignInLocation {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("city", &self.city)?;
-        writer.field("countryOrRegion", &self.country_or_region)?;
-        writer.field("geoCoordinates", &self.geo_coordinates)?;
-        writer.field("state", &self.state)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -8794,45 +18392,111 @@ impl crate::read_fields::ReadFields for SignInLocation {
     const NAME: &'static str = "microsoft.graph.signInLocation";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "city" => self.city = map.next_value()?,
-            "countryOrRegion" => self.country_or_region = map.next_value()?,
-            "geoCoordinates" => self.geo_coordinates = map.next_value()?,
-            "state" => self.state = map.next_value()?,
+            "city" => into.str(9529, map)?,
+            "countryOrRegion" => into.str(9530, map)?,
+            "geoCoordinates" => into.other::<crate::models::GeoCoordinates, _>(9531, map)?,
+            "state" => into.str(9532, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.simulationEvent` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "security")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct SimulationEvent {
-    /// Count of the simulation event occurrence in an attack simulation and training campaign.
-    pub count: crate::Patch<i32>,
-    /// Name of the simulation event in an attack simulation and training campaign.
-    pub event_name: crate::Patch<String>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "security")]
+impl SimulationEvent {
+    /// An empty `simulationEvent`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// Count of the simulation event occurrence in an attack simulation and training campaign.
+    ///
+    /// `count`: `None` when absent or `null`.
+    pub fn count(&self) -> Option<i32> {
+        self.props().int(9536)
+    }
+
+    /// Sets `count`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_count(&mut self, value: impl crate::IntoPatch<i32>) -> &mut Self {
+        self.props_mut().set_int(9536, value.into_patch());
+        self
+    }
+
+    /// Name of the simulation event in an attack simulation and training campaign.
+    ///
+    /// `eventName`: `None` when absent or `null`.
+    pub fn event_name(&self) -> Option<&str> {
+        self.props().str(9537)
+    }
+
+    /// Sets `eventName`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_event_name(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(9537, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "security")]
+impl std::fmt::Debug for SimulationEvent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "SimulationEvent", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "security")]
 impl serde::Serialize for SimulationEvent {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("count", &self.count)?;
-        writer.field("eventName", &self.event_name)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -8848,44 +18512,113 @@ impl crate::read_fields::ReadFields for SimulationEvent {
     const NAME: &'static str = "microsoft.graph.simulationEvent";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "count" => self.count = map.next_value()?,
-            "eventName" => self.event_name = map.next_value()?,
+            "count" => into.int::<i32, _>(9536, map)?,
+            "eventName" => into.str(9537, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.simulationEventsContent` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "security")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct SimulationEventsContent {
-    /// Actual percentage of users who fell for the simulated attack in an attack simulation and training
-    /// campaign.
-    pub compromised_rate: crate::Patch<crate::edm::Double>,
-    /// List of simulation events in an attack simulation and training campaign.
-    pub events: crate::Patch<Vec<crate::models::SimulationEvent>>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "security")]
+impl SimulationEventsContent {
+    /// An empty `simulationEventsContent`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// Actual percentage of users who fell for the simulated attack in an attack simulation and training
+    /// campaign.
+    ///
+    /// `compromisedRate`: `None` when absent or `null`.
+    pub fn compromised_rate(&self) -> Option<f64> {
+        self.props().double(9538)
+    }
+
+    /// Sets `compromisedRate`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_compromised_rate(&mut self, value: impl crate::IntoPatch<f64>) -> &mut Self {
+        self.props_mut().set_double(9538, value.into_patch());
+        self
+    }
+
+    /// List of simulation events in an attack simulation and training campaign.
+    ///
+    /// `events`: an empty slice when absent or `null`.
+    pub fn events(&self) -> &[crate::models::SimulationEvent] {
+        self.props().list(9539)
+    }
+
+    /// Sets `events`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_events(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::SimulationEvent>>,
+    ) -> &mut Self {
+        self.props_mut().set(9539, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "security")]
+impl std::fmt::Debug for SimulationEventsContent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "SimulationEventsContent", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "security")]
 impl serde::Serialize for SimulationEventsContent {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("compromisedRate", &self.compromised_rate)?;
-        writer.field("events", &self.events)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -8901,48 +18634,90 @@ impl crate::read_fields::ReadFields for SimulationEventsContent {
     const NAME: &'static str = "microsoft.graph.simulationEventsContent";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "compromisedRate" => self.compromised_rate = map.next_value()?,
-            "events" => self.events = map.next_value()?,
+            "compromisedRate" => into.double(9538, map)?,
+            "events" => into.other::<Vec<crate::models::SimulationEvent>, _>(9539, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.simulationNotification` complex type.
 ///
-/// Derived from `baseEndUserNotification`; inherited properties are included.
+/// Derived from `baseEndUserNotification`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::BaseEndUserNotification`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "security")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct SimulationNotification {
-    /// The `defaultLanguage` property.
-    pub default_language: crate::Patch<String>,
+    base: crate::models::BaseEndUserNotification,
+}
+
+#[cfg(feature = "security")]
+impl std::ops::Deref for SimulationNotification {
+    type Target = crate::models::BaseEndUserNotification;
+
+    fn deref(&self) -> &crate::models::BaseEndUserNotification {
+        &self.base
+    }
+}
+
+#[cfg(feature = "security")]
+impl std::ops::DerefMut for SimulationNotification {
+    fn deref_mut(&mut self) -> &mut crate::models::BaseEndUserNotification {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "security")]
+impl SimulationNotification {
+    /// An empty `simulationNotification`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The `targettedUserType` property.
-    pub targetted_user_type: crate::Patch<crate::models::TargettedUserType>,
-    /// The `endUserNotification` navigation property (present when expanded).
-    pub end_user_notification: crate::Patch<Box<crate::models::EndUserNotification>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `targettedUserType`: `None` when absent or `null`.
+    pub fn targetted_user_type(&self) -> Option<&crate::models::TargettedUserType> {
+        self.props().get(9540)
+    }
+
+    /// Sets `targettedUserType`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_targetted_user_type(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::TargettedUserType>,
+    ) -> &mut Self {
+        self.props_mut().set(9540, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "security")]
+impl std::fmt::Debug for SimulationNotification {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "SimulationNotification", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "security")]
 impl serde::Serialize for SimulationNotification {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("defaultLanguage", &self.default_language)?;
-        writer.field("targettedUserType", &self.targetted_user_type)?;
-        writer.field("endUserNotification", &self.end_user_notification)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -8958,44 +18733,120 @@ impl crate::read_fields::ReadFields for SimulationNotification {
     const NAME: &'static str = "microsoft.graph.simulationNotification";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "defaultLanguage" => self.default_language = map.next_value()?,
-            "targettedUserType" => self.targetted_user_type = map.next_value()?,
-            "endUserNotification" => self.end_user_notification = map.next_value()?,
+            "defaultLanguage" => into.str(7218, map)?,
+            "targettedUserType" => into.other::<crate::models::TargettedUserType, _>(9540, map)?,
+            "endUserNotification" => {
+                into.other::<crate::models::EndUserNotification, _>(7219, map)?
+            }
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+base: <crate::models::BaseEndUserNotification as crate::read_fields::ReadFields>::from_properties(properties),
+}
     }
 }
 
 /// The `microsoft.graph.simulationReport` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "security")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct SimulationReport {
-    /// Overview of an attack simulation and training campaign.
-    pub overview: crate::Patch<Box<crate::models::SimulationReportOverview>>,
-    /// The tenant users and their online actions in an attack simulation and training campaign.
-    pub simulation_users: crate::Patch<Vec<crate::models::UserSimulationDetails>>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "security")]
+impl SimulationReport {
+    /// An empty `simulationReport`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// Overview of an attack simulation and training campaign.
+    ///
+    /// `overview`: `None` when absent or `null`.
+    pub fn overview(&self) -> Option<&crate::models::SimulationReportOverview> {
+        self.props().get(9541)
+    }
+
+    /// Sets `overview`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_overview(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::SimulationReportOverview>,
+    ) -> &mut Self {
+        self.props_mut().set(9541, value.into_patch());
+        self
+    }
+
+    /// The tenant users and their online actions in an attack simulation and training campaign.
+    ///
+    /// `simulationUsers`: an empty slice when absent or `null`.
+    pub fn simulation_users(&self) -> &[crate::models::UserSimulationDetails] {
+        self.props().list(9542)
+    }
+
+    /// Sets `simulationUsers`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_simulation_users(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::UserSimulationDetails>>,
+    ) -> &mut Self {
+        self.props_mut().set(9542, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "security")]
+impl std::fmt::Debug for SimulationReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "SimulationReport", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "security")]
 impl serde::Serialize for SimulationReport {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("overview", &self.overview)?;
-        writer.field("simulationUsers", &self.simulation_users)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -9011,50 +18862,147 @@ impl crate::read_fields::ReadFields for SimulationReport {
     const NAME: &'static str = "microsoft.graph.simulationReport";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "overview" => self.overview = map.next_value()?,
-            "simulationUsers" => self.simulation_users = map.next_value()?,
+            "overview" => into.other::<crate::models::SimulationReportOverview, _>(9541, map)?,
+            "simulationUsers" => {
+                into.other::<Vec<crate::models::UserSimulationDetails>, _>(9542, map)?
+            }
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.simulationReportOverview` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "security")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct SimulationReportOverview {
-    /// List of recommended actions for a tenant to improve its security posture based on the attack
-    /// simulation and training campaign attack type.
-    pub recommended_actions: crate::Patch<Vec<crate::models::RecommendedAction>>,
-    /// Number of valid users in the attack simulation and training campaign.
-    pub resolved_targets_count: crate::Patch<i32>,
-    /// Summary of simulation events in the attack simulation and training campaign.
-    pub simulation_events_content: crate::Patch<Box<crate::models::SimulationEventsContent>>,
-    /// Summary of assigned trainings in the attack simulation and training campaign.
-    pub training_events_content: crate::Patch<Box<crate::models::TrainingEventsContent>>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "security")]
+impl SimulationReportOverview {
+    /// An empty `simulationReportOverview`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// List of recommended actions for a tenant to improve its security posture based on the attack
+    /// simulation and training campaign attack type.
+    ///
+    /// `recommendedActions`: an empty slice when absent or `null`.
+    pub fn recommended_actions(&self) -> &[crate::models::RecommendedAction] {
+        self.props().list(9543)
+    }
+
+    /// Sets `recommendedActions`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_recommended_actions(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::RecommendedAction>>,
+    ) -> &mut Self {
+        self.props_mut().set(9543, value.into_patch());
+        self
+    }
+
+    /// Number of valid users in the attack simulation and training campaign.
+    ///
+    /// `resolvedTargetsCount`: `None` when absent or `null`.
+    pub fn resolved_targets_count(&self) -> Option<i32> {
+        self.props().int(9544)
+    }
+
+    /// Sets `resolvedTargetsCount`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_resolved_targets_count(&mut self, value: impl crate::IntoPatch<i32>) -> &mut Self {
+        self.props_mut().set_int(9544, value.into_patch());
+        self
+    }
+
+    /// Summary of simulation events in the attack simulation and training campaign.
+    ///
+    /// `simulationEventsContent`: `None` when absent or `null`.
+    pub fn simulation_events_content(&self) -> Option<&crate::models::SimulationEventsContent> {
+        self.props().get(9545)
+    }
+
+    /// Sets `simulationEventsContent`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_simulation_events_content(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::SimulationEventsContent>,
+    ) -> &mut Self {
+        self.props_mut().set(9545, value.into_patch());
+        self
+    }
+
+    /// Summary of assigned trainings in the attack simulation and training campaign.
+    ///
+    /// `trainingEventsContent`: `None` when absent or `null`.
+    pub fn training_events_content(&self) -> Option<&crate::models::TrainingEventsContent> {
+        self.props().get(9546)
+    }
+
+    /// Sets `trainingEventsContent`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_training_events_content(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::TrainingEventsContent>,
+    ) -> &mut Self {
+        self.props_mut().set(9546, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "security")]
+impl std::fmt::Debug for SimulationReportOverview {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "SimulationReportOverview", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "security")]
 impl serde::Serialize for SimulationReportOverview {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("recommendedActions", &self.recommended_actions)?;
-        writer.field("resolvedTargetsCount", &self.resolved_targets_count)?;
-        writer.field("simulationEventsContent", &self.simulation_events_content)?;
-        writer.field("trainingEventsContent", &self.training_events_content)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -9070,41 +19018,85 @@ impl crate::read_fields::ReadFields for SimulationReportOverview {
     const NAME: &'static str = "microsoft.graph.simulationReportOverview";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "recommendedActions" => self.recommended_actions = map.next_value()?,
-            "resolvedTargetsCount" => self.resolved_targets_count = map.next_value()?,
-            "simulationEventsContent" => self.simulation_events_content = map.next_value()?,
-            "trainingEventsContent" => self.training_events_content = map.next_value()?,
+            "recommendedActions" => {
+                into.other::<Vec<crate::models::RecommendedAction>, _>(9543, map)?
+            }
+            "resolvedTargetsCount" => into.int::<i32, _>(9544, map)?,
+            "simulationEventsContent" => {
+                into.other::<crate::models::SimulationEventsContent, _>(9545, map)?
+            }
+            "trainingEventsContent" => {
+                into.other::<crate::models::TrainingEventsContent, _>(9546, map)?
+            }
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.subjectRightsRequestAllMailboxLocation` complex type.
 ///
-/// Derived from `subjectRightsRequestMailboxLocation`; inherited properties are included.
+/// Derived from `subjectRightsRequestMailboxLocation`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::SubjectRightsRequestMailboxLocation`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "security")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct SubjectRightsRequestAllMailboxLocation {
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    base: crate::models::SubjectRightsRequestMailboxLocation,
+}
+
+#[cfg(feature = "security")]
+impl std::ops::Deref for SubjectRightsRequestAllMailboxLocation {
+    type Target = crate::models::SubjectRightsRequestMailboxLocation;
+
+    fn deref(&self) -> &crate::models::SubjectRightsRequestMailboxLocation {
+        &self.base
+    }
+}
+
+#[cfg(feature = "security")]
+impl std::ops::DerefMut for SubjectRightsRequestAllMailboxLocation {
+    fn deref_mut(&mut self) -> &mut crate::models::SubjectRightsRequestMailboxLocation {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "security")]
+impl SubjectRightsRequestAllMailboxLocation {
+    /// An empty `subjectRightsRequestAllMailboxLocation`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+}
+
+#[cfg(feature = "security")]
+impl std::fmt::Debug for SubjectRightsRequestAllMailboxLocation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props().fmt_as(
+            f,
+            "SubjectRightsRequestAllMailboxLocation",
+            crate::models::PROPERTY_NAMES,
+        )
+    }
 }
 
 #[cfg(feature = "security")]
 impl serde::Serialize for SubjectRightsRequestAllMailboxLocation {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -9120,35 +19112,75 @@ impl crate::read_fields::ReadFields for SubjectRightsRequestAllMailboxLocation {
     const NAME: &'static str = "microsoft.graph.subjectRightsRequestAllMailboxLocation";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
-        let _ = (key, map);
+        let _ = (key, map, into);
         Ok(false)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+base: <crate::models::SubjectRightsRequestMailboxLocation as crate::read_fields::ReadFields>::from_properties(properties),
+}
     }
 }
 
 /// The `microsoft.graph.subjectRightsRequestAllSiteLocation` complex type.
 ///
-/// Derived from `subjectRightsRequestSiteLocation`; inherited properties are included.
+/// Derived from `subjectRightsRequestSiteLocation`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::SubjectRightsRequestSiteLocation`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "security")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct SubjectRightsRequestAllSiteLocation {
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    base: crate::models::SubjectRightsRequestSiteLocation,
+}
+
+#[cfg(feature = "security")]
+impl std::ops::Deref for SubjectRightsRequestAllSiteLocation {
+    type Target = crate::models::SubjectRightsRequestSiteLocation;
+
+    fn deref(&self) -> &crate::models::SubjectRightsRequestSiteLocation {
+        &self.base
+    }
+}
+
+#[cfg(feature = "security")]
+impl std::ops::DerefMut for SubjectRightsRequestAllSiteLocation {
+    fn deref_mut(&mut self) -> &mut crate::models::SubjectRightsRequestSiteLocation {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "security")]
+impl SubjectRightsRequestAllSiteLocation {
+    /// An empty `subjectRightsRequestAllSiteLocation`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+}
+
+#[cfg(feature = "security")]
+impl std::fmt::Debug for SubjectRightsRequestAllSiteLocation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props().fmt_as(
+            f,
+            "SubjectRightsRequestAllSiteLocation",
+            crate::models::PROPERTY_NAMES,
+        )
+    }
 }
 
 #[cfg(feature = "security")]
 impl serde::Serialize for SubjectRightsRequestAllSiteLocation {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -9164,54 +19196,181 @@ impl crate::read_fields::ReadFields for SubjectRightsRequestAllSiteLocation {
     const NAME: &'static str = "microsoft.graph.subjectRightsRequestAllSiteLocation";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
-        let _ = (key, map);
+        let _ = (key, map, into);
         Ok(false)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+base: <crate::models::SubjectRightsRequestSiteLocation as crate::read_fields::ReadFields>::from_properties(properties),
+}
     }
 }
 
 /// The `microsoft.graph.subjectRightsRequestDetail` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "security")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct SubjectRightsRequestDetail {
-    /// Count of items that are excluded from the request.
-    pub excluded_item_count: crate::Patch<i64>,
-    /// Count of items per insight.
-    pub insight_counts: crate::Patch<Vec<crate::models::KeyValuePair>>,
-    /// Count of items found.
-    pub item_count: crate::Patch<i64>,
-    /// Count of item that need review.
-    pub item_need_review: crate::Patch<i64>,
-    /// Count of items per product, such as Exchange, SharePoint, OneDrive, and Teams.
-    pub product_item_counts: crate::Patch<Vec<crate::models::KeyValuePair>>,
-    /// Count of items signed off by the administrator.
-    pub signed_off_item_count: crate::Patch<i64>,
-    /// Total item size in bytes.
-    pub total_item_size: crate::Patch<i64>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "security")]
+impl SubjectRightsRequestDetail {
+    /// An empty `subjectRightsRequestDetail`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// Count of items that are excluded from the request.
+    ///
+    /// `excludedItemCount`: `None` when absent or `null`.
+    pub fn excluded_item_count(&self) -> Option<i64> {
+        self.props().int(9579)
+    }
+
+    /// Sets `excludedItemCount`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_excluded_item_count(&mut self, value: impl crate::IntoPatch<i64>) -> &mut Self {
+        self.props_mut().set_int(9579, value.into_patch());
+        self
+    }
+
+    /// Count of items per insight.
+    ///
+    /// `insightCounts`: an empty slice when absent or `null`.
+    pub fn insight_counts(&self) -> &[crate::models::KeyValuePair] {
+        self.props().list(9580)
+    }
+
+    /// Sets `insightCounts`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_insight_counts(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::KeyValuePair>>,
+    ) -> &mut Self {
+        self.props_mut().set(9580, value.into_patch());
+        self
+    }
+
+    /// Count of items found.
+    ///
+    /// `itemCount`: `None` when absent or `null`.
+    pub fn item_count(&self) -> Option<i64> {
+        self.props().int(9581)
+    }
+
+    /// Sets `itemCount`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_item_count(&mut self, value: impl crate::IntoPatch<i64>) -> &mut Self {
+        self.props_mut().set_int(9581, value.into_patch());
+        self
+    }
+
+    /// Count of item that need review.
+    ///
+    /// `itemNeedReview`: `None` when absent or `null`.
+    pub fn item_need_review(&self) -> Option<i64> {
+        self.props().int(9582)
+    }
+
+    /// Sets `itemNeedReview`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_item_need_review(&mut self, value: impl crate::IntoPatch<i64>) -> &mut Self {
+        self.props_mut().set_int(9582, value.into_patch());
+        self
+    }
+
+    /// Count of items per product, such as Exchange, SharePoint, OneDrive, and Teams.
+    ///
+    /// `productItemCounts`: an empty slice when absent or `null`.
+    pub fn product_item_counts(&self) -> &[crate::models::KeyValuePair] {
+        self.props().list(9583)
+    }
+
+    /// Sets `productItemCounts`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_product_item_counts(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::KeyValuePair>>,
+    ) -> &mut Self {
+        self.props_mut().set(9583, value.into_patch());
+        self
+    }
+
+    /// Count of items signed off by the administrator.
+    ///
+    /// `signedOffItemCount`: `None` when absent or `null`.
+    pub fn signed_off_item_count(&self) -> Option<i64> {
+        self.props().int(9584)
+    }
+
+    /// Sets `signedOffItemCount`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_signed_off_item_count(&mut self, value: impl crate::IntoPatch<i64>) -> &mut Self {
+        self.props_mut().set_int(9584, value.into_patch());
+        self
+    }
+
+    /// Total item size in bytes.
+    ///
+    /// `totalItemSize`: `None` when absent or `null`.
+    pub fn total_item_size(&self) -> Option<i64> {
+        self.props().int(9585)
+    }
+
+    /// Sets `totalItemSize`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_total_item_size(&mut self, value: impl crate::IntoPatch<i64>) -> &mut Self {
+        self.props_mut().set_int(9585, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "security")]
+impl std::fmt::Debug for SubjectRightsRequestDetail {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props().fmt_as(
+            f,
+            "SubjectRightsRequestDetail",
+            crate::models::PROPERTY_NAMES,
+        )
+    }
 }
 
 #[cfg(feature = "security")]
 impl serde::Serialize for SubjectRightsRequestDetail {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("excludedItemCount", &self.excluded_item_count)?;
-        writer.field("insightCounts", &self.insight_counts)?;
-        writer.field("itemCount", &self.item_count)?;
-        writer.field("itemNeedReview", &self.item_need_review)?;
-        writer.field("productItemCounts", &self.product_item_counts)?;
-        writer.field("signedOffItemCount", &self.signed_off_item_count)?;
-        writer.field("totalItemSize", &self.total_item_size)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -9227,47 +19386,98 @@ impl crate::read_fields::ReadFields for SubjectRightsRequestDetail {
     const NAME: &'static str = "microsoft.graph.subjectRightsRequestDetail";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "excludedItemCount" => self.excluded_item_count = map.next_value()?,
-            "insightCounts" => self.insight_counts = map.next_value()?,
-            "itemCount" => self.item_count = map.next_value()?,
-            "itemNeedReview" => self.item_need_review = map.next_value()?,
-            "productItemCounts" => self.product_item_counts = map.next_value()?,
-            "signedOffItemCount" => self.signed_off_item_count = map.next_value()?,
-            "totalItemSize" => self.total_item_size = map.next_value()?,
+            "excludedItemCount" => into.int::<i64, _>(9579, map)?,
+            "insightCounts" => into.other::<Vec<crate::models::KeyValuePair>, _>(9580, map)?,
+            "itemCount" => into.int::<i64, _>(9581, map)?,
+            "itemNeedReview" => into.int::<i64, _>(9582, map)?,
+            "productItemCounts" => into.other::<Vec<crate::models::KeyValuePair>, _>(9583, map)?,
+            "signedOffItemCount" => into.int::<i64, _>(9584, map)?,
+            "totalItemSize" => into.int::<i64, _>(9585, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.subjectRightsRequestEnumeratedMailboxLocation` complex type.
 ///
-/// Derived from `subjectRightsRequestMailboxLocation`; inherited properties are included.
+/// Derived from `subjectRightsRequestMailboxLocation`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::SubjectRightsRequestMailboxLocation`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "security")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct SubjectRightsRequestEnumeratedMailboxLocation {
+    base: crate::models::SubjectRightsRequestMailboxLocation,
+}
+
+#[cfg(feature = "security")]
+impl std::ops::Deref for SubjectRightsRequestEnumeratedMailboxLocation {
+    type Target = crate::models::SubjectRightsRequestMailboxLocation;
+
+    fn deref(&self) -> &crate::models::SubjectRightsRequestMailboxLocation {
+        &self.base
+    }
+}
+
+#[cfg(feature = "security")]
+impl std::ops::DerefMut for SubjectRightsRequestEnumeratedMailboxLocation {
+    fn deref_mut(&mut self) -> &mut crate::models::SubjectRightsRequestMailboxLocation {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "security")]
+impl SubjectRightsRequestEnumeratedMailboxLocation {
+    /// An empty `subjectRightsRequestEnumeratedMailboxLocation`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The `userPrincipalNames` property.
-    pub user_principal_names: crate::Patch<Vec<String>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `userPrincipalNames`: an empty slice when absent or `null`.
+    pub fn user_principal_names(&self) -> &[String] {
+        self.props().strings(9586)
+    }
+
+    /// Sets `userPrincipalNames`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_user_principal_names(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<String>>,
+    ) -> &mut Self {
+        self.props_mut().set_strings(9586, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "security")]
+impl std::fmt::Debug for SubjectRightsRequestEnumeratedMailboxLocation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props().fmt_as(
+            f,
+            "SubjectRightsRequestEnumeratedMailboxLocation",
+            crate::models::PROPERTY_NAMES,
+        )
+    }
 }
 
 #[cfg(feature = "security")]
 impl serde::Serialize for SubjectRightsRequestEnumeratedMailboxLocation {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("userPrincipalNames", &self.user_principal_names)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -9283,41 +19493,91 @@ impl crate::read_fields::ReadFields for SubjectRightsRequestEnumeratedMailboxLoc
     const NAME: &'static str = "microsoft.graph.subjectRightsRequestEnumeratedMailboxLocation";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "userPrincipalNames" => self.user_principal_names = map.next_value()?,
+            "userPrincipalNames" => into.strings(9586, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+base: <crate::models::SubjectRightsRequestMailboxLocation as crate::read_fields::ReadFields>::from_properties(properties),
+}
     }
 }
 
 /// The `microsoft.graph.subjectRightsRequestEnumeratedSiteLocation` complex type.
 ///
-/// Derived from `subjectRightsRequestSiteLocation`; inherited properties are included.
+/// Derived from `subjectRightsRequestSiteLocation`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::SubjectRightsRequestSiteLocation`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "security")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct SubjectRightsRequestEnumeratedSiteLocation {
+    base: crate::models::SubjectRightsRequestSiteLocation,
+}
+
+#[cfg(feature = "security")]
+impl std::ops::Deref for SubjectRightsRequestEnumeratedSiteLocation {
+    type Target = crate::models::SubjectRightsRequestSiteLocation;
+
+    fn deref(&self) -> &crate::models::SubjectRightsRequestSiteLocation {
+        &self.base
+    }
+}
+
+#[cfg(feature = "security")]
+impl std::ops::DerefMut for SubjectRightsRequestEnumeratedSiteLocation {
+    fn deref_mut(&mut self) -> &mut crate::models::SubjectRightsRequestSiteLocation {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "security")]
+impl SubjectRightsRequestEnumeratedSiteLocation {
+    /// An empty `subjectRightsRequestEnumeratedSiteLocation`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The `urls` property.
-    pub urls: crate::Patch<Vec<String>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `urls`: an empty slice when absent or `null`.
+    pub fn urls(&self) -> &[String] {
+        self.props().strings(9587)
+    }
+
+    /// Sets `urls`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_urls(&mut self, value: impl crate::IntoPatch<Vec<String>>) -> &mut Self {
+        self.props_mut().set_strings(9587, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "security")]
+impl std::fmt::Debug for SubjectRightsRequestEnumeratedSiteLocation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props().fmt_as(
+            f,
+            "SubjectRightsRequestEnumeratedSiteLocation",
+            crate::models::PROPERTY_NAMES,
+        )
+    }
 }
 
 #[cfg(feature = "security")]
 impl serde::Serialize for SubjectRightsRequestEnumeratedSiteLocation {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("urls", &self.urls)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -9333,53 +19593,166 @@ impl crate::read_fields::ReadFields for SubjectRightsRequestEnumeratedSiteLocati
     const NAME: &'static str = "microsoft.graph.subjectRightsRequestEnumeratedSiteLocation";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "urls" => self.urls = map.next_value()?,
+            "urls" => into.strings(9587, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+base: <crate::models::SubjectRightsRequestSiteLocation as crate::read_fields::ReadFields>::from_properties(properties),
+}
     }
 }
 
 /// The `microsoft.graph.subjectRightsRequestHistory` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "security")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct SubjectRightsRequestHistory {
-    /// Identity of the user who changed the subject rights request.
-    pub changed_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
-    /// Data and time when the entity was changed.
-    pub event_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// The stage when the entity was changed. Possible values are: contentRetrieval, contentReview,
-    /// generateReport, contentDeletion, caseResolved, unknownFutureValue.
-    pub stage: crate::Patch<crate::models::SubjectRightsRequestStage>,
-    /// The status of the stage when the entity was changed. Possible values are: notStarted, current,
-    /// completed, failed, unknownFutureValue.
-    pub stage_status: crate::Patch<crate::models::SubjectRightsRequestStageStatus>,
-    /// Type of history.
-    pub r#type: crate::Patch<String>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "security")]
+impl SubjectRightsRequestHistory {
+    /// An empty `subjectRightsRequestHistory`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// Identity of the user who changed the subject rights request.
+    ///
+    /// `changedBy`: `None` when absent or `null`.
+    pub fn changed_by(&self) -> Option<&crate::models::AnyIdentitySet> {
+        self.props().get(9588)
+    }
+
+    /// Sets `changedBy`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_changed_by(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::AnyIdentitySet>,
+    ) -> &mut Self {
+        self.props_mut().set(9588, value.into_patch());
+        self
+    }
+
+    /// Data and time when the entity was changed.
+    ///
+    /// `eventDateTime`: `None` when absent or `null`.
+    pub fn event_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(9589)
+    }
+
+    /// Sets `eventDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_event_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(9589, value.into_patch());
+        self
+    }
+
+    /// The stage when the entity was changed. Possible values are: contentRetrieval, contentReview,
+    /// generateReport, contentDeletion, caseResolved, unknownFutureValue.
+    ///
+    /// `stage`: `None` when absent or `null`.
+    pub fn stage(&self) -> Option<&crate::models::SubjectRightsRequestStage> {
+        self.props().get(9590)
+    }
+
+    /// Sets `stage`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_stage(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::SubjectRightsRequestStage>,
+    ) -> &mut Self {
+        self.props_mut().set(9590, value.into_patch());
+        self
+    }
+
+    /// The status of the stage when the entity was changed. Possible values are: notStarted, current,
+    /// completed, failed, unknownFutureValue.
+    ///
+    /// `stageStatus`: `None` when absent or `null`.
+    pub fn stage_status(&self) -> Option<&crate::models::SubjectRightsRequestStageStatus> {
+        self.props().get(9591)
+    }
+
+    /// Sets `stageStatus`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_stage_status(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::SubjectRightsRequestStageStatus>,
+    ) -> &mut Self {
+        self.props_mut().set(9591, value.into_patch());
+        self
+    }
+
+    /// Type of history.
+    ///
+    /// `type`: `None` when absent or `null`.
+    pub fn r#type(&self) -> Option<&str> {
+        self.props().str(9592)
+    }
+
+    /// Sets `type`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_type(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(9592, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "security")]
+impl std::fmt::Debug for SubjectRightsRequestHistory {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props().fmt_as(
+            f,
+            "SubjectRightsRequestHistory",
+            crate::models::PROPERTY_NAMES,
+        )
+    }
 }
 
 #[cfg(feature = "security")]
 impl serde::Serialize for SubjectRightsRequestHistory {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("changedBy", &self.changed_by)?;
-        writer.field("eventDateTime", &self.event_date_time)?;
-        writer.field("stage", &self.stage)?;
-        writer.field("stageStatus", &self.stage_status)?;
-        writer.field("type", &self.r#type)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -9395,40 +19768,91 @@ impl crate::read_fields::ReadFields for SubjectRightsRequestHistory {
     const NAME: &'static str = "microsoft.graph.subjectRightsRequestHistory";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "changedBy" => self.changed_by = map.next_value()?,
-            "eventDateTime" => self.event_date_time = map.next_value()?,
-            "stage" => self.stage = map.next_value()?,
-            "stageStatus" => self.stage_status = map.next_value()?,
-            "type" => self.r#type = map.next_value()?,
+            "changedBy" => into.other::<crate::models::AnyIdentitySet, _>(9588, map)?,
+            "eventDateTime" => into.other::<crate::edm::DateTimeOffset, _>(9589, map)?,
+            "stage" => into.other::<crate::models::SubjectRightsRequestStage, _>(9590, map)?,
+            "stageStatus" => {
+                into.other::<crate::models::SubjectRightsRequestStageStatus, _>(9591, map)?
+            }
+            "type" => into.str(9592, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.subjectRightsRequestMailboxLocation` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "security")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct SubjectRightsRequestMailboxLocation {
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "security")]
+impl SubjectRightsRequestMailboxLocation {
+    /// An empty `subjectRightsRequestMailboxLocation`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+}
+
+#[cfg(feature = "security")]
+impl std::fmt::Debug for SubjectRightsRequestMailboxLocation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props().fmt_as(
+            f,
+            "SubjectRightsRequestMailboxLocation",
+            crate::models::PROPERTY_NAMES,
+        )
+    }
 }
 
 #[cfg(feature = "security")]
 impl serde::Serialize for SubjectRightsRequestMailboxLocation {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -9444,16 +19868,16 @@ impl crate::read_fields::ReadFields for SubjectRightsRequestMailboxLocation {
     const NAME: &'static str = "microsoft.graph.subjectRightsRequestMailboxLocation";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
-        let _ = (key, map);
+        let _ = (key, map, into);
         Ok(false)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
@@ -9499,7 +19923,7 @@ impl AnySubjectRightsRequestMailboxLocation {
                 "microsoft.graph.subjectRightsRequestEnumeratedMailboxLocation"
             }
             Self::Unknown(value) => value
-                .additional_data
+                .additional_data()
                 .get("@odata.type")
                 .and_then(|t| t.as_str())
                 .map_or("microsoft.graph.subjectRightsRequestMailboxLocation", |t| {
@@ -9508,7 +19932,26 @@ impl AnySubjectRightsRequestMailboxLocation {
         }
     }
 
-    /// The value as a [`SubjectRightsRequestMailboxLocation`]: the declared type, or a derived type this version does not
+    /// The value read as [`SubjectRightsRequestMailboxLocation`] whatever its variant: a derived type's base properties
+    /// read the same, so reading the `subjectRightsRequestMailboxLocation` properties needs no `match`.
+    pub fn base(&self) -> &SubjectRightsRequestMailboxLocation {
+        match self {
+            Self::SubjectRightsRequestMailboxLocation(value) | Self::Unknown(value) => value,
+            Self::SubjectRightsRequestAllMailboxLocation(value) => value,
+            Self::SubjectRightsRequestEnumeratedMailboxLocation(value) => value,
+        }
+    }
+
+    /// As [`AnySubjectRightsRequestMailboxLocation::base`], to change the `subjectRightsRequestMailboxLocation` properties of any variant.
+    pub fn base_mut(&mut self) -> &mut SubjectRightsRequestMailboxLocation {
+        match self {
+            Self::SubjectRightsRequestMailboxLocation(value) | Self::Unknown(value) => value,
+            Self::SubjectRightsRequestAllMailboxLocation(value) => value,
+            Self::SubjectRightsRequestEnumeratedMailboxLocation(value) => value,
+        }
+    }
+
+    /// The value as [`SubjectRightsRequestMailboxLocation`] if it is the declared type, or a derived type this version does not
     /// know (read as the declared type). `None` for the known derived types.
     pub fn as_subject_rights_request_mailbox_location(
         &self,
@@ -9680,26 +20123,75 @@ impl crate::polymorphic::Polymorphic for AnySubjectRightsRequestMailboxLocation 
 
     fn declared_data(&self) -> Option<&crate::AdditionalData> {
         match self {
-            Self::SubjectRightsRequestMailboxLocation(value) => Some(&value.additional_data),
+            Self::SubjectRightsRequestMailboxLocation(value) => Some(value.additional_data()),
             _ => None,
         }
     }
 }
 
 /// The `microsoft.graph.subjectRightsRequestSiteLocation` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "security")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct SubjectRightsRequestSiteLocation {
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "security")]
+impl SubjectRightsRequestSiteLocation {
+    /// An empty `subjectRightsRequestSiteLocation`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+}
+
+#[cfg(feature = "security")]
+impl std::fmt::Debug for SubjectRightsRequestSiteLocation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props().fmt_as(
+            f,
+            "SubjectRightsRequestSiteLocation",
+            crate::models::PROPERTY_NAMES,
+        )
+    }
 }
 
 #[cfg(feature = "security")]
 impl serde::Serialize for SubjectRightsRequestSiteLocation {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -9715,16 +20207,16 @@ impl crate::read_fields::ReadFields for SubjectRightsRequestSiteLocation {
     const NAME: &'static str = "microsoft.graph.subjectRightsRequestSiteLocation";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
-        let _ = (key, map);
+        let _ = (key, map, into);
         Ok(false)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
@@ -9770,7 +20262,7 @@ impl AnySubjectRightsRequestSiteLocation {
                 "microsoft.graph.subjectRightsRequestEnumeratedSiteLocation"
             }
             Self::Unknown(value) => value
-                .additional_data
+                .additional_data()
                 .get("@odata.type")
                 .and_then(|t| t.as_str())
                 .map_or("microsoft.graph.subjectRightsRequestSiteLocation", |t| {
@@ -9779,7 +20271,26 @@ impl AnySubjectRightsRequestSiteLocation {
         }
     }
 
-    /// The value as a [`SubjectRightsRequestSiteLocation`]: the declared type, or a derived type this version does not
+    /// The value read as [`SubjectRightsRequestSiteLocation`] whatever its variant: a derived type's base properties
+    /// read the same, so reading the `subjectRightsRequestSiteLocation` properties needs no `match`.
+    pub fn base(&self) -> &SubjectRightsRequestSiteLocation {
+        match self {
+            Self::SubjectRightsRequestSiteLocation(value) | Self::Unknown(value) => value,
+            Self::SubjectRightsRequestAllSiteLocation(value) => value,
+            Self::SubjectRightsRequestEnumeratedSiteLocation(value) => value,
+        }
+    }
+
+    /// As [`AnySubjectRightsRequestSiteLocation::base`], to change the `subjectRightsRequestSiteLocation` properties of any variant.
+    pub fn base_mut(&mut self) -> &mut SubjectRightsRequestSiteLocation {
+        match self {
+            Self::SubjectRightsRequestSiteLocation(value) | Self::Unknown(value) => value,
+            Self::SubjectRightsRequestAllSiteLocation(value) => value,
+            Self::SubjectRightsRequestEnumeratedSiteLocation(value) => value,
+        }
+    }
+
+    /// The value as [`SubjectRightsRequestSiteLocation`] if it is the declared type, or a derived type this version does not
     /// know (read as the declared type). `None` for the known derived types.
     pub fn as_subject_rights_request_site_location(
         &self,
@@ -9951,37 +20462,125 @@ impl crate::polymorphic::Polymorphic for AnySubjectRightsRequestSiteLocation {
 
     fn declared_data(&self) -> Option<&crate::AdditionalData> {
         match self {
-            Self::SubjectRightsRequestSiteLocation(value) => Some(&value.additional_data),
+            Self::SubjectRightsRequestSiteLocation(value) => Some(value.additional_data()),
             _ => None,
         }
     }
 }
 
 /// The `microsoft.graph.subjectRightsRequestStageDetail` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "security")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct SubjectRightsRequestStageDetail {
-    /// Describes the error, if any, for the current stage.
-    pub error: crate::Patch<Box<crate::models::PublicError>>,
-    /// The stage of the subject rights request. Possible values are: contentRetrieval, contentReview,
-    /// generateReport, contentDeletion, caseResolved, unknownFutureValue.
-    pub stage: crate::Patch<crate::models::SubjectRightsRequestStage>,
-    /// Status of the current stage. Possible values are: notStarted, current, completed, failed,
-    /// unknownFutureValue.
-    pub status: crate::Patch<crate::models::SubjectRightsRequestStageStatus>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "security")]
+impl SubjectRightsRequestStageDetail {
+    /// An empty `subjectRightsRequestStageDetail`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// Describes the error, if any, for the current stage.
+    ///
+    /// `error`: `None` when absent or `null`.
+    pub fn error(&self) -> Option<&crate::models::PublicError> {
+        self.props().get(9593)
+    }
+
+    /// Sets `error`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_error(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::PublicError>,
+    ) -> &mut Self {
+        self.props_mut().set(9593, value.into_patch());
+        self
+    }
+
+    /// The stage of the subject rights request. Possible values are: contentRetrieval, contentReview,
+    /// generateReport, contentDeletion, caseResolved, unknownFutureValue.
+    ///
+    /// `stage`: `None` when absent or `null`.
+    pub fn stage(&self) -> Option<&crate::models::SubjectRightsRequestStage> {
+        self.props().get(9594)
+    }
+
+    /// Sets `stage`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_stage(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::SubjectRightsRequestStage>,
+    ) -> &mut Self {
+        self.props_mut().set(9594, value.into_patch());
+        self
+    }
+
+    /// Status of the current stage. Possible values are: notStarted, current, completed, failed,
+    /// unknownFutureValue.
+    ///
+    /// `status`: `None` when absent or `null`.
+    pub fn status(&self) -> Option<&crate::models::SubjectRightsRequestStageStatus> {
+        self.props().get(9595)
+    }
+
+    /// Sets `status`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_status(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::SubjectRightsRequestStageStatus>,
+    ) -> &mut Self {
+        self.props_mut().set(9595, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "security")]
+impl std::fmt::Debug for SubjectRightsRequestStageDetail {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props().fmt_as(
+            f,
+            "SubjectRightsRequestStageDetail",
+            crate::models::PROPERTY_NAMES,
+        )
+    }
 }
 
 #[cfg(feature = "security")]
 impl serde::Serialize for SubjectRightsRequestStageDetail {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("error", &self.error)?;
-        writer.field("stage", &self.stage)?;
-        writer.field("status", &self.status)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -9997,47 +20596,118 @@ impl crate::read_fields::ReadFields for SubjectRightsRequestStageDetail {
     const NAME: &'static str = "microsoft.graph.subjectRightsRequestStageDetail";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "error" => self.error = map.next_value()?,
-            "stage" => self.stage = map.next_value()?,
-            "status" => self.status = map.next_value()?,
+            "error" => into.other::<crate::models::PublicError, _>(9593, map)?,
+            "stage" => into.other::<crate::models::SubjectRightsRequestStage, _>(9594, map)?,
+            "status" => {
+                into.other::<crate::models::SubjectRightsRequestStageStatus, _>(9595, map)?
+            }
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.trainingEventsContent` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "security")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct TrainingEventsContent {
-    /// List of assigned trainings and their information in an attack simulation and training campaign.
-    pub assigned_trainings_infos: crate::Patch<Vec<crate::models::AssignedTrainingInfo>>,
-    /// Number of users who were assigned trainings in an attack simulation and training campaign.
-    pub trainings_assigned_user_count: crate::Patch<i32>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "security")]
+impl TrainingEventsContent {
+    /// An empty `trainingEventsContent`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// List of assigned trainings and their information in an attack simulation and training campaign.
+    ///
+    /// `assignedTrainingsInfos`: an empty slice when absent or `null`.
+    pub fn assigned_trainings_infos(&self) -> &[crate::models::AssignedTrainingInfo] {
+        self.props().list(9835)
+    }
+
+    /// Sets `assignedTrainingsInfos`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_assigned_trainings_infos(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::AssignedTrainingInfo>>,
+    ) -> &mut Self {
+        self.props_mut().set(9835, value.into_patch());
+        self
+    }
+
+    /// Number of users who were assigned trainings in an attack simulation and training campaign.
+    ///
+    /// `trainingsAssignedUserCount`: `None` when absent or `null`.
+    pub fn trainings_assigned_user_count(&self) -> Option<i32> {
+        self.props().int(9836)
+    }
+
+    /// Sets `trainingsAssignedUserCount`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_trainings_assigned_user_count(
+        &mut self,
+        value: impl crate::IntoPatch<i32>,
+    ) -> &mut Self {
+        self.props_mut().set_int(9836, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "security")]
+impl std::fmt::Debug for TrainingEventsContent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "TrainingEventsContent", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "security")]
 impl serde::Serialize for TrainingEventsContent {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("assignedTrainingsInfos", &self.assigned_trainings_infos)?;
-        writer.field(
-            "trainingsAssignedUserCount",
-            &self.trainings_assigned_user_count,
-        )?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -10053,56 +20723,111 @@ impl crate::read_fields::ReadFields for TrainingEventsContent {
     const NAME: &'static str = "microsoft.graph.trainingEventsContent";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "assignedTrainingsInfos" => self.assigned_trainings_infos = map.next_value()?,
-            "trainingsAssignedUserCount" => {
-                self.trainings_assigned_user_count = map.next_value()?
+            "assignedTrainingsInfos" => {
+                into.other::<Vec<crate::models::AssignedTrainingInfo>, _>(9835, map)?
             }
+            "trainingsAssignedUserCount" => into.int::<i32, _>(9836, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.trainingNotificationSetting` complex type.
 ///
-/// Derived from `endUserNotificationSetting`; inherited properties are included.
+/// Derived from `endUserNotificationSetting`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::EndUserNotificationSetting`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "security")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct TrainingNotificationSetting {
-    /// The `notificationPreference` property.
-    pub notification_preference: crate::Patch<crate::models::EndUserNotificationPreference>,
-    /// The `positiveReinforcement` property.
-    pub positive_reinforcement: crate::Patch<Box<crate::models::PositiveReinforcementNotification>>,
-    /// The `settingType` property.
-    pub setting_type: crate::Patch<crate::models::EndUserNotificationSettingType>,
+    base: crate::models::EndUserNotificationSetting,
+}
+
+#[cfg(feature = "security")]
+impl std::ops::Deref for TrainingNotificationSetting {
+    type Target = crate::models::EndUserNotificationSetting;
+
+    fn deref(&self) -> &crate::models::EndUserNotificationSetting {
+        &self.base
+    }
+}
+
+#[cfg(feature = "security")]
+impl std::ops::DerefMut for TrainingNotificationSetting {
+    fn deref_mut(&mut self) -> &mut crate::models::EndUserNotificationSetting {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "security")]
+impl TrainingNotificationSetting {
+    /// An empty `trainingNotificationSetting`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The `trainingAssignment` property.
-    pub training_assignment: crate::Patch<Box<crate::models::AnyBaseEndUserNotification>>,
+    ///
+    /// `trainingAssignment`: `None` when absent or `null`.
+    pub fn training_assignment(&self) -> Option<&crate::models::AnyBaseEndUserNotification> {
+        self.props().get(9837)
+    }
+
+    /// Sets `trainingAssignment`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_training_assignment(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::AnyBaseEndUserNotification>,
+    ) -> &mut Self {
+        self.props_mut().set(9837, value.into_patch());
+        self
+    }
+
     /// The `trainingReminder` property.
-    pub training_reminder: crate::Patch<Box<crate::models::TrainingReminderNotification>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `trainingReminder`: `None` when absent or `null`.
+    pub fn training_reminder(&self) -> Option<&crate::models::TrainingReminderNotification> {
+        self.props().get(9838)
+    }
+
+    /// Sets `trainingReminder`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_training_reminder(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::TrainingReminderNotification>,
+    ) -> &mut Self {
+        self.props_mut().set(9838, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "security")]
+impl std::fmt::Debug for TrainingNotificationSetting {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props().fmt_as(
+            f,
+            "TrainingNotificationSetting",
+            crate::models::PROPERTY_NAMES,
+        )
+    }
 }
 
 #[cfg(feature = "security")]
 impl serde::Serialize for TrainingNotificationSetting {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("notificationPreference", &self.notification_preference)?;
-        writer.field("positiveReinforcement", &self.positive_reinforcement)?;
-        writer.field("settingType", &self.setting_type)?;
-        writer.field("trainingAssignment", &self.training_assignment)?;
-        writer.field("trainingReminder", &self.training_reminder)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -10118,51 +20843,108 @@ impl crate::read_fields::ReadFields for TrainingNotificationSetting {
     const NAME: &'static str = "microsoft.graph.trainingNotificationSetting";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "notificationPreference" => self.notification_preference = map.next_value()?,
-            "positiveReinforcement" => self.positive_reinforcement = map.next_value()?,
-            "settingType" => self.setting_type = map.next_value()?,
-            "trainingAssignment" => self.training_assignment = map.next_value()?,
-            "trainingReminder" => self.training_reminder = map.next_value()?,
+            "notificationPreference" => {
+                into.other::<crate::models::EndUserNotificationPreference, _>(8035, map)?
+            }
+            "positiveReinforcement" => {
+                into.other::<crate::models::PositiveReinforcementNotification, _>(8036, map)?
+            }
+            "settingType" => {
+                into.other::<crate::models::EndUserNotificationSettingType, _>(8037, map)?
+            }
+            "trainingAssignment" => {
+                into.other::<crate::models::AnyBaseEndUserNotification, _>(9837, map)?
+            }
+            "trainingReminder" => {
+                into.other::<crate::models::TrainingReminderNotification, _>(9838, map)?
+            }
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+base: <crate::models::EndUserNotificationSetting as crate::read_fields::ReadFields>::from_properties(properties),
+}
     }
 }
 
 /// The `microsoft.graph.trainingReminderNotification` complex type.
 ///
-/// Derived from `baseEndUserNotification`; inherited properties are included.
+/// Derived from `baseEndUserNotification`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::BaseEndUserNotification`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "security")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct TrainingReminderNotification {
-    /// The `defaultLanguage` property.
-    pub default_language: crate::Patch<String>,
+    base: crate::models::BaseEndUserNotification,
+}
+
+#[cfg(feature = "security")]
+impl std::ops::Deref for TrainingReminderNotification {
+    type Target = crate::models::BaseEndUserNotification;
+
+    fn deref(&self) -> &crate::models::BaseEndUserNotification {
+        &self.base
+    }
+}
+
+#[cfg(feature = "security")]
+impl std::ops::DerefMut for TrainingReminderNotification {
+    fn deref_mut(&mut self) -> &mut crate::models::BaseEndUserNotification {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "security")]
+impl TrainingReminderNotification {
+    /// An empty `trainingReminderNotification`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The `deliveryFrequency` property.
-    pub delivery_frequency: crate::Patch<crate::models::NotificationDeliveryFrequency>,
-    /// The `endUserNotification` navigation property (present when expanded).
-    pub end_user_notification: crate::Patch<Box<crate::models::EndUserNotification>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `deliveryFrequency`: `None` when absent or `null`.
+    pub fn delivery_frequency(&self) -> Option<&crate::models::NotificationDeliveryFrequency> {
+        self.props().get(9839)
+    }
+
+    /// Sets `deliveryFrequency`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_delivery_frequency(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::NotificationDeliveryFrequency>,
+    ) -> &mut Self {
+        self.props_mut().set(9839, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "security")]
+impl std::fmt::Debug for TrainingReminderNotification {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props().fmt_as(
+            f,
+            "TrainingReminderNotification",
+            crate::models::PROPERTY_NAMES,
+        )
+    }
 }
 
 #[cfg(feature = "security")]
 impl serde::Serialize for TrainingReminderNotification {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("defaultLanguage", &self.default_language)?;
-        writer.field("deliveryFrequency", &self.delivery_frequency)?;
-        writer.field("endUserNotification", &self.end_user_notification)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -10178,41 +20960,106 @@ impl crate::read_fields::ReadFields for TrainingReminderNotification {
     const NAME: &'static str = "microsoft.graph.trainingReminderNotification";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "defaultLanguage" => self.default_language = map.next_value()?,
-            "deliveryFrequency" => self.delivery_frequency = map.next_value()?,
-            "endUserNotification" => self.end_user_notification = map.next_value()?,
+            "defaultLanguage" => into.str(7218, map)?,
+            "deliveryFrequency" => {
+                into.other::<crate::models::NotificationDeliveryFrequency, _>(9839, map)?
+            }
+            "endUserNotification" => {
+                into.other::<crate::models::EndUserNotification, _>(7219, map)?
+            }
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+base: <crate::models::BaseEndUserNotification as crate::read_fields::ReadFields>::from_properties(properties),
+}
     }
 }
 
 /// The `microsoft.graph.trainingSetting` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "security")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct TrainingSetting {
-    /// The `settingType` property.
-    pub setting_type: crate::Patch<crate::models::TrainingSettingType>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "security")]
+impl TrainingSetting {
+    /// An empty `trainingSetting`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// The `settingType` property.
+    ///
+    /// `settingType`: `None` when absent or `null`.
+    pub fn setting_type(&self) -> Option<&crate::models::TrainingSettingType> {
+        self.props().get(9840)
+    }
+
+    /// Sets `settingType`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_setting_type(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::TrainingSettingType>,
+    ) -> &mut Self {
+        self.props_mut().set(9840, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "security")]
+impl std::fmt::Debug for TrainingSetting {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "TrainingSetting", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "security")]
 impl serde::Serialize for TrainingSetting {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("settingType", &self.setting_type)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -10228,19 +21075,19 @@ impl crate::read_fields::ReadFields for TrainingSetting {
     const NAME: &'static str = "microsoft.graph.trainingSetting";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "settingType" => self.setting_type = map.next_value()?,
+            "settingType" => into.other::<crate::models::TrainingSettingType, _>(9840, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
@@ -10293,7 +21140,7 @@ impl AnyTrainingSetting {
             }
             Self::NoTrainingSetting(_) => "microsoft.graph.noTrainingSetting",
             Self::Unknown(value) => value
-                .additional_data
+                .additional_data()
                 .get("@odata.type")
                 .and_then(|t| t.as_str())
                 .map_or("microsoft.graph.trainingSetting", |t| {
@@ -10302,7 +21149,32 @@ impl AnyTrainingSetting {
         }
     }
 
-    /// The value as a [`TrainingSetting`]: the declared type, or a derived type this version does not
+    /// The value read as [`TrainingSetting`] whatever its variant: a derived type's base properties
+    /// read the same, so reading the `trainingSetting` properties needs no `match`.
+    pub fn base(&self) -> &TrainingSetting {
+        match self {
+            Self::TrainingSetting(value) | Self::Unknown(value) => value,
+            Self::CustomTrainingSetting(value) => value,
+            Self::MicrosoftCustomTrainingSetting(value) => value,
+            Self::MicrosoftManagedTrainingSetting(value) => value,
+            Self::MicrosoftTrainingAssignmentMapping(value) => value,
+            Self::NoTrainingSetting(value) => value,
+        }
+    }
+
+    /// As [`AnyTrainingSetting::base`], to change the `trainingSetting` properties of any variant.
+    pub fn base_mut(&mut self) -> &mut TrainingSetting {
+        match self {
+            Self::TrainingSetting(value) | Self::Unknown(value) => value,
+            Self::CustomTrainingSetting(value) => value,
+            Self::MicrosoftCustomTrainingSetting(value) => value,
+            Self::MicrosoftManagedTrainingSetting(value) => value,
+            Self::MicrosoftTrainingAssignmentMapping(value) => value,
+            Self::NoTrainingSetting(value) => value,
+        }
+    }
+
+    /// The value as [`TrainingSetting`] if it is the declared type, or a derived type this version does not
     /// know (read as the declared type). `None` for the known derived types.
     pub fn as_training_setting(&self) -> Option<&TrainingSetting> {
         match self {
@@ -10569,44 +21441,153 @@ impl crate::polymorphic::Polymorphic for AnyTrainingSetting {
 
     fn declared_data(&self) -> Option<&crate::AdditionalData> {
         match self {
-            Self::TrainingSetting(value) => Some(&value.additional_data),
+            Self::TrainingSetting(value) => Some(value.additional_data()),
             _ => None,
         }
     }
 }
 
 /// The `microsoft.graph.uriClickSecurityState` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "security")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct UriClickSecurityState {
-    /// The `clickAction` property.
-    pub click_action: crate::Patch<String>,
-    /// The `clickDateTime` property.
-    pub click_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// The `id` property.
-    pub id: crate::Patch<String>,
-    /// The `sourceId` property.
-    pub source_id: crate::Patch<String>,
-    /// The `uriDomain` property.
-    pub uri_domain: crate::Patch<String>,
-    /// The `verdict` property.
-    pub verdict: crate::Patch<String>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "security")]
+impl UriClickSecurityState {
+    /// An empty `uriClickSecurityState`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// The `clickAction` property.
+    ///
+    /// `clickAction`: `None` when absent or `null`.
+    pub fn click_action(&self) -> Option<&str> {
+        self.props().str(9871)
+    }
+
+    /// Sets `clickAction`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_click_action(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(9871, value.into_patch());
+        self
+    }
+
+    /// The `clickDateTime` property.
+    ///
+    /// `clickDateTime`: `None` when absent or `null`.
+    pub fn click_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(9872)
+    }
+
+    /// Sets `clickDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_click_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(9872, value.into_patch());
+        self
+    }
+
+    /// The `id` property.
+    ///
+    /// `id`: `None` when absent or `null`.
+    pub fn id(&self) -> Option<&str> {
+        self.props().str(9873)
+    }
+
+    /// Sets `id`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(9873, value.into_patch());
+        self
+    }
+
+    /// The `sourceId` property.
+    ///
+    /// `sourceId`: `None` when absent or `null`.
+    pub fn source_id(&self) -> Option<&str> {
+        self.props().str(9874)
+    }
+
+    /// Sets `sourceId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_source_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(9874, value.into_patch());
+        self
+    }
+
+    /// The `uriDomain` property.
+    ///
+    /// `uriDomain`: `None` when absent or `null`.
+    pub fn uri_domain(&self) -> Option<&str> {
+        self.props().str(9875)
+    }
+
+    /// Sets `uriDomain`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_uri_domain(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(9875, value.into_patch());
+        self
+    }
+
+    /// The `verdict` property.
+    ///
+    /// `verdict`: `None` when absent or `null`.
+    pub fn verdict(&self) -> Option<&str> {
+        self.props().str(9876)
+    }
+
+    /// Sets `verdict`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_verdict(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(9876, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "security")]
+impl std::fmt::Debug for UriClickSecurityState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "UriClickSecurityState", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "security")]
 impl serde::Serialize for UriClickSecurityState {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("clickAction", &self.click_action)?;
-        writer.field("clickDateTime", &self.click_date_time)?;
-        writer.field("id", &self.id)?;
-        writer.field("sourceId", &self.source_id)?;
-        writer.field("uriDomain", &self.uri_domain)?;
-        writer.field("verdict", &self.verdict)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -10622,93 +21603,291 @@ impl crate::read_fields::ReadFields for UriClickSecurityState {
     const NAME: &'static str = "microsoft.graph.uriClickSecurityState";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "clickAction" => self.click_action = map.next_value()?,
-            "clickDateTime" => self.click_date_time = map.next_value()?,
-            "id" => self.id = map.next_value()?,
-            "sourceId" => self.source_id = map.next_value()?,
-            "uriDomain" => self.uri_domain = map.next_value()?,
-            "verdict" => self.verdict = map.next_value()?,
+            "clickAction" => into.str(9871, map)?,
+            "clickDateTime" => into.other::<crate::edm::DateTimeOffset, _>(9872, map)?,
+            "id" => into.str(9873, map)?,
+            "sourceId" => into.str(9874, map)?,
+            "uriDomain" => into.str(9875, map)?,
+            "verdict" => into.str(9876, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.userSecurityState` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "security")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct UserSecurityState {
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "security")]
+impl UserSecurityState {
+    /// An empty `userSecurityState`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
+    /// Properties this version of the SDK does not know and instance annotations
+    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
     /// AAD User object identifier (GUID) - represents the physical/multi-account user entity.
-    pub aad_user_id: crate::Patch<String>,
+    ///
+    /// `aadUserId`: `None` when absent or `null`.
+    pub fn aad_user_id(&self) -> Option<&str> {
+        self.props().str(9929)
+    }
+
+    /// Sets `aadUserId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_aad_user_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(9929, value.into_patch());
+        self
+    }
+
     /// Account name of user account (without Active Directory domain or DNS domain) - (also called
     /// mailNickName).
-    pub account_name: crate::Patch<String>,
+    ///
+    /// `accountName`: `None` when absent or `null`.
+    pub fn account_name(&self) -> Option<&str> {
+        self.props().str(9930)
+    }
+
+    /// Sets `accountName`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_account_name(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(9930, value.into_patch());
+        self
+    }
+
     /// NetBIOS/Active Directory domain of user account (that is, domain/account format).
-    pub domain_name: crate::Patch<String>,
+    ///
+    /// `domainName`: `None` when absent or `null`.
+    pub fn domain_name(&self) -> Option<&str> {
+        self.props().str(9931)
+    }
+
+    /// Sets `domainName`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_domain_name(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(9931, value.into_patch());
+        self
+    }
+
     /// For email-related alerts - user account's email 'role'. Possible values are: unknown, sender,
     /// recipient.
-    pub email_role: crate::Patch<crate::models::EmailRole>,
+    ///
+    /// `emailRole`: `None` when absent or `null`.
+    pub fn email_role(&self) -> Option<&crate::models::EmailRole> {
+        self.props().get(9932)
+    }
+
+    /// Sets `emailRole`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_email_role(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::EmailRole>,
+    ) -> &mut Self {
+        self.props_mut().set(9932, value.into_patch());
+        self
+    }
+
     /// Indicates whether the user logged on through a VPN.
-    pub is_vpn: crate::Patch<bool>,
+    ///
+    /// `isVpn`: `None` when absent or `null`.
+    pub fn is_vpn(&self) -> Option<bool> {
+        self.props().bool(9933)
+    }
+
+    /// Sets `isVpn`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_is_vpn(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(9933, value.into_patch());
+        self
+    }
+
     /// Time at which the sign-in occurred. The Timestamp type represents date and time information using
     /// ISO 8601 format and is always in UTC time. For example, midnight UTC on Jan 1, 2014 is
     /// 2014-01-01T00:00:00Z.
-    pub logon_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    ///
+    /// `logonDateTime`: `None` when absent or `null`.
+    pub fn logon_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(9934)
+    }
+
+    /// Sets `logonDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_logon_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(9934, value.into_patch());
+        self
+    }
+
     /// User sign-in ID.
-    pub logon_id: crate::Patch<String>,
+    ///
+    /// `logonId`: `None` when absent or `null`.
+    pub fn logon_id(&self) -> Option<&str> {
+        self.props().str(9935)
+    }
+
+    /// Sets `logonId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_logon_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(9935, value.into_patch());
+        self
+    }
+
     /// IP Address the sign-in request originated from.
-    pub logon_ip: crate::Patch<String>,
+    ///
+    /// `logonIp`: `None` when absent or `null`.
+    pub fn logon_ip(&self) -> Option<&str> {
+        self.props().str(9936)
+    }
+
+    /// Sets `logonIp`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_logon_ip(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(9936, value.into_patch());
+        self
+    }
+
     /// Location (by IP address mapping) associated with a user sign-in event by this user.
-    pub logon_location: crate::Patch<String>,
+    ///
+    /// `logonLocation`: `None` when absent or `null`.
+    pub fn logon_location(&self) -> Option<&str> {
+        self.props().str(9937)
+    }
+
+    /// Sets `logonLocation`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_logon_location(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(9937, value.into_patch());
+        self
+    }
+
     /// Method of user sign in. Possible values are: unknown, interactive, remoteInteractive, network,
     /// batch, service.
-    pub logon_type: crate::Patch<crate::models::LogonType>,
+    ///
+    /// `logonType`: `None` when absent or `null`.
+    pub fn logon_type(&self) -> Option<&crate::models::LogonType> {
+        self.props().get(9938)
+    }
+
+    /// Sets `logonType`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_logon_type(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::LogonType>,
+    ) -> &mut Self {
+        self.props_mut().set(9938, value.into_patch());
+        self
+    }
+
     /// Active Directory (on-premises) Security Identifier (SID) of the user.
-    pub on_premises_security_identifier: crate::Patch<String>,
+    ///
+    /// `onPremisesSecurityIdentifier`: `None` when absent or `null`.
+    pub fn on_premises_security_identifier(&self) -> Option<&str> {
+        self.props().str(9939)
+    }
+
+    /// Sets `onPremisesSecurityIdentifier`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_on_premises_security_identifier(
+        &mut self,
+        value: impl crate::IntoPatch<String>,
+    ) -> &mut Self {
+        self.props_mut().set_str(9939, value.into_patch());
+        self
+    }
+
     /// Provider-generated/calculated risk score of the user account. Recommended value range of 0-1,
     /// which equates to a percentage.
-    pub risk_score: crate::Patch<String>,
+    ///
+    /// `riskScore`: `None` when absent or `null`.
+    pub fn risk_score(&self) -> Option<&str> {
+        self.props().str(9940)
+    }
+
+    /// Sets `riskScore`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_risk_score(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(9940, value.into_patch());
+        self
+    }
+
     /// User account type (group membership), per Windows definition. Possible values are: unknown,
     /// standard, power, administrator.
-    pub user_account_type: crate::Patch<crate::models::UserAccountSecurityType>,
+    ///
+    /// `userAccountType`: `None` when absent or `null`.
+    pub fn user_account_type(&self) -> Option<&crate::models::UserAccountSecurityType> {
+        self.props().get(9941)
+    }
+
+    /// Sets `userAccountType`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_user_account_type(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::UserAccountSecurityType>,
+    ) -> &mut Self {
+        self.props_mut().set(9941, value.into_patch());
+        self
+    }
+
     /// User sign-in name - internet format: (user account name)@(user account DNS domain name).
-    pub user_principal_name: crate::Patch<String>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `userPrincipalName`: `None` when absent or `null`.
+    pub fn user_principal_name(&self) -> Option<&str> {
+        self.props().str(9942)
+    }
+
+    /// Sets `userPrincipalName`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_user_principal_name(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(9942, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "security")]
+impl std::fmt::Debug for UserSecurityState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "UserSecurityState", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "security")]
 impl serde::Serialize for UserSecurityState {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("aadUserId", &self.aad_user_id)?;
-        writer.field("accountName", &self.account_name)?;
-        writer.field("domainName", &self.domain_name)?;
-        writer.field("emailRole", &self.email_role)?;
-        writer.field("isVpn", &self.is_vpn)?;
-        writer.field("logonDateTime", &self.logon_date_time)?;
-        writer.field("logonId", &self.logon_id)?;
-        writer.field("logonIp", &self.logon_ip)?;
-        writer.field("logonLocation", &self.logon_location)?;
-        writer.field("logonType", &self.logon_type)?;
-        writer.field(
-            "onPremisesSecurityIdentifier",
-            &self.on_premises_security_identifier,
-        )?;
-        writer.field("riskScore", &self.risk_score)?;
-        writer.field("userAccountType", &self.user_account_type)?;
-        writer.field("userPrincipalName", &self.user_principal_name)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -10724,83 +21903,237 @@ impl crate::read_fields::ReadFields for UserSecurityState {
     const NAME: &'static str = "microsoft.graph.userSecurityState";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "aadUserId" => self.aad_user_id = map.next_value()?,
-            "accountName" => self.account_name = map.next_value()?,
-            "domainName" => self.domain_name = map.next_value()?,
-            "emailRole" => self.email_role = map.next_value()?,
-            "isVpn" => self.is_vpn = map.next_value()?,
-            "logonDateTime" => self.logon_date_time = map.next_value()?,
-            "logonId" => self.logon_id = map.next_value()?,
-            "logonIp" => self.logon_ip = map.next_value()?,
-            "logonLocation" => self.logon_location = map.next_value()?,
-            "logonType" => self.logon_type = map.next_value()?,
-            "onPremisesSecurityIdentifier" => {
-                self.on_premises_security_identifier = map.next_value()?
+            "aadUserId" => into.str(9929, map)?,
+            "accountName" => into.str(9930, map)?,
+            "domainName" => into.str(9931, map)?,
+            "emailRole" => into.other::<crate::models::EmailRole, _>(9932, map)?,
+            "isVpn" => into.bool(9933, map)?,
+            "logonDateTime" => into.other::<crate::edm::DateTimeOffset, _>(9934, map)?,
+            "logonId" => into.str(9935, map)?,
+            "logonIp" => into.str(9936, map)?,
+            "logonLocation" => into.str(9937, map)?,
+            "logonType" => into.other::<crate::models::LogonType, _>(9938, map)?,
+            "onPremisesSecurityIdentifier" => into.str(9939, map)?,
+            "riskScore" => into.str(9940, map)?,
+            "userAccountType" => {
+                into.other::<crate::models::UserAccountSecurityType, _>(9941, map)?
             }
-            "riskScore" => self.risk_score = map.next_value()?,
-            "userAccountType" => self.user_account_type = map.next_value()?,
-            "userPrincipalName" => self.user_principal_name = map.next_value()?,
+            "userPrincipalName" => into.str(9942, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.userSimulationDetails` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "security")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct UserSimulationDetails {
-    /// Number of trainings assigned to a user in an attack simulation and training campaign.
-    pub assigned_trainings_count: crate::Patch<i32>,
-    /// Number of trainings completed by a user in an attack simulation and training campaign.
-    pub completed_trainings_count: crate::Patch<i32>,
-    /// Date and time of the compromising online action by a user in an attack simulation and training
-    /// campaign.
-    pub compromised_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// Number of trainings in progress by a user in an attack simulation and training campaign.
-    pub in_progress_trainings_count: crate::Patch<i32>,
-    /// Indicates whether a user was compromised in an attack simulation and training campaign.
-    pub is_compromised: crate::Patch<bool>,
-    /// Date and time when a user reported the delivered payload as phishing in the attack simulation and
-    /// training campaign.
-    pub reported_phish_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// List of simulation events of a user in the attack simulation and training campaign.
-    pub simulation_events: crate::Patch<Vec<crate::models::UserSimulationEventInfo>>,
-    /// User in an attack simulation and training campaign.
-    pub simulation_user: crate::Patch<Box<crate::models::AttackSimulationUser>>,
-    /// List of training events of a user in the attack simulation and training campaign.
-    pub training_events: crate::Patch<Vec<crate::models::UserTrainingEventInfo>>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "security")]
+impl UserSimulationDetails {
+    /// An empty `userSimulationDetails`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// Number of trainings assigned to a user in an attack simulation and training campaign.
+    ///
+    /// `assignedTrainingsCount`: `None` when absent or `null`.
+    pub fn assigned_trainings_count(&self) -> Option<i32> {
+        self.props().int(9946)
+    }
+
+    /// Sets `assignedTrainingsCount`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_assigned_trainings_count(&mut self, value: impl crate::IntoPatch<i32>) -> &mut Self {
+        self.props_mut().set_int(9946, value.into_patch());
+        self
+    }
+
+    /// Number of trainings completed by a user in an attack simulation and training campaign.
+    ///
+    /// `completedTrainingsCount`: `None` when absent or `null`.
+    pub fn completed_trainings_count(&self) -> Option<i32> {
+        self.props().int(9947)
+    }
+
+    /// Sets `completedTrainingsCount`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_completed_trainings_count(
+        &mut self,
+        value: impl crate::IntoPatch<i32>,
+    ) -> &mut Self {
+        self.props_mut().set_int(9947, value.into_patch());
+        self
+    }
+
+    /// Date and time of the compromising online action by a user in an attack simulation and training
+    /// campaign.
+    ///
+    /// `compromisedDateTime`: `None` when absent or `null`.
+    pub fn compromised_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(9948)
+    }
+
+    /// Sets `compromisedDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_compromised_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(9948, value.into_patch());
+        self
+    }
+
+    /// Number of trainings in progress by a user in an attack simulation and training campaign.
+    ///
+    /// `inProgressTrainingsCount`: `None` when absent or `null`.
+    pub fn in_progress_trainings_count(&self) -> Option<i32> {
+        self.props().int(9949)
+    }
+
+    /// Sets `inProgressTrainingsCount`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_in_progress_trainings_count(
+        &mut self,
+        value: impl crate::IntoPatch<i32>,
+    ) -> &mut Self {
+        self.props_mut().set_int(9949, value.into_patch());
+        self
+    }
+
+    /// Indicates whether a user was compromised in an attack simulation and training campaign.
+    ///
+    /// `isCompromised`: `None` when absent or `null`.
+    pub fn is_compromised(&self) -> Option<bool> {
+        self.props().bool(9950)
+    }
+
+    /// Sets `isCompromised`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_is_compromised(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(9950, value.into_patch());
+        self
+    }
+
+    /// Date and time when a user reported the delivered payload as phishing in the attack simulation and
+    /// training campaign.
+    ///
+    /// `reportedPhishDateTime`: `None` when absent or `null`.
+    pub fn reported_phish_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(9951)
+    }
+
+    /// Sets `reportedPhishDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_reported_phish_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(9951, value.into_patch());
+        self
+    }
+
+    /// List of simulation events of a user in the attack simulation and training campaign.
+    ///
+    /// `simulationEvents`: an empty slice when absent or `null`.
+    pub fn simulation_events(&self) -> &[crate::models::UserSimulationEventInfo] {
+        self.props().list(9952)
+    }
+
+    /// Sets `simulationEvents`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_simulation_events(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::UserSimulationEventInfo>>,
+    ) -> &mut Self {
+        self.props_mut().set(9952, value.into_patch());
+        self
+    }
+
+    /// User in an attack simulation and training campaign.
+    ///
+    /// `simulationUser`: `None` when absent or `null`.
+    pub fn simulation_user(&self) -> Option<&crate::models::AttackSimulationUser> {
+        self.props().get(9953)
+    }
+
+    /// Sets `simulationUser`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_simulation_user(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::AttackSimulationUser>,
+    ) -> &mut Self {
+        self.props_mut().set(9953, value.into_patch());
+        self
+    }
+
+    /// List of training events of a user in the attack simulation and training campaign.
+    ///
+    /// `trainingEvents`: an empty slice when absent or `null`.
+    pub fn training_events(&self) -> &[crate::models::UserTrainingEventInfo] {
+        self.props().list(9954)
+    }
+
+    /// Sets `trainingEvents`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_training_events(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::UserTrainingEventInfo>>,
+    ) -> &mut Self {
+        self.props_mut().set(9954, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "security")]
+impl std::fmt::Debug for UserSimulationDetails {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "UserSimulationDetails", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "security")]
 impl serde::Serialize for UserSimulationDetails {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("assignedTrainingsCount", &self.assigned_trainings_count)?;
-        writer.field("completedTrainingsCount", &self.completed_trainings_count)?;
-        writer.field("compromisedDateTime", &self.compromised_date_time)?;
-        writer.field(
-            "inProgressTrainingsCount",
-            &self.in_progress_trainings_count,
-        )?;
-        writer.field("isCompromised", &self.is_compromised)?;
-        writer.field("reportedPhishDateTime", &self.reported_phish_date_time)?;
-        writer.field("simulationEvents", &self.simulation_events)?;
-        writer.field("simulationUser", &self.simulation_user)?;
-        writer.field("trainingEvents", &self.training_events)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -10816,65 +22149,184 @@ impl crate::read_fields::ReadFields for UserSimulationDetails {
     const NAME: &'static str = "microsoft.graph.userSimulationDetails";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "assignedTrainingsCount" => self.assigned_trainings_count = map.next_value()?,
-            "completedTrainingsCount" => self.completed_trainings_count = map.next_value()?,
-            "compromisedDateTime" => self.compromised_date_time = map.next_value()?,
-            "inProgressTrainingsCount" => self.in_progress_trainings_count = map.next_value()?,
-            "isCompromised" => self.is_compromised = map.next_value()?,
-            "reportedPhishDateTime" => self.reported_phish_date_time = map.next_value()?,
-            "simulationEvents" => self.simulation_events = map.next_value()?,
-            "simulationUser" => self.simulation_user = map.next_value()?,
-            "trainingEvents" => self.training_events = map.next_value()?,
+            "assignedTrainingsCount" => into.int::<i32, _>(9946, map)?,
+            "completedTrainingsCount" => into.int::<i32, _>(9947, map)?,
+            "compromisedDateTime" => into.other::<crate::edm::DateTimeOffset, _>(9948, map)?,
+            "inProgressTrainingsCount" => into.int::<i32, _>(9949, map)?,
+            "isCompromised" => into.bool(9950, map)?,
+            "reportedPhishDateTime" => into.other::<crate::edm::DateTimeOffset, _>(9951, map)?,
+            "simulationEvents" => {
+                into.other::<Vec<crate::models::UserSimulationEventInfo>, _>(9952, map)?
+            }
+            "simulationUser" => into.other::<crate::models::AttackSimulationUser, _>(9953, map)?,
+            "trainingEvents" => {
+                into.other::<Vec<crate::models::UserTrainingEventInfo>, _>(9954, map)?
+            }
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.userSimulationEventInfo` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "security")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct UserSimulationEventInfo {
-    /// Browser information from where the simulation event was initiated by a user in an attack
-    /// simulation and training campaign.
-    pub browser: crate::Patch<String>,
-    /// The `clickSource` property.
-    pub click_source: crate::Patch<crate::models::ClickSource>,
-    /// Date and time of the simulation event by a user in an attack simulation and training campaign.
-    pub event_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// Name of the simulation event by a user in an attack simulation and training campaign.
-    pub event_name: crate::Patch<String>,
-    /// IP address from where the simulation event was initiated by a user in an attack simulation and
-    /// training campaign.
-    pub ip_address: crate::Patch<String>,
-    /// The operating system, platform, and device details from where the simulation event was initiated
-    /// by a user in an attack simulation and training campaign.
-    pub os_platform_device_details: crate::Patch<String>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "security")]
+impl UserSimulationEventInfo {
+    /// An empty `userSimulationEventInfo`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// Browser information from where the simulation event was initiated by a user in an attack
+    /// simulation and training campaign.
+    ///
+    /// `browser`: `None` when absent or `null`.
+    pub fn browser(&self) -> Option<&str> {
+        self.props().str(9955)
+    }
+
+    /// Sets `browser`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_browser(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(9955, value.into_patch());
+        self
+    }
+
+    /// The `clickSource` property.
+    ///
+    /// `clickSource`: `None` when absent or `null`.
+    pub fn click_source(&self) -> Option<&crate::models::ClickSource> {
+        self.props().get(9956)
+    }
+
+    /// Sets `clickSource`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_click_source(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::ClickSource>,
+    ) -> &mut Self {
+        self.props_mut().set(9956, value.into_patch());
+        self
+    }
+
+    /// Date and time of the simulation event by a user in an attack simulation and training campaign.
+    ///
+    /// `eventDateTime`: `None` when absent or `null`.
+    pub fn event_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(9957)
+    }
+
+    /// Sets `eventDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_event_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(9957, value.into_patch());
+        self
+    }
+
+    /// Name of the simulation event by a user in an attack simulation and training campaign.
+    ///
+    /// `eventName`: `None` when absent or `null`.
+    pub fn event_name(&self) -> Option<&str> {
+        self.props().str(9958)
+    }
+
+    /// Sets `eventName`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_event_name(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(9958, value.into_patch());
+        self
+    }
+
+    /// IP address from where the simulation event was initiated by a user in an attack simulation and
+    /// training campaign.
+    ///
+    /// `ipAddress`: `None` when absent or `null`.
+    pub fn ip_address(&self) -> Option<&str> {
+        self.props().str(9959)
+    }
+
+    /// Sets `ipAddress`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_ip_address(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(9959, value.into_patch());
+        self
+    }
+
+    /// The operating system, platform, and device details from where the simulation event was initiated
+    /// by a user in an attack simulation and training campaign.
+    ///
+    /// `osPlatformDeviceDetails`: `None` when absent or `null`.
+    pub fn os_platform_device_details(&self) -> Option<&str> {
+        self.props().str(9960)
+    }
+
+    /// Sets `osPlatformDeviceDetails`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_os_platform_device_details(
+        &mut self,
+        value: impl crate::IntoPatch<String>,
+    ) -> &mut Self {
+        self.props_mut().set_str(9960, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "security")]
+impl std::fmt::Debug for UserSimulationEventInfo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "UserSimulationEventInfo", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "security")]
 impl serde::Serialize for UserSimulationEventInfo {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("browser", &self.browser)?;
-        writer.field("clickSource", &self.click_source)?;
-        writer.field("eventDateTime", &self.event_date_time)?;
-        writer.field("eventName", &self.event_name)?;
-        writer.field("ipAddress", &self.ip_address)?;
-        writer.field("osPlatformDeviceDetails", &self.os_platform_device_details)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -10890,57 +22342,162 @@ impl crate::read_fields::ReadFields for UserSimulationEventInfo {
     const NAME: &'static str = "microsoft.graph.userSimulationEventInfo";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "browser" => self.browser = map.next_value()?,
-            "clickSource" => self.click_source = map.next_value()?,
-            "eventDateTime" => self.event_date_time = map.next_value()?,
-            "eventName" => self.event_name = map.next_value()?,
-            "ipAddress" => self.ip_address = map.next_value()?,
-            "osPlatformDeviceDetails" => self.os_platform_device_details = map.next_value()?,
+            "browser" => into.str(9955, map)?,
+            "clickSource" => into.other::<crate::models::ClickSource, _>(9956, map)?,
+            "eventDateTime" => into.other::<crate::edm::DateTimeOffset, _>(9957, map)?,
+            "eventName" => into.str(9958, map)?,
+            "ipAddress" => into.str(9959, map)?,
+            "osPlatformDeviceDetails" => into.str(9960, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.userTrainingContentEventInfo` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "security")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct UserTrainingContentEventInfo {
-    /// Browser of the user from where the training event was generated.
-    pub browser: crate::Patch<String>,
-    /// Date and time of the training content playback by the user.
-    pub content_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// IP address of the user for the training event.
-    pub ip_address: crate::Patch<String>,
-    /// The operating system, platform, and device details of the user for the training event.
-    pub os_platform_device_details: crate::Patch<String>,
-    /// Potential improvement in the tenant security posture after completion of the training by the
-    /// user.
-    pub potential_score_impact: crate::Patch<crate::edm::Double>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "security")]
+impl UserTrainingContentEventInfo {
+    /// An empty `userTrainingContentEventInfo`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// Browser of the user from where the training event was generated.
+    ///
+    /// `browser`: `None` when absent or `null`.
+    pub fn browser(&self) -> Option<&str> {
+        self.props().str(9961)
+    }
+
+    /// Sets `browser`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_browser(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(9961, value.into_patch());
+        self
+    }
+
+    /// Date and time of the training content playback by the user.
+    ///
+    /// `contentDateTime`: `None` when absent or `null`.
+    pub fn content_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(9962)
+    }
+
+    /// Sets `contentDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_content_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(9962, value.into_patch());
+        self
+    }
+
+    /// IP address of the user for the training event.
+    ///
+    /// `ipAddress`: `None` when absent or `null`.
+    pub fn ip_address(&self) -> Option<&str> {
+        self.props().str(9963)
+    }
+
+    /// Sets `ipAddress`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_ip_address(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(9963, value.into_patch());
+        self
+    }
+
+    /// The operating system, platform, and device details of the user for the training event.
+    ///
+    /// `osPlatformDeviceDetails`: `None` when absent or `null`.
+    pub fn os_platform_device_details(&self) -> Option<&str> {
+        self.props().str(9964)
+    }
+
+    /// Sets `osPlatformDeviceDetails`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_os_platform_device_details(
+        &mut self,
+        value: impl crate::IntoPatch<String>,
+    ) -> &mut Self {
+        self.props_mut().set_str(9964, value.into_patch());
+        self
+    }
+
+    /// Potential improvement in the tenant security posture after completion of the training by the
+    /// user.
+    ///
+    /// `potentialScoreImpact`: `None` when absent or `null`.
+    pub fn potential_score_impact(&self) -> Option<f64> {
+        self.props().double(9965)
+    }
+
+    /// Sets `potentialScoreImpact`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_potential_score_impact(&mut self, value: impl crate::IntoPatch<f64>) -> &mut Self {
+        self.props_mut().set_double(9965, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "security")]
+impl std::fmt::Debug for UserTrainingContentEventInfo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props().fmt_as(
+            f,
+            "UserTrainingContentEventInfo",
+            crate::models::PROPERTY_NAMES,
+        )
+    }
 }
 
 #[cfg(feature = "security")]
 impl serde::Serialize for UserTrainingContentEventInfo {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("browser", &self.browser)?;
-        writer.field("contentDateTime", &self.content_date_time)?;
-        writer.field("ipAddress", &self.ip_address)?;
-        writer.field("osPlatformDeviceDetails", &self.os_platform_device_details)?;
-        writer.field("potentialScoreImpact", &self.potential_score_impact)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -10956,67 +22513,170 @@ impl crate::read_fields::ReadFields for UserTrainingContentEventInfo {
     const NAME: &'static str = "microsoft.graph.userTrainingContentEventInfo";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "browser" => self.browser = map.next_value()?,
-            "contentDateTime" => self.content_date_time = map.next_value()?,
-            "ipAddress" => self.ip_address = map.next_value()?,
-            "osPlatformDeviceDetails" => self.os_platform_device_details = map.next_value()?,
-            "potentialScoreImpact" => self.potential_score_impact = map.next_value()?,
+            "browser" => into.str(9961, map)?,
+            "contentDateTime" => into.other::<crate::edm::DateTimeOffset, _>(9962, map)?,
+            "ipAddress" => into.str(9963, map)?,
+            "osPlatformDeviceDetails" => into.str(9964, map)?,
+            "potentialScoreImpact" => into.double(9965, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.userTrainingEventInfo` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "security")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct UserTrainingEventInfo {
-    /// Display name of the training.
-    pub display_name: crate::Patch<String>,
-    /// Latest status of the training assigned to the user. Possible values are: unknown, assigned,
-    /// inProgress, completed, overdue, unknownFutureValue.
-    pub latest_training_status: crate::Patch<crate::models::TrainingStatus>,
-    /// Event details of the training when it was assigned to the user.
-    pub training_assigned_properties:
-        crate::Patch<Box<crate::models::UserTrainingContentEventInfo>>,
-    /// Event details of the training when it was completed by the user.
-    pub training_completed_properties:
-        crate::Patch<Box<crate::models::UserTrainingContentEventInfo>>,
-    /// Event details of the training when it was updated/in-progress by the user.
-    pub training_updated_properties: crate::Patch<Box<crate::models::UserTrainingContentEventInfo>>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "security")]
+impl UserTrainingEventInfo {
+    /// An empty `userTrainingEventInfo`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// Display name of the training.
+    ///
+    /// `displayName`: `None` when absent or `null`.
+    pub fn display_name(&self) -> Option<&str> {
+        self.props().str(9966)
+    }
+
+    /// Sets `displayName`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_display_name(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(9966, value.into_patch());
+        self
+    }
+
+    /// Latest status of the training assigned to the user. Possible values are: unknown, assigned,
+    /// inProgress, completed, overdue, unknownFutureValue.
+    ///
+    /// `latestTrainingStatus`: `None` when absent or `null`.
+    pub fn latest_training_status(&self) -> Option<&crate::models::TrainingStatus> {
+        self.props().get(9967)
+    }
+
+    /// Sets `latestTrainingStatus`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_latest_training_status(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::TrainingStatus>,
+    ) -> &mut Self {
+        self.props_mut().set(9967, value.into_patch());
+        self
+    }
+
+    /// Event details of the training when it was assigned to the user.
+    ///
+    /// `trainingAssignedProperties`: `None` when absent or `null`.
+    pub fn training_assigned_properties(
+        &self,
+    ) -> Option<&crate::models::UserTrainingContentEventInfo> {
+        self.props().get(9968)
+    }
+
+    /// Sets `trainingAssignedProperties`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_training_assigned_properties(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::UserTrainingContentEventInfo>,
+    ) -> &mut Self {
+        self.props_mut().set(9968, value.into_patch());
+        self
+    }
+
+    /// Event details of the training when it was completed by the user.
+    ///
+    /// `trainingCompletedProperties`: `None` when absent or `null`.
+    pub fn training_completed_properties(
+        &self,
+    ) -> Option<&crate::models::UserTrainingContentEventInfo> {
+        self.props().get(9969)
+    }
+
+    /// Sets `trainingCompletedProperties`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_training_completed_properties(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::UserTrainingContentEventInfo>,
+    ) -> &mut Self {
+        self.props_mut().set(9969, value.into_patch());
+        self
+    }
+
+    /// Event details of the training when it was updated/in-progress by the user.
+    ///
+    /// `trainingUpdatedProperties`: `None` when absent or `null`.
+    pub fn training_updated_properties(
+        &self,
+    ) -> Option<&crate::models::UserTrainingContentEventInfo> {
+        self.props().get(9970)
+    }
+
+    /// Sets `trainingUpdatedProperties`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_training_updated_properties(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::UserTrainingContentEventInfo>,
+    ) -> &mut Self {
+        self.props_mut().set(9970, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "security")]
+impl std::fmt::Debug for UserTrainingEventInfo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "UserTrainingEventInfo", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "security")]
 impl serde::Serialize for UserTrainingEventInfo {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("displayName", &self.display_name)?;
-        writer.field("latestTrainingStatus", &self.latest_training_status)?;
-        writer.field(
-            "trainingAssignedProperties",
-            &self.training_assigned_properties,
-        )?;
-        writer.field(
-            "trainingCompletedProperties",
-            &self.training_completed_properties,
-        )?;
-        writer.field(
-            "trainingUpdatedProperties",
-            &self.training_updated_properties,
-        )?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -11032,52 +22692,132 @@ impl crate::read_fields::ReadFields for UserTrainingEventInfo {
     const NAME: &'static str = "microsoft.graph.userTrainingEventInfo";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "displayName" => self.display_name = map.next_value()?,
-            "latestTrainingStatus" => self.latest_training_status = map.next_value()?,
-            "trainingAssignedProperties" => self.training_assigned_properties = map.next_value()?,
-            "trainingCompletedProperties" => {
-                self.training_completed_properties = map.next_value()?
+            "displayName" => into.str(9966, map)?,
+            "latestTrainingStatus" => into.other::<crate::models::TrainingStatus, _>(9967, map)?,
+            "trainingAssignedProperties" => {
+                into.other::<crate::models::UserTrainingContentEventInfo, _>(9968, map)?
             }
-            "trainingUpdatedProperties" => self.training_updated_properties = map.next_value()?,
+            "trainingCompletedProperties" => {
+                into.other::<crate::models::UserTrainingContentEventInfo, _>(9969, map)?
+            }
+            "trainingUpdatedProperties" => {
+                into.other::<crate::models::UserTrainingContentEventInfo, _>(9970, map)?
+            }
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.vulnerabilityState` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "security")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct VulnerabilityState {
-    /// Common Vulnerabilities and Exposures (CVE) for the vulnerability.
-    pub cve: crate::Patch<String>,
-    /// Base Common Vulnerability Scoring System (CVSS) severity score for this vulnerability.
-    pub severity: crate::Patch<String>,
-    /// Indicates whether the detected vulnerability (file) was running at the time of detection or was
-    /// the file detected at rest on the disk.
-    pub was_running: crate::Patch<bool>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "security")]
+impl VulnerabilityState {
+    /// An empty `vulnerabilityState`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// Common Vulnerabilities and Exposures (CVE) for the vulnerability.
+    ///
+    /// `cve`: `None` when absent or `null`.
+    pub fn cve(&self) -> Option<&str> {
+        self.props().str(10029)
+    }
+
+    /// Sets `cve`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_cve(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(10029, value.into_patch());
+        self
+    }
+
+    /// Base Common Vulnerability Scoring System (CVSS) severity score for this vulnerability.
+    ///
+    /// `severity`: `None` when absent or `null`.
+    pub fn severity(&self) -> Option<&str> {
+        self.props().str(10030)
+    }
+
+    /// Sets `severity`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_severity(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(10030, value.into_patch());
+        self
+    }
+
+    /// Indicates whether the detected vulnerability (file) was running at the time of detection or was
+    /// the file detected at rest on the disk.
+    ///
+    /// `wasRunning`: `None` when absent or `null`.
+    pub fn was_running(&self) -> Option<bool> {
+        self.props().bool(10031)
+    }
+
+    /// Sets `wasRunning`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_was_running(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(10031, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "security")]
+impl std::fmt::Debug for VulnerabilityState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "VulnerabilityState", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "security")]
 impl serde::Serialize for VulnerabilityState {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("cve", &self.cve)?;
-        writer.field("severity", &self.severity)?;
-        writer.field("wasRunning", &self.was_running)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -11093,21 +22833,21 @@ impl crate::read_fields::ReadFields for VulnerabilityState {
     const NAME: &'static str = "microsoft.graph.vulnerabilityState";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "cve" => self.cve = map.next_value()?,
-            "severity" => self.severity = map.next_value()?,
-            "wasRunning" => self.was_running = map.next_value()?,
+            "cve" => into.str(10029, map)?,
+            "severity" => into.str(10030, map)?,
+            "wasRunning" => into.bool(10031, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 

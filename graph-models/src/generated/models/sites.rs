@@ -119,69 +119,100 @@ pub struct SiteCollectionRemoveBody {
 
 /// The `microsoft.graph.baseSitePage` entity type.
 ///
-/// Derived from `baseItem` < `entity`; inherited properties are included.
+/// Derived from `baseItem` < `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::BaseItem`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "sites")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct BaseSitePage {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
-    /// Identity of the user, device, or application which created the item. Read-only.
-    pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
-    /// Date and time of item creation. Read-only.
-    pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// Provides a user-visible description of the item. Optional.
-    pub description: crate::Patch<String>,
-    /// ETag for the item. Read-only.
-    pub etag: crate::Patch<String>,
-    /// Identity of the user, device, and application which last modified the item. Read-only.
-    pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
-    /// Date and time the item was last modified. Read-only.
-    pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// The name of the item. Read-write.
-    pub name: crate::Patch<String>,
-    /// Parent information, if the item has a parent. Read-write.
-    pub parent_reference: crate::Patch<Box<crate::models::ItemReference>>,
-    /// URL that displays the resource in the browser. Read-only.
-    pub web_url: crate::Patch<String>,
+    base: crate::models::BaseItem,
+}
+
+#[cfg(feature = "sites")]
+impl std::ops::Deref for BaseSitePage {
+    type Target = crate::models::BaseItem;
+
+    fn deref(&self) -> &crate::models::BaseItem {
+        &self.base
+    }
+}
+
+#[cfg(feature = "sites")]
+impl std::ops::DerefMut for BaseSitePage {
+    fn deref_mut(&mut self) -> &mut crate::models::BaseItem {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "sites")]
+impl BaseSitePage {
+    /// An empty `baseSitePage`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The `pageLayout` property.
-    pub page_layout: crate::Patch<crate::models::PageLayoutType>,
+    ///
+    /// `pageLayout`: `None` when absent or `null`.
+    pub fn page_layout(&self) -> Option<&crate::models::PageLayoutType> {
+        self.props().get(751)
+    }
+
+    /// Sets `pageLayout`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_page_layout(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::PageLayoutType>,
+    ) -> &mut Self {
+        self.props_mut().set(751, value.into_patch());
+        self
+    }
+
     /// The `publishingState` property.
-    pub publishing_state: crate::Patch<Box<crate::models::PublicationFacet>>,
+    ///
+    /// `publishingState`: `None` when absent or `null`.
+    pub fn publishing_state(&self) -> Option<&crate::models::PublicationFacet> {
+        self.props().get(752)
+    }
+
+    /// Sets `publishingState`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_publishing_state(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::PublicationFacet>,
+    ) -> &mut Self {
+        self.props_mut().set(752, value.into_patch());
+        self
+    }
+
     /// The `title` property.
-    pub title: crate::Patch<String>,
-    /// Identity of the user who created the item. Read-only.
-    #[cfg(feature = "identity")]
-    pub created_by_user: crate::Patch<Box<crate::models::AnyUser>>,
-    /// Identity of the user who last modified the item. Read-only.
-    #[cfg(feature = "identity")]
-    pub last_modified_by_user: crate::Patch<Box<crate::models::AnyUser>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `title`: `None` when absent or `null`.
+    pub fn title(&self) -> Option<&str> {
+        self.props().str(753)
+    }
+
+    /// Sets `title`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_title(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(753, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "sites")]
+impl std::fmt::Debug for BaseSitePage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "BaseSitePage", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "sites")]
 impl serde::Serialize for BaseSitePage {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("createdBy", &self.created_by)?;
-        writer.field("createdDateTime", &self.created_date_time)?;
-        writer.field("description", &self.description)?;
-        writer.field("eTag", &self.etag)?;
-        writer.field("lastModifiedBy", &self.last_modified_by)?;
-        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
-        writer.field("name", &self.name)?;
-        writer.field("parentReference", &self.parent_reference)?;
-        writer.field("webUrl", &self.web_url)?;
-        writer.field("pageLayout", &self.page_layout)?;
-        writer.field("publishingState", &self.publishing_state)?;
-        writer.field("title", &self.title)?;
-        #[cfg(feature = "identity")]
-        writer.field("createdByUser", &self.created_by_user)?;
-        #[cfg(feature = "identity")]
-        writer.field("lastModifiedByUser", &self.last_modified_by_user)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -197,35 +228,39 @@ impl crate::read_fields::ReadFields for BaseSitePage {
     const NAME: &'static str = "microsoft.graph.baseSitePage";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "createdBy" => self.created_by = map.next_value()?,
-            "createdDateTime" => self.created_date_time = map.next_value()?,
-            "description" => self.description = map.next_value()?,
-            "eTag" => self.etag = map.next_value()?,
-            "lastModifiedBy" => self.last_modified_by = map.next_value()?,
-            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
-            "name" => self.name = map.next_value()?,
-            "parentReference" => self.parent_reference = map.next_value()?,
-            "webUrl" => self.web_url = map.next_value()?,
-            "pageLayout" => self.page_layout = map.next_value()?,
-            "publishingState" => self.publishing_state = map.next_value()?,
-            "title" => self.title = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "createdBy" => into.other::<crate::models::AnyIdentitySet, _>(736, map)?,
+            "createdDateTime" => into.other::<crate::edm::DateTimeOffset, _>(737, map)?,
+            "description" => into.str(738, map)?,
+            "eTag" => into.str(739, map)?,
+            "lastModifiedBy" => into.other::<crate::models::AnyIdentitySet, _>(740, map)?,
+            "lastModifiedDateTime" => into.other::<crate::edm::DateTimeOffset, _>(741, map)?,
+            "name" => into.str(742, map)?,
+            "parentReference" => into.other::<crate::models::ItemReference, _>(743, map)?,
+            "webUrl" => into.str(744, map)?,
+            "pageLayout" => into.other::<crate::models::PageLayoutType, _>(751, map)?,
+            "publishingState" => into.other::<crate::models::PublicationFacet, _>(752, map)?,
+            "title" => into.str(753, map)?,
             #[cfg(feature = "identity")]
-            "createdByUser" => self.created_by_user = map.next_value()?,
+            "createdByUser" => into.other::<crate::models::AnyUser, _>(745, map)?,
             #[cfg(feature = "identity")]
-            "lastModifiedByUser" => self.last_modified_by_user = map.next_value()?,
+            "lastModifiedByUser" => into.other::<crate::models::AnyUser, _>(746, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::BaseItem as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -280,7 +315,7 @@ impl AnyBaseSitePage {
             Self::BaseSitePage(_) => "microsoft.graph.baseSitePage",
             Self::SitePage(_) => "microsoft.graph.sitePage",
             Self::Unknown(value) => value
-                .additional_data
+                .additional_data()
                 .get("@odata.type")
                 .and_then(|t| t.as_str())
                 .map_or("microsoft.graph.baseSitePage", |t| {
@@ -292,12 +327,29 @@ impl AnyBaseSitePage {
     /// The entity's `id`, whatever its type (`None` when it was not selected).
     pub fn id(&self) -> Option<&str> {
         match self {
-            Self::BaseSitePage(value) | Self::Unknown(value) => value.id.as_deref(),
-            Self::SitePage(value) => value.id.as_deref(),
+            Self::BaseSitePage(value) | Self::Unknown(value) => value.id(),
+            Self::SitePage(value) => value.id(),
         }
     }
 
-    /// The value as a [`BaseSitePage`]: the declared type, or a derived type this version does not
+    /// The value read as [`BaseSitePage`] whatever its variant: a derived type's base properties
+    /// read the same, so reading the `baseSitePage` properties needs no `match`.
+    pub fn base(&self) -> &BaseSitePage {
+        match self {
+            Self::BaseSitePage(value) | Self::Unknown(value) => value,
+            Self::SitePage(value) => value,
+        }
+    }
+
+    /// As [`AnyBaseSitePage::base`], to change the `baseSitePage` properties of any variant.
+    pub fn base_mut(&mut self) -> &mut BaseSitePage {
+        match self {
+            Self::BaseSitePage(value) | Self::Unknown(value) => value,
+            Self::SitePage(value) => value,
+        }
+    }
+
+    /// The value as [`BaseSitePage`] if it is the declared type, or a derived type this version does not
     /// know (read as the declared type). `None` for the known derived types.
     pub fn as_base_site_page(&self) -> Option<&BaseSitePage> {
         match self {
@@ -398,7 +450,7 @@ impl crate::polymorphic::Polymorphic for AnyBaseSitePage {
 
     fn declared_data(&self) -> Option<&crate::AdditionalData> {
         match self {
-            Self::BaseSitePage(value) => Some(&value.additional_data),
+            Self::BaseSitePage(value) => Some(value.additional_data()),
             _ => None,
         }
     }
@@ -406,29 +458,87 @@ impl crate::polymorphic::Polymorphic for AnyBaseSitePage {
 
 /// The `microsoft.graph.canvasLayout` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "sites")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct CanvasLayout {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "sites")]
+impl std::ops::Deref for CanvasLayout {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "sites")]
+impl std::ops::DerefMut for CanvasLayout {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "sites")]
+impl CanvasLayout {
+    /// An empty `canvasLayout`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The `horizontalSections` navigation property (present when expanded).
-    pub horizontal_sections: crate::Patch<Vec<crate::models::HorizontalSection>>,
+    ///
+    /// `horizontalSections`: an empty slice when absent or `null`.
+    pub fn horizontal_sections(&self) -> &[crate::models::HorizontalSection] {
+        self.props().list(986)
+    }
+
+    /// Sets `horizontalSections`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_horizontal_sections(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::HorizontalSection>>,
+    ) -> &mut Self {
+        self.props_mut().set(986, value.into_patch());
+        self
+    }
+
     /// The `verticalSection` navigation property (present when expanded).
-    pub vertical_section: crate::Patch<Box<crate::models::VerticalSection>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `verticalSection`: `None` when absent or `null`.
+    pub fn vertical_section(&self) -> Option<&crate::models::VerticalSection> {
+        self.props().get(987)
+    }
+
+    /// Sets `verticalSection`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_vertical_section(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::VerticalSection>,
+    ) -> &mut Self {
+        self.props_mut().set(987, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "sites")]
+impl std::fmt::Debug for CanvasLayout {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "CanvasLayout", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "sites")]
 impl serde::Serialize for CanvasLayout {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("horizontalSections", &self.horizontal_sections)?;
-        writer.field("verticalSection", &self.vertical_section)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -444,21 +554,27 @@ impl crate::read_fields::ReadFields for CanvasLayout {
     const NAME: &'static str = "microsoft.graph.canvasLayout";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "horizontalSections" => self.horizontal_sections = map.next_value()?,
-            "verticalSection" => self.vertical_section = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "horizontalSections" => {
+                into.other::<Vec<crate::models::HorizontalSection>, _>(986, map)?
+            }
+            "verticalSection" => into.other::<crate::models::VerticalSection, _>(987, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -474,121 +590,530 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.columnDefinition` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "sites")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct ColumnDefinition {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "sites")]
+impl std::ops::Deref for ColumnDefinition {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "sites")]
+impl std::ops::DerefMut for ColumnDefinition {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "sites")]
+impl ColumnDefinition {
+    /// An empty `columnDefinition`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// This column stores boolean values.
-    pub boolean: crate::Patch<Box<crate::models::BooleanColumn>>,
+    ///
+    /// `boolean`: `None` when absent or `null`.
+    pub fn boolean(&self) -> Option<&crate::models::BooleanColumn> {
+        self.props().get(1198)
+    }
+
+    /// Sets `boolean`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_boolean(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::BooleanColumn>,
+    ) -> &mut Self {
+        self.props_mut().set(1198, value.into_patch());
+        self
+    }
+
     /// This column's data is calculated based on other columns.
-    pub calculated: crate::Patch<Box<crate::models::CalculatedColumn>>,
+    ///
+    /// `calculated`: `None` when absent or `null`.
+    pub fn calculated(&self) -> Option<&crate::models::CalculatedColumn> {
+        self.props().get(1199)
+    }
+
+    /// Sets `calculated`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_calculated(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::CalculatedColumn>,
+    ) -> &mut Self {
+        self.props_mut().set(1199, value.into_patch());
+        self
+    }
+
     /// This column stores data from a list of choices.
-    pub choice: crate::Patch<Box<crate::models::ChoiceColumn>>,
+    ///
+    /// `choice`: `None` when absent or `null`.
+    pub fn choice(&self) -> Option<&crate::models::ChoiceColumn> {
+        self.props().get(1200)
+    }
+
+    /// Sets `choice`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_choice(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::ChoiceColumn>,
+    ) -> &mut Self {
+        self.props_mut().set(1200, value.into_patch());
+        self
+    }
+
     /// For site columns, the name of the group this column belongs to. Helps organize related columns.
-    pub column_group: crate::Patch<String>,
+    ///
+    /// `columnGroup`: `None` when absent or `null`.
+    pub fn column_group(&self) -> Option<&str> {
+        self.props().str(1201)
+    }
+
+    /// Sets `columnGroup`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_column_group(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(1201, value.into_patch());
+        self
+    }
+
     /// This column stores content approval status.
-    pub content_approval_status: crate::Patch<Box<crate::models::ContentApprovalStatusColumn>>,
+    ///
+    /// `contentApprovalStatus`: `None` when absent or `null`.
+    pub fn content_approval_status(&self) -> Option<&crate::models::ContentApprovalStatusColumn> {
+        self.props().get(1202)
+    }
+
+    /// Sets `contentApprovalStatus`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_content_approval_status(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::ContentApprovalStatusColumn>,
+    ) -> &mut Self {
+        self.props_mut().set(1202, value.into_patch());
+        self
+    }
+
     /// This column stores currency values.
-    pub currency: crate::Patch<Box<crate::models::CurrencyColumn>>,
+    ///
+    /// `currency`: `None` when absent or `null`.
+    pub fn currency(&self) -> Option<&crate::models::CurrencyColumn> {
+        self.props().get(1203)
+    }
+
+    /// Sets `currency`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_currency(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::CurrencyColumn>,
+    ) -> &mut Self {
+        self.props_mut().set(1203, value.into_patch());
+        self
+    }
+
     /// This column stores DateTime values.
-    pub date_time: crate::Patch<Box<crate::models::DateTimeColumn>>,
+    ///
+    /// `dateTime`: `None` when absent or `null`.
+    pub fn date_time(&self) -> Option<&crate::models::DateTimeColumn> {
+        self.props().get(1204)
+    }
+
+    /// Sets `dateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::DateTimeColumn>,
+    ) -> &mut Self {
+        self.props_mut().set(1204, value.into_patch());
+        self
+    }
+
     /// The default value for this column.
-    pub default_value: crate::Patch<Box<crate::models::DefaultColumnValue>>,
+    ///
+    /// `defaultValue`: `None` when absent or `null`.
+    pub fn default_value(&self) -> Option<&crate::models::DefaultColumnValue> {
+        self.props().get(1205)
+    }
+
+    /// Sets `defaultValue`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_default_value(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::DefaultColumnValue>,
+    ) -> &mut Self {
+        self.props_mut().set(1205, value.into_patch());
+        self
+    }
+
     /// The user-facing description of the column.
-    pub description: crate::Patch<String>,
+    ///
+    /// `description`: `None` when absent or `null`.
+    pub fn description(&self) -> Option<&str> {
+        self.props().str(1206)
+    }
+
+    /// Sets `description`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_description(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(1206, value.into_patch());
+        self
+    }
+
     /// The user-facing name of the column.
-    pub display_name: crate::Patch<String>,
+    ///
+    /// `displayName`: `None` when absent or `null`.
+    pub fn display_name(&self) -> Option<&str> {
+        self.props().str(1207)
+    }
+
+    /// Sets `displayName`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_display_name(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(1207, value.into_patch());
+        self
+    }
+
     /// If true, no two list items may have the same value for this column.
-    pub enforce_unique_values: crate::Patch<bool>,
+    ///
+    /// `enforceUniqueValues`: `None` when absent or `null`.
+    pub fn enforce_unique_values(&self) -> Option<bool> {
+        self.props().bool(1208)
+    }
+
+    /// Sets `enforceUniqueValues`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_enforce_unique_values(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(1208, value.into_patch());
+        self
+    }
+
     /// This column stores a geolocation.
-    pub geolocation: crate::Patch<Box<crate::models::GeolocationColumn>>,
+    ///
+    /// `geolocation`: `None` when absent or `null`.
+    pub fn geolocation(&self) -> Option<&crate::models::GeolocationColumn> {
+        self.props().get(1209)
+    }
+
+    /// Sets `geolocation`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_geolocation(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::GeolocationColumn>,
+    ) -> &mut Self {
+        self.props_mut().set(1209, value.into_patch());
+        self
+    }
+
     /// Specifies whether the column is displayed in the user interface.
-    pub hidden: crate::Patch<bool>,
+    ///
+    /// `hidden`: `None` when absent or `null`.
+    pub fn hidden(&self) -> Option<bool> {
+        self.props().bool(1210)
+    }
+
+    /// Sets `hidden`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_hidden(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(1210, value.into_patch());
+        self
+    }
+
     /// This column stores hyperlink or picture values.
-    pub hyperlink_or_picture: crate::Patch<Box<crate::models::HyperlinkOrPictureColumn>>,
+    ///
+    /// `hyperlinkOrPicture`: `None` when absent or `null`.
+    pub fn hyperlink_or_picture(&self) -> Option<&crate::models::HyperlinkOrPictureColumn> {
+        self.props().get(1211)
+    }
+
+    /// Sets `hyperlinkOrPicture`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_hyperlink_or_picture(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::HyperlinkOrPictureColumn>,
+    ) -> &mut Self {
+        self.props_mut().set(1211, value.into_patch());
+        self
+    }
+
     /// Specifies whether the column values can be used for sorting and searching.
-    pub indexed: crate::Patch<bool>,
+    ///
+    /// `indexed`: `None` when absent or `null`.
+    pub fn indexed(&self) -> Option<bool> {
+        self.props().bool(1212)
+    }
+
+    /// Sets `indexed`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_indexed(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(1212, value.into_patch());
+        self
+    }
+
     /// Indicates whether this column can be deleted.
-    pub is_deletable: crate::Patch<bool>,
+    ///
+    /// `isDeletable`: `None` when absent or `null`.
+    pub fn is_deletable(&self) -> Option<bool> {
+        self.props().bool(1213)
+    }
+
+    /// Sets `isDeletable`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_is_deletable(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(1213, value.into_patch());
+        self
+    }
+
     /// Indicates whether values in the column can be reordered. Read-only.
-    pub is_reorderable: crate::Patch<bool>,
+    ///
+    /// `isReorderable`: `None` when absent or `null`.
+    pub fn is_reorderable(&self) -> Option<bool> {
+        self.props().bool(1214)
+    }
+
+    /// Sets `isReorderable`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_is_reorderable(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(1214, value.into_patch());
+        self
+    }
+
     /// Specifies whether the column can be changed.
-    pub is_sealed: crate::Patch<bool>,
+    ///
+    /// `isSealed`: `None` when absent or `null`.
+    pub fn is_sealed(&self) -> Option<bool> {
+        self.props().bool(1215)
+    }
+
+    /// Sets `isSealed`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_is_sealed(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(1215, value.into_patch());
+        self
+    }
+
     /// This column's data is looked up from another source in the site.
-    pub lookup: crate::Patch<Box<crate::models::LookupColumn>>,
+    ///
+    /// `lookup`: `None` when absent or `null`.
+    pub fn lookup(&self) -> Option<&crate::models::LookupColumn> {
+        self.props().get(1216)
+    }
+
+    /// Sets `lookup`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_lookup(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::LookupColumn>,
+    ) -> &mut Self {
+        self.props_mut().set(1216, value.into_patch());
+        self
+    }
+
     /// The API-facing name of the column as it appears in the \[fields\]\[\] on a \[listItem\]\[\]. For
     /// the user-facing name, see displayName.
-    pub name: crate::Patch<String>,
+    ///
+    /// `name`: `None` when absent or `null`.
+    pub fn name(&self) -> Option<&str> {
+        self.props().str(1217)
+    }
+
+    /// Sets `name`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_name(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(1217, value.into_patch());
+        self
+    }
+
     /// This column stores number values.
-    pub number: crate::Patch<Box<crate::models::NumberColumn>>,
+    ///
+    /// `number`: `None` when absent or `null`.
+    pub fn number(&self) -> Option<&crate::models::NumberColumn> {
+        self.props().get(1218)
+    }
+
+    /// Sets `number`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_number(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::NumberColumn>,
+    ) -> &mut Self {
+        self.props_mut().set(1218, value.into_patch());
+        self
+    }
+
     /// This column stores Person or Group values.
-    pub person_or_group: crate::Patch<Box<crate::models::PersonOrGroupColumn>>,
+    ///
+    /// `personOrGroup`: `None` when absent or `null`.
+    pub fn person_or_group(&self) -> Option<&crate::models::PersonOrGroupColumn> {
+        self.props().get(1219)
+    }
+
+    /// Sets `personOrGroup`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_person_or_group(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::PersonOrGroupColumn>,
+    ) -> &mut Self {
+        self.props_mut().set(1219, value.into_patch());
+        self
+    }
+
     /// If 'true', changes to this column will be propagated to lists that implement the column.
-    pub propagate_changes: crate::Patch<bool>,
+    ///
+    /// `propagateChanges`: `None` when absent or `null`.
+    pub fn propagate_changes(&self) -> Option<bool> {
+        self.props().bool(1220)
+    }
+
+    /// Sets `propagateChanges`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_propagate_changes(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(1220, value.into_patch());
+        self
+    }
+
     /// Specifies whether the column values can be modified.
-    pub read_only: crate::Patch<bool>,
+    ///
+    /// `readOnly`: `None` when absent or `null`.
+    pub fn read_only(&self) -> Option<bool> {
+        self.props().bool(1221)
+    }
+
+    /// Sets `readOnly`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_read_only(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(1221, value.into_patch());
+        self
+    }
+
     /// Specifies whether the column value isn't optional.
-    pub required: crate::Patch<bool>,
+    ///
+    /// `required`: `None` when absent or `null`.
+    pub fn required(&self) -> Option<bool> {
+        self.props().bool(1222)
+    }
+
+    /// Sets `required`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_required(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(1222, value.into_patch());
+        self
+    }
+
     /// ContentType from which this column is inherited from. Present only in contentTypes columns
     /// response. Read-only.
-    pub source_content_type: crate::Patch<Box<crate::models::ContentTypeInfo>>,
+    ///
+    /// `sourceContentType`: `None` when absent or `null`.
+    pub fn source_content_type(&self) -> Option<&crate::models::ContentTypeInfo> {
+        self.props().get(1223)
+    }
+
+    /// Sets `sourceContentType`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_source_content_type(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::ContentTypeInfo>,
+    ) -> &mut Self {
+        self.props_mut().set(1223, value.into_patch());
+        self
+    }
+
     /// This column stores taxonomy terms.
-    pub term: crate::Patch<Box<crate::models::TermColumn>>,
+    ///
+    /// `term`: `None` when absent or `null`.
+    pub fn term(&self) -> Option<&crate::models::TermColumn> {
+        self.props().get(1224)
+    }
+
+    /// Sets `term`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_term(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::TermColumn>,
+    ) -> &mut Self {
+        self.props_mut().set(1224, value.into_patch());
+        self
+    }
+
     /// This column stores text values.
-    pub text: crate::Patch<Box<crate::models::TextColumn>>,
+    ///
+    /// `text`: `None` when absent or `null`.
+    pub fn text(&self) -> Option<&crate::models::TextColumn> {
+        self.props().get(1225)
+    }
+
+    /// Sets `text`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_text(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::TextColumn>,
+    ) -> &mut Self {
+        self.props_mut().set(1225, value.into_patch());
+        self
+    }
+
     /// This column stores thumbnail values.
-    pub thumbnail: crate::Patch<Box<crate::models::ThumbnailColumn>>,
+    ///
+    /// `thumbnail`: `None` when absent or `null`.
+    pub fn thumbnail(&self) -> Option<&crate::models::ThumbnailColumn> {
+        self.props().get(1226)
+    }
+
+    /// Sets `thumbnail`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_thumbnail(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::ThumbnailColumn>,
+    ) -> &mut Self {
+        self.props_mut().set(1226, value.into_patch());
+        self
+    }
+
     /// For site columns, the type of column. Read-only.
-    pub r#type: crate::Patch<crate::models::ColumnTypes>,
+    ///
+    /// `type`: `None` when absent or `null`.
+    pub fn r#type(&self) -> Option<&crate::models::ColumnTypes> {
+        self.props().get(1227)
+    }
+
+    /// Sets `type`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_type(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::ColumnTypes>,
+    ) -> &mut Self {
+        self.props_mut().set(1227, value.into_patch());
+        self
+    }
+
     /// This column stores validation formula and message for the column.
-    pub validation: crate::Patch<Box<crate::models::ColumnValidation>>,
+    ///
+    /// `validation`: `None` when absent or `null`.
+    pub fn validation(&self) -> Option<&crate::models::ColumnValidation> {
+        self.props().get(1228)
+    }
+
+    /// Sets `validation`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_validation(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::ColumnValidation>,
+    ) -> &mut Self {
+        self.props_mut().set(1228, value.into_patch());
+        self
+    }
+
     /// The source column for the content type column.
-    pub source_column: crate::Patch<Box<crate::models::ColumnDefinition>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `sourceColumn`: `None` when absent or `null`.
+    pub fn source_column(&self) -> Option<&crate::models::ColumnDefinition> {
+        self.props().get(1229)
+    }
+
+    /// Sets `sourceColumn`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_source_column(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::ColumnDefinition>,
+    ) -> &mut Self {
+        self.props_mut().set(1229, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "sites")]
+impl std::fmt::Debug for ColumnDefinition {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "ColumnDefinition", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "sites")]
 impl serde::Serialize for ColumnDefinition {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("boolean", &self.boolean)?;
-        writer.field("calculated", &self.calculated)?;
-        writer.field("choice", &self.choice)?;
-        writer.field("columnGroup", &self.column_group)?;
-        writer.field("contentApprovalStatus", &self.content_approval_status)?;
-        writer.field("currency", &self.currency)?;
-        writer.field("dateTime", &self.date_time)?;
-        writer.field("defaultValue", &self.default_value)?;
-        writer.field("description", &self.description)?;
-        writer.field("displayName", &self.display_name)?;
-        writer.field("enforceUniqueValues", &self.enforce_unique_values)?;
-        writer.field("geolocation", &self.geolocation)?;
-        writer.field("hidden", &self.hidden)?;
-        writer.field("hyperlinkOrPicture", &self.hyperlink_or_picture)?;
-        writer.field("indexed", &self.indexed)?;
-        writer.field("isDeletable", &self.is_deletable)?;
-        writer.field("isReorderable", &self.is_reorderable)?;
-        writer.field("isSealed", &self.is_sealed)?;
-        writer.field("lookup", &self.lookup)?;
-        writer.field("name", &self.name)?;
-        writer.field("number", &self.number)?;
-        writer.field("personOrGroup", &self.person_or_group)?;
-        writer.field("propagateChanges", &self.propagate_changes)?;
-        writer.field("readOnly", &self.read_only)?;
-        writer.field("required", &self.required)?;
-        writer.field("sourceContentType", &self.source_content_type)?;
-        writer.field("term", &self.term)?;
-        writer.field("text", &self.text)?;
-        writer.field("thumbnail", &self.thumbnail)?;
-        writer.field("type", &self.r#type)?;
-        writer.field("validation", &self.validation)?;
-        writer.field("sourceColumn", &self.source_column)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -604,51 +1129,59 @@ impl crate::read_fields::ReadFields for ColumnDefinition {
     const NAME: &'static str = "microsoft.graph.columnDefinition";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "boolean" => self.boolean = map.next_value()?,
-            "calculated" => self.calculated = map.next_value()?,
-            "choice" => self.choice = map.next_value()?,
-            "columnGroup" => self.column_group = map.next_value()?,
-            "contentApprovalStatus" => self.content_approval_status = map.next_value()?,
-            "currency" => self.currency = map.next_value()?,
-            "dateTime" => self.date_time = map.next_value()?,
-            "defaultValue" => self.default_value = map.next_value()?,
-            "description" => self.description = map.next_value()?,
-            "displayName" => self.display_name = map.next_value()?,
-            "enforceUniqueValues" => self.enforce_unique_values = map.next_value()?,
-            "geolocation" => self.geolocation = map.next_value()?,
-            "hidden" => self.hidden = map.next_value()?,
-            "hyperlinkOrPicture" => self.hyperlink_or_picture = map.next_value()?,
-            "indexed" => self.indexed = map.next_value()?,
-            "isDeletable" => self.is_deletable = map.next_value()?,
-            "isReorderable" => self.is_reorderable = map.next_value()?,
-            "isSealed" => self.is_sealed = map.next_value()?,
-            "lookup" => self.lookup = map.next_value()?,
-            "name" => self.name = map.next_value()?,
-            "number" => self.number = map.next_value()?,
-            "personOrGroup" => self.person_or_group = map.next_value()?,
-            "propagateChanges" => self.propagate_changes = map.next_value()?,
-            "readOnly" => self.read_only = map.next_value()?,
-            "required" => self.required = map.next_value()?,
-            "sourceContentType" => self.source_content_type = map.next_value()?,
-            "term" => self.term = map.next_value()?,
-            "text" => self.text = map.next_value()?,
-            "thumbnail" => self.thumbnail = map.next_value()?,
-            "type" => self.r#type = map.next_value()?,
-            "validation" => self.validation = map.next_value()?,
-            "sourceColumn" => self.source_column = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "boolean" => into.other::<crate::models::BooleanColumn, _>(1198, map)?,
+            "calculated" => into.other::<crate::models::CalculatedColumn, _>(1199, map)?,
+            "choice" => into.other::<crate::models::ChoiceColumn, _>(1200, map)?,
+            "columnGroup" => into.str(1201, map)?,
+            "contentApprovalStatus" => {
+                into.other::<crate::models::ContentApprovalStatusColumn, _>(1202, map)?
+            }
+            "currency" => into.other::<crate::models::CurrencyColumn, _>(1203, map)?,
+            "dateTime" => into.other::<crate::models::DateTimeColumn, _>(1204, map)?,
+            "defaultValue" => into.other::<crate::models::DefaultColumnValue, _>(1205, map)?,
+            "description" => into.str(1206, map)?,
+            "displayName" => into.str(1207, map)?,
+            "enforceUniqueValues" => into.bool(1208, map)?,
+            "geolocation" => into.other::<crate::models::GeolocationColumn, _>(1209, map)?,
+            "hidden" => into.bool(1210, map)?,
+            "hyperlinkOrPicture" => {
+                into.other::<crate::models::HyperlinkOrPictureColumn, _>(1211, map)?
+            }
+            "indexed" => into.bool(1212, map)?,
+            "isDeletable" => into.bool(1213, map)?,
+            "isReorderable" => into.bool(1214, map)?,
+            "isSealed" => into.bool(1215, map)?,
+            "lookup" => into.other::<crate::models::LookupColumn, _>(1216, map)?,
+            "name" => into.str(1217, map)?,
+            "number" => into.other::<crate::models::NumberColumn, _>(1218, map)?,
+            "personOrGroup" => into.other::<crate::models::PersonOrGroupColumn, _>(1219, map)?,
+            "propagateChanges" => into.bool(1220, map)?,
+            "readOnly" => into.bool(1221, map)?,
+            "required" => into.bool(1222, map)?,
+            "sourceContentType" => into.other::<crate::models::ContentTypeInfo, _>(1223, map)?,
+            "term" => into.other::<crate::models::TermColumn, _>(1224, map)?,
+            "text" => into.other::<crate::models::TextColumn, _>(1225, map)?,
+            "thumbnail" => into.other::<crate::models::ThumbnailColumn, _>(1226, map)?,
+            "type" => into.other::<crate::models::ColumnTypes, _>(1227, map)?,
+            "validation" => into.other::<crate::models::ColumnValidation, _>(1228, map)?,
+            "sourceColumn" => into.other::<crate::models::ColumnDefinition, _>(1229, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -694,26 +1227,68 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.columnLink` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "sites")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct ColumnLink {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "sites")]
+impl std::ops::Deref for ColumnLink {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "sites")]
+impl std::ops::DerefMut for ColumnLink {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "sites")]
+impl ColumnLink {
+    /// An empty `columnLink`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The name of the column in this content type.
-    pub name: crate::Patch<String>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `name`: `None` when absent or `null`.
+    pub fn name(&self) -> Option<&str> {
+        self.props().str(1230)
+    }
+
+    /// Sets `name`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_name(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(1230, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "sites")]
+impl std::fmt::Debug for ColumnLink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "ColumnLink", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "sites")]
 impl serde::Serialize for ColumnLink {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("name", &self.name)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -729,20 +1304,24 @@ impl crate::read_fields::ReadFields for ColumnLink {
     const NAME: &'static str = "microsoft.graph.columnLink";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "name" => self.name = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "name" => into.str(1230, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -757,87 +1336,339 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.contentType` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "sites")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct ContentType {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "sites")]
+impl std::ops::Deref for ContentType {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "sites")]
+impl std::ops::DerefMut for ContentType {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "sites")]
+impl ContentType {
+    /// An empty `contentType`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// List of canonical URLs for hub sites with which this content type is associated to. This will
     /// contain all hub sites where this content type is queued to be enforced or is already enforced.
     /// Enforcing a content type means that the content type will be applied to the lists in the enforced
     /// sites.
-    pub associated_hubs_urls: crate::Patch<Vec<String>>,
+    ///
+    /// `associatedHubsUrls`: an empty slice when absent or `null`.
+    pub fn associated_hubs_urls(&self) -> &[String] {
+        self.props().strings(1385)
+    }
+
+    /// Sets `associatedHubsUrls`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_associated_hubs_urls(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<String>>,
+    ) -> &mut Self {
+        self.props_mut().set_strings(1385, value.into_patch());
+        self
+    }
+
     /// The descriptive text for the item.
-    pub description: crate::Patch<String>,
+    ///
+    /// `description`: `None` when absent or `null`.
+    pub fn description(&self) -> Option<&str> {
+        self.props().str(1386)
+    }
+
+    /// Sets `description`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_description(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(1386, value.into_patch());
+        self
+    }
+
     /// Document Set metadata.
-    pub document_set: crate::Patch<Box<crate::models::DocumentSet>>,
+    ///
+    /// `documentSet`: `None` when absent or `null`.
+    pub fn document_set(&self) -> Option<&crate::models::DocumentSet> {
+        self.props().get(1387)
+    }
+
+    /// Sets `documentSet`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_document_set(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::DocumentSet>,
+    ) -> &mut Self {
+        self.props_mut().set(1387, value.into_patch());
+        self
+    }
+
     /// Document template metadata. To make sure that documents have consistent content across a site and
     /// its subsites, you can associate a Word, Excel, or PowerPoint template with a site content type.
-    pub document_template: crate::Patch<Box<crate::models::DocumentSetContent>>,
+    ///
+    /// `documentTemplate`: `None` when absent or `null`.
+    pub fn document_template(&self) -> Option<&crate::models::DocumentSetContent> {
+        self.props().get(1388)
+    }
+
+    /// Sets `documentTemplate`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_document_template(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::DocumentSetContent>,
+    ) -> &mut Self {
+        self.props_mut().set(1388, value.into_patch());
+        self
+    }
+
     /// The name of the group this content type belongs to. Helps organize related content types.
-    pub group: crate::Patch<String>,
+    ///
+    /// `group`: `None` when absent or `null`.
+    pub fn group(&self) -> Option<&str> {
+        self.props().str(1389)
+    }
+
+    /// Sets `group`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_group(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(1389, value.into_patch());
+        self
+    }
+
     /// Indicates whether the content type is hidden in the list's 'New' menu.
-    pub hidden: crate::Patch<bool>,
+    ///
+    /// `hidden`: `None` when absent or `null`.
+    pub fn hidden(&self) -> Option<bool> {
+        self.props().bool(1390)
+    }
+
+    /// Sets `hidden`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_hidden(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(1390, value.into_patch());
+        self
+    }
+
     /// If this content type is inherited from another scope (like a site), provides a reference to the
     /// item where the content type is defined.
-    pub inherited_from: crate::Patch<Box<crate::models::ItemReference>>,
+    ///
+    /// `inheritedFrom`: `None` when absent or `null`.
+    pub fn inherited_from(&self) -> Option<&crate::models::ItemReference> {
+        self.props().get(1391)
+    }
+
+    /// Sets `inheritedFrom`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_inherited_from(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::ItemReference>,
+    ) -> &mut Self {
+        self.props_mut().set(1391, value.into_patch());
+        self
+    }
+
     /// Specifies if a content type is a built-in content type.
-    pub is_built_in: crate::Patch<bool>,
+    ///
+    /// `isBuiltIn`: `None` when absent or `null`.
+    pub fn is_built_in(&self) -> Option<bool> {
+        self.props().bool(1392)
+    }
+
+    /// Sets `isBuiltIn`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_is_built_in(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(1392, value.into_patch());
+        self
+    }
+
     /// The name of the content type.
-    pub name: crate::Patch<String>,
+    ///
+    /// `name`: `None` when absent or `null`.
+    pub fn name(&self) -> Option<&str> {
+        self.props().str(1393)
+    }
+
+    /// Sets `name`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_name(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(1393, value.into_patch());
+        self
+    }
+
     /// Specifies the order in which the content type appears in the selection UI.
-    pub order: crate::Patch<Box<crate::models::ContentTypeOrder>>,
+    ///
+    /// `order`: `None` when absent or `null`.
+    pub fn order(&self) -> Option<&crate::models::ContentTypeOrder> {
+        self.props().get(1394)
+    }
+
+    /// Sets `order`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_order(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::ContentTypeOrder>,
+    ) -> &mut Self {
+        self.props_mut().set(1394, value.into_patch());
+        self
+    }
+
     /// The unique identifier of the content type.
-    pub parent_id: crate::Patch<String>,
+    ///
+    /// `parentId`: `None` when absent or `null`.
+    pub fn parent_id(&self) -> Option<&str> {
+        self.props().str(1395)
+    }
+
+    /// Sets `parentId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_parent_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(1395, value.into_patch());
+        self
+    }
+
     /// If true, any changes made to the content type will be pushed to inherited content types and lists
     /// that implement the content type.
-    pub propagate_changes: crate::Patch<bool>,
+    ///
+    /// `propagateChanges`: `None` when absent or `null`.
+    pub fn propagate_changes(&self) -> Option<bool> {
+        self.props().bool(1396)
+    }
+
+    /// Sets `propagateChanges`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_propagate_changes(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(1396, value.into_patch());
+        self
+    }
+
     /// If true, the content type can't be modified unless this value is first set to false.
-    pub read_only: crate::Patch<bool>,
+    ///
+    /// `readOnly`: `None` when absent or `null`.
+    pub fn read_only(&self) -> Option<bool> {
+        self.props().bool(1397)
+    }
+
+    /// Sets `readOnly`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_read_only(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(1397, value.into_patch());
+        self
+    }
+
     /// If true, the content type can't be modified by users or through push-down operations. Only site
     /// collection administrators can seal or unseal content types.
-    pub sealed: crate::Patch<bool>,
+    ///
+    /// `sealed`: `None` when absent or `null`.
+    pub fn sealed(&self) -> Option<bool> {
+        self.props().bool(1398)
+    }
+
+    /// Sets `sealed`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_sealed(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(1398, value.into_patch());
+        self
+    }
+
     /// Parent contentType from which this content type is derived.
-    pub base: crate::Patch<Box<crate::models::ContentType>>,
+    ///
+    /// `base`: `None` when absent or `null`.
+    pub fn base_property(&self) -> Option<&crate::models::ContentType> {
+        self.props().get(1399)
+    }
+
+    /// Sets `base`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_base_property(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::ContentType>,
+    ) -> &mut Self {
+        self.props_mut().set(1399, value.into_patch());
+        self
+    }
+
     /// The collection of content types that are ancestors of this content type.
-    pub base_types: crate::Patch<Vec<crate::models::ContentType>>,
+    ///
+    /// `baseTypes`: an empty slice when absent or `null`.
+    pub fn base_types(&self) -> &[crate::models::ContentType] {
+        self.props().list(1400)
+    }
+
+    /// Sets `baseTypes`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_base_types(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::ContentType>>,
+    ) -> &mut Self {
+        self.props_mut().set(1400, value.into_patch());
+        self
+    }
+
     /// The collection of columns that are required by this content type.
-    pub column_links: crate::Patch<Vec<crate::models::ColumnLink>>,
+    ///
+    /// `columnLinks`: an empty slice when absent or `null`.
+    pub fn column_links(&self) -> &[crate::models::ColumnLink] {
+        self.props().list(1401)
+    }
+
+    /// Sets `columnLinks`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_column_links(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::ColumnLink>>,
+    ) -> &mut Self {
+        self.props_mut().set(1401, value.into_patch());
+        self
+    }
+
     /// Column order information in a content type.
-    pub column_positions: crate::Patch<Vec<crate::models::ColumnDefinition>>,
+    ///
+    /// `columnPositions`: an empty slice when absent or `null`.
+    pub fn column_positions(&self) -> &[crate::models::ColumnDefinition] {
+        self.props().list(1402)
+    }
+
+    /// Sets `columnPositions`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_column_positions(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::ColumnDefinition>>,
+    ) -> &mut Self {
+        self.props_mut().set(1402, value.into_patch());
+        self
+    }
+
     /// The collection of column definitions for this contentType.
-    pub columns: crate::Patch<Vec<crate::models::ColumnDefinition>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `columns`: an empty slice when absent or `null`.
+    pub fn columns(&self) -> &[crate::models::ColumnDefinition] {
+        self.props().list(1403)
+    }
+
+    /// Sets `columns`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_columns(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::ColumnDefinition>>,
+    ) -> &mut Self {
+        self.props_mut().set(1403, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "sites")]
+impl std::fmt::Debug for ContentType {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "ContentType", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "sites")]
 impl serde::Serialize for ContentType {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("associatedHubsUrls", &self.associated_hubs_urls)?;
-        writer.field("description", &self.description)?;
-        writer.field("documentSet", &self.document_set)?;
-        writer.field("documentTemplate", &self.document_template)?;
-        writer.field("group", &self.group)?;
-        writer.field("hidden", &self.hidden)?;
-        writer.field("inheritedFrom", &self.inherited_from)?;
-        writer.field("isBuiltIn", &self.is_built_in)?;
-        writer.field("name", &self.name)?;
-        writer.field("order", &self.order)?;
-        writer.field("parentId", &self.parent_id)?;
-        writer.field("propagateChanges", &self.propagate_changes)?;
-        writer.field("readOnly", &self.read_only)?;
-        writer.field("sealed", &self.sealed)?;
-        writer.field("base", &self.base)?;
-        writer.field("baseTypes", &self.base_types)?;
-        writer.field("columnLinks", &self.column_links)?;
-        writer.field("columnPositions", &self.column_positions)?;
-        writer.field("columns", &self.columns)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -853,38 +1684,44 @@ impl crate::read_fields::ReadFields for ContentType {
     const NAME: &'static str = "microsoft.graph.contentType";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "associatedHubsUrls" => self.associated_hubs_urls = map.next_value()?,
-            "description" => self.description = map.next_value()?,
-            "documentSet" => self.document_set = map.next_value()?,
-            "documentTemplate" => self.document_template = map.next_value()?,
-            "group" => self.group = map.next_value()?,
-            "hidden" => self.hidden = map.next_value()?,
-            "inheritedFrom" => self.inherited_from = map.next_value()?,
-            "isBuiltIn" => self.is_built_in = map.next_value()?,
-            "name" => self.name = map.next_value()?,
-            "order" => self.order = map.next_value()?,
-            "parentId" => self.parent_id = map.next_value()?,
-            "propagateChanges" => self.propagate_changes = map.next_value()?,
-            "readOnly" => self.read_only = map.next_value()?,
-            "sealed" => self.sealed = map.next_value()?,
-            "base" => self.base = map.next_value()?,
-            "baseTypes" => self.base_types = map.next_value()?,
-            "columnLinks" => self.column_links = map.next_value()?,
-            "columnPositions" => self.column_positions = map.next_value()?,
-            "columns" => self.columns = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "associatedHubsUrls" => into.strings(1385, map)?,
+            "description" => into.str(1386, map)?,
+            "documentSet" => into.other::<crate::models::DocumentSet, _>(1387, map)?,
+            "documentTemplate" => into.other::<crate::models::DocumentSetContent, _>(1388, map)?,
+            "group" => into.str(1389, map)?,
+            "hidden" => into.bool(1390, map)?,
+            "inheritedFrom" => into.other::<crate::models::ItemReference, _>(1391, map)?,
+            "isBuiltIn" => into.bool(1392, map)?,
+            "name" => into.str(1393, map)?,
+            "order" => into.other::<crate::models::ContentTypeOrder, _>(1394, map)?,
+            "parentId" => into.str(1395, map)?,
+            "propagateChanges" => into.bool(1396, map)?,
+            "readOnly" => into.bool(1397, map)?,
+            "sealed" => into.bool(1398, map)?,
+            "base" => into.other::<crate::models::ContentType, _>(1399, map)?,
+            "baseTypes" => into.other::<Vec<crate::models::ContentType>, _>(1400, map)?,
+            "columnLinks" => into.other::<Vec<crate::models::ColumnLink>, _>(1401, map)?,
+            "columnPositions" => {
+                into.other::<Vec<crate::models::ColumnDefinition>, _>(1402, map)?
+            }
+            "columns" => into.other::<Vec<crate::models::ColumnDefinition>, _>(1403, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -917,54 +1754,133 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.documentSetVersion` entity type.
 ///
-/// Derived from `listItemVersion` < `baseItemVersion` < `entity`; inherited properties are included.
+/// Derived from `listItemVersion` < `baseItemVersion` < `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::ListItemVersion`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "sites")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct DocumentSetVersion {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
-    /// Identity of the user which last modified the version. Read-only.
-    pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
-    /// Date and time the version was last modified. Read-only.
-    pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// Indicates the publication status of this particular version. Read-only.
-    pub publication: crate::Patch<Box<crate::models::PublicationFacet>>,
+    base: crate::models::ListItemVersion,
+}
+
+#[cfg(feature = "sites")]
+impl std::ops::Deref for DocumentSetVersion {
+    type Target = crate::models::ListItemVersion;
+
+    fn deref(&self) -> &crate::models::ListItemVersion {
+        &self.base
+    }
+}
+
+#[cfg(feature = "sites")]
+impl std::ops::DerefMut for DocumentSetVersion {
+    fn deref_mut(&mut self) -> &mut crate::models::ListItemVersion {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "sites")]
+impl DocumentSetVersion {
+    /// An empty `documentSetVersion`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Comment about the captured version.
-    pub comment: crate::Patch<String>,
+    ///
+    /// `comment`: `None` when absent or `null`.
+    pub fn comment(&self) -> Option<&str> {
+        self.props().str(1984)
+    }
+
+    /// Sets `comment`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_comment(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(1984, value.into_patch());
+        self
+    }
+
     /// User who captured the version.
-    pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
+    ///
+    /// `createdBy`: `None` when absent or `null`.
+    pub fn created_by(&self) -> Option<&crate::models::AnyIdentitySet> {
+        self.props().get(1985)
+    }
+
+    /// Sets `createdBy`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_created_by(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::AnyIdentitySet>,
+    ) -> &mut Self {
+        self.props_mut().set(1985, value.into_patch());
+        self
+    }
+
     /// Date and time when this version was created.
-    pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    ///
+    /// `createdDateTime`: `None` when absent or `null`.
+    pub fn created_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(1986)
+    }
+
+    /// Sets `createdDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_created_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(1986, value.into_patch());
+        self
+    }
+
     /// Items within the document set that are captured as part of this version.
-    pub items: crate::Patch<Vec<crate::models::DocumentSetVersionItem>>,
+    ///
+    /// `items`: an empty slice when absent or `null`.
+    pub fn items(&self) -> &[crate::models::DocumentSetVersionItem] {
+        self.props().list(1987)
+    }
+
+    /// Sets `items`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_items(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::DocumentSetVersionItem>>,
+    ) -> &mut Self {
+        self.props_mut().set(1987, value.into_patch());
+        self
+    }
+
     /// If true, minor versions of items are also captured; otherwise, only major versions will be
     /// captured. Default value is false.
-    pub should_capture_minor_version: crate::Patch<bool>,
-    /// A collection of the fields and values for this version of the list item.
-    pub fields: crate::Patch<Box<crate::models::FieldValueSet>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `shouldCaptureMinorVersion`: `None` when absent or `null`.
+    pub fn should_capture_minor_version(&self) -> Option<bool> {
+        self.props().bool(1988)
+    }
+
+    /// Sets `shouldCaptureMinorVersion`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_should_capture_minor_version(
+        &mut self,
+        value: impl crate::IntoPatch<bool>,
+    ) -> &mut Self {
+        self.props_mut().set_bool(1988, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "sites")]
+impl std::fmt::Debug for DocumentSetVersion {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "DocumentSetVersion", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "sites")]
 impl serde::Serialize for DocumentSetVersion {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("lastModifiedBy", &self.last_modified_by)?;
-        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
-        writer.field("publication", &self.publication)?;
-        writer.field("comment", &self.comment)?;
-        writer.field("createdBy", &self.created_by)?;
-        writer.field("createdDateTime", &self.created_date_time)?;
-        writer.field("items", &self.items)?;
-        writer.field(
-            "shouldCaptureMinorVersion",
-            &self.should_capture_minor_version,
-        )?;
-        writer.field("fields", &self.fields)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -980,28 +1896,33 @@ impl crate::read_fields::ReadFields for DocumentSetVersion {
     const NAME: &'static str = "microsoft.graph.documentSetVersion";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "lastModifiedBy" => self.last_modified_by = map.next_value()?,
-            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
-            "publication" => self.publication = map.next_value()?,
-            "comment" => self.comment = map.next_value()?,
-            "createdBy" => self.created_by = map.next_value()?,
-            "createdDateTime" => self.created_date_time = map.next_value()?,
-            "items" => self.items = map.next_value()?,
-            "shouldCaptureMinorVersion" => self.should_capture_minor_version = map.next_value()?,
-            "fields" => self.fields = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "lastModifiedBy" => into.other::<crate::models::AnyIdentitySet, _>(747, map)?,
+            "lastModifiedDateTime" => into.other::<crate::edm::DateTimeOffset, _>(748, map)?,
+            "publication" => into.other::<crate::models::PublicationFacet, _>(749, map)?,
+            "comment" => into.str(1984, map)?,
+            "createdBy" => into.other::<crate::models::AnyIdentitySet, _>(1985, map)?,
+            "createdDateTime" => into.other::<crate::edm::DateTimeOffset, _>(1986, map)?,
+            "items" => into.other::<Vec<crate::models::DocumentSetVersionItem>, _>(1987, map)?,
+            "shouldCaptureMinorVersion" => into.bool(1988, map)?,
+            "fields" => into.other::<crate::models::FieldValueSet, _>(3073, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base:
+                <crate::models::ListItemVersion as crate::read_fields::ReadFields>::from_properties(
+                    properties,
+                ),
+        }
     }
 }
 
@@ -1024,23 +1945,55 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.fieldValueSet` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "sites")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct FieldValueSet {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "sites")]
+impl std::ops::Deref for FieldValueSet {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "sites")]
+impl std::ops::DerefMut for FieldValueSet {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "sites")]
+impl FieldValueSet {
+    /// An empty `fieldValueSet`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+}
+
+#[cfg(feature = "sites")]
+impl std::fmt::Debug for FieldValueSet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "FieldValueSet", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "sites")]
 impl serde::Serialize for FieldValueSet {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -1056,19 +2009,23 @@ impl crate::read_fields::ReadFields for FieldValueSet {
     const NAME: &'static str = "microsoft.graph.fieldValueSet";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
+            "id" => into.str(2376, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -1082,32 +2039,103 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.horizontalSection` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "sites")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct HorizontalSection {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "sites")]
+impl std::ops::Deref for HorizontalSection {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "sites")]
+impl std::ops::DerefMut for HorizontalSection {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "sites")]
+impl HorizontalSection {
+    /// An empty `horizontalSection`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The `emphasis` property.
-    pub emphasis: crate::Patch<crate::models::SectionEmphasisType>,
+    ///
+    /// `emphasis`: `None` when absent or `null`.
+    pub fn emphasis(&self) -> Option<&crate::models::SectionEmphasisType> {
+        self.props().get(2660)
+    }
+
+    /// Sets `emphasis`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_emphasis(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::SectionEmphasisType>,
+    ) -> &mut Self {
+        self.props_mut().set(2660, value.into_patch());
+        self
+    }
+
     /// The `layout` property.
-    pub layout: crate::Patch<crate::models::HorizontalSectionLayoutType>,
+    ///
+    /// `layout`: `None` when absent or `null`.
+    pub fn layout(&self) -> Option<&crate::models::HorizontalSectionLayoutType> {
+        self.props().get(2661)
+    }
+
+    /// Sets `layout`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_layout(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::HorizontalSectionLayoutType>,
+    ) -> &mut Self {
+        self.props_mut().set(2661, value.into_patch());
+        self
+    }
+
     /// The `columns` navigation property (present when expanded).
-    pub columns: crate::Patch<Vec<crate::models::HorizontalSectionColumn>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `columns`: an empty slice when absent or `null`.
+    pub fn columns(&self) -> &[crate::models::HorizontalSectionColumn] {
+        self.props().list(2662)
+    }
+
+    /// Sets `columns`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_columns(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::HorizontalSectionColumn>>,
+    ) -> &mut Self {
+        self.props_mut().set(2662, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "sites")]
+impl std::fmt::Debug for HorizontalSection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "HorizontalSection", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "sites")]
 impl serde::Serialize for HorizontalSection {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("emphasis", &self.emphasis)?;
-        writer.field("layout", &self.layout)?;
-        writer.field("columns", &self.columns)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -1123,22 +2151,26 @@ impl crate::read_fields::ReadFields for HorizontalSection {
     const NAME: &'static str = "microsoft.graph.horizontalSection";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "emphasis" => self.emphasis = map.next_value()?,
-            "layout" => self.layout = map.next_value()?,
-            "columns" => self.columns = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "emphasis" => into.other::<crate::models::SectionEmphasisType, _>(2660, map)?,
+            "layout" => into.other::<crate::models::HorizontalSectionLayoutType, _>(2661, map)?,
+            "columns" => into.other::<Vec<crate::models::HorizontalSectionColumn>, _>(2662, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -1155,29 +2187,84 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.horizontalSectionColumn` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "sites")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct HorizontalSectionColumn {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "sites")]
+impl std::ops::Deref for HorizontalSectionColumn {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "sites")]
+impl std::ops::DerefMut for HorizontalSectionColumn {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "sites")]
+impl HorizontalSectionColumn {
+    /// An empty `horizontalSectionColumn`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The `width` property.
-    pub width: crate::Patch<i32>,
+    ///
+    /// `width`: `None` when absent or `null`.
+    pub fn width(&self) -> Option<i32> {
+        self.props().int(2663)
+    }
+
+    /// Sets `width`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_width(&mut self, value: impl crate::IntoPatch<i32>) -> &mut Self {
+        self.props_mut().set_int(2663, value.into_patch());
+        self
+    }
+
     /// The `webparts` navigation property (present when expanded).
-    pub webparts: crate::Patch<Vec<crate::models::AnyWebPart>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `webparts`: an empty slice when absent or `null`.
+    pub fn webparts(&self) -> &[crate::models::AnyWebPart] {
+        self.props().list(2664)
+    }
+
+    /// Sets `webparts`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_webparts(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::AnyWebPart>>,
+    ) -> &mut Self {
+        self.props_mut().set(2664, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "sites")]
+impl std::fmt::Debug for HorizontalSectionColumn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "HorizontalSectionColumn", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "sites")]
 impl serde::Serialize for HorizontalSectionColumn {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("width", &self.width)?;
-        writer.field("webparts", &self.webparts)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -1193,21 +2280,25 @@ impl crate::read_fields::ReadFields for HorizontalSectionColumn {
     const NAME: &'static str = "microsoft.graph.horizontalSectionColumn";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "width" => self.width = map.next_value()?,
-            "webparts" => self.webparts = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "width" => into.int::<i32, _>(2663, map)?,
+            "webparts" => into.other::<Vec<crate::models::AnyWebPart>, _>(2664, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -1223,100 +2314,229 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.list` entity type.
 ///
-/// Derived from `baseItem` < `entity`; inherited properties are included.
+/// Derived from `baseItem` < `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::BaseItem`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "sites")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct List {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
-    /// Identity of the user, device, or application which created the item. Read-only.
-    pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
-    /// Date and time of item creation. Read-only.
-    pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// Provides a user-visible description of the item. Optional.
-    pub description: crate::Patch<String>,
-    /// ETag for the item. Read-only.
-    pub etag: crate::Patch<String>,
-    /// Identity of the user, device, and application which last modified the item. Read-only.
-    pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
-    /// Date and time the item was last modified. Read-only.
-    pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// The name of the item. Read-write.
-    pub name: crate::Patch<String>,
-    /// Parent information, if the item has a parent. Read-write.
-    pub parent_reference: crate::Patch<Box<crate::models::ItemReference>>,
-    /// URL that displays the resource in the browser. Read-only.
-    pub web_url: crate::Patch<String>,
+    base: crate::models::BaseItem,
+}
+
+#[cfg(feature = "sites")]
+impl std::ops::Deref for List {
+    type Target = crate::models::BaseItem;
+
+    fn deref(&self) -> &crate::models::BaseItem {
+        &self.base
+    }
+}
+
+#[cfg(feature = "sites")]
+impl std::ops::DerefMut for List {
+    fn deref_mut(&mut self) -> &mut crate::models::BaseItem {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "sites")]
+impl List {
+    /// An empty `list`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The displayable title of the list.
-    pub display_name: crate::Patch<String>,
+    ///
+    /// `displayName`: `None` when absent or `null`.
+    pub fn display_name(&self) -> Option<&str> {
+        self.props().str(3053)
+    }
+
+    /// Sets `displayName`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_display_name(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(3053, value.into_patch());
+        self
+    }
+
     /// Provides additional details about the list.
-    pub list: crate::Patch<Box<crate::models::ListInfo>>,
+    ///
+    /// `list`: `None` when absent or `null`.
+    pub fn list(&self) -> Option<&crate::models::ListInfo> {
+        self.props().get(3054)
+    }
+
+    /// Sets `list`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_list(&mut self, value: impl crate::IntoPatch<crate::models::ListInfo>) -> &mut Self {
+        self.props_mut().set(3054, value.into_patch());
+        self
+    }
+
     /// Returns identifiers useful for SharePoint REST compatibility. Read-only.
-    pub sharepoint_ids: crate::Patch<Box<crate::models::SharepointIds>>,
+    ///
+    /// `sharepointIds`: `None` when absent or `null`.
+    pub fn sharepoint_ids(&self) -> Option<&crate::models::SharepointIds> {
+        self.props().get(3055)
+    }
+
+    /// Sets `sharepointIds`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_sharepoint_ids(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::SharepointIds>,
+    ) -> &mut Self {
+        self.props_mut().set(3055, value.into_patch());
+        self
+    }
+
     /// If present, indicates that this is a system-managed list. Read-only.
-    pub system: crate::Patch<Box<crate::models::SystemFacet>>,
-    /// Identity of the user who created the item. Read-only.
-    #[cfg(feature = "identity")]
-    pub created_by_user: crate::Patch<Box<crate::models::AnyUser>>,
-    /// Identity of the user who last modified the item. Read-only.
-    #[cfg(feature = "identity")]
-    pub last_modified_by_user: crate::Patch<Box<crate::models::AnyUser>>,
+    ///
+    /// `system`: `None` when absent or `null`.
+    pub fn system(&self) -> Option<&crate::models::SystemFacet> {
+        self.props().get(3056)
+    }
+
+    /// Sets `system`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_system(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::SystemFacet>,
+    ) -> &mut Self {
+        self.props_mut().set(3056, value.into_patch());
+        self
+    }
+
     /// The collection of field definitions for this list.
-    pub columns: crate::Patch<Vec<crate::models::ColumnDefinition>>,
+    ///
+    /// `columns`: an empty slice when absent or `null`.
+    pub fn columns(&self) -> &[crate::models::ColumnDefinition] {
+        self.props().list(3057)
+    }
+
+    /// Sets `columns`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_columns(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::ColumnDefinition>>,
+    ) -> &mut Self {
+        self.props_mut().set(3057, value.into_patch());
+        self
+    }
+
     /// The collection of content types present in this list.
-    pub content_types: crate::Patch<Vec<crate::models::ContentType>>,
+    ///
+    /// `contentTypes`: an empty slice when absent or `null`.
+    pub fn content_types(&self) -> &[crate::models::ContentType] {
+        self.props().list(3058)
+    }
+
+    /// Sets `contentTypes`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_content_types(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::ContentType>>,
+    ) -> &mut Self {
+        self.props_mut().set(3058, value.into_patch());
+        self
+    }
+
     /// Only present on document libraries. Allows access to the list as a \[drive\]\[\] resource with
     /// \[driveItems\]\[driveItem\].
+    ///
+    /// `drive`: `None` when absent or `null`.
     #[cfg(feature = "files")]
-    pub drive: crate::Patch<Box<crate::models::Drive>>,
+    pub fn drive(&self) -> Option<&crate::models::Drive> {
+        self.props().get(3059)
+    }
+
+    /// Sets `drive`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    #[cfg(feature = "files")]
+    pub fn set_drive(&mut self, value: impl crate::IntoPatch<crate::models::Drive>) -> &mut Self {
+        self.props_mut().set(3059, value.into_patch());
+        self
+    }
+
     /// All items contained in the list.
-    pub items: crate::Patch<Vec<crate::models::ListItem>>,
+    ///
+    /// `items`: an empty slice when absent or `null`.
+    pub fn items(&self) -> &[crate::models::ListItem] {
+        self.props().list(3060)
+    }
+
+    /// Sets `items`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_items(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::ListItem>>,
+    ) -> &mut Self {
+        self.props_mut().set(3060, value.into_patch());
+        self
+    }
+
     /// The collection of long-running operations on the list.
-    pub operations: crate::Patch<Vec<crate::models::RichLongRunningOperation>>,
+    ///
+    /// `operations`: an empty slice when absent or `null`.
+    pub fn operations(&self) -> &[crate::models::RichLongRunningOperation] {
+        self.props().list(3061)
+    }
+
+    /// Sets `operations`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_operations(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::RichLongRunningOperation>>,
+    ) -> &mut Self {
+        self.props_mut().set(3061, value.into_patch());
+        self
+    }
+
     /// The `permissions` navigation property (present when expanded).
+    ///
+    /// `permissions`: an empty slice when absent or `null`.
     #[cfg(feature = "files")]
-    pub permissions: crate::Patch<Vec<crate::models::Permission>>,
+    pub fn permissions(&self) -> &[crate::models::Permission] {
+        self.props().list(3062)
+    }
+
+    /// Sets `permissions`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    #[cfg(feature = "files")]
+    pub fn set_permissions(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::Permission>>,
+    ) -> &mut Self {
+        self.props_mut().set(3062, value.into_patch());
+        self
+    }
+
     /// The set of subscriptions on the list.
+    ///
+    /// `subscriptions`: an empty slice when absent or `null`.
     #[cfg(feature = "subscriptions")]
-    pub subscriptions: crate::Patch<Vec<crate::models::Subscription>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn subscriptions(&self) -> &[crate::models::Subscription] {
+        self.props().list(3063)
+    }
+
+    /// Sets `subscriptions`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    #[cfg(feature = "subscriptions")]
+    pub fn set_subscriptions(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::Subscription>>,
+    ) -> &mut Self {
+        self.props_mut().set(3063, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "sites")]
+impl std::fmt::Debug for List {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "List", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "sites")]
 impl serde::Serialize for List {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("createdBy", &self.created_by)?;
-        writer.field("createdDateTime", &self.created_date_time)?;
-        writer.field("description", &self.description)?;
-        writer.field("eTag", &self.etag)?;
-        writer.field("lastModifiedBy", &self.last_modified_by)?;
-        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
-        writer.field("name", &self.name)?;
-        writer.field("parentReference", &self.parent_reference)?;
-        writer.field("webUrl", &self.web_url)?;
-        writer.field("displayName", &self.display_name)?;
-        writer.field("list", &self.list)?;
-        writer.field("sharepointIds", &self.sharepoint_ids)?;
-        writer.field("system", &self.system)?;
-        #[cfg(feature = "identity")]
-        writer.field("createdByUser", &self.created_by_user)?;
-        #[cfg(feature = "identity")]
-        writer.field("lastModifiedByUser", &self.last_modified_by_user)?;
-        writer.field("columns", &self.columns)?;
-        writer.field("contentTypes", &self.content_types)?;
-        #[cfg(feature = "files")]
-        writer.field("drive", &self.drive)?;
-        writer.field("items", &self.items)?;
-        writer.field("operations", &self.operations)?;
-        #[cfg(feature = "files")]
-        writer.field("permissions", &self.permissions)?;
-        #[cfg(feature = "subscriptions")]
-        writer.field("subscriptions", &self.subscriptions)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -1332,46 +2552,52 @@ impl crate::read_fields::ReadFields for List {
     const NAME: &'static str = "microsoft.graph.list";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "createdBy" => self.created_by = map.next_value()?,
-            "createdDateTime" => self.created_date_time = map.next_value()?,
-            "description" => self.description = map.next_value()?,
-            "eTag" => self.etag = map.next_value()?,
-            "lastModifiedBy" => self.last_modified_by = map.next_value()?,
-            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
-            "name" => self.name = map.next_value()?,
-            "parentReference" => self.parent_reference = map.next_value()?,
-            "webUrl" => self.web_url = map.next_value()?,
-            "displayName" => self.display_name = map.next_value()?,
-            "list" => self.list = map.next_value()?,
-            "sharepointIds" => self.sharepoint_ids = map.next_value()?,
-            "system" => self.system = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "createdBy" => into.other::<crate::models::AnyIdentitySet, _>(736, map)?,
+            "createdDateTime" => into.other::<crate::edm::DateTimeOffset, _>(737, map)?,
+            "description" => into.str(738, map)?,
+            "eTag" => into.str(739, map)?,
+            "lastModifiedBy" => into.other::<crate::models::AnyIdentitySet, _>(740, map)?,
+            "lastModifiedDateTime" => into.other::<crate::edm::DateTimeOffset, _>(741, map)?,
+            "name" => into.str(742, map)?,
+            "parentReference" => into.other::<crate::models::ItemReference, _>(743, map)?,
+            "webUrl" => into.str(744, map)?,
+            "displayName" => into.str(3053, map)?,
+            "list" => into.other::<crate::models::ListInfo, _>(3054, map)?,
+            "sharepointIds" => into.other::<crate::models::SharepointIds, _>(3055, map)?,
+            "system" => into.other::<crate::models::SystemFacet, _>(3056, map)?,
             #[cfg(feature = "identity")]
-            "createdByUser" => self.created_by_user = map.next_value()?,
+            "createdByUser" => into.other::<crate::models::AnyUser, _>(745, map)?,
             #[cfg(feature = "identity")]
-            "lastModifiedByUser" => self.last_modified_by_user = map.next_value()?,
-            "columns" => self.columns = map.next_value()?,
-            "contentTypes" => self.content_types = map.next_value()?,
+            "lastModifiedByUser" => into.other::<crate::models::AnyUser, _>(746, map)?,
+            "columns" => into.other::<Vec<crate::models::ColumnDefinition>, _>(3057, map)?,
+            "contentTypes" => into.other::<Vec<crate::models::ContentType>, _>(3058, map)?,
             #[cfg(feature = "files")]
-            "drive" => self.drive = map.next_value()?,
-            "items" => self.items = map.next_value()?,
-            "operations" => self.operations = map.next_value()?,
+            "drive" => into.other::<crate::models::Drive, _>(3059, map)?,
+            "items" => into.other::<Vec<crate::models::ListItem>, _>(3060, map)?,
+            "operations" => {
+                into.other::<Vec<crate::models::RichLongRunningOperation>, _>(3061, map)?
+            }
             #[cfg(feature = "files")]
-            "permissions" => self.permissions = map.next_value()?,
+            "permissions" => into.other::<Vec<crate::models::Permission>, _>(3062, map)?,
             #[cfg(feature = "subscriptions")]
-            "subscriptions" => self.subscriptions = map.next_value()?,
+            "subscriptions" => into.other::<Vec<crate::models::Subscription>, _>(3063, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::BaseItem as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -1402,93 +2628,205 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.listItem` entity type.
 ///
-/// Derived from `baseItem` < `entity`; inherited properties are included.
+/// Derived from `baseItem` < `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::BaseItem`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "sites")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct ListItem {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
-    /// Identity of the user, device, or application which created the item. Read-only.
-    pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
-    /// Date and time of item creation. Read-only.
-    pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// Provides a user-visible description of the item. Optional.
-    pub description: crate::Patch<String>,
-    /// ETag for the item. Read-only.
-    pub etag: crate::Patch<String>,
-    /// Identity of the user, device, and application which last modified the item. Read-only.
-    pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
-    /// Date and time the item was last modified. Read-only.
-    pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// The name of the item. Read-write.
-    pub name: crate::Patch<String>,
-    /// Parent information, if the item has a parent. Read-write.
-    pub parent_reference: crate::Patch<Box<crate::models::ItemReference>>,
-    /// URL that displays the resource in the browser. Read-only.
-    pub web_url: crate::Patch<String>,
+    base: crate::models::BaseItem,
+}
+
+#[cfg(feature = "sites")]
+impl std::ops::Deref for ListItem {
+    type Target = crate::models::BaseItem;
+
+    fn deref(&self) -> &crate::models::BaseItem {
+        &self.base
+    }
+}
+
+#[cfg(feature = "sites")]
+impl std::ops::DerefMut for ListItem {
+    fn deref_mut(&mut self) -> &mut crate::models::BaseItem {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "sites")]
+impl ListItem {
+    /// An empty `listItem`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The content type of this list item
-    pub content_type: crate::Patch<Box<crate::models::ContentTypeInfo>>,
+    ///
+    /// `contentType`: `None` when absent or `null`.
+    pub fn content_type(&self) -> Option<&crate::models::ContentTypeInfo> {
+        self.props().get(3064)
+    }
+
+    /// Sets `contentType`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_content_type(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::ContentTypeInfo>,
+    ) -> &mut Self {
+        self.props_mut().set(3064, value.into_patch());
+        self
+    }
+
     /// The `deleted` property.
-    pub deleted: crate::Patch<Box<crate::models::Deleted>>,
+    ///
+    /// `deleted`: `None` when absent or `null`.
+    pub fn deleted(&self) -> Option<&crate::models::Deleted> {
+        self.props().get(3065)
+    }
+
+    /// Sets `deleted`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_deleted(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::Deleted>,
+    ) -> &mut Self {
+        self.props_mut().set(3065, value.into_patch());
+        self
+    }
+
     /// Returns identifiers useful for SharePoint REST compatibility. Read-only.
-    pub sharepoint_ids: crate::Patch<Box<crate::models::SharepointIds>>,
-    /// Identity of the user who created the item. Read-only.
-    #[cfg(feature = "identity")]
-    pub created_by_user: crate::Patch<Box<crate::models::AnyUser>>,
-    /// Identity of the user who last modified the item. Read-only.
-    #[cfg(feature = "identity")]
-    pub last_modified_by_user: crate::Patch<Box<crate::models::AnyUser>>,
+    ///
+    /// `sharepointIds`: `None` when absent or `null`.
+    pub fn sharepoint_ids(&self) -> Option<&crate::models::SharepointIds> {
+        self.props().get(3066)
+    }
+
+    /// Sets `sharepointIds`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_sharepoint_ids(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::SharepointIds>,
+    ) -> &mut Self {
+        self.props_mut().set(3066, value.into_patch());
+        self
+    }
+
     /// Analytics about the view activities that took place on this item.
+    ///
+    /// `analytics`: `None` when absent or `null`.
     #[cfg(feature = "files")]
-    pub analytics: crate::Patch<Box<crate::models::ItemAnalytics>>,
+    pub fn analytics(&self) -> Option<&crate::models::ItemAnalytics> {
+        self.props().get(3067)
+    }
+
+    /// Sets `analytics`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    #[cfg(feature = "files")]
+    pub fn set_analytics(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::ItemAnalytics>,
+    ) -> &mut Self {
+        self.props_mut().set(3067, value.into_patch());
+        self
+    }
+
     /// Version information for a document set version created by a user.
-    pub document_set_versions: crate::Patch<Vec<crate::models::DocumentSetVersion>>,
+    ///
+    /// `documentSetVersions`: an empty slice when absent or `null`.
+    pub fn document_set_versions(&self) -> &[crate::models::DocumentSetVersion] {
+        self.props().list(3068)
+    }
+
+    /// Sets `documentSetVersions`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_document_set_versions(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::DocumentSetVersion>>,
+    ) -> &mut Self {
+        self.props_mut().set(3068, value.into_patch());
+        self
+    }
+
     /// For document libraries, the driveItem relationship exposes the listItem as a \[driveItem\]\[\]
+    ///
+    /// `driveItem`: `None` when absent or `null`.
     #[cfg(feature = "files")]
-    pub drive_item: crate::Patch<Box<crate::models::DriveItem>>,
+    pub fn drive_item(&self) -> Option<&crate::models::DriveItem> {
+        self.props().get(3069)
+    }
+
+    /// Sets `driveItem`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    #[cfg(feature = "files")]
+    pub fn set_drive_item(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::DriveItem>,
+    ) -> &mut Self {
+        self.props_mut().set(3069, value.into_patch());
+        self
+    }
+
     /// The values of the columns set on this list item.
-    pub fields: crate::Patch<Box<crate::models::FieldValueSet>>,
+    ///
+    /// `fields`: `None` when absent or `null`.
+    pub fn fields(&self) -> Option<&crate::models::FieldValueSet> {
+        self.props().get(3070)
+    }
+
+    /// Sets `fields`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_fields(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::FieldValueSet>,
+    ) -> &mut Self {
+        self.props_mut().set(3070, value.into_patch());
+        self
+    }
+
     /// The `permissions` navigation property (present when expanded).
+    ///
+    /// `permissions`: an empty slice when absent or `null`.
     #[cfg(feature = "files")]
-    pub permissions: crate::Patch<Vec<crate::models::Permission>>,
+    pub fn permissions(&self) -> &[crate::models::Permission] {
+        self.props().list(3071)
+    }
+
+    /// Sets `permissions`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    #[cfg(feature = "files")]
+    pub fn set_permissions(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::Permission>>,
+    ) -> &mut Self {
+        self.props_mut().set(3071, value.into_patch());
+        self
+    }
+
     /// The list of previous versions of the list item.
-    pub versions: crate::Patch<Vec<crate::models::AnyListItemVersion>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `versions`: an empty slice when absent or `null`.
+    pub fn versions(&self) -> &[crate::models::AnyListItemVersion] {
+        self.props().list(3072)
+    }
+
+    /// Sets `versions`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_versions(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::AnyListItemVersion>>,
+    ) -> &mut Self {
+        self.props_mut().set(3072, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "sites")]
+impl std::fmt::Debug for ListItem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "ListItem", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "sites")]
 impl serde::Serialize for ListItem {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("createdBy", &self.created_by)?;
-        writer.field("createdDateTime", &self.created_date_time)?;
-        writer.field("description", &self.description)?;
-        writer.field("eTag", &self.etag)?;
-        writer.field("lastModifiedBy", &self.last_modified_by)?;
-        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
-        writer.field("name", &self.name)?;
-        writer.field("parentReference", &self.parent_reference)?;
-        writer.field("webUrl", &self.web_url)?;
-        writer.field("contentType", &self.content_type)?;
-        writer.field("deleted", &self.deleted)?;
-        writer.field("sharepointIds", &self.sharepoint_ids)?;
-        #[cfg(feature = "identity")]
-        writer.field("createdByUser", &self.created_by_user)?;
-        #[cfg(feature = "identity")]
-        writer.field("lastModifiedByUser", &self.last_modified_by_user)?;
-        #[cfg(feature = "files")]
-        writer.field("analytics", &self.analytics)?;
-        writer.field("documentSetVersions", &self.document_set_versions)?;
-        #[cfg(feature = "files")]
-        writer.field("driveItem", &self.drive_item)?;
-        writer.field("fields", &self.fields)?;
-        #[cfg(feature = "files")]
-        writer.field("permissions", &self.permissions)?;
-        writer.field("versions", &self.versions)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -1504,44 +2842,50 @@ impl crate::read_fields::ReadFields for ListItem {
     const NAME: &'static str = "microsoft.graph.listItem";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "createdBy" => self.created_by = map.next_value()?,
-            "createdDateTime" => self.created_date_time = map.next_value()?,
-            "description" => self.description = map.next_value()?,
-            "eTag" => self.etag = map.next_value()?,
-            "lastModifiedBy" => self.last_modified_by = map.next_value()?,
-            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
-            "name" => self.name = map.next_value()?,
-            "parentReference" => self.parent_reference = map.next_value()?,
-            "webUrl" => self.web_url = map.next_value()?,
-            "contentType" => self.content_type = map.next_value()?,
-            "deleted" => self.deleted = map.next_value()?,
-            "sharepointIds" => self.sharepoint_ids = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "createdBy" => into.other::<crate::models::AnyIdentitySet, _>(736, map)?,
+            "createdDateTime" => into.other::<crate::edm::DateTimeOffset, _>(737, map)?,
+            "description" => into.str(738, map)?,
+            "eTag" => into.str(739, map)?,
+            "lastModifiedBy" => into.other::<crate::models::AnyIdentitySet, _>(740, map)?,
+            "lastModifiedDateTime" => into.other::<crate::edm::DateTimeOffset, _>(741, map)?,
+            "name" => into.str(742, map)?,
+            "parentReference" => into.other::<crate::models::ItemReference, _>(743, map)?,
+            "webUrl" => into.str(744, map)?,
+            "contentType" => into.other::<crate::models::ContentTypeInfo, _>(3064, map)?,
+            "deleted" => into.other::<crate::models::Deleted, _>(3065, map)?,
+            "sharepointIds" => into.other::<crate::models::SharepointIds, _>(3066, map)?,
             #[cfg(feature = "identity")]
-            "createdByUser" => self.created_by_user = map.next_value()?,
+            "createdByUser" => into.other::<crate::models::AnyUser, _>(745, map)?,
             #[cfg(feature = "identity")]
-            "lastModifiedByUser" => self.last_modified_by_user = map.next_value()?,
+            "lastModifiedByUser" => into.other::<crate::models::AnyUser, _>(746, map)?,
             #[cfg(feature = "files")]
-            "analytics" => self.analytics = map.next_value()?,
-            "documentSetVersions" => self.document_set_versions = map.next_value()?,
+            "analytics" => into.other::<crate::models::ItemAnalytics, _>(3067, map)?,
+            "documentSetVersions" => {
+                into.other::<Vec<crate::models::DocumentSetVersion>, _>(3068, map)?
+            }
             #[cfg(feature = "files")]
-            "driveItem" => self.drive_item = map.next_value()?,
-            "fields" => self.fields = map.next_value()?,
+            "driveItem" => into.other::<crate::models::DriveItem, _>(3069, map)?,
+            "fields" => into.other::<crate::models::FieldValueSet, _>(3070, map)?,
             #[cfg(feature = "files")]
-            "permissions" => self.permissions = map.next_value()?,
-            "versions" => self.versions = map.next_value()?,
+            "permissions" => into.other::<Vec<crate::models::Permission>, _>(3071, map)?,
+            "versions" => into.other::<Vec<crate::models::AnyListItemVersion>, _>(3072, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::BaseItem as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -1570,35 +2914,71 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.listItemVersion` entity type.
 ///
-/// Derived from `baseItemVersion` < `entity`; inherited properties are included.
+/// Derived from `baseItemVersion` < `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::BaseItemVersion`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "sites")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct ListItemVersion {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
-    /// Identity of the user which last modified the version. Read-only.
-    pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
-    /// Date and time the version was last modified. Read-only.
-    pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// Indicates the publication status of this particular version. Read-only.
-    pub publication: crate::Patch<Box<crate::models::PublicationFacet>>,
+    base: crate::models::BaseItemVersion,
+}
+
+#[cfg(feature = "sites")]
+impl std::ops::Deref for ListItemVersion {
+    type Target = crate::models::BaseItemVersion;
+
+    fn deref(&self) -> &crate::models::BaseItemVersion {
+        &self.base
+    }
+}
+
+#[cfg(feature = "sites")]
+impl std::ops::DerefMut for ListItemVersion {
+    fn deref_mut(&mut self) -> &mut crate::models::BaseItemVersion {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "sites")]
+impl ListItemVersion {
+    /// An empty `listItemVersion`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// A collection of the fields and values for this version of the list item.
-    pub fields: crate::Patch<Box<crate::models::FieldValueSet>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `fields`: `None` when absent or `null`.
+    pub fn fields(&self) -> Option<&crate::models::FieldValueSet> {
+        self.props().get(3073)
+    }
+
+    /// Sets `fields`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_fields(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::FieldValueSet>,
+    ) -> &mut Self {
+        self.props_mut().set(3073, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "sites")]
+impl std::fmt::Debug for ListItemVersion {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "ListItemVersion", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "sites")]
 impl serde::Serialize for ListItemVersion {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("lastModifiedBy", &self.last_modified_by)?;
-        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
-        writer.field("publication", &self.publication)?;
-        writer.field("fields", &self.fields)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -1614,23 +2994,28 @@ impl crate::read_fields::ReadFields for ListItemVersion {
     const NAME: &'static str = "microsoft.graph.listItemVersion";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "lastModifiedBy" => self.last_modified_by = map.next_value()?,
-            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
-            "publication" => self.publication = map.next_value()?,
-            "fields" => self.fields = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "lastModifiedBy" => into.other::<crate::models::AnyIdentitySet, _>(747, map)?,
+            "lastModifiedDateTime" => into.other::<crate::edm::DateTimeOffset, _>(748, map)?,
+            "publication" => into.other::<crate::models::PublicationFacet, _>(749, map)?,
+            "fields" => into.other::<crate::models::FieldValueSet, _>(3073, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base:
+                <crate::models::BaseItemVersion as crate::read_fields::ReadFields>::from_properties(
+                    properties,
+                ),
+        }
     }
 }
 
@@ -1677,7 +3062,7 @@ impl AnyListItemVersion {
             Self::ListItemVersion(_) => "microsoft.graph.listItemVersion",
             Self::DocumentSetVersion(_) => "microsoft.graph.documentSetVersion",
             Self::Unknown(value) => value
-                .additional_data
+                .additional_data()
                 .get("@odata.type")
                 .and_then(|t| t.as_str())
                 .map_or("microsoft.graph.listItemVersion", |t| {
@@ -1689,12 +3074,29 @@ impl AnyListItemVersion {
     /// The entity's `id`, whatever its type (`None` when it was not selected).
     pub fn id(&self) -> Option<&str> {
         match self {
-            Self::ListItemVersion(value) | Self::Unknown(value) => value.id.as_deref(),
-            Self::DocumentSetVersion(value) => value.id.as_deref(),
+            Self::ListItemVersion(value) | Self::Unknown(value) => value.id(),
+            Self::DocumentSetVersion(value) => value.id(),
         }
     }
 
-    /// The value as a [`ListItemVersion`]: the declared type, or a derived type this version does not
+    /// The value read as [`ListItemVersion`] whatever its variant: a derived type's base properties
+    /// read the same, so reading the `listItemVersion` properties needs no `match`.
+    pub fn base(&self) -> &ListItemVersion {
+        match self {
+            Self::ListItemVersion(value) | Self::Unknown(value) => value,
+            Self::DocumentSetVersion(value) => value,
+        }
+    }
+
+    /// As [`AnyListItemVersion::base`], to change the `listItemVersion` properties of any variant.
+    pub fn base_mut(&mut self) -> &mut ListItemVersion {
+        match self {
+            Self::ListItemVersion(value) | Self::Unknown(value) => value,
+            Self::DocumentSetVersion(value) => value,
+        }
+    }
+
+    /// The value as [`ListItemVersion`] if it is the declared type, or a derived type this version does not
     /// know (read as the declared type). `None` for the known derived types.
     pub fn as_list_item_version(&self) -> Option<&ListItemVersion> {
         match self {
@@ -1797,7 +3199,7 @@ impl crate::polymorphic::Polymorphic for AnyListItemVersion {
 
     fn declared_data(&self) -> Option<&crate::AdditionalData> {
         match self {
-            Self::ListItemVersion(value) => Some(&value.additional_data),
+            Self::ListItemVersion(value) => Some(value.additional_data()),
             _ => None,
         }
     }
@@ -1805,55 +3207,110 @@ impl crate::polymorphic::Polymorphic for AnyListItemVersion {
 
 /// The `microsoft.graph.richLongRunningOperation` entity type.
 ///
-/// Derived from `longRunningOperation` < `entity`; inherited properties are included.
+/// Derived from `longRunningOperation` < `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::LongRunningOperation`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "sites")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct RichLongRunningOperation {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
-    /// The start time of the operation. The Timestamp type represents date and time information using
-    /// ISO 8601 format and is always in UTC time. For example, midnight UTC on Jan 1, 2014 is
-    /// 2014-01-01T00:00:00Z.
-    pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// The time of the last action in the operation. The Timestamp type represents date and time
-    /// information using ISO 8601 format and is always in UTC time. For example, midnight UTC on Jan 1,
-    /// 2014 is 2014-01-01T00:00:00Z.
-    pub last_action_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// URI of the resource that the operation is performed on.
-    pub resource_location: crate::Patch<String>,
-    /// The status of the operation. The possible values are: notStarted, running, succeeded, failed,
-    /// unknownFutureValue.
-    pub status: crate::Patch<crate::models::LongRunningOperationStatus>,
-    /// Details about the status of the operation.
-    pub status_detail: crate::Patch<String>,
+    base: crate::models::LongRunningOperation,
+}
+
+#[cfg(feature = "sites")]
+impl std::ops::Deref for RichLongRunningOperation {
+    type Target = crate::models::LongRunningOperation;
+
+    fn deref(&self) -> &crate::models::LongRunningOperation {
+        &self.base
+    }
+}
+
+#[cfg(feature = "sites")]
+impl std::ops::DerefMut for RichLongRunningOperation {
+    fn deref_mut(&mut self) -> &mut crate::models::LongRunningOperation {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "sites")]
+impl RichLongRunningOperation {
+    /// An empty `richLongRunningOperation`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Error that caused the operation to fail.
-    pub error: crate::Patch<Box<crate::models::PublicError>>,
+    ///
+    /// `error`: `None` when absent or `null`.
+    pub fn error(&self) -> Option<&crate::models::PublicError> {
+        self.props().get(4357)
+    }
+
+    /// Sets `error`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_error(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::PublicError>,
+    ) -> &mut Self {
+        self.props_mut().set(4357, value.into_patch());
+        self
+    }
+
     /// A value between 0 and 100 that indicates the progress of the operation.
-    pub percentage_complete: crate::Patch<i32>,
+    ///
+    /// `percentageComplete`: `None` when absent or `null`.
+    pub fn percentage_complete(&self) -> Option<i32> {
+        self.props().int(4358)
+    }
+
+    /// Sets `percentageComplete`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_percentage_complete(&mut self, value: impl crate::IntoPatch<i32>) -> &mut Self {
+        self.props_mut().set_int(4358, value.into_patch());
+        self
+    }
+
     /// The unique identifier for the result.
-    pub resource_id: crate::Patch<String>,
+    ///
+    /// `resourceId`: `None` when absent or `null`.
+    pub fn resource_id(&self) -> Option<&str> {
+        self.props().str(4359)
+    }
+
+    /// Sets `resourceId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_resource_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(4359, value.into_patch());
+        self
+    }
+
     /// The type of the operation.
-    pub r#type: crate::Patch<String>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `type`: `None` when absent or `null`.
+    pub fn r#type(&self) -> Option<&str> {
+        self.props().str(4360)
+    }
+
+    /// Sets `type`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_type(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(4360, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "sites")]
+impl std::fmt::Debug for RichLongRunningOperation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "RichLongRunningOperation", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "sites")]
 impl serde::Serialize for RichLongRunningOperation {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("createdDateTime", &self.created_date_time)?;
-        writer.field("lastActionDateTime", &self.last_action_date_time)?;
-        writer.field("resourceLocation", &self.resource_location)?;
-        writer.field("status", &self.status)?;
-        writer.field("statusDetail", &self.status_detail)?;
-        writer.field("error", &self.error)?;
-        writer.field("percentageComplete", &self.percentage_complete)?;
-        writer.field("resourceId", &self.resource_id)?;
-        writer.field("type", &self.r#type)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -1869,28 +3326,30 @@ impl crate::read_fields::ReadFields for RichLongRunningOperation {
     const NAME: &'static str = "microsoft.graph.richLongRunningOperation";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "createdDateTime" => self.created_date_time = map.next_value()?,
-            "lastActionDateTime" => self.last_action_date_time = map.next_value()?,
-            "resourceLocation" => self.resource_location = map.next_value()?,
-            "status" => self.status = map.next_value()?,
-            "statusDetail" => self.status_detail = map.next_value()?,
-            "error" => self.error = map.next_value()?,
-            "percentageComplete" => self.percentage_complete = map.next_value()?,
-            "resourceId" => self.resource_id = map.next_value()?,
-            "type" => self.r#type = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "createdDateTime" => into.other::<crate::edm::DateTimeOffset, _>(3089, map)?,
+            "lastActionDateTime" => into.other::<crate::edm::DateTimeOffset, _>(3090, map)?,
+            "resourceLocation" => into.str(3091, map)?,
+            "status" => into.other::<crate::models::LongRunningOperationStatus, _>(3092, map)?,
+            "statusDetail" => into.str(3093, map)?,
+            "error" => into.other::<crate::models::PublicError, _>(4357, map)?,
+            "percentageComplete" => into.int::<i32, _>(4358, map)?,
+            "resourceId" => into.str(4359, map)?,
+            "type" => into.str(4360, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+base: <crate::models::LongRunningOperation as crate::read_fields::ReadFields>::from_properties(properties),
+}
     }
 }
 
@@ -1913,133 +3372,389 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.site` entity type.
 ///
-/// Derived from `baseItem` < `entity`; inherited properties are included.
+/// Derived from `baseItem` < `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::BaseItem`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "sites")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct Site {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
-    /// Identity of the user, device, or application which created the item. Read-only.
-    pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
-    /// Date and time of item creation. Read-only.
-    pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// Provides a user-visible description of the item. Optional.
-    pub description: crate::Patch<String>,
-    /// ETag for the item. Read-only.
-    pub etag: crate::Patch<String>,
-    /// Identity of the user, device, and application which last modified the item. Read-only.
-    pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
-    /// Date and time the item was last modified. Read-only.
-    pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// The name of the item. Read-write.
-    pub name: crate::Patch<String>,
-    /// Parent information, if the item has a parent. Read-write.
-    pub parent_reference: crate::Patch<Box<crate::models::ItemReference>>,
-    /// URL that displays the resource in the browser. Read-only.
-    pub web_url: crate::Patch<String>,
+    base: crate::models::BaseItem,
+}
+
+#[cfg(feature = "sites")]
+impl std::ops::Deref for Site {
+    type Target = crate::models::BaseItem;
+
+    fn deref(&self) -> &crate::models::BaseItem {
+        &self.base
+    }
+}
+
+#[cfg(feature = "sites")]
+impl std::ops::DerefMut for Site {
+    fn deref_mut(&mut self) -> &mut crate::models::BaseItem {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "sites")]
+impl Site {
+    /// An empty `site`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The full title for the site. Read-only.
-    pub display_name: crate::Patch<String>,
+    ///
+    /// `displayName`: `None` when absent or `null`.
+    pub fn display_name(&self) -> Option<&str> {
+        self.props().str(4856)
+    }
+
+    /// Sets `displayName`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_display_name(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(4856, value.into_patch());
+        self
+    }
+
     /// The `error` property.
-    pub error: crate::Patch<Box<crate::models::PublicError>>,
+    ///
+    /// `error`: `None` when absent or `null`.
+    pub fn error(&self) -> Option<&crate::models::PublicError> {
+        self.props().get(4857)
+    }
+
+    /// Sets `error`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_error(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::PublicError>,
+    ) -> &mut Self {
+        self.props_mut().set(4857, value.into_patch());
+        self
+    }
+
     /// The `isPersonalSite` property.
-    pub is_personal_site: crate::Patch<bool>,
+    ///
+    /// `isPersonalSite`: `None` when absent or `null`.
+    pub fn is_personal_site(&self) -> Option<bool> {
+        self.props().bool(4858)
+    }
+
+    /// Sets `isPersonalSite`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_is_personal_site(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(4858, value.into_patch());
+        self
+    }
+
     /// If present, indicates that this is the root site in the site collection. Read-only.
-    pub root: crate::Patch<Box<crate::models::Root>>,
+    ///
+    /// `root`: `None` when absent or `null`.
+    pub fn root(&self) -> Option<&crate::models::Root> {
+        self.props().get(4859)
+    }
+
+    /// Sets `root`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_root(&mut self, value: impl crate::IntoPatch<crate::models::Root>) -> &mut Self {
+        self.props_mut().set(4859, value.into_patch());
+        self
+    }
+
     /// Returns identifiers useful for SharePoint REST compatibility. Read-only.
-    pub sharepoint_ids: crate::Patch<Box<crate::models::SharepointIds>>,
+    ///
+    /// `sharepointIds`: `None` when absent or `null`.
+    pub fn sharepoint_ids(&self) -> Option<&crate::models::SharepointIds> {
+        self.props().get(4860)
+    }
+
+    /// Sets `sharepointIds`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_sharepoint_ids(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::SharepointIds>,
+    ) -> &mut Self {
+        self.props_mut().set(4860, value.into_patch());
+        self
+    }
+
     /// Provides details about the site's site collection. Available only on the root site. Read-only.
-    pub site_collection: crate::Patch<Box<crate::models::SiteCollection>>,
-    /// Identity of the user who created the item. Read-only.
-    #[cfg(feature = "identity")]
-    pub created_by_user: crate::Patch<Box<crate::models::AnyUser>>,
-    /// Identity of the user who last modified the item. Read-only.
-    #[cfg(feature = "identity")]
-    pub last_modified_by_user: crate::Patch<Box<crate::models::AnyUser>>,
+    ///
+    /// `siteCollection`: `None` when absent or `null`.
+    pub fn site_collection(&self) -> Option<&crate::models::SiteCollection> {
+        self.props().get(4861)
+    }
+
+    /// Sets `siteCollection`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_site_collection(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::SiteCollection>,
+    ) -> &mut Self {
+        self.props_mut().set(4861, value.into_patch());
+        self
+    }
+
     /// Analytics about the view activities that took place in this site.
+    ///
+    /// `analytics`: `None` when absent or `null`.
     #[cfg(feature = "files")]
-    pub analytics: crate::Patch<Box<crate::models::ItemAnalytics>>,
+    pub fn analytics(&self) -> Option<&crate::models::ItemAnalytics> {
+        self.props().get(4862)
+    }
+
+    /// Sets `analytics`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    #[cfg(feature = "files")]
+    pub fn set_analytics(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::ItemAnalytics>,
+    ) -> &mut Self {
+        self.props_mut().set(4862, value.into_patch());
+        self
+    }
+
     /// The collection of column definitions reusable across lists under this site.
-    pub columns: crate::Patch<Vec<crate::models::ColumnDefinition>>,
+    ///
+    /// `columns`: an empty slice when absent or `null`.
+    pub fn columns(&self) -> &[crate::models::ColumnDefinition] {
+        self.props().list(4863)
+    }
+
+    /// Sets `columns`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_columns(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::ColumnDefinition>>,
+    ) -> &mut Self {
+        self.props_mut().set(4863, value.into_patch());
+        self
+    }
+
     /// The collection of content types defined for this site.
-    pub content_types: crate::Patch<Vec<crate::models::ContentType>>,
+    ///
+    /// `contentTypes`: an empty slice when absent or `null`.
+    pub fn content_types(&self) -> &[crate::models::ContentType] {
+        self.props().list(4864)
+    }
+
+    /// Sets `contentTypes`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_content_types(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::ContentType>>,
+    ) -> &mut Self {
+        self.props_mut().set(4864, value.into_patch());
+        self
+    }
+
     /// The default drive (document library) for this site.
+    ///
+    /// `drive`: `None` when absent or `null`.
     #[cfg(feature = "files")]
-    pub drive: crate::Patch<Box<crate::models::Drive>>,
+    pub fn drive(&self) -> Option<&crate::models::Drive> {
+        self.props().get(4865)
+    }
+
+    /// Sets `drive`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    #[cfg(feature = "files")]
+    pub fn set_drive(&mut self, value: impl crate::IntoPatch<crate::models::Drive>) -> &mut Self {
+        self.props_mut().set(4865, value.into_patch());
+        self
+    }
+
     /// The collection of drives (document libraries) under this site.
+    ///
+    /// `drives`: an empty slice when absent or `null`.
     #[cfg(feature = "files")]
-    pub drives: crate::Patch<Vec<crate::models::Drive>>,
+    pub fn drives(&self) -> &[crate::models::Drive] {
+        self.props().list(4866)
+    }
+
+    /// Sets `drives`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    #[cfg(feature = "files")]
+    pub fn set_drives(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::Drive>>,
+    ) -> &mut Self {
+        self.props_mut().set(4866, value.into_patch());
+        self
+    }
+
     /// The `externalColumns` navigation property (present when expanded).
-    pub external_columns: crate::Patch<Vec<crate::models::ColumnDefinition>>,
+    ///
+    /// `externalColumns`: an empty slice when absent or `null`.
+    pub fn external_columns(&self) -> &[crate::models::ColumnDefinition] {
+        self.props().list(4867)
+    }
+
+    /// Sets `externalColumns`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_external_columns(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::ColumnDefinition>>,
+    ) -> &mut Self {
+        self.props_mut().set(4867, value.into_patch());
+        self
+    }
+
     /// Used to address any item contained in this site. This collection can't be enumerated.
-    pub items: crate::Patch<Vec<crate::models::AnyBaseItem>>,
+    ///
+    /// `items`: an empty slice when absent or `null`.
+    pub fn items(&self) -> &[crate::models::AnyBaseItem] {
+        self.props().list(4868)
+    }
+
+    /// Sets `items`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_items(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::AnyBaseItem>>,
+    ) -> &mut Self {
+        self.props_mut().set(4868, value.into_patch());
+        self
+    }
+
     /// The collection of lists under this site.
-    pub lists: crate::Patch<Vec<crate::models::List>>,
+    ///
+    /// `lists`: an empty slice when absent or `null`.
+    pub fn lists(&self) -> &[crate::models::List] {
+        self.props().list(4869)
+    }
+
+    /// Sets `lists`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_lists(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::List>>,
+    ) -> &mut Self {
+        self.props_mut().set(4869, value.into_patch());
+        self
+    }
+
     /// Calls the OneNote service for notebook related operations.
+    ///
+    /// `onenote`: `None` when absent or `null`.
     #[cfg(feature = "onenote")]
-    pub onenote: crate::Patch<Box<crate::models::Onenote>>,
+    pub fn onenote(&self) -> Option<&crate::models::Onenote> {
+        self.props().get(4870)
+    }
+
+    /// Sets `onenote`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    #[cfg(feature = "onenote")]
+    pub fn set_onenote(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::Onenote>,
+    ) -> &mut Self {
+        self.props_mut().set(4870, value.into_patch());
+        self
+    }
+
     /// The collection of long-running operations on the site.
-    pub operations: crate::Patch<Vec<crate::models::RichLongRunningOperation>>,
+    ///
+    /// `operations`: an empty slice when absent or `null`.
+    pub fn operations(&self) -> &[crate::models::RichLongRunningOperation] {
+        self.props().list(4871)
+    }
+
+    /// Sets `operations`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_operations(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::RichLongRunningOperation>>,
+    ) -> &mut Self {
+        self.props_mut().set(4871, value.into_patch());
+        self
+    }
+
     /// The `pages` navigation property (present when expanded).
-    pub pages: crate::Patch<Vec<crate::models::AnyBaseSitePage>>,
+    ///
+    /// `pages`: an empty slice when absent or `null`.
+    pub fn pages(&self) -> &[crate::models::AnyBaseSitePage] {
+        self.props().list(4872)
+    }
+
+    /// Sets `pages`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_pages(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::AnyBaseSitePage>>,
+    ) -> &mut Self {
+        self.props_mut().set(4872, value.into_patch());
+        self
+    }
+
     /// The permissions associated with the site. Nullable.
+    ///
+    /// `permissions`: an empty slice when absent or `null`.
     #[cfg(feature = "files")]
-    pub permissions: crate::Patch<Vec<crate::models::Permission>>,
+    pub fn permissions(&self) -> &[crate::models::Permission] {
+        self.props().list(4873)
+    }
+
+    /// Sets `permissions`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    #[cfg(feature = "files")]
+    pub fn set_permissions(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::Permission>>,
+    ) -> &mut Self {
+        self.props_mut().set(4873, value.into_patch());
+        self
+    }
+
     /// The collection of the sub-sites under this site.
-    pub sites: crate::Patch<Vec<crate::models::Site>>,
+    ///
+    /// `sites`: an empty slice when absent or `null`.
+    pub fn sites(&self) -> &[crate::models::Site] {
+        self.props().list(4874)
+    }
+
+    /// Sets `sites`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_sites(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::Site>>,
+    ) -> &mut Self {
+        self.props_mut().set(4874, value.into_patch());
+        self
+    }
+
     /// The default termStore under this site.
-    pub term_store: crate::Patch<Box<crate::models::term_store::Store>>,
+    ///
+    /// `termStore`: `None` when absent or `null`.
+    pub fn term_store(&self) -> Option<&crate::models::term_store::Store> {
+        self.props().get(4875)
+    }
+
+    /// Sets `termStore`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_term_store(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::term_store::Store>,
+    ) -> &mut Self {
+        self.props_mut().set(4875, value.into_patch());
+        self
+    }
+
     /// The collection of termStores under this site.
-    pub term_stores: crate::Patch<Vec<crate::models::term_store::Store>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `termStores`: an empty slice when absent or `null`.
+    pub fn term_stores(&self) -> &[crate::models::term_store::Store] {
+        self.props().list(4876)
+    }
+
+    /// Sets `termStores`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_term_stores(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::term_store::Store>>,
+    ) -> &mut Self {
+        self.props_mut().set(4876, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "sites")]
+impl std::fmt::Debug for Site {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "Site", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "sites")]
 impl serde::Serialize for Site {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("createdBy", &self.created_by)?;
-        writer.field("createdDateTime", &self.created_date_time)?;
-        writer.field("description", &self.description)?;
-        writer.field("eTag", &self.etag)?;
-        writer.field("lastModifiedBy", &self.last_modified_by)?;
-        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
-        writer.field("name", &self.name)?;
-        writer.field("parentReference", &self.parent_reference)?;
-        writer.field("webUrl", &self.web_url)?;
-        writer.field("displayName", &self.display_name)?;
-        writer.field("error", &self.error)?;
-        writer.field("isPersonalSite", &self.is_personal_site)?;
-        writer.field("root", &self.root)?;
-        writer.field("sharepointIds", &self.sharepoint_ids)?;
-        writer.field("siteCollection", &self.site_collection)?;
-        #[cfg(feature = "identity")]
-        writer.field("createdByUser", &self.created_by_user)?;
-        #[cfg(feature = "identity")]
-        writer.field("lastModifiedByUser", &self.last_modified_by_user)?;
-        #[cfg(feature = "files")]
-        writer.field("analytics", &self.analytics)?;
-        writer.field("columns", &self.columns)?;
-        writer.field("contentTypes", &self.content_types)?;
-        #[cfg(feature = "files")]
-        writer.field("drive", &self.drive)?;
-        #[cfg(feature = "files")]
-        writer.field("drives", &self.drives)?;
-        writer.field("externalColumns", &self.external_columns)?;
-        writer.field("items", &self.items)?;
-        writer.field("lists", &self.lists)?;
-        #[cfg(feature = "onenote")]
-        writer.field("onenote", &self.onenote)?;
-        writer.field("operations", &self.operations)?;
-        writer.field("pages", &self.pages)?;
-        #[cfg(feature = "files")]
-        writer.field("permissions", &self.permissions)?;
-        writer.field("sites", &self.sites)?;
-        writer.field("termStore", &self.term_store)?;
-        writer.field("termStores", &self.term_stores)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -2055,58 +3770,66 @@ impl crate::read_fields::ReadFields for Site {
     const NAME: &'static str = "microsoft.graph.site";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "createdBy" => self.created_by = map.next_value()?,
-            "createdDateTime" => self.created_date_time = map.next_value()?,
-            "description" => self.description = map.next_value()?,
-            "eTag" => self.etag = map.next_value()?,
-            "lastModifiedBy" => self.last_modified_by = map.next_value()?,
-            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
-            "name" => self.name = map.next_value()?,
-            "parentReference" => self.parent_reference = map.next_value()?,
-            "webUrl" => self.web_url = map.next_value()?,
-            "displayName" => self.display_name = map.next_value()?,
-            "error" => self.error = map.next_value()?,
-            "isPersonalSite" => self.is_personal_site = map.next_value()?,
-            "root" => self.root = map.next_value()?,
-            "sharepointIds" => self.sharepoint_ids = map.next_value()?,
-            "siteCollection" => self.site_collection = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "createdBy" => into.other::<crate::models::AnyIdentitySet, _>(736, map)?,
+            "createdDateTime" => into.other::<crate::edm::DateTimeOffset, _>(737, map)?,
+            "description" => into.str(738, map)?,
+            "eTag" => into.str(739, map)?,
+            "lastModifiedBy" => into.other::<crate::models::AnyIdentitySet, _>(740, map)?,
+            "lastModifiedDateTime" => into.other::<crate::edm::DateTimeOffset, _>(741, map)?,
+            "name" => into.str(742, map)?,
+            "parentReference" => into.other::<crate::models::ItemReference, _>(743, map)?,
+            "webUrl" => into.str(744, map)?,
+            "displayName" => into.str(4856, map)?,
+            "error" => into.other::<crate::models::PublicError, _>(4857, map)?,
+            "isPersonalSite" => into.bool(4858, map)?,
+            "root" => into.other::<crate::models::Root, _>(4859, map)?,
+            "sharepointIds" => into.other::<crate::models::SharepointIds, _>(4860, map)?,
+            "siteCollection" => into.other::<crate::models::SiteCollection, _>(4861, map)?,
             #[cfg(feature = "identity")]
-            "createdByUser" => self.created_by_user = map.next_value()?,
+            "createdByUser" => into.other::<crate::models::AnyUser, _>(745, map)?,
             #[cfg(feature = "identity")]
-            "lastModifiedByUser" => self.last_modified_by_user = map.next_value()?,
+            "lastModifiedByUser" => into.other::<crate::models::AnyUser, _>(746, map)?,
             #[cfg(feature = "files")]
-            "analytics" => self.analytics = map.next_value()?,
-            "columns" => self.columns = map.next_value()?,
-            "contentTypes" => self.content_types = map.next_value()?,
+            "analytics" => into.other::<crate::models::ItemAnalytics, _>(4862, map)?,
+            "columns" => into.other::<Vec<crate::models::ColumnDefinition>, _>(4863, map)?,
+            "contentTypes" => into.other::<Vec<crate::models::ContentType>, _>(4864, map)?,
             #[cfg(feature = "files")]
-            "drive" => self.drive = map.next_value()?,
+            "drive" => into.other::<crate::models::Drive, _>(4865, map)?,
             #[cfg(feature = "files")]
-            "drives" => self.drives = map.next_value()?,
-            "externalColumns" => self.external_columns = map.next_value()?,
-            "items" => self.items = map.next_value()?,
-            "lists" => self.lists = map.next_value()?,
+            "drives" => into.other::<Vec<crate::models::Drive>, _>(4866, map)?,
+            "externalColumns" => {
+                into.other::<Vec<crate::models::ColumnDefinition>, _>(4867, map)?
+            }
+            "items" => into.other::<Vec<crate::models::AnyBaseItem>, _>(4868, map)?,
+            "lists" => into.other::<Vec<crate::models::List>, _>(4869, map)?,
             #[cfg(feature = "onenote")]
-            "onenote" => self.onenote = map.next_value()?,
-            "operations" => self.operations = map.next_value()?,
-            "pages" => self.pages = map.next_value()?,
+            "onenote" => into.other::<crate::models::Onenote, _>(4870, map)?,
+            "operations" => {
+                into.other::<Vec<crate::models::RichLongRunningOperation>, _>(4871, map)?
+            }
+            "pages" => into.other::<Vec<crate::models::AnyBaseSitePage>, _>(4872, map)?,
             #[cfg(feature = "files")]
-            "permissions" => self.permissions = map.next_value()?,
-            "sites" => self.sites = map.next_value()?,
-            "termStore" => self.term_store = map.next_value()?,
-            "termStores" => self.term_stores = map.next_value()?,
+            "permissions" => into.other::<Vec<crate::models::Permission>, _>(4873, map)?,
+            "sites" => into.other::<Vec<crate::models::Site>, _>(4874, map)?,
+            "termStore" => into.other::<crate::models::term_store::Store, _>(4875, map)?,
+            "termStores" => into.other::<Vec<crate::models::term_store::Store>, _>(4876, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::BaseItem as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -2145,93 +3868,174 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.sitePage` entity type.
 ///
-/// Derived from `baseSitePage` < `baseItem` < `entity`; inherited properties are included.
+/// Derived from `baseSitePage` < `baseItem` < `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::BaseSitePage`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "sites")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct SitePage {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
-    /// Identity of the user, device, or application which created the item. Read-only.
-    pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
-    /// Date and time of item creation. Read-only.
-    pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// Provides a user-visible description of the item. Optional.
-    pub description: crate::Patch<String>,
-    /// ETag for the item. Read-only.
-    pub etag: crate::Patch<String>,
-    /// Identity of the user, device, and application which last modified the item. Read-only.
-    pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
-    /// Date and time the item was last modified. Read-only.
-    pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// The name of the item. Read-write.
-    pub name: crate::Patch<String>,
-    /// Parent information, if the item has a parent. Read-write.
-    pub parent_reference: crate::Patch<Box<crate::models::ItemReference>>,
-    /// URL that displays the resource in the browser. Read-only.
-    pub web_url: crate::Patch<String>,
-    /// The `pageLayout` property.
-    pub page_layout: crate::Patch<crate::models::PageLayoutType>,
-    /// The `publishingState` property.
-    pub publishing_state: crate::Patch<Box<crate::models::PublicationFacet>>,
-    /// The `title` property.
-    pub title: crate::Patch<String>,
+    base: crate::models::BaseSitePage,
+}
+
+#[cfg(feature = "sites")]
+impl std::ops::Deref for SitePage {
+    type Target = crate::models::BaseSitePage;
+
+    fn deref(&self) -> &crate::models::BaseSitePage {
+        &self.base
+    }
+}
+
+#[cfg(feature = "sites")]
+impl std::ops::DerefMut for SitePage {
+    fn deref_mut(&mut self) -> &mut crate::models::BaseSitePage {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "sites")]
+impl SitePage {
+    /// An empty `sitePage`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The `promotionKind` property.
-    pub promotion_kind: crate::Patch<crate::models::PagePromotionType>,
+    ///
+    /// `promotionKind`: `None` when absent or `null`.
+    pub fn promotion_kind(&self) -> Option<&crate::models::PagePromotionType> {
+        self.props().get(4877)
+    }
+
+    /// Sets `promotionKind`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_promotion_kind(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::PagePromotionType>,
+    ) -> &mut Self {
+        self.props_mut().set(4877, value.into_patch());
+        self
+    }
+
     /// The `reactions` property.
-    pub reactions: crate::Patch<Box<crate::models::ReactionsFacet>>,
+    ///
+    /// `reactions`: `None` when absent or `null`.
+    pub fn reactions(&self) -> Option<&crate::models::ReactionsFacet> {
+        self.props().get(4878)
+    }
+
+    /// Sets `reactions`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_reactions(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::ReactionsFacet>,
+    ) -> &mut Self {
+        self.props_mut().set(4878, value.into_patch());
+        self
+    }
+
     /// The `showComments` property.
-    pub show_comments: crate::Patch<bool>,
+    ///
+    /// `showComments`: `None` when absent or `null`.
+    pub fn show_comments(&self) -> Option<bool> {
+        self.props().bool(4879)
+    }
+
+    /// Sets `showComments`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_show_comments(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(4879, value.into_patch());
+        self
+    }
+
     /// The `showRecommendedPages` property.
-    pub show_recommended_pages: crate::Patch<bool>,
+    ///
+    /// `showRecommendedPages`: `None` when absent or `null`.
+    pub fn show_recommended_pages(&self) -> Option<bool> {
+        self.props().bool(4880)
+    }
+
+    /// Sets `showRecommendedPages`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_show_recommended_pages(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(4880, value.into_patch());
+        self
+    }
+
     /// The `thumbnailWebUrl` property.
-    pub thumbnail_web_url: crate::Patch<String>,
+    ///
+    /// `thumbnailWebUrl`: `None` when absent or `null`.
+    pub fn thumbnail_web_url(&self) -> Option<&str> {
+        self.props().str(4881)
+    }
+
+    /// Sets `thumbnailWebUrl`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_thumbnail_web_url(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(4881, value.into_patch());
+        self
+    }
+
     /// The `titleArea` property.
-    pub title_area: crate::Patch<Box<crate::models::TitleArea>>,
-    /// Identity of the user who created the item. Read-only.
-    #[cfg(feature = "identity")]
-    pub created_by_user: crate::Patch<Box<crate::models::AnyUser>>,
-    /// Identity of the user who last modified the item. Read-only.
-    #[cfg(feature = "identity")]
-    pub last_modified_by_user: crate::Patch<Box<crate::models::AnyUser>>,
+    ///
+    /// `titleArea`: `None` when absent or `null`.
+    pub fn title_area(&self) -> Option<&crate::models::TitleArea> {
+        self.props().get(4882)
+    }
+
+    /// Sets `titleArea`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_title_area(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::TitleArea>,
+    ) -> &mut Self {
+        self.props_mut().set(4882, value.into_patch());
+        self
+    }
+
     /// The `canvasLayout` navigation property (present when expanded).
-    pub canvas_layout: crate::Patch<Box<crate::models::CanvasLayout>>,
+    ///
+    /// `canvasLayout`: `None` when absent or `null`.
+    pub fn canvas_layout(&self) -> Option<&crate::models::CanvasLayout> {
+        self.props().get(4883)
+    }
+
+    /// Sets `canvasLayout`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_canvas_layout(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::CanvasLayout>,
+    ) -> &mut Self {
+        self.props_mut().set(4883, value.into_patch());
+        self
+    }
+
     /// The `webParts` navigation property (present when expanded).
-    pub web_parts: crate::Patch<Vec<crate::models::AnyWebPart>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `webParts`: an empty slice when absent or `null`.
+    pub fn web_parts(&self) -> &[crate::models::AnyWebPart] {
+        self.props().list(4884)
+    }
+
+    /// Sets `webParts`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_web_parts(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::AnyWebPart>>,
+    ) -> &mut Self {
+        self.props_mut().set(4884, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "sites")]
+impl std::fmt::Debug for SitePage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "SitePage", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "sites")]
 impl serde::Serialize for SitePage {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("createdBy", &self.created_by)?;
-        writer.field("createdDateTime", &self.created_date_time)?;
-        writer.field("description", &self.description)?;
-        writer.field("eTag", &self.etag)?;
-        writer.field("lastModifiedBy", &self.last_modified_by)?;
-        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
-        writer.field("name", &self.name)?;
-        writer.field("parentReference", &self.parent_reference)?;
-        writer.field("webUrl", &self.web_url)?;
-        writer.field("pageLayout", &self.page_layout)?;
-        writer.field("publishingState", &self.publishing_state)?;
-        writer.field("title", &self.title)?;
-        writer.field("promotionKind", &self.promotion_kind)?;
-        writer.field("reactions", &self.reactions)?;
-        writer.field("showComments", &self.show_comments)?;
-        writer.field("showRecommendedPages", &self.show_recommended_pages)?;
-        writer.field("thumbnailWebUrl", &self.thumbnail_web_url)?;
-        writer.field("titleArea", &self.title_area)?;
-        #[cfg(feature = "identity")]
-        writer.field("createdByUser", &self.created_by_user)?;
-        #[cfg(feature = "identity")]
-        writer.field("lastModifiedByUser", &self.last_modified_by_user)?;
-        writer.field("canvasLayout", &self.canvas_layout)?;
-        writer.field("webParts", &self.web_parts)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -2247,43 +4051,47 @@ impl crate::read_fields::ReadFields for SitePage {
     const NAME: &'static str = "microsoft.graph.sitePage";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "createdBy" => self.created_by = map.next_value()?,
-            "createdDateTime" => self.created_date_time = map.next_value()?,
-            "description" => self.description = map.next_value()?,
-            "eTag" => self.etag = map.next_value()?,
-            "lastModifiedBy" => self.last_modified_by = map.next_value()?,
-            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
-            "name" => self.name = map.next_value()?,
-            "parentReference" => self.parent_reference = map.next_value()?,
-            "webUrl" => self.web_url = map.next_value()?,
-            "pageLayout" => self.page_layout = map.next_value()?,
-            "publishingState" => self.publishing_state = map.next_value()?,
-            "title" => self.title = map.next_value()?,
-            "promotionKind" => self.promotion_kind = map.next_value()?,
-            "reactions" => self.reactions = map.next_value()?,
-            "showComments" => self.show_comments = map.next_value()?,
-            "showRecommendedPages" => self.show_recommended_pages = map.next_value()?,
-            "thumbnailWebUrl" => self.thumbnail_web_url = map.next_value()?,
-            "titleArea" => self.title_area = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "createdBy" => into.other::<crate::models::AnyIdentitySet, _>(736, map)?,
+            "createdDateTime" => into.other::<crate::edm::DateTimeOffset, _>(737, map)?,
+            "description" => into.str(738, map)?,
+            "eTag" => into.str(739, map)?,
+            "lastModifiedBy" => into.other::<crate::models::AnyIdentitySet, _>(740, map)?,
+            "lastModifiedDateTime" => into.other::<crate::edm::DateTimeOffset, _>(741, map)?,
+            "name" => into.str(742, map)?,
+            "parentReference" => into.other::<crate::models::ItemReference, _>(743, map)?,
+            "webUrl" => into.str(744, map)?,
+            "pageLayout" => into.other::<crate::models::PageLayoutType, _>(751, map)?,
+            "publishingState" => into.other::<crate::models::PublicationFacet, _>(752, map)?,
+            "title" => into.str(753, map)?,
+            "promotionKind" => into.other::<crate::models::PagePromotionType, _>(4877, map)?,
+            "reactions" => into.other::<crate::models::ReactionsFacet, _>(4878, map)?,
+            "showComments" => into.bool(4879, map)?,
+            "showRecommendedPages" => into.bool(4880, map)?,
+            "thumbnailWebUrl" => into.str(4881, map)?,
+            "titleArea" => into.other::<crate::models::TitleArea, _>(4882, map)?,
             #[cfg(feature = "identity")]
-            "createdByUser" => self.created_by_user = map.next_value()?,
+            "createdByUser" => into.other::<crate::models::AnyUser, _>(745, map)?,
             #[cfg(feature = "identity")]
-            "lastModifiedByUser" => self.last_modified_by_user = map.next_value()?,
-            "canvasLayout" => self.canvas_layout = map.next_value()?,
-            "webParts" => self.web_parts = map.next_value()?,
+            "lastModifiedByUser" => into.other::<crate::models::AnyUser, _>(746, map)?,
+            "canvasLayout" => into.other::<crate::models::CanvasLayout, _>(4883, map)?,
+            "webParts" => into.other::<Vec<crate::models::AnyWebPart>, _>(4884, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::BaseSitePage as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -2317,32 +4125,100 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.standardWebPart` entity type.
 ///
-/// Derived from `webPart` < `entity`; inherited properties are included.
+/// Derived from `webPart` < `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::WebPart`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "sites")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct StandardWebPart {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::WebPart,
+}
+
+#[cfg(feature = "sites")]
+impl std::ops::Deref for StandardWebPart {
+    type Target = crate::models::WebPart;
+
+    fn deref(&self) -> &crate::models::WebPart {
+        &self.base
+    }
+}
+
+#[cfg(feature = "sites")]
+impl std::ops::DerefMut for StandardWebPart {
+    fn deref_mut(&mut self) -> &mut crate::models::WebPart {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "sites")]
+impl StandardWebPart {
+    /// An empty `standardWebPart`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The `containerTextWebPartId` property.
-    pub container_text_web_part_id: crate::Patch<String>,
+    ///
+    /// `containerTextWebPartId`: `None` when absent or `null`.
+    pub fn container_text_web_part_id(&self) -> Option<&str> {
+        self.props().str(4944)
+    }
+
+    /// Sets `containerTextWebPartId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_container_text_web_part_id(
+        &mut self,
+        value: impl crate::IntoPatch<String>,
+    ) -> &mut Self {
+        self.props_mut().set_str(4944, value.into_patch());
+        self
+    }
+
     /// The `data` property.
-    pub data: crate::Patch<Box<crate::models::WebPartData>>,
+    ///
+    /// `data`: `None` when absent or `null`.
+    pub fn data(&self) -> Option<&crate::models::WebPartData> {
+        self.props().get(4945)
+    }
+
+    /// Sets `data`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_data(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::WebPartData>,
+    ) -> &mut Self {
+        self.props_mut().set(4945, value.into_patch());
+        self
+    }
+
     /// The `webPartType` property.
-    pub web_part_type: crate::Patch<String>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `webPartType`: `None` when absent or `null`.
+    pub fn web_part_type(&self) -> Option<&str> {
+        self.props().str(4946)
+    }
+
+    /// Sets `webPartType`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_web_part_type(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(4946, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "sites")]
+impl std::fmt::Debug for StandardWebPart {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "StandardWebPart", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "sites")]
 impl serde::Serialize for StandardWebPart {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("containerTextWebPartId", &self.container_text_web_part_id)?;
-        writer.field("data", &self.data)?;
-        writer.field("webPartType", &self.web_part_type)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -2358,22 +4234,26 @@ impl crate::read_fields::ReadFields for StandardWebPart {
     const NAME: &'static str = "microsoft.graph.standardWebPart";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "containerTextWebPartId" => self.container_text_web_part_id = map.next_value()?,
-            "data" => self.data = map.next_value()?,
-            "webPartType" => self.web_part_type = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "containerTextWebPartId" => into.str(4944, map)?,
+            "data" => into.other::<crate::models::WebPartData, _>(4945, map)?,
+            "webPartType" => into.str(4946, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::WebPart as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -2390,26 +4270,68 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.textWebPart` entity type.
 ///
-/// Derived from `webPart` < `entity`; inherited properties are included.
+/// Derived from `webPart` < `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::WebPart`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "sites")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct TextWebPart {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::WebPart,
+}
+
+#[cfg(feature = "sites")]
+impl std::ops::Deref for TextWebPart {
+    type Target = crate::models::WebPart;
+
+    fn deref(&self) -> &crate::models::WebPart {
+        &self.base
+    }
+}
+
+#[cfg(feature = "sites")]
+impl std::ops::DerefMut for TextWebPart {
+    fn deref_mut(&mut self) -> &mut crate::models::WebPart {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "sites")]
+impl TextWebPart {
+    /// An empty `textWebPart`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The `innerHtml` property.
-    pub inner_html: crate::Patch<String>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `innerHtml`: `None` when absent or `null`.
+    pub fn inner_html(&self) -> Option<&str> {
+        self.props().str(5156)
+    }
+
+    /// Sets `innerHtml`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_inner_html(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(5156, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "sites")]
+impl std::fmt::Debug for TextWebPart {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "TextWebPart", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "sites")]
 impl serde::Serialize for TextWebPart {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("innerHtml", &self.inner_html)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -2425,20 +4347,24 @@ impl crate::read_fields::ReadFields for TextWebPart {
     const NAME: &'static str = "microsoft.graph.textWebPart";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "innerHtml" => self.inner_html = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "innerHtml" => into.str(5156, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::WebPart as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -2453,29 +4379,87 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.verticalSection` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "sites")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct VerticalSection {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "sites")]
+impl std::ops::Deref for VerticalSection {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "sites")]
+impl std::ops::DerefMut for VerticalSection {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "sites")]
+impl VerticalSection {
+    /// An empty `verticalSection`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The `emphasis` property.
-    pub emphasis: crate::Patch<crate::models::SectionEmphasisType>,
+    ///
+    /// `emphasis`: `None` when absent or `null`.
+    pub fn emphasis(&self) -> Option<&crate::models::SectionEmphasisType> {
+        self.props().get(5790)
+    }
+
+    /// Sets `emphasis`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_emphasis(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::SectionEmphasisType>,
+    ) -> &mut Self {
+        self.props_mut().set(5790, value.into_patch());
+        self
+    }
+
     /// The `webparts` navigation property (present when expanded).
-    pub webparts: crate::Patch<Vec<crate::models::AnyWebPart>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `webparts`: an empty slice when absent or `null`.
+    pub fn webparts(&self) -> &[crate::models::AnyWebPart] {
+        self.props().list(5791)
+    }
+
+    /// Sets `webparts`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_webparts(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::AnyWebPart>>,
+    ) -> &mut Self {
+        self.props_mut().set(5791, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "sites")]
+impl std::fmt::Debug for VerticalSection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "VerticalSection", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "sites")]
 impl serde::Serialize for VerticalSection {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("emphasis", &self.emphasis)?;
-        writer.field("webparts", &self.webparts)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -2491,21 +4475,25 @@ impl crate::read_fields::ReadFields for VerticalSection {
     const NAME: &'static str = "microsoft.graph.verticalSection";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "emphasis" => self.emphasis = map.next_value()?,
-            "webparts" => self.webparts = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "emphasis" => into.other::<crate::models::SectionEmphasisType, _>(5790, map)?,
+            "webparts" => into.other::<Vec<crate::models::AnyWebPart>, _>(5791, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -2521,23 +4509,55 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.webPart` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "sites")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct WebPart {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "sites")]
+impl std::ops::Deref for WebPart {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "sites")]
+impl std::ops::DerefMut for WebPart {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "sites")]
+impl WebPart {
+    /// An empty `webPart`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+}
+
+#[cfg(feature = "sites")]
+impl std::fmt::Debug for WebPart {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "WebPart", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "sites")]
 impl serde::Serialize for WebPart {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -2553,19 +4573,23 @@ impl crate::read_fields::ReadFields for WebPart {
     const NAME: &'static str = "microsoft.graph.webPart";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
+            "id" => into.str(2376, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -2611,7 +4635,7 @@ impl AnyWebPart {
             Self::StandardWebPart(_) => "microsoft.graph.standardWebPart",
             Self::TextWebPart(_) => "microsoft.graph.textWebPart",
             Self::Unknown(value) => value
-                .additional_data
+                .additional_data()
                 .get("@odata.type")
                 .and_then(|t| t.as_str())
                 .map_or("microsoft.graph.webPart", |t| t.trim_start_matches('#')),
@@ -2621,13 +4645,32 @@ impl AnyWebPart {
     /// The entity's `id`, whatever its type (`None` when it was not selected).
     pub fn id(&self) -> Option<&str> {
         match self {
-            Self::WebPart(value) | Self::Unknown(value) => value.id.as_deref(),
-            Self::StandardWebPart(value) => value.id.as_deref(),
-            Self::TextWebPart(value) => value.id.as_deref(),
+            Self::WebPart(value) | Self::Unknown(value) => value.id(),
+            Self::StandardWebPart(value) => value.id(),
+            Self::TextWebPart(value) => value.id(),
         }
     }
 
-    /// The value as a [`WebPart`]: the declared type, or a derived type this version does not
+    /// The value read as [`WebPart`] whatever its variant: a derived type's base properties
+    /// read the same, so reading the `webPart` properties needs no `match`.
+    pub fn base(&self) -> &WebPart {
+        match self {
+            Self::WebPart(value) | Self::Unknown(value) => value,
+            Self::StandardWebPart(value) => value,
+            Self::TextWebPart(value) => value,
+        }
+    }
+
+    /// As [`AnyWebPart::base`], to change the `webPart` properties of any variant.
+    pub fn base_mut(&mut self) -> &mut WebPart {
+        match self {
+            Self::WebPart(value) | Self::Unknown(value) => value,
+            Self::StandardWebPart(value) => value,
+            Self::TextWebPart(value) => value,
+        }
+    }
+
+    /// The value as [`WebPart`] if it is the declared type, or a derived type this version does not
     /// know (read as the declared type). `None` for the known derived types.
     pub fn as_web_part(&self) -> Option<&WebPart> {
         match self {
@@ -2768,26 +4811,66 @@ impl crate::polymorphic::Polymorphic for AnyWebPart {
 
     fn declared_data(&self) -> Option<&crate::AdditionalData> {
         match self {
-            Self::WebPart(value) => Some(&value.additional_data),
+            Self::WebPart(value) => Some(value.additional_data()),
             _ => None,
         }
     }
 }
 
 /// The `microsoft.graph.booleanColumn` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "sites")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct BooleanColumn {
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "sites")]
+impl BooleanColumn {
+    /// An empty `booleanColumn`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+}
+
+#[cfg(feature = "sites")]
+impl std::fmt::Debug for BooleanColumn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "BooleanColumn", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "sites")]
 impl serde::Serialize for BooleanColumn {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -2803,43 +4886,119 @@ impl crate::read_fields::ReadFields for BooleanColumn {
     const NAME: &'static str = "microsoft.graph.booleanColumn";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
-        let _ = (key, map);
+        let _ = (key, map, into);
         Ok(false)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.calculatedColumn` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "sites")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct CalculatedColumn {
-    /// For dateTime output types, the format of the value. Must be one of dateOnly or dateTime.
-    pub format: crate::Patch<String>,
-    /// The formula used to compute the value for this column.
-    pub formula: crate::Patch<String>,
-    /// The output type used to format values in this column. Must be one of boolean, currency, dateTime,
-    /// number, or text.
-    pub output_type: crate::Patch<String>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "sites")]
+impl CalculatedColumn {
+    /// An empty `calculatedColumn`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// For dateTime output types, the format of the value. Must be one of dateOnly or dateTime.
+    ///
+    /// `format`: `None` when absent or `null`.
+    pub fn format(&self) -> Option<&str> {
+        self.props().str(7318)
+    }
+
+    /// Sets `format`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_format(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(7318, value.into_patch());
+        self
+    }
+
+    /// The formula used to compute the value for this column.
+    ///
+    /// `formula`: `None` when absent or `null`.
+    pub fn formula(&self) -> Option<&str> {
+        self.props().str(7319)
+    }
+
+    /// Sets `formula`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_formula(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(7319, value.into_patch());
+        self
+    }
+
+    /// The output type used to format values in this column. Must be one of boolean, currency, dateTime,
+    /// number, or text.
+    ///
+    /// `outputType`: `None` when absent or `null`.
+    pub fn output_type(&self) -> Option<&str> {
+        self.props().str(7320)
+    }
+
+    /// Sets `outputType`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_output_type(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(7320, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "sites")]
+impl std::fmt::Debug for CalculatedColumn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "CalculatedColumn", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "sites")]
 impl serde::Serialize for CalculatedColumn {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("format", &self.format)?;
-        writer.field("formula", &self.formula)?;
-        writer.field("outputType", &self.output_type)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -2855,48 +5014,124 @@ impl crate::read_fields::ReadFields for CalculatedColumn {
     const NAME: &'static str = "microsoft.graph.calculatedColumn";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "format" => self.format = map.next_value()?,
-            "formula" => self.formula = map.next_value()?,
-            "outputType" => self.output_type = map.next_value()?,
+            "format" => into.str(7318, map)?,
+            "formula" => into.str(7319, map)?,
+            "outputType" => into.str(7320, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.choiceColumn` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "sites")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct ChoiceColumn {
-    /// If true, allows custom values that aren't in the configured choices.
-    pub allow_text_entry: crate::Patch<bool>,
-    /// The list of values available for this column.
-    pub choices: crate::Patch<Vec<String>>,
-    /// How the choices are to be presented in the UX. Must be one of checkBoxes, dropDownMenu, or
-    /// radioButtons
-    pub display_as: crate::Patch<String>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "sites")]
+impl ChoiceColumn {
+    /// An empty `choiceColumn`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// If true, allows custom values that aren't in the configured choices.
+    ///
+    /// `allowTextEntry`: `None` when absent or `null`.
+    pub fn allow_text_entry(&self) -> Option<bool> {
+        self.props().bool(7447)
+    }
+
+    /// Sets `allowTextEntry`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_allow_text_entry(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(7447, value.into_patch());
+        self
+    }
+
+    /// The list of values available for this column.
+    ///
+    /// `choices`: an empty slice when absent or `null`.
+    pub fn choices(&self) -> &[String] {
+        self.props().strings(7448)
+    }
+
+    /// Sets `choices`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_choices(&mut self, value: impl crate::IntoPatch<Vec<String>>) -> &mut Self {
+        self.props_mut().set_strings(7448, value.into_patch());
+        self
+    }
+
+    /// How the choices are to be presented in the UX. Must be one of checkBoxes, dropDownMenu, or
+    /// radioButtons
+    ///
+    /// `displayAs`: `None` when absent or `null`.
+    pub fn display_as(&self) -> Option<&str> {
+        self.props().str(7449)
+    }
+
+    /// Sets `displayAs`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_display_as(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(7449, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "sites")]
+impl std::fmt::Debug for ChoiceColumn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "ChoiceColumn", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "sites")]
 impl serde::Serialize for ChoiceColumn {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("allowTextEntry", &self.allow_text_entry)?;
-        writer.field("choices", &self.choices)?;
-        writer.field("displayAs", &self.display_as)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -2912,48 +5147,127 @@ impl crate::read_fields::ReadFields for ChoiceColumn {
     const NAME: &'static str = "microsoft.graph.choiceColumn";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "allowTextEntry" => self.allow_text_entry = map.next_value()?,
-            "choices" => self.choices = map.next_value()?,
-            "displayAs" => self.display_as = map.next_value()?,
+            "allowTextEntry" => into.bool(7447, map)?,
+            "choices" => into.strings(7448, map)?,
+            "displayAs" => into.str(7449, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.columnValidation` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "sites")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct ColumnValidation {
-    /// Default BCP 47 language tag for the description.
-    pub default_language: crate::Patch<String>,
-    /// Localized messages that explain what is needed for this column's value to be considered valid.
-    /// User will be prompted with this message if validation fails.
-    pub descriptions: crate::Patch<Vec<crate::models::DisplayNameLocalization>>,
-    /// The formula to validate column value. For examples, see Examples of common formulas in lists.
-    pub formula: crate::Patch<String>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "sites")]
+impl ColumnValidation {
+    /// An empty `columnValidation`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// Default BCP 47 language tag for the description.
+    ///
+    /// `defaultLanguage`: `None` when absent or `null`.
+    pub fn default_language(&self) -> Option<&str> {
+        self.props().str(7535)
+    }
+
+    /// Sets `defaultLanguage`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_default_language(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(7535, value.into_patch());
+        self
+    }
+
+    /// Localized messages that explain what is needed for this column's value to be considered valid.
+    /// User will be prompted with this message if validation fails.
+    ///
+    /// `descriptions`: an empty slice when absent or `null`.
+    pub fn descriptions(&self) -> &[crate::models::DisplayNameLocalization] {
+        self.props().list(7536)
+    }
+
+    /// Sets `descriptions`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_descriptions(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::DisplayNameLocalization>>,
+    ) -> &mut Self {
+        self.props_mut().set(7536, value.into_patch());
+        self
+    }
+
+    /// The formula to validate column value. For examples, see Examples of common formulas in lists.
+    ///
+    /// `formula`: `None` when absent or `null`.
+    pub fn formula(&self) -> Option<&str> {
+        self.props().str(7537)
+    }
+
+    /// Sets `formula`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_formula(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(7537, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "sites")]
+impl std::fmt::Debug for ColumnValidation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "ColumnValidation", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "sites")]
 impl serde::Serialize for ColumnValidation {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("defaultLanguage", &self.default_language)?;
-        writer.field("descriptions", &self.descriptions)?;
-        writer.field("formula", &self.formula)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -2969,38 +5283,83 @@ impl crate::read_fields::ReadFields for ColumnValidation {
     const NAME: &'static str = "microsoft.graph.columnValidation";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "defaultLanguage" => self.default_language = map.next_value()?,
-            "descriptions" => self.descriptions = map.next_value()?,
-            "formula" => self.formula = map.next_value()?,
+            "defaultLanguage" => into.str(7535, map)?,
+            "descriptions" => {
+                into.other::<Vec<crate::models::DisplayNameLocalization>, _>(7536, map)?
+            }
+            "formula" => into.str(7537, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.contentApprovalStatusColumn` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "sites")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct ContentApprovalStatusColumn {
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "sites")]
+impl ContentApprovalStatusColumn {
+    /// An empty `contentApprovalStatusColumn`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+}
+
+#[cfg(feature = "sites")]
+impl std::fmt::Debug for ContentApprovalStatusColumn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props().fmt_as(
+            f,
+            "ContentApprovalStatusColumn",
+            crate::models::PROPERTY_NAMES,
+        )
+    }
 }
 
 #[cfg(feature = "sites")]
 impl serde::Serialize for ContentApprovalStatusColumn {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -3016,39 +5375,105 @@ impl crate::read_fields::ReadFields for ContentApprovalStatusColumn {
     const NAME: &'static str = "microsoft.graph.contentApprovalStatusColumn";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
-        let _ = (key, map);
+        let _ = (key, map, into);
         Ok(false)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.contentTypeInfo` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "sites")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct ContentTypeInfo {
-    /// The id of the content type.
-    pub id: crate::Patch<String>,
-    /// The name of the content type.
-    pub name: crate::Patch<String>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "sites")]
+impl ContentTypeInfo {
+    /// An empty `contentTypeInfo`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// The id of the content type.
+    ///
+    /// `id`: `None` when absent or `null`.
+    pub fn id(&self) -> Option<&str> {
+        self.props().str(7635)
+    }
+
+    /// Sets `id`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(7635, value.into_patch());
+        self
+    }
+
+    /// The name of the content type.
+    ///
+    /// `name`: `None` when absent or `null`.
+    pub fn name(&self) -> Option<&str> {
+        self.props().str(7636)
+    }
+
+    /// Sets `name`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_name(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(7636, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "sites")]
+impl std::fmt::Debug for ContentTypeInfo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "ContentTypeInfo", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "sites")]
 impl serde::Serialize for ContentTypeInfo {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("name", &self.name)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -3064,43 +5489,109 @@ impl crate::read_fields::ReadFields for ContentTypeInfo {
     const NAME: &'static str = "microsoft.graph.contentTypeInfo";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "name" => self.name = map.next_value()?,
+            "id" => into.str(7635, map)?,
+            "name" => into.str(7636, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.contentTypeOrder` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "sites")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct ContentTypeOrder {
-    /// Whether this is the default Content Type
-    pub default: crate::Patch<bool>,
-    /// Specifies the position in which the Content Type appears in the selection UI.
-    pub position: crate::Patch<i32>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "sites")]
+impl ContentTypeOrder {
+    /// An empty `contentTypeOrder`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// Whether this is the default Content Type
+    ///
+    /// `default`: `None` when absent or `null`.
+    pub fn default_property(&self) -> Option<bool> {
+        self.props().bool(7637)
+    }
+
+    /// Sets `default`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_default_property(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(7637, value.into_patch());
+        self
+    }
+
+    /// Specifies the position in which the Content Type appears in the selection UI.
+    ///
+    /// `position`: `None` when absent or `null`.
+    pub fn position(&self) -> Option<i32> {
+        self.props().int(7638)
+    }
+
+    /// Sets `position`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_position(&mut self, value: impl crate::IntoPatch<i32>) -> &mut Self {
+        self.props_mut().set_int(7638, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "sites")]
+impl std::fmt::Debug for ContentTypeOrder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "ContentTypeOrder", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "sites")]
 impl serde::Serialize for ContentTypeOrder {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("default", &self.default)?;
-        writer.field("position", &self.position)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -3116,40 +5607,96 @@ impl crate::read_fields::ReadFields for ContentTypeOrder {
     const NAME: &'static str = "microsoft.graph.contentTypeOrder";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "default" => self.default = map.next_value()?,
-            "position" => self.position = map.next_value()?,
+            "default" => into.bool(7637, map)?,
+            "position" => into.int::<i32, _>(7638, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.currencyColumn` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "sites")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct CurrencyColumn {
-    /// Specifies the locale from which to infer the currency symbol.
-    pub locale: crate::Patch<String>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "sites")]
+impl CurrencyColumn {
+    /// An empty `currencyColumn`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// Specifies the locale from which to infer the currency symbol.
+    ///
+    /// `locale`: `None` when absent or `null`.
+    pub fn locale(&self) -> Option<&str> {
+        self.props().str(7681)
+    }
+
+    /// Sets `locale`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_locale(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(7681, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "sites")]
+impl std::fmt::Debug for CurrencyColumn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "CurrencyColumn", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "sites")]
 impl serde::Serialize for CurrencyColumn {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("locale", &self.locale)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -3165,44 +5712,110 @@ impl crate::read_fields::ReadFields for CurrencyColumn {
     const NAME: &'static str = "microsoft.graph.currencyColumn";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "locale" => self.locale = map.next_value()?,
+            "locale" => into.str(7681, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.dateTimeColumn` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "sites")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct DateTimeColumn {
-    /// How the value should be presented in the UX. Must be one of default, friendly, or standard. See
-    /// below for more details. If unspecified, treated as default.
-    pub display_as: crate::Patch<String>,
-    /// Indicates whether the value should be presented as a date only or a date and time. Must be one of
-    /// dateOnly or dateTime
-    pub format: crate::Patch<String>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "sites")]
+impl DateTimeColumn {
+    /// An empty `dateTimeColumn`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// How the value should be presented in the UX. Must be one of default, friendly, or standard. See
+    /// below for more details. If unspecified, treated as default.
+    ///
+    /// `displayAs`: `None` when absent or `null`.
+    pub fn display_as(&self) -> Option<&str> {
+        self.props().str(7719)
+    }
+
+    /// Sets `displayAs`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_display_as(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(7719, value.into_patch());
+        self
+    }
+
+    /// Indicates whether the value should be presented as a date only or a date and time. Must be one of
+    /// dateOnly or dateTime
+    ///
+    /// `format`: `None` when absent or `null`.
+    pub fn format(&self) -> Option<&str> {
+        self.props().str(7720)
+    }
+
+    /// Sets `format`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_format(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(7720, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "sites")]
+impl std::fmt::Debug for DateTimeColumn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "DateTimeColumn", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "sites")]
 impl serde::Serialize for DateTimeColumn {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("displayAs", &self.display_as)?;
-        writer.field("format", &self.format)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -3218,43 +5831,109 @@ impl crate::read_fields::ReadFields for DateTimeColumn {
     const NAME: &'static str = "microsoft.graph.dateTimeColumn";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "displayAs" => self.display_as = map.next_value()?,
-            "format" => self.format = map.next_value()?,
+            "displayAs" => into.str(7719, map)?,
+            "format" => into.str(7720, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.defaultColumnValue` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "sites")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct DefaultColumnValue {
-    /// The formula used to compute the default value for this column.
-    pub formula: crate::Patch<String>,
-    /// The direct value to use as the default value for this column.
-    pub value: crate::Patch<String>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "sites")]
+impl DefaultColumnValue {
+    /// An empty `defaultColumnValue`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// The formula used to compute the default value for this column.
+    ///
+    /// `formula`: `None` when absent or `null`.
+    pub fn formula(&self) -> Option<&str> {
+        self.props().str(7724)
+    }
+
+    /// Sets `formula`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_formula(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(7724, value.into_patch());
+        self
+    }
+
+    /// The direct value to use as the default value for this column.
+    ///
+    /// `value`: `None` when absent or `null`.
+    pub fn value(&self) -> Option<&str> {
+        self.props().str(7725)
+    }
+
+    /// Sets `value`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_value(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(7725, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "sites")]
+impl std::fmt::Debug for DefaultColumnValue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "DefaultColumnValue", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "sites")]
 impl serde::Serialize for DefaultColumnValue {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("formula", &self.formula)?;
-        writer.field("value", &self.value)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -3270,45 +5949,111 @@ impl crate::read_fields::ReadFields for DefaultColumnValue {
     const NAME: &'static str = "microsoft.graph.defaultColumnValue";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "formula" => self.formula = map.next_value()?,
-            "value" => self.value = map.next_value()?,
+            "formula" => into.str(7724, map)?,
+            "value" => into.str(7725, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.displayNameLocalization` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(any(feature = "sites", feature = "directory"))]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct DisplayNameLocalization {
-    /// If present, the value of this field contains the displayName string that has been set for the
-    /// language present in the languageTag field.
-    pub display_name: crate::Patch<String>,
-    /// Provides the language culture-code and friendly name of the language that the displayName field
-    /// has been provided in.
-    pub language_tag: crate::Patch<String>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(any(feature = "sites", feature = "directory"))]
+impl DisplayNameLocalization {
+    /// An empty `displayNameLocalization`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// If present, the value of this field contains the displayName string that has been set for the
+    /// language present in the languageTag field.
+    ///
+    /// `displayName`: `None` when absent or `null`.
+    pub fn display_name(&self) -> Option<&str> {
+        self.props().str(7896)
+    }
+
+    /// Sets `displayName`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_display_name(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(7896, value.into_patch());
+        self
+    }
+
+    /// Provides the language culture-code and friendly name of the language that the displayName field
+    /// has been provided in.
+    ///
+    /// `languageTag`: `None` when absent or `null`.
+    pub fn language_tag(&self) -> Option<&str> {
+        self.props().str(7897)
+    }
+
+    /// Sets `languageTag`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_language_tag(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(7897, value.into_patch());
+        self
+    }
+}
+
+#[cfg(any(feature = "sites", feature = "directory"))]
+impl std::fmt::Debug for DisplayNameLocalization {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "DisplayNameLocalization", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(any(feature = "sites", feature = "directory"))]
 impl serde::Serialize for DisplayNameLocalization {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("displayName", &self.display_name)?;
-        writer.field("languageTag", &self.language_tag)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -3324,61 +6069,192 @@ impl crate::read_fields::ReadFields for DisplayNameLocalization {
     const NAME: &'static str = "microsoft.graph.displayNameLocalization";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "displayName" => self.display_name = map.next_value()?,
-            "languageTag" => self.language_tag = map.next_value()?,
+            "displayName" => into.str(7896, map)?,
+            "languageTag" => into.str(7897, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.documentSet` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "sites")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct DocumentSet {
-    /// Content types allowed in document set.
-    pub allowed_content_types: crate::Patch<Vec<crate::models::ContentTypeInfo>>,
-    /// Default contents of document set.
-    pub default_contents: crate::Patch<Vec<crate::models::DocumentSetContent>>,
-    /// Specifies whether to push welcome page changes to inherited content types.
-    pub propagate_welcome_page_changes: crate::Patch<bool>,
-    /// Indicates whether to add the name of the document set to each file name.
-    pub should_prefix_name_to_file: crate::Patch<bool>,
-    /// Welcome page absolute URL.
-    pub welcome_page_url: crate::Patch<String>,
-    /// The `sharedColumns` navigation property (present when expanded).
-    pub shared_columns: crate::Patch<Vec<crate::models::ColumnDefinition>>,
-    /// The `welcomePageColumns` navigation property (present when expanded).
-    pub welcome_page_columns: crate::Patch<Vec<crate::models::ColumnDefinition>>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "sites")]
+impl DocumentSet {
+    /// An empty `documentSet`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// Content types allowed in document set.
+    ///
+    /// `allowedContentTypes`: an empty slice when absent or `null`.
+    pub fn allowed_content_types(&self) -> &[crate::models::ContentTypeInfo] {
+        self.props().list(7899)
+    }
+
+    /// Sets `allowedContentTypes`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_allowed_content_types(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::ContentTypeInfo>>,
+    ) -> &mut Self {
+        self.props_mut().set(7899, value.into_patch());
+        self
+    }
+
+    /// Default contents of document set.
+    ///
+    /// `defaultContents`: an empty slice when absent or `null`.
+    pub fn default_contents(&self) -> &[crate::models::DocumentSetContent] {
+        self.props().list(7900)
+    }
+
+    /// Sets `defaultContents`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_default_contents(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::DocumentSetContent>>,
+    ) -> &mut Self {
+        self.props_mut().set(7900, value.into_patch());
+        self
+    }
+
+    /// Specifies whether to push welcome page changes to inherited content types.
+    ///
+    /// `propagateWelcomePageChanges`: `None` when absent or `null`.
+    pub fn propagate_welcome_page_changes(&self) -> Option<bool> {
+        self.props().bool(7901)
+    }
+
+    /// Sets `propagateWelcomePageChanges`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_propagate_welcome_page_changes(
+        &mut self,
+        value: impl crate::IntoPatch<bool>,
+    ) -> &mut Self {
+        self.props_mut().set_bool(7901, value.into_patch());
+        self
+    }
+
+    /// Indicates whether to add the name of the document set to each file name.
+    ///
+    /// `shouldPrefixNameToFile`: `None` when absent or `null`.
+    pub fn should_prefix_name_to_file(&self) -> Option<bool> {
+        self.props().bool(7902)
+    }
+
+    /// Sets `shouldPrefixNameToFile`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_should_prefix_name_to_file(
+        &mut self,
+        value: impl crate::IntoPatch<bool>,
+    ) -> &mut Self {
+        self.props_mut().set_bool(7902, value.into_patch());
+        self
+    }
+
+    /// Welcome page absolute URL.
+    ///
+    /// `welcomePageUrl`: `None` when absent or `null`.
+    pub fn welcome_page_url(&self) -> Option<&str> {
+        self.props().str(7903)
+    }
+
+    /// Sets `welcomePageUrl`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_welcome_page_url(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(7903, value.into_patch());
+        self
+    }
+
+    /// The `sharedColumns` navigation property (present when expanded).
+    ///
+    /// `sharedColumns`: an empty slice when absent or `null`.
+    pub fn shared_columns(&self) -> &[crate::models::ColumnDefinition] {
+        self.props().list(7904)
+    }
+
+    /// Sets `sharedColumns`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_shared_columns(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::ColumnDefinition>>,
+    ) -> &mut Self {
+        self.props_mut().set(7904, value.into_patch());
+        self
+    }
+
+    /// The `welcomePageColumns` navigation property (present when expanded).
+    ///
+    /// `welcomePageColumns`: an empty slice when absent or `null`.
+    pub fn welcome_page_columns(&self) -> &[crate::models::ColumnDefinition] {
+        self.props().list(7905)
+    }
+
+    /// Sets `welcomePageColumns`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_welcome_page_columns(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::ColumnDefinition>>,
+    ) -> &mut Self {
+        self.props_mut().set(7905, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "sites")]
+impl std::fmt::Debug for DocumentSet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "DocumentSet", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "sites")]
 impl serde::Serialize for DocumentSet {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("allowedContentTypes", &self.allowed_content_types)?;
-        writer.field("defaultContents", &self.default_contents)?;
-        writer.field(
-            "propagateWelcomePageChanges",
-            &self.propagate_welcome_page_changes,
-        )?;
-        writer.field("shouldPrefixNameToFile", &self.should_prefix_name_to_file)?;
-        writer.field("welcomePageUrl", &self.welcome_page_url)?;
-        writer.field("sharedColumns", &self.shared_columns)?;
-        writer.field("welcomePageColumns", &self.welcome_page_columns)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -3394,54 +6270,137 @@ impl crate::read_fields::ReadFields for DocumentSet {
     const NAME: &'static str = "microsoft.graph.documentSet";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "allowedContentTypes" => self.allowed_content_types = map.next_value()?,
-            "defaultContents" => self.default_contents = map.next_value()?,
-            "propagateWelcomePageChanges" => {
-                self.propagate_welcome_page_changes = map.next_value()?
+            "allowedContentTypes" => {
+                into.other::<Vec<crate::models::ContentTypeInfo>, _>(7899, map)?
             }
-            "shouldPrefixNameToFile" => self.should_prefix_name_to_file = map.next_value()?,
-            "welcomePageUrl" => self.welcome_page_url = map.next_value()?,
-            "sharedColumns" => self.shared_columns = map.next_value()?,
-            "welcomePageColumns" => self.welcome_page_columns = map.next_value()?,
+            "defaultContents" => {
+                into.other::<Vec<crate::models::DocumentSetContent>, _>(7900, map)?
+            }
+            "propagateWelcomePageChanges" => into.bool(7901, map)?,
+            "shouldPrefixNameToFile" => into.bool(7902, map)?,
+            "welcomePageUrl" => into.str(7903, map)?,
+            "sharedColumns" => into.other::<Vec<crate::models::ColumnDefinition>, _>(7904, map)?,
+            "welcomePageColumns" => {
+                into.other::<Vec<crate::models::ColumnDefinition>, _>(7905, map)?
+            }
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.documentSetContent` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "sites")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct DocumentSetContent {
-    /// Content type information of the file.
-    pub content_type: crate::Patch<Box<crate::models::ContentTypeInfo>>,
-    /// Name of the file in resource folder that should be added as a default content or a template in
-    /// the document set.
-    pub file_name: crate::Patch<String>,
-    /// Folder name in which the file will be placed when a new document set is created in the library.
-    pub folder_name: crate::Patch<String>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "sites")]
+impl DocumentSetContent {
+    /// An empty `documentSetContent`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// Content type information of the file.
+    ///
+    /// `contentType`: `None` when absent or `null`.
+    pub fn content_type(&self) -> Option<&crate::models::ContentTypeInfo> {
+        self.props().get(7906)
+    }
+
+    /// Sets `contentType`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_content_type(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::ContentTypeInfo>,
+    ) -> &mut Self {
+        self.props_mut().set(7906, value.into_patch());
+        self
+    }
+
+    /// Name of the file in resource folder that should be added as a default content or a template in
+    /// the document set.
+    ///
+    /// `fileName`: `None` when absent or `null`.
+    pub fn file_name(&self) -> Option<&str> {
+        self.props().str(7907)
+    }
+
+    /// Sets `fileName`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_file_name(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(7907, value.into_patch());
+        self
+    }
+
+    /// Folder name in which the file will be placed when a new document set is created in the library.
+    ///
+    /// `folderName`: `None` when absent or `null`.
+    pub fn folder_name(&self) -> Option<&str> {
+        self.props().str(7908)
+    }
+
+    /// Sets `folderName`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_folder_name(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(7908, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "sites")]
+impl std::fmt::Debug for DocumentSetContent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "DocumentSetContent", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "sites")]
 impl serde::Serialize for DocumentSetContent {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("contentType", &self.content_type)?;
-        writer.field("fileName", &self.file_name)?;
-        writer.field("folderName", &self.folder_name)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -3457,47 +6416,123 @@ impl crate::read_fields::ReadFields for DocumentSetContent {
     const NAME: &'static str = "microsoft.graph.documentSetContent";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "contentType" => self.content_type = map.next_value()?,
-            "fileName" => self.file_name = map.next_value()?,
-            "folderName" => self.folder_name = map.next_value()?,
+            "contentType" => into.other::<crate::models::ContentTypeInfo, _>(7906, map)?,
+            "fileName" => into.str(7907, map)?,
+            "folderName" => into.str(7908, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.documentSetVersionItem` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "sites")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct DocumentSetVersionItem {
-    /// The unique identifier for the item.
-    pub item_id: crate::Patch<String>,
-    /// The title of the item.
-    pub title: crate::Patch<String>,
-    /// The version ID of the item.
-    pub version_id: crate::Patch<String>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "sites")]
+impl DocumentSetVersionItem {
+    /// An empty `documentSetVersionItem`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// The unique identifier for the item.
+    ///
+    /// `itemId`: `None` when absent or `null`.
+    pub fn item_id(&self) -> Option<&str> {
+        self.props().str(7909)
+    }
+
+    /// Sets `itemId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_item_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(7909, value.into_patch());
+        self
+    }
+
+    /// The title of the item.
+    ///
+    /// `title`: `None` when absent or `null`.
+    pub fn title(&self) -> Option<&str> {
+        self.props().str(7910)
+    }
+
+    /// Sets `title`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_title(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(7910, value.into_patch());
+        self
+    }
+
+    /// The version ID of the item.
+    ///
+    /// `versionId`: `None` when absent or `null`.
+    pub fn version_id(&self) -> Option<&str> {
+        self.props().str(7911)
+    }
+
+    /// Sets `versionId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_version_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(7911, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "sites")]
+impl std::fmt::Debug for DocumentSetVersionItem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "DocumentSetVersionItem", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "sites")]
 impl serde::Serialize for DocumentSetVersionItem {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("itemId", &self.item_id)?;
-        writer.field("title", &self.title)?;
-        writer.field("versionId", &self.version_id)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -3513,38 +6548,78 @@ impl crate::read_fields::ReadFields for DocumentSetVersionItem {
     const NAME: &'static str = "microsoft.graph.documentSetVersionItem";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "itemId" => self.item_id = map.next_value()?,
-            "title" => self.title = map.next_value()?,
-            "versionId" => self.version_id = map.next_value()?,
+            "itemId" => into.str(7909, map)?,
+            "title" => into.str(7910, map)?,
+            "versionId" => into.str(7911, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.geolocationColumn` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "sites")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct GeolocationColumn {
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "sites")]
+impl GeolocationColumn {
+    /// An empty `geolocationColumn`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+}
+
+#[cfg(feature = "sites")]
+impl std::fmt::Debug for GeolocationColumn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "GeolocationColumn", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "sites")]
 impl serde::Serialize for GeolocationColumn {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -3560,36 +6635,92 @@ impl crate::read_fields::ReadFields for GeolocationColumn {
     const NAME: &'static str = "microsoft.graph.geolocationColumn";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
-        let _ = (key, map);
+        let _ = (key, map, into);
         Ok(false)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.hyperlinkOrPictureColumn` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "sites")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct HyperlinkOrPictureColumn {
-    /// Specifies whether the display format used for URL columns is an image or a hyperlink.
-    pub is_picture: crate::Patch<bool>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "sites")]
+impl HyperlinkOrPictureColumn {
+    /// An empty `hyperlinkOrPictureColumn`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// Specifies whether the display format used for URL columns is an image or a hyperlink.
+    ///
+    /// `isPicture`: `None` when absent or `null`.
+    pub fn is_picture(&self) -> Option<bool> {
+        self.props().bool(8161)
+    }
+
+    /// Sets `isPicture`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_is_picture(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(8161, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "sites")]
+impl std::fmt::Debug for HyperlinkOrPictureColumn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "HyperlinkOrPictureColumn", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "sites")]
 impl serde::Serialize for HyperlinkOrPictureColumn {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("isPicture", &self.is_picture)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -3605,46 +6736,122 @@ impl crate::read_fields::ReadFields for HyperlinkOrPictureColumn {
     const NAME: &'static str = "microsoft.graph.hyperlinkOrPictureColumn";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "isPicture" => self.is_picture = map.next_value()?,
+            "isPicture" => into.bool(8161, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.listInfo` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "sites")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct ListInfo {
-    /// If true, indicates that content types are enabled for this list.
-    pub content_types_enabled: crate::Patch<bool>,
-    /// If true, indicates that the list is not normally visible in the SharePoint user experience.
-    pub hidden: crate::Patch<bool>,
-    /// An enumerated value that represents the base list template used in creating the list. Possible
-    /// values include documentLibrary, genericList, task, survey, announcements, contacts, and more.
-    pub template: crate::Patch<String>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "sites")]
+impl ListInfo {
+    /// An empty `listInfo`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// If true, indicates that content types are enabled for this list.
+    ///
+    /// `contentTypesEnabled`: `None` when absent or `null`.
+    pub fn content_types_enabled(&self) -> Option<bool> {
+        self.props().bool(8340)
+    }
+
+    /// Sets `contentTypesEnabled`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_content_types_enabled(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(8340, value.into_patch());
+        self
+    }
+
+    /// If true, indicates that the list is not normally visible in the SharePoint user experience.
+    ///
+    /// `hidden`: `None` when absent or `null`.
+    pub fn hidden(&self) -> Option<bool> {
+        self.props().bool(8341)
+    }
+
+    /// Sets `hidden`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_hidden(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(8341, value.into_patch());
+        self
+    }
+
+    /// An enumerated value that represents the base list template used in creating the list. Possible
+    /// values include documentLibrary, genericList, task, survey, announcements, contacts, and more.
+    ///
+    /// `template`: `None` when absent or `null`.
+    pub fn template(&self) -> Option<&str> {
+        self.props().str(8342)
+    }
+
+    /// Sets `template`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_template(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(8342, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "sites")]
+impl std::fmt::Debug for ListInfo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "ListInfo", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "sites")]
 impl serde::Serialize for ListInfo {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("contentTypesEnabled", &self.content_types_enabled)?;
-        writer.field("hidden", &self.hidden)?;
-        writer.field("template", &self.template)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -3660,56 +6867,155 @@ impl crate::read_fields::ReadFields for ListInfo {
     const NAME: &'static str = "microsoft.graph.listInfo";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "contentTypesEnabled" => self.content_types_enabled = map.next_value()?,
-            "hidden" => self.hidden = map.next_value()?,
-            "template" => self.template = map.next_value()?,
+            "contentTypesEnabled" => into.bool(8340, map)?,
+            "hidden" => into.bool(8341, map)?,
+            "template" => into.str(8342, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.lookupColumn` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "sites")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct LookupColumn {
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "sites")]
+impl LookupColumn {
+    /// An empty `lookupColumn`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
+    /// Properties this version of the SDK does not know and instance annotations
+    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
     /// Indicates whether multiple values can be selected from the source.
-    pub allow_multiple_values: crate::Patch<bool>,
+    ///
+    /// `allowMultipleValues`: `None` when absent or `null`.
+    pub fn allow_multiple_values(&self) -> Option<bool> {
+        self.props().bool(8376)
+    }
+
+    /// Sets `allowMultipleValues`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_allow_multiple_values(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(8376, value.into_patch());
+        self
+    }
+
     /// Indicates whether values in the column should be able to exceed the standard limit of 255
     /// characters.
-    pub allow_unlimited_length: crate::Patch<bool>,
+    ///
+    /// `allowUnlimitedLength`: `None` when absent or `null`.
+    pub fn allow_unlimited_length(&self) -> Option<bool> {
+        self.props().bool(8377)
+    }
+
+    /// Sets `allowUnlimitedLength`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_allow_unlimited_length(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(8377, value.into_patch());
+        self
+    }
+
     /// The name of the lookup source column.
-    pub column_name: crate::Patch<String>,
+    ///
+    /// `columnName`: `None` when absent or `null`.
+    pub fn column_name(&self) -> Option<&str> {
+        self.props().str(8378)
+    }
+
+    /// Sets `columnName`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_column_name(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(8378, value.into_patch());
+        self
+    }
+
     /// The unique identifier of the lookup source list.
-    pub list_id: crate::Patch<String>,
+    ///
+    /// `listId`: `None` when absent or `null`.
+    pub fn list_id(&self) -> Option<&str> {
+        self.props().str(8379)
+    }
+
+    /// Sets `listId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_list_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(8379, value.into_patch());
+        self
+    }
+
     /// If specified, this column is a secondary lookup, pulling an additional field from the list item
     /// looked up by the primary lookup. Use the list item looked up by the primary as the source for the
     /// column named here.
-    pub primary_lookup_column_id: crate::Patch<String>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `primaryLookupColumnId`: `None` when absent or `null`.
+    pub fn primary_lookup_column_id(&self) -> Option<&str> {
+        self.props().str(8380)
+    }
+
+    /// Sets `primaryLookupColumnId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_primary_lookup_column_id(
+        &mut self,
+        value: impl crate::IntoPatch<String>,
+    ) -> &mut Self {
+        self.props_mut().set_str(8380, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "sites")]
+impl std::fmt::Debug for LookupColumn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "LookupColumn", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "sites")]
 impl serde::Serialize for LookupColumn {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("allowMultipleValues", &self.allow_multiple_values)?;
-        writer.field("allowUnlimitedLength", &self.allow_unlimited_length)?;
-        writer.field("columnName", &self.column_name)?;
-        writer.field("listId", &self.list_id)?;
-        writer.field("primaryLookupColumnId", &self.primary_lookup_column_id)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -3725,46 +7031,112 @@ impl crate::read_fields::ReadFields for LookupColumn {
     const NAME: &'static str = "microsoft.graph.lookupColumn";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "allowMultipleValues" => self.allow_multiple_values = map.next_value()?,
-            "allowUnlimitedLength" => self.allow_unlimited_length = map.next_value()?,
-            "columnName" => self.column_name = map.next_value()?,
-            "listId" => self.list_id = map.next_value()?,
-            "primaryLookupColumnId" => self.primary_lookup_column_id = map.next_value()?,
+            "allowMultipleValues" => into.bool(8376, map)?,
+            "allowUnlimitedLength" => into.bool(8377, map)?,
+            "columnName" => into.str(8378, map)?,
+            "listId" => into.str(8379, map)?,
+            "primaryLookupColumnId" => into.str(8380, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.metaDataKeyStringPair` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "sites")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct MetaDataKeyStringPair {
-    /// The `key` property.
-    pub key: crate::Patch<String>,
-    /// The `value` property.
-    pub value: crate::Patch<String>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "sites")]
+impl MetaDataKeyStringPair {
+    /// An empty `metaDataKeyStringPair`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// The `key` property.
+    ///
+    /// `key`: `None` when absent or `null`.
+    pub fn key(&self) -> Option<&str> {
+        self.props().str(8553)
+    }
+
+    /// Sets `key`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_key(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(8553, value.into_patch());
+        self
+    }
+
+    /// The `value` property.
+    ///
+    /// `value`: `None` when absent or `null`.
+    pub fn value(&self) -> Option<&str> {
+        self.props().str(8554)
+    }
+
+    /// Sets `value`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_value(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(8554, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "sites")]
+impl std::fmt::Debug for MetaDataKeyStringPair {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "MetaDataKeyStringPair", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "sites")]
 impl serde::Serialize for MetaDataKeyStringPair {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("key", &self.key)?;
-        writer.field("value", &self.value)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -3780,50 +7152,136 @@ impl crate::read_fields::ReadFields for MetaDataKeyStringPair {
     const NAME: &'static str = "microsoft.graph.metaDataKeyStringPair";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "key" => self.key = map.next_value()?,
-            "value" => self.value = map.next_value()?,
+            "key" => into.str(8553, map)?,
+            "value" => into.str(8554, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.numberColumn` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "sites")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct NumberColumn {
-    /// How many decimal places to display. See below for information about the possible values.
-    pub decimal_places: crate::Patch<String>,
-    /// How the value should be presented in the UX. Must be one of number or percentage. If unspecified,
-    /// treated as number.
-    pub display_as: crate::Patch<String>,
-    /// The maximum permitted value.
-    pub maximum: crate::Patch<crate::edm::Double>,
-    /// The minimum permitted value.
-    pub minimum: crate::Patch<crate::edm::Double>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "sites")]
+impl NumberColumn {
+    /// An empty `numberColumn`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// How many decimal places to display. See below for information about the possible values.
+    ///
+    /// `decimalPlaces`: `None` when absent or `null`.
+    pub fn decimal_places(&self) -> Option<&str> {
+        self.props().str(8611)
+    }
+
+    /// Sets `decimalPlaces`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_decimal_places(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(8611, value.into_patch());
+        self
+    }
+
+    /// How the value should be presented in the UX. Must be one of number or percentage. If unspecified,
+    /// treated as number.
+    ///
+    /// `displayAs`: `None` when absent or `null`.
+    pub fn display_as(&self) -> Option<&str> {
+        self.props().str(8612)
+    }
+
+    /// Sets `displayAs`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_display_as(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(8612, value.into_patch());
+        self
+    }
+
+    /// The maximum permitted value.
+    ///
+    /// `maximum`: `None` when absent or `null`.
+    pub fn maximum(&self) -> Option<f64> {
+        self.props().double(8613)
+    }
+
+    /// Sets `maximum`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_maximum(&mut self, value: impl crate::IntoPatch<f64>) -> &mut Self {
+        self.props_mut().set_double(8613, value.into_patch());
+        self
+    }
+
+    /// The minimum permitted value.
+    ///
+    /// `minimum`: `None` when absent or `null`.
+    pub fn minimum(&self) -> Option<f64> {
+        self.props().double(8614)
+    }
+
+    /// Sets `minimum`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_minimum(&mut self, value: impl crate::IntoPatch<f64>) -> &mut Self {
+        self.props_mut().set_double(8614, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "sites")]
+impl std::fmt::Debug for NumberColumn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "NumberColumn", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "sites")]
 impl serde::Serialize for NumberColumn {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("decimalPlaces", &self.decimal_places)?;
-        writer.field("displayAs", &self.display_as)?;
-        writer.field("maximum", &self.maximum)?;
-        writer.field("minimum", &self.minimum)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -3839,49 +7297,128 @@ impl crate::read_fields::ReadFields for NumberColumn {
     const NAME: &'static str = "microsoft.graph.numberColumn";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "decimalPlaces" => self.decimal_places = map.next_value()?,
-            "displayAs" => self.display_as = map.next_value()?,
-            "maximum" => self.maximum = map.next_value()?,
-            "minimum" => self.minimum = map.next_value()?,
+            "decimalPlaces" => into.str(8611, map)?,
+            "displayAs" => into.str(8612, map)?,
+            "maximum" => into.double(8613, map)?,
+            "minimum" => into.double(8614, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.personOrGroupColumn` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "sites")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct PersonOrGroupColumn {
-    /// Indicates whether multiple values can be selected from the source.
-    pub allow_multiple_selection: crate::Patch<bool>,
-    /// Whether to allow selection of people only, or people and groups. Must be one of peopleAndGroups
-    /// or peopleOnly.
-    pub choose_from_type: crate::Patch<String>,
-    /// How to display the information about the person or group chosen. See below.
-    pub display_as: crate::Patch<String>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "sites")]
+impl PersonOrGroupColumn {
+    /// An empty `personOrGroupColumn`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// Indicates whether multiple values can be selected from the source.
+    ///
+    /// `allowMultipleSelection`: `None` when absent or `null`.
+    pub fn allow_multiple_selection(&self) -> Option<bool> {
+        self.props().bool(8836)
+    }
+
+    /// Sets `allowMultipleSelection`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_allow_multiple_selection(
+        &mut self,
+        value: impl crate::IntoPatch<bool>,
+    ) -> &mut Self {
+        self.props_mut().set_bool(8836, value.into_patch());
+        self
+    }
+
+    /// Whether to allow selection of people only, or people and groups. Must be one of peopleAndGroups
+    /// or peopleOnly.
+    ///
+    /// `chooseFromType`: `None` when absent or `null`.
+    pub fn choose_from_type(&self) -> Option<&str> {
+        self.props().str(8837)
+    }
+
+    /// Sets `chooseFromType`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_choose_from_type(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(8837, value.into_patch());
+        self
+    }
+
+    /// How to display the information about the person or group chosen. See below.
+    ///
+    /// `displayAs`: `None` when absent or `null`.
+    pub fn display_as(&self) -> Option<&str> {
+        self.props().str(8838)
+    }
+
+    /// Sets `displayAs`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_display_as(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(8838, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "sites")]
+impl std::fmt::Debug for PersonOrGroupColumn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "PersonOrGroupColumn", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "sites")]
 impl serde::Serialize for PersonOrGroupColumn {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("allowMultipleSelection", &self.allow_multiple_selection)?;
-        writer.field("chooseFromType", &self.choose_from_type)?;
-        writer.field("displayAs", &self.display_as)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -3897,47 +7434,123 @@ impl crate::read_fields::ReadFields for PersonOrGroupColumn {
     const NAME: &'static str = "microsoft.graph.personOrGroupColumn";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "allowMultipleSelection" => self.allow_multiple_selection = map.next_value()?,
-            "chooseFromType" => self.choose_from_type = map.next_value()?,
-            "displayAs" => self.display_as = map.next_value()?,
+            "allowMultipleSelection" => into.bool(8836, map)?,
+            "chooseFromType" => into.str(8837, map)?,
+            "displayAs" => into.str(8838, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.reactionsFacet` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "sites")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct ReactionsFacet {
-    /// The `commentCount` property.
-    pub comment_count: crate::Patch<i32>,
-    /// The `likeCount` property.
-    pub like_count: crate::Patch<i32>,
-    /// The `shareCount` property.
-    pub share_count: crate::Patch<i32>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "sites")]
+impl ReactionsFacet {
+    /// An empty `reactionsFacet`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// The `commentCount` property.
+    ///
+    /// `commentCount`: `None` when absent or `null`.
+    pub fn comment_count(&self) -> Option<i32> {
+        self.props().int(9137)
+    }
+
+    /// Sets `commentCount`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_comment_count(&mut self, value: impl crate::IntoPatch<i32>) -> &mut Self {
+        self.props_mut().set_int(9137, value.into_patch());
+        self
+    }
+
+    /// The `likeCount` property.
+    ///
+    /// `likeCount`: `None` when absent or `null`.
+    pub fn like_count(&self) -> Option<i32> {
+        self.props().int(9138)
+    }
+
+    /// Sets `likeCount`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_like_count(&mut self, value: impl crate::IntoPatch<i32>) -> &mut Self {
+        self.props_mut().set_int(9138, value.into_patch());
+        self
+    }
+
+    /// The `shareCount` property.
+    ///
+    /// `shareCount`: `None` when absent or `null`.
+    pub fn share_count(&self) -> Option<i32> {
+        self.props().int(9139)
+    }
+
+    /// Sets `shareCount`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_share_count(&mut self, value: impl crate::IntoPatch<i32>) -> &mut Self {
+        self.props_mut().set_int(9139, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "sites")]
+impl std::fmt::Debug for ReactionsFacet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "ReactionsFacet", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "sites")]
 impl serde::Serialize for ReactionsFacet {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("commentCount", &self.comment_count)?;
-        writer.field("likeCount", &self.like_count)?;
-        writer.field("shareCount", &self.share_count)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -3953,50 +7566,148 @@ impl crate::read_fields::ReadFields for ReactionsFacet {
     const NAME: &'static str = "microsoft.graph.reactionsFacet";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "commentCount" => self.comment_count = map.next_value()?,
-            "likeCount" => self.like_count = map.next_value()?,
-            "shareCount" => self.share_count = map.next_value()?,
+            "commentCount" => into.int::<i32, _>(9137, map)?,
+            "likeCount" => into.int::<i32, _>(9138, map)?,
+            "shareCount" => into.int::<i32, _>(9139, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.serverProcessedContent` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "sites")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct ServerProcessedContent {
-    /// The `htmlStrings` property.
-    pub html_strings: crate::Patch<Vec<crate::models::MetaDataKeyStringPair>>,
-    /// The `imageSources` property.
-    pub image_sources: crate::Patch<Vec<crate::models::MetaDataKeyStringPair>>,
-    /// The `links` property.
-    pub links: crate::Patch<Vec<crate::models::MetaDataKeyStringPair>>,
-    /// The `searchablePlainTexts` property.
-    pub searchable_plain_texts: crate::Patch<Vec<crate::models::MetaDataKeyStringPair>>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "sites")]
+impl ServerProcessedContent {
+    /// An empty `serverProcessedContent`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// The `htmlStrings` property.
+    ///
+    /// `htmlStrings`: an empty slice when absent or `null`.
+    pub fn html_strings(&self) -> &[crate::models::MetaDataKeyStringPair] {
+        self.props().list(9411)
+    }
+
+    /// Sets `htmlStrings`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_html_strings(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::MetaDataKeyStringPair>>,
+    ) -> &mut Self {
+        self.props_mut().set(9411, value.into_patch());
+        self
+    }
+
+    /// The `imageSources` property.
+    ///
+    /// `imageSources`: an empty slice when absent or `null`.
+    pub fn image_sources(&self) -> &[crate::models::MetaDataKeyStringPair] {
+        self.props().list(9412)
+    }
+
+    /// Sets `imageSources`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_image_sources(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::MetaDataKeyStringPair>>,
+    ) -> &mut Self {
+        self.props_mut().set(9412, value.into_patch());
+        self
+    }
+
+    /// The `links` property.
+    ///
+    /// `links`: an empty slice when absent or `null`.
+    pub fn links(&self) -> &[crate::models::MetaDataKeyStringPair] {
+        self.props().list(9413)
+    }
+
+    /// Sets `links`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_links(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::MetaDataKeyStringPair>>,
+    ) -> &mut Self {
+        self.props_mut().set(9413, value.into_patch());
+        self
+    }
+
+    /// The `searchablePlainTexts` property.
+    ///
+    /// `searchablePlainTexts`: an empty slice when absent or `null`.
+    pub fn searchable_plain_texts(&self) -> &[crate::models::MetaDataKeyStringPair] {
+        self.props().list(9414)
+    }
+
+    /// Sets `searchablePlainTexts`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_searchable_plain_texts(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::MetaDataKeyStringPair>>,
+    ) -> &mut Self {
+        self.props_mut().set(9414, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "sites")]
+impl std::fmt::Debug for ServerProcessedContent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "ServerProcessedContent", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "sites")]
 impl serde::Serialize for ServerProcessedContent {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("htmlStrings", &self.html_strings)?;
-        writer.field("imageSources", &self.image_sources)?;
-        writer.field("links", &self.links)?;
-        writer.field("searchablePlainTexts", &self.searchable_plain_texts)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -4012,42 +7723,107 @@ impl crate::read_fields::ReadFields for ServerProcessedContent {
     const NAME: &'static str = "microsoft.graph.serverProcessedContent";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "htmlStrings" => self.html_strings = map.next_value()?,
-            "imageSources" => self.image_sources = map.next_value()?,
-            "links" => self.links = map.next_value()?,
-            "searchablePlainTexts" => self.searchable_plain_texts = map.next_value()?,
+            "htmlStrings" => {
+                into.other::<Vec<crate::models::MetaDataKeyStringPair>, _>(9411, map)?
+            }
+            "imageSources" => {
+                into.other::<Vec<crate::models::MetaDataKeyStringPair>, _>(9412, map)?
+            }
+            "links" => into.other::<Vec<crate::models::MetaDataKeyStringPair>, _>(9413, map)?,
+            "searchablePlainTexts" => {
+                into.other::<Vec<crate::models::MetaDataKeyStringPair>, _>(9414, map)?
+            }
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.siteArchivalDetails` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "sites")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct SiteArchivalDetails {
-    /// The `archiveStatus` property.
-    pub archive_status: crate::Patch<crate::models::SiteArchiveStatus>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "sites")]
+impl SiteArchivalDetails {
+    /// An empty `siteArchivalDetails`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// The `archiveStatus` property.
+    ///
+    /// `archiveStatus`: `None` when absent or `null`.
+    pub fn archive_status(&self) -> Option<&crate::models::SiteArchiveStatus> {
+        self.props().get(9551)
+    }
+
+    /// Sets `archiveStatus`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_archive_status(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::SiteArchiveStatus>,
+    ) -> &mut Self {
+        self.props_mut().set(9551, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "sites")]
+impl std::fmt::Debug for SiteArchivalDetails {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "SiteArchivalDetails", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "sites")]
 impl serde::Serialize for SiteArchivalDetails {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("archiveStatus", &self.archive_status)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -4063,48 +7839,137 @@ impl crate::read_fields::ReadFields for SiteArchivalDetails {
     const NAME: &'static str = "microsoft.graph.siteArchivalDetails";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "archiveStatus" => self.archive_status = map.next_value()?,
+            "archiveStatus" => into.other::<crate::models::SiteArchiveStatus, _>(9551, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.siteCollection` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "sites")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct SiteCollection {
-    /// The `archivalDetails` property.
-    pub archival_details: crate::Patch<Box<crate::models::SiteArchivalDetails>>,
-    /// The geographic region code for where this site collection resides. Read-only.
-    pub data_location_code: crate::Patch<String>,
-    /// The hostname for the site collection. Read-only.
-    pub hostname: crate::Patch<String>,
-    /// If present, indicates that this is a root site collection in SharePoint. Read-only.
-    pub root: crate::Patch<Box<crate::models::Root>>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "sites")]
+impl SiteCollection {
+    /// An empty `siteCollection`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// The `archivalDetails` property.
+    ///
+    /// `archivalDetails`: `None` when absent or `null`.
+    pub fn archival_details(&self) -> Option<&crate::models::SiteArchivalDetails> {
+        self.props().get(9552)
+    }
+
+    /// Sets `archivalDetails`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_archival_details(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::SiteArchivalDetails>,
+    ) -> &mut Self {
+        self.props_mut().set(9552, value.into_patch());
+        self
+    }
+
+    /// The geographic region code for where this site collection resides. Read-only.
+    ///
+    /// `dataLocationCode`: `None` when absent or `null`.
+    pub fn data_location_code(&self) -> Option<&str> {
+        self.props().str(9553)
+    }
+
+    /// Sets `dataLocationCode`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_data_location_code(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(9553, value.into_patch());
+        self
+    }
+
+    /// The hostname for the site collection. Read-only.
+    ///
+    /// `hostname`: `None` when absent or `null`.
+    pub fn hostname(&self) -> Option<&str> {
+        self.props().str(9554)
+    }
+
+    /// Sets `hostname`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_hostname(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(9554, value.into_patch());
+        self
+    }
+
+    /// If present, indicates that this is a root site collection in SharePoint. Read-only.
+    ///
+    /// `root`: `None` when absent or `null`.
+    pub fn root(&self) -> Option<&crate::models::Root> {
+        self.props().get(9555)
+    }
+
+    /// Sets `root`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_root(&mut self, value: impl crate::IntoPatch<crate::models::Root>) -> &mut Self {
+        self.props_mut().set(9555, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "sites")]
+impl std::fmt::Debug for SiteCollection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "SiteCollection", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "sites")]
 impl serde::Serialize for SiteCollection {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("archivalDetails", &self.archival_details)?;
-        writer.field("dataLocationCode", &self.data_location_code)?;
-        writer.field("hostname", &self.hostname)?;
-        writer.field("root", &self.root)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -4120,51 +7985,146 @@ impl crate::read_fields::ReadFields for SiteCollection {
     const NAME: &'static str = "microsoft.graph.siteCollection";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "archivalDetails" => self.archival_details = map.next_value()?,
-            "dataLocationCode" => self.data_location_code = map.next_value()?,
-            "hostname" => self.hostname = map.next_value()?,
-            "root" => self.root = map.next_value()?,
+            "archivalDetails" => into.other::<crate::models::SiteArchivalDetails, _>(9552, map)?,
+            "dataLocationCode" => into.str(9553, map)?,
+            "hostname" => into.str(9554, map)?,
+            "root" => into.other::<crate::models::Root, _>(9555, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.termColumn` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "sites")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct TermColumn {
-    /// Specifies whether the column will allow more than one value.
-    pub allow_multiple_values: crate::Patch<bool>,
-    /// Specifies whether to display the entire term path or only the term label.
-    pub show_fully_qualified_name: crate::Patch<bool>,
-    /// The `parentTerm` navigation property (present when expanded).
-    pub parent_term: crate::Patch<Box<crate::models::term_store::Term>>,
-    /// The `termSet` navigation property (present when expanded).
-    pub term_set: crate::Patch<Box<crate::models::term_store::Set>>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "sites")]
+impl TermColumn {
+    /// An empty `termColumn`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// Specifies whether the column will allow more than one value.
+    ///
+    /// `allowMultipleValues`: `None` when absent or `null`.
+    pub fn allow_multiple_values(&self) -> Option<bool> {
+        self.props().bool(9779)
+    }
+
+    /// Sets `allowMultipleValues`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_allow_multiple_values(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(9779, value.into_patch());
+        self
+    }
+
+    /// Specifies whether to display the entire term path or only the term label.
+    ///
+    /// `showFullyQualifiedName`: `None` when absent or `null`.
+    pub fn show_fully_qualified_name(&self) -> Option<bool> {
+        self.props().bool(9780)
+    }
+
+    /// Sets `showFullyQualifiedName`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_show_fully_qualified_name(
+        &mut self,
+        value: impl crate::IntoPatch<bool>,
+    ) -> &mut Self {
+        self.props_mut().set_bool(9780, value.into_patch());
+        self
+    }
+
+    /// The `parentTerm` navigation property (present when expanded).
+    ///
+    /// `parentTerm`: `None` when absent or `null`.
+    pub fn parent_term(&self) -> Option<&crate::models::term_store::Term> {
+        self.props().get(9781)
+    }
+
+    /// Sets `parentTerm`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_parent_term(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::term_store::Term>,
+    ) -> &mut Self {
+        self.props_mut().set(9781, value.into_patch());
+        self
+    }
+
+    /// The `termSet` navigation property (present when expanded).
+    ///
+    /// `termSet`: `None` when absent or `null`.
+    pub fn term_set(&self) -> Option<&crate::models::term_store::Set> {
+        self.props().get(9782)
+    }
+
+    /// Sets `termSet`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_term_set(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::term_store::Set>,
+    ) -> &mut Self {
+        self.props_mut().set(9782, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "sites")]
+impl std::fmt::Debug for TermColumn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "TermColumn", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "sites")]
 impl serde::Serialize for TermColumn {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("allowMultipleValues", &self.allow_multiple_values)?;
-        writer.field("showFullyQualifiedName", &self.show_fully_qualified_name)?;
-        writer.field("parentTerm", &self.parent_term)?;
-        writer.field("termSet", &self.term_set)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -4180,57 +8140,153 @@ impl crate::read_fields::ReadFields for TermColumn {
     const NAME: &'static str = "microsoft.graph.termColumn";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "allowMultipleValues" => self.allow_multiple_values = map.next_value()?,
-            "showFullyQualifiedName" => self.show_fully_qualified_name = map.next_value()?,
-            "parentTerm" => self.parent_term = map.next_value()?,
-            "termSet" => self.term_set = map.next_value()?,
+            "allowMultipleValues" => into.bool(9779, map)?,
+            "showFullyQualifiedName" => into.bool(9780, map)?,
+            "parentTerm" => into.other::<crate::models::term_store::Term, _>(9781, map)?,
+            "termSet" => into.other::<crate::models::term_store::Set, _>(9782, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.textColumn` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "sites")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct TextColumn {
-    /// Whether to allow multiple lines of text.
-    pub allow_multiple_lines: crate::Patch<bool>,
-    /// Whether updates to this column should replace existing text, or append to it.
-    pub append_changes_to_existing_text: crate::Patch<bool>,
-    /// The size of the text box.
-    pub lines_for_editing: crate::Patch<i32>,
-    /// The maximum number of characters for the value.
-    pub max_length: crate::Patch<i32>,
-    /// The type of text being stored. Must be one of plain or richText
-    pub text_type: crate::Patch<String>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "sites")]
+impl TextColumn {
+    /// An empty `textColumn`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// Whether to allow multiple lines of text.
+    ///
+    /// `allowMultipleLines`: `None` when absent or `null`.
+    pub fn allow_multiple_lines(&self) -> Option<bool> {
+        self.props().bool(9785)
+    }
+
+    /// Sets `allowMultipleLines`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_allow_multiple_lines(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(9785, value.into_patch());
+        self
+    }
+
+    /// Whether updates to this column should replace existing text, or append to it.
+    ///
+    /// `appendChangesToExistingText`: `None` when absent or `null`.
+    pub fn append_changes_to_existing_text(&self) -> Option<bool> {
+        self.props().bool(9786)
+    }
+
+    /// Sets `appendChangesToExistingText`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_append_changes_to_existing_text(
+        &mut self,
+        value: impl crate::IntoPatch<bool>,
+    ) -> &mut Self {
+        self.props_mut().set_bool(9786, value.into_patch());
+        self
+    }
+
+    /// The size of the text box.
+    ///
+    /// `linesForEditing`: `None` when absent or `null`.
+    pub fn lines_for_editing(&self) -> Option<i32> {
+        self.props().int(9787)
+    }
+
+    /// Sets `linesForEditing`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_lines_for_editing(&mut self, value: impl crate::IntoPatch<i32>) -> &mut Self {
+        self.props_mut().set_int(9787, value.into_patch());
+        self
+    }
+
+    /// The maximum number of characters for the value.
+    ///
+    /// `maxLength`: `None` when absent or `null`.
+    pub fn max_length(&self) -> Option<i32> {
+        self.props().int(9788)
+    }
+
+    /// Sets `maxLength`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_max_length(&mut self, value: impl crate::IntoPatch<i32>) -> &mut Self {
+        self.props_mut().set_int(9788, value.into_patch());
+        self
+    }
+
+    /// The type of text being stored. Must be one of plain or richText
+    ///
+    /// `textType`: `None` when absent or `null`.
+    pub fn text_type(&self) -> Option<&str> {
+        self.props().str(9789)
+    }
+
+    /// Sets `textType`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_text_type(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(9789, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "sites")]
+impl std::fmt::Debug for TextColumn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "TextColumn", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "sites")]
 impl serde::Serialize for TextColumn {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("allowMultipleLines", &self.allow_multiple_lines)?;
-        writer.field(
-            "appendChangesToExistingText",
-            &self.append_changes_to_existing_text,
-        )?;
-        writer.field("linesForEditing", &self.lines_for_editing)?;
-        writer.field("maxLength", &self.max_length)?;
-        writer.field("textType", &self.text_type)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -4246,42 +8302,80 @@ impl crate::read_fields::ReadFields for TextColumn {
     const NAME: &'static str = "microsoft.graph.textColumn";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "allowMultipleLines" => self.allow_multiple_lines = map.next_value()?,
-            "appendChangesToExistingText" => {
-                self.append_changes_to_existing_text = map.next_value()?
-            }
-            "linesForEditing" => self.lines_for_editing = map.next_value()?,
-            "maxLength" => self.max_length = map.next_value()?,
-            "textType" => self.text_type = map.next_value()?,
+            "allowMultipleLines" => into.bool(9785, map)?,
+            "appendChangesToExistingText" => into.bool(9786, map)?,
+            "linesForEditing" => into.int::<i32, _>(9787, map)?,
+            "maxLength" => into.int::<i32, _>(9788, map)?,
+            "textType" => into.str(9789, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.thumbnailColumn` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "sites")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct ThumbnailColumn {
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "sites")]
+impl ThumbnailColumn {
+    /// An empty `thumbnailColumn`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+}
+
+#[cfg(feature = "sites")]
+impl std::fmt::Debug for ThumbnailColumn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "ThumbnailColumn", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "sites")]
 impl serde::Serialize for ThumbnailColumn {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -4297,63 +8391,221 @@ impl crate::read_fields::ReadFields for ThumbnailColumn {
     const NAME: &'static str = "microsoft.graph.thumbnailColumn";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
-        let _ = (key, map);
+        let _ = (key, map, into);
         Ok(false)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.titleArea` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "sites")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct TitleArea {
-    /// The `alternativeText` property.
-    pub alternative_text: crate::Patch<String>,
-    /// The `enableGradientEffect` property.
-    pub enable_gradient_effect: crate::Patch<bool>,
-    /// The `imageWebUrl` property.
-    pub image_web_url: crate::Patch<String>,
-    /// The `layout` property.
-    pub layout: crate::Patch<crate::models::TitleAreaLayoutType>,
-    /// The `serverProcessedContent` property.
-    pub server_processed_content: crate::Patch<Box<crate::models::ServerProcessedContent>>,
-    /// The `showAuthor` property.
-    pub show_author: crate::Patch<bool>,
-    /// The `showPublishedDate` property.
-    pub show_published_date: crate::Patch<bool>,
-    /// The `showTextBlockAboveTitle` property.
-    pub show_text_block_above_title: crate::Patch<bool>,
-    /// The `textAboveTitle` property.
-    pub text_above_title: crate::Patch<String>,
-    /// The `textAlignment` property.
-    pub text_alignment: crate::Patch<crate::models::TitleAreaTextAlignmentType>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "sites")]
+impl TitleArea {
+    /// An empty `titleArea`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// The `alternativeText` property.
+    ///
+    /// `alternativeText`: `None` when absent or `null`.
+    pub fn alternative_text(&self) -> Option<&str> {
+        self.props().str(9822)
+    }
+
+    /// Sets `alternativeText`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_alternative_text(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(9822, value.into_patch());
+        self
+    }
+
+    /// The `enableGradientEffect` property.
+    ///
+    /// `enableGradientEffect`: `None` when absent or `null`.
+    pub fn enable_gradient_effect(&self) -> Option<bool> {
+        self.props().bool(9823)
+    }
+
+    /// Sets `enableGradientEffect`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_enable_gradient_effect(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(9823, value.into_patch());
+        self
+    }
+
+    /// The `imageWebUrl` property.
+    ///
+    /// `imageWebUrl`: `None` when absent or `null`.
+    pub fn image_web_url(&self) -> Option<&str> {
+        self.props().str(9824)
+    }
+
+    /// Sets `imageWebUrl`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_image_web_url(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(9824, value.into_patch());
+        self
+    }
+
+    /// The `layout` property.
+    ///
+    /// `layout`: `None` when absent or `null`.
+    pub fn layout(&self) -> Option<&crate::models::TitleAreaLayoutType> {
+        self.props().get(9825)
+    }
+
+    /// Sets `layout`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_layout(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::TitleAreaLayoutType>,
+    ) -> &mut Self {
+        self.props_mut().set(9825, value.into_patch());
+        self
+    }
+
+    /// The `serverProcessedContent` property.
+    ///
+    /// `serverProcessedContent`: `None` when absent or `null`.
+    pub fn server_processed_content(&self) -> Option<&crate::models::ServerProcessedContent> {
+        self.props().get(9826)
+    }
+
+    /// Sets `serverProcessedContent`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_server_processed_content(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::ServerProcessedContent>,
+    ) -> &mut Self {
+        self.props_mut().set(9826, value.into_patch());
+        self
+    }
+
+    /// The `showAuthor` property.
+    ///
+    /// `showAuthor`: `None` when absent or `null`.
+    pub fn show_author(&self) -> Option<bool> {
+        self.props().bool(9827)
+    }
+
+    /// Sets `showAuthor`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_show_author(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(9827, value.into_patch());
+        self
+    }
+
+    /// The `showPublishedDate` property.
+    ///
+    /// `showPublishedDate`: `None` when absent or `null`.
+    pub fn show_published_date(&self) -> Option<bool> {
+        self.props().bool(9828)
+    }
+
+    /// Sets `showPublishedDate`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_show_published_date(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(9828, value.into_patch());
+        self
+    }
+
+    /// The `showTextBlockAboveTitle` property.
+    ///
+    /// `showTextBlockAboveTitle`: `None` when absent or `null`.
+    pub fn show_text_block_above_title(&self) -> Option<bool> {
+        self.props().bool(9829)
+    }
+
+    /// Sets `showTextBlockAboveTitle`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_show_text_block_above_title(
+        &mut self,
+        value: impl crate::IntoPatch<bool>,
+    ) -> &mut Self {
+        self.props_mut().set_bool(9829, value.into_patch());
+        self
+    }
+
+    /// The `textAboveTitle` property.
+    ///
+    /// `textAboveTitle`: `None` when absent or `null`.
+    pub fn text_above_title(&self) -> Option<&str> {
+        self.props().str(9830)
+    }
+
+    /// Sets `textAboveTitle`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_text_above_title(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(9830, value.into_patch());
+        self
+    }
+
+    /// The `textAlignment` property.
+    ///
+    /// `textAlignment`: `None` when absent or `null`.
+    pub fn text_alignment(&self) -> Option<&crate::models::TitleAreaTextAlignmentType> {
+        self.props().get(9831)
+    }
+
+    /// Sets `textAlignment`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_text_alignment(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::TitleAreaTextAlignmentType>,
+    ) -> &mut Self {
+        self.props_mut().set(9831, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "sites")]
+impl std::fmt::Debug for TitleArea {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "TitleArea", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "sites")]
 impl serde::Serialize for TitleArea {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("alternativeText", &self.alternative_text)?;
-        writer.field("enableGradientEffect", &self.enable_gradient_effect)?;
-        writer.field("imageWebUrl", &self.image_web_url)?;
-        writer.field("layout", &self.layout)?;
-        writer.field("serverProcessedContent", &self.server_processed_content)?;
-        writer.field("showAuthor", &self.show_author)?;
-        writer.field("showPublishedDate", &self.show_published_date)?;
-        writer.field("showTextBlockAboveTitle", &self.show_text_block_above_title)?;
-        writer.field("textAboveTitle", &self.text_above_title)?;
-        writer.field("textAlignment", &self.text_alignment)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -4369,60 +8621,163 @@ impl crate::read_fields::ReadFields for TitleArea {
     const NAME: &'static str = "microsoft.graph.titleArea";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "alternativeText" => self.alternative_text = map.next_value()?,
-            "enableGradientEffect" => self.enable_gradient_effect = map.next_value()?,
-            "imageWebUrl" => self.image_web_url = map.next_value()?,
-            "layout" => self.layout = map.next_value()?,
-            "serverProcessedContent" => self.server_processed_content = map.next_value()?,
-            "showAuthor" => self.show_author = map.next_value()?,
-            "showPublishedDate" => self.show_published_date = map.next_value()?,
-            "showTextBlockAboveTitle" => self.show_text_block_above_title = map.next_value()?,
-            "textAboveTitle" => self.text_above_title = map.next_value()?,
-            "textAlignment" => self.text_alignment = map.next_value()?,
+            "alternativeText" => into.str(9822, map)?,
+            "enableGradientEffect" => into.bool(9823, map)?,
+            "imageWebUrl" => into.str(9824, map)?,
+            "layout" => into.other::<crate::models::TitleAreaLayoutType, _>(9825, map)?,
+            "serverProcessedContent" => {
+                into.other::<crate::models::ServerProcessedContent, _>(9826, map)?
+            }
+            "showAuthor" => into.bool(9827, map)?,
+            "showPublishedDate" => into.bool(9828, map)?,
+            "showTextBlockAboveTitle" => into.bool(9829, map)?,
+            "textAboveTitle" => into.str(9830, map)?,
+            "textAlignment" => {
+                into.other::<crate::models::TitleAreaTextAlignmentType, _>(9831, map)?
+            }
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.webPartData` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "sites")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct WebPartData {
-    /// The `dataVersion` property.
-    pub data_version: crate::Patch<String>,
-    /// The `description` property.
-    pub description: crate::Patch<String>,
-    /// The `properties` property.
-    pub properties: crate::Patch<serde_json::Value>,
-    /// The `serverProcessedContent` property.
-    pub server_processed_content: crate::Patch<Box<crate::models::ServerProcessedContent>>,
-    /// The `title` property.
-    pub title: crate::Patch<String>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "sites")]
+impl WebPartData {
+    /// An empty `webPartData`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// The `dataVersion` property.
+    ///
+    /// `dataVersion`: `None` when absent or `null`.
+    pub fn data_version(&self) -> Option<&str> {
+        self.props().str(10078)
+    }
+
+    /// Sets `dataVersion`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_data_version(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(10078, value.into_patch());
+        self
+    }
+
+    /// The `description` property.
+    ///
+    /// `description`: `None` when absent or `null`.
+    pub fn description(&self) -> Option<&str> {
+        self.props().str(10079)
+    }
+
+    /// Sets `description`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_description(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(10079, value.into_patch());
+        self
+    }
+
+    /// The `properties` property.
+    ///
+    /// `properties`: `None` when absent or `null`.
+    pub fn properties(&self) -> Option<&serde_json::Value> {
+        self.props().get(10080)
+    }
+
+    /// Sets `properties`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_properties(&mut self, value: impl crate::IntoPatch<serde_json::Value>) -> &mut Self {
+        self.props_mut().set(10080, value.into_patch());
+        self
+    }
+
+    /// The `serverProcessedContent` property.
+    ///
+    /// `serverProcessedContent`: `None` when absent or `null`.
+    pub fn server_processed_content(&self) -> Option<&crate::models::ServerProcessedContent> {
+        self.props().get(10081)
+    }
+
+    /// Sets `serverProcessedContent`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_server_processed_content(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::ServerProcessedContent>,
+    ) -> &mut Self {
+        self.props_mut().set(10081, value.into_patch());
+        self
+    }
+
+    /// The `title` property.
+    ///
+    /// `title`: `None` when absent or `null`.
+    pub fn title(&self) -> Option<&str> {
+        self.props().str(10082)
+    }
+
+    /// Sets `title`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_title(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(10082, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "sites")]
+impl std::fmt::Debug for WebPartData {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "WebPartData", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "sites")]
 impl serde::Serialize for WebPartData {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("dataVersion", &self.data_version)?;
-        writer.field("description", &self.description)?;
-        writer.field("properties", &self.properties)?;
-        writer.field("serverProcessedContent", &self.server_processed_content)?;
-        writer.field("title", &self.title)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -4438,52 +8793,140 @@ impl crate::read_fields::ReadFields for WebPartData {
     const NAME: &'static str = "microsoft.graph.webPartData";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "dataVersion" => self.data_version = map.next_value()?,
-            "description" => self.description = map.next_value()?,
-            "properties" => self.properties = map.next_value()?,
-            "serverProcessedContent" => self.server_processed_content = map.next_value()?,
-            "title" => self.title = map.next_value()?,
+            "dataVersion" => into.str(10078, map)?,
+            "description" => into.str(10079, map)?,
+            "properties" => into.other::<serde_json::Value, _>(10080, map)?,
+            "serverProcessedContent" => {
+                into.other::<crate::models::ServerProcessedContent, _>(10081, map)?
+            }
+            "title" => into.str(10082, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.webPartPosition` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "sites")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct WebPartPosition {
-    /// The `columnId` property.
-    pub column_id: crate::Patch<crate::edm::Double>,
-    /// The `horizontalSectionId` property.
-    pub horizontal_section_id: crate::Patch<crate::edm::Double>,
-    /// The `isInVerticalSection` property.
-    pub is_in_vertical_section: crate::Patch<bool>,
-    /// The `webPartIndex` property.
-    pub web_part_index: crate::Patch<crate::edm::Double>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "sites")]
+impl WebPartPosition {
+    /// An empty `webPartPosition`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// The `columnId` property.
+    ///
+    /// `columnId`: `None` when absent or `null`.
+    pub fn column_id(&self) -> Option<f64> {
+        self.props().double(10083)
+    }
+
+    /// Sets `columnId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_column_id(&mut self, value: impl crate::IntoPatch<f64>) -> &mut Self {
+        self.props_mut().set_double(10083, value.into_patch());
+        self
+    }
+
+    /// The `horizontalSectionId` property.
+    ///
+    /// `horizontalSectionId`: `None` when absent or `null`.
+    pub fn horizontal_section_id(&self) -> Option<f64> {
+        self.props().double(10084)
+    }
+
+    /// Sets `horizontalSectionId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_horizontal_section_id(&mut self, value: impl crate::IntoPatch<f64>) -> &mut Self {
+        self.props_mut().set_double(10084, value.into_patch());
+        self
+    }
+
+    /// The `isInVerticalSection` property.
+    ///
+    /// `isInVerticalSection`: `None` when absent or `null`.
+    pub fn is_in_vertical_section(&self) -> Option<bool> {
+        self.props().bool(10085)
+    }
+
+    /// Sets `isInVerticalSection`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_is_in_vertical_section(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(10085, value.into_patch());
+        self
+    }
+
+    /// The `webPartIndex` property.
+    ///
+    /// `webPartIndex`: `None` when absent or `null`.
+    pub fn web_part_index(&self) -> Option<f64> {
+        self.props().double(10086)
+    }
+
+    /// Sets `webPartIndex`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_web_part_index(&mut self, value: impl crate::IntoPatch<f64>) -> &mut Self {
+        self.props_mut().set_double(10086, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "sites")]
+impl std::fmt::Debug for WebPartPosition {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "WebPartPosition", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "sites")]
 impl serde::Serialize for WebPartPosition {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("columnId", &self.column_id)?;
-        writer.field("horizontalSectionId", &self.horizontal_section_id)?;
-        writer.field("isInVerticalSection", &self.is_in_vertical_section)?;
-        writer.field("webPartIndex", &self.web_part_index)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -4499,22 +8942,22 @@ impl crate::read_fields::ReadFields for WebPartPosition {
     const NAME: &'static str = "microsoft.graph.webPartPosition";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "columnId" => self.column_id = map.next_value()?,
-            "horizontalSectionId" => self.horizontal_section_id = map.next_value()?,
-            "isInVerticalSection" => self.is_in_vertical_section = map.next_value()?,
-            "webPartIndex" => self.web_part_index = map.next_value()?,
+            "columnId" => into.double(10083, map)?,
+            "horizontalSectionId" => into.double(10084, map)?,
+            "isInVerticalSection" => into.bool(10085, map)?,
+            "webPartIndex" => into.double(10086, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 

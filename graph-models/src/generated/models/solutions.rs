@@ -100,138 +100,467 @@ pub struct VirtualEventSetExternalEventInformationBody {
 
 /// The `microsoft.graph.backupRestoreRoot` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "solutions")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct BackupRestoreRoot {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "solutions")]
+impl std::ops::Deref for BackupRestoreRoot {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl std::ops::DerefMut for BackupRestoreRoot {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl BackupRestoreRoot {
+    /// An empty `backupRestoreRoot`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The `serviceStatus` property.
-    pub service_status: crate::Patch<Box<crate::models::ServiceStatus>>,
+    ///
+    /// `serviceStatus`: `None` when absent or `null`.
+    pub fn service_status(&self) -> Option<&crate::models::ServiceStatus> {
+        self.props().get(711)
+    }
+
+    /// Sets `serviceStatus`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_service_status(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::ServiceStatus>,
+    ) -> &mut Self {
+        self.props_mut().set(711, value.into_patch());
+        self
+    }
+
     /// The `browseSessions` navigation property (present when expanded).
-    pub browse_sessions: crate::Patch<Vec<crate::models::AnyBrowseSessionBase>>,
+    ///
+    /// `browseSessions`: an empty slice when absent or `null`.
+    pub fn browse_sessions(&self) -> &[crate::models::AnyBrowseSessionBase] {
+        self.props().list(712)
+    }
+
+    /// Sets `browseSessions`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_browse_sessions(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::AnyBrowseSessionBase>>,
+    ) -> &mut Self {
+        self.props_mut().set(712, value.into_patch());
+        self
+    }
+
     /// The `driveInclusionRules` navigation property (present when expanded).
-    pub drive_inclusion_rules: crate::Patch<Vec<crate::models::DriveProtectionRule>>,
+    ///
+    /// `driveInclusionRules`: an empty slice when absent or `null`.
+    pub fn drive_inclusion_rules(&self) -> &[crate::models::DriveProtectionRule] {
+        self.props().list(713)
+    }
+
+    /// Sets `driveInclusionRules`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_drive_inclusion_rules(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::DriveProtectionRule>>,
+    ) -> &mut Self {
+        self.props_mut().set(713, value.into_patch());
+        self
+    }
+
     /// The `driveProtectionUnits` navigation property (present when expanded).
-    pub drive_protection_units: crate::Patch<Vec<crate::models::DriveProtectionUnit>>,
+    ///
+    /// `driveProtectionUnits`: an empty slice when absent or `null`.
+    pub fn drive_protection_units(&self) -> &[crate::models::DriveProtectionUnit] {
+        self.props().list(714)
+    }
+
+    /// Sets `driveProtectionUnits`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_drive_protection_units(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::DriveProtectionUnit>>,
+    ) -> &mut Self {
+        self.props_mut().set(714, value.into_patch());
+        self
+    }
+
     /// The `driveProtectionUnitsBulkAdditionJobs` navigation property (present when expanded).
-    pub drive_protection_units_bulk_addition_jobs:
-        crate::Patch<Vec<crate::models::DriveProtectionUnitsBulkAdditionJob>>,
+    ///
+    /// `driveProtectionUnitsBulkAdditionJobs`: an empty slice when absent or `null`.
+    pub fn drive_protection_units_bulk_addition_jobs(
+        &self,
+    ) -> &[crate::models::DriveProtectionUnitsBulkAdditionJob] {
+        self.props().list(715)
+    }
+
+    /// Sets `driveProtectionUnitsBulkAdditionJobs`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_drive_protection_units_bulk_addition_jobs(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::DriveProtectionUnitsBulkAdditionJob>>,
+    ) -> &mut Self {
+        self.props_mut().set(715, value.into_patch());
+        self
+    }
+
     /// The `emailNotificationsSetting` navigation property (present when expanded).
-    pub email_notifications_setting: crate::Patch<Box<crate::models::EmailNotificationsSetting>>,
+    ///
+    /// `emailNotificationsSetting`: `None` when absent or `null`.
+    pub fn email_notifications_setting(&self) -> Option<&crate::models::EmailNotificationsSetting> {
+        self.props().get(716)
+    }
+
+    /// Sets `emailNotificationsSetting`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_email_notifications_setting(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::EmailNotificationsSetting>,
+    ) -> &mut Self {
+        self.props_mut().set(716, value.into_patch());
+        self
+    }
+
     /// The `exchangeProtectionPolicies` navigation property (present when expanded).
-    pub exchange_protection_policies: crate::Patch<Vec<crate::models::ExchangeProtectionPolicy>>,
+    ///
+    /// `exchangeProtectionPolicies`: an empty slice when absent or `null`.
+    pub fn exchange_protection_policies(&self) -> &[crate::models::ExchangeProtectionPolicy] {
+        self.props().list(717)
+    }
+
+    /// Sets `exchangeProtectionPolicies`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_exchange_protection_policies(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::ExchangeProtectionPolicy>>,
+    ) -> &mut Self {
+        self.props_mut().set(717, value.into_patch());
+        self
+    }
+
     /// The `exchangeRestoreSessions` navigation property (present when expanded).
-    pub exchange_restore_sessions: crate::Patch<Vec<crate::models::ExchangeRestoreSession>>,
+    ///
+    /// `exchangeRestoreSessions`: an empty slice when absent or `null`.
+    pub fn exchange_restore_sessions(&self) -> &[crate::models::ExchangeRestoreSession] {
+        self.props().list(718)
+    }
+
+    /// Sets `exchangeRestoreSessions`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_exchange_restore_sessions(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::ExchangeRestoreSession>>,
+    ) -> &mut Self {
+        self.props_mut().set(718, value.into_patch());
+        self
+    }
+
     /// The `mailboxInclusionRules` navigation property (present when expanded).
-    pub mailbox_inclusion_rules: crate::Patch<Vec<crate::models::MailboxProtectionRule>>,
+    ///
+    /// `mailboxInclusionRules`: an empty slice when absent or `null`.
+    pub fn mailbox_inclusion_rules(&self) -> &[crate::models::MailboxProtectionRule] {
+        self.props().list(719)
+    }
+
+    /// Sets `mailboxInclusionRules`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_mailbox_inclusion_rules(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::MailboxProtectionRule>>,
+    ) -> &mut Self {
+        self.props_mut().set(719, value.into_patch());
+        self
+    }
+
     /// The `mailboxProtectionUnits` navigation property (present when expanded).
-    pub mailbox_protection_units: crate::Patch<Vec<crate::models::MailboxProtectionUnit>>,
+    ///
+    /// `mailboxProtectionUnits`: an empty slice when absent or `null`.
+    pub fn mailbox_protection_units(&self) -> &[crate::models::MailboxProtectionUnit] {
+        self.props().list(720)
+    }
+
+    /// Sets `mailboxProtectionUnits`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_mailbox_protection_units(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::MailboxProtectionUnit>>,
+    ) -> &mut Self {
+        self.props_mut().set(720, value.into_patch());
+        self
+    }
+
     /// The `mailboxProtectionUnitsBulkAdditionJobs` navigation property (present when expanded).
-    pub mailbox_protection_units_bulk_addition_jobs:
-        crate::Patch<Vec<crate::models::MailboxProtectionUnitsBulkAdditionJob>>,
+    ///
+    /// `mailboxProtectionUnitsBulkAdditionJobs`: an empty slice when absent or `null`.
+    pub fn mailbox_protection_units_bulk_addition_jobs(
+        &self,
+    ) -> &[crate::models::MailboxProtectionUnitsBulkAdditionJob] {
+        self.props().list(721)
+    }
+
+    /// Sets `mailboxProtectionUnitsBulkAdditionJobs`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_mailbox_protection_units_bulk_addition_jobs(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::MailboxProtectionUnitsBulkAdditionJob>>,
+    ) -> &mut Self {
+        self.props_mut().set(721, value.into_patch());
+        self
+    }
+
     /// The `oneDriveForBusinessBrowseSessions` navigation property (present when expanded).
-    pub one_drive_for_business_browse_sessions:
-        crate::Patch<Vec<crate::models::OneDriveForBusinessBrowseSession>>,
+    ///
+    /// `oneDriveForBusinessBrowseSessions`: an empty slice when absent or `null`.
+    pub fn one_drive_for_business_browse_sessions(
+        &self,
+    ) -> &[crate::models::OneDriveForBusinessBrowseSession] {
+        self.props().list(722)
+    }
+
+    /// Sets `oneDriveForBusinessBrowseSessions`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_one_drive_for_business_browse_sessions(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::OneDriveForBusinessBrowseSession>>,
+    ) -> &mut Self {
+        self.props_mut().set(722, value.into_patch());
+        self
+    }
+
     /// The `oneDriveForBusinessProtectionPolicies` navigation property (present when expanded).
-    pub one_drive_for_business_protection_policies:
-        crate::Patch<Vec<crate::models::OneDriveForBusinessProtectionPolicy>>,
+    ///
+    /// `oneDriveForBusinessProtectionPolicies`: an empty slice when absent or `null`.
+    pub fn one_drive_for_business_protection_policies(
+        &self,
+    ) -> &[crate::models::OneDriveForBusinessProtectionPolicy] {
+        self.props().list(723)
+    }
+
+    /// Sets `oneDriveForBusinessProtectionPolicies`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_one_drive_for_business_protection_policies(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::OneDriveForBusinessProtectionPolicy>>,
+    ) -> &mut Self {
+        self.props_mut().set(723, value.into_patch());
+        self
+    }
+
     /// The `oneDriveForBusinessRestoreSessions` navigation property (present when expanded).
-    pub one_drive_for_business_restore_sessions:
-        crate::Patch<Vec<crate::models::OneDriveForBusinessRestoreSession>>,
+    ///
+    /// `oneDriveForBusinessRestoreSessions`: an empty slice when absent or `null`.
+    pub fn one_drive_for_business_restore_sessions(
+        &self,
+    ) -> &[crate::models::OneDriveForBusinessRestoreSession] {
+        self.props().list(724)
+    }
+
+    /// Sets `oneDriveForBusinessRestoreSessions`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_one_drive_for_business_restore_sessions(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::OneDriveForBusinessRestoreSession>>,
+    ) -> &mut Self {
+        self.props_mut().set(724, value.into_patch());
+        self
+    }
+
     /// The `protectionPolicies` navigation property (present when expanded).
-    pub protection_policies: crate::Patch<Vec<crate::models::AnyProtectionPolicyBase>>,
+    ///
+    /// `protectionPolicies`: an empty slice when absent or `null`.
+    pub fn protection_policies(&self) -> &[crate::models::AnyProtectionPolicyBase] {
+        self.props().list(725)
+    }
+
+    /// Sets `protectionPolicies`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_protection_policies(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::AnyProtectionPolicyBase>>,
+    ) -> &mut Self {
+        self.props_mut().set(725, value.into_patch());
+        self
+    }
+
     /// The `protectionUnits` navigation property (present when expanded).
-    pub protection_units: crate::Patch<Vec<crate::models::AnyProtectionUnitBase>>,
+    ///
+    /// `protectionUnits`: an empty slice when absent or `null`.
+    pub fn protection_units(&self) -> &[crate::models::AnyProtectionUnitBase] {
+        self.props().list(726)
+    }
+
+    /// Sets `protectionUnits`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_protection_units(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::AnyProtectionUnitBase>>,
+    ) -> &mut Self {
+        self.props_mut().set(726, value.into_patch());
+        self
+    }
+
     /// The `restorePoints` navigation property (present when expanded).
-    pub restore_points: crate::Patch<Vec<crate::models::RestorePoint>>,
+    ///
+    /// `restorePoints`: an empty slice when absent or `null`.
+    pub fn restore_points(&self) -> &[crate::models::RestorePoint] {
+        self.props().list(727)
+    }
+
+    /// Sets `restorePoints`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_restore_points(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::RestorePoint>>,
+    ) -> &mut Self {
+        self.props_mut().set(727, value.into_patch());
+        self
+    }
+
     /// The `restoreSessions` navigation property (present when expanded).
-    pub restore_sessions: crate::Patch<Vec<crate::models::AnyRestoreSessionBase>>,
+    ///
+    /// `restoreSessions`: an empty slice when absent or `null`.
+    pub fn restore_sessions(&self) -> &[crate::models::AnyRestoreSessionBase] {
+        self.props().list(728)
+    }
+
+    /// Sets `restoreSessions`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_restore_sessions(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::AnyRestoreSessionBase>>,
+    ) -> &mut Self {
+        self.props_mut().set(728, value.into_patch());
+        self
+    }
+
     /// The `serviceApps` navigation property (present when expanded).
-    pub service_apps: crate::Patch<Vec<crate::models::ServiceApp>>,
+    ///
+    /// `serviceApps`: an empty slice when absent or `null`.
+    pub fn service_apps(&self) -> &[crate::models::ServiceApp] {
+        self.props().list(729)
+    }
+
+    /// Sets `serviceApps`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_service_apps(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::ServiceApp>>,
+    ) -> &mut Self {
+        self.props_mut().set(729, value.into_patch());
+        self
+    }
+
     /// The `sharePointBrowseSessions` navigation property (present when expanded).
-    pub share_point_browse_sessions: crate::Patch<Vec<crate::models::SharePointBrowseSession>>,
+    ///
+    /// `sharePointBrowseSessions`: an empty slice when absent or `null`.
+    pub fn share_point_browse_sessions(&self) -> &[crate::models::SharePointBrowseSession] {
+        self.props().list(730)
+    }
+
+    /// Sets `sharePointBrowseSessions`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_share_point_browse_sessions(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::SharePointBrowseSession>>,
+    ) -> &mut Self {
+        self.props_mut().set(730, value.into_patch());
+        self
+    }
+
     /// The `sharePointProtectionPolicies` navigation property (present when expanded).
-    pub share_point_protection_policies:
-        crate::Patch<Vec<crate::models::SharePointProtectionPolicy>>,
+    ///
+    /// `sharePointProtectionPolicies`: an empty slice when absent or `null`.
+    pub fn share_point_protection_policies(&self) -> &[crate::models::SharePointProtectionPolicy] {
+        self.props().list(731)
+    }
+
+    /// Sets `sharePointProtectionPolicies`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_share_point_protection_policies(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::SharePointProtectionPolicy>>,
+    ) -> &mut Self {
+        self.props_mut().set(731, value.into_patch());
+        self
+    }
+
     /// The `sharePointRestoreSessions` navigation property (present when expanded).
-    pub share_point_restore_sessions: crate::Patch<Vec<crate::models::SharePointRestoreSession>>,
+    ///
+    /// `sharePointRestoreSessions`: an empty slice when absent or `null`.
+    pub fn share_point_restore_sessions(&self) -> &[crate::models::SharePointRestoreSession] {
+        self.props().list(732)
+    }
+
+    /// Sets `sharePointRestoreSessions`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_share_point_restore_sessions(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::SharePointRestoreSession>>,
+    ) -> &mut Self {
+        self.props_mut().set(732, value.into_patch());
+        self
+    }
+
     /// The `siteInclusionRules` navigation property (present when expanded).
-    pub site_inclusion_rules: crate::Patch<Vec<crate::models::SiteProtectionRule>>,
+    ///
+    /// `siteInclusionRules`: an empty slice when absent or `null`.
+    pub fn site_inclusion_rules(&self) -> &[crate::models::SiteProtectionRule] {
+        self.props().list(733)
+    }
+
+    /// Sets `siteInclusionRules`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_site_inclusion_rules(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::SiteProtectionRule>>,
+    ) -> &mut Self {
+        self.props_mut().set(733, value.into_patch());
+        self
+    }
+
     /// The `siteProtectionUnits` navigation property (present when expanded).
-    pub site_protection_units: crate::Patch<Vec<crate::models::SiteProtectionUnit>>,
+    ///
+    /// `siteProtectionUnits`: an empty slice when absent or `null`.
+    pub fn site_protection_units(&self) -> &[crate::models::SiteProtectionUnit] {
+        self.props().list(734)
+    }
+
+    /// Sets `siteProtectionUnits`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_site_protection_units(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::SiteProtectionUnit>>,
+    ) -> &mut Self {
+        self.props_mut().set(734, value.into_patch());
+        self
+    }
+
     /// The `siteProtectionUnitsBulkAdditionJobs` navigation property (present when expanded).
-    pub site_protection_units_bulk_addition_jobs:
-        crate::Patch<Vec<crate::models::SiteProtectionUnitsBulkAdditionJob>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `siteProtectionUnitsBulkAdditionJobs`: an empty slice when absent or `null`.
+    pub fn site_protection_units_bulk_addition_jobs(
+        &self,
+    ) -> &[crate::models::SiteProtectionUnitsBulkAdditionJob] {
+        self.props().list(735)
+    }
+
+    /// Sets `siteProtectionUnitsBulkAdditionJobs`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_site_protection_units_bulk_addition_jobs(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::SiteProtectionUnitsBulkAdditionJob>>,
+    ) -> &mut Self {
+        self.props_mut().set(735, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl std::fmt::Debug for BackupRestoreRoot {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "BackupRestoreRoot", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "solutions")]
 impl serde::Serialize for BackupRestoreRoot {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("serviceStatus", &self.service_status)?;
-        writer.field("browseSessions", &self.browse_sessions)?;
-        writer.field("driveInclusionRules", &self.drive_inclusion_rules)?;
-        writer.field("driveProtectionUnits", &self.drive_protection_units)?;
-        writer.field(
-            "driveProtectionUnitsBulkAdditionJobs",
-            &self.drive_protection_units_bulk_addition_jobs,
-        )?;
-        writer.field(
-            "emailNotificationsSetting",
-            &self.email_notifications_setting,
-        )?;
-        writer.field(
-            "exchangeProtectionPolicies",
-            &self.exchange_protection_policies,
-        )?;
-        writer.field("exchangeRestoreSessions", &self.exchange_restore_sessions)?;
-        writer.field("mailboxInclusionRules", &self.mailbox_inclusion_rules)?;
-        writer.field("mailboxProtectionUnits", &self.mailbox_protection_units)?;
-        writer.field(
-            "mailboxProtectionUnitsBulkAdditionJobs",
-            &self.mailbox_protection_units_bulk_addition_jobs,
-        )?;
-        writer.field(
-            "oneDriveForBusinessBrowseSessions",
-            &self.one_drive_for_business_browse_sessions,
-        )?;
-        writer.field(
-            "oneDriveForBusinessProtectionPolicies",
-            &self.one_drive_for_business_protection_policies,
-        )?;
-        writer.field(
-            "oneDriveForBusinessRestoreSessions",
-            &self.one_drive_for_business_restore_sessions,
-        )?;
-        writer.field("protectionPolicies", &self.protection_policies)?;
-        writer.field("protectionUnits", &self.protection_units)?;
-        writer.field("restorePoints", &self.restore_points)?;
-        writer.field("restoreSessions", &self.restore_sessions)?;
-        writer.field("serviceApps", &self.service_apps)?;
-        writer.field(
-            "sharePointBrowseSessions",
-            &self.share_point_browse_sessions,
-        )?;
-        writer.field(
-            "sharePointProtectionPolicies",
-            &self.share_point_protection_policies,
-        )?;
-        writer.field(
-            "sharePointRestoreSessions",
-            &self.share_point_restore_sessions,
-        )?;
-        writer.field("siteInclusionRules", &self.site_inclusion_rules)?;
-        writer.field("siteProtectionUnits", &self.site_protection_units)?;
-        writer.field(
-            "siteProtectionUnitsBulkAdditionJobs",
-            &self.site_protection_units_bulk_addition_jobs,
-        )?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -247,58 +576,91 @@ impl crate::read_fields::ReadFields for BackupRestoreRoot {
     const NAME: &'static str = "microsoft.graph.backupRestoreRoot";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "serviceStatus" => self.service_status = map.next_value()?,
-            "browseSessions" => self.browse_sessions = map.next_value()?,
-            "driveInclusionRules" => self.drive_inclusion_rules = map.next_value()?,
-            "driveProtectionUnits" => self.drive_protection_units = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "serviceStatus" => into.other::<crate::models::ServiceStatus, _>(711, map)?,
+            "browseSessions" => {
+                into.other::<Vec<crate::models::AnyBrowseSessionBase>, _>(712, map)?
+            }
+            "driveInclusionRules" => {
+                into.other::<Vec<crate::models::DriveProtectionRule>, _>(713, map)?
+            }
+            "driveProtectionUnits" => {
+                into.other::<Vec<crate::models::DriveProtectionUnit>, _>(714, map)?
+            }
             "driveProtectionUnitsBulkAdditionJobs" => {
-                self.drive_protection_units_bulk_addition_jobs = map.next_value()?
+                into.other::<Vec<crate::models::DriveProtectionUnitsBulkAdditionJob>, _>(715, map)?
             }
-            "emailNotificationsSetting" => self.email_notifications_setting = map.next_value()?,
-            "exchangeProtectionPolicies" => self.exchange_protection_policies = map.next_value()?,
-            "exchangeRestoreSessions" => self.exchange_restore_sessions = map.next_value()?,
-            "mailboxInclusionRules" => self.mailbox_inclusion_rules = map.next_value()?,
-            "mailboxProtectionUnits" => self.mailbox_protection_units = map.next_value()?,
-            "mailboxProtectionUnitsBulkAdditionJobs" => {
-                self.mailbox_protection_units_bulk_addition_jobs = map.next_value()?
+            "emailNotificationsSetting" => {
+                into.other::<crate::models::EmailNotificationsSetting, _>(716, map)?
             }
+            "exchangeProtectionPolicies" => {
+                into.other::<Vec<crate::models::ExchangeProtectionPolicy>, _>(717, map)?
+            }
+            "exchangeRestoreSessions" => {
+                into.other::<Vec<crate::models::ExchangeRestoreSession>, _>(718, map)?
+            }
+            "mailboxInclusionRules" => {
+                into.other::<Vec<crate::models::MailboxProtectionRule>, _>(719, map)?
+            }
+            "mailboxProtectionUnits" => {
+                into.other::<Vec<crate::models::MailboxProtectionUnit>, _>(720, map)?
+            }
+            "mailboxProtectionUnitsBulkAdditionJobs" => into
+                .other::<Vec<crate::models::MailboxProtectionUnitsBulkAdditionJob>, _>(721, map)?,
             "oneDriveForBusinessBrowseSessions" => {
-                self.one_drive_for_business_browse_sessions = map.next_value()?
+                into.other::<Vec<crate::models::OneDriveForBusinessBrowseSession>, _>(722, map)?
             }
             "oneDriveForBusinessProtectionPolicies" => {
-                self.one_drive_for_business_protection_policies = map.next_value()?
+                into.other::<Vec<crate::models::OneDriveForBusinessProtectionPolicy>, _>(723, map)?
             }
             "oneDriveForBusinessRestoreSessions" => {
-                self.one_drive_for_business_restore_sessions = map.next_value()?
+                into.other::<Vec<crate::models::OneDriveForBusinessRestoreSession>, _>(724, map)?
             }
-            "protectionPolicies" => self.protection_policies = map.next_value()?,
-            "protectionUnits" => self.protection_units = map.next_value()?,
-            "restorePoints" => self.restore_points = map.next_value()?,
-            "restoreSessions" => self.restore_sessions = map.next_value()?,
-            "serviceApps" => self.service_apps = map.next_value()?,
-            "sharePointBrowseSessions" => self.share_point_browse_sessions = map.next_value()?,
+            "protectionPolicies" => {
+                into.other::<Vec<crate::models::AnyProtectionPolicyBase>, _>(725, map)?
+            }
+            "protectionUnits" => {
+                into.other::<Vec<crate::models::AnyProtectionUnitBase>, _>(726, map)?
+            }
+            "restorePoints" => into.other::<Vec<crate::models::RestorePoint>, _>(727, map)?,
+            "restoreSessions" => {
+                into.other::<Vec<crate::models::AnyRestoreSessionBase>, _>(728, map)?
+            }
+            "serviceApps" => into.other::<Vec<crate::models::ServiceApp>, _>(729, map)?,
+            "sharePointBrowseSessions" => {
+                into.other::<Vec<crate::models::SharePointBrowseSession>, _>(730, map)?
+            }
             "sharePointProtectionPolicies" => {
-                self.share_point_protection_policies = map.next_value()?
+                into.other::<Vec<crate::models::SharePointProtectionPolicy>, _>(731, map)?
             }
-            "sharePointRestoreSessions" => self.share_point_restore_sessions = map.next_value()?,
-            "siteInclusionRules" => self.site_inclusion_rules = map.next_value()?,
-            "siteProtectionUnits" => self.site_protection_units = map.next_value()?,
+            "sharePointRestoreSessions" => {
+                into.other::<Vec<crate::models::SharePointRestoreSession>, _>(732, map)?
+            }
+            "siteInclusionRules" => {
+                into.other::<Vec<crate::models::SiteProtectionRule>, _>(733, map)?
+            }
+            "siteProtectionUnits" => {
+                into.other::<Vec<crate::models::SiteProtectionUnit>, _>(734, map)?
+            }
             "siteProtectionUnitsBulkAdditionJobs" => {
-                self.site_protection_units_bulk_addition_jobs = map.next_value()?
+                into.other::<Vec<crate::models::SiteProtectionUnitsBulkAdditionJob>, _>(735, map)?
             }
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -337,140 +699,540 @@ crate::macros::select_fields! {
 
 /// Represents a booked appointment of a service by a customer in a business.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "solutions")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct BookingAppointment {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "solutions")]
+impl std::ops::Deref for BookingAppointment {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl std::ops::DerefMut for BookingAppointment {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl BookingAppointment {
+    /// An empty `bookingAppointment`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Additional information that is sent to the customer when an appointment is confirmed.
-    pub additional_information: crate::Patch<String>,
+    ///
+    /// `additionalInformation`: `None` when absent or `null`.
+    pub fn additional_information(&self) -> Option<&str> {
+        self.props().str(759)
+    }
+
+    /// Sets `additionalInformation`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_additional_information(
+        &mut self,
+        value: impl crate::IntoPatch<String>,
+    ) -> &mut Self {
+        self.props_mut().set_str(759, value.into_patch());
+        self
+    }
+
     /// The URL of the meeting to join anonymously.
-    pub anonymous_join_web_url: crate::Patch<String>,
+    ///
+    /// `anonymousJoinWebUrl`: `None` when absent or `null`.
+    pub fn anonymous_join_web_url(&self) -> Option<&str> {
+        self.props().str(760)
+    }
+
+    /// Sets `anonymousJoinWebUrl`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_anonymous_join_web_url(
+        &mut self,
+        value: impl crate::IntoPatch<String>,
+    ) -> &mut Self {
+        self.props_mut().set_str(760, value.into_patch());
+        self
+    }
+
     /// The `appointmentLabel` property.
-    pub appointment_label: crate::Patch<String>,
+    ///
+    /// `appointmentLabel`: `None` when absent or `null`.
+    pub fn appointment_label(&self) -> Option<&str> {
+        self.props().str(761)
+    }
+
+    /// Sets `appointmentLabel`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_appointment_label(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(761, value.into_patch());
+        self
+    }
+
     /// The `createdDateTime` property.
-    pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    ///
+    /// `createdDateTime`: `None` when absent or `null`.
+    pub fn created_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(762)
+    }
+
+    /// Sets `createdDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_created_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(762, value.into_patch());
+        self
+    }
+
     /// The `customerEmailAddress` property.
-    pub customer_email_address: crate::Patch<String>,
+    ///
+    /// `customerEmailAddress`: `None` when absent or `null`.
+    pub fn customer_email_address(&self) -> Option<&str> {
+        self.props().str(763)
+    }
+
+    /// Sets `customerEmailAddress`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_customer_email_address(
+        &mut self,
+        value: impl crate::IntoPatch<String>,
+    ) -> &mut Self {
+        self.props_mut().set_str(763, value.into_patch());
+        self
+    }
+
     /// The `customerName` property.
-    pub customer_name: crate::Patch<String>,
+    ///
+    /// `customerName`: `None` when absent or `null`.
+    pub fn customer_name(&self) -> Option<&str> {
+        self.props().str(764)
+    }
+
+    /// Sets `customerName`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_customer_name(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(764, value.into_patch());
+        self
+    }
+
     /// The `customerNotes` property.
-    pub customer_notes: crate::Patch<String>,
+    ///
+    /// `customerNotes`: `None` when absent or `null`.
+    pub fn customer_notes(&self) -> Option<&str> {
+        self.props().str(765)
+    }
+
+    /// Sets `customerNotes`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_customer_notes(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(765, value.into_patch());
+        self
+    }
+
     /// The `customerPhone` property.
-    pub customer_phone: crate::Patch<String>,
+    ///
+    /// `customerPhone`: `None` when absent or `null`.
+    pub fn customer_phone(&self) -> Option<&str> {
+        self.props().str(766)
+    }
+
+    /// Sets `customerPhone`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_customer_phone(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(766, value.into_patch());
+        self
+    }
+
     /// A collection of customer properties for an appointment. An appointment will contain a list of
     /// customer information and each unit will indicate the properties of a customer who is part of that
     /// appointment. Optional.
-    pub customers: crate::Patch<Vec<crate::models::AnyBookingCustomerInformationBase>>,
+    ///
+    /// `customers`: an empty slice when absent or `null`.
+    pub fn customers(&self) -> &[crate::models::AnyBookingCustomerInformationBase] {
+        self.props().list(767)
+    }
+
+    /// Sets `customers`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_customers(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::AnyBookingCustomerInformationBase>>,
+    ) -> &mut Self {
+        self.props_mut().set(767, value.into_patch());
+        self
+    }
+
     /// The time zone of the customer. For a list of possible values, see dateTimeTimeZone.
-    pub customer_time_zone: crate::Patch<String>,
+    ///
+    /// `customerTimeZone`: `None` when absent or `null`.
+    pub fn customer_time_zone(&self) -> Option<&str> {
+        self.props().str(768)
+    }
+
+    /// Sets `customerTimeZone`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_customer_time_zone(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(768, value.into_patch());
+        self
+    }
+
     /// The length of the appointment, denoted in ISO8601 format.
-    pub duration: crate::Patch<crate::edm::Duration>,
+    ///
+    /// `duration`: `None` when absent or `null`.
+    pub fn duration(&self) -> Option<&crate::edm::Duration> {
+        self.props().get(769)
+    }
+
+    /// Sets `duration`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_duration(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::Duration>,
+    ) -> &mut Self {
+        self.props_mut().set(769, value.into_patch());
+        self
+    }
+
     /// The date, time, and time zone that the appointment ends.
-    pub end_date_time: crate::Patch<Box<crate::models::DateTimeTimeZone>>,
+    ///
+    /// `endDateTime`: `None` when absent or `null`.
+    pub fn end_date_time(&self) -> Option<&crate::models::DateTimeTimeZone> {
+        self.props().get(770)
+    }
+
+    /// Sets `endDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_end_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::DateTimeTimeZone>,
+    ) -> &mut Self {
+        self.props_mut().set(770, value.into_patch());
+        self
+    }
+
     /// The current number of customers in the appointment
-    pub filled_attendees_count: crate::Patch<i32>,
+    ///
+    /// `filledAttendeesCount`: `None` when absent or `null`.
+    pub fn filled_attendees_count(&self) -> Option<i32> {
+        self.props().int(771)
+    }
+
+    /// Sets `filledAttendeesCount`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_filled_attendees_count(&mut self, value: impl crate::IntoPatch<i32>) -> &mut Self {
+        self.props_mut().set_int(771, value.into_patch());
+        self
+    }
+
     /// The `isCustomerAllowedToManageBooking` property.
-    pub is_customer_allowed_to_manage_booking: crate::Patch<bool>,
+    ///
+    /// `isCustomerAllowedToManageBooking`: `None` when absent or `null`.
+    pub fn is_customer_allowed_to_manage_booking(&self) -> Option<bool> {
+        self.props().bool(772)
+    }
+
+    /// Sets `isCustomerAllowedToManageBooking`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_is_customer_allowed_to_manage_booking(
+        &mut self,
+        value: impl crate::IntoPatch<bool>,
+    ) -> &mut Self {
+        self.props_mut().set_bool(772, value.into_patch());
+        self
+    }
+
     /// If true, indicates that the appointment will be held online. Default value is false.
-    pub is_location_online: crate::Patch<bool>,
+    ///
+    /// `isLocationOnline`: `None` when absent or `null`.
+    pub fn is_location_online(&self) -> Option<bool> {
+        self.props().bool(773)
+    }
+
+    /// Sets `isLocationOnline`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_is_location_online(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(773, value.into_patch());
+        self
+    }
+
     /// The URL of the online meeting for the appointment.
-    pub join_web_url: crate::Patch<String>,
+    ///
+    /// `joinWebUrl`: `None` when absent or `null`.
+    pub fn join_web_url(&self) -> Option<&str> {
+        self.props().str(774)
+    }
+
+    /// Sets `joinWebUrl`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_join_web_url(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(774, value.into_patch());
+        self
+    }
+
     /// The `lastUpdatedDateTime` property.
-    pub last_updated_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    ///
+    /// `lastUpdatedDateTime`: `None` when absent or `null`.
+    pub fn last_updated_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(775)
+    }
+
+    /// Sets `lastUpdatedDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_last_updated_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(775, value.into_patch());
+        self
+    }
+
     /// The maximum number of customers allowed in an appointment. If maximumAttendeesCount of the
     /// service is greater than 1, pass valid customer IDs while creating or updating an appointment. To
     /// create a customer, use the Create bookingCustomer operation.
-    pub maximum_attendees_count: crate::Patch<i32>,
+    ///
+    /// `maximumAttendeesCount`: `None` when absent or `null`.
+    pub fn maximum_attendees_count(&self) -> Option<i32> {
+        self.props().int(776)
+    }
+
+    /// Sets `maximumAttendeesCount`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_maximum_attendees_count(&mut self, value: impl crate::IntoPatch<i32>) -> &mut Self {
+        self.props_mut().set_int(776, value.into_patch());
+        self
+    }
+
     /// If true indicates that the bookingCustomer for this appointment does not wish to receive a
     /// confirmation for this appointment.
-    pub opt_out_of_customer_email: crate::Patch<bool>,
+    ///
+    /// `optOutOfCustomerEmail`: `None` when absent or `null`.
+    pub fn opt_out_of_customer_email(&self) -> Option<bool> {
+        self.props().bool(777)
+    }
+
+    /// Sets `optOutOfCustomerEmail`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_opt_out_of_customer_email(
+        &mut self,
+        value: impl crate::IntoPatch<bool>,
+    ) -> &mut Self {
+        self.props_mut().set_bool(777, value.into_patch());
+        self
+    }
+
     /// The amount of time to reserve after the appointment ends, for cleaning up, as an example. The
     /// value is expressed in ISO8601 format.
-    pub post_buffer: crate::Patch<crate::edm::Duration>,
+    ///
+    /// `postBuffer`: `None` when absent or `null`.
+    pub fn post_buffer(&self) -> Option<&crate::edm::Duration> {
+        self.props().get(778)
+    }
+
+    /// Sets `postBuffer`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_post_buffer(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::Duration>,
+    ) -> &mut Self {
+        self.props_mut().set(778, value.into_patch());
+        self
+    }
+
     /// The amount of time to reserve before the appointment begins, for preparation, as an example. The
     /// value is expressed in ISO8601 format.
-    pub pre_buffer: crate::Patch<crate::edm::Duration>,
+    ///
+    /// `preBuffer`: `None` when absent or `null`.
+    pub fn pre_buffer(&self) -> Option<&crate::edm::Duration> {
+        self.props().get(779)
+    }
+
+    /// Sets `preBuffer`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_pre_buffer(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::Duration>,
+    ) -> &mut Self {
+        self.props_mut().set(779, value.into_patch());
+        self
+    }
+
     /// The regular price for an appointment for the specified bookingService.
-    pub price: crate::Patch<crate::edm::Double>,
+    ///
+    /// `price`: `None` when absent or `null`.
+    pub fn price(&self) -> Option<f64> {
+        self.props().double(780)
+    }
+
+    /// Sets `price`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_price(&mut self, value: impl crate::IntoPatch<f64>) -> &mut Self {
+        self.props_mut().set_double(780, value.into_patch());
+        self
+    }
+
     /// A setting to provide flexibility for the pricing structure of services. Possible values are:
     /// undefined, fixedPrice, startingAt, hourly, free, priceVaries, callUs, notSet, unknownFutureValue.
-    pub price_type: crate::Patch<crate::models::BookingPriceType>,
+    ///
+    /// `priceType`: `None` when absent or `null`.
+    pub fn price_type(&self) -> Option<&crate::models::BookingPriceType> {
+        self.props().get(781)
+    }
+
+    /// Sets `priceType`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_price_type(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::BookingPriceType>,
+    ) -> &mut Self {
+        self.props_mut().set(781, value.into_patch());
+        self
+    }
+
     /// The collection of customer reminders sent for this appointment. The value of this property is
     /// available only when reading this bookingAppointment by its ID.
-    pub reminders: crate::Patch<Vec<crate::models::BookingReminder>>,
+    ///
+    /// `reminders`: an empty slice when absent or `null`.
+    pub fn reminders(&self) -> &[crate::models::BookingReminder] {
+        self.props().list(782)
+    }
+
+    /// Sets `reminders`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_reminders(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::BookingReminder>>,
+    ) -> &mut Self {
+        self.props_mut().set(782, value.into_patch());
+        self
+    }
+
     /// An additional tracking ID for the appointment, if the appointment has been created directly by
     /// the customer on the scheduling page, as opposed to by a staff member on the behalf of the
     /// customer. Only supported for appointment if maxAttendeeCount is 1.
-    pub self_service_appointment_id: crate::Patch<String>,
+    ///
+    /// `selfServiceAppointmentId`: `None` when absent or `null`.
+    pub fn self_service_appointment_id(&self) -> Option<&str> {
+        self.props().str(783)
+    }
+
+    /// Sets `selfServiceAppointmentId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_self_service_appointment_id(
+        &mut self,
+        value: impl crate::IntoPatch<String>,
+    ) -> &mut Self {
+        self.props_mut().set_str(783, value.into_patch());
+        self
+    }
+
     /// The ID of the bookingService associated with this appointment.
-    pub service_id: crate::Patch<String>,
+    ///
+    /// `serviceId`: `None` when absent or `null`.
+    pub fn service_id(&self) -> Option<&str> {
+        self.props().str(784)
+    }
+
+    /// Sets `serviceId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_service_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(784, value.into_patch());
+        self
+    }
+
     /// The location where the service is delivered.
-    pub service_location: crate::Patch<Box<crate::models::AnyLocation>>,
+    ///
+    /// `serviceLocation`: `None` when absent or `null`.
+    pub fn service_location(&self) -> Option<&crate::models::AnyLocation> {
+        self.props().get(785)
+    }
+
+    /// Sets `serviceLocation`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_service_location(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::AnyLocation>,
+    ) -> &mut Self {
+        self.props_mut().set(785, value.into_patch());
+        self
+    }
+
     /// The name of the bookingService associated with this appointment.This property is optional when
     /// creating a new appointment. If not specified, it is computed from the service associated with the
     /// appointment by the serviceId property.
-    pub service_name: crate::Patch<String>,
+    ///
+    /// `serviceName`: `None` when absent or `null`.
+    pub fn service_name(&self) -> Option<&str> {
+        self.props().str(786)
+    }
+
+    /// Sets `serviceName`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_service_name(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(786, value.into_patch());
+        self
+    }
+
     /// Notes from a bookingStaffMember. The value of this property is available only when reading this
     /// bookingAppointment by its ID.
-    pub service_notes: crate::Patch<String>,
+    ///
+    /// `serviceNotes`: `None` when absent or `null`.
+    pub fn service_notes(&self) -> Option<&str> {
+        self.props().str(787)
+    }
+
+    /// Sets `serviceNotes`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_service_notes(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(787, value.into_patch());
+        self
+    }
+
     /// If true, indicates SMS notifications will be sent to the customers for the appointment. Default
     /// value is false.
-    pub sms_notifications_enabled: crate::Patch<bool>,
+    ///
+    /// `smsNotificationsEnabled`: `None` when absent or `null`.
+    pub fn sms_notifications_enabled(&self) -> Option<bool> {
+        self.props().bool(788)
+    }
+
+    /// Sets `smsNotificationsEnabled`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_sms_notifications_enabled(
+        &mut self,
+        value: impl crate::IntoPatch<bool>,
+    ) -> &mut Self {
+        self.props_mut().set_bool(788, value.into_patch());
+        self
+    }
+
     /// The ID of each bookingStaffMember who is scheduled in this appointment.
-    pub staff_member_ids: crate::Patch<Vec<String>>,
+    ///
+    /// `staffMemberIds`: an empty slice when absent or `null`.
+    pub fn staff_member_ids(&self) -> &[String] {
+        self.props().strings(789)
+    }
+
+    /// Sets `staffMemberIds`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_staff_member_ids(&mut self, value: impl crate::IntoPatch<Vec<String>>) -> &mut Self {
+        self.props_mut().set_strings(789, value.into_patch());
+        self
+    }
+
     /// The date, time, and time zone that the appointment begins.
-    pub start_date_time: crate::Patch<Box<crate::models::DateTimeTimeZone>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `startDateTime`: `None` when absent or `null`.
+    pub fn start_date_time(&self) -> Option<&crate::models::DateTimeTimeZone> {
+        self.props().get(790)
+    }
+
+    /// Sets `startDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_start_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::DateTimeTimeZone>,
+    ) -> &mut Self {
+        self.props_mut().set(790, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl std::fmt::Debug for BookingAppointment {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "BookingAppointment", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "solutions")]
 impl serde::Serialize for BookingAppointment {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("additionalInformation", &self.additional_information)?;
-        writer.field("anonymousJoinWebUrl", &self.anonymous_join_web_url)?;
-        writer.field("appointmentLabel", &self.appointment_label)?;
-        writer.field("createdDateTime", &self.created_date_time)?;
-        writer.field("customerEmailAddress", &self.customer_email_address)?;
-        writer.field("customerName", &self.customer_name)?;
-        writer.field("customerNotes", &self.customer_notes)?;
-        writer.field("customerPhone", &self.customer_phone)?;
-        writer.field("customers", &self.customers)?;
-        writer.field("customerTimeZone", &self.customer_time_zone)?;
-        writer.field("duration", &self.duration)?;
-        writer.field("endDateTime", &self.end_date_time)?;
-        writer.field("filledAttendeesCount", &self.filled_attendees_count)?;
-        writer.field(
-            "isCustomerAllowedToManageBooking",
-            &self.is_customer_allowed_to_manage_booking,
-        )?;
-        writer.field("isLocationOnline", &self.is_location_online)?;
-        writer.field("joinWebUrl", &self.join_web_url)?;
-        writer.field("lastUpdatedDateTime", &self.last_updated_date_time)?;
-        writer.field("maximumAttendeesCount", &self.maximum_attendees_count)?;
-        writer.field("optOutOfCustomerEmail", &self.opt_out_of_customer_email)?;
-        writer.field("postBuffer", &self.post_buffer)?;
-        writer.field("preBuffer", &self.pre_buffer)?;
-        writer.field("price", &self.price)?;
-        writer.field("priceType", &self.price_type)?;
-        writer.field("reminders", &self.reminders)?;
-        writer.field(
-            "selfServiceAppointmentId",
-            &self.self_service_appointment_id,
-        )?;
-        writer.field("serviceId", &self.service_id)?;
-        writer.field("serviceLocation", &self.service_location)?;
-        writer.field("serviceName", &self.service_name)?;
-        writer.field("serviceNotes", &self.service_notes)?;
-        writer.field("smsNotificationsEnabled", &self.sms_notifications_enabled)?;
-        writer.field("staffMemberIds", &self.staff_member_ids)?;
-        writer.field("startDateTime", &self.start_date_time)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -486,53 +1248,57 @@ impl crate::read_fields::ReadFields for BookingAppointment {
     const NAME: &'static str = "microsoft.graph.bookingAppointment";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "additionalInformation" => self.additional_information = map.next_value()?,
-            "anonymousJoinWebUrl" => self.anonymous_join_web_url = map.next_value()?,
-            "appointmentLabel" => self.appointment_label = map.next_value()?,
-            "createdDateTime" => self.created_date_time = map.next_value()?,
-            "customerEmailAddress" => self.customer_email_address = map.next_value()?,
-            "customerName" => self.customer_name = map.next_value()?,
-            "customerNotes" => self.customer_notes = map.next_value()?,
-            "customerPhone" => self.customer_phone = map.next_value()?,
-            "customers" => self.customers = map.next_value()?,
-            "customerTimeZone" => self.customer_time_zone = map.next_value()?,
-            "duration" => self.duration = map.next_value()?,
-            "endDateTime" => self.end_date_time = map.next_value()?,
-            "filledAttendeesCount" => self.filled_attendees_count = map.next_value()?,
-            "isCustomerAllowedToManageBooking" => {
-                self.is_customer_allowed_to_manage_booking = map.next_value()?
+            "id" => into.str(2376, map)?,
+            "additionalInformation" => into.str(759, map)?,
+            "anonymousJoinWebUrl" => into.str(760, map)?,
+            "appointmentLabel" => into.str(761, map)?,
+            "createdDateTime" => into.other::<crate::edm::DateTimeOffset, _>(762, map)?,
+            "customerEmailAddress" => into.str(763, map)?,
+            "customerName" => into.str(764, map)?,
+            "customerNotes" => into.str(765, map)?,
+            "customerPhone" => into.str(766, map)?,
+            "customers" => {
+                into.other::<Vec<crate::models::AnyBookingCustomerInformationBase>, _>(767, map)?
             }
-            "isLocationOnline" => self.is_location_online = map.next_value()?,
-            "joinWebUrl" => self.join_web_url = map.next_value()?,
-            "lastUpdatedDateTime" => self.last_updated_date_time = map.next_value()?,
-            "maximumAttendeesCount" => self.maximum_attendees_count = map.next_value()?,
-            "optOutOfCustomerEmail" => self.opt_out_of_customer_email = map.next_value()?,
-            "postBuffer" => self.post_buffer = map.next_value()?,
-            "preBuffer" => self.pre_buffer = map.next_value()?,
-            "price" => self.price = map.next_value()?,
-            "priceType" => self.price_type = map.next_value()?,
-            "reminders" => self.reminders = map.next_value()?,
-            "selfServiceAppointmentId" => self.self_service_appointment_id = map.next_value()?,
-            "serviceId" => self.service_id = map.next_value()?,
-            "serviceLocation" => self.service_location = map.next_value()?,
-            "serviceName" => self.service_name = map.next_value()?,
-            "serviceNotes" => self.service_notes = map.next_value()?,
-            "smsNotificationsEnabled" => self.sms_notifications_enabled = map.next_value()?,
-            "staffMemberIds" => self.staff_member_ids = map.next_value()?,
-            "startDateTime" => self.start_date_time = map.next_value()?,
+            "customerTimeZone" => into.str(768, map)?,
+            "duration" => into.other::<crate::edm::Duration, _>(769, map)?,
+            "endDateTime" => into.other::<crate::models::DateTimeTimeZone, _>(770, map)?,
+            "filledAttendeesCount" => into.int::<i32, _>(771, map)?,
+            "isCustomerAllowedToManageBooking" => into.bool(772, map)?,
+            "isLocationOnline" => into.bool(773, map)?,
+            "joinWebUrl" => into.str(774, map)?,
+            "lastUpdatedDateTime" => into.other::<crate::edm::DateTimeOffset, _>(775, map)?,
+            "maximumAttendeesCount" => into.int::<i32, _>(776, map)?,
+            "optOutOfCustomerEmail" => into.bool(777, map)?,
+            "postBuffer" => into.other::<crate::edm::Duration, _>(778, map)?,
+            "preBuffer" => into.other::<crate::edm::Duration, _>(779, map)?,
+            "price" => into.double(780, map)?,
+            "priceType" => into.other::<crate::models::BookingPriceType, _>(781, map)?,
+            "reminders" => into.other::<Vec<crate::models::BookingReminder>, _>(782, map)?,
+            "selfServiceAppointmentId" => into.str(783, map)?,
+            "serviceId" => into.str(784, map)?,
+            "serviceLocation" => into.other::<crate::models::AnyLocation, _>(785, map)?,
+            "serviceName" => into.str(786, map)?,
+            "serviceNotes" => into.str(787, map)?,
+            "smsNotificationsEnabled" => into.bool(788, map)?,
+            "staffMemberIds" => into.strings(789, map)?,
+            "startDateTime" => into.other::<crate::models::DateTimeTimeZone, _>(790, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -578,92 +1344,370 @@ crate::macros::select_fields! {
 
 /// Represents a Microsot Bookings Business.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "solutions")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct BookingBusiness {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "solutions")]
+impl std::ops::Deref for BookingBusiness {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl std::ops::DerefMut for BookingBusiness {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl BookingBusiness {
+    /// An empty `bookingBusiness`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The street address of the business. The address property, together with phone and webSiteUrl,
     /// appear in the footer of a business scheduling page. The attribute type of physicalAddress is not
     /// supported in v1.0. Internally we map the addresses to the type others.
-    pub address: crate::Patch<Box<crate::models::PhysicalAddress>>,
+    ///
+    /// `address`: `None` when absent or `null`.
+    pub fn address(&self) -> Option<&crate::models::PhysicalAddress> {
+        self.props().get(791)
+    }
+
+    /// Sets `address`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_address(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::PhysicalAddress>,
+    ) -> &mut Self {
+        self.props_mut().set(791, value.into_patch());
+        self
+    }
+
     /// The `bookingPageSettings` property.
-    pub booking_page_settings: crate::Patch<Box<crate::models::BookingPageSettings>>,
+    ///
+    /// `bookingPageSettings`: `None` when absent or `null`.
+    pub fn booking_page_settings(&self) -> Option<&crate::models::BookingPageSettings> {
+        self.props().get(792)
+    }
+
+    /// Sets `bookingPageSettings`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_booking_page_settings(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::BookingPageSettings>,
+    ) -> &mut Self {
+        self.props_mut().set(792, value.into_patch());
+        self
+    }
+
     /// The hours of operation for the business.
-    pub business_hours: crate::Patch<Vec<crate::models::BookingWorkHours>>,
+    ///
+    /// `businessHours`: an empty slice when absent or `null`.
+    pub fn business_hours(&self) -> &[crate::models::BookingWorkHours] {
+        self.props().list(793)
+    }
+
+    /// Sets `businessHours`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_business_hours(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::BookingWorkHours>>,
+    ) -> &mut Self {
+        self.props_mut().set(793, value.into_patch());
+        self
+    }
+
     /// The type of business.
-    pub business_type: crate::Patch<String>,
+    ///
+    /// `businessType`: `None` when absent or `null`.
+    pub fn business_type(&self) -> Option<&str> {
+        self.props().str(794)
+    }
+
+    /// Sets `businessType`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_business_type(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(794, value.into_patch());
+        self
+    }
+
     /// The `createdDateTime` property.
-    pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    ///
+    /// `createdDateTime`: `None` when absent or `null`.
+    pub fn created_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(795)
+    }
+
+    /// Sets `createdDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_created_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(795, value.into_patch());
+        self
+    }
+
     /// The code for the currency that the business operates in on Microsoft Bookings.
-    pub default_currency_iso: crate::Patch<String>,
+    ///
+    /// `defaultCurrencyIso`: `None` when absent or `null`.
+    pub fn default_currency_iso(&self) -> Option<&str> {
+        self.props().str(796)
+    }
+
+    /// Sets `defaultCurrencyIso`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_default_currency_iso(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(796, value.into_patch());
+        self
+    }
+
     /// The name of the business, which interfaces with customers. This name appears at the top of the
     /// business scheduling page.
-    pub display_name: crate::Patch<String>,
+    ///
+    /// `displayName`: `None` when absent or `null`.
+    pub fn display_name(&self) -> Option<&str> {
+        self.props().str(797)
+    }
+
+    /// Sets `displayName`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_display_name(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(797, value.into_patch());
+        self
+    }
+
     /// The email address for the business.
-    pub email: crate::Patch<String>,
+    ///
+    /// `email`: `None` when absent or `null`.
+    pub fn email(&self) -> Option<&str> {
+        self.props().str(798)
+    }
+
+    /// Sets `email`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_email(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(798, value.into_patch());
+        self
+    }
+
     /// The scheduling page has been made available to external customers. Use the publish and unpublish
     /// actions to set this property. Read-only.
-    pub is_published: crate::Patch<bool>,
+    ///
+    /// `isPublished`: `None` when absent or `null`.
+    pub fn is_published(&self) -> Option<bool> {
+        self.props().bool(799)
+    }
+
+    /// Sets `isPublished`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_is_published(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(799, value.into_patch());
+        self
+    }
+
     /// The language of the self-service booking page.
-    pub language_tag: crate::Patch<String>,
+    ///
+    /// `languageTag`: `None` when absent or `null`.
+    pub fn language_tag(&self) -> Option<&str> {
+        self.props().str(800)
+    }
+
+    /// Sets `languageTag`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_language_tag(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(800, value.into_patch());
+        self
+    }
+
     /// The `lastUpdatedDateTime` property.
-    pub last_updated_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    ///
+    /// `lastUpdatedDateTime`: `None` when absent or `null`.
+    pub fn last_updated_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(801)
+    }
+
+    /// Sets `lastUpdatedDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_last_updated_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(801, value.into_patch());
+        self
+    }
+
     /// The telephone number for the business. The phone property, together with address and webSiteUrl,
     /// appear in the footer of a business scheduling page.
-    pub phone: crate::Patch<String>,
+    ///
+    /// `phone`: `None` when absent or `null`.
+    pub fn phone(&self) -> Option<&str> {
+        self.props().str(802)
+    }
+
+    /// Sets `phone`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_phone(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(802, value.into_patch());
+        self
+    }
+
     /// The URL for the scheduling page, which is set after you publish or unpublish the page. Read-only.
-    pub public_url: crate::Patch<String>,
+    ///
+    /// `publicUrl`: `None` when absent or `null`.
+    pub fn public_url(&self) -> Option<&str> {
+        self.props().str(803)
+    }
+
+    /// Sets `publicUrl`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_public_url(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(803, value.into_patch());
+        self
+    }
+
     /// Specifies how bookings can be created for this business.
-    pub scheduling_policy: crate::Patch<Box<crate::models::BookingSchedulingPolicy>>,
+    ///
+    /// `schedulingPolicy`: `None` when absent or `null`.
+    pub fn scheduling_policy(&self) -> Option<&crate::models::BookingSchedulingPolicy> {
+        self.props().get(804)
+    }
+
+    /// Sets `schedulingPolicy`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_scheduling_policy(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::BookingSchedulingPolicy>,
+    ) -> &mut Self {
+        self.props_mut().set(804, value.into_patch());
+        self
+    }
+
     /// The URL of the business web site. The webSiteUrl property, together with address, phone, appear
     /// in the footer of a business scheduling page.
-    pub web_site_url: crate::Patch<String>,
+    ///
+    /// `webSiteUrl`: `None` when absent or `null`.
+    pub fn web_site_url(&self) -> Option<&str> {
+        self.props().str(805)
+    }
+
+    /// Sets `webSiteUrl`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_web_site_url(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(805, value.into_patch());
+        self
+    }
+
     /// All the appointments of this business. Read-only. Nullable.
-    pub appointments: crate::Patch<Vec<crate::models::BookingAppointment>>,
+    ///
+    /// `appointments`: an empty slice when absent or `null`.
+    pub fn appointments(&self) -> &[crate::models::BookingAppointment] {
+        self.props().list(806)
+    }
+
+    /// Sets `appointments`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_appointments(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::BookingAppointment>>,
+    ) -> &mut Self {
+        self.props_mut().set(806, value.into_patch());
+        self
+    }
+
     /// The set of appointments of this business in a specified date range. Read-only. Nullable.
-    pub calendar_view: crate::Patch<Vec<crate::models::BookingAppointment>>,
+    ///
+    /// `calendarView`: an empty slice when absent or `null`.
+    pub fn calendar_view(&self) -> &[crate::models::BookingAppointment] {
+        self.props().list(807)
+    }
+
+    /// Sets `calendarView`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_calendar_view(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::BookingAppointment>>,
+    ) -> &mut Self {
+        self.props_mut().set(807, value.into_patch());
+        self
+    }
+
     /// All the customers of this business. Read-only. Nullable.
-    pub customers: crate::Patch<Vec<crate::models::AnyBookingCustomerBase>>,
+    ///
+    /// `customers`: an empty slice when absent or `null`.
+    pub fn customers(&self) -> &[crate::models::AnyBookingCustomerBase] {
+        self.props().list(808)
+    }
+
+    /// Sets `customers`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_customers(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::AnyBookingCustomerBase>>,
+    ) -> &mut Self {
+        self.props_mut().set(808, value.into_patch());
+        self
+    }
+
     /// All the custom questions of this business. Read-only. Nullable.
-    pub custom_questions: crate::Patch<Vec<crate::models::BookingCustomQuestion>>,
+    ///
+    /// `customQuestions`: an empty slice when absent or `null`.
+    pub fn custom_questions(&self) -> &[crate::models::BookingCustomQuestion] {
+        self.props().list(809)
+    }
+
+    /// Sets `customQuestions`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_custom_questions(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::BookingCustomQuestion>>,
+    ) -> &mut Self {
+        self.props_mut().set(809, value.into_patch());
+        self
+    }
+
     /// All the services offered by this business. Read-only. Nullable.
-    pub services: crate::Patch<Vec<crate::models::BookingService>>,
+    ///
+    /// `services`: an empty slice when absent or `null`.
+    pub fn services(&self) -> &[crate::models::BookingService] {
+        self.props().list(810)
+    }
+
+    /// Sets `services`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_services(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::BookingService>>,
+    ) -> &mut Self {
+        self.props_mut().set(810, value.into_patch());
+        self
+    }
+
     /// All the staff members that provide services in this business. Read-only. Nullable.
-    pub staff_members: crate::Patch<Vec<crate::models::AnyBookingStaffMemberBase>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `staffMembers`: an empty slice when absent or `null`.
+    pub fn staff_members(&self) -> &[crate::models::AnyBookingStaffMemberBase] {
+        self.props().list(811)
+    }
+
+    /// Sets `staffMembers`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_staff_members(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::AnyBookingStaffMemberBase>>,
+    ) -> &mut Self {
+        self.props_mut().set(811, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl std::fmt::Debug for BookingBusiness {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "BookingBusiness", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "solutions")]
 impl serde::Serialize for BookingBusiness {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("address", &self.address)?;
-        writer.field("bookingPageSettings", &self.booking_page_settings)?;
-        writer.field("businessHours", &self.business_hours)?;
-        writer.field("businessType", &self.business_type)?;
-        writer.field("createdDateTime", &self.created_date_time)?;
-        writer.field("defaultCurrencyIso", &self.default_currency_iso)?;
-        writer.field("displayName", &self.display_name)?;
-        writer.field("email", &self.email)?;
-        writer.field("isPublished", &self.is_published)?;
-        writer.field("languageTag", &self.language_tag)?;
-        writer.field("lastUpdatedDateTime", &self.last_updated_date_time)?;
-        writer.field("phone", &self.phone)?;
-        writer.field("publicUrl", &self.public_url)?;
-        writer.field("schedulingPolicy", &self.scheduling_policy)?;
-        writer.field("webSiteUrl", &self.web_site_url)?;
-        writer.field("appointments", &self.appointments)?;
-        writer.field("calendarView", &self.calendar_view)?;
-        writer.field("customers", &self.customers)?;
-        writer.field("customQuestions", &self.custom_questions)?;
-        writer.field("services", &self.services)?;
-        writer.field("staffMembers", &self.staff_members)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -679,40 +1723,52 @@ impl crate::read_fields::ReadFields for BookingBusiness {
     const NAME: &'static str = "microsoft.graph.bookingBusiness";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "address" => self.address = map.next_value()?,
-            "bookingPageSettings" => self.booking_page_settings = map.next_value()?,
-            "businessHours" => self.business_hours = map.next_value()?,
-            "businessType" => self.business_type = map.next_value()?,
-            "createdDateTime" => self.created_date_time = map.next_value()?,
-            "defaultCurrencyIso" => self.default_currency_iso = map.next_value()?,
-            "displayName" => self.display_name = map.next_value()?,
-            "email" => self.email = map.next_value()?,
-            "isPublished" => self.is_published = map.next_value()?,
-            "languageTag" => self.language_tag = map.next_value()?,
-            "lastUpdatedDateTime" => self.last_updated_date_time = map.next_value()?,
-            "phone" => self.phone = map.next_value()?,
-            "publicUrl" => self.public_url = map.next_value()?,
-            "schedulingPolicy" => self.scheduling_policy = map.next_value()?,
-            "webSiteUrl" => self.web_site_url = map.next_value()?,
-            "appointments" => self.appointments = map.next_value()?,
-            "calendarView" => self.calendar_view = map.next_value()?,
-            "customers" => self.customers = map.next_value()?,
-            "customQuestions" => self.custom_questions = map.next_value()?,
-            "services" => self.services = map.next_value()?,
-            "staffMembers" => self.staff_members = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "address" => into.other::<crate::models::PhysicalAddress, _>(791, map)?,
+            "bookingPageSettings" => {
+                into.other::<crate::models::BookingPageSettings, _>(792, map)?
+            }
+            "businessHours" => into.other::<Vec<crate::models::BookingWorkHours>, _>(793, map)?,
+            "businessType" => into.str(794, map)?,
+            "createdDateTime" => into.other::<crate::edm::DateTimeOffset, _>(795, map)?,
+            "defaultCurrencyIso" => into.str(796, map)?,
+            "displayName" => into.str(797, map)?,
+            "email" => into.str(798, map)?,
+            "isPublished" => into.bool(799, map)?,
+            "languageTag" => into.str(800, map)?,
+            "lastUpdatedDateTime" => into.other::<crate::edm::DateTimeOffset, _>(801, map)?,
+            "phone" => into.str(802, map)?,
+            "publicUrl" => into.str(803, map)?,
+            "schedulingPolicy" => {
+                into.other::<crate::models::BookingSchedulingPolicy, _>(804, map)?
+            }
+            "webSiteUrl" => into.str(805, map)?,
+            "appointments" => into.other::<Vec<crate::models::BookingAppointment>, _>(806, map)?,
+            "calendarView" => into.other::<Vec<crate::models::BookingAppointment>, _>(807, map)?,
+            "customers" => into.other::<Vec<crate::models::AnyBookingCustomerBase>, _>(808, map)?,
+            "customQuestions" => {
+                into.other::<Vec<crate::models::BookingCustomQuestion>, _>(809, map)?
+            }
+            "services" => into.other::<Vec<crate::models::BookingService>, _>(810, map)?,
+            "staffMembers" => {
+                into.other::<Vec<crate::models::AnyBookingStaffMemberBase>, _>(811, map)?
+            }
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -747,27 +1803,69 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.bookingCurrency` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "solutions")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct BookingCurrency {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "solutions")]
+impl std::ops::Deref for BookingCurrency {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl std::ops::DerefMut for BookingCurrency {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl BookingCurrency {
+    /// An empty `bookingCurrency`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The currency symbol. For example, the currency symbol for the US dollar and for the Australian
     /// dollar is $.
-    pub symbol: crate::Patch<String>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `symbol`: `None` when absent or `null`.
+    pub fn symbol(&self) -> Option<&str> {
+        self.props().str(812)
+    }
+
+    /// Sets `symbol`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_symbol(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(812, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl std::fmt::Debug for BookingCurrency {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "BookingCurrency", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "solutions")]
 impl serde::Serialize for BookingCurrency {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("symbol", &self.symbol)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -783,20 +1881,24 @@ impl crate::read_fields::ReadFields for BookingCurrency {
     const NAME: &'static str = "microsoft.graph.bookingCurrency";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "symbol" => self.symbol = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "symbol" => into.str(812, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -811,42 +1913,146 @@ crate::macros::select_fields! {
 
 /// Represents a customer of the business.
 ///
-/// Derived from `bookingCustomerBase` < `entity`; inherited properties are included.
+/// Derived from `bookingCustomerBase` < `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::BookingCustomerBase`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "solutions")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct BookingCustomer {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::BookingCustomerBase,
+}
+
+#[cfg(feature = "solutions")]
+impl std::ops::Deref for BookingCustomer {
+    type Target = crate::models::BookingCustomerBase;
+
+    fn deref(&self) -> &crate::models::BookingCustomerBase {
+        &self.base
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl std::ops::DerefMut for BookingCustomer {
+    fn deref_mut(&mut self) -> &mut crate::models::BookingCustomerBase {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl BookingCustomer {
+    /// An empty `bookingCustomer`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Addresses associated with the customer. The attribute type of physicalAddress is not supported in
     /// v1.0. Internally we map the addresses to the type others.
-    pub addresses: crate::Patch<Vec<crate::models::PhysicalAddress>>,
+    ///
+    /// `addresses`: an empty slice when absent or `null`.
+    pub fn addresses(&self) -> &[crate::models::PhysicalAddress] {
+        self.props().list(813)
+    }
+
+    /// Sets `addresses`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_addresses(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::PhysicalAddress>>,
+    ) -> &mut Self {
+        self.props_mut().set(813, value.into_patch());
+        self
+    }
+
     /// The `createdDateTime` property.
-    pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    ///
+    /// `createdDateTime`: `None` when absent or `null`.
+    pub fn created_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(814)
+    }
+
+    /// Sets `createdDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_created_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(814, value.into_patch());
+        self
+    }
+
     /// The name of the customer.
-    pub display_name: crate::Patch<String>,
+    ///
+    /// `displayName`: `None` when absent or `null`.
+    pub fn display_name(&self) -> Option<&str> {
+        self.props().str(815)
+    }
+
+    /// Sets `displayName`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_display_name(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(815, value.into_patch());
+        self
+    }
+
     /// The SMTP address of the customer.
-    pub email_address: crate::Patch<String>,
+    ///
+    /// `emailAddress`: `None` when absent or `null`.
+    pub fn email_address(&self) -> Option<&str> {
+        self.props().str(816)
+    }
+
+    /// Sets `emailAddress`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_email_address(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(816, value.into_patch());
+        self
+    }
+
     /// The `lastUpdatedDateTime` property.
-    pub last_updated_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    ///
+    /// `lastUpdatedDateTime`: `None` when absent or `null`.
+    pub fn last_updated_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(817)
+    }
+
+    /// Sets `lastUpdatedDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_last_updated_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(817, value.into_patch());
+        self
+    }
+
     /// Phone numbers associated with the customer, including home, business and mobile numbers.
-    pub phones: crate::Patch<Vec<crate::models::Phone>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `phones`: an empty slice when absent or `null`.
+    pub fn phones(&self) -> &[crate::models::Phone] {
+        self.props().list(818)
+    }
+
+    /// Sets `phones`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_phones(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::Phone>>,
+    ) -> &mut Self {
+        self.props_mut().set(818, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl std::fmt::Debug for BookingCustomer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "BookingCustomer", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "solutions")]
 impl serde::Serialize for BookingCustomer {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("addresses", &self.addresses)?;
-        writer.field("createdDateTime", &self.created_date_time)?;
-        writer.field("displayName", &self.display_name)?;
-        writer.field("emailAddress", &self.email_address)?;
-        writer.field("lastUpdatedDateTime", &self.last_updated_date_time)?;
-        writer.field("phones", &self.phones)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -862,25 +2068,27 @@ impl crate::read_fields::ReadFields for BookingCustomer {
     const NAME: &'static str = "microsoft.graph.bookingCustomer";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "addresses" => self.addresses = map.next_value()?,
-            "createdDateTime" => self.created_date_time = map.next_value()?,
-            "displayName" => self.display_name = map.next_value()?,
-            "emailAddress" => self.email_address = map.next_value()?,
-            "lastUpdatedDateTime" => self.last_updated_date_time = map.next_value()?,
-            "phones" => self.phones = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "addresses" => into.other::<Vec<crate::models::PhysicalAddress>, _>(813, map)?,
+            "createdDateTime" => into.other::<crate::edm::DateTimeOffset, _>(814, map)?,
+            "displayName" => into.str(815, map)?,
+            "emailAddress" => into.str(816, map)?,
+            "lastUpdatedDateTime" => into.other::<crate::edm::DateTimeOffset, _>(817, map)?,
+            "phones" => into.other::<Vec<crate::models::Phone>, _>(818, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+base: <crate::models::BookingCustomerBase as crate::read_fields::ReadFields>::from_properties(properties),
+}
     }
 }
 
@@ -900,23 +2108,55 @@ crate::macros::select_fields! {
 
 /// Booking entities that provide a display name.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "solutions")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct BookingCustomerBase {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "solutions")]
+impl std::ops::Deref for BookingCustomerBase {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl std::ops::DerefMut for BookingCustomerBase {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl BookingCustomerBase {
+    /// An empty `bookingCustomerBase`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl std::fmt::Debug for BookingCustomerBase {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "BookingCustomerBase", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "solutions")]
 impl serde::Serialize for BookingCustomerBase {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -932,19 +2172,23 @@ impl crate::read_fields::ReadFields for BookingCustomerBase {
     const NAME: &'static str = "microsoft.graph.bookingCustomerBase";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
+            "id" => into.str(2376, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -987,7 +2231,7 @@ impl AnyBookingCustomerBase {
             Self::BookingCustomerBase(_) => "microsoft.graph.bookingCustomerBase",
             Self::BookingCustomer(_) => "microsoft.graph.bookingCustomer",
             Self::Unknown(value) => value
-                .additional_data
+                .additional_data()
                 .get("@odata.type")
                 .and_then(|t| t.as_str())
                 .map_or("microsoft.graph.bookingCustomerBase", |t| {
@@ -999,12 +2243,29 @@ impl AnyBookingCustomerBase {
     /// The entity's `id`, whatever its type (`None` when it was not selected).
     pub fn id(&self) -> Option<&str> {
         match self {
-            Self::BookingCustomerBase(value) | Self::Unknown(value) => value.id.as_deref(),
-            Self::BookingCustomer(value) => value.id.as_deref(),
+            Self::BookingCustomerBase(value) | Self::Unknown(value) => value.id(),
+            Self::BookingCustomer(value) => value.id(),
         }
     }
 
-    /// The value as a [`BookingCustomerBase`]: the declared type, or a derived type this version does not
+    /// The value read as [`BookingCustomerBase`] whatever its variant: a derived type's base properties
+    /// read the same, so reading the `bookingCustomerBase` properties needs no `match`.
+    pub fn base(&self) -> &BookingCustomerBase {
+        match self {
+            Self::BookingCustomerBase(value) | Self::Unknown(value) => value,
+            Self::BookingCustomer(value) => value,
+        }
+    }
+
+    /// As [`AnyBookingCustomerBase::base`], to change the `bookingCustomerBase` properties of any variant.
+    pub fn base_mut(&mut self) -> &mut BookingCustomerBase {
+        match self {
+            Self::BookingCustomerBase(value) | Self::Unknown(value) => value,
+            Self::BookingCustomer(value) => value,
+        }
+    }
+
+    /// The value as [`BookingCustomerBase`] if it is the declared type, or a derived type this version does not
     /// know (read as the declared type). `None` for the known derived types.
     pub fn as_booking_customer_base(&self) -> Option<&BookingCustomerBase> {
         match self {
@@ -1109,7 +2370,7 @@ impl crate::polymorphic::Polymorphic for AnyBookingCustomerBase {
 
     fn declared_data(&self) -> Option<&crate::AdditionalData> {
         match self {
-            Self::BookingCustomerBase(value) => Some(&value.additional_data),
+            Self::BookingCustomerBase(value) => Some(value.additional_data()),
             _ => None,
         }
     }
@@ -1117,38 +2378,129 @@ impl crate::polymorphic::Polymorphic for AnyBookingCustomerBase {
 
 /// Represents a custom question of the business.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "solutions")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct BookingCustomQuestion {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "solutions")]
+impl std::ops::Deref for BookingCustomQuestion {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl std::ops::DerefMut for BookingCustomQuestion {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl BookingCustomQuestion {
+    /// An empty `bookingCustomQuestion`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The expected answer type. The possible values are: text, radioButton, unknownFutureValue.
-    pub answer_input_type: crate::Patch<crate::models::AnswerInputType>,
+    ///
+    /// `answerInputType`: `None` when absent or `null`.
+    pub fn answer_input_type(&self) -> Option<&crate::models::AnswerInputType> {
+        self.props().get(819)
+    }
+
+    /// Sets `answerInputType`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_answer_input_type(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::AnswerInputType>,
+    ) -> &mut Self {
+        self.props_mut().set(819, value.into_patch());
+        self
+    }
+
     /// List of possible answer values.
-    pub answer_options: crate::Patch<Vec<String>>,
+    ///
+    /// `answerOptions`: an empty slice when absent or `null`.
+    pub fn answer_options(&self) -> &[String] {
+        self.props().strings(820)
+    }
+
+    /// Sets `answerOptions`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_answer_options(&mut self, value: impl crate::IntoPatch<Vec<String>>) -> &mut Self {
+        self.props_mut().set_strings(820, value.into_patch());
+        self
+    }
+
     /// The `createdDateTime` property.
-    pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    ///
+    /// `createdDateTime`: `None` when absent or `null`.
+    pub fn created_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(821)
+    }
+
+    /// Sets `createdDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_created_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(821, value.into_patch());
+        self
+    }
+
     /// The question.
-    pub display_name: crate::Patch<String>,
+    ///
+    /// `displayName`: `None` when absent or `null`.
+    pub fn display_name(&self) -> Option<&str> {
+        self.props().str(822)
+    }
+
+    /// Sets `displayName`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_display_name(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(822, value.into_patch());
+        self
+    }
+
     /// The `lastUpdatedDateTime` property.
-    pub last_updated_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `lastUpdatedDateTime`: `None` when absent or `null`.
+    pub fn last_updated_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(823)
+    }
+
+    /// Sets `lastUpdatedDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_last_updated_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(823, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl std::fmt::Debug for BookingCustomQuestion {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "BookingCustomQuestion", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "solutions")]
 impl serde::Serialize for BookingCustomQuestion {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("answerInputType", &self.answer_input_type)?;
-        writer.field("answerOptions", &self.answer_options)?;
-        writer.field("createdDateTime", &self.created_date_time)?;
-        writer.field("displayName", &self.display_name)?;
-        writer.field("lastUpdatedDateTime", &self.last_updated_date_time)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -1164,24 +2516,28 @@ impl crate::read_fields::ReadFields for BookingCustomQuestion {
     const NAME: &'static str = "microsoft.graph.bookingCustomQuestion";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "answerInputType" => self.answer_input_type = map.next_value()?,
-            "answerOptions" => self.answer_options = map.next_value()?,
-            "createdDateTime" => self.created_date_time = map.next_value()?,
-            "displayName" => self.display_name = map.next_value()?,
-            "lastUpdatedDateTime" => self.last_updated_date_time = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "answerInputType" => into.other::<crate::models::AnswerInputType, _>(819, map)?,
+            "answerOptions" => into.strings(820, map)?,
+            "createdDateTime" => into.other::<crate::edm::DateTimeOffset, _>(821, map)?,
+            "displayName" => into.str(822, map)?,
+            "lastUpdatedDateTime" => into.other::<crate::edm::DateTimeOffset, _>(823, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -1200,107 +2556,421 @@ crate::macros::select_fields! {
 
 /// Represents a particular service offered by a booking business.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "solutions")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct BookingService {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "solutions")]
+impl std::ops::Deref for BookingService {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl std::ops::DerefMut for BookingService {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl BookingService {
+    /// An empty `bookingService`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Additional information that is sent to the customer when an appointment is confirmed.
-    pub additional_information: crate::Patch<String>,
+    ///
+    /// `additionalInformation`: `None` when absent or `null`.
+    pub fn additional_information(&self) -> Option<&str> {
+        self.props().str(824)
+    }
+
+    /// Sets `additionalInformation`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_additional_information(
+        &mut self,
+        value: impl crate::IntoPatch<String>,
+    ) -> &mut Self {
+        self.props_mut().set_str(824, value.into_patch());
+        self
+    }
+
     /// The `createdDateTime` property.
-    pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    ///
+    /// `createdDateTime`: `None` when absent or `null`.
+    pub fn created_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(825)
+    }
+
+    /// Sets `createdDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_created_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(825, value.into_patch());
+        self
+    }
+
     /// Contains the set of custom questions associated with a particular service.
-    pub custom_questions: crate::Patch<Vec<crate::models::BookingQuestionAssignment>>,
+    ///
+    /// `customQuestions`: an empty slice when absent or `null`.
+    pub fn custom_questions(&self) -> &[crate::models::BookingQuestionAssignment] {
+        self.props().list(826)
+    }
+
+    /// Sets `customQuestions`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_custom_questions(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::BookingQuestionAssignment>>,
+    ) -> &mut Self {
+        self.props_mut().set(826, value.into_patch());
+        self
+    }
+
     /// The default length of the service, represented in numbers of days, hours, minutes, and seconds.
     /// For example, P11D23H59M59.999999999999S.
-    pub default_duration: crate::Patch<crate::edm::Duration>,
+    ///
+    /// `defaultDuration`: `None` when absent or `null`.
+    pub fn default_duration(&self) -> Option<&crate::edm::Duration> {
+        self.props().get(827)
+    }
+
+    /// Sets `defaultDuration`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_default_duration(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::Duration>,
+    ) -> &mut Self {
+        self.props_mut().set(827, value.into_patch());
+        self
+    }
+
     /// The default physical location for the service.
-    pub default_location: crate::Patch<Box<crate::models::AnyLocation>>,
+    ///
+    /// `defaultLocation`: `None` when absent or `null`.
+    pub fn default_location(&self) -> Option<&crate::models::AnyLocation> {
+        self.props().get(828)
+    }
+
+    /// Sets `defaultLocation`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_default_location(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::AnyLocation>,
+    ) -> &mut Self {
+        self.props_mut().set(828, value.into_patch());
+        self
+    }
+
     /// The default monetary price for the service.
-    pub default_price: crate::Patch<crate::edm::Double>,
+    ///
+    /// `defaultPrice`: `None` when absent or `null`.
+    pub fn default_price(&self) -> Option<f64> {
+        self.props().double(829)
+    }
+
+    /// Sets `defaultPrice`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_default_price(&mut self, value: impl crate::IntoPatch<f64>) -> &mut Self {
+        self.props_mut().set_double(829, value.into_patch());
+        self
+    }
+
     /// The default way the service is charged. Possible values are: undefined, fixedPrice, startingAt,
     /// hourly, free, priceVaries, callUs, notSet, unknownFutureValue.
-    pub default_price_type: crate::Patch<crate::models::BookingPriceType>,
+    ///
+    /// `defaultPriceType`: `None` when absent or `null`.
+    pub fn default_price_type(&self) -> Option<&crate::models::BookingPriceType> {
+        self.props().get(830)
+    }
+
+    /// Sets `defaultPriceType`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_default_price_type(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::BookingPriceType>,
+    ) -> &mut Self {
+        self.props_mut().set(830, value.into_patch());
+        self
+    }
+
     /// The default set of reminders for an appointment of this service. The value of this property is
     /// available only when reading this bookingService by its ID.
-    pub default_reminders: crate::Patch<Vec<crate::models::BookingReminder>>,
+    ///
+    /// `defaultReminders`: an empty slice when absent or `null`.
+    pub fn default_reminders(&self) -> &[crate::models::BookingReminder] {
+        self.props().list(831)
+    }
+
+    /// Sets `defaultReminders`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_default_reminders(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::BookingReminder>>,
+    ) -> &mut Self {
+        self.props_mut().set(831, value.into_patch());
+        self
+    }
+
     /// A text description for the service.
-    pub description: crate::Patch<String>,
+    ///
+    /// `description`: `None` when absent or `null`.
+    pub fn description(&self) -> Option<&str> {
+        self.props().str(832)
+    }
+
+    /// Sets `description`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_description(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(832, value.into_patch());
+        self
+    }
+
     /// A service name.
-    pub display_name: crate::Patch<String>,
+    ///
+    /// `displayName`: `None` when absent or `null`.
+    pub fn display_name(&self) -> Option<&str> {
+        self.props().str(833)
+    }
+
+    /// Sets `displayName`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_display_name(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(833, value.into_patch());
+        self
+    }
+
     /// True if the URL to join the appointment anonymously (anonymousJoinWebUrl) will be generated for
     /// the appointment booked for this service.
-    pub is_anonymous_join_enabled: crate::Patch<bool>,
+    ///
+    /// `isAnonymousJoinEnabled`: `None` when absent or `null`.
+    pub fn is_anonymous_join_enabled(&self) -> Option<bool> {
+        self.props().bool(834)
+    }
+
+    /// Sets `isAnonymousJoinEnabled`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_is_anonymous_join_enabled(
+        &mut self,
+        value: impl crate::IntoPatch<bool>,
+    ) -> &mut Self {
+        self.props_mut().set_bool(834, value.into_patch());
+        self
+    }
+
     /// The `isCustomerAllowedToManageBooking` property.
-    pub is_customer_allowed_to_manage_booking: crate::Patch<bool>,
+    ///
+    /// `isCustomerAllowedToManageBooking`: `None` when absent or `null`.
+    pub fn is_customer_allowed_to_manage_booking(&self) -> Option<bool> {
+        self.props().bool(835)
+    }
+
+    /// Sets `isCustomerAllowedToManageBooking`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_is_customer_allowed_to_manage_booking(
+        &mut self,
+        value: impl crate::IntoPatch<bool>,
+    ) -> &mut Self {
+        self.props_mut().set_bool(835, value.into_patch());
+        self
+    }
+
     /// True means this service is not available to customers for booking.
-    pub is_hidden_from_customers: crate::Patch<bool>,
+    ///
+    /// `isHiddenFromCustomers`: `None` when absent or `null`.
+    pub fn is_hidden_from_customers(&self) -> Option<bool> {
+        self.props().bool(836)
+    }
+
+    /// Sets `isHiddenFromCustomers`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_is_hidden_from_customers(
+        &mut self,
+        value: impl crate::IntoPatch<bool>,
+    ) -> &mut Self {
+        self.props_mut().set_bool(836, value.into_patch());
+        self
+    }
+
     /// True indicates that the appointments for the service will be held online. Default value is false.
-    pub is_location_online: crate::Patch<bool>,
+    ///
+    /// `isLocationOnline`: `None` when absent or `null`.
+    pub fn is_location_online(&self) -> Option<bool> {
+        self.props().bool(837)
+    }
+
+    /// Sets `isLocationOnline`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_is_location_online(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(837, value.into_patch());
+        self
+    }
+
     /// The language of the self-service booking page.
-    pub language_tag: crate::Patch<String>,
+    ///
+    /// `languageTag`: `None` when absent or `null`.
+    pub fn language_tag(&self) -> Option<&str> {
+        self.props().str(838)
+    }
+
+    /// Sets `languageTag`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_language_tag(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(838, value.into_patch());
+        self
+    }
+
     /// The `lastUpdatedDateTime` property.
-    pub last_updated_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    ///
+    /// `lastUpdatedDateTime`: `None` when absent or `null`.
+    pub fn last_updated_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(839)
+    }
+
+    /// Sets `lastUpdatedDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_last_updated_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(839, value.into_patch());
+        self
+    }
+
     /// The maximum number of customers allowed in a service. If maximumAttendeesCount of the service is
     /// greater than 1, pass valid customer IDs while creating or updating an appointment. To create a
     /// customer, use the Create bookingCustomer operation.
-    pub maximum_attendees_count: crate::Patch<i32>,
+    ///
+    /// `maximumAttendeesCount`: `None` when absent or `null`.
+    pub fn maximum_attendees_count(&self) -> Option<i32> {
+        self.props().int(840)
+    }
+
+    /// Sets `maximumAttendeesCount`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_maximum_attendees_count(&mut self, value: impl crate::IntoPatch<i32>) -> &mut Self {
+        self.props_mut().set_int(840, value.into_patch());
+        self
+    }
+
     /// Additional information about this service.
-    pub notes: crate::Patch<String>,
+    ///
+    /// `notes`: `None` when absent or `null`.
+    pub fn notes(&self) -> Option<&str> {
+        self.props().str(841)
+    }
+
+    /// Sets `notes`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_notes(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(841, value.into_patch());
+        self
+    }
+
     /// The time to buffer after an appointment for this service ends, and before the next customer
     /// appointment can be booked.
-    pub post_buffer: crate::Patch<crate::edm::Duration>,
+    ///
+    /// `postBuffer`: `None` when absent or `null`.
+    pub fn post_buffer(&self) -> Option<&crate::edm::Duration> {
+        self.props().get(842)
+    }
+
+    /// Sets `postBuffer`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_post_buffer(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::Duration>,
+    ) -> &mut Self {
+        self.props_mut().set(842, value.into_patch());
+        self
+    }
+
     /// The time to buffer before an appointment for this service can start.
-    pub pre_buffer: crate::Patch<crate::edm::Duration>,
+    ///
+    /// `preBuffer`: `None` when absent or `null`.
+    pub fn pre_buffer(&self) -> Option<&crate::edm::Duration> {
+        self.props().get(843)
+    }
+
+    /// Sets `preBuffer`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_pre_buffer(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::Duration>,
+    ) -> &mut Self {
+        self.props_mut().set(843, value.into_patch());
+        self
+    }
+
     /// The set of policies that determine how appointments for this type of service should be created
     /// and managed.
-    pub scheduling_policy: crate::Patch<Box<crate::models::BookingSchedulingPolicy>>,
+    ///
+    /// `schedulingPolicy`: `None` when absent or `null`.
+    pub fn scheduling_policy(&self) -> Option<&crate::models::BookingSchedulingPolicy> {
+        self.props().get(844)
+    }
+
+    /// Sets `schedulingPolicy`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_scheduling_policy(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::BookingSchedulingPolicy>,
+    ) -> &mut Self {
+        self.props_mut().set(844, value.into_patch());
+        self
+    }
+
     /// True indicates SMS notifications can be sent to the customers for the appointment of the service.
     /// Default value is false.
-    pub sms_notifications_enabled: crate::Patch<bool>,
+    ///
+    /// `smsNotificationsEnabled`: `None` when absent or `null`.
+    pub fn sms_notifications_enabled(&self) -> Option<bool> {
+        self.props().bool(845)
+    }
+
+    /// Sets `smsNotificationsEnabled`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_sms_notifications_enabled(
+        &mut self,
+        value: impl crate::IntoPatch<bool>,
+    ) -> &mut Self {
+        self.props_mut().set_bool(845, value.into_patch());
+        self
+    }
+
     /// Represents those staff members who provide this service.
-    pub staff_member_ids: crate::Patch<Vec<String>>,
+    ///
+    /// `staffMemberIds`: an empty slice when absent or `null`.
+    pub fn staff_member_ids(&self) -> &[String] {
+        self.props().strings(846)
+    }
+
+    /// Sets `staffMemberIds`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_staff_member_ids(&mut self, value: impl crate::IntoPatch<Vec<String>>) -> &mut Self {
+        self.props_mut().set_strings(846, value.into_patch());
+        self
+    }
+
     /// The URL a customer uses to access the service.
-    pub web_url: crate::Patch<String>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `webUrl`: `None` when absent or `null`.
+    pub fn web_url(&self) -> Option<&str> {
+        self.props().str(847)
+    }
+
+    /// Sets `webUrl`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_web_url(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(847, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl std::fmt::Debug for BookingService {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "BookingService", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "solutions")]
 impl serde::Serialize for BookingService {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("additionalInformation", &self.additional_information)?;
-        writer.field("createdDateTime", &self.created_date_time)?;
-        writer.field("customQuestions", &self.custom_questions)?;
-        writer.field("defaultDuration", &self.default_duration)?;
-        writer.field("defaultLocation", &self.default_location)?;
-        writer.field("defaultPrice", &self.default_price)?;
-        writer.field("defaultPriceType", &self.default_price_type)?;
-        writer.field("defaultReminders", &self.default_reminders)?;
-        writer.field("description", &self.description)?;
-        writer.field("displayName", &self.display_name)?;
-        writer.field("isAnonymousJoinEnabled", &self.is_anonymous_join_enabled)?;
-        writer.field(
-            "isCustomerAllowedToManageBooking",
-            &self.is_customer_allowed_to_manage_booking,
-        )?;
-        writer.field("isHiddenFromCustomers", &self.is_hidden_from_customers)?;
-        writer.field("isLocationOnline", &self.is_location_online)?;
-        writer.field("languageTag", &self.language_tag)?;
-        writer.field("lastUpdatedDateTime", &self.last_updated_date_time)?;
-        writer.field("maximumAttendeesCount", &self.maximum_attendees_count)?;
-        writer.field("notes", &self.notes)?;
-        writer.field("postBuffer", &self.post_buffer)?;
-        writer.field("preBuffer", &self.pre_buffer)?;
-        writer.field("schedulingPolicy", &self.scheduling_policy)?;
-        writer.field("smsNotificationsEnabled", &self.sms_notifications_enabled)?;
-        writer.field("staffMemberIds", &self.staff_member_ids)?;
-        writer.field("webUrl", &self.web_url)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -1316,45 +2986,51 @@ impl crate::read_fields::ReadFields for BookingService {
     const NAME: &'static str = "microsoft.graph.bookingService";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "additionalInformation" => self.additional_information = map.next_value()?,
-            "createdDateTime" => self.created_date_time = map.next_value()?,
-            "customQuestions" => self.custom_questions = map.next_value()?,
-            "defaultDuration" => self.default_duration = map.next_value()?,
-            "defaultLocation" => self.default_location = map.next_value()?,
-            "defaultPrice" => self.default_price = map.next_value()?,
-            "defaultPriceType" => self.default_price_type = map.next_value()?,
-            "defaultReminders" => self.default_reminders = map.next_value()?,
-            "description" => self.description = map.next_value()?,
-            "displayName" => self.display_name = map.next_value()?,
-            "isAnonymousJoinEnabled" => self.is_anonymous_join_enabled = map.next_value()?,
-            "isCustomerAllowedToManageBooking" => {
-                self.is_customer_allowed_to_manage_booking = map.next_value()?
+            "id" => into.str(2376, map)?,
+            "additionalInformation" => into.str(824, map)?,
+            "createdDateTime" => into.other::<crate::edm::DateTimeOffset, _>(825, map)?,
+            "customQuestions" => {
+                into.other::<Vec<crate::models::BookingQuestionAssignment>, _>(826, map)?
             }
-            "isHiddenFromCustomers" => self.is_hidden_from_customers = map.next_value()?,
-            "isLocationOnline" => self.is_location_online = map.next_value()?,
-            "languageTag" => self.language_tag = map.next_value()?,
-            "lastUpdatedDateTime" => self.last_updated_date_time = map.next_value()?,
-            "maximumAttendeesCount" => self.maximum_attendees_count = map.next_value()?,
-            "notes" => self.notes = map.next_value()?,
-            "postBuffer" => self.post_buffer = map.next_value()?,
-            "preBuffer" => self.pre_buffer = map.next_value()?,
-            "schedulingPolicy" => self.scheduling_policy = map.next_value()?,
-            "smsNotificationsEnabled" => self.sms_notifications_enabled = map.next_value()?,
-            "staffMemberIds" => self.staff_member_ids = map.next_value()?,
-            "webUrl" => self.web_url = map.next_value()?,
+            "defaultDuration" => into.other::<crate::edm::Duration, _>(827, map)?,
+            "defaultLocation" => into.other::<crate::models::AnyLocation, _>(828, map)?,
+            "defaultPrice" => into.double(829, map)?,
+            "defaultPriceType" => into.other::<crate::models::BookingPriceType, _>(830, map)?,
+            "defaultReminders" => into.other::<Vec<crate::models::BookingReminder>, _>(831, map)?,
+            "description" => into.str(832, map)?,
+            "displayName" => into.str(833, map)?,
+            "isAnonymousJoinEnabled" => into.bool(834, map)?,
+            "isCustomerAllowedToManageBooking" => into.bool(835, map)?,
+            "isHiddenFromCustomers" => into.bool(836, map)?,
+            "isLocationOnline" => into.bool(837, map)?,
+            "languageTag" => into.str(838, map)?,
+            "lastUpdatedDateTime" => into.other::<crate::edm::DateTimeOffset, _>(839, map)?,
+            "maximumAttendeesCount" => into.int::<i32, _>(840, map)?,
+            "notes" => into.str(841, map)?,
+            "postBuffer" => into.other::<crate::edm::Duration, _>(842, map)?,
+            "preBuffer" => into.other::<crate::edm::Duration, _>(843, map)?,
+            "schedulingPolicy" => {
+                into.other::<crate::models::BookingSchedulingPolicy, _>(844, map)?
+            }
+            "smsNotificationsEnabled" => into.bool(845, map)?,
+            "staffMemberIds" => into.strings(846, map)?,
+            "webUrl" => into.str(847, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -1392,73 +3068,230 @@ crate::macros::select_fields! {
 
 /// Represents a staff member who provides services in a business.
 ///
-/// Derived from `bookingStaffMemberBase` < `entity`; inherited properties are included.
+/// Derived from `bookingStaffMemberBase` < `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::BookingStaffMemberBase`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "solutions")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct BookingStaffMember {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::BookingStaffMemberBase,
+}
+
+#[cfg(feature = "solutions")]
+impl std::ops::Deref for BookingStaffMember {
+    type Target = crate::models::BookingStaffMemberBase;
+
+    fn deref(&self) -> &crate::models::BookingStaffMemberBase {
+        &self.base
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl std::ops::DerefMut for BookingStaffMember {
+    fn deref_mut(&mut self) -> &mut crate::models::BookingStaffMemberBase {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl BookingStaffMember {
+    /// An empty `bookingStaffMember`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// True means that if the staff member is a Microsoft 365 user, the Bookings API would verify the
     /// staff member's availability in their personal calendar in Microsoft 365, before making a booking.
-    pub availability_is_affected_by_personal_calendar: crate::Patch<bool>,
+    ///
+    /// `availabilityIsAffectedByPersonalCalendar`: `None` when absent or `null`.
+    pub fn availability_is_affected_by_personal_calendar(&self) -> Option<bool> {
+        self.props().bool(848)
+    }
+
+    /// Sets `availabilityIsAffectedByPersonalCalendar`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_availability_is_affected_by_personal_calendar(
+        &mut self,
+        value: impl crate::IntoPatch<bool>,
+    ) -> &mut Self {
+        self.props_mut().set_bool(848, value.into_patch());
+        self
+    }
+
     /// The `createdDateTime` property.
-    pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    ///
+    /// `createdDateTime`: `None` when absent or `null`.
+    pub fn created_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(849)
+    }
+
+    /// Sets `createdDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_created_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(849, value.into_patch());
+        self
+    }
+
     /// The name of the staff member, as displayed to customers. Required.
-    pub display_name: crate::Patch<String>,
+    ///
+    /// `displayName`: `None` when absent or `null`.
+    pub fn display_name(&self) -> Option<&str> {
+        self.props().str(850)
+    }
+
+    /// Sets `displayName`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_display_name(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(850, value.into_patch());
+        self
+    }
+
     /// The email address of the staff member. This can be in the same Microsoft 365 tenant as the
     /// business, or in a different email domain. This email address can be used if the
     /// sendConfirmationsToOwner property is set to true in the scheduling policy of the business.
     /// Required.
-    pub email_address: crate::Patch<String>,
+    ///
+    /// `emailAddress`: `None` when absent or `null`.
+    pub fn email_address(&self) -> Option<&str> {
+        self.props().str(851)
+    }
+
+    /// Sets `emailAddress`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_email_address(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(851, value.into_patch());
+        self
+    }
+
     /// True indicates that a staff member will be notified via email when a booking assigned to them is
     /// created or changed.
-    pub is_email_notification_enabled: crate::Patch<bool>,
+    ///
+    /// `isEmailNotificationEnabled`: `None` when absent or `null`.
+    pub fn is_email_notification_enabled(&self) -> Option<bool> {
+        self.props().bool(852)
+    }
+
+    /// Sets `isEmailNotificationEnabled`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_is_email_notification_enabled(
+        &mut self,
+        value: impl crate::IntoPatch<bool>,
+    ) -> &mut Self {
+        self.props_mut().set_bool(852, value.into_patch());
+        self
+    }
+
     /// The `lastUpdatedDateTime` property.
-    pub last_updated_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    ///
+    /// `lastUpdatedDateTime`: `None` when absent or `null`.
+    pub fn last_updated_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(853)
+    }
+
+    /// Sets `lastUpdatedDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_last_updated_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(853, value.into_patch());
+        self
+    }
+
     /// The `membershipStatus` property.
-    pub membership_status: crate::Patch<crate::models::BookingStaffMembershipStatus>,
+    ///
+    /// `membershipStatus`: `None` when absent or `null`.
+    pub fn membership_status(&self) -> Option<&crate::models::BookingStaffMembershipStatus> {
+        self.props().get(854)
+    }
+
+    /// Sets `membershipStatus`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_membership_status(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::BookingStaffMembershipStatus>,
+    ) -> &mut Self {
+        self.props_mut().set(854, value.into_patch());
+        self
+    }
+
     /// The role of the staff member in the business. Possible values are: guest, administrator, viewer,
     /// externalGuest, unknownFutureValue, scheduler, teamMember. Note that you must use the Prefer:
     /// include-unknown-enum-members request header to get the following values from this evolvable enum:
     /// scheduler, teamMember. Required.
-    pub role: crate::Patch<crate::models::BookingStaffRole>,
+    ///
+    /// `role`: `None` when absent or `null`.
+    pub fn role(&self) -> Option<&crate::models::BookingStaffRole> {
+        self.props().get(855)
+    }
+
+    /// Sets `role`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_role(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::BookingStaffRole>,
+    ) -> &mut Self {
+        self.props_mut().set(855, value.into_patch());
+        self
+    }
+
     /// The time zone of the staff member. For a list of possible values, see dateTimeTimeZone.
-    pub time_zone: crate::Patch<String>,
+    ///
+    /// `timeZone`: `None` when absent or `null`.
+    pub fn time_zone(&self) -> Option<&str> {
+        self.props().str(856)
+    }
+
+    /// Sets `timeZone`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_time_zone(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(856, value.into_patch());
+        self
+    }
+
     /// True means the staff member's availability is as specified in the businessHours property of the
     /// business. False means the availability is determined by the staff member's workingHours property
     /// setting.
-    pub use_business_hours: crate::Patch<bool>,
+    ///
+    /// `useBusinessHours`: `None` when absent or `null`.
+    pub fn use_business_hours(&self) -> Option<bool> {
+        self.props().bool(857)
+    }
+
+    /// Sets `useBusinessHours`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_use_business_hours(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(857, value.into_patch());
+        self
+    }
+
     /// The range of hours each day of the week that the staff member is available for booking. By
     /// default, they are initialized to be the same as the businessHours property of the business.
-    pub working_hours: crate::Patch<Vec<crate::models::BookingWorkHours>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `workingHours`: an empty slice when absent or `null`.
+    pub fn working_hours(&self) -> &[crate::models::BookingWorkHours] {
+        self.props().list(858)
+    }
+
+    /// Sets `workingHours`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_working_hours(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::BookingWorkHours>>,
+    ) -> &mut Self {
+        self.props_mut().set(858, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl std::fmt::Debug for BookingStaffMember {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "BookingStaffMember", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "solutions")]
 impl serde::Serialize for BookingStaffMember {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field(
-            "availabilityIsAffectedByPersonalCalendar",
-            &self.availability_is_affected_by_personal_calendar,
-        )?;
-        writer.field("createdDateTime", &self.created_date_time)?;
-        writer.field("displayName", &self.display_name)?;
-        writer.field("emailAddress", &self.email_address)?;
-        writer.field(
-            "isEmailNotificationEnabled",
-            &self.is_email_notification_enabled,
-        )?;
-        writer.field("lastUpdatedDateTime", &self.last_updated_date_time)?;
-        writer.field("membershipStatus", &self.membership_status)?;
-        writer.field("role", &self.role)?;
-        writer.field("timeZone", &self.time_zone)?;
-        writer.field("useBusinessHours", &self.use_business_hours)?;
-        writer.field("workingHours", &self.working_hours)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -1474,34 +3307,34 @@ impl crate::read_fields::ReadFields for BookingStaffMember {
     const NAME: &'static str = "microsoft.graph.bookingStaffMember";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "availabilityIsAffectedByPersonalCalendar" => {
-                self.availability_is_affected_by_personal_calendar = map.next_value()?
+            "id" => into.str(2376, map)?,
+            "availabilityIsAffectedByPersonalCalendar" => into.bool(848, map)?,
+            "createdDateTime" => into.other::<crate::edm::DateTimeOffset, _>(849, map)?,
+            "displayName" => into.str(850, map)?,
+            "emailAddress" => into.str(851, map)?,
+            "isEmailNotificationEnabled" => into.bool(852, map)?,
+            "lastUpdatedDateTime" => into.other::<crate::edm::DateTimeOffset, _>(853, map)?,
+            "membershipStatus" => {
+                into.other::<crate::models::BookingStaffMembershipStatus, _>(854, map)?
             }
-            "createdDateTime" => self.created_date_time = map.next_value()?,
-            "displayName" => self.display_name = map.next_value()?,
-            "emailAddress" => self.email_address = map.next_value()?,
-            "isEmailNotificationEnabled" => {
-                self.is_email_notification_enabled = map.next_value()?
-            }
-            "lastUpdatedDateTime" => self.last_updated_date_time = map.next_value()?,
-            "membershipStatus" => self.membership_status = map.next_value()?,
-            "role" => self.role = map.next_value()?,
-            "timeZone" => self.time_zone = map.next_value()?,
-            "useBusinessHours" => self.use_business_hours = map.next_value()?,
-            "workingHours" => self.working_hours = map.next_value()?,
+            "role" => into.other::<crate::models::BookingStaffRole, _>(855, map)?,
+            "timeZone" => into.str(856, map)?,
+            "useBusinessHours" => into.bool(857, map)?,
+            "workingHours" => into.other::<Vec<crate::models::BookingWorkHours>, _>(858, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+base: <crate::models::BookingStaffMemberBase as crate::read_fields::ReadFields>::from_properties(properties),
+}
     }
 }
 
@@ -1526,23 +3359,55 @@ crate::macros::select_fields! {
 
 /// Booking entities that provide a display name.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "solutions")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct BookingStaffMemberBase {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "solutions")]
+impl std::ops::Deref for BookingStaffMemberBase {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl std::ops::DerefMut for BookingStaffMemberBase {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl BookingStaffMemberBase {
+    /// An empty `bookingStaffMemberBase`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl std::fmt::Debug for BookingStaffMemberBase {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "BookingStaffMemberBase", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "solutions")]
 impl serde::Serialize for BookingStaffMemberBase {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -1558,19 +3423,23 @@ impl crate::read_fields::ReadFields for BookingStaffMemberBase {
     const NAME: &'static str = "microsoft.graph.bookingStaffMemberBase";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
+            "id" => into.str(2376, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -1613,7 +3482,7 @@ impl AnyBookingStaffMemberBase {
             Self::BookingStaffMemberBase(_) => "microsoft.graph.bookingStaffMemberBase",
             Self::BookingStaffMember(_) => "microsoft.graph.bookingStaffMember",
             Self::Unknown(value) => value
-                .additional_data
+                .additional_data()
                 .get("@odata.type")
                 .and_then(|t| t.as_str())
                 .map_or("microsoft.graph.bookingStaffMemberBase", |t| {
@@ -1625,12 +3494,29 @@ impl AnyBookingStaffMemberBase {
     /// The entity's `id`, whatever its type (`None` when it was not selected).
     pub fn id(&self) -> Option<&str> {
         match self {
-            Self::BookingStaffMemberBase(value) | Self::Unknown(value) => value.id.as_deref(),
-            Self::BookingStaffMember(value) => value.id.as_deref(),
+            Self::BookingStaffMemberBase(value) | Self::Unknown(value) => value.id(),
+            Self::BookingStaffMember(value) => value.id(),
         }
     }
 
-    /// The value as a [`BookingStaffMemberBase`]: the declared type, or a derived type this version does not
+    /// The value read as [`BookingStaffMemberBase`] whatever its variant: a derived type's base properties
+    /// read the same, so reading the `bookingStaffMemberBase` properties needs no `match`.
+    pub fn base(&self) -> &BookingStaffMemberBase {
+        match self {
+            Self::BookingStaffMemberBase(value) | Self::Unknown(value) => value,
+            Self::BookingStaffMember(value) => value,
+        }
+    }
+
+    /// As [`AnyBookingStaffMemberBase::base`], to change the `bookingStaffMemberBase` properties of any variant.
+    pub fn base_mut(&mut self) -> &mut BookingStaffMemberBase {
+        match self {
+            Self::BookingStaffMemberBase(value) | Self::Unknown(value) => value,
+            Self::BookingStaffMember(value) => value,
+        }
+    }
+
+    /// The value as [`BookingStaffMemberBase`] if it is the declared type, or a derived type this version does not
     /// know (read as the declared type). `None` for the known derived types.
     pub fn as_booking_staff_member_base(&self) -> Option<&BookingStaffMemberBase> {
         match self {
@@ -1734,7 +3620,7 @@ impl crate::polymorphic::Polymorphic for AnyBookingStaffMemberBase {
 
     fn declared_data(&self) -> Option<&crate::AdditionalData> {
         match self {
-            Self::BookingStaffMemberBase(value) => Some(&value.additional_data),
+            Self::BookingStaffMemberBase(value) => Some(value.additional_data()),
             _ => None,
         }
     }
@@ -1742,44 +3628,161 @@ impl crate::polymorphic::Polymorphic for AnyBookingStaffMemberBase {
 
 /// The `microsoft.graph.browseSessionBase` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "solutions")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct BrowseSessionBase {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "solutions")]
+impl std::ops::Deref for BrowseSessionBase {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl std::ops::DerefMut for BrowseSessionBase {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl BrowseSessionBase {
+    /// An empty `browseSessionBase`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The `backupSizeInBytes` property.
-    pub backup_size_in_bytes: crate::Patch<String>,
+    ///
+    /// `backupSizeInBytes`: `None` when absent or `null`.
+    pub fn backup_size_in_bytes(&self) -> Option<&str> {
+        self.props().str(893)
+    }
+
+    /// Sets `backupSizeInBytes`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_backup_size_in_bytes(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(893, value.into_patch());
+        self
+    }
+
     /// The `createdDateTime` property.
-    pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    ///
+    /// `createdDateTime`: `None` when absent or `null`.
+    pub fn created_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(894)
+    }
+
+    /// Sets `createdDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_created_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(894, value.into_patch());
+        self
+    }
+
     /// The `error` property.
-    pub error: crate::Patch<Box<crate::models::PublicError>>,
+    ///
+    /// `error`: `None` when absent or `null`.
+    pub fn error(&self) -> Option<&crate::models::PublicError> {
+        self.props().get(895)
+    }
+
+    /// Sets `error`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_error(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::PublicError>,
+    ) -> &mut Self {
+        self.props_mut().set(895, value.into_patch());
+        self
+    }
+
     /// The `expirationDateTime` property.
-    pub expiration_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    ///
+    /// `expirationDateTime`: `None` when absent or `null`.
+    pub fn expiration_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(896)
+    }
+
+    /// Sets `expirationDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_expiration_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(896, value.into_patch());
+        self
+    }
+
     /// The `restorePointDateTime` property.
-    pub restore_point_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    ///
+    /// `restorePointDateTime`: `None` when absent or `null`.
+    pub fn restore_point_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(897)
+    }
+
+    /// Sets `restorePointDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_restore_point_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(897, value.into_patch());
+        self
+    }
+
     /// The `restorePointId` property.
-    pub restore_point_id: crate::Patch<String>,
+    ///
+    /// `restorePointId`: `None` when absent or `null`.
+    pub fn restore_point_id(&self) -> Option<&str> {
+        self.props().str(898)
+    }
+
+    /// Sets `restorePointId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_restore_point_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(898, value.into_patch());
+        self
+    }
+
     /// The `status` property.
-    pub status: crate::Patch<crate::models::BrowseSessionStatus>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `status`: `None` when absent or `null`.
+    pub fn status(&self) -> Option<&crate::models::BrowseSessionStatus> {
+        self.props().get(899)
+    }
+
+    /// Sets `status`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_status(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::BrowseSessionStatus>,
+    ) -> &mut Self {
+        self.props_mut().set(899, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl std::fmt::Debug for BrowseSessionBase {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "BrowseSessionBase", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "solutions")]
 impl serde::Serialize for BrowseSessionBase {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("backupSizeInBytes", &self.backup_size_in_bytes)?;
-        writer.field("createdDateTime", &self.created_date_time)?;
-        writer.field("error", &self.error)?;
-        writer.field("expirationDateTime", &self.expiration_date_time)?;
-        writer.field("restorePointDateTime", &self.restore_point_date_time)?;
-        writer.field("restorePointId", &self.restore_point_id)?;
-        writer.field("status", &self.status)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -1795,26 +3798,30 @@ impl crate::read_fields::ReadFields for BrowseSessionBase {
     const NAME: &'static str = "microsoft.graph.browseSessionBase";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "backupSizeInBytes" => self.backup_size_in_bytes = map.next_value()?,
-            "createdDateTime" => self.created_date_time = map.next_value()?,
-            "error" => self.error = map.next_value()?,
-            "expirationDateTime" => self.expiration_date_time = map.next_value()?,
-            "restorePointDateTime" => self.restore_point_date_time = map.next_value()?,
-            "restorePointId" => self.restore_point_id = map.next_value()?,
-            "status" => self.status = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "backupSizeInBytes" => into.str(893, map)?,
+            "createdDateTime" => into.other::<crate::edm::DateTimeOffset, _>(894, map)?,
+            "error" => into.other::<crate::models::PublicError, _>(895, map)?,
+            "expirationDateTime" => into.other::<crate::edm::DateTimeOffset, _>(896, map)?,
+            "restorePointDateTime" => into.other::<crate::edm::DateTimeOffset, _>(897, map)?,
+            "restorePointId" => into.str(898, map)?,
+            "status" => into.other::<crate::models::BrowseSessionStatus, _>(899, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -1869,7 +3876,7 @@ impl AnyBrowseSessionBase {
             }
             Self::SharePointBrowseSession(_) => "microsoft.graph.sharePointBrowseSession",
             Self::Unknown(value) => value
-                .additional_data
+                .additional_data()
                 .get("@odata.type")
                 .and_then(|t| t.as_str())
                 .map_or("microsoft.graph.browseSessionBase", |t| {
@@ -1881,13 +3888,32 @@ impl AnyBrowseSessionBase {
     /// The entity's `id`, whatever its type (`None` when it was not selected).
     pub fn id(&self) -> Option<&str> {
         match self {
-            Self::BrowseSessionBase(value) | Self::Unknown(value) => value.id.as_deref(),
-            Self::OneDriveForBusinessBrowseSession(value) => value.id.as_deref(),
-            Self::SharePointBrowseSession(value) => value.id.as_deref(),
+            Self::BrowseSessionBase(value) | Self::Unknown(value) => value.id(),
+            Self::OneDriveForBusinessBrowseSession(value) => value.id(),
+            Self::SharePointBrowseSession(value) => value.id(),
         }
     }
 
-    /// The value as a [`BrowseSessionBase`]: the declared type, or a derived type this version does not
+    /// The value read as [`BrowseSessionBase`] whatever its variant: a derived type's base properties
+    /// read the same, so reading the `browseSessionBase` properties needs no `match`.
+    pub fn base(&self) -> &BrowseSessionBase {
+        match self {
+            Self::BrowseSessionBase(value) | Self::Unknown(value) => value,
+            Self::OneDriveForBusinessBrowseSession(value) => value,
+            Self::SharePointBrowseSession(value) => value,
+        }
+    }
+
+    /// As [`AnyBrowseSessionBase::base`], to change the `browseSessionBase` properties of any variant.
+    pub fn base_mut(&mut self) -> &mut BrowseSessionBase {
+        match self {
+            Self::BrowseSessionBase(value) | Self::Unknown(value) => value,
+            Self::OneDriveForBusinessBrowseSession(value) => value,
+            Self::SharePointBrowseSession(value) => value,
+        }
+    }
+
+    /// The value as [`BrowseSessionBase`] if it is the declared type, or a derived type this version does not
     /// know (read as the declared type). `None` for the known derived types.
     pub fn as_browse_session_base(&self) -> Option<&BrowseSessionBase> {
         match self {
@@ -2032,7 +4058,7 @@ impl crate::polymorphic::Polymorphic for AnyBrowseSessionBase {
 
     fn declared_data(&self) -> Option<&crate::AdditionalData> {
         match self {
-            Self::BrowseSessionBase(value) => Some(&value.additional_data),
+            Self::BrowseSessionBase(value) => Some(value.additional_data()),
             _ => None,
         }
     }
@@ -2040,47 +4066,68 @@ impl crate::polymorphic::Polymorphic for AnyBrowseSessionBase {
 
 /// The `microsoft.graph.driveProtectionRule` entity type.
 ///
-/// Derived from `protectionRuleBase` < `entity`; inherited properties are included.
+/// Derived from `protectionRuleBase` < `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::ProtectionRuleBase`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "solutions")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct DriveProtectionRule {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
-    /// The `createdBy` property.
-    pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
-    /// The `createdDateTime` property.
-    pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// The `error` property.
-    pub error: crate::Patch<Box<crate::models::PublicError>>,
-    /// The `isAutoApplyEnabled` property.
-    pub is_auto_apply_enabled: crate::Patch<bool>,
-    /// The `lastModifiedBy` property.
-    pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
-    /// The `lastModifiedDateTime` property.
-    pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// The `status` property.
-    pub status: crate::Patch<crate::models::ProtectionRuleStatus>,
+    base: crate::models::ProtectionRuleBase,
+}
+
+#[cfg(feature = "solutions")]
+impl std::ops::Deref for DriveProtectionRule {
+    type Target = crate::models::ProtectionRuleBase;
+
+    fn deref(&self) -> &crate::models::ProtectionRuleBase {
+        &self.base
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl std::ops::DerefMut for DriveProtectionRule {
+    fn deref_mut(&mut self) -> &mut crate::models::ProtectionRuleBase {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl DriveProtectionRule {
+    /// An empty `driveProtectionRule`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The `driveExpression` property.
-    pub drive_expression: crate::Patch<String>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `driveExpression`: `None` when absent or `null`.
+    pub fn drive_expression(&self) -> Option<&str> {
+        self.props().str(2067)
+    }
+
+    /// Sets `driveExpression`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_drive_expression(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(2067, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl std::fmt::Debug for DriveProtectionRule {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "DriveProtectionRule", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "solutions")]
 impl serde::Serialize for DriveProtectionRule {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("createdBy", &self.created_by)?;
-        writer.field("createdDateTime", &self.created_date_time)?;
-        writer.field("error", &self.error)?;
-        writer.field("isAutoApplyEnabled", &self.is_auto_apply_enabled)?;
-        writer.field("lastModifiedBy", &self.last_modified_by)?;
-        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
-        writer.field("status", &self.status)?;
-        writer.field("driveExpression", &self.drive_expression)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -2096,27 +4143,29 @@ impl crate::read_fields::ReadFields for DriveProtectionRule {
     const NAME: &'static str = "microsoft.graph.driveProtectionRule";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "createdBy" => self.created_by = map.next_value()?,
-            "createdDateTime" => self.created_date_time = map.next_value()?,
-            "error" => self.error = map.next_value()?,
-            "isAutoApplyEnabled" => self.is_auto_apply_enabled = map.next_value()?,
-            "lastModifiedBy" => self.last_modified_by = map.next_value()?,
-            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
-            "status" => self.status = map.next_value()?,
-            "driveExpression" => self.drive_expression = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "createdBy" => into.other::<crate::models::AnyIdentitySet, _>(4165, map)?,
+            "createdDateTime" => into.other::<crate::edm::DateTimeOffset, _>(4166, map)?,
+            "error" => into.other::<crate::models::PublicError, _>(4167, map)?,
+            "isAutoApplyEnabled" => into.bool(4168, map)?,
+            "lastModifiedBy" => into.other::<crate::models::AnyIdentitySet, _>(4169, map)?,
+            "lastModifiedDateTime" => into.other::<crate::edm::DateTimeOffset, _>(4170, map)?,
+            "status" => into.other::<crate::models::ProtectionRuleStatus, _>(4171, map)?,
+            "driveExpression" => into.str(2067, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+base: <crate::models::ProtectionRuleBase as crate::read_fields::ReadFields>::from_properties(properties),
+}
     }
 }
 
@@ -2138,62 +4187,94 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.driveProtectionUnit` entity type.
 ///
-/// Derived from `protectionUnitBase` < `entity`; inherited properties are included.
+/// Derived from `protectionUnitBase` < `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::ProtectionUnitBase`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "solutions")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct DriveProtectionUnit {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
-    /// The `createdBy` property.
-    pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
-    /// The `createdDateTime` property.
-    pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// The `error` property.
-    pub error: crate::Patch<Box<crate::models::PublicError>>,
-    /// The `lastModifiedBy` property.
-    pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
-    /// The `lastModifiedDateTime` property.
-    pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// The `offboardRequestedDateTime` property.
-    pub offboard_requested_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// The `policyId` property.
-    pub policy_id: crate::Patch<String>,
-    /// The `protectionSources` property.
-    pub protection_sources: crate::Patch<crate::edm::Flags<crate::models::ProtectionSource>>,
-    /// The `status` property.
-    pub status: crate::Patch<crate::models::ProtectionUnitStatus>,
+    base: crate::models::ProtectionUnitBase,
+}
+
+#[cfg(feature = "solutions")]
+impl std::ops::Deref for DriveProtectionUnit {
+    type Target = crate::models::ProtectionUnitBase;
+
+    fn deref(&self) -> &crate::models::ProtectionUnitBase {
+        &self.base
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl std::ops::DerefMut for DriveProtectionUnit {
+    fn deref_mut(&mut self) -> &mut crate::models::ProtectionUnitBase {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl DriveProtectionUnit {
+    /// An empty `driveProtectionUnit`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The `directoryObjectId` property.
-    pub directory_object_id: crate::Patch<String>,
+    ///
+    /// `directoryObjectId`: `None` when absent or `null`.
+    pub fn directory_object_id(&self) -> Option<&str> {
+        self.props().str(2068)
+    }
+
+    /// Sets `directoryObjectId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_directory_object_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(2068, value.into_patch());
+        self
+    }
+
     /// The `displayName` property.
-    pub display_name: crate::Patch<String>,
+    ///
+    /// `displayName`: `None` when absent or `null`.
+    pub fn display_name(&self) -> Option<&str> {
+        self.props().str(2069)
+    }
+
+    /// Sets `displayName`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_display_name(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(2069, value.into_patch());
+        self
+    }
+
     /// The `email` property.
-    pub email: crate::Patch<String>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `email`: `None` when absent or `null`.
+    pub fn email(&self) -> Option<&str> {
+        self.props().str(2070)
+    }
+
+    /// Sets `email`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_email(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(2070, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl std::fmt::Debug for DriveProtectionUnit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "DriveProtectionUnit", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "solutions")]
 impl serde::Serialize for DriveProtectionUnit {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("createdBy", &self.created_by)?;
-        writer.field("createdDateTime", &self.created_date_time)?;
-        writer.field("error", &self.error)?;
-        writer.field("lastModifiedBy", &self.last_modified_by)?;
-        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
-        writer.field(
-            "offboardRequestedDateTime",
-            &self.offboard_requested_date_time,
-        )?;
-        writer.field("policyId", &self.policy_id)?;
-        writer.field("protectionSources", &self.protection_sources)?;
-        writer.field("status", &self.status)?;
-        writer.field("directoryObjectId", &self.directory_object_id)?;
-        writer.field("displayName", &self.display_name)?;
-        writer.field("email", &self.email)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -2209,31 +4290,37 @@ impl crate::read_fields::ReadFields for DriveProtectionUnit {
     const NAME: &'static str = "microsoft.graph.driveProtectionUnit";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "createdBy" => self.created_by = map.next_value()?,
-            "createdDateTime" => self.created_date_time = map.next_value()?,
-            "error" => self.error = map.next_value()?,
-            "lastModifiedBy" => self.last_modified_by = map.next_value()?,
-            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
-            "offboardRequestedDateTime" => self.offboard_requested_date_time = map.next_value()?,
-            "policyId" => self.policy_id = map.next_value()?,
-            "protectionSources" => self.protection_sources = map.next_value()?,
-            "status" => self.status = map.next_value()?,
-            "directoryObjectId" => self.directory_object_id = map.next_value()?,
-            "displayName" => self.display_name = map.next_value()?,
-            "email" => self.email = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "createdBy" => into.other::<crate::models::AnyIdentitySet, _>(4172, map)?,
+            "createdDateTime" => into.other::<crate::edm::DateTimeOffset, _>(4173, map)?,
+            "error" => into.other::<crate::models::PublicError, _>(4174, map)?,
+            "lastModifiedBy" => into.other::<crate::models::AnyIdentitySet, _>(4175, map)?,
+            "lastModifiedDateTime" => into.other::<crate::edm::DateTimeOffset, _>(4176, map)?,
+            "offboardRequestedDateTime" => {
+                into.other::<crate::edm::DateTimeOffset, _>(4177, map)?
+            }
+            "policyId" => into.str(4178, map)?,
+            "protectionSources" => {
+                into.other::<crate::edm::Flags<crate::models::ProtectionSource>, _>(4179, map)?
+            }
+            "status" => into.other::<crate::models::ProtectionUnitStatus, _>(4180, map)?,
+            "directoryObjectId" => into.str(2068, map)?,
+            "displayName" => into.str(2069, map)?,
+            "email" => into.str(2070, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+base: <crate::models::ProtectionUnitBase as crate::read_fields::ReadFields>::from_properties(properties),
+}
     }
 }
 
@@ -2259,50 +4346,87 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.driveProtectionUnitsBulkAdditionJob` entity type.
 ///
-/// Derived from `protectionUnitsBulkJobBase` < `entity`; inherited properties are included.
+/// Derived from `protectionUnitsBulkJobBase` < `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::ProtectionUnitsBulkJobBase`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "solutions")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct DriveProtectionUnitsBulkAdditionJob {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
-    /// The `createdBy` property.
-    pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
-    /// The `createdDateTime` property.
-    pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// The `displayName` property.
-    pub display_name: crate::Patch<String>,
-    /// The `error` property.
-    pub error: crate::Patch<Box<crate::models::PublicError>>,
-    /// The `lastModifiedBy` property.
-    pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
-    /// The `lastModifiedDateTime` property.
-    pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// The `status` property.
-    pub status: crate::Patch<crate::models::ProtectionUnitsBulkJobStatus>,
+    base: crate::models::ProtectionUnitsBulkJobBase,
+}
+
+#[cfg(feature = "solutions")]
+impl std::ops::Deref for DriveProtectionUnitsBulkAdditionJob {
+    type Target = crate::models::ProtectionUnitsBulkJobBase;
+
+    fn deref(&self) -> &crate::models::ProtectionUnitsBulkJobBase {
+        &self.base
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl std::ops::DerefMut for DriveProtectionUnitsBulkAdditionJob {
+    fn deref_mut(&mut self) -> &mut crate::models::ProtectionUnitsBulkJobBase {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl DriveProtectionUnitsBulkAdditionJob {
+    /// An empty `driveProtectionUnitsBulkAdditionJob`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The `directoryObjectIds` property.
-    pub directory_object_ids: crate::Patch<Vec<String>>,
+    ///
+    /// `directoryObjectIds`: an empty slice when absent or `null`.
+    pub fn directory_object_ids(&self) -> &[String] {
+        self.props().strings(2071)
+    }
+
+    /// Sets `directoryObjectIds`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_directory_object_ids(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<String>>,
+    ) -> &mut Self {
+        self.props_mut().set_strings(2071, value.into_patch());
+        self
+    }
+
     /// The `drives` property.
-    pub drives: crate::Patch<Vec<String>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `drives`: an empty slice when absent or `null`.
+    pub fn drives(&self) -> &[String] {
+        self.props().strings(2072)
+    }
+
+    /// Sets `drives`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_drives(&mut self, value: impl crate::IntoPatch<Vec<String>>) -> &mut Self {
+        self.props_mut().set_strings(2072, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl std::fmt::Debug for DriveProtectionUnitsBulkAdditionJob {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props().fmt_as(
+            f,
+            "DriveProtectionUnitsBulkAdditionJob",
+            crate::models::PROPERTY_NAMES,
+        )
+    }
 }
 
 #[cfg(feature = "solutions")]
 impl serde::Serialize for DriveProtectionUnitsBulkAdditionJob {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("createdBy", &self.created_by)?;
-        writer.field("createdDateTime", &self.created_date_time)?;
-        writer.field("displayName", &self.display_name)?;
-        writer.field("error", &self.error)?;
-        writer.field("lastModifiedBy", &self.last_modified_by)?;
-        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
-        writer.field("status", &self.status)?;
-        writer.field("directoryObjectIds", &self.directory_object_ids)?;
-        writer.field("drives", &self.drives)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -2318,28 +4442,30 @@ impl crate::read_fields::ReadFields for DriveProtectionUnitsBulkAdditionJob {
     const NAME: &'static str = "microsoft.graph.driveProtectionUnitsBulkAdditionJob";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "createdBy" => self.created_by = map.next_value()?,
-            "createdDateTime" => self.created_date_time = map.next_value()?,
-            "displayName" => self.display_name = map.next_value()?,
-            "error" => self.error = map.next_value()?,
-            "lastModifiedBy" => self.last_modified_by = map.next_value()?,
-            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
-            "status" => self.status = map.next_value()?,
-            "directoryObjectIds" => self.directory_object_ids = map.next_value()?,
-            "drives" => self.drives = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "createdBy" => into.other::<crate::models::AnyIdentitySet, _>(4181, map)?,
+            "createdDateTime" => into.other::<crate::edm::DateTimeOffset, _>(4182, map)?,
+            "displayName" => into.str(4183, map)?,
+            "error" => into.other::<crate::models::PublicError, _>(4184, map)?,
+            "lastModifiedBy" => into.other::<crate::models::AnyIdentitySet, _>(4185, map)?,
+            "lastModifiedDateTime" => into.other::<crate::edm::DateTimeOffset, _>(4186, map)?,
+            "status" => into.other::<crate::models::ProtectionUnitsBulkJobStatus, _>(4187, map)?,
+            "directoryObjectIds" => into.strings(2071, map)?,
+            "drives" => into.strings(2072, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+base: <crate::models::ProtectionUnitsBulkJobBase as crate::read_fields::ReadFields>::from_properties(properties),
+}
     }
 }
 
@@ -2362,50 +4488,94 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.driveRestoreArtifact` entity type.
 ///
-/// Derived from `restoreArtifactBase` < `entity`; inherited properties are included.
+/// Derived from `restoreArtifactBase` < `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::RestoreArtifactBase`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "solutions")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct DriveRestoreArtifact {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
-    /// The `completionDateTime` property.
-    pub completion_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// The `destinationType` property.
-    pub destination_type: crate::Patch<crate::models::DestinationType>,
-    /// The `error` property.
-    pub error: crate::Patch<Box<crate::models::PublicError>>,
-    /// The `startDateTime` property.
-    pub start_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// The `status` property.
-    pub status: crate::Patch<crate::models::ArtifactRestoreStatus>,
+    base: crate::models::RestoreArtifactBase,
+}
+
+#[cfg(feature = "solutions")]
+impl std::ops::Deref for DriveRestoreArtifact {
+    type Target = crate::models::RestoreArtifactBase;
+
+    fn deref(&self) -> &crate::models::RestoreArtifactBase {
+        &self.base
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl std::ops::DerefMut for DriveRestoreArtifact {
+    fn deref_mut(&mut self) -> &mut crate::models::RestoreArtifactBase {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl DriveRestoreArtifact {
+    /// An empty `driveRestoreArtifact`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The `restoredSiteId` property.
-    pub restored_site_id: crate::Patch<String>,
+    ///
+    /// `restoredSiteId`: `None` when absent or `null`.
+    pub fn restored_site_id(&self) -> Option<&str> {
+        self.props().str(2073)
+    }
+
+    /// Sets `restoredSiteId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_restored_site_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(2073, value.into_patch());
+        self
+    }
+
     /// The `restoredSiteName` property.
-    pub restored_site_name: crate::Patch<String>,
+    ///
+    /// `restoredSiteName`: `None` when absent or `null`.
+    pub fn restored_site_name(&self) -> Option<&str> {
+        self.props().str(2074)
+    }
+
+    /// Sets `restoredSiteName`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_restored_site_name(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(2074, value.into_patch());
+        self
+    }
+
     /// The `restoredSiteWebUrl` property.
-    pub restored_site_web_url: crate::Patch<String>,
-    /// The `restorePoint` navigation property (present when expanded).
-    pub restore_point: crate::Patch<Box<crate::models::RestorePoint>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `restoredSiteWebUrl`: `None` when absent or `null`.
+    pub fn restored_site_web_url(&self) -> Option<&str> {
+        self.props().str(2075)
+    }
+
+    /// Sets `restoredSiteWebUrl`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_restored_site_web_url(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(2075, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl std::fmt::Debug for DriveRestoreArtifact {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "DriveRestoreArtifact", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "solutions")]
 impl serde::Serialize for DriveRestoreArtifact {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("completionDateTime", &self.completion_date_time)?;
-        writer.field("destinationType", &self.destination_type)?;
-        writer.field("error", &self.error)?;
-        writer.field("startDateTime", &self.start_date_time)?;
-        writer.field("status", &self.status)?;
-        writer.field("restoredSiteId", &self.restored_site_id)?;
-        writer.field("restoredSiteName", &self.restored_site_name)?;
-        writer.field("restoredSiteWebUrl", &self.restored_site_web_url)?;
-        writer.field("restorePoint", &self.restore_point)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -2421,28 +4591,30 @@ impl crate::read_fields::ReadFields for DriveRestoreArtifact {
     const NAME: &'static str = "microsoft.graph.driveRestoreArtifact";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "completionDateTime" => self.completion_date_time = map.next_value()?,
-            "destinationType" => self.destination_type = map.next_value()?,
-            "error" => self.error = map.next_value()?,
-            "startDateTime" => self.start_date_time = map.next_value()?,
-            "status" => self.status = map.next_value()?,
-            "restoredSiteId" => self.restored_site_id = map.next_value()?,
-            "restoredSiteName" => self.restored_site_name = map.next_value()?,
-            "restoredSiteWebUrl" => self.restored_site_web_url = map.next_value()?,
-            "restorePoint" => self.restore_point = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "completionDateTime" => into.other::<crate::edm::DateTimeOffset, _>(4326, map)?,
+            "destinationType" => into.other::<crate::models::DestinationType, _>(4327, map)?,
+            "error" => into.other::<crate::models::PublicError, _>(4328, map)?,
+            "startDateTime" => into.other::<crate::edm::DateTimeOffset, _>(4329, map)?,
+            "status" => into.other::<crate::models::ArtifactRestoreStatus, _>(4330, map)?,
+            "restoredSiteId" => into.str(2073, map)?,
+            "restoredSiteName" => into.str(2074, map)?,
+            "restoredSiteWebUrl" => into.str(2075, map)?,
+            "restorePoint" => into.other::<crate::models::RestorePoint, _>(4331, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+base: <crate::models::RestoreArtifactBase as crate::read_fields::ReadFields>::from_properties(properties),
+}
     }
 }
 
@@ -2465,65 +4637,87 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.driveRestoreArtifactsBulkAdditionRequest` entity type.
 ///
-/// Derived from `restoreArtifactsBulkRequestBase` < `entity`; inherited properties are included.
+/// Derived from `restoreArtifactsBulkRequestBase` < `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::RestoreArtifactsBulkRequestBase`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "solutions")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct DriveRestoreArtifactsBulkAdditionRequest {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
-    /// The `createdBy` property.
-    pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
-    /// The `createdDateTime` property.
-    pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// The `destinationType` property.
-    pub destination_type: crate::Patch<crate::models::DestinationType>,
-    /// The `displayName` property.
-    pub display_name: crate::Patch<String>,
-    /// The `error` property.
-    pub error: crate::Patch<Box<crate::models::PublicError>>,
-    /// The `lastModifiedBy` property.
-    pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
-    /// The `lastModifiedDateTime` property.
-    pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// The `protectionTimePeriod` property.
-    pub protection_time_period: crate::Patch<Box<crate::models::TimePeriod>>,
-    /// The `protectionUnitIds` property.
-    pub protection_unit_ids: crate::Patch<Vec<String>>,
-    /// The `restorePointPreference` property.
-    pub restore_point_preference: crate::Patch<crate::models::RestorePointPreference>,
-    /// The `status` property.
-    pub status: crate::Patch<crate::models::RestoreArtifactsBulkRequestStatus>,
-    /// The `tags` property.
-    pub tags: crate::Patch<crate::edm::Flags<crate::models::RestorePointTags>>,
+    base: crate::models::RestoreArtifactsBulkRequestBase,
+}
+
+#[cfg(feature = "solutions")]
+impl std::ops::Deref for DriveRestoreArtifactsBulkAdditionRequest {
+    type Target = crate::models::RestoreArtifactsBulkRequestBase;
+
+    fn deref(&self) -> &crate::models::RestoreArtifactsBulkRequestBase {
+        &self.base
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl std::ops::DerefMut for DriveRestoreArtifactsBulkAdditionRequest {
+    fn deref_mut(&mut self) -> &mut crate::models::RestoreArtifactsBulkRequestBase {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl DriveRestoreArtifactsBulkAdditionRequest {
+    /// An empty `driveRestoreArtifactsBulkAdditionRequest`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The `directoryObjectIds` property.
-    pub directory_object_ids: crate::Patch<Vec<String>>,
+    ///
+    /// `directoryObjectIds`: an empty slice when absent or `null`.
+    pub fn directory_object_ids(&self) -> &[String] {
+        self.props().strings(2076)
+    }
+
+    /// Sets `directoryObjectIds`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_directory_object_ids(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<String>>,
+    ) -> &mut Self {
+        self.props_mut().set_strings(2076, value.into_patch());
+        self
+    }
+
     /// The `drives` property.
-    pub drives: crate::Patch<Vec<String>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `drives`: an empty slice when absent or `null`.
+    pub fn drives(&self) -> &[String] {
+        self.props().strings(2077)
+    }
+
+    /// Sets `drives`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_drives(&mut self, value: impl crate::IntoPatch<Vec<String>>) -> &mut Self {
+        self.props_mut().set_strings(2077, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl std::fmt::Debug for DriveRestoreArtifactsBulkAdditionRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props().fmt_as(
+            f,
+            "DriveRestoreArtifactsBulkAdditionRequest",
+            crate::models::PROPERTY_NAMES,
+        )
+    }
 }
 
 #[cfg(feature = "solutions")]
 impl serde::Serialize for DriveRestoreArtifactsBulkAdditionRequest {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("createdBy", &self.created_by)?;
-        writer.field("createdDateTime", &self.created_date_time)?;
-        writer.field("destinationType", &self.destination_type)?;
-        writer.field("displayName", &self.display_name)?;
-        writer.field("error", &self.error)?;
-        writer.field("lastModifiedBy", &self.last_modified_by)?;
-        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
-        writer.field("protectionTimePeriod", &self.protection_time_period)?;
-        writer.field("protectionUnitIds", &self.protection_unit_ids)?;
-        writer.field("restorePointPreference", &self.restore_point_preference)?;
-        writer.field("status", &self.status)?;
-        writer.field("tags", &self.tags)?;
-        writer.field("directoryObjectIds", &self.directory_object_ids)?;
-        writer.field("drives", &self.drives)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -2539,33 +4733,41 @@ impl crate::read_fields::ReadFields for DriveRestoreArtifactsBulkAdditionRequest
     const NAME: &'static str = "microsoft.graph.driveRestoreArtifactsBulkAdditionRequest";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "createdBy" => self.created_by = map.next_value()?,
-            "createdDateTime" => self.created_date_time = map.next_value()?,
-            "destinationType" => self.destination_type = map.next_value()?,
-            "displayName" => self.display_name = map.next_value()?,
-            "error" => self.error = map.next_value()?,
-            "lastModifiedBy" => self.last_modified_by = map.next_value()?,
-            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
-            "protectionTimePeriod" => self.protection_time_period = map.next_value()?,
-            "protectionUnitIds" => self.protection_unit_ids = map.next_value()?,
-            "restorePointPreference" => self.restore_point_preference = map.next_value()?,
-            "status" => self.status = map.next_value()?,
-            "tags" => self.tags = map.next_value()?,
-            "directoryObjectIds" => self.directory_object_ids = map.next_value()?,
-            "drives" => self.drives = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "createdBy" => into.other::<crate::models::AnyIdentitySet, _>(4332, map)?,
+            "createdDateTime" => into.other::<crate::edm::DateTimeOffset, _>(4333, map)?,
+            "destinationType" => into.other::<crate::models::DestinationType, _>(4334, map)?,
+            "displayName" => into.str(4335, map)?,
+            "error" => into.other::<crate::models::PublicError, _>(4336, map)?,
+            "lastModifiedBy" => into.other::<crate::models::AnyIdentitySet, _>(4337, map)?,
+            "lastModifiedDateTime" => into.other::<crate::edm::DateTimeOffset, _>(4338, map)?,
+            "protectionTimePeriod" => into.other::<crate::models::TimePeriod, _>(4339, map)?,
+            "protectionUnitIds" => into.strings(4340, map)?,
+            "restorePointPreference" => {
+                into.other::<crate::models::RestorePointPreference, _>(4341, map)?
+            }
+            "status" => {
+                into.other::<crate::models::RestoreArtifactsBulkRequestStatus, _>(4342, map)?
+            }
+            "tags" => {
+                into.other::<crate::edm::Flags<crate::models::RestorePointTags>, _>(4343, map)?
+            }
+            "directoryObjectIds" => into.strings(2076, map)?,
+            "drives" => into.strings(2077, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+base: <crate::models::RestoreArtifactsBulkRequestBase as crate::read_fields::ReadFields>::from_properties(properties),
+}
     }
 }
 
@@ -2593,32 +4795,105 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.emailNotificationsSetting` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "solutions")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct EmailNotificationsSetting {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "solutions")]
+impl std::ops::Deref for EmailNotificationsSetting {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl std::ops::DerefMut for EmailNotificationsSetting {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl EmailNotificationsSetting {
+    /// An empty `emailNotificationsSetting`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The `additionalEvents` property.
-    pub additional_events: crate::Patch<crate::edm::Flags<crate::models::NotificationEventsType>>,
+    ///
+    /// `additionalEvents`: `None` when absent or `null`.
+    pub fn additional_events(
+        &self,
+    ) -> Option<&crate::edm::Flags<crate::models::NotificationEventsType>> {
+        self.props().get(2279)
+    }
+
+    /// Sets `additionalEvents`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_additional_events(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::Flags<crate::models::NotificationEventsType>>,
+    ) -> &mut Self {
+        self.props_mut().set(2279, value.into_patch());
+        self
+    }
+
     /// The `isEnabled` property.
-    pub is_enabled: crate::Patch<bool>,
+    ///
+    /// `isEnabled`: `None` when absent or `null`.
+    pub fn is_enabled(&self) -> Option<bool> {
+        self.props().bool(2280)
+    }
+
+    /// Sets `isEnabled`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_is_enabled(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(2280, value.into_patch());
+        self
+    }
+
     /// The `recipients` property.
-    pub recipients: crate::Patch<Box<crate::models::NotificationRecipients>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `recipients`: `None` when absent or `null`.
+    pub fn recipients(&self) -> Option<&crate::models::NotificationRecipients> {
+        self.props().get(2281)
+    }
+
+    /// Sets `recipients`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_recipients(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::NotificationRecipients>,
+    ) -> &mut Self {
+        self.props_mut().set(2281, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl std::fmt::Debug for EmailNotificationsSetting {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props().fmt_as(
+            f,
+            "EmailNotificationsSetting",
+            crate::models::PROPERTY_NAMES,
+        )
+    }
 }
 
 #[cfg(feature = "solutions")]
 impl serde::Serialize for EmailNotificationsSetting {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("additionalEvents", &self.additional_events)?;
-        writer.field("isEnabled", &self.is_enabled)?;
-        writer.field("recipients", &self.recipients)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -2634,22 +4909,27 @@ impl crate::read_fields::ReadFields for EmailNotificationsSetting {
     const NAME: &'static str = "microsoft.graph.emailNotificationsSetting";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "additionalEvents" => self.additional_events = map.next_value()?,
-            "isEnabled" => self.is_enabled = map.next_value()?,
-            "recipients" => self.recipients = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "additionalEvents" => into
+                .other::<crate::edm::Flags<crate::models::NotificationEventsType>, _>(2279, map)?,
+            "isEnabled" => into.bool(2280, map)?,
+            "recipients" => into.other::<crate::models::NotificationRecipients, _>(2281, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -2666,67 +4946,105 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.exchangeProtectionPolicy` entity type.
 ///
-/// Derived from `protectionPolicyBase` < `entity`; inherited properties are included.
+/// Derived from `protectionPolicyBase` < `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::ProtectionPolicyBase`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "solutions")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct ExchangeProtectionPolicy {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
-    /// The `createdBy` property.
-    pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
-    /// The `createdDateTime` property.
-    pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// The `displayName` property.
-    pub display_name: crate::Patch<String>,
-    /// The `isEnabled` property.
-    pub is_enabled: crate::Patch<bool>,
-    /// The `lastModifiedBy` property.
-    pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
-    /// The `lastModifiedDateTime` property.
-    pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// The `protectionPolicyArtifactCount` property.
-    pub protection_policy_artifact_count:
-        crate::Patch<Box<crate::models::ProtectionPolicyArtifactCount>>,
-    /// The `retentionSettings` property.
-    pub retention_settings: crate::Patch<Vec<crate::models::RetentionSetting>>,
-    /// The `status` property.
-    pub status: crate::Patch<crate::models::ProtectionPolicyStatus>,
+    base: crate::models::ProtectionPolicyBase,
+}
+
+#[cfg(feature = "solutions")]
+impl std::ops::Deref for ExchangeProtectionPolicy {
+    type Target = crate::models::ProtectionPolicyBase;
+
+    fn deref(&self) -> &crate::models::ProtectionPolicyBase {
+        &self.base
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl std::ops::DerefMut for ExchangeProtectionPolicy {
+    fn deref_mut(&mut self) -> &mut crate::models::ProtectionPolicyBase {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl ExchangeProtectionPolicy {
+    /// An empty `exchangeProtectionPolicy`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The `mailboxInclusionRules` navigation property (present when expanded).
-    pub mailbox_inclusion_rules: crate::Patch<Vec<crate::models::MailboxProtectionRule>>,
+    ///
+    /// `mailboxInclusionRules`: an empty slice when absent or `null`.
+    pub fn mailbox_inclusion_rules(&self) -> &[crate::models::MailboxProtectionRule] {
+        self.props().list(2456)
+    }
+
+    /// Sets `mailboxInclusionRules`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_mailbox_inclusion_rules(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::MailboxProtectionRule>>,
+    ) -> &mut Self {
+        self.props_mut().set(2456, value.into_patch());
+        self
+    }
+
     /// The `mailboxProtectionUnits` navigation property (present when expanded).
-    pub mailbox_protection_units: crate::Patch<Vec<crate::models::MailboxProtectionUnit>>,
+    ///
+    /// `mailboxProtectionUnits`: an empty slice when absent or `null`.
+    pub fn mailbox_protection_units(&self) -> &[crate::models::MailboxProtectionUnit] {
+        self.props().list(2457)
+    }
+
+    /// Sets `mailboxProtectionUnits`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_mailbox_protection_units(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::MailboxProtectionUnit>>,
+    ) -> &mut Self {
+        self.props_mut().set(2457, value.into_patch());
+        self
+    }
+
     /// The `mailboxProtectionUnitsBulkAdditionJobs` navigation property (present when expanded).
-    pub mailbox_protection_units_bulk_addition_jobs:
-        crate::Patch<Vec<crate::models::MailboxProtectionUnitsBulkAdditionJob>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `mailboxProtectionUnitsBulkAdditionJobs`: an empty slice when absent or `null`.
+    pub fn mailbox_protection_units_bulk_addition_jobs(
+        &self,
+    ) -> &[crate::models::MailboxProtectionUnitsBulkAdditionJob] {
+        self.props().list(2458)
+    }
+
+    /// Sets `mailboxProtectionUnitsBulkAdditionJobs`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_mailbox_protection_units_bulk_addition_jobs(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::MailboxProtectionUnitsBulkAdditionJob>>,
+    ) -> &mut Self {
+        self.props_mut().set(2458, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl std::fmt::Debug for ExchangeProtectionPolicy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "ExchangeProtectionPolicy", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "solutions")]
 impl serde::Serialize for ExchangeProtectionPolicy {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("createdBy", &self.created_by)?;
-        writer.field("createdDateTime", &self.created_date_time)?;
-        writer.field("displayName", &self.display_name)?;
-        writer.field("isEnabled", &self.is_enabled)?;
-        writer.field("lastModifiedBy", &self.last_modified_by)?;
-        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
-        writer.field(
-            "protectionPolicyArtifactCount",
-            &self.protection_policy_artifact_count,
-        )?;
-        writer.field("retentionSettings", &self.retention_settings)?;
-        writer.field("status", &self.status)?;
-        writer.field("mailboxInclusionRules", &self.mailbox_inclusion_rules)?;
-        writer.field("mailboxProtectionUnits", &self.mailbox_protection_units)?;
-        writer.field(
-            "mailboxProtectionUnitsBulkAdditionJobs",
-            &self.mailbox_protection_units_bulk_addition_jobs,
-        )?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -2742,35 +5060,42 @@ impl crate::read_fields::ReadFields for ExchangeProtectionPolicy {
     const NAME: &'static str = "microsoft.graph.exchangeProtectionPolicy";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "createdBy" => self.created_by = map.next_value()?,
-            "createdDateTime" => self.created_date_time = map.next_value()?,
-            "displayName" => self.display_name = map.next_value()?,
-            "isEnabled" => self.is_enabled = map.next_value()?,
-            "lastModifiedBy" => self.last_modified_by = map.next_value()?,
-            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "createdBy" => into.other::<crate::models::AnyIdentitySet, _>(4156, map)?,
+            "createdDateTime" => into.other::<crate::edm::DateTimeOffset, _>(4157, map)?,
+            "displayName" => into.str(4158, map)?,
+            "isEnabled" => into.bool(4159, map)?,
+            "lastModifiedBy" => into.other::<crate::models::AnyIdentitySet, _>(4160, map)?,
+            "lastModifiedDateTime" => into.other::<crate::edm::DateTimeOffset, _>(4161, map)?,
             "protectionPolicyArtifactCount" => {
-                self.protection_policy_artifact_count = map.next_value()?
+                into.other::<crate::models::ProtectionPolicyArtifactCount, _>(4162, map)?
             }
-            "retentionSettings" => self.retention_settings = map.next_value()?,
-            "status" => self.status = map.next_value()?,
-            "mailboxInclusionRules" => self.mailbox_inclusion_rules = map.next_value()?,
-            "mailboxProtectionUnits" => self.mailbox_protection_units = map.next_value()?,
-            "mailboxProtectionUnitsBulkAdditionJobs" => {
-                self.mailbox_protection_units_bulk_addition_jobs = map.next_value()?
+            "retentionSettings" => {
+                into.other::<Vec<crate::models::RetentionSetting>, _>(4163, map)?
             }
+            "status" => into.other::<crate::models::ProtectionPolicyStatus, _>(4164, map)?,
+            "mailboxInclusionRules" => {
+                into.other::<Vec<crate::models::MailboxProtectionRule>, _>(2456, map)?
+            }
+            "mailboxProtectionUnits" => {
+                into.other::<Vec<crate::models::MailboxProtectionUnit>, _>(2457, map)?
+            }
+            "mailboxProtectionUnitsBulkAdditionJobs" => into
+                .other::<Vec<crate::models::MailboxProtectionUnitsBulkAdditionJob>, _>(2458, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+base: <crate::models::ProtectionPolicyBase as crate::read_fields::ReadFields>::from_properties(properties),
+}
     }
 }
 
@@ -2796,71 +5121,107 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.exchangeRestoreSession` entity type.
 ///
-/// Derived from `restoreSessionBase` < `entity`; inherited properties are included.
+/// Derived from `restoreSessionBase` < `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::RestoreSessionBase`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "solutions")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct ExchangeRestoreSession {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
-    /// The `completedDateTime` property.
-    pub completed_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// The `createdBy` property.
-    pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
-    /// The `createdDateTime` property.
-    pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// The `error` property.
-    pub error: crate::Patch<Box<crate::models::PublicError>>,
-    /// The `lastModifiedBy` property.
-    pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
-    /// The `lastModifiedDateTime` property.
-    pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// The `restoreJobType` property.
-    pub restore_job_type: crate::Patch<crate::models::RestoreJobType>,
-    /// The `restoreSessionArtifactCount` property.
-    pub restore_session_artifact_count:
-        crate::Patch<Box<crate::models::RestoreSessionArtifactCount>>,
-    /// The `status` property.
-    pub status: crate::Patch<crate::models::RestoreSessionStatus>,
+    base: crate::models::RestoreSessionBase,
+}
+
+#[cfg(feature = "solutions")]
+impl std::ops::Deref for ExchangeRestoreSession {
+    type Target = crate::models::RestoreSessionBase;
+
+    fn deref(&self) -> &crate::models::RestoreSessionBase {
+        &self.base
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl std::ops::DerefMut for ExchangeRestoreSession {
+    fn deref_mut(&mut self) -> &mut crate::models::RestoreSessionBase {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl ExchangeRestoreSession {
+    /// An empty `exchangeRestoreSession`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The `granularMailboxRestoreArtifacts` navigation property (present when expanded).
-    pub granular_mailbox_restore_artifacts:
-        crate::Patch<Vec<crate::models::GranularMailboxRestoreArtifact>>,
+    ///
+    /// `granularMailboxRestoreArtifacts`: an empty slice when absent or `null`.
+    pub fn granular_mailbox_restore_artifacts(
+        &self,
+    ) -> &[crate::models::GranularMailboxRestoreArtifact] {
+        self.props().list(2459)
+    }
+
+    /// Sets `granularMailboxRestoreArtifacts`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_granular_mailbox_restore_artifacts(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::GranularMailboxRestoreArtifact>>,
+    ) -> &mut Self {
+        self.props_mut().set(2459, value.into_patch());
+        self
+    }
+
     /// The `mailboxRestoreArtifacts` navigation property (present when expanded).
-    pub mailbox_restore_artifacts: crate::Patch<Vec<crate::models::AnyMailboxRestoreArtifact>>,
+    ///
+    /// `mailboxRestoreArtifacts`: an empty slice when absent or `null`.
+    pub fn mailbox_restore_artifacts(&self) -> &[crate::models::AnyMailboxRestoreArtifact] {
+        self.props().list(2460)
+    }
+
+    /// Sets `mailboxRestoreArtifacts`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_mailbox_restore_artifacts(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::AnyMailboxRestoreArtifact>>,
+    ) -> &mut Self {
+        self.props_mut().set(2460, value.into_patch());
+        self
+    }
+
     /// The `mailboxRestoreArtifactsBulkAdditionRequests` navigation property (present when expanded).
-    pub mailbox_restore_artifacts_bulk_addition_requests:
-        crate::Patch<Vec<crate::models::MailboxRestoreArtifactsBulkAdditionRequest>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `mailboxRestoreArtifactsBulkAdditionRequests`: an empty slice when absent or `null`.
+    pub fn mailbox_restore_artifacts_bulk_addition_requests(
+        &self,
+    ) -> &[crate::models::MailboxRestoreArtifactsBulkAdditionRequest] {
+        self.props().list(2461)
+    }
+
+    /// Sets `mailboxRestoreArtifactsBulkAdditionRequests`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_mailbox_restore_artifacts_bulk_addition_requests(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::MailboxRestoreArtifactsBulkAdditionRequest>>,
+    ) -> &mut Self {
+        self.props_mut().set(2461, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl std::fmt::Debug for ExchangeRestoreSession {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "ExchangeRestoreSession", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "solutions")]
 impl serde::Serialize for ExchangeRestoreSession {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("completedDateTime", &self.completed_date_time)?;
-        writer.field("createdBy", &self.created_by)?;
-        writer.field("createdDateTime", &self.created_date_time)?;
-        writer.field("error", &self.error)?;
-        writer.field("lastModifiedBy", &self.last_modified_by)?;
-        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
-        writer.field("restoreJobType", &self.restore_job_type)?;
-        writer.field(
-            "restoreSessionArtifactCount",
-            &self.restore_session_artifact_count,
-        )?;
-        writer.field("status", &self.status)?;
-        writer.field(
-            "granularMailboxRestoreArtifacts",
-            &self.granular_mailbox_restore_artifacts,
-        )?;
-        writer.field("mailboxRestoreArtifacts", &self.mailbox_restore_artifacts)?;
-        writer.field(
-            "mailboxRestoreArtifactsBulkAdditionRequests",
-            &self.mailbox_restore_artifacts_bulk_addition_requests,
-        )?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -2876,37 +5237,41 @@ impl crate::read_fields::ReadFields for ExchangeRestoreSession {
     const NAME: &'static str = "microsoft.graph.exchangeRestoreSession";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "completedDateTime" => self.completed_date_time = map.next_value()?,
-            "createdBy" => self.created_by = map.next_value()?,
-            "createdDateTime" => self.created_date_time = map.next_value()?,
-            "error" => self.error = map.next_value()?,
-            "lastModifiedBy" => self.last_modified_by = map.next_value()?,
-            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
-            "restoreJobType" => self.restore_job_type = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "completedDateTime" => into.other::<crate::edm::DateTimeOffset, _>(4348, map)?,
+            "createdBy" => into.other::<crate::models::AnyIdentitySet, _>(4349, map)?,
+            "createdDateTime" => into.other::<crate::edm::DateTimeOffset, _>(4350, map)?,
+            "error" => into.other::<crate::models::PublicError, _>(4351, map)?,
+            "lastModifiedBy" => into.other::<crate::models::AnyIdentitySet, _>(4352, map)?,
+            "lastModifiedDateTime" => into.other::<crate::edm::DateTimeOffset, _>(4353, map)?,
+            "restoreJobType" => into.other::<crate::models::RestoreJobType, _>(4354, map)?,
             "restoreSessionArtifactCount" => {
-                self.restore_session_artifact_count = map.next_value()?
+                into.other::<crate::models::RestoreSessionArtifactCount, _>(4355, map)?
             }
-            "status" => self.status = map.next_value()?,
+            "status" => into.other::<crate::models::RestoreSessionStatus, _>(4356, map)?,
             "granularMailboxRestoreArtifacts" => {
-                self.granular_mailbox_restore_artifacts = map.next_value()?
+                into.other::<Vec<crate::models::GranularMailboxRestoreArtifact>, _>(2459, map)?
             }
-            "mailboxRestoreArtifacts" => self.mailbox_restore_artifacts = map.next_value()?,
-            "mailboxRestoreArtifactsBulkAdditionRequests" => {
-                self.mailbox_restore_artifacts_bulk_addition_requests = map.next_value()?
+            "mailboxRestoreArtifacts" => {
+                into.other::<Vec<crate::models::AnyMailboxRestoreArtifact>, _>(2460, map)?
             }
+            "mailboxRestoreArtifactsBulkAdditionRequests" => into.other::<Vec<
+                crate::models::MailboxRestoreArtifactsBulkAdditionRequest,
+            >, _>(2461, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+base: <crate::models::RestoreSessionBase as crate::read_fields::ReadFields>::from_properties(properties),
+}
     }
 }
 
@@ -2932,53 +5297,71 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.granularDriveRestoreArtifact` entity type.
 ///
-/// Derived from `granularRestoreArtifactBase` < `entity`; inherited properties are included.
+/// Derived from `granularRestoreArtifactBase` < `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::GranularRestoreArtifactBase`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "solutions")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct GranularDriveRestoreArtifact {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
-    /// The `browseSessionId` property.
-    pub browse_session_id: crate::Patch<String>,
-    /// The `completionDateTime` property.
-    pub completion_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// The `restoredItemKey` property.
-    pub restored_item_key: crate::Patch<String>,
-    /// The `restoredItemPath` property.
-    pub restored_item_path: crate::Patch<String>,
-    /// The `restoredItemWebUrl` property.
-    pub restored_item_web_url: crate::Patch<String>,
-    /// The `restorePointDateTime` property.
-    pub restore_point_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// The `startDateTime` property.
-    pub start_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// The `status` property.
-    pub status: crate::Patch<crate::models::ArtifactRestoreStatus>,
-    /// The `webUrl` property.
-    pub web_url: crate::Patch<String>,
+    base: crate::models::GranularRestoreArtifactBase,
+}
+
+#[cfg(feature = "solutions")]
+impl std::ops::Deref for GranularDriveRestoreArtifact {
+    type Target = crate::models::GranularRestoreArtifactBase;
+
+    fn deref(&self) -> &crate::models::GranularRestoreArtifactBase {
+        &self.base
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl std::ops::DerefMut for GranularDriveRestoreArtifact {
+    fn deref_mut(&mut self) -> &mut crate::models::GranularRestoreArtifactBase {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl GranularDriveRestoreArtifact {
+    /// An empty `granularDriveRestoreArtifact`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The `directoryObjectId` property.
-    pub directory_object_id: crate::Patch<String>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `directoryObjectId`: `None` when absent or `null`.
+    pub fn directory_object_id(&self) -> Option<&str> {
+        self.props().str(2559)
+    }
+
+    /// Sets `directoryObjectId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_directory_object_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(2559, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl std::fmt::Debug for GranularDriveRestoreArtifact {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props().fmt_as(
+            f,
+            "GranularDriveRestoreArtifact",
+            crate::models::PROPERTY_NAMES,
+        )
+    }
 }
 
 #[cfg(feature = "solutions")]
 impl serde::Serialize for GranularDriveRestoreArtifact {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("browseSessionId", &self.browse_session_id)?;
-        writer.field("completionDateTime", &self.completion_date_time)?;
-        writer.field("restoredItemKey", &self.restored_item_key)?;
-        writer.field("restoredItemPath", &self.restored_item_path)?;
-        writer.field("restoredItemWebUrl", &self.restored_item_web_url)?;
-        writer.field("restorePointDateTime", &self.restore_point_date_time)?;
-        writer.field("startDateTime", &self.start_date_time)?;
-        writer.field("status", &self.status)?;
-        writer.field("webUrl", &self.web_url)?;
-        writer.field("directoryObjectId", &self.directory_object_id)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -2994,29 +5377,31 @@ impl crate::read_fields::ReadFields for GranularDriveRestoreArtifact {
     const NAME: &'static str = "microsoft.graph.granularDriveRestoreArtifact";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "browseSessionId" => self.browse_session_id = map.next_value()?,
-            "completionDateTime" => self.completion_date_time = map.next_value()?,
-            "restoredItemKey" => self.restored_item_key = map.next_value()?,
-            "restoredItemPath" => self.restored_item_path = map.next_value()?,
-            "restoredItemWebUrl" => self.restored_item_web_url = map.next_value()?,
-            "restorePointDateTime" => self.restore_point_date_time = map.next_value()?,
-            "startDateTime" => self.start_date_time = map.next_value()?,
-            "status" => self.status = map.next_value()?,
-            "webUrl" => self.web_url = map.next_value()?,
-            "directoryObjectId" => self.directory_object_id = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "browseSessionId" => into.str(2562, map)?,
+            "completionDateTime" => into.other::<crate::edm::DateTimeOffset, _>(2563, map)?,
+            "restoredItemKey" => into.str(2564, map)?,
+            "restoredItemPath" => into.str(2565, map)?,
+            "restoredItemWebUrl" => into.str(2566, map)?,
+            "restorePointDateTime" => into.other::<crate::edm::DateTimeOffset, _>(2567, map)?,
+            "startDateTime" => into.other::<crate::edm::DateTimeOffset, _>(2568, map)?,
+            "status" => into.other::<crate::models::ArtifactRestoreStatus, _>(2569, map)?,
+            "webUrl" => into.str(2570, map)?,
+            "directoryObjectId" => into.str(2559, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+base: <crate::models::GranularRestoreArtifactBase as crate::read_fields::ReadFields>::from_properties(properties),
+}
     }
 }
 
@@ -3040,56 +5425,84 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.granularMailboxRestoreArtifact` entity type.
 ///
-/// Derived from `mailboxRestoreArtifact` < `restoreArtifactBase` < `entity`; inherited properties are included.
+/// Derived from `mailboxRestoreArtifact` < `restoreArtifactBase` < `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::MailboxRestoreArtifact`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "solutions")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct GranularMailboxRestoreArtifact {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
-    /// The `completionDateTime` property.
-    pub completion_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// The `destinationType` property.
-    pub destination_type: crate::Patch<crate::models::DestinationType>,
-    /// The `error` property.
-    pub error: crate::Patch<Box<crate::models::PublicError>>,
-    /// The `startDateTime` property.
-    pub start_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// The `status` property.
-    pub status: crate::Patch<crate::models::ArtifactRestoreStatus>,
-    /// The `restoredFolderId` property.
-    pub restored_folder_id: crate::Patch<String>,
-    /// The `restoredFolderName` property.
-    pub restored_folder_name: crate::Patch<String>,
-    /// The `restoredItemCount` property.
-    pub restored_item_count: crate::Patch<i32>,
+    base: crate::models::MailboxRestoreArtifact,
+}
+
+#[cfg(feature = "solutions")]
+impl std::ops::Deref for GranularMailboxRestoreArtifact {
+    type Target = crate::models::MailboxRestoreArtifact;
+
+    fn deref(&self) -> &crate::models::MailboxRestoreArtifact {
+        &self.base
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl std::ops::DerefMut for GranularMailboxRestoreArtifact {
+    fn deref_mut(&mut self) -> &mut crate::models::MailboxRestoreArtifact {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl GranularMailboxRestoreArtifact {
+    /// An empty `granularMailboxRestoreArtifact`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The `artifactCount` property.
-    pub artifact_count: crate::Patch<i32>,
+    ///
+    /// `artifactCount`: `None` when absent or `null`.
+    pub fn artifact_count(&self) -> Option<i32> {
+        self.props().int(2560)
+    }
+
+    /// Sets `artifactCount`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_artifact_count(&mut self, value: impl crate::IntoPatch<i32>) -> &mut Self {
+        self.props_mut().set_int(2560, value.into_patch());
+        self
+    }
+
     /// The `searchResponseId` property.
-    pub search_response_id: crate::Patch<String>,
-    /// The `restorePoint` navigation property (present when expanded).
-    pub restore_point: crate::Patch<Box<crate::models::RestorePoint>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `searchResponseId`: `None` when absent or `null`.
+    pub fn search_response_id(&self) -> Option<&str> {
+        self.props().str(2561)
+    }
+
+    /// Sets `searchResponseId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_search_response_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(2561, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl std::fmt::Debug for GranularMailboxRestoreArtifact {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props().fmt_as(
+            f,
+            "GranularMailboxRestoreArtifact",
+            crate::models::PROPERTY_NAMES,
+        )
+    }
 }
 
 #[cfg(feature = "solutions")]
 impl serde::Serialize for GranularMailboxRestoreArtifact {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("completionDateTime", &self.completion_date_time)?;
-        writer.field("destinationType", &self.destination_type)?;
-        writer.field("error", &self.error)?;
-        writer.field("startDateTime", &self.start_date_time)?;
-        writer.field("status", &self.status)?;
-        writer.field("restoredFolderId", &self.restored_folder_id)?;
-        writer.field("restoredFolderName", &self.restored_folder_name)?;
-        writer.field("restoredItemCount", &self.restored_item_count)?;
-        writer.field("artifactCount", &self.artifact_count)?;
-        writer.field("searchResponseId", &self.search_response_id)?;
-        writer.field("restorePoint", &self.restore_point)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -3105,30 +5518,32 @@ impl crate::read_fields::ReadFields for GranularMailboxRestoreArtifact {
     const NAME: &'static str = "microsoft.graph.granularMailboxRestoreArtifact";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "completionDateTime" => self.completion_date_time = map.next_value()?,
-            "destinationType" => self.destination_type = map.next_value()?,
-            "error" => self.error = map.next_value()?,
-            "startDateTime" => self.start_date_time = map.next_value()?,
-            "status" => self.status = map.next_value()?,
-            "restoredFolderId" => self.restored_folder_id = map.next_value()?,
-            "restoredFolderName" => self.restored_folder_name = map.next_value()?,
-            "restoredItemCount" => self.restored_item_count = map.next_value()?,
-            "artifactCount" => self.artifact_count = map.next_value()?,
-            "searchResponseId" => self.search_response_id = map.next_value()?,
-            "restorePoint" => self.restore_point = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "completionDateTime" => into.other::<crate::edm::DateTimeOffset, _>(4326, map)?,
+            "destinationType" => into.other::<crate::models::DestinationType, _>(4327, map)?,
+            "error" => into.other::<crate::models::PublicError, _>(4328, map)?,
+            "startDateTime" => into.other::<crate::edm::DateTimeOffset, _>(4329, map)?,
+            "status" => into.other::<crate::models::ArtifactRestoreStatus, _>(4330, map)?,
+            "restoredFolderId" => into.str(3167, map)?,
+            "restoredFolderName" => into.str(3168, map)?,
+            "restoredItemCount" => into.int::<i32, _>(3169, map)?,
+            "artifactCount" => into.int::<i32, _>(2560, map)?,
+            "searchResponseId" => into.str(2561, map)?,
+            "restorePoint" => into.other::<crate::models::RestorePoint, _>(4331, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+base: <crate::models::MailboxRestoreArtifact as crate::read_fields::ReadFields>::from_properties(properties),
+}
     }
 }
 
@@ -3153,53 +5568,71 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.granularSiteRestoreArtifact` entity type.
 ///
-/// Derived from `granularRestoreArtifactBase` < `entity`; inherited properties are included.
+/// Derived from `granularRestoreArtifactBase` < `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::GranularRestoreArtifactBase`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "solutions")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct GranularSiteRestoreArtifact {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
-    /// The `browseSessionId` property.
-    pub browse_session_id: crate::Patch<String>,
-    /// The `completionDateTime` property.
-    pub completion_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// The `restoredItemKey` property.
-    pub restored_item_key: crate::Patch<String>,
-    /// The `restoredItemPath` property.
-    pub restored_item_path: crate::Patch<String>,
-    /// The `restoredItemWebUrl` property.
-    pub restored_item_web_url: crate::Patch<String>,
-    /// The `restorePointDateTime` property.
-    pub restore_point_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// The `startDateTime` property.
-    pub start_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// The `status` property.
-    pub status: crate::Patch<crate::models::ArtifactRestoreStatus>,
-    /// The `webUrl` property.
-    pub web_url: crate::Patch<String>,
+    base: crate::models::GranularRestoreArtifactBase,
+}
+
+#[cfg(feature = "solutions")]
+impl std::ops::Deref for GranularSiteRestoreArtifact {
+    type Target = crate::models::GranularRestoreArtifactBase;
+
+    fn deref(&self) -> &crate::models::GranularRestoreArtifactBase {
+        &self.base
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl std::ops::DerefMut for GranularSiteRestoreArtifact {
+    fn deref_mut(&mut self) -> &mut crate::models::GranularRestoreArtifactBase {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl GranularSiteRestoreArtifact {
+    /// An empty `granularSiteRestoreArtifact`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The `siteId` property.
-    pub site_id: crate::Patch<String>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `siteId`: `None` when absent or `null`.
+    pub fn site_id(&self) -> Option<&str> {
+        self.props().str(2571)
+    }
+
+    /// Sets `siteId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_site_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(2571, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl std::fmt::Debug for GranularSiteRestoreArtifact {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props().fmt_as(
+            f,
+            "GranularSiteRestoreArtifact",
+            crate::models::PROPERTY_NAMES,
+        )
+    }
 }
 
 #[cfg(feature = "solutions")]
 impl serde::Serialize for GranularSiteRestoreArtifact {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("browseSessionId", &self.browse_session_id)?;
-        writer.field("completionDateTime", &self.completion_date_time)?;
-        writer.field("restoredItemKey", &self.restored_item_key)?;
-        writer.field("restoredItemPath", &self.restored_item_path)?;
-        writer.field("restoredItemWebUrl", &self.restored_item_web_url)?;
-        writer.field("restorePointDateTime", &self.restore_point_date_time)?;
-        writer.field("startDateTime", &self.start_date_time)?;
-        writer.field("status", &self.status)?;
-        writer.field("webUrl", &self.web_url)?;
-        writer.field("siteId", &self.site_id)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -3215,29 +5648,31 @@ impl crate::read_fields::ReadFields for GranularSiteRestoreArtifact {
     const NAME: &'static str = "microsoft.graph.granularSiteRestoreArtifact";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "browseSessionId" => self.browse_session_id = map.next_value()?,
-            "completionDateTime" => self.completion_date_time = map.next_value()?,
-            "restoredItemKey" => self.restored_item_key = map.next_value()?,
-            "restoredItemPath" => self.restored_item_path = map.next_value()?,
-            "restoredItemWebUrl" => self.restored_item_web_url = map.next_value()?,
-            "restorePointDateTime" => self.restore_point_date_time = map.next_value()?,
-            "startDateTime" => self.start_date_time = map.next_value()?,
-            "status" => self.status = map.next_value()?,
-            "webUrl" => self.web_url = map.next_value()?,
-            "siteId" => self.site_id = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "browseSessionId" => into.str(2562, map)?,
+            "completionDateTime" => into.other::<crate::edm::DateTimeOffset, _>(2563, map)?,
+            "restoredItemKey" => into.str(2564, map)?,
+            "restoredItemPath" => into.str(2565, map)?,
+            "restoredItemWebUrl" => into.str(2566, map)?,
+            "restorePointDateTime" => into.other::<crate::edm::DateTimeOffset, _>(2567, map)?,
+            "startDateTime" => into.other::<crate::edm::DateTimeOffset, _>(2568, map)?,
+            "status" => into.other::<crate::models::ArtifactRestoreStatus, _>(2569, map)?,
+            "webUrl" => into.str(2570, map)?,
+            "siteId" => into.str(2571, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+base: <crate::models::GranularRestoreArtifactBase as crate::read_fields::ReadFields>::from_properties(properties),
+}
     }
 }
 
@@ -3261,47 +5696,68 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.mailboxProtectionRule` entity type.
 ///
-/// Derived from `protectionRuleBase` < `entity`; inherited properties are included.
+/// Derived from `protectionRuleBase` < `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::ProtectionRuleBase`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "solutions")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct MailboxProtectionRule {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
-    /// The `createdBy` property.
-    pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
-    /// The `createdDateTime` property.
-    pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// The `error` property.
-    pub error: crate::Patch<Box<crate::models::PublicError>>,
-    /// The `isAutoApplyEnabled` property.
-    pub is_auto_apply_enabled: crate::Patch<bool>,
-    /// The `lastModifiedBy` property.
-    pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
-    /// The `lastModifiedDateTime` property.
-    pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// The `status` property.
-    pub status: crate::Patch<crate::models::ProtectionRuleStatus>,
+    base: crate::models::ProtectionRuleBase,
+}
+
+#[cfg(feature = "solutions")]
+impl std::ops::Deref for MailboxProtectionRule {
+    type Target = crate::models::ProtectionRuleBase;
+
+    fn deref(&self) -> &crate::models::ProtectionRuleBase {
+        &self.base
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl std::ops::DerefMut for MailboxProtectionRule {
+    fn deref_mut(&mut self) -> &mut crate::models::ProtectionRuleBase {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl MailboxProtectionRule {
+    /// An empty `mailboxProtectionRule`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The `mailboxExpression` property.
-    pub mailbox_expression: crate::Patch<String>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `mailboxExpression`: `None` when absent or `null`.
+    pub fn mailbox_expression(&self) -> Option<&str> {
+        self.props().str(3161)
+    }
+
+    /// Sets `mailboxExpression`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_mailbox_expression(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(3161, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl std::fmt::Debug for MailboxProtectionRule {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "MailboxProtectionRule", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "solutions")]
 impl serde::Serialize for MailboxProtectionRule {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("createdBy", &self.created_by)?;
-        writer.field("createdDateTime", &self.created_date_time)?;
-        writer.field("error", &self.error)?;
-        writer.field("isAutoApplyEnabled", &self.is_auto_apply_enabled)?;
-        writer.field("lastModifiedBy", &self.last_modified_by)?;
-        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
-        writer.field("status", &self.status)?;
-        writer.field("mailboxExpression", &self.mailbox_expression)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -3317,27 +5773,29 @@ impl crate::read_fields::ReadFields for MailboxProtectionRule {
     const NAME: &'static str = "microsoft.graph.mailboxProtectionRule";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "createdBy" => self.created_by = map.next_value()?,
-            "createdDateTime" => self.created_date_time = map.next_value()?,
-            "error" => self.error = map.next_value()?,
-            "isAutoApplyEnabled" => self.is_auto_apply_enabled = map.next_value()?,
-            "lastModifiedBy" => self.last_modified_by = map.next_value()?,
-            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
-            "status" => self.status = map.next_value()?,
-            "mailboxExpression" => self.mailbox_expression = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "createdBy" => into.other::<crate::models::AnyIdentitySet, _>(4165, map)?,
+            "createdDateTime" => into.other::<crate::edm::DateTimeOffset, _>(4166, map)?,
+            "error" => into.other::<crate::models::PublicError, _>(4167, map)?,
+            "isAutoApplyEnabled" => into.bool(4168, map)?,
+            "lastModifiedBy" => into.other::<crate::models::AnyIdentitySet, _>(4169, map)?,
+            "lastModifiedDateTime" => into.other::<crate::edm::DateTimeOffset, _>(4170, map)?,
+            "status" => into.other::<crate::models::ProtectionRuleStatus, _>(4171, map)?,
+            "mailboxExpression" => into.str(3161, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+base: <crate::models::ProtectionRuleBase as crate::read_fields::ReadFields>::from_properties(properties),
+}
     }
 }
 
@@ -3359,62 +5817,94 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.mailboxProtectionUnit` entity type.
 ///
-/// Derived from `protectionUnitBase` < `entity`; inherited properties are included.
+/// Derived from `protectionUnitBase` < `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::ProtectionUnitBase`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "solutions")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct MailboxProtectionUnit {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
-    /// The `createdBy` property.
-    pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
-    /// The `createdDateTime` property.
-    pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// The `error` property.
-    pub error: crate::Patch<Box<crate::models::PublicError>>,
-    /// The `lastModifiedBy` property.
-    pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
-    /// The `lastModifiedDateTime` property.
-    pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// The `offboardRequestedDateTime` property.
-    pub offboard_requested_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// The `policyId` property.
-    pub policy_id: crate::Patch<String>,
-    /// The `protectionSources` property.
-    pub protection_sources: crate::Patch<crate::edm::Flags<crate::models::ProtectionSource>>,
-    /// The `status` property.
-    pub status: crate::Patch<crate::models::ProtectionUnitStatus>,
+    base: crate::models::ProtectionUnitBase,
+}
+
+#[cfg(feature = "solutions")]
+impl std::ops::Deref for MailboxProtectionUnit {
+    type Target = crate::models::ProtectionUnitBase;
+
+    fn deref(&self) -> &crate::models::ProtectionUnitBase {
+        &self.base
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl std::ops::DerefMut for MailboxProtectionUnit {
+    fn deref_mut(&mut self) -> &mut crate::models::ProtectionUnitBase {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl MailboxProtectionUnit {
+    /// An empty `mailboxProtectionUnit`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The `directoryObjectId` property.
-    pub directory_object_id: crate::Patch<String>,
+    ///
+    /// `directoryObjectId`: `None` when absent or `null`.
+    pub fn directory_object_id(&self) -> Option<&str> {
+        self.props().str(3162)
+    }
+
+    /// Sets `directoryObjectId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_directory_object_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(3162, value.into_patch());
+        self
+    }
+
     /// The `displayName` property.
-    pub display_name: crate::Patch<String>,
+    ///
+    /// `displayName`: `None` when absent or `null`.
+    pub fn display_name(&self) -> Option<&str> {
+        self.props().str(3163)
+    }
+
+    /// Sets `displayName`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_display_name(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(3163, value.into_patch());
+        self
+    }
+
     /// The `email` property.
-    pub email: crate::Patch<String>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `email`: `None` when absent or `null`.
+    pub fn email(&self) -> Option<&str> {
+        self.props().str(3164)
+    }
+
+    /// Sets `email`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_email(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(3164, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl std::fmt::Debug for MailboxProtectionUnit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "MailboxProtectionUnit", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "solutions")]
 impl serde::Serialize for MailboxProtectionUnit {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("createdBy", &self.created_by)?;
-        writer.field("createdDateTime", &self.created_date_time)?;
-        writer.field("error", &self.error)?;
-        writer.field("lastModifiedBy", &self.last_modified_by)?;
-        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
-        writer.field(
-            "offboardRequestedDateTime",
-            &self.offboard_requested_date_time,
-        )?;
-        writer.field("policyId", &self.policy_id)?;
-        writer.field("protectionSources", &self.protection_sources)?;
-        writer.field("status", &self.status)?;
-        writer.field("directoryObjectId", &self.directory_object_id)?;
-        writer.field("displayName", &self.display_name)?;
-        writer.field("email", &self.email)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -3430,31 +5920,37 @@ impl crate::read_fields::ReadFields for MailboxProtectionUnit {
     const NAME: &'static str = "microsoft.graph.mailboxProtectionUnit";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "createdBy" => self.created_by = map.next_value()?,
-            "createdDateTime" => self.created_date_time = map.next_value()?,
-            "error" => self.error = map.next_value()?,
-            "lastModifiedBy" => self.last_modified_by = map.next_value()?,
-            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
-            "offboardRequestedDateTime" => self.offboard_requested_date_time = map.next_value()?,
-            "policyId" => self.policy_id = map.next_value()?,
-            "protectionSources" => self.protection_sources = map.next_value()?,
-            "status" => self.status = map.next_value()?,
-            "directoryObjectId" => self.directory_object_id = map.next_value()?,
-            "displayName" => self.display_name = map.next_value()?,
-            "email" => self.email = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "createdBy" => into.other::<crate::models::AnyIdentitySet, _>(4172, map)?,
+            "createdDateTime" => into.other::<crate::edm::DateTimeOffset, _>(4173, map)?,
+            "error" => into.other::<crate::models::PublicError, _>(4174, map)?,
+            "lastModifiedBy" => into.other::<crate::models::AnyIdentitySet, _>(4175, map)?,
+            "lastModifiedDateTime" => into.other::<crate::edm::DateTimeOffset, _>(4176, map)?,
+            "offboardRequestedDateTime" => {
+                into.other::<crate::edm::DateTimeOffset, _>(4177, map)?
+            }
+            "policyId" => into.str(4178, map)?,
+            "protectionSources" => {
+                into.other::<crate::edm::Flags<crate::models::ProtectionSource>, _>(4179, map)?
+            }
+            "status" => into.other::<crate::models::ProtectionUnitStatus, _>(4180, map)?,
+            "directoryObjectId" => into.str(3162, map)?,
+            "displayName" => into.str(3163, map)?,
+            "email" => into.str(3164, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+base: <crate::models::ProtectionUnitBase as crate::read_fields::ReadFields>::from_properties(properties),
+}
     }
 }
 
@@ -3480,50 +5976,87 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.mailboxProtectionUnitsBulkAdditionJob` entity type.
 ///
-/// Derived from `protectionUnitsBulkJobBase` < `entity`; inherited properties are included.
+/// Derived from `protectionUnitsBulkJobBase` < `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::ProtectionUnitsBulkJobBase`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "solutions")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct MailboxProtectionUnitsBulkAdditionJob {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
-    /// The `createdBy` property.
-    pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
-    /// The `createdDateTime` property.
-    pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// The `displayName` property.
-    pub display_name: crate::Patch<String>,
-    /// The `error` property.
-    pub error: crate::Patch<Box<crate::models::PublicError>>,
-    /// The `lastModifiedBy` property.
-    pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
-    /// The `lastModifiedDateTime` property.
-    pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// The `status` property.
-    pub status: crate::Patch<crate::models::ProtectionUnitsBulkJobStatus>,
+    base: crate::models::ProtectionUnitsBulkJobBase,
+}
+
+#[cfg(feature = "solutions")]
+impl std::ops::Deref for MailboxProtectionUnitsBulkAdditionJob {
+    type Target = crate::models::ProtectionUnitsBulkJobBase;
+
+    fn deref(&self) -> &crate::models::ProtectionUnitsBulkJobBase {
+        &self.base
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl std::ops::DerefMut for MailboxProtectionUnitsBulkAdditionJob {
+    fn deref_mut(&mut self) -> &mut crate::models::ProtectionUnitsBulkJobBase {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl MailboxProtectionUnitsBulkAdditionJob {
+    /// An empty `mailboxProtectionUnitsBulkAdditionJob`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The `directoryObjectIds` property.
-    pub directory_object_ids: crate::Patch<Vec<String>>,
+    ///
+    /// `directoryObjectIds`: an empty slice when absent or `null`.
+    pub fn directory_object_ids(&self) -> &[String] {
+        self.props().strings(3165)
+    }
+
+    /// Sets `directoryObjectIds`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_directory_object_ids(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<String>>,
+    ) -> &mut Self {
+        self.props_mut().set_strings(3165, value.into_patch());
+        self
+    }
+
     /// The `mailboxes` property.
-    pub mailboxes: crate::Patch<Vec<String>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `mailboxes`: an empty slice when absent or `null`.
+    pub fn mailboxes(&self) -> &[String] {
+        self.props().strings(3166)
+    }
+
+    /// Sets `mailboxes`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_mailboxes(&mut self, value: impl crate::IntoPatch<Vec<String>>) -> &mut Self {
+        self.props_mut().set_strings(3166, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl std::fmt::Debug for MailboxProtectionUnitsBulkAdditionJob {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props().fmt_as(
+            f,
+            "MailboxProtectionUnitsBulkAdditionJob",
+            crate::models::PROPERTY_NAMES,
+        )
+    }
 }
 
 #[cfg(feature = "solutions")]
 impl serde::Serialize for MailboxProtectionUnitsBulkAdditionJob {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("createdBy", &self.created_by)?;
-        writer.field("createdDateTime", &self.created_date_time)?;
-        writer.field("displayName", &self.display_name)?;
-        writer.field("error", &self.error)?;
-        writer.field("lastModifiedBy", &self.last_modified_by)?;
-        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
-        writer.field("status", &self.status)?;
-        writer.field("directoryObjectIds", &self.directory_object_ids)?;
-        writer.field("mailboxes", &self.mailboxes)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -3539,28 +6072,30 @@ impl crate::read_fields::ReadFields for MailboxProtectionUnitsBulkAdditionJob {
     const NAME: &'static str = "microsoft.graph.mailboxProtectionUnitsBulkAdditionJob";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "createdBy" => self.created_by = map.next_value()?,
-            "createdDateTime" => self.created_date_time = map.next_value()?,
-            "displayName" => self.display_name = map.next_value()?,
-            "error" => self.error = map.next_value()?,
-            "lastModifiedBy" => self.last_modified_by = map.next_value()?,
-            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
-            "status" => self.status = map.next_value()?,
-            "directoryObjectIds" => self.directory_object_ids = map.next_value()?,
-            "mailboxes" => self.mailboxes = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "createdBy" => into.other::<crate::models::AnyIdentitySet, _>(4181, map)?,
+            "createdDateTime" => into.other::<crate::edm::DateTimeOffset, _>(4182, map)?,
+            "displayName" => into.str(4183, map)?,
+            "error" => into.other::<crate::models::PublicError, _>(4184, map)?,
+            "lastModifiedBy" => into.other::<crate::models::AnyIdentitySet, _>(4185, map)?,
+            "lastModifiedDateTime" => into.other::<crate::edm::DateTimeOffset, _>(4186, map)?,
+            "status" => into.other::<crate::models::ProtectionUnitsBulkJobStatus, _>(4187, map)?,
+            "directoryObjectIds" => into.strings(3165, map)?,
+            "mailboxes" => into.strings(3166, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+base: <crate::models::ProtectionUnitsBulkJobBase as crate::read_fields::ReadFields>::from_properties(properties),
+}
     }
 }
 
@@ -3583,50 +6118,94 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.mailboxRestoreArtifact` entity type.
 ///
-/// Derived from `restoreArtifactBase` < `entity`; inherited properties are included.
+/// Derived from `restoreArtifactBase` < `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::RestoreArtifactBase`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "solutions")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct MailboxRestoreArtifact {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
-    /// The `completionDateTime` property.
-    pub completion_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// The `destinationType` property.
-    pub destination_type: crate::Patch<crate::models::DestinationType>,
-    /// The `error` property.
-    pub error: crate::Patch<Box<crate::models::PublicError>>,
-    /// The `startDateTime` property.
-    pub start_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// The `status` property.
-    pub status: crate::Patch<crate::models::ArtifactRestoreStatus>,
+    base: crate::models::RestoreArtifactBase,
+}
+
+#[cfg(feature = "solutions")]
+impl std::ops::Deref for MailboxRestoreArtifact {
+    type Target = crate::models::RestoreArtifactBase;
+
+    fn deref(&self) -> &crate::models::RestoreArtifactBase {
+        &self.base
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl std::ops::DerefMut for MailboxRestoreArtifact {
+    fn deref_mut(&mut self) -> &mut crate::models::RestoreArtifactBase {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl MailboxRestoreArtifact {
+    /// An empty `mailboxRestoreArtifact`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The `restoredFolderId` property.
-    pub restored_folder_id: crate::Patch<String>,
+    ///
+    /// `restoredFolderId`: `None` when absent or `null`.
+    pub fn restored_folder_id(&self) -> Option<&str> {
+        self.props().str(3167)
+    }
+
+    /// Sets `restoredFolderId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_restored_folder_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(3167, value.into_patch());
+        self
+    }
+
     /// The `restoredFolderName` property.
-    pub restored_folder_name: crate::Patch<String>,
+    ///
+    /// `restoredFolderName`: `None` when absent or `null`.
+    pub fn restored_folder_name(&self) -> Option<&str> {
+        self.props().str(3168)
+    }
+
+    /// Sets `restoredFolderName`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_restored_folder_name(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(3168, value.into_patch());
+        self
+    }
+
     /// The `restoredItemCount` property.
-    pub restored_item_count: crate::Patch<i32>,
-    /// The `restorePoint` navigation property (present when expanded).
-    pub restore_point: crate::Patch<Box<crate::models::RestorePoint>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `restoredItemCount`: `None` when absent or `null`.
+    pub fn restored_item_count(&self) -> Option<i32> {
+        self.props().int(3169)
+    }
+
+    /// Sets `restoredItemCount`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_restored_item_count(&mut self, value: impl crate::IntoPatch<i32>) -> &mut Self {
+        self.props_mut().set_int(3169, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl std::fmt::Debug for MailboxRestoreArtifact {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "MailboxRestoreArtifact", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "solutions")]
 impl serde::Serialize for MailboxRestoreArtifact {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("completionDateTime", &self.completion_date_time)?;
-        writer.field("destinationType", &self.destination_type)?;
-        writer.field("error", &self.error)?;
-        writer.field("startDateTime", &self.start_date_time)?;
-        writer.field("status", &self.status)?;
-        writer.field("restoredFolderId", &self.restored_folder_id)?;
-        writer.field("restoredFolderName", &self.restored_folder_name)?;
-        writer.field("restoredItemCount", &self.restored_item_count)?;
-        writer.field("restorePoint", &self.restore_point)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -3642,28 +6221,30 @@ impl crate::read_fields::ReadFields for MailboxRestoreArtifact {
     const NAME: &'static str = "microsoft.graph.mailboxRestoreArtifact";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "completionDateTime" => self.completion_date_time = map.next_value()?,
-            "destinationType" => self.destination_type = map.next_value()?,
-            "error" => self.error = map.next_value()?,
-            "startDateTime" => self.start_date_time = map.next_value()?,
-            "status" => self.status = map.next_value()?,
-            "restoredFolderId" => self.restored_folder_id = map.next_value()?,
-            "restoredFolderName" => self.restored_folder_name = map.next_value()?,
-            "restoredItemCount" => self.restored_item_count = map.next_value()?,
-            "restorePoint" => self.restore_point = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "completionDateTime" => into.other::<crate::edm::DateTimeOffset, _>(4326, map)?,
+            "destinationType" => into.other::<crate::models::DestinationType, _>(4327, map)?,
+            "error" => into.other::<crate::models::PublicError, _>(4328, map)?,
+            "startDateTime" => into.other::<crate::edm::DateTimeOffset, _>(4329, map)?,
+            "status" => into.other::<crate::models::ArtifactRestoreStatus, _>(4330, map)?,
+            "restoredFolderId" => into.str(3167, map)?,
+            "restoredFolderName" => into.str(3168, map)?,
+            "restoredItemCount" => into.int::<i32, _>(3169, map)?,
+            "restorePoint" => into.other::<crate::models::RestorePoint, _>(4331, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+base: <crate::models::RestoreArtifactBase as crate::read_fields::ReadFields>::from_properties(properties),
+}
     }
 }
 
@@ -3717,7 +6298,7 @@ impl AnyMailboxRestoreArtifact {
                 "microsoft.graph.granularMailboxRestoreArtifact"
             }
             Self::Unknown(value) => value
-                .additional_data
+                .additional_data()
                 .get("@odata.type")
                 .and_then(|t| t.as_str())
                 .map_or("microsoft.graph.mailboxRestoreArtifact", |t| {
@@ -3729,12 +6310,29 @@ impl AnyMailboxRestoreArtifact {
     /// The entity's `id`, whatever its type (`None` when it was not selected).
     pub fn id(&self) -> Option<&str> {
         match self {
-            Self::MailboxRestoreArtifact(value) | Self::Unknown(value) => value.id.as_deref(),
-            Self::GranularMailboxRestoreArtifact(value) => value.id.as_deref(),
+            Self::MailboxRestoreArtifact(value) | Self::Unknown(value) => value.id(),
+            Self::GranularMailboxRestoreArtifact(value) => value.id(),
         }
     }
 
-    /// The value as a [`MailboxRestoreArtifact`]: the declared type, or a derived type this version does not
+    /// The value read as [`MailboxRestoreArtifact`] whatever its variant: a derived type's base properties
+    /// read the same, so reading the `mailboxRestoreArtifact` properties needs no `match`.
+    pub fn base(&self) -> &MailboxRestoreArtifact {
+        match self {
+            Self::MailboxRestoreArtifact(value) | Self::Unknown(value) => value,
+            Self::GranularMailboxRestoreArtifact(value) => value,
+        }
+    }
+
+    /// As [`AnyMailboxRestoreArtifact::base`], to change the `mailboxRestoreArtifact` properties of any variant.
+    pub fn base_mut(&mut self) -> &mut MailboxRestoreArtifact {
+        match self {
+            Self::MailboxRestoreArtifact(value) | Self::Unknown(value) => value,
+            Self::GranularMailboxRestoreArtifact(value) => value,
+        }
+    }
+
+    /// The value as [`MailboxRestoreArtifact`] if it is the declared type, or a derived type this version does not
     /// know (read as the declared type). `None` for the known derived types.
     pub fn as_mailbox_restore_artifact(&self) -> Option<&MailboxRestoreArtifact> {
         match self {
@@ -3842,7 +6440,7 @@ impl crate::polymorphic::Polymorphic for AnyMailboxRestoreArtifact {
 
     fn declared_data(&self) -> Option<&crate::AdditionalData> {
         match self {
-            Self::MailboxRestoreArtifact(value) => Some(&value.additional_data),
+            Self::MailboxRestoreArtifact(value) => Some(value.additional_data()),
             _ => None,
         }
     }
@@ -3850,65 +6448,87 @@ impl crate::polymorphic::Polymorphic for AnyMailboxRestoreArtifact {
 
 /// The `microsoft.graph.mailboxRestoreArtifactsBulkAdditionRequest` entity type.
 ///
-/// Derived from `restoreArtifactsBulkRequestBase` < `entity`; inherited properties are included.
+/// Derived from `restoreArtifactsBulkRequestBase` < `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::RestoreArtifactsBulkRequestBase`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "solutions")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct MailboxRestoreArtifactsBulkAdditionRequest {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
-    /// The `createdBy` property.
-    pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
-    /// The `createdDateTime` property.
-    pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// The `destinationType` property.
-    pub destination_type: crate::Patch<crate::models::DestinationType>,
-    /// The `displayName` property.
-    pub display_name: crate::Patch<String>,
-    /// The `error` property.
-    pub error: crate::Patch<Box<crate::models::PublicError>>,
-    /// The `lastModifiedBy` property.
-    pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
-    /// The `lastModifiedDateTime` property.
-    pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// The `protectionTimePeriod` property.
-    pub protection_time_period: crate::Patch<Box<crate::models::TimePeriod>>,
-    /// The `protectionUnitIds` property.
-    pub protection_unit_ids: crate::Patch<Vec<String>>,
-    /// The `restorePointPreference` property.
-    pub restore_point_preference: crate::Patch<crate::models::RestorePointPreference>,
-    /// The `status` property.
-    pub status: crate::Patch<crate::models::RestoreArtifactsBulkRequestStatus>,
-    /// The `tags` property.
-    pub tags: crate::Patch<crate::edm::Flags<crate::models::RestorePointTags>>,
+    base: crate::models::RestoreArtifactsBulkRequestBase,
+}
+
+#[cfg(feature = "solutions")]
+impl std::ops::Deref for MailboxRestoreArtifactsBulkAdditionRequest {
+    type Target = crate::models::RestoreArtifactsBulkRequestBase;
+
+    fn deref(&self) -> &crate::models::RestoreArtifactsBulkRequestBase {
+        &self.base
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl std::ops::DerefMut for MailboxRestoreArtifactsBulkAdditionRequest {
+    fn deref_mut(&mut self) -> &mut crate::models::RestoreArtifactsBulkRequestBase {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl MailboxRestoreArtifactsBulkAdditionRequest {
+    /// An empty `mailboxRestoreArtifactsBulkAdditionRequest`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The `directoryObjectIds` property.
-    pub directory_object_ids: crate::Patch<Vec<String>>,
+    ///
+    /// `directoryObjectIds`: an empty slice when absent or `null`.
+    pub fn directory_object_ids(&self) -> &[String] {
+        self.props().strings(3170)
+    }
+
+    /// Sets `directoryObjectIds`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_directory_object_ids(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<String>>,
+    ) -> &mut Self {
+        self.props_mut().set_strings(3170, value.into_patch());
+        self
+    }
+
     /// The `mailboxes` property.
-    pub mailboxes: crate::Patch<Vec<String>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `mailboxes`: an empty slice when absent or `null`.
+    pub fn mailboxes(&self) -> &[String] {
+        self.props().strings(3171)
+    }
+
+    /// Sets `mailboxes`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_mailboxes(&mut self, value: impl crate::IntoPatch<Vec<String>>) -> &mut Self {
+        self.props_mut().set_strings(3171, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl std::fmt::Debug for MailboxRestoreArtifactsBulkAdditionRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props().fmt_as(
+            f,
+            "MailboxRestoreArtifactsBulkAdditionRequest",
+            crate::models::PROPERTY_NAMES,
+        )
+    }
 }
 
 #[cfg(feature = "solutions")]
 impl serde::Serialize for MailboxRestoreArtifactsBulkAdditionRequest {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("createdBy", &self.created_by)?;
-        writer.field("createdDateTime", &self.created_date_time)?;
-        writer.field("destinationType", &self.destination_type)?;
-        writer.field("displayName", &self.display_name)?;
-        writer.field("error", &self.error)?;
-        writer.field("lastModifiedBy", &self.last_modified_by)?;
-        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
-        writer.field("protectionTimePeriod", &self.protection_time_period)?;
-        writer.field("protectionUnitIds", &self.protection_unit_ids)?;
-        writer.field("restorePointPreference", &self.restore_point_preference)?;
-        writer.field("status", &self.status)?;
-        writer.field("tags", &self.tags)?;
-        writer.field("directoryObjectIds", &self.directory_object_ids)?;
-        writer.field("mailboxes", &self.mailboxes)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -3924,33 +6544,41 @@ impl crate::read_fields::ReadFields for MailboxRestoreArtifactsBulkAdditionReque
     const NAME: &'static str = "microsoft.graph.mailboxRestoreArtifactsBulkAdditionRequest";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "createdBy" => self.created_by = map.next_value()?,
-            "createdDateTime" => self.created_date_time = map.next_value()?,
-            "destinationType" => self.destination_type = map.next_value()?,
-            "displayName" => self.display_name = map.next_value()?,
-            "error" => self.error = map.next_value()?,
-            "lastModifiedBy" => self.last_modified_by = map.next_value()?,
-            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
-            "protectionTimePeriod" => self.protection_time_period = map.next_value()?,
-            "protectionUnitIds" => self.protection_unit_ids = map.next_value()?,
-            "restorePointPreference" => self.restore_point_preference = map.next_value()?,
-            "status" => self.status = map.next_value()?,
-            "tags" => self.tags = map.next_value()?,
-            "directoryObjectIds" => self.directory_object_ids = map.next_value()?,
-            "mailboxes" => self.mailboxes = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "createdBy" => into.other::<crate::models::AnyIdentitySet, _>(4332, map)?,
+            "createdDateTime" => into.other::<crate::edm::DateTimeOffset, _>(4333, map)?,
+            "destinationType" => into.other::<crate::models::DestinationType, _>(4334, map)?,
+            "displayName" => into.str(4335, map)?,
+            "error" => into.other::<crate::models::PublicError, _>(4336, map)?,
+            "lastModifiedBy" => into.other::<crate::models::AnyIdentitySet, _>(4337, map)?,
+            "lastModifiedDateTime" => into.other::<crate::edm::DateTimeOffset, _>(4338, map)?,
+            "protectionTimePeriod" => into.other::<crate::models::TimePeriod, _>(4339, map)?,
+            "protectionUnitIds" => into.strings(4340, map)?,
+            "restorePointPreference" => {
+                into.other::<crate::models::RestorePointPreference, _>(4341, map)?
+            }
+            "status" => {
+                into.other::<crate::models::RestoreArtifactsBulkRequestStatus, _>(4342, map)?
+            }
+            "tags" => {
+                into.other::<crate::edm::Flags<crate::models::RestorePointTags>, _>(4343, map)?
+            }
+            "directoryObjectIds" => into.strings(3170, map)?,
+            "mailboxes" => into.strings(3171, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+base: <crate::models::RestoreArtifactsBulkRequestBase as crate::read_fields::ReadFields>::from_properties(properties),
+}
     }
 }
 
@@ -3978,47 +6606,71 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.oneDriveForBusinessBrowseSession` entity type.
 ///
-/// Derived from `browseSessionBase` < `entity`; inherited properties are included.
+/// Derived from `browseSessionBase` < `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::BrowseSessionBase`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "solutions")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct OneDriveForBusinessBrowseSession {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
-    /// The `backupSizeInBytes` property.
-    pub backup_size_in_bytes: crate::Patch<String>,
-    /// The `createdDateTime` property.
-    pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// The `error` property.
-    pub error: crate::Patch<Box<crate::models::PublicError>>,
-    /// The `expirationDateTime` property.
-    pub expiration_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// The `restorePointDateTime` property.
-    pub restore_point_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// The `restorePointId` property.
-    pub restore_point_id: crate::Patch<String>,
-    /// The `status` property.
-    pub status: crate::Patch<crate::models::BrowseSessionStatus>,
+    base: crate::models::BrowseSessionBase,
+}
+
+#[cfg(feature = "solutions")]
+impl std::ops::Deref for OneDriveForBusinessBrowseSession {
+    type Target = crate::models::BrowseSessionBase;
+
+    fn deref(&self) -> &crate::models::BrowseSessionBase {
+        &self.base
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl std::ops::DerefMut for OneDriveForBusinessBrowseSession {
+    fn deref_mut(&mut self) -> &mut crate::models::BrowseSessionBase {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl OneDriveForBusinessBrowseSession {
+    /// An empty `oneDriveForBusinessBrowseSession`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The `directoryObjectId` property.
-    pub directory_object_id: crate::Patch<String>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `directoryObjectId`: `None` when absent or `null`.
+    pub fn directory_object_id(&self) -> Option<&str> {
+        self.props().str(3591)
+    }
+
+    /// Sets `directoryObjectId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_directory_object_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(3591, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl std::fmt::Debug for OneDriveForBusinessBrowseSession {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props().fmt_as(
+            f,
+            "OneDriveForBusinessBrowseSession",
+            crate::models::PROPERTY_NAMES,
+        )
+    }
 }
 
 #[cfg(feature = "solutions")]
 impl serde::Serialize for OneDriveForBusinessBrowseSession {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("backupSizeInBytes", &self.backup_size_in_bytes)?;
-        writer.field("createdDateTime", &self.created_date_time)?;
-        writer.field("error", &self.error)?;
-        writer.field("expirationDateTime", &self.expiration_date_time)?;
-        writer.field("restorePointDateTime", &self.restore_point_date_time)?;
-        writer.field("restorePointId", &self.restore_point_id)?;
-        writer.field("status", &self.status)?;
-        writer.field("directoryObjectId", &self.directory_object_id)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -4034,27 +6686,29 @@ impl crate::read_fields::ReadFields for OneDriveForBusinessBrowseSession {
     const NAME: &'static str = "microsoft.graph.oneDriveForBusinessBrowseSession";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "backupSizeInBytes" => self.backup_size_in_bytes = map.next_value()?,
-            "createdDateTime" => self.created_date_time = map.next_value()?,
-            "error" => self.error = map.next_value()?,
-            "expirationDateTime" => self.expiration_date_time = map.next_value()?,
-            "restorePointDateTime" => self.restore_point_date_time = map.next_value()?,
-            "restorePointId" => self.restore_point_id = map.next_value()?,
-            "status" => self.status = map.next_value()?,
-            "directoryObjectId" => self.directory_object_id = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "backupSizeInBytes" => into.str(893, map)?,
+            "createdDateTime" => into.other::<crate::edm::DateTimeOffset, _>(894, map)?,
+            "error" => into.other::<crate::models::PublicError, _>(895, map)?,
+            "expirationDateTime" => into.other::<crate::edm::DateTimeOffset, _>(896, map)?,
+            "restorePointDateTime" => into.other::<crate::edm::DateTimeOffset, _>(897, map)?,
+            "restorePointId" => into.str(898, map)?,
+            "status" => into.other::<crate::models::BrowseSessionStatus, _>(899, map)?,
+            "directoryObjectId" => into.str(3591, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+base: <crate::models::BrowseSessionBase as crate::read_fields::ReadFields>::from_properties(properties),
+}
     }
 }
 
@@ -4076,67 +6730,108 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.oneDriveForBusinessProtectionPolicy` entity type.
 ///
-/// Derived from `protectionPolicyBase` < `entity`; inherited properties are included.
+/// Derived from `protectionPolicyBase` < `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::ProtectionPolicyBase`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "solutions")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct OneDriveForBusinessProtectionPolicy {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
-    /// The `createdBy` property.
-    pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
-    /// The `createdDateTime` property.
-    pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// The `displayName` property.
-    pub display_name: crate::Patch<String>,
-    /// The `isEnabled` property.
-    pub is_enabled: crate::Patch<bool>,
-    /// The `lastModifiedBy` property.
-    pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
-    /// The `lastModifiedDateTime` property.
-    pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// The `protectionPolicyArtifactCount` property.
-    pub protection_policy_artifact_count:
-        crate::Patch<Box<crate::models::ProtectionPolicyArtifactCount>>,
-    /// The `retentionSettings` property.
-    pub retention_settings: crate::Patch<Vec<crate::models::RetentionSetting>>,
-    /// The `status` property.
-    pub status: crate::Patch<crate::models::ProtectionPolicyStatus>,
+    base: crate::models::ProtectionPolicyBase,
+}
+
+#[cfg(feature = "solutions")]
+impl std::ops::Deref for OneDriveForBusinessProtectionPolicy {
+    type Target = crate::models::ProtectionPolicyBase;
+
+    fn deref(&self) -> &crate::models::ProtectionPolicyBase {
+        &self.base
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl std::ops::DerefMut for OneDriveForBusinessProtectionPolicy {
+    fn deref_mut(&mut self) -> &mut crate::models::ProtectionPolicyBase {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl OneDriveForBusinessProtectionPolicy {
+    /// An empty `oneDriveForBusinessProtectionPolicy`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The `driveInclusionRules` navigation property (present when expanded).
-    pub drive_inclusion_rules: crate::Patch<Vec<crate::models::DriveProtectionRule>>,
+    ///
+    /// `driveInclusionRules`: an empty slice when absent or `null`.
+    pub fn drive_inclusion_rules(&self) -> &[crate::models::DriveProtectionRule] {
+        self.props().list(3592)
+    }
+
+    /// Sets `driveInclusionRules`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_drive_inclusion_rules(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::DriveProtectionRule>>,
+    ) -> &mut Self {
+        self.props_mut().set(3592, value.into_patch());
+        self
+    }
+
     /// The `driveProtectionUnits` navigation property (present when expanded).
-    pub drive_protection_units: crate::Patch<Vec<crate::models::DriveProtectionUnit>>,
+    ///
+    /// `driveProtectionUnits`: an empty slice when absent or `null`.
+    pub fn drive_protection_units(&self) -> &[crate::models::DriveProtectionUnit] {
+        self.props().list(3593)
+    }
+
+    /// Sets `driveProtectionUnits`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_drive_protection_units(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::DriveProtectionUnit>>,
+    ) -> &mut Self {
+        self.props_mut().set(3593, value.into_patch());
+        self
+    }
+
     /// The `driveProtectionUnitsBulkAdditionJobs` navigation property (present when expanded).
-    pub drive_protection_units_bulk_addition_jobs:
-        crate::Patch<Vec<crate::models::DriveProtectionUnitsBulkAdditionJob>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `driveProtectionUnitsBulkAdditionJobs`: an empty slice when absent or `null`.
+    pub fn drive_protection_units_bulk_addition_jobs(
+        &self,
+    ) -> &[crate::models::DriveProtectionUnitsBulkAdditionJob] {
+        self.props().list(3594)
+    }
+
+    /// Sets `driveProtectionUnitsBulkAdditionJobs`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_drive_protection_units_bulk_addition_jobs(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::DriveProtectionUnitsBulkAdditionJob>>,
+    ) -> &mut Self {
+        self.props_mut().set(3594, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl std::fmt::Debug for OneDriveForBusinessProtectionPolicy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props().fmt_as(
+            f,
+            "OneDriveForBusinessProtectionPolicy",
+            crate::models::PROPERTY_NAMES,
+        )
+    }
 }
 
 #[cfg(feature = "solutions")]
 impl serde::Serialize for OneDriveForBusinessProtectionPolicy {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("createdBy", &self.created_by)?;
-        writer.field("createdDateTime", &self.created_date_time)?;
-        writer.field("displayName", &self.display_name)?;
-        writer.field("isEnabled", &self.is_enabled)?;
-        writer.field("lastModifiedBy", &self.last_modified_by)?;
-        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
-        writer.field(
-            "protectionPolicyArtifactCount",
-            &self.protection_policy_artifact_count,
-        )?;
-        writer.field("retentionSettings", &self.retention_settings)?;
-        writer.field("status", &self.status)?;
-        writer.field("driveInclusionRules", &self.drive_inclusion_rules)?;
-        writer.field("driveProtectionUnits", &self.drive_protection_units)?;
-        writer.field(
-            "driveProtectionUnitsBulkAdditionJobs",
-            &self.drive_protection_units_bulk_addition_jobs,
-        )?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -4152,35 +6847,43 @@ impl crate::read_fields::ReadFields for OneDriveForBusinessProtectionPolicy {
     const NAME: &'static str = "microsoft.graph.oneDriveForBusinessProtectionPolicy";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "createdBy" => self.created_by = map.next_value()?,
-            "createdDateTime" => self.created_date_time = map.next_value()?,
-            "displayName" => self.display_name = map.next_value()?,
-            "isEnabled" => self.is_enabled = map.next_value()?,
-            "lastModifiedBy" => self.last_modified_by = map.next_value()?,
-            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "createdBy" => into.other::<crate::models::AnyIdentitySet, _>(4156, map)?,
+            "createdDateTime" => into.other::<crate::edm::DateTimeOffset, _>(4157, map)?,
+            "displayName" => into.str(4158, map)?,
+            "isEnabled" => into.bool(4159, map)?,
+            "lastModifiedBy" => into.other::<crate::models::AnyIdentitySet, _>(4160, map)?,
+            "lastModifiedDateTime" => into.other::<crate::edm::DateTimeOffset, _>(4161, map)?,
             "protectionPolicyArtifactCount" => {
-                self.protection_policy_artifact_count = map.next_value()?
+                into.other::<crate::models::ProtectionPolicyArtifactCount, _>(4162, map)?
             }
-            "retentionSettings" => self.retention_settings = map.next_value()?,
-            "status" => self.status = map.next_value()?,
-            "driveInclusionRules" => self.drive_inclusion_rules = map.next_value()?,
-            "driveProtectionUnits" => self.drive_protection_units = map.next_value()?,
+            "retentionSettings" => {
+                into.other::<Vec<crate::models::RetentionSetting>, _>(4163, map)?
+            }
+            "status" => into.other::<crate::models::ProtectionPolicyStatus, _>(4164, map)?,
+            "driveInclusionRules" => {
+                into.other::<Vec<crate::models::DriveProtectionRule>, _>(3592, map)?
+            }
+            "driveProtectionUnits" => {
+                into.other::<Vec<crate::models::DriveProtectionUnit>, _>(3593, map)?
+            }
             "driveProtectionUnitsBulkAdditionJobs" => {
-                self.drive_protection_units_bulk_addition_jobs = map.next_value()?
+                into.other::<Vec<crate::models::DriveProtectionUnitsBulkAdditionJob>, _>(3594, map)?
             }
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+base: <crate::models::ProtectionPolicyBase as crate::read_fields::ReadFields>::from_properties(properties),
+}
     }
 }
 
@@ -4206,71 +6909,110 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.oneDriveForBusinessRestoreSession` entity type.
 ///
-/// Derived from `restoreSessionBase` < `entity`; inherited properties are included.
+/// Derived from `restoreSessionBase` < `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::RestoreSessionBase`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "solutions")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct OneDriveForBusinessRestoreSession {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
-    /// The `completedDateTime` property.
-    pub completed_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// The `createdBy` property.
-    pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
-    /// The `createdDateTime` property.
-    pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// The `error` property.
-    pub error: crate::Patch<Box<crate::models::PublicError>>,
-    /// The `lastModifiedBy` property.
-    pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
-    /// The `lastModifiedDateTime` property.
-    pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// The `restoreJobType` property.
-    pub restore_job_type: crate::Patch<crate::models::RestoreJobType>,
-    /// The `restoreSessionArtifactCount` property.
-    pub restore_session_artifact_count:
-        crate::Patch<Box<crate::models::RestoreSessionArtifactCount>>,
-    /// The `status` property.
-    pub status: crate::Patch<crate::models::RestoreSessionStatus>,
+    base: crate::models::RestoreSessionBase,
+}
+
+#[cfg(feature = "solutions")]
+impl std::ops::Deref for OneDriveForBusinessRestoreSession {
+    type Target = crate::models::RestoreSessionBase;
+
+    fn deref(&self) -> &crate::models::RestoreSessionBase {
+        &self.base
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl std::ops::DerefMut for OneDriveForBusinessRestoreSession {
+    fn deref_mut(&mut self) -> &mut crate::models::RestoreSessionBase {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl OneDriveForBusinessRestoreSession {
+    /// An empty `oneDriveForBusinessRestoreSession`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The `driveRestoreArtifacts` navigation property (present when expanded).
-    pub drive_restore_artifacts: crate::Patch<Vec<crate::models::DriveRestoreArtifact>>,
+    ///
+    /// `driveRestoreArtifacts`: an empty slice when absent or `null`.
+    pub fn drive_restore_artifacts(&self) -> &[crate::models::DriveRestoreArtifact] {
+        self.props().list(3595)
+    }
+
+    /// Sets `driveRestoreArtifacts`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_drive_restore_artifacts(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::DriveRestoreArtifact>>,
+    ) -> &mut Self {
+        self.props_mut().set(3595, value.into_patch());
+        self
+    }
+
     /// The `driveRestoreArtifactsBulkAdditionRequests` navigation property (present when expanded).
-    pub drive_restore_artifacts_bulk_addition_requests:
-        crate::Patch<Vec<crate::models::DriveRestoreArtifactsBulkAdditionRequest>>,
+    ///
+    /// `driveRestoreArtifactsBulkAdditionRequests`: an empty slice when absent or `null`.
+    pub fn drive_restore_artifacts_bulk_addition_requests(
+        &self,
+    ) -> &[crate::models::DriveRestoreArtifactsBulkAdditionRequest] {
+        self.props().list(3596)
+    }
+
+    /// Sets `driveRestoreArtifactsBulkAdditionRequests`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_drive_restore_artifacts_bulk_addition_requests(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::DriveRestoreArtifactsBulkAdditionRequest>>,
+    ) -> &mut Self {
+        self.props_mut().set(3596, value.into_patch());
+        self
+    }
+
     /// The `granularDriveRestoreArtifacts` navigation property (present when expanded).
-    pub granular_drive_restore_artifacts:
-        crate::Patch<Vec<crate::models::GranularDriveRestoreArtifact>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `granularDriveRestoreArtifacts`: an empty slice when absent or `null`.
+    pub fn granular_drive_restore_artifacts(
+        &self,
+    ) -> &[crate::models::GranularDriveRestoreArtifact] {
+        self.props().list(3597)
+    }
+
+    /// Sets `granularDriveRestoreArtifacts`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_granular_drive_restore_artifacts(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::GranularDriveRestoreArtifact>>,
+    ) -> &mut Self {
+        self.props_mut().set(3597, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl std::fmt::Debug for OneDriveForBusinessRestoreSession {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props().fmt_as(
+            f,
+            "OneDriveForBusinessRestoreSession",
+            crate::models::PROPERTY_NAMES,
+        )
+    }
 }
 
 #[cfg(feature = "solutions")]
 impl serde::Serialize for OneDriveForBusinessRestoreSession {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("completedDateTime", &self.completed_date_time)?;
-        writer.field("createdBy", &self.created_by)?;
-        writer.field("createdDateTime", &self.created_date_time)?;
-        writer.field("error", &self.error)?;
-        writer.field("lastModifiedBy", &self.last_modified_by)?;
-        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
-        writer.field("restoreJobType", &self.restore_job_type)?;
-        writer.field(
-            "restoreSessionArtifactCount",
-            &self.restore_session_artifact_count,
-        )?;
-        writer.field("status", &self.status)?;
-        writer.field("driveRestoreArtifacts", &self.drive_restore_artifacts)?;
-        writer.field(
-            "driveRestoreArtifactsBulkAdditionRequests",
-            &self.drive_restore_artifacts_bulk_addition_requests,
-        )?;
-        writer.field(
-            "granularDriveRestoreArtifacts",
-            &self.granular_drive_restore_artifacts,
-        )?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -4286,37 +7028,41 @@ impl crate::read_fields::ReadFields for OneDriveForBusinessRestoreSession {
     const NAME: &'static str = "microsoft.graph.oneDriveForBusinessRestoreSession";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "completedDateTime" => self.completed_date_time = map.next_value()?,
-            "createdBy" => self.created_by = map.next_value()?,
-            "createdDateTime" => self.created_date_time = map.next_value()?,
-            "error" => self.error = map.next_value()?,
-            "lastModifiedBy" => self.last_modified_by = map.next_value()?,
-            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
-            "restoreJobType" => self.restore_job_type = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "completedDateTime" => into.other::<crate::edm::DateTimeOffset, _>(4348, map)?,
+            "createdBy" => into.other::<crate::models::AnyIdentitySet, _>(4349, map)?,
+            "createdDateTime" => into.other::<crate::edm::DateTimeOffset, _>(4350, map)?,
+            "error" => into.other::<crate::models::PublicError, _>(4351, map)?,
+            "lastModifiedBy" => into.other::<crate::models::AnyIdentitySet, _>(4352, map)?,
+            "lastModifiedDateTime" => into.other::<crate::edm::DateTimeOffset, _>(4353, map)?,
+            "restoreJobType" => into.other::<crate::models::RestoreJobType, _>(4354, map)?,
             "restoreSessionArtifactCount" => {
-                self.restore_session_artifact_count = map.next_value()?
+                into.other::<crate::models::RestoreSessionArtifactCount, _>(4355, map)?
             }
-            "status" => self.status = map.next_value()?,
-            "driveRestoreArtifacts" => self.drive_restore_artifacts = map.next_value()?,
-            "driveRestoreArtifactsBulkAdditionRequests" => {
-                self.drive_restore_artifacts_bulk_addition_requests = map.next_value()?
+            "status" => into.other::<crate::models::RestoreSessionStatus, _>(4356, map)?,
+            "driveRestoreArtifacts" => {
+                into.other::<Vec<crate::models::DriveRestoreArtifact>, _>(3595, map)?
             }
+            "driveRestoreArtifactsBulkAdditionRequests" => into.other::<Vec<
+                crate::models::DriveRestoreArtifactsBulkAdditionRequest,
+            >, _>(3596, map)?,
             "granularDriveRestoreArtifacts" => {
-                self.granular_drive_restore_artifacts = map.next_value()?
+                into.other::<Vec<crate::models::GranularDriveRestoreArtifact>, _>(3597, map)?
             }
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+base: <crate::models::RestoreSessionBase as crate::read_fields::ReadFields>::from_properties(properties),
+}
     }
 }
 
@@ -4342,54 +7088,195 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.protectionPolicyBase` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "solutions")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct ProtectionPolicyBase {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "solutions")]
+impl std::ops::Deref for ProtectionPolicyBase {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl std::ops::DerefMut for ProtectionPolicyBase {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl ProtectionPolicyBase {
+    /// An empty `protectionPolicyBase`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The `createdBy` property.
-    pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
+    ///
+    /// `createdBy`: `None` when absent or `null`.
+    pub fn created_by(&self) -> Option<&crate::models::AnyIdentitySet> {
+        self.props().get(4156)
+    }
+
+    /// Sets `createdBy`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_created_by(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::AnyIdentitySet>,
+    ) -> &mut Self {
+        self.props_mut().set(4156, value.into_patch());
+        self
+    }
+
     /// The `createdDateTime` property.
-    pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    ///
+    /// `createdDateTime`: `None` when absent or `null`.
+    pub fn created_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(4157)
+    }
+
+    /// Sets `createdDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_created_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(4157, value.into_patch());
+        self
+    }
+
     /// The `displayName` property.
-    pub display_name: crate::Patch<String>,
+    ///
+    /// `displayName`: `None` when absent or `null`.
+    pub fn display_name(&self) -> Option<&str> {
+        self.props().str(4158)
+    }
+
+    /// Sets `displayName`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_display_name(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(4158, value.into_patch());
+        self
+    }
+
     /// The `isEnabled` property.
-    pub is_enabled: crate::Patch<bool>,
+    ///
+    /// `isEnabled`: `None` when absent or `null`.
+    pub fn is_enabled(&self) -> Option<bool> {
+        self.props().bool(4159)
+    }
+
+    /// Sets `isEnabled`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_is_enabled(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(4159, value.into_patch());
+        self
+    }
+
     /// The `lastModifiedBy` property.
-    pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
+    ///
+    /// `lastModifiedBy`: `None` when absent or `null`.
+    pub fn last_modified_by(&self) -> Option<&crate::models::AnyIdentitySet> {
+        self.props().get(4160)
+    }
+
+    /// Sets `lastModifiedBy`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_last_modified_by(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::AnyIdentitySet>,
+    ) -> &mut Self {
+        self.props_mut().set(4160, value.into_patch());
+        self
+    }
+
     /// The `lastModifiedDateTime` property.
-    pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    ///
+    /// `lastModifiedDateTime`: `None` when absent or `null`.
+    pub fn last_modified_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(4161)
+    }
+
+    /// Sets `lastModifiedDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_last_modified_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(4161, value.into_patch());
+        self
+    }
+
     /// The `protectionPolicyArtifactCount` property.
-    pub protection_policy_artifact_count:
-        crate::Patch<Box<crate::models::ProtectionPolicyArtifactCount>>,
+    ///
+    /// `protectionPolicyArtifactCount`: `None` when absent or `null`.
+    pub fn protection_policy_artifact_count(
+        &self,
+    ) -> Option<&crate::models::ProtectionPolicyArtifactCount> {
+        self.props().get(4162)
+    }
+
+    /// Sets `protectionPolicyArtifactCount`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_protection_policy_artifact_count(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::ProtectionPolicyArtifactCount>,
+    ) -> &mut Self {
+        self.props_mut().set(4162, value.into_patch());
+        self
+    }
+
     /// The `retentionSettings` property.
-    pub retention_settings: crate::Patch<Vec<crate::models::RetentionSetting>>,
+    ///
+    /// `retentionSettings`: an empty slice when absent or `null`.
+    pub fn retention_settings(&self) -> &[crate::models::RetentionSetting] {
+        self.props().list(4163)
+    }
+
+    /// Sets `retentionSettings`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_retention_settings(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::RetentionSetting>>,
+    ) -> &mut Self {
+        self.props_mut().set(4163, value.into_patch());
+        self
+    }
+
     /// The `status` property.
-    pub status: crate::Patch<crate::models::ProtectionPolicyStatus>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `status`: `None` when absent or `null`.
+    pub fn status(&self) -> Option<&crate::models::ProtectionPolicyStatus> {
+        self.props().get(4164)
+    }
+
+    /// Sets `status`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_status(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::ProtectionPolicyStatus>,
+    ) -> &mut Self {
+        self.props_mut().set(4164, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl std::fmt::Debug for ProtectionPolicyBase {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "ProtectionPolicyBase", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "solutions")]
 impl serde::Serialize for ProtectionPolicyBase {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("createdBy", &self.created_by)?;
-        writer.field("createdDateTime", &self.created_date_time)?;
-        writer.field("displayName", &self.display_name)?;
-        writer.field("isEnabled", &self.is_enabled)?;
-        writer.field("lastModifiedBy", &self.last_modified_by)?;
-        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
-        writer.field(
-            "protectionPolicyArtifactCount",
-            &self.protection_policy_artifact_count,
-        )?;
-        writer.field("retentionSettings", &self.retention_settings)?;
-        writer.field("status", &self.status)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -4405,30 +7292,36 @@ impl crate::read_fields::ReadFields for ProtectionPolicyBase {
     const NAME: &'static str = "microsoft.graph.protectionPolicyBase";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "createdBy" => self.created_by = map.next_value()?,
-            "createdDateTime" => self.created_date_time = map.next_value()?,
-            "displayName" => self.display_name = map.next_value()?,
-            "isEnabled" => self.is_enabled = map.next_value()?,
-            "lastModifiedBy" => self.last_modified_by = map.next_value()?,
-            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "createdBy" => into.other::<crate::models::AnyIdentitySet, _>(4156, map)?,
+            "createdDateTime" => into.other::<crate::edm::DateTimeOffset, _>(4157, map)?,
+            "displayName" => into.str(4158, map)?,
+            "isEnabled" => into.bool(4159, map)?,
+            "lastModifiedBy" => into.other::<crate::models::AnyIdentitySet, _>(4160, map)?,
+            "lastModifiedDateTime" => into.other::<crate::edm::DateTimeOffset, _>(4161, map)?,
             "protectionPolicyArtifactCount" => {
-                self.protection_policy_artifact_count = map.next_value()?
+                into.other::<crate::models::ProtectionPolicyArtifactCount, _>(4162, map)?
             }
-            "retentionSettings" => self.retention_settings = map.next_value()?,
-            "status" => self.status = map.next_value()?,
+            "retentionSettings" => {
+                into.other::<Vec<crate::models::RetentionSetting>, _>(4163, map)?
+            }
+            "status" => into.other::<crate::models::ProtectionPolicyStatus, _>(4164, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -4488,7 +7381,7 @@ impl AnyProtectionPolicyBase {
             }
             Self::SharePointProtectionPolicy(_) => "microsoft.graph.sharePointProtectionPolicy",
             Self::Unknown(value) => value
-                .additional_data
+                .additional_data()
                 .get("@odata.type")
                 .and_then(|t| t.as_str())
                 .map_or("microsoft.graph.protectionPolicyBase", |t| {
@@ -4500,14 +7393,35 @@ impl AnyProtectionPolicyBase {
     /// The entity's `id`, whatever its type (`None` when it was not selected).
     pub fn id(&self) -> Option<&str> {
         match self {
-            Self::ProtectionPolicyBase(value) | Self::Unknown(value) => value.id.as_deref(),
-            Self::ExchangeProtectionPolicy(value) => value.id.as_deref(),
-            Self::OneDriveForBusinessProtectionPolicy(value) => value.id.as_deref(),
-            Self::SharePointProtectionPolicy(value) => value.id.as_deref(),
+            Self::ProtectionPolicyBase(value) | Self::Unknown(value) => value.id(),
+            Self::ExchangeProtectionPolicy(value) => value.id(),
+            Self::OneDriveForBusinessProtectionPolicy(value) => value.id(),
+            Self::SharePointProtectionPolicy(value) => value.id(),
         }
     }
 
-    /// The value as a [`ProtectionPolicyBase`]: the declared type, or a derived type this version does not
+    /// The value read as [`ProtectionPolicyBase`] whatever its variant: a derived type's base properties
+    /// read the same, so reading the `protectionPolicyBase` properties needs no `match`.
+    pub fn base(&self) -> &ProtectionPolicyBase {
+        match self {
+            Self::ProtectionPolicyBase(value) | Self::Unknown(value) => value,
+            Self::ExchangeProtectionPolicy(value) => value,
+            Self::OneDriveForBusinessProtectionPolicy(value) => value,
+            Self::SharePointProtectionPolicy(value) => value,
+        }
+    }
+
+    /// As [`AnyProtectionPolicyBase::base`], to change the `protectionPolicyBase` properties of any variant.
+    pub fn base_mut(&mut self) -> &mut ProtectionPolicyBase {
+        match self {
+            Self::ProtectionPolicyBase(value) | Self::Unknown(value) => value,
+            Self::ExchangeProtectionPolicy(value) => value,
+            Self::OneDriveForBusinessProtectionPolicy(value) => value,
+            Self::SharePointProtectionPolicy(value) => value,
+        }
+    }
+
+    /// The value as [`ProtectionPolicyBase`] if it is the declared type, or a derived type this version does not
     /// know (read as the declared type). `None` for the known derived types.
     pub fn as_protection_policy_base(&self) -> Option<&ProtectionPolicyBase> {
         match self {
@@ -4699,7 +7613,7 @@ impl crate::polymorphic::Polymorphic for AnyProtectionPolicyBase {
 
     fn declared_data(&self) -> Option<&crate::AdditionalData> {
         match self {
-            Self::ProtectionPolicyBase(value) => Some(&value.additional_data),
+            Self::ProtectionPolicyBase(value) => Some(value.additional_data()),
             _ => None,
         }
     }
@@ -4707,35 +7621,119 @@ impl crate::polymorphic::Polymorphic for AnyProtectionPolicyBase {
 
 /// The `microsoft.graph.restorePoint` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "solutions")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct RestorePoint {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "solutions")]
+impl std::ops::Deref for RestorePoint {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl std::ops::DerefMut for RestorePoint {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl RestorePoint {
+    /// An empty `restorePoint`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The `expirationDateTime` property.
-    pub expiration_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    ///
+    /// `expirationDateTime`: `None` when absent or `null`.
+    pub fn expiration_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(4344)
+    }
+
+    /// Sets `expirationDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_expiration_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(4344, value.into_patch());
+        self
+    }
+
     /// The `protectionDateTime` property.
-    pub protection_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    ///
+    /// `protectionDateTime`: `None` when absent or `null`.
+    pub fn protection_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(4345)
+    }
+
+    /// Sets `protectionDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_protection_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(4345, value.into_patch());
+        self
+    }
+
     /// The `tags` property.
-    pub tags: crate::Patch<crate::edm::Flags<crate::models::RestorePointTags>>,
+    ///
+    /// `tags`: `None` when absent or `null`.
+    pub fn tags(&self) -> Option<&crate::edm::Flags<crate::models::RestorePointTags>> {
+        self.props().get(4346)
+    }
+
+    /// Sets `tags`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_tags(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::Flags<crate::models::RestorePointTags>>,
+    ) -> &mut Self {
+        self.props_mut().set(4346, value.into_patch());
+        self
+    }
+
     /// The `protectionUnit` navigation property (present when expanded).
-    pub protection_unit: crate::Patch<Box<crate::models::AnyProtectionUnitBase>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `protectionUnit`: `None` when absent or `null`.
+    pub fn protection_unit(&self) -> Option<&crate::models::AnyProtectionUnitBase> {
+        self.props().get(4347)
+    }
+
+    /// Sets `protectionUnit`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_protection_unit(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::AnyProtectionUnitBase>,
+    ) -> &mut Self {
+        self.props_mut().set(4347, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl std::fmt::Debug for RestorePoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "RestorePoint", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "solutions")]
 impl serde::Serialize for RestorePoint {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("expirationDateTime", &self.expiration_date_time)?;
-        writer.field("protectionDateTime", &self.protection_date_time)?;
-        writer.field("tags", &self.tags)?;
-        writer.field("protectionUnit", &self.protection_unit)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -4751,23 +7749,29 @@ impl crate::read_fields::ReadFields for RestorePoint {
     const NAME: &'static str = "microsoft.graph.restorePoint";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "expirationDateTime" => self.expiration_date_time = map.next_value()?,
-            "protectionDateTime" => self.protection_date_time = map.next_value()?,
-            "tags" => self.tags = map.next_value()?,
-            "protectionUnit" => self.protection_unit = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "expirationDateTime" => into.other::<crate::edm::DateTimeOffset, _>(4344, map)?,
+            "protectionDateTime" => into.other::<crate::edm::DateTimeOffset, _>(4345, map)?,
+            "tags" => {
+                into.other::<crate::edm::Flags<crate::models::RestorePointTags>, _>(4346, map)?
+            }
+            "protectionUnit" => into.other::<crate::models::AnyProtectionUnitBase, _>(4347, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -4785,54 +7789,201 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.restoreSessionBase` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "solutions")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct RestoreSessionBase {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "solutions")]
+impl std::ops::Deref for RestoreSessionBase {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl std::ops::DerefMut for RestoreSessionBase {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl RestoreSessionBase {
+    /// An empty `restoreSessionBase`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The `completedDateTime` property.
-    pub completed_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    ///
+    /// `completedDateTime`: `None` when absent or `null`.
+    pub fn completed_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(4348)
+    }
+
+    /// Sets `completedDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_completed_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(4348, value.into_patch());
+        self
+    }
+
     /// The `createdBy` property.
-    pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
+    ///
+    /// `createdBy`: `None` when absent or `null`.
+    pub fn created_by(&self) -> Option<&crate::models::AnyIdentitySet> {
+        self.props().get(4349)
+    }
+
+    /// Sets `createdBy`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_created_by(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::AnyIdentitySet>,
+    ) -> &mut Self {
+        self.props_mut().set(4349, value.into_patch());
+        self
+    }
+
     /// The `createdDateTime` property.
-    pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    ///
+    /// `createdDateTime`: `None` when absent or `null`.
+    pub fn created_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(4350)
+    }
+
+    /// Sets `createdDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_created_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(4350, value.into_patch());
+        self
+    }
+
     /// The `error` property.
-    pub error: crate::Patch<Box<crate::models::PublicError>>,
+    ///
+    /// `error`: `None` when absent or `null`.
+    pub fn error(&self) -> Option<&crate::models::PublicError> {
+        self.props().get(4351)
+    }
+
+    /// Sets `error`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_error(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::PublicError>,
+    ) -> &mut Self {
+        self.props_mut().set(4351, value.into_patch());
+        self
+    }
+
     /// The `lastModifiedBy` property.
-    pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
+    ///
+    /// `lastModifiedBy`: `None` when absent or `null`.
+    pub fn last_modified_by(&self) -> Option<&crate::models::AnyIdentitySet> {
+        self.props().get(4352)
+    }
+
+    /// Sets `lastModifiedBy`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_last_modified_by(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::AnyIdentitySet>,
+    ) -> &mut Self {
+        self.props_mut().set(4352, value.into_patch());
+        self
+    }
+
     /// The `lastModifiedDateTime` property.
-    pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    ///
+    /// `lastModifiedDateTime`: `None` when absent or `null`.
+    pub fn last_modified_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(4353)
+    }
+
+    /// Sets `lastModifiedDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_last_modified_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(4353, value.into_patch());
+        self
+    }
+
     /// The `restoreJobType` property.
-    pub restore_job_type: crate::Patch<crate::models::RestoreJobType>,
+    ///
+    /// `restoreJobType`: `None` when absent or `null`.
+    pub fn restore_job_type(&self) -> Option<&crate::models::RestoreJobType> {
+        self.props().get(4354)
+    }
+
+    /// Sets `restoreJobType`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_restore_job_type(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::RestoreJobType>,
+    ) -> &mut Self {
+        self.props_mut().set(4354, value.into_patch());
+        self
+    }
+
     /// The `restoreSessionArtifactCount` property.
-    pub restore_session_artifact_count:
-        crate::Patch<Box<crate::models::RestoreSessionArtifactCount>>,
+    ///
+    /// `restoreSessionArtifactCount`: `None` when absent or `null`.
+    pub fn restore_session_artifact_count(
+        &self,
+    ) -> Option<&crate::models::RestoreSessionArtifactCount> {
+        self.props().get(4355)
+    }
+
+    /// Sets `restoreSessionArtifactCount`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_restore_session_artifact_count(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::RestoreSessionArtifactCount>,
+    ) -> &mut Self {
+        self.props_mut().set(4355, value.into_patch());
+        self
+    }
+
     /// The `status` property.
-    pub status: crate::Patch<crate::models::RestoreSessionStatus>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `status`: `None` when absent or `null`.
+    pub fn status(&self) -> Option<&crate::models::RestoreSessionStatus> {
+        self.props().get(4356)
+    }
+
+    /// Sets `status`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_status(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::RestoreSessionStatus>,
+    ) -> &mut Self {
+        self.props_mut().set(4356, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl std::fmt::Debug for RestoreSessionBase {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "RestoreSessionBase", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "solutions")]
 impl serde::Serialize for RestoreSessionBase {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("completedDateTime", &self.completed_date_time)?;
-        writer.field("createdBy", &self.created_by)?;
-        writer.field("createdDateTime", &self.created_date_time)?;
-        writer.field("error", &self.error)?;
-        writer.field("lastModifiedBy", &self.last_modified_by)?;
-        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
-        writer.field("restoreJobType", &self.restore_job_type)?;
-        writer.field(
-            "restoreSessionArtifactCount",
-            &self.restore_session_artifact_count,
-        )?;
-        writer.field("status", &self.status)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -4848,30 +7999,34 @@ impl crate::read_fields::ReadFields for RestoreSessionBase {
     const NAME: &'static str = "microsoft.graph.restoreSessionBase";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "completedDateTime" => self.completed_date_time = map.next_value()?,
-            "createdBy" => self.created_by = map.next_value()?,
-            "createdDateTime" => self.created_date_time = map.next_value()?,
-            "error" => self.error = map.next_value()?,
-            "lastModifiedBy" => self.last_modified_by = map.next_value()?,
-            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
-            "restoreJobType" => self.restore_job_type = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "completedDateTime" => into.other::<crate::edm::DateTimeOffset, _>(4348, map)?,
+            "createdBy" => into.other::<crate::models::AnyIdentitySet, _>(4349, map)?,
+            "createdDateTime" => into.other::<crate::edm::DateTimeOffset, _>(4350, map)?,
+            "error" => into.other::<crate::models::PublicError, _>(4351, map)?,
+            "lastModifiedBy" => into.other::<crate::models::AnyIdentitySet, _>(4352, map)?,
+            "lastModifiedDateTime" => into.other::<crate::edm::DateTimeOffset, _>(4353, map)?,
+            "restoreJobType" => into.other::<crate::models::RestoreJobType, _>(4354, map)?,
             "restoreSessionArtifactCount" => {
-                self.restore_session_artifact_count = map.next_value()?
+                into.other::<crate::models::RestoreSessionArtifactCount, _>(4355, map)?
             }
-            "status" => self.status = map.next_value()?,
+            "status" => into.other::<crate::models::RestoreSessionStatus, _>(4356, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -4931,7 +8086,7 @@ impl AnyRestoreSessionBase {
             }
             Self::SharePointRestoreSession(_) => "microsoft.graph.sharePointRestoreSession",
             Self::Unknown(value) => value
-                .additional_data
+                .additional_data()
                 .get("@odata.type")
                 .and_then(|t| t.as_str())
                 .map_or("microsoft.graph.restoreSessionBase", |t| {
@@ -4943,14 +8098,35 @@ impl AnyRestoreSessionBase {
     /// The entity's `id`, whatever its type (`None` when it was not selected).
     pub fn id(&self) -> Option<&str> {
         match self {
-            Self::RestoreSessionBase(value) | Self::Unknown(value) => value.id.as_deref(),
-            Self::ExchangeRestoreSession(value) => value.id.as_deref(),
-            Self::OneDriveForBusinessRestoreSession(value) => value.id.as_deref(),
-            Self::SharePointRestoreSession(value) => value.id.as_deref(),
+            Self::RestoreSessionBase(value) | Self::Unknown(value) => value.id(),
+            Self::ExchangeRestoreSession(value) => value.id(),
+            Self::OneDriveForBusinessRestoreSession(value) => value.id(),
+            Self::SharePointRestoreSession(value) => value.id(),
         }
     }
 
-    /// The value as a [`RestoreSessionBase`]: the declared type, or a derived type this version does not
+    /// The value read as [`RestoreSessionBase`] whatever its variant: a derived type's base properties
+    /// read the same, so reading the `restoreSessionBase` properties needs no `match`.
+    pub fn base(&self) -> &RestoreSessionBase {
+        match self {
+            Self::RestoreSessionBase(value) | Self::Unknown(value) => value,
+            Self::ExchangeRestoreSession(value) => value,
+            Self::OneDriveForBusinessRestoreSession(value) => value,
+            Self::SharePointRestoreSession(value) => value,
+        }
+    }
+
+    /// As [`AnyRestoreSessionBase::base`], to change the `restoreSessionBase` properties of any variant.
+    pub fn base_mut(&mut self) -> &mut RestoreSessionBase {
+        match self {
+            Self::RestoreSessionBase(value) | Self::Unknown(value) => value,
+            Self::ExchangeRestoreSession(value) => value,
+            Self::OneDriveForBusinessRestoreSession(value) => value,
+            Self::SharePointRestoreSession(value) => value,
+        }
+    }
+
+    /// The value as [`RestoreSessionBase`] if it is the declared type, or a derived type this version does not
     /// know (read as the declared type). `None` for the known derived types.
     pub fn as_restore_session_base(&self) -> Option<&RestoreSessionBase> {
         match self {
@@ -5139,7 +8315,7 @@ impl crate::polymorphic::Polymorphic for AnyRestoreSessionBase {
 
     fn declared_data(&self) -> Option<&crate::AdditionalData> {
         match self {
-            Self::RestoreSessionBase(value) => Some(&value.additional_data),
+            Self::RestoreSessionBase(value) => Some(value.additional_data()),
             _ => None,
         }
     }
@@ -5147,41 +8323,151 @@ impl crate::polymorphic::Polymorphic for AnyRestoreSessionBase {
 
 /// The `microsoft.graph.serviceApp` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "solutions")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct ServiceApp {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "solutions")]
+impl std::ops::Deref for ServiceApp {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl std::ops::DerefMut for ServiceApp {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl ServiceApp {
+    /// An empty `serviceApp`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The `application` property.
-    pub application: crate::Patch<Box<crate::models::AnyIdentity>>,
+    ///
+    /// `application`: `None` when absent or `null`.
+    pub fn application(&self) -> Option<&crate::models::AnyIdentity> {
+        self.props().get(4564)
+    }
+
+    /// Sets `application`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_application(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::AnyIdentity>,
+    ) -> &mut Self {
+        self.props_mut().set(4564, value.into_patch());
+        self
+    }
+
     /// The `effectiveDateTime` property.
-    pub effective_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    ///
+    /// `effectiveDateTime`: `None` when absent or `null`.
+    pub fn effective_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(4565)
+    }
+
+    /// Sets `effectiveDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_effective_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(4565, value.into_patch());
+        self
+    }
+
     /// The `lastModifiedBy` property.
-    pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
+    ///
+    /// `lastModifiedBy`: `None` when absent or `null`.
+    pub fn last_modified_by(&self) -> Option<&crate::models::AnyIdentitySet> {
+        self.props().get(4566)
+    }
+
+    /// Sets `lastModifiedBy`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_last_modified_by(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::AnyIdentitySet>,
+    ) -> &mut Self {
+        self.props_mut().set(4566, value.into_patch());
+        self
+    }
+
     /// The `lastModifiedDateTime` property.
-    pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    ///
+    /// `lastModifiedDateTime`: `None` when absent or `null`.
+    pub fn last_modified_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(4567)
+    }
+
+    /// Sets `lastModifiedDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_last_modified_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(4567, value.into_patch());
+        self
+    }
+
     /// The `registrationDateTime` property.
-    pub registration_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    ///
+    /// `registrationDateTime`: `None` when absent or `null`.
+    pub fn registration_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(4568)
+    }
+
+    /// Sets `registrationDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_registration_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(4568, value.into_patch());
+        self
+    }
+
     /// The `status` property.
-    pub status: crate::Patch<crate::models::ServiceAppStatus>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `status`: `None` when absent or `null`.
+    pub fn status(&self) -> Option<&crate::models::ServiceAppStatus> {
+        self.props().get(4569)
+    }
+
+    /// Sets `status`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_status(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::ServiceAppStatus>,
+    ) -> &mut Self {
+        self.props_mut().set(4569, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl std::fmt::Debug for ServiceApp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "ServiceApp", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "solutions")]
 impl serde::Serialize for ServiceApp {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("application", &self.application)?;
-        writer.field("effectiveDateTime", &self.effective_date_time)?;
-        writer.field("lastModifiedBy", &self.last_modified_by)?;
-        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
-        writer.field("registrationDateTime", &self.registration_date_time)?;
-        writer.field("status", &self.status)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -5197,25 +8483,29 @@ impl crate::read_fields::ReadFields for ServiceApp {
     const NAME: &'static str = "microsoft.graph.serviceApp";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "application" => self.application = map.next_value()?,
-            "effectiveDateTime" => self.effective_date_time = map.next_value()?,
-            "lastModifiedBy" => self.last_modified_by = map.next_value()?,
-            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
-            "registrationDateTime" => self.registration_date_time = map.next_value()?,
-            "status" => self.status = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "application" => into.other::<crate::models::AnyIdentity, _>(4564, map)?,
+            "effectiveDateTime" => into.other::<crate::edm::DateTimeOffset, _>(4565, map)?,
+            "lastModifiedBy" => into.other::<crate::models::AnyIdentitySet, _>(4566, map)?,
+            "lastModifiedDateTime" => into.other::<crate::edm::DateTimeOffset, _>(4567, map)?,
+            "registrationDateTime" => into.other::<crate::edm::DateTimeOffset, _>(4568, map)?,
+            "status" => into.other::<crate::models::ServiceAppStatus, _>(4569, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -5235,47 +8525,68 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.sharePointBrowseSession` entity type.
 ///
-/// Derived from `browseSessionBase` < `entity`; inherited properties are included.
+/// Derived from `browseSessionBase` < `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::BrowseSessionBase`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "solutions")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct SharePointBrowseSession {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
-    /// The `backupSizeInBytes` property.
-    pub backup_size_in_bytes: crate::Patch<String>,
-    /// The `createdDateTime` property.
-    pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// The `error` property.
-    pub error: crate::Patch<Box<crate::models::PublicError>>,
-    /// The `expirationDateTime` property.
-    pub expiration_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// The `restorePointDateTime` property.
-    pub restore_point_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// The `restorePointId` property.
-    pub restore_point_id: crate::Patch<String>,
-    /// The `status` property.
-    pub status: crate::Patch<crate::models::BrowseSessionStatus>,
+    base: crate::models::BrowseSessionBase,
+}
+
+#[cfg(feature = "solutions")]
+impl std::ops::Deref for SharePointBrowseSession {
+    type Target = crate::models::BrowseSessionBase;
+
+    fn deref(&self) -> &crate::models::BrowseSessionBase {
+        &self.base
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl std::ops::DerefMut for SharePointBrowseSession {
+    fn deref_mut(&mut self) -> &mut crate::models::BrowseSessionBase {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl SharePointBrowseSession {
+    /// An empty `sharePointBrowseSession`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The `siteId` property.
-    pub site_id: crate::Patch<String>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `siteId`: `None` when absent or `null`.
+    pub fn site_id(&self) -> Option<&str> {
+        self.props().str(4704)
+    }
+
+    /// Sets `siteId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_site_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(4704, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl std::fmt::Debug for SharePointBrowseSession {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "SharePointBrowseSession", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "solutions")]
 impl serde::Serialize for SharePointBrowseSession {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("backupSizeInBytes", &self.backup_size_in_bytes)?;
-        writer.field("createdDateTime", &self.created_date_time)?;
-        writer.field("error", &self.error)?;
-        writer.field("expirationDateTime", &self.expiration_date_time)?;
-        writer.field("restorePointDateTime", &self.restore_point_date_time)?;
-        writer.field("restorePointId", &self.restore_point_id)?;
-        writer.field("status", &self.status)?;
-        writer.field("siteId", &self.site_id)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -5291,27 +8602,29 @@ impl crate::read_fields::ReadFields for SharePointBrowseSession {
     const NAME: &'static str = "microsoft.graph.sharePointBrowseSession";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "backupSizeInBytes" => self.backup_size_in_bytes = map.next_value()?,
-            "createdDateTime" => self.created_date_time = map.next_value()?,
-            "error" => self.error = map.next_value()?,
-            "expirationDateTime" => self.expiration_date_time = map.next_value()?,
-            "restorePointDateTime" => self.restore_point_date_time = map.next_value()?,
-            "restorePointId" => self.restore_point_id = map.next_value()?,
-            "status" => self.status = map.next_value()?,
-            "siteId" => self.site_id = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "backupSizeInBytes" => into.str(893, map)?,
+            "createdDateTime" => into.other::<crate::edm::DateTimeOffset, _>(894, map)?,
+            "error" => into.other::<crate::models::PublicError, _>(895, map)?,
+            "expirationDateTime" => into.other::<crate::edm::DateTimeOffset, _>(896, map)?,
+            "restorePointDateTime" => into.other::<crate::edm::DateTimeOffset, _>(897, map)?,
+            "restorePointId" => into.str(898, map)?,
+            "status" => into.other::<crate::models::BrowseSessionStatus, _>(899, map)?,
+            "siteId" => into.str(4704, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+base: <crate::models::BrowseSessionBase as crate::read_fields::ReadFields>::from_properties(properties),
+}
     }
 }
 
@@ -5333,67 +8646,108 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.sharePointProtectionPolicy` entity type.
 ///
-/// Derived from `protectionPolicyBase` < `entity`; inherited properties are included.
+/// Derived from `protectionPolicyBase` < `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::ProtectionPolicyBase`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "solutions")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct SharePointProtectionPolicy {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
-    /// The `createdBy` property.
-    pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
-    /// The `createdDateTime` property.
-    pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// The `displayName` property.
-    pub display_name: crate::Patch<String>,
-    /// The `isEnabled` property.
-    pub is_enabled: crate::Patch<bool>,
-    /// The `lastModifiedBy` property.
-    pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
-    /// The `lastModifiedDateTime` property.
-    pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// The `protectionPolicyArtifactCount` property.
-    pub protection_policy_artifact_count:
-        crate::Patch<Box<crate::models::ProtectionPolicyArtifactCount>>,
-    /// The `retentionSettings` property.
-    pub retention_settings: crate::Patch<Vec<crate::models::RetentionSetting>>,
-    /// The `status` property.
-    pub status: crate::Patch<crate::models::ProtectionPolicyStatus>,
+    base: crate::models::ProtectionPolicyBase,
+}
+
+#[cfg(feature = "solutions")]
+impl std::ops::Deref for SharePointProtectionPolicy {
+    type Target = crate::models::ProtectionPolicyBase;
+
+    fn deref(&self) -> &crate::models::ProtectionPolicyBase {
+        &self.base
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl std::ops::DerefMut for SharePointProtectionPolicy {
+    fn deref_mut(&mut self) -> &mut crate::models::ProtectionPolicyBase {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl SharePointProtectionPolicy {
+    /// An empty `sharePointProtectionPolicy`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The `siteInclusionRules` navigation property (present when expanded).
-    pub site_inclusion_rules: crate::Patch<Vec<crate::models::SiteProtectionRule>>,
+    ///
+    /// `siteInclusionRules`: an empty slice when absent or `null`.
+    pub fn site_inclusion_rules(&self) -> &[crate::models::SiteProtectionRule] {
+        self.props().list(4747)
+    }
+
+    /// Sets `siteInclusionRules`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_site_inclusion_rules(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::SiteProtectionRule>>,
+    ) -> &mut Self {
+        self.props_mut().set(4747, value.into_patch());
+        self
+    }
+
     /// The `siteProtectionUnits` navigation property (present when expanded).
-    pub site_protection_units: crate::Patch<Vec<crate::models::SiteProtectionUnit>>,
+    ///
+    /// `siteProtectionUnits`: an empty slice when absent or `null`.
+    pub fn site_protection_units(&self) -> &[crate::models::SiteProtectionUnit] {
+        self.props().list(4748)
+    }
+
+    /// Sets `siteProtectionUnits`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_site_protection_units(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::SiteProtectionUnit>>,
+    ) -> &mut Self {
+        self.props_mut().set(4748, value.into_patch());
+        self
+    }
+
     /// The `siteProtectionUnitsBulkAdditionJobs` navigation property (present when expanded).
-    pub site_protection_units_bulk_addition_jobs:
-        crate::Patch<Vec<crate::models::SiteProtectionUnitsBulkAdditionJob>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `siteProtectionUnitsBulkAdditionJobs`: an empty slice when absent or `null`.
+    pub fn site_protection_units_bulk_addition_jobs(
+        &self,
+    ) -> &[crate::models::SiteProtectionUnitsBulkAdditionJob] {
+        self.props().list(4749)
+    }
+
+    /// Sets `siteProtectionUnitsBulkAdditionJobs`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_site_protection_units_bulk_addition_jobs(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::SiteProtectionUnitsBulkAdditionJob>>,
+    ) -> &mut Self {
+        self.props_mut().set(4749, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl std::fmt::Debug for SharePointProtectionPolicy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props().fmt_as(
+            f,
+            "SharePointProtectionPolicy",
+            crate::models::PROPERTY_NAMES,
+        )
+    }
 }
 
 #[cfg(feature = "solutions")]
 impl serde::Serialize for SharePointProtectionPolicy {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("createdBy", &self.created_by)?;
-        writer.field("createdDateTime", &self.created_date_time)?;
-        writer.field("displayName", &self.display_name)?;
-        writer.field("isEnabled", &self.is_enabled)?;
-        writer.field("lastModifiedBy", &self.last_modified_by)?;
-        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
-        writer.field(
-            "protectionPolicyArtifactCount",
-            &self.protection_policy_artifact_count,
-        )?;
-        writer.field("retentionSettings", &self.retention_settings)?;
-        writer.field("status", &self.status)?;
-        writer.field("siteInclusionRules", &self.site_inclusion_rules)?;
-        writer.field("siteProtectionUnits", &self.site_protection_units)?;
-        writer.field(
-            "siteProtectionUnitsBulkAdditionJobs",
-            &self.site_protection_units_bulk_addition_jobs,
-        )?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -5409,35 +8763,43 @@ impl crate::read_fields::ReadFields for SharePointProtectionPolicy {
     const NAME: &'static str = "microsoft.graph.sharePointProtectionPolicy";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "createdBy" => self.created_by = map.next_value()?,
-            "createdDateTime" => self.created_date_time = map.next_value()?,
-            "displayName" => self.display_name = map.next_value()?,
-            "isEnabled" => self.is_enabled = map.next_value()?,
-            "lastModifiedBy" => self.last_modified_by = map.next_value()?,
-            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "createdBy" => into.other::<crate::models::AnyIdentitySet, _>(4156, map)?,
+            "createdDateTime" => into.other::<crate::edm::DateTimeOffset, _>(4157, map)?,
+            "displayName" => into.str(4158, map)?,
+            "isEnabled" => into.bool(4159, map)?,
+            "lastModifiedBy" => into.other::<crate::models::AnyIdentitySet, _>(4160, map)?,
+            "lastModifiedDateTime" => into.other::<crate::edm::DateTimeOffset, _>(4161, map)?,
             "protectionPolicyArtifactCount" => {
-                self.protection_policy_artifact_count = map.next_value()?
+                into.other::<crate::models::ProtectionPolicyArtifactCount, _>(4162, map)?
             }
-            "retentionSettings" => self.retention_settings = map.next_value()?,
-            "status" => self.status = map.next_value()?,
-            "siteInclusionRules" => self.site_inclusion_rules = map.next_value()?,
-            "siteProtectionUnits" => self.site_protection_units = map.next_value()?,
+            "retentionSettings" => {
+                into.other::<Vec<crate::models::RetentionSetting>, _>(4163, map)?
+            }
+            "status" => into.other::<crate::models::ProtectionPolicyStatus, _>(4164, map)?,
+            "siteInclusionRules" => {
+                into.other::<Vec<crate::models::SiteProtectionRule>, _>(4747, map)?
+            }
+            "siteProtectionUnits" => {
+                into.other::<Vec<crate::models::SiteProtectionUnit>, _>(4748, map)?
+            }
             "siteProtectionUnitsBulkAdditionJobs" => {
-                self.site_protection_units_bulk_addition_jobs = map.next_value()?
+                into.other::<Vec<crate::models::SiteProtectionUnitsBulkAdditionJob>, _>(4749, map)?
             }
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+base: <crate::models::ProtectionPolicyBase as crate::read_fields::ReadFields>::from_properties(properties),
+}
     }
 }
 
@@ -5463,71 +8825,105 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.sharePointRestoreSession` entity type.
 ///
-/// Derived from `restoreSessionBase` < `entity`; inherited properties are included.
+/// Derived from `restoreSessionBase` < `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::RestoreSessionBase`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "solutions")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct SharePointRestoreSession {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
-    /// The `completedDateTime` property.
-    pub completed_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// The `createdBy` property.
-    pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
-    /// The `createdDateTime` property.
-    pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// The `error` property.
-    pub error: crate::Patch<Box<crate::models::PublicError>>,
-    /// The `lastModifiedBy` property.
-    pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
-    /// The `lastModifiedDateTime` property.
-    pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// The `restoreJobType` property.
-    pub restore_job_type: crate::Patch<crate::models::RestoreJobType>,
-    /// The `restoreSessionArtifactCount` property.
-    pub restore_session_artifact_count:
-        crate::Patch<Box<crate::models::RestoreSessionArtifactCount>>,
-    /// The `status` property.
-    pub status: crate::Patch<crate::models::RestoreSessionStatus>,
+    base: crate::models::RestoreSessionBase,
+}
+
+#[cfg(feature = "solutions")]
+impl std::ops::Deref for SharePointRestoreSession {
+    type Target = crate::models::RestoreSessionBase;
+
+    fn deref(&self) -> &crate::models::RestoreSessionBase {
+        &self.base
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl std::ops::DerefMut for SharePointRestoreSession {
+    fn deref_mut(&mut self) -> &mut crate::models::RestoreSessionBase {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl SharePointRestoreSession {
+    /// An empty `sharePointRestoreSession`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The `granularSiteRestoreArtifacts` navigation property (present when expanded).
-    pub granular_site_restore_artifacts:
-        crate::Patch<Vec<crate::models::GranularSiteRestoreArtifact>>,
+    ///
+    /// `granularSiteRestoreArtifacts`: an empty slice when absent or `null`.
+    pub fn granular_site_restore_artifacts(&self) -> &[crate::models::GranularSiteRestoreArtifact] {
+        self.props().list(4750)
+    }
+
+    /// Sets `granularSiteRestoreArtifacts`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_granular_site_restore_artifacts(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::GranularSiteRestoreArtifact>>,
+    ) -> &mut Self {
+        self.props_mut().set(4750, value.into_patch());
+        self
+    }
+
     /// The `siteRestoreArtifacts` navigation property (present when expanded).
-    pub site_restore_artifacts: crate::Patch<Vec<crate::models::SiteRestoreArtifact>>,
+    ///
+    /// `siteRestoreArtifacts`: an empty slice when absent or `null`.
+    pub fn site_restore_artifacts(&self) -> &[crate::models::SiteRestoreArtifact] {
+        self.props().list(4751)
+    }
+
+    /// Sets `siteRestoreArtifacts`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_site_restore_artifacts(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::SiteRestoreArtifact>>,
+    ) -> &mut Self {
+        self.props_mut().set(4751, value.into_patch());
+        self
+    }
+
     /// The `siteRestoreArtifactsBulkAdditionRequests` navigation property (present when expanded).
-    pub site_restore_artifacts_bulk_addition_requests:
-        crate::Patch<Vec<crate::models::SiteRestoreArtifactsBulkAdditionRequest>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `siteRestoreArtifactsBulkAdditionRequests`: an empty slice when absent or `null`.
+    pub fn site_restore_artifacts_bulk_addition_requests(
+        &self,
+    ) -> &[crate::models::SiteRestoreArtifactsBulkAdditionRequest] {
+        self.props().list(4752)
+    }
+
+    /// Sets `siteRestoreArtifactsBulkAdditionRequests`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_site_restore_artifacts_bulk_addition_requests(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::SiteRestoreArtifactsBulkAdditionRequest>>,
+    ) -> &mut Self {
+        self.props_mut().set(4752, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl std::fmt::Debug for SharePointRestoreSession {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "SharePointRestoreSession", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "solutions")]
 impl serde::Serialize for SharePointRestoreSession {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("completedDateTime", &self.completed_date_time)?;
-        writer.field("createdBy", &self.created_by)?;
-        writer.field("createdDateTime", &self.created_date_time)?;
-        writer.field("error", &self.error)?;
-        writer.field("lastModifiedBy", &self.last_modified_by)?;
-        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
-        writer.field("restoreJobType", &self.restore_job_type)?;
-        writer.field(
-            "restoreSessionArtifactCount",
-            &self.restore_session_artifact_count,
-        )?;
-        writer.field("status", &self.status)?;
-        writer.field(
-            "granularSiteRestoreArtifacts",
-            &self.granular_site_restore_artifacts,
-        )?;
-        writer.field("siteRestoreArtifacts", &self.site_restore_artifacts)?;
-        writer.field(
-            "siteRestoreArtifactsBulkAdditionRequests",
-            &self.site_restore_artifacts_bulk_addition_requests,
-        )?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -5543,37 +8939,41 @@ impl crate::read_fields::ReadFields for SharePointRestoreSession {
     const NAME: &'static str = "microsoft.graph.sharePointRestoreSession";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "completedDateTime" => self.completed_date_time = map.next_value()?,
-            "createdBy" => self.created_by = map.next_value()?,
-            "createdDateTime" => self.created_date_time = map.next_value()?,
-            "error" => self.error = map.next_value()?,
-            "lastModifiedBy" => self.last_modified_by = map.next_value()?,
-            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
-            "restoreJobType" => self.restore_job_type = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "completedDateTime" => into.other::<crate::edm::DateTimeOffset, _>(4348, map)?,
+            "createdBy" => into.other::<crate::models::AnyIdentitySet, _>(4349, map)?,
+            "createdDateTime" => into.other::<crate::edm::DateTimeOffset, _>(4350, map)?,
+            "error" => into.other::<crate::models::PublicError, _>(4351, map)?,
+            "lastModifiedBy" => into.other::<crate::models::AnyIdentitySet, _>(4352, map)?,
+            "lastModifiedDateTime" => into.other::<crate::edm::DateTimeOffset, _>(4353, map)?,
+            "restoreJobType" => into.other::<crate::models::RestoreJobType, _>(4354, map)?,
             "restoreSessionArtifactCount" => {
-                self.restore_session_artifact_count = map.next_value()?
+                into.other::<crate::models::RestoreSessionArtifactCount, _>(4355, map)?
             }
-            "status" => self.status = map.next_value()?,
+            "status" => into.other::<crate::models::RestoreSessionStatus, _>(4356, map)?,
             "granularSiteRestoreArtifacts" => {
-                self.granular_site_restore_artifacts = map.next_value()?
+                into.other::<Vec<crate::models::GranularSiteRestoreArtifact>, _>(4750, map)?
             }
-            "siteRestoreArtifacts" => self.site_restore_artifacts = map.next_value()?,
-            "siteRestoreArtifactsBulkAdditionRequests" => {
-                self.site_restore_artifacts_bulk_addition_requests = map.next_value()?
+            "siteRestoreArtifacts" => {
+                into.other::<Vec<crate::models::SiteRestoreArtifact>, _>(4751, map)?
             }
+            "siteRestoreArtifactsBulkAdditionRequests" => into.other::<Vec<
+                crate::models::SiteRestoreArtifactsBulkAdditionRequest,
+            >, _>(4752, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+base: <crate::models::RestoreSessionBase as crate::read_fields::ReadFields>::from_properties(properties),
+}
     }
 }
 
@@ -5599,47 +8999,68 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.siteProtectionRule` entity type.
 ///
-/// Derived from `protectionRuleBase` < `entity`; inherited properties are included.
+/// Derived from `protectionRuleBase` < `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::ProtectionRuleBase`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "solutions")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct SiteProtectionRule {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
-    /// The `createdBy` property.
-    pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
-    /// The `createdDateTime` property.
-    pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// The `error` property.
-    pub error: crate::Patch<Box<crate::models::PublicError>>,
-    /// The `isAutoApplyEnabled` property.
-    pub is_auto_apply_enabled: crate::Patch<bool>,
-    /// The `lastModifiedBy` property.
-    pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
-    /// The `lastModifiedDateTime` property.
-    pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// The `status` property.
-    pub status: crate::Patch<crate::models::ProtectionRuleStatus>,
+    base: crate::models::ProtectionRuleBase,
+}
+
+#[cfg(feature = "solutions")]
+impl std::ops::Deref for SiteProtectionRule {
+    type Target = crate::models::ProtectionRuleBase;
+
+    fn deref(&self) -> &crate::models::ProtectionRuleBase {
+        &self.base
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl std::ops::DerefMut for SiteProtectionRule {
+    fn deref_mut(&mut self) -> &mut crate::models::ProtectionRuleBase {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl SiteProtectionRule {
+    /// An empty `siteProtectionRule`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The `siteExpression` property.
-    pub site_expression: crate::Patch<String>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `siteExpression`: `None` when absent or `null`.
+    pub fn site_expression(&self) -> Option<&str> {
+        self.props().str(4885)
+    }
+
+    /// Sets `siteExpression`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_site_expression(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(4885, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl std::fmt::Debug for SiteProtectionRule {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "SiteProtectionRule", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "solutions")]
 impl serde::Serialize for SiteProtectionRule {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("createdBy", &self.created_by)?;
-        writer.field("createdDateTime", &self.created_date_time)?;
-        writer.field("error", &self.error)?;
-        writer.field("isAutoApplyEnabled", &self.is_auto_apply_enabled)?;
-        writer.field("lastModifiedBy", &self.last_modified_by)?;
-        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
-        writer.field("status", &self.status)?;
-        writer.field("siteExpression", &self.site_expression)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -5655,27 +9076,29 @@ impl crate::read_fields::ReadFields for SiteProtectionRule {
     const NAME: &'static str = "microsoft.graph.siteProtectionRule";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "createdBy" => self.created_by = map.next_value()?,
-            "createdDateTime" => self.created_date_time = map.next_value()?,
-            "error" => self.error = map.next_value()?,
-            "isAutoApplyEnabled" => self.is_auto_apply_enabled = map.next_value()?,
-            "lastModifiedBy" => self.last_modified_by = map.next_value()?,
-            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
-            "status" => self.status = map.next_value()?,
-            "siteExpression" => self.site_expression = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "createdBy" => into.other::<crate::models::AnyIdentitySet, _>(4165, map)?,
+            "createdDateTime" => into.other::<crate::edm::DateTimeOffset, _>(4166, map)?,
+            "error" => into.other::<crate::models::PublicError, _>(4167, map)?,
+            "isAutoApplyEnabled" => into.bool(4168, map)?,
+            "lastModifiedBy" => into.other::<crate::models::AnyIdentitySet, _>(4169, map)?,
+            "lastModifiedDateTime" => into.other::<crate::edm::DateTimeOffset, _>(4170, map)?,
+            "status" => into.other::<crate::models::ProtectionRuleStatus, _>(4171, map)?,
+            "siteExpression" => into.str(4885, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+base: <crate::models::ProtectionRuleBase as crate::read_fields::ReadFields>::from_properties(properties),
+}
     }
 }
 
@@ -5697,62 +9120,94 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.siteProtectionUnit` entity type.
 ///
-/// Derived from `protectionUnitBase` < `entity`; inherited properties are included.
+/// Derived from `protectionUnitBase` < `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::ProtectionUnitBase`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "solutions")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct SiteProtectionUnit {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
-    /// The `createdBy` property.
-    pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
-    /// The `createdDateTime` property.
-    pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// The `error` property.
-    pub error: crate::Patch<Box<crate::models::PublicError>>,
-    /// The `lastModifiedBy` property.
-    pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
-    /// The `lastModifiedDateTime` property.
-    pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// The `offboardRequestedDateTime` property.
-    pub offboard_requested_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// The `policyId` property.
-    pub policy_id: crate::Patch<String>,
-    /// The `protectionSources` property.
-    pub protection_sources: crate::Patch<crate::edm::Flags<crate::models::ProtectionSource>>,
-    /// The `status` property.
-    pub status: crate::Patch<crate::models::ProtectionUnitStatus>,
+    base: crate::models::ProtectionUnitBase,
+}
+
+#[cfg(feature = "solutions")]
+impl std::ops::Deref for SiteProtectionUnit {
+    type Target = crate::models::ProtectionUnitBase;
+
+    fn deref(&self) -> &crate::models::ProtectionUnitBase {
+        &self.base
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl std::ops::DerefMut for SiteProtectionUnit {
+    fn deref_mut(&mut self) -> &mut crate::models::ProtectionUnitBase {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl SiteProtectionUnit {
+    /// An empty `siteProtectionUnit`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The `siteId` property.
-    pub site_id: crate::Patch<String>,
+    ///
+    /// `siteId`: `None` when absent or `null`.
+    pub fn site_id(&self) -> Option<&str> {
+        self.props().str(4886)
+    }
+
+    /// Sets `siteId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_site_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(4886, value.into_patch());
+        self
+    }
+
     /// The `siteName` property.
-    pub site_name: crate::Patch<String>,
+    ///
+    /// `siteName`: `None` when absent or `null`.
+    pub fn site_name(&self) -> Option<&str> {
+        self.props().str(4887)
+    }
+
+    /// Sets `siteName`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_site_name(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(4887, value.into_patch());
+        self
+    }
+
     /// The `siteWebUrl` property.
-    pub site_web_url: crate::Patch<String>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `siteWebUrl`: `None` when absent or `null`.
+    pub fn site_web_url(&self) -> Option<&str> {
+        self.props().str(4888)
+    }
+
+    /// Sets `siteWebUrl`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_site_web_url(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(4888, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl std::fmt::Debug for SiteProtectionUnit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "SiteProtectionUnit", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "solutions")]
 impl serde::Serialize for SiteProtectionUnit {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("createdBy", &self.created_by)?;
-        writer.field("createdDateTime", &self.created_date_time)?;
-        writer.field("error", &self.error)?;
-        writer.field("lastModifiedBy", &self.last_modified_by)?;
-        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
-        writer.field(
-            "offboardRequestedDateTime",
-            &self.offboard_requested_date_time,
-        )?;
-        writer.field("policyId", &self.policy_id)?;
-        writer.field("protectionSources", &self.protection_sources)?;
-        writer.field("status", &self.status)?;
-        writer.field("siteId", &self.site_id)?;
-        writer.field("siteName", &self.site_name)?;
-        writer.field("siteWebUrl", &self.site_web_url)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -5768,31 +9223,37 @@ impl crate::read_fields::ReadFields for SiteProtectionUnit {
     const NAME: &'static str = "microsoft.graph.siteProtectionUnit";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "createdBy" => self.created_by = map.next_value()?,
-            "createdDateTime" => self.created_date_time = map.next_value()?,
-            "error" => self.error = map.next_value()?,
-            "lastModifiedBy" => self.last_modified_by = map.next_value()?,
-            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
-            "offboardRequestedDateTime" => self.offboard_requested_date_time = map.next_value()?,
-            "policyId" => self.policy_id = map.next_value()?,
-            "protectionSources" => self.protection_sources = map.next_value()?,
-            "status" => self.status = map.next_value()?,
-            "siteId" => self.site_id = map.next_value()?,
-            "siteName" => self.site_name = map.next_value()?,
-            "siteWebUrl" => self.site_web_url = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "createdBy" => into.other::<crate::models::AnyIdentitySet, _>(4172, map)?,
+            "createdDateTime" => into.other::<crate::edm::DateTimeOffset, _>(4173, map)?,
+            "error" => into.other::<crate::models::PublicError, _>(4174, map)?,
+            "lastModifiedBy" => into.other::<crate::models::AnyIdentitySet, _>(4175, map)?,
+            "lastModifiedDateTime" => into.other::<crate::edm::DateTimeOffset, _>(4176, map)?,
+            "offboardRequestedDateTime" => {
+                into.other::<crate::edm::DateTimeOffset, _>(4177, map)?
+            }
+            "policyId" => into.str(4178, map)?,
+            "protectionSources" => {
+                into.other::<crate::edm::Flags<crate::models::ProtectionSource>, _>(4179, map)?
+            }
+            "status" => into.other::<crate::models::ProtectionUnitStatus, _>(4180, map)?,
+            "siteId" => into.str(4886, map)?,
+            "siteName" => into.str(4887, map)?,
+            "siteWebUrl" => into.str(4888, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+base: <crate::models::ProtectionUnitBase as crate::read_fields::ReadFields>::from_properties(properties),
+}
     }
 }
 
@@ -5818,50 +9279,84 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.siteProtectionUnitsBulkAdditionJob` entity type.
 ///
-/// Derived from `protectionUnitsBulkJobBase` < `entity`; inherited properties are included.
+/// Derived from `protectionUnitsBulkJobBase` < `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::ProtectionUnitsBulkJobBase`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "solutions")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct SiteProtectionUnitsBulkAdditionJob {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
-    /// The `createdBy` property.
-    pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
-    /// The `createdDateTime` property.
-    pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// The `displayName` property.
-    pub display_name: crate::Patch<String>,
-    /// The `error` property.
-    pub error: crate::Patch<Box<crate::models::PublicError>>,
-    /// The `lastModifiedBy` property.
-    pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
-    /// The `lastModifiedDateTime` property.
-    pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// The `status` property.
-    pub status: crate::Patch<crate::models::ProtectionUnitsBulkJobStatus>,
+    base: crate::models::ProtectionUnitsBulkJobBase,
+}
+
+#[cfg(feature = "solutions")]
+impl std::ops::Deref for SiteProtectionUnitsBulkAdditionJob {
+    type Target = crate::models::ProtectionUnitsBulkJobBase;
+
+    fn deref(&self) -> &crate::models::ProtectionUnitsBulkJobBase {
+        &self.base
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl std::ops::DerefMut for SiteProtectionUnitsBulkAdditionJob {
+    fn deref_mut(&mut self) -> &mut crate::models::ProtectionUnitsBulkJobBase {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl SiteProtectionUnitsBulkAdditionJob {
+    /// An empty `siteProtectionUnitsBulkAdditionJob`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The `siteIds` property.
-    pub site_ids: crate::Patch<Vec<String>>,
+    ///
+    /// `siteIds`: an empty slice when absent or `null`.
+    pub fn site_ids(&self) -> &[String] {
+        self.props().strings(4889)
+    }
+
+    /// Sets `siteIds`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_site_ids(&mut self, value: impl crate::IntoPatch<Vec<String>>) -> &mut Self {
+        self.props_mut().set_strings(4889, value.into_patch());
+        self
+    }
+
     /// The `siteWebUrls` property.
-    pub site_web_urls: crate::Patch<Vec<String>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `siteWebUrls`: an empty slice when absent or `null`.
+    pub fn site_web_urls(&self) -> &[String] {
+        self.props().strings(4890)
+    }
+
+    /// Sets `siteWebUrls`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_site_web_urls(&mut self, value: impl crate::IntoPatch<Vec<String>>) -> &mut Self {
+        self.props_mut().set_strings(4890, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl std::fmt::Debug for SiteProtectionUnitsBulkAdditionJob {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props().fmt_as(
+            f,
+            "SiteProtectionUnitsBulkAdditionJob",
+            crate::models::PROPERTY_NAMES,
+        )
+    }
 }
 
 #[cfg(feature = "solutions")]
 impl serde::Serialize for SiteProtectionUnitsBulkAdditionJob {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("createdBy", &self.created_by)?;
-        writer.field("createdDateTime", &self.created_date_time)?;
-        writer.field("displayName", &self.display_name)?;
-        writer.field("error", &self.error)?;
-        writer.field("lastModifiedBy", &self.last_modified_by)?;
-        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
-        writer.field("status", &self.status)?;
-        writer.field("siteIds", &self.site_ids)?;
-        writer.field("siteWebUrls", &self.site_web_urls)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -5877,28 +9372,30 @@ impl crate::read_fields::ReadFields for SiteProtectionUnitsBulkAdditionJob {
     const NAME: &'static str = "microsoft.graph.siteProtectionUnitsBulkAdditionJob";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "createdBy" => self.created_by = map.next_value()?,
-            "createdDateTime" => self.created_date_time = map.next_value()?,
-            "displayName" => self.display_name = map.next_value()?,
-            "error" => self.error = map.next_value()?,
-            "lastModifiedBy" => self.last_modified_by = map.next_value()?,
-            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
-            "status" => self.status = map.next_value()?,
-            "siteIds" => self.site_ids = map.next_value()?,
-            "siteWebUrls" => self.site_web_urls = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "createdBy" => into.other::<crate::models::AnyIdentitySet, _>(4181, map)?,
+            "createdDateTime" => into.other::<crate::edm::DateTimeOffset, _>(4182, map)?,
+            "displayName" => into.str(4183, map)?,
+            "error" => into.other::<crate::models::PublicError, _>(4184, map)?,
+            "lastModifiedBy" => into.other::<crate::models::AnyIdentitySet, _>(4185, map)?,
+            "lastModifiedDateTime" => into.other::<crate::edm::DateTimeOffset, _>(4186, map)?,
+            "status" => into.other::<crate::models::ProtectionUnitsBulkJobStatus, _>(4187, map)?,
+            "siteIds" => into.strings(4889, map)?,
+            "siteWebUrls" => into.strings(4890, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+base: <crate::models::ProtectionUnitsBulkJobBase as crate::read_fields::ReadFields>::from_properties(properties),
+}
     }
 }
 
@@ -5921,50 +9418,94 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.siteRestoreArtifact` entity type.
 ///
-/// Derived from `restoreArtifactBase` < `entity`; inherited properties are included.
+/// Derived from `restoreArtifactBase` < `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::RestoreArtifactBase`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "solutions")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct SiteRestoreArtifact {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
-    /// The `completionDateTime` property.
-    pub completion_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// The `destinationType` property.
-    pub destination_type: crate::Patch<crate::models::DestinationType>,
-    /// The `error` property.
-    pub error: crate::Patch<Box<crate::models::PublicError>>,
-    /// The `startDateTime` property.
-    pub start_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// The `status` property.
-    pub status: crate::Patch<crate::models::ArtifactRestoreStatus>,
+    base: crate::models::RestoreArtifactBase,
+}
+
+#[cfg(feature = "solutions")]
+impl std::ops::Deref for SiteRestoreArtifact {
+    type Target = crate::models::RestoreArtifactBase;
+
+    fn deref(&self) -> &crate::models::RestoreArtifactBase {
+        &self.base
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl std::ops::DerefMut for SiteRestoreArtifact {
+    fn deref_mut(&mut self) -> &mut crate::models::RestoreArtifactBase {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl SiteRestoreArtifact {
+    /// An empty `siteRestoreArtifact`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The `restoredSiteId` property.
-    pub restored_site_id: crate::Patch<String>,
+    ///
+    /// `restoredSiteId`: `None` when absent or `null`.
+    pub fn restored_site_id(&self) -> Option<&str> {
+        self.props().str(4891)
+    }
+
+    /// Sets `restoredSiteId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_restored_site_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(4891, value.into_patch());
+        self
+    }
+
     /// The `restoredSiteName` property.
-    pub restored_site_name: crate::Patch<String>,
+    ///
+    /// `restoredSiteName`: `None` when absent or `null`.
+    pub fn restored_site_name(&self) -> Option<&str> {
+        self.props().str(4892)
+    }
+
+    /// Sets `restoredSiteName`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_restored_site_name(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(4892, value.into_patch());
+        self
+    }
+
     /// The `restoredSiteWebUrl` property.
-    pub restored_site_web_url: crate::Patch<String>,
-    /// The `restorePoint` navigation property (present when expanded).
-    pub restore_point: crate::Patch<Box<crate::models::RestorePoint>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `restoredSiteWebUrl`: `None` when absent or `null`.
+    pub fn restored_site_web_url(&self) -> Option<&str> {
+        self.props().str(4893)
+    }
+
+    /// Sets `restoredSiteWebUrl`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_restored_site_web_url(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(4893, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl std::fmt::Debug for SiteRestoreArtifact {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "SiteRestoreArtifact", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "solutions")]
 impl serde::Serialize for SiteRestoreArtifact {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("completionDateTime", &self.completion_date_time)?;
-        writer.field("destinationType", &self.destination_type)?;
-        writer.field("error", &self.error)?;
-        writer.field("startDateTime", &self.start_date_time)?;
-        writer.field("status", &self.status)?;
-        writer.field("restoredSiteId", &self.restored_site_id)?;
-        writer.field("restoredSiteName", &self.restored_site_name)?;
-        writer.field("restoredSiteWebUrl", &self.restored_site_web_url)?;
-        writer.field("restorePoint", &self.restore_point)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -5980,28 +9521,30 @@ impl crate::read_fields::ReadFields for SiteRestoreArtifact {
     const NAME: &'static str = "microsoft.graph.siteRestoreArtifact";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "completionDateTime" => self.completion_date_time = map.next_value()?,
-            "destinationType" => self.destination_type = map.next_value()?,
-            "error" => self.error = map.next_value()?,
-            "startDateTime" => self.start_date_time = map.next_value()?,
-            "status" => self.status = map.next_value()?,
-            "restoredSiteId" => self.restored_site_id = map.next_value()?,
-            "restoredSiteName" => self.restored_site_name = map.next_value()?,
-            "restoredSiteWebUrl" => self.restored_site_web_url = map.next_value()?,
-            "restorePoint" => self.restore_point = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "completionDateTime" => into.other::<crate::edm::DateTimeOffset, _>(4326, map)?,
+            "destinationType" => into.other::<crate::models::DestinationType, _>(4327, map)?,
+            "error" => into.other::<crate::models::PublicError, _>(4328, map)?,
+            "startDateTime" => into.other::<crate::edm::DateTimeOffset, _>(4329, map)?,
+            "status" => into.other::<crate::models::ArtifactRestoreStatus, _>(4330, map)?,
+            "restoredSiteId" => into.str(4891, map)?,
+            "restoredSiteName" => into.str(4892, map)?,
+            "restoredSiteWebUrl" => into.str(4893, map)?,
+            "restorePoint" => into.other::<crate::models::RestorePoint, _>(4331, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+base: <crate::models::RestoreArtifactBase as crate::read_fields::ReadFields>::from_properties(properties),
+}
     }
 }
 
@@ -6024,65 +9567,84 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.siteRestoreArtifactsBulkAdditionRequest` entity type.
 ///
-/// Derived from `restoreArtifactsBulkRequestBase` < `entity`; inherited properties are included.
+/// Derived from `restoreArtifactsBulkRequestBase` < `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::RestoreArtifactsBulkRequestBase`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "solutions")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct SiteRestoreArtifactsBulkAdditionRequest {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
-    /// The `createdBy` property.
-    pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
-    /// The `createdDateTime` property.
-    pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// The `destinationType` property.
-    pub destination_type: crate::Patch<crate::models::DestinationType>,
-    /// The `displayName` property.
-    pub display_name: crate::Patch<String>,
-    /// The `error` property.
-    pub error: crate::Patch<Box<crate::models::PublicError>>,
-    /// The `lastModifiedBy` property.
-    pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
-    /// The `lastModifiedDateTime` property.
-    pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// The `protectionTimePeriod` property.
-    pub protection_time_period: crate::Patch<Box<crate::models::TimePeriod>>,
-    /// The `protectionUnitIds` property.
-    pub protection_unit_ids: crate::Patch<Vec<String>>,
-    /// The `restorePointPreference` property.
-    pub restore_point_preference: crate::Patch<crate::models::RestorePointPreference>,
-    /// The `status` property.
-    pub status: crate::Patch<crate::models::RestoreArtifactsBulkRequestStatus>,
-    /// The `tags` property.
-    pub tags: crate::Patch<crate::edm::Flags<crate::models::RestorePointTags>>,
+    base: crate::models::RestoreArtifactsBulkRequestBase,
+}
+
+#[cfg(feature = "solutions")]
+impl std::ops::Deref for SiteRestoreArtifactsBulkAdditionRequest {
+    type Target = crate::models::RestoreArtifactsBulkRequestBase;
+
+    fn deref(&self) -> &crate::models::RestoreArtifactsBulkRequestBase {
+        &self.base
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl std::ops::DerefMut for SiteRestoreArtifactsBulkAdditionRequest {
+    fn deref_mut(&mut self) -> &mut crate::models::RestoreArtifactsBulkRequestBase {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl SiteRestoreArtifactsBulkAdditionRequest {
+    /// An empty `siteRestoreArtifactsBulkAdditionRequest`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The `siteIds` property.
-    pub site_ids: crate::Patch<Vec<String>>,
+    ///
+    /// `siteIds`: an empty slice when absent or `null`.
+    pub fn site_ids(&self) -> &[String] {
+        self.props().strings(4894)
+    }
+
+    /// Sets `siteIds`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_site_ids(&mut self, value: impl crate::IntoPatch<Vec<String>>) -> &mut Self {
+        self.props_mut().set_strings(4894, value.into_patch());
+        self
+    }
+
     /// The `siteWebUrls` property.
-    pub site_web_urls: crate::Patch<Vec<String>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `siteWebUrls`: an empty slice when absent or `null`.
+    pub fn site_web_urls(&self) -> &[String] {
+        self.props().strings(4895)
+    }
+
+    /// Sets `siteWebUrls`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_site_web_urls(&mut self, value: impl crate::IntoPatch<Vec<String>>) -> &mut Self {
+        self.props_mut().set_strings(4895, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl std::fmt::Debug for SiteRestoreArtifactsBulkAdditionRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props().fmt_as(
+            f,
+            "SiteRestoreArtifactsBulkAdditionRequest",
+            crate::models::PROPERTY_NAMES,
+        )
+    }
 }
 
 #[cfg(feature = "solutions")]
 impl serde::Serialize for SiteRestoreArtifactsBulkAdditionRequest {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("createdBy", &self.created_by)?;
-        writer.field("createdDateTime", &self.created_date_time)?;
-        writer.field("destinationType", &self.destination_type)?;
-        writer.field("displayName", &self.display_name)?;
-        writer.field("error", &self.error)?;
-        writer.field("lastModifiedBy", &self.last_modified_by)?;
-        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
-        writer.field("protectionTimePeriod", &self.protection_time_period)?;
-        writer.field("protectionUnitIds", &self.protection_unit_ids)?;
-        writer.field("restorePointPreference", &self.restore_point_preference)?;
-        writer.field("status", &self.status)?;
-        writer.field("tags", &self.tags)?;
-        writer.field("siteIds", &self.site_ids)?;
-        writer.field("siteWebUrls", &self.site_web_urls)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -6098,33 +9660,41 @@ impl crate::read_fields::ReadFields for SiteRestoreArtifactsBulkAdditionRequest 
     const NAME: &'static str = "microsoft.graph.siteRestoreArtifactsBulkAdditionRequest";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "createdBy" => self.created_by = map.next_value()?,
-            "createdDateTime" => self.created_date_time = map.next_value()?,
-            "destinationType" => self.destination_type = map.next_value()?,
-            "displayName" => self.display_name = map.next_value()?,
-            "error" => self.error = map.next_value()?,
-            "lastModifiedBy" => self.last_modified_by = map.next_value()?,
-            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
-            "protectionTimePeriod" => self.protection_time_period = map.next_value()?,
-            "protectionUnitIds" => self.protection_unit_ids = map.next_value()?,
-            "restorePointPreference" => self.restore_point_preference = map.next_value()?,
-            "status" => self.status = map.next_value()?,
-            "tags" => self.tags = map.next_value()?,
-            "siteIds" => self.site_ids = map.next_value()?,
-            "siteWebUrls" => self.site_web_urls = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "createdBy" => into.other::<crate::models::AnyIdentitySet, _>(4332, map)?,
+            "createdDateTime" => into.other::<crate::edm::DateTimeOffset, _>(4333, map)?,
+            "destinationType" => into.other::<crate::models::DestinationType, _>(4334, map)?,
+            "displayName" => into.str(4335, map)?,
+            "error" => into.other::<crate::models::PublicError, _>(4336, map)?,
+            "lastModifiedBy" => into.other::<crate::models::AnyIdentitySet, _>(4337, map)?,
+            "lastModifiedDateTime" => into.other::<crate::edm::DateTimeOffset, _>(4338, map)?,
+            "protectionTimePeriod" => into.other::<crate::models::TimePeriod, _>(4339, map)?,
+            "protectionUnitIds" => into.strings(4340, map)?,
+            "restorePointPreference" => {
+                into.other::<crate::models::RestorePointPreference, _>(4341, map)?
+            }
+            "status" => {
+                into.other::<crate::models::RestoreArtifactsBulkRequestStatus, _>(4342, map)?
+            }
+            "tags" => {
+                into.other::<crate::edm::Flags<crate::models::RestorePointTags>, _>(4343, map)?
+            }
+            "siteIds" => into.strings(4894, map)?,
+            "siteWebUrls" => into.strings(4895, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+base: <crate::models::RestoreArtifactsBulkRequestBase as crate::read_fields::ReadFields>::from_properties(properties),
+}
     }
 }
 
@@ -6151,31 +9721,129 @@ crate::macros::select_fields! {
 }
 
 /// The `microsoft.graph.solutionsRoot` entity type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "solutions")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct SolutionsRoot {
-    /// The `backupRestore` navigation property (present when expanded).
-    pub backup_restore: crate::Patch<Box<crate::models::BackupRestoreRoot>>,
-    /// The `bookingBusinesses` navigation property (present when expanded).
-    pub booking_businesses: crate::Patch<Vec<crate::models::BookingBusiness>>,
-    /// The `bookingCurrencies` navigation property (present when expanded).
-    pub booking_currencies: crate::Patch<Vec<crate::models::BookingCurrency>>,
-    /// The `virtualEvents` navigation property (present when expanded).
-    pub virtual_events: crate::Patch<Box<crate::models::VirtualEventsRoot>>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "solutions")]
+impl SolutionsRoot {
+    /// An empty `solutionsRoot`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// The `backupRestore` navigation property (present when expanded).
+    ///
+    /// `backupRestore`: `None` when absent or `null`.
+    pub fn backup_restore(&self) -> Option<&crate::models::BackupRestoreRoot> {
+        self.props().get(4921)
+    }
+
+    /// Sets `backupRestore`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_backup_restore(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::BackupRestoreRoot>,
+    ) -> &mut Self {
+        self.props_mut().set(4921, value.into_patch());
+        self
+    }
+
+    /// The `bookingBusinesses` navigation property (present when expanded).
+    ///
+    /// `bookingBusinesses`: an empty slice when absent or `null`.
+    pub fn booking_businesses(&self) -> &[crate::models::BookingBusiness] {
+        self.props().list(4922)
+    }
+
+    /// Sets `bookingBusinesses`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_booking_businesses(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::BookingBusiness>>,
+    ) -> &mut Self {
+        self.props_mut().set(4922, value.into_patch());
+        self
+    }
+
+    /// The `bookingCurrencies` navigation property (present when expanded).
+    ///
+    /// `bookingCurrencies`: an empty slice when absent or `null`.
+    pub fn booking_currencies(&self) -> &[crate::models::BookingCurrency] {
+        self.props().list(4923)
+    }
+
+    /// Sets `bookingCurrencies`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_booking_currencies(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::BookingCurrency>>,
+    ) -> &mut Self {
+        self.props_mut().set(4923, value.into_patch());
+        self
+    }
+
+    /// The `virtualEvents` navigation property (present when expanded).
+    ///
+    /// `virtualEvents`: `None` when absent or `null`.
+    pub fn virtual_events(&self) -> Option<&crate::models::VirtualEventsRoot> {
+        self.props().get(4924)
+    }
+
+    /// Sets `virtualEvents`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_virtual_events(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::VirtualEventsRoot>,
+    ) -> &mut Self {
+        self.props_mut().set(4924, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl std::fmt::Debug for SolutionsRoot {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "SolutionsRoot", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "solutions")]
 impl serde::Serialize for SolutionsRoot {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("backupRestore", &self.backup_restore)?;
-        writer.field("bookingBusinesses", &self.booking_businesses)?;
-        writer.field("bookingCurrencies", &self.booking_currencies)?;
-        writer.field("virtualEvents", &self.virtual_events)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -6191,22 +9859,26 @@ impl crate::read_fields::ReadFields for SolutionsRoot {
     const NAME: &'static str = "microsoft.graph.solutionsRoot";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "backupRestore" => self.backup_restore = map.next_value()?,
-            "bookingBusinesses" => self.booking_businesses = map.next_value()?,
-            "bookingCurrencies" => self.booking_currencies = map.next_value()?,
-            "virtualEvents" => self.virtual_events = map.next_value()?,
+            "backupRestore" => into.other::<crate::models::BackupRestoreRoot, _>(4921, map)?,
+            "bookingBusinesses" => {
+                into.other::<Vec<crate::models::BookingBusiness>, _>(4922, map)?
+            }
+            "bookingCurrencies" => {
+                into.other::<Vec<crate::models::BookingCurrency>, _>(4923, map)?
+            }
+            "virtualEvents" => into.other::<crate::models::VirtualEventsRoot, _>(4924, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
@@ -6223,57 +9895,228 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.virtualEvent` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "solutions")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct VirtualEvent {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "solutions")]
+impl std::ops::Deref for VirtualEvent {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl std::ops::DerefMut for VirtualEvent {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl VirtualEvent {
+    /// An empty `virtualEvent`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The `createdBy` property.
-    pub created_by: crate::Patch<Box<crate::models::CommunicationsIdentitySet>>,
+    ///
+    /// `createdBy`: `None` when absent or `null`.
+    pub fn created_by(&self) -> Option<&crate::models::CommunicationsIdentitySet> {
+        self.props().get(5801)
+    }
+
+    /// Sets `createdBy`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_created_by(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::CommunicationsIdentitySet>,
+    ) -> &mut Self {
+        self.props_mut().set(5801, value.into_patch());
+        self
+    }
+
     /// The `description` property.
-    pub description: crate::Patch<Box<crate::models::ItemBody>>,
+    ///
+    /// `description`: `None` when absent or `null`.
+    pub fn description(&self) -> Option<&crate::models::ItemBody> {
+        self.props().get(5802)
+    }
+
+    /// Sets `description`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_description(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::ItemBody>,
+    ) -> &mut Self {
+        self.props_mut().set(5802, value.into_patch());
+        self
+    }
+
     /// The `displayName` property.
-    pub display_name: crate::Patch<String>,
+    ///
+    /// `displayName`: `None` when absent or `null`.
+    pub fn display_name(&self) -> Option<&str> {
+        self.props().str(5803)
+    }
+
+    /// Sets `displayName`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_display_name(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(5803, value.into_patch());
+        self
+    }
+
     /// The `endDateTime` property.
-    pub end_date_time: crate::Patch<Box<crate::models::DateTimeTimeZone>>,
+    ///
+    /// `endDateTime`: `None` when absent or `null`.
+    pub fn end_date_time(&self) -> Option<&crate::models::DateTimeTimeZone> {
+        self.props().get(5804)
+    }
+
+    /// Sets `endDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_end_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::DateTimeTimeZone>,
+    ) -> &mut Self {
+        self.props_mut().set(5804, value.into_patch());
+        self
+    }
+
     /// The `externalEventInformation` property.
-    pub external_event_information:
-        crate::Patch<Vec<crate::models::VirtualEventExternalInformation>>,
+    ///
+    /// `externalEventInformation`: an empty slice when absent or `null`.
+    pub fn external_event_information(&self) -> &[crate::models::VirtualEventExternalInformation] {
+        self.props().list(5805)
+    }
+
+    /// Sets `externalEventInformation`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_external_event_information(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::VirtualEventExternalInformation>>,
+    ) -> &mut Self {
+        self.props_mut().set(5805, value.into_patch());
+        self
+    }
+
     /// The `isRegistrationRequired` property.
-    pub is_registration_required: crate::Patch<bool>,
+    ///
+    /// `isRegistrationRequired`: `None` when absent or `null`.
+    pub fn is_registration_required(&self) -> Option<bool> {
+        self.props().bool(5806)
+    }
+
+    /// Sets `isRegistrationRequired`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_is_registration_required(
+        &mut self,
+        value: impl crate::IntoPatch<bool>,
+    ) -> &mut Self {
+        self.props_mut().set_bool(5806, value.into_patch());
+        self
+    }
+
     /// The `settings` property.
-    pub settings: crate::Patch<Box<crate::models::VirtualEventSettings>>,
+    ///
+    /// `settings`: `None` when absent or `null`.
+    pub fn settings(&self) -> Option<&crate::models::VirtualEventSettings> {
+        self.props().get(5807)
+    }
+
+    /// Sets `settings`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_settings(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::VirtualEventSettings>,
+    ) -> &mut Self {
+        self.props_mut().set(5807, value.into_patch());
+        self
+    }
+
     /// The `startDateTime` property.
-    pub start_date_time: crate::Patch<Box<crate::models::DateTimeTimeZone>>,
+    ///
+    /// `startDateTime`: `None` when absent or `null`.
+    pub fn start_date_time(&self) -> Option<&crate::models::DateTimeTimeZone> {
+        self.props().get(5808)
+    }
+
+    /// Sets `startDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_start_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::DateTimeTimeZone>,
+    ) -> &mut Self {
+        self.props_mut().set(5808, value.into_patch());
+        self
+    }
+
     /// The `status` property.
-    pub status: crate::Patch<crate::models::VirtualEventStatus>,
+    ///
+    /// `status`: `None` when absent or `null`.
+    pub fn status(&self) -> Option<&crate::models::VirtualEventStatus> {
+        self.props().get(5809)
+    }
+
+    /// Sets `status`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_status(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::VirtualEventStatus>,
+    ) -> &mut Self {
+        self.props_mut().set(5809, value.into_patch());
+        self
+    }
+
     /// The `presenters` navigation property (present when expanded).
-    pub presenters: crate::Patch<Vec<crate::models::VirtualEventPresenter>>,
+    ///
+    /// `presenters`: an empty slice when absent or `null`.
+    pub fn presenters(&self) -> &[crate::models::VirtualEventPresenter] {
+        self.props().list(5810)
+    }
+
+    /// Sets `presenters`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_presenters(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::VirtualEventPresenter>>,
+    ) -> &mut Self {
+        self.props_mut().set(5810, value.into_patch());
+        self
+    }
+
     /// The `sessions` navigation property (present when expanded).
-    pub sessions: crate::Patch<Vec<crate::models::VirtualEventSession>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `sessions`: an empty slice when absent or `null`.
+    pub fn sessions(&self) -> &[crate::models::VirtualEventSession] {
+        self.props().list(5811)
+    }
+
+    /// Sets `sessions`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_sessions(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::VirtualEventSession>>,
+    ) -> &mut Self {
+        self.props_mut().set(5811, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl std::fmt::Debug for VirtualEvent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "VirtualEvent", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "solutions")]
 impl serde::Serialize for VirtualEvent {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("createdBy", &self.created_by)?;
-        writer.field("description", &self.description)?;
-        writer.field("displayName", &self.display_name)?;
-        writer.field("endDateTime", &self.end_date_time)?;
-        writer.field("externalEventInformation", &self.external_event_information)?;
-        writer.field("isRegistrationRequired", &self.is_registration_required)?;
-        writer.field("settings", &self.settings)?;
-        writer.field("startDateTime", &self.start_date_time)?;
-        writer.field("status", &self.status)?;
-        writer.field("presenters", &self.presenters)?;
-        writer.field("sessions", &self.sessions)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -6289,30 +10132,38 @@ impl crate::read_fields::ReadFields for VirtualEvent {
     const NAME: &'static str = "microsoft.graph.virtualEvent";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "createdBy" => self.created_by = map.next_value()?,
-            "description" => self.description = map.next_value()?,
-            "displayName" => self.display_name = map.next_value()?,
-            "endDateTime" => self.end_date_time = map.next_value()?,
-            "externalEventInformation" => self.external_event_information = map.next_value()?,
-            "isRegistrationRequired" => self.is_registration_required = map.next_value()?,
-            "settings" => self.settings = map.next_value()?,
-            "startDateTime" => self.start_date_time = map.next_value()?,
-            "status" => self.status = map.next_value()?,
-            "presenters" => self.presenters = map.next_value()?,
-            "sessions" => self.sessions = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "createdBy" => into.other::<crate::models::CommunicationsIdentitySet, _>(5801, map)?,
+            "description" => into.other::<crate::models::ItemBody, _>(5802, map)?,
+            "displayName" => into.str(5803, map)?,
+            "endDateTime" => into.other::<crate::models::DateTimeTimeZone, _>(5804, map)?,
+            "externalEventInformation" => {
+                into.other::<Vec<crate::models::VirtualEventExternalInformation>, _>(5805, map)?
+            }
+            "isRegistrationRequired" => into.bool(5806, map)?,
+            "settings" => into.other::<crate::models::VirtualEventSettings, _>(5807, map)?,
+            "startDateTime" => into.other::<crate::models::DateTimeTimeZone, _>(5808, map)?,
+            "status" => into.other::<crate::models::VirtualEventStatus, _>(5809, map)?,
+            "presenters" => {
+                into.other::<Vec<crate::models::VirtualEventPresenter>, _>(5810, map)?
+            }
+            "sessions" => into.other::<Vec<crate::models::VirtualEventSession>, _>(5811, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -6369,7 +10220,7 @@ impl AnyVirtualEvent {
             Self::VirtualEventTownhall(_) => "microsoft.graph.virtualEventTownhall",
             Self::VirtualEventWebinar(_) => "microsoft.graph.virtualEventWebinar",
             Self::Unknown(value) => value
-                .additional_data
+                .additional_data()
                 .get("@odata.type")
                 .and_then(|t| t.as_str())
                 .map_or("microsoft.graph.virtualEvent", |t| {
@@ -6381,13 +10232,32 @@ impl AnyVirtualEvent {
     /// The entity's `id`, whatever its type (`None` when it was not selected).
     pub fn id(&self) -> Option<&str> {
         match self {
-            Self::VirtualEvent(value) | Self::Unknown(value) => value.id.as_deref(),
-            Self::VirtualEventTownhall(value) => value.id.as_deref(),
-            Self::VirtualEventWebinar(value) => value.id.as_deref(),
+            Self::VirtualEvent(value) | Self::Unknown(value) => value.id(),
+            Self::VirtualEventTownhall(value) => value.id(),
+            Self::VirtualEventWebinar(value) => value.id(),
         }
     }
 
-    /// The value as a [`VirtualEvent`]: the declared type, or a derived type this version does not
+    /// The value read as [`VirtualEvent`] whatever its variant: a derived type's base properties
+    /// read the same, so reading the `virtualEvent` properties needs no `match`.
+    pub fn base(&self) -> &VirtualEvent {
+        match self {
+            Self::VirtualEvent(value) | Self::Unknown(value) => value,
+            Self::VirtualEventTownhall(value) => value,
+            Self::VirtualEventWebinar(value) => value,
+        }
+    }
+
+    /// As [`AnyVirtualEvent::base`], to change the `virtualEvent` properties of any variant.
+    pub fn base_mut(&mut self) -> &mut VirtualEvent {
+        match self {
+            Self::VirtualEvent(value) | Self::Unknown(value) => value,
+            Self::VirtualEventTownhall(value) => value,
+            Self::VirtualEventWebinar(value) => value,
+        }
+    }
+
+    /// The value as [`VirtualEvent`] if it is the declared type, or a derived type this version does not
     /// know (read as the declared type). `None` for the known derived types.
     pub fn as_virtual_event(&self) -> Option<&VirtualEvent> {
         match self {
@@ -6528,7 +10398,7 @@ impl crate::polymorphic::Polymorphic for AnyVirtualEvent {
 
     fn declared_data(&self) -> Option<&crate::AdditionalData> {
         match self {
-            Self::VirtualEvent(value) => Some(&value.additional_data),
+            Self::VirtualEvent(value) => Some(value.additional_data()),
             _ => None,
         }
     }
@@ -6536,32 +10406,100 @@ impl crate::polymorphic::Polymorphic for AnyVirtualEvent {
 
 /// The `microsoft.graph.virtualEventPresenter` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "solutions")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct VirtualEventPresenter {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "solutions")]
+impl std::ops::Deref for VirtualEventPresenter {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl std::ops::DerefMut for VirtualEventPresenter {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl VirtualEventPresenter {
+    /// An empty `virtualEventPresenter`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The `email` property.
-    pub email: crate::Patch<String>,
+    ///
+    /// `email`: `None` when absent or `null`.
+    pub fn email(&self) -> Option<&str> {
+        self.props().str(5812)
+    }
+
+    /// Sets `email`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_email(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(5812, value.into_patch());
+        self
+    }
+
     /// The `identity` property.
-    pub identity: crate::Patch<Box<crate::models::AnyIdentity>>,
+    ///
+    /// `identity`: `None` when absent or `null`.
+    pub fn identity(&self) -> Option<&crate::models::AnyIdentity> {
+        self.props().get(5813)
+    }
+
+    /// Sets `identity`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_identity(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::AnyIdentity>,
+    ) -> &mut Self {
+        self.props_mut().set(5813, value.into_patch());
+        self
+    }
+
     /// The `presenterDetails` property.
-    pub presenter_details: crate::Patch<Box<crate::models::VirtualEventPresenterDetails>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `presenterDetails`: `None` when absent or `null`.
+    pub fn presenter_details(&self) -> Option<&crate::models::VirtualEventPresenterDetails> {
+        self.props().get(5814)
+    }
+
+    /// Sets `presenterDetails`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_presenter_details(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::VirtualEventPresenterDetails>,
+    ) -> &mut Self {
+        self.props_mut().set(5814, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl std::fmt::Debug for VirtualEventPresenter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "VirtualEventPresenter", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "solutions")]
 impl serde::Serialize for VirtualEventPresenter {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("email", &self.email)?;
-        writer.field("identity", &self.identity)?;
-        writer.field("presenterDetails", &self.presenter_details)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -6577,22 +10515,28 @@ impl crate::read_fields::ReadFields for VirtualEventPresenter {
     const NAME: &'static str = "microsoft.graph.virtualEventPresenter";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "email" => self.email = map.next_value()?,
-            "identity" => self.identity = map.next_value()?,
-            "presenterDetails" => self.presenter_details = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "email" => into.str(5812, map)?,
+            "identity" => into.other::<crate::models::AnyIdentity, _>(5813, map)?,
+            "presenterDetails" => {
+                into.other::<crate::models::VirtualEventPresenterDetails, _>(5814, map)?
+            }
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -6609,67 +10553,233 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.virtualEventRegistration` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "solutions")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct VirtualEventRegistration {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "solutions")]
+impl std::ops::Deref for VirtualEventRegistration {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl std::ops::DerefMut for VirtualEventRegistration {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl VirtualEventRegistration {
+    /// An empty `virtualEventRegistration`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The `cancelationDateTime` property.
-    pub cancelation_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    ///
+    /// `cancelationDateTime`: `None` when absent or `null`.
+    pub fn cancelation_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(5815)
+    }
+
+    /// Sets `cancelationDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_cancelation_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(5815, value.into_patch());
+        self
+    }
+
     /// The `email` property.
-    pub email: crate::Patch<String>,
+    ///
+    /// `email`: `None` when absent or `null`.
+    pub fn email(&self) -> Option<&str> {
+        self.props().str(5816)
+    }
+
+    /// Sets `email`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_email(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(5816, value.into_patch());
+        self
+    }
+
     /// The `externalRegistrationInformation` property.
-    pub external_registration_information:
-        crate::Patch<Box<crate::models::VirtualEventExternalRegistrationInformation>>,
+    ///
+    /// `externalRegistrationInformation`: `None` when absent or `null`.
+    pub fn external_registration_information(
+        &self,
+    ) -> Option<&crate::models::VirtualEventExternalRegistrationInformation> {
+        self.props().get(5817)
+    }
+
+    /// Sets `externalRegistrationInformation`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_external_registration_information(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::VirtualEventExternalRegistrationInformation>,
+    ) -> &mut Self {
+        self.props_mut().set(5817, value.into_patch());
+        self
+    }
+
     /// The `firstName` property.
-    pub first_name: crate::Patch<String>,
+    ///
+    /// `firstName`: `None` when absent or `null`.
+    pub fn first_name(&self) -> Option<&str> {
+        self.props().str(5818)
+    }
+
+    /// Sets `firstName`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_first_name(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(5818, value.into_patch());
+        self
+    }
+
     /// The `lastName` property.
-    pub last_name: crate::Patch<String>,
+    ///
+    /// `lastName`: `None` when absent or `null`.
+    pub fn last_name(&self) -> Option<&str> {
+        self.props().str(5819)
+    }
+
+    /// Sets `lastName`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_last_name(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(5819, value.into_patch());
+        self
+    }
+
     /// The `preferredLanguage` property.
-    pub preferred_language: crate::Patch<String>,
+    ///
+    /// `preferredLanguage`: `None` when absent or `null`.
+    pub fn preferred_language(&self) -> Option<&str> {
+        self.props().str(5820)
+    }
+
+    /// Sets `preferredLanguage`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_preferred_language(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(5820, value.into_patch());
+        self
+    }
+
     /// The `preferredTimezone` property.
-    pub preferred_timezone: crate::Patch<String>,
+    ///
+    /// `preferredTimezone`: `None` when absent or `null`.
+    pub fn preferred_timezone(&self) -> Option<&str> {
+        self.props().str(5821)
+    }
+
+    /// Sets `preferredTimezone`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_preferred_timezone(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(5821, value.into_patch());
+        self
+    }
+
     /// The `registrationDateTime` property.
-    pub registration_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    ///
+    /// `registrationDateTime`: `None` when absent or `null`.
+    pub fn registration_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(5822)
+    }
+
+    /// Sets `registrationDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_registration_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(5822, value.into_patch());
+        self
+    }
+
     /// The `registrationQuestionAnswers` property.
-    pub registration_question_answers:
-        crate::Patch<Vec<crate::models::VirtualEventRegistrationQuestionAnswer>>,
+    ///
+    /// `registrationQuestionAnswers`: an empty slice when absent or `null`.
+    pub fn registration_question_answers(
+        &self,
+    ) -> &[crate::models::VirtualEventRegistrationQuestionAnswer] {
+        self.props().list(5823)
+    }
+
+    /// Sets `registrationQuestionAnswers`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_registration_question_answers(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::VirtualEventRegistrationQuestionAnswer>>,
+    ) -> &mut Self {
+        self.props_mut().set(5823, value.into_patch());
+        self
+    }
+
     /// The `status` property.
-    pub status: crate::Patch<crate::models::VirtualEventAttendeeRegistrationStatus>,
+    ///
+    /// `status`: `None` when absent or `null`.
+    pub fn status(&self) -> Option<&crate::models::VirtualEventAttendeeRegistrationStatus> {
+        self.props().get(5824)
+    }
+
+    /// Sets `status`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_status(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::VirtualEventAttendeeRegistrationStatus>,
+    ) -> &mut Self {
+        self.props_mut().set(5824, value.into_patch());
+        self
+    }
+
     /// The `userId` property.
-    pub user_id: crate::Patch<String>,
+    ///
+    /// `userId`: `None` when absent or `null`.
+    pub fn user_id(&self) -> Option<&str> {
+        self.props().str(5825)
+    }
+
+    /// Sets `userId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_user_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(5825, value.into_patch());
+        self
+    }
+
     /// The `sessions` navigation property (present when expanded).
-    pub sessions: crate::Patch<Vec<crate::models::VirtualEventSession>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `sessions`: an empty slice when absent or `null`.
+    pub fn sessions(&self) -> &[crate::models::VirtualEventSession] {
+        self.props().list(5826)
+    }
+
+    /// Sets `sessions`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_sessions(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::VirtualEventSession>>,
+    ) -> &mut Self {
+        self.props_mut().set(5826, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl std::fmt::Debug for VirtualEventRegistration {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "VirtualEventRegistration", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "solutions")]
 impl serde::Serialize for VirtualEventRegistration {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("cancelationDateTime", &self.cancelation_date_time)?;
-        writer.field("email", &self.email)?;
-        writer.field(
-            "externalRegistrationInformation",
-            &self.external_registration_information,
-        )?;
-        writer.field("firstName", &self.first_name)?;
-        writer.field("lastName", &self.last_name)?;
-        writer.field("preferredLanguage", &self.preferred_language)?;
-        writer.field("preferredTimezone", &self.preferred_timezone)?;
-        writer.field("registrationDateTime", &self.registration_date_time)?;
-        writer.field(
-            "registrationQuestionAnswers",
-            &self.registration_question_answers,
-        )?;
-        writer.field("status", &self.status)?;
-        writer.field("userId", &self.user_id)?;
-        writer.field("sessions", &self.sessions)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -6685,35 +10795,43 @@ impl crate::read_fields::ReadFields for VirtualEventRegistration {
     const NAME: &'static str = "microsoft.graph.virtualEventRegistration";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "cancelationDateTime" => self.cancelation_date_time = map.next_value()?,
-            "email" => self.email = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "cancelationDateTime" => into.other::<crate::edm::DateTimeOffset, _>(5815, map)?,
+            "email" => into.str(5816, map)?,
             "externalRegistrationInformation" => {
-                self.external_registration_information = map.next_value()?
+                into.other::<crate::models::VirtualEventExternalRegistrationInformation, _>(
+                    5817, map,
+                )?
             }
-            "firstName" => self.first_name = map.next_value()?,
-            "lastName" => self.last_name = map.next_value()?,
-            "preferredLanguage" => self.preferred_language = map.next_value()?,
-            "preferredTimezone" => self.preferred_timezone = map.next_value()?,
-            "registrationDateTime" => self.registration_date_time = map.next_value()?,
-            "registrationQuestionAnswers" => {
-                self.registration_question_answers = map.next_value()?
+            "firstName" => into.str(5818, map)?,
+            "lastName" => into.str(5819, map)?,
+            "preferredLanguage" => into.str(5820, map)?,
+            "preferredTimezone" => into.str(5821, map)?,
+            "registrationDateTime" => into.other::<crate::edm::DateTimeOffset, _>(5822, map)?,
+            "registrationQuestionAnswers" => into.other::<Vec<
+                crate::models::VirtualEventRegistrationQuestionAnswer,
+            >, _>(5823, map)?,
+            "status" => {
+                into.other::<crate::models::VirtualEventAttendeeRegistrationStatus, _>(5824, map)?
             }
-            "status" => self.status = map.next_value()?,
-            "userId" => self.user_id = map.next_value()?,
-            "sessions" => self.sessions = map.next_value()?,
+            "userId" => into.str(5825, map)?,
+            "sessions" => into.other::<Vec<crate::models::VirtualEventSession>, _>(5826, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -6739,168 +10857,116 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.virtualEventSession` entity type.
 ///
-/// Derived from `onlineMeetingBase` < `entity`; inherited properties are included.
+/// Derived from `onlineMeetingBase` < `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::OnlineMeetingBase`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "solutions")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct VirtualEventSession {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
-    /// The `allowAttendeeToEnableCamera` property.
-    pub allow_attendee_to_enable_camera: crate::Patch<bool>,
-    /// The `allowAttendeeToEnableMic` property.
-    pub allow_attendee_to_enable_mic: crate::Patch<bool>,
-    /// The `allowBreakoutRooms` property.
-    pub allow_breakout_rooms: crate::Patch<bool>,
-    /// The `allowCopyingAndSharingMeetingContent` property.
-    pub allow_copying_and_sharing_meeting_content: crate::Patch<bool>,
-    /// The `allowedLobbyAdmitters` property.
-    pub allowed_lobby_admitters: crate::Patch<crate::models::AllowedLobbyAdmitterRoles>,
-    /// The `allowedPresenters` property.
-    pub allowed_presenters: crate::Patch<crate::models::OnlineMeetingPresenters>,
-    /// The `allowLiveShare` property.
-    pub allow_live_share: crate::Patch<crate::models::MeetingLiveShareOptions>,
-    /// The `allowMeetingChat` property.
-    pub allow_meeting_chat: crate::Patch<crate::models::MeetingChatMode>,
-    /// The `allowParticipantsToChangeName` property.
-    pub allow_participants_to_change_name: crate::Patch<bool>,
-    /// The `allowPowerPointSharing` property.
-    pub allow_power_point_sharing: crate::Patch<bool>,
-    /// The `allowRecording` property.
-    pub allow_recording: crate::Patch<bool>,
-    /// The `allowTeamworkReactions` property.
-    pub allow_teamwork_reactions: crate::Patch<bool>,
-    /// The `allowTranscription` property.
-    pub allow_transcription: crate::Patch<bool>,
-    /// The `allowWhiteboard` property.
-    pub allow_whiteboard: crate::Patch<bool>,
-    /// The `audioConferencing` property.
-    pub audio_conferencing: crate::Patch<Box<crate::models::AudioConferencing>>,
-    /// The `chatInfo` property.
-    pub chat_info: crate::Patch<Box<crate::models::ChatInfo>>,
-    /// The `chatRestrictions` property.
-    pub chat_restrictions: crate::Patch<Box<crate::models::ChatRestrictions>>,
-    /// The `cloudVideoInteropInfo` property.
-    pub cloud_video_interop_info: crate::Patch<Box<crate::models::CloudVideoInteropInfo>>,
-    /// The `expiryDateTime` property.
-    pub expiry_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// The `isEndToEndEncryptionEnabled` property.
-    pub is_end_to_end_encryption_enabled: crate::Patch<bool>,
-    /// The `isEntryExitAnnounced` property.
-    pub is_entry_exit_announced: crate::Patch<bool>,
-    /// The `joinInformation` property.
-    pub join_information: crate::Patch<Box<crate::models::ItemBody>>,
-    /// The `joinMeetingIdSettings` property.
-    pub join_meeting_id_settings: crate::Patch<Box<crate::models::JoinMeetingIdSettings>>,
-    /// The `joinWebUrl` property.
-    pub join_web_url: crate::Patch<String>,
-    /// The `lobbyBypassSettings` property.
-    pub lobby_bypass_settings: crate::Patch<Box<crate::models::LobbyBypassSettings>>,
-    /// The `meetingOptionsWebUrl` property.
-    pub meeting_options_web_url: crate::Patch<String>,
-    /// The `meetingSpokenLanguageTag` property.
-    pub meeting_spoken_language_tag: crate::Patch<String>,
-    /// The `meetingType` property.
-    pub meeting_type: crate::Patch<crate::models::OnlineMeetingType>,
-    /// The `recordAutomatically` property.
-    pub record_automatically: crate::Patch<bool>,
-    /// The `sensitivityLabelAssignment` property.
-    pub sensitivity_label_assignment:
-        crate::Patch<Box<crate::models::OnlineMeetingSensitivityLabelAssignment>>,
-    /// The `shareMeetingChatHistoryDefault` property.
-    pub share_meeting_chat_history_default:
-        crate::Patch<crate::models::MeetingChatHistoryDefaultMode>,
-    /// The `subject` property.
-    pub subject: crate::Patch<String>,
-    /// The `videoTeleconferenceId` property.
-    pub video_teleconference_id: crate::Patch<String>,
-    /// The `watermarkProtection` property.
-    pub watermark_protection: crate::Patch<Box<crate::models::WatermarkProtectionValues>>,
+    base: crate::models::OnlineMeetingBase,
+}
+
+#[cfg(feature = "solutions")]
+impl std::ops::Deref for VirtualEventSession {
+    type Target = crate::models::OnlineMeetingBase;
+
+    fn deref(&self) -> &crate::models::OnlineMeetingBase {
+        &self.base
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl std::ops::DerefMut for VirtualEventSession {
+    fn deref_mut(&mut self) -> &mut crate::models::OnlineMeetingBase {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl VirtualEventSession {
+    /// An empty `virtualEventSession`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The `capacity` property.
-    pub capacity: crate::Patch<i32>,
+    ///
+    /// `capacity`: `None` when absent or `null`.
+    pub fn capacity(&self) -> Option<i32> {
+        self.props().int(5837)
+    }
+
+    /// Sets `capacity`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_capacity(&mut self, value: impl crate::IntoPatch<i32>) -> &mut Self {
+        self.props_mut().set_int(5837, value.into_patch());
+        self
+    }
+
     /// The `endDateTime` property.
-    pub end_date_time: crate::Patch<Box<crate::models::DateTimeTimeZone>>,
+    ///
+    /// `endDateTime`: `None` when absent or `null`.
+    pub fn end_date_time(&self) -> Option<&crate::models::DateTimeTimeZone> {
+        self.props().get(5838)
+    }
+
+    /// Sets `endDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_end_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::DateTimeTimeZone>,
+    ) -> &mut Self {
+        self.props_mut().set(5838, value.into_patch());
+        self
+    }
+
     /// The `startDateTime` property.
-    pub start_date_time: crate::Patch<Box<crate::models::DateTimeTimeZone>>,
+    ///
+    /// `startDateTime`: `None` when absent or `null`.
+    pub fn start_date_time(&self) -> Option<&crate::models::DateTimeTimeZone> {
+        self.props().get(5839)
+    }
+
+    /// Sets `startDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_start_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::DateTimeTimeZone>,
+    ) -> &mut Self {
+        self.props_mut().set(5839, value.into_patch());
+        self
+    }
+
     /// The `videoOnDemandWebUrl` property.
-    pub video_on_demand_web_url: crate::Patch<String>,
-    /// The `attendanceReports` navigation property (present when expanded).
-    #[cfg(feature = "other")]
-    pub attendance_reports: crate::Patch<Vec<crate::models::MeetingAttendanceReport>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `videoOnDemandWebUrl`: `None` when absent or `null`.
+    pub fn video_on_demand_web_url(&self) -> Option<&str> {
+        self.props().str(5840)
+    }
+
+    /// Sets `videoOnDemandWebUrl`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_video_on_demand_web_url(
+        &mut self,
+        value: impl crate::IntoPatch<String>,
+    ) -> &mut Self {
+        self.props_mut().set_str(5840, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl std::fmt::Debug for VirtualEventSession {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "VirtualEventSession", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "solutions")]
 impl serde::Serialize for VirtualEventSession {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field(
-            "allowAttendeeToEnableCamera",
-            &self.allow_attendee_to_enable_camera,
-        )?;
-        writer.field(
-            "allowAttendeeToEnableMic",
-            &self.allow_attendee_to_enable_mic,
-        )?;
-        writer.field("allowBreakoutRooms", &self.allow_breakout_rooms)?;
-        writer.field(
-            "allowCopyingAndSharingMeetingContent",
-            &self.allow_copying_and_sharing_meeting_content,
-        )?;
-        writer.field("allowedLobbyAdmitters", &self.allowed_lobby_admitters)?;
-        writer.field("allowedPresenters", &self.allowed_presenters)?;
-        writer.field("allowLiveShare", &self.allow_live_share)?;
-        writer.field("allowMeetingChat", &self.allow_meeting_chat)?;
-        writer.field(
-            "allowParticipantsToChangeName",
-            &self.allow_participants_to_change_name,
-        )?;
-        writer.field("allowPowerPointSharing", &self.allow_power_point_sharing)?;
-        writer.field("allowRecording", &self.allow_recording)?;
-        writer.field("allowTeamworkReactions", &self.allow_teamwork_reactions)?;
-        writer.field("allowTranscription", &self.allow_transcription)?;
-        writer.field("allowWhiteboard", &self.allow_whiteboard)?;
-        writer.field("audioConferencing", &self.audio_conferencing)?;
-        writer.field("chatInfo", &self.chat_info)?;
-        writer.field("chatRestrictions", &self.chat_restrictions)?;
-        writer.field("cloudVideoInteropInfo", &self.cloud_video_interop_info)?;
-        writer.field("expiryDateTime", &self.expiry_date_time)?;
-        writer.field(
-            "isEndToEndEncryptionEnabled",
-            &self.is_end_to_end_encryption_enabled,
-        )?;
-        writer.field("isEntryExitAnnounced", &self.is_entry_exit_announced)?;
-        writer.field("joinInformation", &self.join_information)?;
-        writer.field("joinMeetingIdSettings", &self.join_meeting_id_settings)?;
-        writer.field("joinWebUrl", &self.join_web_url)?;
-        writer.field("lobbyBypassSettings", &self.lobby_bypass_settings)?;
-        writer.field("meetingOptionsWebUrl", &self.meeting_options_web_url)?;
-        writer.field(
-            "meetingSpokenLanguageTag",
-            &self.meeting_spoken_language_tag,
-        )?;
-        writer.field("meetingType", &self.meeting_type)?;
-        writer.field("recordAutomatically", &self.record_automatically)?;
-        writer.field(
-            "sensitivityLabelAssignment",
-            &self.sensitivity_label_assignment,
-        )?;
-        writer.field(
-            "shareMeetingChatHistoryDefault",
-            &self.share_meeting_chat_history_default,
-        )?;
-        writer.field("subject", &self.subject)?;
-        writer.field("videoTeleconferenceId", &self.video_teleconference_id)?;
-        writer.field("watermarkProtection", &self.watermark_protection)?;
-        writer.field("capacity", &self.capacity)?;
-        writer.field("endDateTime", &self.end_date_time)?;
-        writer.field("startDateTime", &self.start_date_time)?;
-        writer.field("videoOnDemandWebUrl", &self.video_on_demand_web_url)?;
-        #[cfg(feature = "other")]
-        writer.field("attendanceReports", &self.attendance_reports)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -6916,69 +10982,81 @@ impl crate::read_fields::ReadFields for VirtualEventSession {
     const NAME: &'static str = "microsoft.graph.virtualEventSession";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "allowAttendeeToEnableCamera" => {
-                self.allow_attendee_to_enable_camera = map.next_value()?
+            "id" => into.str(2376, map)?,
+            "allowAttendeeToEnableCamera" => into.bool(3644, map)?,
+            "allowAttendeeToEnableMic" => into.bool(3645, map)?,
+            "allowBreakoutRooms" => into.bool(3646, map)?,
+            "allowCopyingAndSharingMeetingContent" => into.bool(3647, map)?,
+            "allowedLobbyAdmitters" => {
+                into.other::<crate::models::AllowedLobbyAdmitterRoles, _>(3648, map)?
             }
-            "allowAttendeeToEnableMic" => self.allow_attendee_to_enable_mic = map.next_value()?,
-            "allowBreakoutRooms" => self.allow_breakout_rooms = map.next_value()?,
-            "allowCopyingAndSharingMeetingContent" => {
-                self.allow_copying_and_sharing_meeting_content = map.next_value()?
+            "allowedPresenters" => {
+                into.other::<crate::models::OnlineMeetingPresenters, _>(3649, map)?
             }
-            "allowedLobbyAdmitters" => self.allowed_lobby_admitters = map.next_value()?,
-            "allowedPresenters" => self.allowed_presenters = map.next_value()?,
-            "allowLiveShare" => self.allow_live_share = map.next_value()?,
-            "allowMeetingChat" => self.allow_meeting_chat = map.next_value()?,
-            "allowParticipantsToChangeName" => {
-                self.allow_participants_to_change_name = map.next_value()?
+            "allowLiveShare" => {
+                into.other::<crate::models::MeetingLiveShareOptions, _>(3650, map)?
             }
-            "allowPowerPointSharing" => self.allow_power_point_sharing = map.next_value()?,
-            "allowRecording" => self.allow_recording = map.next_value()?,
-            "allowTeamworkReactions" => self.allow_teamwork_reactions = map.next_value()?,
-            "allowTranscription" => self.allow_transcription = map.next_value()?,
-            "allowWhiteboard" => self.allow_whiteboard = map.next_value()?,
-            "audioConferencing" => self.audio_conferencing = map.next_value()?,
-            "chatInfo" => self.chat_info = map.next_value()?,
-            "chatRestrictions" => self.chat_restrictions = map.next_value()?,
-            "cloudVideoInteropInfo" => self.cloud_video_interop_info = map.next_value()?,
-            "expiryDateTime" => self.expiry_date_time = map.next_value()?,
-            "isEndToEndEncryptionEnabled" => {
-                self.is_end_to_end_encryption_enabled = map.next_value()?
+            "allowMeetingChat" => into.other::<crate::models::MeetingChatMode, _>(3651, map)?,
+            "allowParticipantsToChangeName" => into.bool(3652, map)?,
+            "allowPowerPointSharing" => into.bool(3653, map)?,
+            "allowRecording" => into.bool(3654, map)?,
+            "allowTeamworkReactions" => into.bool(3655, map)?,
+            "allowTranscription" => into.bool(3656, map)?,
+            "allowWhiteboard" => into.bool(3657, map)?,
+            "audioConferencing" => into.other::<crate::models::AudioConferencing, _>(3658, map)?,
+            "chatInfo" => into.other::<crate::models::ChatInfo, _>(3659, map)?,
+            "chatRestrictions" => into.other::<crate::models::ChatRestrictions, _>(3660, map)?,
+            "cloudVideoInteropInfo" => {
+                into.other::<crate::models::CloudVideoInteropInfo, _>(3661, map)?
             }
-            "isEntryExitAnnounced" => self.is_entry_exit_announced = map.next_value()?,
-            "joinInformation" => self.join_information = map.next_value()?,
-            "joinMeetingIdSettings" => self.join_meeting_id_settings = map.next_value()?,
-            "joinWebUrl" => self.join_web_url = map.next_value()?,
-            "lobbyBypassSettings" => self.lobby_bypass_settings = map.next_value()?,
-            "meetingOptionsWebUrl" => self.meeting_options_web_url = map.next_value()?,
-            "meetingSpokenLanguageTag" => self.meeting_spoken_language_tag = map.next_value()?,
-            "meetingType" => self.meeting_type = map.next_value()?,
-            "recordAutomatically" => self.record_automatically = map.next_value()?,
-            "sensitivityLabelAssignment" => self.sensitivity_label_assignment = map.next_value()?,
+            "expiryDateTime" => into.other::<crate::edm::DateTimeOffset, _>(3662, map)?,
+            "isEndToEndEncryptionEnabled" => into.bool(3663, map)?,
+            "isEntryExitAnnounced" => into.bool(3664, map)?,
+            "joinInformation" => into.other::<crate::models::ItemBody, _>(3665, map)?,
+            "joinMeetingIdSettings" => {
+                into.other::<crate::models::JoinMeetingIdSettings, _>(3666, map)?
+            }
+            "joinWebUrl" => into.str(3667, map)?,
+            "lobbyBypassSettings" => {
+                into.other::<crate::models::LobbyBypassSettings, _>(3668, map)?
+            }
+            "meetingOptionsWebUrl" => into.str(3669, map)?,
+            "meetingSpokenLanguageTag" => into.str(3670, map)?,
+            "meetingType" => into.other::<crate::models::OnlineMeetingType, _>(3671, map)?,
+            "recordAutomatically" => into.bool(3672, map)?,
+            "sensitivityLabelAssignment" => {
+                into.other::<crate::models::OnlineMeetingSensitivityLabelAssignment, _>(3673, map)?
+            }
             "shareMeetingChatHistoryDefault" => {
-                self.share_meeting_chat_history_default = map.next_value()?
+                into.other::<crate::models::MeetingChatHistoryDefaultMode, _>(3674, map)?
             }
-            "subject" => self.subject = map.next_value()?,
-            "videoTeleconferenceId" => self.video_teleconference_id = map.next_value()?,
-            "watermarkProtection" => self.watermark_protection = map.next_value()?,
-            "capacity" => self.capacity = map.next_value()?,
-            "endDateTime" => self.end_date_time = map.next_value()?,
-            "startDateTime" => self.start_date_time = map.next_value()?,
-            "videoOnDemandWebUrl" => self.video_on_demand_web_url = map.next_value()?,
+            "subject" => into.str(3675, map)?,
+            "videoTeleconferenceId" => into.str(3676, map)?,
+            "watermarkProtection" => {
+                into.other::<crate::models::WatermarkProtectionValues, _>(3677, map)?
+            }
+            "capacity" => into.int::<i32, _>(5837, map)?,
+            "endDateTime" => into.other::<crate::models::DateTimeTimeZone, _>(5838, map)?,
+            "startDateTime" => into.other::<crate::models::DateTimeTimeZone, _>(5839, map)?,
+            "videoOnDemandWebUrl" => into.str(5840, map)?,
             #[cfg(feature = "other")]
-            "attendanceReports" => self.attendance_reports = map.next_value()?,
+            "attendanceReports" => {
+                into.other::<Vec<crate::models::MeetingAttendanceReport>, _>(3678, map)?
+            }
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+base: <crate::models::OnlineMeetingBase as crate::read_fields::ReadFields>::from_properties(properties),
+}
     }
 }
 
@@ -7030,32 +11108,103 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.virtualEventsRoot` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "solutions")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct VirtualEventsRoot {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "solutions")]
+impl std::ops::Deref for VirtualEventsRoot {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl std::ops::DerefMut for VirtualEventsRoot {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl VirtualEventsRoot {
+    /// An empty `virtualEventsRoot`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The `events` navigation property (present when expanded).
-    pub events: crate::Patch<Vec<crate::models::AnyVirtualEvent>>,
+    ///
+    /// `events`: an empty slice when absent or `null`.
+    pub fn events(&self) -> &[crate::models::AnyVirtualEvent] {
+        self.props().list(5841)
+    }
+
+    /// Sets `events`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_events(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::AnyVirtualEvent>>,
+    ) -> &mut Self {
+        self.props_mut().set(5841, value.into_patch());
+        self
+    }
+
     /// The `townhalls` navigation property (present when expanded).
-    pub townhalls: crate::Patch<Vec<crate::models::VirtualEventTownhall>>,
+    ///
+    /// `townhalls`: an empty slice when absent or `null`.
+    pub fn townhalls(&self) -> &[crate::models::VirtualEventTownhall] {
+        self.props().list(5842)
+    }
+
+    /// Sets `townhalls`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_townhalls(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::VirtualEventTownhall>>,
+    ) -> &mut Self {
+        self.props_mut().set(5842, value.into_patch());
+        self
+    }
+
     /// The `webinars` navigation property (present when expanded).
-    pub webinars: crate::Patch<Vec<crate::models::VirtualEventWebinar>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `webinars`: an empty slice when absent or `null`.
+    pub fn webinars(&self) -> &[crate::models::VirtualEventWebinar] {
+        self.props().list(5843)
+    }
+
+    /// Sets `webinars`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_webinars(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::VirtualEventWebinar>>,
+    ) -> &mut Self {
+        self.props_mut().set(5843, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl std::fmt::Debug for VirtualEventsRoot {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "VirtualEventsRoot", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "solutions")]
 impl serde::Serialize for VirtualEventsRoot {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("events", &self.events)?;
-        writer.field("townhalls", &self.townhalls)?;
-        writer.field("webinars", &self.webinars)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -7071,22 +11220,26 @@ impl crate::read_fields::ReadFields for VirtualEventsRoot {
     const NAME: &'static str = "microsoft.graph.virtualEventsRoot";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "events" => self.events = map.next_value()?,
-            "townhalls" => self.townhalls = map.next_value()?,
-            "webinars" => self.webinars = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "events" => into.other::<Vec<crate::models::AnyVirtualEvent>, _>(5841, map)?,
+            "townhalls" => into.other::<Vec<crate::models::VirtualEventTownhall>, _>(5842, map)?,
+            "webinars" => into.other::<Vec<crate::models::VirtualEventWebinar>, _>(5843, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -7103,82 +11256,163 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.virtualEventTownhall` entity type.
 ///
-/// Derived from `virtualEvent` < `entity`; inherited properties are included.
+/// Derived from `virtualEvent` < `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::VirtualEvent`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "solutions")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct VirtualEventTownhall {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
-    /// The `createdBy` property.
-    pub created_by: crate::Patch<Box<crate::models::CommunicationsIdentitySet>>,
-    /// The `description` property.
-    pub description: crate::Patch<Box<crate::models::ItemBody>>,
-    /// The `displayName` property.
-    pub display_name: crate::Patch<String>,
-    /// The `endDateTime` property.
-    pub end_date_time: crate::Patch<Box<crate::models::DateTimeTimeZone>>,
-    /// The `externalEventInformation` property.
-    pub external_event_information:
-        crate::Patch<Vec<crate::models::VirtualEventExternalInformation>>,
-    /// The `isRegistrationRequired` property.
-    pub is_registration_required: crate::Patch<bool>,
-    /// The `settings` property.
-    pub settings: crate::Patch<Box<crate::models::VirtualEventSettings>>,
-    /// The `startDateTime` property.
-    pub start_date_time: crate::Patch<Box<crate::models::DateTimeTimeZone>>,
-    /// The `status` property.
-    pub status: crate::Patch<crate::models::VirtualEventStatus>,
+    base: crate::models::VirtualEvent,
+}
+
+#[cfg(feature = "solutions")]
+impl std::ops::Deref for VirtualEventTownhall {
+    type Target = crate::models::VirtualEvent;
+
+    fn deref(&self) -> &crate::models::VirtualEvent {
+        &self.base
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl std::ops::DerefMut for VirtualEventTownhall {
+    fn deref_mut(&mut self) -> &mut crate::models::VirtualEvent {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl VirtualEventTownhall {
+    /// An empty `virtualEventTownhall`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The `audience` property.
-    pub audience: crate::Patch<crate::models::MeetingAudience>,
+    ///
+    /// `audience`: `None` when absent or `null`.
+    pub fn audience(&self) -> Option<&crate::models::MeetingAudience> {
+        self.props().get(5844)
+    }
+
+    /// Sets `audience`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_audience(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::MeetingAudience>,
+    ) -> &mut Self {
+        self.props_mut().set(5844, value.into_patch());
+        self
+    }
+
     /// The `capacity` property.
-    pub capacity: crate::Patch<i32>,
+    ///
+    /// `capacity`: `None` when absent or `null`.
+    pub fn capacity(&self) -> Option<i32> {
+        self.props().int(5845)
+    }
+
+    /// Sets `capacity`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_capacity(&mut self, value: impl crate::IntoPatch<i32>) -> &mut Self {
+        self.props_mut().set_int(5845, value.into_patch());
+        self
+    }
+
     /// The `coOrganizers` property.
-    pub co_organizers: crate::Patch<Vec<crate::models::CommunicationsUserIdentity>>,
+    ///
+    /// `coOrganizers`: an empty slice when absent or `null`.
+    pub fn co_organizers(&self) -> &[crate::models::CommunicationsUserIdentity] {
+        self.props().list(5846)
+    }
+
+    /// Sets `coOrganizers`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_co_organizers(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::CommunicationsUserIdentity>>,
+    ) -> &mut Self {
+        self.props_mut().set(5846, value.into_patch());
+        self
+    }
+
     /// The `invitedAttendees` property.
-    pub invited_attendees: crate::Patch<Vec<crate::models::AnyIdentity>>,
+    ///
+    /// `invitedAttendees`: an empty slice when absent or `null`.
+    pub fn invited_attendees(&self) -> &[crate::models::AnyIdentity] {
+        self.props().list(5847)
+    }
+
+    /// Sets `invitedAttendees`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_invited_attendees(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::AnyIdentity>>,
+    ) -> &mut Self {
+        self.props_mut().set(5847, value.into_patch());
+        self
+    }
+
     /// The `isInviteOnly` property.
-    pub is_invite_only: crate::Patch<bool>,
-    /// The `presenters` navigation property (present when expanded).
-    pub presenters: crate::Patch<Vec<crate::models::VirtualEventPresenter>>,
-    /// The `sessions` navigation property (present when expanded).
-    pub sessions: crate::Patch<Vec<crate::models::VirtualEventSession>>,
+    ///
+    /// `isInviteOnly`: `None` when absent or `null`.
+    pub fn is_invite_only(&self) -> Option<bool> {
+        self.props().bool(5848)
+    }
+
+    /// Sets `isInviteOnly`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_is_invite_only(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(5848, value.into_patch());
+        self
+    }
+
     /// The `registrationConfiguration` navigation property (present when expanded).
-    pub registration_configuration:
-        crate::Patch<Box<crate::models::VirtualEventTownhallRegistrationConfiguration>>,
+    ///
+    /// `registrationConfiguration`: `None` when absent or `null`.
+    pub fn registration_configuration(
+        &self,
+    ) -> Option<&crate::models::VirtualEventTownhallRegistrationConfiguration> {
+        self.props().get(5849)
+    }
+
+    /// Sets `registrationConfiguration`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_registration_configuration(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::VirtualEventTownhallRegistrationConfiguration>,
+    ) -> &mut Self {
+        self.props_mut().set(5849, value.into_patch());
+        self
+    }
+
     /// The `registrations` navigation property (present when expanded).
-    pub registrations: crate::Patch<Vec<crate::models::VirtualEventRegistration>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `registrations`: an empty slice when absent or `null`.
+    pub fn registrations(&self) -> &[crate::models::VirtualEventRegistration] {
+        self.props().list(5850)
+    }
+
+    /// Sets `registrations`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_registrations(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::VirtualEventRegistration>>,
+    ) -> &mut Self {
+        self.props_mut().set(5850, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl std::fmt::Debug for VirtualEventTownhall {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "VirtualEventTownhall", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "solutions")]
 impl serde::Serialize for VirtualEventTownhall {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("createdBy", &self.created_by)?;
-        writer.field("description", &self.description)?;
-        writer.field("displayName", &self.display_name)?;
-        writer.field("endDateTime", &self.end_date_time)?;
-        writer.field("externalEventInformation", &self.external_event_information)?;
-        writer.field("isRegistrationRequired", &self.is_registration_required)?;
-        writer.field("settings", &self.settings)?;
-        writer.field("startDateTime", &self.start_date_time)?;
-        writer.field("status", &self.status)?;
-        writer.field("audience", &self.audience)?;
-        writer.field("capacity", &self.capacity)?;
-        writer.field("coOrganizers", &self.co_organizers)?;
-        writer.field("invitedAttendees", &self.invited_attendees)?;
-        writer.field("isInviteOnly", &self.is_invite_only)?;
-        writer.field("presenters", &self.presenters)?;
-        writer.field("sessions", &self.sessions)?;
-        writer.field(
-            "registrationConfiguration",
-            &self.registration_configuration,
-        )?;
-        writer.field("registrations", &self.registrations)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -7194,37 +11428,53 @@ impl crate::read_fields::ReadFields for VirtualEventTownhall {
     const NAME: &'static str = "microsoft.graph.virtualEventTownhall";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "createdBy" => self.created_by = map.next_value()?,
-            "description" => self.description = map.next_value()?,
-            "displayName" => self.display_name = map.next_value()?,
-            "endDateTime" => self.end_date_time = map.next_value()?,
-            "externalEventInformation" => self.external_event_information = map.next_value()?,
-            "isRegistrationRequired" => self.is_registration_required = map.next_value()?,
-            "settings" => self.settings = map.next_value()?,
-            "startDateTime" => self.start_date_time = map.next_value()?,
-            "status" => self.status = map.next_value()?,
-            "audience" => self.audience = map.next_value()?,
-            "capacity" => self.capacity = map.next_value()?,
-            "coOrganizers" => self.co_organizers = map.next_value()?,
-            "invitedAttendees" => self.invited_attendees = map.next_value()?,
-            "isInviteOnly" => self.is_invite_only = map.next_value()?,
-            "presenters" => self.presenters = map.next_value()?,
-            "sessions" => self.sessions = map.next_value()?,
-            "registrationConfiguration" => self.registration_configuration = map.next_value()?,
-            "registrations" => self.registrations = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "createdBy" => into.other::<crate::models::CommunicationsIdentitySet, _>(5801, map)?,
+            "description" => into.other::<crate::models::ItemBody, _>(5802, map)?,
+            "displayName" => into.str(5803, map)?,
+            "endDateTime" => into.other::<crate::models::DateTimeTimeZone, _>(5804, map)?,
+            "externalEventInformation" => {
+                into.other::<Vec<crate::models::VirtualEventExternalInformation>, _>(5805, map)?
+            }
+            "isRegistrationRequired" => into.bool(5806, map)?,
+            "settings" => into.other::<crate::models::VirtualEventSettings, _>(5807, map)?,
+            "startDateTime" => into.other::<crate::models::DateTimeTimeZone, _>(5808, map)?,
+            "status" => into.other::<crate::models::VirtualEventStatus, _>(5809, map)?,
+            "audience" => into.other::<crate::models::MeetingAudience, _>(5844, map)?,
+            "capacity" => into.int::<i32, _>(5845, map)?,
+            "coOrganizers" => {
+                into.other::<Vec<crate::models::CommunicationsUserIdentity>, _>(5846, map)?
+            }
+            "invitedAttendees" => into.other::<Vec<crate::models::AnyIdentity>, _>(5847, map)?,
+            "isInviteOnly" => into.bool(5848, map)?,
+            "presenters" => {
+                into.other::<Vec<crate::models::VirtualEventPresenter>, _>(5810, map)?
+            }
+            "sessions" => into.other::<Vec<crate::models::VirtualEventSession>, _>(5811, map)?,
+            "registrationConfiguration" => {
+                into.other::<crate::models::VirtualEventTownhallRegistrationConfiguration, _>(
+                    5849, map,
+                )?
+            }
+            "registrations" => {
+                into.other::<Vec<crate::models::VirtualEventRegistration>, _>(5850, map)?
+            }
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::VirtualEvent as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -7256,40 +11506,58 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.virtualEventTownhallRegistrationConfiguration` entity type.
 ///
-/// Derived from `virtualEventRegistrationConfiguration` < `entity`; inherited properties are included.
+/// Derived from `virtualEventRegistrationConfiguration` < `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::VirtualEventRegistrationConfiguration`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "solutions")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct VirtualEventTownhallRegistrationConfiguration {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
-    /// The `capacity` property.
-    pub capacity: crate::Patch<i32>,
-    /// The `isManualApprovalEnabled` property.
-    pub is_manual_approval_enabled: crate::Patch<bool>,
-    /// The `isWaitlistEnabled` property.
-    pub is_waitlist_enabled: crate::Patch<bool>,
-    /// The `registrationWebUrl` property.
-    pub registration_web_url: crate::Patch<String>,
-    /// The `questions` navigation property (present when expanded).
-    #[cfg(feature = "other")]
-    pub questions: crate::Patch<Vec<crate::models::AnyVirtualEventRegistrationQuestionBase>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    base: crate::models::VirtualEventRegistrationConfiguration,
+}
+
+#[cfg(feature = "solutions")]
+impl std::ops::Deref for VirtualEventTownhallRegistrationConfiguration {
+    type Target = crate::models::VirtualEventRegistrationConfiguration;
+
+    fn deref(&self) -> &crate::models::VirtualEventRegistrationConfiguration {
+        &self.base
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl std::ops::DerefMut for VirtualEventTownhallRegistrationConfiguration {
+    fn deref_mut(&mut self) -> &mut crate::models::VirtualEventRegistrationConfiguration {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl VirtualEventTownhallRegistrationConfiguration {
+    /// An empty `virtualEventTownhallRegistrationConfiguration`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl std::fmt::Debug for VirtualEventTownhallRegistrationConfiguration {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props().fmt_as(
+            f,
+            "VirtualEventTownhallRegistrationConfiguration",
+            crate::models::PROPERTY_NAMES,
+        )
+    }
 }
 
 #[cfg(feature = "solutions")]
 impl serde::Serialize for VirtualEventTownhallRegistrationConfiguration {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("capacity", &self.capacity)?;
-        writer.field("isManualApprovalEnabled", &self.is_manual_approval_enabled)?;
-        writer.field("isWaitlistEnabled", &self.is_waitlist_enabled)?;
-        writer.field("registrationWebUrl", &self.registration_web_url)?;
-        #[cfg(feature = "other")]
-        writer.field("questions", &self.questions)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -7305,25 +11573,30 @@ impl crate::read_fields::ReadFields for VirtualEventTownhallRegistrationConfigur
     const NAME: &'static str = "microsoft.graph.virtualEventTownhallRegistrationConfiguration";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "capacity" => self.capacity = map.next_value()?,
-            "isManualApprovalEnabled" => self.is_manual_approval_enabled = map.next_value()?,
-            "isWaitlistEnabled" => self.is_waitlist_enabled = map.next_value()?,
-            "registrationWebUrl" => self.registration_web_url = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "capacity" => into.int::<i32, _>(5827, map)?,
+            "isManualApprovalEnabled" => into.bool(5828, map)?,
+            "isWaitlistEnabled" => into.bool(5829, map)?,
+            "registrationWebUrl" => into.str(5830, map)?,
             #[cfg(feature = "other")]
-            "questions" => self.questions = map.next_value()?,
+            "questions" => into
+                .other::<Vec<crate::models::AnyVirtualEventRegistrationQuestionBase>, _>(
+                    5831, map,
+                )?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+base: <crate::models::VirtualEventRegistrationConfiguration as crate::read_fields::ReadFields>::from_properties(properties),
+}
     }
 }
 
@@ -7341,73 +11614,121 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.virtualEventWebinar` entity type.
 ///
-/// Derived from `virtualEvent` < `entity`; inherited properties are included.
+/// Derived from `virtualEvent` < `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::VirtualEvent`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "solutions")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct VirtualEventWebinar {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
-    /// The `createdBy` property.
-    pub created_by: crate::Patch<Box<crate::models::CommunicationsIdentitySet>>,
-    /// The `description` property.
-    pub description: crate::Patch<Box<crate::models::ItemBody>>,
-    /// The `displayName` property.
-    pub display_name: crate::Patch<String>,
-    /// The `endDateTime` property.
-    pub end_date_time: crate::Patch<Box<crate::models::DateTimeTimeZone>>,
-    /// The `externalEventInformation` property.
-    pub external_event_information:
-        crate::Patch<Vec<crate::models::VirtualEventExternalInformation>>,
-    /// The `isRegistrationRequired` property.
-    pub is_registration_required: crate::Patch<bool>,
-    /// The `settings` property.
-    pub settings: crate::Patch<Box<crate::models::VirtualEventSettings>>,
-    /// The `startDateTime` property.
-    pub start_date_time: crate::Patch<Box<crate::models::DateTimeTimeZone>>,
-    /// The `status` property.
-    pub status: crate::Patch<crate::models::VirtualEventStatus>,
+    base: crate::models::VirtualEvent,
+}
+
+#[cfg(feature = "solutions")]
+impl std::ops::Deref for VirtualEventWebinar {
+    type Target = crate::models::VirtualEvent;
+
+    fn deref(&self) -> &crate::models::VirtualEvent {
+        &self.base
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl std::ops::DerefMut for VirtualEventWebinar {
+    fn deref_mut(&mut self) -> &mut crate::models::VirtualEvent {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl VirtualEventWebinar {
+    /// An empty `virtualEventWebinar`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The `audience` property.
-    pub audience: crate::Patch<crate::models::MeetingAudience>,
+    ///
+    /// `audience`: `None` when absent or `null`.
+    pub fn audience(&self) -> Option<&crate::models::MeetingAudience> {
+        self.props().get(5851)
+    }
+
+    /// Sets `audience`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_audience(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::MeetingAudience>,
+    ) -> &mut Self {
+        self.props_mut().set(5851, value.into_patch());
+        self
+    }
+
     /// The `coOrganizers` property.
-    pub co_organizers: crate::Patch<Vec<crate::models::CommunicationsUserIdentity>>,
-    /// The `presenters` navigation property (present when expanded).
-    pub presenters: crate::Patch<Vec<crate::models::VirtualEventPresenter>>,
-    /// The `sessions` navigation property (present when expanded).
-    pub sessions: crate::Patch<Vec<crate::models::VirtualEventSession>>,
+    ///
+    /// `coOrganizers`: an empty slice when absent or `null`.
+    pub fn co_organizers(&self) -> &[crate::models::CommunicationsUserIdentity] {
+        self.props().list(5852)
+    }
+
+    /// Sets `coOrganizers`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_co_organizers(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::CommunicationsUserIdentity>>,
+    ) -> &mut Self {
+        self.props_mut().set(5852, value.into_patch());
+        self
+    }
+
     /// The `registrationConfiguration` navigation property (present when expanded).
-    pub registration_configuration:
-        crate::Patch<Box<crate::models::VirtualEventWebinarRegistrationConfiguration>>,
+    ///
+    /// `registrationConfiguration`: `None` when absent or `null`.
+    pub fn registration_configuration(
+        &self,
+    ) -> Option<&crate::models::VirtualEventWebinarRegistrationConfiguration> {
+        self.props().get(5853)
+    }
+
+    /// Sets `registrationConfiguration`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_registration_configuration(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::VirtualEventWebinarRegistrationConfiguration>,
+    ) -> &mut Self {
+        self.props_mut().set(5853, value.into_patch());
+        self
+    }
+
     /// The `registrations` navigation property (present when expanded).
-    pub registrations: crate::Patch<Vec<crate::models::VirtualEventRegistration>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `registrations`: an empty slice when absent or `null`.
+    pub fn registrations(&self) -> &[crate::models::VirtualEventRegistration] {
+        self.props().list(5854)
+    }
+
+    /// Sets `registrations`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_registrations(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::VirtualEventRegistration>>,
+    ) -> &mut Self {
+        self.props_mut().set(5854, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl std::fmt::Debug for VirtualEventWebinar {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "VirtualEventWebinar", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "solutions")]
 impl serde::Serialize for VirtualEventWebinar {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("createdBy", &self.created_by)?;
-        writer.field("description", &self.description)?;
-        writer.field("displayName", &self.display_name)?;
-        writer.field("endDateTime", &self.end_date_time)?;
-        writer.field("externalEventInformation", &self.external_event_information)?;
-        writer.field("isRegistrationRequired", &self.is_registration_required)?;
-        writer.field("settings", &self.settings)?;
-        writer.field("startDateTime", &self.start_date_time)?;
-        writer.field("status", &self.status)?;
-        writer.field("audience", &self.audience)?;
-        writer.field("coOrganizers", &self.co_organizers)?;
-        writer.field("presenters", &self.presenters)?;
-        writer.field("sessions", &self.sessions)?;
-        writer.field(
-            "registrationConfiguration",
-            &self.registration_configuration,
-        )?;
-        writer.field("registrations", &self.registrations)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -7423,34 +11744,50 @@ impl crate::read_fields::ReadFields for VirtualEventWebinar {
     const NAME: &'static str = "microsoft.graph.virtualEventWebinar";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "createdBy" => self.created_by = map.next_value()?,
-            "description" => self.description = map.next_value()?,
-            "displayName" => self.display_name = map.next_value()?,
-            "endDateTime" => self.end_date_time = map.next_value()?,
-            "externalEventInformation" => self.external_event_information = map.next_value()?,
-            "isRegistrationRequired" => self.is_registration_required = map.next_value()?,
-            "settings" => self.settings = map.next_value()?,
-            "startDateTime" => self.start_date_time = map.next_value()?,
-            "status" => self.status = map.next_value()?,
-            "audience" => self.audience = map.next_value()?,
-            "coOrganizers" => self.co_organizers = map.next_value()?,
-            "presenters" => self.presenters = map.next_value()?,
-            "sessions" => self.sessions = map.next_value()?,
-            "registrationConfiguration" => self.registration_configuration = map.next_value()?,
-            "registrations" => self.registrations = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "createdBy" => into.other::<crate::models::CommunicationsIdentitySet, _>(5801, map)?,
+            "description" => into.other::<crate::models::ItemBody, _>(5802, map)?,
+            "displayName" => into.str(5803, map)?,
+            "endDateTime" => into.other::<crate::models::DateTimeTimeZone, _>(5804, map)?,
+            "externalEventInformation" => {
+                into.other::<Vec<crate::models::VirtualEventExternalInformation>, _>(5805, map)?
+            }
+            "isRegistrationRequired" => into.bool(5806, map)?,
+            "settings" => into.other::<crate::models::VirtualEventSettings, _>(5807, map)?,
+            "startDateTime" => into.other::<crate::models::DateTimeTimeZone, _>(5808, map)?,
+            "status" => into.other::<crate::models::VirtualEventStatus, _>(5809, map)?,
+            "audience" => into.other::<crate::models::MeetingAudience, _>(5851, map)?,
+            "coOrganizers" => {
+                into.other::<Vec<crate::models::CommunicationsUserIdentity>, _>(5852, map)?
+            }
+            "presenters" => {
+                into.other::<Vec<crate::models::VirtualEventPresenter>, _>(5810, map)?
+            }
+            "sessions" => into.other::<Vec<crate::models::VirtualEventSession>, _>(5811, map)?,
+            "registrationConfiguration" => {
+                into.other::<crate::models::VirtualEventWebinarRegistrationConfiguration, _>(
+                    5853, map,
+                )?
+            }
+            "registrations" => {
+                into.other::<Vec<crate::models::VirtualEventRegistration>, _>(5854, map)?
+            }
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::VirtualEvent as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -7479,40 +11816,58 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.virtualEventWebinarRegistrationConfiguration` entity type.
 ///
-/// Derived from `virtualEventRegistrationConfiguration` < `entity`; inherited properties are included.
+/// Derived from `virtualEventRegistrationConfiguration` < `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::VirtualEventRegistrationConfiguration`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "solutions")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct VirtualEventWebinarRegistrationConfiguration {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
-    /// The `capacity` property.
-    pub capacity: crate::Patch<i32>,
-    /// The `isManualApprovalEnabled` property.
-    pub is_manual_approval_enabled: crate::Patch<bool>,
-    /// The `isWaitlistEnabled` property.
-    pub is_waitlist_enabled: crate::Patch<bool>,
-    /// The `registrationWebUrl` property.
-    pub registration_web_url: crate::Patch<String>,
-    /// The `questions` navigation property (present when expanded).
-    #[cfg(feature = "other")]
-    pub questions: crate::Patch<Vec<crate::models::AnyVirtualEventRegistrationQuestionBase>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    base: crate::models::VirtualEventRegistrationConfiguration,
+}
+
+#[cfg(feature = "solutions")]
+impl std::ops::Deref for VirtualEventWebinarRegistrationConfiguration {
+    type Target = crate::models::VirtualEventRegistrationConfiguration;
+
+    fn deref(&self) -> &crate::models::VirtualEventRegistrationConfiguration {
+        &self.base
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl std::ops::DerefMut for VirtualEventWebinarRegistrationConfiguration {
+    fn deref_mut(&mut self) -> &mut crate::models::VirtualEventRegistrationConfiguration {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl VirtualEventWebinarRegistrationConfiguration {
+    /// An empty `virtualEventWebinarRegistrationConfiguration`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl std::fmt::Debug for VirtualEventWebinarRegistrationConfiguration {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props().fmt_as(
+            f,
+            "VirtualEventWebinarRegistrationConfiguration",
+            crate::models::PROPERTY_NAMES,
+        )
+    }
 }
 
 #[cfg(feature = "solutions")]
 impl serde::Serialize for VirtualEventWebinarRegistrationConfiguration {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("capacity", &self.capacity)?;
-        writer.field("isManualApprovalEnabled", &self.is_manual_approval_enabled)?;
-        writer.field("isWaitlistEnabled", &self.is_waitlist_enabled)?;
-        writer.field("registrationWebUrl", &self.registration_web_url)?;
-        #[cfg(feature = "other")]
-        writer.field("questions", &self.questions)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -7528,25 +11883,30 @@ impl crate::read_fields::ReadFields for VirtualEventWebinarRegistrationConfigura
     const NAME: &'static str = "microsoft.graph.virtualEventWebinarRegistrationConfiguration";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "capacity" => self.capacity = map.next_value()?,
-            "isManualApprovalEnabled" => self.is_manual_approval_enabled = map.next_value()?,
-            "isWaitlistEnabled" => self.is_waitlist_enabled = map.next_value()?,
-            "registrationWebUrl" => self.registration_web_url = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "capacity" => into.int::<i32, _>(5827, map)?,
+            "isManualApprovalEnabled" => into.bool(5828, map)?,
+            "isWaitlistEnabled" => into.bool(5829, map)?,
+            "registrationWebUrl" => into.str(5830, map)?,
             #[cfg(feature = "other")]
-            "questions" => self.questions = map.next_value()?,
+            "questions" => into
+                .other::<Vec<crate::models::AnyVirtualEventRegistrationQuestionBase>, _>(
+                    5831, map,
+                )?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+base: <crate::models::VirtualEventRegistrationConfiguration as crate::read_fields::ReadFields>::from_properties(properties),
+}
     }
 }
 
@@ -7563,25 +11923,94 @@ crate::macros::select_fields! {
 }
 
 /// The `microsoft.graph.artifactQuery` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "solutions")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct ArtifactQuery {
-    /// The `artifactType` property.
-    pub artifact_type: crate::Patch<crate::models::RestorableArtifact>,
-    /// The `queryExpression` property.
-    pub query_expression: crate::Patch<String>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "solutions")]
+impl ArtifactQuery {
+    /// An empty `artifactQuery`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// The `artifactType` property.
+    ///
+    /// `artifactType`: `None` when absent or `null`.
+    pub fn artifact_type(&self) -> Option<&crate::models::RestorableArtifact> {
+        self.props().get(7032)
+    }
+
+    /// Sets `artifactType`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_artifact_type(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::RestorableArtifact>,
+    ) -> &mut Self {
+        self.props_mut().set(7032, value.into_patch());
+        self
+    }
+
+    /// The `queryExpression` property.
+    ///
+    /// `queryExpression`: `None` when absent or `null`.
+    pub fn query_expression(&self) -> Option<&str> {
+        self.props().str(7033)
+    }
+
+    /// Sets `queryExpression`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_query_expression(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(7033, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl std::fmt::Debug for ArtifactQuery {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "ArtifactQuery", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "solutions")]
 impl serde::Serialize for ArtifactQuery {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("artifactType", &self.artifact_type)?;
-        writer.field("queryExpression", &self.query_expression)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -7597,51 +12026,146 @@ impl crate::read_fields::ReadFields for ArtifactQuery {
     const NAME: &'static str = "microsoft.graph.artifactQuery";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "artifactType" => self.artifact_type = map.next_value()?,
-            "queryExpression" => self.query_expression = map.next_value()?,
+            "artifactType" => into.other::<crate::models::RestorableArtifact, _>(7032, map)?,
+            "queryExpression" => into.str(7033, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.availabilityItem` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "solutions")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct AvailabilityItem {
-    /// The end time of the time slot.
-    pub end_date_time: crate::Patch<Box<crate::models::DateTimeTimeZone>>,
-    /// Indicates the service ID in case of 1:n appointments. If the appointment is of type 1:n, this
-    /// field will be present, otherwise, null.
-    pub service_id: crate::Patch<String>,
-    /// The start time of the time slot.
-    pub start_date_time: crate::Patch<Box<crate::models::DateTimeTimeZone>>,
-    /// The status of the staff member. Possible values are: available, busy, slotsAvailable,
-    /// outOfOffice, unknownFutureValue.
-    pub status: crate::Patch<crate::models::BookingsAvailabilityStatus>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "solutions")]
+impl AvailabilityItem {
+    /// An empty `availabilityItem`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// The end time of the time slot.
+    ///
+    /// `endDateTime`: `None` when absent or `null`.
+    pub fn end_date_time(&self) -> Option<&crate::models::DateTimeTimeZone> {
+        self.props().get(7203)
+    }
+
+    /// Sets `endDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_end_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::DateTimeTimeZone>,
+    ) -> &mut Self {
+        self.props_mut().set(7203, value.into_patch());
+        self
+    }
+
+    /// Indicates the service ID in case of 1:n appointments. If the appointment is of type 1:n, this
+    /// field will be present, otherwise, null.
+    ///
+    /// `serviceId`: `None` when absent or `null`.
+    pub fn service_id(&self) -> Option<&str> {
+        self.props().str(7204)
+    }
+
+    /// Sets `serviceId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_service_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(7204, value.into_patch());
+        self
+    }
+
+    /// The start time of the time slot.
+    ///
+    /// `startDateTime`: `None` when absent or `null`.
+    pub fn start_date_time(&self) -> Option<&crate::models::DateTimeTimeZone> {
+        self.props().get(7205)
+    }
+
+    /// Sets `startDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_start_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::DateTimeTimeZone>,
+    ) -> &mut Self {
+        self.props_mut().set(7205, value.into_patch());
+        self
+    }
+
+    /// The status of the staff member. Possible values are: available, busy, slotsAvailable,
+    /// outOfOffice, unknownFutureValue.
+    ///
+    /// `status`: `None` when absent or `null`.
+    pub fn status(&self) -> Option<&crate::models::BookingsAvailabilityStatus> {
+        self.props().get(7206)
+    }
+
+    /// Sets `status`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_status(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::BookingsAvailabilityStatus>,
+    ) -> &mut Self {
+        self.props_mut().set(7206, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl std::fmt::Debug for AvailabilityItem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "AvailabilityItem", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "solutions")]
 impl serde::Serialize for AvailabilityItem {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("endDateTime", &self.end_date_time)?;
-        writer.field("serviceId", &self.service_id)?;
-        writer.field("startDateTime", &self.start_date_time)?;
-        writer.field("status", &self.status)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -7657,71 +12181,195 @@ impl crate::read_fields::ReadFields for AvailabilityItem {
     const NAME: &'static str = "microsoft.graph.availabilityItem";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "endDateTime" => self.end_date_time = map.next_value()?,
-            "serviceId" => self.service_id = map.next_value()?,
-            "startDateTime" => self.start_date_time = map.next_value()?,
-            "status" => self.status = map.next_value()?,
+            "endDateTime" => into.other::<crate::models::DateTimeTimeZone, _>(7203, map)?,
+            "serviceId" => into.str(7204, map)?,
+            "startDateTime" => into.other::<crate::models::DateTimeTimeZone, _>(7205, map)?,
+            "status" => into.other::<crate::models::BookingsAvailabilityStatus, _>(7206, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.bookingCustomerInformation` complex type.
 ///
-/// Derived from `bookingCustomerInformationBase`; inherited properties are included.
+/// Derived from `bookingCustomerInformationBase`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::BookingCustomerInformationBase`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "solutions")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct BookingCustomerInformation {
+    base: crate::models::BookingCustomerInformationBase,
+}
+
+#[cfg(feature = "solutions")]
+impl std::ops::Deref for BookingCustomerInformation {
+    type Target = crate::models::BookingCustomerInformationBase;
+
+    fn deref(&self) -> &crate::models::BookingCustomerInformationBase {
+        &self.base
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl std::ops::DerefMut for BookingCustomerInformation {
+    fn deref_mut(&mut self) -> &mut crate::models::BookingCustomerInformationBase {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl BookingCustomerInformation {
+    /// An empty `bookingCustomerInformation`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The ID of the bookingCustomer for this appointment. If no ID is specified when an appointment is
     /// created, then a new bookingCustomer object is created. Once set, you should consider the
     /// customerId immutable.
-    pub customer_id: crate::Patch<String>,
+    ///
+    /// `customerId`: `None` when absent or `null`.
+    pub fn customer_id(&self) -> Option<&str> {
+        self.props().str(7232)
+    }
+
+    /// Sets `customerId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_customer_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(7232, value.into_patch());
+        self
+    }
+
     /// It consists of the list of custom questions and answers given by the customer as part of the
     /// appointment
-    pub custom_question_answers: crate::Patch<Vec<crate::models::BookingQuestionAnswer>>,
+    ///
+    /// `customQuestionAnswers`: an empty slice when absent or `null`.
+    pub fn custom_question_answers(&self) -> &[crate::models::BookingQuestionAnswer] {
+        self.props().list(7233)
+    }
+
+    /// Sets `customQuestionAnswers`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_custom_question_answers(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::BookingQuestionAnswer>>,
+    ) -> &mut Self {
+        self.props_mut().set(7233, value.into_patch());
+        self
+    }
+
     /// The SMTP address of the bookingCustomer who is booking the appointment
-    pub email_address: crate::Patch<String>,
+    ///
+    /// `emailAddress`: `None` when absent or `null`.
+    pub fn email_address(&self) -> Option<&str> {
+        self.props().str(7234)
+    }
+
+    /// Sets `emailAddress`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_email_address(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(7234, value.into_patch());
+        self
+    }
+
     /// Represents location information for the bookingCustomer who is booking the appointment.
-    pub location: crate::Patch<Box<crate::models::AnyLocation>>,
+    ///
+    /// `location`: `None` when absent or `null`.
+    pub fn location(&self) -> Option<&crate::models::AnyLocation> {
+        self.props().get(7235)
+    }
+
+    /// Sets `location`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_location(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::AnyLocation>,
+    ) -> &mut Self {
+        self.props_mut().set(7235, value.into_patch());
+        self
+    }
+
     /// The customer's name.
-    pub name: crate::Patch<String>,
+    ///
+    /// `name`: `None` when absent or `null`.
+    pub fn name(&self) -> Option<&str> {
+        self.props().str(7236)
+    }
+
+    /// Sets `name`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_name(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(7236, value.into_patch());
+        self
+    }
+
     /// Notes from the customer associated with this appointment. You can get the value only when reading
     /// this bookingAppointment by its ID. You can set this property only when initially creating an
     /// appointment with a new customer. After that point, the value is computed from the customer
     /// represented by the customerId.
-    pub notes: crate::Patch<String>,
+    ///
+    /// `notes`: `None` when absent or `null`.
+    pub fn notes(&self) -> Option<&str> {
+        self.props().str(7237)
+    }
+
+    /// Sets `notes`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_notes(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(7237, value.into_patch());
+        self
+    }
+
     /// The customer's phone number.
-    pub phone: crate::Patch<String>,
+    ///
+    /// `phone`: `None` when absent or `null`.
+    pub fn phone(&self) -> Option<&str> {
+        self.props().str(7238)
+    }
+
+    /// Sets `phone`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_phone(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(7238, value.into_patch());
+        self
+    }
+
     /// The time zone of the customer. For a list of possible values, see dateTimeTimeZone.
-    pub time_zone: crate::Patch<String>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `timeZone`: `None` when absent or `null`.
+    pub fn time_zone(&self) -> Option<&str> {
+        self.props().str(7239)
+    }
+
+    /// Sets `timeZone`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_time_zone(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(7239, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl std::fmt::Debug for BookingCustomerInformation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props().fmt_as(
+            f,
+            "BookingCustomerInformation",
+            crate::models::PROPERTY_NAMES,
+        )
+    }
 }
 
 #[cfg(feature = "solutions")]
 impl serde::Serialize for BookingCustomerInformation {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("customerId", &self.customer_id)?;
-        writer.field("customQuestionAnswers", &self.custom_question_answers)?;
-        writer.field("emailAddress", &self.email_address)?;
-        writer.field("location", &self.location)?;
-        writer.field("name", &self.name)?;
-        writer.field("notes", &self.notes)?;
-        writer.field("phone", &self.phone)?;
-        writer.field("timeZone", &self.time_zone)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -7737,43 +12385,96 @@ impl crate::read_fields::ReadFields for BookingCustomerInformation {
     const NAME: &'static str = "microsoft.graph.bookingCustomerInformation";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "customerId" => self.customer_id = map.next_value()?,
-            "customQuestionAnswers" => self.custom_question_answers = map.next_value()?,
-            "emailAddress" => self.email_address = map.next_value()?,
-            "location" => self.location = map.next_value()?,
-            "name" => self.name = map.next_value()?,
-            "notes" => self.notes = map.next_value()?,
-            "phone" => self.phone = map.next_value()?,
-            "timeZone" => self.time_zone = map.next_value()?,
+            "customerId" => into.str(7232, map)?,
+            "customQuestionAnswers" => {
+                into.other::<Vec<crate::models::BookingQuestionAnswer>, _>(7233, map)?
+            }
+            "emailAddress" => into.str(7234, map)?,
+            "location" => into.other::<crate::models::AnyLocation, _>(7235, map)?,
+            "name" => into.str(7236, map)?,
+            "notes" => into.str(7237, map)?,
+            "phone" => into.str(7238, map)?,
+            "timeZone" => into.str(7239, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+base: <crate::models::BookingCustomerInformationBase as crate::read_fields::ReadFields>::from_properties(properties),
+}
     }
 }
 
 /// The `microsoft.graph.bookingCustomerInformationBase` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "solutions")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct BookingCustomerInformationBase {
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "solutions")]
+impl BookingCustomerInformationBase {
+    /// An empty `bookingCustomerInformationBase`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl std::fmt::Debug for BookingCustomerInformationBase {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props().fmt_as(
+            f,
+            "BookingCustomerInformationBase",
+            crate::models::PROPERTY_NAMES,
+        )
+    }
 }
 
 #[cfg(feature = "solutions")]
 impl serde::Serialize for BookingCustomerInformationBase {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -7789,16 +12490,16 @@ impl crate::read_fields::ReadFields for BookingCustomerInformationBase {
     const NAME: &'static str = "microsoft.graph.bookingCustomerInformationBase";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
-        let _ = (key, map);
+        let _ = (key, map, into);
         Ok(false)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
@@ -7835,7 +12536,7 @@ impl AnyBookingCustomerInformationBase {
             }
             Self::BookingCustomerInformation(_) => "microsoft.graph.bookingCustomerInformation",
             Self::Unknown(value) => value
-                .additional_data
+                .additional_data()
                 .get("@odata.type")
                 .and_then(|t| t.as_str())
                 .map_or("microsoft.graph.bookingCustomerInformationBase", |t| {
@@ -7844,7 +12545,24 @@ impl AnyBookingCustomerInformationBase {
         }
     }
 
-    /// The value as a [`BookingCustomerInformationBase`]: the declared type, or a derived type this version does not
+    /// The value read as [`BookingCustomerInformationBase`] whatever its variant: a derived type's base properties
+    /// read the same, so reading the `bookingCustomerInformationBase` properties needs no `match`.
+    pub fn base(&self) -> &BookingCustomerInformationBase {
+        match self {
+            Self::BookingCustomerInformationBase(value) | Self::Unknown(value) => value,
+            Self::BookingCustomerInformation(value) => value,
+        }
+    }
+
+    /// As [`AnyBookingCustomerInformationBase::base`], to change the `bookingCustomerInformationBase` properties of any variant.
+    pub fn base_mut(&mut self) -> &mut BookingCustomerInformationBase {
+        match self {
+            Self::BookingCustomerInformationBase(value) | Self::Unknown(value) => value,
+            Self::BookingCustomerInformation(value) => value,
+        }
+    }
+
+    /// The value as [`BookingCustomerInformationBase`] if it is the declared type, or a derived type this version does not
     /// know (read as the declared type). `None` for the known derived types.
     pub fn as_booking_customer_information_base(&self) -> Option<&BookingCustomerInformationBase> {
         match self {
@@ -7956,74 +12674,245 @@ impl crate::polymorphic::Polymorphic for AnyBookingCustomerInformationBase {
 
     fn declared_data(&self) -> Option<&crate::AdditionalData> {
         match self {
-            Self::BookingCustomerInformationBase(value) => Some(&value.additional_data),
+            Self::BookingCustomerInformationBase(value) => Some(value.additional_data()),
             _ => None,
         }
     }
 }
 
 /// The `microsoft.graph.bookingPageSettings` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "solutions")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct BookingPageSettings {
-    /// The `accessControl` property.
-    pub access_control: crate::Patch<crate::models::BookingPageAccessControl>,
-    /// The `bookingPageColorCode` property.
-    pub booking_page_color_code: crate::Patch<String>,
-    /// The `businessTimeZone` property.
-    pub business_time_zone: crate::Patch<String>,
-    /// The `customerConsentMessage` property.
-    pub customer_consent_message: crate::Patch<String>,
-    /// The `enforceOneTimePassword` property.
-    pub enforce_one_time_password: crate::Patch<bool>,
-    /// The `isBusinessLogoDisplayEnabled` property.
-    pub is_business_logo_display_enabled: crate::Patch<bool>,
-    /// The `isCustomerConsentEnabled` property.
-    pub is_customer_consent_enabled: crate::Patch<bool>,
-    /// The `isSearchEngineIndexabilityDisabled` property.
-    pub is_search_engine_indexability_disabled: crate::Patch<bool>,
-    /// The `isTimeSlotTimeZoneSetToBusinessTimeZone` property.
-    pub is_time_slot_time_zone_set_to_business_time_zone: crate::Patch<bool>,
-    /// The `privacyPolicyWebUrl` property.
-    pub privacy_policy_web_url: crate::Patch<String>,
-    /// The `termsAndConditionsWebUrl` property.
-    pub terms_and_conditions_web_url: crate::Patch<String>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "solutions")]
+impl BookingPageSettings {
+    /// An empty `bookingPageSettings`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// The `accessControl` property.
+    ///
+    /// `accessControl`: `None` when absent or `null`.
+    pub fn access_control(&self) -> Option<&crate::models::BookingPageAccessControl> {
+        self.props().get(7240)
+    }
+
+    /// Sets `accessControl`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_access_control(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::BookingPageAccessControl>,
+    ) -> &mut Self {
+        self.props_mut().set(7240, value.into_patch());
+        self
+    }
+
+    /// The `bookingPageColorCode` property.
+    ///
+    /// `bookingPageColorCode`: `None` when absent or `null`.
+    pub fn booking_page_color_code(&self) -> Option<&str> {
+        self.props().str(7241)
+    }
+
+    /// Sets `bookingPageColorCode`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_booking_page_color_code(
+        &mut self,
+        value: impl crate::IntoPatch<String>,
+    ) -> &mut Self {
+        self.props_mut().set_str(7241, value.into_patch());
+        self
+    }
+
+    /// The `businessTimeZone` property.
+    ///
+    /// `businessTimeZone`: `None` when absent or `null`.
+    pub fn business_time_zone(&self) -> Option<&str> {
+        self.props().str(7242)
+    }
+
+    /// Sets `businessTimeZone`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_business_time_zone(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(7242, value.into_patch());
+        self
+    }
+
+    /// The `customerConsentMessage` property.
+    ///
+    /// `customerConsentMessage`: `None` when absent or `null`.
+    pub fn customer_consent_message(&self) -> Option<&str> {
+        self.props().str(7243)
+    }
+
+    /// Sets `customerConsentMessage`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_customer_consent_message(
+        &mut self,
+        value: impl crate::IntoPatch<String>,
+    ) -> &mut Self {
+        self.props_mut().set_str(7243, value.into_patch());
+        self
+    }
+
+    /// The `enforceOneTimePassword` property.
+    ///
+    /// `enforceOneTimePassword`: `None` when absent or `null`.
+    pub fn enforce_one_time_password(&self) -> Option<bool> {
+        self.props().bool(7244)
+    }
+
+    /// Sets `enforceOneTimePassword`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_enforce_one_time_password(
+        &mut self,
+        value: impl crate::IntoPatch<bool>,
+    ) -> &mut Self {
+        self.props_mut().set_bool(7244, value.into_patch());
+        self
+    }
+
+    /// The `isBusinessLogoDisplayEnabled` property.
+    ///
+    /// `isBusinessLogoDisplayEnabled`: `None` when absent or `null`.
+    pub fn is_business_logo_display_enabled(&self) -> Option<bool> {
+        self.props().bool(7245)
+    }
+
+    /// Sets `isBusinessLogoDisplayEnabled`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_is_business_logo_display_enabled(
+        &mut self,
+        value: impl crate::IntoPatch<bool>,
+    ) -> &mut Self {
+        self.props_mut().set_bool(7245, value.into_patch());
+        self
+    }
+
+    /// The `isCustomerConsentEnabled` property.
+    ///
+    /// `isCustomerConsentEnabled`: `None` when absent or `null`.
+    pub fn is_customer_consent_enabled(&self) -> Option<bool> {
+        self.props().bool(7246)
+    }
+
+    /// Sets `isCustomerConsentEnabled`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_is_customer_consent_enabled(
+        &mut self,
+        value: impl crate::IntoPatch<bool>,
+    ) -> &mut Self {
+        self.props_mut().set_bool(7246, value.into_patch());
+        self
+    }
+
+    /// The `isSearchEngineIndexabilityDisabled` property.
+    ///
+    /// `isSearchEngineIndexabilityDisabled`: `None` when absent or `null`.
+    pub fn is_search_engine_indexability_disabled(&self) -> Option<bool> {
+        self.props().bool(7247)
+    }
+
+    /// Sets `isSearchEngineIndexabilityDisabled`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_is_search_engine_indexability_disabled(
+        &mut self,
+        value: impl crate::IntoPatch<bool>,
+    ) -> &mut Self {
+        self.props_mut().set_bool(7247, value.into_patch());
+        self
+    }
+
+    /// The `isTimeSlotTimeZoneSetToBusinessTimeZone` property.
+    ///
+    /// `isTimeSlotTimeZoneSetToBusinessTimeZone`: `None` when absent or `null`.
+    pub fn is_time_slot_time_zone_set_to_business_time_zone(&self) -> Option<bool> {
+        self.props().bool(7248)
+    }
+
+    /// Sets `isTimeSlotTimeZoneSetToBusinessTimeZone`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_is_time_slot_time_zone_set_to_business_time_zone(
+        &mut self,
+        value: impl crate::IntoPatch<bool>,
+    ) -> &mut Self {
+        self.props_mut().set_bool(7248, value.into_patch());
+        self
+    }
+
+    /// The `privacyPolicyWebUrl` property.
+    ///
+    /// `privacyPolicyWebUrl`: `None` when absent or `null`.
+    pub fn privacy_policy_web_url(&self) -> Option<&str> {
+        self.props().str(7249)
+    }
+
+    /// Sets `privacyPolicyWebUrl`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_privacy_policy_web_url(
+        &mut self,
+        value: impl crate::IntoPatch<String>,
+    ) -> &mut Self {
+        self.props_mut().set_str(7249, value.into_patch());
+        self
+    }
+
+    /// The `termsAndConditionsWebUrl` property.
+    ///
+    /// `termsAndConditionsWebUrl`: `None` when absent or `null`.
+    pub fn terms_and_conditions_web_url(&self) -> Option<&str> {
+        self.props().str(7250)
+    }
+
+    /// Sets `termsAndConditionsWebUrl`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_terms_and_conditions_web_url(
+        &mut self,
+        value: impl crate::IntoPatch<String>,
+    ) -> &mut Self {
+        self.props_mut().set_str(7250, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl std::fmt::Debug for BookingPageSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "BookingPageSettings", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "solutions")]
 impl serde::Serialize for BookingPageSettings {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("accessControl", &self.access_control)?;
-        writer.field("bookingPageColorCode", &self.booking_page_color_code)?;
-        writer.field("businessTimeZone", &self.business_time_zone)?;
-        writer.field("customerConsentMessage", &self.customer_consent_message)?;
-        writer.field("enforceOneTimePassword", &self.enforce_one_time_password)?;
-        writer.field(
-            "isBusinessLogoDisplayEnabled",
-            &self.is_business_logo_display_enabled,
-        )?;
-        writer.field(
-            "isCustomerConsentEnabled",
-            &self.is_customer_consent_enabled,
-        )?;
-        writer.field(
-            "isSearchEngineIndexabilityDisabled",
-            &self.is_search_engine_indexability_disabled,
-        )?;
-        writer.field(
-            "isTimeSlotTimeZoneSetToBusinessTimeZone",
-            &self.is_time_slot_time_zone_set_to_business_time_zone,
-        )?;
-        writer.field("privacyPolicyWebUrl", &self.privacy_policy_web_url)?;
-        writer.field(
-            "termsAndConditionsWebUrl",
-            &self.terms_and_conditions_web_url,
-        )?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -8039,74 +12928,189 @@ impl crate::read_fields::ReadFields for BookingPageSettings {
     const NAME: &'static str = "microsoft.graph.bookingPageSettings";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "accessControl" => self.access_control = map.next_value()?,
-            "bookingPageColorCode" => self.booking_page_color_code = map.next_value()?,
-            "businessTimeZone" => self.business_time_zone = map.next_value()?,
-            "customerConsentMessage" => self.customer_consent_message = map.next_value()?,
-            "enforceOneTimePassword" => self.enforce_one_time_password = map.next_value()?,
-            "isBusinessLogoDisplayEnabled" => {
-                self.is_business_logo_display_enabled = map.next_value()?
+            "accessControl" => {
+                into.other::<crate::models::BookingPageAccessControl, _>(7240, map)?
             }
-            "isCustomerConsentEnabled" => self.is_customer_consent_enabled = map.next_value()?,
-            "isSearchEngineIndexabilityDisabled" => {
-                self.is_search_engine_indexability_disabled = map.next_value()?
-            }
-            "isTimeSlotTimeZoneSetToBusinessTimeZone" => {
-                self.is_time_slot_time_zone_set_to_business_time_zone = map.next_value()?
-            }
-            "privacyPolicyWebUrl" => self.privacy_policy_web_url = map.next_value()?,
-            "termsAndConditionsWebUrl" => self.terms_and_conditions_web_url = map.next_value()?,
+            "bookingPageColorCode" => into.str(7241, map)?,
+            "businessTimeZone" => into.str(7242, map)?,
+            "customerConsentMessage" => into.str(7243, map)?,
+            "enforceOneTimePassword" => into.bool(7244, map)?,
+            "isBusinessLogoDisplayEnabled" => into.bool(7245, map)?,
+            "isCustomerConsentEnabled" => into.bool(7246, map)?,
+            "isSearchEngineIndexabilityDisabled" => into.bool(7247, map)?,
+            "isTimeSlotTimeZoneSetToBusinessTimeZone" => into.bool(7248, map)?,
+            "privacyPolicyWebUrl" => into.str(7249, map)?,
+            "termsAndConditionsWebUrl" => into.str(7250, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.bookingQuestionAnswer` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "solutions")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct BookingQuestionAnswer {
-    /// The answer given by the user in case the answerInputType is text.
-    pub answer: crate::Patch<String>,
-    /// The expected answer type. The possible values are: text, radioButton, unknownFutureValue.
-    pub answer_input_type: crate::Patch<crate::models::AnswerInputType>,
-    /// In case the answerInputType is radioButton, this will consists of a list of possible answer
-    /// values.
-    pub answer_options: crate::Patch<Vec<String>>,
-    /// Indicates whether it is mandatory to answer the custom question.
-    pub is_required: crate::Patch<bool>,
-    /// The question.
-    pub question: crate::Patch<String>,
-    /// The ID of the custom question.
-    pub question_id: crate::Patch<String>,
-    /// The answers selected by the user.
-    pub selected_options: crate::Patch<Vec<String>>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "solutions")]
+impl BookingQuestionAnswer {
+    /// An empty `bookingQuestionAnswer`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// The answer given by the user in case the answerInputType is text.
+    ///
+    /// `answer`: `None` when absent or `null`.
+    pub fn answer(&self) -> Option<&str> {
+        self.props().str(7251)
+    }
+
+    /// Sets `answer`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_answer(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(7251, value.into_patch());
+        self
+    }
+
+    /// The expected answer type. The possible values are: text, radioButton, unknownFutureValue.
+    ///
+    /// `answerInputType`: `None` when absent or `null`.
+    pub fn answer_input_type(&self) -> Option<&crate::models::AnswerInputType> {
+        self.props().get(7252)
+    }
+
+    /// Sets `answerInputType`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_answer_input_type(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::AnswerInputType>,
+    ) -> &mut Self {
+        self.props_mut().set(7252, value.into_patch());
+        self
+    }
+
+    /// In case the answerInputType is radioButton, this will consists of a list of possible answer
+    /// values.
+    ///
+    /// `answerOptions`: an empty slice when absent or `null`.
+    pub fn answer_options(&self) -> &[String] {
+        self.props().strings(7253)
+    }
+
+    /// Sets `answerOptions`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_answer_options(&mut self, value: impl crate::IntoPatch<Vec<String>>) -> &mut Self {
+        self.props_mut().set_strings(7253, value.into_patch());
+        self
+    }
+
+    /// Indicates whether it is mandatory to answer the custom question.
+    ///
+    /// `isRequired`: `None` when absent or `null`.
+    pub fn is_required(&self) -> Option<bool> {
+        self.props().bool(7254)
+    }
+
+    /// Sets `isRequired`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_is_required(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(7254, value.into_patch());
+        self
+    }
+
+    /// The question.
+    ///
+    /// `question`: `None` when absent or `null`.
+    pub fn question(&self) -> Option<&str> {
+        self.props().str(7255)
+    }
+
+    /// Sets `question`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_question(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(7255, value.into_patch());
+        self
+    }
+
+    /// The ID of the custom question.
+    ///
+    /// `questionId`: `None` when absent or `null`.
+    pub fn question_id(&self) -> Option<&str> {
+        self.props().str(7256)
+    }
+
+    /// Sets `questionId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_question_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(7256, value.into_patch());
+        self
+    }
+
+    /// The answers selected by the user.
+    ///
+    /// `selectedOptions`: an empty slice when absent or `null`.
+    pub fn selected_options(&self) -> &[String] {
+        self.props().strings(7257)
+    }
+
+    /// Sets `selectedOptions`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_selected_options(&mut self, value: impl crate::IntoPatch<Vec<String>>) -> &mut Self {
+        self.props_mut().set_strings(7257, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl std::fmt::Debug for BookingQuestionAnswer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "BookingQuestionAnswer", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "solutions")]
 impl serde::Serialize for BookingQuestionAnswer {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("answer", &self.answer)?;
-        writer.field("answerInputType", &self.answer_input_type)?;
-        writer.field("answerOptions", &self.answer_options)?;
-        writer.field("isRequired", &self.is_required)?;
-        writer.field("question", &self.question)?;
-        writer.field("questionId", &self.question_id)?;
-        writer.field("selectedOptions", &self.selected_options)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -8122,48 +13126,117 @@ impl crate::read_fields::ReadFields for BookingQuestionAnswer {
     const NAME: &'static str = "microsoft.graph.bookingQuestionAnswer";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "answer" => self.answer = map.next_value()?,
-            "answerInputType" => self.answer_input_type = map.next_value()?,
-            "answerOptions" => self.answer_options = map.next_value()?,
-            "isRequired" => self.is_required = map.next_value()?,
-            "question" => self.question = map.next_value()?,
-            "questionId" => self.question_id = map.next_value()?,
-            "selectedOptions" => self.selected_options = map.next_value()?,
+            "answer" => into.str(7251, map)?,
+            "answerInputType" => into.other::<crate::models::AnswerInputType, _>(7252, map)?,
+            "answerOptions" => into.strings(7253, map)?,
+            "isRequired" => into.bool(7254, map)?,
+            "question" => into.str(7255, map)?,
+            "questionId" => into.str(7256, map)?,
+            "selectedOptions" => into.strings(7257, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.bookingQuestionAssignment` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "solutions")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct BookingQuestionAssignment {
-    /// The ID of the custom question.
-    pub is_required: crate::Patch<bool>,
-    /// Indicates whether it is mandatory to answer the custom question.
-    pub question_id: crate::Patch<String>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "solutions")]
+impl BookingQuestionAssignment {
+    /// An empty `bookingQuestionAssignment`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// The ID of the custom question.
+    ///
+    /// `isRequired`: `None` when absent or `null`.
+    pub fn is_required(&self) -> Option<bool> {
+        self.props().bool(7258)
+    }
+
+    /// Sets `isRequired`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_is_required(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(7258, value.into_patch());
+        self
+    }
+
+    /// Indicates whether it is mandatory to answer the custom question.
+    ///
+    /// `questionId`: `None` when absent or `null`.
+    pub fn question_id(&self) -> Option<&str> {
+        self.props().str(7259)
+    }
+
+    /// Sets `questionId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_question_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(7259, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl std::fmt::Debug for BookingQuestionAssignment {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props().fmt_as(
+            f,
+            "BookingQuestionAssignment",
+            crate::models::PROPERTY_NAMES,
+        )
+    }
 }
 
 #[cfg(feature = "solutions")]
 impl serde::Serialize for BookingQuestionAssignment {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("isRequired", &self.is_required)?;
-        writer.field("questionId", &self.question_id)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -8179,48 +13252,127 @@ impl crate::read_fields::ReadFields for BookingQuestionAssignment {
     const NAME: &'static str = "microsoft.graph.bookingQuestionAssignment";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "isRequired" => self.is_required = map.next_value()?,
-            "questionId" => self.question_id = map.next_value()?,
+            "isRequired" => into.bool(7258, map)?,
+            "questionId" => into.str(7259, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// This type represents when and to whom to send an e-mail reminder.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "solutions")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct BookingReminder {
-    /// The message in the reminder.
-    pub message: crate::Patch<String>,
-    /// The amount of time before the start of an appointment that the reminder should be sent. It's
-    /// denoted in ISO 8601 format.
-    pub offset: crate::Patch<crate::edm::Duration>,
-    /// The persons who should receive the reminder. Possible values are: allAttendees, staff, customer,
-    /// unknownFutureValue.
-    pub recipients: crate::Patch<crate::models::BookingReminderRecipients>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "solutions")]
+impl BookingReminder {
+    /// An empty `bookingReminder`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// The message in the reminder.
+    ///
+    /// `message`: `None` when absent or `null`.
+    pub fn message(&self) -> Option<&str> {
+        self.props().str(7260)
+    }
+
+    /// Sets `message`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_message(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(7260, value.into_patch());
+        self
+    }
+
+    /// The amount of time before the start of an appointment that the reminder should be sent. It's
+    /// denoted in ISO 8601 format.
+    ///
+    /// `offset`: `None` when absent or `null`.
+    pub fn offset(&self) -> Option<&crate::edm::Duration> {
+        self.props().get(7261)
+    }
+
+    /// Sets `offset`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_offset(&mut self, value: impl crate::IntoPatch<crate::edm::Duration>) -> &mut Self {
+        self.props_mut().set(7261, value.into_patch());
+        self
+    }
+
+    /// The persons who should receive the reminder. Possible values are: allAttendees, staff, customer,
+    /// unknownFutureValue.
+    ///
+    /// `recipients`: `None` when absent or `null`.
+    pub fn recipients(&self) -> Option<&crate::models::BookingReminderRecipients> {
+        self.props().get(7262)
+    }
+
+    /// Sets `recipients`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_recipients(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::BookingReminderRecipients>,
+    ) -> &mut Self {
+        self.props_mut().set(7262, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl std::fmt::Debug for BookingReminder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "BookingReminder", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "solutions")]
 impl serde::Serialize for BookingReminder {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("message", &self.message)?;
-        writer.field("offset", &self.offset)?;
-        writer.field("recipients", &self.recipients)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -8236,44 +13388,116 @@ impl crate::read_fields::ReadFields for BookingReminder {
     const NAME: &'static str = "microsoft.graph.bookingReminder";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "message" => self.message = map.next_value()?,
-            "offset" => self.offset = map.next_value()?,
-            "recipients" => self.recipients = map.next_value()?,
+            "message" => into.str(7260, map)?,
+            "offset" => into.other::<crate::edm::Duration, _>(7261, map)?,
+            "recipients" => into.other::<crate::models::BookingReminderRecipients, _>(7262, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.bookingsAvailability` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "solutions")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct BookingsAvailability {
-    /// The `availabilityType` property.
-    pub availability_type: crate::Patch<crate::models::BookingsServiceAvailabilityType>,
-    /// The `businessHours` property.
-    pub business_hours: crate::Patch<Vec<crate::models::BookingWorkHours>>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "solutions")]
+impl BookingsAvailability {
+    /// An empty `bookingsAvailability`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// The `availabilityType` property.
+    ///
+    /// `availabilityType`: `None` when absent or `null`.
+    pub fn availability_type(&self) -> Option<&crate::models::BookingsServiceAvailabilityType> {
+        self.props().get(7263)
+    }
+
+    /// Sets `availabilityType`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_availability_type(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::BookingsServiceAvailabilityType>,
+    ) -> &mut Self {
+        self.props_mut().set(7263, value.into_patch());
+        self
+    }
+
+    /// The `businessHours` property.
+    ///
+    /// `businessHours`: an empty slice when absent or `null`.
+    pub fn business_hours(&self) -> &[crate::models::BookingWorkHours] {
+        self.props().list(7264)
+    }
+
+    /// Sets `businessHours`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_business_hours(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::BookingWorkHours>>,
+    ) -> &mut Self {
+        self.props_mut().set(7264, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl std::fmt::Debug for BookingsAvailability {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "BookingsAvailability", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "solutions")]
 impl serde::Serialize for BookingsAvailability {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("availabilityType", &self.availability_type)?;
-        writer.field("businessHours", &self.business_hours)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -8289,20 +13513,22 @@ impl crate::read_fields::ReadFields for BookingsAvailability {
     const NAME: &'static str = "microsoft.graph.bookingsAvailability";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "availabilityType" => self.availability_type = map.next_value()?,
-            "businessHours" => self.business_hours = map.next_value()?,
+            "availabilityType" => {
+                into.other::<crate::models::BookingsServiceAvailabilityType, _>(7263, map)?
+            }
+            "businessHours" => into.other::<Vec<crate::models::BookingWorkHours>, _>(7264, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
@@ -8337,7 +13563,7 @@ impl AnyBookingsAvailability {
             Self::BookingsAvailability(_) => "microsoft.graph.bookingsAvailability",
             Self::BookingsAvailabilityWindow(_) => "microsoft.graph.bookingsAvailabilityWindow",
             Self::Unknown(value) => value
-                .additional_data
+                .additional_data()
                 .get("@odata.type")
                 .and_then(|t| t.as_str())
                 .map_or("microsoft.graph.bookingsAvailability", |t| {
@@ -8346,7 +13572,24 @@ impl AnyBookingsAvailability {
         }
     }
 
-    /// The value as a [`BookingsAvailability`]: the declared type, or a derived type this version does not
+    /// The value read as [`BookingsAvailability`] whatever its variant: a derived type's base properties
+    /// read the same, so reading the `bookingsAvailability` properties needs no `match`.
+    pub fn base(&self) -> &BookingsAvailability {
+        match self {
+            Self::BookingsAvailability(value) | Self::Unknown(value) => value,
+            Self::BookingsAvailabilityWindow(value) => value,
+        }
+    }
+
+    /// As [`AnyBookingsAvailability::base`], to change the `bookingsAvailability` properties of any variant.
+    pub fn base_mut(&mut self) -> &mut BookingsAvailability {
+        match self {
+            Self::BookingsAvailability(value) | Self::Unknown(value) => value,
+            Self::BookingsAvailabilityWindow(value) => value,
+        }
+    }
+
+    /// The value as [`BookingsAvailability`] if it is the declared type, or a derived type this version does not
     /// know (read as the declared type). `None` for the known derived types.
     pub fn as_bookings_availability(&self) -> Option<&BookingsAvailability> {
         match self {
@@ -8454,7 +13697,7 @@ impl crate::polymorphic::Polymorphic for AnyBookingsAvailability {
 
     fn declared_data(&self) -> Option<&crate::AdditionalData> {
         match self {
-            Self::BookingsAvailability(value) => Some(&value.additional_data),
+            Self::BookingsAvailability(value) => Some(value.additional_data()),
             _ => None,
         }
     }
@@ -8462,32 +13705,84 @@ impl crate::polymorphic::Polymorphic for AnyBookingsAvailability {
 
 /// The `microsoft.graph.bookingsAvailabilityWindow` complex type.
 ///
-/// Derived from `bookingsAvailability`; inherited properties are included.
+/// Derived from `bookingsAvailability`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::BookingsAvailability`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "solutions")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct BookingsAvailabilityWindow {
-    /// The `availabilityType` property.
-    pub availability_type: crate::Patch<crate::models::BookingsServiceAvailabilityType>,
-    /// The `businessHours` property.
-    pub business_hours: crate::Patch<Vec<crate::models::BookingWorkHours>>,
+    base: crate::models::BookingsAvailability,
+}
+
+#[cfg(feature = "solutions")]
+impl std::ops::Deref for BookingsAvailabilityWindow {
+    type Target = crate::models::BookingsAvailability;
+
+    fn deref(&self) -> &crate::models::BookingsAvailability {
+        &self.base
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl std::ops::DerefMut for BookingsAvailabilityWindow {
+    fn deref_mut(&mut self) -> &mut crate::models::BookingsAvailability {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl BookingsAvailabilityWindow {
+    /// An empty `bookingsAvailabilityWindow`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The `endDate` property.
-    pub end_date: crate::Patch<crate::edm::Date>,
+    ///
+    /// `endDate`: `None` when absent or `null`.
+    pub fn end_date(&self) -> Option<&crate::edm::Date> {
+        self.props().get(7265)
+    }
+
+    /// Sets `endDate`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_end_date(&mut self, value: impl crate::IntoPatch<crate::edm::Date>) -> &mut Self {
+        self.props_mut().set(7265, value.into_patch());
+        self
+    }
+
     /// The `startDate` property.
-    pub start_date: crate::Patch<crate::edm::Date>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `startDate`: `None` when absent or `null`.
+    pub fn start_date(&self) -> Option<&crate::edm::Date> {
+        self.props().get(7266)
+    }
+
+    /// Sets `startDate`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_start_date(&mut self, value: impl crate::IntoPatch<crate::edm::Date>) -> &mut Self {
+        self.props_mut().set(7266, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl std::fmt::Debug for BookingsAvailabilityWindow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props().fmt_as(
+            f,
+            "BookingsAvailabilityWindow",
+            crate::models::PROPERTY_NAMES,
+        )
+    }
 }
 
 #[cfg(feature = "solutions")]
 impl serde::Serialize for BookingsAvailabilityWindow {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("availabilityType", &self.availability_type)?;
-        writer.field("businessHours", &self.business_hours)?;
-        writer.field("endDate", &self.end_date)?;
-        writer.field("startDate", &self.start_date)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -8503,72 +13798,217 @@ impl crate::read_fields::ReadFields for BookingsAvailabilityWindow {
     const NAME: &'static str = "microsoft.graph.bookingsAvailabilityWindow";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "availabilityType" => self.availability_type = map.next_value()?,
-            "businessHours" => self.business_hours = map.next_value()?,
-            "endDate" => self.end_date = map.next_value()?,
-            "startDate" => self.start_date = map.next_value()?,
+            "availabilityType" => {
+                into.other::<crate::models::BookingsServiceAvailabilityType, _>(7263, map)?
+            }
+            "businessHours" => into.other::<Vec<crate::models::BookingWorkHours>, _>(7264, map)?,
+            "endDate" => into.other::<crate::edm::Date, _>(7265, map)?,
+            "startDate" => into.other::<crate::edm::Date, _>(7266, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+base: <crate::models::BookingsAvailability as crate::read_fields::ReadFields>::from_properties(properties),
+}
     }
 }
 
 /// This type represents the set of policies that dictate how bookings can be created in a Booking
 /// Calendar.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "solutions")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct BookingSchedulingPolicy {
-    /// True if to allow customers to choose a specific person for the booking.
-    pub allow_staff_selection: crate::Patch<bool>,
-    /// The `customAvailabilities` property.
-    pub custom_availabilities: crate::Patch<Vec<crate::models::BookingsAvailabilityWindow>>,
-    /// The `generalAvailability` property.
-    pub general_availability: crate::Patch<Box<crate::models::AnyBookingsAvailability>>,
-    /// The `isMeetingInviteToCustomersEnabled` property.
-    pub is_meeting_invite_to_customers_enabled: crate::Patch<bool>,
-    /// Maximum number of days in advance that a booking can be made. It follows the ISO 8601 format.
-    pub maximum_advance: crate::Patch<crate::edm::Duration>,
-    /// The minimum amount of time before which bookings and cancellations must be made. It follows the
-    /// ISO 8601 format.
-    pub minimum_lead_time: crate::Patch<crate::edm::Duration>,
-    /// True to notify the business via email when a booking is created or changed. Use the email address
-    /// specified in the email property of the bookingBusiness entity for the business.
-    pub send_confirmations_to_owner: crate::Patch<bool>,
-    /// Duration of each time slot, denoted in ISO 8601 format.
-    pub time_slot_interval: crate::Patch<crate::edm::Duration>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "solutions")]
+impl BookingSchedulingPolicy {
+    /// An empty `bookingSchedulingPolicy`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// True if to allow customers to choose a specific person for the booking.
+    ///
+    /// `allowStaffSelection`: `None` when absent or `null`.
+    pub fn allow_staff_selection(&self) -> Option<bool> {
+        self.props().bool(7267)
+    }
+
+    /// Sets `allowStaffSelection`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_allow_staff_selection(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(7267, value.into_patch());
+        self
+    }
+
+    /// The `customAvailabilities` property.
+    ///
+    /// `customAvailabilities`: an empty slice when absent or `null`.
+    pub fn custom_availabilities(&self) -> &[crate::models::BookingsAvailabilityWindow] {
+        self.props().list(7268)
+    }
+
+    /// Sets `customAvailabilities`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_custom_availabilities(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::BookingsAvailabilityWindow>>,
+    ) -> &mut Self {
+        self.props_mut().set(7268, value.into_patch());
+        self
+    }
+
+    /// The `generalAvailability` property.
+    ///
+    /// `generalAvailability`: `None` when absent or `null`.
+    pub fn general_availability(&self) -> Option<&crate::models::AnyBookingsAvailability> {
+        self.props().get(7269)
+    }
+
+    /// Sets `generalAvailability`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_general_availability(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::AnyBookingsAvailability>,
+    ) -> &mut Self {
+        self.props_mut().set(7269, value.into_patch());
+        self
+    }
+
+    /// The `isMeetingInviteToCustomersEnabled` property.
+    ///
+    /// `isMeetingInviteToCustomersEnabled`: `None` when absent or `null`.
+    pub fn is_meeting_invite_to_customers_enabled(&self) -> Option<bool> {
+        self.props().bool(7270)
+    }
+
+    /// Sets `isMeetingInviteToCustomersEnabled`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_is_meeting_invite_to_customers_enabled(
+        &mut self,
+        value: impl crate::IntoPatch<bool>,
+    ) -> &mut Self {
+        self.props_mut().set_bool(7270, value.into_patch());
+        self
+    }
+
+    /// Maximum number of days in advance that a booking can be made. It follows the ISO 8601 format.
+    ///
+    /// `maximumAdvance`: `None` when absent or `null`.
+    pub fn maximum_advance(&self) -> Option<&crate::edm::Duration> {
+        self.props().get(7271)
+    }
+
+    /// Sets `maximumAdvance`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_maximum_advance(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::Duration>,
+    ) -> &mut Self {
+        self.props_mut().set(7271, value.into_patch());
+        self
+    }
+
+    /// The minimum amount of time before which bookings and cancellations must be made. It follows the
+    /// ISO 8601 format.
+    ///
+    /// `minimumLeadTime`: `None` when absent or `null`.
+    pub fn minimum_lead_time(&self) -> Option<&crate::edm::Duration> {
+        self.props().get(7272)
+    }
+
+    /// Sets `minimumLeadTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_minimum_lead_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::Duration>,
+    ) -> &mut Self {
+        self.props_mut().set(7272, value.into_patch());
+        self
+    }
+
+    /// True to notify the business via email when a booking is created or changed. Use the email address
+    /// specified in the email property of the bookingBusiness entity for the business.
+    ///
+    /// `sendConfirmationsToOwner`: `None` when absent or `null`.
+    pub fn send_confirmations_to_owner(&self) -> Option<bool> {
+        self.props().bool(7273)
+    }
+
+    /// Sets `sendConfirmationsToOwner`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_send_confirmations_to_owner(
+        &mut self,
+        value: impl crate::IntoPatch<bool>,
+    ) -> &mut Self {
+        self.props_mut().set_bool(7273, value.into_patch());
+        self
+    }
+
+    /// Duration of each time slot, denoted in ISO 8601 format.
+    ///
+    /// `timeSlotInterval`: `None` when absent or `null`.
+    pub fn time_slot_interval(&self) -> Option<&crate::edm::Duration> {
+        self.props().get(7274)
+    }
+
+    /// Sets `timeSlotInterval`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_time_slot_interval(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::Duration>,
+    ) -> &mut Self {
+        self.props_mut().set(7274, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl std::fmt::Debug for BookingSchedulingPolicy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "BookingSchedulingPolicy", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "solutions")]
 impl serde::Serialize for BookingSchedulingPolicy {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("allowStaffSelection", &self.allow_staff_selection)?;
-        writer.field("customAvailabilities", &self.custom_availabilities)?;
-        writer.field("generalAvailability", &self.general_availability)?;
-        writer.field(
-            "isMeetingInviteToCustomersEnabled",
-            &self.is_meeting_invite_to_customers_enabled,
-        )?;
-        writer.field("maximumAdvance", &self.maximum_advance)?;
-        writer.field("minimumLeadTime", &self.minimum_lead_time)?;
-        writer.field(
-            "sendConfirmationsToOwner",
-            &self.send_confirmations_to_owner,
-        )?;
-        writer.field("timeSlotInterval", &self.time_slot_interval)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -8584,52 +14024,123 @@ impl crate::read_fields::ReadFields for BookingSchedulingPolicy {
     const NAME: &'static str = "microsoft.graph.bookingSchedulingPolicy";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "allowStaffSelection" => self.allow_staff_selection = map.next_value()?,
-            "customAvailabilities" => self.custom_availabilities = map.next_value()?,
-            "generalAvailability" => self.general_availability = map.next_value()?,
-            "isMeetingInviteToCustomersEnabled" => {
-                self.is_meeting_invite_to_customers_enabled = map.next_value()?
+            "allowStaffSelection" => into.bool(7267, map)?,
+            "customAvailabilities" => {
+                into.other::<Vec<crate::models::BookingsAvailabilityWindow>, _>(7268, map)?
             }
-            "maximumAdvance" => self.maximum_advance = map.next_value()?,
-            "minimumLeadTime" => self.minimum_lead_time = map.next_value()?,
-            "sendConfirmationsToOwner" => self.send_confirmations_to_owner = map.next_value()?,
-            "timeSlotInterval" => self.time_slot_interval = map.next_value()?,
+            "generalAvailability" => {
+                into.other::<crate::models::AnyBookingsAvailability, _>(7269, map)?
+            }
+            "isMeetingInviteToCustomersEnabled" => into.bool(7270, map)?,
+            "maximumAdvance" => into.other::<crate::edm::Duration, _>(7271, map)?,
+            "minimumLeadTime" => into.other::<crate::edm::Duration, _>(7272, map)?,
+            "sendConfirmationsToOwner" => into.bool(7273, map)?,
+            "timeSlotInterval" => into.other::<crate::edm::Duration, _>(7274, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// This type represents the set of working hours in a single day of the week.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "solutions")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct BookingWorkHours {
-    /// The day of the week represented by this instance. Possible values are: sunday, monday, tuesday,
-    /// wednesday, thursday, friday, saturday.
-    pub day: crate::Patch<crate::models::DayOfWeek>,
-    /// A list of start/end times during a day.
-    pub time_slots: crate::Patch<Vec<crate::models::BookingWorkTimeSlot>>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "solutions")]
+impl BookingWorkHours {
+    /// An empty `bookingWorkHours`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// The day of the week represented by this instance. Possible values are: sunday, monday, tuesday,
+    /// wednesday, thursday, friday, saturday.
+    ///
+    /// `day`: `None` when absent or `null`.
+    pub fn day(&self) -> Option<&crate::models::DayOfWeek> {
+        self.props().get(7275)
+    }
+
+    /// Sets `day`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_day(&mut self, value: impl crate::IntoPatch<crate::models::DayOfWeek>) -> &mut Self {
+        self.props_mut().set(7275, value.into_patch());
+        self
+    }
+
+    /// A list of start/end times during a day.
+    ///
+    /// `timeSlots`: an empty slice when absent or `null`.
+    pub fn time_slots(&self) -> &[crate::models::BookingWorkTimeSlot] {
+        self.props().list(7276)
+    }
+
+    /// Sets `timeSlots`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_time_slots(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::BookingWorkTimeSlot>>,
+    ) -> &mut Self {
+        self.props_mut().set(7276, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl std::fmt::Debug for BookingWorkHours {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "BookingWorkHours", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "solutions")]
 impl serde::Serialize for BookingWorkHours {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("day", &self.day)?;
-        writer.field("timeSlots", &self.time_slots)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -8645,43 +14156,115 @@ impl crate::read_fields::ReadFields for BookingWorkHours {
     const NAME: &'static str = "microsoft.graph.bookingWorkHours";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "day" => self.day = map.next_value()?,
-            "timeSlots" => self.time_slots = map.next_value()?,
+            "day" => into.other::<crate::models::DayOfWeek, _>(7275, map)?,
+            "timeSlots" => into.other::<Vec<crate::models::BookingWorkTimeSlot>, _>(7276, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.bookingWorkTimeSlot` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "solutions")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct BookingWorkTimeSlot {
-    /// The time of the day when work stops. For example, 17:00:00.0000000.
-    pub end_time: crate::Patch<crate::edm::TimeOfDay>,
-    /// The time of the day when work starts. For example, 08:00:00.0000000.
-    pub start_time: crate::Patch<crate::edm::TimeOfDay>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "solutions")]
+impl BookingWorkTimeSlot {
+    /// An empty `bookingWorkTimeSlot`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// The time of the day when work stops. For example, 17:00:00.0000000.
+    ///
+    /// `endTime`: `None` when absent or `null`.
+    pub fn end_time(&self) -> Option<&crate::edm::TimeOfDay> {
+        self.props().get(7277)
+    }
+
+    /// Sets `endTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_end_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::TimeOfDay>,
+    ) -> &mut Self {
+        self.props_mut().set(7277, value.into_patch());
+        self
+    }
+
+    /// The time of the day when work starts. For example, 08:00:00.0000000.
+    ///
+    /// `startTime`: `None` when absent or `null`.
+    pub fn start_time(&self) -> Option<&crate::edm::TimeOfDay> {
+        self.props().get(7278)
+    }
+
+    /// Sets `startTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_start_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::TimeOfDay>,
+    ) -> &mut Self {
+        self.props_mut().set(7278, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl std::fmt::Debug for BookingWorkTimeSlot {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "BookingWorkTimeSlot", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "solutions")]
 impl serde::Serialize for BookingWorkTimeSlot {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("endTime", &self.end_time)?;
-        writer.field("startTime", &self.start_time)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -8697,55 +14280,164 @@ impl crate::read_fields::ReadFields for BookingWorkTimeSlot {
     const NAME: &'static str = "microsoft.graph.bookingWorkTimeSlot";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "endTime" => self.end_time = map.next_value()?,
-            "startTime" => self.start_time = map.next_value()?,
+            "endTime" => into.other::<crate::edm::TimeOfDay, _>(7277, map)?,
+            "startTime" => into.other::<crate::edm::TimeOfDay, _>(7278, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.browseQueryResponseItem` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "solutions")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct BrowseQueryResponseItem {
-    /// The `itemKey` property.
-    pub item_key: crate::Patch<String>,
-    /// The `itemsCount` property.
-    pub items_count: crate::Patch<i32>,
-    /// The `name` property.
-    pub name: crate::Patch<String>,
-    /// The `sizeInBytes` property.
-    pub size_in_bytes: crate::Patch<String>,
-    /// The `type` property.
-    pub r#type: crate::Patch<crate::models::BrowseQueryResponseItemType>,
-    /// The `webUrl` property.
-    pub web_url: crate::Patch<String>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "solutions")]
+impl BrowseQueryResponseItem {
+    /// An empty `browseQueryResponseItem`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// The `itemKey` property.
+    ///
+    /// `itemKey`: `None` when absent or `null`.
+    pub fn item_key(&self) -> Option<&str> {
+        self.props().str(7288)
+    }
+
+    /// Sets `itemKey`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_item_key(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(7288, value.into_patch());
+        self
+    }
+
+    /// The `itemsCount` property.
+    ///
+    /// `itemsCount`: `None` when absent or `null`.
+    pub fn items_count(&self) -> Option<i32> {
+        self.props().int(7289)
+    }
+
+    /// Sets `itemsCount`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_items_count(&mut self, value: impl crate::IntoPatch<i32>) -> &mut Self {
+        self.props_mut().set_int(7289, value.into_patch());
+        self
+    }
+
+    /// The `name` property.
+    ///
+    /// `name`: `None` when absent or `null`.
+    pub fn name(&self) -> Option<&str> {
+        self.props().str(7290)
+    }
+
+    /// Sets `name`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_name(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(7290, value.into_patch());
+        self
+    }
+
+    /// The `sizeInBytes` property.
+    ///
+    /// `sizeInBytes`: `None` when absent or `null`.
+    pub fn size_in_bytes(&self) -> Option<&str> {
+        self.props().str(7291)
+    }
+
+    /// Sets `sizeInBytes`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_size_in_bytes(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(7291, value.into_patch());
+        self
+    }
+
+    /// The `type` property.
+    ///
+    /// `type`: `None` when absent or `null`.
+    pub fn r#type(&self) -> Option<&crate::models::BrowseQueryResponseItemType> {
+        self.props().get(7292)
+    }
+
+    /// Sets `type`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_type(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::BrowseQueryResponseItemType>,
+    ) -> &mut Self {
+        self.props_mut().set(7292, value.into_patch());
+        self
+    }
+
+    /// The `webUrl` property.
+    ///
+    /// `webUrl`: `None` when absent or `null`.
+    pub fn web_url(&self) -> Option<&str> {
+        self.props().str(7293)
+    }
+
+    /// Sets `webUrl`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_web_url(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(7293, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl std::fmt::Debug for BrowseQueryResponseItem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "BrowseQueryResponseItem", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "solutions")]
 impl serde::Serialize for BrowseQueryResponseItem {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("itemKey", &self.item_key)?;
-        writer.field("itemsCount", &self.items_count)?;
-        writer.field("name", &self.name)?;
-        writer.field("sizeInBytes", &self.size_in_bytes)?;
-        writer.field("type", &self.r#type)?;
-        writer.field("webUrl", &self.web_url)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -8761,47 +14453,119 @@ impl crate::read_fields::ReadFields for BrowseQueryResponseItem {
     const NAME: &'static str = "microsoft.graph.browseQueryResponseItem";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "itemKey" => self.item_key = map.next_value()?,
-            "itemsCount" => self.items_count = map.next_value()?,
-            "name" => self.name = map.next_value()?,
-            "sizeInBytes" => self.size_in_bytes = map.next_value()?,
-            "type" => self.r#type = map.next_value()?,
-            "webUrl" => self.web_url = map.next_value()?,
+            "itemKey" => into.str(7288, map)?,
+            "itemsCount" => into.int::<i32, _>(7289, map)?,
+            "name" => into.str(7290, map)?,
+            "sizeInBytes" => into.str(7291, map)?,
+            "type" => into.other::<crate::models::BrowseQueryResponseItemType, _>(7292, map)?,
+            "webUrl" => into.str(7293, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.notificationRecipients` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "solutions")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct NotificationRecipients {
-    /// The `customRecipients` property.
-    pub custom_recipients: crate::Patch<Vec<crate::models::EmailIdentity>>,
-    /// The `role` property.
-    pub role: crate::Patch<crate::edm::Flags<crate::models::NotificationRecipientsType>>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "solutions")]
+impl NotificationRecipients {
+    /// An empty `notificationRecipients`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// The `customRecipients` property.
+    ///
+    /// `customRecipients`: an empty slice when absent or `null`.
+    pub fn custom_recipients(&self) -> &[crate::models::EmailIdentity] {
+        self.props().list(8608)
+    }
+
+    /// Sets `customRecipients`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_custom_recipients(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::EmailIdentity>>,
+    ) -> &mut Self {
+        self.props_mut().set(8608, value.into_patch());
+        self
+    }
+
+    /// The `role` property.
+    ///
+    /// `role`: `None` when absent or `null`.
+    pub fn role(&self) -> Option<&crate::edm::Flags<crate::models::NotificationRecipientsType>> {
+        self.props().get(8609)
+    }
+
+    /// Sets `role`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_role(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::Flags<crate::models::NotificationRecipientsType>>,
+    ) -> &mut Self {
+        self.props_mut().set(8609, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl std::fmt::Debug for NotificationRecipients {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "NotificationRecipients", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "solutions")]
 impl serde::Serialize for NotificationRecipients {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("customRecipients", &self.custom_recipients)?;
-        writer.field("role", &self.role)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -8817,49 +14581,141 @@ impl crate::read_fields::ReadFields for NotificationRecipients {
     const NAME: &'static str = "microsoft.graph.notificationRecipients";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "customRecipients" => self.custom_recipients = map.next_value()?,
-            "role" => self.role = map.next_value()?,
+            "customRecipients" => into.other::<Vec<crate::models::EmailIdentity>, _>(8608, map)?,
+            "role" => into
+                .other::<crate::edm::Flags<crate::models::NotificationRecipientsType>, _>(
+                    8609, map,
+                )?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.protectionPolicyArtifactCount` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "solutions")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct ProtectionPolicyArtifactCount {
-    /// The `completed` property.
-    pub completed: crate::Patch<i32>,
-    /// The `failed` property.
-    pub failed: crate::Patch<i32>,
-    /// The `inProgress` property.
-    pub in_progress: crate::Patch<i32>,
-    /// The `total` property.
-    pub total: crate::Patch<i32>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "solutions")]
+impl ProtectionPolicyArtifactCount {
+    /// An empty `protectionPolicyArtifactCount`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// The `completed` property.
+    ///
+    /// `completed`: `None` when absent or `null`.
+    pub fn completed(&self) -> Option<i32> {
+        self.props().int(9085)
+    }
+
+    /// Sets `completed`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_completed(&mut self, value: impl crate::IntoPatch<i32>) -> &mut Self {
+        self.props_mut().set_int(9085, value.into_patch());
+        self
+    }
+
+    /// The `failed` property.
+    ///
+    /// `failed`: `None` when absent or `null`.
+    pub fn failed(&self) -> Option<i32> {
+        self.props().int(9086)
+    }
+
+    /// Sets `failed`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_failed(&mut self, value: impl crate::IntoPatch<i32>) -> &mut Self {
+        self.props_mut().set_int(9086, value.into_patch());
+        self
+    }
+
+    /// The `inProgress` property.
+    ///
+    /// `inProgress`: `None` when absent or `null`.
+    pub fn in_progress(&self) -> Option<i32> {
+        self.props().int(9087)
+    }
+
+    /// Sets `inProgress`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_in_progress(&mut self, value: impl crate::IntoPatch<i32>) -> &mut Self {
+        self.props_mut().set_int(9087, value.into_patch());
+        self
+    }
+
+    /// The `total` property.
+    ///
+    /// `total`: `None` when absent or `null`.
+    pub fn total(&self) -> Option<i32> {
+        self.props().int(9088)
+    }
+
+    /// Sets `total`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_total(&mut self, value: impl crate::IntoPatch<i32>) -> &mut Self {
+        self.props_mut().set_int(9088, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl std::fmt::Debug for ProtectionPolicyArtifactCount {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props().fmt_as(
+            f,
+            "ProtectionPolicyArtifactCount",
+            crate::models::PROPERTY_NAMES,
+        )
+    }
 }
 
 #[cfg(feature = "solutions")]
 impl serde::Serialize for ProtectionPolicyArtifactCount {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("completed", &self.completed)?;
-        writer.field("failed", &self.failed)?;
-        writer.field("inProgress", &self.in_progress)?;
-        writer.field("total", &self.total)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -8875,51 +14731,133 @@ impl crate::read_fields::ReadFields for ProtectionPolicyArtifactCount {
     const NAME: &'static str = "microsoft.graph.protectionPolicyArtifactCount";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "completed" => self.completed = map.next_value()?,
-            "failed" => self.failed = map.next_value()?,
-            "inProgress" => self.in_progress = map.next_value()?,
-            "total" => self.total = map.next_value()?,
+            "completed" => into.int::<i32, _>(9085, map)?,
+            "failed" => into.int::<i32, _>(9086, map)?,
+            "inProgress" => into.int::<i32, _>(9087, map)?,
+            "total" => into.int::<i32, _>(9088, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.restorePointSearchResponse` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "solutions")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct RestorePointSearchResponse {
-    /// The `noResultProtectionUnitIds` property.
-    pub no_result_protection_unit_ids: crate::Patch<Vec<String>>,
-    /// The `searchResponseId` property.
-    pub search_response_id: crate::Patch<String>,
-    /// The `searchResults` property.
-    pub search_results: crate::Patch<Vec<crate::models::RestorePointSearchResult>>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "solutions")]
+impl RestorePointSearchResponse {
+    /// An empty `restorePointSearchResponse`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// The `noResultProtectionUnitIds` property.
+    ///
+    /// `noResultProtectionUnitIds`: an empty slice when absent or `null`.
+    pub fn no_result_protection_unit_ids(&self) -> &[String] {
+        self.props().strings(9262)
+    }
+
+    /// Sets `noResultProtectionUnitIds`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_no_result_protection_unit_ids(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<String>>,
+    ) -> &mut Self {
+        self.props_mut().set_strings(9262, value.into_patch());
+        self
+    }
+
+    /// The `searchResponseId` property.
+    ///
+    /// `searchResponseId`: `None` when absent or `null`.
+    pub fn search_response_id(&self) -> Option<&str> {
+        self.props().str(9263)
+    }
+
+    /// Sets `searchResponseId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_search_response_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(9263, value.into_patch());
+        self
+    }
+
+    /// The `searchResults` property.
+    ///
+    /// `searchResults`: an empty slice when absent or `null`.
+    pub fn search_results(&self) -> &[crate::models::RestorePointSearchResult] {
+        self.props().list(9264)
+    }
+
+    /// Sets `searchResults`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_search_results(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::RestorePointSearchResult>>,
+    ) -> &mut Self {
+        self.props_mut().set(9264, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl std::fmt::Debug for RestorePointSearchResponse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props().fmt_as(
+            f,
+            "RestorePointSearchResponse",
+            crate::models::PROPERTY_NAMES,
+        )
+    }
 }
 
 #[cfg(feature = "solutions")]
 impl serde::Serialize for RestorePointSearchResponse {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field(
-            "noResultProtectionUnitIds",
-            &self.no_result_protection_unit_ids,
-        )?;
-        writer.field("searchResponseId", &self.search_response_id)?;
-        writer.field("searchResults", &self.search_results)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -8935,44 +14873,115 @@ impl crate::read_fields::ReadFields for RestorePointSearchResponse {
     const NAME: &'static str = "microsoft.graph.restorePointSearchResponse";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "noResultProtectionUnitIds" => self.no_result_protection_unit_ids = map.next_value()?,
-            "searchResponseId" => self.search_response_id = map.next_value()?,
-            "searchResults" => self.search_results = map.next_value()?,
+            "noResultProtectionUnitIds" => into.strings(9262, map)?,
+            "searchResponseId" => into.str(9263, map)?,
+            "searchResults" => {
+                into.other::<Vec<crate::models::RestorePointSearchResult>, _>(9264, map)?
+            }
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.restorePointSearchResult` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "solutions")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct RestorePointSearchResult {
-    /// The `artifactHitCount` property.
-    pub artifact_hit_count: crate::Patch<i32>,
-    /// The `restorePoint` navigation property (present when expanded).
-    pub restore_point: crate::Patch<Box<crate::models::RestorePoint>>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "solutions")]
+impl RestorePointSearchResult {
+    /// An empty `restorePointSearchResult`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// The `artifactHitCount` property.
+    ///
+    /// `artifactHitCount`: `None` when absent or `null`.
+    pub fn artifact_hit_count(&self) -> Option<i32> {
+        self.props().int(9265)
+    }
+
+    /// Sets `artifactHitCount`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_artifact_hit_count(&mut self, value: impl crate::IntoPatch<i32>) -> &mut Self {
+        self.props_mut().set_int(9265, value.into_patch());
+        self
+    }
+
+    /// The `restorePoint` navigation property (present when expanded).
+    ///
+    /// `restorePoint`: `None` when absent or `null`.
+    pub fn restore_point(&self) -> Option<&crate::models::RestorePoint> {
+        self.props().get(9266)
+    }
+
+    /// Sets `restorePoint`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_restore_point(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::RestorePoint>,
+    ) -> &mut Self {
+        self.props_mut().set(9266, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl std::fmt::Debug for RestorePointSearchResult {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "RestorePointSearchResult", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "solutions")]
 impl serde::Serialize for RestorePointSearchResult {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("artifactHitCount", &self.artifact_hit_count)?;
-        writer.field("restorePoint", &self.restore_point)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -8988,49 +14997,138 @@ impl crate::read_fields::ReadFields for RestorePointSearchResult {
     const NAME: &'static str = "microsoft.graph.restorePointSearchResult";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "artifactHitCount" => self.artifact_hit_count = map.next_value()?,
-            "restorePoint" => self.restore_point = map.next_value()?,
+            "artifactHitCount" => into.int::<i32, _>(9265, map)?,
+            "restorePoint" => into.other::<crate::models::RestorePoint, _>(9266, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.restoreSessionArtifactCount` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "solutions")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct RestoreSessionArtifactCount {
-    /// The `completed` property.
-    pub completed: crate::Patch<i32>,
-    /// The `failed` property.
-    pub failed: crate::Patch<i32>,
-    /// The `inProgress` property.
-    pub in_progress: crate::Patch<i32>,
-    /// The `total` property.
-    pub total: crate::Patch<i32>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "solutions")]
+impl RestoreSessionArtifactCount {
+    /// An empty `restoreSessionArtifactCount`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// The `completed` property.
+    ///
+    /// `completed`: `None` when absent or `null`.
+    pub fn completed(&self) -> Option<i32> {
+        self.props().int(9267)
+    }
+
+    /// Sets `completed`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_completed(&mut self, value: impl crate::IntoPatch<i32>) -> &mut Self {
+        self.props_mut().set_int(9267, value.into_patch());
+        self
+    }
+
+    /// The `failed` property.
+    ///
+    /// `failed`: `None` when absent or `null`.
+    pub fn failed(&self) -> Option<i32> {
+        self.props().int(9268)
+    }
+
+    /// Sets `failed`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_failed(&mut self, value: impl crate::IntoPatch<i32>) -> &mut Self {
+        self.props_mut().set_int(9268, value.into_patch());
+        self
+    }
+
+    /// The `inProgress` property.
+    ///
+    /// `inProgress`: `None` when absent or `null`.
+    pub fn in_progress(&self) -> Option<i32> {
+        self.props().int(9269)
+    }
+
+    /// Sets `inProgress`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_in_progress(&mut self, value: impl crate::IntoPatch<i32>) -> &mut Self {
+        self.props_mut().set_int(9269, value.into_patch());
+        self
+    }
+
+    /// The `total` property.
+    ///
+    /// `total`: `None` when absent or `null`.
+    pub fn total(&self) -> Option<i32> {
+        self.props().int(9270)
+    }
+
+    /// Sets `total`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_total(&mut self, value: impl crate::IntoPatch<i32>) -> &mut Self {
+        self.props_mut().set_int(9270, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl std::fmt::Debug for RestoreSessionArtifactCount {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props().fmt_as(
+            f,
+            "RestoreSessionArtifactCount",
+            crate::models::PROPERTY_NAMES,
+        )
+    }
 }
 
 #[cfg(feature = "solutions")]
 impl serde::Serialize for RestoreSessionArtifactCount {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("completed", &self.completed)?;
-        writer.field("failed", &self.failed)?;
-        writer.field("inProgress", &self.in_progress)?;
-        writer.field("total", &self.total)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -9046,45 +15144,111 @@ impl crate::read_fields::ReadFields for RestoreSessionArtifactCount {
     const NAME: &'static str = "microsoft.graph.restoreSessionArtifactCount";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "completed" => self.completed = map.next_value()?,
-            "failed" => self.failed = map.next_value()?,
-            "inProgress" => self.in_progress = map.next_value()?,
-            "total" => self.total = map.next_value()?,
+            "completed" => into.int::<i32, _>(9267, map)?,
+            "failed" => into.int::<i32, _>(9268, map)?,
+            "inProgress" => into.int::<i32, _>(9269, map)?,
+            "total" => into.int::<i32, _>(9270, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.retentionSetting` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "solutions")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct RetentionSetting {
-    /// The `interval` property.
-    pub interval: crate::Patch<String>,
-    /// The `period` property.
-    pub period: crate::Patch<crate::edm::Duration>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "solutions")]
+impl RetentionSetting {
+    /// An empty `retentionSetting`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// The `interval` property.
+    ///
+    /// `interval`: `None` when absent or `null`.
+    pub fn interval(&self) -> Option<&str> {
+        self.props().str(9284)
+    }
+
+    /// Sets `interval`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_interval(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(9284, value.into_patch());
+        self
+    }
+
+    /// The `period` property.
+    ///
+    /// `period`: `None` when absent or `null`.
+    pub fn period(&self) -> Option<&crate::edm::Duration> {
+        self.props().get(9285)
+    }
+
+    /// Sets `period`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_period(&mut self, value: impl crate::IntoPatch<crate::edm::Duration>) -> &mut Self {
+        self.props_mut().set(9285, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl std::fmt::Debug for RetentionSetting {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "RetentionSetting", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "solutions")]
 impl serde::Serialize for RetentionSetting {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("interval", &self.interval)?;
-        writer.field("period", &self.period)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -9100,61 +15264,195 @@ impl crate::read_fields::ReadFields for RetentionSetting {
     const NAME: &'static str = "microsoft.graph.retentionSetting";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "interval" => self.interval = map.next_value()?,
-            "period" => self.period = map.next_value()?,
+            "interval" => into.str(9284, map)?,
+            "period" => into.other::<crate::edm::Duration, _>(9285, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.serviceStatus` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "solutions")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct ServiceStatus {
-    /// The `backupServiceConsumer` property.
-    pub backup_service_consumer: crate::Patch<crate::models::BackupServiceConsumer>,
-    /// The `disableReason` property.
-    pub disable_reason: crate::Patch<crate::models::DisableReason>,
-    /// The `gracePeriodDateTime` property.
-    pub grace_period_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// The `lastModifiedBy` property.
-    pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
-    /// The `lastModifiedDateTime` property.
-    pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// The `restoreAllowedTillDateTime` property.
-    pub restore_allowed_till_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// The `status` property.
-    pub status: crate::Patch<crate::models::BackupServiceStatus>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "solutions")]
+impl ServiceStatus {
+    /// An empty `serviceStatus`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// The `backupServiceConsumer` property.
+    ///
+    /// `backupServiceConsumer`: `None` when absent or `null`.
+    pub fn backup_service_consumer(&self) -> Option<&crate::models::BackupServiceConsumer> {
+        self.props().get(9434)
+    }
+
+    /// Sets `backupServiceConsumer`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_backup_service_consumer(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::BackupServiceConsumer>,
+    ) -> &mut Self {
+        self.props_mut().set(9434, value.into_patch());
+        self
+    }
+
+    /// The `disableReason` property.
+    ///
+    /// `disableReason`: `None` when absent or `null`.
+    pub fn disable_reason(&self) -> Option<&crate::models::DisableReason> {
+        self.props().get(9435)
+    }
+
+    /// Sets `disableReason`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_disable_reason(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::DisableReason>,
+    ) -> &mut Self {
+        self.props_mut().set(9435, value.into_patch());
+        self
+    }
+
+    /// The `gracePeriodDateTime` property.
+    ///
+    /// `gracePeriodDateTime`: `None` when absent or `null`.
+    pub fn grace_period_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(9436)
+    }
+
+    /// Sets `gracePeriodDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_grace_period_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(9436, value.into_patch());
+        self
+    }
+
+    /// The `lastModifiedBy` property.
+    ///
+    /// `lastModifiedBy`: `None` when absent or `null`.
+    pub fn last_modified_by(&self) -> Option<&crate::models::AnyIdentitySet> {
+        self.props().get(9437)
+    }
+
+    /// Sets `lastModifiedBy`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_last_modified_by(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::AnyIdentitySet>,
+    ) -> &mut Self {
+        self.props_mut().set(9437, value.into_patch());
+        self
+    }
+
+    /// The `lastModifiedDateTime` property.
+    ///
+    /// `lastModifiedDateTime`: `None` when absent or `null`.
+    pub fn last_modified_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(9438)
+    }
+
+    /// Sets `lastModifiedDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_last_modified_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(9438, value.into_patch());
+        self
+    }
+
+    /// The `restoreAllowedTillDateTime` property.
+    ///
+    /// `restoreAllowedTillDateTime`: `None` when absent or `null`.
+    pub fn restore_allowed_till_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(9439)
+    }
+
+    /// Sets `restoreAllowedTillDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_restore_allowed_till_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(9439, value.into_patch());
+        self
+    }
+
+    /// The `status` property.
+    ///
+    /// `status`: `None` when absent or `null`.
+    pub fn status(&self) -> Option<&crate::models::BackupServiceStatus> {
+        self.props().get(9440)
+    }
+
+    /// Sets `status`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_status(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::BackupServiceStatus>,
+    ) -> &mut Self {
+        self.props_mut().set(9440, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl std::fmt::Debug for ServiceStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "ServiceStatus", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "solutions")]
 impl serde::Serialize for ServiceStatus {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("backupServiceConsumer", &self.backup_service_consumer)?;
-        writer.field("disableReason", &self.disable_reason)?;
-        writer.field("gracePeriodDateTime", &self.grace_period_date_time)?;
-        writer.field("lastModifiedBy", &self.last_modified_by)?;
-        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
-        writer.field(
-            "restoreAllowedTillDateTime",
-            &self.restore_allowed_till_date_time,
-        )?;
-        writer.field("status", &self.status)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -9170,50 +15468,121 @@ impl crate::read_fields::ReadFields for ServiceStatus {
     const NAME: &'static str = "microsoft.graph.serviceStatus";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "backupServiceConsumer" => self.backup_service_consumer = map.next_value()?,
-            "disableReason" => self.disable_reason = map.next_value()?,
-            "gracePeriodDateTime" => self.grace_period_date_time = map.next_value()?,
-            "lastModifiedBy" => self.last_modified_by = map.next_value()?,
-            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
-            "restoreAllowedTillDateTime" => {
-                self.restore_allowed_till_date_time = map.next_value()?
+            "backupServiceConsumer" => {
+                into.other::<crate::models::BackupServiceConsumer, _>(9434, map)?
             }
-            "status" => self.status = map.next_value()?,
+            "disableReason" => into.other::<crate::models::DisableReason, _>(9435, map)?,
+            "gracePeriodDateTime" => into.other::<crate::edm::DateTimeOffset, _>(9436, map)?,
+            "lastModifiedBy" => into.other::<crate::models::AnyIdentitySet, _>(9437, map)?,
+            "lastModifiedDateTime" => into.other::<crate::edm::DateTimeOffset, _>(9438, map)?,
+            "restoreAllowedTillDateTime" => {
+                into.other::<crate::edm::DateTimeOffset, _>(9439, map)?
+            }
+            "status" => into.other::<crate::models::BackupServiceStatus, _>(9440, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.staffAvailabilityItem` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "solutions")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct StaffAvailabilityItem {
-    /// Each item in this collection indicates a slot and the status of the staff member.
-    pub availability_items: crate::Patch<Vec<crate::models::AvailabilityItem>>,
-    /// The ID of the staff member.
-    pub staff_id: crate::Patch<String>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "solutions")]
+impl StaffAvailabilityItem {
+    /// An empty `staffAvailabilityItem`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// Each item in this collection indicates a slot and the status of the staff member.
+    ///
+    /// `availabilityItems`: an empty slice when absent or `null`.
+    pub fn availability_items(&self) -> &[crate::models::AvailabilityItem] {
+        self.props().list(9564)
+    }
+
+    /// Sets `availabilityItems`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_availability_items(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::AvailabilityItem>>,
+    ) -> &mut Self {
+        self.props_mut().set(9564, value.into_patch());
+        self
+    }
+
+    /// The ID of the staff member.
+    ///
+    /// `staffId`: `None` when absent or `null`.
+    pub fn staff_id(&self) -> Option<&str> {
+        self.props().str(9565)
+    }
+
+    /// Sets `staffId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_staff_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(9565, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl std::fmt::Debug for StaffAvailabilityItem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "StaffAvailabilityItem", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "solutions")]
 impl serde::Serialize for StaffAvailabilityItem {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("availabilityItems", &self.availability_items)?;
-        writer.field("staffId", &self.staff_id)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -9229,43 +15598,117 @@ impl crate::read_fields::ReadFields for StaffAvailabilityItem {
     const NAME: &'static str = "microsoft.graph.staffAvailabilityItem";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "availabilityItems" => self.availability_items = map.next_value()?,
-            "staffId" => self.staff_id = map.next_value()?,
+            "availabilityItems" => {
+                into.other::<Vec<crate::models::AvailabilityItem>, _>(9564, map)?
+            }
+            "staffId" => into.str(9565, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.timePeriod` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(any(feature = "solutions", feature = "other"))]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct TimePeriod {
-    /// The `endDateTime` property.
-    pub end_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// The `startDateTime` property.
-    pub start_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(any(feature = "solutions", feature = "other"))]
+impl TimePeriod {
+    /// An empty `timePeriod`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// The `endDateTime` property.
+    ///
+    /// `endDateTime`: `None` when absent or `null`.
+    pub fn end_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(9813)
+    }
+
+    /// Sets `endDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_end_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(9813, value.into_patch());
+        self
+    }
+
+    /// The `startDateTime` property.
+    ///
+    /// `startDateTime`: `None` when absent or `null`.
+    pub fn start_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(9814)
+    }
+
+    /// Sets `startDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_start_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(9814, value.into_patch());
+        self
+    }
+}
+
+#[cfg(any(feature = "solutions", feature = "other"))]
+impl std::fmt::Debug for TimePeriod {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "TimePeriod", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(any(feature = "solutions", feature = "other"))]
 impl serde::Serialize for TimePeriod {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("endDateTime", &self.end_date_time)?;
-        writer.field("startDateTime", &self.start_date_time)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -9281,43 +15724,112 @@ impl crate::read_fields::ReadFields for TimePeriod {
     const NAME: &'static str = "microsoft.graph.timePeriod";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "endDateTime" => self.end_date_time = map.next_value()?,
-            "startDateTime" => self.start_date_time = map.next_value()?,
+            "endDateTime" => into.other::<crate::edm::DateTimeOffset, _>(9813, map)?,
+            "startDateTime" => into.other::<crate::edm::DateTimeOffset, _>(9814, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.virtualEventExternalInformation` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(any(feature = "solutions", feature = "other"))]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct VirtualEventExternalInformation {
-    /// The `applicationId` property.
-    pub application_id: crate::Patch<String>,
-    /// The `externalEventId` property.
-    pub external_event_id: crate::Patch<String>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(any(feature = "solutions", feature = "other"))]
+impl VirtualEventExternalInformation {
+    /// An empty `virtualEventExternalInformation`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// The `applicationId` property.
+    ///
+    /// `applicationId`: `None` when absent or `null`.
+    pub fn application_id(&self) -> Option<&str> {
+        self.props().str(10005)
+    }
+
+    /// Sets `applicationId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_application_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(10005, value.into_patch());
+        self
+    }
+
+    /// The `externalEventId` property.
+    ///
+    /// `externalEventId`: `None` when absent or `null`.
+    pub fn external_event_id(&self) -> Option<&str> {
+        self.props().str(10006)
+    }
+
+    /// Sets `externalEventId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_external_event_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(10006, value.into_patch());
+        self
+    }
+}
+
+#[cfg(any(feature = "solutions", feature = "other"))]
+impl std::fmt::Debug for VirtualEventExternalInformation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props().fmt_as(
+            f,
+            "VirtualEventExternalInformation",
+            crate::models::PROPERTY_NAMES,
+        )
+    }
 }
 
 #[cfg(any(feature = "solutions", feature = "other"))]
 impl serde::Serialize for VirtualEventExternalInformation {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("applicationId", &self.application_id)?;
-        writer.field("externalEventId", &self.external_event_id)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -9333,43 +15845,112 @@ impl crate::read_fields::ReadFields for VirtualEventExternalInformation {
     const NAME: &'static str = "microsoft.graph.virtualEventExternalInformation";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "applicationId" => self.application_id = map.next_value()?,
-            "externalEventId" => self.external_event_id = map.next_value()?,
+            "applicationId" => into.str(10005, map)?,
+            "externalEventId" => into.str(10006, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.virtualEventExternalRegistrationInformation` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(any(feature = "solutions", feature = "other"))]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct VirtualEventExternalRegistrationInformation {
-    /// The `referrer` property.
-    pub referrer: crate::Patch<String>,
-    /// The `registrationId` property.
-    pub registration_id: crate::Patch<String>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(any(feature = "solutions", feature = "other"))]
+impl VirtualEventExternalRegistrationInformation {
+    /// An empty `virtualEventExternalRegistrationInformation`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// The `referrer` property.
+    ///
+    /// `referrer`: `None` when absent or `null`.
+    pub fn referrer(&self) -> Option<&str> {
+        self.props().str(10007)
+    }
+
+    /// Sets `referrer`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_referrer(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(10007, value.into_patch());
+        self
+    }
+
+    /// The `registrationId` property.
+    ///
+    /// `registrationId`: `None` when absent or `null`.
+    pub fn registration_id(&self) -> Option<&str> {
+        self.props().str(10008)
+    }
+
+    /// Sets `registrationId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_registration_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(10008, value.into_patch());
+        self
+    }
+}
+
+#[cfg(any(feature = "solutions", feature = "other"))]
+impl std::fmt::Debug for VirtualEventExternalRegistrationInformation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props().fmt_as(
+            f,
+            "VirtualEventExternalRegistrationInformation",
+            crate::models::PROPERTY_NAMES,
+        )
+    }
 }
 
 #[cfg(any(feature = "solutions", feature = "other"))]
 impl serde::Serialize for VirtualEventExternalRegistrationInformation {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("referrer", &self.referrer)?;
-        writer.field("registrationId", &self.registration_id)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -9385,52 +15966,154 @@ impl crate::read_fields::ReadFields for VirtualEventExternalRegistrationInformat
     const NAME: &'static str = "microsoft.graph.virtualEventExternalRegistrationInformation";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "referrer" => self.referrer = map.next_value()?,
-            "registrationId" => self.registration_id = map.next_value()?,
+            "referrer" => into.str(10007, map)?,
+            "registrationId" => into.str(10008, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.virtualEventRegistrationQuestionAnswer` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "solutions")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct VirtualEventRegistrationQuestionAnswer {
-    /// The `booleanValue` property.
-    pub boolean_value: crate::Patch<bool>,
-    /// The `displayName` property.
-    pub display_name: crate::Patch<String>,
-    /// The `multiChoiceValues` property.
-    pub multi_choice_values: crate::Patch<Vec<String>>,
-    /// The `questionId` property.
-    pub question_id: crate::Patch<String>,
-    /// The `value` property.
-    pub value: crate::Patch<String>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "solutions")]
+impl VirtualEventRegistrationQuestionAnswer {
+    /// An empty `virtualEventRegistrationQuestionAnswer`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// The `booleanValue` property.
+    ///
+    /// `booleanValue`: `None` when absent or `null`.
+    pub fn boolean_value(&self) -> Option<bool> {
+        self.props().bool(10016)
+    }
+
+    /// Sets `booleanValue`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_boolean_value(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(10016, value.into_patch());
+        self
+    }
+
+    /// The `displayName` property.
+    ///
+    /// `displayName`: `None` when absent or `null`.
+    pub fn display_name(&self) -> Option<&str> {
+        self.props().str(10017)
+    }
+
+    /// Sets `displayName`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_display_name(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(10017, value.into_patch());
+        self
+    }
+
+    /// The `multiChoiceValues` property.
+    ///
+    /// `multiChoiceValues`: an empty slice when absent or `null`.
+    pub fn multi_choice_values(&self) -> &[String] {
+        self.props().strings(10018)
+    }
+
+    /// Sets `multiChoiceValues`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_multi_choice_values(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<String>>,
+    ) -> &mut Self {
+        self.props_mut().set_strings(10018, value.into_patch());
+        self
+    }
+
+    /// The `questionId` property.
+    ///
+    /// `questionId`: `None` when absent or `null`.
+    pub fn question_id(&self) -> Option<&str> {
+        self.props().str(10019)
+    }
+
+    /// Sets `questionId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_question_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(10019, value.into_patch());
+        self
+    }
+
+    /// The `value` property.
+    ///
+    /// `value`: `None` when absent or `null`.
+    pub fn value(&self) -> Option<&str> {
+        self.props().str(10020)
+    }
+
+    /// Sets `value`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_value(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(10020, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl std::fmt::Debug for VirtualEventRegistrationQuestionAnswer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props().fmt_as(
+            f,
+            "VirtualEventRegistrationQuestionAnswer",
+            crate::models::PROPERTY_NAMES,
+        )
+    }
 }
 
 #[cfg(feature = "solutions")]
 impl serde::Serialize for VirtualEventRegistrationQuestionAnswer {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("booleanValue", &self.boolean_value)?;
-        writer.field("displayName", &self.display_name)?;
-        writer.field("multiChoiceValues", &self.multi_choice_values)?;
-        writer.field("questionId", &self.question_id)?;
-        writer.field("value", &self.value)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -9446,46 +16129,102 @@ impl crate::read_fields::ReadFields for VirtualEventRegistrationQuestionAnswer {
     const NAME: &'static str = "microsoft.graph.virtualEventRegistrationQuestionAnswer";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "booleanValue" => self.boolean_value = map.next_value()?,
-            "displayName" => self.display_name = map.next_value()?,
-            "multiChoiceValues" => self.multi_choice_values = map.next_value()?,
-            "questionId" => self.question_id = map.next_value()?,
-            "value" => self.value = map.next_value()?,
+            "booleanValue" => into.bool(10016, map)?,
+            "displayName" => into.str(10017, map)?,
+            "multiChoiceValues" => into.strings(10018, map)?,
+            "questionId" => into.str(10019, map)?,
+            "value" => into.str(10020, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.virtualEventSettings` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "solutions")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct VirtualEventSettings {
-    /// The `isAttendeeEmailNotificationEnabled` property.
-    pub is_attendee_email_notification_enabled: crate::Patch<bool>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "solutions")]
+impl VirtualEventSettings {
+    /// An empty `virtualEventSettings`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// The `isAttendeeEmailNotificationEnabled` property.
+    ///
+    /// `isAttendeeEmailNotificationEnabled`: `None` when absent or `null`.
+    pub fn is_attendee_email_notification_enabled(&self) -> Option<bool> {
+        self.props().bool(10021)
+    }
+
+    /// Sets `isAttendeeEmailNotificationEnabled`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_is_attendee_email_notification_enabled(
+        &mut self,
+        value: impl crate::IntoPatch<bool>,
+    ) -> &mut Self {
+        self.props_mut().set_bool(10021, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl std::fmt::Debug for VirtualEventSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "VirtualEventSettings", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "solutions")]
 impl serde::Serialize for VirtualEventSettings {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field(
-            "isAttendeeEmailNotificationEnabled",
-            &self.is_attendee_email_notification_enabled,
-        )?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -9501,21 +16240,19 @@ impl crate::read_fields::ReadFields for VirtualEventSettings {
     const NAME: &'static str = "microsoft.graph.virtualEventSettings";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "isAttendeeEmailNotificationEnabled" => {
-                self.is_attendee_email_notification_enabled = map.next_value()?
-            }
+            "isAttendeeEmailNotificationEnabled" => into.bool(10021, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 

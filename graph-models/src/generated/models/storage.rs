@@ -13,39 +13,121 @@ pub struct FileStorageContainerLockBody {
 
 /// The `microsoft.graph.fileStorage` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "storage")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct FileStorage {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "storage")]
+impl std::ops::Deref for FileStorage {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "storage")]
+impl std::ops::DerefMut for FileStorage {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "storage")]
+impl FileStorage {
+    /// An empty `fileStorage`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The `containers` navigation property (present when expanded).
-    pub containers: crate::Patch<Vec<crate::models::FileStorageContainer>>,
+    ///
+    /// `containers`: an empty slice when absent or `null`.
+    pub fn containers(&self) -> &[crate::models::FileStorageContainer] {
+        self.props().list(2512)
+    }
+
+    /// Sets `containers`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_containers(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::FileStorageContainer>>,
+    ) -> &mut Self {
+        self.props_mut().set(2512, value.into_patch());
+        self
+    }
+
     /// The `containerTypeRegistrations` navigation property (present when expanded).
-    pub container_type_registrations:
-        crate::Patch<Vec<crate::models::FileStorageContainerTypeRegistration>>,
+    ///
+    /// `containerTypeRegistrations`: an empty slice when absent or `null`.
+    pub fn container_type_registrations(
+        &self,
+    ) -> &[crate::models::FileStorageContainerTypeRegistration] {
+        self.props().list(2513)
+    }
+
+    /// Sets `containerTypeRegistrations`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_container_type_registrations(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::FileStorageContainerTypeRegistration>>,
+    ) -> &mut Self {
+        self.props_mut().set(2513, value.into_patch());
+        self
+    }
+
     /// The `containerTypes` navigation property (present when expanded).
-    pub container_types: crate::Patch<Vec<crate::models::FileStorageContainerType>>,
+    ///
+    /// `containerTypes`: an empty slice when absent or `null`.
+    pub fn container_types(&self) -> &[crate::models::FileStorageContainerType] {
+        self.props().list(2514)
+    }
+
+    /// Sets `containerTypes`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_container_types(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::FileStorageContainerType>>,
+    ) -> &mut Self {
+        self.props_mut().set(2514, value.into_patch());
+        self
+    }
+
     /// The `deletedContainers` navigation property (present when expanded).
-    pub deleted_containers: crate::Patch<Vec<crate::models::FileStorageContainer>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `deletedContainers`: an empty slice when absent or `null`.
+    pub fn deleted_containers(&self) -> &[crate::models::FileStorageContainer] {
+        self.props().list(2515)
+    }
+
+    /// Sets `deletedContainers`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_deleted_containers(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::FileStorageContainer>>,
+    ) -> &mut Self {
+        self.props_mut().set(2515, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "storage")]
+impl std::fmt::Debug for FileStorage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "FileStorage", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "storage")]
 impl serde::Serialize for FileStorage {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("containers", &self.containers)?;
-        writer.field(
-            "containerTypeRegistrations",
-            &self.container_type_registrations,
-        )?;
-        writer.field("containerTypes", &self.container_types)?;
-        writer.field("deletedContainers", &self.deleted_containers)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -61,23 +143,32 @@ impl crate::read_fields::ReadFields for FileStorage {
     const NAME: &'static str = "microsoft.graph.fileStorage";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "containers" => self.containers = map.next_value()?,
-            "containerTypeRegistrations" => self.container_type_registrations = map.next_value()?,
-            "containerTypes" => self.container_types = map.next_value()?,
-            "deletedContainers" => self.deleted_containers = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "containers" => into.other::<Vec<crate::models::FileStorageContainer>, _>(2512, map)?,
+            "containerTypeRegistrations" => into
+                .other::<Vec<crate::models::FileStorageContainerTypeRegistration>, _>(2513, map)?,
+            "containerTypes" => {
+                into.other::<Vec<crate::models::FileStorageContainerType>, _>(2514, map)?
+            }
+            "deletedContainers" => {
+                into.other::<Vec<crate::models::FileStorageContainer>, _>(2515, map)?
+            }
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -95,78 +186,310 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.fileStorageContainer` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "storage")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct FileStorageContainer {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "storage")]
+impl std::ops::Deref for FileStorageContainer {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "storage")]
+impl std::ops::DerefMut for FileStorageContainer {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "storage")]
+impl FileStorageContainer {
+    /// An empty `fileStorageContainer`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The `assignedSensitivityLabel` property.
-    pub assigned_sensitivity_label: crate::Patch<Box<crate::models::AssignedLabel>>,
+    ///
+    /// `assignedSensitivityLabel`: `None` when absent or `null`.
+    pub fn assigned_sensitivity_label(&self) -> Option<&crate::models::AssignedLabel> {
+        self.props().get(2516)
+    }
+
+    /// Sets `assignedSensitivityLabel`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_assigned_sensitivity_label(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::AssignedLabel>,
+    ) -> &mut Self {
+        self.props_mut().set(2516, value.into_patch());
+        self
+    }
+
     /// The `containerTypeId` property.
-    pub container_type_id: crate::Patch<crate::edm::Guid>,
+    ///
+    /// `containerTypeId`: `None` when absent or `null`.
+    pub fn container_type_id(&self) -> Option<&crate::edm::Guid> {
+        self.props().get(2517)
+    }
+
+    /// Sets `containerTypeId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_container_type_id(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::Guid>,
+    ) -> &mut Self {
+        self.props_mut().set(2517, value.into_patch());
+        self
+    }
+
     /// The `createdDateTime` property.
-    pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    ///
+    /// `createdDateTime`: `None` when absent or `null`.
+    pub fn created_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(2518)
+    }
+
+    /// Sets `createdDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_created_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(2518, value.into_patch());
+        self
+    }
+
     /// The `customProperties` property.
-    pub custom_properties:
-        crate::Patch<Box<crate::models::FileStorageContainerCustomPropertyDictionary>>,
+    ///
+    /// `customProperties`: `None` when absent or `null`.
+    pub fn custom_properties(
+        &self,
+    ) -> Option<&crate::models::FileStorageContainerCustomPropertyDictionary> {
+        self.props().get(2519)
+    }
+
+    /// Sets `customProperties`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_custom_properties(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::FileStorageContainerCustomPropertyDictionary>,
+    ) -> &mut Self {
+        self.props_mut().set(2519, value.into_patch());
+        self
+    }
+
     /// The `description` property.
-    pub description: crate::Patch<String>,
+    ///
+    /// `description`: `None` when absent or `null`.
+    pub fn description(&self) -> Option<&str> {
+        self.props().str(2520)
+    }
+
+    /// Sets `description`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_description(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(2520, value.into_patch());
+        self
+    }
+
     /// The `displayName` property.
-    pub display_name: crate::Patch<String>,
+    ///
+    /// `displayName`: `None` when absent or `null`.
+    pub fn display_name(&self) -> Option<&str> {
+        self.props().str(2521)
+    }
+
+    /// Sets `displayName`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_display_name(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(2521, value.into_patch());
+        self
+    }
+
     /// The `lockState` property.
-    pub lock_state: crate::Patch<crate::models::SiteLockState>,
+    ///
+    /// `lockState`: `None` when absent or `null`.
+    pub fn lock_state(&self) -> Option<&crate::models::SiteLockState> {
+        self.props().get(2522)
+    }
+
+    /// Sets `lockState`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_lock_state(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::SiteLockState>,
+    ) -> &mut Self {
+        self.props_mut().set(2522, value.into_patch());
+        self
+    }
+
     /// The `settings` property.
-    pub settings: crate::Patch<Box<crate::models::FileStorageContainerSettings>>,
+    ///
+    /// `settings`: `None` when absent or `null`.
+    pub fn settings(&self) -> Option<&crate::models::FileStorageContainerSettings> {
+        self.props().get(2523)
+    }
+
+    /// Sets `settings`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_settings(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::FileStorageContainerSettings>,
+    ) -> &mut Self {
+        self.props_mut().set(2523, value.into_patch());
+        self
+    }
+
     /// The `status` property.
-    pub status: crate::Patch<crate::models::FileStorageContainerStatus>,
+    ///
+    /// `status`: `None` when absent or `null`.
+    pub fn status(&self) -> Option<&crate::models::FileStorageContainerStatus> {
+        self.props().get(2524)
+    }
+
+    /// Sets `status`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_status(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::FileStorageContainerStatus>,
+    ) -> &mut Self {
+        self.props_mut().set(2524, value.into_patch());
+        self
+    }
+
     /// The `viewpoint` property.
-    pub viewpoint: crate::Patch<Box<crate::models::FileStorageContainerViewpoint>>,
+    ///
+    /// `viewpoint`: `None` when absent or `null`.
+    pub fn viewpoint(&self) -> Option<&crate::models::FileStorageContainerViewpoint> {
+        self.props().get(2525)
+    }
+
+    /// Sets `viewpoint`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_viewpoint(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::FileStorageContainerViewpoint>,
+    ) -> &mut Self {
+        self.props_mut().set(2525, value.into_patch());
+        self
+    }
+
     /// The `columns` navigation property (present when expanded).
+    ///
+    /// `columns`: an empty slice when absent or `null`.
     #[cfg(feature = "sites")]
-    pub columns: crate::Patch<Vec<crate::models::ColumnDefinition>>,
+    pub fn columns(&self) -> &[crate::models::ColumnDefinition] {
+        self.props().list(2526)
+    }
+
+    /// Sets `columns`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    #[cfg(feature = "sites")]
+    pub fn set_columns(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::ColumnDefinition>>,
+    ) -> &mut Self {
+        self.props_mut().set(2526, value.into_patch());
+        self
+    }
+
     /// The `drive` navigation property (present when expanded).
+    ///
+    /// `drive`: `None` when absent or `null`.
     #[cfg(feature = "files")]
-    pub drive: crate::Patch<Box<crate::models::Drive>>,
+    pub fn drive(&self) -> Option<&crate::models::Drive> {
+        self.props().get(2527)
+    }
+
+    /// Sets `drive`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    #[cfg(feature = "files")]
+    pub fn set_drive(&mut self, value: impl crate::IntoPatch<crate::models::Drive>) -> &mut Self {
+        self.props_mut().set(2527, value.into_patch());
+        self
+    }
+
     /// The `migrationJobs` navigation property (present when expanded).
-    pub migration_jobs: crate::Patch<Vec<crate::models::SharePointMigrationJob>>,
+    ///
+    /// `migrationJobs`: an empty slice when absent or `null`.
+    pub fn migration_jobs(&self) -> &[crate::models::SharePointMigrationJob] {
+        self.props().list(2528)
+    }
+
+    /// Sets `migrationJobs`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_migration_jobs(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::SharePointMigrationJob>>,
+    ) -> &mut Self {
+        self.props_mut().set(2528, value.into_patch());
+        self
+    }
+
     /// The `permissions` navigation property (present when expanded).
+    ///
+    /// `permissions`: an empty slice when absent or `null`.
     #[cfg(feature = "files")]
-    pub permissions: crate::Patch<Vec<crate::models::Permission>>,
+    pub fn permissions(&self) -> &[crate::models::Permission] {
+        self.props().list(2529)
+    }
+
+    /// Sets `permissions`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    #[cfg(feature = "files")]
+    pub fn set_permissions(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::Permission>>,
+    ) -> &mut Self {
+        self.props_mut().set(2529, value.into_patch());
+        self
+    }
+
     /// The `recycleBin` navigation property (present when expanded).
-    pub recycle_bin: crate::Patch<Box<crate::models::RecycleBin>>,
+    ///
+    /// `recycleBin`: `None` when absent or `null`.
+    pub fn recycle_bin(&self) -> Option<&crate::models::RecycleBin> {
+        self.props().get(2530)
+    }
+
+    /// Sets `recycleBin`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_recycle_bin(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::RecycleBin>,
+    ) -> &mut Self {
+        self.props_mut().set(2530, value.into_patch());
+        self
+    }
+
     /// The `sharePointGroups` navigation property (present when expanded).
-    pub share_point_groups: crate::Patch<Vec<crate::models::SharePointGroup>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `sharePointGroups`: an empty slice when absent or `null`.
+    pub fn share_point_groups(&self) -> &[crate::models::SharePointGroup] {
+        self.props().list(2531)
+    }
+
+    /// Sets `sharePointGroups`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_share_point_groups(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::SharePointGroup>>,
+    ) -> &mut Self {
+        self.props_mut().set(2531, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "storage")]
+impl std::fmt::Debug for FileStorageContainer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "FileStorageContainer", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "storage")]
 impl serde::Serialize for FileStorageContainer {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("assignedSensitivityLabel", &self.assigned_sensitivity_label)?;
-        writer.field("containerTypeId", &self.container_type_id)?;
-        writer.field("createdDateTime", &self.created_date_time)?;
-        writer.field("customProperties", &self.custom_properties)?;
-        writer.field("description", &self.description)?;
-        writer.field("displayName", &self.display_name)?;
-        writer.field("lockState", &self.lock_state)?;
-        writer.field("settings", &self.settings)?;
-        writer.field("status", &self.status)?;
-        writer.field("viewpoint", &self.viewpoint)?;
-        #[cfg(feature = "sites")]
-        writer.field("columns", &self.columns)?;
-        #[cfg(feature = "files")]
-        writer.field("drive", &self.drive)?;
-        writer.field("migrationJobs", &self.migration_jobs)?;
-        #[cfg(feature = "files")]
-        writer.field("permissions", &self.permissions)?;
-        writer.field("recycleBin", &self.recycle_bin)?;
-        writer.field("sharePointGroups", &self.share_point_groups)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -182,38 +505,55 @@ impl crate::read_fields::ReadFields for FileStorageContainer {
     const NAME: &'static str = "microsoft.graph.fileStorageContainer";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "assignedSensitivityLabel" => self.assigned_sensitivity_label = map.next_value()?,
-            "containerTypeId" => self.container_type_id = map.next_value()?,
-            "createdDateTime" => self.created_date_time = map.next_value()?,
-            "customProperties" => self.custom_properties = map.next_value()?,
-            "description" => self.description = map.next_value()?,
-            "displayName" => self.display_name = map.next_value()?,
-            "lockState" => self.lock_state = map.next_value()?,
-            "settings" => self.settings = map.next_value()?,
-            "status" => self.status = map.next_value()?,
-            "viewpoint" => self.viewpoint = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "assignedSensitivityLabel" => {
+                into.other::<crate::models::AssignedLabel, _>(2516, map)?
+            }
+            "containerTypeId" => into.other::<crate::edm::Guid, _>(2517, map)?,
+            "createdDateTime" => into.other::<crate::edm::DateTimeOffset, _>(2518, map)?,
+            "customProperties" => into
+                .other::<crate::models::FileStorageContainerCustomPropertyDictionary, _>(
+                2519, map,
+            )?,
+            "description" => into.str(2520, map)?,
+            "displayName" => into.str(2521, map)?,
+            "lockState" => into.other::<crate::models::SiteLockState, _>(2522, map)?,
+            "settings" => {
+                into.other::<crate::models::FileStorageContainerSettings, _>(2523, map)?
+            }
+            "status" => into.other::<crate::models::FileStorageContainerStatus, _>(2524, map)?,
+            "viewpoint" => {
+                into.other::<crate::models::FileStorageContainerViewpoint, _>(2525, map)?
+            }
             #[cfg(feature = "sites")]
-            "columns" => self.columns = map.next_value()?,
+            "columns" => into.other::<Vec<crate::models::ColumnDefinition>, _>(2526, map)?,
             #[cfg(feature = "files")]
-            "drive" => self.drive = map.next_value()?,
-            "migrationJobs" => self.migration_jobs = map.next_value()?,
+            "drive" => into.other::<crate::models::Drive, _>(2527, map)?,
+            "migrationJobs" => {
+                into.other::<Vec<crate::models::SharePointMigrationJob>, _>(2528, map)?
+            }
             #[cfg(feature = "files")]
-            "permissions" => self.permissions = map.next_value()?,
-            "recycleBin" => self.recycle_bin = map.next_value()?,
-            "sharePointGroups" => self.share_point_groups = map.next_value()?,
+            "permissions" => into.other::<Vec<crate::models::Permission>, _>(2529, map)?,
+            "recycleBin" => into.other::<crate::models::RecycleBin, _>(2530, map)?,
+            "sharePointGroups" => {
+                into.other::<Vec<crate::models::SharePointGroup>, _>(2531, map)?
+            }
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -240,48 +580,179 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.fileStorageContainerType` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "storage")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct FileStorageContainerType {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "storage")]
+impl std::ops::Deref for FileStorageContainerType {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "storage")]
+impl std::ops::DerefMut for FileStorageContainerType {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "storage")]
+impl FileStorageContainerType {
+    /// An empty `fileStorageContainerType`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The `billingClassification` property.
-    pub billing_classification:
-        crate::Patch<crate::models::FileStorageContainerBillingClassification>,
+    ///
+    /// `billingClassification`: `None` when absent or `null`.
+    pub fn billing_classification(
+        &self,
+    ) -> Option<&crate::models::FileStorageContainerBillingClassification> {
+        self.props().get(2532)
+    }
+
+    /// Sets `billingClassification`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_billing_classification(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::FileStorageContainerBillingClassification>,
+    ) -> &mut Self {
+        self.props_mut().set(2532, value.into_patch());
+        self
+    }
+
     /// The `billingStatus` property.
-    pub billing_status: crate::Patch<crate::models::FileStorageContainerBillingStatus>,
+    ///
+    /// `billingStatus`: `None` when absent or `null`.
+    pub fn billing_status(&self) -> Option<&crate::models::FileStorageContainerBillingStatus> {
+        self.props().get(2533)
+    }
+
+    /// Sets `billingStatus`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_billing_status(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::FileStorageContainerBillingStatus>,
+    ) -> &mut Self {
+        self.props_mut().set(2533, value.into_patch());
+        self
+    }
+
     /// The `createdDateTime` property.
-    pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    ///
+    /// `createdDateTime`: `None` when absent or `null`.
+    pub fn created_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(2534)
+    }
+
+    /// Sets `createdDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_created_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(2534, value.into_patch());
+        self
+    }
+
     /// The `etag` property.
-    pub etag: crate::Patch<String>,
+    ///
+    /// `etag`: `None` when absent or `null`.
+    pub fn etag(&self) -> Option<&str> {
+        self.props().str(2535)
+    }
+
+    /// Sets `etag`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_etag(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(2535, value.into_patch());
+        self
+    }
+
     /// The `expirationDateTime` property.
-    pub expiration_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    ///
+    /// `expirationDateTime`: `None` when absent or `null`.
+    pub fn expiration_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(2536)
+    }
+
+    /// Sets `expirationDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_expiration_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(2536, value.into_patch());
+        self
+    }
+
     /// The `name` property.
-    pub name: crate::Patch<String>,
+    ///
+    /// `name`: `None` when absent or `null`.
+    pub fn name(&self) -> Option<&str> {
+        self.props().str(2537)
+    }
+
+    /// Sets `name`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_name(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(2537, value.into_patch());
+        self
+    }
+
     /// The `owningAppId` property.
-    pub owning_app_id: crate::Patch<crate::edm::Guid>,
+    ///
+    /// `owningAppId`: `None` when absent or `null`.
+    pub fn owning_app_id(&self) -> Option<&crate::edm::Guid> {
+        self.props().get(2538)
+    }
+
+    /// Sets `owningAppId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_owning_app_id(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::Guid>,
+    ) -> &mut Self {
+        self.props_mut().set(2538, value.into_patch());
+        self
+    }
+
     /// The `settings` property.
-    pub settings: crate::Patch<Box<crate::models::FileStorageContainerTypeSettings>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `settings`: `None` when absent or `null`.
+    pub fn settings(&self) -> Option<&crate::models::FileStorageContainerTypeSettings> {
+        self.props().get(2539)
+    }
+
+    /// Sets `settings`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_settings(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::FileStorageContainerTypeSettings>,
+    ) -> &mut Self {
+        self.props_mut().set(2539, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "storage")]
+impl std::fmt::Debug for FileStorageContainerType {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "FileStorageContainerType", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "storage")]
 impl serde::Serialize for FileStorageContainerType {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("billingClassification", &self.billing_classification)?;
-        writer.field("billingStatus", &self.billing_status)?;
-        writer.field("createdDateTime", &self.created_date_time)?;
-        writer.field("etag", &self.etag)?;
-        writer.field("expirationDateTime", &self.expiration_date_time)?;
-        writer.field("name", &self.name)?;
-        writer.field("owningAppId", &self.owning_app_id)?;
-        writer.field("settings", &self.settings)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -297,27 +768,38 @@ impl crate::read_fields::ReadFields for FileStorageContainerType {
     const NAME: &'static str = "microsoft.graph.fileStorageContainerType";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "billingClassification" => self.billing_classification = map.next_value()?,
-            "billingStatus" => self.billing_status = map.next_value()?,
-            "createdDateTime" => self.created_date_time = map.next_value()?,
-            "etag" => self.etag = map.next_value()?,
-            "expirationDateTime" => self.expiration_date_time = map.next_value()?,
-            "name" => self.name = map.next_value()?,
-            "owningAppId" => self.owning_app_id = map.next_value()?,
-            "settings" => self.settings = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "billingClassification" => into
+                .other::<crate::models::FileStorageContainerBillingClassification, _>(
+                2532, map,
+            )?,
+            "billingStatus" => {
+                into.other::<crate::models::FileStorageContainerBillingStatus, _>(2533, map)?
+            }
+            "createdDateTime" => into.other::<crate::edm::DateTimeOffset, _>(2534, map)?,
+            "etag" => into.str(2535, map)?,
+            "expirationDateTime" => into.other::<crate::edm::DateTimeOffset, _>(2536, map)?,
+            "name" => into.str(2537, map)?,
+            "owningAppId" => into.other::<crate::edm::Guid, _>(2538, map)?,
+            "settings" => {
+                into.other::<crate::models::FileStorageContainerTypeSettings, _>(2539, map)?
+            }
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -338,30 +820,115 @@ crate::macros::select_fields! {
 }
 
 /// The `microsoft.graph.fileStorageContainerTypeAppPermissionGrant` entity type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "storage")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct FileStorageContainerTypeAppPermissionGrant {
-    /// The `appId` property.
-    pub app_id: crate::Patch<String>,
-    /// The `applicationPermissions` property.
-    pub application_permissions:
-        crate::Patch<Vec<crate::models::FileStorageContainerTypeAppPermission>>,
-    /// The `delegatedPermissions` property.
-    pub delegated_permissions:
-        crate::Patch<Vec<crate::models::FileStorageContainerTypeAppPermission>>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "storage")]
+impl FileStorageContainerTypeAppPermissionGrant {
+    /// An empty `fileStorageContainerTypeAppPermissionGrant`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// The `appId` property.
+    ///
+    /// `appId`: `None` when absent or `null`.
+    pub fn app_id(&self) -> Option<&str> {
+        self.props().str(2540)
+    }
+
+    /// Sets `appId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_app_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(2540, value.into_patch());
+        self
+    }
+
+    /// The `applicationPermissions` property.
+    ///
+    /// `applicationPermissions`: an empty slice when absent or `null`.
+    pub fn application_permissions(
+        &self,
+    ) -> &[crate::models::FileStorageContainerTypeAppPermission] {
+        self.props().list(2541)
+    }
+
+    /// Sets `applicationPermissions`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_application_permissions(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::FileStorageContainerTypeAppPermission>>,
+    ) -> &mut Self {
+        self.props_mut().set(2541, value.into_patch());
+        self
+    }
+
+    /// The `delegatedPermissions` property.
+    ///
+    /// `delegatedPermissions`: an empty slice when absent or `null`.
+    pub fn delegated_permissions(&self) -> &[crate::models::FileStorageContainerTypeAppPermission] {
+        self.props().list(2542)
+    }
+
+    /// Sets `delegatedPermissions`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_delegated_permissions(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::FileStorageContainerTypeAppPermission>>,
+    ) -> &mut Self {
+        self.props_mut().set(2542, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "storage")]
+impl std::fmt::Debug for FileStorageContainerTypeAppPermissionGrant {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props().fmt_as(
+            f,
+            "FileStorageContainerTypeAppPermissionGrant",
+            crate::models::PROPERTY_NAMES,
+        )
+    }
 }
 
 #[cfg(feature = "storage")]
 impl serde::Serialize for FileStorageContainerTypeAppPermissionGrant {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("appId", &self.app_id)?;
-        writer.field("applicationPermissions", &self.application_permissions)?;
-        writer.field("delegatedPermissions", &self.delegated_permissions)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -377,21 +944,23 @@ impl crate::read_fields::ReadFields for FileStorageContainerTypeAppPermissionGra
     const NAME: &'static str = "microsoft.graph.fileStorageContainerTypeAppPermissionGrant";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "appId" => self.app_id = map.next_value()?,
-            "applicationPermissions" => self.application_permissions = map.next_value()?,
-            "delegatedPermissions" => self.delegated_permissions = map.next_value()?,
+            "appId" => into.str(2540, map)?,
+            "applicationPermissions" => into
+                .other::<Vec<crate::models::FileStorageContainerTypeAppPermission>, _>(2541, map)?,
+            "delegatedPermissions" => into
+                .other::<Vec<crate::models::FileStorageContainerTypeAppPermission>, _>(2542, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
@@ -407,55 +976,200 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.fileStorageContainerTypeRegistration` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "storage")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct FileStorageContainerTypeRegistration {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "storage")]
+impl std::ops::Deref for FileStorageContainerTypeRegistration {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "storage")]
+impl std::ops::DerefMut for FileStorageContainerTypeRegistration {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "storage")]
+impl FileStorageContainerTypeRegistration {
+    /// An empty `fileStorageContainerTypeRegistration`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The `billingClassification` property.
-    pub billing_classification:
-        crate::Patch<crate::models::FileStorageContainerBillingClassification>,
+    ///
+    /// `billingClassification`: `None` when absent or `null`.
+    pub fn billing_classification(
+        &self,
+    ) -> Option<&crate::models::FileStorageContainerBillingClassification> {
+        self.props().get(2543)
+    }
+
+    /// Sets `billingClassification`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_billing_classification(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::FileStorageContainerBillingClassification>,
+    ) -> &mut Self {
+        self.props_mut().set(2543, value.into_patch());
+        self
+    }
+
     /// The `billingStatus` property.
-    pub billing_status: crate::Patch<crate::models::FileStorageContainerBillingStatus>,
+    ///
+    /// `billingStatus`: `None` when absent or `null`.
+    pub fn billing_status(&self) -> Option<&crate::models::FileStorageContainerBillingStatus> {
+        self.props().get(2544)
+    }
+
+    /// Sets `billingStatus`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_billing_status(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::FileStorageContainerBillingStatus>,
+    ) -> &mut Self {
+        self.props_mut().set(2544, value.into_patch());
+        self
+    }
+
     /// The `etag` property.
-    pub etag: crate::Patch<String>,
+    ///
+    /// `etag`: `None` when absent or `null`.
+    pub fn etag(&self) -> Option<&str> {
+        self.props().str(2545)
+    }
+
+    /// Sets `etag`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_etag(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(2545, value.into_patch());
+        self
+    }
+
     /// The `expirationDateTime` property.
-    pub expiration_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    ///
+    /// `expirationDateTime`: `None` when absent or `null`.
+    pub fn expiration_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(2546)
+    }
+
+    /// Sets `expirationDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_expiration_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(2546, value.into_patch());
+        self
+    }
+
     /// The `name` property.
-    pub name: crate::Patch<String>,
+    ///
+    /// `name`: `None` when absent or `null`.
+    pub fn name(&self) -> Option<&str> {
+        self.props().str(2547)
+    }
+
+    /// Sets `name`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_name(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(2547, value.into_patch());
+        self
+    }
+
     /// The `owningAppId` property.
-    pub owning_app_id: crate::Patch<crate::edm::Guid>,
+    ///
+    /// `owningAppId`: `None` when absent or `null`.
+    pub fn owning_app_id(&self) -> Option<&crate::edm::Guid> {
+        self.props().get(2548)
+    }
+
+    /// Sets `owningAppId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_owning_app_id(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::Guid>,
+    ) -> &mut Self {
+        self.props_mut().set(2548, value.into_patch());
+        self
+    }
+
     /// The `registeredDateTime` property.
-    pub registered_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    ///
+    /// `registeredDateTime`: `None` when absent or `null`.
+    pub fn registered_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(2549)
+    }
+
+    /// Sets `registeredDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_registered_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(2549, value.into_patch());
+        self
+    }
+
     /// The `settings` property.
-    pub settings: crate::Patch<Box<crate::models::FileStorageContainerTypeRegistrationSettings>>,
+    ///
+    /// `settings`: `None` when absent or `null`.
+    pub fn settings(&self) -> Option<&crate::models::FileStorageContainerTypeRegistrationSettings> {
+        self.props().get(2550)
+    }
+
+    /// Sets `settings`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_settings(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::FileStorageContainerTypeRegistrationSettings>,
+    ) -> &mut Self {
+        self.props_mut().set(2550, value.into_patch());
+        self
+    }
+
     /// The `applicationPermissionGrants` navigation property (present when expanded).
-    pub application_permission_grants:
-        crate::Patch<Vec<crate::models::FileStorageContainerTypeAppPermissionGrant>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `applicationPermissionGrants`: an empty slice when absent or `null`.
+    pub fn application_permission_grants(
+        &self,
+    ) -> &[crate::models::FileStorageContainerTypeAppPermissionGrant] {
+        self.props().list(2551)
+    }
+
+    /// Sets `applicationPermissionGrants`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_application_permission_grants(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::FileStorageContainerTypeAppPermissionGrant>>,
+    ) -> &mut Self {
+        self.props_mut().set(2551, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "storage")]
+impl std::fmt::Debug for FileStorageContainerTypeRegistration {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props().fmt_as(
+            f,
+            "FileStorageContainerTypeRegistration",
+            crate::models::PROPERTY_NAMES,
+        )
+    }
 }
 
 #[cfg(feature = "storage")]
 impl serde::Serialize for FileStorageContainerTypeRegistration {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("billingClassification", &self.billing_classification)?;
-        writer.field("billingStatus", &self.billing_status)?;
-        writer.field("etag", &self.etag)?;
-        writer.field("expirationDateTime", &self.expiration_date_time)?;
-        writer.field("name", &self.name)?;
-        writer.field("owningAppId", &self.owning_app_id)?;
-        writer.field("registeredDateTime", &self.registered_date_time)?;
-        writer.field("settings", &self.settings)?;
-        writer.field(
-            "applicationPermissionGrants",
-            &self.application_permission_grants,
-        )?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -471,30 +1185,42 @@ impl crate::read_fields::ReadFields for FileStorageContainerTypeRegistration {
     const NAME: &'static str = "microsoft.graph.fileStorageContainerTypeRegistration";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "billingClassification" => self.billing_classification = map.next_value()?,
-            "billingStatus" => self.billing_status = map.next_value()?,
-            "etag" => self.etag = map.next_value()?,
-            "expirationDateTime" => self.expiration_date_time = map.next_value()?,
-            "name" => self.name = map.next_value()?,
-            "owningAppId" => self.owning_app_id = map.next_value()?,
-            "registeredDateTime" => self.registered_date_time = map.next_value()?,
-            "settings" => self.settings = map.next_value()?,
-            "applicationPermissionGrants" => {
-                self.application_permission_grants = map.next_value()?
+            "id" => into.str(2376, map)?,
+            "billingClassification" => into
+                .other::<crate::models::FileStorageContainerBillingClassification, _>(
+                2543, map,
+            )?,
+            "billingStatus" => {
+                into.other::<crate::models::FileStorageContainerBillingStatus, _>(2544, map)?
             }
+            "etag" => into.str(2545, map)?,
+            "expirationDateTime" => into.other::<crate::edm::DateTimeOffset, _>(2546, map)?,
+            "name" => into.str(2547, map)?,
+            "owningAppId" => into.other::<crate::edm::Guid, _>(2548, map)?,
+            "registeredDateTime" => into.other::<crate::edm::DateTimeOffset, _>(2549, map)?,
+            "settings" => into
+                .other::<crate::models::FileStorageContainerTypeRegistrationSettings, _>(
+                    2550, map,
+                )?,
+            "applicationPermissionGrants" => into.other::<Vec<
+                crate::models::FileStorageContainerTypeAppPermissionGrant,
+            >, _>(2551, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -517,66 +1243,87 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.recycleBin` entity type.
 ///
-/// Derived from `baseItem` < `entity`; inherited properties are included.
+/// Derived from `baseItem` < `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::BaseItem`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "storage")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct RecycleBin {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
-    /// Identity of the user, device, or application which created the item. Read-only.
-    pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
-    /// Date and time of item creation. Read-only.
-    pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// Provides a user-visible description of the item. Optional.
-    pub description: crate::Patch<String>,
-    /// ETag for the item. Read-only.
-    pub etag: crate::Patch<String>,
-    /// Identity of the user, device, and application which last modified the item. Read-only.
-    pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
-    /// Date and time the item was last modified. Read-only.
-    pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// The name of the item. Read-write.
-    pub name: crate::Patch<String>,
-    /// Parent information, if the item has a parent. Read-write.
-    pub parent_reference: crate::Patch<Box<crate::models::ItemReference>>,
-    /// URL that displays the resource in the browser. Read-only.
-    pub web_url: crate::Patch<String>,
+    base: crate::models::BaseItem,
+}
+
+#[cfg(feature = "storage")]
+impl std::ops::Deref for RecycleBin {
+    type Target = crate::models::BaseItem;
+
+    fn deref(&self) -> &crate::models::BaseItem {
+        &self.base
+    }
+}
+
+#[cfg(feature = "storage")]
+impl std::ops::DerefMut for RecycleBin {
+    fn deref_mut(&mut self) -> &mut crate::models::BaseItem {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "storage")]
+impl RecycleBin {
+    /// An empty `recycleBin`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The `settings` property.
-    pub settings: crate::Patch<Box<crate::models::RecycleBinSettings>>,
-    /// Identity of the user who created the item. Read-only.
-    #[cfg(feature = "identity")]
-    pub created_by_user: crate::Patch<Box<crate::models::AnyUser>>,
-    /// Identity of the user who last modified the item. Read-only.
-    #[cfg(feature = "identity")]
-    pub last_modified_by_user: crate::Patch<Box<crate::models::AnyUser>>,
+    ///
+    /// `settings`: `None` when absent or `null`.
+    pub fn settings(&self) -> Option<&crate::models::RecycleBinSettings> {
+        self.props().get(4261)
+    }
+
+    /// Sets `settings`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_settings(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::RecycleBinSettings>,
+    ) -> &mut Self {
+        self.props_mut().set(4261, value.into_patch());
+        self
+    }
+
     /// The `items` navigation property (present when expanded).
-    pub items: crate::Patch<Vec<crate::models::RecycleBinItem>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `items`: an empty slice when absent or `null`.
+    pub fn items(&self) -> &[crate::models::RecycleBinItem] {
+        self.props().list(4262)
+    }
+
+    /// Sets `items`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_items(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::RecycleBinItem>>,
+    ) -> &mut Self {
+        self.props_mut().set(4262, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "storage")]
+impl std::fmt::Debug for RecycleBin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "RecycleBin", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "storage")]
 impl serde::Serialize for RecycleBin {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("createdBy", &self.created_by)?;
-        writer.field("createdDateTime", &self.created_date_time)?;
-        writer.field("description", &self.description)?;
-        writer.field("eTag", &self.etag)?;
-        writer.field("lastModifiedBy", &self.last_modified_by)?;
-        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
-        writer.field("name", &self.name)?;
-        writer.field("parentReference", &self.parent_reference)?;
-        writer.field("webUrl", &self.web_url)?;
-        writer.field("settings", &self.settings)?;
-        #[cfg(feature = "identity")]
-        writer.field("createdByUser", &self.created_by_user)?;
-        #[cfg(feature = "identity")]
-        writer.field("lastModifiedByUser", &self.last_modified_by_user)?;
-        writer.field("items", &self.items)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -592,34 +1339,38 @@ impl crate::read_fields::ReadFields for RecycleBin {
     const NAME: &'static str = "microsoft.graph.recycleBin";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "createdBy" => self.created_by = map.next_value()?,
-            "createdDateTime" => self.created_date_time = map.next_value()?,
-            "description" => self.description = map.next_value()?,
-            "eTag" => self.etag = map.next_value()?,
-            "lastModifiedBy" => self.last_modified_by = map.next_value()?,
-            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
-            "name" => self.name = map.next_value()?,
-            "parentReference" => self.parent_reference = map.next_value()?,
-            "webUrl" => self.web_url = map.next_value()?,
-            "settings" => self.settings = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "createdBy" => into.other::<crate::models::AnyIdentitySet, _>(736, map)?,
+            "createdDateTime" => into.other::<crate::edm::DateTimeOffset, _>(737, map)?,
+            "description" => into.str(738, map)?,
+            "eTag" => into.str(739, map)?,
+            "lastModifiedBy" => into.other::<crate::models::AnyIdentitySet, _>(740, map)?,
+            "lastModifiedDateTime" => into.other::<crate::edm::DateTimeOffset, _>(741, map)?,
+            "name" => into.str(742, map)?,
+            "parentReference" => into.other::<crate::models::ItemReference, _>(743, map)?,
+            "webUrl" => into.str(744, map)?,
+            "settings" => into.other::<crate::models::RecycleBinSettings, _>(4261, map)?,
             #[cfg(feature = "identity")]
-            "createdByUser" => self.created_by_user = map.next_value()?,
+            "createdByUser" => into.other::<crate::models::AnyUser, _>(745, map)?,
             #[cfg(feature = "identity")]
-            "lastModifiedByUser" => self.last_modified_by_user = map.next_value()?,
-            "items" => self.items = map.next_value()?,
+            "lastModifiedByUser" => into.other::<crate::models::AnyUser, _>(746, map)?,
+            "items" => into.other::<Vec<crate::models::RecycleBinItem>, _>(4262, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::BaseItem as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -644,69 +1395,97 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.recycleBinItem` entity type.
 ///
-/// Derived from `baseItem` < `entity`; inherited properties are included.
+/// Derived from `baseItem` < `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::BaseItem`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "storage")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct RecycleBinItem {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
-    /// Identity of the user, device, or application which created the item. Read-only.
-    pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
-    /// Date and time of item creation. Read-only.
-    pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// Provides a user-visible description of the item. Optional.
-    pub description: crate::Patch<String>,
-    /// ETag for the item. Read-only.
-    pub etag: crate::Patch<String>,
-    /// Identity of the user, device, and application which last modified the item. Read-only.
-    pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
-    /// Date and time the item was last modified. Read-only.
-    pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// The name of the item. Read-write.
-    pub name: crate::Patch<String>,
-    /// Parent information, if the item has a parent. Read-write.
-    pub parent_reference: crate::Patch<Box<crate::models::ItemReference>>,
-    /// URL that displays the resource in the browser. Read-only.
-    pub web_url: crate::Patch<String>,
+    base: crate::models::BaseItem,
+}
+
+#[cfg(feature = "storage")]
+impl std::ops::Deref for RecycleBinItem {
+    type Target = crate::models::BaseItem;
+
+    fn deref(&self) -> &crate::models::BaseItem {
+        &self.base
+    }
+}
+
+#[cfg(feature = "storage")]
+impl std::ops::DerefMut for RecycleBinItem {
+    fn deref_mut(&mut self) -> &mut crate::models::BaseItem {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "storage")]
+impl RecycleBinItem {
+    /// An empty `recycleBinItem`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The `deletedDateTime` property.
-    pub deleted_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    ///
+    /// `deletedDateTime`: `None` when absent or `null`.
+    pub fn deleted_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(4263)
+    }
+
+    /// Sets `deletedDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_deleted_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(4263, value.into_patch());
+        self
+    }
+
     /// The `deletedFromLocation` property.
-    pub deleted_from_location: crate::Patch<String>,
+    ///
+    /// `deletedFromLocation`: `None` when absent or `null`.
+    pub fn deleted_from_location(&self) -> Option<&str> {
+        self.props().str(4264)
+    }
+
+    /// Sets `deletedFromLocation`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_deleted_from_location(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(4264, value.into_patch());
+        self
+    }
+
     /// The `size` property.
-    pub size: crate::Patch<i64>,
-    /// Identity of the user who created the item. Read-only.
-    #[cfg(feature = "identity")]
-    pub created_by_user: crate::Patch<Box<crate::models::AnyUser>>,
-    /// Identity of the user who last modified the item. Read-only.
-    #[cfg(feature = "identity")]
-    pub last_modified_by_user: crate::Patch<Box<crate::models::AnyUser>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `size`: `None` when absent or `null`.
+    pub fn size(&self) -> Option<i64> {
+        self.props().int(4265)
+    }
+
+    /// Sets `size`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_size(&mut self, value: impl crate::IntoPatch<i64>) -> &mut Self {
+        self.props_mut().set_int(4265, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "storage")]
+impl std::fmt::Debug for RecycleBinItem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "RecycleBinItem", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "storage")]
 impl serde::Serialize for RecycleBinItem {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("createdBy", &self.created_by)?;
-        writer.field("createdDateTime", &self.created_date_time)?;
-        writer.field("description", &self.description)?;
-        writer.field("eTag", &self.etag)?;
-        writer.field("lastModifiedBy", &self.last_modified_by)?;
-        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
-        writer.field("name", &self.name)?;
-        writer.field("parentReference", &self.parent_reference)?;
-        writer.field("webUrl", &self.web_url)?;
-        writer.field("deletedDateTime", &self.deleted_date_time)?;
-        writer.field("deletedFromLocation", &self.deleted_from_location)?;
-        writer.field("size", &self.size)?;
-        #[cfg(feature = "identity")]
-        writer.field("createdByUser", &self.created_by_user)?;
-        #[cfg(feature = "identity")]
-        writer.field("lastModifiedByUser", &self.last_modified_by_user)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -722,35 +1501,39 @@ impl crate::read_fields::ReadFields for RecycleBinItem {
     const NAME: &'static str = "microsoft.graph.recycleBinItem";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "createdBy" => self.created_by = map.next_value()?,
-            "createdDateTime" => self.created_date_time = map.next_value()?,
-            "description" => self.description = map.next_value()?,
-            "eTag" => self.etag = map.next_value()?,
-            "lastModifiedBy" => self.last_modified_by = map.next_value()?,
-            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
-            "name" => self.name = map.next_value()?,
-            "parentReference" => self.parent_reference = map.next_value()?,
-            "webUrl" => self.web_url = map.next_value()?,
-            "deletedDateTime" => self.deleted_date_time = map.next_value()?,
-            "deletedFromLocation" => self.deleted_from_location = map.next_value()?,
-            "size" => self.size = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "createdBy" => into.other::<crate::models::AnyIdentitySet, _>(736, map)?,
+            "createdDateTime" => into.other::<crate::edm::DateTimeOffset, _>(737, map)?,
+            "description" => into.str(738, map)?,
+            "eTag" => into.str(739, map)?,
+            "lastModifiedBy" => into.other::<crate::models::AnyIdentitySet, _>(740, map)?,
+            "lastModifiedDateTime" => into.other::<crate::edm::DateTimeOffset, _>(741, map)?,
+            "name" => into.str(742, map)?,
+            "parentReference" => into.other::<crate::models::ItemReference, _>(743, map)?,
+            "webUrl" => into.str(744, map)?,
+            "deletedDateTime" => into.other::<crate::edm::DateTimeOffset, _>(4263, map)?,
+            "deletedFromLocation" => into.str(4264, map)?,
+            "size" => into.int::<i64, _>(4265, map)?,
             #[cfg(feature = "identity")]
-            "createdByUser" => self.created_by_user = map.next_value()?,
+            "createdByUser" => into.other::<crate::models::AnyUser, _>(745, map)?,
             #[cfg(feature = "identity")]
-            "lastModifiedByUser" => self.last_modified_by_user = map.next_value()?,
+            "lastModifiedByUser" => into.other::<crate::models::AnyUser, _>(746, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::BaseItem as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -776,32 +1559,58 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.serviceStorageQuotaBreakdown` entity type.
 ///
-/// Derived from `storageQuotaBreakdown` < `entity`; inherited properties are included.
+/// Derived from `storageQuotaBreakdown` < `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::StorageQuotaBreakdown`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "storage")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct ServiceStorageQuotaBreakdown {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
-    /// The `displayName` property.
-    pub display_name: crate::Patch<String>,
-    /// The `manageWebUrl` property.
-    pub manage_web_url: crate::Patch<String>,
-    /// The `used` property.
-    pub used: crate::Patch<i64>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    base: crate::models::StorageQuotaBreakdown,
+}
+
+#[cfg(feature = "storage")]
+impl std::ops::Deref for ServiceStorageQuotaBreakdown {
+    type Target = crate::models::StorageQuotaBreakdown;
+
+    fn deref(&self) -> &crate::models::StorageQuotaBreakdown {
+        &self.base
+    }
+}
+
+#[cfg(feature = "storage")]
+impl std::ops::DerefMut for ServiceStorageQuotaBreakdown {
+    fn deref_mut(&mut self) -> &mut crate::models::StorageQuotaBreakdown {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "storage")]
+impl ServiceStorageQuotaBreakdown {
+    /// An empty `serviceStorageQuotaBreakdown`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+}
+
+#[cfg(feature = "storage")]
+impl std::fmt::Debug for ServiceStorageQuotaBreakdown {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props().fmt_as(
+            f,
+            "ServiceStorageQuotaBreakdown",
+            crate::models::PROPERTY_NAMES,
+        )
+    }
 }
 
 #[cfg(feature = "storage")]
 impl serde::Serialize for ServiceStorageQuotaBreakdown {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("displayName", &self.display_name)?;
-        writer.field("manageWebUrl", &self.manage_web_url)?;
-        writer.field("used", &self.used)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -817,22 +1626,24 @@ impl crate::read_fields::ReadFields for ServiceStorageQuotaBreakdown {
     const NAME: &'static str = "microsoft.graph.serviceStorageQuotaBreakdown";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "displayName" => self.display_name = map.next_value()?,
-            "manageWebUrl" => self.manage_web_url = map.next_value()?,
-            "used" => self.used = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "displayName" => into.str(4949, map)?,
+            "manageWebUrl" => into.str(4950, map)?,
+            "used" => into.int::<i64, _>(4951, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+base: <crate::models::StorageQuotaBreakdown as crate::read_fields::ReadFields>::from_properties(properties),
+}
     }
 }
 
@@ -849,35 +1660,110 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.sharePointGroup` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "storage")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct SharePointGroup {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "storage")]
+impl std::ops::Deref for SharePointGroup {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "storage")]
+impl std::ops::DerefMut for SharePointGroup {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "storage")]
+impl SharePointGroup {
+    /// An empty `sharePointGroup`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The `description` property.
-    pub description: crate::Patch<String>,
+    ///
+    /// `description`: `None` when absent or `null`.
+    pub fn description(&self) -> Option<&str> {
+        self.props().str(4705)
+    }
+
+    /// Sets `description`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_description(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(4705, value.into_patch());
+        self
+    }
+
     /// The `principalId` property.
-    pub principal_id: crate::Patch<String>,
+    ///
+    /// `principalId`: `None` when absent or `null`.
+    pub fn principal_id(&self) -> Option<&str> {
+        self.props().str(4706)
+    }
+
+    /// Sets `principalId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_principal_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(4706, value.into_patch());
+        self
+    }
+
     /// The `title` property.
-    pub title: crate::Patch<String>,
+    ///
+    /// `title`: `None` when absent or `null`.
+    pub fn title(&self) -> Option<&str> {
+        self.props().str(4707)
+    }
+
+    /// Sets `title`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_title(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(4707, value.into_patch());
+        self
+    }
+
     /// The `members` navigation property (present when expanded).
-    pub members: crate::Patch<Vec<crate::models::SharePointGroupMember>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `members`: an empty slice when absent or `null`.
+    pub fn members(&self) -> &[crate::models::SharePointGroupMember] {
+        self.props().list(4708)
+    }
+
+    /// Sets `members`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_members(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::SharePointGroupMember>>,
+    ) -> &mut Self {
+        self.props_mut().set(4708, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "storage")]
+impl std::fmt::Debug for SharePointGroup {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "SharePointGroup", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "storage")]
 impl serde::Serialize for SharePointGroup {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("description", &self.description)?;
-        writer.field("principalId", &self.principal_id)?;
-        writer.field("title", &self.title)?;
-        writer.field("members", &self.members)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -893,23 +1779,27 @@ impl crate::read_fields::ReadFields for SharePointGroup {
     const NAME: &'static str = "microsoft.graph.sharePointGroup";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "description" => self.description = map.next_value()?,
-            "principalId" => self.principal_id = map.next_value()?,
-            "title" => self.title = map.next_value()?,
-            "members" => self.members = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "description" => into.str(4705, map)?,
+            "principalId" => into.str(4706, map)?,
+            "title" => into.str(4707, map)?,
+            "members" => into.other::<Vec<crate::models::SharePointGroupMember>, _>(4708, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -927,26 +1817,71 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.sharePointGroupMember` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "storage")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct SharePointGroupMember {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "storage")]
+impl std::ops::Deref for SharePointGroupMember {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "storage")]
+impl std::ops::DerefMut for SharePointGroupMember {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "storage")]
+impl SharePointGroupMember {
+    /// An empty `sharePointGroupMember`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The `identity` property.
-    pub identity: crate::Patch<Box<crate::models::SharePointIdentitySet>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `identity`: `None` when absent or `null`.
+    pub fn identity(&self) -> Option<&crate::models::SharePointIdentitySet> {
+        self.props().get(4709)
+    }
+
+    /// Sets `identity`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_identity(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::SharePointIdentitySet>,
+    ) -> &mut Self {
+        self.props_mut().set(4709, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "storage")]
+impl std::fmt::Debug for SharePointGroupMember {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "SharePointGroupMember", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "storage")]
 impl serde::Serialize for SharePointGroupMember {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("identity", &self.identity)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -962,20 +1897,24 @@ impl crate::read_fields::ReadFields for SharePointGroupMember {
     const NAME: &'static str = "microsoft.graph.sharePointGroupMember";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "identity" => self.identity = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "identity" => into.other::<crate::models::SharePointIdentitySet, _>(4709, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -990,32 +1929,97 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.sharePointMigrationEvent` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "storage")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct SharePointMigrationEvent {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "storage")]
+impl std::ops::Deref for SharePointMigrationEvent {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "storage")]
+impl std::ops::DerefMut for SharePointMigrationEvent {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "storage")]
+impl SharePointMigrationEvent {
+    /// An empty `sharePointMigrationEvent`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The `correlationId` property.
-    pub correlation_id: crate::Patch<String>,
+    ///
+    /// `correlationId`: `None` when absent or `null`.
+    pub fn correlation_id(&self) -> Option<&str> {
+        self.props().str(4710)
+    }
+
+    /// Sets `correlationId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_correlation_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(4710, value.into_patch());
+        self
+    }
+
     /// The `eventDateTime` property.
-    pub event_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    ///
+    /// `eventDateTime`: `None` when absent or `null`.
+    pub fn event_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(4711)
+    }
+
+    /// Sets `eventDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_event_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(4711, value.into_patch());
+        self
+    }
+
     /// The `jobId` property.
-    pub job_id: crate::Patch<String>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `jobId`: `None` when absent or `null`.
+    pub fn job_id(&self) -> Option<&str> {
+        self.props().str(4712)
+    }
+
+    /// Sets `jobId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_job_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(4712, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "storage")]
+impl std::fmt::Debug for SharePointMigrationEvent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "SharePointMigrationEvent", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "storage")]
 impl serde::Serialize for SharePointMigrationEvent {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("correlationId", &self.correlation_id)?;
-        writer.field("eventDateTime", &self.event_date_time)?;
-        writer.field("jobId", &self.job_id)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -1031,22 +2035,26 @@ impl crate::read_fields::ReadFields for SharePointMigrationEvent {
     const NAME: &'static str = "microsoft.graph.sharePointMigrationEvent";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "correlationId" => self.correlation_id = map.next_value()?,
-            "eventDateTime" => self.event_date_time = map.next_value()?,
-            "jobId" => self.job_id = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "correlationId" => into.str(4710, map)?,
+            "eventDateTime" => into.other::<crate::edm::DateTimeOffset, _>(4711, map)?,
+            "jobId" => into.str(4712, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -1131,7 +2139,7 @@ impl AnySharePointMigrationEvent {
                 "microsoft.graph.sharePointMigrationJobStartEvent"
             }
             Self::Unknown(value) => value
-                .additional_data
+                .additional_data()
                 .get("@odata.type")
                 .and_then(|t| t.as_str())
                 .map_or("microsoft.graph.sharePointMigrationEvent", |t| {
@@ -1143,19 +2151,50 @@ impl AnySharePointMigrationEvent {
     /// The entity's `id`, whatever its type (`None` when it was not selected).
     pub fn id(&self) -> Option<&str> {
         match self {
-            Self::SharePointMigrationEvent(value) | Self::Unknown(value) => value.id.as_deref(),
-            Self::SharePointMigrationFinishManifestFileUploadEvent(value) => value.id.as_deref(),
-            Self::SharePointMigrationJobCancelledEvent(value) => value.id.as_deref(),
-            Self::SharePointMigrationJobDeletedEvent(value) => value.id.as_deref(),
-            Self::SharePointMigrationJobErrorEvent(value) => value.id.as_deref(),
-            Self::SharePointMigrationJobPostponedEvent(value) => value.id.as_deref(),
-            Self::SharePointMigrationJobProgressEvent(value) => value.id.as_deref(),
-            Self::SharePointMigrationJobQueuedEvent(value) => value.id.as_deref(),
-            Self::SharePointMigrationJobStartEvent(value) => value.id.as_deref(),
+            Self::SharePointMigrationEvent(value) | Self::Unknown(value) => value.id(),
+            Self::SharePointMigrationFinishManifestFileUploadEvent(value) => value.id(),
+            Self::SharePointMigrationJobCancelledEvent(value) => value.id(),
+            Self::SharePointMigrationJobDeletedEvent(value) => value.id(),
+            Self::SharePointMigrationJobErrorEvent(value) => value.id(),
+            Self::SharePointMigrationJobPostponedEvent(value) => value.id(),
+            Self::SharePointMigrationJobProgressEvent(value) => value.id(),
+            Self::SharePointMigrationJobQueuedEvent(value) => value.id(),
+            Self::SharePointMigrationJobStartEvent(value) => value.id(),
         }
     }
 
-    /// The value as a [`SharePointMigrationEvent`]: the declared type, or a derived type this version does not
+    /// The value read as [`SharePointMigrationEvent`] whatever its variant: a derived type's base properties
+    /// read the same, so reading the `sharePointMigrationEvent` properties needs no `match`.
+    pub fn base(&self) -> &SharePointMigrationEvent {
+        match self {
+            Self::SharePointMigrationEvent(value) | Self::Unknown(value) => value,
+            Self::SharePointMigrationFinishManifestFileUploadEvent(value) => value,
+            Self::SharePointMigrationJobCancelledEvent(value) => value,
+            Self::SharePointMigrationJobDeletedEvent(value) => value,
+            Self::SharePointMigrationJobErrorEvent(value) => value,
+            Self::SharePointMigrationJobPostponedEvent(value) => value,
+            Self::SharePointMigrationJobProgressEvent(value) => value,
+            Self::SharePointMigrationJobQueuedEvent(value) => value,
+            Self::SharePointMigrationJobStartEvent(value) => value,
+        }
+    }
+
+    /// As [`AnySharePointMigrationEvent::base`], to change the `sharePointMigrationEvent` properties of any variant.
+    pub fn base_mut(&mut self) -> &mut SharePointMigrationEvent {
+        match self {
+            Self::SharePointMigrationEvent(value) | Self::Unknown(value) => value,
+            Self::SharePointMigrationFinishManifestFileUploadEvent(value) => value,
+            Self::SharePointMigrationJobCancelledEvent(value) => value,
+            Self::SharePointMigrationJobDeletedEvent(value) => value,
+            Self::SharePointMigrationJobErrorEvent(value) => value,
+            Self::SharePointMigrationJobPostponedEvent(value) => value,
+            Self::SharePointMigrationJobProgressEvent(value) => value,
+            Self::SharePointMigrationJobQueuedEvent(value) => value,
+            Self::SharePointMigrationJobStartEvent(value) => value,
+        }
+    }
+
+    /// The value as [`SharePointMigrationEvent`] if it is the declared type, or a derived type this version does not
     /// know (read as the declared type). `None` for the known derived types.
     pub fn as_share_point_migration_event(&self) -> Option<&SharePointMigrationEvent> {
         match self {
@@ -1565,7 +2604,7 @@ impl crate::polymorphic::Polymorphic for AnySharePointMigrationEvent {
 
     fn declared_data(&self) -> Option<&crate::AdditionalData> {
         match self {
-            Self::SharePointMigrationEvent(value) => Some(&value.additional_data),
+            Self::SharePointMigrationEvent(value) => Some(value.additional_data()),
             _ => None,
         }
     }
@@ -1573,35 +2612,71 @@ impl crate::polymorphic::Polymorphic for AnySharePointMigrationEvent {
 
 /// The `microsoft.graph.sharePointMigrationFinishManifestFileUploadEvent` entity type.
 ///
-/// Derived from `sharePointMigrationEvent` < `entity`; inherited properties are included.
+/// Derived from `sharePointMigrationEvent` < `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::SharePointMigrationEvent`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "storage")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct SharePointMigrationFinishManifestFileUploadEvent {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
-    /// The `correlationId` property.
-    pub correlation_id: crate::Patch<String>,
-    /// The `eventDateTime` property.
-    pub event_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// The `jobId` property.
-    pub job_id: crate::Patch<String>,
+    base: crate::models::SharePointMigrationEvent,
+}
+
+#[cfg(feature = "storage")]
+impl std::ops::Deref for SharePointMigrationFinishManifestFileUploadEvent {
+    type Target = crate::models::SharePointMigrationEvent;
+
+    fn deref(&self) -> &crate::models::SharePointMigrationEvent {
+        &self.base
+    }
+}
+
+#[cfg(feature = "storage")]
+impl std::ops::DerefMut for SharePointMigrationFinishManifestFileUploadEvent {
+    fn deref_mut(&mut self) -> &mut crate::models::SharePointMigrationEvent {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "storage")]
+impl SharePointMigrationFinishManifestFileUploadEvent {
+    /// An empty `sharePointMigrationFinishManifestFileUploadEvent`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The `manifestFileName` property.
-    pub manifest_file_name: crate::Patch<String>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `manifestFileName`: `None` when absent or `null`.
+    pub fn manifest_file_name(&self) -> Option<&str> {
+        self.props().str(4713)
+    }
+
+    /// Sets `manifestFileName`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_manifest_file_name(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(4713, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "storage")]
+impl std::fmt::Debug for SharePointMigrationFinishManifestFileUploadEvent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props().fmt_as(
+            f,
+            "SharePointMigrationFinishManifestFileUploadEvent",
+            crate::models::PROPERTY_NAMES,
+        )
+    }
 }
 
 #[cfg(feature = "storage")]
 impl serde::Serialize for SharePointMigrationFinishManifestFileUploadEvent {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("correlationId", &self.correlation_id)?;
-        writer.field("eventDateTime", &self.event_date_time)?;
-        writer.field("jobId", &self.job_id)?;
-        writer.field("manifestFileName", &self.manifest_file_name)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -1617,23 +2692,25 @@ impl crate::read_fields::ReadFields for SharePointMigrationFinishManifestFileUpl
     const NAME: &'static str = "microsoft.graph.sharePointMigrationFinishManifestFileUploadEvent";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "correlationId" => self.correlation_id = map.next_value()?,
-            "eventDateTime" => self.event_date_time = map.next_value()?,
-            "jobId" => self.job_id = map.next_value()?,
-            "manifestFileName" => self.manifest_file_name = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "correlationId" => into.str(4710, map)?,
+            "eventDateTime" => into.other::<crate::edm::DateTimeOffset, _>(4711, map)?,
+            "jobId" => into.str(4712, map)?,
+            "manifestFileName" => into.str(4713, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+base: <crate::models::SharePointMigrationEvent as crate::read_fields::ReadFields>::from_properties(properties),
+}
     }
 }
 
@@ -1651,29 +2728,87 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.sharePointMigrationJob` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "storage")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct SharePointMigrationJob {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "storage")]
+impl std::ops::Deref for SharePointMigrationJob {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "storage")]
+impl std::ops::DerefMut for SharePointMigrationJob {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "storage")]
+impl SharePointMigrationJob {
+    /// An empty `sharePointMigrationJob`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The `containerInfo` property.
-    pub container_info: crate::Patch<Box<crate::models::SharePointMigrationContainerInfo>>,
+    ///
+    /// `containerInfo`: `None` when absent or `null`.
+    pub fn container_info(&self) -> Option<&crate::models::SharePointMigrationContainerInfo> {
+        self.props().get(4714)
+    }
+
+    /// Sets `containerInfo`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_container_info(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::SharePointMigrationContainerInfo>,
+    ) -> &mut Self {
+        self.props_mut().set(4714, value.into_patch());
+        self
+    }
+
     /// The `progressEvents` navigation property (present when expanded).
-    pub progress_events: crate::Patch<Vec<crate::models::AnySharePointMigrationEvent>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `progressEvents`: an empty slice when absent or `null`.
+    pub fn progress_events(&self) -> &[crate::models::AnySharePointMigrationEvent] {
+        self.props().list(4715)
+    }
+
+    /// Sets `progressEvents`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_progress_events(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::AnySharePointMigrationEvent>>,
+    ) -> &mut Self {
+        self.props_mut().set(4715, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "storage")]
+impl std::fmt::Debug for SharePointMigrationJob {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "SharePointMigrationJob", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "storage")]
 impl serde::Serialize for SharePointMigrationJob {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("containerInfo", &self.container_info)?;
-        writer.field("progressEvents", &self.progress_events)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -1689,21 +2824,29 @@ impl crate::read_fields::ReadFields for SharePointMigrationJob {
     const NAME: &'static str = "microsoft.graph.sharePointMigrationJob";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "containerInfo" => self.container_info = map.next_value()?,
-            "progressEvents" => self.progress_events = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "containerInfo" => {
+                into.other::<crate::models::SharePointMigrationContainerInfo, _>(4714, map)?
+            }
+            "progressEvents" => {
+                into.other::<Vec<crate::models::AnySharePointMigrationEvent>, _>(4715, map)?
+            }
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -1719,38 +2862,84 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.sharePointMigrationJobCancelledEvent` entity type.
 ///
-/// Derived from `sharePointMigrationEvent` < `entity`; inherited properties are included.
+/// Derived from `sharePointMigrationEvent` < `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::SharePointMigrationEvent`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "storage")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct SharePointMigrationJobCancelledEvent {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
-    /// The `correlationId` property.
-    pub correlation_id: crate::Patch<String>,
-    /// The `eventDateTime` property.
-    pub event_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// The `jobId` property.
-    pub job_id: crate::Patch<String>,
+    base: crate::models::SharePointMigrationEvent,
+}
+
+#[cfg(feature = "storage")]
+impl std::ops::Deref for SharePointMigrationJobCancelledEvent {
+    type Target = crate::models::SharePointMigrationEvent;
+
+    fn deref(&self) -> &crate::models::SharePointMigrationEvent {
+        &self.base
+    }
+}
+
+#[cfg(feature = "storage")]
+impl std::ops::DerefMut for SharePointMigrationJobCancelledEvent {
+    fn deref_mut(&mut self) -> &mut crate::models::SharePointMigrationEvent {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "storage")]
+impl SharePointMigrationJobCancelledEvent {
+    /// An empty `sharePointMigrationJobCancelledEvent`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The `isCancelledByUser` property.
-    pub is_cancelled_by_user: crate::Patch<bool>,
+    ///
+    /// `isCancelledByUser`: `None` when absent or `null`.
+    pub fn is_cancelled_by_user(&self) -> Option<bool> {
+        self.props().bool(4716)
+    }
+
+    /// Sets `isCancelledByUser`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_is_cancelled_by_user(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(4716, value.into_patch());
+        self
+    }
+
     /// The `totalRetryCount` property.
-    pub total_retry_count: crate::Patch<i32>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `totalRetryCount`: `None` when absent or `null`.
+    pub fn total_retry_count(&self) -> Option<i32> {
+        self.props().int(4717)
+    }
+
+    /// Sets `totalRetryCount`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_total_retry_count(&mut self, value: impl crate::IntoPatch<i32>) -> &mut Self {
+        self.props_mut().set_int(4717, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "storage")]
+impl std::fmt::Debug for SharePointMigrationJobCancelledEvent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props().fmt_as(
+            f,
+            "SharePointMigrationJobCancelledEvent",
+            crate::models::PROPERTY_NAMES,
+        )
+    }
 }
 
 #[cfg(feature = "storage")]
 impl serde::Serialize for SharePointMigrationJobCancelledEvent {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("correlationId", &self.correlation_id)?;
-        writer.field("eventDateTime", &self.event_date_time)?;
-        writer.field("jobId", &self.job_id)?;
-        writer.field("isCancelledByUser", &self.is_cancelled_by_user)?;
-        writer.field("totalRetryCount", &self.total_retry_count)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -1766,24 +2955,26 @@ impl crate::read_fields::ReadFields for SharePointMigrationJobCancelledEvent {
     const NAME: &'static str = "microsoft.graph.sharePointMigrationJobCancelledEvent";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "correlationId" => self.correlation_id = map.next_value()?,
-            "eventDateTime" => self.event_date_time = map.next_value()?,
-            "jobId" => self.job_id = map.next_value()?,
-            "isCancelledByUser" => self.is_cancelled_by_user = map.next_value()?,
-            "totalRetryCount" => self.total_retry_count = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "correlationId" => into.str(4710, map)?,
+            "eventDateTime" => into.other::<crate::edm::DateTimeOffset, _>(4711, map)?,
+            "jobId" => into.str(4712, map)?,
+            "isCancelledByUser" => into.bool(4716, map)?,
+            "totalRetryCount" => into.int::<i32, _>(4717, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+base: <crate::models::SharePointMigrationEvent as crate::read_fields::ReadFields>::from_properties(properties),
+}
     }
 }
 
@@ -1802,32 +2993,58 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.sharePointMigrationJobDeletedEvent` entity type.
 ///
-/// Derived from `sharePointMigrationEvent` < `entity`; inherited properties are included.
+/// Derived from `sharePointMigrationEvent` < `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::SharePointMigrationEvent`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "storage")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct SharePointMigrationJobDeletedEvent {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
-    /// The `correlationId` property.
-    pub correlation_id: crate::Patch<String>,
-    /// The `eventDateTime` property.
-    pub event_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// The `jobId` property.
-    pub job_id: crate::Patch<String>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    base: crate::models::SharePointMigrationEvent,
+}
+
+#[cfg(feature = "storage")]
+impl std::ops::Deref for SharePointMigrationJobDeletedEvent {
+    type Target = crate::models::SharePointMigrationEvent;
+
+    fn deref(&self) -> &crate::models::SharePointMigrationEvent {
+        &self.base
+    }
+}
+
+#[cfg(feature = "storage")]
+impl std::ops::DerefMut for SharePointMigrationJobDeletedEvent {
+    fn deref_mut(&mut self) -> &mut crate::models::SharePointMigrationEvent {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "storage")]
+impl SharePointMigrationJobDeletedEvent {
+    /// An empty `sharePointMigrationJobDeletedEvent`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+}
+
+#[cfg(feature = "storage")]
+impl std::fmt::Debug for SharePointMigrationJobDeletedEvent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props().fmt_as(
+            f,
+            "SharePointMigrationJobDeletedEvent",
+            crate::models::PROPERTY_NAMES,
+        )
+    }
 }
 
 #[cfg(feature = "storage")]
 impl serde::Serialize for SharePointMigrationJobDeletedEvent {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("correlationId", &self.correlation_id)?;
-        writer.field("eventDateTime", &self.event_date_time)?;
-        writer.field("jobId", &self.job_id)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -1843,22 +3060,24 @@ impl crate::read_fields::ReadFields for SharePointMigrationJobDeletedEvent {
     const NAME: &'static str = "microsoft.graph.sharePointMigrationJobDeletedEvent";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "correlationId" => self.correlation_id = map.next_value()?,
-            "eventDateTime" => self.event_date_time = map.next_value()?,
-            "jobId" => self.job_id = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "correlationId" => into.str(4710, map)?,
+            "eventDateTime" => into.other::<crate::edm::DateTimeOffset, _>(4711, map)?,
+            "jobId" => into.str(4712, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+base: <crate::models::SharePointMigrationEvent as crate::read_fields::ReadFields>::from_properties(properties),
+}
     }
 }
 
@@ -1875,50 +3094,145 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.sharePointMigrationJobErrorEvent` entity type.
 ///
-/// Derived from `sharePointMigrationEvent` < `entity`; inherited properties are included.
+/// Derived from `sharePointMigrationEvent` < `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::SharePointMigrationEvent`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "storage")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct SharePointMigrationJobErrorEvent {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
-    /// The `correlationId` property.
-    pub correlation_id: crate::Patch<String>,
-    /// The `eventDateTime` property.
-    pub event_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// The `jobId` property.
-    pub job_id: crate::Patch<String>,
+    base: crate::models::SharePointMigrationEvent,
+}
+
+#[cfg(feature = "storage")]
+impl std::ops::Deref for SharePointMigrationJobErrorEvent {
+    type Target = crate::models::SharePointMigrationEvent;
+
+    fn deref(&self) -> &crate::models::SharePointMigrationEvent {
+        &self.base
+    }
+}
+
+#[cfg(feature = "storage")]
+impl std::ops::DerefMut for SharePointMigrationJobErrorEvent {
+    fn deref_mut(&mut self) -> &mut crate::models::SharePointMigrationEvent {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "storage")]
+impl SharePointMigrationJobErrorEvent {
+    /// An empty `sharePointMigrationJobErrorEvent`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The `error` property.
-    pub error: crate::Patch<Box<crate::models::PublicError>>,
+    ///
+    /// `error`: `None` when absent or `null`.
+    pub fn error(&self) -> Option<&crate::models::PublicError> {
+        self.props().get(4718)
+    }
+
+    /// Sets `error`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_error(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::PublicError>,
+    ) -> &mut Self {
+        self.props_mut().set(4718, value.into_patch());
+        self
+    }
+
     /// The `errorLevel` property.
-    pub error_level: crate::Patch<crate::models::SharePointMigrationJobErrorLevel>,
+    ///
+    /// `errorLevel`: `None` when absent or `null`.
+    pub fn error_level(&self) -> Option<&crate::models::SharePointMigrationJobErrorLevel> {
+        self.props().get(4719)
+    }
+
+    /// Sets `errorLevel`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_error_level(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::SharePointMigrationJobErrorLevel>,
+    ) -> &mut Self {
+        self.props_mut().set(4719, value.into_patch());
+        self
+    }
+
     /// The `objectId` property.
-    pub object_id: crate::Patch<String>,
+    ///
+    /// `objectId`: `None` when absent or `null`.
+    pub fn object_id(&self) -> Option<&str> {
+        self.props().str(4720)
+    }
+
+    /// Sets `objectId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_object_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(4720, value.into_patch());
+        self
+    }
+
     /// The `objectType` property.
-    pub object_type: crate::Patch<crate::models::SharePointMigrationObjectType>,
+    ///
+    /// `objectType`: `None` when absent or `null`.
+    pub fn object_type(&self) -> Option<&crate::models::SharePointMigrationObjectType> {
+        self.props().get(4721)
+    }
+
+    /// Sets `objectType`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_object_type(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::SharePointMigrationObjectType>,
+    ) -> &mut Self {
+        self.props_mut().set(4721, value.into_patch());
+        self
+    }
+
     /// The `objectUrl` property.
-    pub object_url: crate::Patch<String>,
+    ///
+    /// `objectUrl`: `None` when absent or `null`.
+    pub fn object_url(&self) -> Option<&str> {
+        self.props().str(4722)
+    }
+
+    /// Sets `objectUrl`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_object_url(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(4722, value.into_patch());
+        self
+    }
+
     /// The `totalRetryCount` property.
-    pub total_retry_count: crate::Patch<i32>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `totalRetryCount`: `None` when absent or `null`.
+    pub fn total_retry_count(&self) -> Option<i32> {
+        self.props().int(4723)
+    }
+
+    /// Sets `totalRetryCount`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_total_retry_count(&mut self, value: impl crate::IntoPatch<i32>) -> &mut Self {
+        self.props_mut().set_int(4723, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "storage")]
+impl std::fmt::Debug for SharePointMigrationJobErrorEvent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props().fmt_as(
+            f,
+            "SharePointMigrationJobErrorEvent",
+            crate::models::PROPERTY_NAMES,
+        )
+    }
 }
 
 #[cfg(feature = "storage")]
 impl serde::Serialize for SharePointMigrationJobErrorEvent {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("correlationId", &self.correlation_id)?;
-        writer.field("eventDateTime", &self.event_date_time)?;
-        writer.field("jobId", &self.job_id)?;
-        writer.field("error", &self.error)?;
-        writer.field("errorLevel", &self.error_level)?;
-        writer.field("objectId", &self.object_id)?;
-        writer.field("objectType", &self.object_type)?;
-        writer.field("objectUrl", &self.object_url)?;
-        writer.field("totalRetryCount", &self.total_retry_count)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -1934,28 +3248,34 @@ impl crate::read_fields::ReadFields for SharePointMigrationJobErrorEvent {
     const NAME: &'static str = "microsoft.graph.sharePointMigrationJobErrorEvent";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "correlationId" => self.correlation_id = map.next_value()?,
-            "eventDateTime" => self.event_date_time = map.next_value()?,
-            "jobId" => self.job_id = map.next_value()?,
-            "error" => self.error = map.next_value()?,
-            "errorLevel" => self.error_level = map.next_value()?,
-            "objectId" => self.object_id = map.next_value()?,
-            "objectType" => self.object_type = map.next_value()?,
-            "objectUrl" => self.object_url = map.next_value()?,
-            "totalRetryCount" => self.total_retry_count = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "correlationId" => into.str(4710, map)?,
+            "eventDateTime" => into.other::<crate::edm::DateTimeOffset, _>(4711, map)?,
+            "jobId" => into.str(4712, map)?,
+            "error" => into.other::<crate::models::PublicError, _>(4718, map)?,
+            "errorLevel" => {
+                into.other::<crate::models::SharePointMigrationJobErrorLevel, _>(4719, map)?
+            }
+            "objectId" => into.str(4720, map)?,
+            "objectType" => {
+                into.other::<crate::models::SharePointMigrationObjectType, _>(4721, map)?
+            }
+            "objectUrl" => into.str(4722, map)?,
+            "totalRetryCount" => into.int::<i32, _>(4723, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+base: <crate::models::SharePointMigrationEvent as crate::read_fields::ReadFields>::from_properties(properties),
+}
     }
 }
 
@@ -1978,44 +3298,113 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.sharePointMigrationJobPostponedEvent` entity type.
 ///
-/// Derived from `sharePointMigrationEvent` < `entity`; inherited properties are included.
+/// Derived from `sharePointMigrationEvent` < `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::SharePointMigrationEvent`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "storage")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct SharePointMigrationJobPostponedEvent {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
-    /// The `correlationId` property.
-    pub correlation_id: crate::Patch<String>,
-    /// The `eventDateTime` property.
-    pub event_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// The `jobId` property.
-    pub job_id: crate::Patch<String>,
+    base: crate::models::SharePointMigrationEvent,
+}
+
+#[cfg(feature = "storage")]
+impl std::ops::Deref for SharePointMigrationJobPostponedEvent {
+    type Target = crate::models::SharePointMigrationEvent;
+
+    fn deref(&self) -> &crate::models::SharePointMigrationEvent {
+        &self.base
+    }
+}
+
+#[cfg(feature = "storage")]
+impl std::ops::DerefMut for SharePointMigrationJobPostponedEvent {
+    fn deref_mut(&mut self) -> &mut crate::models::SharePointMigrationEvent {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "storage")]
+impl SharePointMigrationJobPostponedEvent {
+    /// An empty `sharePointMigrationJobPostponedEvent`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The `jobsInQueue` property.
-    pub jobs_in_queue: crate::Patch<i64>,
+    ///
+    /// `jobsInQueue`: `None` when absent or `null`.
+    pub fn jobs_in_queue(&self) -> Option<i64> {
+        self.props().int(4724)
+    }
+
+    /// Sets `jobsInQueue`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_jobs_in_queue(&mut self, value: impl crate::IntoPatch<i64>) -> &mut Self {
+        self.props_mut().set_int(4724, value.into_patch());
+        self
+    }
+
     /// The `nextPickupDateTime` property.
-    pub next_pickup_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    ///
+    /// `nextPickupDateTime`: `None` when absent or `null`.
+    pub fn next_pickup_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(4725)
+    }
+
+    /// Sets `nextPickupDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_next_pickup_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(4725, value.into_patch());
+        self
+    }
+
     /// The `reason` property.
-    pub reason: crate::Patch<String>,
+    ///
+    /// `reason`: `None` when absent or `null`.
+    pub fn reason(&self) -> Option<&str> {
+        self.props().str(4726)
+    }
+
+    /// Sets `reason`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_reason(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(4726, value.into_patch());
+        self
+    }
+
     /// The `totalRetryCount` property.
-    pub total_retry_count: crate::Patch<i32>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `totalRetryCount`: `None` when absent or `null`.
+    pub fn total_retry_count(&self) -> Option<i32> {
+        self.props().int(4727)
+    }
+
+    /// Sets `totalRetryCount`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_total_retry_count(&mut self, value: impl crate::IntoPatch<i32>) -> &mut Self {
+        self.props_mut().set_int(4727, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "storage")]
+impl std::fmt::Debug for SharePointMigrationJobPostponedEvent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props().fmt_as(
+            f,
+            "SharePointMigrationJobPostponedEvent",
+            crate::models::PROPERTY_NAMES,
+        )
+    }
 }
 
 #[cfg(feature = "storage")]
 impl serde::Serialize for SharePointMigrationJobPostponedEvent {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("correlationId", &self.correlation_id)?;
-        writer.field("eventDateTime", &self.event_date_time)?;
-        writer.field("jobId", &self.job_id)?;
-        writer.field("jobsInQueue", &self.jobs_in_queue)?;
-        writer.field("nextPickupDateTime", &self.next_pickup_date_time)?;
-        writer.field("reason", &self.reason)?;
-        writer.field("totalRetryCount", &self.total_retry_count)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -2031,26 +3420,28 @@ impl crate::read_fields::ReadFields for SharePointMigrationJobPostponedEvent {
     const NAME: &'static str = "microsoft.graph.sharePointMigrationJobPostponedEvent";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "correlationId" => self.correlation_id = map.next_value()?,
-            "eventDateTime" => self.event_date_time = map.next_value()?,
-            "jobId" => self.job_id = map.next_value()?,
-            "jobsInQueue" => self.jobs_in_queue = map.next_value()?,
-            "nextPickupDateTime" => self.next_pickup_date_time = map.next_value()?,
-            "reason" => self.reason = map.next_value()?,
-            "totalRetryCount" => self.total_retry_count = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "correlationId" => into.str(4710, map)?,
+            "eventDateTime" => into.other::<crate::edm::DateTimeOffset, _>(4711, map)?,
+            "jobId" => into.str(4712, map)?,
+            "jobsInQueue" => into.int::<i64, _>(4724, map)?,
+            "nextPickupDateTime" => into.other::<crate::edm::DateTimeOffset, _>(4725, map)?,
+            "reason" => into.str(4726, map)?,
+            "totalRetryCount" => into.int::<i32, _>(4727, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+base: <crate::models::SharePointMigrationEvent as crate::read_fields::ReadFields>::from_properties(properties),
+}
     }
 }
 
@@ -2071,92 +3462,291 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.sharePointMigrationJobProgressEvent` entity type.
 ///
-/// Derived from `sharePointMigrationEvent` < `entity`; inherited properties are included.
+/// Derived from `sharePointMigrationEvent` < `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::SharePointMigrationEvent`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "storage")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct SharePointMigrationJobProgressEvent {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
-    /// The `correlationId` property.
-    pub correlation_id: crate::Patch<String>,
-    /// The `eventDateTime` property.
-    pub event_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// The `jobId` property.
-    pub job_id: crate::Patch<String>,
+    base: crate::models::SharePointMigrationEvent,
+}
+
+#[cfg(feature = "storage")]
+impl std::ops::Deref for SharePointMigrationJobProgressEvent {
+    type Target = crate::models::SharePointMigrationEvent;
+
+    fn deref(&self) -> &crate::models::SharePointMigrationEvent {
+        &self.base
+    }
+}
+
+#[cfg(feature = "storage")]
+impl std::ops::DerefMut for SharePointMigrationJobProgressEvent {
+    fn deref_mut(&mut self) -> &mut crate::models::SharePointMigrationEvent {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "storage")]
+impl SharePointMigrationJobProgressEvent {
+    /// An empty `sharePointMigrationJobProgressEvent`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The `bytesProcessed` property.
-    pub bytes_processed: crate::Patch<i64>,
+    ///
+    /// `bytesProcessed`: `None` when absent or `null`.
+    pub fn bytes_processed(&self) -> Option<i64> {
+        self.props().int(4728)
+    }
+
+    /// Sets `bytesProcessed`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_bytes_processed(&mut self, value: impl crate::IntoPatch<i64>) -> &mut Self {
+        self.props_mut().set_int(4728, value.into_patch());
+        self
+    }
+
     /// The `bytesProcessedOnlyCurrentVersion` property.
-    pub bytes_processed_only_current_version: crate::Patch<i64>,
+    ///
+    /// `bytesProcessedOnlyCurrentVersion`: `None` when absent or `null`.
+    pub fn bytes_processed_only_current_version(&self) -> Option<i64> {
+        self.props().int(4729)
+    }
+
+    /// Sets `bytesProcessedOnlyCurrentVersion`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_bytes_processed_only_current_version(
+        &mut self,
+        value: impl crate::IntoPatch<i64>,
+    ) -> &mut Self {
+        self.props_mut().set_int(4729, value.into_patch());
+        self
+    }
+
     /// The `cpuDurationMs` property.
-    pub cpu_duration_ms: crate::Patch<i64>,
+    ///
+    /// `cpuDurationMs`: `None` when absent or `null`.
+    pub fn cpu_duration_ms(&self) -> Option<i64> {
+        self.props().int(4730)
+    }
+
+    /// Sets `cpuDurationMs`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_cpu_duration_ms(&mut self, value: impl crate::IntoPatch<i64>) -> &mut Self {
+        self.props_mut().set_int(4730, value.into_patch());
+        self
+    }
+
     /// The `filesProcessed` property.
-    pub files_processed: crate::Patch<i64>,
+    ///
+    /// `filesProcessed`: `None` when absent or `null`.
+    pub fn files_processed(&self) -> Option<i64> {
+        self.props().int(4731)
+    }
+
+    /// Sets `filesProcessed`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_files_processed(&mut self, value: impl crate::IntoPatch<i64>) -> &mut Self {
+        self.props_mut().set_int(4731, value.into_patch());
+        self
+    }
+
     /// The `filesProcessedOnlyCurrentVersion` property.
-    pub files_processed_only_current_version: crate::Patch<i64>,
+    ///
+    /// `filesProcessedOnlyCurrentVersion`: `None` when absent or `null`.
+    pub fn files_processed_only_current_version(&self) -> Option<i64> {
+        self.props().int(4732)
+    }
+
+    /// Sets `filesProcessedOnlyCurrentVersion`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_files_processed_only_current_version(
+        &mut self,
+        value: impl crate::IntoPatch<i64>,
+    ) -> &mut Self {
+        self.props_mut().set_int(4732, value.into_patch());
+        self
+    }
+
     /// The `isCompleted` property.
-    pub is_completed: crate::Patch<bool>,
+    ///
+    /// `isCompleted`: `None` when absent or `null`.
+    pub fn is_completed(&self) -> Option<bool> {
+        self.props().bool(4733)
+    }
+
+    /// Sets `isCompleted`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_is_completed(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(4733, value.into_patch());
+        self
+    }
+
     /// The `lastProcessedObjectId` property.
-    pub last_processed_object_id: crate::Patch<String>,
+    ///
+    /// `lastProcessedObjectId`: `None` when absent or `null`.
+    pub fn last_processed_object_id(&self) -> Option<&str> {
+        self.props().str(4734)
+    }
+
+    /// Sets `lastProcessedObjectId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_last_processed_object_id(
+        &mut self,
+        value: impl crate::IntoPatch<String>,
+    ) -> &mut Self {
+        self.props_mut().set_str(4734, value.into_patch());
+        self
+    }
+
     /// The `objectsProcessed` property.
-    pub objects_processed: crate::Patch<i64>,
+    ///
+    /// `objectsProcessed`: `None` when absent or `null`.
+    pub fn objects_processed(&self) -> Option<i64> {
+        self.props().int(4735)
+    }
+
+    /// Sets `objectsProcessed`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_objects_processed(&mut self, value: impl crate::IntoPatch<i64>) -> &mut Self {
+        self.props_mut().set_int(4735, value.into_patch());
+        self
+    }
+
     /// The `sqlDurationMs` property.
-    pub sql_duration_ms: crate::Patch<i64>,
+    ///
+    /// `sqlDurationMs`: `None` when absent or `null`.
+    pub fn sql_duration_ms(&self) -> Option<i64> {
+        self.props().int(4736)
+    }
+
+    /// Sets `sqlDurationMs`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_sql_duration_ms(&mut self, value: impl crate::IntoPatch<i64>) -> &mut Self {
+        self.props_mut().set_int(4736, value.into_patch());
+        self
+    }
+
     /// The `sqlQueryCount` property.
-    pub sql_query_count: crate::Patch<i64>,
+    ///
+    /// `sqlQueryCount`: `None` when absent or `null`.
+    pub fn sql_query_count(&self) -> Option<i64> {
+        self.props().int(4737)
+    }
+
+    /// Sets `sqlQueryCount`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_sql_query_count(&mut self, value: impl crate::IntoPatch<i64>) -> &mut Self {
+        self.props_mut().set_int(4737, value.into_patch());
+        self
+    }
+
     /// The `totalDurationMs` property.
-    pub total_duration_ms: crate::Patch<i64>,
+    ///
+    /// `totalDurationMs`: `None` when absent or `null`.
+    pub fn total_duration_ms(&self) -> Option<i64> {
+        self.props().int(4738)
+    }
+
+    /// Sets `totalDurationMs`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_total_duration_ms(&mut self, value: impl crate::IntoPatch<i64>) -> &mut Self {
+        self.props_mut().set_int(4738, value.into_patch());
+        self
+    }
+
     /// The `totalErrors` property.
-    pub total_errors: crate::Patch<i64>,
+    ///
+    /// `totalErrors`: `None` when absent or `null`.
+    pub fn total_errors(&self) -> Option<i64> {
+        self.props().int(4739)
+    }
+
+    /// Sets `totalErrors`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_total_errors(&mut self, value: impl crate::IntoPatch<i64>) -> &mut Self {
+        self.props_mut().set_int(4739, value.into_patch());
+        self
+    }
+
     /// The `totalExpectedBytes` property.
-    pub total_expected_bytes: crate::Patch<i64>,
+    ///
+    /// `totalExpectedBytes`: `None` when absent or `null`.
+    pub fn total_expected_bytes(&self) -> Option<i64> {
+        self.props().int(4740)
+    }
+
+    /// Sets `totalExpectedBytes`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_total_expected_bytes(&mut self, value: impl crate::IntoPatch<i64>) -> &mut Self {
+        self.props_mut().set_int(4740, value.into_patch());
+        self
+    }
+
     /// The `totalExpectedObjects` property.
-    pub total_expected_objects: crate::Patch<i64>,
+    ///
+    /// `totalExpectedObjects`: `None` when absent or `null`.
+    pub fn total_expected_objects(&self) -> Option<i64> {
+        self.props().int(4741)
+    }
+
+    /// Sets `totalExpectedObjects`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_total_expected_objects(&mut self, value: impl crate::IntoPatch<i64>) -> &mut Self {
+        self.props_mut().set_int(4741, value.into_patch());
+        self
+    }
+
     /// The `totalRetryCount` property.
-    pub total_retry_count: crate::Patch<i32>,
+    ///
+    /// `totalRetryCount`: `None` when absent or `null`.
+    pub fn total_retry_count(&self) -> Option<i32> {
+        self.props().int(4742)
+    }
+
+    /// Sets `totalRetryCount`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_total_retry_count(&mut self, value: impl crate::IntoPatch<i32>) -> &mut Self {
+        self.props_mut().set_int(4742, value.into_patch());
+        self
+    }
+
     /// The `totalWarnings` property.
-    pub total_warnings: crate::Patch<i64>,
+    ///
+    /// `totalWarnings`: `None` when absent or `null`.
+    pub fn total_warnings(&self) -> Option<i64> {
+        self.props().int(4743)
+    }
+
+    /// Sets `totalWarnings`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_total_warnings(&mut self, value: impl crate::IntoPatch<i64>) -> &mut Self {
+        self.props_mut().set_int(4743, value.into_patch());
+        self
+    }
+
     /// The `waitTimeOnSqlThrottlingMs` property.
-    pub wait_time_on_sql_throttling_ms: crate::Patch<i64>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `waitTimeOnSqlThrottlingMs`: `None` when absent or `null`.
+    pub fn wait_time_on_sql_throttling_ms(&self) -> Option<i64> {
+        self.props().int(4744)
+    }
+
+    /// Sets `waitTimeOnSqlThrottlingMs`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_wait_time_on_sql_throttling_ms(
+        &mut self,
+        value: impl crate::IntoPatch<i64>,
+    ) -> &mut Self {
+        self.props_mut().set_int(4744, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "storage")]
+impl std::fmt::Debug for SharePointMigrationJobProgressEvent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props().fmt_as(
+            f,
+            "SharePointMigrationJobProgressEvent",
+            crate::models::PROPERTY_NAMES,
+        )
+    }
 }
 
 #[cfg(feature = "storage")]
 impl serde::Serialize for SharePointMigrationJobProgressEvent {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("correlationId", &self.correlation_id)?;
-        writer.field("eventDateTime", &self.event_date_time)?;
-        writer.field("jobId", &self.job_id)?;
-        writer.field("bytesProcessed", &self.bytes_processed)?;
-        writer.field(
-            "bytesProcessedOnlyCurrentVersion",
-            &self.bytes_processed_only_current_version,
-        )?;
-        writer.field("cpuDurationMs", &self.cpu_duration_ms)?;
-        writer.field("filesProcessed", &self.files_processed)?;
-        writer.field(
-            "filesProcessedOnlyCurrentVersion",
-            &self.files_processed_only_current_version,
-        )?;
-        writer.field("isCompleted", &self.is_completed)?;
-        writer.field("lastProcessedObjectId", &self.last_processed_object_id)?;
-        writer.field("objectsProcessed", &self.objects_processed)?;
-        writer.field("sqlDurationMs", &self.sql_duration_ms)?;
-        writer.field("sqlQueryCount", &self.sql_query_count)?;
-        writer.field("totalDurationMs", &self.total_duration_ms)?;
-        writer.field("totalErrors", &self.total_errors)?;
-        writer.field("totalExpectedBytes", &self.total_expected_bytes)?;
-        writer.field("totalExpectedObjects", &self.total_expected_objects)?;
-        writer.field("totalRetryCount", &self.total_retry_count)?;
-        writer.field("totalWarnings", &self.total_warnings)?;
-        writer.field(
-            "waitTimeOnSqlThrottlingMs",
-            &self.wait_time_on_sql_throttling_ms,
-        )?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -2172,45 +3762,41 @@ impl crate::read_fields::ReadFields for SharePointMigrationJobProgressEvent {
     const NAME: &'static str = "microsoft.graph.sharePointMigrationJobProgressEvent";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "correlationId" => self.correlation_id = map.next_value()?,
-            "eventDateTime" => self.event_date_time = map.next_value()?,
-            "jobId" => self.job_id = map.next_value()?,
-            "bytesProcessed" => self.bytes_processed = map.next_value()?,
-            "bytesProcessedOnlyCurrentVersion" => {
-                self.bytes_processed_only_current_version = map.next_value()?
-            }
-            "cpuDurationMs" => self.cpu_duration_ms = map.next_value()?,
-            "filesProcessed" => self.files_processed = map.next_value()?,
-            "filesProcessedOnlyCurrentVersion" => {
-                self.files_processed_only_current_version = map.next_value()?
-            }
-            "isCompleted" => self.is_completed = map.next_value()?,
-            "lastProcessedObjectId" => self.last_processed_object_id = map.next_value()?,
-            "objectsProcessed" => self.objects_processed = map.next_value()?,
-            "sqlDurationMs" => self.sql_duration_ms = map.next_value()?,
-            "sqlQueryCount" => self.sql_query_count = map.next_value()?,
-            "totalDurationMs" => self.total_duration_ms = map.next_value()?,
-            "totalErrors" => self.total_errors = map.next_value()?,
-            "totalExpectedBytes" => self.total_expected_bytes = map.next_value()?,
-            "totalExpectedObjects" => self.total_expected_objects = map.next_value()?,
-            "totalRetryCount" => self.total_retry_count = map.next_value()?,
-            "totalWarnings" => self.total_warnings = map.next_value()?,
-            "waitTimeOnSqlThrottlingMs" => {
-                self.wait_time_on_sql_throttling_ms = map.next_value()?
-            }
+            "id" => into.str(2376, map)?,
+            "correlationId" => into.str(4710, map)?,
+            "eventDateTime" => into.other::<crate::edm::DateTimeOffset, _>(4711, map)?,
+            "jobId" => into.str(4712, map)?,
+            "bytesProcessed" => into.int::<i64, _>(4728, map)?,
+            "bytesProcessedOnlyCurrentVersion" => into.int::<i64, _>(4729, map)?,
+            "cpuDurationMs" => into.int::<i64, _>(4730, map)?,
+            "filesProcessed" => into.int::<i64, _>(4731, map)?,
+            "filesProcessedOnlyCurrentVersion" => into.int::<i64, _>(4732, map)?,
+            "isCompleted" => into.bool(4733, map)?,
+            "lastProcessedObjectId" => into.str(4734, map)?,
+            "objectsProcessed" => into.int::<i64, _>(4735, map)?,
+            "sqlDurationMs" => into.int::<i64, _>(4736, map)?,
+            "sqlQueryCount" => into.int::<i64, _>(4737, map)?,
+            "totalDurationMs" => into.int::<i64, _>(4738, map)?,
+            "totalErrors" => into.int::<i64, _>(4739, map)?,
+            "totalExpectedBytes" => into.int::<i64, _>(4740, map)?,
+            "totalExpectedObjects" => into.int::<i64, _>(4741, map)?,
+            "totalRetryCount" => into.int::<i32, _>(4742, map)?,
+            "totalWarnings" => into.int::<i64, _>(4743, map)?,
+            "waitTimeOnSqlThrottlingMs" => into.int::<i64, _>(4744, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+base: <crate::models::SharePointMigrationEvent as crate::read_fields::ReadFields>::from_properties(properties),
+}
     }
 }
 
@@ -2244,32 +3830,58 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.sharePointMigrationJobQueuedEvent` entity type.
 ///
-/// Derived from `sharePointMigrationEvent` < `entity`; inherited properties are included.
+/// Derived from `sharePointMigrationEvent` < `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::SharePointMigrationEvent`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "storage")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct SharePointMigrationJobQueuedEvent {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
-    /// The `correlationId` property.
-    pub correlation_id: crate::Patch<String>,
-    /// The `eventDateTime` property.
-    pub event_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// The `jobId` property.
-    pub job_id: crate::Patch<String>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    base: crate::models::SharePointMigrationEvent,
+}
+
+#[cfg(feature = "storage")]
+impl std::ops::Deref for SharePointMigrationJobQueuedEvent {
+    type Target = crate::models::SharePointMigrationEvent;
+
+    fn deref(&self) -> &crate::models::SharePointMigrationEvent {
+        &self.base
+    }
+}
+
+#[cfg(feature = "storage")]
+impl std::ops::DerefMut for SharePointMigrationJobQueuedEvent {
+    fn deref_mut(&mut self) -> &mut crate::models::SharePointMigrationEvent {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "storage")]
+impl SharePointMigrationJobQueuedEvent {
+    /// An empty `sharePointMigrationJobQueuedEvent`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+}
+
+#[cfg(feature = "storage")]
+impl std::fmt::Debug for SharePointMigrationJobQueuedEvent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props().fmt_as(
+            f,
+            "SharePointMigrationJobQueuedEvent",
+            crate::models::PROPERTY_NAMES,
+        )
+    }
 }
 
 #[cfg(feature = "storage")]
 impl serde::Serialize for SharePointMigrationJobQueuedEvent {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("correlationId", &self.correlation_id)?;
-        writer.field("eventDateTime", &self.event_date_time)?;
-        writer.field("jobId", &self.job_id)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -2285,22 +3897,24 @@ impl crate::read_fields::ReadFields for SharePointMigrationJobQueuedEvent {
     const NAME: &'static str = "microsoft.graph.sharePointMigrationJobQueuedEvent";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "correlationId" => self.correlation_id = map.next_value()?,
-            "eventDateTime" => self.event_date_time = map.next_value()?,
-            "jobId" => self.job_id = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "correlationId" => into.str(4710, map)?,
+            "eventDateTime" => into.other::<crate::edm::DateTimeOffset, _>(4711, map)?,
+            "jobId" => into.str(4712, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+base: <crate::models::SharePointMigrationEvent as crate::read_fields::ReadFields>::from_properties(properties),
+}
     }
 }
 
@@ -2317,38 +3931,84 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.sharePointMigrationJobStartEvent` entity type.
 ///
-/// Derived from `sharePointMigrationEvent` < `entity`; inherited properties are included.
+/// Derived from `sharePointMigrationEvent` < `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::SharePointMigrationEvent`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "storage")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct SharePointMigrationJobStartEvent {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
-    /// The `correlationId` property.
-    pub correlation_id: crate::Patch<String>,
-    /// The `eventDateTime` property.
-    pub event_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// The `jobId` property.
-    pub job_id: crate::Patch<String>,
+    base: crate::models::SharePointMigrationEvent,
+}
+
+#[cfg(feature = "storage")]
+impl std::ops::Deref for SharePointMigrationJobStartEvent {
+    type Target = crate::models::SharePointMigrationEvent;
+
+    fn deref(&self) -> &crate::models::SharePointMigrationEvent {
+        &self.base
+    }
+}
+
+#[cfg(feature = "storage")]
+impl std::ops::DerefMut for SharePointMigrationJobStartEvent {
+    fn deref_mut(&mut self) -> &mut crate::models::SharePointMigrationEvent {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "storage")]
+impl SharePointMigrationJobStartEvent {
+    /// An empty `sharePointMigrationJobStartEvent`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The `isRestarted` property.
-    pub is_restarted: crate::Patch<bool>,
+    ///
+    /// `isRestarted`: `None` when absent or `null`.
+    pub fn is_restarted(&self) -> Option<bool> {
+        self.props().bool(4745)
+    }
+
+    /// Sets `isRestarted`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_is_restarted(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(4745, value.into_patch());
+        self
+    }
+
     /// The `totalRetryCount` property.
-    pub total_retry_count: crate::Patch<i32>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `totalRetryCount`: `None` when absent or `null`.
+    pub fn total_retry_count(&self) -> Option<i32> {
+        self.props().int(4746)
+    }
+
+    /// Sets `totalRetryCount`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_total_retry_count(&mut self, value: impl crate::IntoPatch<i32>) -> &mut Self {
+        self.props_mut().set_int(4746, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "storage")]
+impl std::fmt::Debug for SharePointMigrationJobStartEvent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props().fmt_as(
+            f,
+            "SharePointMigrationJobStartEvent",
+            crate::models::PROPERTY_NAMES,
+        )
+    }
 }
 
 #[cfg(feature = "storage")]
 impl serde::Serialize for SharePointMigrationJobStartEvent {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("correlationId", &self.correlation_id)?;
-        writer.field("eventDateTime", &self.event_date_time)?;
-        writer.field("jobId", &self.job_id)?;
-        writer.field("isRestarted", &self.is_restarted)?;
-        writer.field("totalRetryCount", &self.total_retry_count)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -2364,24 +4024,26 @@ impl crate::read_fields::ReadFields for SharePointMigrationJobStartEvent {
     const NAME: &'static str = "microsoft.graph.sharePointMigrationJobStartEvent";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "correlationId" => self.correlation_id = map.next_value()?,
-            "eventDateTime" => self.event_date_time = map.next_value()?,
-            "jobId" => self.job_id = map.next_value()?,
-            "isRestarted" => self.is_restarted = map.next_value()?,
-            "totalRetryCount" => self.total_retry_count = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "correlationId" => into.str(4710, map)?,
+            "eventDateTime" => into.other::<crate::edm::DateTimeOffset, _>(4711, map)?,
+            "jobId" => into.str(4712, map)?,
+            "isRestarted" => into.bool(4745, map)?,
+            "totalRetryCount" => into.int::<i32, _>(4746, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+base: <crate::models::SharePointMigrationEvent as crate::read_fields::ReadFields>::from_properties(properties),
+}
     }
 }
 
@@ -2399,25 +4061,97 @@ crate::macros::select_fields! {
 }
 
 /// The `microsoft.graph.storage` entity type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "storage")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct Storage {
-    /// The `fileStorage` navigation property (present when expanded).
-    pub file_storage: crate::Patch<Box<crate::models::FileStorage>>,
-    /// The `settings` navigation property (present when expanded).
-    pub settings: crate::Patch<Box<crate::models::StorageSettings>>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "storage")]
+impl Storage {
+    /// An empty `storage`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// The `fileStorage` navigation property (present when expanded).
+    ///
+    /// `fileStorage`: `None` when absent or `null`.
+    pub fn file_storage(&self) -> Option<&crate::models::FileStorage> {
+        self.props().get(4947)
+    }
+
+    /// Sets `fileStorage`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_file_storage(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::FileStorage>,
+    ) -> &mut Self {
+        self.props_mut().set(4947, value.into_patch());
+        self
+    }
+
+    /// The `settings` navigation property (present when expanded).
+    ///
+    /// `settings`: `None` when absent or `null`.
+    pub fn settings(&self) -> Option<&crate::models::StorageSettings> {
+        self.props().get(4948)
+    }
+
+    /// Sets `settings`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_settings(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::StorageSettings>,
+    ) -> &mut Self {
+        self.props_mut().set(4948, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "storage")]
+impl std::fmt::Debug for Storage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "Storage", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "storage")]
 impl serde::Serialize for Storage {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("fileStorage", &self.file_storage)?;
-        writer.field("settings", &self.settings)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -2433,20 +4167,20 @@ impl crate::read_fields::ReadFields for Storage {
     const NAME: &'static str = "microsoft.graph.storage";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "fileStorage" => self.file_storage = map.next_value()?,
-            "settings" => self.settings = map.next_value()?,
+            "fileStorage" => into.other::<crate::models::FileStorage, _>(4947, map)?,
+            "settings" => into.other::<crate::models::StorageSettings, _>(4948, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
@@ -2461,26 +4195,71 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.storageSettings` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "storage")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct StorageSettings {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "storage")]
+impl std::ops::Deref for StorageSettings {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "storage")]
+impl std::ops::DerefMut for StorageSettings {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "storage")]
+impl StorageSettings {
+    /// An empty `storageSettings`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The `quota` navigation property (present when expanded).
-    pub quota: crate::Patch<Box<crate::models::UnifiedStorageQuota>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `quota`: `None` when absent or `null`.
+    pub fn quota(&self) -> Option<&crate::models::UnifiedStorageQuota> {
+        self.props().get(4952)
+    }
+
+    /// Sets `quota`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_quota(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::UnifiedStorageQuota>,
+    ) -> &mut Self {
+        self.props_mut().set(4952, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "storage")]
+impl std::fmt::Debug for StorageSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "StorageSettings", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "storage")]
 impl serde::Serialize for StorageSettings {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("quota", &self.quota)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -2496,20 +4275,24 @@ impl crate::read_fields::ReadFields for StorageSettings {
     const NAME: &'static str = "microsoft.graph.storageSettings";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "quota" => self.quota = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "quota" => into.other::<crate::models::UnifiedStorageQuota, _>(4952, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -2524,44 +4307,149 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.unifiedStorageQuota` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "storage")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct UnifiedStorageQuota {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "storage")]
+impl std::ops::Deref for UnifiedStorageQuota {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "storage")]
+impl std::ops::DerefMut for UnifiedStorageQuota {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "storage")]
+impl UnifiedStorageQuota {
+    /// An empty `unifiedStorageQuota`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The `deleted` property.
-    pub deleted: crate::Patch<i64>,
+    ///
+    /// `deleted`: `None` when absent or `null`.
+    pub fn deleted(&self) -> Option<i64> {
+        self.props().int(5367)
+    }
+
+    /// Sets `deleted`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_deleted(&mut self, value: impl crate::IntoPatch<i64>) -> &mut Self {
+        self.props_mut().set_int(5367, value.into_patch());
+        self
+    }
+
     /// The `manageWebUrl` property.
-    pub manage_web_url: crate::Patch<String>,
+    ///
+    /// `manageWebUrl`: `None` when absent or `null`.
+    pub fn manage_web_url(&self) -> Option<&str> {
+        self.props().str(5368)
+    }
+
+    /// Sets `manageWebUrl`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_manage_web_url(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(5368, value.into_patch());
+        self
+    }
+
     /// The `remaining` property.
-    pub remaining: crate::Patch<i64>,
+    ///
+    /// `remaining`: `None` when absent or `null`.
+    pub fn remaining(&self) -> Option<i64> {
+        self.props().int(5369)
+    }
+
+    /// Sets `remaining`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_remaining(&mut self, value: impl crate::IntoPatch<i64>) -> &mut Self {
+        self.props_mut().set_int(5369, value.into_patch());
+        self
+    }
+
     /// The `state` property.
-    pub state: crate::Patch<String>,
+    ///
+    /// `state`: `None` when absent or `null`.
+    pub fn state(&self) -> Option<&str> {
+        self.props().str(5370)
+    }
+
+    /// Sets `state`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_state(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(5370, value.into_patch());
+        self
+    }
+
     /// The `total` property.
-    pub total: crate::Patch<i64>,
+    ///
+    /// `total`: `None` when absent or `null`.
+    pub fn total(&self) -> Option<i64> {
+        self.props().int(5371)
+    }
+
+    /// Sets `total`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_total(&mut self, value: impl crate::IntoPatch<i64>) -> &mut Self {
+        self.props_mut().set_int(5371, value.into_patch());
+        self
+    }
+
     /// The `used` property.
-    pub used: crate::Patch<i64>,
+    ///
+    /// `used`: `None` when absent or `null`.
+    pub fn used(&self) -> Option<i64> {
+        self.props().int(5372)
+    }
+
+    /// Sets `used`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_used(&mut self, value: impl crate::IntoPatch<i64>) -> &mut Self {
+        self.props_mut().set_int(5372, value.into_patch());
+        self
+    }
+
     /// The `services` navigation property (present when expanded).
-    pub services: crate::Patch<Vec<crate::models::ServiceStorageQuotaBreakdown>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `services`: an empty slice when absent or `null`.
+    pub fn services(&self) -> &[crate::models::ServiceStorageQuotaBreakdown] {
+        self.props().list(5373)
+    }
+
+    /// Sets `services`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_services(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::ServiceStorageQuotaBreakdown>>,
+    ) -> &mut Self {
+        self.props_mut().set(5373, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "storage")]
+impl std::fmt::Debug for UnifiedStorageQuota {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "UnifiedStorageQuota", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "storage")]
 impl serde::Serialize for UnifiedStorageQuota {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("deleted", &self.deleted)?;
-        writer.field("manageWebUrl", &self.manage_web_url)?;
-        writer.field("remaining", &self.remaining)?;
-        writer.field("state", &self.state)?;
-        writer.field("total", &self.total)?;
-        writer.field("used", &self.used)?;
-        writer.field("services", &self.services)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -2577,26 +4465,32 @@ impl crate::read_fields::ReadFields for UnifiedStorageQuota {
     const NAME: &'static str = "microsoft.graph.unifiedStorageQuota";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "deleted" => self.deleted = map.next_value()?,
-            "manageWebUrl" => self.manage_web_url = map.next_value()?,
-            "remaining" => self.remaining = map.next_value()?,
-            "state" => self.state = map.next_value()?,
-            "total" => self.total = map.next_value()?,
-            "used" => self.used = map.next_value()?,
-            "services" => self.services = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "deleted" => into.int::<i64, _>(5367, map)?,
+            "manageWebUrl" => into.str(5368, map)?,
+            "remaining" => into.int::<i64, _>(5369, map)?,
+            "state" => into.str(5370, map)?,
+            "total" => into.int::<i64, _>(5371, map)?,
+            "used" => into.int::<i64, _>(5372, map)?,
+            "services" => {
+                into.other::<Vec<crate::models::ServiceStorageQuotaBreakdown>, _>(5373, map)?
+            }
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -2616,28 +4510,110 @@ crate::macros::select_fields! {
 }
 
 /// The `microsoft.graph.fileStorageContainerSettings` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "storage")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct FileStorageContainerSettings {
-    /// The `isItemVersioningEnabled` property.
-    pub is_item_versioning_enabled: crate::Patch<bool>,
-    /// The `isOcrEnabled` property.
-    pub is_ocr_enabled: crate::Patch<bool>,
-    /// The `itemMajorVersionLimit` property.
-    pub item_major_version_limit: crate::Patch<i32>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "storage")]
+impl FileStorageContainerSettings {
+    /// An empty `fileStorageContainerSettings`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// The `isItemVersioningEnabled` property.
+    ///
+    /// `isItemVersioningEnabled`: `None` when absent or `null`.
+    pub fn is_item_versioning_enabled(&self) -> Option<bool> {
+        self.props().bool(8093)
+    }
+
+    /// Sets `isItemVersioningEnabled`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_is_item_versioning_enabled(
+        &mut self,
+        value: impl crate::IntoPatch<bool>,
+    ) -> &mut Self {
+        self.props_mut().set_bool(8093, value.into_patch());
+        self
+    }
+
+    /// The `isOcrEnabled` property.
+    ///
+    /// `isOcrEnabled`: `None` when absent or `null`.
+    pub fn is_ocr_enabled(&self) -> Option<bool> {
+        self.props().bool(8094)
+    }
+
+    /// Sets `isOcrEnabled`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_is_ocr_enabled(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(8094, value.into_patch());
+        self
+    }
+
+    /// The `itemMajorVersionLimit` property.
+    ///
+    /// `itemMajorVersionLimit`: `None` when absent or `null`.
+    pub fn item_major_version_limit(&self) -> Option<i32> {
+        self.props().int(8095)
+    }
+
+    /// Sets `itemMajorVersionLimit`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_item_major_version_limit(&mut self, value: impl crate::IntoPatch<i32>) -> &mut Self {
+        self.props_mut().set_int(8095, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "storage")]
+impl std::fmt::Debug for FileStorageContainerSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props().fmt_as(
+            f,
+            "FileStorageContainerSettings",
+            crate::models::PROPERTY_NAMES,
+        )
+    }
 }
 
 #[cfg(feature = "storage")]
 impl serde::Serialize for FileStorageContainerSettings {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("isItemVersioningEnabled", &self.is_item_versioning_enabled)?;
-        writer.field("isOcrEnabled", &self.is_ocr_enabled)?;
-        writer.field("itemMajorVersionLimit", &self.item_major_version_limit)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -2653,65 +4629,203 @@ impl crate::read_fields::ReadFields for FileStorageContainerSettings {
     const NAME: &'static str = "microsoft.graph.fileStorageContainerSettings";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "isItemVersioningEnabled" => self.is_item_versioning_enabled = map.next_value()?,
-            "isOcrEnabled" => self.is_ocr_enabled = map.next_value()?,
-            "itemMajorVersionLimit" => self.item_major_version_limit = map.next_value()?,
+            "isItemVersioningEnabled" => into.bool(8093, map)?,
+            "isOcrEnabled" => into.bool(8094, map)?,
+            "itemMajorVersionLimit" => into.int::<i32, _>(8095, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.fileStorageContainerTypeRegistrationSettings` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "storage")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct FileStorageContainerTypeRegistrationSettings {
-    /// The `isDiscoverabilityEnabled` property.
-    pub is_discoverability_enabled: crate::Patch<bool>,
-    /// The `isItemVersioningEnabled` property.
-    pub is_item_versioning_enabled: crate::Patch<bool>,
-    /// The `isSearchEnabled` property.
-    pub is_search_enabled: crate::Patch<bool>,
-    /// The `isSharingRestricted` property.
-    pub is_sharing_restricted: crate::Patch<bool>,
-    /// The `itemMajorVersionLimit` property.
-    pub item_major_version_limit: crate::Patch<i64>,
-    /// The `maxStoragePerContainerInBytes` property.
-    pub max_storage_per_container_in_bytes: crate::Patch<i64>,
-    /// The `sharingCapability` property.
-    pub sharing_capability: crate::Patch<crate::models::SharingCapabilities>,
-    /// The `urlTemplate` property.
-    pub url_template: crate::Patch<String>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "storage")]
+impl FileStorageContainerTypeRegistrationSettings {
+    /// An empty `fileStorageContainerTypeRegistrationSettings`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// The `isDiscoverabilityEnabled` property.
+    ///
+    /// `isDiscoverabilityEnabled`: `None` when absent or `null`.
+    pub fn is_discoverability_enabled(&self) -> Option<bool> {
+        self.props().bool(8096)
+    }
+
+    /// Sets `isDiscoverabilityEnabled`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_is_discoverability_enabled(
+        &mut self,
+        value: impl crate::IntoPatch<bool>,
+    ) -> &mut Self {
+        self.props_mut().set_bool(8096, value.into_patch());
+        self
+    }
+
+    /// The `isItemVersioningEnabled` property.
+    ///
+    /// `isItemVersioningEnabled`: `None` when absent or `null`.
+    pub fn is_item_versioning_enabled(&self) -> Option<bool> {
+        self.props().bool(8097)
+    }
+
+    /// Sets `isItemVersioningEnabled`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_is_item_versioning_enabled(
+        &mut self,
+        value: impl crate::IntoPatch<bool>,
+    ) -> &mut Self {
+        self.props_mut().set_bool(8097, value.into_patch());
+        self
+    }
+
+    /// The `isSearchEnabled` property.
+    ///
+    /// `isSearchEnabled`: `None` when absent or `null`.
+    pub fn is_search_enabled(&self) -> Option<bool> {
+        self.props().bool(8098)
+    }
+
+    /// Sets `isSearchEnabled`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_is_search_enabled(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(8098, value.into_patch());
+        self
+    }
+
+    /// The `isSharingRestricted` property.
+    ///
+    /// `isSharingRestricted`: `None` when absent or `null`.
+    pub fn is_sharing_restricted(&self) -> Option<bool> {
+        self.props().bool(8099)
+    }
+
+    /// Sets `isSharingRestricted`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_is_sharing_restricted(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(8099, value.into_patch());
+        self
+    }
+
+    /// The `itemMajorVersionLimit` property.
+    ///
+    /// `itemMajorVersionLimit`: `None` when absent or `null`.
+    pub fn item_major_version_limit(&self) -> Option<i64> {
+        self.props().int(8100)
+    }
+
+    /// Sets `itemMajorVersionLimit`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_item_major_version_limit(&mut self, value: impl crate::IntoPatch<i64>) -> &mut Self {
+        self.props_mut().set_int(8100, value.into_patch());
+        self
+    }
+
+    /// The `maxStoragePerContainerInBytes` property.
+    ///
+    /// `maxStoragePerContainerInBytes`: `None` when absent or `null`.
+    pub fn max_storage_per_container_in_bytes(&self) -> Option<i64> {
+        self.props().int(8101)
+    }
+
+    /// Sets `maxStoragePerContainerInBytes`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_max_storage_per_container_in_bytes(
+        &mut self,
+        value: impl crate::IntoPatch<i64>,
+    ) -> &mut Self {
+        self.props_mut().set_int(8101, value.into_patch());
+        self
+    }
+
+    /// The `sharingCapability` property.
+    ///
+    /// `sharingCapability`: `None` when absent or `null`.
+    pub fn sharing_capability(&self) -> Option<&crate::models::SharingCapabilities> {
+        self.props().get(8102)
+    }
+
+    /// Sets `sharingCapability`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_sharing_capability(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::SharingCapabilities>,
+    ) -> &mut Self {
+        self.props_mut().set(8102, value.into_patch());
+        self
+    }
+
+    /// The `urlTemplate` property.
+    ///
+    /// `urlTemplate`: `None` when absent or `null`.
+    pub fn url_template(&self) -> Option<&str> {
+        self.props().str(8103)
+    }
+
+    /// Sets `urlTemplate`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_url_template(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(8103, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "storage")]
+impl std::fmt::Debug for FileStorageContainerTypeRegistrationSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props().fmt_as(
+            f,
+            "FileStorageContainerTypeRegistrationSettings",
+            crate::models::PROPERTY_NAMES,
+        )
+    }
 }
 
 #[cfg(feature = "storage")]
 impl serde::Serialize for FileStorageContainerTypeRegistrationSettings {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("isDiscoverabilityEnabled", &self.is_discoverability_enabled)?;
-        writer.field("isItemVersioningEnabled", &self.is_item_versioning_enabled)?;
-        writer.field("isSearchEnabled", &self.is_search_enabled)?;
-        writer.field("isSharingRestricted", &self.is_sharing_restricted)?;
-        writer.field("itemMajorVersionLimit", &self.item_major_version_limit)?;
-        writer.field(
-            "maxStoragePerContainerInBytes",
-            &self.max_storage_per_container_in_bytes,
-        )?;
-        writer.field("sharingCapability", &self.sharing_capability)?;
-        writer.field("urlTemplate", &self.url_template)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -2727,79 +4841,230 @@ impl crate::read_fields::ReadFields for FileStorageContainerTypeRegistrationSett
     const NAME: &'static str = "microsoft.graph.fileStorageContainerTypeRegistrationSettings";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "isDiscoverabilityEnabled" => self.is_discoverability_enabled = map.next_value()?,
-            "isItemVersioningEnabled" => self.is_item_versioning_enabled = map.next_value()?,
-            "isSearchEnabled" => self.is_search_enabled = map.next_value()?,
-            "isSharingRestricted" => self.is_sharing_restricted = map.next_value()?,
-            "itemMajorVersionLimit" => self.item_major_version_limit = map.next_value()?,
-            "maxStoragePerContainerInBytes" => {
-                self.max_storage_per_container_in_bytes = map.next_value()?
+            "isDiscoverabilityEnabled" => into.bool(8096, map)?,
+            "isItemVersioningEnabled" => into.bool(8097, map)?,
+            "isSearchEnabled" => into.bool(8098, map)?,
+            "isSharingRestricted" => into.bool(8099, map)?,
+            "itemMajorVersionLimit" => into.int::<i64, _>(8100, map)?,
+            "maxStoragePerContainerInBytes" => into.int::<i64, _>(8101, map)?,
+            "sharingCapability" => {
+                into.other::<crate::models::SharingCapabilities, _>(8102, map)?
             }
-            "sharingCapability" => self.sharing_capability = map.next_value()?,
-            "urlTemplate" => self.url_template = map.next_value()?,
+            "urlTemplate" => into.str(8103, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.fileStorageContainerTypeSettings` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "storage")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct FileStorageContainerTypeSettings {
-    /// The `consumingTenantOverridables` property.
-    pub consuming_tenant_overridables:
-        crate::Patch<crate::edm::Flags<crate::models::FileStorageContainerTypeSettingsOverride>>,
-    /// The `isDiscoverabilityEnabled` property.
-    pub is_discoverability_enabled: crate::Patch<bool>,
-    /// The `isItemVersioningEnabled` property.
-    pub is_item_versioning_enabled: crate::Patch<bool>,
-    /// The `isSearchEnabled` property.
-    pub is_search_enabled: crate::Patch<bool>,
-    /// The `isSharingRestricted` property.
-    pub is_sharing_restricted: crate::Patch<bool>,
-    /// The `itemMajorVersionLimit` property.
-    pub item_major_version_limit: crate::Patch<i64>,
-    /// The `maxStoragePerContainerInBytes` property.
-    pub max_storage_per_container_in_bytes: crate::Patch<i64>,
-    /// The `sharingCapability` property.
-    pub sharing_capability: crate::Patch<crate::models::SharingCapabilities>,
-    /// The `urlTemplate` property.
-    pub url_template: crate::Patch<String>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "storage")]
+impl FileStorageContainerTypeSettings {
+    /// An empty `fileStorageContainerTypeSettings`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// The `consumingTenantOverridables` property.
+    ///
+    /// `consumingTenantOverridables`: `None` when absent or `null`.
+    pub fn consuming_tenant_overridables(
+        &self,
+    ) -> Option<&crate::edm::Flags<crate::models::FileStorageContainerTypeSettingsOverride>> {
+        self.props().get(8104)
+    }
+
+    /// Sets `consumingTenantOverridables`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_consuming_tenant_overridables(
+        &mut self,
+        value: impl crate::IntoPatch<
+            crate::edm::Flags<crate::models::FileStorageContainerTypeSettingsOverride>,
+        >,
+    ) -> &mut Self {
+        self.props_mut().set(8104, value.into_patch());
+        self
+    }
+
+    /// The `isDiscoverabilityEnabled` property.
+    ///
+    /// `isDiscoverabilityEnabled`: `None` when absent or `null`.
+    pub fn is_discoverability_enabled(&self) -> Option<bool> {
+        self.props().bool(8105)
+    }
+
+    /// Sets `isDiscoverabilityEnabled`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_is_discoverability_enabled(
+        &mut self,
+        value: impl crate::IntoPatch<bool>,
+    ) -> &mut Self {
+        self.props_mut().set_bool(8105, value.into_patch());
+        self
+    }
+
+    /// The `isItemVersioningEnabled` property.
+    ///
+    /// `isItemVersioningEnabled`: `None` when absent or `null`.
+    pub fn is_item_versioning_enabled(&self) -> Option<bool> {
+        self.props().bool(8106)
+    }
+
+    /// Sets `isItemVersioningEnabled`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_is_item_versioning_enabled(
+        &mut self,
+        value: impl crate::IntoPatch<bool>,
+    ) -> &mut Self {
+        self.props_mut().set_bool(8106, value.into_patch());
+        self
+    }
+
+    /// The `isSearchEnabled` property.
+    ///
+    /// `isSearchEnabled`: `None` when absent or `null`.
+    pub fn is_search_enabled(&self) -> Option<bool> {
+        self.props().bool(8107)
+    }
+
+    /// Sets `isSearchEnabled`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_is_search_enabled(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(8107, value.into_patch());
+        self
+    }
+
+    /// The `isSharingRestricted` property.
+    ///
+    /// `isSharingRestricted`: `None` when absent or `null`.
+    pub fn is_sharing_restricted(&self) -> Option<bool> {
+        self.props().bool(8108)
+    }
+
+    /// Sets `isSharingRestricted`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_is_sharing_restricted(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(8108, value.into_patch());
+        self
+    }
+
+    /// The `itemMajorVersionLimit` property.
+    ///
+    /// `itemMajorVersionLimit`: `None` when absent or `null`.
+    pub fn item_major_version_limit(&self) -> Option<i64> {
+        self.props().int(8109)
+    }
+
+    /// Sets `itemMajorVersionLimit`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_item_major_version_limit(&mut self, value: impl crate::IntoPatch<i64>) -> &mut Self {
+        self.props_mut().set_int(8109, value.into_patch());
+        self
+    }
+
+    /// The `maxStoragePerContainerInBytes` property.
+    ///
+    /// `maxStoragePerContainerInBytes`: `None` when absent or `null`.
+    pub fn max_storage_per_container_in_bytes(&self) -> Option<i64> {
+        self.props().int(8110)
+    }
+
+    /// Sets `maxStoragePerContainerInBytes`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_max_storage_per_container_in_bytes(
+        &mut self,
+        value: impl crate::IntoPatch<i64>,
+    ) -> &mut Self {
+        self.props_mut().set_int(8110, value.into_patch());
+        self
+    }
+
+    /// The `sharingCapability` property.
+    ///
+    /// `sharingCapability`: `None` when absent or `null`.
+    pub fn sharing_capability(&self) -> Option<&crate::models::SharingCapabilities> {
+        self.props().get(8111)
+    }
+
+    /// Sets `sharingCapability`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_sharing_capability(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::SharingCapabilities>,
+    ) -> &mut Self {
+        self.props_mut().set(8111, value.into_patch());
+        self
+    }
+
+    /// The `urlTemplate` property.
+    ///
+    /// `urlTemplate`: `None` when absent or `null`.
+    pub fn url_template(&self) -> Option<&str> {
+        self.props().str(8112)
+    }
+
+    /// Sets `urlTemplate`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_url_template(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(8112, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "storage")]
+impl std::fmt::Debug for FileStorageContainerTypeSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props().fmt_as(
+            f,
+            "FileStorageContainerTypeSettings",
+            crate::models::PROPERTY_NAMES,
+        )
+    }
 }
 
 #[cfg(feature = "storage")]
 impl serde::Serialize for FileStorageContainerTypeSettings {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field(
-            "consumingTenantOverridables",
-            &self.consuming_tenant_overridables,
-        )?;
-        writer.field("isDiscoverabilityEnabled", &self.is_discoverability_enabled)?;
-        writer.field("isItemVersioningEnabled", &self.is_item_versioning_enabled)?;
-        writer.field("isSearchEnabled", &self.is_search_enabled)?;
-        writer.field("isSharingRestricted", &self.is_sharing_restricted)?;
-        writer.field("itemMajorVersionLimit", &self.item_major_version_limit)?;
-        writer.field(
-            "maxStoragePerContainerInBytes",
-            &self.max_storage_per_container_in_bytes,
-        )?;
-        writer.field("sharingCapability", &self.sharing_capability)?;
-        writer.field("urlTemplate", &self.url_template)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -2815,51 +5080,110 @@ impl crate::read_fields::ReadFields for FileStorageContainerTypeSettings {
     const NAME: &'static str = "microsoft.graph.fileStorageContainerTypeSettings";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "consumingTenantOverridables" => {
-                self.consuming_tenant_overridables = map.next_value()?
+            "consumingTenantOverridables" => into.other::<crate::edm::Flags<
+                crate::models::FileStorageContainerTypeSettingsOverride,
+            >, _>(8104, map)?,
+            "isDiscoverabilityEnabled" => into.bool(8105, map)?,
+            "isItemVersioningEnabled" => into.bool(8106, map)?,
+            "isSearchEnabled" => into.bool(8107, map)?,
+            "isSharingRestricted" => into.bool(8108, map)?,
+            "itemMajorVersionLimit" => into.int::<i64, _>(8109, map)?,
+            "maxStoragePerContainerInBytes" => into.int::<i64, _>(8110, map)?,
+            "sharingCapability" => {
+                into.other::<crate::models::SharingCapabilities, _>(8111, map)?
             }
-            "isDiscoverabilityEnabled" => self.is_discoverability_enabled = map.next_value()?,
-            "isItemVersioningEnabled" => self.is_item_versioning_enabled = map.next_value()?,
-            "isSearchEnabled" => self.is_search_enabled = map.next_value()?,
-            "isSharingRestricted" => self.is_sharing_restricted = map.next_value()?,
-            "itemMajorVersionLimit" => self.item_major_version_limit = map.next_value()?,
-            "maxStoragePerContainerInBytes" => {
-                self.max_storage_per_container_in_bytes = map.next_value()?
-            }
-            "sharingCapability" => self.sharing_capability = map.next_value()?,
-            "urlTemplate" => self.url_template = map.next_value()?,
+            "urlTemplate" => into.str(8112, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.fileStorageContainerViewpoint` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "storage")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct FileStorageContainerViewpoint {
-    /// The `effectiveRole` property.
-    pub effective_role: crate::Patch<String>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "storage")]
+impl FileStorageContainerViewpoint {
+    /// An empty `fileStorageContainerViewpoint`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// The `effectiveRole` property.
+    ///
+    /// `effectiveRole`: `None` when absent or `null`.
+    pub fn effective_role(&self) -> Option<&str> {
+        self.props().str(8113)
+    }
+
+    /// Sets `effectiveRole`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_effective_role(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(8113, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "storage")]
+impl std::fmt::Debug for FileStorageContainerViewpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props().fmt_as(
+            f,
+            "FileStorageContainerViewpoint",
+            crate::models::PROPERTY_NAMES,
+        )
+    }
 }
 
 #[cfg(feature = "storage")]
 impl serde::Serialize for FileStorageContainerViewpoint {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("effectiveRole", &self.effective_role)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -2875,42 +5199,98 @@ impl crate::read_fields::ReadFields for FileStorageContainerViewpoint {
     const NAME: &'static str = "microsoft.graph.fileStorageContainerViewpoint";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "effectiveRole" => self.effective_role = map.next_value()?,
+            "effectiveRole" => into.str(8113, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.recycleBinSettings` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "storage")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct RecycleBinSettings {
-    /// The `retentionPeriodOverrideDays` property.
-    pub retention_period_override_days: crate::Patch<i32>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "storage")]
+impl RecycleBinSettings {
+    /// An empty `recycleBinSettings`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// The `retentionPeriodOverrideDays` property.
+    ///
+    /// `retentionPeriodOverrideDays`: `None` when absent or `null`.
+    pub fn retention_period_override_days(&self) -> Option<i32> {
+        self.props().int(9164)
+    }
+
+    /// Sets `retentionPeriodOverrideDays`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_retention_period_override_days(
+        &mut self,
+        value: impl crate::IntoPatch<i32>,
+    ) -> &mut Self {
+        self.props_mut().set_int(9164, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "storage")]
+impl std::fmt::Debug for RecycleBinSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "RecycleBinSettings", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "storage")]
 impl serde::Serialize for RecycleBinSettings {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field(
-            "retentionPeriodOverrideDays",
-            &self.retention_period_override_days,
-        )?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -2926,47 +5306,127 @@ impl crate::read_fields::ReadFields for RecycleBinSettings {
     const NAME: &'static str = "microsoft.graph.recycleBinSettings";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "retentionPeriodOverrideDays" => {
-                self.retention_period_override_days = map.next_value()?
-            }
+            "retentionPeriodOverrideDays" => into.int::<i32, _>(9164, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.sharePointMigrationContainerInfo` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "storage")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct SharePointMigrationContainerInfo {
-    /// The `dataContainerUri` property.
-    pub data_container_uri: crate::Patch<String>,
-    /// The `encryptionKey` property.
-    pub encryption_key: crate::Patch<String>,
-    /// The `metadataContainerUri` property.
-    pub metadata_container_uri: crate::Patch<String>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "storage")]
+impl SharePointMigrationContainerInfo {
+    /// An empty `sharePointMigrationContainerInfo`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// The `dataContainerUri` property.
+    ///
+    /// `dataContainerUri`: `None` when absent or `null`.
+    pub fn data_container_uri(&self) -> Option<&str> {
+        self.props().str(9476)
+    }
+
+    /// Sets `dataContainerUri`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_data_container_uri(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(9476, value.into_patch());
+        self
+    }
+
+    /// The `encryptionKey` property.
+    ///
+    /// `encryptionKey`: `None` when absent or `null`.
+    pub fn encryption_key(&self) -> Option<&str> {
+        self.props().str(9477)
+    }
+
+    /// Sets `encryptionKey`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_encryption_key(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(9477, value.into_patch());
+        self
+    }
+
+    /// The `metadataContainerUri` property.
+    ///
+    /// `metadataContainerUri`: `None` when absent or `null`.
+    pub fn metadata_container_uri(&self) -> Option<&str> {
+        self.props().str(9478)
+    }
+
+    /// Sets `metadataContainerUri`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_metadata_container_uri(
+        &mut self,
+        value: impl crate::IntoPatch<String>,
+    ) -> &mut Self {
+        self.props_mut().set_str(9478, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "storage")]
+impl std::fmt::Debug for SharePointMigrationContainerInfo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props().fmt_as(
+            f,
+            "SharePointMigrationContainerInfo",
+            crate::models::PROPERTY_NAMES,
+        )
+    }
 }
 
 #[cfg(feature = "storage")]
 impl serde::Serialize for SharePointMigrationContainerInfo {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("dataContainerUri", &self.data_container_uri)?;
-        writer.field("encryptionKey", &self.encryption_key)?;
-        writer.field("metadataContainerUri", &self.metadata_container_uri)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -2982,21 +5442,21 @@ impl crate::read_fields::ReadFields for SharePointMigrationContainerInfo {
     const NAME: &'static str = "microsoft.graph.sharePointMigrationContainerInfo";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "dataContainerUri" => self.data_container_uri = map.next_value()?,
-            "encryptionKey" => self.encryption_key = map.next_value()?,
-            "metadataContainerUri" => self.metadata_container_uri = map.next_value()?,
+            "dataContainerUri" => into.str(9476, map)?,
+            "encryptionKey" => into.str(9477, map)?,
+            "metadataContainerUri" => into.str(9478, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 

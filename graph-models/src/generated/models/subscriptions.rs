@@ -3,45 +3,171 @@
 
 /// The `microsoft.graph.subscription` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "subscriptions")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct Subscription {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "subscriptions")]
+impl std::ops::Deref for Subscription {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "subscriptions")]
+impl std::ops::DerefMut for Subscription {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "subscriptions")]
+impl Subscription {
+    /// An empty `subscription`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Optional. Identifier of the application used to create the subscription. Read-only.
-    pub application_id: crate::Patch<String>,
+    ///
+    /// `applicationId`: `None` when absent or `null`.
+    pub fn application_id(&self) -> Option<&str> {
+        self.props().str(4994)
+    }
+
+    /// Sets `applicationId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_application_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(4994, value.into_patch());
+        self
+    }
+
     /// Required. Indicates the type of change in the subscribed resource that will raise a change
     /// notification. The supported values are: created, updated, deleted. Multiple values can be
     /// combined using a comma-separated list. Note: Drive root item and list change notifications
     /// support only the updated changeType. User and group change notifications support updated and
     /// deleted changeType. Use updated to receive notifications when user or group is created, updated
     /// or soft deleted. Use deleted to receive notifications when user or group is permanently deleted.
-    pub change_type: crate::Patch<String>,
+    ///
+    /// `changeType`: `None` when absent or `null`.
+    pub fn change_type(&self) -> Option<&str> {
+        self.props().str(4995)
+    }
+
+    /// Sets `changeType`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_change_type(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(4995, value.into_patch());
+        self
+    }
+
     /// Required. Specifies the value of the clientState property sent by the service in each change
     /// notification. The maximum length is 128 characters. The client can check that the change
     /// notification came from the service by comparing the value of the clientState property sent with
     /// the subscription with the value of the clientState property received with each change
     /// notification.
-    pub client_state: crate::Patch<String>,
+    ///
+    /// `clientState`: `None` when absent or `null`.
+    pub fn client_state(&self) -> Option<&str> {
+        self.props().str(4996)
+    }
+
+    /// Sets `clientState`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_client_state(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(4996, value.into_patch());
+        self
+    }
+
     /// Optional. Identifier of the user or service principal that created the subscription. If the app
     /// used delegated permissions to create the subscription, this field contains the id of the
     /// signed-in user the app called on behalf of. If the app used application permissions, this field
     /// contains the id of the service principal corresponding to the app. Read-only.
-    pub creator_id: crate::Patch<String>,
+    ///
+    /// `creatorId`: `None` when absent or `null`.
+    pub fn creator_id(&self) -> Option<&str> {
+        self.props().str(4997)
+    }
+
+    /// Sets `creatorId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_creator_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(4997, value.into_patch());
+        self
+    }
+
     /// Optional. A base64-encoded representation of a certificate with a public key used to encrypt
     /// resource data in change notifications. Optional but required when includeResourceData is true.
-    pub encryption_certificate: crate::Patch<String>,
+    ///
+    /// `encryptionCertificate`: `None` when absent or `null`.
+    pub fn encryption_certificate(&self) -> Option<&str> {
+        self.props().str(4998)
+    }
+
+    /// Sets `encryptionCertificate`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_encryption_certificate(
+        &mut self,
+        value: impl crate::IntoPatch<String>,
+    ) -> &mut Self {
+        self.props_mut().set_str(4998, value.into_patch());
+        self
+    }
+
     /// Optional. A custom app-provided identifier to help identify the certificate needed to decrypt
     /// resource data.
-    pub encryption_certificate_id: crate::Patch<String>,
+    ///
+    /// `encryptionCertificateId`: `None` when absent or `null`.
+    pub fn encryption_certificate_id(&self) -> Option<&str> {
+        self.props().str(4999)
+    }
+
+    /// Sets `encryptionCertificateId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_encryption_certificate_id(
+        &mut self,
+        value: impl crate::IntoPatch<String>,
+    ) -> &mut Self {
+        self.props_mut().set_str(4999, value.into_patch());
+        self
+    }
+
     /// Required. Specifies the date and time when the webhook subscription expires. The time is in UTC,
     /// and can be an amount of time from subscription creation that varies for the resource subscribed
     /// to. For the maximum supported subscription length of time, see the table below.
-    pub expiration_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    ///
+    /// `expirationDateTime`: `None` when absent or `null`.
+    pub fn expiration_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(5000)
+    }
+
+    /// Sets `expirationDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_expiration_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(5000, value.into_patch());
+        self
+    }
+
     /// Optional. When set to true, change notifications include resource data (such as content of a chat
     /// message).
-    pub include_resource_data: crate::Patch<bool>,
+    ///
+    /// `includeResourceData`: `None` when absent or `null`.
+    pub fn include_resource_data(&self) -> Option<bool> {
+        self.props().bool(5001)
+    }
+
+    /// Sets `includeResourceData`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_include_resource_data(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(5001, value.into_patch());
+        self
+    }
+
     /// Optional. Specifies the latest version of Transport Layer Security (TLS) that the notification
     /// endpoint, specified by notificationUrl, supports. The possible values are: v1_0, v1_1, v1_2,
     /// v1_3. For subscribers whose notification endpoint supports a version lower than the currently
@@ -50,11 +176,39 @@ pub struct Subscription {
     /// these subscribers, not setting this property per the timeline would result in subscription
     /// operations failing. For subscribers whose notification endpoint already supports TLS 1.2, setting
     /// this property is optional. In such cases, Microsoft Graph defaults the property to v1_2.
-    pub latest_supported_tls_version: crate::Patch<String>,
+    ///
+    /// `latestSupportedTlsVersion`: `None` when absent or `null`.
+    pub fn latest_supported_tls_version(&self) -> Option<&str> {
+        self.props().str(5002)
+    }
+
+    /// Sets `latestSupportedTlsVersion`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_latest_supported_tls_version(
+        &mut self,
+        value: impl crate::IntoPatch<String>,
+    ) -> &mut Self {
+        self.props_mut().set_str(5002, value.into_patch());
+        self
+    }
+
     /// Optional. The URL of the endpoint that receives lifecycle notifications, including
     /// subscriptionRemoved, reauthorizationRequired, and missed notifications. This URL must make use of
     /// the HTTPS protocol.
-    pub lifecycle_notification_url: crate::Patch<String>,
+    ///
+    /// `lifecycleNotificationUrl`: `None` when absent or `null`.
+    pub fn lifecycle_notification_url(&self) -> Option<&str> {
+        self.props().str(5003)
+    }
+
+    /// Sets `lifecycleNotificationUrl`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_lifecycle_notification_url(
+        &mut self,
+        value: impl crate::IntoPatch<String>,
+    ) -> &mut Self {
+        self.props_mut().set_str(5003, value.into_patch());
+        self
+    }
+
     /// Optional. OData query options for specifying value for the targeting resource. Clients receive
     /// notifications when resource reaches the state matching the query options provided here. With this
     /// new property in the subscription creation payload along with all existing properties, Webhooks
@@ -63,46 +217,82 @@ pub struct Subscription {
     /// job resource isFetchable property value becomes true etc. Supported only for Universal Print
     /// Service. For more information, see Subscribe to change notifications from cloud printing APIs
     /// using Microsoft Graph.
-    pub notification_query_options: crate::Patch<String>,
+    ///
+    /// `notificationQueryOptions`: `None` when absent or `null`.
+    pub fn notification_query_options(&self) -> Option<&str> {
+        self.props().str(5004)
+    }
+
+    /// Sets `notificationQueryOptions`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_notification_query_options(
+        &mut self,
+        value: impl crate::IntoPatch<String>,
+    ) -> &mut Self {
+        self.props_mut().set_str(5004, value.into_patch());
+        self
+    }
+
     /// Required. The URL of the endpoint that will receive the change notifications. This URL must make
     /// use of the HTTPS protocol. Any query string parameter included in the notificationUrl property
     /// will be included in the HTTP POST request when Microsoft Graph sends the change notifications.
-    pub notification_url: crate::Patch<String>,
+    ///
+    /// `notificationUrl`: `None` when absent or `null`.
+    pub fn notification_url(&self) -> Option<&str> {
+        self.props().str(5005)
+    }
+
+    /// Sets `notificationUrl`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_notification_url(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(5005, value.into_patch());
+        self
+    }
+
     /// Optional. The app ID that the subscription service can use to generate the validation token. This
     /// allows the client to validate the authenticity of the notification received.
-    pub notification_url_app_id: crate::Patch<String>,
+    ///
+    /// `notificationUrlAppId`: `None` when absent or `null`.
+    pub fn notification_url_app_id(&self) -> Option<&str> {
+        self.props().str(5006)
+    }
+
+    /// Sets `notificationUrlAppId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_notification_url_app_id(
+        &mut self,
+        value: impl crate::IntoPatch<String>,
+    ) -> &mut Self {
+        self.props_mut().set_str(5006, value.into_patch());
+        self
+    }
+
     /// Required. Specifies the resource that will be monitored for changes. Do not include the base URL
     /// (https://graph.microsoft.com/v1.0/). See the possible resource path values for each supported
     /// resource.
-    pub resource: crate::Patch<String>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `resource`: `None` when absent or `null`.
+    pub fn resource(&self) -> Option<&str> {
+        self.props().str(5007)
+    }
+
+    /// Sets `resource`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_resource(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(5007, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "subscriptions")]
+impl std::fmt::Debug for Subscription {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "Subscription", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "subscriptions")]
 impl serde::Serialize for Subscription {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("applicationId", &self.application_id)?;
-        writer.field("changeType", &self.change_type)?;
-        writer.field("clientState", &self.client_state)?;
-        writer.field("creatorId", &self.creator_id)?;
-        writer.field("encryptionCertificate", &self.encryption_certificate)?;
-        writer.field("encryptionCertificateId", &self.encryption_certificate_id)?;
-        writer.field("expirationDateTime", &self.expiration_date_time)?;
-        writer.field("includeResourceData", &self.include_resource_data)?;
-        writer.field(
-            "latestSupportedTlsVersion",
-            &self.latest_supported_tls_version,
-        )?;
-        writer.field("lifecycleNotificationUrl", &self.lifecycle_notification_url)?;
-        writer.field("notificationQueryOptions", &self.notification_query_options)?;
-        writer.field("notificationUrl", &self.notification_url)?;
-        writer.field("notificationUrlAppId", &self.notification_url_app_id)?;
-        writer.field("resource", &self.resource)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -118,33 +308,37 @@ impl crate::read_fields::ReadFields for Subscription {
     const NAME: &'static str = "microsoft.graph.subscription";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "applicationId" => self.application_id = map.next_value()?,
-            "changeType" => self.change_type = map.next_value()?,
-            "clientState" => self.client_state = map.next_value()?,
-            "creatorId" => self.creator_id = map.next_value()?,
-            "encryptionCertificate" => self.encryption_certificate = map.next_value()?,
-            "encryptionCertificateId" => self.encryption_certificate_id = map.next_value()?,
-            "expirationDateTime" => self.expiration_date_time = map.next_value()?,
-            "includeResourceData" => self.include_resource_data = map.next_value()?,
-            "latestSupportedTlsVersion" => self.latest_supported_tls_version = map.next_value()?,
-            "lifecycleNotificationUrl" => self.lifecycle_notification_url = map.next_value()?,
-            "notificationQueryOptions" => self.notification_query_options = map.next_value()?,
-            "notificationUrl" => self.notification_url = map.next_value()?,
-            "notificationUrlAppId" => self.notification_url_app_id = map.next_value()?,
-            "resource" => self.resource = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "applicationId" => into.str(4994, map)?,
+            "changeType" => into.str(4995, map)?,
+            "clientState" => into.str(4996, map)?,
+            "creatorId" => into.str(4997, map)?,
+            "encryptionCertificate" => into.str(4998, map)?,
+            "encryptionCertificateId" => into.str(4999, map)?,
+            "expirationDateTime" => into.other::<crate::edm::DateTimeOffset, _>(5000, map)?,
+            "includeResourceData" => into.bool(5001, map)?,
+            "latestSupportedTlsVersion" => into.str(5002, map)?,
+            "lifecycleNotificationUrl" => into.str(5003, map)?,
+            "notificationQueryOptions" => into.str(5004, map)?,
+            "notificationUrl" => into.str(5005, map)?,
+            "notificationUrlAppId" => into.str(5006, map)?,
+            "resource" => into.str(5007, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 

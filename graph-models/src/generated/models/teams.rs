@@ -392,53 +392,112 @@ pub struct TeamsAppInstallationUpgradeBody {
 
 /// The `microsoft.graph.aadUserConversationMember` entity type.
 ///
-/// Derived from `conversationMember` < `entity`; inherited properties are included.
+/// Derived from `conversationMember` < `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::ConversationMember`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct AadUserConversationMember {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
-    /// The display name of the user.
-    pub display_name: crate::Patch<String>,
-    /// The roles for that user. This property only contains additional qualifiers when relevant - for
-    /// example, if the member has owner privileges, the roles property contains owner as one of the
-    /// values. Similarly, if the member is a guest, the roles property contains guest as one of the
-    /// values. A basic member should not have any values specified in the roles property.
-    pub roles: crate::Patch<Vec<String>>,
-    /// The timestamp denoting how far back a conversation's history is shared with the conversation
-    /// member. This property is settable only for members of a chat.
-    pub visible_history_start_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    base: crate::models::ConversationMember,
+}
+
+#[cfg(feature = "teams")]
+impl std::ops::Deref for AadUserConversationMember {
+    type Target = crate::models::ConversationMember;
+
+    fn deref(&self) -> &crate::models::ConversationMember {
+        &self.base
+    }
+}
+
+#[cfg(feature = "teams")]
+impl std::ops::DerefMut for AadUserConversationMember {
+    fn deref_mut(&mut self) -> &mut crate::models::ConversationMember {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "teams")]
+impl AadUserConversationMember {
+    /// An empty `aadUserConversationMember`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The email address of the user.
-    pub email: crate::Patch<String>,
+    ///
+    /// `email`: `None` when absent or `null`.
+    pub fn email(&self) -> Option<&str> {
+        self.props().str(0)
+    }
+
+    /// Sets `email`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_email(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(0, value.into_patch());
+        self
+    }
+
     /// TenantId which the Azure AD user belongs to.
-    pub tenant_id: crate::Patch<String>,
+    ///
+    /// `tenantId`: `None` when absent or `null`.
+    pub fn tenant_id(&self) -> Option<&str> {
+        self.props().str(1)
+    }
+
+    /// Sets `tenantId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_tenant_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(1, value.into_patch());
+        self
+    }
+
     /// The guid of the user.
-    pub user_id: crate::Patch<String>,
+    ///
+    /// `userId`: `None` when absent or `null`.
+    pub fn user_id(&self) -> Option<&str> {
+        self.props().str(2)
+    }
+
+    /// Sets `userId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_user_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(2, value.into_patch());
+        self
+    }
+
     /// The `user` navigation property (present when expanded).
+    ///
+    /// `user`: `None` when absent or `null`.
     #[cfg(feature = "identity")]
-    pub user: crate::Patch<Box<crate::models::AnyUser>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn user(&self) -> Option<&crate::models::AnyUser> {
+        self.props().get(3)
+    }
+
+    /// Sets `user`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    #[cfg(feature = "identity")]
+    pub fn set_user(&mut self, value: impl crate::IntoPatch<crate::models::AnyUser>) -> &mut Self {
+        self.props_mut().set(3, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "teams")]
+impl std::fmt::Debug for AadUserConversationMember {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props().fmt_as(
+            f,
+            "AadUserConversationMember",
+            crate::models::PROPERTY_NAMES,
+        )
+    }
 }
 
 #[cfg(feature = "teams")]
 impl serde::Serialize for AadUserConversationMember {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("displayName", &self.display_name)?;
-        writer.field("roles", &self.roles)?;
-        writer.field(
-            "visibleHistoryStartDateTime",
-            &self.visible_history_start_date_time,
-        )?;
-        writer.field("email", &self.email)?;
-        writer.field("tenantId", &self.tenant_id)?;
-        writer.field("userId", &self.user_id)?;
-        #[cfg(feature = "identity")]
-        writer.field("user", &self.user)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -454,29 +513,31 @@ impl crate::read_fields::ReadFields for AadUserConversationMember {
     const NAME: &'static str = "microsoft.graph.aadUserConversationMember";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "displayName" => self.display_name = map.next_value()?,
-            "roles" => self.roles = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "displayName" => into.str(1419, map)?,
+            "roles" => into.strings(1420, map)?,
             "visibleHistoryStartDateTime" => {
-                self.visible_history_start_date_time = map.next_value()?
+                into.other::<crate::edm::DateTimeOffset, _>(1421, map)?
             }
-            "email" => self.email = map.next_value()?,
-            "tenantId" => self.tenant_id = map.next_value()?,
-            "userId" => self.user_id = map.next_value()?,
+            "email" => into.str(0, map)?,
+            "tenantId" => into.str(1, map)?,
+            "userId" => into.str(2, map)?,
             #[cfg(feature = "identity")]
-            "user" => self.user = map.next_value()?,
+            "user" => into.other::<crate::models::AnyUser, _>(3, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+base: <crate::models::ConversationMember as crate::read_fields::ReadFields>::from_properties(properties),
+}
     }
 }
 
@@ -496,43 +557,72 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.anonymousGuestConversationMember` entity type.
 ///
-/// Derived from `conversationMember` < `entity`; inherited properties are included.
+/// Derived from `conversationMember` < `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::ConversationMember`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct AnonymousGuestConversationMember {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
-    /// The display name of the user.
-    pub display_name: crate::Patch<String>,
-    /// The roles for that user. This property only contains additional qualifiers when relevant - for
-    /// example, if the member has owner privileges, the roles property contains owner as one of the
-    /// values. Similarly, if the member is a guest, the roles property contains guest as one of the
-    /// values. A basic member should not have any values specified in the roles property.
-    pub roles: crate::Patch<Vec<String>>,
-    /// The timestamp denoting how far back a conversation's history is shared with the conversation
-    /// member. This property is settable only for members of a chat.
-    pub visible_history_start_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    base: crate::models::ConversationMember,
+}
+
+#[cfg(feature = "teams")]
+impl std::ops::Deref for AnonymousGuestConversationMember {
+    type Target = crate::models::ConversationMember;
+
+    fn deref(&self) -> &crate::models::ConversationMember {
+        &self.base
+    }
+}
+
+#[cfg(feature = "teams")]
+impl std::ops::DerefMut for AnonymousGuestConversationMember {
+    fn deref_mut(&mut self) -> &mut crate::models::ConversationMember {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "teams")]
+impl AnonymousGuestConversationMember {
+    /// An empty `anonymousGuestConversationMember`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Unique ID that represents the user. Note: This ID can change if the user leaves and rejoins the
     /// meeting, or joins from a different device.
-    pub anonymous_guest_id: crate::Patch<String>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `anonymousGuestId`: `None` when absent or `null`.
+    pub fn anonymous_guest_id(&self) -> Option<&str> {
+        self.props().str(477)
+    }
+
+    /// Sets `anonymousGuestId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_anonymous_guest_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(477, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "teams")]
+impl std::fmt::Debug for AnonymousGuestConversationMember {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props().fmt_as(
+            f,
+            "AnonymousGuestConversationMember",
+            crate::models::PROPERTY_NAMES,
+        )
+    }
 }
 
 #[cfg(feature = "teams")]
 impl serde::Serialize for AnonymousGuestConversationMember {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("displayName", &self.display_name)?;
-        writer.field("roles", &self.roles)?;
-        writer.field(
-            "visibleHistoryStartDateTime",
-            &self.visible_history_start_date_time,
-        )?;
-        writer.field("anonymousGuestId", &self.anonymous_guest_id)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -548,25 +638,27 @@ impl crate::read_fields::ReadFields for AnonymousGuestConversationMember {
     const NAME: &'static str = "microsoft.graph.anonymousGuestConversationMember";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "displayName" => self.display_name = map.next_value()?,
-            "roles" => self.roles = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "displayName" => into.str(1419, map)?,
+            "roles" => into.strings(1420, map)?,
             "visibleHistoryStartDateTime" => {
-                self.visible_history_start_date_time = map.next_value()?
+                into.other::<crate::edm::DateTimeOffset, _>(1421, map)?
             }
-            "anonymousGuestId" => self.anonymous_guest_id = map.next_value()?,
+            "anonymousGuestId" => into.str(477, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+base: <crate::models::ConversationMember as crate::read_fields::ReadFields>::from_properties(properties),
+}
     }
 }
 
@@ -584,26 +676,71 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.appCatalogs` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct AppCatalogs {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "teams")]
+impl std::ops::Deref for AppCatalogs {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "teams")]
+impl std::ops::DerefMut for AppCatalogs {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "teams")]
+impl AppCatalogs {
+    /// An empty `appCatalogs`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The `teamsApps` navigation property (present when expanded).
-    pub teams_apps: crate::Patch<Vec<crate::models::TeamsApp>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `teamsApps`: an empty slice when absent or `null`.
+    pub fn teams_apps(&self) -> &[crate::models::TeamsApp] {
+        self.props().list(478)
+    }
+
+    /// Sets `teamsApps`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_teams_apps(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::TeamsApp>>,
+    ) -> &mut Self {
+        self.props_mut().set(478, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "teams")]
+impl std::fmt::Debug for AppCatalogs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "AppCatalogs", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "teams")]
 impl serde::Serialize for AppCatalogs {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("teamsApps", &self.teams_apps)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -619,20 +756,24 @@ impl crate::read_fields::ReadFields for AppCatalogs {
     const NAME: &'static str = "microsoft.graph.appCatalogs";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "teamsApps" => self.teams_apps = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "teamsApps" => into.other::<Vec<crate::models::TeamsApp>, _>(478, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -647,32 +788,55 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.associatedTeamInfo` entity type.
 ///
-/// Derived from `teamInfo` < `entity`; inherited properties are included.
+/// Derived from `teamInfo` < `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::TeamInfo`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct AssociatedTeamInfo {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
-    /// The name of the team.
-    pub display_name: crate::Patch<String>,
-    /// The ID of the Azure Active Directory tenant.
-    pub tenant_id: crate::Patch<String>,
-    /// The `team` navigation property (present when expanded).
-    pub team: crate::Patch<Box<crate::models::Team>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    base: crate::models::TeamInfo,
+}
+
+#[cfg(feature = "teams")]
+impl std::ops::Deref for AssociatedTeamInfo {
+    type Target = crate::models::TeamInfo;
+
+    fn deref(&self) -> &crate::models::TeamInfo {
+        &self.base
+    }
+}
+
+#[cfg(feature = "teams")]
+impl std::ops::DerefMut for AssociatedTeamInfo {
+    fn deref_mut(&mut self) -> &mut crate::models::TeamInfo {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "teams")]
+impl AssociatedTeamInfo {
+    /// An empty `associatedTeamInfo`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+}
+
+#[cfg(feature = "teams")]
+impl std::fmt::Debug for AssociatedTeamInfo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "AssociatedTeamInfo", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "teams")]
 impl serde::Serialize for AssociatedTeamInfo {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("displayName", &self.display_name)?;
-        writer.field("tenantId", &self.tenant_id)?;
-        writer.field("team", &self.team)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -688,22 +852,26 @@ impl crate::read_fields::ReadFields for AssociatedTeamInfo {
     const NAME: &'static str = "microsoft.graph.associatedTeamInfo";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "displayName" => self.display_name = map.next_value()?,
-            "tenantId" => self.tenant_id = map.next_value()?,
-            "team" => self.team = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "displayName" => into.str(5068, map)?,
+            "tenantId" => into.str(5069, map)?,
+            "team" => into.other::<crate::models::Team, _>(5070, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::TeamInfo as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -720,45 +888,74 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.azureCommunicationServicesUserConversationMember` entity type.
 ///
-/// Derived from `conversationMember` < `entity`; inherited properties are included.
+/// Derived from `conversationMember` < `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::ConversationMember`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct AzureCommunicationServicesUserConversationMember {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
-    /// The display name of the user.
-    pub display_name: crate::Patch<String>,
-    /// The roles for that user. This property only contains additional qualifiers when relevant - for
-    /// example, if the member has owner privileges, the roles property contains owner as one of the
-    /// values. Similarly, if the member is a guest, the roles property contains guest as one of the
-    /// values. A basic member should not have any values specified in the roles property.
-    pub roles: crate::Patch<Vec<String>>,
-    /// The timestamp denoting how far back a conversation's history is shared with the conversation
-    /// member. This property is settable only for members of a chat.
-    pub visible_history_start_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    base: crate::models::ConversationMember,
+}
+
+#[cfg(feature = "teams")]
+impl std::ops::Deref for AzureCommunicationServicesUserConversationMember {
+    type Target = crate::models::ConversationMember;
+
+    fn deref(&self) -> &crate::models::ConversationMember {
+        &self.base
+    }
+}
+
+#[cfg(feature = "teams")]
+impl std::ops::DerefMut for AzureCommunicationServicesUserConversationMember {
+    fn deref_mut(&mut self) -> &mut crate::models::ConversationMember {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "teams")]
+impl AzureCommunicationServicesUserConversationMember {
+    /// An empty `azureCommunicationServicesUserConversationMember`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Azure Communication Services ID of the user.
-    pub azure_communication_services_id: crate::Patch<String>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `azureCommunicationServicesId`: `None` when absent or `null`.
+    pub fn azure_communication_services_id(&self) -> Option<&str> {
+        self.props().str(705)
+    }
+
+    /// Sets `azureCommunicationServicesId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_azure_communication_services_id(
+        &mut self,
+        value: impl crate::IntoPatch<String>,
+    ) -> &mut Self {
+        self.props_mut().set_str(705, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "teams")]
+impl std::fmt::Debug for AzureCommunicationServicesUserConversationMember {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props().fmt_as(
+            f,
+            "AzureCommunicationServicesUserConversationMember",
+            crate::models::PROPERTY_NAMES,
+        )
+    }
 }
 
 #[cfg(feature = "teams")]
 impl serde::Serialize for AzureCommunicationServicesUserConversationMember {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("displayName", &self.display_name)?;
-        writer.field("roles", &self.roles)?;
-        writer.field(
-            "visibleHistoryStartDateTime",
-            &self.visible_history_start_date_time,
-        )?;
-        writer.field(
-            "azureCommunicationServicesId",
-            &self.azure_communication_services_id,
-        )?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -774,27 +971,27 @@ impl crate::read_fields::ReadFields for AzureCommunicationServicesUserConversati
     const NAME: &'static str = "microsoft.graph.azureCommunicationServicesUserConversationMember";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "displayName" => self.display_name = map.next_value()?,
-            "roles" => self.roles = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "displayName" => into.str(1419, map)?,
+            "roles" => into.strings(1420, map)?,
             "visibleHistoryStartDateTime" => {
-                self.visible_history_start_date_time = map.next_value()?
+                into.other::<crate::edm::DateTimeOffset, _>(1421, map)?
             }
-            "azureCommunicationServicesId" => {
-                self.azure_communication_services_id = map.next_value()?
-            }
+            "azureCommunicationServicesId" => into.str(705, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+base: <crate::models::ConversationMember as crate::read_fields::ReadFields>::from_properties(properties),
+}
     }
 }
 
@@ -812,92 +1009,363 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.channel` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct Channel {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "teams")]
+impl std::ops::Deref for Channel {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "teams")]
+impl std::ops::DerefMut for Channel {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "teams")]
+impl Channel {
+    /// An empty `channel`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Read only. Timestamp at which the channel was created.
-    pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    ///
+    /// `createdDateTime`: `None` when absent or `null`.
+    pub fn created_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(1011)
+    }
+
+    /// Sets `createdDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_created_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(1011, value.into_patch());
+        self
+    }
+
     /// Optional textual description for the channel.
-    pub description: crate::Patch<String>,
+    ///
+    /// `description`: `None` when absent or `null`.
+    pub fn description(&self) -> Option<&str> {
+        self.props().str(1012)
+    }
+
+    /// Sets `description`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_description(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(1012, value.into_patch());
+        self
+    }
+
     /// Channel name as it will appear to the user in Microsoft Teams. The maximum length is 50
     /// characters.
-    pub display_name: crate::Patch<String>,
+    ///
+    /// `displayName`: `None` when absent or `null`.
+    pub fn display_name(&self) -> Option<&str> {
+        self.props().str(1013)
+    }
+
+    /// Sets `displayName`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_display_name(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(1013, value.into_patch());
+        self
+    }
+
     /// The email address for sending messages to the channel. Read-only.
-    pub email: crate::Patch<String>,
+    ///
+    /// `email`: `None` when absent or `null`.
+    pub fn email(&self) -> Option<&str> {
+        self.props().str(1014)
+    }
+
+    /// Sets `email`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_email(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(1014, value.into_patch());
+        self
+    }
+
     /// The `isArchived` property.
-    pub is_archived: crate::Patch<bool>,
+    ///
+    /// `isArchived`: `None` when absent or `null`.
+    pub fn is_archived(&self) -> Option<bool> {
+        self.props().bool(1015)
+    }
+
+    /// Sets `isArchived`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_is_archived(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(1015, value.into_patch());
+        self
+    }
+
     /// Indicates whether the channel should automatically be marked 'favorite' for all members of the
     /// team. Can only be set programmatically with Create team. Default: false.
-    pub is_favorite_by_default: crate::Patch<bool>,
+    ///
+    /// `isFavoriteByDefault`: `None` when absent or `null`.
+    pub fn is_favorite_by_default(&self) -> Option<bool> {
+        self.props().bool(1016)
+    }
+
+    /// Sets `isFavoriteByDefault`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_is_favorite_by_default(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(1016, value.into_patch());
+        self
+    }
+
     /// The `layoutType` property.
-    pub layout_type: crate::Patch<crate::models::ChannelLayoutType>,
+    ///
+    /// `layoutType`: `None` when absent or `null`.
+    pub fn layout_type(&self) -> Option<&crate::models::ChannelLayoutType> {
+        self.props().get(1017)
+    }
+
+    /// Sets `layoutType`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_layout_type(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::ChannelLayoutType>,
+    ) -> &mut Self {
+        self.props_mut().set(1017, value.into_patch());
+        self
+    }
+
     /// The type of the channel. Can be set during creation and can't be changed. The possible values
     /// are: standard, private, unknownFutureValue, shared. The default value is standard. Note that you
     /// must use the Prefer: include-unknown-enum-members request header to get the following value in
     /// this evolvable enum: shared.
-    pub membership_type: crate::Patch<crate::models::ChannelMembershipType>,
+    ///
+    /// `membershipType`: `None` when absent or `null`.
+    pub fn membership_type(&self) -> Option<&crate::models::ChannelMembershipType> {
+        self.props().get(1018)
+    }
+
+    /// Sets `membershipType`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_membership_type(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::ChannelMembershipType>,
+    ) -> &mut Self {
+        self.props_mut().set(1018, value.into_patch());
+        self
+    }
+
     /// The `migrationMode` property.
-    pub migration_mode: crate::Patch<crate::models::MigrationMode>,
+    ///
+    /// `migrationMode`: `None` when absent or `null`.
+    pub fn migration_mode(&self) -> Option<&crate::models::MigrationMode> {
+        self.props().get(1019)
+    }
+
+    /// Sets `migrationMode`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_migration_mode(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::MigrationMode>,
+    ) -> &mut Self {
+        self.props_mut().set(1019, value.into_patch());
+        self
+    }
+
     /// The `originalCreatedDateTime` property.
-    pub original_created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    ///
+    /// `originalCreatedDateTime`: `None` when absent or `null`.
+    pub fn original_created_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(1020)
+    }
+
+    /// Sets `originalCreatedDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_original_created_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(1020, value.into_patch());
+        self
+    }
+
     /// The `summary` property.
-    pub summary: crate::Patch<Box<crate::models::ChannelSummary>>,
+    ///
+    /// `summary`: `None` when absent or `null`.
+    pub fn summary(&self) -> Option<&crate::models::ChannelSummary> {
+        self.props().get(1021)
+    }
+
+    /// Sets `summary`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_summary(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::ChannelSummary>,
+    ) -> &mut Self {
+        self.props_mut().set(1021, value.into_patch());
+        self
+    }
+
     /// The ID of the Azure Active Directory tenant.
-    pub tenant_id: crate::Patch<String>,
+    ///
+    /// `tenantId`: `None` when absent or `null`.
+    pub fn tenant_id(&self) -> Option<&str> {
+        self.props().str(1022)
+    }
+
+    /// Sets `tenantId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_tenant_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(1022, value.into_patch());
+        self
+    }
+
     /// A hyperlink that will go to the channel in Microsoft Teams. This is the URL that you get when you
     /// right-click a channel in Microsoft Teams and select Get link to channel. This URL should be
     /// treated as an opaque blob, and not parsed. Read-only.
-    pub web_url: crate::Patch<String>,
+    ///
+    /// `webUrl`: `None` when absent or `null`.
+    pub fn web_url(&self) -> Option<&str> {
+        self.props().str(1023)
+    }
+
+    /// Sets `webUrl`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_web_url(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(1023, value.into_patch());
+        self
+    }
+
     /// The `allMembers` navigation property (present when expanded).
-    pub all_members: crate::Patch<Vec<crate::models::AnyConversationMember>>,
+    ///
+    /// `allMembers`: an empty slice when absent or `null`.
+    pub fn all_members(&self) -> &[crate::models::AnyConversationMember] {
+        self.props().list(1024)
+    }
+
+    /// Sets `allMembers`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_all_members(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::AnyConversationMember>>,
+    ) -> &mut Self {
+        self.props_mut().set(1024, value.into_patch());
+        self
+    }
+
     /// The `enabledApps` navigation property (present when expanded).
-    pub enabled_apps: crate::Patch<Vec<crate::models::TeamsApp>>,
+    ///
+    /// `enabledApps`: an empty slice when absent or `null`.
+    pub fn enabled_apps(&self) -> &[crate::models::TeamsApp] {
+        self.props().list(1025)
+    }
+
+    /// Sets `enabledApps`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_enabled_apps(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::TeamsApp>>,
+    ) -> &mut Self {
+        self.props_mut().set(1025, value.into_patch());
+        self
+    }
+
     /// Metadata for the location where the channel's files are stored.
+    ///
+    /// `filesFolder`: `None` when absent or `null`.
     #[cfg(feature = "files")]
-    pub files_folder: crate::Patch<Box<crate::models::DriveItem>>,
+    pub fn files_folder(&self) -> Option<&crate::models::DriveItem> {
+        self.props().get(1026)
+    }
+
+    /// Sets `filesFolder`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    #[cfg(feature = "files")]
+    pub fn set_files_folder(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::DriveItem>,
+    ) -> &mut Self {
+        self.props_mut().set(1026, value.into_patch());
+        self
+    }
+
     /// A collection of membership records associated with the channel.
-    pub members: crate::Patch<Vec<crate::models::AnyConversationMember>>,
+    ///
+    /// `members`: an empty slice when absent or `null`.
+    pub fn members(&self) -> &[crate::models::AnyConversationMember] {
+        self.props().list(1027)
+    }
+
+    /// Sets `members`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_members(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::AnyConversationMember>>,
+    ) -> &mut Self {
+        self.props_mut().set(1027, value.into_patch());
+        self
+    }
+
     /// A collection of all the messages in the channel. A navigation property. Nullable.
-    pub messages: crate::Patch<Vec<crate::models::AnyChatMessage>>,
+    ///
+    /// `messages`: an empty slice when absent or `null`.
+    pub fn messages(&self) -> &[crate::models::AnyChatMessage] {
+        self.props().list(1028)
+    }
+
+    /// Sets `messages`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_messages(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::AnyChatMessage>>,
+    ) -> &mut Self {
+        self.props_mut().set(1028, value.into_patch());
+        self
+    }
+
     /// A collection of teams with which a channel is shared.
-    pub shared_with_teams: crate::Patch<Vec<crate::models::SharedWithChannelTeamInfo>>,
+    ///
+    /// `sharedWithTeams`: an empty slice when absent or `null`.
+    pub fn shared_with_teams(&self) -> &[crate::models::SharedWithChannelTeamInfo] {
+        self.props().list(1029)
+    }
+
+    /// Sets `sharedWithTeams`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_shared_with_teams(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::SharedWithChannelTeamInfo>>,
+    ) -> &mut Self {
+        self.props_mut().set(1029, value.into_patch());
+        self
+    }
+
     /// A collection of all the tabs in the channel. A navigation property.
-    pub tabs: crate::Patch<Vec<crate::models::TeamsTab>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `tabs`: an empty slice when absent or `null`.
+    pub fn tabs(&self) -> &[crate::models::TeamsTab] {
+        self.props().list(1030)
+    }
+
+    /// Sets `tabs`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_tabs(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::TeamsTab>>,
+    ) -> &mut Self {
+        self.props_mut().set(1030, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "teams")]
+impl std::fmt::Debug for Channel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "Channel", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "teams")]
 impl serde::Serialize for Channel {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("createdDateTime", &self.created_date_time)?;
-        writer.field("description", &self.description)?;
-        writer.field("displayName", &self.display_name)?;
-        writer.field("email", &self.email)?;
-        writer.field("isArchived", &self.is_archived)?;
-        writer.field("isFavoriteByDefault", &self.is_favorite_by_default)?;
-        writer.field("layoutType", &self.layout_type)?;
-        writer.field("membershipType", &self.membership_type)?;
-        writer.field("migrationMode", &self.migration_mode)?;
-        writer.field("originalCreatedDateTime", &self.original_created_date_time)?;
-        writer.field("summary", &self.summary)?;
-        writer.field("tenantId", &self.tenant_id)?;
-        writer.field("webUrl", &self.web_url)?;
-        writer.field("allMembers", &self.all_members)?;
-        writer.field("enabledApps", &self.enabled_apps)?;
-        #[cfg(feature = "files")]
-        writer.field("filesFolder", &self.files_folder)?;
-        writer.field("members", &self.members)?;
-        writer.field("messages", &self.messages)?;
-        writer.field("sharedWithTeams", &self.shared_with_teams)?;
-        writer.field("tabs", &self.tabs)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -913,40 +1381,48 @@ impl crate::read_fields::ReadFields for Channel {
     const NAME: &'static str = "microsoft.graph.channel";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "createdDateTime" => self.created_date_time = map.next_value()?,
-            "description" => self.description = map.next_value()?,
-            "displayName" => self.display_name = map.next_value()?,
-            "email" => self.email = map.next_value()?,
-            "isArchived" => self.is_archived = map.next_value()?,
-            "isFavoriteByDefault" => self.is_favorite_by_default = map.next_value()?,
-            "layoutType" => self.layout_type = map.next_value()?,
-            "membershipType" => self.membership_type = map.next_value()?,
-            "migrationMode" => self.migration_mode = map.next_value()?,
-            "originalCreatedDateTime" => self.original_created_date_time = map.next_value()?,
-            "summary" => self.summary = map.next_value()?,
-            "tenantId" => self.tenant_id = map.next_value()?,
-            "webUrl" => self.web_url = map.next_value()?,
-            "allMembers" => self.all_members = map.next_value()?,
-            "enabledApps" => self.enabled_apps = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "createdDateTime" => into.other::<crate::edm::DateTimeOffset, _>(1011, map)?,
+            "description" => into.str(1012, map)?,
+            "displayName" => into.str(1013, map)?,
+            "email" => into.str(1014, map)?,
+            "isArchived" => into.bool(1015, map)?,
+            "isFavoriteByDefault" => into.bool(1016, map)?,
+            "layoutType" => into.other::<crate::models::ChannelLayoutType, _>(1017, map)?,
+            "membershipType" => into.other::<crate::models::ChannelMembershipType, _>(1018, map)?,
+            "migrationMode" => into.other::<crate::models::MigrationMode, _>(1019, map)?,
+            "originalCreatedDateTime" => into.other::<crate::edm::DateTimeOffset, _>(1020, map)?,
+            "summary" => into.other::<crate::models::ChannelSummary, _>(1021, map)?,
+            "tenantId" => into.str(1022, map)?,
+            "webUrl" => into.str(1023, map)?,
+            "allMembers" => {
+                into.other::<Vec<crate::models::AnyConversationMember>, _>(1024, map)?
+            }
+            "enabledApps" => into.other::<Vec<crate::models::TeamsApp>, _>(1025, map)?,
             #[cfg(feature = "files")]
-            "filesFolder" => self.files_folder = map.next_value()?,
-            "members" => self.members = map.next_value()?,
-            "messages" => self.messages = map.next_value()?,
-            "sharedWithTeams" => self.shared_with_teams = map.next_value()?,
-            "tabs" => self.tabs = map.next_value()?,
+            "filesFolder" => into.other::<crate::models::DriveItem, _>(1026, map)?,
+            "members" => into.other::<Vec<crate::models::AnyConversationMember>, _>(1027, map)?,
+            "messages" => into.other::<Vec<crate::models::AnyChatMessage>, _>(1028, map)?,
+            "sharedWithTeams" => {
+                into.other::<Vec<crate::models::SharedWithChannelTeamInfo>, _>(1029, map)?
+            }
+            "tabs" => into.other::<Vec<crate::models::TeamsTab>, _>(1030, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -979,86 +1455,356 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.chat` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct Chat {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "teams")]
+impl std::ops::Deref for Chat {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "teams")]
+impl std::ops::DerefMut for Chat {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "teams")]
+impl Chat {
+    /// An empty `chat`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Specifies the type of chat. Possible values are: group, oneOnOne, meeting, unknownFutureValue.
-    pub chat_type: crate::Patch<crate::models::ChatType>,
+    ///
+    /// `chatType`: `None` when absent or `null`.
+    pub fn chat_type(&self) -> Option<&crate::models::ChatType> {
+        self.props().get(1031)
+    }
+
+    /// Sets `chatType`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_chat_type(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::ChatType>,
+    ) -> &mut Self {
+        self.props_mut().set(1031, value.into_patch());
+        self
+    }
+
     /// Date and time at which the chat was created. Read-only.
-    pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    ///
+    /// `createdDateTime`: `None` when absent or `null`.
+    pub fn created_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(1032)
+    }
+
+    /// Sets `createdDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_created_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(1032, value.into_patch());
+        self
+    }
+
     /// The `isHiddenForAllMembers` property.
-    pub is_hidden_for_all_members: crate::Patch<bool>,
+    ///
+    /// `isHiddenForAllMembers`: `None` when absent or `null`.
+    pub fn is_hidden_for_all_members(&self) -> Option<bool> {
+        self.props().bool(1033)
+    }
+
+    /// Sets `isHiddenForAllMembers`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_is_hidden_for_all_members(
+        &mut self,
+        value: impl crate::IntoPatch<bool>,
+    ) -> &mut Self {
+        self.props_mut().set_bool(1033, value.into_patch());
+        self
+    }
+
     /// Date and time at which the chat was renamed or list of members were last changed. Read-only.
-    pub last_updated_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    ///
+    /// `lastUpdatedDateTime`: `None` when absent or `null`.
+    pub fn last_updated_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(1034)
+    }
+
+    /// Sets `lastUpdatedDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_last_updated_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(1034, value.into_patch());
+        self
+    }
+
     /// The `migrationMode` property.
-    pub migration_mode: crate::Patch<crate::models::MigrationMode>,
+    ///
+    /// `migrationMode`: `None` when absent or `null`.
+    pub fn migration_mode(&self) -> Option<&crate::models::MigrationMode> {
+        self.props().get(1035)
+    }
+
+    /// Sets `migrationMode`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_migration_mode(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::MigrationMode>,
+    ) -> &mut Self {
+        self.props_mut().set(1035, value.into_patch());
+        self
+    }
+
     /// Represents details about an online meeting. If the chat isn't associated with an online meeting,
     /// the property is empty. Read-only.
-    pub online_meeting_info: crate::Patch<Box<crate::models::TeamworkOnlineMeetingInfo>>,
+    ///
+    /// `onlineMeetingInfo`: `None` when absent or `null`.
+    pub fn online_meeting_info(&self) -> Option<&crate::models::TeamworkOnlineMeetingInfo> {
+        self.props().get(1036)
+    }
+
+    /// Sets `onlineMeetingInfo`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_online_meeting_info(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::TeamworkOnlineMeetingInfo>,
+    ) -> &mut Self {
+        self.props_mut().set(1036, value.into_patch());
+        self
+    }
+
     /// The `originalCreatedDateTime` property.
-    pub original_created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    ///
+    /// `originalCreatedDateTime`: `None` when absent or `null`.
+    pub fn original_created_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(1037)
+    }
+
+    /// Sets `originalCreatedDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_original_created_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(1037, value.into_patch());
+        self
+    }
+
     /// The identifier of the tenant in which the chat was created. Read-only.
-    pub tenant_id: crate::Patch<String>,
+    ///
+    /// `tenantId`: `None` when absent or `null`.
+    pub fn tenant_id(&self) -> Option<&str> {
+        self.props().str(1038)
+    }
+
+    /// Sets `tenantId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_tenant_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(1038, value.into_patch());
+        self
+    }
+
     /// (Optional) Subject or topic for the chat. Only available for group chats.
-    pub topic: crate::Patch<String>,
+    ///
+    /// `topic`: `None` when absent or `null`.
+    pub fn topic(&self) -> Option<&str> {
+        self.props().str(1039)
+    }
+
+    /// Sets `topic`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_topic(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(1039, value.into_patch());
+        self
+    }
+
     /// Represents caller-specific information about the chat, such as last message read date and time.
     /// This property is populated only when the request is made in a delegated context.
-    pub viewpoint: crate::Patch<Box<crate::models::ChatViewpoint>>,
+    ///
+    /// `viewpoint`: `None` when absent or `null`.
+    pub fn viewpoint(&self) -> Option<&crate::models::ChatViewpoint> {
+        self.props().get(1040)
+    }
+
+    /// Sets `viewpoint`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_viewpoint(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::ChatViewpoint>,
+    ) -> &mut Self {
+        self.props_mut().set(1040, value.into_patch());
+        self
+    }
+
     /// The URL for the chat in Microsoft Teams. The URL should be treated as an opaque blob, and not
     /// parsed. Read-only.
-    pub web_url: crate::Patch<String>,
+    ///
+    /// `webUrl`: `None` when absent or `null`.
+    pub fn web_url(&self) -> Option<&str> {
+        self.props().str(1041)
+    }
+
+    /// Sets `webUrl`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_web_url(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(1041, value.into_patch());
+        self
+    }
+
     /// A collection of all the apps in the chat. Nullable.
-    pub installed_apps: crate::Patch<Vec<crate::models::AnyTeamsAppInstallation>>,
+    ///
+    /// `installedApps`: an empty slice when absent or `null`.
+    pub fn installed_apps(&self) -> &[crate::models::AnyTeamsAppInstallation] {
+        self.props().list(1042)
+    }
+
+    /// Sets `installedApps`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_installed_apps(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::AnyTeamsAppInstallation>>,
+    ) -> &mut Self {
+        self.props_mut().set(1042, value.into_patch());
+        self
+    }
+
     /// Preview of the last message sent in the chat. Null if no messages have been sent in the chat.
     /// Currently, only the list chats operation supports this property.
-    pub last_message_preview: crate::Patch<Box<crate::models::ChatMessageInfo>>,
+    ///
+    /// `lastMessagePreview`: `None` when absent or `null`.
+    pub fn last_message_preview(&self) -> Option<&crate::models::ChatMessageInfo> {
+        self.props().get(1043)
+    }
+
+    /// Sets `lastMessagePreview`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_last_message_preview(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::ChatMessageInfo>,
+    ) -> &mut Self {
+        self.props_mut().set(1043, value.into_patch());
+        self
+    }
+
     /// A collection of all the members in the chat. Nullable.
-    pub members: crate::Patch<Vec<crate::models::AnyConversationMember>>,
+    ///
+    /// `members`: an empty slice when absent or `null`.
+    pub fn members(&self) -> &[crate::models::AnyConversationMember] {
+        self.props().list(1044)
+    }
+
+    /// Sets `members`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_members(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::AnyConversationMember>>,
+    ) -> &mut Self {
+        self.props_mut().set(1044, value.into_patch());
+        self
+    }
+
     /// A collection of all the messages in the chat. Nullable.
-    pub messages: crate::Patch<Vec<crate::models::AnyChatMessage>>,
+    ///
+    /// `messages`: an empty slice when absent or `null`.
+    pub fn messages(&self) -> &[crate::models::AnyChatMessage] {
+        self.props().list(1045)
+    }
+
+    /// Sets `messages`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_messages(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::AnyChatMessage>>,
+    ) -> &mut Self {
+        self.props_mut().set(1045, value.into_patch());
+        self
+    }
+
     /// The `permissionGrants` navigation property (present when expanded).
+    ///
+    /// `permissionGrants`: an empty slice when absent or `null`.
     #[cfg(feature = "identity-access")]
-    pub permission_grants: crate::Patch<Vec<crate::models::ResourceSpecificPermissionGrant>>,
+    pub fn permission_grants(&self) -> &[crate::models::ResourceSpecificPermissionGrant] {
+        self.props().list(1046)
+    }
+
+    /// Sets `permissionGrants`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    #[cfg(feature = "identity-access")]
+    pub fn set_permission_grants(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::ResourceSpecificPermissionGrant>>,
+    ) -> &mut Self {
+        self.props_mut().set(1046, value.into_patch());
+        self
+    }
+
     /// A collection of all the pinned messages in the chat. Nullable.
-    pub pinned_messages: crate::Patch<Vec<crate::models::PinnedChatMessageInfo>>,
+    ///
+    /// `pinnedMessages`: an empty slice when absent or `null`.
+    pub fn pinned_messages(&self) -> &[crate::models::PinnedChatMessageInfo] {
+        self.props().list(1047)
+    }
+
+    /// Sets `pinnedMessages`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_pinned_messages(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::PinnedChatMessageInfo>>,
+    ) -> &mut Self {
+        self.props_mut().set(1047, value.into_patch());
+        self
+    }
+
     /// A collection of all the tabs in the chat. Nullable.
-    pub tabs: crate::Patch<Vec<crate::models::TeamsTab>>,
+    ///
+    /// `tabs`: an empty slice when absent or `null`.
+    pub fn tabs(&self) -> &[crate::models::TeamsTab] {
+        self.props().list(1048)
+    }
+
+    /// Sets `tabs`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_tabs(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::TeamsTab>>,
+    ) -> &mut Self {
+        self.props_mut().set(1048, value.into_patch());
+        self
+    }
+
     /// The `targetedMessages` navigation property (present when expanded).
-    pub targeted_messages: crate::Patch<Vec<crate::models::TargetedChatMessage>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `targetedMessages`: an empty slice when absent or `null`.
+    pub fn targeted_messages(&self) -> &[crate::models::TargetedChatMessage] {
+        self.props().list(1049)
+    }
+
+    /// Sets `targetedMessages`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_targeted_messages(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::TargetedChatMessage>>,
+    ) -> &mut Self {
+        self.props_mut().set(1049, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "teams")]
+impl std::fmt::Debug for Chat {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "Chat", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "teams")]
 impl serde::Serialize for Chat {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("chatType", &self.chat_type)?;
-        writer.field("createdDateTime", &self.created_date_time)?;
-        writer.field("isHiddenForAllMembers", &self.is_hidden_for_all_members)?;
-        writer.field("lastUpdatedDateTime", &self.last_updated_date_time)?;
-        writer.field("migrationMode", &self.migration_mode)?;
-        writer.field("onlineMeetingInfo", &self.online_meeting_info)?;
-        writer.field("originalCreatedDateTime", &self.original_created_date_time)?;
-        writer.field("tenantId", &self.tenant_id)?;
-        writer.field("topic", &self.topic)?;
-        writer.field("viewpoint", &self.viewpoint)?;
-        writer.field("webUrl", &self.web_url)?;
-        writer.field("installedApps", &self.installed_apps)?;
-        writer.field("lastMessagePreview", &self.last_message_preview)?;
-        writer.field("members", &self.members)?;
-        writer.field("messages", &self.messages)?;
-        #[cfg(feature = "identity-access")]
-        writer.field("permissionGrants", &self.permission_grants)?;
-        writer.field("pinnedMessages", &self.pinned_messages)?;
-        writer.field("tabs", &self.tabs)?;
-        writer.field("targetedMessages", &self.targeted_messages)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -1074,39 +1820,53 @@ impl crate::read_fields::ReadFields for Chat {
     const NAME: &'static str = "microsoft.graph.chat";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "chatType" => self.chat_type = map.next_value()?,
-            "createdDateTime" => self.created_date_time = map.next_value()?,
-            "isHiddenForAllMembers" => self.is_hidden_for_all_members = map.next_value()?,
-            "lastUpdatedDateTime" => self.last_updated_date_time = map.next_value()?,
-            "migrationMode" => self.migration_mode = map.next_value()?,
-            "onlineMeetingInfo" => self.online_meeting_info = map.next_value()?,
-            "originalCreatedDateTime" => self.original_created_date_time = map.next_value()?,
-            "tenantId" => self.tenant_id = map.next_value()?,
-            "topic" => self.topic = map.next_value()?,
-            "viewpoint" => self.viewpoint = map.next_value()?,
-            "webUrl" => self.web_url = map.next_value()?,
-            "installedApps" => self.installed_apps = map.next_value()?,
-            "lastMessagePreview" => self.last_message_preview = map.next_value()?,
-            "members" => self.members = map.next_value()?,
-            "messages" => self.messages = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "chatType" => into.other::<crate::models::ChatType, _>(1031, map)?,
+            "createdDateTime" => into.other::<crate::edm::DateTimeOffset, _>(1032, map)?,
+            "isHiddenForAllMembers" => into.bool(1033, map)?,
+            "lastUpdatedDateTime" => into.other::<crate::edm::DateTimeOffset, _>(1034, map)?,
+            "migrationMode" => into.other::<crate::models::MigrationMode, _>(1035, map)?,
+            "onlineMeetingInfo" => {
+                into.other::<crate::models::TeamworkOnlineMeetingInfo, _>(1036, map)?
+            }
+            "originalCreatedDateTime" => into.other::<crate::edm::DateTimeOffset, _>(1037, map)?,
+            "tenantId" => into.str(1038, map)?,
+            "topic" => into.str(1039, map)?,
+            "viewpoint" => into.other::<crate::models::ChatViewpoint, _>(1040, map)?,
+            "webUrl" => into.str(1041, map)?,
+            "installedApps" => {
+                into.other::<Vec<crate::models::AnyTeamsAppInstallation>, _>(1042, map)?
+            }
+            "lastMessagePreview" => into.other::<crate::models::ChatMessageInfo, _>(1043, map)?,
+            "members" => into.other::<Vec<crate::models::AnyConversationMember>, _>(1044, map)?,
+            "messages" => into.other::<Vec<crate::models::AnyChatMessage>, _>(1045, map)?,
             #[cfg(feature = "identity-access")]
-            "permissionGrants" => self.permission_grants = map.next_value()?,
-            "pinnedMessages" => self.pinned_messages = map.next_value()?,
-            "tabs" => self.tabs = map.next_value()?,
-            "targetedMessages" => self.targeted_messages = map.next_value()?,
+            "permissionGrants" => {
+                into.other::<Vec<crate::models::ResourceSpecificPermissionGrant>, _>(1046, map)?
+            }
+            "pinnedMessages" => {
+                into.other::<Vec<crate::models::PinnedChatMessageInfo>, _>(1047, map)?
+            }
+            "tabs" => into.other::<Vec<crate::models::TeamsTab>, _>(1048, map)?,
+            "targetedMessages" => {
+                into.other::<Vec<crate::models::TargetedChatMessage>, _>(1049, map)?
+            }
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -1138,107 +1898,427 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.chatMessage` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct ChatMessage {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "teams")]
+impl std::ops::Deref for ChatMessage {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "teams")]
+impl std::ops::DerefMut for ChatMessage {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "teams")]
+impl ChatMessage {
+    /// An empty `chatMessage`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// References to attached objects like files, tabs, meetings etc.
-    pub attachments: crate::Patch<Vec<crate::models::ChatMessageAttachment>>,
+    ///
+    /// `attachments`: an empty slice when absent or `null`.
+    pub fn attachments(&self) -> &[crate::models::ChatMessageAttachment] {
+        self.props().list(1050)
+    }
+
+    /// Sets `attachments`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_attachments(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::ChatMessageAttachment>>,
+    ) -> &mut Self {
+        self.props_mut().set(1050, value.into_patch());
+        self
+    }
+
     /// Plaintext/HTML representation of the content of the chat message. Representation is specified by
     /// the contentType inside the body. The content is always in HTML if the chat message contains a
     /// chatMessageMention.
-    pub body: crate::Patch<Box<crate::models::ItemBody>>,
+    ///
+    /// `body`: `None` when absent or `null`.
+    pub fn body(&self) -> Option<&crate::models::ItemBody> {
+        self.props().get(1051)
+    }
+
+    /// Sets `body`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_body(&mut self, value: impl crate::IntoPatch<crate::models::ItemBody>) -> &mut Self {
+        self.props_mut().set(1051, value.into_patch());
+        self
+    }
+
     /// If the message was sent in a channel, represents identity of the channel.
-    pub channel_identity: crate::Patch<Box<crate::models::ChannelIdentity>>,
+    ///
+    /// `channelIdentity`: `None` when absent or `null`.
+    pub fn channel_identity(&self) -> Option<&crate::models::ChannelIdentity> {
+        self.props().get(1052)
+    }
+
+    /// Sets `channelIdentity`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_channel_identity(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::ChannelIdentity>,
+    ) -> &mut Self {
+        self.props_mut().set(1052, value.into_patch());
+        self
+    }
+
     /// If the message was sent in a chat, represents the identity of the chat.
-    pub chat_id: crate::Patch<String>,
+    ///
+    /// `chatId`: `None` when absent or `null`.
+    pub fn chat_id(&self) -> Option<&str> {
+        self.props().str(1053)
+    }
+
+    /// Sets `chatId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_chat_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(1053, value.into_patch());
+        self
+    }
+
     /// Timestamp of when the chat message was created.
-    pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    ///
+    /// `createdDateTime`: `None` when absent or `null`.
+    pub fn created_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(1054)
+    }
+
+    /// Sets `createdDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_created_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(1054, value.into_patch());
+        self
+    }
+
     /// Read only. Timestamp at which the chat message was deleted, or null if not deleted.
-    pub deleted_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    ///
+    /// `deletedDateTime`: `None` when absent or `null`.
+    pub fn deleted_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(1055)
+    }
+
+    /// Sets `deletedDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_deleted_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(1055, value.into_patch());
+        self
+    }
+
     /// Read-only. Version number of the chat message.
-    pub etag: crate::Patch<String>,
+    ///
+    /// `etag`: `None` when absent or `null`.
+    pub fn etag(&self) -> Option<&str> {
+        self.props().str(1056)
+    }
+
+    /// Sets `etag`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_etag(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(1056, value.into_patch());
+        self
+    }
+
     /// Read-only. If present, represents details of an event that happened in a chat, a channel, or a
     /// team, for example, adding new members. For event messages, the messageType property will be set
     /// to systemEventMessage.
-    pub event_detail: crate::Patch<Box<crate::models::AnyEventMessageDetail>>,
+    ///
+    /// `eventDetail`: `None` when absent or `null`.
+    pub fn event_detail(&self) -> Option<&crate::models::AnyEventMessageDetail> {
+        self.props().get(1057)
+    }
+
+    /// Sets `eventDetail`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_event_detail(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::AnyEventMessageDetail>,
+    ) -> &mut Self {
+        self.props_mut().set(1057, value.into_patch());
+        self
+    }
+
     /// Details of the sender of the chat message. Can only be set during migration.
-    pub from: crate::Patch<Box<crate::models::ChatMessageFromIdentitySet>>,
+    ///
+    /// `from`: `None` when absent or `null`.
+    pub fn from(&self) -> Option<&crate::models::ChatMessageFromIdentitySet> {
+        self.props().get(1058)
+    }
+
+    /// Sets `from`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_from(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::ChatMessageFromIdentitySet>,
+    ) -> &mut Self {
+        self.props_mut().set(1058, value.into_patch());
+        self
+    }
+
     /// The importance of the chat message. The possible values are: normal, high, urgent.
-    pub importance: crate::Patch<crate::models::ChatMessageImportance>,
+    ///
+    /// `importance`: `None` when absent or `null`.
+    pub fn importance(&self) -> Option<&crate::models::ChatMessageImportance> {
+        self.props().get(1059)
+    }
+
+    /// Sets `importance`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_importance(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::ChatMessageImportance>,
+    ) -> &mut Self {
+        self.props_mut().set(1059, value.into_patch());
+        self
+    }
+
     /// Read only. Timestamp when edits to the chat message were made. Triggers an 'Edited' flag in the
     /// Teams UI. If no edits are made the value is null.
-    pub last_edited_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    ///
+    /// `lastEditedDateTime`: `None` when absent or `null`.
+    pub fn last_edited_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(1060)
+    }
+
+    /// Sets `lastEditedDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_last_edited_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(1060, value.into_patch());
+        self
+    }
+
     /// Read only. Timestamp when the chat message is created (initial setting) or modified, including
     /// when a reaction is added or removed.
-    pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    ///
+    /// `lastModifiedDateTime`: `None` when absent or `null`.
+    pub fn last_modified_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(1061)
+    }
+
+    /// Sets `lastModifiedDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_last_modified_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(1061, value.into_patch());
+        self
+    }
+
     /// Locale of the chat message set by the client. Always set to en-us.
-    pub locale: crate::Patch<String>,
+    ///
+    /// `locale`: `None` when absent or `null`.
+    pub fn locale(&self) -> Option<&str> {
+        self.props().str(1062)
+    }
+
+    /// Sets `locale`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_locale(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(1062, value.into_patch());
+        self
+    }
+
     /// List of entities mentioned in the chat message. Supported entities are: user, bot, team, and
     /// channel.
-    pub mentions: crate::Patch<Vec<crate::models::ChatMessageMention>>,
+    ///
+    /// `mentions`: an empty slice when absent or `null`.
+    pub fn mentions(&self) -> &[crate::models::ChatMessageMention] {
+        self.props().list(1063)
+    }
+
+    /// Sets `mentions`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_mentions(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::ChatMessageMention>>,
+    ) -> &mut Self {
+        self.props_mut().set(1063, value.into_patch());
+        self
+    }
+
     /// The `messageHistory` property.
-    pub message_history: crate::Patch<Vec<crate::models::ChatMessageHistoryItem>>,
+    ///
+    /// `messageHistory`: an empty slice when absent or `null`.
+    pub fn message_history(&self) -> &[crate::models::ChatMessageHistoryItem] {
+        self.props().list(1064)
+    }
+
+    /// Sets `messageHistory`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_message_history(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::ChatMessageHistoryItem>>,
+    ) -> &mut Self {
+        self.props_mut().set(1064, value.into_patch());
+        self
+    }
+
     /// The type of chat message. The possible values are: message, chatEvent, typing,
     /// unknownFutureValue, systemEventMessage. Note that you must use the Prefer:
     /// include-unknown-enum-members request header to get the following value in this evolvable enum:
     /// systemEventMessage.
-    pub message_type: crate::Patch<crate::models::ChatMessageType>,
+    ///
+    /// `messageType`: `None` when absent or `null`.
+    pub fn message_type(&self) -> Option<&crate::models::ChatMessageType> {
+        self.props().get(1065)
+    }
+
+    /// Sets `messageType`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_message_type(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::ChatMessageType>,
+    ) -> &mut Self {
+        self.props_mut().set(1065, value.into_patch());
+        self
+    }
+
     /// Defines the properties of a policy violation set by a data loss prevention (DLP) application.
-    pub policy_violation: crate::Patch<Box<crate::models::ChatMessagePolicyViolation>>,
+    ///
+    /// `policyViolation`: `None` when absent or `null`.
+    pub fn policy_violation(&self) -> Option<&crate::models::ChatMessagePolicyViolation> {
+        self.props().get(1066)
+    }
+
+    /// Sets `policyViolation`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_policy_violation(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::ChatMessagePolicyViolation>,
+    ) -> &mut Self {
+        self.props_mut().set(1066, value.into_patch());
+        self
+    }
+
     /// Reactions for this chat message (for example, Like).
-    pub reactions: crate::Patch<Vec<crate::models::ChatMessageReaction>>,
+    ///
+    /// `reactions`: an empty slice when absent or `null`.
+    pub fn reactions(&self) -> &[crate::models::ChatMessageReaction] {
+        self.props().list(1067)
+    }
+
+    /// Sets `reactions`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_reactions(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::ChatMessageReaction>>,
+    ) -> &mut Self {
+        self.props_mut().set(1067, value.into_patch());
+        self
+    }
+
     /// Read-only. ID of the parent chat message or root chat message of the thread. (Only applies to
     /// chat messages in channels, not chats.)
-    pub reply_to_id: crate::Patch<String>,
+    ///
+    /// `replyToId`: `None` when absent or `null`.
+    pub fn reply_to_id(&self) -> Option<&str> {
+        self.props().str(1068)
+    }
+
+    /// Sets `replyToId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_reply_to_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(1068, value.into_patch());
+        self
+    }
+
     /// The subject of the chat message, in plaintext.
-    pub subject: crate::Patch<String>,
+    ///
+    /// `subject`: `None` when absent or `null`.
+    pub fn subject(&self) -> Option<&str> {
+        self.props().str(1069)
+    }
+
+    /// Sets `subject`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_subject(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(1069, value.into_patch());
+        self
+    }
+
     /// Summary text of the chat message that could be used for push notifications and summary views or
     /// fall back views. Only applies to channel chat messages, not chat messages in a chat.
-    pub summary: crate::Patch<String>,
+    ///
+    /// `summary`: `None` when absent or `null`.
+    pub fn summary(&self) -> Option<&str> {
+        self.props().str(1070)
+    }
+
+    /// Sets `summary`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_summary(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(1070, value.into_patch());
+        self
+    }
+
     /// Read-only. Link to the message in Microsoft Teams.
-    pub web_url: crate::Patch<String>,
+    ///
+    /// `webUrl`: `None` when absent or `null`.
+    pub fn web_url(&self) -> Option<&str> {
+        self.props().str(1071)
+    }
+
+    /// Sets `webUrl`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_web_url(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(1071, value.into_patch());
+        self
+    }
+
     /// Content in a message hosted by Microsoft Teams - for example, images or code snippets.
-    pub hosted_contents: crate::Patch<Vec<crate::models::ChatMessageHostedContent>>,
+    ///
+    /// `hostedContents`: an empty slice when absent or `null`.
+    pub fn hosted_contents(&self) -> &[crate::models::ChatMessageHostedContent] {
+        self.props().list(1072)
+    }
+
+    /// Sets `hostedContents`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_hosted_contents(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::ChatMessageHostedContent>>,
+    ) -> &mut Self {
+        self.props_mut().set(1072, value.into_patch());
+        self
+    }
+
     /// Replies for a specified message. Supports $expand for channel messages.
-    pub replies: crate::Patch<Vec<crate::models::AnyChatMessage>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `replies`: an empty slice when absent or `null`.
+    pub fn replies(&self) -> &[crate::models::AnyChatMessage] {
+        self.props().list(1073)
+    }
+
+    /// Sets `replies`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_replies(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::AnyChatMessage>>,
+    ) -> &mut Self {
+        self.props_mut().set(1073, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "teams")]
+impl std::fmt::Debug for ChatMessage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "ChatMessage", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "teams")]
 impl serde::Serialize for ChatMessage {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("attachments", &self.attachments)?;
-        writer.field("body", &self.body)?;
-        writer.field("channelIdentity", &self.channel_identity)?;
-        writer.field("chatId", &self.chat_id)?;
-        writer.field("createdDateTime", &self.created_date_time)?;
-        writer.field("deletedDateTime", &self.deleted_date_time)?;
-        writer.field("etag", &self.etag)?;
-        writer.field("eventDetail", &self.event_detail)?;
-        writer.field("from", &self.from)?;
-        writer.field("importance", &self.importance)?;
-        writer.field("lastEditedDateTime", &self.last_edited_date_time)?;
-        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
-        writer.field("locale", &self.locale)?;
-        writer.field("mentions", &self.mentions)?;
-        writer.field("messageHistory", &self.message_history)?;
-        writer.field("messageType", &self.message_type)?;
-        writer.field("policyViolation", &self.policy_violation)?;
-        writer.field("reactions", &self.reactions)?;
-        writer.field("replyToId", &self.reply_to_id)?;
-        writer.field("subject", &self.subject)?;
-        writer.field("summary", &self.summary)?;
-        writer.field("webUrl", &self.web_url)?;
-        writer.field("hostedContents", &self.hosted_contents)?;
-        writer.field("replies", &self.replies)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -1254,43 +2334,55 @@ impl crate::read_fields::ReadFields for ChatMessage {
     const NAME: &'static str = "microsoft.graph.chatMessage";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "attachments" => self.attachments = map.next_value()?,
-            "body" => self.body = map.next_value()?,
-            "channelIdentity" => self.channel_identity = map.next_value()?,
-            "chatId" => self.chat_id = map.next_value()?,
-            "createdDateTime" => self.created_date_time = map.next_value()?,
-            "deletedDateTime" => self.deleted_date_time = map.next_value()?,
-            "etag" => self.etag = map.next_value()?,
-            "eventDetail" => self.event_detail = map.next_value()?,
-            "from" => self.from = map.next_value()?,
-            "importance" => self.importance = map.next_value()?,
-            "lastEditedDateTime" => self.last_edited_date_time = map.next_value()?,
-            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
-            "locale" => self.locale = map.next_value()?,
-            "mentions" => self.mentions = map.next_value()?,
-            "messageHistory" => self.message_history = map.next_value()?,
-            "messageType" => self.message_type = map.next_value()?,
-            "policyViolation" => self.policy_violation = map.next_value()?,
-            "reactions" => self.reactions = map.next_value()?,
-            "replyToId" => self.reply_to_id = map.next_value()?,
-            "subject" => self.subject = map.next_value()?,
-            "summary" => self.summary = map.next_value()?,
-            "webUrl" => self.web_url = map.next_value()?,
-            "hostedContents" => self.hosted_contents = map.next_value()?,
-            "replies" => self.replies = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "attachments" => {
+                into.other::<Vec<crate::models::ChatMessageAttachment>, _>(1050, map)?
+            }
+            "body" => into.other::<crate::models::ItemBody, _>(1051, map)?,
+            "channelIdentity" => into.other::<crate::models::ChannelIdentity, _>(1052, map)?,
+            "chatId" => into.str(1053, map)?,
+            "createdDateTime" => into.other::<crate::edm::DateTimeOffset, _>(1054, map)?,
+            "deletedDateTime" => into.other::<crate::edm::DateTimeOffset, _>(1055, map)?,
+            "etag" => into.str(1056, map)?,
+            "eventDetail" => into.other::<crate::models::AnyEventMessageDetail, _>(1057, map)?,
+            "from" => into.other::<crate::models::ChatMessageFromIdentitySet, _>(1058, map)?,
+            "importance" => into.other::<crate::models::ChatMessageImportance, _>(1059, map)?,
+            "lastEditedDateTime" => into.other::<crate::edm::DateTimeOffset, _>(1060, map)?,
+            "lastModifiedDateTime" => into.other::<crate::edm::DateTimeOffset, _>(1061, map)?,
+            "locale" => into.str(1062, map)?,
+            "mentions" => into.other::<Vec<crate::models::ChatMessageMention>, _>(1063, map)?,
+            "messageHistory" => {
+                into.other::<Vec<crate::models::ChatMessageHistoryItem>, _>(1064, map)?
+            }
+            "messageType" => into.other::<crate::models::ChatMessageType, _>(1065, map)?,
+            "policyViolation" => {
+                into.other::<crate::models::ChatMessagePolicyViolation, _>(1066, map)?
+            }
+            "reactions" => into.other::<Vec<crate::models::ChatMessageReaction>, _>(1067, map)?,
+            "replyToId" => into.str(1068, map)?,
+            "subject" => into.str(1069, map)?,
+            "summary" => into.str(1070, map)?,
+            "webUrl" => into.str(1071, map)?,
+            "hostedContents" => {
+                into.other::<Vec<crate::models::ChatMessageHostedContent>, _>(1072, map)?
+            }
+            "replies" => into.other::<Vec<crate::models::AnyChatMessage>, _>(1073, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -1357,7 +2449,7 @@ impl AnyChatMessage {
             Self::ChatMessage(_) => "microsoft.graph.chatMessage",
             Self::TargetedChatMessage(_) => "microsoft.graph.targetedChatMessage",
             Self::Unknown(value) => value
-                .additional_data
+                .additional_data()
                 .get("@odata.type")
                 .and_then(|t| t.as_str())
                 .map_or("microsoft.graph.chatMessage", |t| t.trim_start_matches('#')),
@@ -1367,12 +2459,29 @@ impl AnyChatMessage {
     /// The entity's `id`, whatever its type (`None` when it was not selected).
     pub fn id(&self) -> Option<&str> {
         match self {
-            Self::ChatMessage(value) | Self::Unknown(value) => value.id.as_deref(),
-            Self::TargetedChatMessage(value) => value.id.as_deref(),
+            Self::ChatMessage(value) | Self::Unknown(value) => value.id(),
+            Self::TargetedChatMessage(value) => value.id(),
         }
     }
 
-    /// The value as a [`ChatMessage`]: the declared type, or a derived type this version does not
+    /// The value read as [`ChatMessage`] whatever its variant: a derived type's base properties
+    /// read the same, so reading the `chatMessage` properties needs no `match`.
+    pub fn base(&self) -> &ChatMessage {
+        match self {
+            Self::ChatMessage(value) | Self::Unknown(value) => value,
+            Self::TargetedChatMessage(value) => value,
+        }
+    }
+
+    /// As [`AnyChatMessage::base`], to change the `chatMessage` properties of any variant.
+    pub fn base_mut(&mut self) -> &mut ChatMessage {
+        match self {
+            Self::ChatMessage(value) | Self::Unknown(value) => value,
+            Self::TargetedChatMessage(value) => value,
+        }
+    }
+
+    /// The value as [`ChatMessage`] if it is the declared type, or a derived type this version does not
     /// know (read as the declared type). `None` for the known derived types.
     pub fn as_chat_message(&self) -> Option<&ChatMessage> {
         match self {
@@ -1475,7 +2584,7 @@ impl crate::polymorphic::Polymorphic for AnyChatMessage {
 
     fn declared_data(&self) -> Option<&crate::AdditionalData> {
         match self {
-            Self::ChatMessage(value) => Some(&value.additional_data),
+            Self::ChatMessage(value) => Some(value.additional_data()),
             _ => None,
         }
     }
@@ -1483,29 +2592,55 @@ impl crate::polymorphic::Polymorphic for AnyChatMessage {
 
 /// The `microsoft.graph.chatMessageHostedContent` entity type.
 ///
-/// Derived from `teamworkHostedContent` < `entity`; inherited properties are included.
+/// Derived from `teamworkHostedContent` < `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::TeamworkHostedContent`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct ChatMessageHostedContent {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
-    /// Write only. Bytes for the hosted content (such as images).
-    pub content_bytes: crate::Patch<crate::edm::Binary>,
-    /// Write only. Content type. sicj as image/png, image/jpg.
-    pub content_type: crate::Patch<String>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    base: crate::models::TeamworkHostedContent,
+}
+
+#[cfg(feature = "teams")]
+impl std::ops::Deref for ChatMessageHostedContent {
+    type Target = crate::models::TeamworkHostedContent;
+
+    fn deref(&self) -> &crate::models::TeamworkHostedContent {
+        &self.base
+    }
+}
+
+#[cfg(feature = "teams")]
+impl std::ops::DerefMut for ChatMessageHostedContent {
+    fn deref_mut(&mut self) -> &mut crate::models::TeamworkHostedContent {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "teams")]
+impl ChatMessageHostedContent {
+    /// An empty `chatMessageHostedContent`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+}
+
+#[cfg(feature = "teams")]
+impl std::fmt::Debug for ChatMessageHostedContent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "ChatMessageHostedContent", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "teams")]
 impl serde::Serialize for ChatMessageHostedContent {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("contentBytes", &self.content_bytes)?;
-        writer.field("contentType", &self.content_type)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -1521,21 +2656,23 @@ impl crate::read_fields::ReadFields for ChatMessageHostedContent {
     const NAME: &'static str = "microsoft.graph.chatMessageHostedContent";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "contentBytes" => self.content_bytes = map.next_value()?,
-            "contentType" => self.content_type = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "contentBytes" => into.other::<crate::edm::Binary, _>(5108, map)?,
+            "contentType" => into.str(5109, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+base: <crate::models::TeamworkHostedContent as crate::read_fields::ReadFields>::from_properties(properties),
+}
     }
 }
 
@@ -1551,45 +2688,149 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.chatMessageInfo` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct ChatMessageInfo {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "teams")]
+impl std::ops::Deref for ChatMessageInfo {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "teams")]
+impl std::ops::DerefMut for ChatMessageInfo {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "teams")]
+impl ChatMessageInfo {
+    /// An empty `chatMessageInfo`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Body of the chatMessage. This will still contain markers for @mentions and attachments even
     /// though the object does not return @mentions and attachments.
-    pub body: crate::Patch<Box<crate::models::ItemBody>>,
+    ///
+    /// `body`: `None` when absent or `null`.
+    pub fn body(&self) -> Option<&crate::models::ItemBody> {
+        self.props().get(1074)
+    }
+
+    /// Sets `body`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_body(&mut self, value: impl crate::IntoPatch<crate::models::ItemBody>) -> &mut Self {
+        self.props_mut().set(1074, value.into_patch());
+        self
+    }
+
     /// Date time object representing the time at which message was created.
-    pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    ///
+    /// `createdDateTime`: `None` when absent or `null`.
+    pub fn created_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(1075)
+    }
+
+    /// Sets `createdDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_created_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(1075, value.into_patch());
+        self
+    }
+
     /// Read-only. If present, represents details of an event that happened in a chat, a channel, or a
     /// team, for example, members were added, and so on. For event messages, the messageType property
     /// will be set to systemEventMessage.
-    pub event_detail: crate::Patch<Box<crate::models::AnyEventMessageDetail>>,
+    ///
+    /// `eventDetail`: `None` when absent or `null`.
+    pub fn event_detail(&self) -> Option<&crate::models::AnyEventMessageDetail> {
+        self.props().get(1076)
+    }
+
+    /// Sets `eventDetail`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_event_detail(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::AnyEventMessageDetail>,
+    ) -> &mut Self {
+        self.props_mut().set(1076, value.into_patch());
+        self
+    }
+
     /// Information about the sender of the message.
-    pub from: crate::Patch<Box<crate::models::ChatMessageFromIdentitySet>>,
+    ///
+    /// `from`: `None` when absent or `null`.
+    pub fn from(&self) -> Option<&crate::models::ChatMessageFromIdentitySet> {
+        self.props().get(1077)
+    }
+
+    /// Sets `from`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_from(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::ChatMessageFromIdentitySet>,
+    ) -> &mut Self {
+        self.props_mut().set(1077, value.into_patch());
+        self
+    }
+
     /// If set to true, the original message has been deleted.
-    pub is_deleted: crate::Patch<bool>,
+    ///
+    /// `isDeleted`: `None` when absent or `null`.
+    pub fn is_deleted(&self) -> Option<bool> {
+        self.props().bool(1078)
+    }
+
+    /// Sets `isDeleted`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_is_deleted(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(1078, value.into_patch());
+        self
+    }
+
     /// The type of chat message. The possible values are: message, unknownFutureValue,
     /// systemEventMessage.
-    pub message_type: crate::Patch<crate::models::ChatMessageType>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `messageType`: `None` when absent or `null`.
+    pub fn message_type(&self) -> Option<&crate::models::ChatMessageType> {
+        self.props().get(1079)
+    }
+
+    /// Sets `messageType`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_message_type(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::ChatMessageType>,
+    ) -> &mut Self {
+        self.props_mut().set(1079, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "teams")]
+impl std::fmt::Debug for ChatMessageInfo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "ChatMessageInfo", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "teams")]
 impl serde::Serialize for ChatMessageInfo {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("body", &self.body)?;
-        writer.field("createdDateTime", &self.created_date_time)?;
-        writer.field("eventDetail", &self.event_detail)?;
-        writer.field("from", &self.from)?;
-        writer.field("isDeleted", &self.is_deleted)?;
-        writer.field("messageType", &self.message_type)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -1605,25 +2846,29 @@ impl crate::read_fields::ReadFields for ChatMessageInfo {
     const NAME: &'static str = "microsoft.graph.chatMessageInfo";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "body" => self.body = map.next_value()?,
-            "createdDateTime" => self.created_date_time = map.next_value()?,
-            "eventDetail" => self.event_detail = map.next_value()?,
-            "from" => self.from = map.next_value()?,
-            "isDeleted" => self.is_deleted = map.next_value()?,
-            "messageType" => self.message_type = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "body" => into.other::<crate::models::ItemBody, _>(1074, map)?,
+            "createdDateTime" => into.other::<crate::edm::DateTimeOffset, _>(1075, map)?,
+            "eventDetail" => into.other::<crate::models::AnyEventMessageDetail, _>(1076, map)?,
+            "from" => into.other::<crate::models::ChatMessageFromIdentitySet, _>(1077, map)?,
+            "isDeleted" => into.bool(1078, map)?,
+            "messageType" => into.other::<crate::models::ChatMessageType, _>(1079, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -1643,39 +2888,101 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.conversationMember` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct ConversationMember {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "teams")]
+impl std::ops::Deref for ConversationMember {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "teams")]
+impl std::ops::DerefMut for ConversationMember {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "teams")]
+impl ConversationMember {
+    /// An empty `conversationMember`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The display name of the user.
-    pub display_name: crate::Patch<String>,
+    ///
+    /// `displayName`: `None` when absent or `null`.
+    pub fn display_name(&self) -> Option<&str> {
+        self.props().str(1419)
+    }
+
+    /// Sets `displayName`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_display_name(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(1419, value.into_patch());
+        self
+    }
+
     /// The roles for that user. This property only contains additional qualifiers when relevant - for
     /// example, if the member has owner privileges, the roles property contains owner as one of the
     /// values. Similarly, if the member is a guest, the roles property contains guest as one of the
     /// values. A basic member should not have any values specified in the roles property.
-    pub roles: crate::Patch<Vec<String>>,
+    ///
+    /// `roles`: an empty slice when absent or `null`.
+    pub fn roles(&self) -> &[String] {
+        self.props().strings(1420)
+    }
+
+    /// Sets `roles`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_roles(&mut self, value: impl crate::IntoPatch<Vec<String>>) -> &mut Self {
+        self.props_mut().set_strings(1420, value.into_patch());
+        self
+    }
+
     /// The timestamp denoting how far back a conversation's history is shared with the conversation
     /// member. This property is settable only for members of a chat.
-    pub visible_history_start_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `visibleHistoryStartDateTime`: `None` when absent or `null`.
+    pub fn visible_history_start_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(1421)
+    }
+
+    /// Sets `visibleHistoryStartDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_visible_history_start_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(1421, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "teams")]
+impl std::fmt::Debug for ConversationMember {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "ConversationMember", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "teams")]
 impl serde::Serialize for ConversationMember {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("displayName", &self.display_name)?;
-        writer.field("roles", &self.roles)?;
-        writer.field(
-            "visibleHistoryStartDateTime",
-            &self.visible_history_start_date_time,
-        )?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -1691,24 +2998,28 @@ impl crate::read_fields::ReadFields for ConversationMember {
     const NAME: &'static str = "microsoft.graph.conversationMember";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "displayName" => self.display_name = map.next_value()?,
-            "roles" => self.roles = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "displayName" => into.str(1419, map)?,
+            "roles" => into.strings(1420, map)?,
             "visibleHistoryStartDateTime" => {
-                self.visible_history_start_date_time = map.next_value()?
+                into.other::<crate::edm::DateTimeOffset, _>(1421, map)?
             }
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -1782,7 +3093,7 @@ impl AnyConversationMember {
             }
             Self::SkypeUserConversationMember(_) => "microsoft.graph.skypeUserConversationMember",
             Self::Unknown(value) => value
-                .additional_data
+                .additional_data()
                 .get("@odata.type")
                 .and_then(|t| t.as_str())
                 .map_or("microsoft.graph.conversationMember", |t| {
@@ -1794,18 +3105,47 @@ impl AnyConversationMember {
     /// The entity's `id`, whatever its type (`None` when it was not selected).
     pub fn id(&self) -> Option<&str> {
         match self {
-            Self::ConversationMember(value) | Self::Unknown(value) => value.id.as_deref(),
-            Self::AadUserConversationMember(value) => value.id.as_deref(),
-            Self::AnonymousGuestConversationMember(value) => value.id.as_deref(),
-            Self::AzureCommunicationServicesUserConversationMember(value) => value.id.as_deref(),
-            Self::MicrosoftAccountUserConversationMember(value) => value.id.as_deref(),
-            Self::PhoneUserConversationMember(value) => value.id.as_deref(),
-            Self::SkypeForBusinessUserConversationMember(value) => value.id.as_deref(),
-            Self::SkypeUserConversationMember(value) => value.id.as_deref(),
+            Self::ConversationMember(value) | Self::Unknown(value) => value.id(),
+            Self::AadUserConversationMember(value) => value.id(),
+            Self::AnonymousGuestConversationMember(value) => value.id(),
+            Self::AzureCommunicationServicesUserConversationMember(value) => value.id(),
+            Self::MicrosoftAccountUserConversationMember(value) => value.id(),
+            Self::PhoneUserConversationMember(value) => value.id(),
+            Self::SkypeForBusinessUserConversationMember(value) => value.id(),
+            Self::SkypeUserConversationMember(value) => value.id(),
         }
     }
 
-    /// The value as a [`ConversationMember`]: the declared type, or a derived type this version does not
+    /// The value read as [`ConversationMember`] whatever its variant: a derived type's base properties
+    /// read the same, so reading the `conversationMember` properties needs no `match`.
+    pub fn base(&self) -> &ConversationMember {
+        match self {
+            Self::ConversationMember(value) | Self::Unknown(value) => value,
+            Self::AadUserConversationMember(value) => value,
+            Self::AnonymousGuestConversationMember(value) => value,
+            Self::AzureCommunicationServicesUserConversationMember(value) => value,
+            Self::MicrosoftAccountUserConversationMember(value) => value,
+            Self::PhoneUserConversationMember(value) => value,
+            Self::SkypeForBusinessUserConversationMember(value) => value,
+            Self::SkypeUserConversationMember(value) => value,
+        }
+    }
+
+    /// As [`AnyConversationMember::base`], to change the `conversationMember` properties of any variant.
+    pub fn base_mut(&mut self) -> &mut ConversationMember {
+        match self {
+            Self::ConversationMember(value) | Self::Unknown(value) => value,
+            Self::AadUserConversationMember(value) => value,
+            Self::AnonymousGuestConversationMember(value) => value,
+            Self::AzureCommunicationServicesUserConversationMember(value) => value,
+            Self::MicrosoftAccountUserConversationMember(value) => value,
+            Self::PhoneUserConversationMember(value) => value,
+            Self::SkypeForBusinessUserConversationMember(value) => value,
+            Self::SkypeUserConversationMember(value) => value,
+        }
+    }
+
+    /// The value as [`ConversationMember`] if it is the declared type, or a derived type this version does not
     /// know (read as the declared type). `None` for the known derived types.
     pub fn as_conversation_member(&self) -> Option<&ConversationMember> {
         match self {
@@ -2172,7 +3512,7 @@ impl crate::polymorphic::Polymorphic for AnyConversationMember {
 
     fn declared_data(&self) -> Option<&crate::AdditionalData> {
         match self {
-            Self::ConversationMember(value) => Some(&value.additional_data),
+            Self::ConversationMember(value) => Some(value.additional_data()),
             _ => None,
         }
     }
@@ -2180,46 +3520,103 @@ impl crate::polymorphic::Polymorphic for AnyConversationMember {
 
 /// The `microsoft.graph.dayNote` entity type.
 ///
-/// Derived from `changeTrackedEntity` < `entity`; inherited properties are included.
+/// Derived from `changeTrackedEntity` < `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::ChangeTrackedEntity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct DayNote {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
-    /// The `createdBy` property.
-    pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
-    /// The Timestamp type represents date and time information using ISO 8601 format and is always in
-    /// UTC time. For example, midnight UTC on Jan 1, 2014 is 2014-01-01T00:00:00Z
-    pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// Identity of the person who last modified the entity.
-    pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
-    /// The Timestamp type represents date and time information using ISO 8601 format and is always in
-    /// UTC time. For example, midnight UTC on Jan 1, 2014 is 2014-01-01T00:00:00Z
-    pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    base: crate::models::ChangeTrackedEntity,
+}
+
+#[cfg(feature = "teams")]
+impl std::ops::Deref for DayNote {
+    type Target = crate::models::ChangeTrackedEntity;
+
+    fn deref(&self) -> &crate::models::ChangeTrackedEntity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "teams")]
+impl std::ops::DerefMut for DayNote {
+    fn deref_mut(&mut self) -> &mut crate::models::ChangeTrackedEntity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "teams")]
+impl DayNote {
+    /// An empty `dayNote`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The `dayNoteDate` property.
-    pub day_note_date: crate::Patch<crate::edm::Date>,
+    ///
+    /// `dayNoteDate`: `None` when absent or `null`.
+    pub fn day_note_date(&self) -> Option<&crate::edm::Date> {
+        self.props().get(1538)
+    }
+
+    /// Sets `dayNoteDate`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_day_note_date(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::Date>,
+    ) -> &mut Self {
+        self.props_mut().set(1538, value.into_patch());
+        self
+    }
+
     /// The `draftDayNote` property.
-    pub draft_day_note: crate::Patch<Box<crate::models::ItemBody>>,
+    ///
+    /// `draftDayNote`: `None` when absent or `null`.
+    pub fn draft_day_note(&self) -> Option<&crate::models::ItemBody> {
+        self.props().get(1539)
+    }
+
+    /// Sets `draftDayNote`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_draft_day_note(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::ItemBody>,
+    ) -> &mut Self {
+        self.props_mut().set(1539, value.into_patch());
+        self
+    }
+
     /// The `sharedDayNote` property.
-    pub shared_day_note: crate::Patch<Box<crate::models::ItemBody>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `sharedDayNote`: `None` when absent or `null`.
+    pub fn shared_day_note(&self) -> Option<&crate::models::ItemBody> {
+        self.props().get(1540)
+    }
+
+    /// Sets `sharedDayNote`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_shared_day_note(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::ItemBody>,
+    ) -> &mut Self {
+        self.props_mut().set(1540, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "teams")]
+impl std::fmt::Debug for DayNote {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "DayNote", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "teams")]
 impl serde::Serialize for DayNote {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("createdBy", &self.created_by)?;
-        writer.field("createdDateTime", &self.created_date_time)?;
-        writer.field("lastModifiedBy", &self.last_modified_by)?;
-        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
-        writer.field("dayNoteDate", &self.day_note_date)?;
-        writer.field("draftDayNote", &self.draft_day_note)?;
-        writer.field("sharedDayNote", &self.shared_day_note)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -2235,26 +3632,28 @@ impl crate::read_fields::ReadFields for DayNote {
     const NAME: &'static str = "microsoft.graph.dayNote";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "createdBy" => self.created_by = map.next_value()?,
-            "createdDateTime" => self.created_date_time = map.next_value()?,
-            "lastModifiedBy" => self.last_modified_by = map.next_value()?,
-            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
-            "dayNoteDate" => self.day_note_date = map.next_value()?,
-            "draftDayNote" => self.draft_day_note = map.next_value()?,
-            "sharedDayNote" => self.shared_day_note = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "createdBy" => into.other::<crate::models::AnyIdentitySet, _>(1007, map)?,
+            "createdDateTime" => into.other::<crate::edm::DateTimeOffset, _>(1008, map)?,
+            "lastModifiedBy" => into.other::<crate::models::AnyIdentitySet, _>(1009, map)?,
+            "lastModifiedDateTime" => into.other::<crate::edm::DateTimeOffset, _>(1010, map)?,
+            "dayNoteDate" => into.other::<crate::edm::Date, _>(1538, map)?,
+            "draftDayNote" => into.other::<crate::models::ItemBody, _>(1539, map)?,
+            "sharedDayNote" => into.other::<crate::models::ItemBody, _>(1540, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+base: <crate::models::ChangeTrackedEntity as crate::read_fields::ReadFields>::from_properties(properties),
+}
     }
 }
 
@@ -2275,23 +3674,55 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.deletedChat` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct DeletedChat {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "teams")]
+impl std::ops::Deref for DeletedChat {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "teams")]
+impl std::ops::DerefMut for DeletedChat {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "teams")]
+impl DeletedChat {
+    /// An empty `deletedChat`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+}
+
+#[cfg(feature = "teams")]
+impl std::fmt::Debug for DeletedChat {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "DeletedChat", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "teams")]
 impl serde::Serialize for DeletedChat {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -2307,19 +3738,23 @@ impl crate::read_fields::ReadFields for DeletedChat {
     const NAME: &'static str = "microsoft.graph.deletedChat";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
+            "id" => into.str(2376, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -2333,26 +3768,71 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.deletedTeam` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct DeletedTeam {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "teams")]
+impl std::ops::Deref for DeletedTeam {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "teams")]
+impl std::ops::DerefMut for DeletedTeam {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "teams")]
+impl DeletedTeam {
+    /// An empty `deletedTeam`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The channels that are either shared with this deleted team or created in this deleted team.
-    pub channels: crate::Patch<Vec<crate::models::Channel>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `channels`: an empty slice when absent or `null`.
+    pub fn channels(&self) -> &[crate::models::Channel] {
+        self.props().list(1592)
+    }
+
+    /// Sets `channels`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_channels(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::Channel>>,
+    ) -> &mut Self {
+        self.props_mut().set(1592, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "teams")]
+impl std::fmt::Debug for DeletedTeam {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "DeletedTeam", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "teams")]
 impl serde::Serialize for DeletedTeam {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("channels", &self.channels)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -2368,20 +3848,24 @@ impl crate::read_fields::ReadFields for DeletedTeam {
     const NAME: &'static str = "microsoft.graph.deletedTeam";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "channels" => self.channels = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "channels" => into.other::<Vec<crate::models::Channel>, _>(1592, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -2396,42 +3880,71 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.microsoftAccountUserConversationMember` entity type.
 ///
-/// Derived from `conversationMember` < `entity`; inherited properties are included.
+/// Derived from `conversationMember` < `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::ConversationMember`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct MicrosoftAccountUserConversationMember {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
-    /// The display name of the user.
-    pub display_name: crate::Patch<String>,
-    /// The roles for that user. This property only contains additional qualifiers when relevant - for
-    /// example, if the member has owner privileges, the roles property contains owner as one of the
-    /// values. Similarly, if the member is a guest, the roles property contains guest as one of the
-    /// values. A basic member should not have any values specified in the roles property.
-    pub roles: crate::Patch<Vec<String>>,
-    /// The timestamp denoting how far back a conversation's history is shared with the conversation
-    /// member. This property is settable only for members of a chat.
-    pub visible_history_start_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    base: crate::models::ConversationMember,
+}
+
+#[cfg(feature = "teams")]
+impl std::ops::Deref for MicrosoftAccountUserConversationMember {
+    type Target = crate::models::ConversationMember;
+
+    fn deref(&self) -> &crate::models::ConversationMember {
+        &self.base
+    }
+}
+
+#[cfg(feature = "teams")]
+impl std::ops::DerefMut for MicrosoftAccountUserConversationMember {
+    fn deref_mut(&mut self) -> &mut crate::models::ConversationMember {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "teams")]
+impl MicrosoftAccountUserConversationMember {
+    /// An empty `microsoftAccountUserConversationMember`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Microsoft Account ID of the user.
-    pub user_id: crate::Patch<String>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `userId`: `None` when absent or `null`.
+    pub fn user_id(&self) -> Option<&str> {
+        self.props().str(3448)
+    }
+
+    /// Sets `userId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_user_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(3448, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "teams")]
+impl std::fmt::Debug for MicrosoftAccountUserConversationMember {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props().fmt_as(
+            f,
+            "MicrosoftAccountUserConversationMember",
+            crate::models::PROPERTY_NAMES,
+        )
+    }
 }
 
 #[cfg(feature = "teams")]
 impl serde::Serialize for MicrosoftAccountUserConversationMember {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("displayName", &self.display_name)?;
-        writer.field("roles", &self.roles)?;
-        writer.field(
-            "visibleHistoryStartDateTime",
-            &self.visible_history_start_date_time,
-        )?;
-        writer.field("userId", &self.user_id)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -2447,25 +3960,27 @@ impl crate::read_fields::ReadFields for MicrosoftAccountUserConversationMember {
     const NAME: &'static str = "microsoft.graph.microsoftAccountUserConversationMember";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "displayName" => self.display_name = map.next_value()?,
-            "roles" => self.roles = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "displayName" => into.str(1419, map)?,
+            "roles" => into.strings(1420, map)?,
             "visibleHistoryStartDateTime" => {
-                self.visible_history_start_date_time = map.next_value()?
+                into.other::<crate::edm::DateTimeOffset, _>(1421, map)?
             }
-            "userId" => self.user_id = map.next_value()?,
+            "userId" => into.str(3448, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+base: <crate::models::ConversationMember as crate::read_fields::ReadFields>::from_properties(properties),
+}
     }
 }
 
@@ -2483,74 +3998,114 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.offerShiftRequest` entity type.
 ///
-/// Derived from `scheduleChangeRequest` < `changeTrackedEntity` < `entity`; inherited properties are included.
+/// Derived from `scheduleChangeRequest` < `changeTrackedEntity` < `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::ScheduleChangeRequest`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct OfferShiftRequest {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
-    /// The `createdBy` property.
-    pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
+    base: crate::models::ScheduleChangeRequest,
+}
+
+#[cfg(feature = "teams")]
+impl std::ops::Deref for OfferShiftRequest {
+    type Target = crate::models::ScheduleChangeRequest;
+
+    fn deref(&self) -> &crate::models::ScheduleChangeRequest {
+        &self.base
+    }
+}
+
+#[cfg(feature = "teams")]
+impl std::ops::DerefMut for OfferShiftRequest {
+    fn deref_mut(&mut self) -> &mut crate::models::ScheduleChangeRequest {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "teams")]
+impl OfferShiftRequest {
+    /// An empty `offerShiftRequest`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The Timestamp type represents date and time information using ISO 8601 format and is always in
     /// UTC time. For example, midnight UTC on Jan 1, 2014 is 2014-01-01T00:00:00Z
-    pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// Identity of the person who last modified the entity.
-    pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
-    /// The Timestamp type represents date and time information using ISO 8601 format and is always in
-    /// UTC time. For example, midnight UTC on Jan 1, 2014 is 2014-01-01T00:00:00Z
-    pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// The `assignedTo` property.
-    pub assigned_to: crate::Patch<crate::models::ScheduleChangeRequestActor>,
-    /// The `managerActionDateTime` property.
-    pub manager_action_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// The `managerActionMessage` property.
-    pub manager_action_message: crate::Patch<String>,
-    /// The `managerUserId` property.
-    pub manager_user_id: crate::Patch<String>,
-    /// The `senderDateTime` property.
-    pub sender_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// The `senderMessage` property.
-    pub sender_message: crate::Patch<String>,
-    /// The `senderUserId` property.
-    pub sender_user_id: crate::Patch<String>,
-    /// The `state` property.
-    pub state: crate::Patch<crate::models::ScheduleChangeState>,
-    /// The Timestamp type represents date and time information using ISO 8601 format and is always in
-    /// UTC time. For example, midnight UTC on Jan 1, 2014 is 2014-01-01T00:00:00Z
-    pub recipient_action_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    ///
+    /// `recipientActionDateTime`: `None` when absent or `null`.
+    pub fn recipient_action_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(3573)
+    }
+
+    /// Sets `recipientActionDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_recipient_action_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(3573, value.into_patch());
+        self
+    }
+
     /// Custom message sent by recipient of the offer shift request.
-    pub recipient_action_message: crate::Patch<String>,
+    ///
+    /// `recipientActionMessage`: `None` when absent or `null`.
+    pub fn recipient_action_message(&self) -> Option<&str> {
+        self.props().str(3574)
+    }
+
+    /// Sets `recipientActionMessage`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_recipient_action_message(
+        &mut self,
+        value: impl crate::IntoPatch<String>,
+    ) -> &mut Self {
+        self.props_mut().set_str(3574, value.into_patch());
+        self
+    }
+
     /// User ID of the recipient of the offer shift request.
-    pub recipient_user_id: crate::Patch<String>,
+    ///
+    /// `recipientUserId`: `None` when absent or `null`.
+    pub fn recipient_user_id(&self) -> Option<&str> {
+        self.props().str(3575)
+    }
+
+    /// Sets `recipientUserId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_recipient_user_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(3575, value.into_patch());
+        self
+    }
+
     /// User ID of the sender of the offer shift request.
-    pub sender_shift_id: crate::Patch<String>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `senderShiftId`: `None` when absent or `null`.
+    pub fn sender_shift_id(&self) -> Option<&str> {
+        self.props().str(3576)
+    }
+
+    /// Sets `senderShiftId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_sender_shift_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(3576, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "teams")]
+impl std::fmt::Debug for OfferShiftRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "OfferShiftRequest", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "teams")]
 impl serde::Serialize for OfferShiftRequest {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("createdBy", &self.created_by)?;
-        writer.field("createdDateTime", &self.created_date_time)?;
-        writer.field("lastModifiedBy", &self.last_modified_by)?;
-        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
-        writer.field("assignedTo", &self.assigned_to)?;
-        writer.field("managerActionDateTime", &self.manager_action_date_time)?;
-        writer.field("managerActionMessage", &self.manager_action_message)?;
-        writer.field("managerUserId", &self.manager_user_id)?;
-        writer.field("senderDateTime", &self.sender_date_time)?;
-        writer.field("senderMessage", &self.sender_message)?;
-        writer.field("senderUserId", &self.sender_user_id)?;
-        writer.field("state", &self.state)?;
-        writer.field("recipientActionDateTime", &self.recipient_action_date_time)?;
-        writer.field("recipientActionMessage", &self.recipient_action_message)?;
-        writer.field("recipientUserId", &self.recipient_user_id)?;
-        writer.field("senderShiftId", &self.sender_shift_id)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -2566,35 +4121,39 @@ impl crate::read_fields::ReadFields for OfferShiftRequest {
     const NAME: &'static str = "microsoft.graph.offerShiftRequest";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "createdBy" => self.created_by = map.next_value()?,
-            "createdDateTime" => self.created_date_time = map.next_value()?,
-            "lastModifiedBy" => self.last_modified_by = map.next_value()?,
-            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
-            "assignedTo" => self.assigned_to = map.next_value()?,
-            "managerActionDateTime" => self.manager_action_date_time = map.next_value()?,
-            "managerActionMessage" => self.manager_action_message = map.next_value()?,
-            "managerUserId" => self.manager_user_id = map.next_value()?,
-            "senderDateTime" => self.sender_date_time = map.next_value()?,
-            "senderMessage" => self.sender_message = map.next_value()?,
-            "senderUserId" => self.sender_user_id = map.next_value()?,
-            "state" => self.state = map.next_value()?,
-            "recipientActionDateTime" => self.recipient_action_date_time = map.next_value()?,
-            "recipientActionMessage" => self.recipient_action_message = map.next_value()?,
-            "recipientUserId" => self.recipient_user_id = map.next_value()?,
-            "senderShiftId" => self.sender_shift_id = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "createdBy" => into.other::<crate::models::AnyIdentitySet, _>(1007, map)?,
+            "createdDateTime" => into.other::<crate::edm::DateTimeOffset, _>(1008, map)?,
+            "lastModifiedBy" => into.other::<crate::models::AnyIdentitySet, _>(1009, map)?,
+            "lastModifiedDateTime" => into.other::<crate::edm::DateTimeOffset, _>(1010, map)?,
+            "assignedTo" => {
+                into.other::<crate::models::ScheduleChangeRequestActor, _>(4462, map)?
+            }
+            "managerActionDateTime" => into.other::<crate::edm::DateTimeOffset, _>(4463, map)?,
+            "managerActionMessage" => into.str(4464, map)?,
+            "managerUserId" => into.str(4465, map)?,
+            "senderDateTime" => into.other::<crate::edm::DateTimeOffset, _>(4466, map)?,
+            "senderMessage" => into.str(4467, map)?,
+            "senderUserId" => into.str(4468, map)?,
+            "state" => into.other::<crate::models::ScheduleChangeState, _>(4469, map)?,
+            "recipientActionDateTime" => into.other::<crate::edm::DateTimeOffset, _>(3573, map)?,
+            "recipientActionMessage" => into.str(3574, map)?,
+            "recipientUserId" => into.str(3575, map)?,
+            "senderShiftId" => into.str(3576, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+base: <crate::models::ScheduleChangeRequest as crate::read_fields::ReadFields>::from_properties(properties),
+}
     }
 }
 
@@ -2653,7 +4212,7 @@ impl AnyOfferShiftRequest {
             Self::OfferShiftRequest(_) => "microsoft.graph.offerShiftRequest",
             Self::SwapShiftsChangeRequest(_) => "microsoft.graph.swapShiftsChangeRequest",
             Self::Unknown(value) => value
-                .additional_data
+                .additional_data()
                 .get("@odata.type")
                 .and_then(|t| t.as_str())
                 .map_or("microsoft.graph.offerShiftRequest", |t| {
@@ -2665,12 +4224,29 @@ impl AnyOfferShiftRequest {
     /// The entity's `id`, whatever its type (`None` when it was not selected).
     pub fn id(&self) -> Option<&str> {
         match self {
-            Self::OfferShiftRequest(value) | Self::Unknown(value) => value.id.as_deref(),
-            Self::SwapShiftsChangeRequest(value) => value.id.as_deref(),
+            Self::OfferShiftRequest(value) | Self::Unknown(value) => value.id(),
+            Self::SwapShiftsChangeRequest(value) => value.id(),
         }
     }
 
-    /// The value as a [`OfferShiftRequest`]: the declared type, or a derived type this version does not
+    /// The value read as [`OfferShiftRequest`] whatever its variant: a derived type's base properties
+    /// read the same, so reading the `offerShiftRequest` properties needs no `match`.
+    pub fn base(&self) -> &OfferShiftRequest {
+        match self {
+            Self::OfferShiftRequest(value) | Self::Unknown(value) => value,
+            Self::SwapShiftsChangeRequest(value) => value,
+        }
+    }
+
+    /// As [`AnyOfferShiftRequest::base`], to change the `offerShiftRequest` properties of any variant.
+    pub fn base_mut(&mut self) -> &mut OfferShiftRequest {
+        match self {
+            Self::OfferShiftRequest(value) | Self::Unknown(value) => value,
+            Self::SwapShiftsChangeRequest(value) => value,
+        }
+    }
+
+    /// The value as [`OfferShiftRequest`] if it is the declared type, or a derived type this version does not
     /// know (read as the declared type). `None` for the known derived types.
     pub fn as_offer_shift_request(&self) -> Option<&OfferShiftRequest> {
         match self {
@@ -2773,7 +4349,7 @@ impl crate::polymorphic::Polymorphic for AnyOfferShiftRequest {
 
     fn declared_data(&self) -> Option<&crate::AdditionalData> {
         match self {
-            Self::OfferShiftRequest(value) => Some(&value.additional_data),
+            Self::OfferShiftRequest(value) => Some(value.additional_data()),
             _ => None,
         }
     }
@@ -2781,49 +4357,113 @@ impl crate::polymorphic::Polymorphic for AnyOfferShiftRequest {
 
 /// The `microsoft.graph.openShift` entity type.
 ///
-/// Derived from `changeTrackedEntity` < `entity`; inherited properties are included.
+/// Derived from `changeTrackedEntity` < `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::ChangeTrackedEntity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct OpenShift {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
-    /// The `createdBy` property.
-    pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
-    /// The Timestamp type represents date and time information using ISO 8601 format and is always in
-    /// UTC time. For example, midnight UTC on Jan 1, 2014 is 2014-01-01T00:00:00Z
-    pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// Identity of the person who last modified the entity.
-    pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
-    /// The Timestamp type represents date and time information using ISO 8601 format and is always in
-    /// UTC time. For example, midnight UTC on Jan 1, 2014 is 2014-01-01T00:00:00Z
-    pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    base: crate::models::ChangeTrackedEntity,
+}
+
+#[cfg(feature = "teams")]
+impl std::ops::Deref for OpenShift {
+    type Target = crate::models::ChangeTrackedEntity;
+
+    fn deref(&self) -> &crate::models::ChangeTrackedEntity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "teams")]
+impl std::ops::DerefMut for OpenShift {
+    fn deref_mut(&mut self) -> &mut crate::models::ChangeTrackedEntity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "teams")]
+impl OpenShift {
+    /// An empty `openShift`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// An unpublished open shift.
-    pub draft_open_shift: crate::Patch<Box<crate::models::OpenShiftItem>>,
+    ///
+    /// `draftOpenShift`: `None` when absent or `null`.
+    pub fn draft_open_shift(&self) -> Option<&crate::models::OpenShiftItem> {
+        self.props().get(3696)
+    }
+
+    /// Sets `draftOpenShift`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_draft_open_shift(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::OpenShiftItem>,
+    ) -> &mut Self {
+        self.props_mut().set(3696, value.into_patch());
+        self
+    }
+
     /// The `isStagedForDeletion` property.
-    pub is_staged_for_deletion: crate::Patch<bool>,
+    ///
+    /// `isStagedForDeletion`: `None` when absent or `null`.
+    pub fn is_staged_for_deletion(&self) -> Option<bool> {
+        self.props().bool(3697)
+    }
+
+    /// Sets `isStagedForDeletion`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_is_staged_for_deletion(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(3697, value.into_patch());
+        self
+    }
+
     /// ID for the scheduling group that the open shift belongs to.
-    pub scheduling_group_id: crate::Patch<String>,
+    ///
+    /// `schedulingGroupId`: `None` when absent or `null`.
+    pub fn scheduling_group_id(&self) -> Option<&str> {
+        self.props().str(3698)
+    }
+
+    /// Sets `schedulingGroupId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_scheduling_group_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(3698, value.into_patch());
+        self
+    }
+
     /// A published open shift.
-    pub shared_open_shift: crate::Patch<Box<crate::models::OpenShiftItem>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `sharedOpenShift`: `None` when absent or `null`.
+    pub fn shared_open_shift(&self) -> Option<&crate::models::OpenShiftItem> {
+        self.props().get(3699)
+    }
+
+    /// Sets `sharedOpenShift`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_shared_open_shift(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::OpenShiftItem>,
+    ) -> &mut Self {
+        self.props_mut().set(3699, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "teams")]
+impl std::fmt::Debug for OpenShift {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "OpenShift", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "teams")]
 impl serde::Serialize for OpenShift {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("createdBy", &self.created_by)?;
-        writer.field("createdDateTime", &self.created_date_time)?;
-        writer.field("lastModifiedBy", &self.last_modified_by)?;
-        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
-        writer.field("draftOpenShift", &self.draft_open_shift)?;
-        writer.field("isStagedForDeletion", &self.is_staged_for_deletion)?;
-        writer.field("schedulingGroupId", &self.scheduling_group_id)?;
-        writer.field("sharedOpenShift", &self.shared_open_shift)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -2839,27 +4479,29 @@ impl crate::read_fields::ReadFields for OpenShift {
     const NAME: &'static str = "microsoft.graph.openShift";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "createdBy" => self.created_by = map.next_value()?,
-            "createdDateTime" => self.created_date_time = map.next_value()?,
-            "lastModifiedBy" => self.last_modified_by = map.next_value()?,
-            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
-            "draftOpenShift" => self.draft_open_shift = map.next_value()?,
-            "isStagedForDeletion" => self.is_staged_for_deletion = map.next_value()?,
-            "schedulingGroupId" => self.scheduling_group_id = map.next_value()?,
-            "sharedOpenShift" => self.shared_open_shift = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "createdBy" => into.other::<crate::models::AnyIdentitySet, _>(1007, map)?,
+            "createdDateTime" => into.other::<crate::edm::DateTimeOffset, _>(1008, map)?,
+            "lastModifiedBy" => into.other::<crate::models::AnyIdentitySet, _>(1009, map)?,
+            "lastModifiedDateTime" => into.other::<crate::edm::DateTimeOffset, _>(1010, map)?,
+            "draftOpenShift" => into.other::<crate::models::OpenShiftItem, _>(3696, map)?,
+            "isStagedForDeletion" => into.bool(3697, map)?,
+            "schedulingGroupId" => into.str(3698, map)?,
+            "sharedOpenShift" => into.other::<crate::models::OpenShiftItem, _>(3699, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+base: <crate::models::ChangeTrackedEntity as crate::read_fields::ReadFields>::from_properties(properties),
+}
     }
 }
 
@@ -2881,64 +4523,68 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.openShiftChangeRequest` entity type.
 ///
-/// Derived from `scheduleChangeRequest` < `changeTrackedEntity` < `entity`; inherited properties are included.
+/// Derived from `scheduleChangeRequest` < `changeTrackedEntity` < `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::ScheduleChangeRequest`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct OpenShiftChangeRequest {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
-    /// The `createdBy` property.
-    pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
-    /// The Timestamp type represents date and time information using ISO 8601 format and is always in
-    /// UTC time. For example, midnight UTC on Jan 1, 2014 is 2014-01-01T00:00:00Z
-    pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// Identity of the person who last modified the entity.
-    pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
-    /// The Timestamp type represents date and time information using ISO 8601 format and is always in
-    /// UTC time. For example, midnight UTC on Jan 1, 2014 is 2014-01-01T00:00:00Z
-    pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// The `assignedTo` property.
-    pub assigned_to: crate::Patch<crate::models::ScheduleChangeRequestActor>,
-    /// The `managerActionDateTime` property.
-    pub manager_action_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// The `managerActionMessage` property.
-    pub manager_action_message: crate::Patch<String>,
-    /// The `managerUserId` property.
-    pub manager_user_id: crate::Patch<String>,
-    /// The `senderDateTime` property.
-    pub sender_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// The `senderMessage` property.
-    pub sender_message: crate::Patch<String>,
-    /// The `senderUserId` property.
-    pub sender_user_id: crate::Patch<String>,
-    /// The `state` property.
-    pub state: crate::Patch<crate::models::ScheduleChangeState>,
+    base: crate::models::ScheduleChangeRequest,
+}
+
+#[cfg(feature = "teams")]
+impl std::ops::Deref for OpenShiftChangeRequest {
+    type Target = crate::models::ScheduleChangeRequest;
+
+    fn deref(&self) -> &crate::models::ScheduleChangeRequest {
+        &self.base
+    }
+}
+
+#[cfg(feature = "teams")]
+impl std::ops::DerefMut for OpenShiftChangeRequest {
+    fn deref_mut(&mut self) -> &mut crate::models::ScheduleChangeRequest {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "teams")]
+impl OpenShiftChangeRequest {
+    /// An empty `openShiftChangeRequest`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// ID for the open shift.
-    pub open_shift_id: crate::Patch<String>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `openShiftId`: `None` when absent or `null`.
+    pub fn open_shift_id(&self) -> Option<&str> {
+        self.props().str(3700)
+    }
+
+    /// Sets `openShiftId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_open_shift_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(3700, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "teams")]
+impl std::fmt::Debug for OpenShiftChangeRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "OpenShiftChangeRequest", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "teams")]
 impl serde::Serialize for OpenShiftChangeRequest {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("createdBy", &self.created_by)?;
-        writer.field("createdDateTime", &self.created_date_time)?;
-        writer.field("lastModifiedBy", &self.last_modified_by)?;
-        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
-        writer.field("assignedTo", &self.assigned_to)?;
-        writer.field("managerActionDateTime", &self.manager_action_date_time)?;
-        writer.field("managerActionMessage", &self.manager_action_message)?;
-        writer.field("managerUserId", &self.manager_user_id)?;
-        writer.field("senderDateTime", &self.sender_date_time)?;
-        writer.field("senderMessage", &self.sender_message)?;
-        writer.field("senderUserId", &self.sender_user_id)?;
-        writer.field("state", &self.state)?;
-        writer.field("openShiftId", &self.open_shift_id)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -2954,32 +4600,36 @@ impl crate::read_fields::ReadFields for OpenShiftChangeRequest {
     const NAME: &'static str = "microsoft.graph.openShiftChangeRequest";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "createdBy" => self.created_by = map.next_value()?,
-            "createdDateTime" => self.created_date_time = map.next_value()?,
-            "lastModifiedBy" => self.last_modified_by = map.next_value()?,
-            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
-            "assignedTo" => self.assigned_to = map.next_value()?,
-            "managerActionDateTime" => self.manager_action_date_time = map.next_value()?,
-            "managerActionMessage" => self.manager_action_message = map.next_value()?,
-            "managerUserId" => self.manager_user_id = map.next_value()?,
-            "senderDateTime" => self.sender_date_time = map.next_value()?,
-            "senderMessage" => self.sender_message = map.next_value()?,
-            "senderUserId" => self.sender_user_id = map.next_value()?,
-            "state" => self.state = map.next_value()?,
-            "openShiftId" => self.open_shift_id = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "createdBy" => into.other::<crate::models::AnyIdentitySet, _>(1007, map)?,
+            "createdDateTime" => into.other::<crate::edm::DateTimeOffset, _>(1008, map)?,
+            "lastModifiedBy" => into.other::<crate::models::AnyIdentitySet, _>(1009, map)?,
+            "lastModifiedDateTime" => into.other::<crate::edm::DateTimeOffset, _>(1010, map)?,
+            "assignedTo" => {
+                into.other::<crate::models::ScheduleChangeRequestActor, _>(4462, map)?
+            }
+            "managerActionDateTime" => into.other::<crate::edm::DateTimeOffset, _>(4463, map)?,
+            "managerActionMessage" => into.str(4464, map)?,
+            "managerUserId" => into.str(4465, map)?,
+            "senderDateTime" => into.other::<crate::edm::DateTimeOffset, _>(4466, map)?,
+            "senderMessage" => into.str(4467, map)?,
+            "senderUserId" => into.str(4468, map)?,
+            "state" => into.other::<crate::models::ScheduleChangeState, _>(4469, map)?,
+            "openShiftId" => into.str(3700, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+base: <crate::models::ScheduleChangeRequest as crate::read_fields::ReadFields>::from_properties(properties),
+}
     }
 }
 
@@ -3006,42 +4656,71 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.phoneUserConversationMember` entity type.
 ///
-/// Derived from `conversationMember` < `entity`; inherited properties are included.
+/// Derived from `conversationMember` < `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::ConversationMember`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct PhoneUserConversationMember {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
-    /// The display name of the user.
-    pub display_name: crate::Patch<String>,
-    /// The roles for that user. This property only contains additional qualifiers when relevant - for
-    /// example, if the member has owner privileges, the roles property contains owner as one of the
-    /// values. Similarly, if the member is a guest, the roles property contains guest as one of the
-    /// values. A basic member should not have any values specified in the roles property.
-    pub roles: crate::Patch<Vec<String>>,
-    /// The timestamp denoting how far back a conversation's history is shared with the conversation
-    /// member. This property is settable only for members of a chat.
-    pub visible_history_start_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    base: crate::models::ConversationMember,
+}
+
+#[cfg(feature = "teams")]
+impl std::ops::Deref for PhoneUserConversationMember {
+    type Target = crate::models::ConversationMember;
+
+    fn deref(&self) -> &crate::models::ConversationMember {
+        &self.base
+    }
+}
+
+#[cfg(feature = "teams")]
+impl std::ops::DerefMut for PhoneUserConversationMember {
+    fn deref_mut(&mut self) -> &mut crate::models::ConversationMember {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "teams")]
+impl PhoneUserConversationMember {
+    /// An empty `phoneUserConversationMember`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The `phoneNumber` property.
-    pub phone_number: crate::Patch<String>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `phoneNumber`: `None` when absent or `null`.
+    pub fn phone_number(&self) -> Option<&str> {
+        self.props().str(3880)
+    }
+
+    /// Sets `phoneNumber`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_phone_number(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(3880, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "teams")]
+impl std::fmt::Debug for PhoneUserConversationMember {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props().fmt_as(
+            f,
+            "PhoneUserConversationMember",
+            crate::models::PROPERTY_NAMES,
+        )
+    }
 }
 
 #[cfg(feature = "teams")]
 impl serde::Serialize for PhoneUserConversationMember {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("displayName", &self.display_name)?;
-        writer.field("roles", &self.roles)?;
-        writer.field(
-            "visibleHistoryStartDateTime",
-            &self.visible_history_start_date_time,
-        )?;
-        writer.field("phoneNumber", &self.phone_number)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -3057,25 +4736,27 @@ impl crate::read_fields::ReadFields for PhoneUserConversationMember {
     const NAME: &'static str = "microsoft.graph.phoneUserConversationMember";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "displayName" => self.display_name = map.next_value()?,
-            "roles" => self.roles = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "displayName" => into.str(1419, map)?,
+            "roles" => into.strings(1420, map)?,
             "visibleHistoryStartDateTime" => {
-                self.visible_history_start_date_time = map.next_value()?
+                into.other::<crate::edm::DateTimeOffset, _>(1421, map)?
             }
-            "phoneNumber" => self.phone_number = map.next_value()?,
+            "phoneNumber" => into.str(3880, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+base: <crate::models::ConversationMember as crate::read_fields::ReadFields>::from_properties(properties),
+}
     }
 }
 
@@ -3093,26 +4774,71 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.pinnedChatMessageInfo` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct PinnedChatMessageInfo {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "teams")]
+impl std::ops::Deref for PinnedChatMessageInfo {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "teams")]
+impl std::ops::DerefMut for PinnedChatMessageInfo {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "teams")]
+impl PinnedChatMessageInfo {
+    /// An empty `pinnedChatMessageInfo`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Represents details about the chat message that is pinned.
-    pub message: crate::Patch<Box<crate::models::AnyChatMessage>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `message`: `None` when absent or `null`.
+    pub fn message(&self) -> Option<&crate::models::AnyChatMessage> {
+        self.props().get(3881)
+    }
+
+    /// Sets `message`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_message(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::AnyChatMessage>,
+    ) -> &mut Self {
+        self.props_mut().set(3881, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "teams")]
+impl std::fmt::Debug for PinnedChatMessageInfo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "PinnedChatMessageInfo", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "teams")]
 impl serde::Serialize for PinnedChatMessageInfo {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("message", &self.message)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -3128,20 +4854,24 @@ impl crate::read_fields::ReadFields for PinnedChatMessageInfo {
     const NAME: &'static str = "microsoft.graph.pinnedChatMessageInfo";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "message" => self.message = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "message" => into.other::<crate::models::AnyChatMessage, _>(3881, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -3156,108 +4886,425 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.schedule` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct Schedule {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "teams")]
+impl std::ops::Deref for Schedule {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "teams")]
+impl std::ops::DerefMut for Schedule {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "teams")]
+impl Schedule {
+    /// An empty `schedule`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Indicates whether the schedule is enabled for the team. Required.
-    pub enabled: crate::Patch<bool>,
+    ///
+    /// `enabled`: `None` when absent or `null`.
+    pub fn enabled(&self) -> Option<bool> {
+        self.props().bool(4438)
+    }
+
+    /// Sets `enabled`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_enabled(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(4438, value.into_patch());
+        self
+    }
+
     /// The `isActivitiesIncludedWhenCopyingShiftsEnabled` property.
-    pub is_activities_included_when_copying_shifts_enabled: crate::Patch<bool>,
+    ///
+    /// `isActivitiesIncludedWhenCopyingShiftsEnabled`: `None` when absent or `null`.
+    pub fn is_activities_included_when_copying_shifts_enabled(&self) -> Option<bool> {
+        self.props().bool(4439)
+    }
+
+    /// Sets `isActivitiesIncludedWhenCopyingShiftsEnabled`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_is_activities_included_when_copying_shifts_enabled(
+        &mut self,
+        value: impl crate::IntoPatch<bool>,
+    ) -> &mut Self {
+        self.props_mut().set_bool(4439, value.into_patch());
+        self
+    }
+
     /// Indicates whether offer shift requests are enabled for the schedule.
-    pub offer_shift_requests_enabled: crate::Patch<bool>,
+    ///
+    /// `offerShiftRequestsEnabled`: `None` when absent or `null`.
+    pub fn offer_shift_requests_enabled(&self) -> Option<bool> {
+        self.props().bool(4440)
+    }
+
+    /// Sets `offerShiftRequestsEnabled`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_offer_shift_requests_enabled(
+        &mut self,
+        value: impl crate::IntoPatch<bool>,
+    ) -> &mut Self {
+        self.props_mut().set_bool(4440, value.into_patch());
+        self
+    }
+
     /// Indicates whether open shifts are enabled for the schedule.
-    pub open_shifts_enabled: crate::Patch<bool>,
+    ///
+    /// `openShiftsEnabled`: `None` when absent or `null`.
+    pub fn open_shifts_enabled(&self) -> Option<bool> {
+        self.props().bool(4441)
+    }
+
+    /// Sets `openShiftsEnabled`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_open_shifts_enabled(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(4441, value.into_patch());
+        self
+    }
+
     /// The status of the schedule provisioning. The possible values are notStarted, running, completed,
     /// failed.
-    pub provision_status: crate::Patch<crate::models::OperationStatus>,
+    ///
+    /// `provisionStatus`: `None` when absent or `null`.
+    pub fn provision_status(&self) -> Option<&crate::models::OperationStatus> {
+        self.props().get(4442)
+    }
+
+    /// Sets `provisionStatus`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_provision_status(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::OperationStatus>,
+    ) -> &mut Self {
+        self.props_mut().set(4442, value.into_patch());
+        self
+    }
+
     /// Additional information about why schedule provisioning failed.
-    pub provision_status_code: crate::Patch<String>,
+    ///
+    /// `provisionStatusCode`: `None` when absent or `null`.
+    pub fn provision_status_code(&self) -> Option<&str> {
+        self.props().str(4443)
+    }
+
+    /// Sets `provisionStatusCode`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_provision_status_code(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(4443, value.into_patch());
+        self
+    }
+
     /// The `startDayOfWeek` property.
-    pub start_day_of_week: crate::Patch<crate::models::DayOfWeek>,
+    ///
+    /// `startDayOfWeek`: `None` when absent or `null`.
+    pub fn start_day_of_week(&self) -> Option<&crate::models::DayOfWeek> {
+        self.props().get(4444)
+    }
+
+    /// Sets `startDayOfWeek`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_start_day_of_week(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::DayOfWeek>,
+    ) -> &mut Self {
+        self.props_mut().set(4444, value.into_patch());
+        self
+    }
+
     /// Indicates whether swap shifts requests are enabled for the schedule.
-    pub swap_shifts_requests_enabled: crate::Patch<bool>,
+    ///
+    /// `swapShiftsRequestsEnabled`: `None` when absent or `null`.
+    pub fn swap_shifts_requests_enabled(&self) -> Option<bool> {
+        self.props().bool(4445)
+    }
+
+    /// Sets `swapShiftsRequestsEnabled`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_swap_shifts_requests_enabled(
+        &mut self,
+        value: impl crate::IntoPatch<bool>,
+    ) -> &mut Self {
+        self.props_mut().set_bool(4445, value.into_patch());
+        self
+    }
+
     /// Indicates whether time clock is enabled for the schedule.
-    pub time_clock_enabled: crate::Patch<bool>,
+    ///
+    /// `timeClockEnabled`: `None` when absent or `null`.
+    pub fn time_clock_enabled(&self) -> Option<bool> {
+        self.props().bool(4446)
+    }
+
+    /// Sets `timeClockEnabled`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_time_clock_enabled(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(4446, value.into_patch());
+        self
+    }
+
     /// The `timeClockSettings` property.
-    pub time_clock_settings: crate::Patch<Box<crate::models::TimeClockSettings>>,
+    ///
+    /// `timeClockSettings`: `None` when absent or `null`.
+    pub fn time_clock_settings(&self) -> Option<&crate::models::TimeClockSettings> {
+        self.props().get(4447)
+    }
+
+    /// Sets `timeClockSettings`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_time_clock_settings(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::TimeClockSettings>,
+    ) -> &mut Self {
+        self.props_mut().set(4447, value.into_patch());
+        self
+    }
+
     /// Indicates whether time off requests are enabled for the schedule.
-    pub time_off_requests_enabled: crate::Patch<bool>,
+    ///
+    /// `timeOffRequestsEnabled`: `None` when absent or `null`.
+    pub fn time_off_requests_enabled(&self) -> Option<bool> {
+        self.props().bool(4448)
+    }
+
+    /// Sets `timeOffRequestsEnabled`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_time_off_requests_enabled(
+        &mut self,
+        value: impl crate::IntoPatch<bool>,
+    ) -> &mut Self {
+        self.props_mut().set_bool(4448, value.into_patch());
+        self
+    }
+
     /// Indicates the time zone of the schedule team using tz database format. Required.
-    pub time_zone: crate::Patch<String>,
+    ///
+    /// `timeZone`: `None` when absent or `null`.
+    pub fn time_zone(&self) -> Option<&str> {
+        self.props().str(4449)
+    }
+
+    /// Sets `timeZone`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_time_zone(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(4449, value.into_patch());
+        self
+    }
+
     /// The `workforceIntegrationIds` property.
-    pub workforce_integration_ids: crate::Patch<Vec<String>>,
+    ///
+    /// `workforceIntegrationIds`: an empty slice when absent or `null`.
+    pub fn workforce_integration_ids(&self) -> &[String] {
+        self.props().strings(4450)
+    }
+
+    /// Sets `workforceIntegrationIds`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_workforce_integration_ids(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<String>>,
+    ) -> &mut Self {
+        self.props_mut().set_strings(4450, value.into_patch());
+        self
+    }
+
     /// The `dayNotes` navigation property (present when expanded).
-    pub day_notes: crate::Patch<Vec<crate::models::DayNote>>,
+    ///
+    /// `dayNotes`: an empty slice when absent or `null`.
+    pub fn day_notes(&self) -> &[crate::models::DayNote] {
+        self.props().list(4451)
+    }
+
+    /// Sets `dayNotes`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_day_notes(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::DayNote>>,
+    ) -> &mut Self {
+        self.props_mut().set(4451, value.into_patch());
+        self
+    }
+
     /// The `offerShiftRequests` navigation property (present when expanded).
-    pub offer_shift_requests: crate::Patch<Vec<crate::models::AnyOfferShiftRequest>>,
+    ///
+    /// `offerShiftRequests`: an empty slice when absent or `null`.
+    pub fn offer_shift_requests(&self) -> &[crate::models::AnyOfferShiftRequest] {
+        self.props().list(4452)
+    }
+
+    /// Sets `offerShiftRequests`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_offer_shift_requests(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::AnyOfferShiftRequest>>,
+    ) -> &mut Self {
+        self.props_mut().set(4452, value.into_patch());
+        self
+    }
+
     /// The open shift requests in the schedule.
-    pub open_shift_change_requests: crate::Patch<Vec<crate::models::OpenShiftChangeRequest>>,
+    ///
+    /// `openShiftChangeRequests`: an empty slice when absent or `null`.
+    pub fn open_shift_change_requests(&self) -> &[crate::models::OpenShiftChangeRequest] {
+        self.props().list(4453)
+    }
+
+    /// Sets `openShiftChangeRequests`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_open_shift_change_requests(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::OpenShiftChangeRequest>>,
+    ) -> &mut Self {
+        self.props_mut().set(4453, value.into_patch());
+        self
+    }
+
     /// The set of open shifts in a scheduling group in the schedule.
-    pub open_shifts: crate::Patch<Vec<crate::models::OpenShift>>,
+    ///
+    /// `openShifts`: an empty slice when absent or `null`.
+    pub fn open_shifts(&self) -> &[crate::models::OpenShift] {
+        self.props().list(4454)
+    }
+
+    /// Sets `openShifts`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_open_shifts(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::OpenShift>>,
+    ) -> &mut Self {
+        self.props_mut().set(4454, value.into_patch());
+        self
+    }
+
     /// The logical grouping of users in the schedule (usually by role).
-    pub scheduling_groups: crate::Patch<Vec<crate::models::SchedulingGroup>>,
+    ///
+    /// `schedulingGroups`: an empty slice when absent or `null`.
+    pub fn scheduling_groups(&self) -> &[crate::models::SchedulingGroup] {
+        self.props().list(4455)
+    }
+
+    /// Sets `schedulingGroups`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_scheduling_groups(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::SchedulingGroup>>,
+    ) -> &mut Self {
+        self.props_mut().set(4455, value.into_patch());
+        self
+    }
+
     /// The shifts in the schedule.
-    pub shifts: crate::Patch<Vec<crate::models::Shift>>,
+    ///
+    /// `shifts`: an empty slice when absent or `null`.
+    pub fn shifts(&self) -> &[crate::models::Shift] {
+        self.props().list(4456)
+    }
+
+    /// Sets `shifts`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_shifts(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::Shift>>,
+    ) -> &mut Self {
+        self.props_mut().set(4456, value.into_patch());
+        self
+    }
+
     /// The `swapShiftsChangeRequests` navigation property (present when expanded).
-    pub swap_shifts_change_requests: crate::Patch<Vec<crate::models::SwapShiftsChangeRequest>>,
+    ///
+    /// `swapShiftsChangeRequests`: an empty slice when absent or `null`.
+    pub fn swap_shifts_change_requests(&self) -> &[crate::models::SwapShiftsChangeRequest] {
+        self.props().list(4457)
+    }
+
+    /// Sets `swapShiftsChangeRequests`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_swap_shifts_change_requests(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::SwapShiftsChangeRequest>>,
+    ) -> &mut Self {
+        self.props_mut().set(4457, value.into_patch());
+        self
+    }
+
     /// The `timeCards` navigation property (present when expanded).
-    pub time_cards: crate::Patch<Vec<crate::models::TimeCard>>,
+    ///
+    /// `timeCards`: an empty slice when absent or `null`.
+    pub fn time_cards(&self) -> &[crate::models::TimeCard] {
+        self.props().list(4458)
+    }
+
+    /// Sets `timeCards`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_time_cards(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::TimeCard>>,
+    ) -> &mut Self {
+        self.props_mut().set(4458, value.into_patch());
+        self
+    }
+
     /// The set of reasons for a time off in the schedule.
-    pub time_off_reasons: crate::Patch<Vec<crate::models::TimeOffReason>>,
+    ///
+    /// `timeOffReasons`: an empty slice when absent or `null`.
+    pub fn time_off_reasons(&self) -> &[crate::models::TimeOffReason] {
+        self.props().list(4459)
+    }
+
+    /// Sets `timeOffReasons`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_time_off_reasons(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::TimeOffReason>>,
+    ) -> &mut Self {
+        self.props_mut().set(4459, value.into_patch());
+        self
+    }
+
     /// The `timeOffRequests` navigation property (present when expanded).
-    pub time_off_requests: crate::Patch<Vec<crate::models::TimeOffRequest>>,
+    ///
+    /// `timeOffRequests`: an empty slice when absent or `null`.
+    pub fn time_off_requests(&self) -> &[crate::models::TimeOffRequest] {
+        self.props().list(4460)
+    }
+
+    /// Sets `timeOffRequests`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_time_off_requests(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::TimeOffRequest>>,
+    ) -> &mut Self {
+        self.props_mut().set(4460, value.into_patch());
+        self
+    }
+
     /// The instances of times off in the schedule.
-    pub times_off: crate::Patch<Vec<crate::models::TimeOff>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `timesOff`: an empty slice when absent or `null`.
+    pub fn times_off(&self) -> &[crate::models::TimeOff] {
+        self.props().list(4461)
+    }
+
+    /// Sets `timesOff`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_times_off(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::TimeOff>>,
+    ) -> &mut Self {
+        self.props_mut().set(4461, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "teams")]
+impl std::fmt::Debug for Schedule {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "Schedule", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "teams")]
 impl serde::Serialize for Schedule {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("enabled", &self.enabled)?;
-        writer.field(
-            "isActivitiesIncludedWhenCopyingShiftsEnabled",
-            &self.is_activities_included_when_copying_shifts_enabled,
-        )?;
-        writer.field(
-            "offerShiftRequestsEnabled",
-            &self.offer_shift_requests_enabled,
-        )?;
-        writer.field("openShiftsEnabled", &self.open_shifts_enabled)?;
-        writer.field("provisionStatus", &self.provision_status)?;
-        writer.field("provisionStatusCode", &self.provision_status_code)?;
-        writer.field("startDayOfWeek", &self.start_day_of_week)?;
-        writer.field(
-            "swapShiftsRequestsEnabled",
-            &self.swap_shifts_requests_enabled,
-        )?;
-        writer.field("timeClockEnabled", &self.time_clock_enabled)?;
-        writer.field("timeClockSettings", &self.time_clock_settings)?;
-        writer.field("timeOffRequestsEnabled", &self.time_off_requests_enabled)?;
-        writer.field("timeZone", &self.time_zone)?;
-        writer.field("workforceIntegrationIds", &self.workforce_integration_ids)?;
-        writer.field("dayNotes", &self.day_notes)?;
-        writer.field("offerShiftRequests", &self.offer_shift_requests)?;
-        writer.field("openShiftChangeRequests", &self.open_shift_change_requests)?;
-        writer.field("openShifts", &self.open_shifts)?;
-        writer.field("schedulingGroups", &self.scheduling_groups)?;
-        writer.field("shifts", &self.shifts)?;
-        writer.field(
-            "swapShiftsChangeRequests",
-            &self.swap_shifts_change_requests,
-        )?;
-        writer.field("timeCards", &self.time_cards)?;
-        writer.field("timeOffReasons", &self.time_off_reasons)?;
-        writer.field("timeOffRequests", &self.time_off_requests)?;
-        writer.field("timesOff", &self.times_off)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -3273,45 +5320,55 @@ impl crate::read_fields::ReadFields for Schedule {
     const NAME: &'static str = "microsoft.graph.schedule";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "enabled" => self.enabled = map.next_value()?,
-            "isActivitiesIncludedWhenCopyingShiftsEnabled" => {
-                self.is_activities_included_when_copying_shifts_enabled = map.next_value()?
+            "id" => into.str(2376, map)?,
+            "enabled" => into.bool(4438, map)?,
+            "isActivitiesIncludedWhenCopyingShiftsEnabled" => into.bool(4439, map)?,
+            "offerShiftRequestsEnabled" => into.bool(4440, map)?,
+            "openShiftsEnabled" => into.bool(4441, map)?,
+            "provisionStatus" => into.other::<crate::models::OperationStatus, _>(4442, map)?,
+            "provisionStatusCode" => into.str(4443, map)?,
+            "startDayOfWeek" => into.other::<crate::models::DayOfWeek, _>(4444, map)?,
+            "swapShiftsRequestsEnabled" => into.bool(4445, map)?,
+            "timeClockEnabled" => into.bool(4446, map)?,
+            "timeClockSettings" => into.other::<crate::models::TimeClockSettings, _>(4447, map)?,
+            "timeOffRequestsEnabled" => into.bool(4448, map)?,
+            "timeZone" => into.str(4449, map)?,
+            "workforceIntegrationIds" => into.strings(4450, map)?,
+            "dayNotes" => into.other::<Vec<crate::models::DayNote>, _>(4451, map)?,
+            "offerShiftRequests" => {
+                into.other::<Vec<crate::models::AnyOfferShiftRequest>, _>(4452, map)?
             }
-            "offerShiftRequestsEnabled" => self.offer_shift_requests_enabled = map.next_value()?,
-            "openShiftsEnabled" => self.open_shifts_enabled = map.next_value()?,
-            "provisionStatus" => self.provision_status = map.next_value()?,
-            "provisionStatusCode" => self.provision_status_code = map.next_value()?,
-            "startDayOfWeek" => self.start_day_of_week = map.next_value()?,
-            "swapShiftsRequestsEnabled" => self.swap_shifts_requests_enabled = map.next_value()?,
-            "timeClockEnabled" => self.time_clock_enabled = map.next_value()?,
-            "timeClockSettings" => self.time_clock_settings = map.next_value()?,
-            "timeOffRequestsEnabled" => self.time_off_requests_enabled = map.next_value()?,
-            "timeZone" => self.time_zone = map.next_value()?,
-            "workforceIntegrationIds" => self.workforce_integration_ids = map.next_value()?,
-            "dayNotes" => self.day_notes = map.next_value()?,
-            "offerShiftRequests" => self.offer_shift_requests = map.next_value()?,
-            "openShiftChangeRequests" => self.open_shift_change_requests = map.next_value()?,
-            "openShifts" => self.open_shifts = map.next_value()?,
-            "schedulingGroups" => self.scheduling_groups = map.next_value()?,
-            "shifts" => self.shifts = map.next_value()?,
-            "swapShiftsChangeRequests" => self.swap_shifts_change_requests = map.next_value()?,
-            "timeCards" => self.time_cards = map.next_value()?,
-            "timeOffReasons" => self.time_off_reasons = map.next_value()?,
-            "timeOffRequests" => self.time_off_requests = map.next_value()?,
-            "timesOff" => self.times_off = map.next_value()?,
+            "openShiftChangeRequests" => {
+                into.other::<Vec<crate::models::OpenShiftChangeRequest>, _>(4453, map)?
+            }
+            "openShifts" => into.other::<Vec<crate::models::OpenShift>, _>(4454, map)?,
+            "schedulingGroups" => {
+                into.other::<Vec<crate::models::SchedulingGroup>, _>(4455, map)?
+            }
+            "shifts" => into.other::<Vec<crate::models::Shift>, _>(4456, map)?,
+            "swapShiftsChangeRequests" => {
+                into.other::<Vec<crate::models::SwapShiftsChangeRequest>, _>(4457, map)?
+            }
+            "timeCards" => into.other::<Vec<crate::models::TimeCard>, _>(4458, map)?,
+            "timeOffReasons" => into.other::<Vec<crate::models::TimeOffReason>, _>(4459, map)?,
+            "timeOffRequests" => into.other::<Vec<crate::models::TimeOffRequest>, _>(4460, map)?,
+            "timesOff" => into.other::<Vec<crate::models::TimeOff>, _>(4461, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -3349,50 +5406,108 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.schedulingGroup` entity type.
 ///
-/// Derived from `changeTrackedEntity` < `entity`; inherited properties are included.
+/// Derived from `changeTrackedEntity` < `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::ChangeTrackedEntity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct SchedulingGroup {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
-    /// The `createdBy` property.
-    pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
-    /// The Timestamp type represents date and time information using ISO 8601 format and is always in
-    /// UTC time. For example, midnight UTC on Jan 1, 2014 is 2014-01-01T00:00:00Z
-    pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// Identity of the person who last modified the entity.
-    pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
-    /// The Timestamp type represents date and time information using ISO 8601 format and is always in
-    /// UTC time. For example, midnight UTC on Jan 1, 2014 is 2014-01-01T00:00:00Z
-    pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    base: crate::models::ChangeTrackedEntity,
+}
+
+#[cfg(feature = "teams")]
+impl std::ops::Deref for SchedulingGroup {
+    type Target = crate::models::ChangeTrackedEntity;
+
+    fn deref(&self) -> &crate::models::ChangeTrackedEntity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "teams")]
+impl std::ops::DerefMut for SchedulingGroup {
+    fn deref_mut(&mut self) -> &mut crate::models::ChangeTrackedEntity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "teams")]
+impl SchedulingGroup {
+    /// An empty `schedulingGroup`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The `code` property.
-    pub code: crate::Patch<String>,
+    ///
+    /// `code`: `None` when absent or `null`.
+    pub fn code(&self) -> Option<&str> {
+        self.props().str(4470)
+    }
+
+    /// Sets `code`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_code(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(4470, value.into_patch());
+        self
+    }
+
     /// The display name for the schedulingGroup. Required.
-    pub display_name: crate::Patch<String>,
+    ///
+    /// `displayName`: `None` when absent or `null`.
+    pub fn display_name(&self) -> Option<&str> {
+        self.props().str(4471)
+    }
+
+    /// Sets `displayName`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_display_name(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(4471, value.into_patch());
+        self
+    }
+
     /// Indicates whether the schedulingGroup can be used when creating new entities or updating existing
     /// ones. Required.
-    pub is_active: crate::Patch<bool>,
+    ///
+    /// `isActive`: `None` when absent or `null`.
+    pub fn is_active(&self) -> Option<bool> {
+        self.props().bool(4472)
+    }
+
+    /// Sets `isActive`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_is_active(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(4472, value.into_patch());
+        self
+    }
+
     /// The list of user IDs that are a member of the schedulingGroup. Required.
-    pub user_ids: crate::Patch<Vec<String>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `userIds`: an empty slice when absent or `null`.
+    pub fn user_ids(&self) -> &[String] {
+        self.props().strings(4473)
+    }
+
+    /// Sets `userIds`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_user_ids(&mut self, value: impl crate::IntoPatch<Vec<String>>) -> &mut Self {
+        self.props_mut().set_strings(4473, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "teams")]
+impl std::fmt::Debug for SchedulingGroup {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "SchedulingGroup", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "teams")]
 impl serde::Serialize for SchedulingGroup {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("createdBy", &self.created_by)?;
-        writer.field("createdDateTime", &self.created_date_time)?;
-        writer.field("lastModifiedBy", &self.last_modified_by)?;
-        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
-        writer.field("code", &self.code)?;
-        writer.field("displayName", &self.display_name)?;
-        writer.field("isActive", &self.is_active)?;
-        writer.field("userIds", &self.user_ids)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -3408,27 +5523,29 @@ impl crate::read_fields::ReadFields for SchedulingGroup {
     const NAME: &'static str = "microsoft.graph.schedulingGroup";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "createdBy" => self.created_by = map.next_value()?,
-            "createdDateTime" => self.created_date_time = map.next_value()?,
-            "lastModifiedBy" => self.last_modified_by = map.next_value()?,
-            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
-            "code" => self.code = map.next_value()?,
-            "displayName" => self.display_name = map.next_value()?,
-            "isActive" => self.is_active = map.next_value()?,
-            "userIds" => self.user_ids = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "createdBy" => into.other::<crate::models::AnyIdentitySet, _>(1007, map)?,
+            "createdDateTime" => into.other::<crate::edm::DateTimeOffset, _>(1008, map)?,
+            "lastModifiedBy" => into.other::<crate::models::AnyIdentitySet, _>(1009, map)?,
+            "lastModifiedDateTime" => into.other::<crate::edm::DateTimeOffset, _>(1010, map)?,
+            "code" => into.str(4470, map)?,
+            "displayName" => into.str(4471, map)?,
+            "isActive" => into.bool(4472, map)?,
+            "userIds" => into.strings(4473, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+base: <crate::models::ChangeTrackedEntity as crate::read_fields::ReadFields>::from_properties(properties),
+}
     }
 }
 
@@ -3450,38 +5567,87 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.sharedWithChannelTeamInfo` entity type.
 ///
-/// Derived from `teamInfo` < `entity`; inherited properties are included.
+/// Derived from `teamInfo` < `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::TeamInfo`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct SharedWithChannelTeamInfo {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
-    /// The name of the team.
-    pub display_name: crate::Patch<String>,
-    /// The ID of the Azure Active Directory tenant.
-    pub tenant_id: crate::Patch<String>,
+    base: crate::models::TeamInfo,
+}
+
+#[cfg(feature = "teams")]
+impl std::ops::Deref for SharedWithChannelTeamInfo {
+    type Target = crate::models::TeamInfo;
+
+    fn deref(&self) -> &crate::models::TeamInfo {
+        &self.base
+    }
+}
+
+#[cfg(feature = "teams")]
+impl std::ops::DerefMut for SharedWithChannelTeamInfo {
+    fn deref_mut(&mut self) -> &mut crate::models::TeamInfo {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "teams")]
+impl SharedWithChannelTeamInfo {
+    /// An empty `sharedWithChannelTeamInfo`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Indicates whether the team is the host of the channel.
-    pub is_host_team: crate::Patch<bool>,
-    /// The `team` navigation property (present when expanded).
-    pub team: crate::Patch<Box<crate::models::Team>>,
+    ///
+    /// `isHostTeam`: `None` when absent or `null`.
+    pub fn is_host_team(&self) -> Option<bool> {
+        self.props().bool(4701)
+    }
+
+    /// Sets `isHostTeam`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_is_host_team(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(4701, value.into_patch());
+        self
+    }
+
     /// A collection of team members who have access to the shared channel.
-    pub allowed_members: crate::Patch<Vec<crate::models::AnyConversationMember>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `allowedMembers`: an empty slice when absent or `null`.
+    pub fn allowed_members(&self) -> &[crate::models::AnyConversationMember] {
+        self.props().list(4702)
+    }
+
+    /// Sets `allowedMembers`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_allowed_members(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::AnyConversationMember>>,
+    ) -> &mut Self {
+        self.props_mut().set(4702, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "teams")]
+impl std::fmt::Debug for SharedWithChannelTeamInfo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props().fmt_as(
+            f,
+            "SharedWithChannelTeamInfo",
+            crate::models::PROPERTY_NAMES,
+        )
+    }
 }
 
 #[cfg(feature = "teams")]
 impl serde::Serialize for SharedWithChannelTeamInfo {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("displayName", &self.display_name)?;
-        writer.field("tenantId", &self.tenant_id)?;
-        writer.field("isHostTeam", &self.is_host_team)?;
-        writer.field("team", &self.team)?;
-        writer.field("allowedMembers", &self.allowed_members)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -3497,24 +5663,30 @@ impl crate::read_fields::ReadFields for SharedWithChannelTeamInfo {
     const NAME: &'static str = "microsoft.graph.sharedWithChannelTeamInfo";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "displayName" => self.display_name = map.next_value()?,
-            "tenantId" => self.tenant_id = map.next_value()?,
-            "isHostTeam" => self.is_host_team = map.next_value()?,
-            "team" => self.team = map.next_value()?,
-            "allowedMembers" => self.allowed_members = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "displayName" => into.str(5068, map)?,
+            "tenantId" => into.str(5069, map)?,
+            "isHostTeam" => into.bool(4701, map)?,
+            "team" => into.other::<crate::models::Team, _>(5070, map)?,
+            "allowedMembers" => {
+                into.other::<Vec<crate::models::AnyConversationMember>, _>(4702, map)?
+            }
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::TeamInfo as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -3533,52 +5705,126 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.shift` entity type.
 ///
-/// Derived from `changeTrackedEntity` < `entity`; inherited properties are included.
+/// Derived from `changeTrackedEntity` < `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::ChangeTrackedEntity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct Shift {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
-    /// The `createdBy` property.
-    pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
-    /// The Timestamp type represents date and time information using ISO 8601 format and is always in
-    /// UTC time. For example, midnight UTC on Jan 1, 2014 is 2014-01-01T00:00:00Z
-    pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// Identity of the person who last modified the entity.
-    pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
-    /// The Timestamp type represents date and time information using ISO 8601 format and is always in
-    /// UTC time. For example, midnight UTC on Jan 1, 2014 is 2014-01-01T00:00:00Z
-    pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    base: crate::models::ChangeTrackedEntity,
+}
+
+#[cfg(feature = "teams")]
+impl std::ops::Deref for Shift {
+    type Target = crate::models::ChangeTrackedEntity;
+
+    fn deref(&self) -> &crate::models::ChangeTrackedEntity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "teams")]
+impl std::ops::DerefMut for Shift {
+    fn deref_mut(&mut self) -> &mut crate::models::ChangeTrackedEntity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "teams")]
+impl Shift {
+    /// An empty `shift`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The draft version of this shift that is viewable by managers. Required.
-    pub draft_shift: crate::Patch<Box<crate::models::AnyShiftItem>>,
+    ///
+    /// `draftShift`: `None` when absent or `null`.
+    pub fn draft_shift(&self) -> Option<&crate::models::AnyShiftItem> {
+        self.props().get(4782)
+    }
+
+    /// Sets `draftShift`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_draft_shift(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::AnyShiftItem>,
+    ) -> &mut Self {
+        self.props_mut().set(4782, value.into_patch());
+        self
+    }
+
     /// The `isStagedForDeletion` property.
-    pub is_staged_for_deletion: crate::Patch<bool>,
+    ///
+    /// `isStagedForDeletion`: `None` when absent or `null`.
+    pub fn is_staged_for_deletion(&self) -> Option<bool> {
+        self.props().bool(4783)
+    }
+
+    /// Sets `isStagedForDeletion`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_is_staged_for_deletion(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(4783, value.into_patch());
+        self
+    }
+
     /// ID of the scheduling group the shift is part of. Required.
-    pub scheduling_group_id: crate::Patch<String>,
+    ///
+    /// `schedulingGroupId`: `None` when absent or `null`.
+    pub fn scheduling_group_id(&self) -> Option<&str> {
+        self.props().str(4784)
+    }
+
+    /// Sets `schedulingGroupId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_scheduling_group_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(4784, value.into_patch());
+        self
+    }
+
     /// The shared version of this shift that is viewable by both employees and managers. Required.
-    pub shared_shift: crate::Patch<Box<crate::models::AnyShiftItem>>,
+    ///
+    /// `sharedShift`: `None` when absent or `null`.
+    pub fn shared_shift(&self) -> Option<&crate::models::AnyShiftItem> {
+        self.props().get(4785)
+    }
+
+    /// Sets `sharedShift`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_shared_shift(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::AnyShiftItem>,
+    ) -> &mut Self {
+        self.props_mut().set(4785, value.into_patch());
+        self
+    }
+
     /// ID of the user assigned to the shift. Required.
-    pub user_id: crate::Patch<String>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `userId`: `None` when absent or `null`.
+    pub fn user_id(&self) -> Option<&str> {
+        self.props().str(4786)
+    }
+
+    /// Sets `userId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_user_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(4786, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "teams")]
+impl std::fmt::Debug for Shift {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "Shift", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "teams")]
 impl serde::Serialize for Shift {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("createdBy", &self.created_by)?;
-        writer.field("createdDateTime", &self.created_date_time)?;
-        writer.field("lastModifiedBy", &self.last_modified_by)?;
-        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
-        writer.field("draftShift", &self.draft_shift)?;
-        writer.field("isStagedForDeletion", &self.is_staged_for_deletion)?;
-        writer.field("schedulingGroupId", &self.scheduling_group_id)?;
-        writer.field("sharedShift", &self.shared_shift)?;
-        writer.field("userId", &self.user_id)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -3594,28 +5840,30 @@ impl crate::read_fields::ReadFields for Shift {
     const NAME: &'static str = "microsoft.graph.shift";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "createdBy" => self.created_by = map.next_value()?,
-            "createdDateTime" => self.created_date_time = map.next_value()?,
-            "lastModifiedBy" => self.last_modified_by = map.next_value()?,
-            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
-            "draftShift" => self.draft_shift = map.next_value()?,
-            "isStagedForDeletion" => self.is_staged_for_deletion = map.next_value()?,
-            "schedulingGroupId" => self.scheduling_group_id = map.next_value()?,
-            "sharedShift" => self.shared_shift = map.next_value()?,
-            "userId" => self.user_id = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "createdBy" => into.other::<crate::models::AnyIdentitySet, _>(1007, map)?,
+            "createdDateTime" => into.other::<crate::edm::DateTimeOffset, _>(1008, map)?,
+            "lastModifiedBy" => into.other::<crate::models::AnyIdentitySet, _>(1009, map)?,
+            "lastModifiedDateTime" => into.other::<crate::edm::DateTimeOffset, _>(1010, map)?,
+            "draftShift" => into.other::<crate::models::AnyShiftItem, _>(4782, map)?,
+            "isStagedForDeletion" => into.bool(4783, map)?,
+            "schedulingGroupId" => into.str(4784, map)?,
+            "sharedShift" => into.other::<crate::models::AnyShiftItem, _>(4785, map)?,
+            "userId" => into.str(4786, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+base: <crate::models::ChangeTrackedEntity as crate::read_fields::ReadFields>::from_properties(properties),
+}
     }
 }
 
@@ -3638,45 +5886,84 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.skypeForBusinessUserConversationMember` entity type.
 ///
-/// Derived from `conversationMember` < `entity`; inherited properties are included.
+/// Derived from `conversationMember` < `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::ConversationMember`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct SkypeForBusinessUserConversationMember {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
-    /// The display name of the user.
-    pub display_name: crate::Patch<String>,
-    /// The roles for that user. This property only contains additional qualifiers when relevant - for
-    /// example, if the member has owner privileges, the roles property contains owner as one of the
-    /// values. Similarly, if the member is a guest, the roles property contains guest as one of the
-    /// values. A basic member should not have any values specified in the roles property.
-    pub roles: crate::Patch<Vec<String>>,
-    /// The timestamp denoting how far back a conversation's history is shared with the conversation
-    /// member. This property is settable only for members of a chat.
-    pub visible_history_start_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    base: crate::models::ConversationMember,
+}
+
+#[cfg(feature = "teams")]
+impl std::ops::Deref for SkypeForBusinessUserConversationMember {
+    type Target = crate::models::ConversationMember;
+
+    fn deref(&self) -> &crate::models::ConversationMember {
+        &self.base
+    }
+}
+
+#[cfg(feature = "teams")]
+impl std::ops::DerefMut for SkypeForBusinessUserConversationMember {
+    fn deref_mut(&mut self) -> &mut crate::models::ConversationMember {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "teams")]
+impl SkypeForBusinessUserConversationMember {
+    /// An empty `skypeForBusinessUserConversationMember`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// ID of the tenant that the user belongs to.
-    pub tenant_id: crate::Patch<String>,
+    ///
+    /// `tenantId`: `None` when absent or `null`.
+    pub fn tenant_id(&self) -> Option<&str> {
+        self.props().str(4896)
+    }
+
+    /// Sets `tenantId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_tenant_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(4896, value.into_patch());
+        self
+    }
+
     /// Azure Active Directory ID of the user.
-    pub user_id: crate::Patch<String>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `userId`: `None` when absent or `null`.
+    pub fn user_id(&self) -> Option<&str> {
+        self.props().str(4897)
+    }
+
+    /// Sets `userId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_user_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(4897, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "teams")]
+impl std::fmt::Debug for SkypeForBusinessUserConversationMember {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props().fmt_as(
+            f,
+            "SkypeForBusinessUserConversationMember",
+            crate::models::PROPERTY_NAMES,
+        )
+    }
 }
 
 #[cfg(feature = "teams")]
 impl serde::Serialize for SkypeForBusinessUserConversationMember {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("displayName", &self.display_name)?;
-        writer.field("roles", &self.roles)?;
-        writer.field(
-            "visibleHistoryStartDateTime",
-            &self.visible_history_start_date_time,
-        )?;
-        writer.field("tenantId", &self.tenant_id)?;
-        writer.field("userId", &self.user_id)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -3692,26 +5979,28 @@ impl crate::read_fields::ReadFields for SkypeForBusinessUserConversationMember {
     const NAME: &'static str = "microsoft.graph.skypeForBusinessUserConversationMember";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "displayName" => self.display_name = map.next_value()?,
-            "roles" => self.roles = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "displayName" => into.str(1419, map)?,
+            "roles" => into.strings(1420, map)?,
             "visibleHistoryStartDateTime" => {
-                self.visible_history_start_date_time = map.next_value()?
+                into.other::<crate::edm::DateTimeOffset, _>(1421, map)?
             }
-            "tenantId" => self.tenant_id = map.next_value()?,
-            "userId" => self.user_id = map.next_value()?,
+            "tenantId" => into.str(4896, map)?,
+            "userId" => into.str(4897, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+base: <crate::models::ConversationMember as crate::read_fields::ReadFields>::from_properties(properties),
+}
     }
 }
 
@@ -3730,42 +6019,71 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.skypeUserConversationMember` entity type.
 ///
-/// Derived from `conversationMember` < `entity`; inherited properties are included.
+/// Derived from `conversationMember` < `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::ConversationMember`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct SkypeUserConversationMember {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
-    /// The display name of the user.
-    pub display_name: crate::Patch<String>,
-    /// The roles for that user. This property only contains additional qualifiers when relevant - for
-    /// example, if the member has owner privileges, the roles property contains owner as one of the
-    /// values. Similarly, if the member is a guest, the roles property contains guest as one of the
-    /// values. A basic member should not have any values specified in the roles property.
-    pub roles: crate::Patch<Vec<String>>,
-    /// The timestamp denoting how far back a conversation's history is shared with the conversation
-    /// member. This property is settable only for members of a chat.
-    pub visible_history_start_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    base: crate::models::ConversationMember,
+}
+
+#[cfg(feature = "teams")]
+impl std::ops::Deref for SkypeUserConversationMember {
+    type Target = crate::models::ConversationMember;
+
+    fn deref(&self) -> &crate::models::ConversationMember {
+        &self.base
+    }
+}
+
+#[cfg(feature = "teams")]
+impl std::ops::DerefMut for SkypeUserConversationMember {
+    fn deref_mut(&mut self) -> &mut crate::models::ConversationMember {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "teams")]
+impl SkypeUserConversationMember {
+    /// An empty `skypeUserConversationMember`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Skype ID of the user.
-    pub skype_id: crate::Patch<String>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `skypeId`: `None` when absent or `null`.
+    pub fn skype_id(&self) -> Option<&str> {
+        self.props().str(4898)
+    }
+
+    /// Sets `skypeId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_skype_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(4898, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "teams")]
+impl std::fmt::Debug for SkypeUserConversationMember {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props().fmt_as(
+            f,
+            "SkypeUserConversationMember",
+            crate::models::PROPERTY_NAMES,
+        )
+    }
 }
 
 #[cfg(feature = "teams")]
 impl serde::Serialize for SkypeUserConversationMember {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("displayName", &self.display_name)?;
-        writer.field("roles", &self.roles)?;
-        writer.field(
-            "visibleHistoryStartDateTime",
-            &self.visible_history_start_date_time,
-        )?;
-        writer.field("skypeId", &self.skype_id)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -3781,25 +6099,27 @@ impl crate::read_fields::ReadFields for SkypeUserConversationMember {
     const NAME: &'static str = "microsoft.graph.skypeUserConversationMember";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "displayName" => self.display_name = map.next_value()?,
-            "roles" => self.roles = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "displayName" => into.str(1419, map)?,
+            "roles" => into.strings(1420, map)?,
             "visibleHistoryStartDateTime" => {
-                self.visible_history_start_date_time = map.next_value()?
+                into.other::<crate::edm::DateTimeOffset, _>(1421, map)?
             }
-            "skypeId" => self.skype_id = map.next_value()?,
+            "skypeId" => into.str(4898, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+base: <crate::models::ConversationMember as crate::read_fields::ReadFields>::from_properties(properties),
+}
     }
 }
 
@@ -3817,77 +6137,68 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.swapShiftsChangeRequest` entity type.
 ///
-/// Derived from `offerShiftRequest` < `scheduleChangeRequest` < `changeTrackedEntity` < `entity`; inherited properties are included.
+/// Derived from `offerShiftRequest` < `scheduleChangeRequest` < `changeTrackedEntity` < `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::OfferShiftRequest`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct SwapShiftsChangeRequest {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
-    /// The `createdBy` property.
-    pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
-    /// The Timestamp type represents date and time information using ISO 8601 format and is always in
-    /// UTC time. For example, midnight UTC on Jan 1, 2014 is 2014-01-01T00:00:00Z
-    pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// Identity of the person who last modified the entity.
-    pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
-    /// The Timestamp type represents date and time information using ISO 8601 format and is always in
-    /// UTC time. For example, midnight UTC on Jan 1, 2014 is 2014-01-01T00:00:00Z
-    pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// The `assignedTo` property.
-    pub assigned_to: crate::Patch<crate::models::ScheduleChangeRequestActor>,
-    /// The `managerActionDateTime` property.
-    pub manager_action_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// The `managerActionMessage` property.
-    pub manager_action_message: crate::Patch<String>,
-    /// The `managerUserId` property.
-    pub manager_user_id: crate::Patch<String>,
-    /// The `senderDateTime` property.
-    pub sender_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// The `senderMessage` property.
-    pub sender_message: crate::Patch<String>,
-    /// The `senderUserId` property.
-    pub sender_user_id: crate::Patch<String>,
-    /// The `state` property.
-    pub state: crate::Patch<crate::models::ScheduleChangeState>,
-    /// The Timestamp type represents date and time information using ISO 8601 format and is always in
-    /// UTC time. For example, midnight UTC on Jan 1, 2014 is 2014-01-01T00:00:00Z
-    pub recipient_action_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// Custom message sent by recipient of the offer shift request.
-    pub recipient_action_message: crate::Patch<String>,
-    /// User ID of the recipient of the offer shift request.
-    pub recipient_user_id: crate::Patch<String>,
-    /// User ID of the sender of the offer shift request.
-    pub sender_shift_id: crate::Patch<String>,
+    base: crate::models::OfferShiftRequest,
+}
+
+#[cfg(feature = "teams")]
+impl std::ops::Deref for SwapShiftsChangeRequest {
+    type Target = crate::models::OfferShiftRequest;
+
+    fn deref(&self) -> &crate::models::OfferShiftRequest {
+        &self.base
+    }
+}
+
+#[cfg(feature = "teams")]
+impl std::ops::DerefMut for SwapShiftsChangeRequest {
+    fn deref_mut(&mut self) -> &mut crate::models::OfferShiftRequest {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "teams")]
+impl SwapShiftsChangeRequest {
+    /// An empty `swapShiftsChangeRequest`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// ShiftId for the recipient user with whom the request is to swap.
-    pub recipient_shift_id: crate::Patch<String>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `recipientShiftId`: `None` when absent or `null`.
+    pub fn recipient_shift_id(&self) -> Option<&str> {
+        self.props().str(5008)
+    }
+
+    /// Sets `recipientShiftId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_recipient_shift_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(5008, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "teams")]
+impl std::fmt::Debug for SwapShiftsChangeRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "SwapShiftsChangeRequest", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "teams")]
 impl serde::Serialize for SwapShiftsChangeRequest {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("createdBy", &self.created_by)?;
-        writer.field("createdDateTime", &self.created_date_time)?;
-        writer.field("lastModifiedBy", &self.last_modified_by)?;
-        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
-        writer.field("assignedTo", &self.assigned_to)?;
-        writer.field("managerActionDateTime", &self.manager_action_date_time)?;
-        writer.field("managerActionMessage", &self.manager_action_message)?;
-        writer.field("managerUserId", &self.manager_user_id)?;
-        writer.field("senderDateTime", &self.sender_date_time)?;
-        writer.field("senderMessage", &self.sender_message)?;
-        writer.field("senderUserId", &self.sender_user_id)?;
-        writer.field("state", &self.state)?;
-        writer.field("recipientActionDateTime", &self.recipient_action_date_time)?;
-        writer.field("recipientActionMessage", &self.recipient_action_message)?;
-        writer.field("recipientUserId", &self.recipient_user_id)?;
-        writer.field("senderShiftId", &self.sender_shift_id)?;
-        writer.field("recipientShiftId", &self.recipient_shift_id)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -3903,36 +6214,40 @@ impl crate::read_fields::ReadFields for SwapShiftsChangeRequest {
     const NAME: &'static str = "microsoft.graph.swapShiftsChangeRequest";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "createdBy" => self.created_by = map.next_value()?,
-            "createdDateTime" => self.created_date_time = map.next_value()?,
-            "lastModifiedBy" => self.last_modified_by = map.next_value()?,
-            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
-            "assignedTo" => self.assigned_to = map.next_value()?,
-            "managerActionDateTime" => self.manager_action_date_time = map.next_value()?,
-            "managerActionMessage" => self.manager_action_message = map.next_value()?,
-            "managerUserId" => self.manager_user_id = map.next_value()?,
-            "senderDateTime" => self.sender_date_time = map.next_value()?,
-            "senderMessage" => self.sender_message = map.next_value()?,
-            "senderUserId" => self.sender_user_id = map.next_value()?,
-            "state" => self.state = map.next_value()?,
-            "recipientActionDateTime" => self.recipient_action_date_time = map.next_value()?,
-            "recipientActionMessage" => self.recipient_action_message = map.next_value()?,
-            "recipientUserId" => self.recipient_user_id = map.next_value()?,
-            "senderShiftId" => self.sender_shift_id = map.next_value()?,
-            "recipientShiftId" => self.recipient_shift_id = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "createdBy" => into.other::<crate::models::AnyIdentitySet, _>(1007, map)?,
+            "createdDateTime" => into.other::<crate::edm::DateTimeOffset, _>(1008, map)?,
+            "lastModifiedBy" => into.other::<crate::models::AnyIdentitySet, _>(1009, map)?,
+            "lastModifiedDateTime" => into.other::<crate::edm::DateTimeOffset, _>(1010, map)?,
+            "assignedTo" => {
+                into.other::<crate::models::ScheduleChangeRequestActor, _>(4462, map)?
+            }
+            "managerActionDateTime" => into.other::<crate::edm::DateTimeOffset, _>(4463, map)?,
+            "managerActionMessage" => into.str(4464, map)?,
+            "managerUserId" => into.str(4465, map)?,
+            "senderDateTime" => into.other::<crate::edm::DateTimeOffset, _>(4466, map)?,
+            "senderMessage" => into.str(4467, map)?,
+            "senderUserId" => into.str(4468, map)?,
+            "state" => into.other::<crate::models::ScheduleChangeState, _>(4469, map)?,
+            "recipientActionDateTime" => into.other::<crate::edm::DateTimeOffset, _>(3573, map)?,
+            "recipientActionMessage" => into.str(3574, map)?,
+            "recipientUserId" => into.str(3575, map)?,
+            "senderShiftId" => into.str(3576, map)?,
+            "recipientShiftId" => into.str(5008, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+base: <crate::models::OfferShiftRequest as crate::read_fields::ReadFields>::from_properties(properties),
+}
     }
 }
 
@@ -3963,110 +6278,71 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.targetedChatMessage` entity type.
 ///
-/// Derived from `chatMessage` < `entity`; inherited properties are included.
+/// Derived from `chatMessage` < `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::ChatMessage`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct TargetedChatMessage {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
-    /// References to attached objects like files, tabs, meetings etc.
-    pub attachments: crate::Patch<Vec<crate::models::ChatMessageAttachment>>,
-    /// Plaintext/HTML representation of the content of the chat message. Representation is specified by
-    /// the contentType inside the body. The content is always in HTML if the chat message contains a
-    /// chatMessageMention.
-    pub body: crate::Patch<Box<crate::models::ItemBody>>,
-    /// If the message was sent in a channel, represents identity of the channel.
-    pub channel_identity: crate::Patch<Box<crate::models::ChannelIdentity>>,
-    /// If the message was sent in a chat, represents the identity of the chat.
-    pub chat_id: crate::Patch<String>,
-    /// Timestamp of when the chat message was created.
-    pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// Read only. Timestamp at which the chat message was deleted, or null if not deleted.
-    pub deleted_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// Read-only. Version number of the chat message.
-    pub etag: crate::Patch<String>,
-    /// Read-only. If present, represents details of an event that happened in a chat, a channel, or a
-    /// team, for example, adding new members. For event messages, the messageType property will be set
-    /// to systemEventMessage.
-    pub event_detail: crate::Patch<Box<crate::models::AnyEventMessageDetail>>,
-    /// Details of the sender of the chat message. Can only be set during migration.
-    pub from: crate::Patch<Box<crate::models::ChatMessageFromIdentitySet>>,
-    /// The importance of the chat message. The possible values are: normal, high, urgent.
-    pub importance: crate::Patch<crate::models::ChatMessageImportance>,
-    /// Read only. Timestamp when edits to the chat message were made. Triggers an 'Edited' flag in the
-    /// Teams UI. If no edits are made the value is null.
-    pub last_edited_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// Read only. Timestamp when the chat message is created (initial setting) or modified, including
-    /// when a reaction is added or removed.
-    pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// Locale of the chat message set by the client. Always set to en-us.
-    pub locale: crate::Patch<String>,
-    /// List of entities mentioned in the chat message. Supported entities are: user, bot, team, and
-    /// channel.
-    pub mentions: crate::Patch<Vec<crate::models::ChatMessageMention>>,
-    /// The `messageHistory` property.
-    pub message_history: crate::Patch<Vec<crate::models::ChatMessageHistoryItem>>,
-    /// The type of chat message. The possible values are: message, chatEvent, typing,
-    /// unknownFutureValue, systemEventMessage. Note that you must use the Prefer:
-    /// include-unknown-enum-members request header to get the following value in this evolvable enum:
-    /// systemEventMessage.
-    pub message_type: crate::Patch<crate::models::ChatMessageType>,
-    /// Defines the properties of a policy violation set by a data loss prevention (DLP) application.
-    pub policy_violation: crate::Patch<Box<crate::models::ChatMessagePolicyViolation>>,
-    /// Reactions for this chat message (for example, Like).
-    pub reactions: crate::Patch<Vec<crate::models::ChatMessageReaction>>,
-    /// Read-only. ID of the parent chat message or root chat message of the thread. (Only applies to
-    /// chat messages in channels, not chats.)
-    pub reply_to_id: crate::Patch<String>,
-    /// The subject of the chat message, in plaintext.
-    pub subject: crate::Patch<String>,
-    /// Summary text of the chat message that could be used for push notifications and summary views or
-    /// fall back views. Only applies to channel chat messages, not chat messages in a chat.
-    pub summary: crate::Patch<String>,
-    /// Read-only. Link to the message in Microsoft Teams.
-    pub web_url: crate::Patch<String>,
+    base: crate::models::ChatMessage,
+}
+
+#[cfg(feature = "teams")]
+impl std::ops::Deref for TargetedChatMessage {
+    type Target = crate::models::ChatMessage;
+
+    fn deref(&self) -> &crate::models::ChatMessage {
+        &self.base
+    }
+}
+
+#[cfg(feature = "teams")]
+impl std::ops::DerefMut for TargetedChatMessage {
+    fn deref_mut(&mut self) -> &mut crate::models::ChatMessage {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "teams")]
+impl TargetedChatMessage {
+    /// An empty `targetedChatMessage`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The `recipient` property.
-    pub recipient: crate::Patch<Box<crate::models::AnyIdentity>>,
-    /// Content in a message hosted by Microsoft Teams - for example, images or code snippets.
-    pub hosted_contents: crate::Patch<Vec<crate::models::ChatMessageHostedContent>>,
-    /// Replies for a specified message. Supports $expand for channel messages.
-    pub replies: crate::Patch<Vec<crate::models::AnyChatMessage>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `recipient`: `None` when absent or `null`.
+    pub fn recipient(&self) -> Option<&crate::models::AnyIdentity> {
+        self.props().get(5029)
+    }
+
+    /// Sets `recipient`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_recipient(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::AnyIdentity>,
+    ) -> &mut Self {
+        self.props_mut().set(5029, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "teams")]
+impl std::fmt::Debug for TargetedChatMessage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "TargetedChatMessage", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "teams")]
 impl serde::Serialize for TargetedChatMessage {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("attachments", &self.attachments)?;
-        writer.field("body", &self.body)?;
-        writer.field("channelIdentity", &self.channel_identity)?;
-        writer.field("chatId", &self.chat_id)?;
-        writer.field("createdDateTime", &self.created_date_time)?;
-        writer.field("deletedDateTime", &self.deleted_date_time)?;
-        writer.field("etag", &self.etag)?;
-        writer.field("eventDetail", &self.event_detail)?;
-        writer.field("from", &self.from)?;
-        writer.field("importance", &self.importance)?;
-        writer.field("lastEditedDateTime", &self.last_edited_date_time)?;
-        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
-        writer.field("locale", &self.locale)?;
-        writer.field("mentions", &self.mentions)?;
-        writer.field("messageHistory", &self.message_history)?;
-        writer.field("messageType", &self.message_type)?;
-        writer.field("policyViolation", &self.policy_violation)?;
-        writer.field("reactions", &self.reactions)?;
-        writer.field("replyToId", &self.reply_to_id)?;
-        writer.field("subject", &self.subject)?;
-        writer.field("summary", &self.summary)?;
-        writer.field("webUrl", &self.web_url)?;
-        writer.field("recipient", &self.recipient)?;
-        writer.field("hostedContents", &self.hosted_contents)?;
-        writer.field("replies", &self.replies)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -4082,44 +6358,56 @@ impl crate::read_fields::ReadFields for TargetedChatMessage {
     const NAME: &'static str = "microsoft.graph.targetedChatMessage";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "attachments" => self.attachments = map.next_value()?,
-            "body" => self.body = map.next_value()?,
-            "channelIdentity" => self.channel_identity = map.next_value()?,
-            "chatId" => self.chat_id = map.next_value()?,
-            "createdDateTime" => self.created_date_time = map.next_value()?,
-            "deletedDateTime" => self.deleted_date_time = map.next_value()?,
-            "etag" => self.etag = map.next_value()?,
-            "eventDetail" => self.event_detail = map.next_value()?,
-            "from" => self.from = map.next_value()?,
-            "importance" => self.importance = map.next_value()?,
-            "lastEditedDateTime" => self.last_edited_date_time = map.next_value()?,
-            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
-            "locale" => self.locale = map.next_value()?,
-            "mentions" => self.mentions = map.next_value()?,
-            "messageHistory" => self.message_history = map.next_value()?,
-            "messageType" => self.message_type = map.next_value()?,
-            "policyViolation" => self.policy_violation = map.next_value()?,
-            "reactions" => self.reactions = map.next_value()?,
-            "replyToId" => self.reply_to_id = map.next_value()?,
-            "subject" => self.subject = map.next_value()?,
-            "summary" => self.summary = map.next_value()?,
-            "webUrl" => self.web_url = map.next_value()?,
-            "recipient" => self.recipient = map.next_value()?,
-            "hostedContents" => self.hosted_contents = map.next_value()?,
-            "replies" => self.replies = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "attachments" => {
+                into.other::<Vec<crate::models::ChatMessageAttachment>, _>(1050, map)?
+            }
+            "body" => into.other::<crate::models::ItemBody, _>(1051, map)?,
+            "channelIdentity" => into.other::<crate::models::ChannelIdentity, _>(1052, map)?,
+            "chatId" => into.str(1053, map)?,
+            "createdDateTime" => into.other::<crate::edm::DateTimeOffset, _>(1054, map)?,
+            "deletedDateTime" => into.other::<crate::edm::DateTimeOffset, _>(1055, map)?,
+            "etag" => into.str(1056, map)?,
+            "eventDetail" => into.other::<crate::models::AnyEventMessageDetail, _>(1057, map)?,
+            "from" => into.other::<crate::models::ChatMessageFromIdentitySet, _>(1058, map)?,
+            "importance" => into.other::<crate::models::ChatMessageImportance, _>(1059, map)?,
+            "lastEditedDateTime" => into.other::<crate::edm::DateTimeOffset, _>(1060, map)?,
+            "lastModifiedDateTime" => into.other::<crate::edm::DateTimeOffset, _>(1061, map)?,
+            "locale" => into.str(1062, map)?,
+            "mentions" => into.other::<Vec<crate::models::ChatMessageMention>, _>(1063, map)?,
+            "messageHistory" => {
+                into.other::<Vec<crate::models::ChatMessageHistoryItem>, _>(1064, map)?
+            }
+            "messageType" => into.other::<crate::models::ChatMessageType, _>(1065, map)?,
+            "policyViolation" => {
+                into.other::<crate::models::ChatMessagePolicyViolation, _>(1066, map)?
+            }
+            "reactions" => into.other::<Vec<crate::models::ChatMessageReaction>, _>(1067, map)?,
+            "replyToId" => into.str(1068, map)?,
+            "subject" => into.str(1069, map)?,
+            "summary" => into.str(1070, map)?,
+            "webUrl" => into.str(1071, map)?,
+            "recipient" => into.other::<crate::models::AnyIdentity, _>(5029, map)?,
+            "hostedContents" => {
+                into.other::<Vec<crate::models::ChatMessageHostedContent>, _>(1072, map)?
+            }
+            "replies" => into.other::<Vec<crate::models::AnyChatMessage>, _>(1073, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::ChatMessage as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -4158,122 +6446,504 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.team` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct Team {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "teams")]
+impl std::ops::Deref for Team {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "teams")]
+impl std::ops::DerefMut for Team {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "teams")]
+impl Team {
+    /// An empty `team`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// An optional label. Typically describes the data or business sensitivity of the team. Must match
     /// one of a pre-configured set in the tenant's directory.
-    pub classification: crate::Patch<String>,
+    ///
+    /// `classification`: `None` when absent or `null`.
+    pub fn classification(&self) -> Option<&str> {
+        self.props().str(5039)
+    }
+
+    /// Sets `classification`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_classification(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(5039, value.into_patch());
+        self
+    }
+
     /// Timestamp at which the team was created.
-    pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    ///
+    /// `createdDateTime`: `None` when absent or `null`.
+    pub fn created_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(5040)
+    }
+
+    /// Sets `createdDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_created_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(5040, value.into_patch());
+        self
+    }
+
     /// An optional description for the team. Maximum length: 1024 characters.
-    pub description: crate::Patch<String>,
+    ///
+    /// `description`: `None` when absent or `null`.
+    pub fn description(&self) -> Option<&str> {
+        self.props().str(5041)
+    }
+
+    /// Sets `description`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_description(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(5041, value.into_patch());
+        self
+    }
+
     /// The name of the team.
-    pub display_name: crate::Patch<String>,
+    ///
+    /// `displayName`: `None` when absent or `null`.
+    pub fn display_name(&self) -> Option<&str> {
+        self.props().str(5042)
+    }
+
+    /// Sets `displayName`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_display_name(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(5042, value.into_patch());
+        self
+    }
+
     /// The `firstChannelName` property.
-    pub first_channel_name: crate::Patch<String>,
+    ///
+    /// `firstChannelName`: `None` when absent or `null`.
+    pub fn first_channel_name(&self) -> Option<&str> {
+        self.props().str(5043)
+    }
+
+    /// Sets `firstChannelName`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_first_channel_name(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(5043, value.into_patch());
+        self
+    }
+
     /// Settings to configure use of Giphy, memes, and stickers in the team.
-    pub fun_settings: crate::Patch<Box<crate::models::TeamFunSettings>>,
+    ///
+    /// `funSettings`: `None` when absent or `null`.
+    pub fn fun_settings(&self) -> Option<&crate::models::TeamFunSettings> {
+        self.props().get(5044)
+    }
+
+    /// Sets `funSettings`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_fun_settings(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::TeamFunSettings>,
+    ) -> &mut Self {
+        self.props_mut().set(5044, value.into_patch());
+        self
+    }
+
     /// Settings to configure whether guests can create, update, or delete channels in the team.
-    pub guest_settings: crate::Patch<Box<crate::models::TeamGuestSettings>>,
+    ///
+    /// `guestSettings`: `None` when absent or `null`.
+    pub fn guest_settings(&self) -> Option<&crate::models::TeamGuestSettings> {
+        self.props().get(5045)
+    }
+
+    /// Sets `guestSettings`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_guest_settings(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::TeamGuestSettings>,
+    ) -> &mut Self {
+        self.props_mut().set(5045, value.into_patch());
+        self
+    }
+
     /// A unique ID for the team that has been used in a few places such as the audit log/Office 365
     /// Management Activity API.
-    pub internal_id: crate::Patch<String>,
+    ///
+    /// `internalId`: `None` when absent or `null`.
+    pub fn internal_id(&self) -> Option<&str> {
+        self.props().str(5046)
+    }
+
+    /// Sets `internalId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_internal_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(5046, value.into_patch());
+        self
+    }
+
     /// Whether this team is in read-only mode.
-    pub is_archived: crate::Patch<bool>,
+    ///
+    /// `isArchived`: `None` when absent or `null`.
+    pub fn is_archived(&self) -> Option<bool> {
+        self.props().bool(5047)
+    }
+
+    /// Sets `isArchived`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_is_archived(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(5047, value.into_patch());
+        self
+    }
+
     /// Settings to configure whether members can perform certain actions, for example, create channels
     /// and add bots, in the team.
-    pub member_settings: crate::Patch<Box<crate::models::TeamMemberSettings>>,
+    ///
+    /// `memberSettings`: `None` when absent or `null`.
+    pub fn member_settings(&self) -> Option<&crate::models::TeamMemberSettings> {
+        self.props().get(5048)
+    }
+
+    /// Sets `memberSettings`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_member_settings(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::TeamMemberSettings>,
+    ) -> &mut Self {
+        self.props_mut().set(5048, value.into_patch());
+        self
+    }
+
     /// Settings to configure messaging and mentions in the team.
-    pub messaging_settings: crate::Patch<Box<crate::models::TeamMessagingSettings>>,
+    ///
+    /// `messagingSettings`: `None` when absent or `null`.
+    pub fn messaging_settings(&self) -> Option<&crate::models::TeamMessagingSettings> {
+        self.props().get(5049)
+    }
+
+    /// Sets `messagingSettings`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_messaging_settings(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::TeamMessagingSettings>,
+    ) -> &mut Self {
+        self.props_mut().set(5049, value.into_patch());
+        self
+    }
+
     /// Optional. Indicates whether the team is intended for a particular use case. Each team
     /// specialization has access to unique behaviors and experiences targeted to its use case.
-    pub specialization: crate::Patch<crate::models::TeamSpecialization>,
+    ///
+    /// `specialization`: `None` when absent or `null`.
+    pub fn specialization(&self) -> Option<&crate::models::TeamSpecialization> {
+        self.props().get(5050)
+    }
+
+    /// Sets `specialization`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_specialization(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::TeamSpecialization>,
+    ) -> &mut Self {
+        self.props_mut().set(5050, value.into_patch());
+        self
+    }
+
     /// Contains summary information about the team, including number of owners, members, and guests.
-    pub summary: crate::Patch<Box<crate::models::TeamSummary>>,
+    ///
+    /// `summary`: `None` when absent or `null`.
+    pub fn summary(&self) -> Option<&crate::models::TeamSummary> {
+        self.props().get(5051)
+    }
+
+    /// Sets `summary`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_summary(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::TeamSummary>,
+    ) -> &mut Self {
+        self.props_mut().set(5051, value.into_patch());
+        self
+    }
+
     /// The ID of the Azure Active Directory tenant.
-    pub tenant_id: crate::Patch<String>,
+    ///
+    /// `tenantId`: `None` when absent or `null`.
+    pub fn tenant_id(&self) -> Option<&str> {
+        self.props().str(5052)
+    }
+
+    /// Sets `tenantId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_tenant_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(5052, value.into_patch());
+        self
+    }
+
     /// The visibility of the group and team. Defaults to Public.
-    pub visibility: crate::Patch<crate::models::TeamVisibilityType>,
+    ///
+    /// `visibility`: `None` when absent or `null`.
+    pub fn visibility(&self) -> Option<&crate::models::TeamVisibilityType> {
+        self.props().get(5053)
+    }
+
+    /// Sets `visibility`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_visibility(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::TeamVisibilityType>,
+    ) -> &mut Self {
+        self.props_mut().set(5053, value.into_patch());
+        self
+    }
+
     /// A hyperlink that will go to the team in the Microsoft Teams client. This is the URL that you get
     /// when you right-click a team in the Microsoft Teams client and select Get link to team. This URL
     /// should be treated as an opaque blob, and not parsed.
-    pub web_url: crate::Patch<String>,
+    ///
+    /// `webUrl`: `None` when absent or `null`.
+    pub fn web_url(&self) -> Option<&str> {
+        self.props().str(5054)
+    }
+
+    /// Sets `webUrl`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_web_url(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(5054, value.into_patch());
+        self
+    }
+
     /// List of channels either hosted in or shared with the team (incoming channels).
-    pub all_channels: crate::Patch<Vec<crate::models::Channel>>,
+    ///
+    /// `allChannels`: an empty slice when absent or `null`.
+    pub fn all_channels(&self) -> &[crate::models::Channel] {
+        self.props().list(5055)
+    }
+
+    /// Sets `allChannels`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_all_channels(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::Channel>>,
+    ) -> &mut Self {
+        self.props_mut().set(5055, value.into_patch());
+        self
+    }
+
     /// The collection of channels and messages associated with the team.
-    pub channels: crate::Patch<Vec<crate::models::Channel>>,
+    ///
+    /// `channels`: an empty slice when absent or `null`.
+    pub fn channels(&self) -> &[crate::models::Channel] {
+        self.props().list(5056)
+    }
+
+    /// Sets `channels`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_channels(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::Channel>>,
+    ) -> &mut Self {
+        self.props_mut().set(5056, value.into_patch());
+        self
+    }
+
     /// The `group` navigation property (present when expanded).
+    ///
+    /// `group`: `None` when absent or `null`.
     #[cfg(feature = "identity")]
-    pub group: crate::Patch<Box<crate::models::Group>>,
+    pub fn group(&self) -> Option<&crate::models::Group> {
+        self.props().get(5057)
+    }
+
+    /// Sets `group`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    #[cfg(feature = "identity")]
+    pub fn set_group(&mut self, value: impl crate::IntoPatch<crate::models::Group>) -> &mut Self {
+        self.props_mut().set(5057, value.into_patch());
+        self
+    }
+
     /// List of channels shared with the team.
-    pub incoming_channels: crate::Patch<Vec<crate::models::Channel>>,
+    ///
+    /// `incomingChannels`: an empty slice when absent or `null`.
+    pub fn incoming_channels(&self) -> &[crate::models::Channel] {
+        self.props().list(5058)
+    }
+
+    /// Sets `incomingChannels`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_incoming_channels(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::Channel>>,
+    ) -> &mut Self {
+        self.props_mut().set(5058, value.into_patch());
+        self
+    }
+
     /// The apps installed in this team.
-    pub installed_apps: crate::Patch<Vec<crate::models::AnyTeamsAppInstallation>>,
+    ///
+    /// `installedApps`: an empty slice when absent or `null`.
+    pub fn installed_apps(&self) -> &[crate::models::AnyTeamsAppInstallation] {
+        self.props().list(5059)
+    }
+
+    /// Sets `installedApps`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_installed_apps(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::AnyTeamsAppInstallation>>,
+    ) -> &mut Self {
+        self.props_mut().set(5059, value.into_patch());
+        self
+    }
+
     /// Members and owners of the team.
-    pub members: crate::Patch<Vec<crate::models::AnyConversationMember>>,
+    ///
+    /// `members`: an empty slice when absent or `null`.
+    pub fn members(&self) -> &[crate::models::AnyConversationMember] {
+        self.props().list(5060)
+    }
+
+    /// Sets `members`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_members(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::AnyConversationMember>>,
+    ) -> &mut Self {
+        self.props_mut().set(5060, value.into_patch());
+        self
+    }
+
     /// The async operations that ran or are running on this team.
-    pub operations: crate::Patch<Vec<crate::models::TeamsAsyncOperation>>,
+    ///
+    /// `operations`: an empty slice when absent or `null`.
+    pub fn operations(&self) -> &[crate::models::TeamsAsyncOperation] {
+        self.props().list(5061)
+    }
+
+    /// Sets `operations`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_operations(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::TeamsAsyncOperation>>,
+    ) -> &mut Self {
+        self.props_mut().set(5061, value.into_patch());
+        self
+    }
+
     /// The `permissionGrants` navigation property (present when expanded).
+    ///
+    /// `permissionGrants`: an empty slice when absent or `null`.
     #[cfg(feature = "identity-access")]
-    pub permission_grants: crate::Patch<Vec<crate::models::ResourceSpecificPermissionGrant>>,
+    pub fn permission_grants(&self) -> &[crate::models::ResourceSpecificPermissionGrant] {
+        self.props().list(5062)
+    }
+
+    /// Sets `permissionGrants`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    #[cfg(feature = "identity-access")]
+    pub fn set_permission_grants(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::ResourceSpecificPermissionGrant>>,
+    ) -> &mut Self {
+        self.props_mut().set(5062, value.into_patch());
+        self
+    }
+
     /// The profile photo for the team.
+    ///
+    /// `photo`: `None` when absent or `null`.
     #[cfg(feature = "identity")]
-    pub photo: crate::Patch<Box<crate::models::ProfilePhoto>>,
+    pub fn photo(&self) -> Option<&crate::models::ProfilePhoto> {
+        self.props().get(5063)
+    }
+
+    /// Sets `photo`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    #[cfg(feature = "identity")]
+    pub fn set_photo(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::ProfilePhoto>,
+    ) -> &mut Self {
+        self.props_mut().set(5063, value.into_patch());
+        self
+    }
+
     /// The general channel for the team.
-    pub primary_channel: crate::Patch<Box<crate::models::Channel>>,
+    ///
+    /// `primaryChannel`: `None` when absent or `null`.
+    pub fn primary_channel(&self) -> Option<&crate::models::Channel> {
+        self.props().get(5064)
+    }
+
+    /// Sets `primaryChannel`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_primary_channel(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::Channel>,
+    ) -> &mut Self {
+        self.props_mut().set(5064, value.into_patch());
+        self
+    }
+
     /// The schedule of shifts for this team.
-    pub schedule: crate::Patch<Box<crate::models::Schedule>>,
+    ///
+    /// `schedule`: `None` when absent or `null`.
+    pub fn schedule(&self) -> Option<&crate::models::Schedule> {
+        self.props().get(5065)
+    }
+
+    /// Sets `schedule`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_schedule(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::Schedule>,
+    ) -> &mut Self {
+        self.props_mut().set(5065, value.into_patch());
+        self
+    }
+
     /// The tags associated with the team.
-    pub tags: crate::Patch<Vec<crate::models::TeamworkTag>>,
+    ///
+    /// `tags`: an empty slice when absent or `null`.
+    pub fn tags(&self) -> &[crate::models::TeamworkTag] {
+        self.props().list(5066)
+    }
+
+    /// Sets `tags`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_tags(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::TeamworkTag>>,
+    ) -> &mut Self {
+        self.props_mut().set(5066, value.into_patch());
+        self
+    }
+
     /// The template this team was created from. See available templates.
-    pub template: crate::Patch<Box<crate::models::TeamsTemplate>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `template`: `None` when absent or `null`.
+    pub fn template(&self) -> Option<&crate::models::TeamsTemplate> {
+        self.props().get(5067)
+    }
+
+    /// Sets `template`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_template(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::TeamsTemplate>,
+    ) -> &mut Self {
+        self.props_mut().set(5067, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "teams")]
+impl std::fmt::Debug for Team {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "Team", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "teams")]
 impl serde::Serialize for Team {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("classification", &self.classification)?;
-        writer.field("createdDateTime", &self.created_date_time)?;
-        writer.field("description", &self.description)?;
-        writer.field("displayName", &self.display_name)?;
-        writer.field("firstChannelName", &self.first_channel_name)?;
-        writer.field("funSettings", &self.fun_settings)?;
-        writer.field("guestSettings", &self.guest_settings)?;
-        writer.field("internalId", &self.internal_id)?;
-        writer.field("isArchived", &self.is_archived)?;
-        writer.field("memberSettings", &self.member_settings)?;
-        writer.field("messagingSettings", &self.messaging_settings)?;
-        writer.field("specialization", &self.specialization)?;
-        writer.field("summary", &self.summary)?;
-        writer.field("tenantId", &self.tenant_id)?;
-        writer.field("visibility", &self.visibility)?;
-        writer.field("webUrl", &self.web_url)?;
-        writer.field("allChannels", &self.all_channels)?;
-        writer.field("channels", &self.channels)?;
-        #[cfg(feature = "identity")]
-        writer.field("group", &self.group)?;
-        writer.field("incomingChannels", &self.incoming_channels)?;
-        writer.field("installedApps", &self.installed_apps)?;
-        writer.field("members", &self.members)?;
-        writer.field("operations", &self.operations)?;
-        #[cfg(feature = "identity-access")]
-        writer.field("permissionGrants", &self.permission_grants)?;
-        #[cfg(feature = "identity")]
-        writer.field("photo", &self.photo)?;
-        writer.field("primaryChannel", &self.primary_channel)?;
-        writer.field("schedule", &self.schedule)?;
-        writer.field("tags", &self.tags)?;
-        writer.field("template", &self.template)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -4289,51 +6959,61 @@ impl crate::read_fields::ReadFields for Team {
     const NAME: &'static str = "microsoft.graph.team";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "classification" => self.classification = map.next_value()?,
-            "createdDateTime" => self.created_date_time = map.next_value()?,
-            "description" => self.description = map.next_value()?,
-            "displayName" => self.display_name = map.next_value()?,
-            "firstChannelName" => self.first_channel_name = map.next_value()?,
-            "funSettings" => self.fun_settings = map.next_value()?,
-            "guestSettings" => self.guest_settings = map.next_value()?,
-            "internalId" => self.internal_id = map.next_value()?,
-            "isArchived" => self.is_archived = map.next_value()?,
-            "memberSettings" => self.member_settings = map.next_value()?,
-            "messagingSettings" => self.messaging_settings = map.next_value()?,
-            "specialization" => self.specialization = map.next_value()?,
-            "summary" => self.summary = map.next_value()?,
-            "tenantId" => self.tenant_id = map.next_value()?,
-            "visibility" => self.visibility = map.next_value()?,
-            "webUrl" => self.web_url = map.next_value()?,
-            "allChannels" => self.all_channels = map.next_value()?,
-            "channels" => self.channels = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "classification" => into.str(5039, map)?,
+            "createdDateTime" => into.other::<crate::edm::DateTimeOffset, _>(5040, map)?,
+            "description" => into.str(5041, map)?,
+            "displayName" => into.str(5042, map)?,
+            "firstChannelName" => into.str(5043, map)?,
+            "funSettings" => into.other::<crate::models::TeamFunSettings, _>(5044, map)?,
+            "guestSettings" => into.other::<crate::models::TeamGuestSettings, _>(5045, map)?,
+            "internalId" => into.str(5046, map)?,
+            "isArchived" => into.bool(5047, map)?,
+            "memberSettings" => into.other::<crate::models::TeamMemberSettings, _>(5048, map)?,
+            "messagingSettings" => {
+                into.other::<crate::models::TeamMessagingSettings, _>(5049, map)?
+            }
+            "specialization" => into.other::<crate::models::TeamSpecialization, _>(5050, map)?,
+            "summary" => into.other::<crate::models::TeamSummary, _>(5051, map)?,
+            "tenantId" => into.str(5052, map)?,
+            "visibility" => into.other::<crate::models::TeamVisibilityType, _>(5053, map)?,
+            "webUrl" => into.str(5054, map)?,
+            "allChannels" => into.other::<Vec<crate::models::Channel>, _>(5055, map)?,
+            "channels" => into.other::<Vec<crate::models::Channel>, _>(5056, map)?,
             #[cfg(feature = "identity")]
-            "group" => self.group = map.next_value()?,
-            "incomingChannels" => self.incoming_channels = map.next_value()?,
-            "installedApps" => self.installed_apps = map.next_value()?,
-            "members" => self.members = map.next_value()?,
-            "operations" => self.operations = map.next_value()?,
+            "group" => into.other::<crate::models::Group, _>(5057, map)?,
+            "incomingChannels" => into.other::<Vec<crate::models::Channel>, _>(5058, map)?,
+            "installedApps" => {
+                into.other::<Vec<crate::models::AnyTeamsAppInstallation>, _>(5059, map)?
+            }
+            "members" => into.other::<Vec<crate::models::AnyConversationMember>, _>(5060, map)?,
+            "operations" => into.other::<Vec<crate::models::TeamsAsyncOperation>, _>(5061, map)?,
             #[cfg(feature = "identity-access")]
-            "permissionGrants" => self.permission_grants = map.next_value()?,
+            "permissionGrants" => {
+                into.other::<Vec<crate::models::ResourceSpecificPermissionGrant>, _>(5062, map)?
+            }
             #[cfg(feature = "identity")]
-            "photo" => self.photo = map.next_value()?,
-            "primaryChannel" => self.primary_channel = map.next_value()?,
-            "schedule" => self.schedule = map.next_value()?,
-            "tags" => self.tags = map.next_value()?,
-            "template" => self.template = map.next_value()?,
+            "photo" => into.other::<crate::models::ProfilePhoto, _>(5063, map)?,
+            "primaryChannel" => into.other::<crate::models::Channel, _>(5064, map)?,
+            "schedule" => into.other::<crate::models::Schedule, _>(5065, map)?,
+            "tags" => into.other::<Vec<crate::models::TeamworkTag>, _>(5066, map)?,
+            "template" => into.other::<crate::models::TeamsTemplate, _>(5067, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -4373,35 +7053,113 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.teamsApp` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct TeamsApp {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "teams")]
+impl std::ops::Deref for TeamsApp {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "teams")]
+impl std::ops::DerefMut for TeamsApp {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "teams")]
+impl TeamsApp {
+    /// An empty `teamsApp`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The name of the catalog app provided by the app developer in the Microsoft Teams zip app package.
-    pub display_name: crate::Patch<String>,
+    ///
+    /// `displayName`: `None` when absent or `null`.
+    pub fn display_name(&self) -> Option<&str> {
+        self.props().str(5071)
+    }
+
+    /// Sets `displayName`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_display_name(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(5071, value.into_patch());
+        self
+    }
+
     /// The method of distribution for the app. Read-only.
-    pub distribution_method: crate::Patch<crate::models::TeamsAppDistributionMethod>,
+    ///
+    /// `distributionMethod`: `None` when absent or `null`.
+    pub fn distribution_method(&self) -> Option<&crate::models::TeamsAppDistributionMethod> {
+        self.props().get(5072)
+    }
+
+    /// Sets `distributionMethod`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_distribution_method(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::TeamsAppDistributionMethod>,
+    ) -> &mut Self {
+        self.props_mut().set(5072, value.into_patch());
+        self
+    }
+
     /// The ID of the catalog provided by the app developer in the Microsoft Teams zip app package.
-    pub external_id: crate::Patch<String>,
+    ///
+    /// `externalId`: `None` when absent or `null`.
+    pub fn external_id(&self) -> Option<&str> {
+        self.props().str(5073)
+    }
+
+    /// Sets `externalId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_external_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(5073, value.into_patch());
+        self
+    }
+
     /// The details for each version of the app.
-    pub app_definitions: crate::Patch<Vec<crate::models::TeamsAppDefinition>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `appDefinitions`: an empty slice when absent or `null`.
+    pub fn app_definitions(&self) -> &[crate::models::TeamsAppDefinition] {
+        self.props().list(5074)
+    }
+
+    /// Sets `appDefinitions`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_app_definitions(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::TeamsAppDefinition>>,
+    ) -> &mut Self {
+        self.props_mut().set(5074, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "teams")]
+impl std::fmt::Debug for TeamsApp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "TeamsApp", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "teams")]
 impl serde::Serialize for TeamsApp {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("displayName", &self.display_name)?;
-        writer.field("distributionMethod", &self.distribution_method)?;
-        writer.field("externalId", &self.external_id)?;
-        writer.field("appDefinitions", &self.app_definitions)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -4417,23 +7175,31 @@ impl crate::read_fields::ReadFields for TeamsApp {
     const NAME: &'static str = "microsoft.graph.teamsApp";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "displayName" => self.display_name = map.next_value()?,
-            "distributionMethod" => self.distribution_method = map.next_value()?,
-            "externalId" => self.external_id = map.next_value()?,
-            "appDefinitions" => self.app_definitions = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "displayName" => into.str(5071, map)?,
+            "distributionMethod" => {
+                into.other::<crate::models::TeamsAppDistributionMethod, _>(5072, map)?
+            }
+            "externalId" => into.str(5073, map)?,
+            "appDefinitions" => {
+                into.other::<Vec<crate::models::TeamsAppDefinition>, _>(5074, map)?
+            }
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -4451,57 +7217,204 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.teamsAppDefinition` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct TeamsAppDefinition {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "teams")]
+impl std::ops::Deref for TeamsAppDefinition {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "teams")]
+impl std::ops::DerefMut for TeamsAppDefinition {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "teams")]
+impl TeamsAppDefinition {
+    /// An empty `teamsAppDefinition`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The `authorization` property.
-    pub authorization: crate::Patch<Box<crate::models::TeamsAppAuthorization>>,
+    ///
+    /// `authorization`: `None` when absent or `null`.
+    pub fn authorization(&self) -> Option<&crate::models::TeamsAppAuthorization> {
+        self.props().get(5075)
+    }
+
+    /// Sets `authorization`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_authorization(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::TeamsAppAuthorization>,
+    ) -> &mut Self {
+        self.props_mut().set(5075, value.into_patch());
+        self
+    }
+
     /// The `createdBy` property.
-    pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
+    ///
+    /// `createdBy`: `None` when absent or `null`.
+    pub fn created_by(&self) -> Option<&crate::models::AnyIdentitySet> {
+        self.props().get(5076)
+    }
+
+    /// Sets `createdBy`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_created_by(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::AnyIdentitySet>,
+    ) -> &mut Self {
+        self.props_mut().set(5076, value.into_patch());
+        self
+    }
+
     /// Verbose description of the application.
-    pub description: crate::Patch<String>,
+    ///
+    /// `description`: `None` when absent or `null`.
+    pub fn description(&self) -> Option<&str> {
+        self.props().str(5077)
+    }
+
+    /// Sets `description`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_description(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(5077, value.into_patch());
+        self
+    }
+
     /// The name of the app provided by the app developer.
-    pub display_name: crate::Patch<String>,
+    ///
+    /// `displayName`: `None` when absent or `null`.
+    pub fn display_name(&self) -> Option<&str> {
+        self.props().str(5078)
+    }
+
+    /// Sets `displayName`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_display_name(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(5078, value.into_patch());
+        self
+    }
+
     /// The `lastModifiedDateTime` property.
-    pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    ///
+    /// `lastModifiedDateTime`: `None` when absent or `null`.
+    pub fn last_modified_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(5079)
+    }
+
+    /// Sets `lastModifiedDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_last_modified_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(5079, value.into_patch());
+        self
+    }
+
     /// The published status of a specific version of a Teams app. Possible values are:submitted — The
     /// specific version of the Teams app has been submitted and is under review. published — The
     /// request to publish the specific version of the Teams app has been approved by the admin and the
     /// app is published. rejected — The request to publish the specific version of the Teams app was
     /// rejected by the admin.
-    pub publishing_state: crate::Patch<crate::models::TeamsAppPublishingState>,
+    ///
+    /// `publishingState`: `None` when absent or `null`.
+    pub fn publishing_state(&self) -> Option<&crate::models::TeamsAppPublishingState> {
+        self.props().get(5080)
+    }
+
+    /// Sets `publishingState`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_publishing_state(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::TeamsAppPublishingState>,
+    ) -> &mut Self {
+        self.props_mut().set(5080, value.into_patch());
+        self
+    }
+
     /// Short description of the application.
-    pub short_description: crate::Patch<String>,
+    ///
+    /// `shortDescription`: `None` when absent or `null`.
+    pub fn short_description(&self) -> Option<&str> {
+        self.props().str(5081)
+    }
+
+    /// Sets `shortDescription`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_short_description(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(5081, value.into_patch());
+        self
+    }
+
     /// The ID from the Teams app manifest.
-    pub teams_app_id: crate::Patch<String>,
+    ///
+    /// `teamsAppId`: `None` when absent or `null`.
+    pub fn teams_app_id(&self) -> Option<&str> {
+        self.props().str(5082)
+    }
+
+    /// Sets `teamsAppId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_teams_app_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(5082, value.into_patch());
+        self
+    }
+
     /// The version number of the application.
-    pub version: crate::Patch<String>,
+    ///
+    /// `version`: `None` when absent or `null`.
+    pub fn version(&self) -> Option<&str> {
+        self.props().str(5083)
+    }
+
+    /// Sets `version`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_version(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(5083, value.into_patch());
+        self
+    }
+
     /// The details of the bot specified in the Teams app manifest.
-    pub bot: crate::Patch<Box<crate::models::TeamworkBot>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `bot`: `None` when absent or `null`.
+    pub fn bot(&self) -> Option<&crate::models::TeamworkBot> {
+        self.props().get(5084)
+    }
+
+    /// Sets `bot`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_bot(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::TeamworkBot>,
+    ) -> &mut Self {
+        self.props_mut().set(5084, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "teams")]
+impl std::fmt::Debug for TeamsAppDefinition {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "TeamsAppDefinition", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "teams")]
 impl serde::Serialize for TeamsAppDefinition {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("authorization", &self.authorization)?;
-        writer.field("createdBy", &self.created_by)?;
-        writer.field("description", &self.description)?;
-        writer.field("displayName", &self.display_name)?;
-        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
-        writer.field("publishingState", &self.publishing_state)?;
-        writer.field("shortDescription", &self.short_description)?;
-        writer.field("teamsAppId", &self.teams_app_id)?;
-        writer.field("version", &self.version)?;
-        writer.field("bot", &self.bot)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -4517,29 +7430,35 @@ impl crate::read_fields::ReadFields for TeamsAppDefinition {
     const NAME: &'static str = "microsoft.graph.teamsAppDefinition";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "authorization" => self.authorization = map.next_value()?,
-            "createdBy" => self.created_by = map.next_value()?,
-            "description" => self.description = map.next_value()?,
-            "displayName" => self.display_name = map.next_value()?,
-            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
-            "publishingState" => self.publishing_state = map.next_value()?,
-            "shortDescription" => self.short_description = map.next_value()?,
-            "teamsAppId" => self.teams_app_id = map.next_value()?,
-            "version" => self.version = map.next_value()?,
-            "bot" => self.bot = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "authorization" => into.other::<crate::models::TeamsAppAuthorization, _>(5075, map)?,
+            "createdBy" => into.other::<crate::models::AnyIdentitySet, _>(5076, map)?,
+            "description" => into.str(5077, map)?,
+            "displayName" => into.str(5078, map)?,
+            "lastModifiedDateTime" => into.other::<crate::edm::DateTimeOffset, _>(5079, map)?,
+            "publishingState" => {
+                into.other::<crate::models::TeamsAppPublishingState, _>(5080, map)?
+            }
+            "shortDescription" => into.str(5081, map)?,
+            "teamsAppId" => into.str(5082, map)?,
+            "version" => into.str(5083, map)?,
+            "bot" => into.other::<crate::models::TeamworkBot, _>(5084, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -4563,32 +7482,103 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.teamsAppInstallation` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct TeamsAppInstallation {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "teams")]
+impl std::ops::Deref for TeamsAppInstallation {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "teams")]
+impl std::ops::DerefMut for TeamsAppInstallation {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "teams")]
+impl TeamsAppInstallation {
+    /// An empty `teamsAppInstallation`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The `consentedPermissionSet` property.
-    pub consented_permission_set: crate::Patch<Box<crate::models::TeamsAppPermissionSet>>,
+    ///
+    /// `consentedPermissionSet`: `None` when absent or `null`.
+    pub fn consented_permission_set(&self) -> Option<&crate::models::TeamsAppPermissionSet> {
+        self.props().get(5085)
+    }
+
+    /// Sets `consentedPermissionSet`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_consented_permission_set(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::TeamsAppPermissionSet>,
+    ) -> &mut Self {
+        self.props_mut().set(5085, value.into_patch());
+        self
+    }
+
     /// The app that is installed.
-    pub teams_app: crate::Patch<Box<crate::models::TeamsApp>>,
+    ///
+    /// `teamsApp`: `None` when absent or `null`.
+    pub fn teams_app(&self) -> Option<&crate::models::TeamsApp> {
+        self.props().get(5086)
+    }
+
+    /// Sets `teamsApp`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_teams_app(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::TeamsApp>,
+    ) -> &mut Self {
+        self.props_mut().set(5086, value.into_patch());
+        self
+    }
+
     /// The details of this version of the app.
-    pub teams_app_definition: crate::Patch<Box<crate::models::TeamsAppDefinition>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `teamsAppDefinition`: `None` when absent or `null`.
+    pub fn teams_app_definition(&self) -> Option<&crate::models::TeamsAppDefinition> {
+        self.props().get(5087)
+    }
+
+    /// Sets `teamsAppDefinition`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_teams_app_definition(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::TeamsAppDefinition>,
+    ) -> &mut Self {
+        self.props_mut().set(5087, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "teams")]
+impl std::fmt::Debug for TeamsAppInstallation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "TeamsAppInstallation", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "teams")]
 impl serde::Serialize for TeamsAppInstallation {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("consentedPermissionSet", &self.consented_permission_set)?;
-        writer.field("teamsApp", &self.teams_app)?;
-        writer.field("teamsAppDefinition", &self.teams_app_definition)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -4604,22 +7594,30 @@ impl crate::read_fields::ReadFields for TeamsAppInstallation {
     const NAME: &'static str = "microsoft.graph.teamsAppInstallation";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "consentedPermissionSet" => self.consented_permission_set = map.next_value()?,
-            "teamsApp" => self.teams_app = map.next_value()?,
-            "teamsAppDefinition" => self.teams_app_definition = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "consentedPermissionSet" => {
+                into.other::<crate::models::TeamsAppPermissionSet, _>(5085, map)?
+            }
+            "teamsApp" => into.other::<crate::models::TeamsApp, _>(5086, map)?,
+            "teamsAppDefinition" => {
+                into.other::<crate::models::TeamsAppDefinition, _>(5087, map)?
+            }
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -4667,7 +7665,7 @@ impl AnyTeamsAppInstallation {
                 "microsoft.graph.userScopeTeamsAppInstallation"
             }
             Self::Unknown(value) => value
-                .additional_data
+                .additional_data()
                 .get("@odata.type")
                 .and_then(|t| t.as_str())
                 .map_or("microsoft.graph.teamsAppInstallation", |t| {
@@ -4679,12 +7677,29 @@ impl AnyTeamsAppInstallation {
     /// The entity's `id`, whatever its type (`None` when it was not selected).
     pub fn id(&self) -> Option<&str> {
         match self {
-            Self::TeamsAppInstallation(value) | Self::Unknown(value) => value.id.as_deref(),
-            Self::UserScopeTeamsAppInstallation(value) => value.id.as_deref(),
+            Self::TeamsAppInstallation(value) | Self::Unknown(value) => value.id(),
+            Self::UserScopeTeamsAppInstallation(value) => value.id(),
         }
     }
 
-    /// The value as a [`TeamsAppInstallation`]: the declared type, or a derived type this version does not
+    /// The value read as [`TeamsAppInstallation`] whatever its variant: a derived type's base properties
+    /// read the same, so reading the `teamsAppInstallation` properties needs no `match`.
+    pub fn base(&self) -> &TeamsAppInstallation {
+        match self {
+            Self::TeamsAppInstallation(value) | Self::Unknown(value) => value,
+            Self::UserScopeTeamsAppInstallation(value) => value,
+        }
+    }
+
+    /// As [`AnyTeamsAppInstallation::base`], to change the `teamsAppInstallation` properties of any variant.
+    pub fn base_mut(&mut self) -> &mut TeamsAppInstallation {
+        match self {
+            Self::TeamsAppInstallation(value) | Self::Unknown(value) => value,
+            Self::UserScopeTeamsAppInstallation(value) => value,
+        }
+    }
+
+    /// The value as [`TeamsAppInstallation`] if it is the declared type, or a derived type this version does not
     /// know (read as the declared type). `None` for the known derived types.
     pub fn as_teams_app_installation(&self) -> Option<&TeamsAppInstallation> {
         match self {
@@ -4792,7 +7807,7 @@ impl crate::polymorphic::Polymorphic for AnyTeamsAppInstallation {
 
     fn declared_data(&self) -> Option<&crate::AdditionalData> {
         match self {
-            Self::TeamsAppInstallation(value) => Some(&value.additional_data),
+            Self::TeamsAppInstallation(value) => Some(value.additional_data()),
             _ => None,
         }
     }
@@ -4800,35 +7815,87 @@ impl crate::polymorphic::Polymorphic for AnyTeamsAppInstallation {
 
 /// The `microsoft.graph.teamsAppSettings` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct TeamsAppSettings {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "teams")]
+impl std::ops::Deref for TeamsAppSettings {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "teams")]
+impl std::ops::DerefMut for TeamsAppSettings {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "teams")]
+impl TeamsAppSettings {
+    /// An empty `teamsAppSettings`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The `allowUserRequestsForAppAccess` property.
-    pub allow_user_requests_for_app_access: crate::Patch<bool>,
+    ///
+    /// `allowUserRequestsForAppAccess`: `None` when absent or `null`.
+    pub fn allow_user_requests_for_app_access(&self) -> Option<bool> {
+        self.props().bool(5088)
+    }
+
+    /// Sets `allowUserRequestsForAppAccess`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_allow_user_requests_for_app_access(
+        &mut self,
+        value: impl crate::IntoPatch<bool>,
+    ) -> &mut Self {
+        self.props_mut().set_bool(5088, value.into_patch());
+        self
+    }
+
     /// The `isUserPersonalScopeResourceSpecificConsentEnabled` property.
-    pub is_user_personal_scope_resource_specific_consent_enabled: crate::Patch<bool>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `isUserPersonalScopeResourceSpecificConsentEnabled`: `None` when absent or `null`.
+    pub fn is_user_personal_scope_resource_specific_consent_enabled(&self) -> Option<bool> {
+        self.props().bool(5089)
+    }
+
+    /// Sets `isUserPersonalScopeResourceSpecificConsentEnabled`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_is_user_personal_scope_resource_specific_consent_enabled(
+        &mut self,
+        value: impl crate::IntoPatch<bool>,
+    ) -> &mut Self {
+        self.props_mut().set_bool(5089, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "teams")]
+impl std::fmt::Debug for TeamsAppSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "TeamsAppSettings", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "teams")]
 impl serde::Serialize for TeamsAppSettings {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field(
-            "allowUserRequestsForAppAccess",
-            &self.allow_user_requests_for_app_access,
-        )?;
-        writer.field(
-            "isUserPersonalScopeResourceSpecificConsentEnabled",
-            &self.is_user_personal_scope_resource_specific_consent_enabled,
-        )?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -4844,25 +7911,25 @@ impl crate::read_fields::ReadFields for TeamsAppSettings {
     const NAME: &'static str = "microsoft.graph.teamsAppSettings";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "allowUserRequestsForAppAccess" => {
-                self.allow_user_requests_for_app_access = map.next_value()?
-            }
-            "isUserPersonalScopeResourceSpecificConsentEnabled" => {
-                self.is_user_personal_scope_resource_specific_consent_enabled = map.next_value()?
-            }
+            "id" => into.str(2376, map)?,
+            "allowUserRequestsForAppAccess" => into.bool(5088, map)?,
+            "isUserPersonalScopeResourceSpecificConsentEnabled" => into.bool(5089, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -4878,49 +7945,179 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.teamsAsyncOperation` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct TeamsAsyncOperation {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "teams")]
+impl std::ops::Deref for TeamsAsyncOperation {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "teams")]
+impl std::ops::DerefMut for TeamsAsyncOperation {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "teams")]
+impl TeamsAsyncOperation {
+    /// An empty `teamsAsyncOperation`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Number of times the operation was attempted before being marked successful or failed.
-    pub attempts_count: crate::Patch<i32>,
+    ///
+    /// `attemptsCount`: `None` when absent or `null`.
+    pub fn attempts_count(&self) -> Option<i32> {
+        self.props().int(5090)
+    }
+
+    /// Sets `attemptsCount`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_attempts_count(&mut self, value: impl crate::IntoPatch<i32>) -> &mut Self {
+        self.props_mut().set_int(5090, value.into_patch());
+        self
+    }
+
     /// Time when the operation was created.
-    pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    ///
+    /// `createdDateTime`: `None` when absent or `null`.
+    pub fn created_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(5091)
+    }
+
+    /// Sets `createdDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_created_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(5091, value.into_patch());
+        self
+    }
+
     /// Any error that causes the async operation to fail.
-    pub error: crate::Patch<Box<crate::models::OperationError>>,
+    ///
+    /// `error`: `None` when absent or `null`.
+    pub fn error(&self) -> Option<&crate::models::OperationError> {
+        self.props().get(5092)
+    }
+
+    /// Sets `error`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_error(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::OperationError>,
+    ) -> &mut Self {
+        self.props_mut().set(5092, value.into_patch());
+        self
+    }
+
     /// Time when the async operation was last updated.
-    pub last_action_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    ///
+    /// `lastActionDateTime`: `None` when absent or `null`.
+    pub fn last_action_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(5093)
+    }
+
+    /// Sets `lastActionDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_last_action_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(5093, value.into_patch());
+        self
+    }
+
     /// Denotes which type of operation is being described.
-    pub operation_type: crate::Patch<crate::models::TeamsAsyncOperationType>,
+    ///
+    /// `operationType`: `None` when absent or `null`.
+    pub fn operation_type(&self) -> Option<&crate::models::TeamsAsyncOperationType> {
+        self.props().get(5094)
+    }
+
+    /// Sets `operationType`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_operation_type(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::TeamsAsyncOperationType>,
+    ) -> &mut Self {
+        self.props_mut().set(5094, value.into_patch());
+        self
+    }
+
     /// Operation status.
-    pub status: crate::Patch<crate::models::TeamsAsyncOperationStatus>,
+    ///
+    /// `status`: `None` when absent or `null`.
+    pub fn status(&self) -> Option<&crate::models::TeamsAsyncOperationStatus> {
+        self.props().get(5095)
+    }
+
+    /// Sets `status`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_status(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::TeamsAsyncOperationStatus>,
+    ) -> &mut Self {
+        self.props_mut().set(5095, value.into_patch());
+        self
+    }
+
     /// The ID of the object that's created or modified as result of this async operation, typically a
     /// team.
-    pub target_resource_id: crate::Patch<String>,
+    ///
+    /// `targetResourceId`: `None` when absent or `null`.
+    pub fn target_resource_id(&self) -> Option<&str> {
+        self.props().str(5096)
+    }
+
+    /// Sets `targetResourceId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_target_resource_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(5096, value.into_patch());
+        self
+    }
+
     /// The location of the object that's created or modified as result of this async operation. This URL
     /// should be treated as an opaque value and not parsed into its component paths.
-    pub target_resource_location: crate::Patch<String>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `targetResourceLocation`: `None` when absent or `null`.
+    pub fn target_resource_location(&self) -> Option<&str> {
+        self.props().str(5097)
+    }
+
+    /// Sets `targetResourceLocation`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_target_resource_location(
+        &mut self,
+        value: impl crate::IntoPatch<String>,
+    ) -> &mut Self {
+        self.props_mut().set_str(5097, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "teams")]
+impl std::fmt::Debug for TeamsAsyncOperation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "TeamsAsyncOperation", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "teams")]
 impl serde::Serialize for TeamsAsyncOperation {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("attemptsCount", &self.attempts_count)?;
-        writer.field("createdDateTime", &self.created_date_time)?;
-        writer.field("error", &self.error)?;
-        writer.field("lastActionDateTime", &self.last_action_date_time)?;
-        writer.field("operationType", &self.operation_type)?;
-        writer.field("status", &self.status)?;
-        writer.field("targetResourceId", &self.target_resource_id)?;
-        writer.field("targetResourceLocation", &self.target_resource_location)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -4936,27 +8133,33 @@ impl crate::read_fields::ReadFields for TeamsAsyncOperation {
     const NAME: &'static str = "microsoft.graph.teamsAsyncOperation";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "attemptsCount" => self.attempts_count = map.next_value()?,
-            "createdDateTime" => self.created_date_time = map.next_value()?,
-            "error" => self.error = map.next_value()?,
-            "lastActionDateTime" => self.last_action_date_time = map.next_value()?,
-            "operationType" => self.operation_type = map.next_value()?,
-            "status" => self.status = map.next_value()?,
-            "targetResourceId" => self.target_resource_id = map.next_value()?,
-            "targetResourceLocation" => self.target_resource_location = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "attemptsCount" => into.int::<i32, _>(5090, map)?,
+            "createdDateTime" => into.other::<crate::edm::DateTimeOffset, _>(5091, map)?,
+            "error" => into.other::<crate::models::OperationError, _>(5092, map)?,
+            "lastActionDateTime" => into.other::<crate::edm::DateTimeOffset, _>(5093, map)?,
+            "operationType" => {
+                into.other::<crate::models::TeamsAsyncOperationType, _>(5094, map)?
+            }
+            "status" => into.other::<crate::models::TeamsAsyncOperationStatus, _>(5095, map)?,
+            "targetResourceId" => into.str(5096, map)?,
+            "targetResourceLocation" => into.str(5097, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -4978,36 +8181,114 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.teamsTab` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct TeamsTab {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "teams")]
+impl std::ops::Deref for TeamsTab {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "teams")]
+impl std::ops::DerefMut for TeamsTab {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "teams")]
+impl TeamsTab {
+    /// An empty `teamsTab`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Container for custom settings applied to a tab. The tab is considered configured only once this
     /// property is set.
-    pub configuration: crate::Patch<Box<crate::models::TeamsTabConfiguration>>,
+    ///
+    /// `configuration`: `None` when absent or `null`.
+    pub fn configuration(&self) -> Option<&crate::models::TeamsTabConfiguration> {
+        self.props().get(5098)
+    }
+
+    /// Sets `configuration`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_configuration(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::TeamsTabConfiguration>,
+    ) -> &mut Self {
+        self.props_mut().set(5098, value.into_patch());
+        self
+    }
+
     /// Name of the tab.
-    pub display_name: crate::Patch<String>,
+    ///
+    /// `displayName`: `None` when absent or `null`.
+    pub fn display_name(&self) -> Option<&str> {
+        self.props().str(5099)
+    }
+
+    /// Sets `displayName`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_display_name(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(5099, value.into_patch());
+        self
+    }
+
     /// Deep link URL of the tab instance. Read only.
-    pub web_url: crate::Patch<String>,
+    ///
+    /// `webUrl`: `None` when absent or `null`.
+    pub fn web_url(&self) -> Option<&str> {
+        self.props().str(5100)
+    }
+
+    /// Sets `webUrl`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_web_url(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(5100, value.into_patch());
+        self
+    }
+
     /// The application that is linked to the tab. This cannot be changed after tab creation.
-    pub teams_app: crate::Patch<Box<crate::models::TeamsApp>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `teamsApp`: `None` when absent or `null`.
+    pub fn teams_app(&self) -> Option<&crate::models::TeamsApp> {
+        self.props().get(5101)
+    }
+
+    /// Sets `teamsApp`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_teams_app(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::TeamsApp>,
+    ) -> &mut Self {
+        self.props_mut().set(5101, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "teams")]
+impl std::fmt::Debug for TeamsTab {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "TeamsTab", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "teams")]
 impl serde::Serialize for TeamsTab {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("configuration", &self.configuration)?;
-        writer.field("displayName", &self.display_name)?;
-        writer.field("webUrl", &self.web_url)?;
-        writer.field("teamsApp", &self.teams_app)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -5023,23 +8304,27 @@ impl crate::read_fields::ReadFields for TeamsTab {
     const NAME: &'static str = "microsoft.graph.teamsTab";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "configuration" => self.configuration = map.next_value()?,
-            "displayName" => self.display_name = map.next_value()?,
-            "webUrl" => self.web_url = map.next_value()?,
-            "teamsApp" => self.teams_app = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "configuration" => into.other::<crate::models::TeamsTabConfiguration, _>(5098, map)?,
+            "displayName" => into.str(5099, map)?,
+            "webUrl" => into.str(5100, map)?,
+            "teamsApp" => into.other::<crate::models::TeamsApp, _>(5101, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -5057,23 +8342,55 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.teamsTemplate` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct TeamsTemplate {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "teams")]
+impl std::ops::Deref for TeamsTemplate {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "teams")]
+impl std::ops::DerefMut for TeamsTemplate {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "teams")]
+impl TeamsTemplate {
+    /// An empty `teamsTemplate`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+}
+
+#[cfg(feature = "teams")]
+impl std::fmt::Debug for TeamsTemplate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "TeamsTemplate", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "teams")]
 impl serde::Serialize for TeamsTemplate {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -5089,19 +8406,23 @@ impl crate::read_fields::ReadFields for TeamsTemplate {
     const NAME: &'static str = "microsoft.graph.teamsTemplate";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
+            "id" => into.str(2376, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -5115,41 +8436,145 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.teamwork` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct Teamwork {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "teams")]
+impl std::ops::Deref for Teamwork {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "teams")]
+impl std::ops::DerefMut for Teamwork {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "teams")]
+impl Teamwork {
+    /// An empty `teamwork`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The `isTeamsEnabled` property.
-    pub is_teams_enabled: crate::Patch<bool>,
+    ///
+    /// `isTeamsEnabled`: `None` when absent or `null`.
+    pub fn is_teams_enabled(&self) -> Option<bool> {
+        self.props().bool(5102)
+    }
+
+    /// Sets `isTeamsEnabled`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_is_teams_enabled(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(5102, value.into_patch());
+        self
+    }
+
     /// The `region` property.
-    pub region: crate::Patch<String>,
+    ///
+    /// `region`: `None` when absent or `null`.
+    pub fn region(&self) -> Option<&str> {
+        self.props().str(5103)
+    }
+
+    /// Sets `region`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_region(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(5103, value.into_patch());
+        self
+    }
+
     /// The `deletedChats` navigation property (present when expanded).
-    pub deleted_chats: crate::Patch<Vec<crate::models::DeletedChat>>,
+    ///
+    /// `deletedChats`: an empty slice when absent or `null`.
+    pub fn deleted_chats(&self) -> &[crate::models::DeletedChat] {
+        self.props().list(5104)
+    }
+
+    /// Sets `deletedChats`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_deleted_chats(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::DeletedChat>>,
+    ) -> &mut Self {
+        self.props_mut().set(5104, value.into_patch());
+        self
+    }
+
     /// The deleted team.
-    pub deleted_teams: crate::Patch<Vec<crate::models::DeletedTeam>>,
+    ///
+    /// `deletedTeams`: an empty slice when absent or `null`.
+    pub fn deleted_teams(&self) -> &[crate::models::DeletedTeam] {
+        self.props().list(5105)
+    }
+
+    /// Sets `deletedTeams`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_deleted_teams(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::DeletedTeam>>,
+    ) -> &mut Self {
+        self.props_mut().set(5105, value.into_patch());
+        self
+    }
+
     /// The `teamsAppSettings` navigation property (present when expanded).
-    pub teams_app_settings: crate::Patch<Box<crate::models::TeamsAppSettings>>,
+    ///
+    /// `teamsAppSettings`: `None` when absent or `null`.
+    pub fn teams_app_settings(&self) -> Option<&crate::models::TeamsAppSettings> {
+        self.props().get(5106)
+    }
+
+    /// Sets `teamsAppSettings`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_teams_app_settings(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::TeamsAppSettings>,
+    ) -> &mut Self {
+        self.props_mut().set(5106, value.into_patch());
+        self
+    }
+
     /// The `workforceIntegrations` navigation property (present when expanded).
-    pub workforce_integrations: crate::Patch<Vec<crate::models::WorkforceIntegration>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `workforceIntegrations`: an empty slice when absent or `null`.
+    pub fn workforce_integrations(&self) -> &[crate::models::WorkforceIntegration] {
+        self.props().list(5107)
+    }
+
+    /// Sets `workforceIntegrations`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_workforce_integrations(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::WorkforceIntegration>>,
+    ) -> &mut Self {
+        self.props_mut().set(5107, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "teams")]
+impl std::fmt::Debug for Teamwork {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "Teamwork", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "teams")]
 impl serde::Serialize for Teamwork {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("isTeamsEnabled", &self.is_teams_enabled)?;
-        writer.field("region", &self.region)?;
-        writer.field("deletedChats", &self.deleted_chats)?;
-        writer.field("deletedTeams", &self.deleted_teams)?;
-        writer.field("teamsAppSettings", &self.teams_app_settings)?;
-        writer.field("workforceIntegrations", &self.workforce_integrations)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -5165,25 +8590,31 @@ impl crate::read_fields::ReadFields for Teamwork {
     const NAME: &'static str = "microsoft.graph.teamwork";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "isTeamsEnabled" => self.is_teams_enabled = map.next_value()?,
-            "region" => self.region = map.next_value()?,
-            "deletedChats" => self.deleted_chats = map.next_value()?,
-            "deletedTeams" => self.deleted_teams = map.next_value()?,
-            "teamsAppSettings" => self.teams_app_settings = map.next_value()?,
-            "workforceIntegrations" => self.workforce_integrations = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "isTeamsEnabled" => into.bool(5102, map)?,
+            "region" => into.str(5103, map)?,
+            "deletedChats" => into.other::<Vec<crate::models::DeletedChat>, _>(5104, map)?,
+            "deletedTeams" => into.other::<Vec<crate::models::DeletedTeam>, _>(5105, map)?,
+            "teamsAppSettings" => into.other::<crate::models::TeamsAppSettings, _>(5106, map)?,
+            "workforceIntegrations" => {
+                into.other::<Vec<crate::models::WorkforceIntegration>, _>(5107, map)?
+            }
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -5203,23 +8634,55 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.teamworkBot` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct TeamworkBot {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "teams")]
+impl std::ops::Deref for TeamworkBot {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "teams")]
+impl std::ops::DerefMut for TeamworkBot {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "teams")]
+impl TeamworkBot {
+    /// An empty `teamworkBot`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+}
+
+#[cfg(feature = "teams")]
+impl std::fmt::Debug for TeamworkBot {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "TeamworkBot", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "teams")]
 impl serde::Serialize for TeamworkBot {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -5235,19 +8698,23 @@ impl crate::read_fields::ReadFields for TeamworkBot {
     const NAME: &'static str = "microsoft.graph.teamworkBot";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
+            "id" => into.str(2376, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -5261,42 +8728,140 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.teamworkTag` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct TeamworkTag {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "teams")]
+impl std::ops::Deref for TeamworkTag {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "teams")]
+impl std::ops::DerefMut for TeamworkTag {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "teams")]
+impl TeamworkTag {
+    /// An empty `teamworkTag`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The description of the tag as it will appear to the user in Microsoft Teams. A teamworkTag can't
     /// have more than 200 teamworkTagMembers.
-    pub description: crate::Patch<String>,
+    ///
+    /// `description`: `None` when absent or `null`.
+    pub fn description(&self) -> Option<&str> {
+        self.props().str(5110)
+    }
+
+    /// Sets `description`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_description(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(5110, value.into_patch());
+        self
+    }
+
     /// The name of the tag as it will appear to the user in Microsoft Teams.
-    pub display_name: crate::Patch<String>,
+    ///
+    /// `displayName`: `None` when absent or `null`.
+    pub fn display_name(&self) -> Option<&str> {
+        self.props().str(5111)
+    }
+
+    /// Sets `displayName`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_display_name(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(5111, value.into_patch());
+        self
+    }
+
     /// The number of users assigned to the tag.
-    pub member_count: crate::Patch<i32>,
+    ///
+    /// `memberCount`: `None` when absent or `null`.
+    pub fn member_count(&self) -> Option<i32> {
+        self.props().int(5112)
+    }
+
+    /// Sets `memberCount`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_member_count(&mut self, value: impl crate::IntoPatch<i32>) -> &mut Self {
+        self.props_mut().set_int(5112, value.into_patch());
+        self
+    }
+
     /// The type of the tag. Default is standard.
-    pub tag_type: crate::Patch<crate::models::TeamworkTagType>,
+    ///
+    /// `tagType`: `None` when absent or `null`.
+    pub fn tag_type(&self) -> Option<&crate::models::TeamworkTagType> {
+        self.props().get(5113)
+    }
+
+    /// Sets `tagType`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_tag_type(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::TeamworkTagType>,
+    ) -> &mut Self {
+        self.props_mut().set(5113, value.into_patch());
+        self
+    }
+
     /// ID of the team in which the tag is defined.
-    pub team_id: crate::Patch<String>,
+    ///
+    /// `teamId`: `None` when absent or `null`.
+    pub fn team_id(&self) -> Option<&str> {
+        self.props().str(5114)
+    }
+
+    /// Sets `teamId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_team_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(5114, value.into_patch());
+        self
+    }
+
     /// Users assigned to the tag.
-    pub members: crate::Patch<Vec<crate::models::TeamworkTagMember>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `members`: an empty slice when absent or `null`.
+    pub fn members(&self) -> &[crate::models::TeamworkTagMember] {
+        self.props().list(5115)
+    }
+
+    /// Sets `members`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_members(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::TeamworkTagMember>>,
+    ) -> &mut Self {
+        self.props_mut().set(5115, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "teams")]
+impl std::fmt::Debug for TeamworkTag {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "TeamworkTag", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "teams")]
 impl serde::Serialize for TeamworkTag {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("description", &self.description)?;
-        writer.field("displayName", &self.display_name)?;
-        writer.field("memberCount", &self.member_count)?;
-        writer.field("tagType", &self.tag_type)?;
-        writer.field("teamId", &self.team_id)?;
-        writer.field("members", &self.members)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -5312,25 +8877,29 @@ impl crate::read_fields::ReadFields for TeamworkTag {
     const NAME: &'static str = "microsoft.graph.teamworkTag";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "description" => self.description = map.next_value()?,
-            "displayName" => self.display_name = map.next_value()?,
-            "memberCount" => self.member_count = map.next_value()?,
-            "tagType" => self.tag_type = map.next_value()?,
-            "teamId" => self.team_id = map.next_value()?,
-            "members" => self.members = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "description" => into.str(5110, map)?,
+            "displayName" => into.str(5111, map)?,
+            "memberCount" => into.int::<i32, _>(5112, map)?,
+            "tagType" => into.other::<crate::models::TeamworkTagType, _>(5113, map)?,
+            "teamId" => into.str(5114, map)?,
+            "members" => into.other::<Vec<crate::models::TeamworkTagMember>, _>(5115, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -5350,32 +8919,94 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.teamworkTagMember` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct TeamworkTagMember {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "teams")]
+impl std::ops::Deref for TeamworkTagMember {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "teams")]
+impl std::ops::DerefMut for TeamworkTagMember {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "teams")]
+impl TeamworkTagMember {
+    /// An empty `teamworkTagMember`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The member's display name.
-    pub display_name: crate::Patch<String>,
+    ///
+    /// `displayName`: `None` when absent or `null`.
+    pub fn display_name(&self) -> Option<&str> {
+        self.props().str(5116)
+    }
+
+    /// Sets `displayName`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_display_name(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(5116, value.into_patch());
+        self
+    }
+
     /// The ID of the tenant that the tag member is a part of.
-    pub tenant_id: crate::Patch<String>,
+    ///
+    /// `tenantId`: `None` when absent or `null`.
+    pub fn tenant_id(&self) -> Option<&str> {
+        self.props().str(5117)
+    }
+
+    /// Sets `tenantId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_tenant_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(5117, value.into_patch());
+        self
+    }
+
     /// The user ID of the member.
-    pub user_id: crate::Patch<String>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `userId`: `None` when absent or `null`.
+    pub fn user_id(&self) -> Option<&str> {
+        self.props().str(5118)
+    }
+
+    /// Sets `userId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_user_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(5118, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "teams")]
+impl std::fmt::Debug for TeamworkTagMember {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "TeamworkTagMember", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "teams")]
 impl serde::Serialize for TeamworkTagMember {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("displayName", &self.display_name)?;
-        writer.field("tenantId", &self.tenant_id)?;
-        writer.field("userId", &self.user_id)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -5391,22 +9022,26 @@ impl crate::read_fields::ReadFields for TeamworkTagMember {
     const NAME: &'static str = "microsoft.graph.teamworkTagMember";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "displayName" => self.display_name = map.next_value()?,
-            "tenantId" => self.tenant_id = map.next_value()?,
-            "userId" => self.user_id = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "displayName" => into.str(5116, map)?,
+            "tenantId" => into.str(5117, map)?,
+            "userId" => into.str(5118, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -5423,61 +9058,180 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.timeCard` entity type.
 ///
-/// Derived from `changeTrackedEntity` < `entity`; inherited properties are included.
+/// Derived from `changeTrackedEntity` < `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::ChangeTrackedEntity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct TimeCard {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
-    /// The `createdBy` property.
-    pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
-    /// The Timestamp type represents date and time information using ISO 8601 format and is always in
-    /// UTC time. For example, midnight UTC on Jan 1, 2014 is 2014-01-01T00:00:00Z
-    pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// Identity of the person who last modified the entity.
-    pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
-    /// The Timestamp type represents date and time information using ISO 8601 format and is always in
-    /// UTC time. For example, midnight UTC on Jan 1, 2014 is 2014-01-01T00:00:00Z
-    pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    base: crate::models::ChangeTrackedEntity,
+}
+
+#[cfg(feature = "teams")]
+impl std::ops::Deref for TimeCard {
+    type Target = crate::models::ChangeTrackedEntity;
+
+    fn deref(&self) -> &crate::models::ChangeTrackedEntity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "teams")]
+impl std::ops::DerefMut for TimeCard {
+    fn deref_mut(&mut self) -> &mut crate::models::ChangeTrackedEntity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "teams")]
+impl TimeCard {
+    /// An empty `timeCard`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The `breaks` property.
-    pub breaks: crate::Patch<Vec<crate::models::TimeCardBreak>>,
+    ///
+    /// `breaks`: an empty slice when absent or `null`.
+    pub fn breaks(&self) -> &[crate::models::TimeCardBreak] {
+        self.props().list(5172)
+    }
+
+    /// Sets `breaks`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_breaks(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::TimeCardBreak>>,
+    ) -> &mut Self {
+        self.props_mut().set(5172, value.into_patch());
+        self
+    }
+
     /// The `clockInEvent` property.
-    pub clock_in_event: crate::Patch<Box<crate::models::TimeCardEvent>>,
+    ///
+    /// `clockInEvent`: `None` when absent or `null`.
+    pub fn clock_in_event(&self) -> Option<&crate::models::TimeCardEvent> {
+        self.props().get(5173)
+    }
+
+    /// Sets `clockInEvent`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_clock_in_event(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::TimeCardEvent>,
+    ) -> &mut Self {
+        self.props_mut().set(5173, value.into_patch());
+        self
+    }
+
     /// The `clockOutEvent` property.
-    pub clock_out_event: crate::Patch<Box<crate::models::TimeCardEvent>>,
+    ///
+    /// `clockOutEvent`: `None` when absent or `null`.
+    pub fn clock_out_event(&self) -> Option<&crate::models::TimeCardEvent> {
+        self.props().get(5174)
+    }
+
+    /// Sets `clockOutEvent`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_clock_out_event(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::TimeCardEvent>,
+    ) -> &mut Self {
+        self.props_mut().set(5174, value.into_patch());
+        self
+    }
+
     /// The `confirmedBy` property.
-    pub confirmed_by: crate::Patch<crate::edm::Flags<crate::models::ConfirmedBy>>,
+    ///
+    /// `confirmedBy`: `None` when absent or `null`.
+    pub fn confirmed_by(&self) -> Option<&crate::edm::Flags<crate::models::ConfirmedBy>> {
+        self.props().get(5175)
+    }
+
+    /// Sets `confirmedBy`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_confirmed_by(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::Flags<crate::models::ConfirmedBy>>,
+    ) -> &mut Self {
+        self.props_mut().set(5175, value.into_patch());
+        self
+    }
+
     /// The `notes` property.
-    pub notes: crate::Patch<Box<crate::models::ItemBody>>,
+    ///
+    /// `notes`: `None` when absent or `null`.
+    pub fn notes(&self) -> Option<&crate::models::ItemBody> {
+        self.props().get(5176)
+    }
+
+    /// Sets `notes`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_notes(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::ItemBody>,
+    ) -> &mut Self {
+        self.props_mut().set(5176, value.into_patch());
+        self
+    }
+
     /// The `originalEntry` property.
-    pub original_entry: crate::Patch<Box<crate::models::TimeCardEntry>>,
+    ///
+    /// `originalEntry`: `None` when absent or `null`.
+    pub fn original_entry(&self) -> Option<&crate::models::TimeCardEntry> {
+        self.props().get(5177)
+    }
+
+    /// Sets `originalEntry`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_original_entry(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::TimeCardEntry>,
+    ) -> &mut Self {
+        self.props_mut().set(5177, value.into_patch());
+        self
+    }
+
     /// The `state` property.
-    pub state: crate::Patch<crate::models::TimeCardState>,
+    ///
+    /// `state`: `None` when absent or `null`.
+    pub fn state(&self) -> Option<&crate::models::TimeCardState> {
+        self.props().get(5178)
+    }
+
+    /// Sets `state`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_state(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::TimeCardState>,
+    ) -> &mut Self {
+        self.props_mut().set(5178, value.into_patch());
+        self
+    }
+
     /// The `userId` property.
-    pub user_id: crate::Patch<String>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `userId`: `None` when absent or `null`.
+    pub fn user_id(&self) -> Option<&str> {
+        self.props().str(5179)
+    }
+
+    /// Sets `userId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_user_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(5179, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "teams")]
+impl std::fmt::Debug for TimeCard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "TimeCard", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "teams")]
 impl serde::Serialize for TimeCard {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("createdBy", &self.created_by)?;
-        writer.field("createdDateTime", &self.created_date_time)?;
-        writer.field("lastModifiedBy", &self.last_modified_by)?;
-        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
-        writer.field("breaks", &self.breaks)?;
-        writer.field("clockInEvent", &self.clock_in_event)?;
-        writer.field("clockOutEvent", &self.clock_out_event)?;
-        writer.field("confirmedBy", &self.confirmed_by)?;
-        writer.field("notes", &self.notes)?;
-        writer.field("originalEntry", &self.original_entry)?;
-        writer.field("state", &self.state)?;
-        writer.field("userId", &self.user_id)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -5493,31 +9247,35 @@ impl crate::read_fields::ReadFields for TimeCard {
     const NAME: &'static str = "microsoft.graph.timeCard";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "createdBy" => self.created_by = map.next_value()?,
-            "createdDateTime" => self.created_date_time = map.next_value()?,
-            "lastModifiedBy" => self.last_modified_by = map.next_value()?,
-            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
-            "breaks" => self.breaks = map.next_value()?,
-            "clockInEvent" => self.clock_in_event = map.next_value()?,
-            "clockOutEvent" => self.clock_out_event = map.next_value()?,
-            "confirmedBy" => self.confirmed_by = map.next_value()?,
-            "notes" => self.notes = map.next_value()?,
-            "originalEntry" => self.original_entry = map.next_value()?,
-            "state" => self.state = map.next_value()?,
-            "userId" => self.user_id = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "createdBy" => into.other::<crate::models::AnyIdentitySet, _>(1007, map)?,
+            "createdDateTime" => into.other::<crate::edm::DateTimeOffset, _>(1008, map)?,
+            "lastModifiedBy" => into.other::<crate::models::AnyIdentitySet, _>(1009, map)?,
+            "lastModifiedDateTime" => into.other::<crate::edm::DateTimeOffset, _>(1010, map)?,
+            "breaks" => into.other::<Vec<crate::models::TimeCardBreak>, _>(5172, map)?,
+            "clockInEvent" => into.other::<crate::models::TimeCardEvent, _>(5173, map)?,
+            "clockOutEvent" => into.other::<crate::models::TimeCardEvent, _>(5174, map)?,
+            "confirmedBy" => {
+                into.other::<crate::edm::Flags<crate::models::ConfirmedBy>, _>(5175, map)?
+            }
+            "notes" => into.other::<crate::models::ItemBody, _>(5176, map)?,
+            "originalEntry" => into.other::<crate::models::TimeCardEntry, _>(5177, map)?,
+            "state" => into.other::<crate::models::TimeCardState, _>(5178, map)?,
+            "userId" => into.str(5179, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+base: <crate::models::ChangeTrackedEntity as crate::read_fields::ReadFields>::from_properties(properties),
+}
     }
 }
 
@@ -5543,49 +9301,113 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.timeOff` entity type.
 ///
-/// Derived from `changeTrackedEntity` < `entity`; inherited properties are included.
+/// Derived from `changeTrackedEntity` < `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::ChangeTrackedEntity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct TimeOff {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
-    /// The `createdBy` property.
-    pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
-    /// The Timestamp type represents date and time information using ISO 8601 format and is always in
-    /// UTC time. For example, midnight UTC on Jan 1, 2014 is 2014-01-01T00:00:00Z
-    pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// Identity of the person who last modified the entity.
-    pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
-    /// The Timestamp type represents date and time information using ISO 8601 format and is always in
-    /// UTC time. For example, midnight UTC on Jan 1, 2014 is 2014-01-01T00:00:00Z
-    pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    base: crate::models::ChangeTrackedEntity,
+}
+
+#[cfg(feature = "teams")]
+impl std::ops::Deref for TimeOff {
+    type Target = crate::models::ChangeTrackedEntity;
+
+    fn deref(&self) -> &crate::models::ChangeTrackedEntity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "teams")]
+impl std::ops::DerefMut for TimeOff {
+    fn deref_mut(&mut self) -> &mut crate::models::ChangeTrackedEntity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "teams")]
+impl TimeOff {
+    /// An empty `timeOff`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The draft version of this timeOff that is viewable by managers. Required.
-    pub draft_time_off: crate::Patch<Box<crate::models::TimeOffItem>>,
+    ///
+    /// `draftTimeOff`: `None` when absent or `null`.
+    pub fn draft_time_off(&self) -> Option<&crate::models::TimeOffItem> {
+        self.props().get(5180)
+    }
+
+    /// Sets `draftTimeOff`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_draft_time_off(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::TimeOffItem>,
+    ) -> &mut Self {
+        self.props_mut().set(5180, value.into_patch());
+        self
+    }
+
     /// The `isStagedForDeletion` property.
-    pub is_staged_for_deletion: crate::Patch<bool>,
+    ///
+    /// `isStagedForDeletion`: `None` when absent or `null`.
+    pub fn is_staged_for_deletion(&self) -> Option<bool> {
+        self.props().bool(5181)
+    }
+
+    /// Sets `isStagedForDeletion`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_is_staged_for_deletion(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(5181, value.into_patch());
+        self
+    }
+
     /// The shared version of this timeOff that is viewable by both employees and managers. Required.
-    pub shared_time_off: crate::Patch<Box<crate::models::TimeOffItem>>,
+    ///
+    /// `sharedTimeOff`: `None` when absent or `null`.
+    pub fn shared_time_off(&self) -> Option<&crate::models::TimeOffItem> {
+        self.props().get(5182)
+    }
+
+    /// Sets `sharedTimeOff`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_shared_time_off(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::TimeOffItem>,
+    ) -> &mut Self {
+        self.props_mut().set(5182, value.into_patch());
+        self
+    }
+
     /// ID of the user assigned to the timeOff. Required.
-    pub user_id: crate::Patch<String>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `userId`: `None` when absent or `null`.
+    pub fn user_id(&self) -> Option<&str> {
+        self.props().str(5183)
+    }
+
+    /// Sets `userId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_user_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(5183, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "teams")]
+impl std::fmt::Debug for TimeOff {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "TimeOff", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "teams")]
 impl serde::Serialize for TimeOff {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("createdBy", &self.created_by)?;
-        writer.field("createdDateTime", &self.created_date_time)?;
-        writer.field("lastModifiedBy", &self.last_modified_by)?;
-        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
-        writer.field("draftTimeOff", &self.draft_time_off)?;
-        writer.field("isStagedForDeletion", &self.is_staged_for_deletion)?;
-        writer.field("sharedTimeOff", &self.shared_time_off)?;
-        writer.field("userId", &self.user_id)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -5601,27 +9423,29 @@ impl crate::read_fields::ReadFields for TimeOff {
     const NAME: &'static str = "microsoft.graph.timeOff";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "createdBy" => self.created_by = map.next_value()?,
-            "createdDateTime" => self.created_date_time = map.next_value()?,
-            "lastModifiedBy" => self.last_modified_by = map.next_value()?,
-            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
-            "draftTimeOff" => self.draft_time_off = map.next_value()?,
-            "isStagedForDeletion" => self.is_staged_for_deletion = map.next_value()?,
-            "sharedTimeOff" => self.shared_time_off = map.next_value()?,
-            "userId" => self.user_id = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "createdBy" => into.other::<crate::models::AnyIdentitySet, _>(1007, map)?,
+            "createdDateTime" => into.other::<crate::edm::DateTimeOffset, _>(1008, map)?,
+            "lastModifiedBy" => into.other::<crate::models::AnyIdentitySet, _>(1009, map)?,
+            "lastModifiedDateTime" => into.other::<crate::edm::DateTimeOffset, _>(1010, map)?,
+            "draftTimeOff" => into.other::<crate::models::TimeOffItem, _>(5180, map)?,
+            "isStagedForDeletion" => into.bool(5181, map)?,
+            "sharedTimeOff" => into.other::<crate::models::TimeOffItem, _>(5182, map)?,
+            "userId" => into.str(5183, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+base: <crate::models::ChangeTrackedEntity as crate::read_fields::ReadFields>::from_properties(properties),
+}
     }
 }
 
@@ -5643,52 +9467,113 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.timeOffReason` entity type.
 ///
-/// Derived from `changeTrackedEntity` < `entity`; inherited properties are included.
+/// Derived from `changeTrackedEntity` < `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::ChangeTrackedEntity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct TimeOffReason {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
-    /// The `createdBy` property.
-    pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
-    /// The Timestamp type represents date and time information using ISO 8601 format and is always in
-    /// UTC time. For example, midnight UTC on Jan 1, 2014 is 2014-01-01T00:00:00Z
-    pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// Identity of the person who last modified the entity.
-    pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
-    /// The Timestamp type represents date and time information using ISO 8601 format and is always in
-    /// UTC time. For example, midnight UTC on Jan 1, 2014 is 2014-01-01T00:00:00Z
-    pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    base: crate::models::ChangeTrackedEntity,
+}
+
+#[cfg(feature = "teams")]
+impl std::ops::Deref for TimeOffReason {
+    type Target = crate::models::ChangeTrackedEntity;
+
+    fn deref(&self) -> &crate::models::ChangeTrackedEntity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "teams")]
+impl std::ops::DerefMut for TimeOffReason {
+    fn deref_mut(&mut self) -> &mut crate::models::ChangeTrackedEntity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "teams")]
+impl TimeOffReason {
+    /// An empty `timeOffReason`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The `code` property.
-    pub code: crate::Patch<String>,
+    ///
+    /// `code`: `None` when absent or `null`.
+    pub fn code(&self) -> Option<&str> {
+        self.props().str(5184)
+    }
+
+    /// Sets `code`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_code(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(5184, value.into_patch());
+        self
+    }
+
     /// The name of the timeOffReason. Required.
-    pub display_name: crate::Patch<String>,
+    ///
+    /// `displayName`: `None` when absent or `null`.
+    pub fn display_name(&self) -> Option<&str> {
+        self.props().str(5185)
+    }
+
+    /// Sets `displayName`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_display_name(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(5185, value.into_patch());
+        self
+    }
+
     /// Supported icon types are: none, car, calendar, running, plane, firstAid, doctor, notWorking,
     /// clock, juryDuty, globe, cup, phone, weather, umbrella, piggyBank, dog, cake, trafficCone, pin,
     /// sunny. Required.
-    pub icon_type: crate::Patch<crate::models::TimeOffReasonIconType>,
+    ///
+    /// `iconType`: `None` when absent or `null`.
+    pub fn icon_type(&self) -> Option<&crate::models::TimeOffReasonIconType> {
+        self.props().get(5186)
+    }
+
+    /// Sets `iconType`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_icon_type(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::TimeOffReasonIconType>,
+    ) -> &mut Self {
+        self.props_mut().set(5186, value.into_patch());
+        self
+    }
+
     /// Indicates whether the timeOffReason can be used when creating new entities or updating existing
     /// ones. Required.
-    pub is_active: crate::Patch<bool>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `isActive`: `None` when absent or `null`.
+    pub fn is_active(&self) -> Option<bool> {
+        self.props().bool(5187)
+    }
+
+    /// Sets `isActive`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_is_active(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(5187, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "teams")]
+impl std::fmt::Debug for TimeOffReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "TimeOffReason", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "teams")]
 impl serde::Serialize for TimeOffReason {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("createdBy", &self.created_by)?;
-        writer.field("createdDateTime", &self.created_date_time)?;
-        writer.field("lastModifiedBy", &self.last_modified_by)?;
-        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
-        writer.field("code", &self.code)?;
-        writer.field("displayName", &self.display_name)?;
-        writer.field("iconType", &self.icon_type)?;
-        writer.field("isActive", &self.is_active)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -5704,27 +9589,29 @@ impl crate::read_fields::ReadFields for TimeOffReason {
     const NAME: &'static str = "microsoft.graph.timeOffReason";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "createdBy" => self.created_by = map.next_value()?,
-            "createdDateTime" => self.created_date_time = map.next_value()?,
-            "lastModifiedBy" => self.last_modified_by = map.next_value()?,
-            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
-            "code" => self.code = map.next_value()?,
-            "displayName" => self.display_name = map.next_value()?,
-            "iconType" => self.icon_type = map.next_value()?,
-            "isActive" => self.is_active = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "createdBy" => into.other::<crate::models::AnyIdentitySet, _>(1007, map)?,
+            "createdDateTime" => into.other::<crate::edm::DateTimeOffset, _>(1008, map)?,
+            "lastModifiedBy" => into.other::<crate::models::AnyIdentitySet, _>(1009, map)?,
+            "lastModifiedDateTime" => into.other::<crate::edm::DateTimeOffset, _>(1010, map)?,
+            "code" => into.str(5184, map)?,
+            "displayName" => into.str(5185, map)?,
+            "iconType" => into.other::<crate::models::TimeOffReasonIconType, _>(5186, map)?,
+            "isActive" => into.bool(5187, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+base: <crate::models::ChangeTrackedEntity as crate::read_fields::ReadFields>::from_properties(properties),
+}
     }
 }
 
@@ -5746,72 +9633,102 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.timeOffRequest` entity type.
 ///
-/// Derived from `scheduleChangeRequest` < `changeTrackedEntity` < `entity`; inherited properties are included.
+/// Derived from `scheduleChangeRequest` < `changeTrackedEntity` < `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::ScheduleChangeRequest`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct TimeOffRequest {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
-    /// The `createdBy` property.
-    pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
+    base: crate::models::ScheduleChangeRequest,
+}
+
+#[cfg(feature = "teams")]
+impl std::ops::Deref for TimeOffRequest {
+    type Target = crate::models::ScheduleChangeRequest;
+
+    fn deref(&self) -> &crate::models::ScheduleChangeRequest {
+        &self.base
+    }
+}
+
+#[cfg(feature = "teams")]
+impl std::ops::DerefMut for TimeOffRequest {
+    fn deref_mut(&mut self) -> &mut crate::models::ScheduleChangeRequest {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "teams")]
+impl TimeOffRequest {
+    /// An empty `timeOffRequest`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The Timestamp type represents date and time information using ISO 8601 format and is always in
     /// UTC time. For example, midnight UTC on Jan 1, 2014 is 2014-01-01T00:00:00Z
-    pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// Identity of the person who last modified the entity.
-    pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
+    ///
+    /// `endDateTime`: `None` when absent or `null`.
+    pub fn end_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(5188)
+    }
+
+    /// Sets `endDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_end_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(5188, value.into_patch());
+        self
+    }
+
     /// The Timestamp type represents date and time information using ISO 8601 format and is always in
     /// UTC time. For example, midnight UTC on Jan 1, 2014 is 2014-01-01T00:00:00Z
-    pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// The `assignedTo` property.
-    pub assigned_to: crate::Patch<crate::models::ScheduleChangeRequestActor>,
-    /// The `managerActionDateTime` property.
-    pub manager_action_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// The `managerActionMessage` property.
-    pub manager_action_message: crate::Patch<String>,
-    /// The `managerUserId` property.
-    pub manager_user_id: crate::Patch<String>,
-    /// The `senderDateTime` property.
-    pub sender_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// The `senderMessage` property.
-    pub sender_message: crate::Patch<String>,
-    /// The `senderUserId` property.
-    pub sender_user_id: crate::Patch<String>,
-    /// The `state` property.
-    pub state: crate::Patch<crate::models::ScheduleChangeState>,
-    /// The Timestamp type represents date and time information using ISO 8601 format and is always in
-    /// UTC time. For example, midnight UTC on Jan 1, 2014 is 2014-01-01T00:00:00Z
-    pub end_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// The Timestamp type represents date and time information using ISO 8601 format and is always in
-    /// UTC time. For example, midnight UTC on Jan 1, 2014 is 2014-01-01T00:00:00Z
-    pub start_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    ///
+    /// `startDateTime`: `None` when absent or `null`.
+    pub fn start_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(5189)
+    }
+
+    /// Sets `startDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_start_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(5189, value.into_patch());
+        self
+    }
+
     /// The reason for the time off.
-    pub time_off_reason_id: crate::Patch<String>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `timeOffReasonId`: `None` when absent or `null`.
+    pub fn time_off_reason_id(&self) -> Option<&str> {
+        self.props().str(5190)
+    }
+
+    /// Sets `timeOffReasonId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_time_off_reason_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(5190, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "teams")]
+impl std::fmt::Debug for TimeOffRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "TimeOffRequest", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "teams")]
 impl serde::Serialize for TimeOffRequest {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("createdBy", &self.created_by)?;
-        writer.field("createdDateTime", &self.created_date_time)?;
-        writer.field("lastModifiedBy", &self.last_modified_by)?;
-        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
-        writer.field("assignedTo", &self.assigned_to)?;
-        writer.field("managerActionDateTime", &self.manager_action_date_time)?;
-        writer.field("managerActionMessage", &self.manager_action_message)?;
-        writer.field("managerUserId", &self.manager_user_id)?;
-        writer.field("senderDateTime", &self.sender_date_time)?;
-        writer.field("senderMessage", &self.sender_message)?;
-        writer.field("senderUserId", &self.sender_user_id)?;
-        writer.field("state", &self.state)?;
-        writer.field("endDateTime", &self.end_date_time)?;
-        writer.field("startDateTime", &self.start_date_time)?;
-        writer.field("timeOffReasonId", &self.time_off_reason_id)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -5827,34 +9744,38 @@ impl crate::read_fields::ReadFields for TimeOffRequest {
     const NAME: &'static str = "microsoft.graph.timeOffRequest";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "createdBy" => self.created_by = map.next_value()?,
-            "createdDateTime" => self.created_date_time = map.next_value()?,
-            "lastModifiedBy" => self.last_modified_by = map.next_value()?,
-            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
-            "assignedTo" => self.assigned_to = map.next_value()?,
-            "managerActionDateTime" => self.manager_action_date_time = map.next_value()?,
-            "managerActionMessage" => self.manager_action_message = map.next_value()?,
-            "managerUserId" => self.manager_user_id = map.next_value()?,
-            "senderDateTime" => self.sender_date_time = map.next_value()?,
-            "senderMessage" => self.sender_message = map.next_value()?,
-            "senderUserId" => self.sender_user_id = map.next_value()?,
-            "state" => self.state = map.next_value()?,
-            "endDateTime" => self.end_date_time = map.next_value()?,
-            "startDateTime" => self.start_date_time = map.next_value()?,
-            "timeOffReasonId" => self.time_off_reason_id = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "createdBy" => into.other::<crate::models::AnyIdentitySet, _>(1007, map)?,
+            "createdDateTime" => into.other::<crate::edm::DateTimeOffset, _>(1008, map)?,
+            "lastModifiedBy" => into.other::<crate::models::AnyIdentitySet, _>(1009, map)?,
+            "lastModifiedDateTime" => into.other::<crate::edm::DateTimeOffset, _>(1010, map)?,
+            "assignedTo" => {
+                into.other::<crate::models::ScheduleChangeRequestActor, _>(4462, map)?
+            }
+            "managerActionDateTime" => into.other::<crate::edm::DateTimeOffset, _>(4463, map)?,
+            "managerActionMessage" => into.str(4464, map)?,
+            "managerUserId" => into.str(4465, map)?,
+            "senderDateTime" => into.other::<crate::edm::DateTimeOffset, _>(4466, map)?,
+            "senderMessage" => into.str(4467, map)?,
+            "senderUserId" => into.str(4468, map)?,
+            "state" => into.other::<crate::models::ScheduleChangeState, _>(4469, map)?,
+            "endDateTime" => into.other::<crate::edm::DateTimeOffset, _>(5188, map)?,
+            "startDateTime" => into.other::<crate::edm::DateTimeOffset, _>(5189, map)?,
+            "timeOffReasonId" => into.str(5190, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+base: <crate::models::ScheduleChangeRequest as crate::read_fields::ReadFields>::from_properties(properties),
+}
     }
 }
 
@@ -5883,35 +9804,71 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.userScopeTeamsAppInstallation` entity type.
 ///
-/// Derived from `teamsAppInstallation` < `entity`; inherited properties are included.
+/// Derived from `teamsAppInstallation` < `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::TeamsAppInstallation`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct UserScopeTeamsAppInstallation {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
-    /// The `consentedPermissionSet` property.
-    pub consented_permission_set: crate::Patch<Box<crate::models::TeamsAppPermissionSet>>,
-    /// The app that is installed.
-    pub teams_app: crate::Patch<Box<crate::models::TeamsApp>>,
-    /// The details of this version of the app.
-    pub teams_app_definition: crate::Patch<Box<crate::models::TeamsAppDefinition>>,
+    base: crate::models::TeamsAppInstallation,
+}
+
+#[cfg(feature = "teams")]
+impl std::ops::Deref for UserScopeTeamsAppInstallation {
+    type Target = crate::models::TeamsAppInstallation;
+
+    fn deref(&self) -> &crate::models::TeamsAppInstallation {
+        &self.base
+    }
+}
+
+#[cfg(feature = "teams")]
+impl std::ops::DerefMut for UserScopeTeamsAppInstallation {
+    fn deref_mut(&mut self) -> &mut crate::models::TeamsAppInstallation {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "teams")]
+impl UserScopeTeamsAppInstallation {
+    /// An empty `userScopeTeamsAppInstallation`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The chat between the user and Teams app.
-    pub chat: crate::Patch<Box<crate::models::Chat>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `chat`: `None` when absent or `null`.
+    pub fn chat(&self) -> Option<&crate::models::Chat> {
+        self.props().get(5763)
+    }
+
+    /// Sets `chat`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_chat(&mut self, value: impl crate::IntoPatch<crate::models::Chat>) -> &mut Self {
+        self.props_mut().set(5763, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "teams")]
+impl std::fmt::Debug for UserScopeTeamsAppInstallation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props().fmt_as(
+            f,
+            "UserScopeTeamsAppInstallation",
+            crate::models::PROPERTY_NAMES,
+        )
+    }
 }
 
 #[cfg(feature = "teams")]
 impl serde::Serialize for UserScopeTeamsAppInstallation {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("consentedPermissionSet", &self.consented_permission_set)?;
-        writer.field("teamsApp", &self.teams_app)?;
-        writer.field("teamsAppDefinition", &self.teams_app_definition)?;
-        writer.field("chat", &self.chat)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -5927,23 +9884,29 @@ impl crate::read_fields::ReadFields for UserScopeTeamsAppInstallation {
     const NAME: &'static str = "microsoft.graph.userScopeTeamsAppInstallation";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "consentedPermissionSet" => self.consented_permission_set = map.next_value()?,
-            "teamsApp" => self.teams_app = map.next_value()?,
-            "teamsAppDefinition" => self.teams_app_definition = map.next_value()?,
-            "chat" => self.chat = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "consentedPermissionSet" => {
+                into.other::<crate::models::TeamsAppPermissionSet, _>(5085, map)?
+            }
+            "teamsApp" => into.other::<crate::models::TeamsApp, _>(5086, map)?,
+            "teamsAppDefinition" => {
+                into.other::<crate::models::TeamsAppDefinition, _>(5087, map)?
+            }
+            "chat" => into.other::<crate::models::Chat, _>(5763, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+base: <crate::models::TeamsAppInstallation as crate::read_fields::ReadFields>::from_properties(properties),
+}
     }
 }
 
@@ -5961,35 +9924,113 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.userTeamwork` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct UserTeamwork {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "teams")]
+impl std::ops::Deref for UserTeamwork {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "teams")]
+impl std::ops::DerefMut for UserTeamwork {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "teams")]
+impl UserTeamwork {
+    /// An empty `userTeamwork`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The `locale` property.
-    pub locale: crate::Patch<String>,
+    ///
+    /// `locale`: `None` when absent or `null`.
+    pub fn locale(&self) -> Option<&str> {
+        self.props().str(5775)
+    }
+
+    /// Sets `locale`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_locale(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(5775, value.into_patch());
+        self
+    }
+
     /// The `region` property.
-    pub region: crate::Patch<String>,
+    ///
+    /// `region`: `None` when absent or `null`.
+    pub fn region(&self) -> Option<&str> {
+        self.props().str(5776)
+    }
+
+    /// Sets `region`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_region(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(5776, value.into_patch());
+        self
+    }
+
     /// The list of associatedTeamInfo objects that a user is associated with.
-    pub associated_teams: crate::Patch<Vec<crate::models::AssociatedTeamInfo>>,
+    ///
+    /// `associatedTeams`: an empty slice when absent or `null`.
+    pub fn associated_teams(&self) -> &[crate::models::AssociatedTeamInfo] {
+        self.props().list(5777)
+    }
+
+    /// Sets `associatedTeams`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_associated_teams(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::AssociatedTeamInfo>>,
+    ) -> &mut Self {
+        self.props_mut().set(5777, value.into_patch());
+        self
+    }
+
     /// The apps installed in the personal scope of this user.
-    pub installed_apps: crate::Patch<Vec<crate::models::UserScopeTeamsAppInstallation>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `installedApps`: an empty slice when absent or `null`.
+    pub fn installed_apps(&self) -> &[crate::models::UserScopeTeamsAppInstallation] {
+        self.props().list(5778)
+    }
+
+    /// Sets `installedApps`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_installed_apps(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::UserScopeTeamsAppInstallation>>,
+    ) -> &mut Self {
+        self.props_mut().set(5778, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "teams")]
+impl std::fmt::Debug for UserTeamwork {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "UserTeamwork", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "teams")]
 impl serde::Serialize for UserTeamwork {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("locale", &self.locale)?;
-        writer.field("region", &self.region)?;
-        writer.field("associatedTeams", &self.associated_teams)?;
-        writer.field("installedApps", &self.installed_apps)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -6005,23 +10046,31 @@ impl crate::read_fields::ReadFields for UserTeamwork {
     const NAME: &'static str = "microsoft.graph.userTeamwork";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "locale" => self.locale = map.next_value()?,
-            "region" => self.region = map.next_value()?,
-            "associatedTeams" => self.associated_teams = map.next_value()?,
-            "installedApps" => self.installed_apps = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "locale" => into.str(5775, map)?,
+            "region" => into.str(5776, map)?,
+            "associatedTeams" => {
+                into.other::<Vec<crate::models::AssociatedTeamInfo>, _>(5777, map)?
+            }
+            "installedApps" => {
+                into.other::<Vec<crate::models::UserScopeTeamsAppInstallation>, _>(5778, map)?
+            }
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -6039,66 +10088,166 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.workforceIntegration` entity type.
 ///
-/// Derived from `changeTrackedEntity` < `entity`; inherited properties are included.
+/// Derived from `changeTrackedEntity` < `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::ChangeTrackedEntity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct WorkforceIntegration {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
-    /// The `createdBy` property.
-    pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
-    /// The Timestamp type represents date and time information using ISO 8601 format and is always in
-    /// UTC time. For example, midnight UTC on Jan 1, 2014 is 2014-01-01T00:00:00Z
-    pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// Identity of the person who last modified the entity.
-    pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
-    /// The Timestamp type represents date and time information using ISO 8601 format and is always in
-    /// UTC time. For example, midnight UTC on Jan 1, 2014 is 2014-01-01T00:00:00Z
-    pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    base: crate::models::ChangeTrackedEntity,
+}
+
+#[cfg(feature = "teams")]
+impl std::ops::Deref for WorkforceIntegration {
+    type Target = crate::models::ChangeTrackedEntity;
+
+    fn deref(&self) -> &crate::models::ChangeTrackedEntity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "teams")]
+impl std::ops::DerefMut for WorkforceIntegration {
+    fn deref_mut(&mut self) -> &mut crate::models::ChangeTrackedEntity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "teams")]
+impl WorkforceIntegration {
+    /// An empty `workforceIntegration`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// API version for the call back URL. Start with 1.
-    pub api_version: crate::Patch<i32>,
+    ///
+    /// `apiVersion`: `None` when absent or `null`.
+    pub fn api_version(&self) -> Option<i32> {
+        self.props().int(6650)
+    }
+
+    /// Sets `apiVersion`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_api_version(&mut self, value: impl crate::IntoPatch<i32>) -> &mut Self {
+        self.props_mut().set_int(6650, value.into_patch());
+        self
+    }
+
     /// Name of the workforce integration.
-    pub display_name: crate::Patch<String>,
+    ///
+    /// `displayName`: `None` when absent or `null`.
+    pub fn display_name(&self) -> Option<&str> {
+        self.props().str(6651)
+    }
+
+    /// Sets `displayName`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_display_name(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(6651, value.into_patch());
+        self
+    }
+
     /// The `eligibilityFilteringEnabledEntities` property.
-    pub eligibility_filtering_enabled_entities:
-        crate::Patch<crate::edm::Flags<crate::models::EligibilityFilteringEnabledEntities>>,
+    ///
+    /// `eligibilityFilteringEnabledEntities`: `None` when absent or `null`.
+    pub fn eligibility_filtering_enabled_entities(
+        &self,
+    ) -> Option<&crate::edm::Flags<crate::models::EligibilityFilteringEnabledEntities>> {
+        self.props().get(6652)
+    }
+
+    /// Sets `eligibilityFilteringEnabledEntities`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_eligibility_filtering_enabled_entities(
+        &mut self,
+        value: impl crate::IntoPatch<
+            crate::edm::Flags<crate::models::EligibilityFilteringEnabledEntities>,
+        >,
+    ) -> &mut Self {
+        self.props_mut().set(6652, value.into_patch());
+        self
+    }
+
     /// The workforce integration encryption resource.
-    pub encryption: crate::Patch<Box<crate::models::WorkforceIntegrationEncryption>>,
+    ///
+    /// `encryption`: `None` when absent or `null`.
+    pub fn encryption(&self) -> Option<&crate::models::WorkforceIntegrationEncryption> {
+        self.props().get(6653)
+    }
+
+    /// Sets `encryption`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_encryption(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::WorkforceIntegrationEncryption>,
+    ) -> &mut Self {
+        self.props_mut().set(6653, value.into_patch());
+        self
+    }
+
     /// Indicates whether this workforce integration is currently active and available.
-    pub is_active: crate::Patch<bool>,
+    ///
+    /// `isActive`: `None` when absent or `null`.
+    pub fn is_active(&self) -> Option<bool> {
+        self.props().bool(6654)
+    }
+
+    /// Sets `isActive`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_is_active(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(6654, value.into_patch());
+        self
+    }
+
     /// The Shifts entities supported for synchronous change notifications. Shifts will make a call back
     /// to the url provided on client changes on those entities added here. By default, no entities are
     /// supported for change notifications. Possible values are: none, shift, swapRequest,
     /// userShiftPreferences, openshift, openShiftRequest, offerShiftRequest, unknownFutureValue.
-    pub supported_entities:
-        crate::Patch<crate::edm::Flags<crate::models::WorkforceIntegrationSupportedEntities>>,
+    ///
+    /// `supportedEntities`: `None` when absent or `null`.
+    pub fn supported_entities(
+        &self,
+    ) -> Option<&crate::edm::Flags<crate::models::WorkforceIntegrationSupportedEntities>> {
+        self.props().get(6655)
+    }
+
+    /// Sets `supportedEntities`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_supported_entities(
+        &mut self,
+        value: impl crate::IntoPatch<
+            crate::edm::Flags<crate::models::WorkforceIntegrationSupportedEntities>,
+        >,
+    ) -> &mut Self {
+        self.props_mut().set(6655, value.into_patch());
+        self
+    }
+
     /// Workforce Integration URL for callbacks from the Shifts service.
-    pub url: crate::Patch<String>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `url`: `None` when absent or `null`.
+    pub fn url(&self) -> Option<&str> {
+        self.props().str(6656)
+    }
+
+    /// Sets `url`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_url(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(6656, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "teams")]
+impl std::fmt::Debug for WorkforceIntegration {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "WorkforceIntegration", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "teams")]
 impl serde::Serialize for WorkforceIntegration {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("createdBy", &self.created_by)?;
-        writer.field("createdDateTime", &self.created_date_time)?;
-        writer.field("lastModifiedBy", &self.last_modified_by)?;
-        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
-        writer.field("apiVersion", &self.api_version)?;
-        writer.field("displayName", &self.display_name)?;
-        writer.field(
-            "eligibilityFilteringEnabledEntities",
-            &self.eligibility_filtering_enabled_entities,
-        )?;
-        writer.field("encryption", &self.encryption)?;
-        writer.field("isActive", &self.is_active)?;
-        writer.field("supportedEntities", &self.supported_entities)?;
-        writer.field("url", &self.url)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -6114,32 +10263,38 @@ impl crate::read_fields::ReadFields for WorkforceIntegration {
     const NAME: &'static str = "microsoft.graph.workforceIntegration";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "createdBy" => self.created_by = map.next_value()?,
-            "createdDateTime" => self.created_date_time = map.next_value()?,
-            "lastModifiedBy" => self.last_modified_by = map.next_value()?,
-            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
-            "apiVersion" => self.api_version = map.next_value()?,
-            "displayName" => self.display_name = map.next_value()?,
-            "eligibilityFilteringEnabledEntities" => {
-                self.eligibility_filtering_enabled_entities = map.next_value()?
+            "id" => into.str(2376, map)?,
+            "createdBy" => into.other::<crate::models::AnyIdentitySet, _>(1007, map)?,
+            "createdDateTime" => into.other::<crate::edm::DateTimeOffset, _>(1008, map)?,
+            "lastModifiedBy" => into.other::<crate::models::AnyIdentitySet, _>(1009, map)?,
+            "lastModifiedDateTime" => into.other::<crate::edm::DateTimeOffset, _>(1010, map)?,
+            "apiVersion" => into.int::<i32, _>(6650, map)?,
+            "displayName" => into.str(6651, map)?,
+            "eligibilityFilteringEnabledEntities" => into.other::<crate::edm::Flags<
+                crate::models::EligibilityFilteringEnabledEntities,
+            >, _>(6652, map)?,
+            "encryption" => {
+                into.other::<crate::models::WorkforceIntegrationEncryption, _>(6653, map)?
             }
-            "encryption" => self.encryption = map.next_value()?,
-            "isActive" => self.is_active = map.next_value()?,
-            "supportedEntities" => self.supported_entities = map.next_value()?,
-            "url" => self.url = map.next_value()?,
+            "isActive" => into.bool(6654, map)?,
+            "supportedEntities" => into.other::<crate::edm::Flags<
+                crate::models::WorkforceIntegrationSupportedEntities,
+            >, _>(6655, map)?,
+            "url" => into.str(6656, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+base: <crate::models::ChangeTrackedEntity as crate::read_fields::ReadFields>::from_properties(properties),
+}
     }
 }
 
@@ -6164,26 +10319,71 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.aadUserConversationMemberResult` complex type.
 ///
-/// Derived from `actionResultPart`; inherited properties are included.
+/// Derived from `actionResultPart`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::ActionResultPart`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct AadUserConversationMemberResult {
-    /// The error that occurred, if any, during the course of the bulk operation.
-    pub error: crate::Patch<Box<crate::models::PublicError>>,
+    base: crate::models::ActionResultPart,
+}
+
+#[cfg(feature = "teams")]
+impl std::ops::Deref for AadUserConversationMemberResult {
+    type Target = crate::models::ActionResultPart;
+
+    fn deref(&self) -> &crate::models::ActionResultPart {
+        &self.base
+    }
+}
+
+#[cfg(feature = "teams")]
+impl std::ops::DerefMut for AadUserConversationMemberResult {
+    fn deref_mut(&mut self) -> &mut crate::models::ActionResultPart {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "teams")]
+impl AadUserConversationMemberResult {
+    /// An empty `aadUserConversationMemberResult`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The `userId` property.
-    pub user_id: crate::Patch<String>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `userId`: `None` when absent or `null`.
+    pub fn user_id(&self) -> Option<&str> {
+        self.props().str(6684)
+    }
+
+    /// Sets `userId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_user_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(6684, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "teams")]
+impl std::fmt::Debug for AadUserConversationMemberResult {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props().fmt_as(
+            f,
+            "AadUserConversationMemberResult",
+            crate::models::PROPERTY_NAMES,
+        )
+    }
 }
 
 #[cfg(feature = "teams")]
 impl serde::Serialize for AadUserConversationMemberResult {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("error", &self.error)?;
-        writer.field("userId", &self.user_id)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -6199,42 +10399,95 @@ impl crate::read_fields::ReadFields for AadUserConversationMemberResult {
     const NAME: &'static str = "microsoft.graph.aadUserConversationMemberResult";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "error" => self.error = map.next_value()?,
-            "userId" => self.user_id = map.next_value()?,
+            "error" => into.other::<crate::models::PublicError, _>(6796, map)?,
+            "userId" => into.str(6684, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base:
+                <crate::models::ActionResultPart as crate::read_fields::ReadFields>::from_properties(
+                    properties,
+                ),
+        }
     }
 }
 
 /// The `microsoft.graph.aadUserNotificationRecipient` complex type.
 ///
-/// Derived from `teamworkNotificationRecipient`; inherited properties are included.
+/// Derived from `teamworkNotificationRecipient`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::TeamworkNotificationRecipient`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct AadUserNotificationRecipient {
+    base: crate::models::TeamworkNotificationRecipient,
+}
+
+#[cfg(feature = "teams")]
+impl std::ops::Deref for AadUserNotificationRecipient {
+    type Target = crate::models::TeamworkNotificationRecipient;
+
+    fn deref(&self) -> &crate::models::TeamworkNotificationRecipient {
+        &self.base
+    }
+}
+
+#[cfg(feature = "teams")]
+impl std::ops::DerefMut for AadUserNotificationRecipient {
+    fn deref_mut(&mut self) -> &mut crate::models::TeamworkNotificationRecipient {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "teams")]
+impl AadUserNotificationRecipient {
+    /// An empty `aadUserNotificationRecipient`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Azure AD user identifier. Use the List users method to get this ID.
-    pub user_id: crate::Patch<String>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `userId`: `None` when absent or `null`.
+    pub fn user_id(&self) -> Option<&str> {
+        self.props().str(6685)
+    }
+
+    /// Sets `userId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_user_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(6685, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "teams")]
+impl std::fmt::Debug for AadUserNotificationRecipient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props().fmt_as(
+            f,
+            "AadUserNotificationRecipient",
+            crate::models::PROPERTY_NAMES,
+        )
+    }
 }
 
 #[cfg(feature = "teams")]
 impl serde::Serialize for AadUserNotificationRecipient {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("userId", &self.user_id)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -6250,39 +10503,100 @@ impl crate::read_fields::ReadFields for AadUserNotificationRecipient {
     const NAME: &'static str = "microsoft.graph.aadUserNotificationRecipient";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "userId" => self.user_id = map.next_value()?,
+            "userId" => into.str(6685, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+base: <crate::models::TeamworkNotificationRecipient as crate::read_fields::ReadFields>::from_properties(properties),
+}
     }
 }
 
 /// The `microsoft.graph.actionResultPart` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct ActionResultPart {
-    /// The error that occurred, if any, during the course of the bulk operation.
-    pub error: crate::Patch<Box<crate::models::PublicError>>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "teams")]
+impl ActionResultPart {
+    /// An empty `actionResultPart`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// The error that occurred, if any, during the course of the bulk operation.
+    ///
+    /// `error`: `None` when absent or `null`.
+    pub fn error(&self) -> Option<&crate::models::PublicError> {
+        self.props().get(6796)
+    }
+
+    /// Sets `error`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_error(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::PublicError>,
+    ) -> &mut Self {
+        self.props_mut().set(6796, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "teams")]
+impl std::fmt::Debug for ActionResultPart {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "ActionResultPart", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "teams")]
 impl serde::Serialize for ActionResultPart {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("error", &self.error)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -6298,19 +10612,19 @@ impl crate::read_fields::ReadFields for ActionResultPart {
     const NAME: &'static str = "microsoft.graph.actionResultPart";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "error" => self.error = map.next_value()?,
+            "error" => into.other::<crate::models::PublicError, _>(6796, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
@@ -6347,7 +10661,7 @@ impl AnyActionResultPart {
                 "microsoft.graph.aadUserConversationMemberResult"
             }
             Self::Unknown(value) => value
-                .additional_data
+                .additional_data()
                 .get("@odata.type")
                 .and_then(|t| t.as_str())
                 .map_or("microsoft.graph.actionResultPart", |t| {
@@ -6356,7 +10670,24 @@ impl AnyActionResultPart {
         }
     }
 
-    /// The value as a [`ActionResultPart`]: the declared type, or a derived type this version does not
+    /// The value read as [`ActionResultPart`] whatever its variant: a derived type's base properties
+    /// read the same, so reading the `actionResultPart` properties needs no `match`.
+    pub fn base(&self) -> &ActionResultPart {
+        match self {
+            Self::ActionResultPart(value) | Self::Unknown(value) => value,
+            Self::AadUserConversationMemberResult(value) => value,
+        }
+    }
+
+    /// As [`AnyActionResultPart::base`], to change the `actionResultPart` properties of any variant.
+    pub fn base_mut(&mut self) -> &mut ActionResultPart {
+        match self {
+            Self::ActionResultPart(value) | Self::Unknown(value) => value,
+            Self::AadUserConversationMemberResult(value) => value,
+        }
+    }
+
+    /// The value as [`ActionResultPart`] if it is the declared type, or a derived type this version does not
     /// know (read as the declared type). `None` for the known derived types.
     pub fn as_action_result_part(&self) -> Option<&ActionResultPart> {
         match self {
@@ -6463,7 +10794,7 @@ impl crate::polymorphic::Polymorphic for AnyActionResultPart {
 
     fn declared_data(&self) -> Option<&crate::AdditionalData> {
         match self {
-            Self::ActionResultPart(value) => Some(&value.additional_data),
+            Self::ActionResultPart(value) => Some(value.additional_data()),
             _ => None,
         }
     }
@@ -6471,36 +10802,136 @@ impl crate::polymorphic::Polymorphic for AnyActionResultPart {
 
 /// The `microsoft.graph.callEndedEventMessageDetail` complex type.
 ///
-/// Derived from `eventMessageDetail`; inherited properties are included.
+/// Derived from `eventMessageDetail`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::EventMessageDetail`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct CallEndedEventMessageDetail {
+    base: crate::models::EventMessageDetail,
+}
+
+#[cfg(feature = "teams")]
+impl std::ops::Deref for CallEndedEventMessageDetail {
+    type Target = crate::models::EventMessageDetail;
+
+    fn deref(&self) -> &crate::models::EventMessageDetail {
+        &self.base
+    }
+}
+
+#[cfg(feature = "teams")]
+impl std::ops::DerefMut for CallEndedEventMessageDetail {
+    fn deref_mut(&mut self) -> &mut crate::models::EventMessageDetail {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "teams")]
+impl CallEndedEventMessageDetail {
+    /// An empty `callEndedEventMessageDetail`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Duration of the call.
-    pub call_duration: crate::Patch<crate::edm::Duration>,
+    ///
+    /// `callDuration`: `None` when absent or `null`.
+    pub fn call_duration(&self) -> Option<&crate::edm::Duration> {
+        self.props().get(7325)
+    }
+
+    /// Sets `callDuration`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_call_duration(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::Duration>,
+    ) -> &mut Self {
+        self.props_mut().set(7325, value.into_patch());
+        self
+    }
+
     /// Represents the call event type. Possible values are: call, meeting, screenShare,
     /// unknownFutureValue.
-    pub call_event_type: crate::Patch<crate::models::TeamworkCallEventType>,
+    ///
+    /// `callEventType`: `None` when absent or `null`.
+    pub fn call_event_type(&self) -> Option<&crate::models::TeamworkCallEventType> {
+        self.props().get(7326)
+    }
+
+    /// Sets `callEventType`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_call_event_type(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::TeamworkCallEventType>,
+    ) -> &mut Self {
+        self.props_mut().set(7326, value.into_patch());
+        self
+    }
+
     /// Unique identifier of the call.
-    pub call_id: crate::Patch<String>,
+    ///
+    /// `callId`: `None` when absent or `null`.
+    pub fn call_id(&self) -> Option<&str> {
+        self.props().str(7327)
+    }
+
+    /// Sets `callId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_call_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(7327, value.into_patch());
+        self
+    }
+
     /// List of call participants.
-    pub call_participants: crate::Patch<Vec<crate::models::CallParticipantInfo>>,
+    ///
+    /// `callParticipants`: an empty slice when absent or `null`.
+    pub fn call_participants(&self) -> &[crate::models::CallParticipantInfo] {
+        self.props().list(7328)
+    }
+
+    /// Sets `callParticipants`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_call_participants(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::CallParticipantInfo>>,
+    ) -> &mut Self {
+        self.props_mut().set(7328, value.into_patch());
+        self
+    }
+
     /// Initiator of the event.
-    pub initiator: crate::Patch<Box<crate::models::AnyIdentitySet>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `initiator`: `None` when absent or `null`.
+    pub fn initiator(&self) -> Option<&crate::models::AnyIdentitySet> {
+        self.props().get(7329)
+    }
+
+    /// Sets `initiator`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_initiator(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::AnyIdentitySet>,
+    ) -> &mut Self {
+        self.props_mut().set(7329, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "teams")]
+impl std::fmt::Debug for CallEndedEventMessageDetail {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props().fmt_as(
+            f,
+            "CallEndedEventMessageDetail",
+            crate::models::PROPERTY_NAMES,
+        )
+    }
 }
 
 #[cfg(feature = "teams")]
 impl serde::Serialize for CallEndedEventMessageDetail {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("callDuration", &self.call_duration)?;
-        writer.field("callEventType", &self.call_event_type)?;
-        writer.field("callId", &self.call_id)?;
-        writer.field("callParticipants", &self.call_participants)?;
-        writer.field("initiator", &self.initiator)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -6516,43 +10947,106 @@ impl crate::read_fields::ReadFields for CallEndedEventMessageDetail {
     const NAME: &'static str = "microsoft.graph.callEndedEventMessageDetail";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "callDuration" => self.call_duration = map.next_value()?,
-            "callEventType" => self.call_event_type = map.next_value()?,
-            "callId" => self.call_id = map.next_value()?,
-            "callParticipants" => self.call_participants = map.next_value()?,
-            "initiator" => self.initiator = map.next_value()?,
+            "callDuration" => into.other::<crate::edm::Duration, _>(7325, map)?,
+            "callEventType" => into.other::<crate::models::TeamworkCallEventType, _>(7326, map)?,
+            "callId" => into.str(7327, map)?,
+            "callParticipants" => {
+                into.other::<Vec<crate::models::CallParticipantInfo>, _>(7328, map)?
+            }
+            "initiator" => into.other::<crate::models::AnyIdentitySet, _>(7329, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+base: <crate::models::EventMessageDetail as crate::read_fields::ReadFields>::from_properties(properties),
+}
     }
 }
 
 /// The `microsoft.graph.callParticipantInfo` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct CallParticipantInfo {
-    /// Identity of the call participant.
-    pub participant: crate::Patch<Box<crate::models::AnyIdentitySet>>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "teams")]
+impl CallParticipantInfo {
+    /// An empty `callParticipantInfo`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// Identity of the call participant.
+    ///
+    /// `participant`: `None` when absent or `null`.
+    pub fn participant(&self) -> Option<&crate::models::AnyIdentitySet> {
+        self.props().get(7335)
+    }
+
+    /// Sets `participant`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_participant(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::AnyIdentitySet>,
+    ) -> &mut Self {
+        self.props_mut().set(7335, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "teams")]
+impl std::fmt::Debug for CallParticipantInfo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "CallParticipantInfo", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "teams")]
 impl serde::Serialize for CallParticipantInfo {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("participant", &self.participant)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -6568,63 +11062,183 @@ impl crate::read_fields::ReadFields for CallParticipantInfo {
     const NAME: &'static str = "microsoft.graph.callParticipantInfo";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "participant" => self.participant = map.next_value()?,
+            "participant" => into.other::<crate::models::AnyIdentitySet, _>(7335, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.callRecordingEventMessageDetail` complex type.
 ///
-/// Derived from `eventMessageDetail`; inherited properties are included.
+/// Derived from `eventMessageDetail`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::EventMessageDetail`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct CallRecordingEventMessageDetail {
+    base: crate::models::EventMessageDetail,
+}
+
+#[cfg(feature = "teams")]
+impl std::ops::Deref for CallRecordingEventMessageDetail {
+    type Target = crate::models::EventMessageDetail;
+
+    fn deref(&self) -> &crate::models::EventMessageDetail {
+        &self.base
+    }
+}
+
+#[cfg(feature = "teams")]
+impl std::ops::DerefMut for CallRecordingEventMessageDetail {
+    fn deref_mut(&mut self) -> &mut crate::models::EventMessageDetail {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "teams")]
+impl CallRecordingEventMessageDetail {
+    /// An empty `callRecordingEventMessageDetail`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Unique identifier of the call.
-    pub call_id: crate::Patch<String>,
+    ///
+    /// `callId`: `None` when absent or `null`.
+    pub fn call_id(&self) -> Option<&str> {
+        self.props().str(7336)
+    }
+
+    /// Sets `callId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_call_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(7336, value.into_patch());
+        self
+    }
+
     /// Display name for the call recording.
-    pub call_recording_display_name: crate::Patch<String>,
+    ///
+    /// `callRecordingDisplayName`: `None` when absent or `null`.
+    pub fn call_recording_display_name(&self) -> Option<&str> {
+        self.props().str(7337)
+    }
+
+    /// Sets `callRecordingDisplayName`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_call_recording_display_name(
+        &mut self,
+        value: impl crate::IntoPatch<String>,
+    ) -> &mut Self {
+        self.props_mut().set_str(7337, value.into_patch());
+        self
+    }
+
     /// Duration of the call recording.
-    pub call_recording_duration: crate::Patch<crate::edm::Duration>,
+    ///
+    /// `callRecordingDuration`: `None` when absent or `null`.
+    pub fn call_recording_duration(&self) -> Option<&crate::edm::Duration> {
+        self.props().get(7338)
+    }
+
+    /// Sets `callRecordingDuration`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_call_recording_duration(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::Duration>,
+    ) -> &mut Self {
+        self.props_mut().set(7338, value.into_patch());
+        self
+    }
+
     /// Status of the call recording. Possible values are: success, failure, initial, chunkFinished,
     /// unknownFutureValue.
-    pub call_recording_status: crate::Patch<crate::models::CallRecordingStatus>,
+    ///
+    /// `callRecordingStatus`: `None` when absent or `null`.
+    pub fn call_recording_status(&self) -> Option<&crate::models::CallRecordingStatus> {
+        self.props().get(7339)
+    }
+
+    /// Sets `callRecordingStatus`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_call_recording_status(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::CallRecordingStatus>,
+    ) -> &mut Self {
+        self.props_mut().set(7339, value.into_patch());
+        self
+    }
+
     /// Call recording URL.
-    pub call_recording_url: crate::Patch<String>,
+    ///
+    /// `callRecordingUrl`: `None` when absent or `null`.
+    pub fn call_recording_url(&self) -> Option<&str> {
+        self.props().str(7340)
+    }
+
+    /// Sets `callRecordingUrl`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_call_recording_url(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(7340, value.into_patch());
+        self
+    }
+
     /// Initiator of the event.
-    pub initiator: crate::Patch<Box<crate::models::AnyIdentitySet>>,
+    ///
+    /// `initiator`: `None` when absent or `null`.
+    pub fn initiator(&self) -> Option<&crate::models::AnyIdentitySet> {
+        self.props().get(7341)
+    }
+
+    /// Sets `initiator`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_initiator(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::AnyIdentitySet>,
+    ) -> &mut Self {
+        self.props_mut().set(7341, value.into_patch());
+        self
+    }
+
     /// Organizer of the meeting.
-    pub meeting_organizer: crate::Patch<Box<crate::models::AnyIdentitySet>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `meetingOrganizer`: `None` when absent or `null`.
+    pub fn meeting_organizer(&self) -> Option<&crate::models::AnyIdentitySet> {
+        self.props().get(7342)
+    }
+
+    /// Sets `meetingOrganizer`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_meeting_organizer(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::AnyIdentitySet>,
+    ) -> &mut Self {
+        self.props_mut().set(7342, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "teams")]
+impl std::fmt::Debug for CallRecordingEventMessageDetail {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props().fmt_as(
+            f,
+            "CallRecordingEventMessageDetail",
+            crate::models::PROPERTY_NAMES,
+        )
+    }
 }
 
 #[cfg(feature = "teams")]
 impl serde::Serialize for CallRecordingEventMessageDetail {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("callId", &self.call_id)?;
-        writer.field(
-            "callRecordingDisplayName",
-            &self.call_recording_display_name,
-        )?;
-        writer.field("callRecordingDuration", &self.call_recording_duration)?;
-        writer.field("callRecordingStatus", &self.call_recording_status)?;
-        writer.field("callRecordingUrl", &self.call_recording_url)?;
-        writer.field("initiator", &self.initiator)?;
-        writer.field("meetingOrganizer", &self.meeting_organizer)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -6640,54 +11254,132 @@ impl crate::read_fields::ReadFields for CallRecordingEventMessageDetail {
     const NAME: &'static str = "microsoft.graph.callRecordingEventMessageDetail";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "callId" => self.call_id = map.next_value()?,
-            "callRecordingDisplayName" => self.call_recording_display_name = map.next_value()?,
-            "callRecordingDuration" => self.call_recording_duration = map.next_value()?,
-            "callRecordingStatus" => self.call_recording_status = map.next_value()?,
-            "callRecordingUrl" => self.call_recording_url = map.next_value()?,
-            "initiator" => self.initiator = map.next_value()?,
-            "meetingOrganizer" => self.meeting_organizer = map.next_value()?,
+            "callId" => into.str(7336, map)?,
+            "callRecordingDisplayName" => into.str(7337, map)?,
+            "callRecordingDuration" => into.other::<crate::edm::Duration, _>(7338, map)?,
+            "callRecordingStatus" => {
+                into.other::<crate::models::CallRecordingStatus, _>(7339, map)?
+            }
+            "callRecordingUrl" => into.str(7340, map)?,
+            "initiator" => into.other::<crate::models::AnyIdentitySet, _>(7341, map)?,
+            "meetingOrganizer" => into.other::<crate::models::AnyIdentitySet, _>(7342, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+base: <crate::models::EventMessageDetail as crate::read_fields::ReadFields>::from_properties(properties),
+}
     }
 }
 
 /// The `microsoft.graph.callStartedEventMessageDetail` complex type.
 ///
-/// Derived from `eventMessageDetail`; inherited properties are included.
+/// Derived from `eventMessageDetail`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::EventMessageDetail`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct CallStartedEventMessageDetail {
+    base: crate::models::EventMessageDetail,
+}
+
+#[cfg(feature = "teams")]
+impl std::ops::Deref for CallStartedEventMessageDetail {
+    type Target = crate::models::EventMessageDetail;
+
+    fn deref(&self) -> &crate::models::EventMessageDetail {
+        &self.base
+    }
+}
+
+#[cfg(feature = "teams")]
+impl std::ops::DerefMut for CallStartedEventMessageDetail {
+    fn deref_mut(&mut self) -> &mut crate::models::EventMessageDetail {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "teams")]
+impl CallStartedEventMessageDetail {
+    /// An empty `callStartedEventMessageDetail`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Represents the call event type. Possible values are: call, meeting, screenShare,
     /// unknownFutureValue.
-    pub call_event_type: crate::Patch<crate::models::TeamworkCallEventType>,
+    ///
+    /// `callEventType`: `None` when absent or `null`.
+    pub fn call_event_type(&self) -> Option<&crate::models::TeamworkCallEventType> {
+        self.props().get(7346)
+    }
+
+    /// Sets `callEventType`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_call_event_type(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::TeamworkCallEventType>,
+    ) -> &mut Self {
+        self.props_mut().set(7346, value.into_patch());
+        self
+    }
+
     /// Unique identifier of the call.
-    pub call_id: crate::Patch<String>,
+    ///
+    /// `callId`: `None` when absent or `null`.
+    pub fn call_id(&self) -> Option<&str> {
+        self.props().str(7347)
+    }
+
+    /// Sets `callId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_call_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(7347, value.into_patch());
+        self
+    }
+
     /// Initiator of the event.
-    pub initiator: crate::Patch<Box<crate::models::AnyIdentitySet>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `initiator`: `None` when absent or `null`.
+    pub fn initiator(&self) -> Option<&crate::models::AnyIdentitySet> {
+        self.props().get(7348)
+    }
+
+    /// Sets `initiator`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_initiator(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::AnyIdentitySet>,
+    ) -> &mut Self {
+        self.props_mut().set(7348, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "teams")]
+impl std::fmt::Debug for CallStartedEventMessageDetail {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props().fmt_as(
+            f,
+            "CallStartedEventMessageDetail",
+            crate::models::PROPERTY_NAMES,
+        )
+    }
 }
 
 #[cfg(feature = "teams")]
 impl serde::Serialize for CallStartedEventMessageDetail {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("callEventType", &self.call_event_type)?;
-        writer.field("callId", &self.call_id)?;
-        writer.field("initiator", &self.initiator)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -6703,49 +11395,125 @@ impl crate::read_fields::ReadFields for CallStartedEventMessageDetail {
     const NAME: &'static str = "microsoft.graph.callStartedEventMessageDetail";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "callEventType" => self.call_event_type = map.next_value()?,
-            "callId" => self.call_id = map.next_value()?,
-            "initiator" => self.initiator = map.next_value()?,
+            "callEventType" => into.other::<crate::models::TeamworkCallEventType, _>(7346, map)?,
+            "callId" => into.str(7347, map)?,
+            "initiator" => into.other::<crate::models::AnyIdentitySet, _>(7348, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+base: <crate::models::EventMessageDetail as crate::read_fields::ReadFields>::from_properties(properties),
+}
     }
 }
 
 /// The `microsoft.graph.callTranscriptEventMessageDetail` complex type.
 ///
-/// Derived from `eventMessageDetail`; inherited properties are included.
+/// Derived from `eventMessageDetail`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::EventMessageDetail`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct CallTranscriptEventMessageDetail {
+    base: crate::models::EventMessageDetail,
+}
+
+#[cfg(feature = "teams")]
+impl std::ops::Deref for CallTranscriptEventMessageDetail {
+    type Target = crate::models::EventMessageDetail;
+
+    fn deref(&self) -> &crate::models::EventMessageDetail {
+        &self.base
+    }
+}
+
+#[cfg(feature = "teams")]
+impl std::ops::DerefMut for CallTranscriptEventMessageDetail {
+    fn deref_mut(&mut self) -> &mut crate::models::EventMessageDetail {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "teams")]
+impl CallTranscriptEventMessageDetail {
+    /// An empty `callTranscriptEventMessageDetail`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Unique identifier of the call.
-    pub call_id: crate::Patch<String>,
+    ///
+    /// `callId`: `None` when absent or `null`.
+    pub fn call_id(&self) -> Option<&str> {
+        self.props().str(7349)
+    }
+
+    /// Sets `callId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_call_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(7349, value.into_patch());
+        self
+    }
+
     /// Unique identifier for a call transcript.
-    pub call_transcript_ical_uid: crate::Patch<String>,
+    ///
+    /// `callTranscriptICalUid`: `None` when absent or `null`.
+    pub fn call_transcript_ical_uid(&self) -> Option<&str> {
+        self.props().str(7350)
+    }
+
+    /// Sets `callTranscriptICalUid`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_call_transcript_ical_uid(
+        &mut self,
+        value: impl crate::IntoPatch<String>,
+    ) -> &mut Self {
+        self.props_mut().set_str(7350, value.into_patch());
+        self
+    }
+
     /// The organizer of the meeting.
-    pub meeting_organizer: crate::Patch<Box<crate::models::AnyIdentitySet>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `meetingOrganizer`: `None` when absent or `null`.
+    pub fn meeting_organizer(&self) -> Option<&crate::models::AnyIdentitySet> {
+        self.props().get(7351)
+    }
+
+    /// Sets `meetingOrganizer`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_meeting_organizer(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::AnyIdentitySet>,
+    ) -> &mut Self {
+        self.props_mut().set(7351, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "teams")]
+impl std::fmt::Debug for CallTranscriptEventMessageDetail {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props().fmt_as(
+            f,
+            "CallTranscriptEventMessageDetail",
+            crate::models::PROPERTY_NAMES,
+        )
+    }
 }
 
 #[cfg(feature = "teams")]
 impl serde::Serialize for CallTranscriptEventMessageDetail {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("callId", &self.call_id)?;
-        writer.field("callTranscriptICalUid", &self.call_transcript_ical_uid)?;
-        writer.field("meetingOrganizer", &self.meeting_organizer)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -6761,49 +11529,122 @@ impl crate::read_fields::ReadFields for CallTranscriptEventMessageDetail {
     const NAME: &'static str = "microsoft.graph.callTranscriptEventMessageDetail";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "callId" => self.call_id = map.next_value()?,
-            "callTranscriptICalUid" => self.call_transcript_ical_uid = map.next_value()?,
-            "meetingOrganizer" => self.meeting_organizer = map.next_value()?,
+            "callId" => into.str(7349, map)?,
+            "callTranscriptICalUid" => into.str(7350, map)?,
+            "meetingOrganizer" => into.other::<crate::models::AnyIdentitySet, _>(7351, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+base: <crate::models::EventMessageDetail as crate::read_fields::ReadFields>::from_properties(properties),
+}
     }
 }
 
 /// The `microsoft.graph.channelAddedEventMessageDetail` complex type.
 ///
-/// Derived from `eventMessageDetail`; inherited properties are included.
+/// Derived from `eventMessageDetail`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::EventMessageDetail`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct ChannelAddedEventMessageDetail {
+    base: crate::models::EventMessageDetail,
+}
+
+#[cfg(feature = "teams")]
+impl std::ops::Deref for ChannelAddedEventMessageDetail {
+    type Target = crate::models::EventMessageDetail;
+
+    fn deref(&self) -> &crate::models::EventMessageDetail {
+        &self.base
+    }
+}
+
+#[cfg(feature = "teams")]
+impl std::ops::DerefMut for ChannelAddedEventMessageDetail {
+    fn deref_mut(&mut self) -> &mut crate::models::EventMessageDetail {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "teams")]
+impl ChannelAddedEventMessageDetail {
+    /// An empty `channelAddedEventMessageDetail`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Display name of the channel.
-    pub channel_display_name: crate::Patch<String>,
+    ///
+    /// `channelDisplayName`: `None` when absent or `null`.
+    pub fn channel_display_name(&self) -> Option<&str> {
+        self.props().str(7386)
+    }
+
+    /// Sets `channelDisplayName`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_channel_display_name(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(7386, value.into_patch());
+        self
+    }
+
     /// Unique identifier of the channel.
-    pub channel_id: crate::Patch<String>,
+    ///
+    /// `channelId`: `None` when absent or `null`.
+    pub fn channel_id(&self) -> Option<&str> {
+        self.props().str(7387)
+    }
+
+    /// Sets `channelId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_channel_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(7387, value.into_patch());
+        self
+    }
+
     /// Initiator of the event.
-    pub initiator: crate::Patch<Box<crate::models::AnyIdentitySet>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `initiator`: `None` when absent or `null`.
+    pub fn initiator(&self) -> Option<&crate::models::AnyIdentitySet> {
+        self.props().get(7388)
+    }
+
+    /// Sets `initiator`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_initiator(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::AnyIdentitySet>,
+    ) -> &mut Self {
+        self.props_mut().set(7388, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "teams")]
+impl std::fmt::Debug for ChannelAddedEventMessageDetail {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props().fmt_as(
+            f,
+            "ChannelAddedEventMessageDetail",
+            crate::models::PROPERTY_NAMES,
+        )
+    }
 }
 
 #[cfg(feature = "teams")]
 impl serde::Serialize for ChannelAddedEventMessageDetail {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("channelDisplayName", &self.channel_display_name)?;
-        writer.field("channelId", &self.channel_id)?;
-        writer.field("initiator", &self.initiator)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -6819,49 +11660,122 @@ impl crate::read_fields::ReadFields for ChannelAddedEventMessageDetail {
     const NAME: &'static str = "microsoft.graph.channelAddedEventMessageDetail";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "channelDisplayName" => self.channel_display_name = map.next_value()?,
-            "channelId" => self.channel_id = map.next_value()?,
-            "initiator" => self.initiator = map.next_value()?,
+            "channelDisplayName" => into.str(7386, map)?,
+            "channelId" => into.str(7387, map)?,
+            "initiator" => into.other::<crate::models::AnyIdentitySet, _>(7388, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+base: <crate::models::EventMessageDetail as crate::read_fields::ReadFields>::from_properties(properties),
+}
     }
 }
 
 /// The `microsoft.graph.channelDeletedEventMessageDetail` complex type.
 ///
-/// Derived from `eventMessageDetail`; inherited properties are included.
+/// Derived from `eventMessageDetail`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::EventMessageDetail`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct ChannelDeletedEventMessageDetail {
+    base: crate::models::EventMessageDetail,
+}
+
+#[cfg(feature = "teams")]
+impl std::ops::Deref for ChannelDeletedEventMessageDetail {
+    type Target = crate::models::EventMessageDetail;
+
+    fn deref(&self) -> &crate::models::EventMessageDetail {
+        &self.base
+    }
+}
+
+#[cfg(feature = "teams")]
+impl std::ops::DerefMut for ChannelDeletedEventMessageDetail {
+    fn deref_mut(&mut self) -> &mut crate::models::EventMessageDetail {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "teams")]
+impl ChannelDeletedEventMessageDetail {
+    /// An empty `channelDeletedEventMessageDetail`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Display name of the channel.
-    pub channel_display_name: crate::Patch<String>,
+    ///
+    /// `channelDisplayName`: `None` when absent or `null`.
+    pub fn channel_display_name(&self) -> Option<&str> {
+        self.props().str(7389)
+    }
+
+    /// Sets `channelDisplayName`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_channel_display_name(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(7389, value.into_patch());
+        self
+    }
+
     /// Unique identifier of the channel.
-    pub channel_id: crate::Patch<String>,
+    ///
+    /// `channelId`: `None` when absent or `null`.
+    pub fn channel_id(&self) -> Option<&str> {
+        self.props().str(7390)
+    }
+
+    /// Sets `channelId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_channel_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(7390, value.into_patch());
+        self
+    }
+
     /// Initiator of the event.
-    pub initiator: crate::Patch<Box<crate::models::AnyIdentitySet>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `initiator`: `None` when absent or `null`.
+    pub fn initiator(&self) -> Option<&crate::models::AnyIdentitySet> {
+        self.props().get(7391)
+    }
+
+    /// Sets `initiator`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_initiator(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::AnyIdentitySet>,
+    ) -> &mut Self {
+        self.props_mut().set(7391, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "teams")]
+impl std::fmt::Debug for ChannelDeletedEventMessageDetail {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props().fmt_as(
+            f,
+            "ChannelDeletedEventMessageDetail",
+            crate::models::PROPERTY_NAMES,
+        )
+    }
 }
 
 #[cfg(feature = "teams")]
 impl serde::Serialize for ChannelDeletedEventMessageDetail {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("channelDisplayName", &self.channel_display_name)?;
-        writer.field("channelId", &self.channel_id)?;
-        writer.field("initiator", &self.initiator)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -6877,49 +11791,122 @@ impl crate::read_fields::ReadFields for ChannelDeletedEventMessageDetail {
     const NAME: &'static str = "microsoft.graph.channelDeletedEventMessageDetail";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "channelDisplayName" => self.channel_display_name = map.next_value()?,
-            "channelId" => self.channel_id = map.next_value()?,
-            "initiator" => self.initiator = map.next_value()?,
+            "channelDisplayName" => into.str(7389, map)?,
+            "channelId" => into.str(7390, map)?,
+            "initiator" => into.other::<crate::models::AnyIdentitySet, _>(7391, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+base: <crate::models::EventMessageDetail as crate::read_fields::ReadFields>::from_properties(properties),
+}
     }
 }
 
 /// The `microsoft.graph.channelDescriptionUpdatedEventMessageDetail` complex type.
 ///
-/// Derived from `eventMessageDetail`; inherited properties are included.
+/// Derived from `eventMessageDetail`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::EventMessageDetail`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct ChannelDescriptionUpdatedEventMessageDetail {
+    base: crate::models::EventMessageDetail,
+}
+
+#[cfg(feature = "teams")]
+impl std::ops::Deref for ChannelDescriptionUpdatedEventMessageDetail {
+    type Target = crate::models::EventMessageDetail;
+
+    fn deref(&self) -> &crate::models::EventMessageDetail {
+        &self.base
+    }
+}
+
+#[cfg(feature = "teams")]
+impl std::ops::DerefMut for ChannelDescriptionUpdatedEventMessageDetail {
+    fn deref_mut(&mut self) -> &mut crate::models::EventMessageDetail {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "teams")]
+impl ChannelDescriptionUpdatedEventMessageDetail {
+    /// An empty `channelDescriptionUpdatedEventMessageDetail`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The updated description of the channel.
-    pub channel_description: crate::Patch<String>,
+    ///
+    /// `channelDescription`: `None` when absent or `null`.
+    pub fn channel_description(&self) -> Option<&str> {
+        self.props().str(7392)
+    }
+
+    /// Sets `channelDescription`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_channel_description(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(7392, value.into_patch());
+        self
+    }
+
     /// Unique identifier of the channel.
-    pub channel_id: crate::Patch<String>,
+    ///
+    /// `channelId`: `None` when absent or `null`.
+    pub fn channel_id(&self) -> Option<&str> {
+        self.props().str(7393)
+    }
+
+    /// Sets `channelId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_channel_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(7393, value.into_patch());
+        self
+    }
+
     /// Initiator of the event.
-    pub initiator: crate::Patch<Box<crate::models::AnyIdentitySet>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `initiator`: `None` when absent or `null`.
+    pub fn initiator(&self) -> Option<&crate::models::AnyIdentitySet> {
+        self.props().get(7394)
+    }
+
+    /// Sets `initiator`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_initiator(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::AnyIdentitySet>,
+    ) -> &mut Self {
+        self.props_mut().set(7394, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "teams")]
+impl std::fmt::Debug for ChannelDescriptionUpdatedEventMessageDetail {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props().fmt_as(
+            f,
+            "ChannelDescriptionUpdatedEventMessageDetail",
+            crate::models::PROPERTY_NAMES,
+        )
+    }
 }
 
 #[cfg(feature = "teams")]
 impl serde::Serialize for ChannelDescriptionUpdatedEventMessageDetail {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("channelDescription", &self.channel_description)?;
-        writer.field("channelId", &self.channel_id)?;
-        writer.field("initiator", &self.initiator)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -6935,44 +11922,112 @@ impl crate::read_fields::ReadFields for ChannelDescriptionUpdatedEventMessageDet
     const NAME: &'static str = "microsoft.graph.channelDescriptionUpdatedEventMessageDetail";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "channelDescription" => self.channel_description = map.next_value()?,
-            "channelId" => self.channel_id = map.next_value()?,
-            "initiator" => self.initiator = map.next_value()?,
+            "channelDescription" => into.str(7392, map)?,
+            "channelId" => into.str(7393, map)?,
+            "initiator" => into.other::<crate::models::AnyIdentitySet, _>(7394, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+base: <crate::models::EventMessageDetail as crate::read_fields::ReadFields>::from_properties(properties),
+}
     }
 }
 
 /// The `microsoft.graph.channelIdentity` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct ChannelIdentity {
-    /// The identity of the channel in which the message was posted.
-    pub channel_id: crate::Patch<String>,
-    /// The identity of the team in which the message was posted.
-    pub team_id: crate::Patch<String>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "teams")]
+impl ChannelIdentity {
+    /// An empty `channelIdentity`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// The identity of the channel in which the message was posted.
+    ///
+    /// `channelId`: `None` when absent or `null`.
+    pub fn channel_id(&self) -> Option<&str> {
+        self.props().str(7395)
+    }
+
+    /// Sets `channelId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_channel_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(7395, value.into_patch());
+        self
+    }
+
+    /// The identity of the team in which the message was posted.
+    ///
+    /// `teamId`: `None` when absent or `null`.
+    pub fn team_id(&self) -> Option<&str> {
+        self.props().str(7396)
+    }
+
+    /// Sets `teamId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_team_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(7396, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "teams")]
+impl std::fmt::Debug for ChannelIdentity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "ChannelIdentity", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "teams")]
 impl serde::Serialize for ChannelIdentity {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("channelId", &self.channel_id)?;
-        writer.field("teamId", &self.team_id)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -6988,45 +12043,103 @@ impl crate::read_fields::ReadFields for ChannelIdentity {
     const NAME: &'static str = "microsoft.graph.channelIdentity";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "channelId" => self.channel_id = map.next_value()?,
-            "teamId" => self.team_id = map.next_value()?,
+            "channelId" => into.str(7395, map)?,
+            "teamId" => into.str(7396, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.channelMembersNotificationRecipient` complex type.
 ///
-/// Derived from `teamworkNotificationRecipient`; inherited properties are included.
+/// Derived from `teamworkNotificationRecipient`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::TeamworkNotificationRecipient`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct ChannelMembersNotificationRecipient {
+    base: crate::models::TeamworkNotificationRecipient,
+}
+
+#[cfg(feature = "teams")]
+impl std::ops::Deref for ChannelMembersNotificationRecipient {
+    type Target = crate::models::TeamworkNotificationRecipient;
+
+    fn deref(&self) -> &crate::models::TeamworkNotificationRecipient {
+        &self.base
+    }
+}
+
+#[cfg(feature = "teams")]
+impl std::ops::DerefMut for ChannelMembersNotificationRecipient {
+    fn deref_mut(&mut self) -> &mut crate::models::TeamworkNotificationRecipient {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "teams")]
+impl ChannelMembersNotificationRecipient {
+    /// An empty `channelMembersNotificationRecipient`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The unique identifier for the channel whose members should receive the notification.
-    pub channel_id: crate::Patch<String>,
+    ///
+    /// `channelId`: `None` when absent or `null`.
+    pub fn channel_id(&self) -> Option<&str> {
+        self.props().str(7397)
+    }
+
+    /// Sets `channelId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_channel_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(7397, value.into_patch());
+        self
+    }
+
     /// The unique identifier for the team under which the channel resides.
-    pub team_id: crate::Patch<String>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `teamId`: `None` when absent or `null`.
+    pub fn team_id(&self) -> Option<&str> {
+        self.props().str(7398)
+    }
+
+    /// Sets `teamId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_team_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(7398, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "teams")]
+impl std::fmt::Debug for ChannelMembersNotificationRecipient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props().fmt_as(
+            f,
+            "ChannelMembersNotificationRecipient",
+            crate::models::PROPERTY_NAMES,
+        )
+    }
 }
 
 #[cfg(feature = "teams")]
 impl serde::Serialize for ChannelMembersNotificationRecipient {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("channelId", &self.channel_id)?;
-        writer.field("teamId", &self.team_id)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -7042,48 +12155,121 @@ impl crate::read_fields::ReadFields for ChannelMembersNotificationRecipient {
     const NAME: &'static str = "microsoft.graph.channelMembersNotificationRecipient";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "channelId" => self.channel_id = map.next_value()?,
-            "teamId" => self.team_id = map.next_value()?,
+            "channelId" => into.str(7397, map)?,
+            "teamId" => into.str(7398, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+base: <crate::models::TeamworkNotificationRecipient as crate::read_fields::ReadFields>::from_properties(properties),
+}
     }
 }
 
 /// The `microsoft.graph.channelRenamedEventMessageDetail` complex type.
 ///
-/// Derived from `eventMessageDetail`; inherited properties are included.
+/// Derived from `eventMessageDetail`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::EventMessageDetail`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct ChannelRenamedEventMessageDetail {
+    base: crate::models::EventMessageDetail,
+}
+
+#[cfg(feature = "teams")]
+impl std::ops::Deref for ChannelRenamedEventMessageDetail {
+    type Target = crate::models::EventMessageDetail;
+
+    fn deref(&self) -> &crate::models::EventMessageDetail {
+        &self.base
+    }
+}
+
+#[cfg(feature = "teams")]
+impl std::ops::DerefMut for ChannelRenamedEventMessageDetail {
+    fn deref_mut(&mut self) -> &mut crate::models::EventMessageDetail {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "teams")]
+impl ChannelRenamedEventMessageDetail {
+    /// An empty `channelRenamedEventMessageDetail`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The updated name of the channel.
-    pub channel_display_name: crate::Patch<String>,
+    ///
+    /// `channelDisplayName`: `None` when absent or `null`.
+    pub fn channel_display_name(&self) -> Option<&str> {
+        self.props().str(7399)
+    }
+
+    /// Sets `channelDisplayName`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_channel_display_name(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(7399, value.into_patch());
+        self
+    }
+
     /// Unique identifier of the channel.
-    pub channel_id: crate::Patch<String>,
+    ///
+    /// `channelId`: `None` when absent or `null`.
+    pub fn channel_id(&self) -> Option<&str> {
+        self.props().str(7400)
+    }
+
+    /// Sets `channelId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_channel_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(7400, value.into_patch());
+        self
+    }
+
     /// Initiator of the event.
-    pub initiator: crate::Patch<Box<crate::models::AnyIdentitySet>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `initiator`: `None` when absent or `null`.
+    pub fn initiator(&self) -> Option<&crate::models::AnyIdentitySet> {
+        self.props().get(7401)
+    }
+
+    /// Sets `initiator`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_initiator(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::AnyIdentitySet>,
+    ) -> &mut Self {
+        self.props_mut().set(7401, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "teams")]
+impl std::fmt::Debug for ChannelRenamedEventMessageDetail {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props().fmt_as(
+            f,
+            "ChannelRenamedEventMessageDetail",
+            crate::models::PROPERTY_NAMES,
+        )
+    }
 }
 
 #[cfg(feature = "teams")]
 impl serde::Serialize for ChannelRenamedEventMessageDetail {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("channelDisplayName", &self.channel_display_name)?;
-        writer.field("channelId", &self.channel_id)?;
-        writer.field("initiator", &self.initiator)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -7099,46 +12285,109 @@ impl crate::read_fields::ReadFields for ChannelRenamedEventMessageDetail {
     const NAME: &'static str = "microsoft.graph.channelRenamedEventMessageDetail";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "channelDisplayName" => self.channel_display_name = map.next_value()?,
-            "channelId" => self.channel_id = map.next_value()?,
-            "initiator" => self.initiator = map.next_value()?,
+            "channelDisplayName" => into.str(7399, map)?,
+            "channelId" => into.str(7400, map)?,
+            "initiator" => into.other::<crate::models::AnyIdentitySet, _>(7401, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+base: <crate::models::EventMessageDetail as crate::read_fields::ReadFields>::from_properties(properties),
+}
     }
 }
 
 /// The `microsoft.graph.channelSetAsFavoriteByDefaultEventMessageDetail` complex type.
 ///
-/// Derived from `eventMessageDetail`; inherited properties are included.
+/// Derived from `eventMessageDetail`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::EventMessageDetail`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct ChannelSetAsFavoriteByDefaultEventMessageDetail {
+    base: crate::models::EventMessageDetail,
+}
+
+#[cfg(feature = "teams")]
+impl std::ops::Deref for ChannelSetAsFavoriteByDefaultEventMessageDetail {
+    type Target = crate::models::EventMessageDetail;
+
+    fn deref(&self) -> &crate::models::EventMessageDetail {
+        &self.base
+    }
+}
+
+#[cfg(feature = "teams")]
+impl std::ops::DerefMut for ChannelSetAsFavoriteByDefaultEventMessageDetail {
+    fn deref_mut(&mut self) -> &mut crate::models::EventMessageDetail {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "teams")]
+impl ChannelSetAsFavoriteByDefaultEventMessageDetail {
+    /// An empty `channelSetAsFavoriteByDefaultEventMessageDetail`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Unique identifier of the channel.
-    pub channel_id: crate::Patch<String>,
+    ///
+    /// `channelId`: `None` when absent or `null`.
+    pub fn channel_id(&self) -> Option<&str> {
+        self.props().str(7402)
+    }
+
+    /// Sets `channelId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_channel_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(7402, value.into_patch());
+        self
+    }
+
     /// Initiator of the event.
-    pub initiator: crate::Patch<Box<crate::models::AnyIdentitySet>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `initiator`: `None` when absent or `null`.
+    pub fn initiator(&self) -> Option<&crate::models::AnyIdentitySet> {
+        self.props().get(7403)
+    }
+
+    /// Sets `initiator`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_initiator(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::AnyIdentitySet>,
+    ) -> &mut Self {
+        self.props_mut().set(7403, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "teams")]
+impl std::fmt::Debug for ChannelSetAsFavoriteByDefaultEventMessageDetail {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props().fmt_as(
+            f,
+            "ChannelSetAsFavoriteByDefaultEventMessageDetail",
+            crate::models::PROPERTY_NAMES,
+        )
+    }
 }
 
 #[cfg(feature = "teams")]
 impl serde::Serialize for ChannelSetAsFavoriteByDefaultEventMessageDetail {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("channelId", &self.channel_id)?;
-        writer.field("initiator", &self.initiator)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -7154,52 +12403,140 @@ impl crate::read_fields::ReadFields for ChannelSetAsFavoriteByDefaultEventMessag
     const NAME: &'static str = "microsoft.graph.channelSetAsFavoriteByDefaultEventMessageDetail";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "channelId" => self.channel_id = map.next_value()?,
-            "initiator" => self.initiator = map.next_value()?,
+            "channelId" => into.str(7402, map)?,
+            "initiator" => into.other::<crate::models::AnyIdentitySet, _>(7403, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+base: <crate::models::EventMessageDetail as crate::read_fields::ReadFields>::from_properties(properties),
+}
     }
 }
 
 /// The `microsoft.graph.channelSummary` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct ChannelSummary {
-    /// The `guestsCount` property.
-    pub guests_count: crate::Patch<i32>,
-    /// The `hasMembersFromOtherTenants` property.
-    pub has_members_from_other_tenants: crate::Patch<bool>,
-    /// The `membersCount` property.
-    pub members_count: crate::Patch<i32>,
-    /// The `ownersCount` property.
-    pub owners_count: crate::Patch<i32>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "teams")]
+impl ChannelSummary {
+    /// An empty `channelSummary`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// The `guestsCount` property.
+    ///
+    /// `guestsCount`: `None` when absent or `null`.
+    pub fn guests_count(&self) -> Option<i32> {
+        self.props().int(7404)
+    }
+
+    /// Sets `guestsCount`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_guests_count(&mut self, value: impl crate::IntoPatch<i32>) -> &mut Self {
+        self.props_mut().set_int(7404, value.into_patch());
+        self
+    }
+
+    /// The `hasMembersFromOtherTenants` property.
+    ///
+    /// `hasMembersFromOtherTenants`: `None` when absent or `null`.
+    pub fn has_members_from_other_tenants(&self) -> Option<bool> {
+        self.props().bool(7405)
+    }
+
+    /// Sets `hasMembersFromOtherTenants`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_has_members_from_other_tenants(
+        &mut self,
+        value: impl crate::IntoPatch<bool>,
+    ) -> &mut Self {
+        self.props_mut().set_bool(7405, value.into_patch());
+        self
+    }
+
+    /// The `membersCount` property.
+    ///
+    /// `membersCount`: `None` when absent or `null`.
+    pub fn members_count(&self) -> Option<i32> {
+        self.props().int(7406)
+    }
+
+    /// Sets `membersCount`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_members_count(&mut self, value: impl crate::IntoPatch<i32>) -> &mut Self {
+        self.props_mut().set_int(7406, value.into_patch());
+        self
+    }
+
+    /// The `ownersCount` property.
+    ///
+    /// `ownersCount`: `None` when absent or `null`.
+    pub fn owners_count(&self) -> Option<i32> {
+        self.props().int(7407)
+    }
+
+    /// Sets `ownersCount`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_owners_count(&mut self, value: impl crate::IntoPatch<i32>) -> &mut Self {
+        self.props_mut().set_int(7407, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "teams")]
+impl std::fmt::Debug for ChannelSummary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "ChannelSummary", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "teams")]
 impl serde::Serialize for ChannelSummary {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("guestsCount", &self.guests_count)?;
-        writer.field(
-            "hasMembersFromOtherTenants",
-            &self.has_members_from_other_tenants,
-        )?;
-        writer.field("membersCount", &self.members_count)?;
-        writer.field("ownersCount", &self.owners_count)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -7215,49 +12552,108 @@ impl crate::read_fields::ReadFields for ChannelSummary {
     const NAME: &'static str = "microsoft.graph.channelSummary";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "guestsCount" => self.guests_count = map.next_value()?,
-            "hasMembersFromOtherTenants" => {
-                self.has_members_from_other_tenants = map.next_value()?
-            }
-            "membersCount" => self.members_count = map.next_value()?,
-            "ownersCount" => self.owners_count = map.next_value()?,
+            "guestsCount" => into.int::<i32, _>(7404, map)?,
+            "hasMembersFromOtherTenants" => into.bool(7405, map)?,
+            "membersCount" => into.int::<i32, _>(7406, map)?,
+            "ownersCount" => into.int::<i32, _>(7407, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.channelUnsetAsFavoriteByDefaultEventMessageDetail` complex type.
 ///
-/// Derived from `eventMessageDetail`; inherited properties are included.
+/// Derived from `eventMessageDetail`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::EventMessageDetail`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct ChannelUnsetAsFavoriteByDefaultEventMessageDetail {
+    base: crate::models::EventMessageDetail,
+}
+
+#[cfg(feature = "teams")]
+impl std::ops::Deref for ChannelUnsetAsFavoriteByDefaultEventMessageDetail {
+    type Target = crate::models::EventMessageDetail;
+
+    fn deref(&self) -> &crate::models::EventMessageDetail {
+        &self.base
+    }
+}
+
+#[cfg(feature = "teams")]
+impl std::ops::DerefMut for ChannelUnsetAsFavoriteByDefaultEventMessageDetail {
+    fn deref_mut(&mut self) -> &mut crate::models::EventMessageDetail {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "teams")]
+impl ChannelUnsetAsFavoriteByDefaultEventMessageDetail {
+    /// An empty `channelUnsetAsFavoriteByDefaultEventMessageDetail`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Unique identifier of the channel.
-    pub channel_id: crate::Patch<String>,
+    ///
+    /// `channelId`: `None` when absent or `null`.
+    pub fn channel_id(&self) -> Option<&str> {
+        self.props().str(7408)
+    }
+
+    /// Sets `channelId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_channel_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(7408, value.into_patch());
+        self
+    }
+
     /// Initiator of the event.
-    pub initiator: crate::Patch<Box<crate::models::AnyIdentitySet>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `initiator`: `None` when absent or `null`.
+    pub fn initiator(&self) -> Option<&crate::models::AnyIdentitySet> {
+        self.props().get(7409)
+    }
+
+    /// Sets `initiator`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_initiator(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::AnyIdentitySet>,
+    ) -> &mut Self {
+        self.props_mut().set(7409, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "teams")]
+impl std::fmt::Debug for ChannelUnsetAsFavoriteByDefaultEventMessageDetail {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props().fmt_as(
+            f,
+            "ChannelUnsetAsFavoriteByDefaultEventMessageDetail",
+            crate::models::PROPERTY_NAMES,
+        )
+    }
 }
 
 #[cfg(feature = "teams")]
 impl serde::Serialize for ChannelUnsetAsFavoriteByDefaultEventMessageDetail {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("channelId", &self.channel_id)?;
-        writer.field("initiator", &self.initiator)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -7273,42 +12669,92 @@ impl crate::read_fields::ReadFields for ChannelUnsetAsFavoriteByDefaultEventMess
     const NAME: &'static str = "microsoft.graph.channelUnsetAsFavoriteByDefaultEventMessageDetail";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "channelId" => self.channel_id = map.next_value()?,
-            "initiator" => self.initiator = map.next_value()?,
+            "channelId" => into.str(7408, map)?,
+            "initiator" => into.other::<crate::models::AnyIdentitySet, _>(7409, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+base: <crate::models::EventMessageDetail as crate::read_fields::ReadFields>::from_properties(properties),
+}
     }
 }
 
 /// The `microsoft.graph.chatMembersNotificationRecipient` complex type.
 ///
-/// Derived from `teamworkNotificationRecipient`; inherited properties are included.
+/// Derived from `teamworkNotificationRecipient`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::TeamworkNotificationRecipient`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct ChatMembersNotificationRecipient {
+    base: crate::models::TeamworkNotificationRecipient,
+}
+
+#[cfg(feature = "teams")]
+impl std::ops::Deref for ChatMembersNotificationRecipient {
+    type Target = crate::models::TeamworkNotificationRecipient;
+
+    fn deref(&self) -> &crate::models::TeamworkNotificationRecipient {
+        &self.base
+    }
+}
+
+#[cfg(feature = "teams")]
+impl std::ops::DerefMut for ChatMembersNotificationRecipient {
+    fn deref_mut(&mut self) -> &mut crate::models::TeamworkNotificationRecipient {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "teams")]
+impl ChatMembersNotificationRecipient {
+    /// An empty `chatMembersNotificationRecipient`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The unique identifier for the chat whose members should receive the notifications.
-    pub chat_id: crate::Patch<String>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `chatId`: `None` when absent or `null`.
+    pub fn chat_id(&self) -> Option<&str> {
+        self.props().str(7413)
+    }
+
+    /// Sets `chatId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_chat_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(7413, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "teams")]
+impl std::fmt::Debug for ChatMembersNotificationRecipient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props().fmt_as(
+            f,
+            "ChatMembersNotificationRecipient",
+            crate::models::PROPERTY_NAMES,
+        )
+    }
 }
 
 #[cfg(feature = "teams")]
 impl serde::Serialize for ChatMembersNotificationRecipient {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("chatId", &self.chat_id)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -7324,66 +12770,184 @@ impl crate::read_fields::ReadFields for ChatMembersNotificationRecipient {
     const NAME: &'static str = "microsoft.graph.chatMembersNotificationRecipient";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "chatId" => self.chat_id = map.next_value()?,
+            "chatId" => into.str(7413, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+base: <crate::models::TeamworkNotificationRecipient as crate::read_fields::ReadFields>::from_properties(properties),
+}
     }
 }
 
 /// The `microsoft.graph.chatMessageAttachment` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct ChatMessageAttachment {
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "teams")]
+impl ChatMessageAttachment {
+    /// An empty `chatMessageAttachment`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
+    /// Properties this version of the SDK does not know and instance annotations
+    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
     /// The content of the attachment. If the attachment is a rich card, set the property to the rich
     /// card object. This property and contentUrl are mutually exclusive.
-    pub content: crate::Patch<String>,
+    ///
+    /// `content`: `None` when absent or `null`.
+    pub fn content(&self) -> Option<&str> {
+        self.props().str(7414)
+    }
+
+    /// Sets `content`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_content(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(7414, value.into_patch());
+        self
+    }
+
     /// The media type of the content attachment. It can have the following values: reference: Attachment
     /// is a link to another file. Populate the contentURL with the link to the object.Any contentTypes
     /// supported by the Bot Framework's Attachment objectapplication/vnd.microsoft.card.codesnippet: A
     /// code snippet. application/vnd.microsoft.card.announcement: An announcement header.
-    pub content_type: crate::Patch<String>,
+    ///
+    /// `contentType`: `None` when absent or `null`.
+    pub fn content_type(&self) -> Option<&str> {
+        self.props().str(7415)
+    }
+
+    /// Sets `contentType`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_content_type(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(7415, value.into_patch());
+        self
+    }
+
     /// URL for the content of the attachment. Supported protocols: http, https, file and data.
-    pub content_url: crate::Patch<String>,
+    ///
+    /// `contentUrl`: `None` when absent or `null`.
+    pub fn content_url(&self) -> Option<&str> {
+        self.props().str(7416)
+    }
+
+    /// Sets `contentUrl`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_content_url(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(7416, value.into_patch());
+        self
+    }
+
     /// Read-only. Unique id of the attachment.
-    pub id: crate::Patch<String>,
+    ///
+    /// `id`: `None` when absent or `null`.
+    pub fn id(&self) -> Option<&str> {
+        self.props().str(7417)
+    }
+
+    /// Sets `id`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(7417, value.into_patch());
+        self
+    }
+
     /// Name of the attachment.
-    pub name: crate::Patch<String>,
+    ///
+    /// `name`: `None` when absent or `null`.
+    pub fn name(&self) -> Option<&str> {
+        self.props().str(7418)
+    }
+
+    /// Sets `name`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_name(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(7418, value.into_patch());
+        self
+    }
+
     /// The ID of the Teams app that is associated with the attachment. The property is specifically used
     /// to attribute a Teams message card to the specified app.
-    pub teams_app_id: crate::Patch<String>,
+    ///
+    /// `teamsAppId`: `None` when absent or `null`.
+    pub fn teams_app_id(&self) -> Option<&str> {
+        self.props().str(7419)
+    }
+
+    /// Sets `teamsAppId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_teams_app_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(7419, value.into_patch());
+        self
+    }
+
     /// URL to a thumbnail image that the channel can use if it supports using an alternative, smaller
     /// form of content or contentUrl. For example, if you set contentType to application/word and set
     /// contentUrl to the location of the Word document, you might include a thumbnail image that
     /// represents the document. The channel could display the thumbnail image instead of the document.
     /// When the user clicks the image, the channel would open the document.
-    pub thumbnail_url: crate::Patch<String>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `thumbnailUrl`: `None` when absent or `null`.
+    pub fn thumbnail_url(&self) -> Option<&str> {
+        self.props().str(7420)
+    }
+
+    /// Sets `thumbnailUrl`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_thumbnail_url(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(7420, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "teams")]
+impl std::fmt::Debug for ChatMessageAttachment {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "ChatMessageAttachment", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "teams")]
 impl serde::Serialize for ChatMessageAttachment {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("content", &self.content)?;
-        writer.field("contentType", &self.content_type)?;
-        writer.field("contentUrl", &self.content_url)?;
-        writer.field("id", &self.id)?;
-        writer.field("name", &self.name)?;
-        writer.field("teamsAppId", &self.teams_app_id)?;
-        writer.field("thumbnailUrl", &self.thumbnail_url)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -7399,51 +12963,136 @@ impl crate::read_fields::ReadFields for ChatMessageAttachment {
     const NAME: &'static str = "microsoft.graph.chatMessageAttachment";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "content" => self.content = map.next_value()?,
-            "contentType" => self.content_type = map.next_value()?,
-            "contentUrl" => self.content_url = map.next_value()?,
-            "id" => self.id = map.next_value()?,
-            "name" => self.name = map.next_value()?,
-            "teamsAppId" => self.teams_app_id = map.next_value()?,
-            "thumbnailUrl" => self.thumbnail_url = map.next_value()?,
+            "content" => into.str(7414, map)?,
+            "contentType" => into.str(7415, map)?,
+            "contentUrl" => into.str(7416, map)?,
+            "id" => into.str(7417, map)?,
+            "name" => into.str(7418, map)?,
+            "teamsAppId" => into.str(7419, map)?,
+            "thumbnailUrl" => into.str(7420, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.chatMessageHistoryItem` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct ChatMessageHistoryItem {
-    /// The `actions` property.
-    pub actions: crate::Patch<crate::edm::Flags<crate::models::ChatMessageActions>>,
-    /// The `modifiedDateTime` property.
-    pub modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// The `reaction` property.
-    pub reaction: crate::Patch<Box<crate::models::ChatMessageReaction>>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "teams")]
+impl ChatMessageHistoryItem {
+    /// An empty `chatMessageHistoryItem`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// The `actions` property.
+    ///
+    /// `actions`: `None` when absent or `null`.
+    pub fn actions(&self) -> Option<&crate::edm::Flags<crate::models::ChatMessageActions>> {
+        self.props().get(7421)
+    }
+
+    /// Sets `actions`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_actions(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::Flags<crate::models::ChatMessageActions>>,
+    ) -> &mut Self {
+        self.props_mut().set(7421, value.into_patch());
+        self
+    }
+
+    /// The `modifiedDateTime` property.
+    ///
+    /// `modifiedDateTime`: `None` when absent or `null`.
+    pub fn modified_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(7422)
+    }
+
+    /// Sets `modifiedDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_modified_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(7422, value.into_patch());
+        self
+    }
+
+    /// The `reaction` property.
+    ///
+    /// `reaction`: `None` when absent or `null`.
+    pub fn reaction(&self) -> Option<&crate::models::ChatMessageReaction> {
+        self.props().get(7423)
+    }
+
+    /// Sets `reaction`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_reaction(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::ChatMessageReaction>,
+    ) -> &mut Self {
+        self.props_mut().set(7423, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "teams")]
+impl std::fmt::Debug for ChatMessageHistoryItem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "ChatMessageHistoryItem", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "teams")]
 impl serde::Serialize for ChatMessageHistoryItem {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("actions", &self.actions)?;
-        writer.field("modifiedDateTime", &self.modified_date_time)?;
-        writer.field("reaction", &self.reaction)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -7459,48 +13108,129 @@ impl crate::read_fields::ReadFields for ChatMessageHistoryItem {
     const NAME: &'static str = "microsoft.graph.chatMessageHistoryItem";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "actions" => self.actions = map.next_value()?,
-            "modifiedDateTime" => self.modified_date_time = map.next_value()?,
-            "reaction" => self.reaction = map.next_value()?,
+            "actions" => {
+                into.other::<crate::edm::Flags<crate::models::ChatMessageActions>, _>(7421, map)?
+            }
+            "modifiedDateTime" => into.other::<crate::edm::DateTimeOffset, _>(7422, map)?,
+            "reaction" => into.other::<crate::models::ChatMessageReaction, _>(7423, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.chatMessageMention` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct ChatMessageMention {
-    /// Index of an entity being mentioned in the specified chatMessage. Matches the {index} value in the
-    /// corresponding &lt;at id='{index}'&gt; tag in the message body.
-    pub id: crate::Patch<i32>,
-    /// The entity (user, application, team, or channel) that was @mentioned.
-    pub mentioned: crate::Patch<Box<crate::models::ChatMessageMentionedIdentitySet>>,
-    /// String used to represent the mention. For example, a user's display name, a team name.
-    pub mention_text: crate::Patch<String>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "teams")]
+impl ChatMessageMention {
+    /// An empty `chatMessageMention`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// Index of an entity being mentioned in the specified chatMessage. Matches the {index} value in the
+    /// corresponding &lt;at id='{index}'&gt; tag in the message body.
+    ///
+    /// `id`: `None` when absent or `null`.
+    pub fn id(&self) -> Option<i32> {
+        self.props().int(7424)
+    }
+
+    /// Sets `id`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_id(&mut self, value: impl crate::IntoPatch<i32>) -> &mut Self {
+        self.props_mut().set_int(7424, value.into_patch());
+        self
+    }
+
+    /// The entity (user, application, team, or channel) that was @mentioned.
+    ///
+    /// `mentioned`: `None` when absent or `null`.
+    pub fn mentioned(&self) -> Option<&crate::models::ChatMessageMentionedIdentitySet> {
+        self.props().get(7425)
+    }
+
+    /// Sets `mentioned`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_mentioned(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::ChatMessageMentionedIdentitySet>,
+    ) -> &mut Self {
+        self.props_mut().set(7425, value.into_patch());
+        self
+    }
+
+    /// String used to represent the mention. For example, a user's display name, a team name.
+    ///
+    /// `mentionText`: `None` when absent or `null`.
+    pub fn mention_text(&self) -> Option<&str> {
+        self.props().str(7426)
+    }
+
+    /// Sets `mentionText`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_mention_text(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(7426, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "teams")]
+impl std::fmt::Debug for ChatMessageMention {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "ChatMessageMention", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "teams")]
 impl serde::Serialize for ChatMessageMention {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("mentioned", &self.mentioned)?;
-        writer.field("mentionText", &self.mention_text)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -7516,44 +13246,147 @@ impl crate::read_fields::ReadFields for ChatMessageMention {
     const NAME: &'static str = "microsoft.graph.chatMessageMention";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "mentioned" => self.mentioned = map.next_value()?,
-            "mentionText" => self.mention_text = map.next_value()?,
+            "id" => into.int::<i32, _>(7424, map)?,
+            "mentioned" => {
+                into.other::<crate::models::ChatMessageMentionedIdentitySet, _>(7425, map)?
+            }
+            "mentionText" => into.str(7426, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.chatMessagePolicyViolation` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct ChatMessagePolicyViolation {
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "teams")]
+impl ChatMessagePolicyViolation {
+    /// An empty `chatMessagePolicyViolation`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
+    /// Properties this version of the SDK does not know and instance annotations
+    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
     /// The action taken by the DLP provider on the message with sensitive content. Supported values are:
     /// NoneNotifySender -- Inform the sender of the violation but allow readers to read the
     /// message.BlockAccess -- Block readers from reading the message.BlockAccessExternal -- Block users
     /// outside the organization from reading the message, while allowing users within the organization
     /// to read the message.
-    pub dlp_action:
-        crate::Patch<crate::edm::Flags<crate::models::ChatMessagePolicyViolationDlpActionTypes>>,
+    ///
+    /// `dlpAction`: `None` when absent or `null`.
+    pub fn dlp_action(
+        &self,
+    ) -> Option<&crate::edm::Flags<crate::models::ChatMessagePolicyViolationDlpActionTypes>> {
+        self.props().get(7428)
+    }
+
+    /// Sets `dlpAction`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_dlp_action(
+        &mut self,
+        value: impl crate::IntoPatch<
+            crate::edm::Flags<crate::models::ChatMessagePolicyViolationDlpActionTypes>,
+        >,
+    ) -> &mut Self {
+        self.props_mut().set(7428, value.into_patch());
+        self
+    }
+
     /// Justification text provided by the sender of the message when overriding a policy violation.
-    pub justification_text: crate::Patch<String>,
+    ///
+    /// `justificationText`: `None` when absent or `null`.
+    pub fn justification_text(&self) -> Option<&str> {
+        self.props().str(7429)
+    }
+
+    /// Sets `justificationText`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_justification_text(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(7429, value.into_patch());
+        self
+    }
+
     /// Information to display to the message sender about why the message was flagged as a violation.
-    pub policy_tip: crate::Patch<Box<crate::models::ChatMessagePolicyViolationPolicyTip>>,
+    ///
+    /// `policyTip`: `None` when absent or `null`.
+    pub fn policy_tip(&self) -> Option<&crate::models::ChatMessagePolicyViolationPolicyTip> {
+        self.props().get(7430)
+    }
+
+    /// Sets `policyTip`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_policy_tip(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::ChatMessagePolicyViolationPolicyTip>,
+    ) -> &mut Self {
+        self.props_mut().set(7430, value.into_patch());
+        self
+    }
+
     /// Indicates the action taken by the user on a message blocked by the DLP provider. Supported values
     /// are: NoneOverrideReportFalsePositiveWhen the DLP provider is updating the message for blocking
     /// sensitive content, userAction is not required.
-    pub user_action:
-        crate::Patch<crate::edm::Flags<crate::models::ChatMessagePolicyViolationUserActionTypes>>,
+    ///
+    /// `userAction`: `None` when absent or `null`.
+    pub fn user_action(
+        &self,
+    ) -> Option<&crate::edm::Flags<crate::models::ChatMessagePolicyViolationUserActionTypes>> {
+        self.props().get(7431)
+    }
+
+    /// Sets `userAction`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_user_action(
+        &mut self,
+        value: impl crate::IntoPatch<
+            crate::edm::Flags<crate::models::ChatMessagePolicyViolationUserActionTypes>,
+        >,
+    ) -> &mut Self {
+        self.props_mut().set(7431, value.into_patch());
+        self
+    }
+
     /// Indicates what actions the sender may take in response to the policy violation. Supported values
     /// are: NoneAllowFalsePositiveOverride -- Allows the sender to declare the policyViolation to be an
     /// error in the DLP app and its rules, and allow readers to see the message again if the dlpAction
@@ -7563,24 +13396,43 @@ pub struct ChatMessagePolicyViolation {
     /// sender to overriide the DLP violation and allow readers to see the message again if the dlpAction
     /// had hidden it, after providing an explanation for doing so.AllowOverrideWithoutJustification and
     /// AllowOverrideWithJustification are mutually exclusive.
-    pub verdict_details: crate::Patch<
-        crate::edm::Flags<crate::models::ChatMessagePolicyViolationVerdictDetailsTypes>,
-    >,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `verdictDetails`: `None` when absent or `null`.
+    pub fn verdict_details(
+        &self,
+    ) -> Option<&crate::edm::Flags<crate::models::ChatMessagePolicyViolationVerdictDetailsTypes>>
+    {
+        self.props().get(7432)
+    }
+
+    /// Sets `verdictDetails`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_verdict_details(
+        &mut self,
+        value: impl crate::IntoPatch<
+            crate::edm::Flags<crate::models::ChatMessagePolicyViolationVerdictDetailsTypes>,
+        >,
+    ) -> &mut Self {
+        self.props_mut().set(7432, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "teams")]
+impl std::fmt::Debug for ChatMessagePolicyViolation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props().fmt_as(
+            f,
+            "ChatMessagePolicyViolation",
+            crate::models::PROPERTY_NAMES,
+        )
+    }
 }
 
 #[cfg(feature = "teams")]
 impl serde::Serialize for ChatMessagePolicyViolation {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("dlpAction", &self.dlp_action)?;
-        writer.field("justificationText", &self.justification_text)?;
-        writer.field("policyTip", &self.policy_tip)?;
-        writer.field("userAction", &self.user_action)?;
-        writer.field("verdictDetails", &self.verdict_details)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -7596,55 +13448,142 @@ impl crate::read_fields::ReadFields for ChatMessagePolicyViolation {
     const NAME: &'static str = "microsoft.graph.chatMessagePolicyViolation";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "dlpAction" => self.dlp_action = map.next_value()?,
-            "justificationText" => self.justification_text = map.next_value()?,
-            "policyTip" => self.policy_tip = map.next_value()?,
-            "userAction" => self.user_action = map.next_value()?,
-            "verdictDetails" => self.verdict_details = map.next_value()?,
+            "dlpAction" => into.other::<crate::edm::Flags<
+                crate::models::ChatMessagePolicyViolationDlpActionTypes,
+            >, _>(7428, map)?,
+            "justificationText" => into.str(7429, map)?,
+            "policyTip" => {
+                into.other::<crate::models::ChatMessagePolicyViolationPolicyTip, _>(7430, map)?
+            }
+            "userAction" => into.other::<crate::edm::Flags<
+                crate::models::ChatMessagePolicyViolationUserActionTypes,
+            >, _>(7431, map)?,
+            "verdictDetails" => into.other::<crate::edm::Flags<
+                crate::models::ChatMessagePolicyViolationVerdictDetailsTypes,
+            >, _>(7432, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.chatMessagePolicyViolationPolicyTip` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct ChatMessagePolicyViolationPolicyTip {
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "teams")]
+impl ChatMessagePolicyViolationPolicyTip {
+    /// An empty `chatMessagePolicyViolationPolicyTip`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
+    /// Properties this version of the SDK does not know and instance annotations
+    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
     /// The URL a user can visit to read about the data loss prevention policies for the organization.
     /// (ie, policies about what users shouldn't say in chats)
-    pub compliance_url: crate::Patch<String>,
+    ///
+    /// `complianceUrl`: `None` when absent or `null`.
+    pub fn compliance_url(&self) -> Option<&str> {
+        self.props().str(7433)
+    }
+
+    /// Sets `complianceUrl`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_compliance_url(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(7433, value.into_patch());
+        self
+    }
+
     /// Explanatory text shown to the sender of the message.
-    pub general_text: crate::Patch<String>,
+    ///
+    /// `generalText`: `None` when absent or `null`.
+    pub fn general_text(&self) -> Option<&str> {
+        self.props().str(7434)
+    }
+
+    /// Sets `generalText`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_general_text(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(7434, value.into_patch());
+        self
+    }
+
     /// The list of improper data in the message that was detected by the data loss prevention app. Each
     /// DLP app defines its own conditions, examples include 'Credit Card Number' and 'Social Security
     /// Number'.
-    pub matched_condition_descriptions: crate::Patch<Vec<String>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `matchedConditionDescriptions`: an empty slice when absent or `null`.
+    pub fn matched_condition_descriptions(&self) -> &[String] {
+        self.props().strings(7435)
+    }
+
+    /// Sets `matchedConditionDescriptions`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_matched_condition_descriptions(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<String>>,
+    ) -> &mut Self {
+        self.props_mut().set_strings(7435, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "teams")]
+impl std::fmt::Debug for ChatMessagePolicyViolationPolicyTip {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props().fmt_as(
+            f,
+            "ChatMessagePolicyViolationPolicyTip",
+            crate::models::PROPERTY_NAMES,
+        )
+    }
 }
 
 #[cfg(feature = "teams")]
 impl serde::Serialize for ChatMessagePolicyViolationPolicyTip {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("complianceUrl", &self.compliance_url)?;
-        writer.field("generalText", &self.general_text)?;
-        writer.field(
-            "matchedConditionDescriptions",
-            &self.matched_condition_descriptions,
-        )?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -7660,56 +13599,156 @@ impl crate::read_fields::ReadFields for ChatMessagePolicyViolationPolicyTip {
     const NAME: &'static str = "microsoft.graph.chatMessagePolicyViolationPolicyTip";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "complianceUrl" => self.compliance_url = map.next_value()?,
-            "generalText" => self.general_text = map.next_value()?,
-            "matchedConditionDescriptions" => {
-                self.matched_condition_descriptions = map.next_value()?
-            }
+            "complianceUrl" => into.str(7433, map)?,
+            "generalText" => into.str(7434, map)?,
+            "matchedConditionDescriptions" => into.strings(7435, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.chatMessageReaction` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct ChatMessageReaction {
-    /// The Timestamp type represents date and time information using ISO 8601 format and is always in
-    /// UTC time. For example, midnight UTC on Jan 1, 2014 is 2014-01-01T00:00:00Z
-    pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// The `displayName` property.
-    pub display_name: crate::Patch<String>,
-    /// The `reactionContentUrl` property.
-    pub reaction_content_url: crate::Patch<String>,
-    /// Supported values are like, angry, sad, laugh, heart, surprised.
-    pub reaction_type: crate::Patch<String>,
-    /// The user who reacted to the message.
-    pub user: crate::Patch<Box<crate::models::ChatMessageReactionIdentitySet>>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "teams")]
+impl ChatMessageReaction {
+    /// An empty `chatMessageReaction`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// The Timestamp type represents date and time information using ISO 8601 format and is always in
+    /// UTC time. For example, midnight UTC on Jan 1, 2014 is 2014-01-01T00:00:00Z
+    ///
+    /// `createdDateTime`: `None` when absent or `null`.
+    pub fn created_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(7436)
+    }
+
+    /// Sets `createdDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_created_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(7436, value.into_patch());
+        self
+    }
+
+    /// The `displayName` property.
+    ///
+    /// `displayName`: `None` when absent or `null`.
+    pub fn display_name(&self) -> Option<&str> {
+        self.props().str(7437)
+    }
+
+    /// Sets `displayName`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_display_name(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(7437, value.into_patch());
+        self
+    }
+
+    /// The `reactionContentUrl` property.
+    ///
+    /// `reactionContentUrl`: `None` when absent or `null`.
+    pub fn reaction_content_url(&self) -> Option<&str> {
+        self.props().str(7438)
+    }
+
+    /// Sets `reactionContentUrl`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_reaction_content_url(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(7438, value.into_patch());
+        self
+    }
+
+    /// Supported values are like, angry, sad, laugh, heart, surprised.
+    ///
+    /// `reactionType`: `None` when absent or `null`.
+    pub fn reaction_type(&self) -> Option<&str> {
+        self.props().str(7439)
+    }
+
+    /// Sets `reactionType`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_reaction_type(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(7439, value.into_patch());
+        self
+    }
+
+    /// The user who reacted to the message.
+    ///
+    /// `user`: `None` when absent or `null`.
+    pub fn user(&self) -> Option<&crate::models::ChatMessageReactionIdentitySet> {
+        self.props().get(7440)
+    }
+
+    /// Sets `user`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_user(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::ChatMessageReactionIdentitySet>,
+    ) -> &mut Self {
+        self.props_mut().set(7440, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "teams")]
+impl std::fmt::Debug for ChatMessageReaction {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "ChatMessageReaction", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "teams")]
 impl serde::Serialize for ChatMessageReaction {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("createdDateTime", &self.created_date_time)?;
-        writer.field("displayName", &self.display_name)?;
-        writer.field("reactionContentUrl", &self.reaction_content_url)?;
-        writer.field("reactionType", &self.reaction_type)?;
-        writer.field("user", &self.user)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -7725,51 +13764,122 @@ impl crate::read_fields::ReadFields for ChatMessageReaction {
     const NAME: &'static str = "microsoft.graph.chatMessageReaction";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "createdDateTime" => self.created_date_time = map.next_value()?,
-            "displayName" => self.display_name = map.next_value()?,
-            "reactionContentUrl" => self.reaction_content_url = map.next_value()?,
-            "reactionType" => self.reaction_type = map.next_value()?,
-            "user" => self.user = map.next_value()?,
+            "createdDateTime" => into.other::<crate::edm::DateTimeOffset, _>(7436, map)?,
+            "displayName" => into.str(7437, map)?,
+            "reactionContentUrl" => into.str(7438, map)?,
+            "reactionType" => into.str(7439, map)?,
+            "user" => into.other::<crate::models::ChatMessageReactionIdentitySet, _>(7440, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.chatRenamedEventMessageDetail` complex type.
 ///
-/// Derived from `eventMessageDetail`; inherited properties are included.
+/// Derived from `eventMessageDetail`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::EventMessageDetail`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct ChatRenamedEventMessageDetail {
+    base: crate::models::EventMessageDetail,
+}
+
+#[cfg(feature = "teams")]
+impl std::ops::Deref for ChatRenamedEventMessageDetail {
+    type Target = crate::models::EventMessageDetail;
+
+    fn deref(&self) -> &crate::models::EventMessageDetail {
+        &self.base
+    }
+}
+
+#[cfg(feature = "teams")]
+impl std::ops::DerefMut for ChatRenamedEventMessageDetail {
+    fn deref_mut(&mut self) -> &mut crate::models::EventMessageDetail {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "teams")]
+impl ChatRenamedEventMessageDetail {
+    /// An empty `chatRenamedEventMessageDetail`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The updated name of the chat.
-    pub chat_display_name: crate::Patch<String>,
+    ///
+    /// `chatDisplayName`: `None` when absent or `null`.
+    pub fn chat_display_name(&self) -> Option<&str> {
+        self.props().str(7441)
+    }
+
+    /// Sets `chatDisplayName`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_chat_display_name(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(7441, value.into_patch());
+        self
+    }
+
     /// Unique identifier of the chat.
-    pub chat_id: crate::Patch<String>,
+    ///
+    /// `chatId`: `None` when absent or `null`.
+    pub fn chat_id(&self) -> Option<&str> {
+        self.props().str(7442)
+    }
+
+    /// Sets `chatId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_chat_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(7442, value.into_patch());
+        self
+    }
+
     /// Initiator of the event.
-    pub initiator: crate::Patch<Box<crate::models::AnyIdentitySet>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `initiator`: `None` when absent or `null`.
+    pub fn initiator(&self) -> Option<&crate::models::AnyIdentitySet> {
+        self.props().get(7443)
+    }
+
+    /// Sets `initiator`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_initiator(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::AnyIdentitySet>,
+    ) -> &mut Self {
+        self.props_mut().set(7443, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "teams")]
+impl std::fmt::Debug for ChatRenamedEventMessageDetail {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props().fmt_as(
+            f,
+            "ChatRenamedEventMessageDetail",
+            crate::models::PROPERTY_NAMES,
+        )
+    }
 }
 
 #[cfg(feature = "teams")]
 impl serde::Serialize for ChatRenamedEventMessageDetail {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("chatDisplayName", &self.chat_display_name)?;
-        writer.field("chatId", &self.chat_id)?;
-        writer.field("initiator", &self.initiator)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -7785,44 +13895,115 @@ impl crate::read_fields::ReadFields for ChatRenamedEventMessageDetail {
     const NAME: &'static str = "microsoft.graph.chatRenamedEventMessageDetail";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "chatDisplayName" => self.chat_display_name = map.next_value()?,
-            "chatId" => self.chat_id = map.next_value()?,
-            "initiator" => self.initiator = map.next_value()?,
+            "chatDisplayName" => into.str(7441, map)?,
+            "chatId" => into.str(7442, map)?,
+            "initiator" => into.other::<crate::models::AnyIdentitySet, _>(7443, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+base: <crate::models::EventMessageDetail as crate::read_fields::ReadFields>::from_properties(properties),
+}
     }
 }
 
 /// The `microsoft.graph.chatViewpoint` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct ChatViewpoint {
-    /// Indicates whether the chat is hidden for the current user.
-    pub is_hidden: crate::Patch<bool>,
-    /// Represents the dateTime up until which the current user has read chatMessages in a specific chat.
-    pub last_message_read_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "teams")]
+impl ChatViewpoint {
+    /// An empty `chatViewpoint`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// Indicates whether the chat is hidden for the current user.
+    ///
+    /// `isHidden`: `None` when absent or `null`.
+    pub fn is_hidden(&self) -> Option<bool> {
+        self.props().bool(7445)
+    }
+
+    /// Sets `isHidden`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_is_hidden(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(7445, value.into_patch());
+        self
+    }
+
+    /// Represents the dateTime up until which the current user has read chatMessages in a specific chat.
+    ///
+    /// `lastMessageReadDateTime`: `None` when absent or `null`.
+    pub fn last_message_read_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(7446)
+    }
+
+    /// Sets `lastMessageReadDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_last_message_read_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(7446, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "teams")]
+impl std::fmt::Debug for ChatViewpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "ChatViewpoint", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "teams")]
 impl serde::Serialize for ChatViewpoint {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("isHidden", &self.is_hidden)?;
-        writer.field("lastMessageReadDateTime", &self.last_message_read_date_time)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -7838,48 +14019,125 @@ impl crate::read_fields::ReadFields for ChatViewpoint {
     const NAME: &'static str = "microsoft.graph.chatViewpoint";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "isHidden" => self.is_hidden = map.next_value()?,
-            "lastMessageReadDateTime" => self.last_message_read_date_time = map.next_value()?,
+            "isHidden" => into.bool(7445, map)?,
+            "lastMessageReadDateTime" => into.other::<crate::edm::DateTimeOffset, _>(7446, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.conversationMemberRoleUpdatedEventMessageDetail` complex type.
 ///
-/// Derived from `eventMessageDetail`; inherited properties are included.
+/// Derived from `eventMessageDetail`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::EventMessageDetail`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct ConversationMemberRoleUpdatedEventMessageDetail {
+    base: crate::models::EventMessageDetail,
+}
+
+#[cfg(feature = "teams")]
+impl std::ops::Deref for ConversationMemberRoleUpdatedEventMessageDetail {
+    type Target = crate::models::EventMessageDetail;
+
+    fn deref(&self) -> &crate::models::EventMessageDetail {
+        &self.base
+    }
+}
+
+#[cfg(feature = "teams")]
+impl std::ops::DerefMut for ConversationMemberRoleUpdatedEventMessageDetail {
+    fn deref_mut(&mut self) -> &mut crate::models::EventMessageDetail {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "teams")]
+impl ConversationMemberRoleUpdatedEventMessageDetail {
+    /// An empty `conversationMemberRoleUpdatedEventMessageDetail`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Roles for the coversation member user.
-    pub conversation_member_roles: crate::Patch<Vec<String>>,
+    ///
+    /// `conversationMemberRoles`: an empty slice when absent or `null`.
+    pub fn conversation_member_roles(&self) -> &[String] {
+        self.props().strings(7643)
+    }
+
+    /// Sets `conversationMemberRoles`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_conversation_member_roles(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<String>>,
+    ) -> &mut Self {
+        self.props_mut().set_strings(7643, value.into_patch());
+        self
+    }
+
     /// Identity of the conversation member user.
-    pub conversation_member_user: crate::Patch<Box<crate::models::TeamworkUserIdentity>>,
+    ///
+    /// `conversationMemberUser`: `None` when absent or `null`.
+    pub fn conversation_member_user(&self) -> Option<&crate::models::TeamworkUserIdentity> {
+        self.props().get(7644)
+    }
+
+    /// Sets `conversationMemberUser`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_conversation_member_user(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::TeamworkUserIdentity>,
+    ) -> &mut Self {
+        self.props_mut().set(7644, value.into_patch());
+        self
+    }
+
     /// Initiator of the event.
-    pub initiator: crate::Patch<Box<crate::models::AnyIdentitySet>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `initiator`: `None` when absent or `null`.
+    pub fn initiator(&self) -> Option<&crate::models::AnyIdentitySet> {
+        self.props().get(7645)
+    }
+
+    /// Sets `initiator`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_initiator(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::AnyIdentitySet>,
+    ) -> &mut Self {
+        self.props_mut().set(7645, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "teams")]
+impl std::fmt::Debug for ConversationMemberRoleUpdatedEventMessageDetail {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props().fmt_as(
+            f,
+            "ConversationMemberRoleUpdatedEventMessageDetail",
+            crate::models::PROPERTY_NAMES,
+        )
+    }
 }
 
 #[cfg(feature = "teams")]
 impl serde::Serialize for ConversationMemberRoleUpdatedEventMessageDetail {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("conversationMemberRoles", &self.conversation_member_roles)?;
-        writer.field("conversationMemberUser", &self.conversation_member_user)?;
-        writer.field("initiator", &self.initiator)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -7895,38 +14153,88 @@ impl crate::read_fields::ReadFields for ConversationMemberRoleUpdatedEventMessag
     const NAME: &'static str = "microsoft.graph.conversationMemberRoleUpdatedEventMessageDetail";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "conversationMemberRoles" => self.conversation_member_roles = map.next_value()?,
-            "conversationMemberUser" => self.conversation_member_user = map.next_value()?,
-            "initiator" => self.initiator = map.next_value()?,
+            "conversationMemberRoles" => into.strings(7643, map)?,
+            "conversationMemberUser" => {
+                into.other::<crate::models::TeamworkUserIdentity, _>(7644, map)?
+            }
+            "initiator" => into.other::<crate::models::AnyIdentitySet, _>(7645, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+base: <crate::models::EventMessageDetail as crate::read_fields::ReadFields>::from_properties(properties),
+}
     }
 }
 
 /// The `microsoft.graph.eventMessageDetail` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct EventMessageDetail {
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "teams")]
+impl EventMessageDetail {
+    /// An empty `eventMessageDetail`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+}
+
+#[cfg(feature = "teams")]
+impl std::fmt::Debug for EventMessageDetail {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "EventMessageDetail", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "teams")]
 impl serde::Serialize for EventMessageDetail {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -7942,16 +14250,16 @@ impl crate::read_fields::ReadFields for EventMessageDetail {
     const NAME: &'static str = "microsoft.graph.eventMessageDetail";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
-        let _ = (key, map);
+        let _ = (key, map, into);
         Ok(false)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
@@ -8139,7 +14447,7 @@ impl AnyEventMessageDetail {
                 "microsoft.graph.teamUnarchivedEventMessageDetail"
             }
             Self::Unknown(value) => value
-                .additional_data
+                .additional_data()
                 .get("@odata.type")
                 .and_then(|t| t.as_str())
                 .map_or("microsoft.graph.eventMessageDetail", |t| {
@@ -8148,7 +14456,82 @@ impl AnyEventMessageDetail {
         }
     }
 
-    /// The value as a [`EventMessageDetail`]: the declared type, or a derived type this version does not
+    /// The value read as [`EventMessageDetail`] whatever its variant: a derived type's base properties
+    /// read the same, so reading the `eventMessageDetail` properties needs no `match`.
+    pub fn base(&self) -> &EventMessageDetail {
+        match self {
+            Self::EventMessageDetail(value) | Self::Unknown(value) => value,
+            Self::CallEndedEventMessageDetail(value) => value,
+            Self::CallRecordingEventMessageDetail(value) => value,
+            Self::CallStartedEventMessageDetail(value) => value,
+            Self::CallTranscriptEventMessageDetail(value) => value,
+            Self::ChannelAddedEventMessageDetail(value) => value,
+            Self::ChannelDeletedEventMessageDetail(value) => value,
+            Self::ChannelDescriptionUpdatedEventMessageDetail(value) => value,
+            Self::ChannelRenamedEventMessageDetail(value) => value,
+            Self::ChannelSetAsFavoriteByDefaultEventMessageDetail(value) => value,
+            Self::ChannelUnsetAsFavoriteByDefaultEventMessageDetail(value) => value,
+            Self::ChatRenamedEventMessageDetail(value) => value,
+            Self::ConversationMemberRoleUpdatedEventMessageDetail(value) => value,
+            Self::MeetingPolicyUpdatedEventMessageDetail(value) => value,
+            Self::MembersAddedEventMessageDetail(value) => value,
+            Self::MembersDeletedEventMessageDetail(value) => value,
+            Self::MembersJoinedEventMessageDetail(value) => value,
+            Self::MembersLeftEventMessageDetail(value) => value,
+            Self::MessagePinnedEventMessageDetail(value) => value,
+            Self::MessageUnpinnedEventMessageDetail(value) => value,
+            Self::TabUpdatedEventMessageDetail(value) => value,
+            Self::TeamArchivedEventMessageDetail(value) => value,
+            Self::TeamCreatedEventMessageDetail(value) => value,
+            Self::TeamDescriptionUpdatedEventMessageDetail(value) => value,
+            Self::TeamJoiningDisabledEventMessageDetail(value) => value,
+            Self::TeamJoiningEnabledEventMessageDetail(value) => value,
+            Self::TeamRenamedEventMessageDetail(value) => value,
+            Self::TeamsAppInstalledEventMessageDetail(value) => value,
+            Self::TeamsAppRemovedEventMessageDetail(value) => value,
+            Self::TeamsAppUpgradedEventMessageDetail(value) => value,
+            Self::TeamUnarchivedEventMessageDetail(value) => value,
+        }
+    }
+
+    /// As [`AnyEventMessageDetail::base`], to change the `eventMessageDetail` properties of any variant.
+    pub fn base_mut(&mut self) -> &mut EventMessageDetail {
+        match self {
+            Self::EventMessageDetail(value) | Self::Unknown(value) => value,
+            Self::CallEndedEventMessageDetail(value) => value,
+            Self::CallRecordingEventMessageDetail(value) => value,
+            Self::CallStartedEventMessageDetail(value) => value,
+            Self::CallTranscriptEventMessageDetail(value) => value,
+            Self::ChannelAddedEventMessageDetail(value) => value,
+            Self::ChannelDeletedEventMessageDetail(value) => value,
+            Self::ChannelDescriptionUpdatedEventMessageDetail(value) => value,
+            Self::ChannelRenamedEventMessageDetail(value) => value,
+            Self::ChannelSetAsFavoriteByDefaultEventMessageDetail(value) => value,
+            Self::ChannelUnsetAsFavoriteByDefaultEventMessageDetail(value) => value,
+            Self::ChatRenamedEventMessageDetail(value) => value,
+            Self::ConversationMemberRoleUpdatedEventMessageDetail(value) => value,
+            Self::MeetingPolicyUpdatedEventMessageDetail(value) => value,
+            Self::MembersAddedEventMessageDetail(value) => value,
+            Self::MembersDeletedEventMessageDetail(value) => value,
+            Self::MembersJoinedEventMessageDetail(value) => value,
+            Self::MembersLeftEventMessageDetail(value) => value,
+            Self::MessagePinnedEventMessageDetail(value) => value,
+            Self::MessageUnpinnedEventMessageDetail(value) => value,
+            Self::TabUpdatedEventMessageDetail(value) => value,
+            Self::TeamArchivedEventMessageDetail(value) => value,
+            Self::TeamCreatedEventMessageDetail(value) => value,
+            Self::TeamDescriptionUpdatedEventMessageDetail(value) => value,
+            Self::TeamJoiningDisabledEventMessageDetail(value) => value,
+            Self::TeamJoiningEnabledEventMessageDetail(value) => value,
+            Self::TeamRenamedEventMessageDetail(value) => value,
+            Self::TeamsAppInstalledEventMessageDetail(value) => value,
+            Self::TeamsAppRemovedEventMessageDetail(value) => value,
+            Self::TeamsAppUpgradedEventMessageDetail(value) => value,
+            Self::TeamUnarchivedEventMessageDetail(value) => value,
+        }
+    }
+
+    /// The value as [`EventMessageDetail`] if it is the declared type, or a derived type this version does not
     /// know (read as the declared type). `None` for the known derived types.
     pub fn as_event_message_detail(&self) -> Option<&EventMessageDetail> {
         match self {
@@ -9495,7 +15878,7 @@ impl crate::polymorphic::Polymorphic for AnyEventMessageDetail {
 
     fn declared_data(&self) -> Option<&crate::AdditionalData> {
         match self {
-            Self::EventMessageDetail(value) => Some(&value.additional_data),
+            Self::EventMessageDetail(value) => Some(value.additional_data()),
             _ => None,
         }
     }
@@ -9503,29 +15886,100 @@ impl crate::polymorphic::Polymorphic for AnyEventMessageDetail {
 
 /// The `microsoft.graph.meetingPolicyUpdatedEventMessageDetail` complex type.
 ///
-/// Derived from `eventMessageDetail`; inherited properties are included.
+/// Derived from `eventMessageDetail`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::EventMessageDetail`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct MeetingPolicyUpdatedEventMessageDetail {
+    base: crate::models::EventMessageDetail,
+}
+
+#[cfg(feature = "teams")]
+impl std::ops::Deref for MeetingPolicyUpdatedEventMessageDetail {
+    type Target = crate::models::EventMessageDetail;
+
+    fn deref(&self) -> &crate::models::EventMessageDetail {
+        &self.base
+    }
+}
+
+#[cfg(feature = "teams")]
+impl std::ops::DerefMut for MeetingPolicyUpdatedEventMessageDetail {
+    fn deref_mut(&mut self) -> &mut crate::models::EventMessageDetail {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "teams")]
+impl MeetingPolicyUpdatedEventMessageDetail {
+    /// An empty `meetingPolicyUpdatedEventMessageDetail`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Initiator of the event.
-    pub initiator: crate::Patch<Box<crate::models::AnyIdentitySet>>,
+    ///
+    /// `initiator`: `None` when absent or `null`.
+    pub fn initiator(&self) -> Option<&crate::models::AnyIdentitySet> {
+        self.props().get(8474)
+    }
+
+    /// Sets `initiator`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_initiator(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::AnyIdentitySet>,
+    ) -> &mut Self {
+        self.props_mut().set(8474, value.into_patch());
+        self
+    }
+
     /// Represents whether the meeting chat is enabled or not.
-    pub meeting_chat_enabled: crate::Patch<bool>,
+    ///
+    /// `meetingChatEnabled`: `None` when absent or `null`.
+    pub fn meeting_chat_enabled(&self) -> Option<bool> {
+        self.props().bool(8475)
+    }
+
+    /// Sets `meetingChatEnabled`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_meeting_chat_enabled(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(8475, value.into_patch());
+        self
+    }
+
     /// Unique identifier of the meeting chat.
-    pub meeting_chat_id: crate::Patch<String>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `meetingChatId`: `None` when absent or `null`.
+    pub fn meeting_chat_id(&self) -> Option<&str> {
+        self.props().str(8476)
+    }
+
+    /// Sets `meetingChatId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_meeting_chat_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(8476, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "teams")]
+impl std::fmt::Debug for MeetingPolicyUpdatedEventMessageDetail {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props().fmt_as(
+            f,
+            "MeetingPolicyUpdatedEventMessageDetail",
+            crate::models::PROPERTY_NAMES,
+        )
+    }
 }
 
 #[cfg(feature = "teams")]
 impl serde::Serialize for MeetingPolicyUpdatedEventMessageDetail {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("initiator", &self.initiator)?;
-        writer.field("meetingChatEnabled", &self.meeting_chat_enabled)?;
-        writer.field("meetingChatId", &self.meeting_chat_id)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -9541,53 +15995,129 @@ impl crate::read_fields::ReadFields for MeetingPolicyUpdatedEventMessageDetail {
     const NAME: &'static str = "microsoft.graph.meetingPolicyUpdatedEventMessageDetail";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "initiator" => self.initiator = map.next_value()?,
-            "meetingChatEnabled" => self.meeting_chat_enabled = map.next_value()?,
-            "meetingChatId" => self.meeting_chat_id = map.next_value()?,
+            "initiator" => into.other::<crate::models::AnyIdentitySet, _>(8474, map)?,
+            "meetingChatEnabled" => into.bool(8475, map)?,
+            "meetingChatId" => into.str(8476, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+base: <crate::models::EventMessageDetail as crate::read_fields::ReadFields>::from_properties(properties),
+}
     }
 }
 
 /// The `microsoft.graph.membersAddedEventMessageDetail` complex type.
 ///
-/// Derived from `eventMessageDetail`; inherited properties are included.
+/// Derived from `eventMessageDetail`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::EventMessageDetail`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct MembersAddedEventMessageDetail {
+    base: crate::models::EventMessageDetail,
+}
+
+#[cfg(feature = "teams")]
+impl std::ops::Deref for MembersAddedEventMessageDetail {
+    type Target = crate::models::EventMessageDetail;
+
+    fn deref(&self) -> &crate::models::EventMessageDetail {
+        &self.base
+    }
+}
+
+#[cfg(feature = "teams")]
+impl std::ops::DerefMut for MembersAddedEventMessageDetail {
+    fn deref_mut(&mut self) -> &mut crate::models::EventMessageDetail {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "teams")]
+impl MembersAddedEventMessageDetail {
+    /// An empty `membersAddedEventMessageDetail`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Initiator of the event.
-    pub initiator: crate::Patch<Box<crate::models::AnyIdentitySet>>,
+    ///
+    /// `initiator`: `None` when absent or `null`.
+    pub fn initiator(&self) -> Option<&crate::models::AnyIdentitySet> {
+        self.props().get(8486)
+    }
+
+    /// Sets `initiator`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_initiator(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::AnyIdentitySet>,
+    ) -> &mut Self {
+        self.props_mut().set(8486, value.into_patch());
+        self
+    }
+
     /// List of members added.
-    pub members: crate::Patch<Vec<crate::models::TeamworkUserIdentity>>,
+    ///
+    /// `members`: an empty slice when absent or `null`.
+    pub fn members(&self) -> &[crate::models::TeamworkUserIdentity] {
+        self.props().list(8487)
+    }
+
+    /// Sets `members`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_members(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::TeamworkUserIdentity>>,
+    ) -> &mut Self {
+        self.props_mut().set(8487, value.into_patch());
+        self
+    }
+
     /// The timestamp that denotes how far back a conversation's history is shared with the conversation
     /// members.
-    pub visible_history_start_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `visibleHistoryStartDateTime`: `None` when absent or `null`.
+    pub fn visible_history_start_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(8488)
+    }
+
+    /// Sets `visibleHistoryStartDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_visible_history_start_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(8488, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "teams")]
+impl std::fmt::Debug for MembersAddedEventMessageDetail {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props().fmt_as(
+            f,
+            "MembersAddedEventMessageDetail",
+            crate::models::PROPERTY_NAMES,
+        )
+    }
 }
 
 #[cfg(feature = "teams")]
 impl serde::Serialize for MembersAddedEventMessageDetail {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("initiator", &self.initiator)?;
-        writer.field("members", &self.members)?;
-        writer.field(
-            "visibleHistoryStartDateTime",
-            &self.visible_history_start_date_time,
-        )?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -9603,48 +16133,114 @@ impl crate::read_fields::ReadFields for MembersAddedEventMessageDetail {
     const NAME: &'static str = "microsoft.graph.membersAddedEventMessageDetail";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "initiator" => self.initiator = map.next_value()?,
-            "members" => self.members = map.next_value()?,
+            "initiator" => into.other::<crate::models::AnyIdentitySet, _>(8486, map)?,
+            "members" => into.other::<Vec<crate::models::TeamworkUserIdentity>, _>(8487, map)?,
             "visibleHistoryStartDateTime" => {
-                self.visible_history_start_date_time = map.next_value()?
+                into.other::<crate::edm::DateTimeOffset, _>(8488, map)?
             }
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+base: <crate::models::EventMessageDetail as crate::read_fields::ReadFields>::from_properties(properties),
+}
     }
 }
 
 /// The `microsoft.graph.membersDeletedEventMessageDetail` complex type.
 ///
-/// Derived from `eventMessageDetail`; inherited properties are included.
+/// Derived from `eventMessageDetail`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::EventMessageDetail`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct MembersDeletedEventMessageDetail {
+    base: crate::models::EventMessageDetail,
+}
+
+#[cfg(feature = "teams")]
+impl std::ops::Deref for MembersDeletedEventMessageDetail {
+    type Target = crate::models::EventMessageDetail;
+
+    fn deref(&self) -> &crate::models::EventMessageDetail {
+        &self.base
+    }
+}
+
+#[cfg(feature = "teams")]
+impl std::ops::DerefMut for MembersDeletedEventMessageDetail {
+    fn deref_mut(&mut self) -> &mut crate::models::EventMessageDetail {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "teams")]
+impl MembersDeletedEventMessageDetail {
+    /// An empty `membersDeletedEventMessageDetail`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Initiator of the event.
-    pub initiator: crate::Patch<Box<crate::models::AnyIdentitySet>>,
+    ///
+    /// `initiator`: `None` when absent or `null`.
+    pub fn initiator(&self) -> Option<&crate::models::AnyIdentitySet> {
+        self.props().get(8489)
+    }
+
+    /// Sets `initiator`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_initiator(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::AnyIdentitySet>,
+    ) -> &mut Self {
+        self.props_mut().set(8489, value.into_patch());
+        self
+    }
+
     /// List of members deleted.
-    pub members: crate::Patch<Vec<crate::models::TeamworkUserIdentity>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `members`: an empty slice when absent or `null`.
+    pub fn members(&self) -> &[crate::models::TeamworkUserIdentity] {
+        self.props().list(8490)
+    }
+
+    /// Sets `members`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_members(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::TeamworkUserIdentity>>,
+    ) -> &mut Self {
+        self.props_mut().set(8490, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "teams")]
+impl std::fmt::Debug for MembersDeletedEventMessageDetail {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props().fmt_as(
+            f,
+            "MembersDeletedEventMessageDetail",
+            crate::models::PROPERTY_NAMES,
+        )
+    }
 }
 
 #[cfg(feature = "teams")]
 impl serde::Serialize for MembersDeletedEventMessageDetail {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("initiator", &self.initiator)?;
-        writer.field("members", &self.members)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -9660,45 +16256,111 @@ impl crate::read_fields::ReadFields for MembersDeletedEventMessageDetail {
     const NAME: &'static str = "microsoft.graph.membersDeletedEventMessageDetail";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "initiator" => self.initiator = map.next_value()?,
-            "members" => self.members = map.next_value()?,
+            "initiator" => into.other::<crate::models::AnyIdentitySet, _>(8489, map)?,
+            "members" => into.other::<Vec<crate::models::TeamworkUserIdentity>, _>(8490, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+base: <crate::models::EventMessageDetail as crate::read_fields::ReadFields>::from_properties(properties),
+}
     }
 }
 
 /// The `microsoft.graph.membersJoinedEventMessageDetail` complex type.
 ///
-/// Derived from `eventMessageDetail`; inherited properties are included.
+/// Derived from `eventMessageDetail`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::EventMessageDetail`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct MembersJoinedEventMessageDetail {
+    base: crate::models::EventMessageDetail,
+}
+
+#[cfg(feature = "teams")]
+impl std::ops::Deref for MembersJoinedEventMessageDetail {
+    type Target = crate::models::EventMessageDetail;
+
+    fn deref(&self) -> &crate::models::EventMessageDetail {
+        &self.base
+    }
+}
+
+#[cfg(feature = "teams")]
+impl std::ops::DerefMut for MembersJoinedEventMessageDetail {
+    fn deref_mut(&mut self) -> &mut crate::models::EventMessageDetail {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "teams")]
+impl MembersJoinedEventMessageDetail {
+    /// An empty `membersJoinedEventMessageDetail`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Initiator of the event.
-    pub initiator: crate::Patch<Box<crate::models::AnyIdentitySet>>,
+    ///
+    /// `initiator`: `None` when absent or `null`.
+    pub fn initiator(&self) -> Option<&crate::models::AnyIdentitySet> {
+        self.props().get(8491)
+    }
+
+    /// Sets `initiator`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_initiator(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::AnyIdentitySet>,
+    ) -> &mut Self {
+        self.props_mut().set(8491, value.into_patch());
+        self
+    }
+
     /// List of members who joined the chat.
-    pub members: crate::Patch<Vec<crate::models::TeamworkUserIdentity>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `members`: an empty slice when absent or `null`.
+    pub fn members(&self) -> &[crate::models::TeamworkUserIdentity] {
+        self.props().list(8492)
+    }
+
+    /// Sets `members`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_members(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::TeamworkUserIdentity>>,
+    ) -> &mut Self {
+        self.props_mut().set(8492, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "teams")]
+impl std::fmt::Debug for MembersJoinedEventMessageDetail {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props().fmt_as(
+            f,
+            "MembersJoinedEventMessageDetail",
+            crate::models::PROPERTY_NAMES,
+        )
+    }
 }
 
 #[cfg(feature = "teams")]
 impl serde::Serialize for MembersJoinedEventMessageDetail {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("initiator", &self.initiator)?;
-        writer.field("members", &self.members)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -9714,45 +16376,111 @@ impl crate::read_fields::ReadFields for MembersJoinedEventMessageDetail {
     const NAME: &'static str = "microsoft.graph.membersJoinedEventMessageDetail";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "initiator" => self.initiator = map.next_value()?,
-            "members" => self.members = map.next_value()?,
+            "initiator" => into.other::<crate::models::AnyIdentitySet, _>(8491, map)?,
+            "members" => into.other::<Vec<crate::models::TeamworkUserIdentity>, _>(8492, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+base: <crate::models::EventMessageDetail as crate::read_fields::ReadFields>::from_properties(properties),
+}
     }
 }
 
 /// The `microsoft.graph.membersLeftEventMessageDetail` complex type.
 ///
-/// Derived from `eventMessageDetail`; inherited properties are included.
+/// Derived from `eventMessageDetail`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::EventMessageDetail`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct MembersLeftEventMessageDetail {
+    base: crate::models::EventMessageDetail,
+}
+
+#[cfg(feature = "teams")]
+impl std::ops::Deref for MembersLeftEventMessageDetail {
+    type Target = crate::models::EventMessageDetail;
+
+    fn deref(&self) -> &crate::models::EventMessageDetail {
+        &self.base
+    }
+}
+
+#[cfg(feature = "teams")]
+impl std::ops::DerefMut for MembersLeftEventMessageDetail {
+    fn deref_mut(&mut self) -> &mut crate::models::EventMessageDetail {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "teams")]
+impl MembersLeftEventMessageDetail {
+    /// An empty `membersLeftEventMessageDetail`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Initiator of the event.
-    pub initiator: crate::Patch<Box<crate::models::AnyIdentitySet>>,
+    ///
+    /// `initiator`: `None` when absent or `null`.
+    pub fn initiator(&self) -> Option<&crate::models::AnyIdentitySet> {
+        self.props().get(8493)
+    }
+
+    /// Sets `initiator`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_initiator(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::AnyIdentitySet>,
+    ) -> &mut Self {
+        self.props_mut().set(8493, value.into_patch());
+        self
+    }
+
     /// List of members who left the chat.
-    pub members: crate::Patch<Vec<crate::models::TeamworkUserIdentity>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `members`: an empty slice when absent or `null`.
+    pub fn members(&self) -> &[crate::models::TeamworkUserIdentity] {
+        self.props().list(8494)
+    }
+
+    /// Sets `members`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_members(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::TeamworkUserIdentity>>,
+    ) -> &mut Self {
+        self.props_mut().set(8494, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "teams")]
+impl std::fmt::Debug for MembersLeftEventMessageDetail {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props().fmt_as(
+            f,
+            "MembersLeftEventMessageDetail",
+            crate::models::PROPERTY_NAMES,
+        )
+    }
 }
 
 #[cfg(feature = "teams")]
 impl serde::Serialize for MembersLeftEventMessageDetail {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("initiator", &self.initiator)?;
-        writer.field("members", &self.members)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -9768,45 +16496,111 @@ impl crate::read_fields::ReadFields for MembersLeftEventMessageDetail {
     const NAME: &'static str = "microsoft.graph.membersLeftEventMessageDetail";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "initiator" => self.initiator = map.next_value()?,
-            "members" => self.members = map.next_value()?,
+            "initiator" => into.other::<crate::models::AnyIdentitySet, _>(8493, map)?,
+            "members" => into.other::<Vec<crate::models::TeamworkUserIdentity>, _>(8494, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+base: <crate::models::EventMessageDetail as crate::read_fields::ReadFields>::from_properties(properties),
+}
     }
 }
 
 /// The `microsoft.graph.messagePinnedEventMessageDetail` complex type.
 ///
-/// Derived from `eventMessageDetail`; inherited properties are included.
+/// Derived from `eventMessageDetail`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::EventMessageDetail`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct MessagePinnedEventMessageDetail {
+    base: crate::models::EventMessageDetail,
+}
+
+#[cfg(feature = "teams")]
+impl std::ops::Deref for MessagePinnedEventMessageDetail {
+    type Target = crate::models::EventMessageDetail;
+
+    fn deref(&self) -> &crate::models::EventMessageDetail {
+        &self.base
+    }
+}
+
+#[cfg(feature = "teams")]
+impl std::ops::DerefMut for MessagePinnedEventMessageDetail {
+    fn deref_mut(&mut self) -> &mut crate::models::EventMessageDetail {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "teams")]
+impl MessagePinnedEventMessageDetail {
+    /// An empty `messagePinnedEventMessageDetail`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Date and time when the event occurred.
-    pub event_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    ///
+    /// `eventDateTime`: `None` when absent or `null`.
+    pub fn event_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(8499)
+    }
+
+    /// Sets `eventDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_event_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(8499, value.into_patch());
+        self
+    }
+
     /// Initiator of the event.
-    pub initiator: crate::Patch<Box<crate::models::AnyIdentitySet>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `initiator`: `None` when absent or `null`.
+    pub fn initiator(&self) -> Option<&crate::models::AnyIdentitySet> {
+        self.props().get(8500)
+    }
+
+    /// Sets `initiator`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_initiator(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::AnyIdentitySet>,
+    ) -> &mut Self {
+        self.props_mut().set(8500, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "teams")]
+impl std::fmt::Debug for MessagePinnedEventMessageDetail {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props().fmt_as(
+            f,
+            "MessagePinnedEventMessageDetail",
+            crate::models::PROPERTY_NAMES,
+        )
+    }
 }
 
 #[cfg(feature = "teams")]
 impl serde::Serialize for MessagePinnedEventMessageDetail {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("eventDateTime", &self.event_date_time)?;
-        writer.field("initiator", &self.initiator)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -9822,45 +16616,111 @@ impl crate::read_fields::ReadFields for MessagePinnedEventMessageDetail {
     const NAME: &'static str = "microsoft.graph.messagePinnedEventMessageDetail";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "eventDateTime" => self.event_date_time = map.next_value()?,
-            "initiator" => self.initiator = map.next_value()?,
+            "eventDateTime" => into.other::<crate::edm::DateTimeOffset, _>(8499, map)?,
+            "initiator" => into.other::<crate::models::AnyIdentitySet, _>(8500, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+base: <crate::models::EventMessageDetail as crate::read_fields::ReadFields>::from_properties(properties),
+}
     }
 }
 
 /// The `microsoft.graph.messageUnpinnedEventMessageDetail` complex type.
 ///
-/// Derived from `eventMessageDetail`; inherited properties are included.
+/// Derived from `eventMessageDetail`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::EventMessageDetail`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct MessageUnpinnedEventMessageDetail {
+    base: crate::models::EventMessageDetail,
+}
+
+#[cfg(feature = "teams")]
+impl std::ops::Deref for MessageUnpinnedEventMessageDetail {
+    type Target = crate::models::EventMessageDetail;
+
+    fn deref(&self) -> &crate::models::EventMessageDetail {
+        &self.base
+    }
+}
+
+#[cfg(feature = "teams")]
+impl std::ops::DerefMut for MessageUnpinnedEventMessageDetail {
+    fn deref_mut(&mut self) -> &mut crate::models::EventMessageDetail {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "teams")]
+impl MessageUnpinnedEventMessageDetail {
+    /// An empty `messageUnpinnedEventMessageDetail`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Date and time when the event occurred.
-    pub event_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    ///
+    /// `eventDateTime`: `None` when absent or `null`.
+    pub fn event_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(8551)
+    }
+
+    /// Sets `eventDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_event_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(8551, value.into_patch());
+        self
+    }
+
     /// Initiator of the event.
-    pub initiator: crate::Patch<Box<crate::models::AnyIdentitySet>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `initiator`: `None` when absent or `null`.
+    pub fn initiator(&self) -> Option<&crate::models::AnyIdentitySet> {
+        self.props().get(8552)
+    }
+
+    /// Sets `initiator`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_initiator(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::AnyIdentitySet>,
+    ) -> &mut Self {
+        self.props_mut().set(8552, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "teams")]
+impl std::fmt::Debug for MessageUnpinnedEventMessageDetail {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props().fmt_as(
+            f,
+            "MessageUnpinnedEventMessageDetail",
+            crate::models::PROPERTY_NAMES,
+        )
+    }
 }
 
 #[cfg(feature = "teams")]
 impl serde::Serialize for MessageUnpinnedEventMessageDetail {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("eventDateTime", &self.event_date_time)?;
-        writer.field("initiator", &self.initiator)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -9876,61 +16736,89 @@ impl crate::read_fields::ReadFields for MessageUnpinnedEventMessageDetail {
     const NAME: &'static str = "microsoft.graph.messageUnpinnedEventMessageDetail";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "eventDateTime" => self.event_date_time = map.next_value()?,
-            "initiator" => self.initiator = map.next_value()?,
+            "eventDateTime" => into.other::<crate::edm::DateTimeOffset, _>(8551, map)?,
+            "initiator" => into.other::<crate::models::AnyIdentitySet, _>(8552, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+base: <crate::models::EventMessageDetail as crate::read_fields::ReadFields>::from_properties(properties),
+}
     }
 }
 
 /// The `microsoft.graph.openShiftItem` complex type.
 ///
-/// Derived from `shiftItem` < `scheduleEntity`; inherited properties are included.
+/// Derived from `shiftItem` < `scheduleEntity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::ShiftItem`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct OpenShiftItem {
-    /// The `endDateTime` property.
-    pub end_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// The `startDateTime` property.
-    pub start_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// The `theme` property.
-    pub theme: crate::Patch<crate::models::ScheduleEntityTheme>,
-    /// An incremental part of a shift which can cover details of when and where an employee is during
-    /// their shift. For example, an assignment or a scheduled break or lunch. Required.
-    pub activities: crate::Patch<Vec<crate::models::ShiftActivity>>,
-    /// The shift label of the shiftItem.
-    pub display_name: crate::Patch<String>,
-    /// The shift notes for the shiftItem.
-    pub notes: crate::Patch<String>,
+    base: crate::models::ShiftItem,
+}
+
+#[cfg(feature = "teams")]
+impl std::ops::Deref for OpenShiftItem {
+    type Target = crate::models::ShiftItem;
+
+    fn deref(&self) -> &crate::models::ShiftItem {
+        &self.base
+    }
+}
+
+#[cfg(feature = "teams")]
+impl std::ops::DerefMut for OpenShiftItem {
+    fn deref_mut(&mut self) -> &mut crate::models::ShiftItem {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "teams")]
+impl OpenShiftItem {
+    /// An empty `openShiftItem`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Count of the number of slots for the given open shift.
-    pub open_slot_count: crate::Patch<i32>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `openSlotCount`: `None` when absent or `null`.
+    pub fn open_slot_count(&self) -> Option<i32> {
+        self.props().int(8746)
+    }
+
+    /// Sets `openSlotCount`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_open_slot_count(&mut self, value: impl crate::IntoPatch<i32>) -> &mut Self {
+        self.props_mut().set_int(8746, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "teams")]
+impl std::fmt::Debug for OpenShiftItem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "OpenShiftItem", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "teams")]
 impl serde::Serialize for OpenShiftItem {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("endDateTime", &self.end_date_time)?;
-        writer.field("startDateTime", &self.start_date_time)?;
-        writer.field("theme", &self.theme)?;
-        writer.field("activities", &self.activities)?;
-        writer.field("displayName", &self.display_name)?;
-        writer.field("notes", &self.notes)?;
-        writer.field("openSlotCount", &self.open_slot_count)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -9946,48 +16834,118 @@ impl crate::read_fields::ReadFields for OpenShiftItem {
     const NAME: &'static str = "microsoft.graph.openShiftItem";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "endDateTime" => self.end_date_time = map.next_value()?,
-            "startDateTime" => self.start_date_time = map.next_value()?,
-            "theme" => self.theme = map.next_value()?,
-            "activities" => self.activities = map.next_value()?,
-            "displayName" => self.display_name = map.next_value()?,
-            "notes" => self.notes = map.next_value()?,
-            "openSlotCount" => self.open_slot_count = map.next_value()?,
+            "endDateTime" => into.other::<crate::edm::DateTimeOffset, _>(9318, map)?,
+            "startDateTime" => into.other::<crate::edm::DateTimeOffset, _>(9319, map)?,
+            "theme" => into.other::<crate::models::ScheduleEntityTheme, _>(9320, map)?,
+            "activities" => into.other::<Vec<crate::models::ShiftActivity>, _>(9504, map)?,
+            "displayName" => into.str(9505, map)?,
+            "notes" => into.str(9506, map)?,
+            "openSlotCount" => into.int::<i32, _>(8746, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::ShiftItem as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
 /// The `microsoft.graph.operationError` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct OperationError {
-    /// Operation error code.
-    pub code: crate::Patch<String>,
-    /// Operation error message.
-    pub message: crate::Patch<String>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "teams")]
+impl OperationError {
+    /// An empty `operationError`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// Operation error code.
+    ///
+    /// `code`: `None` when absent or `null`.
+    pub fn code(&self) -> Option<&str> {
+        self.props().str(8749)
+    }
+
+    /// Sets `code`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_code(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(8749, value.into_patch());
+        self
+    }
+
+    /// Operation error message.
+    ///
+    /// `message`: `None` when absent or `null`.
+    pub fn message(&self) -> Option<&str> {
+        self.props().str(8750)
+    }
+
+    /// Sets `message`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_message(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(8750, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "teams")]
+impl std::fmt::Debug for OperationError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "OperationError", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "teams")]
 impl serde::Serialize for OperationError {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("code", &self.code)?;
-        writer.field("message", &self.message)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -10003,40 +16961,99 @@ impl crate::read_fields::ReadFields for OperationError {
     const NAME: &'static str = "microsoft.graph.operationError";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "code" => self.code = map.next_value()?,
-            "message" => self.message = map.next_value()?,
+            "code" => into.str(8749, map)?,
+            "message" => into.str(8750, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.provisionChannelEmailResult` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct ProvisionChannelEmailResult {
-    /// Represents the provisioned email address.
-    pub email: crate::Patch<String>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "teams")]
+impl ProvisionChannelEmailResult {
+    /// An empty `provisionChannelEmailResult`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// Represents the provisioned email address.
+    ///
+    /// `email`: `None` when absent or `null`.
+    pub fn email(&self) -> Option<&str> {
+        self.props().str(9089)
+    }
+
+    /// Sets `email`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_email(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(9089, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "teams")]
+impl std::fmt::Debug for ProvisionChannelEmailResult {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props().fmt_as(
+            f,
+            "ProvisionChannelEmailResult",
+            crate::models::PROPERTY_NAMES,
+        )
+    }
 }
 
 #[cfg(feature = "teams")]
 impl serde::Serialize for ProvisionChannelEmailResult {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("email", &self.email)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -10052,45 +17069,130 @@ impl crate::read_fields::ReadFields for ProvisionChannelEmailResult {
     const NAME: &'static str = "microsoft.graph.provisionChannelEmailResult";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "email" => self.email = map.next_value()?,
+            "email" => into.str(9089, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.scheduleEntity` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct ScheduleEntity {
-    /// The `endDateTime` property.
-    pub end_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// The `startDateTime` property.
-    pub start_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// The `theme` property.
-    pub theme: crate::Patch<crate::models::ScheduleEntityTheme>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "teams")]
+impl ScheduleEntity {
+    /// An empty `scheduleEntity`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// The `endDateTime` property.
+    ///
+    /// `endDateTime`: `None` when absent or `null`.
+    pub fn end_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(9318)
+    }
+
+    /// Sets `endDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_end_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(9318, value.into_patch());
+        self
+    }
+
+    /// The `startDateTime` property.
+    ///
+    /// `startDateTime`: `None` when absent or `null`.
+    pub fn start_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(9319)
+    }
+
+    /// Sets `startDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_start_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(9319, value.into_patch());
+        self
+    }
+
+    /// The `theme` property.
+    ///
+    /// `theme`: `None` when absent or `null`.
+    pub fn theme(&self) -> Option<&crate::models::ScheduleEntityTheme> {
+        self.props().get(9320)
+    }
+
+    /// Sets `theme`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_theme(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::ScheduleEntityTheme>,
+    ) -> &mut Self {
+        self.props_mut().set(9320, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "teams")]
+impl std::fmt::Debug for ScheduleEntity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "ScheduleEntity", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "teams")]
 impl serde::Serialize for ScheduleEntity {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("endDateTime", &self.end_date_time)?;
-        writer.field("startDateTime", &self.start_date_time)?;
-        writer.field("theme", &self.theme)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -10106,21 +17208,21 @@ impl crate::read_fields::ReadFields for ScheduleEntity {
     const NAME: &'static str = "microsoft.graph.scheduleEntity";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "endDateTime" => self.end_date_time = map.next_value()?,
-            "startDateTime" => self.start_date_time = map.next_value()?,
-            "theme" => self.theme = map.next_value()?,
+            "endDateTime" => into.other::<crate::edm::DateTimeOffset, _>(9318, map)?,
+            "startDateTime" => into.other::<crate::edm::DateTimeOffset, _>(9319, map)?,
+            "theme" => into.other::<crate::models::ScheduleEntityTheme, _>(9320, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
@@ -10161,7 +17263,7 @@ impl AnyScheduleEntity {
             Self::OpenShiftItem(_) => "microsoft.graph.openShiftItem",
             Self::TimeOffItem(_) => "microsoft.graph.timeOffItem",
             Self::Unknown(value) => value
-                .additional_data
+                .additional_data()
                 .get("@odata.type")
                 .and_then(|t| t.as_str())
                 .map_or("microsoft.graph.scheduleEntity", |t| {
@@ -10170,7 +17272,28 @@ impl AnyScheduleEntity {
         }
     }
 
-    /// The value as a [`ScheduleEntity`]: the declared type, or a derived type this version does not
+    /// The value read as [`ScheduleEntity`] whatever its variant: a derived type's base properties
+    /// read the same, so reading the `scheduleEntity` properties needs no `match`.
+    pub fn base(&self) -> &ScheduleEntity {
+        match self {
+            Self::ScheduleEntity(value) | Self::Unknown(value) => value,
+            Self::ShiftItem(value) => value,
+            Self::OpenShiftItem(value) => value,
+            Self::TimeOffItem(value) => value,
+        }
+    }
+
+    /// As [`AnyScheduleEntity::base`], to change the `scheduleEntity` properties of any variant.
+    pub fn base_mut(&mut self) -> &mut ScheduleEntity {
+        match self {
+            Self::ScheduleEntity(value) | Self::Unknown(value) => value,
+            Self::ShiftItem(value) => value,
+            Self::OpenShiftItem(value) => value,
+            Self::TimeOffItem(value) => value,
+        }
+    }
+
+    /// The value as [`ScheduleEntity`] if it is the declared type, or a derived type this version does not
     /// know (read as the declared type). `None` for the known derived types.
     pub fn as_schedule_entity(&self) -> Option<&ScheduleEntity> {
         match self {
@@ -10349,49 +17472,164 @@ impl crate::polymorphic::Polymorphic for AnyScheduleEntity {
 
     fn declared_data(&self) -> Option<&crate::AdditionalData> {
         match self {
-            Self::ScheduleEntity(value) => Some(&value.additional_data),
+            Self::ScheduleEntity(value) => Some(value.additional_data()),
             _ => None,
         }
     }
 }
 
 /// The `microsoft.graph.shiftActivity` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct ShiftActivity {
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "teams")]
+impl ShiftActivity {
+    /// An empty `shiftActivity`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
+    /// Properties this version of the SDK does not know and instance annotations
+    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
     /// Customer defined code for the shiftActivity. Required.
-    pub code: crate::Patch<String>,
+    ///
+    /// `code`: `None` when absent or `null`.
+    pub fn code(&self) -> Option<&str> {
+        self.props().str(9495)
+    }
+
+    /// Sets `code`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_code(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(9495, value.into_patch());
+        self
+    }
+
     /// The name of the shiftActivity. Required.
-    pub display_name: crate::Patch<String>,
+    ///
+    /// `displayName`: `None` when absent or `null`.
+    pub fn display_name(&self) -> Option<&str> {
+        self.props().str(9496)
+    }
+
+    /// Sets `displayName`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_display_name(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(9496, value.into_patch());
+        self
+    }
+
     /// The end date and time for the shiftActivity. The Timestamp type represents date and time
     /// information using ISO 8601 format and is always in UTC time. For example, midnight UTC on Jan 1,
     /// 2014 is 2014-01-01T00:00:00Z. Required.
-    pub end_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    ///
+    /// `endDateTime`: `None` when absent or `null`.
+    pub fn end_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(9497)
+    }
+
+    /// Sets `endDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_end_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(9497, value.into_patch());
+        self
+    }
+
     /// Indicates whether the microsoft.graph.user should be paid for the activity during their shift.
     /// Required.
-    pub is_paid: crate::Patch<bool>,
+    ///
+    /// `isPaid`: `None` when absent or `null`.
+    pub fn is_paid(&self) -> Option<bool> {
+        self.props().bool(9498)
+    }
+
+    /// Sets `isPaid`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_is_paid(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(9498, value.into_patch());
+        self
+    }
+
     /// The start date and time for the shiftActivity. The Timestamp type represents date and time
     /// information using ISO 8601 format and is always in UTC time. For example, midnight UTC on Jan 1,
     /// 2014 is 2014-01-01T00:00:00Z. Required.
-    pub start_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    ///
+    /// `startDateTime`: `None` when absent or `null`.
+    pub fn start_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(9499)
+    }
+
+    /// Sets `startDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_start_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(9499, value.into_patch());
+        self
+    }
+
     /// The `theme` property.
-    pub theme: crate::Patch<crate::models::ScheduleEntityTheme>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `theme`: `None` when absent or `null`.
+    pub fn theme(&self) -> Option<&crate::models::ScheduleEntityTheme> {
+        self.props().get(9500)
+    }
+
+    /// Sets `theme`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_theme(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::ScheduleEntityTheme>,
+    ) -> &mut Self {
+        self.props_mut().set(9500, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "teams")]
+impl std::fmt::Debug for ShiftActivity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "ShiftActivity", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "teams")]
 impl serde::Serialize for ShiftActivity {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("code", &self.code)?;
-        writer.field("displayName", &self.display_name)?;
-        writer.field("endDateTime", &self.end_date_time)?;
-        writer.field("isPaid", &self.is_paid)?;
-        writer.field("startDateTime", &self.start_date_time)?;
-        writer.field("theme", &self.theme)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -10407,62 +17645,121 @@ impl crate::read_fields::ReadFields for ShiftActivity {
     const NAME: &'static str = "microsoft.graph.shiftActivity";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "code" => self.code = map.next_value()?,
-            "displayName" => self.display_name = map.next_value()?,
-            "endDateTime" => self.end_date_time = map.next_value()?,
-            "isPaid" => self.is_paid = map.next_value()?,
-            "startDateTime" => self.start_date_time = map.next_value()?,
-            "theme" => self.theme = map.next_value()?,
+            "code" => into.str(9495, map)?,
+            "displayName" => into.str(9496, map)?,
+            "endDateTime" => into.other::<crate::edm::DateTimeOffset, _>(9497, map)?,
+            "isPaid" => into.bool(9498, map)?,
+            "startDateTime" => into.other::<crate::edm::DateTimeOffset, _>(9499, map)?,
+            "theme" => into.other::<crate::models::ScheduleEntityTheme, _>(9500, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.shiftItem` complex type.
 ///
-/// Derived from `scheduleEntity`; inherited properties are included.
+/// Derived from `scheduleEntity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::ScheduleEntity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct ShiftItem {
-    /// The `endDateTime` property.
-    pub end_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// The `startDateTime` property.
-    pub start_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// The `theme` property.
-    pub theme: crate::Patch<crate::models::ScheduleEntityTheme>,
+    base: crate::models::ScheduleEntity,
+}
+
+#[cfg(feature = "teams")]
+impl std::ops::Deref for ShiftItem {
+    type Target = crate::models::ScheduleEntity;
+
+    fn deref(&self) -> &crate::models::ScheduleEntity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "teams")]
+impl std::ops::DerefMut for ShiftItem {
+    fn deref_mut(&mut self) -> &mut crate::models::ScheduleEntity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "teams")]
+impl ShiftItem {
+    /// An empty `shiftItem`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// An incremental part of a shift which can cover details of when and where an employee is during
     /// their shift. For example, an assignment or a scheduled break or lunch. Required.
-    pub activities: crate::Patch<Vec<crate::models::ShiftActivity>>,
+    ///
+    /// `activities`: an empty slice when absent or `null`.
+    pub fn activities(&self) -> &[crate::models::ShiftActivity] {
+        self.props().list(9504)
+    }
+
+    /// Sets `activities`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_activities(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::ShiftActivity>>,
+    ) -> &mut Self {
+        self.props_mut().set(9504, value.into_patch());
+        self
+    }
+
     /// The shift label of the shiftItem.
-    pub display_name: crate::Patch<String>,
+    ///
+    /// `displayName`: `None` when absent or `null`.
+    pub fn display_name(&self) -> Option<&str> {
+        self.props().str(9505)
+    }
+
+    /// Sets `displayName`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_display_name(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(9505, value.into_patch());
+        self
+    }
+
     /// The shift notes for the shiftItem.
-    pub notes: crate::Patch<String>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `notes`: `None` when absent or `null`.
+    pub fn notes(&self) -> Option<&str> {
+        self.props().str(9506)
+    }
+
+    /// Sets `notes`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_notes(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(9506, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "teams")]
+impl std::fmt::Debug for ShiftItem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "ShiftItem", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "teams")]
 impl serde::Serialize for ShiftItem {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("endDateTime", &self.end_date_time)?;
-        writer.field("startDateTime", &self.start_date_time)?;
-        writer.field("theme", &self.theme)?;
-        writer.field("activities", &self.activities)?;
-        writer.field("displayName", &self.display_name)?;
-        writer.field("notes", &self.notes)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -10478,24 +17775,29 @@ impl crate::read_fields::ReadFields for ShiftItem {
     const NAME: &'static str = "microsoft.graph.shiftItem";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "endDateTime" => self.end_date_time = map.next_value()?,
-            "startDateTime" => self.start_date_time = map.next_value()?,
-            "theme" => self.theme = map.next_value()?,
-            "activities" => self.activities = map.next_value()?,
-            "displayName" => self.display_name = map.next_value()?,
-            "notes" => self.notes = map.next_value()?,
+            "endDateTime" => into.other::<crate::edm::DateTimeOffset, _>(9318, map)?,
+            "startDateTime" => into.other::<crate::edm::DateTimeOffset, _>(9319, map)?,
+            "theme" => into.other::<crate::models::ScheduleEntityTheme, _>(9320, map)?,
+            "activities" => into.other::<Vec<crate::models::ShiftActivity>, _>(9504, map)?,
+            "displayName" => into.str(9505, map)?,
+            "notes" => into.str(9506, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base:
+                <crate::models::ScheduleEntity as crate::read_fields::ReadFields>::from_properties(
+                    properties,
+                ),
+        }
     }
 }
 
@@ -10530,14 +17832,31 @@ impl AnyShiftItem {
             Self::ShiftItem(_) => "microsoft.graph.shiftItem",
             Self::OpenShiftItem(_) => "microsoft.graph.openShiftItem",
             Self::Unknown(value) => value
-                .additional_data
+                .additional_data()
                 .get("@odata.type")
                 .and_then(|t| t.as_str())
                 .map_or("microsoft.graph.shiftItem", |t| t.trim_start_matches('#')),
         }
     }
 
-    /// The value as a [`ShiftItem`]: the declared type, or a derived type this version does not
+    /// The value read as [`ShiftItem`] whatever its variant: a derived type's base properties
+    /// read the same, so reading the `shiftItem` properties needs no `match`.
+    pub fn base(&self) -> &ShiftItem {
+        match self {
+            Self::ShiftItem(value) | Self::Unknown(value) => value,
+            Self::OpenShiftItem(value) => value,
+        }
+    }
+
+    /// As [`AnyShiftItem::base`], to change the `shiftItem` properties of any variant.
+    pub fn base_mut(&mut self) -> &mut ShiftItem {
+        match self {
+            Self::ShiftItem(value) | Self::Unknown(value) => value,
+            Self::OpenShiftItem(value) => value,
+        }
+    }
+
+    /// The value as [`ShiftItem`] if it is the declared type, or a derived type this version does not
     /// know (read as the declared type). `None` for the known derived types.
     pub fn as_shift_item(&self) -> Option<&ShiftItem> {
         match self {
@@ -10640,7 +17959,7 @@ impl crate::polymorphic::Polymorphic for AnyShiftItem {
 
     fn declared_data(&self) -> Option<&crate::AdditionalData> {
         match self {
-            Self::ShiftItem(value) => Some(&value.additional_data),
+            Self::ShiftItem(value) => Some(value.additional_data()),
             _ => None,
         }
     }
@@ -10648,26 +17967,87 @@ impl crate::polymorphic::Polymorphic for AnyShiftItem {
 
 /// The `microsoft.graph.tabUpdatedEventMessageDetail` complex type.
 ///
-/// Derived from `eventMessageDetail`; inherited properties are included.
+/// Derived from `eventMessageDetail`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::EventMessageDetail`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct TabUpdatedEventMessageDetail {
+    base: crate::models::EventMessageDetail,
+}
+
+#[cfg(feature = "teams")]
+impl std::ops::Deref for TabUpdatedEventMessageDetail {
+    type Target = crate::models::EventMessageDetail;
+
+    fn deref(&self) -> &crate::models::EventMessageDetail {
+        &self.base
+    }
+}
+
+#[cfg(feature = "teams")]
+impl std::ops::DerefMut for TabUpdatedEventMessageDetail {
+    fn deref_mut(&mut self) -> &mut crate::models::EventMessageDetail {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "teams")]
+impl TabUpdatedEventMessageDetail {
+    /// An empty `tabUpdatedEventMessageDetail`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Initiator of the event.
-    pub initiator: crate::Patch<Box<crate::models::AnyIdentitySet>>,
+    ///
+    /// `initiator`: `None` when absent or `null`.
+    pub fn initiator(&self) -> Option<&crate::models::AnyIdentitySet> {
+        self.props().get(9661)
+    }
+
+    /// Sets `initiator`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_initiator(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::AnyIdentitySet>,
+    ) -> &mut Self {
+        self.props_mut().set(9661, value.into_patch());
+        self
+    }
+
     /// Unique identifier of the tab.
-    pub tab_id: crate::Patch<String>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `tabId`: `None` when absent or `null`.
+    pub fn tab_id(&self) -> Option<&str> {
+        self.props().str(9662)
+    }
+
+    /// Sets `tabId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_tab_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(9662, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "teams")]
+impl std::fmt::Debug for TabUpdatedEventMessageDetail {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props().fmt_as(
+            f,
+            "TabUpdatedEventMessageDetail",
+            crate::models::PROPERTY_NAMES,
+        )
+    }
 }
 
 #[cfg(feature = "teams")]
 impl serde::Serialize for TabUpdatedEventMessageDetail {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("initiator", &self.initiator)?;
-        writer.field("tabId", &self.tab_id)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -10683,45 +18063,108 @@ impl crate::read_fields::ReadFields for TabUpdatedEventMessageDetail {
     const NAME: &'static str = "microsoft.graph.tabUpdatedEventMessageDetail";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "initiator" => self.initiator = map.next_value()?,
-            "tabId" => self.tab_id = map.next_value()?,
+            "initiator" => into.other::<crate::models::AnyIdentitySet, _>(9661, map)?,
+            "tabId" => into.str(9662, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+base: <crate::models::EventMessageDetail as crate::read_fields::ReadFields>::from_properties(properties),
+}
     }
 }
 
 /// The `microsoft.graph.teamArchivedEventMessageDetail` complex type.
 ///
-/// Derived from `eventMessageDetail`; inherited properties are included.
+/// Derived from `eventMessageDetail`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::EventMessageDetail`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct TeamArchivedEventMessageDetail {
+    base: crate::models::EventMessageDetail,
+}
+
+#[cfg(feature = "teams")]
+impl std::ops::Deref for TeamArchivedEventMessageDetail {
+    type Target = crate::models::EventMessageDetail;
+
+    fn deref(&self) -> &crate::models::EventMessageDetail {
+        &self.base
+    }
+}
+
+#[cfg(feature = "teams")]
+impl std::ops::DerefMut for TeamArchivedEventMessageDetail {
+    fn deref_mut(&mut self) -> &mut crate::models::EventMessageDetail {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "teams")]
+impl TeamArchivedEventMessageDetail {
+    /// An empty `teamArchivedEventMessageDetail`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Initiator of the event.
-    pub initiator: crate::Patch<Box<crate::models::AnyIdentitySet>>,
+    ///
+    /// `initiator`: `None` when absent or `null`.
+    pub fn initiator(&self) -> Option<&crate::models::AnyIdentitySet> {
+        self.props().get(9672)
+    }
+
+    /// Sets `initiator`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_initiator(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::AnyIdentitySet>,
+    ) -> &mut Self {
+        self.props_mut().set(9672, value.into_patch());
+        self
+    }
+
     /// Unique identifier of the team.
-    pub team_id: crate::Patch<String>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `teamId`: `None` when absent or `null`.
+    pub fn team_id(&self) -> Option<&str> {
+        self.props().str(9673)
+    }
+
+    /// Sets `teamId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_team_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(9673, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "teams")]
+impl std::fmt::Debug for TeamArchivedEventMessageDetail {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props().fmt_as(
+            f,
+            "TeamArchivedEventMessageDetail",
+            crate::models::PROPERTY_NAMES,
+        )
+    }
 }
 
 #[cfg(feature = "teams")]
 impl serde::Serialize for TeamArchivedEventMessageDetail {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("initiator", &self.initiator)?;
-        writer.field("teamId", &self.team_id)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -10737,51 +18180,134 @@ impl crate::read_fields::ReadFields for TeamArchivedEventMessageDetail {
     const NAME: &'static str = "microsoft.graph.teamArchivedEventMessageDetail";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "initiator" => self.initiator = map.next_value()?,
-            "teamId" => self.team_id = map.next_value()?,
+            "initiator" => into.other::<crate::models::AnyIdentitySet, _>(9672, map)?,
+            "teamId" => into.str(9673, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+base: <crate::models::EventMessageDetail as crate::read_fields::ReadFields>::from_properties(properties),
+}
     }
 }
 
 /// The `microsoft.graph.teamCreatedEventMessageDetail` complex type.
 ///
-/// Derived from `eventMessageDetail`; inherited properties are included.
+/// Derived from `eventMessageDetail`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::EventMessageDetail`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct TeamCreatedEventMessageDetail {
+    base: crate::models::EventMessageDetail,
+}
+
+#[cfg(feature = "teams")]
+impl std::ops::Deref for TeamCreatedEventMessageDetail {
+    type Target = crate::models::EventMessageDetail;
+
+    fn deref(&self) -> &crate::models::EventMessageDetail {
+        &self.base
+    }
+}
+
+#[cfg(feature = "teams")]
+impl std::ops::DerefMut for TeamCreatedEventMessageDetail {
+    fn deref_mut(&mut self) -> &mut crate::models::EventMessageDetail {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "teams")]
+impl TeamCreatedEventMessageDetail {
+    /// An empty `teamCreatedEventMessageDetail`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Initiator of the event.
-    pub initiator: crate::Patch<Box<crate::models::AnyIdentitySet>>,
+    ///
+    /// `initiator`: `None` when absent or `null`.
+    pub fn initiator(&self) -> Option<&crate::models::AnyIdentitySet> {
+        self.props().get(9675)
+    }
+
+    /// Sets `initiator`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_initiator(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::AnyIdentitySet>,
+    ) -> &mut Self {
+        self.props_mut().set(9675, value.into_patch());
+        self
+    }
+
     /// Description for the team.
-    pub team_description: crate::Patch<String>,
+    ///
+    /// `teamDescription`: `None` when absent or `null`.
+    pub fn team_description(&self) -> Option<&str> {
+        self.props().str(9676)
+    }
+
+    /// Sets `teamDescription`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_team_description(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(9676, value.into_patch());
+        self
+    }
+
     /// Display name of the team.
-    pub team_display_name: crate::Patch<String>,
+    ///
+    /// `teamDisplayName`: `None` when absent or `null`.
+    pub fn team_display_name(&self) -> Option<&str> {
+        self.props().str(9677)
+    }
+
+    /// Sets `teamDisplayName`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_team_display_name(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(9677, value.into_patch());
+        self
+    }
+
     /// Unique identifier of the team.
-    pub team_id: crate::Patch<String>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `teamId`: `None` when absent or `null`.
+    pub fn team_id(&self) -> Option<&str> {
+        self.props().str(9678)
+    }
+
+    /// Sets `teamId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_team_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(9678, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "teams")]
+impl std::fmt::Debug for TeamCreatedEventMessageDetail {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props().fmt_as(
+            f,
+            "TeamCreatedEventMessageDetail",
+            crate::models::PROPERTY_NAMES,
+        )
+    }
 }
 
 #[cfg(feature = "teams")]
 impl serde::Serialize for TeamCreatedEventMessageDetail {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("initiator", &self.initiator)?;
-        writer.field("teamDescription", &self.team_description)?;
-        writer.field("teamDisplayName", &self.team_display_name)?;
-        writer.field("teamId", &self.team_id)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -10797,50 +18323,123 @@ impl crate::read_fields::ReadFields for TeamCreatedEventMessageDetail {
     const NAME: &'static str = "microsoft.graph.teamCreatedEventMessageDetail";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "initiator" => self.initiator = map.next_value()?,
-            "teamDescription" => self.team_description = map.next_value()?,
-            "teamDisplayName" => self.team_display_name = map.next_value()?,
-            "teamId" => self.team_id = map.next_value()?,
+            "initiator" => into.other::<crate::models::AnyIdentitySet, _>(9675, map)?,
+            "teamDescription" => into.str(9676, map)?,
+            "teamDisplayName" => into.str(9677, map)?,
+            "teamId" => into.str(9678, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+base: <crate::models::EventMessageDetail as crate::read_fields::ReadFields>::from_properties(properties),
+}
     }
 }
 
 /// The `microsoft.graph.teamDescriptionUpdatedEventMessageDetail` complex type.
 ///
-/// Derived from `eventMessageDetail`; inherited properties are included.
+/// Derived from `eventMessageDetail`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::EventMessageDetail`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct TeamDescriptionUpdatedEventMessageDetail {
+    base: crate::models::EventMessageDetail,
+}
+
+#[cfg(feature = "teams")]
+impl std::ops::Deref for TeamDescriptionUpdatedEventMessageDetail {
+    type Target = crate::models::EventMessageDetail;
+
+    fn deref(&self) -> &crate::models::EventMessageDetail {
+        &self.base
+    }
+}
+
+#[cfg(feature = "teams")]
+impl std::ops::DerefMut for TeamDescriptionUpdatedEventMessageDetail {
+    fn deref_mut(&mut self) -> &mut crate::models::EventMessageDetail {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "teams")]
+impl TeamDescriptionUpdatedEventMessageDetail {
+    /// An empty `teamDescriptionUpdatedEventMessageDetail`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Initiator of the event.
-    pub initiator: crate::Patch<Box<crate::models::AnyIdentitySet>>,
+    ///
+    /// `initiator`: `None` when absent or `null`.
+    pub fn initiator(&self) -> Option<&crate::models::AnyIdentitySet> {
+        self.props().get(9679)
+    }
+
+    /// Sets `initiator`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_initiator(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::AnyIdentitySet>,
+    ) -> &mut Self {
+        self.props_mut().set(9679, value.into_patch());
+        self
+    }
+
     /// The updated description for the team.
-    pub team_description: crate::Patch<String>,
+    ///
+    /// `teamDescription`: `None` when absent or `null`.
+    pub fn team_description(&self) -> Option<&str> {
+        self.props().str(9680)
+    }
+
+    /// Sets `teamDescription`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_team_description(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(9680, value.into_patch());
+        self
+    }
+
     /// Unique identifier of the team.
-    pub team_id: crate::Patch<String>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `teamId`: `None` when absent or `null`.
+    pub fn team_id(&self) -> Option<&str> {
+        self.props().str(9681)
+    }
+
+    /// Sets `teamId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_team_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(9681, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "teams")]
+impl std::fmt::Debug for TeamDescriptionUpdatedEventMessageDetail {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props().fmt_as(
+            f,
+            "TeamDescriptionUpdatedEventMessageDetail",
+            crate::models::PROPERTY_NAMES,
+        )
+    }
 }
 
 #[cfg(feature = "teams")]
 impl serde::Serialize for TeamDescriptionUpdatedEventMessageDetail {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("initiator", &self.initiator)?;
-        writer.field("teamDescription", &self.team_description)?;
-        writer.field("teamId", &self.team_id)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -10856,50 +18455,144 @@ impl crate::read_fields::ReadFields for TeamDescriptionUpdatedEventMessageDetail
     const NAME: &'static str = "microsoft.graph.teamDescriptionUpdatedEventMessageDetail";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "initiator" => self.initiator = map.next_value()?,
-            "teamDescription" => self.team_description = map.next_value()?,
-            "teamId" => self.team_id = map.next_value()?,
+            "initiator" => into.other::<crate::models::AnyIdentitySet, _>(9679, map)?,
+            "teamDescription" => into.str(9680, map)?,
+            "teamId" => into.str(9681, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+base: <crate::models::EventMessageDetail as crate::read_fields::ReadFields>::from_properties(properties),
+}
     }
 }
 
 /// The `microsoft.graph.teamFunSettings` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct TeamFunSettings {
-    /// If set to true, enables users to include custom memes.
-    pub allow_custom_memes: crate::Patch<bool>,
-    /// If set to true, enables Giphy use.
-    pub allow_giphy: crate::Patch<bool>,
-    /// If set to true, enables users to include stickers and memes.
-    pub allow_stickers_and_memes: crate::Patch<bool>,
-    /// Giphy content rating. Possible values are: moderate, strict.
-    pub giphy_content_rating: crate::Patch<crate::models::GiphyRatingType>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "teams")]
+impl TeamFunSettings {
+    /// An empty `teamFunSettings`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// If set to true, enables users to include custom memes.
+    ///
+    /// `allowCustomMemes`: `None` when absent or `null`.
+    pub fn allow_custom_memes(&self) -> Option<bool> {
+        self.props().bool(9682)
+    }
+
+    /// Sets `allowCustomMemes`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_allow_custom_memes(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(9682, value.into_patch());
+        self
+    }
+
+    /// If set to true, enables Giphy use.
+    ///
+    /// `allowGiphy`: `None` when absent or `null`.
+    pub fn allow_giphy(&self) -> Option<bool> {
+        self.props().bool(9683)
+    }
+
+    /// Sets `allowGiphy`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_allow_giphy(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(9683, value.into_patch());
+        self
+    }
+
+    /// If set to true, enables users to include stickers and memes.
+    ///
+    /// `allowStickersAndMemes`: `None` when absent or `null`.
+    pub fn allow_stickers_and_memes(&self) -> Option<bool> {
+        self.props().bool(9684)
+    }
+
+    /// Sets `allowStickersAndMemes`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_allow_stickers_and_memes(
+        &mut self,
+        value: impl crate::IntoPatch<bool>,
+    ) -> &mut Self {
+        self.props_mut().set_bool(9684, value.into_patch());
+        self
+    }
+
+    /// Giphy content rating. Possible values are: moderate, strict.
+    ///
+    /// `giphyContentRating`: `None` when absent or `null`.
+    pub fn giphy_content_rating(&self) -> Option<&crate::models::GiphyRatingType> {
+        self.props().get(9685)
+    }
+
+    /// Sets `giphyContentRating`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_giphy_content_rating(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::GiphyRatingType>,
+    ) -> &mut Self {
+        self.props_mut().set(9685, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "teams")]
+impl std::fmt::Debug for TeamFunSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "TeamFunSettings", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "teams")]
 impl serde::Serialize for TeamFunSettings {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("allowCustomMemes", &self.allow_custom_memes)?;
-        writer.field("allowGiphy", &self.allow_giphy)?;
-        writer.field("allowStickersAndMemes", &self.allow_stickers_and_memes)?;
-        writer.field("giphyContentRating", &self.giphy_content_rating)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -10915,48 +18608,114 @@ impl crate::read_fields::ReadFields for TeamFunSettings {
     const NAME: &'static str = "microsoft.graph.teamFunSettings";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "allowCustomMemes" => self.allow_custom_memes = map.next_value()?,
-            "allowGiphy" => self.allow_giphy = map.next_value()?,
-            "allowStickersAndMemes" => self.allow_stickers_and_memes = map.next_value()?,
-            "giphyContentRating" => self.giphy_content_rating = map.next_value()?,
+            "allowCustomMemes" => into.bool(9682, map)?,
+            "allowGiphy" => into.bool(9683, map)?,
+            "allowStickersAndMemes" => into.bool(9684, map)?,
+            "giphyContentRating" => into.other::<crate::models::GiphyRatingType, _>(9685, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.teamGuestSettings` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct TeamGuestSettings {
-    /// If set to true, guests can add and update channels.
-    pub allow_create_update_channels: crate::Patch<bool>,
-    /// If set to true, guests can delete channels.
-    pub allow_delete_channels: crate::Patch<bool>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "teams")]
+impl TeamGuestSettings {
+    /// An empty `teamGuestSettings`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// If set to true, guests can add and update channels.
+    ///
+    /// `allowCreateUpdateChannels`: `None` when absent or `null`.
+    pub fn allow_create_update_channels(&self) -> Option<bool> {
+        self.props().bool(9686)
+    }
+
+    /// Sets `allowCreateUpdateChannels`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_allow_create_update_channels(
+        &mut self,
+        value: impl crate::IntoPatch<bool>,
+    ) -> &mut Self {
+        self.props_mut().set_bool(9686, value.into_patch());
+        self
+    }
+
+    /// If set to true, guests can delete channels.
+    ///
+    /// `allowDeleteChannels`: `None` when absent or `null`.
+    pub fn allow_delete_channels(&self) -> Option<bool> {
+        self.props().bool(9687)
+    }
+
+    /// Sets `allowDeleteChannels`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_allow_delete_channels(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(9687, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "teams")]
+impl std::fmt::Debug for TeamGuestSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "TeamGuestSettings", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "teams")]
 impl serde::Serialize for TeamGuestSettings {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field(
-            "allowCreateUpdateChannels",
-            &self.allow_create_update_channels,
-        )?;
-        writer.field("allowDeleteChannels", &self.allow_delete_channels)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -10972,45 +18731,106 @@ impl crate::read_fields::ReadFields for TeamGuestSettings {
     const NAME: &'static str = "microsoft.graph.teamGuestSettings";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "allowCreateUpdateChannels" => self.allow_create_update_channels = map.next_value()?,
-            "allowDeleteChannels" => self.allow_delete_channels = map.next_value()?,
+            "allowCreateUpdateChannels" => into.bool(9686, map)?,
+            "allowDeleteChannels" => into.bool(9687, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.teamJoiningDisabledEventMessageDetail` complex type.
 ///
-/// Derived from `eventMessageDetail`; inherited properties are included.
+/// Derived from `eventMessageDetail`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::EventMessageDetail`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct TeamJoiningDisabledEventMessageDetail {
+    base: crate::models::EventMessageDetail,
+}
+
+#[cfg(feature = "teams")]
+impl std::ops::Deref for TeamJoiningDisabledEventMessageDetail {
+    type Target = crate::models::EventMessageDetail;
+
+    fn deref(&self) -> &crate::models::EventMessageDetail {
+        &self.base
+    }
+}
+
+#[cfg(feature = "teams")]
+impl std::ops::DerefMut for TeamJoiningDisabledEventMessageDetail {
+    fn deref_mut(&mut self) -> &mut crate::models::EventMessageDetail {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "teams")]
+impl TeamJoiningDisabledEventMessageDetail {
+    /// An empty `teamJoiningDisabledEventMessageDetail`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Initiator of the event.
-    pub initiator: crate::Patch<Box<crate::models::AnyIdentitySet>>,
+    ///
+    /// `initiator`: `None` when absent or `null`.
+    pub fn initiator(&self) -> Option<&crate::models::AnyIdentitySet> {
+        self.props().get(9688)
+    }
+
+    /// Sets `initiator`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_initiator(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::AnyIdentitySet>,
+    ) -> &mut Self {
+        self.props_mut().set(9688, value.into_patch());
+        self
+    }
+
     /// Unique identifier of the team.
-    pub team_id: crate::Patch<String>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `teamId`: `None` when absent or `null`.
+    pub fn team_id(&self) -> Option<&str> {
+        self.props().str(9689)
+    }
+
+    /// Sets `teamId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_team_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(9689, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "teams")]
+impl std::fmt::Debug for TeamJoiningDisabledEventMessageDetail {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props().fmt_as(
+            f,
+            "TeamJoiningDisabledEventMessageDetail",
+            crate::models::PROPERTY_NAMES,
+        )
+    }
 }
 
 #[cfg(feature = "teams")]
 impl serde::Serialize for TeamJoiningDisabledEventMessageDetail {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("initiator", &self.initiator)?;
-        writer.field("teamId", &self.team_id)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -11026,45 +18846,108 @@ impl crate::read_fields::ReadFields for TeamJoiningDisabledEventMessageDetail {
     const NAME: &'static str = "microsoft.graph.teamJoiningDisabledEventMessageDetail";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "initiator" => self.initiator = map.next_value()?,
-            "teamId" => self.team_id = map.next_value()?,
+            "initiator" => into.other::<crate::models::AnyIdentitySet, _>(9688, map)?,
+            "teamId" => into.str(9689, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+base: <crate::models::EventMessageDetail as crate::read_fields::ReadFields>::from_properties(properties),
+}
     }
 }
 
 /// The `microsoft.graph.teamJoiningEnabledEventMessageDetail` complex type.
 ///
-/// Derived from `eventMessageDetail`; inherited properties are included.
+/// Derived from `eventMessageDetail`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::EventMessageDetail`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct TeamJoiningEnabledEventMessageDetail {
+    base: crate::models::EventMessageDetail,
+}
+
+#[cfg(feature = "teams")]
+impl std::ops::Deref for TeamJoiningEnabledEventMessageDetail {
+    type Target = crate::models::EventMessageDetail;
+
+    fn deref(&self) -> &crate::models::EventMessageDetail {
+        &self.base
+    }
+}
+
+#[cfg(feature = "teams")]
+impl std::ops::DerefMut for TeamJoiningEnabledEventMessageDetail {
+    fn deref_mut(&mut self) -> &mut crate::models::EventMessageDetail {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "teams")]
+impl TeamJoiningEnabledEventMessageDetail {
+    /// An empty `teamJoiningEnabledEventMessageDetail`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Initiator of the event.
-    pub initiator: crate::Patch<Box<crate::models::AnyIdentitySet>>,
+    ///
+    /// `initiator`: `None` when absent or `null`.
+    pub fn initiator(&self) -> Option<&crate::models::AnyIdentitySet> {
+        self.props().get(9690)
+    }
+
+    /// Sets `initiator`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_initiator(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::AnyIdentitySet>,
+    ) -> &mut Self {
+        self.props_mut().set(9690, value.into_patch());
+        self
+    }
+
     /// Unique identifier of the team.
-    pub team_id: crate::Patch<String>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `teamId`: `None` when absent or `null`.
+    pub fn team_id(&self) -> Option<&str> {
+        self.props().str(9691)
+    }
+
+    /// Sets `teamId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_team_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(9691, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "teams")]
+impl std::fmt::Debug for TeamJoiningEnabledEventMessageDetail {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props().fmt_as(
+            f,
+            "TeamJoiningEnabledEventMessageDetail",
+            crate::models::PROPERTY_NAMES,
+        )
+    }
 }
 
 #[cfg(feature = "teams")]
 impl serde::Serialize for TeamJoiningEnabledEventMessageDetail {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("initiator", &self.initiator)?;
-        writer.field("teamId", &self.team_id)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -11080,67 +18963,175 @@ impl crate::read_fields::ReadFields for TeamJoiningEnabledEventMessageDetail {
     const NAME: &'static str = "microsoft.graph.teamJoiningEnabledEventMessageDetail";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "initiator" => self.initiator = map.next_value()?,
-            "teamId" => self.team_id = map.next_value()?,
+            "initiator" => into.other::<crate::models::AnyIdentitySet, _>(9690, map)?,
+            "teamId" => into.str(9691, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+base: <crate::models::EventMessageDetail as crate::read_fields::ReadFields>::from_properties(properties),
+}
     }
 }
 
 /// The `microsoft.graph.teamMemberSettings` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct TeamMemberSettings {
-    /// If set to true, members can add and remove apps.
-    pub allow_add_remove_apps: crate::Patch<bool>,
-    /// If set to true, members can add and update private channels.
-    pub allow_create_private_channels: crate::Patch<bool>,
-    /// If set to true, members can add and update channels.
-    pub allow_create_update_channels: crate::Patch<bool>,
-    /// If set to true, members can add, update, and remove connectors.
-    pub allow_create_update_remove_connectors: crate::Patch<bool>,
-    /// If set to true, members can add, update, and remove tabs.
-    pub allow_create_update_remove_tabs: crate::Patch<bool>,
-    /// If set to true, members can delete channels.
-    pub allow_delete_channels: crate::Patch<bool>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "teams")]
+impl TeamMemberSettings {
+    /// An empty `teamMemberSettings`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// If set to true, members can add and remove apps.
+    ///
+    /// `allowAddRemoveApps`: `None` when absent or `null`.
+    pub fn allow_add_remove_apps(&self) -> Option<bool> {
+        self.props().bool(9692)
+    }
+
+    /// Sets `allowAddRemoveApps`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_allow_add_remove_apps(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(9692, value.into_patch());
+        self
+    }
+
+    /// If set to true, members can add and update private channels.
+    ///
+    /// `allowCreatePrivateChannels`: `None` when absent or `null`.
+    pub fn allow_create_private_channels(&self) -> Option<bool> {
+        self.props().bool(9693)
+    }
+
+    /// Sets `allowCreatePrivateChannels`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_allow_create_private_channels(
+        &mut self,
+        value: impl crate::IntoPatch<bool>,
+    ) -> &mut Self {
+        self.props_mut().set_bool(9693, value.into_patch());
+        self
+    }
+
+    /// If set to true, members can add and update channels.
+    ///
+    /// `allowCreateUpdateChannels`: `None` when absent or `null`.
+    pub fn allow_create_update_channels(&self) -> Option<bool> {
+        self.props().bool(9694)
+    }
+
+    /// Sets `allowCreateUpdateChannels`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_allow_create_update_channels(
+        &mut self,
+        value: impl crate::IntoPatch<bool>,
+    ) -> &mut Self {
+        self.props_mut().set_bool(9694, value.into_patch());
+        self
+    }
+
+    /// If set to true, members can add, update, and remove connectors.
+    ///
+    /// `allowCreateUpdateRemoveConnectors`: `None` when absent or `null`.
+    pub fn allow_create_update_remove_connectors(&self) -> Option<bool> {
+        self.props().bool(9695)
+    }
+
+    /// Sets `allowCreateUpdateRemoveConnectors`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_allow_create_update_remove_connectors(
+        &mut self,
+        value: impl crate::IntoPatch<bool>,
+    ) -> &mut Self {
+        self.props_mut().set_bool(9695, value.into_patch());
+        self
+    }
+
+    /// If set to true, members can add, update, and remove tabs.
+    ///
+    /// `allowCreateUpdateRemoveTabs`: `None` when absent or `null`.
+    pub fn allow_create_update_remove_tabs(&self) -> Option<bool> {
+        self.props().bool(9696)
+    }
+
+    /// Sets `allowCreateUpdateRemoveTabs`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_allow_create_update_remove_tabs(
+        &mut self,
+        value: impl crate::IntoPatch<bool>,
+    ) -> &mut Self {
+        self.props_mut().set_bool(9696, value.into_patch());
+        self
+    }
+
+    /// If set to true, members can delete channels.
+    ///
+    /// `allowDeleteChannels`: `None` when absent or `null`.
+    pub fn allow_delete_channels(&self) -> Option<bool> {
+        self.props().bool(9697)
+    }
+
+    /// Sets `allowDeleteChannels`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_allow_delete_channels(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(9697, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "teams")]
+impl std::fmt::Debug for TeamMemberSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "TeamMemberSettings", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "teams")]
 impl serde::Serialize for TeamMemberSettings {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("allowAddRemoveApps", &self.allow_add_remove_apps)?;
-        writer.field(
-            "allowCreatePrivateChannels",
-            &self.allow_create_private_channels,
-        )?;
-        writer.field(
-            "allowCreateUpdateChannels",
-            &self.allow_create_update_channels,
-        )?;
-        writer.field(
-            "allowCreateUpdateRemoveConnectors",
-            &self.allow_create_update_remove_connectors,
-        )?;
-        writer.field(
-            "allowCreateUpdateRemoveTabs",
-            &self.allow_create_update_remove_tabs,
-        )?;
-        writer.field("allowDeleteChannels", &self.allow_delete_channels)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -11156,52 +19147,94 @@ impl crate::read_fields::ReadFields for TeamMemberSettings {
     const NAME: &'static str = "microsoft.graph.teamMemberSettings";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "allowAddRemoveApps" => self.allow_add_remove_apps = map.next_value()?,
-            "allowCreatePrivateChannels" => {
-                self.allow_create_private_channels = map.next_value()?
-            }
-            "allowCreateUpdateChannels" => self.allow_create_update_channels = map.next_value()?,
-            "allowCreateUpdateRemoveConnectors" => {
-                self.allow_create_update_remove_connectors = map.next_value()?
-            }
-            "allowCreateUpdateRemoveTabs" => {
-                self.allow_create_update_remove_tabs = map.next_value()?
-            }
-            "allowDeleteChannels" => self.allow_delete_channels = map.next_value()?,
+            "allowAddRemoveApps" => into.bool(9692, map)?,
+            "allowCreatePrivateChannels" => into.bool(9693, map)?,
+            "allowCreateUpdateChannels" => into.bool(9694, map)?,
+            "allowCreateUpdateRemoveConnectors" => into.bool(9695, map)?,
+            "allowCreateUpdateRemoveTabs" => into.bool(9696, map)?,
+            "allowDeleteChannels" => into.bool(9697, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.teamMembersNotificationRecipient` complex type.
 ///
-/// Derived from `teamworkNotificationRecipient`; inherited properties are included.
+/// Derived from `teamworkNotificationRecipient`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::TeamworkNotificationRecipient`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct TeamMembersNotificationRecipient {
+    base: crate::models::TeamworkNotificationRecipient,
+}
+
+#[cfg(feature = "teams")]
+impl std::ops::Deref for TeamMembersNotificationRecipient {
+    type Target = crate::models::TeamworkNotificationRecipient;
+
+    fn deref(&self) -> &crate::models::TeamworkNotificationRecipient {
+        &self.base
+    }
+}
+
+#[cfg(feature = "teams")]
+impl std::ops::DerefMut for TeamMembersNotificationRecipient {
+    fn deref_mut(&mut self) -> &mut crate::models::TeamworkNotificationRecipient {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "teams")]
+impl TeamMembersNotificationRecipient {
+    /// An empty `teamMembersNotificationRecipient`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The unique identifier for the team whose members should receive the notification.
-    pub team_id: crate::Patch<String>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `teamId`: `None` when absent or `null`.
+    pub fn team_id(&self) -> Option<&str> {
+        self.props().str(9698)
+    }
+
+    /// Sets `teamId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_team_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(9698, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "teams")]
+impl std::fmt::Debug for TeamMembersNotificationRecipient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props().fmt_as(
+            f,
+            "TeamMembersNotificationRecipient",
+            crate::models::PROPERTY_NAMES,
+        )
+    }
 }
 
 #[cfg(feature = "teams")]
 impl serde::Serialize for TeamMembersNotificationRecipient {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("teamId", &self.team_id)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -11217,54 +19250,158 @@ impl crate::read_fields::ReadFields for TeamMembersNotificationRecipient {
     const NAME: &'static str = "microsoft.graph.teamMembersNotificationRecipient";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "teamId" => self.team_id = map.next_value()?,
+            "teamId" => into.str(9698, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+base: <crate::models::TeamworkNotificationRecipient as crate::read_fields::ReadFields>::from_properties(properties),
+}
     }
 }
 
 /// The `microsoft.graph.teamMessagingSettings` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct TeamMessagingSettings {
-    /// If set to true, @channel mentions are allowed.
-    pub allow_channel_mentions: crate::Patch<bool>,
-    /// If set to true, owners can delete any message.
-    pub allow_owner_delete_messages: crate::Patch<bool>,
-    /// If set to true, @team mentions are allowed.
-    pub allow_team_mentions: crate::Patch<bool>,
-    /// If set to true, users can delete their messages.
-    pub allow_user_delete_messages: crate::Patch<bool>,
-    /// If set to true, users can edit their messages.
-    pub allow_user_edit_messages: crate::Patch<bool>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "teams")]
+impl TeamMessagingSettings {
+    /// An empty `teamMessagingSettings`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// If set to true, @channel mentions are allowed.
+    ///
+    /// `allowChannelMentions`: `None` when absent or `null`.
+    pub fn allow_channel_mentions(&self) -> Option<bool> {
+        self.props().bool(9699)
+    }
+
+    /// Sets `allowChannelMentions`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_allow_channel_mentions(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(9699, value.into_patch());
+        self
+    }
+
+    /// If set to true, owners can delete any message.
+    ///
+    /// `allowOwnerDeleteMessages`: `None` when absent or `null`.
+    pub fn allow_owner_delete_messages(&self) -> Option<bool> {
+        self.props().bool(9700)
+    }
+
+    /// Sets `allowOwnerDeleteMessages`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_allow_owner_delete_messages(
+        &mut self,
+        value: impl crate::IntoPatch<bool>,
+    ) -> &mut Self {
+        self.props_mut().set_bool(9700, value.into_patch());
+        self
+    }
+
+    /// If set to true, @team mentions are allowed.
+    ///
+    /// `allowTeamMentions`: `None` when absent or `null`.
+    pub fn allow_team_mentions(&self) -> Option<bool> {
+        self.props().bool(9701)
+    }
+
+    /// Sets `allowTeamMentions`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_allow_team_mentions(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(9701, value.into_patch());
+        self
+    }
+
+    /// If set to true, users can delete their messages.
+    ///
+    /// `allowUserDeleteMessages`: `None` when absent or `null`.
+    pub fn allow_user_delete_messages(&self) -> Option<bool> {
+        self.props().bool(9702)
+    }
+
+    /// Sets `allowUserDeleteMessages`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_allow_user_delete_messages(
+        &mut self,
+        value: impl crate::IntoPatch<bool>,
+    ) -> &mut Self {
+        self.props_mut().set_bool(9702, value.into_patch());
+        self
+    }
+
+    /// If set to true, users can edit their messages.
+    ///
+    /// `allowUserEditMessages`: `None` when absent or `null`.
+    pub fn allow_user_edit_messages(&self) -> Option<bool> {
+        self.props().bool(9703)
+    }
+
+    /// Sets `allowUserEditMessages`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_allow_user_edit_messages(
+        &mut self,
+        value: impl crate::IntoPatch<bool>,
+    ) -> &mut Self {
+        self.props_mut().set_bool(9703, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "teams")]
+impl std::fmt::Debug for TeamMessagingSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "TeamMessagingSettings", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "teams")]
 impl serde::Serialize for TeamMessagingSettings {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("allowChannelMentions", &self.allow_channel_mentions)?;
-        writer.field(
-            "allowOwnerDeleteMessages",
-            &self.allow_owner_delete_messages,
-        )?;
-        writer.field("allowTeamMentions", &self.allow_team_mentions)?;
-        writer.field("allowUserDeleteMessages", &self.allow_user_delete_messages)?;
-        writer.field("allowUserEditMessages", &self.allow_user_edit_messages)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -11280,51 +19417,122 @@ impl crate::read_fields::ReadFields for TeamMessagingSettings {
     const NAME: &'static str = "microsoft.graph.teamMessagingSettings";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "allowChannelMentions" => self.allow_channel_mentions = map.next_value()?,
-            "allowOwnerDeleteMessages" => self.allow_owner_delete_messages = map.next_value()?,
-            "allowTeamMentions" => self.allow_team_mentions = map.next_value()?,
-            "allowUserDeleteMessages" => self.allow_user_delete_messages = map.next_value()?,
-            "allowUserEditMessages" => self.allow_user_edit_messages = map.next_value()?,
+            "allowChannelMentions" => into.bool(9699, map)?,
+            "allowOwnerDeleteMessages" => into.bool(9700, map)?,
+            "allowTeamMentions" => into.bool(9701, map)?,
+            "allowUserDeleteMessages" => into.bool(9702, map)?,
+            "allowUserEditMessages" => into.bool(9703, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.teamRenamedEventMessageDetail` complex type.
 ///
-/// Derived from `eventMessageDetail`; inherited properties are included.
+/// Derived from `eventMessageDetail`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::EventMessageDetail`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct TeamRenamedEventMessageDetail {
+    base: crate::models::EventMessageDetail,
+}
+
+#[cfg(feature = "teams")]
+impl std::ops::Deref for TeamRenamedEventMessageDetail {
+    type Target = crate::models::EventMessageDetail;
+
+    fn deref(&self) -> &crate::models::EventMessageDetail {
+        &self.base
+    }
+}
+
+#[cfg(feature = "teams")]
+impl std::ops::DerefMut for TeamRenamedEventMessageDetail {
+    fn deref_mut(&mut self) -> &mut crate::models::EventMessageDetail {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "teams")]
+impl TeamRenamedEventMessageDetail {
+    /// An empty `teamRenamedEventMessageDetail`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Initiator of the event.
-    pub initiator: crate::Patch<Box<crate::models::AnyIdentitySet>>,
+    ///
+    /// `initiator`: `None` when absent or `null`.
+    pub fn initiator(&self) -> Option<&crate::models::AnyIdentitySet> {
+        self.props().get(9704)
+    }
+
+    /// Sets `initiator`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_initiator(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::AnyIdentitySet>,
+    ) -> &mut Self {
+        self.props_mut().set(9704, value.into_patch());
+        self
+    }
+
     /// The updated name of the team.
-    pub team_display_name: crate::Patch<String>,
+    ///
+    /// `teamDisplayName`: `None` when absent or `null`.
+    pub fn team_display_name(&self) -> Option<&str> {
+        self.props().str(9705)
+    }
+
+    /// Sets `teamDisplayName`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_team_display_name(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(9705, value.into_patch());
+        self
+    }
+
     /// Unique identifier of the team.
-    pub team_id: crate::Patch<String>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `teamId`: `None` when absent or `null`.
+    pub fn team_id(&self) -> Option<&str> {
+        self.props().str(9706)
+    }
+
+    /// Sets `teamId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_team_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(9706, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "teams")]
+impl std::fmt::Debug for TeamRenamedEventMessageDetail {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props().fmt_as(
+            f,
+            "TeamRenamedEventMessageDetail",
+            crate::models::PROPERTY_NAMES,
+        )
+    }
 }
 
 #[cfg(feature = "teams")]
 impl serde::Serialize for TeamRenamedEventMessageDetail {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("initiator", &self.initiator)?;
-        writer.field("teamDisplayName", &self.team_display_name)?;
-        writer.field("teamId", &self.team_id)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -11340,44 +19548,115 @@ impl crate::read_fields::ReadFields for TeamRenamedEventMessageDetail {
     const NAME: &'static str = "microsoft.graph.teamRenamedEventMessageDetail";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "initiator" => self.initiator = map.next_value()?,
-            "teamDisplayName" => self.team_display_name = map.next_value()?,
-            "teamId" => self.team_id = map.next_value()?,
+            "initiator" => into.other::<crate::models::AnyIdentitySet, _>(9704, map)?,
+            "teamDisplayName" => into.str(9705, map)?,
+            "teamId" => into.str(9706, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+base: <crate::models::EventMessageDetail as crate::read_fields::ReadFields>::from_properties(properties),
+}
     }
 }
 
 /// The `microsoft.graph.teamsAppAuthorization` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct TeamsAppAuthorization {
-    /// The `clientAppId` property.
-    pub client_app_id: crate::Patch<String>,
-    /// The `requiredPermissionSet` property.
-    pub required_permission_set: crate::Patch<Box<crate::models::TeamsAppPermissionSet>>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "teams")]
+impl TeamsAppAuthorization {
+    /// An empty `teamsAppAuthorization`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// The `clientAppId` property.
+    ///
+    /// `clientAppId`: `None` when absent or `null`.
+    pub fn client_app_id(&self) -> Option<&str> {
+        self.props().str(9707)
+    }
+
+    /// Sets `clientAppId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_client_app_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(9707, value.into_patch());
+        self
+    }
+
+    /// The `requiredPermissionSet` property.
+    ///
+    /// `requiredPermissionSet`: `None` when absent or `null`.
+    pub fn required_permission_set(&self) -> Option<&crate::models::TeamsAppPermissionSet> {
+        self.props().get(9708)
+    }
+
+    /// Sets `requiredPermissionSet`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_required_permission_set(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::TeamsAppPermissionSet>,
+    ) -> &mut Self {
+        self.props_mut().set(9708, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "teams")]
+impl std::fmt::Debug for TeamsAppAuthorization {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "TeamsAppAuthorization", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "teams")]
 impl serde::Serialize for TeamsAppAuthorization {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("clientAppId", &self.client_app_id)?;
-        writer.field("requiredPermissionSet", &self.required_permission_set)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -11393,48 +19672,124 @@ impl crate::read_fields::ReadFields for TeamsAppAuthorization {
     const NAME: &'static str = "microsoft.graph.teamsAppAuthorization";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "clientAppId" => self.client_app_id = map.next_value()?,
-            "requiredPermissionSet" => self.required_permission_set = map.next_value()?,
+            "clientAppId" => into.str(9707, map)?,
+            "requiredPermissionSet" => {
+                into.other::<crate::models::TeamsAppPermissionSet, _>(9708, map)?
+            }
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.teamsAppInstalledEventMessageDetail` complex type.
 ///
-/// Derived from `eventMessageDetail`; inherited properties are included.
+/// Derived from `eventMessageDetail`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::EventMessageDetail`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct TeamsAppInstalledEventMessageDetail {
+    base: crate::models::EventMessageDetail,
+}
+
+#[cfg(feature = "teams")]
+impl std::ops::Deref for TeamsAppInstalledEventMessageDetail {
+    type Target = crate::models::EventMessageDetail;
+
+    fn deref(&self) -> &crate::models::EventMessageDetail {
+        &self.base
+    }
+}
+
+#[cfg(feature = "teams")]
+impl std::ops::DerefMut for TeamsAppInstalledEventMessageDetail {
+    fn deref_mut(&mut self) -> &mut crate::models::EventMessageDetail {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "teams")]
+impl TeamsAppInstalledEventMessageDetail {
+    /// An empty `teamsAppInstalledEventMessageDetail`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Initiator of the event.
-    pub initiator: crate::Patch<Box<crate::models::AnyIdentitySet>>,
+    ///
+    /// `initiator`: `None` when absent or `null`.
+    pub fn initiator(&self) -> Option<&crate::models::AnyIdentitySet> {
+        self.props().get(9709)
+    }
+
+    /// Sets `initiator`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_initiator(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::AnyIdentitySet>,
+    ) -> &mut Self {
+        self.props_mut().set(9709, value.into_patch());
+        self
+    }
+
     /// Display name of the teamsApp.
-    pub teams_app_display_name: crate::Patch<String>,
+    ///
+    /// `teamsAppDisplayName`: `None` when absent or `null`.
+    pub fn teams_app_display_name(&self) -> Option<&str> {
+        self.props().str(9710)
+    }
+
+    /// Sets `teamsAppDisplayName`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_teams_app_display_name(
+        &mut self,
+        value: impl crate::IntoPatch<String>,
+    ) -> &mut Self {
+        self.props_mut().set_str(9710, value.into_patch());
+        self
+    }
+
     /// Unique identifier of the teamsApp.
-    pub teams_app_id: crate::Patch<String>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `teamsAppId`: `None` when absent or `null`.
+    pub fn teams_app_id(&self) -> Option<&str> {
+        self.props().str(9711)
+    }
+
+    /// Sets `teamsAppId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_teams_app_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(9711, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "teams")]
+impl std::fmt::Debug for TeamsAppInstalledEventMessageDetail {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props().fmt_as(
+            f,
+            "TeamsAppInstalledEventMessageDetail",
+            crate::models::PROPERTY_NAMES,
+        )
+    }
 }
 
 #[cfg(feature = "teams")]
 impl serde::Serialize for TeamsAppInstalledEventMessageDetail {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("initiator", &self.initiator)?;
-        writer.field("teamsAppDisplayName", &self.teams_app_display_name)?;
-        writer.field("teamsAppId", &self.teams_app_id)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -11450,45 +19805,104 @@ impl crate::read_fields::ReadFields for TeamsAppInstalledEventMessageDetail {
     const NAME: &'static str = "microsoft.graph.teamsAppInstalledEventMessageDetail";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "initiator" => self.initiator = map.next_value()?,
-            "teamsAppDisplayName" => self.teams_app_display_name = map.next_value()?,
-            "teamsAppId" => self.teams_app_id = map.next_value()?,
+            "initiator" => into.other::<crate::models::AnyIdentitySet, _>(9709, map)?,
+            "teamsAppDisplayName" => into.str(9710, map)?,
+            "teamsAppId" => into.str(9711, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+base: <crate::models::EventMessageDetail as crate::read_fields::ReadFields>::from_properties(properties),
+}
     }
 }
 
 /// The `microsoft.graph.teamsAppPermissionSet` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct TeamsAppPermissionSet {
-    /// The `resourceSpecificPermissions` property.
-    pub resource_specific_permissions:
-        crate::Patch<Vec<crate::models::TeamsAppResourceSpecificPermission>>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "teams")]
+impl TeamsAppPermissionSet {
+    /// An empty `teamsAppPermissionSet`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// The `resourceSpecificPermissions` property.
+    ///
+    /// `resourceSpecificPermissions`: an empty slice when absent or `null`.
+    pub fn resource_specific_permissions(
+        &self,
+    ) -> &[crate::models::TeamsAppResourceSpecificPermission] {
+        self.props().list(9712)
+    }
+
+    /// Sets `resourceSpecificPermissions`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_resource_specific_permissions(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::TeamsAppResourceSpecificPermission>>,
+    ) -> &mut Self {
+        self.props_mut().set(9712, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "teams")]
+impl std::fmt::Debug for TeamsAppPermissionSet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "TeamsAppPermissionSet", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "teams")]
 impl serde::Serialize for TeamsAppPermissionSet {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field(
-            "resourceSpecificPermissions",
-            &self.resource_specific_permissions,
-        )?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -11504,49 +19918,123 @@ impl crate::read_fields::ReadFields for TeamsAppPermissionSet {
     const NAME: &'static str = "microsoft.graph.teamsAppPermissionSet";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
             "resourceSpecificPermissions" => {
-                self.resource_specific_permissions = map.next_value()?
+                into.other::<Vec<crate::models::TeamsAppResourceSpecificPermission>, _>(9712, map)?
             }
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.teamsAppRemovedEventMessageDetail` complex type.
 ///
-/// Derived from `eventMessageDetail`; inherited properties are included.
+/// Derived from `eventMessageDetail`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::EventMessageDetail`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct TeamsAppRemovedEventMessageDetail {
+    base: crate::models::EventMessageDetail,
+}
+
+#[cfg(feature = "teams")]
+impl std::ops::Deref for TeamsAppRemovedEventMessageDetail {
+    type Target = crate::models::EventMessageDetail;
+
+    fn deref(&self) -> &crate::models::EventMessageDetail {
+        &self.base
+    }
+}
+
+#[cfg(feature = "teams")]
+impl std::ops::DerefMut for TeamsAppRemovedEventMessageDetail {
+    fn deref_mut(&mut self) -> &mut crate::models::EventMessageDetail {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "teams")]
+impl TeamsAppRemovedEventMessageDetail {
+    /// An empty `teamsAppRemovedEventMessageDetail`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Initiator of the event.
-    pub initiator: crate::Patch<Box<crate::models::AnyIdentitySet>>,
+    ///
+    /// `initiator`: `None` when absent or `null`.
+    pub fn initiator(&self) -> Option<&crate::models::AnyIdentitySet> {
+        self.props().get(9713)
+    }
+
+    /// Sets `initiator`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_initiator(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::AnyIdentitySet>,
+    ) -> &mut Self {
+        self.props_mut().set(9713, value.into_patch());
+        self
+    }
+
     /// Display name of the teamsApp.
-    pub teams_app_display_name: crate::Patch<String>,
+    ///
+    /// `teamsAppDisplayName`: `None` when absent or `null`.
+    pub fn teams_app_display_name(&self) -> Option<&str> {
+        self.props().str(9714)
+    }
+
+    /// Sets `teamsAppDisplayName`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_teams_app_display_name(
+        &mut self,
+        value: impl crate::IntoPatch<String>,
+    ) -> &mut Self {
+        self.props_mut().set_str(9714, value.into_patch());
+        self
+    }
+
     /// Unique identifier of the teamsApp.
-    pub teams_app_id: crate::Patch<String>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `teamsAppId`: `None` when absent or `null`.
+    pub fn teams_app_id(&self) -> Option<&str> {
+        self.props().str(9715)
+    }
+
+    /// Sets `teamsAppId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_teams_app_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(9715, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "teams")]
+impl std::fmt::Debug for TeamsAppRemovedEventMessageDetail {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props().fmt_as(
+            f,
+            "TeamsAppRemovedEventMessageDetail",
+            crate::models::PROPERTY_NAMES,
+        )
+    }
 }
 
 #[cfg(feature = "teams")]
 impl serde::Serialize for TeamsAppRemovedEventMessageDetail {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("initiator", &self.initiator)?;
-        writer.field("teamsAppDisplayName", &self.teams_app_display_name)?;
-        writer.field("teamsAppId", &self.teams_app_id)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -11562,44 +20050,120 @@ impl crate::read_fields::ReadFields for TeamsAppRemovedEventMessageDetail {
     const NAME: &'static str = "microsoft.graph.teamsAppRemovedEventMessageDetail";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "initiator" => self.initiator = map.next_value()?,
-            "teamsAppDisplayName" => self.teams_app_display_name = map.next_value()?,
-            "teamsAppId" => self.teams_app_id = map.next_value()?,
+            "initiator" => into.other::<crate::models::AnyIdentitySet, _>(9713, map)?,
+            "teamsAppDisplayName" => into.str(9714, map)?,
+            "teamsAppId" => into.str(9715, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+base: <crate::models::EventMessageDetail as crate::read_fields::ReadFields>::from_properties(properties),
+}
     }
 }
 
 /// The `microsoft.graph.teamsAppResourceSpecificPermission` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct TeamsAppResourceSpecificPermission {
-    /// The `permissionType` property.
-    pub permission_type: crate::Patch<crate::models::TeamsAppResourceSpecificPermissionType>,
-    /// The `permissionValue` property.
-    pub permission_value: crate::Patch<String>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "teams")]
+impl TeamsAppResourceSpecificPermission {
+    /// An empty `teamsAppResourceSpecificPermission`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// The `permissionType` property.
+    ///
+    /// `permissionType`: `None` when absent or `null`.
+    pub fn permission_type(
+        &self,
+    ) -> Option<&crate::models::TeamsAppResourceSpecificPermissionType> {
+        self.props().get(9716)
+    }
+
+    /// Sets `permissionType`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_permission_type(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::TeamsAppResourceSpecificPermissionType>,
+    ) -> &mut Self {
+        self.props_mut().set(9716, value.into_patch());
+        self
+    }
+
+    /// The `permissionValue` property.
+    ///
+    /// `permissionValue`: `None` when absent or `null`.
+    pub fn permission_value(&self) -> Option<&str> {
+        self.props().str(9717)
+    }
+
+    /// Sets `permissionValue`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_permission_value(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(9717, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "teams")]
+impl std::fmt::Debug for TeamsAppResourceSpecificPermission {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props().fmt_as(
+            f,
+            "TeamsAppResourceSpecificPermission",
+            crate::models::PROPERTY_NAMES,
+        )
+    }
 }
 
 #[cfg(feature = "teams")]
 impl serde::Serialize for TeamsAppResourceSpecificPermission {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("permissionType", &self.permission_type)?;
-        writer.field("permissionValue", &self.permission_value)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -11615,48 +20179,124 @@ impl crate::read_fields::ReadFields for TeamsAppResourceSpecificPermission {
     const NAME: &'static str = "microsoft.graph.teamsAppResourceSpecificPermission";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "permissionType" => self.permission_type = map.next_value()?,
-            "permissionValue" => self.permission_value = map.next_value()?,
+            "permissionType" => {
+                into.other::<crate::models::TeamsAppResourceSpecificPermissionType, _>(9716, map)?
+            }
+            "permissionValue" => into.str(9717, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.teamsAppUpgradedEventMessageDetail` complex type.
 ///
-/// Derived from `eventMessageDetail`; inherited properties are included.
+/// Derived from `eventMessageDetail`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::EventMessageDetail`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct TeamsAppUpgradedEventMessageDetail {
+    base: crate::models::EventMessageDetail,
+}
+
+#[cfg(feature = "teams")]
+impl std::ops::Deref for TeamsAppUpgradedEventMessageDetail {
+    type Target = crate::models::EventMessageDetail;
+
+    fn deref(&self) -> &crate::models::EventMessageDetail {
+        &self.base
+    }
+}
+
+#[cfg(feature = "teams")]
+impl std::ops::DerefMut for TeamsAppUpgradedEventMessageDetail {
+    fn deref_mut(&mut self) -> &mut crate::models::EventMessageDetail {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "teams")]
+impl TeamsAppUpgradedEventMessageDetail {
+    /// An empty `teamsAppUpgradedEventMessageDetail`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Initiator of the event.
-    pub initiator: crate::Patch<Box<crate::models::AnyIdentitySet>>,
+    ///
+    /// `initiator`: `None` when absent or `null`.
+    pub fn initiator(&self) -> Option<&crate::models::AnyIdentitySet> {
+        self.props().get(9718)
+    }
+
+    /// Sets `initiator`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_initiator(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::AnyIdentitySet>,
+    ) -> &mut Self {
+        self.props_mut().set(9718, value.into_patch());
+        self
+    }
+
     /// Display name of the teamsApp.
-    pub teams_app_display_name: crate::Patch<String>,
+    ///
+    /// `teamsAppDisplayName`: `None` when absent or `null`.
+    pub fn teams_app_display_name(&self) -> Option<&str> {
+        self.props().str(9719)
+    }
+
+    /// Sets `teamsAppDisplayName`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_teams_app_display_name(
+        &mut self,
+        value: impl crate::IntoPatch<String>,
+    ) -> &mut Self {
+        self.props_mut().set_str(9719, value.into_patch());
+        self
+    }
+
     /// Unique identifier of the teamsApp.
-    pub teams_app_id: crate::Patch<String>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `teamsAppId`: `None` when absent or `null`.
+    pub fn teams_app_id(&self) -> Option<&str> {
+        self.props().str(9720)
+    }
+
+    /// Sets `teamsAppId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_teams_app_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(9720, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "teams")]
+impl std::fmt::Debug for TeamsAppUpgradedEventMessageDetail {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props().fmt_as(
+            f,
+            "TeamsAppUpgradedEventMessageDetail",
+            crate::models::PROPERTY_NAMES,
+        )
+    }
 }
 
 #[cfg(feature = "teams")]
 impl serde::Serialize for TeamsAppUpgradedEventMessageDetail {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("initiator", &self.initiator)?;
-        writer.field("teamsAppDisplayName", &self.teams_app_display_name)?;
-        writer.field("teamsAppId", &self.teams_app_id)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -11672,50 +20312,138 @@ impl crate::read_fields::ReadFields for TeamsAppUpgradedEventMessageDetail {
     const NAME: &'static str = "microsoft.graph.teamsAppUpgradedEventMessageDetail";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "initiator" => self.initiator = map.next_value()?,
-            "teamsAppDisplayName" => self.teams_app_display_name = map.next_value()?,
-            "teamsAppId" => self.teams_app_id = map.next_value()?,
+            "initiator" => into.other::<crate::models::AnyIdentitySet, _>(9718, map)?,
+            "teamsAppDisplayName" => into.str(9719, map)?,
+            "teamsAppId" => into.str(9720, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+base: <crate::models::EventMessageDetail as crate::read_fields::ReadFields>::from_properties(properties),
+}
     }
 }
 
 /// The `microsoft.graph.teamsTabConfiguration` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct TeamsTabConfiguration {
-    /// Url used for rendering tab contents in Teams. Required.
-    pub content_url: crate::Patch<String>,
-    /// Identifier for the entity hosted by the tab provider.
-    pub entity_id: crate::Patch<String>,
-    /// Url called by Teams client when a Tab is removed using the Teams Client.
-    pub remove_url: crate::Patch<String>,
-    /// Url for showing tab contents outside of Teams.
-    pub website_url: crate::Patch<String>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "teams")]
+impl TeamsTabConfiguration {
+    /// An empty `teamsTabConfiguration`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// Url used for rendering tab contents in Teams. Required.
+    ///
+    /// `contentUrl`: `None` when absent or `null`.
+    pub fn content_url(&self) -> Option<&str> {
+        self.props().str(9722)
+    }
+
+    /// Sets `contentUrl`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_content_url(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(9722, value.into_patch());
+        self
+    }
+
+    /// Identifier for the entity hosted by the tab provider.
+    ///
+    /// `entityId`: `None` when absent or `null`.
+    pub fn entity_id(&self) -> Option<&str> {
+        self.props().str(9723)
+    }
+
+    /// Sets `entityId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_entity_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(9723, value.into_patch());
+        self
+    }
+
+    /// Url called by Teams client when a Tab is removed using the Teams Client.
+    ///
+    /// `removeUrl`: `None` when absent or `null`.
+    pub fn remove_url(&self) -> Option<&str> {
+        self.props().str(9724)
+    }
+
+    /// Sets `removeUrl`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_remove_url(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(9724, value.into_patch());
+        self
+    }
+
+    /// Url for showing tab contents outside of Teams.
+    ///
+    /// `websiteUrl`: `None` when absent or `null`.
+    pub fn website_url(&self) -> Option<&str> {
+        self.props().str(9725)
+    }
+
+    /// Sets `websiteUrl`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_website_url(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(9725, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "teams")]
+impl std::fmt::Debug for TeamsTabConfiguration {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "TeamsTabConfiguration", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "teams")]
 impl serde::Serialize for TeamsTabConfiguration {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("contentUrl", &self.content_url)?;
-        writer.field("entityId", &self.entity_id)?;
-        writer.field("removeUrl", &self.remove_url)?;
-        writer.field("websiteUrl", &self.website_url)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -11731,48 +20459,124 @@ impl crate::read_fields::ReadFields for TeamsTabConfiguration {
     const NAME: &'static str = "microsoft.graph.teamsTabConfiguration";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "contentUrl" => self.content_url = map.next_value()?,
-            "entityId" => self.entity_id = map.next_value()?,
-            "removeUrl" => self.remove_url = map.next_value()?,
-            "websiteUrl" => self.website_url = map.next_value()?,
+            "contentUrl" => into.str(9722, map)?,
+            "entityId" => into.str(9723, map)?,
+            "removeUrl" => into.str(9724, map)?,
+            "websiteUrl" => into.str(9725, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.teamSummary` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct TeamSummary {
-    /// Count of guests in a team.
-    pub guests_count: crate::Patch<i32>,
-    /// Count of members in a team.
-    pub members_count: crate::Patch<i32>,
-    /// Count of owners in a team.
-    pub owners_count: crate::Patch<i32>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "teams")]
+impl TeamSummary {
+    /// An empty `teamSummary`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// Count of guests in a team.
+    ///
+    /// `guestsCount`: `None` when absent or `null`.
+    pub fn guests_count(&self) -> Option<i32> {
+        self.props().int(9726)
+    }
+
+    /// Sets `guestsCount`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_guests_count(&mut self, value: impl crate::IntoPatch<i32>) -> &mut Self {
+        self.props_mut().set_int(9726, value.into_patch());
+        self
+    }
+
+    /// Count of members in a team.
+    ///
+    /// `membersCount`: `None` when absent or `null`.
+    pub fn members_count(&self) -> Option<i32> {
+        self.props().int(9727)
+    }
+
+    /// Sets `membersCount`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_members_count(&mut self, value: impl crate::IntoPatch<i32>) -> &mut Self {
+        self.props_mut().set_int(9727, value.into_patch());
+        self
+    }
+
+    /// Count of owners in a team.
+    ///
+    /// `ownersCount`: `None` when absent or `null`.
+    pub fn owners_count(&self) -> Option<i32> {
+        self.props().int(9728)
+    }
+
+    /// Sets `ownersCount`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_owners_count(&mut self, value: impl crate::IntoPatch<i32>) -> &mut Self {
+        self.props_mut().set_int(9728, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "teams")]
+impl std::fmt::Debug for TeamSummary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "TeamSummary", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "teams")]
 impl serde::Serialize for TeamSummary {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("guestsCount", &self.guests_count)?;
-        writer.field("membersCount", &self.members_count)?;
-        writer.field("ownersCount", &self.owners_count)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -11788,46 +20592,107 @@ impl crate::read_fields::ReadFields for TeamSummary {
     const NAME: &'static str = "microsoft.graph.teamSummary";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "guestsCount" => self.guests_count = map.next_value()?,
-            "membersCount" => self.members_count = map.next_value()?,
-            "ownersCount" => self.owners_count = map.next_value()?,
+            "guestsCount" => into.int::<i32, _>(9726, map)?,
+            "membersCount" => into.int::<i32, _>(9727, map)?,
+            "ownersCount" => into.int::<i32, _>(9728, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.teamUnarchivedEventMessageDetail` complex type.
 ///
-/// Derived from `eventMessageDetail`; inherited properties are included.
+/// Derived from `eventMessageDetail`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::EventMessageDetail`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct TeamUnarchivedEventMessageDetail {
+    base: crate::models::EventMessageDetail,
+}
+
+#[cfg(feature = "teams")]
+impl std::ops::Deref for TeamUnarchivedEventMessageDetail {
+    type Target = crate::models::EventMessageDetail;
+
+    fn deref(&self) -> &crate::models::EventMessageDetail {
+        &self.base
+    }
+}
+
+#[cfg(feature = "teams")]
+impl std::ops::DerefMut for TeamUnarchivedEventMessageDetail {
+    fn deref_mut(&mut self) -> &mut crate::models::EventMessageDetail {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "teams")]
+impl TeamUnarchivedEventMessageDetail {
+    /// An empty `teamUnarchivedEventMessageDetail`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Initiator of the event.
-    pub initiator: crate::Patch<Box<crate::models::AnyIdentitySet>>,
+    ///
+    /// `initiator`: `None` when absent or `null`.
+    pub fn initiator(&self) -> Option<&crate::models::AnyIdentitySet> {
+        self.props().get(9729)
+    }
+
+    /// Sets `initiator`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_initiator(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::AnyIdentitySet>,
+    ) -> &mut Self {
+        self.props_mut().set(9729, value.into_patch());
+        self
+    }
+
     /// Unique identifier of the team.
-    pub team_id: crate::Patch<String>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `teamId`: `None` when absent or `null`.
+    pub fn team_id(&self) -> Option<&str> {
+        self.props().str(9730)
+    }
+
+    /// Sets `teamId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_team_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(9730, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "teams")]
+impl std::fmt::Debug for TeamUnarchivedEventMessageDetail {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props().fmt_as(
+            f,
+            "TeamUnarchivedEventMessageDetail",
+            crate::models::PROPERTY_NAMES,
+        )
+    }
 }
 
 #[cfg(feature = "teams")]
 impl serde::Serialize for TeamUnarchivedEventMessageDetail {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("initiator", &self.initiator)?;
-        writer.field("teamId", &self.team_id)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -11843,49 +20708,130 @@ impl crate::read_fields::ReadFields for TeamUnarchivedEventMessageDetail {
     const NAME: &'static str = "microsoft.graph.teamUnarchivedEventMessageDetail";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "initiator" => self.initiator = map.next_value()?,
-            "teamId" => self.team_id = map.next_value()?,
+            "initiator" => into.other::<crate::models::AnyIdentitySet, _>(9729, map)?,
+            "teamId" => into.str(9730, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+base: <crate::models::EventMessageDetail as crate::read_fields::ReadFields>::from_properties(properties),
+}
     }
 }
 
 /// The `microsoft.graph.teamworkActivityTopic` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct TeamworkActivityTopic {
-    /// Type of source. Possible values are: entityUrl, text. For supported Microsoft Graph URLs, use
-    /// entityUrl. For custom text, use text.
-    pub source: crate::Patch<crate::models::TeamworkActivityTopicSource>,
-    /// The topic value. If the value of the source property is entityUrl, this must be a Microsoft Graph
-    /// URL. If the vaule is text, this must be a plain text value.
-    pub value: crate::Patch<String>,
-    /// The link the user clicks when they select the notification. Optional when source is entityUrl;
-    /// required when source is text.
-    pub web_url: crate::Patch<String>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "teams")]
+impl TeamworkActivityTopic {
+    /// An empty `teamworkActivityTopic`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// Type of source. Possible values are: entityUrl, text. For supported Microsoft Graph URLs, use
+    /// entityUrl. For custom text, use text.
+    ///
+    /// `source`: `None` when absent or `null`.
+    pub fn source(&self) -> Option<&crate::models::TeamworkActivityTopicSource> {
+        self.props().get(9731)
+    }
+
+    /// Sets `source`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_source(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::TeamworkActivityTopicSource>,
+    ) -> &mut Self {
+        self.props_mut().set(9731, value.into_patch());
+        self
+    }
+
+    /// The topic value. If the value of the source property is entityUrl, this must be a Microsoft Graph
+    /// URL. If the vaule is text, this must be a plain text value.
+    ///
+    /// `value`: `None` when absent or `null`.
+    pub fn value(&self) -> Option<&str> {
+        self.props().str(9732)
+    }
+
+    /// Sets `value`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_value(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(9732, value.into_patch());
+        self
+    }
+
+    /// The link the user clicks when they select the notification. Optional when source is entityUrl;
+    /// required when source is text.
+    ///
+    /// `webUrl`: `None` when absent or `null`.
+    pub fn web_url(&self) -> Option<&str> {
+        self.props().str(9733)
+    }
+
+    /// Sets `webUrl`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_web_url(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(9733, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "teams")]
+impl std::fmt::Debug for TeamworkActivityTopic {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "TeamworkActivityTopic", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "teams")]
 impl serde::Serialize for TeamworkActivityTopic {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("source", &self.source)?;
-        writer.field("value", &self.value)?;
-        writer.field("webUrl", &self.web_url)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -11901,38 +20847,87 @@ impl crate::read_fields::ReadFields for TeamworkActivityTopic {
     const NAME: &'static str = "microsoft.graph.teamworkActivityTopic";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "source" => self.source = map.next_value()?,
-            "value" => self.value = map.next_value()?,
-            "webUrl" => self.web_url = map.next_value()?,
+            "source" => into.other::<crate::models::TeamworkActivityTopicSource, _>(9731, map)?,
+            "value" => into.str(9732, map)?,
+            "webUrl" => into.str(9733, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.teamworkNotificationRecipient` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct TeamworkNotificationRecipient {
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "teams")]
+impl TeamworkNotificationRecipient {
+    /// An empty `teamworkNotificationRecipient`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+}
+
+#[cfg(feature = "teams")]
+impl std::fmt::Debug for TeamworkNotificationRecipient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props().fmt_as(
+            f,
+            "TeamworkNotificationRecipient",
+            crate::models::PROPERTY_NAMES,
+        )
+    }
 }
 
 #[cfg(feature = "teams")]
 impl serde::Serialize for TeamworkNotificationRecipient {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -11948,16 +20943,16 @@ impl crate::read_fields::ReadFields for TeamworkNotificationRecipient {
     const NAME: &'static str = "microsoft.graph.teamworkNotificationRecipient";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
-        let _ = (key, map);
+        let _ = (key, map, into);
         Ok(false)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
@@ -12009,7 +21004,7 @@ impl AnyTeamworkNotificationRecipient {
                 "microsoft.graph.teamMembersNotificationRecipient"
             }
             Self::Unknown(value) => value
-                .additional_data
+                .additional_data()
                 .get("@odata.type")
                 .and_then(|t| t.as_str())
                 .map_or("microsoft.graph.teamworkNotificationRecipient", |t| {
@@ -12018,7 +21013,30 @@ impl AnyTeamworkNotificationRecipient {
         }
     }
 
-    /// The value as a [`TeamworkNotificationRecipient`]: the declared type, or a derived type this version does not
+    /// The value read as [`TeamworkNotificationRecipient`] whatever its variant: a derived type's base properties
+    /// read the same, so reading the `teamworkNotificationRecipient` properties needs no `match`.
+    pub fn base(&self) -> &TeamworkNotificationRecipient {
+        match self {
+            Self::TeamworkNotificationRecipient(value) | Self::Unknown(value) => value,
+            Self::AadUserNotificationRecipient(value) => value,
+            Self::ChannelMembersNotificationRecipient(value) => value,
+            Self::ChatMembersNotificationRecipient(value) => value,
+            Self::TeamMembersNotificationRecipient(value) => value,
+        }
+    }
+
+    /// As [`AnyTeamworkNotificationRecipient::base`], to change the `teamworkNotificationRecipient` properties of any variant.
+    pub fn base_mut(&mut self) -> &mut TeamworkNotificationRecipient {
+        match self {
+            Self::TeamworkNotificationRecipient(value) | Self::Unknown(value) => value,
+            Self::AadUserNotificationRecipient(value) => value,
+            Self::ChannelMembersNotificationRecipient(value) => value,
+            Self::ChatMembersNotificationRecipient(value) => value,
+            Self::TeamMembersNotificationRecipient(value) => value,
+        }
+    }
+
+    /// The value as [`TeamworkNotificationRecipient`] if it is the declared type, or a derived type this version does not
     /// know (read as the declared type). `None` for the known derived types.
     pub fn as_teamwork_notification_recipient(&self) -> Option<&TeamworkNotificationRecipient> {
         match self {
@@ -12264,35 +21282,117 @@ impl crate::polymorphic::Polymorphic for AnyTeamworkNotificationRecipient {
 
     fn declared_data(&self) -> Option<&crate::AdditionalData> {
         match self {
-            Self::TeamworkNotificationRecipient(value) => Some(&value.additional_data),
+            Self::TeamworkNotificationRecipient(value) => Some(value.additional_data()),
             _ => None,
         }
     }
 }
 
 /// The `microsoft.graph.teamworkOnlineMeetingInfo` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct TeamworkOnlineMeetingInfo {
-    /// The identifier of the calendar event associated with the meeting.
-    pub calendar_event_id: crate::Patch<String>,
-    /// The URL that users click to join or uniquely identify the meeting.
-    pub join_web_url: crate::Patch<String>,
-    /// The organizer of the meeting.
-    pub organizer: crate::Patch<Box<crate::models::TeamworkUserIdentity>>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "teams")]
+impl TeamworkOnlineMeetingInfo {
+    /// An empty `teamworkOnlineMeetingInfo`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// The identifier of the calendar event associated with the meeting.
+    ///
+    /// `calendarEventId`: `None` when absent or `null`.
+    pub fn calendar_event_id(&self) -> Option<&str> {
+        self.props().str(9736)
+    }
+
+    /// Sets `calendarEventId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_calendar_event_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(9736, value.into_patch());
+        self
+    }
+
+    /// The URL that users click to join or uniquely identify the meeting.
+    ///
+    /// `joinWebUrl`: `None` when absent or `null`.
+    pub fn join_web_url(&self) -> Option<&str> {
+        self.props().str(9737)
+    }
+
+    /// Sets `joinWebUrl`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_join_web_url(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(9737, value.into_patch());
+        self
+    }
+
+    /// The organizer of the meeting.
+    ///
+    /// `organizer`: `None` when absent or `null`.
+    pub fn organizer(&self) -> Option<&crate::models::TeamworkUserIdentity> {
+        self.props().get(9738)
+    }
+
+    /// Sets `organizer`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_organizer(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::TeamworkUserIdentity>,
+    ) -> &mut Self {
+        self.props_mut().set(9738, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "teams")]
+impl std::fmt::Debug for TeamworkOnlineMeetingInfo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props().fmt_as(
+            f,
+            "TeamworkOnlineMeetingInfo",
+            crate::models::PROPERTY_NAMES,
+        )
+    }
 }
 
 #[cfg(feature = "teams")]
 impl serde::Serialize for TeamworkOnlineMeetingInfo {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("calendarEventId", &self.calendar_event_id)?;
-        writer.field("joinWebUrl", &self.join_web_url)?;
-        writer.field("organizer", &self.organizer)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -12308,50 +21408,145 @@ impl crate::read_fields::ReadFields for TeamworkOnlineMeetingInfo {
     const NAME: &'static str = "microsoft.graph.teamworkOnlineMeetingInfo";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "calendarEventId" => self.calendar_event_id = map.next_value()?,
-            "joinWebUrl" => self.join_web_url = map.next_value()?,
-            "organizer" => self.organizer = map.next_value()?,
+            "calendarEventId" => into.str(9736, map)?,
+            "joinWebUrl" => into.str(9737, map)?,
+            "organizer" => into.other::<crate::models::TeamworkUserIdentity, _>(9738, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.timeCardBreak` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct TimeCardBreak {
-    /// The `breakId` property.
-    pub break_id: crate::Patch<String>,
-    /// The `end` property.
-    pub end: crate::Patch<Box<crate::models::TimeCardEvent>>,
-    /// The `notes` property.
-    pub notes: crate::Patch<Box<crate::models::ItemBody>>,
-    /// The `start` property.
-    pub start: crate::Patch<Box<crate::models::TimeCardEvent>>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "teams")]
+impl TimeCardBreak {
+    /// An empty `timeCardBreak`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// The `breakId` property.
+    ///
+    /// `breakId`: `None` when absent or `null`.
+    pub fn break_id(&self) -> Option<&str> {
+        self.props().str(9797)
+    }
+
+    /// Sets `breakId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_break_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(9797, value.into_patch());
+        self
+    }
+
+    /// The `end` property.
+    ///
+    /// `end`: `None` when absent or `null`.
+    pub fn end(&self) -> Option<&crate::models::TimeCardEvent> {
+        self.props().get(9798)
+    }
+
+    /// Sets `end`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_end(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::TimeCardEvent>,
+    ) -> &mut Self {
+        self.props_mut().set(9798, value.into_patch());
+        self
+    }
+
+    /// The `notes` property.
+    ///
+    /// `notes`: `None` when absent or `null`.
+    pub fn notes(&self) -> Option<&crate::models::ItemBody> {
+        self.props().get(9799)
+    }
+
+    /// Sets `notes`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_notes(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::ItemBody>,
+    ) -> &mut Self {
+        self.props_mut().set(9799, value.into_patch());
+        self
+    }
+
+    /// The `start` property.
+    ///
+    /// `start`: `None` when absent or `null`.
+    pub fn start(&self) -> Option<&crate::models::TimeCardEvent> {
+        self.props().get(9800)
+    }
+
+    /// Sets `start`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_start(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::TimeCardEvent>,
+    ) -> &mut Self {
+        self.props_mut().set(9800, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "teams")]
+impl std::fmt::Debug for TimeCardBreak {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "TimeCardBreak", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "teams")]
 impl serde::Serialize for TimeCardBreak {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("breakId", &self.break_id)?;
-        writer.field("end", &self.end)?;
-        writer.field("notes", &self.notes)?;
-        writer.field("start", &self.start)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -12367,48 +21562,133 @@ impl crate::read_fields::ReadFields for TimeCardBreak {
     const NAME: &'static str = "microsoft.graph.timeCardBreak";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "breakId" => self.break_id = map.next_value()?,
-            "end" => self.end = map.next_value()?,
-            "notes" => self.notes = map.next_value()?,
-            "start" => self.start = map.next_value()?,
+            "breakId" => into.str(9797, map)?,
+            "end" => into.other::<crate::models::TimeCardEvent, _>(9798, map)?,
+            "notes" => into.other::<crate::models::ItemBody, _>(9799, map)?,
+            "start" => into.other::<crate::models::TimeCardEvent, _>(9800, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.timeCardEntry` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct TimeCardEntry {
-    /// The `breaks` property.
-    pub breaks: crate::Patch<Vec<crate::models::TimeCardBreak>>,
-    /// The `clockInEvent` property.
-    pub clock_in_event: crate::Patch<Box<crate::models::TimeCardEvent>>,
-    /// The `clockOutEvent` property.
-    pub clock_out_event: crate::Patch<Box<crate::models::TimeCardEvent>>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "teams")]
+impl TimeCardEntry {
+    /// An empty `timeCardEntry`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// The `breaks` property.
+    ///
+    /// `breaks`: an empty slice when absent or `null`.
+    pub fn breaks(&self) -> &[crate::models::TimeCardBreak] {
+        self.props().list(9801)
+    }
+
+    /// Sets `breaks`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_breaks(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::TimeCardBreak>>,
+    ) -> &mut Self {
+        self.props_mut().set(9801, value.into_patch());
+        self
+    }
+
+    /// The `clockInEvent` property.
+    ///
+    /// `clockInEvent`: `None` when absent or `null`.
+    pub fn clock_in_event(&self) -> Option<&crate::models::TimeCardEvent> {
+        self.props().get(9802)
+    }
+
+    /// Sets `clockInEvent`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_clock_in_event(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::TimeCardEvent>,
+    ) -> &mut Self {
+        self.props_mut().set(9802, value.into_patch());
+        self
+    }
+
+    /// The `clockOutEvent` property.
+    ///
+    /// `clockOutEvent`: `None` when absent or `null`.
+    pub fn clock_out_event(&self) -> Option<&crate::models::TimeCardEvent> {
+        self.props().get(9803)
+    }
+
+    /// Sets `clockOutEvent`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_clock_out_event(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::TimeCardEvent>,
+    ) -> &mut Self {
+        self.props_mut().set(9803, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "teams")]
+impl std::fmt::Debug for TimeCardEntry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "TimeCardEntry", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "teams")]
 impl serde::Serialize for TimeCardEntry {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("breaks", &self.breaks)?;
-        writer.field("clockInEvent", &self.clock_in_event)?;
-        writer.field("clockOutEvent", &self.clock_out_event)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -12424,47 +21704,129 @@ impl crate::read_fields::ReadFields for TimeCardEntry {
     const NAME: &'static str = "microsoft.graph.timeCardEntry";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "breaks" => self.breaks = map.next_value()?,
-            "clockInEvent" => self.clock_in_event = map.next_value()?,
-            "clockOutEvent" => self.clock_out_event = map.next_value()?,
+            "breaks" => into.other::<Vec<crate::models::TimeCardBreak>, _>(9801, map)?,
+            "clockInEvent" => into.other::<crate::models::TimeCardEvent, _>(9802, map)?,
+            "clockOutEvent" => into.other::<crate::models::TimeCardEvent, _>(9803, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.timeCardEvent` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct TimeCardEvent {
-    /// The `dateTime` property.
-    pub date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// The `isAtApprovedLocation` property.
-    pub is_at_approved_location: crate::Patch<bool>,
-    /// The `notes` property.
-    pub notes: crate::Patch<Box<crate::models::ItemBody>>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "teams")]
+impl TimeCardEvent {
+    /// An empty `timeCardEvent`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// The `dateTime` property.
+    ///
+    /// `dateTime`: `None` when absent or `null`.
+    pub fn date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(9804)
+    }
+
+    /// Sets `dateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(9804, value.into_patch());
+        self
+    }
+
+    /// The `isAtApprovedLocation` property.
+    ///
+    /// `isAtApprovedLocation`: `None` when absent or `null`.
+    pub fn is_at_approved_location(&self) -> Option<bool> {
+        self.props().bool(9805)
+    }
+
+    /// Sets `isAtApprovedLocation`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_is_at_approved_location(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(9805, value.into_patch());
+        self
+    }
+
+    /// The `notes` property.
+    ///
+    /// `notes`: `None` when absent or `null`.
+    pub fn notes(&self) -> Option<&crate::models::ItemBody> {
+        self.props().get(9806)
+    }
+
+    /// Sets `notes`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_notes(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::ItemBody>,
+    ) -> &mut Self {
+        self.props_mut().set(9806, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "teams")]
+impl std::fmt::Debug for TimeCardEvent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "TimeCardEvent", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "teams")]
 impl serde::Serialize for TimeCardEvent {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("dateTime", &self.date_time)?;
-        writer.field("isAtApprovedLocation", &self.is_at_approved_location)?;
-        writer.field("notes", &self.notes)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -12480,41 +21842,100 @@ impl crate::read_fields::ReadFields for TimeCardEvent {
     const NAME: &'static str = "microsoft.graph.timeCardEvent";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "dateTime" => self.date_time = map.next_value()?,
-            "isAtApprovedLocation" => self.is_at_approved_location = map.next_value()?,
-            "notes" => self.notes = map.next_value()?,
+            "dateTime" => into.other::<crate::edm::DateTimeOffset, _>(9804, map)?,
+            "isAtApprovedLocation" => into.bool(9805, map)?,
+            "notes" => into.other::<crate::models::ItemBody, _>(9806, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.timeClockSettings` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct TimeClockSettings {
-    /// The `approvedLocation` property.
-    pub approved_location: crate::Patch<Box<crate::models::GeoCoordinates>>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "teams")]
+impl TimeClockSettings {
+    /// An empty `timeClockSettings`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// The `approvedLocation` property.
+    ///
+    /// `approvedLocation`: `None` when absent or `null`.
+    pub fn approved_location(&self) -> Option<&crate::models::GeoCoordinates> {
+        self.props().get(9807)
+    }
+
+    /// Sets `approvedLocation`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_approved_location(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::GeoCoordinates>,
+    ) -> &mut Self {
+        self.props_mut().set(9807, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "teams")]
+impl std::fmt::Debug for TimeClockSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "TimeClockSettings", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "teams")]
 impl serde::Serialize for TimeClockSettings {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("approvedLocation", &self.approved_location)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -12530,50 +21951,86 @@ impl crate::read_fields::ReadFields for TimeClockSettings {
     const NAME: &'static str = "microsoft.graph.timeClockSettings";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "approvedLocation" => self.approved_location = map.next_value()?,
+            "approvedLocation" => into.other::<crate::models::GeoCoordinates, _>(9807, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.timeOffItem` complex type.
 ///
-/// Derived from `scheduleEntity`; inherited properties are included.
+/// Derived from `scheduleEntity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::ScheduleEntity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct TimeOffItem {
-    /// The `endDateTime` property.
-    pub end_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// The `startDateTime` property.
-    pub start_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// The `theme` property.
-    pub theme: crate::Patch<crate::models::ScheduleEntityTheme>,
+    base: crate::models::ScheduleEntity,
+}
+
+#[cfg(feature = "teams")]
+impl std::ops::Deref for TimeOffItem {
+    type Target = crate::models::ScheduleEntity;
+
+    fn deref(&self) -> &crate::models::ScheduleEntity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "teams")]
+impl std::ops::DerefMut for TimeOffItem {
+    fn deref_mut(&mut self) -> &mut crate::models::ScheduleEntity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "teams")]
+impl TimeOffItem {
+    /// An empty `timeOffItem`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// ID of the timeOffReason for this timeOffItem. Required.
-    pub time_off_reason_id: crate::Patch<String>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `timeOffReasonId`: `None` when absent or `null`.
+    pub fn time_off_reason_id(&self) -> Option<&str> {
+        self.props().str(9812)
+    }
+
+    /// Sets `timeOffReasonId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_time_off_reason_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(9812, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "teams")]
+impl std::fmt::Debug for TimeOffItem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "TimeOffItem", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "teams")]
 impl serde::Serialize for TimeOffItem {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("endDateTime", &self.end_date_time)?;
-        writer.field("startDateTime", &self.start_date_time)?;
-        writer.field("theme", &self.theme)?;
-        writer.field("timeOffReasonId", &self.time_off_reason_id)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -12589,45 +22046,122 @@ impl crate::read_fields::ReadFields for TimeOffItem {
     const NAME: &'static str = "microsoft.graph.timeOffItem";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "endDateTime" => self.end_date_time = map.next_value()?,
-            "startDateTime" => self.start_date_time = map.next_value()?,
-            "theme" => self.theme = map.next_value()?,
-            "timeOffReasonId" => self.time_off_reason_id = map.next_value()?,
+            "endDateTime" => into.other::<crate::edm::DateTimeOffset, _>(9318, map)?,
+            "startDateTime" => into.other::<crate::edm::DateTimeOffset, _>(9319, map)?,
+            "theme" => into.other::<crate::models::ScheduleEntityTheme, _>(9320, map)?,
+            "timeOffReasonId" => into.str(9812, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base:
+                <crate::models::ScheduleEntity as crate::read_fields::ReadFields>::from_properties(
+                    properties,
+                ),
+        }
     }
 }
 
 /// The `microsoft.graph.workforceIntegrationEncryption` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct WorkforceIntegrationEncryption {
-    /// Possible values are: sharedSecret, unknownFutureValue.
-    pub protocol: crate::Patch<crate::models::WorkforceIntegrationEncryptionProtocol>,
-    /// Encryption shared secret.
-    pub secret: crate::Patch<String>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "teams")]
+impl WorkforceIntegrationEncryption {
+    /// An empty `workforceIntegrationEncryption`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// Possible values are: sharedSecret, unknownFutureValue.
+    ///
+    /// `protocol`: `None` when absent or `null`.
+    pub fn protocol(&self) -> Option<&crate::models::WorkforceIntegrationEncryptionProtocol> {
+        self.props().get(10246)
+    }
+
+    /// Sets `protocol`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_protocol(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::WorkforceIntegrationEncryptionProtocol>,
+    ) -> &mut Self {
+        self.props_mut().set(10246, value.into_patch());
+        self
+    }
+
+    /// Encryption shared secret.
+    ///
+    /// `secret`: `None` when absent or `null`.
+    pub fn secret(&self) -> Option<&str> {
+        self.props().str(10247)
+    }
+
+    /// Sets `secret`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_secret(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(10247, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "teams")]
+impl std::fmt::Debug for WorkforceIntegrationEncryption {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props().fmt_as(
+            f,
+            "WorkforceIntegrationEncryption",
+            crate::models::PROPERTY_NAMES,
+        )
+    }
 }
 
 #[cfg(feature = "teams")]
 impl serde::Serialize for WorkforceIntegrationEncryption {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("protocol", &self.protocol)?;
-        writer.field("secret", &self.secret)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -12643,20 +22177,22 @@ impl crate::read_fields::ReadFields for WorkforceIntegrationEncryption {
     const NAME: &'static str = "microsoft.graph.workforceIntegrationEncryption";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "protocol" => self.protocol = map.next_value()?,
-            "secret" => self.secret = map.next_value()?,
+            "protocol" => {
+                into.other::<crate::models::WorkforceIntegrationEncryptionProtocol, _>(10246, map)?
+            }
+            "secret" => into.str(10247, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 

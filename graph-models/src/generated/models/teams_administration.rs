@@ -77,79 +77,315 @@ pub struct TeamsAdministrationNumberAssignmentCollectionUpdateNumberBody {
 
 /// The `microsoft.graph.teamsAdministration.numberAssignment` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct NumberAssignment {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "teams")]
+impl std::ops::Deref for NumberAssignment {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "teams")]
+impl std::ops::DerefMut for NumberAssignment {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "teams")]
+impl NumberAssignment {
+    /// An empty `numberAssignment`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The `activationState` property.
-    pub activation_state: crate::Patch<crate::models::teams_administration::ActivationState>,
+    ///
+    /// `activationState`: `None` when absent or `null`.
+    pub fn activation_state(
+        &self,
+    ) -> Option<&crate::models::teams_administration::ActivationState> {
+        self.props().get(11846)
+    }
+
+    /// Sets `activationState`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_activation_state(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::teams_administration::ActivationState>,
+    ) -> &mut Self {
+        self.props_mut().set(11846, value.into_patch());
+        self
+    }
+
     /// The `assignmentCategory` property.
-    pub assignment_category: crate::Patch<crate::models::teams_administration::AssignmentCategory>,
+    ///
+    /// `assignmentCategory`: `None` when absent or `null`.
+    pub fn assignment_category(
+        &self,
+    ) -> Option<&crate::models::teams_administration::AssignmentCategory> {
+        self.props().get(11847)
+    }
+
+    /// Sets `assignmentCategory`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_assignment_category(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::teams_administration::AssignmentCategory>,
+    ) -> &mut Self {
+        self.props_mut().set(11847, value.into_patch());
+        self
+    }
+
     /// The `assignmentStatus` property.
-    pub assignment_status: crate::Patch<crate::models::teams_administration::AssignmentStatus>,
+    ///
+    /// `assignmentStatus`: `None` when absent or `null`.
+    pub fn assignment_status(
+        &self,
+    ) -> Option<&crate::models::teams_administration::AssignmentStatus> {
+        self.props().get(11848)
+    }
+
+    /// Sets `assignmentStatus`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_assignment_status(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::teams_administration::AssignmentStatus>,
+    ) -> &mut Self {
+        self.props_mut().set(11848, value.into_patch());
+        self
+    }
+
     /// The `assignmentTargetId` property.
-    pub assignment_target_id: crate::Patch<String>,
+    ///
+    /// `assignmentTargetId`: `None` when absent or `null`.
+    pub fn assignment_target_id(&self) -> Option<&str> {
+        self.props().str(11849)
+    }
+
+    /// Sets `assignmentTargetId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_assignment_target_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(11849, value.into_patch());
+        self
+    }
+
     /// The `capabilities` property.
-    pub capabilities: crate::Patch<Vec<crate::models::teams_administration::NumberCapability>>,
+    ///
+    /// `capabilities`: an empty slice when absent or `null`.
+    pub fn capabilities(&self) -> &[crate::models::teams_administration::NumberCapability] {
+        self.props().list(11850)
+    }
+
+    /// Sets `capabilities`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_capabilities(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::teams_administration::NumberCapability>>,
+    ) -> &mut Self {
+        self.props_mut().set(11850, value.into_patch());
+        self
+    }
+
     /// The `city` property.
-    pub city: crate::Patch<String>,
+    ///
+    /// `city`: `None` when absent or `null`.
+    pub fn city(&self) -> Option<&str> {
+        self.props().str(11851)
+    }
+
+    /// Sets `city`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_city(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(11851, value.into_patch());
+        self
+    }
+
     /// The `civicAddressId` property.
-    pub civic_address_id: crate::Patch<String>,
+    ///
+    /// `civicAddressId`: `None` when absent or `null`.
+    pub fn civic_address_id(&self) -> Option<&str> {
+        self.props().str(11852)
+    }
+
+    /// Sets `civicAddressId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_civic_address_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(11852, value.into_patch());
+        self
+    }
+
     /// The `isoCountryCode` property.
-    pub iso_country_code: crate::Patch<String>,
+    ///
+    /// `isoCountryCode`: `None` when absent or `null`.
+    pub fn iso_country_code(&self) -> Option<&str> {
+        self.props().str(11853)
+    }
+
+    /// Sets `isoCountryCode`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_iso_country_code(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(11853, value.into_patch());
+        self
+    }
+
     /// The `locationId` property.
-    pub location_id: crate::Patch<String>,
+    ///
+    /// `locationId`: `None` when absent or `null`.
+    pub fn location_id(&self) -> Option<&str> {
+        self.props().str(11854)
+    }
+
+    /// Sets `locationId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_location_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(11854, value.into_patch());
+        self
+    }
+
     /// The `networkSiteId` property.
-    pub network_site_id: crate::Patch<String>,
+    ///
+    /// `networkSiteId`: `None` when absent or `null`.
+    pub fn network_site_id(&self) -> Option<&str> {
+        self.props().str(11855)
+    }
+
+    /// Sets `networkSiteId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_network_site_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(11855, value.into_patch());
+        self
+    }
+
     /// The `numberSource` property.
-    pub number_source: crate::Patch<crate::models::teams_administration::NumberSource>,
+    ///
+    /// `numberSource`: `None` when absent or `null`.
+    pub fn number_source(&self) -> Option<&crate::models::teams_administration::NumberSource> {
+        self.props().get(11856)
+    }
+
+    /// Sets `numberSource`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_number_source(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::teams_administration::NumberSource>,
+    ) -> &mut Self {
+        self.props_mut().set(11856, value.into_patch());
+        self
+    }
+
     /// The `numberType` property.
-    pub number_type: crate::Patch<crate::models::teams_administration::NumberType>,
+    ///
+    /// `numberType`: `None` when absent or `null`.
+    pub fn number_type(&self) -> Option<&crate::models::teams_administration::NumberType> {
+        self.props().get(11857)
+    }
+
+    /// Sets `numberType`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_number_type(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::teams_administration::NumberType>,
+    ) -> &mut Self {
+        self.props_mut().set(11857, value.into_patch());
+        self
+    }
+
     /// The `operatorId` property.
-    pub operator_id: crate::Patch<String>,
+    ///
+    /// `operatorId`: `None` when absent or `null`.
+    pub fn operator_id(&self) -> Option<&str> {
+        self.props().str(11858)
+    }
+
+    /// Sets `operatorId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_operator_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(11858, value.into_patch());
+        self
+    }
+
     /// The `portInStatus` property.
-    pub port_in_status: crate::Patch<crate::models::teams_administration::PortInStatus>,
+    ///
+    /// `portInStatus`: `None` when absent or `null`.
+    pub fn port_in_status(&self) -> Option<&crate::models::teams_administration::PortInStatus> {
+        self.props().get(11859)
+    }
+
+    /// Sets `portInStatus`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_port_in_status(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::teams_administration::PortInStatus>,
+    ) -> &mut Self {
+        self.props_mut().set(11859, value.into_patch());
+        self
+    }
+
     /// The `reverseNumberLookupOptions` property.
-    pub reverse_number_lookup_options:
-        crate::Patch<Vec<crate::models::teams_administration::ReverseNumberLookupOption>>,
+    ///
+    /// `reverseNumberLookupOptions`: an empty slice when absent or `null`.
+    pub fn reverse_number_lookup_options(
+        &self,
+    ) -> &[crate::models::teams_administration::ReverseNumberLookupOption] {
+        self.props().list(11860)
+    }
+
+    /// Sets `reverseNumberLookupOptions`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_reverse_number_lookup_options(
+        &mut self,
+        value: impl crate::IntoPatch<
+            Vec<crate::models::teams_administration::ReverseNumberLookupOption>,
+        >,
+    ) -> &mut Self {
+        self.props_mut().set(11860, value.into_patch());
+        self
+    }
+
     /// The `supportedCustomerActions` property.
-    pub supported_customer_actions:
-        crate::Patch<Vec<crate::models::teams_administration::CustomerAction>>,
+    ///
+    /// `supportedCustomerActions`: an empty slice when absent or `null`.
+    pub fn supported_customer_actions(
+        &self,
+    ) -> &[crate::models::teams_administration::CustomerAction] {
+        self.props().list(11861)
+    }
+
+    /// Sets `supportedCustomerActions`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_supported_customer_actions(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::teams_administration::CustomerAction>>,
+    ) -> &mut Self {
+        self.props_mut().set(11861, value.into_patch());
+        self
+    }
+
     /// The `telephoneNumber` property.
-    pub telephone_number: crate::Patch<String>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `telephoneNumber`: `None` when absent or `null`.
+    pub fn telephone_number(&self) -> Option<&str> {
+        self.props().str(11862)
+    }
+
+    /// Sets `telephoneNumber`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_telephone_number(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(11862, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "teams")]
+impl std::fmt::Debug for NumberAssignment {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "NumberAssignment", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "teams")]
 impl serde::Serialize for NumberAssignment {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("activationState", &self.activation_state)?;
-        writer.field("assignmentCategory", &self.assignment_category)?;
-        writer.field("assignmentStatus", &self.assignment_status)?;
-        writer.field("assignmentTargetId", &self.assignment_target_id)?;
-        writer.field("capabilities", &self.capabilities)?;
-        writer.field("city", &self.city)?;
-        writer.field("civicAddressId", &self.civic_address_id)?;
-        writer.field("isoCountryCode", &self.iso_country_code)?;
-        writer.field("locationId", &self.location_id)?;
-        writer.field("networkSiteId", &self.network_site_id)?;
-        writer.field("numberSource", &self.number_source)?;
-        writer.field("numberType", &self.number_type)?;
-        writer.field("operatorId", &self.operator_id)?;
-        writer.field("portInStatus", &self.port_in_status)?;
-        writer.field(
-            "reverseNumberLookupOptions",
-            &self.reverse_number_lookup_options,
-        )?;
-        writer.field("supportedCustomerActions", &self.supported_customer_actions)?;
-        writer.field("telephoneNumber", &self.telephone_number)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -165,38 +401,57 @@ impl crate::read_fields::ReadFields for NumberAssignment {
     const NAME: &'static str = "microsoft.graph.teamsAdministration.numberAssignment";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "activationState" => self.activation_state = map.next_value()?,
-            "assignmentCategory" => self.assignment_category = map.next_value()?,
-            "assignmentStatus" => self.assignment_status = map.next_value()?,
-            "assignmentTargetId" => self.assignment_target_id = map.next_value()?,
-            "capabilities" => self.capabilities = map.next_value()?,
-            "city" => self.city = map.next_value()?,
-            "civicAddressId" => self.civic_address_id = map.next_value()?,
-            "isoCountryCode" => self.iso_country_code = map.next_value()?,
-            "locationId" => self.location_id = map.next_value()?,
-            "networkSiteId" => self.network_site_id = map.next_value()?,
-            "numberSource" => self.number_source = map.next_value()?,
-            "numberType" => self.number_type = map.next_value()?,
-            "operatorId" => self.operator_id = map.next_value()?,
-            "portInStatus" => self.port_in_status = map.next_value()?,
-            "reverseNumberLookupOptions" => {
-                self.reverse_number_lookup_options = map.next_value()?
+            "id" => into.str(2376, map)?,
+            "activationState" => {
+                into.other::<crate::models::teams_administration::ActivationState, _>(11846, map)?
             }
-            "supportedCustomerActions" => self.supported_customer_actions = map.next_value()?,
-            "telephoneNumber" => self.telephone_number = map.next_value()?,
+            "assignmentCategory" => into
+                .other::<crate::models::teams_administration::AssignmentCategory, _>(11847, map)?,
+            "assignmentStatus" => {
+                into.other::<crate::models::teams_administration::AssignmentStatus, _>(11848, map)?
+            }
+            "assignmentTargetId" => into.str(11849, map)?,
+            "capabilities" => into
+                .other::<Vec<crate::models::teams_administration::NumberCapability>, _>(
+                    11850, map,
+                )?,
+            "city" => into.str(11851, map)?,
+            "civicAddressId" => into.str(11852, map)?,
+            "isoCountryCode" => into.str(11853, map)?,
+            "locationId" => into.str(11854, map)?,
+            "networkSiteId" => into.str(11855, map)?,
+            "numberSource" => {
+                into.other::<crate::models::teams_administration::NumberSource, _>(11856, map)?
+            }
+            "numberType" => {
+                into.other::<crate::models::teams_administration::NumberType, _>(11857, map)?
+            }
+            "operatorId" => into.str(11858, map)?,
+            "portInStatus" => {
+                into.other::<crate::models::teams_administration::PortInStatus, _>(11859, map)?
+            }
+            "reverseNumberLookupOptions" => into.other::<Vec<
+                crate::models::teams_administration::ReverseNumberLookupOption,
+            >, _>(11860, map)?,
+            "supportedCustomerActions" => into
+                .other::<Vec<crate::models::teams_administration::CustomerAction>, _>(11861, map)?,
+            "telephoneNumber" => into.str(11862, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -227,29 +482,81 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.teamsAdministration.policyIdentifierDetail` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct PolicyIdentifierDetail {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "teams")]
+impl std::ops::Deref for PolicyIdentifierDetail {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "teams")]
+impl std::ops::DerefMut for PolicyIdentifierDetail {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "teams")]
+impl PolicyIdentifierDetail {
+    /// An empty `policyIdentifierDetail`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The `name` property.
-    pub name: crate::Patch<String>,
+    ///
+    /// `name`: `None` when absent or `null`.
+    pub fn name(&self) -> Option<&str> {
+        self.props().str(11863)
+    }
+
+    /// Sets `name`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_name(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(11863, value.into_patch());
+        self
+    }
+
     /// The `policyId` property.
-    pub policy_id: crate::Patch<String>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `policyId`: `None` when absent or `null`.
+    pub fn policy_id(&self) -> Option<&str> {
+        self.props().str(11864)
+    }
+
+    /// Sets `policyId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_policy_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(11864, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "teams")]
+impl std::fmt::Debug for PolicyIdentifierDetail {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "PolicyIdentifierDetail", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "teams")]
 impl serde::Serialize for PolicyIdentifierDetail {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("name", &self.name)?;
-        writer.field("policyId", &self.policy_id)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -265,21 +572,25 @@ impl crate::read_fields::ReadFields for PolicyIdentifierDetail {
     const NAME: &'static str = "microsoft.graph.teamsAdministration.policyIdentifierDetail";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "name" => self.name = map.next_value()?,
-            "policyId" => self.policy_id = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "name" => into.str(11863, map)?,
+            "policyId" => into.str(11864, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -295,37 +606,107 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.teamsAdministration.teamsAdminRoot` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct TeamsAdminRoot {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "teams")]
+impl std::ops::Deref for TeamsAdminRoot {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "teams")]
+impl std::ops::DerefMut for TeamsAdminRoot {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "teams")]
+impl TeamsAdminRoot {
+    /// An empty `teamsAdminRoot`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The `policy` navigation property (present when expanded).
-    pub policy: crate::Patch<Box<crate::models::teams_administration::TeamsPolicyAssignment>>,
+    ///
+    /// `policy`: `None` when absent or `null`.
+    pub fn policy(&self) -> Option<&crate::models::teams_administration::TeamsPolicyAssignment> {
+        self.props().get(11865)
+    }
+
+    /// Sets `policy`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_policy(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::teams_administration::TeamsPolicyAssignment>,
+    ) -> &mut Self {
+        self.props_mut().set(11865, value.into_patch());
+        self
+    }
+
     /// The `telephoneNumberManagement` navigation property (present when expanded).
-    pub telephone_number_management:
-        crate::Patch<Box<crate::models::teams_administration::TelephoneNumberManagementRoot>>,
+    ///
+    /// `telephoneNumberManagement`: `None` when absent or `null`.
+    pub fn telephone_number_management(
+        &self,
+    ) -> Option<&crate::models::teams_administration::TelephoneNumberManagementRoot> {
+        self.props().get(11866)
+    }
+
+    /// Sets `telephoneNumberManagement`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_telephone_number_management(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::teams_administration::TelephoneNumberManagementRoot>,
+    ) -> &mut Self {
+        self.props_mut().set(11866, value.into_patch());
+        self
+    }
+
     /// The `userConfigurations` navigation property (present when expanded).
-    pub user_configurations:
-        crate::Patch<Vec<crate::models::teams_administration::TeamsUserConfiguration>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `userConfigurations`: an empty slice when absent or `null`.
+    pub fn user_configurations(
+        &self,
+    ) -> &[crate::models::teams_administration::TeamsUserConfiguration] {
+        self.props().list(11867)
+    }
+
+    /// Sets `userConfigurations`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_user_configurations(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::teams_administration::TeamsUserConfiguration>>,
+    ) -> &mut Self {
+        self.props_mut().set(11867, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "teams")]
+impl std::fmt::Debug for TeamsAdminRoot {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "TeamsAdminRoot", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "teams")]
 impl serde::Serialize for TeamsAdminRoot {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("policy", &self.policy)?;
-        writer.field(
-            "telephoneNumberManagement",
-            &self.telephone_number_management,
-        )?;
-        writer.field("userConfigurations", &self.user_configurations)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -341,22 +722,35 @@ impl crate::read_fields::ReadFields for TeamsAdminRoot {
     const NAME: &'static str = "microsoft.graph.teamsAdministration.teamsAdminRoot";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "policy" => self.policy = map.next_value()?,
-            "telephoneNumberManagement" => self.telephone_number_management = map.next_value()?,
-            "userConfigurations" => self.user_configurations = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "policy" => into
+                .other::<crate::models::teams_administration::TeamsPolicyAssignment, _>(
+                    11865, map,
+                )?,
+            "telephoneNumberManagement" => {
+                into.other::<crate::models::teams_administration::TelephoneNumberManagementRoot, _>(
+                    11866, map,
+                )?
+            }
+            "userConfigurations" => into.other::<Vec<
+                crate::models::teams_administration::TeamsUserConfiguration,
+            >, _>(11867, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -373,27 +767,75 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.teamsAdministration.teamsPolicyAssignment` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct TeamsPolicyAssignment {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "teams")]
+impl std::ops::Deref for TeamsPolicyAssignment {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "teams")]
+impl std::ops::DerefMut for TeamsPolicyAssignment {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "teams")]
+impl TeamsPolicyAssignment {
+    /// An empty `teamsPolicyAssignment`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The `userAssignments` navigation property (present when expanded).
-    pub user_assignments:
-        crate::Patch<Vec<crate::models::teams_administration::TeamsPolicyUserAssignment>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `userAssignments`: an empty slice when absent or `null`.
+    pub fn user_assignments(
+        &self,
+    ) -> &[crate::models::teams_administration::TeamsPolicyUserAssignment] {
+        self.props().list(11868)
+    }
+
+    /// Sets `userAssignments`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_user_assignments(
+        &mut self,
+        value: impl crate::IntoPatch<
+            Vec<crate::models::teams_administration::TeamsPolicyUserAssignment>,
+        >,
+    ) -> &mut Self {
+        self.props_mut().set(11868, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "teams")]
+impl std::fmt::Debug for TeamsPolicyAssignment {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "TeamsPolicyAssignment", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "teams")]
 impl serde::Serialize for TeamsPolicyAssignment {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("userAssignments", &self.user_assignments)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -409,20 +851,26 @@ impl crate::read_fields::ReadFields for TeamsPolicyAssignment {
     const NAME: &'static str = "microsoft.graph.teamsAdministration.teamsPolicyAssignment";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "userAssignments" => self.user_assignments = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "userAssignments" => into.other::<Vec<
+                crate::models::teams_administration::TeamsPolicyUserAssignment,
+            >, _>(11868, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -437,32 +885,97 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.teamsAdministration.teamsPolicyUserAssignment` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct TeamsPolicyUserAssignment {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "teams")]
+impl std::ops::Deref for TeamsPolicyUserAssignment {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "teams")]
+impl std::ops::DerefMut for TeamsPolicyUserAssignment {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "teams")]
+impl TeamsPolicyUserAssignment {
+    /// An empty `teamsPolicyUserAssignment`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The `policyId` property.
-    pub policy_id: crate::Patch<String>,
+    ///
+    /// `policyId`: `None` when absent or `null`.
+    pub fn policy_id(&self) -> Option<&str> {
+        self.props().str(11869)
+    }
+
+    /// Sets `policyId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_policy_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(11869, value.into_patch());
+        self
+    }
+
     /// The `policyType` property.
-    pub policy_type: crate::Patch<String>,
+    ///
+    /// `policyType`: `None` when absent or `null`.
+    pub fn policy_type(&self) -> Option<&str> {
+        self.props().str(11870)
+    }
+
+    /// Sets `policyType`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_policy_type(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(11870, value.into_patch());
+        self
+    }
+
     /// The `userId` property.
-    pub user_id: crate::Patch<String>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `userId`: `None` when absent or `null`.
+    pub fn user_id(&self) -> Option<&str> {
+        self.props().str(11871)
+    }
+
+    /// Sets `userId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_user_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(11871, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "teams")]
+impl std::fmt::Debug for TeamsPolicyUserAssignment {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props().fmt_as(
+            f,
+            "TeamsPolicyUserAssignment",
+            crate::models::PROPERTY_NAMES,
+        )
+    }
 }
 
 #[cfg(feature = "teams")]
 impl serde::Serialize for TeamsPolicyUserAssignment {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("policyId", &self.policy_id)?;
-        writer.field("policyType", &self.policy_type)?;
-        writer.field("userId", &self.user_id)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -478,22 +991,26 @@ impl crate::read_fields::ReadFields for TeamsPolicyUserAssignment {
     const NAME: &'static str = "microsoft.graph.teamsAdministration.teamsPolicyUserAssignment";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "policyId" => self.policy_id = map.next_value()?,
-            "policyType" => self.policy_type = map.next_value()?,
-            "userId" => self.user_id = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "policyId" => into.str(11869, map)?,
+            "policyType" => into.str(11870, map)?,
+            "userId" => into.str(11871, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -510,63 +1027,211 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.teamsAdministration.teamsUserConfiguration` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct TeamsUserConfiguration {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "teams")]
+impl std::ops::Deref for TeamsUserConfiguration {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "teams")]
+impl std::ops::DerefMut for TeamsUserConfiguration {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "teams")]
+impl TeamsUserConfiguration {
+    /// An empty `teamsUserConfiguration`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The `accountType` property.
-    pub account_type: crate::Patch<crate::models::teams_administration::AccountType>,
+    ///
+    /// `accountType`: `None` when absent or `null`.
+    pub fn account_type(&self) -> Option<&crate::models::teams_administration::AccountType> {
+        self.props().get(11872)
+    }
+
+    /// Sets `accountType`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_account_type(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::teams_administration::AccountType>,
+    ) -> &mut Self {
+        self.props_mut().set(11872, value.into_patch());
+        self
+    }
+
     /// The `createdDateTime` property.
-    pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    ///
+    /// `createdDateTime`: `None` when absent or `null`.
+    pub fn created_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(11873)
+    }
+
+    /// Sets `createdDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_created_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(11873, value.into_patch());
+        self
+    }
+
     /// The `effectivePolicyAssignments` property.
-    pub effective_policy_assignments:
-        crate::Patch<Vec<crate::models::teams_administration::EffectivePolicyAssignment>>,
+    ///
+    /// `effectivePolicyAssignments`: an empty slice when absent or `null`.
+    pub fn effective_policy_assignments(
+        &self,
+    ) -> &[crate::models::teams_administration::EffectivePolicyAssignment] {
+        self.props().list(11874)
+    }
+
+    /// Sets `effectivePolicyAssignments`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_effective_policy_assignments(
+        &mut self,
+        value: impl crate::IntoPatch<
+            Vec<crate::models::teams_administration::EffectivePolicyAssignment>,
+        >,
+    ) -> &mut Self {
+        self.props_mut().set(11874, value.into_patch());
+        self
+    }
+
     /// The `featureTypes` property.
-    pub feature_types: crate::Patch<Vec<String>>,
+    ///
+    /// `featureTypes`: an empty slice when absent or `null`.
+    pub fn feature_types(&self) -> &[String] {
+        self.props().strings(11875)
+    }
+
+    /// Sets `featureTypes`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_feature_types(&mut self, value: impl crate::IntoPatch<Vec<String>>) -> &mut Self {
+        self.props_mut().set_strings(11875, value.into_patch());
+        self
+    }
+
     /// The `isEnterpriseVoiceEnabled` property.
-    pub is_enterprise_voice_enabled: crate::Patch<bool>,
+    ///
+    /// `isEnterpriseVoiceEnabled`: `None` when absent or `null`.
+    pub fn is_enterprise_voice_enabled(&self) -> Option<bool> {
+        self.props().bool(11876)
+    }
+
+    /// Sets `isEnterpriseVoiceEnabled`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_is_enterprise_voice_enabled(
+        &mut self,
+        value: impl crate::IntoPatch<bool>,
+    ) -> &mut Self {
+        self.props_mut().set_bool(11876, value.into_patch());
+        self
+    }
+
     /// The `modifiedDateTime` property.
-    pub modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    ///
+    /// `modifiedDateTime`: `None` when absent or `null`.
+    pub fn modified_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(11877)
+    }
+
+    /// Sets `modifiedDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_modified_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(11877, value.into_patch());
+        self
+    }
+
     /// The `telephoneNumbers` property.
-    pub telephone_numbers:
-        crate::Patch<Vec<crate::models::teams_administration::AssignedTelephoneNumber>>,
+    ///
+    /// `telephoneNumbers`: an empty slice when absent or `null`.
+    pub fn telephone_numbers(
+        &self,
+    ) -> &[crate::models::teams_administration::AssignedTelephoneNumber] {
+        self.props().list(11878)
+    }
+
+    /// Sets `telephoneNumbers`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_telephone_numbers(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::teams_administration::AssignedTelephoneNumber>>,
+    ) -> &mut Self {
+        self.props_mut().set(11878, value.into_patch());
+        self
+    }
+
     /// The `tenantId` property.
-    pub tenant_id: crate::Patch<String>,
+    ///
+    /// `tenantId`: `None` when absent or `null`.
+    pub fn tenant_id(&self) -> Option<&str> {
+        self.props().str(11879)
+    }
+
+    /// Sets `tenantId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_tenant_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(11879, value.into_patch());
+        self
+    }
+
     /// The `userPrincipalName` property.
-    pub user_principal_name: crate::Patch<String>,
+    ///
+    /// `userPrincipalName`: `None` when absent or `null`.
+    pub fn user_principal_name(&self) -> Option<&str> {
+        self.props().str(11880)
+    }
+
+    /// Sets `userPrincipalName`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_user_principal_name(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(11880, value.into_patch());
+        self
+    }
+
     /// The `user` navigation property (present when expanded).
+    ///
+    /// `user`: `None` when absent or `null`.
     #[cfg(feature = "identity")]
-    pub user: crate::Patch<Box<crate::models::AnyUser>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn user(&self) -> Option<&crate::models::AnyUser> {
+        self.props().get(11881)
+    }
+
+    /// Sets `user`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    #[cfg(feature = "identity")]
+    pub fn set_user(&mut self, value: impl crate::IntoPatch<crate::models::AnyUser>) -> &mut Self {
+        self.props_mut().set(11881, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "teams")]
+impl std::fmt::Debug for TeamsUserConfiguration {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "TeamsUserConfiguration", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "teams")]
 impl serde::Serialize for TeamsUserConfiguration {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("accountType", &self.account_type)?;
-        writer.field("createdDateTime", &self.created_date_time)?;
-        writer.field(
-            "effectivePolicyAssignments",
-            &self.effective_policy_assignments,
-        )?;
-        writer.field("featureTypes", &self.feature_types)?;
-        writer.field(
-            "isEnterpriseVoiceEnabled",
-            &self.is_enterprise_voice_enabled,
-        )?;
-        writer.field("modifiedDateTime", &self.modified_date_time)?;
-        writer.field("telephoneNumbers", &self.telephone_numbers)?;
-        writer.field("tenantId", &self.tenant_id)?;
-        writer.field("userPrincipalName", &self.user_principal_name)?;
-        #[cfg(feature = "identity")]
-        writer.field("user", &self.user)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -582,30 +1247,40 @@ impl crate::read_fields::ReadFields for TeamsUserConfiguration {
     const NAME: &'static str = "microsoft.graph.teamsAdministration.teamsUserConfiguration";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "accountType" => self.account_type = map.next_value()?,
-            "createdDateTime" => self.created_date_time = map.next_value()?,
-            "effectivePolicyAssignments" => self.effective_policy_assignments = map.next_value()?,
-            "featureTypes" => self.feature_types = map.next_value()?,
-            "isEnterpriseVoiceEnabled" => self.is_enterprise_voice_enabled = map.next_value()?,
-            "modifiedDateTime" => self.modified_date_time = map.next_value()?,
-            "telephoneNumbers" => self.telephone_numbers = map.next_value()?,
-            "tenantId" => self.tenant_id = map.next_value()?,
-            "userPrincipalName" => self.user_principal_name = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "accountType" => {
+                into.other::<crate::models::teams_administration::AccountType, _>(11872, map)?
+            }
+            "createdDateTime" => into.other::<crate::edm::DateTimeOffset, _>(11873, map)?,
+            "effectivePolicyAssignments" => into.other::<Vec<
+                crate::models::teams_administration::EffectivePolicyAssignment,
+            >, _>(11874, map)?,
+            "featureTypes" => into.strings(11875, map)?,
+            "isEnterpriseVoiceEnabled" => into.bool(11876, map)?,
+            "modifiedDateTime" => into.other::<crate::edm::DateTimeOffset, _>(11877, map)?,
+            "telephoneNumbers" => into.other::<Vec<
+                crate::models::teams_administration::AssignedTelephoneNumber,
+            >, _>(11878, map)?,
+            "tenantId" => into.str(11879, map)?,
+            "userPrincipalName" => into.str(11880, map)?,
             #[cfg(feature = "identity")]
-            "user" => self.user = map.next_value()?,
+            "user" => into.other::<crate::models::AnyUser, _>(11881, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -628,34 +1303,107 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.teamsAdministration.telephoneNumberLongRunningOperation` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct TelephoneNumberLongRunningOperation {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "teams")]
+impl std::ops::Deref for TelephoneNumberLongRunningOperation {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "teams")]
+impl std::ops::DerefMut for TelephoneNumberLongRunningOperation {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "teams")]
+impl TelephoneNumberLongRunningOperation {
+    /// An empty `telephoneNumberLongRunningOperation`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The `createdDateTime` property.
-    pub created_date_time: crate::Patch<String>,
+    ///
+    /// `createdDateTime`: `None` when absent or `null`.
+    pub fn created_date_time(&self) -> Option<&str> {
+        self.props().str(11882)
+    }
+
+    /// Sets `createdDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_created_date_time(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(11882, value.into_patch());
+        self
+    }
+
     /// The `numbers` property.
-    pub numbers: crate::Patch<
-        Vec<crate::models::teams_administration::TelephoneNumberLongRunningOperationDetails>,
-    >,
+    ///
+    /// `numbers`: an empty slice when absent or `null`.
+    pub fn numbers(
+        &self,
+    ) -> &[crate::models::teams_administration::TelephoneNumberLongRunningOperationDetails] {
+        self.props().list(11883)
+    }
+
+    /// Sets `numbers`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_numbers(
+        &mut self,
+        value: impl crate::IntoPatch<
+            Vec<crate::models::teams_administration::TelephoneNumberLongRunningOperationDetails>,
+        >,
+    ) -> &mut Self {
+        self.props_mut().set(11883, value.into_patch());
+        self
+    }
+
     /// The `status` property.
-    pub status: crate::Patch<crate::models::LongRunningOperationStatus>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `status`: `None` when absent or `null`.
+    pub fn status(&self) -> Option<&crate::models::LongRunningOperationStatus> {
+        self.props().get(11884)
+    }
+
+    /// Sets `status`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_status(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::LongRunningOperationStatus>,
+    ) -> &mut Self {
+        self.props_mut().set(11884, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "teams")]
+impl std::fmt::Debug for TelephoneNumberLongRunningOperation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props().fmt_as(
+            f,
+            "TelephoneNumberLongRunningOperation",
+            crate::models::PROPERTY_NAMES,
+        )
+    }
 }
 
 #[cfg(feature = "teams")]
 impl serde::Serialize for TelephoneNumberLongRunningOperation {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("createdDateTime", &self.created_date_time)?;
-        writer.field("numbers", &self.numbers)?;
-        writer.field("status", &self.status)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -672,22 +1420,28 @@ impl crate::read_fields::ReadFields for TelephoneNumberLongRunningOperation {
         "microsoft.graph.teamsAdministration.telephoneNumberLongRunningOperation";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "createdDateTime" => self.created_date_time = map.next_value()?,
-            "numbers" => self.numbers = map.next_value()?,
-            "status" => self.status = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "createdDateTime" => into.str(11882, map)?,
+            "numbers" => into.other::<Vec<
+                crate::models::teams_administration::TelephoneNumberLongRunningOperationDetails,
+            >, _>(11883, map)?,
+            "status" => into.other::<crate::models::LongRunningOperationStatus, _>(11884, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -704,31 +1458,94 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.teamsAdministration.telephoneNumberManagementRoot` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct TelephoneNumberManagementRoot {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "teams")]
+impl std::ops::Deref for TelephoneNumberManagementRoot {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "teams")]
+impl std::ops::DerefMut for TelephoneNumberManagementRoot {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "teams")]
+impl TelephoneNumberManagementRoot {
+    /// An empty `telephoneNumberManagementRoot`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The `numberAssignments` navigation property (present when expanded).
-    pub number_assignments:
-        crate::Patch<Vec<crate::models::teams_administration::NumberAssignment>>,
+    ///
+    /// `numberAssignments`: an empty slice when absent or `null`.
+    pub fn number_assignments(&self) -> &[crate::models::teams_administration::NumberAssignment] {
+        self.props().list(11885)
+    }
+
+    /// Sets `numberAssignments`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_number_assignments(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::teams_administration::NumberAssignment>>,
+    ) -> &mut Self {
+        self.props_mut().set(11885, value.into_patch());
+        self
+    }
+
     /// The `operations` navigation property (present when expanded).
-    pub operations:
-        crate::Patch<Vec<crate::models::teams_administration::TelephoneNumberLongRunningOperation>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `operations`: an empty slice when absent or `null`.
+    pub fn operations(
+        &self,
+    ) -> &[crate::models::teams_administration::TelephoneNumberLongRunningOperation] {
+        self.props().list(11886)
+    }
+
+    /// Sets `operations`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_operations(
+        &mut self,
+        value: impl crate::IntoPatch<
+            Vec<crate::models::teams_administration::TelephoneNumberLongRunningOperation>,
+        >,
+    ) -> &mut Self {
+        self.props_mut().set(11886, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "teams")]
+impl std::fmt::Debug for TelephoneNumberManagementRoot {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props().fmt_as(
+            f,
+            "TelephoneNumberManagementRoot",
+            crate::models::PROPERTY_NAMES,
+        )
+    }
 }
 
 #[cfg(feature = "teams")]
 impl serde::Serialize for TelephoneNumberManagementRoot {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("numberAssignments", &self.number_assignments)?;
-        writer.field("operations", &self.operations)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -744,21 +1561,29 @@ impl crate::read_fields::ReadFields for TelephoneNumberManagementRoot {
     const NAME: &'static str = "microsoft.graph.teamsAdministration.telephoneNumberManagementRoot";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "numberAssignments" => self.number_assignments = map.next_value()?,
-            "operations" => self.operations = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "numberAssignments" => into.other::<Vec<
+                crate::models::teams_administration::NumberAssignment,
+            >, _>(11885, map)?,
+            "operations" => into.other::<Vec<
+                crate::models::teams_administration::TelephoneNumberLongRunningOperation,
+            >, _>(11886, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -773,25 +1598,96 @@ crate::macros::select_fields! {
 }
 
 /// The `microsoft.graph.teamsAdministration.assignedTelephoneNumber` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct AssignedTelephoneNumber {
-    /// The `assignmentCategory` property.
-    pub assignment_category: crate::Patch<crate::models::teams_administration::AssignmentCategory>,
-    /// The `telephoneNumber` property.
-    pub telephone_number: crate::Patch<String>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "teams")]
+impl AssignedTelephoneNumber {
+    /// An empty `assignedTelephoneNumber`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// The `assignmentCategory` property.
+    ///
+    /// `assignmentCategory`: `None` when absent or `null`.
+    pub fn assignment_category(
+        &self,
+    ) -> Option<&crate::models::teams_administration::AssignmentCategory> {
+        self.props().get(11887)
+    }
+
+    /// Sets `assignmentCategory`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_assignment_category(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::teams_administration::AssignmentCategory>,
+    ) -> &mut Self {
+        self.props_mut().set(11887, value.into_patch());
+        self
+    }
+
+    /// The `telephoneNumber` property.
+    ///
+    /// `telephoneNumber`: `None` when absent or `null`.
+    pub fn telephone_number(&self) -> Option<&str> {
+        self.props().str(11888)
+    }
+
+    /// Sets `telephoneNumber`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_telephone_number(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(11888, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "teams")]
+impl std::fmt::Debug for AssignedTelephoneNumber {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "AssignedTelephoneNumber", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "teams")]
 impl serde::Serialize for AssignedTelephoneNumber {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("assignmentCategory", &self.assignment_category)?;
-        writer.field("telephoneNumber", &self.telephone_number)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -807,43 +1703,118 @@ impl crate::read_fields::ReadFields for AssignedTelephoneNumber {
     const NAME: &'static str = "microsoft.graph.teamsAdministration.assignedTelephoneNumber";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "assignmentCategory" => self.assignment_category = map.next_value()?,
-            "telephoneNumber" => self.telephone_number = map.next_value()?,
+            "assignmentCategory" => into
+                .other::<crate::models::teams_administration::AssignmentCategory, _>(11887, map)?,
+            "telephoneNumber" => into.str(11888, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.teamsAdministration.effectivePolicyAssignment` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct EffectivePolicyAssignment {
-    /// The `policyAssignment` property.
-    pub policy_assignment: crate::Patch<Box<crate::models::teams_administration::PolicyAssignment>>,
-    /// The `policyType` property.
-    pub policy_type: crate::Patch<String>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "teams")]
+impl EffectivePolicyAssignment {
+    /// An empty `effectivePolicyAssignment`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// The `policyAssignment` property.
+    ///
+    /// `policyAssignment`: `None` when absent or `null`.
+    pub fn policy_assignment(
+        &self,
+    ) -> Option<&crate::models::teams_administration::PolicyAssignment> {
+        self.props().get(11889)
+    }
+
+    /// Sets `policyAssignment`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_policy_assignment(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::teams_administration::PolicyAssignment>,
+    ) -> &mut Self {
+        self.props_mut().set(11889, value.into_patch());
+        self
+    }
+
+    /// The `policyType` property.
+    ///
+    /// `policyType`: `None` when absent or `null`.
+    pub fn policy_type(&self) -> Option<&str> {
+        self.props().str(11890)
+    }
+
+    /// Sets `policyType`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_policy_type(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(11890, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "teams")]
+impl std::fmt::Debug for EffectivePolicyAssignment {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props().fmt_as(
+            f,
+            "EffectivePolicyAssignment",
+            crate::models::PROPERTY_NAMES,
+        )
+    }
 }
 
 #[cfg(feature = "teams")]
 impl serde::Serialize for EffectivePolicyAssignment {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("policyAssignment", &self.policy_assignment)?;
-        writer.field("policyType", &self.policy_type)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -859,49 +1830,140 @@ impl crate::read_fields::ReadFields for EffectivePolicyAssignment {
     const NAME: &'static str = "microsoft.graph.teamsAdministration.effectivePolicyAssignment";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "policyAssignment" => self.policy_assignment = map.next_value()?,
-            "policyType" => self.policy_type = map.next_value()?,
+            "policyAssignment" => {
+                into.other::<crate::models::teams_administration::PolicyAssignment, _>(11889, map)?
+            }
+            "policyType" => into.str(11890, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.teamsAdministration.policyAssignment` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct PolicyAssignment {
-    /// The `assignmentType` property.
-    pub assignment_type: crate::Patch<crate::models::teams_administration::AssignmentType>,
-    /// The `displayName` property.
-    pub display_name: crate::Patch<String>,
-    /// The `groupId` property.
-    pub group_id: crate::Patch<String>,
-    /// The `policyId` property.
-    pub policy_id: crate::Patch<String>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "teams")]
+impl PolicyAssignment {
+    /// An empty `policyAssignment`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// The `assignmentType` property.
+    ///
+    /// `assignmentType`: `None` when absent or `null`.
+    pub fn assignment_type(&self) -> Option<&crate::models::teams_administration::AssignmentType> {
+        self.props().get(11891)
+    }
+
+    /// Sets `assignmentType`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_assignment_type(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::teams_administration::AssignmentType>,
+    ) -> &mut Self {
+        self.props_mut().set(11891, value.into_patch());
+        self
+    }
+
+    /// The `displayName` property.
+    ///
+    /// `displayName`: `None` when absent or `null`.
+    pub fn display_name(&self) -> Option<&str> {
+        self.props().str(11892)
+    }
+
+    /// Sets `displayName`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_display_name(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(11892, value.into_patch());
+        self
+    }
+
+    /// The `groupId` property.
+    ///
+    /// `groupId`: `None` when absent or `null`.
+    pub fn group_id(&self) -> Option<&str> {
+        self.props().str(11893)
+    }
+
+    /// Sets `groupId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_group_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(11893, value.into_patch());
+        self
+    }
+
+    /// The `policyId` property.
+    ///
+    /// `policyId`: `None` when absent or `null`.
+    pub fn policy_id(&self) -> Option<&str> {
+        self.props().str(11894)
+    }
+
+    /// Sets `policyId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_policy_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(11894, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "teams")]
+impl std::fmt::Debug for PolicyAssignment {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "PolicyAssignment", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "teams")]
 impl serde::Serialize for PolicyAssignment {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("assignmentType", &self.assignment_type)?;
-        writer.field("displayName", &self.display_name)?;
-        writer.field("groupId", &self.group_id)?;
-        writer.field("policyId", &self.policy_id)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -917,48 +1979,132 @@ impl crate::read_fields::ReadFields for PolicyAssignment {
     const NAME: &'static str = "microsoft.graph.teamsAdministration.policyAssignment";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "assignmentType" => self.assignment_type = map.next_value()?,
-            "displayName" => self.display_name = map.next_value()?,
-            "groupId" => self.group_id = map.next_value()?,
-            "policyId" => self.policy_id = map.next_value()?,
+            "assignmentType" => {
+                into.other::<crate::models::teams_administration::AssignmentType, _>(11891, map)?
+            }
+            "displayName" => into.str(11892, map)?,
+            "groupId" => into.str(11893, map)?,
+            "policyId" => into.str(11894, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.teamsAdministration.telephoneNumberLongRunningOperationDetails` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct TelephoneNumberLongRunningOperationDetails {
-    /// The `resourceLocation` property.
-    pub resource_location: crate::Patch<String>,
-    /// The `status` property.
-    pub status: crate::Patch<crate::models::LongRunningOperationStatus>,
-    /// The `statusDetail` property.
-    pub status_detail: crate::Patch<String>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "teams")]
+impl TelephoneNumberLongRunningOperationDetails {
+    /// An empty `telephoneNumberLongRunningOperationDetails`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// The `resourceLocation` property.
+    ///
+    /// `resourceLocation`: `None` when absent or `null`.
+    pub fn resource_location(&self) -> Option<&str> {
+        self.props().str(11895)
+    }
+
+    /// Sets `resourceLocation`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_resource_location(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(11895, value.into_patch());
+        self
+    }
+
+    /// The `status` property.
+    ///
+    /// `status`: `None` when absent or `null`.
+    pub fn status(&self) -> Option<&crate::models::LongRunningOperationStatus> {
+        self.props().get(11896)
+    }
+
+    /// Sets `status`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_status(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::LongRunningOperationStatus>,
+    ) -> &mut Self {
+        self.props_mut().set(11896, value.into_patch());
+        self
+    }
+
+    /// The `statusDetail` property.
+    ///
+    /// `statusDetail`: `None` when absent or `null`.
+    pub fn status_detail(&self) -> Option<&str> {
+        self.props().str(11897)
+    }
+
+    /// Sets `statusDetail`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_status_detail(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(11897, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "teams")]
+impl std::fmt::Debug for TelephoneNumberLongRunningOperationDetails {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props().fmt_as(
+            f,
+            "TelephoneNumberLongRunningOperationDetails",
+            crate::models::PROPERTY_NAMES,
+        )
+    }
 }
 
 #[cfg(feature = "teams")]
 impl serde::Serialize for TelephoneNumberLongRunningOperationDetails {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("resourceLocation", &self.resource_location)?;
-        writer.field("status", &self.status)?;
-        writer.field("statusDetail", &self.status_detail)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -975,21 +2121,21 @@ impl crate::read_fields::ReadFields for TelephoneNumberLongRunningOperationDetai
         "microsoft.graph.teamsAdministration.telephoneNumberLongRunningOperationDetails";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "resourceLocation" => self.resource_location = map.next_value()?,
-            "status" => self.status = map.next_value()?,
-            "statusDetail" => self.status_detail = map.next_value()?,
+            "resourceLocation" => into.str(11895, map)?,
+            "status" => into.other::<crate::models::LongRunningOperationStatus, _>(11896, map)?,
+            "statusDetail" => into.str(11897, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 

@@ -3,41 +3,142 @@
 
 /// The `microsoft.graph.termStore.group` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "sites")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct Group {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "sites")]
+impl std::ops::Deref for Group {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "sites")]
+impl std::ops::DerefMut for Group {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "sites")]
+impl Group {
+    /// An empty `group`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Date and time of the group creation. Read-only.
-    pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    ///
+    /// `createdDateTime`: `None` when absent or `null`.
+    pub fn created_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(11898)
+    }
+
+    /// Sets `createdDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_created_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(11898, value.into_patch());
+        self
+    }
+
     /// Description that gives details on the term usage.
-    pub description: crate::Patch<String>,
+    ///
+    /// `description`: `None` when absent or `null`.
+    pub fn description(&self) -> Option<&str> {
+        self.props().str(11899)
+    }
+
+    /// Sets `description`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_description(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(11899, value.into_patch());
+        self
+    }
+
     /// Name of the group.
-    pub display_name: crate::Patch<String>,
+    ///
+    /// `displayName`: `None` when absent or `null`.
+    pub fn display_name(&self) -> Option<&str> {
+        self.props().str(11900)
+    }
+
+    /// Sets `displayName`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_display_name(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(11900, value.into_patch());
+        self
+    }
+
     /// ID of the parent site of this group.
-    pub parent_site_id: crate::Patch<String>,
+    ///
+    /// `parentSiteId`: `None` when absent or `null`.
+    pub fn parent_site_id(&self) -> Option<&str> {
+        self.props().str(11901)
+    }
+
+    /// Sets `parentSiteId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_parent_site_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(11901, value.into_patch());
+        self
+    }
+
     /// Returns the type of the group. Possible values are: global, system, and siteCollection.
-    pub scope: crate::Patch<crate::models::term_store::TermGroupScope>,
+    ///
+    /// `scope`: `None` when absent or `null`.
+    pub fn scope(&self) -> Option<&crate::models::term_store::TermGroupScope> {
+        self.props().get(11902)
+    }
+
+    /// Sets `scope`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_scope(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::term_store::TermGroupScope>,
+    ) -> &mut Self {
+        self.props_mut().set(11902, value.into_patch());
+        self
+    }
+
     /// All sets under the group in a term \[store\].
-    pub sets: crate::Patch<Vec<crate::models::term_store::Set>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `sets`: an empty slice when absent or `null`.
+    pub fn sets(&self) -> &[crate::models::term_store::Set] {
+        self.props().list(11903)
+    }
+
+    /// Sets `sets`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_sets(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::term_store::Set>>,
+    ) -> &mut Self {
+        self.props_mut().set(11903, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "sites")]
+impl std::fmt::Debug for Group {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "Group", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "sites")]
 impl serde::Serialize for Group {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("createdDateTime", &self.created_date_time)?;
-        writer.field("description", &self.description)?;
-        writer.field("displayName", &self.display_name)?;
-        writer.field("parentSiteId", &self.parent_site_id)?;
-        writer.field("scope", &self.scope)?;
-        writer.field("sets", &self.sets)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -53,25 +154,29 @@ impl crate::read_fields::ReadFields for Group {
     const NAME: &'static str = "microsoft.graph.termStore.group";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "createdDateTime" => self.created_date_time = map.next_value()?,
-            "description" => self.description = map.next_value()?,
-            "displayName" => self.display_name = map.next_value()?,
-            "parentSiteId" => self.parent_site_id = map.next_value()?,
-            "scope" => self.scope = map.next_value()?,
-            "sets" => self.sets = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "createdDateTime" => into.other::<crate::edm::DateTimeOffset, _>(11898, map)?,
+            "description" => into.str(11899, map)?,
+            "displayName" => into.str(11900, map)?,
+            "parentSiteId" => into.str(11901, map)?,
+            "scope" => into.other::<crate::models::term_store::TermGroupScope, _>(11902, map)?,
+            "sets" => into.other::<Vec<crate::models::term_store::Set>, _>(11903, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -91,36 +196,120 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.termStore.relation` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "sites")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct Relation {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "sites")]
+impl std::ops::Deref for Relation {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "sites")]
+impl std::ops::DerefMut for Relation {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "sites")]
+impl Relation {
+    /// An empty `relation`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The type of relation. Possible values are: pin, reuse.
-    pub relationship: crate::Patch<crate::models::term_store::RelationType>,
+    ///
+    /// `relationship`: `None` when absent or `null`.
+    pub fn relationship(&self) -> Option<&crate::models::term_store::RelationType> {
+        self.props().get(11904)
+    }
+
+    /// Sets `relationship`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_relationship(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::term_store::RelationType>,
+    ) -> &mut Self {
+        self.props_mut().set(11904, value.into_patch());
+        self
+    }
+
     /// The from \[term\] of the relation. The term from which the relationship is defined. A null value
     /// would indicate the relation is directly with the \[set\].
-    pub from_term: crate::Patch<Box<crate::models::term_store::Term>>,
+    ///
+    /// `fromTerm`: `None` when absent or `null`.
+    pub fn from_term(&self) -> Option<&crate::models::term_store::Term> {
+        self.props().get(11905)
+    }
+
+    /// Sets `fromTerm`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_from_term(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::term_store::Term>,
+    ) -> &mut Self {
+        self.props_mut().set(11905, value.into_patch());
+        self
+    }
+
     /// The \[set\] in which the relation is relevant.
-    pub set: crate::Patch<Box<crate::models::term_store::Set>>,
+    ///
+    /// `set`: `None` when absent or `null`.
+    pub fn set(&self) -> Option<&crate::models::term_store::Set> {
+        self.props().get(11906)
+    }
+
+    /// Sets `set`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_set(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::term_store::Set>,
+    ) -> &mut Self {
+        self.props_mut().set(11906, value.into_patch());
+        self
+    }
+
     /// The to \[term\] of the relation. The term to which the relationship is defined.
-    pub to_term: crate::Patch<Box<crate::models::term_store::Term>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `toTerm`: `None` when absent or `null`.
+    pub fn to_term(&self) -> Option<&crate::models::term_store::Term> {
+        self.props().get(11907)
+    }
+
+    /// Sets `toTerm`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_to_term(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::term_store::Term>,
+    ) -> &mut Self {
+        self.props_mut().set(11907, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "sites")]
+impl std::fmt::Debug for Relation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "Relation", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "sites")]
 impl serde::Serialize for Relation {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("relationship", &self.relationship)?;
-        writer.field("fromTerm", &self.from_term)?;
-        writer.field("set", &self.set)?;
-        writer.field("toTerm", &self.to_term)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -136,23 +325,29 @@ impl crate::read_fields::ReadFields for Relation {
     const NAME: &'static str = "microsoft.graph.termStore.relation";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "relationship" => self.relationship = map.next_value()?,
-            "fromTerm" => self.from_term = map.next_value()?,
-            "set" => self.set = map.next_value()?,
-            "toTerm" => self.to_term = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "relationship" => {
+                into.other::<crate::models::term_store::RelationType, _>(11904, map)?
+            }
+            "fromTerm" => into.other::<crate::models::term_store::Term, _>(11905, map)?,
+            "set" => into.other::<crate::models::term_store::Set, _>(11906, map)?,
+            "toTerm" => into.other::<crate::models::term_store::Term, _>(11907, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -170,47 +365,179 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.termStore.set` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "sites")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct Set {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "sites")]
+impl std::ops::Deref for Set {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "sites")]
+impl std::ops::DerefMut for Set {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "sites")]
+impl Set {
+    /// An empty `set`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Date and time of set creation. Read-only.
-    pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    ///
+    /// `createdDateTime`: `None` when absent or `null`.
+    pub fn created_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(11908)
+    }
+
+    /// Sets `createdDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_created_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(11908, value.into_patch());
+        self
+    }
+
     /// Description that gives details on the term usage.
-    pub description: crate::Patch<String>,
+    ///
+    /// `description`: `None` when absent or `null`.
+    pub fn description(&self) -> Option<&str> {
+        self.props().str(11909)
+    }
+
+    /// Sets `description`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_description(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(11909, value.into_patch());
+        self
+    }
+
     /// Name of the set for each languageTag.
-    pub localized_names: crate::Patch<Vec<crate::models::term_store::LocalizedName>>,
+    ///
+    /// `localizedNames`: an empty slice when absent or `null`.
+    pub fn localized_names(&self) -> &[crate::models::term_store::LocalizedName] {
+        self.props().list(11910)
+    }
+
+    /// Sets `localizedNames`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_localized_names(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::term_store::LocalizedName>>,
+    ) -> &mut Self {
+        self.props_mut().set(11910, value.into_patch());
+        self
+    }
+
     /// Custom properties for the set.
-    pub properties: crate::Patch<Vec<crate::models::KeyValue>>,
+    ///
+    /// `properties`: an empty slice when absent or `null`.
+    pub fn properties(&self) -> &[crate::models::KeyValue] {
+        self.props().list(11911)
+    }
+
+    /// Sets `properties`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_properties(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::KeyValue>>,
+    ) -> &mut Self {
+        self.props_mut().set(11911, value.into_patch());
+        self
+    }
+
     /// Children terms of set in term \[store\].
-    pub children: crate::Patch<Vec<crate::models::term_store::Term>>,
+    ///
+    /// `children`: an empty slice when absent or `null`.
+    pub fn children(&self) -> &[crate::models::term_store::Term] {
+        self.props().list(11912)
+    }
+
+    /// Sets `children`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_children(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::term_store::Term>>,
+    ) -> &mut Self {
+        self.props_mut().set(11912, value.into_patch());
+        self
+    }
+
     /// The parent \[group\] that contains the set.
-    pub parent_group: crate::Patch<Box<crate::models::term_store::Group>>,
+    ///
+    /// `parentGroup`: `None` when absent or `null`.
+    pub fn parent_group(&self) -> Option<&crate::models::term_store::Group> {
+        self.props().get(11913)
+    }
+
+    /// Sets `parentGroup`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_parent_group(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::term_store::Group>,
+    ) -> &mut Self {
+        self.props_mut().set(11913, value.into_patch());
+        self
+    }
+
     /// Indicates which terms have been pinned or reused directly under the set.
-    pub relations: crate::Patch<Vec<crate::models::term_store::Relation>>,
+    ///
+    /// `relations`: an empty slice when absent or `null`.
+    pub fn relations(&self) -> &[crate::models::term_store::Relation] {
+        self.props().list(11914)
+    }
+
+    /// Sets `relations`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_relations(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::term_store::Relation>>,
+    ) -> &mut Self {
+        self.props_mut().set(11914, value.into_patch());
+        self
+    }
+
     /// All the terms under the set.
-    pub terms: crate::Patch<Vec<crate::models::term_store::Term>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `terms`: an empty slice when absent or `null`.
+    pub fn terms(&self) -> &[crate::models::term_store::Term] {
+        self.props().list(11915)
+    }
+
+    /// Sets `terms`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_terms(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::term_store::Term>>,
+    ) -> &mut Self {
+        self.props_mut().set(11915, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "sites")]
+impl std::fmt::Debug for Set {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props().fmt_as(f, "Set", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "sites")]
 impl serde::Serialize for Set {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("createdDateTime", &self.created_date_time)?;
-        writer.field("description", &self.description)?;
-        writer.field("localizedNames", &self.localized_names)?;
-        writer.field("properties", &self.properties)?;
-        writer.field("children", &self.children)?;
-        writer.field("parentGroup", &self.parent_group)?;
-        writer.field("relations", &self.relations)?;
-        writer.field("terms", &self.terms)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -226,27 +553,33 @@ impl crate::read_fields::ReadFields for Set {
     const NAME: &'static str = "microsoft.graph.termStore.set";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "createdDateTime" => self.created_date_time = map.next_value()?,
-            "description" => self.description = map.next_value()?,
-            "localizedNames" => self.localized_names = map.next_value()?,
-            "properties" => self.properties = map.next_value()?,
-            "children" => self.children = map.next_value()?,
-            "parentGroup" => self.parent_group = map.next_value()?,
-            "relations" => self.relations = map.next_value()?,
-            "terms" => self.terms = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "createdDateTime" => into.other::<crate::edm::DateTimeOffset, _>(11908, map)?,
+            "description" => into.str(11909, map)?,
+            "localizedNames" => {
+                into.other::<Vec<crate::models::term_store::LocalizedName>, _>(11910, map)?
+            }
+            "properties" => into.other::<Vec<crate::models::KeyValue>, _>(11911, map)?,
+            "children" => into.other::<Vec<crate::models::term_store::Term>, _>(11912, map)?,
+            "parentGroup" => into.other::<crate::models::term_store::Group, _>(11913, map)?,
+            "relations" => into.other::<Vec<crate::models::term_store::Relation>, _>(11914, map)?,
+            "terms" => into.other::<Vec<crate::models::term_store::Term>, _>(11915, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -268,36 +601,114 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.termStore.store` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "sites")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct Store {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "sites")]
+impl std::ops::Deref for Store {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "sites")]
+impl std::ops::DerefMut for Store {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "sites")]
+impl Store {
+    /// An empty `store`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Default language of the term store.
-    pub default_language_tag: crate::Patch<String>,
+    ///
+    /// `defaultLanguageTag`: `None` when absent or `null`.
+    pub fn default_language_tag(&self) -> Option<&str> {
+        self.props().str(11916)
+    }
+
+    /// Sets `defaultLanguageTag`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_default_language_tag(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(11916, value.into_patch());
+        self
+    }
+
     /// List of languages for the term store.
-    pub language_tags: crate::Patch<Vec<String>>,
+    ///
+    /// `languageTags`: an empty slice when absent or `null`.
+    pub fn language_tags(&self) -> &[String] {
+        self.props().strings(11917)
+    }
+
+    /// Sets `languageTags`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_language_tags(&mut self, value: impl crate::IntoPatch<Vec<String>>) -> &mut Self {
+        self.props_mut().set_strings(11917, value.into_patch());
+        self
+    }
+
     /// Collection of all groups available in the term store.
-    pub groups: crate::Patch<Vec<crate::models::term_store::Group>>,
+    ///
+    /// `groups`: an empty slice when absent or `null`.
+    pub fn groups(&self) -> &[crate::models::term_store::Group] {
+        self.props().list(11918)
+    }
+
+    /// Sets `groups`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_groups(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::term_store::Group>>,
+    ) -> &mut Self {
+        self.props_mut().set(11918, value.into_patch());
+        self
+    }
+
     /// Collection of all sets available in the term store. This relationship can only be used to load a
     /// specific term set.
-    pub sets: crate::Patch<Vec<crate::models::term_store::Set>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `sets`: an empty slice when absent or `null`.
+    pub fn sets(&self) -> &[crate::models::term_store::Set] {
+        self.props().list(11919)
+    }
+
+    /// Sets `sets`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_sets(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::term_store::Set>>,
+    ) -> &mut Self {
+        self.props_mut().set(11919, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "sites")]
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "Store", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "sites")]
 impl serde::Serialize for Store {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("defaultLanguageTag", &self.default_language_tag)?;
-        writer.field("languageTags", &self.language_tags)?;
-        writer.field("groups", &self.groups)?;
-        writer.field("sets", &self.sets)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -313,23 +724,27 @@ impl crate::read_fields::ReadFields for Store {
     const NAME: &'static str = "microsoft.graph.termStore.store";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "defaultLanguageTag" => self.default_language_tag = map.next_value()?,
-            "languageTags" => self.language_tags = map.next_value()?,
-            "groups" => self.groups = map.next_value()?,
-            "sets" => self.sets = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "defaultLanguageTag" => into.str(11916, map)?,
+            "languageTags" => into.strings(11917, map)?,
+            "groups" => into.other::<Vec<crate::models::term_store::Group>, _>(11918, map)?,
+            "sets" => into.other::<Vec<crate::models::term_store::Set>, _>(11919, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -347,47 +762,183 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.termStore.term` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "sites")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct Term {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "sites")]
+impl std::ops::Deref for Term {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "sites")]
+impl std::ops::DerefMut for Term {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "sites")]
+impl Term {
+    /// An empty `term`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Date and time of term creation. Read-only.
-    pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    ///
+    /// `createdDateTime`: `None` when absent or `null`.
+    pub fn created_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(11920)
+    }
+
+    /// Sets `createdDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_created_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(11920, value.into_patch());
+        self
+    }
+
     /// Description about term that is dependent on the languageTag.
-    pub descriptions: crate::Patch<Vec<crate::models::term_store::LocalizedDescription>>,
+    ///
+    /// `descriptions`: an empty slice when absent or `null`.
+    pub fn descriptions(&self) -> &[crate::models::term_store::LocalizedDescription] {
+        self.props().list(11921)
+    }
+
+    /// Sets `descriptions`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_descriptions(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::term_store::LocalizedDescription>>,
+    ) -> &mut Self {
+        self.props_mut().set(11921, value.into_patch());
+        self
+    }
+
     /// Label metadata for a term.
-    pub labels: crate::Patch<Vec<crate::models::term_store::LocalizedLabel>>,
+    ///
+    /// `labels`: an empty slice when absent or `null`.
+    pub fn labels(&self) -> &[crate::models::term_store::LocalizedLabel] {
+        self.props().list(11922)
+    }
+
+    /// Sets `labels`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_labels(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::term_store::LocalizedLabel>>,
+    ) -> &mut Self {
+        self.props_mut().set(11922, value.into_patch());
+        self
+    }
+
     /// Last date and time of term modification. Read-only.
-    pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    ///
+    /// `lastModifiedDateTime`: `None` when absent or `null`.
+    pub fn last_modified_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(11923)
+    }
+
+    /// Sets `lastModifiedDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_last_modified_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(11923, value.into_patch());
+        self
+    }
+
     /// Collection of properties on the term.
-    pub properties: crate::Patch<Vec<crate::models::KeyValue>>,
+    ///
+    /// `properties`: an empty slice when absent or `null`.
+    pub fn properties(&self) -> &[crate::models::KeyValue] {
+        self.props().list(11924)
+    }
+
+    /// Sets `properties`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_properties(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::KeyValue>>,
+    ) -> &mut Self {
+        self.props_mut().set(11924, value.into_patch());
+        self
+    }
+
     /// Children of current term.
-    pub children: crate::Patch<Vec<crate::models::term_store::Term>>,
+    ///
+    /// `children`: an empty slice when absent or `null`.
+    pub fn children(&self) -> &[crate::models::term_store::Term] {
+        self.props().list(11925)
+    }
+
+    /// Sets `children`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_children(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::term_store::Term>>,
+    ) -> &mut Self {
+        self.props_mut().set(11925, value.into_patch());
+        self
+    }
+
     /// To indicate which terms are related to the current term as either pinned or reused.
-    pub relations: crate::Patch<Vec<crate::models::term_store::Relation>>,
+    ///
+    /// `relations`: an empty slice when absent or `null`.
+    pub fn relations(&self) -> &[crate::models::term_store::Relation] {
+        self.props().list(11926)
+    }
+
+    /// Sets `relations`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_relations(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::term_store::Relation>>,
+    ) -> &mut Self {
+        self.props_mut().set(11926, value.into_patch());
+        self
+    }
+
     /// The \[set\] in which the term is created.
-    pub set: crate::Patch<Box<crate::models::term_store::Set>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `set`: `None` when absent or `null`.
+    pub fn set(&self) -> Option<&crate::models::term_store::Set> {
+        self.props().get(11927)
+    }
+
+    /// Sets `set`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_set(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::term_store::Set>,
+    ) -> &mut Self {
+        self.props_mut().set(11927, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "sites")]
+impl std::fmt::Debug for Term {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "Term", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "sites")]
 impl serde::Serialize for Term {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("createdDateTime", &self.created_date_time)?;
-        writer.field("descriptions", &self.descriptions)?;
-        writer.field("labels", &self.labels)?;
-        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
-        writer.field("properties", &self.properties)?;
-        writer.field("children", &self.children)?;
-        writer.field("relations", &self.relations)?;
-        writer.field("set", &self.set)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -403,27 +954,35 @@ impl crate::read_fields::ReadFields for Term {
     const NAME: &'static str = "microsoft.graph.termStore.term";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "createdDateTime" => self.created_date_time = map.next_value()?,
-            "descriptions" => self.descriptions = map.next_value()?,
-            "labels" => self.labels = map.next_value()?,
-            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
-            "properties" => self.properties = map.next_value()?,
-            "children" => self.children = map.next_value()?,
-            "relations" => self.relations = map.next_value()?,
-            "set" => self.set = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "createdDateTime" => into.other::<crate::edm::DateTimeOffset, _>(11920, map)?,
+            "descriptions" => {
+                into.other::<Vec<crate::models::term_store::LocalizedDescription>, _>(11921, map)?
+            }
+            "labels" => {
+                into.other::<Vec<crate::models::term_store::LocalizedLabel>, _>(11922, map)?
+            }
+            "lastModifiedDateTime" => into.other::<crate::edm::DateTimeOffset, _>(11923, map)?,
+            "properties" => into.other::<Vec<crate::models::KeyValue>, _>(11924, map)?,
+            "children" => into.other::<Vec<crate::models::term_store::Term>, _>(11925, map)?,
+            "relations" => into.other::<Vec<crate::models::term_store::Relation>, _>(11926, map)?,
+            "set" => into.other::<crate::models::term_store::Set, _>(11927, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -444,25 +1003,91 @@ crate::macros::select_fields! {
 }
 
 /// The `microsoft.graph.termStore.localizedDescription` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "sites")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct LocalizedDescription {
-    /// The description in the localized language.
-    pub description: crate::Patch<String>,
-    /// The language tag for the label.
-    pub language_tag: crate::Patch<String>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "sites")]
+impl LocalizedDescription {
+    /// An empty `localizedDescription`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// The description in the localized language.
+    ///
+    /// `description`: `None` when absent or `null`.
+    pub fn description(&self) -> Option<&str> {
+        self.props().str(11928)
+    }
+
+    /// Sets `description`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_description(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(11928, value.into_patch());
+        self
+    }
+
+    /// The language tag for the label.
+    ///
+    /// `languageTag`: `None` when absent or `null`.
+    pub fn language_tag(&self) -> Option<&str> {
+        self.props().str(11929)
+    }
+
+    /// Sets `languageTag`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_language_tag(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(11929, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "sites")]
+impl std::fmt::Debug for LocalizedDescription {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "LocalizedDescription", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "sites")]
 impl serde::Serialize for LocalizedDescription {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("description", &self.description)?;
-        writer.field("languageTag", &self.language_tag)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -478,46 +1103,122 @@ impl crate::read_fields::ReadFields for LocalizedDescription {
     const NAME: &'static str = "microsoft.graph.termStore.localizedDescription";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "description" => self.description = map.next_value()?,
-            "languageTag" => self.language_tag = map.next_value()?,
+            "description" => into.str(11928, map)?,
+            "languageTag" => into.str(11929, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.termStore.localizedLabel` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "sites")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct LocalizedLabel {
-    /// Indicates whether the label is the default label.
-    pub is_default: crate::Patch<bool>,
-    /// The language tag for the label.
-    pub language_tag: crate::Patch<String>,
-    /// The name of the label.
-    pub name: crate::Patch<String>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "sites")]
+impl LocalizedLabel {
+    /// An empty `localizedLabel`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// Indicates whether the label is the default label.
+    ///
+    /// `isDefault`: `None` when absent or `null`.
+    pub fn is_default(&self) -> Option<bool> {
+        self.props().bool(11930)
+    }
+
+    /// Sets `isDefault`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_is_default(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(11930, value.into_patch());
+        self
+    }
+
+    /// The language tag for the label.
+    ///
+    /// `languageTag`: `None` when absent or `null`.
+    pub fn language_tag(&self) -> Option<&str> {
+        self.props().str(11931)
+    }
+
+    /// Sets `languageTag`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_language_tag(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(11931, value.into_patch());
+        self
+    }
+
+    /// The name of the label.
+    ///
+    /// `name`: `None` when absent or `null`.
+    pub fn name(&self) -> Option<&str> {
+        self.props().str(11932)
+    }
+
+    /// Sets `name`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_name(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(11932, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "sites")]
+impl std::fmt::Debug for LocalizedLabel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "LocalizedLabel", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "sites")]
 impl serde::Serialize for LocalizedLabel {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("isDefault", &self.is_default)?;
-        writer.field("languageTag", &self.language_tag)?;
-        writer.field("name", &self.name)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -533,44 +1234,110 @@ impl crate::read_fields::ReadFields for LocalizedLabel {
     const NAME: &'static str = "microsoft.graph.termStore.localizedLabel";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "isDefault" => self.is_default = map.next_value()?,
-            "languageTag" => self.language_tag = map.next_value()?,
-            "name" => self.name = map.next_value()?,
+            "isDefault" => into.bool(11930, map)?,
+            "languageTag" => into.str(11931, map)?,
+            "name" => into.str(11932, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
 /// The `microsoft.graph.termStore.localizedName` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "sites")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct LocalizedName {
-    /// The language tag for the label.
-    pub language_tag: crate::Patch<String>,
-    /// The name in the localized language.
-    pub name: crate::Patch<String>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "sites")]
+impl LocalizedName {
+    /// An empty `localizedName`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// The language tag for the label.
+    ///
+    /// `languageTag`: `None` when absent or `null`.
+    pub fn language_tag(&self) -> Option<&str> {
+        self.props().str(11933)
+    }
+
+    /// Sets `languageTag`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_language_tag(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(11933, value.into_patch());
+        self
+    }
+
+    /// The name in the localized language.
+    ///
+    /// `name`: `None` when absent or `null`.
+    pub fn name(&self) -> Option<&str> {
+        self.props().str(11934)
+    }
+
+    /// Sets `name`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_name(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(11934, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "sites")]
+impl std::fmt::Debug for LocalizedName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "LocalizedName", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "sites")]
 impl serde::Serialize for LocalizedName {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("languageTag", &self.language_tag)?;
-        writer.field("name", &self.name)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -586,20 +1353,20 @@ impl crate::read_fields::ReadFields for LocalizedName {
     const NAME: &'static str = "microsoft.graph.termStore.localizedName";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "languageTag" => self.language_tag = map.next_value()?,
-            "name" => self.name = map.next_value()?,
+            "languageTag" => into.str(11933, map)?,
+            "name" => into.str(11934, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 

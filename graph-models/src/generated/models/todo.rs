@@ -13,36 +13,111 @@ pub struct AttachmentBaseCollectionCreateUploadSessionBody {
 
 /// The `microsoft.graph.attachmentBase` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "todo")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct AttachmentBase {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "todo")]
+impl std::ops::Deref for AttachmentBase {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "todo")]
+impl std::ops::DerefMut for AttachmentBase {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "todo")]
+impl AttachmentBase {
+    /// An empty `attachmentBase`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The MIME type.
-    pub content_type: crate::Patch<String>,
+    ///
+    /// `contentType`: `None` when absent or `null`.
+    pub fn content_type(&self) -> Option<&str> {
+        self.props().str(594)
+    }
+
+    /// Sets `contentType`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_content_type(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(594, value.into_patch());
+        self
+    }
+
     /// The Timestamp type represents date and time information using ISO 8601 format and is always in
     /// UTC time. For example, midnight UTC on Jan 1, 2014 is 2014-01-01T00:00:00Z.
-    pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    ///
+    /// `lastModifiedDateTime`: `None` when absent or `null`.
+    pub fn last_modified_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(595)
+    }
+
+    /// Sets `lastModifiedDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_last_modified_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(595, value.into_patch());
+        self
+    }
+
     /// The display name of the attachment. This does not need to be the actual file name.
-    pub name: crate::Patch<String>,
+    ///
+    /// `name`: `None` when absent or `null`.
+    pub fn name(&self) -> Option<&str> {
+        self.props().str(596)
+    }
+
+    /// Sets `name`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_name(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(596, value.into_patch());
+        self
+    }
+
     /// The length of the attachment in bytes.
-    pub size: crate::Patch<i32>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `size`: `None` when absent or `null`.
+    pub fn size(&self) -> Option<i32> {
+        self.props().int(597)
+    }
+
+    /// Sets `size`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_size(&mut self, value: impl crate::IntoPatch<i32>) -> &mut Self {
+        self.props_mut().set_int(597, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "todo")]
+impl std::fmt::Debug for AttachmentBase {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "AttachmentBase", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "todo")]
 impl serde::Serialize for AttachmentBase {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("contentType", &self.content_type)?;
-        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
-        writer.field("name", &self.name)?;
-        writer.field("size", &self.size)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -58,23 +133,27 @@ impl crate::read_fields::ReadFields for AttachmentBase {
     const NAME: &'static str = "microsoft.graph.attachmentBase";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "contentType" => self.content_type = map.next_value()?,
-            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
-            "name" => self.name = map.next_value()?,
-            "size" => self.size = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "contentType" => into.str(594, map)?,
+            "lastModifiedDateTime" => into.other::<crate::edm::DateTimeOffset, _>(595, map)?,
+            "name" => into.str(596, map)?,
+            "size" => into.int::<i32, _>(597, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -121,7 +200,7 @@ impl AnyAttachmentBase {
             Self::AttachmentBase(_) => "microsoft.graph.attachmentBase",
             Self::TaskFileAttachment(_) => "microsoft.graph.taskFileAttachment",
             Self::Unknown(value) => value
-                .additional_data
+                .additional_data()
                 .get("@odata.type")
                 .and_then(|t| t.as_str())
                 .map_or("microsoft.graph.attachmentBase", |t| {
@@ -133,12 +212,29 @@ impl AnyAttachmentBase {
     /// The entity's `id`, whatever its type (`None` when it was not selected).
     pub fn id(&self) -> Option<&str> {
         match self {
-            Self::AttachmentBase(value) | Self::Unknown(value) => value.id.as_deref(),
-            Self::TaskFileAttachment(value) => value.id.as_deref(),
+            Self::AttachmentBase(value) | Self::Unknown(value) => value.id(),
+            Self::TaskFileAttachment(value) => value.id(),
         }
     }
 
-    /// The value as a [`AttachmentBase`]: the declared type, or a derived type this version does not
+    /// The value read as [`AttachmentBase`] whatever its variant: a derived type's base properties
+    /// read the same, so reading the `attachmentBase` properties needs no `match`.
+    pub fn base(&self) -> &AttachmentBase {
+        match self {
+            Self::AttachmentBase(value) | Self::Unknown(value) => value,
+            Self::TaskFileAttachment(value) => value,
+        }
+    }
+
+    /// As [`AnyAttachmentBase::base`], to change the `attachmentBase` properties of any variant.
+    pub fn base_mut(&mut self) -> &mut AttachmentBase {
+        match self {
+            Self::AttachmentBase(value) | Self::Unknown(value) => value,
+            Self::TaskFileAttachment(value) => value,
+        }
+    }
+
+    /// The value as [`AttachmentBase`] if it is the declared type, or a derived type this version does not
     /// know (read as the declared type). `None` for the known derived types.
     pub fn as_attachment_base(&self) -> Option<&AttachmentBase> {
         match self {
@@ -241,7 +337,7 @@ impl crate::polymorphic::Polymorphic for AnyAttachmentBase {
 
     fn declared_data(&self) -> Option<&crate::AdditionalData> {
         match self {
-            Self::AttachmentBase(value) => Some(&value.additional_data),
+            Self::AttachmentBase(value) => Some(value.additional_data()),
             _ => None,
         }
     }
@@ -249,31 +345,89 @@ impl crate::polymorphic::Polymorphic for AnyAttachmentBase {
 
 /// The `microsoft.graph.attachmentSession` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "todo")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct AttachmentSession {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "todo")]
+impl std::ops::Deref for AttachmentSession {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "todo")]
+impl std::ops::DerefMut for AttachmentSession {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "todo")]
+impl AttachmentSession {
+    /// An empty `attachmentSession`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The date and time in UTC when the upload session will expire. The complete file must be uploaded
     /// before this expiration time is reached.
-    pub expiration_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    ///
+    /// `expirationDateTime`: `None` when absent or `null`.
+    pub fn expiration_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(598)
+    }
+
+    /// Sets `expirationDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_expiration_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(598, value.into_patch());
+        self
+    }
+
     /// Indicates a single value {start} that represents the location in the file where the next upload
     /// should begin.
-    pub next_expected_ranges: crate::Patch<Vec<String>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `nextExpectedRanges`: an empty slice when absent or `null`.
+    pub fn next_expected_ranges(&self) -> &[String] {
+        self.props().strings(599)
+    }
+
+    /// Sets `nextExpectedRanges`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_next_expected_ranges(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<String>>,
+    ) -> &mut Self {
+        self.props_mut().set_strings(599, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "todo")]
+impl std::fmt::Debug for AttachmentSession {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "AttachmentSession", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "todo")]
 impl serde::Serialize for AttachmentSession {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("expirationDateTime", &self.expiration_date_time)?;
-        writer.field("nextExpectedRanges", &self.next_expected_ranges)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -289,21 +443,25 @@ impl crate::read_fields::ReadFields for AttachmentSession {
     const NAME: &'static str = "microsoft.graph.attachmentSession";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "expirationDateTime" => self.expiration_date_time = map.next_value()?,
-            "nextExpectedRanges" => self.next_expected_ranges = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "expirationDateTime" => into.other::<crate::edm::DateTimeOffset, _>(598, map)?,
+            "nextExpectedRanges" => into.strings(599, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -319,35 +477,113 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.checklistItem` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "todo")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct ChecklistItem {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "todo")]
+impl std::ops::Deref for ChecklistItem {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "todo")]
+impl std::ops::DerefMut for ChecklistItem {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "todo")]
+impl ChecklistItem {
+    /// An empty `checklistItem`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The date and time when the checklistItem was finished.
-    pub checked_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    ///
+    /// `checkedDateTime`: `None` when absent or `null`.
+    pub fn checked_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(1083)
+    }
+
+    /// Sets `checkedDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_checked_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(1083, value.into_patch());
+        self
+    }
+
     /// The date and time when the checklistItem was created.
-    pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    ///
+    /// `createdDateTime`: `None` when absent or `null`.
+    pub fn created_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(1084)
+    }
+
+    /// Sets `createdDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_created_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(1084, value.into_patch());
+        self
+    }
+
     /// Field indicating the title of checklistItem.
-    pub display_name: crate::Patch<String>,
+    ///
+    /// `displayName`: `None` when absent or `null`.
+    pub fn display_name(&self) -> Option<&str> {
+        self.props().str(1085)
+    }
+
+    /// Sets `displayName`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_display_name(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(1085, value.into_patch());
+        self
+    }
+
     /// State indicating whether the item is checked off or not.
-    pub is_checked: crate::Patch<bool>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `isChecked`: `None` when absent or `null`.
+    pub fn is_checked(&self) -> Option<bool> {
+        self.props().bool(1086)
+    }
+
+    /// Sets `isChecked`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_is_checked(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(1086, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "todo")]
+impl std::fmt::Debug for ChecklistItem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "ChecklistItem", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "todo")]
 impl serde::Serialize for ChecklistItem {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("checkedDateTime", &self.checked_date_time)?;
-        writer.field("createdDateTime", &self.created_date_time)?;
-        writer.field("displayName", &self.display_name)?;
-        writer.field("isChecked", &self.is_checked)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -363,23 +599,27 @@ impl crate::read_fields::ReadFields for ChecklistItem {
     const NAME: &'static str = "microsoft.graph.checklistItem";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "checkedDateTime" => self.checked_date_time = map.next_value()?,
-            "createdDateTime" => self.created_date_time = map.next_value()?,
-            "displayName" => self.display_name = map.next_value()?,
-            "isChecked" => self.is_checked = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "checkedDateTime" => into.other::<crate::edm::DateTimeOffset, _>(1083, map)?,
+            "createdDateTime" => into.other::<crate::edm::DateTimeOffset, _>(1084, map)?,
+            "displayName" => into.str(1085, map)?,
+            "isChecked" => into.bool(1086, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -397,35 +637,107 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.linkedResource` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "todo")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct LinkedResource {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "todo")]
+impl std::ops::Deref for LinkedResource {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "todo")]
+impl std::ops::DerefMut for LinkedResource {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "todo")]
+impl LinkedResource {
+    /// An empty `linkedResource`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The app name of the source that sends the linkedResource.
-    pub application_name: crate::Patch<String>,
+    ///
+    /// `applicationName`: `None` when absent or `null`.
+    pub fn application_name(&self) -> Option<&str> {
+        self.props().str(3049)
+    }
+
+    /// Sets `applicationName`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_application_name(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(3049, value.into_patch());
+        self
+    }
+
     /// The title of the linkedResource.
-    pub display_name: crate::Patch<String>,
+    ///
+    /// `displayName`: `None` when absent or `null`.
+    pub fn display_name(&self) -> Option<&str> {
+        self.props().str(3050)
+    }
+
+    /// Sets `displayName`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_display_name(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(3050, value.into_patch());
+        self
+    }
+
     /// ID of the object that is associated with this task on the third-party/partner system.
-    pub external_id: crate::Patch<String>,
+    ///
+    /// `externalId`: `None` when absent or `null`.
+    pub fn external_id(&self) -> Option<&str> {
+        self.props().str(3051)
+    }
+
+    /// Sets `externalId`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_external_id(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(3051, value.into_patch());
+        self
+    }
+
     /// Deep link to the linkedResource.
-    pub web_url: crate::Patch<String>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `webUrl`: `None` when absent or `null`.
+    pub fn web_url(&self) -> Option<&str> {
+        self.props().str(3052)
+    }
+
+    /// Sets `webUrl`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_web_url(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(3052, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "todo")]
+impl std::fmt::Debug for LinkedResource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "LinkedResource", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "todo")]
 impl serde::Serialize for LinkedResource {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("applicationName", &self.application_name)?;
-        writer.field("displayName", &self.display_name)?;
-        writer.field("externalId", &self.external_id)?;
-        writer.field("webUrl", &self.web_url)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -441,23 +753,27 @@ impl crate::read_fields::ReadFields for LinkedResource {
     const NAME: &'static str = "microsoft.graph.linkedResource";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "applicationName" => self.application_name = map.next_value()?,
-            "displayName" => self.display_name = map.next_value()?,
-            "externalId" => self.external_id = map.next_value()?,
-            "webUrl" => self.web_url = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "applicationName" => into.str(3049, map)?,
+            "displayName" => into.str(3050, map)?,
+            "externalId" => into.str(3051, map)?,
+            "webUrl" => into.str(3052, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -475,39 +791,71 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.taskFileAttachment` entity type.
 ///
-/// Derived from `attachmentBase` < `entity`; inherited properties are included.
+/// Derived from `attachmentBase` < `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::AttachmentBase`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "todo")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct TaskFileAttachment {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
-    /// The MIME type.
-    pub content_type: crate::Patch<String>,
-    /// The Timestamp type represents date and time information using ISO 8601 format and is always in
-    /// UTC time. For example, midnight UTC on Jan 1, 2014 is 2014-01-01T00:00:00Z.
-    pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
-    /// The display name of the attachment. This does not need to be the actual file name.
-    pub name: crate::Patch<String>,
-    /// The length of the attachment in bytes.
-    pub size: crate::Patch<i32>,
+    base: crate::models::AttachmentBase,
+}
+
+#[cfg(feature = "todo")]
+impl std::ops::Deref for TaskFileAttachment {
+    type Target = crate::models::AttachmentBase;
+
+    fn deref(&self) -> &crate::models::AttachmentBase {
+        &self.base
+    }
+}
+
+#[cfg(feature = "todo")]
+impl std::ops::DerefMut for TaskFileAttachment {
+    fn deref_mut(&mut self) -> &mut crate::models::AttachmentBase {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "todo")]
+impl TaskFileAttachment {
+    /// An empty `taskFileAttachment`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The base64-encoded contents of the file.
-    pub content_bytes: crate::Patch<crate::edm::Binary>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `contentBytes`: `None` when absent or `null`.
+    pub fn content_bytes(&self) -> Option<&crate::edm::Binary> {
+        self.props().get(5038)
+    }
+
+    /// Sets `contentBytes`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_content_bytes(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::Binary>,
+    ) -> &mut Self {
+        self.props_mut().set(5038, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "todo")]
+impl std::fmt::Debug for TaskFileAttachment {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "TaskFileAttachment", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "todo")]
 impl serde::Serialize for TaskFileAttachment {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("contentType", &self.content_type)?;
-        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
-        writer.field("name", &self.name)?;
-        writer.field("size", &self.size)?;
-        writer.field("contentBytes", &self.content_bytes)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -523,24 +871,29 @@ impl crate::read_fields::ReadFields for TaskFileAttachment {
     const NAME: &'static str = "microsoft.graph.taskFileAttachment";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "contentType" => self.content_type = map.next_value()?,
-            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
-            "name" => self.name = map.next_value()?,
-            "size" => self.size = map.next_value()?,
-            "contentBytes" => self.content_bytes = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "contentType" => into.str(594, map)?,
+            "lastModifiedDateTime" => into.other::<crate::edm::DateTimeOffset, _>(595, map)?,
+            "name" => into.str(596, map)?,
+            "size" => into.int::<i32, _>(597, map)?,
+            "contentBytes" => into.other::<crate::edm::Binary, _>(5038, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base:
+                <crate::models::AttachmentBase as crate::read_fields::ReadFields>::from_properties(
+                    properties,
+                ),
+        }
     }
 }
 
@@ -559,26 +912,71 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.todo` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "todo")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct Todo {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "todo")]
+impl std::ops::Deref for Todo {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "todo")]
+impl std::ops::DerefMut for Todo {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "todo")]
+impl Todo {
+    /// An empty `todo`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The task lists in the users mailbox.
-    pub lists: crate::Patch<Vec<crate::models::TodoTaskList>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `lists`: an empty slice when absent or `null`.
+    pub fn lists(&self) -> &[crate::models::TodoTaskList] {
+        self.props().list(5191)
+    }
+
+    /// Sets `lists`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_lists(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::TodoTaskList>>,
+    ) -> &mut Self {
+        self.props_mut().set(5191, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "todo")]
+impl std::fmt::Debug for Todo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "Todo", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "todo")]
 impl serde::Serialize for Todo {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("lists", &self.lists)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -594,20 +992,24 @@ impl crate::read_fields::ReadFields for Todo {
     const NAME: &'static str = "microsoft.graph.todo";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "lists" => self.lists = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "lists" => into.other::<Vec<crate::models::TodoTaskList>, _>(5191, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -622,97 +1024,371 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.todoTask` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "todo")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct TodoTask {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "todo")]
+impl std::ops::Deref for TodoTask {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "todo")]
+impl std::ops::DerefMut for TodoTask {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "todo")]
+impl TodoTask {
+    /// An empty `todoTask`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The task body that typically contains information about the task.
-    pub body: crate::Patch<Box<crate::models::ItemBody>>,
+    ///
+    /// `body`: `None` when absent or `null`.
+    pub fn body(&self) -> Option<&crate::models::ItemBody> {
+        self.props().get(5192)
+    }
+
+    /// Sets `body`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_body(&mut self, value: impl crate::IntoPatch<crate::models::ItemBody>) -> &mut Self {
+        self.props_mut().set(5192, value.into_patch());
+        self
+    }
+
     /// The date and time when the task body was last modified. By default, it is in UTC. You can provide
     /// a custom time zone in the request header. The property value uses ISO 8601 format and is always
     /// in UTC time. For example, midnight UTC on Jan 1, 2020 would look like this:
     /// '2020-01-01T00:00:00Z'.
-    pub body_last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    ///
+    /// `bodyLastModifiedDateTime`: `None` when absent or `null`.
+    pub fn body_last_modified_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(5193)
+    }
+
+    /// Sets `bodyLastModifiedDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_body_last_modified_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(5193, value.into_patch());
+        self
+    }
+
     /// The categories associated with the task. Each category corresponds to the displayName property of
     /// an outlookCategory that the user has defined.
-    pub categories: crate::Patch<Vec<String>>,
+    ///
+    /// `categories`: an empty slice when absent or `null`.
+    pub fn categories(&self) -> &[String] {
+        self.props().strings(5194)
+    }
+
+    /// Sets `categories`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_categories(&mut self, value: impl crate::IntoPatch<Vec<String>>) -> &mut Self {
+        self.props_mut().set_strings(5194, value.into_patch());
+        self
+    }
+
     /// The date and time in the specified time zone that the task was finished.
-    pub completed_date_time: crate::Patch<Box<crate::models::DateTimeTimeZone>>,
+    ///
+    /// `completedDateTime`: `None` when absent or `null`.
+    pub fn completed_date_time(&self) -> Option<&crate::models::DateTimeTimeZone> {
+        self.props().get(5195)
+    }
+
+    /// Sets `completedDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_completed_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::DateTimeTimeZone>,
+    ) -> &mut Self {
+        self.props_mut().set(5195, value.into_patch());
+        self
+    }
+
     /// The date and time when the task was created. By default, it is in UTC. You can provide a custom
     /// time zone in the request header. The property value uses ISO 8601 format. For example, midnight
     /// UTC on Jan 1, 2020 would look like this: '2020-01-01T00:00:00Z'.
-    pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    ///
+    /// `createdDateTime`: `None` when absent or `null`.
+    pub fn created_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(5196)
+    }
+
+    /// Sets `createdDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_created_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(5196, value.into_patch());
+        self
+    }
+
     /// The date and time in the specified time zone that the task is to be finished.
-    pub due_date_time: crate::Patch<Box<crate::models::DateTimeTimeZone>>,
+    ///
+    /// `dueDateTime`: `None` when absent or `null`.
+    pub fn due_date_time(&self) -> Option<&crate::models::DateTimeTimeZone> {
+        self.props().get(5197)
+    }
+
+    /// Sets `dueDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_due_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::DateTimeTimeZone>,
+    ) -> &mut Self {
+        self.props_mut().set(5197, value.into_patch());
+        self
+    }
+
     /// Indicates whether the task has attachments.
-    pub has_attachments: crate::Patch<bool>,
+    ///
+    /// `hasAttachments`: `None` when absent or `null`.
+    pub fn has_attachments(&self) -> Option<bool> {
+        self.props().bool(5198)
+    }
+
+    /// Sets `hasAttachments`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_has_attachments(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(5198, value.into_patch());
+        self
+    }
+
     /// The importance of the task. Possible values are: low, normal, high.
-    pub importance: crate::Patch<crate::models::Importance>,
+    ///
+    /// `importance`: `None` when absent or `null`.
+    pub fn importance(&self) -> Option<&crate::models::Importance> {
+        self.props().get(5199)
+    }
+
+    /// Sets `importance`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_importance(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::Importance>,
+    ) -> &mut Self {
+        self.props_mut().set(5199, value.into_patch());
+        self
+    }
+
     /// Set to true if an alert is set to remind the user of the task.
-    pub is_reminder_on: crate::Patch<bool>,
+    ///
+    /// `isReminderOn`: `None` when absent or `null`.
+    pub fn is_reminder_on(&self) -> Option<bool> {
+        self.props().bool(5200)
+    }
+
+    /// Sets `isReminderOn`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_is_reminder_on(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(5200, value.into_patch());
+        self
+    }
+
     /// The date and time when the task was last modified. By default, it is in UTC. You can provide a
     /// custom time zone in the request header. The property value uses ISO 8601 format and is always in
     /// UTC time. For example, midnight UTC on Jan 1, 2020 would look like this: '2020-01-01T00:00:00Z'.
-    pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
+    ///
+    /// `lastModifiedDateTime`: `None` when absent or `null`.
+    pub fn last_modified_date_time(&self) -> Option<&crate::edm::DateTimeOffset> {
+        self.props().get(5201)
+    }
+
+    /// Sets `lastModifiedDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_last_modified_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::edm::DateTimeOffset>,
+    ) -> &mut Self {
+        self.props_mut().set(5201, value.into_patch());
+        self
+    }
+
     /// The recurrence pattern for the task.
-    pub recurrence: crate::Patch<Box<crate::models::PatternedRecurrence>>,
+    ///
+    /// `recurrence`: `None` when absent or `null`.
+    pub fn recurrence(&self) -> Option<&crate::models::PatternedRecurrence> {
+        self.props().get(5202)
+    }
+
+    /// Sets `recurrence`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_recurrence(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::PatternedRecurrence>,
+    ) -> &mut Self {
+        self.props_mut().set(5202, value.into_patch());
+        self
+    }
+
     /// The date and time in the specified time zone for a reminder alert of the task to occur.
-    pub reminder_date_time: crate::Patch<Box<crate::models::DateTimeTimeZone>>,
+    ///
+    /// `reminderDateTime`: `None` when absent or `null`.
+    pub fn reminder_date_time(&self) -> Option<&crate::models::DateTimeTimeZone> {
+        self.props().get(5203)
+    }
+
+    /// Sets `reminderDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_reminder_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::DateTimeTimeZone>,
+    ) -> &mut Self {
+        self.props_mut().set(5203, value.into_patch());
+        self
+    }
+
     /// The date and time in the specified time zone at which the task is scheduled to start.
-    pub start_date_time: crate::Patch<Box<crate::models::DateTimeTimeZone>>,
+    ///
+    /// `startDateTime`: `None` when absent or `null`.
+    pub fn start_date_time(&self) -> Option<&crate::models::DateTimeTimeZone> {
+        self.props().get(5204)
+    }
+
+    /// Sets `startDateTime`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_start_date_time(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::DateTimeTimeZone>,
+    ) -> &mut Self {
+        self.props_mut().set(5204, value.into_patch());
+        self
+    }
+
     /// Indicates the state or progress of the task. Possible values are: notStarted, inProgress,
     /// completed, waitingOnOthers, deferred.
-    pub status: crate::Patch<crate::models::TaskStatus>,
+    ///
+    /// `status`: `None` when absent or `null`.
+    pub fn status(&self) -> Option<&crate::models::TaskStatus> {
+        self.props().get(5205)
+    }
+
+    /// Sets `status`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_status(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::TaskStatus>,
+    ) -> &mut Self {
+        self.props_mut().set(5205, value.into_patch());
+        self
+    }
+
     /// A brief description of the task.
-    pub title: crate::Patch<String>,
+    ///
+    /// `title`: `None` when absent or `null`.
+    pub fn title(&self) -> Option<&str> {
+        self.props().str(5206)
+    }
+
+    /// Sets `title`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_title(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(5206, value.into_patch());
+        self
+    }
+
     /// A collection of file attachments for the task.
-    pub attachments: crate::Patch<Vec<crate::models::AnyAttachmentBase>>,
+    ///
+    /// `attachments`: an empty slice when absent or `null`.
+    pub fn attachments(&self) -> &[crate::models::AnyAttachmentBase] {
+        self.props().list(5207)
+    }
+
+    /// Sets `attachments`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_attachments(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::AnyAttachmentBase>>,
+    ) -> &mut Self {
+        self.props_mut().set(5207, value.into_patch());
+        self
+    }
+
     /// The `attachmentSessions` navigation property (present when expanded).
-    pub attachment_sessions: crate::Patch<Vec<crate::models::AttachmentSession>>,
+    ///
+    /// `attachmentSessions`: an empty slice when absent or `null`.
+    pub fn attachment_sessions(&self) -> &[crate::models::AttachmentSession] {
+        self.props().list(5208)
+    }
+
+    /// Sets `attachmentSessions`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_attachment_sessions(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::AttachmentSession>>,
+    ) -> &mut Self {
+        self.props_mut().set(5208, value.into_patch());
+        self
+    }
+
     /// A collection of checklistItems linked to a task.
-    pub checklist_items: crate::Patch<Vec<crate::models::ChecklistItem>>,
+    ///
+    /// `checklistItems`: an empty slice when absent or `null`.
+    pub fn checklist_items(&self) -> &[crate::models::ChecklistItem] {
+        self.props().list(5209)
+    }
+
+    /// Sets `checklistItems`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_checklist_items(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::ChecklistItem>>,
+    ) -> &mut Self {
+        self.props_mut().set(5209, value.into_patch());
+        self
+    }
+
     /// The collection of open extensions defined for the task. Nullable.
+    ///
+    /// `extensions`: an empty slice when absent or `null`.
     #[cfg(feature = "identity")]
-    pub extensions: crate::Patch<Vec<crate::models::AnyExtension>>,
+    pub fn extensions(&self) -> &[crate::models::AnyExtension] {
+        self.props().list(5210)
+    }
+
+    /// Sets `extensions`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    #[cfg(feature = "identity")]
+    pub fn set_extensions(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::AnyExtension>>,
+    ) -> &mut Self {
+        self.props_mut().set(5210, value.into_patch());
+        self
+    }
+
     /// A collection of resources linked to the task.
-    pub linked_resources: crate::Patch<Vec<crate::models::LinkedResource>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `linkedResources`: an empty slice when absent or `null`.
+    pub fn linked_resources(&self) -> &[crate::models::LinkedResource] {
+        self.props().list(5211)
+    }
+
+    /// Sets `linkedResources`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_linked_resources(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::LinkedResource>>,
+    ) -> &mut Self {
+        self.props_mut().set(5211, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "todo")]
+impl std::fmt::Debug for TodoTask {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "TodoTask", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "todo")]
 impl serde::Serialize for TodoTask {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("body", &self.body)?;
-        writer.field(
-            "bodyLastModifiedDateTime",
-            &self.body_last_modified_date_time,
-        )?;
-        writer.field("categories", &self.categories)?;
-        writer.field("completedDateTime", &self.completed_date_time)?;
-        writer.field("createdDateTime", &self.created_date_time)?;
-        writer.field("dueDateTime", &self.due_date_time)?;
-        writer.field("hasAttachments", &self.has_attachments)?;
-        writer.field("importance", &self.importance)?;
-        writer.field("isReminderOn", &self.is_reminder_on)?;
-        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
-        writer.field("recurrence", &self.recurrence)?;
-        writer.field("reminderDateTime", &self.reminder_date_time)?;
-        writer.field("startDateTime", &self.start_date_time)?;
-        writer.field("status", &self.status)?;
-        writer.field("title", &self.title)?;
-        writer.field("attachments", &self.attachments)?;
-        writer.field("attachmentSessions", &self.attachment_sessions)?;
-        writer.field("checklistItems", &self.checklist_items)?;
-        #[cfg(feature = "identity")]
-        writer.field("extensions", &self.extensions)?;
-        writer.field("linkedResources", &self.linked_resources)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -728,40 +1404,46 @@ impl crate::read_fields::ReadFields for TodoTask {
     const NAME: &'static str = "microsoft.graph.todoTask";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "body" => self.body = map.next_value()?,
-            "bodyLastModifiedDateTime" => self.body_last_modified_date_time = map.next_value()?,
-            "categories" => self.categories = map.next_value()?,
-            "completedDateTime" => self.completed_date_time = map.next_value()?,
-            "createdDateTime" => self.created_date_time = map.next_value()?,
-            "dueDateTime" => self.due_date_time = map.next_value()?,
-            "hasAttachments" => self.has_attachments = map.next_value()?,
-            "importance" => self.importance = map.next_value()?,
-            "isReminderOn" => self.is_reminder_on = map.next_value()?,
-            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
-            "recurrence" => self.recurrence = map.next_value()?,
-            "reminderDateTime" => self.reminder_date_time = map.next_value()?,
-            "startDateTime" => self.start_date_time = map.next_value()?,
-            "status" => self.status = map.next_value()?,
-            "title" => self.title = map.next_value()?,
-            "attachments" => self.attachments = map.next_value()?,
-            "attachmentSessions" => self.attachment_sessions = map.next_value()?,
-            "checklistItems" => self.checklist_items = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "body" => into.other::<crate::models::ItemBody, _>(5192, map)?,
+            "bodyLastModifiedDateTime" => into.other::<crate::edm::DateTimeOffset, _>(5193, map)?,
+            "categories" => into.strings(5194, map)?,
+            "completedDateTime" => into.other::<crate::models::DateTimeTimeZone, _>(5195, map)?,
+            "createdDateTime" => into.other::<crate::edm::DateTimeOffset, _>(5196, map)?,
+            "dueDateTime" => into.other::<crate::models::DateTimeTimeZone, _>(5197, map)?,
+            "hasAttachments" => into.bool(5198, map)?,
+            "importance" => into.other::<crate::models::Importance, _>(5199, map)?,
+            "isReminderOn" => into.bool(5200, map)?,
+            "lastModifiedDateTime" => into.other::<crate::edm::DateTimeOffset, _>(5201, map)?,
+            "recurrence" => into.other::<crate::models::PatternedRecurrence, _>(5202, map)?,
+            "reminderDateTime" => into.other::<crate::models::DateTimeTimeZone, _>(5203, map)?,
+            "startDateTime" => into.other::<crate::models::DateTimeTimeZone, _>(5204, map)?,
+            "status" => into.other::<crate::models::TaskStatus, _>(5205, map)?,
+            "title" => into.str(5206, map)?,
+            "attachments" => into.other::<Vec<crate::models::AnyAttachmentBase>, _>(5207, map)?,
+            "attachmentSessions" => {
+                into.other::<Vec<crate::models::AttachmentSession>, _>(5208, map)?
+            }
+            "checklistItems" => into.other::<Vec<crate::models::ChecklistItem>, _>(5209, map)?,
             #[cfg(feature = "identity")]
-            "extensions" => self.extensions = map.next_value()?,
-            "linkedResources" => self.linked_resources = map.next_value()?,
+            "extensions" => into.other::<Vec<crate::models::AnyExtension>, _>(5210, map)?,
+            "linkedResources" => into.other::<Vec<crate::models::LinkedResource>, _>(5211, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -794,44 +1476,145 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.todoTaskList` entity type.
 ///
-/// Derived from `entity`; inherited properties are included.
+/// Derived from `entity`: the inherited properties' getters and setters are the
+/// base's, reached through `Deref` ([`crate::models::Entity`]).
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "todo")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct TodoTaskList {
-    /// The unique idenfier for an entity. Read-only.
-    pub id: crate::Patch<String>,
+    base: crate::models::Entity,
+}
+
+#[cfg(feature = "todo")]
+impl std::ops::Deref for TodoTaskList {
+    type Target = crate::models::Entity;
+
+    fn deref(&self) -> &crate::models::Entity {
+        &self.base
+    }
+}
+
+#[cfg(feature = "todo")]
+impl std::ops::DerefMut for TodoTaskList {
+    fn deref_mut(&mut self) -> &mut crate::models::Entity {
+        &mut self.base
+    }
+}
+
+#[cfg(feature = "todo")]
+impl TodoTaskList {
+    /// An empty `todoTaskList`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// The name of the task list.
-    pub display_name: crate::Patch<String>,
+    ///
+    /// `displayName`: `None` when absent or `null`.
+    pub fn display_name(&self) -> Option<&str> {
+        self.props().str(5212)
+    }
+
+    /// Sets `displayName`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_display_name(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(5212, value.into_patch());
+        self
+    }
+
     /// True if the user is owner of the given task list.
-    pub is_owner: crate::Patch<bool>,
+    ///
+    /// `isOwner`: `None` when absent or `null`.
+    pub fn is_owner(&self) -> Option<bool> {
+        self.props().bool(5213)
+    }
+
+    /// Sets `isOwner`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_is_owner(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(5213, value.into_patch());
+        self
+    }
+
     /// True if the task list is shared with other users
-    pub is_shared: crate::Patch<bool>,
+    ///
+    /// `isShared`: `None` when absent or `null`.
+    pub fn is_shared(&self) -> Option<bool> {
+        self.props().bool(5214)
+    }
+
+    /// Sets `isShared`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_is_shared(&mut self, value: impl crate::IntoPatch<bool>) -> &mut Self {
+        self.props_mut().set_bool(5214, value.into_patch());
+        self
+    }
+
     /// Property indicating the list name if the given list is a well-known list. Possible values are:
     /// none, defaultList, flaggedEmails, unknownFutureValue.
-    pub wellknown_list_name: crate::Patch<crate::models::WellknownListName>,
+    ///
+    /// `wellknownListName`: `None` when absent or `null`.
+    pub fn wellknown_list_name(&self) -> Option<&crate::models::WellknownListName> {
+        self.props().get(5215)
+    }
+
+    /// Sets `wellknownListName`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_wellknown_list_name(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::WellknownListName>,
+    ) -> &mut Self {
+        self.props_mut().set(5215, value.into_patch());
+        self
+    }
+
     /// The collection of open extensions defined for the task list. Nullable.
+    ///
+    /// `extensions`: an empty slice when absent or `null`.
     #[cfg(feature = "identity")]
-    pub extensions: crate::Patch<Vec<crate::models::AnyExtension>>,
+    pub fn extensions(&self) -> &[crate::models::AnyExtension] {
+        self.props().list(5216)
+    }
+
+    /// Sets `extensions`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    #[cfg(feature = "identity")]
+    pub fn set_extensions(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::AnyExtension>>,
+    ) -> &mut Self {
+        self.props_mut().set(5216, value.into_patch());
+        self
+    }
+
     /// The tasks in this task list. Read-only. Nullable.
-    pub tasks: crate::Patch<Vec<crate::models::TodoTask>>,
-    /// Properties this version of the SDK does not know and instance annotations
-    /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    ///
+    /// `tasks`: an empty slice when absent or `null`.
+    pub fn tasks(&self) -> &[crate::models::TodoTask] {
+        self.props().list(5217)
+    }
+
+    /// Sets `tasks`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_tasks(
+        &mut self,
+        value: impl crate::IntoPatch<Vec<crate::models::TodoTask>>,
+    ) -> &mut Self {
+        self.props_mut().set(5217, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "todo")]
+impl std::fmt::Debug for TodoTaskList {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "TodoTaskList", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "todo")]
 impl serde::Serialize for TodoTaskList {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("id", &self.id)?;
-        writer.field("displayName", &self.display_name)?;
-        writer.field("isOwner", &self.is_owner)?;
-        writer.field("isShared", &self.is_shared)?;
-        writer.field("wellknownListName", &self.wellknown_list_name)?;
-        #[cfg(feature = "identity")]
-        writer.field("extensions", &self.extensions)?;
-        writer.field("tasks", &self.tasks)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -847,26 +1630,30 @@ impl crate::read_fields::ReadFields for TodoTaskList {
     const NAME: &'static str = "microsoft.graph.todoTaskList";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "id" => self.id = map.next_value()?,
-            "displayName" => self.display_name = map.next_value()?,
-            "isOwner" => self.is_owner = map.next_value()?,
-            "isShared" => self.is_shared = map.next_value()?,
-            "wellknownListName" => self.wellknown_list_name = map.next_value()?,
+            "id" => into.str(2376, map)?,
+            "displayName" => into.str(5212, map)?,
+            "isOwner" => into.bool(5213, map)?,
+            "isShared" => into.bool(5214, map)?,
+            "wellknownListName" => into.other::<crate::models::WellknownListName, _>(5215, map)?,
             #[cfg(feature = "identity")]
-            "extensions" => self.extensions = map.next_value()?,
-            "tasks" => self.tasks = map.next_value()?,
+            "extensions" => into.other::<Vec<crate::models::AnyExtension>, _>(5216, map)?,
+            "tasks" => into.other::<Vec<crate::models::TodoTask>, _>(5217, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self {
+            base: <crate::models::Entity as crate::read_fields::ReadFields>::from_properties(
+                properties,
+            ),
+        }
     }
 }
 
@@ -884,32 +1671,121 @@ crate::macros::select_fields! {
 }
 
 /// The `microsoft.graph.attachmentInfo` complex type.
+///
+/// Read with the getters (`None` or an empty slice when absent or `null`); build a
+/// body with `new()` and the `set_` methods: only what is set is sent, `None` sends
+/// `null` (clears the property).
 #[cfg(feature = "todo")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct AttachmentInfo {
-    /// The type of the attachment. The possible values are: file, item, reference. Required.
-    pub attachment_type: crate::Patch<crate::models::AttachmentType>,
-    /// The nature of the data in the attachment. Optional.
-    pub content_type: crate::Patch<String>,
-    /// The display name of the attachment. This can be a descriptive string and does not have to be the
-    /// actual file name. Required.
-    pub name: crate::Patch<String>,
-    /// The length of the attachment in bytes. Required.
-    pub size: crate::Patch<i64>,
+    props: crate::properties::Properties,
+}
+
+#[cfg(feature = "todo")]
+impl AttachmentInfo {
+    /// An empty `attachmentInfo`: set properties with the `set_` methods.
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    pub additional_data: crate::AdditionalData,
+    pub fn additional_data(&self) -> &crate::AdditionalData {
+        self.props.additional_data()
+    }
+
+    /// As `additional_data`, to change them.
+    pub fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        self.props.additional_data_mut()
+    }
+
+    /// Whether the property whose wire name is `name` is absent, `null` or set (the getters
+    /// answer `None` for both absent and `null`).
+    pub fn property_state(&self, name: &str) -> crate::PropertyState {
+        self.props
+            .state_by_name(name, crate::models::PROPERTY_NAMES)
+    }
+
+    pub(crate) fn props(&self) -> &crate::properties::Properties {
+        &self.props
+    }
+
+    // Unused when every setter that needs it is behind a disabled feature.
+    #[allow(dead_code)]
+    pub(crate) fn props_mut(&mut self) -> &mut crate::properties::Properties {
+        &mut self.props
+    }
+
+    /// The type of the attachment. The possible values are: file, item, reference. Required.
+    ///
+    /// `attachmentType`: `None` when absent or `null`.
+    pub fn attachment_type(&self) -> Option<&crate::models::AttachmentType> {
+        self.props().get(7049)
+    }
+
+    /// Sets `attachmentType`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_attachment_type(
+        &mut self,
+        value: impl crate::IntoPatch<crate::models::AttachmentType>,
+    ) -> &mut Self {
+        self.props_mut().set(7049, value.into_patch());
+        self
+    }
+
+    /// The nature of the data in the attachment. Optional.
+    ///
+    /// `contentType`: `None` when absent or `null`.
+    pub fn content_type(&self) -> Option<&str> {
+        self.props().str(7050)
+    }
+
+    /// Sets `contentType`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_content_type(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(7050, value.into_patch());
+        self
+    }
+
+    /// The display name of the attachment. This can be a descriptive string and does not have to be the
+    /// actual file name. Required.
+    ///
+    /// `name`: `None` when absent or `null`.
+    pub fn name(&self) -> Option<&str> {
+        self.props().str(7051)
+    }
+
+    /// Sets `name`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_name(&mut self, value: impl crate::IntoPatch<String>) -> &mut Self {
+        self.props_mut().set_str(7051, value.into_patch());
+        self
+    }
+
+    /// The length of the attachment in bytes. Required.
+    ///
+    /// `size`: `None` when absent or `null`.
+    pub fn size(&self) -> Option<i64> {
+        self.props().int(7052)
+    }
+
+    /// Sets `size`; `None` sends `null` (clears it), `Patch::Unset` leaves it out.
+    pub fn set_size(&mut self, value: impl crate::IntoPatch<i64>) -> &mut Self {
+        self.props_mut().set_int(7052, value.into_patch());
+        self
+    }
+}
+
+#[cfg(feature = "todo")]
+impl std::fmt::Debug for AttachmentInfo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.props()
+            .fmt_as(f, "AttachmentInfo", crate::models::PROPERTY_NAMES)
+    }
 }
 
 #[cfg(feature = "todo")]
 impl serde::Serialize for AttachmentInfo {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
-        writer.field("attachmentType", &self.attachment_type)?;
-        writer.field("contentType", &self.content_type)?;
-        writer.field("name", &self.name)?;
-        writer.field("size", &self.size)?;
-        writer.end(&self.additional_data)
+        self.props()
+            .serialize(serializer, crate::models::PROPERTY_NAMES)
     }
 }
 
@@ -925,22 +1801,22 @@ impl crate::read_fields::ReadFields for AttachmentInfo {
     const NAME: &'static str = "microsoft.graph.attachmentInfo";
 
     fn read_field<'de, A: serde::de::MapAccess<'de>>(
-        &mut self,
         key: &str,
         map: &mut A,
+        into: &mut crate::properties::PropertiesReader,
     ) -> Result<bool, A::Error> {
         match key {
-            "attachmentType" => self.attachment_type = map.next_value()?,
-            "contentType" => self.content_type = map.next_value()?,
-            "name" => self.name = map.next_value()?,
-            "size" => self.size = map.next_value()?,
+            "attachmentType" => into.other::<crate::models::AttachmentType, _>(7049, map)?,
+            "contentType" => into.str(7050, map)?,
+            "name" => into.str(7051, map)?,
+            "size" => into.int::<i64, _>(7052, map)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
-        &mut self.additional_data
+    fn from_properties(properties: crate::properties::Properties) -> Self {
+        Self { props: properties }
     }
 }
 
