@@ -11,7 +11,7 @@
 //!   code flow; a non-interactive `/authorize` and `/devicecode`. Tokens are RS256 JWTs with
 //!   Entra-like claims; errors have Entra's shape (`AADSTS` codes, `error_codes`, `trace_id`,
 //!   `correlation_id`, `suberror`, `claims`).
-//! - **Graph** under `/v1.0`: users, groups, memberships, delta, `$batch`, OData queries, on a
+//! - **Graph** under `/v1.0`: users, groups, memberships, owners, delta, `$batch`, OData queries, on a
 //!   seeded demo tenant with stateful changes. Every request needs a valid emulator token for
 //!   Microsoft Graph.
 //! - **Faults and counters**: throttling with `Retry-After` in every form, 401s, CAE claims

@@ -16,6 +16,8 @@
 //! | GET | `users/delta`, `groups/delta` | `delta` |
 //! | GET | `users/{id}/manager`, `users/{id}/directReports`; PUT DELETE GET `users/{id}/manager/$ref` | `users` |
 //! | POST | `groups/{id}/members/$ref`; DELETE `groups/{id}/members/{member}/$ref` | `groups` |
+//! | GET | `{groups,applications,servicePrincipals}/{id}/owners[/microsoft.graph.{type}][/$count]`; POST `.../owners/$ref`; DELETE `.../owners/{owner}/$ref` | `owners` |
+//! | GET | `{users,servicePrincipals}/{id}/ownedObjects[/microsoft.graph.{type}][/$count]` | `owners` |
 //! | GET | `{set}/{id}/{memberOf,transitiveMemberOf,members,transitiveMembers}[/microsoft.graph.{type}][/$count]` | `directory_objects` |
 //! | POST | `{set or directoryObjects}/{id}/{getMemberGroups,checkMemberGroups,getMemberObjects,checkMemberObjects}` | `directory_objects` |
 //! | GET DELETE | `directoryObjects/{id}`; POST `directoryObjects/getByIds` | `directory_objects` |
@@ -27,6 +29,7 @@ mod directory_objects;
 pub(crate) mod error;
 mod groups;
 mod listing;
+mod owners;
 mod response;
 mod users;
 
@@ -200,6 +203,28 @@ fn dispatch(ctx: &Ctx) -> Result<Response, ApiError> {
         ["groups", id, "members", "$ref"] if m == Method::POST => groups::add_member(ctx, id),
         ["groups", id, "members", member, "$ref"] if m == Method::DELETE => {
             groups::remove_member(ctx, id, member)
+        }
+        // Owners.
+        [set, id, "owners", "$ref"] if m == Method::POST => match set_kind(set) {
+            Some(kind) if owners::has_owners(kind) => owners::add(ctx, kind, id),
+            _ => Err(ApiError::no_resource("owners")),
+        },
+        [set, id, "owners", owner, "$ref"] if m == Method::DELETE => match set_kind(set) {
+            Some(kind) if owners::has_owners(kind) => owners::remove(ctx, kind, id, owner),
+            _ => Err(ApiError::no_resource("owners")),
+        },
+        [set, id, "owners", rest @ ..] if m == Method::GET => match set_kind(set) {
+            Some(kind) if owners::has_owners(kind) => owners::list(ctx, kind, id, rest),
+            _ => Err(ApiError::no_resource("owners")),
+        },
+        [
+            set @ ("users" | "servicePrincipals"),
+            id,
+            "ownedObjects",
+            rest @ ..,
+        ] if m == Method::GET => {
+            let kind = set_kind(set).ok_or_else(|| ApiError::no_resource(set))?;
+            owners::owned_objects(ctx, kind, id, rest)
         }
         // Directory objects.
         ["directoryObjects", "getByIds" | "microsoft.graph.getByIds"] if m == Method::POST => {
