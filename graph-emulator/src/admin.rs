@@ -7,7 +7,8 @@
 //! - `GET /_emulator/counters`; `POST /_emulator/counters/reset`
 //! - `POST /_emulator/reset` clears faults and counters
 //! - `POST /_emulator/users` with `{"count": N}` generates N users
-//! - `GET /_emulator/apps` lists the seeded app credentials
+//! - `GET /_emulator/apps` lists every app registration with its credentials; `POST /_emulator/apps`
+//!   with an [`crate::AppConfig`] as JSON registers one (certificates as PEM text)
 
 use axum::Router;
 use axum::extract::State;
@@ -16,7 +17,9 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
 
+use crate::config::AppConfig;
 use crate::faults::Fault;
+use crate::identity::AppRegistration;
 use crate::seeded;
 use crate::state::AppState;
 
@@ -33,7 +36,7 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/_emulator/counters/reset", post(reset_counters))
         .route("/_emulator/reset", post(reset))
         .route("/_emulator/users", post(generate_users))
-        .route("/_emulator/apps", get(apps))
+        .route("/_emulator/apps", get(apps).post(register_app))
 }
 
 async fn inject(State(state): State<AppState>, body: axum::body::Bytes) -> Response {
@@ -102,16 +105,51 @@ async fn generate_users(State(state): State<AppState>, body: axum::body::Bytes) 
     }
 }
 
+async fn register_app(State(state): State<AppState>, body: axum::body::Bytes) -> Response {
+    let app = match serde_json::from_slice::<AppConfig>(&body) {
+        Ok(app) => app,
+        Err(e) => return bad_request(&format!("invalid app: {e}")),
+    };
+    match crate::config::registration(&app, "app") {
+        Ok(registration) => {
+            let answer = describe(&registration);
+            state.identity.apps.write().insert(registration);
+            (StatusCode::CREATED, axum::Json(answer)).into_response()
+        }
+        Err(e) => bad_request(&e.to_string()),
+    }
+}
+
+/// An app registration as the admin routes show it (secrets included: they are test values).
+fn describe(app: &AppRegistration) -> serde_json::Value {
+    serde_json::json!({
+        "client_id": app.client_id,
+        "display_name": app.display_name,
+        "service_principal_id": app.service_principal_id,
+        "client_secrets": app.secrets,
+        "certificates": app.certificates.len(),
+        "public_client": app.is_public(),
+        "roles": app.graph_roles,
+        "redirect_uris": app.redirect_uris,
+        "identifier_uris": app.identifier_uris,
+    })
+}
+
 async fn apps(State(state): State<AppState>) -> Response {
     let base = &state.base_url;
     let tenant = &state.identity.config.tenant_id;
+    let registry = state.identity.apps.read();
+    let all: Vec<serde_json::Value> = registry.all().into_iter().map(describe).collect();
     axum::Json(serde_json::json!({
         "tenant_id": tenant,
+        "authority": format!("{base}/{tenant}"),
         "token_endpoint": format!("{base}/{tenant}/oauth2/v2.0/token"),
+        "apps": all,
         "daemon": { "client_id": seeded::DAEMON_CLIENT_ID, "client_secret": seeded::DAEMON_CLIENT_SECRET, "roles": seeded::DAEMON_ROLES },
         "web_api": { "client_id": seeded::WEB_API_CLIENT_ID, "client_secret": seeded::WEB_API_CLIENT_SECRET, "app_id_uri": seeded::WEB_API_APP_ID_URI },
         "public_client": { "client_id": seeded::PUBLIC_CLIENT_ID, "redirect_uri": seeded::REDIRECT_URI },
         "web_app": { "client_id": seeded::WEB_APP_CLIENT_ID, "client_secret": seeded::WEB_APP_CLIENT_SECRET, "redirect_uri": seeded::REDIRECT_URI },
+        "certificate_app": { "client_id": seeded::CERTIFICATE_APP_CLIENT_ID, "thumbprint": seeded::CERTIFICATE_APP_THUMBPRINT },
     }))
     .into_response()
 }

@@ -21,6 +21,38 @@ pub struct UserSummary {
     pub display_name: String,
 }
 
+/// An app registration of the emulated tenant, as [`Control::apps`] lists it.
+#[derive(Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct AppSummary {
+    /// The application (client) id.
+    pub client_id: String,
+    /// Display name.
+    pub display_name: String,
+    /// Its client secrets (test values; `Debug` does not show them).
+    pub client_secrets: Vec<String>,
+    /// How many certificates are registered.
+    pub certificates: usize,
+    /// Microsoft Graph app roles.
+    pub roles: Vec<String>,
+    /// Redirect URIs.
+    pub redirect_uris: Vec<String>,
+    /// A public client (no secret, no certificate).
+    pub public_client: bool,
+}
+
+impl std::fmt::Debug for AppSummary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppSummary")
+            .field("client_id", &self.client_id)
+            .field("display_name", &self.display_name)
+            .field("client_secrets", &self.client_secrets.len())
+            .field("certificates", &self.certificates)
+            .field("roles", &self.roles)
+            .finish_non_exhaustive()
+    }
+}
+
 /// Controls a running [`crate::Emulator`]. Cheap to clone; stays valid while the emulator runs.
 #[derive(Clone, Debug)]
 pub struct Control {
@@ -81,6 +113,21 @@ impl Control {
     /// Adds `n` generated users to the directory.
     pub fn generate_users(&self, n: usize) {
         self.state.directory.write().generate_users(n);
+    }
+
+    /// The first `limit` users in id order, and how many users there are in all.
+    pub fn users(&self, limit: usize) -> (Vec<UserSummary>, usize) {
+        let dir = self.state.directory.read();
+        let users = dir
+            .iter_after(crate::store::Kind::User, None)
+            .take(limit)
+            .map(|u| UserSummary {
+                id: u.id.clone(),
+                user_principal_name: u.user_principal_name.clone(),
+                display_name: u.display_name.clone(),
+            })
+            .collect();
+        (users, dir.count(crate::store::Kind::User))
     }
 
     /// Looks a user up by object id or userPrincipalName.
@@ -153,6 +200,37 @@ impl Control {
             .get_mut(client_id)
             .ok_or_else(|| Error::UnknownApp(client_id.to_owned()))?;
         app.certificates.push(certificate);
+        Ok(())
+    }
+
+    /// Every app registration, in client-id order.
+    pub fn apps(&self) -> Vec<AppSummary> {
+        self.state
+            .identity
+            .apps
+            .read()
+            .all()
+            .into_iter()
+            .map(|app| AppSummary {
+                client_id: app.client_id.clone(),
+                display_name: app.display_name.clone(),
+                client_secrets: app.secrets.clone(),
+                certificates: app.certificates.len(),
+                roles: app.graph_roles.clone(),
+                redirect_uris: app.redirect_uris.clone(),
+                public_client: app.is_public(),
+            })
+            .collect()
+    }
+
+    /// Registers an app (or replaces the registration with the same client id): secrets,
+    /// certificates (PEM text), Graph roles, redirect URIs.
+    ///
+    /// # Errors
+    /// [`Error::Config`] for an empty client id or a certificate that does not parse.
+    pub fn register_app(&self, app: &crate::AppConfig) -> Result<(), Error> {
+        let registration = crate::config::registration(app, "app")?;
+        self.state.identity.apps.write().insert(registration);
         Ok(())
     }
 

@@ -2,6 +2,7 @@
 
 use std::future::Future;
 use std::net::{Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -16,14 +17,17 @@ use parking_lot::RwLock;
 use tokio::task::JoinHandle;
 use tower::ServiceExt;
 
+use crate::config::{AppConfig, TenantConfig};
 use crate::control::Control;
 use crate::counters::Counters;
 use crate::error::Error;
 use crate::faults::{DropConnectionMarker, Faults};
 use crate::identity::{Identity, IdentityConfig, SigningKey};
 use crate::state::AppState;
+use crate::state_dir::StateDir;
 use crate::store::Directory;
-use crate::{DEFAULT_TENANT, admin, faults, graph, identity, tls};
+use crate::tls::TlsIdentity;
+use crate::{DEFAULT_TENANT, admin, config, faults, graph, identity, tls};
 
 /// Configures and starts an [`Emulator`].
 #[derive(Debug, Clone)]
@@ -38,6 +42,10 @@ pub struct EmulatorBuilder {
     device_code_pending_polls: u32,
     fresh_signing_key: bool,
     signing_key_pem: Option<String>,
+    apps: Vec<AppConfig>,
+    config: TenantConfig,
+    tls_identity: Option<TlsIdentity>,
+    state_dir: Option<PathBuf>,
 }
 
 impl Default for EmulatorBuilder {
@@ -52,6 +60,10 @@ impl Default for EmulatorBuilder {
             device_code_pending_polls: 1,
             fresh_signing_key: false,
             signing_key_pem: None,
+            apps: Vec::new(),
+            config: TenantConfig::default(),
+            tls_identity: None,
+            state_dir: None,
         }
     }
 }
@@ -63,7 +75,8 @@ impl EmulatorBuilder {
         self
     }
 
-    /// Serve HTTPS with a self-signed certificate generated at start (see
+    /// Serve HTTPS with a certificate for 127.0.0.1, localhost and ::1, signed by a local
+    /// certificate authority generated at start (clients trust the authority's certificate,
     /// [`Emulator::tls_certificate_pem`]). Defaults to `false` (plain HTTP).
     ///
     /// rustls runs with the `ring` provider; if the process has no default rustls provider yet,
@@ -119,35 +132,109 @@ impl EmulatorBuilder {
         self
     }
 
+    /// Registers an app (client secret, certificates, roles, redirect URIs) in addition to the
+    /// seeded ones.
+    pub fn app(mut self, app: AppConfig) -> Self {
+        self.apps.push(app);
+        self
+    }
+
+    /// Seeds the tenant from a configuration (see [`TenantConfig::load`]): its apps, users and
+    /// groups are added to the seeded tenant, its token lifetimes replace the builder's, its
+    /// generated users add to [`EmulatorBuilder::users`].
+    pub fn tenant_config(mut self, config: TenantConfig) -> Self {
+        if let Some(secs) = config.tokens.lifetime_secs {
+            self.token_lifetime = Duration::from_secs(secs);
+        }
+        if let Some(secs) = config.tokens.refresh_in_secs {
+            self.refresh_in = Some(Duration::from_secs(secs));
+        }
+        self.users = self.users.saturating_add(config.generated_users);
+        self.config = config;
+        self
+    }
+
+    /// Serves HTTPS with this certificate chain (PEM, leaf first) and private key (PEM) instead
+    /// of a generated certificate; implies [`EmulatorBuilder::https`].
+    /// [`Emulator::tls_certificate_pem`] then returns the chain.
+    pub fn tls_identity_pem(
+        mut self,
+        certificate_chain_pem: impl Into<String>,
+        private_key_pem: impl Into<String>,
+    ) -> Self {
+        let chain_pem = certificate_chain_pem.into();
+        self.tls_identity = Some(TlsIdentity {
+            trust_pem: chain_pem.clone(),
+            chain_pem,
+            key_pem: private_key_pem.into(),
+        });
+        self.https = true;
+        self
+    }
+
+    /// Keeps the token-signing key and (with HTTPS) the TLS certificate in this directory:
+    /// created on the first start, reused afterwards, so that a restarted emulator on the same
+    /// port serves the same certificate and accepts the tokens it issued before. Files:
+    /// `signing-key.pem`, `tls-ca.pem` (the certificate to trust), `tls-cert.pem`, `tls-key.pem`.
+    /// [`EmulatorBuilder::signing_key_pem`] and [`EmulatorBuilder::tls_identity_pem`] take
+    /// precedence.
+    pub fn state_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.state_dir = Some(dir.into());
+        self
+    }
+
     /// Generates the keys, binds the socket and starts serving in the background.
     ///
     /// # Errors
     /// [`Error::Io`] if the port cannot be bound, [`Error::Key`] or [`Error::Tls`] if key or
-    /// certificate generation fails.
+    /// certificate generation fails, [`Error::Config`] if a configured app, user or group is
+    /// invalid.
     pub async fn start(self) -> Result<Emulator, Error> {
+        let state_dir = self.state_dir.as_ref().map(StateDir::new);
         let key = if let Some(pem) = &self.signing_key_pem {
             std::sync::Arc::new(SigningKey::from_pkcs8_pem(pem)?)
+        } else if let Some(dir) = &state_dir {
+            dir.signing_key().await?
         } else if self.fresh_signing_key {
             SigningKey::generate_blocking().await?
         } else {
             SigningKey::shared().await?
         };
+        let mut registrations = Vec::new();
+        for (i, app) in self.config.apps.iter().enumerate() {
+            registrations.push(config::registration(app, &format!("apps[{i}]"))?);
+        }
+        for app in &self.apps {
+            registrations.push(config::registration(app, &app.client_id)?);
+        }
         let users = self.users;
+        let tenant = self.config.clone();
         let directory = tokio::task::spawn_blocking(move || {
             let mut directory = Directory::seeded();
+            config::apply_directory(&tenant, &mut directory)?;
             if users > 0 {
                 directory.generate_users(users);
             }
-            directory
+            Ok::<_, Error>(directory)
         })
         .await
-        .map_err(|e| Error::Io(std::io::Error::other(e.to_string())))?;
+        .map_err(|e| Error::Io(std::io::Error::other(e.to_string())))??;
+        let tls_identity = match (&self.tls_identity, &state_dir, self.https) {
+            (Some(identity), _, _) => Some(identity.clone()),
+            (None, Some(dir), true) => Some(dir.tls_identity()?),
+            (None, None, true) => Some(tls::generate()?),
+            (None, _, false) => None,
+        };
 
         let listener =
             std::net::TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, self.port)))?;
         listener.set_nonblocking(true)?;
         let addr = listener.local_addr()?;
-        let scheme = if self.https { "https" } else { "http" };
+        let scheme = if tls_identity.is_some() {
+            "https"
+        } else {
+            "http"
+        };
         let base_url = format!("{scheme}://{addr}");
 
         let config = IdentityConfig {
@@ -157,9 +244,16 @@ impl EmulatorBuilder {
             device_code_interval: self.device_code_interval,
             device_code_pending_polls: self.device_code_pending_polls,
         };
+        let identity = Identity::new(config, key);
+        {
+            let mut apps = identity.apps.write();
+            for registration in registrations {
+                apps.insert(registration);
+            }
+        }
         let state = AppState {
             directory: Arc::new(RwLock::new(directory)),
-            identity: Arc::new(Identity::new(config, key)),
+            identity: Arc::new(identity),
             faults: Arc::new(Faults::default()),
             counters: Arc::new(Counters::default()),
             base_url: base_url.clone(),
@@ -167,12 +261,13 @@ impl EmulatorBuilder {
         let service = DropAware(app(state.clone()));
         let make_service = tower::make::Shared::new(service);
         let handle = axum_server::Handle::new();
-        let (task, tls_certificate_pem) = if self.https {
-            let tls = tls::generate()?;
-            let server = axum_server::from_tcp_rustls(listener, tls.config).handle(handle.clone());
+        let (task, tls_certificate_pem) = if let Some(identity) = tls_identity {
+            let server_config = tls::server_config(&identity)?;
+            let server =
+                axum_server::from_tcp_rustls(listener, server_config).handle(handle.clone());
             (
                 tokio::spawn(server.serve(make_service)),
-                Some(tls.certificate_pem),
+                Some(identity.trust_pem),
             )
         } else {
             let server = axum_server::from_tcp(listener).handle(handle.clone());
@@ -324,7 +419,9 @@ impl Emulator {
         DEFAULT_TENANT
     }
 
-    /// The self-signed TLS certificate (PEM) when started with [`EmulatorBuilder::https`].
+    /// The certificate (PEM) a client trusts to reach this emulator over HTTPS: the local
+    /// authority's certificate, or the chain given to [`EmulatorBuilder::tls_identity_pem`].
+    /// `None` for plain HTTP.
     pub fn tls_certificate_pem(&self) -> Option<&str> {
         self.tls_certificate_pem.as_deref()
     }

@@ -24,6 +24,9 @@ pub enum Error {
     /// A certificate could not be parsed (expects a PEM `CERTIFICATE` with an RSA key).
     #[error("invalid certificate: {0}")]
     InvalidCertificate(String),
+    /// A configuration file or entry is invalid; the message names the file, line or field.
+    #[error("invalid configuration: {0}")]
+    Config(String),
     /// Signing a token failed.
     #[error("could not sign a token: {0}")]
     Signing(String),

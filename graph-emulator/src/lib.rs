@@ -6,11 +6,13 @@
 //!
 //! - **Identity** (`/{tenant}/...`, where `{tenant}` is [`DEFAULT_TENANT`], `common` or
 //!   `organizations`): OpenID discovery, a JWKS, and a token endpoint supporting client
-//!   credentials (secret in the body or HTTP Basic, or a certificate `client_assertion`),
+//!   credentials (secret in the body or HTTP Basic, or a certificate `client_assertion` with `x5t`
+//!   or `x5t#S256`, base64url padded or not),
 //!   on-behalf-of, authorization code with PKCE S256, refresh tokens with rotation and the device
 //!   code flow; a non-interactive `/authorize` and `/devicecode`. Tokens are RS256 JWTs with
 //!   Entra-like claims; errors have Entra's shape (`AADSTS` codes, `error_codes`, `trace_id`,
-//!   `correlation_id`, `suberror`, `claims`).
+//!   `correlation_id`, `suberror`, `claims`); `client_info` (`uid`, `utid`) for flows with a user
+//!   when asked with `client_info=1`, as MSAL does.
 //! - **Graph** under `/v1.0`: users, groups, memberships, owners, delta, `$batch`, OData queries, on a
 //!   seeded demo tenant with stateful changes. Every request needs a valid emulator token for
 //!   Microsoft Graph.
@@ -21,6 +23,18 @@
 //!
 //! The seeded app registrations are in [`seeded`]; the signed-in user of the non-interactive
 //! flows is [`DEFAULT_SIGNED_IN_USER`] unless [`Control::set_signed_in_user`] picks another.
+//! More apps, users and groups come from [`EmulatorBuilder::app`],
+//! [`EmulatorBuilder::tenant_config`] (a TOML or JSON file, [`TenantConfig::load`]) or
+//! [`Control::register_app`].
+//!
+//! # Microsoft's clients
+//!
+//! MSAL and azure-identity need an `https` authority: [`EmulatorBuilder::https`] serves a
+//! certificate signed by a local authority ([`Emulator::tls_certificate_pem`] is what clients
+//! trust), [`EmulatorBuilder::tls_identity_pem`] serves a given one, and
+//! [`EmulatorBuilder::state_dir`] keeps the certificate and the signing key across restarts. The
+//! README lists the settings of each client (MSAL Python and Node are checked by the conformance
+//! suite).
 //!
 //! # Faults
 //!
@@ -37,7 +51,8 @@
 //! The same from outside, for the binary: `POST /_emulator/faults` with a fault as JSON (e.g.
 //! `{"kind":"status","status":429,"retry_after":{"seconds":2},"times":2,"path":{"prefix":"/v1.0/users"}}`),
 //! `GET`/`DELETE /_emulator/faults`, `GET /_emulator/counters`, `POST /_emulator/counters/reset`,
-//! `POST /_emulator/reset`, `POST /_emulator/users` (`{"count": N}`) and `GET /_emulator/apps`.
+//! `POST /_emulator/reset`, `POST /_emulator/users` (`{"count": N}`), `GET /_emulator/apps` and
+//! `POST /_emulator/apps` (an [`AppConfig`] as JSON).
 //! They are neither counted nor faulted.
 //!
 //! # Example
@@ -79,6 +94,7 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod admin;
+mod config;
 mod control;
 mod counters;
 mod emulator;
@@ -88,10 +104,12 @@ mod graph;
 mod identity;
 mod odata;
 mod state;
+mod state_dir;
 mod store;
 mod tls;
 
-pub use control::{Control, UserSummary};
+pub use config::{AppConfig, GroupConfig, TenantConfig, TokenConfig, UserConfig};
+pub use control::{AppSummary, Control, UserSummary};
 pub use counters::Counts;
 pub use emulator::{Emulator, EmulatorBuilder};
 pub use error::Error;

@@ -3,7 +3,9 @@
 
 use axum::http::{HeaderMap, header};
 use base64::Engine;
+use base64::alphabet;
 use base64::engine::general_purpose::STANDARD;
+use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{Algorithm, Validation};
 use serde::Deserialize;
@@ -37,7 +39,7 @@ impl Endpoint<'_> {
 }
 
 #[derive(Debug, Deserialize)]
-struct AssertionClaims {
+pub(crate) struct AssertionClaims {
     iss: Option<String>,
     sub: Option<String>,
     jti: Option<String>,
@@ -120,16 +122,20 @@ pub(crate) fn authenticate_client(
         return Ok(app);
     }
     if let Some(secret) = secret {
-        return match &app.secret {
-            Some(expected) if constant_time_eq(expected.as_bytes(), secret.as_bytes()) => Ok(app),
-            _ => Err(OAuthError::invalid_client(
-                7000215,
-                format!(
-                    "Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '{}'.",
-                    app.client_id
-                ),
-            )),
-        };
+        let matches = app
+            .secrets
+            .iter()
+            .any(|expected| constant_time_eq(expected.as_bytes(), secret.as_bytes()));
+        if matches {
+            return Ok(app);
+        }
+        return Err(OAuthError::invalid_client(
+            7000215,
+            format!(
+                "Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '{}'.",
+                app.client_id
+            ),
+        ));
     }
     if let Some(assertion) = assertion {
         if form.get("client_assertion_type") != Some(JWT_BEARER_ASSERTION_TYPE) {
@@ -145,6 +151,15 @@ pub(crate) fn authenticate_client(
         7000218,
         "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.",
     ))
+}
+
+/// Decodes a JWT thumbprint header (`x5t`, `x5t#S256`): base64url, padded or not.
+fn decode_thumbprint(thumbprint: &str) -> Option<Vec<u8>> {
+    const LENIENT: GeneralPurpose = GeneralPurpose::new(
+        &alphabet::URL_SAFE,
+        GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent),
+    );
+    LENIENT.decode(thumbprint.trim()).ok()
 }
 
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
@@ -181,12 +196,15 @@ fn verify_client_assertion(
                     .to_owned(),
             )
         })?;
+    // base64url with or without `=` padding (MSAL Python pads, others do not): compare the bytes.
+    let digest = decode_thumbprint(thumbprint);
     let certificate = app
         .certificates
         .iter()
-        .find(|c| match header.x5t_s256.as_deref() {
-            Some(t) => c.sha256_thumbprint == t,
-            None => c.sha1_thumbprint == thumbprint,
+        .find(|c| match (&digest, header.x5t_s256.is_some()) {
+            (Some(d), true) => d.as_slice() == c.sha256.as_slice(),
+            (Some(d), false) => d.as_slice() == c.sha1.as_slice(),
+            (None, _) => false,
         })
         .ok_or_else(|| {
             invalid(
@@ -240,4 +258,18 @@ fn verify_client_assertion(
         ));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::decode_thumbprint;
+
+    #[test]
+    fn thumbprints_decode_with_or_without_padding() {
+        let padded = decode_thumbprint("dkRxX6_rQNUvLJ7uydUdgA1Hg8k=").unwrap();
+        let unpadded = decode_thumbprint("dkRxX6_rQNUvLJ7uydUdgA1Hg8k").unwrap();
+        assert_eq!(padded, unpadded);
+        assert_eq!(padded.len(), 20);
+        assert!(decode_thumbprint("not base64!").is_none());
+    }
 }

@@ -26,7 +26,7 @@ use axum::routing::{get, post};
 use parking_lot::RwLock;
 
 pub use apps::seeded;
-pub(crate) use apps::{AppRegistry, RegisteredCertificate};
+pub(crate) use apps::{AppRegistration, AppRegistry, RegisteredCertificate};
 pub(crate) use errors::OAuthError;
 pub(crate) use graph_auth::{Caller, GRAPH_CHALLENGE, authenticate_graph, graph_error};
 pub(crate) use keys::SigningKey;
