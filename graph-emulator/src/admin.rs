@@ -145,6 +145,8 @@ async fn apps(State(state): State<AppState>) -> Response {
         "authority": format!("{base}/{tenant}"),
         "token_endpoint": format!("{base}/{tenant}/oauth2/v2.0/token"),
         "apps": all,
+        "managed_identities": state.managed_identity.identities.read().all(),
+        "app_service_identity_header": state.managed_identity.app_service_header,
         "daemon": { "client_id": seeded::DAEMON_CLIENT_ID, "client_secret": seeded::DAEMON_CLIENT_SECRET, "roles": seeded::DAEMON_ROLES },
         "web_api": { "client_id": seeded::WEB_API_CLIENT_ID, "client_secret": seeded::WEB_API_CLIENT_SECRET, "app_id_uri": seeded::WEB_API_APP_ID_URI },
         "public_client": { "client_id": seeded::PUBLIC_CLIENT_ID, "redirect_uri": seeded::REDIRECT_URI },

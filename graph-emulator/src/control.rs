@@ -203,6 +203,26 @@ impl Control {
         Ok(())
     }
 
+    /// The managed identities the managed identity endpoints answer for (the system-assigned
+    /// one first among the seeded ones).
+    pub fn managed_identities(&self) -> Vec<crate::ManagedIdentity> {
+        self.state.managed_identity.identities.read().all().to_vec()
+    }
+
+    /// Adds a managed identity, or replaces the one with the same client id.
+    pub fn add_managed_identity(&self, identity: crate::ManagedIdentity) {
+        self.state
+            .managed_identity
+            .identities
+            .write()
+            .upsert(identity);
+    }
+
+    /// The App Service `IDENTITY_HEADER` secret clients send as `X-IDENTITY-HEADER`.
+    pub fn app_service_identity_header(&self) -> String {
+        self.state.managed_identity.app_service_header.clone()
+    }
+
     /// Every app registration, in client-id order.
     pub fn apps(&self) -> Vec<AppSummary> {
         self.state

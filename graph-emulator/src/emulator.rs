@@ -23,11 +23,14 @@ use crate::counters::Counters;
 use crate::error::Error;
 use crate::faults::{DropConnectionMarker, Faults};
 use crate::identity::{Identity, IdentityConfig, SigningKey};
+use crate::managed_identity::{
+    ManagedIdentities, ManagedIdentity, ManagedIdentityState, seeded_identities,
+};
 use crate::state::AppState;
 use crate::state_dir::StateDir;
 use crate::store::Directory;
 use crate::tls::TlsIdentity;
-use crate::{DEFAULT_TENANT, admin, config, faults, graph, identity, tls};
+use crate::{DEFAULT_TENANT, admin, config, faults, graph, identity, managed_identity, tls};
 
 /// Configures and starts an [`Emulator`].
 #[derive(Debug, Clone)]
@@ -46,6 +49,9 @@ pub struct EmulatorBuilder {
     config: TenantConfig,
     tls_identity: Option<TlsIdentity>,
     state_dir: Option<PathBuf>,
+    managed_identities: Vec<ManagedIdentity>,
+    app_service_identity_header: Option<String>,
+    arc_key_dir: Option<PathBuf>,
 }
 
 impl Default for EmulatorBuilder {
@@ -64,6 +70,9 @@ impl Default for EmulatorBuilder {
             config: TenantConfig::default(),
             tls_identity: None,
             state_dir: None,
+            managed_identities: Vec::new(),
+            app_service_identity_header: None,
+            arc_key_dir: None,
         }
     }
 }
@@ -183,6 +192,28 @@ impl EmulatorBuilder {
         self
     }
 
+    /// Adds a managed identity (or replaces the seeded one with the same client id) for the
+    /// managed identity endpoints.
+    pub fn managed_identity(mut self, identity: ManagedIdentity) -> Self {
+        self.managed_identities.push(identity);
+        self
+    }
+
+    /// The secret App Service clients send as `X-IDENTITY-HEADER` (their `IDENTITY_HEADER`).
+    /// Defaults to a random value ([`Control::app_service_identity_header`]).
+    pub fn app_service_identity_header(mut self, secret: impl Into<String>) -> Self {
+        self.app_service_identity_header = Some(secret.into());
+        self
+    }
+
+    /// Where the Azure Arc endpoint writes the key files its challenges name. Defaults to a
+    /// directory named after the port in the system's temporary directory. (Microsoft's clients
+    /// accept only `/var/opt/azcmagent/tokens` on Linux.)
+    pub fn arc_key_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.arc_key_dir = Some(dir.into());
+        self
+    }
+
     /// Generates the keys, binds the socket and starts serving in the background.
     ///
     /// # Errors
@@ -251,9 +282,23 @@ impl EmulatorBuilder {
                 apps.insert(registration);
             }
         }
+        let mut identities = ManagedIdentities::new(seeded_identities());
+        for mi in self.managed_identities {
+            identities.upsert(mi);
+        }
+        let arc_key_dir = self.arc_key_dir.unwrap_or_else(|| {
+            std::env::temp_dir().join(format!("msgraph-typed-emulator-arc-{}", addr.port()))
+        });
+        let managed_identity = ManagedIdentityState::new(
+            identities,
+            self.app_service_identity_header
+                .unwrap_or_else(crate::identity::random_id_32),
+            arc_key_dir,
+        );
         let state = AppState {
             directory: Arc::new(RwLock::new(directory)),
             identity: Arc::new(identity),
+            managed_identity,
             faults: Arc::new(Faults::default()),
             counters: Arc::new(Counters::default()),
             base_url: base_url.clone(),
@@ -289,6 +334,7 @@ impl EmulatorBuilder {
 pub(crate) fn app(state: AppState) -> Router {
     Router::new()
         .merge(identity::router())
+        .merge(managed_identity::router())
         .nest("/v1.0", graph::router())
         .merge(admin::router())
         .fallback(not_found)
@@ -430,6 +476,29 @@ impl Emulator {
     /// [`EmulatorBuilder::signing_key_pem`] so that tokens it issued stay valid. A test key.
     pub fn signing_key_pem(&self) -> &str {
         self.state.identity.key.private_pem()
+    }
+
+    /// The IMDS token endpoint (`GET`, `Metadata: true`), e.g.
+    /// `http://127.0.0.1:PORT/metadata/identity/oauth2/token`.
+    pub fn imds_endpoint(&self) -> String {
+        format!("{}/metadata/identity/oauth2/token", self.state.base_url)
+    }
+
+    /// The App Service managed identity endpoint (`IDENTITY_ENDPOINT`; with
+    /// [`Control::app_service_identity_header`] as `IDENTITY_HEADER`).
+    pub fn app_service_endpoint(&self) -> String {
+        format!("{}/msi/token", self.state.base_url)
+    }
+
+    /// The Cloud Shell managed identity endpoint (`MSI_ENDPOINT`; `POST`, `Metadata: true`).
+    pub fn cloud_shell_endpoint(&self) -> String {
+        format!("{}/cloudshell/token", self.state.base_url)
+    }
+
+    /// The Azure Arc managed identity endpoint (`IDENTITY_ENDPOINT`; a 401 challenge names a key
+    /// file, the retry sends its content as `Authorization: Basic`).
+    pub fn arc_endpoint(&self) -> String {
+        format!("{}/arc/metadata/identity/oauth2/token", self.state.base_url)
     }
 
     /// The control handle: faults, counters, users, apps and token minting.

@@ -102,6 +102,7 @@ mod error;
 mod faults;
 mod graph;
 mod identity;
+mod managed_identity;
 mod odata;
 mod state;
 mod state_dir;
@@ -115,6 +116,7 @@ pub use emulator::{Emulator, EmulatorBuilder};
 pub use error::Error;
 pub use faults::{Fault, FaultKind, PathMatch, RetryAfter};
 pub use identity::{DEFAULT_SIGNED_IN_USER, InteractionRequirement, seeded};
+pub use managed_identity::ManagedIdentity;
 
 /// The tenant id of the seeded demo tenant.
 pub const DEFAULT_TENANT: &str = "00000000-0000-0000-0000-000000000001";

@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use parking_lot::RwLock;
 
+use crate::managed_identity::ManagedIdentityState;
 use crate::{counters::Counters, faults::Faults, identity::Identity, store::Directory};
 
 /// Everything a handler may need. Cheap to clone (all `Arc`s).
@@ -15,6 +16,8 @@ pub(crate) struct AppState {
     pub identity: Arc<Identity>,
     /// Injected faults waiting for matching requests.
     pub faults: Arc<Faults>,
+    /// Managed identities and the secrets of their endpoints.
+    pub managed_identity: Arc<ManagedIdentityState>,
     /// Request counters (per route, per grant type).
     pub counters: Arc<Counters>,
     /// The externally visible base URL, e.g. `http://127.0.0.1:PORT` (no trailing slash).

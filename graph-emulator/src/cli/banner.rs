@@ -88,6 +88,37 @@ fn write_banner(out: &mut String, emulator: &Emulator, files: &Files) -> std::fm
     )?;
     writeln!(out)?;
 
+    writeln!(out, "Managed identities:")?;
+    for mi in control.managed_identities() {
+        writeln!(
+            out,
+            "  {:<22} client_id={} principal_id={} resource_id={} roles={}",
+            mi.name,
+            mi.client_id,
+            mi.principal_id,
+            mi.resource_id,
+            mi.roles.join(",")
+        )?;
+    }
+    writeln!(
+        out,
+        "  IMDS:        {} (GET, Metadata: true; for azure-identity set AZURE_POD_IDENTITY_AUTHORITY_HOST={url})",
+        emulator.imds_endpoint()
+    )?;
+    writeln!(
+        out,
+        "  App Service: IDENTITY_ENDPOINT={} IDENTITY_HEADER={}",
+        emulator.app_service_endpoint(),
+        control.app_service_identity_header()
+    )?;
+    writeln!(out, "  Cloud Shell: MSI_ENDPOINT={}", emulator.cloud_shell_endpoint())?;
+    writeln!(
+        out,
+        "  Azure Arc:   IDENTITY_ENDPOINT={} IMDS_ENDPOINT={url}",
+        emulator.arc_endpoint()
+    )?;
+    writeln!(out)?;
+
     let (users, total) = control.users(LISTED_USERS);
     writeln!(
         out,

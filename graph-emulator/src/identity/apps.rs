@@ -54,6 +54,27 @@ pub mod seeded {
     /// SHA-1 thumbprint (hex, upper case) of [`CERTIFICATE_APP_CERTIFICATE_PEM`], as MSAL's
     /// `thumbprint` setting takes it.
     pub const CERTIFICATE_APP_THUMBPRINT: &str = "7644715FAFEB40D52F2C9EEEC9D51D800D4783C9";
+    /// Client id of the seeded system-assigned managed identity (the identity the managed
+    /// identity endpoints answer for when no identity is named).
+    pub const SYSTEM_IDENTITY_CLIENT_ID: &str = "66666666-6666-4666-8666-666666666666";
+    /// Principal (object) id of the system-assigned identity's service principal.
+    pub const SYSTEM_IDENTITY_PRINCIPAL_ID: &str = "a6666666-6666-4666-8666-666666666666";
+    /// Resource id of the virtual machine that has the system-assigned identity.
+    pub const SYSTEM_IDENTITY_RESOURCE_ID: &str = "/subscriptions/00000000-0000-0000-0000-0000000000aa/resourceGroups/emulator-rg/providers/Microsoft.Compute/virtualMachines/emulator-vm";
+    /// Client id of the first seeded user-assigned identity (Graph role `User.Read.All`).
+    pub const USER_IDENTITY_1_CLIENT_ID: &str = "77777777-7777-4777-8777-777777777777";
+    /// Principal (object) id of the first user-assigned identity.
+    pub const USER_IDENTITY_1_PRINCIPAL_ID: &str = "a7777777-7777-4777-8777-777777777777";
+    /// Resource id of the first user-assigned identity.
+    pub const USER_IDENTITY_1_RESOURCE_ID: &str = "/subscriptions/00000000-0000-0000-0000-0000000000aa/resourceGroups/emulator-rg/providers/Microsoft.ManagedIdentity/userAssignedIdentities/emulator-identity-1";
+    /// Client id of the second seeded user-assigned identity (Graph role `Group.Read.All`).
+    pub const USER_IDENTITY_2_CLIENT_ID: &str = "88888888-8888-4888-8888-888888888888";
+    /// Principal (object) id of the second user-assigned identity.
+    pub const USER_IDENTITY_2_PRINCIPAL_ID: &str = "a8888888-8888-4888-8888-888888888888";
+    /// Resource id of the second user-assigned identity.
+    pub const USER_IDENTITY_2_RESOURCE_ID: &str = "/subscriptions/00000000-0000-0000-0000-0000000000aa/resourceGroups/emulator-rg/providers/Microsoft.ManagedIdentity/userAssignedIdentities/emulator-identity-2";
+    /// Graph app roles of the system-assigned identity.
+    pub const SYSTEM_IDENTITY_ROLES: &[&str] = &["User.Read.All", "Group.Read.All"];
     /// Delegated Graph permissions granted by `https://graph.microsoft.com/.default` in user flows.
     pub const DEFAULT_DELEGATED_SCOPES: &[&str] = &[
         "User.Read",

@@ -31,7 +31,7 @@ pub(crate) use errors::OAuthError;
 pub(crate) use graph_auth::{Caller, GRAPH_CHALLENGE, authenticate_graph, graph_error};
 pub(crate) use keys::SigningKey;
 pub(crate) use scopes::GRAPH_RESOURCE;
-pub(crate) use tokens::{Grantee, UserInfo, Validity, now_secs};
+pub(crate) use tokens::{Grantee, UserInfo, Validity, now_secs, random_id, random_id_32};
 
 use crate::state::AppState;
 use crate::store::Directory;

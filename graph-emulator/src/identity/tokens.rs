@@ -81,6 +81,11 @@ pub(crate) fn random_id(bytes: usize) -> String {
     URL_SAFE_NO_PAD.encode(buf)
 }
 
+/// A random URL-safe identifier with 32 bytes of entropy.
+pub(crate) fn random_id_32() -> String {
+    random_id(32)
+}
+
 /// Entra's pairwise `sub`: stable per user and app, different across apps.
 fn pairwise_sub(user_id: &str, client_id: &str) -> String {
     URL_SAFE_NO_PAD.encode(Sha256::digest(format!("{user_id}|{client_id}").as_bytes()))
