@@ -254,6 +254,117 @@ impl Control {
         Ok(())
     }
 
+    /// Adds a federated identity credential to an app: tokens of `credential.issuer` about
+    /// `credential.subject` with one of its audiences become accepted client assertions (the
+    /// issuer's key must be known: [`Control::create_external_issuer`],
+    /// [`Control::trust_external_issuer_key`] or [`Control::trust_external_issuer_jwks`]).
+    ///
+    /// # Errors
+    /// [`Error::UnknownApp`].
+    pub fn register_federated_credential(
+        &self,
+        client_id: &str,
+        credential: crate::FederatedCredential,
+    ) -> Result<(), Error> {
+        let mut apps = self.state.identity.apps.write();
+        let app = apps
+            .get_mut(client_id)
+            .ok_or_else(|| Error::UnknownApp(client_id.to_owned()))?;
+        app.federated_credentials.push(credential);
+        Ok(())
+    }
+
+    /// Adds a subject name + issuer credential to an app: an assertion whose `x5c` chain ends
+    /// in (or is signed by) the issuer certificate and whose leaf has the subject is accepted
+    /// without a registered thumbprint.
+    ///
+    /// # Errors
+    /// [`Error::UnknownApp`] or [`Error::InvalidCertificate`].
+    pub fn register_subject_name_credential(
+        &self,
+        client_id: &str,
+        credential: &crate::SubjectNameCredential,
+    ) -> Result<(), Error> {
+        let trusted = crate::identity::TrustedSubject::from_credential(credential)?;
+        let mut apps = self.state.identity.apps.write();
+        let app = apps
+            .get_mut(client_id)
+            .ok_or_else(|| Error::UnknownApp(client_id.to_owned()))?;
+        app.trusted_subjects.push(trusted);
+        Ok(())
+    }
+
+    /// Makes the emulator an external token issuer with this `iss` (e.g. a Kubernetes cluster's
+    /// `https://oidc.example/cluster-1`): generates its RSA key, trusts it, and lets
+    /// [`Control::mint_external_token`] sign as that issuer.
+    ///
+    /// # Errors
+    /// [`Error::Key`] if the key cannot be generated.
+    pub fn create_external_issuer(&self, issuer: &str) -> Result<(), Error> {
+        self.state.identity.external_issuers.write().create(issuer)
+    }
+
+    /// Trusts an RSA public key (PEM `PUBLIC KEY`, `RSA PUBLIC KEY` or `CERTIFICATE`) of an
+    /// external issuer.
+    ///
+    /// # Errors
+    /// [`Error::InvalidCertificate`] if the PEM holds no RSA key.
+    pub fn trust_external_issuer_key(
+        &self,
+        issuer: &str,
+        public_key_pem: &str,
+    ) -> Result<(), Error> {
+        self.state
+            .identity
+            .external_issuers
+            .write()
+            .add_public_key_pem(issuer, public_key_pem)
+    }
+
+    /// Trusts the RSA keys of an external issuer's JWKS document (`{"keys": [...]}`).
+    ///
+    /// # Errors
+    /// [`Error::InvalidCertificate`] if the document holds no usable RSA key.
+    pub fn trust_external_issuer_jwks(&self, issuer: &str, jwks_json: &str) -> Result<(), Error> {
+        self.state
+            .identity
+            .external_issuers
+            .write()
+            .add_jwks(issuer, jwks_json)
+    }
+
+    /// Mints a token of an issuer created with [`Control::create_external_issuer`], as a
+    /// Kubernetes service-account token would be (`iss`, `sub`, `aud`, `iat`, `nbf`, `exp`,
+    /// `jti`, RS256 with `kid`), to use as a federated `client_assertion` (or as the file of
+    /// `AZURE_FEDERATED_TOKEN_FILE`).
+    ///
+    /// # Errors
+    /// [`Error::UnknownIssuer`] if the emulator holds no signing key for `issuer`, or
+    /// [`Error::Signing`].
+    pub fn mint_external_token(
+        &self,
+        issuer: &str,
+        subject: &str,
+        audience: &str,
+        lifetime: Duration,
+    ) -> Result<String, Error> {
+        let now = crate::identity::now_secs();
+        let claims = serde_json::json!({
+            "iss": issuer,
+            "sub": subject,
+            "aud": [audience],
+            "iat": now,
+            "nbf": now,
+            "exp": now.saturating_add(lifetime.as_secs()),
+            "jti": uuid::Uuid::new_v4().to_string(),
+        });
+        self.state
+            .identity
+            .external_issuers
+            .read()
+            .mint(issuer, &claims)
+    }
+
     /// Mints a delegated access token for `user` as the seeded public client would receive it,
     /// with this `audience` (e.g. the web API's client id or `api://...`) and `scopes` (`scp`).
     /// Use it as the incoming token of an on-behalf-of flow.

@@ -8,11 +8,15 @@
 //!   `organizations`): OpenID discovery, a JWKS, and a token endpoint supporting client
 //!   credentials (secret in the body or HTTP Basic, or a certificate `client_assertion` with `x5t`
 //!   or `x5t#S256`, base64url padded or not),
-//!   on-behalf-of, authorization code with PKCE S256, refresh tokens with rotation and the device
+//!   workload identity federation (an external issuer's token as the assertion,
+//!   [`FederatedCredential`]), subject name + issuer certificates (an `x5c` chain,
+//!   [`SubjectNameCredential`]), on-behalf-of, authorization code with PKCE S256, refresh tokens with rotation and the device
 //!   code flow; a non-interactive `/authorize` and `/devicecode`. Tokens are RS256 JWTs with
 //!   Entra-like claims; errors have Entra's shape (`AADSTS` codes, `error_codes`, `trace_id`,
 //!   `correlation_id`, `suberror`, `claims`); `client_info` (`uid`, `utid`) for flows with a user
 //!   when asked with `client_info=1`, as MSAL does.
+//! - **Managed identity** endpoints in the IMDS, App Service, Cloud Shell and Azure Arc shapes
+//!   ([`Emulator::imds_endpoint`] and the others), for the seeded [`ManagedIdentity`]s.
 //! - **Graph** under `/v1.0`: users, groups, memberships, owners, delta, `$batch`, OData queries, on a
 //!   seeded demo tenant with stateful changes. Every request needs a valid emulator token for
 //!   Microsoft Graph.
@@ -115,7 +119,10 @@ pub use counters::Counts;
 pub use emulator::{Emulator, EmulatorBuilder};
 pub use error::Error;
 pub use faults::{Fault, FaultKind, PathMatch, RetryAfter};
-pub use identity::{DEFAULT_SIGNED_IN_USER, InteractionRequirement, seeded};
+pub use identity::{
+    DEFAULT_SIGNED_IN_USER, FederatedCredential, InteractionRequirement, SubjectNameCredential,
+    TOKEN_EXCHANGE_AUDIENCE, seeded,
+};
 pub use managed_identity::ManagedIdentity;
 
 /// The tenant id of the seeded demo tenant.

@@ -111,7 +111,11 @@ fn write_banner(out: &mut String, emulator: &Emulator, files: &Files) -> std::fm
         emulator.app_service_endpoint(),
         control.app_service_identity_header()
     )?;
-    writeln!(out, "  Cloud Shell: MSI_ENDPOINT={}", emulator.cloud_shell_endpoint())?;
+    writeln!(
+        out,
+        "  Cloud Shell: MSI_ENDPOINT={}",
+        emulator.cloud_shell_endpoint()
+    )?;
     writeln!(
         out,
         "  Azure Arc:   IDENTITY_ENDPOINT={} IMDS_ENDPOINT={url}",

@@ -6,7 +6,7 @@ use serde_json::json;
 
 use super::{AppConfig, TenantConfig};
 use crate::error::Error;
-use crate::identity::{AppRegistration, RegisteredCertificate};
+use crate::identity::{AppRegistration, RegisteredCertificate, TrustedSubject};
 use crate::store::{Directory, Entity, Kind};
 
 /// An app registration from its configuration.
@@ -28,6 +28,15 @@ pub(crate) fn registration(app: &AppConfig, at: &str) -> Result<AppRegistration,
                 .map_err(|e| Error::Config(format!("{at}.certificates[{j}]: {e}")))
         })
         .collect::<Result<Vec<_>, _>>()?;
+    let trusted_subjects = app
+        .subject_name_credentials
+        .iter()
+        .enumerate()
+        .map(|(j, c)| {
+            TrustedSubject::from_credential(c)
+                .map_err(|e| Error::Config(format!("{at}.subject_name_credentials[{j}]: {e}")))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
     Ok(AppRegistration {
         client_id: client_id.to_owned(),
         display_name: app
@@ -45,6 +54,8 @@ pub(crate) fn registration(app: &AppConfig, at: &str) -> Result<AppRegistration,
         identifier_uris: app.identifier_uris.clone(),
         graph_roles: app.roles.clone(),
         exposed_scopes: app.scopes.clone(),
+        federated_credentials: app.federated_credentials.clone(),
+        trusted_subjects,
     })
 }
 

@@ -104,6 +104,14 @@ pub struct AppConfig {
     /// Application ID URIs (`api://...`) the app is known by as a resource.
     #[serde(default)]
     pub identifier_uris: Vec<String>,
+    /// Federated identity credentials: external tokens (issuer, subject, audience) accepted as
+    /// its client assertion.
+    #[serde(default)]
+    pub federated_credentials: Vec<crate::FederatedCredential>,
+    /// Subject name + issuer certificate credentials (an `x5c` chain instead of a registered
+    /// thumbprint).
+    #[serde(default)]
+    pub subject_name_credentials: Vec<crate::SubjectNameCredential>,
 }
 
 impl std::fmt::Debug for AppConfig {
@@ -116,6 +124,8 @@ impl std::fmt::Debug for AppConfig {
             .field("roles", &self.roles)
             .field("scopes", &self.scopes)
             .field("redirect_uris", &self.redirect_uris)
+            .field("federated_credentials", &self.federated_credentials)
+            .field("subject_name_credentials", &self.subject_name_credentials)
             .finish_non_exhaustive()
     }
 }
@@ -284,6 +294,19 @@ impl TenantConfig {
                     ))
                 })?;
             }
+            for (j, credential) in app.subject_name_credentials.iter_mut().enumerate() {
+                let entry = &mut credential.issuer_certificate;
+                if entry.trim_start().starts_with("-----BEGIN") {
+                    continue;
+                }
+                let path: PathBuf = base.join(entry.as_str());
+                *entry = std::fs::read_to_string(&path).map_err(|e| {
+                    Error::Config(format!(
+                        "apps[{i}].subject_name_credentials[{j}].issuer_certificate: {}: {e}",
+                        path.display()
+                    ))
+                })?;
+            }
         }
         Ok(())
     }
@@ -324,6 +347,20 @@ mod tests {
             .to_string();
         assert!(err.contains("groups[0].display_name"), "{err}");
         assert!(err.contains("line 1"), "{err}");
+    }
+
+    #[test]
+    fn apps_take_federated_and_subject_name_credentials() {
+        let config = TenantConfig::from_toml_str(
+            "[[apps]]\nclient_id = \"x\"\nfederated_credentials = [{ issuer = \"https://i\", subject = \"s\" }]\n[[apps.subject_name_credentials]]\nsubject = \"app.contoso.com\"\nissuer_certificate = \"ca.pem\"\n",
+        )
+        .unwrap();
+        let app = &config.apps[0];
+        assert_eq!(
+            app.federated_credentials[0].audiences,
+            ["api://AzureADTokenExchange"]
+        );
+        assert_eq!(app.subject_name_credentials[0].subject, "app.contoso.com");
     }
 
     #[test]

@@ -144,6 +144,10 @@ pub(crate) struct AppRegistration {
     pub graph_roles: Vec<String>,
     /// Delegated scopes this app exposes as a resource (what `{app id uri}/.default` grants).
     pub exposed_scopes: Vec<String>,
+    /// Federated identity credentials (workload identity federation).
+    pub federated_credentials: Vec<super::FederatedCredential>,
+    /// Subject name + issuer certificate credentials.
+    pub trusted_subjects: Vec<super::subject_name::TrustedSubject>,
 }
 
 impl std::fmt::Debug for AppRegistration {
@@ -160,7 +164,10 @@ impl std::fmt::Debug for AppRegistration {
 
 impl AppRegistration {
     pub(crate) fn is_public(&self) -> bool {
-        self.secrets.is_empty() && self.certificates.is_empty()
+        self.secrets.is_empty()
+            && self.certificates.is_empty()
+            && self.federated_credentials.is_empty()
+            && self.trusted_subjects.is_empty()
     }
 
     /// True if `uri` names this app as a resource or audience.
@@ -224,6 +231,8 @@ impl AppRegistry {
             identifier_uris: Vec::new(),
             graph_roles: strings(seeded::DAEMON_ROLES),
             exposed_scopes: Vec::new(),
+            federated_credentials: Vec::new(),
+            trusted_subjects: Vec::new(),
         });
         let certificate = RegisteredCertificate::from_pem(seeded::CERTIFICATE_APP_CERTIFICATE_PEM);
         registry.insert(AppRegistration {
@@ -238,6 +247,8 @@ impl AppRegistry {
             identifier_uris: Vec::new(),
             graph_roles: strings(seeded::DAEMON_ROLES),
             exposed_scopes: Vec::new(),
+            federated_credentials: Vec::new(),
+            trusted_subjects: Vec::new(),
         });
         registry.insert(AppRegistration {
             client_id: seeded::WEB_API_CLIENT_ID.to_owned(),
@@ -250,6 +261,8 @@ impl AppRegistry {
             identifier_uris: vec![seeded::WEB_API_APP_ID_URI.to_owned()],
             graph_roles: Vec::new(),
             exposed_scopes: vec!["access_as_user".to_owned()],
+            federated_credentials: Vec::new(),
+            trusted_subjects: Vec::new(),
         });
         registry.insert(AppRegistration {
             client_id: seeded::PUBLIC_CLIENT_ID.to_owned(),
@@ -262,6 +275,8 @@ impl AppRegistry {
             identifier_uris: Vec::new(),
             graph_roles: Vec::new(),
             exposed_scopes: Vec::new(),
+            federated_credentials: Vec::new(),
+            trusted_subjects: Vec::new(),
         });
         registry.insert(AppRegistration {
             client_id: seeded::WEB_APP_CLIENT_ID.to_owned(),
@@ -274,6 +289,8 @@ impl AppRegistry {
             identifier_uris: Vec::new(),
             graph_roles: Vec::new(),
             exposed_scopes: Vec::new(),
+            federated_credentials: Vec::new(),
+            trusted_subjects: Vec::new(),
         });
         registry
     }

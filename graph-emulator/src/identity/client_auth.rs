@@ -7,12 +7,13 @@ use base64::alphabet;
 use base64::engine::general_purpose::STANDARD;
 use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 use jsonwebtoken::errors::ErrorKind;
-use jsonwebtoken::{Algorithm, Validation};
+use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde::Deserialize;
 
 use super::Identity;
 use super::apps::AppRegistration;
 use super::errors::OAuthError;
+use super::subject_name;
 use super::token_endpoint::Form;
 
 /// The client-assertion type Entra accepts.
@@ -144,7 +145,17 @@ pub(crate) fn authenticate_client(
                 format!("Invalid client_assertion_type; expected '{JWT_BEARER_ASSERTION_TYPE}'."),
             ));
         }
-        verify_client_assertion(&app, endpoint, assertion)?;
+        // A token of an external issuer (workload identity federation) names that issuer, not
+        // the app, as `iss`.
+        let external = jsonwebtoken::dangerous::insecure_decode::<AssertionClaims>(assertion)
+            .ok()
+            .and_then(|d| d.claims.iss)
+            .is_some_and(|iss| !iss.eq_ignore_ascii_case(&app.client_id));
+        if external && !app.federated_credentials.is_empty() {
+            identity.external_issuers.read().verify(&app, assertion)?;
+        } else {
+            verify_client_assertion(&app, endpoint, assertion)?;
+        }
         return Ok(app);
     }
     Err(OAuthError::invalid_client(
@@ -185,42 +196,37 @@ fn verify_client_assertion(
             ),
         ));
     }
-    let thumbprint = header
-        .x5t_s256
-        .as_deref()
-        .or(header.x5t.as_deref())
-        .ok_or_else(|| {
-            invalid(
-                700027,
-                "Client assertion contains an invalid signature. [Reason - The key was not found.]"
-                    .to_owned(),
-            )
-        })?;
+    let thumbprint = header.x5t_s256.as_deref().or(header.x5t.as_deref());
     // base64url with or without `=` padding (MSAL Python pads, others do not): compare the bytes.
-    let digest = decode_thumbprint(thumbprint);
-    let certificate = app
-        .certificates
-        .iter()
-        .find(|c| match (&digest, header.x5t_s256.is_some()) {
-            (Some(d), true) => d.as_slice() == c.sha256.as_slice(),
-            (Some(d), false) => d.as_slice() == c.sha1.as_slice(),
-            (None, _) => false,
-        })
-        .ok_or_else(|| {
-            invalid(
-                700027,
-                format!(
-                    "Client assertion contains an invalid signature. [Reason - The key was not found., Thumbprint of key used by client: '{thumbprint}']"
+    let digest = thumbprint.and_then(decode_thumbprint);
+    let registered = app.certificates.iter().find(|c| match &digest {
+        Some(d) if header.x5t_s256.is_some() => d.as_slice() == c.sha256.as_slice(),
+        Some(d) => d.as_slice() == c.sha1.as_slice(),
+        None => false,
+    });
+    let key: DecodingKey = match (registered, &header.x5c) {
+        (Some(certificate), _) => certificate.key.0.clone(),
+        // Subject name + issuer: no registered thumbprint, the chain in x5c is checked instead.
+        (None, Some(x5c)) if !app.trusted_subjects.is_empty() => {
+            subject_name::leaf_key(x5c, &app.trusted_subjects)?
+        }
+        (None, _) => {
+            let reason = match thumbprint {
+                Some(t) => format!(
+                    "Client assertion contains an invalid signature. [Reason - The key was not found., Thumbprint of key used by client: '{t}']"
                 ),
-            )
-        })?;
+                None => "Client assertion contains an invalid signature. [Reason - The key was not found.]".to_owned(),
+            };
+            return Err(invalid(700027, reason));
+        }
+    };
     let mut validation = Validation::new(header.alg);
     validation.leeway = 5;
     validation.validate_nbf = true;
     validation.set_required_spec_claims(&["exp", "aud", "iss", "sub"]);
     validation.set_audience(&endpoint.accepted_audiences());
     validation.set_issuer(&[app.client_id.as_str()]);
-    let data = jsonwebtoken::decode::<AssertionClaims>(assertion, &certificate.key.0, &validation).map_err(|e| {
+    let data = jsonwebtoken::decode::<AssertionClaims>(assertion, &key, &validation).map_err(|e| {
         match e.kind() {
             ErrorKind::ExpiredSignature | ErrorKind::ImmatureSignature => invalid(
                 700024,

@@ -96,6 +96,8 @@ pub(super) fn token_answer(
         identifier_uris: Vec::new(),
         graph_roles: roles.clone(),
         exposed_scopes: Vec::new(),
+        federated_credentials: Vec::new(),
+        trusted_subjects: Vec::new(),
     };
     let lifetime = state.identity.config.token_lifetime;
     let validity = Validity::from_now(lifetime);
