@@ -223,6 +223,45 @@ impl Control {
         self.state.managed_identity.app_service_header.clone()
     }
 
+    /// The upload sessions still open (drive items and Outlook attachments), with the bytes
+    /// each received and confirmed.
+    pub fn upload_sessions(&self) -> Vec<crate::UploadSessionInfo> {
+        let mut sessions: Vec<crate::UploadSessionInfo> = self
+            .state
+            .files
+            .sessions
+            .lock()
+            .values()
+            .map(|s| s.info())
+            .collect();
+        sessions.sort_by(|a, b| a.id.cmp(&b.id));
+        sessions
+    }
+
+    /// The session whose `uploadUrl` is `url` (or whose id is `url`).
+    pub fn upload_session(&self, url: &str) -> Option<crate::UploadSessionInfo> {
+        let id = url
+            .split('?')
+            .next()
+            .and_then(|path| path.rsplit('/').next())
+            .unwrap_or(url);
+        self.state.files.sessions.lock().get(id).map(|s| s.info())
+    }
+
+    /// Requests to the content origin refused because they carried an `Authorization` header.
+    pub fn content_requests_with_authorization(&self) -> u64 {
+        self.state
+            .files
+            .authorization_rejected
+            .load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Bytes of file content the emulator holds (drive items, open sessions, attachments,
+    /// photos).
+    pub fn file_bytes_stored(&self) -> u64 {
+        self.state.files.used_bytes()
+    }
+
     /// Every app registration, in client-id order.
     pub fn apps(&self) -> Vec<AppSummary> {
         self.state

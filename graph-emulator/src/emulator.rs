@@ -1,36 +1,28 @@
 //! Starting and stopping the server: [`Emulator`] and [`EmulatorBuilder`].
 
-use std::future::Future;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
-use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
 use std::time::Duration;
 
-use axum::Router;
-use axum::body::Body;
-use axum::extract::Request;
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
 use parking_lot::RwLock;
-use tokio::task::JoinHandle;
-use tower::ServiceExt;
 
 use crate::config::{AppConfig, TenantConfig};
 use crate::control::Control;
 use crate::counters::Counters;
 use crate::error::Error;
-use crate::faults::{DropConnectionMarker, Faults};
+use crate::faults::Faults;
+use crate::files::{FileLimits, FilesState};
 use crate::identity::{Identity, IdentityConfig, SigningKey};
 use crate::managed_identity::{
     ManagedIdentities, ManagedIdentity, ManagedIdentityState, seeded_identities,
 };
+use crate::server::{ServerTask, app, content_app, spawn};
 use crate::state::AppState;
 use crate::state_dir::StateDir;
 use crate::store::Directory;
 use crate::tls::TlsIdentity;
-use crate::{DEFAULT_TENANT, admin, config, faults, graph, identity, managed_identity, tls};
+use crate::{DEFAULT_TENANT, config, tls};
 
 /// Configures and starts an [`Emulator`].
 #[derive(Debug, Clone)]
@@ -52,6 +44,8 @@ pub struct EmulatorBuilder {
     managed_identities: Vec<ManagedIdentity>,
     app_service_identity_header: Option<String>,
     arc_key_dir: Option<PathBuf>,
+    content_port: u16,
+    file_limits: FileLimits,
 }
 
 impl Default for EmulatorBuilder {
@@ -73,6 +67,8 @@ impl Default for EmulatorBuilder {
             managed_identities: Vec::new(),
             app_service_identity_header: None,
             arc_key_dir: None,
+            content_port: 0,
+            file_limits: FileLimits::default(),
         }
     }
 }
@@ -214,6 +210,27 @@ impl EmulatorBuilder {
         self
     }
 
+    /// The TCP port of the content origin (downloads and upload sessions) on 127.0.0.1.
+    /// Defaults to 0 (a random free port).
+    pub fn content_port(mut self, port: u16) -> Self {
+        self.content_port = port;
+        self
+    }
+
+    /// Bytes of file content (drive items, upload sessions, attachments, photos) kept in memory
+    /// at most; writes past it answer 507 `quotaLimitReached`. Defaults to 1 GiB.
+    pub fn file_storage_limit(mut self, bytes: u64) -> Self {
+        self.file_limits.max_total_bytes = bytes;
+        self
+    }
+
+    /// How long an upload session lives after its creation or last fragment; an expired
+    /// session's URL answers 404. Defaults to one hour.
+    pub fn upload_session_lifetime(mut self, lifetime: Duration) -> Self {
+        self.file_limits.session_lifetime = lifetime;
+        self
+    }
+
     /// Generates the keys, binds the socket and starts serving in the background.
     ///
     /// # Errors
@@ -295,106 +312,39 @@ impl EmulatorBuilder {
                 .unwrap_or_else(crate::identity::random_id_32),
             arc_key_dir,
         );
+        let content_listener = std::net::TcpListener::bind(SocketAddr::from((
+            Ipv4Addr::LOCALHOST,
+            self.content_port,
+        )))?;
+        content_listener.set_nonblocking(true)?;
+        let content_addr = content_listener.local_addr()?;
+        let files = FilesState::new(self.file_limits);
+        *files.content_base.write() = format!("{scheme}://{content_addr}");
         let state = AppState {
             directory: Arc::new(RwLock::new(directory)),
             identity: Arc::new(identity),
+            files: Arc::new(files),
             managed_identity,
             faults: Arc::new(Faults::default()),
             counters: Arc::new(Counters::default()),
             base_url: base_url.clone(),
         };
-        let service = DropAware(app(state.clone()));
-        let make_service = tower::make::Shared::new(service);
         let handle = axum_server::Handle::new();
-        let (task, tls_certificate_pem) = if let Some(identity) = tls_identity {
-            let server_config = tls::server_config(&identity)?;
-            let server =
-                axum_server::from_tcp_rustls(listener, server_config).handle(handle.clone());
-            (
-                tokio::spawn(server.serve(make_service)),
-                Some(identity.trust_pem),
-            )
-        } else {
-            let server = axum_server::from_tcp(listener).handle(handle.clone());
-            (tokio::spawn(server.serve(make_service)), None)
-        };
+        let task = spawn(listener, app(state.clone()), tls_identity.as_ref(), &handle)?;
+        let content_task = spawn(
+            content_listener,
+            content_app(state.clone()),
+            tls_identity.as_ref(),
+            &handle,
+        )?;
         tracing::info!(%base_url, "msgraph-typed-emulator listening");
         Ok(Emulator {
             state,
             addr,
             handle,
             task: Some(task),
-            tls_certificate_pem,
-        })
-    }
-}
-
-/// The whole application: identity routes, Graph under `/v1.0`, admin routes, and the
-/// fault/counter middleware around all of them.
-pub(crate) fn app(state: AppState) -> Router {
-    Router::new()
-        .merge(identity::router())
-        .merge(managed_identity::router())
-        .nest("/v1.0", graph::router())
-        .merge(admin::router())
-        .fallback(not_found)
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            faults::layer,
-        ))
-        .with_state(state)
-}
-
-async fn not_found(headers: axum::http::HeaderMap) -> Response {
-    identity::graph_error(
-        StatusCode::NOT_FOUND,
-        "UnknownError",
-        "The emulator serves /{tenant}/oauth2/v2.0/*, /{tenant}/v2.0/.well-known/openid-configuration, /{tenant}/discovery/v2.0/keys, /v1.0/* and /_emulator/*.",
-        &headers,
-    )
-    .into_response()
-}
-
-/// The error that makes hyper close a connection without answering (the `DropConnection` fault).
-#[derive(Debug, thiserror::Error)]
-#[error("connection dropped by an injected fault")]
-pub(crate) struct DroppedByFault;
-
-/// Wraps the router: a response marked by the `DropConnection` fault becomes a service error,
-/// which makes the server close the connection without writing a response.
-#[derive(Clone)]
-pub(crate) struct DropAware(Router);
-
-impl<B> tower::Service<axum::http::Request<B>> for DropAware
-where
-    B: axum::body::HttpBody<Data = axum::body::Bytes> + Send + 'static,
-    B::Error: Into<axum::BoxError>,
-{
-    type Response = Response;
-    type Error = DroppedByFault;
-    type Future = Pin<Box<dyn Future<Output = Result<Response, DroppedByFault>> + Send>>;
-
-    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        Poll::Ready(Ok(()))
-    }
-
-    fn call(&mut self, request: axum::http::Request<B>) -> Self::Future {
-        let router = self.0.clone();
-        let request: Request = request.map(Body::new);
-        Box::pin(async move {
-            let response = match router.oneshot(request).await {
-                Ok(response) => response,
-                Err(infallible) => match infallible {},
-            };
-            if response
-                .extensions()
-                .get::<DropConnectionMarker>()
-                .is_some()
-            {
-                Err(DroppedByFault)
-            } else {
-                Ok(response)
-            }
+            content_task: Some(content_task),
+            tls_certificate_pem: tls_identity.map(|identity| identity.trust_pem),
         })
     }
 }
@@ -406,7 +356,8 @@ pub struct Emulator {
     state: AppState,
     addr: SocketAddr,
     handle: axum_server::Handle,
-    task: Option<JoinHandle<std::io::Result<()>>>,
+    task: Option<ServerTask>,
+    content_task: Option<ServerTask>,
     tls_certificate_pem: Option<String>,
 }
 
@@ -501,6 +452,11 @@ impl Emulator {
         format!("{}/arc/metadata/identity/oauth2/token", self.state.base_url)
     }
 
+    /// The content origin (downloads and upload sessions), e.g. `http://127.0.0.1:PORT2`.
+    pub fn content_url(&self) -> String {
+        self.state.files.content_base()
+    }
+
     /// The control handle: faults, counters, users, apps and token minting.
     pub fn control(&self) -> Control {
         Control::new(self.state.clone())
@@ -509,7 +465,10 @@ impl Emulator {
     /// Stops accepting connections, lets in-flight requests finish (up to 5 s) and waits.
     pub async fn shutdown(mut self) {
         self.handle.graceful_shutdown(Some(Duration::from_secs(5)));
-        if let Some(task) = self.task.take() {
+        for task in [self.task.take(), self.content_task.take()]
+            .into_iter()
+            .flatten()
+        {
             let _ = task.await;
         }
     }

@@ -15,6 +15,9 @@
 //!   Entra-like claims; errors have Entra's shape (`AADSTS` codes, `error_codes`, `trace_id`,
 //!   `correlation_id`, `suberror`, `claims`); `client_info` (`uid`, `utid`) for flows with a user
 //!   when asked with `client_info=1`, as MSAL does.
+//! - **Files**: drives and drive items with content in memory, simple uploads, upload sessions,
+//!   downloads through pre-authenticated URLs on a second origin ([`Emulator::content_url`]),
+//!   Outlook attachment upload sessions and profile photos.
 //! - **Managed identity** endpoints in the IMDS, App Service, Cloud Shell and Azure Arc shapes
 //!   ([`Emulator::imds_endpoint`] and the others), for the seeded [`ManagedIdentity`]s.
 //! - **Graph** under `/v1.0`: users, groups, memberships, owners, delta, `$batch`, OData queries, on a
@@ -45,9 +48,9 @@
 //! [`Fault`] builders: [`Fault::status`] (429/503/504 with [`RetryAfter`] as delta-seconds,
 //! decimal seconds, an HTTP-date or a raw value), [`Fault::unauthorized`],
 //! [`Fault::claims_challenge`], [`Fault::delay`], [`Fault::drop_connection`],
-//! [`Fault::truncated_body`], [`Fault::token_endpoint_server_error`],
+//! [`Fault::truncated_body`], [`Fault::drop_after_bytes`], [`Fault::token_endpoint_server_error`],
 //! [`Fault::token_endpoint_throttled`] and [`Fault::token_endpoint_html`]; then `.times(n)`,
-//! `.matching(path_prefix)` and `.method(m)`. Faults apply to Graph requests (`/v1.0`) unless
+//! `.matching(path_prefix)`, `.method(m)` and `.after(k)` (let `k` matching requests pass first). Faults apply to Graph requests (`/v1.0`) unless
 //! matched otherwise; the token-endpoint kinds apply to every tenant's token endpoint.
 //!
 //! # Admin routes
@@ -104,10 +107,12 @@ mod counters;
 mod emulator;
 mod error;
 mod faults;
+mod files;
 mod graph;
 mod identity;
 mod managed_identity;
 mod odata;
+mod server;
 mod state;
 mod state_dir;
 mod store;
@@ -119,6 +124,7 @@ pub use counters::Counts;
 pub use emulator::{Emulator, EmulatorBuilder};
 pub use error::Error;
 pub use faults::{Fault, FaultKind, PathMatch, RetryAfter};
+pub use files::UploadSessionInfo;
 pub use identity::{
     DEFAULT_SIGNED_IN_USER, FederatedCredential, InteractionRequirement, SubjectNameCredential,
     TOKEN_EXCHANGE_AUDIENCE, seeded,

@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use parking_lot::RwLock;
 
+use crate::files::FilesState;
 use crate::managed_identity::ManagedIdentityState;
 use crate::{counters::Counters, faults::Faults, identity::Identity, store::Directory};
 
@@ -16,6 +17,8 @@ pub(crate) struct AppState {
     pub identity: Arc<Identity>,
     /// Injected faults waiting for matching requests.
     pub faults: Arc<Faults>,
+    /// Drives, upload sessions, attachments and photos.
+    pub files: Arc<FilesState>,
     /// Managed identities and the secrets of their endpoints.
     pub managed_identity: Arc<ManagedIdentityState>,
     /// Request counters (per route, per grant type).

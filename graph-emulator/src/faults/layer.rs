@@ -92,10 +92,18 @@ pub(crate) async fn layer(State(state): State<AppState>, request: Request, next:
             tokio::time::sleep(duration).await;
             next.run(request).await
         }
-        FaultKind::DropConnection => {
-            let mut response = StatusCode::INTERNAL_SERVER_ERROR.into_response();
-            response.extensions_mut().insert(DropConnectionMarker);
-            response
+        FaultKind::DropConnection => dropped(),
+        FaultKind::DropAfterBytes { bytes } => {
+            // Read (and discard) that much of the body, then close the connection.
+            let mut body = request.into_body().into_data_stream();
+            let mut read: u64 = 0;
+            while read < bytes {
+                match body.next().await {
+                    Some(Ok(chunk)) => read = read.saturating_add(chunk.len() as u64),
+                    _ => break,
+                }
+            }
+            dropped()
         }
         FaultKind::TruncatedBody => truncate(next.run(request).await).await,
         FaultKind::TokenEndpointServerError => {
@@ -118,6 +126,13 @@ pub(crate) async fn layer(State(state): State<AppState>, request: Request, next:
                 .into_response()
         }
     }
+}
+
+/// A response that makes the server close the connection without answering.
+fn dropped() -> Response {
+    let mut response = StatusCode::INTERNAL_SERVER_ERROR.into_response();
+    response.extensions_mut().insert(DropConnectionMarker);
+    response
 }
 
 /// Graph's body for an injected status (429 is `TooManyRequests` as in the throttling sample).

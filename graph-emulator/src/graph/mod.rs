@@ -46,6 +46,8 @@ use crate::odata::QueryOptions;
 use crate::state::AppState;
 use crate::store::Kind;
 pub(crate) use error::ApiError;
+pub(crate) use response::json as response_json;
+pub(crate) use users::now_iso;
 
 /// Routes under `/v1.0` (the caller nests this router at `/v1.0`).
 pub(crate) fn router() -> Router<AppState> {
@@ -53,6 +55,10 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/", any(handle))
         .route("/{*path}", any(handle))
         .layer(axum::middleware::from_fn(error::request_ids))
+        // Simple uploads take up to 250 MB (the handlers refuse more with Graph's error).
+        .layer(axum::extract::DefaultBodyLimit::max(
+            crate::files::SIMPLE_UPLOAD_LIMIT as usize + 1024 * 1024,
+        ))
 }
 
 /// What a handler knows about the request it answers.
@@ -183,6 +189,9 @@ fn dispatch(ctx: &Ctx) -> Result<Response, ApiError> {
         && segments.get(1).is_some_and(|s| s == "administrativeUnits")
     {
         segments.remove(0);
+    }
+    if let Some(result) = crate::files::dispatch(ctx) {
+        return result;
     }
     let segs: Vec<&str> = segments.iter().map(String::as_str).collect();
     let m = &ctx.method;
