@@ -7,6 +7,8 @@
 //! - `GET /_emulator/counters`; `POST /_emulator/counters/reset`
 //! - `POST /_emulator/reset` clears faults and counters
 //! - `POST /_emulator/users` with `{"count": N}` generates N users
+//! - `PUT /_emulator/throttling` with a [`crate::ThrottlingConfig`] as JSON turns Graph's
+//!   throttling model on, `DELETE` turns it off, `GET` shows it
 //! - `GET /_emulator/apps` lists every app registration with its credentials; `POST /_emulator/apps`
 //!   with an [`crate::AppConfig`] as JSON registers one (certificates as PEM text)
 
@@ -37,6 +39,10 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/_emulator/reset", post(reset))
         .route("/_emulator/users", post(generate_users))
         .route("/_emulator/apps", get(apps).post(register_app))
+        .route(
+            "/_emulator/throttling",
+            get(throttling).put(set_throttling).delete(throttling_off),
+        )
 }
 
 async fn inject(State(state): State<AppState>, body: axum::body::Bytes) -> Response {
@@ -103,6 +109,41 @@ async fn generate_users(State(state): State<AppState>, body: axum::body::Bytes) 
             .into_response(),
         Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
     }
+}
+
+async fn throttling(State(state): State<AppState>) -> Response {
+    let config = state.throttle.config().map(|c| {
+        serde_json::json!({
+            "resource_units": c.resource_units,
+            "window_secs": c.window_secs,
+            "app_write_quota": c.app_write_quota,
+            "app_write_window_secs": c.app_write_window_secs,
+            "tenant_write_quota": c.tenant_write_quota,
+            "tenant_write_window_secs": c.tenant_write_window_secs,
+            "throttled_requests": state.throttle.throttled(),
+        })
+    });
+    axum::Json(config).into_response()
+}
+
+async fn set_throttling(State(state): State<AppState>, body: axum::body::Bytes) -> Response {
+    let text = if body.is_empty() {
+        b"{}".as_slice()
+    } else {
+        &body
+    };
+    match serde_json::from_slice::<crate::ThrottlingConfig>(text) {
+        Ok(config) => {
+            state.throttle.set(Some(config));
+            StatusCode::NO_CONTENT.into_response()
+        }
+        Err(e) => bad_request(&format!("invalid throttling settings: {e}")),
+    }
+}
+
+async fn throttling_off(State(state): State<AppState>) -> StatusCode {
+    state.throttle.set(None);
+    StatusCode::NO_CONTENT
 }
 
 async fn register_app(State(state): State<AppState>, body: axum::body::Bytes) -> Response {

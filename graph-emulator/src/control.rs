@@ -262,6 +262,21 @@ impl Control {
         self.state.files.used_bytes()
     }
 
+    /// Turns Graph's throttling model on (fresh buckets) or off (`None`).
+    pub fn set_throttling(&self, config: Option<crate::ThrottlingConfig>) {
+        self.state.throttle.set(config);
+    }
+
+    /// The throttling model's settings, when it is on.
+    pub fn throttling(&self) -> Option<crate::ThrottlingConfig> {
+        self.state.throttle.config()
+    }
+
+    /// Graph requests the throttling model answered with 429.
+    pub fn throttled_requests(&self) -> u64 {
+        self.state.throttle.throttled()
+    }
+
     /// Every app registration, in client-id order.
     pub fn apps(&self) -> Vec<AppSummary> {
         self.state

@@ -21,6 +21,7 @@ use crate::server::{ServerTask, app, content_app, spawn};
 use crate::state::AppState;
 use crate::state_dir::StateDir;
 use crate::store::Directory;
+use crate::throttle::{Throttle, ThrottlingConfig};
 use crate::tls::TlsIdentity;
 use crate::{DEFAULT_TENANT, config, tls};
 
@@ -46,6 +47,7 @@ pub struct EmulatorBuilder {
     arc_key_dir: Option<PathBuf>,
     content_port: u16,
     file_limits: FileLimits,
+    throttling: Option<ThrottlingConfig>,
 }
 
 impl Default for EmulatorBuilder {
@@ -69,6 +71,7 @@ impl Default for EmulatorBuilder {
             arc_key_dir: None,
             content_port: 0,
             file_limits: FileLimits::default(),
+            throttling: None,
         }
     }
 }
@@ -155,6 +158,9 @@ impl EmulatorBuilder {
             self.refresh_in = Some(Duration::from_secs(secs));
         }
         self.users = self.users.saturating_add(config.generated_users);
+        if let Some(throttling) = &config.throttling {
+            self.throttling = Some(throttling.clone());
+        }
         self.config = config;
         self
     }
@@ -228,6 +234,14 @@ impl EmulatorBuilder {
     /// session's URL answers 404. Defaults to one hour.
     pub fn upload_session_lifetime(mut self, lifetime: Duration) -> Self {
         self.file_limits.session_lifetime = lifetime;
+        self
+    }
+
+    /// Turns on Graph's throttling model (resource-unit and write buckets per app+tenant and
+    /// per tenant; 429 with `Retry-After` when empty). Off by default;
+    /// [`ThrottlingConfig::graph_defaults`] has Graph's documented limits.
+    pub fn throttling(mut self, config: ThrottlingConfig) -> Self {
+        self.throttling = Some(config);
         self
     }
 
@@ -324,6 +338,7 @@ impl EmulatorBuilder {
             directory: Arc::new(RwLock::new(directory)),
             identity: Arc::new(identity),
             files: Arc::new(files),
+            throttle: Arc::new(Throttle::new(self.throttling)),
             managed_identity,
             faults: Arc::new(Faults::default()),
             counters: Arc::new(Counters::default()),

@@ -23,6 +23,8 @@
 //! - **Graph** under `/v1.0`: users, groups, memberships, owners, delta, `$batch`, OData queries, on a
 //!   seeded demo tenant with stateful changes. Every request needs a valid emulator token for
 //!   Microsoft Graph.
+//! - **Throttling**: Graph's identity-and-access token-bucket model in resource units
+//!   ([`ThrottlingConfig`], off by default), `x-ms-resource-unit` on every Graph response.
 //! - **Faults and counters**: throttling with `Retry-After` in every form, 401s, CAE claims
 //!   challenges, delays, dropped connections, truncated bodies, a failing token endpoint; counts
 //!   of requests per path and per grant type. From a test through [`Control`], from outside
@@ -116,6 +118,7 @@ mod server;
 mod state;
 mod state_dir;
 mod store;
+mod throttle;
 mod tls;
 
 pub use config::{AppConfig, GroupConfig, TenantConfig, TokenConfig, UserConfig};
@@ -130,6 +133,7 @@ pub use identity::{
     TOKEN_EXCHANGE_AUDIENCE, seeded,
 };
 pub use managed_identity::ManagedIdentity;
+pub use throttle::ThrottlingConfig;
 
 /// The tenant id of the seeded demo tenant.
 pub const DEFAULT_TENANT: &str = "00000000-0000-0000-0000-000000000001";

@@ -17,7 +17,9 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
-use msgraph_typed_emulator::{AppConfig, Emulator, EmulatorBuilder, TenantConfig, seeded};
+use msgraph_typed_emulator::{
+    AppConfig, Emulator, EmulatorBuilder, TenantConfig, ThrottlingConfig, seeded,
+};
 
 use args::{Args, USAGE, parse_args};
 
@@ -87,6 +89,17 @@ async fn start(args: &Args) -> Result<Emulator, String> {
     }
     if let (Some(cert), Some(key)) = (&args.tls_cert, &args.tls_key) {
         builder = builder.tls_identity_pem(read(cert, "--tls-cert")?, read(key, "--tls-key")?);
+    }
+    if args.throttling {
+        let mut throttling = ThrottlingConfig::graph_defaults();
+        if let Some(units) = args.throttle_units {
+            let window = args.throttle_window.unwrap_or(10.0);
+            if !window.is_finite() || window <= 0.0 {
+                return Err("--throttle-window must be a positive number of seconds".to_owned());
+            }
+            throttling = throttling.resource_units(units, Duration::from_secs_f64(window));
+        }
+        builder = builder.throttling(throttling);
     }
     for (client_id, file) in &args.certificate_apps {
         let pem = read(file, "--certificate-app")?;

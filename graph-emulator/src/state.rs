@@ -6,6 +6,7 @@ use parking_lot::RwLock;
 
 use crate::files::FilesState;
 use crate::managed_identity::ManagedIdentityState;
+use crate::throttle::Throttle;
 use crate::{counters::Counters, faults::Faults, identity::Identity, store::Directory};
 
 /// Everything a handler may need. Cheap to clone (all `Arc`s).
@@ -21,6 +22,8 @@ pub(crate) struct AppState {
     pub files: Arc<FilesState>,
     /// Managed identities and the secrets of their endpoints.
     pub managed_identity: Arc<ManagedIdentityState>,
+    /// Graph's throttling model (off unless configured).
+    pub throttle: Arc<Throttle>,
     /// Request counters (per route, per grant type).
     pub counters: Arc<Counters>,
     /// The externally visible base URL, e.g. `http://127.0.0.1:PORT` (no trailing slash).

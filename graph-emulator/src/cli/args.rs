@@ -16,6 +16,12 @@ pub(crate) struct Args {
     pub config: Option<PathBuf>,
     /// `(client id, certificate file)` pairs of `--certificate-app`.
     pub certificate_apps: Vec<(String, PathBuf)>,
+    /// `--throttling`: Graph's throttling model on.
+    pub throttling: bool,
+    /// `--throttle-units N`: resource units per app+tenant per window.
+    pub throttle_units: Option<u64>,
+    /// `--throttle-window SECS`.
+    pub throttle_window: Option<f64>,
 }
 
 pub(crate) const USAGE: &str = "\
@@ -31,6 +37,9 @@ usage: msgraph-typed-emulator [options]
   --config FILE               seed apps, users, groups, owners and token lifetimes from a TOML file
                               (JSON when FILE ends in .json); see the README
   --certificate-app ID=FILE   register app ID with the certificate in FILE (PEM); repeatable
+  --throttling                turn on Graph's throttling model (documented limits by tenant size)
+  --throttle-units N          with --throttling: N resource units per app+tenant per window
+  --throttle-window SECS      with --throttling: the window of --throttle-units (default 10)
   --users N                   generate N extra users on top of the seeded tenant
   --token-lifetime SECS       access token lifetime (default 3600)
   --refresh-in SECS           add refresh_in to token responses
@@ -48,6 +57,8 @@ Admin routes (not counted, no faults):
   POST   /_emulator/users           body {\"count\": N}: generate N users
   GET    /_emulator/apps            every app registration and its credentials
   POST   /_emulator/apps            body {\"client_id\": ..., \"client_secrets\": [...], \"certificates\": [PEM], \"roles\": [...]}
+  PUT    /_emulator/throttling      body {} (Graph's limits) or {\"resource_units\": 10, \"window_secs\": 2, ...}
+  GET    /_emulator/throttling      the model's settings (null when off); DELETE turns it off
 ";
 
 /// `None` for `--help`.
@@ -71,6 +82,15 @@ pub(crate) fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Optio
             "--tls-key" => parsed.tls_key = Some(value("--tls-key")?.into()),
             "--state-dir" => parsed.state_dir = Some(value("--state-dir")?.into()),
             "--config" => parsed.config = Some(value("--config")?.into()),
+            "--throttling" => parsed.throttling = true,
+            "--throttle-units" => {
+                parsed.throttle_units =
+                    Some(number(&value("--throttle-units")?, "--throttle-units")?);
+            }
+            "--throttle-window" => {
+                parsed.throttle_window =
+                    Some(number(&value("--throttle-window")?, "--throttle-window")?);
+            }
             "--certificate-app" => {
                 let spec = value("--certificate-app")?;
                 let (id, file) = spec
@@ -85,6 +105,9 @@ pub(crate) fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Optio
             }
             other => return Err(format!("unknown argument `{other}`")),
         }
+    }
+    if (parsed.throttle_units.is_some() || parsed.throttle_window.is_some()) && !parsed.throttling {
+        return Err("--throttle-units and --throttle-window need --throttling".to_owned());
     }
     if parsed.tls_cert.is_some() != parsed.tls_key.is_some() {
         return Err("--tls-cert and --tls-key go together".to_owned());
@@ -129,6 +152,11 @@ mod tests {
             "c.pem",
             "--tls-key",
             "k.pem",
+            "--throttling",
+            "--throttle-units",
+            "20",
+            "--throttle-window",
+            "2.5",
         ])
         .unwrap()
         .unwrap();
@@ -144,6 +172,9 @@ mod tests {
             [("abc".to_owned(), PathBuf::from("cert.pem"))]
         );
         assert_eq!(args.tls_key, Some(PathBuf::from("k.pem")));
+        assert!(args.throttling);
+        assert_eq!(args.throttle_units, Some(20));
+        assert_eq!(args.throttle_window, Some(2.5));
         assert!(parse(&["--help"]).unwrap().is_none());
     }
 
@@ -155,5 +186,6 @@ mod tests {
         assert!(parse(&["--certificate-app", "abc"]).is_err());
         assert!(parse(&["--certificate-app", "=x.pem"]).is_err());
         assert!(parse(&["--tls-cert", "c.pem"]).is_err());
+        assert!(parse(&["--throttle-units", "5"]).is_err());
     }
 }

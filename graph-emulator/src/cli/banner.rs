@@ -140,6 +140,21 @@ fn write_banner(out: &mut String, emulator: &Emulator, files: &Files) -> std::fm
     }
     writeln!(out)?;
 
+    match control.throttling() {
+        Some(t) => writeln!(
+            out,
+            "Throttling: on, {} resource units per app+tenant per {} s (429 with Retry-After when spent)\n",
+            t.resource_units.map_or_else(
+                || "Graph's 3,500/5,000/8,000 (by tenant size)".to_owned(),
+                |n| n.to_string()
+            ),
+            t.window_secs
+        )?,
+        None => writeln!(
+            out,
+            "Throttling: off (--throttling turns on Graph's model)\n"
+        )?,
+    }
     if !https {
         writeln!(
             out,

@@ -57,6 +57,9 @@ pub struct TenantConfig {
     /// Generated users on top of the listed ones.
     #[serde(default)]
     pub generated_users: usize,
+    /// Graph's throttling model (`[throttling]`; present = on, every key optional).
+    #[serde(default)]
+    pub throttling: Option<crate::ThrottlingConfig>,
 }
 
 /// Lifetimes of issued tokens (`[tokens]`).

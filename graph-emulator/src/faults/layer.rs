@@ -136,7 +136,7 @@ fn dropped() -> Response {
 }
 
 /// Graph's body for an injected status (429 is `TooManyRequests` as in the throttling sample).
-fn graph_status_error(status: StatusCode, headers: &HeaderMap) -> Response {
+pub(crate) fn graph_status_error(status: StatusCode, headers: &HeaderMap) -> Response {
     let (code, message) = match status.as_u16() {
         429 => ("TooManyRequests", "Please retry again later."),
         503 => (

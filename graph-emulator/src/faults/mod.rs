@@ -12,7 +12,7 @@ use crate::counters::is_token_endpoint;
 
 mod layer;
 
-pub(crate) use layer::{DropConnectionMarker, layer};
+pub(crate) use layer::{DropConnectionMarker, graph_status_error, layer};
 
 /// How a `Retry-After` header is written.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

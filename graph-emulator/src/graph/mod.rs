@@ -36,7 +36,7 @@ mod users;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{HeaderMap, Method, Uri};
+use axum::http::{HeaderMap, HeaderValue, Method, Uri};
 use axum::response::Response;
 use axum::routing::any;
 use serde_json::{Map, Value};
@@ -153,12 +153,57 @@ async fn handle(
         body,
     };
     if ctx.path == "$batch" {
+        // Each item is charged on its own when it runs; the envelope costs nothing.
         return batch::handle(ctx).await;
     }
-    match dispatch(&ctx) {
+    let cost = crate::throttle::cost(&ctx.method, &ctx.path, ctx.query.as_deref());
+    let users = ctx.state.directory.read().count(Kind::User);
+    let charged = ctx
+        .state
+        .throttle
+        .charge(&ctx.caller.app_id, &ctx.caller.tenant_id, users, cost);
+    let used = match charged {
+        Some(Err(refused)) => return throttled(&ctx, &refused, cost),
+        Some(Ok(granted)) => Some(granted.used),
+        None => None,
+    };
+    let mut response = match dispatch(&ctx) {
         Ok(response) => response,
         Err(e) => axum::response::IntoResponse::into_response(e),
+    };
+    let headers = response.headers_mut();
+    headers.insert("x-ms-resource-unit", HeaderValue::from(cost.units));
+    if let Some(used) = used.filter(|u| *u >= 0.8)
+        && let Ok(value) = HeaderValue::from_str(&format!("{:.1}", used.min(1.8)))
+    {
+        headers.insert("x-ms-throttle-limit-percentage", value);
     }
+    response
+}
+
+/// Graph's 429 for an exhausted bucket, with `Retry-After` and the throttling headers.
+fn throttled(
+    ctx: &Ctx,
+    refused: &crate::throttle::Throttled,
+    cost: crate::throttle::Cost,
+) -> Response {
+    ctx.state.throttle.count_throttled();
+    let mut response =
+        crate::faults::graph_status_error(axum::http::StatusCode::TOO_MANY_REQUESTS, &ctx.headers);
+    let headers = response.headers_mut();
+    headers.insert(
+        axum::http::header::RETRY_AFTER,
+        HeaderValue::from(refused.retry_after),
+    );
+    if let Ok(value) = HeaderValue::from_str(&refused.scope) {
+        headers.insert("x-ms-throttle-scope", value);
+    }
+    headers.insert(
+        "x-ms-throttle-information",
+        HeaderValue::from_static(refused.information),
+    );
+    headers.insert("x-ms-resource-unit", HeaderValue::from(cost.units));
+    response
 }
 
 fn decode_segment(s: &str) -> String {
