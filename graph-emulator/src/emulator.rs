@@ -161,6 +161,8 @@ impl EmulatorBuilder {
         if let Some(throttling) = &config.throttling {
             self.throttling = Some(throttling.clone());
         }
+        self.managed_identities
+            .extend(config.managed_identities.iter().cloned());
         self.config = config;
         self
     }

@@ -61,6 +61,9 @@ pub(crate) fn generate() -> Result<TlsIdentity, Error> {
         .push(DnType::CommonName, "msgraph-typed-emulator");
     params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
     params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+    // Strict verifiers (OpenSSL's X509_STRICT, on by default in Python 3.13) want the leaf to
+    // name its issuer's key.
+    params.use_authority_key_identifier_extension = true;
     let leaf = params.signed_by(&key, &ca, &ca_key).map_err(Error::tls)?;
     Ok(TlsIdentity {
         trust_pem: ca.pem(),

@@ -179,6 +179,31 @@ async fn imds_selects_user_assigned_identities_by_each_id() {
 }
 
 #[tokio::test]
+async fn managed_identities_come_from_the_configuration_file() {
+    let config = msgraph_typed_emulator::TenantConfig::from_toml_str(
+        "[[managed_identities]]\nname = \"batch\"\nclient_id = \"99990000-0000-4000-8000-000000000001\"\nprincipal_id = \"a9990000-0000-4000-8000-000000000001\"\nresource_id = \"/subscriptions/s/resourceGroups/g/providers/Microsoft.ManagedIdentity/userAssignedIdentities/batch\"\nroles = [\"Group.Read.All\"]\n",
+    )
+    .unwrap();
+    let emu = Emulator::builder()
+        .tenant_config(config)
+        .start()
+        .await
+        .unwrap();
+    assert_eq!(emu.control().managed_identities().len(), 4);
+    let (status, body) = imds(
+        &emu,
+        &format!("api-version=2018-02-01&resource={GRAPH}&msi_res_id=/subscriptions/s/resourceGroups/g/providers/Microsoft.ManagedIdentity/userAssignedIdentities/batch"),
+        true,
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        claims(body["access_token"].as_str().unwrap())["oid"],
+        "a9990000-0000-4000-8000-000000000001"
+    );
+}
+
+#[tokio::test]
 async fn app_service_needs_its_header_and_answers_epoch_expires_on() {
     let emu = Emulator::builder()
         .app_service_identity_header("the-identity-header")

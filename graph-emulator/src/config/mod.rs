@@ -57,6 +57,11 @@ pub struct TenantConfig {
     /// Generated users on top of the listed ones.
     #[serde(default)]
     pub generated_users: usize,
+    /// Managed identities in addition to the seeded ones (`[[managed_identities]]` with `name`,
+    /// `client_id`, `principal_id`, `resource_id`, `system_assigned`, `roles`); one with the
+    /// seeded identity's client id replaces it.
+    #[serde(default)]
+    pub managed_identities: Vec<crate::ManagedIdentity>,
     /// Graph's throttling model (`[throttling]`; present = on, every key optional).
     #[serde(default)]
     pub throttling: Option<crate::ThrottlingConfig>,

@@ -7,6 +7,7 @@ use crate::seeded;
 
 /// A managed identity (system- or user-assigned) and its service principal.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 #[non_exhaustive]
 pub struct ManagedIdentity {
     /// A name for messages and the banner.
