@@ -115,6 +115,7 @@ async fn throttling(State(state): State<AppState>) -> Response {
     let config = state.throttle.config().map(|c| {
         serde_json::json!({
             "resource_units": c.resource_units,
+            "tenant_resource_units": c.tenant_resource_units,
             "window_secs": c.window_secs,
             "app_write_quota": c.app_write_quota,
             "app_write_window_secs": c.app_write_window_secs,

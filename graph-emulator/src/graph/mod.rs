@@ -22,6 +22,10 @@
 //! | POST | `{set or directoryObjects}/{id}/{getMemberGroups,checkMemberGroups,getMemberObjects,checkMemberObjects}` | `directory_objects` |
 //! | GET DELETE | `directoryObjects/{id}`; POST `directoryObjects/getByIds` | `directory_objects` |
 //! | POST | `$batch` | `batch` |
+//! | any | `{me,users/{id},groups/{id}}/drive/...`, `drives/{id}/...`, `.../photo[s]...`, `{me,users/{id}}/{messages,events}/...` | `crate::files` |
+//!
+//! Every response carries `x-ms-resource-unit` (the request's cost in Graph's throttling model,
+//! `crate::throttle`); when the model is on, a request its buckets cannot pay answers 429.
 
 mod batch;
 mod delta;

@@ -32,6 +32,11 @@ pub struct ThrottlingConfig {
     /// The window of [`ThrottlingConfig::resource_units`] in seconds (default 10).
     #[serde(default = "ten")]
     pub window_secs: f64,
+    /// Resource units per tenant for all apps per [`ThrottlingConfig::window_secs`]. Graph
+    /// documents no such limit ("not applicable"), so `None` (the default) sets none; set it to
+    /// test a tenant-wide budget shared by several apps.
+    #[serde(default)]
+    pub tenant_resource_units: Option<u64>,
     /// Writes (POST, PATCH, PUT, DELETE) per app+tenant pair per window (default 3,000).
     #[serde(default = "app_writes")]
     pub app_write_quota: u64,
@@ -66,6 +71,7 @@ impl Default for ThrottlingConfig {
     fn default() -> Self {
         ThrottlingConfig {
             resource_units: None,
+            tenant_resource_units: None,
             window_secs: ten(),
             app_write_quota: app_writes(),
             app_write_window_secs: app_write_window(),
@@ -86,6 +92,13 @@ impl ThrottlingConfig {
     pub fn resource_units(mut self, units: u64, window: Duration) -> Self {
         self.resource_units = Some(units);
         self.window_secs = window.as_secs_f64();
+        self
+    }
+
+    /// `units` resource units per tenant (all apps together) per the resource-unit window.
+    #[must_use]
+    pub fn tenant_resource_units(mut self, units: u64) -> Self {
+        self.tenant_resource_units = Some(units);
         self
     }
 
@@ -221,6 +234,18 @@ impl Throttle {
             format!("Tenant_Application/ReadWrite/{app}/{tenant}"),
             "ResourceUnitLimitExceeded",
         )];
+        if let Some(units) = config.tenant_resource_units {
+            checks.push((
+                format!("tru|{tenant}"),
+                Limit {
+                    capacity: units as f64,
+                    window: config.window_secs,
+                },
+                cost.units as f64,
+                format!("Tenant/ReadWrite/{app}/{tenant}"),
+                "ResourceUnitLimitExceeded",
+            ));
+        }
         if cost.writes > 0 {
             checks.push((
                 format!("w|{app}|{tenant}"),
@@ -299,6 +324,22 @@ mod tests {
         assert!(throttle.charge("a", "t", 10, read).unwrap().is_ok());
         throttle.set(None);
         assert!(throttle.charge("a", "t", 10, read).is_none());
+    }
+
+    #[test]
+    fn a_tenant_resource_unit_budget_is_shared_by_apps() {
+        let throttle = Throttle::new(Some(
+            ThrottlingConfig::default()
+                .resource_units(10, Duration::from_secs(60))
+                .tenant_resource_units(3),
+        ));
+        let read = Cost {
+            units: 2,
+            writes: 0,
+        };
+        assert!(throttle.charge("a", "t", 1, read).unwrap().is_ok());
+        let refused = throttle.charge("b", "t", 1, read).unwrap().unwrap_err();
+        assert_eq!(refused.scope, "Tenant/ReadWrite/b/t");
     }
 
     #[test]
