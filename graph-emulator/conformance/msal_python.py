@@ -4,7 +4,8 @@ Prints one JSON object per line, {"check": NAME, "ok": BOOL, "detail": TEXT}; th
 tests/msal_conformance.rs starts the emulator (HTTPS), runs this script and asserts every check.
 
 Environment: EMU_URL (https://127.0.0.1:PORT), EMU_TENANT, EMU_CERT_PEM and EMU_KEY_PEM (the seeded
-certificate app's files), EMU_CERT_THUMBPRINT (SHA-1 hex), REQUESTS_CA_BUNDLE (the emulator's CA).
+certificate app's files), EMU_CERT_THUMBPRINT (SHA-1 hex), EMU_IDENTITY_HEADER (the App Service
+IDENTITY_HEADER), REQUESTS_CA_BUNDLE (the emulator's CA).
 Talks to that URL only.
 """
 
@@ -269,6 +270,57 @@ def _():
     after = grant_count("urn:ietf:params:oauth:grant-type:jwt-bearer")
     ok = me.status_code == 200 and me.json().get("id") == ADELE and after == before + 1
     return ok, f"/me {me.status_code} obo grants {before} -> {after}"
+
+
+def managed_identity_token(identity, env):
+    """MSAL's ManagedIdentityClient with only `env` of the managed identity variables set."""
+    names = ["IDENTITY_ENDPOINT", "IDENTITY_HEADER", "IDENTITY_SERVER_THUMBPRINT", "MSI_ENDPOINT",
+             "MSI_SECRET", "IMDS_ENDPOINT", "AZURE_POD_IDENTITY_AUTHORITY_HOST"]
+    saved = {n: os.environ.pop(n) for n in names if n in os.environ}
+    os.environ.update(env)
+    try:
+        client = msal.ManagedIdentityClient(identity, http_client=requests.Session())
+        return client.acquire_token_for_client(resource="https://graph.microsoft.com")
+    finally:
+        for n in env:
+            os.environ.pop(n, None)
+        os.environ.update(saved)
+
+
+def managed_identity_check(identity, env, expected_oid):
+    result = managed_identity_token(identity, env)
+    if "access_token" not in result:
+        return False, result
+    claims = jwt.decode(result["access_token"], options={"verify_signature": False})
+    status = graph_get(result["access_token"], "users?$top=1").status_code
+    return claims.get("oid") == expected_oid and status == 200, f"oid={claims.get('oid')} graph={status}"
+
+
+@check("managed_identity_imds_system_assigned")
+def _():
+    return managed_identity_check(
+        msal.SystemAssignedManagedIdentity(),
+        {"AZURE_POD_IDENTITY_AUTHORITY_HOST": URL},
+        "a6666666-6666-4666-8666-666666666666",
+    )
+
+
+@check("managed_identity_imds_user_assigned_by_client_id")
+def _():
+    return managed_identity_check(
+        msal.UserAssignedManagedIdentity(client_id="77777777-7777-4777-8777-777777777777"),
+        {"AZURE_POD_IDENTITY_AUTHORITY_HOST": URL},
+        "a7777777-7777-4777-8777-777777777777",
+    )
+
+
+@check("managed_identity_app_service_user_assigned_by_object_id")
+def _():
+    return managed_identity_check(
+        msal.UserAssignedManagedIdentity(object_id="a8888888-8888-4888-8888-888888888888"),
+        {"IDENTITY_ENDPOINT": f"{URL}/msi/token", "IDENTITY_HEADER": os.environ["EMU_IDENTITY_HEADER"]},
+        "a8888888-8888-4888-8888-888888888888",
+    )
 
 
 sys.exit(1 if failed else 0)

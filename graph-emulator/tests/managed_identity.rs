@@ -260,6 +260,7 @@ async fn app_service_needs_its_header_and_answers_epoch_expires_on() {
     for query in [
         format!("principal_id={}", seeded::USER_IDENTITY_2_PRINCIPAL_ID),
         format!("mi_res_id={}", seeded::USER_IDENTITY_2_RESOURCE_ID),
+        format!("object_id={}", seeded::USER_IDENTITY_2_PRINCIPAL_ID),
         format!("client_id={}", seeded::USER_IDENTITY_2_CLIENT_ID),
     ] {
         let (status, _, body) = json(

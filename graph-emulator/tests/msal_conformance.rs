@@ -30,6 +30,9 @@ const PYTHON_CHECKS: &[&str] = &[
     "client_info_account_keyed_on_uid_utid",
     "refresh_with_acquire_token_silent_force_refresh",
     "on_behalf_of",
+    "managed_identity_imds_system_assigned",
+    "managed_identity_imds_user_assigned_by_client_id",
+    "managed_identity_app_service_user_assigned_by_object_id",
 ];
 
 const NODE_CHECKS: &[&str] = &[
@@ -184,13 +187,19 @@ async fn msal_python_against_the_emulator() {
         .env("REQUESTS_CA_BUNDLE", &setup.ca)
         .env("EMU_CERT_PEM", setup.dir.join("cert.pem"))
         .env("EMU_KEY_PEM", setup.dir.join("key.pem"))
-        .env("EMU_CERT_THUMBPRINT", seeded::CERTIFICATE_APP_THUMBPRINT);
+        .env("EMU_CERT_THUMBPRINT", seeded::CERTIFICATE_APP_THUMBPRINT)
+        .env(
+            "EMU_IDENTITY_HEADER",
+            setup.emu.control().app_service_identity_header(),
+        );
     let checks = run(command, &setup).await;
     assert_checks("MSAL Python", PYTHON_CHECKS, &checks);
     // The suite really used the token endpoint with each grant.
     let control = setup.emu.control();
     assert!(control.token_requests_for_grant("client_credentials") >= 6);
     assert_eq!(control.token_requests_for_grant("authorization_code"), 1);
+    assert_eq!(control.requests_to("/metadata/identity/oauth2/token"), 2);
+    assert_eq!(control.requests_to("/msi/token"), 1);
     let _ = std::fs::remove_dir_all(&setup.dir);
 }
 

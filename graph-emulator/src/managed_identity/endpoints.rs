@@ -256,7 +256,11 @@ pub(crate) async fn app_service(
     };
     let selector = if let Some(id) = params.get("client_id") {
         Selector::ClientId(id)
-    } else if let Some(id) = params.get("principal_id") {
+    } else if let Some(id) = params
+        .get("principal_id")
+        .or_else(|| params.get("object_id"))
+    {
+        // Azure's documentation says principal_id; MSAL sends object_id.
         Selector::PrincipalId(id)
     } else if let Some(id) = params.get("mi_res_id") {
         Selector::ResourceId(id)

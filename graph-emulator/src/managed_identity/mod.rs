@@ -8,7 +8,8 @@
 //! | Cloud Shell (`MSI_ENDPOINT`) | `POST /cloudshell/token` with the form `resource=...` | `Metadata: true` |
 //! | Azure Arc (`IDENTITY_ENDPOINT`) | `GET /arc/metadata/identity/oauth2/token?api-version=2019-11-01&resource=...` | `Metadata: true`, then `Authorization: Basic <key file>` |
 //!
-//! A user-assigned identity is chosen with `client_id`, `object_id` / `principal_id` or
+//! A user-assigned identity is chosen with `client_id`, `object_id` / `principal_id` (App
+//! Service takes both: azure-identity sends the one, MSAL the other) or
 //! `msi_res_id` / `mi_res_id`; without one the system-assigned identity answers. Tokens are
 //! app-only JWTs of the identity's service principal (`oid` = its principal id, `appid` = its
 //! client id), audience = `resource`, with the identity's Graph roles when the resource is Graph.
