@@ -272,6 +272,31 @@ def _():
     return ok, f"/me {me.status_code} obo grants {before} -> {after}"
 
 
+@check("workload_identity_federation_external_token")
+def _():
+    # A token of an external issuer (as a Kubernetes service-account token) as the assertion.
+    token = os.environ["EMU_FEDERATED_TOKEN"]
+    app = confidential(os.environ["EMU_FEDERATED_CLIENT_ID"], {"client_assertion": lambda: token})
+    result = app.acquire_token_for_client(GRAPH_DEFAULT)
+    if "access_token" not in result:
+        return False, result
+    return graph_get(result["access_token"], "users?$top=1").status_code == 200, "graph=200"
+
+
+@check("subject_name_issuer_with_x5c_from_msal")
+def _():
+    # MSAL sends x5t#S256 and the chain in x5c; the app trusts the subject and issuer only.
+    with open(os.environ["EMU_SNI_CHAIN_PEM"]) as f:
+        chain = f.read()
+    app = confidential(
+        os.environ["EMU_SNI_CLIENT_ID"], {"private_key": KEY_PEM, "public_certificate": chain}
+    )
+    result = app.acquire_token_for_client(GRAPH_DEFAULT)
+    if "access_token" not in result:
+        return False, result
+    return graph_get(result["access_token"], "groups?$top=1").status_code == 200, "graph=200"
+
+
 def managed_identity_token(identity, env):
     """MSAL's ManagedIdentityClient with only `env` of the managed identity variables set."""
     names = ["IDENTITY_ENDPOINT", "IDENTITY_HEADER", "IDENTITY_SERVER_THUMBPRINT", "MSI_ENDPOINT",

@@ -264,6 +264,20 @@ async fn subject_name_and_issuer_accept_an_x5c_chain_without_a_thumbprint() {
         graph_status(&emu, body["access_token"].as_str().unwrap()).await,
         200
     );
+    // Certificates wrapped at 64 columns, as MSAL Python copies them out of the PEM.
+    let wrapped: String = leaf_b64
+        .as_bytes()
+        .chunks(64)
+        .map(|c| String::from_utf8_lossy(c).into_owned())
+        .collect::<Vec<_>>()
+        .join("\n");
+    let (status, body) = redeem(
+        &emu,
+        SNI_APP,
+        &x5c_assertion(&emu, vec![wrapped, ca_b64.clone()], None),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
     // The leaf alone (signed by the registered issuer), with an unregistered x5t#S256 as MSAL sends.
     let (status, body) = redeem(
         &emu,

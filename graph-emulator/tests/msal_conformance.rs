@@ -13,7 +13,10 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
 
-use msgraph_typed_emulator::{DEFAULT_TENANT, Emulator, seeded};
+use msgraph_typed_emulator::{
+    AppConfig, DEFAULT_TENANT, Emulator, FederatedCredential, SubjectNameCredential,
+    TOKEN_EXCHANGE_AUDIENCE, seeded,
+};
 use serde_json::Value;
 
 const PYTHON_CHECKS: &[&str] = &[
@@ -33,7 +36,68 @@ const PYTHON_CHECKS: &[&str] = &[
     "managed_identity_imds_system_assigned",
     "managed_identity_imds_user_assigned_by_client_id",
     "managed_identity_app_service_user_assigned_by_object_id",
+    "workload_identity_federation_external_token",
+    "subject_name_issuer_with_x5c_from_msal",
 ];
+
+const FEDERATED_APP: &str = "f0f0f0f0-0000-4000-8000-000000000001";
+const SNI_APP: &str = "f1f1f1f1-0000-4000-8000-000000000001";
+const ISSUER: &str = "https://oidc.cluster.example/conformance";
+const SUBJECT: &str = "system:serviceaccount:default:conformance";
+
+/// Registers a federated app (with a minted external token) and a subject-name app (with a
+/// chain signed by a fresh CA whose leaf key is the seeded certificate app's key); returns the
+/// environment for the script.
+fn federation_env(emu: &Emulator, dir: &Path) -> Vec<(&'static str, String)> {
+    let control = emu.control();
+    let mut federated = AppConfig::new(FEDERATED_APP).roles(["User.Read.All"]);
+    federated
+        .federated_credentials
+        .push(FederatedCredential::new(ISSUER, SUBJECT));
+    control.register_app(&federated).unwrap();
+    control.create_external_issuer(ISSUER).unwrap();
+    let token = control
+        .mint_external_token(
+            ISSUER,
+            SUBJECT,
+            TOKEN_EXCHANGE_AUDIENCE,
+            Duration::from_secs(600),
+        )
+        .unwrap();
+
+    let ca_key = rcgen::KeyPair::generate().unwrap();
+    let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    ca_params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, "Conformance CA");
+    let ca = ca_params.self_signed(&ca_key).unwrap();
+    let leaf_key = rcgen::KeyPair::from_pkcs8_pem_and_sign_algo(
+        seeded::CERTIFICATE_APP_PRIVATE_KEY_PEM,
+        &rcgen::PKCS_RSA_SHA256,
+    )
+    .unwrap();
+    let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, "conformance.contoso.com");
+    let leaf = params.signed_by(&leaf_key, &ca, &ca_key).unwrap();
+    let chain = dir.join("sni-chain.pem");
+    std::fs::write(&chain, format!("{}{}", leaf.pem(), ca.pem())).unwrap();
+    let mut sni = AppConfig::new(SNI_APP).roles(["Group.Read.All"]);
+    sni.subject_name_credentials
+        .push(SubjectNameCredential::new(
+            "conformance.contoso.com",
+            ca.pem(),
+        ));
+    control.register_app(&sni).unwrap();
+    vec![
+        ("EMU_FEDERATED_TOKEN", token),
+        ("EMU_FEDERATED_CLIENT_ID", FEDERATED_APP.to_owned()),
+        ("EMU_SNI_CLIENT_ID", SNI_APP.to_owned()),
+        ("EMU_SNI_CHAIN_PEM", chain.display().to_string()),
+    ]
+}
 
 const NODE_CHECKS: &[&str] = &[
     "msal_node_version",
@@ -191,7 +255,8 @@ async fn msal_python_against_the_emulator() {
         .env(
             "EMU_IDENTITY_HEADER",
             setup.emu.control().app_service_identity_header(),
-        );
+        )
+        .envs(federation_env(&setup.emu, &setup.dir));
     let checks = run(command, &setup).await;
     assert_checks("MSAL Python", PYTHON_CHECKS, &checks);
     // The suite really used the token endpoint with each grant.

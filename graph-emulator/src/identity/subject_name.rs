@@ -104,7 +104,8 @@ pub(crate) fn leaf_key(
 ) -> Result<DecodingKey, OAuthError> {
     let ders: Vec<Vec<u8>> = x5c
         .iter()
-        .map(|c| STANDARD.decode(c.trim()))
+        // MSAL Python sends each certificate's PEM body as is, line breaks included.
+        .map(|c| STANDARD.decode(c.split_whitespace().collect::<String>()))
         .collect::<Result<_, _>>()
         .map_err(|_| {
             invalid("Client assertion contains an invalid x5c header: a certificate is not base64.")
