@@ -1,6 +1,7 @@
 // Runs Microsoft's MSAL for Node against a running msgraph-typed-emulator: the Node recipe of the
 // README. Prints one JSON object per line, {"check", "ok", "detail"}; tests/msal_conformance.rs
-// asserts every check. Environment: EMU_URL, EMU_TENANT, NODE_EXTRA_CA_CERTS (the emulator's CA).
+// asserts every check. Environment: EMU_URL, EMU_TENANT, EMU_IDENTITY_HEADER (App Service's
+// IDENTITY_HEADER), NODE_EXTRA_CA_CERTS (the emulator's CA).
 // ES modules do not read NODE_PATH: the test copies this file next to the installed node_modules.
 import * as msal from "@azure/msal-node";
 
@@ -70,6 +71,25 @@ await check("node_wrong_secret_error_shape", async () => {
   } catch (e) {
     const ok = e.errorCode === "invalid_client" && String(e.errorMessage).includes("AADSTS7000215");
     return [ok, `${e.errorCode}: ${e.errorMessage}`];
+  }
+});
+
+await check("node_managed_identity_app_service", async () => {
+  // The App Service variables are read when the application is built.
+  process.env.IDENTITY_ENDPOINT = `${url}/msi/token`;
+  process.env.IDENTITY_HEADER = process.env.EMU_IDENTITY_HEADER;
+  try {
+    const mi = new msal.ManagedIdentityApplication({
+      managedIdentityIdParams: { userAssignedClientId: "77777777-7777-4777-8777-777777777777" },
+    });
+    const result = await mi.acquireToken({ resource: "https://graph.microsoft.com" });
+    const users = await fetch(`${url}/v1.0/users?$top=1`, {
+      headers: { Authorization: `Bearer ${result.accessToken}` },
+    });
+    return [users.status === 200, `graph=${users.status}`];
+  } finally {
+    delete process.env.IDENTITY_ENDPOINT;
+    delete process.env.IDENTITY_HEADER;
   }
 });
 

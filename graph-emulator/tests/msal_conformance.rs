@@ -104,6 +104,7 @@ const NODE_CHECKS: &[&str] = &[
     "node_client_credentials_secret",
     "node_cache_hit_no_token_request",
     "node_wrong_secret_error_shape",
+    "node_managed_identity_app_service",
 ];
 
 fn target_dir() -> PathBuf {
@@ -290,7 +291,13 @@ async fn msal_node_against_the_emulator() {
     let script = install.join(format!("msal_node-{}.mjs", setup.emu.local_addr().port()));
     std::fs::copy(conformance_dir().join("msal_node.mjs"), &script).unwrap();
     let mut command = tokio::process::Command::new("node");
-    command.arg(&script).env("NODE_EXTRA_CA_CERTS", &setup.ca);
+    command
+        .arg(&script)
+        .env("NODE_EXTRA_CA_CERTS", &setup.ca)
+        .env(
+            "EMU_IDENTITY_HEADER",
+            setup.emu.control().app_service_identity_header(),
+        );
     let checks = run(command, &setup).await;
     let _ = std::fs::remove_file(&script);
     assert_checks("MSAL Node", NODE_CHECKS, &checks);
@@ -302,5 +309,6 @@ async fn msal_node_against_the_emulator() {
         2,
         "one token for the daemon (the second call is MSAL's cache), one refused"
     );
+    assert_eq!(setup.emu.control().requests_to("/msi/token"), 1);
     let _ = std::fs::remove_dir_all(&setup.dir);
 }
