@@ -4,7 +4,7 @@
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, Path, Query, Request, State};
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -141,11 +141,9 @@ async fn put_fragment(
     State(state): State<AppState>,
     Path(id): Path<String>,
     Query(auth): Query<TempAuth>,
-    method: Method,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    debug_assert_eq!(method, Method::PUT);
     let range = match ContentRange::parse(&headers) {
         Ok(range) => range,
         Err(e) => {

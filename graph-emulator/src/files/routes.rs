@@ -114,7 +114,7 @@ fn parse_address(rest: &str) -> Result<Option<Address>, ApiError> {
         return Err(ApiError::no_resource(rest.trim_start_matches('/')));
     };
     let (path, action) = match after.strip_prefix(':') {
-        Some(addressed) => match addressed[1.min(addressed.len())..].find(':') {
+        Some(addressed) => match addressed.get(1..).and_then(|rest| rest.find(':')) {
             Some(i) => (&addressed[..i + 1], &addressed[i + 2..]),
             None => (addressed, ""),
         },
