@@ -24,6 +24,13 @@ pub enum Error {
     /// A certificate could not be parsed (expects a PEM `CERTIFICATE` with an RSA key).
     #[error("invalid certificate: {0}")]
     InvalidCertificate(String),
+    /// No external token issuer with this `iss` is registered (or the emulator holds no signing
+    /// key for it).
+    #[error("no external issuer `{0}` the emulator can sign for")]
+    UnknownIssuer(String),
+    /// A configuration file or entry is invalid; the message names the file, line or field.
+    #[error("invalid configuration: {0}")]
+    Config(String),
     /// Signing a token failed.
     #[error("could not sign a token: {0}")]
     Signing(String),

@@ -152,3 +152,70 @@ async fn injected_faults_apply_to_matching_items() {
         .await;
     assert_eq!(by_id(&retry, "2")["status"], 200);
 }
+
+#[tokio::test]
+async fn other_sdks_wire_habits_absolute_batch_urls_count_and_prefer() {
+    let env = env().await;
+    // Absolute item URLs (as some SDKs build them) fail the whole batch with Graph's message.
+    for url in [
+        "https://graph.microsoft.com/v1.0/me".to_owned(),
+        format!("{}/users", env.emu.graph_url()),
+    ] {
+        let r = env
+            .post(
+                "$batch",
+                &json!({"requests": [{"id": "1", "method": "GET", "url": url}]}),
+            )
+            .await;
+        assert_eq!(
+            r.assert_error(400, "BadRequest"),
+            "Invalid batch payload format."
+        );
+    }
+    // $count is text/plain.
+    let count = env.get_eventual("users/$count").await;
+    assert_eq!(count.status, 200);
+    assert!(
+        count
+            .header("content-type")
+            .unwrap()
+            .starts_with("text/plain")
+    );
+    assert_eq!(count.body, json!(12));
+    // Prefer headers (return=minimal, odata.maxpagesize, outlook.timezone) are ignored without error.
+    for prefer in [
+        "return=minimal",
+        "odata.maxpagesize=5",
+        "outlook.timezone=\"Pacific Standard Time\"",
+        "IdType=\"ImmutableId\"",
+    ] {
+        let r = env
+            .send(
+                Method::GET,
+                "users?$top=2",
+                &env.app,
+                &[("Prefer", prefer)],
+                None,
+            )
+            .await;
+        assert_eq!(r.status, 200, "{prefer}: {:#}", r.body);
+        assert_eq!(r.body["value"].as_array().unwrap().len(), 2);
+    }
+    let r = env
+        .send(
+            Method::PATCH,
+            &format!("users/{ADELE}"),
+            &env.app,
+            &[("Prefer", "return=representation")],
+            Some(&json!({"jobTitle": "Product Manager"})),
+        )
+        .await;
+    assert_eq!(r.status, 204, "{:#}", r.body);
+    // $count and $search need ConsistencyLevel: eventual.
+    env.get("users/$count")
+        .await
+        .assert_error(400, "Request_BadRequest");
+    env.get("users?$search=\"displayName:Adele\"")
+        .await
+        .assert_error(400, "Request_UnsupportedQuery");
+}

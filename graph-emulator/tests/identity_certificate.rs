@@ -198,3 +198,73 @@ async fn registering_garbage_is_an_error() {
             .is_err()
     );
 }
+
+/// An assertion for the seeded certificate app with an exact thumbprint header value.
+fn seeded_app_assertion(endpoint: &str, header_name: &str, value: &str, alg: Algorithm) -> String {
+    let mut header = Header::new(alg);
+    match header_name {
+        "x5t" => header.x5t = Some(value.to_owned()),
+        _ => header.x5t_s256 = Some(value.to_owned()),
+    }
+    let claims = serde_json::json!({
+        "aud": endpoint, "iss": seeded::CERTIFICATE_APP_CLIENT_ID,
+        "sub": seeded::CERTIFICATE_APP_CLIENT_ID, "jti": uuid::Uuid::new_v4().to_string(),
+        "nbf": now() - 5, "iat": now() - 5, "exp": now() + 600,
+    });
+    let key =
+        EncodingKey::from_rsa_pem(seeded::CERTIFICATE_APP_PRIVATE_KEY_PEM.as_bytes()).unwrap();
+    jsonwebtoken::encode(&header, &claims, &key).unwrap()
+}
+
+#[tokio::test]
+async fn thumbprints_are_accepted_with_or_without_padding() {
+    use base64::Engine;
+    use sha1::Digest as _;
+    let emu = start().await;
+    let endpoint = emu.token_endpoint();
+    let der = pem::parse(seeded::CERTIFICATE_APP_CERTIFICATE_PEM)
+        .unwrap()
+        .into_contents();
+    let padded = base64::engine::general_purpose::URL_SAFE;
+    let unpadded = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let sha1 = sha1::Sha1::digest(&der);
+    let sha256 = sha2::Sha256::digest(&der);
+    assert!(padded.encode(sha1).ends_with('='));
+    for (name, value, alg) in [
+        ("x5t", padded.encode(sha1), Algorithm::RS256),
+        ("x5t", unpadded.encode(sha1), Algorithm::RS256),
+        ("x5t#S256", padded.encode(sha256), Algorithm::PS256),
+        ("x5t#S256", unpadded.encode(sha256), Algorithm::PS256),
+    ] {
+        let assertion = seeded_app_assertion(&endpoint, name, &value, alg);
+        let (status, body) = token(
+            &emu,
+            &[
+                ("grant_type", "client_credentials"),
+                ("client_id", seeded::CERTIFICATE_APP_CLIENT_ID),
+                ("client_assertion_type", ASSERTION_TYPE),
+                ("client_assertion", &assertion),
+                ("scope", GRAPH_DEFAULT),
+            ],
+        )
+        .await;
+        assert_eq!(status, 200, "{name}={value}: {body}");
+    }
+    // A wrong thumbprint, padded or not, is still refused.
+    for value in [padded.encode([7u8; 20]), unpadded.encode([7u8; 20])] {
+        let assertion = seeded_app_assertion(&endpoint, "x5t", &value, Algorithm::RS256);
+        let (status, body) = token(
+            &emu,
+            &[
+                ("grant_type", "client_credentials"),
+                ("client_id", seeded::CERTIFICATE_APP_CLIENT_ID),
+                ("client_assertion_type", ASSERTION_TYPE),
+                ("client_assertion", &assertion),
+                ("scope", GRAPH_DEFAULT),
+            ],
+        )
+        .await;
+        assert_eq!(status, 401, "{body}");
+        assert_entra_error(&body, "invalid_client", 700027);
+    }
+}

@@ -355,3 +355,92 @@ async fn form_post_response_mode_returns_an_auto_submitting_form() {
         "{html}"
     );
 }
+
+#[tokio::test]
+async fn client_info_is_returned_for_user_flows_that_ask_for_it() {
+    let emu = start().await;
+    let (verifier, challenge) = pkce();
+    let redirect = "http://127.0.0.1:5123/cb";
+    let params = authorize(&authorize_url(
+        &emu,
+        seeded::PUBLIC_CLIENT_ID,
+        redirect,
+        Some(&challenge),
+    ))
+    .await;
+    let (status, body) = token(
+        &emu,
+        &[
+            ("grant_type", "authorization_code"),
+            ("client_id", seeded::PUBLIC_CLIENT_ID),
+            ("code", &params["code"]),
+            ("redirect_uri", redirect),
+            ("code_verifier", &verifier),
+            ("scope", SCOPE),
+            ("client_info", "1"),
+        ],
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    use base64::Engine;
+    let raw = body["client_info"].as_str().expect("client_info");
+    let decoded: serde_json::Value = serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(raw)
+            .unwrap(),
+    )
+    .unwrap();
+    let adele = emu
+        .control()
+        .user(msgraph_typed_emulator::DEFAULT_SIGNED_IN_USER)
+        .unwrap();
+    assert_eq!(
+        decoded,
+        serde_json::json!({"uid": adele.id, "utid": emu.tenant_id()})
+    );
+    // Refreshing keeps it; without client_info=1 there is none.
+    let refresh = body["refresh_token"].as_str().unwrap().to_owned();
+    let (status, refreshed) = token(
+        &emu,
+        &[
+            ("grant_type", "refresh_token"),
+            ("client_id", seeded::PUBLIC_CLIENT_ID),
+            ("refresh_token", &refresh),
+            ("scope", SCOPE),
+            ("client_info", "1"),
+        ],
+    )
+    .await;
+    assert_eq!(status, 200, "{refreshed}");
+    assert_eq!(refreshed["client_info"], body["client_info"]);
+    let rotated = refreshed["refresh_token"].as_str().unwrap().to_owned();
+    let (_, plain) = token(
+        &emu,
+        &[
+            ("grant_type", "refresh_token"),
+            ("client_id", seeded::PUBLIC_CLIENT_ID),
+            ("refresh_token", &rotated),
+            ("scope", SCOPE),
+        ],
+    )
+    .await;
+    assert!(plain.get("client_info").is_none(), "{plain}");
+}
+
+#[tokio::test]
+async fn app_only_tokens_carry_no_client_info() {
+    let emu = start().await;
+    let (status, body) = token(
+        &emu,
+        &[
+            ("grant_type", "client_credentials"),
+            ("client_id", seeded::DAEMON_CLIENT_ID),
+            ("client_secret", seeded::DAEMON_CLIENT_SECRET),
+            ("scope", "https://graph.microsoft.com/.default"),
+            ("client_info", "1"),
+        ],
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body.get("client_info").is_none(), "{body}");
+}

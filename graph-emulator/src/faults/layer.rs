@@ -14,6 +14,7 @@ use futures::StreamExt;
 use super::FaultKind;
 use crate::counters::{is_graph_path, is_token_endpoint};
 use crate::identity::graph_error;
+use crate::managed_identity::is_managed_identity_path;
 use crate::state::AppState;
 
 /// Marks a response whose connection must be dropped instead (see `server::DropAware`).
@@ -61,6 +62,8 @@ pub(crate) async fn layer(State(state): State<AppState>, request: Request, next:
             let status = StatusCode::from_u16(status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
             let mut response = if is_graph_path(&path) {
                 graph_status_error(status, &headers)
+            } else if is_managed_identity_path(&path) {
+                managed_identity_status_error(status)
             } else {
                 identity_status_error(status, &headers, &state.base_url)
             };
@@ -89,10 +92,18 @@ pub(crate) async fn layer(State(state): State<AppState>, request: Request, next:
             tokio::time::sleep(duration).await;
             next.run(request).await
         }
-        FaultKind::DropConnection => {
-            let mut response = StatusCode::INTERNAL_SERVER_ERROR.into_response();
-            response.extensions_mut().insert(DropConnectionMarker);
-            response
+        FaultKind::DropConnection => dropped(),
+        FaultKind::DropAfterBytes { bytes } => {
+            // Read (and discard) that much of the body, then close the connection.
+            let mut body = request.into_body().into_data_stream();
+            let mut read: u64 = 0;
+            while read < bytes {
+                match body.next().await {
+                    Some(Ok(chunk)) => read = read.saturating_add(chunk.len() as u64),
+                    _ => break,
+                }
+            }
+            dropped()
         }
         FaultKind::TruncatedBody => truncate(next.run(request).await).await,
         FaultKind::TokenEndpointServerError => {
@@ -117,8 +128,15 @@ pub(crate) async fn layer(State(state): State<AppState>, request: Request, next:
     }
 }
 
+/// A response that makes the server close the connection without answering.
+fn dropped() -> Response {
+    let mut response = StatusCode::INTERNAL_SERVER_ERROR.into_response();
+    response.extensions_mut().insert(DropConnectionMarker);
+    response
+}
+
 /// Graph's body for an injected status (429 is `TooManyRequests` as in the throttling sample).
-fn graph_status_error(status: StatusCode, headers: &HeaderMap) -> Response {
+pub(crate) fn graph_status_error(status: StatusCode, headers: &HeaderMap) -> Response {
     let (code, message) = match status.as_u16() {
         429 => ("TooManyRequests", "Please retry again later."),
         503 => (
@@ -175,6 +193,28 @@ fn add_inner_status(response: Response, status: StatusCode) -> Response {
 fn body_bytes_now(body: Body) -> Option<Bytes> {
     use futures::FutureExt;
     axum::body::to_bytes(body, usize::MAX).now_or_never()?.ok()
+}
+
+/// The managed identity endpoints' body for an injected status (IMDS's `error` shape; 410 is what
+/// IMDS answers while it is being updated).
+fn managed_identity_status_error(status: StatusCode) -> Response {
+    let (error, description) = match status.as_u16() {
+        410 => (
+            "service_unavailable",
+            "The managed identity endpoint is being updated. Retry later.",
+        ),
+        429 => (
+            "too_many_requests",
+            "Too many requests to the managed identity endpoint.",
+        ),
+        s if s >= 500 => ("unknown_error", "The managed identity endpoint failed."),
+        _ => ("invalid_request", "An error was injected by the emulator."),
+    };
+    (
+        status,
+        axum::Json(serde_json::json!({ "error": error, "error_description": description })),
+    )
+        .into_response()
 }
 
 /// Entra's body for an injected status at an identity route.

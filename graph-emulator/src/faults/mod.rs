@@ -12,7 +12,7 @@ use crate::counters::is_token_endpoint;
 
 mod layer;
 
-pub(crate) use layer::{DropConnectionMarker, layer};
+pub(crate) use layer::{DropConnectionMarker, graph_status_error, layer};
 
 /// How a `Retry-After` header is written.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -68,6 +68,12 @@ pub enum FaultKind {
     },
     /// Close the connection without sending a response.
     DropConnection,
+    /// Read this many bytes of the request body, then close the connection without answering
+    /// (an upload cut mid-body). JSON: `{"kind":"drop_after_bytes","bytes":65536}`.
+    DropAfterBytes {
+        /// Bytes of the body read before the connection is closed.
+        bytes: u64,
+    },
     /// Handle the request normally but send only half of the body while declaring its full
     /// `Content-Length`, then close the connection.
     TruncatedBody,
@@ -174,6 +180,14 @@ pub struct Fault {
     /// Only requests with this method (e.g. `GET`). Defaults to any method.
     #[serde(default)]
     pub method: Option<String>,
+    /// How many matching requests pass untouched before the fault applies (e.g. `2`: the third
+    /// fragment of an upload fails). Defaults to 0.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub skip: u32,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 fn one() -> u32 {
@@ -188,6 +202,7 @@ impl Fault {
             times: 1,
             path: None,
             method: None,
+            skip: 0,
         }
     }
 
@@ -217,6 +232,11 @@ impl Fault {
     /// Close the connection without a response.
     pub fn drop_connection() -> Self {
         Self::new(FaultKind::DropConnection)
+    }
+
+    /// Read `bytes` of the request body, then close the connection without answering.
+    pub fn drop_after_bytes(bytes: u64) -> Self {
+        Self::new(FaultKind::DropAfterBytes { bytes })
     }
 
     /// Send half of the body with the full `Content-Length`.
@@ -265,6 +285,12 @@ impl Fault {
     /// Applies to every request (except the admin routes).
     pub fn matching_any(mut self) -> Self {
         self.path = Some(PathMatch::Any);
+        self
+    }
+
+    /// Lets the first `n` matching requests pass before the fault applies.
+    pub fn after(mut self, n: u32) -> Self {
+        self.skip = n;
         self
     }
 
@@ -317,6 +343,10 @@ impl Faults {
                     .is_none_or(|m| m.eq_ignore_ascii_case(method.as_str()))
         })?;
         let fault = &mut queue[index];
+        if fault.skip > 0 {
+            fault.skip -= 1;
+            return None;
+        }
         fault.times -= 1;
         let kind = fault.kind.clone();
         if fault.times == 0 {
@@ -346,6 +376,10 @@ mod tests {
             (
                 r#"{"kind":"token_endpoint_throttled","retry_after":{"raw":"soon"}}"#,
                 Fault::token_endpoint_throttled(RetryAfter::Raw("soon".into())),
+            ),
+            (
+                r#"{"kind":"drop_after_bytes","bytes":1024,"skip":2,"path":{"prefix":"/upload/"}}"#,
+                Fault::drop_after_bytes(1024).after(2).matching("/upload/"),
             ),
             (
                 r#"{"kind":"drop_connection","path":"token_endpoint","method":"POST"}"#,

@@ -73,10 +73,9 @@ fn parse_item(value: &Value) -> Result<Item, ApiError> {
         .ok_or_else(|| bad(format!("Request id : {id} has no 'url'.")))?
         .to_owned();
     let lower = url.to_ascii_lowercase();
+    // Graph refuses a batch with an absolute item URL as a whole, with this message.
     if lower.starts_with("http:") || lower.starts_with("https:") {
-        return Err(bad(format!(
-            "Invalid request URL '{url}' in request id : {id}: batch URLs are relative to the service root."
-        )));
+        return Err(bad("Invalid batch payload format."));
     }
     let trimmed = url.trim_start_matches('/');
     if trimmed.starts_with("v1.0/") || trimmed.starts_with("beta/") {

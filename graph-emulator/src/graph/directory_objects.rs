@@ -288,6 +288,19 @@ pub(crate) fn navigation(
         "members" => dir.members_of(&subject.id).unwrap_or_default(),
         _ => dir.transitive_members(&subject.id).unwrap_or_default(),
     };
+    let kinds = if upward { CONTAINERS } else { MEMBERS };
+    typed_collection(ctx, &dir, items, rest, kinds)
+}
+
+/// Answers a directoryObject-typed collection of `items` (in id order) with an optional cast segment
+/// (`microsoft.graph.user`) and `/$count` in `rest`; `kinds` are the kinds it may hold uncast.
+pub(crate) fn typed_collection(
+    ctx: &Ctx,
+    dir: &crate::store::Directory,
+    items: Vec<&Entity>,
+    rest: &[&str],
+    kinds: &[Kind],
+) -> Result<Response, ApiError> {
     let (cast, counting) = match rest {
         [] => (None, false),
         ["$count"] => (None, true),
@@ -312,8 +325,7 @@ pub(crate) fn navigation(
         set: cast_kind.map_or("directoryObjects", Kind::entity_set),
         kinds: match &cast_kinds {
             Some(k) => k,
-            None if upward => CONTAINERS,
-            None => MEMBERS,
+            None => kinds,
         },
         type_name: cast_kind.map_or("directoryObject", Kind::type_name),
         polymorphic: cast_kind.is_none(),
@@ -323,5 +335,5 @@ pub(crate) fn navigation(
     if counting {
         return listing::count(ctx, &items, &spec);
     }
-    listing::list(ctx, &dir, Source::Items(items), &spec)
+    listing::list(ctx, dir, Source::Items(items), &spec)
 }

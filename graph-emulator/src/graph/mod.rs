@@ -16,10 +16,16 @@
 //! | GET | `users/delta`, `groups/delta` | `delta` |
 //! | GET | `users/{id}/manager`, `users/{id}/directReports`; PUT DELETE GET `users/{id}/manager/$ref` | `users` |
 //! | POST | `groups/{id}/members/$ref`; DELETE `groups/{id}/members/{member}/$ref` | `groups` |
+//! | GET | `{groups,applications,servicePrincipals}/{id}/owners[/microsoft.graph.{type}][/$count]`; POST `.../owners/$ref`; DELETE `.../owners/{owner}/$ref` | `owners` |
+//! | GET | `{users,servicePrincipals}/{id}/ownedObjects[/microsoft.graph.{type}][/$count]` | `owners` |
 //! | GET | `{set}/{id}/{memberOf,transitiveMemberOf,members,transitiveMembers}[/microsoft.graph.{type}][/$count]` | `directory_objects` |
 //! | POST | `{set or directoryObjects}/{id}/{getMemberGroups,checkMemberGroups,getMemberObjects,checkMemberObjects}` | `directory_objects` |
 //! | GET DELETE | `directoryObjects/{id}`; POST `directoryObjects/getByIds` | `directory_objects` |
 //! | POST | `$batch` | `batch` |
+//! | any | `{me,users/{id},groups/{id}}/drive/...`, `drives/{id}/...`, `.../photo[s]...`, `{me,users/{id}}/{messages,events}/...` | `crate::files` |
+//!
+//! Every response carries `x-ms-resource-unit` (the request's cost in Graph's throttling model,
+//! `crate::throttle`); when the model is on, a request its buckets cannot pay answers 429.
 
 mod batch;
 mod delta;
@@ -27,13 +33,14 @@ mod directory_objects;
 pub(crate) mod error;
 mod groups;
 mod listing;
+mod owners;
 mod response;
 mod users;
 
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{HeaderMap, Method, Uri};
+use axum::http::{HeaderMap, HeaderValue, Method, Uri};
 use axum::response::Response;
 use axum::routing::any;
 use serde_json::{Map, Value};
@@ -43,6 +50,8 @@ use crate::odata::QueryOptions;
 use crate::state::AppState;
 use crate::store::Kind;
 pub(crate) use error::ApiError;
+pub(crate) use response::json as response_json;
+pub(crate) use users::now_iso;
 
 /// Routes under `/v1.0` (the caller nests this router at `/v1.0`).
 pub(crate) fn router() -> Router<AppState> {
@@ -50,6 +59,10 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/", any(handle))
         .route("/{*path}", any(handle))
         .layer(axum::middleware::from_fn(error::request_ids))
+        // Simple uploads take up to 250 MB (the handlers refuse more with Graph's error).
+        .layer(axum::extract::DefaultBodyLimit::max(
+            crate::files::SIMPLE_UPLOAD_LIMIT as usize + 1024 * 1024,
+        ))
 }
 
 /// What a handler knows about the request it answers.
@@ -144,12 +157,57 @@ async fn handle(
         body,
     };
     if ctx.path == "$batch" {
+        // Each item is charged on its own when it runs; the envelope costs nothing.
         return batch::handle(ctx).await;
     }
-    match dispatch(&ctx) {
+    let cost = crate::throttle::cost(&ctx.method, &ctx.path, ctx.query.as_deref());
+    let users = ctx.state.directory.read().count(Kind::User);
+    let charged = ctx
+        .state
+        .throttle
+        .charge(&ctx.caller.app_id, &ctx.caller.tenant_id, users, cost);
+    let used = match charged {
+        Some(Err(refused)) => return throttled(&ctx, &refused, cost),
+        Some(Ok(granted)) => Some(granted.used),
+        None => None,
+    };
+    let mut response = match dispatch(&ctx) {
         Ok(response) => response,
         Err(e) => axum::response::IntoResponse::into_response(e),
+    };
+    let headers = response.headers_mut();
+    headers.insert("x-ms-resource-unit", HeaderValue::from(cost.units));
+    if let Some(used) = used.filter(|u| *u >= 0.8)
+        && let Ok(value) = HeaderValue::from_str(&format!("{:.1}", used.min(1.8)))
+    {
+        headers.insert("x-ms-throttle-limit-percentage", value);
     }
+    response
+}
+
+/// Graph's 429 for an exhausted bucket, with `Retry-After` and the throttling headers.
+fn throttled(
+    ctx: &Ctx,
+    refused: &crate::throttle::Throttled,
+    cost: crate::throttle::Cost,
+) -> Response {
+    ctx.state.throttle.count_throttled();
+    let mut response =
+        crate::faults::graph_status_error(axum::http::StatusCode::TOO_MANY_REQUESTS, &ctx.headers);
+    let headers = response.headers_mut();
+    headers.insert(
+        axum::http::header::RETRY_AFTER,
+        HeaderValue::from(refused.retry_after),
+    );
+    if let Ok(value) = HeaderValue::from_str(&refused.scope) {
+        headers.insert("x-ms-throttle-scope", value);
+    }
+    headers.insert(
+        "x-ms-throttle-information",
+        HeaderValue::from_static(refused.information),
+    );
+    headers.insert("x-ms-resource-unit", HeaderValue::from(cost.units));
+    response
 }
 
 fn decode_segment(s: &str) -> String {
@@ -181,6 +239,9 @@ fn dispatch(ctx: &Ctx) -> Result<Response, ApiError> {
     {
         segments.remove(0);
     }
+    if let Some(result) = crate::files::dispatch(ctx) {
+        return result;
+    }
     let segs: Vec<&str> = segments.iter().map(String::as_str).collect();
     let m = &ctx.method;
     use directory_objects as dobj;
@@ -200,6 +261,28 @@ fn dispatch(ctx: &Ctx) -> Result<Response, ApiError> {
         ["groups", id, "members", "$ref"] if m == Method::POST => groups::add_member(ctx, id),
         ["groups", id, "members", member, "$ref"] if m == Method::DELETE => {
             groups::remove_member(ctx, id, member)
+        }
+        // Owners.
+        [set, id, "owners", "$ref"] if m == Method::POST => match set_kind(set) {
+            Some(kind) if owners::has_owners(kind) => owners::add(ctx, kind, id),
+            _ => Err(ApiError::no_resource("owners")),
+        },
+        [set, id, "owners", owner, "$ref"] if m == Method::DELETE => match set_kind(set) {
+            Some(kind) if owners::has_owners(kind) => owners::remove(ctx, kind, id, owner),
+            _ => Err(ApiError::no_resource("owners")),
+        },
+        [set, id, "owners", rest @ ..] if m == Method::GET => match set_kind(set) {
+            Some(kind) if owners::has_owners(kind) => owners::list(ctx, kind, id, rest),
+            _ => Err(ApiError::no_resource("owners")),
+        },
+        [
+            set @ ("users" | "servicePrincipals"),
+            id,
+            "ownedObjects",
+            rest @ ..,
+        ] if m == Method::GET => {
+            let kind = set_kind(set).ok_or_else(|| ApiError::no_resource(set))?;
+            owners::owned_objects(ctx, kind, id, rest)
         }
         // Directory objects.
         ["directoryObjects", "getByIds" | "microsoft.graph.getByIds"] if m == Method::POST => {

@@ -131,8 +131,11 @@ pub(crate) fn manager(ctx: &Ctx, id: &str) -> Result<Response, ApiError> {
 pub(crate) fn manager_ref(ctx: &Ctx, id: &str) -> Result<Response, ApiError> {
     match ctx.method {
         Method::PUT => {
-            let target = reference_id(&ctx.json_body()?)?;
-            ctx.state.directory.write().set_manager(id, &target)?;
+            let body = ctx.json_body()?;
+            let mut dir = ctx.state.directory.write();
+            dir.user(id).ok_or_else(|| ApiError::not_found(id))?;
+            let target = reference_target(&dir, &body)?;
+            dir.set_manager(id, &target)?;
             Ok(response::no_content())
         }
         Method::DELETE => {
@@ -180,9 +183,9 @@ pub(crate) fn direct_reports(ctx: &Ctx, id: &str) -> Result<Response, ApiError> 
     listing::list(ctx, &dir, Source::Items(items), &spec)
 }
 
-/// The object id named by a reference body `{"@odata.id": "https://.../directoryObjects/{id}"}`.
-pub(crate) fn reference_id(body: &Map<String, Value>) -> Result<String, ApiError> {
-    let url = body
+/// The `@odata.id` of a reference body `{"@odata.id": "https://.../directoryObjects/{id}"}`.
+fn reference_id_url(body: &Map<String, Value>) -> Result<&str, ApiError> {
+    body
         .get("@odata.id")
         .and_then(Value::as_str)
         .ok_or_else(|| {
@@ -190,26 +193,60 @@ pub(crate) fn reference_id(body: &Map<String, Value>) -> Result<String, ApiError
                 "Request_BadRequest",
                 "The request body must be a reference: {\"@odata.id\": \"https://graph.microsoft.com/v1.0/directoryObjects/{id}\"}.",
             )
-        })?;
-    reference_url_id(url)
+        })
 }
 
-/// The id at the end of a reference URL such as `.../directoryObjects/{id}` or `.../users/{id}`.
+/// The id at the end of a reference URL such as `.../directoryObjects/{id}` or `.../users/{id}`, on
+/// any host (the emulator's own base URL or `https://graph.microsoft.com/v1.0`).
 pub(crate) fn reference_url_id(url: &str) -> Result<String, ApiError> {
+    reference_url(url).map(|(_, id)| id)
+}
+
+/// The entity set (`None` for `directoryObjects`) and id a reference URL names.
+fn reference_url(url: &str) -> Result<(Option<Kind>, String), ApiError> {
+    let invalid = || {
+        ApiError::bad_request(
+            "Request_BadRequest",
+            format!("Invalid object identifier '{url}'."),
+        )
+    };
     let path = url.split(['?', '#']).next().unwrap_or_default();
     let mut parts = path.trim_end_matches('/').rsplit('/');
     let id = parts.next().unwrap_or_default();
     let set = parts.next().unwrap_or_default();
-    let known_set = set == "directoryObjects" || Kind::ALL.iter().any(|k| k.entity_set() == set);
-    if id.is_empty() || !known_set {
-        return Err(ApiError::bad_request(
-            "Request_BadRequest",
-            format!("Invalid object identifier '{url}'."),
-        ));
+    let kind = match set {
+        "directoryObjects" => None,
+        set => Some(
+            Kind::ALL
+                .into_iter()
+                .find(|k| k.entity_set() == set)
+                .ok_or_else(invalid)?,
+        ),
+    };
+    if id.is_empty() || id.contains(['(', ')', '$']) {
+        return Err(invalid());
     }
-    Ok(percent_encoding::percent_decode_str(id)
+    let id = percent_encoding::percent_decode_str(id)
         .decode_utf8_lossy()
-        .into_owned())
+        .into_owned();
+    Ok((kind, id))
+}
+
+/// The id of the existing object a reference body names: 400 for a missing or malformed
+/// `@odata.id`, 404 when no object of the named set has that id (users also by principal name).
+pub(crate) fn reference_target(
+    dir: &crate::store::Directory,
+    body: &Map<String, Value>,
+) -> Result<String, ApiError> {
+    let url = reference_id_url(body)?;
+    let (kind, id) = reference_url(url)?;
+    let found = match kind {
+        Some(kind) => dir.get(kind, &id),
+        None => dir.object(&id),
+    };
+    found
+        .map(|e| e.id.clone())
+        .ok_or_else(|| ApiError::not_found(&id))
 }
 
 #[cfg(test)]
@@ -228,5 +265,10 @@ mod tests {
         );
         assert!(reference_url_id("https://graph.microsoft.com/v1.0/").is_err());
         assert!(reference_url_id("abc").is_err());
+        assert!(reference_url_id("https://localhost:1/v1.0/things/abc").is_err());
+        assert_eq!(
+            reference_url("https://localhost:8443/v1.0/groups/G1").unwrap(),
+            (Some(Kind::Group), "G1".to_owned())
+        );
     }
 }

@@ -2,8 +2,6 @@
 
 use std::collections::HashMap;
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::DecodingKey;
 use sha1::Sha1;
 use sha2::{Digest, Sha256};
@@ -41,6 +39,42 @@ pub mod seeded {
     pub const WEB_APP_CLIENT_SECRET: &str = "web-app-secret~emulator";
     /// The redirect URI registered for the public client and the web app.
     pub const REDIRECT_URI: &str = "http://127.0.0.1:8765/callback";
+    /// Certificate app (client credentials with a certificate `client_assertion`). Roles: see
+    /// [`DAEMON_ROLES`]. Its certificate is [`CERTIFICATE_APP_CERTIFICATE_PEM`], and the private key
+    /// that signs its assertions is [`CERTIFICATE_APP_PRIVATE_KEY_PEM`].
+    pub const CERTIFICATE_APP_CLIENT_ID: &str = "55555555-5555-4555-8555-555555555555";
+    /// The certificate (PEM, RSA 2048, self-signed) registered for the certificate app. A test
+    /// certificate, published with this crate: it protects nothing.
+    pub const CERTIFICATE_APP_CERTIFICATE_PEM: &str =
+        include_str!("seeded/certificate-app-cert.pem");
+    /// The certificate app's private key (PKCS#8 PEM). A test key, published with this crate: it
+    /// protects nothing.
+    pub const CERTIFICATE_APP_PRIVATE_KEY_PEM: &str =
+        include_str!("seeded/certificate-app-key.pem");
+    /// SHA-1 thumbprint (hex, upper case) of [`CERTIFICATE_APP_CERTIFICATE_PEM`], as MSAL's
+    /// `thumbprint` setting takes it.
+    pub const CERTIFICATE_APP_THUMBPRINT: &str = "7644715FAFEB40D52F2C9EEEC9D51D800D4783C9";
+    /// Client id of the seeded system-assigned managed identity (the identity the managed
+    /// identity endpoints answer for when no identity is named).
+    pub const SYSTEM_IDENTITY_CLIENT_ID: &str = "66666666-6666-4666-8666-666666666666";
+    /// Principal (object) id of the system-assigned identity's service principal.
+    pub const SYSTEM_IDENTITY_PRINCIPAL_ID: &str = "a6666666-6666-4666-8666-666666666666";
+    /// Resource id of the virtual machine that has the system-assigned identity.
+    pub const SYSTEM_IDENTITY_RESOURCE_ID: &str = "/subscriptions/00000000-0000-0000-0000-0000000000aa/resourceGroups/emulator-rg/providers/Microsoft.Compute/virtualMachines/emulator-vm";
+    /// Client id of the first seeded user-assigned identity (Graph role `User.Read.All`).
+    pub const USER_IDENTITY_1_CLIENT_ID: &str = "77777777-7777-4777-8777-777777777777";
+    /// Principal (object) id of the first user-assigned identity.
+    pub const USER_IDENTITY_1_PRINCIPAL_ID: &str = "a7777777-7777-4777-8777-777777777777";
+    /// Resource id of the first user-assigned identity.
+    pub const USER_IDENTITY_1_RESOURCE_ID: &str = "/subscriptions/00000000-0000-0000-0000-0000000000aa/resourceGroups/emulator-rg/providers/Microsoft.ManagedIdentity/userAssignedIdentities/emulator-identity-1";
+    /// Client id of the second seeded user-assigned identity (Graph role `Group.Read.All`).
+    pub const USER_IDENTITY_2_CLIENT_ID: &str = "88888888-8888-4888-8888-888888888888";
+    /// Principal (object) id of the second user-assigned identity.
+    pub const USER_IDENTITY_2_PRINCIPAL_ID: &str = "a8888888-8888-4888-8888-888888888888";
+    /// Resource id of the second user-assigned identity.
+    pub const USER_IDENTITY_2_RESOURCE_ID: &str = "/subscriptions/00000000-0000-0000-0000-0000000000aa/resourceGroups/emulator-rg/providers/Microsoft.ManagedIdentity/userAssignedIdentities/emulator-identity-2";
+    /// Graph app roles of the system-assigned identity.
+    pub const SYSTEM_IDENTITY_ROLES: &[&str] = &["User.Read.All", "Group.Read.All"];
     /// Delegated Graph permissions granted by `https://graph.microsoft.com/.default` in user flows.
     pub const DEFAULT_DELEGATED_SCOPES: &[&str] = &[
         "User.Read",
@@ -53,8 +87,10 @@ pub mod seeded {
 /// A certificate registered as a client credential.
 #[derive(Debug, Clone)]
 pub(crate) struct RegisteredCertificate {
-    pub sha1_thumbprint: String,
-    pub sha256_thumbprint: String,
+    /// SHA-1 digest of the DER certificate (the `x5t` header, base64url-decoded).
+    pub sha1: [u8; 20],
+    /// SHA-256 digest of the DER certificate (the `x5t#S256` header, base64url-decoded).
+    pub sha256: [u8; 32],
     pub key: DecodingKeyDebug,
 }
 
@@ -82,8 +118,8 @@ impl RegisteredCertificate {
             .map_err(|e| Error::InvalidCertificate(e.to_string()))?;
         let der = parsed.contents();
         Ok(RegisteredCertificate {
-            sha1_thumbprint: URL_SAFE_NO_PAD.encode(Sha1::digest(der)),
-            sha256_thumbprint: URL_SAFE_NO_PAD.encode(Sha256::digest(der)),
+            sha1: Sha1::digest(der).into(),
+            sha256: Sha256::digest(der).into(),
             key: DecodingKeyDebug(key),
         })
     }
@@ -96,8 +132,8 @@ pub(crate) struct AppRegistration {
     pub display_name: String,
     /// Object id of the app's service principal (the `oid` of its app-only tokens).
     pub service_principal_id: String,
-    /// `None` for a public client.
-    pub secret: Option<String>,
+    /// Client secrets (none for a public client or a certificate-only app).
+    pub secrets: Vec<String>,
     pub certificates: Vec<RegisteredCertificate>,
     pub redirect_uris: Vec<String>,
     /// Public clients accept any loopback redirect URI.
@@ -106,6 +142,12 @@ pub(crate) struct AppRegistration {
     pub identifier_uris: Vec<String>,
     /// Graph app roles granted (client credentials).
     pub graph_roles: Vec<String>,
+    /// Delegated scopes this app exposes as a resource (what `{app id uri}/.default` grants).
+    pub exposed_scopes: Vec<String>,
+    /// Federated identity credentials (workload identity federation).
+    pub federated_credentials: Vec<super::FederatedCredential>,
+    /// Subject name + issuer certificate credentials.
+    pub trusted_subjects: Vec<super::subject_name::TrustedSubject>,
 }
 
 impl std::fmt::Debug for AppRegistration {
@@ -113,7 +155,7 @@ impl std::fmt::Debug for AppRegistration {
         f.debug_struct("AppRegistration")
             .field("client_id", &self.client_id)
             .field("display_name", &self.display_name)
-            .field("secret", &self.secret.as_ref().map(|_| "[REDACTED]"))
+            .field("secrets", &self.secrets.len())
             .field("certificates", &self.certificates.len())
             .field("redirect_uris", &self.redirect_uris)
             .finish_non_exhaustive()
@@ -122,7 +164,10 @@ impl std::fmt::Debug for AppRegistration {
 
 impl AppRegistration {
     pub(crate) fn is_public(&self) -> bool {
-        self.secret.is_none() && self.certificates.is_empty()
+        self.secrets.is_empty()
+            && self.certificates.is_empty()
+            && self.federated_credentials.is_empty()
+            && self.trusted_subjects.is_empty()
     }
 
     /// True if `uri` names this app as a resource or audience.
@@ -179,45 +224,73 @@ impl AppRegistry {
             client_id: seeded::DAEMON_CLIENT_ID.to_owned(),
             display_name: "Emulator Daemon".to_owned(),
             service_principal_id: "a1111111-1111-4111-8111-111111111111".to_owned(),
-            secret: Some(seeded::DAEMON_CLIENT_SECRET.to_owned()),
+            secrets: vec![seeded::DAEMON_CLIENT_SECRET.to_owned()],
             certificates: Vec::new(),
             redirect_uris: Vec::new(),
             any_loopback_redirect: false,
             identifier_uris: Vec::new(),
             graph_roles: strings(seeded::DAEMON_ROLES),
+            exposed_scopes: Vec::new(),
+            federated_credentials: Vec::new(),
+            trusted_subjects: Vec::new(),
+        });
+        let certificate = RegisteredCertificate::from_pem(seeded::CERTIFICATE_APP_CERTIFICATE_PEM);
+        registry.insert(AppRegistration {
+            client_id: seeded::CERTIFICATE_APP_CLIENT_ID.to_owned(),
+            display_name: "Emulator Certificate App".to_owned(),
+            service_principal_id: "a5555555-5555-4555-8555-555555555555".to_owned(),
+            secrets: Vec::new(),
+            // The certificate ships with the crate and parses; a failure would be a packaging bug.
+            certificates: certificate.into_iter().collect(),
+            redirect_uris: Vec::new(),
+            any_loopback_redirect: false,
+            identifier_uris: Vec::new(),
+            graph_roles: strings(seeded::DAEMON_ROLES),
+            exposed_scopes: Vec::new(),
+            federated_credentials: Vec::new(),
+            trusted_subjects: Vec::new(),
         });
         registry.insert(AppRegistration {
             client_id: seeded::WEB_API_CLIENT_ID.to_owned(),
             display_name: "Emulator Web API".to_owned(),
             service_principal_id: "a2222222-2222-4222-8222-222222222222".to_owned(),
-            secret: Some(seeded::WEB_API_CLIENT_SECRET.to_owned()),
+            secrets: vec![seeded::WEB_API_CLIENT_SECRET.to_owned()],
             certificates: Vec::new(),
             redirect_uris: Vec::new(),
             any_loopback_redirect: false,
             identifier_uris: vec![seeded::WEB_API_APP_ID_URI.to_owned()],
             graph_roles: Vec::new(),
+            exposed_scopes: vec!["access_as_user".to_owned()],
+            federated_credentials: Vec::new(),
+            trusted_subjects: Vec::new(),
         });
         registry.insert(AppRegistration {
             client_id: seeded::PUBLIC_CLIENT_ID.to_owned(),
             display_name: "Emulator Public Client".to_owned(),
             service_principal_id: "a3333333-3333-4333-8333-333333333333".to_owned(),
-            secret: None,
+            secrets: Vec::new(),
             certificates: Vec::new(),
             redirect_uris: vec![seeded::REDIRECT_URI.to_owned()],
             any_loopback_redirect: true,
             identifier_uris: Vec::new(),
             graph_roles: Vec::new(),
+            exposed_scopes: Vec::new(),
+            federated_credentials: Vec::new(),
+            trusted_subjects: Vec::new(),
         });
         registry.insert(AppRegistration {
             client_id: seeded::WEB_APP_CLIENT_ID.to_owned(),
             display_name: "Emulator Web App".to_owned(),
             service_principal_id: "a4444444-4444-4444-8444-444444444444".to_owned(),
-            secret: Some(seeded::WEB_APP_CLIENT_SECRET.to_owned()),
+            secrets: vec![seeded::WEB_APP_CLIENT_SECRET.to_owned()],
             certificates: Vec::new(),
             redirect_uris: vec![seeded::REDIRECT_URI.to_owned()],
             any_loopback_redirect: false,
             identifier_uris: Vec::new(),
             graph_roles: Vec::new(),
+            exposed_scopes: Vec::new(),
+            federated_credentials: Vec::new(),
+            trusted_subjects: Vec::new(),
         });
         registry
     }
@@ -228,6 +301,13 @@ impl AppRegistry {
 
     pub(crate) fn get(&self, client_id: &str) -> Option<&AppRegistration> {
         self.apps.get(&client_id.to_ascii_lowercase())
+    }
+
+    /// Every registration, in client-id order.
+    pub(crate) fn all(&self) -> Vec<&AppRegistration> {
+        let mut apps: Vec<&AppRegistration> = self.apps.values().collect();
+        apps.sort_by(|a, b| a.client_id.cmp(&b.client_id));
+        apps
     }
 
     pub(crate) fn get_mut(&mut self, client_id: &str) -> Option<&mut AppRegistration> {

@@ -3,14 +3,17 @@
 
 use axum::http::{HeaderMap, header};
 use base64::Engine;
+use base64::alphabet;
 use base64::engine::general_purpose::STANDARD;
+use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 use jsonwebtoken::errors::ErrorKind;
-use jsonwebtoken::{Algorithm, Validation};
+use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde::Deserialize;
 
 use super::Identity;
 use super::apps::AppRegistration;
 use super::errors::OAuthError;
+use super::subject_name;
 use super::token_endpoint::Form;
 
 /// The client-assertion type Entra accepts.
@@ -37,7 +40,7 @@ impl Endpoint<'_> {
 }
 
 #[derive(Debug, Deserialize)]
-struct AssertionClaims {
+pub(crate) struct AssertionClaims {
     iss: Option<String>,
     sub: Option<String>,
     jti: Option<String>,
@@ -120,16 +123,20 @@ pub(crate) fn authenticate_client(
         return Ok(app);
     }
     if let Some(secret) = secret {
-        return match &app.secret {
-            Some(expected) if constant_time_eq(expected.as_bytes(), secret.as_bytes()) => Ok(app),
-            _ => Err(OAuthError::invalid_client(
-                7000215,
-                format!(
-                    "Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '{}'.",
-                    app.client_id
-                ),
-            )),
-        };
+        let matches = app
+            .secrets
+            .iter()
+            .any(|expected| constant_time_eq(expected.as_bytes(), secret.as_bytes()));
+        if matches {
+            return Ok(app);
+        }
+        return Err(OAuthError::invalid_client(
+            7000215,
+            format!(
+                "Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '{}'.",
+                app.client_id
+            ),
+        ));
     }
     if let Some(assertion) = assertion {
         if form.get("client_assertion_type") != Some(JWT_BEARER_ASSERTION_TYPE) {
@@ -138,13 +145,32 @@ pub(crate) fn authenticate_client(
                 format!("Invalid client_assertion_type; expected '{JWT_BEARER_ASSERTION_TYPE}'."),
             ));
         }
-        verify_client_assertion(&app, endpoint, assertion)?;
+        // A token of an external issuer (workload identity federation) names that issuer, not
+        // the app, as `iss`.
+        let external = jsonwebtoken::dangerous::insecure_decode::<AssertionClaims>(assertion)
+            .ok()
+            .and_then(|d| d.claims.iss)
+            .is_some_and(|iss| !iss.eq_ignore_ascii_case(&app.client_id));
+        if external && !app.federated_credentials.is_empty() {
+            identity.external_issuers.read().verify(&app, assertion)?;
+        } else {
+            verify_client_assertion(&app, endpoint, assertion)?;
+        }
         return Ok(app);
     }
     Err(OAuthError::invalid_client(
         7000218,
         "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.",
     ))
+}
+
+/// Decodes a JWT thumbprint header (`x5t`, `x5t#S256`): base64url, padded or not.
+fn decode_thumbprint(thumbprint: &str) -> Option<Vec<u8>> {
+    const LENIENT: GeneralPurpose = GeneralPurpose::new(
+        &alphabet::URL_SAFE,
+        GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent),
+    );
+    LENIENT.decode(thumbprint.trim()).ok()
 }
 
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
@@ -170,39 +196,37 @@ fn verify_client_assertion(
             ),
         ));
     }
-    let thumbprint = header
-        .x5t_s256
-        .as_deref()
-        .or(header.x5t.as_deref())
-        .ok_or_else(|| {
-            invalid(
-                700027,
-                "Client assertion contains an invalid signature. [Reason - The key was not found.]"
-                    .to_owned(),
-            )
-        })?;
-    let certificate = app
-        .certificates
-        .iter()
-        .find(|c| match header.x5t_s256.as_deref() {
-            Some(t) => c.sha256_thumbprint == t,
-            None => c.sha1_thumbprint == thumbprint,
-        })
-        .ok_or_else(|| {
-            invalid(
-                700027,
-                format!(
-                    "Client assertion contains an invalid signature. [Reason - The key was not found., Thumbprint of key used by client: '{thumbprint}']"
+    let thumbprint = header.x5t_s256.as_deref().or(header.x5t.as_deref());
+    // base64url with or without `=` padding (MSAL Python pads, others do not): compare the bytes.
+    let digest = thumbprint.and_then(decode_thumbprint);
+    let registered = app.certificates.iter().find(|c| match &digest {
+        Some(d) if header.x5t_s256.is_some() => d.as_slice() == c.sha256.as_slice(),
+        Some(d) => d.as_slice() == c.sha1.as_slice(),
+        None => false,
+    });
+    let key: DecodingKey = match (registered, &header.x5c) {
+        (Some(certificate), _) => certificate.key.0.clone(),
+        // Subject name + issuer: no registered thumbprint, the chain in x5c is checked instead.
+        (None, Some(x5c)) if !app.trusted_subjects.is_empty() => {
+            subject_name::leaf_key(x5c, &app.trusted_subjects)?
+        }
+        (None, _) => {
+            let reason = match thumbprint {
+                Some(t) => format!(
+                    "Client assertion contains an invalid signature. [Reason - The key was not found., Thumbprint of key used by client: '{t}']"
                 ),
-            )
-        })?;
+                None => "Client assertion contains an invalid signature. [Reason - The key was not found.]".to_owned(),
+            };
+            return Err(invalid(700027, reason));
+        }
+    };
     let mut validation = Validation::new(header.alg);
     validation.leeway = 5;
     validation.validate_nbf = true;
     validation.set_required_spec_claims(&["exp", "aud", "iss", "sub"]);
     validation.set_audience(&endpoint.accepted_audiences());
     validation.set_issuer(&[app.client_id.as_str()]);
-    let data = jsonwebtoken::decode::<AssertionClaims>(assertion, &certificate.key.0, &validation).map_err(|e| {
+    let data = jsonwebtoken::decode::<AssertionClaims>(assertion, &key, &validation).map_err(|e| {
         match e.kind() {
             ErrorKind::ExpiredSignature | ErrorKind::ImmatureSignature => invalid(
                 700024,
@@ -240,4 +264,18 @@ fn verify_client_assertion(
         ));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::decode_thumbprint;
+
+    #[test]
+    fn thumbprints_decode_with_or_without_padding() {
+        let padded = decode_thumbprint("dkRxX6_rQNUvLJ7uydUdgA1Hg8k=").unwrap();
+        let unpadded = decode_thumbprint("dkRxX6_rQNUvLJ7uydUdgA1Hg8k").unwrap();
+        assert_eq!(padded, unpadded);
+        assert_eq!(padded.len(), 20);
+        assert!(decode_thumbprint("not base64!").is_none());
+    }
 }

@@ -71,7 +71,7 @@ pub(crate) fn authenticate_graph(
         .ok_or_else(|| unauthorized("Access token is empty."))?;
     let mut validation = Validation::new(Algorithm::RS256);
     validation.leeway = 0;
-    validation.set_audience(&[GRAPH_RESOURCE, GRAPH_APP_ID]);
+    validation.set_audience(&[GRAPH_RESOURCE, "https://graph.microsoft.com/", GRAPH_APP_ID]);
     validation.set_issuer(&[state.identity.issuer(&state.base_url)]);
     validation.set_required_spec_claims(&["exp", "nbf", "aud", "iss"]);
     validation.validate_nbf = true;

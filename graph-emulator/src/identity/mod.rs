@@ -10,10 +10,12 @@ mod client_auth;
 mod device_code;
 mod discovery;
 mod errors;
+mod federation;
 mod grants;
 mod graph_auth;
 mod keys;
 mod scopes;
+mod subject_name;
 mod token_endpoint;
 mod tokens;
 
@@ -26,12 +28,16 @@ use axum::routing::{get, post};
 use parking_lot::RwLock;
 
 pub use apps::seeded;
-pub(crate) use apps::{AppRegistry, RegisteredCertificate};
+pub(crate) use apps::{AppRegistration, AppRegistry, RegisteredCertificate};
 pub(crate) use errors::OAuthError;
+pub(crate) use federation::ExternalIssuers;
+pub use federation::{FederatedCredential, TOKEN_EXCHANGE_AUDIENCE};
 pub(crate) use graph_auth::{Caller, GRAPH_CHALLENGE, authenticate_graph, graph_error};
 pub(crate) use keys::SigningKey;
 pub(crate) use scopes::GRAPH_RESOURCE;
-pub(crate) use tokens::{Grantee, UserInfo, Validity, now_secs};
+pub use subject_name::SubjectNameCredential;
+pub(crate) use subject_name::TrustedSubject;
+pub(crate) use tokens::{Grantee, UserInfo, Validity, now_secs, random_id, random_id_32};
 
 use crate::state::AppState;
 use crate::store::Directory;
@@ -67,6 +73,8 @@ pub(crate) struct Identity {
     pub interaction: RwLock<HashMap<String, InteractionRequirement>>,
     /// The user the non-interactive authorize and device-code endpoints sign in (id or UPN).
     pub signed_in_user: RwLock<String>,
+    /// External token issuers trusted for workload identity federation.
+    pub external_issuers: RwLock<ExternalIssuers>,
 }
 
 /// The user signed in by `/authorize` and `/devicecode` unless the control handle picks another.
@@ -81,6 +89,7 @@ impl Identity {
             grants: GrantStore::default(),
             interaction: RwLock::new(HashMap::new()),
             signed_in_user: RwLock::new(DEFAULT_SIGNED_IN_USER.to_owned()),
+            external_issuers: RwLock::new(ExternalIssuers::default()),
         }
     }
 

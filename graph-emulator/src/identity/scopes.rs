@@ -194,7 +194,10 @@ pub(crate) fn parse_delegated(
                     .iter()
                     .map(|s| (*s).to_owned())
                     .collect(),
-                Resource::App(_) => vec!["access_as_user".to_owned()],
+                Resource::App(id) => match apps.get(&id) {
+                    Some(app) if !app.exposed_scopes.is_empty() => app.exposed_scopes.clone(),
+                    _ => vec!["access_as_user".to_owned()],
+                },
             };
             for d in defaults {
                 if !scopes.contains(&d) {

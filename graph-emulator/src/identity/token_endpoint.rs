@@ -57,7 +57,11 @@ pub(crate) async fn token(
 ) -> Response {
     let form = Form::parse(&body);
     match run(&state, &tenant, &form, &headers) {
-        Ok(response) => response.into_response_for(&headers),
+        Ok(mut response) => {
+            // Entra answers `client_info=1` in flows with a user; app-only tokens have none.
+            response.client_info_requested = form.get("client_info") == Some("1");
+            response.into_response_for(&headers, &state.identity.config.tenant_id)
+        }
         Err(error) => error.into_response_for(&headers, &state.base_url),
     }
 }

@@ -81,6 +81,11 @@ pub(crate) fn random_id(bytes: usize) -> String {
     URL_SAFE_NO_PAD.encode(buf)
 }
 
+/// A random URL-safe identifier with 32 bytes of entropy.
+pub(crate) fn random_id_32() -> String {
+    random_id(32)
+}
+
 /// Entra's pairwise `sub`: stable per user and app, different across apps.
 fn pairwise_sub(user_id: &str, client_id: &str) -> String {
     URL_SAFE_NO_PAD.encode(Sha256::digest(format!("{user_id}|{client_id}").as_bytes()))
@@ -112,7 +117,7 @@ impl Identity {
     ) -> Result<String, OAuthError> {
         let azpacr = if client.is_public() {
             "0"
-        } else if client.secret.is_some() {
+        } else if !client.secrets.is_empty() {
             "1"
         } else {
             "2"
@@ -190,6 +195,12 @@ impl Identity {
     }
 }
 
+/// Entra's `client_info`: base64url (no padding) of `{"uid": <object id>, "utid": <tenant id>}`.
+/// MSAL keys its accounts on `uid.utid`.
+pub(crate) fn client_info(uid: &str, utid: &str) -> String {
+    URL_SAFE_NO_PAD.encode(serde_json::json!({ "uid": uid, "utid": utid }).to_string())
+}
+
 fn signing_failed(e: jsonwebtoken::errors::Error) -> OAuthError {
     OAuthError::invalid_request(50000, format!("There was an error issuing a token: {e}"))
 }
@@ -203,11 +214,20 @@ pub(crate) struct TokenResponse {
     pub scope: Option<String>,
     pub refresh_token: Option<String>,
     pub id_token: Option<String>,
+    /// The signed-in user's object id, for `client_info` (flows with a user only).
+    pub user_id: Option<String>,
+    /// Whether the request asked for `client_info` (`client_info=1`).
+    pub client_info_requested: bool,
 }
 
 impl TokenResponse {
     /// Renders the JSON body with Entra's headers.
-    pub(crate) fn into_response_for(self, request_headers: &HeaderMap) -> Response {
+    /// `tenant_id` is the `utid` of `client_info`.
+    pub(crate) fn into_response_for(
+        self,
+        request_headers: &HeaderMap,
+        tenant_id: &str,
+    ) -> Response {
         let mut body = serde_json::json!({
             "token_type": "Bearer",
             "expires_in": self.expires_in,
@@ -225,6 +245,9 @@ impl TokenResponse {
         }
         if let Some(id_token) = self.id_token {
             body["id_token"] = id_token.into();
+        }
+        if let (true, Some(uid)) = (self.client_info_requested, &self.user_id) {
+            body["client_info"] = client_info(uid, tenant_id).into();
         }
         let mut response = axum::Json(body).into_response();
         add_entra_headers(

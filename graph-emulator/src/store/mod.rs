@@ -1,6 +1,6 @@
 //! The in-memory directory: users, groups (nested, security and Microsoft 365), directory roles,
-//! administrative units, applications, service principals and devices; membership edges, managers, and the
-//! change log behind delta queries.
+//! administrative units, applications, service principals and devices; membership edges, owners,
+//! managers, and the change log behind delta queries.
 //!
 //! Ids are GUID strings stored lower-case; lookups ignore case. Each kind is kept in its own `BTreeMap`
 //! ordered by id, which is the default listing order and lets a page start right after the previous one
@@ -8,6 +8,7 @@
 
 mod delta_log;
 mod generate;
+mod owners;
 mod relations;
 pub(crate) mod schema;
 pub(crate) mod seed;
@@ -20,6 +21,7 @@ use serde_json::{Map, Value};
 
 use delta_log::DeltaLog;
 pub(crate) use delta_log::{Change, ChangeOp};
+pub(crate) use owners::{OWNED_KINDS, OWNER_KINDS};
 use schema::{Prop, Ty};
 
 /// The concrete type of a directory object.
@@ -327,6 +329,8 @@ pub struct Directory {
     members: HashMap<String, BTreeSet<String>>,
     member_of: HashMap<String, BTreeSet<String>>,
     managers: HashMap<String, String>,
+    owners: HashMap<String, BTreeSet<String>>,
+    owned: HashMap<String, BTreeSet<String>>,
     log: DeltaLog,
     generated: u64,
 }

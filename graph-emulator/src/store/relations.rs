@@ -197,9 +197,10 @@ impl Directory {
         }
         self.managers.remove(key);
         self.managers.retain(|_, m| m != key);
+        self.detach_owners(key);
     }
 
-    fn resolve<S: AsRef<str>>(&self, ids: impl Iterator<Item = S>) -> Vec<&Entity> {
+    pub(super) fn resolve<S: AsRef<str>>(&self, ids: impl Iterator<Item = S>) -> Vec<&Entity> {
         ids.filter_map(|id| self.object(id.as_ref())).collect()
     }
 }

@@ -196,6 +196,20 @@ impl Directory {
                 }
             }
         }
+        let owners: &[(&str, &[&str])] = &[
+            (FINANCE, &[SARA]),
+            (GOLF_ASSIST, &[ADELE, ADMIN]),
+            (LIBRARY_ASSIST, &[MEGAN]),
+            (CONTOSO_GROUP_1, &[JOSEPH]),
+            (APPLICATION, &[ADMIN]),
+        ];
+        for (object, owned_by) in owners {
+            for owner in *owned_by {
+                if let Err(err) = d.add_owner(object, owner) {
+                    tracing::error!(%err, object, owner, "seed owner rejected");
+                }
+            }
+        }
         for (user, manager) in [(ADELE, SARA), (GRADY, SARA), (MEGAN, SARA), (SARA, ADMIN)] {
             if let Err(err) = d.set_manager(user, manager) {
                 tracing::error!(%err, "seed manager rejected");

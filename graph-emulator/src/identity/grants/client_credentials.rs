@@ -35,5 +35,7 @@ pub(crate) fn grant(request: &TokenRequest<'_>) -> Result<TokenResponse, OAuthEr
         scope: None,
         refresh_token: None,
         id_token: None,
+        user_id: None,
+        client_info_requested: false,
     })
 }

@@ -155,5 +155,7 @@ pub(super) fn issue_user_tokens(
         scope: Some(scopes.response_scope(&apps)),
         refresh_token,
         id_token,
+        user_id: Some(user.id.clone()),
+        client_info_requested: false,
     })
 }
