@@ -11,6 +11,9 @@
 //!   value, which lost nothing (unknown properties land in `additional_data`), is read again
 //!   as that type. Only this rare case buffers.
 //!
+//! Either way the chosen type reads the rest of the object from the same map, with no
+//! wrapper in between (see `read_fields::read_rest`).
+//!
 //! Works with any self-describing deserializer (a JSON string, bytes, reader or
 //! `serde_json::Value`), and deserialization errors keep serde_json's line and column.
 
@@ -19,11 +22,11 @@ use std::fmt;
 use std::marker::PhantomData;
 
 use serde::Serialize;
-use serde::de::value::{BorrowedStrDeserializer, MapAccessDeserializer, StringDeserializer};
-use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, Visitor};
+use serde::de::value::MapDeserializer;
+use serde::de::{self, Deserializer, MapAccess, Visitor};
 
 use crate::AdditionalData;
-use crate::read_fields::Key;
+use crate::read_fields::{Ahead, Key};
 
 /// The annotation that names an instance's type.
 const TYPE_KEY: &str = "@odata.type";
@@ -34,12 +37,17 @@ pub trait Polymorphic: Sized + Serialize {
     /// The declared type's qualified name, e.g. `microsoft.graph.user`.
     const DECLARED: &'static str;
 
-    /// Reads the variant for a normalised type name (`None`: the declared type; a name
-    /// this build does not know: `Unknown`).
-    fn read_as<'de, D: Deserializer<'de>>(
+    /// Reads the rest of an object, after what was read `ahead`, as the variant for a
+    /// normalised type name (`None`: the declared type; a name this build does not know:
+    /// `Unknown`), with `read_fields::read_rest`.
+    ///
+    /// # Errors
+    /// The deserializer's error.
+    fn read_rest<'de, A: MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error>;
+        ahead: Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error>;
 
     /// The unknown properties and annotations of a value read as the declared type;
     /// `None` for every other variant.
@@ -70,17 +78,16 @@ impl<'de, T: Polymorphic> Visitor<'de> for PolymorphicVisitor<T> {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<T, A::Error> {
-        let Some(first) = map.next_key::<Key<'de>>()? else {
-            return T::read_as(None, MapAccessDeserializer::new(Replay::new(None, map)));
+        let Some(Key(first)) = map.next_key::<Key<'de>>()? else {
+            return T::read_rest(None, Ahead::Nothing, &mut map);
         };
-        if first.0 == TYPE_KEY {
+        if first == TYPE_KEY {
             let annotation: serde_json::Value = map.next_value()?;
             let name = annotation.as_str().map(normalise).map(Cow::into_owned);
-            let rest = Replay::new(Some(Pending::Entry(first, annotation)), map);
-            return T::read_as(name.as_deref(), MapAccessDeserializer::new(rest));
+            let ahead = Ahead::Entry(first.into_owned(), annotation);
+            return T::read_rest(name.as_deref(), ahead, &mut map);
         }
-        let rest = Replay::new(Some(Pending::Key(first)), map);
-        let value = T::read_as(None, MapAccessDeserializer::new(rest))?;
+        let value = T::read_rest(None, Ahead::Key(first), &mut map)?;
         let late_type = value
             .declared_data()
             .and_then(|data| data.get(TYPE_KEY))
@@ -89,93 +96,19 @@ impl<'de, T: Polymorphic> Visitor<'de> for PolymorphicVisitor<T> {
         match late_type {
             Some(name) if name != T::DECLARED => {
                 let name = name.into_owned();
-                let json = serde_json::to_value(&value).map_err(de::Error::custom)?;
-                T::read_as(Some(&name), json).map_err(de::Error::custom)
+                reread(&value, &name).map_err(de::Error::custom)
             }
             _ => Ok(value),
         }
     }
 }
 
-/// What was read ahead of the chosen type's deserializer and must be handed to it.
-enum Pending<'de> {
-    /// A key whose value is still unread in the underlying map.
-    Key(Key<'de>),
-    /// The `@odata.type` entry, read whole.
-    Entry(Key<'de>, serde_json::Value),
-}
-
-/// The rest of a map with what was read ahead put back in front.
-struct Replay<'de, A> {
-    pending: Option<Pending<'de>>,
-    value: Option<serde_json::Value>,
-    /// `Some` until the underlying map reported its end (never asked again afterwards).
-    inner: Option<A>,
-}
-
-impl<'de, A> Replay<'de, A> {
-    fn new(pending: Option<Pending<'de>>, inner: A) -> Self {
-        // An empty object's map has already said it is done.
-        let ended = pending.is_none();
-        Self {
-            pending,
-            value: None,
-            inner: if ended { None } else { Some(inner) },
-        }
-    }
-}
-
-impl<'de, A: MapAccess<'de>> MapAccess<'de> for Replay<'de, A> {
-    type Error = A::Error;
-
-    fn next_key_seed<K: DeserializeSeed<'de>>(
-        &mut self,
-        seed: K,
-    ) -> Result<Option<K::Value>, A::Error> {
-        let key = match self.pending.take() {
-            Some(Pending::Key(key)) => key,
-            Some(Pending::Entry(key, value)) => {
-                self.value = Some(value);
-                key
-            }
-            None => {
-                let Some(inner) = self.inner.as_mut() else {
-                    return Ok(None);
-                };
-                let next = inner.next_key_seed(seed)?;
-                if next.is_none() {
-                    self.inner = None;
-                }
-                return Ok(next);
-            }
-        };
-        match key.0 {
-            Cow::Borrowed(text) => seed
-                .deserialize(BorrowedStrDeserializer::<A::Error>::new(text))
-                .map(Some),
-            Cow::Owned(text) => seed
-                .deserialize(StringDeserializer::<A::Error>::new(text))
-                .map(Some),
-        }
-    }
-
-    fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, A::Error> {
-        if let Some(value) = self.value.take() {
-            return seed.deserialize(value).map_err(de::Error::custom);
-        }
-        match self.inner.as_mut() {
-            Some(inner) => inner.next_value_seed(seed),
-            None => Err(de::Error::custom(
-                "a value was asked for after the object ended",
-            )),
-        }
-    }
-
-    fn size_hint(&self) -> Option<usize> {
-        let ahead = usize::from(self.pending.is_some());
-        match &self.inner {
-            Some(inner) => inner.size_hint().map(|n| n + ahead),
-            None => Some(ahead),
-        }
-    }
+/// Reads a value read as the declared type again as the type `name` (the rare late
+/// `@odata.type`): through its JSON, which lost nothing.
+fn reread<T: Polymorphic>(value: &T, name: &str) -> Result<T, serde_json::Error> {
+    let serde_json::Value::Object(object) = serde_json::to_value(value)? else {
+        return Err(de::Error::custom("a model did not serialise as an object"));
+    };
+    let mut map = MapDeserializer::<_, serde_json::Error>::new(object.into_iter());
+    T::read_rest(Some(name), Ahead::Nothing, &mut map)
 }

@@ -369,10 +369,13 @@ impl Properties {
     }
 }
 
-/// Collects the properties of one object while it is read: on the stack until the object
-/// ends, then moved into an allocation of exactly the right size.
+/// Collects the properties of one object while it is read, straight into the allocation the
+/// model keeps (trimmed at the end when much is left over).
 pub struct PropertiesReader {
-    entries: smallvec::SmallVec<[Entry; 16]>,
+    entries: Vec<Entry>,
+    /// One bit per `id % 64` already read: a property seen again (rare) is looked for only
+    /// when its bit is set.
+    seen: u64,
     extra: AdditionalData,
 }
 
@@ -382,21 +385,33 @@ impl Default for PropertiesReader {
     }
 }
 
+/// Entries reserved at the first property: Graph's default `user` has 14 properties.
+const FIRST_RESERVE: usize = 16;
+
 impl PropertiesReader {
     /// An empty reader.
     pub fn new() -> Self {
         Self {
-            entries: smallvec::SmallVec::new(),
+            entries: Vec::new(),
+            seen: 0,
             extra: AdditionalData::new(),
         }
     }
 
     fn push(&mut self, id: u16, value: Value) {
+        let bit = 1u64 << (id % 64);
         // A property that appears twice keeps its last value, as `serde_json::Value` does.
-        match self.entries.iter_mut().find(|e| e.id == id) {
-            Some(entry) => entry.value = value,
-            None => self.entries.push(Entry { value, id }),
+        if self.seen & bit != 0
+            && let Some(entry) = self.entries.iter_mut().find(|e| e.id == id)
+        {
+            entry.value = value;
+            return;
         }
+        self.seen |= bit;
+        if self.entries.capacity() == 0 {
+            self.entries.reserve_exact(FIRST_RESERVE);
+        }
+        self.entries.push(Entry { value, id });
     }
 
     /// Reads a string property's value (or `null`).
@@ -483,9 +498,14 @@ impl PropertiesReader {
     }
 
     /// The properties read.
-    pub fn finish(self) -> Properties {
+    pub fn finish(mut self) -> Properties {
+        // Small objects (a complex value with two properties) give back what they did not
+        // use; an in-place shrink, no copy.
+        if self.entries.capacity() - self.entries.len() > 4 {
+            self.entries.shrink_to_fit();
+        }
         Properties {
-            entries: self.entries.into_vec(),
+            entries: self.entries,
             extra: self.extra,
         }
     }

@@ -4,7 +4,7 @@
 //!
 //! A generated model implements [`ReadFields`] with one `match` arm per property, instead
 //! of deriving `Deserialize`: each value read goes straight into the model's compact
-//! [`Properties`] (collected on the stack, then stored in one exact allocation), and nothing
+//! [`Properties`] (the allocation the model keeps), and nothing
 //! is built for the properties that did not arrive. A property that appears twice keeps its
 //! last value, as `serde_json::Value` does.
 
@@ -49,15 +49,52 @@ impl<'de, T: ReadFields> Visitor<'de> for FieldsVisitor<T> {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<T, A::Error> {
-        let mut reader = PropertiesReader::new();
-        while let Some(Key(key)) = map.next_key()? {
-            if !T::read_field(&key, &mut map, &mut reader)? {
-                let extra: serde_json::Value = map.next_value()?;
-                reader.extra(key.into_owned(), extra);
-            }
-        }
-        Ok(T::from_properties(reader.finish()))
+        read_rest(Ahead::Nothing, &mut map)
     }
+}
+
+/// What a caller already read of an object before handing the rest to [`read_rest`] (the
+/// `AnyX` reader looks at the first key for `@odata.type`).
+pub enum Ahead<'de> {
+    /// Nothing: the object is read from its first key.
+    Nothing,
+    /// A key whose value is still unread in the map.
+    Key(Cow<'de, str>),
+    /// A whole entry (the `@odata.type` annotation), kept as additional data.
+    Entry(String, serde_json::Value),
+}
+
+/// Reads the rest of an object as `T`, after what was read `ahead`: one pass, every value
+/// straight into the model's storage.
+///
+/// # Errors
+/// The deserializer's error (malformed JSON, a value of the wrong type).
+pub fn read_rest<'de, T: ReadFields, A: MapAccess<'de>>(
+    ahead: Ahead<'de>,
+    map: &mut A,
+) -> Result<T, A::Error> {
+    let mut reader = PropertiesReader::new();
+    match ahead {
+        Ahead::Nothing => {}
+        Ahead::Key(key) => field::<T, A>(key, map, &mut reader)?,
+        Ahead::Entry(key, value) => reader.extra(key, value),
+    }
+    while let Some(Key(key)) = map.next_key()? {
+        field::<T, A>(key, map, &mut reader)?;
+    }
+    Ok(T::from_properties(reader.finish()))
+}
+
+fn field<'de, T: ReadFields, A: MapAccess<'de>>(
+    key: Cow<'de, str>,
+    map: &mut A,
+    reader: &mut PropertiesReader,
+) -> Result<(), A::Error> {
+    if !T::read_field(&key, map, reader)? {
+        let extra: serde_json::Value = map.next_value()?;
+        reader.extra(key.into_owned(), extra);
+    }
+    Ok(())
 }
 
 /// A property name, borrowed from the input when the deserializer allows it.

@@ -93,11 +93,15 @@ pub fn emit(ctx: &mut Ctx<'_>, files: &mut BTreeMap<String, String>) {
             );
         }
     }
-    m.push_str("\nmod names;\npub(crate) use names::PROPERTY_NAMES;\n");
+    m.push_str(
+        "\nmod names;\n#[allow(unused_imports)] // nothing reads it when every area is off\n\
+         pub(crate) use names::PROPERTY_NAMES;\n",
+    );
     files.insert("models/mod.rs".into(), m);
     let mut names_file = String::from(
         "//! The wire name of every property, by the id models store it under.\n\n\
-         /// Wire names by property id.\npub(crate) static PROPERTY_NAMES: &[&str] = &[\n",
+         /// Wire names by property id.\n\
+         #[allow(dead_code)] // nothing reads it when every area is off\npub(crate) static PROPERTY_NAMES: &[&str] = &[\n",
     );
     for name in &ctx.property_names {
         let _ = writeln!(names_file, "{name:?},");
@@ -776,25 +780,26 @@ fn emit_any(ctx: &Ctx<'_>, t: usize) -> String {
         s,
         "impl crate::polymorphic::Polymorphic for Any{name} {{\n\
          const DECLARED: &'static str = {:?};\n\n\
-         fn read_as<'de, D: serde::Deserializer<'de>>(\n\
+         fn read_rest<'de, A: serde::de::MapAccess<'de>>(\n\
          odata_type: Option<&str>,\n\
-         deserializer: D,\n\
-         ) -> Result<Self, D::Error> {{\n\
-         let d = deserializer;\n\
+         ahead: crate::read_fields::Ahead<'de>,\n\
+         map: &mut A,\n\
+         ) -> Result<Self, A::Error> {{\n\
+         use crate::read_fields::read_rest as rest;\n\
          Ok(match odata_type {{\n\
-         None | Some({:?}) => Self::{base_variant}(serde::Deserialize::deserialize(d)?),",
+         None | Some({:?}) => Self::{base_variant}(rest(ahead, map)?),",
         def.fqn, def.fqn
     );
     for (v, d, c) in &variants {
         let _ = writeln!(
             s,
-            "{c}Some({:?}) => Self::{v}(serde::Deserialize::deserialize(d)?),",
+            "{c}Some({:?}) => Self::{v}(rest(ahead, map)?),",
             ctx.model.types[*d].fqn
         );
     }
     let _ = writeln!(
         s,
-        "Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),\n}})\n}}\n\n\
+        "Some(_) => Self::Unknown(rest(ahead, map)?),\n}})\n}}\n\n\
          fn declared_data(&self) -> Option<&crate::AdditionalData> {{\n\
          match self {{\n\
          Self::{base_variant}(value) => Some(value.additional_data()),\n\

@@ -3574,25 +3574,22 @@ impl<'de> serde::Deserialize<'de> for AnyPlace {
 impl crate::polymorphic::Polymorphic for AnyPlace {
     const DECLARED: &'static str = "microsoft.graph.place";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
-            None | Some("microsoft.graph.place") => {
-                Self::Place(serde::Deserialize::deserialize(d)?)
-            }
-            Some("microsoft.graph.building") => Self::Building(serde::Deserialize::deserialize(d)?),
-            Some("microsoft.graph.desk") => Self::Desk(serde::Deserialize::deserialize(d)?),
-            Some("microsoft.graph.floor") => Self::Floor(serde::Deserialize::deserialize(d)?),
-            Some("microsoft.graph.room") => Self::Room(serde::Deserialize::deserialize(d)?),
-            Some("microsoft.graph.roomList") => Self::RoomList(serde::Deserialize::deserialize(d)?),
-            Some("microsoft.graph.section") => Self::Section(serde::Deserialize::deserialize(d)?),
-            Some("microsoft.graph.workspace") => {
-                Self::Workspace(serde::Deserialize::deserialize(d)?)
-            }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            None | Some("microsoft.graph.place") => Self::Place(rest(ahead, map)?),
+            Some("microsoft.graph.building") => Self::Building(rest(ahead, map)?),
+            Some("microsoft.graph.desk") => Self::Desk(rest(ahead, map)?),
+            Some("microsoft.graph.floor") => Self::Floor(rest(ahead, map)?),
+            Some("microsoft.graph.room") => Self::Room(rest(ahead, map)?),
+            Some("microsoft.graph.roomList") => Self::RoomList(rest(ahead, map)?),
+            Some("microsoft.graph.section") => Self::Section(rest(ahead, map)?),
+            Some("microsoft.graph.workspace") => Self::Workspace(rest(ahead, map)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 
@@ -5657,28 +5654,23 @@ impl<'de> serde::Deserialize<'de> for AnyPlaceMode {
 impl crate::polymorphic::Polymorphic for AnyPlaceMode {
     const DECLARED: &'static str = "microsoft.graph.placeMode";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
-            None | Some("microsoft.graph.placeMode") => {
-                Self::PlaceMode(serde::Deserialize::deserialize(d)?)
-            }
-            Some("microsoft.graph.assignedPlaceMode") => {
-                Self::AssignedPlaceMode(serde::Deserialize::deserialize(d)?)
-            }
-            Some("microsoft.graph.dropInPlaceMode") => {
-                Self::DropInPlaceMode(serde::Deserialize::deserialize(d)?)
-            }
+            None | Some("microsoft.graph.placeMode") => Self::PlaceMode(rest(ahead, map)?),
+            Some("microsoft.graph.assignedPlaceMode") => Self::AssignedPlaceMode(rest(ahead, map)?),
+            Some("microsoft.graph.dropInPlaceMode") => Self::DropInPlaceMode(rest(ahead, map)?),
             Some("microsoft.graph.reservablePlaceMode") => {
-                Self::ReservablePlaceMode(serde::Deserialize::deserialize(d)?)
+                Self::ReservablePlaceMode(rest(ahead, map)?)
             }
             Some("microsoft.graph.unavailablePlaceMode") => {
-                Self::UnavailablePlaceMode(serde::Deserialize::deserialize(d)?)
+                Self::UnavailablePlaceMode(rest(ahead, map)?)
             }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 

@@ -841,22 +841,23 @@ impl<'de> serde::Deserialize<'de> for AnyParticipantBase {
 impl crate::polymorphic::Polymorphic for AnyParticipantBase {
     const DECLARED: &'static str = "microsoft.graph.callRecords.participantBase";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
             None | Some("microsoft.graph.callRecords.participantBase") => {
-                Self::CallRecordsParticipantBase(serde::Deserialize::deserialize(d)?)
+                Self::CallRecordsParticipantBase(rest(ahead, map)?)
             }
             Some("microsoft.graph.callRecords.organizer") => {
-                Self::CallRecordsOrganizer(serde::Deserialize::deserialize(d)?)
+                Self::CallRecordsOrganizer(rest(ahead, map)?)
             }
             Some("microsoft.graph.callRecords.participant") => {
-                Self::CallRecordsParticipant(serde::Deserialize::deserialize(d)?)
+                Self::CallRecordsParticipant(rest(ahead, map)?)
             }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 
@@ -2705,22 +2706,23 @@ impl<'de> serde::Deserialize<'de> for AnyEndpoint {
 impl crate::polymorphic::Polymorphic for AnyEndpoint {
     const DECLARED: &'static str = "microsoft.graph.callRecords.endpoint";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
             None | Some("microsoft.graph.callRecords.endpoint") => {
-                Self::CallRecordsEndpoint(serde::Deserialize::deserialize(d)?)
+                Self::CallRecordsEndpoint(rest(ahead, map)?)
             }
             Some("microsoft.graph.callRecords.participantEndpoint") => {
-                Self::CallRecordsParticipantEndpoint(serde::Deserialize::deserialize(d)?)
+                Self::CallRecordsParticipantEndpoint(rest(ahead, map)?)
             }
             Some("microsoft.graph.callRecords.serviceEndpoint") => {
-                Self::CallRecordsServiceEndpoint(serde::Deserialize::deserialize(d)?)
+                Self::CallRecordsServiceEndpoint(rest(ahead, map)?)
             }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 
@@ -5517,22 +5519,23 @@ impl<'de> serde::Deserialize<'de> for AnyUserAgent {
 impl crate::polymorphic::Polymorphic for AnyUserAgent {
     const DECLARED: &'static str = "microsoft.graph.callRecords.userAgent";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
             None | Some("microsoft.graph.callRecords.userAgent") => {
-                Self::CallRecordsUserAgent(serde::Deserialize::deserialize(d)?)
+                Self::CallRecordsUserAgent(rest(ahead, map)?)
             }
             Some("microsoft.graph.callRecords.clientUserAgent") => {
-                Self::CallRecordsClientUserAgent(serde::Deserialize::deserialize(d)?)
+                Self::CallRecordsClientUserAgent(rest(ahead, map)?)
             }
             Some("microsoft.graph.callRecords.serviceUserAgent") => {
-                Self::CallRecordsServiceUserAgent(serde::Deserialize::deserialize(d)?)
+                Self::CallRecordsServiceUserAgent(rest(ahead, map)?)
             }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 

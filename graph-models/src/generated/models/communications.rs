@@ -2683,52 +2683,51 @@ impl<'de> serde::Deserialize<'de> for AnyCommsOperation {
 impl crate::polymorphic::Polymorphic for AnyCommsOperation {
     const DECLARED: &'static str = "microsoft.graph.commsOperation";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
             None | Some("microsoft.graph.commsOperation") => {
-                Self::CommsOperation(serde::Deserialize::deserialize(d)?)
+                Self::CommsOperation(rest(ahead, map)?)
             }
             Some("microsoft.graph.addLargeGalleryViewOperation") => {
-                Self::AddLargeGalleryViewOperation(serde::Deserialize::deserialize(d)?)
+                Self::AddLargeGalleryViewOperation(rest(ahead, map)?)
             }
             Some("microsoft.graph.cancelMediaProcessingOperation") => {
-                Self::CancelMediaProcessingOperation(serde::Deserialize::deserialize(d)?)
+                Self::CancelMediaProcessingOperation(rest(ahead, map)?)
             }
             Some("microsoft.graph.inviteParticipantsOperation") => {
-                Self::InviteParticipantsOperation(serde::Deserialize::deserialize(d)?)
+                Self::InviteParticipantsOperation(rest(ahead, map)?)
             }
             Some("microsoft.graph.muteParticipantOperation") => {
-                Self::MuteParticipantOperation(serde::Deserialize::deserialize(d)?)
+                Self::MuteParticipantOperation(rest(ahead, map)?)
             }
             Some("microsoft.graph.playPromptOperation") => {
-                Self::PlayPromptOperation(serde::Deserialize::deserialize(d)?)
+                Self::PlayPromptOperation(rest(ahead, map)?)
             }
-            Some("microsoft.graph.recordOperation") => {
-                Self::RecordOperation(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.recordOperation") => Self::RecordOperation(rest(ahead, map)?),
             Some("microsoft.graph.sendDtmfTonesOperation") => {
-                Self::SendDtmfTonesOperation(serde::Deserialize::deserialize(d)?)
+                Self::SendDtmfTonesOperation(rest(ahead, map)?)
             }
             Some("microsoft.graph.startHoldMusicOperation") => {
-                Self::StartHoldMusicOperation(serde::Deserialize::deserialize(d)?)
+                Self::StartHoldMusicOperation(rest(ahead, map)?)
             }
             Some("microsoft.graph.stopHoldMusicOperation") => {
-                Self::StopHoldMusicOperation(serde::Deserialize::deserialize(d)?)
+                Self::StopHoldMusicOperation(rest(ahead, map)?)
             }
             Some("microsoft.graph.subscribeToToneOperation") => {
-                Self::SubscribeToToneOperation(serde::Deserialize::deserialize(d)?)
+                Self::SubscribeToToneOperation(rest(ahead, map)?)
             }
             Some("microsoft.graph.unmuteParticipantOperation") => {
-                Self::UnmuteParticipantOperation(serde::Deserialize::deserialize(d)?)
+                Self::UnmuteParticipantOperation(rest(ahead, map)?)
             }
             Some("microsoft.graph.updateRecordingStatusOperation") => {
-                Self::UpdateRecordingStatusOperation(serde::Deserialize::deserialize(d)?)
+                Self::UpdateRecordingStatusOperation(rest(ahead, map)?)
             }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 
@@ -6088,22 +6087,21 @@ impl<'de> serde::Deserialize<'de> for AnyCallOptions {
 impl crate::polymorphic::Polymorphic for AnyCallOptions {
     const DECLARED: &'static str = "microsoft.graph.callOptions";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
-            None | Some("microsoft.graph.callOptions") => {
-                Self::CallOptions(serde::Deserialize::deserialize(d)?)
-            }
+            None | Some("microsoft.graph.callOptions") => Self::CallOptions(rest(ahead, map)?),
             Some("microsoft.graph.incomingCallOptions") => {
-                Self::IncomingCallOptions(serde::Deserialize::deserialize(d)?)
+                Self::IncomingCallOptions(rest(ahead, map)?)
             }
             Some("microsoft.graph.outgoingCallOptions") => {
-                Self::OutgoingCallOptions(serde::Deserialize::deserialize(d)?)
+                Self::OutgoingCallOptions(rest(ahead, map)?)
             }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 
@@ -7810,22 +7808,21 @@ impl<'de> serde::Deserialize<'de> for AnyMediaConfig {
 impl crate::polymorphic::Polymorphic for AnyMediaConfig {
     const DECLARED: &'static str = "microsoft.graph.mediaConfig";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
-            None | Some("microsoft.graph.mediaConfig") => {
-                Self::MediaConfig(serde::Deserialize::deserialize(d)?)
-            }
+            None | Some("microsoft.graph.mediaConfig") => Self::MediaConfig(rest(ahead, map)?),
             Some("microsoft.graph.appHostedMediaConfig") => {
-                Self::AppHostedMediaConfig(serde::Deserialize::deserialize(d)?)
+                Self::AppHostedMediaConfig(rest(ahead, map)?)
             }
             Some("microsoft.graph.serviceHostedMediaConfig") => {
-                Self::ServiceHostedMediaConfig(serde::Deserialize::deserialize(d)?)
+                Self::ServiceHostedMediaConfig(rest(ahead, map)?)
             }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 
@@ -8537,25 +8534,22 @@ impl<'de> serde::Deserialize<'de> for AnyMeetingInfo {
 impl crate::polymorphic::Polymorphic for AnyMeetingInfo {
     const DECLARED: &'static str = "microsoft.graph.meetingInfo";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
-            None | Some("microsoft.graph.meetingInfo") => {
-                Self::MeetingInfo(serde::Deserialize::deserialize(d)?)
-            }
+            None | Some("microsoft.graph.meetingInfo") => Self::MeetingInfo(rest(ahead, map)?),
             Some("microsoft.graph.joinMeetingIdMeetingInfo") => {
-                Self::JoinMeetingIdMeetingInfo(serde::Deserialize::deserialize(d)?)
+                Self::JoinMeetingIdMeetingInfo(rest(ahead, map)?)
             }
             Some("microsoft.graph.organizerMeetingInfo") => {
-                Self::OrganizerMeetingInfo(serde::Deserialize::deserialize(d)?)
+                Self::OrganizerMeetingInfo(rest(ahead, map)?)
             }
-            Some("microsoft.graph.tokenMeetingInfo") => {
-                Self::TokenMeetingInfo(serde::Deserialize::deserialize(d)?)
-            }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some("microsoft.graph.tokenMeetingInfo") => Self::TokenMeetingInfo(rest(ahead, map)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 
@@ -8852,19 +8846,20 @@ impl<'de> serde::Deserialize<'de> for AnyMeetingParticipantInfo {
 impl crate::polymorphic::Polymorphic for AnyMeetingParticipantInfo {
     const DECLARED: &'static str = "microsoft.graph.meetingParticipantInfo";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
             None | Some("microsoft.graph.meetingParticipantInfo") => {
-                Self::MeetingParticipantInfo(serde::Deserialize::deserialize(d)?)
+                Self::MeetingParticipantInfo(rest(ahead, map)?)
             }
             Some("microsoft.graph.virtualEventPresenterInfo") => {
-                Self::VirtualEventPresenterInfo(serde::Deserialize::deserialize(d)?)
+                Self::VirtualEventPresenterInfo(rest(ahead, map)?)
             }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 
@@ -10104,19 +10099,16 @@ impl<'de> serde::Deserialize<'de> for AnyPrompt {
 impl crate::polymorphic::Polymorphic for AnyPrompt {
     const DECLARED: &'static str = "microsoft.graph.prompt";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
-            None | Some("microsoft.graph.prompt") => {
-                Self::Prompt(serde::Deserialize::deserialize(d)?)
-            }
-            Some("microsoft.graph.mediaPrompt") => {
-                Self::MediaPrompt(serde::Deserialize::deserialize(d)?)
-            }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            None | Some("microsoft.graph.prompt") => Self::Prompt(rest(ahead, map)?),
+            Some("microsoft.graph.mediaPrompt") => Self::MediaPrompt(rest(ahead, map)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 
@@ -11397,25 +11389,26 @@ impl<'de> serde::Deserialize<'de> for AnyTeleconferenceDeviceMediaQuality {
 impl crate::polymorphic::Polymorphic for AnyTeleconferenceDeviceMediaQuality {
     const DECLARED: &'static str = "microsoft.graph.teleconferenceDeviceMediaQuality";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
             None | Some("microsoft.graph.teleconferenceDeviceMediaQuality") => {
-                Self::TeleconferenceDeviceMediaQuality(serde::Deserialize::deserialize(d)?)
+                Self::TeleconferenceDeviceMediaQuality(rest(ahead, map)?)
             }
             Some("microsoft.graph.teleconferenceDeviceAudioQuality") => {
-                Self::TeleconferenceDeviceAudioQuality(serde::Deserialize::deserialize(d)?)
+                Self::TeleconferenceDeviceAudioQuality(rest(ahead, map)?)
             }
             Some("microsoft.graph.teleconferenceDeviceVideoQuality") => {
-                Self::TeleconferenceDeviceVideoQuality(serde::Deserialize::deserialize(d)?)
+                Self::TeleconferenceDeviceVideoQuality(rest(ahead, map)?)
             }
             Some("microsoft.graph.teleconferenceDeviceScreenSharingQuality") => {
-                Self::TeleconferenceDeviceScreenSharingQuality(serde::Deserialize::deserialize(d)?)
+                Self::TeleconferenceDeviceScreenSharingQuality(rest(ahead, map)?)
             }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 
@@ -12138,19 +12131,20 @@ impl<'de> serde::Deserialize<'de> for AnyTeleconferenceDeviceVideoQuality {
 impl crate::polymorphic::Polymorphic for AnyTeleconferenceDeviceVideoQuality {
     const DECLARED: &'static str = "microsoft.graph.teleconferenceDeviceVideoQuality";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
             None | Some("microsoft.graph.teleconferenceDeviceVideoQuality") => {
-                Self::TeleconferenceDeviceVideoQuality(serde::Deserialize::deserialize(d)?)
+                Self::TeleconferenceDeviceVideoQuality(rest(ahead, map)?)
             }
             Some("microsoft.graph.teleconferenceDeviceScreenSharingQuality") => {
-                Self::TeleconferenceDeviceScreenSharingQuality(serde::Deserialize::deserialize(d)?)
+                Self::TeleconferenceDeviceScreenSharingQuality(rest(ahead, map)?)
             }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 

@@ -2262,19 +2262,18 @@ impl<'de> serde::Deserialize<'de> for AnyDictionaries {
 impl crate::polymorphic::Polymorphic for AnyDictionaries {
     const DECLARED: &'static str = "microsoft.graph.dictionaries";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
-            None | Some("microsoft.graph.dictionaries") => {
-                Self::Dictionaries(serde::Deserialize::deserialize(d)?)
-            }
+            None | Some("microsoft.graph.dictionaries") => Self::Dictionaries(rest(ahead, map)?),
             Some("microsoft.graph.searchResourceMetadataDictionary") => {
-                Self::SearchResourceMetadataDictionary(serde::Deserialize::deserialize(d)?)
+                Self::SearchResourceMetadataDictionary(rest(ahead, map)?)
             }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 

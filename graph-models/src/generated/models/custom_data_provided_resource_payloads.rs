@@ -431,29 +431,26 @@ impl crate::polymorphic::Polymorphic for AnyAccessReviewContextDataBase {
     const DECLARED: &'static str =
         "microsoft.graph.customDataProvidedResourcePayloads.accessReviewContextDataBase";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
             None
             | Some(
                 "microsoft.graph.customDataProvidedResourcePayloads.accessReviewContextDataBase",
-            ) => Self::CustomDataProvidedResourcePayloadsAccessReviewContextDataBase(
-                serde::Deserialize::deserialize(d)?,
-            ),
+            ) => Self::CustomDataProvidedResourcePayloadsAccessReviewContextDataBase(rest(
+                ahead, map,
+            )?),
             Some("microsoft.graph.customDataProvidedResourcePayloads.accessReviewContextData") => {
-                Self::CustomDataProvidedResourcePayloadsAccessReviewContextData(
-                    serde::Deserialize::deserialize(d)?,
-                )
+                Self::CustomDataProvidedResourcePayloadsAccessReviewContextData(rest(ahead, map)?)
             }
             Some("microsoft.graph.customDataProvidedResourcePayloads.applyDecisionContextData") => {
-                Self::CustomDataProvidedResourcePayloadsApplyDecisionContextData(
-                    serde::Deserialize::deserialize(d)?,
-                )
+                Self::CustomDataProvidedResourcePayloadsApplyDecisionContextData(rest(ahead, map)?)
             }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 
@@ -928,31 +925,28 @@ impl<'de> serde::Deserialize<'de> for AnyData {
 impl crate::polymorphic::Polymorphic for AnyData {
     const DECLARED: &'static str = "microsoft.graph.customDataProvidedResourcePayloads.data";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
             None | Some("microsoft.graph.customDataProvidedResourcePayloads.data") => {
-                Self::CustomDataProvidedResourcePayloadsData(serde::Deserialize::deserialize(d)?)
+                Self::CustomDataProvidedResourcePayloadsData(rest(ahead, map)?)
             }
             Some(
                 "microsoft.graph.customDataProvidedResourcePayloads.accessReviewContextDataBase",
-            ) => Self::CustomDataProvidedResourcePayloadsAccessReviewContextDataBase(
-                serde::Deserialize::deserialize(d)?,
-            ),
+            ) => Self::CustomDataProvidedResourcePayloadsAccessReviewContextDataBase(rest(
+                ahead, map,
+            )?),
             Some("microsoft.graph.customDataProvidedResourcePayloads.accessReviewContextData") => {
-                Self::CustomDataProvidedResourcePayloadsAccessReviewContextData(
-                    serde::Deserialize::deserialize(d)?,
-                )
+                Self::CustomDataProvidedResourcePayloadsAccessReviewContextData(rest(ahead, map)?)
             }
             Some("microsoft.graph.customDataProvidedResourcePayloads.applyDecisionContextData") => {
-                Self::CustomDataProvidedResourcePayloadsApplyDecisionContextData(
-                    serde::Deserialize::deserialize(d)?,
-                )
+                Self::CustomDataProvidedResourcePayloadsApplyDecisionContextData(rest(ahead, map)?)
             }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 

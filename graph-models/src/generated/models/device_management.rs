@@ -5244,22 +5244,23 @@ impl<'de> serde::Deserialize<'de> for AnyAppleDeviceFeaturesConfigurationBase {
 impl crate::polymorphic::Polymorphic for AnyAppleDeviceFeaturesConfigurationBase {
     const DECLARED: &'static str = "microsoft.graph.appleDeviceFeaturesConfigurationBase";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
             None | Some("microsoft.graph.appleDeviceFeaturesConfigurationBase") => {
-                Self::AppleDeviceFeaturesConfigurationBase(serde::Deserialize::deserialize(d)?)
+                Self::AppleDeviceFeaturesConfigurationBase(rest(ahead, map)?)
             }
             Some("microsoft.graph.iosDeviceFeaturesConfiguration") => {
-                Self::IosDeviceFeaturesConfiguration(serde::Deserialize::deserialize(d)?)
+                Self::IosDeviceFeaturesConfiguration(rest(ahead, map)?)
             }
             Some("microsoft.graph.macOSDeviceFeaturesConfiguration") => {
-                Self::MacOSDeviceFeaturesConfiguration(serde::Deserialize::deserialize(d)?)
+                Self::MacOSDeviceFeaturesConfiguration(rest(ahead, map)?)
             }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 
@@ -11378,40 +11379,41 @@ impl<'de> serde::Deserialize<'de> for AnyDeviceCompliancePolicy {
 impl crate::polymorphic::Polymorphic for AnyDeviceCompliancePolicy {
     const DECLARED: &'static str = "microsoft.graph.deviceCompliancePolicy";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
             None | Some("microsoft.graph.deviceCompliancePolicy") => {
-                Self::DeviceCompliancePolicy(serde::Deserialize::deserialize(d)?)
+                Self::DeviceCompliancePolicy(rest(ahead, map)?)
             }
             Some("microsoft.graph.androidCompliancePolicy") => {
-                Self::AndroidCompliancePolicy(serde::Deserialize::deserialize(d)?)
+                Self::AndroidCompliancePolicy(rest(ahead, map)?)
             }
             Some("microsoft.graph.androidWorkProfileCompliancePolicy") => {
-                Self::AndroidWorkProfileCompliancePolicy(serde::Deserialize::deserialize(d)?)
+                Self::AndroidWorkProfileCompliancePolicy(rest(ahead, map)?)
             }
             Some("microsoft.graph.iosCompliancePolicy") => {
-                Self::IosCompliancePolicy(serde::Deserialize::deserialize(d)?)
+                Self::IosCompliancePolicy(rest(ahead, map)?)
             }
             Some("microsoft.graph.macOSCompliancePolicy") => {
-                Self::MacOSCompliancePolicy(serde::Deserialize::deserialize(d)?)
+                Self::MacOSCompliancePolicy(rest(ahead, map)?)
             }
             Some("microsoft.graph.windows10CompliancePolicy") => {
-                Self::Windows10CompliancePolicy(serde::Deserialize::deserialize(d)?)
+                Self::Windows10CompliancePolicy(rest(ahead, map)?)
             }
             Some("microsoft.graph.windows10MobileCompliancePolicy") => {
-                Self::Windows10MobileCompliancePolicy(serde::Deserialize::deserialize(d)?)
+                Self::Windows10MobileCompliancePolicy(rest(ahead, map)?)
             }
             Some("microsoft.graph.windows81CompliancePolicy") => {
-                Self::Windows81CompliancePolicy(serde::Deserialize::deserialize(d)?)
+                Self::Windows81CompliancePolicy(rest(ahead, map)?)
             }
             Some("microsoft.graph.windowsPhone81CompliancePolicy") => {
-                Self::WindowsPhone81CompliancePolicy(serde::Deserialize::deserialize(d)?)
+                Self::WindowsPhone81CompliancePolicy(rest(ahead, map)?)
             }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 
@@ -14663,100 +14665,95 @@ impl<'de> serde::Deserialize<'de> for AnyDeviceConfiguration {
 impl crate::polymorphic::Polymorphic for AnyDeviceConfiguration {
     const DECLARED: &'static str = "microsoft.graph.deviceConfiguration";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
             None | Some("microsoft.graph.deviceConfiguration") => {
-                Self::DeviceConfiguration(serde::Deserialize::deserialize(d)?)
+                Self::DeviceConfiguration(rest(ahead, map)?)
             }
             Some("microsoft.graph.androidCustomConfiguration") => {
-                Self::AndroidCustomConfiguration(serde::Deserialize::deserialize(d)?)
+                Self::AndroidCustomConfiguration(rest(ahead, map)?)
             }
             Some("microsoft.graph.androidGeneralDeviceConfiguration") => {
-                Self::AndroidGeneralDeviceConfiguration(serde::Deserialize::deserialize(d)?)
+                Self::AndroidGeneralDeviceConfiguration(rest(ahead, map)?)
             }
             Some("microsoft.graph.androidWorkProfileCustomConfiguration") => {
-                Self::AndroidWorkProfileCustomConfiguration(serde::Deserialize::deserialize(d)?)
+                Self::AndroidWorkProfileCustomConfiguration(rest(ahead, map)?)
             }
             Some("microsoft.graph.androidWorkProfileGeneralDeviceConfiguration") => {
-                Self::AndroidWorkProfileGeneralDeviceConfiguration(serde::Deserialize::deserialize(
-                    d,
-                )?)
+                Self::AndroidWorkProfileGeneralDeviceConfiguration(rest(ahead, map)?)
             }
             Some("microsoft.graph.appleDeviceFeaturesConfigurationBase") => {
-                Self::AppleDeviceFeaturesConfigurationBase(serde::Deserialize::deserialize(d)?)
+                Self::AppleDeviceFeaturesConfigurationBase(rest(ahead, map)?)
             }
             Some("microsoft.graph.iosDeviceFeaturesConfiguration") => {
-                Self::IosDeviceFeaturesConfiguration(serde::Deserialize::deserialize(d)?)
+                Self::IosDeviceFeaturesConfiguration(rest(ahead, map)?)
             }
             Some("microsoft.graph.macOSDeviceFeaturesConfiguration") => {
-                Self::MacOSDeviceFeaturesConfiguration(serde::Deserialize::deserialize(d)?)
+                Self::MacOSDeviceFeaturesConfiguration(rest(ahead, map)?)
             }
             Some("microsoft.graph.editionUpgradeConfiguration") => {
-                Self::EditionUpgradeConfiguration(serde::Deserialize::deserialize(d)?)
+                Self::EditionUpgradeConfiguration(rest(ahead, map)?)
             }
             Some("microsoft.graph.iosCertificateProfile") => {
-                Self::IosCertificateProfile(serde::Deserialize::deserialize(d)?)
+                Self::IosCertificateProfile(rest(ahead, map)?)
             }
             Some("microsoft.graph.iosCustomConfiguration") => {
-                Self::IosCustomConfiguration(serde::Deserialize::deserialize(d)?)
+                Self::IosCustomConfiguration(rest(ahead, map)?)
             }
             Some("microsoft.graph.iosGeneralDeviceConfiguration") => {
-                Self::IosGeneralDeviceConfiguration(serde::Deserialize::deserialize(d)?)
+                Self::IosGeneralDeviceConfiguration(rest(ahead, map)?)
             }
             Some("microsoft.graph.iosUpdateConfiguration") => {
-                Self::IosUpdateConfiguration(serde::Deserialize::deserialize(d)?)
+                Self::IosUpdateConfiguration(rest(ahead, map)?)
             }
             Some("microsoft.graph.macOSCustomConfiguration") => {
-                Self::MacOSCustomConfiguration(serde::Deserialize::deserialize(d)?)
+                Self::MacOSCustomConfiguration(rest(ahead, map)?)
             }
             Some("microsoft.graph.macOSGeneralDeviceConfiguration") => {
-                Self::MacOSGeneralDeviceConfiguration(serde::Deserialize::deserialize(d)?)
+                Self::MacOSGeneralDeviceConfiguration(rest(ahead, map)?)
             }
             Some("microsoft.graph.sharedPCConfiguration") => {
-                Self::SharedPCConfiguration(serde::Deserialize::deserialize(d)?)
+                Self::SharedPCConfiguration(rest(ahead, map)?)
             }
             Some("microsoft.graph.windows10CustomConfiguration") => {
-                Self::Windows10CustomConfiguration(serde::Deserialize::deserialize(d)?)
+                Self::Windows10CustomConfiguration(rest(ahead, map)?)
             }
             Some("microsoft.graph.windows10EndpointProtectionConfiguration") => {
-                Self::Windows10EndpointProtectionConfiguration(serde::Deserialize::deserialize(d)?)
+                Self::Windows10EndpointProtectionConfiguration(rest(ahead, map)?)
             }
             Some("microsoft.graph.windows10EnterpriseModernAppManagementConfiguration") => {
-                Self::Windows10EnterpriseModernAppManagementConfiguration(
-                    serde::Deserialize::deserialize(d)?,
-                )
+                Self::Windows10EnterpriseModernAppManagementConfiguration(rest(ahead, map)?)
             }
             Some("microsoft.graph.windows10GeneralConfiguration") => {
-                Self::Windows10GeneralConfiguration(serde::Deserialize::deserialize(d)?)
+                Self::Windows10GeneralConfiguration(rest(ahead, map)?)
             }
             Some("microsoft.graph.windows10SecureAssessmentConfiguration") => {
-                Self::Windows10SecureAssessmentConfiguration(serde::Deserialize::deserialize(d)?)
+                Self::Windows10SecureAssessmentConfiguration(rest(ahead, map)?)
             }
             Some("microsoft.graph.windows10TeamGeneralConfiguration") => {
-                Self::Windows10TeamGeneralConfiguration(serde::Deserialize::deserialize(d)?)
+                Self::Windows10TeamGeneralConfiguration(rest(ahead, map)?)
             }
             Some("microsoft.graph.windows81GeneralConfiguration") => {
-                Self::Windows81GeneralConfiguration(serde::Deserialize::deserialize(d)?)
+                Self::Windows81GeneralConfiguration(rest(ahead, map)?)
             }
             Some("microsoft.graph.windowsDefenderAdvancedThreatProtectionConfiguration") => {
-                Self::WindowsDefenderAdvancedThreatProtectionConfiguration(
-                    serde::Deserialize::deserialize(d)?,
-                )
+                Self::WindowsDefenderAdvancedThreatProtectionConfiguration(rest(ahead, map)?)
             }
             Some("microsoft.graph.windowsPhone81CustomConfiguration") => {
-                Self::WindowsPhone81CustomConfiguration(serde::Deserialize::deserialize(d)?)
+                Self::WindowsPhone81CustomConfiguration(rest(ahead, map)?)
             }
             Some("microsoft.graph.windowsPhone81GeneralConfiguration") => {
-                Self::WindowsPhone81GeneralConfiguration(serde::Deserialize::deserialize(d)?)
+                Self::WindowsPhone81GeneralConfiguration(rest(ahead, map)?)
             }
             Some("microsoft.graph.windowsUpdateForBusinessConfiguration") => {
-                Self::WindowsUpdateForBusinessConfiguration(serde::Deserialize::deserialize(d)?)
+                Self::WindowsUpdateForBusinessConfiguration(rest(ahead, map)?)
             }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 
@@ -16641,34 +16638,29 @@ impl<'de> serde::Deserialize<'de> for AnyDeviceEnrollmentConfiguration {
 impl crate::polymorphic::Polymorphic for AnyDeviceEnrollmentConfiguration {
     const DECLARED: &'static str = "microsoft.graph.deviceEnrollmentConfiguration";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
             None | Some("microsoft.graph.deviceEnrollmentConfiguration") => {
-                Self::DeviceEnrollmentConfiguration(serde::Deserialize::deserialize(d)?)
+                Self::DeviceEnrollmentConfiguration(rest(ahead, map)?)
             }
             Some("microsoft.graph.deviceEnrollmentLimitConfiguration") => {
-                Self::DeviceEnrollmentLimitConfiguration(serde::Deserialize::deserialize(d)?)
+                Self::DeviceEnrollmentLimitConfiguration(rest(ahead, map)?)
             }
             Some("microsoft.graph.deviceEnrollmentPlatformRestrictionsConfiguration") => {
-                Self::DeviceEnrollmentPlatformRestrictionsConfiguration(
-                    serde::Deserialize::deserialize(d)?,
-                )
+                Self::DeviceEnrollmentPlatformRestrictionsConfiguration(rest(ahead, map)?)
             }
             Some("microsoft.graph.deviceEnrollmentWindowsHelloForBusinessConfiguration") => {
-                Self::DeviceEnrollmentWindowsHelloForBusinessConfiguration(
-                    serde::Deserialize::deserialize(d)?,
-                )
+                Self::DeviceEnrollmentWindowsHelloForBusinessConfiguration(rest(ahead, map)?)
             }
             Some("microsoft.graph.windows10EnrollmentCompletionPageConfiguration") => {
-                Self::Windows10EnrollmentCompletionPageConfiguration(
-                    serde::Deserialize::deserialize(d)?,
-                )
+                Self::Windows10EnrollmentCompletionPageConfiguration(rest(ahead, map)?)
             }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 
@@ -20395,19 +20387,20 @@ impl<'de> serde::Deserialize<'de> for AnyDeviceManagementTroubleshootingEvent {
 impl crate::polymorphic::Polymorphic for AnyDeviceManagementTroubleshootingEvent {
     const DECLARED: &'static str = "microsoft.graph.deviceManagementTroubleshootingEvent";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
             None | Some("microsoft.graph.deviceManagementTroubleshootingEvent") => {
-                Self::DeviceManagementTroubleshootingEvent(serde::Deserialize::deserialize(d)?)
+                Self::DeviceManagementTroubleshootingEvent(rest(ahead, map)?)
             }
             Some("microsoft.graph.enrollmentTroubleshootingEvent") => {
-                Self::EnrollmentTroubleshootingEvent(serde::Deserialize::deserialize(d)?)
+                Self::EnrollmentTroubleshootingEvent(rest(ahead, map)?)
             }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 
@@ -30339,31 +30332,28 @@ impl<'de> serde::Deserialize<'de> for AnyManagedApp {
 impl crate::polymorphic::Polymorphic for AnyManagedApp {
     const DECLARED: &'static str = "microsoft.graph.managedApp";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
-            None | Some("microsoft.graph.managedApp") => {
-                Self::ManagedApp(serde::Deserialize::deserialize(d)?)
-            }
+            None | Some("microsoft.graph.managedApp") => Self::ManagedApp(rest(ahead, map)?),
             Some("microsoft.graph.managedAndroidStoreApp") => {
-                Self::ManagedAndroidStoreApp(serde::Deserialize::deserialize(d)?)
+                Self::ManagedAndroidStoreApp(rest(ahead, map)?)
             }
             Some("microsoft.graph.managedIOSStoreApp") => {
-                Self::ManagedIOSStoreApp(serde::Deserialize::deserialize(d)?)
+                Self::ManagedIOSStoreApp(rest(ahead, map)?)
             }
             Some("microsoft.graph.managedMobileLobApp") => {
-                Self::ManagedMobileLobApp(serde::Deserialize::deserialize(d)?)
+                Self::ManagedMobileLobApp(rest(ahead, map)?)
             }
             Some("microsoft.graph.managedAndroidLobApp") => {
-                Self::ManagedAndroidLobApp(serde::Deserialize::deserialize(d)?)
+                Self::ManagedAndroidLobApp(rest(ahead, map)?)
             }
-            Some("microsoft.graph.managedIOSLobApp") => {
-                Self::ManagedIOSLobApp(serde::Deserialize::deserialize(d)?)
-            }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some("microsoft.graph.managedIOSLobApp") => Self::ManagedIOSLobApp(rest(ahead, map)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 
@@ -30657,19 +30647,20 @@ impl<'de> serde::Deserialize<'de> for AnyManagedAppConfiguration {
 impl crate::polymorphic::Polymorphic for AnyManagedAppConfiguration {
     const DECLARED: &'static str = "microsoft.graph.managedAppConfiguration";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
             None | Some("microsoft.graph.managedAppConfiguration") => {
-                Self::ManagedAppConfiguration(serde::Deserialize::deserialize(d)?)
+                Self::ManagedAppConfiguration(rest(ahead, map)?)
             }
             Some("microsoft.graph.targetedManagedAppConfiguration") => {
-                Self::TargetedManagedAppConfiguration(serde::Deserialize::deserialize(d)?)
+                Self::TargetedManagedAppConfiguration(rest(ahead, map)?)
             }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 
@@ -31566,46 +31557,47 @@ impl<'de> serde::Deserialize<'de> for AnyManagedAppPolicy {
 impl crate::polymorphic::Polymorphic for AnyManagedAppPolicy {
     const DECLARED: &'static str = "microsoft.graph.managedAppPolicy";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
             None | Some("microsoft.graph.managedAppPolicy") => {
-                Self::ManagedAppPolicy(serde::Deserialize::deserialize(d)?)
+                Self::ManagedAppPolicy(rest(ahead, map)?)
             }
             Some("microsoft.graph.managedAppConfiguration") => {
-                Self::ManagedAppConfiguration(serde::Deserialize::deserialize(d)?)
+                Self::ManagedAppConfiguration(rest(ahead, map)?)
             }
             Some("microsoft.graph.targetedManagedAppConfiguration") => {
-                Self::TargetedManagedAppConfiguration(serde::Deserialize::deserialize(d)?)
+                Self::TargetedManagedAppConfiguration(rest(ahead, map)?)
             }
             Some("microsoft.graph.managedAppProtection") => {
-                Self::ManagedAppProtection(serde::Deserialize::deserialize(d)?)
+                Self::ManagedAppProtection(rest(ahead, map)?)
             }
             Some("microsoft.graph.defaultManagedAppProtection") => {
-                Self::DefaultManagedAppProtection(serde::Deserialize::deserialize(d)?)
+                Self::DefaultManagedAppProtection(rest(ahead, map)?)
             }
             Some("microsoft.graph.targetedManagedAppProtection") => {
-                Self::TargetedManagedAppProtection(serde::Deserialize::deserialize(d)?)
+                Self::TargetedManagedAppProtection(rest(ahead, map)?)
             }
             Some("microsoft.graph.androidManagedAppProtection") => {
-                Self::AndroidManagedAppProtection(serde::Deserialize::deserialize(d)?)
+                Self::AndroidManagedAppProtection(rest(ahead, map)?)
             }
             Some("microsoft.graph.iosManagedAppProtection") => {
-                Self::IosManagedAppProtection(serde::Deserialize::deserialize(d)?)
+                Self::IosManagedAppProtection(rest(ahead, map)?)
             }
             Some("microsoft.graph.windowsInformationProtection") => {
-                Self::WindowsInformationProtection(serde::Deserialize::deserialize(d)?)
+                Self::WindowsInformationProtection(rest(ahead, map)?)
             }
             Some("microsoft.graph.mdmWindowsInformationProtectionPolicy") => {
-                Self::MdmWindowsInformationProtectionPolicy(serde::Deserialize::deserialize(d)?)
+                Self::MdmWindowsInformationProtectionPolicy(rest(ahead, map)?)
             }
             Some("microsoft.graph.windowsInformationProtectionPolicy") => {
-                Self::WindowsInformationProtectionPolicy(serde::Deserialize::deserialize(d)?)
+                Self::WindowsInformationProtectionPolicy(rest(ahead, map)?)
             }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 
@@ -32686,28 +32678,29 @@ impl<'de> serde::Deserialize<'de> for AnyManagedAppProtection {
 impl crate::polymorphic::Polymorphic for AnyManagedAppProtection {
     const DECLARED: &'static str = "microsoft.graph.managedAppProtection";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
             None | Some("microsoft.graph.managedAppProtection") => {
-                Self::ManagedAppProtection(serde::Deserialize::deserialize(d)?)
+                Self::ManagedAppProtection(rest(ahead, map)?)
             }
             Some("microsoft.graph.defaultManagedAppProtection") => {
-                Self::DefaultManagedAppProtection(serde::Deserialize::deserialize(d)?)
+                Self::DefaultManagedAppProtection(rest(ahead, map)?)
             }
             Some("microsoft.graph.targetedManagedAppProtection") => {
-                Self::TargetedManagedAppProtection(serde::Deserialize::deserialize(d)?)
+                Self::TargetedManagedAppProtection(rest(ahead, map)?)
             }
             Some("microsoft.graph.androidManagedAppProtection") => {
-                Self::AndroidManagedAppProtection(serde::Deserialize::deserialize(d)?)
+                Self::AndroidManagedAppProtection(rest(ahead, map)?)
             }
             Some("microsoft.graph.iosManagedAppProtection") => {
-                Self::IosManagedAppProtection(serde::Deserialize::deserialize(d)?)
+                Self::IosManagedAppProtection(rest(ahead, map)?)
             }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 
@@ -33273,22 +33266,23 @@ impl<'de> serde::Deserialize<'de> for AnyManagedAppRegistration {
 impl crate::polymorphic::Polymorphic for AnyManagedAppRegistration {
     const DECLARED: &'static str = "microsoft.graph.managedAppRegistration";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
             None | Some("microsoft.graph.managedAppRegistration") => {
-                Self::ManagedAppRegistration(serde::Deserialize::deserialize(d)?)
+                Self::ManagedAppRegistration(rest(ahead, map)?)
             }
             Some("microsoft.graph.androidManagedAppRegistration") => {
-                Self::AndroidManagedAppRegistration(serde::Deserialize::deserialize(d)?)
+                Self::AndroidManagedAppRegistration(rest(ahead, map)?)
             }
             Some("microsoft.graph.iosManagedAppRegistration") => {
-                Self::IosManagedAppRegistration(serde::Deserialize::deserialize(d)?)
+                Self::IosManagedAppRegistration(rest(ahead, map)?)
             }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 
@@ -33574,19 +33568,20 @@ impl<'de> serde::Deserialize<'de> for AnyManagedAppStatus {
 impl crate::polymorphic::Polymorphic for AnyManagedAppStatus {
     const DECLARED: &'static str = "microsoft.graph.managedAppStatus";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
             None | Some("microsoft.graph.managedAppStatus") => {
-                Self::ManagedAppStatus(serde::Deserialize::deserialize(d)?)
+                Self::ManagedAppStatus(rest(ahead, map)?)
             }
             Some("microsoft.graph.managedAppStatusRaw") => {
-                Self::ManagedAppStatusRaw(serde::Deserialize::deserialize(d)?)
+                Self::ManagedAppStatusRaw(rest(ahead, map)?)
             }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 
@@ -35382,19 +35377,20 @@ impl<'de> serde::Deserialize<'de> for AnyManagedDeviceMobileAppConfiguration {
 impl crate::polymorphic::Polymorphic for AnyManagedDeviceMobileAppConfiguration {
     const DECLARED: &'static str = "microsoft.graph.managedDeviceMobileAppConfiguration";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
             None | Some("microsoft.graph.managedDeviceMobileAppConfiguration") => {
-                Self::ManagedDeviceMobileAppConfiguration(serde::Deserialize::deserialize(d)?)
+                Self::ManagedDeviceMobileAppConfiguration(rest(ahead, map)?)
             }
             Some("microsoft.graph.iosMobileAppConfiguration") => {
-                Self::IosMobileAppConfiguration(serde::Deserialize::deserialize(d)?)
+                Self::IosMobileAppConfiguration(rest(ahead, map)?)
             }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 
@@ -36801,19 +36797,16 @@ impl<'de> serde::Deserialize<'de> for AnyManagedEBook {
 impl crate::polymorphic::Polymorphic for AnyManagedEBook {
     const DECLARED: &'static str = "microsoft.graph.managedEBook";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
-            None | Some("microsoft.graph.managedEBook") => {
-                Self::ManagedEBook(serde::Deserialize::deserialize(d)?)
-            }
-            Some("microsoft.graph.iosVppEBook") => {
-                Self::IosVppEBook(serde::Deserialize::deserialize(d)?)
-            }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            None | Some("microsoft.graph.managedEBook") => Self::ManagedEBook(rest(ahead, map)?),
+            Some("microsoft.graph.iosVppEBook") => Self::IosVppEBook(rest(ahead, map)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 
@@ -37108,19 +37101,20 @@ impl<'de> serde::Deserialize<'de> for AnyManagedEBookAssignment {
 impl crate::polymorphic::Polymorphic for AnyManagedEBookAssignment {
     const DECLARED: &'static str = "microsoft.graph.managedEBookAssignment";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
             None | Some("microsoft.graph.managedEBookAssignment") => {
-                Self::ManagedEBookAssignment(serde::Deserialize::deserialize(d)?)
+                Self::ManagedEBookAssignment(rest(ahead, map)?)
             }
             Some("microsoft.graph.iosVppEBookAssignment") => {
-                Self::IosVppEBookAssignment(serde::Deserialize::deserialize(d)?)
+                Self::IosVppEBookAssignment(rest(ahead, map)?)
             }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 
@@ -38100,22 +38094,21 @@ impl<'de> serde::Deserialize<'de> for AnyManagedMobileLobApp {
 impl crate::polymorphic::Polymorphic for AnyManagedMobileLobApp {
     const DECLARED: &'static str = "microsoft.graph.managedMobileLobApp";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
             None | Some("microsoft.graph.managedMobileLobApp") => {
-                Self::ManagedMobileLobApp(serde::Deserialize::deserialize(d)?)
+                Self::ManagedMobileLobApp(rest(ahead, map)?)
             }
             Some("microsoft.graph.managedAndroidLobApp") => {
-                Self::ManagedAndroidLobApp(serde::Deserialize::deserialize(d)?)
+                Self::ManagedAndroidLobApp(rest(ahead, map)?)
             }
-            Some("microsoft.graph.managedIOSLobApp") => {
-                Self::ManagedIOSLobApp(serde::Deserialize::deserialize(d)?)
-            }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some("microsoft.graph.managedIOSLobApp") => Self::ManagedIOSLobApp(rest(ahead, map)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 
@@ -40048,92 +40041,61 @@ impl<'de> serde::Deserialize<'de> for AnyMobileApp {
 impl crate::polymorphic::Polymorphic for AnyMobileApp {
     const DECLARED: &'static str = "microsoft.graph.mobileApp";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
-            None | Some("microsoft.graph.mobileApp") => {
-                Self::MobileApp(serde::Deserialize::deserialize(d)?)
-            }
-            Some("microsoft.graph.androidStoreApp") => {
-                Self::AndroidStoreApp(serde::Deserialize::deserialize(d)?)
-            }
-            Some("microsoft.graph.iosiPadOSWebClip") => {
-                Self::IosiPadOSWebClip(serde::Deserialize::deserialize(d)?)
-            }
-            Some("microsoft.graph.iosStoreApp") => {
-                Self::IosStoreApp(serde::Deserialize::deserialize(d)?)
-            }
-            Some("microsoft.graph.iosVppApp") => {
-                Self::IosVppApp(serde::Deserialize::deserialize(d)?)
-            }
+            None | Some("microsoft.graph.mobileApp") => Self::MobileApp(rest(ahead, map)?),
+            Some("microsoft.graph.androidStoreApp") => Self::AndroidStoreApp(rest(ahead, map)?),
+            Some("microsoft.graph.iosiPadOSWebClip") => Self::IosiPadOSWebClip(rest(ahead, map)?),
+            Some("microsoft.graph.iosStoreApp") => Self::IosStoreApp(rest(ahead, map)?),
+            Some("microsoft.graph.iosVppApp") => Self::IosVppApp(rest(ahead, map)?),
             Some("microsoft.graph.macOSMicrosoftDefenderApp") => {
-                Self::MacOSMicrosoftDefenderApp(serde::Deserialize::deserialize(d)?)
+                Self::MacOSMicrosoftDefenderApp(rest(ahead, map)?)
             }
             Some("microsoft.graph.macOSMicrosoftEdgeApp") => {
-                Self::MacOSMicrosoftEdgeApp(serde::Deserialize::deserialize(d)?)
+                Self::MacOSMicrosoftEdgeApp(rest(ahead, map)?)
             }
             Some("microsoft.graph.macOSOfficeSuiteApp") => {
-                Self::MacOSOfficeSuiteApp(serde::Deserialize::deserialize(d)?)
+                Self::MacOSOfficeSuiteApp(rest(ahead, map)?)
             }
-            Some("microsoft.graph.managedApp") => {
-                Self::ManagedApp(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.managedApp") => Self::ManagedApp(rest(ahead, map)?),
             Some("microsoft.graph.managedAndroidStoreApp") => {
-                Self::ManagedAndroidStoreApp(serde::Deserialize::deserialize(d)?)
+                Self::ManagedAndroidStoreApp(rest(ahead, map)?)
             }
             Some("microsoft.graph.managedIOSStoreApp") => {
-                Self::ManagedIOSStoreApp(serde::Deserialize::deserialize(d)?)
+                Self::ManagedIOSStoreApp(rest(ahead, map)?)
             }
             Some("microsoft.graph.managedMobileLobApp") => {
-                Self::ManagedMobileLobApp(serde::Deserialize::deserialize(d)?)
+                Self::ManagedMobileLobApp(rest(ahead, map)?)
             }
             Some("microsoft.graph.managedAndroidLobApp") => {
-                Self::ManagedAndroidLobApp(serde::Deserialize::deserialize(d)?)
+                Self::ManagedAndroidLobApp(rest(ahead, map)?)
             }
-            Some("microsoft.graph.managedIOSLobApp") => {
-                Self::ManagedIOSLobApp(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.managedIOSLobApp") => Self::ManagedIOSLobApp(rest(ahead, map)?),
             Some("microsoft.graph.microsoftStoreForBusinessApp") => {
-                Self::MicrosoftStoreForBusinessApp(serde::Deserialize::deserialize(d)?)
+                Self::MicrosoftStoreForBusinessApp(rest(ahead, map)?)
             }
-            Some("microsoft.graph.mobileLobApp") => {
-                Self::MobileLobApp(serde::Deserialize::deserialize(d)?)
-            }
-            Some("microsoft.graph.androidLobApp") => {
-                Self::AndroidLobApp(serde::Deserialize::deserialize(d)?)
-            }
-            Some("microsoft.graph.iosLobApp") => {
-                Self::IosLobApp(serde::Deserialize::deserialize(d)?)
-            }
-            Some("microsoft.graph.macOSDmgApp") => {
-                Self::MacOSDmgApp(serde::Deserialize::deserialize(d)?)
-            }
-            Some("microsoft.graph.macOSLobApp") => {
-                Self::MacOSLobApp(serde::Deserialize::deserialize(d)?)
-            }
-            Some("microsoft.graph.win32LobApp") => {
-                Self::Win32LobApp(serde::Deserialize::deserialize(d)?)
-            }
-            Some("microsoft.graph.windowsAppX") => {
-                Self::WindowsAppX(serde::Deserialize::deserialize(d)?)
-            }
-            Some("microsoft.graph.windowsMobileMSI") => {
-                Self::WindowsMobileMSI(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.mobileLobApp") => Self::MobileLobApp(rest(ahead, map)?),
+            Some("microsoft.graph.androidLobApp") => Self::AndroidLobApp(rest(ahead, map)?),
+            Some("microsoft.graph.iosLobApp") => Self::IosLobApp(rest(ahead, map)?),
+            Some("microsoft.graph.macOSDmgApp") => Self::MacOSDmgApp(rest(ahead, map)?),
+            Some("microsoft.graph.macOSLobApp") => Self::MacOSLobApp(rest(ahead, map)?),
+            Some("microsoft.graph.win32LobApp") => Self::Win32LobApp(rest(ahead, map)?),
+            Some("microsoft.graph.windowsAppX") => Self::WindowsAppX(rest(ahead, map)?),
+            Some("microsoft.graph.windowsMobileMSI") => Self::WindowsMobileMSI(rest(ahead, map)?),
             Some("microsoft.graph.windowsUniversalAppX") => {
-                Self::WindowsUniversalAppX(serde::Deserialize::deserialize(d)?)
+                Self::WindowsUniversalAppX(rest(ahead, map)?)
             }
-            Some("microsoft.graph.webApp") => Self::WebApp(serde::Deserialize::deserialize(d)?),
+            Some("microsoft.graph.webApp") => Self::WebApp(rest(ahead, map)?),
             Some("microsoft.graph.windowsMicrosoftEdgeApp") => {
-                Self::WindowsMicrosoftEdgeApp(serde::Deserialize::deserialize(d)?)
+                Self::WindowsMicrosoftEdgeApp(rest(ahead, map)?)
             }
-            Some("microsoft.graph.windowsWebApp") => {
-                Self::WindowsWebApp(serde::Deserialize::deserialize(d)?)
-            }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some("microsoft.graph.windowsWebApp") => Self::WindowsWebApp(rest(ahead, map)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 
@@ -41414,19 +41376,20 @@ impl<'de> serde::Deserialize<'de> for AnyMobileContainedApp {
 impl crate::polymorphic::Polymorphic for AnyMobileContainedApp {
     const DECLARED: &'static str = "microsoft.graph.mobileContainedApp";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
             None | Some("microsoft.graph.mobileContainedApp") => {
-                Self::MobileContainedApp(serde::Deserialize::deserialize(d)?)
+                Self::MobileContainedApp(rest(ahead, map)?)
             }
             Some("microsoft.graph.windowsUniversalAppXContainedApp") => {
-                Self::WindowsUniversalAppXContainedApp(serde::Deserialize::deserialize(d)?)
+                Self::WindowsUniversalAppXContainedApp(rest(ahead, map)?)
             }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 
@@ -42069,40 +42032,25 @@ impl<'de> serde::Deserialize<'de> for AnyMobileLobApp {
 impl crate::polymorphic::Polymorphic for AnyMobileLobApp {
     const DECLARED: &'static str = "microsoft.graph.mobileLobApp";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
-            None | Some("microsoft.graph.mobileLobApp") => {
-                Self::MobileLobApp(serde::Deserialize::deserialize(d)?)
-            }
-            Some("microsoft.graph.androidLobApp") => {
-                Self::AndroidLobApp(serde::Deserialize::deserialize(d)?)
-            }
-            Some("microsoft.graph.iosLobApp") => {
-                Self::IosLobApp(serde::Deserialize::deserialize(d)?)
-            }
-            Some("microsoft.graph.macOSDmgApp") => {
-                Self::MacOSDmgApp(serde::Deserialize::deserialize(d)?)
-            }
-            Some("microsoft.graph.macOSLobApp") => {
-                Self::MacOSLobApp(serde::Deserialize::deserialize(d)?)
-            }
-            Some("microsoft.graph.win32LobApp") => {
-                Self::Win32LobApp(serde::Deserialize::deserialize(d)?)
-            }
-            Some("microsoft.graph.windowsAppX") => {
-                Self::WindowsAppX(serde::Deserialize::deserialize(d)?)
-            }
-            Some("microsoft.graph.windowsMobileMSI") => {
-                Self::WindowsMobileMSI(serde::Deserialize::deserialize(d)?)
-            }
+            None | Some("microsoft.graph.mobileLobApp") => Self::MobileLobApp(rest(ahead, map)?),
+            Some("microsoft.graph.androidLobApp") => Self::AndroidLobApp(rest(ahead, map)?),
+            Some("microsoft.graph.iosLobApp") => Self::IosLobApp(rest(ahead, map)?),
+            Some("microsoft.graph.macOSDmgApp") => Self::MacOSDmgApp(rest(ahead, map)?),
+            Some("microsoft.graph.macOSLobApp") => Self::MacOSLobApp(rest(ahead, map)?),
+            Some("microsoft.graph.win32LobApp") => Self::Win32LobApp(rest(ahead, map)?),
+            Some("microsoft.graph.windowsAppX") => Self::WindowsAppX(rest(ahead, map)?),
+            Some("microsoft.graph.windowsMobileMSI") => Self::WindowsMobileMSI(rest(ahead, map)?),
             Some("microsoft.graph.windowsUniversalAppX") => {
-                Self::WindowsUniversalAppX(serde::Deserialize::deserialize(d)?)
+                Self::WindowsUniversalAppX(rest(ahead, map)?)
             }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 
@@ -43506,19 +43454,20 @@ impl<'de> serde::Deserialize<'de> for AnyRoleAssignment {
 impl crate::polymorphic::Polymorphic for AnyRoleAssignment {
     const DECLARED: &'static str = "microsoft.graph.roleAssignment";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
             None | Some("microsoft.graph.roleAssignment") => {
-                Self::RoleAssignment(serde::Deserialize::deserialize(d)?)
+                Self::RoleAssignment(rest(ahead, map)?)
             }
             Some("microsoft.graph.deviceAndAppManagementRoleAssignment") => {
-                Self::DeviceAndAppManagementRoleAssignment(serde::Deserialize::deserialize(d)?)
+                Self::DeviceAndAppManagementRoleAssignment(rest(ahead, map)?)
             }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 
@@ -43869,19 +43818,20 @@ impl<'de> serde::Deserialize<'de> for AnyRoleDefinition {
 impl crate::polymorphic::Polymorphic for AnyRoleDefinition {
     const DECLARED: &'static str = "microsoft.graph.roleDefinition";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
             None | Some("microsoft.graph.roleDefinition") => {
-                Self::RoleDefinition(serde::Deserialize::deserialize(d)?)
+                Self::RoleDefinition(rest(ahead, map)?)
             }
             Some("microsoft.graph.deviceAndAppManagementRoleDefinition") => {
-                Self::DeviceAndAppManagementRoleDefinition(serde::Deserialize::deserialize(d)?)
+                Self::DeviceAndAppManagementRoleDefinition(rest(ahead, map)?)
             }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 
@@ -45192,22 +45142,23 @@ impl<'de> serde::Deserialize<'de> for AnyTargetedManagedAppProtection {
 impl crate::polymorphic::Polymorphic for AnyTargetedManagedAppProtection {
     const DECLARED: &'static str = "microsoft.graph.targetedManagedAppProtection";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
             None | Some("microsoft.graph.targetedManagedAppProtection") => {
-                Self::TargetedManagedAppProtection(serde::Deserialize::deserialize(d)?)
+                Self::TargetedManagedAppProtection(rest(ahead, map)?)
             }
             Some("microsoft.graph.androidManagedAppProtection") => {
-                Self::AndroidManagedAppProtection(serde::Deserialize::deserialize(d)?)
+                Self::AndroidManagedAppProtection(rest(ahead, map)?)
             }
             Some("microsoft.graph.iosManagedAppProtection") => {
-                Self::IosManagedAppProtection(serde::Deserialize::deserialize(d)?)
+                Self::IosManagedAppProtection(rest(ahead, map)?)
             }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 
@@ -62275,22 +62226,23 @@ impl<'de> serde::Deserialize<'de> for AnyWindowsInformationProtection {
 impl crate::polymorphic::Polymorphic for AnyWindowsInformationProtection {
     const DECLARED: &'static str = "microsoft.graph.windowsInformationProtection";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
             None | Some("microsoft.graph.windowsInformationProtection") => {
-                Self::WindowsInformationProtection(serde::Deserialize::deserialize(d)?)
+                Self::WindowsInformationProtection(rest(ahead, map)?)
             }
             Some("microsoft.graph.mdmWindowsInformationProtectionPolicy") => {
-                Self::MdmWindowsInformationProtectionPolicy(serde::Deserialize::deserialize(d)?)
+                Self::MdmWindowsInformationProtectionPolicy(rest(ahead, map)?)
             }
             Some("microsoft.graph.windowsInformationProtectionPolicy") => {
-                Self::WindowsInformationProtectionPolicy(serde::Deserialize::deserialize(d)?)
+                Self::WindowsInformationProtectionPolicy(rest(ahead, map)?)
             }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 
@@ -69277,19 +69229,20 @@ impl<'de> serde::Deserialize<'de> for AnyCloudPcManagementAssignmentTarget {
 impl crate::polymorphic::Polymorphic for AnyCloudPcManagementAssignmentTarget {
     const DECLARED: &'static str = "microsoft.graph.cloudPcManagementAssignmentTarget";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
             None | Some("microsoft.graph.cloudPcManagementAssignmentTarget") => {
-                Self::CloudPcManagementAssignmentTarget(serde::Deserialize::deserialize(d)?)
+                Self::CloudPcManagementAssignmentTarget(rest(ahead, map)?)
             }
             Some("microsoft.graph.cloudPcManagementGroupAssignmentTarget") => {
-                Self::CloudPcManagementGroupAssignmentTarget(serde::Deserialize::deserialize(d)?)
+                Self::CloudPcManagementGroupAssignmentTarget(rest(ahead, map)?)
             }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 
@@ -71583,36 +71536,35 @@ impl<'de> serde::Deserialize<'de> for AnyDeviceActionResult {
 impl crate::polymorphic::Polymorphic for AnyDeviceActionResult {
     const DECLARED: &'static str = "microsoft.graph.deviceActionResult";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
             None | Some("microsoft.graph.deviceActionResult") => {
-                Self::DeviceActionResult(serde::Deserialize::deserialize(d)?)
+                Self::DeviceActionResult(rest(ahead, map)?)
             }
             Some("microsoft.graph.deleteUserFromSharedAppleDeviceActionResult") => {
-                Self::DeleteUserFromSharedAppleDeviceActionResult(serde::Deserialize::deserialize(
-                    d,
-                )?)
+                Self::DeleteUserFromSharedAppleDeviceActionResult(rest(ahead, map)?)
             }
             Some("microsoft.graph.locateDeviceActionResult") => {
-                Self::LocateDeviceActionResult(serde::Deserialize::deserialize(d)?)
+                Self::LocateDeviceActionResult(rest(ahead, map)?)
             }
             Some("microsoft.graph.remoteLockActionResult") => {
-                Self::RemoteLockActionResult(serde::Deserialize::deserialize(d)?)
+                Self::RemoteLockActionResult(rest(ahead, map)?)
             }
             Some("microsoft.graph.resetPasscodeActionResult") => {
-                Self::ResetPasscodeActionResult(serde::Deserialize::deserialize(d)?)
+                Self::ResetPasscodeActionResult(rest(ahead, map)?)
             }
             Some("microsoft.graph.rotateBitLockerKeysDeviceActionResult") => {
-                Self::RotateBitLockerKeysDeviceActionResult(serde::Deserialize::deserialize(d)?)
+                Self::RotateBitLockerKeysDeviceActionResult(rest(ahead, map)?)
             }
             Some("microsoft.graph.windowsDefenderScanActionResult") => {
-                Self::WindowsDefenderScanActionResult(serde::Deserialize::deserialize(d)?)
+                Self::WindowsDefenderScanActionResult(rest(ahead, map)?)
             }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 
@@ -72081,33 +72033,32 @@ impl<'de> serde::Deserialize<'de> for AnyDeviceAndAppManagementAssignmentTarget 
 impl crate::polymorphic::Polymorphic for AnyDeviceAndAppManagementAssignmentTarget {
     const DECLARED: &'static str = "microsoft.graph.deviceAndAppManagementAssignmentTarget";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
             None | Some("microsoft.graph.deviceAndAppManagementAssignmentTarget") => {
-                Self::DeviceAndAppManagementAssignmentTarget(serde::Deserialize::deserialize(d)?)
+                Self::DeviceAndAppManagementAssignmentTarget(rest(ahead, map)?)
             }
             Some("microsoft.graph.allDevicesAssignmentTarget") => {
-                Self::AllDevicesAssignmentTarget(serde::Deserialize::deserialize(d)?)
+                Self::AllDevicesAssignmentTarget(rest(ahead, map)?)
             }
             Some("microsoft.graph.allLicensedUsersAssignmentTarget") => {
-                Self::AllLicensedUsersAssignmentTarget(serde::Deserialize::deserialize(d)?)
+                Self::AllLicensedUsersAssignmentTarget(rest(ahead, map)?)
             }
             Some("microsoft.graph.configurationManagerCollectionAssignmentTarget") => {
-                Self::ConfigurationManagerCollectionAssignmentTarget(
-                    serde::Deserialize::deserialize(d)?,
-                )
+                Self::ConfigurationManagerCollectionAssignmentTarget(rest(ahead, map)?)
             }
             Some("microsoft.graph.groupAssignmentTarget") => {
-                Self::GroupAssignmentTarget(serde::Deserialize::deserialize(d)?)
+                Self::GroupAssignmentTarget(rest(ahead, map)?)
             }
             Some("microsoft.graph.exclusionGroupAssignmentTarget") => {
-                Self::ExclusionGroupAssignmentTarget(serde::Deserialize::deserialize(d)?)
+                Self::ExclusionGroupAssignmentTarget(rest(ahead, map)?)
             }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 
@@ -74493,22 +74444,21 @@ impl<'de> serde::Deserialize<'de> for AnyEdgeSearchEngineBase {
 impl crate::polymorphic::Polymorphic for AnyEdgeSearchEngineBase {
     const DECLARED: &'static str = "microsoft.graph.edgeSearchEngineBase";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
             None | Some("microsoft.graph.edgeSearchEngineBase") => {
-                Self::EdgeSearchEngineBase(serde::Deserialize::deserialize(d)?)
+                Self::EdgeSearchEngineBase(rest(ahead, map)?)
             }
-            Some("microsoft.graph.edgeSearchEngine") => {
-                Self::EdgeSearchEngine(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.edgeSearchEngine") => Self::EdgeSearchEngine(rest(ahead, map)?),
             Some("microsoft.graph.edgeSearchEngineCustom") => {
-                Self::EdgeSearchEngineCustom(serde::Deserialize::deserialize(d)?)
+                Self::EdgeSearchEngineCustom(rest(ahead, map)?)
             }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 
@@ -75155,19 +75105,20 @@ impl<'de> serde::Deserialize<'de> for AnyGroupAssignmentTarget {
 impl crate::polymorphic::Polymorphic for AnyGroupAssignmentTarget {
     const DECLARED: &'static str = "microsoft.graph.groupAssignmentTarget";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
             None | Some("microsoft.graph.groupAssignmentTarget") => {
-                Self::GroupAssignmentTarget(serde::Deserialize::deserialize(d)?)
+                Self::GroupAssignmentTarget(rest(ahead, map)?)
             }
             Some("microsoft.graph.exclusionGroupAssignmentTarget") => {
-                Self::ExclusionGroupAssignmentTarget(serde::Deserialize::deserialize(d)?)
+                Self::ExclusionGroupAssignmentTarget(rest(ahead, map)?)
             }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 
@@ -76574,22 +76525,21 @@ impl<'de> serde::Deserialize<'de> for AnyIosHomeScreenItem {
 impl crate::polymorphic::Polymorphic for AnyIosHomeScreenItem {
     const DECLARED: &'static str = "microsoft.graph.iosHomeScreenItem";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
             None | Some("microsoft.graph.iosHomeScreenItem") => {
-                Self::IosHomeScreenItem(serde::Deserialize::deserialize(d)?)
+                Self::IosHomeScreenItem(rest(ahead, map)?)
             }
-            Some("microsoft.graph.iosHomeScreenApp") => {
-                Self::IosHomeScreenApp(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.iosHomeScreenApp") => Self::IosHomeScreenApp(rest(ahead, map)?),
             Some("microsoft.graph.iosHomeScreenFolder") => {
-                Self::IosHomeScreenFolder(serde::Deserialize::deserialize(d)?)
+                Self::IosHomeScreenFolder(rest(ahead, map)?)
             }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 
@@ -78124,28 +78074,19 @@ impl<'de> serde::Deserialize<'de> for AnyIpRange {
 impl crate::polymorphic::Polymorphic for AnyIpRange {
     const DECLARED: &'static str = "microsoft.graph.ipRange";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
-            None | Some("microsoft.graph.ipRange") => {
-                Self::IpRange(serde::Deserialize::deserialize(d)?)
-            }
-            Some("microsoft.graph.iPv4CidrRange") => {
-                Self::IPv4CidrRange(serde::Deserialize::deserialize(d)?)
-            }
-            Some("microsoft.graph.iPv4Range") => {
-                Self::IPv4Range(serde::Deserialize::deserialize(d)?)
-            }
-            Some("microsoft.graph.iPv6CidrRange") => {
-                Self::IPv6CidrRange(serde::Deserialize::deserialize(d)?)
-            }
-            Some("microsoft.graph.iPv6Range") => {
-                Self::IPv6Range(serde::Deserialize::deserialize(d)?)
-            }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            None | Some("microsoft.graph.ipRange") => Self::IpRange(rest(ahead, map)?),
+            Some("microsoft.graph.iPv4CidrRange") => Self::IPv4CidrRange(rest(ahead, map)?),
+            Some("microsoft.graph.iPv4Range") => Self::IPv4Range(rest(ahead, map)?),
+            Some("microsoft.graph.iPv6CidrRange") => Self::IPv6CidrRange(rest(ahead, map)?),
+            Some("microsoft.graph.iPv6Range") => Self::IPv6Range(rest(ahead, map)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 
@@ -81540,42 +81481,41 @@ impl<'de> serde::Deserialize<'de> for AnyMobileAppAssignmentSettings {
 impl crate::polymorphic::Polymorphic for AnyMobileAppAssignmentSettings {
     const DECLARED: &'static str = "microsoft.graph.mobileAppAssignmentSettings";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
             None | Some("microsoft.graph.mobileAppAssignmentSettings") => {
-                Self::MobileAppAssignmentSettings(serde::Deserialize::deserialize(d)?)
+                Self::MobileAppAssignmentSettings(rest(ahead, map)?)
             }
             Some("microsoft.graph.iosLobAppAssignmentSettings") => {
-                Self::IosLobAppAssignmentSettings(serde::Deserialize::deserialize(d)?)
+                Self::IosLobAppAssignmentSettings(rest(ahead, map)?)
             }
             Some("microsoft.graph.iosStoreAppAssignmentSettings") => {
-                Self::IosStoreAppAssignmentSettings(serde::Deserialize::deserialize(d)?)
+                Self::IosStoreAppAssignmentSettings(rest(ahead, map)?)
             }
             Some("microsoft.graph.iosVppAppAssignmentSettings") => {
-                Self::IosVppAppAssignmentSettings(serde::Deserialize::deserialize(d)?)
+                Self::IosVppAppAssignmentSettings(rest(ahead, map)?)
             }
             Some("microsoft.graph.macOsLobAppAssignmentSettings") => {
-                Self::MacOsLobAppAssignmentSettings(serde::Deserialize::deserialize(d)?)
+                Self::MacOsLobAppAssignmentSettings(rest(ahead, map)?)
             }
             Some("microsoft.graph.microsoftStoreForBusinessAppAssignmentSettings") => {
-                Self::MicrosoftStoreForBusinessAppAssignmentSettings(
-                    serde::Deserialize::deserialize(d)?,
-                )
+                Self::MicrosoftStoreForBusinessAppAssignmentSettings(rest(ahead, map)?)
             }
             Some("microsoft.graph.win32LobAppAssignmentSettings") => {
-                Self::Win32LobAppAssignmentSettings(serde::Deserialize::deserialize(d)?)
+                Self::Win32LobAppAssignmentSettings(rest(ahead, map)?)
             }
             Some("microsoft.graph.windowsAppXAppAssignmentSettings") => {
-                Self::WindowsAppXAppAssignmentSettings(serde::Deserialize::deserialize(d)?)
+                Self::WindowsAppXAppAssignmentSettings(rest(ahead, map)?)
             }
             Some("microsoft.graph.windowsUniversalAppXAppAssignmentSettings") => {
-                Self::WindowsUniversalAppXAppAssignmentSettings(serde::Deserialize::deserialize(d)?)
+                Self::WindowsUniversalAppXAppAssignmentSettings(rest(ahead, map)?)
             }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 
@@ -81863,22 +81803,23 @@ impl<'de> serde::Deserialize<'de> for AnyMobileAppIdentifier {
 impl crate::polymorphic::Polymorphic for AnyMobileAppIdentifier {
     const DECLARED: &'static str = "microsoft.graph.mobileAppIdentifier";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
             None | Some("microsoft.graph.mobileAppIdentifier") => {
-                Self::MobileAppIdentifier(serde::Deserialize::deserialize(d)?)
+                Self::MobileAppIdentifier(rest(ahead, map)?)
             }
             Some("microsoft.graph.androidMobileAppIdentifier") => {
-                Self::AndroidMobileAppIdentifier(serde::Deserialize::deserialize(d)?)
+                Self::AndroidMobileAppIdentifier(rest(ahead, map)?)
             }
             Some("microsoft.graph.iosMobileAppIdentifier") => {
-                Self::IosMobileAppIdentifier(serde::Deserialize::deserialize(d)?)
+                Self::IosMobileAppIdentifier(rest(ahead, map)?)
             }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 
@@ -82545,37 +82486,28 @@ impl<'de> serde::Deserialize<'de> for AnyOmaSetting {
 impl crate::polymorphic::Polymorphic for AnyOmaSetting {
     const DECLARED: &'static str = "microsoft.graph.omaSetting";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
-            None | Some("microsoft.graph.omaSetting") => {
-                Self::OmaSetting(serde::Deserialize::deserialize(d)?)
-            }
-            Some("microsoft.graph.omaSettingBase64") => {
-                Self::OmaSettingBase64(serde::Deserialize::deserialize(d)?)
-            }
-            Some("microsoft.graph.omaSettingBoolean") => {
-                Self::OmaSettingBoolean(serde::Deserialize::deserialize(d)?)
-            }
+            None | Some("microsoft.graph.omaSetting") => Self::OmaSetting(rest(ahead, map)?),
+            Some("microsoft.graph.omaSettingBase64") => Self::OmaSettingBase64(rest(ahead, map)?),
+            Some("microsoft.graph.omaSettingBoolean") => Self::OmaSettingBoolean(rest(ahead, map)?),
             Some("microsoft.graph.omaSettingDateTime") => {
-                Self::OmaSettingDateTime(serde::Deserialize::deserialize(d)?)
+                Self::OmaSettingDateTime(rest(ahead, map)?)
             }
             Some("microsoft.graph.omaSettingFloatingPoint") => {
-                Self::OmaSettingFloatingPoint(serde::Deserialize::deserialize(d)?)
+                Self::OmaSettingFloatingPoint(rest(ahead, map)?)
             }
-            Some("microsoft.graph.omaSettingInteger") => {
-                Self::OmaSettingInteger(serde::Deserialize::deserialize(d)?)
-            }
-            Some("microsoft.graph.omaSettingString") => {
-                Self::OmaSettingString(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.omaSettingInteger") => Self::OmaSettingInteger(rest(ahead, map)?),
+            Some("microsoft.graph.omaSettingString") => Self::OmaSettingString(rest(ahead, map)?),
             Some("microsoft.graph.omaSettingStringXml") => {
-                Self::OmaSettingStringXml(serde::Deserialize::deserialize(d)?)
+                Self::OmaSettingStringXml(rest(ahead, map)?)
             }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 
@@ -85606,22 +85538,21 @@ impl<'de> serde::Deserialize<'de> for AnyUserExperienceAnalyticsInsightValue {
 impl crate::polymorphic::Polymorphic for AnyUserExperienceAnalyticsInsightValue {
     const DECLARED: &'static str = "microsoft.graph.userExperienceAnalyticsInsightValue";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
             None | Some("microsoft.graph.userExperienceAnalyticsInsightValue") => {
-                Self::UserExperienceAnalyticsInsightValue(serde::Deserialize::deserialize(d)?)
+                Self::UserExperienceAnalyticsInsightValue(rest(ahead, map)?)
             }
             Some("microsoft.graph.insightValueDouble") => {
-                Self::InsightValueDouble(serde::Deserialize::deserialize(d)?)
+                Self::InsightValueDouble(rest(ahead, map)?)
             }
-            Some("microsoft.graph.insightValueInt") => {
-                Self::InsightValueInt(serde::Deserialize::deserialize(d)?)
-            }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some("microsoft.graph.insightValueInt") => Self::InsightValueInt(rest(ahead, map)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 
@@ -88303,28 +88234,29 @@ impl<'de> serde::Deserialize<'de> for AnyWin32LobAppRule {
 impl crate::polymorphic::Polymorphic for AnyWin32LobAppRule {
     const DECLARED: &'static str = "microsoft.graph.win32LobAppRule";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
             None | Some("microsoft.graph.win32LobAppRule") => {
-                Self::Win32LobAppRule(serde::Deserialize::deserialize(d)?)
+                Self::Win32LobAppRule(rest(ahead, map)?)
             }
             Some("microsoft.graph.win32LobAppFileSystemRule") => {
-                Self::Win32LobAppFileSystemRule(serde::Deserialize::deserialize(d)?)
+                Self::Win32LobAppFileSystemRule(rest(ahead, map)?)
             }
             Some("microsoft.graph.win32LobAppPowerShellScriptRule") => {
-                Self::Win32LobAppPowerShellScriptRule(serde::Deserialize::deserialize(d)?)
+                Self::Win32LobAppPowerShellScriptRule(rest(ahead, map)?)
             }
             Some("microsoft.graph.win32LobAppProductCodeRule") => {
-                Self::Win32LobAppProductCodeRule(serde::Deserialize::deserialize(d)?)
+                Self::Win32LobAppProductCodeRule(rest(ahead, map)?)
             }
             Some("microsoft.graph.win32LobAppRegistryRule") => {
-                Self::Win32LobAppRegistryRule(serde::Deserialize::deserialize(d)?)
+                Self::Win32LobAppRegistryRule(rest(ahead, map)?)
             }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 
@@ -88969,22 +88901,23 @@ impl<'de> serde::Deserialize<'de> for AnyWindowsDeviceAccount {
 impl crate::polymorphic::Polymorphic for AnyWindowsDeviceAccount {
     const DECLARED: &'static str = "microsoft.graph.windowsDeviceAccount";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
             None | Some("microsoft.graph.windowsDeviceAccount") => {
-                Self::WindowsDeviceAccount(serde::Deserialize::deserialize(d)?)
+                Self::WindowsDeviceAccount(rest(ahead, map)?)
             }
             Some("microsoft.graph.windowsDeviceADAccount") => {
-                Self::WindowsDeviceADAccount(serde::Deserialize::deserialize(d)?)
+                Self::WindowsDeviceADAccount(rest(ahead, map)?)
             }
             Some("microsoft.graph.windowsDeviceAzureADAccount") => {
-                Self::WindowsDeviceAzureADAccount(serde::Deserialize::deserialize(d)?)
+                Self::WindowsDeviceAzureADAccount(rest(ahead, map)?)
             }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 
@@ -89911,22 +89844,23 @@ impl<'de> serde::Deserialize<'de> for AnyWindowsInformationProtectionApp {
 impl crate::polymorphic::Polymorphic for AnyWindowsInformationProtectionApp {
     const DECLARED: &'static str = "microsoft.graph.windowsInformationProtectionApp";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
             None | Some("microsoft.graph.windowsInformationProtectionApp") => {
-                Self::WindowsInformationProtectionApp(serde::Deserialize::deserialize(d)?)
+                Self::WindowsInformationProtectionApp(rest(ahead, map)?)
             }
             Some("microsoft.graph.windowsInformationProtectionDesktopApp") => {
-                Self::WindowsInformationProtectionDesktopApp(serde::Deserialize::deserialize(d)?)
+                Self::WindowsInformationProtectionDesktopApp(rest(ahead, map)?)
             }
             Some("microsoft.graph.windowsInformationProtectionStoreApp") => {
-                Self::WindowsInformationProtectionStoreApp(serde::Deserialize::deserialize(d)?)
+                Self::WindowsInformationProtectionStoreApp(rest(ahead, map)?)
             }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 
@@ -92387,22 +92321,23 @@ impl<'de> serde::Deserialize<'de> for AnyWindowsUpdateInstallScheduleType {
 impl crate::polymorphic::Polymorphic for AnyWindowsUpdateInstallScheduleType {
     const DECLARED: &'static str = "microsoft.graph.windowsUpdateInstallScheduleType";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
             None | Some("microsoft.graph.windowsUpdateInstallScheduleType") => {
-                Self::WindowsUpdateInstallScheduleType(serde::Deserialize::deserialize(d)?)
+                Self::WindowsUpdateInstallScheduleType(rest(ahead, map)?)
             }
             Some("microsoft.graph.windowsUpdateActiveHoursInstall") => {
-                Self::WindowsUpdateActiveHoursInstall(serde::Deserialize::deserialize(d)?)
+                Self::WindowsUpdateActiveHoursInstall(rest(ahead, map)?)
             }
             Some("microsoft.graph.windowsUpdateScheduledInstall") => {
-                Self::WindowsUpdateScheduledInstall(serde::Deserialize::deserialize(d)?)
+                Self::WindowsUpdateScheduledInstall(rest(ahead, map)?)
             }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 

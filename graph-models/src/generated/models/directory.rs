@@ -4997,19 +4997,20 @@ impl<'de> serde::Deserialize<'de> for AnyDelegatedAdminRelationship {
 impl crate::polymorphic::Polymorphic for AnyDelegatedAdminRelationship {
     const DECLARED: &'static str = "microsoft.graph.delegatedAdminRelationship";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
             None | Some("microsoft.graph.delegatedAdminRelationship") => {
-                Self::DelegatedAdminRelationship(serde::Deserialize::deserialize(d)?)
+                Self::DelegatedAdminRelationship(rest(ahead, map)?)
             }
             Some("microsoft.graph.resellerDelegatedAdminRelationship") => {
-                Self::ResellerDelegatedAdminRelationship(serde::Deserialize::deserialize(d)?)
+                Self::ResellerDelegatedAdminRelationship(rest(ahead, map)?)
             }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 
@@ -8022,31 +8023,30 @@ impl<'de> serde::Deserialize<'de> for AnyDomainDnsRecord {
 impl crate::polymorphic::Polymorphic for AnyDomainDnsRecord {
     const DECLARED: &'static str = "microsoft.graph.domainDnsRecord";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
             None | Some("microsoft.graph.domainDnsRecord") => {
-                Self::DomainDnsRecord(serde::Deserialize::deserialize(d)?)
+                Self::DomainDnsRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.domainDnsCnameRecord") => {
-                Self::DomainDnsCnameRecord(serde::Deserialize::deserialize(d)?)
+                Self::DomainDnsCnameRecord(rest(ahead, map)?)
             }
-            Some("microsoft.graph.domainDnsMxRecord") => {
-                Self::DomainDnsMxRecord(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.domainDnsMxRecord") => Self::DomainDnsMxRecord(rest(ahead, map)?),
             Some("microsoft.graph.domainDnsSrvRecord") => {
-                Self::DomainDnsSrvRecord(serde::Deserialize::deserialize(d)?)
+                Self::DomainDnsSrvRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.domainDnsTxtRecord") => {
-                Self::DomainDnsTxtRecord(serde::Deserialize::deserialize(d)?)
+                Self::DomainDnsTxtRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.domainDnsUnavailableRecord") => {
-                Self::DomainDnsUnavailableRecord(serde::Deserialize::deserialize(d)?)
+                Self::DomainDnsUnavailableRecord(rest(ahead, map)?)
             }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 

@@ -3074,28 +3074,29 @@ impl<'de> serde::Deserialize<'de> for AnyEducationOutcome {
 impl crate::polymorphic::Polymorphic for AnyEducationOutcome {
     const DECLARED: &'static str = "microsoft.graph.educationOutcome";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
             None | Some("microsoft.graph.educationOutcome") => {
-                Self::EducationOutcome(serde::Deserialize::deserialize(d)?)
+                Self::EducationOutcome(rest(ahead, map)?)
             }
             Some("microsoft.graph.educationFeedbackOutcome") => {
-                Self::EducationFeedbackOutcome(serde::Deserialize::deserialize(d)?)
+                Self::EducationFeedbackOutcome(rest(ahead, map)?)
             }
             Some("microsoft.graph.educationFeedbackResourceOutcome") => {
-                Self::EducationFeedbackResourceOutcome(serde::Deserialize::deserialize(d)?)
+                Self::EducationFeedbackResourceOutcome(rest(ahead, map)?)
             }
             Some("microsoft.graph.educationPointsOutcome") => {
-                Self::EducationPointsOutcome(serde::Deserialize::deserialize(d)?)
+                Self::EducationPointsOutcome(rest(ahead, map)?)
             }
             Some("microsoft.graph.educationRubricOutcome") => {
-                Self::EducationRubricOutcome(serde::Deserialize::deserialize(d)?)
+                Self::EducationRubricOutcome(rest(ahead, map)?)
             }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 
@@ -8285,19 +8286,20 @@ impl<'de> serde::Deserialize<'de> for AnyEducationAssignmentGrade {
 impl crate::polymorphic::Polymorphic for AnyEducationAssignmentGrade {
     const DECLARED: &'static str = "microsoft.graph.educationAssignmentGrade";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
             None | Some("microsoft.graph.educationAssignmentGrade") => {
-                Self::EducationAssignmentGrade(serde::Deserialize::deserialize(d)?)
+                Self::EducationAssignmentGrade(rest(ahead, map)?)
             }
             Some("microsoft.graph.educationAssignmentPointsGrade") => {
-                Self::EducationAssignmentPointsGrade(serde::Deserialize::deserialize(d)?)
+                Self::EducationAssignmentPointsGrade(rest(ahead, map)?)
             }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 
@@ -8555,19 +8557,20 @@ impl<'de> serde::Deserialize<'de> for AnyEducationAssignmentGradeType {
 impl crate::polymorphic::Polymorphic for AnyEducationAssignmentGradeType {
     const DECLARED: &'static str = "microsoft.graph.educationAssignmentGradeType";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
             None | Some("microsoft.graph.educationAssignmentGradeType") => {
-                Self::EducationAssignmentGradeType(serde::Deserialize::deserialize(d)?)
+                Self::EducationAssignmentGradeType(rest(ahead, map)?)
             }
             Some("microsoft.graph.educationAssignmentPointsGradeType") => {
-                Self::EducationAssignmentPointsGradeType(serde::Deserialize::deserialize(d)?)
+                Self::EducationAssignmentPointsGradeType(rest(ahead, map)?)
             }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 
@@ -9309,25 +9312,26 @@ impl<'de> serde::Deserialize<'de> for AnyEducationAssignmentRecipient {
 impl crate::polymorphic::Polymorphic for AnyEducationAssignmentRecipient {
     const DECLARED: &'static str = "microsoft.graph.educationAssignmentRecipient";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
             None | Some("microsoft.graph.educationAssignmentRecipient") => {
-                Self::EducationAssignmentRecipient(serde::Deserialize::deserialize(d)?)
+                Self::EducationAssignmentRecipient(rest(ahead, map)?)
             }
             Some("microsoft.graph.educationAssignmentClassRecipient") => {
-                Self::EducationAssignmentClassRecipient(serde::Deserialize::deserialize(d)?)
+                Self::EducationAssignmentClassRecipient(rest(ahead, map)?)
             }
             Some("microsoft.graph.educationAssignmentGroupRecipient") => {
-                Self::EducationAssignmentGroupRecipient(serde::Deserialize::deserialize(d)?)
+                Self::EducationAssignmentGroupRecipient(rest(ahead, map)?)
             }
             Some("microsoft.graph.educationAssignmentIndividualRecipient") => {
-                Self::EducationAssignmentIndividualRecipient(serde::Deserialize::deserialize(d)?)
+                Self::EducationAssignmentIndividualRecipient(rest(ahead, map)?)
             }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 
@@ -11573,49 +11577,50 @@ impl<'de> serde::Deserialize<'de> for AnyEducationResource {
 impl crate::polymorphic::Polymorphic for AnyEducationResource {
     const DECLARED: &'static str = "microsoft.graph.educationResource";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
             None | Some("microsoft.graph.educationResource") => {
-                Self::EducationResource(serde::Deserialize::deserialize(d)?)
+                Self::EducationResource(rest(ahead, map)?)
             }
             Some("microsoft.graph.educationChannelResource") => {
-                Self::EducationChannelResource(serde::Deserialize::deserialize(d)?)
+                Self::EducationChannelResource(rest(ahead, map)?)
             }
             Some("microsoft.graph.educationExcelResource") => {
-                Self::EducationExcelResource(serde::Deserialize::deserialize(d)?)
+                Self::EducationExcelResource(rest(ahead, map)?)
             }
             Some("microsoft.graph.educationExternalResource") => {
-                Self::EducationExternalResource(serde::Deserialize::deserialize(d)?)
+                Self::EducationExternalResource(rest(ahead, map)?)
             }
             Some("microsoft.graph.educationFileResource") => {
-                Self::EducationFileResource(serde::Deserialize::deserialize(d)?)
+                Self::EducationFileResource(rest(ahead, map)?)
             }
             Some("microsoft.graph.educationLinkedAssignmentResource") => {
-                Self::EducationLinkedAssignmentResource(serde::Deserialize::deserialize(d)?)
+                Self::EducationLinkedAssignmentResource(rest(ahead, map)?)
             }
             Some("microsoft.graph.educationLinkResource") => {
-                Self::EducationLinkResource(serde::Deserialize::deserialize(d)?)
+                Self::EducationLinkResource(rest(ahead, map)?)
             }
             Some("microsoft.graph.educationMediaResource") => {
-                Self::EducationMediaResource(serde::Deserialize::deserialize(d)?)
+                Self::EducationMediaResource(rest(ahead, map)?)
             }
             Some("microsoft.graph.educationPowerPointResource") => {
-                Self::EducationPowerPointResource(serde::Deserialize::deserialize(d)?)
+                Self::EducationPowerPointResource(rest(ahead, map)?)
             }
             Some("microsoft.graph.educationSpeakerProgressResource") => {
-                Self::EducationSpeakerProgressResource(serde::Deserialize::deserialize(d)?)
+                Self::EducationSpeakerProgressResource(rest(ahead, map)?)
             }
             Some("microsoft.graph.educationTeamsAppResource") => {
-                Self::EducationTeamsAppResource(serde::Deserialize::deserialize(d)?)
+                Self::EducationTeamsAppResource(rest(ahead, map)?)
             }
             Some("microsoft.graph.educationWordResource") => {
-                Self::EducationWordResource(serde::Deserialize::deserialize(d)?)
+                Self::EducationWordResource(rest(ahead, map)?)
             }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 
@@ -12936,19 +12941,20 @@ impl<'de> serde::Deserialize<'de> for AnyEducationSubmissionRecipient {
 impl crate::polymorphic::Polymorphic for AnyEducationSubmissionRecipient {
     const DECLARED: &'static str = "microsoft.graph.educationSubmissionRecipient";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
             None | Some("microsoft.graph.educationSubmissionRecipient") => {
-                Self::EducationSubmissionRecipient(serde::Deserialize::deserialize(d)?)
+                Self::EducationSubmissionRecipient(rest(ahead, map)?)
             }
             Some("microsoft.graph.educationSubmissionIndividualRecipient") => {
-                Self::EducationSubmissionIndividualRecipient(serde::Deserialize::deserialize(d)?)
+                Self::EducationSubmissionIndividualRecipient(rest(ahead, map)?)
             }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 

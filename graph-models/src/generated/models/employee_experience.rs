@@ -1789,22 +1789,23 @@ impl<'de> serde::Deserialize<'de> for AnyLearningCourseActivity {
 impl crate::polymorphic::Polymorphic for AnyLearningCourseActivity {
     const DECLARED: &'static str = "microsoft.graph.learningCourseActivity";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
             None | Some("microsoft.graph.learningCourseActivity") => {
-                Self::LearningCourseActivity(serde::Deserialize::deserialize(d)?)
+                Self::LearningCourseActivity(rest(ahead, map)?)
             }
             Some("microsoft.graph.learningAssignment") => {
-                Self::LearningAssignment(serde::Deserialize::deserialize(d)?)
+                Self::LearningAssignment(rest(ahead, map)?)
             }
             Some("microsoft.graph.learningSelfInitiatedCourse") => {
-                Self::LearningSelfInitiatedCourse(serde::Deserialize::deserialize(d)?)
+                Self::LearningSelfInitiatedCourse(rest(ahead, map)?)
             }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 

@@ -887,22 +887,23 @@ impl<'de> serde::Deserialize<'de> for AnyRecoveryJobBase {
 impl crate::polymorphic::Polymorphic for AnyRecoveryJobBase {
     const DECLARED: &'static str = "microsoft.graph.entraRecoveryServices.recoveryJobBase";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
             None | Some("microsoft.graph.entraRecoveryServices.recoveryJobBase") => {
-                Self::EntraRecoveryServicesRecoveryJobBase(serde::Deserialize::deserialize(d)?)
+                Self::EntraRecoveryServicesRecoveryJobBase(rest(ahead, map)?)
             }
             Some("microsoft.graph.entraRecoveryServices.recoveryJob") => {
-                Self::EntraRecoveryServicesRecoveryJob(serde::Deserialize::deserialize(d)?)
+                Self::EntraRecoveryServicesRecoveryJob(rest(ahead, map)?)
             }
             Some("microsoft.graph.entraRecoveryServices.recoveryPreviewJob") => {
-                Self::EntraRecoveryServicesRecoveryPreviewJob(serde::Deserialize::deserialize(d)?)
+                Self::EntraRecoveryServicesRecoveryPreviewJob(rest(ahead, map)?)
             }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 
@@ -1845,29 +1846,24 @@ impl crate::polymorphic::Polymorphic for AnyRecoveryJobFilteringCriteriaBase {
     const DECLARED: &'static str =
         "microsoft.graph.entraRecoveryServices.recoveryJobFilteringCriteriaBase";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
             None
             | Some("microsoft.graph.entraRecoveryServices.recoveryJobFilteringCriteriaBase") => {
-                Self::EntraRecoveryServicesRecoveryJobFilteringCriteriaBase(
-                    serde::Deserialize::deserialize(d)?,
-                )
+                Self::EntraRecoveryServicesRecoveryJobFilteringCriteriaBase(rest(ahead, map)?)
             }
             Some("microsoft.graph.entraRecoveryServices.recoveryJobEntityNameAndIdsFilter") => {
-                Self::EntraRecoveryServicesRecoveryJobEntityNameAndIdsFilter(
-                    serde::Deserialize::deserialize(d)?,
-                )
+                Self::EntraRecoveryServicesRecoveryJobEntityNameAndIdsFilter(rest(ahead, map)?)
             }
             Some("microsoft.graph.entraRecoveryServices.recoveryJobEntityNamesFilter") => {
-                Self::EntraRecoveryServicesRecoveryJobEntityNamesFilter(
-                    serde::Deserialize::deserialize(d)?,
-                )
+                Self::EntraRecoveryServicesRecoveryJobEntityNamesFilter(rest(ahead, map)?)
             }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 

@@ -575,19 +575,20 @@ impl<'de> serde::Deserialize<'de> for AnyExternalActivity {
 impl crate::polymorphic::Polymorphic for AnyExternalActivity {
     const DECLARED: &'static str = "microsoft.graph.externalConnectors.externalActivity";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
             None | Some("microsoft.graph.externalConnectors.externalActivity") => {
-                Self::ExternalConnectorsExternalActivity(serde::Deserialize::deserialize(d)?)
+                Self::ExternalConnectorsExternalActivity(rest(ahead, map)?)
             }
             Some("microsoft.graph.externalConnectors.externalActivityResult") => {
-                Self::ExternalConnectorsExternalActivityResult(serde::Deserialize::deserialize(d)?)
+                Self::ExternalConnectorsExternalActivityResult(rest(ahead, map)?)
             }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 
@@ -3660,19 +3661,20 @@ impl<'de> serde::Deserialize<'de> for AnyUrlToItemResolverBase {
 impl crate::polymorphic::Polymorphic for AnyUrlToItemResolverBase {
     const DECLARED: &'static str = "microsoft.graph.externalConnectors.urlToItemResolverBase";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
             None | Some("microsoft.graph.externalConnectors.urlToItemResolverBase") => {
-                Self::ExternalConnectorsUrlToItemResolverBase(serde::Deserialize::deserialize(d)?)
+                Self::ExternalConnectorsUrlToItemResolverBase(rest(ahead, map)?)
             }
             Some("microsoft.graph.externalConnectors.itemIdResolver") => {
-                Self::ExternalConnectorsItemIdResolver(serde::Deserialize::deserialize(d)?)
+                Self::ExternalConnectorsItemIdResolver(rest(ahead, map)?)
             }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 

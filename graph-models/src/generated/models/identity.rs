@@ -3825,19 +3825,18 @@ impl<'de> serde::Deserialize<'de> for AnyApplication {
 impl crate::polymorphic::Polymorphic for AnyApplication {
     const DECLARED: &'static str = "microsoft.graph.application";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
-            None | Some("microsoft.graph.application") => {
-                Self::Application(serde::Deserialize::deserialize(d)?)
-            }
+            None | Some("microsoft.graph.application") => Self::Application(rest(ahead, map)?),
             Some("microsoft.graph.agentIdentityBlueprint") => {
-                Self::AgentIdentityBlueprint(serde::Deserialize::deserialize(d)?)
+                Self::AgentIdentityBlueprint(rest(ahead, map)?)
             }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 
@@ -8531,164 +8530,141 @@ impl<'de> serde::Deserialize<'de> for AnyDirectoryObject {
 impl crate::polymorphic::Polymorphic for AnyDirectoryObject {
     const DECLARED: &'static str = "microsoft.graph.directoryObject";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
             None | Some("microsoft.graph.directoryObject") => {
-                Self::DirectoryObject(serde::Deserialize::deserialize(d)?)
+                Self::DirectoryObject(rest(ahead, map)?)
             }
             #[cfg(feature = "identity")]
             Some("microsoft.graph.administrativeUnit") => {
-                Self::AdministrativeUnit(serde::Deserialize::deserialize(d)?)
+                Self::AdministrativeUnit(rest(ahead, map)?)
             }
             #[cfg(feature = "identity")]
-            Some("microsoft.graph.application") => {
-                Self::Application(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.application") => Self::Application(rest(ahead, map)?),
             #[cfg(feature = "identity")]
             Some("microsoft.graph.agentIdentityBlueprint") => {
-                Self::AgentIdentityBlueprint(serde::Deserialize::deserialize(d)?)
+                Self::AgentIdentityBlueprint(rest(ahead, map)?)
             }
             #[cfg(feature = "identity")]
-            Some("microsoft.graph.appRoleAssignment") => {
-                Self::AppRoleAssignment(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.appRoleAssignment") => Self::AppRoleAssignment(rest(ahead, map)?),
             #[cfg(feature = "identity")]
             Some("microsoft.graph.certificateAuthorityDetail") => {
-                Self::CertificateAuthorityDetail(serde::Deserialize::deserialize(d)?)
+                Self::CertificateAuthorityDetail(rest(ahead, map)?)
             }
             #[cfg(feature = "identity")]
             Some("microsoft.graph.certificateBasedAuthPki") => {
-                Self::CertificateBasedAuthPki(serde::Deserialize::deserialize(d)?)
+                Self::CertificateBasedAuthPki(rest(ahead, map)?)
             }
             #[cfg(feature = "directory")]
-            Some("microsoft.graph.contract") => Self::Contract(serde::Deserialize::deserialize(d)?),
+            Some("microsoft.graph.contract") => Self::Contract(rest(ahead, map)?),
             #[cfg(feature = "directory")]
-            Some("microsoft.graph.device") => Self::Device(serde::Deserialize::deserialize(d)?),
+            Some("microsoft.graph.device") => Self::Device(rest(ahead, map)?),
             #[cfg(feature = "identity")]
             Some("microsoft.graph.directoryObjectPartnerReference") => {
-                Self::DirectoryObjectPartnerReference(serde::Deserialize::deserialize(d)?)
+                Self::DirectoryObjectPartnerReference(rest(ahead, map)?)
             }
             #[cfg(feature = "identity")]
-            Some("microsoft.graph.directoryRole") => {
-                Self::DirectoryRole(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.directoryRole") => Self::DirectoryRole(rest(ahead, map)?),
             #[cfg(feature = "directory")]
             Some("microsoft.graph.directoryRoleTemplate") => {
-                Self::DirectoryRoleTemplate(serde::Deserialize::deserialize(d)?)
+                Self::DirectoryRoleTemplate(rest(ahead, map)?)
             }
             #[cfg(feature = "identity")]
-            Some("microsoft.graph.endpoint") => Self::Endpoint(serde::Deserialize::deserialize(d)?),
+            Some("microsoft.graph.endpoint") => Self::Endpoint(rest(ahead, map)?),
             #[cfg(feature = "identity")]
-            Some("microsoft.graph.extensionProperty") => {
-                Self::ExtensionProperty(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.extensionProperty") => Self::ExtensionProperty(rest(ahead, map)?),
             #[cfg(feature = "identity")]
             Some("microsoft.graph.federatedTokenValidationPolicy") => {
-                Self::FederatedTokenValidationPolicy(serde::Deserialize::deserialize(d)?)
+                Self::FederatedTokenValidationPolicy(rest(ahead, map)?)
             }
             #[cfg(feature = "identity")]
-            Some("microsoft.graph.group") => Self::Group(serde::Deserialize::deserialize(d)?),
+            Some("microsoft.graph.group") => Self::Group(rest(ahead, map)?),
             #[cfg(feature = "directory")]
             Some("microsoft.graph.groupSettingTemplate") => {
-                Self::GroupSettingTemplate(serde::Deserialize::deserialize(d)?)
+                Self::GroupSettingTemplate(rest(ahead, map)?)
             }
             #[cfg(feature = "identity")]
-            Some("microsoft.graph.mailbox") => Self::Mailbox(serde::Deserialize::deserialize(d)?),
+            Some("microsoft.graph.mailbox") => Self::Mailbox(rest(ahead, map)?),
             #[cfg(feature = "identity")]
             Some("microsoft.graph.multiTenantOrganizationMember") => {
-                Self::MultiTenantOrganizationMember(serde::Deserialize::deserialize(d)?)
+                Self::MultiTenantOrganizationMember(rest(ahead, map)?)
             }
             #[cfg(feature = "directory")]
-            Some("microsoft.graph.organization") => {
-                Self::Organization(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.organization") => Self::Organization(rest(ahead, map)?),
             #[cfg(feature = "directory")]
-            Some("microsoft.graph.orgContact") => {
-                Self::OrgContact(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.orgContact") => Self::OrgContact(rest(ahead, map)?),
             #[cfg(any(feature = "identity", feature = "identity-access"))]
-            Some("microsoft.graph.policyBase") => {
-                Self::PolicyBase(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.policyBase") => Self::PolicyBase(rest(ahead, map)?),
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.appManagementPolicy") => {
-                Self::AppManagementPolicy(serde::Deserialize::deserialize(d)?)
+                Self::AppManagementPolicy(rest(ahead, map)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.authorizationPolicy") => {
-                Self::AuthorizationPolicy(serde::Deserialize::deserialize(d)?)
+                Self::AuthorizationPolicy(rest(ahead, map)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.crossTenantAccessPolicy") => {
-                Self::CrossTenantAccessPolicy(serde::Deserialize::deserialize(d)?)
+                Self::CrossTenantAccessPolicy(rest(ahead, map)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.identitySecurityDefaultsEnforcementPolicy") => {
-                Self::IdentitySecurityDefaultsEnforcementPolicy(serde::Deserialize::deserialize(d)?)
+                Self::IdentitySecurityDefaultsEnforcementPolicy(rest(ahead, map)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.permissionGrantPolicy") => {
-                Self::PermissionGrantPolicy(serde::Deserialize::deserialize(d)?)
+                Self::PermissionGrantPolicy(rest(ahead, map)?)
             }
             #[cfg(any(feature = "identity", feature = "identity-access"))]
-            Some("microsoft.graph.stsPolicy") => {
-                Self::StsPolicy(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.stsPolicy") => Self::StsPolicy(rest(ahead, map)?),
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.activityBasedTimeoutPolicy") => {
-                Self::ActivityBasedTimeoutPolicy(serde::Deserialize::deserialize(d)?)
+                Self::ActivityBasedTimeoutPolicy(rest(ahead, map)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.claimsMappingPolicy") => {
-                Self::ClaimsMappingPolicy(serde::Deserialize::deserialize(d)?)
+                Self::ClaimsMappingPolicy(rest(ahead, map)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.homeRealmDiscoveryPolicy") => {
-                Self::HomeRealmDiscoveryPolicy(serde::Deserialize::deserialize(d)?)
+                Self::HomeRealmDiscoveryPolicy(rest(ahead, map)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.tokenIssuancePolicy") => {
-                Self::TokenIssuancePolicy(serde::Deserialize::deserialize(d)?)
+                Self::TokenIssuancePolicy(rest(ahead, map)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.tokenLifetimePolicy") => {
-                Self::TokenLifetimePolicy(serde::Deserialize::deserialize(d)?)
+                Self::TokenLifetimePolicy(rest(ahead, map)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.tenantAppManagementPolicy") => {
-                Self::TenantAppManagementPolicy(serde::Deserialize::deserialize(d)?)
+                Self::TenantAppManagementPolicy(rest(ahead, map)?)
             }
             #[cfg(feature = "identity")]
-            Some("microsoft.graph.remoteTenantGroup") => {
-                Self::RemoteTenantGroup(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.remoteTenantGroup") => Self::RemoteTenantGroup(rest(ahead, map)?),
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.resourceSpecificPermissionGrant") => {
-                Self::ResourceSpecificPermissionGrant(serde::Deserialize::deserialize(d)?)
+                Self::ResourceSpecificPermissionGrant(rest(ahead, map)?)
             }
             #[cfg(feature = "identity")]
-            Some("microsoft.graph.servicePrincipal") => {
-                Self::ServicePrincipal(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.servicePrincipal") => Self::ServicePrincipal(rest(ahead, map)?),
             #[cfg(feature = "identity")]
-            Some("microsoft.graph.agentIdentity") => {
-                Self::AgentIdentity(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.agentIdentity") => Self::AgentIdentity(rest(ahead, map)?),
             #[cfg(feature = "identity")]
             Some("microsoft.graph.agentIdentityBlueprintPrincipal") => {
-                Self::AgentIdentityBlueprintPrincipal(serde::Deserialize::deserialize(d)?)
+                Self::AgentIdentityBlueprintPrincipal(rest(ahead, map)?)
             }
             #[cfg(feature = "identity")]
-            Some("microsoft.graph.user") => Self::User(serde::Deserialize::deserialize(d)?),
+            Some("microsoft.graph.user") => Self::User(rest(ahead, map)?),
             #[cfg(feature = "identity")]
-            Some("microsoft.graph.agentUser") => {
-                Self::AgentUser(serde::Deserialize::deserialize(d)?)
-            }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some("microsoft.graph.agentUser") => Self::AgentUser(rest(ahead, map)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 
@@ -9707,19 +9683,16 @@ impl<'de> serde::Deserialize<'de> for AnyExtension {
 impl crate::polymorphic::Polymorphic for AnyExtension {
     const DECLARED: &'static str = "microsoft.graph.extension";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
-            None | Some("microsoft.graph.extension") => {
-                Self::Extension(serde::Deserialize::deserialize(d)?)
-            }
-            Some("microsoft.graph.openTypeExtension") => {
-                Self::OpenTypeExtension(serde::Deserialize::deserialize(d)?)
-            }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            None | Some("microsoft.graph.extension") => Self::Extension(rest(ahead, map)?),
+            Some("microsoft.graph.openTypeExtension") => Self::OpenTypeExtension(rest(ahead, map)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 
@@ -14427,63 +14400,60 @@ impl<'de> serde::Deserialize<'de> for AnyPolicyBase {
 impl crate::polymorphic::Polymorphic for AnyPolicyBase {
     const DECLARED: &'static str = "microsoft.graph.policyBase";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
-            None | Some("microsoft.graph.policyBase") => {
-                Self::PolicyBase(serde::Deserialize::deserialize(d)?)
-            }
+            None | Some("microsoft.graph.policyBase") => Self::PolicyBase(rest(ahead, map)?),
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.appManagementPolicy") => {
-                Self::AppManagementPolicy(serde::Deserialize::deserialize(d)?)
+                Self::AppManagementPolicy(rest(ahead, map)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.authorizationPolicy") => {
-                Self::AuthorizationPolicy(serde::Deserialize::deserialize(d)?)
+                Self::AuthorizationPolicy(rest(ahead, map)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.crossTenantAccessPolicy") => {
-                Self::CrossTenantAccessPolicy(serde::Deserialize::deserialize(d)?)
+                Self::CrossTenantAccessPolicy(rest(ahead, map)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.identitySecurityDefaultsEnforcementPolicy") => {
-                Self::IdentitySecurityDefaultsEnforcementPolicy(serde::Deserialize::deserialize(d)?)
+                Self::IdentitySecurityDefaultsEnforcementPolicy(rest(ahead, map)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.permissionGrantPolicy") => {
-                Self::PermissionGrantPolicy(serde::Deserialize::deserialize(d)?)
+                Self::PermissionGrantPolicy(rest(ahead, map)?)
             }
-            Some("microsoft.graph.stsPolicy") => {
-                Self::StsPolicy(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.stsPolicy") => Self::StsPolicy(rest(ahead, map)?),
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.activityBasedTimeoutPolicy") => {
-                Self::ActivityBasedTimeoutPolicy(serde::Deserialize::deserialize(d)?)
+                Self::ActivityBasedTimeoutPolicy(rest(ahead, map)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.claimsMappingPolicy") => {
-                Self::ClaimsMappingPolicy(serde::Deserialize::deserialize(d)?)
+                Self::ClaimsMappingPolicy(rest(ahead, map)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.homeRealmDiscoveryPolicy") => {
-                Self::HomeRealmDiscoveryPolicy(serde::Deserialize::deserialize(d)?)
+                Self::HomeRealmDiscoveryPolicy(rest(ahead, map)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.tokenIssuancePolicy") => {
-                Self::TokenIssuancePolicy(serde::Deserialize::deserialize(d)?)
+                Self::TokenIssuancePolicy(rest(ahead, map)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.tokenLifetimePolicy") => {
-                Self::TokenLifetimePolicy(serde::Deserialize::deserialize(d)?)
+                Self::TokenLifetimePolicy(rest(ahead, map)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.tenantAppManagementPolicy") => {
-                Self::TenantAppManagementPolicy(serde::Deserialize::deserialize(d)?)
+                Self::TenantAppManagementPolicy(rest(ahead, map)?)
             }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 
@@ -16660,22 +16630,21 @@ impl<'de> serde::Deserialize<'de> for AnyServicePrincipal {
 impl crate::polymorphic::Polymorphic for AnyServicePrincipal {
     const DECLARED: &'static str = "microsoft.graph.servicePrincipal";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
             None | Some("microsoft.graph.servicePrincipal") => {
-                Self::ServicePrincipal(serde::Deserialize::deserialize(d)?)
+                Self::ServicePrincipal(rest(ahead, map)?)
             }
-            Some("microsoft.graph.agentIdentity") => {
-                Self::AgentIdentity(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.agentIdentity") => Self::AgentIdentity(rest(ahead, map)?),
             Some("microsoft.graph.agentIdentityBlueprintPrincipal") => {
-                Self::AgentIdentityBlueprintPrincipal(serde::Deserialize::deserialize(d)?)
+                Self::AgentIdentityBlueprintPrincipal(rest(ahead, map)?)
             }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 
@@ -17310,36 +17279,35 @@ impl<'de> serde::Deserialize<'de> for AnyStsPolicy {
 impl crate::polymorphic::Polymorphic for AnyStsPolicy {
     const DECLARED: &'static str = "microsoft.graph.stsPolicy";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
-            None | Some("microsoft.graph.stsPolicy") => {
-                Self::StsPolicy(serde::Deserialize::deserialize(d)?)
-            }
+            None | Some("microsoft.graph.stsPolicy") => Self::StsPolicy(rest(ahead, map)?),
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.activityBasedTimeoutPolicy") => {
-                Self::ActivityBasedTimeoutPolicy(serde::Deserialize::deserialize(d)?)
+                Self::ActivityBasedTimeoutPolicy(rest(ahead, map)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.claimsMappingPolicy") => {
-                Self::ClaimsMappingPolicy(serde::Deserialize::deserialize(d)?)
+                Self::ClaimsMappingPolicy(rest(ahead, map)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.homeRealmDiscoveryPolicy") => {
-                Self::HomeRealmDiscoveryPolicy(serde::Deserialize::deserialize(d)?)
+                Self::HomeRealmDiscoveryPolicy(rest(ahead, map)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.tokenIssuancePolicy") => {
-                Self::TokenIssuancePolicy(serde::Deserialize::deserialize(d)?)
+                Self::TokenIssuancePolicy(rest(ahead, map)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.tokenLifetimePolicy") => {
-                Self::TokenLifetimePolicy(serde::Deserialize::deserialize(d)?)
+                Self::TokenLifetimePolicy(rest(ahead, map)?)
             }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 
@@ -20994,17 +20962,16 @@ impl<'de> serde::Deserialize<'de> for AnyUser {
 impl crate::polymorphic::Polymorphic for AnyUser {
     const DECLARED: &'static str = "microsoft.graph.user";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
-            None | Some("microsoft.graph.user") => Self::User(serde::Deserialize::deserialize(d)?),
-            Some("microsoft.graph.agentUser") => {
-                Self::AgentUser(serde::Deserialize::deserialize(d)?)
-            }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            None | Some("microsoft.graph.user") => Self::User(rest(ahead, map)?),
+            Some("microsoft.graph.agentUser") => Self::AgentUser(rest(ahead, map)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 
@@ -23774,22 +23741,21 @@ impl<'de> serde::Deserialize<'de> for AnyAiInteractionEntity {
 impl crate::polymorphic::Polymorphic for AnyAiInteractionEntity {
     const DECLARED: &'static str = "microsoft.graph.aiInteractionEntity";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
             None | Some("microsoft.graph.aiInteractionEntity") => {
-                Self::AiInteractionEntity(serde::Deserialize::deserialize(d)?)
+                Self::AiInteractionEntity(rest(ahead, map)?)
             }
-            Some("microsoft.graph.aiAgentInfo") => {
-                Self::AiAgentInfo(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.aiAgentInfo") => Self::AiAgentInfo(rest(ahead, map)?),
             Some("microsoft.graph.aiInteractionPlugin") => {
-                Self::AiInteractionPlugin(serde::Deserialize::deserialize(d)?)
+                Self::AiInteractionPlugin(rest(ahead, map)?)
             }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 
@@ -25727,17 +25693,16 @@ impl<'de> serde::Deserialize<'de> for AnyAttendeeBase {
 impl crate::polymorphic::Polymorphic for AnyAttendeeBase {
     const DECLARED: &'static str = "microsoft.graph.attendeeBase";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
-            None | Some("microsoft.graph.attendeeBase") => {
-                Self::AttendeeBase(serde::Deserialize::deserialize(d)?)
-            }
-            Some("microsoft.graph.attendee") => Self::Attendee(serde::Deserialize::deserialize(d)?),
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            None | Some("microsoft.graph.attendeeBase") => Self::AttendeeBase(rest(ahead, map)?),
+            Some("microsoft.graph.attendee") => Self::Attendee(rest(ahead, map)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 
@@ -28672,22 +28637,21 @@ impl<'de> serde::Deserialize<'de> for AnyClassifcationErrorBase {
 impl crate::polymorphic::Polymorphic for AnyClassifcationErrorBase {
     const DECLARED: &'static str = "microsoft.graph.classifcationErrorBase";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
             None | Some("microsoft.graph.classifcationErrorBase") => {
-                Self::ClassifcationErrorBase(serde::Deserialize::deserialize(d)?)
+                Self::ClassifcationErrorBase(rest(ahead, map)?)
             }
             Some("microsoft.graph.classificationError") => {
-                Self::ClassificationError(serde::Deserialize::deserialize(d)?)
+                Self::ClassificationError(rest(ahead, map)?)
             }
-            Some("microsoft.graph.processingError") => {
-                Self::ProcessingError(serde::Deserialize::deserialize(d)?)
-            }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some("microsoft.graph.processingError") => Self::ProcessingError(rest(ahead, map)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 
@@ -28949,19 +28913,18 @@ impl<'de> serde::Deserialize<'de> for AnyClassificationError {
 impl crate::polymorphic::Polymorphic for AnyClassificationError {
     const DECLARED: &'static str = "microsoft.graph.classificationError";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
             None | Some("microsoft.graph.classificationError") => {
-                Self::ClassificationError(serde::Deserialize::deserialize(d)?)
+                Self::ClassificationError(rest(ahead, map)?)
             }
-            Some("microsoft.graph.processingError") => {
-                Self::ProcessingError(serde::Deserialize::deserialize(d)?)
-            }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some("microsoft.graph.processingError") => Self::ProcessingError(rest(ahead, map)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 
@@ -31629,22 +31592,17 @@ impl<'de> serde::Deserialize<'de> for AnyContentBase {
 impl crate::polymorphic::Polymorphic for AnyContentBase {
     const DECLARED: &'static str = "microsoft.graph.contentBase";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
-            None | Some("microsoft.graph.contentBase") => {
-                Self::ContentBase(serde::Deserialize::deserialize(d)?)
-            }
-            Some("microsoft.graph.binaryContent") => {
-                Self::BinaryContent(serde::Deserialize::deserialize(d)?)
-            }
-            Some("microsoft.graph.textContent") => {
-                Self::TextContent(serde::Deserialize::deserialize(d)?)
-            }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            None | Some("microsoft.graph.contentBase") => Self::ContentBase(rest(ahead, map)?),
+            Some("microsoft.graph.binaryContent") => Self::BinaryContent(rest(ahead, map)?),
+            Some("microsoft.graph.textContent") => Self::TextContent(rest(ahead, map)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 
@@ -33320,30 +33278,27 @@ impl<'de> serde::Deserialize<'de> for AnyDictionary {
 impl crate::polymorphic::Polymorphic for AnyDictionary {
     const DECLARED: &'static str = "microsoft.graph.Dictionary";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
-            None | Some("microsoft.graph.Dictionary") => {
-                Self::Dictionary(serde::Deserialize::deserialize(d)?)
-            }
+            None | Some("microsoft.graph.Dictionary") => Self::Dictionary(rest(ahead, map)?),
             Some("microsoft.graph.customMetadataDictionary") => {
-                Self::CustomMetadataDictionary(serde::Deserialize::deserialize(d)?)
+                Self::CustomMetadataDictionary(rest(ahead, map)?)
             }
             Some("microsoft.graph.fileStorageContainerCustomPropertyDictionary") => {
-                Self::FileStorageContainerCustomPropertyDictionary(serde::Deserialize::deserialize(
-                    d,
-                )?)
+                Self::FileStorageContainerCustomPropertyDictionary(rest(ahead, map)?)
             }
             Some("microsoft.graph.openComplexDictionaryType") => {
-                Self::OpenComplexDictionaryType(serde::Deserialize::deserialize(d)?)
+                Self::OpenComplexDictionaryType(rest(ahead, map)?)
             }
             Some("microsoft.graph.resultTemplateDictionary") => {
-                Self::ResultTemplateDictionary(serde::Deserialize::deserialize(d)?)
+                Self::ResultTemplateDictionary(rest(ahead, map)?)
             }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 
@@ -33648,22 +33603,21 @@ impl<'de> serde::Deserialize<'de> for AnyDlpActionInfo {
 impl crate::polymorphic::Polymorphic for AnyDlpActionInfo {
     const DECLARED: &'static str = "microsoft.graph.dlpActionInfo";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
-            None | Some("microsoft.graph.dlpActionInfo") => {
-                Self::DlpActionInfo(serde::Deserialize::deserialize(d)?)
-            }
+            None | Some("microsoft.graph.dlpActionInfo") => Self::DlpActionInfo(rest(ahead, map)?),
             Some("microsoft.graph.restrictAccessActionBase") => {
-                Self::RestrictAccessActionBase(serde::Deserialize::deserialize(d)?)
+                Self::RestrictAccessActionBase(rest(ahead, map)?)
             }
             Some("microsoft.graph.restrictAccessAction") => {
-                Self::RestrictAccessAction(serde::Deserialize::deserialize(d)?)
+                Self::RestrictAccessAction(rest(ahead, map)?)
             }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 
@@ -37971,79 +37925,72 @@ impl<'de> serde::Deserialize<'de> for AnyIdentity {
 impl crate::polymorphic::Polymorphic for AnyIdentity {
     const DECLARED: &'static str = "microsoft.graph.identity";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
-            None | Some("microsoft.graph.identity") => {
-                Self::Identity(serde::Deserialize::deserialize(d)?)
-            }
+            None | Some("microsoft.graph.identity") => Self::Identity(rest(ahead, map)?),
             Some("microsoft.graph.azureCommunicationServicesUserIdentity") => {
-                Self::AzureCommunicationServicesUserIdentity(serde::Deserialize::deserialize(d)?)
+                Self::AzureCommunicationServicesUserIdentity(rest(ahead, map)?)
             }
             Some("microsoft.graph.communicationsApplicationIdentity") => {
-                Self::CommunicationsApplicationIdentity(serde::Deserialize::deserialize(d)?)
+                Self::CommunicationsApplicationIdentity(rest(ahead, map)?)
             }
             Some("microsoft.graph.communicationsApplicationInstanceIdentity") => {
-                Self::CommunicationsApplicationInstanceIdentity(serde::Deserialize::deserialize(d)?)
+                Self::CommunicationsApplicationInstanceIdentity(rest(ahead, map)?)
             }
             Some("microsoft.graph.communicationsEncryptedIdentity") => {
-                Self::CommunicationsEncryptedIdentity(serde::Deserialize::deserialize(d)?)
+                Self::CommunicationsEncryptedIdentity(rest(ahead, map)?)
             }
             Some("microsoft.graph.communicationsGuestIdentity") => {
-                Self::CommunicationsGuestIdentity(serde::Deserialize::deserialize(d)?)
+                Self::CommunicationsGuestIdentity(rest(ahead, map)?)
             }
             Some("microsoft.graph.communicationsPhoneIdentity") => {
-                Self::CommunicationsPhoneIdentity(serde::Deserialize::deserialize(d)?)
+                Self::CommunicationsPhoneIdentity(rest(ahead, map)?)
             }
             Some("microsoft.graph.communicationsUserIdentity") => {
-                Self::CommunicationsUserIdentity(serde::Deserialize::deserialize(d)?)
+                Self::CommunicationsUserIdentity(rest(ahead, map)?)
             }
-            Some("microsoft.graph.emailIdentity") => {
-                Self::EmailIdentity(serde::Deserialize::deserialize(d)?)
-            }
-            Some("microsoft.graph.initiator") => {
-                Self::Initiator(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.emailIdentity") => Self::EmailIdentity(rest(ahead, map)?),
+            Some("microsoft.graph.initiator") => Self::Initiator(rest(ahead, map)?),
             Some("microsoft.graph.provisionedIdentity") => {
-                Self::ProvisionedIdentity(serde::Deserialize::deserialize(d)?)
+                Self::ProvisionedIdentity(rest(ahead, map)?)
             }
             Some("microsoft.graph.provisioningServicePrincipal") => {
-                Self::ProvisioningServicePrincipal(serde::Deserialize::deserialize(d)?)
+                Self::ProvisioningServicePrincipal(rest(ahead, map)?)
             }
             Some("microsoft.graph.provisioningSystem") => {
-                Self::ProvisioningSystem(serde::Deserialize::deserialize(d)?)
+                Self::ProvisioningSystem(rest(ahead, map)?)
             }
             Some("microsoft.graph.servicePrincipalIdentity") => {
-                Self::ServicePrincipalIdentity(serde::Deserialize::deserialize(d)?)
+                Self::ServicePrincipalIdentity(rest(ahead, map)?)
             }
             Some("microsoft.graph.sharePointGroupIdentity") => {
-                Self::SharePointGroupIdentity(serde::Deserialize::deserialize(d)?)
+                Self::SharePointGroupIdentity(rest(ahead, map)?)
             }
             Some("microsoft.graph.sharePointIdentity") => {
-                Self::SharePointIdentity(serde::Deserialize::deserialize(d)?)
+                Self::SharePointIdentity(rest(ahead, map)?)
             }
             Some("microsoft.graph.teamworkApplicationIdentity") => {
-                Self::TeamworkApplicationIdentity(serde::Deserialize::deserialize(d)?)
+                Self::TeamworkApplicationIdentity(rest(ahead, map)?)
             }
             Some("microsoft.graph.teamworkConversationIdentity") => {
-                Self::TeamworkConversationIdentity(serde::Deserialize::deserialize(d)?)
+                Self::TeamworkConversationIdentity(rest(ahead, map)?)
             }
             Some("microsoft.graph.teamworkTagIdentity") => {
-                Self::TeamworkTagIdentity(serde::Deserialize::deserialize(d)?)
+                Self::TeamworkTagIdentity(rest(ahead, map)?)
             }
             Some("microsoft.graph.teamworkUserIdentity") => {
-                Self::TeamworkUserIdentity(serde::Deserialize::deserialize(d)?)
+                Self::TeamworkUserIdentity(rest(ahead, map)?)
             }
-            Some("microsoft.graph.userIdentity") => {
-                Self::UserIdentity(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.userIdentity") => Self::UserIdentity(rest(ahead, map)?),
             Some("microsoft.graph.callRecords.userIdentity") => {
-                Self::CallRecordsUserIdentity(serde::Deserialize::deserialize(d)?)
+                Self::CallRecordsUserIdentity(rest(ahead, map)?)
             }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 
@@ -39044,37 +38991,36 @@ impl<'de> serde::Deserialize<'de> for AnyIdentitySet {
 impl crate::polymorphic::Polymorphic for AnyIdentitySet {
     const DECLARED: &'static str = "microsoft.graph.identitySet";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
-            None | Some("microsoft.graph.identitySet") => {
-                Self::IdentitySet(serde::Deserialize::deserialize(d)?)
-            }
+            None | Some("microsoft.graph.identitySet") => Self::IdentitySet(rest(ahead, map)?),
             Some("microsoft.graph.aiInteractionMentionedIdentitySet") => {
-                Self::AiInteractionMentionedIdentitySet(serde::Deserialize::deserialize(d)?)
+                Self::AiInteractionMentionedIdentitySet(rest(ahead, map)?)
             }
             Some("microsoft.graph.chatMessageFromIdentitySet") => {
-                Self::ChatMessageFromIdentitySet(serde::Deserialize::deserialize(d)?)
+                Self::ChatMessageFromIdentitySet(rest(ahead, map)?)
             }
             Some("microsoft.graph.chatMessageMentionedIdentitySet") => {
-                Self::ChatMessageMentionedIdentitySet(serde::Deserialize::deserialize(d)?)
+                Self::ChatMessageMentionedIdentitySet(rest(ahead, map)?)
             }
             Some("microsoft.graph.chatMessageReactionIdentitySet") => {
-                Self::ChatMessageReactionIdentitySet(serde::Deserialize::deserialize(d)?)
+                Self::ChatMessageReactionIdentitySet(rest(ahead, map)?)
             }
             Some("microsoft.graph.communicationsIdentitySet") => {
-                Self::CommunicationsIdentitySet(serde::Deserialize::deserialize(d)?)
+                Self::CommunicationsIdentitySet(rest(ahead, map)?)
             }
             Some("microsoft.graph.engagementIdentitySet") => {
-                Self::EngagementIdentitySet(serde::Deserialize::deserialize(d)?)
+                Self::EngagementIdentitySet(rest(ahead, map)?)
             }
             Some("microsoft.graph.sharePointIdentitySet") => {
-                Self::SharePointIdentitySet(serde::Deserialize::deserialize(d)?)
+                Self::SharePointIdentitySet(rest(ahead, map)?)
             }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 
@@ -39849,23 +39795,20 @@ impl<'de> serde::Deserialize<'de> for AnyInheritableScopes {
 impl crate::polymorphic::Polymorphic for AnyInheritableScopes {
     const DECLARED: &'static str = "microsoft.graph.inheritableScopes";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
             None | Some("microsoft.graph.inheritableScopes") => {
-                Self::InheritableScopes(serde::Deserialize::deserialize(d)?)
+                Self::InheritableScopes(rest(ahead, map)?)
             }
-            Some("microsoft.graph.allAllowedScopes") => {
-                Self::AllAllowedScopes(serde::Deserialize::deserialize(d)?)
-            }
-            Some("microsoft.graph.enumeratedScopes") => {
-                Self::EnumeratedScopes(serde::Deserialize::deserialize(d)?)
-            }
-            Some("microsoft.graph.noScopes") => Self::NoScopes(serde::Deserialize::deserialize(d)?),
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some("microsoft.graph.allAllowedScopes") => Self::AllAllowedScopes(rest(ahead, map)?),
+            Some("microsoft.graph.enumeratedScopes") => Self::EnumeratedScopes(rest(ahead, map)?),
+            Some("microsoft.graph.noScopes") => Self::NoScopes(rest(ahead, map)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 
@@ -40399,19 +40342,20 @@ impl<'de> serde::Deserialize<'de> for AnyIntegratedApplicationMetadata {
 impl crate::polymorphic::Polymorphic for AnyIntegratedApplicationMetadata {
     const DECLARED: &'static str = "microsoft.graph.integratedApplicationMetadata";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
             None | Some("microsoft.graph.integratedApplicationMetadata") => {
-                Self::IntegratedApplicationMetadata(serde::Deserialize::deserialize(d)?)
+                Self::IntegratedApplicationMetadata(rest(ahead, map)?)
             }
             Some("microsoft.graph.protectedApplicationMetadata") => {
-                Self::ProtectedApplicationMetadata(serde::Deserialize::deserialize(d)?)
+                Self::ProtectedApplicationMetadata(rest(ahead, map)?)
             }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 
@@ -42002,19 +41946,18 @@ impl<'de> serde::Deserialize<'de> for AnyLocation {
 impl crate::polymorphic::Polymorphic for AnyLocation {
     const DECLARED: &'static str = "microsoft.graph.location";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
-            None | Some("microsoft.graph.location") => {
-                Self::Location(serde::Deserialize::deserialize(d)?)
-            }
+            None | Some("microsoft.graph.location") => Self::Location(rest(ahead, map)?),
             Some("microsoft.graph.locationConstraintItem") => {
-                Self::LocationConstraintItem(serde::Deserialize::deserialize(d)?)
+                Self::LocationConstraintItem(rest(ahead, map)?)
             }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 
@@ -47830,25 +47773,24 @@ impl<'de> serde::Deserialize<'de> for AnyPolicyLocation {
 impl crate::polymorphic::Polymorphic for AnyPolicyLocation {
     const DECLARED: &'static str = "microsoft.graph.policyLocation";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
             None | Some("microsoft.graph.policyLocation") => {
-                Self::PolicyLocation(serde::Deserialize::deserialize(d)?)
+                Self::PolicyLocation(rest(ahead, map)?)
             }
             Some("microsoft.graph.policyLocationApplication") => {
-                Self::PolicyLocationApplication(serde::Deserialize::deserialize(d)?)
+                Self::PolicyLocationApplication(rest(ahead, map)?)
             }
             Some("microsoft.graph.policyLocationDomain") => {
-                Self::PolicyLocationDomain(serde::Deserialize::deserialize(d)?)
+                Self::PolicyLocationDomain(rest(ahead, map)?)
             }
-            Some("microsoft.graph.policyLocationUrl") => {
-                Self::PolicyLocationUrl(serde::Deserialize::deserialize(d)?)
-            }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some("microsoft.graph.policyLocationUrl") => Self::PolicyLocationUrl(rest(ahead, map)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 
@@ -48466,22 +48408,19 @@ impl<'de> serde::Deserialize<'de> for AnyPolicyScopeBase {
 impl crate::polymorphic::Polymorphic for AnyPolicyScopeBase {
     const DECLARED: &'static str = "microsoft.graph.policyScopeBase";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
             None | Some("microsoft.graph.policyScopeBase") => {
-                Self::PolicyScopeBase(serde::Deserialize::deserialize(d)?)
+                Self::PolicyScopeBase(rest(ahead, map)?)
             }
-            Some("microsoft.graph.policyTenantScope") => {
-                Self::PolicyTenantScope(serde::Deserialize::deserialize(d)?)
-            }
-            Some("microsoft.graph.policyUserScope") => {
-                Self::PolicyUserScope(serde::Deserialize::deserialize(d)?)
-            }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some("microsoft.graph.policyTenantScope") => Self::PolicyTenantScope(rest(ahead, map)?),
+            Some("microsoft.graph.policyUserScope") => Self::PolicyUserScope(rest(ahead, map)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 
@@ -49253,22 +49192,23 @@ impl<'de> serde::Deserialize<'de> for AnyProcessContentMetadataBase {
 impl crate::polymorphic::Polymorphic for AnyProcessContentMetadataBase {
     const DECLARED: &'static str = "microsoft.graph.processContentMetadataBase";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
             None | Some("microsoft.graph.processContentMetadataBase") => {
-                Self::ProcessContentMetadataBase(serde::Deserialize::deserialize(d)?)
+                Self::ProcessContentMetadataBase(rest(ahead, map)?)
             }
             Some("microsoft.graph.processConversationMetadata") => {
-                Self::ProcessConversationMetadata(serde::Deserialize::deserialize(d)?)
+                Self::ProcessConversationMetadata(rest(ahead, map)?)
             }
             Some("microsoft.graph.processFileMetadata") => {
-                Self::ProcessFileMetadata(serde::Deserialize::deserialize(d)?)
+                Self::ProcessFileMetadata(rest(ahead, map)?)
             }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 
@@ -52103,20 +52043,17 @@ impl<'de> serde::Deserialize<'de> for AnyRecipient {
 impl crate::polymorphic::Polymorphic for AnyRecipient {
     const DECLARED: &'static str = "microsoft.graph.recipient";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
-            None | Some("microsoft.graph.recipient") => {
-                Self::Recipient(serde::Deserialize::deserialize(d)?)
-            }
-            Some("microsoft.graph.attendeeBase") => {
-                Self::AttendeeBase(serde::Deserialize::deserialize(d)?)
-            }
-            Some("microsoft.graph.attendee") => Self::Attendee(serde::Deserialize::deserialize(d)?),
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            None | Some("microsoft.graph.recipient") => Self::Recipient(rest(ahead, map)?),
+            Some("microsoft.graph.attendeeBase") => Self::AttendeeBase(rest(ahead, map)?),
+            Some("microsoft.graph.attendee") => Self::Attendee(rest(ahead, map)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 
@@ -54304,19 +54241,20 @@ impl<'de> serde::Deserialize<'de> for AnyRestrictAccessActionBase {
 impl crate::polymorphic::Polymorphic for AnyRestrictAccessActionBase {
     const DECLARED: &'static str = "microsoft.graph.restrictAccessActionBase";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
             None | Some("microsoft.graph.restrictAccessActionBase") => {
-                Self::RestrictAccessActionBase(serde::Deserialize::deserialize(d)?)
+                Self::RestrictAccessActionBase(rest(ahead, map)?)
             }
             Some("microsoft.graph.restrictAccessAction") => {
-                Self::RestrictAccessAction(serde::Deserialize::deserialize(d)?)
+                Self::RestrictAccessAction(rest(ahead, map)?)
             }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 
@@ -54888,25 +54826,18 @@ impl<'de> serde::Deserialize<'de> for AnyScopeBase {
 impl crate::polymorphic::Polymorphic for AnyScopeBase {
     const DECLARED: &'static str = "microsoft.graph.scopeBase";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
-            None | Some("microsoft.graph.scopeBase") => {
-                Self::ScopeBase(serde::Deserialize::deserialize(d)?)
-            }
-            Some("microsoft.graph.groupScope") => {
-                Self::GroupScope(serde::Deserialize::deserialize(d)?)
-            }
-            Some("microsoft.graph.tenantScope") => {
-                Self::TenantScope(serde::Deserialize::deserialize(d)?)
-            }
-            Some("microsoft.graph.userScope") => {
-                Self::UserScope(serde::Deserialize::deserialize(d)?)
-            }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            None | Some("microsoft.graph.scopeBase") => Self::ScopeBase(rest(ahead, map)?),
+            Some("microsoft.graph.groupScope") => Self::GroupScope(rest(ahead, map)?),
+            Some("microsoft.graph.tenantScope") => Self::TenantScope(rest(ahead, map)?),
+            Some("microsoft.graph.userScope") => Self::UserScope(rest(ahead, map)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 
@@ -56148,19 +56079,20 @@ impl<'de> serde::Deserialize<'de> for AnyServiceProvisioningError {
 impl crate::polymorphic::Polymorphic for AnyServiceProvisioningError {
     const DECLARED: &'static str = "microsoft.graph.serviceProvisioningError";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
             None | Some("microsoft.graph.serviceProvisioningError") => {
-                Self::ServiceProvisioningError(serde::Deserialize::deserialize(d)?)
+                Self::ServiceProvisioningError(rest(ahead, map)?)
             }
             Some("microsoft.graph.serviceProvisioningXmlError") => {
-                Self::ServiceProvisioningXmlError(serde::Deserialize::deserialize(d)?)
+                Self::ServiceProvisioningXmlError(rest(ahead, map)?)
             }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 
@@ -57834,19 +57766,20 @@ impl<'de> serde::Deserialize<'de> for AnyStandardTimeZoneOffset {
 impl crate::polymorphic::Polymorphic for AnyStandardTimeZoneOffset {
     const DECLARED: &'static str = "microsoft.graph.standardTimeZoneOffset";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
             None | Some("microsoft.graph.standardTimeZoneOffset") => {
-                Self::StandardTimeZoneOffset(serde::Deserialize::deserialize(d)?)
+                Self::StandardTimeZoneOffset(rest(ahead, map)?)
             }
             Some("microsoft.graph.daylightTimeZoneOffset") => {
-                Self::DaylightTimeZoneOffset(serde::Deserialize::deserialize(d)?)
+                Self::DaylightTimeZoneOffset(rest(ahead, map)?)
             }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 
@@ -62622,19 +62555,16 @@ impl<'de> serde::Deserialize<'de> for AnyTimeZoneBase {
 impl crate::polymorphic::Polymorphic for AnyTimeZoneBase {
     const DECLARED: &'static str = "microsoft.graph.timeZoneBase";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
-            None | Some("microsoft.graph.timeZoneBase") => {
-                Self::TimeZoneBase(serde::Deserialize::deserialize(d)?)
-            }
-            Some("microsoft.graph.customTimeZone") => {
-                Self::CustomTimeZone(serde::Deserialize::deserialize(d)?)
-            }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            None | Some("microsoft.graph.timeZoneBase") => Self::TimeZoneBase(rest(ahead, map)?),
+            Some("microsoft.graph.customTimeZone") => Self::CustomTimeZone(rest(ahead, map)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 
@@ -63393,22 +63323,19 @@ impl<'de> serde::Deserialize<'de> for AnyValidatingDomains {
 impl crate::polymorphic::Polymorphic for AnyValidatingDomains {
     const DECLARED: &'static str = "microsoft.graph.validatingDomains";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
             None | Some("microsoft.graph.validatingDomains") => {
-                Self::ValidatingDomains(serde::Deserialize::deserialize(d)?)
+                Self::ValidatingDomains(rest(ahead, map)?)
             }
-            Some("microsoft.graph.allDomains") => {
-                Self::AllDomains(serde::Deserialize::deserialize(d)?)
-            }
-            Some("microsoft.graph.enumeratedDomains") => {
-                Self::EnumeratedDomains(serde::Deserialize::deserialize(d)?)
-            }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some("microsoft.graph.allDomains") => Self::AllDomains(rest(ahead, map)?),
+            Some("microsoft.graph.enumeratedDomains") => Self::EnumeratedDomains(rest(ahead, map)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 

@@ -1843,22 +1843,23 @@ impl<'de> serde::Deserialize<'de> for AnyAuthenticationCombinationConfiguration 
 impl crate::polymorphic::Polymorphic for AnyAuthenticationCombinationConfiguration {
     const DECLARED: &'static str = "microsoft.graph.authenticationCombinationConfiguration";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
             None | Some("microsoft.graph.authenticationCombinationConfiguration") => {
-                Self::AuthenticationCombinationConfiguration(serde::Deserialize::deserialize(d)?)
+                Self::AuthenticationCombinationConfiguration(rest(ahead, map)?)
             }
             Some("microsoft.graph.fido2CombinationConfiguration") => {
-                Self::Fido2CombinationConfiguration(serde::Deserialize::deserialize(d)?)
+                Self::Fido2CombinationConfiguration(rest(ahead, map)?)
             }
             Some("microsoft.graph.x509CertificateCombinationConfiguration") => {
-                Self::X509CertificateCombinationConfiguration(serde::Deserialize::deserialize(d)?)
+                Self::X509CertificateCombinationConfiguration(rest(ahead, map)?)
             }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 
@@ -2815,49 +2816,50 @@ impl<'de> serde::Deserialize<'de> for AnyAuthenticationEventListener {
 impl crate::polymorphic::Polymorphic for AnyAuthenticationEventListener {
     const DECLARED: &'static str = "microsoft.graph.authenticationEventListener";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
             None | Some("microsoft.graph.authenticationEventListener") => {
-                Self::AuthenticationEventListener(serde::Deserialize::deserialize(d)?)
+                Self::AuthenticationEventListener(rest(ahead, map)?)
             }
             Some("microsoft.graph.onAttributeCollectionListener") => {
-                Self::OnAttributeCollectionListener(serde::Deserialize::deserialize(d)?)
+                Self::OnAttributeCollectionListener(rest(ahead, map)?)
             }
             Some("microsoft.graph.onAttributeCollectionStartListener") => {
-                Self::OnAttributeCollectionStartListener(serde::Deserialize::deserialize(d)?)
+                Self::OnAttributeCollectionStartListener(rest(ahead, map)?)
             }
             Some("microsoft.graph.onAttributeCollectionSubmitListener") => {
-                Self::OnAttributeCollectionSubmitListener(serde::Deserialize::deserialize(d)?)
+                Self::OnAttributeCollectionSubmitListener(rest(ahead, map)?)
             }
             Some("microsoft.graph.onAuthenticationMethodLoadStartListener") => {
-                Self::OnAuthenticationMethodLoadStartListener(serde::Deserialize::deserialize(d)?)
+                Self::OnAuthenticationMethodLoadStartListener(rest(ahead, map)?)
             }
             Some("microsoft.graph.onEmailOtpSendListener") => {
-                Self::OnEmailOtpSendListener(serde::Deserialize::deserialize(d)?)
+                Self::OnEmailOtpSendListener(rest(ahead, map)?)
             }
             Some("microsoft.graph.onFraudProtectionLoadStartListener") => {
-                Self::OnFraudProtectionLoadStartListener(serde::Deserialize::deserialize(d)?)
+                Self::OnFraudProtectionLoadStartListener(rest(ahead, map)?)
             }
             Some("microsoft.graph.onInteractiveAuthFlowStartListener") => {
-                Self::OnInteractiveAuthFlowStartListener(serde::Deserialize::deserialize(d)?)
+                Self::OnInteractiveAuthFlowStartListener(rest(ahead, map)?)
             }
             Some("microsoft.graph.onPasswordSubmitListener") => {
-                Self::OnPasswordSubmitListener(serde::Deserialize::deserialize(d)?)
+                Self::OnPasswordSubmitListener(rest(ahead, map)?)
             }
             Some("microsoft.graph.onTokenIssuanceStartListener") => {
-                Self::OnTokenIssuanceStartListener(serde::Deserialize::deserialize(d)?)
+                Self::OnTokenIssuanceStartListener(rest(ahead, map)?)
             }
             Some("microsoft.graph.onUserCreateStartListener") => {
-                Self::OnUserCreateStartListener(serde::Deserialize::deserialize(d)?)
+                Self::OnUserCreateStartListener(rest(ahead, map)?)
             }
             Some("microsoft.graph.onVerifiedIdClaimValidationListener") => {
-                Self::OnVerifiedIdClaimValidationListener(serde::Deserialize::deserialize(d)?)
+                Self::OnVerifiedIdClaimValidationListener(rest(ahead, map)?)
             }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 
@@ -3172,19 +3174,20 @@ impl<'de> serde::Deserialize<'de> for AnyAuthenticationEventsFlow {
 impl crate::polymorphic::Polymorphic for AnyAuthenticationEventsFlow {
     const DECLARED: &'static str = "microsoft.graph.authenticationEventsFlow";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
             None | Some("microsoft.graph.authenticationEventsFlow") => {
-                Self::AuthenticationEventsFlow(serde::Deserialize::deserialize(d)?)
+                Self::AuthenticationEventsFlow(rest(ahead, map)?)
             }
             Some("microsoft.graph.externalUsersSelfServiceSignUpEventsFlow") => {
-                Self::ExternalUsersSelfServiceSignUpEventsFlow(serde::Deserialize::deserialize(d)?)
+                Self::ExternalUsersSelfServiceSignUpEventsFlow(rest(ahead, map)?)
             }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 
@@ -4085,53 +4088,50 @@ impl<'de> serde::Deserialize<'de> for AnyAuthenticationMethod {
 impl crate::polymorphic::Polymorphic for AnyAuthenticationMethod {
     const DECLARED: &'static str = "microsoft.graph.authenticationMethod";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
             None | Some("microsoft.graph.authenticationMethod") => {
-                Self::AuthenticationMethod(serde::Deserialize::deserialize(d)?)
+                Self::AuthenticationMethod(rest(ahead, map)?)
             }
             Some("microsoft.graph.emailAuthenticationMethod") => {
-                Self::EmailAuthenticationMethod(serde::Deserialize::deserialize(d)?)
+                Self::EmailAuthenticationMethod(rest(ahead, map)?)
             }
             Some("microsoft.graph.externalAuthenticationMethod") => {
-                Self::ExternalAuthenticationMethod(serde::Deserialize::deserialize(d)?)
+                Self::ExternalAuthenticationMethod(rest(ahead, map)?)
             }
             Some("microsoft.graph.fido2AuthenticationMethod") => {
-                Self::Fido2AuthenticationMethod(serde::Deserialize::deserialize(d)?)
+                Self::Fido2AuthenticationMethod(rest(ahead, map)?)
             }
             Some("microsoft.graph.microsoftAuthenticatorAuthenticationMethod") => {
-                Self::MicrosoftAuthenticatorAuthenticationMethod(serde::Deserialize::deserialize(
-                    d,
-                )?)
+                Self::MicrosoftAuthenticatorAuthenticationMethod(rest(ahead, map)?)
             }
             Some("microsoft.graph.passwordAuthenticationMethod") => {
-                Self::PasswordAuthenticationMethod(serde::Deserialize::deserialize(d)?)
+                Self::PasswordAuthenticationMethod(rest(ahead, map)?)
             }
             Some("microsoft.graph.phoneAuthenticationMethod") => {
-                Self::PhoneAuthenticationMethod(serde::Deserialize::deserialize(d)?)
+                Self::PhoneAuthenticationMethod(rest(ahead, map)?)
             }
             Some("microsoft.graph.platformCredentialAuthenticationMethod") => {
-                Self::PlatformCredentialAuthenticationMethod(serde::Deserialize::deserialize(d)?)
+                Self::PlatformCredentialAuthenticationMethod(rest(ahead, map)?)
             }
             Some("microsoft.graph.qrCodePinAuthenticationMethod") => {
-                Self::QrCodePinAuthenticationMethod(serde::Deserialize::deserialize(d)?)
+                Self::QrCodePinAuthenticationMethod(rest(ahead, map)?)
             }
             Some("microsoft.graph.softwareOathAuthenticationMethod") => {
-                Self::SoftwareOathAuthenticationMethod(serde::Deserialize::deserialize(d)?)
+                Self::SoftwareOathAuthenticationMethod(rest(ahead, map)?)
             }
             Some("microsoft.graph.temporaryAccessPassAuthenticationMethod") => {
-                Self::TemporaryAccessPassAuthenticationMethod(serde::Deserialize::deserialize(d)?)
+                Self::TemporaryAccessPassAuthenticationMethod(rest(ahead, map)?)
             }
             Some("microsoft.graph.windowsHelloForBusinessAuthenticationMethod") => {
-                Self::WindowsHelloForBusinessAuthenticationMethod(serde::Deserialize::deserialize(
-                    d,
-                )?)
+                Self::WindowsHelloForBusinessAuthenticationMethod(rest(ahead, map)?)
             }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 
@@ -5003,61 +5003,50 @@ impl<'de> serde::Deserialize<'de> for AnyAuthenticationMethodConfiguration {
 impl crate::polymorphic::Polymorphic for AnyAuthenticationMethodConfiguration {
     const DECLARED: &'static str = "microsoft.graph.authenticationMethodConfiguration";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
             None | Some("microsoft.graph.authenticationMethodConfiguration") => {
-                Self::AuthenticationMethodConfiguration(serde::Deserialize::deserialize(d)?)
+                Self::AuthenticationMethodConfiguration(rest(ahead, map)?)
             }
             Some("microsoft.graph.emailAuthenticationMethodConfiguration") => {
-                Self::EmailAuthenticationMethodConfiguration(serde::Deserialize::deserialize(d)?)
+                Self::EmailAuthenticationMethodConfiguration(rest(ahead, map)?)
             }
             Some("microsoft.graph.externalAuthenticationMethodConfiguration") => {
-                Self::ExternalAuthenticationMethodConfiguration(serde::Deserialize::deserialize(d)?)
+                Self::ExternalAuthenticationMethodConfiguration(rest(ahead, map)?)
             }
             Some("microsoft.graph.fido2AuthenticationMethodConfiguration") => {
-                Self::Fido2AuthenticationMethodConfiguration(serde::Deserialize::deserialize(d)?)
+                Self::Fido2AuthenticationMethodConfiguration(rest(ahead, map)?)
             }
             Some("microsoft.graph.microsoftAuthenticatorAuthenticationMethodConfiguration") => {
-                Self::MicrosoftAuthenticatorAuthenticationMethodConfiguration(
-                    serde::Deserialize::deserialize(d)?,
-                )
+                Self::MicrosoftAuthenticatorAuthenticationMethodConfiguration(rest(ahead, map)?)
             }
             Some("microsoft.graph.qrCodePinAuthenticationMethodConfiguration") => {
-                Self::QrCodePinAuthenticationMethodConfiguration(serde::Deserialize::deserialize(
-                    d,
-                )?)
+                Self::QrCodePinAuthenticationMethodConfiguration(rest(ahead, map)?)
             }
             Some("microsoft.graph.smsAuthenticationMethodConfiguration") => {
-                Self::SmsAuthenticationMethodConfiguration(serde::Deserialize::deserialize(d)?)
+                Self::SmsAuthenticationMethodConfiguration(rest(ahead, map)?)
             }
             Some("microsoft.graph.softwareOathAuthenticationMethodConfiguration") => {
-                Self::SoftwareOathAuthenticationMethodConfiguration(
-                    serde::Deserialize::deserialize(d)?,
-                )
+                Self::SoftwareOathAuthenticationMethodConfiguration(rest(ahead, map)?)
             }
             Some("microsoft.graph.temporaryAccessPassAuthenticationMethodConfiguration") => {
-                Self::TemporaryAccessPassAuthenticationMethodConfiguration(
-                    serde::Deserialize::deserialize(d)?,
-                )
+                Self::TemporaryAccessPassAuthenticationMethodConfiguration(rest(ahead, map)?)
             }
             Some("microsoft.graph.verifiableCredentialsAuthenticationMethodConfiguration") => {
-                Self::VerifiableCredentialsAuthenticationMethodConfiguration(
-                    serde::Deserialize::deserialize(d)?,
-                )
+                Self::VerifiableCredentialsAuthenticationMethodConfiguration(rest(ahead, map)?)
             }
             Some("microsoft.graph.voiceAuthenticationMethodConfiguration") => {
-                Self::VoiceAuthenticationMethodConfiguration(serde::Deserialize::deserialize(d)?)
+                Self::VoiceAuthenticationMethodConfiguration(rest(ahead, map)?)
             }
             Some("microsoft.graph.x509CertificateAuthenticationMethodConfiguration") => {
-                Self::X509CertificateAuthenticationMethodConfiguration(
-                    serde::Deserialize::deserialize(d)?,
-                )
+                Self::X509CertificateAuthenticationMethodConfiguration(rest(ahead, map)?)
             }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 
@@ -5909,32 +5898,29 @@ impl<'de> serde::Deserialize<'de> for AnyAuthenticationMethodTarget {
 impl crate::polymorphic::Polymorphic for AnyAuthenticationMethodTarget {
     const DECLARED: &'static str = "microsoft.graph.authenticationMethodTarget";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
             None | Some("microsoft.graph.authenticationMethodTarget") => {
-                Self::AuthenticationMethodTarget(serde::Deserialize::deserialize(d)?)
+                Self::AuthenticationMethodTarget(rest(ahead, map)?)
             }
             Some("microsoft.graph.microsoftAuthenticatorAuthenticationMethodTarget") => {
-                Self::MicrosoftAuthenticatorAuthenticationMethodTarget(
-                    serde::Deserialize::deserialize(d)?,
-                )
+                Self::MicrosoftAuthenticatorAuthenticationMethodTarget(rest(ahead, map)?)
             }
             Some("microsoft.graph.passkeyAuthenticationMethodTarget") => {
-                Self::PasskeyAuthenticationMethodTarget(serde::Deserialize::deserialize(d)?)
+                Self::PasskeyAuthenticationMethodTarget(rest(ahead, map)?)
             }
             Some("microsoft.graph.smsAuthenticationMethodTarget") => {
-                Self::SmsAuthenticationMethodTarget(serde::Deserialize::deserialize(d)?)
+                Self::SmsAuthenticationMethodTarget(rest(ahead, map)?)
             }
             Some("microsoft.graph.verifiableCredentialAuthenticationMethodTarget") => {
-                Self::VerifiableCredentialAuthenticationMethodTarget(
-                    serde::Deserialize::deserialize(d)?,
-                )
+                Self::VerifiableCredentialAuthenticationMethodTarget(rest(ahead, map)?)
             }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 
@@ -7830,19 +7816,20 @@ impl<'de> serde::Deserialize<'de> for AnyConditionalAccessPolicy {
 impl crate::polymorphic::Polymorphic for AnyConditionalAccessPolicy {
     const DECLARED: &'static str = "microsoft.graph.conditionalAccessPolicy";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
             None | Some("microsoft.graph.conditionalAccessPolicy") => {
-                Self::ConditionalAccessPolicy(serde::Deserialize::deserialize(d)?)
+                Self::ConditionalAccessPolicy(rest(ahead, map)?)
             }
             Some("microsoft.graph.whatIfAnalysisResult") => {
-                Self::WhatIfAnalysisResult(serde::Deserialize::deserialize(d)?)
+                Self::WhatIfAnalysisResult(rest(ahead, map)?)
             }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 
@@ -10032,38 +10019,35 @@ impl<'de> serde::Deserialize<'de> for AnyCustomAuthenticationExtension {
 impl crate::polymorphic::Polymorphic for AnyCustomAuthenticationExtension {
     const DECLARED: &'static str = "microsoft.graph.customAuthenticationExtension";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
             None | Some("microsoft.graph.customAuthenticationExtension") => {
-                Self::CustomAuthenticationExtension(serde::Deserialize::deserialize(d)?)
+                Self::CustomAuthenticationExtension(rest(ahead, map)?)
             }
             Some("microsoft.graph.onAttributeCollectionStartCustomExtension") => {
-                Self::OnAttributeCollectionStartCustomExtension(serde::Deserialize::deserialize(d)?)
+                Self::OnAttributeCollectionStartCustomExtension(rest(ahead, map)?)
             }
             Some("microsoft.graph.onAttributeCollectionSubmitCustomExtension") => {
-                Self::OnAttributeCollectionSubmitCustomExtension(serde::Deserialize::deserialize(
-                    d,
-                )?)
+                Self::OnAttributeCollectionSubmitCustomExtension(rest(ahead, map)?)
             }
             Some("microsoft.graph.onOtpSendCustomExtension") => {
-                Self::OnOtpSendCustomExtension(serde::Deserialize::deserialize(d)?)
+                Self::OnOtpSendCustomExtension(rest(ahead, map)?)
             }
             Some("microsoft.graph.onPasswordSubmitCustomExtension") => {
-                Self::OnPasswordSubmitCustomExtension(serde::Deserialize::deserialize(d)?)
+                Self::OnPasswordSubmitCustomExtension(rest(ahead, map)?)
             }
             Some("microsoft.graph.onTokenIssuanceStartCustomExtension") => {
-                Self::OnTokenIssuanceStartCustomExtension(serde::Deserialize::deserialize(d)?)
+                Self::OnTokenIssuanceStartCustomExtension(rest(ahead, map)?)
             }
             Some("microsoft.graph.onVerifiedIdClaimValidationCustomExtension") => {
-                Self::OnVerifiedIdClaimValidationCustomExtension(serde::Deserialize::deserialize(
-                    d,
-                )?)
+                Self::OnVerifiedIdClaimValidationCustomExtension(rest(ahead, map)?)
             }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 
@@ -12369,22 +12353,23 @@ impl<'de> serde::Deserialize<'de> for AnyFraudProtectionProvider {
 impl crate::polymorphic::Polymorphic for AnyFraudProtectionProvider {
     const DECLARED: &'static str = "microsoft.graph.fraudProtectionProvider";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
             None | Some("microsoft.graph.fraudProtectionProvider") => {
-                Self::FraudProtectionProvider(serde::Deserialize::deserialize(d)?)
+                Self::FraudProtectionProvider(rest(ahead, map)?)
             }
             Some("microsoft.graph.arkoseFraudProtectionProvider") => {
-                Self::ArkoseFraudProtectionProvider(serde::Deserialize::deserialize(d)?)
+                Self::ArkoseFraudProtectionProvider(rest(ahead, map)?)
             }
             Some("microsoft.graph.humanSecurityFraudProtectionProvider") => {
-                Self::HumanSecurityFraudProtectionProvider(serde::Deserialize::deserialize(d)?)
+                Self::HumanSecurityFraudProtectionProvider(rest(ahead, map)?)
             }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 
@@ -14007,43 +13992,44 @@ impl<'de> serde::Deserialize<'de> for AnyIdentityProviderBase {
 impl crate::polymorphic::Polymorphic for AnyIdentityProviderBase {
     const DECLARED: &'static str = "microsoft.graph.identityProviderBase";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
             None | Some("microsoft.graph.identityProviderBase") => {
-                Self::IdentityProviderBase(serde::Deserialize::deserialize(d)?)
+                Self::IdentityProviderBase(rest(ahead, map)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.appleManagedIdentityProvider") => {
-                Self::AppleManagedIdentityProvider(serde::Deserialize::deserialize(d)?)
+                Self::AppleManagedIdentityProvider(rest(ahead, map)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.builtInIdentityProvider") => {
-                Self::BuiltInIdentityProvider(serde::Deserialize::deserialize(d)?)
+                Self::BuiltInIdentityProvider(rest(ahead, map)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.oidcIdentityProvider") => {
-                Self::OidcIdentityProvider(serde::Deserialize::deserialize(d)?)
+                Self::OidcIdentityProvider(rest(ahead, map)?)
             }
             Some("microsoft.graph.samlOrWsFedProvider") => {
-                Self::SamlOrWsFedProvider(serde::Deserialize::deserialize(d)?)
+                Self::SamlOrWsFedProvider(rest(ahead, map)?)
             }
             #[cfg(feature = "directory")]
             Some("microsoft.graph.internalDomainFederation") => {
-                Self::InternalDomainFederation(serde::Deserialize::deserialize(d)?)
+                Self::InternalDomainFederation(rest(ahead, map)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.samlOrWsFedExternalDomainFederation") => {
-                Self::SamlOrWsFedExternalDomainFederation(serde::Deserialize::deserialize(d)?)
+                Self::SamlOrWsFedExternalDomainFederation(rest(ahead, map)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.socialIdentityProvider") => {
-                Self::SocialIdentityProvider(serde::Deserialize::deserialize(d)?)
+                Self::SocialIdentityProvider(rest(ahead, map)?)
             }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 
@@ -14550,22 +14536,23 @@ impl<'de> serde::Deserialize<'de> for AnyIdentityUserFlowAttribute {
 impl crate::polymorphic::Polymorphic for AnyIdentityUserFlowAttribute {
     const DECLARED: &'static str = "microsoft.graph.identityUserFlowAttribute";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
             None | Some("microsoft.graph.identityUserFlowAttribute") => {
-                Self::IdentityUserFlowAttribute(serde::Deserialize::deserialize(d)?)
+                Self::IdentityUserFlowAttribute(rest(ahead, map)?)
             }
             Some("microsoft.graph.identityBuiltInUserFlowAttribute") => {
-                Self::IdentityBuiltInUserFlowAttribute(serde::Deserialize::deserialize(d)?)
+                Self::IdentityBuiltInUserFlowAttribute(rest(ahead, map)?)
             }
             Some("microsoft.graph.identityCustomUserFlowAttribute") => {
-                Self::IdentityCustomUserFlowAttribute(serde::Deserialize::deserialize(d)?)
+                Self::IdentityCustomUserFlowAttribute(rest(ahead, map)?)
             }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 
@@ -15848,28 +15835,29 @@ impl<'de> serde::Deserialize<'de> for AnyLongRunningOperation {
 impl crate::polymorphic::Polymorphic for AnyLongRunningOperation {
     const DECLARED: &'static str = "microsoft.graph.longRunningOperation";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
             None | Some("microsoft.graph.longRunningOperation") => {
-                Self::LongRunningOperation(serde::Deserialize::deserialize(d)?)
+                Self::LongRunningOperation(rest(ahead, map)?)
             }
             #[cfg(feature = "security")]
             Some("microsoft.graph.attackSimulationOperation") => {
-                Self::AttackSimulationOperation(serde::Deserialize::deserialize(d)?)
+                Self::AttackSimulationOperation(rest(ahead, map)?)
             }
             #[cfg(feature = "employee-experience")]
             Some("microsoft.graph.engagementAsyncOperation") => {
-                Self::EngagementAsyncOperation(serde::Deserialize::deserialize(d)?)
+                Self::EngagementAsyncOperation(rest(ahead, map)?)
             }
             #[cfg(feature = "sites")]
             Some("microsoft.graph.richLongRunningOperation") => {
-                Self::RichLongRunningOperation(serde::Deserialize::deserialize(d)?)
+                Self::RichLongRunningOperation(rest(ahead, map)?)
             }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 
@@ -17071,22 +17059,19 @@ impl<'de> serde::Deserialize<'de> for AnyNamedLocation {
 impl crate::polymorphic::Polymorphic for AnyNamedLocation {
     const DECLARED: &'static str = "microsoft.graph.namedLocation";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
-            None | Some("microsoft.graph.namedLocation") => {
-                Self::NamedLocation(serde::Deserialize::deserialize(d)?)
-            }
+            None | Some("microsoft.graph.namedLocation") => Self::NamedLocation(rest(ahead, map)?),
             Some("microsoft.graph.countryNamedLocation") => {
-                Self::CountryNamedLocation(serde::Deserialize::deserialize(d)?)
+                Self::CountryNamedLocation(rest(ahead, map)?)
             }
-            Some("microsoft.graph.ipNamedLocation") => {
-                Self::IpNamedLocation(serde::Deserialize::deserialize(d)?)
-            }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some("microsoft.graph.ipNamedLocation") => Self::IpNamedLocation(rest(ahead, map)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 
@@ -23320,24 +23305,25 @@ impl<'de> serde::Deserialize<'de> for AnySamlOrWsFedProvider {
 impl crate::polymorphic::Polymorphic for AnySamlOrWsFedProvider {
     const DECLARED: &'static str = "microsoft.graph.samlOrWsFedProvider";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
             None | Some("microsoft.graph.samlOrWsFedProvider") => {
-                Self::SamlOrWsFedProvider(serde::Deserialize::deserialize(d)?)
+                Self::SamlOrWsFedProvider(rest(ahead, map)?)
             }
             #[cfg(feature = "directory")]
             Some("microsoft.graph.internalDomainFederation") => {
-                Self::InternalDomainFederation(serde::Deserialize::deserialize(d)?)
+                Self::InternalDomainFederation(rest(ahead, map)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.samlOrWsFedExternalDomainFederation") => {
-                Self::SamlOrWsFedExternalDomainFederation(serde::Deserialize::deserialize(d)?)
+                Self::SamlOrWsFedExternalDomainFederation(rest(ahead, map)?)
             }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 
@@ -23758,19 +23744,20 @@ impl<'de> serde::Deserialize<'de> for AnyServiceProviderConstraints {
 impl crate::polymorphic::Polymorphic for AnyServiceProviderConstraints {
     const DECLARED: &'static str = "microsoft.graph.serviceProviderConstraints";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
             None | Some("microsoft.graph.serviceProviderConstraints") => {
-                Self::ServiceProviderConstraints(serde::Deserialize::deserialize(d)?)
+                Self::ServiceProviderConstraints(rest(ahead, map)?)
             }
             Some("microsoft.graph.delegatedAdminServiceProviderConstraints") => {
-                Self::DelegatedAdminServiceProviderConstraints(serde::Deserialize::deserialize(d)?)
+                Self::DelegatedAdminServiceProviderConstraints(rest(ahead, map)?)
             }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 
@@ -29206,35 +29193,32 @@ impl<'de> serde::Deserialize<'de> for AnyUnifiedRoleManagementPolicyRule {
 impl crate::polymorphic::Polymorphic for AnyUnifiedRoleManagementPolicyRule {
     const DECLARED: &'static str = "microsoft.graph.unifiedRoleManagementPolicyRule";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
             None | Some("microsoft.graph.unifiedRoleManagementPolicyRule") => {
-                Self::UnifiedRoleManagementPolicyRule(serde::Deserialize::deserialize(d)?)
+                Self::UnifiedRoleManagementPolicyRule(rest(ahead, map)?)
             }
             Some("microsoft.graph.unifiedRoleManagementPolicyApprovalRule") => {
-                Self::UnifiedRoleManagementPolicyApprovalRule(serde::Deserialize::deserialize(d)?)
+                Self::UnifiedRoleManagementPolicyApprovalRule(rest(ahead, map)?)
             }
             Some("microsoft.graph.unifiedRoleManagementPolicyAuthenticationContextRule") => {
-                Self::UnifiedRoleManagementPolicyAuthenticationContextRule(
-                    serde::Deserialize::deserialize(d)?,
-                )
+                Self::UnifiedRoleManagementPolicyAuthenticationContextRule(rest(ahead, map)?)
             }
             Some("microsoft.graph.unifiedRoleManagementPolicyEnablementRule") => {
-                Self::UnifiedRoleManagementPolicyEnablementRule(serde::Deserialize::deserialize(d)?)
+                Self::UnifiedRoleManagementPolicyEnablementRule(rest(ahead, map)?)
             }
             Some("microsoft.graph.unifiedRoleManagementPolicyExpirationRule") => {
-                Self::UnifiedRoleManagementPolicyExpirationRule(serde::Deserialize::deserialize(d)?)
+                Self::UnifiedRoleManagementPolicyExpirationRule(rest(ahead, map)?)
             }
             Some("microsoft.graph.unifiedRoleManagementPolicyNotificationRule") => {
-                Self::UnifiedRoleManagementPolicyNotificationRule(serde::Deserialize::deserialize(
-                    d,
-                )?)
+                Self::UnifiedRoleManagementPolicyNotificationRule(rest(ahead, map)?)
             }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 
@@ -30473,22 +30457,23 @@ impl<'de> serde::Deserialize<'de> for AnyWebApplicationFirewallProvider {
 impl crate::polymorphic::Polymorphic for AnyWebApplicationFirewallProvider {
     const DECLARED: &'static str = "microsoft.graph.webApplicationFirewallProvider";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
             None | Some("microsoft.graph.webApplicationFirewallProvider") => {
-                Self::WebApplicationFirewallProvider(serde::Deserialize::deserialize(d)?)
+                Self::WebApplicationFirewallProvider(rest(ahead, map)?)
             }
             Some("microsoft.graph.akamaiWebApplicationFirewallProvider") => {
-                Self::AkamaiWebApplicationFirewallProvider(serde::Deserialize::deserialize(d)?)
+                Self::AkamaiWebApplicationFirewallProvider(rest(ahead, map)?)
             }
             Some("microsoft.graph.cloudFlareWebApplicationFirewallProvider") => {
-                Self::CloudFlareWebApplicationFirewallProvider(serde::Deserialize::deserialize(d)?)
+                Self::CloudFlareWebApplicationFirewallProvider(rest(ahead, map)?)
             }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 
@@ -32308,25 +32293,24 @@ impl<'de> serde::Deserialize<'de> for AnyApiAuthenticationConfigurationBase {
 impl crate::polymorphic::Polymorphic for AnyApiAuthenticationConfigurationBase {
     const DECLARED: &'static str = "microsoft.graph.apiAuthenticationConfigurationBase";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
             None | Some("microsoft.graph.apiAuthenticationConfigurationBase") => {
-                Self::ApiAuthenticationConfigurationBase(serde::Deserialize::deserialize(d)?)
+                Self::ApiAuthenticationConfigurationBase(rest(ahead, map)?)
             }
             Some("microsoft.graph.basicAuthentication") => {
-                Self::BasicAuthentication(serde::Deserialize::deserialize(d)?)
+                Self::BasicAuthentication(rest(ahead, map)?)
             }
             Some("microsoft.graph.clientCertificateAuthentication") => {
-                Self::ClientCertificateAuthentication(serde::Deserialize::deserialize(d)?)
+                Self::ClientCertificateAuthentication(rest(ahead, map)?)
             }
-            Some("microsoft.graph.pkcs12Certificate") => {
-                Self::Pkcs12Certificate(serde::Deserialize::deserialize(d)?)
-            }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some("microsoft.graph.pkcs12Certificate") => Self::Pkcs12Certificate(rest(ahead, map)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 
@@ -33028,27 +33012,26 @@ impl<'de> serde::Deserialize<'de> for AnyAppManagementConfiguration {
 impl crate::polymorphic::Polymorphic for AnyAppManagementConfiguration {
     const DECLARED: &'static str = "microsoft.graph.appManagementConfiguration";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
             None | Some("microsoft.graph.appManagementConfiguration") => {
-                Self::AppManagementConfiguration(serde::Deserialize::deserialize(d)?)
+                Self::AppManagementConfiguration(rest(ahead, map)?)
             }
             Some("microsoft.graph.appManagementApplicationConfiguration") => {
-                Self::AppManagementApplicationConfiguration(serde::Deserialize::deserialize(d)?)
+                Self::AppManagementApplicationConfiguration(rest(ahead, map)?)
             }
             Some("microsoft.graph.appManagementServicePrincipalConfiguration") => {
-                Self::AppManagementServicePrincipalConfiguration(serde::Deserialize::deserialize(
-                    d,
-                )?)
+                Self::AppManagementServicePrincipalConfiguration(rest(ahead, map)?)
             }
             Some("microsoft.graph.customAppManagementConfiguration") => {
-                Self::CustomAppManagementConfiguration(serde::Deserialize::deserialize(d)?)
+                Self::CustomAppManagementConfiguration(rest(ahead, map)?)
             }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 
@@ -38168,24 +38151,23 @@ impl<'de> serde::Deserialize<'de> for AnyConditionalAccessExternalTenants {
 impl crate::polymorphic::Polymorphic for AnyConditionalAccessExternalTenants {
     const DECLARED: &'static str = "microsoft.graph.conditionalAccessExternalTenants";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
             None | Some("microsoft.graph.conditionalAccessExternalTenants") => {
-                Self::ConditionalAccessExternalTenants(serde::Deserialize::deserialize(d)?)
+                Self::ConditionalAccessExternalTenants(rest(ahead, map)?)
             }
             Some("microsoft.graph.conditionalAccessAllExternalTenants") => {
-                Self::ConditionalAccessAllExternalTenants(serde::Deserialize::deserialize(d)?)
+                Self::ConditionalAccessAllExternalTenants(rest(ahead, map)?)
             }
             Some("microsoft.graph.conditionalAccessEnumeratedExternalTenants") => {
-                Self::ConditionalAccessEnumeratedExternalTenants(serde::Deserialize::deserialize(
-                    d,
-                )?)
+                Self::ConditionalAccessEnumeratedExternalTenants(rest(ahead, map)?)
             }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 
@@ -39510,33 +39492,32 @@ impl<'de> serde::Deserialize<'de> for AnyConditionalAccessSessionControl {
 impl crate::polymorphic::Polymorphic for AnyConditionalAccessSessionControl {
     const DECLARED: &'static str = "microsoft.graph.conditionalAccessSessionControl";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
             None | Some("microsoft.graph.conditionalAccessSessionControl") => {
-                Self::ConditionalAccessSessionControl(serde::Deserialize::deserialize(d)?)
+                Self::ConditionalAccessSessionControl(rest(ahead, map)?)
             }
             Some("microsoft.graph.applicationEnforcedRestrictionsSessionControl") => {
-                Self::ApplicationEnforcedRestrictionsSessionControl(
-                    serde::Deserialize::deserialize(d)?,
-                )
+                Self::ApplicationEnforcedRestrictionsSessionControl(rest(ahead, map)?)
             }
             Some("microsoft.graph.cloudAppSecuritySessionControl") => {
-                Self::CloudAppSecuritySessionControl(serde::Deserialize::deserialize(d)?)
+                Self::CloudAppSecuritySessionControl(rest(ahead, map)?)
             }
             Some("microsoft.graph.persistentBrowserSessionControl") => {
-                Self::PersistentBrowserSessionControl(serde::Deserialize::deserialize(d)?)
+                Self::PersistentBrowserSessionControl(rest(ahead, map)?)
             }
             Some("microsoft.graph.secureSignInSessionControl") => {
-                Self::SecureSignInSessionControl(serde::Deserialize::deserialize(d)?)
+                Self::SecureSignInSessionControl(rest(ahead, map)?)
             }
             Some("microsoft.graph.signInFrequencySessionControl") => {
-                Self::SignInFrequencySessionControl(serde::Deserialize::deserialize(d)?)
+                Self::SignInFrequencySessionControl(rest(ahead, map)?)
             }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 
@@ -40389,19 +40370,20 @@ impl<'de> serde::Deserialize<'de> for AnyCrossTenantAccessPolicyB2BSetting {
 impl crate::polymorphic::Polymorphic for AnyCrossTenantAccessPolicyB2BSetting {
     const DECLARED: &'static str = "microsoft.graph.crossTenantAccessPolicyB2BSetting";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
             None | Some("microsoft.graph.crossTenantAccessPolicyB2BSetting") => {
-                Self::CrossTenantAccessPolicyB2BSetting(serde::Deserialize::deserialize(d)?)
+                Self::CrossTenantAccessPolicyB2BSetting(rest(ahead, map)?)
             }
             Some("microsoft.graph.crossTenantAccessPolicyTenantRestrictions") => {
-                Self::CrossTenantAccessPolicyTenantRestrictions(serde::Deserialize::deserialize(d)?)
+                Self::CrossTenantAccessPolicyTenantRestrictions(rest(ahead, map)?)
             }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 
@@ -41729,19 +41711,20 @@ impl<'de> serde::Deserialize<'de> for AnyCustomExtensionBehaviorOnError {
 impl crate::polymorphic::Polymorphic for AnyCustomExtensionBehaviorOnError {
     const DECLARED: &'static str = "microsoft.graph.customExtensionBehaviorOnError";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
             None | Some("microsoft.graph.customExtensionBehaviorOnError") => {
-                Self::CustomExtensionBehaviorOnError(serde::Deserialize::deserialize(d)?)
+                Self::CustomExtensionBehaviorOnError(rest(ahead, map)?)
             }
             Some("microsoft.graph.fallbackToMicrosoftProviderOnError") => {
-                Self::FallbackToMicrosoftProviderOnError(serde::Deserialize::deserialize(d)?)
+                Self::FallbackToMicrosoftProviderOnError(rest(ahead, map)?)
             }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 
@@ -42186,21 +42169,20 @@ impl<'de> serde::Deserialize<'de> for AnyCustomSecurityAttributeExemption {
 impl crate::polymorphic::Polymorphic for AnyCustomSecurityAttributeExemption {
     const DECLARED: &'static str = "microsoft.graph.customSecurityAttributeExemption";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
             None | Some("microsoft.graph.customSecurityAttributeExemption") => {
-                Self::CustomSecurityAttributeExemption(serde::Deserialize::deserialize(d)?)
+                Self::CustomSecurityAttributeExemption(rest(ahead, map)?)
             }
             Some("microsoft.graph.customSecurityAttributeStringValueExemption") => {
-                Self::CustomSecurityAttributeStringValueExemption(serde::Deserialize::deserialize(
-                    d,
-                )?)
+                Self::CustomSecurityAttributeStringValueExemption(rest(ahead, map)?)
             }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 
@@ -43453,25 +43435,26 @@ impl<'de> serde::Deserialize<'de> for AnyDeviceRegistrationMembership {
 impl crate::polymorphic::Polymorphic for AnyDeviceRegistrationMembership {
     const DECLARED: &'static str = "microsoft.graph.deviceRegistrationMembership";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
             None | Some("microsoft.graph.deviceRegistrationMembership") => {
-                Self::DeviceRegistrationMembership(serde::Deserialize::deserialize(d)?)
+                Self::DeviceRegistrationMembership(rest(ahead, map)?)
             }
             Some("microsoft.graph.allDeviceRegistrationMembership") => {
-                Self::AllDeviceRegistrationMembership(serde::Deserialize::deserialize(d)?)
+                Self::AllDeviceRegistrationMembership(rest(ahead, map)?)
             }
             Some("microsoft.graph.enumeratedDeviceRegistrationMembership") => {
-                Self::EnumeratedDeviceRegistrationMembership(serde::Deserialize::deserialize(d)?)
+                Self::EnumeratedDeviceRegistrationMembership(rest(ahead, map)?)
             }
             Some("microsoft.graph.noDeviceRegistrationMembership") => {
-                Self::NoDeviceRegistrationMembership(serde::Deserialize::deserialize(d)?)
+                Self::NoDeviceRegistrationMembership(rest(ahead, map)?)
             }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 
@@ -44692,19 +44675,20 @@ impl<'de> serde::Deserialize<'de> for AnyFraudProtectionConfiguration {
 impl crate::polymorphic::Polymorphic for AnyFraudProtectionConfiguration {
     const DECLARED: &'static str = "microsoft.graph.fraudProtectionConfiguration";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
             None | Some("microsoft.graph.fraudProtectionConfiguration") => {
-                Self::FraudProtectionConfiguration(serde::Deserialize::deserialize(d)?)
+                Self::FraudProtectionConfiguration(rest(ahead, map)?)
             }
             Some("microsoft.graph.fraudProtectionProviderConfiguration") => {
-                Self::FraudProtectionProviderConfiguration(serde::Deserialize::deserialize(d)?)
+                Self::FraudProtectionProviderConfiguration(rest(ahead, map)?)
             }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 
@@ -45702,23 +45686,20 @@ impl crate::polymorphic::Polymorphic for AnyInvitationRedemptionIdentityProvider
     const DECLARED: &'static str =
         "microsoft.graph.invitationRedemptionIdentityProviderConfiguration";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
             None | Some("microsoft.graph.invitationRedemptionIdentityProviderConfiguration") => {
-                Self::InvitationRedemptionIdentityProviderConfiguration(
-                    serde::Deserialize::deserialize(d)?,
-                )
+                Self::InvitationRedemptionIdentityProviderConfiguration(rest(ahead, map)?)
             }
             Some("microsoft.graph.defaultInvitationRedemptionIdentityProviderConfiguration") => {
-                Self::DefaultInvitationRedemptionIdentityProviderConfiguration(
-                    serde::Deserialize::deserialize(d)?,
-                )
+                Self::DefaultInvitationRedemptionIdentityProviderConfiguration(rest(ahead, map)?)
             }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 
@@ -46954,22 +46935,23 @@ impl<'de> serde::Deserialize<'de> for AnyOidcClientAuthentication {
 impl crate::polymorphic::Polymorphic for AnyOidcClientAuthentication {
     const DECLARED: &'static str = "microsoft.graph.oidcClientAuthentication";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
             None | Some("microsoft.graph.oidcClientAuthentication") => {
-                Self::OidcClientAuthentication(serde::Deserialize::deserialize(d)?)
+                Self::OidcClientAuthentication(rest(ahead, map)?)
             }
             Some("microsoft.graph.oidcClientSecretAuthentication") => {
-                Self::OidcClientSecretAuthentication(serde::Deserialize::deserialize(d)?)
+                Self::OidcClientSecretAuthentication(rest(ahead, map)?)
             }
             Some("microsoft.graph.oidcPrivateJwtKeyClientAuthentication") => {
-                Self::OidcPrivateJwtKeyClientAuthentication(serde::Deserialize::deserialize(d)?)
+                Self::OidcPrivateJwtKeyClientAuthentication(rest(ahead, map)?)
             }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 
@@ -47764,21 +47746,20 @@ impl<'de> serde::Deserialize<'de> for AnyOnAttributeCollectionHandler {
 impl crate::polymorphic::Polymorphic for AnyOnAttributeCollectionHandler {
     const DECLARED: &'static str = "microsoft.graph.onAttributeCollectionHandler";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
             None | Some("microsoft.graph.onAttributeCollectionHandler") => {
-                Self::OnAttributeCollectionHandler(serde::Deserialize::deserialize(d)?)
+                Self::OnAttributeCollectionHandler(rest(ahead, map)?)
             }
             Some("microsoft.graph.onAttributeCollectionExternalUsersSelfServiceSignUp") => {
-                Self::OnAttributeCollectionExternalUsersSelfServiceSignUp(
-                    serde::Deserialize::deserialize(d)?,
-                )
+                Self::OnAttributeCollectionExternalUsersSelfServiceSignUp(rest(ahead, map)?)
             }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 
@@ -48171,21 +48152,20 @@ impl<'de> serde::Deserialize<'de> for AnyOnAttributeCollectionStartHandler {
 impl crate::polymorphic::Polymorphic for AnyOnAttributeCollectionStartHandler {
     const DECLARED: &'static str = "microsoft.graph.onAttributeCollectionStartHandler";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
             None | Some("microsoft.graph.onAttributeCollectionStartHandler") => {
-                Self::OnAttributeCollectionStartHandler(serde::Deserialize::deserialize(d)?)
+                Self::OnAttributeCollectionStartHandler(rest(ahead, map)?)
             }
             Some("microsoft.graph.onAttributeCollectionStartCustomExtensionHandler") => {
-                Self::OnAttributeCollectionStartCustomExtensionHandler(
-                    serde::Deserialize::deserialize(d)?,
-                )
+                Self::OnAttributeCollectionStartCustomExtensionHandler(rest(ahead, map)?)
             }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 
@@ -48578,21 +48558,20 @@ impl<'de> serde::Deserialize<'de> for AnyOnAttributeCollectionSubmitHandler {
 impl crate::polymorphic::Polymorphic for AnyOnAttributeCollectionSubmitHandler {
     const DECLARED: &'static str = "microsoft.graph.onAttributeCollectionSubmitHandler";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
             None | Some("microsoft.graph.onAttributeCollectionSubmitHandler") => {
-                Self::OnAttributeCollectionSubmitHandler(serde::Deserialize::deserialize(d)?)
+                Self::OnAttributeCollectionSubmitHandler(rest(ahead, map)?)
             }
             Some("microsoft.graph.onAttributeCollectionSubmitCustomExtensionHandler") => {
-                Self::OnAttributeCollectionSubmitCustomExtensionHandler(
-                    serde::Deserialize::deserialize(d)?,
-                )
+                Self::OnAttributeCollectionSubmitCustomExtensionHandler(rest(ahead, map)?)
             }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 
@@ -48983,21 +48962,22 @@ impl<'de> serde::Deserialize<'de> for AnyOnAuthenticationMethodLoadStartHandler 
 impl crate::polymorphic::Polymorphic for AnyOnAuthenticationMethodLoadStartHandler {
     const DECLARED: &'static str = "microsoft.graph.onAuthenticationMethodLoadStartHandler";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
             None | Some("microsoft.graph.onAuthenticationMethodLoadStartHandler") => {
-                Self::OnAuthenticationMethodLoadStartHandler(serde::Deserialize::deserialize(d)?)
+                Self::OnAuthenticationMethodLoadStartHandler(rest(ahead, map)?)
             }
             Some(
                 "microsoft.graph.onAuthenticationMethodLoadStartExternalUsersSelfServiceSignUp",
-            ) => Self::OnAuthenticationMethodLoadStartExternalUsersSelfServiceSignUp(
-                serde::Deserialize::deserialize(d)?,
-            ),
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            ) => Self::OnAuthenticationMethodLoadStartExternalUsersSelfServiceSignUp(rest(
+                ahead, map,
+            )?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 
@@ -49370,21 +49350,20 @@ impl<'de> serde::Deserialize<'de> for AnyOnFraudProtectionLoadStartHandler {
 impl crate::polymorphic::Polymorphic for AnyOnFraudProtectionLoadStartHandler {
     const DECLARED: &'static str = "microsoft.graph.onFraudProtectionLoadStartHandler";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
             None | Some("microsoft.graph.onFraudProtectionLoadStartHandler") => {
-                Self::OnFraudProtectionLoadStartHandler(serde::Deserialize::deserialize(d)?)
+                Self::OnFraudProtectionLoadStartHandler(rest(ahead, map)?)
             }
             Some("microsoft.graph.onFraudProtectionLoadStartExternalUsersAuthHandler") => {
-                Self::OnFraudProtectionLoadStartExternalUsersAuthHandler(
-                    serde::Deserialize::deserialize(d)?,
-                )
+                Self::OnFraudProtectionLoadStartExternalUsersAuthHandler(rest(ahead, map)?)
             }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 
@@ -49755,21 +49734,20 @@ impl<'de> serde::Deserialize<'de> for AnyOnInteractiveAuthFlowStartHandler {
 impl crate::polymorphic::Polymorphic for AnyOnInteractiveAuthFlowStartHandler {
     const DECLARED: &'static str = "microsoft.graph.onInteractiveAuthFlowStartHandler";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
             None | Some("microsoft.graph.onInteractiveAuthFlowStartHandler") => {
-                Self::OnInteractiveAuthFlowStartHandler(serde::Deserialize::deserialize(d)?)
+                Self::OnInteractiveAuthFlowStartHandler(rest(ahead, map)?)
             }
             Some("microsoft.graph.onInteractiveAuthFlowStartExternalUsersSelfServiceSignUp") => {
-                Self::OnInteractiveAuthFlowStartExternalUsersSelfServiceSignUp(
-                    serde::Deserialize::deserialize(d)?,
-                )
+                Self::OnInteractiveAuthFlowStartExternalUsersSelfServiceSignUp(rest(ahead, map)?)
             }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 
@@ -50144,19 +50122,20 @@ impl<'de> serde::Deserialize<'de> for AnyOnOtpSendHandler {
 impl crate::polymorphic::Polymorphic for AnyOnOtpSendHandler {
     const DECLARED: &'static str = "microsoft.graph.onOtpSendHandler";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
             None | Some("microsoft.graph.onOtpSendHandler") => {
-                Self::OnOtpSendHandler(serde::Deserialize::deserialize(d)?)
+                Self::OnOtpSendHandler(rest(ahead, map)?)
             }
             Some("microsoft.graph.onOtpSendCustomExtensionHandler") => {
-                Self::OnOtpSendCustomExtensionHandler(serde::Deserialize::deserialize(d)?)
+                Self::OnOtpSendCustomExtensionHandler(rest(ahead, map)?)
             }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 
@@ -50547,19 +50526,20 @@ impl<'de> serde::Deserialize<'de> for AnyOnPasswordSubmitHandler {
 impl crate::polymorphic::Polymorphic for AnyOnPasswordSubmitHandler {
     const DECLARED: &'static str = "microsoft.graph.onPasswordSubmitHandler";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
             None | Some("microsoft.graph.onPasswordSubmitHandler") => {
-                Self::OnPasswordSubmitHandler(serde::Deserialize::deserialize(d)?)
+                Self::OnPasswordSubmitHandler(rest(ahead, map)?)
             }
             Some("microsoft.graph.onPasswordMigrationCustomExtensionHandler") => {
-                Self::OnPasswordMigrationCustomExtensionHandler(serde::Deserialize::deserialize(d)?)
+                Self::OnPasswordMigrationCustomExtensionHandler(rest(ahead, map)?)
             }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 
@@ -50945,21 +50925,20 @@ impl<'de> serde::Deserialize<'de> for AnyOnTokenIssuanceStartHandler {
 impl crate::polymorphic::Polymorphic for AnyOnTokenIssuanceStartHandler {
     const DECLARED: &'static str = "microsoft.graph.onTokenIssuanceStartHandler";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
             None | Some("microsoft.graph.onTokenIssuanceStartHandler") => {
-                Self::OnTokenIssuanceStartHandler(serde::Deserialize::deserialize(d)?)
+                Self::OnTokenIssuanceStartHandler(rest(ahead, map)?)
             }
             Some("microsoft.graph.onTokenIssuanceStartCustomExtensionHandler") => {
-                Self::OnTokenIssuanceStartCustomExtensionHandler(serde::Deserialize::deserialize(
-                    d,
-                )?)
+                Self::OnTokenIssuanceStartCustomExtensionHandler(rest(ahead, map)?)
             }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 
@@ -51429,21 +51408,20 @@ impl<'de> serde::Deserialize<'de> for AnyOnUserCreateStartHandler {
 impl crate::polymorphic::Polymorphic for AnyOnUserCreateStartHandler {
     const DECLARED: &'static str = "microsoft.graph.onUserCreateStartHandler";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
             None | Some("microsoft.graph.onUserCreateStartHandler") => {
-                Self::OnUserCreateStartHandler(serde::Deserialize::deserialize(d)?)
+                Self::OnUserCreateStartHandler(rest(ahead, map)?)
             }
             Some("microsoft.graph.onUserCreateStartExternalUsersSelfServiceSignUp") => {
-                Self::OnUserCreateStartExternalUsersSelfServiceSignUp(
-                    serde::Deserialize::deserialize(d)?,
-                )
+                Self::OnUserCreateStartExternalUsersSelfServiceSignUp(rest(ahead, map)?)
             }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 
@@ -51836,21 +51814,20 @@ impl<'de> serde::Deserialize<'de> for AnyOnVerifiedIdClaimValidationHandler {
 impl crate::polymorphic::Polymorphic for AnyOnVerifiedIdClaimValidationHandler {
     const DECLARED: &'static str = "microsoft.graph.onVerifiedIdClaimValidationHandler";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
             None | Some("microsoft.graph.onVerifiedIdClaimValidationHandler") => {
-                Self::OnVerifiedIdClaimValidationHandler(serde::Deserialize::deserialize(d)?)
+                Self::OnVerifiedIdClaimValidationHandler(rest(ahead, map)?)
             }
             Some("microsoft.graph.onVerifiedIdClaimValidationCustomExtensionHandler") => {
-                Self::OnVerifiedIdClaimValidationCustomExtensionHandler(
-                    serde::Deserialize::deserialize(d)?,
-                )
+                Self::OnVerifiedIdClaimValidationCustomExtensionHandler(rest(ahead, map)?)
             }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 
@@ -53779,25 +53756,20 @@ impl<'de> serde::Deserialize<'de> for AnySignInContext {
 impl crate::polymorphic::Polymorphic for AnySignInContext {
     const DECLARED: &'static str = "microsoft.graph.signInContext";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
-            None | Some("microsoft.graph.signInContext") => {
-                Self::SignInContext(serde::Deserialize::deserialize(d)?)
-            }
+            None | Some("microsoft.graph.signInContext") => Self::SignInContext(rest(ahead, map)?),
             Some("microsoft.graph.applicationContext") => {
-                Self::ApplicationContext(serde::Deserialize::deserialize(d)?)
+                Self::ApplicationContext(rest(ahead, map)?)
             }
-            Some("microsoft.graph.authContext") => {
-                Self::AuthContext(serde::Deserialize::deserialize(d)?)
-            }
-            Some("microsoft.graph.userActionContext") => {
-                Self::UserActionContext(serde::Deserialize::deserialize(d)?)
-            }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some("microsoft.graph.authContext") => Self::AuthContext(rest(ahead, map)?),
+            Some("microsoft.graph.userActionContext") => Self::UserActionContext(rest(ahead, map)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 
@@ -54236,22 +54208,21 @@ impl<'de> serde::Deserialize<'de> for AnySignInIdentity {
 impl crate::polymorphic::Polymorphic for AnySignInIdentity {
     const DECLARED: &'static str = "microsoft.graph.signInIdentity";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
             None | Some("microsoft.graph.signInIdentity") => {
-                Self::SignInIdentity(serde::Deserialize::deserialize(d)?)
+                Self::SignInIdentity(rest(ahead, map)?)
             }
             Some("microsoft.graph.servicePrincipalSignIn") => {
-                Self::ServicePrincipalSignIn(serde::Deserialize::deserialize(d)?)
+                Self::ServicePrincipalSignIn(rest(ahead, map)?)
             }
-            Some("microsoft.graph.userSignIn") => {
-                Self::UserSignIn(serde::Deserialize::deserialize(d)?)
-            }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some("microsoft.graph.userSignIn") => Self::UserSignIn(rest(ahead, map)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 
@@ -56549,22 +56520,23 @@ impl<'de> serde::Deserialize<'de> for AnyWebApplicationFirewallVerifiedDetails {
 impl crate::polymorphic::Polymorphic for AnyWebApplicationFirewallVerifiedDetails {
     const DECLARED: &'static str = "microsoft.graph.webApplicationFirewallVerifiedDetails";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
             None | Some("microsoft.graph.webApplicationFirewallVerifiedDetails") => {
-                Self::WebApplicationFirewallVerifiedDetails(serde::Deserialize::deserialize(d)?)
+                Self::WebApplicationFirewallVerifiedDetails(rest(ahead, map)?)
             }
             Some("microsoft.graph.akamaiVerifiedDetailsModel") => {
-                Self::AkamaiVerifiedDetailsModel(serde::Deserialize::deserialize(d)?)
+                Self::AkamaiVerifiedDetailsModel(rest(ahead, map)?)
             }
             Some("microsoft.graph.cloudFlareVerifiedDetailsModel") => {
-                Self::CloudFlareVerifiedDetailsModel(serde::Deserialize::deserialize(d)?)
+                Self::CloudFlareVerifiedDetailsModel(rest(ahead, map)?)
             }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 

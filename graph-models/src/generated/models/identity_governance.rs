@@ -3347,22 +3347,23 @@ impl<'de> serde::Deserialize<'de> for AnyWorkflowBase {
 impl crate::polymorphic::Polymorphic for AnyWorkflowBase {
     const DECLARED: &'static str = "microsoft.graph.identityGovernance.workflowBase";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
             None | Some("microsoft.graph.identityGovernance.workflowBase") => {
-                Self::IdentityGovernanceWorkflowBase(serde::Deserialize::deserialize(d)?)
+                Self::IdentityGovernanceWorkflowBase(rest(ahead, map)?)
             }
             Some("microsoft.graph.identityGovernance.workflow") => {
-                Self::IdentityGovernanceWorkflow(serde::Deserialize::deserialize(d)?)
+                Self::IdentityGovernanceWorkflow(rest(ahead, map)?)
             }
             Some("microsoft.graph.identityGovernance.workflowVersion") => {
-                Self::IdentityGovernanceWorkflowVersion(serde::Deserialize::deserialize(d)?)
+                Self::IdentityGovernanceWorkflowVersion(rest(ahead, map)?)
             }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 
@@ -4590,30 +4591,29 @@ impl<'de> serde::Deserialize<'de> for AnyActivationScope {
 impl crate::polymorphic::Polymorphic for AnyActivationScope {
     const DECLARED: &'static str = "microsoft.graph.identityGovernance.activationScope";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
             None | Some("microsoft.graph.identityGovernance.activationScope") => {
-                Self::IdentityGovernanceActivationScope(serde::Deserialize::deserialize(d)?)
+                Self::IdentityGovernanceActivationScope(rest(ahead, map)?)
             }
             Some("microsoft.graph.identityGovernance.activateGroupScope") => {
-                Self::IdentityGovernanceActivateGroupScope(serde::Deserialize::deserialize(d)?)
+                Self::IdentityGovernanceActivateGroupScope(rest(ahead, map)?)
             }
             Some("microsoft.graph.identityGovernance.activateProcessingResultScope") => {
-                Self::IdentityGovernanceActivateProcessingResultScope(
-                    serde::Deserialize::deserialize(d)?,
-                )
+                Self::IdentityGovernanceActivateProcessingResultScope(rest(ahead, map)?)
             }
             Some("microsoft.graph.identityGovernance.activateRunScope") => {
-                Self::IdentityGovernanceActivateRunScope(serde::Deserialize::deserialize(d)?)
+                Self::IdentityGovernanceActivateRunScope(rest(ahead, map)?)
             }
             Some("microsoft.graph.identityGovernance.activateUserScope") => {
-                Self::IdentityGovernanceActivateUserScope(serde::Deserialize::deserialize(d)?)
+                Self::IdentityGovernanceActivateUserScope(rest(ahead, map)?)
             }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 
@@ -5066,19 +5066,20 @@ impl<'de> serde::Deserialize<'de> for AnyCancelScope {
 impl crate::polymorphic::Polymorphic for AnyCancelScope {
     const DECLARED: &'static str = "microsoft.graph.identityGovernance.cancelScope";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
             None | Some("microsoft.graph.identityGovernance.cancelScope") => {
-                Self::IdentityGovernanceCancelScope(serde::Deserialize::deserialize(d)?)
+                Self::IdentityGovernanceCancelScope(rest(ahead, map)?)
             }
             Some("microsoft.graph.identityGovernance.cancelRunsScope") => {
-                Self::IdentityGovernanceCancelRunsScope(serde::Deserialize::deserialize(d)?)
+                Self::IdentityGovernanceCancelRunsScope(rest(ahead, map)?)
             }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 
@@ -6547,26 +6548,23 @@ impl<'de> serde::Deserialize<'de> for AnyQuarantineCondition {
 impl crate::polymorphic::Polymorphic for AnyQuarantineCondition {
     const DECLARED: &'static str = "microsoft.graph.identityGovernance.quarantineCondition";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
             None | Some("microsoft.graph.identityGovernance.quarantineCondition") => {
-                Self::IdentityGovernanceQuarantineCondition(serde::Deserialize::deserialize(d)?)
+                Self::IdentityGovernanceQuarantineCondition(rest(ahead, map)?)
             }
             Some("microsoft.graph.identityGovernance.countBasedQuarantineCondition") => {
-                Self::IdentityGovernanceCountBasedQuarantineCondition(
-                    serde::Deserialize::deserialize(d)?,
-                )
+                Self::IdentityGovernanceCountBasedQuarantineCondition(rest(ahead, map)?)
             }
             Some("microsoft.graph.identityGovernance.percentageBasedQuarantineCondition") => {
-                Self::IdentityGovernancePercentageBasedQuarantineCondition(
-                    serde::Deserialize::deserialize(d)?,
-                )
+                Self::IdentityGovernancePercentageBasedQuarantineCondition(rest(ahead, map)?)
             }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 
@@ -8805,26 +8803,23 @@ impl<'de> serde::Deserialize<'de> for AnyWorkflowExecutionConditions {
 impl crate::polymorphic::Polymorphic for AnyWorkflowExecutionConditions {
     const DECLARED: &'static str = "microsoft.graph.identityGovernance.workflowExecutionConditions";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
             None | Some("microsoft.graph.identityGovernance.workflowExecutionConditions") => {
-                Self::IdentityGovernanceWorkflowExecutionConditions(
-                    serde::Deserialize::deserialize(d)?,
-                )
+                Self::IdentityGovernanceWorkflowExecutionConditions(rest(ahead, map)?)
             }
             Some("microsoft.graph.identityGovernance.onDemandExecutionOnly") => {
-                Self::IdentityGovernanceOnDemandExecutionOnly(serde::Deserialize::deserialize(d)?)
+                Self::IdentityGovernanceOnDemandExecutionOnly(rest(ahead, map)?)
             }
             Some("microsoft.graph.identityGovernance.triggerAndScopeBasedConditions") => {
-                Self::IdentityGovernanceTriggerAndScopeBasedConditions(
-                    serde::Deserialize::deserialize(d)?,
-                )
+                Self::IdentityGovernanceTriggerAndScopeBasedConditions(rest(ahead, map)?)
             }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 
@@ -9248,32 +9243,29 @@ impl<'de> serde::Deserialize<'de> for AnyWorkflowExecutionTrigger {
 impl crate::polymorphic::Polymorphic for AnyWorkflowExecutionTrigger {
     const DECLARED: &'static str = "microsoft.graph.identityGovernance.workflowExecutionTrigger";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
             None | Some("microsoft.graph.identityGovernance.workflowExecutionTrigger") => {
-                Self::IdentityGovernanceWorkflowExecutionTrigger(serde::Deserialize::deserialize(
-                    d,
-                )?)
+                Self::IdentityGovernanceWorkflowExecutionTrigger(rest(ahead, map)?)
             }
             Some("microsoft.graph.identityGovernance.attributeChangeTrigger") => {
-                Self::IdentityGovernanceAttributeChangeTrigger(serde::Deserialize::deserialize(d)?)
+                Self::IdentityGovernanceAttributeChangeTrigger(rest(ahead, map)?)
             }
             Some("microsoft.graph.identityGovernance.membershipChangeTrigger") => {
-                Self::IdentityGovernanceMembershipChangeTrigger(serde::Deserialize::deserialize(d)?)
+                Self::IdentityGovernanceMembershipChangeTrigger(rest(ahead, map)?)
             }
             Some("microsoft.graph.identityGovernance.timeBasedAttributeTrigger") => {
-                Self::IdentityGovernanceTimeBasedAttributeTrigger(serde::Deserialize::deserialize(
-                    d,
-                )?)
+                Self::IdentityGovernanceTimeBasedAttributeTrigger(rest(ahead, map)?)
             }
             Some("microsoft.graph.identityGovernance.userInactivityTrigger") => {
-                Self::IdentityGovernanceUserInactivityTrigger(serde::Deserialize::deserialize(d)?)
+                Self::IdentityGovernanceUserInactivityTrigger(rest(ahead, map)?)
             }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 

@@ -2552,22 +2552,23 @@ impl<'de> serde::Deserialize<'de> for AnyAccessPackageQuestion {
 impl crate::polymorphic::Polymorphic for AnyAccessPackageQuestion {
     const DECLARED: &'static str = "microsoft.graph.accessPackageQuestion";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
             None | Some("microsoft.graph.accessPackageQuestion") => {
-                Self::AccessPackageQuestion(serde::Deserialize::deserialize(d)?)
+                Self::AccessPackageQuestion(rest(ahead, map)?)
             }
             Some("microsoft.graph.accessPackageMultipleChoiceQuestion") => {
-                Self::AccessPackageMultipleChoiceQuestion(serde::Deserialize::deserialize(d)?)
+                Self::AccessPackageMultipleChoiceQuestion(rest(ahead, map)?)
             }
             Some("microsoft.graph.accessPackageTextInputQuestion") => {
-                Self::AccessPackageTextInputQuestion(serde::Deserialize::deserialize(d)?)
+                Self::AccessPackageTextInputQuestion(rest(ahead, map)?)
             }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 
@@ -3020,19 +3021,20 @@ impl<'de> serde::Deserialize<'de> for AnyAccessPackageResource {
 impl crate::polymorphic::Polymorphic for AnyAccessPackageResource {
     const DECLARED: &'static str = "microsoft.graph.accessPackageResource";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
             None | Some("microsoft.graph.accessPackageResource") => {
-                Self::AccessPackageResource(serde::Deserialize::deserialize(d)?)
+                Self::AccessPackageResource(rest(ahead, map)?)
             }
             Some("microsoft.graph.customDataProvidedResource") => {
-                Self::CustomDataProvidedResource(serde::Deserialize::deserialize(d)?)
+                Self::CustomDataProvidedResource(rest(ahead, map)?)
             }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 
@@ -8799,19 +8801,18 @@ impl<'de> serde::Deserialize<'de> for AnyControlConfiguration {
 impl crate::polymorphic::Polymorphic for AnyControlConfiguration {
     const DECLARED: &'static str = "microsoft.graph.controlConfiguration";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
             None | Some("microsoft.graph.controlConfiguration") => {
-                Self::ControlConfiguration(serde::Deserialize::deserialize(d)?)
+                Self::ControlConfiguration(rest(ahead, map)?)
             }
-            Some("microsoft.graph.endUserSettings") => {
-                Self::EndUserSettings(serde::Deserialize::deserialize(d)?)
-            }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some("microsoft.graph.endUserSettings") => Self::EndUserSettings(rest(ahead, map)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 
@@ -9687,62 +9688,57 @@ impl<'de> serde::Deserialize<'de> for AnyCustomCalloutExtension {
 impl crate::polymorphic::Polymorphic for AnyCustomCalloutExtension {
     const DECLARED: &'static str = "microsoft.graph.customCalloutExtension";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
             None | Some("microsoft.graph.customCalloutExtension") => {
-                Self::CustomCalloutExtension(serde::Deserialize::deserialize(d)?)
+                Self::CustomCalloutExtension(rest(ahead, map)?)
             }
             #[cfg(feature = "identity-governance")]
             Some("microsoft.graph.accessPackageAssignmentRequestWorkflowExtension") => {
-                Self::AccessPackageAssignmentRequestWorkflowExtension(
-                    serde::Deserialize::deserialize(d)?,
-                )
+                Self::AccessPackageAssignmentRequestWorkflowExtension(rest(ahead, map)?)
             }
             #[cfg(feature = "identity-governance")]
             Some("microsoft.graph.accessPackageAssignmentWorkflowExtension") => {
-                Self::AccessPackageAssignmentWorkflowExtension(serde::Deserialize::deserialize(d)?)
+                Self::AccessPackageAssignmentWorkflowExtension(rest(ahead, map)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.customAuthenticationExtension") => {
-                Self::CustomAuthenticationExtension(serde::Deserialize::deserialize(d)?)
+                Self::CustomAuthenticationExtension(rest(ahead, map)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.onAttributeCollectionStartCustomExtension") => {
-                Self::OnAttributeCollectionStartCustomExtension(serde::Deserialize::deserialize(d)?)
+                Self::OnAttributeCollectionStartCustomExtension(rest(ahead, map)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.onAttributeCollectionSubmitCustomExtension") => {
-                Self::OnAttributeCollectionSubmitCustomExtension(serde::Deserialize::deserialize(
-                    d,
-                )?)
+                Self::OnAttributeCollectionSubmitCustomExtension(rest(ahead, map)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.onOtpSendCustomExtension") => {
-                Self::OnOtpSendCustomExtension(serde::Deserialize::deserialize(d)?)
+                Self::OnOtpSendCustomExtension(rest(ahead, map)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.onPasswordSubmitCustomExtension") => {
-                Self::OnPasswordSubmitCustomExtension(serde::Deserialize::deserialize(d)?)
+                Self::OnPasswordSubmitCustomExtension(rest(ahead, map)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.onTokenIssuanceStartCustomExtension") => {
-                Self::OnTokenIssuanceStartCustomExtension(serde::Deserialize::deserialize(d)?)
+                Self::OnTokenIssuanceStartCustomExtension(rest(ahead, map)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.onVerifiedIdClaimValidationCustomExtension") => {
-                Self::OnVerifiedIdClaimValidationCustomExtension(serde::Deserialize::deserialize(
-                    d,
-                )?)
+                Self::OnVerifiedIdClaimValidationCustomExtension(rest(ahead, map)?)
             }
             #[cfg(feature = "identity-governance")]
             Some("microsoft.graph.identityGovernance.customTaskExtension") => {
-                Self::IdentityGovernanceCustomTaskExtension(serde::Deserialize::deserialize(d)?)
+                Self::IdentityGovernanceCustomTaskExtension(rest(ahead, map)?)
             }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 
@@ -10430,21 +10426,20 @@ impl<'de> serde::Deserialize<'de> for AnyCustomDataProvidedResourceUploadSession
 impl crate::polymorphic::Polymorphic for AnyCustomDataProvidedResourceUploadSession {
     const DECLARED: &'static str = "microsoft.graph.customDataProvidedResourceUploadSession";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
             None | Some("microsoft.graph.customDataProvidedResourceUploadSession") => {
-                Self::CustomDataProvidedResourceUploadSession(serde::Deserialize::deserialize(d)?)
+                Self::CustomDataProvidedResourceUploadSession(rest(ahead, map)?)
             }
             Some("microsoft.graph.customDataProvidedResourceAccessReviewUploadSession") => {
-                Self::CustomDataProvidedResourceAccessReviewUploadSession(
-                    serde::Deserialize::deserialize(d)?,
-                )
+                Self::CustomDataProvidedResourceAccessReviewUploadSession(rest(ahead, map)?)
             }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 
@@ -11712,22 +11707,21 @@ impl<'de> serde::Deserialize<'de> for AnyGovernanceInsight {
 impl crate::polymorphic::Polymorphic for AnyGovernanceInsight {
     const DECLARED: &'static str = "microsoft.graph.governanceInsight";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
             None | Some("microsoft.graph.governanceInsight") => {
-                Self::GovernanceInsight(serde::Deserialize::deserialize(d)?)
+                Self::GovernanceInsight(rest(ahead, map)?)
             }
             Some("microsoft.graph.membershipOutlierInsight") => {
-                Self::MembershipOutlierInsight(serde::Deserialize::deserialize(d)?)
+                Self::MembershipOutlierInsight(rest(ahead, map)?)
             }
-            Some("microsoft.graph.userSignInInsight") => {
-                Self::UserSignInInsight(serde::Deserialize::deserialize(d)?)
-            }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some("microsoft.graph.userSignInInsight") => Self::UserSignInInsight(rest(ahead, map)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 
@@ -14770,19 +14764,20 @@ impl<'de> serde::Deserialize<'de> for AnyAccessPackageAnswer {
 impl crate::polymorphic::Polymorphic for AnyAccessPackageAnswer {
     const DECLARED: &'static str = "microsoft.graph.accessPackageAnswer";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
             None | Some("microsoft.graph.accessPackageAnswer") => {
-                Self::AccessPackageAnswer(serde::Deserialize::deserialize(d)?)
+                Self::AccessPackageAnswer(rest(ahead, map)?)
             }
             Some("microsoft.graph.accessPackageAnswerString") => {
-                Self::AccessPackageAnswerString(serde::Deserialize::deserialize(d)?)
+                Self::AccessPackageAnswerString(rest(ahead, map)?)
             }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 
@@ -15448,19 +15443,20 @@ impl<'de> serde::Deserialize<'de> for AnyAccessPackageApprovalStage {
 impl crate::polymorphic::Polymorphic for AnyAccessPackageApprovalStage {
     const DECLARED: &'static str = "microsoft.graph.accessPackageApprovalStage";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
             None | Some("microsoft.graph.accessPackageApprovalStage") => {
-                Self::AccessPackageApprovalStage(serde::Deserialize::deserialize(d)?)
+                Self::AccessPackageApprovalStage(rest(ahead, map)?)
             }
             Some("microsoft.graph.accessPackageDynamicApprovalStage") => {
-                Self::AccessPackageDynamicApprovalStage(serde::Deserialize::deserialize(d)?)
+                Self::AccessPackageDynamicApprovalStage(rest(ahead, map)?)
             }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 
@@ -15962,23 +15958,20 @@ impl<'de> serde::Deserialize<'de> for AnyAccessPackageAssignmentRequestCallbackD
 impl crate::polymorphic::Polymorphic for AnyAccessPackageAssignmentRequestCallbackData {
     const DECLARED: &'static str = "microsoft.graph.accessPackageAssignmentRequestCallbackData";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
             None | Some("microsoft.graph.accessPackageAssignmentRequestCallbackData") => {
-                Self::AccessPackageAssignmentRequestCallbackData(serde::Deserialize::deserialize(
-                    d,
-                )?)
+                Self::AccessPackageAssignmentRequestCallbackData(rest(ahead, map)?)
             }
             Some("microsoft.graph.assignmentRequestApprovalStageCallbackData") => {
-                Self::AssignmentRequestApprovalStageCallbackData(serde::Deserialize::deserialize(
-                    d,
-                )?)
+                Self::AssignmentRequestApprovalStageCallbackData(rest(ahead, map)?)
             }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 
@@ -17701,19 +17694,20 @@ impl<'de> serde::Deserialize<'de> for AnyAccessPackageResourceAttributeDestinati
 impl crate::polymorphic::Polymorphic for AnyAccessPackageResourceAttributeDestination {
     const DECLARED: &'static str = "microsoft.graph.accessPackageResourceAttributeDestination";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
             None | Some("microsoft.graph.accessPackageResourceAttributeDestination") => {
-                Self::AccessPackageResourceAttributeDestination(serde::Deserialize::deserialize(d)?)
+                Self::AccessPackageResourceAttributeDestination(rest(ahead, map)?)
             }
             Some("microsoft.graph.accessPackageUserDirectoryAttributeStore") => {
-                Self::AccessPackageUserDirectoryAttributeStore(serde::Deserialize::deserialize(d)?)
+                Self::AccessPackageUserDirectoryAttributeStore(rest(ahead, map)?)
             }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 
@@ -18085,19 +18079,20 @@ impl<'de> serde::Deserialize<'de> for AnyAccessPackageResourceAttributeSource {
 impl crate::polymorphic::Polymorphic for AnyAccessPackageResourceAttributeSource {
     const DECLARED: &'static str = "microsoft.graph.accessPackageResourceAttributeSource";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
             None | Some("microsoft.graph.accessPackageResourceAttributeSource") => {
-                Self::AccessPackageResourceAttributeSource(serde::Deserialize::deserialize(d)?)
+                Self::AccessPackageResourceAttributeSource(rest(ahead, map)?)
             }
             Some("microsoft.graph.accessPackageResourceAttributeQuestion") => {
-                Self::AccessPackageResourceAttributeQuestion(serde::Deserialize::deserialize(d)?)
+                Self::AccessPackageResourceAttributeQuestion(rest(ahead, map)?)
             }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 
@@ -18417,24 +18412,23 @@ impl<'de> serde::Deserialize<'de> for AnyAccessPackageSuggestionReason {
 impl crate::polymorphic::Polymorphic for AnyAccessPackageSuggestionReason {
     const DECLARED: &'static str = "microsoft.graph.accessPackageSuggestionReason";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
             None | Some("microsoft.graph.accessPackageSuggestionReason") => {
-                Self::AccessPackageSuggestionReason(serde::Deserialize::deserialize(d)?)
+                Self::AccessPackageSuggestionReason(rest(ahead, map)?)
             }
             Some("microsoft.graph.accessPackageSuggestionRelatedPeopleBased") => {
-                Self::AccessPackageSuggestionRelatedPeopleBased(serde::Deserialize::deserialize(d)?)
+                Self::AccessPackageSuggestionRelatedPeopleBased(rest(ahead, map)?)
             }
             Some("microsoft.graph.accessPackageSuggestionSelfAssignmentHistoryBased") => {
-                Self::AccessPackageSuggestionSelfAssignmentHistoryBased(
-                    serde::Deserialize::deserialize(d)?,
-                )
+                Self::AccessPackageSuggestionSelfAssignmentHistoryBased(rest(ahead, map)?)
             }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 
@@ -19038,22 +19032,23 @@ impl<'de> serde::Deserialize<'de> for AnyAccessReviewApplyAction {
 impl crate::polymorphic::Polymorphic for AnyAccessReviewApplyAction {
     const DECLARED: &'static str = "microsoft.graph.accessReviewApplyAction";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
             None | Some("microsoft.graph.accessReviewApplyAction") => {
-                Self::AccessReviewApplyAction(serde::Deserialize::deserialize(d)?)
+                Self::AccessReviewApplyAction(rest(ahead, map)?)
             }
             Some("microsoft.graph.disableAndDeleteUserApplyAction") => {
-                Self::DisableAndDeleteUserApplyAction(serde::Deserialize::deserialize(d)?)
+                Self::DisableAndDeleteUserApplyAction(rest(ahead, map)?)
             }
             Some("microsoft.graph.removeAccessApplyAction") => {
-                Self::RemoveAccessApplyAction(serde::Deserialize::deserialize(d)?)
+                Self::RemoveAccessApplyAction(rest(ahead, map)?)
             }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 
@@ -19982,31 +19977,28 @@ impl<'de> serde::Deserialize<'de> for AnyAccessReviewInstanceDecisionItemResourc
 impl crate::polymorphic::Polymorphic for AnyAccessReviewInstanceDecisionItemResource {
     const DECLARED: &'static str = "microsoft.graph.accessReviewInstanceDecisionItemResource";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
             None | Some("microsoft.graph.accessReviewInstanceDecisionItemResource") => {
-                Self::AccessReviewInstanceDecisionItemResource(serde::Deserialize::deserialize(d)?)
+                Self::AccessReviewInstanceDecisionItemResource(rest(ahead, map)?)
             }
             Some(
                 "microsoft.graph.accessReviewInstanceDecisionItemAccessPackageAssignmentPolicyResource",
-            ) => Self::AccessReviewInstanceDecisionItemAccessPackageAssignmentPolicyResource(
-                serde::Deserialize::deserialize(d)?,
-            ),
+            ) => Self::AccessReviewInstanceDecisionItemAccessPackageAssignmentPolicyResource(rest(
+                ahead, map,
+            )?),
             Some("microsoft.graph.accessReviewInstanceDecisionItemAzureRoleResource") => {
-                Self::AccessReviewInstanceDecisionItemAzureRoleResource(
-                    serde::Deserialize::deserialize(d)?,
-                )
+                Self::AccessReviewInstanceDecisionItemAzureRoleResource(rest(ahead, map)?)
             }
             Some("microsoft.graph.accessReviewInstanceDecisionItemServicePrincipalResource") => {
-                Self::AccessReviewInstanceDecisionItemServicePrincipalResource(
-                    serde::Deserialize::deserialize(d)?,
-                )
+                Self::AccessReviewInstanceDecisionItemServicePrincipalResource(rest(ahead, map)?)
             }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 
@@ -20650,21 +20642,20 @@ impl<'de> serde::Deserialize<'de> for AnyAccessReviewNotificationRecipientScope 
 impl crate::polymorphic::Polymorphic for AnyAccessReviewNotificationRecipientScope {
     const DECLARED: &'static str = "microsoft.graph.accessReviewNotificationRecipientScope";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
             None | Some("microsoft.graph.accessReviewNotificationRecipientScope") => {
-                Self::AccessReviewNotificationRecipientScope(serde::Deserialize::deserialize(d)?)
+                Self::AccessReviewNotificationRecipientScope(rest(ahead, map)?)
             }
             Some("microsoft.graph.accessReviewNotificationRecipientQueryScope") => {
-                Self::AccessReviewNotificationRecipientQueryScope(serde::Deserialize::deserialize(
-                    d,
-                )?)
+                Self::AccessReviewNotificationRecipientQueryScope(rest(ahead, map)?)
             }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 
@@ -20952,19 +20943,20 @@ impl<'de> serde::Deserialize<'de> for AnyAccessReviewQueryScope {
 impl crate::polymorphic::Polymorphic for AnyAccessReviewQueryScope {
     const DECLARED: &'static str = "microsoft.graph.accessReviewQueryScope";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
             None | Some("microsoft.graph.accessReviewQueryScope") => {
-                Self::AccessReviewQueryScope(serde::Deserialize::deserialize(d)?)
+                Self::AccessReviewQueryScope(rest(ahead, map)?)
             }
             Some("microsoft.graph.accessReviewInactiveUsersQueryScope") => {
-                Self::AccessReviewInactiveUsersQueryScope(serde::Deserialize::deserialize(d)?)
+                Self::AccessReviewInactiveUsersQueryScope(rest(ahead, map)?)
             }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 
@@ -21294,26 +21286,23 @@ impl<'de> serde::Deserialize<'de> for AnyAccessReviewRecommendationInsightSettin
 impl crate::polymorphic::Polymorphic for AnyAccessReviewRecommendationInsightSetting {
     const DECLARED: &'static str = "microsoft.graph.accessReviewRecommendationInsightSetting";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
             None | Some("microsoft.graph.accessReviewRecommendationInsightSetting") => {
-                Self::AccessReviewRecommendationInsightSetting(serde::Deserialize::deserialize(d)?)
+                Self::AccessReviewRecommendationInsightSetting(rest(ahead, map)?)
             }
             Some("microsoft.graph.groupPeerOutlierRecommendationInsightSettings") => {
-                Self::GroupPeerOutlierRecommendationInsightSettings(
-                    serde::Deserialize::deserialize(d)?,
-                )
+                Self::GroupPeerOutlierRecommendationInsightSettings(rest(ahead, map)?)
             }
             Some("microsoft.graph.userLastSignInRecommendationInsightSetting") => {
-                Self::UserLastSignInRecommendationInsightSetting(serde::Deserialize::deserialize(
-                    d,
-                )?)
+                Self::UserLastSignInRecommendationInsightSetting(rest(ahead, map)?)
             }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 
@@ -22118,25 +22107,26 @@ impl<'de> serde::Deserialize<'de> for AnyAccessReviewScope {
 impl crate::polymorphic::Polymorphic for AnyAccessReviewScope {
     const DECLARED: &'static str = "microsoft.graph.accessReviewScope";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
             None | Some("microsoft.graph.accessReviewScope") => {
-                Self::AccessReviewScope(serde::Deserialize::deserialize(d)?)
+                Self::AccessReviewScope(rest(ahead, map)?)
             }
             Some("microsoft.graph.accessReviewQueryScope") => {
-                Self::AccessReviewQueryScope(serde::Deserialize::deserialize(d)?)
+                Self::AccessReviewQueryScope(rest(ahead, map)?)
             }
             Some("microsoft.graph.accessReviewInactiveUsersQueryScope") => {
-                Self::AccessReviewInactiveUsersQueryScope(serde::Deserialize::deserialize(d)?)
+                Self::AccessReviewInactiveUsersQueryScope(rest(ahead, map)?)
             }
             Some("microsoft.graph.principalResourceMembershipsScope") => {
-                Self::PrincipalResourceMembershipsScope(serde::Deserialize::deserialize(d)?)
+                Self::PrincipalResourceMembershipsScope(rest(ahead, map)?)
             }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 
@@ -23915,24 +23905,23 @@ impl<'de> serde::Deserialize<'de> for AnyCustomExtensionAuthenticationConfigurat
 impl crate::polymorphic::Polymorphic for AnyCustomExtensionAuthenticationConfiguration {
     const DECLARED: &'static str = "microsoft.graph.customExtensionAuthenticationConfiguration";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
             None | Some("microsoft.graph.customExtensionAuthenticationConfiguration") => {
-                Self::CustomExtensionAuthenticationConfiguration(serde::Deserialize::deserialize(
-                    d,
-                )?)
+                Self::CustomExtensionAuthenticationConfiguration(rest(ahead, map)?)
             }
             Some("microsoft.graph.azureAdPopTokenAuthentication") => {
-                Self::AzureAdPopTokenAuthentication(serde::Deserialize::deserialize(d)?)
+                Self::AzureAdPopTokenAuthentication(rest(ahead, map)?)
             }
             Some("microsoft.graph.azureAdTokenAuthentication") => {
-                Self::AzureAdTokenAuthentication(serde::Deserialize::deserialize(d)?)
+                Self::AzureAdTokenAuthentication(rest(ahead, map)?)
             }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 
@@ -24278,26 +24267,23 @@ impl<'de> serde::Deserialize<'de> for AnyCustomExtensionCallbackConfiguration {
 impl crate::polymorphic::Polymorphic for AnyCustomExtensionCallbackConfiguration {
     const DECLARED: &'static str = "microsoft.graph.customExtensionCallbackConfiguration";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
             None | Some("microsoft.graph.customExtensionCallbackConfiguration") => {
-                Self::CustomExtensionCallbackConfiguration(serde::Deserialize::deserialize(d)?)
+                Self::CustomExtensionCallbackConfiguration(rest(ahead, map)?)
             }
             Some("microsoft.graph.accessPackageRequestApprovalStageCallbackConfiguration") => {
-                Self::AccessPackageRequestApprovalStageCallbackConfiguration(
-                    serde::Deserialize::deserialize(d)?,
-                )
+                Self::AccessPackageRequestApprovalStageCallbackConfiguration(rest(ahead, map)?)
             }
             Some("microsoft.graph.identityGovernance.customTaskExtensionCallbackConfiguration") => {
-                Self::IdentityGovernanceCustomTaskExtensionCallbackConfiguration(
-                    serde::Deserialize::deserialize(d)?,
-                )
+                Self::IdentityGovernanceCustomTaskExtensionCallbackConfiguration(rest(ahead, map)?)
             }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 
@@ -24993,36 +24979,29 @@ impl<'de> serde::Deserialize<'de> for AnyCustomExtensionData {
 impl crate::polymorphic::Polymorphic for AnyCustomExtensionData {
     const DECLARED: &'static str = "microsoft.graph.customExtensionData";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
             None | Some("microsoft.graph.customExtensionData") => {
-                Self::CustomExtensionData(serde::Deserialize::deserialize(d)?)
+                Self::CustomExtensionData(rest(ahead, map)?)
             }
             Some("microsoft.graph.accessPackageAssignmentRequestCallbackData") => {
-                Self::AccessPackageAssignmentRequestCallbackData(serde::Deserialize::deserialize(
-                    d,
-                )?)
+                Self::AccessPackageAssignmentRequestCallbackData(rest(ahead, map)?)
             }
             Some("microsoft.graph.assignmentRequestApprovalStageCallbackData") => {
-                Self::AssignmentRequestApprovalStageCallbackData(serde::Deserialize::deserialize(
-                    d,
-                )?)
+                Self::AssignmentRequestApprovalStageCallbackData(rest(ahead, map)?)
             }
             Some("microsoft.graph.identityGovernance.customTaskExtensionCallbackData") => {
-                Self::IdentityGovernanceCustomTaskExtensionCallbackData(
-                    serde::Deserialize::deserialize(d)?,
-                )
+                Self::IdentityGovernanceCustomTaskExtensionCallbackData(rest(ahead, map)?)
             }
             Some("microsoft.graph.identityGovernance.customTaskExtensionCalloutData") => {
-                Self::IdentityGovernanceCustomTaskExtensionCalloutData(
-                    serde::Deserialize::deserialize(d)?,
-                )
+                Self::IdentityGovernanceCustomTaskExtensionCalloutData(rest(ahead, map)?)
             }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 
@@ -25333,22 +25312,23 @@ impl<'de> serde::Deserialize<'de> for AnyCustomExtensionEndpointConfiguration {
 impl crate::polymorphic::Polymorphic for AnyCustomExtensionEndpointConfiguration {
     const DECLARED: &'static str = "microsoft.graph.customExtensionEndpointConfiguration";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
             None | Some("microsoft.graph.customExtensionEndpointConfiguration") => {
-                Self::CustomExtensionEndpointConfiguration(serde::Deserialize::deserialize(d)?)
+                Self::CustomExtensionEndpointConfiguration(rest(ahead, map)?)
             }
             Some("microsoft.graph.httpRequestEndpoint") => {
-                Self::HttpRequestEndpoint(serde::Deserialize::deserialize(d)?)
+                Self::HttpRequestEndpoint(rest(ahead, map)?)
             }
             Some("microsoft.graph.logicAppTriggerEndpointConfiguration") => {
-                Self::LogicAppTriggerEndpointConfiguration(serde::Deserialize::deserialize(d)?)
+                Self::LogicAppTriggerEndpointConfiguration(rest(ahead, map)?)
             }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 
@@ -26899,31 +26879,32 @@ impl<'de> serde::Deserialize<'de> for AnyIdentitySource {
 impl crate::polymorphic::Polymorphic for AnyIdentitySource {
     const DECLARED: &'static str = "microsoft.graph.identitySource";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
             None | Some("microsoft.graph.identitySource") => {
-                Self::IdentitySource(serde::Deserialize::deserialize(d)?)
+                Self::IdentitySource(rest(ahead, map)?)
             }
             Some("microsoft.graph.azureActiveDirectoryTenant") => {
-                Self::AzureActiveDirectoryTenant(serde::Deserialize::deserialize(d)?)
+                Self::AzureActiveDirectoryTenant(rest(ahead, map)?)
             }
             Some("microsoft.graph.crossCloudAzureActiveDirectoryTenant") => {
-                Self::CrossCloudAzureActiveDirectoryTenant(serde::Deserialize::deserialize(d)?)
+                Self::CrossCloudAzureActiveDirectoryTenant(rest(ahead, map)?)
             }
             Some("microsoft.graph.domainIdentitySource") => {
-                Self::DomainIdentitySource(serde::Deserialize::deserialize(d)?)
+                Self::DomainIdentitySource(rest(ahead, map)?)
             }
             Some("microsoft.graph.externalDomainFederation") => {
-                Self::ExternalDomainFederation(serde::Deserialize::deserialize(d)?)
+                Self::ExternalDomainFederation(rest(ahead, map)?)
             }
             Some("microsoft.graph.socialIdentitySource") => {
-                Self::SocialIdentitySource(serde::Deserialize::deserialize(d)?)
+                Self::SocialIdentitySource(rest(ahead, map)?)
             }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 
@@ -28753,58 +28734,45 @@ impl<'de> serde::Deserialize<'de> for AnySubjectSet {
 impl crate::polymorphic::Polymorphic for AnySubjectSet {
     const DECLARED: &'static str = "microsoft.graph.subjectSet";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
-            None | Some("microsoft.graph.subjectSet") => {
-                Self::SubjectSet(serde::Deserialize::deserialize(d)?)
-            }
+            None | Some("microsoft.graph.subjectSet") => Self::SubjectSet(rest(ahead, map)?),
             Some("microsoft.graph.attributeRuleMembers") => {
-                Self::AttributeRuleMembers(serde::Deserialize::deserialize(d)?)
+                Self::AttributeRuleMembers(rest(ahead, map)?)
             }
             Some("microsoft.graph.connectedOrganizationMembers") => {
-                Self::ConnectedOrganizationMembers(serde::Deserialize::deserialize(d)?)
+                Self::ConnectedOrganizationMembers(rest(ahead, map)?)
             }
-            Some("microsoft.graph.externalSponsors") => {
-                Self::ExternalSponsors(serde::Deserialize::deserialize(d)?)
-            }
-            Some("microsoft.graph.groupMembers") => {
-                Self::GroupMembers(serde::Deserialize::deserialize(d)?)
-            }
-            Some("microsoft.graph.internalSponsors") => {
-                Self::InternalSponsors(serde::Deserialize::deserialize(d)?)
-            }
-            Some("microsoft.graph.requestorManager") => {
-                Self::RequestorManager(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.externalSponsors") => Self::ExternalSponsors(rest(ahead, map)?),
+            Some("microsoft.graph.groupMembers") => Self::GroupMembers(rest(ahead, map)?),
+            Some("microsoft.graph.internalSponsors") => Self::InternalSponsors(rest(ahead, map)?),
+            Some("microsoft.graph.requestorManager") => Self::RequestorManager(rest(ahead, map)?),
             Some("microsoft.graph.singleServicePrincipal") => {
-                Self::SingleServicePrincipal(serde::Deserialize::deserialize(d)?)
+                Self::SingleServicePrincipal(rest(ahead, map)?)
             }
-            Some("microsoft.graph.singleUser") => {
-                Self::SingleUser(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.singleUser") => Self::SingleUser(rest(ahead, map)?),
             Some("microsoft.graph.targetAgentIdentitySponsorsOrOwners") => {
-                Self::TargetAgentIdentitySponsorsOrOwners(serde::Deserialize::deserialize(d)?)
+                Self::TargetAgentIdentitySponsorsOrOwners(rest(ahead, map)?)
             }
             Some("microsoft.graph.targetApplicationOwners") => {
-                Self::TargetApplicationOwners(serde::Deserialize::deserialize(d)?)
+                Self::TargetApplicationOwners(rest(ahead, map)?)
             }
-            Some("microsoft.graph.targetManager") => {
-                Self::TargetManager(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.targetManager") => Self::TargetManager(rest(ahead, map)?),
             Some("microsoft.graph.targetUserSponsors") => {
-                Self::TargetUserSponsors(serde::Deserialize::deserialize(d)?)
+                Self::TargetUserSponsors(rest(ahead, map)?)
             }
             Some("microsoft.graph.identityGovernance.groupBasedSubjectSet") => {
-                Self::IdentityGovernanceGroupBasedSubjectSet(serde::Deserialize::deserialize(d)?)
+                Self::IdentityGovernanceGroupBasedSubjectSet(rest(ahead, map)?)
             }
             Some("microsoft.graph.identityGovernance.ruleBasedSubjectSet") => {
-                Self::IdentityGovernanceRuleBasedSubjectSet(serde::Deserialize::deserialize(d)?)
+                Self::IdentityGovernanceRuleBasedSubjectSet(rest(ahead, map)?)
             }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 

@@ -538,25 +538,20 @@ impl<'de> serde::Deserialize<'de> for AnyAttachment {
 impl crate::polymorphic::Polymorphic for AnyAttachment {
     const DECLARED: &'static str = "microsoft.graph.attachment";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
-            None | Some("microsoft.graph.attachment") => {
-                Self::Attachment(serde::Deserialize::deserialize(d)?)
-            }
-            Some("microsoft.graph.fileAttachment") => {
-                Self::FileAttachment(serde::Deserialize::deserialize(d)?)
-            }
-            Some("microsoft.graph.itemAttachment") => {
-                Self::ItemAttachment(serde::Deserialize::deserialize(d)?)
-            }
+            None | Some("microsoft.graph.attachment") => Self::Attachment(rest(ahead, map)?),
+            Some("microsoft.graph.fileAttachment") => Self::FileAttachment(rest(ahead, map)?),
+            Some("microsoft.graph.itemAttachment") => Self::ItemAttachment(rest(ahead, map)?),
             Some("microsoft.graph.referenceAttachment") => {
-                Self::ReferenceAttachment(serde::Deserialize::deserialize(d)?)
+                Self::ReferenceAttachment(rest(ahead, map)?)
             }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 
@@ -1346,22 +1341,21 @@ impl<'de> serde::Deserialize<'de> for AnyEventMessage {
 impl crate::polymorphic::Polymorphic for AnyEventMessage {
     const DECLARED: &'static str = "microsoft.graph.eventMessage";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
-            None | Some("microsoft.graph.eventMessage") => {
-                Self::EventMessage(serde::Deserialize::deserialize(d)?)
-            }
+            None | Some("microsoft.graph.eventMessage") => Self::EventMessage(rest(ahead, map)?),
             Some("microsoft.graph.eventMessageRequest") => {
-                Self::EventMessageRequest(serde::Deserialize::deserialize(d)?)
+                Self::EventMessageRequest(rest(ahead, map)?)
             }
             Some("microsoft.graph.eventMessageResponse") => {
-                Self::EventMessageResponse(serde::Deserialize::deserialize(d)?)
+                Self::EventMessageResponse(rest(ahead, map)?)
             }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 
@@ -2864,19 +2858,16 @@ impl<'de> serde::Deserialize<'de> for AnyMailFolder {
 impl crate::polymorphic::Polymorphic for AnyMailFolder {
     const DECLARED: &'static str = "microsoft.graph.mailFolder";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
-            None | Some("microsoft.graph.mailFolder") => {
-                Self::MailFolder(serde::Deserialize::deserialize(d)?)
-            }
-            Some("microsoft.graph.mailSearchFolder") => {
-                Self::MailSearchFolder(serde::Deserialize::deserialize(d)?)
-            }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            None | Some("microsoft.graph.mailFolder") => Self::MailFolder(rest(ahead, map)?),
+            Some("microsoft.graph.mailSearchFolder") => Self::MailSearchFolder(rest(ahead, map)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 
@@ -3978,28 +3969,25 @@ impl<'de> serde::Deserialize<'de> for AnyMessage {
 impl crate::polymorphic::Polymorphic for AnyMessage {
     const DECLARED: &'static str = "microsoft.graph.message";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
-            None | Some("microsoft.graph.message") => {
-                Self::Message(serde::Deserialize::deserialize(d)?)
-            }
+            None | Some("microsoft.graph.message") => Self::Message(rest(ahead, map)?),
             Some("microsoft.graph.calendarSharingMessage") => {
-                Self::CalendarSharingMessage(serde::Deserialize::deserialize(d)?)
+                Self::CalendarSharingMessage(rest(ahead, map)?)
             }
-            Some("microsoft.graph.eventMessage") => {
-                Self::EventMessage(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.eventMessage") => Self::EventMessage(rest(ahead, map)?),
             Some("microsoft.graph.eventMessageRequest") => {
-                Self::EventMessageRequest(serde::Deserialize::deserialize(d)?)
+                Self::EventMessageRequest(rest(ahead, map)?)
             }
             Some("microsoft.graph.eventMessageResponse") => {
-                Self::EventMessageResponse(serde::Deserialize::deserialize(d)?)
+                Self::EventMessageResponse(rest(ahead, map)?)
             }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 
@@ -5252,44 +5240,39 @@ impl<'de> serde::Deserialize<'de> for AnyOutlookItem {
 impl crate::polymorphic::Polymorphic for AnyOutlookItem {
     const DECLARED: &'static str = "microsoft.graph.outlookItem";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
-            None | Some("microsoft.graph.outlookItem") => {
-                Self::OutlookItem(serde::Deserialize::deserialize(d)?)
-            }
+            None | Some("microsoft.graph.outlookItem") => Self::OutlookItem(rest(ahead, map)?),
             #[cfg(feature = "personal-contacts")]
-            Some("microsoft.graph.contact") => Self::Contact(serde::Deserialize::deserialize(d)?),
+            Some("microsoft.graph.contact") => Self::Contact(rest(ahead, map)?),
             #[cfg(feature = "calendar")]
-            Some("microsoft.graph.event") => Self::Event(serde::Deserialize::deserialize(d)?),
+            Some("microsoft.graph.event") => Self::Event(rest(ahead, map)?),
             #[cfg(feature = "identity")]
-            Some("microsoft.graph.mailboxItem") => {
-                Self::MailboxItem(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.mailboxItem") => Self::MailboxItem(rest(ahead, map)?),
             #[cfg(feature = "mail")]
-            Some("microsoft.graph.message") => Self::Message(serde::Deserialize::deserialize(d)?),
+            Some("microsoft.graph.message") => Self::Message(rest(ahead, map)?),
             #[cfg(feature = "mail")]
             Some("microsoft.graph.calendarSharingMessage") => {
-                Self::CalendarSharingMessage(serde::Deserialize::deserialize(d)?)
+                Self::CalendarSharingMessage(rest(ahead, map)?)
             }
             #[cfg(feature = "mail")]
-            Some("microsoft.graph.eventMessage") => {
-                Self::EventMessage(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.eventMessage") => Self::EventMessage(rest(ahead, map)?),
             #[cfg(feature = "mail")]
             Some("microsoft.graph.eventMessageRequest") => {
-                Self::EventMessageRequest(serde::Deserialize::deserialize(d)?)
+                Self::EventMessageRequest(rest(ahead, map)?)
             }
             #[cfg(feature = "mail")]
             Some("microsoft.graph.eventMessageResponse") => {
-                Self::EventMessageResponse(serde::Deserialize::deserialize(d)?)
+                Self::EventMessageResponse(rest(ahead, map)?)
             }
             #[cfg(feature = "identity")]
-            Some("microsoft.graph.post") => Self::Post(serde::Deserialize::deserialize(d)?),
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some("microsoft.graph.post") => Self::Post(rest(ahead, map)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 

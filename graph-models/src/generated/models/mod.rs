@@ -104,4 +104,5 @@ mod todo;
 pub use todo::*;
 
 mod names;
+#[allow(unused_imports)] // nothing reads it when every area is off
 pub(crate) use names::PROPERTY_NAMES;

@@ -2,6 +2,7 @@
 //! The wire name of every property, by the id models store it under.
 
 /// Wire names by property id.
+#[allow(dead_code)] // nothing reads it when every area is off
 pub(crate) static PROPERTY_NAMES: &[&str] = &[
     "email",
     "tenantId",

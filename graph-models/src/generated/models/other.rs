@@ -607,28 +607,27 @@ impl<'de> serde::Deserialize<'de> for AnyAgreementFileProperties {
 impl crate::polymorphic::Polymorphic for AnyAgreementFileProperties {
     const DECLARED: &'static str = "microsoft.graph.agreementFileProperties";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
             None | Some("microsoft.graph.agreementFileProperties") => {
-                Self::AgreementFileProperties(serde::Deserialize::deserialize(d)?)
+                Self::AgreementFileProperties(rest(ahead, map)?)
             }
             #[cfg(feature = "identity-governance")]
-            Some("microsoft.graph.agreementFile") => {
-                Self::AgreementFile(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.agreementFile") => Self::AgreementFile(rest(ahead, map)?),
             #[cfg(feature = "identity-governance")]
             Some("microsoft.graph.agreementFileLocalization") => {
-                Self::AgreementFileLocalization(serde::Deserialize::deserialize(d)?)
+                Self::AgreementFileLocalization(rest(ahead, map)?)
             }
             #[cfg(feature = "identity-governance")]
             Some("microsoft.graph.agreementFileVersion") => {
-                Self::AgreementFileVersion(serde::Deserialize::deserialize(d)?)
+                Self::AgreementFileVersion(rest(ahead, map)?)
             }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 
@@ -2247,46 +2246,35 @@ impl<'de> serde::Deserialize<'de> for AnyBaseItem {
 impl crate::polymorphic::Polymorphic for AnyBaseItem {
     const DECLARED: &'static str = "microsoft.graph.baseItem";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
-            None | Some("microsoft.graph.baseItem") => {
-                Self::BaseItem(serde::Deserialize::deserialize(d)?)
-            }
+            None | Some("microsoft.graph.baseItem") => Self::BaseItem(rest(ahead, map)?),
             #[cfg(feature = "sites")]
-            Some("microsoft.graph.baseSitePage") => {
-                Self::BaseSitePage(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.baseSitePage") => Self::BaseSitePage(rest(ahead, map)?),
             #[cfg(feature = "sites")]
-            Some("microsoft.graph.sitePage") => Self::SitePage(serde::Deserialize::deserialize(d)?),
+            Some("microsoft.graph.sitePage") => Self::SitePage(rest(ahead, map)?),
             #[cfg(feature = "files")]
-            Some("microsoft.graph.drive") => Self::Drive(serde::Deserialize::deserialize(d)?),
+            Some("microsoft.graph.drive") => Self::Drive(rest(ahead, map)?),
             #[cfg(feature = "files")]
-            Some("microsoft.graph.driveItem") => {
-                Self::DriveItem(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.driveItem") => Self::DriveItem(rest(ahead, map)?),
             #[cfg(feature = "sites")]
-            Some("microsoft.graph.list") => Self::List(serde::Deserialize::deserialize(d)?),
+            Some("microsoft.graph.list") => Self::List(rest(ahead, map)?),
             #[cfg(feature = "sites")]
-            Some("microsoft.graph.listItem") => Self::ListItem(serde::Deserialize::deserialize(d)?),
+            Some("microsoft.graph.listItem") => Self::ListItem(rest(ahead, map)?),
             #[cfg(feature = "storage")]
-            Some("microsoft.graph.recycleBin") => {
-                Self::RecycleBin(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.recycleBin") => Self::RecycleBin(rest(ahead, map)?),
             #[cfg(feature = "storage")]
-            Some("microsoft.graph.recycleBinItem") => {
-                Self::RecycleBinItem(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.recycleBinItem") => Self::RecycleBinItem(rest(ahead, map)?),
             #[cfg(feature = "files")]
-            Some("microsoft.graph.sharedDriveItem") => {
-                Self::SharedDriveItem(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.sharedDriveItem") => Self::SharedDriveItem(rest(ahead, map)?),
             #[cfg(feature = "sites")]
-            Some("microsoft.graph.site") => Self::Site(serde::Deserialize::deserialize(d)?),
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some("microsoft.graph.site") => Self::Site(rest(ahead, map)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 
@@ -2699,28 +2687,25 @@ impl<'de> serde::Deserialize<'de> for AnyBaseItemVersion {
 impl crate::polymorphic::Polymorphic for AnyBaseItemVersion {
     const DECLARED: &'static str = "microsoft.graph.baseItemVersion";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
             None | Some("microsoft.graph.baseItemVersion") => {
-                Self::BaseItemVersion(serde::Deserialize::deserialize(d)?)
+                Self::BaseItemVersion(rest(ahead, map)?)
             }
             #[cfg(feature = "files")]
-            Some("microsoft.graph.driveItemVersion") => {
-                Self::DriveItemVersion(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.driveItemVersion") => Self::DriveItemVersion(rest(ahead, map)?),
             #[cfg(feature = "sites")]
-            Some("microsoft.graph.listItemVersion") => {
-                Self::ListItemVersion(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.listItemVersion") => Self::ListItemVersion(rest(ahead, map)?),
             #[cfg(feature = "sites")]
             Some("microsoft.graph.documentSetVersion") => {
-                Self::DocumentSetVersion(serde::Deserialize::deserialize(d)?)
+                Self::DocumentSetVersion(rest(ahead, map)?)
             }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 
@@ -3238,36 +3223,29 @@ impl<'de> serde::Deserialize<'de> for AnyBaseMapFeature {
 impl crate::polymorphic::Polymorphic for AnyBaseMapFeature {
     const DECLARED: &'static str = "microsoft.graph.baseMapFeature";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
             None | Some("microsoft.graph.baseMapFeature") => {
-                Self::BaseMapFeature(serde::Deserialize::deserialize(d)?)
+                Self::BaseMapFeature(rest(ahead, map)?)
             }
             #[cfg(feature = "calendar")]
-            Some("microsoft.graph.buildingMap") => {
-                Self::BuildingMap(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.buildingMap") => Self::BuildingMap(rest(ahead, map)?),
             #[cfg(feature = "calendar")]
-            Some("microsoft.graph.fixtureMap") => {
-                Self::FixtureMap(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.fixtureMap") => Self::FixtureMap(rest(ahead, map)?),
             #[cfg(feature = "calendar")]
-            Some("microsoft.graph.footprintMap") => {
-                Self::FootprintMap(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.footprintMap") => Self::FootprintMap(rest(ahead, map)?),
             #[cfg(feature = "calendar")]
-            Some("microsoft.graph.levelMap") => Self::LevelMap(serde::Deserialize::deserialize(d)?),
+            Some("microsoft.graph.levelMap") => Self::LevelMap(rest(ahead, map)?),
             #[cfg(feature = "calendar")]
-            Some("microsoft.graph.sectionMap") => {
-                Self::SectionMap(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.sectionMap") => Self::SectionMap(rest(ahead, map)?),
             #[cfg(feature = "calendar")]
-            Some("microsoft.graph.unitMap") => Self::UnitMap(serde::Deserialize::deserialize(d)?),
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some("microsoft.graph.unitMap") => Self::UnitMap(rest(ahead, map)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 
@@ -3577,19 +3555,18 @@ impl<'de> serde::Deserialize<'de> for AnyCallEvent {
 impl crate::polymorphic::Polymorphic for AnyCallEvent {
     const DECLARED: &'static str = "microsoft.graph.callEvent";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
-            None | Some("microsoft.graph.callEvent") => {
-                Self::CallEvent(serde::Deserialize::deserialize(d)?)
-            }
+            None | Some("microsoft.graph.callEvent") => Self::CallEvent(rest(ahead, map)?),
             Some("microsoft.graph.emergencyCallEvent") => {
-                Self::EmergencyCallEvent(serde::Deserialize::deserialize(d)?)
+                Self::EmergencyCallEvent(rest(ahead, map)?)
             }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 
@@ -4552,64 +4529,53 @@ impl<'de> serde::Deserialize<'de> for AnyChangeTrackedEntity {
 impl crate::polymorphic::Polymorphic for AnyChangeTrackedEntity {
     const DECLARED: &'static str = "microsoft.graph.changeTrackedEntity";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
             None | Some("microsoft.graph.changeTrackedEntity") => {
-                Self::ChangeTrackedEntity(serde::Deserialize::deserialize(d)?)
+                Self::ChangeTrackedEntity(rest(ahead, map)?)
             }
             #[cfg(feature = "teams")]
-            Some("microsoft.graph.dayNote") => Self::DayNote(serde::Deserialize::deserialize(d)?),
+            Some("microsoft.graph.dayNote") => Self::DayNote(rest(ahead, map)?),
             #[cfg(feature = "teams")]
-            Some("microsoft.graph.openShift") => {
-                Self::OpenShift(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.openShift") => Self::OpenShift(rest(ahead, map)?),
             #[cfg(any(feature = "teams", feature = "other"))]
             Some("microsoft.graph.scheduleChangeRequest") => {
-                Self::ScheduleChangeRequest(serde::Deserialize::deserialize(d)?)
+                Self::ScheduleChangeRequest(rest(ahead, map)?)
             }
             #[cfg(feature = "teams")]
-            Some("microsoft.graph.offerShiftRequest") => {
-                Self::OfferShiftRequest(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.offerShiftRequest") => Self::OfferShiftRequest(rest(ahead, map)?),
             #[cfg(feature = "teams")]
             Some("microsoft.graph.swapShiftsChangeRequest") => {
-                Self::SwapShiftsChangeRequest(serde::Deserialize::deserialize(d)?)
+                Self::SwapShiftsChangeRequest(rest(ahead, map)?)
             }
             #[cfg(feature = "teams")]
             Some("microsoft.graph.openShiftChangeRequest") => {
-                Self::OpenShiftChangeRequest(serde::Deserialize::deserialize(d)?)
+                Self::OpenShiftChangeRequest(rest(ahead, map)?)
             }
             #[cfg(feature = "teams")]
-            Some("microsoft.graph.timeOffRequest") => {
-                Self::TimeOffRequest(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.timeOffRequest") => Self::TimeOffRequest(rest(ahead, map)?),
             #[cfg(feature = "teams")]
-            Some("microsoft.graph.schedulingGroup") => {
-                Self::SchedulingGroup(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.schedulingGroup") => Self::SchedulingGroup(rest(ahead, map)?),
             #[cfg(feature = "teams")]
-            Some("microsoft.graph.shift") => Self::Shift(serde::Deserialize::deserialize(d)?),
+            Some("microsoft.graph.shift") => Self::Shift(rest(ahead, map)?),
             #[cfg(feature = "identity")]
-            Some("microsoft.graph.shiftPreferences") => {
-                Self::ShiftPreferences(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.shiftPreferences") => Self::ShiftPreferences(rest(ahead, map)?),
             #[cfg(feature = "teams")]
-            Some("microsoft.graph.timeCard") => Self::TimeCard(serde::Deserialize::deserialize(d)?),
+            Some("microsoft.graph.timeCard") => Self::TimeCard(rest(ahead, map)?),
             #[cfg(feature = "teams")]
-            Some("microsoft.graph.timeOff") => Self::TimeOff(serde::Deserialize::deserialize(d)?),
+            Some("microsoft.graph.timeOff") => Self::TimeOff(rest(ahead, map)?),
             #[cfg(feature = "teams")]
-            Some("microsoft.graph.timeOffReason") => {
-                Self::TimeOffReason(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.timeOffReason") => Self::TimeOffReason(rest(ahead, map)?),
             #[cfg(feature = "teams")]
             Some("microsoft.graph.workforceIntegration") => {
-                Self::WorkforceIntegration(serde::Deserialize::deserialize(d)?)
+                Self::WorkforceIntegration(rest(ahead, map)?)
             }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 
@@ -5157,20 +5123,21 @@ impl<'de> serde::Deserialize<'de> for AnyCopilotPackage {
 impl crate::polymorphic::Polymorphic for AnyCopilotPackage {
     const DECLARED: &'static str = "microsoft.graph.copilotPackage";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
             None | Some("microsoft.graph.copilotPackage") => {
-                Self::CopilotPackage(serde::Deserialize::deserialize(d)?)
+                Self::CopilotPackage(rest(ahead, map)?)
             }
             #[cfg(feature = "copilot")]
             Some("microsoft.graph.copilotPackageDetail") => {
-                Self::CopilotPackageDetail(serde::Deserialize::deserialize(d)?)
+                Self::CopilotPackageDetail(rest(ahead, map)?)
             }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 
@@ -5664,24 +5631,25 @@ impl<'de> serde::Deserialize<'de> for AnyDataSecurityAndGovernance {
 impl crate::polymorphic::Polymorphic for AnyDataSecurityAndGovernance {
     const DECLARED: &'static str = "microsoft.graph.dataSecurityAndGovernance";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
             None | Some("microsoft.graph.dataSecurityAndGovernance") => {
-                Self::DataSecurityAndGovernance(serde::Deserialize::deserialize(d)?)
+                Self::DataSecurityAndGovernance(rest(ahead, map)?)
             }
             #[cfg(feature = "security")]
             Some("microsoft.graph.tenantDataSecurityAndGovernance") => {
-                Self::TenantDataSecurityAndGovernance(serde::Deserialize::deserialize(d)?)
+                Self::TenantDataSecurityAndGovernance(rest(ahead, map)?)
             }
             #[cfg(feature = "identity")]
             Some("microsoft.graph.userDataSecurityAndGovernance") => {
-                Self::UserDataSecurityAndGovernance(serde::Deserialize::deserialize(d)?)
+                Self::UserDataSecurityAndGovernance(rest(ahead, map)?)
             }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 
@@ -6239,20 +6207,19 @@ impl<'de> serde::Deserialize<'de> for AnyEducationOrganization {
 impl crate::polymorphic::Polymorphic for AnyEducationOrganization {
     const DECLARED: &'static str = "microsoft.graph.educationOrganization";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
             None | Some("microsoft.graph.educationOrganization") => {
-                Self::EducationOrganization(serde::Deserialize::deserialize(d)?)
+                Self::EducationOrganization(rest(ahead, map)?)
             }
             #[cfg(feature = "education")]
-            Some("microsoft.graph.educationSchool") => {
-                Self::EducationSchool(serde::Deserialize::deserialize(d)?)
-            }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some("microsoft.graph.educationSchool") => Self::EducationSchool(rest(ahead, map)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 
@@ -6750,20 +6717,21 @@ impl<'de> serde::Deserialize<'de> for AnyEngagementConversation {
 impl crate::polymorphic::Polymorphic for AnyEngagementConversation {
     const DECLARED: &'static str = "microsoft.graph.engagementConversation";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
             None | Some("microsoft.graph.engagementConversation") => {
-                Self::EngagementConversation(serde::Deserialize::deserialize(d)?)
+                Self::EngagementConversation(rest(ahead, map)?)
             }
             #[cfg(feature = "communications")]
             Some("microsoft.graph.onlineMeetingEngagementConversation") => {
-                Self::OnlineMeetingEngagementConversation(serde::Deserialize::deserialize(d)?)
+                Self::OnlineMeetingEngagementConversation(rest(ahead, map)?)
             }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 
@@ -7446,25 +7414,26 @@ impl<'de> serde::Deserialize<'de> for AnyEngagementConversationMessage {
 impl crate::polymorphic::Polymorphic for AnyEngagementConversationMessage {
     const DECLARED: &'static str = "microsoft.graph.engagementConversationMessage";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
             None | Some("microsoft.graph.engagementConversationMessage") => {
-                Self::EngagementConversationMessage(serde::Deserialize::deserialize(d)?)
+                Self::EngagementConversationMessage(rest(ahead, map)?)
             }
             Some("microsoft.graph.engagementConversationDiscussionMessage") => {
-                Self::EngagementConversationDiscussionMessage(serde::Deserialize::deserialize(d)?)
+                Self::EngagementConversationDiscussionMessage(rest(ahead, map)?)
             }
             Some("microsoft.graph.engagementConversationQuestionMessage") => {
-                Self::EngagementConversationQuestionMessage(serde::Deserialize::deserialize(d)?)
+                Self::EngagementConversationQuestionMessage(rest(ahead, map)?)
             }
             Some("microsoft.graph.engagementConversationSystemMessage") => {
-                Self::EngagementConversationSystemMessage(serde::Deserialize::deserialize(d)?)
+                Self::EngagementConversationSystemMessage(rest(ahead, map)?)
             }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 
@@ -66772,2126 +66741,1809 @@ impl<'de> serde::Deserialize<'de> for AnyEntity {
 impl crate::polymorphic::Polymorphic for AnyEntity {
     const DECLARED: &'static str = "microsoft.graph.entity";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
-            None | Some("microsoft.graph.entity") => {
-                Self::Entity(serde::Deserialize::deserialize(d)?)
-            }
+            None | Some("microsoft.graph.entity") => Self::Entity(rest(ahead, map)?),
             #[cfg(feature = "identity-governance")]
-            Some("microsoft.graph.accessPackage") => {
-                Self::AccessPackage(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.accessPackage") => Self::AccessPackage(rest(ahead, map)?),
             #[cfg(feature = "identity-governance")]
             Some("microsoft.graph.accessPackageAssignment") => {
-                Self::AccessPackageAssignment(serde::Deserialize::deserialize(d)?)
+                Self::AccessPackageAssignment(rest(ahead, map)?)
             }
             #[cfg(feature = "identity-governance")]
             Some("microsoft.graph.accessPackageAssignmentPolicy") => {
-                Self::AccessPackageAssignmentPolicy(serde::Deserialize::deserialize(d)?)
+                Self::AccessPackageAssignmentPolicy(rest(ahead, map)?)
             }
             #[cfg(feature = "identity-governance")]
             Some("microsoft.graph.accessPackageAssignmentRequest") => {
-                Self::AccessPackageAssignmentRequest(serde::Deserialize::deserialize(d)?)
+                Self::AccessPackageAssignmentRequest(rest(ahead, map)?)
             }
             #[cfg(feature = "identity-governance")]
             Some("microsoft.graph.accessPackageCatalog") => {
-                Self::AccessPackageCatalog(serde::Deserialize::deserialize(d)?)
+                Self::AccessPackageCatalog(rest(ahead, map)?)
             }
             #[cfg(feature = "identity-governance")]
             Some("microsoft.graph.accessPackageQuestion") => {
-                Self::AccessPackageQuestion(serde::Deserialize::deserialize(d)?)
+                Self::AccessPackageQuestion(rest(ahead, map)?)
             }
             #[cfg(feature = "identity-governance")]
             Some("microsoft.graph.accessPackageMultipleChoiceQuestion") => {
-                Self::AccessPackageMultipleChoiceQuestion(serde::Deserialize::deserialize(d)?)
+                Self::AccessPackageMultipleChoiceQuestion(rest(ahead, map)?)
             }
             #[cfg(feature = "identity-governance")]
             Some("microsoft.graph.accessPackageTextInputQuestion") => {
-                Self::AccessPackageTextInputQuestion(serde::Deserialize::deserialize(d)?)
+                Self::AccessPackageTextInputQuestion(rest(ahead, map)?)
             }
             #[cfg(feature = "identity-governance")]
             Some("microsoft.graph.accessPackageResource") => {
-                Self::AccessPackageResource(serde::Deserialize::deserialize(d)?)
+                Self::AccessPackageResource(rest(ahead, map)?)
             }
             #[cfg(feature = "identity-governance")]
             Some("microsoft.graph.customDataProvidedResource") => {
-                Self::CustomDataProvidedResource(serde::Deserialize::deserialize(d)?)
+                Self::CustomDataProvidedResource(rest(ahead, map)?)
             }
             #[cfg(feature = "identity-governance")]
             Some("microsoft.graph.accessPackageResourceEnvironment") => {
-                Self::AccessPackageResourceEnvironment(serde::Deserialize::deserialize(d)?)
+                Self::AccessPackageResourceEnvironment(rest(ahead, map)?)
             }
             #[cfg(feature = "identity-governance")]
             Some("microsoft.graph.accessPackageResourceRequest") => {
-                Self::AccessPackageResourceRequest(serde::Deserialize::deserialize(d)?)
+                Self::AccessPackageResourceRequest(rest(ahead, map)?)
             }
             #[cfg(feature = "identity-governance")]
             Some("microsoft.graph.accessPackageResourceRole") => {
-                Self::AccessPackageResourceRole(serde::Deserialize::deserialize(d)?)
+                Self::AccessPackageResourceRole(rest(ahead, map)?)
             }
             #[cfg(feature = "identity-governance")]
             Some("microsoft.graph.accessPackageResourceRoleScope") => {
-                Self::AccessPackageResourceRoleScope(serde::Deserialize::deserialize(d)?)
+                Self::AccessPackageResourceRoleScope(rest(ahead, map)?)
             }
             #[cfg(feature = "identity-governance")]
             Some("microsoft.graph.accessPackageResourceScope") => {
-                Self::AccessPackageResourceScope(serde::Deserialize::deserialize(d)?)
+                Self::AccessPackageResourceScope(rest(ahead, map)?)
             }
             #[cfg(feature = "identity-governance")]
             Some("microsoft.graph.accessPackageSubject") => {
-                Self::AccessPackageSubject(serde::Deserialize::deserialize(d)?)
+                Self::AccessPackageSubject(rest(ahead, map)?)
             }
             #[cfg(feature = "identity-governance")]
             Some("microsoft.graph.accessPackageSuggestion") => {
-                Self::AccessPackageSuggestion(serde::Deserialize::deserialize(d)?)
+                Self::AccessPackageSuggestion(rest(ahead, map)?)
             }
             #[cfg(feature = "identity-governance")]
             Some("microsoft.graph.accessReviewHistoryDefinition") => {
-                Self::AccessReviewHistoryDefinition(serde::Deserialize::deserialize(d)?)
+                Self::AccessReviewHistoryDefinition(rest(ahead, map)?)
             }
             #[cfg(feature = "identity-governance")]
             Some("microsoft.graph.accessReviewHistoryInstance") => {
-                Self::AccessReviewHistoryInstance(serde::Deserialize::deserialize(d)?)
+                Self::AccessReviewHistoryInstance(rest(ahead, map)?)
             }
             #[cfg(feature = "identity-governance")]
             Some("microsoft.graph.accessReviewInstance") => {
-                Self::AccessReviewInstance(serde::Deserialize::deserialize(d)?)
+                Self::AccessReviewInstance(rest(ahead, map)?)
             }
             #[cfg(feature = "identity-governance")]
             Some("microsoft.graph.accessReviewInstanceDecisionItem") => {
-                Self::AccessReviewInstanceDecisionItem(serde::Deserialize::deserialize(d)?)
+                Self::AccessReviewInstanceDecisionItem(rest(ahead, map)?)
             }
             #[cfg(feature = "identity-governance")]
             Some("microsoft.graph.accessReviewReviewer") => {
-                Self::AccessReviewReviewer(serde::Deserialize::deserialize(d)?)
+                Self::AccessReviewReviewer(rest(ahead, map)?)
             }
             #[cfg(feature = "identity-governance")]
             Some("microsoft.graph.accessReviewScheduleDefinition") => {
-                Self::AccessReviewScheduleDefinition(serde::Deserialize::deserialize(d)?)
+                Self::AccessReviewScheduleDefinition(rest(ahead, map)?)
             }
             #[cfg(feature = "identity-governance")]
-            Some("microsoft.graph.accessReviewSet") => {
-                Self::AccessReviewSet(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.accessReviewSet") => Self::AccessReviewSet(rest(ahead, map)?),
             #[cfg(feature = "identity-governance")]
-            Some("microsoft.graph.accessReviewStage") => {
-                Self::AccessReviewStage(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.accessReviewStage") => Self::AccessReviewStage(rest(ahead, map)?),
             #[cfg(feature = "identity")]
             Some("microsoft.graph.activitiesContainer") => {
-                Self::ActivitiesContainer(serde::Deserialize::deserialize(d)?)
+                Self::ActivitiesContainer(rest(ahead, map)?)
             }
             #[cfg(feature = "identity")]
             Some("microsoft.graph.activityHistoryItem") => {
-                Self::ActivityHistoryItem(serde::Deserialize::deserialize(d)?)
+                Self::ActivityHistoryItem(rest(ahead, map)?)
             }
             #[cfg(feature = "identity")]
-            Some("microsoft.graph.adhocCall") => {
-                Self::AdhocCall(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.adhocCall") => Self::AdhocCall(rest(ahead, map)?),
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.adminConsentRequestPolicy") => {
-                Self::AdminConsentRequestPolicy(serde::Deserialize::deserialize(d)?)
+                Self::AdminConsentRequestPolicy(rest(ahead, map)?)
             }
             #[cfg(feature = "directory")]
             Some("microsoft.graph.adminMicrosoft365Apps") => {
-                Self::AdminMicrosoft365Apps(serde::Deserialize::deserialize(d)?)
+                Self::AdminMicrosoft365Apps(rest(ahead, map)?)
             }
             #[cfg(feature = "directory")]
             Some("microsoft.graph.adminReportSettings") => {
-                Self::AdminReportSettings(serde::Deserialize::deserialize(d)?)
+                Self::AdminReportSettings(rest(ahead, map)?)
             }
             #[cfg(feature = "identity-governance")]
-            Some("microsoft.graph.agreement") => {
-                Self::Agreement(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.agreement") => Self::Agreement(rest(ahead, map)?),
             #[cfg(feature = "identity-governance")]
             Some("microsoft.graph.agreementAcceptance") => {
-                Self::AgreementAcceptance(serde::Deserialize::deserialize(d)?)
+                Self::AgreementAcceptance(rest(ahead, map)?)
             }
             #[cfg(any(feature = "identity-governance", feature = "other"))]
             Some("microsoft.graph.agreementFileProperties") => {
-                Self::AgreementFileProperties(serde::Deserialize::deserialize(d)?)
+                Self::AgreementFileProperties(rest(ahead, map)?)
             }
             #[cfg(feature = "identity-governance")]
-            Some("microsoft.graph.agreementFile") => {
-                Self::AgreementFile(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.agreementFile") => Self::AgreementFile(rest(ahead, map)?),
             #[cfg(feature = "identity-governance")]
             Some("microsoft.graph.agreementFileLocalization") => {
-                Self::AgreementFileLocalization(serde::Deserialize::deserialize(d)?)
+                Self::AgreementFileLocalization(rest(ahead, map)?)
             }
             #[cfg(feature = "identity-governance")]
             Some("microsoft.graph.agreementFileVersion") => {
-                Self::AgreementFileVersion(serde::Deserialize::deserialize(d)?)
+                Self::AgreementFileVersion(rest(ahead, map)?)
             }
             #[cfg(feature = "other")]
-            Some("microsoft.graph.aiInteraction") => {
-                Self::AiInteraction(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.aiInteraction") => Self::AiInteraction(rest(ahead, map)?),
             #[cfg(feature = "copilot")]
             Some("microsoft.graph.aiInteractionHistory") => {
-                Self::AiInteractionHistory(serde::Deserialize::deserialize(d)?)
+                Self::AiInteractionHistory(rest(ahead, map)?)
             }
             #[cfg(feature = "copilot")]
-            Some("microsoft.graph.aiOnlineMeeting") => {
-                Self::AiOnlineMeeting(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.aiOnlineMeeting") => Self::AiOnlineMeeting(rest(ahead, map)?),
             #[cfg(feature = "copilot")]
-            Some("microsoft.graph.aiUser") => Self::AiUser(serde::Deserialize::deserialize(d)?),
+            Some("microsoft.graph.aiUser") => Self::AiUser(rest(ahead, map)?),
             #[cfg(feature = "security")]
-            Some("microsoft.graph.alert") => Self::Alert(serde::Deserialize::deserialize(d)?),
+            Some("microsoft.graph.alert") => Self::Alert(rest(ahead, map)?),
             #[cfg(feature = "directory")]
-            Some("microsoft.graph.allowedValue") => {
-                Self::AllowedValue(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.allowedValue") => Self::AllowedValue(rest(ahead, map)?),
             #[cfg(feature = "teams")]
-            Some("microsoft.graph.appCatalogs") => {
-                Self::AppCatalogs(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.appCatalogs") => Self::AppCatalogs(rest(ahead, map)?),
             #[cfg(feature = "identity-governance")]
             Some("microsoft.graph.appConsentApprovalRoute") => {
-                Self::AppConsentApprovalRoute(serde::Deserialize::deserialize(d)?)
+                Self::AppConsentApprovalRoute(rest(ahead, map)?)
             }
             #[cfg(feature = "identity-governance")]
-            Some("microsoft.graph.appConsentRequest") => {
-                Self::AppConsentRequest(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.appConsentRequest") => Self::AppConsentRequest(rest(ahead, map)?),
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.applePushNotificationCertificate") => {
-                Self::ApplePushNotificationCertificate(serde::Deserialize::deserialize(d)?)
+                Self::ApplePushNotificationCertificate(rest(ahead, map)?)
             }
             #[cfg(feature = "directory")]
             Some("microsoft.graph.applicationTemplate") => {
-                Self::ApplicationTemplate(serde::Deserialize::deserialize(d)?)
+                Self::ApplicationTemplate(rest(ahead, map)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.appLogCollectionRequest") => {
-                Self::AppLogCollectionRequest(serde::Deserialize::deserialize(d)?)
+                Self::AppLogCollectionRequest(rest(ahead, map)?)
             }
             #[cfg(feature = "identity-governance")]
-            Some("microsoft.graph.approval") => Self::Approval(serde::Deserialize::deserialize(d)?),
+            Some("microsoft.graph.approval") => Self::Approval(rest(ahead, map)?),
             #[cfg(feature = "identity-governance")]
-            Some("microsoft.graph.approvalStage") => {
-                Self::ApprovalStage(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.approvalStage") => Self::ApprovalStage(rest(ahead, map)?),
             #[cfg(feature = "identity")]
-            Some("microsoft.graph.approvedClientApp") => {
-                Self::ApprovedClientApp(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.approvedClientApp") => Self::ApprovedClientApp(rest(ahead, map)?),
             #[cfg(feature = "identity-access")]
-            Some("microsoft.graph.appScope") => Self::AppScope(serde::Deserialize::deserialize(d)?),
+            Some("microsoft.graph.appScope") => Self::AppScope(rest(ahead, map)?),
             #[cfg(feature = "mail")]
-            Some("microsoft.graph.attachment") => {
-                Self::Attachment(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.attachment") => Self::Attachment(rest(ahead, map)?),
             #[cfg(feature = "mail")]
-            Some("microsoft.graph.fileAttachment") => {
-                Self::FileAttachment(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.fileAttachment") => Self::FileAttachment(rest(ahead, map)?),
             #[cfg(feature = "mail")]
-            Some("microsoft.graph.itemAttachment") => {
-                Self::ItemAttachment(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.itemAttachment") => Self::ItemAttachment(rest(ahead, map)?),
             #[cfg(feature = "mail")]
             Some("microsoft.graph.referenceAttachment") => {
-                Self::ReferenceAttachment(serde::Deserialize::deserialize(d)?)
+                Self::ReferenceAttachment(rest(ahead, map)?)
             }
             #[cfg(feature = "todo")]
-            Some("microsoft.graph.attachmentBase") => {
-                Self::AttachmentBase(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.attachmentBase") => Self::AttachmentBase(rest(ahead, map)?),
             #[cfg(feature = "todo")]
             Some("microsoft.graph.taskFileAttachment") => {
-                Self::TaskFileAttachment(serde::Deserialize::deserialize(d)?)
+                Self::TaskFileAttachment(rest(ahead, map)?)
             }
             #[cfg(feature = "todo")]
-            Some("microsoft.graph.attachmentSession") => {
-                Self::AttachmentSession(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.attachmentSession") => Self::AttachmentSession(rest(ahead, map)?),
             #[cfg(feature = "security")]
             Some("microsoft.graph.attackSimulationRoot") => {
-                Self::AttackSimulationRoot(serde::Deserialize::deserialize(d)?)
+                Self::AttackSimulationRoot(rest(ahead, map)?)
             }
             #[cfg(feature = "other")]
-            Some("microsoft.graph.attendanceRecord") => {
-                Self::AttendanceRecord(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.attendanceRecord") => Self::AttendanceRecord(rest(ahead, map)?),
             #[cfg(feature = "functions")]
             Some("microsoft.graph.attributeMappingFunctionSchema") => {
-                Self::AttributeMappingFunctionSchema(serde::Deserialize::deserialize(d)?)
+                Self::AttributeMappingFunctionSchema(rest(ahead, map)?)
             }
             #[cfg(feature = "directory")]
-            Some("microsoft.graph.attributeSet") => {
-                Self::AttributeSet(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.attributeSet") => Self::AttributeSet(rest(ahead, map)?),
             #[cfg(feature = "communications")]
-            Some("microsoft.graph.audioRoutingGroup") => {
-                Self::AudioRoutingGroup(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.audioRoutingGroup") => Self::AudioRoutingGroup(rest(ahead, map)?),
             #[cfg(feature = "device-management")]
-            Some("microsoft.graph.auditEvent") => {
-                Self::AuditEvent(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.auditEvent") => Self::AuditEvent(rest(ahead, map)?),
             #[cfg(feature = "identity-access")]
-            Some("microsoft.graph.authentication") => {
-                Self::Authentication(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.authentication") => Self::Authentication(rest(ahead, map)?),
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.authenticationCombinationConfiguration") => {
-                Self::AuthenticationCombinationConfiguration(serde::Deserialize::deserialize(d)?)
+                Self::AuthenticationCombinationConfiguration(rest(ahead, map)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.fido2CombinationConfiguration") => {
-                Self::Fido2CombinationConfiguration(serde::Deserialize::deserialize(d)?)
+                Self::Fido2CombinationConfiguration(rest(ahead, map)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.x509CertificateCombinationConfiguration") => {
-                Self::X509CertificateCombinationConfiguration(serde::Deserialize::deserialize(d)?)
+                Self::X509CertificateCombinationConfiguration(rest(ahead, map)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.authenticationContextClassReference") => {
-                Self::AuthenticationContextClassReference(serde::Deserialize::deserialize(d)?)
+                Self::AuthenticationContextClassReference(rest(ahead, map)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.authenticationEventListener") => {
-                Self::AuthenticationEventListener(serde::Deserialize::deserialize(d)?)
+                Self::AuthenticationEventListener(rest(ahead, map)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.onAttributeCollectionListener") => {
-                Self::OnAttributeCollectionListener(serde::Deserialize::deserialize(d)?)
+                Self::OnAttributeCollectionListener(rest(ahead, map)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.onAttributeCollectionStartListener") => {
-                Self::OnAttributeCollectionStartListener(serde::Deserialize::deserialize(d)?)
+                Self::OnAttributeCollectionStartListener(rest(ahead, map)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.onAttributeCollectionSubmitListener") => {
-                Self::OnAttributeCollectionSubmitListener(serde::Deserialize::deserialize(d)?)
+                Self::OnAttributeCollectionSubmitListener(rest(ahead, map)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.onAuthenticationMethodLoadStartListener") => {
-                Self::OnAuthenticationMethodLoadStartListener(serde::Deserialize::deserialize(d)?)
+                Self::OnAuthenticationMethodLoadStartListener(rest(ahead, map)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.onEmailOtpSendListener") => {
-                Self::OnEmailOtpSendListener(serde::Deserialize::deserialize(d)?)
+                Self::OnEmailOtpSendListener(rest(ahead, map)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.onFraudProtectionLoadStartListener") => {
-                Self::OnFraudProtectionLoadStartListener(serde::Deserialize::deserialize(d)?)
+                Self::OnFraudProtectionLoadStartListener(rest(ahead, map)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.onInteractiveAuthFlowStartListener") => {
-                Self::OnInteractiveAuthFlowStartListener(serde::Deserialize::deserialize(d)?)
+                Self::OnInteractiveAuthFlowStartListener(rest(ahead, map)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.onPasswordSubmitListener") => {
-                Self::OnPasswordSubmitListener(serde::Deserialize::deserialize(d)?)
+                Self::OnPasswordSubmitListener(rest(ahead, map)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.onTokenIssuanceStartListener") => {
-                Self::OnTokenIssuanceStartListener(serde::Deserialize::deserialize(d)?)
+                Self::OnTokenIssuanceStartListener(rest(ahead, map)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.onUserCreateStartListener") => {
-                Self::OnUserCreateStartListener(serde::Deserialize::deserialize(d)?)
+                Self::OnUserCreateStartListener(rest(ahead, map)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.onVerifiedIdClaimValidationListener") => {
-                Self::OnVerifiedIdClaimValidationListener(serde::Deserialize::deserialize(d)?)
+                Self::OnVerifiedIdClaimValidationListener(rest(ahead, map)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.authenticationEventsFlow") => {
-                Self::AuthenticationEventsFlow(serde::Deserialize::deserialize(d)?)
+                Self::AuthenticationEventsFlow(rest(ahead, map)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.externalUsersSelfServiceSignUpEventsFlow") => {
-                Self::ExternalUsersSelfServiceSignUpEventsFlow(serde::Deserialize::deserialize(d)?)
+                Self::ExternalUsersSelfServiceSignUpEventsFlow(rest(ahead, map)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.authenticationFlowsPolicy") => {
-                Self::AuthenticationFlowsPolicy(serde::Deserialize::deserialize(d)?)
+                Self::AuthenticationFlowsPolicy(rest(ahead, map)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.authenticationMethod") => {
-                Self::AuthenticationMethod(serde::Deserialize::deserialize(d)?)
+                Self::AuthenticationMethod(rest(ahead, map)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.emailAuthenticationMethod") => {
-                Self::EmailAuthenticationMethod(serde::Deserialize::deserialize(d)?)
+                Self::EmailAuthenticationMethod(rest(ahead, map)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.externalAuthenticationMethod") => {
-                Self::ExternalAuthenticationMethod(serde::Deserialize::deserialize(d)?)
+                Self::ExternalAuthenticationMethod(rest(ahead, map)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.fido2AuthenticationMethod") => {
-                Self::Fido2AuthenticationMethod(serde::Deserialize::deserialize(d)?)
+                Self::Fido2AuthenticationMethod(rest(ahead, map)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.microsoftAuthenticatorAuthenticationMethod") => {
-                Self::MicrosoftAuthenticatorAuthenticationMethod(serde::Deserialize::deserialize(
-                    d,
-                )?)
+                Self::MicrosoftAuthenticatorAuthenticationMethod(rest(ahead, map)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.passwordAuthenticationMethod") => {
-                Self::PasswordAuthenticationMethod(serde::Deserialize::deserialize(d)?)
+                Self::PasswordAuthenticationMethod(rest(ahead, map)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.phoneAuthenticationMethod") => {
-                Self::PhoneAuthenticationMethod(serde::Deserialize::deserialize(d)?)
+                Self::PhoneAuthenticationMethod(rest(ahead, map)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.platformCredentialAuthenticationMethod") => {
-                Self::PlatformCredentialAuthenticationMethod(serde::Deserialize::deserialize(d)?)
+                Self::PlatformCredentialAuthenticationMethod(rest(ahead, map)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.qrCodePinAuthenticationMethod") => {
-                Self::QrCodePinAuthenticationMethod(serde::Deserialize::deserialize(d)?)
+                Self::QrCodePinAuthenticationMethod(rest(ahead, map)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.softwareOathAuthenticationMethod") => {
-                Self::SoftwareOathAuthenticationMethod(serde::Deserialize::deserialize(d)?)
+                Self::SoftwareOathAuthenticationMethod(rest(ahead, map)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.temporaryAccessPassAuthenticationMethod") => {
-                Self::TemporaryAccessPassAuthenticationMethod(serde::Deserialize::deserialize(d)?)
+                Self::TemporaryAccessPassAuthenticationMethod(rest(ahead, map)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.windowsHelloForBusinessAuthenticationMethod") => {
-                Self::WindowsHelloForBusinessAuthenticationMethod(serde::Deserialize::deserialize(
-                    d,
-                )?)
+                Self::WindowsHelloForBusinessAuthenticationMethod(rest(ahead, map)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.authenticationMethodConfiguration") => {
-                Self::AuthenticationMethodConfiguration(serde::Deserialize::deserialize(d)?)
+                Self::AuthenticationMethodConfiguration(rest(ahead, map)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.emailAuthenticationMethodConfiguration") => {
-                Self::EmailAuthenticationMethodConfiguration(serde::Deserialize::deserialize(d)?)
+                Self::EmailAuthenticationMethodConfiguration(rest(ahead, map)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.externalAuthenticationMethodConfiguration") => {
-                Self::ExternalAuthenticationMethodConfiguration(serde::Deserialize::deserialize(d)?)
+                Self::ExternalAuthenticationMethodConfiguration(rest(ahead, map)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.fido2AuthenticationMethodConfiguration") => {
-                Self::Fido2AuthenticationMethodConfiguration(serde::Deserialize::deserialize(d)?)
+                Self::Fido2AuthenticationMethodConfiguration(rest(ahead, map)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.microsoftAuthenticatorAuthenticationMethodConfiguration") => {
-                Self::MicrosoftAuthenticatorAuthenticationMethodConfiguration(
-                    serde::Deserialize::deserialize(d)?,
-                )
+                Self::MicrosoftAuthenticatorAuthenticationMethodConfiguration(rest(ahead, map)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.qrCodePinAuthenticationMethodConfiguration") => {
-                Self::QrCodePinAuthenticationMethodConfiguration(serde::Deserialize::deserialize(
-                    d,
-                )?)
+                Self::QrCodePinAuthenticationMethodConfiguration(rest(ahead, map)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.smsAuthenticationMethodConfiguration") => {
-                Self::SmsAuthenticationMethodConfiguration(serde::Deserialize::deserialize(d)?)
+                Self::SmsAuthenticationMethodConfiguration(rest(ahead, map)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.softwareOathAuthenticationMethodConfiguration") => {
-                Self::SoftwareOathAuthenticationMethodConfiguration(
-                    serde::Deserialize::deserialize(d)?,
-                )
+                Self::SoftwareOathAuthenticationMethodConfiguration(rest(ahead, map)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.temporaryAccessPassAuthenticationMethodConfiguration") => {
-                Self::TemporaryAccessPassAuthenticationMethodConfiguration(
-                    serde::Deserialize::deserialize(d)?,
-                )
+                Self::TemporaryAccessPassAuthenticationMethodConfiguration(rest(ahead, map)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.verifiableCredentialsAuthenticationMethodConfiguration") => {
-                Self::VerifiableCredentialsAuthenticationMethodConfiguration(
-                    serde::Deserialize::deserialize(d)?,
-                )
+                Self::VerifiableCredentialsAuthenticationMethodConfiguration(rest(ahead, map)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.voiceAuthenticationMethodConfiguration") => {
-                Self::VoiceAuthenticationMethodConfiguration(serde::Deserialize::deserialize(d)?)
+                Self::VoiceAuthenticationMethodConfiguration(rest(ahead, map)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.x509CertificateAuthenticationMethodConfiguration") => {
-                Self::X509CertificateAuthenticationMethodConfiguration(
-                    serde::Deserialize::deserialize(d)?,
-                )
+                Self::X509CertificateAuthenticationMethodConfiguration(rest(ahead, map)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.authenticationMethodModeDetail") => {
-                Self::AuthenticationMethodModeDetail(serde::Deserialize::deserialize(d)?)
+                Self::AuthenticationMethodModeDetail(rest(ahead, map)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.authenticationMethodsPolicy") => {
-                Self::AuthenticationMethodsPolicy(serde::Deserialize::deserialize(d)?)
+                Self::AuthenticationMethodsPolicy(rest(ahead, map)?)
             }
             #[cfg(feature = "reports")]
             Some("microsoft.graph.authenticationMethodsRoot") => {
-                Self::AuthenticationMethodsRoot(serde::Deserialize::deserialize(d)?)
+                Self::AuthenticationMethodsRoot(rest(ahead, map)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.authenticationMethodTarget") => {
-                Self::AuthenticationMethodTarget(serde::Deserialize::deserialize(d)?)
+                Self::AuthenticationMethodTarget(rest(ahead, map)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.microsoftAuthenticatorAuthenticationMethodTarget") => {
-                Self::MicrosoftAuthenticatorAuthenticationMethodTarget(
-                    serde::Deserialize::deserialize(d)?,
-                )
+                Self::MicrosoftAuthenticatorAuthenticationMethodTarget(rest(ahead, map)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.passkeyAuthenticationMethodTarget") => {
-                Self::PasskeyAuthenticationMethodTarget(serde::Deserialize::deserialize(d)?)
+                Self::PasskeyAuthenticationMethodTarget(rest(ahead, map)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.smsAuthenticationMethodTarget") => {
-                Self::SmsAuthenticationMethodTarget(serde::Deserialize::deserialize(d)?)
+                Self::SmsAuthenticationMethodTarget(rest(ahead, map)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.verifiableCredentialAuthenticationMethodTarget") => {
-                Self::VerifiableCredentialAuthenticationMethodTarget(
-                    serde::Deserialize::deserialize(d)?,
-                )
+                Self::VerifiableCredentialAuthenticationMethodTarget(rest(ahead, map)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.authenticationStrengthPolicy") => {
-                Self::AuthenticationStrengthPolicy(serde::Deserialize::deserialize(d)?)
+                Self::AuthenticationStrengthPolicy(rest(ahead, map)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.authenticationStrengthRoot") => {
-                Self::AuthenticationStrengthRoot(serde::Deserialize::deserialize(d)?)
+                Self::AuthenticationStrengthRoot(rest(ahead, map)?)
             }
             #[cfg(feature = "security")]
-            Some("microsoft.graph.authoredNote") => {
-                Self::AuthoredNote(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.authoredNote") => Self::AuthoredNote(rest(ahead, map)?),
             #[cfg(feature = "identity-governance")]
             Some("microsoft.graph.availableAccessPackage") => {
-                Self::AvailableAccessPackage(serde::Deserialize::deserialize(d)?)
+                Self::AvailableAccessPackage(rest(ahead, map)?)
             }
             #[cfg(feature = "solutions")]
-            Some("microsoft.graph.backupRestoreRoot") => {
-                Self::BackupRestoreRoot(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.backupRestoreRoot") => Self::BackupRestoreRoot(rest(ahead, map)?),
             #[cfg(any(
                 feature = "files",
                 feature = "sites",
                 feature = "storage",
                 feature = "other"
             ))]
-            Some("microsoft.graph.baseItem") => Self::BaseItem(serde::Deserialize::deserialize(d)?),
+            Some("microsoft.graph.baseItem") => Self::BaseItem(rest(ahead, map)?),
             #[cfg(feature = "sites")]
-            Some("microsoft.graph.baseSitePage") => {
-                Self::BaseSitePage(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.baseSitePage") => Self::BaseSitePage(rest(ahead, map)?),
             #[cfg(feature = "sites")]
-            Some("microsoft.graph.sitePage") => Self::SitePage(serde::Deserialize::deserialize(d)?),
+            Some("microsoft.graph.sitePage") => Self::SitePage(rest(ahead, map)?),
             #[cfg(feature = "files")]
-            Some("microsoft.graph.drive") => Self::Drive(serde::Deserialize::deserialize(d)?),
+            Some("microsoft.graph.drive") => Self::Drive(rest(ahead, map)?),
             #[cfg(feature = "files")]
-            Some("microsoft.graph.driveItem") => {
-                Self::DriveItem(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.driveItem") => Self::DriveItem(rest(ahead, map)?),
             #[cfg(feature = "sites")]
-            Some("microsoft.graph.list") => Self::List(serde::Deserialize::deserialize(d)?),
+            Some("microsoft.graph.list") => Self::List(rest(ahead, map)?),
             #[cfg(feature = "sites")]
-            Some("microsoft.graph.listItem") => Self::ListItem(serde::Deserialize::deserialize(d)?),
+            Some("microsoft.graph.listItem") => Self::ListItem(rest(ahead, map)?),
             #[cfg(feature = "storage")]
-            Some("microsoft.graph.recycleBin") => {
-                Self::RecycleBin(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.recycleBin") => Self::RecycleBin(rest(ahead, map)?),
             #[cfg(feature = "storage")]
-            Some("microsoft.graph.recycleBinItem") => {
-                Self::RecycleBinItem(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.recycleBinItem") => Self::RecycleBinItem(rest(ahead, map)?),
             #[cfg(feature = "files")]
-            Some("microsoft.graph.sharedDriveItem") => {
-                Self::SharedDriveItem(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.sharedDriveItem") => Self::SharedDriveItem(rest(ahead, map)?),
             #[cfg(feature = "sites")]
-            Some("microsoft.graph.site") => Self::Site(serde::Deserialize::deserialize(d)?),
+            Some("microsoft.graph.site") => Self::Site(rest(ahead, map)?),
             #[cfg(any(feature = "files", feature = "sites", feature = "other"))]
-            Some("microsoft.graph.baseItemVersion") => {
-                Self::BaseItemVersion(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.baseItemVersion") => Self::BaseItemVersion(rest(ahead, map)?),
             #[cfg(feature = "files")]
-            Some("microsoft.graph.driveItemVersion") => {
-                Self::DriveItemVersion(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.driveItemVersion") => Self::DriveItemVersion(rest(ahead, map)?),
             #[cfg(feature = "sites")]
-            Some("microsoft.graph.listItemVersion") => {
-                Self::ListItemVersion(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.listItemVersion") => Self::ListItemVersion(rest(ahead, map)?),
             #[cfg(feature = "sites")]
             Some("microsoft.graph.documentSetVersion") => {
-                Self::DocumentSetVersion(serde::Deserialize::deserialize(d)?)
+                Self::DocumentSetVersion(rest(ahead, map)?)
             }
             #[cfg(any(feature = "calendar", feature = "other"))]
-            Some("microsoft.graph.baseMapFeature") => {
-                Self::BaseMapFeature(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.baseMapFeature") => Self::BaseMapFeature(rest(ahead, map)?),
             #[cfg(feature = "calendar")]
-            Some("microsoft.graph.buildingMap") => {
-                Self::BuildingMap(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.buildingMap") => Self::BuildingMap(rest(ahead, map)?),
             #[cfg(feature = "calendar")]
-            Some("microsoft.graph.fixtureMap") => {
-                Self::FixtureMap(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.fixtureMap") => Self::FixtureMap(rest(ahead, map)?),
             #[cfg(feature = "calendar")]
-            Some("microsoft.graph.footprintMap") => {
-                Self::FootprintMap(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.footprintMap") => Self::FootprintMap(rest(ahead, map)?),
             #[cfg(feature = "calendar")]
-            Some("microsoft.graph.levelMap") => Self::LevelMap(serde::Deserialize::deserialize(d)?),
+            Some("microsoft.graph.levelMap") => Self::LevelMap(rest(ahead, map)?),
             #[cfg(feature = "calendar")]
-            Some("microsoft.graph.sectionMap") => {
-                Self::SectionMap(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.sectionMap") => Self::SectionMap(rest(ahead, map)?),
             #[cfg(feature = "calendar")]
-            Some("microsoft.graph.unitMap") => Self::UnitMap(serde::Deserialize::deserialize(d)?),
+            Some("microsoft.graph.unitMap") => Self::UnitMap(rest(ahead, map)?),
             #[cfg(feature = "security")]
-            Some("microsoft.graph.bitlocker") => {
-                Self::Bitlocker(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.bitlocker") => Self::Bitlocker(rest(ahead, map)?),
             #[cfg(feature = "security")]
             Some("microsoft.graph.bitlockerRecoveryKey") => {
-                Self::BitlockerRecoveryKey(serde::Deserialize::deserialize(d)?)
+                Self::BitlockerRecoveryKey(rest(ahead, map)?)
             }
             #[cfg(feature = "solutions")]
             Some("microsoft.graph.bookingAppointment") => {
-                Self::BookingAppointment(serde::Deserialize::deserialize(d)?)
+                Self::BookingAppointment(rest(ahead, map)?)
             }
             #[cfg(feature = "solutions")]
-            Some("microsoft.graph.bookingBusiness") => {
-                Self::BookingBusiness(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.bookingBusiness") => Self::BookingBusiness(rest(ahead, map)?),
             #[cfg(feature = "solutions")]
-            Some("microsoft.graph.bookingCurrency") => {
-                Self::BookingCurrency(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.bookingCurrency") => Self::BookingCurrency(rest(ahead, map)?),
             #[cfg(feature = "solutions")]
             Some("microsoft.graph.bookingCustomerBase") => {
-                Self::BookingCustomerBase(serde::Deserialize::deserialize(d)?)
+                Self::BookingCustomerBase(rest(ahead, map)?)
             }
             #[cfg(feature = "solutions")]
-            Some("microsoft.graph.bookingCustomer") => {
-                Self::BookingCustomer(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.bookingCustomer") => Self::BookingCustomer(rest(ahead, map)?),
             #[cfg(feature = "solutions")]
             Some("microsoft.graph.bookingCustomQuestion") => {
-                Self::BookingCustomQuestion(serde::Deserialize::deserialize(d)?)
+                Self::BookingCustomQuestion(rest(ahead, map)?)
             }
             #[cfg(feature = "solutions")]
-            Some("microsoft.graph.bookingService") => {
-                Self::BookingService(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.bookingService") => Self::BookingService(rest(ahead, map)?),
             #[cfg(feature = "solutions")]
             Some("microsoft.graph.bookingStaffMemberBase") => {
-                Self::BookingStaffMemberBase(serde::Deserialize::deserialize(d)?)
+                Self::BookingStaffMemberBase(rest(ahead, map)?)
             }
             #[cfg(feature = "solutions")]
             Some("microsoft.graph.bookingStaffMember") => {
-                Self::BookingStaffMember(serde::Deserialize::deserialize(d)?)
+                Self::BookingStaffMember(rest(ahead, map)?)
             }
             #[cfg(feature = "directory")]
             Some("microsoft.graph.browserSharedCookie") => {
-                Self::BrowserSharedCookie(serde::Deserialize::deserialize(d)?)
+                Self::BrowserSharedCookie(rest(ahead, map)?)
             }
             #[cfg(feature = "directory")]
-            Some("microsoft.graph.browserSite") => {
-                Self::BrowserSite(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.browserSite") => Self::BrowserSite(rest(ahead, map)?),
             #[cfg(feature = "directory")]
-            Some("microsoft.graph.browserSiteList") => {
-                Self::BrowserSiteList(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.browserSiteList") => Self::BrowserSiteList(rest(ahead, map)?),
             #[cfg(feature = "solutions")]
-            Some("microsoft.graph.browseSessionBase") => {
-                Self::BrowseSessionBase(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.browseSessionBase") => Self::BrowseSessionBase(rest(ahead, map)?),
             #[cfg(feature = "solutions")]
             Some("microsoft.graph.oneDriveForBusinessBrowseSession") => {
-                Self::OneDriveForBusinessBrowseSession(serde::Deserialize::deserialize(d)?)
+                Self::OneDriveForBusinessBrowseSession(rest(ahead, map)?)
             }
             #[cfg(feature = "solutions")]
             Some("microsoft.graph.sharePointBrowseSession") => {
-                Self::SharePointBrowseSession(serde::Deserialize::deserialize(d)?)
+                Self::SharePointBrowseSession(rest(ahead, map)?)
             }
             #[cfg(feature = "identity")]
-            Some("microsoft.graph.bulkUpload") => {
-                Self::BulkUpload(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.bulkUpload") => Self::BulkUpload(rest(ahead, map)?),
             #[cfg(feature = "calendar")]
-            Some("microsoft.graph.calendar") => Self::Calendar(serde::Deserialize::deserialize(d)?),
+            Some("microsoft.graph.calendar") => Self::Calendar(rest(ahead, map)?),
             #[cfg(feature = "calendar")]
-            Some("microsoft.graph.calendarGroup") => {
-                Self::CalendarGroup(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.calendarGroup") => Self::CalendarGroup(rest(ahead, map)?),
             #[cfg(feature = "calendar")]
             Some("microsoft.graph.calendarPermission") => {
-                Self::CalendarPermission(serde::Deserialize::deserialize(d)?)
+                Self::CalendarPermission(rest(ahead, map)?)
             }
             #[cfg(feature = "communications")]
-            Some("microsoft.graph.call") => Self::Call(serde::Deserialize::deserialize(d)?),
+            Some("microsoft.graph.call") => Self::Call(rest(ahead, map)?),
             #[cfg(feature = "copilot")]
-            Some("microsoft.graph.callAiInsight") => {
-                Self::CallAiInsight(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.callAiInsight") => Self::CallAiInsight(rest(ahead, map)?),
             #[cfg(feature = "other")]
-            Some("microsoft.graph.callEvent") => {
-                Self::CallEvent(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.callEvent") => Self::CallEvent(rest(ahead, map)?),
             #[cfg(feature = "other")]
             Some("microsoft.graph.emergencyCallEvent") => {
-                Self::EmergencyCallEvent(serde::Deserialize::deserialize(d)?)
+                Self::EmergencyCallEvent(rest(ahead, map)?)
             }
             #[cfg(feature = "communications")]
-            Some("microsoft.graph.callRecording") => {
-                Self::CallRecording(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.callRecording") => Self::CallRecording(rest(ahead, map)?),
             #[cfg(feature = "communications")]
-            Some("microsoft.graph.callTranscript") => {
-                Self::CallTranscript(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.callTranscript") => Self::CallTranscript(rest(ahead, map)?),
             #[cfg(feature = "sites")]
-            Some("microsoft.graph.canvasLayout") => {
-                Self::CanvasLayout(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.canvasLayout") => Self::CanvasLayout(rest(ahead, map)?),
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.caPoliciesDeletableRoot") => {
-                Self::CaPoliciesDeletableRoot(serde::Deserialize::deserialize(d)?)
+                Self::CaPoliciesDeletableRoot(rest(ahead, map)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.certificateBasedAuthConfiguration") => {
-                Self::CertificateBasedAuthConfiguration(serde::Deserialize::deserialize(d)?)
+                Self::CertificateBasedAuthConfiguration(rest(ahead, map)?)
             }
             #[cfg(any(feature = "identity", feature = "teams", feature = "other"))]
             Some("microsoft.graph.changeTrackedEntity") => {
-                Self::ChangeTrackedEntity(serde::Deserialize::deserialize(d)?)
+                Self::ChangeTrackedEntity(rest(ahead, map)?)
             }
             #[cfg(feature = "teams")]
-            Some("microsoft.graph.dayNote") => Self::DayNote(serde::Deserialize::deserialize(d)?),
+            Some("microsoft.graph.dayNote") => Self::DayNote(rest(ahead, map)?),
             #[cfg(feature = "teams")]
-            Some("microsoft.graph.openShift") => {
-                Self::OpenShift(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.openShift") => Self::OpenShift(rest(ahead, map)?),
             #[cfg(any(feature = "teams", feature = "other"))]
             Some("microsoft.graph.scheduleChangeRequest") => {
-                Self::ScheduleChangeRequest(serde::Deserialize::deserialize(d)?)
+                Self::ScheduleChangeRequest(rest(ahead, map)?)
             }
             #[cfg(feature = "teams")]
-            Some("microsoft.graph.offerShiftRequest") => {
-                Self::OfferShiftRequest(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.offerShiftRequest") => Self::OfferShiftRequest(rest(ahead, map)?),
             #[cfg(feature = "teams")]
             Some("microsoft.graph.swapShiftsChangeRequest") => {
-                Self::SwapShiftsChangeRequest(serde::Deserialize::deserialize(d)?)
+                Self::SwapShiftsChangeRequest(rest(ahead, map)?)
             }
             #[cfg(feature = "teams")]
             Some("microsoft.graph.openShiftChangeRequest") => {
-                Self::OpenShiftChangeRequest(serde::Deserialize::deserialize(d)?)
+                Self::OpenShiftChangeRequest(rest(ahead, map)?)
             }
             #[cfg(feature = "teams")]
-            Some("microsoft.graph.timeOffRequest") => {
-                Self::TimeOffRequest(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.timeOffRequest") => Self::TimeOffRequest(rest(ahead, map)?),
             #[cfg(feature = "teams")]
-            Some("microsoft.graph.schedulingGroup") => {
-                Self::SchedulingGroup(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.schedulingGroup") => Self::SchedulingGroup(rest(ahead, map)?),
             #[cfg(feature = "teams")]
-            Some("microsoft.graph.shift") => Self::Shift(serde::Deserialize::deserialize(d)?),
+            Some("microsoft.graph.shift") => Self::Shift(rest(ahead, map)?),
             #[cfg(feature = "identity")]
-            Some("microsoft.graph.shiftPreferences") => {
-                Self::ShiftPreferences(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.shiftPreferences") => Self::ShiftPreferences(rest(ahead, map)?),
             #[cfg(feature = "teams")]
-            Some("microsoft.graph.timeCard") => Self::TimeCard(serde::Deserialize::deserialize(d)?),
+            Some("microsoft.graph.timeCard") => Self::TimeCard(rest(ahead, map)?),
             #[cfg(feature = "teams")]
-            Some("microsoft.graph.timeOff") => Self::TimeOff(serde::Deserialize::deserialize(d)?),
+            Some("microsoft.graph.timeOff") => Self::TimeOff(rest(ahead, map)?),
             #[cfg(feature = "teams")]
-            Some("microsoft.graph.timeOffReason") => {
-                Self::TimeOffReason(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.timeOffReason") => Self::TimeOffReason(rest(ahead, map)?),
             #[cfg(feature = "teams")]
             Some("microsoft.graph.workforceIntegration") => {
-                Self::WorkforceIntegration(serde::Deserialize::deserialize(d)?)
+                Self::WorkforceIntegration(rest(ahead, map)?)
             }
             #[cfg(feature = "teams")]
-            Some("microsoft.graph.channel") => Self::Channel(serde::Deserialize::deserialize(d)?),
+            Some("microsoft.graph.channel") => Self::Channel(rest(ahead, map)?),
             #[cfg(feature = "teams")]
-            Some("microsoft.graph.chat") => Self::Chat(serde::Deserialize::deserialize(d)?),
+            Some("microsoft.graph.chat") => Self::Chat(rest(ahead, map)?),
             #[cfg(feature = "teams")]
-            Some("microsoft.graph.chatMessage") => {
-                Self::ChatMessage(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.chatMessage") => Self::ChatMessage(rest(ahead, map)?),
             #[cfg(feature = "teams")]
             Some("microsoft.graph.targetedChatMessage") => {
-                Self::TargetedChatMessage(serde::Deserialize::deserialize(d)?)
+                Self::TargetedChatMessage(rest(ahead, map)?)
             }
             #[cfg(feature = "teams")]
-            Some("microsoft.graph.chatMessageInfo") => {
-                Self::ChatMessageInfo(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.chatMessageInfo") => Self::ChatMessageInfo(rest(ahead, map)?),
             #[cfg(feature = "todo")]
-            Some("microsoft.graph.checklistItem") => {
-                Self::ChecklistItem(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.checklistItem") => Self::ChecklistItem(rest(ahead, map)?),
             #[cfg(feature = "identity")]
             Some("microsoft.graph.cloudClipboardItem") => {
-                Self::CloudClipboardItem(serde::Deserialize::deserialize(d)?)
+                Self::CloudClipboardItem(rest(ahead, map)?)
             }
             #[cfg(feature = "identity")]
             Some("microsoft.graph.cloudClipboardRoot") => {
-                Self::CloudClipboardRoot(serde::Deserialize::deserialize(d)?)
+                Self::CloudClipboardRoot(rest(ahead, map)?)
             }
             #[cfg(feature = "identity")]
-            Some("microsoft.graph.cloudPC") => Self::CloudPC(serde::Deserialize::deserialize(d)?),
+            Some("microsoft.graph.cloudPC") => Self::CloudPC(rest(ahead, map)?),
             #[cfg(feature = "device-management")]
-            Some("microsoft.graph.cloudPcAuditEvent") => {
-                Self::CloudPcAuditEvent(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.cloudPcAuditEvent") => Self::CloudPcAuditEvent(rest(ahead, map)?),
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.cloudPcDeviceImage") => {
-                Self::CloudPcDeviceImage(serde::Deserialize::deserialize(d)?)
+                Self::CloudPcDeviceImage(rest(ahead, map)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.cloudPcGalleryImage") => {
-                Self::CloudPcGalleryImage(serde::Deserialize::deserialize(d)?)
+                Self::CloudPcGalleryImage(rest(ahead, map)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.cloudPcOnPremisesConnection") => {
-                Self::CloudPcOnPremisesConnection(serde::Deserialize::deserialize(d)?)
+                Self::CloudPcOnPremisesConnection(rest(ahead, map)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.cloudPcProvisioningPolicy") => {
-                Self::CloudPcProvisioningPolicy(serde::Deserialize::deserialize(d)?)
+                Self::CloudPcProvisioningPolicy(rest(ahead, map)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.cloudPcProvisioningPolicyAssignment") => {
-                Self::CloudPcProvisioningPolicyAssignment(serde::Deserialize::deserialize(d)?)
+                Self::CloudPcProvisioningPolicyAssignment(rest(ahead, map)?)
             }
             #[cfg(feature = "device-management")]
-            Some("microsoft.graph.cloudPcReport") => {
-                Self::CloudPcReport(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.cloudPcReport") => Self::CloudPcReport(rest(ahead, map)?),
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.cloudPcServicePlan") => {
-                Self::CloudPcServicePlan(serde::Deserialize::deserialize(d)?)
+                Self::CloudPcServicePlan(rest(ahead, map)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.cloudPcUserSetting") => {
-                Self::CloudPcUserSetting(serde::Deserialize::deserialize(d)?)
+                Self::CloudPcUserSetting(rest(ahead, map)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.cloudPcUserSettingAssignment") => {
-                Self::CloudPcUserSettingAssignment(serde::Deserialize::deserialize(d)?)
+                Self::CloudPcUserSettingAssignment(rest(ahead, map)?)
             }
             #[cfg(feature = "sites")]
-            Some("microsoft.graph.columnDefinition") => {
-                Self::ColumnDefinition(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.columnDefinition") => Self::ColumnDefinition(rest(ahead, map)?),
             #[cfg(feature = "sites")]
-            Some("microsoft.graph.columnLink") => {
-                Self::ColumnLink(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.columnLink") => Self::ColumnLink(rest(ahead, map)?),
             #[cfg(feature = "communications")]
-            Some("microsoft.graph.commsOperation") => {
-                Self::CommsOperation(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.commsOperation") => Self::CommsOperation(rest(ahead, map)?),
             #[cfg(feature = "communications")]
             Some("microsoft.graph.addLargeGalleryViewOperation") => {
-                Self::AddLargeGalleryViewOperation(serde::Deserialize::deserialize(d)?)
+                Self::AddLargeGalleryViewOperation(rest(ahead, map)?)
             }
             #[cfg(feature = "communications")]
             Some("microsoft.graph.cancelMediaProcessingOperation") => {
-                Self::CancelMediaProcessingOperation(serde::Deserialize::deserialize(d)?)
+                Self::CancelMediaProcessingOperation(rest(ahead, map)?)
             }
             #[cfg(feature = "communications")]
             Some("microsoft.graph.inviteParticipantsOperation") => {
-                Self::InviteParticipantsOperation(serde::Deserialize::deserialize(d)?)
+                Self::InviteParticipantsOperation(rest(ahead, map)?)
             }
             #[cfg(feature = "communications")]
             Some("microsoft.graph.muteParticipantOperation") => {
-                Self::MuteParticipantOperation(serde::Deserialize::deserialize(d)?)
+                Self::MuteParticipantOperation(rest(ahead, map)?)
             }
             #[cfg(feature = "communications")]
             Some("microsoft.graph.playPromptOperation") => {
-                Self::PlayPromptOperation(serde::Deserialize::deserialize(d)?)
+                Self::PlayPromptOperation(rest(ahead, map)?)
             }
             #[cfg(feature = "communications")]
-            Some("microsoft.graph.recordOperation") => {
-                Self::RecordOperation(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.recordOperation") => Self::RecordOperation(rest(ahead, map)?),
             #[cfg(feature = "communications")]
             Some("microsoft.graph.sendDtmfTonesOperation") => {
-                Self::SendDtmfTonesOperation(serde::Deserialize::deserialize(d)?)
+                Self::SendDtmfTonesOperation(rest(ahead, map)?)
             }
             #[cfg(feature = "communications")]
             Some("microsoft.graph.startHoldMusicOperation") => {
-                Self::StartHoldMusicOperation(serde::Deserialize::deserialize(d)?)
+                Self::StartHoldMusicOperation(rest(ahead, map)?)
             }
             #[cfg(feature = "communications")]
             Some("microsoft.graph.stopHoldMusicOperation") => {
-                Self::StopHoldMusicOperation(serde::Deserialize::deserialize(d)?)
+                Self::StopHoldMusicOperation(rest(ahead, map)?)
             }
             #[cfg(feature = "communications")]
             Some("microsoft.graph.subscribeToToneOperation") => {
-                Self::SubscribeToToneOperation(serde::Deserialize::deserialize(d)?)
+                Self::SubscribeToToneOperation(rest(ahead, map)?)
             }
             #[cfg(feature = "communications")]
             Some("microsoft.graph.unmuteParticipantOperation") => {
-                Self::UnmuteParticipantOperation(serde::Deserialize::deserialize(d)?)
+                Self::UnmuteParticipantOperation(rest(ahead, map)?)
             }
             #[cfg(feature = "communications")]
             Some("microsoft.graph.updateRecordingStatusOperation") => {
-                Self::UpdateRecordingStatusOperation(serde::Deserialize::deserialize(d)?)
+                Self::UpdateRecordingStatusOperation(rest(ahead, map)?)
             }
             #[cfg(feature = "employee-experience")]
-            Some("microsoft.graph.community") => {
-                Self::Community(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.community") => Self::Community(rest(ahead, map)?),
             #[cfg(feature = "directory")]
             Some("microsoft.graph.companySubscription") => {
-                Self::CompanySubscription(serde::Deserialize::deserialize(d)?)
+                Self::CompanySubscription(rest(ahead, map)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.complianceManagementPartner") => {
-                Self::ComplianceManagementPartner(serde::Deserialize::deserialize(d)?)
+                Self::ComplianceManagementPartner(rest(ahead, map)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.conditionalAccessRoot") => {
-                Self::ConditionalAccessRoot(serde::Deserialize::deserialize(d)?)
+                Self::ConditionalAccessRoot(rest(ahead, map)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.conditionalAccessTemplate") => {
-                Self::ConditionalAccessTemplate(serde::Deserialize::deserialize(d)?)
+                Self::ConditionalAccessTemplate(rest(ahead, map)?)
             }
             #[cfg(feature = "directory")]
             Some("microsoft.graph.configurationBaseline") => {
-                Self::ConfigurationBaseline(serde::Deserialize::deserialize(d)?)
+                Self::ConfigurationBaseline(rest(ahead, map)?)
             }
             #[cfg(feature = "directory")]
             Some("microsoft.graph.configurationDrift") => {
-                Self::ConfigurationDrift(serde::Deserialize::deserialize(d)?)
+                Self::ConfigurationDrift(rest(ahead, map)?)
             }
             #[cfg(feature = "directory")]
             Some("microsoft.graph.configurationManagement") => {
-                Self::ConfigurationManagement(serde::Deserialize::deserialize(d)?)
+                Self::ConfigurationManagement(rest(ahead, map)?)
             }
             #[cfg(feature = "directory")]
             Some("microsoft.graph.configurationMonitor") => {
-                Self::ConfigurationMonitor(serde::Deserialize::deserialize(d)?)
+                Self::ConfigurationMonitor(rest(ahead, map)?)
             }
             #[cfg(feature = "directory")]
             Some("microsoft.graph.configurationMonitoringResult") => {
-                Self::ConfigurationMonitoringResult(serde::Deserialize::deserialize(d)?)
+                Self::ConfigurationMonitoringResult(rest(ahead, map)?)
             }
             #[cfg(feature = "directory")]
             Some("microsoft.graph.configurationSnapshotJob") => {
-                Self::ConfigurationSnapshotJob(serde::Deserialize::deserialize(d)?)
+                Self::ConfigurationSnapshotJob(rest(ahead, map)?)
             }
             #[cfg(feature = "identity-governance")]
             Some("microsoft.graph.connectedOrganization") => {
-                Self::ConnectedOrganization(serde::Deserialize::deserialize(d)?)
+                Self::ConnectedOrganization(rest(ahead, map)?)
             }
             #[cfg(feature = "personal-contacts")]
-            Some("microsoft.graph.contactFolder") => {
-                Self::ContactFolder(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.contactFolder") => Self::ContactFolder(rest(ahead, map)?),
             #[cfg(feature = "identity")]
-            Some("microsoft.graph.contentActivity") => {
-                Self::ContentActivity(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.contentActivity") => Self::ContentActivity(rest(ahead, map)?),
             #[cfg(feature = "communications")]
             Some("microsoft.graph.contentSharingSession") => {
-                Self::ContentSharingSession(serde::Deserialize::deserialize(d)?)
+                Self::ContentSharingSession(rest(ahead, map)?)
             }
             #[cfg(feature = "sites")]
-            Some("microsoft.graph.contentType") => {
-                Self::ContentType(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.contentType") => Self::ContentType(rest(ahead, map)?),
             #[cfg(feature = "identity-governance")]
             Some("microsoft.graph.controlConfiguration") => {
-                Self::ControlConfiguration(serde::Deserialize::deserialize(d)?)
+                Self::ControlConfiguration(rest(ahead, map)?)
             }
             #[cfg(feature = "identity-governance")]
-            Some("microsoft.graph.endUserSettings") => {
-                Self::EndUserSettings(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.endUserSettings") => Self::EndUserSettings(rest(ahead, map)?),
             #[cfg(feature = "identity")]
-            Some("microsoft.graph.conversation") => {
-                Self::Conversation(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.conversation") => Self::Conversation(rest(ahead, map)?),
             #[cfg(feature = "teams")]
             Some("microsoft.graph.conversationMember") => {
-                Self::ConversationMember(serde::Deserialize::deserialize(d)?)
+                Self::ConversationMember(rest(ahead, map)?)
             }
             #[cfg(feature = "teams")]
             Some("microsoft.graph.aadUserConversationMember") => {
-                Self::AadUserConversationMember(serde::Deserialize::deserialize(d)?)
+                Self::AadUserConversationMember(rest(ahead, map)?)
             }
             #[cfg(feature = "teams")]
             Some("microsoft.graph.anonymousGuestConversationMember") => {
-                Self::AnonymousGuestConversationMember(serde::Deserialize::deserialize(d)?)
+                Self::AnonymousGuestConversationMember(rest(ahead, map)?)
             }
             #[cfg(feature = "teams")]
             Some("microsoft.graph.azureCommunicationServicesUserConversationMember") => {
-                Self::AzureCommunicationServicesUserConversationMember(
-                    serde::Deserialize::deserialize(d)?,
-                )
+                Self::AzureCommunicationServicesUserConversationMember(rest(ahead, map)?)
             }
             #[cfg(feature = "teams")]
             Some("microsoft.graph.microsoftAccountUserConversationMember") => {
-                Self::MicrosoftAccountUserConversationMember(serde::Deserialize::deserialize(d)?)
+                Self::MicrosoftAccountUserConversationMember(rest(ahead, map)?)
             }
             #[cfg(feature = "teams")]
             Some("microsoft.graph.phoneUserConversationMember") => {
-                Self::PhoneUserConversationMember(serde::Deserialize::deserialize(d)?)
+                Self::PhoneUserConversationMember(rest(ahead, map)?)
             }
             #[cfg(feature = "teams")]
             Some("microsoft.graph.skypeForBusinessUserConversationMember") => {
-                Self::SkypeForBusinessUserConversationMember(serde::Deserialize::deserialize(d)?)
+                Self::SkypeForBusinessUserConversationMember(rest(ahead, map)?)
             }
             #[cfg(feature = "teams")]
             Some("microsoft.graph.skypeUserConversationMember") => {
-                Self::SkypeUserConversationMember(serde::Deserialize::deserialize(d)?)
+                Self::SkypeUserConversationMember(rest(ahead, map)?)
             }
             #[cfg(feature = "identity")]
             Some("microsoft.graph.conversationThread") => {
-                Self::ConversationThread(serde::Deserialize::deserialize(d)?)
+                Self::ConversationThread(rest(ahead, map)?)
             }
             #[cfg(feature = "copilot")]
-            Some("microsoft.graph.copilotAdmin") => {
-                Self::CopilotAdmin(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.copilotAdmin") => Self::CopilotAdmin(rest(ahead, map)?),
             #[cfg(feature = "copilot")]
             Some("microsoft.graph.copilotAdminCatalog") => {
-                Self::CopilotAdminCatalog(serde::Deserialize::deserialize(d)?)
+                Self::CopilotAdminCatalog(rest(ahead, map)?)
             }
             #[cfg(feature = "copilot")]
             Some("microsoft.graph.copilotAdminLimitedMode") => {
-                Self::CopilotAdminLimitedMode(serde::Deserialize::deserialize(d)?)
+                Self::CopilotAdminLimitedMode(rest(ahead, map)?)
             }
             #[cfg(feature = "copilot")]
             Some("microsoft.graph.copilotAdminSetting") => {
-                Self::CopilotAdminSetting(serde::Deserialize::deserialize(d)?)
+                Self::CopilotAdminSetting(rest(ahead, map)?)
             }
             #[cfg(any(feature = "copilot", feature = "other"))]
-            Some("microsoft.graph.copilotPackage") => {
-                Self::CopilotPackage(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.copilotPackage") => Self::CopilotPackage(rest(ahead, map)?),
             #[cfg(feature = "copilot")]
             Some("microsoft.graph.copilotPackageDetail") => {
-                Self::CopilotPackageDetail(serde::Deserialize::deserialize(d)?)
+                Self::CopilotPackageDetail(rest(ahead, map)?)
             }
             #[cfg(feature = "copilot")]
-            Some("microsoft.graph.copilotReportRoot") => {
-                Self::CopilotReportRoot(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.copilotReportRoot") => Self::CopilotReportRoot(rest(ahead, map)?),
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.crossTenantAccessPolicyConfigurationDefault") => {
-                Self::CrossTenantAccessPolicyConfigurationDefault(serde::Deserialize::deserialize(
-                    d,
-                )?)
+                Self::CrossTenantAccessPolicyConfigurationDefault(rest(ahead, map)?)
             }
             #[cfg(any(feature = "identity-governance", feature = "identity-access"))]
             Some("microsoft.graph.customCalloutExtension") => {
-                Self::CustomCalloutExtension(serde::Deserialize::deserialize(d)?)
+                Self::CustomCalloutExtension(rest(ahead, map)?)
             }
             #[cfg(feature = "identity-governance")]
             Some("microsoft.graph.accessPackageAssignmentRequestWorkflowExtension") => {
-                Self::AccessPackageAssignmentRequestWorkflowExtension(
-                    serde::Deserialize::deserialize(d)?,
-                )
+                Self::AccessPackageAssignmentRequestWorkflowExtension(rest(ahead, map)?)
             }
             #[cfg(feature = "identity-governance")]
             Some("microsoft.graph.accessPackageAssignmentWorkflowExtension") => {
-                Self::AccessPackageAssignmentWorkflowExtension(serde::Deserialize::deserialize(d)?)
+                Self::AccessPackageAssignmentWorkflowExtension(rest(ahead, map)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.customAuthenticationExtension") => {
-                Self::CustomAuthenticationExtension(serde::Deserialize::deserialize(d)?)
+                Self::CustomAuthenticationExtension(rest(ahead, map)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.onAttributeCollectionStartCustomExtension") => {
-                Self::OnAttributeCollectionStartCustomExtension(serde::Deserialize::deserialize(d)?)
+                Self::OnAttributeCollectionStartCustomExtension(rest(ahead, map)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.onAttributeCollectionSubmitCustomExtension") => {
-                Self::OnAttributeCollectionSubmitCustomExtension(serde::Deserialize::deserialize(
-                    d,
-                )?)
+                Self::OnAttributeCollectionSubmitCustomExtension(rest(ahead, map)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.onOtpSendCustomExtension") => {
-                Self::OnOtpSendCustomExtension(serde::Deserialize::deserialize(d)?)
+                Self::OnOtpSendCustomExtension(rest(ahead, map)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.onPasswordSubmitCustomExtension") => {
-                Self::OnPasswordSubmitCustomExtension(serde::Deserialize::deserialize(d)?)
+                Self::OnPasswordSubmitCustomExtension(rest(ahead, map)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.onTokenIssuanceStartCustomExtension") => {
-                Self::OnTokenIssuanceStartCustomExtension(serde::Deserialize::deserialize(d)?)
+                Self::OnTokenIssuanceStartCustomExtension(rest(ahead, map)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.onVerifiedIdClaimValidationCustomExtension") => {
-                Self::OnVerifiedIdClaimValidationCustomExtension(serde::Deserialize::deserialize(
-                    d,
-                )?)
+                Self::OnVerifiedIdClaimValidationCustomExtension(rest(ahead, map)?)
             }
             #[cfg(feature = "identity-governance")]
             Some("microsoft.graph.identityGovernance.customTaskExtension") => {
-                Self::IdentityGovernanceCustomTaskExtension(serde::Deserialize::deserialize(d)?)
+                Self::IdentityGovernanceCustomTaskExtension(rest(ahead, map)?)
             }
             #[cfg(feature = "other")]
             Some("microsoft.graph.customDataProvidedResourceFile") => {
-                Self::CustomDataProvidedResourceFile(serde::Deserialize::deserialize(d)?)
+                Self::CustomDataProvidedResourceFile(rest(ahead, map)?)
             }
             #[cfg(feature = "identity-governance")]
             Some("microsoft.graph.customDataProvidedResourceUploadSession") => {
-                Self::CustomDataProvidedResourceUploadSession(serde::Deserialize::deserialize(d)?)
+                Self::CustomDataProvidedResourceUploadSession(rest(ahead, map)?)
             }
             #[cfg(feature = "identity-governance")]
             Some("microsoft.graph.customDataProvidedResourceAccessReviewUploadSession") => {
-                Self::CustomDataProvidedResourceAccessReviewUploadSession(
-                    serde::Deserialize::deserialize(d)?,
-                )
+                Self::CustomDataProvidedResourceAccessReviewUploadSession(rest(ahead, map)?)
             }
             #[cfg(feature = "identity-governance")]
             Some("microsoft.graph.customExtensionStageSetting") => {
-                Self::CustomExtensionStageSetting(serde::Deserialize::deserialize(d)?)
+                Self::CustomExtensionStageSetting(rest(ahead, map)?)
             }
             #[cfg(feature = "directory")]
             Some("microsoft.graph.customSecurityAttributeDefinition") => {
-                Self::CustomSecurityAttributeDefinition(serde::Deserialize::deserialize(d)?)
+                Self::CustomSecurityAttributeDefinition(rest(ahead, map)?)
             }
             #[cfg(feature = "security")]
             Some("microsoft.graph.dataPolicyOperation") => {
-                Self::DataPolicyOperation(serde::Deserialize::deserialize(d)?)
+                Self::DataPolicyOperation(rest(ahead, map)?)
             }
             #[cfg(any(feature = "identity", feature = "security", feature = "other"))]
             Some("microsoft.graph.dataSecurityAndGovernance") => {
-                Self::DataSecurityAndGovernance(serde::Deserialize::deserialize(d)?)
+                Self::DataSecurityAndGovernance(rest(ahead, map)?)
             }
             #[cfg(feature = "security")]
             Some("microsoft.graph.tenantDataSecurityAndGovernance") => {
-                Self::TenantDataSecurityAndGovernance(serde::Deserialize::deserialize(d)?)
+                Self::TenantDataSecurityAndGovernance(rest(ahead, map)?)
             }
             #[cfg(feature = "identity")]
             Some("microsoft.graph.userDataSecurityAndGovernance") => {
-                Self::UserDataSecurityAndGovernance(serde::Deserialize::deserialize(d)?)
+                Self::UserDataSecurityAndGovernance(rest(ahead, map)?)
             }
             #[cfg(feature = "directory")]
             Some("microsoft.graph.delegatedAdminAccessAssignment") => {
-                Self::DelegatedAdminAccessAssignment(serde::Deserialize::deserialize(d)?)
+                Self::DelegatedAdminAccessAssignment(rest(ahead, map)?)
             }
             #[cfg(feature = "directory")]
             Some("microsoft.graph.delegatedAdminCustomer") => {
-                Self::DelegatedAdminCustomer(serde::Deserialize::deserialize(d)?)
+                Self::DelegatedAdminCustomer(rest(ahead, map)?)
             }
             #[cfg(feature = "directory")]
             Some("microsoft.graph.delegatedAdminRelationship") => {
-                Self::DelegatedAdminRelationship(serde::Deserialize::deserialize(d)?)
+                Self::DelegatedAdminRelationship(rest(ahead, map)?)
             }
             #[cfg(feature = "directory")]
             Some("microsoft.graph.resellerDelegatedAdminRelationship") => {
-                Self::ResellerDelegatedAdminRelationship(serde::Deserialize::deserialize(d)?)
+                Self::ResellerDelegatedAdminRelationship(rest(ahead, map)?)
             }
             #[cfg(feature = "directory")]
             Some("microsoft.graph.delegatedAdminRelationshipOperation") => {
-                Self::DelegatedAdminRelationshipOperation(serde::Deserialize::deserialize(d)?)
+                Self::DelegatedAdminRelationshipOperation(rest(ahead, map)?)
             }
             #[cfg(feature = "directory")]
             Some("microsoft.graph.delegatedAdminRelationshipRequest") => {
-                Self::DelegatedAdminRelationshipRequest(serde::Deserialize::deserialize(d)?)
+                Self::DelegatedAdminRelationshipRequest(rest(ahead, map)?)
             }
             #[cfg(feature = "directory")]
             Some("microsoft.graph.delegatedAdminServiceManagementDetail") => {
-                Self::DelegatedAdminServiceManagementDetail(serde::Deserialize::deserialize(d)?)
+                Self::DelegatedAdminServiceManagementDetail(rest(ahead, map)?)
             }
             #[cfg(feature = "identity")]
             Some("microsoft.graph.delegatedPermissionClassification") => {
-                Self::DelegatedPermissionClassification(serde::Deserialize::deserialize(d)?)
+                Self::DelegatedPermissionClassification(rest(ahead, map)?)
             }
             #[cfg(feature = "teams")]
-            Some("microsoft.graph.deletedChat") => {
-                Self::DeletedChat(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.deletedChat") => Self::DeletedChat(rest(ahead, map)?),
             #[cfg(feature = "identity-governance")]
             Some("microsoft.graph.deletedItemContainer") => {
-                Self::DeletedItemContainer(serde::Deserialize::deserialize(d)?)
+                Self::DeletedItemContainer(rest(ahead, map)?)
             }
             #[cfg(feature = "teams")]
-            Some("microsoft.graph.deletedTeam") => {
-                Self::DeletedTeam(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.deletedTeam") => Self::DeletedTeam(rest(ahead, map)?),
             #[cfg(feature = "other")]
-            Some("microsoft.graph.deltaParticipants") => {
-                Self::DeltaParticipants(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.deltaParticipants") => Self::DeltaParticipants(rest(ahead, map)?),
             #[cfg(feature = "device-management")]
-            Some("microsoft.graph.detectedApp") => {
-                Self::DetectedApp(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.detectedApp") => Self::DetectedApp(rest(ahead, map)?),
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.deviceAppManagement") => {
-                Self::DeviceAppManagement(serde::Deserialize::deserialize(d)?)
+                Self::DeviceAppManagement(rest(ahead, map)?)
             }
             #[cfg(feature = "device-management")]
-            Some("microsoft.graph.deviceCategory") => {
-                Self::DeviceCategory(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.deviceCategory") => Self::DeviceCategory(rest(ahead, map)?),
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.deviceComplianceActionItem") => {
-                Self::DeviceComplianceActionItem(serde::Deserialize::deserialize(d)?)
+                Self::DeviceComplianceActionItem(rest(ahead, map)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.deviceComplianceDeviceOverview") => {
-                Self::DeviceComplianceDeviceOverview(serde::Deserialize::deserialize(d)?)
+                Self::DeviceComplianceDeviceOverview(rest(ahead, map)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.deviceComplianceDeviceStatus") => {
-                Self::DeviceComplianceDeviceStatus(serde::Deserialize::deserialize(d)?)
+                Self::DeviceComplianceDeviceStatus(rest(ahead, map)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.deviceCompliancePolicy") => {
-                Self::DeviceCompliancePolicy(serde::Deserialize::deserialize(d)?)
+                Self::DeviceCompliancePolicy(rest(ahead, map)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.androidCompliancePolicy") => {
-                Self::AndroidCompliancePolicy(serde::Deserialize::deserialize(d)?)
+                Self::AndroidCompliancePolicy(rest(ahead, map)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.androidWorkProfileCompliancePolicy") => {
-                Self::AndroidWorkProfileCompliancePolicy(serde::Deserialize::deserialize(d)?)
+                Self::AndroidWorkProfileCompliancePolicy(rest(ahead, map)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.iosCompliancePolicy") => {
-                Self::IosCompliancePolicy(serde::Deserialize::deserialize(d)?)
+                Self::IosCompliancePolicy(rest(ahead, map)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.macOSCompliancePolicy") => {
-                Self::MacOSCompliancePolicy(serde::Deserialize::deserialize(d)?)
+                Self::MacOSCompliancePolicy(rest(ahead, map)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.windows10CompliancePolicy") => {
-                Self::Windows10CompliancePolicy(serde::Deserialize::deserialize(d)?)
+                Self::Windows10CompliancePolicy(rest(ahead, map)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.windows10MobileCompliancePolicy") => {
-                Self::Windows10MobileCompliancePolicy(serde::Deserialize::deserialize(d)?)
+                Self::Windows10MobileCompliancePolicy(rest(ahead, map)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.windows81CompliancePolicy") => {
-                Self::Windows81CompliancePolicy(serde::Deserialize::deserialize(d)?)
+                Self::Windows81CompliancePolicy(rest(ahead, map)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.windowsPhone81CompliancePolicy") => {
-                Self::WindowsPhone81CompliancePolicy(serde::Deserialize::deserialize(d)?)
+                Self::WindowsPhone81CompliancePolicy(rest(ahead, map)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.deviceCompliancePolicyAssignment") => {
-                Self::DeviceCompliancePolicyAssignment(serde::Deserialize::deserialize(d)?)
+                Self::DeviceCompliancePolicyAssignment(rest(ahead, map)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.deviceCompliancePolicyDeviceStateSummary") => {
-                Self::DeviceCompliancePolicyDeviceStateSummary(serde::Deserialize::deserialize(d)?)
+                Self::DeviceCompliancePolicyDeviceStateSummary(rest(ahead, map)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.deviceCompliancePolicySettingStateSummary") => {
-                Self::DeviceCompliancePolicySettingStateSummary(serde::Deserialize::deserialize(d)?)
+                Self::DeviceCompliancePolicySettingStateSummary(rest(ahead, map)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.deviceCompliancePolicyState") => {
-                Self::DeviceCompliancePolicyState(serde::Deserialize::deserialize(d)?)
+                Self::DeviceCompliancePolicyState(rest(ahead, map)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.deviceComplianceScheduledActionForRule") => {
-                Self::DeviceComplianceScheduledActionForRule(serde::Deserialize::deserialize(d)?)
+                Self::DeviceComplianceScheduledActionForRule(rest(ahead, map)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.deviceComplianceSettingState") => {
-                Self::DeviceComplianceSettingState(serde::Deserialize::deserialize(d)?)
+                Self::DeviceComplianceSettingState(rest(ahead, map)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.deviceComplianceUserOverview") => {
-                Self::DeviceComplianceUserOverview(serde::Deserialize::deserialize(d)?)
+                Self::DeviceComplianceUserOverview(rest(ahead, map)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.deviceComplianceUserStatus") => {
-                Self::DeviceComplianceUserStatus(serde::Deserialize::deserialize(d)?)
+                Self::DeviceComplianceUserStatus(rest(ahead, map)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.deviceConfiguration") => {
-                Self::DeviceConfiguration(serde::Deserialize::deserialize(d)?)
+                Self::DeviceConfiguration(rest(ahead, map)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.androidCustomConfiguration") => {
-                Self::AndroidCustomConfiguration(serde::Deserialize::deserialize(d)?)
+                Self::AndroidCustomConfiguration(rest(ahead, map)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.androidGeneralDeviceConfiguration") => {
-                Self::AndroidGeneralDeviceConfiguration(serde::Deserialize::deserialize(d)?)
+                Self::AndroidGeneralDeviceConfiguration(rest(ahead, map)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.androidWorkProfileCustomConfiguration") => {
-                Self::AndroidWorkProfileCustomConfiguration(serde::Deserialize::deserialize(d)?)
+                Self::AndroidWorkProfileCustomConfiguration(rest(ahead, map)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.androidWorkProfileGeneralDeviceConfiguration") => {
-                Self::AndroidWorkProfileGeneralDeviceConfiguration(serde::Deserialize::deserialize(
-                    d,
-                )?)
+                Self::AndroidWorkProfileGeneralDeviceConfiguration(rest(ahead, map)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.appleDeviceFeaturesConfigurationBase") => {
-                Self::AppleDeviceFeaturesConfigurationBase(serde::Deserialize::deserialize(d)?)
+                Self::AppleDeviceFeaturesConfigurationBase(rest(ahead, map)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.iosDeviceFeaturesConfiguration") => {
-                Self::IosDeviceFeaturesConfiguration(serde::Deserialize::deserialize(d)?)
+                Self::IosDeviceFeaturesConfiguration(rest(ahead, map)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.macOSDeviceFeaturesConfiguration") => {
-                Self::MacOSDeviceFeaturesConfiguration(serde::Deserialize::deserialize(d)?)
+                Self::MacOSDeviceFeaturesConfiguration(rest(ahead, map)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.editionUpgradeConfiguration") => {
-                Self::EditionUpgradeConfiguration(serde::Deserialize::deserialize(d)?)
+                Self::EditionUpgradeConfiguration(rest(ahead, map)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.iosCertificateProfile") => {
-                Self::IosCertificateProfile(serde::Deserialize::deserialize(d)?)
+                Self::IosCertificateProfile(rest(ahead, map)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.iosCustomConfiguration") => {
-                Self::IosCustomConfiguration(serde::Deserialize::deserialize(d)?)
+                Self::IosCustomConfiguration(rest(ahead, map)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.iosGeneralDeviceConfiguration") => {
-                Self::IosGeneralDeviceConfiguration(serde::Deserialize::deserialize(d)?)
+                Self::IosGeneralDeviceConfiguration(rest(ahead, map)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.iosUpdateConfiguration") => {
-                Self::IosUpdateConfiguration(serde::Deserialize::deserialize(d)?)
+                Self::IosUpdateConfiguration(rest(ahead, map)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.macOSCustomConfiguration") => {
-                Self::MacOSCustomConfiguration(serde::Deserialize::deserialize(d)?)
+                Self::MacOSCustomConfiguration(rest(ahead, map)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.macOSGeneralDeviceConfiguration") => {
-                Self::MacOSGeneralDeviceConfiguration(serde::Deserialize::deserialize(d)?)
+                Self::MacOSGeneralDeviceConfiguration(rest(ahead, map)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.sharedPCConfiguration") => {
-                Self::SharedPCConfiguration(serde::Deserialize::deserialize(d)?)
+                Self::SharedPCConfiguration(rest(ahead, map)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.windows10CustomConfiguration") => {
-                Self::Windows10CustomConfiguration(serde::Deserialize::deserialize(d)?)
+                Self::Windows10CustomConfiguration(rest(ahead, map)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.windows10EndpointProtectionConfiguration") => {
-                Self::Windows10EndpointProtectionConfiguration(serde::Deserialize::deserialize(d)?)
+                Self::Windows10EndpointProtectionConfiguration(rest(ahead, map)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.windows10EnterpriseModernAppManagementConfiguration") => {
-                Self::Windows10EnterpriseModernAppManagementConfiguration(
-                    serde::Deserialize::deserialize(d)?,
-                )
+                Self::Windows10EnterpriseModernAppManagementConfiguration(rest(ahead, map)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.windows10GeneralConfiguration") => {
-                Self::Windows10GeneralConfiguration(serde::Deserialize::deserialize(d)?)
+                Self::Windows10GeneralConfiguration(rest(ahead, map)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.windows10SecureAssessmentConfiguration") => {
-                Self::Windows10SecureAssessmentConfiguration(serde::Deserialize::deserialize(d)?)
+                Self::Windows10SecureAssessmentConfiguration(rest(ahead, map)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.windows10TeamGeneralConfiguration") => {
-                Self::Windows10TeamGeneralConfiguration(serde::Deserialize::deserialize(d)?)
+                Self::Windows10TeamGeneralConfiguration(rest(ahead, map)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.windows81GeneralConfiguration") => {
-                Self::Windows81GeneralConfiguration(serde::Deserialize::deserialize(d)?)
+                Self::Windows81GeneralConfiguration(rest(ahead, map)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.windowsDefenderAdvancedThreatProtectionConfiguration") => {
-                Self::WindowsDefenderAdvancedThreatProtectionConfiguration(
-                    serde::Deserialize::deserialize(d)?,
-                )
+                Self::WindowsDefenderAdvancedThreatProtectionConfiguration(rest(ahead, map)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.windowsPhone81CustomConfiguration") => {
-                Self::WindowsPhone81CustomConfiguration(serde::Deserialize::deserialize(d)?)
+                Self::WindowsPhone81CustomConfiguration(rest(ahead, map)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.windowsPhone81GeneralConfiguration") => {
-                Self::WindowsPhone81GeneralConfiguration(serde::Deserialize::deserialize(d)?)
+                Self::WindowsPhone81GeneralConfiguration(rest(ahead, map)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.windowsUpdateForBusinessConfiguration") => {
-                Self::WindowsUpdateForBusinessConfiguration(serde::Deserialize::deserialize(d)?)
+                Self::WindowsUpdateForBusinessConfiguration(rest(ahead, map)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.deviceConfigurationAssignment") => {
-                Self::DeviceConfigurationAssignment(serde::Deserialize::deserialize(d)?)
+                Self::DeviceConfigurationAssignment(rest(ahead, map)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.deviceConfigurationDeviceOverview") => {
-                Self::DeviceConfigurationDeviceOverview(serde::Deserialize::deserialize(d)?)
+                Self::DeviceConfigurationDeviceOverview(rest(ahead, map)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.deviceConfigurationDeviceStateSummary") => {
-                Self::DeviceConfigurationDeviceStateSummary(serde::Deserialize::deserialize(d)?)
+                Self::DeviceConfigurationDeviceStateSummary(rest(ahead, map)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.deviceConfigurationDeviceStatus") => {
-                Self::DeviceConfigurationDeviceStatus(serde::Deserialize::deserialize(d)?)
+                Self::DeviceConfigurationDeviceStatus(rest(ahead, map)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.deviceConfigurationState") => {
-                Self::DeviceConfigurationState(serde::Deserialize::deserialize(d)?)
+                Self::DeviceConfigurationState(rest(ahead, map)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.deviceConfigurationUserOverview") => {
-                Self::DeviceConfigurationUserOverview(serde::Deserialize::deserialize(d)?)
+                Self::DeviceConfigurationUserOverview(rest(ahead, map)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.deviceConfigurationUserStatus") => {
-                Self::DeviceConfigurationUserStatus(serde::Deserialize::deserialize(d)?)
+                Self::DeviceConfigurationUserStatus(rest(ahead, map)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.deviceEnrollmentConfiguration") => {
-                Self::DeviceEnrollmentConfiguration(serde::Deserialize::deserialize(d)?)
+                Self::DeviceEnrollmentConfiguration(rest(ahead, map)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.deviceEnrollmentLimitConfiguration") => {
-                Self::DeviceEnrollmentLimitConfiguration(serde::Deserialize::deserialize(d)?)
+                Self::DeviceEnrollmentLimitConfiguration(rest(ahead, map)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.deviceEnrollmentPlatformRestrictionsConfiguration") => {
-                Self::DeviceEnrollmentPlatformRestrictionsConfiguration(
-                    serde::Deserialize::deserialize(d)?,
-                )
+                Self::DeviceEnrollmentPlatformRestrictionsConfiguration(rest(ahead, map)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.deviceEnrollmentWindowsHelloForBusinessConfiguration") => {
-                Self::DeviceEnrollmentWindowsHelloForBusinessConfiguration(
-                    serde::Deserialize::deserialize(d)?,
-                )
+                Self::DeviceEnrollmentWindowsHelloForBusinessConfiguration(rest(ahead, map)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.windows10EnrollmentCompletionPageConfiguration") => {
-                Self::Windows10EnrollmentCompletionPageConfiguration(
-                    serde::Deserialize::deserialize(d)?,
-                )
+                Self::Windows10EnrollmentCompletionPageConfiguration(rest(ahead, map)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.deviceInstallState") => {
-                Self::DeviceInstallState(serde::Deserialize::deserialize(d)?)
+                Self::DeviceInstallState(rest(ahead, map)?)
             }
             #[cfg(feature = "directory")]
             Some("microsoft.graph.deviceLocalCredentialInfo") => {
-                Self::DeviceLocalCredentialInfo(serde::Deserialize::deserialize(d)?)
+                Self::DeviceLocalCredentialInfo(rest(ahead, map)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.deviceLogCollectionResponse") => {
-                Self::DeviceLogCollectionResponse(serde::Deserialize::deserialize(d)?)
+                Self::DeviceLogCollectionResponse(rest(ahead, map)?)
             }
             #[cfg(feature = "device-management")]
-            Some("microsoft.graph.deviceManagement") => {
-                Self::DeviceManagement(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.deviceManagement") => Self::DeviceManagement(rest(ahead, map)?),
             #[cfg(feature = "other")]
             Some("microsoft.graph.deviceManagementCachedReportConfiguration") => {
-                Self::DeviceManagementCachedReportConfiguration(serde::Deserialize::deserialize(d)?)
+                Self::DeviceManagementCachedReportConfiguration(rest(ahead, map)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.deviceManagementExchangeConnector") => {
-                Self::DeviceManagementExchangeConnector(serde::Deserialize::deserialize(d)?)
+                Self::DeviceManagementExchangeConnector(rest(ahead, map)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.deviceManagementExportJob") => {
-                Self::DeviceManagementExportJob(serde::Deserialize::deserialize(d)?)
+                Self::DeviceManagementExportJob(rest(ahead, map)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.deviceManagementPartner") => {
-                Self::DeviceManagementPartner(serde::Deserialize::deserialize(d)?)
+                Self::DeviceManagementPartner(rest(ahead, map)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.deviceManagementReports") => {
-                Self::DeviceManagementReports(serde::Deserialize::deserialize(d)?)
+                Self::DeviceManagementReports(rest(ahead, map)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.deviceManagementTroubleshootingEvent") => {
-                Self::DeviceManagementTroubleshootingEvent(serde::Deserialize::deserialize(d)?)
+                Self::DeviceManagementTroubleshootingEvent(rest(ahead, map)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.enrollmentTroubleshootingEvent") => {
-                Self::EnrollmentTroubleshootingEvent(serde::Deserialize::deserialize(d)?)
+                Self::EnrollmentTroubleshootingEvent(rest(ahead, map)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.deviceRegistrationPolicy") => {
-                Self::DeviceRegistrationPolicy(serde::Deserialize::deserialize(d)?)
+                Self::DeviceRegistrationPolicy(rest(ahead, map)?)
             }
             #[cfg(feature = "directory")]
-            Some("microsoft.graph.directory") => {
-                Self::Directory(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.directory") => Self::Directory(rest(ahead, map)?),
             #[cfg(feature = "reports")]
-            Some("microsoft.graph.directoryAudit") => {
-                Self::DirectoryAudit(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.directoryAudit") => Self::DirectoryAudit(rest(ahead, map)?),
             #[cfg(feature = "identity")]
             Some("microsoft.graph.directoryDefinition") => {
-                Self::DirectoryDefinition(serde::Deserialize::deserialize(d)?)
+                Self::DirectoryDefinition(rest(ahead, map)?)
             }
             #[cfg(any(
                 feature = "identity",
                 feature = "identity-access",
                 feature = "directory"
             ))]
-            Some("microsoft.graph.directoryObject") => {
-                Self::DirectoryObject(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.directoryObject") => Self::DirectoryObject(rest(ahead, map)?),
             #[cfg(feature = "identity")]
             Some("microsoft.graph.administrativeUnit") => {
-                Self::AdministrativeUnit(serde::Deserialize::deserialize(d)?)
+                Self::AdministrativeUnit(rest(ahead, map)?)
             }
             #[cfg(feature = "identity")]
-            Some("microsoft.graph.application") => {
-                Self::Application(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.application") => Self::Application(rest(ahead, map)?),
             #[cfg(feature = "identity")]
             Some("microsoft.graph.agentIdentityBlueprint") => {
-                Self::AgentIdentityBlueprint(serde::Deserialize::deserialize(d)?)
+                Self::AgentIdentityBlueprint(rest(ahead, map)?)
             }
             #[cfg(feature = "identity")]
-            Some("microsoft.graph.appRoleAssignment") => {
-                Self::AppRoleAssignment(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.appRoleAssignment") => Self::AppRoleAssignment(rest(ahead, map)?),
             #[cfg(feature = "identity")]
             Some("microsoft.graph.certificateAuthorityDetail") => {
-                Self::CertificateAuthorityDetail(serde::Deserialize::deserialize(d)?)
+                Self::CertificateAuthorityDetail(rest(ahead, map)?)
             }
             #[cfg(feature = "identity")]
             Some("microsoft.graph.certificateBasedAuthPki") => {
-                Self::CertificateBasedAuthPki(serde::Deserialize::deserialize(d)?)
+                Self::CertificateBasedAuthPki(rest(ahead, map)?)
             }
             #[cfg(feature = "directory")]
-            Some("microsoft.graph.contract") => Self::Contract(serde::Deserialize::deserialize(d)?),
+            Some("microsoft.graph.contract") => Self::Contract(rest(ahead, map)?),
             #[cfg(feature = "directory")]
-            Some("microsoft.graph.device") => Self::Device(serde::Deserialize::deserialize(d)?),
+            Some("microsoft.graph.device") => Self::Device(rest(ahead, map)?),
             #[cfg(feature = "identity")]
             Some("microsoft.graph.directoryObjectPartnerReference") => {
-                Self::DirectoryObjectPartnerReference(serde::Deserialize::deserialize(d)?)
+                Self::DirectoryObjectPartnerReference(rest(ahead, map)?)
             }
             #[cfg(feature = "identity")]
-            Some("microsoft.graph.directoryRole") => {
-                Self::DirectoryRole(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.directoryRole") => Self::DirectoryRole(rest(ahead, map)?),
             #[cfg(feature = "directory")]
             Some("microsoft.graph.directoryRoleTemplate") => {
-                Self::DirectoryRoleTemplate(serde::Deserialize::deserialize(d)?)
+                Self::DirectoryRoleTemplate(rest(ahead, map)?)
             }
             #[cfg(feature = "identity")]
-            Some("microsoft.graph.endpoint") => Self::Endpoint(serde::Deserialize::deserialize(d)?),
+            Some("microsoft.graph.endpoint") => Self::Endpoint(rest(ahead, map)?),
             #[cfg(feature = "identity")]
-            Some("microsoft.graph.extensionProperty") => {
-                Self::ExtensionProperty(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.extensionProperty") => Self::ExtensionProperty(rest(ahead, map)?),
             #[cfg(feature = "identity")]
             Some("microsoft.graph.federatedTokenValidationPolicy") => {
-                Self::FederatedTokenValidationPolicy(serde::Deserialize::deserialize(d)?)
+                Self::FederatedTokenValidationPolicy(rest(ahead, map)?)
             }
             #[cfg(feature = "identity")]
-            Some("microsoft.graph.group") => Self::Group(serde::Deserialize::deserialize(d)?),
+            Some("microsoft.graph.group") => Self::Group(rest(ahead, map)?),
             #[cfg(feature = "directory")]
             Some("microsoft.graph.groupSettingTemplate") => {
-                Self::GroupSettingTemplate(serde::Deserialize::deserialize(d)?)
+                Self::GroupSettingTemplate(rest(ahead, map)?)
             }
             #[cfg(feature = "identity")]
-            Some("microsoft.graph.mailbox") => Self::Mailbox(serde::Deserialize::deserialize(d)?),
+            Some("microsoft.graph.mailbox") => Self::Mailbox(rest(ahead, map)?),
             #[cfg(feature = "identity")]
             Some("microsoft.graph.multiTenantOrganizationMember") => {
-                Self::MultiTenantOrganizationMember(serde::Deserialize::deserialize(d)?)
+                Self::MultiTenantOrganizationMember(rest(ahead, map)?)
             }
             #[cfg(feature = "directory")]
-            Some("microsoft.graph.organization") => {
-                Self::Organization(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.organization") => Self::Organization(rest(ahead, map)?),
             #[cfg(feature = "directory")]
-            Some("microsoft.graph.orgContact") => {
-                Self::OrgContact(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.orgContact") => Self::OrgContact(rest(ahead, map)?),
             #[cfg(any(feature = "identity", feature = "identity-access"))]
-            Some("microsoft.graph.policyBase") => {
-                Self::PolicyBase(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.policyBase") => Self::PolicyBase(rest(ahead, map)?),
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.appManagementPolicy") => {
-                Self::AppManagementPolicy(serde::Deserialize::deserialize(d)?)
+                Self::AppManagementPolicy(rest(ahead, map)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.authorizationPolicy") => {
-                Self::AuthorizationPolicy(serde::Deserialize::deserialize(d)?)
+                Self::AuthorizationPolicy(rest(ahead, map)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.crossTenantAccessPolicy") => {
-                Self::CrossTenantAccessPolicy(serde::Deserialize::deserialize(d)?)
+                Self::CrossTenantAccessPolicy(rest(ahead, map)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.identitySecurityDefaultsEnforcementPolicy") => {
-                Self::IdentitySecurityDefaultsEnforcementPolicy(serde::Deserialize::deserialize(d)?)
+                Self::IdentitySecurityDefaultsEnforcementPolicy(rest(ahead, map)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.permissionGrantPolicy") => {
-                Self::PermissionGrantPolicy(serde::Deserialize::deserialize(d)?)
+                Self::PermissionGrantPolicy(rest(ahead, map)?)
             }
             #[cfg(any(feature = "identity", feature = "identity-access"))]
-            Some("microsoft.graph.stsPolicy") => {
-                Self::StsPolicy(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.stsPolicy") => Self::StsPolicy(rest(ahead, map)?),
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.activityBasedTimeoutPolicy") => {
-                Self::ActivityBasedTimeoutPolicy(serde::Deserialize::deserialize(d)?)
+                Self::ActivityBasedTimeoutPolicy(rest(ahead, map)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.claimsMappingPolicy") => {
-                Self::ClaimsMappingPolicy(serde::Deserialize::deserialize(d)?)
+                Self::ClaimsMappingPolicy(rest(ahead, map)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.homeRealmDiscoveryPolicy") => {
-                Self::HomeRealmDiscoveryPolicy(serde::Deserialize::deserialize(d)?)
+                Self::HomeRealmDiscoveryPolicy(rest(ahead, map)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.tokenIssuancePolicy") => {
-                Self::TokenIssuancePolicy(serde::Deserialize::deserialize(d)?)
+                Self::TokenIssuancePolicy(rest(ahead, map)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.tokenLifetimePolicy") => {
-                Self::TokenLifetimePolicy(serde::Deserialize::deserialize(d)?)
+                Self::TokenLifetimePolicy(rest(ahead, map)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.tenantAppManagementPolicy") => {
-                Self::TenantAppManagementPolicy(serde::Deserialize::deserialize(d)?)
+                Self::TenantAppManagementPolicy(rest(ahead, map)?)
             }
             #[cfg(feature = "identity")]
-            Some("microsoft.graph.remoteTenantGroup") => {
-                Self::RemoteTenantGroup(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.remoteTenantGroup") => Self::RemoteTenantGroup(rest(ahead, map)?),
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.resourceSpecificPermissionGrant") => {
-                Self::ResourceSpecificPermissionGrant(serde::Deserialize::deserialize(d)?)
+                Self::ResourceSpecificPermissionGrant(rest(ahead, map)?)
             }
             #[cfg(feature = "identity")]
-            Some("microsoft.graph.servicePrincipal") => {
-                Self::ServicePrincipal(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.servicePrincipal") => Self::ServicePrincipal(rest(ahead, map)?),
             #[cfg(feature = "identity")]
-            Some("microsoft.graph.agentIdentity") => {
-                Self::AgentIdentity(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.agentIdentity") => Self::AgentIdentity(rest(ahead, map)?),
             #[cfg(feature = "identity")]
             Some("microsoft.graph.agentIdentityBlueprintPrincipal") => {
-                Self::AgentIdentityBlueprintPrincipal(serde::Deserialize::deserialize(d)?)
+                Self::AgentIdentityBlueprintPrincipal(rest(ahead, map)?)
             }
             #[cfg(feature = "identity")]
-            Some("microsoft.graph.user") => Self::User(serde::Deserialize::deserialize(d)?),
+            Some("microsoft.graph.user") => Self::User(rest(ahead, map)?),
             #[cfg(feature = "identity")]
-            Some("microsoft.graph.agentUser") => {
-                Self::AgentUser(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.agentUser") => Self::AgentUser(rest(ahead, map)?),
             #[cfg(feature = "directory")]
-            Some("microsoft.graph.domain") => Self::Domain(serde::Deserialize::deserialize(d)?),
+            Some("microsoft.graph.domain") => Self::Domain(rest(ahead, map)?),
             #[cfg(feature = "directory")]
-            Some("microsoft.graph.domainDnsRecord") => {
-                Self::DomainDnsRecord(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.domainDnsRecord") => Self::DomainDnsRecord(rest(ahead, map)?),
             #[cfg(feature = "directory")]
             Some("microsoft.graph.domainDnsCnameRecord") => {
-                Self::DomainDnsCnameRecord(serde::Deserialize::deserialize(d)?)
+                Self::DomainDnsCnameRecord(rest(ahead, map)?)
             }
             #[cfg(feature = "directory")]
-            Some("microsoft.graph.domainDnsMxRecord") => {
-                Self::DomainDnsMxRecord(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.domainDnsMxRecord") => Self::DomainDnsMxRecord(rest(ahead, map)?),
             #[cfg(feature = "directory")]
             Some("microsoft.graph.domainDnsSrvRecord") => {
-                Self::DomainDnsSrvRecord(serde::Deserialize::deserialize(d)?)
+                Self::DomainDnsSrvRecord(rest(ahead, map)?)
             }
             #[cfg(feature = "directory")]
             Some("microsoft.graph.domainDnsTxtRecord") => {
-                Self::DomainDnsTxtRecord(serde::Deserialize::deserialize(d)?)
+                Self::DomainDnsTxtRecord(rest(ahead, map)?)
             }
             #[cfg(feature = "directory")]
             Some("microsoft.graph.domainDnsUnavailableRecord") => {
-                Self::DomainDnsUnavailableRecord(serde::Deserialize::deserialize(d)?)
+                Self::DomainDnsUnavailableRecord(rest(ahead, map)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.eBookInstallSummary") => {
-                Self::EBookInstallSummary(serde::Deserialize::deserialize(d)?)
+                Self::EBookInstallSummary(rest(ahead, map)?)
             }
             #[cfg(feature = "directory")]
-            Some("microsoft.graph.edge") => Self::Edge(serde::Deserialize::deserialize(d)?),
+            Some("microsoft.graph.edge") => Self::Edge(rest(ahead, map)?),
             #[cfg(feature = "education")]
             Some("microsoft.graph.educationAssignment") => {
-                Self::EducationAssignment(serde::Deserialize::deserialize(d)?)
+                Self::EducationAssignment(rest(ahead, map)?)
             }
             #[cfg(feature = "education")]
             Some("microsoft.graph.educationAssignmentDefaults") => {
-                Self::EducationAssignmentDefaults(serde::Deserialize::deserialize(d)?)
+                Self::EducationAssignmentDefaults(rest(ahead, map)?)
             }
             #[cfg(feature = "education")]
             Some("microsoft.graph.educationAssignmentResource") => {
-                Self::EducationAssignmentResource(serde::Deserialize::deserialize(d)?)
+                Self::EducationAssignmentResource(rest(ahead, map)?)
             }
             #[cfg(feature = "education")]
             Some("microsoft.graph.educationAssignmentSettings") => {
-                Self::EducationAssignmentSettings(serde::Deserialize::deserialize(d)?)
+                Self::EducationAssignmentSettings(rest(ahead, map)?)
             }
             #[cfg(feature = "education")]
-            Some("microsoft.graph.educationCategory") => {
-                Self::EducationCategory(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.educationCategory") => Self::EducationCategory(rest(ahead, map)?),
             #[cfg(feature = "education")]
-            Some("microsoft.graph.educationClass") => {
-                Self::EducationClass(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.educationClass") => Self::EducationClass(rest(ahead, map)?),
             #[cfg(feature = "education")]
             Some("microsoft.graph.educationGradingCategory") => {
-                Self::EducationGradingCategory(serde::Deserialize::deserialize(d)?)
+                Self::EducationGradingCategory(rest(ahead, map)?)
             }
             #[cfg(feature = "education")]
             Some("microsoft.graph.educationGradingScheme") => {
-                Self::EducationGradingScheme(serde::Deserialize::deserialize(d)?)
+                Self::EducationGradingScheme(rest(ahead, map)?)
             }
             #[cfg(feature = "education")]
-            Some("microsoft.graph.educationModule") => {
-                Self::EducationModule(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.educationModule") => Self::EducationModule(rest(ahead, map)?),
             #[cfg(feature = "education")]
             Some("microsoft.graph.educationModuleResource") => {
-                Self::EducationModuleResource(serde::Deserialize::deserialize(d)?)
+                Self::EducationModuleResource(rest(ahead, map)?)
             }
             #[cfg(any(feature = "education", feature = "other"))]
             Some("microsoft.graph.educationOrganization") => {
-                Self::EducationOrganization(serde::Deserialize::deserialize(d)?)
+                Self::EducationOrganization(rest(ahead, map)?)
             }
             #[cfg(feature = "education")]
-            Some("microsoft.graph.educationSchool") => {
-                Self::EducationSchool(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.educationSchool") => Self::EducationSchool(rest(ahead, map)?),
             #[cfg(feature = "education")]
-            Some("microsoft.graph.educationOutcome") => {
-                Self::EducationOutcome(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.educationOutcome") => Self::EducationOutcome(rest(ahead, map)?),
             #[cfg(feature = "education")]
             Some("microsoft.graph.educationFeedbackOutcome") => {
-                Self::EducationFeedbackOutcome(serde::Deserialize::deserialize(d)?)
+                Self::EducationFeedbackOutcome(rest(ahead, map)?)
             }
             #[cfg(feature = "education")]
             Some("microsoft.graph.educationFeedbackResourceOutcome") => {
-                Self::EducationFeedbackResourceOutcome(serde::Deserialize::deserialize(d)?)
+                Self::EducationFeedbackResourceOutcome(rest(ahead, map)?)
             }
             #[cfg(feature = "education")]
             Some("microsoft.graph.educationPointsOutcome") => {
-                Self::EducationPointsOutcome(serde::Deserialize::deserialize(d)?)
+                Self::EducationPointsOutcome(rest(ahead, map)?)
             }
             #[cfg(feature = "education")]
             Some("microsoft.graph.educationRubricOutcome") => {
-                Self::EducationRubricOutcome(serde::Deserialize::deserialize(d)?)
+                Self::EducationRubricOutcome(rest(ahead, map)?)
             }
             #[cfg(feature = "education")]
-            Some("microsoft.graph.educationRubric") => {
-                Self::EducationRubric(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.educationRubric") => Self::EducationRubric(rest(ahead, map)?),
             #[cfg(feature = "education")]
             Some("microsoft.graph.educationSubmission") => {
-                Self::EducationSubmission(serde::Deserialize::deserialize(d)?)
+                Self::EducationSubmission(rest(ahead, map)?)
             }
             #[cfg(feature = "education")]
             Some("microsoft.graph.educationSubmissionResource") => {
-                Self::EducationSubmissionResource(serde::Deserialize::deserialize(d)?)
+                Self::EducationSubmissionResource(rest(ahead, map)?)
             }
             #[cfg(feature = "education")]
-            Some("microsoft.graph.educationUser") => {
-                Self::EducationUser(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.educationUser") => Self::EducationUser(rest(ahead, map)?),
             #[cfg(feature = "solutions")]
             Some("microsoft.graph.emailNotificationsSetting") => {
-                Self::EmailNotificationsSetting(serde::Deserialize::deserialize(d)?)
+                Self::EmailNotificationsSetting(rest(ahead, map)?)
             }
             #[cfg(feature = "identity")]
             Some("microsoft.graph.employeeExperienceUser") => {
-                Self::EmployeeExperienceUser(serde::Deserialize::deserialize(d)?)
+                Self::EmployeeExperienceUser(rest(ahead, map)?)
             }
             #[cfg(feature = "security")]
             Some("microsoft.graph.endUserNotification") => {
-                Self::EndUserNotification(serde::Deserialize::deserialize(d)?)
+                Self::EndUserNotification(rest(ahead, map)?)
             }
             #[cfg(feature = "security")]
             Some("microsoft.graph.endUserNotificationDetail") => {
-                Self::EndUserNotificationDetail(serde::Deserialize::deserialize(d)?)
+                Self::EndUserNotificationDetail(rest(ahead, map)?)
             }
             #[cfg(any(feature = "communications", feature = "other"))]
             Some("microsoft.graph.engagementConversation") => {
-                Self::EngagementConversation(serde::Deserialize::deserialize(d)?)
+                Self::EngagementConversation(rest(ahead, map)?)
             }
             #[cfg(feature = "communications")]
             Some("microsoft.graph.onlineMeetingEngagementConversation") => {
-                Self::OnlineMeetingEngagementConversation(serde::Deserialize::deserialize(d)?)
+                Self::OnlineMeetingEngagementConversation(rest(ahead, map)?)
             }
             #[cfg(feature = "other")]
             Some("microsoft.graph.engagementConversationMessage") => {
-                Self::EngagementConversationMessage(serde::Deserialize::deserialize(d)?)
+                Self::EngagementConversationMessage(rest(ahead, map)?)
             }
             #[cfg(feature = "other")]
             Some("microsoft.graph.engagementConversationDiscussionMessage") => {
-                Self::EngagementConversationDiscussionMessage(serde::Deserialize::deserialize(d)?)
+                Self::EngagementConversationDiscussionMessage(rest(ahead, map)?)
             }
             #[cfg(feature = "other")]
             Some("microsoft.graph.engagementConversationQuestionMessage") => {
-                Self::EngagementConversationQuestionMessage(serde::Deserialize::deserialize(d)?)
+                Self::EngagementConversationQuestionMessage(rest(ahead, map)?)
             }
             #[cfg(feature = "other")]
             Some("microsoft.graph.engagementConversationSystemMessage") => {
-                Self::EngagementConversationSystemMessage(serde::Deserialize::deserialize(d)?)
+                Self::EngagementConversationSystemMessage(rest(ahead, map)?)
             }
             #[cfg(feature = "other")]
             Some("microsoft.graph.engagementConversationMessageReaction") => {
-                Self::EngagementConversationMessageReaction(serde::Deserialize::deserialize(d)?)
+                Self::EngagementConversationMessageReaction(rest(ahead, map)?)
             }
             #[cfg(feature = "employee-experience")]
-            Some("microsoft.graph.engagementRole") => {
-                Self::EngagementRole(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.engagementRole") => Self::EngagementRole(rest(ahead, map)?),
             #[cfg(feature = "employee-experience")]
             Some("microsoft.graph.engagementRoleMember") => {
-                Self::EngagementRoleMember(serde::Deserialize::deserialize(d)?)
+                Self::EngagementRoleMember(rest(ahead, map)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.enrollmentConfigurationAssignment") => {
-                Self::EnrollmentConfigurationAssignment(serde::Deserialize::deserialize(d)?)
+                Self::EnrollmentConfigurationAssignment(rest(ahead, map)?)
             }
             #[cfg(feature = "other")]
             Some("microsoft.graph.enterpriseCodeSigningCertificate") => {
-                Self::EnterpriseCodeSigningCertificate(serde::Deserialize::deserialize(d)?)
+                Self::EnterpriseCodeSigningCertificate(rest(ahead, map)?)
             }
             #[cfg(feature = "identity-governance")]
             Some("microsoft.graph.entitlementManagement") => {
-                Self::EntitlementManagement(serde::Deserialize::deserialize(d)?)
+                Self::EntitlementManagement(rest(ahead, map)?)
             }
             #[cfg(feature = "identity-governance")]
             Some("microsoft.graph.entitlementManagementSettings") => {
-                Self::EntitlementManagementSettings(serde::Deserialize::deserialize(d)?)
+                Self::EntitlementManagementSettings(rest(ahead, map)?)
             }
             #[cfg(feature = "directory")]
-            Some("microsoft.graph.exchangeAdmin") => {
-                Self::ExchangeAdmin(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.exchangeAdmin") => Self::ExchangeAdmin(rest(ahead, map)?),
             #[cfg(feature = "directory")]
             Some("microsoft.graph.exchangeMessageTrace") => {
-                Self::ExchangeMessageTrace(serde::Deserialize::deserialize(d)?)
+                Self::ExchangeMessageTrace(rest(ahead, map)?)
             }
             #[cfg(feature = "other")]
             Some("microsoft.graph.exchangeMessageTraceDetail") => {
-                Self::ExchangeMessageTraceDetail(serde::Deserialize::deserialize(d)?)
+                Self::ExchangeMessageTraceDetail(rest(ahead, map)?)
             }
             #[cfg(feature = "identity")]
-            Some("microsoft.graph.exchangeSettings") => {
-                Self::ExchangeSettings(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.exchangeSettings") => Self::ExchangeSettings(rest(ahead, map)?),
             #[cfg(feature = "identity")]
-            Some("microsoft.graph.extension") => {
-                Self::Extension(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.extension") => Self::Extension(rest(ahead, map)?),
             #[cfg(feature = "identity")]
-            Some("microsoft.graph.openTypeExtension") => {
-                Self::OpenTypeExtension(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.openTypeExtension") => Self::OpenTypeExtension(rest(ahead, map)?),
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.externalDomainName") => {
-                Self::ExternalDomainName(serde::Deserialize::deserialize(d)?)
+                Self::ExternalDomainName(rest(ahead, map)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.featureRolloutPolicy") => {
-                Self::FeatureRolloutPolicy(serde::Deserialize::deserialize(d)?)
+                Self::FeatureRolloutPolicy(rest(ahead, map)?)
             }
             #[cfg(feature = "identity")]
             Some("microsoft.graph.federatedIdentityCredential") => {
-                Self::FederatedIdentityCredential(serde::Deserialize::deserialize(d)?)
+                Self::FederatedIdentityCredential(rest(ahead, map)?)
             }
             #[cfg(feature = "sites")]
-            Some("microsoft.graph.fieldValueSet") => {
-                Self::FieldValueSet(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.fieldValueSet") => Self::FieldValueSet(rest(ahead, map)?),
             #[cfg(feature = "storage")]
-            Some("microsoft.graph.fileStorage") => {
-                Self::FileStorage(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.fileStorage") => Self::FileStorage(rest(ahead, map)?),
             #[cfg(feature = "storage")]
             Some("microsoft.graph.fileStorageContainer") => {
-                Self::FileStorageContainer(serde::Deserialize::deserialize(d)?)
+                Self::FileStorageContainer(rest(ahead, map)?)
             }
             #[cfg(feature = "storage")]
             Some("microsoft.graph.fileStorageContainerType") => {
-                Self::FileStorageContainerType(serde::Deserialize::deserialize(d)?)
+                Self::FileStorageContainerType(rest(ahead, map)?)
             }
             #[cfg(feature = "storage")]
             Some("microsoft.graph.fileStorageContainerTypeRegistration") => {
-                Self::FileStorageContainerTypeRegistration(serde::Deserialize::deserialize(d)?)
+                Self::FileStorageContainerTypeRegistration(rest(ahead, map)?)
             }
             #[cfg(feature = "filter-operators")]
             Some("microsoft.graph.filterOperatorSchema") => {
-                Self::FilterOperatorSchema(serde::Deserialize::deserialize(d)?)
+                Self::FilterOperatorSchema(rest(ahead, map)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.fraudProtectionProvider") => {
-                Self::FraudProtectionProvider(serde::Deserialize::deserialize(d)?)
+                Self::FraudProtectionProvider(rest(ahead, map)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.arkoseFraudProtectionProvider") => {
-                Self::ArkoseFraudProtectionProvider(serde::Deserialize::deserialize(d)?)
+                Self::ArkoseFraudProtectionProvider(rest(ahead, map)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.humanSecurityFraudProtectionProvider") => {
-                Self::HumanSecurityFraudProtectionProvider(serde::Deserialize::deserialize(d)?)
+                Self::HumanSecurityFraudProtectionProvider(rest(ahead, map)?)
             }
             #[cfg(feature = "identity-governance")]
-            Some("microsoft.graph.governanceInsight") => {
-                Self::GovernanceInsight(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.governanceInsight") => Self::GovernanceInsight(rest(ahead, map)?),
             #[cfg(feature = "identity-governance")]
             Some("microsoft.graph.membershipOutlierInsight") => {
-                Self::MembershipOutlierInsight(serde::Deserialize::deserialize(d)?)
+                Self::MembershipOutlierInsight(rest(ahead, map)?)
             }
             #[cfg(feature = "identity-governance")]
-            Some("microsoft.graph.userSignInInsight") => {
-                Self::UserSignInInsight(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.userSignInInsight") => Self::UserSignInInsight(rest(ahead, map)?),
             #[cfg(any(feature = "solutions", feature = "other"))]
             Some("microsoft.graph.granularRestoreArtifactBase") => {
-                Self::GranularRestoreArtifactBase(serde::Deserialize::deserialize(d)?)
+                Self::GranularRestoreArtifactBase(rest(ahead, map)?)
             }
             #[cfg(feature = "solutions")]
             Some("microsoft.graph.granularDriveRestoreArtifact") => {
-                Self::GranularDriveRestoreArtifact(serde::Deserialize::deserialize(d)?)
+                Self::GranularDriveRestoreArtifact(rest(ahead, map)?)
             }
             #[cfg(feature = "solutions")]
             Some("microsoft.graph.granularSiteRestoreArtifact") => {
-                Self::GranularSiteRestoreArtifact(serde::Deserialize::deserialize(d)?)
+                Self::GranularSiteRestoreArtifact(rest(ahead, map)?)
             }
             #[cfg(feature = "directory")]
             Some("microsoft.graph.groupLifecyclePolicy") => {
-                Self::GroupLifecyclePolicy(serde::Deserialize::deserialize(d)?)
+                Self::GroupLifecyclePolicy(rest(ahead, map)?)
             }
             #[cfg(feature = "directory")]
-            Some("microsoft.graph.groupSetting") => {
-                Self::GroupSetting(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.groupSetting") => Self::GroupSetting(rest(ahead, map)?),
             #[cfg(feature = "sites")]
-            Some("microsoft.graph.horizontalSection") => {
-                Self::HorizontalSection(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.horizontalSection") => Self::HorizontalSection(rest(ahead, map)?),
             #[cfg(feature = "sites")]
             Some("microsoft.graph.horizontalSectionColumn") => {
-                Self::HorizontalSectionColumn(serde::Deserialize::deserialize(d)?)
+                Self::HorizontalSectionColumn(rest(ahead, map)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.identityApiConnector") => {
-                Self::IdentityApiConnector(serde::Deserialize::deserialize(d)?)
+                Self::IdentityApiConnector(rest(ahead, map)?)
             }
             #[cfg(feature = "identity-access")]
-            Some("microsoft.graph.identityContainer") => {
-                Self::IdentityContainer(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.identityContainer") => Self::IdentityContainer(rest(ahead, map)?),
             #[cfg(feature = "identity-access")]
-            Some("microsoft.graph.identityProvider") => {
-                Self::IdentityProvider(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.identityProvider") => Self::IdentityProvider(rest(ahead, map)?),
             #[cfg(any(feature = "identity-access", feature = "directory"))]
             Some("microsoft.graph.identityProviderBase") => {
-                Self::IdentityProviderBase(serde::Deserialize::deserialize(d)?)
+                Self::IdentityProviderBase(rest(ahead, map)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.appleManagedIdentityProvider") => {
-                Self::AppleManagedIdentityProvider(serde::Deserialize::deserialize(d)?)
+                Self::AppleManagedIdentityProvider(rest(ahead, map)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.builtInIdentityProvider") => {
-                Self::BuiltInIdentityProvider(serde::Deserialize::deserialize(d)?)
+                Self::BuiltInIdentityProvider(rest(ahead, map)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.oidcIdentityProvider") => {
-                Self::OidcIdentityProvider(serde::Deserialize::deserialize(d)?)
+                Self::OidcIdentityProvider(rest(ahead, map)?)
             }
             #[cfg(any(feature = "identity-access", feature = "directory"))]
             Some("microsoft.graph.samlOrWsFedProvider") => {
-                Self::SamlOrWsFedProvider(serde::Deserialize::deserialize(d)?)
+                Self::SamlOrWsFedProvider(rest(ahead, map)?)
             }
             #[cfg(feature = "directory")]
             Some("microsoft.graph.internalDomainFederation") => {
-                Self::InternalDomainFederation(serde::Deserialize::deserialize(d)?)
+                Self::InternalDomainFederation(rest(ahead, map)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.samlOrWsFedExternalDomainFederation") => {
-                Self::SamlOrWsFedExternalDomainFederation(serde::Deserialize::deserialize(d)?)
+                Self::SamlOrWsFedExternalDomainFederation(rest(ahead, map)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.socialIdentityProvider") => {
-                Self::SocialIdentityProvider(serde::Deserialize::deserialize(d)?)
+                Self::SocialIdentityProvider(rest(ahead, map)?)
             }
             #[cfg(any(feature = "identity-access", feature = "other"))]
-            Some("microsoft.graph.identityUserFlow") => {
-                Self::IdentityUserFlow(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.identityUserFlow") => Self::IdentityUserFlow(rest(ahead, map)?),
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.b2xIdentityUserFlow") => {
-                Self::B2xIdentityUserFlow(serde::Deserialize::deserialize(d)?)
+                Self::B2xIdentityUserFlow(rest(ahead, map)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.identityUserFlowAttribute") => {
-                Self::IdentityUserFlowAttribute(serde::Deserialize::deserialize(d)?)
+                Self::IdentityUserFlowAttribute(rest(ahead, map)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.identityBuiltInUserFlowAttribute") => {
-                Self::IdentityBuiltInUserFlowAttribute(serde::Deserialize::deserialize(d)?)
+                Self::IdentityBuiltInUserFlowAttribute(rest(ahead, map)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.identityCustomUserFlowAttribute") => {
-                Self::IdentityCustomUserFlowAttribute(serde::Deserialize::deserialize(d)?)
+                Self::IdentityCustomUserFlowAttribute(rest(ahead, map)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.identityUserFlowAttributeAssignment") => {
-                Self::IdentityUserFlowAttributeAssignment(serde::Deserialize::deserialize(d)?)
+                Self::IdentityUserFlowAttributeAssignment(rest(ahead, map)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.identityVerifiedIdRoot") => {
-                Self::IdentityVerifiedIdRoot(serde::Deserialize::deserialize(d)?)
+                Self::IdentityVerifiedIdRoot(rest(ahead, map)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.importedWindowsAutopilotDeviceIdentity") => {
-                Self::ImportedWindowsAutopilotDeviceIdentity(serde::Deserialize::deserialize(d)?)
+                Self::ImportedWindowsAutopilotDeviceIdentity(rest(ahead, map)?)
             }
             #[cfg(feature = "other")]
             Some("microsoft.graph.importedWindowsAutopilotDeviceIdentityUpload") => {
-                Self::ImportedWindowsAutopilotDeviceIdentityUpload(serde::Deserialize::deserialize(
-                    d,
-                )?)
+                Self::ImportedWindowsAutopilotDeviceIdentityUpload(rest(ahead, map)?)
             }
             #[cfg(feature = "mail")]
             Some("microsoft.graph.inferenceClassification") => {
-                Self::InferenceClassification(serde::Deserialize::deserialize(d)?)
+                Self::InferenceClassification(rest(ahead, map)?)
             }
             #[cfg(feature = "mail")]
             Some("microsoft.graph.inferenceClassificationOverride") => {
-                Self::InferenceClassificationOverride(serde::Deserialize::deserialize(d)?)
+                Self::InferenceClassificationOverride(rest(ahead, map)?)
             }
             #[cfg(feature = "directory")]
-            Some("microsoft.graph.insightsSettings") => {
-                Self::InsightsSettings(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.insightsSettings") => Self::InsightsSettings(rest(ahead, map)?),
             #[cfg(feature = "directory")]
             Some("microsoft.graph.internetExplorerMode") => {
-                Self::InternetExplorerMode(serde::Deserialize::deserialize(d)?)
+                Self::InternetExplorerMode(rest(ahead, map)?)
             }
             #[cfg(feature = "identity-access")]
-            Some("microsoft.graph.invitation") => {
-                Self::Invitation(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.invitation") => Self::Invitation(rest(ahead, map)?),
             #[cfg(feature = "other")]
             Some("microsoft.graph.iosLobAppProvisioningConfigurationAssignment") => {
-                Self::IosLobAppProvisioningConfigurationAssignment(serde::Deserialize::deserialize(
-                    d,
-                )?)
+                Self::IosLobAppProvisioningConfigurationAssignment(rest(ahead, map)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.iosUpdateDeviceStatus") => {
-                Self::IosUpdateDeviceStatus(serde::Deserialize::deserialize(d)?)
+                Self::IosUpdateDeviceStatus(rest(ahead, map)?)
             }
             #[cfg(feature = "files")]
-            Some("microsoft.graph.itemActivity") => {
-                Self::ItemActivity(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.itemActivity") => Self::ItemActivity(rest(ahead, map)?),
             #[cfg(feature = "files")]
-            Some("microsoft.graph.itemActivityStat") => {
-                Self::ItemActivityStat(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.itemActivityStat") => Self::ItemActivityStat(rest(ahead, map)?),
             #[cfg(feature = "files")]
-            Some("microsoft.graph.itemAnalytics") => {
-                Self::ItemAnalytics(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.itemAnalytics") => Self::ItemAnalytics(rest(ahead, map)?),
             #[cfg(feature = "files")]
             Some("microsoft.graph.itemRetentionLabel") => {
-                Self::ItemRetentionLabel(serde::Deserialize::deserialize(d)?)
+                Self::ItemRetentionLabel(rest(ahead, map)?)
             }
             #[cfg(feature = "other")]
-            Some("microsoft.graph.labelContentRight") => {
-                Self::LabelContentRight(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.labelContentRight") => Self::LabelContentRight(rest(ahead, map)?),
             #[cfg(feature = "security")]
-            Some("microsoft.graph.landingPage") => {
-                Self::LandingPage(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.landingPage") => Self::LandingPage(rest(ahead, map)?),
             #[cfg(feature = "security")]
-            Some("microsoft.graph.landingPageDetail") => {
-                Self::LandingPageDetail(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.landingPageDetail") => Self::LandingPageDetail(rest(ahead, map)?),
             #[cfg(feature = "employee-experience")]
-            Some("microsoft.graph.learningContent") => {
-                Self::LearningContent(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.learningContent") => Self::LearningContent(rest(ahead, map)?),
             #[cfg(feature = "employee-experience")]
             Some("microsoft.graph.learningCourseActivity") => {
-                Self::LearningCourseActivity(serde::Deserialize::deserialize(d)?)
+                Self::LearningCourseActivity(rest(ahead, map)?)
             }
             #[cfg(feature = "employee-experience")]
             Some("microsoft.graph.learningAssignment") => {
-                Self::LearningAssignment(serde::Deserialize::deserialize(d)?)
+                Self::LearningAssignment(rest(ahead, map)?)
             }
             #[cfg(feature = "employee-experience")]
             Some("microsoft.graph.learningSelfInitiatedCourse") => {
-                Self::LearningSelfInitiatedCourse(serde::Deserialize::deserialize(d)?)
+                Self::LearningSelfInitiatedCourse(rest(ahead, map)?)
             }
             #[cfg(feature = "employee-experience")]
-            Some("microsoft.graph.learningProvider") => {
-                Self::LearningProvider(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.learningProvider") => Self::LearningProvider(rest(ahead, map)?),
             #[cfg(feature = "identity")]
-            Some("microsoft.graph.licenseDetails") => {
-                Self::LicenseDetails(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.licenseDetails") => Self::LicenseDetails(rest(ahead, map)?),
             #[cfg(feature = "todo")]
-            Some("microsoft.graph.linkedResource") => {
-                Self::LinkedResource(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.linkedResource") => Self::LinkedResource(rest(ahead, map)?),
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.localizedNotificationMessage") => {
-                Self::LocalizedNotificationMessage(serde::Deserialize::deserialize(d)?)
+                Self::LocalizedNotificationMessage(rest(ahead, map)?)
             }
             #[cfg(feature = "security")]
-            Some("microsoft.graph.loginPage") => {
-                Self::LoginPage(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.loginPage") => Self::LoginPage(rest(ahead, map)?),
             #[cfg(any(
                 feature = "sites",
                 feature = "security",
@@ -68899,2492 +68551,2112 @@ impl crate::polymorphic::Polymorphic for AnyEntity {
                 feature = "employee-experience"
             ))]
             Some("microsoft.graph.longRunningOperation") => {
-                Self::LongRunningOperation(serde::Deserialize::deserialize(d)?)
+                Self::LongRunningOperation(rest(ahead, map)?)
             }
             #[cfg(feature = "security")]
             Some("microsoft.graph.attackSimulationOperation") => {
-                Self::AttackSimulationOperation(serde::Deserialize::deserialize(d)?)
+                Self::AttackSimulationOperation(rest(ahead, map)?)
             }
             #[cfg(feature = "employee-experience")]
             Some("microsoft.graph.engagementAsyncOperation") => {
-                Self::EngagementAsyncOperation(serde::Deserialize::deserialize(d)?)
+                Self::EngagementAsyncOperation(rest(ahead, map)?)
             }
             #[cfg(feature = "sites")]
             Some("microsoft.graph.richLongRunningOperation") => {
-                Self::RichLongRunningOperation(serde::Deserialize::deserialize(d)?)
+                Self::RichLongRunningOperation(rest(ahead, map)?)
             }
             #[cfg(feature = "directory")]
             Some("microsoft.graph.m365AppsInstallationOptions") => {
-                Self::M365AppsInstallationOptions(serde::Deserialize::deserialize(d)?)
+                Self::M365AppsInstallationOptions(rest(ahead, map)?)
             }
             #[cfg(feature = "identity")]
-            Some("microsoft.graph.mailboxFolder") => {
-                Self::MailboxFolder(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.mailboxFolder") => Self::MailboxFolder(rest(ahead, map)?),
             #[cfg(feature = "mail")]
-            Some("microsoft.graph.mailFolder") => {
-                Self::MailFolder(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.mailFolder") => Self::MailFolder(rest(ahead, map)?),
             #[cfg(feature = "mail")]
-            Some("microsoft.graph.mailSearchFolder") => {
-                Self::MailSearchFolder(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.mailSearchFolder") => Self::MailSearchFolder(rest(ahead, map)?),
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.malwareStateForWindowsDevice") => {
-                Self::MalwareStateForWindowsDevice(serde::Deserialize::deserialize(d)?)
+                Self::MalwareStateForWindowsDevice(rest(ahead, map)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.managedAppOperation") => {
-                Self::ManagedAppOperation(serde::Deserialize::deserialize(d)?)
+                Self::ManagedAppOperation(rest(ahead, map)?)
             }
             #[cfg(feature = "device-management")]
-            Some("microsoft.graph.managedAppPolicy") => {
-                Self::ManagedAppPolicy(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.managedAppPolicy") => Self::ManagedAppPolicy(rest(ahead, map)?),
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.managedAppConfiguration") => {
-                Self::ManagedAppConfiguration(serde::Deserialize::deserialize(d)?)
+                Self::ManagedAppConfiguration(rest(ahead, map)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.targetedManagedAppConfiguration") => {
-                Self::TargetedManagedAppConfiguration(serde::Deserialize::deserialize(d)?)
+                Self::TargetedManagedAppConfiguration(rest(ahead, map)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.managedAppProtection") => {
-                Self::ManagedAppProtection(serde::Deserialize::deserialize(d)?)
+                Self::ManagedAppProtection(rest(ahead, map)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.defaultManagedAppProtection") => {
-                Self::DefaultManagedAppProtection(serde::Deserialize::deserialize(d)?)
+                Self::DefaultManagedAppProtection(rest(ahead, map)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.targetedManagedAppProtection") => {
-                Self::TargetedManagedAppProtection(serde::Deserialize::deserialize(d)?)
+                Self::TargetedManagedAppProtection(rest(ahead, map)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.androidManagedAppProtection") => {
-                Self::AndroidManagedAppProtection(serde::Deserialize::deserialize(d)?)
+                Self::AndroidManagedAppProtection(rest(ahead, map)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.iosManagedAppProtection") => {
-                Self::IosManagedAppProtection(serde::Deserialize::deserialize(d)?)
+                Self::IosManagedAppProtection(rest(ahead, map)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.windowsInformationProtection") => {
-                Self::WindowsInformationProtection(serde::Deserialize::deserialize(d)?)
+                Self::WindowsInformationProtection(rest(ahead, map)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.mdmWindowsInformationProtectionPolicy") => {
-                Self::MdmWindowsInformationProtectionPolicy(serde::Deserialize::deserialize(d)?)
+                Self::MdmWindowsInformationProtectionPolicy(rest(ahead, map)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.windowsInformationProtectionPolicy") => {
-                Self::WindowsInformationProtectionPolicy(serde::Deserialize::deserialize(d)?)
+                Self::WindowsInformationProtectionPolicy(rest(ahead, map)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.managedAppPolicyDeploymentSummary") => {
-                Self::ManagedAppPolicyDeploymentSummary(serde::Deserialize::deserialize(d)?)
+                Self::ManagedAppPolicyDeploymentSummary(rest(ahead, map)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.managedAppRegistration") => {
-                Self::ManagedAppRegistration(serde::Deserialize::deserialize(d)?)
+                Self::ManagedAppRegistration(rest(ahead, map)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.androidManagedAppRegistration") => {
-                Self::AndroidManagedAppRegistration(serde::Deserialize::deserialize(d)?)
+                Self::AndroidManagedAppRegistration(rest(ahead, map)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.iosManagedAppRegistration") => {
-                Self::IosManagedAppRegistration(serde::Deserialize::deserialize(d)?)
+                Self::IosManagedAppRegistration(rest(ahead, map)?)
             }
             #[cfg(feature = "device-management")]
-            Some("microsoft.graph.managedAppStatus") => {
-                Self::ManagedAppStatus(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.managedAppStatus") => Self::ManagedAppStatus(rest(ahead, map)?),
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.managedAppStatusRaw") => {
-                Self::ManagedAppStatusRaw(serde::Deserialize::deserialize(d)?)
+                Self::ManagedAppStatusRaw(rest(ahead, map)?)
             }
             #[cfg(feature = "device-management")]
-            Some("microsoft.graph.managedDevice") => {
-                Self::ManagedDevice(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.managedDevice") => Self::ManagedDevice(rest(ahead, map)?),
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.managedDeviceMobileAppConfiguration") => {
-                Self::ManagedDeviceMobileAppConfiguration(serde::Deserialize::deserialize(d)?)
+                Self::ManagedDeviceMobileAppConfiguration(rest(ahead, map)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.iosMobileAppConfiguration") => {
-                Self::IosMobileAppConfiguration(serde::Deserialize::deserialize(d)?)
+                Self::IosMobileAppConfiguration(rest(ahead, map)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.managedDeviceMobileAppConfigurationAssignment") => {
-                Self::ManagedDeviceMobileAppConfigurationAssignment(
-                    serde::Deserialize::deserialize(d)?,
-                )
+                Self::ManagedDeviceMobileAppConfigurationAssignment(rest(ahead, map)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.managedDeviceMobileAppConfigurationDeviceStatus") => {
-                Self::ManagedDeviceMobileAppConfigurationDeviceStatus(
-                    serde::Deserialize::deserialize(d)?,
-                )
+                Self::ManagedDeviceMobileAppConfigurationDeviceStatus(rest(ahead, map)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.managedDeviceMobileAppConfigurationDeviceSummary") => {
-                Self::ManagedDeviceMobileAppConfigurationDeviceSummary(
-                    serde::Deserialize::deserialize(d)?,
-                )
+                Self::ManagedDeviceMobileAppConfigurationDeviceSummary(rest(ahead, map)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.managedDeviceMobileAppConfigurationUserStatus") => {
-                Self::ManagedDeviceMobileAppConfigurationUserStatus(
-                    serde::Deserialize::deserialize(d)?,
-                )
+                Self::ManagedDeviceMobileAppConfigurationUserStatus(rest(ahead, map)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.managedDeviceMobileAppConfigurationUserSummary") => {
-                Self::ManagedDeviceMobileAppConfigurationUserSummary(
-                    serde::Deserialize::deserialize(d)?,
-                )
+                Self::ManagedDeviceMobileAppConfigurationUserSummary(rest(ahead, map)?)
             }
             #[cfg(feature = "other")]
             Some("microsoft.graph.managedDeviceOverview") => {
-                Self::ManagedDeviceOverview(serde::Deserialize::deserialize(d)?)
+                Self::ManagedDeviceOverview(rest(ahead, map)?)
             }
             #[cfg(feature = "device-management")]
-            Some("microsoft.graph.managedEBook") => {
-                Self::ManagedEBook(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.managedEBook") => Self::ManagedEBook(rest(ahead, map)?),
             #[cfg(feature = "device-management")]
-            Some("microsoft.graph.iosVppEBook") => {
-                Self::IosVppEBook(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.iosVppEBook") => Self::IosVppEBook(rest(ahead, map)?),
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.managedEBookAssignment") => {
-                Self::ManagedEBookAssignment(serde::Deserialize::deserialize(d)?)
+                Self::ManagedEBookAssignment(rest(ahead, map)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.iosVppEBookAssignment") => {
-                Self::IosVppEBookAssignment(serde::Deserialize::deserialize(d)?)
+                Self::IosVppEBookAssignment(rest(ahead, map)?)
             }
             #[cfg(feature = "device-management")]
-            Some("microsoft.graph.managedMobileApp") => {
-                Self::ManagedMobileApp(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.managedMobileApp") => Self::ManagedMobileApp(rest(ahead, map)?),
             #[cfg(feature = "other")]
             Some("microsoft.graph.meetingAttendanceReport") => {
-                Self::MeetingAttendanceReport(serde::Deserialize::deserialize(d)?)
+                Self::MeetingAttendanceReport(rest(ahead, map)?)
             }
             #[cfg(feature = "mail")]
-            Some("microsoft.graph.messageRule") => {
-                Self::MessageRule(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.messageRule") => Self::MessageRule(rest(ahead, map)?),
             #[cfg(feature = "directory")]
             Some("microsoft.graph.messageTracingRoot") => {
-                Self::MessageTracingRoot(serde::Deserialize::deserialize(d)?)
+                Self::MessageTracingRoot(rest(ahead, map)?)
             }
             #[cfg(feature = "device-management")]
-            Some("microsoft.graph.mobileApp") => {
-                Self::MobileApp(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.mobileApp") => Self::MobileApp(rest(ahead, map)?),
             #[cfg(feature = "device-management")]
-            Some("microsoft.graph.androidStoreApp") => {
-                Self::AndroidStoreApp(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.androidStoreApp") => Self::AndroidStoreApp(rest(ahead, map)?),
             #[cfg(feature = "device-management")]
-            Some("microsoft.graph.iosiPadOSWebClip") => {
-                Self::IosiPadOSWebClip(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.iosiPadOSWebClip") => Self::IosiPadOSWebClip(rest(ahead, map)?),
             #[cfg(feature = "device-management")]
-            Some("microsoft.graph.iosStoreApp") => {
-                Self::IosStoreApp(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.iosStoreApp") => Self::IosStoreApp(rest(ahead, map)?),
             #[cfg(feature = "device-management")]
-            Some("microsoft.graph.iosVppApp") => {
-                Self::IosVppApp(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.iosVppApp") => Self::IosVppApp(rest(ahead, map)?),
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.macOSMicrosoftDefenderApp") => {
-                Self::MacOSMicrosoftDefenderApp(serde::Deserialize::deserialize(d)?)
+                Self::MacOSMicrosoftDefenderApp(rest(ahead, map)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.macOSMicrosoftEdgeApp") => {
-                Self::MacOSMicrosoftEdgeApp(serde::Deserialize::deserialize(d)?)
+                Self::MacOSMicrosoftEdgeApp(rest(ahead, map)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.macOSOfficeSuiteApp") => {
-                Self::MacOSOfficeSuiteApp(serde::Deserialize::deserialize(d)?)
+                Self::MacOSOfficeSuiteApp(rest(ahead, map)?)
             }
             #[cfg(feature = "device-management")]
-            Some("microsoft.graph.managedApp") => {
-                Self::ManagedApp(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.managedApp") => Self::ManagedApp(rest(ahead, map)?),
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.managedAndroidStoreApp") => {
-                Self::ManagedAndroidStoreApp(serde::Deserialize::deserialize(d)?)
+                Self::ManagedAndroidStoreApp(rest(ahead, map)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.managedIOSStoreApp") => {
-                Self::ManagedIOSStoreApp(serde::Deserialize::deserialize(d)?)
+                Self::ManagedIOSStoreApp(rest(ahead, map)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.managedMobileLobApp") => {
-                Self::ManagedMobileLobApp(serde::Deserialize::deserialize(d)?)
+                Self::ManagedMobileLobApp(rest(ahead, map)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.managedAndroidLobApp") => {
-                Self::ManagedAndroidLobApp(serde::Deserialize::deserialize(d)?)
+                Self::ManagedAndroidLobApp(rest(ahead, map)?)
             }
             #[cfg(feature = "device-management")]
-            Some("microsoft.graph.managedIOSLobApp") => {
-                Self::ManagedIOSLobApp(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.managedIOSLobApp") => Self::ManagedIOSLobApp(rest(ahead, map)?),
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.microsoftStoreForBusinessApp") => {
-                Self::MicrosoftStoreForBusinessApp(serde::Deserialize::deserialize(d)?)
+                Self::MicrosoftStoreForBusinessApp(rest(ahead, map)?)
             }
             #[cfg(feature = "device-management")]
-            Some("microsoft.graph.mobileLobApp") => {
-                Self::MobileLobApp(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.mobileLobApp") => Self::MobileLobApp(rest(ahead, map)?),
             #[cfg(feature = "device-management")]
-            Some("microsoft.graph.androidLobApp") => {
-                Self::AndroidLobApp(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.androidLobApp") => Self::AndroidLobApp(rest(ahead, map)?),
             #[cfg(feature = "device-management")]
-            Some("microsoft.graph.iosLobApp") => {
-                Self::IosLobApp(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.iosLobApp") => Self::IosLobApp(rest(ahead, map)?),
             #[cfg(feature = "device-management")]
-            Some("microsoft.graph.macOSDmgApp") => {
-                Self::MacOSDmgApp(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.macOSDmgApp") => Self::MacOSDmgApp(rest(ahead, map)?),
             #[cfg(feature = "device-management")]
-            Some("microsoft.graph.macOSLobApp") => {
-                Self::MacOSLobApp(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.macOSLobApp") => Self::MacOSLobApp(rest(ahead, map)?),
             #[cfg(feature = "device-management")]
-            Some("microsoft.graph.win32LobApp") => {
-                Self::Win32LobApp(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.win32LobApp") => Self::Win32LobApp(rest(ahead, map)?),
             #[cfg(feature = "device-management")]
-            Some("microsoft.graph.windowsAppX") => {
-                Self::WindowsAppX(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.windowsAppX") => Self::WindowsAppX(rest(ahead, map)?),
             #[cfg(feature = "device-management")]
-            Some("microsoft.graph.windowsMobileMSI") => {
-                Self::WindowsMobileMSI(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.windowsMobileMSI") => Self::WindowsMobileMSI(rest(ahead, map)?),
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.windowsUniversalAppX") => {
-                Self::WindowsUniversalAppX(serde::Deserialize::deserialize(d)?)
+                Self::WindowsUniversalAppX(rest(ahead, map)?)
             }
             #[cfg(feature = "device-management")]
-            Some("microsoft.graph.webApp") => Self::WebApp(serde::Deserialize::deserialize(d)?),
+            Some("microsoft.graph.webApp") => Self::WebApp(rest(ahead, map)?),
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.windowsMicrosoftEdgeApp") => {
-                Self::WindowsMicrosoftEdgeApp(serde::Deserialize::deserialize(d)?)
+                Self::WindowsMicrosoftEdgeApp(rest(ahead, map)?)
             }
             #[cfg(feature = "device-management")]
-            Some("microsoft.graph.windowsWebApp") => {
-                Self::WindowsWebApp(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.windowsWebApp") => Self::WindowsWebApp(rest(ahead, map)?),
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.mobileAppAssignment") => {
-                Self::MobileAppAssignment(serde::Deserialize::deserialize(d)?)
+                Self::MobileAppAssignment(rest(ahead, map)?)
             }
             #[cfg(feature = "device-management")]
-            Some("microsoft.graph.mobileAppCategory") => {
-                Self::MobileAppCategory(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.mobileAppCategory") => Self::MobileAppCategory(rest(ahead, map)?),
             #[cfg(feature = "device-management")]
-            Some("microsoft.graph.mobileAppContent") => {
-                Self::MobileAppContent(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.mobileAppContent") => Self::MobileAppContent(rest(ahead, map)?),
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.mobileAppContentFile") => {
-                Self::MobileAppContentFile(serde::Deserialize::deserialize(d)?)
+                Self::MobileAppContentFile(rest(ahead, map)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.mobileAppRelationship") => {
-                Self::MobileAppRelationship(serde::Deserialize::deserialize(d)?)
+                Self::MobileAppRelationship(rest(ahead, map)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.mobileAppTroubleshootingEvent") => {
-                Self::MobileAppTroubleshootingEvent(serde::Deserialize::deserialize(d)?)
+                Self::MobileAppTroubleshootingEvent(rest(ahead, map)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.mobileContainedApp") => {
-                Self::MobileContainedApp(serde::Deserialize::deserialize(d)?)
+                Self::MobileContainedApp(rest(ahead, map)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.windowsUniversalAppXContainedApp") => {
-                Self::WindowsUniversalAppXContainedApp(serde::Deserialize::deserialize(d)?)
+                Self::WindowsUniversalAppXContainedApp(rest(ahead, map)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.mobileThreatDefenseConnector") => {
-                Self::MobileThreatDefenseConnector(serde::Deserialize::deserialize(d)?)
+                Self::MobileThreatDefenseConnector(rest(ahead, map)?)
             }
             #[cfg(feature = "directory")]
             Some("microsoft.graph.multiTenantOrganization") => {
-                Self::MultiTenantOrganization(serde::Deserialize::deserialize(d)?)
+                Self::MultiTenantOrganization(rest(ahead, map)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.multiTenantOrganizationIdentitySyncPolicyTemplate") => {
-                Self::MultiTenantOrganizationIdentitySyncPolicyTemplate(
-                    serde::Deserialize::deserialize(d)?,
-                )
+                Self::MultiTenantOrganizationIdentitySyncPolicyTemplate(rest(ahead, map)?)
             }
             #[cfg(feature = "directory")]
             Some("microsoft.graph.multiTenantOrganizationJoinRequestRecord") => {
-                Self::MultiTenantOrganizationJoinRequestRecord(serde::Deserialize::deserialize(d)?)
+                Self::MultiTenantOrganizationJoinRequestRecord(rest(ahead, map)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.multiTenantOrganizationPartnerConfigurationTemplate") => {
-                Self::MultiTenantOrganizationPartnerConfigurationTemplate(
-                    serde::Deserialize::deserialize(d)?,
-                )
+                Self::MultiTenantOrganizationPartnerConfigurationTemplate(rest(ahead, map)?)
             }
             #[cfg(feature = "mail")]
             Some("microsoft.graph.multiValueLegacyExtendedProperty") => {
-                Self::MultiValueLegacyExtendedProperty(serde::Deserialize::deserialize(d)?)
+                Self::MultiValueLegacyExtendedProperty(rest(ahead, map)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.notificationMessageTemplate") => {
-                Self::NotificationMessageTemplate(serde::Deserialize::deserialize(d)?)
+                Self::NotificationMessageTemplate(rest(ahead, map)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.oAuth2PermissionGrant") => {
-                Self::OAuth2PermissionGrant(serde::Deserialize::deserialize(d)?)
+                Self::OAuth2PermissionGrant(rest(ahead, map)?)
             }
             #[cfg(any(feature = "identity", feature = "other"))]
             Some("microsoft.graph.officeGraphInsights") => {
-                Self::OfficeGraphInsights(serde::Deserialize::deserialize(d)?)
+                Self::OfficeGraphInsights(rest(ahead, map)?)
             }
             #[cfg(feature = "identity")]
-            Some("microsoft.graph.itemInsights") => {
-                Self::ItemInsights(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.itemInsights") => Self::ItemInsights(rest(ahead, map)?),
             #[cfg(feature = "onenote")]
-            Some("microsoft.graph.onenote") => Self::Onenote(serde::Deserialize::deserialize(d)?),
+            Some("microsoft.graph.onenote") => Self::Onenote(rest(ahead, map)?),
             #[cfg(any(feature = "onenote", feature = "other"))]
             Some("microsoft.graph.onenoteEntityBaseModel") => {
-                Self::OnenoteEntityBaseModel(serde::Deserialize::deserialize(d)?)
+                Self::OnenoteEntityBaseModel(rest(ahead, map)?)
             }
             #[cfg(any(feature = "onenote", feature = "other"))]
             Some("microsoft.graph.onenoteEntitySchemaObjectModel") => {
-                Self::OnenoteEntitySchemaObjectModel(serde::Deserialize::deserialize(d)?)
+                Self::OnenoteEntitySchemaObjectModel(rest(ahead, map)?)
             }
             #[cfg(any(feature = "onenote", feature = "other"))]
             Some("microsoft.graph.onenoteEntityHierarchyModel") => {
-                Self::OnenoteEntityHierarchyModel(serde::Deserialize::deserialize(d)?)
+                Self::OnenoteEntityHierarchyModel(rest(ahead, map)?)
             }
             #[cfg(feature = "onenote")]
-            Some("microsoft.graph.notebook") => Self::Notebook(serde::Deserialize::deserialize(d)?),
+            Some("microsoft.graph.notebook") => Self::Notebook(rest(ahead, map)?),
             #[cfg(feature = "onenote")]
-            Some("microsoft.graph.onenoteSection") => {
-                Self::OnenoteSection(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.onenoteSection") => Self::OnenoteSection(rest(ahead, map)?),
             #[cfg(feature = "onenote")]
-            Some("microsoft.graph.sectionGroup") => {
-                Self::SectionGroup(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.sectionGroup") => Self::SectionGroup(rest(ahead, map)?),
             #[cfg(feature = "onenote")]
-            Some("microsoft.graph.onenotePage") => {
-                Self::OnenotePage(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.onenotePage") => Self::OnenotePage(rest(ahead, map)?),
             #[cfg(feature = "onenote")]
-            Some("microsoft.graph.onenoteResource") => {
-                Self::OnenoteResource(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.onenoteResource") => Self::OnenoteResource(rest(ahead, map)?),
             #[cfg(any(feature = "communications", feature = "solutions", feature = "other"))]
-            Some("microsoft.graph.onlineMeetingBase") => {
-                Self::OnlineMeetingBase(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.onlineMeetingBase") => Self::OnlineMeetingBase(rest(ahead, map)?),
             #[cfg(feature = "communications")]
-            Some("microsoft.graph.onlineMeeting") => {
-                Self::OnlineMeeting(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.onlineMeeting") => Self::OnlineMeeting(rest(ahead, map)?),
             #[cfg(feature = "solutions")]
             Some("microsoft.graph.virtualEventSession") => {
-                Self::VirtualEventSession(serde::Deserialize::deserialize(d)?)
+                Self::VirtualEventSession(rest(ahead, map)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.onPremisesConditionalAccessSettings") => {
-                Self::OnPremisesConditionalAccessSettings(serde::Deserialize::deserialize(d)?)
+                Self::OnPremisesConditionalAccessSettings(rest(ahead, map)?)
             }
             #[cfg(feature = "directory")]
             Some("microsoft.graph.onPremisesDirectorySynchronization") => {
-                Self::OnPremisesDirectorySynchronization(serde::Deserialize::deserialize(d)?)
+                Self::OnPremisesDirectorySynchronization(rest(ahead, map)?)
             }
             #[cfg(feature = "identity")]
             Some("microsoft.graph.onPremisesSyncBehavior") => {
-                Self::OnPremisesSyncBehavior(serde::Deserialize::deserialize(d)?)
+                Self::OnPremisesSyncBehavior(rest(ahead, map)?)
             }
             #[cfg(any(feature = "onenote", feature = "other"))]
-            Some("microsoft.graph.operation") => {
-                Self::Operation(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.operation") => Self::Operation(rest(ahead, map)?),
             #[cfg(feature = "onenote")]
-            Some("microsoft.graph.onenoteOperation") => {
-                Self::OnenoteOperation(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.onenoteOperation") => Self::OnenoteOperation(rest(ahead, map)?),
             #[cfg(any(feature = "directory", feature = "other"))]
             Some("microsoft.graph.organizationalBrandingProperties") => {
-                Self::OrganizationalBrandingProperties(serde::Deserialize::deserialize(d)?)
+                Self::OrganizationalBrandingProperties(rest(ahead, map)?)
             }
             #[cfg(feature = "directory")]
             Some("microsoft.graph.organizationalBranding") => {
-                Self::OrganizationalBranding(serde::Deserialize::deserialize(d)?)
+                Self::OrganizationalBranding(rest(ahead, map)?)
             }
             #[cfg(feature = "directory")]
             Some("microsoft.graph.organizationalBrandingLocalization") => {
-                Self::OrganizationalBrandingLocalization(serde::Deserialize::deserialize(d)?)
+                Self::OrganizationalBrandingLocalization(rest(ahead, map)?)
             }
             #[cfg(feature = "mail")]
-            Some("microsoft.graph.outlookCategory") => {
-                Self::OutlookCategory(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.outlookCategory") => Self::OutlookCategory(rest(ahead, map)?),
             #[cfg(any(
                 feature = "identity",
                 feature = "mail",
                 feature = "calendar",
                 feature = "personal-contacts"
             ))]
-            Some("microsoft.graph.outlookItem") => {
-                Self::OutlookItem(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.outlookItem") => Self::OutlookItem(rest(ahead, map)?),
             #[cfg(feature = "personal-contacts")]
-            Some("microsoft.graph.contact") => Self::Contact(serde::Deserialize::deserialize(d)?),
+            Some("microsoft.graph.contact") => Self::Contact(rest(ahead, map)?),
             #[cfg(feature = "calendar")]
-            Some("microsoft.graph.event") => Self::Event(serde::Deserialize::deserialize(d)?),
+            Some("microsoft.graph.event") => Self::Event(rest(ahead, map)?),
             #[cfg(feature = "identity")]
-            Some("microsoft.graph.mailboxItem") => {
-                Self::MailboxItem(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.mailboxItem") => Self::MailboxItem(rest(ahead, map)?),
             #[cfg(feature = "mail")]
-            Some("microsoft.graph.message") => Self::Message(serde::Deserialize::deserialize(d)?),
+            Some("microsoft.graph.message") => Self::Message(rest(ahead, map)?),
             #[cfg(feature = "mail")]
             Some("microsoft.graph.calendarSharingMessage") => {
-                Self::CalendarSharingMessage(serde::Deserialize::deserialize(d)?)
+                Self::CalendarSharingMessage(rest(ahead, map)?)
             }
             #[cfg(feature = "mail")]
-            Some("microsoft.graph.eventMessage") => {
-                Self::EventMessage(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.eventMessage") => Self::EventMessage(rest(ahead, map)?),
             #[cfg(feature = "mail")]
             Some("microsoft.graph.eventMessageRequest") => {
-                Self::EventMessageRequest(serde::Deserialize::deserialize(d)?)
+                Self::EventMessageRequest(rest(ahead, map)?)
             }
             #[cfg(feature = "mail")]
             Some("microsoft.graph.eventMessageResponse") => {
-                Self::EventMessageResponse(serde::Deserialize::deserialize(d)?)
+                Self::EventMessageResponse(rest(ahead, map)?)
             }
             #[cfg(feature = "identity")]
-            Some("microsoft.graph.post") => Self::Post(serde::Deserialize::deserialize(d)?),
+            Some("microsoft.graph.post") => Self::Post(rest(ahead, map)?),
             #[cfg(feature = "mail")]
-            Some("microsoft.graph.outlookUser") => {
-                Self::OutlookUser(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.outlookUser") => Self::OutlookUser(rest(ahead, map)?),
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.ownerlessGroupPolicy") => {
-                Self::OwnerlessGroupPolicy(serde::Deserialize::deserialize(d)?)
+                Self::OwnerlessGroupPolicy(rest(ahead, map)?)
             }
             #[cfg(feature = "communications")]
-            Some("microsoft.graph.participant") => {
-                Self::Participant(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.participant") => Self::Participant(rest(ahead, map)?),
             #[cfg(feature = "other")]
             Some("microsoft.graph.participantJoiningNotification") => {
-                Self::ParticipantJoiningNotification(serde::Deserialize::deserialize(d)?)
+                Self::ParticipantJoiningNotification(rest(ahead, map)?)
             }
             #[cfg(feature = "other")]
             Some("microsoft.graph.participantLeftNotification") => {
-                Self::ParticipantLeftNotification(serde::Deserialize::deserialize(d)?)
+                Self::ParticipantLeftNotification(rest(ahead, map)?)
             }
             #[cfg(feature = "reports")]
-            Some("microsoft.graph.partners") => Self::Partners(serde::Deserialize::deserialize(d)?),
+            Some("microsoft.graph.partners") => Self::Partners(rest(ahead, map)?),
             #[cfg(feature = "other")]
-            Some("microsoft.graph.passkeyProfile") => {
-                Self::PasskeyProfile(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.passkeyProfile") => Self::PasskeyProfile(rest(ahead, map)?),
             #[cfg(feature = "security")]
-            Some("microsoft.graph.payload") => Self::Payload(serde::Deserialize::deserialize(d)?),
+            Some("microsoft.graph.payload") => Self::Payload(rest(ahead, map)?),
             #[cfg(feature = "directory")]
             Some("microsoft.graph.peopleAdminSettings") => {
-                Self::PeopleAdminSettings(serde::Deserialize::deserialize(d)?)
+                Self::PeopleAdminSettings(rest(ahead, map)?)
             }
             #[cfg(feature = "files")]
-            Some("microsoft.graph.permission") => {
-                Self::Permission(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.permission") => Self::Permission(rest(ahead, map)?),
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.permissionGrantConditionSet") => {
-                Self::PermissionGrantConditionSet(serde::Deserialize::deserialize(d)?)
+                Self::PermissionGrantConditionSet(rest(ahead, map)?)
             }
             #[cfg(feature = "identity")]
-            Some("microsoft.graph.person") => Self::Person(serde::Deserialize::deserialize(d)?),
+            Some("microsoft.graph.person") => Self::Person(rest(ahead, map)?),
             #[cfg(feature = "teams")]
             Some("microsoft.graph.pinnedChatMessageInfo") => {
-                Self::PinnedChatMessageInfo(serde::Deserialize::deserialize(d)?)
+                Self::PinnedChatMessageInfo(rest(ahead, map)?)
             }
             #[cfg(feature = "calendar")]
-            Some("microsoft.graph.place") => Self::Place(serde::Deserialize::deserialize(d)?),
+            Some("microsoft.graph.place") => Self::Place(rest(ahead, map)?),
             #[cfg(feature = "calendar")]
-            Some("microsoft.graph.building") => Self::Building(serde::Deserialize::deserialize(d)?),
+            Some("microsoft.graph.building") => Self::Building(rest(ahead, map)?),
             #[cfg(feature = "calendar")]
-            Some("microsoft.graph.desk") => Self::Desk(serde::Deserialize::deserialize(d)?),
+            Some("microsoft.graph.desk") => Self::Desk(rest(ahead, map)?),
             #[cfg(feature = "calendar")]
-            Some("microsoft.graph.floor") => Self::Floor(serde::Deserialize::deserialize(d)?),
+            Some("microsoft.graph.floor") => Self::Floor(rest(ahead, map)?),
             #[cfg(feature = "calendar")]
-            Some("microsoft.graph.room") => Self::Room(serde::Deserialize::deserialize(d)?),
+            Some("microsoft.graph.room") => Self::Room(rest(ahead, map)?),
             #[cfg(feature = "calendar")]
-            Some("microsoft.graph.roomList") => Self::RoomList(serde::Deserialize::deserialize(d)?),
+            Some("microsoft.graph.roomList") => Self::RoomList(rest(ahead, map)?),
             #[cfg(feature = "calendar")]
-            Some("microsoft.graph.section") => Self::Section(serde::Deserialize::deserialize(d)?),
+            Some("microsoft.graph.section") => Self::Section(rest(ahead, map)?),
             #[cfg(feature = "calendar")]
-            Some("microsoft.graph.workspace") => {
-                Self::Workspace(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.workspace") => Self::Workspace(rest(ahead, map)?),
             #[cfg(feature = "planner")]
-            Some("microsoft.graph.planner") => Self::Planner(serde::Deserialize::deserialize(d)?),
+            Some("microsoft.graph.planner") => Self::Planner(rest(ahead, map)?),
             #[cfg(feature = "planner")]
             Some("microsoft.graph.plannerAssignedToTaskBoardTaskFormat") => {
-                Self::PlannerAssignedToTaskBoardTaskFormat(serde::Deserialize::deserialize(d)?)
+                Self::PlannerAssignedToTaskBoardTaskFormat(rest(ahead, map)?)
             }
             #[cfg(feature = "planner")]
-            Some("microsoft.graph.plannerBucket") => {
-                Self::PlannerBucket(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.plannerBucket") => Self::PlannerBucket(rest(ahead, map)?),
             #[cfg(feature = "planner")]
             Some("microsoft.graph.plannerBucketTaskBoardTaskFormat") => {
-                Self::PlannerBucketTaskBoardTaskFormat(serde::Deserialize::deserialize(d)?)
+                Self::PlannerBucketTaskBoardTaskFormat(rest(ahead, map)?)
             }
             #[cfg(feature = "planner")]
-            Some("microsoft.graph.plannerGroup") => {
-                Self::PlannerGroup(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.plannerGroup") => Self::PlannerGroup(rest(ahead, map)?),
             #[cfg(feature = "planner")]
-            Some("microsoft.graph.plannerPlan") => {
-                Self::PlannerPlan(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.plannerPlan") => Self::PlannerPlan(rest(ahead, map)?),
             #[cfg(feature = "planner")]
             Some("microsoft.graph.plannerPlanDetails") => {
-                Self::PlannerPlanDetails(serde::Deserialize::deserialize(d)?)
+                Self::PlannerPlanDetails(rest(ahead, map)?)
             }
             #[cfg(feature = "planner")]
             Some("microsoft.graph.plannerProgressTaskBoardTaskFormat") => {
-                Self::PlannerProgressTaskBoardTaskFormat(serde::Deserialize::deserialize(d)?)
+                Self::PlannerProgressTaskBoardTaskFormat(rest(ahead, map)?)
             }
             #[cfg(feature = "planner")]
-            Some("microsoft.graph.plannerTask") => {
-                Self::PlannerTask(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.plannerTask") => Self::PlannerTask(rest(ahead, map)?),
             #[cfg(feature = "planner")]
             Some("microsoft.graph.plannerTaskDetails") => {
-                Self::PlannerTaskDetails(serde::Deserialize::deserialize(d)?)
+                Self::PlannerTaskDetails(rest(ahead, map)?)
             }
             #[cfg(feature = "planner")]
-            Some("microsoft.graph.plannerUser") => {
-                Self::PlannerUser(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.plannerUser") => Self::PlannerUser(rest(ahead, map)?),
             #[cfg(feature = "identity-access")]
-            Some("microsoft.graph.policyRoot") => {
-                Self::PolicyRoot(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.policyRoot") => Self::PolicyRoot(rest(ahead, map)?),
             #[cfg(feature = "identity-access")]
-            Some("microsoft.graph.policyTemplate") => {
-                Self::PolicyTemplate(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.policyTemplate") => Self::PolicyTemplate(rest(ahead, map)?),
             #[cfg(feature = "communications")]
-            Some("microsoft.graph.presence") => Self::Presence(serde::Deserialize::deserialize(d)?),
+            Some("microsoft.graph.presence") => Self::Presence(rest(ahead, map)?),
             #[cfg(feature = "print")]
-            Some("microsoft.graph.printConnector") => {
-                Self::PrintConnector(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.printConnector") => Self::PrintConnector(rest(ahead, map)?),
             #[cfg(feature = "other")]
-            Some("microsoft.graph.printDocument") => {
-                Self::PrintDocument(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.printDocument") => Self::PrintDocument(rest(ahead, map)?),
             #[cfg(any(feature = "print", feature = "other"))]
-            Some("microsoft.graph.printerBase") => {
-                Self::PrinterBase(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.printerBase") => Self::PrinterBase(rest(ahead, map)?),
             #[cfg(feature = "print")]
-            Some("microsoft.graph.printer") => Self::Printer(serde::Deserialize::deserialize(d)?),
+            Some("microsoft.graph.printer") => Self::Printer(rest(ahead, map)?),
             #[cfg(feature = "print")]
-            Some("microsoft.graph.printerShare") => {
-                Self::PrinterShare(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.printerShare") => Self::PrinterShare(rest(ahead, map)?),
             #[cfg(feature = "other")]
-            Some("microsoft.graph.printJob") => Self::PrintJob(serde::Deserialize::deserialize(d)?),
+            Some("microsoft.graph.printJob") => Self::PrintJob(rest(ahead, map)?),
             #[cfg(feature = "print")]
-            Some("microsoft.graph.printOperation") => {
-                Self::PrintOperation(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.printOperation") => Self::PrintOperation(rest(ahead, map)?),
             #[cfg(feature = "print")]
             Some("microsoft.graph.printerCreateOperation") => {
-                Self::PrinterCreateOperation(serde::Deserialize::deserialize(d)?)
+                Self::PrinterCreateOperation(rest(ahead, map)?)
             }
             #[cfg(feature = "print")]
-            Some("microsoft.graph.printService") => {
-                Self::PrintService(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.printService") => Self::PrintService(rest(ahead, map)?),
             #[cfg(feature = "print")]
             Some("microsoft.graph.printServiceEndpoint") => {
-                Self::PrintServiceEndpoint(serde::Deserialize::deserialize(d)?)
+                Self::PrintServiceEndpoint(rest(ahead, map)?)
             }
             #[cfg(feature = "print")]
-            Some("microsoft.graph.printTask") => {
-                Self::PrintTask(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.printTask") => Self::PrintTask(rest(ahead, map)?),
             #[cfg(feature = "print")]
             Some("microsoft.graph.printTaskDefinition") => {
-                Self::PrintTaskDefinition(serde::Deserialize::deserialize(d)?)
+                Self::PrintTaskDefinition(rest(ahead, map)?)
             }
             #[cfg(feature = "print")]
-            Some("microsoft.graph.printTaskTrigger") => {
-                Self::PrintTaskTrigger(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.printTaskTrigger") => Self::PrintTaskTrigger(rest(ahead, map)?),
             #[cfg(any(feature = "reports", feature = "other"))]
-            Some("microsoft.graph.printUsage") => {
-                Self::PrintUsage(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.printUsage") => Self::PrintUsage(rest(ahead, map)?),
             #[cfg(feature = "reports")]
             Some("microsoft.graph.printUsageByPrinter") => {
-                Self::PrintUsageByPrinter(serde::Deserialize::deserialize(d)?)
+                Self::PrintUsageByPrinter(rest(ahead, map)?)
             }
             #[cfg(feature = "reports")]
-            Some("microsoft.graph.printUsageByUser") => {
-                Self::PrintUsageByUser(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.printUsageByUser") => Self::PrintUsageByUser(rest(ahead, map)?),
             #[cfg(feature = "identity-governance")]
             Some("microsoft.graph.privilegedAccessGroup") => {
-                Self::PrivilegedAccessGroup(serde::Deserialize::deserialize(d)?)
+                Self::PrivilegedAccessGroup(rest(ahead, map)?)
             }
             #[cfg(feature = "identity-governance")]
             Some("microsoft.graph.privilegedAccessRoot") => {
-                Self::PrivilegedAccessRoot(serde::Deserialize::deserialize(d)?)
+                Self::PrivilegedAccessRoot(rest(ahead, map)?)
             }
             #[cfg(any(feature = "identity-governance", feature = "other"))]
             Some("microsoft.graph.privilegedAccessSchedule") => {
-                Self::PrivilegedAccessSchedule(serde::Deserialize::deserialize(d)?)
+                Self::PrivilegedAccessSchedule(rest(ahead, map)?)
             }
             #[cfg(feature = "identity-governance")]
             Some("microsoft.graph.privilegedAccessGroupAssignmentSchedule") => {
-                Self::PrivilegedAccessGroupAssignmentSchedule(serde::Deserialize::deserialize(d)?)
+                Self::PrivilegedAccessGroupAssignmentSchedule(rest(ahead, map)?)
             }
             #[cfg(feature = "identity-governance")]
             Some("microsoft.graph.privilegedAccessGroupEligibilitySchedule") => {
-                Self::PrivilegedAccessGroupEligibilitySchedule(serde::Deserialize::deserialize(d)?)
+                Self::PrivilegedAccessGroupEligibilitySchedule(rest(ahead, map)?)
             }
             #[cfg(any(feature = "identity-governance", feature = "other"))]
             Some("microsoft.graph.privilegedAccessScheduleInstance") => {
-                Self::PrivilegedAccessScheduleInstance(serde::Deserialize::deserialize(d)?)
+                Self::PrivilegedAccessScheduleInstance(rest(ahead, map)?)
             }
             #[cfg(feature = "identity-governance")]
             Some("microsoft.graph.privilegedAccessGroupAssignmentScheduleInstance") => {
-                Self::PrivilegedAccessGroupAssignmentScheduleInstance(
-                    serde::Deserialize::deserialize(d)?,
-                )
+                Self::PrivilegedAccessGroupAssignmentScheduleInstance(rest(ahead, map)?)
             }
             #[cfg(feature = "identity-governance")]
             Some("microsoft.graph.privilegedAccessGroupEligibilityScheduleInstance") => {
-                Self::PrivilegedAccessGroupEligibilityScheduleInstance(
-                    serde::Deserialize::deserialize(d)?,
-                )
+                Self::PrivilegedAccessGroupEligibilityScheduleInstance(rest(ahead, map)?)
             }
             #[cfg(feature = "directory")]
             Some("microsoft.graph.profileCardProperty") => {
-                Self::ProfileCardProperty(serde::Deserialize::deserialize(d)?)
+                Self::ProfileCardProperty(rest(ahead, map)?)
             }
             #[cfg(feature = "identity")]
-            Some("microsoft.graph.profilePhoto") => {
-                Self::ProfilePhoto(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.profilePhoto") => Self::ProfilePhoto(rest(ahead, map)?),
             #[cfg(feature = "directory")]
             Some("microsoft.graph.profilePropertySetting") => {
-                Self::ProfilePropertySetting(serde::Deserialize::deserialize(d)?)
+                Self::ProfilePropertySetting(rest(ahead, map)?)
             }
             #[cfg(feature = "directory")]
-            Some("microsoft.graph.profileSource") => {
-                Self::ProfileSource(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.profileSource") => Self::ProfileSource(rest(ahead, map)?),
             #[cfg(feature = "directory")]
-            Some("microsoft.graph.pronounsSettings") => {
-                Self::PronounsSettings(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.pronounsSettings") => Self::PronounsSettings(rest(ahead, map)?),
             #[cfg(feature = "solutions")]
             Some("microsoft.graph.protectionPolicyBase") => {
-                Self::ProtectionPolicyBase(serde::Deserialize::deserialize(d)?)
+                Self::ProtectionPolicyBase(rest(ahead, map)?)
             }
             #[cfg(feature = "solutions")]
             Some("microsoft.graph.exchangeProtectionPolicy") => {
-                Self::ExchangeProtectionPolicy(serde::Deserialize::deserialize(d)?)
+                Self::ExchangeProtectionPolicy(rest(ahead, map)?)
             }
             #[cfg(feature = "solutions")]
             Some("microsoft.graph.oneDriveForBusinessProtectionPolicy") => {
-                Self::OneDriveForBusinessProtectionPolicy(serde::Deserialize::deserialize(d)?)
+                Self::OneDriveForBusinessProtectionPolicy(rest(ahead, map)?)
             }
             #[cfg(feature = "solutions")]
             Some("microsoft.graph.sharePointProtectionPolicy") => {
-                Self::SharePointProtectionPolicy(serde::Deserialize::deserialize(d)?)
+                Self::SharePointProtectionPolicy(rest(ahead, map)?)
             }
             #[cfg(any(feature = "solutions", feature = "other"))]
             Some("microsoft.graph.protectionRuleBase") => {
-                Self::ProtectionRuleBase(serde::Deserialize::deserialize(d)?)
+                Self::ProtectionRuleBase(rest(ahead, map)?)
             }
             #[cfg(feature = "solutions")]
             Some("microsoft.graph.driveProtectionRule") => {
-                Self::DriveProtectionRule(serde::Deserialize::deserialize(d)?)
+                Self::DriveProtectionRule(rest(ahead, map)?)
             }
             #[cfg(feature = "solutions")]
             Some("microsoft.graph.mailboxProtectionRule") => {
-                Self::MailboxProtectionRule(serde::Deserialize::deserialize(d)?)
+                Self::MailboxProtectionRule(rest(ahead, map)?)
             }
             #[cfg(feature = "solutions")]
             Some("microsoft.graph.siteProtectionRule") => {
-                Self::SiteProtectionRule(serde::Deserialize::deserialize(d)?)
+                Self::SiteProtectionRule(rest(ahead, map)?)
             }
             #[cfg(any(feature = "solutions", feature = "other"))]
             Some("microsoft.graph.protectionUnitBase") => {
-                Self::ProtectionUnitBase(serde::Deserialize::deserialize(d)?)
+                Self::ProtectionUnitBase(rest(ahead, map)?)
             }
             #[cfg(feature = "solutions")]
             Some("microsoft.graph.driveProtectionUnit") => {
-                Self::DriveProtectionUnit(serde::Deserialize::deserialize(d)?)
+                Self::DriveProtectionUnit(rest(ahead, map)?)
             }
             #[cfg(feature = "solutions")]
             Some("microsoft.graph.mailboxProtectionUnit") => {
-                Self::MailboxProtectionUnit(serde::Deserialize::deserialize(d)?)
+                Self::MailboxProtectionUnit(rest(ahead, map)?)
             }
             #[cfg(feature = "solutions")]
             Some("microsoft.graph.siteProtectionUnit") => {
-                Self::SiteProtectionUnit(serde::Deserialize::deserialize(d)?)
+                Self::SiteProtectionUnit(rest(ahead, map)?)
             }
             #[cfg(any(feature = "solutions", feature = "other"))]
             Some("microsoft.graph.protectionUnitsBulkJobBase") => {
-                Self::ProtectionUnitsBulkJobBase(serde::Deserialize::deserialize(d)?)
+                Self::ProtectionUnitsBulkJobBase(rest(ahead, map)?)
             }
             #[cfg(feature = "solutions")]
             Some("microsoft.graph.driveProtectionUnitsBulkAdditionJob") => {
-                Self::DriveProtectionUnitsBulkAdditionJob(serde::Deserialize::deserialize(d)?)
+                Self::DriveProtectionUnitsBulkAdditionJob(rest(ahead, map)?)
             }
             #[cfg(feature = "solutions")]
             Some("microsoft.graph.mailboxProtectionUnitsBulkAdditionJob") => {
-                Self::MailboxProtectionUnitsBulkAdditionJob(serde::Deserialize::deserialize(d)?)
+                Self::MailboxProtectionUnitsBulkAdditionJob(rest(ahead, map)?)
             }
             #[cfg(feature = "solutions")]
             Some("microsoft.graph.siteProtectionUnitsBulkAdditionJob") => {
-                Self::SiteProtectionUnitsBulkAdditionJob(serde::Deserialize::deserialize(d)?)
+                Self::SiteProtectionUnitsBulkAdditionJob(rest(ahead, map)?)
             }
             #[cfg(feature = "reports")]
             Some("microsoft.graph.provisioningObjectSummary") => {
-                Self::ProvisioningObjectSummary(serde::Deserialize::deserialize(d)?)
+                Self::ProvisioningObjectSummary(rest(ahead, map)?)
             }
             #[cfg(feature = "directory")]
             Some("microsoft.graph.publicKeyInfrastructureRoot") => {
-                Self::PublicKeyInfrastructureRoot(serde::Deserialize::deserialize(d)?)
+                Self::PublicKeyInfrastructureRoot(rest(ahead, map)?)
             }
             #[cfg(feature = "identity-access")]
-            Some("microsoft.graph.qrCode") => Self::QrCode(serde::Deserialize::deserialize(d)?),
+            Some("microsoft.graph.qrCode") => Self::QrCode(rest(ahead, map)?),
             #[cfg(feature = "identity-access")]
-            Some("microsoft.graph.qrPin") => Self::QrPin(serde::Deserialize::deserialize(d)?),
+            Some("microsoft.graph.qrPin") => Self::QrPin(rest(ahead, map)?),
             #[cfg(feature = "identity-access")]
-            Some("microsoft.graph.rbacApplication") => {
-                Self::RbacApplication(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.rbacApplication") => Self::RbacApplication(rest(ahead, map)?),
             #[cfg(feature = "education")]
             Some("microsoft.graph.readingAssignmentSubmission") => {
-                Self::ReadingAssignmentSubmission(serde::Deserialize::deserialize(d)?)
+                Self::ReadingAssignmentSubmission(rest(ahead, map)?)
             }
             #[cfg(feature = "education")]
             Some("microsoft.graph.readingCoachPassage") => {
-                Self::ReadingCoachPassage(serde::Deserialize::deserialize(d)?)
+                Self::ReadingCoachPassage(rest(ahead, map)?)
             }
             #[cfg(feature = "education")]
             Some("microsoft.graph.reflectCheckInResponse") => {
-                Self::ReflectCheckInResponse(serde::Deserialize::deserialize(d)?)
+                Self::ReflectCheckInResponse(rest(ahead, map)?)
             }
             #[cfg(feature = "other")]
             Some("microsoft.graph.relyingPartyDetailedSummary") => {
-                Self::RelyingPartyDetailedSummary(serde::Deserialize::deserialize(d)?)
+                Self::RelyingPartyDetailedSummary(rest(ahead, map)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.remoteAssistancePartner") => {
-                Self::RemoteAssistancePartner(serde::Deserialize::deserialize(d)?)
+                Self::RemoteAssistancePartner(rest(ahead, map)?)
             }
             #[cfg(feature = "identity")]
             Some("microsoft.graph.remoteDesktopSecurityConfiguration") => {
-                Self::RemoteDesktopSecurityConfiguration(serde::Deserialize::deserialize(d)?)
+                Self::RemoteDesktopSecurityConfiguration(rest(ahead, map)?)
             }
             #[cfg(feature = "education")]
-            Some("microsoft.graph.reportsRoot") => {
-                Self::ReportsRoot(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.reportsRoot") => Self::ReportsRoot(rest(ahead, map)?),
             #[cfg(any(
                 feature = "identity-governance",
                 feature = "identity-access",
                 feature = "other"
             ))]
-            Some("microsoft.graph.request") => Self::Request(serde::Deserialize::deserialize(d)?),
+            Some("microsoft.graph.request") => Self::Request(rest(ahead, map)?),
             #[cfg(any(feature = "identity-governance", feature = "other"))]
             Some("microsoft.graph.privilegedAccessScheduleRequest") => {
-                Self::PrivilegedAccessScheduleRequest(serde::Deserialize::deserialize(d)?)
+                Self::PrivilegedAccessScheduleRequest(rest(ahead, map)?)
             }
             #[cfg(feature = "identity-governance")]
             Some("microsoft.graph.privilegedAccessGroupAssignmentScheduleRequest") => {
-                Self::PrivilegedAccessGroupAssignmentScheduleRequest(
-                    serde::Deserialize::deserialize(d)?,
-                )
+                Self::PrivilegedAccessGroupAssignmentScheduleRequest(rest(ahead, map)?)
             }
             #[cfg(feature = "identity-governance")]
             Some("microsoft.graph.privilegedAccessGroupEligibilityScheduleRequest") => {
-                Self::PrivilegedAccessGroupEligibilityScheduleRequest(
-                    serde::Deserialize::deserialize(d)?,
-                )
+                Self::PrivilegedAccessGroupEligibilityScheduleRequest(rest(ahead, map)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.unifiedRoleAssignmentScheduleRequest") => {
-                Self::UnifiedRoleAssignmentScheduleRequest(serde::Deserialize::deserialize(d)?)
+                Self::UnifiedRoleAssignmentScheduleRequest(rest(ahead, map)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.unifiedRoleEligibilityScheduleRequest") => {
-                Self::UnifiedRoleEligibilityScheduleRequest(serde::Deserialize::deserialize(d)?)
+                Self::UnifiedRoleEligibilityScheduleRequest(rest(ahead, map)?)
             }
             #[cfg(feature = "identity-governance")]
             Some("microsoft.graph.userConsentRequest") => {
-                Self::UserConsentRequest(serde::Deserialize::deserialize(d)?)
+                Self::UserConsentRequest(rest(ahead, map)?)
             }
             #[cfg(feature = "device-management")]
-            Some("microsoft.graph.resourceOperation") => {
-                Self::ResourceOperation(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.resourceOperation") => Self::ResourceOperation(rest(ahead, map)?),
             #[cfg(any(feature = "solutions", feature = "other"))]
             Some("microsoft.graph.restoreArtifactBase") => {
-                Self::RestoreArtifactBase(serde::Deserialize::deserialize(d)?)
+                Self::RestoreArtifactBase(rest(ahead, map)?)
             }
             #[cfg(feature = "solutions")]
             Some("microsoft.graph.driveRestoreArtifact") => {
-                Self::DriveRestoreArtifact(serde::Deserialize::deserialize(d)?)
+                Self::DriveRestoreArtifact(rest(ahead, map)?)
             }
             #[cfg(feature = "solutions")]
             Some("microsoft.graph.mailboxRestoreArtifact") => {
-                Self::MailboxRestoreArtifact(serde::Deserialize::deserialize(d)?)
+                Self::MailboxRestoreArtifact(rest(ahead, map)?)
             }
             #[cfg(feature = "solutions")]
             Some("microsoft.graph.granularMailboxRestoreArtifact") => {
-                Self::GranularMailboxRestoreArtifact(serde::Deserialize::deserialize(d)?)
+                Self::GranularMailboxRestoreArtifact(rest(ahead, map)?)
             }
             #[cfg(feature = "solutions")]
             Some("microsoft.graph.siteRestoreArtifact") => {
-                Self::SiteRestoreArtifact(serde::Deserialize::deserialize(d)?)
+                Self::SiteRestoreArtifact(rest(ahead, map)?)
             }
             #[cfg(any(feature = "solutions", feature = "other"))]
             Some("microsoft.graph.restoreArtifactsBulkRequestBase") => {
-                Self::RestoreArtifactsBulkRequestBase(serde::Deserialize::deserialize(d)?)
+                Self::RestoreArtifactsBulkRequestBase(rest(ahead, map)?)
             }
             #[cfg(feature = "solutions")]
             Some("microsoft.graph.driveRestoreArtifactsBulkAdditionRequest") => {
-                Self::DriveRestoreArtifactsBulkAdditionRequest(serde::Deserialize::deserialize(d)?)
+                Self::DriveRestoreArtifactsBulkAdditionRequest(rest(ahead, map)?)
             }
             #[cfg(feature = "solutions")]
             Some("microsoft.graph.mailboxRestoreArtifactsBulkAdditionRequest") => {
-                Self::MailboxRestoreArtifactsBulkAdditionRequest(serde::Deserialize::deserialize(
-                    d,
-                )?)
+                Self::MailboxRestoreArtifactsBulkAdditionRequest(rest(ahead, map)?)
             }
             #[cfg(feature = "solutions")]
             Some("microsoft.graph.siteRestoreArtifactsBulkAdditionRequest") => {
-                Self::SiteRestoreArtifactsBulkAdditionRequest(serde::Deserialize::deserialize(d)?)
+                Self::SiteRestoreArtifactsBulkAdditionRequest(rest(ahead, map)?)
             }
             #[cfg(feature = "solutions")]
-            Some("microsoft.graph.restorePoint") => {
-                Self::RestorePoint(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.restorePoint") => Self::RestorePoint(rest(ahead, map)?),
             #[cfg(feature = "solutions")]
             Some("microsoft.graph.restoreSessionBase") => {
-                Self::RestoreSessionBase(serde::Deserialize::deserialize(d)?)
+                Self::RestoreSessionBase(rest(ahead, map)?)
             }
             #[cfg(feature = "solutions")]
             Some("microsoft.graph.exchangeRestoreSession") => {
-                Self::ExchangeRestoreSession(serde::Deserialize::deserialize(d)?)
+                Self::ExchangeRestoreSession(rest(ahead, map)?)
             }
             #[cfg(feature = "solutions")]
             Some("microsoft.graph.oneDriveForBusinessRestoreSession") => {
-                Self::OneDriveForBusinessRestoreSession(serde::Deserialize::deserialize(d)?)
+                Self::OneDriveForBusinessRestoreSession(rest(ahead, map)?)
             }
             #[cfg(feature = "solutions")]
             Some("microsoft.graph.sharePointRestoreSession") => {
-                Self::SharePointRestoreSession(serde::Deserialize::deserialize(d)?)
+                Self::SharePointRestoreSession(rest(ahead, map)?)
             }
             #[cfg(feature = "security")]
-            Some("microsoft.graph.riskDetection") => {
-                Self::RiskDetection(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.riskDetection") => Self::RiskDetection(rest(ahead, map)?),
             #[cfg(feature = "security")]
             Some("microsoft.graph.riskyServicePrincipal") => {
-                Self::RiskyServicePrincipal(serde::Deserialize::deserialize(d)?)
+                Self::RiskyServicePrincipal(rest(ahead, map)?)
             }
             #[cfg(feature = "security")]
             Some("microsoft.graph.riskyServicePrincipalHistoryItem") => {
-                Self::RiskyServicePrincipalHistoryItem(serde::Deserialize::deserialize(d)?)
+                Self::RiskyServicePrincipalHistoryItem(rest(ahead, map)?)
             }
             #[cfg(feature = "security")]
-            Some("microsoft.graph.riskyUser") => {
-                Self::RiskyUser(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.riskyUser") => Self::RiskyUser(rest(ahead, map)?),
             #[cfg(feature = "security")]
             Some("microsoft.graph.riskyUserHistoryItem") => {
-                Self::RiskyUserHistoryItem(serde::Deserialize::deserialize(d)?)
+                Self::RiskyUserHistoryItem(rest(ahead, map)?)
             }
             #[cfg(feature = "device-management")]
-            Some("microsoft.graph.roleAssignment") => {
-                Self::RoleAssignment(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.roleAssignment") => Self::RoleAssignment(rest(ahead, map)?),
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.deviceAndAppManagementRoleAssignment") => {
-                Self::DeviceAndAppManagementRoleAssignment(serde::Deserialize::deserialize(d)?)
+                Self::DeviceAndAppManagementRoleAssignment(rest(ahead, map)?)
             }
             #[cfg(feature = "device-management")]
-            Some("microsoft.graph.roleDefinition") => {
-                Self::RoleDefinition(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.roleDefinition") => Self::RoleDefinition(rest(ahead, map)?),
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.deviceAndAppManagementRoleDefinition") => {
-                Self::DeviceAndAppManagementRoleDefinition(serde::Deserialize::deserialize(d)?)
+                Self::DeviceAndAppManagementRoleDefinition(rest(ahead, map)?)
             }
             #[cfg(feature = "teams")]
-            Some("microsoft.graph.schedule") => Self::Schedule(serde::Deserialize::deserialize(d)?),
+            Some("microsoft.graph.schedule") => Self::Schedule(rest(ahead, map)?),
             #[cfg(feature = "directory")]
-            Some("microsoft.graph.schemaExtension") => {
-                Self::SchemaExtension(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.schemaExtension") => Self::SchemaExtension(rest(ahead, map)?),
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.scopedRoleMembership") => {
-                Self::ScopedRoleMembership(serde::Deserialize::deserialize(d)?)
+                Self::ScopedRoleMembership(rest(ahead, map)?)
             }
             #[cfg(feature = "search")]
-            Some("microsoft.graph.searchEntity") => {
-                Self::SearchEntity(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.searchEntity") => Self::SearchEntity(rest(ahead, map)?),
             #[cfg(feature = "security")]
-            Some("microsoft.graph.secureScore") => {
-                Self::SecureScore(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.secureScore") => Self::SecureScore(rest(ahead, map)?),
             #[cfg(feature = "security")]
             Some("microsoft.graph.secureScoreControlProfile") => {
-                Self::SecureScoreControlProfile(serde::Deserialize::deserialize(d)?)
+                Self::SecureScoreControlProfile(rest(ahead, map)?)
             }
             #[cfg(feature = "reports")]
             Some("microsoft.graph.securityReportsRoot") => {
-                Self::SecurityReportsRoot(serde::Deserialize::deserialize(d)?)
+                Self::SecurityReportsRoot(rest(ahead, map)?)
             }
             #[cfg(feature = "other")]
-            Some("microsoft.graph.sensitivityLabel") => {
-                Self::SensitivityLabel(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.sensitivityLabel") => Self::SensitivityLabel(rest(ahead, map)?),
             #[cfg(feature = "directory")]
             Some("microsoft.graph.serviceAnnouncement") => {
-                Self::ServiceAnnouncement(serde::Deserialize::deserialize(d)?)
+                Self::ServiceAnnouncement(rest(ahead, map)?)
             }
             #[cfg(feature = "directory")]
             Some("microsoft.graph.serviceAnnouncementAttachment") => {
-                Self::ServiceAnnouncementAttachment(serde::Deserialize::deserialize(d)?)
+                Self::ServiceAnnouncementAttachment(rest(ahead, map)?)
             }
             #[cfg(any(feature = "directory", feature = "other"))]
             Some("microsoft.graph.serviceAnnouncementBase") => {
-                Self::ServiceAnnouncementBase(serde::Deserialize::deserialize(d)?)
+                Self::ServiceAnnouncementBase(rest(ahead, map)?)
             }
             #[cfg(feature = "directory")]
             Some("microsoft.graph.serviceHealthIssue") => {
-                Self::ServiceHealthIssue(serde::Deserialize::deserialize(d)?)
+                Self::ServiceHealthIssue(rest(ahead, map)?)
             }
             #[cfg(feature = "directory")]
             Some("microsoft.graph.serviceUpdateMessage") => {
-                Self::ServiceUpdateMessage(serde::Deserialize::deserialize(d)?)
+                Self::ServiceUpdateMessage(rest(ahead, map)?)
             }
             #[cfg(feature = "solutions")]
-            Some("microsoft.graph.serviceApp") => {
-                Self::ServiceApp(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.serviceApp") => Self::ServiceApp(rest(ahead, map)?),
             #[cfg(feature = "directory")]
-            Some("microsoft.graph.serviceHealth") => {
-                Self::ServiceHealth(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.serviceHealth") => Self::ServiceHealth(rest(ahead, map)?),
             #[cfg(feature = "security")]
             Some("microsoft.graph.servicePrincipalRiskDetection") => {
-                Self::ServicePrincipalRiskDetection(serde::Deserialize::deserialize(d)?)
+                Self::ServicePrincipalRiskDetection(rest(ahead, map)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.serviceProviderConstraints") => {
-                Self::ServiceProviderConstraints(serde::Deserialize::deserialize(d)?)
+                Self::ServiceProviderConstraints(rest(ahead, map)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.delegatedAdminServiceProviderConstraints") => {
-                Self::DelegatedAdminServiceProviderConstraints(serde::Deserialize::deserialize(d)?)
+                Self::DelegatedAdminServiceProviderConstraints(rest(ahead, map)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.settingStateDeviceSummary") => {
-                Self::SettingStateDeviceSummary(serde::Deserialize::deserialize(d)?)
+                Self::SettingStateDeviceSummary(rest(ahead, map)?)
             }
             #[cfg(feature = "other")]
-            Some("microsoft.graph.sharedInsight") => {
-                Self::SharedInsight(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.sharedInsight") => Self::SharedInsight(rest(ahead, map)?),
             #[cfg(feature = "directory")]
-            Some("microsoft.graph.sharepoint") => {
-                Self::Sharepoint(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.sharepoint") => Self::Sharepoint(rest(ahead, map)?),
             #[cfg(feature = "storage")]
-            Some("microsoft.graph.sharePointGroup") => {
-                Self::SharePointGroup(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.sharePointGroup") => Self::SharePointGroup(rest(ahead, map)?),
             #[cfg(feature = "storage")]
             Some("microsoft.graph.sharePointGroupMember") => {
-                Self::SharePointGroupMember(serde::Deserialize::deserialize(d)?)
+                Self::SharePointGroupMember(rest(ahead, map)?)
             }
             #[cfg(feature = "storage")]
             Some("microsoft.graph.sharePointMigrationEvent") => {
-                Self::SharePointMigrationEvent(serde::Deserialize::deserialize(d)?)
+                Self::SharePointMigrationEvent(rest(ahead, map)?)
             }
             #[cfg(feature = "storage")]
             Some("microsoft.graph.sharePointMigrationFinishManifestFileUploadEvent") => {
-                Self::SharePointMigrationFinishManifestFileUploadEvent(
-                    serde::Deserialize::deserialize(d)?,
-                )
+                Self::SharePointMigrationFinishManifestFileUploadEvent(rest(ahead, map)?)
             }
             #[cfg(feature = "storage")]
             Some("microsoft.graph.sharePointMigrationJobCancelledEvent") => {
-                Self::SharePointMigrationJobCancelledEvent(serde::Deserialize::deserialize(d)?)
+                Self::SharePointMigrationJobCancelledEvent(rest(ahead, map)?)
             }
             #[cfg(feature = "storage")]
             Some("microsoft.graph.sharePointMigrationJobDeletedEvent") => {
-                Self::SharePointMigrationJobDeletedEvent(serde::Deserialize::deserialize(d)?)
+                Self::SharePointMigrationJobDeletedEvent(rest(ahead, map)?)
             }
             #[cfg(feature = "storage")]
             Some("microsoft.graph.sharePointMigrationJobErrorEvent") => {
-                Self::SharePointMigrationJobErrorEvent(serde::Deserialize::deserialize(d)?)
+                Self::SharePointMigrationJobErrorEvent(rest(ahead, map)?)
             }
             #[cfg(feature = "storage")]
             Some("microsoft.graph.sharePointMigrationJobPostponedEvent") => {
-                Self::SharePointMigrationJobPostponedEvent(serde::Deserialize::deserialize(d)?)
+                Self::SharePointMigrationJobPostponedEvent(rest(ahead, map)?)
             }
             #[cfg(feature = "storage")]
             Some("microsoft.graph.sharePointMigrationJobProgressEvent") => {
-                Self::SharePointMigrationJobProgressEvent(serde::Deserialize::deserialize(d)?)
+                Self::SharePointMigrationJobProgressEvent(rest(ahead, map)?)
             }
             #[cfg(feature = "storage")]
             Some("microsoft.graph.sharePointMigrationJobQueuedEvent") => {
-                Self::SharePointMigrationJobQueuedEvent(serde::Deserialize::deserialize(d)?)
+                Self::SharePointMigrationJobQueuedEvent(rest(ahead, map)?)
             }
             #[cfg(feature = "storage")]
             Some("microsoft.graph.sharePointMigrationJobStartEvent") => {
-                Self::SharePointMigrationJobStartEvent(serde::Deserialize::deserialize(d)?)
+                Self::SharePointMigrationJobStartEvent(rest(ahead, map)?)
             }
             #[cfg(feature = "storage")]
             Some("microsoft.graph.sharePointMigrationJob") => {
-                Self::SharePointMigrationJob(serde::Deserialize::deserialize(d)?)
+                Self::SharePointMigrationJob(rest(ahead, map)?)
             }
             #[cfg(feature = "directory")]
             Some("microsoft.graph.sharepointSettings") => {
-                Self::SharepointSettings(serde::Deserialize::deserialize(d)?)
+                Self::SharepointSettings(rest(ahead, map)?)
             }
             #[cfg(feature = "reports")]
-            Some("microsoft.graph.signIn") => Self::SignIn(serde::Deserialize::deserialize(d)?),
+            Some("microsoft.graph.signIn") => Self::SignIn(rest(ahead, map)?),
             #[cfg(feature = "security")]
-            Some("microsoft.graph.simulation") => {
-                Self::Simulation(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.simulation") => Self::Simulation(rest(ahead, map)?),
             #[cfg(feature = "security")]
             Some("microsoft.graph.simulationAutomation") => {
-                Self::SimulationAutomation(serde::Deserialize::deserialize(d)?)
+                Self::SimulationAutomation(rest(ahead, map)?)
             }
             #[cfg(feature = "security")]
             Some("microsoft.graph.simulationAutomationRun") => {
-                Self::SimulationAutomationRun(serde::Deserialize::deserialize(d)?)
+                Self::SimulationAutomationRun(rest(ahead, map)?)
             }
             #[cfg(feature = "mail")]
             Some("microsoft.graph.singleValueLegacyExtendedProperty") => {
-                Self::SingleValueLegacyExtendedProperty(serde::Deserialize::deserialize(d)?)
+                Self::SingleValueLegacyExtendedProperty(rest(ahead, map)?)
             }
             #[cfg(feature = "other")]
             Some("microsoft.graph.softwareUpdateStatusSummary") => {
-                Self::SoftwareUpdateStatusSummary(serde::Deserialize::deserialize(d)?)
+                Self::SoftwareUpdateStatusSummary(rest(ahead, map)?)
             }
             #[cfg(feature = "education")]
             Some("microsoft.graph.speakerAssignmentSubmission") => {
-                Self::SpeakerAssignmentSubmission(serde::Deserialize::deserialize(d)?)
+                Self::SpeakerAssignmentSubmission(rest(ahead, map)?)
             }
             #[cfg(any(feature = "storage", feature = "other"))]
             Some("microsoft.graph.storageQuotaBreakdown") => {
-                Self::StorageQuotaBreakdown(serde::Deserialize::deserialize(d)?)
+                Self::StorageQuotaBreakdown(rest(ahead, map)?)
             }
             #[cfg(feature = "storage")]
             Some("microsoft.graph.serviceStorageQuotaBreakdown") => {
-                Self::ServiceStorageQuotaBreakdown(serde::Deserialize::deserialize(d)?)
+                Self::ServiceStorageQuotaBreakdown(rest(ahead, map)?)
             }
             #[cfg(feature = "storage")]
-            Some("microsoft.graph.storageSettings") => {
-                Self::StorageSettings(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.storageSettings") => Self::StorageSettings(rest(ahead, map)?),
             #[cfg(feature = "security")]
             Some("microsoft.graph.subjectRightsRequest") => {
-                Self::SubjectRightsRequest(serde::Deserialize::deserialize(d)?)
+                Self::SubjectRightsRequest(rest(ahead, map)?)
             }
             #[cfg(feature = "directory")]
-            Some("microsoft.graph.subscribedSku") => {
-                Self::SubscribedSku(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.subscribedSku") => Self::SubscribedSku(rest(ahead, map)?),
             #[cfg(feature = "subscriptions")]
-            Some("microsoft.graph.subscription") => {
-                Self::Subscription(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.subscription") => Self::Subscription(rest(ahead, map)?),
             #[cfg(feature = "identity")]
-            Some("microsoft.graph.synchronization") => {
-                Self::Synchronization(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.synchronization") => Self::Synchronization(rest(ahead, map)?),
             #[cfg(feature = "identity")]
             Some("microsoft.graph.synchronizationJob") => {
-                Self::SynchronizationJob(serde::Deserialize::deserialize(d)?)
+                Self::SynchronizationJob(rest(ahead, map)?)
             }
             #[cfg(feature = "identity")]
             Some("microsoft.graph.synchronizationSchema") => {
-                Self::SynchronizationSchema(serde::Deserialize::deserialize(d)?)
+                Self::SynchronizationSchema(rest(ahead, map)?)
             }
             #[cfg(feature = "identity")]
             Some("microsoft.graph.synchronizationTemplate") => {
-                Self::SynchronizationTemplate(serde::Deserialize::deserialize(d)?)
+                Self::SynchronizationTemplate(rest(ahead, map)?)
             }
             #[cfg(feature = "identity")]
-            Some("microsoft.graph.targetDeviceGroup") => {
-                Self::TargetDeviceGroup(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.targetDeviceGroup") => Self::TargetDeviceGroup(rest(ahead, map)?),
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.targetedManagedAppPolicyAssignment") => {
-                Self::TargetedManagedAppPolicyAssignment(serde::Deserialize::deserialize(d)?)
+                Self::TargetedManagedAppPolicyAssignment(rest(ahead, map)?)
             }
             #[cfg(feature = "teams")]
-            Some("microsoft.graph.team") => Self::Team(serde::Deserialize::deserialize(d)?),
+            Some("microsoft.graph.team") => Self::Team(rest(ahead, map)?),
             #[cfg(any(feature = "teams", feature = "other"))]
-            Some("microsoft.graph.teamInfo") => Self::TeamInfo(serde::Deserialize::deserialize(d)?),
+            Some("microsoft.graph.teamInfo") => Self::TeamInfo(rest(ahead, map)?),
             #[cfg(feature = "teams")]
             Some("microsoft.graph.associatedTeamInfo") => {
-                Self::AssociatedTeamInfo(serde::Deserialize::deserialize(d)?)
+                Self::AssociatedTeamInfo(rest(ahead, map)?)
             }
             #[cfg(feature = "teams")]
             Some("microsoft.graph.sharedWithChannelTeamInfo") => {
-                Self::SharedWithChannelTeamInfo(serde::Deserialize::deserialize(d)?)
+                Self::SharedWithChannelTeamInfo(rest(ahead, map)?)
             }
             #[cfg(feature = "teams")]
-            Some("microsoft.graph.teamsApp") => Self::TeamsApp(serde::Deserialize::deserialize(d)?),
+            Some("microsoft.graph.teamsApp") => Self::TeamsApp(rest(ahead, map)?),
             #[cfg(feature = "teams")]
             Some("microsoft.graph.teamsAppDefinition") => {
-                Self::TeamsAppDefinition(serde::Deserialize::deserialize(d)?)
+                Self::TeamsAppDefinition(rest(ahead, map)?)
             }
             #[cfg(feature = "teams")]
             Some("microsoft.graph.teamsAppInstallation") => {
-                Self::TeamsAppInstallation(serde::Deserialize::deserialize(d)?)
+                Self::TeamsAppInstallation(rest(ahead, map)?)
             }
             #[cfg(feature = "teams")]
             Some("microsoft.graph.userScopeTeamsAppInstallation") => {
-                Self::UserScopeTeamsAppInstallation(serde::Deserialize::deserialize(d)?)
+                Self::UserScopeTeamsAppInstallation(rest(ahead, map)?)
             }
             #[cfg(feature = "teams")]
-            Some("microsoft.graph.teamsAppSettings") => {
-                Self::TeamsAppSettings(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.teamsAppSettings") => Self::TeamsAppSettings(rest(ahead, map)?),
             #[cfg(feature = "teams")]
             Some("microsoft.graph.teamsAsyncOperation") => {
-                Self::TeamsAsyncOperation(serde::Deserialize::deserialize(d)?)
+                Self::TeamsAsyncOperation(rest(ahead, map)?)
             }
             #[cfg(feature = "teams")]
-            Some("microsoft.graph.teamsTab") => Self::TeamsTab(serde::Deserialize::deserialize(d)?),
+            Some("microsoft.graph.teamsTab") => Self::TeamsTab(rest(ahead, map)?),
             #[cfg(feature = "teams")]
-            Some("microsoft.graph.teamsTemplate") => {
-                Self::TeamsTemplate(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.teamsTemplate") => Self::TeamsTemplate(rest(ahead, map)?),
             #[cfg(feature = "teams")]
-            Some("microsoft.graph.teamwork") => Self::Teamwork(serde::Deserialize::deserialize(d)?),
+            Some("microsoft.graph.teamwork") => Self::Teamwork(rest(ahead, map)?),
             #[cfg(feature = "teams")]
-            Some("microsoft.graph.teamworkBot") => {
-                Self::TeamworkBot(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.teamworkBot") => Self::TeamworkBot(rest(ahead, map)?),
             #[cfg(any(feature = "teams", feature = "other"))]
             Some("microsoft.graph.teamworkHostedContent") => {
-                Self::TeamworkHostedContent(serde::Deserialize::deserialize(d)?)
+                Self::TeamworkHostedContent(rest(ahead, map)?)
             }
             #[cfg(feature = "teams")]
             Some("microsoft.graph.chatMessageHostedContent") => {
-                Self::ChatMessageHostedContent(serde::Deserialize::deserialize(d)?)
+                Self::ChatMessageHostedContent(rest(ahead, map)?)
             }
             #[cfg(feature = "teams")]
-            Some("microsoft.graph.teamworkTag") => {
-                Self::TeamworkTag(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.teamworkTag") => Self::TeamworkTag(rest(ahead, map)?),
             #[cfg(feature = "teams")]
-            Some("microsoft.graph.teamworkTagMember") => {
-                Self::TeamworkTagMember(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.teamworkTagMember") => Self::TeamworkTagMember(rest(ahead, map)?),
             #[cfg(feature = "security")]
             Some("microsoft.graph.tenantProtectionScopeContainer") => {
-                Self::TenantProtectionScopeContainer(serde::Deserialize::deserialize(d)?)
+                Self::TenantProtectionScopeContainer(rest(ahead, map)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.termsAndConditions") => {
-                Self::TermsAndConditions(serde::Deserialize::deserialize(d)?)
+                Self::TermsAndConditions(rest(ahead, map)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.termsAndConditionsAcceptanceStatus") => {
-                Self::TermsAndConditionsAcceptanceStatus(serde::Deserialize::deserialize(d)?)
+                Self::TermsAndConditionsAcceptanceStatus(rest(ahead, map)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.termsAndConditionsAssignment") => {
-                Self::TermsAndConditionsAssignment(serde::Deserialize::deserialize(d)?)
+                Self::TermsAndConditionsAssignment(rest(ahead, map)?)
             }
             #[cfg(feature = "identity-governance")]
             Some("microsoft.graph.termsOfUseContainer") => {
-                Self::TermsOfUseContainer(serde::Deserialize::deserialize(d)?)
+                Self::TermsOfUseContainer(rest(ahead, map)?)
             }
             #[cfg(feature = "security")]
             Some("microsoft.graph.threatAssessmentRequest") => {
-                Self::ThreatAssessmentRequest(serde::Deserialize::deserialize(d)?)
+                Self::ThreatAssessmentRequest(rest(ahead, map)?)
             }
             #[cfg(feature = "security")]
             Some("microsoft.graph.emailFileAssessmentRequest") => {
-                Self::EmailFileAssessmentRequest(serde::Deserialize::deserialize(d)?)
+                Self::EmailFileAssessmentRequest(rest(ahead, map)?)
             }
             #[cfg(feature = "security")]
             Some("microsoft.graph.fileAssessmentRequest") => {
-                Self::FileAssessmentRequest(serde::Deserialize::deserialize(d)?)
+                Self::FileAssessmentRequest(rest(ahead, map)?)
             }
             #[cfg(feature = "security")]
             Some("microsoft.graph.mailAssessmentRequest") => {
-                Self::MailAssessmentRequest(serde::Deserialize::deserialize(d)?)
+                Self::MailAssessmentRequest(rest(ahead, map)?)
             }
             #[cfg(feature = "security")]
             Some("microsoft.graph.urlAssessmentRequest") => {
-                Self::UrlAssessmentRequest(serde::Deserialize::deserialize(d)?)
+                Self::UrlAssessmentRequest(rest(ahead, map)?)
             }
             #[cfg(feature = "security")]
             Some("microsoft.graph.threatAssessmentResult") => {
-                Self::ThreatAssessmentResult(serde::Deserialize::deserialize(d)?)
+                Self::ThreatAssessmentResult(rest(ahead, map)?)
             }
             #[cfg(feature = "files")]
-            Some("microsoft.graph.thumbnailSet") => {
-                Self::ThumbnailSet(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.thumbnailSet") => Self::ThumbnailSet(rest(ahead, map)?),
             #[cfg(feature = "todo")]
-            Some("microsoft.graph.todo") => Self::Todo(serde::Deserialize::deserialize(d)?),
+            Some("microsoft.graph.todo") => Self::Todo(rest(ahead, map)?),
             #[cfg(feature = "todo")]
-            Some("microsoft.graph.todoTask") => Self::TodoTask(serde::Deserialize::deserialize(d)?),
+            Some("microsoft.graph.todoTask") => Self::TodoTask(rest(ahead, map)?),
             #[cfg(feature = "todo")]
-            Some("microsoft.graph.todoTaskList") => {
-                Self::TodoTaskList(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.todoTaskList") => Self::TodoTaskList(rest(ahead, map)?),
             #[cfg(feature = "security")]
-            Some("microsoft.graph.training") => Self::Training(serde::Deserialize::deserialize(d)?),
+            Some("microsoft.graph.training") => Self::Training(rest(ahead, map)?),
             #[cfg(feature = "security")]
             Some("microsoft.graph.trainingLanguageDetail") => {
-                Self::TrainingLanguageDetail(serde::Deserialize::deserialize(d)?)
+                Self::TrainingLanguageDetail(rest(ahead, map)?)
             }
             #[cfg(feature = "other")]
-            Some("microsoft.graph.trending") => Self::Trending(serde::Deserialize::deserialize(d)?),
+            Some("microsoft.graph.trending") => Self::Trending(rest(ahead, map)?),
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.unifiedRbacResourceAction") => {
-                Self::UnifiedRbacResourceAction(serde::Deserialize::deserialize(d)?)
+                Self::UnifiedRbacResourceAction(rest(ahead, map)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.unifiedRbacResourceNamespace") => {
-                Self::UnifiedRbacResourceNamespace(serde::Deserialize::deserialize(d)?)
+                Self::UnifiedRbacResourceNamespace(rest(ahead, map)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.unifiedRoleAssignment") => {
-                Self::UnifiedRoleAssignment(serde::Deserialize::deserialize(d)?)
+                Self::UnifiedRoleAssignment(rest(ahead, map)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.unifiedRoleDefinition") => {
-                Self::UnifiedRoleDefinition(serde::Deserialize::deserialize(d)?)
+                Self::UnifiedRoleDefinition(rest(ahead, map)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.unifiedRoleManagementPolicy") => {
-                Self::UnifiedRoleManagementPolicy(serde::Deserialize::deserialize(d)?)
+                Self::UnifiedRoleManagementPolicy(rest(ahead, map)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.unifiedRoleManagementPolicyAssignment") => {
-                Self::UnifiedRoleManagementPolicyAssignment(serde::Deserialize::deserialize(d)?)
+                Self::UnifiedRoleManagementPolicyAssignment(rest(ahead, map)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.unifiedRoleManagementPolicyRule") => {
-                Self::UnifiedRoleManagementPolicyRule(serde::Deserialize::deserialize(d)?)
+                Self::UnifiedRoleManagementPolicyRule(rest(ahead, map)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.unifiedRoleManagementPolicyApprovalRule") => {
-                Self::UnifiedRoleManagementPolicyApprovalRule(serde::Deserialize::deserialize(d)?)
+                Self::UnifiedRoleManagementPolicyApprovalRule(rest(ahead, map)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.unifiedRoleManagementPolicyAuthenticationContextRule") => {
-                Self::UnifiedRoleManagementPolicyAuthenticationContextRule(
-                    serde::Deserialize::deserialize(d)?,
-                )
+                Self::UnifiedRoleManagementPolicyAuthenticationContextRule(rest(ahead, map)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.unifiedRoleManagementPolicyEnablementRule") => {
-                Self::UnifiedRoleManagementPolicyEnablementRule(serde::Deserialize::deserialize(d)?)
+                Self::UnifiedRoleManagementPolicyEnablementRule(rest(ahead, map)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.unifiedRoleManagementPolicyExpirationRule") => {
-                Self::UnifiedRoleManagementPolicyExpirationRule(serde::Deserialize::deserialize(d)?)
+                Self::UnifiedRoleManagementPolicyExpirationRule(rest(ahead, map)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.unifiedRoleManagementPolicyNotificationRule") => {
-                Self::UnifiedRoleManagementPolicyNotificationRule(serde::Deserialize::deserialize(
-                    d,
-                )?)
+                Self::UnifiedRoleManagementPolicyNotificationRule(rest(ahead, map)?)
             }
             #[cfg(any(feature = "identity-access", feature = "other"))]
             Some("microsoft.graph.unifiedRoleScheduleBase") => {
-                Self::UnifiedRoleScheduleBase(serde::Deserialize::deserialize(d)?)
+                Self::UnifiedRoleScheduleBase(rest(ahead, map)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.unifiedRoleAssignmentSchedule") => {
-                Self::UnifiedRoleAssignmentSchedule(serde::Deserialize::deserialize(d)?)
+                Self::UnifiedRoleAssignmentSchedule(rest(ahead, map)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.unifiedRoleEligibilitySchedule") => {
-                Self::UnifiedRoleEligibilitySchedule(serde::Deserialize::deserialize(d)?)
+                Self::UnifiedRoleEligibilitySchedule(rest(ahead, map)?)
             }
             #[cfg(any(feature = "identity-access", feature = "other"))]
             Some("microsoft.graph.unifiedRoleScheduleInstanceBase") => {
-                Self::UnifiedRoleScheduleInstanceBase(serde::Deserialize::deserialize(d)?)
+                Self::UnifiedRoleScheduleInstanceBase(rest(ahead, map)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.unifiedRoleAssignmentScheduleInstance") => {
-                Self::UnifiedRoleAssignmentScheduleInstance(serde::Deserialize::deserialize(d)?)
+                Self::UnifiedRoleAssignmentScheduleInstance(rest(ahead, map)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.unifiedRoleEligibilityScheduleInstance") => {
-                Self::UnifiedRoleEligibilityScheduleInstance(serde::Deserialize::deserialize(d)?)
+                Self::UnifiedRoleEligibilityScheduleInstance(rest(ahead, map)?)
             }
             #[cfg(feature = "storage")]
             Some("microsoft.graph.unifiedStorageQuota") => {
-                Self::UnifiedStorageQuota(serde::Deserialize::deserialize(d)?)
+                Self::UnifiedStorageQuota(rest(ahead, map)?)
             }
             #[cfg(feature = "other")]
             Some("microsoft.graph.usageRightsIncluded") => {
-                Self::UsageRightsIncluded(serde::Deserialize::deserialize(d)?)
+                Self::UsageRightsIncluded(rest(ahead, map)?)
             }
             #[cfg(feature = "other")]
-            Some("microsoft.graph.usedInsight") => {
-                Self::UsedInsight(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.usedInsight") => Self::UsedInsight(rest(ahead, map)?),
             #[cfg(feature = "identity")]
-            Some("microsoft.graph.userActivity") => {
-                Self::UserActivity(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.userActivity") => Self::UserActivity(rest(ahead, map)?),
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.userExperienceAnalyticsAppHealthApplicationPerformance") => {
-                Self::UserExperienceAnalyticsAppHealthApplicationPerformance(
-                    serde::Deserialize::deserialize(d)?,
-                )
+                Self::UserExperienceAnalyticsAppHealthApplicationPerformance(rest(ahead, map)?)
             }
             #[cfg(feature = "device-management")]
             Some(
                 "microsoft.graph.userExperienceAnalyticsAppHealthAppPerformanceByAppVersionDetails",
-            ) => Self::UserExperienceAnalyticsAppHealthAppPerformanceByAppVersionDetails(
-                serde::Deserialize::deserialize(d)?,
-            ),
+            ) => Self::UserExperienceAnalyticsAppHealthAppPerformanceByAppVersionDetails(rest(
+                ahead, map,
+            )?),
             #[cfg(feature = "device-management")]
             Some(
                 "microsoft.graph.userExperienceAnalyticsAppHealthAppPerformanceByAppVersionDeviceId",
-            ) => Self::UserExperienceAnalyticsAppHealthAppPerformanceByAppVersionDeviceId(
-                serde::Deserialize::deserialize(d)?,
-            ),
+            ) => Self::UserExperienceAnalyticsAppHealthAppPerformanceByAppVersionDeviceId(rest(
+                ahead, map,
+            )?),
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.userExperienceAnalyticsAppHealthAppPerformanceByOSVersion") => {
-                Self::UserExperienceAnalyticsAppHealthAppPerformanceByOSVersion(
-                    serde::Deserialize::deserialize(d)?,
-                )
+                Self::UserExperienceAnalyticsAppHealthAppPerformanceByOSVersion(rest(ahead, map)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.userExperienceAnalyticsAppHealthDeviceModelPerformance") => {
-                Self::UserExperienceAnalyticsAppHealthDeviceModelPerformance(
-                    serde::Deserialize::deserialize(d)?,
-                )
+                Self::UserExperienceAnalyticsAppHealthDeviceModelPerformance(rest(ahead, map)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.userExperienceAnalyticsAppHealthDevicePerformance") => {
-                Self::UserExperienceAnalyticsAppHealthDevicePerformance(
-                    serde::Deserialize::deserialize(d)?,
-                )
+                Self::UserExperienceAnalyticsAppHealthDevicePerformance(rest(ahead, map)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.userExperienceAnalyticsAppHealthDevicePerformanceDetails") => {
-                Self::UserExperienceAnalyticsAppHealthDevicePerformanceDetails(
-                    serde::Deserialize::deserialize(d)?,
-                )
+                Self::UserExperienceAnalyticsAppHealthDevicePerformanceDetails(rest(ahead, map)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.userExperienceAnalyticsAppHealthOSVersionPerformance") => {
-                Self::UserExperienceAnalyticsAppHealthOSVersionPerformance(
-                    serde::Deserialize::deserialize(d)?,
-                )
+                Self::UserExperienceAnalyticsAppHealthOSVersionPerformance(rest(ahead, map)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.userExperienceAnalyticsBaseline") => {
-                Self::UserExperienceAnalyticsBaseline(serde::Deserialize::deserialize(d)?)
+                Self::UserExperienceAnalyticsBaseline(rest(ahead, map)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.userExperienceAnalyticsCategory") => {
-                Self::UserExperienceAnalyticsCategory(serde::Deserialize::deserialize(d)?)
+                Self::UserExperienceAnalyticsCategory(rest(ahead, map)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.userExperienceAnalyticsDevicePerformance") => {
-                Self::UserExperienceAnalyticsDevicePerformance(serde::Deserialize::deserialize(d)?)
+                Self::UserExperienceAnalyticsDevicePerformance(rest(ahead, map)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.userExperienceAnalyticsDeviceScores") => {
-                Self::UserExperienceAnalyticsDeviceScores(serde::Deserialize::deserialize(d)?)
+                Self::UserExperienceAnalyticsDeviceScores(rest(ahead, map)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.userExperienceAnalyticsDeviceStartupHistory") => {
-                Self::UserExperienceAnalyticsDeviceStartupHistory(serde::Deserialize::deserialize(
-                    d,
-                )?)
+                Self::UserExperienceAnalyticsDeviceStartupHistory(rest(ahead, map)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.userExperienceAnalyticsDeviceStartupProcess") => {
-                Self::UserExperienceAnalyticsDeviceStartupProcess(serde::Deserialize::deserialize(
-                    d,
-                )?)
+                Self::UserExperienceAnalyticsDeviceStartupProcess(rest(ahead, map)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.userExperienceAnalyticsDeviceStartupProcessPerformance") => {
-                Self::UserExperienceAnalyticsDeviceStartupProcessPerformance(
-                    serde::Deserialize::deserialize(d)?,
-                )
+                Self::UserExperienceAnalyticsDeviceStartupProcessPerformance(rest(ahead, map)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.userExperienceAnalyticsMetric") => {
-                Self::UserExperienceAnalyticsMetric(serde::Deserialize::deserialize(d)?)
+                Self::UserExperienceAnalyticsMetric(rest(ahead, map)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.userExperienceAnalyticsMetricHistory") => {
-                Self::UserExperienceAnalyticsMetricHistory(serde::Deserialize::deserialize(d)?)
+                Self::UserExperienceAnalyticsMetricHistory(rest(ahead, map)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.userExperienceAnalyticsModelScores") => {
-                Self::UserExperienceAnalyticsModelScores(serde::Deserialize::deserialize(d)?)
+                Self::UserExperienceAnalyticsModelScores(rest(ahead, map)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.userExperienceAnalyticsOverview") => {
-                Self::UserExperienceAnalyticsOverview(serde::Deserialize::deserialize(d)?)
+                Self::UserExperienceAnalyticsOverview(rest(ahead, map)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.userExperienceAnalyticsScoreHistory") => {
-                Self::UserExperienceAnalyticsScoreHistory(serde::Deserialize::deserialize(d)?)
+                Self::UserExperienceAnalyticsScoreHistory(rest(ahead, map)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.userExperienceAnalyticsWorkFromAnywhereDevice") => {
-                Self::UserExperienceAnalyticsWorkFromAnywhereDevice(
-                    serde::Deserialize::deserialize(d)?,
-                )
+                Self::UserExperienceAnalyticsWorkFromAnywhereDevice(rest(ahead, map)?)
             }
             #[cfg(feature = "device-management")]
             Some(
                 "microsoft.graph.userExperienceAnalyticsWorkFromAnywhereHardwareReadinessMetric",
-            ) => Self::UserExperienceAnalyticsWorkFromAnywhereHardwareReadinessMetric(
-                serde::Deserialize::deserialize(d)?,
-            ),
+            ) => Self::UserExperienceAnalyticsWorkFromAnywhereHardwareReadinessMetric(rest(
+                ahead, map,
+            )?),
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.userExperienceAnalyticsWorkFromAnywhereMetric") => {
-                Self::UserExperienceAnalyticsWorkFromAnywhereMetric(
-                    serde::Deserialize::deserialize(d)?,
-                )
+                Self::UserExperienceAnalyticsWorkFromAnywhereMetric(rest(ahead, map)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.userExperienceAnalyticsWorkFromAnywhereModelPerformance") => {
-                Self::UserExperienceAnalyticsWorkFromAnywhereModelPerformance(
-                    serde::Deserialize::deserialize(d)?,
-                )
+                Self::UserExperienceAnalyticsWorkFromAnywhereModelPerformance(rest(ahead, map)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.userFlowLanguageConfiguration") => {
-                Self::UserFlowLanguageConfiguration(serde::Deserialize::deserialize(d)?)
+                Self::UserFlowLanguageConfiguration(rest(ahead, map)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.userFlowLanguagePage") => {
-                Self::UserFlowLanguagePage(serde::Deserialize::deserialize(d)?)
+                Self::UserFlowLanguagePage(rest(ahead, map)?)
             }
             #[cfg(feature = "identity")]
             Some("microsoft.graph.userInsightsSettings") => {
-                Self::UserInsightsSettings(serde::Deserialize::deserialize(d)?)
+                Self::UserInsightsSettings(rest(ahead, map)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.userInstallStateSummary") => {
-                Self::UserInstallStateSummary(serde::Deserialize::deserialize(d)?)
+                Self::UserInstallStateSummary(rest(ahead, map)?)
             }
             #[cfg(feature = "identity")]
             Some("microsoft.graph.userProtectionScopeContainer") => {
-                Self::UserProtectionScopeContainer(serde::Deserialize::deserialize(d)?)
+                Self::UserProtectionScopeContainer(rest(ahead, map)?)
             }
             #[cfg(feature = "reports")]
             Some("microsoft.graph.userRegistrationDetails") => {
-                Self::UserRegistrationDetails(serde::Deserialize::deserialize(d)?)
+                Self::UserRegistrationDetails(rest(ahead, map)?)
             }
             #[cfg(feature = "identity")]
-            Some("microsoft.graph.userSettings") => {
-                Self::UserSettings(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.userSettings") => Self::UserSettings(rest(ahead, map)?),
             #[cfg(feature = "identity")]
-            Some("microsoft.graph.userSolutionRoot") => {
-                Self::UserSolutionRoot(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.userSolutionRoot") => Self::UserSolutionRoot(rest(ahead, map)?),
             #[cfg(feature = "identity")]
-            Some("microsoft.graph.userStorage") => {
-                Self::UserStorage(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.userStorage") => Self::UserStorage(rest(ahead, map)?),
             #[cfg(feature = "teams")]
-            Some("microsoft.graph.userTeamwork") => {
-                Self::UserTeamwork(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.userTeamwork") => Self::UserTeamwork(rest(ahead, map)?),
             #[cfg(feature = "identity-access")]
-            Some("microsoft.graph.verifiedIdProfile") => {
-                Self::VerifiedIdProfile(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.verifiedIdProfile") => Self::VerifiedIdProfile(rest(ahead, map)?),
             #[cfg(feature = "sites")]
-            Some("microsoft.graph.verticalSection") => {
-                Self::VerticalSection(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.verticalSection") => Self::VerticalSection(rest(ahead, map)?),
             #[cfg(feature = "device-management")]
-            Some("microsoft.graph.virtualEndpoint") => {
-                Self::VirtualEndpoint(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.virtualEndpoint") => Self::VirtualEndpoint(rest(ahead, map)?),
             #[cfg(feature = "solutions")]
-            Some("microsoft.graph.virtualEvent") => {
-                Self::VirtualEvent(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.virtualEvent") => Self::VirtualEvent(rest(ahead, map)?),
             #[cfg(feature = "solutions")]
             Some("microsoft.graph.virtualEventTownhall") => {
-                Self::VirtualEventTownhall(serde::Deserialize::deserialize(d)?)
+                Self::VirtualEventTownhall(rest(ahead, map)?)
             }
             #[cfg(feature = "solutions")]
             Some("microsoft.graph.virtualEventWebinar") => {
-                Self::VirtualEventWebinar(serde::Deserialize::deserialize(d)?)
+                Self::VirtualEventWebinar(rest(ahead, map)?)
             }
             #[cfg(feature = "solutions")]
             Some("microsoft.graph.virtualEventPresenter") => {
-                Self::VirtualEventPresenter(serde::Deserialize::deserialize(d)?)
+                Self::VirtualEventPresenter(rest(ahead, map)?)
             }
             #[cfg(feature = "solutions")]
             Some("microsoft.graph.virtualEventRegistration") => {
-                Self::VirtualEventRegistration(serde::Deserialize::deserialize(d)?)
+                Self::VirtualEventRegistration(rest(ahead, map)?)
             }
             #[cfg(any(feature = "solutions", feature = "other"))]
             Some("microsoft.graph.virtualEventRegistrationConfiguration") => {
-                Self::VirtualEventRegistrationConfiguration(serde::Deserialize::deserialize(d)?)
+                Self::VirtualEventRegistrationConfiguration(rest(ahead, map)?)
             }
             #[cfg(feature = "solutions")]
             Some("microsoft.graph.virtualEventTownhallRegistrationConfiguration") => {
-                Self::VirtualEventTownhallRegistrationConfiguration(
-                    serde::Deserialize::deserialize(d)?,
-                )
+                Self::VirtualEventTownhallRegistrationConfiguration(rest(ahead, map)?)
             }
             #[cfg(feature = "solutions")]
             Some("microsoft.graph.virtualEventWebinarRegistrationConfiguration") => {
-                Self::VirtualEventWebinarRegistrationConfiguration(serde::Deserialize::deserialize(
-                    d,
-                )?)
+                Self::VirtualEventWebinarRegistrationConfiguration(rest(ahead, map)?)
             }
             #[cfg(feature = "other")]
             Some("microsoft.graph.virtualEventRegistrationQuestionBase") => {
-                Self::VirtualEventRegistrationQuestionBase(serde::Deserialize::deserialize(d)?)
+                Self::VirtualEventRegistrationQuestionBase(rest(ahead, map)?)
             }
             #[cfg(feature = "other")]
             Some("microsoft.graph.virtualEventRegistrationCustomQuestion") => {
-                Self::VirtualEventRegistrationCustomQuestion(serde::Deserialize::deserialize(d)?)
+                Self::VirtualEventRegistrationCustomQuestion(rest(ahead, map)?)
             }
             #[cfg(feature = "other")]
             Some("microsoft.graph.virtualEventRegistrationPredefinedQuestion") => {
-                Self::VirtualEventRegistrationPredefinedQuestion(serde::Deserialize::deserialize(
-                    d,
-                )?)
+                Self::VirtualEventRegistrationPredefinedQuestion(rest(ahead, map)?)
             }
             #[cfg(feature = "solutions")]
-            Some("microsoft.graph.virtualEventsRoot") => {
-                Self::VirtualEventsRoot(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.virtualEventsRoot") => Self::VirtualEventsRoot(rest(ahead, map)?),
             #[cfg(feature = "device-management")]
-            Some("microsoft.graph.vppToken") => Self::VppToken(serde::Deserialize::deserialize(d)?),
+            Some("microsoft.graph.vppToken") => Self::VppToken(rest(ahead, map)?),
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.webApplicationFirewallProvider") => {
-                Self::WebApplicationFirewallProvider(serde::Deserialize::deserialize(d)?)
+                Self::WebApplicationFirewallProvider(rest(ahead, map)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.akamaiWebApplicationFirewallProvider") => {
-                Self::AkamaiWebApplicationFirewallProvider(serde::Deserialize::deserialize(d)?)
+                Self::AkamaiWebApplicationFirewallProvider(rest(ahead, map)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.cloudFlareWebApplicationFirewallProvider") => {
-                Self::CloudFlareWebApplicationFirewallProvider(serde::Deserialize::deserialize(d)?)
+                Self::CloudFlareWebApplicationFirewallProvider(rest(ahead, map)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.webApplicationFirewallVerificationModel") => {
-                Self::WebApplicationFirewallVerificationModel(serde::Deserialize::deserialize(d)?)
+                Self::WebApplicationFirewallVerificationModel(rest(ahead, map)?)
             }
             #[cfg(feature = "sites")]
-            Some("microsoft.graph.webPart") => Self::WebPart(serde::Deserialize::deserialize(d)?),
+            Some("microsoft.graph.webPart") => Self::WebPart(rest(ahead, map)?),
             #[cfg(feature = "sites")]
-            Some("microsoft.graph.standardWebPart") => {
-                Self::StandardWebPart(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.standardWebPart") => Self::StandardWebPart(rest(ahead, map)?),
             #[cfg(feature = "sites")]
-            Some("microsoft.graph.textWebPart") => {
-                Self::TextWebPart(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.textWebPart") => Self::TextWebPart(rest(ahead, map)?),
             #[cfg(feature = "other")]
             Some("microsoft.graph.windowsAutopilotDeploymentProfile") => {
-                Self::WindowsAutopilotDeploymentProfile(serde::Deserialize::deserialize(d)?)
+                Self::WindowsAutopilotDeploymentProfile(rest(ahead, map)?)
             }
             #[cfg(feature = "other")]
             Some("microsoft.graph.windowsAutopilotDeploymentProfileAssignment") => {
-                Self::WindowsAutopilotDeploymentProfileAssignment(serde::Deserialize::deserialize(
-                    d,
-                )?)
+                Self::WindowsAutopilotDeploymentProfileAssignment(rest(ahead, map)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.windowsAutopilotDeviceIdentity") => {
-                Self::WindowsAutopilotDeviceIdentity(serde::Deserialize::deserialize(d)?)
+                Self::WindowsAutopilotDeviceIdentity(rest(ahead, map)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.windowsDeviceMalwareState") => {
-                Self::WindowsDeviceMalwareState(serde::Deserialize::deserialize(d)?)
+                Self::WindowsDeviceMalwareState(rest(ahead, map)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.windowsInformationProtectionAppLearningSummary") => {
-                Self::WindowsInformationProtectionAppLearningSummary(
-                    serde::Deserialize::deserialize(d)?,
-                )
+                Self::WindowsInformationProtectionAppLearningSummary(rest(ahead, map)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.windowsInformationProtectionAppLockerFile") => {
-                Self::WindowsInformationProtectionAppLockerFile(serde::Deserialize::deserialize(d)?)
+                Self::WindowsInformationProtectionAppLockerFile(rest(ahead, map)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.windowsInformationProtectionNetworkLearningSummary") => {
-                Self::WindowsInformationProtectionNetworkLearningSummary(
-                    serde::Deserialize::deserialize(d)?,
-                )
+                Self::WindowsInformationProtectionNetworkLearningSummary(rest(ahead, map)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.windowsMalwareInformation") => {
-                Self::WindowsMalwareInformation(serde::Deserialize::deserialize(d)?)
+                Self::WindowsMalwareInformation(rest(ahead, map)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.windowsProtectionState") => {
-                Self::WindowsProtectionState(serde::Deserialize::deserialize(d)?)
+                Self::WindowsProtectionState(rest(ahead, map)?)
             }
             #[cfg(feature = "identity")]
-            Some("microsoft.graph.windowsSetting") => {
-                Self::WindowsSetting(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.windowsSetting") => Self::WindowsSetting(rest(ahead, map)?),
             #[cfg(feature = "identity")]
             Some("microsoft.graph.windowsSettingInstance") => {
-                Self::WindowsSettingInstance(serde::Deserialize::deserialize(d)?)
+                Self::WindowsSettingInstance(rest(ahead, map)?)
             }
             #[cfg(feature = "files")]
-            Some("microsoft.graph.workbook") => Self::Workbook(serde::Deserialize::deserialize(d)?),
+            Some("microsoft.graph.workbook") => Self::Workbook(rest(ahead, map)?),
             #[cfg(feature = "files")]
             Some("microsoft.graph.workbookApplication") => {
-                Self::WorkbookApplication(serde::Deserialize::deserialize(d)?)
+                Self::WorkbookApplication(rest(ahead, map)?)
             }
             #[cfg(feature = "files")]
-            Some("microsoft.graph.workbookChart") => {
-                Self::WorkbookChart(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.workbookChart") => Self::WorkbookChart(rest(ahead, map)?),
             #[cfg(feature = "files")]
             Some("microsoft.graph.workbookChartAreaFormat") => {
-                Self::WorkbookChartAreaFormat(serde::Deserialize::deserialize(d)?)
+                Self::WorkbookChartAreaFormat(rest(ahead, map)?)
             }
             #[cfg(feature = "files")]
-            Some("microsoft.graph.workbookChartAxes") => {
-                Self::WorkbookChartAxes(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.workbookChartAxes") => Self::WorkbookChartAxes(rest(ahead, map)?),
             #[cfg(feature = "files")]
-            Some("microsoft.graph.workbookChartAxis") => {
-                Self::WorkbookChartAxis(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.workbookChartAxis") => Self::WorkbookChartAxis(rest(ahead, map)?),
             #[cfg(feature = "files")]
             Some("microsoft.graph.workbookChartAxisFormat") => {
-                Self::WorkbookChartAxisFormat(serde::Deserialize::deserialize(d)?)
+                Self::WorkbookChartAxisFormat(rest(ahead, map)?)
             }
             #[cfg(feature = "files")]
             Some("microsoft.graph.workbookChartAxisTitle") => {
-                Self::WorkbookChartAxisTitle(serde::Deserialize::deserialize(d)?)
+                Self::WorkbookChartAxisTitle(rest(ahead, map)?)
             }
             #[cfg(feature = "files")]
             Some("microsoft.graph.workbookChartAxisTitleFormat") => {
-                Self::WorkbookChartAxisTitleFormat(serde::Deserialize::deserialize(d)?)
+                Self::WorkbookChartAxisTitleFormat(rest(ahead, map)?)
             }
             #[cfg(feature = "files")]
             Some("microsoft.graph.workbookChartDataLabelFormat") => {
-                Self::WorkbookChartDataLabelFormat(serde::Deserialize::deserialize(d)?)
+                Self::WorkbookChartDataLabelFormat(rest(ahead, map)?)
             }
             #[cfg(feature = "files")]
             Some("microsoft.graph.workbookChartDataLabels") => {
-                Self::WorkbookChartDataLabels(serde::Deserialize::deserialize(d)?)
+                Self::WorkbookChartDataLabels(rest(ahead, map)?)
             }
             #[cfg(feature = "files")]
-            Some("microsoft.graph.workbookChartFill") => {
-                Self::WorkbookChartFill(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.workbookChartFill") => Self::WorkbookChartFill(rest(ahead, map)?),
             #[cfg(feature = "files")]
-            Some("microsoft.graph.workbookChartFont") => {
-                Self::WorkbookChartFont(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.workbookChartFont") => Self::WorkbookChartFont(rest(ahead, map)?),
             #[cfg(feature = "files")]
             Some("microsoft.graph.workbookChartGridlines") => {
-                Self::WorkbookChartGridlines(serde::Deserialize::deserialize(d)?)
+                Self::WorkbookChartGridlines(rest(ahead, map)?)
             }
             #[cfg(feature = "files")]
             Some("microsoft.graph.workbookChartGridlinesFormat") => {
-                Self::WorkbookChartGridlinesFormat(serde::Deserialize::deserialize(d)?)
+                Self::WorkbookChartGridlinesFormat(rest(ahead, map)?)
             }
             #[cfg(feature = "files")]
             Some("microsoft.graph.workbookChartLegend") => {
-                Self::WorkbookChartLegend(serde::Deserialize::deserialize(d)?)
+                Self::WorkbookChartLegend(rest(ahead, map)?)
             }
             #[cfg(feature = "files")]
             Some("microsoft.graph.workbookChartLegendFormat") => {
-                Self::WorkbookChartLegendFormat(serde::Deserialize::deserialize(d)?)
+                Self::WorkbookChartLegendFormat(rest(ahead, map)?)
             }
             #[cfg(feature = "files")]
             Some("microsoft.graph.workbookChartLineFormat") => {
-                Self::WorkbookChartLineFormat(serde::Deserialize::deserialize(d)?)
+                Self::WorkbookChartLineFormat(rest(ahead, map)?)
             }
             #[cfg(feature = "files")]
             Some("microsoft.graph.workbookChartPoint") => {
-                Self::WorkbookChartPoint(serde::Deserialize::deserialize(d)?)
+                Self::WorkbookChartPoint(rest(ahead, map)?)
             }
             #[cfg(feature = "files")]
             Some("microsoft.graph.workbookChartPointFormat") => {
-                Self::WorkbookChartPointFormat(serde::Deserialize::deserialize(d)?)
+                Self::WorkbookChartPointFormat(rest(ahead, map)?)
             }
             #[cfg(feature = "files")]
             Some("microsoft.graph.workbookChartSeries") => {
-                Self::WorkbookChartSeries(serde::Deserialize::deserialize(d)?)
+                Self::WorkbookChartSeries(rest(ahead, map)?)
             }
             #[cfg(feature = "files")]
             Some("microsoft.graph.workbookChartSeriesFormat") => {
-                Self::WorkbookChartSeriesFormat(serde::Deserialize::deserialize(d)?)
+                Self::WorkbookChartSeriesFormat(rest(ahead, map)?)
             }
             #[cfg(feature = "files")]
             Some("microsoft.graph.workbookChartTitle") => {
-                Self::WorkbookChartTitle(serde::Deserialize::deserialize(d)?)
+                Self::WorkbookChartTitle(rest(ahead, map)?)
             }
             #[cfg(feature = "files")]
             Some("microsoft.graph.workbookChartTitleFormat") => {
-                Self::WorkbookChartTitleFormat(serde::Deserialize::deserialize(d)?)
+                Self::WorkbookChartTitleFormat(rest(ahead, map)?)
             }
             #[cfg(feature = "files")]
-            Some("microsoft.graph.workbookComment") => {
-                Self::WorkbookComment(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.workbookComment") => Self::WorkbookComment(rest(ahead, map)?),
             #[cfg(feature = "files")]
             Some("microsoft.graph.workbookCommentReply") => {
-                Self::WorkbookCommentReply(serde::Deserialize::deserialize(d)?)
+                Self::WorkbookCommentReply(rest(ahead, map)?)
             }
             #[cfg(feature = "files")]
-            Some("microsoft.graph.workbookFilter") => {
-                Self::WorkbookFilter(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.workbookFilter") => Self::WorkbookFilter(rest(ahead, map)?),
             #[cfg(feature = "other")]
             Some("microsoft.graph.workbookFormatProtection") => {
-                Self::WorkbookFormatProtection(serde::Deserialize::deserialize(d)?)
+                Self::WorkbookFormatProtection(rest(ahead, map)?)
             }
             #[cfg(feature = "other")]
             Some("microsoft.graph.workbookFunctionResult") => {
-                Self::WorkbookFunctionResult(serde::Deserialize::deserialize(d)?)
+                Self::WorkbookFunctionResult(rest(ahead, map)?)
             }
             #[cfg(feature = "files")]
-            Some("microsoft.graph.workbookFunctions") => {
-                Self::WorkbookFunctions(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.workbookFunctions") => Self::WorkbookFunctions(rest(ahead, map)?),
             #[cfg(feature = "files")]
-            Some("microsoft.graph.workbookNamedItem") => {
-                Self::WorkbookNamedItem(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.workbookNamedItem") => Self::WorkbookNamedItem(rest(ahead, map)?),
             #[cfg(feature = "files")]
-            Some("microsoft.graph.workbookOperation") => {
-                Self::WorkbookOperation(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.workbookOperation") => Self::WorkbookOperation(rest(ahead, map)?),
             #[cfg(feature = "files")]
             Some("microsoft.graph.workbookPivotTable") => {
-                Self::WorkbookPivotTable(serde::Deserialize::deserialize(d)?)
+                Self::WorkbookPivotTable(rest(ahead, map)?)
             }
             #[cfg(feature = "other")]
-            Some("microsoft.graph.workbookRange") => {
-                Self::WorkbookRange(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.workbookRange") => Self::WorkbookRange(rest(ahead, map)?),
             #[cfg(feature = "other")]
             Some("microsoft.graph.workbookRangeBorder") => {
-                Self::WorkbookRangeBorder(serde::Deserialize::deserialize(d)?)
+                Self::WorkbookRangeBorder(rest(ahead, map)?)
             }
             #[cfg(feature = "other")]
-            Some("microsoft.graph.workbookRangeFill") => {
-                Self::WorkbookRangeFill(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.workbookRangeFill") => Self::WorkbookRangeFill(rest(ahead, map)?),
             #[cfg(feature = "other")]
-            Some("microsoft.graph.workbookRangeFont") => {
-                Self::WorkbookRangeFont(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.workbookRangeFont") => Self::WorkbookRangeFont(rest(ahead, map)?),
             #[cfg(feature = "other")]
             Some("microsoft.graph.workbookRangeFormat") => {
-                Self::WorkbookRangeFormat(serde::Deserialize::deserialize(d)?)
+                Self::WorkbookRangeFormat(rest(ahead, map)?)
             }
             #[cfg(feature = "other")]
-            Some("microsoft.graph.workbookRangeSort") => {
-                Self::WorkbookRangeSort(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.workbookRangeSort") => Self::WorkbookRangeSort(rest(ahead, map)?),
             #[cfg(feature = "other")]
-            Some("microsoft.graph.workbookRangeView") => {
-                Self::WorkbookRangeView(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.workbookRangeView") => Self::WorkbookRangeView(rest(ahead, map)?),
             #[cfg(feature = "files")]
-            Some("microsoft.graph.workbookTable") => {
-                Self::WorkbookTable(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.workbookTable") => Self::WorkbookTable(rest(ahead, map)?),
             #[cfg(feature = "files")]
             Some("microsoft.graph.workbookTableColumn") => {
-                Self::WorkbookTableColumn(serde::Deserialize::deserialize(d)?)
+                Self::WorkbookTableColumn(rest(ahead, map)?)
             }
             #[cfg(feature = "files")]
-            Some("microsoft.graph.workbookTableRow") => {
-                Self::WorkbookTableRow(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.workbookTableRow") => Self::WorkbookTableRow(rest(ahead, map)?),
             #[cfg(feature = "files")]
-            Some("microsoft.graph.workbookTableSort") => {
-                Self::WorkbookTableSort(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.workbookTableSort") => Self::WorkbookTableSort(rest(ahead, map)?),
             #[cfg(feature = "files")]
-            Some("microsoft.graph.workbookWorksheet") => {
-                Self::WorkbookWorksheet(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.workbookWorksheet") => Self::WorkbookWorksheet(rest(ahead, map)?),
             #[cfg(feature = "files")]
             Some("microsoft.graph.workbookWorksheetProtection") => {
-                Self::WorkbookWorksheetProtection(serde::Deserialize::deserialize(d)?)
+                Self::WorkbookWorksheetProtection(rest(ahead, map)?)
             }
             #[cfg(feature = "identity")]
             Some("microsoft.graph.workHoursAndLocationsSetting") => {
-                Self::WorkHoursAndLocationsSetting(serde::Deserialize::deserialize(d)?)
+                Self::WorkHoursAndLocationsSetting(rest(ahead, map)?)
             }
             #[cfg(feature = "identity")]
             Some("microsoft.graph.workingTimeSchedule") => {
-                Self::WorkingTimeSchedule(serde::Deserialize::deserialize(d)?)
+                Self::WorkingTimeSchedule(rest(ahead, map)?)
             }
             #[cfg(feature = "identity")]
             Some("microsoft.graph.workPlanOccurrence") => {
-                Self::WorkPlanOccurrence(serde::Deserialize::deserialize(d)?)
+                Self::WorkPlanOccurrence(rest(ahead, map)?)
             }
             #[cfg(feature = "identity")]
             Some("microsoft.graph.workPlanRecurrence") => {
-                Self::WorkPlanRecurrence(serde::Deserialize::deserialize(d)?)
+                Self::WorkPlanRecurrence(rest(ahead, map)?)
             }
             #[cfg(feature = "communications")]
             Some("microsoft.graph.callRecords.callRecord") => {
-                Self::CallRecordsCallRecord(serde::Deserialize::deserialize(d)?)
+                Self::CallRecordsCallRecord(rest(ahead, map)?)
             }
             #[cfg(feature = "communications")]
             Some("microsoft.graph.callRecords.participantBase") => {
-                Self::CallRecordsParticipantBase(serde::Deserialize::deserialize(d)?)
+                Self::CallRecordsParticipantBase(rest(ahead, map)?)
             }
             #[cfg(feature = "communications")]
             Some("microsoft.graph.callRecords.organizer") => {
-                Self::CallRecordsOrganizer(serde::Deserialize::deserialize(d)?)
+                Self::CallRecordsOrganizer(rest(ahead, map)?)
             }
             #[cfg(feature = "communications")]
             Some("microsoft.graph.callRecords.participant") => {
-                Self::CallRecordsParticipant(serde::Deserialize::deserialize(d)?)
+                Self::CallRecordsParticipant(rest(ahead, map)?)
             }
             #[cfg(feature = "communications")]
             Some("microsoft.graph.callRecords.segment") => {
-                Self::CallRecordsSegment(serde::Deserialize::deserialize(d)?)
+                Self::CallRecordsSegment(rest(ahead, map)?)
             }
             #[cfg(feature = "communications")]
             Some("microsoft.graph.callRecords.session") => {
-                Self::CallRecordsSession(serde::Deserialize::deserialize(d)?)
+                Self::CallRecordsSession(rest(ahead, map)?)
             }
             #[cfg(feature = "directory")]
             Some("microsoft.graph.entraRecoveryServices.recovery") => {
-                Self::EntraRecoveryServicesRecovery(serde::Deserialize::deserialize(d)?)
+                Self::EntraRecoveryServicesRecovery(rest(ahead, map)?)
             }
             #[cfg(feature = "directory")]
             Some("microsoft.graph.entraRecoveryServices.recoveryChangeObjectBase") => {
-                Self::EntraRecoveryServicesRecoveryChangeObjectBase(
-                    serde::Deserialize::deserialize(d)?,
-                )
+                Self::EntraRecoveryServicesRecoveryChangeObjectBase(rest(ahead, map)?)
             }
             #[cfg(feature = "directory")]
             Some("microsoft.graph.entraRecoveryServices.recoveryJobBase") => {
-                Self::EntraRecoveryServicesRecoveryJobBase(serde::Deserialize::deserialize(d)?)
+                Self::EntraRecoveryServicesRecoveryJobBase(rest(ahead, map)?)
             }
             #[cfg(feature = "directory")]
             Some("microsoft.graph.entraRecoveryServices.recoveryJob") => {
-                Self::EntraRecoveryServicesRecoveryJob(serde::Deserialize::deserialize(d)?)
+                Self::EntraRecoveryServicesRecoveryJob(rest(ahead, map)?)
             }
             #[cfg(feature = "directory")]
             Some("microsoft.graph.entraRecoveryServices.recoveryPreviewJob") => {
-                Self::EntraRecoveryServicesRecoveryPreviewJob(serde::Deserialize::deserialize(d)?)
+                Self::EntraRecoveryServicesRecoveryPreviewJob(rest(ahead, map)?)
             }
             #[cfg(feature = "directory")]
             Some("microsoft.graph.entraRecoveryServices.snapshot") => {
-                Self::EntraRecoveryServicesSnapshot(serde::Deserialize::deserialize(d)?)
+                Self::EntraRecoveryServicesSnapshot(rest(ahead, map)?)
             }
             #[cfg(feature = "search")]
             Some("microsoft.graph.externalConnectors.connectionOperation") => {
-                Self::ExternalConnectorsConnectionOperation(serde::Deserialize::deserialize(d)?)
+                Self::ExternalConnectorsConnectionOperation(rest(ahead, map)?)
             }
             #[cfg(feature = "search")]
             Some("microsoft.graph.externalConnectors.externalActivity") => {
-                Self::ExternalConnectorsExternalActivity(serde::Deserialize::deserialize(d)?)
+                Self::ExternalConnectorsExternalActivity(rest(ahead, map)?)
             }
             #[cfg(feature = "search")]
             Some("microsoft.graph.externalConnectors.externalActivityResult") => {
-                Self::ExternalConnectorsExternalActivityResult(serde::Deserialize::deserialize(d)?)
+                Self::ExternalConnectorsExternalActivityResult(rest(ahead, map)?)
             }
             #[cfg(feature = "search")]
             Some("microsoft.graph.externalConnectors.externalConnection") => {
-                Self::ExternalConnectorsExternalConnection(serde::Deserialize::deserialize(d)?)
+                Self::ExternalConnectorsExternalConnection(rest(ahead, map)?)
             }
             #[cfg(feature = "search")]
             Some("microsoft.graph.externalConnectors.externalGroup") => {
-                Self::ExternalConnectorsExternalGroup(serde::Deserialize::deserialize(d)?)
+                Self::ExternalConnectorsExternalGroup(rest(ahead, map)?)
             }
             #[cfg(feature = "search")]
             Some("microsoft.graph.externalConnectors.externalItem") => {
-                Self::ExternalConnectorsExternalItem(serde::Deserialize::deserialize(d)?)
+                Self::ExternalConnectorsExternalItem(rest(ahead, map)?)
             }
             #[cfg(feature = "search")]
             Some("microsoft.graph.externalConnectors.identity") => {
-                Self::ExternalConnectorsIdentity(serde::Deserialize::deserialize(d)?)
+                Self::ExternalConnectorsIdentity(rest(ahead, map)?)
             }
             #[cfg(feature = "search")]
             Some("microsoft.graph.externalConnectors.schema") => {
-                Self::ExternalConnectorsSchema(serde::Deserialize::deserialize(d)?)
+                Self::ExternalConnectorsSchema(rest(ahead, map)?)
             }
             #[cfg(feature = "identity-governance")]
             Some("microsoft.graph.identityGovernance.insights") => {
-                Self::IdentityGovernanceInsights(serde::Deserialize::deserialize(d)?)
+                Self::IdentityGovernanceInsights(rest(ahead, map)?)
             }
             #[cfg(feature = "identity-governance")]
             Some("microsoft.graph.identityGovernance.lifecycleManagementSettings") => {
-                Self::IdentityGovernanceLifecycleManagementSettings(
-                    serde::Deserialize::deserialize(d)?,
-                )
+                Self::IdentityGovernanceLifecycleManagementSettings(rest(ahead, map)?)
             }
             #[cfg(feature = "identity-governance")]
             Some("microsoft.graph.identityGovernance.lifecycleWorkflowsContainer") => {
-                Self::IdentityGovernanceLifecycleWorkflowsContainer(
-                    serde::Deserialize::deserialize(d)?,
-                )
+                Self::IdentityGovernanceLifecycleWorkflowsContainer(rest(ahead, map)?)
             }
             #[cfg(feature = "identity-governance")]
             Some("microsoft.graph.identityGovernance.run") => {
-                Self::IdentityGovernanceRun(serde::Deserialize::deserialize(d)?)
+                Self::IdentityGovernanceRun(rest(ahead, map)?)
             }
             #[cfg(feature = "identity-governance")]
             Some("microsoft.graph.identityGovernance.task") => {
-                Self::IdentityGovernanceTask(serde::Deserialize::deserialize(d)?)
+                Self::IdentityGovernanceTask(rest(ahead, map)?)
             }
             #[cfg(feature = "identity-governance")]
             Some("microsoft.graph.identityGovernance.taskDefinition") => {
-                Self::IdentityGovernanceTaskDefinition(serde::Deserialize::deserialize(d)?)
+                Self::IdentityGovernanceTaskDefinition(rest(ahead, map)?)
             }
             #[cfg(feature = "identity-governance")]
             Some("microsoft.graph.identityGovernance.taskProcessingResult") => {
-                Self::IdentityGovernanceTaskProcessingResult(serde::Deserialize::deserialize(d)?)
+                Self::IdentityGovernanceTaskProcessingResult(rest(ahead, map)?)
             }
             #[cfg(feature = "identity-governance")]
             Some("microsoft.graph.identityGovernance.taskReport") => {
-                Self::IdentityGovernanceTaskReport(serde::Deserialize::deserialize(d)?)
+                Self::IdentityGovernanceTaskReport(rest(ahead, map)?)
             }
             #[cfg(feature = "identity-governance")]
             Some("microsoft.graph.identityGovernance.userProcessingResult") => {
-                Self::IdentityGovernanceUserProcessingResult(serde::Deserialize::deserialize(d)?)
+                Self::IdentityGovernanceUserProcessingResult(rest(ahead, map)?)
             }
             #[cfg(feature = "identity-governance")]
             Some("microsoft.graph.identityGovernance.workflowTemplate") => {
-                Self::IdentityGovernanceWorkflowTemplate(serde::Deserialize::deserialize(d)?)
+                Self::IdentityGovernanceWorkflowTemplate(rest(ahead, map)?)
             }
             #[cfg(feature = "partners-billing")]
             Some("microsoft.graph.partners.billing.azureUsage") => {
-                Self::PartnersBillingAzureUsage(serde::Deserialize::deserialize(d)?)
+                Self::PartnersBillingAzureUsage(rest(ahead, map)?)
             }
             #[cfg(feature = "partners-billing")]
             Some("microsoft.graph.partners.billing.billedReconciliation") => {
-                Self::PartnersBillingBilledReconciliation(serde::Deserialize::deserialize(d)?)
+                Self::PartnersBillingBilledReconciliation(rest(ahead, map)?)
             }
             #[cfg(feature = "partners-billing")]
             Some("microsoft.graph.partners.billing.billedUsage") => {
-                Self::PartnersBillingBilledUsage(serde::Deserialize::deserialize(d)?)
+                Self::PartnersBillingBilledUsage(rest(ahead, map)?)
             }
             #[cfg(feature = "partners-billing")]
             Some("microsoft.graph.partners.billing.billing") => {
-                Self::PartnersBillingBilling(serde::Deserialize::deserialize(d)?)
+                Self::PartnersBillingBilling(rest(ahead, map)?)
             }
             #[cfg(feature = "partners-billing")]
             Some("microsoft.graph.partners.billing.billingReconciliation") => {
-                Self::PartnersBillingBillingReconciliation(serde::Deserialize::deserialize(d)?)
+                Self::PartnersBillingBillingReconciliation(rest(ahead, map)?)
             }
             #[cfg(feature = "partners-billing")]
             Some("microsoft.graph.partners.billing.manifest") => {
-                Self::PartnersBillingManifest(serde::Deserialize::deserialize(d)?)
+                Self::PartnersBillingManifest(rest(ahead, map)?)
             }
             #[cfg(feature = "partners-billing")]
             Some("microsoft.graph.partners.billing.operation") => {
-                Self::PartnersBillingOperation(serde::Deserialize::deserialize(d)?)
+                Self::PartnersBillingOperation(rest(ahead, map)?)
             }
             #[cfg(feature = "partners-billing")]
             Some("microsoft.graph.partners.billing.exportSuccessOperation") => {
-                Self::PartnersBillingExportSuccessOperation(serde::Deserialize::deserialize(d)?)
+                Self::PartnersBillingExportSuccessOperation(rest(ahead, map)?)
             }
             #[cfg(feature = "partners-billing")]
             Some("microsoft.graph.partners.billing.failedOperation") => {
-                Self::PartnersBillingFailedOperation(serde::Deserialize::deserialize(d)?)
+                Self::PartnersBillingFailedOperation(rest(ahead, map)?)
             }
             #[cfg(feature = "partners-billing")]
             Some("microsoft.graph.partners.billing.runningOperation") => {
-                Self::PartnersBillingRunningOperation(serde::Deserialize::deserialize(d)?)
+                Self::PartnersBillingRunningOperation(rest(ahead, map)?)
             }
             #[cfg(feature = "partners-billing")]
             Some("microsoft.graph.partners.billing.unbilledReconciliation") => {
-                Self::PartnersBillingUnbilledReconciliation(serde::Deserialize::deserialize(d)?)
+                Self::PartnersBillingUnbilledReconciliation(rest(ahead, map)?)
             }
             #[cfg(feature = "partners-billing")]
             Some("microsoft.graph.partners.billing.unbilledUsage") => {
-                Self::PartnersBillingUnbilledUsage(serde::Deserialize::deserialize(d)?)
+                Self::PartnersBillingUnbilledUsage(rest(ahead, map)?)
             }
             #[cfg(feature = "search")]
             Some("microsoft.graph.search.searchAnswer") => {
-                Self::SearchSearchAnswer(serde::Deserialize::deserialize(d)?)
+                Self::SearchSearchAnswer(rest(ahead, map)?)
             }
             #[cfg(feature = "search")]
-            Some("microsoft.graph.search.acronym") => {
-                Self::SearchAcronym(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.search.acronym") => Self::SearchAcronym(rest(ahead, map)?),
             #[cfg(feature = "search")]
-            Some("microsoft.graph.search.bookmark") => {
-                Self::SearchBookmark(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.search.bookmark") => Self::SearchBookmark(rest(ahead, map)?),
             #[cfg(feature = "search")]
-            Some("microsoft.graph.search.qna") => {
-                Self::SearchQna(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.search.qna") => Self::SearchQna(rest(ahead, map)?),
             #[cfg(feature = "security")]
-            Some("microsoft.graph.security.alert") => {
-                Self::SecurityAlert(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.security.alert") => Self::SecurityAlert(rest(ahead, map)?),
             #[cfg(feature = "security")]
             Some("microsoft.graph.security.analyzedEmail") => {
-                Self::SecurityAnalyzedEmail(serde::Deserialize::deserialize(d)?)
+                Self::SecurityAnalyzedEmail(rest(ahead, map)?)
             }
             #[cfg(feature = "security")]
-            Some("microsoft.graph.security.article") => {
-                Self::SecurityArticle(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.security.article") => Self::SecurityArticle(rest(ahead, map)?),
             #[cfg(feature = "security")]
-            Some("microsoft.graph.security.artifact") => {
-                Self::SecurityArtifact(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.security.artifact") => Self::SecurityArtifact(rest(ahead, map)?),
             #[cfg(feature = "security")]
-            Some("microsoft.graph.security.host") => {
-                Self::SecurityHost(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.security.host") => Self::SecurityHost(rest(ahead, map)?),
             #[cfg(feature = "security")]
-            Some("microsoft.graph.security.hostname") => {
-                Self::SecurityHostname(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.security.hostname") => Self::SecurityHostname(rest(ahead, map)?),
             #[cfg(feature = "security")]
             Some("microsoft.graph.security.ipAddress") => {
-                Self::SecurityIpAddress(serde::Deserialize::deserialize(d)?)
+                Self::SecurityIpAddress(rest(ahead, map)?)
             }
             #[cfg(feature = "security")]
             Some("microsoft.graph.security.hostComponent") => {
-                Self::SecurityHostComponent(serde::Deserialize::deserialize(d)?)
+                Self::SecurityHostComponent(rest(ahead, map)?)
             }
             #[cfg(feature = "security")]
             Some("microsoft.graph.security.hostCookie") => {
-                Self::SecurityHostCookie(serde::Deserialize::deserialize(d)?)
+                Self::SecurityHostCookie(rest(ahead, map)?)
             }
             #[cfg(feature = "security")]
             Some("microsoft.graph.security.hostSslCertificate") => {
-                Self::SecurityHostSslCertificate(serde::Deserialize::deserialize(d)?)
+                Self::SecurityHostSslCertificate(rest(ahead, map)?)
             }
             #[cfg(feature = "security")]
             Some("microsoft.graph.security.hostTracker") => {
-                Self::SecurityHostTracker(serde::Deserialize::deserialize(d)?)
+                Self::SecurityHostTracker(rest(ahead, map)?)
             }
             #[cfg(feature = "security")]
             Some("microsoft.graph.security.passiveDnsRecord") => {
-                Self::SecurityPassiveDnsRecord(serde::Deserialize::deserialize(d)?)
+                Self::SecurityPassiveDnsRecord(rest(ahead, map)?)
             }
             #[cfg(feature = "security")]
             Some("microsoft.graph.security.sslCertificate") => {
-                Self::SecuritySslCertificate(serde::Deserialize::deserialize(d)?)
+                Self::SecuritySslCertificate(rest(ahead, map)?)
             }
             #[cfg(feature = "security")]
             Some("microsoft.graph.security.unclassifiedArtifact") => {
-                Self::SecurityUnclassifiedArtifact(serde::Deserialize::deserialize(d)?)
+                Self::SecurityUnclassifiedArtifact(rest(ahead, map)?)
             }
             #[cfg(feature = "security")]
             Some("microsoft.graph.security.auditCoreRoot") => {
-                Self::SecurityAuditCoreRoot(serde::Deserialize::deserialize(d)?)
+                Self::SecurityAuditCoreRoot(rest(ahead, map)?)
             }
             #[cfg(feature = "security")]
             Some("microsoft.graph.security.auditLogQuery") => {
-                Self::SecurityAuditLogQuery(serde::Deserialize::deserialize(d)?)
+                Self::SecurityAuditLogQuery(rest(ahead, map)?)
             }
             #[cfg(feature = "security")]
             Some("microsoft.graph.security.auditLogRecord") => {
-                Self::SecurityAuditLogRecord(serde::Deserialize::deserialize(d)?)
+                Self::SecurityAuditLogRecord(rest(ahead, map)?)
             }
             #[cfg(feature = "security")]
             Some("microsoft.graph.security.autoAuditingConfiguration") => {
-                Self::SecurityAutoAuditingConfiguration(serde::Deserialize::deserialize(d)?)
+                Self::SecurityAutoAuditingConfiguration(rest(ahead, map)?)
             }
             #[cfg(feature = "security")]
-            Some("microsoft.graph.security.case") => {
-                Self::SecurityCase(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.security.case") => Self::SecurityCase(rest(ahead, map)?),
             #[cfg(feature = "security")]
             Some("microsoft.graph.security.ediscoveryCase") => {
-                Self::SecurityEdiscoveryCase(serde::Deserialize::deserialize(d)?)
+                Self::SecurityEdiscoveryCase(rest(ahead, map)?)
             }
             #[cfg(feature = "security")]
             Some("microsoft.graph.security.caseOperation") => {
-                Self::SecurityCaseOperation(serde::Deserialize::deserialize(d)?)
+                Self::SecurityCaseOperation(rest(ahead, map)?)
             }
             #[cfg(feature = "security")]
             Some("microsoft.graph.security.ediscoveryAddToReviewSetOperation") => {
-                Self::SecurityEdiscoveryAddToReviewSetOperation(serde::Deserialize::deserialize(d)?)
+                Self::SecurityEdiscoveryAddToReviewSetOperation(rest(ahead, map)?)
             }
             #[cfg(feature = "security")]
             Some("microsoft.graph.security.ediscoveryEstimateOperation") => {
-                Self::SecurityEdiscoveryEstimateOperation(serde::Deserialize::deserialize(d)?)
+                Self::SecurityEdiscoveryEstimateOperation(rest(ahead, map)?)
             }
             #[cfg(feature = "security")]
             Some("microsoft.graph.security.ediscoveryExportOperation") => {
-                Self::SecurityEdiscoveryExportOperation(serde::Deserialize::deserialize(d)?)
+                Self::SecurityEdiscoveryExportOperation(rest(ahead, map)?)
             }
             #[cfg(feature = "security")]
             Some("microsoft.graph.security.ediscoveryHoldOperation") => {
-                Self::SecurityEdiscoveryHoldOperation(serde::Deserialize::deserialize(d)?)
+                Self::SecurityEdiscoveryHoldOperation(rest(ahead, map)?)
             }
             #[cfg(feature = "security")]
             Some("microsoft.graph.security.ediscoveryHoldPolicySyncOperation") => {
-                Self::SecurityEdiscoveryHoldPolicySyncOperation(serde::Deserialize::deserialize(d)?)
+                Self::SecurityEdiscoveryHoldPolicySyncOperation(rest(ahead, map)?)
             }
             #[cfg(feature = "security")]
             Some("microsoft.graph.security.ediscoveryIndexOperation") => {
-                Self::SecurityEdiscoveryIndexOperation(serde::Deserialize::deserialize(d)?)
+                Self::SecurityEdiscoveryIndexOperation(rest(ahead, map)?)
             }
             #[cfg(feature = "security")]
             Some("microsoft.graph.security.ediscoveryPurgeDataOperation") => {
-                Self::SecurityEdiscoveryPurgeDataOperation(serde::Deserialize::deserialize(d)?)
+                Self::SecurityEdiscoveryPurgeDataOperation(rest(ahead, map)?)
             }
             #[cfg(feature = "security")]
             Some("microsoft.graph.security.ediscoverySearchExportOperation") => {
-                Self::SecurityEdiscoverySearchExportOperation(serde::Deserialize::deserialize(d)?)
+                Self::SecurityEdiscoverySearchExportOperation(rest(ahead, map)?)
             }
             #[cfg(feature = "security")]
             Some("microsoft.graph.security.ediscoveryTagOperation") => {
-                Self::SecurityEdiscoveryTagOperation(serde::Deserialize::deserialize(d)?)
+                Self::SecurityEdiscoveryTagOperation(rest(ahead, map)?)
             }
             #[cfg(feature = "security")]
             Some("microsoft.graph.security.casesRoot") => {
-                Self::SecurityCasesRoot(serde::Deserialize::deserialize(d)?)
+                Self::SecurityCasesRoot(rest(ahead, map)?)
             }
             #[cfg(feature = "security")]
             Some("microsoft.graph.security.collaborationRoot") => {
-                Self::SecurityCollaborationRoot(serde::Deserialize::deserialize(d)?)
+                Self::SecurityCollaborationRoot(rest(ahead, map)?)
             }
             #[cfg(feature = "security")]
-            Some("microsoft.graph.security.dataSet") => {
-                Self::SecurityDataSet(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.security.dataSet") => Self::SecurityDataSet(rest(ahead, map)?),
             #[cfg(feature = "security")]
             Some("microsoft.graph.security.ediscoveryReviewSet") => {
-                Self::SecurityEdiscoveryReviewSet(serde::Deserialize::deserialize(d)?)
+                Self::SecurityEdiscoveryReviewSet(rest(ahead, map)?)
             }
             #[cfg(feature = "security")]
             Some("microsoft.graph.security.dataSource") => {
-                Self::SecurityDataSource(serde::Deserialize::deserialize(d)?)
+                Self::SecurityDataSource(rest(ahead, map)?)
             }
             #[cfg(feature = "security")]
             Some("microsoft.graph.security.siteSource") => {
-                Self::SecuritySiteSource(serde::Deserialize::deserialize(d)?)
+                Self::SecuritySiteSource(rest(ahead, map)?)
             }
             #[cfg(feature = "security")]
             Some("microsoft.graph.security.unifiedGroupSource") => {
-                Self::SecurityUnifiedGroupSource(serde::Deserialize::deserialize(d)?)
+                Self::SecurityUnifiedGroupSource(rest(ahead, map)?)
             }
             #[cfg(feature = "security")]
             Some("microsoft.graph.security.userSource") => {
-                Self::SecurityUserSource(serde::Deserialize::deserialize(d)?)
+                Self::SecurityUserSource(rest(ahead, map)?)
             }
             #[cfg(feature = "security")]
             Some("microsoft.graph.security.dataSourceContainer") => {
-                Self::SecurityDataSourceContainer(serde::Deserialize::deserialize(d)?)
+                Self::SecurityDataSourceContainer(rest(ahead, map)?)
             }
             #[cfg(feature = "security")]
             Some("microsoft.graph.security.ediscoveryCustodian") => {
-                Self::SecurityEdiscoveryCustodian(serde::Deserialize::deserialize(d)?)
+                Self::SecurityEdiscoveryCustodian(rest(ahead, map)?)
             }
             #[cfg(feature = "security")]
             Some("microsoft.graph.security.ediscoveryNoncustodialDataSource") => {
-                Self::SecurityEdiscoveryNoncustodialDataSource(serde::Deserialize::deserialize(d)?)
+                Self::SecurityEdiscoveryNoncustodialDataSource(rest(ahead, map)?)
             }
             #[cfg(feature = "security")]
             Some("microsoft.graph.security.ediscoveryCaseMember") => {
-                Self::SecurityEdiscoveryCaseMember(serde::Deserialize::deserialize(d)?)
+                Self::SecurityEdiscoveryCaseMember(rest(ahead, map)?)
             }
             #[cfg(feature = "security")]
             Some("microsoft.graph.security.ediscoveryCaseSettings") => {
-                Self::SecurityEdiscoveryCaseSettings(serde::Deserialize::deserialize(d)?)
+                Self::SecurityEdiscoveryCaseSettings(rest(ahead, map)?)
             }
             #[cfg(feature = "security")]
             Some("microsoft.graph.security.filePlanDescriptor") => {
-                Self::SecurityFilePlanDescriptor(serde::Deserialize::deserialize(d)?)
+                Self::SecurityFilePlanDescriptor(rest(ahead, map)?)
             }
             #[cfg(feature = "security")]
             Some("microsoft.graph.security.filePlanDescriptorTemplate") => {
-                Self::SecurityFilePlanDescriptorTemplate(serde::Deserialize::deserialize(d)?)
+                Self::SecurityFilePlanDescriptorTemplate(rest(ahead, map)?)
             }
             #[cfg(feature = "security")]
             Some("microsoft.graph.security.authorityTemplate") => {
-                Self::SecurityAuthorityTemplate(serde::Deserialize::deserialize(d)?)
+                Self::SecurityAuthorityTemplate(rest(ahead, map)?)
             }
             #[cfg(feature = "security")]
             Some("microsoft.graph.security.categoryTemplate") => {
-                Self::SecurityCategoryTemplate(serde::Deserialize::deserialize(d)?)
+                Self::SecurityCategoryTemplate(rest(ahead, map)?)
             }
             #[cfg(feature = "security")]
             Some("microsoft.graph.security.citationTemplate") => {
-                Self::SecurityCitationTemplate(serde::Deserialize::deserialize(d)?)
+                Self::SecurityCitationTemplate(rest(ahead, map)?)
             }
             #[cfg(feature = "security")]
             Some("microsoft.graph.security.departmentTemplate") => {
-                Self::SecurityDepartmentTemplate(serde::Deserialize::deserialize(d)?)
+                Self::SecurityDepartmentTemplate(rest(ahead, map)?)
             }
             #[cfg(feature = "security")]
             Some("microsoft.graph.security.filePlanReferenceTemplate") => {
-                Self::SecurityFilePlanReferenceTemplate(serde::Deserialize::deserialize(d)?)
+                Self::SecurityFilePlanReferenceTemplate(rest(ahead, map)?)
             }
             #[cfg(feature = "security")]
             Some("microsoft.graph.security.subcategoryTemplate") => {
-                Self::SecuritySubcategoryTemplate(serde::Deserialize::deserialize(d)?)
+                Self::SecuritySubcategoryTemplate(rest(ahead, map)?)
             }
             #[cfg(feature = "security")]
             Some("microsoft.graph.security.healthIssue") => {
-                Self::SecurityHealthIssue(serde::Deserialize::deserialize(d)?)
+                Self::SecurityHealthIssue(rest(ahead, map)?)
             }
             #[cfg(feature = "security")]
-            Some("microsoft.graph.security.hostPair") => {
-                Self::SecurityHostPair(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.security.hostPair") => Self::SecurityHostPair(rest(ahead, map)?),
             #[cfg(feature = "security")]
-            Some("microsoft.graph.security.hostPort") => {
-                Self::SecurityHostPort(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.security.hostPort") => Self::SecurityHostPort(rest(ahead, map)?),
             #[cfg(feature = "security")]
             Some("microsoft.graph.security.hostReputation") => {
-                Self::SecurityHostReputation(serde::Deserialize::deserialize(d)?)
+                Self::SecurityHostReputation(rest(ahead, map)?)
             }
             #[cfg(feature = "security")]
             Some("microsoft.graph.security.identityAccounts") => {
-                Self::SecurityIdentityAccounts(serde::Deserialize::deserialize(d)?)
+                Self::SecurityIdentityAccounts(rest(ahead, map)?)
             }
             #[cfg(feature = "security")]
-            Some("microsoft.graph.security.user") => {
-                Self::SecurityUser(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.security.user") => Self::SecurityUser(rest(ahead, map)?),
             #[cfg(feature = "security")]
             Some("microsoft.graph.security.identityContainer") => {
-                Self::SecurityIdentityContainer(serde::Deserialize::deserialize(d)?)
+                Self::SecurityIdentityContainer(rest(ahead, map)?)
             }
             #[cfg(feature = "security")]
-            Some("microsoft.graph.security.incident") => {
-                Self::SecurityIncident(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.security.incident") => Self::SecurityIncident(rest(ahead, map)?),
             #[cfg(feature = "security")]
             Some("microsoft.graph.security.indicator") => {
-                Self::SecurityIndicator(serde::Deserialize::deserialize(d)?)
+                Self::SecurityIndicator(rest(ahead, map)?)
             }
             #[cfg(feature = "security")]
             Some("microsoft.graph.security.articleIndicator") => {
-                Self::SecurityArticleIndicator(serde::Deserialize::deserialize(d)?)
+                Self::SecurityArticleIndicator(rest(ahead, map)?)
             }
             #[cfg(feature = "security")]
             Some("microsoft.graph.security.intelligenceProfileIndicator") => {
-                Self::SecurityIntelligenceProfileIndicator(serde::Deserialize::deserialize(d)?)
+                Self::SecurityIntelligenceProfileIndicator(rest(ahead, map)?)
             }
             #[cfg(feature = "security")]
             Some("microsoft.graph.security.intelligenceProfile") => {
-                Self::SecurityIntelligenceProfile(serde::Deserialize::deserialize(d)?)
+                Self::SecurityIntelligenceProfile(rest(ahead, map)?)
             }
             #[cfg(feature = "security")]
             Some("microsoft.graph.security.labelsRoot") => {
-                Self::SecurityLabelsRoot(serde::Deserialize::deserialize(d)?)
+                Self::SecurityLabelsRoot(rest(ahead, map)?)
             }
             #[cfg(feature = "security")]
             Some("microsoft.graph.security.networkAdapter") => {
-                Self::SecurityNetworkAdapter(serde::Deserialize::deserialize(d)?)
+                Self::SecurityNetworkAdapter(rest(ahead, map)?)
             }
             #[cfg(feature = "security")]
             Some("microsoft.graph.security.retentionEvent") => {
-                Self::SecurityRetentionEvent(serde::Deserialize::deserialize(d)?)
+                Self::SecurityRetentionEvent(rest(ahead, map)?)
             }
             #[cfg(feature = "security")]
             Some("microsoft.graph.security.retentionEventType") => {
-                Self::SecurityRetentionEventType(serde::Deserialize::deserialize(d)?)
+                Self::SecurityRetentionEventType(rest(ahead, map)?)
             }
             #[cfg(feature = "security")]
             Some("microsoft.graph.security.retentionLabel") => {
-                Self::SecurityRetentionLabel(serde::Deserialize::deserialize(d)?)
+                Self::SecurityRetentionLabel(rest(ahead, map)?)
             }
             #[cfg(feature = "security")]
-            Some("microsoft.graph.security.search") => {
-                Self::SecuritySearch(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.security.search") => Self::SecuritySearch(rest(ahead, map)?),
             #[cfg(feature = "security")]
             Some("microsoft.graph.security.ediscoveryReviewSetQuery") => {
-                Self::SecurityEdiscoveryReviewSetQuery(serde::Deserialize::deserialize(d)?)
+                Self::SecurityEdiscoveryReviewSetQuery(rest(ahead, map)?)
             }
             #[cfg(feature = "security")]
             Some("microsoft.graph.security.ediscoverySearch") => {
-                Self::SecurityEdiscoverySearch(serde::Deserialize::deserialize(d)?)
+                Self::SecurityEdiscoverySearch(rest(ahead, map)?)
             }
             #[cfg(feature = "security")]
-            Some("microsoft.graph.security.sensor") => {
-                Self::SecuritySensor(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.security.sensor") => Self::SecuritySensor(rest(ahead, map)?),
             #[cfg(feature = "security")]
             Some("microsoft.graph.security.sensorCandidate") => {
-                Self::SecuritySensorCandidate(serde::Deserialize::deserialize(d)?)
+                Self::SecuritySensorCandidate(rest(ahead, map)?)
             }
             #[cfg(feature = "security")]
             Some("microsoft.graph.security.sensorCandidateActivationConfiguration") => {
-                Self::SecuritySensorCandidateActivationConfiguration(
-                    serde::Deserialize::deserialize(d)?,
-                )
+                Self::SecuritySensorCandidateActivationConfiguration(rest(ahead, map)?)
             }
             #[cfg(feature = "security")]
             Some("microsoft.graph.security.settingsContainer") => {
-                Self::SecuritySettingsContainer(serde::Deserialize::deserialize(d)?)
+                Self::SecuritySettingsContainer(rest(ahead, map)?)
             }
             #[cfg(feature = "security")]
             Some("microsoft.graph.security.subdomain") => {
-                Self::SecuritySubdomain(serde::Deserialize::deserialize(d)?)
+                Self::SecuritySubdomain(rest(ahead, map)?)
             }
             #[cfg(feature = "security")]
-            Some("microsoft.graph.security.tag") => {
-                Self::SecurityTag(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.security.tag") => Self::SecurityTag(rest(ahead, map)?),
             #[cfg(feature = "security")]
             Some("microsoft.graph.security.ediscoveryReviewTag") => {
-                Self::SecurityEdiscoveryReviewTag(serde::Deserialize::deserialize(d)?)
+                Self::SecurityEdiscoveryReviewTag(rest(ahead, map)?)
             }
             #[cfg(feature = "security")]
             Some("microsoft.graph.security.threatIntelligence") => {
-                Self::SecurityThreatIntelligence(serde::Deserialize::deserialize(d)?)
+                Self::SecurityThreatIntelligence(rest(ahead, map)?)
             }
             #[cfg(feature = "security")]
             Some("microsoft.graph.security.triggersRoot") => {
-                Self::SecurityTriggersRoot(serde::Deserialize::deserialize(d)?)
+                Self::SecurityTriggersRoot(rest(ahead, map)?)
             }
             #[cfg(feature = "security")]
             Some("microsoft.graph.security.triggerTypesRoot") => {
-                Self::SecurityTriggerTypesRoot(serde::Deserialize::deserialize(d)?)
+                Self::SecurityTriggerTypesRoot(rest(ahead, map)?)
             }
             #[cfg(feature = "security")]
             Some("microsoft.graph.security.vulnerability") => {
-                Self::SecurityVulnerability(serde::Deserialize::deserialize(d)?)
+                Self::SecurityVulnerability(rest(ahead, map)?)
             }
             #[cfg(feature = "security")]
             Some("microsoft.graph.security.vulnerabilityComponent") => {
-                Self::SecurityVulnerabilityComponent(serde::Deserialize::deserialize(d)?)
+                Self::SecurityVulnerabilityComponent(rest(ahead, map)?)
             }
             #[cfg(feature = "security")]
             Some("microsoft.graph.security.whoisBaseRecord") => {
-                Self::SecurityWhoisBaseRecord(serde::Deserialize::deserialize(d)?)
+                Self::SecurityWhoisBaseRecord(rest(ahead, map)?)
             }
             #[cfg(feature = "security")]
             Some("microsoft.graph.security.whoisHistoryRecord") => {
-                Self::SecurityWhoisHistoryRecord(serde::Deserialize::deserialize(d)?)
+                Self::SecurityWhoisHistoryRecord(rest(ahead, map)?)
             }
             #[cfg(feature = "security")]
             Some("microsoft.graph.security.whoisRecord") => {
-                Self::SecurityWhoisRecord(serde::Deserialize::deserialize(d)?)
+                Self::SecurityWhoisRecord(rest(ahead, map)?)
             }
             #[cfg(feature = "teams")]
             Some("microsoft.graph.teamsAdministration.numberAssignment") => {
-                Self::TeamsAdministrationNumberAssignment(serde::Deserialize::deserialize(d)?)
+                Self::TeamsAdministrationNumberAssignment(rest(ahead, map)?)
             }
             #[cfg(feature = "teams")]
             Some("microsoft.graph.teamsAdministration.policyIdentifierDetail") => {
-                Self::TeamsAdministrationPolicyIdentifierDetail(serde::Deserialize::deserialize(d)?)
+                Self::TeamsAdministrationPolicyIdentifierDetail(rest(ahead, map)?)
             }
             #[cfg(feature = "teams")]
             Some("microsoft.graph.teamsAdministration.teamsAdminRoot") => {
-                Self::TeamsAdministrationTeamsAdminRoot(serde::Deserialize::deserialize(d)?)
+                Self::TeamsAdministrationTeamsAdminRoot(rest(ahead, map)?)
             }
             #[cfg(feature = "teams")]
             Some("microsoft.graph.teamsAdministration.teamsPolicyAssignment") => {
-                Self::TeamsAdministrationTeamsPolicyAssignment(serde::Deserialize::deserialize(d)?)
+                Self::TeamsAdministrationTeamsPolicyAssignment(rest(ahead, map)?)
             }
             #[cfg(feature = "teams")]
             Some("microsoft.graph.teamsAdministration.teamsPolicyUserAssignment") => {
-                Self::TeamsAdministrationTeamsPolicyUserAssignment(serde::Deserialize::deserialize(
-                    d,
-                )?)
+                Self::TeamsAdministrationTeamsPolicyUserAssignment(rest(ahead, map)?)
             }
             #[cfg(feature = "teams")]
             Some("microsoft.graph.teamsAdministration.teamsUserConfiguration") => {
-                Self::TeamsAdministrationTeamsUserConfiguration(serde::Deserialize::deserialize(d)?)
+                Self::TeamsAdministrationTeamsUserConfiguration(rest(ahead, map)?)
             }
             #[cfg(feature = "teams")]
             Some("microsoft.graph.teamsAdministration.telephoneNumberLongRunningOperation") => {
-                Self::TeamsAdministrationTelephoneNumberLongRunningOperation(
-                    serde::Deserialize::deserialize(d)?,
-                )
+                Self::TeamsAdministrationTelephoneNumberLongRunningOperation(rest(ahead, map)?)
             }
             #[cfg(feature = "teams")]
             Some("microsoft.graph.teamsAdministration.telephoneNumberManagementRoot") => {
-                Self::TeamsAdministrationTelephoneNumberManagementRoot(
-                    serde::Deserialize::deserialize(d)?,
-                )
+                Self::TeamsAdministrationTelephoneNumberManagementRoot(rest(ahead, map)?)
             }
             #[cfg(feature = "sites")]
-            Some("microsoft.graph.termStore.group") => {
-                Self::TermStoreGroup(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.termStore.group") => Self::TermStoreGroup(rest(ahead, map)?),
             #[cfg(feature = "sites")]
             Some("microsoft.graph.termStore.relation") => {
-                Self::TermStoreRelation(serde::Deserialize::deserialize(d)?)
+                Self::TermStoreRelation(rest(ahead, map)?)
             }
             #[cfg(feature = "sites")]
-            Some("microsoft.graph.termStore.set") => {
-                Self::TermStoreSet(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.termStore.set") => Self::TermStoreSet(rest(ahead, map)?),
             #[cfg(feature = "sites")]
-            Some("microsoft.graph.termStore.store") => {
-                Self::TermStoreStore(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.termStore.store") => Self::TermStoreStore(rest(ahead, map)?),
             #[cfg(feature = "sites")]
-            Some("microsoft.graph.termStore.term") => {
-                Self::TermStoreTerm(serde::Deserialize::deserialize(d)?)
-            }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some("microsoft.graph.termStore.term") => Self::TermStoreTerm(rest(ahead, map)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 
@@ -72050,24 +71322,25 @@ impl<'de> serde::Deserialize<'de> for AnyGranularRestoreArtifactBase {
 impl crate::polymorphic::Polymorphic for AnyGranularRestoreArtifactBase {
     const DECLARED: &'static str = "microsoft.graph.granularRestoreArtifactBase";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
             None | Some("microsoft.graph.granularRestoreArtifactBase") => {
-                Self::GranularRestoreArtifactBase(serde::Deserialize::deserialize(d)?)
+                Self::GranularRestoreArtifactBase(rest(ahead, map)?)
             }
             #[cfg(feature = "solutions")]
             Some("microsoft.graph.granularDriveRestoreArtifact") => {
-                Self::GranularDriveRestoreArtifact(serde::Deserialize::deserialize(d)?)
+                Self::GranularDriveRestoreArtifact(rest(ahead, map)?)
             }
             #[cfg(feature = "solutions")]
             Some("microsoft.graph.granularSiteRestoreArtifact") => {
-                Self::GranularSiteRestoreArtifact(serde::Deserialize::deserialize(d)?)
+                Self::GranularSiteRestoreArtifact(rest(ahead, map)?)
             }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 
@@ -72363,20 +71636,21 @@ impl<'de> serde::Deserialize<'de> for AnyIdentityUserFlow {
 impl crate::polymorphic::Polymorphic for AnyIdentityUserFlow {
     const DECLARED: &'static str = "microsoft.graph.identityUserFlow";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
             None | Some("microsoft.graph.identityUserFlow") => {
-                Self::IdentityUserFlow(serde::Deserialize::deserialize(d)?)
+                Self::IdentityUserFlow(rest(ahead, map)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.b2xIdentityUserFlow") => {
-                Self::B2xIdentityUserFlow(serde::Deserialize::deserialize(d)?)
+                Self::B2xIdentityUserFlow(rest(ahead, map)?)
             }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 
@@ -73519,20 +72793,19 @@ impl<'de> serde::Deserialize<'de> for AnyOfficeGraphInsights {
 impl crate::polymorphic::Polymorphic for AnyOfficeGraphInsights {
     const DECLARED: &'static str = "microsoft.graph.officeGraphInsights";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
             None | Some("microsoft.graph.officeGraphInsights") => {
-                Self::OfficeGraphInsights(serde::Deserialize::deserialize(d)?)
+                Self::OfficeGraphInsights(rest(ahead, map)?)
             }
             #[cfg(feature = "identity")]
-            Some("microsoft.graph.itemInsights") => {
-                Self::ItemInsights(serde::Deserialize::deserialize(d)?)
-            }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some("microsoft.graph.itemInsights") => Self::ItemInsights(rest(ahead, map)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 
@@ -74095,40 +73368,33 @@ impl<'de> serde::Deserialize<'de> for AnyOnenoteEntityBaseModel {
 impl crate::polymorphic::Polymorphic for AnyOnenoteEntityBaseModel {
     const DECLARED: &'static str = "microsoft.graph.onenoteEntityBaseModel";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
             None | Some("microsoft.graph.onenoteEntityBaseModel") => {
-                Self::OnenoteEntityBaseModel(serde::Deserialize::deserialize(d)?)
+                Self::OnenoteEntityBaseModel(rest(ahead, map)?)
             }
             Some("microsoft.graph.onenoteEntitySchemaObjectModel") => {
-                Self::OnenoteEntitySchemaObjectModel(serde::Deserialize::deserialize(d)?)
+                Self::OnenoteEntitySchemaObjectModel(rest(ahead, map)?)
             }
             Some("microsoft.graph.onenoteEntityHierarchyModel") => {
-                Self::OnenoteEntityHierarchyModel(serde::Deserialize::deserialize(d)?)
+                Self::OnenoteEntityHierarchyModel(rest(ahead, map)?)
             }
             #[cfg(feature = "onenote")]
-            Some("microsoft.graph.notebook") => Self::Notebook(serde::Deserialize::deserialize(d)?),
+            Some("microsoft.graph.notebook") => Self::Notebook(rest(ahead, map)?),
             #[cfg(feature = "onenote")]
-            Some("microsoft.graph.onenoteSection") => {
-                Self::OnenoteSection(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.onenoteSection") => Self::OnenoteSection(rest(ahead, map)?),
             #[cfg(feature = "onenote")]
-            Some("microsoft.graph.sectionGroup") => {
-                Self::SectionGroup(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.sectionGroup") => Self::SectionGroup(rest(ahead, map)?),
             #[cfg(feature = "onenote")]
-            Some("microsoft.graph.onenotePage") => {
-                Self::OnenotePage(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.onenotePage") => Self::OnenotePage(rest(ahead, map)?),
             #[cfg(feature = "onenote")]
-            Some("microsoft.graph.onenoteResource") => {
-                Self::OnenoteResource(serde::Deserialize::deserialize(d)?)
-            }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some("microsoft.graph.onenoteResource") => Self::OnenoteResource(rest(ahead, map)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 
@@ -74572,26 +73838,23 @@ impl<'de> serde::Deserialize<'de> for AnyOnenoteEntityHierarchyModel {
 impl crate::polymorphic::Polymorphic for AnyOnenoteEntityHierarchyModel {
     const DECLARED: &'static str = "microsoft.graph.onenoteEntityHierarchyModel";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
             None | Some("microsoft.graph.onenoteEntityHierarchyModel") => {
-                Self::OnenoteEntityHierarchyModel(serde::Deserialize::deserialize(d)?)
+                Self::OnenoteEntityHierarchyModel(rest(ahead, map)?)
             }
             #[cfg(feature = "onenote")]
-            Some("microsoft.graph.notebook") => Self::Notebook(serde::Deserialize::deserialize(d)?),
+            Some("microsoft.graph.notebook") => Self::Notebook(rest(ahead, map)?),
             #[cfg(feature = "onenote")]
-            Some("microsoft.graph.onenoteSection") => {
-                Self::OnenoteSection(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.onenoteSection") => Self::OnenoteSection(rest(ahead, map)?),
             #[cfg(feature = "onenote")]
-            Some("microsoft.graph.sectionGroup") => {
-                Self::SectionGroup(serde::Deserialize::deserialize(d)?)
-            }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some("microsoft.graph.sectionGroup") => Self::SectionGroup(rest(ahead, map)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 
@@ -75081,33 +74344,28 @@ impl<'de> serde::Deserialize<'de> for AnyOnenoteEntitySchemaObjectModel {
 impl crate::polymorphic::Polymorphic for AnyOnenoteEntitySchemaObjectModel {
     const DECLARED: &'static str = "microsoft.graph.onenoteEntitySchemaObjectModel";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
             None | Some("microsoft.graph.onenoteEntitySchemaObjectModel") => {
-                Self::OnenoteEntitySchemaObjectModel(serde::Deserialize::deserialize(d)?)
+                Self::OnenoteEntitySchemaObjectModel(rest(ahead, map)?)
             }
             Some("microsoft.graph.onenoteEntityHierarchyModel") => {
-                Self::OnenoteEntityHierarchyModel(serde::Deserialize::deserialize(d)?)
+                Self::OnenoteEntityHierarchyModel(rest(ahead, map)?)
             }
             #[cfg(feature = "onenote")]
-            Some("microsoft.graph.notebook") => Self::Notebook(serde::Deserialize::deserialize(d)?),
+            Some("microsoft.graph.notebook") => Self::Notebook(rest(ahead, map)?),
             #[cfg(feature = "onenote")]
-            Some("microsoft.graph.onenoteSection") => {
-                Self::OnenoteSection(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.onenoteSection") => Self::OnenoteSection(rest(ahead, map)?),
             #[cfg(feature = "onenote")]
-            Some("microsoft.graph.sectionGroup") => {
-                Self::SectionGroup(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.sectionGroup") => Self::SectionGroup(rest(ahead, map)?),
             #[cfg(feature = "onenote")]
-            Some("microsoft.graph.onenotePage") => {
-                Self::OnenotePage(serde::Deserialize::deserialize(d)?)
-            }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some("microsoft.graph.onenotePage") => Self::OnenotePage(rest(ahead, map)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 
@@ -76050,24 +75308,23 @@ impl<'de> serde::Deserialize<'de> for AnyOnlineMeetingBase {
 impl crate::polymorphic::Polymorphic for AnyOnlineMeetingBase {
     const DECLARED: &'static str = "microsoft.graph.onlineMeetingBase";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
             None | Some("microsoft.graph.onlineMeetingBase") => {
-                Self::OnlineMeetingBase(serde::Deserialize::deserialize(d)?)
+                Self::OnlineMeetingBase(rest(ahead, map)?)
             }
             #[cfg(feature = "communications")]
-            Some("microsoft.graph.onlineMeeting") => {
-                Self::OnlineMeeting(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.onlineMeeting") => Self::OnlineMeeting(rest(ahead, map)?),
             #[cfg(feature = "solutions")]
             Some("microsoft.graph.virtualEventSession") => {
-                Self::VirtualEventSession(serde::Deserialize::deserialize(d)?)
+                Self::VirtualEventSession(rest(ahead, map)?)
             }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 
@@ -76382,20 +75639,17 @@ impl<'de> serde::Deserialize<'de> for AnyOperation {
 impl crate::polymorphic::Polymorphic for AnyOperation {
     const DECLARED: &'static str = "microsoft.graph.operation";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
-            None | Some("microsoft.graph.operation") => {
-                Self::Operation(serde::Deserialize::deserialize(d)?)
-            }
+            None | Some("microsoft.graph.operation") => Self::Operation(rest(ahead, map)?),
             #[cfg(feature = "onenote")]
-            Some("microsoft.graph.onenoteOperation") => {
-                Self::OnenoteOperation(serde::Deserialize::deserialize(d)?)
-            }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some("microsoft.graph.onenoteOperation") => Self::OnenoteOperation(rest(ahead, map)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 
@@ -77169,24 +76423,25 @@ impl<'de> serde::Deserialize<'de> for AnyOrganizationalBrandingProperties {
 impl crate::polymorphic::Polymorphic for AnyOrganizationalBrandingProperties {
     const DECLARED: &'static str = "microsoft.graph.organizationalBrandingProperties";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
             None | Some("microsoft.graph.organizationalBrandingProperties") => {
-                Self::OrganizationalBrandingProperties(serde::Deserialize::deserialize(d)?)
+                Self::OrganizationalBrandingProperties(rest(ahead, map)?)
             }
             #[cfg(feature = "directory")]
             Some("microsoft.graph.organizationalBranding") => {
-                Self::OrganizationalBranding(serde::Deserialize::deserialize(d)?)
+                Self::OrganizationalBranding(rest(ahead, map)?)
             }
             #[cfg(feature = "directory")]
             Some("microsoft.graph.organizationalBrandingLocalization") => {
-                Self::OrganizationalBrandingLocalization(serde::Deserialize::deserialize(d)?)
+                Self::OrganizationalBrandingLocalization(rest(ahead, map)?)
             }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 
@@ -78057,36 +77312,33 @@ impl<'de> serde::Deserialize<'de> for AnyPolicyDeletableItem {
 impl crate::polymorphic::Polymorphic for AnyPolicyDeletableItem {
     const DECLARED: &'static str = "microsoft.graph.policyDeletableItem";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
             None | Some("microsoft.graph.policyDeletableItem") => {
-                Self::PolicyDeletableItem(serde::Deserialize::deserialize(d)?)
+                Self::PolicyDeletableItem(rest(ahead, map)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.conditionalAccessPolicy") => {
-                Self::ConditionalAccessPolicy(serde::Deserialize::deserialize(d)?)
+                Self::ConditionalAccessPolicy(rest(ahead, map)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.whatIfAnalysisResult") => {
-                Self::WhatIfAnalysisResult(serde::Deserialize::deserialize(d)?)
+                Self::WhatIfAnalysisResult(rest(ahead, map)?)
             }
             #[cfg(feature = "identity-access")]
-            Some("microsoft.graph.namedLocation") => {
-                Self::NamedLocation(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.namedLocation") => Self::NamedLocation(rest(ahead, map)?),
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.countryNamedLocation") => {
-                Self::CountryNamedLocation(serde::Deserialize::deserialize(d)?)
+                Self::CountryNamedLocation(rest(ahead, map)?)
             }
             #[cfg(feature = "identity-access")]
-            Some("microsoft.graph.ipNamedLocation") => {
-                Self::IpNamedLocation(serde::Deserialize::deserialize(d)?)
-            }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some("microsoft.graph.ipNamedLocation") => Self::IpNamedLocation(rest(ahead, map)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 
@@ -78722,22 +77974,19 @@ impl<'de> serde::Deserialize<'de> for AnyPrinterBase {
 impl crate::polymorphic::Polymorphic for AnyPrinterBase {
     const DECLARED: &'static str = "microsoft.graph.printerBase";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
-            None | Some("microsoft.graph.printerBase") => {
-                Self::PrinterBase(serde::Deserialize::deserialize(d)?)
-            }
+            None | Some("microsoft.graph.printerBase") => Self::PrinterBase(rest(ahead, map)?),
             #[cfg(feature = "print")]
-            Some("microsoft.graph.printer") => Self::Printer(serde::Deserialize::deserialize(d)?),
+            Some("microsoft.graph.printer") => Self::Printer(rest(ahead, map)?),
             #[cfg(feature = "print")]
-            Some("microsoft.graph.printerShare") => {
-                Self::PrinterShare(serde::Deserialize::deserialize(d)?)
-            }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some("microsoft.graph.printerShare") => Self::PrinterShare(rest(ahead, map)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 
@@ -79502,24 +78751,21 @@ impl<'de> serde::Deserialize<'de> for AnyPrintUsage {
 impl crate::polymorphic::Polymorphic for AnyPrintUsage {
     const DECLARED: &'static str = "microsoft.graph.printUsage";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
-            None | Some("microsoft.graph.printUsage") => {
-                Self::PrintUsage(serde::Deserialize::deserialize(d)?)
-            }
+            None | Some("microsoft.graph.printUsage") => Self::PrintUsage(rest(ahead, map)?),
             #[cfg(feature = "reports")]
             Some("microsoft.graph.printUsageByPrinter") => {
-                Self::PrintUsageByPrinter(serde::Deserialize::deserialize(d)?)
+                Self::PrintUsageByPrinter(rest(ahead, map)?)
             }
             #[cfg(feature = "reports")]
-            Some("microsoft.graph.printUsageByUser") => {
-                Self::PrintUsageByUser(serde::Deserialize::deserialize(d)?)
-            }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some("microsoft.graph.printUsageByUser") => Self::PrintUsageByUser(rest(ahead, map)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 
@@ -79933,24 +79179,25 @@ impl<'de> serde::Deserialize<'de> for AnyPrivilegedAccessSchedule {
 impl crate::polymorphic::Polymorphic for AnyPrivilegedAccessSchedule {
     const DECLARED: &'static str = "microsoft.graph.privilegedAccessSchedule";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
             None | Some("microsoft.graph.privilegedAccessSchedule") => {
-                Self::PrivilegedAccessSchedule(serde::Deserialize::deserialize(d)?)
+                Self::PrivilegedAccessSchedule(rest(ahead, map)?)
             }
             #[cfg(feature = "identity-governance")]
             Some("microsoft.graph.privilegedAccessGroupAssignmentSchedule") => {
-                Self::PrivilegedAccessGroupAssignmentSchedule(serde::Deserialize::deserialize(d)?)
+                Self::PrivilegedAccessGroupAssignmentSchedule(rest(ahead, map)?)
             }
             #[cfg(feature = "identity-governance")]
             Some("microsoft.graph.privilegedAccessGroupEligibilitySchedule") => {
-                Self::PrivilegedAccessGroupEligibilitySchedule(serde::Deserialize::deserialize(d)?)
+                Self::PrivilegedAccessGroupEligibilitySchedule(rest(ahead, map)?)
             }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 
@@ -80337,28 +79584,25 @@ impl<'de> serde::Deserialize<'de> for AnyPrivilegedAccessScheduleInstance {
 impl crate::polymorphic::Polymorphic for AnyPrivilegedAccessScheduleInstance {
     const DECLARED: &'static str = "microsoft.graph.privilegedAccessScheduleInstance";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
             None | Some("microsoft.graph.privilegedAccessScheduleInstance") => {
-                Self::PrivilegedAccessScheduleInstance(serde::Deserialize::deserialize(d)?)
+                Self::PrivilegedAccessScheduleInstance(rest(ahead, map)?)
             }
             #[cfg(feature = "identity-governance")]
             Some("microsoft.graph.privilegedAccessGroupAssignmentScheduleInstance") => {
-                Self::PrivilegedAccessGroupAssignmentScheduleInstance(
-                    serde::Deserialize::deserialize(d)?,
-                )
+                Self::PrivilegedAccessGroupAssignmentScheduleInstance(rest(ahead, map)?)
             }
             #[cfg(feature = "identity-governance")]
             Some("microsoft.graph.privilegedAccessGroupEligibilityScheduleInstance") => {
-                Self::PrivilegedAccessGroupEligibilityScheduleInstance(
-                    serde::Deserialize::deserialize(d)?,
-                )
+                Self::PrivilegedAccessGroupEligibilityScheduleInstance(rest(ahead, map)?)
             }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 
@@ -80809,28 +80053,25 @@ impl<'de> serde::Deserialize<'de> for AnyPrivilegedAccessScheduleRequest {
 impl crate::polymorphic::Polymorphic for AnyPrivilegedAccessScheduleRequest {
     const DECLARED: &'static str = "microsoft.graph.privilegedAccessScheduleRequest";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
             None | Some("microsoft.graph.privilegedAccessScheduleRequest") => {
-                Self::PrivilegedAccessScheduleRequest(serde::Deserialize::deserialize(d)?)
+                Self::PrivilegedAccessScheduleRequest(rest(ahead, map)?)
             }
             #[cfg(feature = "identity-governance")]
             Some("microsoft.graph.privilegedAccessGroupAssignmentScheduleRequest") => {
-                Self::PrivilegedAccessGroupAssignmentScheduleRequest(
-                    serde::Deserialize::deserialize(d)?,
-                )
+                Self::PrivilegedAccessGroupAssignmentScheduleRequest(rest(ahead, map)?)
             }
             #[cfg(feature = "identity-governance")]
             Some("microsoft.graph.privilegedAccessGroupEligibilityScheduleRequest") => {
-                Self::PrivilegedAccessGroupEligibilityScheduleRequest(
-                    serde::Deserialize::deserialize(d)?,
-                )
+                Self::PrivilegedAccessGroupEligibilityScheduleRequest(rest(ahead, map)?)
             }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 
@@ -81314,28 +80555,29 @@ impl<'de> serde::Deserialize<'de> for AnyProtectionRuleBase {
 impl crate::polymorphic::Polymorphic for AnyProtectionRuleBase {
     const DECLARED: &'static str = "microsoft.graph.protectionRuleBase";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
             None | Some("microsoft.graph.protectionRuleBase") => {
-                Self::ProtectionRuleBase(serde::Deserialize::deserialize(d)?)
+                Self::ProtectionRuleBase(rest(ahead, map)?)
             }
             #[cfg(feature = "solutions")]
             Some("microsoft.graph.driveProtectionRule") => {
-                Self::DriveProtectionRule(serde::Deserialize::deserialize(d)?)
+                Self::DriveProtectionRule(rest(ahead, map)?)
             }
             #[cfg(feature = "solutions")]
             Some("microsoft.graph.mailboxProtectionRule") => {
-                Self::MailboxProtectionRule(serde::Deserialize::deserialize(d)?)
+                Self::MailboxProtectionRule(rest(ahead, map)?)
             }
             #[cfg(feature = "solutions")]
             Some("microsoft.graph.siteProtectionRule") => {
-                Self::SiteProtectionRule(serde::Deserialize::deserialize(d)?)
+                Self::SiteProtectionRule(rest(ahead, map)?)
             }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 
@@ -81861,28 +81103,29 @@ impl<'de> serde::Deserialize<'de> for AnyProtectionUnitBase {
 impl crate::polymorphic::Polymorphic for AnyProtectionUnitBase {
     const DECLARED: &'static str = "microsoft.graph.protectionUnitBase";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
             None | Some("microsoft.graph.protectionUnitBase") => {
-                Self::ProtectionUnitBase(serde::Deserialize::deserialize(d)?)
+                Self::ProtectionUnitBase(rest(ahead, map)?)
             }
             #[cfg(feature = "solutions")]
             Some("microsoft.graph.driveProtectionUnit") => {
-                Self::DriveProtectionUnit(serde::Deserialize::deserialize(d)?)
+                Self::DriveProtectionUnit(rest(ahead, map)?)
             }
             #[cfg(feature = "solutions")]
             Some("microsoft.graph.mailboxProtectionUnit") => {
-                Self::MailboxProtectionUnit(serde::Deserialize::deserialize(d)?)
+                Self::MailboxProtectionUnit(rest(ahead, map)?)
             }
             #[cfg(feature = "solutions")]
             Some("microsoft.graph.siteProtectionUnit") => {
-                Self::SiteProtectionUnit(serde::Deserialize::deserialize(d)?)
+                Self::SiteProtectionUnit(rest(ahead, map)?)
             }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 
@@ -82396,28 +81639,29 @@ impl<'de> serde::Deserialize<'de> for AnyProtectionUnitsBulkJobBase {
 impl crate::polymorphic::Polymorphic for AnyProtectionUnitsBulkJobBase {
     const DECLARED: &'static str = "microsoft.graph.protectionUnitsBulkJobBase";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
             None | Some("microsoft.graph.protectionUnitsBulkJobBase") => {
-                Self::ProtectionUnitsBulkJobBase(serde::Deserialize::deserialize(d)?)
+                Self::ProtectionUnitsBulkJobBase(rest(ahead, map)?)
             }
             #[cfg(feature = "solutions")]
             Some("microsoft.graph.driveProtectionUnitsBulkAdditionJob") => {
-                Self::DriveProtectionUnitsBulkAdditionJob(serde::Deserialize::deserialize(d)?)
+                Self::DriveProtectionUnitsBulkAdditionJob(rest(ahead, map)?)
             }
             #[cfg(feature = "solutions")]
             Some("microsoft.graph.mailboxProtectionUnitsBulkAdditionJob") => {
-                Self::MailboxProtectionUnitsBulkAdditionJob(serde::Deserialize::deserialize(d)?)
+                Self::MailboxProtectionUnitsBulkAdditionJob(rest(ahead, map)?)
             }
             #[cfg(feature = "solutions")]
             Some("microsoft.graph.siteProtectionUnitsBulkAdditionJob") => {
-                Self::SiteProtectionUnitsBulkAdditionJob(serde::Deserialize::deserialize(d)?)
+                Self::SiteProtectionUnitsBulkAdditionJob(rest(ahead, map)?)
             }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 
@@ -83383,44 +82627,39 @@ impl<'de> serde::Deserialize<'de> for AnyRequest {
 impl crate::polymorphic::Polymorphic for AnyRequest {
     const DECLARED: &'static str = "microsoft.graph.request";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
-            None | Some("microsoft.graph.request") => {
-                Self::Request(serde::Deserialize::deserialize(d)?)
-            }
+            None | Some("microsoft.graph.request") => Self::Request(rest(ahead, map)?),
             #[cfg(any(feature = "identity-governance", feature = "other"))]
             Some("microsoft.graph.privilegedAccessScheduleRequest") => {
-                Self::PrivilegedAccessScheduleRequest(serde::Deserialize::deserialize(d)?)
+                Self::PrivilegedAccessScheduleRequest(rest(ahead, map)?)
             }
             #[cfg(feature = "identity-governance")]
             Some("microsoft.graph.privilegedAccessGroupAssignmentScheduleRequest") => {
-                Self::PrivilegedAccessGroupAssignmentScheduleRequest(
-                    serde::Deserialize::deserialize(d)?,
-                )
+                Self::PrivilegedAccessGroupAssignmentScheduleRequest(rest(ahead, map)?)
             }
             #[cfg(feature = "identity-governance")]
             Some("microsoft.graph.privilegedAccessGroupEligibilityScheduleRequest") => {
-                Self::PrivilegedAccessGroupEligibilityScheduleRequest(
-                    serde::Deserialize::deserialize(d)?,
-                )
+                Self::PrivilegedAccessGroupEligibilityScheduleRequest(rest(ahead, map)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.unifiedRoleAssignmentScheduleRequest") => {
-                Self::UnifiedRoleAssignmentScheduleRequest(serde::Deserialize::deserialize(d)?)
+                Self::UnifiedRoleAssignmentScheduleRequest(rest(ahead, map)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.unifiedRoleEligibilityScheduleRequest") => {
-                Self::UnifiedRoleEligibilityScheduleRequest(serde::Deserialize::deserialize(d)?)
+                Self::UnifiedRoleEligibilityScheduleRequest(rest(ahead, map)?)
             }
             #[cfg(feature = "identity-governance")]
             Some("microsoft.graph.userConsentRequest") => {
-                Self::UserConsentRequest(serde::Deserialize::deserialize(d)?)
+                Self::UserConsentRequest(rest(ahead, map)?)
             }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 
@@ -83945,32 +83184,33 @@ impl<'de> serde::Deserialize<'de> for AnyRestoreArtifactBase {
 impl crate::polymorphic::Polymorphic for AnyRestoreArtifactBase {
     const DECLARED: &'static str = "microsoft.graph.restoreArtifactBase";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
             None | Some("microsoft.graph.restoreArtifactBase") => {
-                Self::RestoreArtifactBase(serde::Deserialize::deserialize(d)?)
+                Self::RestoreArtifactBase(rest(ahead, map)?)
             }
             #[cfg(feature = "solutions")]
             Some("microsoft.graph.driveRestoreArtifact") => {
-                Self::DriveRestoreArtifact(serde::Deserialize::deserialize(d)?)
+                Self::DriveRestoreArtifact(rest(ahead, map)?)
             }
             #[cfg(feature = "solutions")]
             Some("microsoft.graph.mailboxRestoreArtifact") => {
-                Self::MailboxRestoreArtifact(serde::Deserialize::deserialize(d)?)
+                Self::MailboxRestoreArtifact(rest(ahead, map)?)
             }
             #[cfg(feature = "solutions")]
             Some("microsoft.graph.granularMailboxRestoreArtifact") => {
-                Self::GranularMailboxRestoreArtifact(serde::Deserialize::deserialize(d)?)
+                Self::GranularMailboxRestoreArtifact(rest(ahead, map)?)
             }
             #[cfg(feature = "solutions")]
             Some("microsoft.graph.siteRestoreArtifact") => {
-                Self::SiteRestoreArtifact(serde::Deserialize::deserialize(d)?)
+                Self::SiteRestoreArtifact(rest(ahead, map)?)
             }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 
@@ -84604,30 +83844,29 @@ impl<'de> serde::Deserialize<'de> for AnyRestoreArtifactsBulkRequestBase {
 impl crate::polymorphic::Polymorphic for AnyRestoreArtifactsBulkRequestBase {
     const DECLARED: &'static str = "microsoft.graph.restoreArtifactsBulkRequestBase";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
             None | Some("microsoft.graph.restoreArtifactsBulkRequestBase") => {
-                Self::RestoreArtifactsBulkRequestBase(serde::Deserialize::deserialize(d)?)
+                Self::RestoreArtifactsBulkRequestBase(rest(ahead, map)?)
             }
             #[cfg(feature = "solutions")]
             Some("microsoft.graph.driveRestoreArtifactsBulkAdditionRequest") => {
-                Self::DriveRestoreArtifactsBulkAdditionRequest(serde::Deserialize::deserialize(d)?)
+                Self::DriveRestoreArtifactsBulkAdditionRequest(rest(ahead, map)?)
             }
             #[cfg(feature = "solutions")]
             Some("microsoft.graph.mailboxRestoreArtifactsBulkAdditionRequest") => {
-                Self::MailboxRestoreArtifactsBulkAdditionRequest(serde::Deserialize::deserialize(
-                    d,
-                )?)
+                Self::MailboxRestoreArtifactsBulkAdditionRequest(rest(ahead, map)?)
             }
             #[cfg(feature = "solutions")]
             Some("microsoft.graph.siteRestoreArtifactsBulkAdditionRequest") => {
-                Self::SiteRestoreArtifactsBulkAdditionRequest(serde::Deserialize::deserialize(d)?)
+                Self::SiteRestoreArtifactsBulkAdditionRequest(rest(ahead, map)?)
             }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 
@@ -85178,32 +84417,29 @@ impl<'de> serde::Deserialize<'de> for AnyScheduleChangeRequest {
 impl crate::polymorphic::Polymorphic for AnyScheduleChangeRequest {
     const DECLARED: &'static str = "microsoft.graph.scheduleChangeRequest";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
             None | Some("microsoft.graph.scheduleChangeRequest") => {
-                Self::ScheduleChangeRequest(serde::Deserialize::deserialize(d)?)
+                Self::ScheduleChangeRequest(rest(ahead, map)?)
             }
             #[cfg(feature = "teams")]
-            Some("microsoft.graph.offerShiftRequest") => {
-                Self::OfferShiftRequest(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.offerShiftRequest") => Self::OfferShiftRequest(rest(ahead, map)?),
             #[cfg(feature = "teams")]
             Some("microsoft.graph.swapShiftsChangeRequest") => {
-                Self::SwapShiftsChangeRequest(serde::Deserialize::deserialize(d)?)
+                Self::SwapShiftsChangeRequest(rest(ahead, map)?)
             }
             #[cfg(feature = "teams")]
             Some("microsoft.graph.openShiftChangeRequest") => {
-                Self::OpenShiftChangeRequest(serde::Deserialize::deserialize(d)?)
+                Self::OpenShiftChangeRequest(rest(ahead, map)?)
             }
             #[cfg(feature = "teams")]
-            Some("microsoft.graph.timeOffRequest") => {
-                Self::TimeOffRequest(serde::Deserialize::deserialize(d)?)
-            }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some("microsoft.graph.timeOffRequest") => Self::TimeOffRequest(rest(ahead, map)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 
@@ -85918,24 +85154,25 @@ impl<'de> serde::Deserialize<'de> for AnyServiceAnnouncementBase {
 impl crate::polymorphic::Polymorphic for AnyServiceAnnouncementBase {
     const DECLARED: &'static str = "microsoft.graph.serviceAnnouncementBase";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
             None | Some("microsoft.graph.serviceAnnouncementBase") => {
-                Self::ServiceAnnouncementBase(serde::Deserialize::deserialize(d)?)
+                Self::ServiceAnnouncementBase(rest(ahead, map)?)
             }
             #[cfg(feature = "directory")]
             Some("microsoft.graph.serviceHealthIssue") => {
-                Self::ServiceHealthIssue(serde::Deserialize::deserialize(d)?)
+                Self::ServiceHealthIssue(rest(ahead, map)?)
             }
             #[cfg(feature = "directory")]
             Some("microsoft.graph.serviceUpdateMessage") => {
-                Self::ServiceUpdateMessage(serde::Deserialize::deserialize(d)?)
+                Self::ServiceUpdateMessage(rest(ahead, map)?)
             }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 
@@ -86784,20 +86021,21 @@ impl<'de> serde::Deserialize<'de> for AnyStorageQuotaBreakdown {
 impl crate::polymorphic::Polymorphic for AnyStorageQuotaBreakdown {
     const DECLARED: &'static str = "microsoft.graph.storageQuotaBreakdown";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
             None | Some("microsoft.graph.storageQuotaBreakdown") => {
-                Self::StorageQuotaBreakdown(serde::Deserialize::deserialize(d)?)
+                Self::StorageQuotaBreakdown(rest(ahead, map)?)
             }
             #[cfg(feature = "storage")]
             Some("microsoft.graph.serviceStorageQuotaBreakdown") => {
-                Self::ServiceStorageQuotaBreakdown(serde::Deserialize::deserialize(d)?)
+                Self::ServiceStorageQuotaBreakdown(rest(ahead, map)?)
             }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 
@@ -87157,24 +86395,23 @@ impl<'de> serde::Deserialize<'de> for AnyTeamInfo {
 impl crate::polymorphic::Polymorphic for AnyTeamInfo {
     const DECLARED: &'static str = "microsoft.graph.teamInfo";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
-            None | Some("microsoft.graph.teamInfo") => {
-                Self::TeamInfo(serde::Deserialize::deserialize(d)?)
-            }
+            None | Some("microsoft.graph.teamInfo") => Self::TeamInfo(rest(ahead, map)?),
             #[cfg(feature = "teams")]
             Some("microsoft.graph.associatedTeamInfo") => {
-                Self::AssociatedTeamInfo(serde::Deserialize::deserialize(d)?)
+                Self::AssociatedTeamInfo(rest(ahead, map)?)
             }
             #[cfg(feature = "teams")]
             Some("microsoft.graph.sharedWithChannelTeamInfo") => {
-                Self::SharedWithChannelTeamInfo(serde::Deserialize::deserialize(d)?)
+                Self::SharedWithChannelTeamInfo(rest(ahead, map)?)
             }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 
@@ -87475,20 +86712,21 @@ impl<'de> serde::Deserialize<'de> for AnyTeamworkHostedContent {
 impl crate::polymorphic::Polymorphic for AnyTeamworkHostedContent {
     const DECLARED: &'static str = "microsoft.graph.teamworkHostedContent";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
             None | Some("microsoft.graph.teamworkHostedContent") => {
-                Self::TeamworkHostedContent(serde::Deserialize::deserialize(d)?)
+                Self::TeamworkHostedContent(rest(ahead, map)?)
             }
             #[cfg(feature = "teams")]
             Some("microsoft.graph.chatMessageHostedContent") => {
-                Self::ChatMessageHostedContent(serde::Deserialize::deserialize(d)?)
+                Self::ChatMessageHostedContent(rest(ahead, map)?)
             }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 
@@ -88238,24 +87476,25 @@ impl<'de> serde::Deserialize<'de> for AnyUnifiedRoleScheduleBase {
 impl crate::polymorphic::Polymorphic for AnyUnifiedRoleScheduleBase {
     const DECLARED: &'static str = "microsoft.graph.unifiedRoleScheduleBase";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
             None | Some("microsoft.graph.unifiedRoleScheduleBase") => {
-                Self::UnifiedRoleScheduleBase(serde::Deserialize::deserialize(d)?)
+                Self::UnifiedRoleScheduleBase(rest(ahead, map)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.unifiedRoleAssignmentSchedule") => {
-                Self::UnifiedRoleAssignmentSchedule(serde::Deserialize::deserialize(d)?)
+                Self::UnifiedRoleAssignmentSchedule(rest(ahead, map)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.unifiedRoleEligibilitySchedule") => {
-                Self::UnifiedRoleEligibilitySchedule(serde::Deserialize::deserialize(d)?)
+                Self::UnifiedRoleEligibilitySchedule(rest(ahead, map)?)
             }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 
@@ -88778,24 +88017,25 @@ impl<'de> serde::Deserialize<'de> for AnyUnifiedRoleScheduleInstanceBase {
 impl crate::polymorphic::Polymorphic for AnyUnifiedRoleScheduleInstanceBase {
     const DECLARED: &'static str = "microsoft.graph.unifiedRoleScheduleInstanceBase";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
             None | Some("microsoft.graph.unifiedRoleScheduleInstanceBase") => {
-                Self::UnifiedRoleScheduleInstanceBase(serde::Deserialize::deserialize(d)?)
+                Self::UnifiedRoleScheduleInstanceBase(rest(ahead, map)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.unifiedRoleAssignmentScheduleInstance") => {
-                Self::UnifiedRoleAssignmentScheduleInstance(serde::Deserialize::deserialize(d)?)
+                Self::UnifiedRoleAssignmentScheduleInstance(rest(ahead, map)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.unifiedRoleEligibilityScheduleInstance") => {
-                Self::UnifiedRoleEligibilityScheduleInstance(serde::Deserialize::deserialize(d)?)
+                Self::UnifiedRoleEligibilityScheduleInstance(rest(ahead, map)?)
             }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 
@@ -89548,28 +88788,25 @@ impl<'de> serde::Deserialize<'de> for AnyVirtualEventRegistrationConfiguration {
 impl crate::polymorphic::Polymorphic for AnyVirtualEventRegistrationConfiguration {
     const DECLARED: &'static str = "microsoft.graph.virtualEventRegistrationConfiguration";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
             None | Some("microsoft.graph.virtualEventRegistrationConfiguration") => {
-                Self::VirtualEventRegistrationConfiguration(serde::Deserialize::deserialize(d)?)
+                Self::VirtualEventRegistrationConfiguration(rest(ahead, map)?)
             }
             #[cfg(feature = "solutions")]
             Some("microsoft.graph.virtualEventTownhallRegistrationConfiguration") => {
-                Self::VirtualEventTownhallRegistrationConfiguration(
-                    serde::Deserialize::deserialize(d)?,
-                )
+                Self::VirtualEventTownhallRegistrationConfiguration(rest(ahead, map)?)
             }
             #[cfg(feature = "solutions")]
             Some("microsoft.graph.virtualEventWebinarRegistrationConfiguration") => {
-                Self::VirtualEventWebinarRegistrationConfiguration(serde::Deserialize::deserialize(
-                    d,
-                )?)
+                Self::VirtualEventWebinarRegistrationConfiguration(rest(ahead, map)?)
             }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 
@@ -90196,24 +89433,23 @@ impl<'de> serde::Deserialize<'de> for AnyVirtualEventRegistrationQuestionBase {
 impl crate::polymorphic::Polymorphic for AnyVirtualEventRegistrationQuestionBase {
     const DECLARED: &'static str = "microsoft.graph.virtualEventRegistrationQuestionBase";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
             None | Some("microsoft.graph.virtualEventRegistrationQuestionBase") => {
-                Self::VirtualEventRegistrationQuestionBase(serde::Deserialize::deserialize(d)?)
+                Self::VirtualEventRegistrationQuestionBase(rest(ahead, map)?)
             }
             Some("microsoft.graph.virtualEventRegistrationCustomQuestion") => {
-                Self::VirtualEventRegistrationCustomQuestion(serde::Deserialize::deserialize(d)?)
+                Self::VirtualEventRegistrationCustomQuestion(rest(ahead, map)?)
             }
             Some("microsoft.graph.virtualEventRegistrationPredefinedQuestion") => {
-                Self::VirtualEventRegistrationPredefinedQuestion(serde::Deserialize::deserialize(
-                    d,
-                )?)
+                Self::VirtualEventRegistrationPredefinedQuestion(rest(ahead, map)?)
             }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 
@@ -97159,25 +96395,26 @@ impl<'de> serde::Deserialize<'de> for AnyParticipantJoiningResponse {
 impl crate::polymorphic::Polymorphic for AnyParticipantJoiningResponse {
     const DECLARED: &'static str = "microsoft.graph.participantJoiningResponse";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
             None | Some("microsoft.graph.participantJoiningResponse") => {
-                Self::ParticipantJoiningResponse(serde::Deserialize::deserialize(d)?)
+                Self::ParticipantJoiningResponse(rest(ahead, map)?)
             }
             Some("microsoft.graph.acceptJoinResponse") => {
-                Self::AcceptJoinResponse(serde::Deserialize::deserialize(d)?)
+                Self::AcceptJoinResponse(rest(ahead, map)?)
             }
             Some("microsoft.graph.inviteNewBotResponse") => {
-                Self::InviteNewBotResponse(serde::Deserialize::deserialize(d)?)
+                Self::InviteNewBotResponse(rest(ahead, map)?)
             }
             Some("microsoft.graph.rejectJoinResponse") => {
-                Self::RejectJoinResponse(serde::Deserialize::deserialize(d)?)
+                Self::RejectJoinResponse(rest(ahead, map)?)
             }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 

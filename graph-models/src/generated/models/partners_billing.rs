@@ -1570,25 +1570,26 @@ impl<'de> serde::Deserialize<'de> for AnyOperation {
 impl crate::polymorphic::Polymorphic for AnyOperation {
     const DECLARED: &'static str = "microsoft.graph.partners.billing.operation";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
             None | Some("microsoft.graph.partners.billing.operation") => {
-                Self::PartnersBillingOperation(serde::Deserialize::deserialize(d)?)
+                Self::PartnersBillingOperation(rest(ahead, map)?)
             }
             Some("microsoft.graph.partners.billing.exportSuccessOperation") => {
-                Self::PartnersBillingExportSuccessOperation(serde::Deserialize::deserialize(d)?)
+                Self::PartnersBillingExportSuccessOperation(rest(ahead, map)?)
             }
             Some("microsoft.graph.partners.billing.failedOperation") => {
-                Self::PartnersBillingFailedOperation(serde::Deserialize::deserialize(d)?)
+                Self::PartnersBillingFailedOperation(rest(ahead, map)?)
             }
             Some("microsoft.graph.partners.billing.runningOperation") => {
-                Self::PartnersBillingRunningOperation(serde::Deserialize::deserialize(d)?)
+                Self::PartnersBillingRunningOperation(rest(ahead, map)?)
             }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 

@@ -1315,19 +1315,20 @@ impl<'de> serde::Deserialize<'de> for AnyPrintOperation {
 impl crate::polymorphic::Polymorphic for AnyPrintOperation {
     const DECLARED: &'static str = "microsoft.graph.printOperation";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
             None | Some("microsoft.graph.printOperation") => {
-                Self::PrintOperation(serde::Deserialize::deserialize(d)?)
+                Self::PrintOperation(rest(ahead, map)?)
             }
             Some("microsoft.graph.printerCreateOperation") => {
-                Self::PrinterCreateOperation(serde::Deserialize::deserialize(d)?)
+                Self::PrinterCreateOperation(rest(ahead, map)?)
             }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 

@@ -1090,25 +1090,20 @@ impl<'de> serde::Deserialize<'de> for AnySearchAnswer {
 impl crate::polymorphic::Polymorphic for AnySearchAnswer {
     const DECLARED: &'static str = "microsoft.graph.search.searchAnswer";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
             None | Some("microsoft.graph.search.searchAnswer") => {
-                Self::SearchSearchAnswer(serde::Deserialize::deserialize(d)?)
+                Self::SearchSearchAnswer(rest(ahead, map)?)
             }
-            Some("microsoft.graph.search.acronym") => {
-                Self::SearchAcronym(serde::Deserialize::deserialize(d)?)
-            }
-            Some("microsoft.graph.search.bookmark") => {
-                Self::SearchBookmark(serde::Deserialize::deserialize(d)?)
-            }
-            Some("microsoft.graph.search.qna") => {
-                Self::SearchQna(serde::Deserialize::deserialize(d)?)
-            }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some("microsoft.graph.search.acronym") => Self::SearchAcronym(rest(ahead, map)?),
+            Some("microsoft.graph.search.bookmark") => Self::SearchBookmark(rest(ahead, map)?),
+            Some("microsoft.graph.search.qna") => Self::SearchQna(rest(ahead, map)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 

@@ -2682,46 +2682,43 @@ impl<'de> serde::Deserialize<'de> for AnyArtifact {
 impl crate::polymorphic::Polymorphic for AnyArtifact {
     const DECLARED: &'static str = "microsoft.graph.security.artifact";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
             None | Some("microsoft.graph.security.artifact") => {
-                Self::SecurityArtifact(serde::Deserialize::deserialize(d)?)
+                Self::SecurityArtifact(rest(ahead, map)?)
             }
-            Some("microsoft.graph.security.host") => {
-                Self::SecurityHost(serde::Deserialize::deserialize(d)?)
-            }
-            Some("microsoft.graph.security.hostname") => {
-                Self::SecurityHostname(serde::Deserialize::deserialize(d)?)
-            }
+            Some("microsoft.graph.security.host") => Self::SecurityHost(rest(ahead, map)?),
+            Some("microsoft.graph.security.hostname") => Self::SecurityHostname(rest(ahead, map)?),
             Some("microsoft.graph.security.ipAddress") => {
-                Self::SecurityIpAddress(serde::Deserialize::deserialize(d)?)
+                Self::SecurityIpAddress(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.hostComponent") => {
-                Self::SecurityHostComponent(serde::Deserialize::deserialize(d)?)
+                Self::SecurityHostComponent(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.hostCookie") => {
-                Self::SecurityHostCookie(serde::Deserialize::deserialize(d)?)
+                Self::SecurityHostCookie(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.hostSslCertificate") => {
-                Self::SecurityHostSslCertificate(serde::Deserialize::deserialize(d)?)
+                Self::SecurityHostSslCertificate(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.hostTracker") => {
-                Self::SecurityHostTracker(serde::Deserialize::deserialize(d)?)
+                Self::SecurityHostTracker(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.passiveDnsRecord") => {
-                Self::SecurityPassiveDnsRecord(serde::Deserialize::deserialize(d)?)
+                Self::SecurityPassiveDnsRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.sslCertificate") => {
-                Self::SecuritySslCertificate(serde::Deserialize::deserialize(d)?)
+                Self::SecuritySslCertificate(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.unclassifiedArtifact") => {
-                Self::SecurityUnclassifiedArtifact(serde::Deserialize::deserialize(d)?)
+                Self::SecurityUnclassifiedArtifact(rest(ahead, map)?)
             }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 
@@ -4019,19 +4016,18 @@ impl<'de> serde::Deserialize<'de> for AnyCase {
 impl crate::polymorphic::Polymorphic for AnyCase {
     const DECLARED: &'static str = "microsoft.graph.security.case";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
-            None | Some("microsoft.graph.security.case") => {
-                Self::SecurityCase(serde::Deserialize::deserialize(d)?)
-            }
+            None | Some("microsoft.graph.security.case") => Self::SecurityCase(rest(ahead, map)?),
             Some("microsoft.graph.security.ediscoveryCase") => {
-                Self::SecurityEdiscoveryCase(serde::Deserialize::deserialize(d)?)
+                Self::SecurityEdiscoveryCase(rest(ahead, map)?)
             }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 
@@ -4802,43 +4798,44 @@ impl<'de> serde::Deserialize<'de> for AnyCaseOperation {
 impl crate::polymorphic::Polymorphic for AnyCaseOperation {
     const DECLARED: &'static str = "microsoft.graph.security.caseOperation";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
             None | Some("microsoft.graph.security.caseOperation") => {
-                Self::SecurityCaseOperation(serde::Deserialize::deserialize(d)?)
+                Self::SecurityCaseOperation(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.ediscoveryAddToReviewSetOperation") => {
-                Self::SecurityEdiscoveryAddToReviewSetOperation(serde::Deserialize::deserialize(d)?)
+                Self::SecurityEdiscoveryAddToReviewSetOperation(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.ediscoveryEstimateOperation") => {
-                Self::SecurityEdiscoveryEstimateOperation(serde::Deserialize::deserialize(d)?)
+                Self::SecurityEdiscoveryEstimateOperation(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.ediscoveryExportOperation") => {
-                Self::SecurityEdiscoveryExportOperation(serde::Deserialize::deserialize(d)?)
+                Self::SecurityEdiscoveryExportOperation(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.ediscoveryHoldOperation") => {
-                Self::SecurityEdiscoveryHoldOperation(serde::Deserialize::deserialize(d)?)
+                Self::SecurityEdiscoveryHoldOperation(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.ediscoveryHoldPolicySyncOperation") => {
-                Self::SecurityEdiscoveryHoldPolicySyncOperation(serde::Deserialize::deserialize(d)?)
+                Self::SecurityEdiscoveryHoldPolicySyncOperation(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.ediscoveryIndexOperation") => {
-                Self::SecurityEdiscoveryIndexOperation(serde::Deserialize::deserialize(d)?)
+                Self::SecurityEdiscoveryIndexOperation(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.ediscoveryPurgeDataOperation") => {
-                Self::SecurityEdiscoveryPurgeDataOperation(serde::Deserialize::deserialize(d)?)
+                Self::SecurityEdiscoveryPurgeDataOperation(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.ediscoverySearchExportOperation") => {
-                Self::SecurityEdiscoverySearchExportOperation(serde::Deserialize::deserialize(d)?)
+                Self::SecurityEdiscoverySearchExportOperation(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.ediscoveryTagOperation") => {
-                Self::SecurityEdiscoveryTagOperation(serde::Deserialize::deserialize(d)?)
+                Self::SecurityEdiscoveryTagOperation(rest(ahead, map)?)
             }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 
@@ -5638,19 +5635,20 @@ impl<'de> serde::Deserialize<'de> for AnyDataSet {
 impl crate::polymorphic::Polymorphic for AnyDataSet {
     const DECLARED: &'static str = "microsoft.graph.security.dataSet";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
             None | Some("microsoft.graph.security.dataSet") => {
-                Self::SecurityDataSet(serde::Deserialize::deserialize(d)?)
+                Self::SecurityDataSet(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.ediscoveryReviewSet") => {
-                Self::SecurityEdiscoveryReviewSet(serde::Deserialize::deserialize(d)?)
+                Self::SecurityEdiscoveryReviewSet(rest(ahead, map)?)
             }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 
@@ -6064,25 +6062,26 @@ impl<'de> serde::Deserialize<'de> for AnyDataSource {
 impl crate::polymorphic::Polymorphic for AnyDataSource {
     const DECLARED: &'static str = "microsoft.graph.security.dataSource";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
             None | Some("microsoft.graph.security.dataSource") => {
-                Self::SecurityDataSource(serde::Deserialize::deserialize(d)?)
+                Self::SecurityDataSource(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.siteSource") => {
-                Self::SecuritySiteSource(serde::Deserialize::deserialize(d)?)
+                Self::SecuritySiteSource(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.unifiedGroupSource") => {
-                Self::SecurityUnifiedGroupSource(serde::Deserialize::deserialize(d)?)
+                Self::SecurityUnifiedGroupSource(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.userSource") => {
-                Self::SecurityUserSource(serde::Deserialize::deserialize(d)?)
+                Self::SecurityUserSource(rest(ahead, map)?)
             }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 
@@ -6502,22 +6501,23 @@ impl<'de> serde::Deserialize<'de> for AnyDataSourceContainer {
 impl crate::polymorphic::Polymorphic for AnyDataSourceContainer {
     const DECLARED: &'static str = "microsoft.graph.security.dataSourceContainer";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
             None | Some("microsoft.graph.security.dataSourceContainer") => {
-                Self::SecurityDataSourceContainer(serde::Deserialize::deserialize(d)?)
+                Self::SecurityDataSourceContainer(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.ediscoveryCustodian") => {
-                Self::SecurityEdiscoveryCustodian(serde::Deserialize::deserialize(d)?)
+                Self::SecurityEdiscoveryCustodian(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.ediscoveryNoncustodialDataSource") => {
-                Self::SecurityEdiscoveryNoncustodialDataSource(serde::Deserialize::deserialize(d)?)
+                Self::SecurityEdiscoveryNoncustodialDataSource(rest(ahead, map)?)
             }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 
@@ -10952,34 +10952,35 @@ impl<'de> serde::Deserialize<'de> for AnyFilePlanDescriptorTemplate {
 impl crate::polymorphic::Polymorphic for AnyFilePlanDescriptorTemplate {
     const DECLARED: &'static str = "microsoft.graph.security.filePlanDescriptorTemplate";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
             None | Some("microsoft.graph.security.filePlanDescriptorTemplate") => {
-                Self::SecurityFilePlanDescriptorTemplate(serde::Deserialize::deserialize(d)?)
+                Self::SecurityFilePlanDescriptorTemplate(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.authorityTemplate") => {
-                Self::SecurityAuthorityTemplate(serde::Deserialize::deserialize(d)?)
+                Self::SecurityAuthorityTemplate(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.categoryTemplate") => {
-                Self::SecurityCategoryTemplate(serde::Deserialize::deserialize(d)?)
+                Self::SecurityCategoryTemplate(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.citationTemplate") => {
-                Self::SecurityCitationTemplate(serde::Deserialize::deserialize(d)?)
+                Self::SecurityCitationTemplate(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.departmentTemplate") => {
-                Self::SecurityDepartmentTemplate(serde::Deserialize::deserialize(d)?)
+                Self::SecurityDepartmentTemplate(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.filePlanReferenceTemplate") => {
-                Self::SecurityFilePlanReferenceTemplate(serde::Deserialize::deserialize(d)?)
+                Self::SecurityFilePlanReferenceTemplate(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.subcategoryTemplate") => {
-                Self::SecuritySubcategoryTemplate(serde::Deserialize::deserialize(d)?)
+                Self::SecuritySubcategoryTemplate(rest(ahead, map)?)
             }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 
@@ -11971,22 +11972,19 @@ impl<'de> serde::Deserialize<'de> for AnyHost {
 impl crate::polymorphic::Polymorphic for AnyHost {
     const DECLARED: &'static str = "microsoft.graph.security.host";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
-            None | Some("microsoft.graph.security.host") => {
-                Self::SecurityHost(serde::Deserialize::deserialize(d)?)
-            }
-            Some("microsoft.graph.security.hostname") => {
-                Self::SecurityHostname(serde::Deserialize::deserialize(d)?)
-            }
+            None | Some("microsoft.graph.security.host") => Self::SecurityHost(rest(ahead, map)?),
+            Some("microsoft.graph.security.hostname") => Self::SecurityHostname(rest(ahead, map)?),
             Some("microsoft.graph.security.ipAddress") => {
-                Self::SecurityIpAddress(serde::Deserialize::deserialize(d)?)
+                Self::SecurityIpAddress(rest(ahead, map)?)
             }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 
@@ -13861,19 +13859,18 @@ impl<'de> serde::Deserialize<'de> for AnyIdentityAccounts {
 impl crate::polymorphic::Polymorphic for AnyIdentityAccounts {
     const DECLARED: &'static str = "microsoft.graph.security.identityAccounts";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
             None | Some("microsoft.graph.security.identityAccounts") => {
-                Self::SecurityIdentityAccounts(serde::Deserialize::deserialize(d)?)
+                Self::SecurityIdentityAccounts(rest(ahead, map)?)
             }
-            Some("microsoft.graph.security.user") => {
-                Self::SecurityUser(serde::Deserialize::deserialize(d)?)
-            }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some("microsoft.graph.security.user") => Self::SecurityUser(rest(ahead, map)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 
@@ -14864,22 +14861,23 @@ impl<'de> serde::Deserialize<'de> for AnyIndicator {
 impl crate::polymorphic::Polymorphic for AnyIndicator {
     const DECLARED: &'static str = "microsoft.graph.security.indicator";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
             None | Some("microsoft.graph.security.indicator") => {
-                Self::SecurityIndicator(serde::Deserialize::deserialize(d)?)
+                Self::SecurityIndicator(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.articleIndicator") => {
-                Self::SecurityArticleIndicator(serde::Deserialize::deserialize(d)?)
+                Self::SecurityArticleIndicator(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.intelligenceProfileIndicator") => {
-                Self::SecurityIntelligenceProfileIndicator(serde::Deserialize::deserialize(d)?)
+                Self::SecurityIntelligenceProfileIndicator(rest(ahead, map)?)
             }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 
@@ -17376,22 +17374,23 @@ impl<'de> serde::Deserialize<'de> for AnySearch {
 impl crate::polymorphic::Polymorphic for AnySearch {
     const DECLARED: &'static str = "microsoft.graph.security.search";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
             None | Some("microsoft.graph.security.search") => {
-                Self::SecuritySearch(serde::Deserialize::deserialize(d)?)
+                Self::SecuritySearch(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.ediscoveryReviewSetQuery") => {
-                Self::SecurityEdiscoveryReviewSetQuery(serde::Deserialize::deserialize(d)?)
+                Self::SecurityEdiscoveryReviewSetQuery(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.ediscoverySearch") => {
-                Self::SecurityEdiscoverySearch(serde::Deserialize::deserialize(d)?)
+                Self::SecurityEdiscoverySearch(rest(ahead, map)?)
             }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 
@@ -19010,19 +19009,18 @@ impl<'de> serde::Deserialize<'de> for AnyTag {
 impl crate::polymorphic::Polymorphic for AnyTag {
     const DECLARED: &'static str = "microsoft.graph.security.tag";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
-            None | Some("microsoft.graph.security.tag") => {
-                Self::SecurityTag(serde::Deserialize::deserialize(d)?)
-            }
+            None | Some("microsoft.graph.security.tag") => Self::SecurityTag(rest(ahead, map)?),
             Some("microsoft.graph.security.ediscoveryReviewTag") => {
-                Self::SecurityEdiscoveryReviewTag(serde::Deserialize::deserialize(d)?)
+                Self::SecurityEdiscoveryReviewTag(rest(ahead, map)?)
             }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 
@@ -21355,22 +21353,23 @@ impl<'de> serde::Deserialize<'de> for AnyWhoisBaseRecord {
 impl crate::polymorphic::Polymorphic for AnyWhoisBaseRecord {
     const DECLARED: &'static str = "microsoft.graph.security.whoisBaseRecord";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
             None | Some("microsoft.graph.security.whoisBaseRecord") => {
-                Self::SecurityWhoisBaseRecord(serde::Deserialize::deserialize(d)?)
+                Self::SecurityWhoisBaseRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.whoisHistoryRecord") => {
-                Self::SecurityWhoisHistoryRecord(serde::Deserialize::deserialize(d)?)
+                Self::SecurityWhoisHistoryRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.whoisRecord") => {
-                Self::SecurityWhoisRecord(serde::Deserialize::deserialize(d)?)
+                Self::SecurityWhoisRecord(rest(ahead, map)?)
             }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 
@@ -26857,160 +26856,161 @@ impl<'de> serde::Deserialize<'de> for AnyAlertEvidence {
 impl crate::polymorphic::Polymorphic for AnyAlertEvidence {
     const DECLARED: &'static str = "microsoft.graph.security.alertEvidence";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
             None | Some("microsoft.graph.security.alertEvidence") => {
-                Self::SecurityAlertEvidence(serde::Deserialize::deserialize(d)?)
+                Self::SecurityAlertEvidence(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.activeDirectoryDomainEvidence") => {
-                Self::SecurityActiveDirectoryDomainEvidence(serde::Deserialize::deserialize(d)?)
+                Self::SecurityActiveDirectoryDomainEvidence(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.aiAgentEvidence") => {
-                Self::SecurityAiAgentEvidence(serde::Deserialize::deserialize(d)?)
+                Self::SecurityAiAgentEvidence(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.amazonResourceEvidence") => {
-                Self::SecurityAmazonResourceEvidence(serde::Deserialize::deserialize(d)?)
+                Self::SecurityAmazonResourceEvidence(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.analyzedMessageEvidence") => {
-                Self::SecurityAnalyzedMessageEvidence(serde::Deserialize::deserialize(d)?)
+                Self::SecurityAnalyzedMessageEvidence(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.azureResourceEvidence") => {
-                Self::SecurityAzureResourceEvidence(serde::Deserialize::deserialize(d)?)
+                Self::SecurityAzureResourceEvidence(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.blobContainerEvidence") => {
-                Self::SecurityBlobContainerEvidence(serde::Deserialize::deserialize(d)?)
+                Self::SecurityBlobContainerEvidence(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.blobEvidence") => {
-                Self::SecurityBlobEvidence(serde::Deserialize::deserialize(d)?)
+                Self::SecurityBlobEvidence(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.cloudApplicationEvidence") => {
-                Self::SecurityCloudApplicationEvidence(serde::Deserialize::deserialize(d)?)
+                Self::SecurityCloudApplicationEvidence(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.cloudLogonRequestEvidence") => {
-                Self::SecurityCloudLogonRequestEvidence(serde::Deserialize::deserialize(d)?)
+                Self::SecurityCloudLogonRequestEvidence(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.cloudLogonSessionEvidence") => {
-                Self::SecurityCloudLogonSessionEvidence(serde::Deserialize::deserialize(d)?)
+                Self::SecurityCloudLogonSessionEvidence(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.containerEvidence") => {
-                Self::SecurityContainerEvidence(serde::Deserialize::deserialize(d)?)
+                Self::SecurityContainerEvidence(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.containerImageEvidence") => {
-                Self::SecurityContainerImageEvidence(serde::Deserialize::deserialize(d)?)
+                Self::SecurityContainerImageEvidence(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.containerRegistryEvidence") => {
-                Self::SecurityContainerRegistryEvidence(serde::Deserialize::deserialize(d)?)
+                Self::SecurityContainerRegistryEvidence(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.deviceEvidence") => {
-                Self::SecurityDeviceEvidence(serde::Deserialize::deserialize(d)?)
+                Self::SecurityDeviceEvidence(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.dnsEvidence") => {
-                Self::SecurityDnsEvidence(serde::Deserialize::deserialize(d)?)
+                Self::SecurityDnsEvidence(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.fileEvidence") => {
-                Self::SecurityFileEvidence(serde::Deserialize::deserialize(d)?)
+                Self::SecurityFileEvidence(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.fileHashEvidence") => {
-                Self::SecurityFileHashEvidence(serde::Deserialize::deserialize(d)?)
+                Self::SecurityFileHashEvidence(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.gitHubOrganizationEvidence") => {
-                Self::SecurityGitHubOrganizationEvidence(serde::Deserialize::deserialize(d)?)
+                Self::SecurityGitHubOrganizationEvidence(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.gitHubRepoEvidence") => {
-                Self::SecurityGitHubRepoEvidence(serde::Deserialize::deserialize(d)?)
+                Self::SecurityGitHubRepoEvidence(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.gitHubUserEvidence") => {
-                Self::SecurityGitHubUserEvidence(serde::Deserialize::deserialize(d)?)
+                Self::SecurityGitHubUserEvidence(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.googleCloudResourceEvidence") => {
-                Self::SecurityGoogleCloudResourceEvidence(serde::Deserialize::deserialize(d)?)
+                Self::SecurityGoogleCloudResourceEvidence(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.hostLogonSessionEvidence") => {
-                Self::SecurityHostLogonSessionEvidence(serde::Deserialize::deserialize(d)?)
+                Self::SecurityHostLogonSessionEvidence(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.ioTDeviceEvidence") => {
-                Self::SecurityIoTDeviceEvidence(serde::Deserialize::deserialize(d)?)
+                Self::SecurityIoTDeviceEvidence(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.ipEvidence") => {
-                Self::SecurityIpEvidence(serde::Deserialize::deserialize(d)?)
+                Self::SecurityIpEvidence(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.kubernetesClusterEvidence") => {
-                Self::SecurityKubernetesClusterEvidence(serde::Deserialize::deserialize(d)?)
+                Self::SecurityKubernetesClusterEvidence(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.kubernetesControllerEvidence") => {
-                Self::SecurityKubernetesControllerEvidence(serde::Deserialize::deserialize(d)?)
+                Self::SecurityKubernetesControllerEvidence(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.kubernetesNamespaceEvidence") => {
-                Self::SecurityKubernetesNamespaceEvidence(serde::Deserialize::deserialize(d)?)
+                Self::SecurityKubernetesNamespaceEvidence(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.kubernetesPodEvidence") => {
-                Self::SecurityKubernetesPodEvidence(serde::Deserialize::deserialize(d)?)
+                Self::SecurityKubernetesPodEvidence(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.kubernetesSecretEvidence") => {
-                Self::SecurityKubernetesSecretEvidence(serde::Deserialize::deserialize(d)?)
+                Self::SecurityKubernetesSecretEvidence(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.kubernetesServiceAccountEvidence") => {
-                Self::SecurityKubernetesServiceAccountEvidence(serde::Deserialize::deserialize(d)?)
+                Self::SecurityKubernetesServiceAccountEvidence(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.kubernetesServiceEvidence") => {
-                Self::SecurityKubernetesServiceEvidence(serde::Deserialize::deserialize(d)?)
+                Self::SecurityKubernetesServiceEvidence(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.mailboxConfigurationEvidence") => {
-                Self::SecurityMailboxConfigurationEvidence(serde::Deserialize::deserialize(d)?)
+                Self::SecurityMailboxConfigurationEvidence(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.mailboxEvidence") => {
-                Self::SecurityMailboxEvidence(serde::Deserialize::deserialize(d)?)
+                Self::SecurityMailboxEvidence(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.mailClusterEvidence") => {
-                Self::SecurityMailClusterEvidence(serde::Deserialize::deserialize(d)?)
+                Self::SecurityMailClusterEvidence(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.malwareEvidence") => {
-                Self::SecurityMalwareEvidence(serde::Deserialize::deserialize(d)?)
+                Self::SecurityMalwareEvidence(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.networkConnectionEvidence") => {
-                Self::SecurityNetworkConnectionEvidence(serde::Deserialize::deserialize(d)?)
+                Self::SecurityNetworkConnectionEvidence(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.nicEvidence") => {
-                Self::SecurityNicEvidence(serde::Deserialize::deserialize(d)?)
+                Self::SecurityNicEvidence(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.oauthApplicationEvidence") => {
-                Self::SecurityOauthApplicationEvidence(serde::Deserialize::deserialize(d)?)
+                Self::SecurityOauthApplicationEvidence(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.processEvidence") => {
-                Self::SecurityProcessEvidence(serde::Deserialize::deserialize(d)?)
+                Self::SecurityProcessEvidence(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.registryKeyEvidence") => {
-                Self::SecurityRegistryKeyEvidence(serde::Deserialize::deserialize(d)?)
+                Self::SecurityRegistryKeyEvidence(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.registryValueEvidence") => {
-                Self::SecurityRegistryValueEvidence(serde::Deserialize::deserialize(d)?)
+                Self::SecurityRegistryValueEvidence(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.sasTokenEvidence") => {
-                Self::SecuritySasTokenEvidence(serde::Deserialize::deserialize(d)?)
+                Self::SecuritySasTokenEvidence(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.securityGroupEvidence") => {
-                Self::SecuritySecurityGroupEvidence(serde::Deserialize::deserialize(d)?)
+                Self::SecuritySecurityGroupEvidence(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.servicePrincipalEvidence") => {
-                Self::SecurityServicePrincipalEvidence(serde::Deserialize::deserialize(d)?)
+                Self::SecurityServicePrincipalEvidence(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.submissionMailEvidence") => {
-                Self::SecuritySubmissionMailEvidence(serde::Deserialize::deserialize(d)?)
+                Self::SecuritySubmissionMailEvidence(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.teamsMessageEvidence") => {
-                Self::SecurityTeamsMessageEvidence(serde::Deserialize::deserialize(d)?)
+                Self::SecurityTeamsMessageEvidence(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.urlEvidence") => {
-                Self::SecurityUrlEvidence(serde::Deserialize::deserialize(d)?)
+                Self::SecurityUrlEvidence(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.userEvidence") => {
-                Self::SecurityUserEvidence(serde::Deserialize::deserialize(d)?)
+                Self::SecurityUserEvidence(rest(ahead, map)?)
             }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 
@@ -47936,1472 +47936,1197 @@ impl<'de> serde::Deserialize<'de> for AnyAuditData {
 impl crate::polymorphic::Polymorphic for AnyAuditData {
     const DECLARED: &'static str = "microsoft.graph.security.auditData";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
             None | Some("microsoft.graph.security.auditData") => {
-                Self::SecurityAuditData(serde::Deserialize::deserialize(d)?)
+                Self::SecurityAuditData(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.a365AiExecuteTool") => {
-                Self::SecurityA365AiExecuteTool(serde::Deserialize::deserialize(d)?)
+                Self::SecurityA365AiExecuteTool(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.a365AiInferenceCall") => {
-                Self::SecurityA365AiInferenceCall(serde::Deserialize::deserialize(d)?)
+                Self::SecurityA365AiInferenceCall(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.a365AiInvokeAgent") => {
-                Self::SecurityA365AiInvokeAgent(serde::Deserialize::deserialize(d)?)
+                Self::SecurityA365AiInvokeAgent(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.a365AiRunSummary") => {
-                Self::SecurityA365AiRunSummary(serde::Deserialize::deserialize(d)?)
+                Self::SecurityA365AiRunSummary(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.a365SpanOutputs") => {
-                Self::SecurityA365SpanOutputs(serde::Deserialize::deserialize(d)?)
+                Self::SecurityA365SpanOutputs(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.aadRiskDetectionAuditRecord") => {
-                Self::SecurityAadRiskDetectionAuditRecord(serde::Deserialize::deserialize(d)?)
+                Self::SecurityAadRiskDetectionAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.aedAuditRecord") => {
-                Self::SecurityAedAuditRecord(serde::Deserialize::deserialize(d)?)
+                Self::SecurityAedAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.agentAdminActivityRecord") => {
-                Self::SecurityAgentAdminActivityRecord(serde::Deserialize::deserialize(d)?)
+                Self::SecurityAgentAdminActivityRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.agentSettingAdminActivity") => {
-                Self::SecurityAgentSettingAdminActivity(serde::Deserialize::deserialize(d)?)
+                Self::SecurityAgentSettingAdminActivity(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.aiAppInteractionAuditRecord") => {
-                Self::SecurityAiAppInteractionAuditRecord(serde::Deserialize::deserialize(d)?)
+                Self::SecurityAiAppInteractionAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.aiExecuteToolAuditRecord") => {
-                Self::SecurityAiExecuteToolAuditRecord(serde::Deserialize::deserialize(d)?)
+                Self::SecurityAiExecuteToolAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.aiInteractionsChangeNotificationAuditRecord") => {
-                Self::SecurityAiInteractionsChangeNotificationAuditRecord(
-                    serde::Deserialize::deserialize(d)?,
-                )
+                Self::SecurityAiInteractionsChangeNotificationAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.aiInteractionsExportAuditRecord") => {
-                Self::SecurityAiInteractionsExportAuditRecord(serde::Deserialize::deserialize(d)?)
+                Self::SecurityAiInteractionsExportAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.aiInteractionsSubscriptionAuditRecord") => {
-                Self::SecurityAiInteractionsSubscriptionAuditRecord(
-                    serde::Deserialize::deserialize(d)?,
-                )
+                Self::SecurityAiInteractionsSubscriptionAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.aiInvokeAgentAuditRecord") => {
-                Self::SecurityAiInvokeAgentAuditRecord(serde::Deserialize::deserialize(d)?)
+                Self::SecurityAiInvokeAgentAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.aipDiscover") => {
-                Self::SecurityAipDiscover(serde::Deserialize::deserialize(d)?)
+                Self::SecurityAipDiscover(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.aipFileDeleted") => {
-                Self::SecurityAipFileDeleted(serde::Deserialize::deserialize(d)?)
+                Self::SecurityAipFileDeleted(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.aipHeartBeat") => {
-                Self::SecurityAipHeartBeat(serde::Deserialize::deserialize(d)?)
+                Self::SecurityAipHeartBeat(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.aipProtectionActionLogRequest") => {
-                Self::SecurityAipProtectionActionLogRequest(serde::Deserialize::deserialize(d)?)
+                Self::SecurityAipProtectionActionLogRequest(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.aipScannerDiscoverEvent") => {
-                Self::SecurityAipScannerDiscoverEvent(serde::Deserialize::deserialize(d)?)
+                Self::SecurityAipScannerDiscoverEvent(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.aipSensitivityLabelActionLogRequest") => {
-                Self::SecurityAipSensitivityLabelActionLogRequest(serde::Deserialize::deserialize(
-                    d,
-                )?)
+                Self::SecurityAipSensitivityLabelActionLogRequest(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.airAdminActionInvestigationData") => {
-                Self::SecurityAirAdminActionInvestigationData(serde::Deserialize::deserialize(d)?)
+                Self::SecurityAirAdminActionInvestigationData(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.airInvestigationData") => {
-                Self::SecurityAirInvestigationData(serde::Deserialize::deserialize(d)?)
+                Self::SecurityAirInvestigationData(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.airManualInvestigationData") => {
-                Self::SecurityAirManualInvestigationData(serde::Deserialize::deserialize(d)?)
+                Self::SecurityAirManualInvestigationData(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.aISpanOutputsAuditRecord") => {
-                Self::SecurityAISpanOutputsAuditRecord(serde::Deserialize::deserialize(d)?)
+                Self::SecurityAISpanOutputsAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.alertSubmissionAuditRecord") => {
-                Self::SecurityAlertSubmissionAuditRecord(serde::Deserialize::deserialize(d)?)
+                Self::SecurityAlertSubmissionAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.alertSubmissionResultDetailAuditRecord") => {
-                Self::SecurityAlertSubmissionResultDetailAuditRecord(
-                    serde::Deserialize::deserialize(d)?,
-                )
+                Self::SecurityAlertSubmissionResultDetailAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.attackSimAdminAuditRecord") => {
-                Self::SecurityAttackSimAdminAuditRecord(serde::Deserialize::deserialize(d)?)
+                Self::SecurityAttackSimAdminAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.attackSimAuditRecord") => {
-                Self::SecurityAttackSimAuditRecord(serde::Deserialize::deserialize(d)?)
+                Self::SecurityAttackSimAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.auditConfigAuditRecord") => {
-                Self::SecurityAuditConfigAuditRecord(serde::Deserialize::deserialize(d)?)
+                Self::SecurityAuditConfigAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.auditSearchAuditRecord") => {
-                Self::SecurityAuditSearchAuditRecord(serde::Deserialize::deserialize(d)?)
+                Self::SecurityAuditSearchAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.azfwApplicationRuleAggregationEventRecord") => {
-                Self::SecurityAzfwApplicationRuleAggregationEventRecord(
-                    serde::Deserialize::deserialize(d)?,
-                )
+                Self::SecurityAzfwApplicationRuleAggregationEventRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.azfwDnsQueryEventRecord") => {
-                Self::SecurityAzfwDnsQueryEventRecord(serde::Deserialize::deserialize(d)?)
+                Self::SecurityAzfwDnsQueryEventRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.azfwNetworkRuleEventRecord") => {
-                Self::SecurityAzfwNetworkRuleEventRecord(serde::Deserialize::deserialize(d)?)
+                Self::SecurityAzfwNetworkRuleEventRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.azureActiveDirectoryAccountLogonAuditRecord") => {
-                Self::SecurityAzureActiveDirectoryAccountLogonAuditRecord(
-                    serde::Deserialize::deserialize(d)?,
-                )
+                Self::SecurityAzureActiveDirectoryAccountLogonAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.azureActiveDirectoryAuditRecord") => {
-                Self::SecurityAzureActiveDirectoryAuditRecord(serde::Deserialize::deserialize(d)?)
+                Self::SecurityAzureActiveDirectoryAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.azureActiveDirectoryStsLogonAuditRecord") => {
-                Self::SecurityAzureActiveDirectoryStsLogonAuditRecord(
-                    serde::Deserialize::deserialize(d)?,
-                )
+                Self::SecurityAzureActiveDirectoryStsLogonAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.azureAISearchAuditRecord") => {
-                Self::SecurityAzureAISearchAuditRecord(serde::Deserialize::deserialize(d)?)
+                Self::SecurityAzureAISearchAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.campaignAuditRecord") => {
-                Self::SecurityCampaignAuditRecord(serde::Deserialize::deserialize(d)?)
+                Self::SecurityCampaignAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.ccraiPolicyViolationRecord") => {
-                Self::SecurityCcraiPolicyViolationRecord(serde::Deserialize::deserialize(d)?)
+                Self::SecurityCcraiPolicyViolationRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.cdpClassifierHealthRecord") => {
-                Self::SecurityCdpClassifierHealthRecord(serde::Deserialize::deserialize(d)?)
+                Self::SecurityCdpClassifierHealthRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.cdpColdCrawlStatusRecord") => {
-                Self::SecurityCdpColdCrawlStatusRecord(serde::Deserialize::deserialize(d)?)
+                Self::SecurityCdpColdCrawlStatusRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.cdpConsumptionResourceRecord") => {
-                Self::SecurityCdpConsumptionResourceRecord(serde::Deserialize::deserialize(d)?)
+                Self::SecurityCdpConsumptionResourceRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.cdpContentExplorerAggregateRecord") => {
-                Self::SecurityCdpContentExplorerAggregateRecord(serde::Deserialize::deserialize(d)?)
+                Self::SecurityCdpContentExplorerAggregateRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.cdpdlmaiInteractionInsightsRecord") => {
-                Self::SecurityCdpdlmaiInteractionInsightsRecord(serde::Deserialize::deserialize(d)?)
+                Self::SecurityCdpdlmaiInteractionInsightsRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.cdpDlpSensitiveEndpointAuditRecord") => {
-                Self::SecurityCdpDlpSensitiveEndpointAuditRecord(serde::Deserialize::deserialize(
-                    d,
-                )?)
+                Self::SecurityCdpDlpSensitiveEndpointAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.cdpLogRecord") => {
-                Self::SecurityCdpLogRecord(serde::Deserialize::deserialize(d)?)
+                Self::SecurityCdpLogRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.cdpOcrBillingRecord") => {
-                Self::SecurityCdpOcrBillingRecord(serde::Deserialize::deserialize(d)?)
+                Self::SecurityCdpOcrBillingRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.cdpResourceScopeChangeEventRecord") => {
-                Self::SecurityCdpResourceScopeChangeEventRecord(serde::Deserialize::deserialize(d)?)
+                Self::SecurityCdpResourceScopeChangeEventRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.cloudUpdateDeviceConfigAuditRecord") => {
-                Self::SecurityCloudUpdateDeviceConfigAuditRecord(serde::Deserialize::deserialize(
-                    d,
-                )?)
+                Self::SecurityCloudUpdateDeviceConfigAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.cloudUpdateProfileConfigAuditRecord") => {
-                Self::SecurityCloudUpdateProfileConfigAuditRecord(serde::Deserialize::deserialize(
-                    d,
-                )?)
+                Self::SecurityCloudUpdateProfileConfigAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.cloudUpdateTenantConfigAuditRecord") => {
-                Self::SecurityCloudUpdateTenantConfigAuditRecord(serde::Deserialize::deserialize(
-                    d,
-                )?)
+                Self::SecurityCloudUpdateTenantConfigAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.complianceConnectorAuditRecord") => {
-                Self::SecurityComplianceConnectorAuditRecord(serde::Deserialize::deserialize(d)?)
+                Self::SecurityComplianceConnectorAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.complianceDLMExchangeAuditRecord") => {
-                Self::SecurityComplianceDLMExchangeAuditRecord(serde::Deserialize::deserialize(d)?)
+                Self::SecurityComplianceDLMExchangeAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.complianceDLMSharePointAuditRecord") => {
-                Self::SecurityComplianceDLMSharePointAuditRecord(serde::Deserialize::deserialize(
-                    d,
-                )?)
+                Self::SecurityComplianceDLMSharePointAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.complianceDLPApplicationsAuditRecord") => {
-                Self::SecurityComplianceDLPApplicationsAuditRecord(serde::Deserialize::deserialize(
-                    d,
-                )?)
+                Self::SecurityComplianceDLPApplicationsAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.complianceDLPApplicationsClassificationAuditRecord") => {
-                Self::SecurityComplianceDLPApplicationsClassificationAuditRecord(
-                    serde::Deserialize::deserialize(d)?,
-                )
+                Self::SecurityComplianceDLPApplicationsClassificationAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.complianceDLPEndpointAuditRecord") => {
-                Self::SecurityComplianceDLPEndpointAuditRecord(serde::Deserialize::deserialize(d)?)
+                Self::SecurityComplianceDLPEndpointAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.complianceDLPEndpointDiscoveryAuditRecord") => {
-                Self::SecurityComplianceDLPEndpointDiscoveryAuditRecord(
-                    serde::Deserialize::deserialize(d)?,
-                )
+                Self::SecurityComplianceDLPEndpointDiscoveryAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.complianceDLPEnforcementAuditRecord") => {
-                Self::SecurityComplianceDLPEnforcementAuditRecord(serde::Deserialize::deserialize(
-                    d,
-                )?)
+                Self::SecurityComplianceDLPEnforcementAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.complianceDLPExchangeAuditRecord") => {
-                Self::SecurityComplianceDLPExchangeAuditRecord(serde::Deserialize::deserialize(d)?)
+                Self::SecurityComplianceDLPExchangeAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.complianceDLPExchangeClassificationAuditRecord") => {
-                Self::SecurityComplianceDLPExchangeClassificationAuditRecord(
-                    serde::Deserialize::deserialize(d)?,
-                )
+                Self::SecurityComplianceDLPExchangeClassificationAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.complianceDLPExchangeClassificationCdpRecord") => {
-                Self::SecurityComplianceDLPExchangeClassificationCdpRecord(
-                    serde::Deserialize::deserialize(d)?,
-                )
+                Self::SecurityComplianceDLPExchangeClassificationCdpRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.complianceDLPExchangeDiscoveryAuditRecord") => {
-                Self::SecurityComplianceDLPExchangeDiscoveryAuditRecord(
-                    serde::Deserialize::deserialize(d)?,
-                )
+                Self::SecurityComplianceDLPExchangeDiscoveryAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.complianceDLPSharePointAuditRecord") => {
-                Self::SecurityComplianceDLPSharePointAuditRecord(serde::Deserialize::deserialize(
-                    d,
-                )?)
+                Self::SecurityComplianceDLPSharePointAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.complianceDLPSharePointClassificationAuditRecord") => {
-                Self::SecurityComplianceDLPSharePointClassificationAuditRecord(
-                    serde::Deserialize::deserialize(d)?,
-                )
+                Self::SecurityComplianceDLPSharePointClassificationAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.complianceDLPSharePointClassificationCdpRecord") => {
-                Self::SecurityComplianceDLPSharePointClassificationCdpRecord(
-                    serde::Deserialize::deserialize(d)?,
-                )
+                Self::SecurityComplianceDLPSharePointClassificationCdpRecord(rest(ahead, map)?)
             }
             Some(
                 "microsoft.graph.security.complianceDLPSharePointClassificationExtendedAuditRecord",
-            ) => Self::SecurityComplianceDLPSharePointClassificationExtendedAuditRecord(
-                serde::Deserialize::deserialize(d)?,
-            ),
+            ) => Self::SecurityComplianceDLPSharePointClassificationExtendedAuditRecord(rest(
+                ahead, map,
+            )?),
             Some("microsoft.graph.security.complianceExchangeOcrAuditRecord") => {
-                Self::SecurityComplianceExchangeOcrAuditRecord(serde::Deserialize::deserialize(d)?)
+                Self::SecurityComplianceExchangeOcrAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.complianceManagerActionRecord") => {
-                Self::SecurityComplianceManagerActionRecord(serde::Deserialize::deserialize(d)?)
+                Self::SecurityComplianceManagerActionRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.compliancePolicyGradingSharePointAuditRecord") => {
-                Self::SecurityCompliancePolicyGradingSharePointAuditRecord(
-                    serde::Deserialize::deserialize(d)?,
-                )
+                Self::SecurityCompliancePolicyGradingSharePointAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.complianceSettingsChangeAuditRecord") => {
-                Self::SecurityComplianceSettingsChangeAuditRecord(serde::Deserialize::deserialize(
-                    d,
-                )?)
+                Self::SecurityComplianceSettingsChangeAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.complianceSitGradingSharePointAuditRecord") => {
-                Self::SecurityComplianceSitGradingSharePointAuditRecord(
-                    serde::Deserialize::deserialize(d)?,
-                )
+                Self::SecurityComplianceSitGradingSharePointAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.complianceSupervisionExchangeAuditRecord") => {
-                Self::SecurityComplianceSupervisionExchangeAuditRecord(
-                    serde::Deserialize::deserialize(d)?,
-                )
+                Self::SecurityComplianceSupervisionExchangeAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.connectedAIAppInteractionAuditRecord") => {
-                Self::SecurityConnectedAIAppInteractionAuditRecord(serde::Deserialize::deserialize(
-                    d,
-                )?)
+                Self::SecurityConnectedAIAppInteractionAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.consumptionResourceAuditRecord") => {
-                Self::SecurityConsumptionResourceAuditRecord(serde::Deserialize::deserialize(d)?)
+                Self::SecurityConsumptionResourceAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.contentStoreMetadataRecord") => {
-                Self::SecurityContentStoreMetadataRecord(serde::Deserialize::deserialize(d)?)
+                Self::SecurityContentStoreMetadataRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.copilotAgentManagementAuditRecord") => {
-                Self::SecurityCopilotAgentManagementAuditRecord(serde::Deserialize::deserialize(d)?)
+                Self::SecurityCopilotAgentManagementAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.copilotForSecurityLoggingAuditRecord") => {
-                Self::SecurityCopilotForSecurityLoggingAuditRecord(serde::Deserialize::deserialize(
-                    d,
-                )?)
+                Self::SecurityCopilotForSecurityLoggingAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.copilotForSecurityTriggerAuditRecord") => {
-                Self::SecurityCopilotForSecurityTriggerAuditRecord(serde::Deserialize::deserialize(
-                    d,
-                )?)
+                Self::SecurityCopilotForSecurityTriggerAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.copilotInteractionAuditRecord") => {
-                Self::SecurityCopilotInteractionAuditRecord(serde::Deserialize::deserialize(d)?)
+                Self::SecurityCopilotInteractionAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.copilotPluginSettingAuditRecord") => {
-                Self::SecurityCopilotPluginSettingAuditRecord(serde::Deserialize::deserialize(d)?)
+                Self::SecurityCopilotPluginSettingAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.copilotPromptBookSettingAuditRecord") => {
-                Self::SecurityCopilotPromptBookSettingAuditRecord(serde::Deserialize::deserialize(
-                    d,
-                )?)
+                Self::SecurityCopilotPromptBookSettingAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.copilotSessionSharingAuditRecord") => {
-                Self::SecurityCopilotSessionSharingAuditRecord(serde::Deserialize::deserialize(d)?)
+                Self::SecurityCopilotSessionSharingAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.copilotSettingAuditRecord") => {
-                Self::SecurityCopilotSettingAuditRecord(serde::Deserialize::deserialize(d)?)
+                Self::SecurityCopilotSettingAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.copilotWorkspaceSettingAuditRecord") => {
-                Self::SecurityCopilotWorkspaceSettingAuditRecord(serde::Deserialize::deserialize(
-                    d,
-                )?)
+                Self::SecurityCopilotWorkspaceSettingAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.coreReportingSettingsAuditRecord") => {
-                Self::SecurityCoreReportingSettingsAuditRecord(serde::Deserialize::deserialize(d)?)
+                Self::SecurityCoreReportingSettingsAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.cortanaBriefingAuditRecord") => {
-                Self::SecurityCortanaBriefingAuditRecord(serde::Deserialize::deserialize(d)?)
+                Self::SecurityCortanaBriefingAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.criticalAssetManagementClassificationRecord") => {
-                Self::SecurityCriticalAssetManagementClassificationRecord(
-                    serde::Deserialize::deserialize(d)?,
-                )
+                Self::SecurityCriticalAssetManagementClassificationRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.crmEntityOperationAuditRecord") => {
-                Self::SecurityCrmEntityOperationAuditRecord(serde::Deserialize::deserialize(d)?)
+                Self::SecurityCrmEntityOperationAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.crossTenantAccessPolicyAuditRecord") => {
-                Self::SecurityCrossTenantAccessPolicyAuditRecord(serde::Deserialize::deserialize(
-                    d,
-                )?)
+                Self::SecurityCrossTenantAccessPolicyAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.customerKeyServiceEncryptionAuditRecord") => {
-                Self::SecurityCustomerKeyServiceEncryptionAuditRecord(
-                    serde::Deserialize::deserialize(d)?,
-                )
+                Self::SecurityCustomerKeyServiceEncryptionAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.dataCenterSecurityCmdletAuditRecord") => {
-                Self::SecurityDataCenterSecurityCmdletAuditRecord(serde::Deserialize::deserialize(
-                    d,
-                )?)
+                Self::SecurityDataCenterSecurityCmdletAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.dataGovernanceAuditRecord") => {
-                Self::SecurityDataGovernanceAuditRecord(serde::Deserialize::deserialize(d)?)
+                Self::SecurityDataGovernanceAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.dataInsightsRestApiAuditRecord") => {
-                Self::SecurityDataInsightsRestApiAuditRecord(serde::Deserialize::deserialize(d)?)
+                Self::SecurityDataInsightsRestApiAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.dataLakeExportOperationAuditRecord") => {
-                Self::SecurityDataLakeExportOperationAuditRecord(serde::Deserialize::deserialize(
-                    d,
-                )?)
+                Self::SecurityDataLakeExportOperationAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.dataSecurityInvestigationAuditRecord") => {
-                Self::SecurityDataSecurityInvestigationAuditRecord(serde::Deserialize::deserialize(
-                    d,
-                )?)
+                Self::SecurityDataSecurityInvestigationAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.dataShareOperationAuditRecord") => {
-                Self::SecurityDataShareOperationAuditRecord(serde::Deserialize::deserialize(d)?)
+                Self::SecurityDataShareOperationAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.defaultAuditData") => {
-                Self::SecurityDefaultAuditData(serde::Deserialize::deserialize(d)?)
+                Self::SecurityDefaultAuditData(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.defenderCaseManagementAuditRecord") => {
-                Self::SecurityDefenderCaseManagementAuditRecord(serde::Deserialize::deserialize(d)?)
+                Self::SecurityDefenderCaseManagementAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.defenderPreviewFeaturesRecord") => {
-                Self::SecurityDefenderPreviewFeaturesRecord(serde::Deserialize::deserialize(d)?)
+                Self::SecurityDefenderPreviewFeaturesRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.defenderSecurityForAIConfigurationAuditRecord") => {
-                Self::SecurityDefenderSecurityForAIConfigurationAuditRecord(
-                    serde::Deserialize::deserialize(d)?,
-                )
+                Self::SecurityDefenderSecurityForAIConfigurationAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.deployFeatureActivityRecord") => {
-                Self::SecurityDeployFeatureActivityRecord(serde::Deserialize::deserialize(d)?)
+                Self::SecurityDeployFeatureActivityRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.deviceDiscoverySettingsAuthenticatedScansRecord") => {
-                Self::SecurityDeviceDiscoverySettingsAuthenticatedScansRecord(
-                    serde::Deserialize::deserialize(d)?,
-                )
+                Self::SecurityDeviceDiscoverySettingsAuthenticatedScansRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.deviceDiscoverySettingsExclusionRecord") => {
-                Self::SecurityDeviceDiscoverySettingsExclusionRecord(
-                    serde::Deserialize::deserialize(d)?,
-                )
+                Self::SecurityDeviceDiscoverySettingsExclusionRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.deviceDiscoverySettingsRecord") => {
-                Self::SecurityDeviceDiscoverySettingsRecord(serde::Deserialize::deserialize(d)?)
+                Self::SecurityDeviceDiscoverySettingsRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.discoveryAuditRecord") => {
-                Self::SecurityDiscoveryAuditRecord(serde::Deserialize::deserialize(d)?)
+                Self::SecurityDiscoveryAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.dlpEndpointAuditRecord") => {
-                Self::SecurityDlpEndpointAuditRecord(serde::Deserialize::deserialize(d)?)
+                Self::SecurityDlpEndpointAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.dlpImportResultAuditRecord") => {
-                Self::SecurityDlpImportResultAuditRecord(serde::Deserialize::deserialize(d)?)
+                Self::SecurityDlpImportResultAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.dlpSensitiveInformationTypeRulePackageCmdletRecord") => {
-                Self::SecurityDlpSensitiveInformationTypeRulePackageCmdletRecord(
-                    serde::Deserialize::deserialize(d)?,
-                )
+                Self::SecurityDlpSensitiveInformationTypeRulePackageCmdletRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.dragonCopilotAccessRecord") => {
-                Self::SecurityDragonCopilotAccessRecord(serde::Deserialize::deserialize(d)?)
+                Self::SecurityDragonCopilotAccessRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.dragonCopilotAdminRecord") => {
-                Self::SecurityDragonCopilotAdminRecord(serde::Deserialize::deserialize(d)?)
+                Self::SecurityDragonCopilotAdminRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.dragonCopilotClinicalDataRecord") => {
-                Self::SecurityDragonCopilotClinicalDataRecord(serde::Deserialize::deserialize(d)?)
+                Self::SecurityDragonCopilotClinicalDataRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.dragonCopilotSessionRecord") => {
-                Self::SecurityDragonCopilotSessionRecord(serde::Deserialize::deserialize(d)?)
+                Self::SecurityDragonCopilotSessionRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.dynamics365BusinessCentralAuditRecord") => {
-                Self::SecurityDynamics365BusinessCentralAuditRecord(
-                    serde::Deserialize::deserialize(d)?,
-                )
+                Self::SecurityDynamics365BusinessCentralAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.ehrConnectorAuditBaseRecord") => {
-                Self::SecurityEhrConnectorAuditBaseRecord(serde::Deserialize::deserialize(d)?)
+                Self::SecurityEhrConnectorAuditBaseRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.eopSubmissionFeedEntityAuditRecord") => {
-                Self::SecurityEopSubmissionFeedEntityAuditRecord(serde::Deserialize::deserialize(
-                    d,
-                )?)
+                Self::SecurityEopSubmissionFeedEntityAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.exchangeAdminAuditRecord") => {
-                Self::SecurityExchangeAdminAuditRecord(serde::Deserialize::deserialize(d)?)
+                Self::SecurityExchangeAdminAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.exchangeAggregatedMailboxAuditRecord") => {
-                Self::SecurityExchangeAggregatedMailboxAuditRecord(serde::Deserialize::deserialize(
-                    d,
-                )?)
+                Self::SecurityExchangeAggregatedMailboxAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.exchangeAggregatedOperationRecord") => {
-                Self::SecurityExchangeAggregatedOperationRecord(serde::Deserialize::deserialize(d)?)
+                Self::SecurityExchangeAggregatedOperationRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.exchangeMailboxAuditGroupRecord") => {
-                Self::SecurityExchangeMailboxAuditGroupRecord(serde::Deserialize::deserialize(d)?)
+                Self::SecurityExchangeMailboxAuditGroupRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.exchangeMailboxAuditRecord") => {
-                Self::SecurityExchangeMailboxAuditRecord(serde::Deserialize::deserialize(d)?)
+                Self::SecurityExchangeMailboxAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.fabricAuditRecord") => {
-                Self::SecurityFabricAuditRecord(serde::Deserialize::deserialize(d)?)
+                Self::SecurityFabricAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.fabricPolicyRecord") => {
-                Self::SecurityFabricPolicyRecord(serde::Deserialize::deserialize(d)?)
+                Self::SecurityFabricPolicyRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.healthcareSignalRecord") => {
-                Self::SecurityHealthcareSignalRecord(serde::Deserialize::deserialize(d)?)
+                Self::SecurityHealthcareSignalRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.hostedRpaAuditRecord") => {
-                Self::SecurityHostedRpaAuditRecord(serde::Deserialize::deserialize(d)?)
+                Self::SecurityHostedRpaAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.hrSignalAuditRecord") => {
-                Self::SecurityHrSignalAuditRecord(serde::Deserialize::deserialize(d)?)
+                Self::SecurityHrSignalAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.hygieneEventRecord") => {
-                Self::SecurityHygieneEventRecord(serde::Deserialize::deserialize(d)?)
+                Self::SecurityHygieneEventRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.informationBarrierPolicyApplicationAuditRecord") => {
-                Self::SecurityInformationBarrierPolicyApplicationAuditRecord(
-                    serde::Deserialize::deserialize(d)?,
-                )
+                Self::SecurityInformationBarrierPolicyApplicationAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.informationWorkerProtectionAuditRecord") => {
-                Self::SecurityInformationWorkerProtectionAuditRecord(
-                    serde::Deserialize::deserialize(d)?,
-                )
+                Self::SecurityInformationWorkerProtectionAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.insiderRiskScopedUserInsightsRecord") => {
-                Self::SecurityInsiderRiskScopedUserInsightsRecord(serde::Deserialize::deserialize(
-                    d,
-                )?)
+                Self::SecurityInsiderRiskScopedUserInsightsRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.insiderRiskScopedUsersRecord") => {
-                Self::SecurityInsiderRiskScopedUsersRecord(serde::Deserialize::deserialize(d)?)
+                Self::SecurityInsiderRiskScopedUsersRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.integratedAppsAppAdminActivityAuditRecord") => {
-                Self::SecurityIntegratedAppsAppAdminActivityAuditRecord(
-                    serde::Deserialize::deserialize(d)?,
-                )
+                Self::SecurityIntegratedAppsAppAdminActivityAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.integratedAppsAppSettingsAdminActivityAuditRecord") => {
-                Self::SecurityIntegratedAppsAppSettingsAdminActivityAuditRecord(
-                    serde::Deserialize::deserialize(d)?,
-                )
+                Self::SecurityIntegratedAppsAppSettingsAdminActivityAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.irmActivityAuditTrailRecord") => {
-                Self::SecurityIrmActivityAuditTrailRecord(serde::Deserialize::deserialize(d)?)
+                Self::SecurityIrmActivityAuditTrailRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.irmUserDefinedDetectionRecord") => {
-                Self::SecurityIrmUserDefinedDetectionRecord(serde::Deserialize::deserialize(d)?)
+                Self::SecurityIrmUserDefinedDetectionRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.kaizalaAuditRecord") => {
-                Self::SecurityKaizalaAuditRecord(serde::Deserialize::deserialize(d)?)
+                Self::SecurityKaizalaAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.labelAnalyticsAggregateAuditRecord") => {
-                Self::SecurityLabelAnalyticsAggregateAuditRecord(serde::Deserialize::deserialize(
-                    d,
-                )?)
+                Self::SecurityLabelAnalyticsAggregateAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.labelContentExplorerAuditRecord") => {
-                Self::SecurityLabelContentExplorerAuditRecord(serde::Deserialize::deserialize(d)?)
+                Self::SecurityLabelContentExplorerAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.largeContentMetadataAuditRecord") => {
-                Self::SecurityLargeContentMetadataAuditRecord(serde::Deserialize::deserialize(d)?)
+                Self::SecurityLargeContentMetadataAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.m365ComplianceConnectorAuditRecord") => {
-                Self::SecurityM365ComplianceConnectorAuditRecord(serde::Deserialize::deserialize(
-                    d,
-                )?)
+                Self::SecurityM365ComplianceConnectorAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.m365daadAuditRecord") => {
-                Self::SecurityM365daadAuditRecord(serde::Deserialize::deserialize(d)?)
+                Self::SecurityM365daadAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.m365odspAssetMetadataRecord") => {
-                Self::SecurityM365odspAssetMetadataRecord(serde::Deserialize::deserialize(d)?)
+                Self::SecurityM365odspAssetMetadataRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.m365SearchSectionsRecord") => {
-                Self::SecurityM365SearchSectionsRecord(serde::Deserialize::deserialize(d)?)
+                Self::SecurityM365SearchSectionsRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.mailSubmissionData") => {
-                Self::SecurityMailSubmissionData(serde::Deserialize::deserialize(d)?)
+                Self::SecurityMailSubmissionData(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.managedServicesAuditRecord") => {
-                Self::SecurityManagedServicesAuditRecord(serde::Deserialize::deserialize(d)?)
+                Self::SecurityManagedServicesAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.managedTenantsAuditRecord") => {
-                Self::SecurityManagedTenantsAuditRecord(serde::Deserialize::deserialize(d)?)
+                Self::SecurityManagedTenantsAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.mapgAlertsAuditRecord") => {
-                Self::SecurityMapgAlertsAuditRecord(serde::Deserialize::deserialize(d)?)
+                Self::SecurityMapgAlertsAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.mapgOnboardAuditRecord") => {
-                Self::SecurityMapgOnboardAuditRecord(serde::Deserialize::deserialize(d)?)
+                Self::SecurityMapgOnboardAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.mapgPolicyAuditRecord") => {
-                Self::SecurityMapgPolicyAuditRecord(serde::Deserialize::deserialize(d)?)
+                Self::SecurityMapgPolicyAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.mapgRemediationAuditRecord") => {
-                Self::SecurityMapgRemediationAuditRecord(serde::Deserialize::deserialize(d)?)
+                Self::SecurityMapgRemediationAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.mcasAlertsAuditRecord") => {
-                Self::SecurityMcasAlertsAuditRecord(serde::Deserialize::deserialize(d)?)
+                Self::SecurityMcasAlertsAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.mdaAuditRecord") => {
-                Self::SecurityMdaAuditRecord(serde::Deserialize::deserialize(d)?)
+                Self::SecurityMdaAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.mdaDataSecuritySignalRecord") => {
-                Self::SecurityMdaDataSecuritySignalRecord(serde::Deserialize::deserialize(d)?)
+                Self::SecurityMdaDataSecuritySignalRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.mDASHAuditRecord") => {
-                Self::SecurityMDASHAuditRecord(serde::Deserialize::deserialize(d)?)
+                Self::SecurityMDASHAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.mdatpAuditRecord") => {
-                Self::SecurityMdatpAuditRecord(serde::Deserialize::deserialize(d)?)
+                Self::SecurityMdatpAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.mdcEventsRecord") => {
-                Self::SecurityMdcEventsRecord(serde::Deserialize::deserialize(d)?)
+                Self::SecurityMdcEventsRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.mdiAuditRecord") => {
-                Self::SecurityMdiAuditRecord(serde::Deserialize::deserialize(d)?)
+                Self::SecurityMdiAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.meshWorldsAuditRecord") => {
-                Self::SecurityMeshWorldsAuditRecord(serde::Deserialize::deserialize(d)?)
+                Self::SecurityMeshWorldsAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.microsoft365BackupBackupItemAuditRecord") => {
-                Self::SecurityMicrosoft365BackupBackupItemAuditRecord(
-                    serde::Deserialize::deserialize(d)?,
-                )
+                Self::SecurityMicrosoft365BackupBackupItemAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.microsoft365BackupBackupPolicyAuditRecord") => {
-                Self::SecurityMicrosoft365BackupBackupPolicyAuditRecord(
-                    serde::Deserialize::deserialize(d)?,
-                )
+                Self::SecurityMicrosoft365BackupBackupPolicyAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.microsoft365BackupGranularBrowseTaskAuditRecord") => {
-                Self::SecurityMicrosoft365BackupGranularBrowseTaskAuditRecord(
-                    serde::Deserialize::deserialize(d)?,
-                )
+                Self::SecurityMicrosoft365BackupGranularBrowseTaskAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.microsoft365BackupRestoreItemAuditRecord") => {
-                Self::SecurityMicrosoft365BackupRestoreItemAuditRecord(
-                    serde::Deserialize::deserialize(d)?,
-                )
+                Self::SecurityMicrosoft365BackupRestoreItemAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.microsoft365BackupRestoreTaskAuditRecord") => {
-                Self::SecurityMicrosoft365BackupRestoreTaskAuditRecord(
-                    serde::Deserialize::deserialize(d)?,
-                )
+                Self::SecurityMicrosoft365BackupRestoreTaskAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.microsoft365CopilotScheduledPromptAuditRecord") => {
-                Self::SecurityMicrosoft365CopilotScheduledPromptAuditRecord(
-                    serde::Deserialize::deserialize(d)?,
-                )
+                Self::SecurityMicrosoft365CopilotScheduledPromptAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.microsoftDefenderExpertsXDRAuditRecord") => {
-                Self::SecurityMicrosoftDefenderExpertsXDRAuditRecord(
-                    serde::Deserialize::deserialize(d)?,
-                )
+                Self::SecurityMicrosoftDefenderExpertsXDRAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.microsoftFlowAuditRecord") => {
-                Self::SecurityMicrosoftFlowAuditRecord(serde::Deserialize::deserialize(d)?)
+                Self::SecurityMicrosoftFlowAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.microsoftFormsAuditRecord") => {
-                Self::SecurityMicrosoftFormsAuditRecord(serde::Deserialize::deserialize(d)?)
+                Self::SecurityMicrosoftFormsAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.microsoftGraphDataConnectConsent") => {
-                Self::SecurityMicrosoftGraphDataConnectConsent(serde::Deserialize::deserialize(d)?)
+                Self::SecurityMicrosoftGraphDataConnectConsent(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.microsoftGraphDataConnectOperation") => {
-                Self::SecurityMicrosoftGraphDataConnectOperation(serde::Deserialize::deserialize(
-                    d,
-                )?)
+                Self::SecurityMicrosoftGraphDataConnectOperation(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.microsoftPurviewDataCatalogOperationRecord") => {
-                Self::SecurityMicrosoftPurviewDataCatalogOperationRecord(
-                    serde::Deserialize::deserialize(d)?,
-                )
+                Self::SecurityMicrosoftPurviewDataCatalogOperationRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.microsoftPurviewDataMapOperationRecord") => {
-                Self::SecurityMicrosoftPurviewDataMapOperationRecord(
-                    serde::Deserialize::deserialize(d)?,
-                )
+                Self::SecurityMicrosoftPurviewDataMapOperationRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.microsoftPurviewMetadataPolicyOperationRecord") => {
-                Self::SecurityMicrosoftPurviewMetadataPolicyOperationRecord(
-                    serde::Deserialize::deserialize(d)?,
-                )
+                Self::SecurityMicrosoftPurviewMetadataPolicyOperationRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.microsoftPurviewPolicyOperationRecord") => {
-                Self::SecurityMicrosoftPurviewPolicyOperationRecord(
-                    serde::Deserialize::deserialize(d)?,
-                )
+                Self::SecurityMicrosoftPurviewPolicyOperationRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.microsoftPurviewPrivacyAuditEvent") => {
-                Self::SecurityMicrosoftPurviewPrivacyAuditEvent(serde::Deserialize::deserialize(d)?)
+                Self::SecurityMicrosoftPurviewPrivacyAuditEvent(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.microsoftPurviewUnifiedCatalogOperationRecord") => {
-                Self::SecurityMicrosoftPurviewUnifiedCatalogOperationRecord(
-                    serde::Deserialize::deserialize(d)?,
-                )
+                Self::SecurityMicrosoftPurviewUnifiedCatalogOperationRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.microsoftStreamAuditRecord") => {
-                Self::SecurityMicrosoftStreamAuditRecord(serde::Deserialize::deserialize(d)?)
+                Self::SecurityMicrosoftStreamAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.microsoftTeamsAdminAuditRecord") => {
-                Self::SecurityMicrosoftTeamsAdminAuditRecord(serde::Deserialize::deserialize(d)?)
+                Self::SecurityMicrosoftTeamsAdminAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.microsoftTeamsAnalyticsAuditRecord") => {
-                Self::SecurityMicrosoftTeamsAnalyticsAuditRecord(serde::Deserialize::deserialize(
-                    d,
-                )?)
+                Self::SecurityMicrosoftTeamsAnalyticsAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.microsoftTeamsAuditRecord") => {
-                Self::SecurityMicrosoftTeamsAuditRecord(serde::Deserialize::deserialize(d)?)
+                Self::SecurityMicrosoftTeamsAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.microsoftTeamsDeviceAuditRecord") => {
-                Self::SecurityMicrosoftTeamsDeviceAuditRecord(serde::Deserialize::deserialize(d)?)
+                Self::SecurityMicrosoftTeamsDeviceAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.microsoftTeamsRetentionLabelActionAuditRecord") => {
-                Self::SecurityMicrosoftTeamsRetentionLabelActionAuditRecord(
-                    serde::Deserialize::deserialize(d)?,
-                )
+                Self::SecurityMicrosoftTeamsRetentionLabelActionAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.microsoftTeamsSensitivityLabelActionAuditRecord") => {
-                Self::SecurityMicrosoftTeamsSensitivityLabelActionAuditRecord(
-                    serde::Deserialize::deserialize(d)?,
-                )
+                Self::SecurityMicrosoftTeamsSensitivityLabelActionAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.microsoftTeamsShiftsAuditRecord") => {
-                Self::SecurityMicrosoftTeamsShiftsAuditRecord(serde::Deserialize::deserialize(d)?)
+                Self::SecurityMicrosoftTeamsShiftsAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.microsoftTeamsUserConcernAuditRecord") => {
-                Self::SecurityMicrosoftTeamsUserConcernAuditRecord(serde::Deserialize::deserialize(
-                    d,
-                )?)
+                Self::SecurityMicrosoftTeamsUserConcernAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.mipAutoLabelExchangeItemAuditRecord") => {
-                Self::SecurityMipAutoLabelExchangeItemAuditRecord(serde::Deserialize::deserialize(
-                    d,
-                )?)
+                Self::SecurityMipAutoLabelExchangeItemAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.mipAutoLabelProgressFeedbackAuditRecord") => {
-                Self::SecurityMipAutoLabelProgressFeedbackAuditRecord(
-                    serde::Deserialize::deserialize(d)?,
-                )
+                Self::SecurityMipAutoLabelProgressFeedbackAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.mipAutoLabelSharePointItemAuditRecord") => {
-                Self::SecurityMipAutoLabelSharePointItemAuditRecord(
-                    serde::Deserialize::deserialize(d)?,
-                )
+                Self::SecurityMipAutoLabelSharePointItemAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.mipAutoLabelSharePointPolicyLocationAuditRecord") => {
-                Self::SecurityMipAutoLabelSharePointPolicyLocationAuditRecord(
-                    serde::Deserialize::deserialize(d)?,
-                )
+                Self::SecurityMipAutoLabelSharePointPolicyLocationAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.mipAutoLabelSimulationSharePointCompletionRecord") => {
-                Self::SecurityMipAutoLabelSimulationSharePointCompletionRecord(
-                    serde::Deserialize::deserialize(d)?,
-                )
+                Self::SecurityMipAutoLabelSimulationSharePointCompletionRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.mipAutoLabelSimulationSharePointProgressRecord") => {
-                Self::SecurityMipAutoLabelSimulationSharePointProgressRecord(
-                    serde::Deserialize::deserialize(d)?,
-                )
+                Self::SecurityMipAutoLabelSimulationSharePointProgressRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.mipAutoLabelSimulationStatisticsRecord") => {
-                Self::SecurityMipAutoLabelSimulationStatisticsRecord(
-                    serde::Deserialize::deserialize(d)?,
-                )
+                Self::SecurityMipAutoLabelSimulationStatisticsRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.mipExactDataMatchAuditRecord") => {
-                Self::SecurityMipExactDataMatchAuditRecord(serde::Deserialize::deserialize(d)?)
+                Self::SecurityMipExactDataMatchAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.mipLabelAnalyticsAuditRecord") => {
-                Self::SecurityMipLabelAnalyticsAuditRecord(serde::Deserialize::deserialize(d)?)
+                Self::SecurityMipLabelAnalyticsAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.mipLabelAuditRecord") => {
-                Self::SecurityMipLabelAuditRecord(serde::Deserialize::deserialize(d)?)
+                Self::SecurityMipLabelAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.mosAgentInfoRecord") => {
-                Self::SecurityMosAgentInfoRecord(serde::Deserialize::deserialize(d)?)
+                Self::SecurityMosAgentInfoRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.mosAgentInfoRecordV2") => {
-                Self::SecurityMosAgentInfoRecordV2(serde::Deserialize::deserialize(d)?)
+                Self::SecurityMosAgentInfoRecordV2(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.ms365dCustomDetectionAuditRecord") => {
-                Self::SecurityMs365dCustomDetectionAuditRecord(serde::Deserialize::deserialize(d)?)
+                Self::SecurityMs365dCustomDetectionAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.ms365dIncidentAuditRecord") => {
-                Self::SecurityMs365dIncidentAuditRecord(serde::Deserialize::deserialize(d)?)
+                Self::SecurityMs365dIncidentAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.ms365dSuppressionRuleAuditRecord") => {
-                Self::SecurityMs365dSuppressionRuleAuditRecord(serde::Deserialize::deserialize(d)?)
+                Self::SecurityMs365dSuppressionRuleAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.msdeCustomCollectionAuditRecord") => {
-                Self::SecurityMsdeCustomCollectionAuditRecord(serde::Deserialize::deserialize(d)?)
+                Self::SecurityMsdeCustomCollectionAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.msdeGeneralSettingsAuditRecord") => {
-                Self::SecurityMsdeGeneralSettingsAuditRecord(serde::Deserialize::deserialize(d)?)
+                Self::SecurityMsdeGeneralSettingsAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.msdeIndicatorsSettingsAuditRecord") => {
-                Self::SecurityMsdeIndicatorsSettingsAuditRecord(serde::Deserialize::deserialize(d)?)
+                Self::SecurityMsdeIndicatorsSettingsAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.msdeResponseActionsAuditRecord") => {
-                Self::SecurityMsdeResponseActionsAuditRecord(serde::Deserialize::deserialize(d)?)
+                Self::SecurityMsdeResponseActionsAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.msdeRolesSettingsAuditRecord") => {
-                Self::SecurityMsdeRolesSettingsAuditRecord(serde::Deserialize::deserialize(d)?)
+                Self::SecurityMsdeRolesSettingsAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.mspVectorSearchContentMetadataAuditRecord") => {
-                Self::SecurityMspVectorSearchContentMetadataAuditRecord(
-                    serde::Deserialize::deserialize(d)?,
-                )
+                Self::SecurityMspVectorSearchContentMetadataAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.msticNationStateNotificationRecord") => {
-                Self::SecurityMsticNationStateNotificationRecord(serde::Deserialize::deserialize(
-                    d,
-                )?)
+                Self::SecurityMsticNationStateNotificationRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.multiStageDispositionAuditRecord") => {
-                Self::SecurityMultiStageDispositionAuditRecord(serde::Deserialize::deserialize(d)?)
+                Self::SecurityMultiStageDispositionAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.myAnalyticsSettingsAuditRecord") => {
-                Self::SecurityMyAnalyticsSettingsAuditRecord(serde::Deserialize::deserialize(d)?)
+                Self::SecurityMyAnalyticsSettingsAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.noisyAlertPolicyAuditRecord") => {
-                Self::SecurityNoisyAlertPolicyAuditRecord(serde::Deserialize::deserialize(d)?)
+                Self::SecurityNoisyAlertPolicyAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.officeNativeAuditRecord") => {
-                Self::SecurityOfficeNativeAuditRecord(serde::Deserialize::deserialize(d)?)
+                Self::SecurityOfficeNativeAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.omePortalAuditRecord") => {
-                Self::SecurityOmePortalAuditRecord(serde::Deserialize::deserialize(d)?)
+                Self::SecurityOmePortalAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.onDemandSharePointClassificationAuditRecord") => {
-                Self::SecurityOnDemandSharePointClassificationAuditRecord(
-                    serde::Deserialize::deserialize(d)?,
-                )
+                Self::SecurityOnDemandSharePointClassificationAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.oneDriveAuditRecord") => {
-                Self::SecurityOneDriveAuditRecord(serde::Deserialize::deserialize(d)?)
+                Self::SecurityOneDriveAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.onPremisesFileShareScannerDLPAuditRecord") => {
-                Self::SecurityOnPremisesFileShareScannerDLPAuditRecord(
-                    serde::Deserialize::deserialize(d)?,
-                )
+                Self::SecurityOnPremisesFileShareScannerDLPAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.onPremisesSharePointScannerDLPAuditRecord") => {
-                Self::SecurityOnPremisesSharePointScannerDLPAuditRecord(
-                    serde::Deserialize::deserialize(d)?,
-                )
+                Self::SecurityOnPremisesSharePointScannerDLPAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.organizationalDataInM365AuditRecord") => {
-                Self::SecurityOrganizationalDataInM365AuditRecord(serde::Deserialize::deserialize(
-                    d,
-                )?)
+                Self::SecurityOrganizationalDataInM365AuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.outlookCopilotAutomationAuditRecord") => {
-                Self::SecurityOutlookCopilotAutomationAuditRecord(serde::Deserialize::deserialize(
-                    d,
-                )?)
+                Self::SecurityOutlookCopilotAutomationAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.owaGetAccessTokenForResourceAuditRecord") => {
-                Self::SecurityOwaGetAccessTokenForResourceAuditRecord(
-                    serde::Deserialize::deserialize(d)?,
-                )
+                Self::SecurityOwaGetAccessTokenForResourceAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.p4aiAssessmentCategoryRecord") => {
-                Self::SecurityP4aiAssessmentCategoryRecord(serde::Deserialize::deserialize(d)?)
+                Self::SecurityP4aiAssessmentCategoryRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.p4aiAssessmentFabricScannerRecord") => {
-                Self::SecurityP4aiAssessmentFabricScannerRecord(serde::Deserialize::deserialize(d)?)
+                Self::SecurityP4aiAssessmentFabricScannerRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.p4aiAssessmentLocationResultRecord") => {
-                Self::SecurityP4aiAssessmentLocationResultRecord(serde::Deserialize::deserialize(
-                    d,
-                )?)
+                Self::SecurityP4aiAssessmentLocationResultRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.p4aiAssessmentRecord") => {
-                Self::SecurityP4aiAssessmentRecord(serde::Deserialize::deserialize(d)?)
+                Self::SecurityP4aiAssessmentRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.p4AIRiskScoreRecord") => {
-                Self::SecurityP4AIRiskScoreRecord(serde::Deserialize::deserialize(d)?)
+                Self::SecurityP4AIRiskScoreRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.peopleAdminSettingsAuditRecord") => {
-                Self::SecurityPeopleAdminSettingsAuditRecord(serde::Deserialize::deserialize(d)?)
+                Self::SecurityPeopleAdminSettingsAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.physicalBadgingSignalAuditRecord") => {
-                Self::SecurityPhysicalBadgingSignalAuditRecord(serde::Deserialize::deserialize(d)?)
+                Self::SecurityPhysicalBadgingSignalAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.placesDirectoryAuditRecord") => {
-                Self::SecurityPlacesDirectoryAuditRecord(serde::Deserialize::deserialize(d)?)
+                Self::SecurityPlacesDirectoryAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.plannerChatMessageAuditRecord") => {
-                Self::SecurityPlannerChatMessageAuditRecord(serde::Deserialize::deserialize(d)?)
+                Self::SecurityPlannerChatMessageAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.plannerChatMessageListAuditRecord") => {
-                Self::SecurityPlannerChatMessageListAuditRecord(serde::Deserialize::deserialize(d)?)
+                Self::SecurityPlannerChatMessageListAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.plannerCopyPlanAuditRecord") => {
-                Self::SecurityPlannerCopyPlanAuditRecord(serde::Deserialize::deserialize(d)?)
+                Self::SecurityPlannerCopyPlanAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.plannerGoalAuditRecord") => {
-                Self::SecurityPlannerGoalAuditRecord(serde::Deserialize::deserialize(d)?)
+                Self::SecurityPlannerGoalAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.plannerGoalListAuditRecord") => {
-                Self::SecurityPlannerGoalListAuditRecord(serde::Deserialize::deserialize(d)?)
+                Self::SecurityPlannerGoalListAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.plannerPlanAuditRecord") => {
-                Self::SecurityPlannerPlanAuditRecord(serde::Deserialize::deserialize(d)?)
+                Self::SecurityPlannerPlanAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.plannerPlanListAuditRecord") => {
-                Self::SecurityPlannerPlanListAuditRecord(serde::Deserialize::deserialize(d)?)
+                Self::SecurityPlannerPlanListAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.plannerPlanSensitivityLabelAuditRecord") => {
-                Self::SecurityPlannerPlanSensitivityLabelAuditRecord(
-                    serde::Deserialize::deserialize(d)?,
-                )
+                Self::SecurityPlannerPlanSensitivityLabelAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.plannerRosterAuditRecord") => {
-                Self::SecurityPlannerRosterAuditRecord(serde::Deserialize::deserialize(d)?)
+                Self::SecurityPlannerRosterAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.plannerRosterSensitivityLabelAuditRecord") => {
-                Self::SecurityPlannerRosterSensitivityLabelAuditRecord(
-                    serde::Deserialize::deserialize(d)?,
-                )
+                Self::SecurityPlannerRosterSensitivityLabelAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.plannerTaskAuditRecord") => {
-                Self::SecurityPlannerTaskAuditRecord(serde::Deserialize::deserialize(d)?)
+                Self::SecurityPlannerTaskAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.plannerTaskListAuditRecord") => {
-                Self::SecurityPlannerTaskListAuditRecord(serde::Deserialize::deserialize(d)?)
+                Self::SecurityPlannerTaskListAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.plannerTenantSettingsAuditRecord") => {
-                Self::SecurityPlannerTenantSettingsAuditRecord(serde::Deserialize::deserialize(d)?)
+                Self::SecurityPlannerTenantSettingsAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.policyConfigChangeAuditRecord") => {
-                Self::SecurityPolicyConfigChangeAuditRecord(serde::Deserialize::deserialize(d)?)
+                Self::SecurityPolicyConfigChangeAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.powerAppsAuditAppRecord") => {
-                Self::SecurityPowerAppsAuditAppRecord(serde::Deserialize::deserialize(d)?)
+                Self::SecurityPowerAppsAuditAppRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.powerAppsAuditPlanRecord") => {
-                Self::SecurityPowerAppsAuditPlanRecord(serde::Deserialize::deserialize(d)?)
+                Self::SecurityPowerAppsAuditPlanRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.powerAppsAuditResourceRecord") => {
-                Self::SecurityPowerAppsAuditResourceRecord(serde::Deserialize::deserialize(d)?)
+                Self::SecurityPowerAppsAuditResourceRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.powerBIAuditRecord") => {
-                Self::SecurityPowerBIAuditRecord(serde::Deserialize::deserialize(d)?)
+                Self::SecurityPowerBIAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.powerBIDlpAuditRecord") => {
-                Self::SecurityPowerBIDlpAuditRecord(serde::Deserialize::deserialize(d)?)
+                Self::SecurityPowerBIDlpAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.powerPagesSiteAuditRecord") => {
-                Self::SecurityPowerPagesSiteAuditRecord(serde::Deserialize::deserialize(d)?)
+                Self::SecurityPowerPagesSiteAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.powerPlatformAdminDlpAuditRecord") => {
-                Self::SecurityPowerPlatformAdminDlpAuditRecord(serde::Deserialize::deserialize(d)?)
+                Self::SecurityPowerPlatformAdminDlpAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.powerPlatformAdminEnvironmentAuditRecord") => {
-                Self::SecurityPowerPlatformAdminEnvironmentAuditRecord(
-                    serde::Deserialize::deserialize(d)?,
-                )
+                Self::SecurityPowerPlatformAdminEnvironmentAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.powerPlatformAdministratorActivityRecord") => {
-                Self::SecurityPowerPlatformAdministratorActivityRecord(
-                    serde::Deserialize::deserialize(d)?,
-                )
+                Self::SecurityPowerPlatformAdministratorActivityRecord(rest(ahead, map)?)
             }
             Some(
                 "microsoft.graph.security.powerPlatformLockboxResourceAccessRequestAuditRecord",
-            ) => Self::SecurityPowerPlatformLockboxResourceAccessRequestAuditRecord(
-                serde::Deserialize::deserialize(d)?,
-            ),
+            ) => Self::SecurityPowerPlatformLockboxResourceAccessRequestAuditRecord(rest(
+                ahead, map,
+            )?),
             Some("microsoft.graph.security.powerPlatformLockboxResourceCommandAuditRecord") => {
-                Self::SecurityPowerPlatformLockboxResourceCommandAuditRecord(
-                    serde::Deserialize::deserialize(d)?,
-                )
+                Self::SecurityPowerPlatformLockboxResourceCommandAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.powerPlatformServiceActivityAuditRecord") => {
-                Self::SecurityPowerPlatformServiceActivityAuditRecord(
-                    serde::Deserialize::deserialize(d)?,
-                )
+                Self::SecurityPowerPlatformServiceActivityAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.powerPlatformTenantIsolationRecord") => {
-                Self::SecurityPowerPlatformTenantIsolationRecord(serde::Deserialize::deserialize(
-                    d,
-                )?)
+                Self::SecurityPowerPlatformTenantIsolationRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.privacyDataMatchAuditRecord") => {
-                Self::SecurityPrivacyDataMatchAuditRecord(serde::Deserialize::deserialize(d)?)
+                Self::SecurityPrivacyDataMatchAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.privacyDataMinimizationRecord") => {
-                Self::SecurityPrivacyDataMinimizationRecord(serde::Deserialize::deserialize(d)?)
+                Self::SecurityPrivacyDataMinimizationRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.privacyDigestEmailRecord") => {
-                Self::SecurityPrivacyDigestEmailRecord(serde::Deserialize::deserialize(d)?)
+                Self::SecurityPrivacyDigestEmailRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.privacyOpenAccessAuditRecord") => {
-                Self::SecurityPrivacyOpenAccessAuditRecord(serde::Deserialize::deserialize(d)?)
+                Self::SecurityPrivacyOpenAccessAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.privacyPortalAuditRecord") => {
-                Self::SecurityPrivacyPortalAuditRecord(serde::Deserialize::deserialize(d)?)
+                Self::SecurityPrivacyPortalAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.privacyRemediationActionRecord") => {
-                Self::SecurityPrivacyRemediationActionRecord(serde::Deserialize::deserialize(d)?)
+                Self::SecurityPrivacyRemediationActionRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.privacyRemediationRecord") => {
-                Self::SecurityPrivacyRemediationRecord(serde::Deserialize::deserialize(d)?)
+                Self::SecurityPrivacyRemediationRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.privaPrivacyAssessmentOperationRecord") => {
-                Self::SecurityPrivaPrivacyAssessmentOperationRecord(
-                    serde::Deserialize::deserialize(d)?,
-                )
+                Self::SecurityPrivaPrivacyAssessmentOperationRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.privaPrivacyConsentOperationRecord") => {
-                Self::SecurityPrivaPrivacyConsentOperationRecord(serde::Deserialize::deserialize(
-                    d,
-                )?)
+                Self::SecurityPrivaPrivacyConsentOperationRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.projectAuditRecord") => {
-                Self::SecurityProjectAuditRecord(serde::Deserialize::deserialize(d)?)
+                Self::SecurityProjectAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.projectForTheWebAssignedToMeSettingsAuditRecord") => {
-                Self::SecurityProjectForTheWebAssignedToMeSettingsAuditRecord(
-                    serde::Deserialize::deserialize(d)?,
-                )
+                Self::SecurityProjectForTheWebAssignedToMeSettingsAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.projectForTheWebProjectAuditRecord") => {
-                Self::SecurityProjectForTheWebProjectAuditRecord(serde::Deserialize::deserialize(
-                    d,
-                )?)
+                Self::SecurityProjectForTheWebProjectAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.projectForTheWebProjectSettingsAuditRecord") => {
-                Self::SecurityProjectForTheWebProjectSettingsAuditRecord(
-                    serde::Deserialize::deserialize(d)?,
-                )
+                Self::SecurityProjectForTheWebProjectSettingsAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.projectForTheWebRoadmapAuditRecord") => {
-                Self::SecurityProjectForTheWebRoadmapAuditRecord(serde::Deserialize::deserialize(
-                    d,
-                )?)
+                Self::SecurityProjectForTheWebRoadmapAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.projectForTheWebRoadmapItemAuditRecord") => {
-                Self::SecurityProjectForTheWebRoadmapItemAuditRecord(
-                    serde::Deserialize::deserialize(d)?,
-                )
+                Self::SecurityProjectForTheWebRoadmapItemAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.projectForTheWebRoadmapSettingsAuditRecord") => {
-                Self::SecurityProjectForTheWebRoadmapSettingsAuditRecord(
-                    serde::Deserialize::deserialize(d)?,
-                )
+                Self::SecurityProjectForTheWebRoadmapSettingsAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.projectForTheWebTaskAuditRecord") => {
-                Self::SecurityProjectForTheWebTaskAuditRecord(serde::Deserialize::deserialize(d)?)
+                Self::SecurityProjectForTheWebTaskAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.publicFolderAuditRecord") => {
-                Self::SecurityPublicFolderAuditRecord(serde::Deserialize::deserialize(d)?)
+                Self::SecurityPublicFolderAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.purviewInsiderRiskAlertsRecord") => {
-                Self::SecurityPurviewInsiderRiskAlertsRecord(serde::Deserialize::deserialize(d)?)
+                Self::SecurityPurviewInsiderRiskAlertsRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.purviewInsiderRiskCasesRecord") => {
-                Self::SecurityPurviewInsiderRiskCasesRecord(serde::Deserialize::deserialize(d)?)
+                Self::SecurityPurviewInsiderRiskCasesRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.purviewMCRecommendationRecord") => {
-                Self::SecurityPurviewMCRecommendationRecord(serde::Deserialize::deserialize(d)?)
+                Self::SecurityPurviewMCRecommendationRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.purviewPostureAgentAuditRecord") => {
-                Self::SecurityPurviewPostureAgentAuditRecord(serde::Deserialize::deserialize(d)?)
+                Self::SecurityPurviewPostureAgentAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.quarantineAuditRecord") => {
-                Self::SecurityQuarantineAuditRecord(serde::Deserialize::deserialize(d)?)
+                Self::SecurityQuarantineAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.recordsManagementAuditRecord") => {
-                Self::SecurityRecordsManagementAuditRecord(serde::Deserialize::deserialize(d)?)
+                Self::SecurityRecordsManagementAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.reportSubmission") => {
-                Self::SecurityReportSubmission(serde::Deserialize::deserialize(d)?)
+                Self::SecurityReportSubmission(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.reportSubmissionResultDetail") => {
-                Self::SecurityReportSubmissionResultDetail(serde::Deserialize::deserialize(d)?)
+                Self::SecurityReportSubmissionResultDetail(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.restrictedModeAuditRecord") => {
-                Self::SecurityRestrictedModeAuditRecord(serde::Deserialize::deserialize(d)?)
+                Self::SecurityRestrictedModeAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.retentionPolicyAuditRecord") => {
-                Self::SecurityRetentionPolicyAuditRecord(serde::Deserialize::deserialize(d)?)
+                Self::SecurityRetentionPolicyAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.rtiOperationsAgentAuditRecord") => {
-                Self::SecurityRtiOperationsAgentAuditRecord(serde::Deserialize::deserialize(d)?)
+                Self::SecurityRtiOperationsAgentAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.sbpConfigurationEventRecord") => {
-                Self::SecuritySbpConfigurationEventRecord(serde::Deserialize::deserialize(d)?)
+                Self::SecuritySbpConfigurationEventRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.sbpUsageEventRecord") => {
-                Self::SecuritySbpUsageEventRecord(serde::Deserialize::deserialize(d)?)
+                Self::SecuritySbpUsageEventRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.scoreEvidence") => {
-                Self::SecurityScoreEvidence(serde::Deserialize::deserialize(d)?)
+                Self::SecurityScoreEvidence(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.scorePlatformGenericAuditRecord") => {
-                Self::SecurityScorePlatformGenericAuditRecord(serde::Deserialize::deserialize(d)?)
+                Self::SecurityScorePlatformGenericAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.scriptRunAuditRecord") => {
-                Self::SecurityScriptRunAuditRecord(serde::Deserialize::deserialize(d)?)
+                Self::SecurityScriptRunAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.searchAuditRecord") => {
-                Self::SecuritySearchAuditRecord(serde::Deserialize::deserialize(d)?)
+                Self::SecuritySearchAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.securityComplianceAlertRecord") => {
-                Self::SecuritySecurityComplianceAlertRecord(serde::Deserialize::deserialize(d)?)
+                Self::SecuritySecurityComplianceAlertRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.securityComplianceCenterEOPCmdletAuditRecord") => {
-                Self::SecuritySecurityComplianceCenterEOPCmdletAuditRecord(
-                    serde::Deserialize::deserialize(d)?,
-                )
+                Self::SecuritySecurityComplianceCenterEOPCmdletAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.securityComplianceInsightsAuditRecord") => {
-                Self::SecuritySecurityComplianceInsightsAuditRecord(
-                    serde::Deserialize::deserialize(d)?,
-                )
+                Self::SecuritySecurityComplianceInsightsAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.securityComplianceRBACAuditRecord") => {
-                Self::SecuritySecurityComplianceRBACAuditRecord(serde::Deserialize::deserialize(d)?)
+                Self::SecuritySecurityComplianceRBACAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.securityComplianceUserChangeAuditRecord") => {
-                Self::SecuritySecurityComplianceUserChangeAuditRecord(
-                    serde::Deserialize::deserialize(d)?,
-                )
+                Self::SecuritySecurityComplianceUserChangeAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.securityCopilotIdentityManagementAuditRecord") => {
-                Self::SecuritySecurityCopilotIdentityManagementAuditRecord(
-                    serde::Deserialize::deserialize(d)?,
-                )
+                Self::SecuritySecurityCopilotIdentityManagementAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.securityDevelopmentLifecycleAILogAuditRecord") => {
-                Self::SecuritySecurityDevelopmentLifecycleAILogAuditRecord(
-                    serde::Deserialize::deserialize(d)?,
-                )
+                Self::SecuritySecurityDevelopmentLifecycleAILogAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.sensitiveInfoRemediationAgentDataRecord") => {
-                Self::SecuritySensitiveInfoRemediationAgentDataRecord(
-                    serde::Deserialize::deserialize(d)?,
-                )
+                Self::SecuritySensitiveInfoRemediationAgentDataRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.sensitivityLabelActionAuditRecord") => {
-                Self::SecuritySensitivityLabelActionAuditRecord(serde::Deserialize::deserialize(d)?)
+                Self::SecuritySensitivityLabelActionAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.sensitivityLabeledFileActionAuditRecord") => {
-                Self::SecuritySensitivityLabeledFileActionAuditRecord(
-                    serde::Deserialize::deserialize(d)?,
-                )
+                Self::SecuritySensitivityLabeledFileActionAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.sensitivityLabelPolicyMatchAuditRecord") => {
-                Self::SecuritySensitivityLabelPolicyMatchAuditRecord(
-                    serde::Deserialize::deserialize(d)?,
-                )
+                Self::SecuritySensitivityLabelPolicyMatchAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.sentinelAIToolAuditRecord") => {
-                Self::SecuritySentinelAIToolAuditRecord(serde::Deserialize::deserialize(d)?)
+                Self::SecuritySentinelAIToolAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.sentinelGraphAuditRecord") => {
-                Self::SecuritySentinelGraphAuditRecord(serde::Deserialize::deserialize(d)?)
+                Self::SecuritySentinelGraphAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.sentinelJobAuditRecord") => {
-                Self::SecuritySentinelJobAuditRecord(serde::Deserialize::deserialize(d)?)
+                Self::SecuritySentinelJobAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.sentinelKQLOnLakeAuditRecord") => {
-                Self::SecuritySentinelKQLOnLakeAuditRecord(serde::Deserialize::deserialize(d)?)
+                Self::SecuritySentinelKQLOnLakeAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.sentinelLakeDataOnboardingAuditRecord") => {
-                Self::SecuritySentinelLakeDataOnboardingAuditRecord(
-                    serde::Deserialize::deserialize(d)?,
-                )
+                Self::SecuritySentinelLakeDataOnboardingAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.sentinelLakeEncryptionAuditRecord") => {
-                Self::SecuritySentinelLakeEncryptionAuditRecord(serde::Deserialize::deserialize(d)?)
+                Self::SecuritySentinelLakeEncryptionAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.sentinelLakeOnboardingAuditRecord") => {
-                Self::SecuritySentinelLakeOnboardingAuditRecord(serde::Deserialize::deserialize(d)?)
+                Self::SecuritySentinelLakeOnboardingAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.sentinelNotebookOnLakeAuditRecord") => {
-                Self::SecuritySentinelNotebookOnLakeAuditRecord(serde::Deserialize::deserialize(d)?)
+                Self::SecuritySentinelNotebookOnLakeAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.sentinelPackageAuditRecord") => {
-                Self::SecuritySentinelPackageAuditRecord(serde::Deserialize::deserialize(d)?)
+                Self::SecuritySentinelPackageAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.sharePointAppPermissionOperationAuditRecord") => {
-                Self::SecuritySharePointAppPermissionOperationAuditRecord(
-                    serde::Deserialize::deserialize(d)?,
-                )
+                Self::SecuritySharePointAppPermissionOperationAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.sharePointAuditRecord") => {
-                Self::SecuritySharePointAuditRecord(serde::Deserialize::deserialize(d)?)
+                Self::SecuritySharePointAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.sharePointCommentOperationAuditRecord") => {
-                Self::SecuritySharePointCommentOperationAuditRecord(
-                    serde::Deserialize::deserialize(d)?,
-                )
+                Self::SecuritySharePointCommentOperationAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.sharePointContentSecurityPolicyAuditRecord") => {
-                Self::SecuritySharePointContentSecurityPolicyAuditRecord(
-                    serde::Deserialize::deserialize(d)?,
-                )
+                Self::SecuritySharePointContentSecurityPolicyAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.sharePointContentTypeOperationAuditRecord") => {
-                Self::SecuritySharePointContentTypeOperationAuditRecord(
-                    serde::Deserialize::deserialize(d)?,
-                )
+                Self::SecuritySharePointContentTypeOperationAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.sharePointESignatureAuditRecord") => {
-                Self::SecuritySharePointESignatureAuditRecord(serde::Deserialize::deserialize(d)?)
+                Self::SecuritySharePointESignatureAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.sharePointFieldOperationAuditRecord") => {
-                Self::SecuritySharePointFieldOperationAuditRecord(serde::Deserialize::deserialize(
-                    d,
-                )?)
+                Self::SecuritySharePointFieldOperationAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.sharePointFileOperationAuditRecord") => {
-                Self::SecuritySharePointFileOperationAuditRecord(serde::Deserialize::deserialize(
-                    d,
-                )?)
+                Self::SecuritySharePointFileOperationAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.sharePointListItemOperationAuditRecord") => {
-                Self::SecuritySharePointListItemOperationAuditRecord(
-                    serde::Deserialize::deserialize(d)?,
-                )
+                Self::SecuritySharePointListItemOperationAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.sharePointListOperationAuditRecord") => {
-                Self::SecuritySharePointListOperationAuditRecord(serde::Deserialize::deserialize(
-                    d,
-                )?)
+                Self::SecuritySharePointListOperationAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.sharePointSharingOperationAuditRecord") => {
-                Self::SecuritySharePointSharingOperationAuditRecord(
-                    serde::Deserialize::deserialize(d)?,
-                )
+                Self::SecuritySharePointSharingOperationAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.skypeForBusinessCmdletsAuditRecord") => {
-                Self::SecuritySkypeForBusinessCmdletsAuditRecord(serde::Deserialize::deserialize(
-                    d,
-                )?)
+                Self::SecuritySkypeForBusinessCmdletsAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.skypeForBusinessPSTNUsageAuditRecord") => {
-                Self::SecuritySkypeForBusinessPSTNUsageAuditRecord(serde::Deserialize::deserialize(
-                    d,
-                )?)
+                Self::SecuritySkypeForBusinessPSTNUsageAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.skypeForBusinessUsersBlockedAuditRecord") => {
-                Self::SecuritySkypeForBusinessUsersBlockedAuditRecord(
-                    serde::Deserialize::deserialize(d)?,
-                )
+                Self::SecuritySkypeForBusinessUsersBlockedAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.sonarDetonationContentMetadata") => {
-                Self::SecuritySonarDetonationContentMetadata(serde::Deserialize::deserialize(d)?)
+                Self::SecuritySonarDetonationContentMetadata(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.sonarDetonationEntityAuditRecord") => {
-                Self::SecuritySonarDetonationEntityAuditRecord(serde::Deserialize::deserialize(d)?)
+                Self::SecuritySonarDetonationEntityAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.sonarFileDetonationEntityAuditRecord") => {
-                Self::SecuritySonarFileDetonationEntityAuditRecord(serde::Deserialize::deserialize(
-                    d,
-                )?)
+                Self::SecuritySonarFileDetonationEntityAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.sonarSubmissionEntityAuditRecord") => {
-                Self::SecuritySonarSubmissionEntityAuditRecord(serde::Deserialize::deserialize(d)?)
+                Self::SecuritySonarSubmissionEntityAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.sonarUrlDetonationEntityAuditRecord") => {
-                Self::SecuritySonarUrlDetonationEntityAuditRecord(serde::Deserialize::deserialize(
-                    d,
-                )?)
+                Self::SecuritySonarUrlDetonationEntityAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.sparkCoreCustomLivePoolRecord") => {
-                Self::SecuritySparkCoreCustomLivePoolRecord(serde::Deserialize::deserialize(d)?)
+                Self::SecuritySparkCoreCustomLivePoolRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.submissionEntityAuditRecord") => {
-                Self::SecuritySubmissionEntityAuditRecord(serde::Deserialize::deserialize(d)?)
+                Self::SecuritySubmissionEntityAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.supervisoryReviewDayXInsightsAuditRecord") => {
-                Self::SecuritySupervisoryReviewDayXInsightsAuditRecord(
-                    serde::Deserialize::deserialize(d)?,
-                )
+                Self::SecuritySupervisoryReviewDayXInsightsAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.syntheticProbeAuditRecord") => {
-                Self::SecuritySyntheticProbeAuditRecord(serde::Deserialize::deserialize(d)?)
+                Self::SecuritySyntheticProbeAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.teamCopilotInteractionAuditRecord") => {
-                Self::SecurityTeamCopilotInteractionAuditRecord(serde::Deserialize::deserialize(d)?)
+                Self::SecurityTeamCopilotInteractionAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.teamsEasyApprovalsAuditRecord") => {
-                Self::SecurityTeamsEasyApprovalsAuditRecord(serde::Deserialize::deserialize(d)?)
+                Self::SecurityTeamsEasyApprovalsAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.teamsEvalDataHubAdminOperationAuditRecord") => {
-                Self::SecurityTeamsEvalDataHubAdminOperationAuditRecord(
-                    serde::Deserialize::deserialize(d)?,
-                )
+                Self::SecurityTeamsEvalDataHubAdminOperationAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.teamsEvalDataHubDataAccessAuditRecord") => {
-                Self::SecurityTeamsEvalDataHubDataAccessAuditRecord(
-                    serde::Deserialize::deserialize(d)?,
-                )
+                Self::SecurityTeamsEvalDataHubDataAccessAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.teamsEvalDataHubPermissionChangeAuditRecord") => {
-                Self::SecurityTeamsEvalDataHubPermissionChangeAuditRecord(
-                    serde::Deserialize::deserialize(d)?,
-                )
+                Self::SecurityTeamsEvalDataHubPermissionChangeAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.teamsHealthcareAuditRecord") => {
-                Self::SecurityTeamsHealthcareAuditRecord(serde::Deserialize::deserialize(d)?)
+                Self::SecurityTeamsHealthcareAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.teamsUpdatesAuditRecord") => {
-                Self::SecurityTeamsUpdatesAuditRecord(serde::Deserialize::deserialize(d)?)
+                Self::SecurityTeamsUpdatesAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.tenantAllowBlockListAuditRecord") => {
-                Self::SecurityTenantAllowBlockListAuditRecord(serde::Deserialize::deserialize(d)?)
+                Self::SecurityTenantAllowBlockListAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.threatFinderAuditRecord") => {
-                Self::SecurityThreatFinderAuditRecord(serde::Deserialize::deserialize(d)?)
+                Self::SecurityThreatFinderAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.threatIntelligenceAtpContentData") => {
-                Self::SecurityThreatIntelligenceAtpContentData(serde::Deserialize::deserialize(d)?)
+                Self::SecurityThreatIntelligenceAtpContentData(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.threatIntelligenceExportAuditRecord") => {
-                Self::SecurityThreatIntelligenceExportAuditRecord(serde::Deserialize::deserialize(
-                    d,
-                )?)
+                Self::SecurityThreatIntelligenceExportAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.threatIntelligenceMailData") => {
-                Self::SecurityThreatIntelligenceMailData(serde::Deserialize::deserialize(d)?)
+                Self::SecurityThreatIntelligenceMailData(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.threatIntelligenceObjectAuditRecord") => {
-                Self::SecurityThreatIntelligenceObjectAuditRecord(serde::Deserialize::deserialize(
-                    d,
-                )?)
+                Self::SecurityThreatIntelligenceObjectAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.threatIntelligenceUrlClickData") => {
-                Self::SecurityThreatIntelligenceUrlClickData(serde::Deserialize::deserialize(d)?)
+                Self::SecurityThreatIntelligenceUrlClickData(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.todoAuditRecord") => {
-                Self::SecurityTodoAuditRecord(serde::Deserialize::deserialize(d)?)
+                Self::SecurityTodoAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.trainableClassifierAuditRecord") => {
-                Self::SecurityTrainableClassifierAuditRecord(serde::Deserialize::deserialize(d)?)
+                Self::SecurityTrainableClassifierAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.uamOperationAuditRecord") => {
-                Self::SecurityUamOperationAuditRecord(serde::Deserialize::deserialize(d)?)
+                Self::SecurityUamOperationAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.unifiedGroupAuditRecord") => {
-                Self::SecurityUnifiedGroupAuditRecord(serde::Deserialize::deserialize(d)?)
+                Self::SecurityUnifiedGroupAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.unifiedSimulationMatchedItemAuditRecord") => {
-                Self::SecurityUnifiedSimulationMatchedItemAuditRecord(
-                    serde::Deserialize::deserialize(d)?,
-                )
+                Self::SecurityUnifiedSimulationMatchedItemAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.unifiedSimulationSummaryAuditRecord") => {
-                Self::SecurityUnifiedSimulationSummaryAuditRecord(serde::Deserialize::deserialize(
-                    d,
-                )?)
+                Self::SecurityUnifiedSimulationSummaryAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.universalPrintManagementAuditRecord") => {
-                Self::SecurityUniversalPrintManagementAuditRecord(serde::Deserialize::deserialize(
-                    d,
-                )?)
+                Self::SecurityUniversalPrintManagementAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.universalPrintPrintJobAuditRecord") => {
-                Self::SecurityUniversalPrintPrintJobAuditRecord(serde::Deserialize::deserialize(d)?)
+                Self::SecurityUniversalPrintPrintJobAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.urbacAssignmentAuditRecord") => {
-                Self::SecurityUrbacAssignmentAuditRecord(serde::Deserialize::deserialize(d)?)
+                Self::SecurityUrbacAssignmentAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.urbacEnableStateAuditRecord") => {
-                Self::SecurityUrbacEnableStateAuditRecord(serde::Deserialize::deserialize(d)?)
+                Self::SecurityUrbacEnableStateAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.urbacRoleAuditRecord") => {
-                Self::SecurityUrbacRoleAuditRecord(serde::Deserialize::deserialize(d)?)
+                Self::SecurityUrbacRoleAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.userTrainingAuditRecord") => {
-                Self::SecurityUserTrainingAuditRecord(serde::Deserialize::deserialize(d)?)
+                Self::SecurityUserTrainingAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.usxWorkspaceOnboardingAuditRecord") => {
-                Self::SecurityUsxWorkspaceOnboardingAuditRecord(serde::Deserialize::deserialize(d)?)
+                Self::SecurityUsxWorkspaceOnboardingAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.vfamCreatePolicyAuditRecord") => {
-                Self::SecurityVfamCreatePolicyAuditRecord(serde::Deserialize::deserialize(d)?)
+                Self::SecurityVfamCreatePolicyAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.vfamDeletePolicyAuditRecord") => {
-                Self::SecurityVfamDeletePolicyAuditRecord(serde::Deserialize::deserialize(d)?)
+                Self::SecurityVfamDeletePolicyAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.vfamUpdatePolicyAuditRecord") => {
-                Self::SecurityVfamUpdatePolicyAuditRecord(serde::Deserialize::deserialize(d)?)
+                Self::SecurityVfamUpdatePolicyAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.vivaAmplifyAuditRecord") => {
-                Self::SecurityVivaAmplifyAuditRecord(serde::Deserialize::deserialize(d)?)
+                Self::SecurityVivaAmplifyAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.vivaEngageEventsAuditRecord") => {
-                Self::SecurityVivaEngageEventsAuditRecord(serde::Deserialize::deserialize(d)?)
+                Self::SecurityVivaEngageEventsAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.vivaEngageNetworkAssociationAuditRecord") => {
-                Self::SecurityVivaEngageNetworkAssociationAuditRecord(
-                    serde::Deserialize::deserialize(d)?,
-                )
+                Self::SecurityVivaEngageNetworkAssociationAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.vivaEngageSegmentAuditRecord") => {
-                Self::SecurityVivaEngageSegmentAuditRecord(serde::Deserialize::deserialize(d)?)
+                Self::SecurityVivaEngageSegmentAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.vivaGlintAdvancedConfigurationAuditRecord") => {
-                Self::SecurityVivaGlintAdvancedConfigurationAuditRecord(
-                    serde::Deserialize::deserialize(d)?,
-                )
+                Self::SecurityVivaGlintAdvancedConfigurationAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.vivaGlintAgenticCampaignAuditRecord") => {
-                Self::SecurityVivaGlintAgenticCampaignAuditRecord(serde::Deserialize::deserialize(
-                    d,
-                )?)
+                Self::SecurityVivaGlintAgenticCampaignAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.vivaGlintFeedbackProgramAuditRecord") => {
-                Self::SecurityVivaGlintFeedbackProgramAuditRecord(serde::Deserialize::deserialize(
-                    d,
-                )?)
+                Self::SecurityVivaGlintFeedbackProgramAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.vivaGlintOrganizationalDataAuditRecord") => {
-                Self::SecurityVivaGlintOrganizationalDataAuditRecord(
-                    serde::Deserialize::deserialize(d)?,
-                )
+                Self::SecurityVivaGlintOrganizationalDataAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.vivaGlintPulseProgramAuditRecord") => {
-                Self::SecurityVivaGlintPulseProgramAuditRecord(serde::Deserialize::deserialize(d)?)
+                Self::SecurityVivaGlintPulseProgramAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.vivaGlintPulseProgramRespondentRateAuditRecord") => {
-                Self::SecurityVivaGlintPulseProgramRespondentRateAuditRecord(
-                    serde::Deserialize::deserialize(d)?,
-                )
+                Self::SecurityVivaGlintPulseProgramRespondentRateAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.vivaGlintQuestionAuditRecord") => {
-                Self::SecurityVivaGlintQuestionAuditRecord(serde::Deserialize::deserialize(d)?)
+                Self::SecurityVivaGlintQuestionAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.vivaGlintRoleAuditRecord") => {
-                Self::SecurityVivaGlintRoleAuditRecord(serde::Deserialize::deserialize(d)?)
+                Self::SecurityVivaGlintRoleAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.vivaGlintRubiconAuditRecord") => {
-                Self::SecurityVivaGlintRubiconAuditRecord(serde::Deserialize::deserialize(d)?)
+                Self::SecurityVivaGlintRubiconAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.vivaGlintSupportAccessAuditRecord") => {
-                Self::SecurityVivaGlintSupportAccessAuditRecord(serde::Deserialize::deserialize(d)?)
+                Self::SecurityVivaGlintSupportAccessAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.vivaGlintSystemAuditRecord") => {
-                Self::SecurityVivaGlintSystemAuditRecord(serde::Deserialize::deserialize(d)?)
+                Self::SecurityVivaGlintSystemAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.vivaGlintUserAuditRecord") => {
-                Self::SecurityVivaGlintUserAuditRecord(serde::Deserialize::deserialize(d)?)
+                Self::SecurityVivaGlintUserAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.vivaGlintUserGroupAuditRecord") => {
-                Self::SecurityVivaGlintUserGroupAuditRecord(serde::Deserialize::deserialize(d)?)
+                Self::SecurityVivaGlintUserGroupAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.vivaGoalsAuditRecord") => {
-                Self::SecurityVivaGoalsAuditRecord(serde::Deserialize::deserialize(d)?)
+                Self::SecurityVivaGoalsAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.vivaLearningAdminAuditRecord") => {
-                Self::SecurityVivaLearningAdminAuditRecord(serde::Deserialize::deserialize(d)?)
+                Self::SecurityVivaLearningAdminAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.vivaLearningAuditRecord") => {
-                Self::SecurityVivaLearningAuditRecord(serde::Deserialize::deserialize(d)?)
+                Self::SecurityVivaLearningAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.vivaPulseAdminAuditRecord") => {
-                Self::SecurityVivaPulseAdminAuditRecord(serde::Deserialize::deserialize(d)?)
+                Self::SecurityVivaPulseAdminAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.vivaPulseOrganizerAuditRecord") => {
-                Self::SecurityVivaPulseOrganizerAuditRecord(serde::Deserialize::deserialize(d)?)
+                Self::SecurityVivaPulseOrganizerAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.vivaPulseReportAuditRecord") => {
-                Self::SecurityVivaPulseReportAuditRecord(serde::Deserialize::deserialize(d)?)
+                Self::SecurityVivaPulseReportAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.vivaPulseResponseAuditRecord") => {
-                Self::SecurityVivaPulseResponseAuditRecord(serde::Deserialize::deserialize(d)?)
+                Self::SecurityVivaPulseResponseAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.wdatpAlertsAuditRecord") => {
-                Self::SecurityWdatpAlertsAuditRecord(serde::Deserialize::deserialize(d)?)
+                Self::SecurityWdatpAlertsAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.webContentFilteringAuditRecord") => {
-                Self::SecurityWebContentFilteringAuditRecord(serde::Deserialize::deserialize(d)?)
+                Self::SecurityWebContentFilteringAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.windows365CustomerLockboxAuditRecord") => {
-                Self::SecurityWindows365CustomerLockboxAuditRecord(serde::Deserialize::deserialize(
-                    d,
-                )?)
+                Self::SecurityWindows365CustomerLockboxAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.workplaceAnalyticsAuditRecord") => {
-                Self::SecurityWorkplaceAnalyticsAuditRecord(serde::Deserialize::deserialize(d)?)
+                Self::SecurityWorkplaceAnalyticsAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.yammerAuditRecord") => {
-                Self::SecurityYammerAuditRecord(serde::Deserialize::deserialize(d)?)
+                Self::SecurityYammerAuditRecord(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.yammerUserHidingAuditRecord") => {
-                Self::SecurityYammerUserHidingAuditRecord(serde::Deserialize::deserialize(d)?)
+                Self::SecurityYammerUserHidingAuditRecord(rest(ahead, map)?)
             }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 
@@ -63322,34 +63047,35 @@ impl<'de> serde::Deserialize<'de> for AnyFilePlanDescriptorBase {
 impl crate::polymorphic::Polymorphic for AnyFilePlanDescriptorBase {
     const DECLARED: &'static str = "microsoft.graph.security.filePlanDescriptorBase";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
             None | Some("microsoft.graph.security.filePlanDescriptorBase") => {
-                Self::SecurityFilePlanDescriptorBase(serde::Deserialize::deserialize(d)?)
+                Self::SecurityFilePlanDescriptorBase(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.filePlanAppliedCategory") => {
-                Self::SecurityFilePlanAppliedCategory(serde::Deserialize::deserialize(d)?)
+                Self::SecurityFilePlanAppliedCategory(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.filePlanAuthority") => {
-                Self::SecurityFilePlanAuthority(serde::Deserialize::deserialize(d)?)
+                Self::SecurityFilePlanAuthority(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.filePlanCitation") => {
-                Self::SecurityFilePlanCitation(serde::Deserialize::deserialize(d)?)
+                Self::SecurityFilePlanCitation(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.filePlanDepartment") => {
-                Self::SecurityFilePlanDepartment(serde::Deserialize::deserialize(d)?)
+                Self::SecurityFilePlanDepartment(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.filePlanReference") => {
-                Self::SecurityFilePlanReference(serde::Deserialize::deserialize(d)?)
+                Self::SecurityFilePlanReference(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.filePlanSubcategory") => {
-                Self::SecurityFilePlanSubcategory(serde::Deserialize::deserialize(d)?)
+                Self::SecurityFilePlanSubcategory(rest(ahead, map)?)
             }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 
@@ -84573,22 +84299,23 @@ impl<'de> serde::Deserialize<'de> for AnyRetentionDuration {
 impl crate::polymorphic::Polymorphic for AnyRetentionDuration {
     const DECLARED: &'static str = "microsoft.graph.security.retentionDuration";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
             None | Some("microsoft.graph.security.retentionDuration") => {
-                Self::SecurityRetentionDuration(serde::Deserialize::deserialize(d)?)
+                Self::SecurityRetentionDuration(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.retentionDurationForever") => {
-                Self::SecurityRetentionDurationForever(serde::Deserialize::deserialize(d)?)
+                Self::SecurityRetentionDurationForever(rest(ahead, map)?)
             }
             Some("microsoft.graph.security.retentionDurationInDays") => {
-                Self::SecurityRetentionDurationInDays(serde::Deserialize::deserialize(d)?)
+                Self::SecurityRetentionDurationInDays(rest(ahead, map)?)
             }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 

@@ -5224,19 +5224,20 @@ impl<'de> serde::Deserialize<'de> for AnyRiskyServicePrincipal {
 impl crate::polymorphic::Polymorphic for AnyRiskyServicePrincipal {
     const DECLARED: &'static str = "microsoft.graph.riskyServicePrincipal";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
             None | Some("microsoft.graph.riskyServicePrincipal") => {
-                Self::RiskyServicePrincipal(serde::Deserialize::deserialize(d)?)
+                Self::RiskyServicePrincipal(rest(ahead, map)?)
             }
             Some("microsoft.graph.riskyServicePrincipalHistoryItem") => {
-                Self::RiskyServicePrincipalHistoryItem(serde::Deserialize::deserialize(d)?)
+                Self::RiskyServicePrincipalHistoryItem(rest(ahead, map)?)
             }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 
@@ -5799,19 +5800,18 @@ impl<'de> serde::Deserialize<'de> for AnyRiskyUser {
 impl crate::polymorphic::Polymorphic for AnyRiskyUser {
     const DECLARED: &'static str = "microsoft.graph.riskyUser";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
-            None | Some("microsoft.graph.riskyUser") => {
-                Self::RiskyUser(serde::Deserialize::deserialize(d)?)
-            }
+            None | Some("microsoft.graph.riskyUser") => Self::RiskyUser(rest(ahead, map)?),
             Some("microsoft.graph.riskyUserHistoryItem") => {
-                Self::RiskyUserHistoryItem(serde::Deserialize::deserialize(d)?)
+                Self::RiskyUserHistoryItem(rest(ahead, map)?)
             }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 
@@ -9813,28 +9813,29 @@ impl<'de> serde::Deserialize<'de> for AnyThreatAssessmentRequest {
 impl crate::polymorphic::Polymorphic for AnyThreatAssessmentRequest {
     const DECLARED: &'static str = "microsoft.graph.threatAssessmentRequest";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
             None | Some("microsoft.graph.threatAssessmentRequest") => {
-                Self::ThreatAssessmentRequest(serde::Deserialize::deserialize(d)?)
+                Self::ThreatAssessmentRequest(rest(ahead, map)?)
             }
             Some("microsoft.graph.emailFileAssessmentRequest") => {
-                Self::EmailFileAssessmentRequest(serde::Deserialize::deserialize(d)?)
+                Self::EmailFileAssessmentRequest(rest(ahead, map)?)
             }
             Some("microsoft.graph.fileAssessmentRequest") => {
-                Self::FileAssessmentRequest(serde::Deserialize::deserialize(d)?)
+                Self::FileAssessmentRequest(rest(ahead, map)?)
             }
             Some("microsoft.graph.mailAssessmentRequest") => {
-                Self::MailAssessmentRequest(serde::Deserialize::deserialize(d)?)
+                Self::MailAssessmentRequest(rest(ahead, map)?)
             }
             Some("microsoft.graph.urlAssessmentRequest") => {
-                Self::UrlAssessmentRequest(serde::Deserialize::deserialize(d)?)
+                Self::UrlAssessmentRequest(rest(ahead, map)?)
             }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 
@@ -11001,22 +11002,23 @@ impl<'de> serde::Deserialize<'de> for AnyAccountTargetContent {
 impl crate::polymorphic::Polymorphic for AnyAccountTargetContent {
     const DECLARED: &'static str = "microsoft.graph.accountTargetContent";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
             None | Some("microsoft.graph.accountTargetContent") => {
-                Self::AccountTargetContent(serde::Deserialize::deserialize(d)?)
+                Self::AccountTargetContent(rest(ahead, map)?)
             }
             Some("microsoft.graph.addressBookAccountTargetContent") => {
-                Self::AddressBookAccountTargetContent(serde::Deserialize::deserialize(d)?)
+                Self::AddressBookAccountTargetContent(rest(ahead, map)?)
             }
             Some("microsoft.graph.includeAllAccountTargetContent") => {
-                Self::IncludeAllAccountTargetContent(serde::Deserialize::deserialize(d)?)
+                Self::IncludeAllAccountTargetContent(rest(ahead, map)?)
             }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 
@@ -12332,25 +12334,26 @@ impl<'de> serde::Deserialize<'de> for AnyBaseEndUserNotification {
 impl crate::polymorphic::Polymorphic for AnyBaseEndUserNotification {
     const DECLARED: &'static str = "microsoft.graph.baseEndUserNotification";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
             None | Some("microsoft.graph.baseEndUserNotification") => {
-                Self::BaseEndUserNotification(serde::Deserialize::deserialize(d)?)
+                Self::BaseEndUserNotification(rest(ahead, map)?)
             }
             Some("microsoft.graph.positiveReinforcementNotification") => {
-                Self::PositiveReinforcementNotification(serde::Deserialize::deserialize(d)?)
+                Self::PositiveReinforcementNotification(rest(ahead, map)?)
             }
             Some("microsoft.graph.simulationNotification") => {
-                Self::SimulationNotification(serde::Deserialize::deserialize(d)?)
+                Self::SimulationNotification(rest(ahead, map)?)
             }
             Some("microsoft.graph.trainingReminderNotification") => {
-                Self::TrainingReminderNotification(serde::Deserialize::deserialize(d)?)
+                Self::TrainingReminderNotification(rest(ahead, map)?)
             }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 
@@ -13826,22 +13829,23 @@ impl<'de> serde::Deserialize<'de> for AnyEndUserNotificationSetting {
 impl crate::polymorphic::Polymorphic for AnyEndUserNotificationSetting {
     const DECLARED: &'static str = "microsoft.graph.endUserNotificationSetting";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
             None | Some("microsoft.graph.endUserNotificationSetting") => {
-                Self::EndUserNotificationSetting(serde::Deserialize::deserialize(d)?)
+                Self::EndUserNotificationSetting(rest(ahead, map)?)
             }
             Some("microsoft.graph.noTrainingNotificationSetting") => {
-                Self::NoTrainingNotificationSetting(serde::Deserialize::deserialize(d)?)
+                Self::NoTrainingNotificationSetting(rest(ahead, map)?)
             }
             Some("microsoft.graph.trainingNotificationSetting") => {
-                Self::TrainingNotificationSetting(serde::Deserialize::deserialize(d)?)
+                Self::TrainingNotificationSetting(rest(ahead, map)?)
             }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 
@@ -16517,19 +16521,18 @@ impl<'de> serde::Deserialize<'de> for AnyPayloadDetail {
 impl crate::polymorphic::Polymorphic for AnyPayloadDetail {
     const DECLARED: &'static str = "microsoft.graph.payloadDetail";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
-            None | Some("microsoft.graph.payloadDetail") => {
-                Self::PayloadDetail(serde::Deserialize::deserialize(d)?)
-            }
+            None | Some("microsoft.graph.payloadDetail") => Self::PayloadDetail(rest(ahead, map)?),
             Some("microsoft.graph.emailPayloadDetail") => {
-                Self::EmailPayloadDetail(serde::Deserialize::deserialize(d)?)
+                Self::EmailPayloadDetail(rest(ahead, map)?)
             }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 
@@ -20100,24 +20103,23 @@ impl<'de> serde::Deserialize<'de> for AnySubjectRightsRequestMailboxLocation {
 impl crate::polymorphic::Polymorphic for AnySubjectRightsRequestMailboxLocation {
     const DECLARED: &'static str = "microsoft.graph.subjectRightsRequestMailboxLocation";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
             None | Some("microsoft.graph.subjectRightsRequestMailboxLocation") => {
-                Self::SubjectRightsRequestMailboxLocation(serde::Deserialize::deserialize(d)?)
+                Self::SubjectRightsRequestMailboxLocation(rest(ahead, map)?)
             }
             Some("microsoft.graph.subjectRightsRequestAllMailboxLocation") => {
-                Self::SubjectRightsRequestAllMailboxLocation(serde::Deserialize::deserialize(d)?)
+                Self::SubjectRightsRequestAllMailboxLocation(rest(ahead, map)?)
             }
             Some("microsoft.graph.subjectRightsRequestEnumeratedMailboxLocation") => {
-                Self::SubjectRightsRequestEnumeratedMailboxLocation(
-                    serde::Deserialize::deserialize(d)?,
-                )
+                Self::SubjectRightsRequestEnumeratedMailboxLocation(rest(ahead, map)?)
             }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 
@@ -20439,24 +20441,23 @@ impl<'de> serde::Deserialize<'de> for AnySubjectRightsRequestSiteLocation {
 impl crate::polymorphic::Polymorphic for AnySubjectRightsRequestSiteLocation {
     const DECLARED: &'static str = "microsoft.graph.subjectRightsRequestSiteLocation";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
             None | Some("microsoft.graph.subjectRightsRequestSiteLocation") => {
-                Self::SubjectRightsRequestSiteLocation(serde::Deserialize::deserialize(d)?)
+                Self::SubjectRightsRequestSiteLocation(rest(ahead, map)?)
             }
             Some("microsoft.graph.subjectRightsRequestAllSiteLocation") => {
-                Self::SubjectRightsRequestAllSiteLocation(serde::Deserialize::deserialize(d)?)
+                Self::SubjectRightsRequestAllSiteLocation(rest(ahead, map)?)
             }
             Some("microsoft.graph.subjectRightsRequestEnumeratedSiteLocation") => {
-                Self::SubjectRightsRequestEnumeratedSiteLocation(serde::Deserialize::deserialize(
-                    d,
-                )?)
+                Self::SubjectRightsRequestEnumeratedSiteLocation(rest(ahead, map)?)
             }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 
@@ -21411,31 +21412,30 @@ impl<'de> serde::Deserialize<'de> for AnyTrainingSetting {
 impl crate::polymorphic::Polymorphic for AnyTrainingSetting {
     const DECLARED: &'static str = "microsoft.graph.trainingSetting";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
             None | Some("microsoft.graph.trainingSetting") => {
-                Self::TrainingSetting(serde::Deserialize::deserialize(d)?)
+                Self::TrainingSetting(rest(ahead, map)?)
             }
             Some("microsoft.graph.customTrainingSetting") => {
-                Self::CustomTrainingSetting(serde::Deserialize::deserialize(d)?)
+                Self::CustomTrainingSetting(rest(ahead, map)?)
             }
             Some("microsoft.graph.microsoftCustomTrainingSetting") => {
-                Self::MicrosoftCustomTrainingSetting(serde::Deserialize::deserialize(d)?)
+                Self::MicrosoftCustomTrainingSetting(rest(ahead, map)?)
             }
             Some("microsoft.graph.microsoftManagedTrainingSetting") => {
-                Self::MicrosoftManagedTrainingSetting(serde::Deserialize::deserialize(d)?)
+                Self::MicrosoftManagedTrainingSetting(rest(ahead, map)?)
             }
             Some("microsoft.graph.microsoftTrainingAssignmentMapping") => {
-                Self::MicrosoftTrainingAssignmentMapping(serde::Deserialize::deserialize(d)?)
+                Self::MicrosoftTrainingAssignmentMapping(rest(ahead, map)?)
             }
-            Some("microsoft.graph.noTrainingSetting") => {
-                Self::NoTrainingSetting(serde::Deserialize::deserialize(d)?)
-            }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some("microsoft.graph.noTrainingSetting") => Self::NoTrainingSetting(rest(ahead, map)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 

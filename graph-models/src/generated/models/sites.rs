@@ -434,17 +434,16 @@ impl<'de> serde::Deserialize<'de> for AnyBaseSitePage {
 impl crate::polymorphic::Polymorphic for AnyBaseSitePage {
     const DECLARED: &'static str = "microsoft.graph.baseSitePage";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
-            None | Some("microsoft.graph.baseSitePage") => {
-                Self::BaseSitePage(serde::Deserialize::deserialize(d)?)
-            }
-            Some("microsoft.graph.sitePage") => Self::SitePage(serde::Deserialize::deserialize(d)?),
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            None | Some("microsoft.graph.baseSitePage") => Self::BaseSitePage(rest(ahead, map)?),
+            Some("microsoft.graph.sitePage") => Self::SitePage(rest(ahead, map)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 
@@ -3181,19 +3180,20 @@ impl<'de> serde::Deserialize<'de> for AnyListItemVersion {
 impl crate::polymorphic::Polymorphic for AnyListItemVersion {
     const DECLARED: &'static str = "microsoft.graph.listItemVersion";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
             None | Some("microsoft.graph.listItemVersion") => {
-                Self::ListItemVersion(serde::Deserialize::deserialize(d)?)
+                Self::ListItemVersion(rest(ahead, map)?)
             }
             Some("microsoft.graph.documentSetVersion") => {
-                Self::DocumentSetVersion(serde::Deserialize::deserialize(d)?)
+                Self::DocumentSetVersion(rest(ahead, map)?)
             }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 
@@ -4790,22 +4790,17 @@ impl<'de> serde::Deserialize<'de> for AnyWebPart {
 impl crate::polymorphic::Polymorphic for AnyWebPart {
     const DECLARED: &'static str = "microsoft.graph.webPart";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
-            None | Some("microsoft.graph.webPart") => {
-                Self::WebPart(serde::Deserialize::deserialize(d)?)
-            }
-            Some("microsoft.graph.standardWebPart") => {
-                Self::StandardWebPart(serde::Deserialize::deserialize(d)?)
-            }
-            Some("microsoft.graph.textWebPart") => {
-                Self::TextWebPart(serde::Deserialize::deserialize(d)?)
-            }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            None | Some("microsoft.graph.webPart") => Self::WebPart(rest(ahead, map)?),
+            Some("microsoft.graph.standardWebPart") => Self::StandardWebPart(rest(ahead, map)?),
+            Some("microsoft.graph.textWebPart") => Self::TextWebPart(rest(ahead, map)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 

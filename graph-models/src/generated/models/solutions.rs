@@ -2352,19 +2352,18 @@ impl<'de> serde::Deserialize<'de> for AnyBookingCustomerBase {
 impl crate::polymorphic::Polymorphic for AnyBookingCustomerBase {
     const DECLARED: &'static str = "microsoft.graph.bookingCustomerBase";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
             None | Some("microsoft.graph.bookingCustomerBase") => {
-                Self::BookingCustomerBase(serde::Deserialize::deserialize(d)?)
+                Self::BookingCustomerBase(rest(ahead, map)?)
             }
-            Some("microsoft.graph.bookingCustomer") => {
-                Self::BookingCustomer(serde::Deserialize::deserialize(d)?)
-            }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some("microsoft.graph.bookingCustomer") => Self::BookingCustomer(rest(ahead, map)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 
@@ -3602,19 +3601,20 @@ impl<'de> serde::Deserialize<'de> for AnyBookingStaffMemberBase {
 impl crate::polymorphic::Polymorphic for AnyBookingStaffMemberBase {
     const DECLARED: &'static str = "microsoft.graph.bookingStaffMemberBase";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
             None | Some("microsoft.graph.bookingStaffMemberBase") => {
-                Self::BookingStaffMemberBase(serde::Deserialize::deserialize(d)?)
+                Self::BookingStaffMemberBase(rest(ahead, map)?)
             }
             Some("microsoft.graph.bookingStaffMember") => {
-                Self::BookingStaffMember(serde::Deserialize::deserialize(d)?)
+                Self::BookingStaffMember(rest(ahead, map)?)
             }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 
@@ -4037,22 +4037,23 @@ impl<'de> serde::Deserialize<'de> for AnyBrowseSessionBase {
 impl crate::polymorphic::Polymorphic for AnyBrowseSessionBase {
     const DECLARED: &'static str = "microsoft.graph.browseSessionBase";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
             None | Some("microsoft.graph.browseSessionBase") => {
-                Self::BrowseSessionBase(serde::Deserialize::deserialize(d)?)
+                Self::BrowseSessionBase(rest(ahead, map)?)
             }
             Some("microsoft.graph.oneDriveForBusinessBrowseSession") => {
-                Self::OneDriveForBusinessBrowseSession(serde::Deserialize::deserialize(d)?)
+                Self::OneDriveForBusinessBrowseSession(rest(ahead, map)?)
             }
             Some("microsoft.graph.sharePointBrowseSession") => {
-                Self::SharePointBrowseSession(serde::Deserialize::deserialize(d)?)
+                Self::SharePointBrowseSession(rest(ahead, map)?)
             }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 
@@ -6422,19 +6423,20 @@ impl<'de> serde::Deserialize<'de> for AnyMailboxRestoreArtifact {
 impl crate::polymorphic::Polymorphic for AnyMailboxRestoreArtifact {
     const DECLARED: &'static str = "microsoft.graph.mailboxRestoreArtifact";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
             None | Some("microsoft.graph.mailboxRestoreArtifact") => {
-                Self::MailboxRestoreArtifact(serde::Deserialize::deserialize(d)?)
+                Self::MailboxRestoreArtifact(rest(ahead, map)?)
             }
             Some("microsoft.graph.granularMailboxRestoreArtifact") => {
-                Self::GranularMailboxRestoreArtifact(serde::Deserialize::deserialize(d)?)
+                Self::GranularMailboxRestoreArtifact(rest(ahead, map)?)
             }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 
@@ -7589,25 +7591,26 @@ impl<'de> serde::Deserialize<'de> for AnyProtectionPolicyBase {
 impl crate::polymorphic::Polymorphic for AnyProtectionPolicyBase {
     const DECLARED: &'static str = "microsoft.graph.protectionPolicyBase";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
             None | Some("microsoft.graph.protectionPolicyBase") => {
-                Self::ProtectionPolicyBase(serde::Deserialize::deserialize(d)?)
+                Self::ProtectionPolicyBase(rest(ahead, map)?)
             }
             Some("microsoft.graph.exchangeProtectionPolicy") => {
-                Self::ExchangeProtectionPolicy(serde::Deserialize::deserialize(d)?)
+                Self::ExchangeProtectionPolicy(rest(ahead, map)?)
             }
             Some("microsoft.graph.oneDriveForBusinessProtectionPolicy") => {
-                Self::OneDriveForBusinessProtectionPolicy(serde::Deserialize::deserialize(d)?)
+                Self::OneDriveForBusinessProtectionPolicy(rest(ahead, map)?)
             }
             Some("microsoft.graph.sharePointProtectionPolicy") => {
-                Self::SharePointProtectionPolicy(serde::Deserialize::deserialize(d)?)
+                Self::SharePointProtectionPolicy(rest(ahead, map)?)
             }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 
@@ -8291,25 +8294,26 @@ impl<'de> serde::Deserialize<'de> for AnyRestoreSessionBase {
 impl crate::polymorphic::Polymorphic for AnyRestoreSessionBase {
     const DECLARED: &'static str = "microsoft.graph.restoreSessionBase";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
             None | Some("microsoft.graph.restoreSessionBase") => {
-                Self::RestoreSessionBase(serde::Deserialize::deserialize(d)?)
+                Self::RestoreSessionBase(rest(ahead, map)?)
             }
             Some("microsoft.graph.exchangeRestoreSession") => {
-                Self::ExchangeRestoreSession(serde::Deserialize::deserialize(d)?)
+                Self::ExchangeRestoreSession(rest(ahead, map)?)
             }
             Some("microsoft.graph.oneDriveForBusinessRestoreSession") => {
-                Self::OneDriveForBusinessRestoreSession(serde::Deserialize::deserialize(d)?)
+                Self::OneDriveForBusinessRestoreSession(rest(ahead, map)?)
             }
             Some("microsoft.graph.sharePointRestoreSession") => {
-                Self::SharePointRestoreSession(serde::Deserialize::deserialize(d)?)
+                Self::SharePointRestoreSession(rest(ahead, map)?)
             }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 
@@ -10377,22 +10381,21 @@ impl<'de> serde::Deserialize<'de> for AnyVirtualEvent {
 impl crate::polymorphic::Polymorphic for AnyVirtualEvent {
     const DECLARED: &'static str = "microsoft.graph.virtualEvent";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
-            None | Some("microsoft.graph.virtualEvent") => {
-                Self::VirtualEvent(serde::Deserialize::deserialize(d)?)
-            }
+            None | Some("microsoft.graph.virtualEvent") => Self::VirtualEvent(rest(ahead, map)?),
             Some("microsoft.graph.virtualEventTownhall") => {
-                Self::VirtualEventTownhall(serde::Deserialize::deserialize(d)?)
+                Self::VirtualEventTownhall(rest(ahead, map)?)
             }
             Some("microsoft.graph.virtualEventWebinar") => {
-                Self::VirtualEventWebinar(serde::Deserialize::deserialize(d)?)
+                Self::VirtualEventWebinar(rest(ahead, map)?)
             }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 
@@ -12656,19 +12659,20 @@ impl<'de> serde::Deserialize<'de> for AnyBookingCustomerInformationBase {
 impl crate::polymorphic::Polymorphic for AnyBookingCustomerInformationBase {
     const DECLARED: &'static str = "microsoft.graph.bookingCustomerInformationBase";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
             None | Some("microsoft.graph.bookingCustomerInformationBase") => {
-                Self::BookingCustomerInformationBase(serde::Deserialize::deserialize(d)?)
+                Self::BookingCustomerInformationBase(rest(ahead, map)?)
             }
             Some("microsoft.graph.bookingCustomerInformation") => {
-                Self::BookingCustomerInformation(serde::Deserialize::deserialize(d)?)
+                Self::BookingCustomerInformation(rest(ahead, map)?)
             }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 
@@ -13679,19 +13683,20 @@ impl<'de> serde::Deserialize<'de> for AnyBookingsAvailability {
 impl crate::polymorphic::Polymorphic for AnyBookingsAvailability {
     const DECLARED: &'static str = "microsoft.graph.bookingsAvailability";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
             None | Some("microsoft.graph.bookingsAvailability") => {
-                Self::BookingsAvailability(serde::Deserialize::deserialize(d)?)
+                Self::BookingsAvailability(rest(ahead, map)?)
             }
             Some("microsoft.graph.bookingsAvailabilityWindow") => {
-                Self::BookingsAvailabilityWindow(serde::Deserialize::deserialize(d)?)
+                Self::BookingsAvailabilityWindow(rest(ahead, map)?)
             }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 

@@ -2563,42 +2563,41 @@ impl<'de> serde::Deserialize<'de> for AnySharePointMigrationEvent {
 impl crate::polymorphic::Polymorphic for AnySharePointMigrationEvent {
     const DECLARED: &'static str = "microsoft.graph.sharePointMigrationEvent";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
             None | Some("microsoft.graph.sharePointMigrationEvent") => {
-                Self::SharePointMigrationEvent(serde::Deserialize::deserialize(d)?)
+                Self::SharePointMigrationEvent(rest(ahead, map)?)
             }
             Some("microsoft.graph.sharePointMigrationFinishManifestFileUploadEvent") => {
-                Self::SharePointMigrationFinishManifestFileUploadEvent(
-                    serde::Deserialize::deserialize(d)?,
-                )
+                Self::SharePointMigrationFinishManifestFileUploadEvent(rest(ahead, map)?)
             }
             Some("microsoft.graph.sharePointMigrationJobCancelledEvent") => {
-                Self::SharePointMigrationJobCancelledEvent(serde::Deserialize::deserialize(d)?)
+                Self::SharePointMigrationJobCancelledEvent(rest(ahead, map)?)
             }
             Some("microsoft.graph.sharePointMigrationJobDeletedEvent") => {
-                Self::SharePointMigrationJobDeletedEvent(serde::Deserialize::deserialize(d)?)
+                Self::SharePointMigrationJobDeletedEvent(rest(ahead, map)?)
             }
             Some("microsoft.graph.sharePointMigrationJobErrorEvent") => {
-                Self::SharePointMigrationJobErrorEvent(serde::Deserialize::deserialize(d)?)
+                Self::SharePointMigrationJobErrorEvent(rest(ahead, map)?)
             }
             Some("microsoft.graph.sharePointMigrationJobPostponedEvent") => {
-                Self::SharePointMigrationJobPostponedEvent(serde::Deserialize::deserialize(d)?)
+                Self::SharePointMigrationJobPostponedEvent(rest(ahead, map)?)
             }
             Some("microsoft.graph.sharePointMigrationJobProgressEvent") => {
-                Self::SharePointMigrationJobProgressEvent(serde::Deserialize::deserialize(d)?)
+                Self::SharePointMigrationJobProgressEvent(rest(ahead, map)?)
             }
             Some("microsoft.graph.sharePointMigrationJobQueuedEvent") => {
-                Self::SharePointMigrationJobQueuedEvent(serde::Deserialize::deserialize(d)?)
+                Self::SharePointMigrationJobQueuedEvent(rest(ahead, map)?)
             }
             Some("microsoft.graph.sharePointMigrationJobStartEvent") => {
-                Self::SharePointMigrationJobStartEvent(serde::Deserialize::deserialize(d)?)
+                Self::SharePointMigrationJobStartEvent(rest(ahead, map)?)
             }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 

@@ -2566,19 +2566,18 @@ impl<'de> serde::Deserialize<'de> for AnyChatMessage {
 impl crate::polymorphic::Polymorphic for AnyChatMessage {
     const DECLARED: &'static str = "microsoft.graph.chatMessage";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
-            None | Some("microsoft.graph.chatMessage") => {
-                Self::ChatMessage(serde::Deserialize::deserialize(d)?)
-            }
+            None | Some("microsoft.graph.chatMessage") => Self::ChatMessage(rest(ahead, map)?),
             Some("microsoft.graph.targetedChatMessage") => {
-                Self::TargetedChatMessage(serde::Deserialize::deserialize(d)?)
+                Self::TargetedChatMessage(rest(ahead, map)?)
             }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 
@@ -3474,39 +3473,38 @@ impl<'de> serde::Deserialize<'de> for AnyConversationMember {
 impl crate::polymorphic::Polymorphic for AnyConversationMember {
     const DECLARED: &'static str = "microsoft.graph.conversationMember";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
             None | Some("microsoft.graph.conversationMember") => {
-                Self::ConversationMember(serde::Deserialize::deserialize(d)?)
+                Self::ConversationMember(rest(ahead, map)?)
             }
             Some("microsoft.graph.aadUserConversationMember") => {
-                Self::AadUserConversationMember(serde::Deserialize::deserialize(d)?)
+                Self::AadUserConversationMember(rest(ahead, map)?)
             }
             Some("microsoft.graph.anonymousGuestConversationMember") => {
-                Self::AnonymousGuestConversationMember(serde::Deserialize::deserialize(d)?)
+                Self::AnonymousGuestConversationMember(rest(ahead, map)?)
             }
             Some("microsoft.graph.azureCommunicationServicesUserConversationMember") => {
-                Self::AzureCommunicationServicesUserConversationMember(
-                    serde::Deserialize::deserialize(d)?,
-                )
+                Self::AzureCommunicationServicesUserConversationMember(rest(ahead, map)?)
             }
             Some("microsoft.graph.microsoftAccountUserConversationMember") => {
-                Self::MicrosoftAccountUserConversationMember(serde::Deserialize::deserialize(d)?)
+                Self::MicrosoftAccountUserConversationMember(rest(ahead, map)?)
             }
             Some("microsoft.graph.phoneUserConversationMember") => {
-                Self::PhoneUserConversationMember(serde::Deserialize::deserialize(d)?)
+                Self::PhoneUserConversationMember(rest(ahead, map)?)
             }
             Some("microsoft.graph.skypeForBusinessUserConversationMember") => {
-                Self::SkypeForBusinessUserConversationMember(serde::Deserialize::deserialize(d)?)
+                Self::SkypeForBusinessUserConversationMember(rest(ahead, map)?)
             }
             Some("microsoft.graph.skypeUserConversationMember") => {
-                Self::SkypeUserConversationMember(serde::Deserialize::deserialize(d)?)
+                Self::SkypeUserConversationMember(rest(ahead, map)?)
             }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 
@@ -4331,19 +4329,20 @@ impl<'de> serde::Deserialize<'de> for AnyOfferShiftRequest {
 impl crate::polymorphic::Polymorphic for AnyOfferShiftRequest {
     const DECLARED: &'static str = "microsoft.graph.offerShiftRequest";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
             None | Some("microsoft.graph.offerShiftRequest") => {
-                Self::OfferShiftRequest(serde::Deserialize::deserialize(d)?)
+                Self::OfferShiftRequest(rest(ahead, map)?)
             }
             Some("microsoft.graph.swapShiftsChangeRequest") => {
-                Self::SwapShiftsChangeRequest(serde::Deserialize::deserialize(d)?)
+                Self::SwapShiftsChangeRequest(rest(ahead, map)?)
             }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 
@@ -7789,19 +7788,20 @@ impl<'de> serde::Deserialize<'de> for AnyTeamsAppInstallation {
 impl crate::polymorphic::Polymorphic for AnyTeamsAppInstallation {
     const DECLARED: &'static str = "microsoft.graph.teamsAppInstallation";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
             None | Some("microsoft.graph.teamsAppInstallation") => {
-                Self::TeamsAppInstallation(serde::Deserialize::deserialize(d)?)
+                Self::TeamsAppInstallation(rest(ahead, map)?)
             }
             Some("microsoft.graph.userScopeTeamsAppInstallation") => {
-                Self::UserScopeTeamsAppInstallation(serde::Deserialize::deserialize(d)?)
+                Self::UserScopeTeamsAppInstallation(rest(ahead, map)?)
             }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 
@@ -10776,19 +10776,20 @@ impl<'de> serde::Deserialize<'de> for AnyActionResultPart {
 impl crate::polymorphic::Polymorphic for AnyActionResultPart {
     const DECLARED: &'static str = "microsoft.graph.actionResultPart";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
             None | Some("microsoft.graph.actionResultPart") => {
-                Self::ActionResultPart(serde::Deserialize::deserialize(d)?)
+                Self::ActionResultPart(rest(ahead, map)?)
             }
             Some("microsoft.graph.aadUserConversationMemberResult") => {
-                Self::AadUserConversationMemberResult(serde::Deserialize::deserialize(d)?)
+                Self::AadUserConversationMemberResult(rest(ahead, map)?)
             }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 
@@ -15765,114 +15766,107 @@ impl<'de> serde::Deserialize<'de> for AnyEventMessageDetail {
 impl crate::polymorphic::Polymorphic for AnyEventMessageDetail {
     const DECLARED: &'static str = "microsoft.graph.eventMessageDetail";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
             None | Some("microsoft.graph.eventMessageDetail") => {
-                Self::EventMessageDetail(serde::Deserialize::deserialize(d)?)
+                Self::EventMessageDetail(rest(ahead, map)?)
             }
             Some("microsoft.graph.callEndedEventMessageDetail") => {
-                Self::CallEndedEventMessageDetail(serde::Deserialize::deserialize(d)?)
+                Self::CallEndedEventMessageDetail(rest(ahead, map)?)
             }
             Some("microsoft.graph.callRecordingEventMessageDetail") => {
-                Self::CallRecordingEventMessageDetail(serde::Deserialize::deserialize(d)?)
+                Self::CallRecordingEventMessageDetail(rest(ahead, map)?)
             }
             Some("microsoft.graph.callStartedEventMessageDetail") => {
-                Self::CallStartedEventMessageDetail(serde::Deserialize::deserialize(d)?)
+                Self::CallStartedEventMessageDetail(rest(ahead, map)?)
             }
             Some("microsoft.graph.callTranscriptEventMessageDetail") => {
-                Self::CallTranscriptEventMessageDetail(serde::Deserialize::deserialize(d)?)
+                Self::CallTranscriptEventMessageDetail(rest(ahead, map)?)
             }
             Some("microsoft.graph.channelAddedEventMessageDetail") => {
-                Self::ChannelAddedEventMessageDetail(serde::Deserialize::deserialize(d)?)
+                Self::ChannelAddedEventMessageDetail(rest(ahead, map)?)
             }
             Some("microsoft.graph.channelDeletedEventMessageDetail") => {
-                Self::ChannelDeletedEventMessageDetail(serde::Deserialize::deserialize(d)?)
+                Self::ChannelDeletedEventMessageDetail(rest(ahead, map)?)
             }
             Some("microsoft.graph.channelDescriptionUpdatedEventMessageDetail") => {
-                Self::ChannelDescriptionUpdatedEventMessageDetail(serde::Deserialize::deserialize(
-                    d,
-                )?)
+                Self::ChannelDescriptionUpdatedEventMessageDetail(rest(ahead, map)?)
             }
             Some("microsoft.graph.channelRenamedEventMessageDetail") => {
-                Self::ChannelRenamedEventMessageDetail(serde::Deserialize::deserialize(d)?)
+                Self::ChannelRenamedEventMessageDetail(rest(ahead, map)?)
             }
             Some("microsoft.graph.channelSetAsFavoriteByDefaultEventMessageDetail") => {
-                Self::ChannelSetAsFavoriteByDefaultEventMessageDetail(
-                    serde::Deserialize::deserialize(d)?,
-                )
+                Self::ChannelSetAsFavoriteByDefaultEventMessageDetail(rest(ahead, map)?)
             }
             Some("microsoft.graph.channelUnsetAsFavoriteByDefaultEventMessageDetail") => {
-                Self::ChannelUnsetAsFavoriteByDefaultEventMessageDetail(
-                    serde::Deserialize::deserialize(d)?,
-                )
+                Self::ChannelUnsetAsFavoriteByDefaultEventMessageDetail(rest(ahead, map)?)
             }
             Some("microsoft.graph.chatRenamedEventMessageDetail") => {
-                Self::ChatRenamedEventMessageDetail(serde::Deserialize::deserialize(d)?)
+                Self::ChatRenamedEventMessageDetail(rest(ahead, map)?)
             }
             Some("microsoft.graph.conversationMemberRoleUpdatedEventMessageDetail") => {
-                Self::ConversationMemberRoleUpdatedEventMessageDetail(
-                    serde::Deserialize::deserialize(d)?,
-                )
+                Self::ConversationMemberRoleUpdatedEventMessageDetail(rest(ahead, map)?)
             }
             Some("microsoft.graph.meetingPolicyUpdatedEventMessageDetail") => {
-                Self::MeetingPolicyUpdatedEventMessageDetail(serde::Deserialize::deserialize(d)?)
+                Self::MeetingPolicyUpdatedEventMessageDetail(rest(ahead, map)?)
             }
             Some("microsoft.graph.membersAddedEventMessageDetail") => {
-                Self::MembersAddedEventMessageDetail(serde::Deserialize::deserialize(d)?)
+                Self::MembersAddedEventMessageDetail(rest(ahead, map)?)
             }
             Some("microsoft.graph.membersDeletedEventMessageDetail") => {
-                Self::MembersDeletedEventMessageDetail(serde::Deserialize::deserialize(d)?)
+                Self::MembersDeletedEventMessageDetail(rest(ahead, map)?)
             }
             Some("microsoft.graph.membersJoinedEventMessageDetail") => {
-                Self::MembersJoinedEventMessageDetail(serde::Deserialize::deserialize(d)?)
+                Self::MembersJoinedEventMessageDetail(rest(ahead, map)?)
             }
             Some("microsoft.graph.membersLeftEventMessageDetail") => {
-                Self::MembersLeftEventMessageDetail(serde::Deserialize::deserialize(d)?)
+                Self::MembersLeftEventMessageDetail(rest(ahead, map)?)
             }
             Some("microsoft.graph.messagePinnedEventMessageDetail") => {
-                Self::MessagePinnedEventMessageDetail(serde::Deserialize::deserialize(d)?)
+                Self::MessagePinnedEventMessageDetail(rest(ahead, map)?)
             }
             Some("microsoft.graph.messageUnpinnedEventMessageDetail") => {
-                Self::MessageUnpinnedEventMessageDetail(serde::Deserialize::deserialize(d)?)
+                Self::MessageUnpinnedEventMessageDetail(rest(ahead, map)?)
             }
             Some("microsoft.graph.tabUpdatedEventMessageDetail") => {
-                Self::TabUpdatedEventMessageDetail(serde::Deserialize::deserialize(d)?)
+                Self::TabUpdatedEventMessageDetail(rest(ahead, map)?)
             }
             Some("microsoft.graph.teamArchivedEventMessageDetail") => {
-                Self::TeamArchivedEventMessageDetail(serde::Deserialize::deserialize(d)?)
+                Self::TeamArchivedEventMessageDetail(rest(ahead, map)?)
             }
             Some("microsoft.graph.teamCreatedEventMessageDetail") => {
-                Self::TeamCreatedEventMessageDetail(serde::Deserialize::deserialize(d)?)
+                Self::TeamCreatedEventMessageDetail(rest(ahead, map)?)
             }
             Some("microsoft.graph.teamDescriptionUpdatedEventMessageDetail") => {
-                Self::TeamDescriptionUpdatedEventMessageDetail(serde::Deserialize::deserialize(d)?)
+                Self::TeamDescriptionUpdatedEventMessageDetail(rest(ahead, map)?)
             }
             Some("microsoft.graph.teamJoiningDisabledEventMessageDetail") => {
-                Self::TeamJoiningDisabledEventMessageDetail(serde::Deserialize::deserialize(d)?)
+                Self::TeamJoiningDisabledEventMessageDetail(rest(ahead, map)?)
             }
             Some("microsoft.graph.teamJoiningEnabledEventMessageDetail") => {
-                Self::TeamJoiningEnabledEventMessageDetail(serde::Deserialize::deserialize(d)?)
+                Self::TeamJoiningEnabledEventMessageDetail(rest(ahead, map)?)
             }
             Some("microsoft.graph.teamRenamedEventMessageDetail") => {
-                Self::TeamRenamedEventMessageDetail(serde::Deserialize::deserialize(d)?)
+                Self::TeamRenamedEventMessageDetail(rest(ahead, map)?)
             }
             Some("microsoft.graph.teamsAppInstalledEventMessageDetail") => {
-                Self::TeamsAppInstalledEventMessageDetail(serde::Deserialize::deserialize(d)?)
+                Self::TeamsAppInstalledEventMessageDetail(rest(ahead, map)?)
             }
             Some("microsoft.graph.teamsAppRemovedEventMessageDetail") => {
-                Self::TeamsAppRemovedEventMessageDetail(serde::Deserialize::deserialize(d)?)
+                Self::TeamsAppRemovedEventMessageDetail(rest(ahead, map)?)
             }
             Some("microsoft.graph.teamsAppUpgradedEventMessageDetail") => {
-                Self::TeamsAppUpgradedEventMessageDetail(serde::Deserialize::deserialize(d)?)
+                Self::TeamsAppUpgradedEventMessageDetail(rest(ahead, map)?)
             }
             Some("microsoft.graph.teamUnarchivedEventMessageDetail") => {
-                Self::TeamUnarchivedEventMessageDetail(serde::Deserialize::deserialize(d)?)
+                Self::TeamUnarchivedEventMessageDetail(rest(ahead, map)?)
             }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 
@@ -17448,25 +17442,20 @@ impl<'de> serde::Deserialize<'de> for AnyScheduleEntity {
 impl crate::polymorphic::Polymorphic for AnyScheduleEntity {
     const DECLARED: &'static str = "microsoft.graph.scheduleEntity";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
             None | Some("microsoft.graph.scheduleEntity") => {
-                Self::ScheduleEntity(serde::Deserialize::deserialize(d)?)
+                Self::ScheduleEntity(rest(ahead, map)?)
             }
-            Some("microsoft.graph.shiftItem") => {
-                Self::ShiftItem(serde::Deserialize::deserialize(d)?)
-            }
-            Some("microsoft.graph.openShiftItem") => {
-                Self::OpenShiftItem(serde::Deserialize::deserialize(d)?)
-            }
-            Some("microsoft.graph.timeOffItem") => {
-                Self::TimeOffItem(serde::Deserialize::deserialize(d)?)
-            }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some("microsoft.graph.shiftItem") => Self::ShiftItem(rest(ahead, map)?),
+            Some("microsoft.graph.openShiftItem") => Self::OpenShiftItem(rest(ahead, map)?),
+            Some("microsoft.graph.timeOffItem") => Self::TimeOffItem(rest(ahead, map)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 
@@ -17941,19 +17930,16 @@ impl<'de> serde::Deserialize<'de> for AnyShiftItem {
 impl crate::polymorphic::Polymorphic for AnyShiftItem {
     const DECLARED: &'static str = "microsoft.graph.shiftItem";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
-            None | Some("microsoft.graph.shiftItem") => {
-                Self::ShiftItem(serde::Deserialize::deserialize(d)?)
-            }
-            Some("microsoft.graph.openShiftItem") => {
-                Self::OpenShiftItem(serde::Deserialize::deserialize(d)?)
-            }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            None | Some("microsoft.graph.shiftItem") => Self::ShiftItem(rest(ahead, map)?),
+            Some("microsoft.graph.openShiftItem") => Self::OpenShiftItem(rest(ahead, map)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 
@@ -21255,28 +21241,29 @@ impl<'de> serde::Deserialize<'de> for AnyTeamworkNotificationRecipient {
 impl crate::polymorphic::Polymorphic for AnyTeamworkNotificationRecipient {
     const DECLARED: &'static str = "microsoft.graph.teamworkNotificationRecipient";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
             None | Some("microsoft.graph.teamworkNotificationRecipient") => {
-                Self::TeamworkNotificationRecipient(serde::Deserialize::deserialize(d)?)
+                Self::TeamworkNotificationRecipient(rest(ahead, map)?)
             }
             Some("microsoft.graph.aadUserNotificationRecipient") => {
-                Self::AadUserNotificationRecipient(serde::Deserialize::deserialize(d)?)
+                Self::AadUserNotificationRecipient(rest(ahead, map)?)
             }
             Some("microsoft.graph.channelMembersNotificationRecipient") => {
-                Self::ChannelMembersNotificationRecipient(serde::Deserialize::deserialize(d)?)
+                Self::ChannelMembersNotificationRecipient(rest(ahead, map)?)
             }
             Some("microsoft.graph.chatMembersNotificationRecipient") => {
-                Self::ChatMembersNotificationRecipient(serde::Deserialize::deserialize(d)?)
+                Self::ChatMembersNotificationRecipient(rest(ahead, map)?)
             }
             Some("microsoft.graph.teamMembersNotificationRecipient") => {
-                Self::TeamMembersNotificationRecipient(serde::Deserialize::deserialize(d)?)
+                Self::TeamMembersNotificationRecipient(rest(ahead, map)?)
             }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 

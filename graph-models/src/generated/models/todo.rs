@@ -319,19 +319,20 @@ impl<'de> serde::Deserialize<'de> for AnyAttachmentBase {
 impl crate::polymorphic::Polymorphic for AnyAttachmentBase {
     const DECLARED: &'static str = "microsoft.graph.attachmentBase";
 
-    fn read_as<'de, D: serde::Deserializer<'de>>(
+    fn read_rest<'de, A: serde::de::MapAccess<'de>>(
         odata_type: Option<&str>,
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let d = deserializer;
+        ahead: crate::read_fields::Ahead<'de>,
+        map: &mut A,
+    ) -> Result<Self, A::Error> {
+        use crate::read_fields::read_rest as rest;
         Ok(match odata_type {
             None | Some("microsoft.graph.attachmentBase") => {
-                Self::AttachmentBase(serde::Deserialize::deserialize(d)?)
+                Self::AttachmentBase(rest(ahead, map)?)
             }
             Some("microsoft.graph.taskFileAttachment") => {
-                Self::TaskFileAttachment(serde::Deserialize::deserialize(d)?)
+                Self::TaskFileAttachment(rest(ahead, map)?)
             }
-            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
+            Some(_) => Self::Unknown(rest(ahead, map)?),
         })
     }
 
