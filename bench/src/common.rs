@@ -1,13 +1,10 @@
 //! What every scenario shares: the baseline's user struct, SDK and raw clients for a server,
 //! timing helpers.
 
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use msgraph_typed::GraphClient;
-use msgraph_typed::auth::{
-    ClientAuthentication, ClientSecretCredential, Cloud, CredentialOptions, MemoryTokenCache,
-};
+use msgraph_typed::auth::ClientSecretCredential;
+use msgraph_typed::{Cloud, GraphClient};
 use msgraph_typed_emulator::seeded;
 use serde::Deserialize;
 
@@ -47,11 +44,14 @@ pub struct RawPage<T> {
     pub next_link: Option<String>,
 }
 
-/// Only the next link of a page (the rest is skipped by the parser): the "fetch only" loop.
+/// Only the next link of a page and how many items it holds (the items themselves are skipped
+/// by the parser): the "fetch only" loop.
 #[derive(Debug, Deserialize)]
 pub struct LinkOnly {
     #[serde(rename = "@odata.nextLink")]
     pub next_link: Option<String>,
+    #[serde(default)]
+    pub value: Vec<serde::de::IgnoredAny>,
 }
 
 /// Where the identity side of the emulator is, for SDK clients in this or a child process.
@@ -65,47 +65,51 @@ pub struct Identity {
     pub tenant: String,
 }
 
-/// An SDK client as an application builds it: client credentials with an in-memory token
-/// cache, against `graph_url` (the emulator's or the static server's `/v1.0`).
+/// An SDK client as an application builds it: client credentials (the SDK's default in-memory
+/// token cache) with the emulator as the cloud, against `graph_url` (the emulator's or a static
+/// site's `/v1.0`).
 pub fn sdk_client(identity: &Identity, graph_url: &str) -> Result<GraphClient, BoxError> {
-    sdk_client_with(identity, graph_url, None)
-}
-
-/// As [`sdk_client`], over a caller-supplied reqwest client (token and Graph traffic).
-pub fn sdk_client_over(
-    identity: &Identity,
-    graph_url: &str,
-    http: reqwest::Client,
-) -> Result<GraphClient, BoxError> {
-    sdk_client_with(identity, graph_url, Some(http))
-}
-
-fn sdk_client_with(
-    identity: &Identity,
-    graph_url: &str,
-    http: Option<reqwest::Client>,
-) -> Result<GraphClient, BoxError> {
     let cloud = Cloud::custom(&identity.authority, &identity.origin)?;
-    let mut options = CredentialOptions::default()
-        .with_cloud(cloud)
-        .with_cache(Arc::new(MemoryTokenCache::new()));
-    if let Some(http) = &http {
-        options = options.with_http_client(http.clone());
-    }
-    let credential = ClientSecretCredential::with_options(
+    let credential = ClientSecretCredential::new(
         &identity.tenant,
         seeded::DAEMON_CLIENT_ID,
-        ClientAuthentication::secret(seeded::DAEMON_CLIENT_SECRET),
-        options,
+        seeded::DAEMON_CLIENT_SECRET,
     )?;
-    let mut builder = msgraph_typed::Client::builder()
+    Ok(GraphClient::builder()
         .credential(credential)
+        .cloud(cloud)
         .base_url(graph_url)
-        .scopes([GRAPH_SCOPE]);
-    if let Some(http) = http {
-        builder = builder.http_client(http);
+        .build()?)
+}
+
+impl Identity {
+    /// The identity as environment variables for a child process.
+    pub fn to_env(&self) -> Vec<(String, String)> {
+        vec![
+            ("BENCH_AUTHORITY".into(), self.authority.clone()),
+            ("BENCH_ORIGIN".into(), self.origin.clone()),
+            ("BENCH_TENANT".into(), self.tenant.clone()),
+        ]
     }
-    Ok(GraphClient::new(builder.build()?))
+
+    /// The identity a parent passed with [`Identity::to_env`].
+    pub fn from_env() -> Result<Identity, BoxError> {
+        let var = |name: &str| std::env::var(name).map_err(|_| format!("{name} is not set"));
+        Ok(Identity {
+            authority: var("BENCH_AUTHORITY")?,
+            origin: var("BENCH_ORIGIN")?,
+            tenant: var("BENCH_TENANT")?,
+        })
+    }
+
+    /// The token endpoint of the seeded tenant.
+    pub fn token_endpoint(&self) -> String {
+        format!(
+            "{}/{}/oauth2/v2.0/token",
+            self.authority.trim_end_matches('/'),
+            self.tenant
+        )
+    }
 }
 
 /// A client-credentials token for the baseline, fetched once with plain reqwest.
@@ -129,13 +133,6 @@ pub async fn raw_token(http: &reqwest::Client, token_endpoint: &str) -> Result<S
         .ok_or_else(|| format!("no access_token in {body}").into())
 }
 
-/// Runs `f` and returns its result with the elapsed wall time.
-pub async fn timed<T, F: std::future::Future<Output = T>>(f: F) -> (T, Duration) {
-    let started = Instant::now();
-    let out = f.await;
-    (out, started.elapsed())
-}
-
 /// Best (smallest) and median of a set of durations, in seconds.
 #[derive(Debug, Clone, Copy, serde::Serialize)]
 pub struct Timing {
@@ -146,26 +143,12 @@ pub struct Timing {
 
 impl Timing {
     pub fn of(samples: &[Duration]) -> Timing {
-        let mut s: Vec<f64> = samples.iter().map(Duration::as_secs_f64).collect();
-        s.sort_by(f64::total_cmp);
-        let median = if s.is_empty() {
-            f64::NAN
-        } else {
-            s[s.len() / 2]
-        };
+        let s: Vec<f64> = samples.iter().map(Duration::as_secs_f64).collect();
         Timing {
-            best: s.first().copied().unwrap_or(f64::NAN),
-            median,
+            best: s.iter().copied().fold(f64::NAN, f64::min),
+            median: crate::process::median(&s),
             runs: s.len(),
         }
-    }
-
-    pub fn from_secs(samples: &[f64]) -> Timing {
-        let d: Vec<Duration> = samples
-            .iter()
-            .map(|s| Duration::from_secs_f64(*s))
-            .collect();
-        Timing::of(&d)
     }
 }
 

@@ -6,9 +6,9 @@
 //! in the background after 30 s, random Graph faults (429, 503, 401, dropped connections)
 //! and bursts of token-endpoint failures (500s, 429 with `Retry-After`), for `SOAK_SECONDS`
 //! (default 120). It counts the calls that failed for want of a token while a usable token
-//! (one with more than the skew left) existed for their credential: there must be none. A call
-//! whose own token Graph rejected (401) and whose forced refresh then failed is counted apart:
-//! its token was not usable.
+//! (one with more than the skew left) existed for their credential, judged at the moment the
+//! credential failed: there must be none. A call whose own token Graph rejected (401) and whose
+//! forced refresh then failed is counted apart: its token was not usable.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -29,12 +29,17 @@ const SKEW: Duration = Duration::from_secs(10);
 const TASKS: usize = 50;
 const GRAPH_SCOPE: &str = "https://graph.microsoft.com/.default";
 
-/// A credential that remembers the longest-lived token it handed out.
+/// A credential that remembers the longest-lived token it handed out, and counts its
+/// failures: forced refreshes apart (their caller's token was rejected), and the others that
+/// came while a usable token existed. That is judged when the failure happens: judged later,
+/// a token another caller fetched after the endpoint recovered would count against a call
+/// that failed when no usable token existed.
 #[derive(Debug)]
 struct Watched {
     inner: Arc<dyn TokenCredential>,
     best: Mutex<Option<SystemTime>>,
     forced_failures: AtomicU64,
+    failed_while_usable: AtomicU64,
 }
 
 impl Watched {
@@ -43,6 +48,7 @@ impl Watched {
             inner,
             best: Mutex::new(None),
             forced_failures: AtomicU64::new(0),
+            failed_while_usable: AtomicU64::new(0),
         })
     }
 
@@ -68,6 +74,12 @@ impl TokenCredential for Watched {
             Err(_) if request.force_refresh => {
                 self.forced_failures.fetch_add(1, Ordering::SeqCst);
             }
+            Err(error) if self.usable_token_existed() => {
+                if self.failed_while_usable.fetch_add(1, Ordering::SeqCst) < 5 {
+                    // Errors never carry a token or a secret.
+                    println!("soak: the credential failed while a usable token existed: {error}");
+                }
+            }
             Err(_) => {}
         }
         outcome
@@ -79,7 +91,6 @@ struct Tally {
     calls: AtomicU64,
     failed: AtomicU64,
     failed_auth: AtomicU64,
-    failed_auth_while_usable: AtomicU64,
 }
 
 fn options(emu: &Emulator) -> CredentialOptions {
@@ -149,6 +160,8 @@ async fn one_failure_never_becomes_an_outage() {
     // callers renew theirs).
     type Current = Arc<Mutex<HashMap<String, (Instant, Arc<Watched>, Client)>>>;
     let current: Current = Arc::new(Mutex::new(HashMap::new()));
+    // Every on-behalf-of credential ever made, for the counts at the end.
+    let every_obo: Arc<Mutex<Vec<Arc<Watched>>>> = Arc::default();
     let obo_client = |user: &str| -> (Arc<Watched>, Client) {
         let mut map = current.lock();
         if let Some((since, watched, client)) = map.get(user)
@@ -161,6 +174,7 @@ async fn one_failure_never_becomes_an_outage() {
             .unwrap();
         let watched = Watched::new(Arc::new(obo.for_user(UserAssertion::new(assertion))));
         let client = client_for(&emu, watched.clone());
+        every_obo.lock().push(watched.clone());
         map.insert(
             user.to_string(),
             (Instant::now(), watched.clone(), client.clone()),
@@ -177,27 +191,21 @@ async fn one_failure_never_becomes_an_outage() {
     let mut tasks = Vec::new();
     for n in 0..TASKS {
         let tally = tally.clone();
-        let app = app.clone();
         let app_client = app_client.clone();
         let users = users.clone();
         let get_obo = {
             let current = current.clone();
-            move |user: &str| {
-                current
-                    .lock()
-                    .get(user)
-                    .map(|(_, w, c)| (w.clone(), c.clone()))
-            }
+            move |user: &str| current.lock().get(user).map(|(_, _, c)| c.clone())
         };
         tasks.push(tokio::spawn(async move {
             let mut rng = rand::rngs::StdRng::seed_from_u64(n as u64);
             while Instant::now() < deadline {
-                let (watched, client, path) = if rng.gen_bool(0.5) {
-                    (app.clone(), app_client.clone(), "users".to_string())
+                let (client, path) = if rng.gen_bool(0.5) {
+                    (app_client.clone(), "users")
                 } else {
                     let user = &users[rng.gen_range(0..users.len())];
                     match get_obo(user) {
-                        Some((w, c)) => (w, c, "me/memberOf".to_string()),
+                        Some(client) => (client, "me/memberOf"),
                         None => continue,
                     }
                 };
@@ -212,11 +220,6 @@ async fn one_failure_never_becomes_an_outage() {
                     tally.failed.fetch_add(1, Ordering::SeqCst);
                     if error.is_auth() {
                         tally.failed_auth.fetch_add(1, Ordering::SeqCst);
-                        if watched.usable_token_existed() {
-                            tally
-                                .failed_auth_while_usable
-                                .fetch_add(1, Ordering::SeqCst);
-                        }
                     }
                 }
                 tokio::time::sleep(Duration::from_millis(rng.gen_range(5..50))).await;
@@ -252,17 +255,23 @@ async fn one_failure_never_becomes_an_outage() {
     for task in tasks {
         task.await.unwrap();
     }
-    let forced_failures: u64 = current
+    let watched: Vec<Arc<Watched>> = every_obo
         .lock()
-        .values()
-        .map(|(_, w, _)| w.forced_failures.load(Ordering::SeqCst))
-        .sum::<u64>()
-        + app.forced_failures.load(Ordering::SeqCst);
+        .iter()
+        .cloned()
+        .chain(std::iter::once(app.clone()))
+        .collect();
+    let forced_failures: u64 = watched
+        .iter()
+        .map(|w| w.forced_failures.load(Ordering::SeqCst))
+        .sum();
+    let counted: u64 = watched
+        .iter()
+        .map(|w| w.failed_while_usable.load(Ordering::SeqCst))
+        .sum();
     let calls = tally.calls.load(Ordering::SeqCst);
     let failed = tally.failed.load(Ordering::SeqCst);
     let failed_auth = tally.failed_auth.load(Ordering::SeqCst);
-    let while_usable = tally.failed_auth_while_usable.load(Ordering::SeqCst);
-    let counted = while_usable.saturating_sub(forced_failures);
     println!(
         "soak: {seconds} s, {TASKS} tasks, {} credentials: {calls} calls, {failed} failed \
          ({failed_auth} for want of a token, {forced_failures} after a rejected token's forced \
