@@ -79,7 +79,7 @@ impl<'de, T: Polymorphic> Visitor<'de> for PolymorphicVisitor<T> {
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<T, A::Error> {
         let Some(Key(first)) = map.next_key::<Key<'de>>()? else {
-            return T::read_rest(None, Ahead::Nothing, &mut map);
+            return T::read_rest(None, Ahead::Ended, &mut map);
         };
         if first == TYPE_KEY {
             let annotation: serde_json::Value = map.next_value()?;

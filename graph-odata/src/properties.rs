@@ -500,7 +500,7 @@ impl PropertiesReader {
     /// The properties read.
     pub fn finish(mut self) -> Properties {
         // Small objects (a complex value with two properties) give back what they did not
-        // use; an in-place shrink, no copy.
+        // use (a shrinking reallocation, usually in place).
         if self.entries.capacity() - self.entries.len() > 4 {
             self.entries.shrink_to_fit();
         }
@@ -568,6 +568,23 @@ mod tests {
         assert_ne!(a, b, "another type with the same JSON is another value");
         assert_eq!(a.get::<Vec<u8>>(1), Some(&vec![1u8, 2]));
         assert_eq!(a.get::<Vec<u16>>(1), None);
+    }
+
+    #[test]
+    fn a_repeated_id_keeps_the_last_value_and_ids_sharing_a_bit_stay_apart() {
+        let mut reader = PropertiesReader::new();
+        // 3 and 67 share a bit of the 64-bit mask (67 % 64 == 3); 3 then comes again.
+        reader.push(3, Value::Int(1));
+        reader.push(67, Value::Int(2));
+        reader.push(3, Value::Int(3));
+        reader.push(131, Value::Null);
+        let p = reader.finish();
+        assert_eq!(p.entries.len(), 3);
+        assert_eq!(p.int::<i64>(3), Some(3));
+        assert_eq!(p.int::<i64>(67), Some(2));
+        assert_eq!(p.state(131), PropertyState::Null);
+        // Trimmed: 3 entries kept of the 16 reserved at the first property.
+        assert!(p.entries.capacity() - p.entries.len() <= 4);
     }
 
     #[test]

@@ -55,9 +55,13 @@ impl<'de, T: ReadFields> Visitor<'de> for FieldsVisitor<T> {
 
 /// What a caller already read of an object before handing the rest to [`read_rest`] (the
 /// `AnyX` reader looks at the first key for `@odata.type`).
+#[non_exhaustive]
 pub enum Ahead<'de> {
     /// Nothing: the object is read from its first key.
     Nothing,
+    /// The map has already reported its end (an empty object): it is not asked again, as
+    /// some deserializers do not allow.
+    Ended,
     /// A key whose value is still unread in the map.
     Key(Cow<'de, str>),
     /// A whole entry (the `@odata.type` annotation), kept as additional data.
@@ -76,6 +80,7 @@ pub fn read_rest<'de, T: ReadFields, A: MapAccess<'de>>(
     let mut reader = PropertiesReader::new();
     match ahead {
         Ahead::Nothing => {}
+        Ahead::Ended => return Ok(T::from_properties(reader.finish())),
         Ahead::Key(key) => field::<T, A>(key, map, &mut reader)?,
         Ahead::Entry(key, value) => reader.extra(key, value),
     }
