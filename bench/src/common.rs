@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use msgraph_typed::auth::ClientSecretCredential;
 use msgraph_typed::{Cloud, GraphClient};
-use msgraph_typed_emulator::seeded;
+use msgraph_typed_emulator::{Emulator, seeded};
 use serde::Deserialize;
 
 /// Errors of the benchmark driver (never a library).
@@ -113,6 +113,25 @@ impl Identity {
 }
 
 /// A client-credentials token for the baseline, fetched once with plain reqwest.
+/// An emulator with `users` generated users, started on the server runtime (so it does not
+/// share the client's threads), with its identity and a token for the raw clients.
+pub async fn start_emulator(
+    users: usize,
+    server: &tokio::runtime::Handle,
+    http: &reqwest::Client,
+) -> Result<(Emulator, Identity, String), BoxError> {
+    let emulator = server
+        .spawn(async move { Emulator::builder().users(users).start().await })
+        .await??;
+    let identity = Identity {
+        authority: emulator.authority_url(),
+        origin: emulator.url().to_owned(),
+        tenant: emulator.tenant_id().to_owned(),
+    };
+    let token = raw_token(http, &emulator.token_endpoint()).await?;
+    Ok((emulator, identity, token))
+}
+
 pub async fn raw_token(http: &reqwest::Client, token_endpoint: &str) -> Result<String, BoxError> {
     let body: serde_json::Value = http
         .post(token_endpoint)

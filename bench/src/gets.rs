@@ -7,10 +7,9 @@
 use std::time::{Duration, Instant};
 
 use msgraph_typed::GraphClient;
-use msgraph_typed_emulator::Emulator;
 use serde::de::DeserializeOwned;
 
-use crate::common::{BoxError, Identity, RawUser, raw_token, sdk_client};
+use crate::common::{BoxError, Identity, RawUser, sdk_client, start_emulator};
 use crate::nginx;
 
 /// The two sides.
@@ -119,16 +118,8 @@ pub async fn compare(
 
 /// `graph-bench gets [N]`: N users on nginx, N sequential GETs per side and round.
 pub async fn profile(n: usize, server: tokio::runtime::Handle) -> Result<(), BoxError> {
-    let emulator = server
-        .spawn(async move { Emulator::builder().users(n).start().await })
-        .await??;
-    let identity = Identity {
-        authority: emulator.authority_url(),
-        origin: emulator.url().to_owned(),
-        tenant: emulator.tenant_id().to_owned(),
-    };
     let http = reqwest::Client::new();
-    let token = raw_token(&http, &emulator.token_endpoint()).await?;
+    let (emulator, identity, token) = start_emulator(n, &server, &http).await?;
     let users = nginx::capture_users(
         &http,
         &format!("{}/users?$top=999", emulator.graph_url()),

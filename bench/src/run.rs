@@ -3,10 +3,8 @@
 
 use std::time::{Duration, SystemTime};
 
-use msgraph_typed_emulator::Emulator;
-
 use crate::RunOptions;
-use crate::common::{BoxError, Identity, Timing, load_average, raw_token, sdk_client};
+use crate::common::{BoxError, Timing, load_average, sdk_client, start_emulator};
 use crate::report::{Report, Row, at_most, table};
 use crate::{burst, figures, gets, nginx, paging};
 
@@ -21,17 +19,8 @@ pub async fn all(o: RunOptions, server: tokio::runtime::Handle) -> Result<(), Bo
     std::fs::create_dir_all(&o.work)?;
 
     step(&format!("starting the emulator with {} users", o.users));
-    let users = o.users;
-    let emulator = server
-        .spawn(async move { Emulator::builder().users(users).start().await })
-        .await??;
-    let identity = Identity {
-        authority: emulator.authority_url(),
-        origin: emulator.url().to_owned(),
-        tenant: emulator.tenant_id().to_owned(),
-    };
     let http = reqwest::Client::new();
-    let token = raw_token(&http, &emulator.token_endpoint()).await?;
+    let (emulator, identity, token) = start_emulator(o.users, &server, &http).await?;
 
     step("writing the emulator's users as static pages for nginx");
     let all_users = nginx::capture_users(
