@@ -68,16 +68,7 @@ pub async fn run(args: &[String]) -> Result<(), BoxError> {
         }
         "ours-stream" => {
             let client = sdk_client(&identity, graph_url)?;
-            client
-                .users()
-                .list()
-                .top(999)
-                .stream()
-                .try_fold(0usize, |n, user| async move {
-                    std::hint::black_box(&user);
-                    Ok(n + 1)
-                })
-                .await?
+            count(client.users().list().top(999).stream()).await?
         }
         "ours-collect" => {
             let client = sdk_client(&identity, graph_url)?;
@@ -93,16 +84,14 @@ pub async fn run(args: &[String]) -> Result<(), BoxError> {
         }
         "ours-narrow" => {
             let client = sdk_client(&identity, graph_url)?;
-            client
-                .client()
-                .collection::<RawUser>("users")
-                .top(999)
-                .stream()
-                .try_fold(0usize, |n, user| async move {
-                    std::hint::black_box(&user);
-                    Ok(n + 1)
-                })
-                .await?
+            count(
+                client
+                    .client()
+                    .collection::<RawUser>("users")
+                    .top(999)
+                    .stream(),
+            )
+            .await?
         }
         "ours-page" => {
             let client = sdk_client(&identity, graph_url)?;
@@ -114,6 +103,16 @@ pub async fn run(args: &[String]) -> Result<(), BoxError> {
     };
     println!("{count}");
     Ok(())
+}
+
+/// Reads every item of a stream, keeping none; how many there were.
+async fn count<T, E>(items: impl futures::Stream<Item = Result<T, E>>) -> Result<usize, E> {
+    items
+        .try_fold(0usize, |n, item| async move {
+            std::hint::black_box(&item);
+            Ok(n + 1)
+        })
+        .await
 }
 
 async fn get(http: &reqwest::Client, url: &str, token: &str) -> Result<bytes::Bytes, BoxError> {
