@@ -69,6 +69,26 @@ pub enum AuthError {
         /// The limit in bytes.
         limit: usize,
     },
+    /// A managed identity endpoint (IMDS, App Service, Azure Arc, Cloud Shell) answered an
+    /// error, or an answer that is not a token.
+    ManagedIdentity {
+        /// Which source answered.
+        source: crate::ManagedIdentitySource,
+        /// HTTP status of the answer.
+        status: u16,
+        /// What the endpoint said (its `error_description` or `message`; never a token).
+        message: String,
+        /// `Retry-After` sent with it, if any.
+        retry_after: Option<Duration>,
+    },
+    /// A developer tool (`az`, `azd`) ran but gave no token: it failed, timed out or printed
+    /// something that is not a token answer. What it said is quoted, without any token.
+    DeveloperTool {
+        /// The tool, for example `az`.
+        tool: String,
+        /// What went wrong.
+        message: String,
+    },
     /// Every credential of a [`crate::ChainedTokenCredential`] failed; each attempt is listed.
     Chain(Vec<ChainAttempt>),
     /// An internal failure (a background task was lost); trying again may succeed.
@@ -116,6 +136,18 @@ impl fmt::Display for AuthError {
                 f,
                 "token endpoint answer (HTTP {status}) exceeds the limit of {limit} bytes"
             ),
+            AuthError::ManagedIdentity {
+                source,
+                status,
+                message,
+                ..
+            } => write!(
+                f,
+                "managed identity ({source}) answered HTTP {status}: {message}"
+            ),
+            AuthError::DeveloperTool { tool, message } => {
+                write!(f, "`{tool}` gave no token: {message}")
+            }
             AuthError::Chain(attempts) => write!(
                 f,
                 "no credential in the chain returned a token: {}",
@@ -245,7 +277,8 @@ impl AuthError {
             AuthError::Transport { .. } | AuthError::Throttled { .. } | AuthError::Internal(_) => {
                 true
             }
-            AuthError::InvalidResponse { status, .. } => retryable_status(*status),
+            AuthError::InvalidResponse { status, .. }
+            | AuthError::ManagedIdentity { status, .. } => retryable_status(*status),
             AuthError::Service { status, error, .. } => {
                 retryable_status(*status) || error.error == "temporarily_unavailable"
             }
@@ -349,6 +382,7 @@ impl AuthError {
             | AuthError::Throttled { status, .. }
             | AuthError::Service { status, .. }
             | AuthError::Redirected { status, .. }
+            | AuthError::ManagedIdentity { status, .. }
             | AuthError::ResponseTooLarge { status, .. } => Some(*status),
             _ => None,
         }
@@ -359,6 +393,7 @@ impl AuthError {
         match self {
             AuthError::InvalidResponse { retry_after, .. }
             | AuthError::Throttled { retry_after, .. }
+            | AuthError::ManagedIdentity { retry_after, .. }
             | AuthError::Service { retry_after, .. } => *retry_after,
             _ => None,
         }

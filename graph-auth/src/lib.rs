@@ -1,7 +1,8 @@
 //! OAuth 2.0 and Microsoft Entra ID credentials for the typed Microsoft Graph SDK.
 //!
 //! `msgraph-typed-auth` speaks OAuth 2.0, not Graph: it turns an application's identity
-//! (a client secret, a certificate, a federated assertion, a user's incoming token,
+//! (the Azure host's managed identity, a workload identity token, a developer's `az login`,
+//! a client secret, a certificate, a federated assertion, a user's incoming token,
 //! an authorization code, a refresh token, a device code) into access tokens, and keeps
 //! them fresh. Every credential implements one object-safe async trait, [`TokenCredential`],
 //! which `msgraph-typed-core` asks for a token before every HTTP attempt.
@@ -26,6 +27,10 @@
 //! # Credentials
 //! | credential | flow |
 //! |---|---|
+//! | [`DefaultAzureCredential`] | the first configured of: environment, workload identity, managed identity, Azure CLI, Azure Developer CLI |
+//! | [`ManagedIdentityCredential`] | the Azure host's identity: IMDS, App Service / Functions / Container Apps, Azure Arc, Cloud Shell |
+//! | [`WorkloadIdentityCredential`] | AKS workload identity (`AZURE_FEDERATED_TOKEN_FILE`) |
+//! | [`AzureCliCredential`] / [`AzureDeveloperCliCredential`] | `az login` / `azd auth login` on a developer's machine |
 //! | [`ClientSecretCredential`] | client credentials with a secret (body or HTTP Basic) |
 //! | [`ClientCertificateCredential`] | client credentials with a certificate-signed assertion (PS256 / `x5t#S256`, or RS256 / `x5t`) |
 //! | [`ClientAssertionCredential`] | client credentials with a federated assertion (callback or file) |
@@ -136,10 +141,21 @@ pub use flows::client_certificate::{
     AssertionAlgorithm, ClientCertificate, ClientCertificateCredential,
 };
 pub use flows::client_secret::ClientSecretCredential;
+pub use flows::default_chain::{
+    DefaultAzureCredential, DefaultAzureCredentialOptions, DefaultSource,
+};
+pub use flows::developer_cli::{
+    AzureCliCredential, AzureDeveloperCliCredential, DeveloperCliOptions,
+};
 pub use flows::device_code::{DeviceCodeCredential, DeviceCodeInfo};
 pub use flows::environment::EnvironmentCredential;
+pub use flows::managed_identity::{
+    ManagedIdentityCredential, ManagedIdentityEndpoint, ManagedIdentityId, ManagedIdentityOptions,
+    ManagedIdentityRetry, ManagedIdentitySource,
+};
 pub use flows::on_behalf_of::{OnBehalfOfCredential, OnBehalfOfUser, UserAssertion};
 pub use flows::refresh_token::RefreshTokenCredential;
+pub use flows::workload_identity::WorkloadIdentityCredential;
 pub use flows::{CredentialEnvironment, CredentialOptions, DEFAULT_MAX_TOKEN_RESPONSE_BYTES};
 pub use http_client::{HttpClient, HttpClientError};
 pub use manager::{ManagerOptions, TokenManager};

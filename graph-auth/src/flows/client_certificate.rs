@@ -69,9 +69,11 @@ impl ClientCertificate {
             .filter(|b| b.tag() == "CERTIFICATE")
             .map(|b| b.contents().to_vec())
             .collect();
-        let leaf = chain_der
-            .first()
-            .ok_or_else(|| AuthError::config("no CERTIFICATE block in the certificate PEM"))?;
+        if chain_der.is_empty() {
+            return Err(AuthError::config(
+                "no CERTIFICATE block in the certificate PEM",
+            ));
+        }
         let key_blocks = pem::parse_many(private_key_pem)
             .map_err(|e| AuthError::config(format!("private key PEM does not parse: {e}")))?;
         let key = key_blocks
@@ -90,13 +92,24 @@ impl ClientCertificate {
                 } else {
                     "no PRIVATE KEY or RSA PRIVATE KEY block in the private key PEM".to_string()
                 })
-            })?
-            .map_err(|rejected| {
-                AuthError::config(format!(
-                    "the private key is not a valid RSA key: {}",
-                    key_rejection_reason(&rejected)
-                ))
             })?;
+        Self::from_der_parts(chain_der, key)
+    }
+
+    /// The leaf certificate first, then its chain (DER), and the parsed key.
+    pub(crate) fn from_der_parts(
+        chain_der: Vec<Vec<u8>>,
+        key: Result<RsaKeyPair, KeyRejected>,
+    ) -> Result<Self, AuthError> {
+        let key = key.map_err(|rejected| {
+            AuthError::config(format!(
+                "the private key is not a valid RSA key: {}",
+                key_rejection_reason(&rejected)
+            ))
+        })?;
+        let leaf = chain_der
+            .first()
+            .ok_or_else(|| AuthError::config("no certificate was found"))?;
         Ok(Self {
             key,
             thumbprint_sha1: URL_SAFE_NO_PAD.encode(digest(&SHA1_FOR_LEGACY_USE_ONLY, leaf)),
@@ -105,6 +118,38 @@ impl ClientCertificate {
             algorithm: AssertionAlgorithm::Ps256,
             send_x5c: false,
         })
+    }
+
+    /// Reads a certificate file: a PEM (certificate and key), or with the `pkcs12` feature a
+    /// PKCS#12 (`.pfx` / `.p12`) file opened with `password` (`None` for an unprotected one),
+    /// as `AZURE_CLIENT_CERTIFICATE_PATH` and `AZURE_CLIENT_CERTIFICATE_PASSWORD` name them.
+    ///
+    /// # Errors
+    /// [`AuthError::Configuration`] when the file cannot be read or parsed, the password is
+    /// wrong, or it is a PKCS#12 file and the `pkcs12` feature is off.
+    pub fn from_file(path: impl AsRef<Path>, password: Option<&str>) -> Result<Self, AuthError> {
+        let path = path.as_ref();
+        let bytes = std::fs::read(path).map_err(|e| {
+            AuthError::config(format!(
+                "cannot read certificate file {}: {e}",
+                path.display()
+            ))
+        })?;
+        if bytes.trim_ascii_start().starts_with(b"-----BEGIN") {
+            return Self::from_pem(&bytes);
+        }
+        #[cfg(feature = "pkcs12")]
+        {
+            Self::from_pkcs12(&bytes, password.unwrap_or_default())
+        }
+        #[cfg(not(feature = "pkcs12"))]
+        {
+            let _ = password;
+            Err(AuthError::config(format!(
+                "{} is not a PEM file; PKCS#12 (.pfx) certificates need the `pkcs12` feature",
+                path.display()
+            )))
+        }
     }
 
     /// Reads a PEM file holding the certificate and the private key.

@@ -8,11 +8,15 @@ use super::CredentialOptions;
 use super::client_assertion::{AssertionSource, ClientAssertionCredential};
 use super::client_certificate::{ClientCertificate, ClientCertificateCredential};
 use super::client_secret::ClientSecretCredential;
-use crate::{AccessToken, AuthError, Cloud, TokenCredential, TokenRequest};
+use super::workload_identity::with_authority_host;
+use crate::{AccessToken, AuthError, TokenCredential, TokenRequest};
 
 /// Reads `AZURE_TENANT_ID`, `AZURE_CLIENT_ID` and one of `AZURE_CLIENT_SECRET`,
-/// `AZURE_CLIENT_CERTIFICATE_PATH` (a PEM with certificate and key) or
-/// `AZURE_FEDERATED_TOKEN_FILE`, plus `AZURE_AUTHORITY_HOST` when set, like Azure.Identity.
+/// `AZURE_CLIENT_CERTIFICATE_PATH` (a PEM with certificate and key, or with the `pkcs12`
+/// feature a `.pfx` opened with `AZURE_CLIENT_CERTIFICATE_PASSWORD`; the chain is sent for
+/// subject name / issuer authentication when `AZURE_CLIENT_SEND_CERTIFICATE_CHAIN` is `true`
+/// or `1`) or `AZURE_FEDERATED_TOKEN_FILE`, plus `AZURE_AUTHORITY_HOST` when set, like
+/// Azure.Identity.
 ///
 /// When the variables are missing, [`TokenCredential::get_token`] returns
 /// [`AuthError::Unavailable`], so a [`crate::ChainedTokenCredential`] moves on.
@@ -53,7 +57,18 @@ impl EnvironmentCredential {
         options: CredentialOptions,
     ) -> Self {
         Self {
-            inner: build(&lookup, options),
+            inner: build(&lookup, options, true),
+        }
+    }
+
+    /// As [`EnvironmentCredential::from_lookup`], but leaving `AZURE_FEDERATED_TOKEN_FILE` to
+    /// the workload identity credential (the default chain tries that one next).
+    pub(crate) fn secret_or_certificate(
+        lookup: impl Fn(&str) -> Option<String>,
+        options: CredentialOptions,
+    ) -> Self {
+        Self {
+            inner: build(&lookup, options, false),
         }
     }
 
@@ -71,7 +86,8 @@ impl Default for EnvironmentCredential {
 
 fn build(
     lookup: &dyn Fn(&str) -> Option<String>,
-    mut options: CredentialOptions,
+    options: CredentialOptions,
+    federated: bool,
 ) -> Result<Arc<dyn TokenCredential>, AuthError> {
     let get = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
     let (Some(tenant), Some(client_id)) = (get("AZURE_TENANT_ID"), get("AZURE_CLIENT_ID")) else {
@@ -79,12 +95,7 @@ fn build(
             "EnvironmentCredential: AZURE_TENANT_ID and AZURE_CLIENT_ID are not both set".into(),
         ));
     };
-    if let Some(host) = get("AZURE_AUTHORITY_HOST") {
-        let graph = options.cloud().graph_endpoint().to_string();
-        let cloud = Cloud::custom(&host, &graph)
-            .map_err(|e| AuthError::config(format!("AZURE_AUTHORITY_HOST: {e}")))?;
-        options = options.with_cloud(cloud);
-    }
+    let options = with_authority_host(options, get("AZURE_AUTHORITY_HOST"))?;
     if let Some(secret) = get("AZURE_CLIENT_SECRET") {
         return Ok(Arc::new(ClientSecretCredential::with_options(
             &tenant,
@@ -94,7 +105,8 @@ fn build(
         )?));
     }
     if let Some(path) = get("AZURE_CLIENT_CERTIFICATE_PATH") {
-        let certificate = ClientCertificate::from_pem_file(&path)?.with_x5c(
+        let password = get("AZURE_CLIENT_CERTIFICATE_PASSWORD");
+        let certificate = ClientCertificate::from_file(&path, password.as_deref())?.with_x5c(
             get("AZURE_CLIENT_SEND_CERTIFICATE_CHAIN")
                 .is_some_and(|v| v == "1" || v.eq_ignore_ascii_case("true")),
         );
@@ -105,7 +117,7 @@ fn build(
             options,
         )?));
     }
-    if let Some(path) = get("AZURE_FEDERATED_TOKEN_FILE") {
+    if let Some(path) = get("AZURE_FEDERATED_TOKEN_FILE").filter(|_| federated) {
         return Ok(Arc::new(ClientAssertionCredential::with_options(
             &tenant,
             &client_id,

@@ -6,10 +6,16 @@ pub(crate) mod client_assertion;
 pub(crate) mod client_auth;
 pub(crate) mod client_certificate;
 pub(crate) mod client_secret;
+pub(crate) mod default_chain;
+pub(crate) mod developer_cli;
 pub(crate) mod device_code;
 pub(crate) mod environment;
+pub(crate) mod managed_identity;
 pub(crate) mod on_behalf_of;
+#[cfg(feature = "pkcs12")]
+pub(crate) mod pkcs12;
 pub(crate) mod refresh_token;
+pub(crate) mod workload_identity;
 
 use std::fmt;
 use std::sync::{Arc, OnceLock};
@@ -23,6 +29,9 @@ use crate::endpoint::{EndpointConfig, TokenEndpoint};
 use crate::http_client::HttpClient;
 use crate::manager::{ManagerOptions, TokenManager};
 use crate::{AuthError, Cloud, TokenRequest};
+
+/// Reads an environment variable (the process environment, or a test's map).
+pub(crate) type EnvLookup = Arc<dyn Fn(&str) -> Option<String> + Send + Sync>;
 
 /// Settings every credential shares: cloud, HTTP client, cache, clock and token manager tuning.
 ///
