@@ -973,3 +973,24 @@ fn pem_contents(pem: &[u8]) -> Vec<u8> {
         .decode(body)
         .unwrap()
 }
+
+/// Inside the chain, an IMDS that answers (even with a 503) is there: the ordinary retries
+/// apply and the token comes.
+#[tokio::test]
+async fn the_chain_retries_an_imds_that_answered() {
+    let emu = Emulator::start().await.unwrap();
+    emu.control()
+        .inject(Fault::status(503).times(1).matching("/metadata/identity/"));
+    let chain = DefaultAzureCredential::with_options(
+        DefaultAzureCredentialOptions::default()
+            .without_developer_tools()
+            .with_lookup(vars(&[("AZURE_POD_IDENTITY_AUTHORITY_HOST", emu.url())])),
+    )
+    .unwrap();
+    chain.get_token(&graph_request()).await.unwrap();
+    assert_eq!(
+        chain.selected_source(),
+        Some(DefaultSource::ManagedIdentity)
+    );
+    assert_eq!(emu.control().requests_to("/metadata/identity/"), 2);
+}

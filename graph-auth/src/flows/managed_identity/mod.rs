@@ -403,13 +403,15 @@ impl TokenCredential for ManagedIdentityCredential {
 impl Inner {
     /// One token from the endpoint, with the source's retries.
     async fn fetch(self: Arc<Self>, resource: &str) -> Result<AccessToken, AuthError> {
-        let probing = self.probe_timeout.filter(|_| {
-            self.endpoint.source() == ManagedIdentitySource::Imds
-                && !self.answered.load(Ordering::Acquire)
-        });
         let clock = self.manager.clock().clone();
         let mut schedule = self.retry.schedule(self.endpoint.source());
         loop {
+            // Until IMDS has answered once, a request is a probe: short, and silence means
+            // there is no managed identity here.
+            let probing = self.probe_timeout.filter(|_| {
+                self.endpoint.source() == ManagedIdentitySource::Imds
+                    && !self.answered.load(Ordering::Acquire)
+            });
             let timeout = probing.unwrap_or(self.timeout);
             let outcome = self
                 .endpoint
