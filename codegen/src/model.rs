@@ -152,6 +152,8 @@ pub struct TypeDef {
     pub is_abstract: bool,
     /// Open type.
     pub is_open: bool,
+    /// `HasStream`: the entity is a media entity whose bytes are at `.../$value`.
+    pub has_stream: bool,
     /// Own (not inherited) structural properties.
     pub props: Vec<Prop>,
     /// Own navigation properties.
@@ -280,6 +282,7 @@ impl Model {
                     derived: Vec::new(),
                     is_abstract: t.is_abstract,
                     is_open: t.is_open,
+                    has_stream: t.has_stream,
                     props: Vec::new(),
                     navs: Vec::new(),
                     members: Vec::new(),
@@ -313,6 +316,7 @@ impl Model {
                     derived: Vec::new(),
                     is_abstract: false,
                     is_open: false,
+                    has_stream: false,
                     props: Vec::new(),
                     navs: Vec::new(),
                     members,

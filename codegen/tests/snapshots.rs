@@ -83,6 +83,16 @@ fn snapshots_of_representative_items() {
         "member_of_casts",
         reference_section("AdministrativeUnitDirectoryRoleGroupCasts")
     );
+    // Streams: an `Edm.Stream` property (a drive item's content) and a media entity's `$value`
+    // (a profile photo) are typed content requests.
+    insta::assert_snapshot!(
+        "drive_item_content",
+        method(&builders_of("microsoft.graph.driveItem"), "content")
+    );
+    insta::assert_snapshot!(
+        "profile_photo_value",
+        method(&builders_of("microsoft.graph.profilePhoto"), "value")
+    );
 }
 
 /// The marker of a cast set and its impl blocks, from the committed generated references

@@ -91,6 +91,7 @@
 mod generated;
 
 mod client;
+mod files;
 pub mod references;
 
 pub use client::{GraphClient, GraphClientBuilder};
@@ -113,7 +114,12 @@ pub use msgraph_typed_core::clock;
 pub use msgraph_typed_core::odata;
 pub use msgraph_typed_core::path;
 pub use msgraph_typed_core::{
-    BatchBuilder, BatchItemResponse, BatchKey, BatchRequest, BatchResponse, Body,
+    ATTACHMENT_MAX_SLICE, ByteStream, ConflictBehavior, ContentRequest, DEFAULT_SLICE,
+    DRIVE_SLICE_UNIT, DownloadRequest, LargeFileUpload, UploadComplete, UploadProgress,
+    UploadSession, UploadTarget,
+};
+pub use msgraph_typed_core::{
+    BatchBuilder, BatchItemResponse, BatchKey, BatchRequest, BatchResponse, Body, BodyStream,
     CollectionRequest, CountRequest, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_RESPONSE_BYTES,
     DEFAULT_REQUEST_TIMEOUT, DecodeError, DeltaEvent, DeltaItem, DeltaLink, DeltaRequest,
     EntityRequest, Error, ErrorDetail, ErrorKind, HttpRequest, HttpResponse, InnerError,

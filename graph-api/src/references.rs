@@ -283,8 +283,8 @@ impl<T: RefTarget, A: CanLink, C> ReferenceMember<T, A, C> {
 /// A referenced single-valued navigation (`/users/{id}/manager`), or a cast of one member.
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ReferenceSingle<T, A = ReadOnly> {
-    client: Client,
-    path: String,
+    pub(crate) client: Client,
+    pub(crate) path: String,
     _marker: PhantomData<fn() -> (T, A)>,
 }
 

@@ -171,11 +171,11 @@ impl BatchItemResponse {
 
     /// The item as an HTTP answer, for the retry rule (and its `should_retry` predicate).
     fn as_http_response(&self) -> crate::transport::HttpResponse {
-        crate::transport::HttpResponse {
-            status: self.status,
-            headers: self.headers.clone(),
-            body: self.body_bytes().into(),
-        }
+        crate::transport::HttpResponse::with_body(
+            self.status,
+            self.headers.clone(),
+            self.body_bytes().into(),
+        )
     }
 
     fn body_bytes(&self) -> Vec<u8> {

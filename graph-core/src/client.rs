@@ -137,6 +137,11 @@ impl Client {
         DeltaRequest::new(self.clone(), RequestSpec::new(Method::GET, path.into()))
     }
 
+    /// A streaming `GET` of binary content at `path` (`.../content`, `.../$value`).
+    pub fn download(&self, path: impl Into<String>) -> crate::DownloadRequest {
+        crate::DownloadRequest::new(self.clone(), path.into())
+    }
+
     /// A `$batch` of typed requests.
     pub fn batch(&self) -> BatchBuilder {
         BatchBuilder::new(self.clone())
@@ -158,6 +163,10 @@ impl Client {
             .pipeline
             .send_as(request, options, self.credential.as_ref())
             .await
+    }
+
+    pub(crate) fn transport(&self) -> &Arc<dyn Transport> {
+        self.inner.pipeline.transport()
     }
 
     pub(crate) fn clock(&self) -> &Arc<dyn Clock> {

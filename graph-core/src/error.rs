@@ -374,6 +374,18 @@ impl Error {
         self.status() == Some(StatusCode::NOT_FOUND)
     }
 
+    /// Whether Graph answered 409 Conflict (for example an upload with the conflict behaviour
+    /// `fail` onto a name that exists: code `nameAlreadyExists`).
+    pub fn is_conflict(&self) -> bool {
+        self.status() == Some(StatusCode::CONFLICT)
+    }
+
+    /// Whether Graph answered 416 Range Not Satisfiable (a download range past the end, or an
+    /// upload slice that does not start where the session expects).
+    pub fn is_range_not_satisfiable(&self) -> bool {
+        self.status() == Some(StatusCode::RANGE_NOT_SATISFIABLE)
+    }
+
     /// Whether a delta sync must restart from scratch: `syncStateNotFound`, `resyncRequired`
     /// or 410 Gone.
     pub fn is_resync_required(&self) -> bool {

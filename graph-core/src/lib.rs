@@ -12,6 +12,10 @@
 //!   [`CollectionRequest::stream`] (lazy `futures::Stream`s, one page in memory).
 //! - Delta queries ([`DeltaRequest`]) ending in a typed [`DeltaLink`]; `$batch`
 //!   ([`BatchBuilder`]) with splitting, `dependsOn` and item retries.
+//! - Binary content: streaming downloads ([`DownloadRequest`], [`ByteStream`], with `Range`),
+//!   resumable uploads of large files ([`LargeFileUpload`] over an [`UploadSession`]) and the
+//!   [`ContentRequest`] generated builders return for every stream; neither sends the Graph
+//!   token to a pre-authenticated content URL.
 //! - One [`Error`] type with `is_*()` predicates and accessors.
 //!
 //! `msgraph-typed`'s generated builders call this crate; you can also call it directly:
@@ -104,6 +108,7 @@ mod client;
 pub mod clock;
 mod delta;
 mod error;
+mod files;
 pub mod odata;
 mod options;
 mod paging;
@@ -123,13 +128,18 @@ pub use error::{
     DecodeError, Error, ErrorDetail, ErrorKind, InnerError, ODataError, Result, ServiceError,
     TransportError,
 };
+pub use files::{
+    ATTACHMENT_MAX_SLICE, ByteStream, ConflictBehavior, ContentRequest, DEFAULT_SLICE,
+    DRIVE_SLICE_UNIT, DownloadRequest, LargeFileUpload, UploadComplete, UploadProgress,
+    UploadSession, UploadTarget,
+};
 pub use msgraph_typed_auth::{HttpClient, HttpClientError};
 pub use odata::path;
 pub use options::{RedirectOptions, RequestOptions, RetryOptions, ShouldRetry, ThrottleMode};
 pub use paging::{CollectionRequest, DeltaLink, NextLink, Page};
 pub use request::{CountRequest, EntityRequest, NoContent, Request, Response, Selectable};
 pub use transport::{
-    Body, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_REQUEST_TIMEOUT,
+    Body, BodyStream, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_REQUEST_TIMEOUT,
     HttpRequest, HttpResponse, ReqwestTransport, Transport,
 };
 

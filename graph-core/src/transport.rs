@@ -134,6 +134,10 @@ pub struct HttpRequest {
     /// [`Error::is_response_too_large`]. The pipeline sets it from the client's limit
     /// ([`DEFAULT_MAX_RESPONSE_BYTES`] unless configured); `None` means that default.
     pub max_response_bytes: Option<usize>,
+    /// Hand a success response's body over as a stream ([`HttpResponse::take_stream`]) instead
+    /// of reading it whole (downloads). Error answers are still read whole, within the limit.
+    /// Transports that cannot stream read the body as usual.
+    pub stream_response: bool,
 }
 
 impl HttpRequest {
@@ -146,6 +150,7 @@ impl HttpRequest {
             body: Body::empty(),
             timeout: None,
             max_response_bytes: None,
+            stream_response: false,
         }
     }
 
@@ -158,6 +163,7 @@ impl HttpRequest {
             body: self.body.try_clone()?,
             timeout: self.timeout,
             max_response_bytes: self.max_response_bytes,
+            stream_response: self.stream_response,
         })
     }
 
@@ -168,25 +174,66 @@ impl HttpRequest {
     }
 }
 
-/// A whole HTTP response (the body is buffered: one page at a time is in memory).
+/// A response body handed over as it arrives (see [`HttpRequest::stream_response`]).
+pub type BodyStream = BoxStream<'static, Result<Bytes>>;
+
+/// An HTTP response. The body is buffered (one page at a time is in memory), except a
+/// success answer to a request with [`HttpRequest::stream_response`], whose body is a stream.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct HttpResponse {
     /// The status.
     pub status: StatusCode,
     /// The headers.
     pub headers: HeaderMap,
-    /// The (decompressed) body.
+    /// The (decompressed) body; empty when the body is streamed.
     pub body: Bytes,
+    stream: StreamSlot,
+}
+
+/// The streamed body, taken once.
+#[derive(Clone, Default)]
+struct StreamSlot(Option<Arc<Mutex<Option<BodyStream>>>>);
+
+impl fmt::Debug for StreamSlot {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(if self.0.is_some() {
+            "Some(stream)"
+        } else {
+            "None"
+        })
+    }
 }
 
 impl HttpResponse {
     /// A response with a status, no headers and an empty body.
     pub fn new(status: StatusCode) -> Self {
+        Self::with_body(status, HeaderMap::new(), Bytes::new())
+    }
+
+    /// A response with a status, headers and a buffered body.
+    pub fn with_body(status: StatusCode, headers: HeaderMap, body: Bytes) -> Self {
         Self {
             status,
-            headers: HeaderMap::new(),
-            body: Bytes::new(),
+            headers,
+            body,
+            stream: StreamSlot::default(),
         }
+    }
+
+    /// A response whose body arrives as `stream`.
+    pub fn with_stream(status: StatusCode, headers: HeaderMap, stream: BodyStream) -> Self {
+        Self {
+            status,
+            headers,
+            body: Bytes::new(),
+            stream: StreamSlot(Some(Arc::new(Mutex::new(Some(stream))))),
+        }
+    }
+
+    /// Takes the streamed body (once); `None` when the body was buffered.
+    pub fn take_stream(&self) -> Option<BodyStream> {
+        self.stream.0.as_ref().and_then(|slot| slot.lock().take())
     }
 
     /// A header value as text.
@@ -315,6 +362,7 @@ impl Transport for ReqwestTransport {
             headers,
             body,
             timeout,
+            stream_response,
             ..
         } = request;
         let mut builder = self.client.reqwest().request(method, url).headers(headers);
@@ -336,6 +384,10 @@ impl Transport for ReqwestTransport {
         let response = builder.send().await.map_err(map_send_error)?;
         let status = response.status();
         let headers = response.headers().clone();
+        if stream_response && status.is_success() {
+            let stream = response.bytes_stream().map_err(map_body_error);
+            return Ok(HttpResponse::with_stream(status, headers, Box::pin(stream)));
+        }
         let body = read_body_limited(response, limit)
             .await
             .map_err(|error| match error {
@@ -351,11 +403,7 @@ impl Transport for ReqwestTransport {
                     TransportError::new(other.to_string(), None).with_response_started(true),
                 ),
             })?;
-        Ok(HttpResponse {
-            status,
-            headers,
-            body,
-        })
+        Ok(HttpResponse::with_body(status, headers, body))
     }
 }
 

@@ -152,7 +152,7 @@ const COLLECTION_RESERVED: &[&str] = &["new", "path", "client", "list", "by_id",
 fn builder_struct(name: &str, doc: &str, cfg: &str) -> String {
     format!(
         "{doc}{cfg}#[derive(Clone, Debug)]\n#[must_use = \"a builder does nothing until a request is sent\"]\n\
-         pub struct {name} {{\nclient: msgraph_typed_core::Client,\npath: String,\n}}\n\n"
+         pub struct {name} {{\npub(crate) client: msgraph_typed_core::Client,\npub(crate) path: String,\n}}\n\n"
     )
 }
 
@@ -217,6 +217,7 @@ pub fn emit_type(ctx: &mut Ctx<'_>, t: usize) -> String {
         name = def.name
     );
     emit_navs(ctx, t, &own_cfg, &mut single_m);
+    emit_streams(ctx, t, &read, &mut single_m);
     emit_ops(ctx, t, false, &own_cfg, &mut single_m);
 
     // Collection.
@@ -320,6 +321,57 @@ fn emit_navs(ctx: &mut Ctx<'_>, t: usize, own_cfg: &Cfg, m: &mut Methods) {
             "{doc}{how}{cfg}pub fn {method}(&self) -> {target} {{\n\
              {ctor}::new(self.client.clone(), format!(\"{{}}/{}\", self.path))\n}}\n\n",
             n.name
+        );
+    }
+}
+
+/// Typed content requests for the entity's `Edm.Stream` properties (`content()` of a drive
+/// item) and, for a media entity (`HasStream`), its `$value` (`value()` of a profile photo).
+fn emit_streams(ctx: &mut Ctx<'_>, t: usize, read: &str, m: &mut Methods) {
+    let streams: Vec<(usize, String, Option<String>)> = ctx
+        .model
+        .all_props(t)
+        .into_iter()
+        .filter(|(_, p)| !p.ty.collection && matches!(p.ty.base, Base::Prim(Primitive::Stream)))
+        .map(|(owner, p)| (owner, p.name.clone(), p.doc.clone()))
+        .collect();
+    for (owner, name, doc) in streams {
+        let method = names::snake(&name);
+        if !m.claim(&method) {
+            ctx.diagnostics.push(Diagnostic {
+                loc: ctx.model.types[owner].loc,
+                message: format!(
+                    "{}/{name}: builder method {method} taken; stream not generated",
+                    ctx.model.types[owner].fqn
+                ),
+            });
+            continue;
+        }
+        let example = nav_example(ctx, t, &name);
+        let doc = doc_or(doc.as_ref(), &format!("The `{name}` stream."));
+        let how = doc_paragraph(&format!(
+            "`GET {example}` streams it (`download()`, following a redirect to a \
+             pre-authenticated URL without the token); `PUT {example}` replaces it (`put()`)."
+        ));
+        let _ = write!(
+            m.text,
+            "{doc}{how}pub fn {method}(&self) -> msgraph_typed_core::ContentRequest<{read}> {{\n\
+             msgraph_typed_core::ContentRequest::new(self.client.clone(), format!(\"{{}}/{name}\", self.path))\n}}\n\n"
+        );
+    }
+    let media = std::iter::successors(Some(t), |&i| ctx.model.types[i].base)
+        .any(|i| ctx.model.types[i].has_stream);
+    if media && m.claim("value") {
+        let example = nav_example(ctx, t, "$value");
+        let doc = doc_text(&format!(
+            "The media content of this `{}`: `GET {example}` streams it (`download()`), `PUT \
+             {example}` replaces it (`put()`).",
+            ctx.model.types[t].name
+        ));
+        let _ = write!(
+            m.text,
+            "{doc}pub fn value(&self) -> msgraph_typed_core::ContentRequest<msgraph_typed_core::NoContent> {{\n\
+             msgraph_typed_core::ContentRequest::new(self.client.clone(), format!(\"{{}}/$value\", self.path))\n}}\n\n"
         );
     }
 }

@@ -152,6 +152,12 @@ impl Pipeline {
         }
     }
 
+    /// The transport under the chain (for requests that must carry no credential, such as
+    /// upload slices to a pre-authenticated URL).
+    pub(crate) fn transport(&self) -> &Arc<dyn Transport> {
+        &self.transport
+    }
+
     /// The client's retry defaults.
     pub(crate) fn retry(&self) -> &RetryOptions {
         &self.retry

@@ -57,6 +57,7 @@ async fn download(
     State(state): State<AppState>,
     Path(item): Path<String>,
     Query(auth): Query<TempAuth>,
+    headers: HeaderMap,
 ) -> Response {
     let Some((drive_id, token)) = state.files.downloads.lock().get(&item).cloned() else {
         return error(FileError::not_found("The resource could not be found."));
@@ -71,11 +72,76 @@ async fn download(
     let Some(content) = found.content.clone() else {
         return error(FileError::invalid("A folder has no content."));
     };
-    let mut response = (StatusCode::OK, content).into_response();
+    let total = content.len() as u64;
+    let mut response = match requested_range(&headers, total) {
+        Ok(None) => (StatusCode::OK, content).into_response(),
+        Ok(Some((start, end))) => {
+            let part = content.slice(start as usize..=end as usize);
+            let mut partial = (StatusCode::PARTIAL_CONTENT, part).into_response();
+            if let Ok(value) = HeaderValue::from_str(&format!("bytes {start}-{end}/{total}")) {
+                partial.headers_mut().insert(header::CONTENT_RANGE, value);
+            }
+            partial
+        }
+        Err(()) => {
+            let mut refused = error(FileError::new(
+                StatusCode::RANGE_NOT_SATISFIABLE,
+                "invalidRange",
+                "The requested range is not satisfiable.",
+            ));
+            if let Ok(value) = HeaderValue::from_str(&format!("bytes */{total}")) {
+                refused.headers_mut().insert(header::CONTENT_RANGE, value);
+            }
+            return refused;
+        }
+    };
+    response
+        .headers_mut()
+        .insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
     if let Ok(value) = HeaderValue::from_str(&found.mime_type) {
         response.headers_mut().insert(header::CONTENT_TYPE, value);
     }
     response
+}
+
+/// A single `Range: bytes=start-[end]` (or `bytes=-suffix`) within `total` bytes: `Ok(None)`
+/// without one (or with one the emulator ignores, as servers may: several ranges), `Err` when
+/// it cannot be satisfied.
+fn requested_range(headers: &HeaderMap, total: u64) -> Result<Option<(u64, u64)>, ()> {
+    let Some(value) = headers.get(header::RANGE).and_then(|v| v.to_str().ok()) else {
+        return Ok(None);
+    };
+    let Some(spec) = value.trim().strip_prefix("bytes=") else {
+        return Ok(None);
+    };
+    if spec.contains(',') {
+        return Ok(None);
+    }
+    let Some((first, last)) = spec.split_once('-') else {
+        return Err(());
+    };
+    let (first, last) = (first.trim(), last.trim());
+    let (start, end) = if first.is_empty() {
+        let suffix: u64 = last.parse().map_err(|_| ())?;
+        if suffix == 0 {
+            return Err(());
+        }
+        (total.saturating_sub(suffix), total.saturating_sub(1))
+    } else {
+        let start: u64 = first.parse().map_err(|_| ())?;
+        let end = if last.is_empty() {
+            total.saturating_sub(1)
+        } else {
+            last.parse::<u64>()
+                .map_err(|_| ())?
+                .min(total.saturating_sub(1))
+        };
+        (start, end)
+    };
+    if total == 0 || start >= total || end < start {
+        return Err(());
+    }
+    Ok(Some((start, end)))
 }
 
 /// The session named by the URL, or the error to answer (404 when unknown or expired).

@@ -6,8 +6,8 @@
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct BuildingBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "calendar")]
@@ -91,8 +91,8 @@ impl BuildingBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct BuildingCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "calendar")]
@@ -153,8 +153,8 @@ impl BuildingCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct BuildingMapBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "calendar")]
@@ -223,8 +223,8 @@ impl BuildingMapBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct BuildingMapCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "calendar")]
@@ -285,8 +285,8 @@ impl BuildingMapCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct CalendarBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "calendar")]
@@ -404,8 +404,8 @@ impl CalendarBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct CalendarCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "calendar")]
@@ -466,8 +466,8 @@ impl CalendarCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct CalendarGroupBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "calendar")]
@@ -528,8 +528,8 @@ impl CalendarGroupBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct CalendarGroupCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "calendar")]
@@ -590,8 +590,8 @@ impl CalendarGroupCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct CalendarPermissionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "calendar")]
@@ -641,8 +641,8 @@ impl CalendarPermissionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct CalendarPermissionCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "calendar")]
@@ -703,8 +703,8 @@ impl CalendarPermissionCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct CheckInClaimBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "calendar")]
@@ -751,8 +751,8 @@ impl CheckInClaimBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct CheckInClaimCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "calendar")]
@@ -813,8 +813,8 @@ impl CheckInClaimCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct DeskBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "calendar")]
@@ -879,8 +879,8 @@ impl DeskBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct DeskCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "calendar")]
@@ -941,8 +941,8 @@ impl DeskCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct EventBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "calendar")]
@@ -1129,8 +1129,8 @@ impl EventBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct EventCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "calendar")]
@@ -1198,8 +1198,8 @@ impl EventCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct FixtureMapBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "calendar")]
@@ -1246,8 +1246,8 @@ impl FixtureMapBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct FixtureMapCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "calendar")]
@@ -1308,8 +1308,8 @@ impl FixtureMapCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct FloorBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "calendar")]
@@ -1374,8 +1374,8 @@ impl FloorBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct FloorCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "calendar")]
@@ -1436,8 +1436,8 @@ impl FloorCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct FootprintMapBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "calendar")]
@@ -1484,8 +1484,8 @@ impl FootprintMapBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct FootprintMapCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "calendar")]
@@ -1546,8 +1546,8 @@ impl FootprintMapCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct LevelMapBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "calendar")]
@@ -1626,8 +1626,8 @@ impl LevelMapBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct LevelMapCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "calendar")]
@@ -1688,8 +1688,8 @@ impl LevelMapCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct PlaceBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "calendar")]
@@ -1754,8 +1754,8 @@ impl PlaceBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct PlaceCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "calendar")]
@@ -1872,8 +1872,8 @@ impl PlaceCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct RoomBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "calendar")]
@@ -1938,8 +1938,8 @@ impl RoomBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct RoomCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "calendar")]
@@ -2000,8 +2000,8 @@ impl RoomCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct RoomListBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "calendar")]
@@ -2088,8 +2088,8 @@ impl RoomListBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct RoomListCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "calendar")]
@@ -2150,8 +2150,8 @@ impl RoomListCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "calendar")]
@@ -2216,8 +2216,8 @@ impl SectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SectionCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "calendar")]
@@ -2278,8 +2278,8 @@ impl SectionCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SectionMapBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "calendar")]
@@ -2326,8 +2326,8 @@ impl SectionMapBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SectionMapCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "calendar")]
@@ -2388,8 +2388,8 @@ impl SectionMapCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct UnitMapBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "calendar")]
@@ -2436,8 +2436,8 @@ impl UnitMapBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct UnitMapCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "calendar")]
@@ -2498,8 +2498,8 @@ impl UnitMapCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct WorkspaceBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "calendar")]
@@ -2564,8 +2564,8 @@ impl WorkspaceBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct WorkspaceCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "calendar")]

@@ -6,8 +6,8 @@
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AdminBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "directory")]
@@ -142,8 +142,8 @@ impl AdminBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AdminCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "directory")]
@@ -204,8 +204,8 @@ impl AdminCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AdminMicrosoft365AppsBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "directory")]
@@ -265,8 +265,8 @@ impl AdminMicrosoft365AppsBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AdminMicrosoft365AppsCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "directory")]
@@ -329,8 +329,8 @@ impl AdminMicrosoft365AppsCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AdminReportSettingsBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "directory")]
@@ -380,8 +380,8 @@ impl AdminReportSettingsBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AdminReportSettingsCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "directory")]
@@ -444,8 +444,8 @@ impl AdminReportSettingsCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AllowedValueBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "directory")]
@@ -492,8 +492,8 @@ impl AllowedValueBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AllowedValueCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "directory")]
@@ -554,8 +554,8 @@ impl AllowedValueCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ApplicationTemplateBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "directory")]
@@ -617,8 +617,8 @@ impl ApplicationTemplateBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ApplicationTemplateCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "directory")]
@@ -681,8 +681,8 @@ impl ApplicationTemplateCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AttributeSetBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "directory")]
@@ -729,8 +729,8 @@ impl AttributeSetBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AttributeSetCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "directory")]
@@ -791,8 +791,8 @@ impl AttributeSetCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct BrowserSharedCookieBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "directory")]
@@ -842,8 +842,8 @@ impl BrowserSharedCookieBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct BrowserSharedCookieCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "directory")]
@@ -906,8 +906,8 @@ impl BrowserSharedCookieCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct BrowserSiteBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "directory")]
@@ -954,8 +954,8 @@ impl BrowserSiteBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct BrowserSiteCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "directory")]
@@ -1016,8 +1016,8 @@ impl BrowserSiteCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct BrowserSiteListBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "directory")]
@@ -1101,8 +1101,8 @@ impl BrowserSiteListBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct BrowserSiteListCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "directory")]
@@ -1163,8 +1163,8 @@ impl BrowserSiteListCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct CompanySubscriptionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "directory")]
@@ -1214,8 +1214,8 @@ impl CompanySubscriptionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct CompanySubscriptionCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "directory")]
@@ -1278,8 +1278,8 @@ impl CompanySubscriptionCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ConfigurationBaselineBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "directory")]
@@ -1329,8 +1329,8 @@ impl ConfigurationBaselineBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ConfigurationBaselineCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "directory")]
@@ -1405,8 +1405,8 @@ impl ConfigurationBaselineCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ConfigurationDriftBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "directory")]
@@ -1456,8 +1456,8 @@ impl ConfigurationDriftBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ConfigurationDriftCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "directory")]
@@ -1518,8 +1518,8 @@ impl ConfigurationDriftCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ConfigurationManagementBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "directory")]
@@ -1630,8 +1630,8 @@ impl ConfigurationManagementBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ConfigurationManagementCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "directory")]
@@ -1694,8 +1694,8 @@ impl ConfigurationManagementCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ConfigurationMonitorBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "directory")]
@@ -1755,8 +1755,8 @@ impl ConfigurationMonitorBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ConfigurationMonitorCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "directory")]
@@ -1819,8 +1819,8 @@ impl ConfigurationMonitorCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ConfigurationMonitoringResultBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "directory")]
@@ -1872,8 +1872,8 @@ impl ConfigurationMonitoringResultBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ConfigurationMonitoringResultCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "directory")]
@@ -1936,8 +1936,8 @@ impl ConfigurationMonitoringResultCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ConfigurationSnapshotJobBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "directory")]
@@ -1989,8 +1989,8 @@ impl ConfigurationSnapshotJobBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ConfigurationSnapshotJobCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "directory")]
@@ -2053,8 +2053,8 @@ impl ConfigurationSnapshotJobCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ContractBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "directory")]
@@ -2166,8 +2166,8 @@ impl ContractBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ContractCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "directory")]
@@ -2279,8 +2279,8 @@ impl ContractCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct CustomSecurityAttributeDefinitionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "directory")]
@@ -2343,8 +2343,8 @@ impl CustomSecurityAttributeDefinitionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct CustomSecurityAttributeDefinitionCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "directory")]
@@ -2408,8 +2408,8 @@ impl CustomSecurityAttributeDefinitionCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct DelegatedAdminAccessAssignmentBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "directory")]
@@ -2461,8 +2461,8 @@ impl DelegatedAdminAccessAssignmentBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct DelegatedAdminAccessAssignmentCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "directory")]
@@ -2525,8 +2525,8 @@ impl DelegatedAdminAccessAssignmentCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct DelegatedAdminCustomerBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "directory")]
@@ -2590,8 +2590,8 @@ impl DelegatedAdminCustomerBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct DelegatedAdminCustomerCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "directory")]
@@ -2654,8 +2654,8 @@ impl DelegatedAdminCustomerCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct DelegatedAdminRelationshipBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "directory")]
@@ -2744,8 +2744,8 @@ impl DelegatedAdminRelationshipBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct DelegatedAdminRelationshipCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "directory")]
@@ -2821,8 +2821,8 @@ impl DelegatedAdminRelationshipCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct DelegatedAdminRelationshipOperationBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "directory")]
@@ -2874,8 +2874,8 @@ impl DelegatedAdminRelationshipOperationBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct DelegatedAdminRelationshipOperationCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "directory")]
@@ -2939,8 +2939,8 @@ impl DelegatedAdminRelationshipOperationCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct DelegatedAdminRelationshipRequestBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "directory")]
@@ -2992,8 +2992,8 @@ impl DelegatedAdminRelationshipRequestBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct DelegatedAdminRelationshipRequestCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "directory")]
@@ -3057,8 +3057,8 @@ impl DelegatedAdminRelationshipRequestCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct DelegatedAdminServiceManagementDetailBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "directory")]
@@ -3111,8 +3111,8 @@ impl DelegatedAdminServiceManagementDetailBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct DelegatedAdminServiceManagementDetailCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "directory")]
@@ -3176,8 +3176,8 @@ impl DelegatedAdminServiceManagementDetailCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct DeviceBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "directory")]
@@ -3388,8 +3388,8 @@ impl DeviceBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct DeviceCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "directory")]
@@ -3501,8 +3501,8 @@ impl DeviceCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct DeviceLocalCredentialInfoBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "directory")]
@@ -3554,8 +3554,8 @@ impl DeviceLocalCredentialInfoBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct DeviceLocalCredentialInfoCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "directory")]
@@ -3618,8 +3618,8 @@ impl DeviceLocalCredentialInfoCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct DirectoryBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "directory")]
@@ -3803,8 +3803,8 @@ impl DirectoryBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct DirectoryCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "directory")]
@@ -3865,8 +3865,8 @@ impl DirectoryCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct DirectoryRoleTemplateBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "directory")]
@@ -3981,8 +3981,8 @@ impl DirectoryRoleTemplateBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct DirectoryRoleTemplateCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "directory")]
@@ -4096,8 +4096,8 @@ impl DirectoryRoleTemplateCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct DomainBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "directory")]
@@ -4245,8 +4245,8 @@ impl DomainBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct DomainCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "directory")]
@@ -4307,8 +4307,8 @@ impl DomainCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct DomainDnsCnameRecordBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "directory")]
@@ -4358,8 +4358,8 @@ impl DomainDnsCnameRecordBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct DomainDnsCnameRecordCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "directory")]
@@ -4422,8 +4422,8 @@ impl DomainDnsCnameRecordCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct DomainDnsMxRecordBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "directory")]
@@ -4473,8 +4473,8 @@ impl DomainDnsMxRecordBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct DomainDnsMxRecordCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "directory")]
@@ -4535,8 +4535,8 @@ impl DomainDnsMxRecordCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct DomainDnsRecordBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "directory")]
@@ -4586,8 +4586,8 @@ impl DomainDnsRecordBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct DomainDnsRecordCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "directory")]
@@ -4692,8 +4692,8 @@ impl DomainDnsRecordCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct DomainDnsSrvRecordBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "directory")]
@@ -4743,8 +4743,8 @@ impl DomainDnsSrvRecordBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct DomainDnsSrvRecordCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "directory")]
@@ -4805,8 +4805,8 @@ impl DomainDnsSrvRecordCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct DomainDnsTxtRecordBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "directory")]
@@ -4856,8 +4856,8 @@ impl DomainDnsTxtRecordBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct DomainDnsTxtRecordCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "directory")]
@@ -4918,8 +4918,8 @@ impl DomainDnsTxtRecordCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct DomainDnsUnavailableRecordBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "directory")]
@@ -4971,8 +4971,8 @@ impl DomainDnsUnavailableRecordBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct DomainDnsUnavailableRecordCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "directory")]
@@ -5035,8 +5035,8 @@ impl DomainDnsUnavailableRecordCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct EdgeBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "directory")]
@@ -5093,8 +5093,8 @@ impl EdgeBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct EdgeCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "directory")]
@@ -5155,8 +5155,8 @@ impl EdgeCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ExchangeAdminBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "directory")]
@@ -5228,8 +5228,8 @@ impl ExchangeAdminBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ExchangeAdminCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "directory")]
@@ -5290,8 +5290,8 @@ impl ExchangeAdminCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ExchangeMessageTraceBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "directory")]
@@ -5356,8 +5356,8 @@ impl ExchangeMessageTraceBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ExchangeMessageTraceCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "directory")]
@@ -5420,8 +5420,8 @@ impl ExchangeMessageTraceCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct GroupLifecyclePolicyBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "directory")]
@@ -5495,8 +5495,8 @@ impl GroupLifecyclePolicyBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct GroupLifecyclePolicyCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "directory")]
@@ -5559,8 +5559,8 @@ impl GroupLifecyclePolicyCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct GroupSettingBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "directory")]
@@ -5607,8 +5607,8 @@ impl GroupSettingBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct GroupSettingCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "directory")]
@@ -5669,8 +5669,8 @@ impl GroupSettingCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct GroupSettingTemplateBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "directory")]
@@ -5785,8 +5785,8 @@ impl GroupSettingTemplateBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct GroupSettingTemplateCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "directory")]
@@ -5900,8 +5900,8 @@ impl GroupSettingTemplateCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct InsightsSettingsBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "directory")]
@@ -5951,8 +5951,8 @@ impl InsightsSettingsBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct InsightsSettingsCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "directory")]
@@ -6013,8 +6013,8 @@ impl InsightsSettingsCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct InternalDomainFederationBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "directory")]
@@ -6066,8 +6066,8 @@ impl InternalDomainFederationBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct InternalDomainFederationCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "directory")]
@@ -6142,8 +6142,8 @@ impl InternalDomainFederationCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct InternetExplorerModeBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "directory")]
@@ -6204,8 +6204,8 @@ impl InternetExplorerModeBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct InternetExplorerModeCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "directory")]
@@ -6268,8 +6268,8 @@ impl InternetExplorerModeCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct M365AppsInstallationOptionsBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "directory")]
@@ -6321,8 +6321,8 @@ impl M365AppsInstallationOptionsBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct M365AppsInstallationOptionsCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "directory")]
@@ -6385,8 +6385,8 @@ impl M365AppsInstallationOptionsCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct MessageTracingRootBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "directory")]
@@ -6447,8 +6447,8 @@ impl MessageTracingRootBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct MessageTracingRootCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "directory")]
@@ -6509,8 +6509,8 @@ impl MessageTracingRootCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct MultiTenantOrganizationBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "directory")]
@@ -6582,8 +6582,8 @@ impl MultiTenantOrganizationBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct MultiTenantOrganizationCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "directory")]
@@ -6646,8 +6646,8 @@ impl MultiTenantOrganizationCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct MultiTenantOrganizationJoinRequestRecordBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "directory")]
@@ -6700,8 +6700,8 @@ impl MultiTenantOrganizationJoinRequestRecordBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct MultiTenantOrganizationJoinRequestRecordCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "directory")]
@@ -6766,8 +6766,8 @@ impl MultiTenantOrganizationJoinRequestRecordCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct OnPremisesDirectorySynchronizationBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "directory")]
@@ -6819,8 +6819,8 @@ impl OnPremisesDirectorySynchronizationBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct OnPremisesDirectorySynchronizationCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "directory")]
@@ -6884,8 +6884,8 @@ impl OnPremisesDirectorySynchronizationCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct OrganizationBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "directory")]
@@ -7046,8 +7046,8 @@ impl OrganizationBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct OrganizationCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "directory")]
@@ -7159,8 +7159,8 @@ impl OrganizationCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct OrganizationalBrandingBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "directory")]
@@ -7216,6 +7216,111 @@ impl OrganizationalBrandingBuilder {
             format!("{}/localizations", self.path),
         )
     }
+
+    /// Image that appears as the background of the sign-in page. The allowed types are PNG or JPEG not
+    /// smaller than 300 KB and not larger than 1920 × 1080 pixels. A smaller image will reduce
+    /// bandwidth requirements and make the page load faster.
+    ///
+    /// `GET /organization/{id}/branding/backgroundImage` streams it (`download()`, following a redirect
+    /// to a pre-authenticated URL without the token); `PUT /organization/{id}/branding/backgroundImage`
+    /// replaces it (`put()`).
+    pub fn background_image(
+        &self,
+    ) -> msgraph_typed_core::ContentRequest<crate::models::OrganizationalBranding> {
+        msgraph_typed_core::ContentRequest::new(
+            self.client.clone(),
+            format!("{}/backgroundImage", self.path),
+        )
+    }
+
+    /// A banner version of your company logo that appears on the sign-in page. The allowed types are PNG
+    /// or JPEG no larger than 36 × 245 pixels. We recommend using a transparent image with no padding
+    /// around the logo.
+    ///
+    /// `GET /organization/{id}/branding/bannerLogo` streams it (`download()`, following a redirect to a
+    /// pre-authenticated URL without the token); `PUT /organization/{id}/branding/bannerLogo` replaces
+    /// it (`put()`).
+    pub fn banner_logo(
+        &self,
+    ) -> msgraph_typed_core::ContentRequest<crate::models::OrganizationalBranding> {
+        msgraph_typed_core::ContentRequest::new(
+            self.client.clone(),
+            format!("{}/bannerLogo", self.path),
+        )
+    }
+
+    /// The `customCSS` stream.
+    ///
+    /// `GET /organization/{id}/branding/customCSS` streams it (`download()`, following a redirect to a
+    /// pre-authenticated URL without the token); `PUT /organization/{id}/branding/customCSS` replaces it
+    /// (`put()`).
+    pub fn custom_css(
+        &self,
+    ) -> msgraph_typed_core::ContentRequest<crate::models::OrganizationalBranding> {
+        msgraph_typed_core::ContentRequest::new(
+            self.client.clone(),
+            format!("{}/customCSS", self.path),
+        )
+    }
+
+    /// The `favicon` stream.
+    ///
+    /// `GET /organization/{id}/branding/favicon` streams it (`download()`, following a redirect to a
+    /// pre-authenticated URL without the token); `PUT /organization/{id}/branding/favicon` replaces it
+    /// (`put()`).
+    pub fn favicon(
+        &self,
+    ) -> msgraph_typed_core::ContentRequest<crate::models::OrganizationalBranding> {
+        msgraph_typed_core::ContentRequest::new(
+            self.client.clone(),
+            format!("{}/favicon", self.path),
+        )
+    }
+
+    /// The `headerLogo` stream.
+    ///
+    /// `GET /organization/{id}/branding/headerLogo` streams it (`download()`, following a redirect to a
+    /// pre-authenticated URL without the token); `PUT /organization/{id}/branding/headerLogo` replaces
+    /// it (`put()`).
+    pub fn header_logo(
+        &self,
+    ) -> msgraph_typed_core::ContentRequest<crate::models::OrganizationalBranding> {
+        msgraph_typed_core::ContentRequest::new(
+            self.client.clone(),
+            format!("{}/headerLogo", self.path),
+        )
+    }
+
+    /// A square version of your company logo that appears in Windows 10 out-of-box experiences (OOBE)
+    /// and when Windows Autopilot is enabled for deployment. Allowed types are PNG or JPEG no larger
+    /// than 240 x 240 pixels and no more than 10 KB in size. We recommend using a transparent image with
+    /// no padding around the logo.
+    ///
+    /// `GET /organization/{id}/branding/squareLogo` streams it (`download()`, following a redirect to a
+    /// pre-authenticated URL without the token); `PUT /organization/{id}/branding/squareLogo` replaces
+    /// it (`put()`).
+    pub fn square_logo(
+        &self,
+    ) -> msgraph_typed_core::ContentRequest<crate::models::OrganizationalBranding> {
+        msgraph_typed_core::ContentRequest::new(
+            self.client.clone(),
+            format!("{}/squareLogo", self.path),
+        )
+    }
+
+    /// The `squareLogoDark` stream.
+    ///
+    /// `GET /organization/{id}/branding/squareLogoDark` streams it (`download()`, following a redirect
+    /// to a pre-authenticated URL without the token); `PUT /organization/{id}/branding/squareLogoDark`
+    /// replaces it (`put()`).
+    pub fn square_logo_dark(
+        &self,
+    ) -> msgraph_typed_core::ContentRequest<crate::models::OrganizationalBranding> {
+        msgraph_typed_core::ContentRequest::new(
+            self.client.clone(),
+            format!("{}/squareLogoDark", self.path),
+        )
+    }
 }
 
 /// Requests on a collection of `microsoft.graph.organizationalBranding`.
@@ -7223,8 +7328,8 @@ impl OrganizationalBrandingBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct OrganizationalBrandingCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "directory")]
@@ -7287,8 +7392,8 @@ impl OrganizationalBrandingCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct OrganizationalBrandingLocalizationBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "directory")]
@@ -7333,6 +7438,111 @@ impl OrganizationalBrandingLocalizationBuilder {
     pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
+
+    /// Image that appears as the background of the sign-in page. The allowed types are PNG or JPEG not
+    /// smaller than 300 KB and not larger than 1920 × 1080 pixels. A smaller image will reduce
+    /// bandwidth requirements and make the page load faster.
+    ///
+    /// `GET /organization/{id}/branding/localizations/{id}/backgroundImage` streams it (`download()`,
+    /// following a redirect to a pre-authenticated URL without the token); `PUT
+    /// /organization/{id}/branding/localizations/{id}/backgroundImage` replaces it (`put()`).
+    pub fn background_image(
+        &self,
+    ) -> msgraph_typed_core::ContentRequest<crate::models::OrganizationalBrandingLocalization> {
+        msgraph_typed_core::ContentRequest::new(
+            self.client.clone(),
+            format!("{}/backgroundImage", self.path),
+        )
+    }
+
+    /// A banner version of your company logo that appears on the sign-in page. The allowed types are PNG
+    /// or JPEG no larger than 36 × 245 pixels. We recommend using a transparent image with no padding
+    /// around the logo.
+    ///
+    /// `GET /organization/{id}/branding/localizations/{id}/bannerLogo` streams it (`download()`,
+    /// following a redirect to a pre-authenticated URL without the token); `PUT
+    /// /organization/{id}/branding/localizations/{id}/bannerLogo` replaces it (`put()`).
+    pub fn banner_logo(
+        &self,
+    ) -> msgraph_typed_core::ContentRequest<crate::models::OrganizationalBrandingLocalization> {
+        msgraph_typed_core::ContentRequest::new(
+            self.client.clone(),
+            format!("{}/bannerLogo", self.path),
+        )
+    }
+
+    /// The `customCSS` stream.
+    ///
+    /// `GET /organization/{id}/branding/localizations/{id}/customCSS` streams it (`download()`,
+    /// following a redirect to a pre-authenticated URL without the token); `PUT
+    /// /organization/{id}/branding/localizations/{id}/customCSS` replaces it (`put()`).
+    pub fn custom_css(
+        &self,
+    ) -> msgraph_typed_core::ContentRequest<crate::models::OrganizationalBrandingLocalization> {
+        msgraph_typed_core::ContentRequest::new(
+            self.client.clone(),
+            format!("{}/customCSS", self.path),
+        )
+    }
+
+    /// The `favicon` stream.
+    ///
+    /// `GET /organization/{id}/branding/localizations/{id}/favicon` streams it (`download()`, following
+    /// a redirect to a pre-authenticated URL without the token); `PUT
+    /// /organization/{id}/branding/localizations/{id}/favicon` replaces it (`put()`).
+    pub fn favicon(
+        &self,
+    ) -> msgraph_typed_core::ContentRequest<crate::models::OrganizationalBrandingLocalization> {
+        msgraph_typed_core::ContentRequest::new(
+            self.client.clone(),
+            format!("{}/favicon", self.path),
+        )
+    }
+
+    /// The `headerLogo` stream.
+    ///
+    /// `GET /organization/{id}/branding/localizations/{id}/headerLogo` streams it (`download()`,
+    /// following a redirect to a pre-authenticated URL without the token); `PUT
+    /// /organization/{id}/branding/localizations/{id}/headerLogo` replaces it (`put()`).
+    pub fn header_logo(
+        &self,
+    ) -> msgraph_typed_core::ContentRequest<crate::models::OrganizationalBrandingLocalization> {
+        msgraph_typed_core::ContentRequest::new(
+            self.client.clone(),
+            format!("{}/headerLogo", self.path),
+        )
+    }
+
+    /// A square version of your company logo that appears in Windows 10 out-of-box experiences (OOBE)
+    /// and when Windows Autopilot is enabled for deployment. Allowed types are PNG or JPEG no larger
+    /// than 240 x 240 pixels and no more than 10 KB in size. We recommend using a transparent image with
+    /// no padding around the logo.
+    ///
+    /// `GET /organization/{id}/branding/localizations/{id}/squareLogo` streams it (`download()`,
+    /// following a redirect to a pre-authenticated URL without the token); `PUT
+    /// /organization/{id}/branding/localizations/{id}/squareLogo` replaces it (`put()`).
+    pub fn square_logo(
+        &self,
+    ) -> msgraph_typed_core::ContentRequest<crate::models::OrganizationalBrandingLocalization> {
+        msgraph_typed_core::ContentRequest::new(
+            self.client.clone(),
+            format!("{}/squareLogo", self.path),
+        )
+    }
+
+    /// The `squareLogoDark` stream.
+    ///
+    /// `GET /organization/{id}/branding/localizations/{id}/squareLogoDark` streams it (`download()`,
+    /// following a redirect to a pre-authenticated URL without the token); `PUT
+    /// /organization/{id}/branding/localizations/{id}/squareLogoDark` replaces it (`put()`).
+    pub fn square_logo_dark(
+        &self,
+    ) -> msgraph_typed_core::ContentRequest<crate::models::OrganizationalBrandingLocalization> {
+        msgraph_typed_core::ContentRequest::new(
+            self.client.clone(),
+            format!("{}/squareLogoDark", self.path),
+        )
+    }
 }
 
 /// Requests on a collection of `microsoft.graph.organizationalBrandingLocalization`, for example `/organization/{id}/branding/localizations`.
@@ -7340,8 +7550,8 @@ impl OrganizationalBrandingLocalizationBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct OrganizationalBrandingLocalizationCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "directory")]
@@ -7405,8 +7615,8 @@ impl OrganizationalBrandingLocalizationCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct OrgContactBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "directory")]
@@ -7612,8 +7822,8 @@ impl OrgContactBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct OrgContactCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "directory")]
@@ -7725,8 +7935,8 @@ impl OrgContactCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct PeopleAdminSettingsBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "directory")]
@@ -7831,8 +8041,8 @@ impl PeopleAdminSettingsBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct PeopleAdminSettingsCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "directory")]
@@ -7895,8 +8105,8 @@ impl PeopleAdminSettingsCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ProfileCardPropertyBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "directory")]
@@ -7946,8 +8156,8 @@ impl ProfileCardPropertyBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ProfileCardPropertyCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "directory")]
@@ -8010,8 +8220,8 @@ impl ProfileCardPropertyCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ProfilePropertySettingBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "directory")]
@@ -8061,8 +8271,8 @@ impl ProfilePropertySettingBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ProfilePropertySettingCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "directory")]
@@ -8125,8 +8335,8 @@ impl ProfilePropertySettingCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ProfileSourceBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "directory")]
@@ -8176,8 +8386,8 @@ impl ProfileSourceBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ProfileSourceCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "directory")]
@@ -8238,8 +8448,8 @@ impl ProfileSourceCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct PronounsSettingsBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "directory")]
@@ -8289,8 +8499,8 @@ impl PronounsSettingsBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct PronounsSettingsCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "directory")]
@@ -8351,8 +8561,8 @@ impl PronounsSettingsCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct PublicKeyInfrastructureRootBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "directory")]
@@ -8418,8 +8628,8 @@ impl PublicKeyInfrastructureRootBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct PublicKeyInfrastructureRootCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "directory")]
@@ -8482,8 +8692,8 @@ impl PublicKeyInfrastructureRootCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ResellerDelegatedAdminRelationshipBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "directory")]
@@ -8575,8 +8785,8 @@ impl ResellerDelegatedAdminRelationshipBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ResellerDelegatedAdminRelationshipCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "directory")]
@@ -8640,8 +8850,8 @@ impl ResellerDelegatedAdminRelationshipCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SchemaExtensionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "directory")]
@@ -8691,8 +8901,8 @@ impl SchemaExtensionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SchemaExtensionCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "directory")]
@@ -8753,8 +8963,8 @@ impl SchemaExtensionCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ServiceAnnouncementBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "directory")]
@@ -8840,8 +9050,8 @@ impl ServiceAnnouncementBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ServiceAnnouncementCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "directory")]
@@ -8904,8 +9114,8 @@ impl ServiceAnnouncementCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ServiceAnnouncementAttachmentBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "directory")]
@@ -8950,6 +9160,20 @@ impl ServiceAnnouncementAttachmentBuilder {
     pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
+
+    /// The attachment content.
+    ///
+    /// `GET /admin/serviceAnnouncement/messages/{id}/attachments/{id}/content` streams it (`download()`,
+    /// following a redirect to a pre-authenticated URL without the token); `PUT
+    /// /admin/serviceAnnouncement/messages/{id}/attachments/{id}/content` replaces it (`put()`).
+    pub fn content(
+        &self,
+    ) -> msgraph_typed_core::ContentRequest<crate::models::ServiceAnnouncementAttachment> {
+        msgraph_typed_core::ContentRequest::new(
+            self.client.clone(),
+            format!("{}/content", self.path),
+        )
+    }
 }
 
 /// Requests on a collection of `microsoft.graph.serviceAnnouncementAttachment`, for example `/admin/serviceAnnouncement/messages/{id}/attachments`.
@@ -8957,8 +9181,8 @@ impl ServiceAnnouncementAttachmentBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ServiceAnnouncementAttachmentCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "directory")]
@@ -9021,8 +9245,8 @@ impl ServiceAnnouncementAttachmentCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ServiceHealthBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "directory")]
@@ -9083,8 +9307,8 @@ impl ServiceHealthBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ServiceHealthCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "directory")]
@@ -9145,8 +9369,8 @@ impl ServiceHealthCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ServiceHealthIssueBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "directory")]
@@ -9196,8 +9420,8 @@ impl ServiceHealthIssueBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ServiceHealthIssueCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "directory")]
@@ -9258,8 +9482,8 @@ impl ServiceHealthIssueCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ServiceUpdateMessageBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "directory")]
@@ -9313,6 +9537,20 @@ impl ServiceUpdateMessageBuilder {
             format!("{}/attachments", self.path),
         )
     }
+
+    /// The zip file that contains all attachments for a message.
+    ///
+    /// `GET /admin/serviceAnnouncement/messages/{id}/attachmentsArchive` streams it (`download()`,
+    /// following a redirect to a pre-authenticated URL without the token); `PUT
+    /// /admin/serviceAnnouncement/messages/{id}/attachmentsArchive` replaces it (`put()`).
+    pub fn attachments_archive(
+        &self,
+    ) -> msgraph_typed_core::ContentRequest<crate::models::ServiceUpdateMessage> {
+        msgraph_typed_core::ContentRequest::new(
+            self.client.clone(),
+            format!("{}/attachmentsArchive", self.path),
+        )
+    }
 }
 
 /// Requests on a collection of `microsoft.graph.serviceUpdateMessage`, for example `/admin/serviceAnnouncement/messages`.
@@ -9320,8 +9558,8 @@ impl ServiceUpdateMessageBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ServiceUpdateMessageCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "directory")]
@@ -9456,8 +9694,8 @@ impl ServiceUpdateMessageCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SharepointBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "directory")]
@@ -9514,8 +9752,8 @@ impl SharepointBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SharepointCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "directory")]
@@ -9576,8 +9814,8 @@ impl SharepointCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SharepointSettingsBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "directory")]
@@ -9627,8 +9865,8 @@ impl SharepointSettingsBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SharepointSettingsCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "directory")]
@@ -9689,8 +9927,8 @@ impl SharepointSettingsCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SubscribedSkuBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "directory")]
@@ -9740,8 +9978,8 @@ impl SubscribedSkuBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SubscribedSkuCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "directory")]
@@ -9802,8 +10040,8 @@ impl SubscribedSkuCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct TenantRelationshipBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "directory")]
@@ -9924,8 +10162,8 @@ impl TenantRelationshipBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct TenantRelationshipCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "directory")]
@@ -9986,8 +10224,8 @@ impl TenantRelationshipCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct EntraRecoveryServicesRecoveryBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "directory")]
@@ -10061,8 +10299,8 @@ impl EntraRecoveryServicesRecoveryBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct EntraRecoveryServicesRecoveryCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "directory")]
@@ -10126,8 +10364,8 @@ impl EntraRecoveryServicesRecoveryCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct EntraRecoveryServicesRecoveryChangeObjectBaseBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "directory")]
@@ -10181,8 +10419,8 @@ impl EntraRecoveryServicesRecoveryChangeObjectBaseBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct EntraRecoveryServicesRecoveryChangeObjectBaseCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "directory")]
@@ -10251,8 +10489,8 @@ impl EntraRecoveryServicesRecoveryChangeObjectBaseCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct EntraRecoveryServicesRecoveryJobBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "directory")]
@@ -10331,8 +10569,8 @@ impl EntraRecoveryServicesRecoveryJobBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct EntraRecoveryServicesRecoveryJobCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "directory")]
@@ -10396,8 +10634,8 @@ impl EntraRecoveryServicesRecoveryJobCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct EntraRecoveryServicesRecoveryJobBaseBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "directory")]
@@ -10460,8 +10698,8 @@ impl EntraRecoveryServicesRecoveryJobBaseBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct EntraRecoveryServicesRecoveryJobBaseCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "directory")]
@@ -10553,8 +10791,8 @@ impl EntraRecoveryServicesRecoveryJobBaseCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct EntraRecoveryServicesRecoveryPreviewJobBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "directory")]
@@ -10633,8 +10871,8 @@ impl EntraRecoveryServicesRecoveryPreviewJobBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct EntraRecoveryServicesRecoveryPreviewJobCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "directory")]
@@ -10700,8 +10938,8 @@ impl EntraRecoveryServicesRecoveryPreviewJobCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct EntraRecoveryServicesSnapshotBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "directory")]
@@ -10792,8 +11030,8 @@ impl EntraRecoveryServicesSnapshotBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct EntraRecoveryServicesSnapshotCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "directory")]

@@ -6,8 +6,8 @@
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct EducationAssignmentBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "education")]
@@ -183,8 +183,8 @@ impl EducationAssignmentBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct EducationAssignmentCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "education")]
@@ -254,8 +254,8 @@ impl EducationAssignmentCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct EducationAssignmentDefaultsBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "education")]
@@ -307,8 +307,8 @@ impl EducationAssignmentDefaultsBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct EducationAssignmentDefaultsCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "education")]
@@ -371,8 +371,8 @@ impl EducationAssignmentDefaultsCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct EducationAssignmentResourceBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "education")]
@@ -437,8 +437,8 @@ impl EducationAssignmentResourceBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct EducationAssignmentResourceCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "education")]
@@ -501,8 +501,8 @@ impl EducationAssignmentResourceCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct EducationAssignmentSettingsBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "education")]
@@ -594,8 +594,8 @@ impl EducationAssignmentSettingsBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct EducationAssignmentSettingsCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "education")]
@@ -658,8 +658,8 @@ impl EducationAssignmentSettingsCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct EducationCategoryBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "education")]
@@ -709,8 +709,8 @@ impl EducationCategoryBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct EducationCategoryCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "education")]
@@ -778,8 +778,8 @@ impl EducationCategoryCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct EducationClassBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "education")]
@@ -961,8 +961,8 @@ impl EducationClassBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct EducationClassCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "education")]
@@ -1030,8 +1030,8 @@ impl EducationClassCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct EducationFeedbackOutcomeBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "education")]
@@ -1083,8 +1083,8 @@ impl EducationFeedbackOutcomeBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct EducationFeedbackOutcomeCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "education")]
@@ -1147,8 +1147,8 @@ impl EducationFeedbackOutcomeCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct EducationFeedbackResourceOutcomeBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "education")]
@@ -1200,8 +1200,8 @@ impl EducationFeedbackResourceOutcomeBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct EducationFeedbackResourceOutcomeCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "education")]
@@ -1265,8 +1265,8 @@ impl EducationFeedbackResourceOutcomeCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct EducationGradingCategoryBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "education")]
@@ -1318,8 +1318,8 @@ impl EducationGradingCategoryBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct EducationGradingCategoryCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "education")]
@@ -1382,8 +1382,8 @@ impl EducationGradingCategoryCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct EducationGradingSchemeBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "education")]
@@ -1433,8 +1433,8 @@ impl EducationGradingSchemeBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct EducationGradingSchemeCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "education")]
@@ -1497,8 +1497,8 @@ impl EducationGradingSchemeCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct EducationModuleBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "education")]
@@ -1595,8 +1595,8 @@ impl EducationModuleBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct EducationModuleCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "education")]
@@ -1657,8 +1657,8 @@ impl EducationModuleCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct EducationModuleResourceBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "education")]
@@ -1708,8 +1708,8 @@ impl EducationModuleResourceBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct EducationModuleResourceCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "education")]
@@ -1772,8 +1772,8 @@ impl EducationModuleResourceCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct EducationOutcomeBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "education")]
@@ -1823,8 +1823,8 @@ impl EducationOutcomeBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct EducationOutcomeCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "education")]
@@ -1930,8 +1930,8 @@ impl EducationOutcomeCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct EducationPointsOutcomeBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "education")]
@@ -1981,8 +1981,8 @@ impl EducationPointsOutcomeBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct EducationPointsOutcomeCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "education")]
@@ -2045,8 +2045,8 @@ impl EducationPointsOutcomeCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct EducationRootBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "education")]
@@ -2146,8 +2146,8 @@ impl EducationRootBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct EducationRootCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "education")]
@@ -2208,8 +2208,8 @@ impl EducationRootCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct EducationRubricBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "education")]
@@ -2259,8 +2259,8 @@ impl EducationRubricBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct EducationRubricCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "education")]
@@ -2321,8 +2321,8 @@ impl EducationRubricCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct EducationRubricOutcomeBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "education")]
@@ -2372,8 +2372,8 @@ impl EducationRubricOutcomeBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct EducationRubricOutcomeCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "education")]
@@ -2436,8 +2436,8 @@ impl EducationRubricOutcomeCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct EducationSchoolBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "education")]
@@ -2544,8 +2544,8 @@ impl EducationSchoolBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct EducationSchoolCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "education")]
@@ -2613,8 +2613,8 @@ impl EducationSchoolCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct EducationSubmissionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "education")]
@@ -2751,8 +2751,8 @@ impl EducationSubmissionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct EducationSubmissionCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "education")]
@@ -2815,8 +2815,8 @@ impl EducationSubmissionCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct EducationSubmissionResourceBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "education")]
@@ -2881,8 +2881,8 @@ impl EducationSubmissionResourceBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct EducationSubmissionResourceCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "education")]
@@ -2945,8 +2945,8 @@ impl EducationSubmissionResourceCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct EducationUserBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "education")]
@@ -3083,8 +3083,8 @@ impl EducationUserBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct EducationUserCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "education")]
@@ -3152,8 +3152,8 @@ impl EducationUserCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ReadingAssignmentSubmissionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "education")]
@@ -3205,8 +3205,8 @@ impl ReadingAssignmentSubmissionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ReadingAssignmentSubmissionCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "education")]
@@ -3269,8 +3269,8 @@ impl ReadingAssignmentSubmissionCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ReadingCoachPassageBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "education")]
@@ -3320,8 +3320,8 @@ impl ReadingCoachPassageBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ReadingCoachPassageCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "education")]
@@ -3384,8 +3384,8 @@ impl ReadingCoachPassageCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ReflectCheckInResponseBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "education")]
@@ -3435,8 +3435,8 @@ impl ReflectCheckInResponseBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ReflectCheckInResponseCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "education")]
@@ -3499,8 +3499,8 @@ impl ReflectCheckInResponseCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ReportsRootBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "education")]
@@ -3597,8 +3597,8 @@ impl ReportsRootBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ReportsRootCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "education")]
@@ -3659,8 +3659,8 @@ impl ReportsRootCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SpeakerAssignmentSubmissionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "education")]
@@ -3712,8 +3712,8 @@ impl SpeakerAssignmentSubmissionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SpeakerAssignmentSubmissionCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "education")]

@@ -6,8 +6,8 @@
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AccessPackageBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "identity-governance")]
@@ -188,8 +188,8 @@ impl AccessPackageBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AccessPackageCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "identity-governance")]
@@ -264,8 +264,8 @@ impl AccessPackageCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AccessPackageAssignmentBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "identity-governance")]
@@ -372,8 +372,8 @@ impl AccessPackageAssignmentBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AccessPackageAssignmentCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "identity-governance")]
@@ -460,8 +460,8 @@ impl AccessPackageAssignmentCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AccessPackageAssignmentPolicyBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "identity-governance")]
@@ -568,8 +568,8 @@ impl AccessPackageAssignmentPolicyBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AccessPackageAssignmentPolicyCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "identity-governance")]
@@ -632,8 +632,8 @@ impl AccessPackageAssignmentPolicyCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AccessPackageAssignmentRequestBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "identity-governance")]
@@ -764,8 +764,8 @@ impl AccessPackageAssignmentRequestBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AccessPackageAssignmentRequestCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "identity-governance")]
@@ -842,8 +842,8 @@ impl AccessPackageAssignmentRequestCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AccessPackageAssignmentRequestWorkflowExtensionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "identity-governance")]
@@ -897,8 +897,8 @@ impl AccessPackageAssignmentRequestWorkflowExtensionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AccessPackageAssignmentRequestWorkflowExtensionCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "identity-governance")]
@@ -967,8 +967,8 @@ impl AccessPackageAssignmentRequestWorkflowExtensionCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AccessPackageAssignmentWorkflowExtensionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "identity-governance")]
@@ -1021,8 +1021,8 @@ impl AccessPackageAssignmentWorkflowExtensionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AccessPackageAssignmentWorkflowExtensionCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "identity-governance")]
@@ -1087,8 +1087,8 @@ impl AccessPackageAssignmentWorkflowExtensionCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AccessPackageCatalogBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "identity-governance")]
@@ -1202,8 +1202,8 @@ impl AccessPackageCatalogBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AccessPackageCatalogCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "identity-governance")]
@@ -1266,8 +1266,8 @@ impl AccessPackageCatalogCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AccessPackageMultipleChoiceQuestionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "identity-governance")]
@@ -1319,8 +1319,8 @@ impl AccessPackageMultipleChoiceQuestionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AccessPackageMultipleChoiceQuestionCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "identity-governance")]
@@ -1384,8 +1384,8 @@ impl AccessPackageMultipleChoiceQuestionCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AccessPackageQuestionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "identity-governance")]
@@ -1437,8 +1437,8 @@ impl AccessPackageQuestionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AccessPackageQuestionCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "identity-governance")]
@@ -1527,8 +1527,8 @@ impl AccessPackageQuestionCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AccessPackageResourceBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "identity-governance")]
@@ -1638,8 +1638,8 @@ impl AccessPackageResourceBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AccessPackageResourceCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "identity-governance")]
@@ -1712,8 +1712,8 @@ impl AccessPackageResourceCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AccessPackageResourceEnvironmentBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "identity-governance")]
@@ -1776,8 +1776,8 @@ impl AccessPackageResourceEnvironmentBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AccessPackageResourceEnvironmentCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "identity-governance")]
@@ -1841,8 +1841,8 @@ impl AccessPackageResourceEnvironmentCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AccessPackageResourceRequestBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "identity-governance")]
@@ -1914,8 +1914,8 @@ impl AccessPackageResourceRequestBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AccessPackageResourceRequestCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "identity-governance")]
@@ -1978,8 +1978,8 @@ impl AccessPackageResourceRequestCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AccessPackageResourceRoleBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "identity-governance")]
@@ -2041,8 +2041,8 @@ impl AccessPackageResourceRoleBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AccessPackageResourceRoleCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "identity-governance")]
@@ -2105,8 +2105,8 @@ impl AccessPackageResourceRoleCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AccessPackageResourceRoleScopeBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "identity-governance")]
@@ -2178,8 +2178,8 @@ impl AccessPackageResourceRoleScopeBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AccessPackageResourceRoleScopeCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "identity-governance")]
@@ -2242,8 +2242,8 @@ impl AccessPackageResourceRoleScopeCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AccessPackageResourceScopeBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "identity-governance")]
@@ -2305,8 +2305,8 @@ impl AccessPackageResourceScopeBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AccessPackageResourceScopeCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "identity-governance")]
@@ -2369,8 +2369,8 @@ impl AccessPackageResourceScopeCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AccessPackageSubjectBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "identity-governance")]
@@ -2439,8 +2439,8 @@ impl AccessPackageSubjectBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AccessPackageSubjectCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "identity-governance")]
@@ -2503,8 +2503,8 @@ impl AccessPackageSubjectCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AccessPackageSuggestionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "identity-governance")]
@@ -2570,8 +2570,8 @@ impl AccessPackageSuggestionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AccessPackageSuggestionCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "identity-governance")]
@@ -2634,8 +2634,8 @@ impl AccessPackageSuggestionCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AccessPackageTextInputQuestionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "identity-governance")]
@@ -2687,8 +2687,8 @@ impl AccessPackageTextInputQuestionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AccessPackageTextInputQuestionCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "identity-governance")]
@@ -2751,8 +2751,8 @@ impl AccessPackageTextInputQuestionCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AccessReviewHistoryDefinitionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "identity-governance")]
@@ -2816,8 +2816,8 @@ impl AccessReviewHistoryDefinitionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AccessReviewHistoryDefinitionCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "identity-governance")]
@@ -2880,8 +2880,8 @@ impl AccessReviewHistoryDefinitionCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AccessReviewHistoryInstanceBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "identity-governance")]
@@ -2946,8 +2946,8 @@ impl AccessReviewHistoryInstanceBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AccessReviewHistoryInstanceCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "identity-governance")]
@@ -3010,8 +3010,8 @@ impl AccessReviewHistoryInstanceCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AccessReviewInstanceBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "identity-governance")]
@@ -3160,8 +3160,8 @@ impl AccessReviewInstanceBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AccessReviewInstanceCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "identity-governance")]
@@ -3238,8 +3238,8 @@ impl AccessReviewInstanceCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AccessReviewInstanceDecisionItemBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "identity-governance")]
@@ -3302,8 +3302,8 @@ impl AccessReviewInstanceDecisionItemBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AccessReviewInstanceDecisionItemCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "identity-governance")]
@@ -3383,8 +3383,8 @@ impl AccessReviewInstanceDecisionItemCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AccessReviewReviewerBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "identity-governance")]
@@ -3434,8 +3434,8 @@ impl AccessReviewReviewerBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AccessReviewReviewerCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "identity-governance")]
@@ -3498,8 +3498,8 @@ impl AccessReviewReviewerCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AccessReviewScheduleDefinitionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "identity-governance")]
@@ -3573,8 +3573,8 @@ impl AccessReviewScheduleDefinitionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AccessReviewScheduleDefinitionCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "identity-governance")]
@@ -3651,8 +3651,8 @@ impl AccessReviewScheduleDefinitionCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AccessReviewSetBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "identity-governance")]
@@ -3726,8 +3726,8 @@ impl AccessReviewSetBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AccessReviewSetCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "identity-governance")]
@@ -3788,8 +3788,8 @@ impl AccessReviewSetCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AccessReviewStageBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "identity-governance")]
@@ -3859,8 +3859,8 @@ impl AccessReviewStageBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AccessReviewStageCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "identity-governance")]
@@ -3936,8 +3936,8 @@ impl AccessReviewStageCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AgreementBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "identity-governance")]
@@ -4017,8 +4017,8 @@ impl AgreementBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AgreementCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "identity-governance")]
@@ -4079,8 +4079,8 @@ impl AgreementCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AgreementAcceptanceBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "identity-governance")]
@@ -4130,8 +4130,8 @@ impl AgreementAcceptanceBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AgreementAcceptanceCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "identity-governance")]
@@ -4194,8 +4194,8 @@ impl AgreementAcceptanceCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AgreementFileBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "identity-governance")]
@@ -4256,8 +4256,8 @@ impl AgreementFileBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AgreementFileCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "identity-governance")]
@@ -4318,8 +4318,8 @@ impl AgreementFileCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AgreementFileLocalizationBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "identity-governance")]
@@ -4382,8 +4382,8 @@ impl AgreementFileLocalizationBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AgreementFileLocalizationCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "identity-governance")]
@@ -4446,8 +4446,8 @@ impl AgreementFileLocalizationCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AgreementFileVersionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "identity-governance")]
@@ -4497,8 +4497,8 @@ impl AgreementFileVersionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AgreementFileVersionCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "identity-governance")]
@@ -4561,8 +4561,8 @@ impl AgreementFileVersionCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AppConsentApprovalRouteBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "identity-governance")]
@@ -4623,8 +4623,8 @@ impl AppConsentApprovalRouteBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AppConsentApprovalRouteCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "identity-governance")]
@@ -4687,8 +4687,8 @@ impl AppConsentApprovalRouteCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AppConsentRequestBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "identity-governance")]
@@ -4749,8 +4749,8 @@ impl AppConsentRequestBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AppConsentRequestCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "identity-governance")]
@@ -4825,8 +4825,8 @@ impl AppConsentRequestCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ApprovalBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "identity-governance")]
@@ -4884,8 +4884,8 @@ impl ApprovalBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ApprovalCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "identity-governance")]
@@ -4961,8 +4961,8 @@ impl ApprovalCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ApprovalStageBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "identity-governance")]
@@ -5012,8 +5012,8 @@ impl ApprovalStageBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ApprovalStageCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "identity-governance")]
@@ -5074,8 +5074,8 @@ impl ApprovalStageCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AvailableAccessPackageBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "identity-governance")]
@@ -5147,8 +5147,8 @@ impl AvailableAccessPackageBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AvailableAccessPackageCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "identity-governance")]
@@ -5211,8 +5211,8 @@ impl AvailableAccessPackageCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ConnectedOrganizationBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "identity-governance")]
@@ -5324,8 +5324,8 @@ impl ConnectedOrganizationBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ConnectedOrganizationCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "identity-governance")]
@@ -5388,8 +5388,8 @@ impl ConnectedOrganizationCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ControlConfigurationBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "identity-governance")]
@@ -5439,8 +5439,8 @@ impl ControlConfigurationBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ControlConfigurationCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "identity-governance")]
@@ -5511,8 +5511,8 @@ impl ControlConfigurationCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct CustomCalloutExtensionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(any(feature = "identity-governance", feature = "identity-access"))]
@@ -5564,8 +5564,8 @@ impl CustomCalloutExtensionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct CustomCalloutExtensionCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(any(feature = "identity-governance", feature = "identity-access"))]
@@ -5765,8 +5765,8 @@ impl CustomCalloutExtensionCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct CustomDataProvidedResourceBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "identity-governance")]
@@ -5881,8 +5881,8 @@ impl CustomDataProvidedResourceBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct CustomDataProvidedResourceCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "identity-governance")]
@@ -5945,8 +5945,8 @@ impl CustomDataProvidedResourceCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct CustomDataProvidedResourceAccessReviewUploadSessionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "identity-governance")]
@@ -6032,8 +6032,8 @@ impl CustomDataProvidedResourceAccessReviewUploadSessionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct CustomDataProvidedResourceAccessReviewUploadSessionCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "identity-governance")]
@@ -6103,8 +6103,8 @@ impl CustomDataProvidedResourceAccessReviewUploadSessionCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct CustomDataProvidedResourceUploadSessionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "identity-governance")]
@@ -6188,8 +6188,8 @@ impl CustomDataProvidedResourceUploadSessionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct CustomDataProvidedResourceUploadSessionCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "identity-governance")]
@@ -6268,8 +6268,8 @@ impl CustomDataProvidedResourceUploadSessionCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct CustomExtensionStageSettingBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "identity-governance")]
@@ -6340,8 +6340,8 @@ impl CustomExtensionStageSettingBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct CustomExtensionStageSettingCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "identity-governance")]
@@ -6404,8 +6404,8 @@ impl CustomExtensionStageSettingCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct DeletedItemContainerBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "identity-governance")]
@@ -6466,8 +6466,8 @@ impl DeletedItemContainerBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct DeletedItemContainerCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "identity-governance")]
@@ -6530,8 +6530,8 @@ impl DeletedItemContainerCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct EndUserSettingsBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "identity-governance")]
@@ -6581,8 +6581,8 @@ impl EndUserSettingsBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct EndUserSettingsCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "identity-governance")]
@@ -6643,8 +6643,8 @@ impl EndUserSettingsCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct EntitlementManagementBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "identity-governance")]
@@ -6889,8 +6889,8 @@ impl EntitlementManagementBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct EntitlementManagementCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "identity-governance")]
@@ -6953,8 +6953,8 @@ impl EntitlementManagementCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct EntitlementManagementSettingsBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "identity-governance")]
@@ -7006,8 +7006,8 @@ impl EntitlementManagementSettingsBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct EntitlementManagementSettingsCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "identity-governance")]
@@ -7070,8 +7070,8 @@ impl EntitlementManagementSettingsCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct GovernanceInsightBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "identity-governance")]
@@ -7121,8 +7121,8 @@ impl GovernanceInsightBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct GovernanceInsightCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "identity-governance")]
@@ -7203,8 +7203,8 @@ impl GovernanceInsightCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct IdentityGovernanceBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "identity-governance")]
@@ -7327,8 +7327,8 @@ impl IdentityGovernanceBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct IdentityGovernanceCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "identity-governance")]
@@ -7389,8 +7389,8 @@ impl IdentityGovernanceCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct MembershipOutlierInsightBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "identity-governance")]
@@ -7498,8 +7498,8 @@ impl MembershipOutlierInsightBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct MembershipOutlierInsightCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "identity-governance")]
@@ -7562,8 +7562,8 @@ impl MembershipOutlierInsightCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct PrivilegedAccessGroupBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "identity-governance")]
@@ -7702,8 +7702,8 @@ impl PrivilegedAccessGroupBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct PrivilegedAccessGroupCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "identity-governance")]
@@ -7766,8 +7766,8 @@ impl PrivilegedAccessGroupCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct PrivilegedAccessGroupAssignmentScheduleBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "identity-governance")]
@@ -7871,8 +7871,8 @@ impl PrivilegedAccessGroupAssignmentScheduleBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct PrivilegedAccessGroupAssignmentScheduleCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "identity-governance")]
@@ -7951,8 +7951,8 @@ impl PrivilegedAccessGroupAssignmentScheduleCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct PrivilegedAccessGroupAssignmentScheduleInstanceBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "identity-governance")]
@@ -8057,8 +8057,8 @@ impl PrivilegedAccessGroupAssignmentScheduleInstanceBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct PrivilegedAccessGroupAssignmentScheduleInstanceCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "identity-governance")]
@@ -8143,8 +8143,8 @@ impl PrivilegedAccessGroupAssignmentScheduleInstanceCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct PrivilegedAccessGroupAssignmentScheduleRequestBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "identity-governance")]
@@ -8273,8 +8273,8 @@ impl PrivilegedAccessGroupAssignmentScheduleRequestBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct PrivilegedAccessGroupAssignmentScheduleRequestCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "identity-governance")]
@@ -8359,8 +8359,8 @@ impl PrivilegedAccessGroupAssignmentScheduleRequestCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct PrivilegedAccessGroupEligibilityScheduleBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "identity-governance")]
@@ -8448,8 +8448,8 @@ impl PrivilegedAccessGroupEligibilityScheduleBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct PrivilegedAccessGroupEligibilityScheduleCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "identity-governance")]
@@ -8530,8 +8530,8 @@ impl PrivilegedAccessGroupEligibilityScheduleCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct PrivilegedAccessGroupEligibilityScheduleInstanceBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "identity-governance")]
@@ -8620,8 +8620,8 @@ impl PrivilegedAccessGroupEligibilityScheduleInstanceBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct PrivilegedAccessGroupEligibilityScheduleInstanceCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "identity-governance")]
@@ -8707,8 +8707,8 @@ impl PrivilegedAccessGroupEligibilityScheduleInstanceCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct PrivilegedAccessGroupEligibilityScheduleRequestBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "identity-governance")]
@@ -8821,8 +8821,8 @@ impl PrivilegedAccessGroupEligibilityScheduleRequestBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct PrivilegedAccessGroupEligibilityScheduleRequestCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "identity-governance")]
@@ -8907,8 +8907,8 @@ impl PrivilegedAccessGroupEligibilityScheduleRequestCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct PrivilegedAccessRootBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "identity-governance")]
@@ -8968,8 +8968,8 @@ impl PrivilegedAccessRootBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct PrivilegedAccessRootCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "identity-governance")]
@@ -9032,8 +9032,8 @@ impl PrivilegedAccessRootCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct TermsOfUseContainerBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "identity-governance")]
@@ -9107,8 +9107,8 @@ impl TermsOfUseContainerBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct TermsOfUseContainerCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "identity-governance")]
@@ -9171,8 +9171,8 @@ impl TermsOfUseContainerCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct UserConsentRequestBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "identity-governance")]
@@ -9232,8 +9232,8 @@ impl UserConsentRequestBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct UserConsentRequestCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "identity-governance")]
@@ -9309,8 +9309,8 @@ impl UserConsentRequestCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct UserSignInInsightBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "identity-governance")]
@@ -9360,8 +9360,8 @@ impl UserSignInInsightBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct UserSignInInsightCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "identity-governance")]
@@ -9422,8 +9422,8 @@ impl UserSignInInsightCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct IdentityGovernanceCustomTaskExtensionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "identity-governance")]
@@ -9504,8 +9504,8 @@ impl IdentityGovernanceCustomTaskExtensionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct IdentityGovernanceCustomTaskExtensionCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "identity-governance")]
@@ -9570,8 +9570,8 @@ impl IdentityGovernanceCustomTaskExtensionCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct IdentityGovernanceInsightsBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "identity-governance")]
@@ -9677,8 +9677,8 @@ impl IdentityGovernanceInsightsBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct IdentityGovernanceInsightsCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "identity-governance")]
@@ -9741,8 +9741,8 @@ impl IdentityGovernanceInsightsCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct IdentityGovernanceLifecycleManagementSettingsBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "identity-governance")]
@@ -9796,8 +9796,8 @@ impl IdentityGovernanceLifecycleManagementSettingsBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct IdentityGovernanceLifecycleManagementSettingsCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "identity-governance")]
@@ -9866,8 +9866,8 @@ impl IdentityGovernanceLifecycleManagementSettingsCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct IdentityGovernanceLifecycleWorkflowsContainerBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "identity-governance")]
@@ -10003,8 +10003,8 @@ impl IdentityGovernanceLifecycleWorkflowsContainerBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct IdentityGovernanceLifecycleWorkflowsContainerCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "identity-governance")]
@@ -10073,8 +10073,8 @@ impl IdentityGovernanceLifecycleWorkflowsContainerCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct IdentityGovernanceRunBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "identity-governance")]
@@ -10174,8 +10174,8 @@ impl IdentityGovernanceRunBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct IdentityGovernanceRunCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "identity-governance")]
@@ -10258,8 +10258,8 @@ impl IdentityGovernanceRunCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct IdentityGovernanceTaskBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "identity-governance")]
@@ -10324,8 +10324,8 @@ impl IdentityGovernanceTaskBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct IdentityGovernanceTaskCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "identity-governance")]
@@ -10388,8 +10388,8 @@ impl IdentityGovernanceTaskCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct IdentityGovernanceTaskDefinitionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "identity-governance")]
@@ -10441,8 +10441,8 @@ impl IdentityGovernanceTaskDefinitionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct IdentityGovernanceTaskDefinitionCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "identity-governance")]
@@ -10506,8 +10506,8 @@ impl IdentityGovernanceTaskDefinitionCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct IdentityGovernanceTaskProcessingResultBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "identity-governance")]
@@ -10606,8 +10606,8 @@ impl IdentityGovernanceTaskProcessingResultBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct IdentityGovernanceTaskProcessingResultCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "identity-governance")]
@@ -10672,8 +10672,8 @@ impl IdentityGovernanceTaskProcessingResultCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct IdentityGovernanceTaskReportBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "identity-governance")]
@@ -10771,8 +10771,8 @@ impl IdentityGovernanceTaskReportBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct IdentityGovernanceTaskReportCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "identity-governance")]
@@ -10855,8 +10855,8 @@ impl IdentityGovernanceTaskReportCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct IdentityGovernanceUserProcessingResultBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "identity-governance")]
@@ -10959,8 +10959,8 @@ impl IdentityGovernanceUserProcessingResultBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct IdentityGovernanceUserProcessingResultCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "identity-governance")]
@@ -11045,8 +11045,8 @@ impl IdentityGovernanceUserProcessingResultCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct IdentityGovernanceWorkflowBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "identity-governance")]
@@ -11395,8 +11395,8 @@ impl IdentityGovernanceWorkflowBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct IdentityGovernanceWorkflowCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "identity-governance")]
@@ -11459,8 +11459,8 @@ impl IdentityGovernanceWorkflowCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct IdentityGovernanceWorkflowBaseBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "identity-governance")]
@@ -11575,8 +11575,8 @@ impl IdentityGovernanceWorkflowBaseBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct IdentityGovernanceWorkflowBaseCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "identity-governance")]
@@ -11663,8 +11663,8 @@ impl IdentityGovernanceWorkflowBaseCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct IdentityGovernanceWorkflowTemplateBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "identity-governance")]
@@ -11728,8 +11728,8 @@ impl IdentityGovernanceWorkflowTemplateBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct IdentityGovernanceWorkflowTemplateCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "identity-governance")]
@@ -11793,8 +11793,8 @@ impl IdentityGovernanceWorkflowTemplateCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct IdentityGovernanceWorkflowVersionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "identity-governance")]
@@ -11913,8 +11913,8 @@ impl IdentityGovernanceWorkflowVersionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct IdentityGovernanceWorkflowVersionCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "identity-governance")]

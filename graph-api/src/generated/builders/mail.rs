@@ -6,8 +6,8 @@
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AttachmentBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "mail")]
@@ -54,8 +54,8 @@ impl AttachmentBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AttachmentCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "mail")]
@@ -155,8 +155,8 @@ impl AttachmentCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct CalendarSharingMessageBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "mail")]
@@ -220,6 +220,17 @@ impl CalendarSharingMessageBuilder {
         crate::builders::ExtensionCollectionBuilder::new(
             self.client.clone(),
             format!("{}/extensions", self.path),
+        )
+    }
+
+    /// The media content of this `calendarSharingMessage`: `GET
+    /// /users/{id}/messages/{id}/microsoft.graph.calendarSharingMessage/$value` streams it
+    /// (`download()`), `PUT /users/{id}/messages/{id}/microsoft.graph.calendarSharingMessage/$value`
+    /// replaces it (`put()`).
+    pub fn value(&self) -> msgraph_typed_core::ContentRequest<msgraph_typed_core::NoContent> {
+        msgraph_typed_core::ContentRequest::new(
+            self.client.clone(),
+            format!("{}/$value", self.path),
         )
     }
 
@@ -350,8 +361,8 @@ impl CalendarSharingMessageBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct CalendarSharingMessageCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "mail")]
@@ -421,8 +432,8 @@ impl CalendarSharingMessageCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct EventMessageBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "mail")]
@@ -494,6 +505,16 @@ impl EventMessageBuilder {
     #[cfg(feature = "calendar")]
     pub fn event(&self) -> crate::builders::EventBuilder {
         crate::builders::EventBuilder::new(self.client.clone(), format!("{}/event", self.path))
+    }
+
+    /// The media content of this `eventMessage`: `GET
+    /// /users/{id}/messages/{id}/microsoft.graph.eventMessage/$value` streams it (`download()`), `PUT
+    /// /users/{id}/messages/{id}/microsoft.graph.eventMessage/$value` replaces it (`put()`).
+    pub fn value(&self) -> msgraph_typed_core::ContentRequest<msgraph_typed_core::NoContent> {
+        msgraph_typed_core::ContentRequest::new(
+            self.client.clone(),
+            format!("{}/$value", self.path),
+        )
     }
 
     /// Calls the `copy` action (`POST .../copy`).
@@ -614,8 +635,8 @@ impl EventMessageBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct EventMessageCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "mail")]
@@ -701,8 +722,8 @@ impl EventMessageCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct EventMessageRequestBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "mail")]
@@ -780,6 +801,18 @@ impl EventMessageRequestBuilder {
     #[cfg(feature = "calendar")]
     pub fn event(&self) -> crate::builders::EventBuilder {
         crate::builders::EventBuilder::new(self.client.clone(), format!("{}/event", self.path))
+    }
+
+    /// The media content of this `eventMessageRequest`: `GET
+    /// /users/{id}/messages/{id}/microsoft.graph.eventMessage/microsoft.graph.eventMessageRequest/$value`
+    /// streams it (`download()`), `PUT
+    /// /users/{id}/messages/{id}/microsoft.graph.eventMessage/microsoft.graph.eventMessageRequest/$value`
+    /// replaces it (`put()`).
+    pub fn value(&self) -> msgraph_typed_core::ContentRequest<msgraph_typed_core::NoContent> {
+        msgraph_typed_core::ContentRequest::new(
+            self.client.clone(),
+            format!("{}/$value", self.path),
+        )
     }
 
     /// Calls the `copy` action (`POST .../copy`).
@@ -910,8 +943,8 @@ impl EventMessageRequestBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct EventMessageRequestCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "mail")]
@@ -982,8 +1015,8 @@ impl EventMessageRequestCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct EventMessageResponseBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "mail")]
@@ -1061,6 +1094,18 @@ impl EventMessageResponseBuilder {
     #[cfg(feature = "calendar")]
     pub fn event(&self) -> crate::builders::EventBuilder {
         crate::builders::EventBuilder::new(self.client.clone(), format!("{}/event", self.path))
+    }
+
+    /// The media content of this `eventMessageResponse`: `GET
+    /// /users/{id}/messages/{id}/microsoft.graph.eventMessage/microsoft.graph.eventMessageResponse/$value`
+    /// streams it (`download()`), `PUT
+    /// /users/{id}/messages/{id}/microsoft.graph.eventMessage/microsoft.graph.eventMessageResponse/$value`
+    /// replaces it (`put()`).
+    pub fn value(&self) -> msgraph_typed_core::ContentRequest<msgraph_typed_core::NoContent> {
+        msgraph_typed_core::ContentRequest::new(
+            self.client.clone(),
+            format!("{}/$value", self.path),
+        )
     }
 
     /// Calls the `copy` action (`POST .../copy`).
@@ -1191,8 +1236,8 @@ impl EventMessageResponseBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct EventMessageResponseCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "mail")]
@@ -1263,8 +1308,8 @@ impl EventMessageResponseCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct FileAttachmentBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "mail")]
@@ -1307,6 +1352,18 @@ impl FileAttachmentBuilder {
     pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
+
+    /// The media content of this `fileAttachment`: `GET
+    /// /groups/{id}/calendarView/{id}/attachments/{id}/microsoft.graph.fileAttachment/$value` streams it
+    /// (`download()`), `PUT
+    /// /groups/{id}/calendarView/{id}/attachments/{id}/microsoft.graph.fileAttachment/$value` replaces
+    /// it (`put()`).
+    pub fn value(&self) -> msgraph_typed_core::ContentRequest<msgraph_typed_core::NoContent> {
+        msgraph_typed_core::ContentRequest::new(
+            self.client.clone(),
+            format!("{}/$value", self.path),
+        )
+    }
 }
 
 /// Requests on a collection of `microsoft.graph.fileAttachment`.
@@ -1314,8 +1371,8 @@ impl FileAttachmentBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct FileAttachmentCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "mail")]
@@ -1392,8 +1449,8 @@ impl FileAttachmentCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct InferenceClassificationBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "mail")]
@@ -1455,8 +1512,8 @@ impl InferenceClassificationBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct InferenceClassificationCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "mail")]
@@ -1519,8 +1576,8 @@ impl InferenceClassificationCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct InferenceClassificationOverrideBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "mail")]
@@ -1572,8 +1629,8 @@ impl InferenceClassificationOverrideBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct InferenceClassificationOverrideCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "mail")]
@@ -1636,8 +1693,8 @@ impl InferenceClassificationOverrideCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ItemAttachmentBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "mail")]
@@ -1694,8 +1751,8 @@ impl ItemAttachmentBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ItemAttachmentCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "mail")]
@@ -1772,8 +1829,8 @@ impl ItemAttachmentCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct MailFolderBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "mail")]
@@ -1885,8 +1942,8 @@ impl MailFolderBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct MailFolderCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "mail")]
@@ -1962,8 +2019,8 @@ impl MailFolderCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct MailSearchFolderBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "mail")]
@@ -2078,8 +2135,8 @@ impl MailSearchFolderBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct MailSearchFolderCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "mail")]
@@ -2147,8 +2204,8 @@ impl MailSearchFolderCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct MessageBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "mail")]
@@ -2209,6 +2266,15 @@ impl MessageBuilder {
         crate::builders::ExtensionCollectionBuilder::new(
             self.client.clone(),
             format!("{}/extensions", self.path),
+        )
+    }
+
+    /// The media content of this `message`: `GET /users/{id}/messages/{id}/$value` streams it
+    /// (`download()`), `PUT /users/{id}/messages/{id}/$value` replaces it (`put()`).
+    pub fn value(&self) -> msgraph_typed_core::ContentRequest<msgraph_typed_core::NoContent> {
+        msgraph_typed_core::ContentRequest::new(
+            self.client.clone(),
+            format!("{}/$value", self.path),
         )
     }
 
@@ -2330,8 +2396,8 @@ impl MessageBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct MessageCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "mail")]
@@ -2435,8 +2501,8 @@ impl MessageCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct MessageRuleBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "mail")]
@@ -2483,8 +2549,8 @@ impl MessageRuleBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct MessageRuleCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "mail")]
@@ -2545,8 +2611,8 @@ impl MessageRuleCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct MultiValueLegacyExtendedPropertyBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "mail")]
@@ -2598,8 +2664,8 @@ impl MultiValueLegacyExtendedPropertyBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct MultiValueLegacyExtendedPropertyCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "mail")]
@@ -2663,8 +2729,8 @@ impl MultiValueLegacyExtendedPropertyCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct OutlookCategoryBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "mail")]
@@ -2714,8 +2780,8 @@ impl OutlookCategoryBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct OutlookCategoryCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "mail")]
@@ -2781,8 +2847,8 @@ impl OutlookCategoryCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct OutlookItemBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(any(
@@ -2839,8 +2905,8 @@ impl OutlookItemBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct OutlookItemCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(any(
@@ -2991,8 +3057,8 @@ impl OutlookItemCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct OutlookUserBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "mail")]
@@ -3070,8 +3136,8 @@ impl OutlookUserBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct OutlookUserCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "mail")]
@@ -3132,8 +3198,8 @@ impl OutlookUserCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ReferenceAttachmentBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "mail")]
@@ -3183,8 +3249,8 @@ impl ReferenceAttachmentBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ReferenceAttachmentCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "mail")]
@@ -3263,8 +3329,8 @@ impl ReferenceAttachmentCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SingleValueLegacyExtendedPropertyBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "mail")]
@@ -3316,8 +3382,8 @@ impl SingleValueLegacyExtendedPropertyBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SingleValueLegacyExtendedPropertyCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "mail")]

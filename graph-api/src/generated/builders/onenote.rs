@@ -6,8 +6,8 @@
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct NotebookBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "onenote")]
@@ -88,8 +88,8 @@ impl NotebookBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct NotebookCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "onenote")]
@@ -179,8 +179,8 @@ impl NotebookCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct OnenoteBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "onenote")]
@@ -297,8 +297,8 @@ impl OnenoteBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct OnenoteCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "onenote")]
@@ -359,8 +359,8 @@ impl OnenoteCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct OnenoteOperationBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "onenote")]
@@ -410,8 +410,8 @@ impl OnenoteOperationBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct OnenoteOperationCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "onenote")]
@@ -472,8 +472,8 @@ impl OnenoteOperationCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct OnenotePageBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "onenote")]
@@ -539,6 +539,18 @@ impl OnenotePageBuilder {
         >>::new(self.client.clone(), format!("{}/parentSection", self.path))
     }
 
+    /// The page's HTML content.
+    ///
+    /// `GET /groups/{id}/onenote/pages/{id}/content` streams it (`download()`, following a redirect to a
+    /// pre-authenticated URL without the token); `PUT /groups/{id}/onenote/pages/{id}/content` replaces
+    /// it (`put()`).
+    pub fn content(&self) -> msgraph_typed_core::ContentRequest<crate::models::OnenotePage> {
+        msgraph_typed_core::ContentRequest::new(
+            self.client.clone(),
+            format!("{}/content", self.path),
+        )
+    }
+
     /// Calls the `copyToSection` action (`POST .../copyToSection`).
     ///
     /// `POST /groups/{id}/onenote/pages/{id}/copyToSection`.
@@ -580,8 +592,8 @@ impl OnenotePageBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct OnenotePageCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "onenote")]
@@ -642,8 +654,8 @@ impl OnenotePageCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct OnenoteResourceBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "onenote")]
@@ -686,6 +698,18 @@ impl OnenoteResourceBuilder {
     pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
+
+    /// The content stream
+    ///
+    /// `GET /groups/{id}/onenote/resources/{id}/content` streams it (`download()`, following a redirect
+    /// to a pre-authenticated URL without the token); `PUT /groups/{id}/onenote/resources/{id}/content`
+    /// replaces it (`put()`).
+    pub fn content(&self) -> msgraph_typed_core::ContentRequest<crate::models::OnenoteResource> {
+        msgraph_typed_core::ContentRequest::new(
+            self.client.clone(),
+            format!("{}/content", self.path),
+        )
+    }
 }
 
 /// Requests on a collection of `microsoft.graph.onenoteResource`, for example `/groups/{id}/onenote/resources`.
@@ -693,8 +717,8 @@ impl OnenoteResourceBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct OnenoteResourceCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "onenote")]
@@ -755,8 +779,8 @@ impl OnenoteResourceCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct OnenoteSectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "onenote")]
@@ -864,8 +888,8 @@ impl OnenoteSectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct OnenoteSectionCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "onenote")]
@@ -926,8 +950,8 @@ impl OnenoteSectionCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SectionGroupBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "onenote")]
@@ -1023,8 +1047,8 @@ impl SectionGroupBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SectionGroupCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "onenote")]

@@ -6,8 +6,8 @@
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AgreementFilePropertiesBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(any(feature = "identity-governance", feature = "other"))]
@@ -59,8 +59,8 @@ impl AgreementFilePropertiesBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AgreementFilePropertiesCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(any(feature = "identity-governance", feature = "other"))]
@@ -154,8 +154,8 @@ impl AgreementFilePropertiesCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AiInteractionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "other")]
@@ -205,8 +205,8 @@ impl AiInteractionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AiInteractionCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "other")]
@@ -267,8 +267,8 @@ impl AiInteractionCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AttendanceRecordBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "other")]
@@ -318,8 +318,8 @@ impl AttendanceRecordBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AttendanceRecordCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "other")]
@@ -380,8 +380,8 @@ impl AttendanceRecordCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AuthenticationConditionApplicationBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "other")]
@@ -433,8 +433,8 @@ impl AuthenticationConditionApplicationBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AuthenticationConditionApplicationCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "other")]
@@ -503,8 +503,8 @@ impl AuthenticationConditionApplicationCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct BaseItemBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(any(
@@ -587,8 +587,8 @@ impl BaseItemBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct BaseItemCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(any(
@@ -744,8 +744,8 @@ impl BaseItemCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct BaseItemVersionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(any(feature = "files", feature = "sites", feature = "other"))]
@@ -795,8 +795,8 @@ impl BaseItemVersionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct BaseItemVersionCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(any(feature = "files", feature = "sites", feature = "other"))]
@@ -884,8 +884,8 @@ impl BaseItemVersionCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct BaseMapFeatureBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(any(feature = "calendar", feature = "other"))]
@@ -935,8 +935,8 @@ impl BaseMapFeatureBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct BaseMapFeatureCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(any(feature = "calendar", feature = "other"))]
@@ -1051,8 +1051,8 @@ impl BaseMapFeatureCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct CallEventBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "other")]
@@ -1117,8 +1117,8 @@ impl CallEventBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct CallEventCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "other")]
@@ -1187,8 +1187,8 @@ impl CallEventCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ChangeTrackedEntityBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(any(feature = "identity", feature = "teams", feature = "other"))]
@@ -1246,8 +1246,8 @@ impl ChangeTrackedEntityBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ChangeTrackedEntityCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(any(feature = "identity", feature = "teams", feature = "other"))]
@@ -1442,8 +1442,8 @@ impl ChangeTrackedEntityCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct CopilotPackageBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(any(feature = "copilot", feature = "other"))]
@@ -1486,6 +1486,17 @@ impl CopilotPackageBuilder {
     pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
+
+    /// The `zipFile` stream.
+    ///
+    /// `GET .../zipFile` streams it (`download()`, following a redirect to a pre-authenticated URL
+    /// without the token); `PUT .../zipFile` replaces it (`put()`).
+    pub fn zip_file(&self) -> msgraph_typed_core::ContentRequest<crate::models::AnyCopilotPackage> {
+        msgraph_typed_core::ContentRequest::new(
+            self.client.clone(),
+            format!("{}/zipFile", self.path),
+        )
+    }
 }
 
 /// Requests on a collection of `microsoft.graph.copilotPackage`.
@@ -1493,8 +1504,8 @@ impl CopilotPackageBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct CopilotPackageCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(any(feature = "copilot", feature = "other"))]
@@ -1566,8 +1577,8 @@ impl CopilotPackageCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct CustomDataProvidedResourceFileBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "other")]
@@ -1612,6 +1623,15 @@ impl CustomDataProvidedResourceFileBuilder {
     pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
+
+    /// The media content of this `customDataProvidedResourceFile`: `GET .../$value` streams it
+    /// (`download()`), `PUT .../$value` replaces it (`put()`).
+    pub fn value(&self) -> msgraph_typed_core::ContentRequest<msgraph_typed_core::NoContent> {
+        msgraph_typed_core::ContentRequest::new(
+            self.client.clone(),
+            format!("{}/$value", self.path),
+        )
+    }
 }
 
 /// Requests on a collection of `microsoft.graph.customDataProvidedResourceFile`.
@@ -1619,8 +1639,8 @@ impl CustomDataProvidedResourceFileBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct CustomDataProvidedResourceFileCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "other")]
@@ -1683,8 +1703,8 @@ impl CustomDataProvidedResourceFileCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct DataSecurityAndGovernanceBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(any(feature = "identity", feature = "security", feature = "other"))]
@@ -1748,8 +1768,8 @@ impl DataSecurityAndGovernanceBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct DataSecurityAndGovernanceCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(any(feature = "identity", feature = "security", feature = "other"))]
@@ -1840,8 +1860,8 @@ impl DataSecurityAndGovernanceCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct DeltaParticipantsBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "other")]
@@ -1903,8 +1923,8 @@ impl DeltaParticipantsBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct DeltaParticipantsCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "other")]
@@ -1965,8 +1985,8 @@ impl DeltaParticipantsCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct DeviceManagementCachedReportConfigurationBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "other")]
@@ -2019,8 +2039,8 @@ impl DeviceManagementCachedReportConfigurationBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct DeviceManagementCachedReportConfigurationCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "other")]
@@ -2085,8 +2105,8 @@ impl DeviceManagementCachedReportConfigurationCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct EducationOrganizationBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(any(feature = "education", feature = "other"))]
@@ -2138,8 +2158,8 @@ impl EducationOrganizationBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct EducationOrganizationCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(any(feature = "education", feature = "other"))]
@@ -2211,8 +2231,8 @@ impl EducationOrganizationCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct EmergencyCallEventBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "other")]
@@ -2280,8 +2300,8 @@ impl EmergencyCallEventBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct EmergencyCallEventCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "other")]
@@ -2342,8 +2362,8 @@ impl EmergencyCallEventCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct EngagementConversationBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(any(feature = "communications", feature = "other"))]
@@ -2418,8 +2438,8 @@ impl EngagementConversationBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct EngagementConversationCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(any(feature = "communications", feature = "other"))]
@@ -2496,8 +2516,8 @@ impl EngagementConversationCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct EngagementConversationDiscussionMessageBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "other")]
@@ -2608,8 +2628,8 @@ impl EngagementConversationDiscussionMessageBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct EngagementConversationDiscussionMessageCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "other")]
@@ -2673,8 +2693,8 @@ impl EngagementConversationDiscussionMessageCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct EngagementConversationMessageBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "other")]
@@ -2782,8 +2802,8 @@ impl EngagementConversationMessageBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct EngagementConversationMessageCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "other")]
@@ -2886,8 +2906,8 @@ impl EngagementConversationMessageCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct EngagementConversationMessageReactionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "other")]
@@ -2940,8 +2960,8 @@ impl EngagementConversationMessageReactionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct EngagementConversationMessageReactionCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "other")]
@@ -3005,8 +3025,8 @@ impl EngagementConversationMessageReactionCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct EngagementConversationQuestionMessageBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "other")]
@@ -3117,8 +3137,8 @@ impl EngagementConversationQuestionMessageBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct EngagementConversationQuestionMessageCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "other")]
@@ -3182,8 +3202,8 @@ impl EngagementConversationQuestionMessageCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct EngagementConversationSystemMessageBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "other")]
@@ -3293,8 +3313,8 @@ impl EngagementConversationSystemMessageBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct EngagementConversationSystemMessageCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "other")]
@@ -3358,8 +3378,8 @@ impl EngagementConversationSystemMessageCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct EnterpriseCodeSigningCertificateBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "other")]
@@ -3411,8 +3431,8 @@ impl EnterpriseCodeSigningCertificateBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct EnterpriseCodeSigningCertificateCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "other")]
@@ -3506,8 +3526,8 @@ impl EnterpriseCodeSigningCertificateCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct EntityBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(any(
@@ -3614,8 +3634,8 @@ impl EntityBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct EntityCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(any(
@@ -11188,8 +11208,8 @@ impl EntityCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ExchangeMessageTraceDetailBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "other")]
@@ -11241,8 +11261,8 @@ impl ExchangeMessageTraceDetailBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ExchangeMessageTraceDetailCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "other")]
@@ -11305,8 +11325,8 @@ impl ExchangeMessageTraceDetailCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct GranularRestoreArtifactBaseBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(any(feature = "solutions", feature = "other"))]
@@ -11358,8 +11378,8 @@ impl GranularRestoreArtifactBaseBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct GranularRestoreArtifactBaseCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(any(feature = "solutions", feature = "other"))]
@@ -11444,8 +11464,8 @@ impl GranularRestoreArtifactBaseCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct IdentityUserFlowBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(any(feature = "identity-access", feature = "other"))]
@@ -11495,8 +11515,8 @@ impl IdentityUserFlowBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct IdentityUserFlowCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(any(feature = "identity-access", feature = "other"))]
@@ -11568,8 +11588,8 @@ impl IdentityUserFlowCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ImportedWindowsAutopilotDeviceIdentityUploadBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "other")]
@@ -11637,8 +11657,8 @@ impl ImportedWindowsAutopilotDeviceIdentityUploadBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ImportedWindowsAutopilotDeviceIdentityUploadCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "other")]
@@ -11707,8 +11727,8 @@ impl ImportedWindowsAutopilotDeviceIdentityUploadCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct IosLobAppProvisioningConfigurationAssignmentBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "other")]
@@ -11762,8 +11782,8 @@ impl IosLobAppProvisioningConfigurationAssignmentBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct IosLobAppProvisioningConfigurationAssignmentCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "other")]
@@ -11832,8 +11852,8 @@ impl IosLobAppProvisioningConfigurationAssignmentCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct LabelContentRightBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "other")]
@@ -11898,8 +11918,8 @@ impl LabelContentRightBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct LabelContentRightCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "other")]
@@ -11960,8 +11980,8 @@ impl LabelContentRightCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ManagedDeviceOverviewBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "other")]
@@ -12011,8 +12031,8 @@ impl ManagedDeviceOverviewBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ManagedDeviceOverviewCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "other")]
@@ -12075,8 +12095,8 @@ impl ManagedDeviceOverviewCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct MeetingAttendanceReportBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "other")]
@@ -12137,8 +12157,8 @@ impl MeetingAttendanceReportBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct MeetingAttendanceReportCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "other")]
@@ -12201,8 +12221,8 @@ impl MeetingAttendanceReportCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct OfficeGraphInsightsBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(any(feature = "identity", feature = "other"))]
@@ -12294,8 +12314,8 @@ impl OfficeGraphInsightsBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct OfficeGraphInsightsCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(any(feature = "identity", feature = "other"))]
@@ -12367,8 +12387,8 @@ impl OfficeGraphInsightsCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct OnenoteEntityBaseModelBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(any(feature = "onenote", feature = "other"))]
@@ -12420,8 +12440,8 @@ impl OnenoteEntityBaseModelBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct OnenoteEntityBaseModelCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(any(feature = "onenote", feature = "other"))]
@@ -12552,8 +12572,8 @@ impl OnenoteEntityBaseModelCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct OnenoteEntityHierarchyModelBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(any(feature = "onenote", feature = "other"))]
@@ -12605,8 +12625,8 @@ impl OnenoteEntityHierarchyModelBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct OnenoteEntityHierarchyModelCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(any(feature = "onenote", feature = "other"))]
@@ -12696,8 +12716,8 @@ impl OnenoteEntityHierarchyModelCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct OnenoteEntitySchemaObjectModelBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(any(feature = "onenote", feature = "other"))]
@@ -12749,8 +12769,8 @@ impl OnenoteEntitySchemaObjectModelBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct OnenoteEntitySchemaObjectModelCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(any(feature = "onenote", feature = "other"))]
@@ -12860,8 +12880,8 @@ impl OnenoteEntitySchemaObjectModelCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct OnlineMeetingBaseBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(any(feature = "communications", feature = "solutions", feature = "other"))]
@@ -12923,8 +12943,8 @@ impl OnlineMeetingBaseBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct OnlineMeetingBaseCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(any(feature = "communications", feature = "solutions", feature = "other"))]
@@ -13005,8 +13025,8 @@ impl OnlineMeetingBaseCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct OperationBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(any(feature = "onenote", feature = "other"))]
@@ -13053,8 +13073,8 @@ impl OperationBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct OperationCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(any(feature = "onenote", feature = "other"))]
@@ -13124,8 +13144,8 @@ impl OperationCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct OrganizationalBrandingPropertiesBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(any(feature = "directory", feature = "other"))]
@@ -13170,6 +13190,111 @@ impl OrganizationalBrandingPropertiesBuilder {
     pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
+
+    /// Image that appears as the background of the sign-in page. The allowed types are PNG or JPEG not
+    /// smaller than 300 KB and not larger than 1920 × 1080 pixels. A smaller image will reduce
+    /// bandwidth requirements and make the page load faster.
+    ///
+    /// `GET .../backgroundImage` streams it (`download()`, following a redirect to a pre-authenticated
+    /// URL without the token); `PUT .../backgroundImage` replaces it (`put()`).
+    pub fn background_image(
+        &self,
+    ) -> msgraph_typed_core::ContentRequest<crate::models::AnyOrganizationalBrandingProperties>
+    {
+        msgraph_typed_core::ContentRequest::new(
+            self.client.clone(),
+            format!("{}/backgroundImage", self.path),
+        )
+    }
+
+    /// A banner version of your company logo that appears on the sign-in page. The allowed types are PNG
+    /// or JPEG no larger than 36 × 245 pixels. We recommend using a transparent image with no padding
+    /// around the logo.
+    ///
+    /// `GET .../bannerLogo` streams it (`download()`, following a redirect to a pre-authenticated URL
+    /// without the token); `PUT .../bannerLogo` replaces it (`put()`).
+    pub fn banner_logo(
+        &self,
+    ) -> msgraph_typed_core::ContentRequest<crate::models::AnyOrganizationalBrandingProperties>
+    {
+        msgraph_typed_core::ContentRequest::new(
+            self.client.clone(),
+            format!("{}/bannerLogo", self.path),
+        )
+    }
+
+    /// The `customCSS` stream.
+    ///
+    /// `GET .../customCSS` streams it (`download()`, following a redirect to a pre-authenticated URL
+    /// without the token); `PUT .../customCSS` replaces it (`put()`).
+    pub fn custom_css(
+        &self,
+    ) -> msgraph_typed_core::ContentRequest<crate::models::AnyOrganizationalBrandingProperties>
+    {
+        msgraph_typed_core::ContentRequest::new(
+            self.client.clone(),
+            format!("{}/customCSS", self.path),
+        )
+    }
+
+    /// The `favicon` stream.
+    ///
+    /// `GET .../favicon` streams it (`download()`, following a redirect to a pre-authenticated URL
+    /// without the token); `PUT .../favicon` replaces it (`put()`).
+    pub fn favicon(
+        &self,
+    ) -> msgraph_typed_core::ContentRequest<crate::models::AnyOrganizationalBrandingProperties>
+    {
+        msgraph_typed_core::ContentRequest::new(
+            self.client.clone(),
+            format!("{}/favicon", self.path),
+        )
+    }
+
+    /// The `headerLogo` stream.
+    ///
+    /// `GET .../headerLogo` streams it (`download()`, following a redirect to a pre-authenticated URL
+    /// without the token); `PUT .../headerLogo` replaces it (`put()`).
+    pub fn header_logo(
+        &self,
+    ) -> msgraph_typed_core::ContentRequest<crate::models::AnyOrganizationalBrandingProperties>
+    {
+        msgraph_typed_core::ContentRequest::new(
+            self.client.clone(),
+            format!("{}/headerLogo", self.path),
+        )
+    }
+
+    /// A square version of your company logo that appears in Windows 10 out-of-box experiences (OOBE)
+    /// and when Windows Autopilot is enabled for deployment. Allowed types are PNG or JPEG no larger
+    /// than 240 x 240 pixels and no more than 10 KB in size. We recommend using a transparent image with
+    /// no padding around the logo.
+    ///
+    /// `GET .../squareLogo` streams it (`download()`, following a redirect to a pre-authenticated URL
+    /// without the token); `PUT .../squareLogo` replaces it (`put()`).
+    pub fn square_logo(
+        &self,
+    ) -> msgraph_typed_core::ContentRequest<crate::models::AnyOrganizationalBrandingProperties>
+    {
+        msgraph_typed_core::ContentRequest::new(
+            self.client.clone(),
+            format!("{}/squareLogo", self.path),
+        )
+    }
+
+    /// The `squareLogoDark` stream.
+    ///
+    /// `GET .../squareLogoDark` streams it (`download()`, following a redirect to a pre-authenticated
+    /// URL without the token); `PUT .../squareLogoDark` replaces it (`put()`).
+    pub fn square_logo_dark(
+        &self,
+    ) -> msgraph_typed_core::ContentRequest<crate::models::AnyOrganizationalBrandingProperties>
+    {
+        msgraph_typed_core::ContentRequest::new(
+            self.client.clone(),
+            format!("{}/squareLogoDark", self.path),
+        )
+    }
 }
 
 /// Requests on a collection of `microsoft.graph.organizationalBrandingProperties`.
@@ -13177,8 +13302,8 @@ impl OrganizationalBrandingPropertiesBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct OrganizationalBrandingPropertiesCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(any(feature = "directory", feature = "other"))]
@@ -13267,8 +13392,8 @@ impl OrganizationalBrandingPropertiesCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ParticipantJoiningNotificationBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "other")]
@@ -13328,8 +13453,8 @@ impl ParticipantJoiningNotificationBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ParticipantJoiningNotificationCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "other")]
@@ -13392,8 +13517,8 @@ impl ParticipantJoiningNotificationCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ParticipantLeftNotificationBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "other")]
@@ -13453,8 +13578,8 @@ impl ParticipantLeftNotificationBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ParticipantLeftNotificationCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "other")]
@@ -13517,8 +13642,8 @@ impl ParticipantLeftNotificationCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct PasskeyProfileBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "other")]
@@ -13568,8 +13693,8 @@ impl PasskeyProfileBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct PasskeyProfileCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "other")]
@@ -13630,8 +13755,8 @@ impl PasskeyProfileCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct PolicyDeletableItemBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(any(feature = "identity-access", feature = "other"))]
@@ -13681,8 +13806,8 @@ impl PolicyDeletableItemBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct PolicyDeletableItemCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(any(feature = "identity-access", feature = "other"))]
@@ -13796,8 +13921,8 @@ impl PolicyDeletableItemCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct PrintDocumentBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "other")]
@@ -13841,6 +13966,16 @@ impl PrintDocumentBuilder {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
 
+    /// The media content of this `printDocument`: `GET
+    /// /print/printers/{id}/jobs/{id}/documents/{id}/$value` streams it (`download()`), `PUT
+    /// /print/printers/{id}/jobs/{id}/documents/{id}/$value` replaces it (`put()`).
+    pub fn value(&self) -> msgraph_typed_core::ContentRequest<msgraph_typed_core::NoContent> {
+        msgraph_typed_core::ContentRequest::new(
+            self.client.clone(),
+            format!("{}/$value", self.path),
+        )
+    }
+
     /// Calls the `createUploadSession` action (`POST .../createUploadSession`).
     ///
     /// `POST /print/printers/{id}/jobs/{id}/documents/{id}/createUploadSession`.
@@ -13862,8 +13997,8 @@ impl PrintDocumentBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct PrintDocumentCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "other")]
@@ -13924,8 +14059,8 @@ impl PrintDocumentCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct PrinterBaseBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(any(feature = "print", feature = "other"))]
@@ -13983,8 +14118,8 @@ impl PrinterBaseBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct PrinterBaseCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(any(feature = "print", feature = "other"))]
@@ -14063,8 +14198,8 @@ impl PrinterBaseCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct PrintJobBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "other")]
@@ -14174,8 +14309,8 @@ impl PrintJobBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct PrintJobCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "other")]
@@ -14236,8 +14371,8 @@ impl PrintJobCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct PrintUsageBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(any(feature = "reports", feature = "other"))]
@@ -14284,8 +14419,8 @@ impl PrintUsageBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct PrintUsageCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(any(feature = "reports", feature = "other"))]
@@ -14364,8 +14499,8 @@ impl PrintUsageCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct PrivilegedAccessScheduleBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(any(feature = "identity-governance", feature = "other"))]
@@ -14417,8 +14552,8 @@ impl PrivilegedAccessScheduleBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct PrivilegedAccessScheduleCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(any(feature = "identity-governance", feature = "other"))]
@@ -14509,8 +14644,8 @@ impl PrivilegedAccessScheduleCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct PrivilegedAccessScheduleInstanceBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(any(feature = "identity-governance", feature = "other"))]
@@ -14562,8 +14697,8 @@ impl PrivilegedAccessScheduleInstanceBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct PrivilegedAccessScheduleInstanceCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(any(feature = "identity-governance", feature = "other"))]
@@ -14655,8 +14790,8 @@ impl PrivilegedAccessScheduleInstanceCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct PrivilegedAccessScheduleRequestBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(any(feature = "identity-governance", feature = "other"))]
@@ -14708,8 +14843,8 @@ impl PrivilegedAccessScheduleRequestBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct PrivilegedAccessScheduleRequestCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(any(feature = "identity-governance", feature = "other"))]
@@ -14801,8 +14936,8 @@ impl PrivilegedAccessScheduleRequestCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ProtectionRuleBaseBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(any(feature = "solutions", feature = "other"))]
@@ -14868,8 +15003,8 @@ impl ProtectionRuleBaseBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ProtectionRuleBaseCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(any(feature = "solutions", feature = "other"))]
@@ -14961,8 +15096,8 @@ impl ProtectionRuleBaseCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ProtectionUnitBaseBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(any(feature = "solutions", feature = "other"))]
@@ -15026,8 +15161,8 @@ impl ProtectionUnitBaseBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ProtectionUnitBaseCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(any(feature = "solutions", feature = "other"))]
@@ -15119,8 +15254,8 @@ impl ProtectionUnitBaseCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ProtectionUnitsBulkJobBaseBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(any(feature = "solutions", feature = "other"))]
@@ -15172,8 +15307,8 @@ impl ProtectionUnitsBulkJobBaseBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ProtectionUnitsBulkJobBaseCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(any(feature = "solutions", feature = "other"))]
@@ -15278,8 +15413,8 @@ impl ProtectionUnitsBulkJobBaseCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct RelyingPartyDetailedSummaryBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "other")]
@@ -15331,8 +15466,8 @@ impl RelyingPartyDetailedSummaryBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct RelyingPartyDetailedSummaryCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "other")]
@@ -15399,8 +15534,8 @@ impl RelyingPartyDetailedSummaryCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct RequestBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(any(
@@ -15455,8 +15590,8 @@ impl RequestBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct RequestCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(any(
@@ -15600,8 +15735,8 @@ impl RequestCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct RestoreArtifactBaseBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(any(feature = "solutions", feature = "other"))]
@@ -15662,8 +15797,8 @@ impl RestoreArtifactBaseBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct RestoreArtifactBaseCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(any(feature = "solutions", feature = "other"))]
@@ -15771,8 +15906,8 @@ impl RestoreArtifactBaseCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct RestoreArtifactsBulkRequestBaseBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(any(feature = "solutions", feature = "other"))]
@@ -15824,8 +15959,8 @@ impl RestoreArtifactsBulkRequestBaseBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct RestoreArtifactsBulkRequestBaseCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(any(feature = "solutions", feature = "other"))]
@@ -15931,8 +16066,8 @@ impl RestoreArtifactsBulkRequestBaseCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ScheduleChangeRequestBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(any(feature = "teams", feature = "other"))]
@@ -16012,8 +16147,8 @@ impl ScheduleChangeRequestBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ScheduleChangeRequestCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(any(feature = "teams", feature = "other"))]
@@ -16116,8 +16251,8 @@ impl ScheduleChangeRequestCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SensitivityLabelBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "other")]
@@ -16194,8 +16329,8 @@ impl SensitivityLabelBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SensitivityLabelCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "other")]
@@ -16271,8 +16406,8 @@ impl SensitivityLabelCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ServiceAnnouncementBaseBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(any(feature = "directory", feature = "other"))]
@@ -16324,8 +16459,8 @@ impl ServiceAnnouncementBaseBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ServiceAnnouncementBaseCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(any(feature = "directory", feature = "other"))]
@@ -16408,8 +16543,8 @@ impl ServiceAnnouncementBaseCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SharedInsightBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "other")]
@@ -16480,8 +16615,8 @@ impl SharedInsightBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SharedInsightCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "other")]
@@ -16542,8 +16677,8 @@ impl SharedInsightCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SoftwareUpdateStatusSummaryBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "other")]
@@ -16595,8 +16730,8 @@ impl SoftwareUpdateStatusSummaryBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct SoftwareUpdateStatusSummaryCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "other")]
@@ -16659,8 +16794,8 @@ impl SoftwareUpdateStatusSummaryCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct StorageQuotaBreakdownBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(any(feature = "storage", feature = "other"))]
@@ -16712,8 +16847,8 @@ impl StorageQuotaBreakdownBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct StorageQuotaBreakdownCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(any(feature = "storage", feature = "other"))]
@@ -16787,8 +16922,8 @@ impl StorageQuotaBreakdownCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct TeamInfoBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(any(feature = "teams", feature = "other"))]
@@ -16848,8 +16983,8 @@ impl TeamInfoBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct TeamInfoCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(any(feature = "teams", feature = "other"))]
@@ -16930,8 +17065,8 @@ impl TeamInfoCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct TeamworkHostedContentBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(any(feature = "teams", feature = "other"))]
@@ -16976,6 +17111,15 @@ impl TeamworkHostedContentBuilder {
     pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
+
+    /// The media content of this `teamworkHostedContent`: `GET .../$value` streams it (`download()`),
+    /// `PUT .../$value` replaces it (`put()`).
+    pub fn value(&self) -> msgraph_typed_core::ContentRequest<msgraph_typed_core::NoContent> {
+        msgraph_typed_core::ContentRequest::new(
+            self.client.clone(),
+            format!("{}/$value", self.path),
+        )
+    }
 }
 
 /// Requests on a collection of `microsoft.graph.teamworkHostedContent`.
@@ -16983,8 +17127,8 @@ impl TeamworkHostedContentBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct TeamworkHostedContentCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(any(feature = "teams", feature = "other"))]
@@ -17058,8 +17202,8 @@ impl TeamworkHostedContentCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct TrendingBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "other")]
@@ -17116,8 +17260,8 @@ impl TrendingBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct TrendingCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "other")]
@@ -17178,8 +17322,8 @@ impl TrendingCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct UnifiedRoleScheduleBaseBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(any(feature = "identity-access", feature = "other"))]
@@ -17300,8 +17444,8 @@ impl UnifiedRoleScheduleBaseBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct UnifiedRoleScheduleBaseCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(any(feature = "identity-access", feature = "other"))]
@@ -17392,8 +17536,8 @@ impl UnifiedRoleScheduleBaseCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct UnifiedRoleScheduleInstanceBaseBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(any(feature = "identity-access", feature = "other"))]
@@ -17514,8 +17658,8 @@ impl UnifiedRoleScheduleInstanceBaseBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct UnifiedRoleScheduleInstanceBaseCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(any(feature = "identity-access", feature = "other"))]
@@ -17607,8 +17751,8 @@ impl UnifiedRoleScheduleInstanceBaseCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct UsageRightsIncludedBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "other")]
@@ -17658,8 +17802,8 @@ impl UsageRightsIncludedBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct UsageRightsIncludedCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "other")]
@@ -17722,8 +17866,8 @@ impl UsageRightsIncludedCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct UsedInsightBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "other")]
@@ -17781,8 +17925,8 @@ impl UsedInsightBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct UsedInsightCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "other")]
@@ -17843,8 +17987,8 @@ impl UsedInsightCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct VirtualEventRegistrationConfigurationBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(any(feature = "solutions", feature = "other"))]
@@ -17911,8 +18055,8 @@ impl VirtualEventRegistrationConfigurationBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct VirtualEventRegistrationConfigurationCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(any(feature = "solutions", feature = "other"))]
@@ -18005,8 +18149,8 @@ impl VirtualEventRegistrationConfigurationCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct VirtualEventRegistrationCustomQuestionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "other")]
@@ -18059,8 +18203,8 @@ impl VirtualEventRegistrationCustomQuestionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct VirtualEventRegistrationCustomQuestionCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "other")]
@@ -18124,8 +18268,8 @@ impl VirtualEventRegistrationCustomQuestionCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct VirtualEventRegistrationPredefinedQuestionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "other")]
@@ -18178,8 +18322,8 @@ impl VirtualEventRegistrationPredefinedQuestionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct VirtualEventRegistrationPredefinedQuestionCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "other")]
@@ -18245,8 +18389,8 @@ impl VirtualEventRegistrationPredefinedQuestionCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct VirtualEventRegistrationQuestionBaseBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "other")]
@@ -18299,8 +18443,8 @@ impl VirtualEventRegistrationQuestionBaseBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct VirtualEventRegistrationQuestionBaseCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "other")]
@@ -18390,8 +18534,8 @@ impl VirtualEventRegistrationQuestionBaseCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct WindowsAutopilotDeploymentProfileBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "other")]
@@ -18457,8 +18601,8 @@ impl WindowsAutopilotDeploymentProfileBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct WindowsAutopilotDeploymentProfileCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "other")]
@@ -18522,8 +18666,8 @@ impl WindowsAutopilotDeploymentProfileCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct WindowsAutopilotDeploymentProfileAssignmentBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "other")]
@@ -18576,8 +18720,8 @@ impl WindowsAutopilotDeploymentProfileAssignmentBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct WindowsAutopilotDeploymentProfileAssignmentCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "other")]
@@ -18643,8 +18787,8 @@ impl WindowsAutopilotDeploymentProfileAssignmentCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct WorkbookFormatProtectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "other")]
@@ -18696,8 +18840,8 @@ impl WorkbookFormatProtectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct WorkbookFormatProtectionCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "other")]
@@ -18760,8 +18904,8 @@ impl WorkbookFormatProtectionCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct WorkbookFunctionResultBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "other")]
@@ -18811,8 +18955,8 @@ impl WorkbookFunctionResultBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct WorkbookFunctionResultCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "other")]
@@ -18875,8 +19019,8 @@ impl WorkbookFunctionResultCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct WorkbookRangeBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "other")]
@@ -19166,8 +19310,8 @@ impl WorkbookRangeBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct WorkbookRangeCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "other")]
@@ -19228,8 +19372,8 @@ impl WorkbookRangeCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct WorkbookRangeBorderBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "other")]
@@ -19279,8 +19423,8 @@ impl WorkbookRangeBorderBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct WorkbookRangeBorderCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "other")]
@@ -19358,8 +19502,8 @@ impl WorkbookRangeBorderCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct WorkbookRangeFillBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "other")]
@@ -19415,8 +19559,8 @@ impl WorkbookRangeFillBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct WorkbookRangeFillCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "other")]
@@ -19477,8 +19621,8 @@ impl WorkbookRangeFillCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct WorkbookRangeFontBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "other")]
@@ -19528,8 +19672,8 @@ impl WorkbookRangeFontBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct WorkbookRangeFontCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "other")]
@@ -19590,8 +19734,8 @@ impl WorkbookRangeFontCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct WorkbookRangeFormatBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "other")]
@@ -19694,8 +19838,8 @@ impl WorkbookRangeFormatBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct WorkbookRangeFormatCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "other")]
@@ -19758,8 +19902,8 @@ impl WorkbookRangeFormatCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct WorkbookRangeSortBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "other")]
@@ -19819,8 +19963,8 @@ impl WorkbookRangeSortBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct WorkbookRangeSortCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "other")]
@@ -19881,8 +20025,8 @@ impl WorkbookRangeSortCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct WorkbookRangeViewBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "other")]
@@ -19948,8 +20092,8 @@ impl WorkbookRangeViewBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct WorkbookRangeViewCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "other")]

@@ -6,8 +6,8 @@
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct PartnersBillingAzureUsageBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "partners-billing")]
@@ -79,8 +79,8 @@ impl PartnersBillingAzureUsageBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct PartnersBillingAzureUsageCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "partners-billing")]
@@ -143,8 +143,8 @@ impl PartnersBillingAzureUsageCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct PartnersBillingBilledReconciliationBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "partners-billing")]
@@ -212,8 +212,8 @@ impl PartnersBillingBilledReconciliationBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct PartnersBillingBilledReconciliationCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "partners-billing")]
@@ -277,8 +277,8 @@ impl PartnersBillingBilledReconciliationCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct PartnersBillingBilledUsageBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "partners-billing")]
@@ -345,8 +345,8 @@ impl PartnersBillingBilledUsageBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct PartnersBillingBilledUsageCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "partners-billing")]
@@ -409,8 +409,8 @@ impl PartnersBillingBilledUsageCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct PartnersBillingBillingBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "partners-billing")]
@@ -504,8 +504,8 @@ impl PartnersBillingBillingBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct PartnersBillingBillingCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "partners-billing")]
@@ -568,8 +568,8 @@ impl PartnersBillingBillingCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct PartnersBillingBillingReconciliationBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "partners-billing")]
@@ -642,8 +642,8 @@ impl PartnersBillingBillingReconciliationBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct PartnersBillingBillingReconciliationCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "partners-billing")]
@@ -707,8 +707,8 @@ impl PartnersBillingBillingReconciliationCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct PartnersBillingExportSuccessOperationBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "partners-billing")]
@@ -780,8 +780,8 @@ impl PartnersBillingExportSuccessOperationBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct PartnersBillingExportSuccessOperationCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "partners-billing")]
@@ -846,8 +846,8 @@ impl PartnersBillingExportSuccessOperationCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct PartnersBillingFailedOperationBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "partners-billing")]
@@ -899,8 +899,8 @@ impl PartnersBillingFailedOperationBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct PartnersBillingFailedOperationCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "partners-billing")]
@@ -964,8 +964,8 @@ impl PartnersBillingFailedOperationCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct PartnersBillingManifestBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "partners-billing")]
@@ -1017,8 +1017,8 @@ impl PartnersBillingManifestBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct PartnersBillingManifestCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "partners-billing")]
@@ -1081,8 +1081,8 @@ impl PartnersBillingManifestCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct PartnersBillingOperationBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "partners-billing")]
@@ -1134,8 +1134,8 @@ impl PartnersBillingOperationBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct PartnersBillingOperationCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "partners-billing")]
@@ -1237,8 +1237,8 @@ impl PartnersBillingOperationCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct PartnersBillingRunningOperationBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "partners-billing")]
@@ -1290,8 +1290,8 @@ impl PartnersBillingRunningOperationBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct PartnersBillingRunningOperationCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "partners-billing")]
@@ -1355,8 +1355,8 @@ impl PartnersBillingRunningOperationCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct PartnersBillingUnbilledReconciliationBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "partners-billing")]
@@ -1424,8 +1424,8 @@ impl PartnersBillingUnbilledReconciliationBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct PartnersBillingUnbilledReconciliationCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "partners-billing")]
@@ -1490,8 +1490,8 @@ impl PartnersBillingUnbilledReconciliationCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct PartnersBillingUnbilledUsageBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "partners-billing")]
@@ -1558,8 +1558,8 @@ impl PartnersBillingUnbilledUsageBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct PartnersBillingUnbilledUsageCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "partners-billing")]

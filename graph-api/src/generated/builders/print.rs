@@ -6,8 +6,8 @@
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct PrintBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "print")]
@@ -121,8 +121,8 @@ impl PrintBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct PrintCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "print")]
@@ -183,8 +183,8 @@ impl PrintCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct PrintConnectorBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "print")]
@@ -234,8 +234,8 @@ impl PrintConnectorBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct PrintConnectorCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "print")]
@@ -296,8 +296,8 @@ impl PrintConnectorCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct PrinterBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "print")]
@@ -416,8 +416,8 @@ impl PrinterBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct PrinterCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "print")]
@@ -478,8 +478,8 @@ impl PrinterCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct PrinterCreateOperationBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "print")]
@@ -540,8 +540,8 @@ impl PrinterCreateOperationBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct PrinterCreateOperationCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "print")]
@@ -604,8 +604,8 @@ impl PrinterCreateOperationCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct PrinterShareBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "print")]
@@ -714,8 +714,8 @@ impl PrinterShareBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct PrinterShareCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "print")]
@@ -776,8 +776,8 @@ impl PrinterShareCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct PrintOperationBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "print")]
@@ -827,8 +827,8 @@ impl PrintOperationBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct PrintOperationCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "print")]
@@ -899,8 +899,8 @@ impl PrintOperationCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct PrintServiceBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "print")]
@@ -958,8 +958,8 @@ impl PrintServiceBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct PrintServiceCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "print")]
@@ -1020,8 +1020,8 @@ impl PrintServiceCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct PrintServiceEndpointBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "print")]
@@ -1071,8 +1071,8 @@ impl PrintServiceEndpointBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct PrintServiceEndpointCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "print")]
@@ -1135,8 +1135,8 @@ impl PrintServiceEndpointCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct PrintTaskBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "print")]
@@ -1213,8 +1213,8 @@ impl PrintTaskBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct PrintTaskCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "print")]
@@ -1275,8 +1275,8 @@ impl PrintTaskCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct PrintTaskDefinitionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "print")]
@@ -1338,8 +1338,8 @@ impl PrintTaskDefinitionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct PrintTaskDefinitionCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "print")]
@@ -1402,8 +1402,8 @@ impl PrintTaskDefinitionCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct PrintTaskTriggerBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "print")]
@@ -1469,8 +1469,8 @@ impl PrintTaskTriggerBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct PrintTaskTriggerCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "print")]

@@ -6,8 +6,8 @@
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AttachmentBaseBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "todo")]
@@ -50,6 +50,16 @@ impl AttachmentBaseBuilder {
     pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
+
+    /// The media content of this `attachmentBase`: `GET
+    /// /users/{id}/todo/lists/{id}/tasks/{id}/attachments/{id}/$value` streams it (`download()`), `PUT
+    /// /users/{id}/todo/lists/{id}/tasks/{id}/attachments/{id}/$value` replaces it (`put()`).
+    pub fn value(&self) -> msgraph_typed_core::ContentRequest<msgraph_typed_core::NoContent> {
+        msgraph_typed_core::ContentRequest::new(
+            self.client.clone(),
+            format!("{}/$value", self.path),
+        )
+    }
 }
 
 /// Requests on a collection of `microsoft.graph.attachmentBase`, for example `/users/{id}/todo/lists/{id}/tasks/{id}/attachments`.
@@ -57,8 +67,8 @@ impl AttachmentBaseBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AttachmentBaseCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "todo")]
@@ -142,8 +152,8 @@ impl AttachmentBaseCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AttachmentSessionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "todo")]
@@ -186,6 +196,18 @@ impl AttachmentSessionBuilder {
     pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
+
+    /// The content streams that are uploaded.
+    ///
+    /// `GET /users/{id}/todo/lists/{id}/tasks/{id}/attachmentSessions/{id}/content` streams it
+    /// (`download()`, following a redirect to a pre-authenticated URL without the token); `PUT
+    /// /users/{id}/todo/lists/{id}/tasks/{id}/attachmentSessions/{id}/content` replaces it (`put()`).
+    pub fn content(&self) -> msgraph_typed_core::ContentRequest<crate::models::AttachmentSession> {
+        msgraph_typed_core::ContentRequest::new(
+            self.client.clone(),
+            format!("{}/content", self.path),
+        )
+    }
 }
 
 /// Requests on a collection of `microsoft.graph.attachmentSession`, for example `/users/{id}/todo/lists/{id}/tasks/{id}/attachmentSessions`.
@@ -193,8 +215,8 @@ impl AttachmentSessionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct AttachmentSessionCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "todo")]
@@ -255,8 +277,8 @@ impl AttachmentSessionCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ChecklistItemBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "todo")]
@@ -306,8 +328,8 @@ impl ChecklistItemBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct ChecklistItemCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "todo")]
@@ -368,8 +390,8 @@ impl ChecklistItemCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct LinkedResourceBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "todo")]
@@ -419,8 +441,8 @@ impl LinkedResourceBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct LinkedResourceCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "todo")]
@@ -481,8 +503,8 @@ impl LinkedResourceCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct TaskFileAttachmentBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "todo")]
@@ -525,6 +547,18 @@ impl TaskFileAttachmentBuilder {
     pub fn delete(&self) -> msgraph_typed_core::Request<msgraph_typed_core::NoContent> {
         self.client.request(http::Method::DELETE, self.path.clone())
     }
+
+    /// The media content of this `taskFileAttachment`: `GET
+    /// /users/{id}/todo/lists/{id}/tasks/{id}/attachments/{id}/microsoft.graph.taskFileAttachment/$value`
+    /// streams it (`download()`), `PUT
+    /// /users/{id}/todo/lists/{id}/tasks/{id}/attachments/{id}/microsoft.graph.taskFileAttachment/$value`
+    /// replaces it (`put()`).
+    pub fn value(&self) -> msgraph_typed_core::ContentRequest<msgraph_typed_core::NoContent> {
+        msgraph_typed_core::ContentRequest::new(
+            self.client.clone(),
+            format!("{}/$value", self.path),
+        )
+    }
 }
 
 /// Requests on a collection of `microsoft.graph.taskFileAttachment`.
@@ -532,8 +566,8 @@ impl TaskFileAttachmentBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct TaskFileAttachmentCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "todo")]
@@ -610,8 +644,8 @@ impl TaskFileAttachmentCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct TodoBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "todo")]
@@ -669,8 +703,8 @@ impl TodoBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct TodoCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "todo")]
@@ -731,8 +765,8 @@ impl TodoCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct TodoTaskBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "todo")]
@@ -835,8 +869,8 @@ impl TodoTaskBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct TodoTaskCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "todo")]
@@ -904,8 +938,8 @@ impl TodoTaskCollectionBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct TodoTaskListBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "todo")]
@@ -975,8 +1009,8 @@ impl TodoTaskListBuilder {
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until a request is sent"]
 pub struct TodoTaskListCollectionBuilder {
-    client: msgraph_typed_core::Client,
-    path: String,
+    pub(crate) client: msgraph_typed_core::Client,
+    pub(crate) path: String,
 }
 
 #[cfg(feature = "todo")]
