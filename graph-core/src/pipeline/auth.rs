@@ -21,7 +21,7 @@ use base64::Engine;
 use http::header::AUTHORIZATION;
 use http::{HeaderMap, HeaderValue, StatusCode};
 use msgraph_typed_auth::{AccessToken, TokenCredential, TokenRequest};
-use url::Url;
+use url::{Position, Url};
 
 use super::{Context, Next, Stage};
 use crate::clock::Clock;
@@ -51,10 +51,18 @@ impl AllowedHosts {
 
     /// Whether `url`'s host (with its explicit port, if any) is on the list.
     pub(crate) fn allows(&self, url: &Url) -> bool {
-        match authority_of(url) {
-            Some(authority) => self.hosts.contains(&authority),
-            None => false,
+        // Every request asks (telemetry and auth): the URL already holds `host[:port]`
+        // (the port only when it is not the scheme's default), lower case for http and
+        // https, so it is looked up as a slice; only a host with upper case letters (other
+        // schemes keep the case) is lowered into a new string.
+        if url.host_str().is_none() {
+            return false;
         }
+        let authority = &url[Position::BeforeHost..Position::AfterPort];
+        if authority.bytes().any(|b| b.is_ascii_uppercase()) {
+            return authority_of(url).is_some_and(|authority| self.hosts.contains(&authority));
+        }
+        self.hosts.contains(authority)
     }
 
     pub(crate) fn hosts(&self) -> impl Iterator<Item = &str> {
@@ -176,7 +184,8 @@ impl Auth {
 }
 
 fn attach(request: &mut HttpRequest, token: &AccessToken) -> Result<()> {
-    let mut value = HeaderValue::from_str(&format!("Bearer {}", token.secret())).map_err(|_| {
+    // From the String itself: the value (over a kilobyte for a JWT) is not copied again.
+    let mut value = HeaderValue::try_from(format!("Bearer {}", token.secret())).map_err(|_| {
         Error::invalid("the credential returned a token that is not a valid header value")
     })?;
     value.set_sensitive(true);
@@ -216,9 +225,9 @@ impl Stage for Auth {
         }
         let scopes = ctx.scopes.clone().unwrap_or_else(|| self.scopes.clone());
 
-        let token = credential
-            .get_token(&TokenRequest::new(scopes.clone()))
-            .await?;
+        let first_request = TokenRequest::new(scopes);
+        let token = credential.get_token(&first_request).await?;
+        let scopes = first_request.scopes;
         let retry_copy = request.try_clone();
         let mut first = request;
         attach(&mut first, &token)?;

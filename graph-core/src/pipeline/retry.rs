@@ -192,7 +192,6 @@ impl Stage for Retry {
         ctx: &mut Context,
         next: Next<'_>,
     ) -> Result<HttpResponse> {
-        let options = ctx.retry.clone();
         if !request.body.is_replayable() {
             // A stream can be sent once: hand back whatever the first answer is.
             return next.run(request, ctx).await;
@@ -210,7 +209,7 @@ impl Stage for Retry {
             let wait = match next.run(this_try, ctx).await {
                 Ok(response) if !is_retryable_status(response.status) => return Ok(response),
                 Ok(response) => {
-                    match decide(&options, progress, Some(&response), self.clock.now()) {
+                    match decide(&ctx.retry, progress, Some(&response), self.clock.now()) {
                         Decision::Retry(delay) => {
                             drop(response);
                             delay
@@ -233,7 +232,7 @@ impl Stage for Retry {
                     }
                 }
                 Err(error) if may_retry_failure(&error, &request, ctx) => {
-                    match decide(&options, progress, None, self.clock.now()) {
+                    match decide(&ctx.retry, progress, None, self.clock.now()) {
                         Decision::Retry(delay) => {
                             tracing::debug!(error = %error, "connection failed before a response; retrying");
                             delay

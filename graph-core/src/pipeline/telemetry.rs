@@ -52,8 +52,9 @@ impl Stage for Telemetry {
         }
         // Correlation ids go only to Graph and the hosts the caller allowed.
         if self.hosts.allows(&request.url) && !request.headers.contains_key(CLIENT_REQUEST_ID) {
-            let id = uuid::Uuid::new_v4().to_string();
-            if let Ok(value) = HeaderValue::from_str(&id) {
+            let mut buffer = uuid::Uuid::encode_buffer();
+            let id = uuid::Uuid::new_v4().hyphenated().encode_lower(&mut buffer);
+            if let Ok(value) = HeaderValue::from_str(id) {
                 request.headers.insert(CLIENT_REQUEST_ID, value);
             }
         }
@@ -61,8 +62,7 @@ impl Stage for Telemetry {
             .headers
             .get(CLIENT_REQUEST_ID)
             .and_then(|v| v.to_str().ok())
-            .unwrap_or_default()
-            .to_string();
+            .unwrap_or_default();
         let span = tracing::info_span!(
             "graph.request",
             http.method = %request.method,
