@@ -37,6 +37,14 @@ pub const MODES: &[(&str, &str)] = &[
     ),
     ("ours-page", "ours: one page, `users().list().send()`"),
     (
+        "download-ours",
+        "ours: the 200 MiB file of `BENCH_DOWNLOAD_PATH` as a stream (bytes read)",
+    ),
+    (
+        "download-raw",
+        "baseline: the same file with reqwest's `bytes_stream()` (bytes read)",
+    ),
+    (
         "fetch-only",
         "ceiling: fetch every page, read only the next link",
     ),
@@ -98,6 +106,9 @@ pub async fn run(args: &[String]) -> Result<(), BoxError> {
             let page = client.users().list().send().await?;
             std::hint::black_box(&page);
             page.items().len()
+        }
+        "download-ours" | "download-raw" => {
+            crate::files::child(mode, graph_url, &identity).await?
         }
         other => return Err(format!("unknown mode {other:?}").into()),
     };

@@ -12,6 +12,7 @@ mod child;
 mod common;
 mod decode;
 mod figures;
+mod files;
 mod full_user;
 mod gets;
 mod nginx;

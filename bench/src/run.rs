@@ -6,7 +6,7 @@ use std::time::{Duration, SystemTime};
 use crate::RunOptions;
 use crate::common::{BoxError, Timing, load_average, sdk_client, start_emulator};
 use crate::report::{Report, Row, at_most, table};
-use crate::{burst, figures, gets, nginx, paging};
+use crate::{burst, figures, files, gets, nginx, paging};
 
 fn step(text: &str) {
     eprintln!("==> {text}");
@@ -130,6 +130,30 @@ pub async fn all(o: RunOptions, server: tokio::runtime::Handle) -> Result<(), Bo
             )
         ),
     ));
+
+    // Files.
+    step(&format!(
+        "files: a {} MiB upload and download, ours and reqwest, on the emulator",
+        files::FILE_BYTES / (1024 * 1024)
+    ));
+    let emulator_graph_url = emulator.graph_url();
+    let user = all_users
+        .first()
+        .and_then(|u| u["id"].as_str())
+        .ok_or("no user to own the drive")?
+        .to_owned();
+    let (r, s) = files::run(&files::Setup {
+        exe: &exe,
+        scratch: &o.work,
+        identity: &identity,
+        graph_url: &emulator_graph_url,
+        token: &token,
+        user: &user,
+        rounds: 3,
+    })
+    .await?;
+    rows.extend(r);
+    sections.push(s);
 
     // The token path.
     step(&format!(

@@ -104,6 +104,7 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod batch;
+mod bulk;
 mod client;
 pub mod clock;
 mod delta;
@@ -122,6 +123,7 @@ pub mod mock;
 pub use batch::{
     BatchBuilder, BatchItemResponse, BatchKey, BatchRequest, BatchResponse, MAX_BATCH_SIZE,
 };
+pub use bulk::{BulkRequest, BulkRun};
 pub use client::{Client, ClientBuilder};
 pub use delta::{DeltaEvent, DeltaItem, DeltaRequest, Removed};
 pub use error::{

@@ -99,6 +99,31 @@ impl ServiceError {
         }
     }
 
+    /// A 429 the client produced itself: the request was not sent because an earlier answer
+    /// paused this client's sends to the service for longer than it may wait.
+    pub(crate) fn paused(remaining: std::time::Duration) -> Self {
+        let mut headers = HeaderMap::new();
+        if let Ok(value) = http::HeaderValue::from_str(&remaining.as_secs().max(1).to_string()) {
+            headers.insert(http::header::RETRY_AFTER, value);
+        }
+        Self {
+            status: StatusCode::TOO_MANY_REQUESTS,
+            headers,
+            odata: Some(ODataError {
+                code: "TooManyRequests".into(),
+                message: format!(
+                    "not sent: an earlier answer paused this client's requests to the service \
+                     for {} s more",
+                    remaining.as_secs()
+                ),
+                target: None,
+                details: Vec::new(),
+                inner_error: None,
+            }),
+            raw_body: None,
+        }
+    }
+
     /// The HTTP status.
     pub fn status(&self) -> StatusCode {
         self.status

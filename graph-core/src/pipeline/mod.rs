@@ -8,12 +8,15 @@
 //! 2. [`retry`]: 429/503/504 with `Retry-After` or jittered backoff, and connections lost
 //!    before a response on idempotent requests. Every attempt re-runs the stages below it, so
 //!    every attempt gets a fresh token.
-//! 3. [`auth`]: asks the credential for a token before every attempt, attaches it only to
+//! 3. [`throttle`]: one gate per client: a 429 (or 503 with `Retry-After`) on any request
+//!    pauses every new attempt to that service until the delay has passed, and keeps the
+//!    concurrency estimate bulk runs follow.
+//! 4. [`auth`]: asks the credential for a token before every attempt, attaches it only to
 //!    allowed hosts over https (or loopback), answers one 401 with one forced refresh, and a
 //!    CAE claims challenge once when enabled.
-//! 4. [`redirect`]: follows 301/302/303/307/308, strips `Authorization` across hosts, refuses
+//! 5. [`redirect`]: follows 301/302/303/307/308, strips `Authorization` across hosts, refuses
 //!    a scheme downgrade.
-//! 5. the [`Transport`]: one HTTP exchange.
+//! 6. the [`Transport`]: one HTTP exchange.
 //!
 //! The chain is fixed at construction; per-request options travel in [`Context`].
 
@@ -21,6 +24,7 @@ pub(crate) mod auth;
 pub(crate) mod redirect;
 pub(crate) mod retry;
 pub(crate) mod telemetry;
+pub(crate) mod throttle;
 
 use std::fmt;
 use std::sync::Arc;
@@ -103,11 +107,14 @@ pub(crate) struct PipelineConfig {
     pub(crate) redirect: RedirectOptions,
     pub(crate) max_response_bytes: usize,
     pub(crate) timeout: Option<Duration>,
+    /// The bulk concurrency estimate's start and ceiling.
+    pub(crate) bulk_concurrency: (usize, usize),
 }
 
 /// The assembled chain.
 pub(crate) struct Pipeline {
     stages: Vec<Arc<dyn Stage>>,
+    gate: Arc<throttle::ThrottleGate>,
     transport: Arc<dyn Transport>,
     retry: RetryOptions,
     redirect: RedirectOptions,
@@ -127,12 +134,18 @@ impl fmt::Debug for Pipeline {
 impl Pipeline {
     /// Assembles the chain, in order.
     pub(crate) fn new(config: PipelineConfig) -> Self {
+        let gate = Arc::new(throttle::ThrottleGate::new(
+            config.clock.clone(),
+            config.bulk_concurrency.0,
+            config.bulk_concurrency.1,
+        ));
         let stages: Vec<Arc<dyn Stage>> = vec![
             Arc::new(telemetry::Telemetry::new(
                 config.user_agent,
                 config.hosts.clone(),
             )),
             Arc::new(retry::Retry::new(config.clock.clone())),
+            Arc::new(throttle::Throttle::new(gate.clone())),
             Arc::new(auth::Auth::new(
                 config.credential,
                 config.hosts,
@@ -144,6 +157,7 @@ impl Pipeline {
         ];
         Self {
             stages,
+            gate,
             transport: config.transport,
             retry: config.retry,
             redirect: config.redirect,
@@ -156,6 +170,11 @@ impl Pipeline {
     /// upload slices to a pre-authenticated URL).
     pub(crate) fn transport(&self) -> &Arc<dyn Transport> {
         &self.transport
+    }
+
+    /// The client's throttle gate.
+    pub(crate) fn gate(&self) -> &Arc<throttle::ThrottleGate> {
+        &self.gate
     }
 
     /// The client's retry defaults.
@@ -232,6 +251,7 @@ pub(crate) mod testing {
             redirect: RedirectOptions::default(),
             max_response_bytes: crate::DEFAULT_MAX_RESPONSE_BYTES,
             timeout: None,
+            bulk_concurrency: (4, 64),
         }
     }
 

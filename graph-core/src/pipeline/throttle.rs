@@ -1,0 +1,177 @@
+//! Throttle gate stage: one gate per client. A 429 (or a 503 with `Retry-After`) on any
+//! request pauses every new send of that client to the same service (scheme, host and port)
+//! until the server's delay has passed, as Graph's throttling guidance asks, instead of letting
+//! the other requests run into the same wall. It also keeps the client's concurrency estimate
+//! (additive increase on healthy answers, halved on throttling) that bulk runs follow.
+//!
+//! It sits below retry, so every attempt passes it; the throttled request itself keeps the
+//! retry budget it has (the retry stage waits the same delay).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use async_trait::async_trait;
+use http::StatusCode;
+use parking_lot::Mutex;
+use url::Url;
+
+use super::retry::parse_retry_after;
+use super::{Context, Next, Stage};
+use crate::clock::Clock;
+use crate::error::{Error, ErrorKind, Result, ServiceError};
+use crate::transport::{HttpRequest, HttpResponse};
+
+/// The most services a gate remembers pauses for (stale entries are dropped first).
+const MAX_SERVICES: usize = 1024;
+
+/// The client's shared throttling state: pauses per service and the concurrency estimate.
+#[derive(Debug)]
+pub(crate) struct ThrottleGate {
+    clock: Arc<dyn Clock>,
+    state: Mutex<GateState>,
+}
+
+#[derive(Debug)]
+struct GateState {
+    paused_until: HashMap<String, SystemTime>,
+    /// Requests worth sending at once (AIMD), between `min` and `max`.
+    concurrency: f64,
+    min: f64,
+    max: f64,
+    throttled: u64,
+}
+
+impl ThrottleGate {
+    pub(crate) fn new(clock: Arc<dyn Clock>, initial: usize, max: usize) -> Self {
+        let max = max.max(1) as f64;
+        Self {
+            clock,
+            state: Mutex::new(GateState {
+                paused_until: HashMap::new(),
+                concurrency: (initial.max(1) as f64).min(max),
+                min: 1.0,
+                max,
+                throttled: 0,
+            }),
+        }
+    }
+
+    /// How many requests are worth having in flight now.
+    pub(crate) fn concurrency(&self) -> usize {
+        self.state.lock().concurrency.floor().max(1.0) as usize
+    }
+
+    /// Throttling answers seen so far.
+    pub(crate) fn throttled(&self) -> u64 {
+        self.state.lock().throttled
+    }
+
+    /// When sends to `service` may go again, if they are paused now.
+    pub(crate) fn paused_until(&self, service: &str) -> Option<SystemTime> {
+        let now = self.clock.now();
+        self.state
+            .lock()
+            .paused_until
+            .get(service)
+            .copied()
+            .filter(|until| *until > now)
+    }
+
+    /// Pauses `service` until `until` (never shortens a longer pause), and halves the
+    /// concurrency estimate.
+    pub(crate) fn pause(&self, service: &str, until: SystemTime) {
+        let now = self.clock.now();
+        let mut state = self.state.lock();
+        state.throttled += 1;
+        state.concurrency = (state.concurrency / 2.0).max(state.min);
+        if state.paused_until.len() >= MAX_SERVICES {
+            state.paused_until.retain(|_, t| *t > now);
+        }
+        let entry = state
+            .paused_until
+            .entry(service.to_owned())
+            .or_insert(until);
+        if *entry < until {
+            *entry = until;
+        }
+    }
+
+    /// A healthy answer: the estimate grows by about one per round of answers.
+    fn healthy(&self) {
+        let mut state = self.state.lock();
+        let grown = state.concurrency + 1.0 / state.concurrency.max(1.0);
+        state.concurrency = grown.min(state.max);
+    }
+}
+
+/// `scheme://host:port`, the unit a pause applies to.
+pub(crate) fn service_of(url: &Url) -> String {
+    format!(
+        "{}://{}:{}",
+        url.scheme(),
+        url.host_str().unwrap_or_default(),
+        url.port_or_known_default().unwrap_or_default()
+    )
+}
+
+/// The stage.
+#[derive(Debug)]
+pub(crate) struct Throttle {
+    gate: Arc<ThrottleGate>,
+}
+
+impl Throttle {
+    pub(crate) fn new(gate: Arc<ThrottleGate>) -> Self {
+        Self { gate }
+    }
+}
+
+#[async_trait]
+impl Stage for Throttle {
+    async fn handle(
+        &self,
+        request: HttpRequest,
+        ctx: &mut Context,
+        next: Next<'_>,
+    ) -> Result<HttpResponse> {
+        let service = service_of(&request.url);
+        // Wait out a pause another request of this client met, within the caller's limits.
+        while let Some(until) = self.gate.paused_until(&service) {
+            let remaining = until
+                .duration_since(self.gate.clock.now())
+                .unwrap_or(Duration::ZERO);
+            let over_budget = ctx
+                .retry
+                .total_budget
+                .is_some_and(|budget| ctx.throttle_wait + remaining > budget);
+            if remaining > ctx.retry.max_delay || over_budget {
+                return Err(Error::new(ErrorKind::Throttled {
+                    retry_after: Some(remaining),
+                    error: ServiceError::paused(remaining),
+                }));
+            }
+            tracing::debug!(
+                wait_ms = remaining.as_millis() as u64,
+                "the client is paused for this service by an earlier throttling answer"
+            );
+            ctx.throttle_wait += remaining;
+            self.gate.clock.sleep(remaining).await;
+        }
+        let response = next.run(request, ctx).await?;
+        let retry_after = response
+            .header("retry-after")
+            .and_then(|v| parse_retry_after(v, self.gate.clock.now()));
+        let throttled = response.status == StatusCode::TOO_MANY_REQUESTS
+            || (response.status == StatusCode::SERVICE_UNAVAILABLE && retry_after.is_some());
+        if throttled {
+            let delay = retry_after.unwrap_or(ctx.retry.base_delay);
+            if let Some(until) = self.gate.clock.now().checked_add(delay) {
+                self.gate.pause(&service, until);
+            }
+        } else if response.status.is_success() {
+            self.gate.healthy();
+        }
+        Ok(response)
+    }
+}
