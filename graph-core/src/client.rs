@@ -152,8 +152,9 @@ impl Client {
     /// # async fn demo(client: msgraph_typed_core::Client, ids: Vec<String>) {
     /// use futures::StreamExt as _;
     ///
-    /// let requests = futures::stream::iter(ids).map(|id| {
-    ///     let groups = client.collection::<serde_json::Value>(format!("users/{id}/transitiveMemberOf"));
+    /// let builder = client.clone();
+    /// let requests = futures::stream::iter(ids).map(move |id| {
+    ///     let groups = builder.collection::<serde_json::Value>(format!("users/{id}/transitiveMemberOf"));
     ///     (id, groups)
     /// });
     /// let mut answers = client.bulk(requests);

@@ -165,8 +165,13 @@ impl Stage for Throttle {
         let throttled = response.status == StatusCode::TOO_MANY_REQUESTS
             || (response.status == StatusCode::SERVICE_UNAVAILABLE && retry_after.is_some());
         if throttled {
+            // A delay longer than the retry policy waits on its own is handed back to this
+            // caller only (as a throttled error); pausing every request for it would stall
+            // the whole client on one answer.
             let delay = retry_after.unwrap_or(ctx.retry.base_delay);
-            if let Some(until) = self.gate.clock.now().checked_add(delay) {
+            if delay <= ctx.retry.max_delay
+                && let Some(until) = self.gate.clock.now().checked_add(delay)
+            {
                 self.gate.pause(&service, until);
             }
         } else if response.status.is_success() {
