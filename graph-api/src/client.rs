@@ -165,6 +165,47 @@ impl GraphClient {
     pub fn batch(&self) -> msgraph_typed_core::BatchBuilder {
         self.client.batch()
     }
+
+    /// Runs many typed requests, each with a key of yours, as fast as Graph's throttling
+    /// allows, and answers `(key, result)` as a stream in completion order: every key exactly
+    /// once, one key's failure never stopping the others. A collection's answer is the whole
+    /// collection (every page). Requests are packed 20 to a `$batch` where they can travel
+    /// together ([`BulkRun::one_by_one`](msgraph_typed_core::BulkRun::one_by_one) turns that
+    /// off); the concurrency follows the client's throttle gate, which grows while Graph
+    /// answers healthily, halves on 429 and pauses every send for a `Retry-After`. Memory is
+    /// bounded whatever the input's size; dropping the stream stops sending.
+    ///
+    /// For one request or a handful, await the requests themselves; for work over many keys
+    /// (the groups of every user, a property on thousands of users), use this.
+    ///
+    /// ```no_run
+    /// use msgraph_typed::GraphClient;
+    /// use msgraph_typed::futures::{StreamExt as _, TryStreamExt as _};
+    ///
+    /// # async fn demo(client: GraphClient) -> msgraph_typed::Result<()> {
+    /// let users: Vec<_> = client.users().list().select_raw(["id"]).stream().try_collect().await?;
+    /// let c = client.clone();
+    /// let requests = msgraph_typed::futures::stream::iter(users).filter_map(move |user| {
+    ///     let groups = user.id().map(|id| c.users().by_id(id).transitive_member_of().groups().list());
+    ///     async move { Some((user.id()?.to_owned(), groups?)) }
+    /// });
+    /// let mut answers = client.bulk(requests);
+    /// while let Some((user, groups)) = answers.next().await {
+    ///     match groups {
+    ///         Ok(groups) => println!("{user}: {} groups", groups.len()),
+    ///         Err(error) => eprintln!("{user}: {error}"),
+    ///     }
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn bulk<K, R, S>(&self, requests: S) -> msgraph_typed_core::BulkRun<K, R::Output>
+    where
+        K: Send + 'static,
+        R: msgraph_typed_core::BulkRequest,
+        S: futures::Stream<Item = (K, R)> + Send + 'static,
+    {
+        self.client.bulk(requests)
+    }
 }
 
 impl From<Client> for GraphClient {
@@ -256,6 +297,24 @@ impl GraphClientBuilder {
     pub fn cloud(mut self, cloud: Cloud) -> Self {
         self.cloud = Some(cloud.clone());
         self.inner = self.inner.cloud(cloud);
+        self
+    }
+
+    /// The concurrency bulk runs ([`GraphClient::bulk`]) start at and never exceed (default 4
+    /// and 64); between them the client's throttle gate adapts it to Graph's answers.
+    pub fn bulk_concurrency(mut self, initial: usize, max: usize) -> Self {
+        self.inner = self.inner.bulk_concurrency(initial, max);
+        self
+    }
+
+    /// Shares the throttle gate with every instance of the service through Redis (feature
+    /// `redis`; see [`ClientBuilder::shared_throttle`]): a `Retry-After` one instance meets
+    /// pauses the others, since Graph's quota belongs to the app and tenant. Requests never
+    /// wait on Redis; without it each instance keeps its own gate.
+    #[cfg(feature = "redis")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
+    pub fn shared_throttle(mut self, redis: msgraph_typed_core::RedisThrottle) -> Self {
+        self.inner = self.inner.shared_throttle(redis);
         self
     }
 

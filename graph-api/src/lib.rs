@@ -107,6 +107,10 @@ pub use msgraph_typed_auth::{
     UserAssertion,
 };
 
+/// The throttle gate shared by a fleet through Redis (feature `redis`).
+#[cfg(feature = "redis")]
+#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
+pub use msgraph_typed_core::RedisThrottle;
 /// Time, injected: [`clock::Clock`], [`clock::SystemClock`] and, for tests,
 /// [`clock::TestClock`].
 pub use msgraph_typed_core::clock;
@@ -120,12 +124,13 @@ pub use msgraph_typed_core::{
 };
 pub use msgraph_typed_core::{
     BatchBuilder, BatchItemResponse, BatchKey, BatchRequest, BatchResponse, Body, BodyStream,
-    CollectionRequest, CountRequest, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_RESPONSE_BYTES,
-    DEFAULT_REQUEST_TIMEOUT, DecodeError, DeltaEvent, DeltaItem, DeltaLink, DeltaRequest,
-    EntityRequest, Error, ErrorDetail, ErrorKind, HttpRequest, HttpResponse, InnerError,
-    MAX_BATCH_SIZE, NextLink, NoContent, ODataError, Page, RedirectOptions, Removed, Request,
-    RequestOptions, ReqwestTransport, Response, Result, RetryOptions, Selectable, ServiceError,
-    ShouldRetry, ThrottleMode, Transport, TransportError, USER_AGENT,
+    BulkItem, BulkRequest, BulkRun, CollectionRequest, CountRequest, DEFAULT_CONNECT_TIMEOUT,
+    DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_REQUEST_TIMEOUT, DecodeError, DeltaEvent, DeltaItem,
+    DeltaLink, DeltaRequest, EntityRequest, Error, ErrorDetail, ErrorKind, HttpRequest,
+    HttpResponse, InnerError, MAX_BATCH_SIZE, NextLink, NoContent, ODataError, Page,
+    RedirectOptions, Removed, Request, RequestOptions, ReqwestTransport, Response, Result,
+    RetryOptions, Selectable, ServiceError, ShouldRetry, ThrottleMode, Transport, TransportError,
+    USER_AGENT,
 };
 /// The lower-level pipeline client every [`GraphClient`] wraps, for requests by path
 /// (`client.collection::<T>("users")`); most code never needs it.

@@ -15,6 +15,7 @@ use crate::paging::{CollectionRequest, Page};
 use crate::pipeline::retry::{
     Decision, RetryProgress, decide, is_retryable_status, parse_retry_after,
 };
+use crate::pipeline::throttle::service_of;
 use crate::request::{EntityRequest, Request, RequestSpec, check_status, decode_json};
 use crate::transport::{Body, HttpRequest};
 
@@ -211,6 +212,25 @@ impl BatchItemResponse {
     }
 }
 
+impl BatchItemResponse {
+    /// As [`BatchItemResponse::decode`], reading the body in place.
+    pub(crate) fn into_decoded<T: DeserializeOwned>(self) -> Result<T> {
+        if !self.status.is_success() {
+            let body = self.body_bytes();
+            return Err(Error::service(self.status, self.headers, &body));
+        }
+        let value = self.body.as_ref().unwrap_or(&Value::Null);
+        T::deserialize(value).map_err(|e| {
+            Error::decode(
+                self.status,
+                &self.headers,
+                format!("batch item {:?}: {e}", self.id),
+                &self.body_bytes(),
+            )
+        })
+    }
+}
+
 /// The answers of every item, by id (case-insensitive).
 #[derive(Debug, Clone, Default)]
 pub struct BatchResponse {
@@ -227,6 +247,11 @@ impl BatchResponse {
         self.item(&key.id)
             .ok_or_else(|| Error::invalid(format!("the batch response has no item {:?}", key.id)))?
             .decode()
+    }
+
+    /// Takes an item's answer out of the response.
+    pub(crate) fn take(&mut self, id: &str) -> Option<BatchItemResponse> {
+        self.items.remove(&id.to_lowercase())
     }
 
     /// The raw answer of an item.
@@ -292,6 +317,15 @@ impl BatchBuilder {
             id,
             _type: PhantomData,
         }
+    }
+
+    /// Adds a request already taken apart (a bulk run's pack), with an id of the caller's.
+    pub(crate) fn add_spec(&mut self, id: String, spec: RequestSpec) {
+        self.items.push(PendingItem {
+            id,
+            spec,
+            depends_on: Vec::new(),
+        });
     }
 
     /// Makes `item` wait for the items `on` (which must have been added before it).
@@ -426,6 +460,18 @@ impl BatchBuilder {
                 Decision::Retry(wait) => wait,
                 Decision::Stop | Decision::Throttled(_) => return Ok(()),
             };
+            // Throttled items pause every send of the client to the service, as a throttled
+            // request does (the follow-up batch waits the same delay).
+            let throttled = worst.status == StatusCode::TOO_MANY_REQUESTS
+                || (worst.status == StatusCode::SERVICE_UNAVAILABLE
+                    && worst.header("retry-after").is_some());
+            if throttled
+                && wait > Duration::ZERO
+                && let Ok(url) = self.client.resolve("$batch")
+                && let Some(until) = now.checked_add(wait)
+            {
+                self.client.gate().pause(&service_of(&url), until);
+            }
             pending = follow_up(&pending, into);
             tracing::debug!(
                 items = pending.len(),

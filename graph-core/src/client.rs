@@ -145,8 +145,12 @@ impl Client {
     /// Runs many typed requests, each with a key of yours, at the concurrency the client's
     /// throttle gate allows (it grows while Graph answers healthily and halves on 429), and
     /// answers `(key, result)` as a stream in completion order. A collection request's answer
-    /// is its whole collection. Memory is bounded whatever the input's size; dropping the
-    /// stream stops sending.
+    /// is its whole collection. Requests that can travel together are packed 20 to a `$batch`
+    /// ([`crate::BulkRun::one_by_one`] turns that off). Memory is bounded whatever the input's
+    /// size; dropping the stream stops sending.
+    ///
+    /// Use it for work over many keys (the groups of every user, a property on thousands of
+    /// users); for one request, or a handful, await the requests themselves.
     ///
     /// ```no_run
     /// # async fn demo(client: msgraph_typed_core::Client, ids: Vec<String>) {
@@ -172,7 +176,7 @@ impl Client {
         R: crate::BulkRequest,
         S: futures::Stream<Item = (K, R)> + Send + 'static,
     {
-        crate::BulkRun::new(requests, self.inner.pipeline.gate().clone())
+        crate::BulkRun::new(self.clone(), requests, self.inner.pipeline.gate().clone())
     }
 
     /// The client's current concurrency estimate for bulk runs, and the throttling answers
@@ -211,6 +215,16 @@ impl Client {
 
     pub(crate) fn clock(&self) -> &Arc<dyn Clock> {
         &self.inner.clock
+    }
+
+    /// Whether `other` is this client (a clone of it), not merely one built alike.
+    pub(crate) fn same_as(&self, other: &Client) -> bool {
+        Arc::ptr_eq(&self.inner, &other.inner)
+    }
+
+    /// The client's throttle gate.
+    pub(crate) fn gate(&self) -> &Arc<crate::pipeline::throttle::ThrottleGate> {
+        self.inner.pipeline.gate()
     }
 
     pub(crate) fn retry_defaults(&self) -> &RetryOptions {
@@ -279,6 +293,7 @@ pub struct ClientBuilder {
     redirect: Option<RedirectOptions>,
     max_response_bytes: Option<usize>,
     bulk_concurrency: Option<(usize, usize)>,
+    throttle_share: Option<Arc<dyn crate::pipeline::throttle::GateShare>>,
     timeout: Option<std::time::Duration>,
     clock: Option<Arc<dyn Clock>>,
 }
@@ -428,6 +443,18 @@ impl ClientBuilder {
         self
     }
 
+    /// Shares the throttle gate with every instance of the service through Redis: a
+    /// `Retry-After` one instance meets pauses the others' sends to the same service, and
+    /// halves their concurrency estimates, since Graph's quota belongs to the app and tenant,
+    /// not to one process. Requests never wait on Redis; when it cannot be reached, each
+    /// instance keeps its own gate (with a warning) until it is back.
+    #[cfg(feature = "redis")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
+    pub fn shared_throttle(mut self, redis: crate::RedisThrottle) -> Self {
+        self.throttle_share = Some(redis.into_share());
+        self
+    }
+
     /// The clock for waits and token expiry checks (inject [`crate::clock::TestClock`] in
     /// tests). Defaults to the system clock with tokio timers.
     #[must_use]
@@ -505,6 +532,7 @@ impl ClientBuilder {
                 .unwrap_or(crate::DEFAULT_MAX_RESPONSE_BYTES),
             timeout: self.timeout,
             bulk_concurrency: self.bulk_concurrency.unwrap_or((4, 64)),
+            throttle_share: self.throttle_share,
         });
         Ok(Client {
             credential: None,

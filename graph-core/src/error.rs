@@ -186,7 +186,7 @@ impl TransportError {
 }
 
 /// A success response whose body could not be decoded into the expected type.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct DecodeError {
     status: StatusCode,
     request_id: Option<String>,
@@ -237,6 +237,41 @@ impl Error {
     /// A transport error (no response).
     pub fn transport(error: TransportError) -> Self {
         Self::new(ErrorKind::Transport(error))
+    }
+
+    /// The same failure again, for each of several requests that shared it (the items of a
+    /// `$batch` whose call failed). A transport failure keeps its message and what it says
+    /// about how far the exchange got, not its source.
+    pub(crate) fn replicate(&self) -> Error {
+        let kind = match self.kind() {
+            ErrorKind::Service(error) => ErrorKind::Service(error.clone()),
+            ErrorKind::Throttled { retry_after, error } => ErrorKind::Throttled {
+                retry_after: *retry_after,
+                error: error.clone(),
+            },
+            ErrorKind::Transport(error) => ErrorKind::Transport(
+                TransportError::new(error.message.clone(), None)
+                    .with_timeout(error.timeout)
+                    .with_connect(error.connect)
+                    .with_connection_lost(error.connection_lost)
+                    .with_response_started(error.response_started),
+            ),
+            ErrorKind::Auth(error) => ErrorKind::Auth(error.clone()),
+            ErrorKind::Decode(error) => ErrorKind::Decode(error.clone()),
+            ErrorKind::Redirect(message) => ErrorKind::Redirect(message.clone()),
+            ErrorKind::ResponseTooLarge {
+                status,
+                limit,
+                declared,
+            } => ErrorKind::ResponseTooLarge {
+                status: *status,
+                limit: *limit,
+                declared: *declared,
+            },
+            ErrorKind::Paging(message) => ErrorKind::Paging(message.clone()),
+            ErrorKind::InvalidRequest(message) => ErrorKind::InvalidRequest(message.clone()),
+        };
+        Error::new(kind)
     }
 
     pub(crate) fn invalid(message: impl Into<String>) -> Self {

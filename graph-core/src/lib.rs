@@ -123,7 +123,7 @@ pub mod mock;
 pub use batch::{
     BatchBuilder, BatchItemResponse, BatchKey, BatchRequest, BatchResponse, MAX_BATCH_SIZE,
 };
-pub use bulk::{BulkRequest, BulkRun};
+pub use bulk::{BulkItem, BulkRequest, BulkRun};
 pub use client::{Client, ClientBuilder};
 pub use delta::{DeltaEvent, DeltaItem, DeltaRequest, Removed};
 pub use error::{
@@ -139,6 +139,9 @@ pub use msgraph_typed_auth::{HttpClient, HttpClientError};
 pub use odata::path;
 pub use options::{RedirectOptions, RequestOptions, RetryOptions, ShouldRetry, ThrottleMode};
 pub use paging::{CollectionRequest, DeltaLink, NextLink, Page};
+#[cfg(feature = "redis")]
+#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
+pub use pipeline::throttle::RedisThrottle;
 pub use request::{CountRequest, EntityRequest, NoContent, Request, Response, Selectable};
 pub use transport::{
     Body, BodyStream, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_REQUEST_TIMEOUT,

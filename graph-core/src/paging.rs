@@ -439,6 +439,10 @@ impl<T: DeserializeOwned + Send + 'static> CollectionRequest<T> {
     pub(crate) fn into_spec(self) -> RequestSpec {
         self.spec
     }
+
+    pub(crate) fn into_parts(self) -> (Client, RequestSpec) {
+        (self.client, self.spec)
+    }
 }
 
 impl<T: Selectable + DeserializeOwned + Send + 'static> CollectionRequest<T> {

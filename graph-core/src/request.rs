@@ -184,6 +184,17 @@ impl RequestSpec {
         }
     }
 
+    /// Whether the request can travel as a `$batch` item of `client`: it was built without
+    /// error, its body (if any) is in memory, and its address is under the base URL.
+    pub(crate) fn fits_batch(&self, client: &Client) -> bool {
+        self.error.is_none()
+            && self.body.as_ref().is_none_or(Body::is_replayable)
+            && match &self.target {
+                Target::Path(_) => true,
+                Target::Absolute(link) => link.starts_with(client.base_url().as_str()),
+            }
+    }
+
     /// Builds the HTTP request, consuming the body.
     pub(crate) fn build_http(
         &mut self,
@@ -344,6 +355,10 @@ impl<T: DeserializeOwned + Send + 'static> EntityRequest<T> {
     pub(crate) fn into_spec(self) -> RequestSpec {
         self.spec
     }
+
+    pub(crate) fn into_parts(self) -> (Client, RequestSpec) {
+        (self.client, self.spec)
+    }
 }
 
 impl<T: Selectable + DeserializeOwned + Send + 'static> EntityRequest<T> {
@@ -426,6 +441,10 @@ impl<T: DeserializeOwned + Send + 'static> Request<T> {
 
     pub(crate) fn into_spec(self) -> RequestSpec {
         self.spec
+    }
+
+    pub(crate) fn into_parts(self) -> (Client, RequestSpec) {
+        (self.client, self.spec)
     }
 }
 

@@ -109,6 +109,8 @@ pub(crate) struct PipelineConfig {
     pub(crate) timeout: Option<Duration>,
     /// The bulk concurrency estimate's start and ceiling.
     pub(crate) bulk_concurrency: (usize, usize),
+    /// Where the throttle gate is shared with the fleet, if anywhere.
+    pub(crate) throttle_share: Option<Arc<dyn throttle::GateShare>>,
 }
 
 /// The assembled chain.
@@ -138,7 +140,9 @@ impl Pipeline {
             config.clock.clone(),
             config.bulk_concurrency.0,
             config.bulk_concurrency.1,
+            config.throttle_share,
         ));
+        gate.start_sharing();
         let stages: Vec<Arc<dyn Stage>> = vec![
             Arc::new(telemetry::Telemetry::new(
                 config.user_agent,
@@ -252,6 +256,7 @@ pub(crate) mod testing {
             max_response_bytes: crate::DEFAULT_MAX_RESPONSE_BYTES,
             timeout: None,
             bulk_concurrency: (4, 64),
+            throttle_share: None,
         }
     }
 

@@ -8,7 +8,9 @@
 //! retry budget it has (the retry stage waits the same delay).
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Weak};
 use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
@@ -22,14 +24,33 @@ use crate::clock::Clock;
 use crate::error::{Error, ErrorKind, Result, ServiceError};
 use crate::transport::{HttpRequest, HttpResponse};
 
+#[cfg(feature = "redis")]
+mod redis;
+#[cfg(feature = "redis")]
+pub use redis::RedisThrottle;
+
 /// The most services a gate remembers pauses for (stale entries are dropped first).
 const MAX_SERVICES: usize = 1024;
+
+/// Where a gate's pauses are shared with the other processes of a fleet (the quota belongs to
+/// the app and tenant, not to one process).
+pub(crate) trait GateShare: Send + Sync + fmt::Debug {
+    /// Tells the others that `service` is paused until `until` (`delay` from now). Never
+    /// waits and never fails the caller: a share that cannot be reached only warns.
+    fn publish(&self, service: &str, until: SystemTime, delay: Duration);
+
+    /// Starts hearing the others' pauses into `gate`, once; `false` when it cannot start yet
+    /// (outside a Tokio runtime).
+    fn start(&self, gate: Weak<ThrottleGate>) -> bool;
+}
 
 /// The client's shared throttling state: pauses per service and the concurrency estimate.
 #[derive(Debug)]
 pub(crate) struct ThrottleGate {
     clock: Arc<dyn Clock>,
     state: Mutex<GateState>,
+    share: Option<Arc<dyn GateShare>>,
+    share_started: AtomicBool,
 }
 
 #[derive(Debug)]
@@ -43,10 +64,17 @@ struct GateState {
 }
 
 impl ThrottleGate {
-    pub(crate) fn new(clock: Arc<dyn Clock>, initial: usize, max: usize) -> Self {
+    pub(crate) fn new(
+        clock: Arc<dyn Clock>,
+        initial: usize,
+        max: usize,
+        share: Option<Arc<dyn GateShare>>,
+    ) -> Self {
         let max = max.max(1) as f64;
         Self {
             clock,
+            share,
+            share_started: AtomicBool::new(false),
             state: Mutex::new(GateState {
                 paused_until: HashMap::new(),
                 concurrency: (initial.max(1) as f64).min(max),
@@ -78,22 +106,66 @@ impl ThrottleGate {
             .filter(|until| *until > now)
     }
 
-    /// Pauses `service` until `until` (never shortens a longer pause), and halves the
-    /// concurrency estimate.
+    /// Pauses `service` until `until` after a throttling answer to this client (never
+    /// shortens a longer pause), halves the concurrency estimate once per throttling episode
+    /// (the answers of requests already in flight when the first came back do not halve it
+    /// again), and tells the fleet when the pause grew.
     pub(crate) fn pause(&self, service: &str, until: SystemTime) {
+        self.state.lock().throttled += 1;
+        if self.extend(service, until)
+            && let Some(share) = &self.share
+        {
+            let delay = until
+                .duration_since(self.clock.now())
+                .unwrap_or(Duration::ZERO);
+            share.publish(service, until, delay);
+        }
+    }
+
+    /// A pause another process of the fleet met: the same pause and halving, not published
+    /// again and not counted as this client's throttling answer.
+    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
+    pub(crate) fn pause_from_fleet(&self, service: &str, delay: Duration) {
+        if let Some(until) = self.clock.now().checked_add(delay) {
+            self.extend(service, until);
+        }
+    }
+
+    /// Extends the pause of `service` to `until`; whether it grew.
+    fn extend(&self, service: &str, until: SystemTime) -> bool {
         let now = self.clock.now();
         let mut state = self.state.lock();
-        state.throttled += 1;
-        state.concurrency = (state.concurrency / 2.0).max(state.min);
+        let new_episode = state
+            .paused_until
+            .get(service)
+            .is_none_or(|paused| *paused <= now);
+        if new_episode {
+            state.concurrency = (state.concurrency / 2.0).max(state.min);
+        }
         if state.paused_until.len() >= MAX_SERVICES {
             state.paused_until.retain(|_, t| *t > now);
         }
-        let entry = state
-            .paused_until
-            .entry(service.to_owned())
-            .or_insert(until);
-        if *entry < until {
+        let entry = state.paused_until.entry(service.to_owned()).or_insert(now);
+        let grew = *entry < until;
+        if grew {
             *entry = until;
+        }
+        grew
+    }
+
+    /// Starts hearing the fleet's pauses, once, when there is a share and a runtime to run
+    /// it on (the client may be built outside one; then its first request starts it).
+    pub(crate) fn start_sharing(self: &Arc<Self>) {
+        let Some(share) = &self.share else {
+            return;
+        };
+        if self.share_started.load(Ordering::Acquire)
+            || self.share_started.swap(true, Ordering::AcqRel)
+        {
+            return;
+        }
+        if !share.start(Arc::downgrade(self)) {
+            self.share_started.store(false, Ordering::Release);
         }
     }
 
@@ -135,6 +207,7 @@ impl Stage for Throttle {
         ctx: &mut Context,
         next: Next<'_>,
     ) -> Result<HttpResponse> {
+        self.gate.start_sharing();
         let service = service_of(&request.url);
         // Wait out a pause another request of this client met, within the caller's limits.
         while let Some(until) = self.gate.paused_until(&service) {
