@@ -180,14 +180,13 @@ impl GraphClient {
     ///
     /// ```no_run
     /// use msgraph_typed::GraphClient;
-    /// use msgraph_typed::futures::{StreamExt as _, TryStreamExt as _};
+    /// use msgraph_typed::futures::{stream, StreamExt as _};
     ///
-    /// # async fn demo(client: GraphClient) -> msgraph_typed::Result<()> {
-    /// let users: Vec<_> = client.users().list().select_raw(["id"]).stream().try_collect().await?;
+    /// # async fn demo(client: GraphClient, ids: Vec<String>) {
     /// let c = client.clone();
-    /// let requests = msgraph_typed::futures::stream::iter(users).filter_map(move |user| {
-    ///     let groups = user.id().map(|id| c.users().by_id(id).transitive_member_of().groups().list());
-    ///     async move { Some((user.id()?.to_owned(), groups?)) }
+    /// let requests = stream::iter(ids).map(move |id| {
+    ///     let groups = c.users().by_id(&id).transitive_member_of().groups().list();
+    ///     (id, groups)
     /// });
     /// let mut answers = client.bulk(requests);
     /// while let Some((user, groups)) = answers.next().await {
@@ -196,7 +195,7 @@ impl GraphClient {
     ///         Err(error) => eprintln!("{user}: {error}"),
     ///     }
     /// }
-    /// # Ok(()) }
+    /// # }
     /// ```
     pub fn bulk<K, R, S>(&self, requests: S) -> msgraph_typed_core::BulkRun<K, R::Output>
     where
