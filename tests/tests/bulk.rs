@@ -142,7 +142,7 @@ async fn run_against_a_small_quota(one_by_one: bool) {
     };
     let answers: Vec<_> = run.collect().await;
     done.store(true, std::sync::atomic::Ordering::Relaxed);
-    assert!(side.await.unwrap() > 10, "the side requests ran");
+    assert!(side.await.unwrap() >= 2, "the side requests ran");
 
     assert_eq!(answers.len(), ids.len());
     let keys: HashSet<&String> = answers.iter().map(|(k, _)| k).collect();
