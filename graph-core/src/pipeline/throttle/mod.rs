@@ -253,3 +253,97 @@ impl Stage for Throttle {
         Ok(response)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::TestClock;
+
+    fn gate(clock: &TestClock, initial: usize, max: usize) -> Arc<ThrottleGate> {
+        Arc::new(ThrottleGate::new(
+            Arc::new(clock.clone()),
+            initial,
+            max,
+            None,
+        ))
+    }
+
+    const SERVICE: &str = "https://graph.microsoft.com:443";
+
+    #[test]
+    fn healthy_answers_grow_the_estimate_up_to_the_ceiling() {
+        let clock = TestClock::new();
+        let gate = gate(&clock, 4, 10);
+        // About one more per round of answers: five answers at four make five.
+        for _ in 0..5 {
+            gate.healthy();
+        }
+        assert_eq!(gate.concurrency(), 5);
+        for _ in 0..1000 {
+            gate.healthy();
+        }
+        assert_eq!(gate.concurrency(), 10);
+    }
+
+    #[test]
+    fn one_throttling_episode_halves_the_estimate_once() {
+        let clock = TestClock::new();
+        let gate = gate(&clock, 16, 64);
+        let until = clock.now() + Duration::from_secs(2);
+        // Sixteen requests in flight all come back 429 for the same pause.
+        for _ in 0..16 {
+            gate.pause(SERVICE, until);
+        }
+        assert_eq!(gate.concurrency(), 8);
+        assert_eq!(gate.throttled(), 16);
+        assert_eq!(gate.paused_until(SERVICE), Some(until));
+        // Once the pause is over, the next 429 is a new episode.
+        clock.advance(Duration::from_secs(3));
+        assert_eq!(gate.paused_until(SERVICE), None);
+        gate.pause(SERVICE, clock.now() + Duration::from_secs(1));
+        assert_eq!(gate.concurrency(), 4);
+        // Never below one.
+        for _ in 0..10 {
+            clock.advance(Duration::from_secs(2));
+            gate.pause(SERVICE, clock.now() + Duration::from_secs(1));
+        }
+        assert_eq!(gate.concurrency(), 1);
+    }
+
+    #[test]
+    fn a_shorter_pause_never_shortens_a_longer_one_and_services_are_apart() {
+        let clock = TestClock::new();
+        let gate = gate(&clock, 4, 64);
+        let long = clock.now() + Duration::from_secs(30);
+        gate.pause(SERVICE, long);
+        gate.pause(SERVICE, clock.now() + Duration::from_secs(1));
+        assert_eq!(gate.paused_until(SERVICE), Some(long));
+        assert_eq!(gate.paused_until("https://other.example:443"), None);
+    }
+
+    #[test]
+    fn a_fleet_pause_pauses_and_halves_but_is_not_this_clients_answer() {
+        let clock = TestClock::new();
+        let gate = gate(&clock, 8, 64);
+        gate.pause_from_fleet(SERVICE, Duration::from_secs(2));
+        assert_eq!(
+            gate.paused_until(SERVICE),
+            Some(clock.now() + Duration::from_secs(2))
+        );
+        assert_eq!(gate.concurrency(), 4);
+        assert_eq!(gate.throttled(), 0);
+    }
+
+    #[test]
+    fn the_service_is_scheme_host_and_port() {
+        let url = |s: &str| Url::parse(s).unwrap();
+        assert_eq!(
+            service_of(&url("https://graph.microsoft.com/v1.0/users")),
+            SERVICE
+        );
+        assert_eq!(
+            service_of(&url("http://127.0.0.1:8080/v1.0/me")),
+            "http://127.0.0.1:8080"
+        );
+    }
+}
