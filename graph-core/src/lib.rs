@@ -5,8 +5,10 @@
 //! - [`Client`]: configured once (credential, cloud, transport, retry and redirect defaults);
 //!   cheap to clone.
 //! - One pipeline, fixed at construction, in this order:
-//!   telemetry -> retry -> auth (a fresh token from `msgraph-typed-auth` before every attempt) ->
-//!   redirect -> [`Transport`].
+//!   telemetry -> retry -> throttle gate (a `Retry-After` on any request pauses every send of
+//!   the client to that service; shared by a fleet through Redis with the `redis` feature) ->
+//!   auth (a fresh token from `msgraph-typed-auth` before every attempt) -> redirect ->
+//!   [`Transport`].
 //! - Typed requests: [`EntityRequest`], [`Request`], [`CountRequest`], and collections with
 //!   [`CollectionRequest::send`] (one page), [`CollectionRequest::pages`] and
 //!   [`CollectionRequest::stream`] (lazy `futures::Stream`s, one page in memory).
@@ -16,6 +18,8 @@
 //!   resumable uploads of large files ([`LargeFileUpload`] over an [`UploadSession`]) and the
 //!   [`ContentRequest`] generated builders return for every stream; neither sends the Graph
 //!   token to a pre-authenticated content URL.
+//! - Bulk runs ([`Client::bulk`], [`BulkRun`]): many keyed requests at the concurrency Graph's
+//!   throttling allows, packed into `$batch`, answered as a stream in completion order.
 //! - One [`Error`] type with `is_*()` predicates and accessors.
 //!
 //! `msgraph-typed`'s generated builders call this crate; you can also call it directly:
