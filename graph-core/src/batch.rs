@@ -426,10 +426,6 @@ impl BatchBuilder {
         let mut progress = RetryProgress::default();
         loop {
             let answers = self.post(&pending).await?;
-            // Each healthy item counts for the concurrency estimate, as a request of its own
-            // would (the envelope's answer counted once already).
-            let healthy = answers.iter().filter(|a| a.status.is_success()).count();
-            self.client.gate().healthy_many(healthy.saturating_sub(1));
             for answer in answers {
                 into.items.insert(answer.id.to_lowercase(), answer);
             }

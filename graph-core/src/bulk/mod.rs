@@ -136,8 +136,6 @@ impl<K: Send + 'static, O: Send + 'static> BulkRun<K, O> {
     /// Pulls from the input while the concurrency allows, packing what can travel together.
     fn fill(&mut self, cx: &mut Context<'_>) {
         let limit = self.fixed.unwrap_or_else(|| self.gate.concurrency());
-        // At least two calls share what may be in flight, so one slow batch never holds it all.
-        let pack_size = limit.div_ceil(2).clamp(1, MAX_BATCH_SIZE);
         let mut pack = Vec::new();
         while self.weight + pack.len() < limit {
             let Some(input) = self.input.as_mut() else {
@@ -150,7 +148,7 @@ impl<K: Send + 'static, O: Send + 'static> BulkRun<K, O> {
                         if self.packing && item.fits_batch_of(&self.client) =>
                     {
                         pack.push((key, *item));
-                        if pack.len() == pack_size {
+                        if pack.len() == MAX_BATCH_SIZE {
                             self.start_pack(std::mem::take(&mut pack));
                         }
                     }

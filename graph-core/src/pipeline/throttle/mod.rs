@@ -171,17 +171,9 @@ impl ThrottleGate {
 
     /// A healthy answer: the estimate grows by about one per round of answers.
     fn healthy(&self) {
-        self.healthy_many(1);
-    }
-
-    /// `n` healthy answers at once (the items of a `$batch`, which concurrency counts one by
-    /// one too).
-    pub(crate) fn healthy_many(&self, n: usize) {
         let mut state = self.state.lock();
-        for _ in 0..n {
-            let grown = state.concurrency + 1.0 / state.concurrency.max(1.0);
-            state.concurrency = grown.min(state.max);
-        }
+        let grown = state.concurrency + 1.0 / state.concurrency.max(1.0);
+        state.concurrency = grown.min(state.max);
     }
 }
 
@@ -278,10 +270,6 @@ mod tests {
 
     const SERVICE: &str = "https://graph.microsoft.com:443";
 
-    fn gate_for_batch(clock: &TestClock) -> Arc<ThrottleGate> {
-        gate(clock, 4, 10)
-    }
-
     #[test]
     fn healthy_answers_grow_the_estimate_up_to_the_ceiling() {
         let clock = TestClock::new();
@@ -291,10 +279,6 @@ mod tests {
             gate.healthy();
         }
         assert_eq!(gate.concurrency(), 5);
-        // A batch's healthy items count one by one.
-        let batched = gate_for_batch(&clock);
-        batched.healthy_many(5);
-        assert_eq!(batched.concurrency(), 5);
         for _ in 0..1000 {
             gate.healthy();
         }
