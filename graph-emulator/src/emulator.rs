@@ -32,6 +32,7 @@ pub struct EmulatorBuilder {
     port: u16,
     https: bool,
     users: usize,
+    groups: usize,
     token_lifetime: Duration,
     refresh_in: Option<Duration>,
     device_code_interval: Duration,
@@ -56,6 +57,7 @@ impl Default for EmulatorBuilder {
             port: 0,
             https: false,
             users: 0,
+            groups: 0,
             token_lifetime: Duration::from_secs(3600),
             refresh_in: None,
             device_code_interval: Duration::from_secs(1),
@@ -97,6 +99,16 @@ impl EmulatorBuilder {
     /// Extra generated users on top of the seeded tenant. Defaults to 0.
     pub fn users(mut self, users: usize) -> Self {
         self.users = users;
+        self
+    }
+
+    /// Generated security groups on top of the seeded tenant, for directories of realistic
+    /// shape: a quarter of them are divisions, the others teams each nested in one or two
+    /// divisions, and every generated user ([`EmulatorBuilder::users`]) is a direct member of
+    /// three teams, so its `transitiveMemberOf` lists about seven groups (with 100 or more
+    /// groups). Names, ids and memberships are the same on every start. Defaults to 0.
+    pub fn generated_groups(mut self, groups: usize) -> Self {
+        self.groups = groups;
         self
     }
 
@@ -271,13 +283,16 @@ impl EmulatorBuilder {
         for app in &self.apps {
             registrations.push(config::registration(app, &app.client_id)?);
         }
-        let users = self.users;
+        let (users, groups) = (self.users, self.groups);
         let tenant = self.config.clone();
         let directory = tokio::task::spawn_blocking(move || {
             let mut directory = Directory::seeded();
             config::apply_directory(&tenant, &mut directory)?;
             if users > 0 {
                 directory.generate_users(users);
+            }
+            if groups > 0 {
+                directory.generate_groups(groups);
             }
             Ok::<_, Error>(directory)
         })

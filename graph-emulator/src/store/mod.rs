@@ -333,6 +333,7 @@ pub struct Directory {
     owned: HashMap<String, BTreeSet<String>>,
     log: DeltaLog,
     generated: u64,
+    generated_groups: u64,
 }
 
 impl Directory {

@@ -109,7 +109,8 @@ fn person(p: &Person<'_>) -> Entity {
         )
 }
 
-fn group(
+/// A group with Graph's default properties (also used by the generator).
+pub(super) fn group(
     id: &str,
     name: &str,
     nickname: &str,
