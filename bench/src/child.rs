@@ -1,7 +1,8 @@
 //! `graph-bench child MODE GRAPH_URL`: one client in a process of its own, so that wall time,
 //! CPU and peak RSS are those of that client alone. Every mode gets its own token first (one
 //! client-credentials request to the emulator named by `BENCH_*`), then reads every user of
-//! `GRAPH_URL/users` with `$top=999`, and prints how many it read.
+//! `GRAPH_URL/users` with `$top=999`, and prints how many it read. The `throttled-*` modes
+//! run a job of the bulk benchmark instead (see `bulk.rs`) and print a JSON summary.
 
 use futures::TryStreamExt as _;
 use msgraph_typed::models::AnyUser;
@@ -56,6 +57,9 @@ pub async fn run(args: &[String]) -> Result<(), BoxError> {
         return Err("usage: graph-bench child MODE GRAPH_URL (BENCH_* set by the parent)".into());
     };
     let identity = Identity::from_env()?;
+    if mode.starts_with("throttled-") {
+        return crate::bulk::child(mode, graph_url, &identity).await;
+    }
     let first = format!("{graph_url}/users?$top=999");
     let count = match mode.as_str() {
         "raw-stream" => raw_pages::<RawUser>(&identity, &first, false).await?,
@@ -107,9 +111,7 @@ pub async fn run(args: &[String]) -> Result<(), BoxError> {
             std::hint::black_box(&page);
             page.items().len()
         }
-        "download-ours" | "download-raw" => {
-            crate::files::child(mode, graph_url, &identity).await?
-        }
+        "download-ours" | "download-raw" => crate::files::child(mode, graph_url, &identity).await?,
         other => return Err(format!("unknown mode {other:?}").into()),
     };
     println!("{count}");

@@ -63,9 +63,13 @@ pub async fn run(s: &Setup<'_>) -> Result<(Vec<Row>, (String, String)), BoxError
         }
         for ours_first in [round % 2 == 0, round % 2 != 0] {
             if ours_first {
-                down.0.push(download_ours(&client, &item_path(s.user, "ours.bin")).await?);
+                down.0
+                    .push(download_ours(&client, &item_path(s.user, "ours.bin")).await?);
             } else {
-                down.1.push(download_raw(&http, s.graph_url, s.token, &item_path(s.user, "raw.bin")).await?);
+                down.1.push(
+                    download_raw(&http, s.graph_url, s.token, &item_path(s.user, "raw.bin"))
+                        .await?,
+                );
             }
         }
     }
@@ -79,14 +83,25 @@ pub async fn run(s: &Setup<'_>) -> Result<(Vec<Row>, (String, String)), BoxError
     env.push(("BENCH_DOWNLOAD_PATH".into(), item_path(s.user, "ours.bin")));
     env.push(("BENCH_TOKEN".into(), s.token.to_owned()));
     let mut rss = (Vec::new(), Vec::new());
-    for mode in ["download-ours", "download-raw", "download-ours", "download-raw"] {
+    for mode in [
+        "download-ours",
+        "download-raw",
+        "download-ours",
+        "download-raw",
+    ] {
         let args = ["child".to_owned(), mode.to_owned(), s.graph_url.to_owned()];
         let run = measure(s.exe, &args, &env, &[], s.scratch)?;
         if run.stdout.trim() != FILE_BYTES.to_string() {
-            return Err(format!("{mode} read {} bytes, not {FILE_BYTES}", run.stdout.trim()).into());
+            return Err(
+                format!("{mode} read {} bytes, not {FILE_BYTES}", run.stdout.trim()).into(),
+            );
         }
         let mib = run.max_rss_kb as f64 / 1024.0;
-        if mode == "download-ours" { rss.0.push(mib) } else { rss.1.push(mib) }
+        if mode == "download-ours" {
+            rss.0.push(mib)
+        } else {
+            rss.1.push(mib)
+        }
     }
     let (rss_ours, rss_raw) = (median(&rss.0), median(&rss.1));
 
@@ -94,7 +109,9 @@ pub async fn run(s: &Setup<'_>) -> Result<(Vec<Row>, (String, String)), BoxError
     let rows = vec![
         Row {
             number: "F",
-            measurement: format!("upload of {mb} MiB through an upload session (5 MiB slices), emulator: time"),
+            measurement: format!(
+                "upload of {mb} MiB through an upload session (5 MiB slices), emulator: time"
+            ),
             ours: format!("{up_ours:.2} s ({:.0} MiB/s)", mib_s(up_ours)),
             reference: format!("{up_raw:.2} s ({:.0} MiB/s)", mib_s(up_raw)),
             ratio: format!("{:.3}x", up_ours / up_raw),
@@ -103,7 +120,9 @@ pub async fn run(s: &Setup<'_>) -> Result<(Vec<Row>, (String, String)), BoxError
         },
         Row {
             number: "F",
-            measurement: format!("download of {mb} MiB as a stream (302 to the content origin), emulator: time"),
+            measurement: format!(
+                "download of {mb} MiB as a stream (302 to the content origin), emulator: time"
+            ),
             ours: format!("{down_ours:.2} s ({:.0} MiB/s)", mib_s(down_ours)),
             reference: format!("{down_raw:.2} s ({:.0} MiB/s)", mib_s(down_raw)),
             ratio: format!("{:.3}x", down_ours / down_raw),
@@ -120,7 +139,12 @@ pub async fn run(s: &Setup<'_>) -> Result<(Vec<Row>, (String, String)), BoxError
             result: at_most(rss_ours, 32.0),
         },
     ];
-    let each = |v: &[Duration]| v.iter().map(|d| format!("{:.2}", d.as_secs_f64())).collect::<Vec<_>>().join(", ");
+    let each = |v: &[Duration]| {
+        v.iter()
+            .map(|d| format!("{:.2}", d.as_secs_f64()))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
     let detail = table(
         &["step", "ours s (each round)", "baseline s (each round)"],
         &[
@@ -132,10 +156,17 @@ pub async fn run(s: &Setup<'_>) -> Result<(Vec<Row>, (String, String)), BoxError
         "A {mb} MiB file on the emulator (in memory, loopback), {} rounds alternating which side goes first; medians. Upload: ours `LargeFileUpload::create` + `upload(&bytes[..])` (slices read from an `AsyncRead`, no `Authorization` on the content origin); baseline: reqwest creating the same session and `PUT`ting 5 MiB `Bytes` slices with `Content-Range`. Download: ours `client.download(path).send()` consumed as a stream; baseline: reqwest `GET .../content` (redirects off), then the `Location` streamed with `bytes_stream()`. Peak RSS: `graph-bench child download-ours|download-raw` (a process each, twice, median), reading the whole file and keeping none of it.\n\n{detail}\n\nPeak RSS (MiB, each run): ours {:?}, baseline {:?}.",
         s.rounds, rss.0, rss.1
     );
-    Ok((rows, ("F. Files: uploads and downloads".to_owned(), section)))
+    Ok((
+        rows,
+        ("F. Files: uploads and downloads".to_owned(), section),
+    ))
 }
 
-async fn upload_ours(client: &msgraph_typed::GraphClient, user: &str, data: &Bytes) -> Result<Duration, BoxError> {
+async fn upload_ours(
+    client: &msgraph_typed::GraphClient,
+    user: &str,
+    data: &Bytes,
+) -> Result<Duration, BoxError> {
     let started = Instant::now();
     let body = serde_json::json!({"item": {"@microsoft.graph.conflictBehavior": ConflictBehavior::Replace.as_str()}});
     let mut upload = LargeFileUpload::create(
@@ -151,10 +182,18 @@ async fn upload_ours(client: &msgraph_typed::GraphClient, user: &str, data: &Byt
     Ok(started.elapsed())
 }
 
-async fn upload_raw(http: &reqwest::Client, s: &Setup<'_>, data: &Bytes) -> Result<Duration, BoxError> {
+async fn upload_raw(
+    http: &reqwest::Client,
+    s: &Setup<'_>,
+    data: &Bytes,
+) -> Result<Duration, BoxError> {
     let started = Instant::now();
     let created: serde_json::Value = http
-        .post(format!("{}/{}/createUploadSession", s.graph_url, item_path(s.user, "raw.bin")))
+        .post(format!(
+            "{}/{}/createUploadSession",
+            s.graph_url,
+            item_path(s.user, "raw.bin")
+        ))
         .bearer_auth(s.token)
         .json(&serde_json::json!({"item": {"@microsoft.graph.conflictBehavior": "replace"}}))
         .send()
@@ -162,14 +201,20 @@ async fn upload_raw(http: &reqwest::Client, s: &Setup<'_>, data: &Bytes) -> Resu
         .error_for_status()?
         .json()
         .await?;
-    let url = created["uploadUrl"].as_str().ok_or("no uploadUrl")?.to_owned();
+    let url = created["uploadUrl"]
+        .as_str()
+        .ok_or("no uploadUrl")?
+        .to_owned();
     let total = data.len();
     let mut start = 0;
     while start < total {
         let end = (start + SLICE).min(total);
         let answer = http
             .put(&url)
-            .header("content-range", format!("bytes {start}-{}/{total}", end - 1))
+            .header(
+                "content-range",
+                format!("bytes {start}-{}/{total}", end - 1),
+            )
             .body(data.slice(start..end))
             .send()
             .await?
@@ -181,7 +226,10 @@ async fn upload_raw(http: &reqwest::Client, s: &Setup<'_>, data: &Bytes) -> Resu
 }
 
 /// Ours: the SDK's streaming download; bytes read.
-pub async fn download_ours(client: &msgraph_typed::GraphClient, item: &str) -> Result<Duration, BoxError> {
+pub async fn download_ours(
+    client: &msgraph_typed::GraphClient,
+    item: &str,
+) -> Result<Duration, BoxError> {
     let started = Instant::now();
     let n = read_ours(client, item).await?;
     if n != FILE_BYTES {
@@ -191,11 +239,22 @@ pub async fn download_ours(client: &msgraph_typed::GraphClient, item: &str) -> R
 }
 
 pub async fn read_ours(client: &msgraph_typed::GraphClient, item: &str) -> Result<usize, BoxError> {
-    let stream = client.client().download(format!("{item}/content")).send().await?;
-    Ok(stream.try_fold(0usize, |n, chunk| async move { Ok(n + chunk.len()) }).await?)
+    let stream = client
+        .client()
+        .download(format!("{item}/content"))
+        .send()
+        .await?;
+    Ok(stream
+        .try_fold(0usize, |n, chunk| async move { Ok(n + chunk.len()) })
+        .await?)
 }
 
-async fn download_raw(http: &reqwest::Client, graph_url: &str, token: &str, item: &str) -> Result<Duration, BoxError> {
+async fn download_raw(
+    http: &reqwest::Client,
+    graph_url: &str,
+    token: &str,
+    item: &str,
+) -> Result<Duration, BoxError> {
     let started = Instant::now();
     let n = read_raw(http, graph_url, token, item).await?;
     if n != FILE_BYTES {
@@ -205,7 +264,12 @@ async fn download_raw(http: &reqwest::Client, graph_url: &str, token: &str, item
 }
 
 /// The baseline: the redirect by hand (no token to the content origin), then a stream.
-pub async fn read_raw(http: &reqwest::Client, graph_url: &str, token: &str, item: &str) -> Result<usize, BoxError> {
+pub async fn read_raw(
+    http: &reqwest::Client,
+    graph_url: &str,
+    token: &str,
+    item: &str,
+) -> Result<usize, BoxError> {
     let redirect = http
         .get(format!("{graph_url}/{item}/content"))
         .bearer_auth(token)
@@ -227,7 +291,8 @@ pub async fn read_raw(http: &reqwest::Client, graph_url: &str, token: &str, item
 
 /// `graph-bench child download-ours|download-raw URL`: the bytes read.
 pub async fn child(mode: &str, graph_url: &str, identity: &Identity) -> Result<usize, BoxError> {
-    let item = std::env::var("BENCH_DOWNLOAD_PATH").map_err(|_| "BENCH_DOWNLOAD_PATH is not set")?;
+    let item =
+        std::env::var("BENCH_DOWNLOAD_PATH").map_err(|_| "BENCH_DOWNLOAD_PATH is not set")?;
     match mode {
         "download-ours" => read_ours(&sdk_client(identity, graph_url)?, &item).await,
         _ => {

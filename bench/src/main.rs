@@ -6,7 +6,10 @@
 //!   soak), prints the summary and writes BENCHMARKS.md.
 //! - `graph-bench child MODE URL`: one client in a process of its own (see `child.rs`).
 //! - `graph-bench decode [ROUNDS]`, `graph-bench gets [N]`: one step alone, for profiles.
+//! - `graph-bench bulk [--users N] [--groups N] [--target-secs S] [--window-secs S]
+//!   [--out FILE] [--work DIR]`: the bulk benchmark alone (see `bulk.rs`), its report printed.
 
+mod bulk;
 mod burst;
 mod child;
 mod common;
@@ -65,11 +68,22 @@ fn main() -> Result<(), BoxError> {
             server.shutdown_timeout(Duration::from_secs(1));
             result
         }
+        Some("bulk") => {
+            let server = server_runtime()?;
+            let client = runtime()?;
+            let result = client.block_on(bulk::standalone(&args[1..], server.handle().clone()));
+            drop(client);
+            server.shutdown_timeout(Duration::from_secs(1));
+            result
+        }
         _ => Err(
             "usage: graph-bench run [--out FILE] [--command TEXT] [--users N] [--rounds N] \
                   [--gets N] [--burst N] [--work DIR] [--peer-bin PATH | --peer-error FILE] \
-                  [--criterion FILE] [--builds FILE] [--soak FILE]\n       \
+                  [--criterion FILE] [--builds FILE] [--soak FILE] [--bulk-users N (0: skip)] \
+                  [--bulk-groups N] [--bulk-target-secs S] [--bulk-window-secs S]\n       \
                   graph-bench decode [ROUNDS] | gets [N]   (one step alone, for profiles)\n       \
+                  graph-bench bulk [--users N] [--groups N] [--target-secs S] [--window-secs S] \
+                  [--out FILE] [--work DIR]   (the bulk benchmark alone)\n       \
                   graph-bench child MODE URL               (a child process of run)"
                 .into(),
         ),
@@ -92,6 +106,9 @@ pub struct RunOptions {
     pub criterion: Option<PathBuf>,
     pub builds: Option<PathBuf>,
     pub soak: Option<PathBuf>,
+    /// The bulk benchmark's sizes (`--bulk-users`, `--bulk-groups`, `--bulk-target-secs`,
+    /// `--bulk-window-secs`); `--bulk-users 0` skips it.
+    pub bulk: bulk::Options,
 }
 
 impl RunOptions {
@@ -111,6 +128,7 @@ impl RunOptions {
             criterion: None,
             builds: None,
             soak: None,
+            bulk: bulk::Options::default(),
         };
         let mut it = args.iter();
         while let Some(flag) = it.next() {
@@ -134,6 +152,12 @@ impl RunOptions {
                 "--criterion" => o.criterion = Some(value()?.into()),
                 "--builds" => o.builds = Some(value()?.into()),
                 "--soak" => o.soak = Some(value()?.into()),
+                other if other.starts_with("--bulk-") => {
+                    let v = value()?;
+                    if !o.bulk.take(&other["--bulk-".len()..], &v)? {
+                        return Err(format!("unknown option {other:?}").into());
+                    }
+                }
                 other => return Err(format!("unknown option {other:?}").into()),
             }
         }

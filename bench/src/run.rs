@@ -6,7 +6,7 @@ use std::time::{Duration, SystemTime};
 use crate::RunOptions;
 use crate::common::{BoxError, Timing, load_average, sdk_client, start_emulator};
 use crate::report::{Report, Row, at_most, table};
-use crate::{burst, figures, files, gets, nginx, paging};
+use crate::{bulk, burst, figures, files, gets, nginx, paging};
 
 fn step(text: &str) {
     eprintln!("==> {text}");
@@ -206,6 +206,23 @@ pub async fn all(o: RunOptions, server: tokio::runtime::Handle) -> Result<(), Bo
             b.requests, b.token_requests, b.failures, b.seconds_to_last
         ),
     ));
+
+    // Bulk work under Graph's throttling model (an emulator of its own).
+    if o.bulk.users > 0 {
+        step(&format!(
+            "bulk work under the throttling model: {} users, {} groups, reads then writes",
+            o.bulk.users, o.bulk.groups
+        ));
+        let (r, s) = bulk::run(&bulk::Setup {
+            exe: &exe,
+            scratch: &o.work,
+            options: &o.bulk,
+            server: &server,
+        })
+        .await?;
+        rows.extend(r);
+        sections.push(s);
+    }
 
     // The soak, run by the script.
     match o.soak.as_deref().map(figures::soak) {
