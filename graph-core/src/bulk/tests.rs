@@ -1,4 +1,4 @@
-//! Compiled only for tests: `bulk.rs` includes this file under #[cfg(test)].
+//! Compiled only for tests: `bulk/mod.rs` includes this file under #[cfg(test)].
 
 use std::collections::HashSet;
 use std::sync::Arc;

@@ -1,3 +1,5 @@
+//! Compiled only for tests: `managed_identity/mod.rs` includes this file under #[cfg(test)].
+
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use reqwest::header::HeaderMap;
