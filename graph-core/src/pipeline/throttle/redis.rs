@@ -238,7 +238,8 @@ struct Listener {
 impl Listener {
     async fn run(self, mut stopped: oneshot::Receiver<()>) {
         let degraded = AtomicBool::new(false);
-        let mut backoff = Duration::from_millis(250);
+        let first_backoff = Duration::from_millis(250);
+        let mut backoff = first_backoff;
         loop {
             let session = std::pin::pin!(self.listen(&degraded));
             match select(session, &mut stopped).await {
@@ -248,7 +249,11 @@ impl Listener {
                         return;
                     }
                     let why = match outcome {
-                        Ok(()) => "the subscription ended".to_owned(),
+                        // It was listening: Redis went away since, so start the backoff over.
+                        Ok(()) => {
+                            backoff = first_backoff;
+                            "the subscription ended".to_owned()
+                        }
                         Err(why) => why,
                     };
                     warn_alone(&degraded, &why);
